@@ -1,0 +1,2 @@
+//! nfdp's control plane: the iptables language (parse, validate, print) and the programs.
+#![forbid(unsafe_code)]

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs every system package nfdp's build, tests and demo need on a fresh Debian 12
+# machine. Idempotent; needs root (CI runs as root). Set NFDP_SKIP_APT=1 to skip.
+set -euo pipefail
+[ "${NFDP_SKIP_APT:-0}" = 1 ] && exit 0
+
+packages=(
+  build-essential pkg-config   # cc for C shims, pkg-config for DPDK discovery
+  iptables conntrack iproute2  # the kernel oracle: goldens, conformance, the lab
+  python3
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"
+fi
+command -v cargo >/dev/null || { echo "setup: cargo (Rust toolchain) not found on PATH" >&2; exit 1; }

@@ -1,2 +1,5 @@
 //! nfdp's control plane: the iptables language (parse, validate, print) and the programs.
 #![forbid(unsafe_code)]
+
+pub mod iptables;
+pub mod ruleset_check;

@@ -1,0 +1,84 @@
+//! libxt_addrtype (rev 1): `--src-type`, `--dst-type`, `--limit-iface-in|out`.
+
+use super::{no_inv, once, opt, Args};
+use dataplane::ruleset::matches::addrtype::{AddrtypeMatch, TYPE_NAMES};
+use dataplane::ruleset::Inv;
+
+pub const OPTIONS: &[&str] = &[
+    "--src-type",
+    "--dst-type",
+    "--limit-iface-in",
+    "--limit-iface-out",
+];
+
+fn parse_types(s: &str) -> Result<u16, String> {
+    let mut bits = 0u16;
+    for w in s.split(',') {
+        let i = TYPE_NAMES
+            .iter()
+            .position(|n| n.eq_ignore_ascii_case(w))
+            .ok_or_else(|| format!("addrtype: bad type `{w}'"))?;
+        bits |= 1 << i;
+    }
+    Ok(bits)
+}
+
+pub fn fmt_types(bits: u16) -> String {
+    TYPE_NAMES
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| bits & (1 << i) != 0)
+        .map(|(_, n)| *n)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+pub fn parse(m: &mut AddrtypeMatch, o: &str, inv: bool, args: &mut Args) -> Result<(), String> {
+    match o {
+        "--src-type" => {
+            once(&m.src, o)?;
+            m.src = Some(Inv::new(inv, parse_types(&args.value(o)?)?));
+        }
+        "--dst-type" => {
+            once(&m.dst, o)?;
+            m.dst = Some(Inv::new(inv, parse_types(&args.value(o)?)?));
+        }
+        "--limit-iface-in" => {
+            no_inv(inv, o)?;
+            m.limit_iface_in = true;
+        }
+        _ => {
+            no_inv(inv, o)?;
+            m.limit_iface_out = true;
+        }
+    }
+    Ok(())
+}
+
+pub fn finish(m: &mut AddrtypeMatch) -> Result<(), String> {
+    if m.src.is_none() && m.dst.is_none() {
+        return Err("addrtype: you must specify --src-type or --dst-type".into());
+    }
+    if m.limit_iface_in && m.limit_iface_out {
+        return Err(
+            "addrtype: you can't specify both --limit-iface-in and --limit-iface-out".into(),
+        );
+    }
+    Ok(())
+}
+
+pub fn save(m: &AddrtypeMatch, out: &mut String) {
+    for (name, t) in [("--src-type", m.src), ("--dst-type", m.dst)] {
+        if let Some(t) = t {
+            opt(out, t.inv, name);
+            out.push(' ');
+            out.push_str(&fmt_types(t.val));
+        }
+    }
+    if m.limit_iface_in {
+        out.push_str(" --limit-iface-in");
+    }
+    if m.limit_iface_out {
+        out.push_str(" --limit-iface-out");
+    }
+}

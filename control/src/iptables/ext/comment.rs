@@ -1,0 +1,30 @@
+//! libxt_comment: `--comment TEXT` (at most 255 bytes).
+
+use super::{no_inv, save_string, Args};
+use dataplane::ruleset::matches::comment::{CommentMatch, MAX_COMMENT_LEN};
+
+pub const OPTIONS: &[&str] = &["--comment"];
+
+pub fn parse(m: &mut CommentMatch, o: &str, inv: bool, args: &mut Args) -> Result<(), String> {
+    no_inv(inv, o)?;
+    let text = args.value(o)?;
+    if text.len() > MAX_COMMENT_LEN {
+        return Err(format!(
+            "comment: \"--comment\" must be no longer than {MAX_COMMENT_LEN} characters"
+        ));
+    }
+    m.text = text;
+    Ok(())
+}
+
+pub fn finish(m: &mut CommentMatch) -> Result<(), String> {
+    if m.text.is_empty() {
+        return Err("comment: option \"--comment\" must be specified".into());
+    }
+    Ok(())
+}
+
+pub fn save(m: &CommentMatch, out: &mut String) {
+    out.push_str(" --comment");
+    save_string(out, &m.text);
+}

@@ -1,0 +1,226 @@
+//! libxt_conntrack (rev 3) and its `-m state` alias.
+
+use super::{fmt_net_bare_host, fmt_port_range, once, opt, parse_net, parse_port_range, Args};
+use crate::iptables::names;
+use dataplane::ruleset::matches::conntrack::{
+    state, status, ConntrackFlavor, ConntrackMatch, CtDir,
+};
+use dataplane::ruleset::Inv;
+use std::fmt::Write;
+
+const CONNTRACK_OPTIONS: &[&str] = &[
+    "--ctstate",
+    "--ctproto",
+    "--ctorigsrc",
+    "--ctorigdst",
+    "--ctreplsrc",
+    "--ctrepldst",
+    "--ctorigsrcport",
+    "--ctorigdstport",
+    "--ctreplsrcport",
+    "--ctrepldstport",
+    "--ctstatus",
+    "--ctexpire",
+    "--ctdir",
+];
+const STATE_OPTIONS: &[&str] = &["--state"];
+
+pub fn options(m: &ConntrackMatch) -> &'static [&'static str] {
+    match m.flavor {
+        ConntrackFlavor::State => STATE_OPTIONS,
+        ConntrackFlavor::Conntrack => CONNTRACK_OPTIONS,
+    }
+}
+
+fn parse_bits<T: Copy + std::ops::BitOr<Output = T> + Default>(
+    s: &str,
+    names: &[(&str, T)],
+    what: &str,
+) -> Result<T, String> {
+    let mut bits = T::default();
+    for w in s.split(',') {
+        let b = names
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(w))
+            .map(|(_, b)| *b)
+            .ok_or_else(|| format!("Bad {what} \"{w}\""))?;
+        bits = bits | b;
+    }
+    Ok(bits)
+}
+
+pub fn fmt_states(bits: u16) -> String {
+    let v: Vec<&str> = state::NAMES
+        .iter()
+        .filter(|(_, b)| bits & b != 0)
+        .map(|(n, _)| *n)
+        .collect();
+    if v.is_empty() {
+        "NONE".into()
+    } else {
+        v.join(",")
+    }
+}
+
+pub fn fmt_status(bits: u8) -> String {
+    let v: Vec<&str> = status::NAMES
+        .iter()
+        .filter(|(_, b)| bits & b != 0)
+        .map(|(n, _)| *n)
+        .collect();
+    if v.is_empty() {
+        "NONE".into()
+    } else {
+        v.join(",")
+    }
+}
+
+pub fn parse(m: &mut ConntrackMatch, o: &str, inv: bool, args: &mut Args) -> Result<(), String> {
+    let v = args.value(o)?;
+    match o {
+        "--state" | "--ctstate" => {
+            once(&m.state, o)?;
+            let names: &[(&str, u16)] = if o == "--state" {
+                &state::NAMES[..5]
+            } else {
+                &state::NAMES
+            };
+            m.state = Some(Inv::new(inv, parse_bits(&v, names, "ctstate")?));
+        }
+        "--ctproto" => {
+            once(&m.proto, o)?;
+            let p = names::parse_proto(&v)
+                .filter(|p| *p != 0)
+                .ok_or_else(|| format!("unknown protocol \"{v}\" specified"))?;
+            m.proto = Some(Inv::new(inv, p));
+        }
+        "--ctorigsrc" | "--ctorigdst" | "--ctreplsrc" | "--ctrepldst" => {
+            let slot = match o {
+                "--ctorigsrc" => &mut m.orig_src,
+                "--ctorigdst" => &mut m.orig_dst,
+                "--ctreplsrc" => &mut m.repl_src,
+                _ => &mut m.repl_dst,
+            };
+            once(slot, o)?;
+            *slot = Some(Inv::new(inv, parse_net(&v)?));
+        }
+        "--ctorigsrcport" | "--ctorigdstport" | "--ctreplsrcport" | "--ctrepldstport" => {
+            let slot = match o {
+                "--ctorigsrcport" => &mut m.orig_src_port,
+                "--ctorigdstport" => &mut m.orig_dst_port,
+                "--ctreplsrcport" => &mut m.repl_src_port,
+                _ => &mut m.repl_dst_port,
+            };
+            once(slot, o)?;
+            *slot = Some(Inv::new(inv, parse_port_range(&v, "tcp")?));
+        }
+        "--ctstatus" => {
+            once(&m.status, o)?;
+            let mut names = vec![("NONE", 0u8)];
+            names.extend_from_slice(&status::NAMES);
+            m.status = Some(Inv::new(inv, parse_bits(&v, &names, "ctstatus")?));
+        }
+        "--ctexpire" => {
+            once(&m.expire, o)?;
+            let num = |s: &str| {
+                s.parse::<u32>()
+                    .map_err(|_| format!("expire value invalid: \"{v}\""))
+            };
+            let (lo, hi) = match v.split_once(':') {
+                Some((a, b)) => (num(a)?, num(b)?),
+                None => (num(&v)?, num(&v)?),
+            };
+            if lo > hi {
+                return Err(format!("expire value invalid: \"{v}\""));
+            }
+            m.expire = Some(Inv::new(inv, (lo, hi)));
+        }
+        _ => {
+            super::no_inv(inv, o)?;
+            m.dir = Some(match v.to_ascii_uppercase().as_str() {
+                "ORIGINAL" => CtDir::Original,
+                "REPLY" => CtDir::Reply,
+                _ => return Err(format!("Bad ctdir value \"{v}\"")),
+            });
+        }
+    }
+    Ok(())
+}
+
+pub fn finish(m: &mut ConntrackMatch) -> Result<(), String> {
+    let empty = m.state.is_none()
+        && m.proto.is_none()
+        && m.orig_src.is_none()
+        && m.orig_dst.is_none()
+        && m.repl_src.is_none()
+        && m.repl_dst.is_none()
+        && m.orig_src_port.is_none()
+        && m.orig_dst_port.is_none()
+        && m.repl_src_port.is_none()
+        && m.repl_dst_port.is_none()
+        && m.status.is_none()
+        && m.expire.is_none()
+        && m.dir.is_none();
+    if empty {
+        return Err(match m.flavor {
+            ConntrackFlavor::State => "state: option \"--state\" must be specified".into(),
+            ConntrackFlavor::Conntrack => "conntrack: At least one option is required".into(),
+        });
+    }
+    Ok(())
+}
+
+pub fn save(m: &ConntrackMatch, out: &mut String) {
+    if let Some(s) = m.state {
+        let name = match m.flavor {
+            ConntrackFlavor::State => "--state",
+            ConntrackFlavor::Conntrack => "--ctstate",
+        };
+        opt(out, s.inv, name);
+        let _ = write!(out, " {}", fmt_states(s.val));
+    }
+    if let Some(p) = m.proto {
+        opt(out, p.inv, "--ctproto");
+        let _ = write!(out, " {}", p.val);
+    }
+    for (name, a) in [
+        ("--ctorigsrc", &m.orig_src),
+        ("--ctorigdst", &m.orig_dst),
+        ("--ctreplsrc", &m.repl_src),
+        ("--ctrepldst", &m.repl_dst),
+    ] {
+        if let Some(a) = a {
+            opt(out, a.inv, name);
+            let _ = write!(out, " {}", fmt_net_bare_host(&a.val));
+        }
+    }
+    for (name, p) in [
+        ("--ctorigsrcport", &m.orig_src_port),
+        ("--ctorigdstport", &m.orig_dst_port),
+        ("--ctreplsrcport", &m.repl_src_port),
+        ("--ctrepldstport", &m.repl_dst_port),
+    ] {
+        if let Some(p) = p {
+            opt(out, p.inv, name);
+            let _ = write!(out, " {}", fmt_port_range(&p.val));
+        }
+    }
+    if let Some(s) = m.status {
+        opt(out, s.inv, "--ctstatus");
+        let _ = write!(out, " {}", fmt_status(s.val));
+    }
+    if let Some(e) = m.expire {
+        opt(out, e.inv, "--ctexpire");
+        if e.val.0 == e.val.1 {
+            let _ = write!(out, " {}", e.val.0);
+        } else {
+            let _ = write!(out, " {}:{}", e.val.0, e.val.1);
+        }
+    }
+    if let Some(d) = m.dir {
+        out.push_str(match d {
+            CtDir::Original => " --ctdir ORIGINAL",
+            CtDir::Reply => " --ctdir REPLY",
+        });
+    }
+}

@@ -1,0 +1,88 @@
+//! libxt_dscp (`--dscp`, `--dscp-class`) and libxt_tos (`--tos value[/mask]|NAME`).
+
+use super::{opt, parse_bounded, parse_u32, Args};
+use dataplane::ruleset::matches::dscp::{DscpMatch, TosMatch};
+use dataplane::ruleset::targets::tos::DSCP_CLASSES;
+use dataplane::ruleset::Match;
+use std::fmt::Write;
+
+const DSCP_OPTIONS: &[&str] = &["--dscp", "--dscp-class"];
+const TOS_OPTIONS: &[&str] = &["--tos"];
+
+pub fn options(m: &Match) -> &'static [&'static str] {
+    match m {
+        Match::Tos(_) => TOS_OPTIONS,
+        _ => DSCP_OPTIONS,
+    }
+}
+
+/// TOS names and their values; a name implies the mask 0x3f.
+pub const TOS_NAMES: [(&str, u8); 5] = [
+    ("Minimize-Delay", 0x10),
+    ("Maximize-Throughput", 0x08),
+    ("Maximize-Reliability", 0x04),
+    ("Minimize-Cost", 0x02),
+    ("Normal-Service", 0x00),
+];
+
+pub fn dscp_class(s: &str) -> Result<u8, String> {
+    DSCP_CLASSES
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(s))
+        .map(|(_, v)| *v)
+        .ok_or_else(|| format!("Invalid DSCP value `{s}'"))
+}
+
+/// `value[/mask]` (mask defaults to 0xff) or a TOS name (mask 0x3f).
+pub fn parse_tos_value(s: &str, opt: &str) -> Result<(u8, u8), String> {
+    if let Some((_, v)) = TOS_NAMES.iter().find(|(n, _)| n.eq_ignore_ascii_case(s)) {
+        return Ok((*v, 0x3f));
+    }
+    let byte = |x: &str| {
+        parse_u32(x, opt).and_then(|v| u8::try_from(v).map_err(|_| format!("Bad TOS value \"{s}\"")))
+    };
+    match s.split_once('/') {
+        Some((v, m)) => Ok((byte(v)?, byte(m)?)),
+        None => Ok((byte(s)?, 0xff)),
+    }
+}
+
+pub fn parse_dscp(m: &mut DscpMatch, o: &str, inv: bool, args: &mut Args) -> Result<(), String> {
+    let v = args.value(o)?;
+    m.dscp = if o == "--dscp" {
+        parse_bounded(&v, o, 0, 63)? as u8
+    } else {
+        dscp_class(&v)?
+    };
+    m.inv = inv;
+    Ok(())
+}
+
+pub fn parse_tos(m: &mut TosMatch, o: &str, inv: bool, args: &mut Args) -> Result<(), String> {
+    let (value, mask) = parse_tos_value(&args.value(o)?, o)?;
+    *m = TosMatch {
+        inv,
+        value: value & mask,
+        mask,
+    };
+    Ok(())
+}
+
+pub fn finish(m: &mut Match, seen: &[&str]) -> Result<(), String> {
+    match (m, seen.len()) {
+        (Match::Tos(_), 0) => Err("tos: option \"--tos\" must be specified".into()),
+        (_, 0) => Err("dscp match: Parameter --dscp is required".into()),
+        (_, 1) => Ok(()),
+        _ => Err("DSCP match: only use one of --dscp or --dscp-class".into()),
+    }
+}
+
+pub fn save_dscp(m: &DscpMatch, out: &mut String) {
+    opt(out, m.inv, "--dscp");
+    let _ = write!(out, " 0x{:02x}", m.dscp);
+}
+
+pub fn save_tos(m: &TosMatch, out: &mut String) {
+    opt(out, m.inv, "--tos");
+    let _ = write!(out, " 0x{:02x}/0x{:02x}", m.value, m.mask);
+}

@@ -1,0 +1,44 @@
+//! libxt_iprange: `--src-range a-b`, `--dst-range a-b`.
+
+use super::{once, opt, parse_addr, Args};
+use dataplane::ruleset::matches::iprange::{AddrRange, IprangeMatch};
+use dataplane::ruleset::Inv;
+use std::fmt::Write;
+
+pub const OPTIONS: &[&str] = &["--src-range", "--dst-range"];
+
+fn parse_range(s: &str) -> Result<AddrRange, String> {
+    let (lo, hi) = match s.split_once('-') {
+        Some((a, b)) => (parse_addr(a)?, parse_addr(b)?),
+        None => (parse_addr(s)?, parse_addr(s)?),
+    };
+    Ok(AddrRange { lo, hi })
+}
+
+pub fn parse(m: &mut IprangeMatch, o: &str, inv: bool, args: &mut Args) -> Result<(), String> {
+    let r = Inv::new(inv, parse_range(&args.value(o)?)?);
+    if o == "--src-range" {
+        once(&m.src, o)?;
+        m.src = Some(r);
+    } else {
+        once(&m.dst, o)?;
+        m.dst = Some(r);
+    }
+    Ok(())
+}
+
+pub fn finish(m: &mut IprangeMatch) -> Result<(), String> {
+    if m.src.is_none() && m.dst.is_none() {
+        return Err("iprange match: You must specify `--src-range' or `--dst-range'".into());
+    }
+    Ok(())
+}
+
+pub fn save(m: &IprangeMatch, out: &mut String) {
+    for (name, r) in [("--src-range", m.src), ("--dst-range", m.dst)] {
+        if let Some(r) = r {
+            opt(out, r.inv, name);
+            let _ = write!(out, " {}-{}", r.val.lo, r.val.hi);
+        }
+    }
+}

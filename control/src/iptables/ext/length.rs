@@ -1,0 +1,58 @@
+//! libxt_length: `--length a[:b]`.
+
+use super::{opt, parse_bounded, Args};
+use dataplane::ruleset::matches::length::LengthMatch;
+use std::fmt::Write;
+
+pub const OPTIONS: &[&str] = &["--length"];
+
+pub fn new() -> LengthMatch {
+    LengthMatch {
+        inv: false,
+        min: 0,
+        max: 65535,
+    }
+}
+
+pub fn parse(m: &mut LengthMatch, o: &str, inv: bool, args: &mut Args) -> Result<(), String> {
+    let v = args.value(o)?;
+    let num = |s: &str, dflt: u64| {
+        if s.is_empty() {
+            Ok(dflt)
+        } else {
+            parse_bounded(s, o, 0, 65535)
+        }
+    };
+    let (min, max) = match v.split_once(':') {
+        Some((a, b)) => (num(a, 0)?, num(b, 65535)?),
+        None => {
+            let n = num(&v, 0)?;
+            (n, n)
+        }
+    };
+    if min > max {
+        return Err(format!("length: invalid range `{v}' (min > max)"));
+    }
+    *m = LengthMatch {
+        inv,
+        min: min as u16,
+        max: max as u16,
+    };
+    Ok(())
+}
+
+pub fn finish(_: &mut LengthMatch, seen: &[&str]) -> Result<(), String> {
+    if seen.is_empty() {
+        return Err("length: option \"--length\" must be specified".into());
+    }
+    Ok(())
+}
+
+pub fn save(m: &LengthMatch, out: &mut String) {
+    opt(out, m.inv, "--length");
+    if m.min == m.max {
+        let _ = write!(out, " {}", m.min);
+    } else {
+        let _ = write!(out, " {}:{}", m.min, m.max);
+    }
+}

@@ -1,0 +1,52 @@
+//! libxt_mac: `--mac-source XX:XX:XX:XX:XX:XX`.
+
+use super::{opt, Args};
+use dataplane::ruleset::matches::mac::MacMatch;
+use std::fmt::Write;
+
+pub const OPTIONS: &[&str] = &["--mac-source"];
+
+pub fn parse_mac(s: &str) -> Result<[u8; 6], String> {
+    let mut mac = [0u8; 6];
+    let parts: Vec<&str> = s.split(':').collect();
+    if parts.len() != 6 {
+        return Err(format!("Bad mac address \"{s}\""));
+    }
+    for (i, p) in parts.iter().enumerate() {
+        if p.is_empty() || p.len() > 2 {
+            return Err(format!("Bad mac address \"{s}\""));
+        }
+        mac[i] = u8::from_str_radix(p, 16).map_err(|_| format!("Bad mac address \"{s}\""))?;
+    }
+    Ok(mac)
+}
+
+pub fn fmt_mac(mac: &[u8; 6]) -> String {
+    let mut s = String::with_capacity(17);
+    for (i, b) in mac.iter().enumerate() {
+        if i > 0 {
+            s.push(':');
+        }
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
+
+pub fn parse(m: &mut MacMatch, o: &str, inv: bool, args: &mut Args) -> Result<(), String> {
+    m.addr = parse_mac(&args.value(o)?)?;
+    m.inv = inv;
+    Ok(())
+}
+
+pub fn finish(_: &mut MacMatch, seen: &[&str]) -> Result<(), String> {
+    if seen.is_empty() {
+        return Err("mac: option \"--mac-source\" must be specified".into());
+    }
+    Ok(())
+}
+
+pub fn save(m: &MacMatch, out: &mut String) {
+    opt(out, m.inv, "--mac-source");
+    out.push(' ');
+    out.push_str(&fmt_mac(&m.addr));
+}

@@ -1,0 +1,45 @@
+//! libxt_mark and libxt_connmark: `--mark value[/mask]`.
+
+use super::{opt, parse_value_mask, Args};
+use dataplane::ruleset::matches::mark::MarkMatch;
+use std::fmt::Write;
+
+pub const OPTIONS: &[&str] = &["--mark"];
+
+pub fn new() -> MarkMatch {
+    MarkMatch {
+        inv: false,
+        value: 0,
+        mask: u32::MAX,
+    }
+}
+
+pub fn parse(m: &mut MarkMatch, o: &str, inv: bool, args: &mut Args) -> Result<(), String> {
+    let (value, mask) = parse_value_mask(&args.value(o)?, o)?;
+    *m = MarkMatch {
+        inv,
+        value: value & mask,
+        mask,
+    };
+    Ok(())
+}
+
+pub fn finish(_: &mut MarkMatch, seen: &[&str]) -> Result<(), String> {
+    if seen.is_empty() {
+        return Err("mark: option \"--mark\" must be specified".into());
+    }
+    Ok(())
+}
+
+pub fn fmt_mark(value: u32, mask: u32) -> String {
+    if mask == u32::MAX {
+        format!("0x{value:x}")
+    } else {
+        format!("0x{value:x}/0x{mask:x}")
+    }
+}
+
+pub fn save(m: &MarkMatch, out: &mut String) {
+    opt(out, m.inv, "--mark");
+    let _ = write!(out, " {}", fmt_mark(m.value, m.mask));
+}

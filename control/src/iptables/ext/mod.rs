@@ -1,0 +1,547 @@
+//! The text side of every extension, cut like iptables' libxt_* modules: for each match
+//! and target, the options it takes (`OPTIONS`), `parse` of one option, `finish` (the
+//! final checks once the rule is read) and `save` (the canonical form `iptables -S` and
+//! `iptables-save` print). The typed options live in `dataplane::ruleset`.
+
+pub mod addrtype;
+pub mod comment;
+pub mod connlimit;
+pub mod conntrack;
+pub mod dscp;
+pub mod hashlimit;
+pub mod icmp;
+pub mod iprange;
+pub mod length;
+pub mod limit;
+pub mod mac;
+pub mod mark;
+pub mod multiport;
+pub mod recent;
+pub mod statistic;
+pub mod string;
+pub mod tcp;
+pub mod tcpmss;
+pub mod time;
+pub mod ttl;
+pub mod udp;
+
+pub mod t_connmark;
+pub mod t_ct;
+pub mod t_log;
+pub mod t_mark;
+pub mod t_nat;
+pub mod t_reject;
+pub mod t_tcpmss;
+pub mod t_tos;
+pub mod t_ttl;
+
+use super::names;
+use dataplane::ruleset::matches::{self as m, Match};
+use dataplane::ruleset::targets::Target;
+use dataplane::ruleset::{Ipv4Net, PortRange};
+use std::fmt::Write;
+use std::net::Ipv4Addr;
+
+/// The words of one command line, consumed left to right.
+pub struct Args {
+    words: Vec<String>,
+    pos: usize,
+}
+
+impl Args {
+    pub fn new(words: Vec<String>) -> Args {
+        Args { words, pos: 0 }
+    }
+    pub fn next(&mut self) -> Option<String> {
+        let w = self.words.get(self.pos).cloned();
+        if w.is_some() {
+            self.pos += 1;
+        }
+        w
+    }
+    pub fn peek(&self) -> Option<&str> {
+        self.words.get(self.pos).map(|s| s.as_str())
+    }
+    /// The argument of `opt`.
+    pub fn value(&mut self, opt: &str) -> Result<String, String> {
+        self.next()
+            .ok_or_else(|| format!("option \"{opt}\" requires an argument"))
+    }
+    /// The next word if it is an argument rather than an option (`-n` style words
+    /// start with `-`; a lone `!` is the negation of the next option).
+    pub fn optional_value(&mut self) -> Option<String> {
+        match self.peek() {
+            Some(w) if !w.starts_with('-') && w != "!" => self.next(),
+            _ => None,
+        }
+    }
+}
+
+/// Resolves `--opt` against an option list: exact, or an unambiguous prefix (getopt_long
+/// accepts `--to` for `--to-source`).
+pub fn resolve_option(options: &'static [&'static str], opt: &str) -> Option<&'static str> {
+    if let Some(o) = options.iter().find(|o| **o == opt) {
+        return Some(o);
+    }
+    if opt.len() < 3 {
+        return None;
+    }
+    let mut hits = options.iter().filter(|o| o.starts_with(opt));
+    match (hits.next(), hits.next()) {
+        (Some(o), None) => Some(o),
+        _ => None,
+    }
+}
+
+/// Options that cannot be negated say so, as iptables does.
+pub fn no_inv(inv: bool, opt: &str) -> Result<(), String> {
+    if inv {
+        Err(format!("unexpected \"!\" before \"{opt}\""))
+    } else {
+        Ok(())
+    }
+}
+
+/// Options given twice are refused.
+pub fn once<T>(slot: &Option<T>, opt: &str) -> Result<(), String> {
+    if slot.is_some() {
+        Err(format!("multiple {opt} flags not allowed"))
+    } else {
+        Ok(())
+    }
+}
+
+/// `strtoul(s, 0)`: decimal, `0x` hex or leading-zero octal, whole string.
+pub fn parse_uint(s: &str) -> Option<u64> {
+    let (digits, radix) = if let Some(h) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        (h, 16)
+    } else if s.len() > 1 && s.starts_with('0') {
+        (&s[1..], 8)
+    } else {
+        (s, 10)
+    };
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    u64::from_str_radix(digits, radix).ok()
+}
+
+pub fn parse_u32(s: &str, opt: &str) -> Result<u32, String> {
+    parse_uint(s)
+        .and_then(|v| u32::try_from(v).ok())
+        .ok_or_else(|| format!("invalid value \"{s}\" for {opt}"))
+}
+
+pub fn parse_bounded(s: &str, opt: &str, min: u64, max: u64) -> Result<u64, String> {
+    match parse_uint(s) {
+        Some(v) if (min..=max).contains(&v) => Ok(v),
+        _ => Err(format!(
+            "{opt}: \"{s}\" is not a number between {min} and {max}"
+        )),
+    }
+}
+
+/// `value[/mask]` as mark, connmark and MARK take it; the mask defaults to all ones.
+pub fn parse_value_mask(s: &str, opt: &str) -> Result<(u32, u32), String> {
+    match s.split_once('/') {
+        Some((v, mk)) => Ok((parse_u32(v, opt)?, parse_u32(mk, opt)?)),
+        None => Ok((parse_u32(s, opt)?, u32::MAX)),
+    }
+}
+
+pub fn parse_addr(s: &str) -> Result<Ipv4Addr, String> {
+    s.parse::<Ipv4Addr>()
+        .map_err(|_| format!("host/network `{s}' not found"))
+}
+
+/// `addr[/len|/dotted-mask]`; the host part is cleared, as iptables does.
+pub fn parse_net(s: &str) -> Result<Ipv4Net, String> {
+    let (a, mask) = match s.split_once('/') {
+        None => (s, u32::MAX),
+        Some((a, mk)) => {
+            let mask = if mk.contains('.') {
+                u32::from(
+                    mk.parse::<Ipv4Addr>()
+                        .map_err(|_| format!("invalid mask `{mk}' specified"))?,
+                )
+            } else {
+                match mk.parse::<u8>() {
+                    Ok(len) if len <= 32 => dataplane::ruleset::prefix_mask(len),
+                    _ => return Err(format!("invalid mask `{mk}' specified")),
+                }
+            };
+            (a, mask)
+        }
+    };
+    Ok(Ipv4Net::new(parse_addr(a)?, mask))
+}
+
+/// `a.b.c.d/len`, or with a dotted mask when it is not contiguous; `/32` is printed.
+pub fn fmt_net(n: &Ipv4Net) -> String {
+    match n.prefix_len() {
+        Some(len) => format!("{}/{len}", n.addr),
+        None => format!("{}/{}", n.addr, Ipv4Addr::from(n.mask)),
+    }
+}
+
+/// Like `fmt_net` but a host address prints bare (conntrack's style).
+pub fn fmt_net_bare_host(n: &Ipv4Net) -> String {
+    if n.mask == u32::MAX {
+        n.addr.to_string()
+    } else {
+        fmt_net(n)
+    }
+}
+
+pub fn parse_port(s: &str, proto: &str) -> Result<u16, String> {
+    names::parse_port(s, Some(proto)).ok_or_else(|| format!("invalid port/service `{s}' specified"))
+}
+
+/// `a`, `a:b`, `:b` (from 0), `a:` (to 65535).
+pub fn parse_port_range(s: &str, proto: &str) -> Result<PortRange, String> {
+    let r = match s.split_once(':') {
+        None => PortRange::single(parse_port(s, proto)?),
+        Some((lo, hi)) => PortRange {
+            lo: if lo.is_empty() { 0 } else { parse_port(lo, proto)? },
+            hi: if hi.is_empty() { 65535 } else { parse_port(hi, proto)? },
+        },
+    };
+    if r.lo > r.hi {
+        return Err(format!("invalid portrange `{s}' (min > max)"));
+    }
+    Ok(r)
+}
+
+pub fn fmt_port_range(r: &PortRange) -> String {
+    if r.lo == r.hi {
+        r.lo.to_string()
+    } else {
+        format!("{}:{}", r.lo, r.hi)
+    }
+}
+
+/// ` ! --opt` or ` --opt`.
+pub fn opt(out: &mut String, inv: bool, name: &str) {
+    if inv {
+        out.push_str(" !");
+    }
+    out.push(' ');
+    out.push_str(name);
+}
+
+/// Appends ` value`.
+pub fn val(out: &mut String, v: impl std::fmt::Display) {
+    let _ = write!(out, " {v}");
+}
+
+/// iptables' `xtables_save_string`: bare when only [A-Za-z0-9_-], else double quotes
+/// with `"`, `\` and `'` escaped by a backslash.
+pub fn save_string(out: &mut String, s: &str) {
+    out.push(' ');
+    let plain = !s.is_empty()
+        && s
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if plain {
+        out.push_str(s);
+        return;
+    }
+    out.push('"');
+    for c in s.chars() {
+        if matches!(c, '"' | '\\' | '\'') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('"');
+}
+
+/// Everything a parser needs to know about the rule around it.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Ctx {
+    /// The rule's `-p` when it is exact (service names are looked up for it).
+    pub proto: Option<u8>,
+}
+
+impl Ctx {
+    pub fn proto_name(&self) -> &'static str {
+        match self.proto {
+            Some(m::IPPROTO_UDP) => "udp",
+            _ => "tcp",
+        }
+    }
+}
+
+/// A fresh match for `-m name`, or None when nfdp does not know it.
+pub fn new_match(name: &str) -> Option<Match> {
+    use dataplane::ruleset::matches::conntrack::{ConntrackFlavor, ConntrackMatch};
+    Some(match name {
+        "addrtype" => Match::Addrtype(Default::default()),
+        "comment" => Match::Comment(m::comment::CommentMatch {
+            text: String::new(),
+        }),
+        "connlimit" => Match::Connlimit(connlimit::new()),
+        "connmark" => Match::Connmark(mark::new()),
+        "conntrack" => Match::Conntrack(ConntrackMatch::new(ConntrackFlavor::Conntrack)),
+        "state" => Match::Conntrack(ConntrackMatch::new(ConntrackFlavor::State)),
+        "dscp" => Match::Dscp(m::dscp::DscpMatch { inv: false, dscp: 0 }),
+        "hashlimit" => Match::Hashlimit(hashlimit::new()),
+        "icmp" => Match::Icmp(icmp::new()),
+        "iprange" => Match::Iprange(Default::default()),
+        "length" => Match::Length(length::new()),
+        "limit" => Match::Limit(Default::default()),
+        "mac" => Match::Mac(m::mac::MacMatch {
+            inv: false,
+            addr: [0; 6],
+        }),
+        "mark" => Match::Mark(mark::new()),
+        "multiport" => Match::Multiport(multiport::new()),
+        "recent" => Match::Recent(recent::new()),
+        "statistic" => Match::Statistic(statistic::new()),
+        "string" => Match::String(string::new()),
+        "tcp" => Match::Tcp(Default::default()),
+        "tcpmss" => Match::Tcpmss(tcpmss::new()),
+        "time" => Match::Time(Default::default()),
+        "tos" => Match::Tos(m::dscp::TosMatch {
+            inv: false,
+            value: 0,
+            mask: 0,
+        }),
+        "ttl" => Match::Ttl(ttl::new()),
+        "udp" => Match::Udp(Default::default()),
+        _ => return None,
+    })
+}
+
+/// The options a match takes.
+pub fn match_options(mt: &Match) -> &'static [&'static str] {
+    match mt {
+        Match::Addrtype(_) => addrtype::OPTIONS,
+        Match::Comment(_) => comment::OPTIONS,
+        Match::Connlimit(_) => connlimit::OPTIONS,
+        Match::Connmark(_) | Match::Mark(_) => mark::OPTIONS,
+        Match::Conntrack(c) => conntrack::options(c),
+        Match::Dscp(_) | Match::Tos(_) => dscp::options(mt),
+        Match::Hashlimit(_) => hashlimit::OPTIONS,
+        Match::Icmp(_) => icmp::OPTIONS,
+        Match::Iprange(_) => iprange::OPTIONS,
+        Match::Length(_) => length::OPTIONS,
+        Match::Limit(_) => limit::OPTIONS,
+        Match::Mac(_) => mac::OPTIONS,
+        Match::Multiport(_) => multiport::OPTIONS,
+        Match::Recent(_) => recent::OPTIONS,
+        Match::Statistic(_) => statistic::OPTIONS,
+        Match::String(_) => string::OPTIONS,
+        Match::Tcp(_) => tcp::OPTIONS,
+        Match::Tcpmss(_) => tcpmss::OPTIONS,
+        Match::Time(_) => time::OPTIONS,
+        Match::Ttl(_) => ttl::OPTIONS,
+        Match::Udp(_) => udp::OPTIONS,
+    }
+}
+
+/// Parses one (already resolved) option into the match.
+pub fn parse_match_option(
+    mt: &mut Match,
+    opt: &str,
+    inv: bool,
+    args: &mut Args,
+    ctx: &Ctx,
+) -> Result<(), String> {
+    match mt {
+        Match::Addrtype(x) => addrtype::parse(x, opt, inv, args),
+        Match::Comment(x) => comment::parse(x, opt, inv, args),
+        Match::Connlimit(x) => connlimit::parse(x, opt, inv, args),
+        Match::Connmark(x) | Match::Mark(x) => mark::parse(x, opt, inv, args),
+        Match::Conntrack(x) => conntrack::parse(x, opt, inv, args),
+        Match::Dscp(x) => dscp::parse_dscp(x, opt, inv, args),
+        Match::Tos(x) => dscp::parse_tos(x, opt, inv, args),
+        Match::Hashlimit(x) => hashlimit::parse(x, opt, inv, args),
+        Match::Icmp(x) => icmp::parse(x, opt, inv, args),
+        Match::Iprange(x) => iprange::parse(x, opt, inv, args),
+        Match::Length(x) => length::parse(x, opt, inv, args),
+        Match::Limit(x) => limit::parse(x, opt, inv, args),
+        Match::Mac(x) => mac::parse(x, opt, inv, args),
+        Match::Multiport(x) => multiport::parse(x, opt, inv, args, ctx),
+        Match::Recent(x) => recent::parse(x, opt, inv, args),
+        Match::Statistic(x) => statistic::parse(x, opt, inv, args),
+        Match::String(x) => string::parse(x, opt, inv, args),
+        Match::Tcp(x) => tcp::parse(x, opt, inv, args),
+        Match::Tcpmss(x) => tcpmss::parse(x, opt, inv, args),
+        Match::Time(x) => time::parse(x, opt, inv, args),
+        Match::Ttl(x) => ttl::parse(x, opt, inv, args),
+        Match::Udp(x) => udp::parse(x, opt, inv, args),
+    }
+}
+
+/// The checks iptables makes once all options of the rule are read.
+pub fn finish_match(mt: &mut Match, seen: &[&'static str]) -> Result<(), String> {
+    match mt {
+        Match::Comment(x) => comment::finish(x),
+        Match::Connlimit(x) => connlimit::finish(x, seen),
+        Match::Connmark(x) | Match::Mark(x) => mark::finish(x, seen),
+        Match::Dscp(_) | Match::Tos(_) => dscp::finish(mt, seen),
+        Match::Hashlimit(x) => hashlimit::finish(x, seen),
+        Match::Icmp(x) => icmp::finish(x, seen),
+        Match::Iprange(x) => iprange::finish(x),
+        Match::Length(x) => length::finish(x, seen),
+        Match::Mac(x) => mac::finish(x, seen),
+        Match::Multiport(x) => multiport::finish(x),
+        Match::Statistic(x) => statistic::finish(x),
+        Match::String(x) => string::finish(x, seen),
+        Match::Tcpmss(x) => tcpmss::finish(x, seen),
+        Match::Ttl(x) => ttl::finish(x, seen),
+        Match::Conntrack(x) => conntrack::finish(x),
+        Match::Addrtype(x) => addrtype::finish(x),
+        Match::Recent(x) => recent::finish(x, seen),
+        Match::Limit(_) | Match::Tcp(_) | Match::Udp(_) | Match::Time(_) => {
+            Ok(())
+        }
+    }
+}
+
+/// ` -m name --options...` as iptables-save prints it.
+pub fn save_match(mt: &Match, out: &mut String) {
+    out.push_str(" -m ");
+    out.push_str(mt.name());
+    match mt {
+        Match::Addrtype(x) => addrtype::save(x, out),
+        Match::Comment(x) => comment::save(x, out),
+        Match::Connlimit(x) => connlimit::save(x, out),
+        Match::Connmark(x) | Match::Mark(x) => mark::save(x, out),
+        Match::Conntrack(x) => conntrack::save(x, out),
+        Match::Dscp(x) => dscp::save_dscp(x, out),
+        Match::Tos(x) => dscp::save_tos(x, out),
+        Match::Hashlimit(x) => hashlimit::save(x, out),
+        Match::Icmp(x) => icmp::save(x, out),
+        Match::Iprange(x) => iprange::save(x, out),
+        Match::Length(x) => length::save(x, out),
+        Match::Limit(x) => limit::save(x, out),
+        Match::Mac(x) => mac::save(x, out),
+        Match::Multiport(x) => multiport::save(x, out),
+        Match::Recent(x) => recent::save(x, out),
+        Match::Statistic(x) => statistic::save(x, out),
+        Match::String(x) => string::save(x, out),
+        Match::Tcp(x) => tcp::save(x, out),
+        Match::Tcpmss(x) => tcpmss::save(x, out),
+        Match::Time(x) => time::save(x, out),
+        Match::Ttl(x) => ttl::save(x, out),
+        Match::Udp(x) => udp::save(x, out),
+    }
+}
+
+/// A target for `-j NAME` (not a chain), or None.
+pub fn new_target(name: &str) -> Option<Target> {
+    use dataplane::ruleset::targets as t;
+    Some(match name {
+        "ACCEPT" => Target::Accept,
+        "DROP" => Target::Drop,
+        "RETURN" => Target::Return,
+        "REJECT" => Target::Reject(Default::default()),
+        "LOG" => Target::Log(Default::default()),
+        "MARK" => Target::Mark(t_mark::new()),
+        "CONNMARK" => Target::Connmark(t_connmark::new()),
+        "TTL" => Target::Ttl(t_ttl::new()),
+        "TOS" => Target::Tos(t::tos::TosTarget {
+            value: 0,
+            mask: 0,
+        }),
+        "DSCP" => Target::Dscp(t::tos::DscpTarget { dscp: 0xff }),
+        "TCPMSS" => Target::Tcpmss(t_tcpmss::new()),
+        "SNAT" => Target::Snat(Default::default()),
+        "DNAT" => Target::Dnat(Default::default()),
+        "MASQUERADE" => Target::Masquerade(Default::default()),
+        "REDIRECT" => Target::Redirect(Default::default()),
+        "NOTRACK" => Target::Notrack,
+        "CT" => Target::Ct(Default::default()),
+        _ => return None,
+    })
+}
+
+pub fn target_options(t: &Target) -> &'static [&'static str] {
+    match t {
+        Target::Reject(_) => t_reject::OPTIONS,
+        Target::Log(_) => t_log::OPTIONS,
+        Target::Mark(_) => t_mark::OPTIONS,
+        Target::Connmark(_) => t_connmark::OPTIONS,
+        Target::Ttl(_) => t_ttl::OPTIONS,
+        Target::Tos(_) => t_tos::TOS_OPTIONS,
+        Target::Dscp(_) => t_tos::DSCP_OPTIONS,
+        Target::Tcpmss(_) => t_tcpmss::OPTIONS,
+        Target::Snat(_) => t_nat::SNAT_OPTIONS,
+        Target::Dnat(_) => t_nat::DNAT_OPTIONS,
+        Target::Masquerade(_) | Target::Redirect(_) => t_nat::PORTS_OPTIONS,
+        Target::Ct(_) => t_ct::OPTIONS,
+        _ => &[],
+    }
+}
+
+pub fn parse_target_option(
+    t: &mut Target,
+    opt: &str,
+    inv: bool,
+    args: &mut Args,
+) -> Result<(), String> {
+    no_inv(inv, opt)?;
+    match t {
+        Target::Reject(x) => t_reject::parse(x, opt, args),
+        Target::Log(x) => t_log::parse(x, opt, args),
+        Target::Mark(x) => t_mark::parse(x, opt, args),
+        Target::Connmark(x) => t_connmark::parse(x, opt, args),
+        Target::Ttl(x) => t_ttl::parse(x, opt, args),
+        Target::Tos(x) => t_tos::parse_tos(x, opt, args),
+        Target::Dscp(x) => t_tos::parse_dscp(x, opt, args),
+        Target::Tcpmss(x) => t_tcpmss::parse(x, opt, args),
+        Target::Snat(x) | Target::Dnat(x) | Target::Masquerade(x) | Target::Redirect(x) => {
+            t_nat::parse(x, opt, args)
+        }
+        Target::Ct(x) => t_ct::parse(x, opt, args),
+        _ => Err(format!("unknown option \"{opt}\"")),
+    }
+}
+
+pub fn finish_target(t: &mut Target, seen: &[&'static str]) -> Result<(), String> {
+    match t {
+        Target::Mark(x) => t_mark::finish(x, seen),
+        Target::Connmark(x) => t_connmark::finish(x, seen),
+        Target::Ttl(x) => t_ttl::finish(x, seen),
+        Target::Tos(x) => t_tos::finish_tos(x, seen),
+        Target::Dscp(x) => t_tos::finish_dscp(x, seen),
+        Target::Tcpmss(x) => t_tcpmss::finish(x, seen),
+        Target::Snat(x) => t_nat::finish("SNAT", x),
+        Target::Dnat(x) => t_nat::finish("DNAT", x),
+        Target::Ct(x) => t_ct::finish(x),
+        _ => Ok(()),
+    }
+}
+
+/// ` -j NAME --options...` (` -g CHAIN` for a goto; nothing without a target).
+pub fn save_target(t: &Target, out: &mut String) {
+    match t {
+        Target::None => return,
+        Target::Goto(c) => {
+            out.push_str(" -g ");
+            out.push_str(c);
+            return;
+        }
+        _ => {
+            out.push_str(" -j ");
+            out.push_str(t.name());
+        }
+    }
+    match t {
+        Target::Reject(x) => t_reject::save(x, out),
+        Target::Log(x) => t_log::save(x, out),
+        Target::Mark(x) => t_mark::save(x, out),
+        Target::Connmark(x) => t_connmark::save(x, out),
+        Target::Ttl(x) => t_ttl::save(x, out),
+        Target::Tos(x) => t_tos::save_tos(x, out),
+        Target::Dscp(x) => t_tos::save_dscp(x, out),
+        Target::Tcpmss(x) => t_tcpmss::save(x, out),
+        Target::Snat(x) => t_nat::save(x, "--to-source", out),
+        Target::Dnat(x) => t_nat::save(x, "--to-destination", out),
+        Target::Masquerade(x) | Target::Redirect(x) => t_nat::save(x, "--to-ports", out),
+        Target::Ct(x) => t_ct::save(x, out),
+        _ => {}
+    }
+}

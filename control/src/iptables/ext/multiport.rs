@@ -1,0 +1,65 @@
+//! libxt_multiport (rev 1): `--sports`, `--dports`, `--ports` with ranges.
+
+use super::{fmt_port_range, opt, parse_port_range, Args, Ctx};
+use dataplane::ruleset::matches::multiport::{MultiportDir, MultiportMatch, MAX_SLOTS};
+
+pub const OPTIONS: &[&str] = &[
+    "--source-ports",
+    "--sports",
+    "--destination-ports",
+    "--dports",
+    "--ports",
+];
+
+pub fn new() -> MultiportMatch {
+    MultiportMatch {
+        inv: false,
+        dir: MultiportDir::Either,
+        ports: Vec::new(),
+    }
+}
+
+pub fn parse(
+    m: &mut MultiportMatch,
+    o: &str,
+    inv: bool,
+    args: &mut Args,
+    ctx: &Ctx,
+) -> Result<(), String> {
+    if !m.ports.is_empty() {
+        return Err("multiport can only have one option".into());
+    }
+    m.dir = match o {
+        "--source-ports" | "--sports" => MultiportDir::Source,
+        "--destination-ports" | "--dports" => MultiportDir::Destination,
+        _ => MultiportDir::Either,
+    };
+    m.inv = inv;
+    let list = args.value(o)?;
+    for item in list.split(',') {
+        m.ports.push(parse_port_range(item, ctx.proto_name())?);
+    }
+    if m.slots() > MAX_SLOTS {
+        return Err("too many ports specified".into());
+    }
+    Ok(())
+}
+
+pub fn finish(m: &mut MultiportMatch) -> Result<(), String> {
+    if m.ports.is_empty() {
+        return Err("multiport expects an option".into());
+    }
+    Ok(())
+}
+
+pub fn save(m: &MultiportMatch, out: &mut String) {
+    let name = match m.dir {
+        MultiportDir::Source => "--sports",
+        MultiportDir::Destination => "--dports",
+        MultiportDir::Either => "--ports",
+    };
+    opt(out, m.inv, name);
+    out.push(' ');
+    let list: Vec<String> = m.ports.iter().map(fmt_port_range).collect();
+    out.push_str(&list.join(","));
+}

@@ -1,0 +1,104 @@
+//! libxt_recent: `--set|--rcheck|--update|--remove`, `--name`, `--seconds`,
+//! `--hitcount`, `--reap`, `--rttl`, `--rsource|--rdest`, `--mask`.
+
+use super::{no_inv, parse_addr, parse_u32, Args};
+use dataplane::ruleset::matches::recent::{RecentCmd, RecentMatch, RecentSide, DEFAULT_NAME};
+use std::fmt::Write;
+use std::net::Ipv4Addr;
+
+pub const OPTIONS: &[&str] = &[
+    "--set",
+    "--rcheck",
+    "--update",
+    "--remove",
+    "--seconds",
+    "--reap",
+    "--hitcount",
+    "--rttl",
+    "--name",
+    "--rsource",
+    "--rdest",
+    "--mask",
+];
+
+pub fn new() -> RecentMatch {
+    RecentMatch {
+        inv: false,
+        cmd: RecentCmd::Set,
+        name: DEFAULT_NAME.into(),
+        seconds: 0,
+        hitcount: 0,
+        reap: false,
+        rttl: false,
+        side: RecentSide::Source,
+        mask: Ipv4Addr::BROADCAST,
+    }
+}
+
+pub fn parse(m: &mut RecentMatch, o: &str, inv: bool, args: &mut Args) -> Result<(), String> {
+    let cmd = match o {
+        "--set" => Some(RecentCmd::Set),
+        "--rcheck" => Some(RecentCmd::Rcheck),
+        "--update" => Some(RecentCmd::Update),
+        "--remove" => Some(RecentCmd::Remove),
+        _ => None,
+    };
+    if let Some(cmd) = cmd {
+        m.cmd = cmd;
+        m.inv = inv;
+        return Ok(());
+    }
+    no_inv(inv, o)?;
+    match o {
+        "--seconds" => m.seconds = parse_u32(&args.value(o)?, o)?,
+        "--hitcount" => m.hitcount = parse_u32(&args.value(o)?, o)?,
+        "--reap" => m.reap = true,
+        "--rttl" => m.rttl = true,
+        "--name" => m.name = args.value(o)?,
+        "--rsource" => m.side = RecentSide::Source,
+        "--rdest" => m.side = RecentSide::Dest,
+        _ => m.mask = parse_addr(&args.value(o)?)?,
+    }
+    Ok(())
+}
+
+pub fn finish(_: &mut RecentMatch, seen: &[&str]) -> Result<(), String> {
+    let cmds = seen
+        .iter()
+        .filter(|o| matches!(**o, "--set" | "--rcheck" | "--update" | "--remove"))
+        .count();
+    match cmds {
+        0 => Err("recent: you must specify one of `--set', `--rcheck' `--update' or `--remove'".into()),
+        1 => Ok(()),
+        _ => Err("recent: only one of `--set', `--rcheck', `--update' or `--remove' may be set".into()),
+    }
+}
+
+pub fn save(m: &RecentMatch, out: &mut String) {
+    if m.inv {
+        out.push_str(" !");
+    }
+    out.push_str(match m.cmd {
+        RecentCmd::Set => " --set",
+        RecentCmd::Rcheck => " --rcheck",
+        RecentCmd::Update => " --update",
+        RecentCmd::Remove => " --remove",
+    });
+    if m.seconds != 0 {
+        let _ = write!(out, " --seconds {}", m.seconds);
+    }
+    if m.reap {
+        out.push_str(" --reap");
+    }
+    if m.hitcount != 0 {
+        let _ = write!(out, " --hitcount {}", m.hitcount);
+    }
+    if m.rttl {
+        out.push_str(" --rttl");
+    }
+    let _ = write!(out, " --name {} --mask {}", m.name, m.mask);
+    out.push_str(match m.side {
+        RecentSide::Source => " --rsource",
+        RecentSide::Dest => " --rdest",
+    });
+}

@@ -1,0 +1,52 @@
+//! libxt_MARK (rev 2): every spelling becomes `--set-xmark value/mask`.
+
+use super::{parse_u32, parse_value_mask, Args};
+use dataplane::ruleset::targets::mark::MarkTarget;
+use std::fmt::Write;
+
+pub const OPTIONS: &[&str] = &[
+    "--set-xmark",
+    "--set-mark",
+    "--and-mark",
+    "--or-mark",
+    "--xor-mark",
+];
+
+pub fn new() -> MarkTarget {
+    MarkTarget { value: 0, mask: 0 }
+}
+
+/// The (value, mask) pair of `--set-xmark` that each spelling means.
+pub fn parse_xmark(o: &str, v: &str) -> Result<(u32, u32), String> {
+    Ok(match o {
+        "--set-xmark" => parse_value_mask(v, o)?,
+        "--set-mark" => {
+            let (value, mask) = parse_value_mask(v, o)?;
+            (value, value | mask)
+        }
+        "--and-mark" => (0, !parse_u32(v, o)?),
+        "--or-mark" => {
+            let x = parse_u32(v, o)?;
+            (x, x)
+        }
+        _ => (parse_u32(v, o)?, 0),
+    })
+}
+
+pub fn parse(t: &mut MarkTarget, o: &str, args: &mut Args) -> Result<(), String> {
+    let (value, mask) = parse_xmark(o, &args.value(o)?)?;
+    *t = MarkTarget { value, mask };
+    Ok(())
+}
+
+pub fn finish(_: &mut MarkTarget, seen: &[&str]) -> Result<(), String> {
+    match seen.len() {
+        0 => Err("MARK target: Parameter --set/and/or/xor-mark is required".into()),
+        1 => Ok(()),
+        _ => Err("MARK: Only one of --set-xmark, --set-mark, --and-mark, --or-mark or --xor-mark may be given".into()),
+    }
+}
+
+pub fn save(t: &MarkTarget, out: &mut String) {
+    let _ = write!(out, " --set-xmark 0x{:x}/0x{:x}", t.value, t.mask);
+}

@@ -1,0 +1,37 @@
+//! libipt_TTL: `--ttl-set`, `--ttl-dec`, `--ttl-inc`.
+
+use super::{parse_bounded, Args};
+use dataplane::ruleset::targets::ttl::TtlTarget;
+use std::fmt::Write;
+
+pub const OPTIONS: &[&str] = &["--ttl-set", "--ttl-dec", "--ttl-inc"];
+
+pub fn new() -> TtlTarget {
+    TtlTarget::Set(0)
+}
+
+pub fn parse(t: &mut TtlTarget, o: &str, args: &mut Args) -> Result<(), String> {
+    let v = parse_bounded(&args.value(o)?, o, 0, 255)? as u8;
+    *t = match o {
+        "--ttl-set" => TtlTarget::Set(v),
+        "--ttl-dec" => TtlTarget::Dec(v),
+        _ => TtlTarget::Inc(v),
+    };
+    Ok(())
+}
+
+pub fn finish(_: &mut TtlTarget, seen: &[&str]) -> Result<(), String> {
+    match seen.len() {
+        0 => Err("TTL: You must specify an action".into()),
+        1 => Ok(()),
+        _ => Err("TTL: You can only specify one action".into()),
+    }
+}
+
+pub fn save(t: &TtlTarget, out: &mut String) {
+    let _ = match t {
+        TtlTarget::Set(v) => write!(out, " --ttl-set {v}"),
+        TtlTarget::Dec(v) => write!(out, " --ttl-dec {v}"),
+        TtlTarget::Inc(v) => write!(out, " --ttl-inc {v}"),
+    };
+}

@@ -1,0 +1,54 @@
+//! libxt_tcpmss: `--mss a[:b]`.
+
+use super::{opt, parse_bounded, Args};
+use dataplane::ruleset::matches::tcpmss::TcpmssMatch;
+use std::fmt::Write;
+
+pub const OPTIONS: &[&str] = &["--mss"];
+
+pub fn new() -> TcpmssMatch {
+    TcpmssMatch {
+        inv: false,
+        min: 0,
+        max: 65535,
+    }
+}
+
+pub fn parse(m: &mut TcpmssMatch, o: &str, inv: bool, args: &mut Args) -> Result<(), String> {
+    let v = args.value(o)?;
+    let (min, max) = match v.split_once(':') {
+        Some((a, b)) => (
+            parse_bounded(a, o, 0, 65535)?,
+            parse_bounded(b, o, 0, 65535)?,
+        ),
+        None => {
+            let n = parse_bounded(&v, o, 0, 65535)?;
+            (n, n)
+        }
+    };
+    if min > max {
+        return Err(format!("tcpmss: invalid range `{v}'"));
+    }
+    *m = TcpmssMatch {
+        inv,
+        min: min as u16,
+        max: max as u16,
+    };
+    Ok(())
+}
+
+pub fn finish(_: &mut TcpmssMatch, seen: &[&str]) -> Result<(), String> {
+    if seen.is_empty() {
+        return Err("tcpmss: option \"--mss\" must be specified".into());
+    }
+    Ok(())
+}
+
+pub fn save(m: &TcpmssMatch, out: &mut String) {
+    opt(out, m.inv, "--mss");
+    if m.min == m.max {
+        let _ = write!(out, " {}", m.min);
+    } else {
+        let _ = write!(out, " {}:{}", m.min, m.max);
+    }
+}

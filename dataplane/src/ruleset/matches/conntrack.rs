@@ -1,0 +1,99 @@
+//! `-m conntrack` and its older spelling `-m state` (xt_conntrack, xt_state).
+
+use crate::ruleset::{Inv, Ipv4Net, PortRange};
+
+/// State bits as rules see them (`--ctstate`), in the order iptables prints them.
+pub mod state {
+    pub const INVALID: u16 = 1 << 0;
+    pub const NEW: u16 = 1 << 1;
+    pub const RELATED: u16 = 1 << 2;
+    pub const ESTABLISHED: u16 = 1 << 3;
+    pub const UNTRACKED: u16 = 1 << 4;
+    pub const SNAT: u16 = 1 << 5;
+    pub const DNAT: u16 = 1 << 6;
+    pub const NAMES: [(&str, u16); 7] = [
+        ("INVALID", INVALID),
+        ("NEW", NEW),
+        ("RELATED", RELATED),
+        ("ESTABLISHED", ESTABLISHED),
+        ("UNTRACKED", UNTRACKED),
+        ("SNAT", SNAT),
+        ("DNAT", DNAT),
+    ];
+}
+
+/// Connection status bits (`--ctstatus`), as the kernel's IPS_* bits.
+pub mod status {
+    pub const EXPECTED: u8 = 1 << 0;
+    pub const SEEN_REPLY: u8 = 1 << 1;
+    pub const ASSURED: u8 = 1 << 2;
+    pub const CONFIRMED: u8 = 1 << 3;
+    pub const NAMES: [(&str, u8); 4] = [
+        ("EXPECTED", EXPECTED),
+        ("SEEN_REPLY", SEEN_REPLY),
+        ("ASSURED", ASSURED),
+        ("CONFIRMED", CONFIRMED),
+    ];
+}
+
+/// Which option spelling the rule was written with; both print back as written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConntrackFlavor {
+    State,
+    Conntrack,
+}
+
+impl ConntrackFlavor {
+    pub fn name(self) -> &'static str {
+        match self {
+            ConntrackFlavor::State => "state",
+            ConntrackFlavor::Conntrack => "conntrack",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CtDir {
+    Original,
+    Reply,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConntrackMatch {
+    pub flavor: ConntrackFlavor,
+    pub state: Option<Inv<u16>>,
+    pub proto: Option<Inv<u8>>,
+    pub orig_src: Option<Inv<Ipv4Net>>,
+    pub orig_dst: Option<Inv<Ipv4Net>>,
+    pub repl_src: Option<Inv<Ipv4Net>>,
+    pub repl_dst: Option<Inv<Ipv4Net>>,
+    pub orig_src_port: Option<Inv<PortRange>>,
+    pub orig_dst_port: Option<Inv<PortRange>>,
+    pub repl_src_port: Option<Inv<PortRange>>,
+    pub repl_dst_port: Option<Inv<PortRange>>,
+    pub status: Option<Inv<u8>>,
+    /// Remaining lifetime in seconds, inclusive range.
+    pub expire: Option<Inv<(u32, u32)>>,
+    pub dir: Option<CtDir>,
+}
+
+impl ConntrackMatch {
+    pub fn new(flavor: ConntrackFlavor) -> ConntrackMatch {
+        ConntrackMatch {
+            flavor,
+            state: None,
+            proto: None,
+            orig_src: None,
+            orig_dst: None,
+            repl_src: None,
+            repl_dst: None,
+            orig_src_port: None,
+            orig_dst_port: None,
+            repl_src_port: None,
+            repl_dst_port: None,
+            status: None,
+            expire: None,
+            dir: None,
+        }
+    }
+}

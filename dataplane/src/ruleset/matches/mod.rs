@@ -1,0 +1,136 @@
+//! Extension matches (`-m NAME ...`), one module per match as netfilter cuts its xt_
+//! extensions. Each module holds the typed options and `validate` (the kernel's
+//! `checkentry`); packet evaluation joins them when the pipeline is compiled.
+
+pub mod addrtype;
+pub mod comment;
+pub mod connlimit;
+pub mod conntrack;
+pub mod dscp;
+pub mod hashlimit;
+pub mod icmp;
+pub mod iprange;
+pub mod length;
+pub mod limit;
+pub mod mac;
+pub mod mark;
+pub mod multiport;
+pub mod recent;
+pub mod statistic;
+pub mod string;
+pub mod tcp;
+pub mod tcpmss;
+pub mod time;
+pub mod ttl;
+pub mod udp;
+
+use super::{Hook, RuleSpec, Usable};
+
+pub const IPPROTO_ICMP: u8 = 1;
+pub const IPPROTO_TCP: u8 = 6;
+pub const IPPROTO_UDP: u8 = 17;
+pub const IPPROTO_DCCP: u8 = 33;
+pub const IPPROTO_SCTP: u8 = 132;
+pub const IPPROTO_UDPLITE: u8 = 136;
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Match {
+    Addrtype(addrtype::AddrtypeMatch),
+    Comment(comment::CommentMatch),
+    Connlimit(connlimit::ConnlimitMatch),
+    Connmark(mark::MarkMatch),
+    Conntrack(conntrack::ConntrackMatch),
+    Dscp(dscp::DscpMatch),
+    Hashlimit(hashlimit::HashlimitMatch),
+    Icmp(icmp::IcmpMatch),
+    Iprange(iprange::IprangeMatch),
+    Length(length::LengthMatch),
+    Limit(limit::LimitMatch),
+    Mac(mac::MacMatch),
+    Mark(mark::MarkMatch),
+    Multiport(multiport::MultiportMatch),
+    Recent(recent::RecentMatch),
+    Statistic(statistic::StatisticMatch),
+    String(string::StringMatch),
+    Tcp(tcp::TcpMatch),
+    Tcpmss(tcpmss::TcpmssMatch),
+    Time(time::TimeMatch),
+    Tos(dscp::TosMatch),
+    Ttl(ttl::TtlMatch),
+    Udp(udp::UdpMatch),
+}
+
+impl Match {
+    /// The name after `-m`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Match::Addrtype(_) => "addrtype",
+            Match::Comment(_) => "comment",
+            Match::Connlimit(_) => "connlimit",
+            Match::Connmark(_) => "connmark",
+            Match::Conntrack(c) => c.flavor.name(),
+            Match::Dscp(_) => "dscp",
+            Match::Hashlimit(_) => "hashlimit",
+            Match::Icmp(_) => "icmp",
+            Match::Iprange(_) => "iprange",
+            Match::Length(_) => "length",
+            Match::Limit(_) => "limit",
+            Match::Mac(_) => "mac",
+            Match::Mark(_) => "mark",
+            Match::Multiport(_) => "multiport",
+            Match::Recent(_) => "recent",
+            Match::Statistic(_) => "statistic",
+            Match::String(_) => "string",
+            Match::Tcp(_) => "tcp",
+            Match::Tcpmss(_) => "tcpmss",
+            Match::Time(_) => "time",
+            Match::Tos(_) => "tos",
+            Match::Ttl(_) => "ttl",
+            Match::Udp(_) => "udp",
+        }
+    }
+
+    /// Where the match may be used (the kernel's `.table` / `.hooks`).
+    pub fn usable(&self) -> Usable {
+        match self {
+            Match::Mac(_) => Usable::hooks(&[Hook::Prerouting, Hook::Input, Hook::Forward]),
+            Match::Addrtype(a) => a.usable(),
+            _ => Usable::ANYWHERE,
+        }
+    }
+
+    /// Checks that hold for the rule alone (the kernel's `checkentry` and iptables'
+    /// final checks): protocol requirements and option consistency.
+    pub fn validate(&self, spec: &RuleSpec) -> Result<(), String> {
+        match self {
+            Match::Tcp(_) => require_proto(spec, "tcp", &[IPPROTO_TCP]),
+            Match::Udp(_) => require_proto(spec, "udp", &[IPPROTO_UDP]),
+            Match::Icmp(_) => require_proto(spec, "icmp", &[IPPROTO_ICMP]),
+            Match::Tcpmss(_) => require_proto(spec, "tcpmss", &[IPPROTO_TCP]),
+            Match::Multiport(m) => m.validate(spec),
+            Match::Connlimit(_) => Ok(()),
+            Match::Statistic(s) => s.validate(),
+            Match::Recent(r) => r.validate(),
+            Match::Iprange(_) | Match::Length(_) | Match::Limit(_) | Match::Conntrack(_) => Ok(()),
+            Match::Mac(_) | Match::Mark(_) | Match::Connmark(_) | Match::Ttl(_) => Ok(()),
+            Match::Comment(_) | Match::Addrtype(_) | Match::String(_) | Match::Time(_) => Ok(()),
+            Match::Hashlimit(_) | Match::Dscp(_) | Match::Tos(_) => Ok(()),
+        }
+    }
+}
+
+/// The kernel refuses a protocol match on a rule that does not pin that protocol
+/// (`-m tcp` needs `-p tcp`, not `! -p tcp`).
+pub fn require_proto(spec: &RuleSpec, what: &str, protos: &[u8]) -> Result<(), String> {
+    match spec.exact_proto() {
+        Some(p) if protos.contains(&p) => Ok(()),
+        _ => Err(format!(
+            "{what} match: only valid for protocol {}",
+            protos
+                .iter()
+                .map(|p| p.to_string())
+                .collect::<Vec<_>>()
+                .join("/")
+        )),
+    }
+}

@@ -1,0 +1,127 @@
+//! Targets (`-j NAME ...`), one module per target as netfilter cuts its xt_ targets.
+//! Each module holds the typed options and `validate` (the kernel's `checkentry`);
+//! `usable` says in which table and hooks the kernel allows it.
+
+pub mod connmark;
+pub mod ct;
+pub mod log;
+pub mod mark;
+pub mod nat;
+pub mod reject;
+pub mod tcpmss;
+pub mod tos;
+pub mod ttl;
+
+use super::matches::IPPROTO_TCP;
+use super::{Hook, RuleSpec, TableKind, Usable};
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub enum Target {
+    /// A rule without `-j`: it only counts.
+    #[default]
+    None,
+    Accept,
+    Drop,
+    Return,
+    /// `-j CHAIN`: call a user chain.
+    Jump(String),
+    /// `-g CHAIN`: continue in a user chain without coming back.
+    Goto(String),
+    Reject(reject::RejectTarget),
+    Log(log::LogTarget),
+    Mark(mark::MarkTarget),
+    Connmark(connmark::ConnmarkTarget),
+    Ttl(ttl::TtlTarget),
+    Tos(tos::TosTarget),
+    Dscp(tos::DscpTarget),
+    Tcpmss(tcpmss::TcpmssTarget),
+    Snat(nat::NatTarget),
+    Dnat(nat::NatTarget),
+    Masquerade(nat::NatTarget),
+    Redirect(nat::NatTarget),
+    Notrack,
+    Ct(ct::CtTarget),
+}
+
+impl Target {
+    /// The name after `-j` (for jumps, the chain).
+    pub fn name(&self) -> &str {
+        match self {
+            Target::None => "",
+            Target::Accept => "ACCEPT",
+            Target::Drop => "DROP",
+            Target::Return => "RETURN",
+            Target::Jump(c) | Target::Goto(c) => c,
+            Target::Reject(_) => "REJECT",
+            Target::Log(_) => "LOG",
+            Target::Mark(_) => "MARK",
+            Target::Connmark(_) => "CONNMARK",
+            Target::Ttl(_) => "TTL",
+            Target::Tos(_) => "TOS",
+            Target::Dscp(_) => "DSCP",
+            Target::Tcpmss(_) => "TCPMSS",
+            Target::Snat(_) => "SNAT",
+            Target::Dnat(_) => "DNAT",
+            Target::Masquerade(_) => "MASQUERADE",
+            Target::Redirect(_) => "REDIRECT",
+            Target::Notrack => "NOTRACK",
+            Target::Ct(_) => "CT",
+        }
+    }
+
+    /// The user chain this target jumps or goes to.
+    pub fn chain_ref(&self) -> Option<&str> {
+        match self {
+            Target::Jump(c) | Target::Goto(c) => Some(c),
+            _ => None,
+        }
+    }
+
+    /// Where the kernel allows the target (`.table` and `.hooks` of its xt_target).
+    pub fn usable(&self) -> Usable {
+        use Hook::*;
+        match self {
+            Target::Reject(_) => Usable::in_table(TableKind::Filter, &[Input, Forward, Output]),
+            Target::Ttl(_) | Target::Tos(_) | Target::Dscp(_) => Usable::table(TableKind::Mangle),
+            Target::Tcpmss(t) => t.usable(),
+            Target::Snat(_) => Usable::in_table(TableKind::Nat, &[Postrouting, Input]),
+            Target::Masquerade(_) => Usable::in_table(TableKind::Nat, &[Postrouting]),
+            Target::Dnat(_) | Target::Redirect(_) => {
+                Usable::in_table(TableKind::Nat, &[Prerouting, Output])
+            }
+            Target::Notrack | Target::Ct(_) => Usable::table(TableKind::Raw),
+            _ => Usable::ANYWHERE,
+        }
+    }
+
+    /// Checks that hold for the rule alone.
+    pub fn validate(&self, spec: &RuleSpec) -> Result<(), String> {
+        match self {
+            Target::Reject(r) => r.validate(spec),
+            Target::Tcpmss(_) if spec.exact_proto() != Some(IPPROTO_TCP) => {
+                Err("TCPMSS target: only valid for protocol 6".into())
+            }
+            Target::Snat(n) | Target::Dnat(n) | Target::Masquerade(n) | Target::Redirect(n) => {
+                n.validate(self.name(), spec)
+            }
+            Target::Ttl(t) => t.validate(),
+            _ => Ok(()),
+        }
+    }
+
+    /// Ends the traversal of the chain (and, for a verdict, of the table).
+    pub fn is_terminal(&self) -> bool {
+        !matches!(
+            self,
+            Target::None
+                | Target::Jump(_)
+                | Target::Log(_)
+                | Target::Mark(_)
+                | Target::Connmark(_)
+                | Target::Ttl(_)
+                | Target::Tos(_)
+                | Target::Dscp(_)
+                | Target::Tcpmss(_)
+        )
+    }
+}

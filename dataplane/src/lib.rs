@@ -1,6 +1,7 @@
 //! The nfdp packet path. No I/O and no DPDK here: wire formats, the ruleset model and its
-//! validation, and (as their issues land) the classifier, conntrack, NAT, routing and the
-//! hook pipeline.
+//! validation, routing and neighbours, ports, and (as their issues land) the classifier,
+//! conntrack, NAT and the hook pipeline.
 #![forbid(unsafe_code)]
 
 pub mod ruleset;
+pub mod wire;

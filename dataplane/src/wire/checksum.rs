@@ -1,0 +1,249 @@
+//! The internet checksum (RFC 1071) and its incremental update (RFC 1624).
+//!
+//! Sums are kept as folded, *uncomplemented* 16-bit one's-complement sums so that partial sums
+//! (pseudo-header, header, payload) can be [`combine`]d; the value stored in a packet is the
+//! complement of the final sum. NAT rewrites a few bytes of every packet, so instead of
+//! re-summing the whole segment it patches the stored checksum with [`update_u16`],
+//! [`update_u32`] or [`update_addr`].
+
+use std::net::Ipv4Addr;
+
+use super::ipv4::Protocol;
+
+/// Fold a wide accumulator to 16 bits with end-around carry. A non-zero input never folds to 0,
+/// which keeps full and incremental computations landing on the same representative.
+#[inline]
+fn fold(mut acc: u64) -> u16 {
+    while acc >> 16 != 0 {
+        acc = (acc & 0xffff) + (acc >> 16);
+    }
+    acc as u16
+}
+
+/// One's-complement sum of `data` as big-endian 16-bit words (an odd trailing byte is padded
+/// with zero). Returns the folded sum, not its complement.
+pub fn data(data: &[u8]) -> u16 {
+    // 32-bit words into a 64-bit accumulator: 2^32 ≡ 1 (mod 0xffff), so folding at the end gives
+    // the same sum as 16-bit words, with half the additions and no overflow below 16 GiB.
+    let mut acc: u64 = 0;
+    let mut words = data.chunks_exact(4);
+    for w in &mut words {
+        acc += u64::from(u32::from_be_bytes([w[0], w[1], w[2], w[3]]));
+    }
+    let rest = words.remainder();
+    let mut pairs = rest.chunks_exact(2);
+    for p in &mut pairs {
+        acc += u64::from(u16::from_be_bytes([p[0], p[1]]));
+    }
+    if let [last] = pairs.remainder() {
+        acc += u64::from(*last) << 8;
+    }
+    fold(acc)
+}
+
+/// One's-complement sum of several partial sums.
+pub fn combine(sums: &[u16]) -> u16 {
+    fold(sums.iter().map(|&s| u64::from(s)).sum())
+}
+
+/// Sum of the IPv4 pseudo-header that TCP and UDP checksums cover: source, destination, zero,
+/// protocol and the L4 length.
+pub fn pseudo_header(src: Ipv4Addr, dst: Ipv4Addr, protocol: Protocol, length: u32) -> u16 {
+    let s = u32::from(src);
+    let d = u32::from(dst);
+    let acc = u64::from(s >> 16)
+        + u64::from(s & 0xffff)
+        + u64::from(d >> 16)
+        + u64::from(d & 0xffff)
+        + u64::from(u8::from(protocol))
+        + u64::from(length >> 16)
+        + u64::from(length & 0xffff);
+    fold(acc)
+}
+
+/// The checksum to store for a message whose parts sum to `sums` (complement of [`combine`]).
+pub fn finish(sums: &[u16]) -> u16 {
+    !combine(sums)
+}
+
+/// RFC 1624 eqn. 3: the stored checksum after one 16-bit word of the covered data changed from
+/// `old` to `new`: `HC' = ~(~HC + ~m + m')`.
+#[inline]
+pub fn update_u16(csum: u16, old: u16, new: u16) -> u16 {
+    !fold(u64::from(!csum) + u64::from(!old) + u64::from(new))
+}
+
+/// As [`update_u16`], for an aligned 32-bit field (two words).
+#[inline]
+pub fn update_u32(csum: u16, old: u32, new: u32) -> u16 {
+    let acc = u64::from(!csum)
+        + u64::from(!(old >> 16) as u16)
+        + u64::from(!(old as u16))
+        + u64::from((new >> 16) as u16)
+        + u64::from(new as u16);
+    !fold(acc)
+}
+
+/// As [`update_u32`], for an IPv4 address (in the IP header or the TCP/UDP pseudo-header).
+#[inline]
+pub fn update_addr(csum: u16, old: Ipv4Addr, new: Ipv4Addr) -> u16 {
+    update_u32(csum, u32::from(old), u32::from(new))
+}
+
+/// UDP variant of [`update_u16`]: a zero checksum means "none" and stays zero, and a result of
+/// zero is stored as 0xffff (RFC 768), exactly as a full recompute would store it.
+#[inline]
+pub fn udp_update_u16(csum: u16, old: u16, new: u16) -> u16 {
+    if csum == 0 {
+        return 0;
+    }
+    nonzero(update_u16(csum, old, new))
+}
+
+/// UDP variant of [`update_u32`] (see [`udp_update_u16`]).
+#[inline]
+pub fn udp_update_u32(csum: u16, old: u32, new: u32) -> u16 {
+    if csum == 0 {
+        return 0;
+    }
+    nonzero(update_u32(csum, old, new))
+}
+
+/// UDP variant of [`update_addr`] (see [`udp_update_u16`]).
+#[inline]
+pub fn udp_update_addr(csum: u16, old: Ipv4Addr, new: Ipv4Addr) -> u16 {
+    udp_update_u32(csum, u32::from(old), u32::from(new))
+}
+
+/// A computed UDP checksum of 0 is transmitted as 0xffff, because 0 means "no checksum".
+#[inline]
+pub(crate) fn nonzero(csum: u16) -> u16 {
+    if csum == 0 {
+        0xffff
+    } else {
+        csum
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn rfc1071_example() {
+        // RFC 1071 section 3: the words 0001 f203 f4f5 f6f7 sum to ddf2.
+        let bytes = [0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7];
+        assert_eq!(data(&bytes), 0xddf2);
+        assert_eq!(finish(&[data(&bytes)]), 0x220d);
+    }
+
+    #[test]
+    fn real_ipv4_header() {
+        // A captured IPv4 header (UDP, 192.168.0.1 -> 192.168.0.199) whose checksum is b861.
+        let mut h = [
+            0x45, 0x00, 0x00, 0x73, 0x00, 0x00, 0x40, 0x00, 0x40, 0x11, 0xb8, 0x61, 0xc0, 0xa8,
+            0x00, 0x01, 0xc0, 0xa8, 0x00, 0xc7,
+        ];
+        assert_eq!(data(&h), 0xffff);
+        h[10] = 0;
+        h[11] = 0;
+        assert_eq!(finish(&[data(&h)]), 0xb861);
+    }
+
+    #[test]
+    fn odd_length_pads_with_zero() {
+        assert_eq!(data(&[0x12, 0x34, 0x56]), 0x1234 + 0x5600);
+        assert_eq!(data(&[0xff]), 0xff00);
+        assert_eq!(data(&[]), 0);
+        // 4-byte, 2-byte and 1-byte tails all go through different loops.
+        assert_eq!(data(&[0, 1, 0, 2, 0, 3, 4]), 1 + 2 + 3 + 0x0400);
+    }
+
+    #[test]
+    fn combine_wraps_carry() {
+        assert_eq!(combine(&[0xffff, 0x0001]), 0x0001);
+        assert_eq!(combine(&[0x8000, 0x8000]), 0x0001);
+        assert_eq!(combine(&[]), 0);
+    }
+
+    #[test]
+    fn pseudo_header_matches_bytes() {
+        let src = Ipv4Addr::new(10, 0, 0, 1);
+        let dst = Ipv4Addr::new(192, 168, 200, 254);
+        let bytes = [10, 0, 0, 1, 192, 168, 200, 254, 0, 6, 0x05, 0xdc];
+        assert_eq!(pseudo_header(src, dst, Protocol::Tcp, 1500), data(&bytes));
+    }
+
+    #[test]
+    fn udp_zero_rules() {
+        assert_eq!(udp_update_u16(0, 1234, 4321), 0);
+        assert_eq!(
+            udp_update_addr(0, Ipv4Addr::new(1, 2, 3, 4), Ipv4Addr::new(4, 3, 2, 1)),
+            0
+        );
+        // An update whose result is 0 must be stored as 0xffff for UDP:
+        // ~(~0xedcb + ~0x1234 + 0x0000) = ~(0x1234 + 0xedcb) = ~0xffff = 0.
+        assert_eq!(update_u16(0xedcb, 0x1234, 0x0000), 0x0000);
+        assert_eq!(udp_update_u16(0xedcb, 0x1234, 0x0000), 0xffff);
+    }
+
+    /// Full recompute of the checksum over `words`.
+    fn full(words: &[u16]) -> u16 {
+        let bytes: Vec<u8> = words.iter().flat_map(|w| w.to_be_bytes()).collect();
+        finish(&[data(&bytes)])
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn incremental_u16_matches_full(
+            mut words in proptest::collection::vec(any::<u16>(), 2..40),
+            idx in any::<prop::sample::Index>(),
+            new in any::<u16>(),
+        ) {
+            // Keep one word non-zero so the sum is never the degenerate all-zero case, which
+            // has two encodings (RFC 1624 section 3).
+            words[0] = words[0].max(1);
+            let i = 1 + idx.index(words.len() - 1);
+            let before = full(&words);
+            let old = words[i];
+            words[i] = new;
+            prop_assert_eq!(update_u16(before, old, new), full(&words));
+        }
+
+        #[test]
+        fn incremental_u32_and_addr_match_full(
+            mut words in proptest::collection::vec(any::<u16>(), 4..40),
+            idx in any::<prop::sample::Index>(),
+            new in any::<u32>(),
+        ) {
+            words[0] = words[0].max(1);
+            let i = 1 + idx.index(words.len() - 2);
+            let before = full(&words);
+            let old = (u32::from(words[i]) << 16) | u32::from(words[i + 1]);
+            words[i] = (new >> 16) as u16;
+            words[i + 1] = new as u16;
+            let after = full(&words);
+            prop_assert_eq!(update_u32(before, old, new), after);
+            prop_assert_eq!(update_addr(before, Ipv4Addr::from(old), Ipv4Addr::from(new)), after);
+        }
+
+        #[test]
+        fn udp_incremental_matches_full(
+            mut words in proptest::collection::vec(any::<u16>(), 2..40),
+            idx in any::<prop::sample::Index>(),
+            new in any::<u16>(),
+        ) {
+            words[0] = words[0].max(1);
+            let i = 1 + idx.index(words.len() - 1);
+            let before = nonzero(full(&words));
+            let old = words[i];
+            words[i] = new;
+            prop_assert_eq!(udp_update_u16(before, old, new), nonzero(full(&words)));
+            prop_assert_eq!(udp_update_u16(0, old, new), 0);
+            prop_assert_eq!(udp_update_u32(0, u32::from(old), 7), 0);
+        }
+    }
+}

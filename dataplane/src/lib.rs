@@ -2,3 +2,7 @@
 //! validation, and (as their issues land) the classifier, conntrack, NAT, routing and the
 //! hook pipeline.
 #![forbid(unsafe_code)]
+
+pub mod neigh;
+pub mod port;
+pub mod route;

@@ -1,5 +1,7 @@
-//! nfdp's control plane: the iptables language (parse, validate, print) and the programs.
+//! nfdp's control plane: configuration, the iptables language (parse, validate, print)
+//! and the programs.
 #![forbid(unsafe_code)]
 
+pub mod config;
 pub mod iptables;
 pub mod ruleset_check;

@@ -3,5 +3,8 @@
 //! conntrack, NAT and the hook pipeline.
 #![forbid(unsafe_code)]
 
+pub mod neigh;
+pub mod port;
+pub mod route;
 pub mod ruleset;
 pub mod wire;

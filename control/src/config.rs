@@ -1,0 +1,996 @@
+//! The appliance config file (TOML; DESIGN.md "The config file"): parsing with line-precise
+//! errors, semantic validation, and building the data plane's port, routing and neighbour
+//! structures from it.
+//!
+//! Relative paths (the `[rules] file`) are resolved against the current directory first and
+//! then against the config file's directory: the first matches how the examples are written
+//! (`nfdp --config configs/gateway.toml` run from the repository root with
+//! `file = "configs/gateway.rules"`), the second lets a config directory be moved or used from
+//! anywhere with `file = "gateway.rules"`.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use dataplane::neigh::NeighTable;
+use dataplane::port::{MacAddr, PacketBuf, PortTable};
+use dataplane::route::{parse_cidr, Fib, PolicyRule, Prefix, RouteError, MAIN_TABLE};
+use serde::Deserialize;
+use toml::Spanned;
+
+/// A config problem: the file, the line (when one is to blame) and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub file: PathBuf,
+    pub line: Option<usize>,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(l) => write!(f, "{}:{}: {}", self.file.display(), l, self.message),
+            None => write!(f, "{}: {}", self.file.display(), self.message),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// Conntrack tunables accepted in `[conntrack]`: sysctl name (without `net.netfilter.`), the
+/// default nfdp uses, and the largest value accepted (1 for the on/off switches).
+pub const CONNTRACK_TUNABLES: &[(&str, u64, u64)] = &[
+    ("nf_conntrack_max", 262_144, u32::MAX as u64),
+    ("nf_conntrack_buckets", 65_536, 1 << 30),
+    ("nf_conntrack_generic_timeout", 600, u32::MAX as u64),
+    ("nf_conntrack_icmp_timeout", 30, u32::MAX as u64),
+    ("nf_conntrack_udp_timeout", 30, u32::MAX as u64),
+    ("nf_conntrack_udp_timeout_stream", 180, u32::MAX as u64),
+    ("nf_conntrack_tcp_timeout_syn_sent", 120, u32::MAX as u64),
+    ("nf_conntrack_tcp_timeout_syn_recv", 60, u32::MAX as u64),
+    (
+        "nf_conntrack_tcp_timeout_established",
+        432_000,
+        u32::MAX as u64,
+    ),
+    ("nf_conntrack_tcp_timeout_fin_wait", 120, u32::MAX as u64),
+    ("nf_conntrack_tcp_timeout_close_wait", 60, u32::MAX as u64),
+    ("nf_conntrack_tcp_timeout_last_ack", 30, u32::MAX as u64),
+    ("nf_conntrack_tcp_timeout_time_wait", 120, u32::MAX as u64),
+    ("nf_conntrack_tcp_timeout_close", 10, u32::MAX as u64),
+    ("nf_conntrack_tcp_timeout_max_retrans", 300, u32::MAX as u64),
+    (
+        "nf_conntrack_tcp_timeout_unacknowledged",
+        300,
+        u32::MAX as u64,
+    ),
+    ("nf_conntrack_tcp_loose", 1, 1),
+    ("nf_conntrack_tcp_be_liberal", 0, 1),
+    ("nf_conntrack_checksum", 1, 1),
+    ("nf_conntrack_acct", 0, 1),
+    ("nf_conntrack_timestamp", 0, 1),
+    // net.ipv4.ip_forward; on by default because forwarding is the appliance's job.
+    ("ip_forward", 1, 1),
+];
+
+/// Default API socket and metrics address (DESIGN.md).
+pub const DEFAULT_API_SOCKET: &str = "/run/nfdp/nfdp.sock";
+pub const DEFAULT_METRICS_LISTEN: &str = "127.0.0.1:9469";
+
+/// One `[[port]]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortConfig {
+    pub name: String,
+    /// A DPDK vdev driver, a PCI address, or `mem`.
+    pub driver: String,
+    pub args: String,
+    /// `None`: the driver's MAC (see `Topology` for the placeholder used before probing).
+    pub mac: Option<MacAddr>,
+    /// Primary first.
+    pub addresses: Vec<(Ipv4Addr, u8)>,
+    pub mtu: u16,
+    pub line: usize,
+}
+
+/// One `[[route]]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteConfig {
+    pub dst: Prefix,
+    pub via: Option<Ipv4Addr>,
+    pub dev: Option<String>,
+    pub table: u32,
+    pub metric: u32,
+    pub line: usize,
+}
+
+/// One `[[policy]]` (`ip rule add fwmark F/M table T [priority P]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyConfig {
+    pub fwmark: u32,
+    pub mask: u32,
+    pub table: u32,
+    /// `None`: the kernel's automatic priority (32765, 32764, ... in file order).
+    pub priority: Option<u32>,
+    pub line: usize,
+}
+
+/// One `[[neighbor]]` (a permanent ARP entry).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NeighborConfig {
+    pub ip: Ipv4Addr,
+    pub mac: MacAddr,
+    /// `None`: the port whose connected network holds `ip`.
+    pub dev: Option<String>,
+    pub line: usize,
+}
+
+/// A validated config file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// The file it came from (for messages and relative paths).
+    pub path: PathBuf,
+    /// `[eal] args`: DPDK only.
+    pub eal_args: Vec<String>,
+    /// `[dataplane] workers`: the cores that run workers.
+    pub workers: Vec<u32>,
+    /// `[dataplane] burst`.
+    pub burst: u16,
+    pub ports: Vec<PortConfig>,
+    pub routes: Vec<RouteConfig>,
+    pub policies: Vec<PolicyConfig>,
+    pub neighbors: Vec<NeighborConfig>,
+    /// The tunables set in `[conntrack]` (see `tunable` for defaults).
+    pub conntrack: BTreeMap<String, u64>,
+    /// `[rules] file`, resolved; `None` means an empty ruleset.
+    pub rules_file: Option<PathBuf>,
+    pub api_socket: PathBuf,
+    pub metrics_listen: SocketAddr,
+}
+
+/// The data plane structures a config describes.
+#[derive(Debug, Clone)]
+pub struct Topology {
+    /// Ports (in `[[port]]` order, so `PortId(i)` is the i-th), connected and static routes,
+    /// and policy rules.
+    pub fib: Fib,
+    /// The static neighbours, as permanent entries.
+    pub neighbors: NeighTable<PacketBuf>,
+}
+
+impl Topology {
+    pub fn ports(&self) -> &PortTable {
+        self.fib.ports()
+    }
+}
+
+// ---- the file's shape ----
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    eal: RawEal,
+    #[serde(default)]
+    dataplane: RawDataplane,
+    #[serde(default)]
+    port: Vec<RawPort>,
+    #[serde(default)]
+    route: Vec<RawRoute>,
+    #[serde(default)]
+    policy: Vec<RawPolicy>,
+    #[serde(default)]
+    neighbor: Vec<RawNeighbor>,
+    #[serde(default)]
+    conntrack: BTreeMap<String, Spanned<i64>>,
+    rules: Option<RawRules>,
+    #[serde(default)]
+    api: RawApi,
+    #[serde(default)]
+    metrics: RawMetrics,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawEal {
+    #[serde(default)]
+    args: Vec<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawDataplane {
+    workers: Option<Spanned<Vec<u32>>>,
+    burst: Option<Spanned<u16>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPort {
+    name: Spanned<String>,
+    driver: Spanned<String>,
+    #[serde(default)]
+    args: String,
+    mac: Option<Spanned<String>>,
+    #[serde(default)]
+    addresses: Vec<Spanned<String>>,
+    mtu: Option<Spanned<u16>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRoute {
+    dst: Spanned<String>,
+    via: Option<Spanned<String>>,
+    dev: Option<Spanned<String>>,
+    table: Option<Spanned<u32>>,
+    metric: Option<u32>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPolicy {
+    fwmark: Spanned<u32>,
+    mask: Option<u32>,
+    table: Spanned<u32>,
+    priority: Option<u32>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawNeighbor {
+    ip: Spanned<String>,
+    mac: Spanned<String>,
+    dev: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRules {
+    file: Spanned<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawApi {
+    socket: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawMetrics {
+    listen: Option<Spanned<String>>,
+}
+
+/// Turns byte spans into line numbers and errors.
+struct Ctx<'a> {
+    path: &'a Path,
+    src: &'a str,
+}
+
+impl Ctx<'_> {
+    fn line(&self, span: Range<usize>) -> usize {
+        let end = span.start.min(self.src.len());
+        self.src.as_bytes()[..end]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count()
+            + 1
+    }
+
+    fn err(&self, line: Option<usize>, message: impl Into<String>) -> ConfigError {
+        ConfigError {
+            file: self.path.to_path_buf(),
+            line,
+            message: message.into(),
+        }
+    }
+
+    fn at<T>(&self, s: &Spanned<T>, message: impl Into<String>) -> ConfigError {
+        self.err(Some(self.line(s.span())), message)
+    }
+}
+
+/// Port names are what rules say after `-i`/`-o`: the kernel's IFNAMSIZ limit and no
+/// characters iptables gives a meaning (`+` wildcard, `!`) or that break the rule syntax.
+fn check_port_name(name: &str) -> Result<(), String> {
+    if name.is_empty() || name.len() > 15 {
+        return Err(format!("port name `{name}` must be 1 to 15 characters"));
+    }
+    if !name
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.')
+    {
+        return Err(format!(
+            "port name `{name}` may only contain letters, digits, `_`, `-` and `.`"
+        ));
+    }
+    Ok(())
+}
+
+fn parse_mac(s: &str) -> Result<MacAddr, String> {
+    let mac: MacAddr = s.parse().map_err(|e| format!("{e}"))?;
+    if !mac.is_unicast() {
+        return Err(format!(
+            "bad MAC address `{s}`: must be a unicast, non-zero address"
+        ));
+    }
+    Ok(mac)
+}
+
+fn parse_ip(s: &str) -> Result<Ipv4Addr, String> {
+    s.parse().map_err(|_| format!("bad IPv4 address `{s}`"))
+}
+
+/// `cwd/p`, else `config_dir/p`; absolute paths as they are.
+fn resolve(p: &str, config: &Path) -> Result<PathBuf, String> {
+    let path = Path::new(p);
+    if path.is_absolute() {
+        return if path.is_file() {
+            Ok(path.to_path_buf())
+        } else {
+            Err(format!("rules file `{p}` does not exist"))
+        };
+    }
+    if path.is_file() {
+        return Ok(path.to_path_buf());
+    }
+    let dir = config.parent().unwrap_or(Path::new(""));
+    let beside = dir.join(path);
+    if beside.is_file() {
+        return Ok(beside);
+    }
+    Err(format!(
+        "rules file `{p}` does not exist (looked in the current directory and in `{}`)",
+        if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            dir
+        }
+        .display()
+    ))
+}
+
+impl Config {
+    /// Reads, parses and validates `path`.
+    pub fn load(path: impl AsRef<Path>) -> Result<Config, ConfigError> {
+        let path = path.as_ref();
+        let src = std::fs::read_to_string(path).map_err(|e| ConfigError {
+            file: path.to_path_buf(),
+            line: None,
+            message: format!("cannot read config: {e}"),
+        })?;
+        Config::parse(&src, path)
+    }
+
+    /// Parses and validates `src` as if read from `path` (used for messages and for resolving
+    /// relative paths). Everything `build` would refuse is refused here.
+    pub fn parse(src: &str, path: &Path) -> Result<Config, ConfigError> {
+        let cx = Ctx { path, src };
+        let raw: RawConfig = toml::from_str(src).map_err(|e| {
+            cx.err(
+                e.span().map(|s| cx.line(s)),
+                e.message().trim_end().to_string(),
+            )
+        })?;
+
+        // [dataplane]
+        let workers = match raw.dataplane.workers {
+            Some(w) => {
+                if w.get_ref().is_empty() {
+                    return Err(cx.at(&w, "workers must name at least one core"));
+                }
+                let mut seen = w.get_ref().clone();
+                seen.sort_unstable();
+                if let Some(d) = seen.windows(2).find(|p| p[0] == p[1]) {
+                    return Err(cx.at(&w, format!("core {} is listed twice in workers", d[0])));
+                }
+                w.into_inner()
+            }
+            None => vec![1],
+        };
+        let burst = match raw.dataplane.burst {
+            Some(b) if !(1..=1024).contains(b.get_ref()) => {
+                return Err(cx.at(
+                    &b,
+                    format!("burst {} is out of range 1..=1024", b.get_ref()),
+                ));
+            }
+            Some(b) => b.into_inner(),
+            None => 32,
+        };
+
+        // [[port]]
+        let mut ports: Vec<PortConfig> = Vec::new();
+        let mut owners: HashMap<Ipv4Addr, String> = HashMap::new();
+        for p in raw.port {
+            let name = p.name.get_ref();
+            check_port_name(name).map_err(|m| cx.at(&p.name, m))?;
+            if let Some(first) = ports.iter().find(|q| &q.name == name) {
+                return Err(cx.at(
+                    &p.name,
+                    format!(
+                        "duplicate port name `{name}` (first defined on line {})",
+                        first.line
+                    ),
+                ));
+            }
+            if p.driver.get_ref().trim().is_empty() {
+                return Err(cx.at(&p.driver, format!("port `{name}` has an empty driver")));
+            }
+            let mac = match &p.mac {
+                Some(m) => Some(parse_mac(m.get_ref()).map_err(|e| cx.at(m, e))?),
+                None => None,
+            };
+            let mut addresses = Vec::new();
+            for a in &p.addresses {
+                let (ip, len) = parse_cidr(a.get_ref()).map_err(|e| cx.at(a, e.to_string()))?;
+                if ip.is_unspecified() || ip.is_broadcast() || ip.is_multicast() {
+                    return Err(cx.at(
+                        a,
+                        format!("`{}` cannot be an interface address", a.get_ref()),
+                    ));
+                }
+                if let Some(owner) = owners.get(&ip) {
+                    return Err(cx.at(
+                        a,
+                        format!("address {ip} is already assigned to port `{owner}`"),
+                    ));
+                }
+                owners.insert(ip, name.clone());
+                addresses.push((ip, len));
+            }
+            let mtu = match &p.mtu {
+                Some(m) if *m.get_ref() < 68 => {
+                    return Err(cx.at(
+                        m,
+                        format!("mtu {} is below the IPv4 minimum of 68", m.get_ref()),
+                    ));
+                }
+                Some(m) => *m.get_ref(),
+                None => 1500,
+            };
+            ports.push(PortConfig {
+                line: cx.line(p.name.span()),
+                name: p.name.into_inner(),
+                driver: p.driver.into_inner(),
+                args: p.args,
+                mac,
+                addresses,
+                mtu,
+            });
+        }
+        let known_port = |s: &Spanned<String>| -> Result<String, ConfigError> {
+            if ports.iter().any(|p| &p.name == s.get_ref()) {
+                Ok(s.get_ref().clone())
+            } else {
+                Err(cx.at(s, format!("unknown port `{}`", s.get_ref())))
+            }
+        };
+
+        // [[route]]
+        let mut routes = Vec::new();
+        for r in raw.route {
+            let dst =
+                Prefix::parse_exact(r.dst.get_ref()).map_err(|e| cx.at(&r.dst, e.to_string()))?;
+            let via = match &r.via {
+                Some(v) => Some(parse_ip(v.get_ref()).map_err(|e| cx.at(v, e))?),
+                None => None,
+            };
+            let dev = r.dev.as_ref().map(known_port).transpose()?;
+            if via.is_none() && dev.is_none() {
+                return Err(cx.at(&r.dst, format!("route to {dst} needs `via` or `dev`")));
+            }
+            let table = match &r.table {
+                Some(t) if *t.get_ref() == 0 => {
+                    return Err(cx.at(t, "table 0 is not a routing table"))
+                }
+                Some(t) => *t.get_ref(),
+                None => MAIN_TABLE,
+            };
+            routes.push(RouteConfig {
+                line: cx.line(r.dst.span()),
+                dst,
+                via,
+                dev,
+                table,
+                metric: r.metric.unwrap_or(0),
+            });
+        }
+
+        // [[policy]]
+        let mut policies = Vec::new();
+        for p in raw.policy {
+            if *p.table.get_ref() == 0 {
+                return Err(cx.at(&p.table, "table 0 is not a routing table"));
+            }
+            let fwmark = *p.fwmark.get_ref();
+            policies.push(PolicyConfig {
+                line: cx.line(p.fwmark.span()),
+                fwmark,
+                // The kernel's default: a non-zero mark is matched exactly, mark 0 without a
+                // mask matches every packet.
+                mask: p.mask.unwrap_or(if fwmark != 0 { u32::MAX } else { 0 }),
+                table: *p.table.get_ref(),
+                priority: p.priority,
+            });
+        }
+
+        // [[neighbor]]
+        let mut neighbors: Vec<NeighborConfig> = Vec::new();
+        for n in raw.neighbor {
+            let ip = parse_ip(n.ip.get_ref()).map_err(|e| cx.at(&n.ip, e))?;
+            let mac = parse_mac(n.mac.get_ref()).map_err(|e| cx.at(&n.mac, e))?;
+            let dev = n.dev.as_ref().map(known_port).transpose()?;
+            let line = cx.line(n.ip.span());
+            if let Some(first) = neighbors.iter().find(|m| m.ip == ip && m.dev == dev) {
+                return Err(cx.err(
+                    Some(line),
+                    format!(
+                        "duplicate neighbor {ip} (first defined on line {})",
+                        first.line
+                    ),
+                ));
+            }
+            neighbors.push(NeighborConfig { ip, mac, dev, line });
+        }
+
+        // [conntrack]
+        let mut conntrack = BTreeMap::new();
+        for (name, value) in raw.conntrack {
+            let Some(&(_, _, max)) = CONNTRACK_TUNABLES.iter().find(|t| t.0 == name) else {
+                return Err(cx.at(
+                    &value,
+                    format!("unknown conntrack tunable `{name}` (known: nf_conntrack_max, nf_conntrack_buckets, nf_conntrack_*_timeout*, nf_conntrack_tcp_loose, nf_conntrack_tcp_be_liberal, nf_conntrack_checksum, nf_conntrack_acct, nf_conntrack_timestamp, ip_forward)"),
+                ));
+            };
+            let v = *value.get_ref();
+            match u64::try_from(v) {
+                Ok(v) if v <= max => {
+                    conntrack.insert(name, v);
+                }
+                _ => {
+                    return Err(cx.at(&value, format!("{name} = {v} is out of range 0..={max}")));
+                }
+            }
+        }
+
+        // [rules], [api], [metrics]
+        let rules_file = match &raw.rules {
+            Some(r) => Some(resolve(r.file.get_ref(), path).map_err(|e| cx.at(&r.file, e))?),
+            None => None,
+        };
+        let api_socket = match &raw.api.socket {
+            Some(s) if s.get_ref().is_empty() => return Err(cx.at(s, "api socket path is empty")),
+            Some(s) => PathBuf::from(s.get_ref()),
+            None => PathBuf::from(DEFAULT_API_SOCKET),
+        };
+        let metrics_listen = match &raw.metrics.listen {
+            Some(l) => l.get_ref().parse().map_err(|_| {
+                cx.at(
+                    l,
+                    format!(
+                        "bad metrics listen address `{}`: expected ip:port",
+                        l.get_ref()
+                    ),
+                )
+            })?,
+            None => DEFAULT_METRICS_LISTEN
+                .parse()
+                .map_err(|_| cx.err(None, "bad built-in metrics address"))?,
+        };
+
+        let config = Config {
+            path: path.to_path_buf(),
+            eal_args: raw.eal.args,
+            workers,
+            burst,
+            ports,
+            routes,
+            policies,
+            neighbors,
+            conntrack,
+            rules_file,
+            api_socket,
+            metrics_listen,
+        };
+        config.build()?;
+        Ok(config)
+    }
+
+    /// A conntrack tunable: the configured value, else nfdp's default; `None` for an unknown
+    /// name.
+    pub fn tunable(&self, name: &str) -> Option<u64> {
+        let (_, default, _) = CONNTRACK_TUNABLES.iter().find(|t| t.0 == name)?;
+        Some(self.conntrack.get(name).copied().unwrap_or(*default))
+    }
+
+    /// Builds the port table, the FIB (connected routes, static routes, policy rules) and the
+    /// static neighbours. A port without a configured MAC gets a locally administered
+    /// placeholder `02:6e:66:64:00:NN` (NN = port index) until the driver reports its own.
+    pub fn build(&self) -> Result<Topology, ConfigError> {
+        let err = |line: usize, message: String| ConfigError {
+            file: self.path.clone(),
+            line: Some(line),
+            message,
+        };
+        let mut ports = PortTable::new();
+        for (i, p) in self.ports.iter().enumerate() {
+            let mac = p
+                .mac
+                .unwrap_or(MacAddr([0x02, 0x6e, 0x66, 0x64, (i >> 8) as u8, i as u8]));
+            ports
+                .add(&p.name, mac, p.addresses.clone(), p.mtu)
+                .map_err(|e| err(p.line, e.to_string()))?;
+        }
+        let port_id = |name: &str| ports.by_name(name).map(|p| p.id);
+        let mut fib = Fib::new(ports.clone());
+        for r in &self.routes {
+            let dev = match &r.dev {
+                Some(d) => {
+                    Some(port_id(d).ok_or_else(|| err(r.line, format!("unknown port `{d}`")))?)
+                }
+                None => None,
+            };
+            fib.add_static(r.dst, r.via, dev, r.metric, r.table).map_err(|e| {
+                let message = match e {
+                    RouteError::InvalidGateway(gw) => match &r.dev {
+                        Some(d) => format!(
+                            "route to {}: gateway {gw} is not on a connected network of port `{d}` (Nexthop has invalid gateway)",
+                            r.dst
+                        ),
+                        None => format!(
+                            "route to {}: gateway {gw} is not on any connected network (Nexthop has invalid gateway)",
+                            r.dst
+                        ),
+                    },
+                    e => format!("route to {}: {e}", r.dst),
+                };
+                err(r.line, message)
+            })?;
+        }
+        for p in &self.policies {
+            let priority = p.priority.unwrap_or_else(|| fib.default_rule_priority());
+            fib.add_rule(PolicyRule {
+                fwmark: p.fwmark,
+                mask: p.mask,
+                table: p.table,
+                priority,
+            })
+            .map_err(|e| err(p.line, e.to_string()))?;
+        }
+        let mut neighbors = NeighTable::default();
+        for n in &self.neighbors {
+            let port = match &n.dev {
+                Some(d) => port_id(d).ok_or_else(|| err(n.line, format!("unknown port `{d}`")))?,
+                None => fib.connected_port(n.ip, None).ok_or_else(|| {
+                    err(
+                        n.line,
+                        format!(
+                            "neighbor {} is not on a connected network; name its `dev`",
+                            n.ip
+                        ),
+                    )
+                })?,
+            };
+            neighbors.add_static(port, n.ip, n.mac, 0);
+        }
+        Ok(Topology { fib, neighbors })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dataplane::port::PortId;
+    use dataplane::route::AddrType;
+
+    const BASE: &str = r#"
+[dataplane]
+workers = [1, 2]
+burst = 64
+
+[[port]]
+name = "lan0"
+driver = "mem"
+mac = "02:00:00:00:01:01"
+addresses = ["192.168.1.1/24"]
+
+[[port]]
+name = "wan0"
+driver = "mem"
+addresses = ["203.0.113.1/24"]
+mtu = 1400
+"#;
+
+    fn parse(extra: &str) -> Result<Config, ConfigError> {
+        Config::parse(&format!("{BASE}{extra}"), Path::new("test.toml"))
+    }
+
+    /// The error for `extra` appended to BASE, as `line: message`.
+    fn fail(extra: &str) -> (usize, String) {
+        let e = parse(extra).expect_err("config should be refused");
+        assert_eq!(e.file, Path::new("test.toml"));
+        (e.line.expect("a line number"), e.message)
+    }
+
+    /// Line of the first line of `extra` in the combined text.
+    fn first_line() -> usize {
+        BASE.lines().count() + 1
+    }
+
+    #[test]
+    fn a_good_config_builds() {
+        let c = parse(
+            r#"
+[[route]]
+dst = "0.0.0.0/0"
+via = "203.0.113.254"
+
+[[route]]
+dst = "0.0.0.0/0"
+via = "192.168.1.254"
+table = 10
+
+[[policy]]
+fwmark = 1
+table = 10
+
+[[neighbor]]
+ip = "203.0.113.254"
+mac = "02:00:00:00:02:fe"
+
+[conntrack]
+nf_conntrack_max = 1000
+nf_conntrack_tcp_loose = 0
+
+[api]
+socket = "/tmp/nfdp.sock"
+
+[metrics]
+listen = "0.0.0.0:9100"
+"#,
+        )
+        .unwrap();
+        assert_eq!((c.workers.as_slice(), c.burst), (&[1, 2][..], 64));
+        assert_eq!(c.ports[1].mtu, 1400);
+        assert_eq!(c.ports[0].line, 7);
+        assert_eq!(c.policies[0].mask, u32::MAX);
+        assert_eq!(c.tunable("nf_conntrack_max"), Some(1000));
+        assert_eq!(c.tunable("nf_conntrack_tcp_loose"), Some(0));
+        assert_eq!(c.tunable("nf_conntrack_udp_timeout"), Some(30));
+        assert_eq!(c.tunable("nope"), None);
+        assert_eq!(c.metrics_listen, "0.0.0.0:9100".parse().unwrap());
+        assert_eq!(c.rules_file, None);
+
+        let t = c.build().unwrap();
+        let wan = t.ports().by_name("wan0").unwrap();
+        assert_eq!(wan.id, PortId(1));
+        assert_eq!(
+            wan.mac,
+            MacAddr([0x02, 0x6e, 0x66, 0x64, 0, 1]),
+            "placeholder MAC"
+        );
+        let ip = |s: &str| s.parse::<Ipv4Addr>().unwrap();
+        let nh = t.fib.lookup(ip("8.8.8.8"), 0).unwrap();
+        assert_eq!(
+            (nh.port, nh.gateway, nh.src),
+            (PortId(1), Some(ip("203.0.113.254")), ip("203.0.113.1"))
+        );
+        assert_eq!(
+            t.fib.lookup(ip("8.8.8.8"), 1).unwrap().gateway,
+            Some(ip("192.168.1.254"))
+        );
+        assert_eq!(t.fib.rules()[1].priority, 32765);
+        assert!(t.fib.is_local(ip("192.168.1.1")));
+        assert_eq!(
+            t.fib.addr_type(ip("192.168.1.255"), None),
+            AddrType::Broadcast
+        );
+        let mut neigh = t.neighbors;
+        assert_eq!(
+            neigh.lookup(PortId(1), ip("203.0.113.254"), 0),
+            Some(MacAddr([2, 0, 0, 0, 2, 0xfe]))
+        );
+    }
+
+    #[test]
+    fn defaults_for_an_almost_empty_file() {
+        let c = Config::parse("", Path::new("empty.toml")).unwrap();
+        assert_eq!((c.workers.as_slice(), c.burst), (&[1][..], 32));
+        assert_eq!(c.api_socket, Path::new(DEFAULT_API_SOCKET));
+        assert!(c.ports.is_empty());
+        assert_eq!(c.build().unwrap().fib.rules().len(), 3);
+    }
+
+    #[test]
+    fn syntax_and_type_errors_have_lines() {
+        let l = first_line();
+        let (line, msg) = fail("\n[[route]\n");
+        assert_eq!(line, l + 1, "{msg}");
+        let (line, msg) = fail("\n[[policy]]\nfwmark = -1\ntable = 10\n");
+        assert_eq!(line, l + 2);
+        assert!(
+            msg.contains("u32") || msg.contains("invalid value"),
+            "{msg}"
+        );
+        let (line, msg) = fail("\n[metrics]\nlisten = 9469\n");
+        assert_eq!(line, l + 2);
+        assert!(msg.contains("string"), "{msg}");
+    }
+
+    #[test]
+    fn unknown_keys_are_errors() {
+        let l = first_line();
+        let (line, msg) = fail("\n[[port]]\nname = \"x0\"\ndriver = \"mem\"\nspeed = 10\n");
+        assert_eq!(line, l + 4);
+        assert!(msg.contains("unknown field `speed`"), "{msg}");
+        let (line, msg) = fail("[bogus]\na = 1\n");
+        assert_eq!(line, l);
+        assert!(msg.contains("unknown field `bogus`"), "{msg}");
+        let (_, msg) = fail("[dataplane2]\n");
+        assert!(msg.contains("dataplane2"), "{msg}");
+    }
+
+    #[test]
+    fn duplicate_port_names() {
+        let (line, msg) = fail("\n[[port]]\nname = \"lan0\"\ndriver = \"mem\"\n");
+        assert_eq!(line, first_line() + 2);
+        assert_eq!(msg, "duplicate port name `lan0` (first defined on line 7)");
+    }
+
+    #[test]
+    fn bad_port_fields() {
+        let l = first_line();
+        let port = |body: &str| format!("\n[[port]]\nname = \"dmz0\"\ndriver = \"mem\"\n{body}\n");
+        let (line, msg) = fail(&port("addresses = [\"10.0.0.1/33\"]"));
+        assert_eq!(line, l + 4);
+        assert!(msg.starts_with("bad CIDR `10.0.0.1/33`"), "{msg}");
+        let (_, msg) = fail(&port("addresses = [\"10.0.0/8\"]"));
+        assert!(msg.starts_with("bad CIDR"), "{msg}");
+        let (line, msg) = fail(&port("mac = \"02:00:00:00:01\""));
+        assert_eq!(line, l + 4);
+        assert!(msg.starts_with("bad MAC address `02:00:00:00:01`"), "{msg}");
+        let (_, msg) = fail(&port("mac = \"01:00:5e:00:00:01\""));
+        assert!(msg.contains("unicast"), "{msg}");
+        let (_, msg) = fail(&port("addresses = [\"192.168.1.1/24\"]"));
+        assert_eq!(
+            msg,
+            "address 192.168.1.1 is already assigned to port `lan0`"
+        );
+        let (_, msg) = fail(&port("mtu = 40"));
+        assert!(msg.contains("mtu 40"), "{msg}");
+        let (line, msg) = fail("\n[[port]]\nname = \"wan0+\"\ndriver = \"mem\"\n");
+        assert_eq!(line, l + 2);
+        assert!(msg.contains("may only contain"), "{msg}");
+    }
+
+    #[test]
+    fn route_errors() {
+        let l = first_line();
+        let (line, msg) = fail("\n[[route]]\ndst = \"10.0.0.0/8\"\ndev = \"eth9\"\n");
+        assert_eq!((line, msg.as_str()), (l + 3, "unknown port `eth9`"));
+        let (line, msg) = fail("\n[[route]]\ndst = \"10.0.0.0/8\"\nvia = \"10.1.1.1\"\n");
+        assert_eq!(line, l + 2);
+        assert_eq!(
+            msg,
+            "route to 10.0.0.0/8: gateway 10.1.1.1 is not on any connected network (Nexthop has invalid gateway)"
+        );
+        let (_, msg) =
+            fail("\n[[route]]\ndst = \"10.0.0.0/8\"\nvia = \"192.168.1.9\"\ndev = \"wan0\"\n");
+        assert!(
+            msg.contains("not on a connected network of port `wan0`"),
+            "{msg}"
+        );
+        let (line, msg) = fail("\n[[route]]\ndst = \"10.0.0.1/8\"\ndev = \"lan0\"\n");
+        assert_eq!(line, l + 2);
+        assert!(msg.contains("host bits set"), "{msg}");
+        let (_, msg) = fail("\n[[route]]\ndst = \"10.0.0.0/8\"\n");
+        assert!(msg.contains("needs `via` or `dev`"), "{msg}");
+        let (_, msg) = fail("\n[[route]]\ndst = \"10.0.0.0/8\"\nvia = \"10.0.0.300\"\n");
+        assert_eq!(msg, "bad IPv4 address `10.0.0.300`");
+        let (line, msg) = fail(
+            "\n[[route]]\ndst = \"10.0.0.0/8\"\ndev = \"lan0\"\n\n[[route]]\ndst = \"10.0.0.0/8\"\ndev = \"wan0\"\n",
+        );
+        assert_eq!(line, l + 6);
+        assert!(msg.contains("already exists"), "{msg}");
+        let (_, msg) = fail("\n[[route]]\ndst = \"10.0.0.0/8\"\nvia = \"192.168.1.1\"\n");
+        assert!(msg.contains("local address"), "{msg}");
+    }
+
+    #[test]
+    fn neighbor_errors() {
+        let l = first_line();
+        let (line, msg) = fail(
+            "\n[[neighbor]]\nip = \"192.168.1.9\"\nmac = \"02:00:00:00:00:09\"\ndev = \"eth1\"\n",
+        );
+        assert_eq!((line, msg.as_str()), (l + 4, "unknown port `eth1`"));
+        let (line, msg) =
+            fail("\n[[neighbor]]\nip = \"192.168.1.9\"\nmac = \"zz:00:00:00:00:09\"\n");
+        assert_eq!(line, l + 3);
+        assert!(msg.starts_with("bad MAC address"), "{msg}");
+        let (line, msg) = fail("\n[[neighbor]]\nip = \"10.9.9.9\"\nmac = \"02:00:00:00:00:09\"\n");
+        assert_eq!(line, l + 2);
+        assert!(msg.contains("not on a connected network"), "{msg}");
+        let n = "\n[[neighbor]]\nip = \"192.168.1.9\"\nmac = \"02:00:00:00:00:09\"\n";
+        let (line, msg) = fail(&format!("{n}{n}"));
+        assert_eq!(line, l + 6);
+        assert!(msg.starts_with("duplicate neighbor 192.168.1.9"), "{msg}");
+    }
+
+    #[test]
+    fn conntrack_tunables_are_whitelisted() {
+        let l = first_line();
+        let (line, msg) =
+            fail("\n[conntrack]\nnf_conntrack_max = 10\nnf_conntrack_frobnicate = 1\n");
+        assert_eq!(line, l + 3);
+        assert!(
+            msg.starts_with("unknown conntrack tunable `nf_conntrack_frobnicate`"),
+            "{msg}"
+        );
+        let (line, msg) = fail("\n[conntrack]\nnf_conntrack_tcp_loose = 2\n");
+        assert_eq!(
+            (line, msg.as_str()),
+            (l + 2, "nf_conntrack_tcp_loose = 2 is out of range 0..=1")
+        );
+        let (_, msg) = fail("\n[conntrack]\nnf_conntrack_max = -5\n");
+        assert!(msg.contains("out of range"), "{msg}");
+    }
+
+    #[test]
+    fn dataplane_and_endpoint_errors() {
+        let bad = |src: &str| Config::parse(src, Path::new("d.toml")).unwrap_err();
+        let e = bad("[dataplane]\nworkers = []\n");
+        assert_eq!(
+            (e.line, e.message.as_str()),
+            (Some(2), "workers must name at least one core")
+        );
+        let e = bad("[dataplane]\nworkers = [1, 1]\n");
+        assert_eq!(e.message, "core 1 is listed twice in workers");
+        let e = bad("[dataplane]\nburst = 0\n");
+        assert_eq!(e.line, Some(2));
+        let e = bad("\n[metrics]\nlisten = \"localhost\"\n");
+        assert_eq!(e.line, Some(3));
+        assert!(
+            e.message.starts_with("bad metrics listen address"),
+            "{}",
+            e.message
+        );
+        assert_eq!(e.to_string(), format!("d.toml:3: {}", e.message));
+    }
+
+    #[test]
+    fn rules_file_resolution() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs");
+        let cfg = dir.join("x.toml");
+        // Beside the config (the test's cwd is the crate directory).
+        let c = Config::parse("[rules]\nfile = \"gateway.rules\"\n", &cfg).unwrap();
+        assert_eq!(c.rules_file, Some(dir.join("gateway.rules")));
+        // Relative to the current directory first.
+        let c = Config::parse("[rules]\nfile = \"Cargo.toml\"\n", &cfg).unwrap();
+        assert_eq!(c.rules_file, Some(PathBuf::from("Cargo.toml")));
+        let e = Config::parse("\n[rules]\nfile = \"missing.rules\"\n", &cfg).unwrap_err();
+        assert_eq!(e.line, Some(3));
+        assert!(
+            e.message
+                .starts_with("rules file `missing.rules` does not exist"),
+            "{}",
+            e.message
+        );
+        let e = Config::parse("[rules]\nfile = \"/nonexistent/x.rules\"\n", &cfg).unwrap_err();
+        assert_eq!(
+            e.message,
+            "rules file `/nonexistent/x.rules` does not exist"
+        );
+    }
+
+    #[test]
+    fn load_reports_unreadable_files() {
+        let e = Config::load("/nonexistent/nfdp.toml").unwrap_err();
+        assert_eq!(e.line, None);
+        assert!(e
+            .to_string()
+            .starts_with("/nonexistent/nfdp.toml: cannot read config"));
+    }
+}

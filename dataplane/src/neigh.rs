@@ -1,0 +1,586 @@
+//! The neighbour (ARP) table: static entries from the config and entries learned from ARP,
+//! with the kernel's states reduced to what a router needs, time passed in by the caller (a
+//! monotonic nanosecond count) so it is deterministic under test, and a small bounded queue
+//! of packets waiting for each unresolved address.
+//!
+//! Simplifications against the kernel: DELAY and PROBE are folded into STALE (a stale entry
+//! that is used is re-probed by unicast every `retrans_ns`, and dropped after `max_probes`
+//! unanswered probes), and FAILED entries are removed at once.
+
+use std::collections::VecDeque;
+use std::net::Ipv4Addr;
+
+use crate::port::{MacAddr, PortId};
+use crate::route::FastMap;
+
+const SEC: u64 = 1_000_000_000;
+
+/// Timers and bounds; the defaults are the kernel's (`base_reachable_time` 30 s,
+/// `retrans_time` 1 s, `mcast_solicit` 3, `gc_stale_time` 60 s) except the queue, which is
+/// kept short (a few packets) so a dead next hop cannot hold many buffers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NeighConfig {
+    /// A confirmed entry turns STALE after this long without confirmation.
+    pub reachable_ns: u64,
+    /// Interval between probes.
+    pub retrans_ns: u64,
+    /// Probes before an unresolved (or stale and used) entry is given up.
+    pub max_probes: u8,
+    /// An unused STALE entry is removed after this long.
+    pub gc_stale_ns: u64,
+    /// Packets held per unresolved entry; more drop the oldest.
+    pub queue_len: usize,
+    /// Entries (all kinds); beyond this an idle STALE one is evicted, or the new one refused.
+    pub max_entries: usize,
+}
+
+impl Default for NeighConfig {
+    fn default() -> Self {
+        NeighConfig {
+            reachable_ns: 30 * SEC,
+            retrans_ns: SEC,
+            max_probes: 3,
+            gc_stale_ns: 60 * SEC,
+            queue_len: 3,
+            max_entries: 4096,
+        }
+    }
+}
+
+/// An entry's state (`ip neigh` names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NeighState {
+    /// Request sent, no answer yet; packets wait in the queue.
+    Incomplete,
+    /// Confirmed within `reachable_ns`.
+    Reachable,
+    /// Not confirmed lately; still used, re-probed when used.
+    Stale,
+    /// Configured; never ages, never overwritten by ARP.
+    Permanent,
+}
+
+/// One neighbour.
+#[derive(Debug, Clone)]
+pub struct NeighEntry<T> {
+    /// Known unless `Incomplete`.
+    pub mac: Option<MacAddr>,
+    pub state: NeighState,
+    /// Last confirmation (or creation).
+    pub updated_ns: u64,
+    /// Last time a packet used (or waited for) the entry.
+    pub used_ns: u64,
+    last_probe_ns: u64,
+    probes: u8,
+    used_while_stale: bool,
+    queue: VecDeque<T>,
+}
+
+impl<T> NeighEntry<T> {
+    /// Packets waiting for resolution.
+    pub fn queued(&self) -> usize {
+        self.queue.len()
+    }
+}
+
+/// Counters for the metrics endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct NeighStats {
+    /// Packets dropped because an unresolved entry's queue was full (the oldest goes).
+    pub queue_overflow_drops: u64,
+    /// Packets dropped because their entry never resolved.
+    pub unresolved_drops: u64,
+    /// Packets dropped because the table was full of entries that could not be evicted.
+    pub table_full_drops: u64,
+    /// Entries removed: failed resolution, unanswered re-probes, idle stale, evicted.
+    pub removed: u64,
+}
+
+/// How an ARP message taught us an address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Learn {
+    /// A reply to our request: confirms (REACHABLE). An unrequested reply creates nothing,
+    /// as with the kernel's `arp_accept=0`.
+    Reply,
+    /// The sender of a request for one of our addresses: creates or updates as STALE (we
+    /// will answer it, and probably talk to it).
+    Request,
+    /// A gratuitous announcement: updates an existing entry (STALE), creates nothing.
+    Gratuitous,
+}
+
+/// What `enqueue` did with a packet whose next hop is unresolved.
+#[derive(Debug)]
+pub struct Enqueued<T> {
+    /// True when the caller should broadcast an ARP request now (a new entry).
+    pub solicit: bool,
+    /// A packet the table let go (the oldest one on overflow, or the new one if the table is
+    /// full), for the caller to recycle; already counted.
+    pub dropped: Option<T>,
+}
+
+/// ARP work for the caller after `tick`.
+#[derive(Debug)]
+pub struct Tick<T> {
+    /// Requests to send: (port, address, unicast target or `None` for broadcast).
+    pub solicit: Vec<(PortId, Ipv4Addr, Option<MacAddr>)>,
+    /// Packets of entries that failed to resolve, for the caller to recycle; already counted.
+    pub dropped: Vec<T>,
+}
+
+/// Neighbours by (port, address). `T` is the queued packet type (`PacketBuf` in the data
+/// plane); the table never looks inside it.
+#[derive(Debug, Clone)]
+pub struct NeighTable<T> {
+    cfg: NeighConfig,
+    entries: FastMap<u64, (PortId, Ipv4Addr, NeighEntry<T>)>,
+    stats: NeighStats,
+}
+
+fn key(port: PortId, ip: Ipv4Addr) -> u64 {
+    (u64::from(port.0) << 32) | u64::from(u32::from(ip))
+}
+
+impl<T> Default for NeighTable<T> {
+    fn default() -> Self {
+        Self::new(NeighConfig::default())
+    }
+}
+
+impl<T> NeighTable<T> {
+    pub fn new(cfg: NeighConfig) -> Self {
+        NeighTable {
+            cfg,
+            entries: FastMap::default(),
+            stats: NeighStats::default(),
+        }
+    }
+
+    pub fn config(&self) -> &NeighConfig {
+        &self.cfg
+    }
+
+    pub fn stats(&self) -> NeighStats {
+        self.stats
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Adds or replaces a permanent entry (config `[[neighbor]]`). Packets waiting on a
+    /// previous unresolved entry are released for transmission.
+    pub fn add_static(&mut self, port: PortId, ip: Ipv4Addr, mac: MacAddr, now: u64) -> Vec<T> {
+        let e = self
+            .entries
+            .entry(key(port, ip))
+            .or_insert_with(|| (port, ip, new_entry(NeighState::Permanent, Some(mac), now)));
+        e.2.state = NeighState::Permanent;
+        e.2.mac = Some(mac);
+        e.2.updated_ns = now;
+        e.2.queue.drain(..).collect()
+    }
+
+    /// The entry for `ip` on `port`, for listing.
+    pub fn get(&self, port: PortId, ip: Ipv4Addr) -> Option<&NeighEntry<T>> {
+        self.entries.get(&key(port, ip)).map(|e| &e.2)
+    }
+
+    /// Every entry, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = (PortId, Ipv4Addr, &NeighEntry<T>)> {
+        self.entries.values().map(|(p, a, e)| (*p, *a, e))
+    }
+
+    /// Fast path: the MAC to send to, if known. Records the use (a used STALE entry gets
+    /// re-probed by `tick`).
+    pub fn lookup(&mut self, port: PortId, ip: Ipv4Addr, now: u64) -> Option<MacAddr> {
+        let (_, _, e) = self.entries.get_mut(&key(port, ip))?;
+        let mac = e.mac?;
+        e.used_ns = now;
+        if e.state == NeighState::Stale {
+            e.used_while_stale = true;
+        }
+        Some(mac)
+    }
+
+    /// Holds `pkt` until `ip` on `port` resolves (call after `lookup` missed). Creates an
+    /// INCOMPLETE entry, and asks the caller to solicit, if there is none. A full queue drops
+    /// its oldest packet (as the kernel's `unres_qlen` does); a full table drops `pkt`.
+    pub fn enqueue(&mut self, port: PortId, ip: Ipv4Addr, pkt: T, now: u64) -> Enqueued<T> {
+        let k = key(port, ip);
+        let mut solicit = false;
+        if !self.entries.contains_key(&k) {
+            if !self.make_room() {
+                self.stats.table_full_drops += 1;
+                return Enqueued {
+                    solicit: false,
+                    dropped: Some(pkt),
+                };
+            }
+            let mut e = new_entry(NeighState::Incomplete, None, now);
+            e.last_probe_ns = now;
+            e.probes = 1;
+            self.entries.insert(k, (port, ip, e));
+            solicit = true;
+        }
+        let Some((_, _, e)) = self.entries.get_mut(&k) else {
+            return Enqueued {
+                solicit: false,
+                dropped: Some(pkt),
+            };
+        };
+        e.used_ns = now;
+        let mut dropped = None;
+        if self.cfg.queue_len == 0 {
+            self.stats.queue_overflow_drops += 1;
+            return Enqueued {
+                solicit,
+                dropped: Some(pkt),
+            };
+        }
+        if e.queue.len() >= self.cfg.queue_len {
+            dropped = e.queue.pop_front();
+            self.stats.queue_overflow_drops += 1;
+        }
+        e.queue.push_back(pkt);
+        Enqueued { solicit, dropped }
+    }
+
+    /// Ensures there is room for one more entry, evicting the least recently used idle STALE
+    /// entry if the table is full. The scan only happens when full.
+    fn make_room(&mut self) -> bool {
+        if self.entries.len() < self.cfg.max_entries {
+            return true;
+        }
+        let victim = self
+            .entries
+            .iter()
+            .filter(|(_, (_, _, e))| e.state == NeighState::Stale && e.queue.is_empty())
+            .min_by_key(|(_, (_, _, e))| e.used_ns.max(e.updated_ns))
+            .map(|(k, _)| *k);
+        match victim {
+            Some(k) => {
+                self.entries.remove(&k);
+                self.stats.removed += 1;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Takes in what an ARP message said about `ip` on `port` and returns the packets that
+    /// were waiting for it, now ready to send. Permanent entries are never changed.
+    pub fn learn(
+        &mut self,
+        port: PortId,
+        ip: Ipv4Addr,
+        mac: MacAddr,
+        how: Learn,
+        now: u64,
+    ) -> Vec<T> {
+        let k = key(port, ip);
+        if !self.entries.contains_key(&k) {
+            if how != Learn::Request || !self.make_room() {
+                return Vec::new();
+            }
+            self.entries
+                .insert(k, (port, ip, new_entry(NeighState::Stale, Some(mac), now)));
+            return Vec::new();
+        }
+        let Some((_, _, e)) = self.entries.get_mut(&k) else {
+            return Vec::new();
+        };
+        match (e.state, how) {
+            (NeighState::Permanent, _) => return Vec::new(),
+            (_, Learn::Reply) => e.state = NeighState::Reachable,
+            (NeighState::Incomplete, _) => e.state = NeighState::Stale,
+            (_, _) => {
+                // An announcement only demotes a confirmed entry when the address moved.
+                if e.mac != Some(mac) || e.state == NeighState::Stale {
+                    e.state = NeighState::Stale;
+                } else {
+                    return Vec::new();
+                }
+            }
+        }
+        e.mac = Some(mac);
+        e.updated_ns = now;
+        e.probes = 0;
+        e.used_while_stale = false;
+        e.queue.drain(..).collect()
+    }
+
+    /// Removes an entry (e.g. `ip neigh del`), returning its waiting packets for recycling.
+    pub fn remove(&mut self, port: PortId, ip: Ipv4Addr) -> Option<Vec<T>> {
+        self.entries
+            .remove(&key(port, ip))
+            .map(|(_, _, mut e)| e.queue.drain(..).collect())
+    }
+
+    /// Forgets every learned entry of `port` (link down); permanent ones stay.
+    pub fn flush_port(&mut self, port: PortId) -> Vec<T> {
+        let mut out = Vec::new();
+        self.entries.retain(|_, (p, _, e)| {
+            if *p != port || e.state == NeighState::Permanent {
+                return true;
+            }
+            out.extend(e.queue.drain(..));
+            false
+        });
+        out
+    }
+
+    /// Advances the timers to `now`: ages REACHABLE to STALE, re-sends or gives up requests,
+    /// re-probes used STALE entries, and removes idle ones. Call it every few hundred ms.
+    pub fn tick(&mut self, now: u64) -> Tick<T> {
+        let cfg = self.cfg;
+        let mut out = Tick {
+            solicit: Vec::new(),
+            dropped: Vec::new(),
+        };
+        let mut stats = self.stats;
+        self.entries.retain(|_, (port, ip, e)| {
+            let since_probe = now.saturating_sub(e.last_probe_ns);
+            match e.state {
+                NeighState::Permanent => true,
+                NeighState::Incomplete => {
+                    if since_probe < cfg.retrans_ns {
+                        return true;
+                    }
+                    if e.probes >= cfg.max_probes {
+                        stats.unresolved_drops += e.queue.len() as u64;
+                        stats.removed += 1;
+                        out.dropped.extend(e.queue.drain(..));
+                        return false;
+                    }
+                    e.probes += 1;
+                    e.last_probe_ns = now;
+                    out.solicit.push((*port, *ip, None));
+                    true
+                }
+                NeighState::Reachable => {
+                    if now.saturating_sub(e.updated_ns) >= cfg.reachable_ns {
+                        e.state = NeighState::Stale;
+                        e.used_while_stale = false;
+                        e.probes = 0;
+                    }
+                    true
+                }
+                NeighState::Stale => {
+                    if e.used_while_stale {
+                        if since_probe < cfg.retrans_ns {
+                            return true;
+                        }
+                        if e.probes >= cfg.max_probes {
+                            stats.removed += 1;
+                            return false;
+                        }
+                        e.probes += 1;
+                        e.last_probe_ns = now;
+                        out.solicit.push((*port, *ip, e.mac));
+                        return true;
+                    }
+                    let idle = now.saturating_sub(e.used_ns.max(e.updated_ns));
+                    if idle >= cfg.gc_stale_ns {
+                        stats.removed += 1;
+                        return false;
+                    }
+                    true
+                }
+            }
+        });
+        self.stats = stats;
+        out
+    }
+}
+
+fn new_entry<T>(state: NeighState, mac: Option<MacAddr>, now: u64) -> NeighEntry<T> {
+    NeighEntry {
+        mac,
+        state,
+        updated_ns: now,
+        used_ns: now,
+        last_probe_ns: 0,
+        probes: 0,
+        used_while_stale: false,
+        queue: VecDeque::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const P: PortId = PortId(1);
+    const M1: MacAddr = MacAddr([2, 0, 0, 0, 0, 1]);
+    const M2: MacAddr = MacAddr([2, 0, 0, 0, 0, 2]);
+
+    fn ip(n: u8) -> Ipv4Addr {
+        Ipv4Addr::new(192, 168, 1, n)
+    }
+
+    #[test]
+    fn static_entries_resolve_and_never_age() {
+        let mut t: NeighTable<u32> = NeighTable::default();
+        assert!(t.add_static(P, ip(254), M1, 0).is_empty());
+        assert_eq!(t.lookup(P, ip(254), 0), Some(M1));
+        assert_eq!(
+            t.lookup(PortId(2), ip(254), 0),
+            None,
+            "entries are per port"
+        );
+        let tick = t.tick(1_000 * SEC);
+        assert!(tick.solicit.is_empty() && tick.dropped.is_empty());
+        assert_eq!(t.get(P, ip(254)).unwrap().state, NeighState::Permanent);
+        // ARP cannot override a configured entry.
+        assert!(t.learn(P, ip(254), M2, Learn::Reply, 0).is_empty());
+        assert_eq!(t.lookup(P, ip(254), 0), Some(M1));
+    }
+
+    #[test]
+    fn resolution_releases_the_queue_in_order() {
+        let mut t: NeighTable<u32> = NeighTable::default();
+        assert_eq!(t.lookup(P, ip(7), 0), None);
+        let q = t.enqueue(P, ip(7), 1, 0);
+        assert!(q.solicit && q.dropped.is_none());
+        let q = t.enqueue(P, ip(7), 2, 10);
+        assert!(!q.solicit, "one request per entry, not per packet");
+        assert_eq!(t.get(P, ip(7)).unwrap().state, NeighState::Incomplete);
+        assert_eq!(t.lookup(P, ip(7), 20), None);
+        assert_eq!(t.learn(P, ip(7), M1, Learn::Reply, 100), vec![1, 2]);
+        assert_eq!(t.lookup(P, ip(7), 100), Some(M1));
+        assert_eq!(t.get(P, ip(7)).unwrap().state, NeighState::Reachable);
+    }
+
+    #[test]
+    fn queue_overflow_drops_the_oldest_and_counts() {
+        let mut t: NeighTable<u32> = NeighTable::default();
+        for i in 0..3 {
+            assert!(t.enqueue(P, ip(7), i, 0).dropped.is_none());
+        }
+        assert_eq!(t.enqueue(P, ip(7), 3, 0).dropped, Some(0));
+        assert_eq!(t.enqueue(P, ip(7), 4, 0).dropped, Some(1));
+        assert_eq!(t.stats().queue_overflow_drops, 2);
+        assert_eq!(t.get(P, ip(7)).unwrap().queued(), 3);
+        assert_eq!(t.learn(P, ip(7), M1, Learn::Reply, 1), vec![2, 3, 4]);
+    }
+
+    #[test]
+    fn unanswered_requests_are_retried_then_given_up() {
+        let mut t: NeighTable<u32> = NeighTable::default();
+        t.enqueue(P, ip(9), 1, 0);
+        t.enqueue(P, ip(9), 2, 0);
+        assert!(
+            t.tick(SEC / 2).solicit.is_empty(),
+            "not before retrans_time"
+        );
+        assert_eq!(t.tick(SEC).solicit, vec![(P, ip(9), None)]);
+        assert_eq!(t.tick(2 * SEC).solicit, vec![(P, ip(9), None)]);
+        let last = t.tick(3 * SEC);
+        assert!(last.solicit.is_empty());
+        assert_eq!(last.dropped, vec![1, 2]);
+        assert!(t.get(P, ip(9)).is_none());
+        let s = t.stats();
+        assert_eq!((s.unresolved_drops, s.removed), (2, 1));
+        // A later packet starts over with a fresh request.
+        assert!(t.enqueue(P, ip(9), 3, 4 * SEC).solicit);
+    }
+
+    #[test]
+    fn aging_reachable_stale_reprobe_and_gc() {
+        let cfg = NeighConfig::default();
+        let mut t: NeighTable<u32> = NeighTable::new(cfg);
+        t.enqueue(P, ip(5), 1, 0);
+        t.learn(P, ip(5), M1, Learn::Reply, 0);
+        t.tick(cfg.reachable_ns - 1);
+        assert_eq!(t.get(P, ip(5)).unwrap().state, NeighState::Reachable);
+        t.tick(cfg.reachable_ns);
+        assert_eq!(t.get(P, ip(5)).unwrap().state, NeighState::Stale);
+        // Stale still forwards; being used earns a unicast probe.
+        let now = cfg.reachable_ns + SEC;
+        assert_eq!(t.lookup(P, ip(5), now), Some(M1));
+        assert_eq!(t.tick(now).solicit, vec![(P, ip(5), Some(M1))]);
+        // The answer confirms it again, with a new MAC if it moved.
+        assert!(t.learn(P, ip(5), M2, Learn::Reply, now + 1).is_empty());
+        assert_eq!(t.get(P, ip(5)).unwrap().state, NeighState::Reachable);
+        assert_eq!(t.lookup(P, ip(5), now + 1), Some(M2));
+        // Used while stale and never answering: dropped after max_probes.
+        let mut now = now + 1 + cfg.reachable_ns;
+        t.tick(now);
+        t.lookup(P, ip(5), now);
+        for _ in 0..cfg.max_probes {
+            now += cfg.retrans_ns;
+            assert_eq!(t.tick(now).solicit.len(), 1);
+        }
+        now += cfg.retrans_ns;
+        t.tick(now);
+        assert!(t.get(P, ip(5)).is_none());
+        // An idle stale entry is collected after gc_stale_time.
+        t.learn(P, ip(6), M1, Learn::Request, now);
+        assert_eq!(t.get(P, ip(6)).unwrap().state, NeighState::Stale);
+        t.tick(now + cfg.gc_stale_ns - 1);
+        assert!(t.get(P, ip(6)).is_some());
+        t.tick(now + cfg.gc_stale_ns);
+        assert!(t.get(P, ip(6)).is_none());
+    }
+
+    #[test]
+    fn learning_rules() {
+        let mut t: NeighTable<u32> = NeighTable::default();
+        // Unrequested replies and announcements create nothing (arp_accept=0).
+        assert!(t.learn(P, ip(3), M1, Learn::Reply, 0).is_empty());
+        assert!(t.learn(P, ip(3), M1, Learn::Gratuitous, 0).is_empty());
+        assert!(t.is_empty());
+        t.learn(P, ip(3), M1, Learn::Request, 0);
+        t.learn(P, ip(3), M1, Learn::Reply, 0);
+        assert_eq!(t.get(P, ip(3)).unwrap().state, NeighState::Reachable);
+        // Same address announced again: stays confirmed; a moved address goes stale.
+        t.learn(P, ip(3), M1, Learn::Gratuitous, 1);
+        assert_eq!(t.get(P, ip(3)).unwrap().state, NeighState::Reachable);
+        t.learn(P, ip(3), M2, Learn::Gratuitous, 2);
+        let e = t.get(P, ip(3)).unwrap();
+        assert_eq!((e.state, e.mac), (NeighState::Stale, Some(M2)));
+        assert_eq!(t.remove(P, ip(3)), Some(vec![]));
+        assert_eq!(t.remove(P, ip(3)), None);
+    }
+
+    #[test]
+    fn full_table_evicts_idle_stale_or_refuses() {
+        let cfg = NeighConfig {
+            max_entries: 2,
+            ..NeighConfig::default()
+        };
+        let mut t: NeighTable<u32> = NeighTable::new(cfg);
+        t.add_static(P, ip(1), M1, 0);
+        t.enqueue(P, ip(2), 20, 0);
+        // Full of a permanent and an incomplete entry: nothing can go.
+        let q = t.enqueue(P, ip(3), 30, 0);
+        assert_eq!((q.solicit, q.dropped), (false, Some(30)));
+        assert_eq!(t.stats().table_full_drops, 1);
+        t.learn(P, ip(2), M2, Learn::Reply, 0);
+        t.tick(cfg.reachable_ns);
+        assert_eq!(t.get(P, ip(2)).unwrap().state, NeighState::Stale);
+        assert!(t.enqueue(P, ip(3), 31, cfg.reachable_ns).solicit);
+        assert!(
+            t.get(P, ip(2)).is_none(),
+            "the idle stale entry was evicted"
+        );
+        assert_eq!(t.len(), 2);
+    }
+
+    #[test]
+    fn flush_port_keeps_static_entries() {
+        let mut t: NeighTable<u32> = NeighTable::default();
+        t.add_static(P, ip(1), M1, 0);
+        t.enqueue(P, ip(2), 7, 0);
+        t.enqueue(PortId(2), ip(2), 8, 0);
+        assert_eq!(t.flush_port(P), vec![7]);
+        assert!(t.get(P, ip(1)).is_some());
+        assert!(t.get(PortId(2), ip(2)).is_some());
+        assert_eq!(t.len(), 2);
+    }
+}

@@ -1,0 +1,290 @@
+//! Owned packet buffers with headroom, and a free-list pool that recycles them so the fast path
+//! does not allocate per packet.
+
+use super::PortId;
+
+/// Room kept in front of received data, as DPDK's `RTE_PKTMBUF_HEADROOM`: enough to push an
+/// encapsulation or build an ICMP error around a packet without moving it.
+pub const DEFAULT_HEADROOM: usize = 128;
+/// Total size of a pooled buffer (headroom included): a full 1500-byte frame plus room to grow.
+pub const DEFAULT_BUF_SIZE: usize = 2048;
+
+/// One packet: a fixed backing store with the frame at `[off, off + len)`, plus the metadata
+/// the pipeline carries along. Growing at either end within the backing store never
+/// reallocates; growing past it does (a slow path that keeps correctness).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PacketBuf {
+    store: Vec<u8>,
+    off: usize,
+    len: usize,
+    /// Headroom restored by `reset` (the pool's setting).
+    default_headroom: usize,
+    /// Ingress port.
+    pub port: PortId,
+    /// Ingress rx queue.
+    pub queue: u16,
+    /// Receive time in nanoseconds of the caller's monotonic clock (0 if unknown).
+    pub timestamp_ns: u64,
+    /// The packet mark (`-j MARK`, `-m mark`, policy routing).
+    pub mark: u32,
+}
+
+impl PacketBuf {
+    /// An empty buffer with `size` bytes of backing store and `headroom` reserved in front.
+    /// A headroom larger than `size` is clamped to `size`.
+    pub fn new(size: usize, headroom: usize) -> Self {
+        let headroom = headroom.min(size);
+        PacketBuf {
+            store: vec![0; size],
+            off: headroom,
+            len: 0,
+            default_headroom: headroom,
+            port: PortId(0),
+            queue: 0,
+            timestamp_ns: 0,
+            mark: 0,
+        }
+    }
+
+    /// A buffer holding a copy of `data` with the default headroom, sized to fit whatever
+    /// `data`'s length (test and injection path; allocates).
+    pub fn from_slice(data: &[u8]) -> Self {
+        let size = DEFAULT_BUF_SIZE.max(DEFAULT_HEADROOM + data.len());
+        let mut b = PacketBuf::new(size, DEFAULT_HEADROOM);
+        b.store[b.off..b.off + data.len()].copy_from_slice(data);
+        b.len = data.len();
+        b
+    }
+
+    pub fn data(&self) -> &[u8] {
+        &self.store[self.off..self.off + self.len]
+    }
+
+    pub fn data_mut(&mut self) -> &mut [u8] {
+        &mut self.store[self.off..self.off + self.len]
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Free bytes in front of the data.
+    pub fn headroom(&self) -> usize {
+        self.off
+    }
+
+    /// Free bytes after the data.
+    pub fn tailroom(&self) -> usize {
+        self.store.len() - self.off - self.len
+    }
+
+    /// Size of the backing store.
+    pub fn capacity(&self) -> usize {
+        self.store.len()
+    }
+
+    /// Grows the data by `n` bytes at the front (a header push) and returns the new front
+    /// bytes for the caller to fill. Uses headroom; only reallocates if there is not enough.
+    pub fn prepend(&mut self, n: usize) -> &mut [u8] {
+        if n > self.off {
+            // Slow path: rebuild with the missing room plus the default headroom again.
+            let extra = n - self.off + self.default_headroom;
+            let mut store = vec![0; self.store.len() + extra];
+            store[self.off + extra..self.off + extra + self.len].copy_from_slice(self.data());
+            self.store = store;
+            self.off += extra;
+        }
+        self.off -= n;
+        self.len += n;
+        &mut self.store[self.off..self.off + n]
+    }
+
+    /// Removes `n` bytes from the front (a header pull). Returns false, changing nothing, if
+    /// the packet is shorter than `n`.
+    pub fn pull(&mut self, n: usize) -> bool {
+        if n > self.len {
+            return false;
+        }
+        self.off += n;
+        self.len -= n;
+        true
+    }
+
+    /// Grows the data by `n` bytes at the end and returns them for the caller to fill.
+    /// Uses tailroom; only reallocates if there is not enough.
+    pub fn append(&mut self, n: usize) -> &mut [u8] {
+        let end = self.off + self.len;
+        if n > self.tailroom() {
+            self.store.resize(end + n, 0);
+        }
+        self.len += n;
+        &mut self.store[end..end + n]
+    }
+
+    /// Appends a copy of `bytes`.
+    pub fn extend_from_slice(&mut self, bytes: &[u8]) {
+        self.append(bytes.len()).copy_from_slice(bytes);
+    }
+
+    /// Shortens the data to `len` bytes (no-op if already shorter).
+    pub fn truncate(&mut self, len: usize) {
+        self.len = self.len.min(len);
+    }
+
+    /// Replaces the data with a copy of `bytes`, keeping the default headroom and the
+    /// metadata.
+    pub fn set_data(&mut self, bytes: &[u8]) {
+        self.off = self.default_headroom.min(self.store.len());
+        self.len = 0;
+        self.extend_from_slice(bytes);
+    }
+
+    /// Empties the buffer and clears the metadata, ready for reuse from a pool.
+    pub fn reset(&mut self) {
+        self.off = self.default_headroom.min(self.store.len());
+        self.len = 0;
+        self.port = PortId(0);
+        self.queue = 0;
+        self.timestamp_ns = 0;
+        self.mark = 0;
+    }
+}
+
+/// A fixed-size free list of equally sized buffers, like a DPDK mempool: `alloc` hands out a
+/// recycled buffer and fails when all are in use, which bounds memory and makes a leak visible.
+#[derive(Debug)]
+pub struct PacketPool {
+    free: Vec<PacketBuf>,
+    size: usize,
+    headroom: usize,
+    total: usize,
+    alloc_failures: u64,
+}
+
+impl PacketPool {
+    /// Pre-allocates `count` buffers of `size` bytes with `headroom` bytes reserved.
+    pub fn new(count: usize, size: usize, headroom: usize) -> Self {
+        let free = (0..count).map(|_| PacketBuf::new(size, headroom)).collect();
+        PacketPool {
+            free,
+            size,
+            headroom: headroom.min(size),
+            total: count,
+            alloc_failures: 0,
+        }
+    }
+
+    /// `count` buffers of the default size and headroom.
+    pub fn with_defaults(count: usize) -> Self {
+        Self::new(count, DEFAULT_BUF_SIZE, DEFAULT_HEADROOM)
+    }
+
+    /// A clean buffer, or `None` (counted) when the pool is exhausted.
+    pub fn alloc(&mut self) -> Option<PacketBuf> {
+        let b = self.free.pop();
+        if b.is_none() {
+            self.alloc_failures += 1;
+        }
+        b
+    }
+
+    /// Returns a buffer to the pool. Buffers of another shape (e.g. grown past the pool size,
+    /// or not from this pool) are dropped instead, so the pool stays uniform; a pool that is
+    /// already full drops the extra as well.
+    pub fn free(&mut self, mut buf: PacketBuf) {
+        if buf.capacity() != self.size
+            || buf.default_headroom != self.headroom
+            || self.free.len() >= self.total
+        {
+            return;
+        }
+        buf.reset();
+        self.free.push(buf);
+    }
+
+    /// Returns every buffer in `bufs` to the pool (leaves `bufs` empty).
+    pub fn free_all(&mut self, bufs: &mut Vec<PacketBuf>) {
+        for b in bufs.drain(..) {
+            self.free(b);
+        }
+    }
+
+    /// Buffers ready to hand out.
+    pub fn available(&self) -> usize {
+        self.free.len()
+    }
+
+    /// Buffers the pool was created with.
+    pub fn total(&self) -> usize {
+        self.total
+    }
+
+    /// `alloc` calls that found the pool empty.
+    pub fn alloc_failures(&self) -> u64 {
+        self.alloc_failures
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prepend_and_pull_use_headroom_without_reallocating() {
+        let mut b = PacketBuf::new(256, 64);
+        b.extend_from_slice(&[1, 2, 3, 4]);
+        let cap = b.capacity();
+        b.prepend(14).copy_from_slice(&[9; 14]);
+        assert_eq!(b.len(), 18);
+        assert_eq!(b.headroom(), 50);
+        assert_eq!(b.capacity(), cap);
+        assert_eq!(&b.data()[..14], &[9; 14]);
+        assert_eq!(&b.data()[14..], &[1, 2, 3, 4]);
+        assert!(b.pull(14));
+        assert_eq!(b.data(), &[1, 2, 3, 4]);
+        assert!(!b.pull(5));
+        assert_eq!(b.data(), &[1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn growth_past_the_store_keeps_data() {
+        let mut b = PacketBuf::new(16, 4);
+        b.extend_from_slice(&[7; 10]);
+        b.prepend(8).fill(1);
+        assert_eq!(b.len(), 18);
+        assert_eq!(&b.data()[..8], &[1; 8]);
+        assert_eq!(&b.data()[8..], &[7; 10]);
+        assert!(b.headroom() >= 4);
+        b.append(100).fill(2);
+        assert_eq!(b.len(), 118);
+        assert_eq!(b.data()[117], 2);
+        b.truncate(8);
+        assert_eq!(b.data(), &[1; 8]);
+    }
+
+    #[test]
+    fn pool_recycles_and_bounds() {
+        let mut p = PacketPool::new(2, 512, 64);
+        let mut a = p.alloc().unwrap();
+        let b = p.alloc().unwrap();
+        assert!(p.alloc().is_none());
+        assert_eq!(p.alloc_failures(), 1);
+        a.extend_from_slice(b"hello");
+        a.mark = 7;
+        a.pull(2);
+        p.free(a);
+        let a = p.alloc().unwrap();
+        assert!(a.is_empty());
+        assert_eq!(a.mark, 0);
+        assert_eq!(a.headroom(), 64);
+        p.free(a);
+        p.free(b);
+        // Not from this pool (other size): refused, so the pool never exceeds its size.
+        p.free(PacketBuf::new(100, 0));
+        assert_eq!(p.available(), 2);
+    }
+}

@@ -1,0 +1,283 @@
+//! Ports: the identity of the appliance's interfaces (`PortId`, `PortInfo`, `PortTable`), the
+//! burst I/O trait the worker loop polls (`Port`), the packet buffer it moves (`PacketBuf`,
+//! recycled through `PacketPool`), and the in-memory port used by tests, replay and benchmarks.
+
+mod buf;
+mod mem;
+
+pub use buf::{PacketBuf, PacketPool, DEFAULT_BUF_SIZE, DEFAULT_HEADROOM};
+pub use mem::{InjectError, MemPort};
+
+use std::fmt;
+use std::net::Ipv4Addr;
+use std::str::FromStr;
+
+/// Index of a port in the appliance's `PortTable`. A small integer so packets, routes and
+/// conntrack entries can carry it cheaply; the name lives in `PortInfo`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct PortId(pub u16);
+
+impl fmt::Display for PortId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "port{}", self.0)
+    }
+}
+
+/// An Ethernet (MAC) address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct MacAddr(pub [u8; 6]);
+
+impl MacAddr {
+    pub const ZERO: MacAddr = MacAddr([0; 6]);
+    pub const BROADCAST: MacAddr = MacAddr([0xff; 6]);
+
+    /// Group (multicast or broadcast) addresses have the low bit of the first octet set; they
+    /// can never be a port's or a neighbour's own address.
+    pub fn is_multicast(&self) -> bool {
+        self.0[0] & 1 == 1
+    }
+
+    pub fn is_zero(&self) -> bool {
+        self.0 == [0; 6]
+    }
+
+    /// A usable station address: neither zero nor a group address.
+    pub fn is_unicast(&self) -> bool {
+        !self.is_zero() && !self.is_multicast()
+    }
+}
+
+impl fmt::Display for MacAddr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let b = self.0;
+        write!(
+            f,
+            "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+            b[0], b[1], b[2], b[3], b[4], b[5]
+        )
+    }
+}
+
+/// Why a MAC address string was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MacParseError(pub String);
+
+impl fmt::Display for MacParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "bad MAC address `{}`: expected six hex octets like 02:00:00:00:01:01",
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for MacParseError {}
+
+impl FromStr for MacAddr {
+    type Err = MacParseError;
+
+    /// Accepts `aa:bb:cc:dd:ee:ff` (or `-` separated), one or two hex digits per octet.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let err = || MacParseError(s.to_string());
+        let sep = if s.contains('-') { '-' } else { ':' };
+        let mut out = [0u8; 6];
+        let mut n = 0;
+        for part in s.split(sep) {
+            if n == 6 || part.is_empty() || part.len() > 2 {
+                return Err(err());
+            }
+            out[n] = u8::from_str_radix(part, 16).map_err(|_| err())?;
+            n += 1;
+        }
+        if n != 6 {
+            return Err(err());
+        }
+        Ok(MacAddr(out))
+    }
+}
+
+/// Static facts about one port: what the routing, neighbour and rule code needs to know.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortInfo {
+    pub id: PortId,
+    /// The name rules use with `-i` / `-o`.
+    pub name: String,
+    pub mac: MacAddr,
+    /// Interface addresses with their prefix length; the first is the primary (the source of
+    /// locally generated packets and of MASQUERADE).
+    pub addresses: Vec<(Ipv4Addr, u8)>,
+    pub mtu: u16,
+}
+
+impl PortInfo {
+    /// The primary address, if the port has any.
+    pub fn primary(&self) -> Option<Ipv4Addr> {
+        self.addresses.first().map(|&(a, _)| a)
+    }
+}
+
+/// Why a port could not be added to a `PortTable`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PortTableError {
+    DuplicateName(String),
+    TooManyPorts,
+}
+
+impl fmt::Display for PortTableError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PortTableError::DuplicateName(n) => write!(f, "duplicate port name `{n}`"),
+            PortTableError::TooManyPorts => write!(f, "too many ports (at most {})", u16::MAX),
+        }
+    }
+}
+
+impl std::error::Error for PortTableError {}
+
+/// All ports, indexed by `PortId` (the position in the table) and by name.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PortTable {
+    ports: Vec<PortInfo>,
+}
+
+impl PortTable {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a port and assigns its id: the next index, so ids are dense and stable.
+    pub fn add(
+        &mut self,
+        name: &str,
+        mac: MacAddr,
+        addresses: Vec<(Ipv4Addr, u8)>,
+        mtu: u16,
+    ) -> Result<PortId, PortTableError> {
+        if self.by_name(name).is_some() {
+            return Err(PortTableError::DuplicateName(name.to_string()));
+        }
+        let id = u16::try_from(self.ports.len()).map_err(|_| PortTableError::TooManyPorts)?;
+        let id = PortId(id);
+        self.ports.push(PortInfo {
+            id,
+            name: name.to_string(),
+            mac,
+            addresses,
+            mtu,
+        });
+        Ok(id)
+    }
+
+    pub fn get(&self, id: PortId) -> Option<&PortInfo> {
+        self.ports.get(usize::from(id.0))
+    }
+
+    /// Lookup by name; linear, which is fine for the handful of ports an appliance has and is
+    /// only used by the control plane (rules are compiled to `PortId`s).
+    pub fn by_name(&self, name: &str) -> Option<&PortInfo> {
+        self.ports.iter().find(|p| p.name == name)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &PortInfo> {
+        self.ports.iter()
+    }
+
+    pub fn len(&self) -> usize {
+        self.ports.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ports.is_empty()
+    }
+}
+
+/// Counters every port keeps, in the shape the metrics endpoint exports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PortStats {
+    pub rx_packets: u64,
+    pub rx_bytes: u64,
+    pub tx_packets: u64,
+    pub tx_bytes: u64,
+    /// Frames the port had to discard on receive (rx ring full).
+    pub rx_dropped: u64,
+    /// Frames the worker gave up on after `tx_burst` refused them (reported back through
+    /// `Port::count_tx_dropped`).
+    pub tx_dropped: u64,
+    /// Malformed frames (empty, larger than a buffer).
+    pub errors: u64,
+}
+
+/// Burst I/O over one port with one or more queues: the only interface the worker loop has to
+/// the outside world, so in-memory, DPDK and any other port types are interchangeable.
+pub trait Port: Send {
+    fn id(&self) -> PortId;
+    fn name(&self) -> &str;
+    fn mac(&self) -> MacAddr;
+    /// Number of rx (and tx) queues.
+    fn queues(&self) -> u16;
+    /// Appends up to `max` received packets to `bufs` and returns how many were appended.
+    fn rx_burst(&mut self, queue: u16, bufs: &mut Vec<PacketBuf>, max: usize) -> usize;
+    /// Takes packets from the front of `pkts` for transmission and returns how many were
+    /// taken; the rest stay in `pkts` (in order) for the caller to retry or drop.
+    fn tx_burst(&mut self, queue: u16, pkts: &mut Vec<PacketBuf>) -> usize;
+    /// Records packets the caller dropped after `tx_burst` refused them, so `stats` shows
+    /// them as `tx_dropped` like a NIC's counters would.
+    fn count_tx_dropped(&mut self, n: u64);
+    fn stats(&self) -> PortStats;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mac_parse_and_display() {
+        let m: MacAddr = "02:00:00:00:01:0a".parse().unwrap();
+        assert_eq!(m.0, [2, 0, 0, 0, 1, 10]);
+        assert_eq!(m.to_string(), "02:00:00:00:01:0a");
+        assert_eq!("2-0-0-0-1-a".parse::<MacAddr>().unwrap(), m);
+        for bad in [
+            "",
+            "02:00:00:00:01",
+            "02:00:00:00:01:01:01",
+            "0g:00:00:00:01:01",
+            "002:0:0:0:0:0",
+            "02::00:00:01:01",
+        ] {
+            assert!(bad.parse::<MacAddr>().is_err(), "{bad}");
+        }
+        assert!(MacAddr::BROADCAST.is_multicast());
+        assert!(!m.is_multicast() && m.is_unicast());
+        assert!(!MacAddr::ZERO.is_unicast());
+    }
+
+    #[test]
+    fn port_table_ids_and_names() {
+        let mut t = PortTable::new();
+        let a = t
+            .add(
+                "lan0",
+                MacAddr([2, 0, 0, 0, 1, 1]),
+                vec![("192.168.1.1".parse().unwrap(), 24)],
+                1500,
+            )
+            .unwrap();
+        let b = t
+            .add("wan0", MacAddr([2, 0, 0, 0, 2, 1]), vec![], 1500)
+            .unwrap();
+        assert_eq!((a, b), (PortId(0), PortId(1)));
+        assert_eq!(t.by_name("wan0").unwrap().id, b);
+        assert_eq!(
+            t.get(a).unwrap().primary(),
+            Some("192.168.1.1".parse().unwrap())
+        );
+        assert_eq!(t.get(b).unwrap().primary(), None);
+        assert!(t.get(PortId(7)).is_none());
+        assert_eq!(
+            t.add("lan0", MacAddr::ZERO, vec![], 1500),
+            Err(PortTableError::DuplicateName("lan0".into()))
+        );
+        assert_eq!(t.len(), 2);
+    }
+}

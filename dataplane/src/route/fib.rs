@@ -1,0 +1,729 @@
+//! Policy rules over routing tables, plus the appliance's own addresses.
+
+use std::fmt;
+use std::net::Ipv4Addr;
+use std::str::FromStr;
+
+use super::table::FastMap;
+use super::{
+    mask, PortId, PortTable, Prefix, Route, RouteError, RouteKind, RouteTable, DEFAULT_TABLE,
+    LOCAL_TABLE, MAIN_TABLE,
+};
+
+/// An `ip rule fwmark F/M lookup T pref P`: packets whose mark agrees with `fwmark` on the
+/// bits of `mask` look up `table`. Rules run in ascending priority; if the table has no route
+/// the next rule is tried, as in the kernel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PolicyRule {
+    pub fwmark: u32,
+    pub mask: u32,
+    pub table: u32,
+    pub priority: u32,
+}
+
+impl PolicyRule {
+    /// The kernel's test, `(mark ^ fwmark) & mask == 0`: the same as `mark & mask == fwmark`
+    /// whenever `fwmark` has no bits outside `mask`; bits outside are ignored, not fatal.
+    pub fn matches(&self, mark: u32) -> bool {
+        (mark ^ self.fwmark) & self.mask == 0
+    }
+}
+
+impl fmt::Display for PolicyRule {
+    /// `ip rule show` style.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:\tfrom all", self.priority)?;
+        if self.mask != 0 {
+            write!(f, " fwmark {:#x}", self.fwmark)?;
+            if self.mask != u32::MAX {
+                write!(f, "/{:#x}", self.mask)?;
+            }
+        }
+        match self.table {
+            LOCAL_TABLE => write!(f, " lookup local"),
+            MAIN_TABLE => write!(f, " lookup main"),
+            DEFAULT_TABLE => write!(f, " lookup default"),
+            t => write!(f, " lookup {t}"),
+        }
+    }
+}
+
+/// Where a routed packet goes next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NextHop {
+    pub port: PortId,
+    /// The router to send to; `None` means the destination is on-link (ARP for it directly).
+    pub gateway: Option<Ipv4Addr>,
+    /// The egress port's primary address (0.0.0.0 if it has none), for locally generated
+    /// packets and MASQUERADE.
+    pub src: Ipv4Addr,
+}
+
+/// The kernel's route types (`RTN_*`), as `-m addrtype` names them; the discriminant is the
+/// kernel's number, so `1 << t as u16` is the addrtype match's bit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum AddrType {
+    Unspec = 0,
+    Unicast = 1,
+    Local = 2,
+    Broadcast = 3,
+    Anycast = 4,
+    Multicast = 5,
+    Blackhole = 6,
+    Unreachable = 7,
+    Prohibit = 8,
+    Throw = 9,
+    Nat = 10,
+    XResolve = 11,
+}
+
+impl AddrType {
+    pub const ALL: [AddrType; 12] = [
+        AddrType::Unspec,
+        AddrType::Unicast,
+        AddrType::Local,
+        AddrType::Broadcast,
+        AddrType::Anycast,
+        AddrType::Multicast,
+        AddrType::Blackhole,
+        AddrType::Unreachable,
+        AddrType::Prohibit,
+        AddrType::Throw,
+        AddrType::Nat,
+        AddrType::XResolve,
+    ];
+
+    /// The bit of this type in an addrtype match's type set.
+    pub fn bit(self) -> u16 {
+        1 << (self as u16)
+    }
+
+    /// The name iptables prints and accepts.
+    pub fn name(self) -> &'static str {
+        match self {
+            AddrType::Unspec => "UNSPEC",
+            AddrType::Unicast => "UNICAST",
+            AddrType::Local => "LOCAL",
+            AddrType::Broadcast => "BROADCAST",
+            AddrType::Anycast => "ANYCAST",
+            AddrType::Multicast => "MULTICAST",
+            AddrType::Blackhole => "BLACKHOLE",
+            AddrType::Unreachable => "UNREACHABLE",
+            AddrType::Prohibit => "PROHIBIT",
+            AddrType::Throw => "THROW",
+            AddrType::Nat => "NAT",
+            AddrType::XResolve => "XRESOLVE",
+        }
+    }
+}
+
+impl fmt::Display for AddrType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for AddrType {
+    type Err = String;
+
+    /// Case-insensitive, like iptables.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        AddrType::ALL
+            .into_iter()
+            .find(|t| t.name().eq_ignore_ascii_case(s))
+            .ok_or_else(|| format!("unknown address type `{s}`"))
+    }
+}
+
+/// Tables plus rules plus the appliance's addresses: everything a routing decision needs.
+/// Built by the control plane, then read-only on the fast path (cloned per generation).
+#[derive(Debug, Clone)]
+pub struct Fib {
+    ports: PortTable,
+    tables: FastMap<u32, RouteTable>,
+    /// Sorted by priority, equal priorities in insertion order; includes the kernel's three
+    /// default rules (0 local, 32766 main, 32767 default).
+    rules: Vec<PolicyRule>,
+    /// The local table's content: own addresses (Local) and subnet broadcasts (Broadcast),
+    /// each with the port that owns it (the first, if several do).
+    local: FastMap<u32, (AddrType, PortId)>,
+}
+
+impl Fib {
+    /// A FIB with the connected routes of `ports` in the main table and the default rules.
+    /// As the kernel does: a `/32` address adds no prefix route, an address in 0.0.0.0/8 adds
+    /// neither a route nor a broadcast, and only prefixes shorter than /31 have a broadcast.
+    pub fn new(ports: PortTable) -> Fib {
+        let mut fib = Fib {
+            ports,
+            tables: FastMap::default(),
+            rules: vec![
+                PolicyRule {
+                    fwmark: 0,
+                    mask: 0,
+                    table: LOCAL_TABLE,
+                    priority: 0,
+                },
+                PolicyRule {
+                    fwmark: 0,
+                    mask: 0,
+                    table: MAIN_TABLE,
+                    priority: 32766,
+                },
+                PolicyRule {
+                    fwmark: 0,
+                    mask: 0,
+                    table: DEFAULT_TABLE,
+                    priority: 32767,
+                },
+            ],
+            local: FastMap::default(),
+        };
+        let mut connected = Vec::new();
+        for p in fib.ports.iter() {
+            for &(addr, len) in &p.addresses {
+                fib.local
+                    .entry(u32::from(addr))
+                    .or_insert((AddrType::Local, p.id));
+                let Some(net) = Prefix::new(addr, len) else {
+                    continue;
+                };
+                if net.addr().octets()[0] == 0 || (net.addr() == addr && len == 32) {
+                    continue;
+                }
+                connected.push(Route {
+                    dst: net,
+                    via: None,
+                    dev: p.id,
+                    metric: 0,
+                    table: MAIN_TABLE,
+                    kind: RouteKind::Connected,
+                });
+                if len < 31 {
+                    // A local address keeps priority over a broadcast of the same value.
+                    fib.local
+                        .entry(u32::from(net.broadcast()))
+                        .or_insert((AddrType::Broadcast, p.id));
+                }
+            }
+        }
+        for r in connected {
+            // Two ports on one network: the first keeps the route, like the kernel's append.
+            let _ = fib.tables.entry(MAIN_TABLE).or_default().insert(r);
+        }
+        fib
+    }
+
+    pub fn ports(&self) -> &PortTable {
+        &self.ports
+    }
+
+    /// Adds a static route. Without `dev` the port is the one whose connected network holds
+    /// the gateway; with both, the gateway must be on a connected network of `dev`
+    /// (`ip route`'s "Nexthop has invalid gateway" otherwise).
+    pub fn add_static(
+        &mut self,
+        dst: Prefix,
+        via: Option<Ipv4Addr>,
+        dev: Option<PortId>,
+        metric: u32,
+        table: u32,
+    ) -> Result<Route, RouteError> {
+        if table == 0 {
+            return Err(RouteError::BadTable(table));
+        }
+        if let Some(d) = dev {
+            if self.ports.get(d).is_none() {
+                return Err(RouteError::UnknownPort(d));
+            }
+        }
+        let dev = match (via, dev) {
+            (None, None) => return Err(RouteError::NoDevice(dst)),
+            (None, Some(d)) => d,
+            (Some(gw), dev) => {
+                if self
+                    .local
+                    .get(&u32::from(gw))
+                    .is_some_and(|&(t, _)| t == AddrType::Local)
+                {
+                    return Err(RouteError::LocalGateway(gw));
+                }
+                self.connected_port(gw, dev)
+                    .ok_or(RouteError::InvalidGateway(gw))?
+            }
+        };
+        let route = Route {
+            dst,
+            via,
+            dev,
+            metric,
+            table,
+            kind: RouteKind::Static,
+        };
+        self.tables
+            .entry(table)
+            .or_default()
+            .insert(route.clone())?;
+        Ok(route)
+    }
+
+    /// The port with the most specific connected network holding `addr` (restricted to `dev`
+    /// if given): where a gateway or a static neighbour must live. Control-plane only: scans
+    /// the few port addresses.
+    pub fn connected_port(&self, addr: Ipv4Addr, dev: Option<PortId>) -> Option<PortId> {
+        self.ports
+            .iter()
+            .filter(|p| dev.is_none() || dev == Some(p.id))
+            .flat_map(|p| p.addresses.iter().map(move |&(a, l)| (p.id, a, l)))
+            .filter(|&(_, a, l)| {
+                // The same networks `new` makes connected routes for.
+                let net = u32::from(a) & mask(l);
+                l < 32 && net >> 24 != 0 && u32::from(addr) & mask(l) == net
+            })
+            .max_by_key(|&(id, _, l)| (l, std::cmp::Reverse(id)))
+            .map(|(id, _, _)| id)
+    }
+
+    /// Removes the route to `dst` with `metric` from `table`.
+    pub fn remove_route(&mut self, dst: Prefix, metric: u32, table: u32) -> Option<Route> {
+        self.tables.get_mut(&table)?.remove(dst, metric)
+    }
+
+    /// The kernel's priority for a rule added without one: one less than the second rule's
+    /// (32765, then 32764, ... with the default rules), or 0.
+    pub fn default_rule_priority(&self) -> u32 {
+        match self.rules.get(1) {
+            Some(r) if r.priority != 0 => r.priority - 1,
+            _ => 0,
+        }
+    }
+
+    /// Adds a policy rule after every rule of lower or equal priority.
+    pub fn add_rule(&mut self, rule: PolicyRule) -> Result<(), RouteError> {
+        if rule.table == 0 {
+            return Err(RouteError::BadTable(rule.table));
+        }
+        let at = self.rules.partition_point(|r| r.priority <= rule.priority);
+        self.rules.insert(at, rule);
+        Ok(())
+    }
+
+    /// Removes the first rule equal to `rule`; false if there is none.
+    pub fn remove_rule(&mut self, rule: &PolicyRule) -> bool {
+        match self.rules.iter().position(|r| r == rule) {
+            Some(i) => {
+                self.rules.remove(i);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// All rules in evaluation order, the default ones included (like `ip rule show`).
+    pub fn rules(&self) -> &[PolicyRule] {
+        &self.rules
+    }
+
+    /// Routing table `table`, if it has ever had a route.
+    pub fn table(&self, table: u32) -> Option<&RouteTable> {
+        self.tables.get(&table)
+    }
+
+    /// The route chosen for `dst` and a packet mark: rules in priority order, the first table
+    /// with a matching route wins. Local delivery is decided separately (`is_local`) before
+    /// this is asked.
+    pub fn route(&self, dst: Ipv4Addr, fwmark: u32) -> Option<&Route> {
+        self.rules
+            .iter()
+            .filter(|r| r.matches(fwmark))
+            .find_map(|r| self.tables.get(&r.table)?.lookup(dst))
+    }
+
+    /// The next hop for forwarding a packet to `dst` with mark `fwmark`.
+    pub fn lookup(&self, dst: Ipv4Addr, fwmark: u32) -> Option<NextHop> {
+        let r = self.route(dst, fwmark)?;
+        let src = self
+            .ports
+            .get(r.dev)
+            .and_then(|p| p.primary())
+            .unwrap_or(Ipv4Addr::UNSPECIFIED);
+        Some(NextHop {
+            port: r.dev,
+            gateway: r.via,
+            src,
+        })
+    }
+
+    /// True when `addr` is one of the appliance's interface addresses (INPUT, not FORWARD).
+    pub fn is_local(&self, addr: Ipv4Addr) -> bool {
+        self.local_port(addr).is_some()
+    }
+
+    /// The port that owns the local address `addr`.
+    pub fn local_port(&self, addr: Ipv4Addr) -> Option<PortId> {
+        match self.local.get(&u32::from(addr)) {
+            Some(&(AddrType::Local, p)) => Some(p),
+            _ => None,
+        }
+    }
+
+    /// Classifies `addr` as the kernel's `inet_dev_addr_type` does for `-m addrtype`
+    /// (with `port` for `--limit-iface-in/out`): 0.0.0.0/8 and 255.255.255.255 are BROADCAST
+    /// (the kernel never answers UNSPEC for IPv4), 224.0.0.0/4 MULTICAST, own addresses LOCAL
+    /// and subnet broadcasts BROADCAST when they belong to `port` (or any port if `None`),
+    /// 127.0.0.0/8 LOCAL (the loopback route) only without a port, anything else UNICAST.
+    pub fn addr_type(&self, addr: Ipv4Addr, port: Option<PortId>) -> AddrType {
+        let o = addr.octets();
+        if o[0] == 0 || addr == Ipv4Addr::BROADCAST {
+            return AddrType::Broadcast;
+        }
+        if addr.is_multicast() {
+            return AddrType::Multicast;
+        }
+        if let Some(&(t, owner)) = self.local.get(&u32::from(addr)) {
+            if port.is_none() || port == Some(owner) {
+                return t;
+            }
+            return AddrType::Unicast;
+        }
+        if o[0] == 127 && port.is_none() {
+            return AddrType::Local;
+        }
+        AddrType::Unicast
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::port::MacAddr;
+
+    fn ip(s: &str) -> Ipv4Addr {
+        s.parse().unwrap()
+    }
+
+    /// lan0 192.168.1.1/24 (+ 10.9.0.1/16), wan0 203.0.113.1/24, dmz0 with a /32 only.
+    fn fib() -> Fib {
+        let mut ports = PortTable::new();
+        ports
+            .add(
+                "lan0",
+                MacAddr([2, 0, 0, 0, 1, 1]),
+                vec![(ip("192.168.1.1"), 24), (ip("10.9.0.1"), 16)],
+                1500,
+            )
+            .unwrap();
+        ports
+            .add(
+                "wan0",
+                MacAddr([2, 0, 0, 0, 2, 1]),
+                vec![(ip("203.0.113.1"), 24)],
+                1500,
+            )
+            .unwrap();
+        ports
+            .add(
+                "dmz0",
+                MacAddr([2, 0, 0, 0, 3, 1]),
+                vec![(ip("198.51.100.7"), 32)],
+                1500,
+            )
+            .unwrap();
+        Fib::new(ports)
+    }
+
+    const LAN: PortId = PortId(0);
+    const WAN: PortId = PortId(1);
+    const DMZ: PortId = PortId(2);
+
+    #[test]
+    fn connected_routes_come_from_addresses() {
+        let f = fib();
+        let main = f.table(MAIN_TABLE).unwrap();
+        let shown: Vec<String> = main.iter().map(|r| r.to_string()).collect();
+        assert_eq!(
+            shown,
+            [
+                "192.168.1.0/24 dev port0 proto kernel scope link",
+                "203.0.113.0/24 dev port1 proto kernel scope link",
+                "10.9.0.0/16 dev port0 proto kernel scope link",
+            ]
+        );
+        let nh = f.lookup(ip("192.168.1.77"), 0).unwrap();
+        assert_eq!(
+            nh,
+            NextHop {
+                port: LAN,
+                gateway: None,
+                src: ip("192.168.1.1")
+            }
+        );
+        // The secondary network still uses the port's primary address as source.
+        assert_eq!(f.lookup(ip("10.9.3.3"), 0).unwrap().src, ip("192.168.1.1"));
+        assert_eq!(f.lookup(ip("8.8.8.8"), 0), None, "no default route yet");
+    }
+
+    #[test]
+    fn static_routes_need_a_reachable_gateway() {
+        let mut f = fib();
+        let r = f
+            .add_static(
+                Prefix::DEFAULT,
+                Some(ip("203.0.113.254")),
+                None,
+                0,
+                MAIN_TABLE,
+            )
+            .unwrap();
+        assert_eq!(r.dev, WAN);
+        assert_eq!(r.to_string(), "default via 203.0.113.254 dev port1");
+        let nh = f.lookup(ip("8.8.8.8"), 0).unwrap();
+        assert_eq!(
+            nh,
+            NextHop {
+                port: WAN,
+                gateway: Some(ip("203.0.113.254")),
+                src: ip("203.0.113.1")
+            }
+        );
+        let p: Prefix = "172.16.0.0/12".parse().unwrap();
+        assert_eq!(
+            f.add_static(p, Some(ip("192.0.2.1")), None, 0, MAIN_TABLE),
+            Err(RouteError::InvalidGateway(ip("192.0.2.1")))
+        );
+        // On a connected network, but of another port than the one named.
+        assert_eq!(
+            f.add_static(p, Some(ip("192.168.1.9")), Some(WAN), 0, MAIN_TABLE),
+            Err(RouteError::InvalidGateway(ip("192.168.1.9")))
+        );
+        // The /32 on dmz0 makes no connected network.
+        assert_eq!(
+            f.add_static(p, Some(ip("198.51.100.8")), Some(DMZ), 0, MAIN_TABLE),
+            Err(RouteError::InvalidGateway(ip("198.51.100.8")))
+        );
+        assert_eq!(
+            f.add_static(p, Some(ip("192.168.1.1")), None, 0, MAIN_TABLE),
+            Err(RouteError::LocalGateway(ip("192.168.1.1")))
+        );
+        assert_eq!(
+            f.add_static(p, None, None, 0, MAIN_TABLE),
+            Err(RouteError::NoDevice(p))
+        );
+        assert_eq!(
+            f.add_static(p, None, Some(PortId(9)), 0, MAIN_TABLE),
+            Err(RouteError::UnknownPort(PortId(9)))
+        );
+        assert_eq!(
+            f.add_static(p, None, Some(LAN), 0, 0),
+            Err(RouteError::BadTable(0))
+        );
+        // Device route: on-link, no gateway.
+        f.add_static(p, None, Some(DMZ), 0, MAIN_TABLE).unwrap();
+        assert_eq!(
+            f.lookup(ip("172.16.5.5"), 0).unwrap(),
+            NextHop {
+                port: DMZ,
+                gateway: None,
+                src: ip("198.51.100.7")
+            }
+        );
+        assert!(matches!(
+            f.add_static(p, None, Some(LAN), 0, MAIN_TABLE),
+            Err(RouteError::Exists(..))
+        ));
+        // A static route cannot shadow the connected one at the same metric, but can at another.
+        let lan: Prefix = "192.168.1.0/24".parse().unwrap();
+        assert!(matches!(
+            f.add_static(lan, None, Some(WAN), 0, MAIN_TABLE),
+            Err(RouteError::Exists(..))
+        ));
+        f.add_static(lan, None, Some(WAN), 10, MAIN_TABLE).unwrap();
+        assert_eq!(f.lookup(ip("192.168.1.5"), 0).unwrap().port, LAN);
+        assert!(f.remove_route(lan, 0, MAIN_TABLE).is_some());
+        assert_eq!(f.lookup(ip("192.168.1.5"), 0).unwrap().port, WAN);
+    }
+
+    #[test]
+    fn metric_picks_among_equal_prefixes() {
+        let mut f = fib();
+        f.add_static(
+            Prefix::DEFAULT,
+            Some(ip("203.0.113.254")),
+            None,
+            100,
+            MAIN_TABLE,
+        )
+        .unwrap();
+        f.add_static(
+            Prefix::DEFAULT,
+            Some(ip("192.168.1.254")),
+            None,
+            50,
+            MAIN_TABLE,
+        )
+        .unwrap();
+        assert_eq!(
+            f.lookup(ip("1.1.1.1"), 0).unwrap().gateway,
+            Some(ip("192.168.1.254"))
+        );
+        f.remove_route(Prefix::DEFAULT, 50, MAIN_TABLE).unwrap();
+        assert_eq!(
+            f.lookup(ip("1.1.1.1"), 0).unwrap().gateway,
+            Some(ip("203.0.113.254"))
+        );
+    }
+
+    #[test]
+    fn policy_routing_by_fwmark() {
+        let mut f = fib();
+        f.add_static(
+            Prefix::DEFAULT,
+            Some(ip("203.0.113.254")),
+            None,
+            0,
+            MAIN_TABLE,
+        )
+        .unwrap();
+        f.add_static(Prefix::DEFAULT, Some(ip("192.168.1.254")), None, 0, 10)
+            .unwrap();
+        let prio = f.default_rule_priority();
+        assert_eq!(prio, 32765);
+        f.add_rule(PolicyRule {
+            fwmark: 1,
+            mask: 0xff,
+            table: 10,
+            priority: prio,
+        })
+        .unwrap();
+        assert_eq!(f.default_rule_priority(), 32764);
+        let gw = |f: &Fib, mark| f.lookup(ip("8.8.8.8"), mark).unwrap().gateway.unwrap();
+        assert_eq!(gw(&f, 1), ip("192.168.1.254"));
+        assert_eq!(
+            gw(&f, 0x1201),
+            ip("192.168.1.254"),
+            "bits outside the mask are ignored"
+        );
+        assert_eq!(gw(&f, 0), ip("203.0.113.254"));
+        assert_eq!(gw(&f, 2), ip("203.0.113.254"));
+        assert_eq!(gw(&f, 0x103), ip("203.0.113.254"));
+        // Table 10's default covers the LAN too (as in the kernel: copy the connected route
+        // into the table to avoid that); a route only in main is reached by falling through.
+        assert_eq!(
+            f.lookup(ip("192.168.1.20"), 1).unwrap().gateway,
+            Some(ip("192.168.1.254"))
+        );
+        f.remove_route(Prefix::DEFAULT, 0, 10).unwrap();
+        f.add_static(
+            "8.0.0.0/8".parse().unwrap(),
+            Some(ip("192.168.1.254")),
+            None,
+            0,
+            10,
+        )
+        .unwrap();
+        assert_eq!(f.lookup(ip("192.168.1.20"), 1).unwrap().gateway, None);
+        assert_eq!(
+            f.lookup(ip("9.9.9.9"), 1).unwrap().gateway,
+            Some(ip("203.0.113.254"))
+        );
+        let shown: Vec<String> = f.rules().iter().map(|r| r.to_string()).collect();
+        assert_eq!(
+            shown,
+            [
+                "0:\tfrom all lookup local",
+                "32765:\tfrom all fwmark 0x1/0xff lookup 10",
+                "32766:\tfrom all lookup main",
+                "32767:\tfrom all lookup default",
+            ]
+        );
+        // An earlier rule wins; a rule with no table content falls through.
+        f.add_rule(PolicyRule {
+            fwmark: 1,
+            mask: u32::MAX,
+            table: 20,
+            priority: 100,
+        })
+        .unwrap();
+        assert_eq!(gw(&f, 1), ip("192.168.1.254"));
+        f.add_static(Prefix::DEFAULT, None, Some(DMZ), 0, 20)
+            .unwrap();
+        assert_eq!(f.lookup(ip("8.8.8.8"), 1).unwrap().port, DMZ);
+        assert!(f.remove_rule(&PolicyRule {
+            fwmark: 1,
+            mask: u32::MAX,
+            table: 20,
+            priority: 100
+        }));
+        assert_eq!(gw(&f, 1), ip("192.168.1.254"));
+        assert_eq!(
+            f.add_rule(PolicyRule {
+                fwmark: 0,
+                mask: 0,
+                table: 0,
+                priority: 5
+            }),
+            Err(RouteError::BadTable(0))
+        );
+    }
+
+    #[test]
+    fn local_addresses() {
+        let f = fib();
+        for a in ["192.168.1.1", "10.9.0.1", "203.0.113.1", "198.51.100.7"] {
+            assert!(f.is_local(ip(a)), "{a}");
+        }
+        for a in [
+            "192.168.1.2",
+            "192.168.1.255",
+            "203.0.113.254",
+            "0.0.0.0",
+            "127.0.0.1",
+        ] {
+            assert!(!f.is_local(ip(a)), "{a}");
+        }
+        assert_eq!(f.local_port(ip("203.0.113.1")), Some(WAN));
+        assert_eq!(f.local_port(ip("10.9.0.1")), Some(LAN));
+    }
+
+    #[test]
+    fn addr_types() {
+        let f = fib();
+        let t = |a: &str, p| f.addr_type(ip(a), p);
+        assert_eq!(t("255.255.255.255", None), AddrType::Broadcast);
+        assert_eq!(t("255.255.255.255", Some(WAN)), AddrType::Broadcast);
+        assert_eq!(t("192.168.1.255", None), AddrType::Broadcast);
+        assert_eq!(t("10.9.255.255", Some(LAN)), AddrType::Broadcast);
+        assert_eq!(
+            t("192.168.1.255", Some(WAN)),
+            AddrType::Unicast,
+            "another port's broadcast"
+        );
+        assert_eq!(
+            t("192.168.1.0", None),
+            AddrType::Unicast,
+            "no network-address broadcast"
+        );
+        assert_eq!(t("224.0.0.1", None), AddrType::Multicast);
+        assert_eq!(t("239.255.255.250", Some(LAN)), AddrType::Multicast);
+        assert_eq!(
+            t("0.0.0.0", None),
+            AddrType::Broadcast,
+            "kernel: zeronet is broadcast"
+        );
+        assert_eq!(t("192.168.1.1", None), AddrType::Local);
+        assert_eq!(t("192.168.1.1", Some(LAN)), AddrType::Local);
+        assert_eq!(t("192.168.1.1", Some(WAN)), AddrType::Unicast);
+        assert_eq!(t("127.0.0.1", None), AddrType::Local);
+        assert_eq!(t("127.0.0.1", Some(LAN)), AddrType::Unicast);
+        assert_eq!(t("8.8.8.8", None), AddrType::Unicast);
+        assert_eq!(
+            t("198.51.100.255", None),
+            AddrType::Unicast,
+            "a /32 has no broadcast"
+        );
+        assert_eq!(AddrType::Broadcast.bit(), 8);
+        assert_eq!("multicast".parse::<AddrType>(), Ok(AddrType::Multicast));
+        assert!("FOO".parse::<AddrType>().is_err());
+    }
+}

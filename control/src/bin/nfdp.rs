@@ -5,7 +5,11 @@ use std::io::Read;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "nfdp", version, about = "netfilter-compatible router/NAT on a DPDK data plane")]
+#[command(
+    name = "nfdp",
+    version,
+    about = "netfilter-compatible router/NAT on a DPDK data plane"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Cmd,

@@ -4,24 +4,64 @@
 
 use super::ext::{self, Args, Ctx};
 use super::names;
-use dataplane::ruleset::{Counters, Iface, Inv, Ipv4Net, Match, Policy, RuleSpec, TableKind, Target};
+use dataplane::ruleset::{
+    Counters, Iface, Inv, Ipv4Net, Match, Policy, RuleSpec, TableKind, Target,
+};
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Command {
-    Append { chain: String, rules: Vec<RuleSpec> },
-    Insert { chain: String, num: usize, rules: Vec<RuleSpec> },
-    DeleteNum { chain: String, num: usize },
-    Delete { chain: String, rules: Vec<RuleSpec> },
-    Replace { chain: String, num: usize, rule: RuleSpec },
-    Check { chain: String, rules: Vec<RuleSpec> },
-    Flush { chain: Option<String> },
-    Zero { chain: Option<String> },
-    NewChain { chain: String },
-    DeleteChain { chain: Option<String> },
-    Policy { chain: String, policy: Policy },
-    Rename { old: String, new: String },
-    List { chain: Option<String> },
-    ListRules { chain: Option<String> },
+    Append {
+        chain: String,
+        rules: Vec<RuleSpec>,
+    },
+    Insert {
+        chain: String,
+        num: usize,
+        rules: Vec<RuleSpec>,
+    },
+    DeleteNum {
+        chain: String,
+        num: usize,
+    },
+    Delete {
+        chain: String,
+        rules: Vec<RuleSpec>,
+    },
+    Replace {
+        chain: String,
+        num: usize,
+        rule: RuleSpec,
+    },
+    Check {
+        chain: String,
+        rules: Vec<RuleSpec>,
+    },
+    Flush {
+        chain: Option<String>,
+    },
+    Zero {
+        chain: Option<String>,
+    },
+    NewChain {
+        chain: String,
+    },
+    DeleteChain {
+        chain: Option<String>,
+    },
+    Policy {
+        chain: String,
+        policy: Policy,
+    },
+    Rename {
+        old: String,
+        new: String,
+    },
+    List {
+        chain: Option<String>,
+    },
+    ListRules {
+        chain: Option<String>,
+    },
 }
 
 /// Display flags of `-L`.
@@ -93,6 +133,11 @@ struct RuleBuilder {
 
 fn parse_addr_list(s: &str) -> Result<Vec<Ipv4Net>, String> {
     s.split(',').map(ext::parse_net).collect()
+}
+
+/// `-s 0.0.0.0/0` matches everything: iptables drops the criterion.
+fn any_address(nets: &[Ipv4Net], inv: bool) -> bool {
+    !inv && nets.len() == 1 && nets[0].mask == 0
 }
 
 fn is_command_word(w: &str) -> bool {
@@ -180,7 +225,10 @@ impl RuleBuilder {
                     if p.inv {
                         return Err("rule would never match protocol".into());
                     }
-                    self.matches.push(Loaded { m, seen: Vec::new() });
+                    self.matches.push(Loaded {
+                        m,
+                        seen: Vec::new(),
+                    });
                     self.target_is_newest = false;
                     return self.extension_option(word, inv, args);
                 }
@@ -195,8 +243,9 @@ impl RuleBuilder {
         }
         let mut matches = Vec::with_capacity(self.matches.len());
         for mut l in self.matches {
-            ext::finish_match(&mut l.m, &l.seen)?;
-            matches.push(l.m);
+            if ext::finish_match(&mut l.m, &l.seen)? {
+                matches.push(l.m);
+            }
         }
         let target = match self.target {
             Some((mut t, seen)) => {
@@ -208,12 +257,18 @@ impl RuleBuilder {
         let srcs: Vec<Option<Inv<Ipv4Net>>> = if self.srcs.is_empty() {
             vec![None]
         } else {
-            self.srcs.iter().map(|n| Some(Inv::new(self.src_inv, *n))).collect()
+            self.srcs
+                .iter()
+                .map(|n| Some(Inv::new(self.src_inv, *n)))
+                .collect()
         };
         let dsts: Vec<Option<Inv<Ipv4Net>>> = if self.dsts.is_empty() {
             vec![None]
         } else {
-            self.dsts.iter().map(|n| Some(Inv::new(self.dst_inv, *n))).collect()
+            self.dsts
+                .iter()
+                .map(|n| Some(Inv::new(self.dst_inv, *n)))
+                .collect()
         };
         let mut rules = Vec::with_capacity(srcs.len() * dsts.len());
         for s in &srcs {
@@ -244,7 +299,7 @@ pub fn parse_command(words: Vec<String>, source: Source) -> Result<ParsedCommand
     let mut rule = RuleBuilder::default();
     let mut inv = false;
 
-    while let Some(word) = args.next() {
+    while let Some(word) = args.take_word() {
         if word == "!" {
             if inv {
                 return Err("multiple consecutive ! not allowed".into());
@@ -285,12 +340,16 @@ pub fn parse_command(words: Vec<String>, source: Source) -> Result<ParsedCommand
                 _ => (0, 1),
             };
             for i in 0..max {
-                let numeric_slot = i == 1 && matches!(word.as_str(), "-I" | "--insert" | "-D" | "--delete");
+                let numeric_slot =
+                    i == 1 && matches!(word.as_str(), "-I" | "--insert" | "-D" | "--delete");
                 let next = if i < min {
-                    Some(args.next().ok_or_else(|| format!("option \"{word}\" requires an argument"))?)
+                    Some(
+                        args.take_word()
+                            .ok_or_else(|| format!("option \"{word}\" requires an argument"))?,
+                    )
                 } else if numeric_slot {
                     match args.peek() {
-                        Some(w) if rule_number(w).is_some() => args.next(),
+                        Some(w) if rule_number(w).is_some() => args.take_word(),
                         _ => None,
                     }
                 } else {
@@ -332,7 +391,9 @@ pub fn parse_command(words: Vec<String>, source: Source) -> Result<ParsedCommand
                 let p = args.value(&word)?;
                 let b = args.value(&word)?;
                 let (Ok(packets), Ok(bytes)) = (p.parse(), b.parse()) else {
-                    return Err(format!("-c packet counter `{p}' or byte counter `{b}' not numeric"));
+                    return Err(format!(
+                        "-c packet counter `{p}' or byte counter `{b}' not numeric"
+                    ));
                 };
                 counters = Some(Counters { packets, bytes });
             }
@@ -342,6 +403,9 @@ pub fn parse_command(words: Vec<String>, source: Source) -> Result<ParsedCommand
                 }
                 rule.srcs = parse_addr_list(&args.value(&word)?)?;
                 rule.src_inv = this_inv;
+                if any_address(&rule.srcs, this_inv) {
+                    rule.srcs.clear();
+                }
                 rule.touched = true;
             }
             "-d" | "--destination" | "--dst" => {
@@ -350,12 +414,16 @@ pub fn parse_command(words: Vec<String>, source: Source) -> Result<ParsedCommand
                 }
                 rule.dsts = parse_addr_list(&args.value(&word)?)?;
                 rule.dst_inv = this_inv;
+                if any_address(&rule.dsts, this_inv) {
+                    rule.dsts.clear();
+                }
                 rule.touched = true;
             }
             "-i" | "--in-interface" | "-o" | "--out-interface" => {
                 let v = args.value(&word)?;
-                let iface = Iface::new(&v)
-                    .ok_or_else(|| format!("interface name `{v}' must be shorter than 16 characters"))?;
+                let iface = Iface::new(&v).ok_or_else(|| {
+                    format!("interface name `{v}' must be shorter than 16 characters")
+                })?;
                 let slot = if word.starts_with("-i") || word == "--in-interface" {
                     &mut rule.in_iface
                 } else {
@@ -389,9 +457,13 @@ pub fn parse_command(words: Vec<String>, source: Source) -> Result<ParsedCommand
             }
             "-m" | "--match" => {
                 let v = args.value(&word)?;
-                let m = ext::new_match(&v)
-                    .ok_or_else(|| format!("Couldn't load match `{v}':No such file or directory"))?;
-                rule.matches.push(Loaded { m, seen: Vec::new() });
+                let m = ext::new_match(&v).ok_or_else(|| {
+                    format!("Couldn't load match `{v}':No such file or directory")
+                })?;
+                rule.matches.push(Loaded {
+                    m,
+                    seen: Vec::new(),
+                });
                 rule.target_is_newest = false;
                 rule.touched = true;
             }
@@ -438,7 +510,9 @@ pub fn parse_command(words: Vec<String>, source: Source) -> Result<ParsedCommand
         "-A" | "--append" | "-I" | "--insert" | "-R" | "--replace" | "-C" | "--check"
     ) || (matches!(cmd.as_str(), "-D" | "--delete") && params.len() == 1);
     if !takes_rule && rule.touched {
-        return Err(format!("Illegal option `{cmd}' with rule specification options"));
+        return Err(format!(
+            "Illegal option `{cmd}' with rule specification options"
+        ));
     }
     let chain = p(0).unwrap_or_default();
     let number = |i: usize| -> Result<usize, String> {
@@ -517,8 +591,14 @@ mod tests {
 
     #[test]
     fn implicit_protocol_match_and_negation() {
-        let c = parse_command(words("-A INPUT -p tcp ! --dport 22 -j DROP"), Source::CommandLine).unwrap();
-        let Command::Append { chain, rules } = c.command else { panic!() };
+        let c = parse_command(
+            words("-A INPUT -p tcp ! --dport 22 -j DROP"),
+            Source::CommandLine,
+        )
+        .unwrap();
+        let Command::Append { chain, rules } = c.command else {
+            panic!()
+        };
         assert_eq!(chain, "INPUT");
         assert_eq!(rules.len(), 1);
         assert_eq!(
@@ -533,35 +613,75 @@ mod tests {
 
     #[test]
     fn comma_lists_expand() {
-        let c = parse_command(words("-A INPUT -s 1.1.1.1,2.2.2.0/24 -d 3.3.3.3,4.4.4.4 -j ACCEPT"), Source::CommandLine).unwrap();
-        let Command::Append { rules, .. } = c.command else { panic!() };
+        let c = parse_command(
+            words("-A INPUT -s 1.1.1.1,2.2.2.0/24 -d 3.3.3.3,4.4.4.4 -j ACCEPT"),
+            Source::CommandLine,
+        )
+        .unwrap();
+        let Command::Append { rules, .. } = c.command else {
+            panic!()
+        };
         assert_eq!(rules.len(), 4);
-        assert!(parse_command(words("-A INPUT ! -s 1.1.1.1,2.2.2.2 -j ACCEPT"), Source::CommandLine).is_err());
+        assert!(parse_command(
+            words("-A INPUT ! -s 1.1.1.1,2.2.2.2 -j ACCEPT"),
+            Source::CommandLine
+        )
+        .is_err());
     }
 
     #[test]
     fn errors_name_the_problem() {
         let e = |s: &str| parse_command(words(s), Source::CommandLine).unwrap_err();
-        assert_eq!(e("-A INPUT --dport 22 -j ACCEPT"), "unknown option \"--dport\"");
-        assert_eq!(e("-A INPUT -m nosuch -j ACCEPT"), "Couldn't load match `nosuch':No such file or directory");
-        assert_eq!(e("-A INPUT -p tcp --dport 1 --dport 2"), "multiple --dport flags not allowed");
-        assert_eq!(e("-A INPUT -p tcp --dport 70000"), "invalid port/service `70000' specified");
+        assert_eq!(
+            e("-A INPUT --dport 22 -j ACCEPT"),
+            "unknown option \"--dport\""
+        );
+        assert_eq!(
+            e("-A INPUT -m nosuch -j ACCEPT"),
+            "Couldn't load match `nosuch':No such file or directory"
+        );
+        assert_eq!(
+            e("-A INPUT -p tcp --dport 1 --dport 2"),
+            "multiple --dport flags not allowed"
+        );
+        assert_eq!(
+            e("-A INPUT -p tcp --dport 70000"),
+            "invalid port/service `70000' specified"
+        );
         assert!(e("-A INPUT -s 300.1.1.1").contains("300.1.1.1"));
-        assert_eq!(parse_command(words("-t nat -A X"), Source::Restore).unwrap_err(), "The -t option cannot be used in iptables-restore.");
+        assert_eq!(
+            parse_command(words("-t nat -A X"), Source::Restore).unwrap_err(),
+            "The -t option cannot be used in iptables-restore."
+        );
     }
 
     #[test]
     fn bundled_flags_and_list() {
-        let c = parse_command(words("-t nat -nvL POSTROUTING --line-numbers"), Source::CommandLine).unwrap();
+        let c = parse_command(
+            words("-t nat -nvL POSTROUTING --line-numbers"),
+            Source::CommandLine,
+        )
+        .unwrap();
         assert_eq!(c.table, TableKind::Nat);
-        assert_eq!(c.command, Command::List { chain: Some("POSTROUTING".into()) });
+        assert_eq!(
+            c.command,
+            Command::List {
+                chain: Some("POSTROUTING".into())
+            }
+        );
         assert!(c.list.numeric && c.list.verbose && c.list.line_numbers && !c.list.exact);
     }
 
     #[test]
     fn abbreviated_options() {
-        let c = parse_command(words("-t nat -A POSTROUTING -j SNAT --to 1.2.3.4"), Source::CommandLine).unwrap();
-        let Command::Append { rules, .. } = c.command else { panic!() };
+        let c = parse_command(
+            words("-t nat -A POSTROUTING -j SNAT --to 1.2.3.4"),
+            Source::CommandLine,
+        )
+        .unwrap();
+        let Command::Append { rules, .. } = c.command else {
+            panic!()
+        };
         assert!(matches!(rules[0].target, Target::Snat(_)));
     }
 }

@@ -56,7 +56,10 @@ mod tests {
 
     #[test]
     fn quoting_like_iptables_restore() {
-        assert_eq!(split_words("-A INPUT  -j  DROP "), ["-A", "INPUT", "-j", "DROP"]);
+        assert_eq!(
+            split_words("-A INPUT  -j  DROP "),
+            ["-A", "INPUT", "-j", "DROP"]
+        );
         assert_eq!(
             split_words(r#"--comment "x y" -j A"#),
             ["--comment", "x y", "-j", "A"]

@@ -11,4 +11,4 @@ pub mod save;
 
 pub use command::{parse_command, Command, ListOptions, ParsedCommand, Source};
 pub use restore::{restore, RestoreError, RestoreOptions};
-pub use save::{save_ruleset, save_table, rule_to_string};
+pub use save::{rule_to_string, save_ruleset, save_table};

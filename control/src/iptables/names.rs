@@ -121,7 +121,8 @@ fn services() -> &'static HashMap<(String, String), u16> {
                 continue;
             };
             for n in std::iter::once(name).chain(words) {
-                map.entry((n.to_string(), proto.to_string())).or_insert(port);
+                map.entry((n.to_string(), proto.to_string()))
+                    .or_insert(port);
             }
         }
         for (n, p) in FALLBACK_SERVICES {

@@ -7,8 +7,7 @@
 use super::command::{parse_command, Command, Source};
 use super::lexer::split_words;
 use dataplane::ruleset::{
-    Counters, Policy, RuleSpec, Ruleset, RulesetError, Table, TableKind,
-    ValidationError,
+    Counters, Policy, RuleSpec, Ruleset, RulesetError, Table, TableKind, ValidationError,
 };
 use std::collections::HashMap;
 use std::fmt;
@@ -71,7 +70,12 @@ impl Section {
 
     /// Declares a chain (`:NAME POLICY [p:b]`): a built-in gets its policy; a user chain
     /// is created, or flushed when it exists.
-    fn declare(&mut self, name: &str, policy: &str, counters: Option<Counters>) -> Result<(), String> {
+    fn declare(
+        &mut self,
+        name: &str,
+        policy: &str,
+        counters: Option<Counters>,
+    ) -> Result<(), String> {
         match self.table.chain_mut(name) {
             Some(c) if c.is_builtin() => {
                 c.policy = Some(Policy::from_name(policy).ok_or("Bad policy name.")?);
@@ -96,7 +100,12 @@ impl Section {
         Ok(())
     }
 
-    fn apply(&mut self, cmd: Command, counters: Option<Counters>, line: usize) -> Result<(), RulesetError> {
+    fn apply(
+        &mut self,
+        cmd: Command,
+        counters: Option<Counters>,
+        line: usize,
+    ) -> Result<(), RulesetError> {
         let with_counters = |spec: RuleSpec| {
             let mut r = dataplane::ruleset::Rule::new(spec);
             r.counters = counters.unwrap_or_default();
@@ -208,13 +217,21 @@ pub fn restore(text: &str, rs: &mut Ruleset, opts: RestoreOptions) -> Result<(),
         }
         if let Some(name) = trimmed.strip_prefix('*') {
             if section.is_some() {
-                return Err(err(line, format!("table `{name}' starts before COMMIT of the previous table")));
+                return Err(err(
+                    line,
+                    format!("table `{name}' starts before COMMIT of the previous table"),
+                ));
             }
             let kind = TableKind::from_name(name.trim()).ok_or_else(|| {
-                err(line, format!("can't initialize iptables table `{name}': Table does not exist"))
+                err(
+                    line,
+                    format!("can't initialize iptables table `{name}': Table does not exist"),
+                )
             })?;
             let table = if opts.noflush {
-                work.table(kind).cloned().unwrap_or_else(|| Table::new(kind))
+                work.table(kind)
+                    .cloned()
+                    .unwrap_or_else(|| Table::new(kind))
             } else {
                 Table::new(kind)
             };
@@ -222,12 +239,18 @@ pub fn restore(text: &str, rs: &mut Ruleset, opts: RestoreOptions) -> Result<(),
             continue;
         }
         let Some(sec) = section.as_mut() else {
-            return Err(err(line, "rule or chain outside of a table (no `*table' line before it)".into()));
+            return Err(err(
+                line,
+                "rule or chain outside of a table (no `*table' line before it)".into(),
+            ));
         };
         if trimmed == "COMMIT" {
             if let Err(e) = sec.table.validate() {
                 let at = sec.line_of(&e);
-                return Err(err(at, format!("rule {} in chain {}: {e}", e.rule, e.chain)));
+                return Err(err(
+                    at,
+                    format!("rule {} in chain {}: {e}", e.rule, e.chain),
+                ));
             }
             let done = section.take().map(|s| s.table);
             if let Some(t) = done {
@@ -239,10 +262,17 @@ pub fn restore(text: &str, rs: &mut Ruleset, opts: RestoreOptions) -> Result<(),
             let words: Vec<&str> = decl.split_whitespace().collect();
             let (name, policy) = match words.as_slice() {
                 [n, p] | [n, p, _] => (*n, *p),
-                _ => return Err(err(line, "bad chain declaration, expected `:CHAIN POLICY [packets:bytes]'".into())),
+                _ => {
+                    return Err(err(
+                        line,
+                        "bad chain declaration, expected `:CHAIN POLICY [packets:bytes]'".into(),
+                    ))
+                }
             };
             let counters = match words.get(2) {
-                Some(c) => Some(parse_counters(c).ok_or_else(|| err(line, format!("bad counters `{c}'")))?),
+                Some(c) => Some(
+                    parse_counters(c).ok_or_else(|| err(line, format!("bad counters `{c}'")))?,
+                ),
                 None => None,
             };
             sec.declare(name, policy, counters.filter(|_| opts.counters))
@@ -253,7 +283,8 @@ pub fn restore(text: &str, rs: &mut Ruleset, opts: RestoreOptions) -> Result<(),
         let mut counters = None;
         if words.first().is_some_and(|w| w.starts_with('[')) {
             let w = words.remove(0);
-            counters = Some(parse_counters(&w).ok_or_else(|| err(line, format!("bad counters `{w}'")))?);
+            counters =
+                Some(parse_counters(&w).ok_or_else(|| err(line, format!("bad counters `{w}'")))?);
         }
         let parsed = parse_command(words, Source::Restore).map_err(|m| err(line, m))?;
         let counters = counters.or(parsed.counters).filter(|_| opts.counters);

@@ -95,7 +95,7 @@ pub fn list_rules(t: &Table, chain: Option<&str>, verbose: bool) -> Result<Strin
     let chains: Vec<&Chain> = match chain {
         Some(name) => vec![t
             .chain(name)
-            .ok_or_else(|| format!("No chain/target/match by that name."))?],
+            .ok_or_else(|| "No chain/target/match by that name.".to_string())?],
         None => t.chains.iter().collect(),
     };
     let mut out = String::new();

@@ -290,7 +290,11 @@ impl Table {
     pub fn new(kind: TableKind) -> Table {
         Table {
             kind,
-            chains: kind.builtin_hooks().iter().map(|h| Chain::builtin(*h)).collect(),
+            chains: kind
+                .builtin_hooks()
+                .iter()
+                .map(|h| Chain::builtin(*h))
+                .collect(),
         }
     }
 

@@ -91,7 +91,9 @@ pub fn check_chain_name(name: &str) -> Result<(), RulesetError> {
         || name.len() > CHAIN_NAME_MAX
         || name.starts_with('-')
         || name.starts_with('!')
-        || name.bytes().any(|b| b.is_ascii_whitespace() || b.is_ascii_control())
+        || name
+            .bytes()
+            .any(|b| b.is_ascii_whitespace() || b.is_ascii_control())
         || RESERVED.contains(&name)
         || super::Hook::from_chain_name(name).is_some();
     if bad {

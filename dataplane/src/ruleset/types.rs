@@ -132,7 +132,10 @@ mod tests {
         let odd = Ipv4Net::new(Ipv4Addr::new(10, 9, 0, 0), 0xff00ff00);
         assert_eq!(odd.prefix_len(), None);
         assert_eq!(Ipv4Net::host(Ipv4Addr::LOCALHOST).prefix_len(), Some(32));
-        assert_eq!(Ipv4Net::with_prefix(Ipv4Addr::LOCALHOST, 0).prefix_len(), Some(0));
+        assert_eq!(
+            Ipv4Net::with_prefix(Ipv4Addr::LOCALHOST, 0).prefix_len(),
+            Some(0)
+        );
     }
 
     #[test]

@@ -15,10 +15,7 @@ pub enum ValidationErrorKind {
     /// The jump graph has a cycle; the chains along it, the first repeated at the end.
     Loop(Vec<String>),
     /// A target or match outside the table its kernel module allows.
-    WrongTable {
-        what: String,
-        allowed: TableKind,
-    },
+    WrongTable { what: String, allowed: TableKind },
     /// A target or match reached from a hook its kernel module refuses.
     WrongHook {
         what: String,
@@ -256,7 +253,9 @@ fn check_rule(
         m.validate(spec).map_err(ValidationErrorKind::Rule)?;
         check_usable(format!("match `{}'", m.name()), m.usable(), table, reach)?;
     }
-    spec.target.validate(spec).map_err(ValidationErrorKind::Rule)?;
+    spec.target
+        .validate(spec)
+        .map_err(ValidationErrorKind::Rule)?;
     check_usable(
         format!("target {}", spec.target.name()),
         spec.target.usable(),

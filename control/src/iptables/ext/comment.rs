@@ -17,8 +17,8 @@ pub fn parse(m: &mut CommentMatch, o: &str, inv: bool, args: &mut Args) -> Resul
     Ok(())
 }
 
-pub fn finish(m: &mut CommentMatch) -> Result<(), String> {
-    if m.text.is_empty() {
+pub fn finish(_: &mut CommentMatch, seen: &[&str]) -> Result<(), String> {
+    if seen.is_empty() {
         return Err("comment: option \"--comment\" must be specified".into());
     }
     Ok(())

@@ -53,9 +53,15 @@ pub fn finish(_: &mut ConnlimitMatch, seen: &[&str]) -> Result<(), String> {
         .filter(|o| matches!(**o, "--connlimit-upto" | "--connlimit-above"))
         .count();
     match n {
-        0 => Err("connlimit: option \"--connlimit-upto\" or \"--connlimit-above\" must be specified".into()),
+        0 => Err(
+            "connlimit: option \"--connlimit-upto\" or \"--connlimit-above\" must be specified"
+                .into(),
+        ),
         1 => Ok(()),
-        _ => Err("connlimit: \"--connlimit-upto\" and \"--connlimit-above\" are mutually exclusive".into()),
+        _ => Err(
+            "connlimit: \"--connlimit-upto\" and \"--connlimit-above\" are mutually exclusive"
+                .into(),
+        ),
     }
 }
 

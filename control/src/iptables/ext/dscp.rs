@@ -39,7 +39,8 @@ pub fn parse_tos_value(s: &str, opt: &str) -> Result<(u8, u8), String> {
         return Ok((*v, 0x3f));
     }
     let byte = |x: &str| {
-        parse_u32(x, opt).and_then(|v| u8::try_from(v).map_err(|_| format!("Bad TOS value \"{s}\"")))
+        parse_u32(x, opt)
+            .and_then(|v| u8::try_from(v).map_err(|_| format!("Bad TOS value \"{s}\"")))
     };
     match s.split_once('/') {
         Some((v, m)) => Ok((byte(v)?, byte(m)?)),
@@ -60,11 +61,7 @@ pub fn parse_dscp(m: &mut DscpMatch, o: &str, inv: bool, args: &mut Args) -> Res
 
 pub fn parse_tos(m: &mut TosMatch, o: &str, inv: bool, args: &mut Args) -> Result<(), String> {
     let (value, mask) = parse_tos_value(&args.value(o)?, o)?;
-    *m = TosMatch {
-        inv,
-        value: value & mask,
-        mask,
-    };
+    *m = TosMatch { inv, value, mask };
     Ok(())
 }
 

@@ -3,7 +3,10 @@
 
 use super::limit::{fmt_rate, parse_rate};
 use super::{no_inv, parse_bounded, parse_u32, Args};
-use dataplane::ruleset::matches::hashlimit::{mode, HashlimitMatch, DEFAULT_BURST, DEFAULT_GC_MS, SCALE};
+use dataplane::ruleset::matches::hashlimit::{
+    bytes_to_cost, cost_to_bytes, mode, HashlimitMatch, BYTE_EXPIRE_MS, DEFAULT_BURST,
+    DEFAULT_GC_MS, SCALE,
+};
 use std::fmt::Write;
 
 pub const OPTIONS: &[&str] = &[
@@ -32,6 +35,7 @@ pub fn new() -> HashlimitMatch {
     HashlimitMatch {
         name: String::new(),
         above: false,
+        bytes: false,
         avg: 0,
         burst: DEFAULT_BURST,
         mode: 0,
@@ -44,7 +48,46 @@ pub fn new() -> HashlimitMatch {
     }
 }
 
-/// The length in ms of the unit `fmt_rate` prints the rate in: the default expiry.
+/// The default expiry: for packet rates the length in ms of the unit the rate prints in.
+fn default_expire(m: &HashlimitMatch) -> u32 {
+    if m.bytes {
+        BYTE_EXPIRE_MS
+    } else {
+        quantum_ms(m.avg)
+    }
+}
+
+/// Marks a burst given in bytes until `finish` turns it into a multiple of the rate.
+const BYTE_BURST: u32 = 0x8000_0000;
+
+const BYTE_UNITS: [(&str, u64); 3] = [("m", 1 << 20), ("k", 1 << 10), ("", 1)];
+
+/// `N[k|m]b/s` (rate) or `N[k|m]b` (burst) to bytes.
+fn parse_byte_amount(s: &str, suffix: &str) -> Option<u64> {
+    let body = s.strip_suffix(suffix)?;
+    let (num, factor) = match body.as_bytes().last()? {
+        b'k' => (&body[..body.len() - 1], 1u64 << 10),
+        b'm' => (&body[..body.len() - 1], 1u64 << 20),
+        _ => (body, 1),
+    };
+    num.parse::<u64>()
+        .ok()
+        .filter(|n| *n > 0)
+        .map(|n| n * factor)
+}
+
+fn fmt_byte_rate(cost: u64) -> (u64, String) {
+    let r = cost_to_bytes(cost);
+    let (name, thresh) = BYTE_UNITS
+        .iter()
+        .take(BYTE_UNITS.len() - 1)
+        .find(|(_, t)| r >= *t && bytes_to_cost(r & !(t - 1)) == cost)
+        .copied()
+        .unwrap_or(("", 1));
+    (r, format!("{}{name}b/s", r / thresh))
+}
+
+/// The length in ms of the unit `fmt_rate` prints the rate in.
 fn quantum_ms(avg: u64) -> u32 {
     let mut i = 1;
     while i < UNITS.len() {
@@ -61,17 +104,29 @@ pub fn parse(m: &mut HashlimitMatch, o: &str, inv: bool, args: &mut Args) -> Res
     let v = args.value(o)?;
     match o {
         "--hashlimit" | "--hashlimit-upto" | "--hashlimit-above" => {
-            if v.contains('b') {
-                return Err(format!("hashlimit: byte rates (`{v}') are not supported"));
+            if let Some(b) = parse_byte_amount(&v, "b/s") {
+                m.bytes = true;
+                m.avg = bytes_to_cost(b);
+                m.burst = 0;
+            } else {
+                m.avg = parse_rate(&v, SCALE)?;
             }
-            m.avg = parse_rate(&v, SCALE)?;
             m.above = (o == "--hashlimit-above") != inv;
             return Ok(());
         }
         _ => no_inv(inv, o)?,
     }
     match o {
-        "--hashlimit-burst" => m.burst = parse_bounded(&v, o, 1, 10000)? as u32,
+        "--hashlimit-burst" => {
+            // A byte burst is converted once the rate is known (in `finish`).
+            m.burst = match parse_byte_amount(&v, "b") {
+                Some(b) => {
+                    u32::try_from(b).map_err(|_| format!("hashlimit: burst `{v}' too large"))?
+                        | BYTE_BURST
+                }
+                None => parse_bounded(&v, o, 1, 10000)? as u32,
+            };
+        }
         "--hashlimit-mode" => {
             m.mode = 0;
             for w in v.split(',') {
@@ -100,25 +155,56 @@ pub fn parse(m: &mut HashlimitMatch, o: &str, inv: bool, args: &mut Args) -> Res
 
 pub fn finish(m: &mut HashlimitMatch, seen: &[&str]) -> Result<(), String> {
     if m.avg == 0 {
-        return Err("hashlimit: option \"--hashlimit-upto\" or \"--hashlimit-above\" must be specified".into());
+        return Err(
+            "hashlimit: option \"--hashlimit-upto\" or \"--hashlimit-above\" must be specified"
+                .into(),
+        );
     }
     if m.name.is_empty() {
         return Err("hashlimit: option \"--hashlimit-name\" must be specified".into());
     }
+    if m.bytes {
+        if !seen.contains(&"--hashlimit-burst") {
+            m.burst = 0;
+        } else {
+            // The burst in bytes becomes a whole number of rate units, rounded up.
+            let burst_bytes = u64::from(m.burst & !BYTE_BURST);
+            let unit = cost_to_bytes(m.avg).max(1);
+            if burst_bytes < unit {
+                return Err(format!("hashlimit: burst cannot be smaller than {unit}b"));
+            }
+            m.burst = burst_bytes.div_ceil(unit) as u32;
+        }
+    }
     if !seen.contains(&"--hashlimit-htable-expire") {
-        m.expire = quantum_ms(m.avg);
+        m.expire = default_expire(m);
     }
     Ok(())
 }
 
 pub fn save(m: &HashlimitMatch, out: &mut String) {
     let which = if m.above { "above" } else { "upto" };
-    let _ = write!(
-        out,
-        " --hashlimit-{which} {} --hashlimit-burst {}",
-        fmt_rate(m.avg, &UNITS),
-        m.burst
-    );
+    if m.bytes {
+        let (r, rate) = fmt_byte_rate(m.avg);
+        let _ = write!(out, " --hashlimit-{which} {rate}");
+        if m.burst != 0 {
+            let total = r * u64::from(m.burst);
+            let (name, thresh) = BYTE_UNITS
+                .iter()
+                .take(BYTE_UNITS.len() - 1)
+                .find(|(_, t)| total >= *t)
+                .copied()
+                .unwrap_or(("", 1));
+            let _ = write!(out, " --hashlimit-burst {}{name}b", total / thresh);
+        }
+    } else {
+        let _ = write!(
+            out,
+            " --hashlimit-{which} {} --hashlimit-burst {}",
+            fmt_rate(m.avg, &UNITS),
+            m.burst
+        );
+    }
     if m.mode != 0 {
         let names: Vec<&str> = mode::NAMES
             .iter()
@@ -137,7 +223,7 @@ pub fn save(m: &HashlimitMatch, out: &mut String) {
     if m.gc_interval != DEFAULT_GC_MS {
         let _ = write!(out, " --hashlimit-htable-gcinterval {}", m.gc_interval);
     }
-    if m.expire != quantum_ms(m.avg) {
+    if m.expire != default_expire(m) {
         let _ = write!(out, " --hashlimit-htable-expire {}", m.expire);
     }
     if m.srcmask != 32 {

@@ -12,10 +12,15 @@ pub fn unit_seconds(unit: &str) -> Option<u64> {
     if u.is_empty() {
         return None;
     }
-    [("second", 1), ("minute", 60), ("hour", 3600), ("day", 86400)]
-        .iter()
-        .find(|(name, _)| name.starts_with(&u))
-        .map(|(_, s)| *s)
+    [
+        ("second", 1),
+        ("minute", 60),
+        ("hour", 3600),
+        ("day", 86400),
+    ]
+    .iter()
+    .find(|(name, _)| name.starts_with(&u))
+    .map(|(_, s)| *s)
 }
 
 /// `N/unit` to a period in `scale` units per packet.
@@ -73,7 +78,11 @@ pub fn parse(m: &mut LimitMatch, o: &str, inv: bool, args: &mut Args) -> Result<
 }
 
 pub fn save(m: &LimitMatch, out: &mut String) {
-    let _ = write!(out, " --limit {}", fmt_rate(u64::from(m.avg), &limit_units()));
+    let _ = write!(
+        out,
+        " --limit {}",
+        fmt_rate(u64::from(m.avg), &limit_units())
+    );
     if m.burst != DEFAULT_BURST {
         let _ = write!(out, " --limit-burst {}", m.burst);
     }

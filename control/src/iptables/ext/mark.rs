@@ -16,11 +16,7 @@ pub fn new() -> MarkMatch {
 
 pub fn parse(m: &mut MarkMatch, o: &str, inv: bool, args: &mut Args) -> Result<(), String> {
     let (value, mask) = parse_value_mask(&args.value(o)?, o)?;
-    *m = MarkMatch {
-        inv,
-        value: value & mask,
-        mask,
-    };
+    *m = MarkMatch { inv, value, mask };
     Ok(())
 }
 

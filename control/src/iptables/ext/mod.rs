@@ -52,7 +52,7 @@ impl Args {
     pub fn new(words: Vec<String>) -> Args {
         Args { words, pos: 0 }
     }
-    pub fn next(&mut self) -> Option<String> {
+    pub fn take_word(&mut self) -> Option<String> {
         let w = self.words.get(self.pos).cloned();
         if w.is_some() {
             self.pos += 1;
@@ -64,14 +64,14 @@ impl Args {
     }
     /// The argument of `opt`.
     pub fn value(&mut self, opt: &str) -> Result<String, String> {
-        self.next()
+        self.take_word()
             .ok_or_else(|| format!("option \"{opt}\" requires an argument"))
     }
     /// The next word if it is an argument rather than an option (`-n` style words
     /// start with `-`; a lone `!` is the negation of the next option).
     pub fn optional_value(&mut self) -> Option<String> {
         match self.peek() {
-            Some(w) if !w.starts_with('-') && w != "!" => self.next(),
+            Some(w) if !w.starts_with('-') && w != "!" => self.take_word(),
             _ => None,
         }
     }
@@ -149,9 +149,28 @@ pub fn parse_value_mask(s: &str, opt: &str) -> Result<(u32, u32), String> {
     }
 }
 
+/// A dotted quad, or a host name resolved the way iptables does (first IPv4 address).
 pub fn parse_addr(s: &str) -> Result<Ipv4Addr, String> {
-    s.parse::<Ipv4Addr>()
-        .map_err(|_| format!("host/network `{s}' not found"))
+    if let Ok(a) = s.parse::<Ipv4Addr>() {
+        return Ok(a);
+    }
+    let not_found = || format!("host/network `{s}' not found");
+    let looks_like_name = !s.is_empty()
+        && s.bytes().any(|b| b.is_ascii_alphabetic())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
+    if !looks_like_name {
+        return Err(not_found());
+    }
+    use std::net::ToSocketAddrs;
+    (s, 0)
+        .to_socket_addrs()
+        .map_err(|_| not_found())?
+        .find_map(|a| match a.ip() {
+            std::net::IpAddr::V4(v4) => Some(v4),
+            _ => None,
+        })
+        .ok_or_else(not_found)
 }
 
 /// `addr[/len|/dotted-mask]`; the host part is cleared, as iptables does.
@@ -202,8 +221,16 @@ pub fn parse_port_range(s: &str, proto: &str) -> Result<PortRange, String> {
     let r = match s.split_once(':') {
         None => PortRange::single(parse_port(s, proto)?),
         Some((lo, hi)) => PortRange {
-            lo: if lo.is_empty() { 0 } else { parse_port(lo, proto)? },
-            hi: if hi.is_empty() { 65535 } else { parse_port(hi, proto)? },
+            lo: if lo.is_empty() {
+                0
+            } else {
+                parse_port(lo, proto)?
+            },
+            hi: if hi.is_empty() {
+                65535
+            } else {
+                parse_port(hi, proto)?
+            },
         },
     };
     if r.lo > r.hi {
@@ -239,8 +266,7 @@ pub fn val(out: &mut String, v: impl std::fmt::Display) {
 pub fn save_string(out: &mut String, s: &str) {
     out.push(' ');
     let plain = !s.is_empty()
-        && s
-            .bytes()
+        && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
     if plain {
         out.push_str(s);
@@ -284,7 +310,10 @@ pub fn new_match(name: &str) -> Option<Match> {
         "connmark" => Match::Connmark(mark::new()),
         "conntrack" => Match::Conntrack(ConntrackMatch::new(ConntrackFlavor::Conntrack)),
         "state" => Match::Conntrack(ConntrackMatch::new(ConntrackFlavor::State)),
-        "dscp" => Match::Dscp(m::dscp::DscpMatch { inv: false, dscp: 0 }),
+        "dscp" => Match::Dscp(m::dscp::DscpMatch {
+            inv: false,
+            dscp: 0,
+        }),
         "hashlimit" => Match::Hashlimit(hashlimit::new()),
         "icmp" => Match::Icmp(icmp::new()),
         "iprange" => Match::Iprange(Default::default()),
@@ -374,10 +403,13 @@ pub fn parse_match_option(
     }
 }
 
-/// The checks iptables makes once all options of the rule are read.
-pub fn finish_match(mt: &mut Match, seen: &[&'static str]) -> Result<(), String> {
-    match mt {
-        Match::Comment(x) => comment::finish(x),
+/// The checks iptables makes once all options of the rule are read. `Ok(false)`: the
+/// match vanished (as iptables-nft drops `! --dport 0:65535`).
+pub fn finish_match(mt: &mut Match, seen: &[&'static str]) -> Result<bool, String> {
+    let r = match mt {
+        Match::Tcp(x) => return Ok(tcp::finish(x, seen)),
+        Match::Udp(x) => return Ok(udp::finish(x, seen)),
+        Match::Comment(x) => comment::finish(x, seen),
         Match::Connlimit(x) => connlimit::finish(x, seen),
         Match::Connmark(x) | Match::Mark(x) => mark::finish(x, seen),
         Match::Dscp(_) | Match::Tos(_) => dscp::finish(mt, seen),
@@ -394,10 +426,9 @@ pub fn finish_match(mt: &mut Match, seen: &[&'static str]) -> Result<(), String>
         Match::Conntrack(x) => conntrack::finish(x),
         Match::Addrtype(x) => addrtype::finish(x),
         Match::Recent(x) => recent::finish(x, seen),
-        Match::Limit(_) | Match::Tcp(_) | Match::Udp(_) | Match::Time(_) => {
-            Ok(())
-        }
-    }
+        Match::Limit(_) | Match::Time(_) => Ok(()),
+    };
+    r.map(|()| true)
 }
 
 /// ` -m name --options...` as iptables-save prints it.
@@ -442,10 +473,7 @@ pub fn new_target(name: &str) -> Option<Target> {
         "MARK" => Target::Mark(t_mark::new()),
         "CONNMARK" => Target::Connmark(t_connmark::new()),
         "TTL" => Target::Ttl(t_ttl::new()),
-        "TOS" => Target::Tos(t::tos::TosTarget {
-            value: 0,
-            mask: 0,
-        }),
+        "TOS" => Target::Tos(t::tos::TosTarget { value: 0, mask: 0 }),
         "DSCP" => Target::Dscp(t::tos::DscpTarget { dscp: 0xff }),
         "TCPMSS" => Target::Tcpmss(t_tcpmss::new()),
         "SNAT" => Target::Snat(Default::default()),

@@ -68,9 +68,13 @@ pub fn finish(_: &mut RecentMatch, seen: &[&str]) -> Result<(), String> {
         .filter(|o| matches!(**o, "--set" | "--rcheck" | "--update" | "--remove"))
         .count();
     match cmds {
-        0 => Err("recent: you must specify one of `--set', `--rcheck' `--update' or `--remove'".into()),
+        0 => Err(
+            "recent: you must specify one of `--set', `--rcheck' `--update' or `--remove'".into(),
+        ),
         1 => Ok(()),
-        _ => Err("recent: only one of `--set', `--rcheck', `--update' or `--remove' may be set".into()),
+        _ => Err(
+            "recent: only one of `--set', `--rcheck', `--update' or `--remove' may be set".into(),
+        ),
     }
 }
 

@@ -1,9 +1,7 @@
 //! libxt_statistic: `--mode random --probability p`, `--mode nth --every n --packet p`.
 
 use super::{parse_u32, Args};
-use dataplane::ruleset::matches::statistic::{
-    StatisticMatch, StatisticMode, PROBABILITY_SCALE,
-};
+use dataplane::ruleset::matches::statistic::{StatisticMatch, StatisticMode, PROBABILITY_SCALE};
 use std::fmt::Write;
 
 pub const OPTIONS: &[&str] = &["--mode", "--probability", "--every", "--packet"];
@@ -53,7 +51,8 @@ pub fn parse(m: &mut StatisticMatch, o: &str, inv: bool, args: &mut Args) -> Res
                 .ok_or_else(|| "statistic: --probability must be between 0 and 1".to_string())?;
             match &mut m.mode {
                 StatisticMode::Random { probability } => {
-                    *probability = (PROBABILITY_SCALE * p).round().min(f64::from(u32::MAX - 1)) as u32
+                    *probability =
+                        (PROBABILITY_SCALE * p).round().min(f64::from(u32::MAX - 1)) as u32
                 }
                 _ => return Err("statistic: --probability can only be used in random mode".into()),
             }

@@ -4,7 +4,14 @@ use super::{no_inv, opt, parse_bounded, Args};
 use dataplane::ruleset::matches::string::{StringAlgo, StringMatch, MAX_PATTERN};
 use std::fmt::Write;
 
-pub const OPTIONS: &[&str] = &["--from", "--to", "--algo", "--string", "--hex-string", "--icase"];
+pub const OPTIONS: &[&str] = &[
+    "--from",
+    "--to",
+    "--algo",
+    "--string",
+    "--hex-string",
+    "--icase",
+];
 
 pub fn new() -> StringMatch {
     StringMatch {

@@ -34,7 +34,10 @@ pub fn parse(t: &mut ConnmarkTarget, o: &str, args: &mut Args) -> Result<(), Str
             }
             Ok(())
         }
-        _ => Err("CONNMARK: --mask, --nfmask and --ctmask need --save-mark or --restore-mark".to_string()),
+        _ => Err(
+            "CONNMARK: --mask, --nfmask and --ctmask need --save-mark or --restore-mark"
+                .to_string(),
+        ),
     };
     match o {
         "--save-mark" => {
@@ -77,7 +80,10 @@ pub fn finish(_: &mut ConnmarkTarget, seen: &[&str]) -> Result<(), String> {
     match modes {
         0 => Err("CONNMARK target: No operation specified".into()),
         1 => Ok(()),
-        _ => Err("CONNMARK target: Only one of --set-xmark, --save-mark or --restore-mark may be given".into()),
+        _ => Err(
+            "CONNMARK target: Only one of --set-xmark, --save-mark or --restore-mark may be given"
+                .into(),
+        ),
     }
 }
 
@@ -87,10 +93,16 @@ pub fn save(t: &ConnmarkTarget, out: &mut String) {
             write!(out, " --set-xmark 0x{value:x}/0x{mask:x}")
         }
         ConnmarkTarget::Save { nfmask, ctmask } => {
-            write!(out, " --save-mark --nfmask 0x{nfmask:x} --ctmask 0x{ctmask:x}")
+            write!(
+                out,
+                " --save-mark --nfmask 0x{nfmask:x} --ctmask 0x{ctmask:x}"
+            )
         }
         ConnmarkTarget::Restore { nfmask, ctmask } => {
-            write!(out, " --restore-mark --nfmask 0x{nfmask:x} --ctmask 0x{ctmask:x}")
+            write!(
+                out,
+                " --restore-mark --nfmask 0x{nfmask:x} --ctmask 0x{ctmask:x}"
+            )
         }
     };
 }

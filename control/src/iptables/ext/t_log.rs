@@ -2,7 +2,9 @@
 //! `--log-ip-options`, `--log-uid`, `--log-macdecode`.
 
 use super::{save_string, Args};
-use dataplane::ruleset::targets::log::{flags, LogTarget, DEFAULT_LEVEL, LEVEL_NAMES, MAX_PREFIX_LEN};
+use dataplane::ruleset::targets::log::{
+    flags, LogTarget, DEFAULT_LEVEL, LEVEL_NAMES, MAX_PREFIX_LEN,
+};
 use std::fmt::Write;
 
 pub const OPTIONS: &[&str] = &[
@@ -34,21 +36,20 @@ pub fn parse(t: &mut LogTarget, o: &str, args: &mut Args) -> Result<(), String> 
             Ok(n) if n <= 7 => n,
             _ => LEVEL_NAMES
                 .iter()
-                .chain([("debug", 7)].iter())
                 .find(|(n, _)| n.eq_ignore_ascii_case(&v))
                 .map(|(_, l)| *l)
-                .ok_or_else(|| format!("log-level `{v}' unknown"))?,
+                .ok_or_else(|| format!("log level \"{v}\" unknown"))?,
         };
     } else {
-        if v.len() > MAX_PREFIX_LEN {
-            return Err(format!(
-                "Maximum prefix length {MAX_PREFIX_LEN} for --log-prefix"
-            ));
-        }
         if v.contains('\n') {
             return Err("Newlines not allowed in --log-prefix".into());
         }
-        t.prefix = v;
+        // iptables 1.8.9 cuts a longer prefix to the kernel's 29 bytes without a word.
+        let mut end = v.len().min(MAX_PREFIX_LEN);
+        while !v.is_char_boundary(end) {
+            end -= 1;
+        }
+        t.prefix = v[..end].to_string();
     }
     Ok(())
 }

@@ -83,7 +83,11 @@ pub fn parse(t: &mut NatTarget, o: &str, args: &mut Args) -> Result<(), String> 
 
 pub fn finish(name: &str, t: &mut NatTarget) -> Result<(), String> {
     if t.range.is_none() {
-        let opt = if name == "SNAT" { "--to-source" } else { "--to-destination" };
+        let opt = if name == "SNAT" {
+            "--to-source"
+        } else {
+            "--to-destination"
+        };
         return Err(format!("{name}: option \"{opt}\" must be specified"));
     }
     Ok(())

@@ -1,6 +1,14 @@
 //! libxt_tcp: `--sport`, `--dport`, `--tcp-flags`, `--syn`, `--tcp-option`.
 
 use super::{fmt_port_range, no_inv, once, opt, parse_port_range, val, Args};
+
+pub fn no_alias_twice(set: bool, name: &str) -> Result<(), String> {
+    if set {
+        Err(format!("multiple {name} flags not allowed"))
+    } else {
+        Ok(())
+    }
+}
 use dataplane::ruleset::matches::tcp::{flags, TcpFlags, TcpMatch};
 use dataplane::ruleset::{Inv, PortRange};
 
@@ -42,22 +50,44 @@ pub fn fmt_flags(f: u8) -> String {
         .join(",")
 }
 
+/// iptables-nft turns a negated range that starts at 0 into the complementary range
+/// (`! --sport :1023` is saved as `--sport 1024:65535`); `! 0:65535` is dropped.
+pub fn nft_port_range(inv: bool, r: PortRange) -> Option<Inv<PortRange>> {
+    match (inv, r.lo, r.hi) {
+        (true, 0, 65535) => None,
+        (true, 0, hi) if hi > 0 => Some(Inv::plain(PortRange {
+            lo: hi + 1,
+            hi: 65535,
+        })),
+        _ => Some(Inv::new(inv, r)),
+    }
+}
+
+/// A match whose only criteria vanished (`! --dport 0:65535`) disappears with them.
+pub fn vanished(seen: &[&str], empty: bool) -> bool {
+    empty && seen.iter().any(|o| o.ends_with("port"))
+}
+
+pub fn finish(m: &mut TcpMatch, seen: &[&str]) -> bool {
+    !vanished(seen, *m == TcpMatch::default())
+}
+
 pub fn parse(m: &mut TcpMatch, o: &str, inv: bool, args: &mut Args) -> Result<(), String> {
     match o {
         "--source-port" | "--sport" => {
-            once(&m.sport, "--sport")?;
-            m.sport = Some(Inv::new(inv, parse_port_range(&args.value(o)?, "tcp")?));
+            no_alias_twice(m.sport.is_some(), "--sport")?;
+            m.sport = nft_port_range(inv, parse_port_range(&args.value(o)?, "tcp")?);
         }
         "--destination-port" | "--dport" => {
-            once(&m.dport, "--dport")?;
-            m.dport = Some(Inv::new(inv, parse_port_range(&args.value(o)?, "tcp")?));
+            no_alias_twice(m.dport.is_some(), "--dport")?;
+            m.dport = nft_port_range(inv, parse_port_range(&args.value(o)?, "tcp")?);
         }
         "--tcp-flags" => {
             once(&m.flags, "--tcp-flags")?;
             let mask = parse_flags(&args.value(o)?)?;
             let comp = parse_flags(
                 &args
-                    .next()
+                    .take_word()
                     .ok_or("--tcp-flags requires two args.".to_string())?,
             )?;
             m.flags = Some(Inv::new(inv, TcpFlags { mask, comp }));

@@ -65,7 +65,9 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 
 /// `YYYY[-MM[-DD[Thh[:mm[:ss]]]]]` (UTC) to seconds since the epoch.
 fn parse_date(s: &str) -> Result<u32, String> {
-    let bad = || format!("invalid date \"{s}\" specified, should be YYYY[-MM[-DD[Thh[:mm[:ss]]]]] format");
+    let bad = || {
+        format!("invalid date \"{s}\" specified, should be YYYY[-MM[-DD[Thh[:mm[:ss]]]]] format")
+    };
     let (date, time) = match s.split_once('T') {
         Some((d, t)) => (d, Some(t)),
         None => (s, None),
@@ -238,7 +240,10 @@ mod tests {
         assert_eq!(fmt_date(DATE_MAX), "2038-01-19T03:14:07");
         let t = parse_date("2025-01-01T10:00:00").unwrap();
         assert_eq!(fmt_date(t), "2025-01-01T10:00:00");
-        assert_eq!(fmt_date(parse_date("2024-02-29").unwrap()), "2024-02-29T00:00:00");
+        assert_eq!(
+            fmt_date(parse_date("2024-02-29").unwrap()),
+            "2024-02-29T00:00:00"
+        );
         assert!(parse_date("2024-13-01").is_err());
         assert!(parse_date("1969-12-31").is_err());
     }

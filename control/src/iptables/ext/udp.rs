@@ -1,24 +1,28 @@
 //! libxt_udp: `--sport`, `--dport`.
 
-use super::{no_inv, once, parse_port_range, tcp::save_ports, Args};
+use super::tcp::{nft_port_range, no_alias_twice, save_ports, vanished};
+use super::{no_inv, parse_port_range, Args};
 use dataplane::ruleset::matches::udp::UdpMatch;
-use dataplane::ruleset::Inv;
 
 pub const OPTIONS: &[&str] = &["--source-port", "--sport", "--destination-port", "--dport"];
 
 pub fn parse(m: &mut UdpMatch, o: &str, inv: bool, args: &mut Args) -> Result<(), String> {
     match o {
         "--source-port" | "--sport" => {
-            once(&m.sport, "--sport")?;
-            m.sport = Some(Inv::new(inv, parse_port_range(&args.value(o)?, "udp")?));
+            no_alias_twice(m.sport.is_some(), "--sport")?;
+            m.sport = nft_port_range(inv, parse_port_range(&args.value(o)?, "udp")?);
         }
         "--destination-port" | "--dport" => {
-            once(&m.dport, "--dport")?;
-            m.dport = Some(Inv::new(inv, parse_port_range(&args.value(o)?, "udp")?));
+            no_alias_twice(m.dport.is_some(), "--dport")?;
+            m.dport = nft_port_range(inv, parse_port_range(&args.value(o)?, "udp")?);
         }
         _ => no_inv(true, o)?,
     }
     Ok(())
+}
+
+pub fn finish(m: &mut UdpMatch, seen: &[&str]) -> bool {
+    !vanished(seen, *m == UdpMatch::default())
 }
 
 pub fn save(m: &UdpMatch, out: &mut String) {

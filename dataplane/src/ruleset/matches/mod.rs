@@ -114,7 +114,8 @@ impl Match {
             Match::Iprange(_) | Match::Length(_) | Match::Limit(_) | Match::Conntrack(_) => Ok(()),
             Match::Mac(_) | Match::Mark(_) | Match::Connmark(_) | Match::Ttl(_) => Ok(()),
             Match::Comment(_) | Match::Addrtype(_) | Match::String(_) | Match::Time(_) => Ok(()),
-            Match::Hashlimit(_) | Match::Dscp(_) | Match::Tos(_) => Ok(()),
+            Match::Hashlimit(h) => h.validate(),
+            Match::Dscp(_) | Match::Tos(_) => Ok(()),
         }
     }
 }

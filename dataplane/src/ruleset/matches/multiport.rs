@@ -34,10 +34,14 @@ impl MultiportMatch {
             Some(IPPROTO_TCP | IPPROTO_UDP | IPPROTO_UDPLITE | IPPROTO_SCTP | IPPROTO_DCCP)
         );
         if !ok {
-            return Err("multiport needs `-p tcp', `-p udp', `-p udplite', `-p sctp' or `-p dccp'".into());
+            return Err(
+                "multiport needs `-p tcp', `-p udp', `-p udplite', `-p sctp' or `-p dccp'".into(),
+            );
         }
         if self.ports.is_empty() || self.slots() > MAX_SLOTS {
-            return Err("multiport: too many ports specified (at most 15, a range counts as 2)".into());
+            return Err(
+                "multiport: too many ports specified (at most 15, a range counts as 2)".into(),
+            );
         }
         Ok(())
     }

@@ -21,9 +21,9 @@ pub const PROBABILITY_SCALE: f64 = 2147483648.0;
 impl StatisticMatch {
     pub fn validate(&self) -> Result<(), String> {
         match self.mode {
-            StatisticMode::Nth { every, packet } if every == 0 || packet >= every => Err(
-                "statistic: the --packet p must be 0 <= p <= n-1 for --every n".into(),
-            ),
+            StatisticMode::Nth { every, packet } if every == 0 || packet >= every => {
+                Err("statistic: the --packet p must be 0 <= p <= n-1 for --every n".into())
+            }
             _ => Ok(()),
         }
     }

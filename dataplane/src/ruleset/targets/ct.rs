@@ -6,4 +6,20 @@ pub struct CtTarget {
     pub notrack: bool,
     pub helper: Option<String>,
     pub zone: Option<u16>,
+    /// Conntrack events to deliver (bit i = `EVENT_NAMES[i]`); 0 = all.
+    pub ctevents: u16,
 }
+
+/// `--ctevents` names in the order iptables prints them.
+pub const EVENT_NAMES: [&str; 10] = [
+    "new",
+    "related",
+    "destroy",
+    "reply",
+    "assured",
+    "protoinfo",
+    "helper",
+    "mark",
+    "natseqinfo",
+    "secmark",
+];

@@ -14,16 +14,15 @@ pub mod flags {
 }
 
 /// Syslog level names iptables accepts for `--log-level`.
-pub const LEVEL_NAMES: [(&str, u8); 9] = [
+pub const LEVEL_NAMES: [(&str, u8); 8] = [
     ("emerg", 0),
     ("alert", 1),
     ("crit", 2),
     ("error", 3),
-    ("err", 3),
     ("warning", 4),
-    ("warn", 4),
     ("notice", 5),
     ("info", 6),
+    ("debug", 7),
 ];
 
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -1,7 +1,9 @@
 //! `-j SNAT`, `-j DNAT`, `-j MASQUERADE`, `-j REDIRECT`: the NAT range a new connection
 //! is mapped into (nf_nat_range2).
 
-use crate::ruleset::matches::{IPPROTO_DCCP, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP, IPPROTO_UDPLITE};
+use crate::ruleset::matches::{
+    IPPROTO_DCCP, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP, IPPROTO_UDPLITE,
+};
 use crate::ruleset::{PortRange, RuleSpec};
 use std::net::Ipv4Addr;
 
@@ -42,10 +44,7 @@ impl NatTarget {
                 return Err(format!("{name}: bad address range {lo}-{hi}"));
             }
         }
-        if let Some(NatRange {
-            ports: Some(p), ..
-        }) = self.range
-        {
+        if let Some(NatRange { ports: Some(p), .. }) = self.range {
             if p.lo > p.hi {
                 return Err(format!("{name}: bad port range {}-{}", p.lo, p.hi));
             }

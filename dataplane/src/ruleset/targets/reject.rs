@@ -19,13 +19,41 @@ pub enum RejectWith {
 impl RejectWith {
     /// Canonical name (what iptables prints) and the aliases it accepts.
     pub const NAMES: [(RejectWith, &'static str, &'static str); 8] = [
-        (RejectWith::NetUnreachable, "icmp-net-unreachable", "net-unreach"),
-        (RejectWith::HostUnreachable, "icmp-host-unreachable", "host-unreach"),
-        (RejectWith::PortUnreachable, "icmp-port-unreachable", "port-unreach"),
-        (RejectWith::ProtoUnreachable, "icmp-proto-unreachable", "proto-unreach"),
-        (RejectWith::NetProhibited, "icmp-net-prohibited", "net-prohib"),
-        (RejectWith::HostProhibited, "icmp-host-prohibited", "host-prohib"),
-        (RejectWith::AdminProhibited, "icmp-admin-prohibited", "admin-prohib"),
+        (
+            RejectWith::NetUnreachable,
+            "icmp-net-unreachable",
+            "net-unreach",
+        ),
+        (
+            RejectWith::HostUnreachable,
+            "icmp-host-unreachable",
+            "host-unreach",
+        ),
+        (
+            RejectWith::PortUnreachable,
+            "icmp-port-unreachable",
+            "port-unreach",
+        ),
+        (
+            RejectWith::ProtoUnreachable,
+            "icmp-proto-unreachable",
+            "proto-unreach",
+        ),
+        (
+            RejectWith::NetProhibited,
+            "icmp-net-prohibited",
+            "net-prohib",
+        ),
+        (
+            RejectWith::HostProhibited,
+            "icmp-host-prohibited",
+            "host-prohib",
+        ),
+        (
+            RejectWith::AdminProhibited,
+            "icmp-admin-prohibited",
+            "admin-prohib",
+        ),
         (RejectWith::TcpReset, "tcp-reset", "tcp-rst"),
     ];
 

@@ -94,3 +94,18 @@ fn iptables_refusals_are_refused() {
         accepted.join("\n")
     );
 }
+
+#[test]
+fn shipped_rulesets_load() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../configs");
+    let mut n = 0;
+    for e in std::fs::read_dir(dir).expect("configs") {
+        let p = e.expect("entry").path();
+        if p.extension().is_some_and(|x| x == "rules") {
+            let text = std::fs::read_to_string(&p).expect("read");
+            check_text(&text).unwrap_or_else(|(l, m)| panic!("{}:{l}: {m}", p.display()));
+            n += 1;
+        }
+    }
+    assert!(n >= 4, "expected the example rulesets in configs/");
+}

@@ -3,12 +3,15 @@
 //! `-L` and iptables-save, in the exact text iptables 1.8.9 prints.
 
 pub mod command;
+pub mod exec;
 pub mod ext;
 pub mod lexer;
+pub mod list;
 pub mod names;
 pub mod restore;
 pub mod save;
 
 pub use command::{parse_command, Command, ListOptions, ParsedCommand, Source};
+pub use exec::execute;
 pub use restore::{restore, RestoreError, RestoreOptions};
 pub use save::{rule_to_string, save_ruleset, save_table};

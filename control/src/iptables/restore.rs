@@ -297,3 +297,81 @@ pub fn restore(text: &str, rs: &mut Ruleset, opts: RestoreOptions) -> Result<(),
     *rs = work;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::iptables::save_ruleset;
+
+    const BASE: &str = "*nat\n-A POSTROUTING -o wan0 -j MASQUERADE\nCOMMIT\n*filter\n:FORWARD DROP [0:0]\n-A FORWARD -i lan0 -j ACCEPT\nCOMMIT\n";
+
+    fn loaded(text: &str) -> Ruleset {
+        let mut rs = Ruleset::default();
+        restore(text, &mut rs, RestoreOptions::default()).unwrap();
+        rs
+    }
+
+    #[test]
+    fn failing_file_applies_nothing_not_even_earlier_tables() {
+        let mut rs = loaded(BASE);
+        let before = rs.clone();
+        let bad = "*nat\n-F\nCOMMIT\n*filter\n-A INPUT -j nowhere\nCOMMIT\n";
+        let e = restore(bad, &mut rs, RestoreOptions::default()).unwrap_err();
+        assert_eq!(e.line, 5);
+        assert_eq!(rs, before);
+    }
+
+    #[test]
+    fn flush_mode_replaces_named_tables_only() {
+        let mut rs = loaded(BASE);
+        restore(
+            "*filter\n-A INPUT -j DROP\nCOMMIT\n",
+            &mut rs,
+            RestoreOptions::default(),
+        )
+        .unwrap();
+        let s = save_ruleset(&rs, false);
+        assert!(
+            s.contains("-A POSTROUTING -o wan0 -j MASQUERADE"),
+            "nat untouched"
+        );
+        assert!(!s.contains("-A FORWARD -i lan0"), "filter replaced");
+        assert!(
+            s.contains(":FORWARD ACCEPT [0:0]"),
+            "policy back to default"
+        );
+    }
+
+    #[test]
+    fn noflush_appends_and_counters_are_kept_on_request() {
+        let mut rs = loaded(BASE);
+        let opts = RestoreOptions {
+            noflush: true,
+            counters: true,
+        };
+        restore("*filter\n:INPUT ACCEPT [3:300]\n[7:800] -A INPUT -j ACCEPT\n-A INPUT -c 9 900 -j DROP\nCOMMIT\n", &mut rs, opts).unwrap();
+        let s = save_ruleset(&rs, true);
+        assert!(s.contains("[0:0] -A FORWARD -i lan0 -j ACCEPT\n"), "{s}");
+        assert!(s.contains(":INPUT ACCEPT [3:300]\n"));
+        assert!(
+            s.contains("[7:800] -A INPUT -j ACCEPT\n[9:900] -A INPUT -j DROP\n"),
+            "{s}"
+        );
+        // Without --counters they are read and dropped.
+        let mut rs = Ruleset::default();
+        restore(
+            "*filter\n[7:800] -A INPUT -j ACCEPT\nCOMMIT\n",
+            &mut rs,
+            RestoreOptions::default(),
+        )
+        .unwrap();
+        assert!(save_ruleset(&rs, true).contains("[0:0] -A INPUT -j ACCEPT\n"));
+    }
+
+    #[test]
+    fn line_numbers_follow_inserts_and_deletes() {
+        let text = "*filter\n:a - [0:0]\n-A INPUT -j ACCEPT\n-A INPUT -j ACCEPT\n-I INPUT -j a\n-D INPUT 2\n-I INPUT 2 -j MASQUERADE\nCOMMIT\n";
+        let e = restore(text, &mut Ruleset::default(), RestoreOptions::default()).unwrap_err();
+        assert_eq!(e.line, 7, "{e}");
+    }
+}

@@ -263,3 +263,67 @@ fn check_rule(
         reach,
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ruleset::targets::reject::RejectTarget;
+    use crate::ruleset::{RuleSpec, Target};
+
+    fn rule(target: Target) -> RuleSpec {
+        RuleSpec {
+            target,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn hooks_propagate_through_user_chains() {
+        let mut t = Table::new(TableKind::Filter);
+        t.new_chain("deep").unwrap();
+        t.new_chain("mid").unwrap();
+        t.append("mid", rule(Target::Jump("deep".into()))).unwrap();
+        t.append("deep", rule(Target::Reject(RejectTarget::default())))
+            .unwrap();
+        // Unreachable chains are only checked for their table.
+        assert_eq!(validate_table(&t), Ok(()));
+        t.append("INPUT", rule(Target::Goto("mid".into()))).unwrap();
+        assert_eq!(validate_table(&t), Ok(()));
+
+        let mut m = Table::new(TableKind::Mangle);
+        m.new_chain("x").unwrap();
+        m.append("PREROUTING", rule(Target::Jump("x".into())))
+            .unwrap();
+        m.append("x", rule(Target::Reject(RejectTarget::default())))
+            .unwrap();
+        let e = validate_table(&m).unwrap_err();
+        assert_eq!((e.chain.as_str(), e.rule), ("x", 1));
+        assert!(matches!(e.kind, ValidationErrorKind::WrongTable { .. }));
+    }
+
+    #[test]
+    fn loops_and_missing_chains() {
+        let mut t = Table::new(TableKind::Filter);
+        for c in ["a", "b", "c"] {
+            t.new_chain(c).unwrap();
+        }
+        t.append("a", rule(Target::Jump("b".into()))).unwrap();
+        t.append("b", rule(Target::Goto("c".into()))).unwrap();
+        assert_eq!(validate_table(&t), Ok(()));
+        t.append("c", rule(Target::Jump("a".into()))).unwrap();
+        let e = validate_table(&t).unwrap_err();
+        assert_eq!(
+            e.kind,
+            ValidationErrorKind::Loop(vec!["a".into(), "b".into(), "c".into(), "a".into()])
+        );
+        assert_eq!((e.chain.as_str(), e.rule), ("c", 1));
+
+        let mut t = Table::new(TableKind::Filter);
+        t.append("INPUT", rule(Target::Jump("FORWARD".into())))
+            .unwrap();
+        assert!(matches!(
+            validate_table(&t).unwrap_err().kind,
+            ValidationErrorKind::JumpToBuiltin(_)
+        ));
+    }
+}

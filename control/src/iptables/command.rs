@@ -113,12 +113,48 @@ struct Loaded {
     seen: Vec<&'static str>,
 }
 
+/// `-s`/`-d`: a comma list of networks, possibly negated.
+#[derive(Default)]
+struct AddrList {
+    nets: Vec<Ipv4Net>,
+    inv: bool,
+    given: bool,
+}
+
+impl AddrList {
+    fn parse(s: &str, inv: bool) -> Result<AddrList, String> {
+        let mut nets: Vec<Ipv4Net> = s.split(',').map(ext::parse_net).collect::<Result<_, _>>()?;
+        if inv && nets.len() > 1 {
+            return Err("! not allowed with multiple source or destination IP addresses".into());
+        }
+        // `0.0.0.0/0` matches everything: iptables drops the criterion.
+        if !inv && nets.len() == 1 && nets[0].mask == 0 {
+            nets.clear();
+        }
+        Ok(AddrList {
+            nets,
+            inv,
+            given: true,
+        })
+    }
+
+    /// One entry per address (`None`: no criterion), for the per-address rule expansion.
+    fn criteria(&self) -> Vec<Option<Inv<Ipv4Net>>> {
+        if self.nets.is_empty() {
+            vec![None]
+        } else {
+            self.nets
+                .iter()
+                .map(|n| Some(Inv::new(self.inv, *n)))
+                .collect()
+        }
+    }
+}
+
 #[derive(Default)]
 struct RuleBuilder {
-    srcs: Vec<Ipv4Net>,
-    src_inv: bool,
-    dsts: Vec<Ipv4Net>,
-    dst_inv: bool,
+    srcs: AddrList,
+    dsts: AddrList,
     in_iface: Option<Inv<Iface>>,
     out_iface: Option<Inv<Iface>>,
     proto: Option<Inv<u8>>,
@@ -129,15 +165,6 @@ struct RuleBuilder {
     /// first (it is the newest extension).
     target_is_newest: bool,
     touched: bool,
-}
-
-fn parse_addr_list(s: &str) -> Result<Vec<Ipv4Net>, String> {
-    s.split(',').map(ext::parse_net).collect()
-}
-
-/// `-s 0.0.0.0/0` matches everything: iptables drops the criterion.
-fn any_address(nets: &[Ipv4Net], inv: bool) -> bool {
-    !inv && nets.len() == 1 && nets[0].mask == 0
 }
 
 fn is_command_word(w: &str) -> bool {
@@ -238,9 +265,6 @@ impl RuleBuilder {
     }
 
     fn finish(self) -> Result<Vec<RuleSpec>, String> {
-        if (self.src_inv && self.srcs.len() > 1) || (self.dst_inv && self.dsts.len() > 1) {
-            return Err("! not allowed with multiple source or destination IP addresses".into());
-        }
         let mut matches = Vec::with_capacity(self.matches.len());
         for mut l in self.matches {
             if ext::finish_match(&mut l.m, &l.seen)? {
@@ -254,22 +278,8 @@ impl RuleBuilder {
             }
             None => Target::None,
         };
-        let srcs: Vec<Option<Inv<Ipv4Net>>> = if self.srcs.is_empty() {
-            vec![None]
-        } else {
-            self.srcs
-                .iter()
-                .map(|n| Some(Inv::new(self.src_inv, *n)))
-                .collect()
-        };
-        let dsts: Vec<Option<Inv<Ipv4Net>>> = if self.dsts.is_empty() {
-            vec![None]
-        } else {
-            self.dsts
-                .iter()
-                .map(|n| Some(Inv::new(self.dst_inv, *n)))
-                .collect()
-        };
+        let srcs = self.srcs.criteria();
+        let dsts = self.dsts.criteria();
         let mut rules = Vec::with_capacity(srcs.len() * dsts.len());
         for s in &srcs {
             for d in &dsts {
@@ -397,26 +407,15 @@ pub fn parse_command(words: Vec<String>, source: Source) -> Result<ParsedCommand
                 };
                 counters = Some(Counters { packets, bytes });
             }
-            "-s" | "--source" | "--src" => {
-                if !rule.srcs.is_empty() {
-                    return Err("multiple -s flags not allowed".into());
+            "-s" | "--source" | "--src" | "-d" | "--destination" | "--dst" => {
+                let src = matches!(word.as_str(), "-s" | "--source" | "--src");
+                let v = args.value(&word)?;
+                let addrs = if src { &mut rule.srcs } else { &mut rule.dsts };
+                if addrs.given {
+                    let flag = if src { "-s" } else { "-d" };
+                    return Err(format!("multiple {flag} flags not allowed"));
                 }
-                rule.srcs = parse_addr_list(&args.value(&word)?)?;
-                rule.src_inv = this_inv;
-                if any_address(&rule.srcs, this_inv) {
-                    rule.srcs.clear();
-                }
-                rule.touched = true;
-            }
-            "-d" | "--destination" | "--dst" => {
-                if !rule.dsts.is_empty() {
-                    return Err("multiple -d flags not allowed".into());
-                }
-                rule.dsts = parse_addr_list(&args.value(&word)?)?;
-                rule.dst_inv = this_inv;
-                if any_address(&rule.dsts, this_inv) {
-                    rule.dsts.clear();
-                }
+                *addrs = AddrList::parse(&v, this_inv)?;
                 rule.touched = true;
             }
             "-i" | "--in-interface" | "-o" | "--out-interface" => {

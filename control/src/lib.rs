@@ -4,4 +4,5 @@
 
 pub mod config;
 pub mod iptables;
+pub mod replay;
 pub mod ruleset_check;

@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 pub mod neigh;
+pub mod pipeline;
 pub mod port;
 pub mod route;
 pub mod ruleset;

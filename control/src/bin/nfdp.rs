@@ -2,6 +2,7 @@
 
 use clap::{Parser, Subcommand};
 use std::io::Read;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -24,11 +25,77 @@ enum Cmd {
         #[arg(long, value_name = "FILE")]
         check: String,
     },
+    /// Run pcap captures through the pipeline without DPDK.
+    Replay {
+        /// Appliance config (TOML): ports, addresses, routes, neighbours, rules file.
+        #[arg(long, value_name = "CFG")]
+        config: PathBuf,
+        /// Ruleset (iptables-restore format); overrides the config's [rules] file.
+        #[arg(long, value_name = "RULES")]
+        rules: Option<PathBuf>,
+        /// Input capture for a port, as PORT=FILE.pcap; repeat for more ports.
+        #[arg(long = "in", value_name = "PORT=FILE", required = true)]
+        inputs: Vec<String>,
+        /// Output directory: PORT.pcap per transmitting port, local.pcap, trace.txt.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
+}
+
+fn replay(config: PathBuf, rules: Option<PathBuf>, inputs: Vec<String>, out: PathBuf) -> ExitCode {
+    let mut parsed = Vec::new();
+    for i in &inputs {
+        match i.split_once('=') {
+            Some((port, file)) if !port.is_empty() && !file.is_empty() => {
+                parsed.push((port.to_string(), PathBuf::from(file)))
+            }
+            _ => {
+                eprintln!("--in {i}: expected PORT=FILE.pcap");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let args = control::replay::ReplayArgs {
+        config,
+        rules,
+        inputs: parsed,
+        out_dir: out,
+    };
+    match control::replay::run(&args) {
+        Ok(s) => {
+            let written: Vec<String> = s
+                .written
+                .iter()
+                .map(|(k, v)| format!("{k}.pcap: {v}"))
+                .collect();
+            println!(
+                "replayed {} packets; wrote {}; see {}/trace.txt",
+                s.packets,
+                if written.is_empty() {
+                    "nothing".to_string()
+                } else {
+                    written.join(", ")
+                },
+                args.out_dir.display()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            ExitCode::from(1)
+        }
+    }
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Cmd::Replay {
+            config,
+            rules,
+            inputs,
+            out,
+        } => replay(config, rules, inputs, out),
         Cmd::Ruleset { check } => {
             let text = if check == "-" {
                 let mut s = String::new();

@@ -9,6 +9,7 @@
 
 pub mod matches;
 mod ops;
+pub mod packet;
 pub mod targets;
 mod types;
 mod validate;

@@ -7,3 +7,9 @@ pub const MAX_COMMENT_LEN: usize = 255;
 pub struct CommentMatch {
     pub text: String,
 }
+
+impl CommentMatch {
+    pub fn matches(&self, _pkt: &crate::ruleset::packet::PacketView) -> bool {
+        true
+    }
+}

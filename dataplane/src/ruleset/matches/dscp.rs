@@ -13,3 +13,15 @@ pub struct TosMatch {
     pub value: u8,
     pub mask: u8,
 }
+
+impl DscpMatch {
+    pub fn matches(&self, pkt: &crate::ruleset::packet::PacketView) -> bool {
+        (pkt.tos >> 2 == self.dscp) != self.inv
+    }
+}
+
+impl TosMatch {
+    pub fn matches(&self, pkt: &crate::ruleset::packet::PacketView) -> bool {
+        (pkt.tos & self.mask == self.value) != self.inv
+    }
+}

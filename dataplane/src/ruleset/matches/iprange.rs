@@ -21,3 +21,35 @@ pub struct IprangeMatch {
     pub src: Option<Inv<AddrRange>>,
     pub dst: Option<Inv<AddrRange>>,
 }
+
+impl IprangeMatch {
+    pub fn matches(&self, pkt: &crate::ruleset::packet::PacketView) -> bool {
+        self.src.is_none_or(|r| r.apply(r.val.contains(pkt.src)))
+            && self.dst.is_none_or(|r| r.apply(r.val.contains(pkt.dst)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ruleset::packet::tests::{ipv4, view};
+
+    #[test]
+    fn inclusive_edges() {
+        let r = |lo: [u8; 4], hi: [u8; 4], inv| IprangeMatch {
+            src: Some(Inv::new(
+                inv,
+                AddrRange {
+                    lo: lo.into(),
+                    hi: hi.into(),
+                },
+            )),
+            dst: None,
+        };
+        let p = ipv4(17, [10, 0, 0, 5], [2, 2, 2, 2], &[0; 8]);
+        assert!(r([10, 0, 0, 5], [10, 0, 0, 9], false).matches(&view(&p)));
+        assert!(r([10, 0, 0, 1], [10, 0, 0, 5], false).matches(&view(&p)));
+        assert!(!r([10, 0, 0, 6], [10, 0, 0, 9], false).matches(&view(&p)));
+        assert!(r([10, 0, 0, 6], [10, 0, 0, 9], true).matches(&view(&p)));
+    }
+}

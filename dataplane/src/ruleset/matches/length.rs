@@ -6,3 +6,10 @@ pub struct LengthMatch {
     pub min: u16,
     pub max: u16,
 }
+
+impl LengthMatch {
+    /// The IP total length, as xt_length reads it.
+    pub fn matches(&self, pkt: &crate::ruleset::packet::PacketView) -> bool {
+        (self.min..=self.max).contains(&pkt.total_len) != self.inv
+    }
+}

@@ -9,7 +9,7 @@ pub struct MarkMatch {
 
 impl MarkMatch {
     #[inline]
-    pub fn matches(&self, mark: u32) -> bool {
+    pub fn matches_mark(&self, mark: u32) -> bool {
         ((mark & self.mask) == self.value) != self.inv
     }
 }

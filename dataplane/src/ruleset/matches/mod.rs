@@ -120,6 +120,39 @@ impl Match {
     }
 }
 
+impl Match {
+    /// Evaluates a match that needs nothing but the packet. Matches that need the
+    /// worker's context (rate limits, sampling, the clock, the FIB, connection state)
+    /// are evaluated by the pipeline and are `false` here.
+    pub fn matches(&self, pkt: &super::packet::PacketView) -> bool {
+        match self {
+            Match::Tcp(m) => m.matches(pkt),
+            Match::Udp(m) => m.matches(pkt),
+            Match::Icmp(m) => m.matches(pkt),
+            Match::Multiport(m) => m.matches(pkt),
+            Match::Iprange(m) => m.matches(pkt),
+            Match::Length(m) => m.matches(pkt),
+            Match::Mac(m) => m.matches(pkt),
+            Match::Mark(m) => m.matches_mark(pkt.meta.mark),
+            Match::Ttl(m) => m.matches(pkt),
+            Match::Tcpmss(m) => m.matches(pkt),
+            Match::Dscp(m) => m.matches(pkt),
+            Match::Tos(m) => m.matches(pkt),
+            Match::String(m) => m.matches(pkt),
+            Match::Comment(m) => m.matches(pkt),
+            Match::Limit(_)
+            | Match::Statistic(_)
+            | Match::Time(_)
+            | Match::Addrtype(_)
+            | Match::Conntrack(_)
+            | Match::Connmark(_)
+            | Match::Connlimit(_)
+            | Match::Recent(_)
+            | Match::Hashlimit(_) => false,
+        }
+    }
+}
+
 /// The kernel refuses a protocol match on a rule that does not pin that protocol
 /// (`-m tcp` needs `-p tcp`, not `! -p tcp`).
 pub fn require_proto(spec: &RuleSpec, what: &str, protos: &[u8]) -> Result<(), String> {

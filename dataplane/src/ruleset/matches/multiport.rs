@@ -46,3 +46,45 @@ impl MultiportMatch {
         Ok(())
     }
 }
+
+impl MultiportMatch {
+    /// xt_multiport rev 1: any listed port or range, on the chosen side(s).
+    pub fn matches(&self, pkt: &crate::ruleset::packet::PacketView) -> bool {
+        let Some((sp, dp)) = pkt.ports() else {
+            return false;
+        };
+        let hit = self.ports.iter().any(|r| match self.dir {
+            MultiportDir::Source => r.contains(sp),
+            MultiportDir::Destination => r.contains(dp),
+            MultiportDir::Either => r.contains(sp) || r.contains(dp),
+        });
+        hit != self.inv
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ruleset::packet::tests::{ipv4, tcp, view};
+
+    #[test]
+    fn lists_ranges_sides() {
+        let p = ipv4(6, [1, 1, 1, 1], [2, 2, 2, 2], &tcp(1000, 8080, 2, &[], &[]));
+        let m = |dir, inv| MultiportMatch {
+            inv,
+            dir,
+            ports: vec![PortRange::single(22), PortRange { lo: 8000, hi: 8080 }],
+        };
+        assert!(m(MultiportDir::Destination, false).matches(&view(&p)));
+        assert!(!m(MultiportDir::Source, false).matches(&view(&p)));
+        assert!(m(MultiportDir::Either, false).matches(&view(&p)));
+        assert!(!m(MultiportDir::Destination, true).matches(&view(&p)));
+        let q = ipv4(6, [1, 1, 1, 1], [2, 2, 2, 2], &tcp(1000, 8081, 2, &[], &[]));
+        assert!(!m(MultiportDir::Destination, false).matches(&view(&q)));
+        let icmp = ipv4(1, [1, 1, 1, 1], [2, 2, 2, 2], &[8, 0, 0, 0]);
+        assert!(
+            !m(MultiportDir::Either, true).matches(&view(&icmp)),
+            "no ports, no match even inverted"
+        );
+    }
+}

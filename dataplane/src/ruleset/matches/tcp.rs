@@ -50,3 +50,73 @@ pub struct TcpMatch {
     /// `--tcp-option N`: an option of kind N is present.
     pub option: Option<Inv<u8>>,
 }
+
+impl TcpMatch {
+    /// xt_tcpudp: ports, flags and option presence of a first fragment's TCP header.
+    pub fn matches(&self, pkt: &crate::ruleset::packet::PacketView) -> bool {
+        let Some(h) = pkt.tcp_header() else {
+            return false;
+        };
+        let (sp, dp) = (
+            u16::from_be_bytes([h[0], h[1]]),
+            u16::from_be_bytes([h[2], h[3]]),
+        );
+        self.sport.is_none_or(|r| r.apply(r.val.contains(sp)))
+            && self.dport.is_none_or(|r| r.apply(r.val.contains(dp)))
+            && self
+                .flags
+                .is_none_or(|f| f.apply(h[13] & f.val.mask == f.val.comp))
+            && self.option.is_none_or(|o| {
+                o.apply(crate::ruleset::packet::tcp_options(&h[20..]).any(|(k, _)| k == o.val))
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ruleset::packet::tests::{ipv4, tcp, view};
+
+    #[test]
+    fn ports_flags_options_and_negation() {
+        let syn = ipv4(
+            6,
+            [1, 1, 1, 1],
+            [2, 2, 2, 2],
+            &tcp(40000, 22, flags::SYN, &[2, 4, 5, 0xb4], &[]),
+        );
+        let synack = ipv4(
+            6,
+            [1, 1, 1, 1],
+            [2, 2, 2, 2],
+            &tcp(40000, 22, flags::SYN | flags::ACK, &[], &[]),
+        );
+        fn m(f: impl FnOnce(&mut TcpMatch)) -> TcpMatch {
+            let mut t = TcpMatch::default();
+            f(&mut t);
+            t
+        }
+        fn dport(lo: u16, hi: u16, inv: bool) -> Option<Inv<PortRange>> {
+            Some(Inv::new(inv, PortRange { lo, hi }))
+        }
+        assert!(m(|t| t.dport = dport(22, 22, false)).matches(&view(&syn)));
+        assert!(m(|t| t.dport = dport(1, 22, false)).matches(&view(&syn)));
+        assert!(!m(|t| t.dport = dport(23, 65535, false)).matches(&view(&syn)));
+        assert!(!m(|t| t.dport = dport(22, 22, true)).matches(&view(&syn)));
+        assert!(m(|t| t.sport = dport(40000, 40000, false)).matches(&view(&syn)));
+        let syn_only = |t: &mut TcpMatch| t.flags = Some(Inv::plain(TcpFlags::SYN));
+        assert!(m(syn_only).matches(&view(&syn)));
+        assert!(
+            !m(syn_only).matches(&view(&synack)),
+            "--syn excludes SYN/ACK"
+        );
+        assert!(m(|t| t.flags = Some(Inv::new(true, TcpFlags::SYN))).matches(&view(&synack)));
+        assert!(m(|t| t.option = Some(Inv::plain(2))).matches(&view(&syn)));
+        assert!(!m(|t| t.option = Some(Inv::plain(2))).matches(&view(&synack)));
+        // A UDP packet or a truncated header never matches.
+        let udp = ipv4(17, [1, 1, 1, 1], [2, 2, 2, 2], &[0; 8]);
+        assert!(!TcpMatch::default().matches(&view(&udp)));
+        let short = ipv4(6, [1, 1, 1, 1], [2, 2, 2, 2], &[0; 12]);
+        assert!(!TcpMatch::default().matches(&view(&short)));
+    }
+}

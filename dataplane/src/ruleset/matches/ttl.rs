@@ -13,3 +13,15 @@ pub struct TtlMatch {
     pub op: TtlOp,
     pub value: u8,
 }
+
+impl TtlMatch {
+    pub fn matches(&self, pkt: &crate::ruleset::packet::PacketView) -> bool {
+        let t = pkt.ttl;
+        match self.op {
+            TtlOp::Eq => t == self.value,
+            TtlOp::Ne => t != self.value,
+            TtlOp::Lt => t < self.value,
+            TtlOp::Gt => t > self.value,
+        }
+    }
+}

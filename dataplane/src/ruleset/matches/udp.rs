@@ -7,3 +7,45 @@ pub struct UdpMatch {
     pub sport: Option<Inv<PortRange>>,
     pub dport: Option<Inv<PortRange>>,
 }
+
+impl UdpMatch {
+    /// xt_tcpudp for UDP: ports of a first fragment with at least the 8-byte header.
+    pub fn matches(&self, pkt: &crate::ruleset::packet::PacketView) -> bool {
+        let Some(l4) = pkt.l4.filter(|l| pkt.proto == 17 && l.len() >= 8) else {
+            return false;
+        };
+        let (sp, dp) = (
+            u16::from_be_bytes([l4[0], l4[1]]),
+            u16::from_be_bytes([l4[2], l4[3]]),
+        );
+        self.sport.is_none_or(|r| r.apply(r.val.contains(sp)))
+            && self.dport.is_none_or(|r| r.apply(r.val.contains(dp)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ruleset::packet::tests::{ipv4, view};
+
+    #[test]
+    fn ports_with_edges() {
+        let p = ipv4(
+            17,
+            [1, 1, 1, 1],
+            [2, 2, 2, 2],
+            &[0x30, 0x39, 0, 53, 0, 8, 0, 0],
+        );
+        let d = |lo, hi, inv| UdpMatch {
+            sport: None,
+            dport: Some(Inv::new(inv, PortRange { lo, hi })),
+        };
+        assert!(d(53, 53, false).matches(&view(&p)));
+        assert!(d(53, 100, false).matches(&view(&p)));
+        assert!(!d(54, 100, false).matches(&view(&p)));
+        assert!(!d(1, 52, false).matches(&view(&p)));
+        assert!(d(1, 52, true).matches(&view(&p)));
+        let short = ipv4(17, [1, 1, 1, 1], [2, 2, 2, 2], &[0; 7]);
+        assert!(!UdpMatch::default().matches(&view(&short)));
+    }
+}

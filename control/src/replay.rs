@@ -1,0 +1,216 @@
+//! `nfdp replay`: runs pcap captures through the pipeline without DPDK. Input packets of
+//! all ports are merged by timestamp (the pcap clock drives the pipeline's clock); what
+//! each port transmitted goes to `DIR/PORT.pcap`, what was delivered to the host to
+//! `DIR/local.pcap` (raw IPv4), and `DIR/trace.txt` gets the TRACE lines of every packet
+//! followed by its final verdict.
+
+use crate::config::Config;
+use crate::iptables::{restore, RestoreOptions};
+use dataplane::pipeline::{CompiledRuleset, Emit, Pipeline, PipelineStats};
+use dataplane::port::{PacketBuf, PortId};
+use dataplane::ruleset::Ruleset;
+use pcap_file::pcap::{PcapHeader, PcapPacket, PcapReader, PcapWriter};
+use pcap_file::DataLink;
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+pub struct ReplayArgs {
+    pub config: PathBuf,
+    /// Overrides the config's `[rules] file`.
+    pub rules: Option<PathBuf>,
+    /// (port name, pcap file)
+    pub inputs: Vec<(String, PathBuf)>,
+    pub out_dir: PathBuf,
+}
+
+/// What a replay did, for the caller to print.
+#[derive(Debug, Default)]
+pub struct ReplaySummary {
+    pub packets: usize,
+    pub written: BTreeMap<String, usize>,
+    pub stats: PipelineStats,
+}
+
+fn read_rules(path: &Path) -> Result<Ruleset, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut rs = Ruleset::default();
+    restore(&text, &mut rs, RestoreOptions::default())
+        .map_err(|e| format!("{}:{}: {}", path.display(), e.line, e.message))?;
+    Ok(rs)
+}
+
+type Writer = PcapWriter<BufWriter<File>>;
+
+fn writer(path: &Path, datalink: DataLink) -> Result<Writer, String> {
+    let f = File::create(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let header = PcapHeader {
+        datalink,
+        ..Default::default()
+    };
+    PcapWriter::with_header(BufWriter::new(f), header)
+        .map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// One line after a packet's TRACE lines: where it went, or why not.
+fn verdict_line(
+    emits: &[Emit],
+    before: &PipelineStats,
+    after: &PipelineStats,
+    ports: &[String],
+) -> String {
+    let mut parts = Vec::new();
+    for e in emits {
+        match e {
+            Emit::Tx { port, .. } => parts.push(format!(
+                "TX {}",
+                ports.get(port.0 as usize).map_or("?", |s| s.as_str())
+            )),
+            Emit::Local { .. } => parts.push("LOCAL".to_string()),
+        }
+    }
+    let reasons = [
+        (after.not_ipv4 - before.not_ipv4, "not IPv4"),
+        (after.malformed - before.malformed, "malformed"),
+        (after.bad_checksum - before.bad_checksum, "bad checksum"),
+        (after.dropped_by_rules - before.dropped_by_rules, "rules"),
+        (after.ttl_expired - before.ttl_expired, "TTL expired"),
+        (after.no_route - before.no_route, "no route"),
+        (after.no_neighbor - before.no_neighbor, "no neighbour"),
+    ];
+    let drops: Vec<&str> = reasons
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(_, r)| *r)
+        .collect();
+    if parts.is_empty() {
+        let why = if drops.is_empty() {
+            "stolen".to_string()
+        } else {
+            drops.join(", ")
+        };
+        format!("VERDICT: DROP ({why})")
+    } else if drops.is_empty() {
+        format!("VERDICT: {}", parts.join(", "))
+    } else {
+        format!(
+            "VERDICT: {} (dropped: {})",
+            parts.join(", "),
+            drops.join(", ")
+        )
+    }
+}
+
+pub fn run(args: &ReplayArgs) -> Result<ReplaySummary, String> {
+    let cfg = Config::load(&args.config).map_err(|e| e.to_string())?;
+    let topo = cfg.build().map_err(|e| e.to_string())?;
+    let rules = match (&args.rules, &cfg.rules_file) {
+        (Some(p), _) | (None, Some(p)) => read_rules(p)?,
+        (None, None) => Ruleset::default(),
+    };
+    let port_names: Vec<String> = topo.ports().iter().map(|p| p.name.clone()).collect();
+    let port_id = |name: &str| {
+        port_names
+            .iter()
+            .position(|n| n == name)
+            .map(|i| PortId(i as u16))
+            .ok_or_else(|| {
+                format!(
+                    "--in {name}=...: no port named `{name}' in {}",
+                    args.config.display()
+                )
+            })
+    };
+
+    // Every input packet, merged by time; ties keep the order of the files and packets.
+    let mut input: Vec<(u64, usize, PortId, Vec<u8>)> = Vec::new();
+    for (name, path) in &args.inputs {
+        let port = port_id(name)?;
+        let f = File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let mut reader = PcapReader::new(f).map_err(|e| format!("{}: {e}", path.display()))?;
+        if reader.header().datalink != DataLink::ETHERNET {
+            return Err(format!(
+                "{}: only Ethernet captures can be replayed",
+                path.display()
+            ));
+        }
+        while let Some(pkt) = reader.next_packet() {
+            let pkt = pkt.map_err(|e| format!("{}: {e}", path.display()))?;
+            let ts = pkt.timestamp.as_nanos() as u64;
+            input.push((ts, input.len(), port, pkt.data.into_owned()));
+        }
+    }
+    input.sort_by_key(|(ts, seq, _, _)| (*ts, *seq));
+
+    let compiled = Arc::new(CompiledRuleset::compile(&rules, 1));
+    let mut pipeline = Pipeline::new(compiled, topo.fib.clone(), topo.neighbors.clone());
+    pipeline.enable_trace();
+
+    std::fs::create_dir_all(&args.out_dir)
+        .map_err(|e| format!("{}: {e}", args.out_dir.display()))?;
+    let trace_path = args.out_dir.join("trace.txt");
+    let mut trace = BufWriter::new(
+        File::create(&trace_path).map_err(|e| format!("{}: {e}", trace_path.display()))?,
+    );
+    let mut writers: BTreeMap<String, Writer> = BTreeMap::new();
+    let mut summary = ReplaySummary::default();
+    let mut emits = Vec::new();
+    for (n, (ts, _, port, data)) in input.iter().enumerate() {
+        let before = pipeline.stats().clone();
+        emits.clear();
+        pipeline.receive(*port, PacketBuf::from_slice(data), *ts, &mut emits);
+        let in_name = &port_names[port.0 as usize];
+        let io = |e: std::io::Error| format!("{}: {e}", trace_path.display());
+        writeln!(
+            trace,
+            "PACKET {} IN={in_name} TIME={}.{:09}",
+            n + 1,
+            ts / 1_000_000_000,
+            ts % 1_000_000_000
+        )
+        .map_err(io)?;
+        for line in pipeline.take_trace() {
+            writeln!(trace, "{line}").map_err(io)?;
+        }
+        writeln!(
+            trace,
+            "{}",
+            verdict_line(&emits, &before, pipeline.stats(), &port_names)
+        )
+        .map_err(io)?;
+        for e in emits.drain(..) {
+            let (name, datalink, bytes) = match e {
+                Emit::Tx { port, frame } => (
+                    port_names[port.0 as usize].clone(),
+                    DataLink::ETHERNET,
+                    frame,
+                ),
+                Emit::Local { packet } => ("local".to_string(), DataLink::RAW, packet),
+            };
+            let w = match writers.get_mut(&name) {
+                Some(w) => w,
+                None => {
+                    let w = writer(&args.out_dir.join(format!("{name}.pcap")), datalink)?;
+                    writers.entry(name.clone()).or_insert(w)
+                }
+            };
+            let data = bytes.data();
+            w.write_packet(&PcapPacket::new(
+                Duration::from_nanos(*ts),
+                data.len() as u32,
+                data,
+            ))
+            .map_err(|e| format!("{name}.pcap: {e}"))?;
+            *summary.written.entry(name).or_default() += 1;
+        }
+    }
+    trace
+        .flush()
+        .map_err(|e| format!("{}: {e}", trace_path.display()))?;
+    summary.packets = input.len();
+    summary.stats = pipeline.stats().clone();
+    Ok(summary)
+}

@@ -1,0 +1,359 @@
+//! Pipeline scenarios: frames in on a port, rules in iptables-restore form, and the
+//! bytes that come out per port (or to the host).
+
+use control::config::Config;
+use control::iptables::{restore, RestoreOptions};
+use dataplane::pipeline::{CompiledRuleset, Emit, Pipeline};
+use dataplane::port::{PacketBuf, PortId};
+use dataplane::ruleset::Ruleset;
+use dataplane::wire::checksum;
+use std::net::Ipv4Addr;
+use std::path::Path;
+use std::sync::Arc;
+
+const CONFIG: &str = r#"
+[[port]]
+name = "lan0"
+driver = "mem"
+mac = "02:00:00:00:01:01"
+addresses = ["192.168.1.1/24"]
+
+[[port]]
+name = "wan0"
+driver = "mem"
+mac = "02:00:00:00:02:01"
+addresses = ["203.0.113.1/24"]
+
+[[port]]
+name = "wan1"
+driver = "mem"
+mac = "02:00:00:00:03:01"
+addresses = ["198.51.100.1/24"]
+
+[[route]]
+dst = "0.0.0.0/0"
+via = "203.0.113.254"
+
+[[route]]
+dst = "0.0.0.0/0"
+via = "198.51.100.254"
+table = 10
+
+[[policy]]
+fwmark = 1
+table = 10
+
+[[neighbor]]
+ip = "203.0.113.254"
+mac = "02:00:00:00:02:fe"
+
+[[neighbor]]
+ip = "198.51.100.254"
+mac = "02:00:00:00:03:fe"
+
+[[neighbor]]
+ip = "192.168.1.10"
+mac = "02:00:00:00:01:10"
+"#;
+
+const LAN: PortId = PortId(0);
+const WAN: PortId = PortId(1);
+const WAN1: PortId = PortId(2);
+const HOST_MAC: [u8; 6] = [2, 0, 0, 0, 1, 0x10];
+const LAN_MAC: [u8; 6] = [2, 0, 0, 0, 1, 1];
+const T0: u64 = 1_700_000_000_000_000_000;
+
+fn pipeline(rules: &str) -> Pipeline {
+    let cfg = Config::parse(CONFIG, Path::new("test.toml")).expect("config");
+    let topo = cfg.build().expect("topology");
+    let mut rs = Ruleset::default();
+    restore(rules, &mut rs, RestoreOptions::default()).expect("rules");
+    let mut p = Pipeline::new(
+        Arc::new(CompiledRuleset::compile(&rs, 1)),
+        topo.fib.clone(),
+        topo.neighbors.clone(),
+    );
+    p.enable_trace();
+    p
+}
+
+fn sum(data: &[u8]) -> u16 {
+    !checksum::data(data)
+}
+
+/// An IPv4/TCP segment (no payload) with valid checksums.
+fn tcp(src: [u8; 4], dst: [u8; 4], sport: u16, dport: u16, flags: u8, ttl: u8) -> Vec<u8> {
+    let mut p = vec![0u8; 40];
+    p[0] = 0x45;
+    p[2..4].copy_from_slice(&40u16.to_be_bytes());
+    p[4..6].copy_from_slice(&0x1234u16.to_be_bytes());
+    p[6] = 0x40;
+    p[8] = ttl;
+    p[9] = 6;
+    p[12..16].copy_from_slice(&src);
+    p[16..20].copy_from_slice(&dst);
+    let c = sum(&p[..20]);
+    p[10..12].copy_from_slice(&c.to_be_bytes());
+    p[20..22].copy_from_slice(&sport.to_be_bytes());
+    p[22..24].copy_from_slice(&dport.to_be_bytes());
+    p[24..28].copy_from_slice(&1000u32.to_be_bytes());
+    p[32] = 0x50;
+    p[33] = flags;
+    p[34..36].copy_from_slice(&64240u16.to_be_bytes());
+    let mut pseudo = Vec::new();
+    pseudo.extend_from_slice(&src);
+    pseudo.extend_from_slice(&dst);
+    pseudo.extend_from_slice(&[0, 6, 0, 20]);
+    pseudo.extend_from_slice(&p[20..]);
+    let c = sum(&pseudo);
+    p[36..38].copy_from_slice(&c.to_be_bytes());
+    p
+}
+
+fn frame(dst_mac: [u8; 6], src_mac: [u8; 6], ip: &[u8]) -> PacketBuf {
+    let mut f = Vec::new();
+    f.extend_from_slice(&dst_mac);
+    f.extend_from_slice(&src_mac);
+    f.extend_from_slice(&[0x08, 0x00]);
+    f.extend_from_slice(ip);
+    PacketBuf::from_slice(&f)
+}
+
+fn run(p: &mut Pipeline, port: PortId, ip: &[u8]) -> Vec<Emit> {
+    let mut out = Vec::new();
+    p.receive(port, frame(LAN_MAC, HOST_MAC, ip), T0, &mut out);
+    out
+}
+
+const SYN: u8 = 0x02;
+const HOST: [u8; 4] = [192, 168, 1, 10];
+const SERVER: [u8; 4] = [93, 184, 216, 34];
+
+fn tx_on(out: &[Emit], port: PortId) -> Vec<Vec<u8>> {
+    out.iter()
+        .filter_map(|e| match e {
+            Emit::Tx { port: p, frame } if *p == port => Some(frame.data().to_vec()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn forwards_with_ttl_decrement_and_new_link_header() {
+    let mut p = pipeline("*filter\nCOMMIT\n");
+    let ip = tcp(HOST, SERVER, 40000, 80, SYN, 64);
+    let out = run(&mut p, LAN, &ip);
+    let frames = tx_on(&out, WAN);
+    assert_eq!(frames.len(), 1, "{out:?}");
+    let f = &frames[0];
+    assert_eq!(&f[0..6], &[2, 0, 0, 0, 2, 0xfe], "next hop's MAC");
+    assert_eq!(&f[6..12], &[2, 0, 0, 0, 2, 1], "wan0's MAC");
+    assert_eq!(&f[12..14], &[0x08, 0x00]);
+    let mut want = ip.clone();
+    want[8] = 63;
+    let c = {
+        want[10] = 0;
+        want[11] = 0;
+        sum(&want[..20])
+    };
+    want[10..12].copy_from_slice(&c.to_be_bytes());
+    assert_eq!(&f[14..], &want[..], "only TTL and header checksum change");
+    assert_eq!(p.stats().forwarded, 1);
+}
+
+#[test]
+fn filter_forward_drop_and_policy() {
+    let mut p = pipeline("*filter\n:FORWARD DROP [0:0]\n-A FORWARD -p tcp --dport 22 -j ACCEPT\n-A FORWARD -p tcp --dport 80 -j DROP\nCOMMIT\n");
+    assert!(run(&mut p, LAN, &tcp(HOST, SERVER, 40000, 80, SYN, 64)).is_empty());
+    assert!(
+        run(&mut p, LAN, &tcp(HOST, SERVER, 40000, 443, SYN, 64)).is_empty(),
+        "policy DROP"
+    );
+    assert_eq!(
+        tx_on(
+            &run(&mut p, LAN, &tcp(HOST, SERVER, 40000, 22, SYN, 64)),
+            WAN
+        )
+        .len(),
+        1
+    );
+    let trace = p.take_trace();
+    assert!(
+        trace
+            .iter()
+            .any(|l| l.starts_with("TRACE: filter:FORWARD:rule:2 IN=lan0 OUT=wan0")),
+        "{trace:?}"
+    );
+    assert!(
+        trace
+            .iter()
+            .any(|l| l.starts_with("TRACE: filter:FORWARD:policy:3 ")),
+        "{trace:?}"
+    );
+    // Counters: rule 1 once, rule 2 once, the policy once (40-byte packets).
+    let c = p.counters();
+    let rs = p.ruleset().clone();
+    let fwd = rs
+        .table(dataplane::ruleset::TableKind::Filter)
+        .unwrap()
+        .chains
+        .iter()
+        .find(|c| c.name == "FORWARD")
+        .unwrap();
+    assert_eq!(c[fwd.rules[0].slot as usize].packets, 1);
+    assert_eq!(c[fwd.rules[1].slot as usize].bytes, 40);
+    assert_eq!(c[fwd.policy_slot as usize].packets, 1);
+}
+
+#[test]
+fn mangle_accept_still_reaches_filter() {
+    let mut p =
+        pipeline("*mangle\n-A FORWARD -j ACCEPT\nCOMMIT\n*filter\n-A FORWARD -j DROP\nCOMMIT\n");
+    assert!(run(&mut p, LAN, &tcp(HOST, SERVER, 40000, 80, SYN, 64)).is_empty());
+    assert_eq!(p.stats().dropped_by_rules, 1);
+}
+
+#[test]
+fn user_chains_return_and_goto() {
+    let rules = "*filter\n:FORWARD DROP [0:0]\n:check - [0:0]\n:web - [0:0]\n\
+        -A FORWARD -j check\n-A FORWARD -p tcp --dport 80 -g web\n-A FORWARD -j ACCEPT\n\
+        -A check -p tcp --dport 23 -j DROP\n-A check -j RETURN\n-A check -j DROP\n\
+        -A web -s 192.168.1.99 -j ACCEPT\nCOMMIT\n";
+    let mut p = pipeline(rules);
+    // RETURN comes back to rule 2 of FORWARD; port 443 is then accepted by rule 3.
+    assert_eq!(
+        tx_on(
+            &run(&mut p, LAN, &tcp(HOST, SERVER, 40000, 443, SYN, 64)),
+            WAN
+        )
+        .len(),
+        1
+    );
+    // Telnet dies in `check`.
+    assert!(run(&mut p, LAN, &tcp(HOST, SERVER, 40000, 23, SYN, 64)).is_empty());
+    // Port 80 goes to `web`; its end does not return to FORWARD's rule 3: the policy drops.
+    assert!(run(&mut p, LAN, &tcp(HOST, SERVER, 40000, 80, SYN, 64)).is_empty());
+    let trace: Vec<String> = p
+        .take_trace()
+        .iter()
+        .map(|l| l.split(" IN=").next().unwrap_or("").to_string())
+        .filter(|l| l.starts_with("TRACE: filter:"))
+        .collect();
+    let want = [
+        // 443: into check, RETURN, back to FORWARD rule 3.
+        "TRACE: filter:FORWARD:rule:1",
+        "TRACE: filter:check:rule:2",
+        "TRACE: filter:FORWARD:rule:3",
+        // 23: dropped in check.
+        "TRACE: filter:FORWARD:rule:1",
+        "TRACE: filter:check:rule:1",
+        // 80: check returns, goto web, web's end has no caller: FORWARD's policy.
+        "TRACE: filter:FORWARD:rule:1",
+        "TRACE: filter:check:rule:2",
+        "TRACE: filter:FORWARD:rule:2",
+        "TRACE: filter:web:return:2",
+        "TRACE: filter:FORWARD:policy:4",
+    ];
+    assert_eq!(trace, want);
+}
+
+#[test]
+fn local_delivery_and_input_rules() {
+    let mut p = pipeline("*filter\n-A INPUT -p tcp --dport 23 -j DROP\nCOMMIT\n");
+    let out = run(
+        &mut p,
+        LAN,
+        &tcp(HOST, [192, 168, 1, 1], 40000, 22, SYN, 64),
+    );
+    assert!(
+        matches!(&out[..], [Emit::Local { packet }] if packet.data()[8] == 64),
+        "not forwarded, TTL kept: {out:?}"
+    );
+    assert!(run(
+        &mut p,
+        LAN,
+        &tcp(HOST, [192, 168, 1, 1], 40000, 23, SYN, 64)
+    )
+    .is_empty());
+}
+
+#[test]
+fn ttl_expiry_answers_time_exceeded() {
+    let mut p = pipeline("*filter\nCOMMIT\n");
+    let ip = tcp(HOST, SERVER, 40000, 80, SYN, 1);
+    let out = run(&mut p, LAN, &ip);
+    assert!(tx_on(&out, WAN).is_empty());
+    let back = tx_on(&out, LAN);
+    assert_eq!(back.len(), 1, "{out:?}");
+    let icmp = &back[0][14..];
+    assert_eq!(&back[0][0..6], &HOST_MAC);
+    assert_eq!(icmp[9], 1, "ICMP");
+    assert_eq!(
+        &icmp[12..16],
+        &[192, 168, 1, 1],
+        "from the LAN-side address"
+    );
+    assert_eq!(&icmp[16..20], &HOST);
+    assert_eq!((icmp[20], icmp[21]), (11, 0), "time exceeded in transit");
+    assert_eq!(&icmp[28..], &ip[..], "quotes the whole (small) packet");
+    assert_eq!(sum(&icmp[..20]), 0, "IP checksum");
+    assert_eq!(sum(&icmp[20..]), 0, "ICMP checksum");
+}
+
+#[test]
+fn mark_routes_through_second_uplink() {
+    let rules = "*mangle\n-A PREROUTING -p tcp --dport 443 -j MARK --set-mark 1\nCOMMIT\n";
+    let mut p = pipeline(rules);
+    assert_eq!(
+        tx_on(
+            &run(&mut p, LAN, &tcp(HOST, SERVER, 40000, 443, SYN, 64)),
+            WAN1
+        )
+        .len(),
+        1
+    );
+    assert_eq!(
+        tx_on(
+            &run(&mut p, LAN, &tcp(HOST, SERVER, 40000, 80, SYN, 64)),
+            WAN
+        )
+        .len(),
+        1
+    );
+}
+
+#[test]
+fn bad_checksum_and_garbage_are_counted() {
+    let mut p = pipeline("*filter\nCOMMIT\n");
+    let mut ip = tcp(HOST, SERVER, 40000, 80, SYN, 64);
+    ip[10] ^= 0xff;
+    assert!(run(&mut p, LAN, &ip).is_empty());
+    assert!(run(&mut p, LAN, &[0x45, 0, 0]).is_empty());
+    let st = p.stats();
+    assert_eq!((st.bad_checksum, st.malformed), (1, 1));
+}
+
+#[test]
+fn ruleset_swap_keeps_counters_of_unchanged_rules() {
+    let mut p = pipeline("*filter\n-A FORWARD -p tcp --dport 80 -j ACCEPT\nCOMMIT\n");
+    run(&mut p, LAN, &tcp(HOST, SERVER, 40000, 80, SYN, 64));
+    let mut rs = Ruleset::default();
+    restore(
+        "*filter\n-A FORWARD -p tcp --dport 80 -j ACCEPT\n-A FORWARD -j DROP\nCOMMIT\n",
+        &mut rs,
+        RestoreOptions::default(),
+    )
+    .unwrap();
+    p.set_ruleset(Arc::new(CompiledRuleset::compile(&rs, 2)));
+    let rs = p.ruleset().clone();
+    let fwd = rs
+        .table(dataplane::ruleset::TableKind::Filter)
+        .unwrap()
+        .chains
+        .iter()
+        .find(|c| c.name == "FORWARD")
+        .unwrap();
+    assert_eq!(p.counters()[fwd.rules[0].slot as usize].packets, 1);
+    assert_eq!(p.counters()[fwd.rules[1].slot as usize].packets, 0);
+    let _ = Ipv4Addr::LOCALHOST;
+}

@@ -1,0 +1,165 @@
+//! Rule compilation: the control plane's `Ruleset` becomes one immutable
+//! `CompiledRuleset` that workers share read-only. Chain names are resolved to indices,
+//! every rule and every built-in chain policy gets a counter slot, and each hook of each
+//! table gets its entry chain. A worker runs it with `traverse`.
+
+use crate::ruleset::{Hook, Policy, RuleSpec, Ruleset, Table, TableKind, Target};
+
+/// What a matching rule does, with jumps resolved to chain indices.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Action {
+    /// No `-j`: count and go on.
+    Continue,
+    Accept,
+    Drop,
+    Return,
+    Jump(u32),
+    Goto(u32),
+    /// Any other target (REJECT, LOG, MARK, NAT...), run by the pipeline.
+    Target(Target),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct CompiledRule {
+    /// Criteria of the rule; its `target` field is not used (see `action`).
+    pub spec: RuleSpec,
+    pub action: Action,
+    /// Counter (and per-rule state) slot, unique in the ruleset.
+    pub slot: u32,
+    /// 1-based position in its chain (what TRACE and `--line-numbers` show).
+    pub number: u32,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct CompiledChain {
+    pub name: String,
+    /// Built-in chains only.
+    pub policy: Option<Policy>,
+    /// Counter slot of the policy (built-in chains).
+    pub policy_slot: u32,
+    pub rules: Vec<CompiledRule>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct CompiledTable {
+    pub kind: TableKind,
+    pub chains: Vec<CompiledChain>,
+    /// Entry chain per hook (indexed by `Hook as usize`).
+    pub entry: [Option<u32>; 5],
+}
+
+impl CompiledTable {
+    pub fn entry(&self, hook: Hook) -> Option<&CompiledChain> {
+        self.entry[hook as usize].map(|i| &self.chains[i as usize])
+    }
+}
+
+/// Where a counter slot comes from, so counters can be read back per rule and carried
+/// over to the next generation.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum SlotOwner {
+    Policy {
+        table: TableKind,
+        chain: String,
+    },
+    Rule {
+        table: TableKind,
+        chain: String,
+        index: usize,
+    },
+}
+
+/// The whole ruleset in executable form. Immutable once built: a change builds a new one.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CompiledRuleset {
+    /// Indexed by `TableKind as usize`.
+    pub tables: [Option<CompiledTable>; 5],
+    pub slots: Vec<SlotOwner>,
+    pub generation: u64,
+}
+
+impl CompiledRuleset {
+    pub fn table(&self, kind: TableKind) -> Option<&CompiledTable> {
+        self.tables[kind as usize].as_ref()
+    }
+
+    pub fn slot_count(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// Compiles a ruleset that has passed validation. Jumps to chains that do not exist
+    /// cannot happen after validation; should one slip through it compiles to DROP.
+    pub fn compile(rs: &Ruleset, generation: u64) -> CompiledRuleset {
+        let mut slots = Vec::new();
+        let mut tables: [Option<CompiledTable>; 5] = Default::default();
+        for t in &rs.tables {
+            tables[t.kind as usize] = Some(compile_table(t, &mut slots));
+        }
+        CompiledRuleset {
+            tables,
+            slots,
+            generation,
+        }
+    }
+}
+
+fn compile_table(t: &Table, slots: &mut Vec<SlotOwner>) -> CompiledTable {
+    let index = |name: &str| t.chain_index(name).map(|i| i as u32);
+    let mut entry = [None; 5];
+    let chains = t
+        .chains
+        .iter()
+        .enumerate()
+        .map(|(ci, c)| {
+            if let Some(h) = c.hook() {
+                entry[h as usize] = Some(ci as u32);
+            }
+            let policy_slot = slots.len() as u32;
+            slots.push(SlotOwner::Policy {
+                table: t.kind,
+                chain: c.name.clone(),
+            });
+            let rules = c
+                .rules
+                .iter()
+                .enumerate()
+                .map(|(ri, r)| {
+                    let action = match &r.spec.target {
+                        Target::None => Action::Continue,
+                        Target::Accept => Action::Accept,
+                        Target::Drop => Action::Drop,
+                        Target::Return => Action::Return,
+                        Target::Jump(n) => index(n).map_or(Action::Drop, Action::Jump),
+                        Target::Goto(n) => index(n).map_or(Action::Drop, Action::Goto),
+                        other => Action::Target(other.clone()),
+                    };
+                    let slot = slots.len() as u32;
+                    slots.push(SlotOwner::Rule {
+                        table: t.kind,
+                        chain: c.name.clone(),
+                        index: ri,
+                    });
+                    let mut spec = r.spec.clone();
+                    spec.target = Target::None;
+                    CompiledRule {
+                        spec,
+                        action,
+                        slot,
+                        number: ri as u32 + 1,
+                    }
+                })
+                .collect();
+            CompiledChain {
+                name: c.name.clone(),
+                policy: c.policy,
+                policy_slot,
+                rules,
+            }
+        })
+        .collect();
+    CompiledTable {
+        kind: t.kind,
+        chains,
+        entry,
+    }
+}

@@ -1,0 +1,265 @@
+//! Evaluates a rule's criteria on a packet: the base criteria and the stateless matches
+//! through `ruleset::packet`, the matches that need the worker's context here (rate
+//! limits, sampling, the clock, the FIB).
+
+use crate::port::PortId;
+use crate::route::Fib;
+use crate::ruleset::matches::limit::LimitMatch;
+use crate::ruleset::matches::statistic::{StatisticMatch, StatisticMode};
+use crate::ruleset::matches::time::TimeMatch;
+use crate::ruleset::packet::{PacketMeta, PacketView};
+use crate::ruleset::{Hook, Match, RuleSpec};
+
+/// What a match may look at besides the packet bytes.
+pub struct MatchEnv<'a> {
+    pub in_iface: Option<&'a str>,
+    pub out_iface: Option<&'a str>,
+    pub in_port: Option<PortId>,
+    pub out_port: Option<PortId>,
+    pub mac_header: Option<&'a [u8; 14]>,
+    pub mark: u32,
+    pub hook: Hook,
+    /// Nanoseconds since the Unix epoch (injected: pcap time in replay).
+    pub now_ns: u64,
+    pub fib: &'a Fib,
+}
+
+/// Per-rule, per-worker state: the token bucket of `-m limit`, the counter of
+/// `-m statistic --mode nth`. A rule holds at most one of each.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RuleState {
+    /// Token bucket credit in nanoseconds of allowance; `None` until first use (full).
+    pub credit_ns: Option<u64>,
+    pub last_ns: u64,
+    pub nth: u32,
+}
+
+/// `-m limit`: xt_limit's token bucket at nanosecond resolution: one packet costs its
+/// average period, the bucket holds `burst` packets and starts full.
+pub fn limit_allows(m: &LimitMatch, st: &mut RuleState, now_ns: u64) -> bool {
+    let cost = u64::from(m.avg) * 100_000; // 1/10000 s units -> ns
+    let cap = cost.saturating_mul(u64::from(m.burst.max(1)));
+    let credit = match st.credit_ns {
+        None => cap,
+        Some(c) => c.saturating_add(now_ns.saturating_sub(st.last_ns)).min(cap),
+    };
+    st.last_ns = now_ns;
+    if credit >= cost {
+        st.credit_ns = Some(credit - cost);
+        true
+    } else {
+        st.credit_ns = Some(credit);
+        false
+    }
+}
+
+/// `-m statistic`: xt_statistic's nth counter and random test.
+pub fn statistic_matches(
+    m: &StatisticMatch,
+    st: &mut RuleState,
+    random: &mut dyn FnMut() -> u32,
+) -> bool {
+    let hit = match m.mode {
+        StatisticMode::Random { probability } => (random() & 0x7fff_ffff) < probability,
+        StatisticMode::Nth { every, packet } => {
+            // The kernel counts 0..=every-1 starting after the first packet.
+            let last = every.saturating_sub(1);
+            st.nth = if st.nth >= last { 0 } else { st.nth + 1 };
+            st.nth == packet
+        }
+    };
+    hit != m.inv
+}
+
+/// Civil date (year, month 1-12, day 1-31) of a day number since 1970-01-01.
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+/// `-m time` in UTC (`--kerneltz` is treated as UTC: the appliance runs in UTC).
+pub fn time_matches(m: &TimeMatch, now_ns: u64) -> bool {
+    let secs = now_ns / 1_000_000_000;
+    if secs < u64::from(m.date_start) || secs > u64::from(m.date_stop) {
+        return false;
+    }
+    let days = (secs / 86_400) as i64;
+    let daytime = (secs % 86_400) as u32;
+    let in_window = if m.daytime_start <= m.daytime_stop {
+        (m.daytime_start..=m.daytime_stop).contains(&daytime)
+    } else {
+        // A window over midnight (e.g. 22:00-06:00).
+        daytime >= m.daytime_start || daytime <= m.daytime_stop
+    };
+    if !in_window {
+        return false;
+    }
+    // 1970-01-01 was a Thursday; bit 1 is Monday .. bit 7 Sunday. With --contiguous a
+    // window over midnight belongs to the day it started on.
+    let day_of_window =
+        if m.contiguous && m.daytime_start > m.daytime_stop && daytime <= m.daytime_stop {
+            days - 1
+        } else {
+            days
+        };
+    let weekday = ((day_of_window + 3).rem_euclid(7) + 1) as u8;
+    if m.weekdays & (1 << weekday) == 0 {
+        return false;
+    }
+    let (_, _, mday) = civil_from_days(day_of_window);
+    m.monthdays & (1 << mday) != 0
+}
+
+/// All criteria of `spec` hold for the IPv4 packet `ip`.
+pub fn rule_matches(
+    spec: &RuleSpec,
+    ip: &[u8],
+    env: &mut MatchEnv<'_>,
+    st: &mut RuleState,
+    random: &mut dyn FnMut() -> u32,
+) -> bool {
+    let meta = PacketMeta {
+        in_iface: env.in_iface,
+        out_iface: env.out_iface,
+        src_mac: env.mac_header.map(|h| {
+            let mut m = [0u8; 6];
+            m.copy_from_slice(&h[6..12]);
+            m
+        }),
+        mark: env.mark,
+    };
+    let Some(view) = PacketView::parse(ip, meta) else {
+        return false;
+    };
+    if !spec.base_matches(&view) {
+        return false;
+    }
+    spec.matches
+        .iter()
+        .all(|m| match_one(m, &view, env, st, random))
+}
+
+fn match_one(
+    m: &Match,
+    view: &PacketView<'_>,
+    env: &mut MatchEnv<'_>,
+    st: &mut RuleState,
+    random: &mut dyn FnMut() -> u32,
+) -> bool {
+    match m {
+        Match::Limit(l) => limit_allows(l, st, env.now_ns),
+        Match::Statistic(s) => statistic_matches(s, st, random),
+        Match::Time(t) => time_matches(t, env.now_ns),
+        Match::Addrtype(a) => {
+            let ok = |sel: Option<crate::ruleset::Inv<u16>>, addr, port| match sel {
+                None => true,
+                Some(s) => s.apply(env.fib.addr_type(addr, port).bit() & s.val != 0),
+            };
+            let src_port = if a.limit_iface_in { env.in_port } else { None };
+            let dst_port = if a.limit_iface_out {
+                env.out_port
+            } else {
+                src_port
+            };
+            ok(a.src, view.src, src_port) && ok(a.dst, view.dst, dst_port)
+        }
+        // Connection state arrives with conntrack; until then no packet has one.
+        Match::Conntrack(_) | Match::Connmark(_) | Match::Connlimit(_) => false,
+        // Per-address tables of recent/hashlimit arrive with conntrack's issue too.
+        Match::Recent(_) | Match::Hashlimit(_) => false,
+        stateless => stateless.matches(view),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ruleset::matches::limit::LIMIT_SCALE;
+
+    #[test]
+    fn limit_is_a_token_bucket() {
+        // 2/sec, burst 3: three at once, then one every 500 ms.
+        let m = LimitMatch {
+            avg: LIMIT_SCALE / 2,
+            burst: 3,
+        };
+        let mut st = RuleState::default();
+        let t0 = 1_000_000_000;
+        assert!(limit_allows(&m, &mut st, t0));
+        assert!(limit_allows(&m, &mut st, t0));
+        assert!(limit_allows(&m, &mut st, t0));
+        assert!(!limit_allows(&m, &mut st, t0));
+        assert!(!limit_allows(&m, &mut st, t0 + 499_999_999));
+        assert!(limit_allows(&m, &mut st, t0 + 500_000_000));
+        assert!(!limit_allows(&m, &mut st, t0 + 500_000_001));
+        // A long pause refills only up to the burst.
+        let later = t0 + 3_600_000_000_000;
+        assert!((0..3).all(|_| limit_allows(&m, &mut st, later)));
+        assert!(!limit_allows(&m, &mut st, later));
+    }
+
+    #[test]
+    fn nth_counts_like_the_kernel() {
+        let m = StatisticMatch {
+            inv: false,
+            mode: StatisticMode::Nth {
+                every: 3,
+                packet: 0,
+            },
+        };
+        let mut st = RuleState::default();
+        let hits: Vec<bool> = (0..6)
+            .map(|_| statistic_matches(&m, &mut st, &mut || 0))
+            .collect();
+        assert_eq!(hits, [false, false, true, false, false, true]);
+        let half = StatisticMatch {
+            inv: false,
+            mode: StatisticMode::Random {
+                probability: 1 << 30,
+            },
+        };
+        assert!(statistic_matches(&half, &mut st, &mut || 0x3fff_ffff));
+        assert!(!statistic_matches(&half, &mut st, &mut || 0x4000_0000));
+    }
+
+    #[test]
+    fn time_windows() {
+        use crate::ruleset::matches::time::{ALL_MONTHDAYS, ALL_WEEKDAYS};
+        // 2024-01-01 was a Monday; 10:00:00 UTC.
+        let monday_10 = 1_704_103_200u64 * 1_000_000_000;
+        let office = TimeMatch {
+            daytime_start: 9 * 3600,
+            daytime_stop: 17 * 3600,
+            weekdays: 0b0011_1110, // Mon-Fri
+            ..Default::default()
+        };
+        assert!(time_matches(&office, monday_10));
+        assert!(!time_matches(&office, monday_10 + 8 * 3600 * 1_000_000_000));
+        assert!(
+            !time_matches(&office, monday_10 + 5 * 86_400 * 1_000_000_000),
+            "Saturday"
+        );
+        let night = TimeMatch {
+            daytime_start: 22 * 3600,
+            daytime_stop: 6 * 3600,
+            weekdays: ALL_WEEKDAYS,
+            monthdays: ALL_MONTHDAYS,
+            ..Default::default()
+        };
+        assert!(!time_matches(&night, monday_10));
+        assert!(time_matches(&night, monday_10 + 13 * 3600 * 1_000_000_000));
+        let first = TimeMatch {
+            monthdays: 1 << 1,
+            ..Default::default()
+        };
+        assert!(time_matches(&first, monday_10));
+        assert!(!time_matches(&first, monday_10 + 86_400 * 1_000_000_000));
+    }
+}

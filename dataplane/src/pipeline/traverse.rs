@@ -1,0 +1,141 @@
+//! The traversal of one table at one hook, netfilter's `ipt_do_table`: rules in order,
+//! the first terminating verdict ends the table, `-j` calls and returns, `-g` continues
+//! without coming back, the end of a built-in chain (or a RETURN in it) applies the
+//! policy. Everything packet-specific is behind `RuleHost`.
+
+use super::compile::{Action, CompiledRule, CompiledTable};
+use crate::ruleset::{Hook, Policy, TableKind, Target};
+
+/// A table's verdict for the packet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    Accept,
+    Drop,
+    /// The target took the packet (REJECT sent its answer and dropped it; NAT may use it).
+    Stolen,
+}
+
+/// What a non-chain target did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TargetOutcome {
+    /// Non-terminating (LOG, MARK...): go on with the next rule.
+    Continue,
+    Verdict(Verdict),
+}
+
+/// Why a trace line is printed, as the kernel's TRACE names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TraceKind {
+    Rule,
+    Return,
+    Policy,
+}
+
+impl TraceKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            TraceKind::Rule => "rule",
+            TraceKind::Return => "return",
+            TraceKind::Policy => "policy",
+        }
+    }
+}
+
+/// The packet side of a traversal.
+pub trait RuleHost {
+    /// All criteria of the rule hold for the packet.
+    fn rule_matches(&mut self, table: TableKind, hook: Hook, rule: &CompiledRule) -> bool;
+    /// Runs a target other than a verdict or a jump.
+    fn run_target(
+        &mut self,
+        table: TableKind,
+        hook: Hook,
+        rule: &CompiledRule,
+        target: &Target,
+    ) -> TargetOutcome;
+    /// Counts the packet on a rule or policy slot.
+    fn count(&mut self, slot: u32);
+    /// A trace line: `table:chain:kind:number`.
+    fn trace(&mut self, table: TableKind, chain: &str, kind: TraceKind, number: u32);
+}
+
+/// The deepest nesting of `-j` calls; the kernel's limit is the same order of magnitude
+/// and validation refuses loops, so this is never reached by a valid ruleset.
+pub const MAX_CALL_DEPTH: usize = 64;
+
+/// Runs `hook` of `table` on the packet. A table without that hook accepts.
+pub fn traverse(table: &CompiledTable, hook: Hook, host: &mut dyn RuleHost) -> Verdict {
+    let Some(entry) = table.entry[hook as usize] else {
+        return Verdict::Accept;
+    };
+    let kind = table.kind;
+    let mut stack: [(u32, usize); MAX_CALL_DEPTH] = [(0, 0); MAX_CALL_DEPTH];
+    let mut depth = 0usize;
+    let (mut chain, mut idx) = (entry, 0usize);
+    loop {
+        let c = &table.chains[chain as usize];
+        let rule = match c.rules.get(idx) {
+            Some(r) => r,
+            None => {
+                // End of a user chain: back to the caller; with no caller left (it was
+                // reached by -g from the built-in chain) the built-in policy applies.
+                if c.policy.is_none() {
+                    host.trace(kind, &c.name, TraceKind::Return, c.rules.len() as u32 + 1);
+                    if depth > 0 {
+                        depth -= 1;
+                        (chain, idx) = stack[depth];
+                        continue;
+                    }
+                }
+                return apply_policy(table, entry, host);
+            }
+        };
+        if !host.rule_matches(kind, hook, rule) {
+            idx += 1;
+            continue;
+        }
+        host.count(rule.slot);
+        host.trace(kind, &c.name, TraceKind::Rule, rule.number);
+        match &rule.action {
+            Action::Continue => idx += 1,
+            Action::Accept => return Verdict::Accept,
+            Action::Drop => return Verdict::Drop,
+            Action::Return => {
+                if depth > 0 {
+                    depth -= 1;
+                    (chain, idx) = stack[depth];
+                } else {
+                    return apply_policy(table, entry, host);
+                }
+            }
+            Action::Jump(target) => {
+                if depth == MAX_CALL_DEPTH {
+                    return Verdict::Drop;
+                }
+                stack[depth] = (chain, idx + 1);
+                depth += 1;
+                (chain, idx) = (*target, 0);
+            }
+            Action::Goto(target) => (chain, idx) = (*target, 0),
+            Action::Target(t) => match host.run_target(kind, hook, rule, t) {
+                TargetOutcome::Continue => idx += 1,
+                TargetOutcome::Verdict(v) => return v,
+            },
+        }
+    }
+}
+
+fn apply_policy(table: &CompiledTable, entry: u32, host: &mut dyn RuleHost) -> Verdict {
+    let c = &table.chains[entry as usize];
+    host.count(c.policy_slot);
+    host.trace(
+        table.kind,
+        &c.name,
+        TraceKind::Policy,
+        c.rules.len() as u32 + 1,
+    );
+    match c.policy {
+        Some(Policy::Drop) => Verdict::Drop,
+        _ => Verdict::Accept,
+    }
+}

@@ -1,0 +1,224 @@
+//! `nfdp replay` end to end: a crafted capture in, per-port captures, the host's capture
+//! and the trace out.
+
+use pcap_file::pcap::{PcapPacket, PcapReader, PcapWriter};
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+fn ip_header(proto: u8, src: [u8; 4], dst: [u8; 4], l4: &[u8], ttl: u8) -> Vec<u8> {
+    let total = 20 + l4.len();
+    let mut p = vec![0u8; 20];
+    p[0] = 0x45;
+    p[2..4].copy_from_slice(&(total as u16).to_be_bytes());
+    p[8] = ttl;
+    p[9] = proto;
+    p[12..16].copy_from_slice(&src);
+    p[16..20].copy_from_slice(&dst);
+    let c = !dataplane::wire::checksum::data(&p);
+    p[10..12].copy_from_slice(&c.to_be_bytes());
+    p.extend_from_slice(l4);
+    p
+}
+
+fn frame(ip: &[u8]) -> Vec<u8> {
+    let mut f = vec![2, 0, 0, 0, 1, 1, 2, 0, 0, 0, 1, 0x10, 0x08, 0x00];
+    f.extend_from_slice(ip);
+    f
+}
+
+fn tcp_syn(dport: u16) -> Vec<u8> {
+    let mut h = vec![0u8; 20];
+    h[0..2].copy_from_slice(&40000u16.to_be_bytes());
+    h[2..4].copy_from_slice(&dport.to_be_bytes());
+    h[12] = 0x50;
+    h[13] = 0x02;
+    h
+}
+
+fn read_pcap(path: &Path) -> Vec<Vec<u8>> {
+    let mut r = PcapReader::new(std::fs::File::open(path).expect("pcap")).expect("pcap header");
+    let mut v = Vec::new();
+    while let Some(p) = r.next_packet() {
+        v.push(p.expect("packet").data.into_owned());
+    }
+    v
+}
+
+#[test]
+fn replay_writes_ports_local_and_trace() {
+    let dir = std::env::temp_dir().join(format!("nfdp-replay-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let cfg = dir.join("gw.toml");
+    std::fs::write(
+        &cfg,
+        r#"
+[[port]]
+name = "lan0"
+driver = "mem"
+mac = "02:00:00:00:01:01"
+addresses = ["192.168.1.1/24"]
+
+[[port]]
+name = "wan0"
+driver = "mem"
+mac = "02:00:00:00:02:01"
+addresses = ["203.0.113.1/24"]
+
+[[route]]
+dst = "0.0.0.0/0"
+via = "203.0.113.254"
+
+[[neighbor]]
+ip = "203.0.113.254"
+mac = "02:00:00:00:02:fe"
+
+[rules]
+file = "gw.rules"
+"#,
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("gw.rules"),
+        "*filter\n:FORWARD DROP [0:0]\n-A FORWARD -p tcp --dport 80 -j ACCEPT\nCOMMIT\n",
+    )
+    .unwrap();
+
+    let input = dir.join("lan.pcap");
+    {
+        let mut w = PcapWriter::new(std::fs::File::create(&input).unwrap()).unwrap();
+        let host = [192, 168, 1, 10];
+        let pkts = [
+            frame(&ip_header(6, host, [93, 184, 216, 34], &tcp_syn(80), 64)),
+            frame(&ip_header(6, host, [93, 184, 216, 34], &tcp_syn(23), 64)),
+            frame(&ip_header(
+                1,
+                host,
+                [192, 168, 1, 1],
+                &[8, 0, 0xf7, 0xff, 0, 0, 0, 0],
+                64,
+            )),
+        ];
+        for (i, p) in pkts.iter().enumerate() {
+            let ts = Duration::new(1_700_000_000 + i as u64, 0);
+            w.write_packet(&PcapPacket::new(ts, p.len() as u32, p))
+                .unwrap();
+        }
+    }
+    let out = dir.join("out");
+    let res = Command::new(env!("CARGO_BIN_EXE_nfdp"))
+        .args(["replay", "--config"])
+        .arg(&cfg)
+        .arg("--in")
+        .arg(format!("lan0={}", input.display()))
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        res.status.success(),
+        "{}",
+        String::from_utf8_lossy(&res.stderr)
+    );
+
+    let wan = read_pcap(&out.join("wan0.pcap"));
+    assert_eq!(wan.len(), 1, "only port 80 is forwarded");
+    assert_eq!(&wan[0][0..12], &[2, 0, 0, 0, 2, 0xfe, 2, 0, 0, 0, 2, 1]);
+    assert_eq!(wan[0][14 + 8], 63, "TTL decremented");
+    assert_eq!(&wan[0][14 + 22..14 + 24], &80u16.to_be_bytes());
+    let local = read_pcap(&out.join("local.pcap"));
+    assert_eq!(local.len(), 1);
+    assert_eq!(
+        &local[0][16..20],
+        &[192, 168, 1, 1],
+        "raw IPv4 to the appliance"
+    );
+    assert!(
+        !out.join("lan0.pcap").exists(),
+        "nothing went back out on lan0"
+    );
+
+    let trace = std::fs::read_to_string(out.join("trace.txt")).unwrap();
+    let lines: Vec<&str> = trace.lines().collect();
+    assert_eq!(lines[0], "PACKET 1 IN=lan0 TIME=1700000000.000000000");
+    assert!(
+        trace.contains("TRACE: filter:FORWARD:rule:1 IN=lan0 OUT=wan0"),
+        "{trace}"
+    );
+    assert!(
+        trace.contains("TRACE: filter:FORWARD:policy:2 IN=lan0 OUT=wan0"),
+        "{trace}"
+    );
+    assert!(
+        trace.contains("TRACE: filter:INPUT:policy:1 IN=lan0 OUT="),
+        "{trace}"
+    );
+    let verdicts: Vec<&str> = lines
+        .iter()
+        .filter(|l| l.starts_with("VERDICT"))
+        .copied()
+        .collect();
+    assert_eq!(
+        verdicts,
+        [
+            "VERDICT: TX wan0",
+            "VERDICT: DROP (rules)",
+            "VERDICT: LOCAL"
+        ]
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn replay_runs_on_every_shipped_config() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let dir = std::env::temp_dir().join(format!("nfdp-replay-cfg-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let input = dir.join("lan.pcap");
+    {
+        let mut w = PcapWriter::new(std::fs::File::create(&input).unwrap()).unwrap();
+        let p = frame(&ip_header(
+            6,
+            [192, 168, 1, 10],
+            [93, 184, 216, 34],
+            &tcp_syn(80),
+            64,
+        ));
+        w.write_packet(&PcapPacket::new(
+            Duration::new(1_700_000_000, 0),
+            p.len() as u32,
+            &p,
+        ))
+        .unwrap();
+    }
+    let mut n = 0;
+    for e in std::fs::read_dir(root.join("configs")).unwrap() {
+        let cfg = e.unwrap().path();
+        if cfg.extension().is_none_or(|x| x != "toml") {
+            continue;
+        }
+        let out = dir.join(cfg.file_stem().unwrap());
+        let res = Command::new(env!("CARGO_BIN_EXE_nfdp"))
+            .current_dir(&root)
+            .args(["replay", "--config"])
+            .arg(&cfg)
+            .arg("--in")
+            .arg(format!("lan0={}", input.display()))
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert!(
+            res.status.success(),
+            "{}: {}",
+            cfg.display(),
+            String::from_utf8_lossy(&res.stderr)
+        );
+        let trace = std::fs::read_to_string(out.join("trace.txt")).unwrap();
+        assert!(trace.contains("VERDICT:"), "{}: {trace}", cfg.display());
+        n += 1;
+    }
+    assert!(n >= 2);
+    let _ = std::fs::remove_dir_all(&dir);
+}

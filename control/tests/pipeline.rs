@@ -357,3 +357,58 @@ fn ruleset_swap_keeps_counters_of_unchanged_rules() {
     assert_eq!(p.counters()[fwd.rules[1].slot as usize].packets, 0);
     let _ = Ipv4Addr::LOCALHOST;
 }
+
+#[test]
+fn locally_generated_packets_reroute_after_mangle_output() {
+    let rules = "*mangle\n-A OUTPUT -p tcp --dport 443 -j MARK --set-mark 1\nCOMMIT\n\
+                 *filter\n-A OUTPUT -p tcp --dport 25 -j DROP\nCOMMIT\n";
+    let mut p = pipeline(rules);
+    let send = |p: &mut Pipeline, dport| {
+        let mut out = Vec::new();
+        p.output(
+            PacketBuf::from_slice(&tcp([203, 0, 113, 1], SERVER, 50000, dport, SYN, 64)),
+            T0,
+            &mut out,
+        );
+        out
+    };
+    let out = send(&mut p, 80);
+    let f = tx_on(&out, WAN);
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0][14 + 8], 64, "locally generated: no TTL decrement");
+    assert_eq!(
+        tx_on(&send(&mut p, 443), WAN1).len(),
+        1,
+        "the mark re-routes to table 10"
+    );
+    assert!(send(&mut p, 25).is_empty(), "filter OUTPUT");
+    assert_eq!(p.stats().sent_local, 2);
+}
+
+#[test]
+fn no_route_answers_net_unreachable() {
+    let cfg = Config::parse(
+        &CONFIG.replace(
+            "dst = \"0.0.0.0/0\"\nvia = \"203.0.113.254\"",
+            "dst = \"10.0.0.0/8\"\nvia = \"203.0.113.254\"",
+        ),
+        Path::new("t.toml"),
+    )
+    .unwrap();
+    let topo = cfg.build().unwrap();
+    let rs = Ruleset::default();
+    let mut p = Pipeline::new(
+        Arc::new(CompiledRuleset::compile(&rs, 1)),
+        topo.fib.clone(),
+        topo.neighbors.clone(),
+    );
+    let out = run(&mut p, LAN, &tcp(HOST, SERVER, 40000, 80, SYN, 64));
+    let back = tx_on(&out, LAN);
+    assert_eq!(back.len(), 1, "{out:?}");
+    assert_eq!(
+        (back[0][14 + 20], back[0][14 + 21]),
+        (3, 0),
+        "net unreachable"
+    );
+    assert_eq!(p.stats().no_route, 1);
+}

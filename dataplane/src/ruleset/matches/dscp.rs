@@ -25,3 +25,42 @@ impl TosMatch {
         (pkt.tos & self.mask == self.value) != self.inv
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ruleset::packet::tests::{ipv4, view};
+
+    #[test]
+    fn ds_field_and_tos_mask() {
+        let mut p = ipv4(17, [1, 1, 1, 1], [2, 2, 2, 2], &[0; 8]);
+        p[1] = 0xb9; // DSCP 46 (EF), ECN 1
+        assert!(DscpMatch {
+            inv: false,
+            dscp: 46
+        }
+        .matches(&view(&p)));
+        assert!(!DscpMatch {
+            inv: false,
+            dscp: 10
+        }
+        .matches(&view(&p)));
+        assert!(DscpMatch {
+            inv: true,
+            dscp: 10
+        }
+        .matches(&view(&p)));
+        assert!(TosMatch {
+            inv: false,
+            value: 0xb8,
+            mask: 0xfc
+        }
+        .matches(&view(&p)));
+        assert!(!TosMatch {
+            inv: false,
+            value: 0xb8,
+            mask: 0xff
+        }
+        .matches(&view(&p)));
+    }
+}

@@ -13,3 +13,20 @@ impl LengthMatch {
         (self.min..=self.max).contains(&pkt.total_len) != self.inv
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ruleset::packet::tests::{ipv4, view};
+
+    #[test]
+    fn total_length_range() {
+        let p = ipv4(17, [1, 1, 1, 1], [2, 2, 2, 2], &[0; 80]); // 100 bytes
+        let m = |min, max, inv| LengthMatch { inv, min, max };
+        assert!(m(100, 100, false).matches(&view(&p)));
+        assert!(m(0, 100, false).matches(&view(&p)));
+        assert!(!m(101, 65535, false).matches(&view(&p)));
+        assert!(!m(0, 99, false).matches(&view(&p)));
+        assert!(m(0, 99, true).matches(&view(&p)));
+    }
+}

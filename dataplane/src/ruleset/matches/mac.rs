@@ -15,3 +15,21 @@ impl MacMatch {
             .is_some_and(|m| (m == self.addr) != self.inv)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ruleset::packet::tests::{ipv4, view};
+    use crate::ruleset::packet::{PacketMeta, PacketView};
+
+    #[test]
+    fn source_mac_and_no_link_header() {
+        let p = ipv4(17, [1, 1, 1, 1], [2, 2, 2, 2], &[0; 8]);
+        let m = |addr, inv| MacMatch { inv, addr };
+        assert!(m([2, 0, 0, 0, 0, 1], false).matches(&view(&p)));
+        assert!(!m([2, 0, 0, 0, 0, 2], false).matches(&view(&p)));
+        assert!(m([2, 0, 0, 0, 0, 2], true).matches(&view(&p)));
+        let local = PacketView::parse(&p, PacketMeta::default()).unwrap();
+        assert!(!m([2, 0, 0, 0, 0, 2], true).matches(&local));
+    }
+}

@@ -48,3 +48,45 @@ impl StringMatch {
         found != self.inv
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ruleset::packet::tests::{ipv4, view};
+
+    fn m(pattern: &[u8], from: u16, to: u16, icase: bool, inv: bool) -> StringMatch {
+        StringMatch {
+            inv,
+            algo: StringAlgo::Bm,
+            pattern: pattern.to_vec(),
+            from,
+            to,
+            icase,
+        }
+    }
+
+    #[test]
+    fn window_offsets_and_case() {
+        // "GET /" starts at byte 28 (20 IP + 8 UDP).
+        let mut l4 = vec![0u8; 8];
+        l4.extend_from_slice(b"GET /index.html");
+        let p = ipv4(17, [1, 1, 1, 1], [2, 2, 2, 2], &l4);
+        let v = view(&p);
+        assert!(m(b"GET /", 0, 65535, false, false).matches(&v));
+        assert!(
+            m(b"GET /", 28, 33, false, false).matches(&v),
+            "exactly fits"
+        );
+        assert!(
+            !m(b"GET /", 29, 65535, false, false).matches(&v),
+            "starts before the window"
+        );
+        assert!(
+            !m(b"GET /", 0, 32, false, false).matches(&v),
+            "ends after the window"
+        );
+        assert!(!m(b"get /", 0, 65535, false, false).matches(&v));
+        assert!(m(b"get /", 0, 65535, true, false).matches(&v));
+        assert!(m(b"POST", 0, 65535, false, true).matches(&v));
+    }
+}

@@ -23,3 +23,30 @@ impl TcpmssMatch {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ruleset::packet::tests::{ipv4, tcp, view};
+
+    #[test]
+    fn mss_option_range() {
+        let syn = ipv4(
+            6,
+            [1, 1, 1, 1],
+            [2, 2, 2, 2],
+            &tcp(1, 2, 2, &[1, 1, 2, 4, 0x05, 0xb4], &[]),
+        );
+        let m = |min, max, inv| TcpmssMatch { inv, min, max };
+        assert!(m(1460, 1460, false).matches(&view(&syn)));
+        assert!(m(1000, 1500, false).matches(&view(&syn)));
+        assert!(!m(1461, 1500, false).matches(&view(&syn)));
+        assert!(m(1461, 1500, true).matches(&view(&syn)));
+        let none = ipv4(6, [1, 1, 1, 1], [2, 2, 2, 2], &tcp(1, 2, 2, &[], &[]));
+        assert!(!m(0, 65535, false).matches(&view(&none)));
+        assert!(
+            m(0, 65535, true).matches(&view(&none)),
+            "no MSS: only the inverted match holds"
+        );
+    }
+}

@@ -25,3 +25,21 @@ impl TtlMatch {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ruleset::packet::tests::{ipv4, view};
+
+    #[test]
+    fn comparisons() {
+        let p = ipv4(17, [1, 1, 1, 1], [2, 2, 2, 2], &[0; 8]); // TTL 64
+        let m = |op, value| TtlMatch { op, value };
+        assert!(m(TtlOp::Eq, 64).matches(&view(&p)));
+        assert!(!m(TtlOp::Ne, 64).matches(&view(&p)));
+        assert!(m(TtlOp::Lt, 65).matches(&view(&p)));
+        assert!(!m(TtlOp::Lt, 64).matches(&view(&p)));
+        assert!(m(TtlOp::Gt, 63).matches(&view(&p)));
+        assert!(!m(TtlOp::Gt, 64).matches(&view(&p)));
+    }
+}

@@ -154,6 +154,28 @@ const FALLBACK_SERVICES: [(&str, u16); 16] = [
     ("pop3s", 995),
 ];
 
+/// The service name of a port (`-L` without `-n`), as getservbyport finds it.
+pub fn service_name(port: u16, proto: &str) -> Option<&'static str> {
+    static BY_PORT: OnceLock<HashMap<(u16, String), String>> = OnceLock::new();
+    let map = BY_PORT.get_or_init(|| {
+        let text = std::fs::read_to_string("/etc/services").unwrap_or_default();
+        let mut m = HashMap::new();
+        for line in text.lines() {
+            let mut w = line.split('#').next().unwrap_or("").split_whitespace();
+            if let (Some(name), Some(pp)) = (w.next(), w.next()) {
+                if let Some((p, pr)) = pp.split_once('/') {
+                    if let Ok(p) = p.parse::<u16>() {
+                        m.entry((p, pr.to_string()))
+                            .or_insert_with(|| name.to_string());
+                    }
+                }
+            }
+        }
+        m
+    });
+    map.get(&(port, proto.to_string())).map(|s| s.as_str())
+}
+
 /// A port number or a service name (looked up for `proto`, tcp when unknown).
 pub fn parse_port(s: &str, proto: Option<&str>) -> Option<u16> {
     if let Ok(n) = s.parse::<u16>() {

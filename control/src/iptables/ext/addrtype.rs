@@ -82,3 +82,22 @@ pub fn save(m: &AddrtypeMatch, out: &mut String) {
         out.push_str(" --limit-iface-out");
     }
 }
+
+pub fn list(m: &AddrtypeMatch, out: &mut String) {
+    out.push_str(" ADDRTYPE match");
+    for (name, t) in [(" src-type ", m.src), (" dst-type ", m.dst)] {
+        if let Some(t) = t {
+            out.push_str(name);
+            if t.inv {
+                out.push('!');
+            }
+            out.push_str(&fmt_types(t.val));
+        }
+    }
+    if m.limit_iface_in {
+        out.push_str(" limit-in");
+    }
+    if m.limit_iface_out {
+        out.push_str(" limit-out");
+    }
+}

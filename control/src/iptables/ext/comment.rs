@@ -28,3 +28,9 @@ pub fn save(m: &CommentMatch, out: &mut String) {
     out.push_str(" --comment");
     save_string(out, &m.text);
 }
+
+pub fn list(m: &CommentMatch, out: &mut String) {
+    out.push_str(" /* ");
+    out.push_str(&m.text);
+    out.push_str(" */");
+}

@@ -74,3 +74,14 @@ pub fn save(m: &ConnlimitMatch, out: &mut String) {
         m.count, m.mask_len
     );
 }
+
+pub fn list(m: &ConnlimitMatch, out: &mut String) {
+    let _ = write!(
+        out,
+        " #conn {}/{} {} {}",
+        if m.daddr { "dst" } else { "src" },
+        m.mask_len,
+        if m.above { ">" } else { "<=" },
+        m.count
+    );
+}

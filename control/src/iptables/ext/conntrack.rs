@@ -224,3 +224,64 @@ pub fn save(m: &ConntrackMatch, out: &mut String) {
         });
     }
 }
+
+/// `ctstate NEW ctproto 6 ...` (or ` state NEW` for `-m state`).
+pub fn list(m: &ConntrackMatch, out: &mut String) {
+    let neg = |out: &mut String, inv: bool| {
+        if inv {
+            out.push_str(" !");
+        }
+    };
+    if let Some(s) = m.state {
+        neg(out, s.inv);
+        let name = match m.flavor {
+            ConntrackFlavor::State => "state",
+            ConntrackFlavor::Conntrack => "ctstate",
+        };
+        let _ = write!(out, " {name} {}", fmt_states(s.val));
+    }
+    if let Some(p) = m.proto {
+        neg(out, p.inv);
+        let _ = write!(out, " ctproto {}", p.val);
+    }
+    for (name, a) in [
+        ("ctorigsrc", &m.orig_src),
+        ("ctorigdst", &m.orig_dst),
+        ("ctreplsrc", &m.repl_src),
+        ("ctrepldst", &m.repl_dst),
+    ] {
+        if let Some(a) = a {
+            neg(out, a.inv);
+            let _ = write!(out, " {name} {}", fmt_net_bare_host(&a.val));
+        }
+    }
+    for (name, p) in [
+        ("ctorigsrcport", &m.orig_src_port),
+        ("ctorigdstport", &m.orig_dst_port),
+        ("ctreplsrcport", &m.repl_src_port),
+        ("ctrepldstport", &m.repl_dst_port),
+    ] {
+        if let Some(p) = p {
+            neg(out, p.inv);
+            let _ = write!(out, " {name} {}", fmt_port_range(&p.val));
+        }
+    }
+    if let Some(s) = m.status {
+        neg(out, s.inv);
+        let _ = write!(out, " ctstatus {}", fmt_status(s.val));
+    }
+    if let Some(e) = m.expire {
+        neg(out, e.inv);
+        if e.val.0 == e.val.1 {
+            let _ = write!(out, " ctexpire {}", e.val.0);
+        } else {
+            let _ = write!(out, " ctexpire {}:{}", e.val.0, e.val.1);
+        }
+    }
+    if let Some(d) = m.dir {
+        out.push_str(match d {
+            CtDir::Original => " ctdir ORIGINAL",
+            CtDir::Reply => " ctdir REPLY",
+        });
+    }
+}

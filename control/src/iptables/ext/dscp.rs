@@ -83,3 +83,32 @@ pub fn save_tos(m: &TosMatch, out: &mut String) {
     opt(out, m.inv, "--tos");
     let _ = write!(out, " 0x{:02x}/0x{:02x}", m.value, m.mask);
 }
+
+pub fn list_dscp(m: &DscpMatch, out: &mut String) {
+    let _ = write!(
+        out,
+        " DSCP match {}0x{:02x}",
+        if m.inv { "!" } else { "" },
+        m.dscp
+    );
+}
+
+/// The TOS name for a value under the symbolic mask 0x3f.
+pub fn tos_symbol(value: u8, mask: u8) -> Option<&'static str> {
+    (mask == 0x3f)
+        .then(|| TOS_NAMES.iter().find(|(_, v)| *v == value).map(|(n, _)| *n))
+        .flatten()
+}
+
+pub fn list_tos(m: &TosMatch, numeric: bool, out: &mut String) {
+    out.push_str(" tos match");
+    if m.inv {
+        out.push('!');
+    }
+    match tos_symbol(m.value, m.mask).filter(|_| !numeric) {
+        Some(name) => out.push_str(name),
+        None => {
+            let _ = write!(out, "0x{:02x}/0x{:02x}", m.value, m.mask);
+        }
+    }
+}

@@ -87,6 +87,17 @@ fn fmt_byte_rate(cost: u64) -> (u64, String) {
     (r, format!("{}{name}b/s", r / thresh))
 }
 
+/// A byte count in the largest unit it reaches (`11kb`), as iptables prints bursts.
+fn byte_amount(total: u64) -> String {
+    let (name, thresh) = BYTE_UNITS
+        .iter()
+        .take(BYTE_UNITS.len() - 1)
+        .find(|(_, t)| total >= *t)
+        .copied()
+        .unwrap_or(("", 1));
+    format!("{}{name}b", total / thresh)
+}
+
 /// The length in ms of the unit `fmt_rate` prints the rate in.
 fn quantum_ms(avg: u64) -> u32 {
     let mut i = 1;
@@ -188,14 +199,11 @@ pub fn save(m: &HashlimitMatch, out: &mut String) {
         let (r, rate) = fmt_byte_rate(m.avg);
         let _ = write!(out, " --hashlimit-{which} {rate}");
         if m.burst != 0 {
-            let total = r * u64::from(m.burst);
-            let (name, thresh) = BYTE_UNITS
-                .iter()
-                .take(BYTE_UNITS.len() - 1)
-                .find(|(_, t)| total >= *t)
-                .copied()
-                .unwrap_or(("", 1));
-            let _ = write!(out, " --hashlimit-burst {}{name}b", total / thresh);
+            let _ = write!(
+                out,
+                " --hashlimit-burst {}",
+                byte_amount(r * u64::from(m.burst))
+            );
         }
     } else {
         let _ = write!(
@@ -231,5 +239,48 @@ pub fn save(m: &HashlimitMatch, out: &mut String) {
     }
     if m.dstmask != 32 {
         let _ = write!(out, " --hashlimit-dstmask {}", m.dstmask);
+    }
+}
+
+pub fn list(m: &HashlimitMatch, out: &mut String) {
+    out.push_str(if m.above {
+        " limit: above"
+    } else {
+        " limit: up to"
+    });
+    if m.bytes {
+        let (r, rate) = fmt_byte_rate(m.avg);
+        let _ = write!(out, " {rate}");
+        if m.burst != 0 {
+            let _ = write!(out, " burst {}", byte_amount(r * u64::from(m.burst)));
+        }
+    } else {
+        let _ = write!(out, " {} burst {}", fmt_rate(m.avg, &UNITS), m.burst);
+    }
+    if m.mode != 0 {
+        let names: Vec<&str> = mode::NAMES
+            .iter()
+            .filter(|(_, b)| m.mode & b != 0)
+            .map(|(n, _)| *n)
+            .collect();
+        let _ = write!(out, " mode {}", names.join("-"));
+    }
+    if m.htable_size != 0 {
+        let _ = write!(out, " htable-size {}", m.htable_size);
+    }
+    if m.htable_max != 0 {
+        let _ = write!(out, " htable-max {}", m.htable_max);
+    }
+    if m.gc_interval != DEFAULT_GC_MS {
+        let _ = write!(out, " htable-gcinterval {}", m.gc_interval);
+    }
+    if m.expire != default_expire(m) {
+        let _ = write!(out, " htable-expire {}", m.expire);
+    }
+    if m.srcmask != 32 {
+        let _ = write!(out, " srcmask {}", m.srcmask);
+    }
+    if m.dstmask != 32 {
+        let _ = write!(out, " dstmask {}", m.dstmask);
     }
 }

@@ -100,3 +100,27 @@ pub fn save(m: &IcmpMatch, out: &mut String) {
         }
     }
 }
+
+/// ` icmptype 8`, ` icmp !type 3 code 1`, or the name without -n.
+pub fn list(m: &IcmpMatch, numeric: bool, out: &mut String) {
+    out.push_str(" icmp");
+    if !numeric {
+        let named = ICMP_NAMES
+            .iter()
+            .chain([("address-mask-reply", 18, 0, 0xff)].iter())
+            .find(|(_, t, lo, hi)| *t == m.icmp_type && *lo == m.code_min && *hi == m.code_max);
+        if let Some((name, ..)) = named {
+            let _ = write!(out, " {}{name}", if m.inv { "!" } else { "" });
+            return;
+        }
+    }
+    if m.inv {
+        out.push_str(" !");
+    }
+    let _ = write!(out, "type {}", m.icmp_type);
+    if m.code_min == m.code_max {
+        let _ = write!(out, " code {}", m.code_min);
+    } else if m.code_min != 0 || m.code_max != 0xff {
+        let _ = write!(out, " codes {}-{}", m.code_min, m.code_max);
+    }
+}

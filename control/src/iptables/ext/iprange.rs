@@ -42,3 +42,18 @@ pub fn save(m: &IprangeMatch, out: &mut String) {
         }
     }
 }
+
+pub fn list(m: &IprangeMatch, out: &mut String) {
+    for (name, r) in [
+        (" source IP range", m.src),
+        (" destination IP range", m.dst),
+    ] {
+        if let Some(r) = r {
+            out.push_str(name);
+            if r.inv {
+                out.push_str(" !");
+            }
+            let _ = write!(out, " {}-{}", r.val.lo, r.val.hi);
+        }
+    }
+}

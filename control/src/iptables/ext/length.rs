@@ -56,3 +56,12 @@ pub fn save(m: &LengthMatch, out: &mut String) {
         let _ = write!(out, " {}:{}", m.min, m.max);
     }
 }
+
+pub fn list(m: &LengthMatch, out: &mut String) {
+    let _ = write!(out, " length {}", if m.inv { "!" } else { "" });
+    if m.min == m.max {
+        let _ = write!(out, "{}", m.min);
+    } else {
+        let _ = write!(out, "{}:{}", m.min, m.max);
+    }
+}

@@ -87,3 +87,12 @@ pub fn save(m: &LimitMatch, out: &mut String) {
         let _ = write!(out, " --limit-burst {}", m.burst);
     }
 }
+
+pub fn list(m: &LimitMatch, out: &mut String) {
+    let _ = write!(
+        out,
+        " limit: avg {} burst {}",
+        fmt_rate(u64::from(m.avg), &limit_units()),
+        m.burst
+    );
+}

@@ -50,3 +50,12 @@ pub fn save(m: &MacMatch, out: &mut String) {
     out.push(' ');
     out.push_str(&fmt_mac(&m.addr));
 }
+
+pub fn list(m: &MacMatch, out: &mut String) {
+    let _ = write!(
+        out,
+        " MAC {}{}",
+        if m.inv { "! " } else { "" },
+        fmt_mac(&m.addr)
+    );
+}

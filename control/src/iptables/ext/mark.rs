@@ -39,3 +39,19 @@ pub fn save(m: &MarkMatch, out: &mut String) {
     opt(out, m.inv, "--mark");
     let _ = write!(out, " {}", fmt_mark(m.value, m.mask));
 }
+
+/// ` mark match 0x1` / ` connmark match  0x1` (libxt_mark and libxt_connmark differ).
+pub fn list(m: &MarkMatch, connmark: bool, out: &mut String) {
+    if connmark {
+        out.push_str(" connmark match ");
+        if m.inv {
+            out.push('!');
+        }
+    } else {
+        out.push_str(" mark match");
+        if m.inv {
+            out.push_str(" !");
+        }
+    }
+    let _ = write!(out, " {}", fmt_mark(m.value, m.mask));
+}

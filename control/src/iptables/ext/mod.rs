@@ -573,3 +573,60 @@ pub fn save_target(t: &Target, out: &mut String) {
         _ => {}
     }
 }
+
+/// A match as the last column of `iptables -L` shows it.
+pub fn list_match(mt: &Match, numeric: bool, out: &mut String) {
+    match mt {
+        Match::Addrtype(x) => addrtype::list(x, out),
+        Match::Comment(x) => comment::list(x, out),
+        Match::Connlimit(x) => connlimit::list(x, out),
+        Match::Connmark(x) => mark::list(x, true, out),
+        Match::Mark(x) => mark::list(x, false, out),
+        Match::Conntrack(x) => conntrack::list(x, out),
+        Match::Dscp(x) => dscp::list_dscp(x, out),
+        Match::Tos(x) => dscp::list_tos(x, numeric, out),
+        Match::Hashlimit(x) => hashlimit::list(x, out),
+        Match::Icmp(x) => icmp::list(x, numeric, out),
+        Match::Iprange(x) => iprange::list(x, out),
+        Match::Length(x) => length::list(x, out),
+        Match::Limit(x) => limit::list(x, out),
+        Match::Mac(x) => mac::list(x, out),
+        Match::Multiport(x) => multiport::list(x, numeric, out),
+        Match::Recent(x) => recent::list(x, out),
+        Match::Statistic(x) => statistic::list(x, out),
+        Match::String(x) => string::list(x, out),
+        Match::Tcp(x) => tcp::list(x, numeric, out),
+        Match::Tcpmss(x) => tcpmss::list(x, out),
+        Match::Time(x) => time::list(x, out),
+        Match::Ttl(x) => ttl::list(x, out),
+        Match::Udp(x) => udp::list(x, numeric, out),
+    }
+}
+
+/// The target column's name in `iptables -L` (iptables-nft lists NOTRACK as CT).
+pub fn list_target_name(t: &Target) -> &str {
+    match t {
+        Target::Notrack => "CT",
+        other => other.name(),
+    }
+}
+
+/// A target's options as the last column of `iptables -L` shows them.
+pub fn list_target(t: &Target, numeric: bool, out: &mut String) {
+    match t {
+        Target::Reject(x) => t_reject::list(x, out),
+        Target::Log(x) => t_log::list(x, numeric, out),
+        Target::Mark(x) => t_mark::list(x, out),
+        Target::Connmark(x) => t_connmark::list(x, out),
+        Target::Ttl(x) => t_ttl::list(x, out),
+        Target::Tos(x) => t_tos::list_tos(x, numeric, out),
+        Target::Dscp(x) => t_tos::list_dscp(x, out),
+        Target::Tcpmss(x) => t_tcpmss::list(x, out),
+        Target::Snat(x) | Target::Dnat(x) => t_nat::list_to(x, out),
+        Target::Masquerade(x) => t_nat::list_ports(x, "masq ports:", out),
+        Target::Redirect(x) => t_nat::list_ports(x, "redir ports", out),
+        Target::Ct(x) => t_ct::list(x, out),
+        Target::Notrack => out.push_str(" NOTRACK"),
+        _ => {}
+    }
+}

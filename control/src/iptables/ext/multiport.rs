@@ -63,3 +63,24 @@ pub fn save(m: &MultiportMatch, out: &mut String) {
     let list: Vec<String> = m.ports.iter().map(fmt_port_range).collect();
     out.push_str(&list.join(","));
 }
+
+pub fn list(m: &MultiportMatch, numeric: bool, out: &mut String) {
+    out.push_str(match m.dir {
+        MultiportDir::Source => " multiport sports ",
+        MultiportDir::Destination => " multiport dports ",
+        MultiportDir::Either => " multiport ports ",
+    });
+    if m.inv {
+        out.push_str(" !");
+    }
+    for (i, r) in m.ports.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        super::tcp::list_port(out, r.lo, "tcp", numeric);
+        if r.lo != r.hi {
+            out.push(':');
+            super::tcp::list_port(out, r.hi, "tcp", numeric);
+        }
+    }
+}

@@ -106,3 +106,33 @@ pub fn save(m: &RecentMatch, out: &mut String) {
         RecentSide::Dest => " --rdest",
     });
 }
+
+pub fn list(m: &RecentMatch, out: &mut String) {
+    if m.inv {
+        out.push_str(" !");
+    }
+    out.push_str(" recent:");
+    out.push_str(match m.cmd {
+        RecentCmd::Set => " SET",
+        RecentCmd::Rcheck => " CHECK",
+        RecentCmd::Update => " UPDATE",
+        RecentCmd::Remove => " REMOVE",
+    });
+    if m.seconds != 0 {
+        let _ = write!(out, " seconds: {}", m.seconds);
+    }
+    if m.reap {
+        out.push_str(" reap");
+    }
+    if m.hitcount != 0 {
+        let _ = write!(out, " hit_count: {}", m.hitcount);
+    }
+    if m.rttl {
+        out.push_str(" TTL-Match");
+    }
+    let side = match m.side {
+        RecentSide::Source => "source",
+        RecentSide::Dest => "dest",
+    };
+    let _ = write!(out, " name: {} side: {side} mask: {}", m.name, m.mask);
+}

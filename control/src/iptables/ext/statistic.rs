@@ -110,3 +110,21 @@ pub fn save(m: &StatisticMatch, out: &mut String) {
         }
     };
 }
+
+pub fn list(m: &StatisticMatch, out: &mut String) {
+    let inv = if m.inv { " !" } else { "" };
+    let _ = match m.mode {
+        StatisticMode::Random { probability } => write!(
+            out,
+            " statistic mode random{inv} probability {:.11}",
+            f64::from(probability) / PROBABILITY_SCALE
+        ),
+        StatisticMode::Nth { every, packet } => {
+            let _ = write!(out, " statistic mode nth{inv} every {every}");
+            if packet != 0 {
+                let _ = write!(out, " packet {packet}");
+            }
+            Ok(())
+        }
+    };
+}

@@ -116,10 +116,9 @@ pub fn finish(m: &mut StringMatch, seen: &[&str]) -> Result<(), String> {
     Ok(())
 }
 
-pub fn save(m: &StringMatch, out: &mut String) {
-    let printable = m.pattern.iter().all(|b| (0x20..0x7f).contains(b));
-    if printable {
-        opt(out, m.inv, "--string");
+/// ` "text"` (quotes and backslashes escaped) or ` "|hex|"` for unprintable bytes.
+fn save_pattern(m: &StringMatch, out: &mut String) {
+    if is_printable(m) {
         out.push_str(" \"");
         for &b in &m.pattern {
             if b == b'"' || b == b'\\' {
@@ -129,13 +128,29 @@ pub fn save(m: &StringMatch, out: &mut String) {
         }
         out.push('"');
     } else {
-        opt(out, m.inv, "--hex-string");
         out.push_str(" \"|");
         for b in &m.pattern {
             let _ = write!(out, "{b:02x}");
         }
         out.push_str("|\"");
     }
+}
+
+fn is_printable(m: &StringMatch) -> bool {
+    m.pattern.iter().all(|b| (0x20..0x7f).contains(b))
+}
+
+pub fn save(m: &StringMatch, out: &mut String) {
+    opt(
+        out,
+        m.inv,
+        if is_printable(m) {
+            "--string"
+        } else {
+            "--hex-string"
+        },
+    );
+    save_pattern(m, out);
     let _ = write!(out, " --algo {}", m.algo.name());
     if m.from != 0 {
         let _ = write!(out, " --from {}", m.from);
@@ -145,5 +160,22 @@ pub fn save(m: &StringMatch, out: &mut String) {
     }
     if m.icase {
         out.push_str(" --icase");
+    }
+}
+
+pub fn list(m: &StringMatch, out: &mut String) {
+    let _ = write!(out, " STRING match {}", if m.inv { "!" } else { "" });
+    let mut pattern = String::new();
+    save_pattern(m, &mut pattern);
+    out.push_str(&pattern);
+    let _ = write!(out, " ALGO name {}", m.algo.name());
+    if m.from != 0 {
+        let _ = write!(out, " FROM {}", m.from);
+    }
+    if m.to != u16::MAX {
+        let _ = write!(out, " TO {}", m.to);
+    }
+    if m.icase {
+        out.push_str(" ICASE");
     }
 }

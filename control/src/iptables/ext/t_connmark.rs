@@ -106,3 +106,36 @@ pub fn save(t: &ConnmarkTarget, out: &mut String) {
         }
     };
 }
+
+pub fn list(t: &ConnmarkTarget, out: &mut String) {
+    let _ = match *t {
+        ConnmarkTarget::SetXmark { value, mask } => {
+            super::t_mark::list_xmark(out, "CONNMARK", value, mask);
+            Ok(())
+        }
+        ConnmarkTarget::Save { nfmask, ctmask } => {
+            if nfmask == u32::MAX && ctmask == u32::MAX {
+                write!(out, " CONNMARK save")
+            } else if nfmask == ctmask {
+                write!(out, " CONNMARK save mask 0x{nfmask:x}")
+            } else {
+                write!(
+                    out,
+                    " CONNMARK save nfmask 0x{nfmask:x} ctmask ~0x{ctmask:x}"
+                )
+            }
+        }
+        ConnmarkTarget::Restore { nfmask, ctmask } => {
+            if nfmask == u32::MAX && ctmask == u32::MAX {
+                write!(out, " CONNMARK restore")
+            } else if nfmask == ctmask {
+                write!(out, " CONNMARK restore mask 0x{ctmask:x}")
+            } else {
+                write!(
+                    out,
+                    " CONNMARK restore ctmask 0x{ctmask:x} nfmask ~0x{nfmask:x}"
+                )
+            }
+        }
+    };
+}

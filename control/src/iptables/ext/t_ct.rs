@@ -62,3 +62,11 @@ pub fn save(t: &CtTarget, out: &mut String) {
         }
     }
 }
+
+/// ` CT notrack`, ` CT helper ftp zone 1`: save's words without the dashes.
+pub fn list(t: &CtTarget, out: &mut String) {
+    let mut save = String::new();
+    self::save(t, &mut save);
+    out.push_str(" CT");
+    out.push_str(&save.replace(" --", " "));
+}

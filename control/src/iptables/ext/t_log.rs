@@ -69,3 +69,33 @@ pub fn save(t: &LogTarget, out: &mut String) {
         }
     }
 }
+
+pub fn list(t: &LogTarget, numeric: bool, out: &mut String) {
+    out.push_str(" LOG");
+    if numeric {
+        let _ = write!(out, " flags {} level {}", t.flags, t.level);
+    } else {
+        match LEVEL_NAMES.iter().find(|(_, l)| *l == t.level) {
+            Some((name, _)) => {
+                let _ = write!(out, " level {name}");
+            }
+            None => {
+                let _ = write!(out, " UNKNOWN level {}", t.level);
+            }
+        }
+        for (name, f) in [
+            (" tcp-sequence", flags::TCPSEQ),
+            (" tcp-options", flags::TCPOPT),
+            (" ip-options", flags::IPOPT),
+            (" uid", flags::UID),
+            (" macdecode", flags::MACDECODE),
+        ] {
+            if t.flags & f != 0 {
+                out.push_str(name);
+            }
+        }
+    }
+    if !t.prefix.is_empty() {
+        let _ = write!(out, " prefix \"{}\"", t.prefix);
+    }
+}

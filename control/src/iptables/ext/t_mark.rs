@@ -50,3 +50,22 @@ pub fn finish(_: &mut MarkTarget, seen: &[&str]) -> Result<(), String> {
 pub fn save(t: &MarkTarget, out: &mut String) {
     let _ = write!(out, " --set-xmark 0x{:x}/0x{:x}", t.value, t.mask);
 }
+
+/// libxt_MARK's reading of (value, mask): and / or / xor / set / xset.
+pub fn list_xmark(out: &mut String, what: &str, value: u32, mask: u32) {
+    let _ = if value == 0 {
+        write!(out, " {what} and 0x{:x}", !mask)
+    } else if value == mask {
+        write!(out, " {what} or 0x{value:x}")
+    } else if mask == 0 {
+        write!(out, " {what} xor 0x{value:x}")
+    } else if mask == u32::MAX {
+        write!(out, " {what} set 0x{value:x}")
+    } else {
+        write!(out, " {what} xset 0x{value:x}/0x{mask:x}")
+    };
+}
+
+pub fn list(t: &MarkTarget, out: &mut String) {
+    list_xmark(out, "MARK", t.value, t.mask);
+}

@@ -130,3 +130,40 @@ pub fn save(t: &NatTarget, opt: &str, out: &mut String) {
         out.push_str(" --persistent");
     }
 }
+
+fn list_flags(t: &NatTarget, out: &mut String) {
+    if t.random {
+        out.push_str(" random");
+    }
+    if t.random_fully {
+        out.push_str(" random-fully");
+    }
+    if t.persistent {
+        out.push_str(" persistent");
+    }
+}
+
+/// SNAT/DNAT: ` to:ADDR[-ADDR][:PORT[-PORT]]` then the flags.
+pub fn list_to(t: &NatTarget, out: &mut String) {
+    if let Some(r) = &t.range {
+        out.push_str(" to:");
+        if let Some((lo, hi)) = r.addrs {
+            let _ = write!(out, "{lo}");
+            if hi != lo {
+                let _ = write!(out, "-{hi}");
+            }
+        }
+        if let Some(p) = &r.ports {
+            let _ = write!(out, ":{}", fmt_ports(p));
+        }
+    }
+    list_flags(t, out);
+}
+
+/// MASQUERADE (` masq ports: P-Q`) and REDIRECT (` redir ports P-Q`).
+pub fn list_ports(t: &NatTarget, label: &str, out: &mut String) {
+    if let Some(p) = t.range.and_then(|r| r.ports) {
+        let _ = write!(out, " {label} {}", fmt_ports(&p));
+    }
+    list_flags(t, out);
+}

@@ -19,3 +19,8 @@ pub fn save(t: &RejectTarget, out: &mut String) {
     out.push_str(" --reject-with ");
     out.push_str(t.with.name());
 }
+
+pub fn list(t: &RejectTarget, out: &mut String) {
+    out.push_str(" reject-with ");
+    out.push_str(t.with.name());
+}

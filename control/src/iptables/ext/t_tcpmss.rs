@@ -33,3 +33,10 @@ pub fn save(t: &TcpmssTarget, out: &mut String) {
         TcpmssTarget::ClampPmtu => write!(out, " --clamp-mss-to-pmtu"),
     };
 }
+
+pub fn list(t: &TcpmssTarget, out: &mut String) {
+    let _ = match t {
+        TcpmssTarget::SetMss(v) => write!(out, " TCPMSS set {v}"),
+        TcpmssTarget::ClampPmtu => write!(out, " TCPMSS clamp to PMTU"),
+    };
+}

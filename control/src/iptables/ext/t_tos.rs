@@ -59,3 +59,25 @@ pub fn finish_dscp(_: &mut DscpTarget, seen: &[&str]) -> Result<(), String> {
 pub fn save_dscp(t: &DscpTarget, out: &mut String) {
     let _ = write!(out, " --set-dscp 0x{:02x}", t.dscp);
 }
+
+pub fn list_tos(t: &TosTarget, numeric: bool, out: &mut String) {
+    let (v, m) = (t.value, t.mask);
+    let symbol = super::dscp::tos_symbol(v, m).filter(|_| !numeric);
+    let _ = if numeric {
+        write!(out, " TOS set 0x{v:02x}/0x{m:02x}")
+    } else if let Some(name) = symbol {
+        write!(out, " TOS set {name}")
+    } else if v == 0 {
+        write!(out, " TOS and 0x{:02x}", !m)
+    } else if v == m {
+        write!(out, " TOS or 0x{v:02x}")
+    } else if m == 0 {
+        write!(out, " TOS xor 0x{v:02x}")
+    } else {
+        write!(out, " TOS set 0x{v:02x}/0x{m:02x}")
+    };
+}
+
+pub fn list_dscp(t: &DscpTarget, out: &mut String) {
+    let _ = write!(out, " DSCP set 0x{:02x}", t.dscp);
+}

@@ -35,3 +35,11 @@ pub fn save(t: &TtlTarget, out: &mut String) {
         TtlTarget::Inc(v) => write!(out, " --ttl-inc {v}"),
     };
 }
+
+pub fn list(t: &TtlTarget, out: &mut String) {
+    let _ = match t {
+        TtlTarget::Set(v) => write!(out, " TTL set to {v}"),
+        TtlTarget::Dec(v) => write!(out, " TTL decrement by {v}"),
+        TtlTarget::Inc(v) => write!(out, " TTL increment by {v}"),
+    };
+}

@@ -132,3 +132,65 @@ pub fn save(m: &TcpMatch, out: &mut String) {
         val(out, fmt_flags(f.val.comp));
     }
 }
+
+/// `-L` form of a port: the service name unless numeric.
+pub fn list_port(out: &mut String, port: u16, proto: &str, numeric: bool) {
+    match (numeric, crate::iptables::names::service_name(port, proto)) {
+        (false, Some(name)) => out.push_str(name),
+        _ => {
+            let _ = std::fmt::Write::write_fmt(out, format_args!("{port}"));
+        }
+    }
+}
+
+/// libxt_tcp's `print_ports`: ` spt:22`, ` dpts:!1:1023`.
+pub fn list_ports(
+    out: &mut String,
+    name: &str,
+    r: &Option<Inv<PortRange>>,
+    proto: &str,
+    numeric: bool,
+) {
+    let Some(r) = r else { return };
+    if !r.inv && r.val == PortRange::ANY {
+        return;
+    }
+    let inv = if r.inv { "!" } else { "" };
+    if r.val.lo == r.val.hi {
+        out.push_str(&format!(" {name}:{inv}"));
+        list_port(out, r.val.lo, proto, numeric);
+    } else {
+        out.push_str(&format!(" {name}s:{inv}"));
+        list_port(out, r.val.lo, proto, numeric);
+        out.push(':');
+        list_port(out, r.val.hi, proto, numeric);
+    }
+}
+
+pub fn list(m: &TcpMatch, numeric: bool, out: &mut String) {
+    out.push_str(" tcp");
+    list_ports(out, "spt", &m.sport, "tcp", numeric);
+    list_ports(out, "dpt", &m.dport, "tcp", numeric);
+    if let Some(o) = m.option {
+        out.push_str(&format!(
+            " option={}{}",
+            if o.inv { "!" } else { "" },
+            o.val
+        ));
+    }
+    if let Some(f) = m.flags {
+        out.push_str(" flags:");
+        if f.inv {
+            out.push('!');
+        }
+        if numeric {
+            out.push_str(&format!("0x{:02X}/0x{:02X}", f.val.mask, f.val.comp));
+        } else {
+            out.push_str(&format!(
+                "{}/{}",
+                fmt_flags(f.val.mask),
+                fmt_flags(f.val.comp)
+            ));
+        }
+    }
+}

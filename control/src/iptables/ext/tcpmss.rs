@@ -52,3 +52,12 @@ pub fn save(m: &TcpmssMatch, out: &mut String) {
         let _ = write!(out, " {}:{}", m.min, m.max);
     }
 }
+
+pub fn list(m: &TcpmssMatch, out: &mut String) {
+    let _ = write!(out, " tcpmss match {}", if m.inv { "!" } else { "" });
+    if m.min == m.max {
+        let _ = write!(out, "{}", m.min);
+    } else {
+        let _ = write!(out, "{}:{}", m.min, m.max);
+    }
+}

@@ -248,3 +248,54 @@ mod tests {
         assert!(parse_date("1969-12-31").is_err());
     }
 }
+
+fn list_date(secs: u32) -> String {
+    fmt_date(secs).replacen('T', " ", 1)
+}
+
+pub fn list(m: &TimeMatch, out: &mut String) {
+    out.push_str(" TIME");
+    if m.daytime_start != 0 || m.daytime_stop != DAYTIME_MAX {
+        let _ = write!(
+            out,
+            " from {} to {}",
+            fmt_daytime(m.daytime_start),
+            fmt_daytime(m.daytime_stop)
+        );
+    }
+    if m.weekdays != ALL_WEEKDAYS {
+        let days: Vec<&str> = (0..7)
+            .filter(|d| m.weekdays & (1 << (d + 1)) != 0)
+            .map(|d| WEEKDAYS[d])
+            .collect();
+        let _ = write!(out, " on {}", days.join(","));
+    }
+    if m.monthdays != ALL_MONTHDAYS {
+        // iptables' ordinal suffix looks only at the last digit ("11st", "12nd").
+        let days: Vec<String> = (1..=31u32)
+            .filter(|d| m.monthdays & (1 << d) != 0)
+            .map(|d| {
+                let suffix = match d % 10 {
+                    1 => "st",
+                    2 => "nd",
+                    3 => "rd",
+                    _ => "th",
+                };
+                format!("{d}{suffix}")
+            })
+            .collect();
+        let _ = write!(out, " on {}", days.join(","));
+    }
+    if m.date_start != 0 {
+        let _ = write!(out, " starting from {}", list_date(m.date_start));
+    }
+    if m.date_stop != DATE_MAX {
+        let _ = write!(out, " until date {}", list_date(m.date_stop));
+    }
+    if !m.kerneltz {
+        out.push_str(" UTC");
+    }
+    if m.contiguous {
+        out.push_str(" contiguous");
+    }
+}

@@ -46,3 +46,13 @@ pub fn save(m: &TtlMatch, out: &mut String) {
         TtlOp::Gt => write!(out, " --ttl-gt {}", m.value),
     };
 }
+
+pub fn list(m: &TtlMatch, out: &mut String) {
+    let op = match m.op {
+        TtlOp::Eq => "==",
+        TtlOp::Ne => "!=",
+        TtlOp::Lt => "<",
+        TtlOp::Gt => ">",
+    };
+    let _ = write!(out, " TTL match TTL {op} {}", m.value);
+}

@@ -29,3 +29,9 @@ pub fn save(m: &UdpMatch, out: &mut String) {
     save_ports(out, "--sport", &m.sport);
     save_ports(out, "--dport", &m.dport);
 }
+
+pub fn list(m: &UdpMatch, numeric: bool, out: &mut String) {
+    out.push_str(" udp");
+    super::tcp::list_ports(out, "spt", &m.sport, "udp", numeric);
+    super::tcp::list_ports(out, "dpt", &m.dport, "udp", numeric);
+}

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Regenerates tests/golden/list/NAME.TABLE.txt: what the real iptables 1.8.9 prints for
+# `iptables -t TABLE -L -n -v --line-numbers` (and, for NAME.TABLE.plain.txt,
+# `-L -n`; for NAME.TABLE.exact.txt, `-L -n -v -x`) after restoring cases/NAME.rules in a
+# fresh network namespace. Run as root.
+set -euo pipefail
+cd "$(dirname "$0")"
+[ "$(id -u)" = 0 ] || { echo "gen-list.sh: run as root" >&2; exit 1; }
+iptables --version | grep -q 'v1.8.9 (nf_tables)' || { echo "gen-list.sh: needs iptables 1.8.9 (nf_tables)" >&2; exit 1; }
+ns=nfdpgold-list-$$
+trap 'ip netns del "$ns" 2>/dev/null || true' EXIT
+cases=(every_base every_match_ext1 every_match_ext2 every_tcp_udp_icmp every_target_filter
+       every_target_mangle every_target_nat every_target_raw home_gateway docker
+       kube_proxy_clusterip stateful_server port_forward_hairpin cgnat user_chain_order
+       multiwan_connmark time_string_policy)
+mkdir -p list
+rm -f list/*.txt
+for c in "${cases[@]}"; do
+  ip netns add "$ns"
+  for t in raw mangle nat filter; do
+    case $t in
+      raw) chains="PREROUTING OUTPUT";;
+      mangle) chains="PREROUTING INPUT FORWARD OUTPUT POSTROUTING";;
+      nat) chains="PREROUTING INPUT OUTPUT POSTROUTING";;
+      filter) chains="INPUT FORWARD OUTPUT";;
+    esac
+    for ch in $chains; do ip netns exec "$ns" iptables -t "$t" -P "$ch" ACCEPT; done
+  done
+  ip netns exec "$ns" iptables-restore < "cases/$c.rules" 2>/dev/null
+  for t in raw mangle nat filter; do
+    ip netns exec "$ns" iptables -t "$t" -L -n -v --line-numbers > "list/$c.$t.txt"
+  done
+  ip netns exec "$ns" iptables -t filter -L -n > "list/$c.filter.plain.txt"
+  ip netns exec "$ns" iptables -t filter -L -n -v -x > "list/$c.filter.exact.txt"
+  ip netns del "$ns"
+done
+echo "gen-list.sh: $(ls list | wc -l) files"

@@ -230,25 +230,6 @@ pub fn save(m: &TimeMatch, out: &mut String) {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn dates_round_trip() {
-        assert_eq!(parse_date("1970-01-01").unwrap(), 0);
-        assert_eq!(fmt_date(DATE_MAX), "2038-01-19T03:14:07");
-        let t = parse_date("2025-01-01T10:00:00").unwrap();
-        assert_eq!(fmt_date(t), "2025-01-01T10:00:00");
-        assert_eq!(
-            fmt_date(parse_date("2024-02-29").unwrap()),
-            "2024-02-29T00:00:00"
-        );
-        assert!(parse_date("2024-13-01").is_err());
-        assert!(parse_date("1969-12-31").is_err());
-    }
-}
-
 fn list_date(secs: u32) -> String {
     fmt_date(secs).replacen('T', " ", 1)
 }
@@ -297,5 +278,24 @@ pub fn list(m: &TimeMatch, out: &mut String) {
     }
     if m.contiguous {
         out.push_str(" contiguous");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_round_trip() {
+        assert_eq!(parse_date("1970-01-01").unwrap(), 0);
+        assert_eq!(fmt_date(DATE_MAX), "2038-01-19T03:14:07");
+        let t = parse_date("2025-01-01T10:00:00").unwrap();
+        assert_eq!(fmt_date(t), "2025-01-01T10:00:00");
+        assert_eq!(
+            fmt_date(parse_date("2024-02-29").unwrap()),
+            "2024-02-29T00:00:00"
+        );
+        assert!(parse_date("2024-13-01").is_err());
+        assert!(parse_date("1969-12-31").is_err());
     }
 }

@@ -412,3 +412,119 @@ fn no_route_answers_net_unreachable() {
     );
     assert_eq!(p.stats().no_route, 1);
 }
+
+#[test]
+fn reject_tcp_reset_goes_back_to_the_sender() {
+    let mut p = pipeline(
+        "*filter\n-A FORWARD -p tcp --dport 23 -j REJECT --reject-with tcp-reset\nCOMMIT\n",
+    );
+    let syn = tcp(HOST, SERVER, 40000, 23, SYN, 64);
+    let out = run(&mut p, LAN, &syn);
+    assert!(tx_on(&out, WAN).is_empty());
+    let back = tx_on(&out, LAN);
+    assert_eq!(back.len(), 1, "{out:?}");
+    let (eth, ip) = back[0].split_at(14);
+    assert_eq!(&eth[0..6], &HOST_MAC);
+    assert_eq!(&eth[6..12], &LAN_MAC);
+    // From the server to the host (the kernel's nf_send_reset swaps the addresses).
+    assert_eq!((&ip[12..16], &ip[16..20]), (&SERVER[..], &HOST[..]));
+    assert_eq!(
+        (ip[6] & 0x40, ip[8], &ip[4..6]),
+        (0x40, 64, &[0u8, 0][..]),
+        "DF, TTL 64, ID 0"
+    );
+    assert_eq!(&ip[20..22], &23u16.to_be_bytes());
+    assert_eq!(&ip[22..24], &40000u16.to_be_bytes());
+    assert_eq!(
+        u32::from_be_bytes(ip[28..32].try_into().unwrap()),
+        1001,
+        "ACK = SYN's seq + 1"
+    );
+    assert_eq!(ip[33], 0x14, "ACK RST");
+    assert_eq!(sum(&ip[..20]), 0);
+}
+
+#[test]
+fn reject_port_unreachable_from_the_appliance() {
+    let mut p = pipeline("*filter\n-A INPUT -p tcp --dport 23 -j REJECT\n-A FORWARD -p tcp --dport 25 -j REJECT --reject-with icmp-host-prohibited\nCOMMIT\n");
+    // To the appliance: the error comes from the address that was asked.
+    let syn = tcp(HOST, [192, 168, 1, 1], 40000, 23, SYN, 64);
+    let back = tx_on(&run(&mut p, LAN, &syn), LAN);
+    assert_eq!(back.len(), 1);
+    let ip = &back[0][14..];
+    assert_eq!(
+        (&ip[12..16], &ip[16..20]),
+        (&[192, 168, 1, 1][..], &HOST[..])
+    );
+    assert_eq!(
+        (ip[1], ip[9], ip[20], ip[21]),
+        (0xc0, 1, 3, 3),
+        "PREC 0xC0, ICMP port unreachable"
+    );
+    assert_eq!(&ip[28..], &syn[..], "the whole offending packet is quoted");
+    assert_eq!(sum(&ip[20..]), 0);
+    // Forwarded: from the LAN-side address of the appliance, host prohibited.
+    let back = tx_on(
+        &run(&mut p, LAN, &tcp(HOST, SERVER, 40000, 25, SYN, 64)),
+        LAN,
+    );
+    let ip = &back[0][14..];
+    assert_eq!(&ip[12..16], &[192, 168, 1, 1]);
+    assert_eq!((ip[20], ip[21]), (3, 10));
+    assert_eq!(
+        ip[28 + 8],
+        63,
+        "the quoted header is the forwarded one (TTL already decremented)"
+    );
+}
+
+#[test]
+fn log_lines_have_the_kernel_shape() {
+    let mut p = pipeline("*filter\n-A FORWARD -p tcp -j LOG --log-prefix \"FWD: \"\nCOMMIT\n");
+    p.collect_log();
+    run(&mut p, LAN, &tcp(HOST, SERVER, 40000, 80, SYN, 64));
+    assert_eq!(
+        p.take_log(),
+        [
+            "FWD: IN=lan0 OUT=wan0 MAC=02:00:00:00:01:01:02:00:00:00:01:10:08:00 SRC=192.168.1.10 \
+          DST=93.184.216.34 LEN=40 TOS=0x00 PREC=0x00 TTL=63 ID=4660 DF PROTO=TCP SPT=40000 DPT=80 \
+          WINDOW=64240 RES=0x00 SYN URGP=0 "
+        ]
+    );
+}
+
+#[test]
+fn mangle_rewrites_keep_checksums_valid() {
+    let rules = "*mangle\n-A FORWARD -j TOS --set-tos 0x10/0x3f\n-A FORWARD -j TTL --ttl-set 200\n\
+                 -A POSTROUTING -p tcp --tcp-flags SYN,RST SYN -j TCPMSS --set-mss 1200\nCOMMIT\n";
+    let mut p = pipeline(rules);
+    let mut syn = tcp(HOST, SERVER, 40000, 80, SYN, 64);
+    // Give the SYN an MSS option of 1460.
+    syn[2..4].copy_from_slice(&44u16.to_be_bytes());
+    syn[32] = 0x60;
+    syn.extend_from_slice(&[2, 4, 0x05, 0xb4]);
+    syn[10] = 0;
+    syn[11] = 0;
+    let c = sum(&syn[..20]);
+    syn[10..12].copy_from_slice(&c.to_be_bytes());
+    syn[36] = 0;
+    syn[37] = 0;
+    let mut pseudo = Vec::new();
+    pseudo.extend_from_slice(&HOST);
+    pseudo.extend_from_slice(&SERVER);
+    pseudo.extend_from_slice(&[0, 6, 0, 24]);
+    pseudo.extend_from_slice(&syn[20..]);
+    let c = sum(&pseudo);
+    syn[36..38].copy_from_slice(&c.to_be_bytes());
+
+    let f = tx_on(&run(&mut p, LAN, &syn), WAN);
+    let ip = &f[0][14..];
+    assert_eq!((ip[1], ip[8]), (0x10, 200));
+    assert_eq!(&ip[40..44], &[2, 4, 0x04, 0xb0], "MSS lowered to 1200");
+    assert_eq!(sum(&ip[..20]), 0, "IP checksum");
+    let mut pseudo = Vec::new();
+    pseudo.extend_from_slice(&ip[12..20]);
+    pseudo.extend_from_slice(&[0, 6, 0, 24]);
+    pseudo.extend_from_slice(&ip[20..]);
+    assert_eq!(sum(&pseudo), 0, "TCP checksum");
+}

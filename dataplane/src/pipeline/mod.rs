@@ -7,6 +7,8 @@
 
 pub mod compile;
 pub mod eval;
+pub mod log;
+pub mod reply;
 pub mod traverse;
 
 pub use compile::{Action, CompiledRule, CompiledRuleset, CompiledTable};
@@ -15,8 +17,9 @@ pub use traverse::{traverse, RuleHost, TargetOutcome, TraceKind, Verdict};
 use crate::neigh::NeighTable;
 use crate::port::{MacAddr, PacketBuf, PortId};
 use crate::route::Fib;
+use crate::ruleset::targets::tcpmss::TcpmssTarget;
 use crate::ruleset::{Counters, Hook, TableKind, Target};
-use crate::wire::{EtherType, EthernetFrame, Icmpv4Packet, Ipv4Packet};
+use crate::wire::{EtherType, EthernetFrame, Ipv4Packet};
 use eval::{MatchEnv, RuleState};
 use std::collections::HashMap;
 use std::net::Ipv4Addr;
@@ -47,9 +50,6 @@ pub struct PipelineStats {
     pub sent_local: u64,
     pub icmp_errors: u64,
 }
-
-/// The default TTL of packets the appliance itself generates (sysctl ip_default_ttl).
-pub const DEFAULT_TTL: u8 = 64;
 
 /// A packet on its way through the hooks.
 struct Pkt {
@@ -432,70 +432,46 @@ impl Pipeline {
         out.push(Emit::Tx { port, frame: buf });
     }
 
-    /// An ICMP error about `pkt` from the appliance (time exceeded, unreachable), as
-    /// `icmp_send` builds it: from the address of the port facing the sender, quoting
-    /// the offending header and as much payload as fits in 576 bytes.
+    /// An ICMP error about `pkt` from the appliance (time exceeded, unreachable): from
+    /// the address of the port facing the sender, as `icmp_send` picks it.
     fn icmp_error(&mut self, pkt: &Pkt, icmp_type: u8, code: u8) {
-        let orig = pkt.buf.data();
-        let Ok(ip) = Ipv4Packet::new_checked(orig) else {
-            return;
-        };
-        let (src, dst) = (ip.src_addr(), ip.dst_addr());
-        // Never about ICMP errors, non-first fragments or non-unicast traffic.
-        let is_icmp_error = ip.protocol() == crate::wire::IpProtocol::Icmp
-            && ip.is_first_fragment()
-            && Icmpv4Packet::new_checked(ip.payload())
-                .map(|i| i.msg_type().is_error())
-                .unwrap_or(false);
-        if is_icmp_error
-            || ip.frag_offset() != 0
-            || dst.is_broadcast()
-            || dst.is_multicast()
-            || src.is_unspecified()
-            || is_broadcast_for(&self.fib, dst)
-        {
-            return;
+        let src = reply_source(&self.fib, pkt.buf.data());
+        let ident = self.next_ident();
+        if let Some(b) = reply::icmp_error(pkt.buf.data(), icmp_type, code, src, ident) {
+            self.stats.icmp_errors += 1;
+            self.generated.push(b);
         }
-        let reply_src = self
-            .fib
-            .lookup(src, 0)
-            .map(|h| h.src)
-            .filter(|a| !a.is_unspecified())
-            .or_else(|| {
-                pkt.in_port
-                    .and_then(|p| self.fib.ports().get(p))
-                    .and_then(|p| p.primary())
-            })
-            .unwrap_or(dst);
-        let quote = orig.len().min(576 - 20 - 8);
-        let total = 20 + 8 + quote;
-        let mut buf = PacketBuf::new(
-            crate::port::DEFAULT_HEADROOM + total,
-            crate::port::DEFAULT_HEADROOM,
-        );
-        let data = buf.append(total);
-        data[0] = 0x45;
-        data[1] = (ip.tos() & 0x1e) | 0xc0;
-        data[2..4].copy_from_slice(&(total as u16).to_be_bytes());
-        data[4..6].copy_from_slice(&self.ident.to_be_bytes());
+    }
+
+    fn next_ident(&mut self) -> u16 {
         self.ident = self.ident.wrapping_add(1);
-        data[8] = DEFAULT_TTL;
-        data[9] = 1;
-        data[12..16].copy_from_slice(&reply_src.octets());
-        data[16..20].copy_from_slice(&src.octets());
-        data[20] = icmp_type;
-        data[21] = code;
-        data[28..].copy_from_slice(&orig[..quote]);
-        let icmp_sum = !crate::wire::checksum::data(&data[20..]);
-        data[22..24].copy_from_slice(&icmp_sum.to_be_bytes());
-        Ipv4Packet::new_unchecked(&mut data[..]).fill_checksum();
-        self.stats.icmp_errors += 1;
-        self.generated.push(buf);
+        self.ident
     }
 
     fn port_name(&self, port: Option<PortId>) -> Option<&str> {
         port.and_then(|p| self.fib.ports().get(p))
             .map(|p| p.name.as_str())
+    }
+}
+
+/// TCPMSS: lowers the MSS option of a SYN to `limit` (never raises it), fixing the TCP
+/// checksum incrementally. A SYN without the option is left alone.
+fn clamp_mss(ip: &mut [u8], limit: u16) {
+    let ihl = match Ipv4Packet::new_checked(&ip[..]) {
+        Ok(p) if p.protocol() == crate::wire::IpProtocol::Tcp && p.frag_offset() == 0 => {
+            usize::from(p.header_len())
+        }
+        _ => return,
+    };
+    let Some(l4) = ip.get_mut(ihl..) else {
+        return;
+    };
+    let Ok(mut tcp) = crate::wire::TcpPacket::new_checked(l4) else {
+        return;
+    };
+    if tcp.flags().contains(crate::wire::TcpFlags::SYN) && tcp.mss().is_some_and(|mss| mss > limit)
+    {
+        tcp.rewrite_mss(limit);
     }
 }
 
@@ -528,6 +504,20 @@ fn same_rule(old: &CompiledRuleset, new: &CompiledRuleset, owner: &compile::Slot
             find(old) == find(new)
         }
     }
+}
+
+/// The source of an answer to `orig`: its destination when that is the appliance
+/// itself, else the address of the port the answer leaves by.
+fn reply_source(fib: &Fib, orig: &[u8]) -> Ipv4Addr {
+    let ip = Ipv4Packet::new_unchecked(orig);
+    let (src, dst) = (ip.src_addr(), ip.dst_addr());
+    if fib.is_local(dst) {
+        return dst;
+    }
+    fib.lookup(src, 0)
+        .map(|h| h.src)
+        .filter(|a| !a.is_unspecified())
+        .unwrap_or(dst)
 }
 
 fn ipv4_dst(buf: &PacketBuf) -> Ipv4Addr {
@@ -576,13 +566,50 @@ impl RuleHost for Host<'_> {
 
     fn run_target(
         &mut self,
-        table: TableKind,
-        hook: Hook,
+        _table: TableKind,
+        _hook: Hook,
         _rule: &CompiledRule,
         target: &Target,
     ) -> TargetOutcome {
-        let _ = (table, hook);
         match target {
+            Target::Reject(r) => {
+                let orig = self.pkt.buf.data();
+                let answer = match r.with.icmp_code() {
+                    None => reply::tcp_reset(orig),
+                    Some(code) if reply::unreach_checksum_ok(orig) => {
+                        let src = reply_source(&self.p.fib, orig);
+                        let ident = self.p.next_ident();
+                        reply::icmp_error(orig, 3, code, src, ident)
+                    }
+                    Some(_) => None,
+                };
+                if let Some(a) = answer {
+                    self.p.generated.push(a);
+                }
+                TargetOutcome::Verdict(Verdict::Drop)
+            }
+            Target::Log(l) => {
+                let mut line = l.prefix.clone();
+                log::format_packet(
+                    &mut line,
+                    self.p.port_name(self.pkt.in_port),
+                    self.p.port_name(self.pkt.out_port),
+                    self.pkt.mac_header.as_ref().map(|m| &m[..]),
+                    self.pkt.buf.data(),
+                    l.flags,
+                    self.pkt.buf.mark,
+                );
+                match l.level {
+                    0..=3 => tracing::error!(target: "nfdp::log", "{line}"),
+                    4 => tracing::warn!(target: "nfdp::log", "{line}"),
+                    5 | 6 => tracing::info!(target: "nfdp::log", "{line}"),
+                    _ => tracing::debug!(target: "nfdp::log", "{line}"),
+                }
+                if let Some(log) = self.p.log.as_mut() {
+                    log.push(line);
+                }
+                TargetOutcome::Continue
+            }
             Target::Mark(m) => {
                 self.pkt.buf.mark = m.apply(self.pkt.buf.mark);
                 TargetOutcome::Continue
@@ -597,14 +624,52 @@ impl RuleHost for Host<'_> {
                 }
                 TargetOutcome::Continue
             }
+            Target::Tos(t) => {
+                let mut ip = Ipv4Packet::new_unchecked(self.pkt.buf.data_mut());
+                let old = ip.tos();
+                let new = (old & !t.mask) ^ t.value;
+                if new != old {
+                    ip.set_tos(new);
+                    ip.fill_checksum();
+                }
+                TargetOutcome::Continue
+            }
+            Target::Dscp(d) => {
+                let mut ip = Ipv4Packet::new_unchecked(self.pkt.buf.data_mut());
+                if ip.dscp() != d.dscp {
+                    ip.set_dscp(d.dscp);
+                    ip.fill_checksum();
+                }
+                TargetOutcome::Continue
+            }
+            Target::Tcpmss(t) => {
+                let limit = match t {
+                    TcpmssTarget::SetMss(v) => Some(*v),
+                    TcpmssTarget::ClampPmtu => self
+                        .pkt
+                        .out_port
+                        .and_then(|p| self.p.fib.ports().get(p))
+                        .map(|p| p.mtu.saturating_sub(40)),
+                };
+                if let Some(limit) = limit {
+                    clamp_mss(self.pkt.buf.data_mut(), limit);
+                }
+                TargetOutcome::Continue
+            }
             // Extension point: SNAT/DNAT/MASQUERADE/REDIRECT bind the connection in the
             // NAT engine; NOTRACK/CT mark it untracked. Without them the packet goes on
             // untranslated, as the first packet would before the binding exists.
             Target::Snat(_) | Target::Dnat(_) | Target::Masquerade(_) | Target::Redirect(_) => {
                 TargetOutcome::Verdict(Verdict::Accept)
             }
-            Target::Notrack | Target::Ct(_) => TargetOutcome::Continue,
-            _ => TargetOutcome::Continue,
+            // CONNMARK needs a connection: it arrives with conntrack.
+            Target::Notrack | Target::Ct(_) | Target::Connmark(_) => TargetOutcome::Continue,
+            Target::None
+            | Target::Accept
+            | Target::Drop
+            | Target::Return
+            | Target::Jump(_)
+            | Target::Goto(_) => TargetOutcome::Continue,
         }
     }
 
@@ -619,14 +684,21 @@ impl RuleHost for Host<'_> {
         if self.p.trace.is_none() {
             return;
         }
-        let line = format!(
-            "TRACE: {}:{}:{}:{} IN={} OUT={}",
+        let mut line = format!(
+            "TRACE: {}:{}:{}:{} ",
             table.name(),
             chain,
             kind.name(),
-            number,
-            self.p.port_name(self.pkt.in_port).unwrap_or(""),
-            self.p.port_name(self.pkt.out_port).unwrap_or("")
+            number
+        );
+        log::format_packet(
+            &mut line,
+            self.p.port_name(self.pkt.in_port),
+            self.p.port_name(self.pkt.out_port),
+            self.pkt.mac_header.as_ref().map(|m| &m[..]),
+            self.pkt.buf.data(),
+            log::TRACE_FLAGS,
+            self.pkt.buf.mark,
         );
         self.p.trace_line(line);
     }

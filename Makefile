@@ -23,3 +23,4 @@ demo: build
 # Regenerates tests/golden/*.golden with the real iptables in a network namespace (root).
 golden: setup
 	bash tests/golden/gen.sh
+	bash tests/golden/gen-list.sh

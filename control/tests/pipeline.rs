@@ -528,3 +528,67 @@ fn mangle_rewrites_keep_checksums_valid() {
     pseudo.extend_from_slice(&ip[20..]);
     assert_eq!(sum(&pseudo), 0, "TCP checksum");
 }
+
+#[test]
+fn worker_moves_bursts_between_memory_ports() {
+    use dataplane::port::{MacAddr, MemPort, Port};
+    use dataplane::worker::Worker;
+    let p = pipeline("*filter\n-A FORWARD -p tcp --dport 23 -j DROP\nCOMMIT\n");
+    let mut lan = MemPort::new(LAN, "lan0", MacAddr(LAN_MAC), 1, 64);
+    let mut wan = MemPort::new(WAN, "wan0", MacAddr([2, 0, 0, 0, 2, 1]), 1, 64);
+    let mut wan1 = MemPort::new(WAN1, "wan1", MacAddr([2, 0, 0, 0, 3, 1]), 1, 64);
+    for dport in [80, 23, 443] {
+        lan.inject(
+            0,
+            frame(LAN_MAC, HOST_MAC, &tcp(HOST, SERVER, 40000, dport, SYN, 64)).data(),
+        )
+        .unwrap();
+    }
+    let mut w = Worker::new(p, 0, 32, 3);
+    let n = {
+        let mut ports: [&mut dyn Port; 3] = [&mut lan, &mut wan, &mut wan1];
+        w.poll(&mut ports, T0)
+    };
+    assert_eq!(n, 3);
+    let out = wan.take_tx(0);
+    assert_eq!(out.len(), 2, "80 and 443 forwarded, 23 dropped");
+    assert_eq!(wan.stats().tx_packets, 2);
+    assert_eq!(lan.stats().rx_packets, 3);
+}
+
+#[test]
+fn addrtype_limit_statistic_in_rules() {
+    let rules = "*filter\n-A INPUT -m addrtype --dst-type BROADCAST -j DROP\n\
+                 -A FORWARD -p tcp --dport 80 -m limit --limit 1/min --limit-burst 2 -j ACCEPT\n\
+                 -A FORWARD -p tcp --dport 80 -j DROP\n\
+                 -A FORWARD -p tcp --dport 81 -m statistic --mode nth --every 2 --packet 0 -j DROP\nCOMMIT\n";
+    let mut p = pipeline(rules);
+    // The LAN's broadcast address is local delivery, dropped by type; unicast is not.
+    assert!(run(&mut p, LAN, &tcp(HOST, [192, 168, 1, 255], 1, 2, SYN, 64)).is_empty());
+    assert_eq!(
+        run(&mut p, LAN, &tcp(HOST, [192, 168, 1, 1], 1, 2, SYN, 64)).len(),
+        1
+    );
+    // Burst of 2 at the same instant, then the limit.
+    let sent: Vec<usize> = (0..3)
+        .map(|_| {
+            tx_on(
+                &run(&mut p, LAN, &tcp(HOST, SERVER, 40000, 80, SYN, 64)),
+                WAN,
+            )
+            .len()
+        })
+        .collect();
+    assert_eq!(sent, [1, 1, 0]);
+    // Every second packet to 81 is dropped.
+    let sent: Vec<usize> = (0..4)
+        .map(|_| {
+            tx_on(
+                &run(&mut p, LAN, &tcp(HOST, SERVER, 40000, 81, SYN, 64)),
+                WAN,
+            )
+            .len()
+        })
+        .collect();
+    assert_eq!(sent, [1, 0, 1, 0]);
+}

@@ -9,3 +9,4 @@ pub mod port;
 pub mod route;
 pub mod ruleset;
 pub mod wire;
+pub mod worker;

@@ -57,7 +57,7 @@ pub fn may_send_icmp_error(orig: &[u8]) -> bool {
     if orig[9] == 1 {
         // Only queries (echo, timestamp, info, address mask) may be answered with errors.
         match orig.get(ihl) {
-            Some(0 | 8 | 13 | 14 | 15 | 16 | 17 | 18) => {}
+            Some(0 | 8 | 9 | 10 | 13 | 14 | 15 | 16 | 17 | 18) => {}
             _ => return false,
         }
     }

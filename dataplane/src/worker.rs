@@ -38,11 +38,11 @@ impl Worker {
     /// One pass over all ports; returns how many packets were received.
     pub fn poll(&mut self, ports: &mut [&mut dyn Port], now_ns: u64) -> usize {
         let mut received = 0;
-        for i in 0..ports.len() {
+        for port in ports.iter_mut() {
             self.rx.clear();
-            let n = ports[i].rx_burst(self.queue, &mut self.rx, self.burst);
+            let n = port.rx_burst(self.queue, &mut self.rx, self.burst);
             received += n;
-            let in_port = ports[i].id();
+            let in_port = port.id();
             for buf in self.rx.drain(..) {
                 self.pipeline.receive(in_port, buf, now_ns, &mut self.emits);
             }

@@ -122,7 +122,7 @@ fn rule_line(out: &mut String, num_: usize, r: &Rule, o: ListOptions) {
     } else {
         names::proto_name(proto)
     };
-    let _ = write!(out, "{pname:<5}");
+    let _ = write!(out, "{pname:<4} ");
     out.push(if s.fragment == Some(false) { '!' } else { '-' });
     out.push(if s.fragment.is_some() { 'f' } else { '-' });
     out.push(' ');

@@ -287,7 +287,9 @@ pub fn restore(text: &str, rs: &mut Ruleset, opts: RestoreOptions) -> Result<(),
                 Some(parse_counters(&w).ok_or_else(|| err(line, format!("bad counters `{w}'")))?);
         }
         let parsed = parse_command(words, Source::Restore).map_err(|m| err(line, m))?;
-        let counters = counters.or(parsed.counters).filter(|_| opts.counters);
+        // A `[p:b]` prefix counts only with --counters; a `-c P B` option on the rule is
+        // kept either way (iptables 1.8.9's `-L -v` shows it after a plain restore).
+        let counters = counters.filter(|_| opts.counters).or(parsed.counters);
         sec.apply(parsed.command, counters, line)
             .map_err(|e| err(line, e.to_string()))?;
     }
@@ -366,6 +368,15 @@ mod tests {
         )
         .unwrap();
         assert!(save_ruleset(&rs, true).contains("[0:0] -A INPUT -j ACCEPT\n"));
+        // ... but a rule's own `-c P B` is kept, as iptables-restore keeps it.
+        let mut rs = Ruleset::default();
+        restore(
+            "*filter\n-A INPUT -c 9 900 -j DROP\nCOMMIT\n",
+            &mut rs,
+            RestoreOptions::default(),
+        )
+        .unwrap();
+        assert!(save_ruleset(&rs, true).contains("[9:900] -A INPUT -j DROP\n"));
     }
 
     #[test]

@@ -26,3 +26,17 @@ impl TtlTarget {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn set_dec_inc_saturate() {
+        assert_eq!(TtlTarget::Set(7).apply(64), 7);
+        assert_eq!(TtlTarget::Dec(5).apply(3), 0);
+        assert_eq!(TtlTarget::Dec(1).apply(64), 63);
+        assert_eq!(TtlTarget::Inc(10).apply(250), 255);
+        assert!(TtlTarget::Dec(0).validate().is_err());
+    }
+}

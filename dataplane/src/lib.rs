@@ -3,6 +3,7 @@
 //! conntrack, NAT and the hook pipeline.
 #![forbid(unsafe_code)]
 
+pub mod conntrack;
 pub mod neigh;
 pub mod pipeline;
 pub mod port;

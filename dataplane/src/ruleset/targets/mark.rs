@@ -21,12 +21,40 @@ mod tests {
     #[test]
     fn xmark_covers_set_and_or_xor() {
         // --set-mark 0x10/0xf0 is set-xmark 0x10/0xf0: clear the masked bits, then xor.
-        assert_eq!(MarkTarget { value: 0x10, mask: 0xf0 }.apply(0xffff_ffff), 0xffff_ff1f);
+        assert_eq!(
+            MarkTarget {
+                value: 0x10,
+                mask: 0xf0
+            }
+            .apply(0xffff_ffff),
+            0xffff_ff1f
+        );
         // --and-mark 0x0f is 0x0/0xfffffff0.
-        assert_eq!(MarkTarget { value: 0, mask: !0x0f }.apply(0xab), 0x0b);
+        assert_eq!(
+            MarkTarget {
+                value: 0,
+                mask: !0x0f
+            }
+            .apply(0xab),
+            0x0b
+        );
         // --or-mark 0x100 is 0x100/0x100.
-        assert_eq!(MarkTarget { value: 0x100, mask: 0x100 }.apply(0x1), 0x101);
+        assert_eq!(
+            MarkTarget {
+                value: 0x100,
+                mask: 0x100
+            }
+            .apply(0x1),
+            0x101
+        );
         // --xor-mark 0x3 is 0x3/0x0.
-        assert_eq!(MarkTarget { value: 0x3, mask: 0 }.apply(0x1), 0x2);
+        assert_eq!(
+            MarkTarget {
+                value: 0x3,
+                mask: 0
+            }
+            .apply(0x1),
+            0x2
+        );
     }
 }

@@ -1,0 +1,619 @@
+//! Connection tracking, one `Conntrack` shard per worker (SPEC.md section 4): both
+//! tuples of a connection index one compact entry; a timer wheel expires entries with
+//! O(1) work per packet; a NEW connection enters the table only when its first packet is
+//! confirmed at the end of its path (a packet dropped by the rules leaves nothing).
+
+pub mod tcp;
+pub mod tuple;
+mod wheel;
+
+pub use tcp::TcpState;
+pub use tuple::Tuple;
+
+use crate::ruleset::matches::conntrack::{state as st, status};
+use crate::wire::checksum;
+use hashbrown::HashMap;
+use std::fmt::Write;
+use wheel::TimerWheel;
+
+const NS: u64 = 1_000_000_000;
+
+/// Run-time tunables, by their sysctl names (without `net.netfilter.`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CtConfig {
+    pub max: u32,
+    pub generic_timeout: u32,
+    pub icmp_timeout: u32,
+    pub udp_timeout: u32,
+    pub udp_timeout_stream: u32,
+    /// Indexed by `TcpState as usize` (None and SynSent2 use syn_sent's).
+    pub tcp_timeouts: [u32; 10],
+    pub tcp_timeout_unacknowledged: u32,
+    pub tcp_loose: bool,
+    pub tcp_be_liberal: bool,
+    pub checksum: bool,
+    pub acct: bool,
+}
+
+impl Default for CtConfig {
+    fn default() -> Self {
+        CtConfig {
+            max: 262_144,
+            generic_timeout: 600,
+            icmp_timeout: 30,
+            udp_timeout: 30,
+            udp_timeout_stream: 180,
+            // None, SYN_SENT, SYN_RECV, ESTABLISHED, FIN_WAIT, CLOSE_WAIT, LAST_ACK,
+            // TIME_WAIT, CLOSE, SYN_SENT2
+            tcp_timeouts: [120, 120, 60, 432_000, 120, 60, 30, 120, 10, 120],
+            tcp_timeout_unacknowledged: 300,
+            tcp_loose: true,
+            tcp_be_liberal: false,
+            checksum: true,
+            acct: false,
+        }
+    }
+}
+
+impl CtConfig {
+    /// Applies `nf_conntrack_*` tunables; `get` returns the configured value of a name.
+    pub fn from_tunables(get: impl Fn(&str) -> Option<u64>) -> CtConfig {
+        let mut c = CtConfig::default();
+        let v = |name: &str, cur: u32| get(name).map_or(cur, |x| x.min(u64::from(u32::MAX)) as u32);
+        c.max = v("nf_conntrack_max", c.max);
+        c.generic_timeout = v("nf_conntrack_generic_timeout", c.generic_timeout);
+        c.icmp_timeout = v("nf_conntrack_icmp_timeout", c.icmp_timeout);
+        c.udp_timeout = v("nf_conntrack_udp_timeout", c.udp_timeout);
+        c.udp_timeout_stream = v("nf_conntrack_udp_timeout_stream", c.udp_timeout_stream);
+        let names = [
+            "syn_sent",
+            "syn_sent",
+            "syn_recv",
+            "established",
+            "fin_wait",
+            "close_wait",
+            "last_ack",
+            "time_wait",
+            "close",
+            "syn_sent",
+        ];
+        for (i, n) in names.iter().enumerate() {
+            c.tcp_timeouts[i] = v(&format!("nf_conntrack_tcp_timeout_{n}"), c.tcp_timeouts[i]);
+        }
+        c.tcp_timeout_unacknowledged = v(
+            "nf_conntrack_tcp_timeout_unacknowledged",
+            c.tcp_timeout_unacknowledged,
+        );
+        let flag = |name: &str, cur: bool| get(name).map_or(cur, |x| x != 0);
+        c.tcp_loose = flag("nf_conntrack_tcp_loose", c.tcp_loose);
+        c.tcp_be_liberal = flag("nf_conntrack_tcp_be_liberal", c.tcp_be_liberal);
+        c.checksum = flag("nf_conntrack_checksum", c.checksum);
+        c.acct = flag("nf_conntrack_acct", c.acct);
+        c
+    }
+}
+
+/// One connection. Kept compact: see `entry_size_is_compact`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConnEntry {
+    pub orig: Tuple,
+    pub reply: Tuple,
+    pub timeout_ns: u64,
+    pub start_ns: u64,
+    /// Packets and bytes, original direction then reply.
+    pub packets: [u64; 2],
+    pub bytes: [u64; 2],
+    pub mark: u32,
+    /// `status::*` bits (SEEN_REPLY, ASSURED, CONFIRMED).
+    pub status: u8,
+    pub tcp: TcpState,
+    /// The timer wheel second this entry is scheduled for.
+    wheel_at: u64,
+}
+
+/// The connection state a packet has as rules see it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CtState {
+    New,
+    Established,
+    Related,
+    Invalid,
+    Untracked,
+}
+
+impl CtState {
+    /// The `--ctstate` bit.
+    pub fn bit(self) -> u16 {
+        match self {
+            CtState::New => st::NEW,
+            CtState::Established => st::ESTABLISHED,
+            CtState::Related => st::RELATED,
+            CtState::Invalid => st::INVALID,
+            CtState::Untracked => st::UNTRACKED,
+        }
+    }
+}
+
+/// What conntrack attached to a packet.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CtInfo {
+    pub state: CtState,
+    /// The confirmed entry this packet belongs to (for RELATED: the master).
+    pub id: Option<u32>,
+    /// The packet travels in the reply direction.
+    pub reply: bool,
+    /// A new connection waiting for confirmation.
+    pub pending: Option<ConnEntry>,
+}
+
+impl CtInfo {
+    pub fn untracked() -> CtInfo {
+        CtInfo {
+            state: CtState::Untracked,
+            id: None,
+            reply: false,
+            pending: None,
+        }
+    }
+    fn invalid() -> CtInfo {
+        CtInfo {
+            state: CtState::Invalid,
+            ..CtInfo::untracked()
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CtStats {
+    pub found: u64,
+    pub new: u64,
+    pub invalid: u64,
+    pub inserted: u64,
+    pub early_drop: u64,
+    /// "table full, dropping packet"
+    pub table_full: u64,
+    pub expired: u64,
+}
+
+pub struct Conntrack {
+    cfg: CtConfig,
+    map: HashMap<Tuple, u32>,
+    entries: Vec<Option<ConnEntry>>,
+    free: Vec<u32>,
+    count: u32,
+    wheel: TimerWheel,
+    cursor: usize,
+    stats: CtStats,
+}
+
+/// Packs an entry id and a direction into the map's value.
+fn slot(id: u32, reply: bool) -> u32 {
+    id << 1 | u32::from(reply)
+}
+
+fn l4_checksum_ok(ip: &[u8], ihl: usize) -> bool {
+    let seg = &ip[ihl..];
+    match ip[9] {
+        1 => checksum::data(seg) == 0xffff,
+        6 | 17 => {
+            if ip[9] == 17 && seg.get(6..8) == Some(&[0, 0][..]) {
+                return true;
+            }
+            let src = std::net::Ipv4Addr::new(ip[12], ip[13], ip[14], ip[15]);
+            let dst = std::net::Ipv4Addr::new(ip[16], ip[17], ip[18], ip[19]);
+            let p = checksum::pseudo_header(
+                src,
+                dst,
+                crate::wire::IpProtocol::from(ip[9]),
+                seg.len() as u32,
+            );
+            checksum::combine(&[p, checksum::data(seg)]) == 0xffff
+        }
+        _ => true,
+    }
+}
+
+impl Conntrack {
+    pub fn new(cfg: CtConfig) -> Conntrack {
+        Conntrack {
+            cfg,
+            map: HashMap::new(),
+            entries: Vec::new(),
+            free: Vec::new(),
+            count: 0,
+            wheel: TimerWheel::new(),
+            cursor: 0,
+            stats: CtStats::default(),
+        }
+    }
+
+    pub fn config(&self) -> &CtConfig {
+        &self.cfg
+    }
+
+    pub fn set_config(&mut self, cfg: CtConfig) {
+        self.cfg = cfg;
+    }
+
+    pub fn stats(&self) -> &CtStats {
+        &self.stats
+    }
+
+    pub fn len(&self) -> usize {
+        self.count as usize
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    pub fn entry(&self, id: u32) -> Option<&ConnEntry> {
+        self.entries.get(id as usize).and_then(|e| e.as_ref())
+    }
+
+    pub fn entry_mut(&mut self, id: u32) -> Option<&mut ConnEntry> {
+        self.entries.get_mut(id as usize).and_then(|e| e.as_mut())
+    }
+
+    pub fn lookup(&self, t: &Tuple) -> Option<(u32, bool)> {
+        self.map.get(t).map(|v| (v >> 1, v & 1 == 1))
+    }
+
+    /// Tracks one packet (`ip` is the whole IPv4 packet). `verify` asks for checksum
+    /// verification (the kernel does it in PREROUTING only).
+    pub fn packet_in(&mut self, ip: &[u8], verify: bool, now_ns: u64) -> CtInfo {
+        self.expire(now_ns);
+        let info = self.track(ip, verify, now_ns);
+        if info.state == CtState::Invalid {
+            self.stats.invalid += 1;
+        }
+        info
+    }
+
+    fn track(&mut self, ip: &[u8], verify: bool, now_ns: u64) -> CtInfo {
+        if ip.len() < 20 {
+            return CtInfo::invalid();
+        }
+        let ihl = usize::from(ip[0] & 0x0f) * 4;
+        // Fragments are reassembled before conntrack; until defragmentation exists they
+        // cannot be tracked.
+        if u16::from_be_bytes([ip[6], ip[7]]) & 0x3fff != 0 || ip.len() < ihl {
+            return CtInfo::invalid();
+        }
+        let Some(t) = Tuple::from_ip(ip) else {
+            return CtInfo::invalid();
+        };
+        if verify && self.cfg.checksum && !l4_checksum_ok(ip, ihl) {
+            return CtInfo::invalid();
+        }
+        let l4 = &ip[ihl..];
+        if t.proto == 1 {
+            let icmp_type = l4[0];
+            if matches!(icmp_type, 3 | 4 | 5 | 11 | 12) {
+                return self.icmp_error(l4);
+            }
+        }
+        if t.proto == 6 && !tcp::valid_flags(l4.get(13).copied().unwrap_or(0)) {
+            return CtInfo::invalid();
+        }
+        let len = ip.len() as u64;
+        if let Some((id, false)) = self.lookup(&t) {
+            // A SYN for a closed connection's tuple reopens it: the old entry goes.
+            let closed = self.entry(id).is_some_and(|e| e.tcp >= TcpState::TimeWait);
+            if t.proto == 6 && closed && tcp::SegKind::of(l4[13]) == tcp::SegKind::Syn {
+                self.remove(id);
+            }
+        }
+        if let Some((id, reply)) = self.lookup(&t) {
+            self.stats.found += 1;
+            let cfg = self.cfg.clone();
+            let Some(e) = self.entries.get_mut(id as usize).and_then(|e| e.as_mut()) else {
+                return CtInfo::invalid();
+            };
+            let state = update(&cfg, e, reply, l4, len, now_ns);
+            // A shorter timeout (RST, FIN) must not wait for the old deadline's slot.
+            let sec = self.wheel.second_for(e.timeout_ns);
+            if sec < e.wheel_at {
+                e.wheel_at = sec;
+                self.wheel.schedule(id, sec);
+            }
+            return CtInfo {
+                state,
+                id: Some(id),
+                reply,
+                pending: None,
+            };
+        }
+        // A new connection, if this packet may start one.
+        let Some(reply_t) = t.invert() else {
+            return CtInfo::invalid();
+        };
+        if t.proto == 1 && !tuple::icmp_starts_connection(l4[0]) {
+            return CtInfo::invalid();
+        }
+        let mut e = ConnEntry {
+            orig: t,
+            reply: reply_t,
+            timeout_ns: now_ns,
+            start_ns: now_ns,
+            packets: [0; 2],
+            bytes: [0; 2],
+            mark: 0,
+            status: 0,
+            tcp: TcpState::None,
+            wheel_at: 0,
+        };
+        if t.proto == 6 {
+            let kind = tcp::SegKind::of(l4[13]);
+            match tcp::transition(false, kind, TcpState::None) {
+                tcp::Transition::To(TcpState::SynSent) => {}
+                tcp::Transition::To(_) if self.cfg.tcp_loose => {}
+                _ => return CtInfo::invalid(),
+            }
+        }
+        let state = update(&self.cfg, &mut e, false, l4, len, now_ns);
+        if state == CtState::Invalid {
+            return CtInfo::invalid();
+        }
+        self.stats.new += 1;
+        CtInfo {
+            state: CtState::New,
+            id: None,
+            reply: false,
+            pending: Some(e),
+        }
+    }
+
+    /// An ICMP error is RELATED to the connection of the packet it quotes, else INVALID.
+    fn icmp_error(&mut self, l4: &[u8]) -> CtInfo {
+        let inner = l4.get(8..).and_then(Tuple::from_ip);
+        let Some(found) = inner.and_then(|t| t.invert()).and_then(|t| self.lookup(&t)) else {
+            return CtInfo::invalid();
+        };
+        CtInfo {
+            state: CtState::Related,
+            id: Some(found.0),
+            reply: found.1,
+            pending: None,
+        }
+    }
+
+    /// Enters a packet's new connection into the table (the kernel's confirm). `false`
+    /// means the packet must be dropped: the table is full and nothing could be evicted,
+    /// or the tuples are already taken.
+    pub fn confirm(&mut self, info: &mut CtInfo, now_ns: u64) -> bool {
+        let Some(mut e) = info.pending.take() else {
+            return true;
+        };
+        if self.map.contains_key(&e.orig) || self.map.contains_key(&e.reply) {
+            return false;
+        }
+        if self.count >= self.cfg.max && !self.early_drop() {
+            self.stats.table_full += 1;
+            return false;
+        }
+        e.status |= status::CONFIRMED;
+        let id = match self.free.pop() {
+            Some(id) => id,
+            None => {
+                self.entries.push(None);
+                (self.entries.len() - 1) as u32
+            }
+        };
+        self.map.insert(e.orig, slot(id, false));
+        self.map.insert(e.reply, slot(id, true));
+        e.wheel_at = self.wheel.second_for(e.timeout_ns.max(now_ns));
+        self.wheel.schedule(id, e.wheel_at);
+        self.entries[id as usize] = Some(e);
+        self.count += 1;
+        self.stats.inserted += 1;
+        info.id = Some(id);
+        true
+    }
+
+    /// Evicts one connection that is not ASSURED, looking at a bounded number of entries
+    /// (the kernel looks in a few hash buckets).
+    fn early_drop(&mut self) -> bool {
+        let n = self.entries.len();
+        for _ in 0..n.min(64) {
+            self.cursor = (self.cursor + 1) % n.max(1);
+            let id = self.cursor as u32;
+            if self
+                .entry(id)
+                .is_some_and(|e| e.status & status::ASSURED == 0)
+            {
+                self.remove(id);
+                self.stats.early_drop += 1;
+                return true;
+            }
+        }
+        false
+    }
+
+    fn remove(&mut self, id: u32) {
+        if let Some(e) = self.entries.get_mut(id as usize).and_then(|e| e.take()) {
+            self.map.remove(&e.orig);
+            self.map.remove(&e.reply);
+            self.free.push(id);
+            self.count -= 1;
+        }
+    }
+
+    /// Expires what timed out by `now_ns`.
+    pub fn expire(&mut self, now_ns: u64) {
+        let mut due: Vec<(u64, Vec<u32>)> = Vec::new();
+        self.wheel.advance(now_ns, |sec, ids| due.push((sec, ids)));
+        for (sec, ids) in due {
+            for id in ids {
+                let Some(e) = self.entries.get_mut(id as usize).and_then(|e| e.as_mut()) else {
+                    continue;
+                };
+                if e.wheel_at % wheel::SLOTS != sec % wheel::SLOTS {
+                    continue; // rescheduled elsewhere: a stale reference
+                }
+                if e.wheel_at > sec {
+                    self.wheel.schedule(id, e.wheel_at); // a later turn
+                    continue;
+                }
+                if e.timeout_ns <= now_ns {
+                    self.remove(id);
+                    self.stats.expired += 1;
+                } else {
+                    // Refreshed since: wait for the new deadline.
+                    e.wheel_at = self.wheel.second_for(e.timeout_ns);
+                    self.wheel.schedule(id, e.wheel_at);
+                }
+            }
+        }
+    }
+
+    /// Drops every entry (`conntrack -F`).
+    pub fn flush(&mut self) {
+        let ids: Vec<u32> = (0..self.entries.len() as u32).collect();
+        for id in ids {
+            self.remove(id);
+        }
+    }
+
+    /// The table in /proc/net/nf_conntrack's format, one line per connection, sorted.
+    pub fn listing(&self, now_ns: u64) -> Vec<String> {
+        let mut lines: Vec<String> = self
+            .entries
+            .iter()
+            .flatten()
+            .map(|e| proc_line(e, now_ns, self.cfg.acct))
+            .collect();
+        lines.sort();
+        lines
+    }
+}
+
+/// Per-protocol update of an entry by one packet; returns the state the packet has.
+fn update(
+    cfg: &CtConfig,
+    e: &mut ConnEntry,
+    reply: bool,
+    l4: &[u8],
+    len: u64,
+    now_ns: u64,
+) -> CtState {
+    let dir = usize::from(reply);
+    let timeout_s: u32 = match e.orig.proto {
+        6 => {
+            let flags = l4[13];
+            let kind = tcp::SegKind::of(flags);
+            let old = e.tcp;
+            let new = match tcp::transition(reply, kind, old) {
+                tcp::Transition::Invalid => return CtState::Invalid,
+                tcp::Transition::Ignore => {
+                    count(e, dir, len);
+                    return state_of(e, reply);
+                }
+                tcp::Transition::To(s) => s,
+            };
+            if e.status & status::SEEN_REPLY == 0 && reply && kind == tcp::SegKind::Rst {
+                // Only a RST in reply: the connection never existed.
+                e.tcp = TcpState::Close;
+                e.timeout_ns = now_ns;
+                count(e, dir, len);
+                return state_of(e, reply);
+            }
+            e.tcp = new;
+            let mut t = cfg.tcp_timeouts[new as usize];
+            if reply {
+                e.status |= status::SEEN_REPLY;
+            }
+            if e.status & status::SEEN_REPLY == 0 {
+                // A picked-up connection without a reply: keep it short.
+                if new == TcpState::Established {
+                    t = t.min(cfg.tcp_timeout_unacknowledged);
+                }
+            } else if e.status & status::ASSURED == 0
+                && matches!(old, TcpState::SynRecv | TcpState::Established)
+                && new == TcpState::Established
+            {
+                e.status |= status::ASSURED;
+            }
+            t
+        }
+        17 | 136 => {
+            let state = state_of(e, reply);
+            if reply {
+                e.status |= status::SEEN_REPLY;
+            }
+            let t = if e.status & status::SEEN_REPLY != 0 {
+                // Still active two seconds after it started: a stream.
+                if now_ns > e.start_ns + 2 * NS {
+                    e.status |= status::ASSURED;
+                    cfg.udp_timeout_stream
+                } else {
+                    cfg.udp_timeout
+                }
+            } else {
+                cfg.udp_timeout
+            };
+            e.timeout_ns = now_ns + u64::from(t) * NS;
+            count(e, dir, len);
+            return state;
+        }
+        1 => cfg.icmp_timeout,
+        _ => cfg.generic_timeout,
+    };
+    let state = state_of(e, reply);
+    if reply {
+        e.status |= status::SEEN_REPLY;
+    }
+    e.timeout_ns = now_ns + u64::from(timeout_s) * NS;
+    count(e, dir, len);
+    state
+}
+
+fn count(e: &mut ConnEntry, dir: usize, len: u64) {
+    e.packets[dir] += 1;
+    e.bytes[dir] += len;
+}
+
+/// NEW until the connection has seen a reply, ESTABLISHED after (and for the reply).
+fn state_of(e: &ConnEntry, reply: bool) -> CtState {
+    if reply || e.status & status::SEEN_REPLY != 0 {
+        CtState::Established
+    } else {
+        CtState::New
+    }
+}
+
+/// `ipv4     2 tcp      6 431999 ESTABLISHED src=... [ASSURED] mark=0 zone=0 use=2`.
+pub fn proc_line(e: &ConnEntry, now_ns: u64, acct: bool) -> String {
+    let name = match e.orig.proto {
+        6 => "tcp",
+        17 => "udp",
+        1 => "icmp",
+        136 => "udplite",
+        _ => "unknown",
+    };
+    let left = e.timeout_ns.saturating_sub(now_ns) / NS;
+    let mut s = format!("{:<8} {} {:<8} {} {} ", "ipv4", 2, name, e.orig.proto, left);
+    if e.orig.proto == 6 {
+        s.push_str(e.tcp.name());
+        s.push(' ');
+    }
+    e.orig.proc_fmt(&mut s);
+    if acct {
+        let _ = write!(s, "packets={} bytes={} ", e.packets[0], e.bytes[0]);
+    }
+    if e.status & status::SEEN_REPLY == 0 {
+        s.push_str("[UNREPLIED] ");
+    }
+    e.reply.proc_fmt(&mut s);
+    if acct {
+        let _ = write!(s, "packets={} bytes={} ", e.packets[1], e.bytes[1]);
+    }
+    if e.status & status::ASSURED != 0 {
+        s.push_str("[ASSURED] ");
+    }
+    let _ = write!(s, "mark={} zone=0 use=2", e.mark);
+    s
+}
+
+#[cfg(test)]
+mod tests;

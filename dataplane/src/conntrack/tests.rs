@@ -1,0 +1,304 @@
+//! Whole connections through a shard with an injected clock. The expected states and
+//! timeouts are the kernel's (nf_conntrack_proto_tcp/udp/icmp, checked with `conntrack -L`
+//! in a namespace for the handshake, close and UDP cases).
+
+use super::*;
+use std::net::Ipv4Addr;
+
+const A: [u8; 4] = [10, 0, 0, 2];
+const B: [u8; 4] = [1, 1, 1, 1];
+const T0: u64 = 1_000 * NS;
+
+fn finish(mut p: Vec<u8>) -> Vec<u8> {
+    let ihl = 20;
+    p[10] = 0;
+    p[11] = 0;
+    let c = !checksum::data(&p[..20]);
+    p[10..12].copy_from_slice(&c.to_be_bytes());
+    let proto = p[9];
+    let (src, dst) = (
+        Ipv4Addr::new(p[12], p[13], p[14], p[15]),
+        Ipv4Addr::new(p[16], p[17], p[18], p[19]),
+    );
+    let ck = match proto {
+        6 => Some(16),
+        17 => Some(6),
+        1 => Some(2),
+        _ => None,
+    };
+    if let Some(off) = ck {
+        p[ihl + off] = 0;
+        p[ihl + off + 1] = 0;
+        let sum = if proto == 1 {
+            checksum::data(&p[ihl..])
+        } else {
+            let ph = checksum::pseudo_header(
+                src,
+                dst,
+                crate::wire::IpProtocol::from(proto),
+                (p.len() - ihl) as u32,
+            );
+            checksum::combine(&[ph, checksum::data(&p[ihl..])])
+        };
+        let mut c = !sum;
+        if proto == 17 && c == 0 {
+            c = 0xffff;
+        }
+        p[ihl + off..ihl + off + 2].copy_from_slice(&c.to_be_bytes());
+    }
+    p
+}
+
+fn ip(proto: u8, src: [u8; 4], dst: [u8; 4], l4: &[u8]) -> Vec<u8> {
+    let mut p = vec![0u8; 20];
+    p[0] = 0x45;
+    p[2..4].copy_from_slice(&((20 + l4.len()) as u16).to_be_bytes());
+    p[8] = 64;
+    p[9] = proto;
+    p[12..16].copy_from_slice(&src);
+    p[16..20].copy_from_slice(&dst);
+    p.extend_from_slice(l4);
+    finish(p)
+}
+
+fn tcp(src: [u8; 4], dst: [u8; 4], sport: u16, dport: u16, flags: u8) -> Vec<u8> {
+    let mut h = vec![0u8; 20];
+    h[0..2].copy_from_slice(&sport.to_be_bytes());
+    h[2..4].copy_from_slice(&dport.to_be_bytes());
+    h[12] = 0x50;
+    h[13] = flags;
+    ip(6, src, dst, &h)
+}
+
+fn udp(src: [u8; 4], dst: [u8; 4], sport: u16, dport: u16) -> Vec<u8> {
+    let mut h = vec![0u8; 8];
+    h[0..2].copy_from_slice(&sport.to_be_bytes());
+    h[2..4].copy_from_slice(&dport.to_be_bytes());
+    h[4..6].copy_from_slice(&8u16.to_be_bytes());
+    ip(17, src, dst, &h)
+}
+
+fn icmp(src: [u8; 4], dst: [u8; 4], t: u8, code: u8, rest: &[u8]) -> Vec<u8> {
+    let mut h = vec![t, code, 0, 0];
+    h.extend_from_slice(rest);
+    ip(1, src, dst, &h)
+}
+
+/// Runs a packet through and confirms it, as the end of the pipeline does.
+fn pass(ct: &mut Conntrack, p: &[u8], now: u64) -> CtInfo {
+    let mut i = ct.packet_in(p, true, now);
+    assert!(ct.confirm(&mut i, now));
+    i
+}
+
+fn only_line(ct: &Conntrack, now: u64) -> String {
+    let l = ct.listing(now);
+    assert_eq!(l.len(), 1, "{l:?}");
+    l[0].clone()
+}
+
+#[test]
+fn tcp_handshake_data_and_close() {
+    let mut ct = Conntrack::new(CtConfig::default());
+    let syn = pass(&mut ct, &tcp(A, B, 40000, 80, 0x02), T0);
+    assert_eq!(syn.state, CtState::New);
+    assert_eq!(
+        only_line(&ct, T0),
+        "ipv4     2 tcp      6 120 SYN_SENT src=10.0.0.2 dst=1.1.1.1 sport=40000 dport=80 [UNREPLIED] \
+         src=1.1.1.1 dst=10.0.0.2 sport=80 dport=40000 mark=0 zone=0 use=2"
+    );
+    let synack = pass(&mut ct, &tcp(B, A, 80, 40000, 0x12), T0);
+    assert_eq!((synack.state, synack.reply), (CtState::Established, true));
+    assert!(only_line(&ct, T0).contains(" 60 SYN_RECV src="));
+    pass(&mut ct, &tcp(A, B, 40000, 80, 0x10), T0);
+    let l = only_line(&ct, T0);
+    assert!(
+        l.contains(" 432000 ESTABLISHED ") && l.contains("[ASSURED]"),
+        "{l}"
+    );
+    assert!(!l.contains("UNREPLIED"));
+    pass(&mut ct, &tcp(A, B, 40000, 80, 0x11), T0);
+    assert!(only_line(&ct, T0).contains(" 120 FIN_WAIT "));
+    pass(&mut ct, &tcp(B, A, 80, 40000, 0x10), T0);
+    assert!(only_line(&ct, T0).contains(" 60 CLOSE_WAIT "));
+    pass(&mut ct, &tcp(B, A, 80, 40000, 0x11), T0);
+    assert!(only_line(&ct, T0).contains(" 30 LAST_ACK "));
+    pass(&mut ct, &tcp(A, B, 40000, 80, 0x10), T0);
+    assert!(only_line(&ct, T0).contains(" 120 TIME_WAIT "));
+    // TIME_WAIT expires after 120 s, not before.
+    ct.expire(T0 + 119 * NS);
+    assert_eq!(ct.len(), 1);
+    ct.expire(T0 + 121 * NS);
+    assert_eq!(ct.len(), 0);
+    assert_eq!(ct.stats().expired, 1);
+}
+
+#[test]
+fn rst_closes_and_times_out_in_10s() {
+    let mut ct = Conntrack::new(CtConfig::default());
+    pass(&mut ct, &tcp(A, B, 1, 2, 0x02), T0);
+    pass(&mut ct, &tcp(B, A, 2, 1, 0x12), T0);
+    pass(&mut ct, &tcp(A, B, 1, 2, 0x10), T0);
+    pass(&mut ct, &tcp(A, B, 1, 2, 0x04), T0 + NS);
+    assert!(only_line(&ct, T0 + NS).contains(" 10 CLOSE "));
+    ct.expire(T0 + 12 * NS);
+    assert!(ct.is_empty());
+}
+
+#[test]
+fn loose_pickup_and_strict_mode() {
+    let mut ct = Conntrack::new(CtConfig::default());
+    let i = pass(&mut ct, &tcp(A, B, 5, 6, 0x10), T0);
+    assert_eq!(i.state, CtState::New);
+    let l = only_line(&ct, T0);
+    assert!(
+        l.contains(" 300 ESTABLISHED ") && l.contains("[UNREPLIED]") && !l.contains("ASSURED"),
+        "{l}"
+    );
+
+    let strict = CtConfig {
+        tcp_loose: false,
+        ..CtConfig::default()
+    };
+    let mut ct = Conntrack::new(strict);
+    let i = ct.packet_in(&tcp(A, B, 5, 6, 0x10), true, T0);
+    assert_eq!(i.state, CtState::Invalid);
+    assert!(i.pending.is_none());
+}
+
+#[test]
+fn invalid_packets_make_no_entry() {
+    let mut ct = Conntrack::new(CtConfig::default());
+    let mut bad = tcp(A, B, 1, 2, 0x02);
+    bad[37] ^= 0xff;
+    assert_eq!(ct.packet_in(&bad, true, T0).state, CtState::Invalid);
+    // Not checked outside PREROUTING.
+    assert_eq!(ct.packet_in(&bad, false, T0).state, CtState::New);
+    assert_eq!(
+        ct.packet_in(&tcp(A, B, 1, 2, 0x03), true, T0).state,
+        CtState::Invalid,
+        "SYN+FIN"
+    );
+    assert_eq!(
+        ct.packet_in(&tcp(A, B, 1, 2, 0x12), true, T0).state,
+        CtState::Invalid,
+        "SYN/ACK first"
+    );
+    assert!(ct.is_empty());
+}
+
+#[test]
+fn unconfirmed_connections_leave_nothing() {
+    let mut ct = Conntrack::new(CtConfig::default());
+    let i = ct.packet_in(&tcp(A, B, 1, 2, 0x02), true, T0);
+    assert_eq!(i.state, CtState::New);
+    let _dropped_by_the_rules = i; // never confirmed
+    assert!(ct.is_empty());
+}
+
+#[test]
+fn udp_request_reply_and_stream() {
+    let mut ct = Conntrack::new(CtConfig::default());
+    pass(&mut ct, &udp(A, B, 5353, 53), T0);
+    assert!(only_line(&ct, T0).starts_with(
+        "ipv4     2 udp      17 30 src=10.0.0.2 dst=1.1.1.1 sport=5353 dport=53 [UNREPLIED] "
+    ));
+    let r = pass(&mut ct, &udp(B, A, 53, 5353), T0 + NS);
+    assert_eq!(r.state, CtState::Established);
+    let l = only_line(&ct, T0 + NS);
+    assert!(
+        l.contains(" 30 src=") && !l.contains("ASSURED") && !l.contains("UNREPLIED"),
+        "{l}"
+    );
+    // Still going after 2 s: a stream, 180 s and ASSURED.
+    pass(&mut ct, &udp(A, B, 5353, 53), T0 + 3 * NS);
+    let l = only_line(&ct, T0 + 3 * NS);
+    assert!(l.contains(" 180 src=") && l.contains("[ASSURED]"), "{l}");
+    ct.expire(T0 + 182 * NS);
+    assert_eq!(ct.len(), 1);
+    ct.expire(T0 + 184 * NS);
+    assert!(ct.is_empty());
+}
+
+#[test]
+fn icmp_echo_and_related_errors() {
+    let mut ct = Conntrack::new(CtConfig::default());
+    let ping = icmp(A, B, 8, 0, &[0, 7, 0, 1]);
+    pass(&mut ct, &ping, T0);
+    assert!(only_line(&ct, T0).contains("icmp     1 30 src=10.0.0.2 dst=1.1.1.1 type=8 code=0 id=7 [UNREPLIED] src=1.1.1.1 dst=10.0.0.2 type=0 code=0 id=7 "));
+    let pong = icmp(B, A, 0, 0, &[0, 7, 0, 1]);
+    assert_eq!(pass(&mut ct, &pong, T0).state, CtState::Established);
+    // A reply with no request is invalid.
+    assert_eq!(
+        ct.packet_in(&icmp(B, A, 0, 0, &[0, 9, 0, 1]), true, T0)
+            .state,
+        CtState::Invalid
+    );
+
+    // A port unreachable about a tracked UDP flow is RELATED; about anything else INVALID.
+    let q = udp(A, B, 5353, 53);
+    pass(&mut ct, &q, T0);
+    let mut body = vec![0u8; 4];
+    body.extend_from_slice(&q);
+    let err = icmp(B, A, 3, 3, &body);
+    let i = ct.packet_in(&err, true, T0);
+    assert_eq!((i.state, i.reply), (CtState::Related, true));
+    let other = udp(A, B, 9999, 53);
+    let mut body = vec![0u8; 4];
+    body.extend_from_slice(&other);
+    assert_eq!(
+        ct.packet_in(&icmp(B, A, 3, 3, &body), true, T0).state,
+        CtState::Invalid
+    );
+}
+
+#[test]
+fn table_full_evicts_unassured_then_drops() {
+    let cfg = CtConfig {
+        max: 2,
+        ..CtConfig::default()
+    };
+    let mut ct = Conntrack::new(cfg);
+    // One assured TCP connection, one unreplied UDP flow.
+    pass(&mut ct, &tcp(A, B, 1, 2, 0x02), T0);
+    pass(&mut ct, &tcp(B, A, 2, 1, 0x12), T0);
+    pass(&mut ct, &tcp(A, B, 1, 2, 0x10), T0);
+    pass(&mut ct, &udp(A, B, 7, 8), T0);
+    // The third evicts the UDP flow.
+    pass(&mut ct, &udp(A, B, 9, 10), T0);
+    assert_eq!((ct.len(), ct.stats().early_drop), (2, 1));
+    assert!(ct
+        .lookup(&Tuple::from_ip(&udp(A, B, 7, 8)).unwrap())
+        .is_none());
+    // Make the second UDP flow assured as well; now nothing can go: the packet is dropped.
+    pass(&mut ct, &udp(B, A, 10, 9), T0);
+    pass(&mut ct, &udp(A, B, 9, 10), T0 + 3 * NS);
+    let mut i = ct.packet_in(&udp(A, B, 11, 12), true, T0 + 3 * NS);
+    assert!(!ct.confirm(&mut i, T0 + 3 * NS));
+    assert_eq!(ct.stats().table_full, 1);
+}
+
+#[test]
+fn syn_reopens_a_closed_tuple() {
+    let mut ct = Conntrack::new(CtConfig::default());
+    for (p, flags) in [(0, 0x02), (1, 0x12), (0, 0x10), (0, 0x04)] {
+        let pkt = if p == 0 {
+            tcp(A, B, 1, 2, flags)
+        } else {
+            tcp(B, A, 2, 1, flags)
+        };
+        pass(&mut ct, &pkt, T0);
+    }
+    let i = pass(&mut ct, &tcp(A, B, 1, 2, 0x02), T0 + NS);
+    assert_eq!(i.state, CtState::New);
+    assert!(only_line(&ct, T0 + NS).contains("SYN_SENT"));
+}
+
+#[test]
+fn entry_size_is_compact() {
+    assert!(
+        std::mem::size_of::<ConnEntry>() <= 128,
+        "{}",
+        std::mem::size_of::<ConnEntry>()
+    );
+}

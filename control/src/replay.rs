@@ -6,6 +6,7 @@
 
 use crate::config::Config;
 use crate::iptables::{restore, RestoreOptions};
+use dataplane::conntrack::CtConfig;
 use dataplane::pipeline::{CompiledRuleset, Emit, Pipeline, PipelineStats};
 use dataplane::port::{PacketBuf, PortId};
 use dataplane::ruleset::Ruleset;
@@ -25,6 +26,8 @@ pub struct ReplayArgs {
     /// (port name, pcap file)
     pub inputs: Vec<(String, PathBuf)>,
     pub out_dir: PathBuf,
+    /// Where to write the conntrack table as it stands after the last packet.
+    pub conntrack: Option<PathBuf>,
 }
 
 /// What a replay did, for the caller to print.
@@ -147,6 +150,7 @@ pub fn run(args: &ReplayArgs) -> Result<ReplaySummary, String> {
 
     let compiled = Arc::new(CompiledRuleset::compile(&rules, 1));
     let mut pipeline = Pipeline::new(compiled, topo.fib.clone(), topo.neighbors.clone());
+    pipeline.set_conntrack_config(CtConfig::from_tunables(|n| cfg.tunable(n)));
     pipeline.enable_trace();
 
     std::fs::create_dir_all(&args.out_dir)
@@ -210,6 +214,14 @@ pub fn run(args: &ReplayArgs) -> Result<ReplaySummary, String> {
     trace
         .flush()
         .map_err(|e| format!("{}: {e}", trace_path.display()))?;
+    if let Some(path) = &args.conntrack {
+        let end = input.last().map_or(0, |(ts, ..)| *ts);
+        let mut text = pipeline.conntrack().listing(end).join("\n");
+        if !text.is_empty() {
+            text.push('\n');
+        }
+        std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+    }
     summary.packets = input.len();
     summary.stats = pipeline.stats().clone();
     Ok(summary)

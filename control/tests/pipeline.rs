@@ -592,3 +592,120 @@ fn addrtype_limit_statistic_in_rules() {
         .collect();
     assert_eq!(sent, [1, 0, 1, 0]);
 }
+
+const STATEFUL: &str = "*filter\n:FORWARD DROP [0:0]\n\
+    -A FORWARD -m conntrack --ctstate INVALID -j DROP\n\
+    -A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n\
+    -A FORWARD -i lan0 -o wan0 -p tcp --dport 80 -j ACCEPT\nCOMMIT\n";
+
+#[test]
+fn stateful_forwarding_lets_replies_in_only() {
+    let mut p = pipeline(STATEFUL);
+    let wan_mac = [2, 0, 0, 0, 2, 0xfe];
+    let from_wan = |p: &mut Pipeline, ip: &[u8]| {
+        let mut out = Vec::new();
+        p.receive(WAN, frame([2, 0, 0, 0, 2, 1], wan_mac, ip), T0, &mut out);
+        out
+    };
+    // A SYN/ACK out of nowhere is INVALID (rule 1).
+    assert!(from_wan(&mut p, &tcp(SERVER, HOST, 80, 40000, 0x12, 64)).is_empty());
+    // Unsolicited from the WAN: NEW, dropped by the policy, and leaves no entry.
+    assert!(from_wan(&mut p, &tcp(SERVER, HOST, 80, 40000, SYN, 64)).is_empty());
+    assert_eq!(
+        p.conntrack().len(),
+        0,
+        "a NEW packet dropped by filter leaves no entry"
+    );
+    // The LAN opens, the reply comes back.
+    assert_eq!(
+        tx_on(
+            &run(&mut p, LAN, &tcp(HOST, SERVER, 40000, 80, SYN, 64)),
+            WAN
+        )
+        .len(),
+        1
+    );
+    assert_eq!(p.conntrack().len(), 1);
+    assert_eq!(
+        tx_on(
+            &from_wan(&mut p, &tcp(SERVER, HOST, 80, 40000, 0x12, 64)),
+            LAN
+        )
+        .len(),
+        1
+    );
+    let table = p.conntrack().listing(T0);
+    assert!(
+        table[0].contains(
+            "SYN_RECV src=192.168.1.10 dst=93.184.216.34 sport=40000 dport=80 src=93.184.216.34"
+        ),
+        "{table:?}"
+    );
+    // A port unreachable about the connection is RELATED and passes.
+    let mut body = vec![0u8; 4];
+    body.extend_from_slice(&tcp(HOST, SERVER, 40000, 80, 0x10, 63));
+    let mut err = vec![3, 3, 0, 0];
+    err.extend_from_slice(&body);
+    let c = sum(&err);
+    err[2..4].copy_from_slice(&c.to_be_bytes());
+    let mut icmp = vec![0x45, 0, 0, 0, 0, 0, 0, 0, 64, 1, 0, 0];
+    icmp.extend_from_slice(&SERVER);
+    icmp.extend_from_slice(&HOST);
+    icmp.extend_from_slice(&err);
+    let len = icmp.len() as u16;
+    icmp[2..4].copy_from_slice(&len.to_be_bytes());
+    let c = sum(&icmp[..20]);
+    icmp[10..12].copy_from_slice(&c.to_be_bytes());
+    assert_eq!(tx_on(&from_wan(&mut p, &icmp), LAN).len(), 1, "RELATED");
+    // A bad TCP checksum is INVALID and dropped by rule 1.
+    let mut bad = tcp(SERVER, HOST, 80, 40000, 0x10, 64);
+    bad[37] ^= 0x55;
+    assert!(from_wan(&mut p, &bad).is_empty());
+}
+
+#[test]
+fn notrack_connmark_and_table_full() {
+    let rules = "*raw\n-A PREROUTING -p udp --dport 53 -j CT --notrack\nCOMMIT\n\
+                 *mangle\n-A PREROUTING -j CONNMARK --restore-mark\n\
+                 -A FORWARD -p tcp --dport 443 -j MARK --set-mark 7\n\
+                 -A FORWARD -j CONNMARK --save-mark\nCOMMIT\n\
+                 *filter\n-A FORWARD -m conntrack --ctstate UNTRACKED -j DROP\n\
+                 -A FORWARD -m connmark --mark 7 -j ACCEPT\nCOMMIT\n";
+    let mut p = pipeline(rules);
+    let udp = {
+        let mut u = vec![0x45, 0, 0, 28, 0, 0, 0x40, 0, 64, 17, 0, 0];
+        u.extend_from_slice(&HOST);
+        u.extend_from_slice(&SERVER);
+        u.extend_from_slice(&[0x14, 0xe9, 0, 53, 0, 8, 0, 0]);
+        let c = sum(&u[..20]);
+        u[10..12].copy_from_slice(&c.to_be_bytes());
+        u
+    };
+    assert!(run(&mut p, LAN, &udp).is_empty(), "UNTRACKED dropped");
+    assert_eq!(p.conntrack().len(), 0);
+    assert_eq!(
+        tx_on(
+            &run(&mut p, LAN, &tcp(HOST, SERVER, 40000, 443, SYN, 64)),
+            WAN
+        )
+        .len(),
+        1
+    );
+    assert!(
+        p.conntrack().listing(T0)[0].contains("mark=7"),
+        "CONNMARK --save-mark"
+    );
+
+    // Table full: nf_conntrack_max 1, the only entry not ASSURED is evicted.
+    let mut p = pipeline("*filter\nCOMMIT\n");
+    p.set_conntrack_config(dataplane::conntrack::CtConfig {
+        max: 1,
+        ..Default::default()
+    });
+    run(&mut p, LAN, &tcp(HOST, SERVER, 1, 80, SYN, 64));
+    run(&mut p, LAN, &tcp(HOST, SERVER, 2, 80, SYN, 64));
+    assert_eq!(
+        (p.conntrack().len(), p.conntrack().stats().early_drop),
+        (1, 1)
+    );
+}

@@ -18,6 +18,17 @@ fn ip_header(proto: u8, src: [u8; 4], dst: [u8; 4], l4: &[u8], ttl: u8) -> Vec<u
     let c = !dataplane::wire::checksum::data(&p);
     p[10..12].copy_from_slice(&c.to_be_bytes());
     p.extend_from_slice(l4);
+    if proto == 6 {
+        // A valid TCP checksum: conntrack marks a bad one INVALID and does not track it.
+        let ph = dataplane::wire::checksum::pseudo_header(
+            src.into(),
+            dst.into(),
+            dataplane::wire::IpProtocol::Tcp,
+            l4.len() as u32,
+        );
+        let c = !dataplane::wire::checksum::combine(&[ph, dataplane::wire::checksum::data(l4)]);
+        p[36..38].copy_from_slice(&c.to_be_bytes());
+    }
     p
 }
 
@@ -114,12 +125,21 @@ file = "gw.rules"
         .arg(format!("lan0={}", input.display()))
         .arg("--out")
         .arg(&out)
+        .arg("--conntrack")
+        .arg(dir.join("ct.txt"))
         .output()
         .unwrap();
     assert!(
         res.status.success(),
         "{}",
         String::from_utf8_lossy(&res.stderr)
+    );
+    let ct = std::fs::read_to_string(dir.join("ct.txt")).unwrap();
+    assert_eq!(
+        ct,
+        "ipv4     2 icmp     1 30 src=192.168.1.10 dst=192.168.1.1 type=8 code=0 id=0 [UNREPLIED] src=192.168.1.1 dst=192.168.1.10 type=0 code=0 id=0 mark=0 zone=0 use=2\n\
+         ipv4     2 tcp      6 118 SYN_SENT src=192.168.1.10 dst=93.184.216.34 sport=40000 dport=80 [UNREPLIED] src=93.184.216.34 dst=192.168.1.10 sport=80 dport=40000 mark=0 zone=0 use=2\n",
+        "the ping and the forwarded SYN are tracked; the dropped telnet SYN is not"
     );
 
     let wan = read_pcap(&out.join("wan0.pcap"));

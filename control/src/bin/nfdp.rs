@@ -39,10 +39,19 @@ enum Cmd {
         /// Output directory: PORT.pcap per transmitting port, local.pcap, trace.txt.
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
+        /// Also write the conntrack table at the end (/proc/net/nf_conntrack format).
+        #[arg(long, value_name = "FILE")]
+        conntrack: Option<PathBuf>,
     },
 }
 
-fn replay(config: PathBuf, rules: Option<PathBuf>, inputs: Vec<String>, out: PathBuf) -> ExitCode {
+fn replay(
+    config: PathBuf,
+    rules: Option<PathBuf>,
+    inputs: Vec<String>,
+    out: PathBuf,
+    conntrack: Option<PathBuf>,
+) -> ExitCode {
     let mut parsed = Vec::new();
     for i in &inputs {
         match i.split_once('=') {
@@ -60,6 +69,7 @@ fn replay(config: PathBuf, rules: Option<PathBuf>, inputs: Vec<String>, out: Pat
         rules,
         inputs: parsed,
         out_dir: out,
+        conntrack,
     };
     match control::replay::run(&args) {
         Ok(s) => {
@@ -95,7 +105,8 @@ fn main() -> ExitCode {
             rules,
             inputs,
             out,
-        } => replay(config, rules, inputs, out),
+            conntrack,
+        } => replay(config, rules, inputs, out, conntrack),
         Cmd::Ruleset { check } => {
             let text = if check == "-" {
                 let mut s = String::new();

@@ -2,13 +2,15 @@
 //! through `ruleset::packet`, the matches that need the worker's context here (rate
 //! limits, sampling, the clock, the FIB).
 
+use crate::conntrack::{ConnEntry, CtInfo, CtState};
 use crate::port::PortId;
 use crate::route::Fib;
+use crate::ruleset::matches::conntrack::{ConntrackMatch, CtDir};
 use crate::ruleset::matches::limit::LimitMatch;
 use crate::ruleset::matches::statistic::{StatisticMatch, StatisticMode};
 use crate::ruleset::matches::time::TimeMatch;
 use crate::ruleset::packet::{PacketMeta, PacketView};
-use crate::ruleset::{Hook, Match, RuleSpec};
+use crate::ruleset::{Hook, Inv, Ipv4Net, Match, PortRange, RuleSpec};
 
 /// What a match may look at besides the packet bytes.
 pub struct MatchEnv<'a> {
@@ -22,6 +24,9 @@ pub struct MatchEnv<'a> {
     /// Nanoseconds since the Unix epoch (injected: pcap time in replay).
     pub now_ns: u64,
     pub fib: &'a Fib,
+    /// The packet's conntrack verdict and its connection (new or confirmed).
+    pub ct: &'a CtInfo,
+    pub ct_entry: Option<&'a ConnEntry>,
 }
 
 /// Per-rule, per-worker state: the token bucket of `-m limit`, the counter of
@@ -117,6 +122,58 @@ pub fn time_matches(m: &TimeMatch, now_ns: u64) -> bool {
     m.monthdays & (1 << mday) != 0
 }
 
+/// xt_conntrack rev 3 (and `-m state`): the state criterion applies to every packet;
+/// the others need a connection.
+pub fn conntrack_matches(
+    m: &ConntrackMatch,
+    ct: &CtInfo,
+    e: Option<&ConnEntry>,
+    now_ns: u64,
+) -> bool {
+    if let Some(s) = m.state {
+        if !s.apply(s.val & ct.state.bit() != 0) {
+            return false;
+        }
+    }
+    let Some(e) = e.filter(|_| !matches!(ct.state, CtState::Invalid | CtState::Untracked)) else {
+        return m.state.is_some()
+            && m.proto.is_none()
+            && m.orig_src.is_none()
+            && m.orig_dst.is_none()
+            && m.repl_src.is_none()
+            && m.repl_dst.is_none()
+            && m.orig_src_port.is_none()
+            && m.orig_dst_port.is_none()
+            && m.repl_src_port.is_none()
+            && m.repl_dst_port.is_none()
+            && m.status.is_none()
+            && m.expire.is_none()
+            && m.dir.is_none();
+    };
+    if let Some(d) = m.dir {
+        if (d == CtDir::Reply) != ct.reply {
+            return false;
+        }
+    }
+    let net = |n: &Option<Inv<Ipv4Net>>, a| n.as_ref().is_none_or(|n| n.apply(n.val.contains(a)));
+    let port =
+        |p: &Option<Inv<PortRange>>, v| p.as_ref().is_none_or(|p| p.apply(p.val.contains(v)));
+    net(&m.orig_src, e.orig.src)
+        && net(&m.orig_dst, e.orig.dst)
+        && net(&m.repl_src, e.reply.src)
+        && net(&m.repl_dst, e.reply.dst)
+        && m.proto.is_none_or(|p| p.apply(e.orig.proto == p.val))
+        && port(&m.orig_src_port, e.orig.sport)
+        && port(&m.orig_dst_port, e.orig.dport)
+        && port(&m.repl_src_port, e.reply.sport)
+        && port(&m.repl_dst_port, e.reply.dport)
+        && m.status.is_none_or(|s| s.apply(s.val & e.status != 0))
+        && m.expire.is_none_or(|x| {
+            let left = e.timeout_ns.saturating_sub(now_ns) / 1_000_000_000;
+            x.apply((u64::from(x.val.0)..=u64::from(x.val.1)).contains(&left))
+        })
+}
+
 /// All criteria of `spec` hold for the IPv4 packet `ip`.
 pub fn rule_matches(
     spec: &RuleSpec,
@@ -170,8 +227,10 @@ fn match_one(
             };
             ok(a.src, view.src, src_port) && ok(a.dst, view.dst, dst_port)
         }
-        // Connection state arrives with conntrack; until then no packet has one.
-        Match::Conntrack(_) | Match::Connmark(_) | Match::Connlimit(_) => false,
+        Match::Conntrack(c) => conntrack_matches(c, env.ct, env.ct_entry, env.now_ns),
+        Match::Connmark(m) => env.ct_entry.is_some_and(|e| m.matches_mark(e.mark)),
+        // Counting connections per address group arrives with the NAT/conntrack issue.
+        Match::Connlimit(_) => false,
         // Per-address tables of recent/hashlimit arrive with conntrack's issue too.
         Match::Recent(_) | Match::Hashlimit(_) => false,
         stateless => stateless.matches(view),

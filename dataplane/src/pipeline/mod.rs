@@ -14,9 +14,11 @@ pub mod traverse;
 pub use compile::{Action, CompiledRule, CompiledRuleset, CompiledTable};
 pub use traverse::{traverse, RuleHost, TargetOutcome, TraceKind, Verdict};
 
+use crate::conntrack::{ConnEntry, Conntrack, CtConfig, CtInfo};
 use crate::neigh::NeighTable;
 use crate::port::{MacAddr, PacketBuf, PortId};
 use crate::route::Fib;
+use crate::ruleset::targets::connmark::ConnmarkTarget;
 use crate::ruleset::targets::tcpmss::TcpmssTarget;
 use crate::ruleset::{Counters, Hook, TableKind, Target};
 use crate::wire::{EtherType, EthernetFrame, Ipv4Packet};
@@ -49,6 +51,8 @@ pub struct PipelineStats {
     pub delivered_local: u64,
     pub sent_local: u64,
     pub icmp_errors: u64,
+    /// Packets dropped because their new connection could not be entered (table full).
+    pub conntrack_drops: u64,
 }
 
 /// A packet on its way through the hooks.
@@ -59,12 +63,39 @@ struct Pkt {
     out_port: Option<PortId>,
     /// The link header it arrived with (for `-m mac` and the MAC= of LOG/TRACE).
     mac_header: Option<[u8; 14]>,
+    /// What conntrack says about the packet.
+    ct: CtInfo,
+    /// Set by NOTRACK / `CT --notrack` in raw: conntrack leaves the packet alone.
+    notrack: bool,
+}
+
+impl Pkt {
+    fn new(buf: PacketBuf, in_port: Option<PortId>, mac_header: Option<[u8; 14]>) -> Pkt {
+        Pkt {
+            buf,
+            in_port,
+            out_port: None,
+            mac_header,
+            ct: CtInfo::untracked(),
+            notrack: false,
+        }
+    }
+
+    /// The connection entry of the packet: the new one it carries, or the table's.
+    fn entry_mut<'a>(&'a mut self, ct: &'a mut Conntrack) -> Option<&'a mut ConnEntry> {
+        match (self.ct.pending.as_mut(), self.ct.id) {
+            (Some(e), _) => Some(e),
+            (None, Some(id)) => ct.entry_mut(id),
+            _ => None,
+        }
+    }
 }
 
 pub struct Pipeline {
     rules: Arc<CompiledRuleset>,
     fib: Fib,
     neighbors: NeighTable<PacketBuf>,
+    conntrack: Conntrack,
     counters: Vec<Counters>,
     state: Vec<RuleState>,
     stats: PipelineStats,
@@ -93,6 +124,7 @@ impl Pipeline {
             rules,
             fib,
             neighbors,
+            conntrack: Conntrack::new(CtConfig::default()),
             counters: vec![Counters::default(); n],
             state: vec![RuleState::default(); n],
             stats: PipelineStats::default(),
@@ -129,6 +161,38 @@ impl Pipeline {
         }
         self.counters = counters;
         self.state = state;
+    }
+
+    pub fn set_conntrack_config(&mut self, cfg: CtConfig) {
+        self.conntrack.set_config(cfg);
+    }
+
+    pub fn conntrack(&self) -> &Conntrack {
+        &self.conntrack
+    }
+
+    pub fn conntrack_mut(&mut self) -> &mut Conntrack {
+        &mut self.conntrack
+    }
+
+    /// Runs conntrack on a packet that raw did not exempt.
+    fn ct_in(&mut self, pkt: &mut Pkt, verify: bool) {
+        pkt.ct = if pkt.notrack {
+            CtInfo::untracked()
+        } else {
+            self.conntrack
+                .packet_in(pkt.buf.data(), verify, self.now_ns)
+        };
+    }
+
+    /// Confirms a new connection as its packet leaves the hooks; `false`: drop it.
+    fn ct_confirm(&mut self, pkt: &mut Pkt) -> bool {
+        if self.conntrack.confirm(&mut pkt.ct, self.now_ns) {
+            true
+        } else {
+            self.stats.conntrack_drops += 1;
+            false
+        }
     }
 
     pub fn ruleset(&self) -> &Arc<CompiledRuleset> {
@@ -206,12 +270,7 @@ impl Pipeline {
         };
         frame.pull(l3_offset);
         frame.port = port;
-        let pkt = Pkt {
-            buf: frame,
-            in_port: Some(port),
-            out_port: None,
-            mac_header: Some(mac_header),
-        };
+        let pkt = Pkt::new(frame, Some(port), Some(mac_header));
         self.prerouting(pkt, out);
         self.flush_generated(out);
     }
@@ -283,7 +342,8 @@ impl Pipeline {
         if !self.run_hook(Hook::Prerouting, &[TableKind::Raw], &mut pkt) {
             return;
         }
-        // Extension point: defragmentation and conntrack "in" run here.
+        // Extension point: defragmentation runs here, before conntrack.
+        self.ct_in(&mut pkt, true);
         if !self.run_hook(Hook::Prerouting, &[TableKind::Mangle], &mut pkt) {
             return;
         }
@@ -306,7 +366,9 @@ impl Pipeline {
         if !self.run_hook(Hook::Input, &[Mangle, Filter, Security, Nat], &mut pkt) {
             return;
         }
-        // Extension point: conntrack confirm.
+        if !self.ct_confirm(&mut pkt) {
+            return;
+        }
         self.stats.delivered_local += 1;
         out.push(Emit::Local { packet: pkt.buf });
     }
@@ -336,19 +398,16 @@ impl Pipeline {
         if !self.run_hook(Hook::Postrouting, &[Mangle, Nat], &mut pkt) {
             return;
         }
-        // Extension point: conntrack confirm.
+        if !self.ct_confirm(&mut pkt) {
+            return;
+        }
         self.stats.forwarded += 1;
         self.transmit(pkt.buf, hop.port, hop.gateway.unwrap_or(dst), out);
     }
 
     fn local_out(&mut self, buf: PacketBuf, out: &mut Vec<Emit>) {
         use TableKind::*;
-        let mut pkt = Pkt {
-            buf,
-            in_port: None,
-            out_port: None,
-            mac_header: None,
-        };
+        let mut pkt = Pkt::new(buf, None, None);
         if Ipv4Packet::new_checked(pkt.buf.data()).is_err() {
             self.stats.malformed += 1;
             return;
@@ -370,7 +429,7 @@ impl Pipeline {
         if !self.run_hook(Hook::Output, &[Raw], &mut pkt) {
             return;
         }
-        // Extension point: conntrack "in" for locally generated packets.
+        self.ct_in(&mut pkt, false);
         if !self.run_hook(Hook::Output, &[Mangle, Nat], &mut pkt) {
             return;
         }
@@ -394,7 +453,9 @@ impl Pipeline {
         if !self.run_hook(Hook::Postrouting, &[Mangle, Nat], &mut pkt) {
             return;
         }
-        // Extension point: conntrack confirm.
+        if !self.ct_confirm(&mut pkt) {
+            return;
+        }
         match hop {
             None => {
                 self.stats.delivered_local += 1;
@@ -542,8 +603,14 @@ impl RuleHost for Host<'_> {
             state,
             rng,
             now_ns,
+            conntrack,
             ..
         } = &mut *self.p;
+        let entry = match (&self.pkt.ct.pending, self.pkt.ct.id) {
+            (Some(e), _) => Some(e),
+            (None, Some(id)) => conntrack.entry(id),
+            _ => None,
+        };
         let name = |p: Option<PortId>| p.and_then(|p| fib.ports().get(p)).map(|p| p.name.as_str());
         let mut env = MatchEnv {
             in_iface: name(self.pkt.in_port),
@@ -555,6 +622,8 @@ impl RuleHost for Host<'_> {
             hook,
             now_ns: *now_ns,
             fib,
+            ct: &self.pkt.ct,
+            ct_entry: entry,
         };
         let Some(st) = state.get_mut(rule.slot as usize) else {
             return false;
@@ -662,8 +731,37 @@ impl RuleHost for Host<'_> {
             Target::Snat(_) | Target::Dnat(_) | Target::Masquerade(_) | Target::Redirect(_) => {
                 TargetOutcome::Verdict(Verdict::Accept)
             }
-            // CONNMARK needs a connection: it arrives with conntrack.
-            Target::Notrack | Target::Ct(_) | Target::Connmark(_) => TargetOutcome::Continue,
+            Target::Notrack => {
+                self.pkt.notrack = true;
+                TargetOutcome::Continue
+            }
+            Target::Ct(c) => {
+                if c.notrack {
+                    self.pkt.notrack = true;
+                }
+                TargetOutcome::Continue
+            }
+            Target::Connmark(c) => {
+                let nfmark = self.pkt.buf.mark;
+                let mut restored = None;
+                if let Some(e) = self.pkt.entry_mut(&mut self.p.conntrack) {
+                    match *c {
+                        ConnmarkTarget::SetXmark { value, mask } => {
+                            e.mark = (e.mark & !mask) ^ value
+                        }
+                        ConnmarkTarget::Save { nfmask, ctmask } => {
+                            e.mark = (e.mark & !ctmask) ^ (nfmark & nfmask)
+                        }
+                        ConnmarkTarget::Restore { nfmask, ctmask } => {
+                            restored = Some((nfmark & !nfmask) ^ (e.mark & ctmask))
+                        }
+                    }
+                }
+                if let Some(m) = restored {
+                    self.pkt.buf.mark = m;
+                }
+                TargetOutcome::Continue
+            }
             Target::None
             | Target::Accept
             | Target::Drop

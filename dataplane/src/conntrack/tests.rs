@@ -296,9 +296,7 @@ fn syn_reopens_a_closed_tuple() {
 
 #[test]
 fn entry_size_is_compact() {
-    assert!(
-        std::mem::size_of::<ConnEntry>() <= 128,
-        "{}",
-        std::mem::size_of::<ConnEntry>()
-    );
+    let size = std::mem::size_of::<ConnEntry>();
+    eprintln!("ConnEntry: {size} bytes");
+    assert!(size <= 128, "{size}");
 }

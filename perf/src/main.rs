@@ -1,0 +1,164 @@
+//! `nfdp-bench`: in-process benchmarks (no DPDK). Every figure is the median of
+//! `--repeats` runs, measured side by side in one process, and printed with what it
+//! measured. Run in release: `cargo run --release -p perf -- conntrack` / `-- rules`.
+
+use clap::{Parser, Subcommand};
+use control::iptables::{restore, RestoreOptions};
+use dataplane::conntrack::{Conntrack, CtConfig};
+use dataplane::pipeline::{CompiledRuleset, Emit, Pipeline};
+use dataplane::port::PacketBuf;
+use dataplane::ruleset::Ruleset;
+use dataplane::wire::checksum;
+use std::hint::black_box;
+use std::net::Ipv4Addr;
+use std::sync::Arc;
+use std::time::Instant;
+
+#[derive(Parser)]
+#[command(name = "nfdp-bench")]
+struct Cli {
+    #[command(subcommand)]
+    what: What,
+    /// Runs per measurement; the median is reported.
+    #[arg(long, default_value_t = 5, global = true)]
+    repeats: usize,
+}
+
+#[derive(Subcommand)]
+enum What {
+    /// Conntrack shard: insert rate, lookup rate and memory per connection.
+    Conntrack {
+        /// Table sizes to measure.
+        #[arg(long, value_delimiter = ',', default_value = "10000,1000000")]
+        entries: Vec<usize>,
+    },
+    /// Pipeline cost per forwarded packet as the FORWARD chain grows.
+    Rules {
+        #[arg(long, value_delimiter = ',', default_value = "0,10,100,1000")]
+        rules: Vec<usize>,
+        #[arg(long, default_value_t = 200_000)]
+        packets: usize,
+    },
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
+}
+
+/// Resident memory in bytes (Linux /proc/self/statm).
+fn rss_bytes() -> u64 {
+    let s = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    let pages: u64 = s.split_whitespace().nth(1).and_then(|x| x.parse().ok()).unwrap_or(0);
+    pages * 4096
+}
+
+fn udp_packet(src: Ipv4Addr, dst: Ipv4Addr, sport: u16, dport: u16) -> Vec<u8> {
+    let mut p = vec![0u8; 28];
+    p[0] = 0x45;
+    p[2..4].copy_from_slice(&28u16.to_be_bytes());
+    p[8] = 64;
+    p[9] = 17;
+    p[12..16].copy_from_slice(&src.octets());
+    p[16..20].copy_from_slice(&dst.octets());
+    let c = !checksum::data(&p[..20]);
+    p[10..12].copy_from_slice(&c.to_be_bytes());
+    p[20..22].copy_from_slice(&sport.to_be_bytes());
+    p[22..24].copy_from_slice(&dport.to_be_bytes());
+    p[24..26].copy_from_slice(&8u16.to_be_bytes());
+    p // UDP checksum 0: not verified
+}
+
+fn flow(i: usize) -> Vec<u8> {
+    let src = Ipv4Addr::from(0x0a00_0000 + (i as u32 >> 16));
+    udp_packet(src, Ipv4Addr::new(203, 0, 113, 7), (i & 0xffff) as u16, 53)
+}
+
+fn conntrack(sizes: &[usize], repeats: usize) {
+    println!("conntrack shard (one worker), UDP flows, medians of {repeats} runs");
+    println!("{:>10} {:>14} {:>14} {:>16} {:>12}", "entries", "inserts/s", "lookups/s", "bytes/conn(RSS)", "entry size");
+    for &n in sizes {
+        let packets: Vec<Vec<u8>> = (0..n).map(flow).collect();
+        let cfg = CtConfig {
+            max: u32::MAX,
+            ..CtConfig::default()
+        };
+        let mut ins = Vec::new();
+        let mut look = Vec::new();
+        let mut mem = Vec::new();
+        for _ in 0..repeats {
+            let before = rss_bytes();
+            let mut ct = Conntrack::new(cfg.clone());
+            let t = Instant::now();
+            for p in &packets {
+                let mut i = ct.packet_in(p, false, 1_000_000_000);
+                ct.confirm(&mut i, 1_000_000_000);
+            }
+            ins.push(n as f64 / t.elapsed().as_secs_f64());
+            mem.push((rss_bytes().saturating_sub(before)) as f64 / n as f64);
+            let t = Instant::now();
+            for p in &packets {
+                black_box(ct.packet_in(p, false, 1_000_000_000));
+            }
+            look.push(n as f64 / t.elapsed().as_secs_f64());
+            assert_eq!(ct.len(), n);
+        }
+        println!(
+            "{:>10} {:>14.0} {:>14.0} {:>16.0} {:>12}",
+            n,
+            median(ins),
+            median(look),
+            median(mem),
+            std::mem::size_of::<dataplane::conntrack::ConnEntry>()
+        );
+    }
+}
+
+fn rules(counts: &[usize], packets: usize, repeats: usize) {
+    let cfg = control::config::Config::parse(
+        "[[port]]\nname = \"lan0\"\ndriver = \"mem\"\nmac = \"02:00:00:00:01:01\"\naddresses = [\"192.168.1.1/24\"]\n\
+         [[port]]\nname = \"wan0\"\ndriver = \"mem\"\nmac = \"02:00:00:00:02:01\"\naddresses = [\"203.0.113.1/24\"]\n\
+         [[route]]\ndst = \"0.0.0.0/0\"\nvia = \"203.0.113.254\"\n\
+         [[neighbor]]\nip = \"203.0.113.254\"\nmac = \"02:00:00:00:02:fe\"\n",
+        std::path::Path::new("bench.toml"),
+    )
+    .expect("config");
+    let topo = cfg.build().expect("topology");
+    let mut frame = vec![2, 0, 0, 0, 1, 1, 2, 0, 0, 0, 1, 0x10, 8, 0];
+    frame.extend_from_slice(&udp_packet(Ipv4Addr::new(192, 168, 1, 10), Ipv4Addr::new(93, 184, 216, 34), 40000, 53));
+    println!("pipeline, one forwarded UDP flow (established after the first packet), FORWARD chain of N non-matching rules then ACCEPT");
+    println!("{:>8} {:>14} {:>12}", "rules", "packets/s", "ns/packet");
+    for &n in counts {
+        let mut text = String::from("*filter\n");
+        for i in 0..n {
+            text.push_str(&format!("-A FORWARD -s 10.{}.{}.0/24 -p tcp --dport {} -j DROP\n", (i >> 8) & 255, i & 255, 1000 + i % 1000));
+        }
+        text.push_str("-A FORWARD -j ACCEPT\nCOMMIT\n");
+        let mut rs = Ruleset::default();
+        restore(&text, &mut rs, RestoreOptions::default()).expect("rules");
+        let compiled = Arc::new(CompiledRuleset::compile(&rs, 1));
+        let mut rates = Vec::new();
+        for _ in 0..repeats {
+            let mut p = Pipeline::new(compiled.clone(), topo.fib.clone(), topo.neighbors.clone());
+            let mut out: Vec<Emit> = Vec::with_capacity(4);
+            let t = Instant::now();
+            for _ in 0..packets {
+                out.clear();
+                p.receive(dataplane::port::PortId(0), PacketBuf::from_slice(&frame), 1_000_000_000, &mut out);
+                black_box(&out);
+            }
+            rates.push(packets as f64 / t.elapsed().as_secs_f64());
+            assert_eq!(p.stats().forwarded as usize, packets);
+        }
+        let r = median(rates);
+        println!("{:>8} {:>14.0} {:>12.0}", n, r, 1e9 / r);
+    }
+}
+
+fn main() {
+    let cli = Cli::parse();
+    match cli.what {
+        What::Conntrack { entries } => conntrack(&entries, cli.repeats.max(1)),
+        What::Rules { rules: r, packets } => rules(&r, packets, cli.repeats.max(1)),
+    }
+}

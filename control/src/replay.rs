@@ -148,7 +148,7 @@ pub fn run(args: &ReplayArgs) -> Result<ReplaySummary, String> {
     }
     input.sort_by_key(|(ts, seq, _, _)| (*ts, *seq));
 
-    let compiled = Arc::new(CompiledRuleset::compile(&rules, 1));
+    let compiled = Arc::new(CompiledRuleset::compile_for_ports(&rules, 1, &port_names));
     let mut pipeline = Pipeline::new(compiled, topo.fib.clone(), topo.neighbors.clone());
     pipeline.set_conntrack_config(CtConfig::from_tunables(|n| cfg.tunable(n)));
     pipeline.enable_trace();

@@ -38,6 +38,9 @@ enum What {
         rules: Vec<usize>,
         #[arg(long, default_value_t = 200_000)]
         packets: usize,
+        /// Scan every rule (no classifier), for comparison.
+        #[arg(long)]
+        linear: bool,
     },
 }
 
@@ -49,7 +52,11 @@ fn median(mut v: Vec<f64>) -> f64 {
 /// Resident memory in bytes (Linux /proc/self/statm).
 fn rss_bytes() -> u64 {
     let s = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
-    let pages: u64 = s.split_whitespace().nth(1).and_then(|x| x.parse().ok()).unwrap_or(0);
+    let pages: u64 = s
+        .split_whitespace()
+        .nth(1)
+        .and_then(|x| x.parse().ok())
+        .unwrap_or(0);
     pages * 4096
 }
 
@@ -76,7 +83,10 @@ fn flow(i: usize) -> Vec<u8> {
 
 fn conntrack(sizes: &[usize], repeats: usize) {
     println!("conntrack shard (one worker), UDP flows, medians of {repeats} runs");
-    println!("{:>10} {:>14} {:>14} {:>16} {:>12}", "entries", "inserts/s", "lookups/s", "bytes/conn(RSS)", "entry size");
+    println!(
+        "{:>10} {:>14} {:>14} {:>16} {:>12}",
+        "entries", "inserts/s", "lookups/s", "bytes/conn(RSS)", "entry size"
+    );
     for &n in sizes {
         let packets: Vec<Vec<u8>> = (0..n).map(flow).collect();
         let cfg = CtConfig {
@@ -114,7 +124,7 @@ fn conntrack(sizes: &[usize], repeats: usize) {
     }
 }
 
-fn rules(counts: &[usize], packets: usize, repeats: usize) {
+fn rules(counts: &[usize], packets: usize, repeats: usize, linear: bool) {
     let cfg = control::config::Config::parse(
         "[[port]]\nname = \"lan0\"\ndriver = \"mem\"\nmac = \"02:00:00:00:01:01\"\naddresses = [\"192.168.1.1/24\"]\n\
          [[port]]\nname = \"wan0\"\ndriver = \"mem\"\nmac = \"02:00:00:00:02:01\"\naddresses = [\"203.0.113.1/24\"]\n\
@@ -125,18 +135,40 @@ fn rules(counts: &[usize], packets: usize, repeats: usize) {
     .expect("config");
     let topo = cfg.build().expect("topology");
     let mut frame = vec![2, 0, 0, 0, 1, 1, 2, 0, 0, 0, 1, 0x10, 8, 0];
-    frame.extend_from_slice(&udp_packet(Ipv4Addr::new(192, 168, 1, 10), Ipv4Addr::new(93, 184, 216, 34), 40000, 53));
-    println!("pipeline, one forwarded UDP flow (established after the first packet), FORWARD chain of N non-matching rules then ACCEPT");
+    frame.extend_from_slice(&udp_packet(
+        Ipv4Addr::new(192, 168, 1, 10),
+        Ipv4Addr::new(93, 184, 216, 34),
+        40000,
+        53,
+    ));
+    println!(
+        "pipeline ({}), one forwarded UDP flow, FORWARD chain of N non-matching rules then ACCEPT",
+        if linear {
+            "every rule scanned"
+        } else {
+            "classifier"
+        }
+    );
     println!("{:>8} {:>14} {:>12}", "rules", "packets/s", "ns/packet");
     for &n in counts {
         let mut text = String::from("*filter\n");
         for i in 0..n {
-            text.push_str(&format!("-A FORWARD -s 10.{}.{}.0/24 -p tcp --dport {} -j DROP\n", (i >> 8) & 255, i & 255, 1000 + i % 1000));
+            text.push_str(&format!(
+                "-A FORWARD -s 10.{}.{}.0/24 -p tcp --dport {} -j DROP\n",
+                (i >> 8) & 255,
+                i & 255,
+                1000 + i % 1000
+            ));
         }
         text.push_str("-A FORWARD -j ACCEPT\nCOMMIT\n");
         let mut rs = Ruleset::default();
         restore(&text, &mut rs, RestoreOptions::default()).expect("rules");
-        let compiled = Arc::new(CompiledRuleset::compile(&rs, 1));
+        let names: Vec<String> = topo.ports().iter().map(|p| p.name.clone()).collect();
+        let compiled = Arc::new(if linear {
+            CompiledRuleset::compile(&rs, 1).without_index()
+        } else {
+            CompiledRuleset::compile_for_ports(&rs, 1, &names)
+        });
         let mut rates = Vec::new();
         for _ in 0..repeats {
             let mut p = Pipeline::new(compiled.clone(), topo.fib.clone(), topo.neighbors.clone());
@@ -144,7 +176,12 @@ fn rules(counts: &[usize], packets: usize, repeats: usize) {
             let t = Instant::now();
             for _ in 0..packets {
                 out.clear();
-                p.receive(dataplane::port::PortId(0), PacketBuf::from_slice(&frame), 1_000_000_000, &mut out);
+                p.receive(
+                    dataplane::port::PortId(0),
+                    PacketBuf::from_slice(&frame),
+                    1_000_000_000,
+                    &mut out,
+                );
                 black_box(&out);
             }
             rates.push(packets as f64 / t.elapsed().as_secs_f64());
@@ -159,6 +196,10 @@ fn main() {
     let cli = Cli::parse();
     match cli.what {
         What::Conntrack { entries } => conntrack(&entries, cli.repeats.max(1)),
-        What::Rules { rules: r, packets } => rules(&r, packets, cli.repeats.max(1)),
+        What::Rules {
+            rules: r,
+            packets,
+            linear,
+        } => rules(&r, packets, cli.repeats.max(1), linear),
     }
 }

@@ -3,6 +3,7 @@
 //! every rule and every built-in chain policy gets a counter slot, and each hook of each
 //! table gets its entry chain. A worker runs it with `traverse`.
 
+use super::classify::ChainIndex;
 use crate::ruleset::{Hook, Policy, RuleSpec, Ruleset, Table, TableKind, Target};
 
 /// What a matching rule does, with jumps resolved to chain indices.
@@ -38,6 +39,8 @@ pub struct CompiledChain {
     /// Counter slot of the policy (built-in chains).
     pub policy_slot: u32,
     pub rules: Vec<CompiledRule>,
+    /// Which rules may match a packet, for chains long enough to be worth it.
+    pub index: Option<ChainIndex>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -87,13 +90,20 @@ impl CompiledRuleset {
         self.slots.len()
     }
 
-    /// Compiles a ruleset that has passed validation. Jumps to chains that do not exist
-    /// cannot happen after validation; should one slip through it compiles to DROP.
+    /// Compiles a ruleset that has passed validation, without indexing interfaces.
+    /// Jumps to chains that do not exist cannot happen after validation; should one slip
+    /// through it compiles to DROP.
     pub fn compile(rs: &Ruleset, generation: u64) -> CompiledRuleset {
+        CompiledRuleset::compile_for_ports(rs, generation, &[])
+    }
+
+    /// Compiles for a port table: `ports[i]` is the name of port id `i` (what `-i`/`-o`
+    /// compare), so the classifier can index the interfaces too.
+    pub fn compile_for_ports(rs: &Ruleset, generation: u64, ports: &[String]) -> CompiledRuleset {
         let mut slots = Vec::new();
         let mut tables: [Option<CompiledTable>; 5] = Default::default();
         for t in &rs.tables {
-            tables[t.kind as usize] = Some(compile_table(t, &mut slots));
+            tables[t.kind as usize] = Some(compile_table(t, &mut slots, ports));
         }
         CompiledRuleset {
             tables,
@@ -101,9 +111,20 @@ impl CompiledRuleset {
             generation,
         }
     }
+
+    /// The same program with every chain scanned rule by rule (the reference the
+    /// classifier is tested against).
+    pub fn without_index(mut self) -> CompiledRuleset {
+        for t in self.tables.iter_mut().flatten() {
+            for c in &mut t.chains {
+                c.index = None;
+            }
+        }
+        self
+    }
 }
 
-fn compile_table(t: &Table, slots: &mut Vec<SlotOwner>) -> CompiledTable {
+fn compile_table(t: &Table, slots: &mut Vec<SlotOwner>, ports: &[String]) -> CompiledTable {
     let index = |name: &str| t.chain_index(name).map(|i| i as u32);
     let mut entry = [None; 5];
     let chains = t
@@ -149,11 +170,13 @@ fn compile_table(t: &Table, slots: &mut Vec<SlotOwner>) -> CompiledTable {
                     }
                 })
                 .collect();
+            let specs: Vec<&RuleSpec> = c.rules.iter().map(|r| &r.spec).collect();
             CompiledChain {
                 name: c.name.clone(),
                 policy: c.policy,
                 policy_slot,
                 rules,
+                index: ChainIndex::build(&specs, ports),
             }
         })
         .collect();

@@ -5,6 +5,7 @@
 //! One `Pipeline` per worker: it owns its counters and per-rule state and reads the
 //! shared `CompiledRuleset`; nothing here locks.
 
+pub mod classify;
 pub mod compile;
 pub mod eval;
 pub mod log;
@@ -106,6 +107,8 @@ pub struct Pipeline {
     /// Packets generated while handling another (REJECT answers, ICMP errors), run
     /// through the OUTPUT path afterwards.
     generated: Vec<PacketBuf>,
+    /// The classifier's candidate sets, kept between packets.
+    scratch: traverse::Scratch,
     ident: u16,
     rng: u64,
     now_ns: u64,
@@ -131,6 +134,7 @@ impl Pipeline {
             trace: None,
             log: None,
             generated: Vec::new(),
+            scratch: traverse::Scratch::default(),
             ident: 1,
             rng: 0x9e37_79b9_7f4a_7c15,
             now_ns: 0,
@@ -320,8 +324,15 @@ impl Pipeline {
         let Some(t) = rules.table(table) else {
             return Verdict::Accept;
         };
+        let keys = classify::packet_keys(
+            pkt.buf.data(),
+            pkt.in_port.map(|p| p.0),
+            pkt.out_port.map(|p| p.0),
+        );
+        let mut scratch = std::mem::take(&mut self.scratch);
         let mut host = Host { p: self, pkt };
-        let v = traverse(t, hook, &mut host);
+        let v = traverse(t, hook, &mut host, Some(&keys), &mut scratch);
+        self.scratch = scratch;
         if v == Verdict::Drop {
             self.stats.dropped_by_rules += 1;
         }

@@ -3,6 +3,7 @@
 //! without coming back, the end of a built-in chain (or a RETURN in it) applies the
 //! policy. Everything packet-specific is behind `RuleHost`.
 
+use super::classify::{next_candidate, Keys};
 use super::compile::{Action, CompiledRule, CompiledTable};
 use crate::ruleset::{Hook, Policy, TableKind, Target};
 
@@ -63,8 +64,50 @@ pub trait RuleHost {
 /// and validation refuses loops, so this is never reached by a valid ruleset.
 pub const MAX_CALL_DEPTH: usize = 64;
 
-/// Runs `hook` of `table` on the packet. A table without that hook accepts.
-pub fn traverse(table: &CompiledTable, hook: Hook, host: &mut dyn RuleHost) -> Verdict {
+/// Candidate sets per call depth, reused from packet to packet (no allocation once warm).
+#[derive(Default)]
+pub struct Scratch {
+    sets: Vec<Vec<u64>>,
+    indexed: Vec<bool>,
+}
+
+impl Scratch {
+    /// Prepares the candidate set of `chain` at `depth`.
+    fn enter(&mut self, table: &CompiledTable, chain: u32, depth: usize, keys: Option<&Keys>) {
+        if self.sets.len() <= depth {
+            self.sets.resize_with(depth + 1, Vec::new);
+            self.indexed.resize(depth + 1, false);
+        }
+        match (&table.chains[chain as usize].index, keys) {
+            (Some(ix), Some(k)) => {
+                ix.candidates(k, &mut self.sets[depth]);
+                self.indexed[depth] = true;
+            }
+            _ => self.indexed[depth] = false,
+        }
+    }
+
+    /// The next rule at or after `idx` that may match (`len` when none is left).
+    fn next(&self, depth: usize, idx: usize, len: usize) -> usize {
+        if self.indexed[depth] {
+            next_candidate(&self.sets[depth], idx)
+                .unwrap_or(len)
+                .min(len)
+        } else {
+            idx
+        }
+    }
+}
+
+/// Runs `hook` of `table` on the packet. A table without that hook accepts. With `keys`,
+/// indexed chains visit only the rules their classifier leaves; the outcome is the same.
+pub fn traverse(
+    table: &CompiledTable,
+    hook: Hook,
+    host: &mut dyn RuleHost,
+    keys: Option<&Keys>,
+    scratch: &mut Scratch,
+) -> Verdict {
     let Some(entry) = table.entry[hook as usize] else {
         return Verdict::Accept;
     };
@@ -72,8 +115,10 @@ pub fn traverse(table: &CompiledTable, hook: Hook, host: &mut dyn RuleHost) -> V
     let mut stack: [(u32, usize); MAX_CALL_DEPTH] = [(0, 0); MAX_CALL_DEPTH];
     let mut depth = 0usize;
     let (mut chain, mut idx) = (entry, 0usize);
+    scratch.enter(table, chain, depth, keys);
     loop {
         let c = &table.chains[chain as usize];
+        idx = scratch.next(depth, idx, c.rules.len());
         let rule = match c.rules.get(idx) {
             Some(r) => r,
             None => {
@@ -115,8 +160,12 @@ pub fn traverse(table: &CompiledTable, hook: Hook, host: &mut dyn RuleHost) -> V
                 stack[depth] = (chain, idx + 1);
                 depth += 1;
                 (chain, idx) = (*target, 0);
+                scratch.enter(table, chain, depth, keys);
             }
-            Action::Goto(target) => (chain, idx) = (*target, 0),
+            Action::Goto(target) => {
+                (chain, idx) = (*target, 0);
+                scratch.enter(table, chain, depth, keys);
+            }
             Action::Target(t) => match host.run_target(kind, hook, rule, t) {
                 TargetOutcome::Continue => idx += 1,
                 TargetOutcome::Verdict(v) => return v,

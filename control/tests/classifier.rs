@@ -33,7 +33,7 @@ const IFACES: [&str; 4] = ["lan0", "wan0", "dmz+", "lan+"];
 fn rule(seed: &[u8]) -> String {
     let pick = |i: usize, n: usize| usize::from(seed[i]) % n;
     let mut r = String::new();
-    let neg = |b: u8| if b % 5 == 0 { "! " } else { "" };
+    let neg = |b: u8| if b.is_multiple_of(5) { "! " } else { "" };
     if pick(0, 3) == 0 {
         r += &format!(" {}-s {}", neg(seed[1]), ADDRS[pick(2, ADDRS.len())]);
     }
@@ -121,7 +121,7 @@ fn packet(seed: &[u8]) -> (PortId, Vec<u8>) {
     l4[2..4].copy_from_slice(&dport.to_be_bytes());
     l4[12] = 0x50;
     l4[13] = 0x02;
-    if seed[4] % 7 == 0 {
+    if seed[4].is_multiple_of(7) {
         p[7] = 3; // a non-first fragment: no ports
     }
     p.extend_from_slice(&l4);

@@ -28,6 +28,8 @@ pub struct ReplayArgs {
     pub out_dir: PathBuf,
     /// Where to write the conntrack table as it stands after the last packet.
     pub conntrack: Option<PathBuf>,
+    /// Where to write conntrack's NEW / UPDATE / DESTROY events (`conntrack -E`).
+    pub events: Option<PathBuf>,
 }
 
 /// What a replay did, for the caller to print.
@@ -152,6 +154,9 @@ pub fn run(args: &ReplayArgs) -> Result<ReplaySummary, String> {
     let mut pipeline = Pipeline::new(compiled, topo.fib.clone(), topo.neighbors.clone());
     pipeline.set_conntrack_config(CtConfig::from_tunables(|n| cfg.tunable(n)));
     pipeline.enable_trace();
+    if args.events.is_some() {
+        pipeline.conntrack_mut().follow_events();
+    }
 
     std::fs::create_dir_all(&args.out_dir)
         .map_err(|e| format!("{}: {e}", args.out_dir.display()))?;
@@ -214,6 +219,13 @@ pub fn run(args: &ReplayArgs) -> Result<ReplaySummary, String> {
     trace
         .flush()
         .map_err(|e| format!("{}: {e}", trace_path.display()))?;
+    if let Some(path) = &args.events {
+        let mut text = pipeline.conntrack_mut().take_events().join("\n");
+        if !text.is_empty() {
+            text.push('\n');
+        }
+        std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+    }
     if let Some(path) = &args.conntrack {
         let end = input.last().map_or(0, |(ts, ..)| *ts);
         let mut text = pipeline.conntrack().listing(end).join("\n");

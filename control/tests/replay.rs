@@ -127,12 +127,20 @@ file = "gw.rules"
         .arg(&out)
         .arg("--conntrack")
         .arg(dir.join("ct.txt"))
+        .arg("--events")
+        .arg(dir.join("events.txt"))
         .output()
         .unwrap();
     assert!(
         res.status.success(),
         "{}",
         String::from_utf8_lossy(&res.stderr)
+    );
+    let events = std::fs::read_to_string(dir.join("events.txt")).unwrap();
+    assert_eq!(events.lines().count(), 2, "two NEW events: {events}");
+    assert!(
+        events.starts_with("    [NEW] tcp      6 120 SYN_SENT src=192.168.1.10"),
+        "{events}"
     );
     let ct = std::fs::read_to_string(dir.join("ct.txt")).unwrap();
     assert_eq!(

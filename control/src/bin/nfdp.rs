@@ -42,6 +42,9 @@ enum Cmd {
         /// Also write the conntrack table at the end (/proc/net/nf_conntrack format).
         #[arg(long, value_name = "FILE")]
         conntrack: Option<PathBuf>,
+        /// Also write conntrack's NEW / UPDATE / DESTROY events (`conntrack -E` shape).
+        #[arg(long, value_name = "FILE")]
+        events: Option<PathBuf>,
     },
 }
 
@@ -51,6 +54,7 @@ fn replay(
     inputs: Vec<String>,
     out: PathBuf,
     conntrack: Option<PathBuf>,
+    events: Option<PathBuf>,
 ) -> ExitCode {
     let mut parsed = Vec::new();
     for i in &inputs {
@@ -70,6 +74,7 @@ fn replay(
         inputs: parsed,
         out_dir: out,
         conntrack,
+        events,
     };
     match control::replay::run(&args) {
         Ok(s) => {
@@ -106,7 +111,8 @@ fn main() -> ExitCode {
             inputs,
             out,
             conntrack,
-        } => replay(config, rules, inputs, out, conntrack),
+            events,
+        } => replay(config, rules, inputs, out, conntrack, events),
         Cmd::Ruleset { check } => {
             let text = if check == "-" {
                 let mut s = String::new();

@@ -184,6 +184,10 @@ pub struct Conntrack {
     wheel: TimerWheel,
     cursor: usize,
     stats: CtStats,
+    /// NEW / UPDATE / DESTROY events in `conntrack -E`'s shape, when followed.
+    events: Option<Vec<String>>,
+    /// The time of the packet or tick being processed (for event timeouts).
+    now_ns: u64,
 }
 
 /// Packs an entry id and a direction into the map's value.
@@ -224,6 +228,23 @@ impl Conntrack {
             wheel: TimerWheel::new(),
             cursor: 0,
             stats: CtStats::default(),
+            events: None,
+            now_ns: 0,
+        }
+    }
+
+    /// Starts recording events (`conntrack -E`).
+    pub fn follow_events(&mut self) {
+        self.events.get_or_insert_with(Vec::new);
+    }
+
+    pub fn take_events(&mut self) -> Vec<String> {
+        self.events.as_mut().map(std::mem::take).unwrap_or_default()
+    }
+
+    fn event(&mut self, tag: &str, e: &ConnEntry) {
+        if let Some(ev) = self.events.as_mut() {
+            ev.push(event_line(tag, e, self.now_ns));
         }
     }
 
@@ -263,6 +284,7 @@ impl Conntrack {
     /// verification (the kernel does it in PREROUTING only).
     pub fn packet_in(&mut self, ip: &[u8], verify: bool, now_ns: u64) -> CtInfo {
         self.expire(now_ns);
+        self.now_ns = now_ns;
         let info = self.track(ip, verify, now_ns);
         if info.state == CtState::Invalid {
             self.stats.invalid += 1;
@@ -310,12 +332,18 @@ impl Conntrack {
             let Some(e) = self.entries.get_mut(id as usize).and_then(|e| e.as_mut()) else {
                 return CtInfo::invalid();
             };
+            let before = (e.tcp, e.status);
             let state = update(&cfg, e, reply, l4, len, now_ns);
+            let changed = (e.tcp, e.status) != before;
             // A shorter timeout (RST, FIN) must not wait for the old deadline's slot.
             let sec = self.wheel.second_for(e.timeout_ns);
             if sec < e.wheel_at {
                 e.wheel_at = sec;
                 self.wheel.schedule(id, sec);
+            }
+            if changed && self.events.is_some() {
+                let e = e.clone();
+                self.event("[UPDATE]", &e);
             }
             return CtInfo {
                 state,
@@ -404,6 +432,8 @@ impl Conntrack {
         self.map.insert(e.reply, slot(id, true));
         e.wheel_at = self.wheel.second_for(e.timeout_ns.max(now_ns));
         self.wheel.schedule(id, e.wheel_at);
+        self.now_ns = now_ns;
+        self.event("[NEW]", &e);
         self.entries[id as usize] = Some(e);
         self.count += 1;
         self.stats.inserted += 1;
@@ -436,11 +466,13 @@ impl Conntrack {
             self.map.remove(&e.reply);
             self.free.push(id);
             self.count -= 1;
+            self.event("[DESTROY]", &e);
         }
     }
 
     /// Expires what timed out by `now_ns`.
     pub fn expire(&mut self, now_ns: u64) {
+        self.now_ns = now_ns;
         let mut due: Vec<(u64, Vec<u32>)> = Vec::new();
         self.wheel.advance(now_ns, |sec, ids| due.push((sec, ids)));
         for (sec, ids) in due {
@@ -580,6 +612,15 @@ fn state_of(e: &ConnEntry, reply: bool) -> CtState {
     } else {
         CtState::New
     }
+}
+
+/// `    [NEW] tcp      6 120 SYN_SENT src=... [UNREPLIED] src=...` as `conntrack -E`
+/// prints it.
+pub fn event_line(tag: &str, e: &ConnEntry, now_ns: u64) -> String {
+    let line = proc_line(e, now_ns, false);
+    let body = line.strip_prefix("ipv4     2 ").unwrap_or(&line);
+    let body = body.split(" mark=").next().unwrap_or(body).trim_end();
+    format!("{tag:>9} {body}")
 }
 
 /// `ipv4     2 tcp      6 431999 ESTABLISHED src=... [ASSURED] mark=0 zone=0 use=2`.

@@ -300,3 +300,23 @@ fn entry_size_is_compact() {
     eprintln!("ConnEntry: {size} bytes");
     assert!(size <= 128, "{size}");
 }
+
+#[test]
+fn events_like_conntrack_e() {
+    let mut ct = Conntrack::new(CtConfig::default());
+    ct.follow_events();
+    pass(&mut ct, &tcp(A, B, 40000, 80, 0x02), T0);
+    pass(&mut ct, &tcp(B, A, 80, 40000, 0x12), T0);
+    pass(&mut ct, &tcp(B, A, 80, 40000, 0x12), T0); // a retransmission: no event
+    pass(&mut ct, &tcp(A, B, 40000, 80, 0x04), T0);
+    ct.expire(T0 + 11 * NS);
+    assert_eq!(
+        ct.take_events(),
+        [
+            "    [NEW] tcp      6 120 SYN_SENT src=10.0.0.2 dst=1.1.1.1 sport=40000 dport=80 [UNREPLIED] src=1.1.1.1 dst=10.0.0.2 sport=80 dport=40000",
+            " [UPDATE] tcp      6 60 SYN_RECV src=10.0.0.2 dst=1.1.1.1 sport=40000 dport=80 src=1.1.1.1 dst=10.0.0.2 sport=80 dport=40000",
+            " [UPDATE] tcp      6 10 CLOSE src=10.0.0.2 dst=1.1.1.1 sport=40000 dport=80 src=1.1.1.1 dst=10.0.0.2 sport=80 dport=40000",
+            "[DESTROY] tcp      6 0 CLOSE src=10.0.0.2 dst=1.1.1.1 sport=40000 dport=80 src=1.1.1.1 dst=10.0.0.2 sport=80 dport=40000",
+        ]
+    );
+}

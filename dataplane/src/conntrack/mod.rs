@@ -299,7 +299,7 @@ impl Conntrack {
         let ihl = usize::from(ip[0] & 0x0f) * 4;
         // Fragments are reassembled before conntrack; until defragmentation exists they
         // cannot be tracked.
-        if u16::from_be_bytes([ip[6], ip[7]]) & 0x3fff != 0 || ip.len() < ihl {
+        if u16::from_be_bytes([ip[6], ip[7]]) & 0x3fff != 0 || ihl < 20 || ip.len() < ihl {
             return CtInfo::invalid();
         }
         let Some(t) = Tuple::from_ip(ip) else {

@@ -1,0 +1,98 @@
+//! Hostile packets against every stateless match and the pipeline's evaluation helpers:
+//! no input may panic them.
+
+use dataplane::ruleset::matches::icmp::IcmpMatch;
+use dataplane::ruleset::matches::multiport::{MultiportDir, MultiportMatch};
+use dataplane::ruleset::matches::string::{StringAlgo, StringMatch};
+use dataplane::ruleset::matches::tcp::{TcpFlags, TcpMatch};
+use dataplane::ruleset::matches::tcpmss::TcpmssMatch;
+use dataplane::ruleset::matches::udp::UdpMatch;
+use dataplane::ruleset::packet::{PacketMeta, PacketView};
+use dataplane::ruleset::{Inv, Match, PortRange, RuleSpec};
+use proptest::prelude::*;
+
+fn all_matches() -> Vec<Match> {
+    let r = Some(Inv::new(true, PortRange { lo: 1, hi: 100 }));
+    vec![
+        Match::Tcp(TcpMatch {
+            sport: r,
+            dport: r,
+            flags: Some(Inv::new(true, TcpFlags::SYN)),
+            option: Some(Inv::new(true, 2)),
+        }),
+        Match::Udp(UdpMatch { sport: r, dport: r }),
+        Match::Icmp(IcmpMatch::any()),
+        Match::Multiport(MultiportMatch {
+            inv: true,
+            dir: MultiportDir::Either,
+            ports: vec![PortRange { lo: 1, hi: 9 }],
+        }),
+        Match::Tcpmss(TcpmssMatch {
+            inv: true,
+            min: 0,
+            max: 1000,
+        }),
+        Match::String(StringMatch {
+            inv: false,
+            algo: StringAlgo::Kmp,
+            pattern: b"ab".to_vec(),
+            from: 0,
+            to: 40,
+            icase: true,
+        }),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(3000))]
+
+    #[test]
+    fn random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..120)) {
+        let matches = all_matches();
+        if let Some(v) = PacketView::parse(&bytes, PacketMeta::default()) {
+            let _ = RuleSpec::default().base_matches(&v);
+            for m in &matches {
+                let _ = m.matches(&v);
+            }
+            let _ = v.tcp_options();
+            let _ = v.icmp_type_code();
+        }
+        let _ = dataplane::conntrack::Tuple::from_ip(&bytes);
+        let _ = dataplane::pipeline::reply::tcp_reset(&bytes);
+        let _ = dataplane::pipeline::reply::icmp_error(&bytes, 3, 3, std::net::Ipv4Addr::LOCALHOST, 1);
+        let mut s = String::new();
+        dataplane::pipeline::log::format_packet(&mut s, Some("x"), None, None, &bytes, 0xff, 1);
+        let _ = dataplane::pipeline::classify::packet_keys(&bytes, Some(0), None);
+        let mut ct = dataplane::conntrack::Conntrack::new(Default::default());
+        let mut i = ct.packet_in(&bytes, true, 1);
+        ct.confirm(&mut i, 1);
+    }
+
+    #[test]
+    fn ipv4_shaped_input_never_panics(
+        ihl in 0u8..16,
+        total in 0u16..200,
+        frag in any::<u16>(),
+        proto in prop::sample::select(vec![1u8, 6, 17, 47, 132]),
+        tail in proptest::collection::vec(any::<u8>(), 0..160),
+    ) {
+        let mut p = vec![0x40 | ihl, 0];
+        p.extend_from_slice(&total.to_be_bytes());
+        p.extend_from_slice(&[0, 0]);
+        p.extend_from_slice(&frag.to_be_bytes());
+        p.extend_from_slice(&[64, proto, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2]);
+        p.extend_from_slice(&tail);
+        let matches = all_matches();
+        if let Some(v) = PacketView::parse(&p, PacketMeta::default()) {
+            for m in &matches {
+                let _ = m.matches(&v);
+            }
+        }
+        let mut ct = dataplane::conntrack::Conntrack::new(Default::default());
+        let mut i = ct.packet_in(&p, true, 1);
+        ct.confirm(&mut i, 1);
+        let _ = dataplane::pipeline::reply::tcp_reset(&p);
+        let mut s = String::new();
+        dataplane::pipeline::log::format_packet(&mut s, None, None, None, &p, 0xff, 0);
+    }
+}

@@ -239,7 +239,7 @@ mod tests {
         ];
         write_u16(&mut p, 2, (20 + tcp_len) as u16);
         p.extend_from_slice(&[0x9c, 0x40, 0, 80, 0, 0, 0, 1, 0, 0, 0, 0]);
-        p.push(((20 + options.len()) / 4 << 4) as u8);
+        p.push((((20 + options.len()) / 4) << 4) as u8);
         p.extend_from_slice(&[flags, 0xff, 0xff, 0, 0, 0, 0]);
         p.extend_from_slice(options);
         p.extend_from_slice(payload);

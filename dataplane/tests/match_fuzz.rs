@@ -58,10 +58,8 @@ proptest! {
             let _ = v.icmp_type_code();
         }
         let _ = dataplane::conntrack::Tuple::from_ip(&bytes);
-        let _ = dataplane::pipeline::reply::tcp_reset(&bytes);
-        let _ = dataplane::pipeline::reply::icmp_error(&bytes, 3, 3, std::net::Ipv4Addr::LOCALHOST, 1);
-        let mut s = String::new();
-        dataplane::pipeline::log::format_packet(&mut s, Some("x"), None, None, &bytes, 0xff, 1);
+        let mut out = Vec::new();
+        let _ = dataplane::ruleset::targets::reject::icmp_error(&bytes, 11, 0, std::net::Ipv4Addr::LOCALHOST, 1, &mut out);
         let _ = dataplane::pipeline::classify::packet_keys(&bytes, Some(0), None);
         let mut ct = dataplane::conntrack::Conntrack::new(Default::default());
         let mut i = ct.packet_in(&bytes, true, 1);
@@ -91,8 +89,7 @@ proptest! {
         let mut ct = dataplane::conntrack::Conntrack::new(Default::default());
         let mut i = ct.packet_in(&p, true, 1);
         ct.confirm(&mut i, 1);
-        let _ = dataplane::pipeline::reply::tcp_reset(&p);
-        let mut s = String::new();
-        dataplane::pipeline::log::format_packet(&mut s, None, None, None, &p, 0xff, 0);
+        let mut out = Vec::new();
+        let _ = dataplane::ruleset::targets::reject::icmp_error(&p, 3, 1, std::net::Ipv4Addr::LOCALHOST, 1, &mut out);
     }
 }

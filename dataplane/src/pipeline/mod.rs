@@ -8,8 +8,6 @@
 pub mod classify;
 pub mod compile;
 pub mod eval;
-pub mod log;
-pub mod reply;
 pub mod traverse;
 
 pub use compile::{Action, CompiledRule, CompiledRuleset, CompiledTable};
@@ -20,13 +18,18 @@ use crate::neigh::NeighTable;
 use crate::port::{MacAddr, PacketBuf, PortId};
 use crate::route::Fib;
 use crate::ruleset::targets::connmark::ConnmarkTarget;
-use crate::ruleset::targets::tcpmss::TcpmssTarget;
+use crate::ruleset::targets::log::{flags as log_flags, format_packet};
+use crate::ruleset::targets::reject;
+use crate::ruleset::targets::tcpmss::MssOutcome;
 use crate::ruleset::{Counters, Hook, TableKind, Target};
 use crate::wire::{EtherType, EthernetFrame, Ipv4Packet};
 use eval::{MatchEnv, RuleState};
 use std::collections::HashMap;
 use std::net::Ipv4Addr;
 use std::sync::Arc;
+
+/// The flags TRACE logs with (NF_LOG_DEFAULT_MASK without the socket owner).
+pub const TRACE_FLAGS: u8 = log_flags::TCPSEQ | log_flags::TCPOPT | log_flags::IPOPT;
 
 /// What the pipeline hands back for a packet.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -509,9 +512,10 @@ impl Pipeline {
     fn icmp_error(&mut self, pkt: &Pkt, icmp_type: u8, code: u8) {
         let src = reply_source(&self.fib, pkt.buf.data());
         let ident = self.next_ident();
-        if let Some(b) = reply::icmp_error(pkt.buf.data(), icmp_type, code, src, ident) {
+        let mut out = Vec::new();
+        if reject::icmp_error(pkt.buf.data(), icmp_type, code, src, ident, &mut out) {
             self.stats.icmp_errors += 1;
-            self.generated.push(b);
+            self.generated.push(PacketBuf::from_slice(&out));
         }
     }
 
@@ -523,27 +527,6 @@ impl Pipeline {
     fn port_name(&self, port: Option<PortId>) -> Option<&str> {
         port.and_then(|p| self.fib.ports().get(p))
             .map(|p| p.name.as_str())
-    }
-}
-
-/// TCPMSS: lowers the MSS option of a SYN to `limit` (never raises it), fixing the TCP
-/// checksum incrementally. A SYN without the option is left alone.
-fn clamp_mss(ip: &mut [u8], limit: u16) {
-    let ihl = match Ipv4Packet::new_checked(&ip[..]) {
-        Ok(p) if p.protocol() == crate::wire::IpProtocol::Tcp && p.frag_offset() == 0 => {
-            usize::from(p.header_len())
-        }
-        _ => return,
-    };
-    let Some(l4) = ip.get_mut(ihl..) else {
-        return;
-    };
-    let Ok(mut tcp) = crate::wire::TcpPacket::new_checked(l4) else {
-        return;
-    };
-    if tcp.flags().contains(crate::wire::TcpFlags::SYN) && tcp.mss().is_some_and(|mss| mss > limit)
-    {
-        tcp.rewrite_mss(limit);
     }
 }
 
@@ -654,23 +637,17 @@ impl RuleHost for Host<'_> {
         match target {
             Target::Reject(r) => {
                 let orig = self.pkt.buf.data();
-                let answer = match r.with.icmp_code() {
-                    None => reply::tcp_reset(orig),
-                    Some(code) if reply::unreach_checksum_ok(orig) => {
-                        let src = reply_source(&self.p.fib, orig);
-                        let ident = self.p.next_ident();
-                        reply::icmp_error(orig, 3, code, src, ident)
-                    }
-                    Some(_) => None,
-                };
-                if let Some(a) = answer {
-                    self.p.generated.push(a);
+                let src = reply_source(&self.p.fib, orig);
+                let ident = self.p.next_ident();
+                let mut out = Vec::new();
+                if r.build(orig, src, ident, &mut out) {
+                    self.p.generated.push(PacketBuf::from_slice(&out));
                 }
                 TargetOutcome::Verdict(Verdict::Drop)
             }
             Target::Log(l) => {
                 let mut line = l.prefix.clone();
-                log::format_packet(
+                format_packet(
                     &mut line,
                     self.p.port_name(self.pkt.in_port),
                     self.p.port_name(self.pkt.out_port),
@@ -695,44 +672,32 @@ impl RuleHost for Host<'_> {
                 TargetOutcome::Continue
             }
             Target::Ttl(t) => {
-                let mut ip = Ipv4Packet::new_unchecked(self.pkt.buf.data_mut());
-                let old = ip.ttl();
-                let new = t.apply(old);
-                if new != old {
-                    ip.set_ttl(new);
-                    ip.fill_checksum();
-                }
+                t.apply_to_packet(self.pkt.buf.data_mut());
                 TargetOutcome::Continue
             }
             Target::Tos(t) => {
-                let mut ip = Ipv4Packet::new_unchecked(self.pkt.buf.data_mut());
-                let old = ip.tos();
-                let new = (old & !t.mask) ^ t.value;
-                if new != old {
-                    ip.set_tos(new);
-                    ip.fill_checksum();
-                }
+                t.apply_to_packet(self.pkt.buf.data_mut());
                 TargetOutcome::Continue
             }
             Target::Dscp(d) => {
-                let mut ip = Ipv4Packet::new_unchecked(self.pkt.buf.data_mut());
-                if ip.dscp() != d.dscp {
-                    ip.set_dscp(d.dscp);
-                    ip.fill_checksum();
-                }
+                d.apply_to_packet(self.pkt.buf.data_mut());
                 TargetOutcome::Continue
             }
             Target::Tcpmss(t) => {
-                let limit = match t {
-                    TcpmssTarget::SetMss(v) => Some(*v),
-                    TcpmssTarget::ClampPmtu => self
-                        .pkt
-                        .out_port
-                        .and_then(|p| self.p.fib.ports().get(p))
-                        .map(|p| p.mtu.saturating_sub(40)),
-                };
-                if let Some(limit) = limit {
-                    clamp_mss(self.pkt.buf.data_mut(), limit);
+                // The egress MTU (the route's MTU is the port's here).
+                let pmtu = self
+                    .pkt
+                    .out_port
+                    .and_then(|p| self.p.fib.ports().get(p))
+                    .map_or(1500, |p| p.mtu);
+                let buf = &mut self.pkt.buf;
+                let len = buf.len();
+                let room = buf.tailroom();
+                buf.append(room);
+                let (outcome, new_len) = t.apply_in_place(buf.data_mut(), len, pmtu);
+                buf.truncate(new_len);
+                if outcome == MssOutcome::Drop {
+                    return TargetOutcome::Verdict(Verdict::Drop);
                 }
                 TargetOutcome::Continue
             }
@@ -800,13 +765,13 @@ impl RuleHost for Host<'_> {
             kind.name(),
             number
         );
-        log::format_packet(
+        format_packet(
             &mut line,
             self.p.port_name(self.pkt.in_port),
             self.p.port_name(self.pkt.out_port),
             self.pkt.mac_header.as_ref().map(|m| &m[..]),
             self.pkt.buf.data(),
-            log::TRACE_FLAGS,
+            TRACE_FLAGS,
             self.pkt.buf.mark,
         );
         self.p.trace_line(line);

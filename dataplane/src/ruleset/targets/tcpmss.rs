@@ -1,6 +1,7 @@
 //! `-j TCPMSS`: set or clamp the MSS option of TCP SYN segments (xt_TCPMSS).
 
 use crate::ruleset::{Hook, Usable};
+use crate::wire::{checksum, read_u16, write_u16, Ipv4Packet};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TcpmssTarget {
@@ -17,5 +18,317 @@ impl TcpmssTarget {
                 Usable::hooks(&[Hook::Forward, Hook::Output, Hook::Postrouting])
             }
         }
+    }
+}
+
+/// MSS a SYN is assumed to carry when it has no MSS option (RFC 1122 4.2.2.6): an inserted
+/// option never advertises more.
+pub const DEFAULT_MSS: u16 = 536;
+/// `sizeof(iphdr) + sizeof(tcphdr)`: what `--clamp-mss-to-pmtu` subtracts from the path MTU.
+pub const CLAMP_OVERHEAD: u16 = 40;
+const TCPOLEN_MSS: usize = 4;
+
+/// What [`TcpmssTarget::apply_in_place`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MssOutcome {
+    /// Not a first-fragment TCP SYN, the MSS is already small enough, or the option cannot be
+    /// added (data after the header, a 60-byte header).
+    Unchanged,
+    /// The MSS option value was lowered in place.
+    Rewritten,
+    /// An MSS option was inserted at the start of the options: 4 bytes longer.
+    Inserted,
+    /// An option must be inserted but the buffer has no 4 bytes of tailroom past the packet:
+    /// nothing was changed; grow the buffer and apply again.
+    NoTailroom,
+    /// The kernel drops the packet (`NF_DROP`): a TCP header that does not fit, or a path
+    /// MTU of 40 or less with `--clamp-mss-to-pmtu`.
+    Drop,
+}
+
+/// xt_TCPMSS's `optlen`: EOL and NOP, and options claiming length 0, advance by one byte.
+fn optlen(opt: &[u8], i: usize) -> usize {
+    if opt[i] <= 1 || opt[i + 1] == 0 {
+        1
+    } else {
+        usize::from(opt[i + 1])
+    }
+}
+
+impl TcpmssTarget {
+    /// The MSS this target writes, for a path MTU `pmtu` (`min(egress route MTU, MTU of the
+    /// route back to the source)`, used by `--clamp-mss-to-pmtu` only); None when the kernel
+    /// drops the packet because that MTU is 40 or less.
+    pub fn target_mss(&self, pmtu: u16) -> Option<u16> {
+        match *self {
+            TcpmssTarget::SetMss(m) => Some(m),
+            TcpmssTarget::ClampPmtu if pmtu <= CLAMP_OVERHEAD => None,
+            TcpmssTarget::ClampPmtu => Some(pmtu - CLAMP_OVERHEAD),
+        }
+    }
+
+    /// xt_TCPMSS (`tcpmss_tg4` / `tcpmss_mangle_packet`) on the IPv4 packet `buf[..len]`
+    /// (bytes past its total length are padding; `buf[len..]` is tailroom). Returns what was
+    /// done and the packet's new length.
+    ///
+    /// Only a TCP SYN (SYN-ACK included) that is not a non-first fragment is touched: the
+    /// kernel requires the rule to match `--tcp-flags SYN SYN`, this checks it again.
+    /// - The first MSS option found the kernel's way (EOL and NOP skipped byte by byte, so an
+    ///   option after EOL is found too) is lowered to the target MSS, never raised; the TCP
+    ///   checksum is patched incrementally. Deviation: when the option sits at an odd offset
+    ///   the kernel patches the checksum as if it were aligned and sends a segment with a bad
+    ///   checksum (seen on 6.18); this computes the right one.
+    /// - Without an MSS option, and with no payload and a header shorter than 60 bytes, an MSS
+    ///   option of `min(target, 536)` is inserted before the other options; the TCP data
+    ///   offset, the IP total length and both checksums are updated.
+    pub fn apply_in_place(&self, buf: &mut [u8], len: usize, pmtu: u16) -> (MssOutcome, usize) {
+        let unchanged = (MssOutcome::Unchanged, len);
+        let Some(pkt) = buf.get(..len) else {
+            return unchanged;
+        };
+        let Ok(ip) = Ipv4Packet::new_checked(pkt) else {
+            return unchanged;
+        };
+        if ip.version() != 4
+            || ip.protocol() != crate::wire::IpProtocol::Tcp
+            || ip.frag_offset() != 0
+        {
+            return unchanged;
+        }
+        let ihl = usize::from(ip.header_len());
+        let total = usize::from(ip.total_len());
+        let tcp_len = total - ihl;
+        if tcp_len < 20 {
+            return (MssOutcome::Drop, len);
+        }
+        if buf[ihl + 13] & 0x02 == 0 {
+            return unchanged;
+        }
+        let hdrlen = usize::from(buf[ihl + 12] >> 4) * 4;
+        if tcp_len < hdrlen || hdrlen < 20 {
+            return (MssOutcome::Drop, len);
+        }
+        let Some(newmss) = self.target_mss(pmtu) else {
+            return (MssOutcome::Drop, len);
+        };
+        let tcp = &mut buf[ihl..total];
+        let mut i = 20;
+        while i + TCPOLEN_MSS <= hdrlen {
+            if tcp[i] == 2 && tcp[i + 1] == TCPOLEN_MSS as u8 {
+                let oldmss = read_u16(tcp, i + 2);
+                if oldmss <= newmss {
+                    return unchanged;
+                }
+                // A value at an odd offset straddles two checksum words: it contributes
+                // byte-swapped.
+                let (o, n) = if i % 2 == 0 {
+                    (oldmss, newmss)
+                } else {
+                    (oldmss.swap_bytes(), newmss.swap_bytes())
+                };
+                write_u16(tcp, i + 2, newmss);
+                let c = checksum::update_u16(read_u16(tcp, 16), o, n);
+                write_u16(tcp, 16, c);
+                return (MssOutcome::Rewritten, len);
+            }
+            i += optlen(tcp, i);
+        }
+        if tcp_len > hdrlen || hdrlen >= 60 {
+            return unchanged;
+        }
+        if buf.len() < total + TCPOLEN_MSS {
+            return (MssOutcome::NoTailroom, len);
+        }
+        let mss = newmss.min(DEFAULT_MSS);
+        let tcp = &mut buf[ihl..total + TCPOLEN_MSS];
+        tcp.copy_within(20..tcp_len, 20 + TCPOLEN_MSS);
+        let opt = [2, TCPOLEN_MSS as u8, (mss >> 8) as u8, mss as u8];
+        tcp[20..24].copy_from_slice(&opt);
+        let old_doff = read_u16(tcp, 12);
+        tcp[12] += (TCPOLEN_MSS as u8 / 4) << 4;
+        let mut c = read_u16(tcp, 16);
+        // The pseudo-header length, the new option word pair and the data offset changed;
+        // the shifted options moved by 4 bytes and keep their word alignment.
+        c = checksum::update_u16(c, tcp_len as u16, (tcp_len + TCPOLEN_MSS) as u16);
+        c = checksum::update_u32(c, 0, u32::from_be_bytes(opt));
+        c = checksum::update_u16(c, old_doff, read_u16(tcp, 12));
+        write_u16(tcp, 16, c);
+        let new_total = (total + TCPOLEN_MSS) as u16;
+        let c = checksum::update_u16(read_u16(buf, 10), total as u16, new_total);
+        write_u16(buf, 2, new_total);
+        write_u16(buf, 10, c);
+        (MssOutcome::Inserted, total + TCPOLEN_MSS)
+    }
+
+    /// [`Self::apply_in_place`] on a growable packet: the vector is grown when an option is
+    /// inserted (trailing padding dropped), and holds exactly the packet afterwards.
+    pub fn apply(&self, ip: &mut Vec<u8>, pmtu: u16) -> MssOutcome {
+        let n = ip.len();
+        let (mut outcome, mut len) = self.apply_in_place(ip, n, pmtu);
+        if outcome == MssOutcome::NoTailroom {
+            let total = usize::from(read_u16(ip, 2));
+            ip.truncate(total);
+            ip.resize(total + TCPOLEN_MSS, 0);
+            (outcome, len) = self.apply_in_place(ip, total, pmtu);
+        }
+        if outcome == MssOutcome::Inserted {
+            ip.truncate(len);
+        }
+        outcome
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ruleset::targets::reject::tests::hex;
+    use crate::wire::TcpPacket;
+
+    fn tcp_ok(ip: &[u8]) -> bool {
+        let p = Ipv4Packet::new_checked(ip).unwrap();
+        p.verify_checksum()
+            && TcpPacket::new_checked(p.payload())
+                .unwrap()
+                .verify_checksum(p.src_addr(), p.dst_addr())
+    }
+
+    /// The kernel oracle: SYNs sent with scapy from 10.77.1.1 through a namespace router
+    /// (nfdptgt-r) to 10.77.2.1, the egress link with MTU 1400, with
+    /// `-t mangle -A FORWARD -p tcp --dport 7001 --tcp-flags SYN,RST SYN -j TCPMSS --set-mss 1000`
+    /// and `--dport 7002 ... -j TCPMSS --clamp-mss-to-pmtu`; `before` is the packet as sent,
+    /// `after` what tcpdump captured behind the router. The FORWARD hook sees the TTL already
+    /// decremented, so the test decrements it before applying the target.
+    const CASES: &[(&str, TcpmssTarget, &str, &str)] = &[
+        ("lowered", TcpmssTarget::SetMss(1000), "4500003c00c80000400662590a4d01010a4d0201a0291b590000000100000000a002006444440000020405b40402080a000030390000000001030307", "4500003c00c800003f0663590a4d01010a4d0201a0291b590000000100000000a002006446100000020403e80402080a000030390000000001030307"),
+        ("never_raised", TcpmssTarget::SetMss(1000), "4500002c00c90000400662680a4d01010a4d0201a02a1b59000000010000000060020064c83e000002040218", "4500002c00c900003f0663680a4d01010a4d0201a02a1b59000000010000000060020064c83e000002040218"),
+        ("inserted_no_options", TcpmssTarget::SetMss(1000), "4500002800ca00004006626b0a4d01010a4d0201a02b1b59000000010000000050020064dc5d0000", "4500002c00ca00003f0663670a4d01010a4d0201a02b1b59000000010000000060020064c83d000002040218"),
+        ("inserted_before_options", TcpmssTarget::ClampPmtu, "4500002c00cb0000400662660a4d01010a4d0201a02c1b5a000000010000000060020064c852000001030302", "4500003000cb00003f0663620a4d01010a4d0201a02c1b5a000000010000000070020064b43200000204021801030302"),
+        ("clamped", TcpmssTarget::ClampPmtu, "4500003c00cc0000400662550a4d01010a4d0201a02d1b5a0000000100000000a0020064443f0000020405b40402080a000030390000000001030307", "4500003c00cc00003f0663550a4d01010a4d0201a02d1b5a0000000100000000a002006444a30000020405500402080a000030390000000001030307"),
+        ("syn_with_data_untouched", TcpmssTarget::SetMss(1000), "4500002f00cd0000400662610a4d01010a4d0201a02e1b590000000100000000500200643801000073796e64617461", "4500002f00cd00003f0663610a4d01010a4d0201a02e1b590000000100000000500200643801000073796e64617461"),
+        ("odd_offset_syn_ack", TcpmssTarget::SetMss(1000), "4500003000d200004006625b0a4d01010a4d0201a0331b590000000100000000701200640336000001020405b4000000", "4500003000d200003f06635b0a4d01010a4d0201a0331b590000000100000000701200640502000001020403e8000000"),
+    ];
+
+    #[test]
+    fn matches_kernel_captures() {
+        for &(name, t, before, after) in CASES {
+            let mut p = hex(before);
+            Ipv4Packet::new_unchecked(&mut p[..]).decrement_ttl();
+            let mut expected = hex(after);
+            let outcome = t.apply(&mut p, 1400);
+            let want = match name {
+                "lowered" | "clamped" | "odd_offset_syn_ack" => MssOutcome::Rewritten,
+                n if n.starts_with("inserted") => MssOutcome::Inserted,
+                _ => MssOutcome::Unchanged,
+            };
+            assert_eq!(outcome, want, "{name}");
+            assert!(tcp_ok(&p), "{name}: checksum");
+            if name == "odd_offset_syn_ack" {
+                // The kernel's checksum is wrong here (see apply_in_place); ours verifies.
+                assert!(!tcp_ok(&expected));
+                let at = 20 + 16;
+                expected[at..at + 2].copy_from_slice(&p[at..at + 2]);
+            }
+            assert_eq!(p, expected, "{name}");
+        }
+    }
+
+    fn syn(options: &[u8], payload: &[u8], flags: u8) -> Vec<u8> {
+        let tcp_len = 20 + options.len() + payload.len();
+        let mut p = vec![
+            0x45, 0, 0, 0, 0, 1, 0, 0, 64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
+        ];
+        write_u16(&mut p, 2, (20 + tcp_len) as u16);
+        p.extend_from_slice(&[0x9c, 0x40, 0, 80, 0, 0, 0, 1, 0, 0, 0, 0]);
+        p.push((((20 + options.len()) / 4) << 4) as u8);
+        p.extend_from_slice(&[flags, 0xff, 0xff, 0, 0, 0, 0]);
+        p.extend_from_slice(options);
+        p.extend_from_slice(payload);
+        Ipv4Packet::new_unchecked(&mut p[..]).fill_checksum();
+        let (s, d) = ([10, 0, 0, 1].into(), [10, 0, 0, 2].into());
+        TcpPacket::new_unchecked(&mut p[20..]).fill_checksum(s, d);
+        p
+    }
+
+    #[test]
+    fn mss_after_eol_is_found_and_odd_offsets_checksum() {
+        // EOL, then an MSS option at offset 21 (odd): the kernel's loop steps over EOL.
+        let mut p = syn(&[0, 2, 4, 5, 0xb4, 0, 0, 0], &[], 0x02);
+        assert_eq!(
+            TcpmssTarget::SetMss(1200).apply(&mut p, 0),
+            MssOutcome::Rewritten
+        );
+        assert_eq!(read_u16(&p, 20 + 23), 1200);
+        assert!(tcp_ok(&p));
+    }
+
+    #[test]
+    fn non_syn_fragments_and_other_protocols_untouched() {
+        let orig = syn(&[2, 4, 5, 0xb4], &[], 0x10);
+        let mut p = orig.clone();
+        assert_eq!(
+            TcpmssTarget::SetMss(1000).apply(&mut p, 0),
+            MssOutcome::Unchanged
+        );
+        assert_eq!(p, orig);
+        let mut frag = syn(&[2, 4, 5, 0xb4], &[], 0x02);
+        Ipv4Packet::new_unchecked(&mut frag[..]).set_frag_offset(2);
+        let before = frag.clone();
+        assert_eq!(
+            TcpmssTarget::SetMss(1000).apply(&mut frag, 0),
+            MssOutcome::Unchanged
+        );
+        assert_eq!(frag, before);
+        let mut udp = syn(&[2, 4, 5, 0xb4], &[], 0x02);
+        udp[9] = 17;
+        assert_eq!(
+            TcpmssTarget::SetMss(1000).apply(&mut udp, 0),
+            MssOutcome::Unchanged
+        );
+    }
+
+    #[test]
+    fn insertion_limits_and_drops() {
+        // A 60-byte header cannot grow.
+        let mut full = syn(&[1; 40], &[], 0x02);
+        assert_eq!(
+            TcpmssTarget::SetMss(1000).apply(&mut full, 0),
+            MssOutcome::Unchanged
+        );
+        // Small target MSS inserted as is (below 536).
+        let mut p = syn(&[], &[], 0x02);
+        assert_eq!(
+            TcpmssTarget::SetMss(400).apply(&mut p, 0),
+            MssOutcome::Inserted
+        );
+        assert_eq!(&p[40..44], &[2, 4, 1, 0x90]);
+        assert_eq!(p.len(), 44);
+        assert!(tcp_ok(&p));
+        // In place, without tailroom, nothing changes; with tailroom and padding, it works.
+        let mut q = syn(&[1, 1, 1, 1], &[], 0x02);
+        let n = q.len();
+        let before = q.clone();
+        assert_eq!(
+            TcpmssTarget::SetMss(1000).apply_in_place(&mut q, n, 0),
+            (MssOutcome::NoTailroom, n)
+        );
+        assert_eq!(q, before);
+        q.extend_from_slice(&[0xee; 6]); // 2 bytes of padding + 4 of tailroom
+        let (o, len) = TcpmssTarget::SetMss(1000).apply_in_place(&mut q, n + 2, 0);
+        assert_eq!((o, len), (MssOutcome::Inserted, n + 4));
+        assert!(tcp_ok(&q[..len]));
+        assert_eq!(&q[40..48], &[2, 4, 2, 0x18, 1, 1, 1, 1]);
+        // Path MTU too small, truncated or inconsistent headers: the kernel drops.
+        let mut p = syn(&[2, 4, 5, 0xb4], &[], 0x02);
+        assert_eq!(TcpmssTarget::ClampPmtu.apply(&mut p, 40), MssOutcome::Drop);
+        assert_eq!(
+            TcpmssTarget::ClampPmtu.apply(&mut p, 41),
+            MssOutcome::Rewritten
+        );
+        assert_eq!(read_u16(&p, 42), 1);
+        let mut bad = syn(&[2, 4, 5, 0xb4], &[], 0x02);
+        bad[32] = 0xf0; // data offset 60 > segment
+        assert_eq!(TcpmssTarget::SetMss(1).apply(&mut bad, 0), MssOutcome::Drop);
+        assert_eq!(TcpmssTarget::SetMss(1).target_mss(0), Some(1));
+        assert_eq!(TcpmssTarget::ClampPmtu.target_mss(1500), Some(1460));
     }
 }

@@ -709,3 +709,179 @@ fn notrack_connmark_and_table_full() {
         (1, 1)
     );
 }
+
+fn from_wan(p: &mut Pipeline, ip: &[u8]) -> Vec<Emit> {
+    let mut out = Vec::new();
+    p.receive(
+        WAN,
+        frame([2, 0, 0, 0, 2, 1], [2, 0, 0, 0, 2, 0xfe], ip),
+        T0,
+        &mut out,
+    );
+    out
+}
+
+/// The IPv4 packet of the only frame sent on `port`.
+fn one_on(out: &[Emit], port: PortId) -> Vec<u8> {
+    let f = tx_on(out, port);
+    assert_eq!(f.len(), 1, "{out:?}");
+    f[0][14..].to_vec()
+}
+
+fn checksums_ok(ip: &[u8]) {
+    assert_eq!(sum(&ip[..20]), 0, "IP checksum");
+    let mut pseudo = Vec::new();
+    pseudo.extend_from_slice(&ip[12..20]);
+    pseudo.extend_from_slice(&[0, ip[9]]);
+    pseudo.extend_from_slice(&((ip.len() - 20) as u16).to_be_bytes());
+    pseudo.extend_from_slice(&ip[20..]);
+    assert_eq!(sum(&pseudo), 0, "TCP checksum");
+}
+
+const WAN_IP: [u8; 4] = [203, 0, 113, 1];
+
+#[test]
+fn masquerade_whole_connection() {
+    let rules = "*nat\n-A POSTROUTING -o wan0 -j MASQUERADE\nCOMMIT\n".to_string() + STATEFUL;
+    let mut p = pipeline(&rules);
+    // SYN out: the source becomes wan0's address, the port is kept (free).
+    let syn = one_on(
+        &run(&mut p, LAN, &tcp(HOST, SERVER, 40000, 80, SYN, 64)),
+        WAN,
+    );
+    assert_eq!((&syn[12..16], &syn[16..20]), (&WAN_IP[..], &SERVER[..]));
+    assert_eq!(&syn[20..22], &40000u16.to_be_bytes());
+    checksums_ok(&syn);
+    // SYN/ACK back to the public address: un-NATed to the host.
+    let synack = one_on(
+        &from_wan(&mut p, &tcp(SERVER, WAN_IP, 80, 40000, 0x12, 64)),
+        LAN,
+    );
+    assert_eq!((&synack[12..16], &synack[16..20]), (&SERVER[..], &HOST[..]));
+    assert_eq!(&synack[22..24], &40000u16.to_be_bytes());
+    checksums_ok(&synack);
+    // ACK out; the table shows the binding.
+    one_on(
+        &run(&mut p, LAN, &tcp(HOST, SERVER, 40000, 80, 0x10, 64)),
+        WAN,
+    );
+    let table = p.conntrack().listing(T0);
+    assert_eq!(
+        table,
+        ["ipv4     2 tcp      6 432000 ESTABLISHED src=192.168.1.10 dst=93.184.216.34 sport=40000 dport=80 \
+          src=93.184.216.34 dst=203.0.113.1 sport=80 dport=40000 [ASSURED] mark=0 zone=0 use=2"]
+    );
+    // A second host with the same source port gets another port: tuples stay unique.
+    let other = [192, 168, 1, 11];
+    let syn2 = one_on(
+        &run(&mut p, LAN, &tcp(other, SERVER, 40000, 80, SYN, 64)),
+        WAN,
+    );
+    assert_eq!(&syn2[12..16], &WAN_IP[..]);
+    let port2 = u16::from_be_bytes([syn2[20], syn2[21]]);
+    assert!(
+        port2 != 40000 && port2 >= 1024,
+        "remapped within 1024-65535: {port2}"
+    );
+    checksums_ok(&syn2);
+    // Only the first packet of each connection went through the nat chain.
+    let rs = p.ruleset().clone();
+    let post = rs
+        .table(dataplane::ruleset::TableKind::Nat)
+        .unwrap()
+        .chains
+        .iter()
+        .find(|c| c.name == "POSTROUTING")
+        .unwrap();
+    assert_eq!(p.counters()[post.rules[0].slot as usize].packets, 2);
+}
+
+#[test]
+fn dnat_port_forward_and_hairpin() {
+    let rules = "*nat\n\
+        -A PREROUTING -d 203.0.113.1 -p tcp --dport 8080 -j DNAT --to-destination 192.168.1.10:80\n\
+        -A POSTROUTING -s 192.168.1.0/24 -d 192.168.1.10 -p tcp --dport 80 -j MASQUERADE\n\
+        -A POSTROUTING -o wan0 -j MASQUERADE\nCOMMIT\n";
+    let mut p = pipeline(rules);
+    // From the internet to the public address: forwarded to the LAN server.
+    let client = [8, 8, 4, 4];
+    let syn = one_on(
+        &from_wan(&mut p, &tcp(client, WAN_IP, 50000, 8080, SYN, 64)),
+        LAN,
+    );
+    assert_eq!((&syn[12..16], &syn[16..20]), (&client[..], &HOST[..]));
+    assert_eq!(&syn[22..24], &80u16.to_be_bytes());
+    checksums_ok(&syn);
+    // The server's answer leaves from the public address and port.
+    let synack = one_on(
+        &run(&mut p, LAN, &tcp(HOST, client, 80, 50000, 0x12, 64)),
+        WAN,
+    );
+    assert_eq!(
+        (&synack[12..16], &synack[16..20]),
+        (&WAN_IP[..], &client[..])
+    );
+    assert_eq!(&synack[20..22], &8080u16.to_be_bytes());
+    checksums_ok(&synack);
+    // Hairpin: a LAN client uses the public address; DNAT plus SNAT to the router.
+    let lan_client = [192, 168, 1, 20];
+    let mut out = Vec::new();
+    p.receive(
+        LAN,
+        frame(
+            LAN_MAC,
+            [2, 0, 0, 0, 1, 0x20],
+            &tcp(lan_client, WAN_IP, 41000, 8080, SYN, 64),
+        ),
+        T0,
+        &mut out,
+    );
+    let hp = one_on(&out, LAN);
+    assert_eq!(
+        (&hp[12..16], &hp[16..20]),
+        (&[192, 168, 1, 1][..], &HOST[..]),
+        "to the server, from the router"
+    );
+    assert_eq!(&hp[22..24], &80u16.to_be_bytes());
+    checksums_ok(&hp);
+    let table = p.conntrack().listing(T0);
+    assert!(table.iter().any(|l| l.contains("src=192.168.1.20 dst=203.0.113.1 sport=41000 dport=8080 [UNREPLIED] src=192.168.1.10 dst=192.168.1.1 sport=80 dport=41000")), "{table:?}");
+}
+
+#[test]
+fn snat_ping_and_the_snat_state() {
+    let rules = "*nat\n-A POSTROUTING -o wan0 -p icmp -j SNAT --to-source 203.0.113.9\nCOMMIT\n\
+                 *filter\n-A FORWARD -m conntrack --ctstate SNAT -j LOG --log-prefix \"snat \"\nCOMMIT\n";
+    let mut p = pipeline(rules);
+    p.collect_log();
+    let mut echo = vec![8, 0, 0, 0, 0x12, 0x34, 0, 1];
+    let c = sum(&echo);
+    echo[2..4].copy_from_slice(&c.to_be_bytes());
+    let mut ping = vec![0x45, 0, 0, 28, 0, 1, 0, 0, 64, 1, 0, 0];
+    ping.extend_from_slice(&HOST);
+    ping.extend_from_slice(&SERVER);
+    ping.extend_from_slice(&echo);
+    let c = sum(&ping[..20]);
+    ping[10..12].copy_from_slice(&c.to_be_bytes());
+    let out = one_on(&run(&mut p, LAN, &ping), WAN);
+    assert_eq!(&out[12..16], &[203, 0, 113, 9]);
+    assert_eq!(sum(&out[20..]), 0, "ICMP checksum");
+    // The echo reply to 203.0.113.9 comes back to the host.
+    let mut reply = out.clone();
+    reply[12..16].copy_from_slice(&SERVER);
+    reply[16..20].copy_from_slice(&[203, 0, 113, 9]);
+    reply[20] = 0;
+    reply[22] = 0;
+    reply[23] = 0;
+    let c = sum(&reply[20..]);
+    reply[22..24].copy_from_slice(&c.to_be_bytes());
+    reply[10] = 0;
+    reply[11] = 0;
+    let c = sum(&reply[..20]);
+    reply[10..12].copy_from_slice(&c.to_be_bytes());
+    let back = one_on(&from_wan(&mut p, &reply), LAN);
+    assert_eq!(&back[16..20], &HOST[..]);
+    assert_eq!(sum(&back[..20]), 0);
+    // The SNAT state is visible to rules from the second packet on (the binding exists).
+    assert_eq!(p.take_log().len(), 1, "the reply matched --ctstate SNAT");
+}

@@ -3,6 +3,7 @@
 //! O(1) work per packet; a NEW connection enters the table only when its first packet is
 //! confirmed at the end of its path (a packet dropped by the rules leaves nothing).
 
+pub mod nat;
 pub mod tcp;
 pub mod tuple;
 mod wheel;

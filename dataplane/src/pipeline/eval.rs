@@ -2,9 +2,11 @@
 //! through `ruleset::packet`, the matches that need the worker's context here (rate
 //! limits, sampling, the clock, the FIB).
 
+use crate::conntrack::nat::bits as nat_bits;
 use crate::conntrack::{ConnEntry, CtInfo, CtState};
 use crate::port::PortId;
 use crate::route::Fib;
+use crate::ruleset::matches::conntrack::state as st;
 use crate::ruleset::matches::conntrack::{ConntrackMatch, CtDir};
 use crate::ruleset::matches::limit::LimitMatch;
 use crate::ruleset::matches::statistic::{StatisticMatch, StatisticMode};
@@ -131,7 +133,16 @@ pub fn conntrack_matches(
     now_ns: u64,
 ) -> bool {
     if let Some(s) = m.state {
-        if !s.apply(s.val & ct.state.bit() != 0) {
+        let mut bits = ct.state.bit();
+        if let Some(e) = e {
+            if e.status & nat_bits::SRC_NAT != 0 {
+                bits |= st::SNAT;
+            }
+            if e.status & nat_bits::DST_NAT != 0 {
+                bits |= st::DNAT;
+            }
+        }
+        if !s.apply(s.val & bits != 0) {
             return false;
         }
     }
@@ -167,7 +178,8 @@ pub fn conntrack_matches(
         && port(&m.orig_dst_port, e.orig.dport)
         && port(&m.repl_src_port, e.reply.sport)
         && port(&m.repl_dst_port, e.reply.dport)
-        && m.status.is_none_or(|s| s.apply(s.val & e.status != 0))
+        && m.status
+            .is_none_or(|s| s.apply(s.val & e.status & 0x0f != 0))
         && m.expire.is_none_or(|x| {
             let left = e.timeout_ns.saturating_sub(now_ns) / 1_000_000_000;
             x.apply((u64::from(x.val.0)..=u64::from(x.val.1)).contains(&left))

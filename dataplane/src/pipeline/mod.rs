@@ -13,7 +13,8 @@ pub mod traverse;
 pub use compile::{Action, CompiledRule, CompiledRuleset, CompiledTable};
 pub use traverse::{traverse, RuleHost, TargetOutcome, TraceKind, Verdict};
 
-use crate::conntrack::{ConnEntry, Conntrack, CtConfig, CtInfo};
+use crate::conntrack::nat::{Manip, NatRequest};
+use crate::conntrack::{ConnEntry, Conntrack, CtConfig, CtInfo, CtState, Tuple};
 use crate::neigh::NeighTable;
 use crate::port::{MacAddr, PacketBuf, PortId};
 use crate::route::Fib;
@@ -342,6 +343,36 @@ impl Pipeline {
         v
     }
 
+    /// The nat table at a hook (nf_nat_inet_fn): only the first packet of a connection
+    /// traverses the chain, and gets the identity binding if no rule chose one; then
+    /// every tracked packet is rewritten to its connection's binding.
+    fn nat_hook(&mut self, hook: Hook, manip: Manip, pkt: &mut Pkt) -> bool {
+        let fresh = pkt.ct.pending.as_ref().is_some_and(|e| !e.nat_done(manip));
+        if fresh {
+            if self.run(TableKind::Nat, hook, pkt) != Verdict::Accept {
+                return false;
+            }
+            if let Some(e) = pkt.ct.pending.as_mut() {
+                if !e.nat_done(manip) && !self.conntrack.bind_identity(e, manip) {
+                    self.stats.conntrack_drops += 1;
+                    return false;
+                }
+            }
+        }
+        let reply = pkt.ct.reply;
+        let target = match (&pkt.ct.pending, pkt.ct.id) {
+            (Some(e), _) => e.target_tuple(reply),
+            (None, Some(id)) if pkt.ct.state != CtState::Related => {
+                self.conntrack.entry(id).and_then(|e| e.target_tuple(reply))
+            }
+            _ => None,
+        };
+        if let Some(t) = target {
+            apply_nat(pkt.buf.data_mut(), &t, manip);
+        }
+        true
+    }
+
     /// Runs the tables of `hook` in order; the first table that does not accept ends it.
     fn run_hook(&mut self, hook: Hook, tables: &[TableKind], pkt: &mut Pkt) -> bool {
         tables
@@ -361,10 +392,7 @@ impl Pipeline {
         if !self.run_hook(Hook::Prerouting, &[TableKind::Mangle], &mut pkt) {
             return;
         }
-        // Extension point: the NAT engine runs nat PREROUTING for new connections only
-        // and applies bindings (DNAT) to every packet. Until then the chain is traversed
-        // for its counters and its NAT targets do not rewrite.
-        if !self.run_hook(Hook::Prerouting, &[TableKind::Nat], &mut pkt) {
+        if !self.nat_hook(Hook::Prerouting, Manip::Dst, &mut pkt) {
             return;
         }
         let dst = ipv4_dst(&pkt.buf);
@@ -377,7 +405,10 @@ impl Pipeline {
 
     fn local_in(&mut self, mut pkt: Pkt, out: &mut Vec<Emit>) {
         use TableKind::*;
-        if !self.run_hook(Hook::Input, &[Mangle, Filter, Security, Nat], &mut pkt) {
+        if !self.run_hook(Hook::Input, &[Mangle, Filter, Security], &mut pkt) {
+            return;
+        }
+        if !self.nat_hook(Hook::Input, Manip::Src, &mut pkt) {
             return;
         }
         if !self.ct_confirm(&mut pkt) {
@@ -409,7 +440,10 @@ impl Pipeline {
         if !self.run_hook(Hook::Forward, &[Mangle, Filter, Security], &mut pkt) {
             return;
         }
-        if !self.run_hook(Hook::Postrouting, &[Mangle, Nat], &mut pkt) {
+        if !self.run_hook(Hook::Postrouting, &[Mangle], &mut pkt) {
+            return;
+        }
+        if !self.nat_hook(Hook::Postrouting, Manip::Src, &mut pkt) {
             return;
         }
         if !self.ct_confirm(&mut pkt) {
@@ -444,7 +478,10 @@ impl Pipeline {
             return;
         }
         self.ct_in(&mut pkt, false);
-        if !self.run_hook(Hook::Output, &[Mangle, Nat], &mut pkt) {
+        if !self.run_hook(Hook::Output, &[Mangle], &mut pkt) {
+            return;
+        }
+        if !self.nat_hook(Hook::Output, Manip::Dst, &mut pkt) {
             return;
         }
         // Re-route when mangle or nat OUTPUT changed the destination or the mark.
@@ -464,7 +501,10 @@ impl Pipeline {
         if !self.run_hook(Hook::Output, &[Filter, Security], &mut pkt) {
             return;
         }
-        if !self.run_hook(Hook::Postrouting, &[Mangle, Nat], &mut pkt) {
+        if !self.run_hook(Hook::Postrouting, &[Mangle], &mut pkt) {
+            return;
+        }
+        if !self.nat_hook(Hook::Postrouting, Manip::Src, &mut pkt) {
             return;
         }
         if !self.ct_confirm(&mut pkt) {
@@ -527,6 +567,75 @@ impl Pipeline {
     fn port_name(&self, port: Option<PortId>) -> Option<&str> {
         port.and_then(|p| self.fib.ports().get(p))
             .map(|p| p.name.as_str())
+    }
+}
+
+/// Rewrites the source (or destination) address and port of an IPv4 packet to those of
+/// `t`, with incremental checksum updates (a zero UDP checksum stays zero).
+fn apply_nat(ip: &mut [u8], t: &Tuple, manip: Manip) {
+    let (proto, ihl, first, old_addr) = match Ipv4Packet::new_checked(&ip[..]) {
+        Ok(p) => (
+            p.protocol(),
+            usize::from(p.header_len()),
+            p.frag_offset() == 0,
+            match manip {
+                Manip::Src => p.src_addr(),
+                Manip::Dst => p.dst_addr(),
+            },
+        ),
+        Err(_) => return,
+    };
+    let (new_addr, new_port) = match manip {
+        Manip::Src => (t.src, t.sport),
+        Manip::Dst => (t.dst, t.dport),
+    };
+    if old_addr != new_addr {
+        let mut p = Ipv4Packet::new_unchecked(&mut ip[..]);
+        match manip {
+            Manip::Src => p.rewrite_src_addr(new_addr),
+            Manip::Dst => p.rewrite_dst_addr(new_addr),
+        }
+    }
+    if !first {
+        return;
+    }
+    let Some(l4) = ip.get_mut(ihl..) else {
+        return;
+    };
+    match proto {
+        crate::wire::IpProtocol::Tcp => {
+            if let Ok(mut tcp) = crate::wire::TcpPacket::new_checked(l4) {
+                if old_addr != new_addr {
+                    tcp.update_checksum_addr(old_addr, new_addr);
+                }
+                match manip {
+                    Manip::Src if tcp.src_port() != new_port => tcp.rewrite_src_port(new_port),
+                    Manip::Dst if tcp.dst_port() != new_port => tcp.rewrite_dst_port(new_port),
+                    _ => {}
+                }
+            }
+        }
+        crate::wire::IpProtocol::Udp => {
+            if let Ok(mut udp) = crate::wire::UdpPacket::new_checked(l4) {
+                if old_addr != new_addr {
+                    udp.update_checksum_addr(old_addr, new_addr);
+                }
+                match manip {
+                    Manip::Src if udp.src_port() != new_port => udp.rewrite_src_port(new_port),
+                    Manip::Dst if udp.dst_port() != new_port => udp.rewrite_dst_port(new_port),
+                    _ => {}
+                }
+            }
+        }
+        crate::wire::IpProtocol::Icmp => {
+            if let Ok(mut icmp) = crate::wire::Icmpv4Packet::new_checked(l4) {
+                let query = matches!(icmp.msg_type().0, 0 | 8 | 13 | 14 | 15 | 16 | 17 | 18);
+                if query && manip == Manip::Src && icmp.echo_ident() != new_port {
+                    icmp.rewrite_echo_ident(new_port);
+                }
+            }
+        }
+        _ => {}
     }
 }
 
@@ -701,10 +810,47 @@ impl RuleHost for Host<'_> {
                 }
                 TargetOutcome::Continue
             }
-            // Extension point: SNAT/DNAT/MASQUERADE/REDIRECT bind the connection in the
-            // NAT engine; NOTRACK/CT mark it untracked. Without them the packet goes on
-            // untranslated, as the first packet would before the binding exists.
-            Target::Snat(_) | Target::Dnat(_) | Target::Masquerade(_) | Target::Redirect(_) => {
+            Target::Snat(n) | Target::Dnat(n) | Target::Masquerade(n) | Target::Redirect(n) => {
+                let manip = match target {
+                    Target::Snat(_) | Target::Masquerade(_) => Manip::Src,
+                    _ => Manip::Dst,
+                };
+                let port_addr = |p: Option<PortId>| {
+                    p.and_then(|p| self.p.fib.ports().get(p))
+                        .and_then(|p| p.primary())
+                };
+                let addrs = match target {
+                    // The egress interface's address, resolved per connection.
+                    Target::Masquerade(_) => match port_addr(self.pkt.out_port) {
+                        Some(a) => Some((a, a)),
+                        None => return TargetOutcome::Verdict(Verdict::Drop),
+                    },
+                    // The ingress interface's address (127.0.0.1 for OUTPUT).
+                    Target::Redirect(_) => {
+                        let a = if self.pkt.in_port.is_some() {
+                            port_addr(self.pkt.in_port)
+                        } else {
+                            Some(Ipv4Addr::LOCALHOST)
+                        };
+                        match a {
+                            Some(a) => Some((a, a)),
+                            None => return TargetOutcome::Verdict(Verdict::Drop),
+                        }
+                    }
+                    _ => n.range.and_then(|r| r.addrs),
+                };
+                let req = NatRequest {
+                    manip,
+                    addrs,
+                    ports: n.range.and_then(|r| r.ports),
+                    random: n.random || n.random_fully,
+                    persistent: n.persistent,
+                };
+                if let Some(e) = self.pkt.ct.pending.as_mut() {
+                    if !self.p.conntrack.bind(e, &req) {
+                        return TargetOutcome::Verdict(Verdict::Drop);
+                    }
+                }
                 TargetOutcome::Verdict(Verdict::Accept)
             }
             Target::Notrack => {

@@ -1,0 +1,195 @@
+//! NAT bindings (nf_nat_core): the first packet of a connection chooses how its source
+//! (SNAT, MASQUERADE) or destination (DNAT, REDIRECT) is rewritten; the choice is kept as
+//! the connection's reply tuple, and every later packet of either direction is rewritten
+//! so that it looks like the inverse of the other direction's tuple.
+
+use super::{ConnEntry, Conntrack, Tuple};
+use crate::ruleset::PortRange;
+use std::net::Ipv4Addr;
+
+/// Status bits beside the conntrack ones (`IPS_SRC_NAT`, ...).
+pub mod bits {
+    pub const SRC_NAT: u8 = 1 << 4;
+    pub const DST_NAT: u8 = 1 << 5;
+    pub const SRC_NAT_DONE: u8 = 1 << 6;
+    pub const DST_NAT_DONE: u8 = 1 << 7;
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Manip {
+    Src,
+    Dst,
+}
+
+impl Manip {
+    fn done_bit(self) -> u8 {
+        match self {
+            Manip::Src => bits::SRC_NAT_DONE,
+            Manip::Dst => bits::DST_NAT_DONE,
+        }
+    }
+    fn nat_bit(self) -> u8 {
+        match self {
+            Manip::Src => bits::SRC_NAT,
+            Manip::Dst => bits::DST_NAT,
+        }
+    }
+}
+
+/// What a NAT target asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NatRequest {
+    pub manip: Manip,
+    /// Inclusive address range; `None` keeps the address.
+    pub addrs: Option<(Ipv4Addr, Ipv4Addr)>,
+    /// Inclusive port (or ICMP id) range; `None` keeps the port when it is free.
+    pub ports: Option<PortRange>,
+    pub random: bool,
+    pub persistent: bool,
+}
+
+/// A 32-bit mix for spreading choices deterministically (the kernel uses jhash).
+fn mix(mut x: u64) -> u64 {
+    x ^= x >> 33;
+    x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    x ^= x >> 33;
+    x = x.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    x ^ (x >> 33)
+}
+
+fn has_ports(proto: u8) -> bool {
+    matches!(proto, 6 | 17 | 136 | 1)
+}
+
+impl ConnEntry {
+    pub fn nat_done(&self, m: Manip) -> bool {
+        self.status & m.done_bit() != 0
+    }
+
+    /// How a packet of direction `reply` must look once rewritten: the inverse of the
+    /// other direction's tuple.
+    pub fn target_tuple(&self, reply: bool) -> Option<Tuple> {
+        if reply {
+            self.orig.invert()
+        } else {
+            self.reply.invert()
+        }
+    }
+}
+
+impl Conntrack {
+    /// A tuple the original direction may take: its reply is not some other connection's.
+    fn is_free(&self, t: &Tuple) -> bool {
+        t.invert().is_some_and(|r| !self.map.contains_key(&r))
+    }
+
+    /// Chooses the binding of a new connection for `req` and records it in the entry's
+    /// reply tuple. `false`: no free tuple in the range (the packet is dropped).
+    pub fn bind(&self, e: &mut ConnEntry, req: &NatRequest) -> bool {
+        let Some(mut t) = e.reply.invert() else {
+            return false;
+        };
+        if let Some((lo, hi)) = req.addrs {
+            let (lo32, hi32) = (u32::from(lo), u32::from(hi));
+            let n = u64::from(hi32.saturating_sub(lo32)) + 1;
+            // Spread by source (and destination unless persistent), as find_best_ips_proto.
+            let key = u64::from(u32::from(e.orig.src))
+                ^ if req.persistent {
+                    0
+                } else {
+                    u64::from(u32::from(e.orig.dst)) << 32
+                };
+            let a = Ipv4Addr::from(lo32 + (mix(key) % n) as u32);
+            match req.manip {
+                Manip::Src => t.src = a,
+                Manip::Dst => t.dst = a,
+            }
+        }
+        if !self.choose_port(&mut t, e, req) {
+            return false;
+        }
+        self.install(e, t, req.manip);
+        true
+    }
+
+    /// The binding a new connection gets when no rule of that NAT hook chose one: the
+    /// identity, except that a source port already in use is remapped so every
+    /// connection stays unique.
+    pub fn bind_identity(&self, e: &mut ConnEntry, manip: Manip) -> bool {
+        let Some(mut t) = e.reply.invert() else {
+            return false;
+        };
+        if manip == Manip::Src && !self.is_free(&t) {
+            let req = NatRequest {
+                manip,
+                addrs: None,
+                ports: None,
+                random: false,
+                persistent: false,
+            };
+            if !self.choose_port(&mut t, e, &req) {
+                return false;
+            }
+        }
+        self.install(e, t, manip);
+        true
+    }
+
+    fn install(&self, e: &mut ConnEntry, t: Tuple, manip: Manip) {
+        let Some(reply) = t.invert() else { return };
+        let changed = match manip {
+            Manip::Src => (t.src, t.sport) != (e.orig.src, e.orig.sport),
+            Manip::Dst => (t.dst, t.dport) != (e.orig.dst, e.orig.dport),
+        };
+        e.reply = reply;
+        e.status |= manip.done_bit();
+        if changed {
+            e.status |= manip.nat_bit();
+        }
+    }
+
+    /// nf_nat_l4proto_unique_tuple: keep the port when it is in range and free, else
+    /// search the range (or the port's class: 1-511, 600-1023, 1024-65535) from an offset.
+    fn choose_port(&self, t: &mut Tuple, e: &ConnEntry, req: &NatRequest) -> bool {
+        if !has_ports(t.proto) {
+            return self.is_free(t);
+        }
+        // ICMP: only the id (the source side) can change.
+        if t.proto == 1 && req.manip == Manip::Dst {
+            return true;
+        }
+        fn key(t: &mut Tuple, m: Manip) -> &mut u16 {
+            match m {
+                Manip::Src => &mut t.sport,
+                Manip::Dst => &mut t.dport,
+            }
+        }
+        let cur = *key(t, req.manip);
+        let (min, max) = match req.ports {
+            Some(r) => (r.lo.min(r.hi), r.lo.max(r.hi)),
+            None if req.manip == Manip::Dst => return true,
+            None if t.proto == 1 => (0, 65535),
+            None if cur < 512 => (1, 511),
+            None if cur < 1024 => (600, 1023),
+            None => (1024, 65535),
+        };
+        let in_range = (min..=max).contains(&cur);
+        if !req.random && in_range && (min == max || self.is_free(t)) {
+            return true;
+        }
+        let size = u32::from(max - min) + 1;
+        let start = if req.manip == Manip::Dst && !req.random {
+            0
+        } else {
+            (mix(u64::from(u32::from(e.orig.src)) << 16 | u64::from(e.orig.sport))
+                % u64::from(size)) as u32
+        };
+        for i in 0..size.min(65536) {
+            *key(t, req.manip) = (u32::from(min) + (start + i) % size) as u16;
+            if self.is_free(t) {
+                return true;
+            }
+        }
+        false
+    }
+}

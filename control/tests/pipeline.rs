@@ -885,3 +885,73 @@ fn snat_ping_and_the_snat_state() {
     // The SNAT state is visible to rules from the second packet on (the binding exists).
     assert_eq!(p.take_log().len(), 1, "the reply matched --ctstate SNAT");
 }
+
+fn udp(src: [u8; 4], dst: [u8; 4], sport: u16, dport: u16) -> Vec<u8> {
+    let mut u = vec![0x45, 0, 0, 32, 0, 7, 0, 0, 64, 17, 0, 0];
+    u.extend_from_slice(&src);
+    u.extend_from_slice(&dst);
+    u.extend_from_slice(&sport.to_be_bytes());
+    u.extend_from_slice(&dport.to_be_bytes());
+    u.extend_from_slice(&[0, 12, 0, 0, b'q', b'u', b'e', b'r']);
+    let c = sum(&u[..20]);
+    u[10..12].copy_from_slice(&c.to_be_bytes());
+    let mut pseudo = Vec::new();
+    pseudo.extend_from_slice(&src);
+    pseudo.extend_from_slice(&dst);
+    pseudo.extend_from_slice(&[0, 17, 0, 12]);
+    pseudo.extend_from_slice(&u[20..]);
+    let c = sum(&pseudo);
+    u[26..28].copy_from_slice(&c.to_be_bytes());
+    u
+}
+
+#[test]
+fn icmp_error_for_a_natted_udp_flow_goes_back_to_the_host() {
+    let rules = "*nat\n-A POSTROUTING -o wan0 -j MASQUERADE\nCOMMIT\n";
+    let mut p = pipeline(rules);
+    let out = one_on(&run(&mut p, LAN, &udp(HOST, SERVER, 5353, 53)), WAN);
+    assert_eq!(&out[12..16], &WAN_IP);
+    // The server answers with a port unreachable quoting what it received.
+    let mut err = vec![3, 3, 0, 0, 0, 0, 0, 0];
+    err.extend_from_slice(&out);
+    let c = sum(&err);
+    err[2..4].copy_from_slice(&c.to_be_bytes());
+    let mut icmp = vec![0x45, 0, 0, 0, 0, 9, 0, 0, 64, 1, 0, 0];
+    icmp.extend_from_slice(&SERVER);
+    icmp.extend_from_slice(&WAN_IP);
+    icmp.extend_from_slice(&err);
+    let len = icmp.len() as u16;
+    icmp[2..4].copy_from_slice(&len.to_be_bytes());
+    let c = sum(&icmp[..20]);
+    icmp[10..12].copy_from_slice(&c.to_be_bytes());
+
+    let back = one_on(&from_wan(&mut p, &icmp), LAN);
+    assert_eq!(
+        (&back[12..16], &back[16..20]),
+        (&SERVER[..], &HOST[..]),
+        "outer: to the host"
+    );
+    assert_eq!(sum(&back[..20]), 0);
+    assert_eq!(
+        sum(&back[20..]),
+        0,
+        "ICMP checksum over the rewritten quote"
+    );
+    let inner = &back[28..];
+    assert_eq!(
+        (&inner[12..16], &inner[16..20]),
+        (&HOST[..], &SERVER[..]),
+        "the quote shows what the host sent"
+    );
+    assert_eq!(&inner[20..22], &5353u16.to_be_bytes());
+    assert_eq!(sum(&inner[..20]), 0, "quoted IP header checksum");
+    // Byte for byte what the host sent, but for the TTL the router took off (and the
+    // header checksum that covers it).
+    let mut sent = udp(HOST, SERVER, 5353, 53);
+    sent[8] = 63;
+    sent[10] = 0;
+    sent[11] = 0;
+    let c = sum(&sent[..20]);
+    sent[10..12].copy_from_slice(&c.to_be_bytes());
+    assert_eq!(inner, &sent[..]);
+}

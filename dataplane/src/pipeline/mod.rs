@@ -360,6 +360,12 @@ impl Pipeline {
             }
         }
         let reply = pkt.ct.reply;
+        if pkt.ct.state == CtState::Related {
+            if let Some(e) = pkt.ct.id.and_then(|id| self.conntrack.entry(id)) {
+                translate_icmp_error(pkt.buf.data_mut(), e, reply, manip);
+            }
+            return true;
+        }
         let target = match (&pkt.ct.pending, pkt.ct.id) {
             (Some(e), _) => e.target_tuple(reply),
             (None, Some(id)) if pkt.ct.state != CtState::Related => {
@@ -636,6 +642,106 @@ fn apply_nat(ip: &mut [u8], t: &Tuple, manip: Manip) {
             }
         }
         _ => {}
+    }
+}
+
+/// nf_nat_icmp_reply_translation: an ICMP error about a NATed connection gets its quoted
+/// packet put back the way this side sent it, and its outer address translated, at the
+/// hooks where the connection's NAT applies in the error's direction.
+fn translate_icmp_error(ip: &mut [u8], e: &ConnEntry, reply: bool, manip: Manip) {
+    use crate::conntrack::nat::bits;
+    let (src_bit, dst_bit) = if reply {
+        (bits::DST_NAT, bits::SRC_NAT)
+    } else {
+        (bits::SRC_NAT, bits::DST_NAT)
+    };
+    let needed = match manip {
+        Manip::Src => src_bit,
+        Manip::Dst => dst_bit,
+    };
+    if e.status & needed == 0 {
+        return;
+    }
+    let Ok(outer) = Ipv4Packet::new_checked(&ip[..]) else {
+        return;
+    };
+    let ihl = usize::from(outer.header_len());
+    // The quoted packet belongs to the other direction; it goes back to that direction's
+    // tuple with the opposite manip.
+    let other = if reply { e.orig } else { e.reply };
+    let inner_at = ihl + 8;
+    if let Some(inner) = ip.get_mut(inner_at..) {
+        let inner_manip = match manip {
+            Manip::Src => Manip::Dst,
+            Manip::Dst => Manip::Src,
+        };
+        rewrite_quoted(inner, &other, inner_manip);
+    }
+    // The ICMP checksum covers the quoted bytes: recompute it.
+    if let Some(icmp) = ip.get_mut(ihl..) {
+        if icmp.len() >= 4 {
+            icmp[2] = 0;
+            icmp[3] = 0;
+            let c = !crate::wire::checksum::data(icmp);
+            icmp[2..4].copy_from_slice(&c.to_be_bytes());
+        }
+    }
+    let Some(target) = other.invert() else {
+        return;
+    };
+    let mut p = Ipv4Packet::new_unchecked(&mut ip[..]);
+    match manip {
+        Manip::Src if p.src_addr() != target.src => p.rewrite_src_addr(target.src),
+        Manip::Dst if p.dst_addr() != target.dst => p.rewrite_dst_addr(target.dst),
+        _ => {}
+    }
+}
+
+/// Rewrites the source (or destination) of a quoted IPv4 packet to `t`'s: its header
+/// checksum, its ports, and its transport checksum when the quote holds it.
+fn rewrite_quoted(inner: &mut [u8], t: &Tuple, manip: Manip) {
+    if inner.len() < 20 || inner[0] >> 4 != 4 {
+        return;
+    }
+    let ihl = usize::from(inner[0] & 0x0f) * 4;
+    if ihl < 20 || inner.len() < ihl {
+        return;
+    }
+    let (addr_at, port_at, new_addr, new_port) = match manip {
+        Manip::Src => (12, 0, t.src, t.sport),
+        Manip::Dst => (16, 2, t.dst, t.dport),
+    };
+    let old_addr = Ipv4Addr::new(
+        inner[addr_at],
+        inner[addr_at + 1],
+        inner[addr_at + 2],
+        inner[addr_at + 3],
+    );
+    inner[addr_at..addr_at + 4].copy_from_slice(&new_addr.octets());
+    inner[10] = 0;
+    inner[11] = 0;
+    let c = !crate::wire::checksum::data(&inner[..ihl]);
+    inner[10..12].copy_from_slice(&c.to_be_bytes());
+    let proto = inner[9];
+    let first = u16::from_be_bytes([inner[6], inner[7]]) & 0x1fff == 0;
+    let l4 = &mut inner[ihl..];
+    if !first || l4.len() < 4 || !matches!(proto, 6 | 17) {
+        return;
+    }
+    let old_port = u16::from_be_bytes([l4[port_at], l4[port_at + 1]]);
+    l4[port_at..port_at + 2].copy_from_slice(&new_port.to_be_bytes());
+    let csum_at = if proto == 6 { 16 } else { 6 };
+    if l4.len() >= csum_at + 2 {
+        let old = u16::from_be_bytes([l4[csum_at], l4[csum_at + 1]]);
+        if proto == 17 && old == 0 {
+            return;
+        }
+        let mut c = crate::wire::checksum::update_addr(old, old_addr, new_addr);
+        c = crate::wire::checksum::update_u16(c, old_port, new_port);
+        if proto == 17 && c == 0 {
+            c = 0xffff;
+        }
+        l4[csum_at..csum_at + 2].copy_from_slice(&c.to_be_bytes());
     }
 }
 

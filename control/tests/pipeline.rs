@@ -955,3 +955,57 @@ fn icmp_error_for_a_natted_udp_flow_goes_back_to_the_host() {
     sent[10..12].copy_from_slice(&c.to_be_bytes());
     assert_eq!(inner, &sent[..]);
 }
+
+#[test]
+fn connlimit_and_recent_in_rules() {
+    let rules = "*filter\n\
+        -A FORWARD -p tcp --dport 22 -m conntrack --ctstate NEW -m connlimit --connlimit-above 2 -j REJECT --reject-with tcp-reset\n\
+        -A FORWARD -p tcp --dport 23 -m recent --name t --rcheck --seconds 60 -j DROP\n\
+        -A FORWARD -p tcp --dport 24 -m recent --name t --set -j ACCEPT\nCOMMIT\n";
+    let mut p = pipeline(rules);
+    // Two SSH connections from the host pass; the third is refused with a reset.
+    for port in [1001, 1002] {
+        assert_eq!(
+            tx_on(
+                &run(&mut p, LAN, &tcp(HOST, SERVER, port, 22, SYN, 64)),
+                WAN
+            )
+            .len(),
+            1
+        );
+    }
+    let third = run(&mut p, LAN, &tcp(HOST, SERVER, 1003, 22, SYN, 64));
+    assert!(tx_on(&third, WAN).is_empty());
+    assert_eq!(tx_on(&third, LAN).len(), 1, "tcp-reset back to the host");
+    // Another host is a different group.
+    assert_eq!(
+        tx_on(
+            &run(
+                &mut p,
+                LAN,
+                &tcp([192, 168, 1, 11], SERVER, 1001, 22, SYN, 64)
+            ),
+            WAN
+        )
+        .len(),
+        1
+    );
+    // Port 23 passes until the host touched port 24 (recent --set), then it is dropped.
+    assert_eq!(
+        tx_on(
+            &run(&mut p, LAN, &tcp(HOST, SERVER, 2000, 23, SYN, 64)),
+            WAN
+        )
+        .len(),
+        1
+    );
+    assert_eq!(
+        tx_on(
+            &run(&mut p, LAN, &tcp(HOST, SERVER, 2001, 24, SYN, 64)),
+            WAN
+        )
+        .len(),
+        1
+    );
+    assert!(run(&mut p, LAN, &tcp(HOST, SERVER, 2002, 23, SYN, 64)).is_empty());
+}

@@ -277,6 +277,11 @@ impl Conntrack {
         self.entries.get_mut(id as usize).and_then(|e| e.as_mut())
     }
 
+    /// Every confirmed connection.
+    pub fn entries(&self) -> impl Iterator<Item = &ConnEntry> {
+        self.entries.iter().flatten()
+    }
+
     pub fn lookup(&self, t: &Tuple) -> Option<(u32, bool)> {
         self.map.get(t).map(|v| (v >> 1, v & 1 == 1))
     }

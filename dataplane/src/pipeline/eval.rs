@@ -2,10 +2,12 @@
 //! through `ruleset::packet`, the matches that need the worker's context here (rate
 //! limits, sampling, the clock, the FIB).
 
+use super::tables::NamedTables;
 use crate::conntrack::nat::bits as nat_bits;
-use crate::conntrack::{ConnEntry, CtInfo, CtState};
+use crate::conntrack::{ConnEntry, Conntrack, CtInfo, CtState};
 use crate::port::PortId;
 use crate::route::Fib;
+use crate::ruleset::matches::connlimit::ConnlimitMatch;
 use crate::ruleset::matches::conntrack::state as st;
 use crate::ruleset::matches::conntrack::{ConntrackMatch, CtDir};
 use crate::ruleset::matches::limit::LimitMatch;
@@ -29,6 +31,10 @@ pub struct MatchEnv<'a> {
     /// The packet's conntrack verdict and its connection (new or confirmed).
     pub ct: &'a CtInfo,
     pub ct_entry: Option<&'a ConnEntry>,
+    /// The worker's conntrack table (connlimit counts in it).
+    pub conntrack: &'a Conntrack,
+    /// Named recent lists and hashlimit tables.
+    pub tables: &'a mut NamedTables,
 }
 
 /// Per-rule, per-worker state: the token bucket of `-m limit`, the counter of
@@ -186,6 +192,30 @@ pub fn conntrack_matches(
         })
 }
 
+/// xt_connlimit: the connections of the packet's source (or destination) group, counting
+/// the packet's own new connection, against the limit. TCP connections in TIME_WAIT or
+/// CLOSE no longer count. This counts by walking the worker's table.
+fn connlimit_matches(c: &ConnlimitMatch, view: &PacketView<'_>, env: &MatchEnv<'_>) -> bool {
+    let mask = if c.mask_len == 0 {
+        0
+    } else {
+        u32::MAX << (32 - u32::from(c.mask_len.min(32)))
+    };
+    let key = |t: &crate::conntrack::Tuple| u32::from(if c.daddr { t.dst } else { t.src }) & mask;
+    let pkt_key = u32::from(if c.daddr { view.dst } else { view.src }) & mask;
+    let live =
+        |e: &ConnEntry| !(e.orig.proto == 6 && e.tcp >= crate::conntrack::TcpState::TimeWait);
+    let mut count = env
+        .conntrack
+        .entries()
+        .filter(|e| live(e) && key(&e.orig) == pkt_key)
+        .count() as u32;
+    if env.ct.pending.is_some() {
+        count += 1;
+    }
+    (count > c.count) == c.above
+}
+
 /// All criteria of `spec` hold for the IPv4 packet `ip`.
 pub fn rule_matches(
     spec: &RuleSpec,
@@ -241,10 +271,15 @@ fn match_one(
         }
         Match::Conntrack(c) => conntrack_matches(c, env.ct, env.ct_entry, env.now_ns),
         Match::Connmark(m) => env.ct_entry.is_some_and(|e| m.matches_mark(e.mark)),
-        // Counting connections per address group arrives with the NAT/conntrack issue.
-        Match::Connlimit(_) => false,
+        Match::Connlimit(c) => connlimit_matches(c, view, env),
         // Per-address tables of recent/hashlimit arrive with conntrack's issue too.
-        Match::Recent(_) | Match::Hashlimit(_) => false,
+        Match::Recent(r) => env
+            .tables
+            .recent(r, view.src, view.dst, view.ttl, env.now_ns),
+        Match::Hashlimit(h) => {
+            env.tables
+                .hashlimit(h, view.src, view.dst, view.ports(), env.now_ns)
+        }
         stateless => stateless.matches(view),
     }
 }

@@ -8,6 +8,7 @@
 pub mod classify;
 pub mod compile;
 pub mod eval;
+pub mod tables;
 pub mod traverse;
 
 pub use compile::{Action, CompiledRule, CompiledRuleset, CompiledTable};
@@ -101,6 +102,7 @@ pub struct Pipeline {
     fib: Fib,
     neighbors: NeighTable<PacketBuf>,
     conntrack: Conntrack,
+    tables: tables::NamedTables,
     counters: Vec<Counters>,
     state: Vec<RuleState>,
     stats: PipelineStats,
@@ -132,6 +134,7 @@ impl Pipeline {
             fib,
             neighbors,
             conntrack: Conntrack::new(CtConfig::default()),
+            tables: tables::NamedTables::default(),
             counters: vec![Counters::default(); n],
             state: vec![RuleState::default(); n],
             stats: PipelineStats::default(),
@@ -813,6 +816,7 @@ impl RuleHost for Host<'_> {
             rng,
             now_ns,
             conntrack,
+            tables,
             ..
         } = &mut *self.p;
         let entry = match (&self.pkt.ct.pending, self.pkt.ct.id) {
@@ -833,6 +837,8 @@ impl RuleHost for Host<'_> {
             fib,
             ct: &self.pkt.ct,
             ct_entry: entry,
+            conntrack,
+            tables,
         };
         let Some(st) = state.get_mut(rule.slot as usize) else {
             return false;

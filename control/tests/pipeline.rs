@@ -1009,3 +1009,83 @@ fn connlimit_and_recent_in_rules() {
     );
     assert!(run(&mut p, LAN, &tcp(HOST, SERVER, 2002, 23, SYN, 64)).is_empty());
 }
+
+fn big_udp(len: usize, df: bool) -> Vec<u8> {
+    let mut u = vec![
+        0x45,
+        0,
+        0,
+        0,
+        0x55,
+        0x66,
+        if df { 0x40 } else { 0 },
+        0,
+        64,
+        17,
+        0,
+        0,
+    ];
+    u.extend_from_slice(&HOST);
+    u.extend_from_slice(&SERVER);
+    u.extend_from_slice(&7000u16.to_be_bytes());
+    u.extend_from_slice(&53u16.to_be_bytes());
+    u.extend_from_slice(&((len + 8) as u16).to_be_bytes());
+    u.extend_from_slice(&[0, 0]); // no UDP checksum
+    u.extend((0..len).map(|i| (i % 251) as u8));
+    let l = u.len() as u16;
+    u[2..4].copy_from_slice(&l.to_be_bytes());
+    let c = sum(&u[..20]);
+    u[10..12].copy_from_slice(&c.to_be_bytes());
+    u
+}
+
+#[test]
+fn fragments_are_reassembled_tracked_and_cut_again() {
+    let mut p =
+        pipeline("*filter\n-A FORWARD -p udp --dport 53 -j ACCEPT\n-A FORWARD -j DROP\nCOMMIT\n");
+    let whole = big_udp(2500, false);
+    let frags = dataplane::defrag::fragment(&whole, 1000);
+    assert_eq!(frags.len(), 3);
+    // The first fragments are held; the rule on the UDP port (in the first fragment
+    // only) still decides for the whole datagram once it is complete.
+    assert!(run(&mut p, LAN, &frags[2]).is_empty());
+    assert!(run(&mut p, LAN, &frags[0]).is_empty());
+    let out = run(&mut p, LAN, &frags[1]);
+    let sent = tx_on(&out, WAN);
+    assert_eq!(
+        sent.len(),
+        3,
+        "cut again, no piece larger than the largest that arrived"
+    );
+    assert!(sent.iter().all(|f| f.len() - 14 <= 1000));
+    assert_eq!(p.conntrack().len(), 1, "conntrack saw one datagram");
+    let mut r = dataplane::defrag::Defrag::default();
+    let mut back = None;
+    for f in &sent {
+        if let dataplane::defrag::Reassembly::Complete(d, _) = r.push(&f[14..], 0) {
+            back = Some(d);
+        }
+    }
+    let mut want = whole.clone();
+    want[8] = 63;
+    want[10] = 0;
+    want[11] = 0;
+    let c = sum(&want[..20]);
+    want[10..12].copy_from_slice(&c.to_be_bytes());
+    assert_eq!(back.unwrap(), want);
+}
+
+#[test]
+fn df_too_big_gets_fragmentation_needed() {
+    let mut p = pipeline("*filter\nCOMMIT\n");
+    let big = big_udp(1600, true);
+    let out = run(&mut p, LAN, &big);
+    assert!(tx_on(&out, WAN).is_empty());
+    let icmp = one_on(&out, LAN);
+    assert_eq!((icmp[20], icmp[21]), (3, 4), "fragmentation needed");
+    assert_eq!(&icmp[26..28], &1500u16.to_be_bytes(), "next-hop MTU");
+    assert_eq!(sum(&icmp[20..]), 0);
+    // Without DF it is fragmented instead.
+    let out = run(&mut p, LAN, &big_udp(1600, false));
+    assert_eq!(tx_on(&out, WAN).len(), 2);
+}

@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 pub mod conntrack;
+pub mod defrag;
 pub mod neigh;
 pub mod pipeline;
 pub mod port;

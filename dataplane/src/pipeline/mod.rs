@@ -16,6 +16,7 @@ pub use traverse::{traverse, RuleHost, TargetOutcome, TraceKind, Verdict};
 
 use crate::conntrack::nat::{Manip, NatRequest};
 use crate::conntrack::{ConnEntry, Conntrack, CtConfig, CtInfo, CtState, Tuple};
+use crate::defrag::{Defrag, DefragStats, Reassembly};
 use crate::neigh::NeighTable;
 use crate::port::{MacAddr, PacketBuf, PortId};
 use crate::route::Fib;
@@ -59,6 +60,9 @@ pub struct PipelineStats {
     pub icmp_errors: u64,
     /// Packets dropped because their new connection could not be entered (table full).
     pub conntrack_drops: u64,
+    /// Too big for the next link with DF set (answered with fragmentation needed).
+    pub frag_needed: u64,
+    pub fragments_sent: u64,
 }
 
 /// A packet on its way through the hooks.
@@ -73,6 +77,9 @@ struct Pkt {
     ct: CtInfo,
     /// Set by NOTRACK / `CT --notrack` in raw: conntrack leaves the packet alone.
     notrack: bool,
+    /// For a reassembled datagram: the largest fragment it arrived in (it leaves in
+    /// pieces no larger).
+    frag_max: usize,
 }
 
 impl Pkt {
@@ -84,6 +91,7 @@ impl Pkt {
             mac_header,
             ct: CtInfo::untracked(),
             notrack: false,
+            frag_max: 0,
         }
     }
 
@@ -103,6 +111,7 @@ pub struct Pipeline {
     neighbors: NeighTable<PacketBuf>,
     conntrack: Conntrack,
     tables: tables::NamedTables,
+    defrag: Defrag,
     counters: Vec<Counters>,
     state: Vec<RuleState>,
     stats: PipelineStats,
@@ -135,6 +144,7 @@ impl Pipeline {
             neighbors,
             conntrack: Conntrack::new(CtConfig::default()),
             tables: tables::NamedTables::default(),
+            defrag: Defrag::default(),
             counters: vec![Counters::default(); n],
             state: vec![RuleState::default(); n],
             stats: PipelineStats::default(),
@@ -389,8 +399,31 @@ impl Pipeline {
             .all(|t| self.run(*t, hook, pkt) == Verdict::Accept)
     }
 
+    /// Reassembles fragments (before raw, as nf_defrag_ipv4); `false` while a datagram
+    /// is incomplete or was dropped.
+    fn defragment(&mut self, pkt: &mut Pkt) -> bool {
+        match self.defrag.push(pkt.buf.data(), self.now_ns) {
+            Reassembly::NotFragment => true,
+            Reassembly::Held | Reassembly::Dropped => false,
+            Reassembly::Complete(whole, max) => {
+                let mark = pkt.buf.mark;
+                pkt.buf = PacketBuf::from_slice(&whole);
+                pkt.buf.mark = mark;
+                pkt.frag_max = max;
+                true
+            }
+        }
+    }
+
+    pub fn defrag_stats(&self) -> &DefragStats {
+        &self.defrag.stats
+    }
+
     fn prerouting(&mut self, mut pkt: Pkt, out: &mut Vec<Emit>) {
         if !self.sane_ipv4(&mut pkt.buf) {
+            return;
+        }
+        if !self.defragment(&mut pkt) {
             return;
         }
         if !self.run_hook(Hook::Prerouting, &[TableKind::Raw], &mut pkt) {
@@ -444,6 +477,14 @@ impl Pipeline {
             self.icmp_error(&pkt, 11, 0);
             return;
         }
+        // ip_exceeds_mtu: too big for the next link and DF set: fragmentation needed.
+        let mtu = self.port_mtu(hop.port);
+        let df = Ipv4Packet::new_unchecked(pkt.buf.data()).dont_frag();
+        if pkt.buf.len() > mtu && df && (pkt.frag_max == 0 || pkt.frag_max > mtu) {
+            self.stats.frag_needed += 1;
+            self.frag_needed(&pkt, mtu);
+            return;
+        }
         Ipv4Packet::new_unchecked(pkt.buf.data_mut()).decrement_ttl();
         pkt.out_port = Some(hop.port);
         if !self.run_hook(Hook::Forward, &[Mangle, Filter, Security], &mut pkt) {
@@ -459,7 +500,14 @@ impl Pipeline {
             return;
         }
         self.stats.forwarded += 1;
-        self.transmit(pkt.buf, hop.port, hop.gateway.unwrap_or(dst), out);
+        let dst = ipv4_dst(&pkt.buf);
+        self.transmit_fragmented(
+            pkt.buf,
+            pkt.frag_max,
+            hop.port,
+            hop.gateway.unwrap_or(dst),
+            out,
+        );
     }
 
     fn local_out(&mut self, buf: PacketBuf, out: &mut Vec<Emit>) {
@@ -467,6 +515,9 @@ impl Pipeline {
         let mut pkt = Pkt::new(buf, None, None);
         if Ipv4Packet::new_checked(pkt.buf.data()).is_err() {
             self.stats.malformed += 1;
+            return;
+        }
+        if !self.defragment(&mut pkt) {
             return;
         }
         let (dst0, mark0) = (ipv4_dst(&pkt.buf), pkt.buf.mark);
@@ -526,8 +577,63 @@ impl Pipeline {
             }
             Some(h) => {
                 self.stats.sent_local += 1;
-                self.transmit(pkt.buf, h.port, h.gateway.unwrap_or(dst), out);
+                self.transmit_fragmented(
+                    pkt.buf,
+                    pkt.frag_max,
+                    h.port,
+                    h.gateway.unwrap_or(dst),
+                    out,
+                );
             }
+        }
+    }
+
+    fn port_mtu(&self, port: PortId) -> usize {
+        self.fib
+            .ports()
+            .get(port)
+            .map_or(1500, |p| usize::from(p.mtu))
+    }
+
+    /// ICMP fragmentation needed, with the next hop's MTU (RFC 1191).
+    fn frag_needed(&mut self, pkt: &Pkt, mtu: usize) {
+        let src = reply_source(&self.fib, pkt.buf.data());
+        let ident = self.next_ident();
+        let mut out = Vec::new();
+        if reject::icmp_error(pkt.buf.data(), 3, 4, src, ident, &mut out) && out.len() >= 28 {
+            out[26..28].copy_from_slice(&(mtu as u16).to_be_bytes());
+            out[22] = 0;
+            out[23] = 0;
+            let c = !crate::wire::checksum::data(&out[20..]);
+            out[22..24].copy_from_slice(&c.to_be_bytes());
+            self.stats.icmp_errors += 1;
+            self.generated.push(PacketBuf::from_slice(&out));
+        }
+    }
+
+    /// Cuts a datagram that does not fit the egress MTU (or that arrived in smaller
+    /// fragments) and sends the pieces.
+    fn transmit_fragmented(
+        &mut self,
+        buf: PacketBuf,
+        frag_max: usize,
+        port: PortId,
+        next_hop: Ipv4Addr,
+        out: &mut Vec<Emit>,
+    ) {
+        let mut limit = self.port_mtu(port);
+        if frag_max > 0 {
+            limit = limit.min(frag_max);
+        }
+        if buf.len() <= limit {
+            return self.transmit(buf, port, next_hop, out);
+        }
+        let mark = buf.mark;
+        for piece in crate::defrag::fragment(buf.data(), limit) {
+            let mut b = PacketBuf::from_slice(&piece);
+            b.mark = mark;
+            self.stats.fragments_sent += 1;
+            self.transmit(b, port, next_hop, out);
         }
     }
 

@@ -1,0 +1,313 @@
+//! IPv4 reassembly before conntrack (nf_defrag_ipv4, ip_fragment.c) and fragmentation on
+//! output (ip_fragment): conntrack and NAT only ever see whole datagrams, and what leaves
+//! is cut again to the egress MTU, never into pieces larger than the largest fragment that
+//! arrived.
+
+use hashbrown::HashMap;
+use std::net::Ipv4Addr;
+
+/// ipfrag_time: an incomplete datagram is dropped after 30 s.
+pub const FRAG_TIMEOUT_NS: u64 = 30 * 1_000_000_000;
+/// ipfrag_high_thresh: bytes held in incomplete datagrams at most (4 MiB).
+pub const FRAG_MEMORY: usize = 4 * 1024 * 1024;
+/// Fragments per datagram at most (bounds the work an attacker can cause per datagram).
+pub const MAX_FRAGMENTS: usize = 64;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+struct Key {
+    src: Ipv4Addr,
+    dst: Ipv4Addr,
+    proto: u8,
+    ident: u16,
+}
+
+#[derive(Debug, Default)]
+struct Queue {
+    /// (byte offset, payload), kept sorted by offset.
+    parts: Vec<(usize, Vec<u8>)>,
+    /// The first fragment's header (offset 0), once seen.
+    header: Option<Vec<u8>>,
+    /// The payload length, once the last fragment (MF clear) is seen.
+    total: Option<usize>,
+    bytes: usize,
+    max_frag: usize,
+    first_ns: u64,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DefragStats {
+    pub reassembled: u64,
+    /// Datagrams dropped: overlapping fragments, too many fragments, bad lengths.
+    pub failed: u64,
+    pub timeouts: u64,
+    /// Fragments dropped because the memory limit was reached.
+    pub memory_drops: u64,
+    pub duplicates: u64,
+}
+
+/// What `Defrag::push` made of a fragment.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Reassembly {
+    /// Not a fragment: go on with it unchanged.
+    NotFragment,
+    /// Held until the rest arrives.
+    Held,
+    /// The whole datagram, and the size of the largest fragment it came in.
+    Complete(Vec<u8>, usize),
+    /// Dropped (overlap, limits, malformed).
+    Dropped,
+}
+
+#[derive(Default)]
+pub struct Defrag {
+    queues: HashMap<Key, Queue>,
+    bytes: usize,
+    pub stats: DefragStats,
+}
+
+impl Defrag {
+    /// Offers a packet (a whole IPv4 packet, trimmed to its total length).
+    pub fn push(&mut self, ip: &[u8], now_ns: u64) -> Reassembly {
+        self.expire(now_ns);
+        if ip.len() < 20 {
+            return Reassembly::NotFragment;
+        }
+        let frag = u16::from_be_bytes([ip[6], ip[7]]);
+        let more = frag & 0x2000 != 0;
+        let offset = usize::from(frag & 0x1fff) * 8;
+        if !more && offset == 0 {
+            return Reassembly::NotFragment;
+        }
+        let ihl = usize::from(ip[0] & 0x0f) * 4;
+        if ihl < 20 || ip.len() < ihl {
+            return Reassembly::Dropped;
+        }
+        let payload = &ip[ihl..];
+        let key = Key {
+            src: Ipv4Addr::new(ip[12], ip[13], ip[14], ip[15]),
+            dst: Ipv4Addr::new(ip[16], ip[17], ip[18], ip[19]),
+            proto: ip[9],
+            ident: u16::from_be_bytes([ip[4], ip[5]]),
+        };
+        // Every fragment but the last carries a multiple of 8 bytes; the datagram fits
+        // in 64 KiB.
+        if (more && (payload.is_empty() || payload.len() % 8 != 0))
+            || offset + payload.len() > 65535 - ihl
+        {
+            return self.fail(key);
+        }
+        if self.bytes + payload.len() > FRAG_MEMORY {
+            self.stats.memory_drops += 1;
+            return Reassembly::Dropped;
+        }
+        let q = self.queues.entry(key).or_insert_with(|| Queue {
+            first_ns: now_ns,
+            ..Default::default()
+        });
+        let end = offset + payload.len();
+        if !more {
+            // A second, different end is an inconsistency: drop the datagram.
+            if q.total.is_some_and(|t| t != end) || q.parts.iter().any(|(o, p)| o + p.len() > end) {
+                return self.fail(key);
+            }
+            q.total = Some(end);
+        } else if q.total.is_some_and(|t| end > t) {
+            return self.fail(key);
+        }
+        // An exact duplicate is ignored; any other overlap drops the whole datagram, as
+        // Linux does since 4.19 (overlaps are an attack, not a retransmission).
+        for (o, p) in &q.parts {
+            let (a, b) = (*o, o + p.len());
+            if a == offset && b == end && p.as_slice() == payload {
+                self.stats.duplicates += 1;
+                return Reassembly::Held;
+            }
+            if offset < b && a < end {
+                return self.fail(key);
+            }
+        }
+        if q.parts.len() >= MAX_FRAGMENTS {
+            return self.fail(key);
+        }
+        if offset == 0 {
+            q.header = Some(ip[..ihl].to_vec());
+        }
+        let at = q.parts.partition_point(|(o, _)| *o < offset);
+        q.parts.insert(at, (offset, payload.to_vec()));
+        q.bytes += payload.len();
+        q.max_frag = q.max_frag.max(ip.len());
+        self.bytes += payload.len();
+        // Complete when the pieces cover 0..total without holes.
+        let (Some(total), Some(_)) = (q.total, q.header.as_ref()) else {
+            return Reassembly::Held;
+        };
+        let mut covered = 0;
+        for (o, p) in &q.parts {
+            if *o != covered {
+                return Reassembly::Held;
+            }
+            covered += p.len();
+        }
+        if covered != total {
+            return Reassembly::Held;
+        }
+        let Some(q) = self.queues.remove(&key) else {
+            return Reassembly::Held;
+        };
+        self.bytes -= q.bytes;
+        let header = q.header.unwrap_or_default();
+        let mut whole = header;
+        let hlen = whole.len();
+        for (_, p) in &q.parts {
+            whole.extend_from_slice(p);
+        }
+        let len = whole.len() as u16;
+        whole[2..4].copy_from_slice(&len.to_be_bytes());
+        let df = whole[6] & 0x40;
+        whole[6] = df;
+        whole[7] = 0;
+        whole[10] = 0;
+        whole[11] = 0;
+        let c = !crate::wire::checksum::data(&whole[..hlen]);
+        whole[10..12].copy_from_slice(&c.to_be_bytes());
+        self.stats.reassembled += 1;
+        Reassembly::Complete(whole, q.max_frag)
+    }
+
+    fn fail(&mut self, key: Key) -> Reassembly {
+        if let Some(q) = self.queues.remove(&key) {
+            self.bytes -= q.bytes;
+        }
+        self.stats.failed += 1;
+        Reassembly::Dropped
+    }
+
+    /// Drops datagrams that waited longer than `FRAG_TIMEOUT_NS`.
+    pub fn expire(&mut self, now_ns: u64) {
+        let before = self.queues.len();
+        let mut freed = 0;
+        self.queues.retain(|_, q| {
+            let keep = now_ns.saturating_sub(q.first_ns) < FRAG_TIMEOUT_NS;
+            if !keep {
+                freed += q.bytes;
+            }
+            keep
+        });
+        self.bytes -= freed;
+        self.stats.timeouts += (before - self.queues.len()) as u64;
+    }
+
+    pub fn pending(&self) -> usize {
+        self.queues.len()
+    }
+}
+
+/// Cuts `ip` into fragments of at most `mtu` bytes (ip_fragment): the first keeps the
+/// options, later ones carry the 20-byte header; offsets in 8-byte units; MF on all but
+/// the last (and on the last too when the datagram was itself a non-final fragment).
+pub fn fragment(ip: &[u8], mtu: usize) -> Vec<Vec<u8>> {
+    let ihl = usize::from(ip[0] & 0x0f) * 4;
+    let payload = &ip[ihl..];
+    let base_frag = u16::from_be_bytes([ip[6], ip[7]]);
+    let base_off = usize::from(base_frag & 0x1fff) * 8;
+    let base_more = base_frag & 0x2000 != 0;
+    let mut out = Vec::new();
+    let mut pos = 0;
+    while pos < payload.len() {
+        let hlen = if pos == 0 { ihl } else { 20 };
+        let room = (mtu.saturating_sub(hlen)) & !7;
+        let room = room.max(8);
+        let take = room.min(payload.len() - pos);
+        let last = pos + take == payload.len();
+        let mut f = Vec::with_capacity(hlen + take);
+        f.extend_from_slice(&ip[..20]);
+        if pos == 0 {
+            f.extend_from_slice(&ip[20..ihl]);
+        }
+        f[0] = 0x40 | (hlen / 4) as u8;
+        f.extend_from_slice(&payload[pos..pos + take]);
+        let len = f.len() as u16;
+        f[2..4].copy_from_slice(&len.to_be_bytes());
+        let off = ((base_off + pos) / 8) as u16;
+        let mf = if !last || base_more { 0x2000 } else { 0 };
+        let fl = (base_frag & 0x4000) | mf | off;
+        f[6..8].copy_from_slice(&fl.to_be_bytes());
+        f[10] = 0;
+        f[11] = 0;
+        let c = !crate::wire::checksum::data(&f[..hlen]);
+        f[10..12].copy_from_slice(&c.to_be_bytes());
+        out.push(f);
+        pos += take;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn datagram(len: usize) -> Vec<u8> {
+        let mut p = vec![
+            0x45, 0, 0, 0, 0x12, 0x34, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
+        ];
+        p.extend((0..len).map(|i| i as u8));
+        let l = p.len() as u16;
+        p[2..4].copy_from_slice(&l.to_be_bytes());
+        let c = !crate::wire::checksum::data(&p[..20]);
+        p[10..12].copy_from_slice(&c.to_be_bytes());
+        p
+    }
+
+    #[test]
+    fn fragment_then_reassemble_in_any_order() {
+        let d = datagram(3000);
+        let frags = fragment(&d, 1500);
+        assert_eq!(frags.len(), 3);
+        assert!(frags.iter().all(|f| f.len() <= 1500));
+        assert_eq!(frags[0][6] & 0x20, 0x20);
+        assert_eq!(frags[2][6] & 0x20, 0);
+        let mut r = Defrag::default();
+        assert_eq!(r.push(&frags[2], 0), Reassembly::Held);
+        assert_eq!(r.push(&frags[0], 1), Reassembly::Held);
+        assert_eq!(
+            r.push(&frags[0], 1),
+            Reassembly::Held,
+            "exact duplicate ignored"
+        );
+        match r.push(&frags[1], 2) {
+            Reassembly::Complete(whole, max) => {
+                assert_eq!(whole, d);
+                assert_eq!(max, 1500);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            (r.pending(), r.stats.reassembled, r.stats.duplicates),
+            (0, 1, 1)
+        );
+    }
+
+    #[test]
+    fn overlaps_timeouts_and_limits() {
+        let d = datagram(3000);
+        let frags = fragment(&d, 1500);
+        let mut r = Defrag::default();
+        r.push(&frags[0], 0);
+        // A different fragment covering part of the first: the datagram is dropped.
+        let mut overlap = frags[1].clone();
+        overlap[7] = 10; // offset 80 bytes, inside the first fragment
+        overlap[6] |= 0x20;
+        assert_eq!(r.push(&overlap, 0), Reassembly::Dropped);
+        assert_eq!(r.pending(), 0);
+        assert_eq!(r.push(&frags[1], 0), Reassembly::Held);
+        r.expire(FRAG_TIMEOUT_NS + 1);
+        assert_eq!((r.pending(), r.stats.timeouts), (0, 1));
+        assert_eq!(r.push(&d, 0), Reassembly::NotFragment);
+        // A middle fragment whose length is not a multiple of 8 is malformed.
+        let mut odd = frags[0].clone();
+        odd.truncate(odd.len() - 3);
+        let l = odd.len() as u16;
+        odd[2..4].copy_from_slice(&l.to_be_bytes());
+        assert_eq!(r.push(&odd, 0), Reassembly::Dropped);
+    }
+}

@@ -91,7 +91,7 @@ impl Defrag {
         };
         // Every fragment but the last carries a multiple of 8 bytes; the datagram fits
         // in 64 KiB.
-        if (more && (payload.is_empty() || payload.len() % 8 != 0))
+        if (more && (payload.is_empty() || !payload.len().is_multiple_of(8)))
             || offset + payload.len() > 65535 - ihl
         {
             return self.fail(key);

@@ -108,6 +108,8 @@ pub struct ConnEntry {
     /// `status::*` bits (SEEN_REPLY, ASSURED, CONFIRMED).
     pub status: u8,
     pub tcp: TcpState,
+    /// TCP window tracking, original direction then reply.
+    pub win: [tcp::TcpWindow; 2],
     /// The timer wheel second this entry is scheduled for.
     wheel_at: u64,
 }
@@ -375,13 +377,19 @@ impl Conntrack {
             mark: 0,
             status: 0,
             tcp: TcpState::None,
+            win: [tcp::TcpWindow::default(); 2],
             wheel_at: 0,
         };
         if t.proto == 6 {
             let kind = tcp::SegKind::of(l4[13]);
+            let Some(seg) = tcp::Segment::parse(l4) else {
+                return CtInfo::invalid();
+            };
             match tcp::transition(false, kind, TcpState::None) {
-                tcp::Transition::To(TcpState::SynSent) => {}
-                tcp::Transition::To(_) if self.cfg.tcp_loose => {}
+                tcp::Transition::To(TcpState::SynSent) => tcp::init_window(&mut e.win, &seg, true),
+                tcp::Transition::To(_) if self.cfg.tcp_loose => {
+                    tcp::init_window(&mut e.win, &seg, false)
+                }
                 _ => return CtInfo::invalid(),
             }
         }
@@ -549,6 +557,12 @@ fn update(
                 }
                 tcp::Transition::To(s) => s,
             };
+            let Some(seg) = tcp::Segment::parse(l4) else {
+                return CtState::Invalid;
+            };
+            if !tcp::in_window(&mut e.win, reply, old, &seg, cfg.tcp_be_liberal) {
+                return CtState::Invalid;
+            }
             if e.status & status::SEEN_REPLY == 0 && reply && kind == tcp::SegKind::Rst {
                 // Only a RST in reply: the connection never existed.
                 e.tcp = TcpState::Close;

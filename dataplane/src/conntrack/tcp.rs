@@ -147,3 +147,245 @@ mod tests {
         assert!(valid_flags(0x02) && valid_flags(0x18) && !valid_flags(0x03) && !valid_flags(0x00));
     }
 }
+
+/// Per-direction window tracking state (struct ip_ct_tcp_state).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TcpWindow {
+    pub td_end: u32,
+    pub td_maxend: u32,
+    pub td_maxwin: u32,
+    pub td_scale: u8,
+    pub flags: u8,
+}
+
+/// `IP_CT_TCP_FLAG_*` bits kept per direction.
+pub mod wflags {
+    pub const WINDOW_SCALE: u8 = 0x01;
+    pub const SACK_PERM: u8 = 0x02;
+    pub const CLOSE_INIT: u8 = 0x04;
+    pub const BE_LIBERAL: u8 = 0x08;
+    pub const DATA_UNACKNOWLEDGED: u8 = 0x10;
+    pub const MAXACK_SET: u8 = 0x20;
+}
+
+/// `after(a, b)`: a is later than b in sequence space.
+fn after(a: u32, b: u32) -> bool {
+    (b.wrapping_sub(a) as i32) < 0
+}
+
+fn before(a: u32, b: u32) -> bool {
+    after(b, a)
+}
+
+/// What window tracking needs from a segment.
+#[derive(Clone, Copy, Debug)]
+pub struct Segment<'a> {
+    pub seq: u32,
+    pub ack: u32,
+    pub win: u16,
+    pub flags: u8,
+    /// Payload length (after the TCP header).
+    pub payload: u32,
+    pub options: &'a [u8],
+}
+
+impl Segment<'_> {
+    /// `segment_seq_plus_len`: the sequence number after this segment.
+    pub fn end(&self) -> u32 {
+        self.seq
+            .wrapping_add(self.payload)
+            .wrapping_add(u32::from(self.flags & 0x02 != 0))
+            .wrapping_add(u32::from(self.flags & 0x01 != 0))
+    }
+
+    /// Reads segment fields from a TCP header and its payload.
+    pub fn parse(l4: &[u8]) -> Option<Segment<'_>> {
+        let h = l4.get(..20)?;
+        let doff = usize::from(h[12] >> 4) * 4;
+        let options = l4.get(20..doff)?;
+        Some(Segment {
+            seq: u32::from_be_bytes([h[4], h[5], h[6], h[7]]),
+            ack: u32::from_be_bytes([h[8], h[9], h[10], h[11]]),
+            win: u16::from_be_bytes([h[14], h[15]]),
+            flags: h[13],
+            payload: (l4.len() - doff) as u32,
+            options,
+        })
+    }
+
+    fn walk(&self) -> impl Iterator<Item = (u8, &[u8])> {
+        crate::ruleset::packet::tcp_options(self.options)
+    }
+
+    /// `tcp_options`: window scale and SACK-permitted from a SYN.
+    fn learn_options(&self, w: &mut TcpWindow) {
+        for (kind, body) in self.walk() {
+            match (kind, body) {
+                (3, [s]) => {
+                    w.flags |= wflags::WINDOW_SCALE;
+                    w.td_scale = (*s).min(14);
+                }
+                (4, []) => w.flags |= wflags::SACK_PERM,
+                _ => {}
+            }
+        }
+    }
+
+    /// `tcp_sack`: the highest right edge of the SACK blocks beyond `ack`.
+    fn sack(&self, ack: u32) -> u32 {
+        let mut sack = ack;
+        for (kind, body) in self.walk() {
+            if kind == 5 {
+                for block in body.chunks_exact(8) {
+                    let right = u32::from_be_bytes([block[4], block[5], block[6], block[7]]);
+                    if after(right, sack) {
+                        sack = right;
+                    }
+                }
+            }
+        }
+        sack
+    }
+}
+
+/// `tcp_new`'s initialisation of the originator's state from the first segment.
+pub fn init_window(w: &mut [TcpWindow; 2], seg: &Segment, syn: bool) {
+    *w = [TcpWindow::default(); 2];
+    let s = &mut w[0];
+    s.td_end = seg.end();
+    s.td_maxwin = u32::from(seg.win).max(1);
+    if syn {
+        s.td_maxend = s.td_end;
+        seg.learn_options(s);
+    } else {
+        s.td_maxend = s.td_end.wrapping_add(s.td_maxwin);
+        // Picked up mid-stream: history is lost, be liberal in both directions.
+        w[0].flags = wflags::SACK_PERM | wflags::BE_LIBERAL;
+        w[1].flags = wflags::SACK_PERM | wflags::BE_LIBERAL;
+    }
+}
+
+/// `tcp_in_window`: whether the segment is within the windows seen so far; updates them.
+pub fn in_window(
+    w: &mut [TcpWindow; 2],
+    reply: bool,
+    state: TcpState,
+    seg: &Segment,
+    liberal: bool,
+) -> bool {
+    let d = usize::from(reply);
+    let (mut sender, mut receiver) = (w[d], w[1 - d]);
+    let mut seq = seg.seq;
+    let mut ack = seg.ack;
+    let mut win = u32::from(seg.win);
+    let mut end = seg.end();
+    let syn = seg.flags & 0x02 != 0;
+    let has_ack = seg.flags & 0x10 != 0;
+    let rst = seg.flags & 0x04 != 0;
+    let mut sack = if receiver.flags & wflags::SACK_PERM != 0 {
+        seg.sack(ack)
+    } else {
+        ack
+    };
+    if sender.td_maxwin == 0 {
+        if syn {
+            // SYN/ACK in reply to a SYN (or a SYN in a simultaneous open).
+            sender.td_end = end;
+            sender.td_maxend = end;
+            sender.td_maxwin = win.max(1);
+            seg.learn_options(&mut sender);
+            // Window scaling only when both sides offered it (RFC 1323).
+            if !(sender.flags & wflags::WINDOW_SCALE != 0
+                && receiver.flags & wflags::WINDOW_SCALE != 0)
+            {
+                sender.td_scale = 0;
+                receiver.td_scale = 0;
+            }
+            if !has_ack {
+                w[d] = sender;
+                w[1 - d] = receiver;
+                return true;
+            }
+        } else {
+            sender.td_end = end;
+            let swin = win << sender.td_scale;
+            sender.td_maxwin = swin.max(1);
+            sender.td_maxend = end.wrapping_add(sender.td_maxwin);
+            if receiver.td_maxwin == 0 {
+                receiver.td_end = sack;
+                receiver.td_maxend = sack;
+            } else if sack == receiver.td_end.wrapping_add(1) {
+                receiver.td_end = receiver.td_end.wrapping_add(1);
+            }
+        }
+    } else if ((state == TcpState::SynSent && !reply) || (state == TcpState::SynRecv && reply))
+        && after(end, sender.td_end)
+    {
+        // A reinitialised connection may start over with higher sequence numbers.
+        sender.td_end = end;
+        sender.td_maxend = end;
+        sender.td_maxwin = win.max(1);
+        seg.learn_options(&mut sender);
+    }
+    if !has_ack || (rst && ack == 0) {
+        ack = receiver.td_end;
+        sack = receiver.td_end;
+    }
+    if rst && seq == 0 && state == TcpState::SynSent {
+        // A RST answering a SYN.
+        seq = sender.td_end;
+        end = sender.td_end;
+    }
+    let in_recv_win = receiver.td_maxwin == 0
+        || after(
+            end,
+            sender
+                .td_end
+                .wrapping_sub(receiver.td_maxwin)
+                .wrapping_sub(1),
+        );
+    let max_ack_window = if sender.td_maxwin != 0 {
+        sender.td_maxwin
+    } else {
+        66000
+    };
+    let ok = before(seq, sender.td_maxend.wrapping_add(1))
+        && in_recv_win
+        && before(sack, receiver.td_end.wrapping_add(1))
+        && after(
+            sack,
+            receiver.td_end.wrapping_sub(max_ack_window).wrapping_sub(1),
+        );
+    if ok {
+        if !syn {
+            win <<= sender.td_scale;
+        }
+        let swin = win.wrapping_add(sack.wrapping_sub(ack));
+        if sender.td_maxwin < swin {
+            sender.td_maxwin = swin;
+        }
+        if after(end, sender.td_end) {
+            sender.td_end = end;
+            sender.flags |= wflags::DATA_UNACKNOWLEDGED;
+        }
+        if receiver.td_maxwin != 0 && after(end, sender.td_maxend) {
+            receiver.td_maxwin = receiver
+                .td_maxwin
+                .wrapping_add(end.wrapping_sub(sender.td_maxend));
+        }
+        if after(sack.wrapping_add(win), receiver.td_maxend.wrapping_sub(1)) {
+            receiver.td_maxend = sack.wrapping_add(win);
+            if win == 0 {
+                receiver.td_maxend = receiver.td_maxend.wrapping_add(1);
+            }
+        }
+        if ack == receiver.td_end {
+            receiver.flags &= !wflags::DATA_UNACKNOWLEDGED;
+        }
+        w[d] = sender;
+        w[1 - d] = receiver;
+        return true;
+    }
+    // Out of window: accepted only when liberal, and never for a RST.
+    !rst && (liberal || sender.flags & wflags::BE_LIBERAL != 0)
+}

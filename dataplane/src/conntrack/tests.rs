@@ -320,3 +320,74 @@ fn events_like_conntrack_e() {
         ]
     );
 }
+
+/// A segment from the client A:1 to the server B:2 (or back when `reply`).
+fn seg(reply: bool, flags: u8, seq: u32, ack: u32, win: u16, data: usize) -> Vec<u8> {
+    let (src, dst, sport, dport) = if reply {
+        (B, A, 2u16, 1u16)
+    } else {
+        (A, B, 1, 2)
+    };
+    let mut h = vec![0u8; 20];
+    h[0..2].copy_from_slice(&sport.to_be_bytes());
+    h[2..4].copy_from_slice(&dport.to_be_bytes());
+    h[4..8].copy_from_slice(&seq.to_be_bytes());
+    h[8..12].copy_from_slice(&ack.to_be_bytes());
+    h[12] = 0x50;
+    h[13] = flags;
+    h[14..16].copy_from_slice(&win.to_be_bytes());
+    h.extend(std::iter::repeat_n(0x61u8, data));
+    ip(6, src, dst, &h)
+}
+
+/// A handshake with real sequence numbers: client ISN 1000, server ISN 5000, windows
+/// 1000 bytes each way.
+fn established(cfg: CtConfig) -> Conntrack {
+    let mut ct = Conntrack::new(cfg);
+    pass(&mut ct, &seg(false, 0x02, 1000, 0, 1000, 0), T0);
+    pass(&mut ct, &seg(true, 0x12, 5000, 1001, 1000, 0), T0);
+    pass(&mut ct, &seg(false, 0x10, 1001, 5001, 1000, 0), T0);
+    assert!(only_line(&ct, T0).contains("ESTABLISHED"));
+    ct
+}
+
+#[test]
+fn window_tracking_marks_out_of_window_segments_invalid() {
+    let mut ct = established(CtConfig::default());
+    // In window: data from the client, acked by the server.
+    assert_eq!(
+        pass(&mut ct, &seg(false, 0x18, 1001, 5001, 1000, 100), T0).state,
+        CtState::Established
+    );
+    assert_eq!(
+        pass(&mut ct, &seg(true, 0x10, 5001, 1101, 1000, 0), T0).state,
+        CtState::Established
+    );
+    // Far beyond what the server's window allows: INVALID, state unchanged.
+    let far = seg(false, 0x18, 1_000_000, 5001, 1000, 100);
+    assert_eq!(ct.packet_in(&far, true, T0).state, CtState::Invalid);
+    // Acknowledging data the server never sent: INVALID.
+    let bad_ack = seg(false, 0x10, 1101, 900_000, 1000, 0);
+    assert_eq!(ct.packet_in(&bad_ack, true, T0).state, CtState::Invalid);
+    // A RST out of the window is INVALID even when liberal.
+    let mut lib = established(CtConfig {
+        tcp_be_liberal: true,
+        ..CtConfig::default()
+    });
+    assert_eq!(
+        lib.packet_in(&far, true, T0).state,
+        CtState::Established,
+        "liberal"
+    );
+    let rst = seg(false, 0x04, 3_000_000, 0, 0, 0);
+    assert_eq!(lib.packet_in(&rst, true, T0).state, CtState::Invalid);
+}
+
+#[test]
+fn picked_up_connections_are_liberal() {
+    let mut ct = Conntrack::new(CtConfig::default());
+    pass(&mut ct, &seg(false, 0x10, 777_000, 888_000, 500, 0), T0);
+    // Without history any sequence numbers pass (the kernel marks such entries liberal).
+    let i = pass(&mut ct, &seg(true, 0x10, 42, 777_000, 500, 10), T0);
+    assert_eq!(i.state, CtState::Established);
+}

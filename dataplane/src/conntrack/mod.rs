@@ -191,6 +191,9 @@ pub struct Conntrack {
     events: Option<Vec<String>>,
     /// The time of the packet or tick being processed (for event timeouts).
     now_ns: u64,
+    /// This shard's worker and the number of workers: NAT gives each worker the ports
+    /// `p % workers == worker` of every pool, so a reply's owner follows from its port.
+    worker: (u16, u16),
 }
 
 /// Packs an entry id and a direction into the map's value.
@@ -233,7 +236,36 @@ impl Conntrack {
             stats: CtStats::default(),
             events: None,
             now_ns: 0,
+            worker: (0, 1),
         }
+    }
+
+    /// Makes this the shard of worker `index` of `count` (NAT port slices).
+    pub fn set_worker(&mut self, index: u16, count: u16) {
+        let count = count.max(1);
+        self.worker = (index % count, count);
+    }
+
+    /// The worker that owns NATed port `port` (where a reply to it must be handled).
+    pub fn port_owner(&self, port: u16) -> u16 {
+        port % self.worker.1
+    }
+
+    /// Forgets the connections masqueraded (source-NATed) to `addr`: MASQUERADE's answer
+    /// to its port going down or changing address.
+    pub fn forget_nat_source(&mut self, addr: std::net::Ipv4Addr) -> usize {
+        let victims: Vec<u32> = self
+            .entries
+            .iter()
+            .enumerate()
+            .filter_map(|(i, e)| e.as_ref().map(|e| (i, e)))
+            .filter(|(_, e)| e.status & nat::bits::SRC_NAT != 0 && e.reply.dst == addr)
+            .map(|(i, _)| i as u32)
+            .collect();
+        for id in &victims {
+            self.remove(*id);
+        }
+        victims.len()
     }
 
     /// Starts recording events (`conntrack -E`).

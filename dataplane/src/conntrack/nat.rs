@@ -173,8 +173,12 @@ impl Conntrack {
             None if cur < 1024 => (600, 1023),
             None => (1024, 65535),
         };
+        // Source ports come from this worker's slice of the range, so that replies (which
+        // carry the port) can be steered to the worker that owns the connection.
+        let (me, workers) = self.worker;
+        let mine = |p: u16| req.manip == Manip::Dst || workers == 1 || p % workers == me;
         let in_range = (min..=max).contains(&cur);
-        if !req.random && in_range && (min == max || self.is_free(t)) {
+        if !req.random && in_range && mine(cur) && (min == max || self.is_free(t)) {
             return true;
         }
         let size = u32::from(max - min) + 1;
@@ -185,7 +189,11 @@ impl Conntrack {
                 % u64::from(size)) as u32
         };
         for i in 0..size.min(65536) {
-            *key(t, req.manip) = (u32::from(min) + (start + i) % size) as u16;
+            let p = (u32::from(min) + (start + i) % size) as u16;
+            if !mine(p) {
+                continue;
+            }
+            *key(t, req.manip) = p;
             if self.is_free(t) {
                 return true;
             }

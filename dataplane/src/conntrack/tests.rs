@@ -391,3 +391,33 @@ fn picked_up_connections_are_liberal() {
     let i = pass(&mut ct, &seg(true, 0x10, 42, 777_000, 500, 10), T0);
     assert_eq!(i.state, CtState::Established);
 }
+
+#[test]
+fn snat_ports_come_from_the_workers_slice() {
+    use super::nat::{Manip, NatRequest};
+    let mut ct = Conntrack::new(CtConfig::default());
+    ct.set_worker(1, 4);
+    let req = NatRequest {
+        manip: Manip::Src,
+        addrs: Some((Ipv4Addr::new(203, 0, 113, 1), Ipv4Addr::new(203, 0, 113, 1))),
+        ports: None,
+        random: false,
+        persistent: false,
+    };
+    for sport in [40000u16, 40001, 40002, 40003, 40004] {
+        let mut i = ct.packet_in(&udp(A, B, sport, 53), true, T0);
+        let e = i.pending.as_mut().unwrap();
+        assert!(ct.bind(e, &req));
+        let port = e.reply.dport;
+        assert_eq!(ct.port_owner(port), 1, "port {port} is worker 1's");
+        assert!(port >= 1024);
+        assert!(ct.confirm(&mut i, T0));
+    }
+    // 40001 is in worker 1's slice and free: kept.
+    assert!(ct.listing(T0).iter().any(|l| l.contains(
+        "sport=40001 dport=53 [UNREPLIED] src=1.1.1.1 dst=203.0.113.1 sport=53 dport=40001"
+    )));
+    // MASQUERADE's address goes away: its connections are forgotten.
+    assert_eq!(ct.forget_nat_source(Ipv4Addr::new(203, 0, 113, 1)), 5);
+    assert!(ct.is_empty());
+}

@@ -188,6 +188,12 @@ impl Pipeline {
         self.conntrack.set_config(cfg);
     }
 
+    /// A port went down or lost `addr`: connections masqueraded to it are forgotten (the
+    /// next packet of such a flow starts a new connection with the current address).
+    pub fn forget_masqueraded(&mut self, addr: Ipv4Addr) -> usize {
+        self.conntrack.forget_nat_source(addr)
+    }
+
     pub fn conntrack(&self) -> &Conntrack {
         &self.conntrack
     }

@@ -1089,3 +1089,181 @@ fn df_too_big_gets_fragmentation_needed() {
     let out = run(&mut p, LAN, &big_udp(1600, false));
     assert_eq!(tx_on(&out, WAN).len(), 2);
 }
+
+#[allow(clippy::too_many_arguments)]
+fn tcp_seg(
+    src: [u8; 4],
+    dst: [u8; 4],
+    sport: u16,
+    dport: u16,
+    flags: u8,
+    seq: u32,
+    ack: u32,
+    data: &[u8],
+) -> Vec<u8> {
+    let mut p = tcp(src, dst, sport, dport, flags, 64);
+    p[24..28].copy_from_slice(&seq.to_be_bytes());
+    p[28..32].copy_from_slice(&ack.to_be_bytes());
+    p.extend_from_slice(data);
+    let len = p.len() as u16;
+    p[2..4].copy_from_slice(&len.to_be_bytes());
+    p[10] = 0;
+    p[11] = 0;
+    let c = sum(&p[..20]);
+    p[10..12].copy_from_slice(&c.to_be_bytes());
+    p[36] = 0;
+    p[37] = 0;
+    let mut pseudo = Vec::new();
+    pseudo.extend_from_slice(&src);
+    pseudo.extend_from_slice(&dst);
+    pseudo.extend_from_slice(&[0, 6]);
+    pseudo.extend_from_slice(&((p.len() - 20) as u16).to_be_bytes());
+    pseudo.extend_from_slice(&p[20..]);
+    let c = sum(&pseudo);
+    p[36..38].copy_from_slice(&c.to_be_bytes());
+    p
+}
+
+const FTP_RULES: &str = "*raw\n-A PREROUTING -p tcp --dport 21 -j CT --helper ftp\nCOMMIT\n\
+    *nat\n-A PREROUTING -d 203.0.113.1 -p tcp --dport 21 -j DNAT --to-destination 192.168.1.10\n\
+    -A POSTROUTING -o wan0 -j MASQUERADE\nCOMMIT\n\
+    *filter\n:FORWARD DROP [0:0]\n-A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n\
+    -A FORWARD -p tcp --dport 21 -j ACCEPT\nCOMMIT\n";
+
+#[test]
+fn active_ftp_through_masquerade() {
+    let mut p = pipeline(FTP_RULES);
+    let (ack_flag, psh_ack) = (0x10, 0x18);
+    one_on(
+        &run(
+            &mut p,
+            LAN,
+            &tcp_seg(HOST, SERVER, 40000, 21, SYN, 1000, 0, b""),
+        ),
+        WAN,
+    );
+    one_on(
+        &from_wan(
+            &mut p,
+            &tcp_seg(SERVER, WAN_IP, 21, 40000, 0x12, 5000, 1001, b""),
+        ),
+        LAN,
+    );
+    one_on(
+        &run(
+            &mut p,
+            LAN,
+            &tcp_seg(HOST, SERVER, 40000, 21, ack_flag, 1001, 5001, b""),
+        ),
+        WAN,
+    );
+    // The client announces its private address; it leaves with the public one.
+    let cmd = b"PORT 192,168,1,10,156,65\r\n";
+    let out = one_on(
+        &run(
+            &mut p,
+            LAN,
+            &tcp_seg(HOST, SERVER, 40000, 21, psh_ack, 1001, 5001, cmd),
+        ),
+        WAN,
+    );
+    assert_eq!(&out[40..], b"PORT 203,0,113,1,156,65\r\n");
+    assert_eq!(u16::from_be_bytes([out[2], out[3]]) as usize, out.len());
+    checksums_ok(&out);
+    // The server acknowledges the shorter text; the client sees its own numbering.
+    let ack_back = one_on(
+        &from_wan(
+            &mut p,
+            &tcp_seg(SERVER, WAN_IP, 21, 40000, ack_flag, 5001, 1001 + 25, b""),
+        ),
+        LAN,
+    );
+    assert_eq!(
+        u32::from_be_bytes(ack_back[28..32].try_into().unwrap()),
+        1001 + 26
+    );
+    checksums_ok(&ack_back);
+    // The client's next segment is shifted into the server's numbering.
+    let next = one_on(
+        &run(
+            &mut p,
+            LAN,
+            &tcp_seg(HOST, SERVER, 40000, 21, psh_ack, 1027, 5001, b"LIST\r\n"),
+        ),
+        WAN,
+    );
+    assert_eq!(u32::from_be_bytes(next[24..28].try_into().unwrap()), 1026);
+    checksums_ok(&next);
+    // The server's data connection to the announced port is RELATED and reaches the client.
+    let data = one_on(
+        &from_wan(
+            &mut p,
+            &tcp_seg(SERVER, WAN_IP, 20, 40001, SYN, 9000, 0, b""),
+        ),
+        LAN,
+    );
+    assert_eq!(
+        (&data[16..20], &data[22..24]),
+        (&HOST[..], &40001u16.to_be_bytes()[..])
+    );
+    checksums_ok(&data);
+}
+
+#[test]
+fn passive_ftp_to_a_forwarded_server() {
+    let mut p = pipeline(FTP_RULES);
+    let client = [8, 8, 4, 4];
+    let (ack_flag, psh_ack) = (0x10, 0x18);
+    one_on(
+        &from_wan(
+            &mut p,
+            &tcp_seg(client, WAN_IP, 50000, 21, SYN, 100, 0, b""),
+        ),
+        LAN,
+    );
+    one_on(
+        &run(
+            &mut p,
+            LAN,
+            &tcp_seg(HOST, client, 21, 50000, 0x12, 7000, 101, b""),
+        ),
+        WAN,
+    );
+    one_on(
+        &from_wan(
+            &mut p,
+            &tcp_seg(client, WAN_IP, 50000, 21, ack_flag, 101, 7001, b""),
+        ),
+        LAN,
+    );
+    // The server announces its private address in the 227 answer; the client gets the public one.
+    let answer = b"227 Entering Passive Mode (192,168,1,10,195,80).\r\n";
+    let out = one_on(
+        &run(
+            &mut p,
+            LAN,
+            &tcp_seg(HOST, client, 21, 50000, psh_ack, 7001, 101, answer),
+        ),
+        WAN,
+    );
+    assert_eq!(
+        &out[40..],
+        b"227 Entering Passive Mode (203,0,113,1,195,80).\r\n"
+    );
+    checksums_ok(&out);
+    // The client's data connection to the public address is RELATED and forwarded inside.
+    let data = one_on(
+        &from_wan(
+            &mut p,
+            &tcp_seg(client, WAN_IP, 50001, 50000, SYN, 300, 0, b""),
+        ),
+        LAN,
+    );
+    assert_eq!(
+        (&data[16..20], &data[22..24]),
+        (&HOST[..], &50000u16.to_be_bytes()[..])
+    );
+    checksums_ok(&data);
+    assert!(p.conntrack().listing(T0).iter().any(|l| l
+        .contains("dport=50000 [UNREPLIED] src=192.168.1.10 dst=8.8.4.4 sport=50000 dport=50001")));
+}

@@ -3,6 +3,7 @@
 //! O(1) work per packet; a NEW connection enters the table only when its first packet is
 //! confirmed at the end of its path (a packet dropped by the rules leaves nothing).
 
+pub mod ftp;
 pub mod nat;
 pub mod tcp;
 pub mod tuple;
@@ -18,6 +19,13 @@ use std::fmt::Write;
 use wheel::TimerWheel;
 
 const NS: u64 = 1_000_000_000;
+
+/// The FTP helper (`-j CT --helper ftp`).
+pub const HELPER_FTP: u8 = 1;
+/// How long an expectation waits for its data connection (nf_conntrack_ftp: 5 minutes).
+pub const EXPECT_TIMEOUT_NS: u64 = 300 * NS;
+/// Expectations kept per shard at most.
+pub const MAX_EXPECTATIONS: usize = 1024;
 
 /// Run-time tunables, by their sysctl names (without `net.netfilter.`).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -110,6 +118,8 @@ pub struct ConnEntry {
     pub tcp: TcpState,
     /// TCP window tracking, original direction then reply.
     pub win: [tcp::TcpWindow; 2],
+    /// The helper attached by `-j CT --helper` (`HELPER_*`).
+    pub helper: u8,
     /// The timer wheel second this entry is scheduled for.
     wheel_at: u64,
 }
@@ -147,6 +157,8 @@ pub struct CtInfo {
     pub reply: bool,
     /// A new connection waiting for confirmation.
     pub pending: Option<ConnEntry>,
+    /// For an expected connection behind NAT: the inside end it must be DNATed to.
+    pub expected_nat: Option<(std::net::Ipv4Addr, u16)>,
 }
 
 impl CtInfo {
@@ -156,6 +168,7 @@ impl CtInfo {
             id: None,
             reply: false,
             pending: None,
+            expected_nat: None,
         }
     }
     fn invalid() -> CtInfo {
@@ -187,6 +200,10 @@ pub struct Conntrack {
     wheel: TimerWheel,
     cursor: usize,
     stats: CtStats,
+    /// Connections announced by helpers and not yet seen.
+    expect: Vec<ftp::Expectation>,
+    /// Sequence corrections of connections whose payload a helper changed in length.
+    seqadj: HashMap<u32, [ftp::SeqAdj; 2]>,
     /// NEW / UPDATE / DESTROY events in `conntrack -E`'s shape, when followed.
     events: Option<Vec<String>>,
     /// The time of the packet or tick being processed (for event timeouts).
@@ -234,6 +251,8 @@ impl Conntrack {
             wheel: TimerWheel::new(),
             cursor: 0,
             stats: CtStats::default(),
+            expect: Vec::new(),
+            seqadj: HashMap::new(),
             events: None,
             now_ns: 0,
             worker: (0, 1),
@@ -390,6 +409,7 @@ impl Conntrack {
                 id: Some(id),
                 reply,
                 pending: None,
+                expected_nat: None,
             };
         }
         // A new connection, if this packet may start one.
@@ -410,6 +430,7 @@ impl Conntrack {
             status: 0,
             tcp: TcpState::None,
             win: [tcp::TcpWindow::default(); 2],
+            helper: 0,
             wheel_at: 0,
         };
         if t.proto == 6 {
@@ -425,16 +446,34 @@ impl Conntrack {
                 _ => return CtInfo::invalid(),
             }
         }
+        // A connection a helper announced is RELATED to its master.
+        let mut expected_nat = None;
+        if let Some(i) = self.expect.iter().position(|x| {
+            t.proto == 6
+                && x.dst == t.dst
+                && x.dport == t.dport
+                && x.src.is_none_or(|s| s == t.src)
+                && x.expires_ns > now_ns
+        }) {
+            let x = self.expect.swap_remove(i);
+            e.status |= status::EXPECTED;
+            expected_nat = x.nat_to;
+        }
         let state = update(&self.cfg, &mut e, false, l4, len, now_ns);
         if state == CtState::Invalid {
             return CtInfo::invalid();
         }
         self.stats.new += 1;
         CtInfo {
-            state: CtState::New,
+            state: if e.status & status::EXPECTED != 0 {
+                CtState::Related
+            } else {
+                CtState::New
+            },
             id: None,
             reply: false,
             pending: Some(e),
+            expected_nat,
         }
     }
 
@@ -449,6 +488,7 @@ impl Conntrack {
             id: Some(found.0),
             reply: found.1,
             pending: None,
+            expected_nat: None,
         }
     }
 
@@ -506,7 +546,30 @@ impl Conntrack {
         false
     }
 
+    /// Registers an expectation (the oldest goes when too many are pending).
+    pub fn expect(&mut self, x: ftp::Expectation) {
+        self.expect.retain(|e| e.expires_ns > self.now_ns);
+        if self.expect.len() >= MAX_EXPECTATIONS {
+            self.expect.remove(0);
+        }
+        self.expect.push(x);
+    }
+
+    pub fn expectations(&self) -> &[ftp::Expectation] {
+        &self.expect
+    }
+
+    pub fn seqadj(&self, id: u32) -> Option<&[ftp::SeqAdj; 2]> {
+        self.seqadj.get(&id)
+    }
+
+    pub fn seqadj_mut(&mut self, id: u32) -> &mut [ftp::SeqAdj; 2] {
+        self.seqadj.entry(id).or_default()
+    }
+
     fn remove(&mut self, id: u32) {
+        self.seqadj.remove(&id);
+        self.expect.retain(|x| x.master != id);
         if let Some(e) = self.entries.get_mut(id as usize).and_then(|e| e.take()) {
             self.map.remove(&e.orig);
             self.map.remove(&e.reply);
@@ -657,10 +720,13 @@ fn count(e: &mut ConnEntry, dir: usize, len: u64) {
     e.bytes[dir] += len;
 }
 
-/// NEW until the connection has seen a reply, ESTABLISHED after (and for the reply).
+/// NEW until the connection has seen a reply (RELATED for one a helper expected),
+/// ESTABLISHED after and for the reply.
 fn state_of(e: &ConnEntry, reply: bool) -> CtState {
     if reply || e.status & status::SEEN_REPLY != 0 {
         CtState::Established
+    } else if e.status & status::EXPECTED != 0 {
+        CtState::Related
     } else {
         CtState::New
     }

@@ -1267,3 +1267,55 @@ fn passive_ftp_to_a_forwarded_server() {
     assert!(p.conntrack().listing(T0).iter().any(|l| l
         .contains("dport=50000 [UNREPLIED] src=192.168.1.10 dst=8.8.4.4 sport=50000 dport=50001")));
 }
+
+/// The close of a masqueraded connection, state by state, as `conntrack -L` shows it.
+/// States and timeouts are the kernel's (nf_conntrack_proto_tcp's table and defaults); a
+/// namespace router with `-t nat -A POSTROUTING -o r1 -j MASQUERADE` showed, for the same
+/// client port, `ESTABLISHED src=192.168.7.10 dst=203.0.113.9 sport=40000 dport=80
+/// src=203.0.113.9 dst=203.0.113.1 sport=80 dport=40000 [ASSURED]` (port kept) and, after
+/// the close, `ipv4     2 tcp      6 119 TIME_WAIT ...` in /proc/net/nf_conntrack.
+#[test]
+fn masqueraded_connection_closes_through_the_tcp_states() {
+    let mut p =
+        pipeline(&("*nat\n-A POSTROUTING -o wan0 -j MASQUERADE\nCOMMIT\n".to_string() + STATEFUL));
+    let state = |p: &Pipeline| {
+        let l = p.conntrack().listing(T0);
+        assert_eq!(l.len(), 1, "{l:?}");
+        l[0].split_whitespace().nth(5).unwrap_or("").to_string()
+    };
+    let out = |p: &mut Pipeline, flags, seq, ack| {
+        one_on(
+            &run(
+                p,
+                LAN,
+                &tcp_seg(HOST, SERVER, 40000, 80, flags, seq, ack, b""),
+            ),
+            WAN,
+        )
+    };
+    let back = |p: &mut Pipeline, flags, seq, ack| {
+        one_on(
+            &from_wan(p, &tcp_seg(SERVER, WAN_IP, 80, 40000, flags, seq, ack, b"")),
+            LAN,
+        )
+    };
+    out(&mut p, SYN, 1000, 0);
+    assert_eq!(state(&p), "SYN_SENT");
+    back(&mut p, 0x12, 5000, 1001);
+    assert_eq!(state(&p), "SYN_RECV");
+    out(&mut p, 0x10, 1001, 5001);
+    assert_eq!(state(&p), "ESTABLISHED");
+    assert!(p.conntrack().listing(T0)[0].contains("[ASSURED]"));
+    out(&mut p, 0x11, 1001, 5001);
+    assert_eq!(state(&p), "FIN_WAIT");
+    back(&mut p, 0x10, 5001, 1002);
+    assert_eq!(state(&p), "CLOSE_WAIT");
+    back(&mut p, 0x11, 5001, 1002);
+    assert_eq!(state(&p), "LAST_ACK");
+    out(&mut p, 0x10, 1002, 5002);
+    assert_eq!(state(&p), "TIME_WAIT");
+    assert!(p.conntrack().listing(T0)[0].starts_with("ipv4     2 tcp      6 120 TIME_WAIT"));
+    // 120 s later the entry is gone.
+    p.conntrack_mut().expire(T0 + 121 * 1_000_000_000);
+    assert!(p.conntrack().is_empty());
+}

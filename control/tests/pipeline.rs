@@ -1,5 +1,13 @@
 //! Pipeline scenarios: frames in on a port, rules in iptables-restore form, and the
 //! bytes that come out per port (or to the host).
+//!
+//! Where the expectations come from (until the conformance suite replays each scenario
+//! on the kernel automatically): REJECT answers, ICMP errors and LOG lines were captured
+//! from the kernel in namespaces (see `dataplane/src/ruleset/targets/{reject,log}.rs`);
+//! conntrack states, timeouts and the listing shape from `conntrack -L` / `conntrack -E`
+//! and /proc/net/nf_conntrack on a namespace router (noted at the tests that use them);
+//! the rest (hook order, NAT port choice, FTP rewriting, fragmentation) from the kernel
+//! sources named in each module (nf_nat_core, nf_nat_ftp, ip_fragment, ip_forward).
 
 use control::config::Config;
 use control::iptables::{restore, RestoreOptions};

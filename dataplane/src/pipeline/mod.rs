@@ -453,12 +453,17 @@ impl Pipeline {
         if pkt.ct.state == CtState::Related {
             return;
         }
+        // Most connections have no helper: decide before copying anything.
+        let has_ftp = self
+            .conntrack
+            .entry(id)
+            .is_some_and(|e| e.helper == crate::conntrack::HELPER_FTP && e.orig.proto == 6);
+        if !has_ftp {
+            return;
+        }
         let Some(e) = self.conntrack.entry(id).cloned() else {
             return;
         };
-        if e.helper != crate::conntrack::HELPER_FTP || e.orig.proto != 6 {
-            return;
-        }
         let reply = pkt.ct.reply;
         let data = pkt.buf.data();
         let ihl = usize::from(data[0] & 0x0f) * 4;

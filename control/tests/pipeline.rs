@@ -705,7 +705,7 @@ fn notrack_connmark_and_table_full() {
     );
 
     // Table full: nf_conntrack_max 1, the only entry not ASSURED is evicted.
-    let mut p = pipeline("*filter\nCOMMIT\n");
+    let mut p = pipeline("*filter\n-A FORWARD -m state --state INVALID -j DROP\nCOMMIT\n");
     p.set_conntrack_config(dataplane::conntrack::CtConfig {
         max: 1,
         ..Default::default()
@@ -1049,8 +1049,11 @@ fn big_udp(len: usize, df: bool) -> Vec<u8> {
 
 #[test]
 fn fragments_are_reassembled_tracked_and_cut_again() {
-    let mut p =
-        pipeline("*filter\n-A FORWARD -p udp --dport 53 -j ACCEPT\n-A FORWARD -j DROP\nCOMMIT\n");
+    // A conntrack rule turns conntrack (and so reassembly) on, as in the kernel.
+    let mut p = pipeline(
+        "*filter\n-A FORWARD -m conntrack --ctstate INVALID -j DROP\n\
+         -A FORWARD -p udp --dport 53 -j ACCEPT\n-A FORWARD -j DROP\nCOMMIT\n",
+    );
     let whole = big_udp(2500, false);
     let frags = dataplane::defrag::fragment(&whole, 1000);
     assert_eq!(frags.len(), 3);
@@ -1081,6 +1084,17 @@ fn fragments_are_reassembled_tracked_and_cut_again() {
     let c = sum(&want[..20]);
     want[10..12].copy_from_slice(&c.to_be_bytes());
     assert_eq!(back.unwrap(), want);
+}
+
+#[test]
+fn without_conntrack_rules_nothing_is_tracked_or_reassembled() {
+    // The kernel registers conntrack and defragmentation in a namespace only when a rule
+    // needs them; a stateless ruleset forwards fragments as they come.
+    let mut p = pipeline("*filter\n-A FORWARD -p tcp --dport 23 -j DROP\nCOMMIT\n");
+    run(&mut p, LAN, &tcp(HOST, SERVER, 40000, 80, SYN, 64));
+    assert!(p.conntrack().is_empty());
+    let frags = dataplane::defrag::fragment(&big_udp(2500, false), 1000);
+    assert_eq!(tx_on(&run(&mut p, LAN, &frags[1]), WAN).len(), 1, "forwarded as it came");
 }
 
 #[test]

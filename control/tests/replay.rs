@@ -92,7 +92,8 @@ file = "gw.rules"
     .unwrap();
     std::fs::write(
         dir.join("gw.rules"),
-        "*filter\n:FORWARD DROP [0:0]\n-A FORWARD -p tcp --dport 80 -j ACCEPT\nCOMMIT\n",
+        "*filter\n:FORWARD DROP [0:0]\n-A FORWARD -m conntrack --ctstate INVALID -j DROP\n\
+         -A FORWARD -p tcp --dport 80 -j ACCEPT\nCOMMIT\n",
     )
     .unwrap();
 
@@ -171,11 +172,11 @@ file = "gw.rules"
     let lines: Vec<&str> = trace.lines().collect();
     assert_eq!(lines[0], "PACKET 1 IN=lan0 TIME=1700000000.000000000");
     assert!(
-        trace.contains("TRACE: filter:FORWARD:rule:1 IN=lan0 OUT=wan0"),
+        trace.contains("TRACE: filter:FORWARD:rule:2 IN=lan0 OUT=wan0"),
         "{trace}"
     );
     assert!(
-        trace.contains("TRACE: filter:FORWARD:policy:2 IN=lan0 OUT=wan0"),
+        trace.contains("TRACE: filter:FORWARD:policy:3 IN=lan0 OUT=wan0"),
         "{trace}"
     );
     assert!(

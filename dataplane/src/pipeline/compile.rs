@@ -79,6 +79,11 @@ pub struct CompiledRuleset {
     pub tables: [Option<CompiledTable>; 5],
     pub slots: Vec<SlotOwner>,
     pub generation: u64,
+    /// Whether any rule needs connection tracking (a conntrack-family match, NAT,
+    /// CONNMARK, a CT helper). Like the kernel, which registers conntrack (and IPv4
+    /// defragmentation) in a namespace only when a rule asks for it, nfdp tracks nothing
+    /// otherwise.
+    pub needs_conntrack: bool,
 }
 
 impl CompiledRuleset {
@@ -105,10 +110,15 @@ impl CompiledRuleset {
         for t in &rs.tables {
             tables[t.kind as usize] = Some(compile_table(t, &mut slots, ports));
         }
+        let needs_conntrack = rs.tables.iter().any(|t| {
+            t.kind == TableKind::Nat && t.chains.iter().any(|c| !c.rules.is_empty())
+                || t.chains.iter().flat_map(|c| c.rules.iter()).any(|r| uses_conntrack(&r.spec))
+        });
         CompiledRuleset {
             tables,
             slots,
             generation,
+            needs_conntrack,
         }
     }
 
@@ -121,6 +131,22 @@ impl CompiledRuleset {
             }
         }
         self
+    }
+}
+
+/// A rule whose match or target only works with connection tracking.
+fn uses_conntrack(spec: &RuleSpec) -> bool {
+    use crate::ruleset::Match;
+    spec.matches.iter().any(|m| {
+        matches!(
+            m,
+            Match::Conntrack(_) | Match::Connmark(_) | Match::Connlimit(_)
+        )
+    }) || match &spec.target {
+        Target::Snat(_) | Target::Dnat(_) | Target::Masquerade(_) | Target::Redirect(_) => true,
+        Target::Connmark(_) => true,
+        Target::Ct(c) => !c.notrack,
+        _ => false,
     }
 }
 

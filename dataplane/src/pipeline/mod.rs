@@ -207,7 +207,7 @@ impl Pipeline {
 
     /// Runs conntrack on a packet that raw did not exempt.
     fn ct_in(&mut self, pkt: &mut Pkt, verify: bool) {
-        pkt.ct = if pkt.notrack {
+        pkt.ct = if pkt.notrack || !self.rules.needs_conntrack {
             CtInfo::untracked()
         } else {
             self.conntrack
@@ -429,6 +429,10 @@ impl Pipeline {
     /// Reassembles fragments (before raw, as nf_defrag_ipv4); `false` while a datagram
     /// is incomplete or was dropped.
     fn defragment(&mut self, pkt: &mut Pkt) -> bool {
+        // Reassembly comes with conntrack (nf_defrag_ipv4 is its dependency).
+        if !self.rules.needs_conntrack {
+            return true;
+        }
         match self.defrag.push(pkt.buf.data(), self.now_ns) {
             Reassembly::NotFragment => true,
             Reassembly::Held | Reassembly::Dropped => false,

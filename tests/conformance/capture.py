@@ -1,0 +1,48 @@
+"""Runs inside a namespace: sends the frames given in a file on an interface, or captures
+IPv4 frames arriving on it for a while. Used by run.py for the kernel side."""
+import socket
+import struct
+import sys
+import time
+
+
+def send(iface, path):
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+    s.bind((iface, 0))
+    with open(path, "rb") as f:
+        data = f.read()
+    pos = 0
+    while pos < len(data):
+        n = struct.unpack("!I", data[pos:pos + 4])[0]
+        delay = struct.unpack("!I", data[pos + 4:pos + 8])[0] / 1000.0
+        time.sleep(delay)
+        s.send(data[pos + 8:pos + 8 + n])
+        pos += 8 + n
+
+
+def capture(iface, path, seconds):
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0800))
+    s.bind((iface, 0))
+    s.settimeout(0.05)
+    end = time.time() + seconds
+    frames = []
+    # Signal readiness by creating the output file.
+    open(path, "wb").close()
+    while time.time() < end:
+        try:
+            pkt, info = s.recvfrom(65535)
+        except socket.timeout:
+            continue
+        if info[2] == socket.PACKET_OUTGOING:
+            continue
+        frames.append(pkt)
+    with open(path, "wb") as f:
+        for fr in frames:
+            f.write(struct.pack("!I", len(fr)) + fr)
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "send":
+        send(sys.argv[2], sys.argv[3])
+    else:
+        capture(sys.argv[2], sys.argv[3], float(sys.argv[4]))

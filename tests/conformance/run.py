@@ -1,0 +1,277 @@
+#!/usr/bin/env python3
+"""Conformance runner: plays each scenario on the Linux kernel (a router namespace with
+the same ports, routes, neighbours and ruleset, frames injected and captured on the far
+ends with AF_PACKET, `conntrack -L` at the end) and on `nfdp replay`, and compares what
+left on every port and the conntrack tables. Prints PASS / FAIL per scenario with a diff.
+
+Usage (root): run.py [--nfdp PATH] [SCENARIO.toml ...]   (default: scenarios/*.toml)
+A scenario listed in docs/deviations.md is expected to fail and says so in its file
+(`deviation = "..."`); it is reported as DEVIATION, never skipped silently."""
+import glob
+import os
+import re
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import tomllib
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import pkt  # noqa: E402
+
+ROUTER = "nfconf-r"
+
+
+def sh(*args, check=True, ns=None, capture=False):
+    cmd = (["ip", "netns", "exec", ns] if ns else []) + list(args)
+    r = subprocess.run(cmd, check=False, capture_output=True, text=True)
+    if check and r.returncode != 0:
+        raise RuntimeError("%s: %s" % (" ".join(cmd), r.stderr.strip()))
+    return r.stdout if capture else r
+
+
+def peer_ns(port):
+    return "nfconf-" + port
+
+
+def cleanup(sc):
+    for ns in [ROUTER] + [peer_ns(p["name"]) for p in sc["port"]]:
+        subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+
+
+def write_frames(path, frames):
+    with open(path, "wb") as f:
+        for delay_ms, fr in frames:
+            f.write(struct.pack("!II", len(fr), delay_ms) + fr)
+
+
+def read_frames(path):
+    out = []
+    with open(path, "rb") as f:
+        data = f.read()
+    pos = 0
+    while pos + 4 <= len(data):
+        n = struct.unpack("!I", data[pos:pos + 4])[0]
+        out.append(data[pos + 4:pos + 4 + n])
+        pos += 4 + n
+    return out
+
+
+def frames_for(sc):
+    """(port, frame) in order, Ethernet addressed to the router port."""
+    macs = {p["name"]: p for p in sc["port"]}
+    out = []
+    for p in sc["packet"]:
+        port = macs[p["port"]]
+        out.append((p["port"], pkt.frame(port["mac"], port["peer_mac"], pkt.build(p["ip"]))))
+    return out
+
+
+def kernel_run(sc, work):
+    cleanup(sc)
+    sh("ip", "netns", "add", ROUTER)
+    sh("ip", "link", "set", "lo", "up", ns=ROUTER)
+    for k, v in [("net.ipv4.ip_forward", "1"), ("net.ipv4.conf.all.rp_filter", "0"),
+                 ("net.ipv4.conf.default.rp_filter", "0"), ("net.ipv6.conf.all.disable_ipv6", "1"),
+                 ("net.ipv6.conf.default.disable_ipv6", "1")]:
+        sh("sysctl", "-qw", "%s=%s" % (k, v), ns=ROUTER)
+    for p in sc["port"]:
+        ns = peer_ns(p["name"])
+        sh("ip", "netns", "add", ns)
+        sh("sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", ns=ns)
+        sh("ip", "link", "add", p["name"], "netns", ROUTER, "type", "veth", "peer", "name", "peer0", "netns", ns)
+        sh("ip", "link", "set", p["name"], "address", p["mac"], ns=ROUTER)
+        sh("sysctl", "-qw", "net.ipv4.conf.%s.rp_filter=0" % p["name"], ns=ROUTER)
+        sh("ip", "link", "set", "peer0", "address", p["peer_mac"], ns=ns)
+        for a in p.get("addresses", []):
+            sh("ip", "addr", "add", a, "dev", p["name"], ns=ROUTER)
+        sh("ip", "link", "set", p["name"], "up", ns=ROUTER)
+        sh("ip", "link", "set", "peer0", "up", ns=ns)
+        sh("ethtool", "-K", "peer0", "tx", "off", ns=ns, check=False)
+    for r in sc.get("route", []):
+        args = ["ip", "route", "add", r["dst"]]
+        if "via" in r:
+            args += ["via", r["via"]]
+        if "dev" in r:
+            args += ["dev", r["dev"]]
+        sh(*args, ns=ROUTER)
+    for n in sc.get("neighbor", []):
+        sh("ip", "neigh", "replace", n["ip"], "lladdr", n["mac"], "dev", n["dev"], "nud", "permanent", ns=ROUTER)
+    for k, v in sc.get("conntrack", {}).items():
+        sh("sysctl", "-qw", "net.netfilter.%s=%s" % (k, v), ns=ROUTER)
+    rules = os.path.join(work, "rules")
+    with open(rules, "w") as f:
+        f.write(sc["rules"])
+    r = subprocess.run(["ip", "netns", "exec", ROUTER, "iptables-restore"], stdin=open(rules), capture_output=True, text=True)
+    if r.returncode != 0:
+        raise RuntimeError("iptables-restore: " + r.stderr)
+    sh("conntrack", "-F", ns=ROUTER, check=False)
+    # Captures on every far end, then the injections in order.
+    caps = []
+    for p in sc["port"]:
+        path = os.path.join(work, "k-%s.bin" % p["name"])
+        proc = subprocess.Popen(["ip", "netns", "exec", peer_ns(p["name"]), "python3", os.path.join(HERE, "capture.py"),
+                                 "capture", "peer0", path, "1.5"])
+        caps.append((p["name"], path, proc))
+    for _, path, _ in caps:
+        while not os.path.exists(path):
+            time.sleep(0.01)
+    time.sleep(0.1)
+    for i, (port, fr) in enumerate(frames_for(sc)):
+        path = os.path.join(work, "in-%d.bin" % i)
+        write_frames(path, [(0, fr)])
+        sh("python3", os.path.join(HERE, "capture.py"), "send", "peer0", path, ns=peer_ns(port))
+        time.sleep(0.05)
+    out = {}
+    for name, path, proc in caps:
+        proc.wait()
+        out[name] = [f[14:] for f in read_frames(path)]
+    table = sh("conntrack", "-L", ns=ROUTER, capture=True, check=False)
+    cleanup(sc)
+    return out, table
+
+
+def nfdp_run(sc, work, nfdp):
+    cfg = ["[[port]]\nname = %r\ndriver = \"mem\"\nmac = %r\naddresses = %s\n" % (
+        p["name"], p["mac"], "[" + ", ".join('"%s"' % a for a in p.get("addresses", [])) + "]") for p in sc["port"]]
+    for r in sc.get("route", []):
+        cfg.append("[[route]]\n" + "".join('%s = "%s"\n' % (k, v) for k, v in r.items()))
+    for n in sc.get("neighbor", []):
+        cfg.append("[[neighbor]]\n" + "".join('%s = "%s"\n' % (k, v) for k, v in n.items()))
+    if sc.get("conntrack"):
+        cfg.append("[conntrack]\n" + "".join("%s = %s\n" % kv for kv in sc["conntrack"].items()))
+    path = os.path.join(work, "nfdp.toml")
+    with open(path, "w") as f:
+        f.write("\n".join(cfg))
+    rules = os.path.join(work, "rules")
+    with open(rules, "w") as f:
+        f.write(sc["rules"])
+    # One pcap per input port, 50 ms apart like the kernel run.
+    per_port = {}
+    for i, (port, fr) in enumerate(frames_for(sc)):
+        per_port.setdefault(port, []).append((1_700_000_000 + i * 0.05, fr))
+    args = [nfdp, "replay", "--config", path, "--rules", rules, "--out", os.path.join(work, "out"),
+            "--conntrack", os.path.join(work, "ct.txt")]
+    for port, frames in per_port.items():
+        pcap = os.path.join(work, "in-%s.pcap" % port)
+        with open(pcap, "wb") as f:
+            f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
+            for ts, fr in frames:
+                f.write(struct.pack("<IIII", int(ts), int((ts % 1) * 1e6), len(fr), len(fr)) + fr)
+        args += ["--in", "%s=%s" % (port, pcap)]
+    r = subprocess.run(args, capture_output=True, text=True)
+    if r.returncode != 0:
+        raise RuntimeError("nfdp replay: " + r.stderr)
+    out = {}
+    for p in sc["port"]:
+        pcap = os.path.join(work, "out", "%s.pcap" % p["name"])
+        frames = []
+        if os.path.exists(pcap):
+            raw = open(pcap, "rb").read()
+            # The magic number tells the byte order the writer used.
+            end = "<" if raw[:4] == b"\xd4\xc3\xb2\xa1" else ">"
+            data = raw[24:]
+            pos = 0
+            while pos + 16 <= len(data):
+                n = struct.unpack(end + "I", data[pos + 8:pos + 12])[0]
+                frames.append(data[pos + 16:pos + 16 + n][14:])
+                pos += 16 + n
+        out[p["name"]] = frames
+    return out, open(os.path.join(work, "ct.txt")).read()
+
+
+def fix_offloaded_checksum(b):
+    """The kernel leaves the TCP/UDP checksum of packets it generates to the NIC
+    (CHECKSUM_PARTIAL) and veth passes it unfinished: finish it as the NIC would."""
+    ihl = (b[0] & 15) * 4
+    proto = b[9]
+    if proto not in (6, 17) or len(b) < ihl + 8:
+        return
+    at = ihl + (16 if proto == 6 else 6)
+    if len(b) < at + 2 or (proto == 17 and b[at:at + 2] == b"\0\0"):
+        return
+    seg = bytes(b[ihl:])
+    ph = bytes(b[12:20]) + struct.pack("!BBH", 0, proto, len(seg))
+    if pkt.csum(ph + seg) == 0:
+        return
+    b[at:at + 2] = b"\0\0"
+    c = pkt.csum(ph + bytes(b[ihl:]))
+    b[at:at + 2] = struct.pack("!H", c)
+
+
+def normalize_packet(ip, router_addrs):
+    """Fields the kernel picks freely are compared by rule: the IP ID (and so the header
+    checksum) of packets the router itself generates."""
+    b = bytearray(ip)
+    if len(b) >= 20:
+        fix_offloaded_checksum(b)
+    if len(b) >= 20 and ".".join(map(str, b[12:16])) in router_addrs:
+        b[4:6] = b"\0\0"
+        b[10:12] = b"\0\0"
+    return bytes(b)
+
+
+def normalize_ct(text):
+    lines = []
+    for line in text.strip().splitlines():
+        line = re.sub(r"^ipv4\s+2\s+", "", line)
+        line = re.sub(r"^(\w+)\s+(\d+)\s+\d+\s+", r"\1 \2 ", line)  # the timeout counts down
+        line = re.sub(r"\s+(mark|zone|use)=\d+", "", line)
+        lines.append(" ".join(line.split()))
+    return sorted(lines)
+
+
+def run(path, nfdp):
+    with open(path, "rb") as f:
+        sc = tomllib.load(f)
+    name = os.path.basename(path)[:-5]
+    router_addrs = {a.split("/")[0] for p in sc["port"] for a in p.get("addresses", [])}
+    with tempfile.TemporaryDirectory() as work:
+        try:
+            k_out, k_ct = kernel_run(sc, work)
+        finally:
+            cleanup(sc)
+        n_out, n_ct = nfdp_run(sc, work, nfdp)
+    diffs = []
+    for p in sc["port"]:
+        kp = [normalize_packet(x, router_addrs) for x in k_out.get(p["name"], [])]
+        np_ = [normalize_packet(x, router_addrs) for x in n_out.get(p["name"], [])]
+        if kp != np_:
+            diffs.append("  port %s:" % p["name"])
+            for x in kp:
+                diffs.append("    kernel: " + pkt.describe(x))
+            for x in np_:
+                diffs.append("    nfdp:   " + pkt.describe(x))
+    if sc.get("compare_conntrack", True):
+        kc, nc = normalize_ct(k_ct), normalize_ct(n_ct)
+        if kc != nc:
+            diffs.append("  conntrack:")
+            diffs += ["    kernel: " + x for x in kc] + ["    nfdp:   " + x for x in nc]
+    if not diffs:
+        return name, "PASS", []
+    if sc.get("deviation"):
+        return name, "DEVIATION", ["  " + sc["deviation"]] + diffs
+    return name, "FAIL", diffs
+
+
+def main():
+    args = sys.argv[1:]
+    nfdp = os.path.join(HERE, "..", "..", "target", "debug", "nfdp")
+    if args[:1] == ["--nfdp"]:
+        nfdp, args = args[1], args[2:]
+    files = args or sorted(glob.glob(os.path.join(HERE, "scenarios", "*.toml")))
+    counts = {"PASS": 0, "FAIL": 0, "DEVIATION": 0}
+    for f in files:
+        name, verdict, diffs = run(f, nfdp)
+        counts[verdict] += 1
+        print("%-9s %s" % (verdict, name))
+        for d in diffs:
+            print(d)
+    print("conformance: %d passed, %d failed, %d deviations" % (counts["PASS"], counts["FAIL"], counts["DEVIATION"]))
+    sys.exit(1 if counts["FAIL"] else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,7 +1,7 @@
 # The two entry points README.md names: `make demo` (run) and `make test`.
 CARGO ?= cargo
 
-.PHONY: setup build test lint demo golden
+.PHONY: setup build test lint demo golden conformance
 
 setup:
 	bash scripts/setup.sh
@@ -15,7 +15,17 @@ lint:
 
 test: setup lint
 	$(CARGO) test --workspace
+	$(MAKE) conformance
 	@echo "make test: all checks passed"
+
+# The kernel as the oracle: each scenario on a namespace router and on nfdp replay.
+# Needs root (namespaces, iptables); CI runs as root.
+conformance:
+	@if [ "$$(id -u)" = 0 ]; then \
+		$(CARGO) build -p control --bin nfdp && python3 tests/conformance/run.py; \
+	else \
+		echo "conformance: needs root (network namespaces); run: sudo make conformance"; \
+	fi
 
 demo: build
 	bash scripts/demo.sh

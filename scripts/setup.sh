@@ -7,7 +7,7 @@ set -euo pipefail
 packages=(
   build-essential pkg-config   # cc for C shims, pkg-config for DPDK discovery
   iptables conntrack iproute2  # the kernel oracle: goldens, conformance, the lab
-  python3
+  ethtool python3
 )
 
 missing=()

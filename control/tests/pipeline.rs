@@ -1094,7 +1094,11 @@ fn without_conntrack_rules_nothing_is_tracked_or_reassembled() {
     run(&mut p, LAN, &tcp(HOST, SERVER, 40000, 80, SYN, 64));
     assert!(p.conntrack().is_empty());
     let frags = dataplane::defrag::fragment(&big_udp(2500, false), 1000);
-    assert_eq!(tx_on(&run(&mut p, LAN, &frags[1]), WAN).len(), 1, "forwarded as it came");
+    assert_eq!(
+        tx_on(&run(&mut p, LAN, &frags[1]), WAN).len(),
+        1,
+        "forwarded as it came"
+    );
 }
 
 #[test]

@@ -20,7 +20,8 @@ def addr(s):
 FLAGS = {"F": 0x01, "S": 0x02, "R": 0x04, "P": 0x08, "A": 0x10, "U": 0x20}
 
 
-def build(spec):
+def build(spec, quote=b""):
+    """`quote`: for ICMP errors, the packet the error quotes (appended after the header)."""
     words = spec.split()
     proto = words[0]
     kv = dict(w.split("=", 1) for w in words[1:])
@@ -44,7 +45,10 @@ def build(spec):
         pnum = 17
     elif proto == "icmp":
         t, code = int(kv.get("type", 8)), int(kv.get("code", 0))
-        l4 = struct.pack("!BBHHH", t, code, 0, int(kv.get("ident", 1)), int(kv.get("seqno", 1))) + payload
+        if quote:
+            l4 = struct.pack("!BBHI", t, code, 0, 0) + quote
+        else:
+            l4 = struct.pack("!BBHHH", t, code, 0, int(kv.get("ident", 1)), int(kv.get("seqno", 1))) + payload
         l4 = l4[:2] + struct.pack("!H", csum(l4)) + l4[4:]
         pnum = 1
     else:

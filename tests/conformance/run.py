@@ -65,7 +65,8 @@ def frames_for(sc):
     out = []
     for p in sc["packet"]:
         port = macs[p["port"]]
-        out.append((p["port"], pkt.frame(port["mac"], port["peer_mac"], pkt.build(p["ip"]))))
+        quote = pkt.build(p["quote"]) if "quote" in p else b""
+        out.append((p["port"], pkt.frame(port["mac"], port["peer_mac"], pkt.build(p["ip"], quote))))
     return out
 
 
@@ -96,7 +97,11 @@ def kernel_run(sc, work):
             args += ["via", r["via"]]
         if "dev" in r:
             args += ["dev", r["dev"]]
+        if "table" in r:
+            args += ["table", str(r["table"])]
         sh(*args, ns=ROUTER)
+    for pol in sc.get("policy", []):
+        sh("ip", "rule", "add", "fwmark", str(pol["fwmark"]), "table", str(pol["table"]), ns=ROUTER)
     for n in sc.get("neighbor", []):
         sh("ip", "neigh", "replace", n["ip"], "lladdr", n["mac"], "dev", n["dev"], "nud", "permanent", ns=ROUTER)
     for k, v in sc.get("conntrack", {}).items():
@@ -137,9 +142,12 @@ def nfdp_run(sc, work, nfdp):
     cfg = ["[[port]]\nname = %r\ndriver = \"mem\"\nmac = %r\naddresses = %s\n" % (
         p["name"], p["mac"], "[" + ", ".join('"%s"' % a for a in p.get("addresses", [])) + "]") for p in sc["port"]]
     for r in sc.get("route", []):
-        cfg.append("[[route]]\n" + "".join('%s = "%s"\n' % (k, v) for k, v in r.items()))
+        cfg.append("[[route]]\n" + "".join(
+            ('%s = %s\n' if isinstance(v, int) else '%s = "%s"\n') % (k, v) for k, v in r.items()))
     for n in sc.get("neighbor", []):
         cfg.append("[[neighbor]]\n" + "".join('%s = "%s"\n' % (k, v) for k, v in n.items()))
+    for pol in sc.get("policy", []):
+        cfg.append("[[policy]]\n" + "".join("%s = %s\n" % kv for kv in pol.items()))
     if sc.get("conntrack"):
         cfg.append("[conntrack]\n" + "".join("%s = %s\n" % kv for kv in sc["conntrack"].items()))
     path = os.path.join(work, "nfdp.toml")

@@ -112,7 +112,10 @@ impl CompiledRuleset {
         }
         let needs_conntrack = rs.tables.iter().any(|t| {
             t.kind == TableKind::Nat && t.chains.iter().any(|c| !c.rules.is_empty())
-                || t.chains.iter().flat_map(|c| c.rules.iter()).any(|r| uses_conntrack(&r.spec))
+                || t.chains
+                    .iter()
+                    .flat_map(|c| c.rules.iter())
+                    .any(|r| uses_conntrack(&r.spec))
         });
         CompiledRuleset {
             tables,

@@ -21,7 +21,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import pkt  # noqa: E402
 
-ROUTER = "nfconf-r"
+# Namespace names; NFCONF_PREFIX lets two runs share a machine.
+PREFIX = os.environ.get("NFCONF_PREFIX", "nfconf-")
+ROUTER = PREFIX + "r"
 
 
 def sh(*args, check=True, ns=None, capture=False):
@@ -33,7 +35,7 @@ def sh(*args, check=True, ns=None, capture=False):
 
 
 def peer_ns(port):
-    return "nfconf-" + port
+    return PREFIX + port
 
 
 def cleanup(sc):

@@ -49,10 +49,14 @@ fn parse_bits<T: Copy + std::ops::BitOr<Output = T> + Default>(
     Ok(bits)
 }
 
-pub fn fmt_states(bits: u16) -> String {
-    let v: Vec<&str> = state::NAMES
+/// The names whose bits are set, comma-separated, in table order; "NONE" for no bits.
+fn fmt_bits<T: Copy + std::ops::BitAnd<Output = T> + Default + PartialEq>(
+    bits: T,
+    names: &[(&str, T)],
+) -> String {
+    let v: Vec<&str> = names
         .iter()
-        .filter(|(_, b)| bits & b != 0)
+        .filter(|(_, b)| bits & *b != T::default())
         .map(|(n, _)| *n)
         .collect();
     if v.is_empty() {
@@ -62,17 +66,12 @@ pub fn fmt_states(bits: u16) -> String {
     }
 }
 
+pub fn fmt_states(bits: u16) -> String {
+    fmt_bits(bits, &state::NAMES)
+}
+
 pub fn fmt_status(bits: u8) -> String {
-    let v: Vec<&str> = status::NAMES
-        .iter()
-        .filter(|(_, b)| bits & b != 0)
-        .map(|(n, _)| *n)
-        .collect();
-    if v.is_empty() {
-        "NONE".into()
-    } else {
-        v.join(",")
-    }
+    fmt_bits(bits, &status::NAMES)
 }
 
 pub fn parse(m: &mut ConntrackMatch, o: &str, inv: bool, args: &mut Args) -> Result<(), String> {

@@ -153,19 +153,7 @@ pub fn conntrack_matches(
         }
     }
     let Some(e) = e.filter(|_| !matches!(ct.state, CtState::Invalid | CtState::Untracked)) else {
-        return m.state.is_some()
-            && m.proto.is_none()
-            && m.orig_src.is_none()
-            && m.orig_dst.is_none()
-            && m.repl_src.is_none()
-            && m.repl_dst.is_none()
-            && m.orig_src_port.is_none()
-            && m.orig_dst_port.is_none()
-            && m.repl_src_port.is_none()
-            && m.repl_dst_port.is_none()
-            && m.status.is_none()
-            && m.expire.is_none()
-            && m.dir.is_none();
+        return m.state.is_some() && !m.tests_entry();
     };
     if let Some(d) = m.dir {
         if (d == CtDir::Reply) != ct.reply {

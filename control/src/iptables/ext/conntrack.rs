@@ -147,19 +147,7 @@ pub fn parse(m: &mut ConntrackMatch, o: &str, inv: bool, args: &mut Args) -> Res
 }
 
 pub fn finish(m: &mut ConntrackMatch) -> Result<(), String> {
-    let empty = m.state.is_none()
-        && m.proto.is_none()
-        && m.orig_src.is_none()
-        && m.orig_dst.is_none()
-        && m.repl_src.is_none()
-        && m.repl_dst.is_none()
-        && m.orig_src_port.is_none()
-        && m.orig_dst_port.is_none()
-        && m.repl_src_port.is_none()
-        && m.repl_dst_port.is_none()
-        && m.status.is_none()
-        && m.expire.is_none()
-        && m.dir.is_none();
+    let empty = m.state.is_none() && !m.tests_entry();
     if empty {
         return Err(match m.flavor {
             ConntrackFlavor::State => "state: option \"--state\" must be specified".into(),

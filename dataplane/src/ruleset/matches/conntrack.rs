@@ -96,4 +96,21 @@ impl ConntrackMatch {
             dir: None,
         }
     }
+
+    /// Whether any option other than `--ctstate` is given: those look at the entry itself,
+    /// so they can only match a packet that has one.
+    pub fn tests_entry(&self) -> bool {
+        self.proto.is_some()
+            || self.orig_src.is_some()
+            || self.orig_dst.is_some()
+            || self.repl_src.is_some()
+            || self.repl_dst.is_some()
+            || self.orig_src_port.is_some()
+            || self.orig_dst_port.is_some()
+            || self.repl_src_port.is_some()
+            || self.repl_dst_port.is_some()
+            || self.status.is_some()
+            || self.expire.is_some()
+            || self.dir.is_some()
+    }
 }

@@ -222,24 +222,7 @@ pub fn save(m: &HashlimitMatch, out: &mut String) {
         let _ = write!(out, " --hashlimit-mode {}", names.join(","));
     }
     let _ = write!(out, " --hashlimit-name {}", m.name);
-    if m.htable_size != 0 {
-        let _ = write!(out, " --hashlimit-htable-size {}", m.htable_size);
-    }
-    if m.htable_max != 0 {
-        let _ = write!(out, " --hashlimit-htable-max {}", m.htable_max);
-    }
-    if m.gc_interval != DEFAULT_GC_MS {
-        let _ = write!(out, " --hashlimit-htable-gcinterval {}", m.gc_interval);
-    }
-    if m.expire != default_expire(m) {
-        let _ = write!(out, " --hashlimit-htable-expire {}", m.expire);
-    }
-    if m.srcmask != 32 {
-        let _ = write!(out, " --hashlimit-srcmask {}", m.srcmask);
-    }
-    if m.dstmask != 32 {
-        let _ = write!(out, " --hashlimit-dstmask {}", m.dstmask);
-    }
+    table_options(m, "--hashlimit-", out);
 }
 
 pub fn list(m: &HashlimitMatch, out: &mut String) {
@@ -265,22 +248,27 @@ pub fn list(m: &HashlimitMatch, out: &mut String) {
             .collect();
         let _ = write!(out, " mode {}", names.join("-"));
     }
-    if m.htable_size != 0 {
-        let _ = write!(out, " htable-size {}", m.htable_size);
-    }
-    if m.htable_max != 0 {
-        let _ = write!(out, " htable-max {}", m.htable_max);
-    }
-    if m.gc_interval != DEFAULT_GC_MS {
-        let _ = write!(out, " htable-gcinterval {}", m.gc_interval);
-    }
-    if m.expire != default_expire(m) {
-        let _ = write!(out, " htable-expire {}", m.expire);
-    }
-    if m.srcmask != 32 {
-        let _ = write!(out, " srcmask {}", m.srcmask);
-    }
-    if m.dstmask != 32 {
-        let _ = write!(out, " dstmask {}", m.dstmask);
+    table_options(m, "", out);
+}
+
+/// The table tunables that differ from their defaults: `--hashlimit-NAME N` in save form
+/// (`prefix` = "--hashlimit-"), `NAME N` in -L form (`prefix` = "").
+fn table_options(m: &HashlimitMatch, prefix: &str, out: &mut String) {
+    let options = [
+        ("htable-size", m.htable_size, m.htable_size != 0),
+        ("htable-max", m.htable_max, m.htable_max != 0),
+        (
+            "htable-gcinterval",
+            m.gc_interval,
+            m.gc_interval != DEFAULT_GC_MS,
+        ),
+        ("htable-expire", m.expire, m.expire != default_expire(m)),
+        ("srcmask", u32::from(m.srcmask), m.srcmask != 32),
+        ("dstmask", u32::from(m.dstmask), m.dstmask != 32),
+    ];
+    for (name, value, shown) in options {
+        if shown {
+            let _ = write!(out, " {prefix}{name} {value}");
+        }
     }
 }

@@ -617,11 +617,13 @@ impl Conntrack {
     }
 
     /// The table in /proc/net/nf_conntrack's format, one line per connection, sorted.
+    /// Expired entries the wheel has not reaped yet are left out, as ct_seq_show does.
     pub fn listing(&self, now_ns: u64) -> Vec<String> {
         let mut lines: Vec<String> = self
             .entries
             .iter()
             .flatten()
+            .filter(|e| e.timeout_ns > now_ns)
             .map(|e| proc_line(e, now_ns, self.cfg.acct))
             .collect();
         lines.sort();
@@ -658,8 +660,9 @@ fn update(
             if !tcp::in_window(&mut e.win, reply, old, &seg, cfg.tcp_be_liberal) {
                 return CtState::Invalid;
             }
-            if e.status & status::SEEN_REPLY == 0 && reply && kind == tcp::SegKind::Rst {
-                // Only a RST in reply: the connection never existed.
+            if e.status & status::SEEN_REPLY == 0 && kind == tcp::SegKind::Rst {
+                // A RST before any reply (the reply itself, or the originator giving up):
+                // the connection never existed, the kernel kills it at once.
                 e.tcp = TcpState::Close;
                 e.timeout_ns = now_ns;
                 count(e, dir, len);
@@ -667,9 +670,9 @@ fn update(
             }
             e.tcp = new;
             let mut t = cfg.tcp_timeouts[new as usize];
-            if reply {
-                e.status |= status::SEEN_REPLY;
-            }
+            // SEEN_REPLY is set after this (below, as nf_conntrack_in does after the
+            // protocol's handler): the first reply to a picked-up connection does not
+            // make it ASSURED yet, the next packet does.
             if e.status & status::SEEN_REPLY == 0 {
                 // A picked-up connection without a reply: keep it short.
                 if new == TcpState::Established {
@@ -685,9 +688,7 @@ fn update(
         }
         17 | 136 => {
             let state = state_of(e, reply);
-            if reply {
-                e.status |= status::SEEN_REPLY;
-            }
+            // As for TCP, the stream test sees SEEN_REPLY as it was before this packet.
             let t = if e.status & status::SEEN_REPLY != 0 {
                 // Still active two seconds after it started: a stream.
                 if now_ns > e.start_ns + 2 * NS {
@@ -699,6 +700,9 @@ fn update(
             } else {
                 cfg.udp_timeout
             };
+            if reply {
+                e.status |= status::SEEN_REPLY;
+            }
             e.timeout_ns = now_ns + u64::from(t) * NS;
             count(e, dir, len);
             return state;

@@ -48,7 +48,85 @@ pub struct NatRequest {
     pub persistent: bool,
 }
 
-/// A 32-bit mix for spreading choices deterministically (the kernel uses jhash).
+/// The kernel's `jhash2` (Bob Jenkins' lookup3 over 32-bit words): hashing as Linux does
+/// makes an address range pick the same address for a flow as a Linux router would.
+fn jhash2(k: &[u32], initval: u32) -> u32 {
+    let init = 0xdead_beef_u32
+        .wrapping_add((k.len() as u32) << 2)
+        .wrapping_add(initval);
+    let (mut a, mut b, mut c) = (init, init, init);
+    let mut rest = k;
+    while rest.len() > 3 {
+        a = a.wrapping_add(rest[0]);
+        b = b.wrapping_add(rest[1]);
+        c = c.wrapping_add(rest[2]);
+        // __jhash_mix
+        a = a.wrapping_sub(c) ^ c.rotate_left(4);
+        c = c.wrapping_add(b);
+        b = b.wrapping_sub(a) ^ a.rotate_left(6);
+        a = a.wrapping_add(c);
+        c = c.wrapping_sub(b) ^ b.rotate_left(8);
+        b = b.wrapping_add(a);
+        a = a.wrapping_sub(c) ^ c.rotate_left(16);
+        c = c.wrapping_add(b);
+        b = b.wrapping_sub(a) ^ a.rotate_left(19);
+        a = a.wrapping_add(c);
+        c = c.wrapping_sub(b) ^ b.rotate_left(4);
+        b = b.wrapping_add(a);
+        rest = &rest[3..];
+    }
+    if rest.is_empty() {
+        return c;
+    }
+    if rest.len() == 3 {
+        c = c.wrapping_add(rest[2]);
+    }
+    if rest.len() >= 2 {
+        b = b.wrapping_add(rest[1]);
+    }
+    a = a.wrapping_add(rest[0]);
+    // __jhash_final
+    c ^= b;
+    c = c.wrapping_sub(b.rotate_left(14));
+    a ^= c;
+    a = a.wrapping_sub(c.rotate_left(11));
+    b ^= a;
+    b = b.wrapping_sub(a.rotate_left(25));
+    c ^= b;
+    c = c.wrapping_sub(b.rotate_left(16));
+    a ^= c;
+    a = a.wrapping_sub(c.rotate_left(4));
+    b ^= a;
+    b = b.wrapping_sub(a.rotate_left(14));
+    c ^= b;
+    c.wrapping_sub(b.rotate_left(24))
+}
+
+/// find_best_ips_proto: the address of `lo..=hi` for a connection from `src` to `dst`,
+/// `jhash2` of the source (a 16-byte `nf_inet_addr`, IPv4 in its first word) seeded with
+/// the destination (zone 0), scaled onto the range. The kernel hashes the addresses as
+/// they lie in memory, read as host-order words; that is the little-endian reading here,
+/// as on the x86 and arm64 routers people compare with.
+fn pick_addr(
+    lo: Ipv4Addr,
+    hi: Ipv4Addr,
+    src: Ipv4Addr,
+    dst: Ipv4Addr,
+    persistent: bool,
+) -> Ipv4Addr {
+    if lo == hi {
+        return lo;
+    }
+    let word = |a: Ipv4Addr| u32::from_le_bytes(a.octets());
+    let seed = if persistent { 0 } else { word(dst) };
+    let j = jhash2(&[word(src), 0, 0, 0], seed);
+    let dist = u32::from(hi).wrapping_sub(u32::from(lo)).wrapping_add(1);
+    // reciprocal_scale
+    let offset = ((u64::from(j) * u64::from(dist)) >> 32) as u32;
+    Ipv4Addr::from(u32::from(lo).wrapping_add(offset))
+}
+
+/// A 32-bit mix for spreading port searches deterministically.
 fn mix(mut x: u64) -> u64 {
     x ^= x >> 33;
     x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
@@ -90,16 +168,7 @@ impl Conntrack {
             return false;
         };
         if let Some((lo, hi)) = req.addrs {
-            let (lo32, hi32) = (u32::from(lo), u32::from(hi));
-            let n = u64::from(hi32.saturating_sub(lo32)) + 1;
-            // Spread by source (and destination unless persistent), as find_best_ips_proto.
-            let key = u64::from(u32::from(e.orig.src))
-                ^ if req.persistent {
-                    0
-                } else {
-                    u64::from(u32::from(e.orig.dst)) << 32
-                };
-            let a = Ipv4Addr::from(lo32 + (mix(key) % n) as u32);
+            let a = pick_addr(lo, hi, e.orig.src, e.orig.dst, req.persistent);
             match req.manip {
                 Manip::Src => t.src = a,
                 Manip::Dst => t.dst = a,
@@ -199,5 +268,47 @@ impl Conntrack {
             }
         }
         false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(s: &str) -> Ipv4Addr {
+        s.parse().unwrap()
+    }
+
+    // The addresses a Linux 6.18 router in a network namespace chose for these flows
+    // (tests/conformance/scenarios/nat_snat_addr_range.toml, nat_dnat_addr_range.toml).
+    #[test]
+    fn range_picks_the_address_linux_picks() {
+        let snat = pick_addr(
+            ip("203.0.113.10"),
+            ip("203.0.113.20"),
+            ip("192.168.1.10"),
+            ip("93.184.216.34"),
+            false,
+        );
+        assert_eq!(snat, ip("203.0.113.17"));
+        for client in ["8.8.4.4", "9.9.9.9"] {
+            let dnat = pick_addr(
+                ip("192.168.1.10"),
+                ip("192.168.1.11"),
+                ip(client),
+                ip("203.0.113.1"),
+                false,
+            );
+            assert_eq!(dnat, ip("192.168.1.10"), "{client}");
+        }
+    }
+
+    #[test]
+    fn single_address_and_whole_space() {
+        let a = ip("198.51.100.7");
+        assert_eq!(pick_addr(a, a, ip("10.0.0.1"), ip("10.0.0.2"), false), a);
+        // 0.0.0.0-255.255.255.255: the distance wraps to 0, the kernel then adds nothing.
+        let any = pick_addr(ip("0.0.0.0"), ip("255.255.255.255"), a, a, true);
+        assert_eq!(any, ip("0.0.0.0"));
     }
 }

@@ -75,10 +75,11 @@ pub fn statistic_matches(
     let hit = match m.mode {
         StatisticMode::Random { probability } => (random() & 0x7fff_ffff) < probability,
         StatisticMode::Nth { every, packet } => {
-            // The kernel counts 0..=every-1 starting after the first packet.
-            let last = every.saturating_sub(1);
-            st.nth = if st.nth >= last { 0 } else { st.nth + 1 };
-            st.nth == packet
+            // iptables starts the kernel's counter at every-1-packet, so packet i (from 0)
+            // matches when i % every == packet; `st.nth` is i % every.
+            let i = st.nth;
+            st.nth = if i + 1 >= every { 0 } else { i + 1 };
+            i == packet
         }
     };
     hit != m.inv
@@ -312,7 +313,9 @@ mod tests {
         let hits: Vec<bool> = (0..6)
             .map(|_| statistic_matches(&m, &mut st, &mut || 0))
             .collect();
-        assert_eq!(hits, [false, false, true, false, false, true]);
+        // What a namespace router with `--every 3 --packet 0` did with six packets
+        // (tests/conformance/scenarios/m_statistic_nth.toml has the on-the-wire check).
+        assert_eq!(hits, [true, false, false, true, false, false]);
         let half = StatisticMatch {
             inv: false,
             mode: StatisticMode::Random {

@@ -71,6 +71,8 @@ struct Pkt {
     buf: PacketBuf,
     in_port: Option<PortId>,
     out_port: Option<PortId>,
+    /// The route's gateway, when it has one (MASQUERADE picks its address by it).
+    gateway: Option<Ipv4Addr>,
     /// The link header it arrived with (for `-m mac` and the MAC= of LOG/TRACE).
     mac_header: Option<[u8; 14]>,
     /// What conntrack says about the packet.
@@ -90,6 +92,7 @@ impl Pkt {
             buf,
             in_port,
             out_port: None,
+            gateway: None,
             mac_header,
             ct: CtInfo::untracked(),
             notrack: false,
@@ -619,6 +622,7 @@ impl Pipeline {
         }
         Ipv4Packet::new_unchecked(pkt.buf.data_mut()).decrement_ttl();
         pkt.out_port = Some(hop.port);
+        pkt.gateway = hop.gateway;
         if !self.run_hook(Hook::Forward, &[Mangle, Filter, Security], &mut pkt) {
             return;
         }
@@ -666,6 +670,7 @@ impl Pipeline {
             }
         };
         pkt.out_port = hop.map(|h| h.port);
+        pkt.gateway = hop.and_then(|h| h.gateway);
         if !self.run_hook(Hook::Output, &[Raw], &mut pkt) {
             return;
         }
@@ -690,6 +695,7 @@ impl Pipeline {
             hop
         };
         pkt.out_port = hop.map(|h| h.port);
+        pkt.gateway = hop.and_then(|h| h.gateway);
         if !self.run_hook(Hook::Output, &[Filter, Security], &mut pkt) {
             return;
         }
@@ -1242,10 +1248,19 @@ impl RuleHost for Host<'_> {
                 };
                 let addrs = match target {
                     // The egress interface's address, resolved per connection.
-                    Target::Masquerade(_) => match port_addr(self.pkt.out_port) {
-                        Some(a) => Some((a, a)),
-                        None => return TargetOutcome::Verdict(Verdict::Drop),
-                    },
+                    // inet_select_addr: the port's address on the next hop's subnet.
+                    Target::Masquerade(_) => {
+                        let next_hop = self.pkt.gateway.unwrap_or_else(|| ipv4_dst(&self.pkt.buf));
+                        let a = self
+                            .pkt
+                            .out_port
+                            .and_then(|p| self.p.fib.ports().get(p))
+                            .and_then(|p| p.source_for(next_hop));
+                        match a {
+                            Some(a) => Some((a, a)),
+                            None => return TargetOutcome::Verdict(Verdict::Drop),
+                        }
+                    }
                     // The ingress interface's address (127.0.0.1 for OUTPUT).
                     Target::Redirect(_) => {
                         let a = if self.pkt.in_port.is_some() {

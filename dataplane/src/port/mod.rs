@@ -115,6 +115,21 @@ impl PortInfo {
     pub fn primary(&self) -> Option<Ipv4Addr> {
         self.addresses.first().map(|&(a, _)| a)
     }
+
+    /// The source address for talking to `next_hop` through this port, as the kernel's
+    /// inet_select_addr picks it: the first address whose subnet holds the next hop,
+    /// else the primary.
+    pub fn source_for(&self, next_hop: Ipv4Addr) -> Option<Ipv4Addr> {
+        let on_link = |&&(a, len): &&(Ipv4Addr, u8)| {
+            let mask = u32::MAX.checked_shl(32 - u32::from(len)).unwrap_or(0);
+            u32::from(a) & mask == u32::from(next_hop) & mask
+        };
+        self.addresses
+            .iter()
+            .find(on_link)
+            .map(|&(a, _)| a)
+            .or_else(|| self.primary())
+    }
 }
 
 /// Why a port could not be added to a `PortTable`.
@@ -250,6 +265,24 @@ mod tests {
         assert!(MacAddr::BROADCAST.is_multicast());
         assert!(!m.is_multicast() && m.is_unicast());
         assert!(!MacAddr::ZERO.is_unicast());
+    }
+
+    #[test]
+    fn source_address_follows_the_next_hop_subnet() {
+        let port = PortInfo {
+            id: PortId(0),
+            name: "wan0".into(),
+            mac: MacAddr::ZERO,
+            addresses: vec![
+                ("203.0.113.1".parse().unwrap(), 24),
+                ("198.51.100.1".parse().unwrap(), 24),
+            ],
+            mtu: 1500,
+        };
+        let src = |nh: &str| port.source_for(nh.parse().unwrap()).unwrap().to_string();
+        assert_eq!(src("198.51.100.254"), "198.51.100.1");
+        assert_eq!(src("203.0.113.254"), "203.0.113.1");
+        assert_eq!(src("8.8.8.8"), "203.0.113.1", "off-link: the primary");
     }
 
     #[test]

@@ -356,8 +356,8 @@ impl Conntrack {
             return CtInfo::invalid();
         }
         let ihl = usize::from(ip[0] & 0x0f) * 4;
-        // Fragments are reassembled before conntrack; until defragmentation exists they
-        // cannot be tracked.
+        // Fragments are reassembled before conntrack; one that reaches it (reassembly off
+        // because no rule needs conntrack, or NOTRACK) cannot be tracked.
         if u16::from_be_bytes([ip[6], ip[7]]) & 0x3fff != 0 || ihl < 20 || ip.len() < ihl {
             return CtInfo::invalid();
         }
@@ -371,7 +371,7 @@ impl Conntrack {
         if t.proto == 1 {
             let icmp_type = l4[0];
             if matches!(icmp_type, 3 | 4 | 5 | 11 | 12) {
-                return self.icmp_error(l4);
+                return self.icmp_error(l4, t.dst);
             }
         }
         if t.proto == 6 && !tcp::valid_flags(l4.get(13).copied().unwrap_or(0)) {
@@ -478,9 +478,20 @@ impl Conntrack {
     }
 
     /// An ICMP error is RELATED to the connection of the packet it quotes, else INVALID.
-    fn icmp_error(&mut self, l4: &[u8]) -> CtInfo {
-        let inner = l4.get(8..).and_then(Tuple::from_ip);
-        let Some(found) = inner.and_then(|t| t.invert()).and_then(|t| self.lookup(&t)) else {
+    /// It must go to the quoted packet's sender (nf_conntrack_inet_error: "outer daddr !=
+    /// inner"): an error about someone else's connection is INVALID.
+    fn icmp_error(&mut self, l4: &[u8], outer_dst: std::net::Ipv4Addr) -> CtInfo {
+        let Some(answer) = l4
+            .get(8..)
+            .and_then(Tuple::from_ip)
+            .and_then(|t| t.invert())
+        else {
+            return CtInfo::invalid();
+        };
+        if answer.dst != outer_dst {
+            return CtInfo::invalid();
+        }
+        let Some(found) = self.lookup(&answer) else {
             return CtInfo::invalid();
         };
         CtInfo {
@@ -670,6 +681,12 @@ fn update(
             }
             e.tcp = new;
             let mut t = cfg.tcp_timeouts[new as usize];
+            // Data one side sent and the other has not acknowledged yet: the connection
+            // may be dead, keep it no longer than the unacknowledged timeout.
+            let unacked = (e.win[0].flags | e.win[1].flags) & tcp::wflags::DATA_UNACKNOWLEDGED;
+            if kind != tcp::SegKind::Rst && unacked != 0 {
+                t = t.min(cfg.tcp_timeout_unacknowledged);
+            }
             // SEEN_REPLY is set after this (below, as nf_conntrack_in does after the
             // protocol's handler): the first reply to a picked-up connection does not
             // make it ASSURED yet, the next packet does.

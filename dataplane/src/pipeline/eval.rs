@@ -9,7 +9,7 @@ use crate::port::PortId;
 use crate::route::Fib;
 use crate::ruleset::matches::connlimit::ConnlimitMatch;
 use crate::ruleset::matches::conntrack::state as st;
-use crate::ruleset::matches::conntrack::{ConntrackMatch, CtDir};
+use crate::ruleset::matches::conntrack::{status as ct_status, ConntrackMatch, CtDir};
 use crate::ruleset::matches::limit::LimitMatch;
 use crate::ruleset::matches::statistic::{StatisticMatch, StatisticMode};
 use crate::ruleset::matches::time::TimeMatch;
@@ -176,7 +176,13 @@ pub fn conntrack_matches(
         && m.status
             .is_none_or(|s| s.apply(s.val & e.status & 0x0f != 0))
         && m.expire.is_none_or(|x| {
-            let left = e.timeout_ns.saturating_sub(now_ns) / 1_000_000_000;
+            // An unconfirmed entry (this packet's own new connection) holds its timeout
+            // relative in the kernel, so nf_ct_expires reads it as 0.
+            let left = if e.status & ct_status::CONFIRMED == 0 {
+                0
+            } else {
+                e.timeout_ns.saturating_sub(now_ns) / 1_000_000_000
+            };
             x.apply((u64::from(x.val.0)..=u64::from(x.val.1)).contains(&left))
         })
 }

@@ -1,6 +1,13 @@
 """Tiny packet builder for the conformance scenarios: IPv4 with TCP, UDP or ICMP and
 correct checksums, from a spec like
-`tcp src=192.168.1.10 dst=93.184.216.34 sport=40000 dport=80 flags=S seq=1000 ttl=64`."""
+`tcp src=192.168.1.10 dst=93.184.216.34 sport=40000 dport=80 flags=S seq=1000 ttl=64`.
+
+Payload: `data=TEXT` (escapes: `\\r\\n`, and `\\xHH` for any byte, e.g. `\\x20` for a space since
+spaces split the spec); `len=N` pads the payload to N bytes with a filler (a..z repeated).
+Fragments: `fragment=K/N` builds the whole datagram (L4 checksum over all of it) and returns
+its K-th (1-based) of N fragments; the pieces are ceil(L4 length / N) rounded up to 8 bytes,
+or `fragsize=S` (a multiple of 8); DF defaults to 0 for a fragment."""
+import re
 import struct
 
 
@@ -28,8 +35,12 @@ def build(spec, quote=b""):
     src, dst = addr(kv["src"]), addr(kv["dst"])
     ttl = int(kv.get("ttl", 64))
     ident = int(kv.get("id", 0x1234))
-    df = 0x4000 if kv.get("df", "1") == "1" else 0
-    payload = kv.get("data", "").replace("\\r\\n", "\r\n").encode()
+    df = 0x4000 if kv.get("df", "0" if "fragment" in kv else "1") == "1" else 0
+    text = kv.get("data", "").replace("\\r\\n", "\r\n")
+    payload = re.sub(r"\\x([0-9a-fA-F]{2})", lambda m: chr(int(m.group(1), 16)), text).encode("latin-1")
+    if "len" in kv:
+        n = int(kv["len"])
+        payload = (payload + bytes(97 + i % 26 for i in range(n)))[:n]
     if proto == "tcp":
         flags = sum(FLAGS[c] for c in kv.get("flags", "S"))
         l4 = struct.pack("!HHIIBBHHH", int(kv["sport"]), int(kv["dport"]), int(kv.get("seq", 1000)),
@@ -53,6 +64,13 @@ def build(spec, quote=b""):
         pnum = 1
     else:
         raise ValueError("unknown protocol " + proto)
+    if "fragment" in kv:
+        k, n = (int(x) for x in kv["fragment"].split("/"))
+        size = int(kv.get("fragsize", 0)) or (len(l4) + n - 1) // n + 7 & ~7
+        off = (k - 1) * size
+        mf = 0x2000 if k < n else 0
+        l4 = l4[off:] if k == n else l4[off:off + size]
+        df |= mf | off // 8
     hdr = struct.pack("!BBHHHBBH4s4s", 0x45, int(kv.get("tos", 0)), 20 + len(l4), ident, df, ttl, pnum, 0, src, dst)
     hdr = hdr[:10] + struct.pack("!H", csum(hdr)) + hdr[12:]
     return hdr + l4
@@ -76,6 +94,11 @@ def describe(ip):
     p = ip[9]
     l4 = ip[ihl:]
     head = "%s > %s ttl=%d len=%d" % (src, dst, ip[8], len(ip))
+    fo = struct.unpack("!H", ip[6:8])[0]
+    if fo & 0x3FFF:
+        head += " frag=%d%s" % ((fo & 0x1FFF) * 8, " MF" if fo & 0x2000 else "")
+        if fo & 0x1FFF:
+            return "%s proto=%d" % (head, ip[9])
     if p == 6 and len(l4) >= 20:
         flags = "".join(c for c, b in FLAGS.items() if l4[13] & b)
         sp, dp, seq, ack = struct.unpack("!HHII", l4[:12])

@@ -229,6 +229,9 @@ def normalize_ct(text):
         line = re.sub(r"^ipv4\s+2\s+", "", line)
         line = re.sub(r"^(\w+)\s+(\d+)\s+\d+\s+", r"\1 \2 ", line)  # the timeout counts down
         line = re.sub(r"\s+(mark|zone|use)=\d+", "", line)
+        # conntrack -L (netlink) names the helper; /proc/net/nf_conntrack, the format
+        # replay writes, does not. Helper behaviour shows in the packets.
+        line = re.sub(r"\s+helper=\S+", "", line)
         lines.append(" ".join(line.split()))
     return sorted(lines)
 

@@ -5,6 +5,7 @@
 //! One `Pipeline` per worker: it owns its counters and per-rule state and reads the
 //! shared `CompiledRuleset`; nothing here locks.
 
+pub mod arp;
 pub mod classify;
 pub mod compile;
 pub mod eval;
@@ -121,6 +122,7 @@ pub struct Pipeline {
     counters: Vec<Counters>,
     state: Vec<RuleState>,
     stats: PipelineStats,
+    arp: arp::ArpStats,
     /// TRACE lines, when tracing every packet (replay).
     trace: Option<Vec<String>>,
     /// LOG target lines, when collected (replay, tests); they also go to `tracing`.
@@ -154,6 +156,7 @@ impl Pipeline {
             counters: vec![Counters::default(); n],
             state: vec![RuleState::default(); n],
             stats: PipelineStats::default(),
+            arp: arp::ArpStats::default(),
             trace: None,
             log: None,
             generated: Vec::new(),
@@ -298,6 +301,10 @@ impl Pipeline {
                 self.stats.malformed += 1;
                 return;
             };
+            if l3.ethertype == EtherType::ARP {
+                self.arp_in(port, frame.data(), &l3, out);
+                return;
+            }
             if l3.ethertype != EtherType::IPV4 {
                 self.stats.not_ipv4 += 1;
                 return;
@@ -775,18 +782,17 @@ impl Pipeline {
         }
     }
 
-    /// Adds the Ethernet header for the next hop and emits the frame.
-    fn transmit(
-        &mut self,
-        mut buf: PacketBuf,
-        port: PortId,
-        next_hop: Ipv4Addr,
-        out: &mut Vec<Emit>,
-    ) {
+    /// Adds the Ethernet header for the next hop and emits the frame; without a neighbour
+    /// the packet waits for ARP to resolve it.
+    fn transmit(&mut self, buf: PacketBuf, port: PortId, next_hop: Ipv4Addr, out: &mut Vec<Emit>) {
         let Some(dst_mac) = self.neighbors.lookup(port, next_hop, self.now_ns) else {
-            self.stats.no_neighbor += 1;
-            return;
+            return self.neighbor_miss(buf, port, next_hop, out);
         };
+        out.push(self.ethernet_out(buf, port, dst_mac));
+    }
+
+    /// An IPv4 packet framed from `port`'s MAC to `dst_mac`.
+    fn ethernet_out(&self, mut buf: PacketBuf, port: PortId, dst_mac: MacAddr) -> Emit {
         let src_mac = self
             .fib
             .ports()
@@ -797,7 +803,7 @@ impl Pipeline {
         hdr[0..6].copy_from_slice(&dst_mac.0);
         hdr[6..12].copy_from_slice(&src_mac.0);
         hdr[12..14].copy_from_slice(&EtherType::IPV4.0.to_be_bytes());
-        out.push(Emit::Tx { port, frame: buf });
+        Emit::Tx { port, frame: buf }
     }
 
     /// An ICMP error about `pkt` from the appliance (time exceeded, unreachable): from

@@ -7,6 +7,7 @@
 use crate::config::Config;
 use crate::iptables::{restore, RestoreOptions};
 use dataplane::conntrack::CtConfig;
+use dataplane::pipeline::arp::ArpStats;
 use dataplane::pipeline::{CompiledRuleset, Emit, Pipeline, PipelineStats};
 use dataplane::port::{PacketBuf, PortId};
 use dataplane::ruleset::Ruleset;
@@ -60,23 +61,33 @@ fn writer(path: &Path, datalink: DataLink) -> Result<Writer, String> {
         .map_err(|e| format!("{}: {e}", path.display()))
 }
 
-/// One line after a packet's TRACE lines: where it went, or why not.
+/// One line after a packet's TRACE lines: where it went, or why not. ARP frames the
+/// pipeline sent show as `ARP port`, a packet waiting for its next hop to resolve as `HELD`.
 fn verdict_line(
     emits: &[Emit],
-    before: &PipelineStats,
-    after: &PipelineStats,
+    (before, arp_before): (&PipelineStats, &ArpStats),
+    (after, arp_after): (&PipelineStats, &ArpStats),
     ports: &[String],
 ) -> String {
     let mut parts = Vec::new();
     for e in emits {
         match e {
-            Emit::Tx { port, .. } => parts.push(format!(
-                "TX {}",
-                ports.get(port.0 as usize).map_or("?", |s| s.as_str())
-            )),
+            Emit::Tx { port, frame } => {
+                let arp = frame.data().get(12..14) == Some(&[0x08, 0x06][..]);
+                parts.push(format!(
+                    "{} {}",
+                    if arp { "ARP" } else { "TX" },
+                    ports.get(port.0 as usize).map_or("?", |s| s.as_str())
+                ))
+            }
             Emit::Local { .. } => parts.push("LOCAL".to_string()),
         }
     }
+    if arp_after.queued > arp_before.queued {
+        parts.push("HELD (no neighbour)".to_string());
+    }
+    let arp_in = arp_after.requests_received + arp_after.replies_received
+        > arp_before.requests_received + arp_before.replies_received;
     let reasons = [
         (after.not_ipv4 - before.not_ipv4, "not IPv4"),
         (after.malformed - before.malformed, "malformed"),
@@ -85,6 +96,8 @@ fn verdict_line(
         (after.ttl_expired - before.ttl_expired, "TTL expired"),
         (after.no_route - before.no_route, "no route"),
         (after.no_neighbor - before.no_neighbor, "no neighbour"),
+        (arp_after.malformed - arp_before.malformed, "malformed ARP"),
+        (arp_after.ignored - arp_before.ignored, "ARP ignored"),
     ];
     let drops: Vec<&str> = reasons
         .iter()
@@ -93,6 +106,9 @@ fn verdict_line(
         .collect();
     if parts.is_empty() {
         let why = if drops.is_empty() {
+            if arp_in {
+                return "VERDICT: CONSUMED (ARP)".to_string();
+            }
             "stolen".to_string()
         } else {
             drops.join(", ")
@@ -168,7 +184,7 @@ pub fn run(args: &ReplayArgs) -> Result<ReplaySummary, String> {
     let mut summary = ReplaySummary::default();
     let mut emits = Vec::new();
     for (n, (ts, _, port, data)) in input.iter().enumerate() {
-        let before = pipeline.stats().clone();
+        let before = (pipeline.stats().clone(), *pipeline.arp_stats());
         emits.clear();
         pipeline.receive(*port, PacketBuf::from_slice(data), *ts, &mut emits);
         let in_name = &port_names[port.0 as usize];
@@ -187,7 +203,12 @@ pub fn run(args: &ReplayArgs) -> Result<ReplaySummary, String> {
         writeln!(
             trace,
             "{}",
-            verdict_line(&emits, &before, pipeline.stats(), &port_names)
+            verdict_line(
+                &emits,
+                (&before.0, &before.1),
+                (pipeline.stats(), pipeline.arp_stats()),
+                &port_names
+            )
         )
         .map_err(io)?;
         for e in emits.drain(..) {

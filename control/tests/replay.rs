@@ -251,3 +251,97 @@ fn replay_runs_on_every_shipped_config() {
     assert!(n >= 2);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Replay resolves next hops through `[[neighbor]]` only: a missing one now shows as the
+/// ARP request the appliance would send (the packet waits for an answer that never comes),
+/// and ARP in the capture is answered.
+#[test]
+fn replay_shows_arp_for_a_missing_neighbour_and_answers_arp() {
+    let dir = std::env::temp_dir().join(format!("nfdp-replay-arp-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let cfg = dir.join("gw.toml");
+    std::fs::write(
+        &cfg,
+        r#"
+[[port]]
+name = "lan0"
+driver = "mem"
+mac = "02:00:00:00:01:01"
+addresses = ["192.168.1.1/24"]
+
+[[port]]
+name = "wan0"
+driver = "mem"
+mac = "02:00:00:00:02:01"
+addresses = ["203.0.113.1/24"]
+
+[[route]]
+dst = "0.0.0.0/0"
+via = "203.0.113.254"
+"#,
+    )
+    .unwrap();
+    let syn = frame(&ip_header(
+        6,
+        [192, 168, 1, 10],
+        [93, 184, 216, 34],
+        &tcp_syn(80),
+        64,
+    ));
+    // who-has 192.168.1.1 tell 192.168.1.10
+    let mut who_has = vec![0xff; 6];
+    who_has.extend_from_slice(&[2, 0, 0, 0, 1, 0x10, 0x08, 0x06, 0, 1, 8, 0, 6, 4, 0, 1]);
+    who_has.extend_from_slice(&[2, 0, 0, 0, 1, 0x10, 192, 168, 1, 10, 0, 0, 0, 0, 0, 0]);
+    who_has.extend_from_slice(&[192, 168, 1, 1]);
+    let input = dir.join("lan.pcap");
+    {
+        let mut w = PcapWriter::new(std::fs::File::create(&input).unwrap()).unwrap();
+        for (i, p) in [&syn, &syn, &who_has].iter().enumerate() {
+            let ts = Duration::new(1_700_000_000 + i as u64, 0);
+            w.write_packet(&PcapPacket::new(ts, p.len() as u32, p))
+                .unwrap();
+        }
+    }
+    let out = dir.join("out");
+    let res = Command::new(env!("CARGO_BIN_EXE_nfdp"))
+        .args(["replay", "--config"])
+        .arg(&cfg)
+        .arg("--in")
+        .arg(format!("lan0={}", input.display()))
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        res.status.success(),
+        "{}",
+        String::from_utf8_lossy(&res.stderr)
+    );
+    let mut request = vec![0xff; 6];
+    request.extend_from_slice(&[2, 0, 0, 0, 2, 1, 0x08, 0x06, 0, 1, 8, 0, 6, 4, 0, 1]);
+    request.extend_from_slice(&[2, 0, 0, 0, 2, 1, 203, 0, 113, 1, 0, 0, 0, 0, 0, 0]);
+    request.extend_from_slice(&[203, 0, 113, 254]);
+    assert_eq!(
+        read_pcap(&out.join("wan0.pcap")),
+        vec![request],
+        "one request for the gateway, no IPv4"
+    );
+    let mut reply = vec![
+        2, 0, 0, 0, 1, 0x10, 2, 0, 0, 0, 1, 1, 0x08, 0x06, 0, 1, 8, 0, 6, 4,
+    ];
+    reply.extend_from_slice(&[0, 2, 2, 0, 0, 0, 1, 1, 192, 168, 1, 1]);
+    reply.extend_from_slice(&[2, 0, 0, 0, 1, 0x10, 192, 168, 1, 10]);
+    assert_eq!(read_pcap(&out.join("lan0.pcap")), vec![reply]);
+    let trace = std::fs::read_to_string(out.join("trace.txt")).unwrap();
+    let verdicts: Vec<&str> = trace.lines().filter(|l| l.starts_with("VERDICT")).collect();
+    assert_eq!(
+        verdicts,
+        [
+            "VERDICT: ARP wan0, HELD (no neighbour)",
+            "VERDICT: HELD (no neighbour)",
+            "VERDICT: ARP lan0"
+        ]
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

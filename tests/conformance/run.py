@@ -186,7 +186,10 @@ def nfdp_run(sc, work, nfdp):
             pos = 0
             while pos + 16 <= len(data):
                 n = struct.unpack(end + "I", data[pos + 8:pos + 12])[0]
-                frames.append(data[pos + 16:pos + 16 + n][14:])
+                fr = data[pos + 16:pos + 16 + n]
+                # The kernel side captures IPv4 only (capture.py): leave ARP out here too.
+                if fr[12:14] == b"\x08\x00":
+                    frames.append(fr[14:])
                 pos += 16 + n
         out[p["name"]] = frames
     return out, open(os.path.join(work, "ct.txt")).read()

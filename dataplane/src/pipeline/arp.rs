@@ -198,15 +198,16 @@ impl Pipeline {
                 Learn::Reply
             }
         };
-        let released = self.neighbors.learn(port, sip, sha, how, self.now_ns);
+        // Packets that waited for the sender go first, then the answer (neigh_event_ns
+        // before arp_send in arp_process).
+        for buf in self.neighbors.learn(port, sip, sha, how, self.now_ns) {
+            let f = self.ethernet_out(buf, port, sha);
+            out.push(f);
+        }
         if how == Learn::Request {
             self.arp.requests_answered += 1;
             let reply = frame_reply(&repr, port_mac);
             out.push(Emit::Tx { port, frame: reply });
-        }
-        for buf in released {
-            let f = self.ethernet_out(buf, port, sha);
-            out.push(f);
         }
     }
 
@@ -369,6 +370,10 @@ mod tests {
     }
 
     fn pipeline() -> Pipeline {
+        pipeline_with(|_| {})
+    }
+
+    fn pipeline_with(routes: impl FnOnce(&mut Fib)) -> Pipeline {
         let mut ports = PortTable::new();
         let a = vec![(ip("10.77.0.1"), 24), (ip("10.77.0.2"), 24)];
         ports.add("arpt-a", A_MAC, a, 1500).unwrap();
@@ -379,7 +384,9 @@ mod tests {
             .add("bare0", MacAddr([2, 0, 0, 0, 3, 1]), vec![], 1500)
             .unwrap();
         let rules = Arc::new(CompiledRuleset::compile(&Ruleset::default(), 1));
-        Pipeline::new(rules, Fib::new(ports), Default::default())
+        let mut fib = Fib::new(ports);
+        routes(&mut fib);
+        Pipeline::new(rules, fib, Default::default())
     }
 
     /// An ARP frame as the test host sends it, padded to 60 bytes like a NIC would.
@@ -521,6 +528,31 @@ mod tests {
         assert_eq!((s.requests_sent, s.replies_received, s.queued), (1, 1, 3));
         assert_eq!(p.stats().no_neighbor, 0);
         assert_eq!(p.stats().forwarded, 4);
+    }
+
+    #[test]
+    fn a_request_from_the_awaited_host_releases_its_packets_then_is_answered() {
+        let mut p = pipeline();
+        rx(&mut p, D, &udp_frame("10.77.0.10", 1), T0);
+        let out = sent(&rx(&mut p, A, &who_has("10.77.0.1", "10.77.0.10"), T0 + 1));
+        assert_eq!(out.len(), 2);
+        assert_eq!(forwarded_id(&out[0].1, HOST_MAC), 1);
+        assert_eq!(out[1], (A, hex(K_REPLY)));
+        let e = p.neighbors().get(A, ip("10.77.0.10")).unwrap();
+        assert_eq!(e.state, NeighState::Stale, "a request does not confirm");
+    }
+
+    #[test]
+    fn a_port_without_addresses_solicits_from_the_first_address() {
+        let mut p = pipeline_with(|fib| {
+            let net = crate::route::Prefix::new(ip("10.99.0.0"), 24).unwrap();
+            fib.add_static(net, None, Some(BARE), 0, crate::route::MAIN_TABLE)
+                .unwrap();
+        });
+        let out = sent(&rx(&mut p, D, &udp_frame("10.99.0.7", 1), T0));
+        let bare_mac = MacAddr([2, 0, 0, 0, 3, 1]);
+        let expected = request(bare_mac, ip("10.77.0.1"), ip("10.99.0.7"), None);
+        assert_eq!(out, vec![(BARE, expected.data().to_vec())]);
     }
 
     #[test]

@@ -1,21 +1,30 @@
 # The two entry points README.md names: `make demo` (run) and `make test`.
 CARGO ?= cargo
+# The appliance binary with the DPDK data plane (Debian's DPDK 22.11, see scripts/setup.sh).
+NFDP_DPDK := target/release/nfdp
 
-.PHONY: setup build test lint demo golden conformance
+.PHONY: setup build build-dpdk test lint demo replay-demo golden conformance lab
 
 setup:
 	bash scripts/setup.sh
 
 build: setup
 	$(CARGO) build --workspace --release
+	$(MAKE) build-dpdk
+
+build-dpdk:
+	$(CARGO) build --release -p control --bin nfdp --features dpdk
 
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) clippy --workspace --all-targets --features control/dpdk,perf/dpdk -- -D warnings
 
 test: setup lint
 	$(CARGO) test --workspace
+	$(CARGO) test -p dataplane --features dpdk --test dpdk_port
 	$(MAKE) conformance
+	$(MAKE) lab
 	@echo "make test: all checks passed"
 
 # The kernel as the oracle: each scenario on a namespace router and on nfdp replay.
@@ -27,7 +36,20 @@ conformance:
 		echo "conformance: needs root (network namespaces); run: sudo make conformance"; \
 	fi
 
-demo: build
+# The lab with real clients (curl, ping, iperf3) through nfdp on DPDK af_packet ports.
+demo: setup build-dpdk
+	@if [ "$$(id -u)" = 0 ]; then bash tests/lab/run.sh; else sudo bash tests/lab/run.sh; fi
+
+# The same lab, as the integration test CI runs (root only).
+lab: build-dpdk
+	@if [ "$$(id -u)" = 0 ]; then \
+		bash tests/lab/run.sh; \
+	else \
+		echo "lab: needs root (network namespaces); run: sudo make lab"; \
+	fi
+
+# nfdp offline: ruleset checks and a pcap replayed through the pipeline (no DPDK, no root).
+replay-demo: build
 	bash scripts/demo.sh
 
 # Regenerates tests/golden/*.golden with the real iptables in a network namespace (root).

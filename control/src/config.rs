@@ -147,6 +147,11 @@ pub struct Config {
     pub rules_file: Option<PathBuf>,
     pub api_socket: PathBuf,
     pub metrics_listen: SocketAddr,
+    /// `[dataplane] mbufs`: packet buffers per port pool (DPDK only).
+    pub mbufs: u32,
+    /// `[local] tap`: the name of the TAP exception port that carries traffic to and from
+    /// the host's own stack (INPUT / OUTPUT); `None`: no local delivery.
+    pub local_tap: Option<String>,
 }
 
 /// The data plane structures a config describes.
@@ -189,6 +194,14 @@ struct RawConfig {
     api: RawApi,
     #[serde(default)]
     metrics: RawMetrics,
+    #[serde(default)]
+    local: RawLocal,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawLocal {
+    tap: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -203,6 +216,7 @@ struct RawEal {
 struct RawDataplane {
     workers: Option<Spanned<Vec<u32>>>,
     burst: Option<Spanned<u16>>,
+    mbufs: Option<Spanned<u32>>,
 }
 
 #[derive(Deserialize)]
@@ -401,6 +415,25 @@ impl Config {
             None => 32,
         };
 
+        let mbufs = match raw.dataplane.mbufs {
+            Some(m) if !(1024..=1 << 22).contains(m.get_ref()) => {
+                return Err(cx.at(
+                    &m,
+                    format!("mbufs {} is out of range 1024..=4194304", m.get_ref()),
+                ));
+            }
+            Some(m) => m.into_inner(),
+            None => 8191,
+        };
+        let local_tap = match raw.local.tap {
+            Some(t) => {
+                check_port_name(t.get_ref())
+                    .map_err(|m| cx.at(&t, m.replace("port name", "tap name")))?;
+                Some(t.into_inner())
+            }
+            None => None,
+        };
+
         // [[port]]
         let mut ports: Vec<PortConfig> = Vec::new();
         let mut owners: HashMap<Ipv4Addr, String> = HashMap::new();
@@ -594,6 +627,8 @@ impl Config {
             rules_file,
             api_socket,
             metrics_listen,
+            mbufs,
+            local_tap,
         };
         config.build()?;
         Ok(config)

@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 pub mod config;
+pub mod daemon;
 pub mod iptables;
 pub mod replay;
 pub mod ruleset_check;

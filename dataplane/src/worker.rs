@@ -52,6 +52,17 @@ impl Worker {
         received
     }
 
+    /// Sends what the caller's own pipeline calls produced (OUTPUT from the host, timers,
+    /// link events) the same way `poll` sends its bursts.
+    pub fn send(&mut self, ports: &mut [&mut dyn Port], emits: &mut Vec<Emit>) {
+        if emits.is_empty() {
+            return;
+        }
+        self.emits.append(emits);
+        self.dispatch();
+        self.flush(ports);
+    }
+
     fn dispatch(&mut self) {
         for e in self.emits.drain(..) {
             match e {

@@ -12,8 +12,12 @@ use std::process::ExitCode;
     about = "netfilter-compatible router/NAT on a DPDK data plane"
 )]
 struct Cli {
+    /// Run the appliance described by this config (TOML; see configs/): EAL, ports,
+    /// workers, rules, metrics. Stops cleanly on SIGINT/SIGTERM; SIGHUP reloads the rules.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
     #[command(subcommand)]
-    command: Cmd,
+    command: Option<Cmd>,
 }
 
 #[derive(Subcommand)]
@@ -104,7 +108,32 @@ fn replay(
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {
+    let command = match (cli.command, cli.config) {
+        (Some(c), None) => c,
+        (None, Some(config)) => {
+            let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+            tracing_subscriber::fmt().with_env_filter(filter).init();
+            return match control::daemon::run(&config) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("nfdp: {e}");
+                    ExitCode::from(1)
+                }
+            };
+        }
+        (Some(_), Some(_)) => {
+            eprintln!("nfdp: --config runs the daemon; it does not combine with a subcommand");
+            return ExitCode::from(2);
+        }
+        (None, None) => {
+            eprintln!(
+                "nfdp: give --config FILE to run the appliance, or a subcommand (see --help)"
+            );
+            return ExitCode::from(2);
+        }
+    };
+    match command {
         Cmd::Replay {
             config,
             rules,

@@ -1,0 +1,266 @@
+//! Start-up and the control loop on DPDK ports.
+
+use super::host::{self, HostLink, HOST_GATEWAY_MAC};
+use super::worker::{Command, WorkerThread};
+use super::{PortControl, Shared};
+use crate::config::Config;
+use dataplane::conntrack::CtConfig;
+use dataplane::pipeline::Pipeline;
+use dataplane::port::dpdk::{DpdkPort, DpdkPortConfig, Eal};
+use dataplane::port::{Port, PortId, PortStats};
+use dataplane::ruleset::Ruleset;
+use dataplane::worker::Worker;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+struct NamedPort {
+    name: String,
+    port: DpdkPort,
+}
+
+impl PortControl for NamedPort {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn stats(&self) -> PortStats {
+        self.port.stats()
+    }
+    fn link_up(&self) -> bool {
+        self.port.link().up
+    }
+}
+
+/// The DPDK device string of a `[[port]]`: vdev drivers get an instance number (so two
+/// `net_af_packet` ports do not clash) and their args; anything else is a PCI address.
+fn device_string(driver: &str, args: &str, seen: &mut HashMap<String, u32>) -> String {
+    if !driver.starts_with("net_") {
+        return driver.to_string();
+    }
+    let n = seen.entry(driver.to_string()).or_insert(0);
+    let name = format!("{driver}{n}");
+    *n += 1;
+    if args.is_empty() {
+        name
+    } else {
+        format!("{name},{args}")
+    }
+}
+
+pub fn run_with(mut cfg: Config, rules: Ruleset) -> Result<(), String> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let reload = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(sig, Arc::clone(&stop)).map_err(|e| e.to_string())?;
+    }
+    signal_hook::flag::register(signal_hook::consts::SIGHUP, Arc::clone(&reload))
+        .map_err(|e| e.to_string())?;
+
+    let eal = Eal::init(&cfg.eal_args).map_err(|e| format!("EAL: {e}"))?;
+    let workers = cfg.workers.len();
+    let queues = u16::try_from(workers).map_err(|_| "too many workers".to_string())?;
+
+    // Ports, in config order so PortId(i) is the i-th [[port]].
+    let mut seen = HashMap::new();
+    let mut ports: Vec<Arc<NamedPort>> = Vec::new();
+    for (i, p) in cfg.ports.iter().enumerate() {
+        let device = device_string(&p.driver, &p.args, &mut seen);
+        let port = DpdkPort::open(
+            &eal,
+            &DpdkPortConfig {
+                id: PortId(i as u16),
+                name: p.name.clone(),
+                device: device.clone(),
+                queues,
+                rx_desc: 1024,
+                tx_desc: 1024,
+                mac: p.mac,
+                mtu: p.mtu,
+                mbufs: cfg.mbufs,
+            },
+        )
+        .map_err(|e| format!("port `{}` ({device}): {e}", p.name))?;
+        tracing::info!(port = %p.name, %device, mac = %port.mac(), "port started");
+        ports.push(Arc::new(NamedPort {
+            name: p.name.clone(),
+            port,
+        }));
+    }
+    // Ports without a configured MAC use the driver's.
+    for (p, opened) in cfg.ports.iter_mut().zip(&ports) {
+        p.mac.get_or_insert(opened.port.mac());
+    }
+    let topo = cfg.build().map_err(|e| e.to_string())?;
+
+    let tap = match &cfg.local_tap {
+        Some(iface) => {
+            let device = format!("net_tap0,iface={iface}");
+            let port = DpdkPort::open(
+                &eal,
+                &DpdkPortConfig {
+                    id: PortId(u16::MAX),
+                    name: iface.clone(),
+                    device: device.clone(),
+                    queues,
+                    rx_desc: 512,
+                    tx_desc: 512,
+                    mac: None,
+                    mtu: 1500,
+                    mbufs: cfg.mbufs,
+                },
+            )
+            .map_err(|e| format!("[local] tap `{iface}` ({device}): {e}"))?;
+            let addresses: Vec<_> = cfg.ports.iter().flat_map(|p| p.addresses.clone()).collect();
+            host::configure_kernel(iface, &addresses)?;
+            let link = HostLink {
+                kernel_mac: host::kernel_mac(iface)?,
+                gateway_mac: HOST_GATEWAY_MAC,
+            };
+            tracing::info!(%iface, kernel_mac = %link.kernel_mac, "host exception port up");
+            Some((
+                Arc::new(NamedPort {
+                    name: iface.clone(),
+                    port,
+                }),
+                link,
+            ))
+        }
+        None => None,
+    };
+
+    let port_names: Vec<String> = cfg.ports.iter().map(|p| p.name.clone()).collect();
+    let shared = Arc::new(Shared::new(
+        rules,
+        port_names,
+        cfg.tunable("nf_conntrack_max").unwrap_or(0),
+    ));
+    let ct_cfg = CtConfig::from_tunables(|n| cfg.tunable(n));
+
+    let handoff = dataplane::handoff::Handoff::new(workers, ct_cfg.max as usize);
+    let mut commands = Vec::new();
+    let mut threads = Vec::new();
+    for (i, &core) in cfg.workers.iter().enumerate() {
+        let mut pipeline = Pipeline::new(
+            shared.compiled.load_full(),
+            topo.fib.clone(),
+            topo.neighbors.clone(),
+        );
+        pipeline.set_conntrack_config(ct_cfg.clone());
+        pipeline.seed(0x6e66_6470 ^ i as u64);
+        let worker = Worker::with_handoff(
+            pipeline,
+            i,
+            Arc::clone(&handoff),
+            usize::from(cfg.burst),
+            ports.len(),
+        );
+        let (tx, rx) = crossbeam_channel::bounded(64);
+        commands.push(tx);
+        let q = i as u16;
+        let t = WorkerThread {
+            index: i,
+            port_names: shared.port_names.clone(),
+            core: Some(core as usize),
+            worker,
+            ports: ports
+                .iter()
+                .map(|p| Box::new(p.port.queue(q)) as Box<dyn Port>)
+                .collect(),
+            host: tap
+                .as_ref()
+                .map(|(p, link)| (Box::new(p.port.queue(q)) as Box<dyn Port>, *link)),
+            rules: Arc::clone(&shared.compiled),
+            commands: rx,
+            stop: Arc::clone(&stop),
+        };
+        let handle = std::thread::Builder::new()
+            .name(format!("nfdp-worker{i}"))
+            .spawn(move || {
+                if let Err(e) = Eal::register_thread() {
+                    tracing::warn!(worker = i, "rte_thread_register: {e}");
+                }
+                t.run()
+            })
+            .map_err(|e| format!("cannot start worker {i}: {e}"))?;
+        threads.push(handle);
+    }
+
+    // The HTTP endpoint runs on its own thread until the process exits.
+    let server = Arc::new(
+        tiny_http::Server::http(cfg.metrics_listen)
+            .map_err(|e| format!("[metrics] listen {}: {e}", cfg.metrics_listen))?,
+    );
+    let http = {
+        let server = Arc::clone(&server);
+        let shared = Arc::clone(&shared);
+        let mut ctl: Vec<Arc<dyn PortControl>> = ports
+            .iter()
+            .map(|p| Arc::clone(p) as Arc<dyn PortControl>)
+            .collect();
+        if let Some((t, _)) = &tap {
+            ctl.push(Arc::clone(t) as Arc<dyn PortControl>);
+        }
+        let commands = commands.clone();
+        std::thread::Builder::new()
+            .name("nfdp-http".into())
+            .spawn(move || super::serve_http(server, shared, ctl, commands))
+            .map_err(|e| e.to_string())?
+    };
+    tracing::info!(workers, metrics = %cfg.metrics_listen, "nfdp running");
+    println!(
+        "nfdp: running ({} ports, {workers} workers, metrics on http://{})",
+        ports.len(),
+        cfg.metrics_listen
+    );
+
+    // The control loop: link state, reloads, shutdown.
+    let mut link: Vec<Option<bool>> = vec![None; ports.len()];
+    while !stop.load(Ordering::Relaxed) {
+        for (i, p) in ports.iter().enumerate() {
+            let up = p.port.link().up;
+            if link[i] == Some(up) {
+                continue;
+            }
+            let id = PortId(i as u16);
+            let cmd = || {
+                if up {
+                    Command::LinkUp(id)
+                } else {
+                    Command::LinkDown(id, cfg.ports[i].addresses.iter().map(|a| a.0).collect())
+                }
+            };
+            if link[i].is_some() || up {
+                tracing::info!(port = %p.name, up, "link state");
+                for c in &commands {
+                    let _ = c.send(cmd());
+                }
+            }
+            link[i] = Some(up);
+        }
+        if reload.swap(false, Ordering::Relaxed) {
+            match cfg.rules_file.as_deref().map(super::load_rules) {
+                Some(Ok(rs)) => {
+                    let g = shared.publish(rs);
+                    tracing::info!(generation = g, "ruleset reloaded (SIGHUP)");
+                }
+                Some(Err(e)) => tracing::error!("reload refused, the old ruleset stays: {e}"),
+                None => tracing::warn!("SIGHUP: no [rules] file to reload"),
+            }
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    tracing::info!("stopping");
+    for t in threads {
+        let _ = t.join();
+    }
+    server.unblock();
+    let _ = http.join();
+    // Ports close before the EAL is cleaned up (Drop order: ports, tap, then eal).
+    drop(tap);
+    drop(ports);
+    drop(eal);
+    println!("nfdp: stopped");
+    Ok(())
+}

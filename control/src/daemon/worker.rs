@@ -1,0 +1,244 @@
+//! One worker thread: pinned to its core, it owns rx/tx queue `q` of every port (and of the
+//! TAP exception port), polls them in bursts through its `Pipeline`, and between bursts
+//! picks up the current ruleset (one atomic load), the control thread's requests and the
+//! periodic timers (neighbours, conntrack expiry).
+
+use super::host::{FromHost, HostLink};
+use arc_swap::ArcSwap;
+use crossbeam_channel::{Receiver, Sender};
+use dataplane::conntrack::CtStats;
+use dataplane::pipeline::{CompiledRuleset, Emit, PipelineStats};
+use dataplane::port::{PacketBuf, Port, PortId};
+use dataplane::ruleset::Counters;
+use dataplane::worker::Worker;
+use std::net::Ipv4Addr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// How often a worker runs its timers and looks at its command queue.
+const HOUSEKEEPING: Duration = Duration::from_millis(100);
+
+/// What the control thread asks of a worker.
+pub enum Command {
+    /// Send a `WorkerReport`; with `listing`, include the conntrack table and neighbours.
+    Report {
+        listing: bool,
+        reply: Sender<WorkerReport>,
+    },
+    /// A port came up: announce its addresses (gratuitous ARP).
+    LinkUp(PortId),
+    /// A port went down: forget its neighbours and the connections masqueraded to it.
+    LinkDown(PortId, Vec<Ipv4Addr>),
+}
+
+/// A worker's state as the control thread sees it.
+#[derive(Debug, Clone, Default)]
+pub struct WorkerReport {
+    pub index: usize,
+    pub core: Option<usize>,
+    pub stats: PipelineStats,
+    pub ct_count: u64,
+    pub ct_stats: CtStats,
+    /// Per counter slot of `generation`'s ruleset.
+    pub counters: Vec<Counters>,
+    pub generation: u64,
+    /// Polls that found packets / all polls since start (the busy ratio).
+    pub busy_polls: u64,
+    pub polls: u64,
+    pub host_tx: u64,
+    pub host_rx: u64,
+    pub host_ignored: u64,
+    /// /proc/net/nf_conntrack lines, when asked for.
+    pub conntrack: Vec<String>,
+    /// `ip neigh`-style lines, when asked for.
+    pub neighbors: Vec<String>,
+}
+
+pub struct WorkerThread {
+    pub index: usize,
+    /// Port names by `PortId` (for listings).
+    pub port_names: Vec<String>,
+    pub core: Option<usize>,
+    pub worker: Worker,
+    pub ports: Vec<Box<dyn Port>>,
+    /// The TAP exception port's queue for this worker, with its link addresses.
+    pub host: Option<(Box<dyn Port>, HostLink)>,
+    pub rules: Arc<ArcSwap<CompiledRuleset>>,
+    pub commands: Receiver<Command>,
+    pub stop: Arc<AtomicBool>,
+}
+
+/// Nanoseconds since the Unix epoch: the clock the time match, rate limits and conntrack
+/// timeouts read.
+pub fn now_ns() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64)
+}
+
+impl WorkerThread {
+    /// The loop; returns when `stop` is set.
+    pub fn run(mut self) {
+        if let Some(core) = self.core {
+            if !core_affinity::set_for_current(core_affinity::CoreId { id: core }) {
+                tracing::warn!(
+                    worker = self.index,
+                    core,
+                    "could not pin worker to its core"
+                );
+            }
+        }
+        tracing::info!(worker = self.index, core = ?self.core, ports = self.ports.len(), "worker started");
+        let mut report = WorkerReport {
+            index: self.index,
+            core: self.core,
+            ..WorkerReport::default()
+        };
+        let mut host_rx: Vec<PacketBuf> = Vec::with_capacity(self.worker.burst);
+        let mut host_out: Vec<PacketBuf> = Vec::with_capacity(self.worker.burst);
+        let mut emits: Vec<Emit> = Vec::with_capacity(self.worker.burst * 2);
+        let mut next_housekeeping = Instant::now();
+        let mut owned = std::mem::take(&mut self.ports);
+        // `&mut [&mut dyn Port]` is invariant: shorten the boxes' 'static object lifetime
+        // to the borrow's here.
+        let mut ports: Vec<&mut dyn Port> = owned
+            .iter_mut()
+            .map(|p| -> &mut dyn Port { p.as_mut() })
+            .collect();
+        while !self.stop.load(Ordering::Relaxed) {
+            // RCU read side: one load per loop; an unchanged generation costs a compare.
+            let current = self.rules.load();
+            if !Arc::ptr_eq(&current, self.worker.pipeline.ruleset()) {
+                self.worker.pipeline.set_ruleset(Arc::clone(&current));
+            }
+            drop(current);
+            let now = now_ns();
+            let mut got = self.worker.poll(&mut ports, now);
+
+            if let Some((tap, link)) = self.host.as_mut() {
+                // INPUT: what the pipeline delivered locally goes to the kernel.
+                for p in self.worker.local.drain(..) {
+                    host_out.push(link.to_host(p));
+                }
+                report.host_tx += host_out.len() as u64;
+                for _ in 0..dataplane::worker::TX_RETRIES {
+                    if host_out.is_empty() {
+                        break;
+                    }
+                    tap.tx_burst(self.worker.queue, &mut host_out);
+                }
+                if !host_out.is_empty() {
+                    tap.count_tx_dropped(host_out.len() as u64);
+                    host_out.clear();
+                }
+                // OUTPUT: what the kernel sends comes back through the pipeline.
+                host_rx.clear();
+                got += tap.rx_burst(self.worker.queue, &mut host_rx, self.worker.burst);
+                for frame in host_rx.drain(..) {
+                    match link.from_host(frame) {
+                        FromHost::Output(p) => {
+                            report.host_rx += 1;
+                            self.worker.pipeline.output(p, now, &mut emits);
+                        }
+                        FromHost::Answer(a) => host_out.push(a),
+                        FromHost::Ignored => report.host_ignored += 1,
+                    }
+                }
+                if !host_out.is_empty() {
+                    tap.tx_burst(self.worker.queue, &mut host_out);
+                    host_out.clear();
+                }
+            } else {
+                // No host stack: local deliveries end here (counted by the pipeline).
+                self.worker.local.clear();
+            }
+            self.worker.send(&mut ports, &mut emits);
+
+            report.polls += 1;
+            if got > 0 {
+                report.busy_polls += 1;
+            }
+            if Instant::now() >= next_housekeeping {
+                next_housekeeping = Instant::now() + HOUSEKEEPING;
+                self.housekeeping(now, &mut emits, &mut ports);
+                while let Ok(cmd) = self.commands.try_recv() {
+                    self.command(cmd, &mut report, &mut emits, &mut ports);
+                }
+            } else if got == 0 {
+                std::hint::spin_loop();
+            }
+        }
+        tracing::info!(worker = self.index, "worker stopped");
+    }
+
+    fn housekeeping(&mut self, now: u64, emits: &mut Vec<Emit>, ports: &mut [&mut dyn Port]) {
+        self.worker.pipeline.tick(now, emits);
+        self.worker.pipeline.conntrack_mut().expire(now);
+        self.worker.send(ports, emits);
+    }
+
+    fn command(
+        &mut self,
+        cmd: Command,
+        report: &mut WorkerReport,
+        emits: &mut Vec<Emit>,
+        ports: &mut [&mut dyn Port],
+    ) {
+        match cmd {
+            Command::Report { listing, reply } => {
+                let p = &self.worker.pipeline;
+                let now = now_ns();
+                report.stats = p.stats().clone();
+                report.ct_count = p.conntrack().len() as u64;
+                report.ct_stats = p.conntrack().stats().clone();
+                report.counters = p.counters().to_vec();
+                report.generation = p.ruleset().generation;
+                if listing {
+                    report.conntrack = p.conntrack().listing(now);
+                    report.neighbors = neighbor_listing(p, &self.port_names);
+                }
+                let _ = reply.send(report.clone());
+                report.conntrack.clear();
+                report.neighbors.clear();
+            }
+            Command::LinkUp(port) => {
+                self.worker.pipeline.announce(port, emits);
+                self.worker.send(ports, emits);
+            }
+            Command::LinkDown(port, addrs) => {
+                self.worker.pipeline.link_down(port);
+                for a in addrs {
+                    let n = self.worker.pipeline.forget_masqueraded(a);
+                    tracing::info!(worker = self.index, %a, n, "forgot masqueraded connections");
+                }
+            }
+        }
+    }
+}
+
+/// `ip neigh show` lines: `IP dev PORT lladdr MAC STATE`, sorted.
+pub fn neighbor_listing(p: &dataplane::pipeline::Pipeline, port_names: &[String]) -> Vec<String> {
+    use dataplane::neigh::NeighState;
+    let mut lines: Vec<String> = p
+        .neighbors()
+        .iter()
+        .map(|(port, ip, e)| {
+            let dev = port_names
+                .get(usize::from(port.0))
+                .map_or("?", |s| s.as_str());
+            let state = match e.state {
+                NeighState::Incomplete => "INCOMPLETE",
+                NeighState::Reachable => "REACHABLE",
+                NeighState::Stale => "STALE",
+                NeighState::Permanent => "PERMANENT",
+            };
+            match e.mac {
+                Some(mac) => format!("{ip} dev {dev} lladdr {mac} {state}"),
+                None => format!("{ip} dev {dev} {state}"),
+            }
+        })
+        .collect();
+    lines.sort();
+    lines
+}

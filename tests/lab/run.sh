@@ -1,0 +1,186 @@
+#!/usr/bin/env bash
+# The namespace lab: real programs talking through nfdp.
+#
+#   h1 (192.168.1.10) --+                                   
+#                       +-- [sw: br0] -- r-lan |nfdp| r-wan -- wan (203.0.113.254)
+#   h2 (192.168.1.11) --+                      (ns r)
+#
+# nfdp runs in namespace r on net_af_packet vdevs over r-lan and r-wan with
+# configs/lab.toml + configs/lab.rules; the kernel of namespace r is its host stack,
+# behind the TAP port nfdp0. Each observation is asserted; any failure exits non-zero.
+# Needs root. LAB_PREFIX names the namespaces (default nfl-), NFDP the binary.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+P=${LAB_PREFIX:-nfl-}
+NFDP=${NFDP:-target/release/nfdp}
+CONFIG=${LAB_CONFIG:-configs/lab.toml}
+WORK=$(mktemp -d /tmp/nfdp-lab.XXXXXX)
+NFDP_PID=""
+FAILED=0
+
+say() { printf '\n=== %s\n' "$*"; }
+ok() { printf '  ok: %s\n' "$*"; }
+fail() { printf '  FAIL: %s\n' "$*" >&2; FAILED=1; }
+in_ns() { local ns=$1; shift; ip netns exec "$P$ns" "$@"; }
+
+cleanup() {
+  set +e
+  if [ -n "$NFDP_PID" ] && kill -0 "$NFDP_PID" 2>/dev/null; then
+    kill -TERM "$NFDP_PID"; sleep 1; kill -KILL "$NFDP_PID" 2>/dev/null
+  fi
+  for ns in h1 h2 sw wan r; do
+    ip netns pids "$P$ns" 2>/dev/null | xargs -r kill -KILL 2>/dev/null
+    ip netns del "$P$ns" 2>/dev/null
+  done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+[ "$(id -u)" = 0 ] || { echo "lab: needs root (network namespaces)" >&2; exit 1; }
+[ -x "$NFDP" ] || { echo "lab: $NFDP not found; build it with: cargo build --release --features dpdk -p control" >&2; exit 1; }
+for tool in curl iperf3 ping python3 ethtool; do
+  command -v "$tool" >/dev/null || { echo "lab: $tool missing (scripts/setup.sh installs it)" >&2; exit 1; }
+done
+
+say "building the lab: namespaces ${P}h1 ${P}h2 ${P}sw ${P}wan ${P}r"
+cleanup 2>/dev/null; WORK=$(mktemp -d /tmp/nfdp-lab.XXXXXX)
+for ns in h1 h2 sw wan r; do ip netns add "$P$ns"; in_ns "$ns" ip link set lo up; done
+in_ns sw ip link add br0 type bridge
+in_ns sw ip link set br0 up
+ip link add r-lan netns "${P}r" type veth peer name sw-r netns "${P}sw"
+ip link add r-wan netns "${P}r" type veth peer name eth0 netns "${P}wan"
+for h in h1 h2; do
+  ip link add eth0 netns "$P$h" type veth peer name "sw-$h" netns "${P}sw"
+done
+for port in sw-r sw-h1 sw-h2; do
+  in_ns sw ip link set "$port" master br0
+  in_ns sw ip link set "$port" up
+done
+# Hosts compute their own checksums (af_packet sees what the veth carries).
+in_ns h1 ip addr add 192.168.1.10/24 dev eth0
+in_ns h2 ip addr add 192.168.1.11/24 dev eth0
+in_ns wan ip addr add 203.0.113.254/24 dev eth0
+for ns in h1 h2 wan; do
+  in_ns "$ns" ip link set eth0 up
+  in_ns "$ns" ethtool -K eth0 tx off >/dev/null
+done
+for h in h1 h2; do in_ns "$h" ip route add default via 192.168.1.1; done
+# The router's NIC ends carry no addresses: nfdp owns them (through af_packet).
+for i in r-lan r-wan; do
+  in_ns r ip link set "$i" up
+  in_ns r ethtool -K "$i" tx off >/dev/null
+done
+in_ns r sysctl -qw net.ipv6.conf.all.disable_ipv6=1
+
+say "servers: web + iperf3 + SMTP listener on the WAN side, web on h2 (port-forward target)"
+mkdir -p "$WORK/wan-www" "$WORK/h2-www" "$WORK/r-www"
+echo "hello from the internet" >"$WORK/wan-www/index.html"
+echo "hello from the LAN server h2" >"$WORK/h2-www/index.html"
+echo "hello from the appliance itself" >"$WORK/r-www/index.html"
+in_ns wan python3 -m http.server 80 --bind 203.0.113.254 --directory "$WORK/wan-www" >"$WORK/wan-http.log" 2>&1 &
+in_ns h2 python3 -m http.server 8000 --bind 192.168.1.11 --directory "$WORK/h2-www" >"$WORK/h2-http.log" 2>&1 &
+in_ns wan iperf3 -s -B 203.0.113.254 >"$WORK/iperf3-server.log" 2>&1 &
+in_ns wan python3 -c '
+import socket
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("203.0.113.254", 25)); s.listen(5)
+while True:
+    c, a = s.accept(); print("SMTP connection from", a[0], flush=True); c.close()
+' >"$WORK/smtp.log" 2>&1 &
+
+say "starting nfdp --config $CONFIG in ${P}r"
+in_ns r env RUST_LOG=info "$NFDP" --config "$CONFIG" >"$WORK/nfdp.log" 2>&1 &
+NFDP_PID=$!
+for _ in $(seq 1 100); do
+  grep -q "nfdp: running" "$WORK/nfdp.log" && break
+  kill -0 "$NFDP_PID" 2>/dev/null || { cat "$WORK/nfdp.log"; echo "lab: nfdp exited" >&2; exit 1; }
+  sleep 0.2
+done
+grep -q "nfdp: running" "$WORK/nfdp.log" || { cat "$WORK/nfdp.log"; echo "lab: nfdp did not start" >&2; exit 1; }
+grep -E "port started|host exception|running" "$WORK/nfdp.log" | sed 's/^/  nfdp: /'
+# The appliance's own web service, in its host stack behind nfdp0.
+in_ns r python3 -m http.server 8081 --directory "$WORK/r-www" >"$WORK/r-http.log" 2>&1 &
+sleep 1
+
+METRICS=http://127.0.0.1:9469
+say "ping through the appliance (h1 -> 203.0.113.254) and to it (h1 -> 192.168.1.1, wan -> 203.0.113.1)"
+if out=$(in_ns h1 ping -c 3 -i 0.2 -W 2 203.0.113.254); then ok "$(echo "$out" | grep -E 'packets transmitted')"; else fail "ping through: $out"; fi
+if out=$(in_ns h1 ping -c 3 -i 0.2 -W 2 192.168.1.1); then ok "$(echo "$out" | grep -E 'packets transmitted') (the appliance's host stack answered)"; else fail "ping the appliance: $out"; fi
+if out=$(in_ns wan ping -c 2 -i 0.2 -W 2 203.0.113.1); then ok "WAN ping of 203.0.113.1 answered"; else fail "WAN ping of the appliance: $out"; fi
+
+say "curl from the LAN to the WAN server through MASQUERADE"
+if body=$(in_ns h1 curl -sS --max-time 5 http://203.0.113.254/); then
+  [ "$body" = "hello from the internet" ] && ok "h1 got: $body" || fail "unexpected body: $body"
+else fail "curl h1 -> WAN failed"; fi
+sleep 0.3
+client=$(grep -oE '^[0-9.]+ - - .*"GET / ' "$WORK/wan-http.log" | tail -1 | cut -d' ' -f1)
+if [ "$client" = 203.0.113.1 ]; then ok "the WAN server logged the client as $client (the appliance's WAN address)"; else fail "WAN server saw client '$client'"; grep . "$WORK/wan-http.log" >&2 || true; fi
+
+say "port forward: WAN -> 203.0.113.1:8080 -> h2 (192.168.1.11:8000)"
+if body=$(in_ns wan curl -sS --max-time 5 http://203.0.113.1:8080/); then
+  [ "$body" = "hello from the LAN server h2" ] && ok "wan got: $body" || fail "unexpected body: $body"
+else fail "curl wan -> 203.0.113.1:8080 failed"; fi
+sleep 0.3
+client=$(grep -oE '^[0-9.]+ - - .*"GET / ' "$WORK/h2-http.log" | tail -1 | cut -d' ' -f1)
+if [ "$client" = 203.0.113.254 ]; then ok "h2 logged the client as $client (DNAT keeps the source)"; else fail "h2 saw client '$client'"; fi
+
+say "a port the filter blocks: SMTP from the LAN gets a TCP reset (REJECT --reject-with tcp-reset)"
+out=$(in_ns h1 python3 -c '
+import socket
+s = socket.socket(); s.settimeout(5)
+try:
+    s.connect(("203.0.113.254", 25)); print("connected")
+except ConnectionRefusedError: print("refused")
+except socket.timeout: print("timeout")
+')
+if [ "$out" = refused ]; then ok "connect(203.0.113.254:25): connection refused"; else fail "connect to port 25: $out"; fi
+if [ -s "$WORK/smtp.log" ]; then fail "the SMTP listener was reached: $(cat "$WORK/smtp.log")"; else ok "the WAN SMTP listener saw no connection"; fi
+
+say "the appliance's own web service (INPUT allows it from lan0 only)"
+if body=$(in_ns h1 curl -sS --max-time 5 http://192.168.1.1:8081/); then
+  [ "$body" = "hello from the appliance itself" ] && ok "h1 got: $body" || fail "unexpected body: $body"
+else fail "curl h1 -> 192.168.1.1:8081 failed"; fi
+if in_ns wan curl -sS --max-time 2 http://203.0.113.1:8081/ >/dev/null 2>&1; then fail "the WAN reached the appliance's service"; else ok "from the WAN it times out (INPUT policy DROP)"; fi
+
+say "iperf3: h1 -> wan through MASQUERADE, 3 s"
+if in_ns h1 iperf3 -c 203.0.113.254 -t 3 -J >"$WORK/iperf3.json" 2>"$WORK/iperf3.err"; then
+  mbps=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(int(d["end"]["sum_received"]["bits_per_second"]/1e6))' "$WORK/iperf3.json")
+  if [ "$mbps" -gt 10 ]; then ok "iperf3 throughput: $mbps Mbit/s received"; else fail "iperf3 throughput only $mbps Mbit/s"; fi
+else fail "iperf3 failed: $(cat "$WORK/iperf3.err")"; fi
+
+say "conntrack table (GET $METRICS/conntrack)"
+in_ns r curl -sS --max-time 5 "$METRICS/conntrack" >"$WORK/conntrack.txt" || fail "GET /conntrack"
+sed 's/^/  /' "$WORK/conntrack.txt"
+grep -q 'src=192.168.1.10 dst=203.0.113.254 .*dport=5201 .*src=203.0.113.254 dst=203.0.113.1 ' "$WORK/conntrack.txt" \
+  && ok "the iperf3 connection is tracked and masqueraded to 203.0.113.1" || fail "no masqueraded iperf3 entry"
+grep -q 'src=203.0.113.254 dst=203.0.113.1 .*dport=8080 .*src=192.168.1.11 dst=203.0.113.254 sport=8000' "$WORK/conntrack.txt" \
+  && ok "the port-forward connection is tracked with its DNAT reply tuple" || fail "no DNAT entry"
+
+say "rule counters (GET $METRICS/rules)"
+in_ns r curl -sS --max-time 5 "$METRICS/rules" >"$WORK/rules.txt" || fail "GET /rules"
+sed 's/^/  /' "$WORK/rules.txt"
+rule_packets() { awk -v pat="$1" '$0 ~ pat {print $2; exit}' "$WORK/rules.txt"; }
+for pat in 'MASQUERADE' 'DNAT ' 'REJECT ' 'dpt:8081'; do
+  n=$(rule_packets "$pat"); n=${n:-0}
+  if [ "$n" -gt 0 ]; then ok "rule /$pat/ matched $n packets"; else fail "rule /$pat/ has no packets"; fi
+done
+
+say "metrics (GET $METRICS/metrics)"
+in_ns r curl -sS --max-time 5 "$METRICS/metrics" >"$WORK/metrics.txt" || fail "GET /metrics"
+grep -E '^nfdp_(port_packets_total|conntrack_entries|worker_busy_ratio|ruleset_generation)' "$WORK/metrics.txt" | sed 's/^/  /'
+grep -qE '^nfdp_port_packets_total\{dir="rx",port="lan0"\} [1-9]' "$WORK/metrics.txt" && ok "port counters exported" || fail "no lan0 rx packets in /metrics"
+
+say "stopping nfdp (SIGTERM)"
+kill -TERM "$NFDP_PID"
+for _ in $(seq 1 50); do kill -0 "$NFDP_PID" 2>/dev/null || break; sleep 0.1; done
+if kill -0 "$NFDP_PID" 2>/dev/null; then fail "nfdp did not stop on SIGTERM"; else
+  wait "$NFDP_PID" && ok "nfdp exited cleanly" || fail "nfdp exited with status $?"
+fi
+NFDP_PID=""
+grep -q "nfdp: stopped" "$WORK/nfdp.log" || fail "no clean stop in the log"
+
+if [ "$FAILED" != 0 ]; then
+  echo; echo "--- nfdp log"; tail -50 "$WORK/nfdp.log"
+  echo "lab: FAILED" >&2; exit 1
+fi
+echo; echo "lab: all observations passed"

@@ -1,7 +1,9 @@
 //! The nfdp packet path. No I/O and no DPDK here: wire formats, the ruleset model and its
 //! validation, routing and neighbours, ports, and (as their issues land) the classifier,
 //! conntrack, NAT and the hook pipeline.
-#![forbid(unsafe_code)]
+// `unsafe` is allowed only in the DPDK port module (FFI), which exists only with `dpdk`.
+#![cfg_attr(not(feature = "dpdk"), forbid(unsafe_code))]
+#![cfg_attr(feature = "dpdk", deny(unsafe_code))]
 
 pub mod conntrack;
 pub mod defrag;

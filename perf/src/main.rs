@@ -1,6 +1,9 @@
-//! `nfdp-bench`: in-process benchmarks (no DPDK). Every figure is the median of
+//! `nfdp-bench`: in-process benchmarks (no DPDK unless built with `--features dpdk`). Every figure is the median of
 //! `--repeats` runs, measured side by side in one process, and printed with what it
 //! measured. Run in release: `cargo run --release -p perf -- conntrack` / `-- rules`.
+
+#[cfg(feature = "dpdk")]
+mod dpdk;
 
 use clap::{Parser, Subcommand};
 use control::iptables::{restore, RestoreOptions};
@@ -41,6 +44,28 @@ enum What {
         /// Scan every rule (no classifier), for comparison.
         #[arg(long)]
         linear: bool,
+    },
+    /// DPDK io forwarding (testpmd's io mode, mbufs untouched) between two virtual ports on
+    /// this core: the framework ceiling.
+    #[cfg(feature = "dpdk")]
+    DpdkIo {
+        /// net_null (rx makes 64-byte packets, tx frees) or net_ring (loopback rings).
+        #[arg(long, default_value = "net_null")]
+        driver: String,
+        /// Seconds per run.
+        #[arg(long, default_value_t = 1.0)]
+        seconds: f64,
+        #[arg(long, default_value_t = 32)]
+        burst: usize,
+    },
+    /// DPDK on net_ring: io forwarding and DpdkQueue + Pipeline on an established flow,
+    /// side by side on the same ports.
+    #[cfg(feature = "dpdk")]
+    DpdkPipeline {
+        #[arg(long, default_value_t = 1.0)]
+        seconds: f64,
+        #[arg(long, default_value_t = 32)]
+        burst: usize,
     },
 }
 
@@ -201,5 +226,13 @@ fn main() {
             packets,
             linear,
         } => rules(&r, packets, cli.repeats.max(1), linear),
+        #[cfg(feature = "dpdk")]
+        What::DpdkIo {
+            driver,
+            seconds,
+            burst,
+        } => dpdk::io(&driver, seconds, burst, cli.repeats.max(1)),
+        #[cfg(feature = "dpdk")]
+        What::DpdkPipeline { seconds, burst } => dpdk::pipeline(seconds, burst, cli.repeats.max(1)),
     }
 }

@@ -3,6 +3,9 @@
 //! recycled through `PacketPool`), and the in-memory port used by tests, replay and benchmarks.
 
 mod buf;
+#[cfg(feature = "dpdk")]
+#[allow(unsafe_code)]
+pub mod dpdk;
 mod mem;
 
 pub use buf::{PacketBuf, PacketPool, DEFAULT_BUF_SIZE, DEFAULT_HEADROOM};

@@ -1,0 +1,57 @@
+/* nfdp's C shim over DPDK: the fast-path functions DPDK only provides as `static inline`
+ * (so bindgen cannot bind them) exported as real symbols, plus the values of macros bindgen
+ * cannot evaluate (RTE_BIT64 expressions) and the per-lcore rte_errno. */
+#ifndef NFDP_DPDK_SHIM_H
+#define NFDP_DPDK_SHIM_H
+
+#include <stdint.h>
+
+struct rte_mbuf;
+struct rte_mempool;
+
+uint16_t nfdp_eth_rx_burst(uint16_t port_id, uint16_t queue_id, struct rte_mbuf **rx_pkts,
+			   uint16_t nb_pkts);
+uint16_t nfdp_eth_tx_burst(uint16_t port_id, uint16_t queue_id, struct rte_mbuf **tx_pkts,
+			   uint16_t nb_pkts);
+
+struct rte_mbuf *nfdp_pktmbuf_alloc(struct rte_mempool *mp);
+/* 0 on success (all `count` allocated), negative when the pool cannot supply them all
+ * (then none are allocated). */
+int nfdp_pktmbuf_alloc_bulk(struct rte_mempool *mp, struct rte_mbuf **mbufs, unsigned int count);
+/* Frees the whole chain (all segments). */
+void nfdp_pktmbuf_free(struct rte_mbuf *m);
+void nfdp_pktmbuf_free_bulk(struct rte_mbuf **mbufs, unsigned int count);
+void nfdp_pktmbuf_reset(struct rte_mbuf *m);
+
+/* rte_pktmbuf_mtod: the first segment's data. */
+void *nfdp_pktmbuf_mtod(struct rte_mbuf *m);
+uint16_t nfdp_pktmbuf_data_len(const struct rte_mbuf *m);
+uint32_t nfdp_pktmbuf_pkt_len(const struct rte_mbuf *m);
+uint16_t nfdp_pktmbuf_nb_segs(const struct rte_mbuf *m);
+uint16_t nfdp_pktmbuf_headroom(const struct rte_mbuf *m);
+uint16_t nfdp_pktmbuf_tailroom(const struct rte_mbuf *m);
+/* Sets data_len and pkt_len of a single-segment mbuf; -1 (nothing changed) if `len` does not
+ * fit between the data offset and the end of the buffer. */
+int nfdp_pktmbuf_set_len(struct rte_mbuf *m, uint16_t len);
+char *nfdp_pktmbuf_append(struct rte_mbuf *m, uint16_t len);
+char *nfdp_pktmbuf_prepend(struct rte_mbuf *m, uint16_t len);
+/* Copies `len` bytes from offset `off` of the (possibly multi-segment) packet into `dst`;
+ * -1 if the packet is shorter than off + len. */
+int nfdp_pktmbuf_copy_out(const struct rte_mbuf *m, uint32_t off, uint32_t len, void *dst);
+
+unsigned int nfdp_lcore_id(void);
+int nfdp_errno(void);
+void nfdp_prefetch0(const void *p);
+
+/* Macro values bindgen cannot evaluate. */
+extern const uint64_t NFDP_ETH_RSS_IP;
+extern const uint64_t NFDP_ETH_RSS_TCP;
+extern const uint64_t NFDP_ETH_RSS_UDP;
+extern const uint64_t NFDP_ETH_TX_OFFLOAD_IPV4_CKSUM;
+extern const uint64_t NFDP_ETH_TX_OFFLOAD_TCP_CKSUM;
+extern const uint64_t NFDP_ETH_TX_OFFLOAD_UDP_CKSUM;
+extern const uint16_t NFDP_MBUF_DEFAULT_BUF_SIZE;
+extern const uint16_t NFDP_PKTMBUF_HEADROOM;
+extern const unsigned int NFDP_LCORE_ID_ANY;
+
+#endif

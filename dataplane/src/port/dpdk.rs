@@ -1,0 +1,991 @@
+//! The DPDK port: EAL start-up (`Eal`), one ethdev with its mbuf pool (`DpdkPort`), and the
+//! per-worker queue handle the worker loop polls (`DpdkQueue`, a `Port`).
+//!
+//! Packets are copied between mbufs and `PacketBuf`s at the edge (rx: mbuf -> pooled
+//! `PacketBuf`, mbuf freed at once; tx: `PacketBuf` -> fresh mbuf), so the pipeline never sees
+//! DPDK memory and no mbuf outlives one burst call.
+//!
+//! Lifetimes and teardown order: every `DpdkPort` and `DpdkQueue` holds an `Arc` of the
+//! port's inner state, which holds an `Arc` of the EAL's. The ethdev is stopped and closed
+//! (and a vdev we probed is removed, then the mbuf pool freed) when the last handle of that
+//! port goes; `rte_eal_cleanup` runs when the `Eal` and every port and queue are gone. So
+//! handles can be dropped in any order and the EAL is never cleaned up under a live port.
+//! `DpdkPort::close` only gives up the port's own reference: queues still held by workers
+//! keep the device running until they are dropped.
+//!
+//! Threads: `rte_eal_init` pins the calling thread (and so every thread it spawns later,
+//! which inherits the affinity) to the main lcore's CPUs. Worker threads should call
+//! `Eal::register_thread` so the mempool per-lcore caches work.
+//!
+//! This is the only module outside `bindings/` that uses `unsafe`: FFI calls into DPDK.
+
+use std::ffi::{c_char, c_int, CStr, CString};
+use std::fmt;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use dpdk_sys as sys;
+
+use super::{
+    MacAddr, PacketBuf, PacketPool, Port, PortId, PortStats, DEFAULT_BUF_SIZE, DEFAULT_HEADROOM,
+};
+
+/// Most mbufs one `rx_burst` / `tx_burst` call moves (larger requests are capped).
+pub const MAX_BURST: usize = 64;
+/// `PacketBuf`s each queue handle pre-allocates for received packets.
+pub const QUEUE_POOL_BUFS: usize = 512;
+/// Symmetric Toeplitz key: 0x6d5a repeated makes both directions of a flow hash alike, so
+/// one worker sees both (its conntrack shard holds the connection).
+const RSS_KEY_WORD: [u8; 2] = [0x6d, 0x5a];
+/// Room in an mbuf beyond the largest frame for VLAN tags and FCS.
+const FRAME_OVERHEAD: u32 = 14 + 4 + 4;
+
+/// A failed DPDK call: the message names the call and its return value / rte_errno.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DpdkError(pub String);
+
+impl fmt::Display for DpdkError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for DpdkError {}
+
+fn strerror(errnum: c_int) -> String {
+    // SAFETY: rte_strerror returns a pointer to a static or thread-local NUL-terminated
+    // string for any errnum; it is copied out before anything else runs on this thread.
+    let p = unsafe { sys::rte_strerror(errnum) };
+    if p.is_null() {
+        return format!("error {errnum}");
+    }
+    // SAFETY: non-null and NUL-terminated (see above).
+    unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned()
+}
+
+fn rte_errno() -> c_int {
+    // SAFETY: reads the calling thread's rte_errno; no preconditions.
+    unsafe { sys::nfdp_errno() }
+}
+
+/// Error for a call that returned a negative errno.
+fn ret_error(call: &str, ret: c_int) -> DpdkError {
+    DpdkError(format!("{call} failed: {ret} ({})", strerror(-ret)))
+}
+
+/// Error for a call that signals failure through rte_errno (NULL or -1 returns).
+fn errno_error(call: &str) -> DpdkError {
+    let e = rte_errno();
+    DpdkError(format!("{call} failed: rte_errno {e} ({})", strerror(e)))
+}
+
+fn check(call: &str, ret: c_int) -> Result<(), DpdkError> {
+    if ret < 0 {
+        Err(ret_error(call, ret))
+    } else {
+        Ok(())
+    }
+}
+
+fn cstring(what: &str, s: &str) -> Result<CString, DpdkError> {
+    CString::new(s).map_err(|_| DpdkError(format!("{what} `{s}` contains a NUL byte")))
+}
+
+/// rte_eal_init may run only once per process, even after rte_eal_cleanup.
+static EAL_STARTED: AtomicBool = AtomicBool::new(false);
+
+/// Runs rte_eal_cleanup when the last holder (the `Eal`, a port or a queue) is gone.
+struct EalGuard;
+
+impl Drop for EalGuard {
+    fn drop(&mut self) {
+        // SAFETY: the EAL was initialised (an EalGuard exists only after a successful
+        // rte_eal_init) and every port holds an Arc of this guard, so no port or queue is
+        // alive any more. Cleanup runs once: there is one guard per process.
+        unsafe { sys::rte_eal_cleanup() };
+    }
+}
+
+/// The initialised DPDK environment; one per process. Dropping it cleans the EAL up once
+/// every port opened with it has been closed (see the module documentation).
+pub struct Eal {
+    guard: Arc<EalGuard>,
+}
+
+impl Eal {
+    /// rte_eal_init with argv = ["nfdp", args...]; errors if called twice.
+    pub fn init(args: &[String]) -> Result<Eal, DpdkError> {
+        if EAL_STARTED.swap(true, Ordering::SeqCst) {
+            return Err(DpdkError(
+                "rte_eal_init: the EAL was already initialised in this process (it can only \
+                 be initialised once)"
+                    .into(),
+            ));
+        }
+        let mut owned = vec![cstring("EAL argument", "nfdp")?];
+        for a in args {
+            owned.push(cstring("EAL argument", a)?);
+        }
+        // The EAL may keep pointers into argv (it saves the arguments for telemetry), so the
+        // strings live for the rest of the process; this happens once.
+        let strings: &'static mut [CString] = Box::leak(owned.into_boxed_slice());
+        let mut argv: Vec<*mut c_char> = strings
+            .iter_mut()
+            .map(|s| s.as_ptr() as *mut c_char)
+            .collect();
+        let argc = c_int::try_from(argv.len())
+            .map_err(|_| DpdkError("rte_eal_init: too many arguments".into()))?;
+        argv.push(std::ptr::null_mut());
+        let argv: &'static mut [*mut c_char] = Box::leak(argv.into_boxed_slice());
+        // SAFETY: argv holds argc valid NUL-terminated strings followed by NULL, all leaked
+        // so they outlive the EAL; EAL_STARTED guarantees this is the only call.
+        let ret = unsafe { sys::rte_eal_init(argc, argv.as_mut_ptr()) };
+        if ret < 0 {
+            return Err(errno_error("rte_eal_init"));
+        }
+        Ok(Eal {
+            guard: Arc::new(EalGuard),
+        })
+    }
+
+    /// rte_thread_register() for a worker std::thread (so mempool caches work); idempotent.
+    pub fn register_thread() -> Result<(), DpdkError> {
+        if !EAL_STARTED.load(Ordering::SeqCst) {
+            return Err(DpdkError(
+                "rte_thread_register: the EAL is not initialised".into(),
+            ));
+        }
+        if Self::lcore_id().is_some() {
+            return Ok(());
+        }
+        // SAFETY: the EAL is initialised; registering the calling thread has no other
+        // precondition.
+        let ret = unsafe { sys::rte_thread_register() };
+        if ret < 0 {
+            return Err(errno_error("rte_thread_register"));
+        }
+        Ok(())
+    }
+
+    /// Gives the calling thread's lcore id back (call before a registered thread exits, or
+    /// its lcore slot stays taken). No-op for unregistered threads.
+    pub fn unregister_thread() {
+        if EAL_STARTED.load(Ordering::SeqCst) && Self::lcore_id().is_some() {
+            // SAFETY: the EAL is initialised and the thread is registered.
+            unsafe { sys::rte_thread_unregister() };
+        }
+    }
+
+    /// The calling thread's lcore id, `None` for a thread that is not an EAL thread.
+    pub fn lcore_id() -> Option<u32> {
+        // SAFETY: reads a thread-local; no preconditions.
+        let id = unsafe { sys::nfdp_lcore_id() };
+        // SAFETY: reads an immutable exported constant.
+        let any = unsafe { sys::NFDP_LCORE_ID_ANY };
+        (id != any).then_some(id)
+    }
+}
+
+/// What `DpdkPort::open` sets up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DpdkPortConfig {
+    pub id: PortId,
+    pub name: String,
+    /// "net_af_packet0,iface=r-lan" style vdev string (driver name + index + args) or a PCI
+    /// address.
+    pub device: String,
+    pub queues: u16,
+    pub rx_desc: u16,
+    pub tx_desc: u16,
+    pub mac: Option<MacAddr>,
+    pub mtu: u16,
+    /// mbufs in this port's pool (sized from the config; no hugepages here, so keep
+    /// defaults modest, e.g. 8191).
+    pub mbufs: u32,
+}
+
+impl DpdkPortConfig {
+    /// One queue, 1024 descriptors each way, MTU 1500, 8191 mbufs, the driver's MAC.
+    pub fn new(id: PortId, name: &str, device: &str) -> DpdkPortConfig {
+        DpdkPortConfig {
+            id,
+            name: name.to_string(),
+            device: device.to_string(),
+            queues: 1,
+            rx_desc: 1024,
+            tx_desc: 1024,
+            mac: None,
+            mtu: 1500,
+            mbufs: 8191,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct LinkStatus {
+    pub up: bool,
+    pub speed_mbps: u32,
+}
+
+/// Software counters of one queue, shared between its handle and the port.
+#[derive(Default)]
+struct QueueCounters {
+    /// Frames the worker gave up on after tx_burst refused them.
+    tx_dropped: AtomicU64,
+    /// Frames dropped here: received mbuf chains that could not be read, frames too big for
+    /// an mbuf on transmit.
+    errors: AtomicU64,
+    /// Bytes received / sent through this handle, for drivers that count only packets.
+    rx_bytes: AtomicU64,
+    tx_bytes: AtomicU64,
+}
+
+struct PortInner {
+    _eal: Arc<EalGuard>,
+    dpdk_id: u16,
+    id: PortId,
+    name: String,
+    queues: u16,
+    mac: MacAddr,
+    pool: *mut sys::rte_mempool,
+    /// Largest frame an mbuf of `pool` holds in one segment.
+    max_frame: usize,
+    /// The vdev name to remove on close, if this port probed it.
+    probed_vdev: Option<CString>,
+    counters: Vec<QueueCounters>,
+    claimed: Vec<AtomicBool>,
+    /// Serialises control-path calls (stats, link) from several threads.
+    control: Mutex<()>,
+}
+
+// SAFETY: `pool` points to a DPDK mempool, which is safe to use from any thread (the default
+// multi-producer/multi-consumer ring ops); the ethdev is addressed by its integer id, and
+// control-path calls are serialised by `control`, while each rx/tx queue is driven by at most
+// one `DpdkQueue` (enforced by `claimed`).
+unsafe impl Send for PortInner {}
+// SAFETY: see Send; every &self method is either atomic or serialised by `control`.
+unsafe impl Sync for PortInner {}
+
+impl PortInner {
+    fn lock(&self) -> MutexGuard<'_, ()> {
+        self.control.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn stats(&self) -> PortStats {
+        let mut s = sys::rte_eth_stats::default();
+        let ret = {
+            let _g = self.lock();
+            // SAFETY: the port is configured and started (alive while self is); `s` is a
+            // valid, writable rte_eth_stats.
+            unsafe { sys::rte_eth_stats_get(self.dpdk_id, &mut s) }
+        };
+        let mut out = PortStats::default();
+        if ret == 0 {
+            out.rx_packets = s.ipackets;
+            out.rx_bytes = s.ibytes;
+            out.tx_packets = s.opackets;
+            out.tx_bytes = s.obytes;
+            out.rx_dropped = s.imissed;
+            out.errors = s.ierrors + s.oerrors;
+        }
+        let (mut rx_bytes, mut tx_bytes) = (0, 0);
+        for c in &self.counters {
+            out.tx_dropped += c.tx_dropped.load(Ordering::Relaxed);
+            out.errors += c.errors.load(Ordering::Relaxed);
+            rx_bytes += c.rx_bytes.load(Ordering::Relaxed);
+            tx_bytes += c.tx_bytes.load(Ordering::Relaxed);
+        }
+        // Some virtual drivers (net_null, net_ring) count packets but not bytes: report the
+        // bytes that passed through the queue handles instead of a constant 0.
+        if out.rx_bytes == 0 && out.rx_packets > 0 {
+            out.rx_bytes = rx_bytes;
+        }
+        if out.tx_bytes == 0 && out.tx_packets > 0 {
+            out.tx_bytes = tx_bytes;
+        }
+        out
+    }
+
+    fn link(&self) -> LinkStatus {
+        let mut l = sys::rte_eth_link::default();
+        let ret = {
+            let _g = self.lock();
+            // SAFETY: valid port id and a writable rte_eth_link.
+            unsafe { sys::rte_eth_link_get_nowait(self.dpdk_id, &mut l) }
+        };
+        if ret < 0 {
+            return LinkStatus::default();
+        }
+        LinkStatus {
+            up: l.link_status() != 0,
+            speed_mbps: l.link_speed,
+        }
+    }
+}
+
+impl Drop for PortInner {
+    fn drop(&mut self) {
+        // SAFETY: no queue handle is left (each holds an Arc of self), so no thread is in a
+        // burst call on this port; stop and close are the documented teardown, after which the
+        // driver holds no mbufs of `pool`, so the pool can be freed. Return values are ignored:
+        // there is nothing left to do on failure.
+        unsafe {
+            sys::rte_eth_dev_stop(self.dpdk_id);
+            sys::rte_eth_dev_close(self.dpdk_id);
+            if let Some(name) = &self.probed_vdev {
+                sys::rte_eal_hotplug_remove(c"vdev".as_ptr(), name.as_ptr());
+            }
+            sys::rte_mempool_free(self.pool);
+        }
+        release_port(self.dpdk_id);
+    }
+}
+
+/// Owns the ethdev; Send + Sync (control thread reads stats/link while workers use queues).
+pub struct DpdkPort {
+    inner: Option<Arc<PortInner>>,
+    id: PortId,
+    name: String,
+    mac: MacAddr,
+    /// Counters at `close`, reported afterwards.
+    final_stats: PortStats,
+}
+
+static POOL_SEQ: AtomicU64 = AtomicU64::new(0);
+
+/// DPDK port ids owned by a live `PortInner` (or being set up): `open` refuses them, so two
+/// `DpdkPort`s never configure one device and a failed open never closes someone else's.
+static OWNED_PORTS: Mutex<Vec<u16>> = Mutex::new(Vec::new());
+
+fn claim_port(dpdk_id: u16, dev_name: &str) -> Result<(), DpdkError> {
+    let mut owned = OWNED_PORTS.lock().unwrap_or_else(|e| e.into_inner());
+    if owned.contains(&dpdk_id) {
+        return Err(DpdkError(format!(
+            "device {dev_name} (DPDK port {dpdk_id}) is already open"
+        )));
+    }
+    owned.push(dpdk_id);
+    Ok(())
+}
+
+fn release_port(dpdk_id: u16) {
+    OWNED_PORTS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .retain(|&p| p != dpdk_id);
+}
+
+impl DpdkPort {
+    /// Probes a vdev with rte_dev_probe (or finds an already probed port, e.g. a PCI port,
+    /// by name), configures `queues` rx/tx queues, RSS with a symmetric Toeplitz key on
+    /// IP/TCP/UDP where the driver supports it and queues > 1, IPv4/TCP/UDP tx checksum
+    /// offload if the driver supports it (the pipeline does not rely on it), sets the MAC if
+    /// given, the MTU, promiscuous mode, and starts the port.
+    pub fn open(eal: &Eal, cfg: &DpdkPortConfig) -> Result<DpdkPort, DpdkError> {
+        if cfg.queues == 0 {
+            return Err(DpdkError(format!("port {}: queues must be >= 1", cfg.name)));
+        }
+        let dev_name = cfg.device.split(',').next().unwrap_or_default().trim();
+        if dev_name.is_empty() {
+            return Err(DpdkError(format!("port {}: empty device", cfg.name)));
+        }
+        let c_name = cstring("device name", dev_name)?;
+        let mut probed_vdev = None;
+        let dpdk_id = match port_by_name(&c_name) {
+            Some(p) => {
+                claim_port(p, dev_name)?;
+                p
+            }
+            None => {
+                let c_dev = cstring("device", &cfg.device)?;
+                // SAFETY: the EAL is initialised (we hold `eal`); c_dev is NUL-terminated.
+                let ret = unsafe { sys::rte_dev_probe(c_dev.as_ptr()) };
+                check(&format!("rte_dev_probe({})", cfg.device), ret)?;
+                if !dev_name.contains(':') {
+                    probed_vdev = Some(c_name.clone());
+                }
+                let found = port_by_name(&c_name);
+                match found {
+                    Some(p) => claim_port(p, dev_name).map(|()| p),
+                    None => Err(DpdkError(format!(
+                        "rte_eth_dev_get_port_by_name({dev_name}): no ethdev after probing `{}`",
+                        cfg.device
+                    ))),
+                }
+                .inspect_err(|_| {
+                    if let Some(name) = &probed_vdev {
+                        // SAFETY: removes the vdev probed just above, which nothing uses.
+                        unsafe { sys::rte_eal_hotplug_remove(c"vdev".as_ptr(), name.as_ptr()) };
+                    }
+                })?
+            }
+        };
+        // From here on a failure must undo the probe; `Setup` does that on drop.
+        let mut setup = Setup {
+            dpdk_id,
+            probed_vdev,
+            pool: std::ptr::null_mut(),
+        };
+
+        let mut info = sys::rte_eth_dev_info::default();
+        // SAFETY: valid port id, writable info struct.
+        let ret = unsafe { sys::rte_eth_dev_info_get(dpdk_id, &mut info) };
+        check("rte_eth_dev_info_get", ret)?;
+        if cfg.queues > info.max_rx_queues || cfg.queues > info.max_tx_queues {
+            return Err(DpdkError(format!(
+                "port {}: {} queues requested, driver {} allows {} rx / {} tx",
+                cfg.name,
+                cfg.queues,
+                driver_name(&info),
+                info.max_rx_queues,
+                info.max_tx_queues
+            )));
+        }
+
+        let mut conf = sys::rte_eth_conf::default();
+        // SAFETY: reading immutable exported constants.
+        let (rss_wanted, tx_wanted) = unsafe {
+            (
+                sys::NFDP_ETH_RSS_IP | sys::NFDP_ETH_RSS_TCP | sys::NFDP_ETH_RSS_UDP,
+                sys::NFDP_ETH_TX_OFFLOAD_IPV4_CKSUM
+                    | sys::NFDP_ETH_TX_OFFLOAD_TCP_CKSUM
+                    | sys::NFDP_ETH_TX_OFFLOAD_UDP_CKSUM,
+            )
+        };
+        let key_len = if info.hash_key_size == 0 {
+            40
+        } else {
+            usize::from(info.hash_key_size)
+        };
+        let mut rss_key: Vec<u8> = RSS_KEY_WORD.iter().copied().cycle().take(key_len).collect();
+        let rss_hf = rss_wanted & info.flow_type_rss_offloads;
+        if cfg.queues > 1 && rss_hf != 0 {
+            conf.rxmode.mq_mode = sys::RTE_ETH_MQ_RX_RSS;
+            conf.rx_adv_conf.rss_conf.rss_key = rss_key.as_mut_ptr();
+            conf.rx_adv_conf.rss_conf.rss_key_len = key_len as u8;
+            conf.rx_adv_conf.rss_conf.rss_hf = rss_hf;
+        }
+        conf.txmode.offloads = tx_wanted & info.tx_offload_capa;
+        conf.rxmode.mtu = u32::from(cfg.mtu);
+        // SAFETY: valid port id; conf (and the key it points to) outlives the call, the
+        // driver copies what it keeps.
+        let ret = unsafe { sys::rte_eth_dev_configure(dpdk_id, cfg.queues, cfg.queues, &conf) };
+        check(&format!("rte_eth_dev_configure({dev_name})"), ret)?;
+
+        let (mut rx_desc, mut tx_desc) = (cfg.rx_desc.max(1), cfg.tx_desc.max(1));
+        // SAFETY: valid port id and writable counts.
+        let ret =
+            unsafe { sys::rte_eth_dev_adjust_nb_rx_tx_desc(dpdk_id, &mut rx_desc, &mut tx_desc) };
+        check("rte_eth_dev_adjust_nb_rx_tx_desc", ret)?;
+
+        // SAFETY: valid port id.
+        let socket = unsafe { sys::rte_eth_dev_socket_id(dpdk_id) };
+        // SAFETY: reading immutable exported constants.
+        let (default_room, headroom) =
+            unsafe { (sys::NFDP_MBUF_DEFAULT_BUF_SIZE, sys::NFDP_PKTMBUF_HEADROOM) };
+        let frame_room = (u32::from(cfg.mtu) + FRAME_OVERHEAD).max(2048);
+        let data_room = u32::from(default_room).max(frame_room + u32::from(headroom));
+        let data_room = u16::try_from(data_room)
+            .map_err(|_| DpdkError(format!("port {}: MTU {} too large", cfg.name, cfg.mtu)))?;
+        let pool_name = format!(
+            "nfdp_p{dpdk_id}_{}",
+            POOL_SEQ.fetch_add(1, Ordering::Relaxed)
+        );
+        let c_pool = cstring("pool name", &pool_name)?;
+        let cache = (cfg.mbufs / 2).min(256);
+        // SAFETY: EAL initialised, name NUL-terminated; the returned pool is owned by `setup`
+        // (and then by PortInner) and freed exactly once.
+        setup.pool = unsafe {
+            sys::rte_pktmbuf_pool_create(c_pool.as_ptr(), cfg.mbufs, cache, 0, data_room, socket)
+        };
+        if setup.pool.is_null() {
+            return Err(errno_error(&format!(
+                "rte_pktmbuf_pool_create({pool_name}, {} mbufs of {data_room} bytes)",
+                cfg.mbufs
+            )));
+        }
+        let socket = socket as u32; // SOCKET_ID_ANY (-1) is passed through as DPDK expects.
+        for q in 0..cfg.queues {
+            // SAFETY: configured port, queue index below the configured count, live pool.
+            let ret = unsafe {
+                sys::rte_eth_rx_queue_setup(
+                    dpdk_id,
+                    q,
+                    rx_desc,
+                    socket,
+                    std::ptr::null(),
+                    setup.pool,
+                )
+            };
+            check(&format!("rte_eth_rx_queue_setup({dev_name}, {q})"), ret)?;
+            // SAFETY: as above; a NULL txconf means the driver's defaults plus conf.txmode.
+            let ret = unsafe {
+                sys::rte_eth_tx_queue_setup(dpdk_id, q, tx_desc, socket, std::ptr::null())
+            };
+            check(&format!("rte_eth_tx_queue_setup({dev_name}, {q})"), ret)?;
+        }
+        if let Some(mac) = cfg.mac {
+            let mut addr = sys::rte_ether_addr { addr_bytes: mac.0 };
+            // SAFETY: valid port id, valid address struct.
+            let ret = unsafe { sys::rte_eth_dev_default_mac_addr_set(dpdk_id, &mut addr) };
+            check(
+                &format!("rte_eth_dev_default_mac_addr_set({dev_name}, {mac})"),
+                ret,
+            )?;
+        }
+        // SAFETY: valid, configured port.
+        let ret = unsafe { sys::rte_eth_dev_start(dpdk_id) };
+        check(&format!("rte_eth_dev_start({dev_name})"), ret)?;
+        // SAFETY: valid, started port.
+        let ret = unsafe { sys::rte_eth_promiscuous_enable(dpdk_id) };
+        // Virtual devices without the operation receive everything anyway.
+        if ret < 0 && ret != -(ENOTSUP) {
+            // SAFETY: valid, started port.
+            unsafe { sys::rte_eth_dev_stop(dpdk_id) };
+            check(&format!("rte_eth_promiscuous_enable({dev_name})"), ret)?;
+        }
+        let mut addr = sys::rte_ether_addr::default();
+        // SAFETY: valid port id, writable address.
+        let ret = unsafe { sys::rte_eth_macaddr_get(dpdk_id, &mut addr) };
+        check("rte_eth_macaddr_get", ret)?;
+        let mac = MacAddr(addr.addr_bytes);
+
+        let (pool, probed_vdev) = setup.disarm();
+        let inner = PortInner {
+            _eal: eal.guard.clone(),
+            dpdk_id,
+            id: cfg.id,
+            name: cfg.name.clone(),
+            queues: cfg.queues,
+            mac,
+            pool,
+            max_frame: usize::from(data_room - headroom),
+            probed_vdev,
+            counters: (0..cfg.queues).map(|_| QueueCounters::default()).collect(),
+            claimed: (0..cfg.queues).map(|_| AtomicBool::new(false)).collect(),
+            control: Mutex::new(()),
+        };
+        Ok(DpdkPort {
+            inner: Some(Arc::new(inner)),
+            id: cfg.id,
+            name: cfg.name.clone(),
+            mac,
+            final_stats: PortStats::default(),
+        })
+    }
+
+    /// The per-worker handle for rx/tx queue q, with its own `PacketPool`.
+    ///
+    /// Panics if `q` is out of range, already handed out (two threads driving one queue
+    /// would race inside the driver) or the port is closed; `try_queue` reports instead.
+    pub fn queue(&self, q: u16) -> DpdkQueue {
+        self.try_queue(q).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// `queue`, reporting misuse as an error.
+    pub fn try_queue(&self, q: u16) -> Result<DpdkQueue, DpdkError> {
+        self.try_queue_with_pool(
+            q,
+            Arc::new(Mutex::new(PacketPool::with_defaults(QUEUE_POOL_BUFS))),
+        )
+    }
+
+    /// A queue handle that takes its receive buffers from, and returns transmitted buffers
+    /// to, `pool`. Give all the ports' handles of one worker the same pool: a packet received
+    /// on one port is transmitted on another, so per-port pools would drain on one side and
+    /// overflow on the other.
+    pub fn try_queue_with_pool(
+        &self,
+        q: u16,
+        pool: Arc<Mutex<PacketPool>>,
+    ) -> Result<DpdkQueue, DpdkError> {
+        let inner = self
+            .inner
+            .as_ref()
+            .ok_or_else(|| DpdkError(format!("port {}: closed", self.name)))?;
+        let flag = inner.claimed.get(usize::from(q)).ok_or_else(|| {
+            DpdkError(format!(
+                "port {}: no queue {q} (it has {})",
+                self.name, inner.queues
+            ))
+        })?;
+        if flag.swap(true, Ordering::AcqRel) {
+            return Err(DpdkError(format!(
+                "port {}: queue {q} is already in use",
+                self.name
+            )));
+        }
+        Ok(DpdkQueue {
+            inner: inner.clone(),
+            queue: q,
+            pool,
+            mbufs: [std::ptr::null_mut(); MAX_BURST],
+            src: [0; MAX_BURST],
+        })
+    }
+
+    pub fn link(&self) -> LinkStatus {
+        self.inner.as_ref().map(|i| i.link()).unwrap_or_default()
+    }
+
+    pub fn mac(&self) -> MacAddr {
+        self.mac
+    }
+
+    pub fn id(&self) -> PortId {
+        self.id
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The DPDK ethdev port id.
+    pub fn dpdk_port_id(&self) -> Option<u16> {
+        self.inner.as_ref().map(|i| i.dpdk_id)
+    }
+
+    /// rte_eth_stats_get mapped onto PortStats (ipackets, ibytes, opackets, obytes,
+    /// imissed -> rx_dropped, ierrors + oerrors -> errors) plus the software tx_dropped and
+    /// errors the queues counted. After `close`, the figures at the time of closing.
+    pub fn stats(&self) -> PortStats {
+        match &self.inner {
+            Some(i) => i.stats(),
+            None => self.final_stats,
+        }
+    }
+
+    /// rte_eth_dev_stop + rte_eth_dev_close (and removal of a vdev this port probed), done as
+    /// soon as no `DpdkQueue` of this port is left; also done by Drop.
+    pub fn close(&mut self) {
+        if let Some(i) = self.inner.take() {
+            self.final_stats = i.stats();
+        }
+    }
+}
+
+const ENOTSUP: c_int = 95;
+
+fn port_by_name(name: &CStr) -> Option<u16> {
+    let mut id = 0u16;
+    // SAFETY: name is NUL-terminated, id writable.
+    let ret = unsafe { sys::rte_eth_dev_get_port_by_name(name.as_ptr(), &mut id) };
+    (ret == 0).then_some(id)
+}
+
+fn driver_name(info: &sys::rte_eth_dev_info) -> String {
+    if info.driver_name.is_null() {
+        return "?".into();
+    }
+    // SAFETY: the driver fills driver_name with a static NUL-terminated string.
+    unsafe { CStr::from_ptr(info.driver_name) }
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// Undoes a half-done `open`: frees the pool, closes the port and removes a probed vdev.
+struct Setup {
+    dpdk_id: u16,
+    probed_vdev: Option<CString>,
+    pool: *mut sys::rte_mempool,
+}
+
+impl Setup {
+    fn disarm(mut self) -> (*mut sys::rte_mempool, Option<CString>) {
+        let pool = std::mem::replace(&mut self.pool, std::ptr::null_mut());
+        let vdev = self.probed_vdev.take();
+        std::mem::forget(self);
+        (pool, vdev)
+    }
+}
+
+impl Drop for Setup {
+    fn drop(&mut self) {
+        // SAFETY: the port was never handed out; closing it (stop is harmless on a port that
+        // did not start) releases the driver's references to the pool before it is freed.
+        unsafe {
+            sys::rte_eth_dev_stop(self.dpdk_id);
+            sys::rte_eth_dev_close(self.dpdk_id);
+            if let Some(name) = &self.probed_vdev {
+                sys::rte_eal_hotplug_remove(c"vdev".as_ptr(), name.as_ptr());
+            }
+            if !self.pool.is_null() {
+                sys::rte_mempool_free(self.pool);
+            }
+        }
+        release_port(self.dpdk_id);
+    }
+}
+
+impl Drop for DpdkPort {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+/// The handle one worker uses for rx/tx queue `q` of a port; implements `Port`. The
+/// `queue` argument of the `Port` methods must be this handle's queue: for any other the
+/// calls receive and transmit nothing.
+pub struct DpdkQueue {
+    inner: Arc<PortInner>,
+    queue: u16,
+    pool: Arc<Mutex<PacketPool>>,
+    mbufs: [*mut sys::rte_mbuf; MAX_BURST],
+    /// For each mbuf slot of a tx burst: the index of the frame it carries.
+    src: [usize; MAX_BURST],
+}
+
+// SAFETY: the mbuf pointer array is scratch space that holds no live mbuf between calls; the
+// queue it drives is claimed by this handle alone (see `try_queue_with_pool`), so moving the
+// handle to another thread moves the only user of that queue.
+unsafe impl Send for DpdkQueue {}
+
+impl DpdkQueue {
+    /// The queue this handle drives.
+    pub fn queue_id(&self) -> u16 {
+        self.queue
+    }
+
+    fn counters(&self) -> &QueueCounters {
+        &self.inner.counters[usize::from(self.queue)]
+    }
+
+    fn lock_pool(&self) -> MutexGuard<'_, PacketPool> {
+        self.pool.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// testpmd's io forwarding, one burst: receives up to `max` mbufs on this queue and
+    /// transmits them untouched on `to`'s queue, freeing what `to` does not take. If
+    /// `rewrite` is given its bytes overwrite the front of each frame first (a packet
+    /// generator recycling frames). Returns (received, transmitted). For benchmarks: the
+    /// framework's ceiling without the copy into `PacketBuf`s.
+    pub fn forward_burst(
+        &mut self,
+        to: &mut DpdkQueue,
+        max: usize,
+        rewrite: Option<&[u8]>,
+    ) -> (usize, usize) {
+        let n = max.min(MAX_BURST) as u16;
+        // SAFETY: this handle exclusively owns the rx queue; `mbufs` has room for n pointers.
+        let rx = unsafe {
+            sys::nfdp_eth_rx_burst(self.inner.dpdk_id, self.queue, self.mbufs.as_mut_ptr(), n)
+        };
+        if rx == 0 {
+            return (0, 0);
+        }
+        if let Some(bytes) = rewrite {
+            for &m in &self.mbufs[..usize::from(rx)] {
+                // SAFETY: m is a valid mbuf just received and owned by us.
+                let len = usize::from(unsafe { sys::nfdp_pktmbuf_data_len(m) }).min(bytes.len());
+                // SAFETY: the first segment holds `data_len` >= len writable bytes at mtod.
+                unsafe {
+                    std::ptr::copy_nonoverlapping(
+                        bytes.as_ptr(),
+                        sys::nfdp_pktmbuf_mtod(m) as *mut u8,
+                        len,
+                    )
+                };
+            }
+        }
+        // SAFETY: `to` exclusively owns its tx queue; the first rx pointers are valid mbufs
+        // whose ownership passes to the driver for the ones it accepts.
+        let tx = unsafe {
+            sys::nfdp_eth_tx_burst(to.inner.dpdk_id, to.queue, self.mbufs.as_mut_ptr(), rx)
+        };
+        if tx < rx {
+            // SAFETY: the unsent mbufs are still ours; each is freed once.
+            unsafe {
+                sys::nfdp_pktmbuf_free_bulk(
+                    self.mbufs.as_mut_ptr().add(usize::from(tx)),
+                    u32::from(rx - tx),
+                )
+            };
+        }
+        (usize::from(rx), usize::from(tx))
+    }
+}
+
+impl Drop for DpdkQueue {
+    fn drop(&mut self) {
+        self.inner.claimed[usize::from(self.queue)].store(false, Ordering::Release);
+    }
+}
+
+impl Port for DpdkQueue {
+    fn id(&self) -> PortId {
+        self.inner.id
+    }
+
+    fn name(&self) -> &str {
+        &self.inner.name
+    }
+
+    fn mac(&self) -> MacAddr {
+        self.inner.mac
+    }
+
+    fn queues(&self) -> u16 {
+        self.inner.queues
+    }
+
+    /// Copies each received mbuf (all its segments) into a `PacketBuf` from the queue's pool
+    /// (a fresh one if the pool is empty) and frees the mbufs.
+    fn rx_burst(&mut self, queue: u16, bufs: &mut Vec<PacketBuf>, max: usize) -> usize {
+        if queue != self.queue {
+            return 0;
+        }
+        let n = max.min(MAX_BURST) as u16;
+        // SAFETY: this handle exclusively owns the rx queue; `mbufs` has room for n pointers.
+        let rx = unsafe {
+            sys::nfdp_eth_rx_burst(self.inner.dpdk_id, self.queue, self.mbufs.as_mut_ptr(), n)
+        };
+        if rx == 0 {
+            return 0;
+        }
+        let rx = usize::from(rx);
+        let mut got = 0;
+        let mut bad = 0;
+        let mut bytes = 0;
+        {
+            let mut pool = self.pool.lock().unwrap_or_else(|e| e.into_inner());
+            for i in 0..rx {
+                let m = self.mbufs[i];
+                if i + 1 < rx {
+                    // SAFETY: a valid received mbuf; prefetching its data has no effect on
+                    // memory.
+                    unsafe { sys::nfdp_prefetch0(sys::nfdp_pktmbuf_mtod(self.mbufs[i + 1])) };
+                }
+                // SAFETY: m is a valid mbuf we own until it is freed below.
+                let len = unsafe { sys::nfdp_pktmbuf_pkt_len(m) } as usize;
+                if len == 0 {
+                    bad += 1;
+                    continue;
+                }
+                let mut buf = pool
+                    .alloc()
+                    .unwrap_or_else(|| PacketBuf::new(DEFAULT_BUF_SIZE, DEFAULT_HEADROOM));
+                let dst = buf.append(len);
+                // SAFETY: dst is `len` writable bytes; copy_out reads the chain's first `len`
+                // bytes (it checks them against the segments and fails otherwise).
+                let ret = unsafe {
+                    sys::nfdp_pktmbuf_copy_out(m, 0, len as u32, dst.as_mut_ptr().cast())
+                };
+                if ret < 0 {
+                    bad += 1;
+                    pool.free(buf);
+                    continue;
+                }
+                buf.port = self.inner.id;
+                buf.queue = self.queue;
+                bytes += len as u64;
+                bufs.push(buf);
+                got += 1;
+            }
+        }
+        // SAFETY: the first rx pointers are mbufs we own; their data has been copied out and
+        // nothing refers to them any more.
+        unsafe { sys::nfdp_pktmbuf_free_bulk(self.mbufs.as_mut_ptr(), rx as u32) };
+        let c = self.counters();
+        c.rx_bytes.fetch_add(bytes, Ordering::Relaxed);
+        if bad > 0 {
+            c.errors.fetch_add(bad, Ordering::Relaxed);
+        }
+        got
+    }
+
+    /// Copies up to `MAX_BURST` frames from the front of `pkts` into fresh mbufs and
+    /// transmits them; frames larger than an mbuf holds are taken and counted as errors. The
+    /// taken `PacketBuf`s go back to the queue's pool.
+    fn tx_burst(&mut self, queue: u16, pkts: &mut Vec<PacketBuf>) -> usize {
+        if queue != self.queue || pkts.is_empty() {
+            return 0;
+        }
+        let max_frame = self.inner.max_frame;
+        let scan = pkts.len().min(MAX_BURST);
+        let mut k = 0;
+        for (i, p) in pkts[..scan].iter().enumerate() {
+            if p.len() <= max_frame && !p.is_empty() {
+                self.src[k] = i;
+                k += 1;
+            }
+        }
+        let mut allocated = 0;
+        if k > 0 {
+            // SAFETY: `mbufs` has room for k pointers; the pool is alive while inner is.
+            let ret = unsafe {
+                sys::nfdp_pktmbuf_alloc_bulk(self.inner.pool, self.mbufs.as_mut_ptr(), k as u32)
+            };
+            if ret == 0 {
+                allocated = k;
+            } else {
+                // Pool nearly empty: take what single allocations still give.
+                while allocated < k {
+                    // SAFETY: the pool is alive while inner is.
+                    let m = unsafe { sys::nfdp_pktmbuf_alloc(self.inner.pool) };
+                    if m.is_null() {
+                        break;
+                    }
+                    self.mbufs[allocated] = m;
+                    allocated += 1;
+                }
+            }
+        }
+        for slot in 0..allocated {
+            let data = pkts[self.src[slot]].data();
+            let m = self.mbufs[slot];
+            // SAFETY: m is a fresh single-segment mbuf whose data room holds max_frame >=
+            // data.len() bytes after the headroom; append returns that many writable bytes.
+            unsafe {
+                let dst = sys::nfdp_pktmbuf_append(m, data.len() as u16);
+                debug_assert!(!dst.is_null());
+                std::ptr::copy_nonoverlapping(data.as_ptr(), dst.cast::<u8>(), data.len());
+            }
+        }
+        let sent = if allocated > 0 {
+            // SAFETY: this handle exclusively owns the tx queue; the first `allocated`
+            // pointers are valid mbufs, ownership of the accepted ones passes to the driver.
+            usize::from(unsafe {
+                sys::nfdp_eth_tx_burst(
+                    self.inner.dpdk_id,
+                    self.queue,
+                    self.mbufs.as_mut_ptr(),
+                    allocated as u16,
+                )
+            })
+        } else {
+            0
+        };
+        if sent < allocated {
+            // SAFETY: the unsent mbufs are still ours; each is freed once.
+            unsafe {
+                sys::nfdp_pktmbuf_free_bulk(
+                    self.mbufs.as_mut_ptr().add(sent),
+                    (allocated - sent) as u32,
+                )
+            };
+        }
+        // Everything in front of the first frame not sent is taken: the sent ones and the
+        // oversize ones dropped among them.
+        let taken = if sent == k { scan } else { self.src[sent] };
+        let sent_bytes: usize = self.src[..sent].iter().map(|&i| pkts[i].len()).sum();
+        let c = self.counters();
+        c.tx_bytes.fetch_add(sent_bytes as u64, Ordering::Relaxed);
+        let oversize = taken - sent;
+        if oversize > 0 {
+            c.errors.fetch_add(oversize as u64, Ordering::Relaxed);
+        }
+        let mut pool = self.lock_pool();
+        for b in pkts.drain(..taken) {
+            pool.free(b);
+        }
+        taken
+    }
+
+    fn count_tx_dropped(&mut self, n: u64) {
+        self.counters().tx_dropped.fetch_add(n, Ordering::Relaxed);
+    }
+
+    fn stats(&self) -> PortStats {
+        self.inner.stats()
+    }
+}

@@ -65,10 +65,14 @@ for ns in h1 h2 wan; do
   in_ns "$ns" ethtool -K eth0 tx off >/dev/null
 done
 for h in h1 h2; do in_ns "$h" ip route add default via 192.168.1.1; done
-# The router's NIC ends carry no addresses: nfdp owns them (through af_packet).
+# The router's NIC ends carry no addresses: nfdp owns them (through af_packet). The
+# af_packet PMD gives the interfaces nfdp's MACs, and the namespace's kernel holds the
+# appliance's addresses (on nfdp0, its host stack), so it must not take IP from them
+# directly: af_packet sees frames before netfilter, the kernel's raw table drops them after.
 for i in r-lan r-wan; do
   in_ns r ip link set "$i" up
   in_ns r ethtool -K "$i" tx off >/dev/null
+  in_ns r iptables -t raw -A PREROUTING -i "$i" -j DROP
 done
 in_ns r sysctl -qw net.ipv6.conf.all.disable_ipv6=1
 
@@ -77,8 +81,9 @@ mkdir -p "$WORK/wan-www" "$WORK/h2-www" "$WORK/r-www"
 echo "hello from the internet" >"$WORK/wan-www/index.html"
 echo "hello from the LAN server h2" >"$WORK/h2-www/index.html"
 echo "hello from the appliance itself" >"$WORK/r-www/index.html"
-in_ns wan python3 -m http.server 80 --bind 203.0.113.254 --directory "$WORK/wan-www" >"$WORK/wan-http.log" 2>&1 &
-in_ns h2 python3 -m http.server 8000 --bind 192.168.1.11 --directory "$WORK/h2-www" >"$WORK/h2-http.log" 2>&1 &
+WEB=tests/lab/webserver.py
+in_ns wan python3 "$WEB" 203.0.113.254 80 "$WORK/wan-www" 2>"$WORK/wan-http.log" &
+in_ns h2 python3 "$WEB" 192.168.1.11 8000 "$WORK/h2-www" 2>"$WORK/h2-http.log" &
 in_ns wan iperf3 -s -B 203.0.113.254 >"$WORK/iperf3-server.log" 2>&1 &
 in_ns wan python3 -c '
 import socket
@@ -87,9 +92,20 @@ s.bind(("203.0.113.254", 25)); s.listen(5)
 while True:
     c, a = s.accept(); print("SMTP connection from", a[0], flush=True); c.close()
 ' >"$WORK/smtp.log" 2>&1 &
+# Every server listens before any client starts.
+wait_listen() {
+  local ns=$1 port=$2
+  for _ in $(seq 1 50); do
+    in_ns "$ns" ss -Hltn "sport = :$port" | grep -q LISTEN && return 0
+    sleep 0.1
+  done
+  echo "lab: nothing listens on port $port in $P$ns" >&2; exit 1
+}
+wait_listen wan 80; wait_listen h2 8000; wait_listen wan 5201; wait_listen wan 25
 
 say "starting nfdp --config $CONFIG in ${P}r"
-in_ns r env RUST_LOG=info "$NFDP" --config "$CONFIG" >"$WORK/nfdp.log" 2>&1 &
+# Not through in_ns: $! must be nfdp itself (ip netns exec and env exec it) for SIGTERM.
+ip netns exec "${P}r" env RUST_LOG=info NO_COLOR=1 "$NFDP" --config "$CONFIG" >"$WORK/nfdp.log" 2>&1 &
 NFDP_PID=$!
 for _ in $(seq 1 100); do
   grep -q "nfdp: running" "$WORK/nfdp.log" && break
@@ -99,8 +115,10 @@ done
 grep -q "nfdp: running" "$WORK/nfdp.log" || { cat "$WORK/nfdp.log"; echo "lab: nfdp did not start" >&2; exit 1; }
 grep -E "port started|host exception|running" "$WORK/nfdp.log" | sed 's/^/  nfdp: /'
 # The appliance's own web service, in its host stack behind nfdp0.
-in_ns r python3 -m http.server 8081 --directory "$WORK/r-www" >"$WORK/r-http.log" 2>&1 &
-sleep 1
+in_ns r python3 "$WEB" 0.0.0.0 8081 "$WORK/r-www" 2>"$WORK/r-http.log" &
+wait_listen r 8081
+# LAB_PAUSE=N holds the lab for N seconds here, for poking at it by hand.
+[ -n "${LAB_PAUSE:-}" ] && { echo "lab: holding for $LAB_PAUSE s"; sleep "$LAB_PAUSE"; }
 
 METRICS=http://127.0.0.1:9469
 say "ping through the appliance (h1 -> 203.0.113.254) and to it (h1 -> 192.168.1.1, wan -> 203.0.113.1)"
@@ -113,7 +131,7 @@ if body=$(in_ns h1 curl -sS --max-time 5 http://203.0.113.254/); then
   [ "$body" = "hello from the internet" ] && ok "h1 got: $body" || fail "unexpected body: $body"
 else fail "curl h1 -> WAN failed"; fi
 sleep 0.3
-client=$(grep -oE '^[0-9.]+ - - .*"GET / ' "$WORK/wan-http.log" | tail -1 | cut -d' ' -f1)
+client=$(awk '/^CLIENT/ {c=$2} END {print c}' "$WORK/wan-http.log")
 if [ "$client" = 203.0.113.1 ]; then ok "the WAN server logged the client as $client (the appliance's WAN address)"; else fail "WAN server saw client '$client'"; grep . "$WORK/wan-http.log" >&2 || true; fi
 
 say "port forward: WAN -> 203.0.113.1:8080 -> h2 (192.168.1.11:8000)"
@@ -121,7 +139,7 @@ if body=$(in_ns wan curl -sS --max-time 5 http://203.0.113.1:8080/); then
   [ "$body" = "hello from the LAN server h2" ] && ok "wan got: $body" || fail "unexpected body: $body"
 else fail "curl wan -> 203.0.113.1:8080 failed"; fi
 sleep 0.3
-client=$(grep -oE '^[0-9.]+ - - .*"GET / ' "$WORK/h2-http.log" | tail -1 | cut -d' ' -f1)
+client=$(awk '/^CLIENT/ {c=$2} END {print c}' "$WORK/h2-http.log")
 if [ "$client" = 203.0.113.254 ]; then ok "h2 logged the client as $client (DNAT keeps the source)"; else fail "h2 saw client '$client'"; fi
 
 say "a port the filter blocks: SMTP from the LAN gets a TCP reset (REJECT --reject-with tcp-reset)"

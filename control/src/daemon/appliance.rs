@@ -7,12 +7,12 @@ use crate::config::Config;
 use dataplane::conntrack::CtConfig;
 use dataplane::pipeline::Pipeline;
 use dataplane::port::dpdk::{DpdkPort, DpdkPortConfig, Eal};
-use dataplane::port::{Port, PortId, PortStats};
+use dataplane::port::{PacketPool, Port, PortId, PortStats};
 use dataplane::ruleset::Ruleset;
 use dataplane::worker::Worker;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 struct NamedPort {
@@ -137,7 +137,6 @@ pub fn run_with(mut cfg: Config, rules: Ruleset) -> Result<(), String> {
     ));
     let ct_cfg = CtConfig::from_tunables(|n| cfg.tunable(n));
 
-    let handoff = dataplane::handoff::Handoff::new(workers, ct_cfg.max as usize);
     let mut commands = Vec::new();
     let mut threads = Vec::new();
     for (i, &core) in cfg.workers.iter().enumerate() {
@@ -148,28 +147,31 @@ pub fn run_with(mut cfg: Config, rules: Ruleset) -> Result<(), String> {
         );
         pipeline.set_conntrack_config(ct_cfg.clone());
         pipeline.seed(0x6e66_6470 ^ i as u64);
-        let worker = Worker::with_handoff(
-            pipeline,
-            i,
-            Arc::clone(&handoff),
-            usize::from(cfg.burst),
-            ports.len(),
-        );
+        let worker = Worker::new(pipeline, i as u16, usize::from(cfg.burst), ports.len());
         let (tx, rx) = crossbeam_channel::bounded(64);
         commands.push(tx);
         let q = i as u16;
+        // One buffer pool per worker for all its queues: frames received on one port
+        // leave on another.
+        let pool = Arc::new(Mutex::new(PacketPool::with_defaults(
+            dataplane::port::dpdk::QUEUE_POOL_BUFS * (ports.len() + 1),
+        )));
+        let queue = |p: &NamedPort| -> Result<Box<dyn Port>, String> {
+            p.port
+                .try_queue_with_pool(q, Arc::clone(&pool))
+                .map(|h| Box::new(h) as Box<dyn Port>)
+                .map_err(|e| format!("port `{}` queue {q}: {e}", p.name))
+        };
         let t = WorkerThread {
             index: i,
             port_names: shared.port_names.clone(),
             core: Some(core as usize),
             worker,
-            ports: ports
-                .iter()
-                .map(|p| Box::new(p.port.queue(q)) as Box<dyn Port>)
-                .collect(),
-            host: tap
-                .as_ref()
-                .map(|(p, link)| (Box::new(p.port.queue(q)) as Box<dyn Port>, *link)),
+            ports: ports.iter().map(|p| queue(p)).collect::<Result<_, _>>()?,
+            host: match tap.as_ref() {
+                Some((p, link)) => Some((queue(p)?, *link)),
+                None => None,
+            },
             rules: Arc::clone(&shared.compiled),
             commands: rx,
             stop: Arc::clone(&stop),

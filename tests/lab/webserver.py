@@ -1,0 +1,26 @@
+#!/usr/bin/env python3
+"""A small web server for the lab: serves DIR on ADDR:PORT and logs each client as
+`CLIENT <ip> GET <path>`. Unlike `python3 -m http.server` it does no name lookup on
+start-up (the namespaces have no resolver), so it listens at once."""
+import http.server
+import socketserver
+import sys
+from functools import partial
+
+
+class Handler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, fmt, *args):
+        sys.stderr.write(f"CLIENT {self.client_address[0]} {self.command} {self.path}\n")
+        sys.stderr.flush()
+
+
+class Server(socketserver.ThreadingMixIn, socketserver.TCPServer):
+    allow_reuse_address = True
+    daemon_threads = True
+
+
+addr, port, directory = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+with Server((addr, port), partial(Handler, directory=directory)) as srv:
+    sys.stderr.write(f"listening on {addr}:{port}\n")
+    sys.stderr.flush()
+    srv.serve_forever()

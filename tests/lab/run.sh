@@ -197,6 +197,24 @@ fi
 NFDP_PID=""
 grep -q "nfdp: stopped" "$WORK/nfdp.log" || fail "no clean stop in the log"
 
+say "reference: the same iperf3 run with the kernel of ${P}r as the router (same rules)"
+# The kernel takes over the NIC ends: nfdp's addresses on r-lan/r-wan, forwarding on, and
+# configs/lab.rules with the port names swapped. Informational: printed, not asserted.
+in_ns r iptables -t raw -F PREROUTING
+in_ns r ip addr flush dev nfdp0 2>/dev/null || true
+in_ns r ip link set r-lan address 02:00:00:00:01:01
+in_ns r ip link set r-wan address 02:00:00:00:02:01
+in_ns r ip addr add 192.168.1.1/24 dev r-lan
+in_ns r ip addr add 203.0.113.1/24 dev r-wan
+in_ns r sysctl -qw net.ipv4.ip_forward=1
+sed -e 's/lan0/r-lan/g' -e 's/wan0/r-wan/g' configs/lab.rules | in_ns r iptables-restore
+if in_ns h1 iperf3 -c 203.0.113.254 -t 3 -J >"$WORK/iperf3-kernel.json" 2>/dev/null; then
+  kmbps=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(int(d["end"]["sum_received"]["bits_per_second"]/1e6))' "$WORK/iperf3-kernel.json")
+  echo "  iperf3 through the kernel: $kmbps Mbit/s; through nfdp (af_packet PMD, 1 worker): ${mbps:-?} Mbit/s"
+else
+  echo "  iperf3 through the kernel failed (reference only)"
+fi
+
 if [ "$FAILED" != 0 ]; then
   echo; echo "--- nfdp log"; tail -50 "$WORK/nfdp.log"
   echo "lab: FAILED" >&2; exit 1

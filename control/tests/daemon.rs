@@ -1037,3 +1037,67 @@ fn http_endpoint_serves_views_and_takes_rulesets() {
     server.unblock();
     http_thread.join().expect("the HTTP thread ends");
 }
+
+// ---- publication ----
+
+#[test]
+fn concurrent_publishers_hand_out_generations_in_publication_order() {
+    // A SIGHUP reload (control thread) and a POST /rules (HTTP thread) can publish at once:
+    // the generation the workers see never goes back, and the last one handed out stays.
+    let _serial = lock(&SERIAL);
+    let names = vec!["lan0".to_string(), "wan0".to_string()];
+    let shared = Arc::new(Shared::new(Ruleset::default(), names, 0));
+    let mut big = String::from("*filter\n");
+    for i in 0..500 {
+        big.push_str(&format!(
+            "-A FORWARD -s 10.{}.{}.0/24 -p tcp --dport {} -j ACCEPT\n",
+            i / 256,
+            i % 256,
+            1000 + i
+        ));
+    }
+    big.push_str("COMMIT\n");
+    let big = parse_rules(&big, "big").expect("rules");
+    let small = parse_rules(ACCEPT_UDP, "small").expect("rules");
+    let done = Arc::new(AtomicBool::new(false));
+    let watcher = {
+        let shared = Arc::clone(&shared);
+        let done = Arc::clone(&done);
+        std::thread::spawn(move || {
+            let mut seen = Vec::new();
+            while !done.load(Ordering::Relaxed) {
+                let g = shared.compiled.load().generation;
+                if seen.last() != Some(&g) {
+                    seen.push(g);
+                }
+                std::thread::yield_now();
+            }
+            seen
+        })
+    };
+    let publishers: Vec<_> = (0..4)
+        .map(|t| {
+            let shared = Arc::clone(&shared);
+            let rules = if t % 2 == 0 {
+                big.clone()
+            } else {
+                small.clone()
+            };
+            std::thread::spawn(move || (0..100).map(|_| shared.publish(rules.clone())).max())
+        })
+        .collect();
+    let newest = publishers
+        .into_iter()
+        .map(|p| p.join().expect("publisher"))
+        .max()
+        .flatten();
+    done.store(true, Ordering::Relaxed);
+    let seen = watcher.join().expect("watcher");
+    assert!(
+        seen.windows(2).all(|w| w[0] < w[1]),
+        "generations went back: {seen:?}"
+    );
+    assert_eq!(newest, Some(401));
+    assert_eq!(shared.current_rules().1.generation, 401);
+    assert_eq!(shared.compiled.load().generation, 401, "the workers' side");
+}

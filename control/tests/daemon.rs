@@ -17,7 +17,7 @@ use std::collections::VecDeque;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -82,6 +82,8 @@ struct Wire {
     rx: Arc<Mutex<VecDeque<PacketBuf>>>,
     tx: Arc<Mutex<VecDeque<PacketBuf>>>,
     stats: Arc<Mutex<PortStats>>,
+    /// How many frames `tx_burst` still takes (a full transmit ring takes none).
+    tx_room: Arc<AtomicUsize>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -95,6 +97,7 @@ impl Wire {
             rx: Arc::default(),
             tx: Arc::default(),
             stats: Arc::default(),
+            tx_room: Arc::new(AtomicUsize::new(usize::MAX)),
         }
     }
 
@@ -165,10 +168,12 @@ impl Port for TestPort {
     }
     fn tx_burst(&mut self, queue: u16, pkts: &mut Vec<PacketBuf>) -> usize {
         assert_eq!(queue, 0, "the worker sends on its own queue");
-        let n = pkts.len();
+        let room = self.wire.tx_room.load(Ordering::Relaxed);
+        let n = pkts.len().min(room);
+        self.wire.tx_room.store(room - n, Ordering::Relaxed);
         let mut stats = lock(&self.wire.stats);
         let mut tx = lock(&self.wire.tx);
-        for b in pkts.drain(..) {
+        for b in pkts.drain(..n) {
             stats.tx_packets += 1;
             stats.tx_bytes += b.len() as u64;
             tx.push_back(b);
@@ -858,6 +863,36 @@ fn host_path_through_the_tap_port() {
     assert_eq!(d.rule_packets(&r, TableKind::Filter, "OUTPUT", 1), 1);
     assert_eq!(d.rule_packets(&r, TableKind::Filter, "INPUT", 1), 1);
     assert!(d.wires[WAN].take().is_empty());
+}
+
+#[test]
+fn host_frames_a_full_tap_refuses_are_counted_as_dropped() {
+    let rules = "*filter\n-A INPUT -p icmp -j ACCEPT\nCOMMIT\n";
+    let d = Daemon::start(rules, true);
+    d.tap.tx_room.store(0, Ordering::Relaxed);
+    // A local delivery and an ARP answer towards the kernel, both refused by the tap.
+    d.wires[LAN].inject(&from_lan(&icmp_echo(HOST, LAN_ADDR, 8, 1, 1)));
+    d.tap
+        .inject(&arp([0xff; 6], 1, KERNEL_MAC, LAN_ADDR, [0; 6], HOST));
+    let deadline = Instant::now() + PATIENCE;
+    while d.tap.stats().tx_dropped < 2 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let s = d.tap.stats();
+    assert_eq!((s.tx_packets, s.tx_dropped), (0, 2));
+    let r = d.processed(1);
+    assert_eq!(
+        (r.stats.delivered_local, r.host_tx),
+        (1, 0),
+        "nothing reached the kernel"
+    );
+    // Room again: the next ping gets through and counts.
+    d.tap.tx_room.store(usize::MAX, Ordering::Relaxed);
+    d.wires[LAN].inject(&from_lan(&icmp_echo(HOST, LAN_ADDR, 8, 1, 2)));
+    assert_eq!(d.tap.wait(1, PATIENCE).len(), 1);
+    let r = d.processed(2);
+    assert_eq!(r.host_tx, 1);
+    assert_eq!(d.tap.stats().tx_dropped, 2);
 }
 
 // ---- 5. link events ----

@@ -69,6 +69,9 @@ impl Shared {
     /// workers pick it up at their next burst and carry the counters of unchanged rules
     /// over. The old generation is freed when the last worker lets go of it.
     pub fn publish(&self, rules: Ruleset) -> u64 {
+        // One publisher at a time (SIGHUP and POST /rules may race): a generation number
+        // taken before another's must not be stored after it.
+        let mut g = self.published.lock().unwrap_or_else(|p| p.into_inner());
         let start = Instant::now();
         let generation = self.generation.fetch_add(1, Ordering::Relaxed) + 1;
         let compiled = Arc::new(CompiledRuleset::compile_for_ports(
@@ -76,7 +79,6 @@ impl Shared {
             generation,
             &self.port_names,
         ));
-        let mut g = self.published.lock().unwrap_or_else(|p| p.into_inner());
         self.compiled.store(Arc::clone(&compiled));
         *g = (Arc::new(rules), compiled);
         self.swap_ns

@@ -121,17 +121,7 @@ impl WorkerThread {
                 for p in self.worker.local.drain(..) {
                     host_out.push(link.to_host(p));
                 }
-                report.host_tx += host_out.len() as u64;
-                for _ in 0..dataplane::worker::TX_RETRIES {
-                    if host_out.is_empty() {
-                        break;
-                    }
-                    tap.tx_burst(self.worker.queue, &mut host_out);
-                }
-                if !host_out.is_empty() {
-                    tap.count_tx_dropped(host_out.len() as u64);
-                    host_out.clear();
-                }
+                report.host_tx += send_all(tap.as_mut(), self.worker.queue, &mut host_out);
                 // OUTPUT: what the kernel sends comes back through the pipeline.
                 host_rx.clear();
                 got += tap.rx_burst(self.worker.queue, &mut host_rx, self.worker.burst);
@@ -145,10 +135,7 @@ impl WorkerThread {
                         FromHost::Ignored => report.host_ignored += 1,
                     }
                 }
-                if !host_out.is_empty() {
-                    tap.tx_burst(self.worker.queue, &mut host_out);
-                    host_out.clear();
-                }
+                send_all(tap.as_mut(), self.worker.queue, &mut host_out);
             } else {
                 // No host stack: local deliveries end here (counted by the pipeline).
                 self.worker.local.clear();
@@ -215,6 +202,23 @@ impl WorkerThread {
             }
         }
     }
+}
+
+/// Sends `pkts` on `port` with the worker's bounded retries; what the port still refuses is
+/// dropped and counted as its `tx_dropped`. Returns how many were sent.
+fn send_all(port: &mut dyn Port, queue: u16, pkts: &mut Vec<PacketBuf>) -> u64 {
+    let mut sent = 0;
+    for _ in 0..dataplane::worker::TX_RETRIES {
+        if pkts.is_empty() {
+            break;
+        }
+        sent += port.tx_burst(queue, pkts);
+    }
+    if !pkts.is_empty() {
+        port.count_tx_dropped(pkts.len() as u64);
+        pkts.clear();
+    }
+    sent as u64
 }
 
 /// `ip neigh show` lines: `IP dev PORT lladdr MAC STATE`, sorted.

@@ -1,0 +1,1140 @@
+//! The daemon's worker loop on a real thread: frames go in and come out through test ports
+//! whose queues the test shares with the worker, while the test drives the control side
+//! (ruleset publication, reports, link events, the HTTP endpoint) as the control thread
+//! does. No DPDK: the ports are in memory, the worker runs unpinned.
+
+use control::config::Config;
+use control::daemon::host::HostLink;
+use control::daemon::worker::{Command, WorkerReport, WorkerThread};
+use control::daemon::{collect_reports, metrics, parse_rules, serve_http, PortControl, Shared};
+use crossbeam_channel::Sender;
+use dataplane::pipeline::Pipeline;
+use dataplane::port::{MacAddr, PacketBuf, Port, PortId, PortStats};
+use dataplane::ruleset::{Ruleset, TableKind};
+use dataplane::wire::checksum;
+use dataplane::worker::Worker;
+use std::collections::VecDeque;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+const CONFIG: &str = r#"
+[[port]]
+name = "lan0"
+driver = "mem"
+mac = "02:00:00:00:01:01"
+addresses = ["192.168.1.1/24", "192.168.2.1/24"]
+
+[[port]]
+name = "wan0"
+driver = "mem"
+mac = "02:00:00:00:02:01"
+addresses = ["203.0.113.1/24"]
+
+[[route]]
+dst = "0.0.0.0/0"
+via = "203.0.113.254"
+
+[[neighbor]]
+ip = "203.0.113.254"
+mac = "02:00:00:00:02:fe"
+
+[[neighbor]]
+ip = "192.168.1.10"
+mac = "02:00:00:00:01:10"
+
+[conntrack]
+nf_conntrack_max = 4096
+"#;
+
+const LAN: usize = 0;
+const WAN: usize = 1;
+const LAN_MAC: [u8; 6] = [2, 0, 0, 0, 1, 1];
+const WAN_MAC: [u8; 6] = [2, 0, 0, 0, 2, 1];
+const HOST_MAC: [u8; 6] = [2, 0, 0, 0, 1, 0x10];
+const GATEWAY_MAC: [u8; 6] = [2, 0, 0, 0, 2, 0xfe];
+const HOST: [u8; 4] = [192, 168, 1, 10];
+const LAN_ADDR: [u8; 4] = [192, 168, 1, 1];
+const WAN_ADDR: [u8; 4] = [203, 0, 113, 1];
+const SERVER: [u8; 4] = [93, 184, 216, 34];
+const KERNEL_MAC: [u8; 6] = [0x0a, 0, 0, 0, 0, 1];
+const TAP_GATEWAY_MAC: [u8; 6] = [0x02, 0x6e, 0x66, 0x64, 0xff, 0xfe];
+/// How long a test waits for something the worker should do within milliseconds.
+const PATIENCE: Duration = Duration::from_secs(5);
+
+const MASQUERADE: &str = "*nat\n-A POSTROUTING -o wan0 -j MASQUERADE\nCOMMIT\n";
+
+/// Each worker busy-polls: running the tests one at a time keeps them from starving each
+/// other (and everything else) on a small machine.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+// ---- ports whose wire the test holds ----
+
+/// One side of a test port's wire: the test injects into `rx` and reads `tx`; the worker
+/// does the opposite through `TestPort`.
+#[derive(Clone)]
+struct Wire {
+    name: String,
+    rx: Arc<Mutex<VecDeque<PacketBuf>>>,
+    tx: Arc<Mutex<VecDeque<PacketBuf>>>,
+    stats: Arc<Mutex<PortStats>>,
+    /// How many frames `tx_burst` still takes (a full transmit ring takes none).
+    tx_room: Arc<AtomicUsize>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Wire {
+    fn new(name: &str) -> Wire {
+        Wire {
+            name: name.to_string(),
+            rx: Arc::default(),
+            tx: Arc::default(),
+            stats: Arc::default(),
+            tx_room: Arc::new(AtomicUsize::new(usize::MAX)),
+        }
+    }
+
+    fn inject(&self, frame: &[u8]) {
+        lock(&self.rx).push_back(PacketBuf::from_slice(frame));
+    }
+
+    fn take(&self) -> Vec<Vec<u8>> {
+        lock(&self.tx)
+            .drain(..)
+            .map(|b| b.data().to_vec())
+            .collect()
+    }
+
+    /// Waits until `n` frames were sent (or PATIENCE ran out) and takes them all.
+    fn wait(&self, n: usize, patience: Duration) -> Vec<Vec<u8>> {
+        let deadline = Instant::now() + patience;
+        while lock(&self.tx).len() < n && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        self.take()
+    }
+}
+
+impl PortControl for Wire {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn stats(&self) -> PortStats {
+        *lock(&self.stats)
+    }
+    fn link_up(&self) -> bool {
+        true
+    }
+}
+
+struct TestPort {
+    id: PortId,
+    mac: MacAddr,
+    wire: Wire,
+}
+
+impl Port for TestPort {
+    fn id(&self) -> PortId {
+        self.id
+    }
+    fn name(&self) -> &str {
+        &self.wire.name
+    }
+    fn mac(&self) -> MacAddr {
+        self.mac
+    }
+    fn queues(&self) -> u16 {
+        1
+    }
+    fn rx_burst(&mut self, queue: u16, bufs: &mut Vec<PacketBuf>, max: usize) -> usize {
+        assert_eq!(queue, 0, "the worker polls its own queue");
+        let mut rx = lock(&self.wire.rx);
+        let n = max.min(rx.len());
+        let mut stats = lock(&self.wire.stats);
+        for mut b in rx.drain(..n) {
+            stats.rx_packets += 1;
+            stats.rx_bytes += b.len() as u64;
+            b.port = self.id;
+            bufs.push(b);
+        }
+        n
+    }
+    fn tx_burst(&mut self, queue: u16, pkts: &mut Vec<PacketBuf>) -> usize {
+        assert_eq!(queue, 0, "the worker sends on its own queue");
+        let room = self.wire.tx_room.load(Ordering::Relaxed);
+        let n = pkts.len().min(room);
+        self.wire.tx_room.store(room - n, Ordering::Relaxed);
+        let mut stats = lock(&self.wire.stats);
+        let mut tx = lock(&self.wire.tx);
+        for b in pkts.drain(..n) {
+            stats.tx_packets += 1;
+            stats.tx_bytes += b.len() as u64;
+            tx.push_back(b);
+        }
+        n
+    }
+    fn count_tx_dropped(&mut self, n: u64) {
+        lock(&self.wire.stats).tx_dropped += n;
+    }
+    fn stats(&self) -> PortStats {
+        *lock(&self.wire.stats)
+    }
+}
+
+// ---- one worker thread with its control side ----
+
+struct Daemon {
+    shared: Arc<Shared>,
+    /// By `PortId`.
+    wires: Vec<Wire>,
+    tap: Wire,
+    commands: Sender<Command>,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+    _serial: MutexGuard<'static, ()>,
+}
+
+impl Daemon {
+    /// A worker over lan0 and wan0 with `rules`; with `host`, the TAP exception port too.
+    fn start(rules: &str, host: bool) -> Daemon {
+        let serial = lock(&SERIAL);
+        let cfg = Config::parse(CONFIG, Path::new("test.toml")).expect("config");
+        let topo = cfg.build().expect("topology");
+        let port_names: Vec<String> = cfg.ports.iter().map(|p| p.name.clone()).collect();
+        let rules = parse_rules(rules, "test").expect("rules");
+        let shared = Arc::new(Shared::new(
+            rules,
+            port_names.clone(),
+            cfg.tunable("nf_conntrack_max").unwrap_or(0),
+        ));
+        let pipeline = Pipeline::new(
+            shared.compiled.load_full(),
+            topo.fib.clone(),
+            topo.neighbors.clone(),
+        );
+        let worker = Worker::new(pipeline, 0, 32, port_names.len());
+        let wires: Vec<Wire> = port_names.iter().map(|n| Wire::new(n)).collect();
+        let ports: Vec<Box<dyn Port>> = topo
+            .ports()
+            .iter()
+            .zip(&wires)
+            .map(|(info, wire)| {
+                Box::new(TestPort {
+                    id: info.id,
+                    mac: info.mac,
+                    wire: wire.clone(),
+                }) as Box<dyn Port>
+            })
+            .collect();
+        let tap = Wire::new("nfdp0");
+        let host = host.then(|| {
+            (
+                Box::new(TestPort {
+                    id: PortId(u16::MAX),
+                    mac: MacAddr(TAP_GATEWAY_MAC),
+                    wire: tap.clone(),
+                }) as Box<dyn Port>,
+                HostLink {
+                    kernel_mac: MacAddr(KERNEL_MAC),
+                    gateway_mac: MacAddr(TAP_GATEWAY_MAC),
+                },
+            )
+        });
+        let (commands, rx) = crossbeam_channel::bounded(64);
+        let stop = Arc::new(AtomicBool::new(false));
+        let t = WorkerThread {
+            index: 0,
+            port_names,
+            core: None,
+            worker,
+            ports,
+            host,
+            rules: Arc::clone(&shared.compiled),
+            commands: rx,
+            stop: Arc::clone(&stop),
+        };
+        let thread = std::thread::Builder::new()
+            .name("test-worker".into())
+            .spawn(move || t.run())
+            .expect("spawn");
+        Daemon {
+            shared,
+            wires,
+            tap,
+            commands,
+            stop,
+            thread: Some(thread),
+            _serial: serial,
+        }
+    }
+
+    fn report(&self, listing: bool) -> WorkerReport {
+        let mut r = collect_reports(std::slice::from_ref(&self.commands), listing);
+        assert_eq!(r.len(), 1, "the worker answers");
+        r.remove(0)
+    }
+
+    /// Asks for reports until one satisfies `done`; fails after PATIENCE.
+    fn report_when(&self, what: &str, done: impl Fn(&WorkerReport) -> bool) -> WorkerReport {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let r = self.report(true);
+            if done(&r) {
+                return r;
+            }
+            assert!(Instant::now() < deadline, "{what}: last report {r:?}");
+        }
+    }
+
+    /// Waits until the worker has taken in `n` frames from the ports: everything it did with
+    /// them (transmissions included) has happened when its report says so.
+    fn processed(&self, n: u64) -> WorkerReport {
+        self.report_when(&format!("{n} frames received"), |r| r.stats.received >= n)
+    }
+
+    /// Publishes `rules` and waits until the worker runs them.
+    fn publish(&self, rules: &str) -> u64 {
+        let g = self
+            .shared
+            .publish(parse_rules(rules, "test").expect("rules"));
+        self.report_when(&format!("generation {g}"), |r| r.generation == g);
+        g
+    }
+
+    fn port_stats(&self) -> Vec<(String, PortStats, bool)> {
+        self.wires
+            .iter()
+            .map(|w| (w.name.clone(), w.stats(), true))
+            .collect()
+    }
+
+    /// The packet counter of `chain`'s rule `rule` (1-based; 0 = the policy), summed from a
+    /// report of the published generation.
+    fn rule_packets(
+        &self,
+        report: &WorkerReport,
+        table: TableKind,
+        chain: &str,
+        rule: usize,
+    ) -> u64 {
+        assert_eq!(
+            report.generation,
+            self.shared.current_rules().1.generation,
+            "a report of the published generation"
+        );
+        let rs = metrics::ruleset_with_counters(&self.shared, std::slice::from_ref(report));
+        rule_counter(&rs, table, chain, rule)
+    }
+}
+
+fn rule_counter(rs: &Ruleset, table: TableKind, chain: &str, rule: usize) -> u64 {
+    let c = rs
+        .tables
+        .iter()
+        .find(|t| t.kind == table)
+        .and_then(|t| t.chains.iter().find(|c| c.name == chain))
+        .unwrap_or_else(|| panic!("no chain {chain}"));
+    match rule {
+        0 => c.counters.packets,
+        n => c.rules[n - 1].counters.packets,
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let stopped = t.join();
+            if !std::thread::panicking() {
+                stopped.expect("the worker thread ends cleanly");
+            }
+        }
+    }
+}
+
+// ---- frames ----
+
+fn ipv4(src: [u8; 4], dst: [u8; 4], proto: u8, ttl: u8, l4: &[u8]) -> Vec<u8> {
+    let mut p = vec![0u8; 20];
+    p[0] = 0x45;
+    p[2..4].copy_from_slice(&(20 + l4.len() as u16).to_be_bytes());
+    p[4..6].copy_from_slice(&0x1234u16.to_be_bytes());
+    p[6] = 0x40;
+    p[8] = ttl;
+    p[9] = proto;
+    p[12..16].copy_from_slice(&src);
+    p[16..20].copy_from_slice(&dst);
+    let c = !checksum::data(&p);
+    p[10..12].copy_from_slice(&c.to_be_bytes());
+    p.extend_from_slice(l4);
+    if proto == 6 || proto == 17 {
+        let at = 20 + if proto == 6 { 16 } else { 6 };
+        let c = !l4_sum(&p);
+        p[at..at + 2].copy_from_slice(&c.to_be_bytes());
+    }
+    p
+}
+
+/// The one's-complement sum of a TCP/UDP segment with its pseudo header.
+fn l4_sum(ip: &[u8]) -> u16 {
+    let mut pseudo = Vec::new();
+    pseudo.extend_from_slice(&ip[12..20]);
+    pseudo.extend_from_slice(&[0, ip[9]]);
+    pseudo.extend_from_slice(&((ip.len() - 20) as u16).to_be_bytes());
+    pseudo.extend_from_slice(&ip[20..]);
+    checksum::data(&pseudo)
+}
+
+fn udp(src: [u8; 4], dst: [u8; 4], sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
+    let mut u = vec![0u8; 8];
+    u[0..2].copy_from_slice(&sport.to_be_bytes());
+    u[2..4].copy_from_slice(&dport.to_be_bytes());
+    u[4..6].copy_from_slice(&(8 + payload.len() as u16).to_be_bytes());
+    u.extend_from_slice(payload);
+    ipv4(src, dst, 17, 64, &u)
+}
+
+const SYN: u8 = 0x02;
+const ACK: u8 = 0x10;
+
+fn tcp(
+    src: [u8; 4],
+    dst: [u8; 4],
+    sport: u16,
+    dport: u16,
+    flags: u8,
+    seq: u32,
+    ack: u32,
+) -> Vec<u8> {
+    let mut t = vec![0u8; 20];
+    t[0..2].copy_from_slice(&sport.to_be_bytes());
+    t[2..4].copy_from_slice(&dport.to_be_bytes());
+    t[4..8].copy_from_slice(&seq.to_be_bytes());
+    t[8..12].copy_from_slice(&ack.to_be_bytes());
+    t[12] = 0x50;
+    t[13] = flags;
+    t[14..16].copy_from_slice(&64240u16.to_be_bytes());
+    ipv4(src, dst, 6, 64, &t)
+}
+
+fn icmp_echo(src: [u8; 4], dst: [u8; 4], kind: u8, id: u16, seq: u16) -> Vec<u8> {
+    let mut m = vec![kind, 0, 0, 0];
+    m.extend_from_slice(&id.to_be_bytes());
+    m.extend_from_slice(&seq.to_be_bytes());
+    m.extend_from_slice(b"nfdp ping");
+    let c = !checksum::data(&m);
+    m[2..4].copy_from_slice(&c.to_be_bytes());
+    ipv4(src, dst, 1, 64, &m)
+}
+
+fn ether(dst: [u8; 6], src: [u8; 6], ethertype: u16, payload: &[u8]) -> Vec<u8> {
+    let mut f = Vec::with_capacity(14 + payload.len());
+    f.extend_from_slice(&dst);
+    f.extend_from_slice(&src);
+    f.extend_from_slice(&ethertype.to_be_bytes());
+    f.extend_from_slice(payload);
+    f
+}
+
+/// An ARP message (Ethernet/IPv4) in an Ethernet frame.
+fn arp(dst: [u8; 6], op: u16, sha: [u8; 6], spa: [u8; 4], tha: [u8; 6], tpa: [u8; 4]) -> Vec<u8> {
+    let mut a = vec![0, 1, 0x08, 0, 6, 4];
+    a.extend_from_slice(&op.to_be_bytes());
+    a.extend_from_slice(&sha);
+    a.extend_from_slice(&spa);
+    a.extend_from_slice(&tha);
+    a.extend_from_slice(&tpa);
+    ether(dst, sha, 0x0806, &a)
+}
+
+/// A frame from the LAN host to the appliance's LAN port.
+fn from_lan(ip: &[u8]) -> Vec<u8> {
+    ether(LAN_MAC, HOST_MAC, 0x0800, ip)
+}
+
+/// A frame from the upstream gateway to the WAN port.
+fn from_wan(ip: &[u8]) -> Vec<u8> {
+    ether(WAN_MAC, GATEWAY_MAC, 0x0800, ip)
+}
+
+/// Checks a transmitted IPv4 frame's link header and checksums; returns its IP packet.
+fn ip_out(frame: &[u8], dst_mac: [u8; 6], src_mac: [u8; 6]) -> &[u8] {
+    assert_eq!(&frame[0..6], &dst_mac, "destination MAC of {frame:02x?}");
+    assert_eq!(&frame[6..12], &src_mac, "source MAC of {frame:02x?}");
+    assert_eq!(&frame[12..14], &[0x08, 0x00]);
+    let ip = &frame[14..];
+    assert_eq!(checksum::data(&ip[..20]), 0xffff, "IP header checksum");
+    if ip[9] == 6 || ip[9] == 17 {
+        assert_eq!(l4_sum(ip), 0xffff, "L4 checksum of {ip:02x?}");
+    }
+    ip
+}
+
+fn src_ip(ip: &[u8]) -> [u8; 4] {
+    ip[12..16].try_into().unwrap()
+}
+fn dst_ip(ip: &[u8]) -> [u8; 4] {
+    ip[16..20].try_into().unwrap()
+}
+fn sport(ip: &[u8]) -> u16 {
+    u16::from_be_bytes([ip[20], ip[21]])
+}
+fn dport(ip: &[u8]) -> u16 {
+    u16::from_be_bytes([ip[22], ip[23]])
+}
+
+// ---- 1. forwarding ----
+
+#[test]
+fn masquerades_udp_and_tcp_both_ways() {
+    let d = Daemon::start(MASQUERADE, false);
+    let lan = &d.wires[LAN];
+    let wan = &d.wires[WAN];
+
+    lan.inject(&from_lan(&udp(HOST, SERVER, 40000, 53, b"query")));
+    lan.inject(&from_lan(&tcp(HOST, SERVER, 40001, 80, SYN, 1000, 0)));
+    let out = wan.wait(2, PATIENCE);
+    assert_eq!(out.len(), 2, "{out:02x?}");
+    let u = ip_out(&out[0], GATEWAY_MAC, WAN_MAC);
+    assert_eq!((src_ip(u), dst_ip(u)), (WAN_ADDR, SERVER));
+    assert_eq!((sport(u), dport(u)), (40000, 53), "a free port is kept");
+    assert_eq!(u[8], 63, "TTL");
+    assert_eq!(&u[28..], b"query");
+    let t = ip_out(&out[1], GATEWAY_MAC, WAN_MAC);
+    assert_eq!((src_ip(t), dst_ip(t)), (WAN_ADDR, SERVER));
+    assert_eq!((sport(t), dport(t)), (40001, 80));
+    assert_eq!(t[33], SYN);
+    assert!(lan.take().is_empty());
+
+    wan.inject(&from_wan(&udp(SERVER, WAN_ADDR, 53, 40000, b"answer")));
+    wan.inject(&from_wan(&tcp(
+        SERVER,
+        WAN_ADDR,
+        80,
+        40001,
+        SYN | ACK,
+        5000,
+        1001,
+    )));
+    let back = lan.wait(2, PATIENCE);
+    assert_eq!(back.len(), 2, "{back:02x?}");
+    let u = ip_out(&back[0], HOST_MAC, LAN_MAC);
+    assert_eq!((src_ip(u), dst_ip(u)), (SERVER, HOST));
+    assert_eq!((sport(u), dport(u)), (53, 40000));
+    assert_eq!(&u[28..], b"answer");
+    let t = ip_out(&back[1], HOST_MAC, LAN_MAC);
+    assert_eq!((src_ip(t), dst_ip(t)), (SERVER, HOST));
+    assert_eq!((sport(t), dport(t)), (80, 40001));
+    assert_eq!(t[33], SYN | ACK);
+    assert!(wan.take().is_empty());
+
+    let r = d.processed(4);
+    assert_eq!(r.stats.forwarded, 4);
+    assert_eq!(r.ct_count, 2);
+    let s = d.port_stats();
+    assert_eq!((s[LAN].1.rx_packets, s[LAN].1.tx_packets), (2, 2));
+    assert_eq!((s[WAN].1.rx_packets, s[WAN].1.tx_packets), (2, 2));
+}
+
+// ---- 2. RCU swaps under load ----
+
+const ACCEPT_UDP: &str = "*nat\n-A POSTROUTING -o wan0 -j MASQUERADE\nCOMMIT\n\
+    *filter\n-A FORWARD -i lan0 -p udp -j ACCEPT\nCOMMIT\n";
+/// The same plus a counting rule that sees the flow first (mangle PREROUTING runs before
+/// filter FORWARD).
+const COUNT_AND_ACCEPT_UDP: &str = "*mangle\n-A PREROUTING -i lan0 -p udp\nCOMMIT\n\
+    *nat\n-A POSTROUTING -o wan0 -j MASQUERADE\nCOMMIT\n\
+    *filter\n-A FORWARD -i lan0 -p udp -j ACCEPT\nCOMMIT\n";
+const DROP_UDP: &str = "*nat\n-A POSTROUTING -o wan0 -j MASQUERADE\nCOMMIT\n\
+    *filter\n-A FORWARD -i lan0 -p udp -j DROP\nCOMMIT\n";
+
+fn numbered(seq: u32) -> Vec<u8> {
+    from_lan(&udp(HOST, SERVER, 40000, 9, &seq.to_be_bytes()))
+}
+
+#[test]
+fn ruleset_swaps_under_load_lose_nothing_and_keep_counters() {
+    let d = Daemon::start(ACCEPT_UDP, false);
+    let lan = d.wires[LAN].clone();
+    let wan = &d.wires[WAN];
+
+    let done = Arc::new(AtomicBool::new(false));
+    let injector = {
+        let done = Arc::clone(&done);
+        std::thread::spawn(move || {
+            let mut seq = 0u32;
+            while !done.load(Ordering::Relaxed) {
+                for _ in 0..16 {
+                    lan.inject(&numbered(seq));
+                    seq += 1;
+                }
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            seq
+        })
+    };
+
+    // The connection exists before the first swap.
+    let _ = d.processed(1);
+    let mut last = 0;
+    let mut generations = Vec::new();
+    for i in 0..120 {
+        let rules = if i % 2 == 0 {
+            COUNT_AND_ACCEPT_UDP
+        } else {
+            ACCEPT_UDP
+        };
+        if i % 15 == 14 {
+            let g = d.publish(rules);
+            let r = d.report(false);
+            let accepted = d.rule_packets(&r, TableKind::Filter, "FORWARD", 1);
+            assert!(accepted >= last, "generation {g}: {accepted} < {last}");
+            assert_eq!(
+                d.rule_packets(&r, TableKind::Nat, "POSTROUTING", 1),
+                1,
+                "MASQUERADE saw the first packet only, and its count stays across swaps"
+            );
+            if rules == COUNT_AND_ACCEPT_UDP {
+                // Re-added: it counts from zero, so never more than the carried-over rule.
+                assert!(d.rule_packets(&r, TableKind::Mangle, "PREROUTING", 1) <= accepted);
+            }
+            last = accepted;
+            generations.push(g);
+        } else {
+            d.shared.publish(parse_rules(rules, "test").expect("rules"));
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+    done.store(true, Ordering::Relaxed);
+    let sent = injector.join().expect("injector");
+    assert!(sent > 0 && last > 0, "traffic flowed during the swaps");
+    assert_eq!(generations.len(), 8);
+    assert_eq!(*generations.last().unwrap(), 121);
+
+    // Every frame left, translated, in order, on the one connection.
+    let out = wan.wait(sent as usize, Duration::from_secs(30));
+    assert_eq!(out.len(), sent as usize, "frames lost");
+    for (i, f) in out.iter().enumerate() {
+        let ip = ip_out(f, GATEWAY_MAC, WAN_MAC);
+        assert_eq!((src_ip(ip), sport(ip)), (WAN_ADDR, 40000), "frame {i}");
+        assert_eq!(&ip[28..], &(i as u32).to_be_bytes(), "frame {i}");
+    }
+    let r = d.processed(u64::from(sent));
+    assert_eq!(r.stats.forwarded, u64::from(sent));
+    assert_eq!(r.stats.dropped_by_rules, 0);
+    assert_eq!(r.ct_count, 1);
+    assert_eq!(
+        d.rule_packets(&r, TableKind::Filter, "FORWARD", 1),
+        u64::from(sent),
+        "the ACCEPT rule's counter carried over every swap"
+    );
+
+    // A ruleset that drops the flow: nothing passes once the worker runs it.
+    let g = d.publish(DROP_UDP);
+    assert_eq!(g, 122);
+    for i in 0..50 {
+        d.wires[LAN].inject(&numbered(sent + i));
+    }
+    let r = d.processed(u64::from(sent) + 50);
+    assert_eq!(r.generation, g);
+    assert!(wan.take().is_empty(), "dropped by generation {g}");
+    assert_eq!(r.stats.dropped_by_rules, 50);
+    assert_eq!(
+        d.rule_packets(&r, TableKind::Filter, "FORWARD", 1),
+        50,
+        "a changed rule starts from zero"
+    );
+}
+
+// ---- 3. reports, metrics, listings ----
+
+/// The conntrack line with its timeout (the 5th field) replaced by `T`.
+fn without_timeout(line: &str) -> String {
+    let mut f: Vec<&str> = line.split(' ').filter(|s| !s.is_empty()).collect();
+    f[4] = "T";
+    f.join(" ")
+}
+
+#[test]
+fn reports_metrics_and_listings() {
+    let rules = "*nat\n-A POSTROUTING -o wan0 -j MASQUERADE\nCOMMIT\n\
+        *filter\n:FORWARD DROP [0:0]\n-A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n\
+        -A FORWARD -i lan0 -p udp -j ACCEPT\n-A FORWARD -i lan0 -p tcp --syn -j ACCEPT\nCOMMIT\n";
+    let d = Daemon::start(rules, false);
+    let lan = &d.wires[LAN];
+    let wan = &d.wires[WAN];
+    // UDP: query and answer. TCP: the handshake.
+    lan.inject(&from_lan(&udp(HOST, SERVER, 40000, 53, b"query")));
+    lan.inject(&from_lan(&tcp(HOST, SERVER, 40001, 80, SYN, 1000, 0)));
+    assert_eq!(wan.wait(2, PATIENCE).len(), 2);
+    wan.inject(&from_wan(&udp(SERVER, WAN_ADDR, 53, 40000, b"answer")));
+    wan.inject(&from_wan(&tcp(
+        SERVER,
+        WAN_ADDR,
+        80,
+        40001,
+        SYN | ACK,
+        5000,
+        1001,
+    )));
+    assert_eq!(lan.wait(2, PATIENCE).len(), 2);
+    lan.inject(&from_lan(&tcp(HOST, SERVER, 40001, 80, ACK, 1001, 5001)));
+    assert_eq!(wan.wait(1, PATIENCE).len(), 1);
+    // Not a SYN and no connection: the policy drops it.
+    lan.inject(&from_lan(&tcp(HOST, SERVER, 40002, 80, ACK, 1, 1)));
+    let _ = d.processed(6);
+
+    let reports = collect_reports(std::slice::from_ref(&d.commands), true);
+    assert_eq!(reports.len(), 1);
+    let r = &reports[0];
+    assert_eq!((r.index, r.core, r.generation), (0, None, 1));
+    assert_eq!(r.ct_count, 2);
+    let ct: Vec<String> = r.conntrack.iter().map(|l| without_timeout(l)).collect();
+    assert_eq!(
+        ct,
+        [
+            "ipv4 2 tcp 6 T ESTABLISHED src=192.168.1.10 dst=93.184.216.34 sport=40001 dport=80 \
+             src=93.184.216.34 dst=203.0.113.1 sport=80 dport=40001 [ASSURED] mark=0 zone=0 use=2",
+            "ipv4 2 udp 17 T src=192.168.1.10 dst=93.184.216.34 sport=40000 dport=53 \
+             src=93.184.216.34 dst=203.0.113.1 sport=53 dport=40000 mark=0 zone=0 use=2",
+        ]
+    );
+    // The kernel's column layout: family and protocol names padded to 8.
+    assert!(
+        r.conntrack[1].starts_with("ipv4     2 udp      17 "),
+        "{:?}",
+        r.conntrack[1]
+    );
+    assert_eq!(
+        r.neighbors,
+        [
+            "192.168.1.10 dev lan0 lladdr 02:00:00:00:01:10 PERMANENT",
+            "203.0.113.254 dev wan0 lladdr 02:00:00:00:02:fe PERMANENT",
+        ]
+    );
+    // A report without the listing carries the counts only.
+    let brief = d.report(false);
+    assert!(brief.conntrack.is_empty() && brief.neighbors.is_empty());
+    assert_eq!(brief.ct_count, 2);
+
+    let text = metrics::render(&d.shared, &d.port_stats(), &reports).expect("render");
+    for want in [
+        "nfdp_port_packets_total{dir=\"rx\",port=\"lan0\"} 4",
+        "nfdp_port_packets_total{dir=\"tx\",port=\"lan0\"} 2",
+        "nfdp_port_packets_total{dir=\"rx\",port=\"wan0\"} 2",
+        "nfdp_port_packets_total{dir=\"tx\",port=\"wan0\"} 3",
+        "nfdp_conntrack_entries 2",
+        "nfdp_conntrack_max 4096",
+        "nfdp_ruleset_generation 1",
+        "nfdp_pipeline_packets_total{outcome=\"forwarded\",worker=\"0\"} 5",
+        "nfdp_pipeline_packets_total{outcome=\"dropped_by_rules\",worker=\"0\"} 1",
+        "nfdp_rule_packets_total{chain=\"FORWARD\",rule=\"0\",table=\"filter\"} 1",
+        "nfdp_rule_packets_total{chain=\"FORWARD\",rule=\"1\",table=\"filter\"} 3",
+        "nfdp_rule_packets_total{chain=\"FORWARD\",rule=\"2\",table=\"filter\"} 1",
+        "nfdp_rule_packets_total{chain=\"FORWARD\",rule=\"3\",table=\"filter\"} 1",
+        "nfdp_rule_bytes_total{chain=\"FORWARD\",rule=\"3\",table=\"filter\"} 40",
+        "nfdp_rule_packets_total{chain=\"POSTROUTING\",rule=\"1\",table=\"nat\"} 2",
+    ] {
+        assert!(text.lines().any(|l| l == want), "no `{want}` in\n{text}");
+    }
+
+    let listing = metrics::rules_text(&d.shared, &reports);
+    let lines: Vec<Vec<&str>> = listing
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    let has = |want: &[&str]| lines.iter().any(|l| l.as_slice() == want);
+    assert!(has(&["#", "table", "filter"]), "{listing}");
+    assert!(
+        has(&["Chain", "FORWARD", "(policy", "DROP", "1", "packets,", "40", "bytes)"]),
+        "{listing}"
+    );
+    assert!(
+        has(&[
+            "1",
+            "3",
+            "114",
+            "ACCEPT",
+            "0",
+            "--",
+            "*",
+            "*",
+            "0.0.0.0/0",
+            "0.0.0.0/0",
+            "ctstate",
+            "RELATED,ESTABLISHED"
+        ]),
+        "{listing}"
+    );
+    assert!(
+        has(&[
+            "2",
+            "1",
+            "33",
+            "ACCEPT",
+            "17",
+            "--",
+            "lan0",
+            "*",
+            "0.0.0.0/0",
+            "0.0.0.0/0"
+        ]),
+        "{listing}"
+    );
+    assert!(has(&["#", "table", "nat"]), "{listing}");
+    assert!(
+        has(&[
+            "1",
+            "2",
+            "73",
+            "MASQUERADE",
+            "0",
+            "--",
+            "*",
+            "wan0",
+            "0.0.0.0/0",
+            "0.0.0.0/0"
+        ]),
+        "{listing}"
+    );
+}
+
+// ---- 4. the host path ----
+
+#[test]
+fn host_path_through_the_tap_port() {
+    let rules = "*filter\n:INPUT DROP [0:0]\n\
+        -A INPUT -d 192.168.1.1 -p icmp --icmp-type echo-request -j ACCEPT\n\
+        -A OUTPUT -p icmp --icmp-type echo-reply -j ACCEPT\nCOMMIT\n";
+    let d = Daemon::start(rules, true);
+    let lan = &d.wires[LAN];
+
+    // INPUT: the ping reaches the kernel, wrapped for its interface, otherwise untouched.
+    let ping = icmp_echo(HOST, LAN_ADDR, 8, 0x77, 1);
+    lan.inject(&from_lan(&ping));
+    let to_kernel = d.tap.wait(1, PATIENCE);
+    assert_eq!(
+        to_kernel,
+        [ether(KERNEL_MAC, TAP_GATEWAY_MAC, 0x0800, &ping)]
+    );
+    // INPUT's policy keeps ssh away from the kernel.
+    lan.inject(&from_lan(&tcp(HOST, LAN_ADDR, 40000, 22, SYN, 1, 0)));
+    let r = d.processed(2);
+    assert!(d.tap.take().is_empty());
+    assert_eq!(
+        (r.host_tx, r.stats.delivered_local, r.stats.dropped_by_rules),
+        (1, 1, 1)
+    );
+
+    // The kernel resolves the pinger: nfdp answers for it with its own MAC.
+    d.tap
+        .inject(&arp([0xff; 6], 1, KERNEL_MAC, LAN_ADDR, [0; 6], HOST));
+    let answer = d.tap.wait(1, PATIENCE);
+    assert_eq!(
+        answer,
+        [arp(
+            KERNEL_MAC,
+            2,
+            TAP_GATEWAY_MAC,
+            HOST,
+            KERNEL_MAC,
+            LAN_ADDR
+        )]
+    );
+
+    // OUTPUT: the kernel's echo reply leaves on lan0 to the pinger's MAC.
+    let pong = icmp_echo(LAN_ADDR, HOST, 0, 0x77, 1);
+    d.tap
+        .inject(&ether(TAP_GATEWAY_MAC, KERNEL_MAC, 0x0800, &pong));
+    // IPv6 from the kernel is not nfdp's business.
+    d.tap
+        .inject(&ether(TAP_GATEWAY_MAC, KERNEL_MAC, 0x86dd, &[0x60; 40]));
+    let out = lan.wait(1, PATIENCE);
+    assert_eq!(out, [ether(HOST_MAC, LAN_MAC, 0x0800, &pong)]);
+    let r = d.report_when("the kernel's frames handled", |r| {
+        r.host_rx == 1 && r.host_ignored == 1
+    });
+    assert_eq!(r.stats.sent_local, 1);
+    assert_eq!(d.rule_packets(&r, TableKind::Filter, "OUTPUT", 1), 1);
+    assert_eq!(d.rule_packets(&r, TableKind::Filter, "INPUT", 1), 1);
+    assert!(d.wires[WAN].take().is_empty());
+}
+
+#[test]
+fn host_frames_a_full_tap_refuses_are_counted_as_dropped() {
+    let rules = "*filter\n-A INPUT -p icmp -j ACCEPT\nCOMMIT\n";
+    let d = Daemon::start(rules, true);
+    d.tap.tx_room.store(0, Ordering::Relaxed);
+    // A local delivery and an ARP answer towards the kernel, both refused by the tap.
+    d.wires[LAN].inject(&from_lan(&icmp_echo(HOST, LAN_ADDR, 8, 1, 1)));
+    d.tap
+        .inject(&arp([0xff; 6], 1, KERNEL_MAC, LAN_ADDR, [0; 6], HOST));
+    let deadline = Instant::now() + PATIENCE;
+    while d.tap.stats().tx_dropped < 2 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let s = d.tap.stats();
+    assert_eq!((s.tx_packets, s.tx_dropped), (0, 2));
+    let r = d.processed(1);
+    assert_eq!(
+        (r.stats.delivered_local, r.host_tx),
+        (1, 0),
+        "nothing reached the kernel"
+    );
+    // Room again: the next ping gets through and counts.
+    d.tap.tx_room.store(usize::MAX, Ordering::Relaxed);
+    d.wires[LAN].inject(&from_lan(&icmp_echo(HOST, LAN_ADDR, 8, 1, 2)));
+    assert_eq!(d.tap.wait(1, PATIENCE).len(), 1);
+    let r = d.processed(2);
+    assert_eq!(r.host_tx, 1);
+    assert_eq!(d.tap.stats().tx_dropped, 2);
+}
+
+// ---- 5. link events ----
+
+#[test]
+fn link_up_announces_and_link_down_forgets_neighbours() {
+    let d = Daemon::start("", false);
+    let lan = &d.wires[LAN];
+    let wan = &d.wires[WAN];
+
+    d.commands
+        .send(Command::LinkUp(PortId(LAN as u16)))
+        .unwrap();
+    let garp = lan.wait(2, PATIENCE);
+    let announcement = |addr: [u8; 4]| arp([0xff; 6], 1, LAN_MAC, addr, [0; 6], addr);
+    assert_eq!(
+        garp,
+        [announcement(LAN_ADDR), announcement([192, 168, 2, 1])]
+    );
+    assert!(
+        wan.take().is_empty(),
+        "only the port that came up announces"
+    );
+
+    // A LAN host that is not configured: learned by ARP.
+    let peer = [192, 168, 1, 20];
+    let peer_mac = [2, 0, 0, 0, 1, 0x20];
+    let down = udp(SERVER, peer, 53, 5353, b"to the peer");
+    wan.inject(&from_wan(&down));
+    let solicit = lan.wait(1, PATIENCE);
+    let request = arp([0xff; 6], 1, LAN_MAC, LAN_ADDR, [0; 6], peer);
+    assert_eq!(solicit, std::slice::from_ref(&request));
+    lan.inject(&arp(LAN_MAC, 2, peer_mac, peer, LAN_MAC, LAN_ADDR));
+    let released = lan.wait(1, PATIENCE);
+    assert_eq!(released.len(), 1);
+    assert_eq!(
+        ip_out(&released[0], peer_mac, LAN_MAC)[28..],
+        *b"to the peer"
+    );
+    let learned = "192.168.1.20 dev lan0 lladdr 02:00:00:00:01:20 REACHABLE";
+    assert!(d.report(true).neighbors.iter().any(|l| l == learned));
+
+    d.commands
+        .send(Command::LinkDown(PortId(LAN as u16), Vec::new()))
+        .unwrap();
+    let r = d.report(true);
+    assert_eq!(
+        r.neighbors,
+        [
+            "192.168.1.10 dev lan0 lladdr 02:00:00:00:01:10 PERMANENT",
+            "203.0.113.254 dev wan0 lladdr 02:00:00:00:02:fe PERMANENT",
+        ],
+        "the learned neighbour is gone, the configured ones stay"
+    );
+    // So the next packet for it has to ask again.
+    wan.inject(&from_wan(&down));
+    assert_eq!(lan.wait(1, PATIENCE), [request]);
+}
+
+#[test]
+fn link_down_forgets_connections_masqueraded_to_the_port() {
+    let d = Daemon::start(MASQUERADE, false);
+    d.wires[LAN].inject(&from_lan(&udp(HOST, SERVER, 40000, 53, b"q")));
+    assert_eq!(d.wires[WAN].wait(1, PATIENCE).len(), 1);
+    assert_eq!(d.processed(1).ct_count, 1);
+    d.commands
+        .send(Command::LinkDown(PortId(WAN as u16), vec![WAN_ADDR.into()]))
+        .unwrap();
+    let r = d.report(true);
+    assert_eq!(r.ct_count, 0, "{:?}", r.conntrack);
+}
+
+// ---- 6. the HTTP endpoint ----
+
+fn http(addr: SocketAddr, method: &str, path: &str, body: &str) -> (u16, String) {
+    let mut s = TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(PATIENCE)).unwrap();
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    s.read_to_string(&mut response).expect("response");
+    let (head, body) = response.split_once("\r\n\r\n").expect("a header");
+    let code = head
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .expect("a status line");
+    (code, body.to_string())
+}
+
+#[test]
+fn http_endpoint_serves_views_and_takes_rulesets() {
+    let d = Daemon::start(ACCEPT_UDP, false);
+    let server = Arc::new(tiny_http::Server::http("127.0.0.1:0").expect("listen"));
+    let addr = server.server_addr().to_ip().expect("an IP listener");
+    let http_thread = {
+        let server = Arc::clone(&server);
+        let shared = Arc::clone(&d.shared);
+        let ports: Vec<Arc<dyn PortControl>> = d
+            .wires
+            .iter()
+            .map(|w| Arc::new(w.clone()) as Arc<dyn PortControl>)
+            .collect();
+        let workers = vec![d.commands.clone()];
+        std::thread::spawn(move || serve_http(server, shared, ports, workers))
+    };
+
+    d.wires[LAN].inject(&numbered(0));
+    assert_eq!(d.wires[WAN].wait(1, PATIENCE).len(), 1);
+    let _ = d.processed(1);
+
+    let (code, text) = http(addr, "GET", "/metrics", "");
+    assert_eq!(code, 200);
+    for want in [
+        "nfdp_port_packets_total{dir=\"tx\",port=\"wan0\"} 1",
+        "nfdp_conntrack_entries 1",
+        "nfdp_rule_packets_total{chain=\"FORWARD\",rule=\"1\",table=\"filter\"} 1",
+    ] {
+        assert!(text.lines().any(|l| l == want), "no `{want}` in\n{text}");
+    }
+    let (code, text) = http(addr, "GET", "/conntrack", "");
+    assert_eq!(code, 200);
+    assert_eq!(text.lines().count(), 1, "{text}");
+    assert!(
+        text.contains(
+            "src=192.168.1.10 dst=93.184.216.34 sport=40000 dport=9 [UNREPLIED] \
+             src=93.184.216.34 dst=203.0.113.1 sport=9 dport=40000"
+        ),
+        "{text}"
+    );
+    let (code, text) = http(addr, "GET", "/rules", "");
+    assert_eq!(code, 200);
+    assert!(
+        text.lines()
+            .any(|l| l.split_whitespace().take(4).eq(["1", "1", "32", "ACCEPT"])),
+        "{text}"
+    );
+    let (code, _) = http(addr, "GET", "/nothing", "");
+    assert_eq!(code, 404);
+
+    // A broken ruleset is refused with its line; the running one stays.
+    let broken = "*filter\n-A FORWARD -i lan0 -p udp -j DROP\n-A FORWARD --bogus\nCOMMIT\n";
+    let (code, text) = http(addr, "POST", "/rules", broken);
+    assert_eq!(code, 400, "{text}");
+    assert!(text.starts_with("request:3: "), "{text}");
+    assert_eq!(d.shared.current_rules().1.generation, 1);
+    d.wires[LAN].inject(&numbered(1));
+    assert_eq!(d.wires[WAN].wait(1, PATIENCE).len(), 1, "still accepted");
+
+    // A good one becomes the next generation, and the worker runs it.
+    let (code, text) = http(addr, "POST", "/rules", DROP_UDP);
+    assert_eq!((code, text.as_str()), (200, "generation 2\n"));
+    let _ = d.report_when("generation 2", |r| r.generation == 2);
+    d.wires[LAN].inject(&numbered(2));
+    let r = d.processed(3);
+    assert!(
+        d.wires[WAN].take().is_empty(),
+        "dropped by the posted ruleset"
+    );
+    assert_eq!(r.stats.dropped_by_rules, 1);
+    let (_, text) = http(addr, "GET", "/rules", "");
+    assert!(
+        text.lines()
+            .any(|l| l.split_whitespace().take(4).eq(["1", "1", "32", "DROP"])),
+        "{text}"
+    );
+    let (_, text) = http(addr, "GET", "/metrics", "");
+    assert!(
+        text.lines().any(|l| l == "nfdp_ruleset_generation 2"),
+        "{text}"
+    );
+
+    server.unblock();
+    http_thread.join().expect("the HTTP thread ends");
+}
+
+// ---- publication ----
+
+#[test]
+fn concurrent_publishers_hand_out_generations_in_publication_order() {
+    // A SIGHUP reload (control thread) and a POST /rules (HTTP thread) can publish at once:
+    // the generation the workers see never goes back, and the last one handed out stays.
+    let _serial = lock(&SERIAL);
+    let names = vec!["lan0".to_string(), "wan0".to_string()];
+    let shared = Arc::new(Shared::new(Ruleset::default(), names, 0));
+    let mut big = String::from("*filter\n");
+    for i in 0..500 {
+        big.push_str(&format!(
+            "-A FORWARD -s 10.{}.{}.0/24 -p tcp --dport {} -j ACCEPT\n",
+            i / 256,
+            i % 256,
+            1000 + i
+        ));
+    }
+    big.push_str("COMMIT\n");
+    let big = parse_rules(&big, "big").expect("rules");
+    let small = parse_rules(ACCEPT_UDP, "small").expect("rules");
+    let done = Arc::new(AtomicBool::new(false));
+    let watcher = {
+        let shared = Arc::clone(&shared);
+        let done = Arc::clone(&done);
+        std::thread::spawn(move || {
+            let mut seen = Vec::new();
+            while !done.load(Ordering::Relaxed) {
+                let g = shared.compiled.load().generation;
+                if seen.last() != Some(&g) {
+                    seen.push(g);
+                }
+                std::thread::yield_now();
+            }
+            seen
+        })
+    };
+    let publishers: Vec<_> = (0..4)
+        .map(|t| {
+            let shared = Arc::clone(&shared);
+            let rules = if t % 2 == 0 {
+                big.clone()
+            } else {
+                small.clone()
+            };
+            std::thread::spawn(move || (0..100).map(|_| shared.publish(rules.clone())).max())
+        })
+        .collect();
+    let newest = publishers
+        .into_iter()
+        .map(|p| p.join().expect("publisher"))
+        .max()
+        .flatten();
+    done.store(true, Ordering::Relaxed);
+    let seen = watcher.join().expect("watcher");
+    assert!(
+        seen.windows(2).all(|w| w[0] < w[1]),
+        "generations went back: {seen:?}"
+    );
+    assert_eq!(newest, Some(401));
+    assert_eq!(shared.current_rules().1.generation, 401);
+    assert_eq!(shared.compiled.load().generation, 401, "the workers' side");
+}

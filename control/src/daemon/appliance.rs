@@ -34,17 +34,47 @@ impl PortControl for NamedPort {
 
 /// The DPDK device string of a `[[port]]`: vdev drivers get an instance number (so two
 /// `net_af_packet` ports do not clash) and their args; anything else is a PCI address.
-fn device_string(driver: &str, args: &str, seen: &mut HashMap<String, u32>) -> String {
+/// `net_af_packet` fixes its queue count at probe time (`qpairs`): give it one pair per
+/// worker unless the config says otherwise.
+fn device_string(driver: &str, args: &str, queues: u16, seen: &mut HashMap<String, u32>) -> String {
     if !driver.starts_with("net_") {
         return driver.to_string();
     }
     let n = seen.entry(driver.to_string()).or_insert(0);
-    let name = format!("{driver}{n}");
+    let mut device = format!("{driver}{n}");
     *n += 1;
-    if args.is_empty() {
-        name
-    } else {
-        format!("{name},{args}")
+    if !args.is_empty() {
+        device.push(',');
+        device.push_str(args);
+    }
+    if driver == "net_af_packet" && queues > 1 && !args.contains("qpairs=") {
+        device.push_str(&format!(",qpairs={queues}"));
+    }
+    device
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn device_strings() {
+        let mut seen = HashMap::new();
+        let mut dev = |d: &str, a: &str, q: u16| device_string(d, a, q, &mut seen);
+        assert_eq!(
+            dev("net_af_packet", "iface=r-lan", 1),
+            "net_af_packet0,iface=r-lan"
+        );
+        assert_eq!(
+            dev("net_af_packet", "iface=r-wan", 2),
+            "net_af_packet1,iface=r-wan,qpairs=2"
+        );
+        assert_eq!(
+            dev("net_af_packet", "iface=x,qpairs=4", 2),
+            "net_af_packet2,iface=x,qpairs=4"
+        );
+        assert_eq!(dev("net_null", "", 2), "net_null0");
+        assert_eq!(dev("0000:03:00.0", "", 2), "0000:03:00.0");
     }
 }
 
@@ -65,7 +95,7 @@ pub fn run_with(mut cfg: Config, rules: Ruleset) -> Result<(), String> {
     let mut seen = HashMap::new();
     let mut ports: Vec<Arc<NamedPort>> = Vec::new();
     for (i, p) in cfg.ports.iter().enumerate() {
-        let device = device_string(&p.driver, &p.args, &mut seen);
+        let device = device_string(&p.driver, &p.args, queues, &mut seen);
         let port = DpdkPort::open(
             &eal,
             &DpdkPortConfig {

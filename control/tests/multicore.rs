@@ -163,6 +163,10 @@ fn sent(port: &mut MemPort) -> Vec<Vec<u8>> {
         for f in port.take_tx(q) {
             let ip = f.data()[14..].to_vec();
             assert_eq!(checksum::data(&ip[..20]), 0xffff, "IP checksum");
+            if u16::from_be_bytes([ip[6], ip[7]]) & 0x3fff != 0 {
+                out.push(ip); // a fragment: its L4 checksum covers the whole datagram
+                continue;
+            }
             let mut pseudo = Vec::new();
             pseudo.extend_from_slice(&ip[12..20]);
             pseudo.extend_from_slice(&[0, ip[9]]);
@@ -474,4 +478,84 @@ fn masquerade_with_workers_on_their_own_threads() {
     assert_eq!(s0.sent + s1.sent, n as u64, "every reply handed once");
     assert_eq!(s0.received + s1.received, n as u64);
     assert_eq!(s0.drops + s1.drops, 0);
+}
+
+/// A UDP datagram of 200 payload bytes with IP id `id`, cut into two fragments at
+/// byte 64 of its payload area.
+fn udp_fragments(src: [u8; 4], dst: [u8; 4], ports: (u16, u16), id: u16) -> [Vec<u8>; 2] {
+    let len = 200;
+    let mut whole = vec![0u8; 28 + len];
+    whole[20..22].copy_from_slice(&ports.0.to_be_bytes());
+    whole[22..24].copy_from_slice(&ports.1.to_be_bytes());
+    whole[24..26].copy_from_slice(&((8 + len) as u16).to_be_bytes());
+    for (i, b) in whole[28..].iter_mut().enumerate() {
+        *b = i as u8;
+    }
+    ip_header(&mut whole, 17, src, dst);
+    l4_sum(&mut whole, 6);
+    let piece = |from: usize, to: usize, more: bool| {
+        let mut p = vec![0u8; 20];
+        p.extend_from_slice(&whole[20 + from..20 + to]);
+        p[4..6].copy_from_slice(&id.to_be_bytes());
+        let off = (from / 8) as u16 | if more { 0x2000 } else { 0 };
+        p[6..8].copy_from_slice(&off.to_be_bytes());
+        ip_header(&mut p, 17, src, dst);
+        p
+    };
+    [piece(0, 64, true), piece(64, 8 + len, false)]
+}
+
+#[test]
+fn fragments_of_a_reply_meet_and_reach_the_owner() {
+    let (mut ws, h) = workers(1024);
+    let (mut lan, mut wan) = ports();
+    // One UDP flow out through worker 1.
+    let out = udp(HOST, REMOTE, (50001, 53));
+    lan.inject(1, &frame(LAN_MAC, &out)).unwrap();
+    settle(&mut ws, &mut lan, &mut wan, &h, T0);
+    let nat_port = port16(&sent(&mut wan)[0], 20);
+    assert_eq!(nat_port % 2, 1);
+    // Eight replies come back in two fragments each, each fragment on a different
+    // queue, the last first. Their IP ids spread them over both fragment homes.
+    for id in 0..8 {
+        let [first, last] = udp_fragments(REMOTE, WAN_IP, (53, nat_port), 0x4200 + id);
+        wan.inject(0, &frame(WAN_MAC, &last)).unwrap();
+        wan.inject(1, &frame(WAN_MAC, &first)).unwrap();
+    }
+    settle(&mut ws, &mut lan, &mut wan, &h, T0 + SEC);
+    // Reassembled where both met, processed by the owner, sent on as they came (in
+    // pieces).
+    let back = sent(&mut lan);
+    assert_eq!(back.len(), 16, "two fragments out per datagram");
+    let whole_payload: usize = back.iter().map(|p| p.len() - 20).sum();
+    assert_eq!(whole_payload, 8 * 208);
+    assert!(back.iter().all(|p| p[16..20] == HOST));
+    let firsts: Vec<_> = back
+        .iter()
+        .filter(|p| u16::from_be_bytes([p[6], p[7]]) & 0x1fff == 0)
+        .collect();
+    assert_eq!(firsts.len(), 8);
+    assert!(firsts.iter().all(|p| port16(p, 22) == 50001), "un-NATed");
+    assert_one_shard_each(&ws, 1);
+    let e = ws[1].pipeline.conntrack().entries().next().unwrap();
+    assert_eq!(e.packets[1], 8, "all eight replies counted by the owner");
+    // Both workers were fragment homes; worker 0 handed its datagrams over.
+    assert!(ws[0].pipeline.defrag_stats().reassembled > 0);
+    assert!(ws[1].pipeline.defrag_stats().reassembled > 0);
+}
+
+#[test]
+fn an_arp_reply_reaches_every_worker() {
+    let (mut ws, h) = workers(1024);
+    let (mut lan, mut wan) = ports();
+    let mut arp = vec![0xff; 6];
+    arp.extend_from_slice(&[2, 0, 0, 0, 1, 0x30, 0x08, 0x06]);
+    arp.extend_from_slice(&[0, 1, 8, 0, 6, 4, 0, 2]);
+    arp.extend_from_slice(&[2, 0, 0, 0, 1, 0x30, 192, 168, 1, 30]);
+    arp.extend_from_slice(&[2, 0, 0, 0, 1, 1, 192, 168, 1, 1]);
+    lan.inject(0, &arp).unwrap();
+    settle(&mut ws, &mut lan, &mut wan, &h, T0);
+    assert_eq!(h.stats(0).sent, 1, "one copy for the other worker");
+    assert_eq!(h.stats(1).received, 1);
+    assert!(ws.iter().all(|w| w.pipeline.stats().received == 1));
 }

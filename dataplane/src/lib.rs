@@ -7,6 +7,7 @@
 
 pub mod conntrack;
 pub mod defrag;
+pub mod handoff;
 pub mod neigh;
 pub mod pipeline;
 pub mod port;

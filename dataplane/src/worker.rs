@@ -2,9 +2,16 @@
 //! pipeline, the results out on their ports (with a bounded retry, then counted as
 //! dropped) and to the host. The DPDK worker calls `poll` in its busy loop; tests and
 //! benchmarks call it on in-memory ports.
+//!
+//! With several workers (`Worker::multicore`), each received frame first goes to the
+//! worker that owns its connection (`Pipeline::owner_of`): frames of other workers are
+//! pushed to their inboxes, and each pass starts with this worker's inbox.
 
+use crate::handoff::{Handed, Handoff};
+use crate::pipeline::owner::is_arp_reply;
 use crate::pipeline::{Emit, Pipeline};
 use crate::port::{PacketBuf, Port, PortId};
+use std::sync::Arc;
 
 /// How often a full transmit queue is retried before the rest is dropped.
 pub const TX_RETRIES: usize = 4;
@@ -20,6 +27,9 @@ pub struct Worker {
     tx: Vec<Vec<PacketBuf>>,
     /// Packets for the host (the TAP exception port takes them from here).
     pub local: Vec<PacketBuf>,
+    /// This worker's index and what it shares with the others (multi-core only).
+    handoff: Option<(u16, Arc<Handoff>)>,
+    deferred: Vec<(u16, Handed)>,
 }
 
 impl Worker {
@@ -32,20 +42,51 @@ impl Worker {
             emits: Vec::with_capacity(burst * 2),
             tx: (0..ports).map(|_| Vec::with_capacity(burst)).collect(),
             local: Vec::new(),
+            handoff: None,
+            deferred: Vec::new(),
         }
     }
 
+    /// Worker `index` of the data plane sharing `handoff` (one per worker): sets the
+    /// pipeline's NAT port slice and owner directory.
+    pub fn multicore(
+        mut pipeline: Pipeline,
+        queue: u16,
+        burst: usize,
+        ports: usize,
+        index: u16,
+        handoff: Arc<Handoff>,
+    ) -> Worker {
+        pipeline.set_worker(index, handoff.workers(), Some(handoff.directory().clone()));
+        let mut w = Worker::new(pipeline, queue, burst, ports);
+        w.handoff = Some((index, handoff));
+        w
+    }
+
+    /// This worker's index among the workers (0 for a single worker).
+    pub fn index(&self) -> u16 {
+        self.handoff.as_ref().map_or(0, |h| h.0)
+    }
+
+    /// This worker's handoff counters (multi-core workers only).
+    pub fn handoff_stats(&self) -> Option<crate::handoff::HandoffStats> {
+        self.handoff.as_ref().map(|(me, h)| h.stats(*me))
+    }
+
     /// One pass over all ports; returns how many packets were received.
+    /// Frames handed over by other workers count as received too.
     pub fn poll(&mut self, ports: &mut [&mut dyn Port], now_ns: u64) -> usize {
-        let mut received = 0;
+        let mut received = self.drain_inbox(ports.len(), now_ns);
         for port in ports.iter_mut() {
             self.rx.clear();
             let n = port.rx_burst(self.queue, &mut self.rx, self.burst);
             received += n;
             let in_port = port.id();
-            for buf in self.rx.drain(..) {
-                self.pipeline.receive(in_port, buf, now_ns, &mut self.emits);
+            let mut rx = std::mem::take(&mut self.rx);
+            for buf in rx.drain(..) {
+                self.steer(in_port, buf, now_ns);
             }
+            self.rx = rx;
             self.dispatch();
         }
         self.flush(ports);
@@ -61,6 +102,63 @@ impl Worker {
         self.emits.append(emits);
         self.dispatch();
         self.flush(ports);
+    }
+
+    /// Processes up to a burst per port of what other workers handed over.
+    fn drain_inbox(&mut self, ports: usize, now_ns: u64) -> usize {
+        let Some((me, h)) = self.handoff.clone() else {
+            return 0;
+        };
+        let mut n = 0;
+        while n < self.burst * ports.max(1) {
+            let Some(p) = h.receive(me) else { break };
+            self.pipeline
+                .receive_handed(p.port, p.frame, p.frag_max, now_ns, &mut self.emits);
+            self.hand_deferred(me, &h);
+            n += 1;
+        }
+        self.dispatch();
+        n
+    }
+
+    /// Runs a received frame here, or hands it to the worker that owns it.
+    fn steer(&mut self, in_port: PortId, buf: PacketBuf, now_ns: u64) {
+        let Some((me, h)) = self.handoff.clone() else {
+            self.pipeline.receive(in_port, buf, now_ns, &mut self.emits);
+            return;
+        };
+        if is_arp_reply(buf.data()) {
+            for w in (0..h.workers()).filter(|&w| w != me) {
+                let copy = Handed {
+                    port: in_port,
+                    frame: buf.clone(),
+                    frag_max: 0,
+                };
+                h.send(me, w, copy);
+            }
+        }
+        match self.pipeline.owner_of(buf.data()) {
+            Some(owner) => {
+                let p = Handed {
+                    port: in_port,
+                    frame: buf,
+                    frag_max: 0,
+                };
+                h.send(me, owner, p);
+            }
+            None => {
+                self.pipeline.receive(in_port, buf, now_ns, &mut self.emits);
+                self.hand_deferred(me, &h);
+            }
+        }
+    }
+
+    /// Datagrams the pipeline reassembled for other workers.
+    fn hand_deferred(&mut self, me: u16, h: &Handoff) {
+        self.pipeline.take_deferred(&mut self.deferred);
+        for (owner, p) in self.deferred.drain(..) {
+            h.send(me, owner, p);
+        }
     }
 
     fn dispatch(&mut self) {

@@ -5,6 +5,7 @@ use super::worker::{Command, WorkerThread};
 use super::{PortControl, Shared};
 use crate::config::Config;
 use dataplane::conntrack::CtConfig;
+use dataplane::handoff::{Handoff, OwnerDirectory};
 use dataplane::pipeline::Pipeline;
 use dataplane::port::dpdk::{DpdkPort, DpdkPortConfig, Eal};
 use dataplane::port::{PacketPool, Port, PortId, PortStats};
@@ -167,6 +168,18 @@ pub fn run_with(mut cfg: Config, rules: Ruleset) -> Result<(), String> {
     ));
     let ct_cfg = CtConfig::from_tunables(|n| cfg.tunable(n));
 
+    // Multi-core NAT: the owner directory for flows whose reply owner cannot be computed
+    // (sized for every shard full), and one bounded inbox per worker.
+    let handoff = (workers > 1).then(|| {
+        let slots = (ct_cfg.max as usize)
+            .saturating_mul(2 * workers)
+            .min(1 << 26);
+        Arc::new(Handoff::new(
+            queues,
+            4096,
+            Arc::new(OwnerDirectory::new(slots)),
+        ))
+    });
     let mut commands = Vec::new();
     let mut threads = Vec::new();
     for (i, &core) in cfg.workers.iter().enumerate() {
@@ -177,7 +190,18 @@ pub fn run_with(mut cfg: Config, rules: Ruleset) -> Result<(), String> {
         );
         pipeline.set_conntrack_config(ct_cfg.clone());
         pipeline.seed(0x6e66_6470 ^ i as u64);
-        let worker = Worker::new(pipeline, i as u16, usize::from(cfg.burst), ports.len());
+        let burst = usize::from(cfg.burst);
+        let worker = match &handoff {
+            Some(h) => Worker::multicore(
+                pipeline,
+                i as u16,
+                burst,
+                ports.len(),
+                i as u16,
+                Arc::clone(h),
+            ),
+            None => Worker::new(pipeline, i as u16, burst, ports.len()),
+        };
         let (tx, rx) = crossbeam_channel::bounded(64);
         commands.push(tx);
         let q = i as u16;

@@ -173,6 +173,12 @@ pub fn render(
         "Packets through the TAP exception port.",
         &["worker", "dir"],
     )?;
+    let handoff = counter_vec(
+        &reg,
+        "worker_handoffs_total",
+        "Packets handed between workers to the owner of their connection.",
+        &["worker", "event"],
+    )?;
     let ct = counter_vec(
         &reg,
         "conntrack_events_total",

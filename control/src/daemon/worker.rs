@@ -49,6 +49,11 @@ pub struct WorkerReport {
     pub host_tx: u64,
     pub host_rx: u64,
     pub host_ignored: u64,
+    /// Packets handed to other workers / taken from this worker's inbox / dropped because
+    /// the owner's inbox was full (multi-core only).
+    pub handoff_sent: u64,
+    pub handoff_received: u64,
+    pub handoff_drops: u64,
     /// /proc/net/nf_conntrack lines, when asked for.
     pub conntrack: Vec<String>,
     /// `ip neigh`-style lines, when asked for.
@@ -181,6 +186,11 @@ impl WorkerThread {
                 report.ct_stats = p.conntrack().stats().clone();
                 report.counters = p.counters().to_vec();
                 report.generation = p.ruleset().generation;
+                if let Some(h) = self.worker.handoff_stats() {
+                    report.handoff_sent = h.sent;
+                    report.handoff_received = h.received;
+                    report.handoff_drops = h.drops;
+                }
                 if listing {
                     report.conntrack = p.conntrack().listing(now);
                     report.neighbors = neighbor_listing(p, &self.port_names);

@@ -211,6 +211,9 @@ pub struct Conntrack {
     /// This shard's worker and the number of workers: NAT gives each worker the ports
     /// `p % workers == worker` of every pool, so a reply's owner follows from its port.
     worker: (u16, u16),
+    /// Where this worker registers connections other workers may receive packets of
+    /// (multi-core): a dying entry leaves it.
+    directory: Option<std::sync::Arc<crate::handoff::OwnerDirectory>>,
 }
 
 /// Packs an entry id and a direction into the map's value.
@@ -256,6 +259,7 @@ impl Conntrack {
             events: None,
             now_ns: 0,
             worker: (0, 1),
+            directory: None,
         }
     }
 
@@ -263,6 +267,16 @@ impl Conntrack {
     pub fn set_worker(&mut self, index: u16, count: u16) {
         let count = count.max(1);
         self.worker = (index % count, count);
+    }
+
+    /// The owner directory this shard's dying entries are removed from.
+    pub fn set_directory(&mut self, dir: Option<std::sync::Arc<crate::handoff::OwnerDirectory>>) {
+        self.directory = dir;
+    }
+
+    /// This shard's worker index and the number of workers.
+    pub fn worker(&self) -> (u16, u16) {
+        self.worker
     }
 
     /// The worker that owns NATed port `port` (where a reply to it must be handled).
@@ -584,6 +598,13 @@ impl Conntrack {
         if let Some(e) = self.entries.get_mut(id as usize).and_then(|e| e.take()) {
             self.map.remove(&e.orig);
             self.map.remove(&e.reply);
+            if let Some(dir) = self
+                .directory
+                .as_ref()
+                .filter(|_| Some(e.reply) != e.orig.invert())
+            {
+                dir.unregister(&e.reply, self.worker.0);
+            }
             self.free.push(id);
             self.count -= 1;
             self.event("[DESTROY]", &e);

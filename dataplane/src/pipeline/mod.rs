@@ -9,6 +9,7 @@ pub mod arp;
 pub mod classify;
 pub mod compile;
 pub mod eval;
+pub mod owner;
 pub mod tables;
 pub mod traverse;
 
@@ -135,6 +136,10 @@ pub struct Pipeline {
     ident: u16,
     rng: u64,
     now_ns: u64,
+    /// Set on each worker of a multi-core data plane (`set_worker`).
+    multicore: Option<owner::Multicore>,
+    /// Reassembled datagrams owned by other workers (`take_deferred`).
+    deferred: Vec<(u16, crate::handoff::Handed)>,
 }
 
 impl Pipeline {
@@ -164,6 +169,8 @@ impl Pipeline {
             ident: 1,
             rng: 0x9e37_79b9_7f4a_7c15,
             now_ns: 0,
+            multicore: None,
+            deferred: Vec::new(),
         }
     }
 
@@ -228,9 +235,14 @@ impl Pipeline {
     /// connection's helper runs first (nf_conntrack_helper's hook sits before confirm).
     fn ct_confirm(&mut self, pkt: &mut Pkt) -> bool {
         self.ct_help(pkt);
+        let Ok(registered) = self.register_owner(pkt) else {
+            self.stats.conntrack_drops += 1;
+            return false;
+        };
         if self.conntrack.confirm(&mut pkt.ct, self.now_ns) {
             true
         } else {
+            self.unregister_owner(registered);
             self.stats.conntrack_drops += 1;
             false
         }
@@ -283,10 +295,15 @@ impl Pipeline {
 
     /// A frame received on `port` at time `now_ns` (nanoseconds since the Unix epoch:
     /// the time match and rate limits read it).
-    pub fn receive(
+    pub fn receive(&mut self, port: PortId, frame: PacketBuf, now_ns: u64, out: &mut Vec<Emit>) {
+        self.receive_frame(port, frame, 0, now_ns, out);
+    }
+
+    fn receive_frame(
         &mut self,
         port: PortId,
         mut frame: PacketBuf,
+        frag_max: usize,
         now_ns: u64,
         out: &mut Vec<Emit>,
     ) {
@@ -315,7 +332,8 @@ impl Pipeline {
         };
         frame.pull(l3_offset);
         frame.port = port;
-        let pkt = Pkt::new(frame, Some(port), Some(mac_header));
+        let mut pkt = Pkt::new(frame, Some(port), Some(mac_header));
+        pkt.frag_max = frag_max;
         self.prerouting(pkt, out);
         self.flush_generated(out);
     }
@@ -447,6 +465,9 @@ impl Pipeline {
             Reassembly::NotFragment => true,
             Reassembly::Held | Reassembly::Dropped => false,
             Reassembly::Complete(whole, max) => {
+                if self.multicore.is_some() && self.defer_datagram(pkt, &whole, max) {
+                    return false;
+                }
                 let mark = pkt.buf.mark;
                 pkt.buf = PacketBuf::from_slice(&whole);
                 pkt.buf.mark = mark;

@@ -1,0 +1,519 @@
+//! Multi-core NAT (DESIGN.md "Multi-core NAT"): the owner directory that tells which
+//! worker holds a connection whose reply owner cannot be computed from the packet, and
+//! the bounded lock-free inboxes through which a packet that landed on the wrong worker
+//! is handed to its owner.
+//!
+//! The rules that keep this safe:
+//! - a handed packet is always processed by the worker that receives it, never handed
+//!   on (a reassembled datagram is a new packet and may make one more hop, see
+//!   `Pipeline::owner_of`), so a wrong answer costs at most a misrouted packet;
+//! - a reply tuple is registered by at most one worker: a second registration of the
+//!   same tuple by another worker is refused (the connection clashes and its packet is
+//!   dropped, as the kernel drops a packet whose confirm clashes).
+
+use crate::conntrack::Tuple;
+use crate::port::{PacketBuf, PortId};
+use crossbeam_queue::ArrayQueue;
+use std::hash::{BuildHasher, Hasher};
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering::SeqCst};
+
+/// Slots looked at for one key at most: bounds every lookup, however many tombstones
+/// the table collects. A key that finds no free slot this close is refused (`Full`).
+pub const MAX_PROBE: usize = 64;
+
+const LIVE: u64 = 1 << 63;
+const TOMBSTONE: u64 = 1 << 62;
+/// Mask of the key part of a slot's second word (proto, sport, dport).
+const KEY_BITS: u64 = 0x00ff_ffff_ffff_0000;
+
+/// One table slot: a seqlock over two words, `addrs` (src << 32 | dst) and `rest`
+/// (state bits, proto << 48, sport << 32, dport << 16, owner). Readers never block;
+/// a writer holds the slot by making `seq` odd.
+#[derive(Default)]
+struct Slot {
+    seq: AtomicU32,
+    addrs: AtomicU64,
+    rest: AtomicU64,
+}
+
+impl Slot {
+    /// A consistent (addrs, rest) pair, or `None` while a writer keeps the slot busy.
+    fn read(&self) -> Option<(u64, u64)> {
+        for _ in 0..16 {
+            let s1 = self.seq.load(SeqCst);
+            if s1 & 1 == 0 {
+                let a = self.addrs.load(SeqCst);
+                let r = self.rest.load(SeqCst);
+                if self.seq.load(SeqCst) == s1 {
+                    return Some((a, r));
+                }
+            }
+            std::hint::spin_loop();
+        }
+        None
+    }
+
+    /// `read`, waiting out a writer (writers hold a slot for a few stores only).
+    fn read_waiting(&self) -> (u64, u64) {
+        loop {
+            if let Some(x) = self.read() {
+                return x;
+            }
+        }
+    }
+
+    fn try_lock(&self) -> Option<u32> {
+        let s = self.seq.load(SeqCst);
+        if s & 1 == 1 {
+            return None;
+        }
+        // Hands back the odd value the slot holds while locked.
+        self.seq
+            .compare_exchange(s, s.wrapping_add(1), SeqCst, SeqCst)
+            .ok()
+            .map(|_| s.wrapping_add(1))
+    }
+
+    /// Writers of one slot only ever overlap briefly (an inserter checking a slot it
+    /// saw free): wait for it.
+    fn lock(&self) -> u32 {
+        loop {
+            if let Some(s) = self.try_lock() {
+                return s;
+            }
+            std::hint::spin_loop();
+        }
+    }
+
+    fn unlock(&self, locked: u32) {
+        self.seq.store(locked.wrapping_add(1), SeqCst);
+    }
+}
+
+/// Why a registration was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RegisterError {
+    /// Another worker registered this tuple first.
+    Taken(u16),
+    /// No free slot within `MAX_PROBE` of the tuple's home.
+    Full,
+}
+
+/// Maps a reply-direction tuple, as it arrives on the wire, to the worker owning its
+/// connection. Shared by all workers; lookups are lock-free reads.
+pub struct OwnerDirectory {
+    slots: Box<[Slot]>,
+    mask: usize,
+    seed: u64,
+    live: AtomicUsize,
+    refused_full: AtomicU64,
+    refused_taken: AtomicU64,
+}
+
+fn key(t: &Tuple) -> (u64, u64) {
+    let a = u64::from(u32::from(t.src)) << 32 | u64::from(u32::from(t.dst));
+    let r = u64::from(t.proto) << 48 | u64::from(t.sport) << 32 | u64::from(t.dport) << 16;
+    (a, r)
+}
+
+fn mix(mut x: u64) -> u64 {
+    x ^= x >> 33;
+    x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    x ^= x >> 33;
+    x = x.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    x ^ (x >> 33)
+}
+
+impl OwnerDirectory {
+    /// A directory of at least `capacity` slots (a power of two). Keep it at most half
+    /// full: linear probing stays short then.
+    pub fn new(capacity: usize) -> OwnerDirectory {
+        let n = capacity.max(MAX_PROBE).next_power_of_two();
+        // A per-process random seed: tuples an outsider chooses cannot pile up on
+        // one probe chain.
+        let seed = std::collections::hash_map::RandomState::new()
+            .build_hasher()
+            .finish();
+        OwnerDirectory {
+            slots: (0..n).map(|_| Slot::default()).collect(),
+            mask: n - 1,
+            seed,
+            live: AtomicUsize::new(0),
+            refused_full: AtomicU64::new(0),
+            refused_taken: AtomicU64::new(0),
+        }
+    }
+
+    /// Sized for `nf_conntrack_max` (one shard's maximum): twice as many slots.
+    pub fn for_conntrack_max(max: u32) -> OwnerDirectory {
+        OwnerDirectory::new((max as usize).saturating_mul(2).min(1 << 26))
+    }
+
+    pub fn capacity(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// Registered tuples.
+    pub fn len(&self) -> usize {
+        self.live.load(SeqCst)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Registrations refused for want of a slot, and because another worker had the
+    /// tuple.
+    pub fn refused(&self) -> (u64, u64) {
+        (
+            self.refused_full.load(SeqCst),
+            self.refused_taken.load(SeqCst),
+        )
+    }
+
+    fn home(&self, a: u64, r: u64) -> usize {
+        (mix(a ^ mix(r ^ self.seed)) as usize) & self.mask
+    }
+
+    fn slot(&self, home: usize, i: usize) -> &Slot {
+        &self.slots[(home + i) & self.mask]
+    }
+
+    /// The worker owning the connection whose packets carry `t`, if registered.
+    pub fn lookup(&self, t: &Tuple) -> Option<u16> {
+        let (a, r) = key(t);
+        let home = self.home(a, r);
+        for i in 0..MAX_PROBE {
+            // A slot busy under a writer is being inserted or removed right now:
+            // whichever it is, the answer may be either; move on.
+            let Some((sa, sr)) = self.slot(home, i).read() else {
+                continue;
+            };
+            if sr == 0 {
+                return None; // never used: the end of every chain through here
+            }
+            if sr & LIVE != 0 && sa == a && sr & KEY_BITS == r {
+                return Some(sr as u16);
+            }
+        }
+        None
+    }
+
+    /// Records that worker `owner` holds the connection whose packets carry `t`.
+    /// Registering a tuple again for the same owner is a no-op.
+    pub fn register(&self, t: &Tuple, owner: u16) -> Result<(), RegisterError> {
+        let (a, r) = key(t);
+        let home = self.home(a, r);
+        let value = LIVE | r | u64::from(owner);
+        'retry: for _ in 0..8 {
+            let mut free = None;
+            for i in 0..MAX_PROBE {
+                let Some((sa, sr)) = self.slot(home, i).read() else {
+                    continue 'retry;
+                };
+                if sr & LIVE != 0 {
+                    if sa == a && sr & KEY_BITS == r {
+                        let other = sr as u16;
+                        if other == owner {
+                            return Ok(());
+                        }
+                        self.refused_taken.fetch_add(1, SeqCst);
+                        return Err(RegisterError::Taken(other));
+                    }
+                } else if free.is_none() {
+                    free = Some(i);
+                }
+                if sr == 0 {
+                    break;
+                }
+            }
+            let Some(i) = free else {
+                self.refused_full.fetch_add(1, SeqCst);
+                return Err(RegisterError::Full);
+            };
+            let slot = self.slot(home, i);
+            let Some(locked) = slot.try_lock() else {
+                continue;
+            };
+            if slot.rest.load(SeqCst) & LIVE != 0 {
+                slot.unlock(locked); // taken since we looked
+                continue;
+            }
+            slot.addrs.store(a, SeqCst);
+            slot.rest.store(value, SeqCst);
+            slot.unlock(locked);
+            self.live.fetch_add(1, SeqCst);
+            // Two workers may have claimed two slots for one tuple at once. Both
+            // published before looking again, so at least one sees the other: whoever
+            // sees another withdraws (both may; then both packets are dropped, which
+            // is a clash, never a duplicate).
+            for j in 0..MAX_PROBE {
+                if j == i {
+                    continue;
+                }
+                let (sa, sr) = self.slot(home, j).read_waiting();
+                if sr == 0 {
+                    break;
+                }
+                if sr & LIVE != 0 && sa == a && sr & KEY_BITS == r {
+                    self.remove_at(slot, a, value);
+                    self.refused_taken.fetch_add(1, SeqCst);
+                    return Err(RegisterError::Taken(sr as u16));
+                }
+            }
+            return Ok(());
+        }
+        self.refused_full.fetch_add(1, SeqCst);
+        Err(RegisterError::Full)
+    }
+
+    fn remove_at(&self, slot: &Slot, a: u64, value: u64) -> bool {
+        let locked = slot.lock();
+        let ours = slot.addrs.load(SeqCst) == a && slot.rest.load(SeqCst) == value;
+        if ours {
+            slot.rest.store(TOMBSTONE, SeqCst);
+            self.live.fetch_sub(1, SeqCst);
+        }
+        slot.unlock(locked);
+        ours
+    }
+
+    /// Forgets `t` if `owner` registered it; `true` when it did.
+    pub fn unregister(&self, t: &Tuple, owner: u16) -> bool {
+        let (a, r) = key(t);
+        let home = self.home(a, r);
+        let value = LIVE | r | u64::from(owner);
+        for i in 0..MAX_PROBE {
+            let slot = self.slot(home, i);
+            // Only this owner removes its tuple, so a busy slot here is someone else's
+            // insert: wait for it rather than skip what may be ours.
+            let (sa, sr) = slot.read_waiting();
+            if sr == 0 {
+                return false;
+            }
+            if sa == a && sr == value {
+                return self.remove_at(slot, a, value);
+            }
+        }
+        false
+    }
+}
+
+/// A packet handed from one worker to another.
+#[derive(Debug)]
+pub struct Handed {
+    /// The port it arrived on.
+    pub port: PortId,
+    /// The Ethernet frame.
+    pub frame: PacketBuf,
+    /// For a datagram reassembled by the sender: the largest fragment it came in (it
+    /// leaves in pieces no larger); 0 otherwise.
+    pub frag_max: usize,
+}
+
+/// One worker's handoff counters (written by that worker only).
+#[derive(Debug, Default)]
+#[repr(align(64))]
+struct Counters {
+    sent: AtomicU64,
+    received: AtomicU64,
+    drops: AtomicU64,
+}
+
+/// A snapshot of one worker's handoff counters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HandoffStats {
+    /// Packets this worker handed to another.
+    pub sent: u64,
+    /// Packets this worker took from its inbox and processed.
+    pub received: u64,
+    /// Packets this worker could not hand off: the owner's inbox was full.
+    pub drops: u64,
+}
+
+/// What the workers of one data plane share: the owner directory and one bounded
+/// inbox per worker.
+pub struct Handoff {
+    directory: std::sync::Arc<OwnerDirectory>,
+    inboxes: Vec<ArrayQueue<Handed>>,
+    counters: Vec<Counters>,
+}
+
+impl Handoff {
+    /// For `workers` workers (at least 1), each inbox holding `inbox` packets.
+    pub fn new(workers: u16, inbox: usize, directory: std::sync::Arc<OwnerDirectory>) -> Handoff {
+        let n = usize::from(workers.max(1));
+        Handoff {
+            directory,
+            inboxes: (0..n).map(|_| ArrayQueue::new(inbox.max(1))).collect(),
+            counters: (0..n).map(|_| Counters::default()).collect(),
+        }
+    }
+
+    pub fn workers(&self) -> u16 {
+        self.inboxes.len() as u16
+    }
+
+    pub fn directory(&self) -> &std::sync::Arc<OwnerDirectory> {
+        &self.directory
+    }
+
+    /// Hands `packet` from worker `from` to worker `to`; a full inbox drops it (counted
+    /// as `from`'s drop). `false` when dropped.
+    pub fn send(&self, from: u16, to: u16, packet: Handed) -> bool {
+        let Some(inbox) = self.inboxes.get(usize::from(to)) else {
+            return false;
+        };
+        let c = &self.counters[usize::from(from) % self.counters.len()];
+        match inbox.push(packet) {
+            Ok(()) => {
+                c.sent.fetch_add(1, SeqCst);
+                true
+            }
+            Err(_) => {
+                c.drops.fetch_add(1, SeqCst);
+                false
+            }
+        }
+    }
+
+    /// The next packet handed to worker `me`.
+    pub fn receive(&self, me: u16) -> Option<Handed> {
+        let p = self.inboxes.get(usize::from(me))?.pop()?;
+        self.counters[usize::from(me)].received.fetch_add(1, SeqCst);
+        Some(p)
+    }
+
+    /// Packets waiting in worker `me`'s inbox.
+    pub fn pending(&self, me: u16) -> usize {
+        self.inboxes.get(usize::from(me)).map_or(0, |q| q.len())
+    }
+
+    pub fn stats(&self, worker: u16) -> HandoffStats {
+        self.counters
+            .get(usize::from(worker))
+            .map_or(HandoffStats::default(), |c| HandoffStats {
+                sent: c.sent.load(SeqCst),
+                received: c.received.load(SeqCst),
+                drops: c.drops.load(SeqCst),
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::Ipv4Addr;
+    use std::sync::Arc;
+
+    fn t(i: u32, port: u16) -> Tuple {
+        Tuple {
+            src: Ipv4Addr::from(0x0a00_0000 + i),
+            dst: Ipv4Addr::new(192, 168, 1, 10),
+            proto: 6,
+            sport: 80,
+            dport: port,
+        }
+    }
+
+    #[test]
+    fn register_lookup_unregister() {
+        let d = OwnerDirectory::new(1024);
+        assert_eq!(d.lookup(&t(1, 1000)), None);
+        assert_eq!(d.register(&t(1, 1000), 3), Ok(()));
+        assert_eq!(d.register(&t(1, 1000), 3), Ok(()), "same owner again");
+        assert_eq!(d.register(&t(1, 1000), 2), Err(RegisterError::Taken(3)));
+        assert_eq!(d.lookup(&t(1, 1000)), Some(3));
+        assert_eq!(d.lookup(&t(1, 1001)), None);
+        assert_eq!(
+            d.lookup(&Tuple {
+                proto: 17,
+                ..t(1, 1000)
+            }),
+            None
+        );
+        assert!(!d.unregister(&t(1, 1000), 2), "only the owner removes it");
+        assert!(d.unregister(&t(1, 1000), 3));
+        assert_eq!(d.lookup(&t(1, 1000)), None);
+        assert_eq!(d.len(), 0);
+        assert_eq!(d.refused(), (0, 1));
+    }
+
+    #[test]
+    fn tombstones_are_reused_and_lookups_stay_bounded() {
+        let d = OwnerDirectory::new(256);
+        // Churn far more tuples through the table than it has slots.
+        for round in 0..50u32 {
+            for i in 0..100 {
+                assert_eq!(d.register(&t(round * 100 + i, 7), (i % 4) as u16), Ok(()));
+            }
+            for i in 0..100 {
+                assert_eq!(d.lookup(&t(round * 100 + i, 7)), Some((i % 4) as u16));
+                assert!(d.unregister(&t(round * 100 + i, 7), (i % 4) as u16));
+            }
+        }
+        assert!(d.is_empty());
+        assert_eq!(d.lookup(&t(1, 7)), None);
+    }
+
+    #[test]
+    fn a_full_neighbourhood_is_refused() {
+        let d = OwnerDirectory::new(64);
+        let mut ok = 0;
+        for i in 0..200 {
+            if d.register(&t(i, 9), 0).is_ok() {
+                ok += 1;
+            }
+        }
+        assert_eq!(ok, 64);
+        assert_eq!(d.refused().0, 136);
+    }
+
+    #[test]
+    fn concurrent_registration_of_one_tuple_has_one_winner() {
+        for round in 0..200u32 {
+            let d = Arc::new(OwnerDirectory::new(1024));
+            let tuple = t(round, 5);
+            let results: Vec<_> = std::thread::scope(|s| {
+                let hs: Vec<_> = (0..2u16)
+                    .map(|w| {
+                        let d = &d;
+                        s.spawn(move || d.register(&tuple, w))
+                    })
+                    .collect();
+                hs.into_iter().map(|h| h.join().unwrap()).collect()
+            });
+            let winners = results.iter().filter(|r| r.is_ok()).count();
+            assert!(winners <= 1, "{results:?}");
+            assert_eq!(d.len(), winners);
+            if winners == 1 {
+                let w = results.iter().position(|r| r.is_ok()).unwrap() as u16;
+                assert_eq!(d.lookup(&tuple), Some(w));
+            }
+        }
+    }
+
+    #[test]
+    fn full_inbox_drops_and_counts() {
+        let h = Handoff::new(2, 2, Arc::new(OwnerDirectory::new(64)));
+        let p = || Handed {
+            port: PortId(0),
+            frame: PacketBuf::from_slice(&[1; 60]),
+            frag_max: 0,
+        };
+        assert!(h.send(0, 1, p()));
+        assert!(h.send(0, 1, p()));
+        assert!(!h.send(0, 1, p()));
+        assert_eq!(h.pending(1), 2);
+        assert!(h.receive(1).is_some());
+        assert_eq!(
+            h.stats(0),
+            HandoffStats {
+                sent: 2,
+                received: 0,
+                drops: 1
+            }
+        );
+        assert_eq!(h.stats(1).received, 1);
+    }
+}

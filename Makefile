@@ -40,10 +40,12 @@ conformance:
 demo: setup build-dpdk
 	@if [ "$$(id -u)" = 0 ]; then bash tests/lab/run.sh; else sudo bash tests/lab/run.sh; fi
 
-# The same lab, as the integration test CI runs (root only).
+# The same lab, as the integration test CI runs (root only): once with one worker, once
+# with two (multi-core NAT: af_packet spreads flows over both queues, replies and spilled
+# packets are handed to the worker that owns the connection).
 lab: build-dpdk
 	@if [ "$$(id -u)" = 0 ]; then \
-		bash tests/lab/run.sh; \
+		bash tests/lab/run.sh && LAB_WORKERS=0,1 bash tests/lab/run.sh; \
 	else \
 		echo "lab: needs root (network namespaces); run: sudo make lab"; \
 	fi

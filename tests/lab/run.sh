@@ -14,6 +14,9 @@ cd "$(dirname "$0")/../.."
 P=${LAB_PREFIX:-nfl-}
 NFDP=${NFDP:-target/release/nfdp}
 CONFIG=${LAB_CONFIG:-configs/lab.toml}
+# LAB_WORKERS="0,1" runs nfdp with one worker per listed core (multi-core NAT: replies
+# that af_packet's flow hash puts on another worker's queue are handed to the owner).
+LAB_WORKERS=${LAB_WORKERS:-}
 WORK=$(mktemp -d /tmp/nfdp-lab.XXXXXX)
 NFDP_PID=""
 FAILED=0
@@ -103,6 +106,11 @@ wait_listen() {
 }
 wait_listen wan 80; wait_listen h2 8000; wait_listen wan 5201; wait_listen wan 25
 
+if [ -n "$LAB_WORKERS" ]; then
+  sed -e "s/^workers = .*/workers = [$LAB_WORKERS]/" -e 's|^file = "lab.rules"|file = "configs/lab.rules"|' \
+    "$CONFIG" >"$WORK/lab.toml"
+  CONFIG=$WORK/lab.toml
+fi
 say "starting nfdp --config $CONFIG in ${P}r"
 # Not through in_ns: $! must be nfdp itself (ip netns exec and env exec it) for SIGTERM.
 ip netns exec "${P}r" env RUST_LOG=info NO_COLOR=1 "$NFDP" --config "$CONFIG" >"$WORK/nfdp.log" 2>&1 &
@@ -185,7 +193,7 @@ done
 
 say "metrics (GET $METRICS/metrics)"
 in_ns r curl -sS --max-time 5 "$METRICS/metrics" >"$WORK/metrics.txt" || fail "GET /metrics"
-grep -E '^nfdp_(port_packets_total|conntrack_entries|worker_busy_ratio|ruleset_generation)' "$WORK/metrics.txt" | sed 's/^/  /'
+grep -E '^nfdp_(port_packets_total|conntrack_entries|worker_busy_ratio|worker_handoffs_total|ruleset_generation)' "$WORK/metrics.txt" | sed 's/^/  /'
 grep -qE '^nfdp_port_packets_total\{dir="rx",port="lan0"\} [1-9]' "$WORK/metrics.txt" && ok "port counters exported" || fail "no lan0 rx packets in /metrics"
 
 say "stopping nfdp (SIGTERM)"
@@ -210,7 +218,7 @@ in_ns r sysctl -qw net.ipv4.ip_forward=1
 sed -e 's/lan0/r-lan/g' -e 's/wan0/r-wan/g' configs/lab.rules | in_ns r iptables-restore
 if in_ns h1 iperf3 -c 203.0.113.254 -t 3 -J >"$WORK/iperf3-kernel.json" 2>/dev/null; then
   kmbps=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(int(d["end"]["sum_received"]["bits_per_second"]/1e6))' "$WORK/iperf3-kernel.json")
-  echo "  iperf3 through the kernel: $kmbps Mbit/s; through nfdp (af_packet PMD, 1 worker): ${mbps:-?} Mbit/s"
+  echo "  iperf3 through the kernel: $kmbps Mbit/s; through nfdp (af_packet PMD, workers on cores [${LAB_WORKERS:-1}]): ${mbps:-?} Mbit/s"
 else
   echo "  iperf3 through the kernel failed (reference only)"
 fi

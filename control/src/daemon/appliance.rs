@@ -54,31 +54,6 @@ fn device_string(driver: &str, args: &str, queues: u16, seen: &mut HashMap<Strin
     device
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn device_strings() {
-        let mut seen = HashMap::new();
-        let mut dev = |d: &str, a: &str, q: u16| device_string(d, a, q, &mut seen);
-        assert_eq!(
-            dev("net_af_packet", "iface=r-lan", 1),
-            "net_af_packet0,iface=r-lan"
-        );
-        assert_eq!(
-            dev("net_af_packet", "iface=r-wan", 2),
-            "net_af_packet1,iface=r-wan,qpairs=2"
-        );
-        assert_eq!(
-            dev("net_af_packet", "iface=x,qpairs=4", 2),
-            "net_af_packet2,iface=x,qpairs=4"
-        );
-        assert_eq!(dev("net_null", "", 2), "net_null0");
-        assert_eq!(dev("0000:03:00.0", "", 2), "0000:03:00.0");
-    }
-}
-
 pub fn run_with(mut cfg: Config, rules: Ruleset) -> Result<(), String> {
     let stop = Arc::new(AtomicBool::new(false));
     let reload = Arc::new(AtomicBool::new(false));
@@ -168,11 +143,11 @@ pub fn run_with(mut cfg: Config, rules: Ruleset) -> Result<(), String> {
     ));
     let ct_cfg = CtConfig::from_tunables(|n| cfg.tunable(n));
 
-    // Multi-core NAT: the owner directory for flows whose reply owner cannot be computed
-    // (sized for every shard full), and one bounded inbox per worker.
+    // Multi-core NAT: the owner directory (both tuples of every connection: every shard
+    // full fills half of it), and one bounded inbox per worker.
     let handoff = (workers > 1).then(|| {
         let slots = (ct_cfg.max as usize)
-            .saturating_mul(2 * workers)
+            .saturating_mul(4 * workers)
             .min(1 << 26);
         Arc::new(Handoff::new(
             queues,
@@ -319,4 +294,29 @@ pub fn run_with(mut cfg: Config, rules: Ruleset) -> Result<(), String> {
     drop(eal);
     println!("nfdp: stopped");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn device_strings() {
+        let mut seen = HashMap::new();
+        let mut dev = |d: &str, a: &str, q: u16| device_string(d, a, q, &mut seen);
+        assert_eq!(
+            dev("net_af_packet", "iface=r-lan", 1),
+            "net_af_packet0,iface=r-lan"
+        );
+        assert_eq!(
+            dev("net_af_packet", "iface=r-wan", 2),
+            "net_af_packet1,iface=r-wan,qpairs=2"
+        );
+        assert_eq!(
+            dev("net_af_packet", "iface=x,qpairs=4", 2),
+            "net_af_packet2,iface=x,qpairs=4"
+        );
+        assert_eq!(dev("net_null", "", 2), "net_null0");
+        assert_eq!(dev("0000:03:00.0", "", 2), "0000:03:00.0");
+    }
 }

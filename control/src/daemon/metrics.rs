@@ -218,6 +218,13 @@ pub fn render(
         host.with_label_values(&[&w, "from_host"]).inc_by(r.host_rx);
         host.with_label_values(&[&w, "ignored"])
             .inc_by(r.host_ignored);
+        for (event, v) in [
+            ("sent", r.handoff_sent),
+            ("received", r.handoff_received),
+            ("dropped", r.handoff_drops),
+        ] {
+            handoff.with_label_values(&[&w, event]).inc_by(v);
+        }
         let c = &r.ct_stats;
         for (event, v) in [
             ("new", c.new),

@@ -598,11 +598,8 @@ impl Conntrack {
         if let Some(e) = self.entries.get_mut(id as usize).and_then(|e| e.take()) {
             self.map.remove(&e.orig);
             self.map.remove(&e.reply);
-            if let Some(dir) = self
-                .directory
-                .as_ref()
-                .filter(|_| Some(e.reply) != e.orig.invert())
-            {
+            if let Some(dir) = self.directory.as_ref() {
+                dir.unregister(&e.orig, self.worker.0);
                 dir.unregister(&e.reply, self.worker.0);
             }
             self.free.push(id);

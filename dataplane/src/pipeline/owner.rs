@@ -130,29 +130,38 @@ impl Pipeline {
         self.fib.is_local(t.dst).then_some(key % mc.workers)
     }
 
-    /// Registers the reply tuple of a connection about to be confirmed when its
-    /// replies would not find this worker otherwise. `Err`: the tuple belongs to
-    /// another connection (here or on another worker), or the directory is full; the
-    /// packet must be dropped. `Ok(Some(t))`: registered `t`.
-    pub(super) fn register_owner(&self, pkt: &Pkt) -> Result<Option<Tuple>, RegisterError> {
+    /// Registers both tuples of a connection about to be confirmed, so that whichever
+    /// worker a later packet of it lands on finds the owner. RSS alone would bring the
+    /// original direction back here, but not a reply whose tuple NAT changed, nor any
+    /// packet a full queue spilled onto another (af_packet's fanout rollover) or a
+    /// re-programmed RSS table moved. `Err`: a tuple belongs to another connection (here
+    /// or on another worker), or the directory is full; the packet must be dropped.
+    pub(super) fn register_owner(&self, pkt: &Pkt) -> Result<[Option<Tuple>; 2], RegisterError> {
         let (Some(mc), Some(e)) = (self.multicore.as_ref(), pkt.ct.pending.as_ref()) else {
-            return Ok(None);
+            return Ok([None, None]);
         };
-        let steer = self.steered(mc, &e.reply);
-        let plain = Some(e.reply) == e.orig.invert();
-        if mc.workers < 2 || steer == Some(mc.me) || (plain && steer.is_none()) {
-            return Ok(None);
+        if mc.workers < 2 {
+            return Ok([None, None]);
         }
-        if self.conntrack.lookup(&e.reply).is_some() {
+        if e.reply != e.orig && self.conntrack.lookup(&e.reply).is_some() {
             return Err(RegisterError::Taken(mc.me));
         }
-        mc.dir.register(&e.reply, mc.me)?;
-        Ok(Some(e.reply))
+        mc.dir.register(&e.orig, mc.me)?;
+        if e.reply == e.orig {
+            return Ok([Some(e.orig), None]);
+        }
+        if let Err(x) = mc.dir.register(&e.reply, mc.me) {
+            mc.dir.unregister(&e.orig, mc.me);
+            return Err(x);
+        }
+        Ok([Some(e.orig), Some(e.reply)])
     }
 
-    pub(super) fn unregister_owner(&self, t: Option<Tuple>) {
-        if let (Some(mc), Some(t)) = (self.multicore.as_ref(), t) {
-            mc.dir.unregister(&t, mc.me);
+    pub(super) fn unregister_owner(&self, tuples: [Option<Tuple>; 2]) {
+        if let Some(mc) = self.multicore.as_ref() {
+            for t in tuples.iter().flatten() {
+                mc.dir.unregister(t, mc.me);
+            }
         }
     }
 

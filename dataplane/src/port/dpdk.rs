@@ -238,6 +238,8 @@ struct QueueCounters {
     /// Bytes received / sent through this handle, for drivers that count only packets.
     rx_bytes: AtomicU64,
     tx_bytes: AtomicU64,
+    /// Our own frames received back (see `rx_burst`): not counted as received.
+    looped: AtomicU64,
 }
 
 struct PortInner {
@@ -247,6 +249,9 @@ struct PortInner {
     name: String,
     queues: u16,
     mac: MacAddr,
+    /// Drop received frames sent from `mac` (net_af_packet with several queues loops a
+    /// queue's transmissions back to the others; on net_tap the kernel end shares the MAC).
+    drop_own_frames: bool,
     pool: *mut sys::rte_mempool,
     /// Largest frame an mbuf of `pool` holds in one segment.
     max_frame: usize,
@@ -290,6 +295,9 @@ impl PortInner {
         }
         let (mut rx_bytes, mut tx_bytes) = (0, 0);
         for c in &self.counters {
+            out.rx_packets = out
+                .rx_packets
+                .saturating_sub(c.looped.load(Ordering::Relaxed));
             out.tx_dropped += c.tx_dropped.load(Ordering::Relaxed);
             out.errors += c.errors.load(Ordering::Relaxed);
             rx_bytes += c.rx_bytes.load(Ordering::Relaxed);
@@ -558,6 +566,7 @@ impl DpdkPort {
             name: cfg.name.clone(),
             queues: cfg.queues,
             mac,
+            drop_own_frames: driver_name(&info) == "net_af_packet",
             pool,
             max_frame: usize::from(data_room - headroom),
             probed_vdev,
@@ -845,6 +854,7 @@ impl Port for DpdkQueue {
         let rx = usize::from(rx);
         let mut got = 0;
         let mut bad = 0;
+        let mut looped = 0;
         let mut bytes = 0;
         {
             let mut pool = self.pool.lock().unwrap_or_else(|e| e.into_inner());
@@ -875,6 +885,16 @@ impl Port for DpdkQueue {
                     pool.free(buf);
                     continue;
                 }
+                // Our own transmissions seen again: net_af_packet with several queues
+                // delivers what one queue's socket sends to the others (its fanout group
+                // is not the sending socket). A station never receives its own frames.
+                if self.inner.drop_own_frames
+                    && buf.data().get(6..12) == Some(&self.inner.mac.0[..])
+                {
+                    looped += 1;
+                    pool.free(buf);
+                    continue;
+                }
                 buf.port = self.inner.id;
                 buf.queue = self.queue;
                 bytes += len as u64;
@@ -889,6 +909,9 @@ impl Port for DpdkQueue {
         c.rx_bytes.fetch_add(bytes, Ordering::Relaxed);
         if bad > 0 {
             c.errors.fetch_add(bad, Ordering::Relaxed);
+        }
+        if looped > 0 {
+            c.looped.fetch_add(looped, Ordering::Relaxed);
         }
         got
     }

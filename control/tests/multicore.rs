@@ -604,3 +604,49 @@ fn original_direction_on_the_wrong_queue_keeps_its_binding() {
         "every packet handed once"
     );
 }
+
+/// The host's answers (the TAP port's OUTPUT path) reach the worker whose shard holds the
+/// connection, whichever worker's TAP queue the kernel put them on.
+#[test]
+fn host_output_is_handed_to_the_owner_of_its_connection() {
+    let (mut ws, h) = workers(1024);
+    let (mut lan, mut wan) = ports();
+    let appliance = [192, 168, 1, 1];
+    for i in 0..FLOWS {
+        let q = i % 2;
+        let ask = udp(HOST, appliance, (30000 + i, 6000 + i));
+        lan.inject(q, &frame(LAN_MAC, &ask)).unwrap();
+    }
+    settle(&mut ws, &mut lan, &mut wan, &h, T0);
+    let delivered: usize = ws.iter_mut().map(|w| w.local.drain(..).count()).sum();
+    assert_eq!(
+        delivered,
+        usize::from(FLOWS),
+        "every datagram reached the host"
+    );
+    assert_one_shard_each(&ws, usize::from(FLOWS));
+    let owner = |i: u16| usize::from((6000 + i) % 2);
+    for i in 0..FLOWS {
+        assert_eq!(
+            ws[owner(i)].pipeline.conntrack().len(),
+            usize::from(FLOWS / 2),
+            "a connection to the appliance lives where its port steers it"
+        );
+        let answer = udp(appliance, HOST, (6000 + i, 30000 + i));
+        // On the worker that does not own the connection.
+        ws[1 - owner(i)].output(dataplane::port::PacketBuf::from_slice(&answer), T0 + SEC);
+    }
+    settle(&mut ws, &mut lan, &mut wan, &h, T0 + SEC);
+    let answers = sent(&mut lan);
+    assert_eq!(answers.len(), usize::from(FLOWS));
+    for p in &answers {
+        assert_eq!((&p[12..16], &p[16..20]), (&appliance[..], &HOST[..]));
+    }
+    // Still one entry per connection, each now with its reply seen.
+    assert_one_shard_each(&ws, usize::from(FLOWS));
+    for w in &ws {
+        for e in w.pipeline.conntrack().entries() {
+            assert_eq!(e.packets[1], 1, "{:?}: the host's answer seen", e.orig);
+        }
+    }
+}

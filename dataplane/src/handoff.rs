@@ -309,6 +309,9 @@ pub struct Handed {
     /// For a datagram reassembled by the sender: the largest fragment it came in (it
     /// leaves in pieces no larger); 0 otherwise.
     pub frag_max: usize,
+    /// An IPv4 packet the host sent through the TAP port (no Ethernet header): it takes
+    /// the OUTPUT path on the owner; `port` is unused.
+    pub from_host: bool,
 }
 
 /// One worker's handoff counters (written by that worker only).
@@ -500,6 +503,7 @@ mod tests {
             port: PortId(0),
             frame: PacketBuf::from_slice(&[1; 60]),
             frag_max: 0,
+            from_host: false,
         };
         assert!(h.send(0, 1, p()));
         assert!(h.send(0, 1, p()));

@@ -96,12 +96,31 @@ impl Worker {
     /// Sends what the caller's own pipeline calls produced (OUTPUT from the host, timers,
     /// link events) the same way `poll` sends its bursts.
     pub fn send(&mut self, ports: &mut [&mut dyn Port], emits: &mut Vec<Emit>) {
-        if emits.is_empty() {
+        if emits.is_empty() && self.emits.is_empty() {
             return;
         }
         self.emits.append(emits);
         self.dispatch();
         self.flush(ports);
+    }
+
+    /// An IPv4 packet from the host's stack (the TAP port): through OUTPUT here, or on
+    /// the worker that owns its connection. What it produces leaves with the next `send`
+    /// or `poll`.
+    pub fn output(&mut self, packet: PacketBuf, now_ns: u64) {
+        if let Some((me, h)) = self.handoff.as_ref() {
+            if let Some(owner) = self.pipeline.owner_of_ip(packet.data()) {
+                let handed = Handed {
+                    port: PortId(0),
+                    frame: packet,
+                    frag_max: 0,
+                    from_host: true,
+                };
+                h.send(*me, owner, handed);
+                return;
+            }
+        }
+        self.pipeline.output(packet, now_ns, &mut self.emits);
     }
 
     /// Processes up to a burst per port of what other workers handed over.
@@ -112,8 +131,12 @@ impl Worker {
         let mut n = 0;
         while n < self.burst * ports.max(1) {
             let Some(p) = h.receive(me) else { break };
-            self.pipeline
-                .receive_handed(p.port, p.frame, p.frag_max, now_ns, &mut self.emits);
+            if p.from_host {
+                self.pipeline.output(p.frame, now_ns, &mut self.emits);
+            } else {
+                self.pipeline
+                    .receive_handed(p.port, p.frame, p.frag_max, now_ns, &mut self.emits);
+            }
             self.hand_deferred(me, &h);
             n += 1;
         }
@@ -133,6 +156,7 @@ impl Worker {
                     port: in_port,
                     frame: buf.clone(),
                     frag_max: 0,
+                    from_host: false,
                 };
                 h.send(me, w, copy);
             }
@@ -143,6 +167,7 @@ impl Worker {
                     port: in_port,
                     frame: buf,
                     frag_max: 0,
+                    from_host: false,
                 };
                 h.send(me, owner, p);
             }

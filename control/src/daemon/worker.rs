@@ -134,7 +134,7 @@ impl WorkerThread {
                     match link.from_host(frame) {
                         FromHost::Output(p) => {
                             report.host_rx += 1;
-                            self.worker.pipeline.output(p, now, &mut emits);
+                            self.worker.output(p, now);
                         }
                         FromHost::Answer(a) => host_out.push(a),
                         FromHost::Ignored => report.host_ignored += 1,

@@ -183,6 +183,7 @@ impl Pipeline {
                 port,
                 frame,
                 frag_max,
+                from_host: false,
             },
         ));
         true

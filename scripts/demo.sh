@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The demo as it stands: nfdp's offline ruleset loader on the shipped example rulesets,
-# then the error a broken ruleset gets. (The namespace lab with real clients arrives with
-# the DPDK data plane.)
+# The offline demo (`make replay-demo`; the main demo is the namespace lab, `make demo`):
+# nfdp's ruleset loader on the shipped example rulesets, the error a broken ruleset gets,
+# and a crafted capture replayed through the pipeline without DPDK or root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 NFDP=${NFDP:-target/release/nfdp}

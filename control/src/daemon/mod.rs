@@ -128,6 +128,9 @@ pub fn collect_reports(
     out
 }
 
+/// The largest ruleset `POST /rules` reads (a million rules of ~60 bytes).
+const MAX_RULES_BODY: u64 = 64 << 20;
+
 /// Serves `[metrics] listen` until the process ends.
 pub fn serve_http(
     server: Arc<tiny_http::Server>,
@@ -177,8 +180,13 @@ pub fn serve_http(
             }
             (tiny_http::Method::Post, "/rules") | (tiny_http::Method::Put, "/rules") => {
                 let mut text = String::new();
-                match std::io::Read::read_to_string(req.as_reader(), &mut text) {
+                let body = std::io::Read::take(req.as_reader(), MAX_RULES_BODY + 1);
+                match std::io::Read::read_to_string(&mut { body }, &mut text) {
                     Err(e) => (400, format!("cannot read the request body: {e}\n")),
+                    Ok(n) if n as u64 > MAX_RULES_BODY => (
+                        413,
+                        format!("a ruleset is at most {MAX_RULES_BODY} bytes\n"),
+                    ),
                     Ok(_) => match parse_rules(&text, "request") {
                         Ok(rs) => {
                             let g = shared.publish(rs);

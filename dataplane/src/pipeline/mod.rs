@@ -379,18 +379,32 @@ impl Pipeline {
     }
 
     fn run(&mut self, table: TableKind, hook: Hook, pkt: &mut Pkt) -> Verdict {
+        let Some(t) = self.rules.table(table) else {
+            return Verdict::Accept;
+        };
+        let Some(entry) = t.entry(hook) else {
+            return Verdict::Accept;
+        };
+        // A built-in chain without rules only applies its policy: count it there without
+        // a traversal (most hooks of most tables look like this).
+        if entry.rules.is_empty() && self.trace.is_none() {
+            if let Some(c) = self.counters.get_mut(entry.policy_slot as usize) {
+                c.packets += 1;
+                c.bytes += pkt.buf.len() as u64;
+            }
+            if entry.policy == Some(crate::ruleset::Policy::Drop) {
+                self.stats.dropped_by_rules += 1;
+                return Verdict::Drop;
+            }
+            return Verdict::Accept;
+        }
         let rules = Arc::clone(&self.rules);
         let Some(t) = rules.table(table) else {
             return Verdict::Accept;
         };
-        let keys = classify::packet_keys(
-            pkt.buf.data(),
-            pkt.in_port.map(|p| p.0),
-            pkt.out_port.map(|p| p.0),
-        );
         let mut scratch = std::mem::take(&mut self.scratch);
         let mut host = Host { p: self, pkt };
-        let v = traverse(t, hook, &mut host, Some(&keys), &mut scratch);
+        let v = traverse(t, hook, &mut host, &mut scratch);
         self.scratch = scratch;
         if v == Verdict::Drop {
             self.stats.dropped_by_rules += 1;
@@ -1357,6 +1371,14 @@ impl RuleHost for Host<'_> {
             | Target::Jump(_)
             | Target::Goto(_) => TargetOutcome::Continue,
         }
+    }
+
+    fn keys(&mut self) -> Option<classify::Keys> {
+        Some(classify::packet_keys(
+            self.pkt.buf.data(),
+            self.pkt.in_port.map(|p| p.0),
+            self.pkt.out_port.map(|p| p.0),
+        ))
     }
 
     fn count(&mut self, slot: u32) {

@@ -1166,6 +1166,10 @@ struct Host<'a> {
 
 impl RuleHost for Host<'_> {
     fn rule_matches(&mut self, _table: TableKind, hook: Hook, rule: &CompiledRule) -> bool {
+        // A catch-all rule needs none of the context below.
+        if rule.spec.is_unconditional() {
+            return crate::ruleset::packet::PacketView::is_parseable(self.pkt.buf.data());
+        }
         let Pipeline {
             fib,
             state,

@@ -450,11 +450,16 @@ impl Pipeline {
             }
             return true;
         }
-        let target = match (&pkt.ct.pending, pkt.ct.id) {
-            (Some(e), _) => e.target_tuple(reply),
-            (None, Some(id)) => self.conntrack.entry(id).and_then(|e| e.target_tuple(reply)),
+        let entry = match (&pkt.ct.pending, pkt.ct.id) {
+            (Some(e), _) => Some(e),
+            (None, Some(id)) => self.conntrack.entry(id),
             _ => None,
         };
+        // Without a binding that changed this side of the tuple the rewrite would write
+        // back what is there (nf_nat_packet tests the same status bit).
+        let target = entry
+            .filter(|e| e.status & nat_status_bit(manip, reply) != 0)
+            .and_then(|e| e.target_tuple(reply));
         if let Some(t) = target {
             apply_nat(pkt.buf.data_mut(), &t, manip);
         }
@@ -861,6 +866,16 @@ impl Pipeline {
     fn port_name(&self, port: Option<PortId>) -> Option<&str> {
         port.and_then(|p| self.fib.ports().get(p))
             .map(|p| p.name.as_str())
+    }
+}
+
+/// The status bit of a connection whose packets in direction `reply` get `manip`: the
+/// source of an original packet is rewritten by SNAT, that of a reply by DNAT.
+fn nat_status_bit(manip: Manip, reply: bool) -> u8 {
+    use crate::conntrack::nat::bits;
+    match (manip, reply) {
+        (Manip::Src, false) | (Manip::Dst, true) => bits::SRC_NAT,
+        (Manip::Src, true) | (Manip::Dst, false) => bits::DST_NAT,
     }
 }
 

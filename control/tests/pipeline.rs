@@ -1346,3 +1346,50 @@ fn masqueraded_connection_closes_through_the_tcp_states() {
     p.conntrack_mut().expire(T0 + 121 * 1_000_000_000);
     assert!(p.conntrack().is_empty());
 }
+
+/// Built-in chains without rules are not traversed on the untraced fast path, but their
+/// policy counters still count every packet (as `iptables -L -v` shows them on the
+/// kernel) and a DROP policy still drops: the same counters and stats as a traced run.
+#[test]
+fn empty_builtin_chains_count_their_policy_without_a_traversal() {
+    use dataplane::ruleset::TableKind;
+    let rules = "*raw\nCOMMIT\n*mangle\nCOMMIT\n*filter\n:FORWARD DROP [0:0]\n:INPUT ACCEPT [0:0]\nCOMMIT\n";
+    let mut traced = pipeline(rules);
+    let cfg = Config::parse(CONFIG, Path::new("test.toml")).expect("config");
+    let topo = cfg.build().expect("topology");
+    let mut rs = Ruleset::default();
+    restore(rules, &mut rs, RestoreOptions::default()).expect("rules");
+    let mut fast = Pipeline::new(
+        Arc::new(CompiledRuleset::compile(&rs, 1)),
+        topo.fib.clone(),
+        topo.neighbors.clone(),
+    );
+    for p in [&mut traced, &mut fast] {
+        // Two forwarded (dropped by FORWARD's policy), one to the appliance (accepted).
+        assert!(run(p, LAN, &tcp(HOST, SERVER, 40000, 80, SYN, 64)).is_empty());
+        assert!(run(p, LAN, &tcp(HOST, SERVER, 40001, 80, SYN, 64)).is_empty());
+        let local = run(p, LAN, &tcp(HOST, [192, 168, 1, 1], 40002, 22, SYN, 64));
+        assert!(
+            matches!(local.as_slice(), [Emit::Local { .. }]),
+            "{local:?}"
+        );
+    }
+    assert_eq!(fast.counters(), traced.counters());
+    assert_eq!(fast.stats(), traced.stats());
+    assert_eq!(fast.stats().dropped_by_rules, 2);
+    let rs = fast.ruleset().clone();
+    let policy = |table: TableKind, chain: &str| {
+        let t = rs.table(table).unwrap();
+        let c = t.chains.iter().find(|c| c.name == chain).unwrap();
+        fast.counters()[c.policy_slot as usize]
+    };
+    let fwd = policy(TableKind::Filter, "FORWARD");
+    assert_eq!((fwd.packets, fwd.bytes), (2, 80));
+    let input = policy(TableKind::Filter, "INPUT");
+    assert_eq!((input.packets, input.bytes), (1, 40));
+    let pre = policy(TableKind::Raw, "PREROUTING");
+    assert_eq!((pre.packets, pre.bytes), (3, 120));
+    // The mangle FORWARD chain runs before filter's drop; POSTROUTING is never reached.
+    assert_eq!(policy(TableKind::Mangle, "FORWARD").packets, 2);
+    assert_eq!(policy(TableKind::Mangle, "POSTROUTING").packets, 0);
+}

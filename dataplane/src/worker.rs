@@ -146,10 +146,23 @@ impl Worker {
 
     /// Runs a received frame here, or hands it to the worker that owns it.
     fn steer(&mut self, in_port: PortId, buf: PacketBuf, now_ns: u64) {
-        let Some((me, h)) = self.handoff.clone() else {
+        // Taken out and put back rather than cloned: no atomic reference count per packet.
+        let Some((me, h)) = self.handoff.take() else {
             self.pipeline.receive(in_port, buf, now_ns, &mut self.emits);
             return;
         };
+        self.steer_to_owner(me, &h, in_port, buf, now_ns);
+        self.handoff = Some((me, h));
+    }
+
+    fn steer_to_owner(
+        &mut self,
+        me: u16,
+        h: &Handoff,
+        in_port: PortId,
+        buf: PacketBuf,
+        now_ns: u64,
+    ) {
         if is_arp_reply(buf.data()) {
             for w in (0..h.workers()).filter(|&w| w != me) {
                 let copy = Handed {
@@ -173,7 +186,7 @@ impl Worker {
             }
             None => {
                 self.pipeline.receive(in_port, buf, now_ns, &mut self.emits);
-                self.hand_deferred(me, &h);
+                self.hand_deferred(me, h);
             }
         }
     }

@@ -9,7 +9,7 @@ use clap::{Parser, Subcommand};
 use control::iptables::{restore, RestoreOptions};
 use dataplane::conntrack::{Conntrack, CtConfig};
 use dataplane::pipeline::{CompiledRuleset, Emit, Pipeline};
-use dataplane::port::PacketBuf;
+use dataplane::port::{PacketBuf, PacketPool, PortId};
 use dataplane::ruleset::Ruleset;
 use dataplane::wire::checksum;
 use std::hint::black_box;
@@ -44,6 +44,10 @@ enum What {
         /// Scan every rule (no classifier), for comparison.
         #[arg(long)]
         linear: bool,
+        /// FORWARD policy DROP, the N rules, then ESTABLISHED accepted by conntrack: the
+        /// flow is established by one reply before the measurement.
+        #[arg(long)]
+        stateful: bool,
     },
     /// DPDK io forwarding (testpmd's io mode, mbufs untouched) between two virtual ports on
     /// this core: the framework ceiling.
@@ -149,16 +153,24 @@ fn conntrack(sizes: &[usize], repeats: usize) {
     }
 }
 
-fn rules(counts: &[usize], packets: usize, repeats: usize, linear: bool) {
+fn rules(counts: &[usize], packets: usize, repeats: usize, linear: bool, stateful: bool) {
     let cfg = control::config::Config::parse(
         "[[port]]\nname = \"lan0\"\ndriver = \"mem\"\nmac = \"02:00:00:00:01:01\"\naddresses = [\"192.168.1.1/24\"]\n\
          [[port]]\nname = \"wan0\"\ndriver = \"mem\"\nmac = \"02:00:00:00:02:01\"\naddresses = [\"203.0.113.1/24\"]\n\
          [[route]]\ndst = \"0.0.0.0/0\"\nvia = \"203.0.113.254\"\n\
-         [[neighbor]]\nip = \"203.0.113.254\"\nmac = \"02:00:00:00:02:fe\"\n",
+         [[neighbor]]\nip = \"203.0.113.254\"\nmac = \"02:00:00:00:02:fe\"\n\
+         [[neighbor]]\nip = \"192.168.1.10\"\nmac = \"02:00:00:00:01:10\"\n",
         std::path::Path::new("bench.toml"),
     )
     .expect("config");
     let topo = cfg.build().expect("topology");
+    let mut reply = vec![2, 0, 0, 0, 2, 1, 2, 0, 0, 0, 2, 0xfe, 8, 0];
+    reply.extend_from_slice(&udp_packet(
+        Ipv4Addr::new(93, 184, 216, 34),
+        Ipv4Addr::new(192, 168, 1, 10),
+        53,
+        40000,
+    ));
     let mut frame = vec![2, 0, 0, 0, 1, 1, 2, 0, 0, 0, 1, 0x10, 8, 0];
     frame.extend_from_slice(&udp_packet(
         Ipv4Addr::new(192, 168, 1, 10),
@@ -167,16 +179,25 @@ fn rules(counts: &[usize], packets: usize, repeats: usize, linear: bool) {
         53,
     ));
     println!(
-        "pipeline ({}), one forwarded UDP flow, FORWARD chain of N non-matching rules then ACCEPT",
+        "pipeline ({}), one forwarded UDP flow, FORWARD chain of N non-matching rules then {}",
         if linear {
             "every rule scanned"
         } else {
             "classifier"
+        },
+        if stateful {
+            "ctstate ESTABLISHED ACCEPT"
+        } else {
+            "ACCEPT"
         }
     );
     println!("{:>8} {:>14} {:>12}", "rules", "packets/s", "ns/packet");
     for &n in counts {
-        let mut text = String::from("*filter\n");
+        let mut text = String::from(if stateful {
+            "*filter\n:FORWARD DROP [0:0]\n"
+        } else {
+            "*filter\n"
+        });
         for i in 0..n {
             text.push_str(&format!(
                 "-A FORWARD -s 10.{}.{}.0/24 -p tcp --dport {} -j DROP\n",
@@ -185,7 +206,12 @@ fn rules(counts: &[usize], packets: usize, repeats: usize, linear: bool) {
                 1000 + i % 1000
             ));
         }
-        text.push_str("-A FORWARD -j ACCEPT\nCOMMIT\n");
+        text.push_str(if stateful {
+            "-A FORWARD -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT\n\
+             -A FORWARD -i lan0 -m conntrack --ctstate NEW -j ACCEPT\nCOMMIT\n"
+        } else {
+            "-A FORWARD -j ACCEPT\nCOMMIT\n"
+        });
         let mut rs = Ruleset::default();
         restore(&text, &mut rs, RestoreOptions::default()).expect("rules");
         let names: Vec<String> = topo.ports().iter().map(|p| p.name.clone()).collect();
@@ -198,19 +224,30 @@ fn rules(counts: &[usize], packets: usize, repeats: usize, linear: bool) {
         for _ in 0..repeats {
             let mut p = Pipeline::new(compiled.clone(), topo.fib.clone(), topo.neighbors.clone());
             let mut out: Vec<Emit> = Vec::with_capacity(4);
+            let mut warmup = 0;
+            if stateful {
+                p.receive(PortId(0), PacketBuf::from_slice(&frame), 1, &mut out);
+                p.receive(PortId(1), PacketBuf::from_slice(&reply), 2, &mut out);
+                out.clear();
+                warmup = 2;
+            }
+            // Buffers recycled as a port's rx ring would: the figure is the pipeline's
+            // cost, not calloc's.
+            let mut pool = PacketPool::with_defaults(8);
             let t = Instant::now();
             for _ in 0..packets {
-                out.clear();
-                p.receive(
-                    dataplane::port::PortId(0),
-                    PacketBuf::from_slice(&frame),
-                    1_000_000_000,
-                    &mut out,
-                );
-                black_box(&out);
+                let mut buf = pool.alloc().expect("every frame comes back to the pool");
+                buf.set_data(&frame);
+                p.receive(PortId(0), buf, 1_000_000_000, &mut out);
+                for e in black_box(&mut out).drain(..) {
+                    match e {
+                        Emit::Tx { frame, .. } => pool.free(frame),
+                        Emit::Local { packet } => pool.free(packet),
+                    }
+                }
             }
             rates.push(packets as f64 / t.elapsed().as_secs_f64());
-            assert_eq!(p.stats().forwarded as usize, packets);
+            assert_eq!(p.stats().forwarded as usize, packets + warmup);
         }
         let r = median(rates);
         println!("{:>8} {:>14.0} {:>12.0}", n, r, 1e9 / r);
@@ -225,7 +262,8 @@ fn main() {
             rules: r,
             packets,
             linear,
-        } => rules(&r, packets, cli.repeats.max(1), linear),
+            stateful,
+        } => rules(&r, packets, cli.repeats.max(1), linear, stateful),
         #[cfg(feature = "dpdk")]
         What::DpdkIo {
             driver,

@@ -379,18 +379,32 @@ impl Pipeline {
     }
 
     fn run(&mut self, table: TableKind, hook: Hook, pkt: &mut Pkt) -> Verdict {
+        let Some(t) = self.rules.table(table) else {
+            return Verdict::Accept;
+        };
+        let Some(entry) = t.entry(hook) else {
+            return Verdict::Accept;
+        };
+        // A built-in chain without rules only applies its policy: count it there without
+        // a traversal (most hooks of most tables look like this).
+        if entry.rules.is_empty() && self.trace.is_none() {
+            if let Some(c) = self.counters.get_mut(entry.policy_slot as usize) {
+                c.packets += 1;
+                c.bytes += pkt.buf.len() as u64;
+            }
+            if entry.policy == Some(crate::ruleset::Policy::Drop) {
+                self.stats.dropped_by_rules += 1;
+                return Verdict::Drop;
+            }
+            return Verdict::Accept;
+        }
         let rules = Arc::clone(&self.rules);
         let Some(t) = rules.table(table) else {
             return Verdict::Accept;
         };
-        let keys = classify::packet_keys(
-            pkt.buf.data(),
-            pkt.in_port.map(|p| p.0),
-            pkt.out_port.map(|p| p.0),
-        );
         let mut scratch = std::mem::take(&mut self.scratch);
         let mut host = Host { p: self, pkt };
-        let v = traverse(t, hook, &mut host, Some(&keys), &mut scratch);
+        let v = traverse(t, hook, &mut host, &mut scratch);
         self.scratch = scratch;
         if v == Verdict::Drop {
             self.stats.dropped_by_rules += 1;
@@ -436,11 +450,16 @@ impl Pipeline {
             }
             return true;
         }
-        let target = match (&pkt.ct.pending, pkt.ct.id) {
-            (Some(e), _) => e.target_tuple(reply),
-            (None, Some(id)) => self.conntrack.entry(id).and_then(|e| e.target_tuple(reply)),
+        let entry = match (&pkt.ct.pending, pkt.ct.id) {
+            (Some(e), _) => Some(e),
+            (None, Some(id)) => self.conntrack.entry(id),
             _ => None,
         };
+        // Without a binding that changed this side of the tuple the rewrite would write
+        // back what is there (nf_nat_packet tests the same status bit).
+        let target = entry
+            .filter(|e| e.status & nat_status_bit(manip, reply) != 0)
+            .and_then(|e| e.target_tuple(reply));
         if let Some(t) = target {
             apply_nat(pkt.buf.data_mut(), &t, manip);
         }
@@ -850,6 +869,16 @@ impl Pipeline {
     }
 }
 
+/// The status bit of a connection whose packets in direction `reply` get `manip`: the
+/// source of an original packet is rewritten by SNAT, that of a reply by DNAT.
+fn nat_status_bit(manip: Manip, reply: bool) -> u8 {
+    use crate::conntrack::nat::bits;
+    match (manip, reply) {
+        (Manip::Src, false) | (Manip::Dst, true) => bits::SRC_NAT,
+        (Manip::Src, true) | (Manip::Dst, false) => bits::DST_NAT,
+    }
+}
+
 /// Rewrites the source (or destination) address and port of an IPv4 packet to those of
 /// `t`, with incremental checksum updates (a zero UDP checksum stays zero).
 fn apply_nat(ip: &mut [u8], t: &Tuple, manip: Manip) {
@@ -1152,6 +1181,10 @@ struct Host<'a> {
 
 impl RuleHost for Host<'_> {
     fn rule_matches(&mut self, _table: TableKind, hook: Hook, rule: &CompiledRule) -> bool {
+        // A catch-all rule needs none of the context below.
+        if rule.spec.is_unconditional() {
+            return crate::ruleset::packet::PacketView::is_parseable(self.pkt.buf.data());
+        }
         let Pipeline {
             fib,
             state,
@@ -1357,6 +1390,14 @@ impl RuleHost for Host<'_> {
             | Target::Jump(_)
             | Target::Goto(_) => TargetOutcome::Continue,
         }
+    }
+
+    fn keys(&mut self) -> Option<classify::Keys> {
+        Some(classify::packet_keys(
+            self.pkt.buf.data(),
+            self.pkt.in_port.map(|p| p.0),
+            self.pkt.out_port.map(|p| p.0),
+        ))
     }
 
     fn count(&mut self, slot: u32) {

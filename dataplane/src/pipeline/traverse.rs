@@ -58,67 +58,83 @@ pub trait RuleHost {
     fn count(&mut self, slot: u32);
     /// A trace line: `table:chain:kind:number`.
     fn trace(&mut self, table: TableKind, chain: &str, kind: TraceKind, number: u32);
+    /// The classifier keys of the packet as it is now; `None` scans every rule. Asked
+    /// for only when an indexed chain is entered.
+    fn keys(&mut self) -> Option<Keys>;
 }
 
 /// The deepest nesting of `-j` calls; the kernel's limit is the same order of magnitude
 /// and validation refuses loops, so this is never reached by a valid ruleset.
 pub const MAX_CALL_DEPTH: usize = 64;
 
-/// Candidate sets per call depth, reused from packet to packet (no allocation once warm).
+/// Candidate sets per call depth and the call stack, reused from packet to packet (no
+/// allocation and nothing to initialise per traversal once warm).
 #[derive(Default)]
 pub struct Scratch {
     sets: Vec<Vec<u64>>,
-    indexed: Vec<bool>,
+    /// Return points of `-j` calls: chain, next rule, whether that chain is indexed.
+    stack: Vec<(u32, usize, bool)>,
 }
 
 impl Scratch {
-    /// Prepares the candidate set of `chain` at `depth`.
-    fn enter(&mut self, table: &CompiledTable, chain: u32, depth: usize, keys: Option<&Keys>) {
+    /// Prepares the candidate set of `chain` at `depth`; `true` when the chain is indexed
+    /// (the keys are computed on the first indexed chain of the traversal).
+    fn enter(
+        &mut self,
+        table: &CompiledTable,
+        chain: u32,
+        depth: usize,
+        keys: &mut Option<Keys>,
+        host: &mut dyn RuleHost,
+    ) -> bool {
+        let Some(ix) = table
+            .chains
+            .get(chain as usize)
+            .and_then(|c| c.index.as_ref())
+        else {
+            return false;
+        };
+        let Some(k) = keys.or_else(|| host.keys()) else {
+            return false;
+        };
+        *keys = Some(k);
         if self.sets.len() <= depth {
             self.sets.resize_with(depth + 1, Vec::new);
-            self.indexed.resize(depth + 1, false);
         }
-        match (&table.chains[chain as usize].index, keys) {
-            (Some(ix), Some(k)) => {
-                ix.candidates(k, &mut self.sets[depth]);
-                self.indexed[depth] = true;
-            }
-            _ => self.indexed[depth] = false,
-        }
+        ix.candidates(&k, &mut self.sets[depth]);
+        true
     }
 
     /// The next rule at or after `idx` that may match (`len` when none is left).
-    fn next(&self, depth: usize, idx: usize, len: usize) -> usize {
-        if self.indexed[depth] {
-            next_candidate(&self.sets[depth], idx)
-                .unwrap_or(len)
-                .min(len)
-        } else {
-            idx
+    fn next(&self, indexed: bool, depth: usize, idx: usize, len: usize) -> usize {
+        match self.sets.get(depth) {
+            Some(set) if indexed => next_candidate(set, idx).unwrap_or(len).min(len),
+            _ => idx,
         }
     }
 }
 
-/// Runs `hook` of `table` on the packet. A table without that hook accepts. With `keys`,
-/// indexed chains visit only the rules their classifier leaves; the outcome is the same.
+/// Runs `hook` of `table` on the packet. A table without that hook accepts. Indexed
+/// chains visit only the rules their classifier leaves for `host.keys()` (when it has
+/// keys); the outcome is the same.
 pub fn traverse(
     table: &CompiledTable,
     hook: Hook,
     host: &mut dyn RuleHost,
-    keys: Option<&Keys>,
     scratch: &mut Scratch,
 ) -> Verdict {
     let Some(entry) = table.entry[hook as usize] else {
         return Verdict::Accept;
     };
     let kind = table.kind;
-    let mut stack: [(u32, usize); MAX_CALL_DEPTH] = [(0, 0); MAX_CALL_DEPTH];
-    let mut depth = 0usize;
+    let mut keys = None;
+    scratch.stack.clear();
     let (mut chain, mut idx) = (entry, 0usize);
-    scratch.enter(table, chain, depth, keys);
+    let mut indexed = scratch.enter(table, chain, 0, &mut keys, host);
     loop {
+        let depth = scratch.stack.len();
         let c = &table.chains[chain as usize];
-        idx = scratch.next(depth, idx, c.rules.len());
+        idx = scratch.next(indexed, depth, idx, c.rules.len());
         let rule = match c.rules.get(idx) {
             Some(r) => r,
             None => {
@@ -126,9 +142,8 @@ pub fn traverse(
                 // reached by -g from the built-in chain) the built-in policy applies.
                 if c.policy.is_none() {
                     host.trace(kind, &c.name, TraceKind::Return, c.rules.len() as u32 + 1);
-                    if depth > 0 {
-                        depth -= 1;
-                        (chain, idx) = stack[depth];
+                    if let Some(ret) = scratch.stack.pop() {
+                        (chain, idx, indexed) = ret;
                         continue;
                     }
                 }
@@ -145,26 +160,21 @@ pub fn traverse(
             Action::Continue => idx += 1,
             Action::Accept => return Verdict::Accept,
             Action::Drop => return Verdict::Drop,
-            Action::Return => {
-                if depth > 0 {
-                    depth -= 1;
-                    (chain, idx) = stack[depth];
-                } else {
-                    return apply_policy(table, entry, host);
-                }
-            }
+            Action::Return => match scratch.stack.pop() {
+                Some(ret) => (chain, idx, indexed) = ret,
+                None => return apply_policy(table, entry, host),
+            },
             Action::Jump(target) => {
                 if depth == MAX_CALL_DEPTH {
                     return Verdict::Drop;
                 }
-                stack[depth] = (chain, idx + 1);
-                depth += 1;
+                scratch.stack.push((chain, idx + 1, indexed));
                 (chain, idx) = (*target, 0);
-                scratch.enter(table, chain, depth, keys);
+                indexed = scratch.enter(table, chain, depth + 1, &mut keys, host);
             }
             Action::Goto(target) => {
                 (chain, idx) = (*target, 0);
-                scratch.enter(table, chain, depth, keys);
+                indexed = scratch.enter(table, chain, depth, &mut keys, host);
             }
             Action::Target(t) => match host.run_target(kind, hook, rule, t) {
                 TargetOutcome::Continue => idx += 1,

@@ -36,17 +36,24 @@ pub struct PacketView<'a> {
 }
 
 impl<'a> PacketView<'a> {
+    /// Whether `parse` accepts `ip` (what a rule without criteria still requires).
+    pub fn is_parseable(ip: &[u8]) -> bool {
+        if ip.len() < 20 || ip[0] >> 4 != 4 {
+            return false;
+        }
+        let ihl = usize::from(ip[0] & 0x0f) * 4;
+        let total = usize::from(u16::from_be_bytes([ip[2], ip[3]]));
+        ihl >= 20 && total >= ihl && total <= ip.len()
+    }
+
     /// Reads an IPv4 packet; `None` when it is not one (too short, wrong version, header
     /// or total length inconsistent with the buffer).
     pub fn parse(ip: &'a [u8], meta: PacketMeta<'a>) -> Option<PacketView<'a>> {
-        if ip.len() < 20 || ip[0] >> 4 != 4 {
+        if !PacketView::is_parseable(ip) {
             return None;
         }
         let ihl = usize::from(ip[0] & 0x0f) * 4;
         let total = usize::from(u16::from_be_bytes([ip[2], ip[3]]));
-        if ihl < 20 || total < ihl || total > ip.len() {
-            return None;
-        }
         let ip = &ip[..total];
         let frag = u16::from_be_bytes([ip[6], ip[7]]);
         let frag_offset = frag & 0x1fff;
@@ -141,6 +148,17 @@ fn iface_matches(rule: &Option<super::Inv<super::Iface>>, actual: Option<&str>) 
 
 impl RuleSpec {
     /// The fixed part of a rule (`-s -d -i -o -p -f`), ip_tables' `ip_packet_match`.
+    /// No criterion at all (`-A FORWARD -j ACCEPT`): every parseable packet matches.
+    pub fn is_unconditional(&self) -> bool {
+        self.src.is_none()
+            && self.dst.is_none()
+            && self.in_iface.is_none()
+            && self.out_iface.is_none()
+            && self.proto.is_none()
+            && self.fragment.is_none()
+            && self.matches.is_empty()
+    }
+
     pub fn base_matches(&self, pkt: &PacketView) -> bool {
         net_matches(&self.src, pkt.src)
             && net_matches(&self.dst, pkt.dst)

@@ -12,6 +12,7 @@
 //!   dropped, as the kernel drops a packet whose confirm clashes).
 
 use crate::conntrack::Tuple;
+use crate::hash::mix64;
 use crate::port::{PacketBuf, PortId};
 use crossbeam_queue::ArrayQueue;
 use std::hash::{BuildHasher, Hasher};
@@ -116,14 +117,6 @@ fn key(t: &Tuple) -> (u64, u64) {
     (a, r)
 }
 
-fn mix(mut x: u64) -> u64 {
-    x ^= x >> 33;
-    x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
-    x ^= x >> 33;
-    x = x.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
-    x ^ (x >> 33)
-}
-
 impl OwnerDirectory {
     /// A directory of at least `capacity` slots (a power of two). Keep it at most half
     /// full: linear probing stays short then.
@@ -172,7 +165,7 @@ impl OwnerDirectory {
     }
 
     fn home(&self, a: u64, r: u64) -> usize {
-        (mix(a ^ mix(r ^ self.seed)) as usize) & self.mask
+        (mix64(a ^ mix64(r ^ self.seed)) as usize) & self.mask
     }
 
     fn slot(&self, home: usize, i: usize) -> &Slot {

@@ -4,6 +4,7 @@
 //! so that it looks like the inverse of the other direction's tuple.
 
 use super::{ConnEntry, Conntrack, Tuple};
+use crate::hash::mix64;
 use crate::ruleset::PortRange;
 use std::net::Ipv4Addr;
 
@@ -126,15 +127,6 @@ fn pick_addr(
     Ipv4Addr::from(u32::from(lo).wrapping_add(offset))
 }
 
-/// A 32-bit mix for spreading port searches deterministically.
-fn mix(mut x: u64) -> u64 {
-    x ^= x >> 33;
-    x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
-    x ^= x >> 33;
-    x = x.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
-    x ^ (x >> 33)
-}
-
 fn has_ports(proto: u8) -> bool {
     matches!(proto, 6 | 17 | 136 | 1)
 }
@@ -254,7 +246,7 @@ impl Conntrack {
         let start = if req.manip == Manip::Dst && !req.random {
             0
         } else {
-            (mix(u64::from(u32::from(e.orig.src)) << 16 | u64::from(e.orig.sport))
+            (mix64(u64::from(u32::from(e.orig.src)) << 16 | u64::from(e.orig.sport))
                 % u64::from(size)) as u32
         };
         for i in 0..size.min(65536) {

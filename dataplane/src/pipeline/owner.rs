@@ -25,6 +25,7 @@
 use super::{Emit, Pipeline, Pkt};
 use crate::conntrack::{tuple, Tuple};
 use crate::handoff::{Handed, OwnerDirectory, RegisterError};
+use crate::hash::mix64;
 use crate::port::{PacketBuf, PortId};
 use crate::wire::{EtherType, EthernetFrame};
 use std::sync::Arc;
@@ -44,14 +45,6 @@ fn steer_key(t: &Tuple) -> Option<u16> {
         1 if tuple::icmp_reply_type((t.dport >> 8) as u8).is_some() => Some(t.sport),
         _ => None,
     }
-}
-
-fn mix(mut x: u64) -> u64 {
-    x ^= x >> 31;
-    x = x.wrapping_mul(0x7fb5_d329_728e_a185);
-    x ^= x >> 27;
-    x = x.wrapping_mul(0x81da_def4_bc2d_d44d);
-    x ^ (x >> 33)
 }
 
 /// An ARP reply (every worker's neighbour table should learn from it).
@@ -105,7 +98,7 @@ impl Pipeline {
                 ]))
             };
             let id = u64::from(u16::from_be_bytes([ip[4], ip[5]]));
-            let h = mix(word(12) << 32 ^ word(16) ^ id << 8 ^ u64::from(ip[9]));
+            let h = mix64(word(12) << 32 ^ word(16) ^ id << 8 ^ u64::from(ip[9]));
             let home = (h % u64::from(mc.workers)) as u16;
             return (home != mc.me).then_some(home);
         }

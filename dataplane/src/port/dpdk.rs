@@ -337,16 +337,29 @@ impl Drop for PortInner {
         // burst call on this port; stop and close are the documented teardown, after which the
         // driver holds no mbufs of `pool`, so the pool can be freed. Return values are ignored:
         // there is nothing left to do on failure.
-        unsafe {
-            sys::rte_eth_dev_stop(self.dpdk_id);
-            sys::rte_eth_dev_close(self.dpdk_id);
-            if let Some(name) = &self.probed_vdev {
-                sys::rte_eal_hotplug_remove(c"vdev".as_ptr(), name.as_ptr());
-            }
-            sys::rte_mempool_free(self.pool);
-        }
-        release_port(self.dpdk_id);
+        unsafe { teardown(self.dpdk_id, self.probed_vdev.as_deref(), self.pool) };
     }
+}
+
+/// Stops and closes the ethdev, removes the vdev this process probed for it, frees its
+/// mbuf pool (null: none yet) and gives the port id back.
+///
+/// # Safety
+/// No thread may be in a burst call on the port, and nothing may use `pool` afterwards.
+unsafe fn teardown(dpdk_id: u16, probed_vdev: Option<&CStr>, pool: *mut sys::rte_mempool) {
+    // SAFETY: the caller guarantees the port is idle and the pool unused; stop is harmless
+    // on a port that never started; return values are ignored: nothing is left to do.
+    unsafe {
+        sys::rte_eth_dev_stop(dpdk_id);
+        sys::rte_eth_dev_close(dpdk_id);
+        if let Some(name) = probed_vdev {
+            sys::rte_eal_hotplug_remove(c"vdev".as_ptr(), name.as_ptr());
+        }
+        if !pool.is_null() {
+            sys::rte_mempool_free(pool);
+        }
+    }
+    release_port(dpdk_id);
 }
 
 /// Owns the ethdev; Send + Sync (control thread reads stats/link while workers use queues).
@@ -712,17 +725,7 @@ impl Drop for Setup {
     fn drop(&mut self) {
         // SAFETY: the port was never handed out; closing it (stop is harmless on a port that
         // did not start) releases the driver's references to the pool before it is freed.
-        unsafe {
-            sys::rte_eth_dev_stop(self.dpdk_id);
-            sys::rte_eth_dev_close(self.dpdk_id);
-            if let Some(name) = &self.probed_vdev {
-                sys::rte_eal_hotplug_remove(c"vdev".as_ptr(), name.as_ptr());
-            }
-            if !self.pool.is_null() {
-                sys::rte_mempool_free(self.pool);
-            }
-        }
-        release_port(self.dpdk_id);
+        unsafe { teardown(self.dpdk_id, self.probed_vdev.as_deref(), self.pool) };
     }
 }
 

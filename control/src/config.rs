@@ -66,6 +66,8 @@ pub const CONNTRACK_TUNABLES: &[(&str, u64, u64)] = &[
         300,
         u32::MAX as u64,
     ),
+    ("nf_conntrack_tcp_max_retrans", 3, 255),
+    ("nf_conntrack_tcp_ignore_invalid_rst", 0, 1),
     ("nf_conntrack_tcp_loose", 1, 1),
     ("nf_conntrack_tcp_be_liberal", 0, 1),
     ("nf_conntrack_checksum", 1, 1),
@@ -575,7 +577,7 @@ impl Config {
             let Some(&(_, _, max)) = CONNTRACK_TUNABLES.iter().find(|t| t.0 == name) else {
                 return Err(cx.at(
                     &value,
-                    format!("unknown conntrack tunable `{name}` (known: nf_conntrack_max, nf_conntrack_buckets, nf_conntrack_*_timeout*, nf_conntrack_tcp_loose, nf_conntrack_tcp_be_liberal, nf_conntrack_checksum, nf_conntrack_acct, nf_conntrack_timestamp, ip_forward)"),
+                    format!("unknown conntrack tunable `{name}` (known: nf_conntrack_max, nf_conntrack_buckets, nf_conntrack_*_timeout*, nf_conntrack_tcp_max_retrans, nf_conntrack_tcp_ignore_invalid_rst, nf_conntrack_tcp_loose, nf_conntrack_tcp_be_liberal, nf_conntrack_checksum, nf_conntrack_acct, nf_conntrack_timestamp, ip_forward)"),
                 ));
             };
             let v = *value.get_ref();

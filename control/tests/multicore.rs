@@ -69,11 +69,16 @@ fn pipeline() -> Pipeline {
     let topo = cfg.build().expect("topology");
     let mut rs = Ruleset::default();
     restore(RULES, &mut rs, RestoreOptions::default()).expect("rules");
-    Pipeline::new(
+    let mut p = Pipeline::new(
         Arc::new(CompiledRuleset::compile(&rs, 1)),
         topo.fib.clone(),
         topo.neighbors.clone(),
-    )
+    );
+    // Accounting on: the tests count each connection's replies.
+    let cfg = p.conntrack().config().clone();
+    p.conntrack_mut()
+        .set_config(dataplane::conntrack::CtConfig { acct: true, ..cfg });
+    p
 }
 
 fn workers(inbox: usize) -> (Vec<Worker>, Arc<Handoff>) {
@@ -309,8 +314,13 @@ fn masquerade_replies_on_the_wrong_queue_are_handed_to_their_owner() {
     assert_eq!(h.directory().len(), 2 * 2 * usize::from(FLOWS));
     // Both directions seen: the UDP entries are replied, on the owner's shard.
     for w in &ws {
-        for e in w.pipeline.conntrack().entries() {
-            assert!(e.packets[1] == 1, "{:?} saw its reply", e.orig);
+        let ct = w.pipeline.conntrack();
+        for e in ct.entries() {
+            assert!(
+                ct.counters_of(e).packets[1] == 1,
+                "{:?} saw its reply",
+                e.orig
+            );
         }
     }
 }
@@ -537,8 +547,13 @@ fn fragments_of_a_reply_meet_and_reach_the_owner() {
     assert_eq!(firsts.len(), 8);
     assert!(firsts.iter().all(|p| port16(p, 22) == 50001), "un-NATed");
     assert_one_shard_each(&ws, 1);
-    let e = ws[1].pipeline.conntrack().entries().next().unwrap();
-    assert_eq!(e.packets[1], 8, "all eight replies counted by the owner");
+    let ct = ws[1].pipeline.conntrack();
+    let e = ct.entries().next().unwrap();
+    assert_eq!(
+        ct.counters_of(e).packets[1],
+        8,
+        "all eight replies counted by the owner"
+    );
     // Both workers were fragment homes; worker 0 handed its datagrams over.
     assert!(ws[0].pipeline.defrag_stats().reassembled > 0);
     assert!(ws[1].pipeline.defrag_stats().reassembled > 0);
@@ -645,8 +660,14 @@ fn host_output_is_handed_to_the_owner_of_its_connection() {
     // Still one entry per connection, each now with its reply seen.
     assert_one_shard_each(&ws, usize::from(FLOWS));
     for w in &ws {
-        for e in w.pipeline.conntrack().entries() {
-            assert_eq!(e.packets[1], 1, "{:?}: the host's answer seen", e.orig);
+        let ct = w.pipeline.conntrack();
+        for e in ct.entries() {
+            assert_eq!(
+                ct.counters_of(e).packets[1],
+                1,
+                "{:?}: the host's answer seen",
+                e.orig
+            );
         }
     }
 }

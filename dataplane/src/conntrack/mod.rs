@@ -38,6 +38,12 @@ pub struct CtConfig {
     /// Indexed by `TcpState as usize` (None and SynSent2 use syn_sent's).
     pub tcp_timeouts: [u32; 10],
     pub tcp_timeout_unacknowledged: u32,
+    /// The timeout of a connection whose last ACK was retransmitted `tcp_max_retrans`
+    /// times, or whose last ACK closed the window.
+    pub tcp_timeout_max_retrans: u32,
+    pub tcp_max_retrans: u8,
+    /// Let a RST below the peer's highest ACK through (nf_conntrack_tcp_ignore_invalid_rst).
+    pub tcp_ignore_invalid_rst: bool,
     pub tcp_loose: bool,
     pub tcp_be_liberal: bool,
     pub checksum: bool,
@@ -56,6 +62,9 @@ impl Default for CtConfig {
             // TIME_WAIT, CLOSE, SYN_SENT2
             tcp_timeouts: [120, 120, 60, 432_000, 120, 60, 30, 120, 10, 120],
             tcp_timeout_unacknowledged: 300,
+            tcp_timeout_max_retrans: 300,
+            tcp_max_retrans: 3,
+            tcp_ignore_invalid_rst: false,
             tcp_loose: true,
             tcp_be_liberal: false,
             checksum: true,
@@ -93,7 +102,17 @@ impl CtConfig {
             "nf_conntrack_tcp_timeout_unacknowledged",
             c.tcp_timeout_unacknowledged,
         );
+        c.tcp_timeout_max_retrans = v(
+            "nf_conntrack_tcp_timeout_max_retrans",
+            c.tcp_timeout_max_retrans,
+        );
+        c.tcp_max_retrans =
+            get("nf_conntrack_tcp_max_retrans").map_or(c.tcp_max_retrans, |x| x.min(255) as u8);
         let flag = |name: &str, cur: bool| get(name).map_or(cur, |x| x != 0);
+        c.tcp_ignore_invalid_rst = flag(
+            "nf_conntrack_tcp_ignore_invalid_rst",
+            c.tcp_ignore_invalid_rst,
+        );
         c.tcp_loose = flag("nf_conntrack_tcp_loose", c.tcp_loose);
         c.tcp_be_liberal = flag("nf_conntrack_tcp_be_liberal", c.tcp_be_liberal);
         c.checksum = flag("nf_conntrack_checksum", c.checksum);
@@ -109,15 +128,14 @@ pub struct ConnEntry {
     pub reply: Tuple,
     pub timeout_ns: u64,
     pub start_ns: u64,
-    /// Packets and bytes, original direction then reply.
-    pub packets: [u64; 2],
-    pub bytes: [u64; 2],
     pub mark: u32,
     /// `status::*` bits (SEEN_REPLY, ASSURED, CONFIRMED).
     pub status: u8,
     pub tcp: TcpState,
     /// TCP window tracking, original direction then reply.
     pub win: [tcp::TcpWindow; 2],
+    /// The last TCP segment seen (retransmissions, RST checks, resynchronisation).
+    pub last: tcp::LastSegment,
     /// The helper attached by `-j CT --helper` (`HELPER_*`).
     pub helper: u8,
     /// The timer wheel second this entry is scheduled for.
@@ -147,6 +165,22 @@ impl CtState {
     }
 }
 
+/// Packets and bytes of a connection, original direction then reply: kept beside the
+/// entries and counted only with `nf_conntrack_acct` on (the kernel's acct extension).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counters {
+    pub packets: [u64; 2],
+    pub bytes: [u64; 2],
+}
+
+impl Counters {
+    fn add(&mut self, reply: bool, len: u64) {
+        let d = usize::from(reply);
+        self.packets[d] += 1;
+        self.bytes[d] += len;
+    }
+}
+
 /// What conntrack attached to a packet.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CtInfo {
@@ -157,6 +191,8 @@ pub struct CtInfo {
     pub reply: bool,
     /// A new connection waiting for confirmation.
     pub pending: Option<ConnEntry>,
+    /// The length of the packet that made `pending` (its first counted packet).
+    pub pending_len: u64,
     /// For an expected connection behind NAT: the inside end it must be DNATed to.
     pub expected_nat: Option<(std::net::Ipv4Addr, u16)>,
 }
@@ -168,6 +204,7 @@ impl CtInfo {
             id: None,
             reply: false,
             pending: None,
+            pending_len: 0,
             expected_nat: None,
         }
     }
@@ -195,6 +232,8 @@ pub struct Conntrack {
     cfg: CtConfig,
     map: HashMap<Tuple, u32>,
     entries: Vec<Option<ConnEntry>>,
+    /// Counters by entry id.
+    acct: Vec<Counters>,
     free: Vec<u32>,
     count: u32,
     wheel: TimerWheel,
@@ -249,6 +288,7 @@ impl Conntrack {
             cfg,
             map: HashMap::new(),
             entries: Vec::new(),
+            acct: Vec::new(),
             free: Vec::new(),
             count: 0,
             wheel: TimerWheel::new(),
@@ -344,6 +384,17 @@ impl Conntrack {
         self.entries.get_mut(id as usize).and_then(|e| e.as_mut())
     }
 
+    /// The packets and bytes counted for an entry (zero with accounting off).
+    pub fn counters(&self, id: u32) -> Counters {
+        self.acct.get(id as usize).copied().unwrap_or_default()
+    }
+
+    /// The packets and bytes counted for a confirmed entry (zero with accounting off).
+    pub fn counters_of(&self, e: &ConnEntry) -> Counters {
+        self.lookup(&e.orig)
+            .map_or_else(Counters::default, |(id, _)| self.counters(id))
+    }
+
     /// Every confirmed connection.
     pub fn entries(&self) -> impl Iterator<Item = &ConnEntry> {
         self.entries.iter().flatten()
@@ -392,10 +443,11 @@ impl Conntrack {
             return CtInfo::invalid();
         }
         let len = ip.len() as u64;
-        if let Some((id, false)) = self.lookup(&t) {
-            // A SYN for a closed connection's tuple reopens it: the old entry goes.
-            let closed = self.entry(id).is_some_and(|e| e.tcp >= TcpState::TimeWait);
-            if t.proto == 6 && closed && tcp::SegKind::of(l4[13]) == tcp::SegKind::Syn {
+        if let (6, Some((id, reply))) = (t.proto, self.lookup(&t)) {
+            // A SYN that reopens a closed connection's tuple: the old entry goes and the
+            // packet starts a new one.
+            let kind = tcp::SegKind::of(l4[13]);
+            if self.entry(id).is_some_and(|e| tcp_reopens(e, reply, kind)) {
                 self.remove(id);
             }
         }
@@ -406,7 +458,7 @@ impl Conntrack {
                 return CtInfo::invalid();
             };
             let before = (e.tcp, e.status);
-            let state = update(&cfg, e, reply, l4, len, now_ns);
+            let (state, counted) = update(&cfg, e, reply, l4, now_ns);
             let changed = (e.tcp, e.status) != before;
             // A shorter timeout (RST, FIN) must not wait for the old deadline's slot.
             let sec = self.wheel.second_for(e.timeout_ns);
@@ -418,11 +470,17 @@ impl Conntrack {
                 let e = e.clone();
                 self.event("[UPDATE]", &e);
             }
+            if counted && cfg.acct {
+                if let Some(c) = self.acct.get_mut(id as usize) {
+                    c.add(reply, len);
+                }
+            }
             return CtInfo {
                 state,
                 id: Some(id),
                 reply,
                 pending: None,
+                pending_len: 0,
                 expected_nat: None,
             };
         }
@@ -438,12 +496,11 @@ impl Conntrack {
             reply: reply_t,
             timeout_ns: now_ns,
             start_ns: now_ns,
-            packets: [0; 2],
-            bytes: [0; 2],
             mark: 0,
             status: 0,
             tcp: TcpState::None,
             win: [tcp::TcpWindow::default(); 2],
+            last: tcp::LastSegment::default(),
             helper: 0,
             wheel_at: 0,
         };
@@ -473,7 +530,7 @@ impl Conntrack {
             e.status |= status::EXPECTED;
             expected_nat = x.nat_to;
         }
-        let state = update(&self.cfg, &mut e, false, l4, len, now_ns);
+        let (state, _) = update(&self.cfg, &mut e, false, l4, now_ns);
         if state == CtState::Invalid {
             return CtInfo::invalid();
         }
@@ -487,6 +544,7 @@ impl Conntrack {
             id: None,
             reply: false,
             pending: Some(e),
+            pending_len: len,
             expected_nat,
         }
     }
@@ -513,6 +571,7 @@ impl Conntrack {
             id: Some(found.0),
             reply: found.1,
             pending: None,
+            pending_len: 0,
             expected_nat: None,
         }
     }
@@ -536,9 +595,15 @@ impl Conntrack {
             Some(id) => id,
             None => {
                 self.entries.push(None);
+                self.acct.push(Counters::default());
                 (self.entries.len() - 1) as u32
             }
         };
+        let mut first = Counters::default();
+        if self.cfg.acct {
+            first.add(false, info.pending_len);
+        }
+        self.acct[id as usize] = first;
         self.map.insert(e.orig, slot(id, false));
         self.map.insert(e.reply, slot(id, true));
         e.wheel_at = self.wheel.second_for(e.timeout_ns.max(now_ns));
@@ -648,83 +713,54 @@ impl Conntrack {
     /// The table in /proc/net/nf_conntrack's format, one line per connection, sorted.
     /// Expired entries the wheel has not reaped yet are left out, as ct_seq_show does.
     pub fn listing(&self, now_ns: u64) -> Vec<String> {
+        let acct = self.cfg.acct.then_some(&self.acct);
         let mut lines: Vec<String> = self
             .entries
             .iter()
-            .flatten()
-            .filter(|e| e.timeout_ns > now_ns)
-            .map(|e| proc_line(e, now_ns, self.cfg.acct))
+            .enumerate()
+            .filter_map(|(i, e)| e.as_ref().map(|e| (i, e)))
+            .filter(|(_, e)| e.timeout_ns > now_ns)
+            .map(|(i, e)| proc_line(e, acct.and_then(|a| a.get(i)), now_ns))
             .collect();
         lines.sort();
         lines
     }
 }
 
-/// Per-protocol update of an entry by one packet; returns the state the packet has.
+/// Per-protocol update of an entry by one packet; returns the state the packet has and
+/// whether it counts in the accounting (the kernel counts when it refreshes the entry).
 fn update(
     cfg: &CtConfig,
     e: &mut ConnEntry,
     reply: bool,
     l4: &[u8],
-    len: u64,
     now_ns: u64,
-) -> CtState {
-    let dir = usize::from(reply);
+) -> (CtState, bool) {
+    let state = state_of(e, reply);
     let timeout_s: u32 = match e.orig.proto {
-        6 => {
-            let flags = l4[13];
-            let kind = tcp::SegKind::of(flags);
-            let old = e.tcp;
-            let new = match tcp::transition(reply, kind, old) {
-                tcp::Transition::Invalid => return CtState::Invalid,
-                tcp::Transition::Ignore => {
-                    count(e, dir, len);
-                    return state_of(e, reply);
+        6 => match tcp_update(cfg, e, reply, l4, now_ns) {
+            TcpVerdict::Invalid => return (CtState::Invalid, false),
+            TcpVerdict::Unrefreshed => {
+                // nf_conntrack_in marks the reply seen for every accepted packet.
+                if reply {
+                    e.status |= status::SEEN_REPLY;
                 }
-                tcp::Transition::To(s) => s,
-            };
-            let Some(seg) = tcp::Segment::parse(l4) else {
-                return CtState::Invalid;
-            };
-            if !tcp::in_window(&mut e.win, reply, old, &seg, cfg.tcp_be_liberal) {
-                return CtState::Invalid;
+                return (state, false);
             }
-            if e.status & status::SEEN_REPLY == 0 && kind == tcp::SegKind::Rst {
+            TcpVerdict::Kill => {
                 // A RST before any reply (the reply itself, or the originator giving up):
                 // the connection never existed, the kernel kills it at once.
-                e.tcp = TcpState::Close;
                 e.timeout_ns = now_ns;
-                count(e, dir, len);
-                return state_of(e, reply);
-            }
-            e.tcp = new;
-            let mut t = cfg.tcp_timeouts[new as usize];
-            // Data one side sent and the other has not acknowledged yet: the connection
-            // may be dead, keep it no longer than the unacknowledged timeout.
-            let unacked = (e.win[0].flags | e.win[1].flags) & tcp::wflags::DATA_UNACKNOWLEDGED;
-            if kind != tcp::SegKind::Rst && unacked != 0 {
-                t = t.min(cfg.tcp_timeout_unacknowledged);
+                return (state, true);
             }
             // SEEN_REPLY is set after this (below, as nf_conntrack_in does after the
             // protocol's handler): the first reply to a picked-up connection does not
             // make it ASSURED yet, the next packet does.
-            if e.status & status::SEEN_REPLY == 0 {
-                // A picked-up connection without a reply: keep it short.
-                if new == TcpState::Established {
-                    t = t.min(cfg.tcp_timeout_unacknowledged);
-                }
-            } else if e.status & status::ASSURED == 0
-                && matches!(old, TcpState::SynRecv | TcpState::Established)
-                && new == TcpState::Established
-            {
-                e.status |= status::ASSURED;
-            }
-            t
-        }
+            TcpVerdict::Refresh(t) => t,
+        },
         17 | 136 => {
-            let state = state_of(e, reply);
             // As for TCP, the stream test sees SEEN_REPLY as it was before this packet.
-            let t = if e.status & status::SEEN_REPLY != 0 {
+            if e.status & status::SEEN_REPLY != 0 {
                 // Still active two seconds after it started: a stream.
                 if now_ns > e.start_ns + 2 * NS {
                     e.status |= status::ASSURED;
@@ -734,29 +770,278 @@ fn update(
                 }
             } else {
                 cfg.udp_timeout
-            };
-            if reply {
-                e.status |= status::SEEN_REPLY;
             }
-            e.timeout_ns = now_ns + u64::from(t) * NS;
-            count(e, dir, len);
-            return state;
         }
         1 => cfg.icmp_timeout,
         _ => cfg.generic_timeout,
     };
-    let state = state_of(e, reply);
     if reply {
         e.status |= status::SEEN_REPLY;
     }
     e.timeout_ns = now_ns + u64::from(timeout_s) * NS;
-    count(e, dir, len);
-    state
+    (state, true)
 }
 
-fn count(e: &mut ConnEntry, dir: usize, len: u64) {
-    e.packets[dir] += 1;
-    e.bytes[dir] += len;
+/// What a TCP segment does to its entry (`nf_conntrack_tcp_packet`).
+enum TcpVerdict {
+    Invalid,
+    /// Accepted, the entry's timeout left as it is (ignored segments, SYN retransmissions).
+    Unrefreshed,
+    /// Accepted, the entry lives this many seconds more.
+    Refresh(u32),
+    /// A RST before any reply: the entry dies now.
+    Kill,
+}
+
+/// Whether a SYN on `e` reopens its tuple: in TIME_WAIT or CLOSE, after a FIN exchange,
+/// or when this side's RST closed it. The kernel kills the old entry then and tracks the
+/// SYN as a new connection; otherwise the SYN is ignored and the entry kept.
+fn tcp_reopens(e: &ConnEntry, reply: bool, kind: tcp::SegKind) -> bool {
+    let closing_flags = e.win[0].flags | e.win[1].flags;
+    tcp::transition(reply, kind, e.tcp) == tcp::Transition::To(TcpState::SynSent)
+        && e.tcp >= TcpState::TimeWait
+        && (closing_flags & tcp::wflags::CLOSE_INIT != 0
+            || (e.last.reply == reply && e.last.kind == tcp::SegKind::Rst))
+}
+
+/// The TCP state machine around the transition table and window tracking, after
+/// `nf_conntrack_tcp_packet`.
+fn tcp_update(
+    cfg: &CtConfig,
+    e: &mut ConnEntry,
+    reply: bool,
+    l4: &[u8],
+    now_ns: u64,
+) -> TcpVerdict {
+    use tcp::{wflags, SegKind, Transition, WindowCheck};
+    use TcpState as S;
+    let Some(seg) = tcp::Segment::parse(l4) else {
+        return TcpVerdict::Invalid;
+    };
+    let kind = SegKind::of(seg.flags);
+    let dir = usize::from(reply);
+    let assured = e.status & status::ASSURED != 0;
+    let seen_reply = e.status & status::SEEN_REPLY != 0;
+    let mut old = e.tcp;
+    let mut new = match tcp::transition(reply, kind, old) {
+        Transition::Invalid => return TcpVerdict::Invalid,
+        // A SYN in TIME_WAIT/CLOSE that does not reopen (track() removed those) is ignored.
+        Transition::To(S::SynSent) if old >= S::TimeWait => None,
+        Transition::Ignore => None,
+        Transition::To(s) => Some(s),
+    };
+    // Whether the window check is skipped (RSTs answering segments we let through).
+    let mut trusted = false;
+    match new {
+        None => {
+            let last = e.last;
+            if kind == SegKind::SynAck
+                && last.kind == SegKind::Syn
+                && last.reply != reply
+                && seg.ack == last.end
+            {
+                // The SYN/ACK answers a SYN we ignored: both ends are in sync and we are
+                // not. Take the SYN's side from what was noted of it, start this side over.
+                old = S::SynSent;
+                new = Some(S::SynRecv);
+                e.last.flags &= !wflags::EXP_CHALLENGE_ACK;
+                let syn_side = &mut e.win[usize::from(last.reply)];
+                syn_side.td_end = last.end;
+                syn_side.td_maxend = last.end;
+                syn_side.td_maxwin = u32::from(last.win).max(1);
+                syn_side.td_scale = last.wscale;
+                syn_side.flags = e.last.flags;
+                let this_side = &mut e.win[dir];
+                *this_side = tcp::TcpWindow {
+                    flags: this_side.flags & wflags::BE_LIBERAL,
+                    ..Default::default()
+                };
+            } else {
+                e.last.kind = kind;
+                e.last.reply = reply;
+                e.last.seq = seg.seq;
+                e.last.end = seg.end();
+                e.last.win = seg.win;
+                if kind == SegKind::Syn && !reply {
+                    // Note the SYN's options for the SYN/ACK that may answer it.
+                    let mut seen = tcp::TcpWindow::default();
+                    seg.learn_options(&mut seen);
+                    e.last.flags = seen.flags & (wflags::WINDOW_SCALE | wflags::SACK_PERM);
+                    e.last.wscale = if seen.flags & wflags::WINDOW_SCALE != 0 {
+                        seen.td_scale
+                    } else {
+                        0
+                    };
+                    // The peer may answer a SYN in LAST_ACK with a challenge ACK (RFC 5961).
+                    if old == S::LastAck {
+                        e.last.flags |= wflags::EXP_CHALLENGE_ACK;
+                    }
+                }
+                if old == S::SynSent && kind == SegKind::Ack && reply {
+                    // Possibly a challenge ACK answering the SYN.
+                    e.last.ack = seg.ack;
+                }
+                return TcpVerdict::Unrefreshed;
+            }
+        }
+        Some(S::TimeWait)
+            if old == S::LastAck
+                && kind == SegKind::Ack
+                && e.last.reply != reply
+                && e.last.kind == SegKind::Syn
+                && e.last.flags & wflags::EXP_CHALLENGE_ACK != 0 =>
+        {
+            // A challenge ACK to a SYN, not the ACK of the last FIN.
+            e.last.flags &= !wflags::EXP_CHALLENGE_ACK;
+            return TcpVerdict::Unrefreshed;
+        }
+        Some(S::SynSent2) => e.last.flags |= wflags::SIMULTANEOUS_OPEN,
+        Some(S::SynRecv)
+            if reply && kind == SegKind::Ack && e.last.flags & wflags::SIMULTANEOUS_OPEN != 0 =>
+        {
+            new = Some(S::Established);
+        }
+        Some(S::Close) if kind == SegKind::Rst => {
+            if matches!(
+                old,
+                S::FinWait | S::LastAck | S::TimeWait | S::Close | S::CloseWait
+            ) {
+                // Closing already: the tuple may be in use again, the sequence state is
+                // stale.
+                trusted = true;
+            } else {
+                let established = old == S::Established && assured;
+                let peer = e.win[1 - dir];
+                // The RST must not be before what the peer has acknowledged (td_maxack is
+                // stale after a SYN we let through).
+                let mut check_answers = true;
+                if peer.flags & wflags::MAXACK_SET != 0 && e.last.kind != SegKind::Syn {
+                    let seq = seg.seq;
+                    if seq == 0 && !established {
+                        // Most likely the answer to a SYN we let through.
+                        check_answers = false;
+                    } else if tcp::before(seq, peer.td_maxack) && !cfg.tcp_ignore_invalid_rst {
+                        return TcpVerdict::Invalid;
+                    } else if !established || seq == peer.td_maxack {
+                        check_answers = false;
+                    } else if e.last.kind == SegKind::Ack
+                        && e.last.reply == reply
+                        && seq == e.last.end
+                    {
+                        // The RST right after this side's data.
+                        check_answers = false;
+                    } else {
+                        // In the window but not at the exact next sequence number: the
+                        // peer will answer with a challenge ACK, the connection stays.
+                        new = Some(old);
+                    }
+                }
+                if check_answers {
+                    let answers_ignored = ((seen_reply && e.last.kind == SegKind::Syn)
+                        || (!assured && e.last.kind == SegKind::Ack))
+                        && seg.ack == e.last.end;
+                    let answers_challenge = old == S::SynSent
+                        && e.last.kind == SegKind::Ack
+                        && e.last.reply
+                        && seg.seq == e.last.ack;
+                    // A RST answering a SYN or ACK we let through unchecked: it may
+                    // acknowledge what we ignored, so no window check.
+                    trusted = answers_ignored || answers_challenge;
+                }
+            }
+        }
+        _ => {}
+    }
+    let Some(new) = new else {
+        return TcpVerdict::Unrefreshed;
+    };
+    if !trusted {
+        match tcp::in_window(
+            &mut e.win,
+            &mut e.last,
+            reply,
+            e.tcp,
+            &seg,
+            cfg.tcp_be_liberal,
+        ) {
+            WindowCheck::Accept => {}
+            WindowCheck::Ignore => return TcpVerdict::Unrefreshed,
+            WindowCheck::Invalid => {
+                tcp_invalid(cfg, e, reply, kind, assured, now_ns);
+                return TcpVerdict::Invalid;
+            }
+        }
+    }
+    e.last.kind = kind;
+    e.last.reply = reply;
+    e.tcp = new;
+    if old != new && new == S::FinWait {
+        e.win[dir].flags |= wflags::CLOSE_INIT;
+    }
+    let timeouts = &cfg.tcp_timeouts;
+    let max_retrans = cfg.tcp_timeout_max_retrans;
+    let unacked = cfg.tcp_timeout_unacknowledged;
+    let for_state = timeouts[new as usize];
+    let data_unacked = (e.win[0].flags | e.win[1].flags) & wflags::DATA_UNACKNOWLEDGED != 0;
+    let mut timeout = if e.last.retrans >= cfg.tcp_max_retrans && for_state > max_retrans {
+        // The same segment over and over: the peer may be gone.
+        max_retrans
+    } else if kind == SegKind::Rst {
+        timeouts[S::Close as usize]
+    } else if data_unacked && for_state > unacked {
+        // Data one side sent and the other has not acknowledged yet: the connection
+        // may be dead, keep it no longer than the unacknowledged timeout.
+        unacked
+    } else if e.last.win == 0 && for_state > max_retrans {
+        // The last ACK closed the window (or none was seen yet).
+        max_retrans
+    } else {
+        for_state
+    };
+    if !seen_reply {
+        if kind == SegKind::Rst {
+            return TcpVerdict::Kill;
+        }
+        if kind == SegKind::Syn && old == S::SynSent {
+            // A retransmitted SYN does not renew the timeout: a client or NAT reusing
+            // the port could otherwise keep the entry alive forever.
+            return TcpVerdict::Unrefreshed;
+        }
+        // A picked-up connection without a reply: keep it short.
+        if new == S::Established {
+            timeout = timeout.min(unacked);
+        }
+    } else if !assured && matches!(old, S::SynRecv | S::Established) && new == S::Established {
+        e.status |= status::ASSURED;
+    }
+    TcpVerdict::Refresh(timeout)
+}
+
+/// `nf_tcp_handle_invalid`: a FIN or RST out of the window answering one from the other
+/// side shortens an ASSURED connection's timeout to the unacknowledged one, so that a
+/// connection conntrack lost sync with does not linger for days.
+fn tcp_invalid(
+    cfg: &CtConfig,
+    e: &mut ConnEntry,
+    reply: bool,
+    kind: tcp::SegKind,
+    assured: bool,
+    now_ns: u64,
+) {
+    use tcp::SegKind;
+    if !assured || !matches!(kind, SegKind::Rst | SegKind::Fin) {
+        return;
+    }
+    if e.last.reply != reply && matches!(e.last.kind, SegKind::Fin | SegKind::Rst) {
+        let left = e.timeout_ns.saturating_sub(now_ns);
+        let unacked = u64::from(cfg.tcp_timeout_unacknowledged) * NS;
+        if left >= 120 * NS && left > unacked {
+            e.timeout_ns = now_ns + unacked;
+        }
+    } else {
+        e.last.kind = kind;
+        e.last.reply = reply;
+    }
 }
 
 /// NEW until the connection has seen a reply (RELATED for one a helper expected),
@@ -774,14 +1059,15 @@ fn state_of(e: &ConnEntry, reply: bool) -> CtState {
 /// `    [NEW] tcp      6 120 SYN_SENT src=... [UNREPLIED] src=...` as `conntrack -E`
 /// prints it.
 pub fn event_line(tag: &str, e: &ConnEntry, now_ns: u64) -> String {
-    let line = proc_line(e, now_ns, false);
+    let line = proc_line(e, None, now_ns);
     let body = line.strip_prefix("ipv4     2 ").unwrap_or(&line);
     let body = body.split(" mark=").next().unwrap_or(body).trim_end();
     format!("{tag:>9} {body}")
 }
 
-/// `ipv4     2 tcp      6 431999 ESTABLISHED src=... [ASSURED] mark=0 zone=0 use=2`.
-pub fn proc_line(e: &ConnEntry, now_ns: u64, acct: bool) -> String {
+/// `ipv4     2 tcp      6 431999 ESTABLISHED src=... [ASSURED] mark=0 zone=0 use=2`,
+/// with `packets= bytes=` when `acct` (accounting on) is given.
+pub fn proc_line(e: &ConnEntry, acct: Option<&Counters>, now_ns: u64) -> String {
     let name = match e.orig.proto {
         6 => "tcp",
         17 => "udp",
@@ -796,15 +1082,15 @@ pub fn proc_line(e: &ConnEntry, now_ns: u64, acct: bool) -> String {
         s.push(' ');
     }
     e.orig.proc_fmt(&mut s);
-    if acct {
-        let _ = write!(s, "packets={} bytes={} ", e.packets[0], e.bytes[0]);
+    if let Some(c) = acct {
+        let _ = write!(s, "packets={} bytes={} ", c.packets[0], c.bytes[0]);
     }
     if e.status & status::SEEN_REPLY == 0 {
         s.push_str("[UNREPLIED] ");
     }
     e.reply.proc_fmt(&mut s);
-    if acct {
-        let _ = write!(s, "packets={} bytes={} ", e.packets[1], e.bytes[1]);
+    if let Some(c) = acct {
+        let _ = write!(s, "packets={} bytes={} ", c.packets[1], c.bytes[1]);
     }
     if e.status & status::ASSURED != 0 {
         s.push_str("[ASSURED] ");

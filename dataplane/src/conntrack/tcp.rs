@@ -44,13 +44,14 @@ pub enum Transition {
 }
 
 /// The segment kinds the table is indexed by (`get_conntrack_index`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum SegKind {
     Syn,
     SynAck,
     Fin,
     Ack,
     Rst,
+    #[default]
     None,
 }
 
@@ -154,11 +155,14 @@ pub struct TcpWindow {
     pub td_end: u32,
     pub td_maxend: u32,
     pub td_maxwin: u32,
+    /// The highest ACK this side sent (valid once `MAXACK_SET`): a RST from the other
+    /// side before it is stale.
+    pub td_maxack: u32,
     pub td_scale: u8,
     pub flags: u8,
 }
 
-/// `IP_CT_TCP_FLAG_*` bits kept per direction.
+/// `IP_CT_TCP_FLAG_*` bits kept per direction (the last two only in `LastSegment::flags`).
 pub mod wflags {
     pub const WINDOW_SCALE: u8 = 0x01;
     pub const SACK_PERM: u8 = 0x02;
@@ -166,14 +170,46 @@ pub mod wflags {
     pub const BE_LIBERAL: u8 = 0x08;
     pub const DATA_UNACKNOWLEDGED: u8 = 0x10;
     pub const MAXACK_SET: u8 = 0x20;
+    /// A SYN was let through in LAST_ACK: the ACK answering it is a challenge ACK.
+    pub const EXP_CHALLENGE_ACK: u8 = 0x40;
+    pub const SIMULTANEOUS_OPEN: u8 = 0x80;
+}
+
+/// What the kernel remembers of the last segment it tracked or ignored (the `last_*`
+/// fields and `retrans` of struct ip_ct_tcp): retransmission counting, getting back in
+/// sync from an ignored SYN, and the RST checks use it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LastSegment {
+    pub seq: u32,
+    pub ack: u32,
+    pub end: u32,
+    /// The raw (unscaled) window.
+    pub win: u16,
+    pub kind: SegKind,
+    pub reply: bool,
+    /// How many times the same ACK segment was seen in a row.
+    pub retrans: u8,
+    /// SACK_PERM / WINDOW_SCALE of an ignored SYN, EXP_CHALLENGE_ACK, SIMULTANEOUS_OPEN.
+    pub flags: u8,
+    /// The window scale of an ignored SYN.
+    pub wscale: u8,
+}
+
+/// `tcp_in_window`'s verdict: in window, outside it but harmless (accepted without
+/// updating the entry), or INVALID.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WindowCheck {
+    Accept,
+    Ignore,
+    Invalid,
 }
 
 /// `after(a, b)`: a is later than b in sequence space.
-fn after(a: u32, b: u32) -> bool {
+pub fn after(a: u32, b: u32) -> bool {
     (b.wrapping_sub(a) as i32) < 0
 }
 
-fn before(a: u32, b: u32) -> bool {
+pub fn before(a: u32, b: u32) -> bool {
     after(b, a)
 }
 
@@ -217,8 +253,14 @@ impl Segment<'_> {
         crate::ruleset::packet::tcp_options(self.options)
     }
 
-    /// `tcp_options`: window scale and SACK-permitted from a SYN.
-    fn learn_options(&self, w: &mut TcpWindow) {
+    /// `tcp_options`: window scale and SACK-permitted from a SYN. Options present reset
+    /// what an earlier SYN announced (all flags but BE_LIBERAL go).
+    pub fn learn_options(&self, w: &mut TcpWindow) {
+        if self.options.is_empty() {
+            return;
+        }
+        w.td_scale = 0;
+        w.flags &= wflags::BE_LIBERAL;
         for (kind, body) in self.walk() {
             match (kind, body) {
                 (3, [s]) => {
@@ -265,19 +307,40 @@ pub fn init_window(w: &mut [TcpWindow; 2], seg: &Segment, syn: bool) {
     }
 }
 
-/// `tcp_in_window`: whether the segment is within the windows seen so far; updates them.
+/// `tcp_init_sender`: a SYN (or SYN/ACK) starts this side's sequence space over.
+fn init_sender(sender: &mut TcpWindow, receiver: &mut TcpWindow, seg: &Segment, reply: bool) {
+    sender.td_end = seg.end();
+    sender.td_maxend = sender.td_end;
+    sender.td_maxwin = u32::from(seg.win).max(1);
+    seg.learn_options(sender);
+    // Window scaling only when both sides offered it (RFC 1323).
+    let both = sender.flags & receiver.flags & wflags::WINDOW_SCALE != 0;
+    if reply && !both {
+        sender.td_scale = 0;
+        receiver.td_scale = 0;
+    }
+}
+
+/// `MAXACKWINDOW`: how far below the receiver's end an ACK may lag.
+fn max_ack_window(sender: &TcpWindow) -> u32 {
+    sender.td_maxwin.max(66000)
+}
+
+/// `tcp_in_window`: whether the segment is within the windows seen so far; updates them
+/// (also when the answer is not Accept, as the kernel does), and counts retransmitted
+/// ACK segments in `last`.
 pub fn in_window(
     w: &mut [TcpWindow; 2],
+    last: &mut LastSegment,
     reply: bool,
     state: TcpState,
     seg: &Segment,
     liberal: bool,
-) -> bool {
-    let d = usize::from(reply);
-    let (mut sender, mut receiver) = (w[d], w[1 - d]);
+) -> WindowCheck {
+    let [orig, rep] = w;
+    let (sender, receiver) = if reply { (rep, orig) } else { (orig, rep) };
     let mut seq = seg.seq;
     let mut ack = seg.ack;
-    let mut win = u32::from(seg.win);
     let mut end = seg.end();
     let syn = seg.flags & 0x02 != 0;
     let has_ack = seg.flags & 0x10 != 0;
@@ -290,42 +353,33 @@ pub fn in_window(
     if sender.td_maxwin == 0 {
         if syn {
             // SYN/ACK in reply to a SYN (or a SYN in a simultaneous open).
-            sender.td_end = end;
-            sender.td_maxend = end;
-            sender.td_maxwin = win.max(1);
-            seg.learn_options(&mut sender);
-            // Window scaling only when both sides offered it (RFC 1323).
-            if !(sender.flags & wflags::WINDOW_SCALE != 0
-                && receiver.flags & wflags::WINDOW_SCALE != 0)
-            {
-                sender.td_scale = 0;
-                receiver.td_scale = 0;
-            }
+            init_sender(sender, receiver, seg, reply);
             if !has_ack {
-                w[d] = sender;
-                w[1 - d] = receiver;
-                return true;
+                return WindowCheck::Accept;
             }
         } else {
             sender.td_end = end;
-            let swin = win << sender.td_scale;
+            let swin = u32::from(seg.win) << sender.td_scale;
             sender.td_maxwin = swin.max(1);
             sender.td_maxend = end.wrapping_add(sender.td_maxwin);
             if receiver.td_maxwin == 0 {
                 receiver.td_end = sack;
                 receiver.td_maxend = sack;
             } else if sack == receiver.td_end.wrapping_add(1) {
+                // Likely the answer to a keepalive.
                 receiver.td_end = receiver.td_end.wrapping_add(1);
             }
         }
-    } else if ((state == TcpState::SynSent && !reply) || (state == TcpState::SynRecv && reply))
+    } else if syn
         && after(end, sender.td_end)
+        && matches!(state, TcpState::SynSent | TcpState::SynRecv)
     {
-        // A reinitialised connection may start over with higher sequence numbers.
-        sender.td_end = end;
-        sender.td_maxend = end;
-        sender.td_maxwin = win.max(1);
-        seg.learn_options(&mut sender);
+        // A reinitialised connection may start over with higher sequence numbers
+        // (RFC 793); its options may differ too.
+        init_sender(sender, receiver, seg, reply);
+        if reply && !has_ack {
+            return WindowCheck::Accept;
+        }
     }
     if !has_ack || (rst && ack == 0) {
         ack = receiver.td_end;
@@ -336,56 +390,107 @@ pub fn in_window(
         seq = sender.td_end;
         end = sender.td_end;
     }
-    let in_recv_win = receiver.td_maxwin == 0
-        || after(
-            end,
-            sender
-                .td_end
-                .wrapping_sub(receiver.td_maxwin)
-                .wrapping_sub(1),
-        );
-    let max_ack_window = if sender.td_maxwin != 0 {
-        sender.td_maxwin
-    } else {
-        66000
+    // Outside the window: INVALID or ignored, unless liberal (nf_tcp_log_invalid).
+    let liberal = liberal || sender.flags & wflags::BE_LIBERAL != 0;
+    let refuse = |verdict| {
+        if liberal {
+            WindowCheck::Accept
+        } else {
+            verdict
+        }
     };
-    let ok = before(seq, sender.td_maxend.wrapping_add(1))
-        && in_recv_win
-        && before(sack, receiver.td_end.wrapping_add(1))
-        && after(
-            sack,
-            receiver.td_end.wrapping_sub(max_ack_window).wrapping_sub(1),
-        );
-    if ok {
-        if !syn {
-            win <<= sender.td_scale;
-        }
-        let swin = win.wrapping_add(sack.wrapping_sub(ack));
-        if sender.td_maxwin < swin {
-            sender.td_maxwin = swin;
-        }
-        if after(end, sender.td_end) {
+    let ack_above_lower = after(
+        sack,
+        receiver
+            .td_end
+            .wrapping_sub(max_ack_window(sender))
+            .wrapping_sub(1),
+    );
+    let ack_below_upper = before(sack, receiver.td_end.wrapping_add(1));
+    let end_above_lower = after(
+        end,
+        sender
+            .td_end
+            .wrapping_sub(receiver.td_maxwin)
+            .wrapping_sub(1),
+    );
+    if !before(seq, sender.td_maxend.wrapping_add(1)) {
+        // Some stacks send more than the receive window allows: when only that is wrong,
+        // remember the data so that its ACK is not over the upper bound later.
+        let overshot = end.wrapping_sub(sender.td_maxend).wrapping_add(1);
+        if receiver.td_maxwin != 0
+            && end_above_lower
+            && ack_above_lower
+            && overshot <= receiver.td_maxwin
+            && ack_below_upper
+        {
             sender.td_end = end;
             sender.flags |= wflags::DATA_UNACKNOWLEDGED;
+            return refuse(WindowCheck::Ignore);
         }
-        if receiver.td_maxwin != 0 && after(end, sender.td_maxend) {
-            receiver.td_maxwin = receiver
-                .td_maxwin
-                .wrapping_add(end.wrapping_sub(sender.td_maxend));
-        }
-        if after(sack.wrapping_add(win), receiver.td_maxend.wrapping_sub(1)) {
-            receiver.td_maxend = sack.wrapping_add(win);
-            if win == 0 {
-                receiver.td_maxend = receiver.td_maxend.wrapping_add(1);
-            }
-        }
-        if ack == receiver.td_end {
-            receiver.flags &= !wflags::DATA_UNACKNOWLEDGED;
-        }
-        w[d] = sender;
-        w[1 - d] = receiver;
-        return true;
+        return refuse(WindowCheck::Invalid);
     }
-    // Out of window: accepted only when liberal, and never for a RST.
-    !rst && (liberal || sender.flags & wflags::BE_LIBERAL != 0)
+    if !ack_below_upper {
+        return refuse(WindowCheck::Invalid);
+    }
+    if !(receiver.td_maxwin == 0 || end_above_lower) || !ack_above_lower {
+        // Old data retransmitted, or a very late ACK.
+        return refuse(WindowCheck::Ignore);
+    }
+    let mut win = u32::from(seg.win);
+    if !syn {
+        win <<= sender.td_scale;
+    }
+    let swin = win.wrapping_add(sack.wrapping_sub(ack));
+    if sender.td_maxwin < swin {
+        sender.td_maxwin = swin;
+    }
+    if after(end, sender.td_end) {
+        sender.td_end = end;
+        sender.flags |= wflags::DATA_UNACKNOWLEDGED;
+    }
+    if has_ack {
+        if sender.flags & wflags::MAXACK_SET == 0 || after(ack, sender.td_maxack) {
+            sender.td_maxack = ack;
+        }
+        sender.flags |= wflags::MAXACK_SET;
+    }
+    if receiver.td_maxwin != 0 && after(end, sender.td_maxend) {
+        receiver.td_maxwin = receiver
+            .td_maxwin
+            .wrapping_add(end.wrapping_sub(sender.td_maxend));
+    }
+    if after(sack.wrapping_add(win), receiver.td_maxend.wrapping_sub(1)) {
+        receiver.td_maxend = sack.wrapping_add(win);
+        if win == 0 {
+            receiver.td_maxend = receiver.td_maxend.wrapping_add(1);
+        }
+    }
+    if ack == receiver.td_end {
+        receiver.flags &= !wflags::DATA_UNACKNOWLEDGED;
+    }
+    // The same ACK segment again (same direction, sequence, ACK, end and window) is a
+    // retransmission; anything else starts the count over.
+    if SegKind::of(seg.flags) == SegKind::Ack {
+        let same = last.reply == reply
+            && last.seq == seq
+            && last.ack == ack
+            && last.end == end
+            && last.win == seg.win;
+        if same {
+            // A u8 in the kernel too: it wraps.
+            last.retrans = last.retrans.wrapping_add(1);
+        } else {
+            *last = LastSegment {
+                seq,
+                ack,
+                end,
+                win: seg.win,
+                reply,
+                retrans: 0,
+                ..*last
+            };
+        }
+    }
+    WindowCheck::Accept
 }

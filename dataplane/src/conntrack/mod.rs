@@ -611,6 +611,10 @@ impl Conntrack {
     /// Expires what timed out by `now_ns`.
     pub fn expire(&mut self, now_ns: u64) {
         self.now_ns = now_ns;
+        // Called per packet: within a second already processed there is nothing to do.
+        if !self.wheel.is_due(now_ns) {
+            return;
+        }
         let mut due: Vec<(u64, Vec<u32>)> = Vec::new();
         self.wheel.advance(now_ns, |sec, ids| due.push((sec, ids)));
         for (sec, ids) in due {

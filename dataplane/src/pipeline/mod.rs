@@ -620,7 +620,7 @@ impl Pipeline {
             return;
         }
         let dst = ipv4_dst(&pkt.buf);
-        if self.fib.is_local(dst) || is_broadcast_for(&self.fib, dst) {
+        if self.fib.is_local_or_broadcast(dst) {
             self.local_in(pkt, out);
         } else {
             self.forward(pkt, out);
@@ -1166,11 +1166,6 @@ fn reply_source(fib: &Fib, orig: &[u8]) -> Ipv4Addr {
 
 fn ipv4_dst(buf: &PacketBuf) -> Ipv4Addr {
     Ipv4Packet::new_unchecked(buf.data()).dst_addr()
-}
-
-/// Limited broadcast or the directed broadcast of one of the appliance's subnets.
-fn is_broadcast_for(fib: &Fib, dst: Ipv4Addr) -> bool {
-    dst.is_broadcast() || fib.addr_type(dst, None) == crate::route::AddrType::Broadcast
 }
 
 /// The traversal's view of one packet in one pipeline.

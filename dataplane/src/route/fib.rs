@@ -368,6 +368,21 @@ impl Fib {
         }
     }
 
+    /// Whether a received packet to `addr` is for the host: one of its own addresses
+    /// (`is_local`) or a broadcast (`addr_type(addr, None)` is BROADCAST), with one
+    /// lookup of the local table.
+    pub fn is_local_or_broadcast(&self, addr: Ipv4Addr) -> bool {
+        let o = addr.octets();
+        if o[0] == 0 || addr == Ipv4Addr::BROADCAST {
+            return true;
+        }
+        match self.local.get(&u32::from(addr)) {
+            Some(&(AddrType::Local, _)) => true,
+            Some(&(AddrType::Broadcast, _)) => !addr.is_multicast(),
+            _ => false,
+        }
+    }
+
     /// Classifies `addr` as the kernel's `inet_dev_addr_type` does for `-m addrtype`
     /// (with `port` for `--limit-iface-in/out`): 0.0.0.0/8 and 255.255.255.255 are BROADCAST
     /// (the kernel never answers UNSPEC for IPv4), 224.0.0.0/4 MULTICAST, own addresses LOCAL
@@ -725,5 +740,29 @@ mod tests {
         assert_eq!(AddrType::Broadcast.bit(), 8);
         assert_eq!("multicast".parse::<AddrType>(), Ok(AddrType::Multicast));
         assert!("FOO".parse::<AddrType>().is_err());
+    }
+
+    #[test]
+    fn local_or_broadcast_is_local_or_addrtype_broadcast() {
+        let f = fib();
+        for a in [
+            "255.255.255.255",
+            "192.168.1.255",
+            "192.168.1.0",
+            "192.168.1.1",
+            "10.9.255.255",
+            "224.0.0.1",
+            "0.0.0.0",
+            "0.1.2.3",
+            "127.0.0.1",
+            "8.8.8.8",
+            "198.51.100.255",
+        ] {
+            let want = f.is_local(ip(a)) || f.addr_type(ip(a), None) == AddrType::Broadcast;
+            assert_eq!(f.is_local_or_broadcast(ip(a)), want, "{a}");
+        }
+        assert!(f.is_local_or_broadcast(ip("192.168.1.1")));
+        assert!(f.is_local_or_broadcast(ip("192.168.1.255")));
+        assert!(!f.is_local_or_broadcast(ip("8.8.8.8")));
     }
 }

@@ -21,7 +21,7 @@ use crate::conntrack::{ConnEntry, Conntrack, CtConfig, CtInfo, CtState, Tuple};
 use crate::defrag::{Defrag, DefragStats, Reassembly};
 use crate::neigh::NeighTable;
 use crate::port::{MacAddr, PacketBuf, PortId};
-use crate::route::Fib;
+use crate::route::{Fib, NextHop, RouteCache};
 use crate::ruleset::targets::connmark::ConnmarkTarget;
 use crate::ruleset::targets::log::{flags as log_flags, format_packet};
 use crate::ruleset::targets::reject;
@@ -116,6 +116,8 @@ impl Pkt {
 pub struct Pipeline {
     rules: Arc<CompiledRuleset>,
     fib: Fib,
+    /// Forwarding lookups of recent destinations (exact: keyed by the FIB generation).
+    routes: RouteCache,
     neighbors: NeighTable<PacketBuf>,
     conntrack: Conntrack,
     tables: tables::NamedTables,
@@ -154,6 +156,7 @@ impl Pipeline {
         Pipeline {
             rules,
             fib,
+            routes: RouteCache::default(),
             neighbors,
             conntrack: Conntrack::new(CtConfig::default()),
             tables: tables::NamedTables::default(),
@@ -648,7 +651,7 @@ impl Pipeline {
             let ip = Ipv4Packet::new_unchecked(pkt.buf.data());
             (ip.dst_addr(), ip.ttl())
         };
-        let Some(hop) = self.fib.lookup(dst, pkt.buf.mark) else {
+        let Some(hop) = self.route(dst, pkt.buf.mark) else {
             self.stats.no_route += 1;
             self.icmp_error(&pkt, 3, 0);
             return;
@@ -708,7 +711,7 @@ impl Pipeline {
         let hop = if local {
             None
         } else {
-            match self.fib.lookup(dst0, mark0) {
+            match self.route(dst0, mark0) {
                 Some(h) => Some(h),
                 None => {
                     self.stats.no_route += 1;
@@ -731,7 +734,7 @@ impl Pipeline {
         // Re-route when mangle or nat OUTPUT changed the destination or the mark.
         let (dst, mark) = (ipv4_dst(&pkt.buf), pkt.buf.mark);
         let hop = if (dst, mark) != (dst0, mark0) && !self.fib.is_local(dst) {
-            match self.fib.lookup(dst, mark) {
+            match self.route(dst, mark) {
                 Some(h) => Some(h),
                 None => {
                     self.stats.no_route += 1;
@@ -771,6 +774,11 @@ impl Pipeline {
                 );
             }
         }
+    }
+
+    /// `Fib::lookup` through the worker's route cache.
+    fn route(&mut self, dst: Ipv4Addr, mark: u32) -> Option<NextHop> {
+        self.routes.lookup(&self.fib, dst, mark)
     }
 
     fn port_mtu(&self, port: PortId) -> usize {

@@ -148,6 +148,15 @@ pub struct Fib {
     /// The local table's content: own addresses (Local) and subnet broadcasts (Broadcast),
     /// each with the port that owns it (the first, if several do).
     local: FastMap<u32, (AddrType, PortId)>,
+    /// Changes with every mutation, never repeating in the process: a cached lookup made
+    /// under another generation may be stale (`RouteCache`).
+    generation: u64,
+}
+
+/// The next FIB generation (process-wide, so two FIBs never share one unless cloned).
+fn next_generation() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
 impl Fib {
@@ -179,6 +188,7 @@ impl Fib {
                 },
             ],
             local: FastMap::default(),
+            generation: next_generation(),
         };
         let mut connected = Vec::new();
         for p in fib.ports.iter() {
@@ -219,6 +229,11 @@ impl Fib {
         &self.ports
     }
 
+    /// Equal generations mean equal routes, rules and addresses.
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
     /// Adds a static route. Without `dev` the port is the one whose connected network holds
     /// the gateway; with both, the gateway must be on a connected network of `dev`
     /// (`ip route`'s "Nexthop has invalid gateway" otherwise).
@@ -233,6 +248,7 @@ impl Fib {
         if table == 0 {
             return Err(RouteError::BadTable(table));
         }
+        self.generation = next_generation();
         if let Some(d) = dev {
             if self.ports.get(d).is_none() {
                 return Err(RouteError::UnknownPort(d));
@@ -287,6 +303,7 @@ impl Fib {
 
     /// Removes the route to `dst` with `metric` from `table`.
     pub fn remove_route(&mut self, dst: Prefix, metric: u32, table: u32) -> Option<Route> {
+        self.generation = next_generation();
         self.tables.get_mut(&table)?.remove(dst, metric)
     }
 
@@ -304,6 +321,7 @@ impl Fib {
         if rule.table == 0 {
             return Err(RouteError::BadTable(rule.table));
         }
+        self.generation = next_generation();
         let at = self.rules.partition_point(|r| r.priority <= rule.priority);
         self.rules.insert(at, rule);
         Ok(())
@@ -311,6 +329,7 @@ impl Fib {
 
     /// Removes the first rule equal to `rule`; false if there is none.
     pub fn remove_rule(&mut self, rule: &PolicyRule) -> bool {
+        self.generation = next_generation();
         match self.rules.iter().position(|r| r == rule) {
             Some(i) => {
                 self.rules.remove(i);

@@ -115,6 +115,10 @@ impl Pkt {
 
 pub struct Pipeline {
     rules: Arc<CompiledRuleset>,
+    /// An empty ruleset that stands in for `rules` while `run` traverses them (moved
+    /// out, so the traversal borrows them beside `&mut self` without an `Arc` clone's
+    /// two atomic operations per packet). Nothing a traversal calls reads `rules`.
+    parked_rules: Option<Arc<CompiledRuleset>>,
     fib: Fib,
     /// Forwarding lookups of recent destinations (exact: keyed by the FIB generation).
     routes: RouteCache,
@@ -155,6 +159,12 @@ impl Pipeline {
         let n = rules.slot_count();
         Pipeline {
             rules,
+            parked_rules: Some(Arc::new(CompiledRuleset {
+                tables: Default::default(),
+                slots: Vec::new(),
+                generation: 0,
+                needs_conntrack: false,
+            })),
             fib,
             routes: RouteCache::default(),
             neighbors,
@@ -401,14 +411,19 @@ impl Pipeline {
             }
             return Verdict::Accept;
         }
-        let rules = Arc::clone(&self.rules);
-        let Some(t) = rules.table(table) else {
-            return Verdict::Accept;
+        let (rules, parked) = match self.parked_rules.take() {
+            Some(stand_in) => (std::mem::replace(&mut self.rules, stand_in), true),
+            None => (Arc::clone(&self.rules), false),
         };
         let mut scratch = std::mem::take(&mut self.scratch);
-        let mut host = Host { p: self, pkt };
-        let v = traverse(t, hook, &mut host, &mut scratch);
+        let v = match rules.table(table) {
+            Some(t) => traverse(t, hook, &mut Host { p: self, pkt }, &mut scratch),
+            None => Verdict::Accept,
+        };
         self.scratch = scratch;
+        if parked {
+            self.parked_rules = Some(std::mem::replace(&mut self.rules, rules));
+        }
         if v == Verdict::Drop {
             self.stats.dropped_by_rules += 1;
         }

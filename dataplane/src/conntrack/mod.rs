@@ -392,21 +392,23 @@ impl Conntrack {
             return CtInfo::invalid();
         }
         let len = ip.len() as u64;
-        if let Some((id, false)) = self.lookup(&t) {
-            // A SYN for a closed connection's tuple reopens it: the old entry goes.
+        let mut found = self.lookup(&t);
+        if let Some((id, false)) = found {
+            // A SYN for a closed connection's tuple reopens it: the old entry goes (and
+            // with it both of its tuples).
             let closed = self.entry(id).is_some_and(|e| e.tcp >= TcpState::TimeWait);
             if t.proto == 6 && closed && tcp::SegKind::of(l4[13]) == tcp::SegKind::Syn {
                 self.remove(id);
+                found = None;
             }
         }
-        if let Some((id, reply)) = self.lookup(&t) {
+        if let Some((id, reply)) = found {
             self.stats.found += 1;
-            let cfg = self.cfg.clone();
             let Some(e) = self.entries.get_mut(id as usize).and_then(|e| e.as_mut()) else {
                 return CtInfo::invalid();
             };
             let before = (e.tcp, e.status);
-            let state = update(&cfg, e, reply, l4, len, now_ns);
+            let state = update(&self.cfg, e, reply, l4, len, now_ns);
             let changed = (e.tcp, e.status) != before;
             // A shorter timeout (RST, FIN) must not wait for the old deadline's slot.
             let sec = self.wheel.second_for(e.timeout_ns);

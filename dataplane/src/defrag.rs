@@ -62,6 +62,9 @@ pub enum Reassembly {
 pub struct Defrag {
     queues: HashMap<Key, Queue>,
     bytes: usize,
+    /// No queue started before this (it may be older than the oldest left): `expire`
+    /// has nothing to do until this is `FRAG_TIMEOUT_NS` old.
+    oldest_ns: u64,
     pub stats: DefragStats,
 }
 
@@ -100,6 +103,11 @@ impl Defrag {
             self.stats.memory_drops += 1;
             return Reassembly::Dropped;
         }
+        self.oldest_ns = if self.queues.is_empty() {
+            now_ns
+        } else {
+            self.oldest_ns.min(now_ns)
+        };
         let q = self.queues.entry(key).or_insert_with(|| Queue {
             first_ns: now_ns,
             ..Default::default()
@@ -184,15 +192,23 @@ impl Defrag {
 
     /// Drops datagrams that waited longer than `FRAG_TIMEOUT_NS`.
     pub fn expire(&mut self, now_ns: u64) {
+        // Called per packet: skip the scan when no queue can be due yet.
+        if self.queues.is_empty() || now_ns.saturating_sub(self.oldest_ns) < FRAG_TIMEOUT_NS {
+            return;
+        }
         let before = self.queues.len();
         let mut freed = 0;
+        let mut oldest = u64::MAX;
         self.queues.retain(|_, q| {
             let keep = now_ns.saturating_sub(q.first_ns) < FRAG_TIMEOUT_NS;
             if !keep {
                 freed += q.bytes;
+            } else {
+                oldest = oldest.min(q.first_ns);
             }
             keep
         });
+        self.oldest_ns = oldest;
         self.bytes -= freed;
         self.stats.timeouts += (before - self.queues.len()) as u64;
     }
@@ -309,5 +325,35 @@ mod tests {
         let l = odd.len() as u16;
         odd[2..4].copy_from_slice(&l.to_be_bytes());
         assert_eq!(r.push(&odd, 0), Reassembly::Dropped);
+    }
+
+    #[test]
+    fn each_queue_times_out_after_its_own_first_fragment() {
+        let sec = 1_000_000_000;
+        let a = fragment(&datagram(3000), 1500);
+        let mut b = fragment(&datagram(3000), 1500);
+        for f in b.iter_mut() {
+            f[5] ^= 1; // another IP id: another datagram
+        }
+        let mut r = Defrag::default();
+        assert_eq!(r.push(&a[0], 5 * sec), Reassembly::Held);
+        assert_eq!(r.push(&b[0], 20 * sec), Reassembly::Held);
+        r.expire(5 * sec + FRAG_TIMEOUT_NS - 1);
+        assert_eq!((r.pending(), r.stats.timeouts), (2, 0));
+        r.expire(5 * sec + FRAG_TIMEOUT_NS);
+        assert_eq!((r.pending(), r.stats.timeouts), (1, 1));
+        r.expire(20 * sec + FRAG_TIMEOUT_NS - 1);
+        assert_eq!((r.pending(), r.stats.timeouts), (1, 1));
+        // A later fragment does not restart the survivor's clock; a new queue has its own.
+        assert_eq!(
+            r.push(&b[1], 20 * sec + FRAG_TIMEOUT_NS - 1),
+            Reassembly::Held
+        );
+        assert_eq!(r.push(&a[0], 60 * sec), Reassembly::Held);
+        assert_eq!((r.pending(), r.stats.timeouts), (1, 2));
+        r.expire(60 * sec + FRAG_TIMEOUT_NS - 1);
+        assert_eq!(r.pending(), 1);
+        r.expire(60 * sec + FRAG_TIMEOUT_NS);
+        assert_eq!((r.pending(), r.stats.timeouts), (0, 3));
     }
 }

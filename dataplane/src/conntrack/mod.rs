@@ -443,22 +443,23 @@ impl Conntrack {
             return CtInfo::invalid();
         }
         let len = ip.len() as u64;
-        if let (6, Some((id, reply))) = (t.proto, self.lookup(&t)) {
+        let mut found = self.lookup(&t);
+        if let (6, Some((id, reply))) = (t.proto, found) {
             // A SYN that reopens a closed connection's tuple: the old entry goes and the
             // packet starts a new one.
             let kind = tcp::SegKind::of(l4[13]);
             if self.entry(id).is_some_and(|e| tcp_reopens(e, reply, kind)) {
                 self.remove(id);
+                found = None;
             }
         }
-        if let Some((id, reply)) = self.lookup(&t) {
+        if let Some((id, reply)) = found {
             self.stats.found += 1;
-            let cfg = self.cfg.clone();
             let Some(e) = self.entries.get_mut(id as usize).and_then(|e| e.as_mut()) else {
                 return CtInfo::invalid();
             };
             let before = (e.tcp, e.status);
-            let (state, counted) = update(&cfg, e, reply, l4, now_ns);
+            let (state, counted) = update(&self.cfg, e, reply, l4, now_ns);
             let changed = (e.tcp, e.status) != before;
             // A shorter timeout (RST, FIN) must not wait for the old deadline's slot.
             let sec = self.wheel.second_for(e.timeout_ns);
@@ -470,7 +471,7 @@ impl Conntrack {
                 let e = e.clone();
                 self.event("[UPDATE]", &e);
             }
-            if counted && cfg.acct {
+            if counted && self.cfg.acct {
                 if let Some(c) = self.acct.get_mut(id as usize) {
                     c.add(reply, len);
                 }
@@ -676,6 +677,10 @@ impl Conntrack {
     /// Expires what timed out by `now_ns`.
     pub fn expire(&mut self, now_ns: u64) {
         self.now_ns = now_ns;
+        // Called per packet: within a second already processed there is nothing to do.
+        if !self.wheel.is_due(now_ns) {
+            return;
+        }
         let mut due: Vec<(u64, Vec<u32>)> = Vec::new();
         self.wheel.advance(now_ns, |sec, ids| due.push((sec, ids)));
         for (sec, ids) in due {

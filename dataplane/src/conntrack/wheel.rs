@@ -29,6 +29,12 @@ impl TimerWheel {
         self.slots[(sec % SLOTS) as usize].push(id);
     }
 
+    /// Whether `advance` to `now_ns` has a second to process (false within a second
+    /// already processed).
+    pub fn is_due(&self, now_ns: u64) -> bool {
+        self.next.is_none_or(|n| now_ns / NS >= n)
+    }
+
     /// Takes the slots of every second from the last call up to `now_ns`, calling `due`
     /// with each second and its ids.
     pub fn advance(&mut self, now_ns: u64, mut due: impl FnMut(u64, Vec<u32>)) {

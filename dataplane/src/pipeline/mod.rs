@@ -21,7 +21,7 @@ use crate::conntrack::{ConnEntry, Conntrack, CtConfig, CtInfo, CtState, Tuple};
 use crate::defrag::{Defrag, DefragStats, Reassembly};
 use crate::neigh::NeighTable;
 use crate::port::{MacAddr, PacketBuf, PortId};
-use crate::route::Fib;
+use crate::route::{Fib, NextHop, RouteCache};
 use crate::ruleset::targets::connmark::ConnmarkTarget;
 use crate::ruleset::targets::log::{flags as log_flags, format_packet};
 use crate::ruleset::targets::reject;
@@ -115,7 +115,13 @@ impl Pkt {
 
 pub struct Pipeline {
     rules: Arc<CompiledRuleset>,
+    /// An empty ruleset that stands in for `rules` while `run` traverses them (moved
+    /// out, so the traversal borrows them beside `&mut self` without an `Arc` clone's
+    /// two atomic operations per packet). Nothing a traversal calls reads `rules`.
+    parked_rules: Option<Arc<CompiledRuleset>>,
     fib: Fib,
+    /// Forwarding lookups of recent destinations (exact: keyed by the FIB generation).
+    routes: RouteCache,
     neighbors: NeighTable<PacketBuf>,
     conntrack: Conntrack,
     tables: tables::NamedTables,
@@ -153,7 +159,14 @@ impl Pipeline {
         let n = rules.slot_count();
         Pipeline {
             rules,
+            parked_rules: Some(Arc::new(CompiledRuleset {
+                tables: Default::default(),
+                slots: Vec::new(),
+                generation: 0,
+                needs_conntrack: false,
+            })),
             fib,
+            routes: RouteCache::default(),
             neighbors,
             conntrack: Conntrack::new(CtConfig::default()),
             tables: tables::NamedTables::default(),
@@ -398,14 +411,19 @@ impl Pipeline {
             }
             return Verdict::Accept;
         }
-        let rules = Arc::clone(&self.rules);
-        let Some(t) = rules.table(table) else {
-            return Verdict::Accept;
+        let (rules, parked) = match self.parked_rules.take() {
+            Some(stand_in) => (std::mem::replace(&mut self.rules, stand_in), true),
+            None => (Arc::clone(&self.rules), false),
         };
         let mut scratch = std::mem::take(&mut self.scratch);
-        let mut host = Host { p: self, pkt };
-        let v = traverse(t, hook, &mut host, &mut scratch);
+        let v = match rules.table(table) {
+            Some(t) => traverse(t, hook, &mut Host { p: self, pkt }, &mut scratch),
+            None => Verdict::Accept,
+        };
         self.scratch = scratch;
+        if parked {
+            self.parked_rules = Some(std::mem::replace(&mut self.rules, rules));
+        }
         if v == Verdict::Drop {
             self.stats.dropped_by_rules += 1;
         }
@@ -620,7 +638,7 @@ impl Pipeline {
             return;
         }
         let dst = ipv4_dst(&pkt.buf);
-        if self.fib.is_local(dst) || is_broadcast_for(&self.fib, dst) {
+        if self.fib.is_local_or_broadcast(dst) {
             self.local_in(pkt, out);
         } else {
             self.forward(pkt, out);
@@ -648,7 +666,7 @@ impl Pipeline {
             let ip = Ipv4Packet::new_unchecked(pkt.buf.data());
             (ip.dst_addr(), ip.ttl())
         };
-        let Some(hop) = self.fib.lookup(dst, pkt.buf.mark) else {
+        let Some(hop) = self.route(dst, pkt.buf.mark) else {
             self.stats.no_route += 1;
             self.icmp_error(&pkt, 3, 0);
             return;
@@ -708,7 +726,7 @@ impl Pipeline {
         let hop = if local {
             None
         } else {
-            match self.fib.lookup(dst0, mark0) {
+            match self.route(dst0, mark0) {
                 Some(h) => Some(h),
                 None => {
                     self.stats.no_route += 1;
@@ -731,7 +749,7 @@ impl Pipeline {
         // Re-route when mangle or nat OUTPUT changed the destination or the mark.
         let (dst, mark) = (ipv4_dst(&pkt.buf), pkt.buf.mark);
         let hop = if (dst, mark) != (dst0, mark0) && !self.fib.is_local(dst) {
-            match self.fib.lookup(dst, mark) {
+            match self.route(dst, mark) {
                 Some(h) => Some(h),
                 None => {
                     self.stats.no_route += 1;
@@ -771,6 +789,11 @@ impl Pipeline {
                 );
             }
         }
+    }
+
+    /// `Fib::lookup` through the worker's route cache.
+    fn route(&mut self, dst: Ipv4Addr, mark: u32) -> Option<NextHop> {
+        self.routes.lookup(&self.fib, dst, mark)
     }
 
     fn port_mtu(&self, port: PortId) -> usize {
@@ -1166,11 +1189,6 @@ fn reply_source(fib: &Fib, orig: &[u8]) -> Ipv4Addr {
 
 fn ipv4_dst(buf: &PacketBuf) -> Ipv4Addr {
     Ipv4Packet::new_unchecked(buf.data()).dst_addr()
-}
-
-/// Limited broadcast or the directed broadcast of one of the appliance's subnets.
-fn is_broadcast_for(fib: &Fib, dst: Ipv4Addr) -> bool {
-    dst.is_broadcast() || fib.addr_type(dst, None) == crate::route::AddrType::Broadcast
 }
 
 /// The traversal's view of one packet in one pipeline.

@@ -148,6 +148,15 @@ pub struct Fib {
     /// The local table's content: own addresses (Local) and subnet broadcasts (Broadcast),
     /// each with the port that owns it (the first, if several do).
     local: FastMap<u32, (AddrType, PortId)>,
+    /// Changes with every mutation, never repeating in the process: a cached lookup made
+    /// under another generation may be stale (`RouteCache`).
+    generation: u64,
+}
+
+/// The next FIB generation (process-wide, so two FIBs never share one unless cloned).
+fn next_generation() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
 impl Fib {
@@ -179,6 +188,7 @@ impl Fib {
                 },
             ],
             local: FastMap::default(),
+            generation: next_generation(),
         };
         let mut connected = Vec::new();
         for p in fib.ports.iter() {
@@ -219,6 +229,11 @@ impl Fib {
         &self.ports
     }
 
+    /// Equal generations mean equal routes, rules and addresses.
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
     /// Adds a static route. Without `dev` the port is the one whose connected network holds
     /// the gateway; with both, the gateway must be on a connected network of `dev`
     /// (`ip route`'s "Nexthop has invalid gateway" otherwise).
@@ -233,6 +248,7 @@ impl Fib {
         if table == 0 {
             return Err(RouteError::BadTable(table));
         }
+        self.generation = next_generation();
         if let Some(d) = dev {
             if self.ports.get(d).is_none() {
                 return Err(RouteError::UnknownPort(d));
@@ -287,6 +303,7 @@ impl Fib {
 
     /// Removes the route to `dst` with `metric` from `table`.
     pub fn remove_route(&mut self, dst: Prefix, metric: u32, table: u32) -> Option<Route> {
+        self.generation = next_generation();
         self.tables.get_mut(&table)?.remove(dst, metric)
     }
 
@@ -304,6 +321,7 @@ impl Fib {
         if rule.table == 0 {
             return Err(RouteError::BadTable(rule.table));
         }
+        self.generation = next_generation();
         let at = self.rules.partition_point(|r| r.priority <= rule.priority);
         self.rules.insert(at, rule);
         Ok(())
@@ -311,6 +329,7 @@ impl Fib {
 
     /// Removes the first rule equal to `rule`; false if there is none.
     pub fn remove_rule(&mut self, rule: &PolicyRule) -> bool {
+        self.generation = next_generation();
         match self.rules.iter().position(|r| r == rule) {
             Some(i) => {
                 self.rules.remove(i);
@@ -365,6 +384,21 @@ impl Fib {
         match self.local.get(&u32::from(addr)) {
             Some(&(AddrType::Local, p)) => Some(p),
             _ => None,
+        }
+    }
+
+    /// Whether a received packet to `addr` is for the host: one of its own addresses
+    /// (`is_local`) or a broadcast (`addr_type(addr, None)` is BROADCAST), with one
+    /// lookup of the local table.
+    pub fn is_local_or_broadcast(&self, addr: Ipv4Addr) -> bool {
+        let o = addr.octets();
+        if o[0] == 0 || addr == Ipv4Addr::BROADCAST {
+            return true;
+        }
+        match self.local.get(&u32::from(addr)) {
+            Some(&(AddrType::Local, _)) => true,
+            Some(&(AddrType::Broadcast, _)) => !addr.is_multicast(),
+            _ => false,
         }
     }
 
@@ -725,5 +759,29 @@ mod tests {
         assert_eq!(AddrType::Broadcast.bit(), 8);
         assert_eq!("multicast".parse::<AddrType>(), Ok(AddrType::Multicast));
         assert!("FOO".parse::<AddrType>().is_err());
+    }
+
+    #[test]
+    fn local_or_broadcast_is_local_or_addrtype_broadcast() {
+        let f = fib();
+        for a in [
+            "255.255.255.255",
+            "192.168.1.255",
+            "192.168.1.0",
+            "192.168.1.1",
+            "10.9.255.255",
+            "224.0.0.1",
+            "0.0.0.0",
+            "0.1.2.3",
+            "127.0.0.1",
+            "8.8.8.8",
+            "198.51.100.255",
+        ] {
+            let want = f.is_local(ip(a)) || f.addr_type(ip(a), None) == AddrType::Broadcast;
+            assert_eq!(f.is_local_or_broadcast(ip(a)), want, "{a}");
+        }
+        assert!(f.is_local_or_broadcast(ip("192.168.1.1")));
+        assert!(f.is_local_or_broadcast(ip("192.168.1.255")));
+        assert!(!f.is_local_or_broadcast(ip("8.8.8.8")));
     }
 }

@@ -1,11 +1,13 @@
 //! The FIB: connected and static routes in numbered tables, `ip rule`-style policy rules by
 //! fwmark, and the appliance's own addresses (local delivery and `-m addrtype`).
 
+mod cache;
 mod fib;
 mod prefix;
 mod table;
 
 pub use crate::port::{PortId, PortInfo, PortTable};
+pub use cache::RouteCache;
 pub use fib::{AddrType, Fib, NextHop, PolicyRule};
 pub use prefix::{mask, parse_cidr, Prefix, PrefixError};
 pub(crate) use table::FastMap;

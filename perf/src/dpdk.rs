@@ -121,16 +121,7 @@ pub fn io(driver: &str, secs: f64, burst: usize, repeats: usize) {
 /// A pipeline forwarding lan0 -> wan0, FORWARD accepting only ESTABLISHED traffic (plus new
 /// connections from lan0), with the benchmark flow established by one reply.
 fn established_pipeline() -> Pipeline {
-    let cfg = control::config::Config::parse(
-        "[[port]]\nname = \"lan0\"\ndriver = \"mem\"\nmac = \"02:00:00:00:01:01\"\naddresses = [\"192.168.1.1/24\"]\n\
-         [[port]]\nname = \"wan0\"\ndriver = \"mem\"\nmac = \"02:00:00:00:02:01\"\naddresses = [\"203.0.113.1/24\"]\n\
-         [[route]]\ndst = \"0.0.0.0/0\"\nvia = \"203.0.113.254\"\n\
-         [[neighbor]]\nip = \"203.0.113.254\"\nmac = \"02:00:00:00:02:fe\"\n\
-         [[neighbor]]\nip = \"192.168.1.10\"\nmac = \"02:00:00:00:01:10\"\n",
-        std::path::Path::new("bench.toml"),
-    )
-    .expect("config");
-    let topo = cfg.build().expect("topology");
+    let topo = crate::bench_topology();
     let mut rs = Ruleset::default();
     restore(
         "*filter\n:FORWARD DROP [0:0]\n\

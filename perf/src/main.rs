@@ -153,8 +153,10 @@ fn conntrack(sizes: &[usize], repeats: usize) {
     }
 }
 
-fn rules(counts: &[usize], packets: usize, repeats: usize, linear: bool, stateful: bool) {
-    let cfg = control::config::Config::parse(
+/// The benchmarks' gateway: lan0 192.168.1.1/24, wan0 203.0.113.1/24, a default route,
+/// and static neighbours for the gateway and the LAN host.
+fn bench_topology() -> control::config::Topology {
+    control::config::Config::parse(
         "[[port]]\nname = \"lan0\"\ndriver = \"mem\"\nmac = \"02:00:00:00:01:01\"\naddresses = [\"192.168.1.1/24\"]\n\
          [[port]]\nname = \"wan0\"\ndriver = \"mem\"\nmac = \"02:00:00:00:02:01\"\naddresses = [\"203.0.113.1/24\"]\n\
          [[route]]\ndst = \"0.0.0.0/0\"\nvia = \"203.0.113.254\"\n\
@@ -162,8 +164,13 @@ fn rules(counts: &[usize], packets: usize, repeats: usize, linear: bool, statefu
          [[neighbor]]\nip = \"192.168.1.10\"\nmac = \"02:00:00:00:01:10\"\n",
         std::path::Path::new("bench.toml"),
     )
-    .expect("config");
-    let topo = cfg.build().expect("topology");
+    .expect("config")
+    .build()
+    .expect("topology")
+}
+
+fn rules(counts: &[usize], packets: usize, repeats: usize, linear: bool, stateful: bool) {
+    let topo = bench_topology();
     let mut reply = vec![2, 0, 0, 0, 2, 1, 2, 0, 0, 0, 2, 0xfe, 8, 0];
     reply.extend_from_slice(&udp_packet(
         Ipv4Addr::new(93, 184, 216, 34),

@@ -361,6 +361,10 @@ impl Conntrack {
     }
 
     pub fn set_config(&mut self, cfg: CtConfig) {
+        if !cfg.acct {
+            // Counters start from the moment accounting is turned (back) on.
+            self.acct = Vec::new();
+        }
         self.cfg = cfg;
     }
 
@@ -596,15 +600,18 @@ impl Conntrack {
             Some(id) => id,
             None => {
                 self.entries.push(None);
-                self.acct.push(Counters::default());
                 (self.entries.len() - 1) as u32
             }
         };
-        let mut first = Counters::default();
+        // The counters table exists only while accounting is on (32 bytes a connection).
         if self.cfg.acct {
+            if self.acct.len() <= id as usize {
+                self.acct.resize(id as usize + 1, Counters::default());
+            }
+            let mut first = Counters::default();
             first.add(false, info.pending_len);
+            self.acct[id as usize] = first;
         }
-        self.acct[id as usize] = first;
         self.map.insert(e.orig, slot(id, false));
         self.map.insert(e.reply, slot(id, true));
         e.wheel_at = self.wheel.second_for(e.timeout_ns.max(now_ns));

@@ -563,3 +563,25 @@ fn counters_are_kept_beside_the_entry_with_accounting_on() {
     assert_eq!(c, Counters::default());
     assert!(!line.contains("packets="));
 }
+
+#[test]
+fn accounting_turned_on_later_counts_from_then() {
+    let mut ct = Conntrack::new(CtConfig::default());
+    pass(&mut ct, &seg(false, 0x02, 1000, 0, 1000, 0), T0);
+    let e = ct.entries().next().unwrap().clone();
+    assert_eq!(ct.counters_of(&e), Counters::default());
+    ct.set_config(CtConfig {
+        acct: true,
+        ..CtConfig::default()
+    });
+    // The connection from before has no counters; a new one counts its first packet.
+    pass(&mut ct, &seg(true, 0x12, 5000, 1001, 1000, 0), T0);
+    assert_eq!(ct.counters_of(&e), Counters::default());
+    let mut ct2 = Conntrack::new(CtConfig {
+        acct: true,
+        ..CtConfig::default()
+    });
+    pass(&mut ct2, &seg(false, 0x02, 1000, 0, 1000, 0), T0);
+    let e2 = ct2.entries().next().unwrap().clone();
+    assert_eq!(ct2.counters_of(&e2).packets, [1, 0]);
+}

@@ -74,12 +74,21 @@ pub struct WorkerThread {
     pub stop: Arc<AtomicBool>,
 }
 
-/// Nanoseconds since the Unix epoch: the clock the time match, rate limits and conntrack
-/// timeouts read.
+/// Nanoseconds since the Unix epoch, as the pipeline's one clock (the time match, rate
+/// limits, conntrack and neighbour timers): the wall clock read once at start-up, advanced
+/// by the monotonic clock. A step of the system clock (NTP, an operator) therefore neither
+/// expires every connection at once nor keeps them for the size of the step, as the
+/// kernel's jiffies-based timers do not; the time match follows the wall clock as it was
+/// at start plus elapsed time (see docs/deviations.md).
 pub fn now_ns() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as u64)
+    static ANCHOR: std::sync::OnceLock<(u64, Instant)> = std::sync::OnceLock::new();
+    let (wall, mono) = ANCHOR.get_or_init(|| {
+        let wall = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
+        (wall, Instant::now())
+    });
+    wall.saturating_add(mono.elapsed().as_nanos() as u64)
 }
 
 impl WorkerThread {
@@ -255,4 +264,25 @@ pub fn neighbor_listing(p: &dataplane::pipeline::Pipeline, port_names: &[String]
         .collect();
     lines.sort();
     lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::now_ns;
+
+    #[test]
+    fn the_clock_is_epoch_based_and_never_goes_back() {
+        let wall = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos() as u64;
+        let a = now_ns();
+        assert!(a.abs_diff(wall) < 5_000_000_000, "close to the wall clock");
+        let mut last = a;
+        for _ in 0..1000 {
+            let t = now_ns();
+            assert!(t >= last);
+            last = t;
+        }
+    }
 }

@@ -961,9 +961,12 @@ fn apply_nat(ip: &mut [u8], t: &Tuple, manip: Manip) {
         }
         crate::wire::IpProtocol::Icmp => {
             if let Ok(mut icmp) = crate::wire::Icmpv4Packet::new_checked(l4) {
+                // A query's id is the source part of its tuple whichever side is
+                // translated (icmp_manip_pkt): the reply to a remapped echo request gets
+                // the id its sender used back.
                 let query = matches!(icmp.msg_type().0, 0 | 8 | 13 | 14 | 15 | 16 | 17 | 18);
-                if query && manip == Manip::Src && icmp.echo_ident() != new_port {
-                    icmp.rewrite_echo_ident(new_port);
+                if query && icmp.echo_ident() != t.sport {
+                    icmp.rewrite_echo_ident(t.sport);
                 }
             }
         }

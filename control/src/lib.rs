@@ -2,6 +2,7 @@
 //! and the programs.
 #![forbid(unsafe_code)]
 
+pub mod api;
 pub mod config;
 pub mod daemon;
 pub mod iptables;

@@ -18,8 +18,10 @@ use dataplane::ruleset::{Counters, Ruleset};
 use std::collections::BTreeMap;
 use std::fmt::{Display, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+pub use axum::body::Bytes;
 
 /// Per-slot counters of all workers, summed, written into a copy of the ruleset (slots
 /// of an older generation than the published ruleset are skipped: they belong to rules
@@ -103,6 +105,17 @@ pub struct MetricsView {
     pub rule_counters: bool,
     /// How old a worker's snapshot may be before `/healthz` calls it stuck.
     pub stale_after: Duration,
+    /// The last exposition and what it was rendered from: scrapers that come before the
+    /// next snapshot (or port counter change) share it instead of rendering again.
+    cache: Arc<Mutex<Option<Rendered>>>,
+}
+
+/// An exposition and its inputs.
+struct Rendered {
+    snapshots: Vec<Arc<WorkerSnapshot>>,
+    ports: Vec<(PortStats, bool)>,
+    ruleset: (u64, i64),
+    text: Bytes,
 }
 
 /// What `/healthz` answers.
@@ -127,6 +140,7 @@ impl MetricsView {
             stop,
             rule_counters: true,
             stale_after: DEFAULT_STALE_AFTER,
+            cache: Arc::default(),
         }
     }
 
@@ -162,7 +176,7 @@ impl MetricsView {
 
     /// The exposition, or why there is none: once the daemon stops (or every worker has
     /// ended) the numbers are no longer those of a running appliance.
-    pub fn render(&self) -> Result<String, String> {
+    pub fn render(&self) -> Result<Bytes, String> {
         if self.stop.load(Ordering::Relaxed) {
             return Err("stopping".into());
         }
@@ -171,18 +185,43 @@ impl MetricsView {
         if !snapshots.iter().any(|s| s.running) {
             return Err("no worker is running".into());
         }
-        let ports: Vec<(String, PortStats, bool)> = self
+        let ports: Vec<(PortStats, bool)> = self
             .ports
             .iter()
-            .map(|p| (p.name().to_string(), p.stats(), p.link_up()))
+            .map(|p| (p.stats(), p.link_up()))
             .collect();
-        Ok(render(
-            &self.shared,
-            &ports,
-            &snapshots,
-            self.rule_counters,
-            Instant::now(),
-        ))
+        let ruleset = (
+            self.shared.compiled.load().generation,
+            self.shared.swap_latency_ns(),
+        );
+        // One render per change, whoever asks: the others wait for it here.
+        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(c) = cache.as_ref() {
+            if c.ruleset == ruleset
+                && c.ports == ports
+                && c.snapshots.len() == snapshots.len()
+                && c.snapshots
+                    .iter()
+                    .zip(&snapshots)
+                    .all(|(a, b)| Arc::ptr_eq(a, b))
+            {
+                return Ok(c.text.clone());
+            }
+        }
+        let named: Vec<(String, PortStats, bool)> = self
+            .ports
+            .iter()
+            .zip(&ports)
+            .map(|(p, (s, up))| (p.name().to_string(), *s, *up))
+            .collect();
+        let text = Bytes::from(render(&self.shared, &named, &snapshots, self.rule_counters));
+        *cache = Some(Rendered {
+            snapshots,
+            ports,
+            ruleset,
+            text: text.clone(),
+        });
+        Ok(text)
     }
 }
 
@@ -295,7 +334,6 @@ pub fn render(
     ports: &[(String, PortStats, bool)],
     snapshots: &[Arc<WorkerSnapshot>],
     rule_counters: bool,
-    now: Instant,
 ) -> String {
     let mut e = Exposition {
         out: String::with_capacity(16 << 10),
@@ -396,15 +434,15 @@ pub fn render(
         },
     );
     e.each(
-        "nfdp_worker_snapshot_age_seconds",
+        "nfdp_worker_last_snapshot_timestamp_seconds",
         Kind::Gauge,
-        "Age of the worker's latest published counters (published every 100 ms).",
+        "When the worker last published its counters (every 100 ms while it runs), Unix time.",
         &w,
         |e, (id, s)| {
             e.sample(
-                "nfdp_worker_snapshot_age_seconds",
+                "nfdp_worker_last_snapshot_timestamp_seconds",
                 &[("worker", id)],
-                now.saturating_duration_since(s.at).as_secs_f64(),
+                s.unix_ns as f64 / 1e9,
             )
         },
     );
@@ -482,8 +520,7 @@ pub fn render(
         }
     }
     *drops.entry("rx_ring_full").or_default() += ports.iter().map(|p| p.1.rx_dropped).sum::<u64>();
-    *drops.entry("tx_queue_full").or_default() +=
-        ports.iter().map(|p| p.1.tx_dropped).sum::<u64>();
+    *drops.entry("tx_queue_full").or_default() += ports.iter().map(|p| p.1.tx_dropped).sum::<u64>();
     *drops.entry("port_errors").or_default() += ports.iter().map(|p| p.1.errors).sum::<u64>();
     e.family(
         "nfdp_drops_total",
@@ -500,7 +537,13 @@ pub fn render(
         Kind::Gauge,
         "Connections tracked in the worker's conntrack shard.",
         &w,
-        |e, (id, s)| e.sample("nfdp_conntrack_entries", &[("worker", id)], s.report.ct_count),
+        |e, (id, s)| {
+            e.sample(
+                "nfdp_conntrack_entries",
+                &[("worker", id)],
+                s.report.ct_count,
+            )
+        },
     );
     e.each(
         "nfdp_conntrack_entries_limit",

@@ -21,6 +21,8 @@ pub struct WorkerSnapshot {
     pub busy_ratio: f64,
     /// When the worker took it.
     pub at: Instant,
+    /// The same, as nanoseconds since the Unix epoch (the pipeline's clock).
+    pub unix_ns: u64,
     /// False in the last snapshot a worker publishes as its loop ends.
     pub running: bool,
 }

@@ -217,6 +217,7 @@ impl WorkerThread {
                 busy as f64 / polls as f64
             },
             at: Instant::now(),
+            unix_ns: now_ns(),
             running,
         });
     }

@@ -1107,3 +1107,79 @@ fn connections_beyond_the_bound_are_closed_and_tasks_stay_bounded() {
     }
     assert_eq!(rig.tasks(), idle_tasks);
 }
+
+// ---- the Grafana dashboard ----
+
+/// Every `nfdp_*` name in configs/grafana/nfdp.json is a family of a real scrape, and every
+/// query parses (promtool checks them as recording rules, Grafana's variables filled in).
+#[test]
+fn the_grafana_dashboard_uses_exported_metrics_only() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs/grafana/nfdp.json");
+    let dashboard = std::fs::read_to_string(&path).expect("the dashboard");
+    let rig = Rig::start(relaxed(), true);
+    send_traffic(&rig);
+    let m = Scrape::parse(&get(rig.addr, "/metrics").body);
+    drop(rig);
+
+    let mut names: Vec<&str> = Vec::new();
+    let mut rest = dashboard.as_str();
+    while let Some(at) = rest.find("nfdp_") {
+        let tail = &rest[at..];
+        let end = tail
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(tail.len());
+        names.push(&tail[..end]);
+        rest = &tail[end..];
+    }
+    names.sort();
+    names.dedup();
+    assert!(names.len() > 20, "{names:?}");
+    for name in &names {
+        assert!(
+            m.families.contains_key(*name),
+            "the dashboard uses {name}, which /metrics does not export"
+        );
+    }
+
+    // The queries, as recording rules for promtool.
+    let mut exprs: Vec<String> = Vec::new();
+    for line in dashboard.lines() {
+        let line = line.trim();
+        if let Some(e) = line.strip_prefix("\"expr\": \"") {
+            let e = e.trim_end_matches(',').trim_end_matches('"');
+            exprs.push(
+                e.replace("\\\"", "\"")
+                    .replace("$__rate_interval", "5m")
+                    .replace("$instance", ".*"),
+            );
+        }
+    }
+    assert!(exprs.len() > 20, "{exprs:?}");
+    let mut rules = String::from("groups:\n  - name: dashboard\n    rules:\n");
+    for (i, e) in exprs.iter().enumerate() {
+        assert!(!e.contains('\''), "{e}");
+        rules.push_str(&format!(
+            "      - record: dashboard:query_{i}\n        expr: '{e}'\n"
+        ));
+    }
+    let file = std::env::temp_dir().join(format!("nfdp-dashboard-{}.yml", std::process::id()));
+    std::fs::write(&file, rules).expect("write rules");
+    let out = std::process::Command::new("promtool")
+        .args(["check", "rules"])
+        .arg(&file)
+        .output();
+    let _ = std::fs::remove_file(&file);
+    match out {
+        Err(e) if e.kind() == ErrorKind::NotFound => eprintln!(
+            "\n!!!!!!!! SKIPPED: promtool is not installed; the dashboard's queries were NOT \
+             parsed !!!!!!!!\n"
+        ),
+        Err(e) => panic!("promtool: {e}"),
+        Ok(out) => assert!(
+            out.status.success(),
+            "promtool check rules: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    }
+}

@@ -208,8 +208,12 @@ impl WorkerThread {
             report.busy_polls - last_polls.1,
         );
         *last_polls = (report.polls, report.busy_polls);
+        // The rule counters are copied once, into the snapshot (the next report refills them).
+        let counters = std::mem::take(&mut report.counters);
+        let mut published = report.clone();
+        published.counters = counters;
         self.snapshot.publish(WorkerSnapshot {
-            report: report.clone(),
+            report: published,
             ruleset: Arc::clone(self.worker.pipeline.ruleset()),
             busy_ratio: if polls == 0 {
                 0.0

@@ -610,6 +610,17 @@ fn only_get_and_head_of_metrics_and_healthz_are_served() {
     );
     // A body sent with a GET is not read, and the answer is the same.
     assert_eq!(request(rig.addr, "GET", "/healthz", ruleset).status, 200);
+    // Nor is a body announced and never sent: the refusal comes at once and the connection
+    // ends (the exchange reads to its end).
+    for (method, path, code) in [("POST", "/rules", 404), ("PUT", "/metrics", 405)] {
+        let r = exchange(
+            rig.addr,
+            &format!("{method} {path} HTTP/1.1\r\nHost: t\r\nContent-Length: 104857600\r\n\r\n"),
+        )
+        .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+        assert_eq!(r.status, code, "{method} {path}");
+    }
+    assert_eq!(rig.shared.compiled.load().generation, 1);
 }
 
 // ---- the numbers ----

@@ -215,11 +215,15 @@ impl Daemon {
             port_names.clone(),
             cfg.tunable("nf_conntrack_max").unwrap_or(0),
         ));
-        let pipeline = Pipeline::new(
+        let mut pipeline = Pipeline::new(
             shared.compiled.load_full(),
             topo.fib.clone(),
             topo.neighbors.clone(),
         );
+        // [conntrack] as the appliance applies it (nf_conntrack_max = 4096).
+        pipeline.set_conntrack_config(dataplane::conntrack::CtConfig::from_tunables(|n| {
+            cfg.tunable(n)
+        }));
         let worker = Worker::new(pipeline, 0, 32, port_names.len());
         let wires: Vec<Wire> = port_names.iter().map(|n| Wire::new(n)).collect();
         let ports: Vec<Box<dyn Port>> = topo

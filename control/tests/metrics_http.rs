@@ -8,6 +8,7 @@ use control::daemon::metrics::{Health, MetricsView};
 use control::daemon::snapshot::{SnapshotSlot, WorkerSnapshot};
 use control::daemon::worker::{WorkerReport, WorkerThread};
 use control::daemon::{parse_rules, PortControl, Shared};
+use dataplane::conntrack::CtConfig;
 use dataplane::pipeline::Pipeline;
 use dataplane::port::{MacAddr, PacketBuf, Port, PortId, PortStats};
 use dataplane::wire::checksum;
@@ -178,11 +179,12 @@ impl Rig {
             names.clone(),
             cfg.tunable("nf_conntrack_max").unwrap_or(0),
         ));
-        let pipeline = Pipeline::new(
+        let mut pipeline = Pipeline::new(
             shared.compiled.load_full(),
             topo.fib.clone(),
             topo.neighbors.clone(),
         );
+        pipeline.set_conntrack_config(CtConfig::from_tunables(|n| cfg.tunable(n)));
         let wires: Vec<Wire> = names.iter().map(|n| Wire::new(n)).collect();
         let ports: Vec<Box<dyn Port>> = topo
             .ports()
@@ -799,6 +801,16 @@ fn rule_counters_off_removes_the_rule_families() {
 #[test]
 fn healthz_is_ok_while_the_workers_run_and_503_after_they_stop() {
     let mut rig = Rig::start(relaxed(), true);
+    // The worker keeps publishing (every 100 ms) without being asked.
+    let first = rig.slot.latest().expect("a snapshot");
+    let later = loop {
+        let s = rig.slot.latest().expect("a snapshot");
+        if s.at > first.at {
+            break s;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    assert!(later.running && later.report.polls > first.report.polls);
     let r = get(rig.addr, "/healthz");
     assert_eq!((r.status, r.body.as_str()), (200, "ok\n"));
     assert_eq!(get(rig.addr, "/metrics").status, 200);
@@ -827,6 +839,7 @@ fn health_sees_a_stuck_worker_and_a_stopped_one() {
         },
         ruleset: shared.compiled.load_full(),
         busy_ratio: 0.0,
+        ct_limit: 0,
         at: Instant::now()
             .checked_sub(age)
             .expect("an instant in the past"),
@@ -894,6 +907,7 @@ fn fifty_parallel_scrapers_p99_under_100ms() {
         },
         ruleset: compiled,
         busy_ratio: 0.25,
+        ct_limit: 4096,
         at: Instant::now(),
         unix_ns: 0,
         running: true,

@@ -550,11 +550,11 @@ pub fn render(
         Kind::Gauge,
         "Most connections the worker's shard holds (nf_conntrack_max).",
         &w,
-        |e, (id, _)| {
+        |e, (id, s)| {
             e.sample(
                 "nfdp_conntrack_entries_limit",
                 &[("worker", id)],
-                shared.conntrack_max,
+                s.ct_limit,
             )
         },
     );

@@ -19,6 +19,8 @@ pub struct WorkerSnapshot {
     pub ruleset: Arc<CompiledRuleset>,
     /// Share of polls that found packets since the previous snapshot.
     pub busy_ratio: f64,
+    /// The shard's nf_conntrack_max as the worker runs it (it may change live).
+    pub ct_limit: u64,
     /// When the worker took it.
     pub at: Instant,
     /// The same, as nanoseconds since the Unix epoch (the pipeline's clock).

@@ -220,6 +220,7 @@ impl WorkerThread {
             } else {
                 busy as f64 / polls as f64
             },
+            ct_limit: u64::from(self.worker.pipeline.conntrack().config().max),
             at: Instant::now(),
             unix_ns: now_ns(),
             running,

@@ -803,11 +803,13 @@ fn healthz_is_ok_while_the_workers_run_and_503_after_they_stop() {
     let mut rig = Rig::start(relaxed(), true);
     // The worker keeps publishing (every 100 ms) without being asked.
     let first = rig.slot.latest().expect("a snapshot");
+    let deadline = Instant::now() + PATIENCE;
     let later = loop {
         let s = rig.slot.latest().expect("a snapshot");
         if s.at > first.at {
             break s;
         }
+        assert!(Instant::now() < deadline, "no new snapshot");
         std::thread::sleep(Duration::from_millis(10));
     };
     assert!(later.running && later.report.polls > first.report.polls);

@@ -11,6 +11,7 @@ packages=(
   curl iperf3 iputils-ping      # the lab's real clients
   dpdk dpdk-dev libdpdk-dev    # the DPDK port (cargo feature `dpdk`), dpdk-testpmd
   libclang-dev                 # bindgen for bindings/dpdk-sys
+  prometheus                   # promtool: the metrics port's exposition is checked with it
 )
 
 missing=()

@@ -149,6 +149,9 @@ pub struct Config {
     pub rules_file: Option<PathBuf>,
     pub api_socket: PathBuf,
     pub metrics_listen: SocketAddr,
+    /// `[metrics] rule_counters` (default true): export every rule's packet and byte
+    /// counters; off for rulesets too large to scrape.
+    pub metrics_rule_counters: bool,
     /// `[dataplane] mbufs`: packet buffers per port pool (DPDK only).
     pub mbufs: u32,
     /// `[local] tap`: the name of the TAP exception port that carries traffic to and from
@@ -277,6 +280,7 @@ struct RawApi {
 #[serde(deny_unknown_fields)]
 struct RawMetrics {
     listen: Option<Spanned<String>>,
+    rule_counters: Option<bool>,
 }
 
 /// Turns byte spans into line numbers and errors.
@@ -629,6 +633,7 @@ impl Config {
             rules_file,
             api_socket,
             metrics_listen,
+            metrics_rule_counters: raw.metrics.rule_counters.unwrap_or(true),
             mbufs,
             local_tap,
         };
@@ -800,6 +805,7 @@ listen = "0.0.0.0:9100"
         assert_eq!(c.tunable("nope"), None);
         assert_eq!(c.metrics_listen, "0.0.0.0:9100".parse().unwrap());
         assert_eq!(c.rules_file, None);
+        assert!(c.metrics_rule_counters, "rule counters are on by default");
 
         let t = c.build().unwrap();
         let wan = t.ports().by_name("wan0").unwrap();
@@ -855,6 +861,19 @@ listen = "0.0.0.0:9100"
         let (line, msg) = fail("\n[metrics]\nlisten = 9469\n");
         assert_eq!(line, l + 2);
         assert!(msg.contains("string"), "{msg}");
+    }
+
+    #[test]
+    fn metrics_rule_counters_switch() {
+        let c = parse("\n[metrics]\nrule_counters = false\n").unwrap();
+        assert!(!c.metrics_rule_counters);
+        let l = first_line();
+        let (line, msg) = fail("\n[metrics]\nrule_counters = \"no\"\n");
+        assert_eq!(line, l + 2, "{msg}");
+        assert!(msg.contains("bool"), "{msg}");
+        let (line, msg) = fail("\n[metrics]\nrule_counter = false\n");
+        assert_eq!(line, l + 2, "{msg}");
+        assert!(msg.contains("unknown field `rule_counter`"), "{msg}");
     }
 
     #[test]

@@ -1,12 +1,13 @@
 //! The daemon's worker loop on a real thread: frames go in and come out through test ports
 //! whose queues the test shares with the worker, while the test drives the control side
-//! (ruleset publication, reports, link events, the HTTP endpoint) as the control thread
-//! does. No DPDK: the ports are in memory, the worker runs unpinned.
+//! (ruleset publication, reports, snapshots, link events) as the control thread does. The
+//! metrics port itself is tested in metrics_http.rs. No DPDK: the ports are in memory, the worker runs unpinned.
 
 use control::config::Config;
 use control::daemon::host::HostLink;
+use control::daemon::snapshot::{SnapshotSlot, WorkerSnapshot};
 use control::daemon::worker::{Command, WorkerReport, WorkerThread};
-use control::daemon::{collect_reports, metrics, parse_rules, serve_http, PortControl, Shared};
+use control::daemon::{collect_reports, metrics, parse_rules, PortControl, Shared};
 use crossbeam_channel::Sender;
 use dataplane::pipeline::Pipeline;
 use dataplane::port::{MacAddr, PacketBuf, Port, PortId, PortStats};
@@ -14,8 +15,6 @@ use dataplane::ruleset::{Ruleset, TableKind};
 use dataplane::wire::checksum;
 use dataplane::worker::Worker;
 use std::collections::VecDeque;
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -197,6 +196,8 @@ struct Daemon {
     tap: Wire,
     commands: Sender<Command>,
     stop: Arc<AtomicBool>,
+    /// What the worker publishes for /metrics.
+    snapshot: Arc<SnapshotSlot>,
     thread: Option<JoinHandle<()>>,
     _serial: MutexGuard<'static, ()>,
 }
@@ -214,11 +215,15 @@ impl Daemon {
             port_names.clone(),
             cfg.tunable("nf_conntrack_max").unwrap_or(0),
         ));
-        let pipeline = Pipeline::new(
+        let mut pipeline = Pipeline::new(
             shared.compiled.load_full(),
             topo.fib.clone(),
             topo.neighbors.clone(),
         );
+        // [conntrack] as the appliance applies it (nf_conntrack_max = 4096).
+        pipeline.set_conntrack_config(dataplane::conntrack::CtConfig::from_tunables(|n| {
+            cfg.tunable(n)
+        }));
         let worker = Worker::new(pipeline, 0, 32, port_names.len());
         let wires: Vec<Wire> = port_names.iter().map(|n| Wire::new(n)).collect();
         let ports: Vec<Box<dyn Port>> = topo
@@ -249,6 +254,7 @@ impl Daemon {
         });
         let (commands, rx) = crossbeam_channel::bounded(64);
         let stop = Arc::new(AtomicBool::new(false));
+        let snapshot = Arc::new(SnapshotSlot::new());
         let t = WorkerThread {
             index: 0,
             port_names,
@@ -259,6 +265,7 @@ impl Daemon {
             rules: Arc::clone(&shared.compiled),
             commands: rx,
             stop: Arc::clone(&stop),
+            snapshot: Arc::clone(&snapshot),
         };
         let thread = std::thread::Builder::new()
             .name("test-worker".into())
@@ -270,6 +277,7 @@ impl Daemon {
             tap,
             commands,
             stop,
+            snapshot,
             thread: Some(thread),
             _serial: serial,
         }
@@ -290,6 +298,23 @@ impl Daemon {
                 return r;
             }
             assert!(Instant::now() < deadline, "{what}: last report {r:?}");
+        }
+    }
+
+    /// Waits for a published snapshot that satisfies `done`; fails after PATIENCE.
+    fn snapshot_when(
+        &self,
+        what: &str,
+        done: impl Fn(&WorkerSnapshot) -> bool,
+    ) -> Arc<WorkerSnapshot> {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let s = self.snapshot.latest();
+            if let Some(s) = s.filter(|s| done(s)) {
+                return s;
+            }
+            assert!(Instant::now() < deadline, "{what}: no such snapshot");
+            std::thread::sleep(Duration::from_millis(5));
         }
     }
 
@@ -724,23 +749,32 @@ fn reports_metrics_and_listings() {
     assert!(brief.conntrack.is_empty() && brief.neighbors.is_empty());
     assert_eq!(brief.ct_count, 2);
 
-    let text = metrics::render(&d.shared, &d.port_stats(), &reports).expect("render");
+    // The snapshot the worker publishes carries the same counters, and renders to /metrics.
+    let snap = d.snapshot_when("6 frames", |s| s.report.stats.received >= 6);
+    assert!(snap.running);
+    assert_eq!(
+        (snap.report.ct_count, snap.report.counters.as_slice()),
+        (2, brief.counters.as_slice())
+    );
+    let text = metrics::render(&d.shared, &d.port_stats(), &[snap], true);
     for want in [
-        "nfdp_port_packets_total{dir=\"rx\",port=\"lan0\"} 4",
-        "nfdp_port_packets_total{dir=\"tx\",port=\"lan0\"} 2",
-        "nfdp_port_packets_total{dir=\"rx\",port=\"wan0\"} 2",
-        "nfdp_port_packets_total{dir=\"tx\",port=\"wan0\"} 3",
-        "nfdp_conntrack_entries 2",
-        "nfdp_conntrack_max 4096",
+        "nfdp_port_receive_packets_total{port=\"lan0\"} 4",
+        "nfdp_port_transmit_packets_total{port=\"lan0\"} 2",
+        "nfdp_port_receive_packets_total{port=\"wan0\"} 2",
+        "nfdp_port_transmit_packets_total{port=\"wan0\"} 3",
+        "nfdp_conntrack_entries{worker=\"0\"} 2",
+        "nfdp_conntrack_entries_limit{worker=\"0\"} 4096",
+        "nfdp_conntrack_stat_insert_total{worker=\"0\"} 2",
         "nfdp_ruleset_generation 1",
-        "nfdp_pipeline_packets_total{outcome=\"forwarded\",worker=\"0\"} 5",
-        "nfdp_pipeline_packets_total{outcome=\"dropped_by_rules\",worker=\"0\"} 1",
-        "nfdp_rule_packets_total{chain=\"FORWARD\",rule=\"0\",table=\"filter\"} 1",
-        "nfdp_rule_packets_total{chain=\"FORWARD\",rule=\"1\",table=\"filter\"} 3",
-        "nfdp_rule_packets_total{chain=\"FORWARD\",rule=\"2\",table=\"filter\"} 1",
-        "nfdp_rule_packets_total{chain=\"FORWARD\",rule=\"3\",table=\"filter\"} 1",
-        "nfdp_rule_bytes_total{chain=\"FORWARD\",rule=\"3\",table=\"filter\"} 40",
-        "nfdp_rule_packets_total{chain=\"POSTROUTING\",rule=\"1\",table=\"nat\"} 2",
+        "nfdp_worker_packets_total{worker=\"0\",outcome=\"forwarded\"} 5",
+        "nfdp_worker_packets_total{worker=\"0\",outcome=\"dropped_by_rules\"} 1",
+        "nfdp_drops_total{reason=\"rules\"} 1",
+        "nfdp_rule_packets_total{table=\"filter\",chain=\"FORWARD\",rule=\"policy\"} 1",
+        "nfdp_rule_packets_total{table=\"filter\",chain=\"FORWARD\",rule=\"1\"} 3",
+        "nfdp_rule_packets_total{table=\"filter\",chain=\"FORWARD\",rule=\"2\"} 1",
+        "nfdp_rule_packets_total{table=\"filter\",chain=\"FORWARD\",rule=\"3\"} 1",
+        "nfdp_rule_bytes_total{table=\"filter\",chain=\"FORWARD\",rule=\"3\"} 40",
+        "nfdp_rule_packets_total{table=\"nat\",chain=\"POSTROUTING\",rule=\"1\"} 2",
     ] {
         assert!(text.lines().any(|l| l == want), "no `{want}` in\n{text}");
     }
@@ -967,119 +1001,11 @@ fn link_down_forgets_connections_masqueraded_to_the_port() {
     assert_eq!(r.ct_count, 0, "{:?}", r.conntrack);
 }
 
-// ---- 6. the HTTP endpoint ----
-
-fn http(addr: SocketAddr, method: &str, path: &str, body: &str) -> (u16, String) {
-    let mut s = TcpStream::connect(addr).expect("connect");
-    s.set_read_timeout(Some(PATIENCE)).unwrap();
-    write!(
-        s,
-        "{method} {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut response = String::new();
-    s.read_to_string(&mut response).expect("response");
-    let (head, body) = response.split_once("\r\n\r\n").expect("a header");
-    let code = head
-        .split(' ')
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .expect("a status line");
-    (code, body.to_string())
-}
-
-#[test]
-fn http_endpoint_serves_views_and_takes_rulesets() {
-    let d = Daemon::start(ACCEPT_UDP, false);
-    let server = Arc::new(tiny_http::Server::http("127.0.0.1:0").expect("listen"));
-    let addr = server.server_addr().to_ip().expect("an IP listener");
-    let http_thread = {
-        let server = Arc::clone(&server);
-        let shared = Arc::clone(&d.shared);
-        let ports: Vec<Arc<dyn PortControl>> = d
-            .wires
-            .iter()
-            .map(|w| Arc::new(w.clone()) as Arc<dyn PortControl>)
-            .collect();
-        let workers = vec![d.commands.clone()];
-        std::thread::spawn(move || serve_http(server, shared, ports, workers))
-    };
-
-    d.wires[LAN].inject(&numbered(0));
-    assert_eq!(d.wires[WAN].wait(1, PATIENCE).len(), 1);
-    let _ = d.processed(1);
-
-    let (code, text) = http(addr, "GET", "/metrics", "");
-    assert_eq!(code, 200);
-    for want in [
-        "nfdp_port_packets_total{dir=\"tx\",port=\"wan0\"} 1",
-        "nfdp_conntrack_entries 1",
-        "nfdp_rule_packets_total{chain=\"FORWARD\",rule=\"1\",table=\"filter\"} 1",
-    ] {
-        assert!(text.lines().any(|l| l == want), "no `{want}` in\n{text}");
-    }
-    let (code, text) = http(addr, "GET", "/conntrack", "");
-    assert_eq!(code, 200);
-    assert_eq!(text.lines().count(), 1, "{text}");
-    assert!(
-        text.contains(
-            "src=192.168.1.10 dst=93.184.216.34 sport=40000 dport=9 [UNREPLIED] \
-             src=93.184.216.34 dst=203.0.113.1 sport=9 dport=40000"
-        ),
-        "{text}"
-    );
-    let (code, text) = http(addr, "GET", "/rules", "");
-    assert_eq!(code, 200);
-    assert!(
-        text.lines()
-            .any(|l| l.split_whitespace().take(4).eq(["1", "1", "32", "ACCEPT"])),
-        "{text}"
-    );
-    let (code, _) = http(addr, "GET", "/nothing", "");
-    assert_eq!(code, 404);
-
-    // A broken ruleset is refused with its line; the running one stays.
-    let broken = "*filter\n-A FORWARD -i lan0 -p udp -j DROP\n-A FORWARD --bogus\nCOMMIT\n";
-    let (code, text) = http(addr, "POST", "/rules", broken);
-    assert_eq!(code, 400, "{text}");
-    assert!(text.starts_with("request:3: "), "{text}");
-    assert_eq!(d.shared.current_rules().1.generation, 1);
-    d.wires[LAN].inject(&numbered(1));
-    assert_eq!(d.wires[WAN].wait(1, PATIENCE).len(), 1, "still accepted");
-
-    // A good one becomes the next generation, and the worker runs it.
-    let (code, text) = http(addr, "POST", "/rules", DROP_UDP);
-    assert_eq!((code, text.as_str()), (200, "generation 2\n"));
-    let _ = d.report_when("generation 2", |r| r.generation == 2);
-    d.wires[LAN].inject(&numbered(2));
-    let r = d.processed(3);
-    assert!(
-        d.wires[WAN].take().is_empty(),
-        "dropped by the posted ruleset"
-    );
-    assert_eq!(r.stats.dropped_by_rules, 1);
-    let (_, text) = http(addr, "GET", "/rules", "");
-    assert!(
-        text.lines()
-            .any(|l| l.split_whitespace().take(4).eq(["1", "1", "32", "DROP"])),
-        "{text}"
-    );
-    let (_, text) = http(addr, "GET", "/metrics", "");
-    assert!(
-        text.lines().any(|l| l == "nfdp_ruleset_generation 2"),
-        "{text}"
-    );
-
-    server.unblock();
-    http_thread.join().expect("the HTTP thread ends");
-}
-
 // ---- publication ----
 
 #[test]
 fn concurrent_publishers_hand_out_generations_in_publication_order() {
-    // A SIGHUP reload (control thread) and a POST /rules (HTTP thread) can publish at once:
+    // A SIGHUP reload (control thread) and the API can publish at once:
     // the generation the workers see never goes back, and the last one handed out stays.
     let _serial = lock(&SERIAL);
     let names = vec!["lan0".to_string(), "wan0".to_string()];

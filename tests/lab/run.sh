@@ -193,8 +193,14 @@ done
 
 say "metrics (GET $METRICS/metrics)"
 in_ns r curl -sS --max-time 5 "$METRICS/metrics" >"$WORK/metrics.txt" || fail "GET /metrics"
-grep -E '^nfdp_(port_packets_total|conntrack_entries|worker_busy_ratio|worker_handoffs_total|ruleset_generation)' "$WORK/metrics.txt" | sed 's/^/  /'
-grep -qE '^nfdp_port_packets_total\{dir="rx",port="lan0"\} [1-9]' "$WORK/metrics.txt" && ok "port counters exported" || fail "no lan0 rx packets in /metrics"
+grep -E '^nfdp_(port_receive_packets_total|conntrack_entries|worker_busy_ratio|worker_handoffs_total|ruleset_generation)' "$WORK/metrics.txt" | sed 's/^/  /'
+grep -qE '^nfdp_port_receive_packets_total\{port="lan0"\} [1-9]' "$WORK/metrics.txt" && ok "port counters exported" || fail "no lan0 rx packets in /metrics"
+if command -v promtool >/dev/null; then
+  if out=$(promtool check metrics <"$WORK/metrics.txt" 2>&1) && [ -z "$out" ]; then ok "promtool check metrics: clean"; else fail "promtool check metrics: $out"; fi
+fi
+[ "$(in_ns r curl -sS --max-time 5 "$METRICS/healthz")" = ok ] && ok "GET /healthz: ok" || fail "GET /healthz"
+code=$(in_ns r curl -sS -o /dev/null -w '%{http_code}' --max-time 5 -X POST --data-binary @/dev/null "$METRICS/rules")
+[ "$code" = 404 ] && ok "POST /rules refused ($code): the metrics port is read-only" || fail "POST /rules answered $code"
 
 say "stopping nfdp (SIGTERM)"
 kill -TERM "$NFDP_PID"

@@ -1,6 +1,8 @@
 //! Start-up and the control loop on DPDK ports.
 
 use super::host::{self, HostLink, HOST_GATEWAY_MAC};
+use super::metrics::MetricsView;
+use super::snapshot::SnapshotSlot;
 use super::worker::{Command, WorkerThread};
 use super::{PortControl, Shared};
 use crate::config::Config;
@@ -157,6 +159,7 @@ pub fn run_with(mut cfg: Config, rules: Ruleset) -> Result<(), String> {
     });
     let mut commands = Vec::new();
     let mut threads = Vec::new();
+    let mut snapshots = Vec::new();
     for (i, &core) in cfg.workers.iter().enumerate() {
         let mut pipeline = Pipeline::new(
             shared.compiled.load_full(),
@@ -179,6 +182,8 @@ pub fn run_with(mut cfg: Config, rules: Ruleset) -> Result<(), String> {
         };
         let (tx, rx) = crossbeam_channel::bounded(64);
         commands.push(tx);
+        let snapshot = Arc::new(SnapshotSlot::new());
+        snapshots.push(Arc::clone(&snapshot));
         let q = i as u16;
         // One buffer pool per worker for all its queues: frames received on one port
         // leave on another.
@@ -204,6 +209,7 @@ pub fn run_with(mut cfg: Config, rules: Ruleset) -> Result<(), String> {
             rules: Arc::clone(&shared.compiled),
             commands: rx,
             stop: Arc::clone(&stop),
+            snapshot,
         };
         let handle = std::thread::Builder::new()
             .name(format!("nfdp-worker{i}"))
@@ -217,14 +223,8 @@ pub fn run_with(mut cfg: Config, rules: Ruleset) -> Result<(), String> {
         threads.push(handle);
     }
 
-    // The HTTP endpoint runs on its own thread until the process exits.
-    let server = Arc::new(
-        tiny_http::Server::http(cfg.metrics_listen)
-            .map_err(|e| format!("[metrics] listen {}: {e}", cfg.metrics_listen))?,
-    );
-    let http = {
-        let server = Arc::clone(&server);
-        let shared = Arc::clone(&shared);
+    // The metrics port, on a small runtime of its own (until the daemon has one).
+    let metrics = {
         let mut ctl: Vec<Arc<dyn PortControl>> = ports
             .iter()
             .map(|p| Arc::clone(p) as Arc<dyn PortControl>)
@@ -232,11 +232,9 @@ pub fn run_with(mut cfg: Config, rules: Ruleset) -> Result<(), String> {
         if let Some((t, _)) = &tap {
             ctl.push(Arc::clone(t) as Arc<dyn PortControl>);
         }
-        let commands = commands.clone();
-        std::thread::Builder::new()
-            .name("nfdp-http".into())
-            .spawn(move || super::serve_http(server, shared, ctl, commands))
-            .map_err(|e| e.to_string())?
+        let mut view = MetricsView::new(Arc::clone(&shared), ctl, snapshots, Arc::clone(&stop));
+        view.rule_counters = cfg.metrics_rule_counters;
+        MetricsPort::start(cfg.metrics_listen, view)?
     };
     tracing::info!(workers, metrics = %cfg.metrics_listen, "nfdp running");
     println!(
@@ -286,14 +284,57 @@ pub fn run_with(mut cfg: Config, rules: Ruleset) -> Result<(), String> {
     for t in threads {
         let _ = t.join();
     }
-    server.unblock();
-    let _ = http.join();
+    metrics.stop();
     // Ports close before the EAL is cleaned up (Drop order: ports, tap, then eal).
     drop(tap);
     drop(ports);
     drop(eal);
     println!("nfdp: stopped");
     Ok(())
+}
+
+/// The metrics port's thread and runtime.
+struct MetricsPort {
+    shutdown: tokio::sync::oneshot::Sender<()>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl MetricsPort {
+    /// Binds `addr` here (so a taken port fails start-up) and serves it on its own thread.
+    fn start(addr: std::net::SocketAddr, view: MetricsView) -> Result<MetricsPort, String> {
+        let listener = std::net::TcpListener::bind(addr)
+            .and_then(|l| l.set_nonblocking(true).map(|()| l))
+            .map_err(|e| format!("[metrics] listen {addr}: {e}"))?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("nfdp-metrics")
+            .enable_all()
+            .build()
+            .map_err(|e| format!("metrics runtime: {e}"))?;
+        let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("nfdp-metrics".into())
+            .spawn(move || {
+                runtime.block_on(async move {
+                    match tokio::net::TcpListener::from_std(listener) {
+                        Ok(l) => {
+                            super::http::serve_metrics(l, view, async {
+                                let _ = stopped.await;
+                            })
+                            .await
+                        }
+                        Err(e) => tracing::error!("[metrics] listen: {e}"),
+                    }
+                })
+            })
+            .map_err(|e| e.to_string())?;
+        Ok(MetricsPort { shutdown, thread })
+    }
+
+    fn stop(self) {
+        let _ = self.shutdown.send(());
+        let _ = self.thread.join();
+    }
 }
 
 #[cfg(test)]

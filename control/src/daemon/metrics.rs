@@ -1,16 +1,27 @@
-//! The HTTP endpoint on `[metrics] listen`: `/metrics` in Prometheus' text format, and the
-//! operator's views of the live appliance: `/conntrack` (the /proc/net/nf_conntrack lines of
-//! every shard), `/rules` (`iptables -L -n -v -x --line-numbers` with the workers' counters
-//! summed) and `/neigh` (the neighbour tables).
+//! The metrics port's content: `/metrics` in Prometheus' text format (version 0.0.4),
+//! rendered from the snapshots the workers publish (no round trip to them), and `/healthz`.
+//! Also the counter-summing helpers the operator's listings use (`ruleset_with_counters`,
+//! `rules_text`).
+//!
+//! Naming follows Prometheus' conventions: `nfdp_` prefix, base units, `_total` for
+//! counters, interface names as `port` label values; the conntrack families are named after
+//! node_exporter's (`node_nf_conntrack_*`).
 
+use super::snapshot::{SnapshotSlot, WorkerSnapshot};
 use super::worker::WorkerReport;
-use super::Shared;
+use super::{PortControl, Shared};
 use crate::iptables::list::list_table;
 use crate::iptables::ListOptions;
 use dataplane::pipeline::compile::SlotOwner;
 use dataplane::port::PortStats;
 use dataplane::ruleset::{Counters, Ruleset};
-use prometheus::{Encoder, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder};
+use std::collections::BTreeMap;
+use std::fmt::{Display, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+pub use axum::body::Bytes;
 
 /// Per-slot counters of all workers, summed, written into a copy of the ruleset (slots
 /// of an older generation than the published ruleset are skipped: they belong to rules
@@ -76,231 +87,604 @@ pub fn rules_text(shared: &Shared, reports: &[WorkerReport]) -> String {
     out
 }
 
-fn gauge(reg: &Registry, name: &str, help: &str, v: i64) -> prometheus::Result<()> {
-    let g = IntGauge::new(name, help)?;
-    g.set(v);
-    reg.register(Box::new(g))
+/// A worker whose last snapshot is older than this is reported stuck by `/healthz`.
+pub const DEFAULT_STALE_AFTER: Duration = Duration::from_secs(2);
+
+/// Everything `/metrics` and `/healthz` read: the published ruleset, the ports' own
+/// counters, and each worker's latest snapshot. Cheap to clone (all shared).
+#[derive(Clone)]
+pub struct MetricsView {
+    pub shared: Arc<Shared>,
+    /// The ports (and the TAP exception port), read live: their counters are the driver's.
+    pub ports: Vec<Arc<dyn PortControl>>,
+    /// One slot per worker, by worker index.
+    pub workers: Vec<Arc<SnapshotSlot>>,
+    /// The daemon's stop flag (SIGINT/SIGTERM): once set, the port reports unhealthy.
+    pub stop: Arc<AtomicBool>,
+    /// `[metrics] rule_counters`: the per-rule families (off for very large rulesets).
+    pub rule_counters: bool,
+    /// How old a worker's snapshot may be before `/healthz` calls it stuck.
+    pub stale_after: Duration,
+    /// The last exposition and what it was rendered from: scrapers that come before the
+    /// next snapshot (or port counter change) share it instead of rendering again.
+    cache: Arc<Mutex<Option<Rendered>>>,
 }
 
-fn counter_vec(
-    reg: &Registry,
-    name: &str,
-    help: &str,
-    labels: &[&str],
-) -> prometheus::Result<IntCounterVec> {
-    let c = IntCounterVec::new(Opts::new(name, help), labels)?;
-    reg.register(Box::new(c.clone()))?;
-    Ok(c)
+/// An exposition and its inputs.
+struct Rendered {
+    snapshots: Vec<Arc<WorkerSnapshot>>,
+    ports: Vec<(PortStats, bool)>,
+    ruleset: (u64, i64),
+    text: Bytes,
 }
 
-/// The Prometheus exposition of the appliance: ports, workers, conntrack, rules.
+/// What `/healthz` answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Health {
+    Ok,
+    /// Why not (one line, for the 503 body).
+    Unhealthy(String),
+}
+
+impl MetricsView {
+    pub fn new(
+        shared: Arc<Shared>,
+        ports: Vec<Arc<dyn PortControl>>,
+        workers: Vec<Arc<SnapshotSlot>>,
+        stop: Arc<AtomicBool>,
+    ) -> MetricsView {
+        MetricsView {
+            shared,
+            ports,
+            workers,
+            stop,
+            rule_counters: true,
+            stale_after: DEFAULT_STALE_AFTER,
+            cache: Arc::default(),
+        }
+    }
+
+    /// Healthy while the stop flag is clear and every worker published within
+    /// `stale_after`.
+    pub fn health(&self) -> Health {
+        if self.stop.load(Ordering::Relaxed) {
+            return Health::Unhealthy("stopping".into());
+        }
+        if self.workers.is_empty() {
+            return Health::Unhealthy("no workers".into());
+        }
+        let now = Instant::now();
+        for (i, slot) in self.workers.iter().enumerate() {
+            match slot.latest() {
+                None => return Health::Unhealthy(format!("worker {i} has not started")),
+                Some(s) if !s.running => {
+                    return Health::Unhealthy(format!("worker {i} stopped"));
+                }
+                Some(s) => {
+                    let age = now.saturating_duration_since(s.at);
+                    if age > self.stale_after {
+                        return Health::Unhealthy(format!(
+                            "worker {i} published nothing for {:.1} s",
+                            age.as_secs_f64()
+                        ));
+                    }
+                }
+            }
+        }
+        Health::Ok
+    }
+
+    /// The exposition, or why there is none: once the daemon stops (or every worker has
+    /// ended) the numbers are no longer those of a running appliance.
+    pub fn render(&self) -> Result<Bytes, String> {
+        if self.stop.load(Ordering::Relaxed) {
+            return Err("stopping".into());
+        }
+        let snapshots: Vec<Arc<WorkerSnapshot>> =
+            self.workers.iter().filter_map(|w| w.latest()).collect();
+        if !snapshots.iter().any(|s| s.running) {
+            return Err("no worker is running".into());
+        }
+        let ports: Vec<(PortStats, bool)> = self
+            .ports
+            .iter()
+            .map(|p| (p.stats(), p.link_up()))
+            .collect();
+        let ruleset = (
+            self.shared.compiled.load().generation,
+            self.shared.swap_latency_ns(),
+        );
+        // One render per change, whoever asks: the others wait for it here.
+        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(c) = cache.as_ref() {
+            if c.ruleset == ruleset
+                && c.ports == ports
+                && c.snapshots.len() == snapshots.len()
+                && c.snapshots
+                    .iter()
+                    .zip(&snapshots)
+                    .all(|(a, b)| Arc::ptr_eq(a, b))
+            {
+                return Ok(c.text.clone());
+            }
+        }
+        let named: Vec<(String, PortStats, bool)> = self
+            .ports
+            .iter()
+            .zip(&ports)
+            .map(|(p, (s, up))| (p.name().to_string(), *s, *up))
+            .collect();
+        let text = Bytes::from(render(&self.shared, &named, &snapshots, self.rule_counters));
+        *cache = Some(Rendered {
+            snapshots,
+            ports,
+            ruleset,
+            text: text.clone(),
+        });
+        Ok(text)
+    }
+}
+
+/// A Prometheus text exposition being written: a family's HELP and TYPE, then its samples.
+struct Exposition {
+    out: String,
+}
+
+#[derive(Clone, Copy)]
+enum Kind {
+    Counter,
+    Gauge,
+}
+
+impl Exposition {
+    fn family(&mut self, name: &str, kind: Kind, help: &str) {
+        let help = help.replace('\\', "\\\\").replace('\n', "\\n");
+        let kind = match kind {
+            Kind::Counter => "counter",
+            Kind::Gauge => "gauge",
+        };
+        let _ = writeln!(self.out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+    }
+
+    fn sample(&mut self, name: &str, labels: &[(&str, &str)], value: impl Display) {
+        self.out.push_str(name);
+        if !labels.is_empty() {
+            self.out.push('{');
+            for (i, (k, v)) in labels.iter().enumerate() {
+                if i > 0 {
+                    self.out.push(',');
+                }
+                self.out.push_str(k);
+                self.out.push_str("=\"");
+                for c in v.chars() {
+                    match c {
+                        '\\' => self.out.push_str("\\\\"),
+                        '"' => self.out.push_str("\\\""),
+                        '\n' => self.out.push_str("\\n"),
+                        c => self.out.push(c),
+                    }
+                }
+                self.out.push('"');
+            }
+            self.out.push('}');
+        }
+        let _ = writeln!(self.out, " {value}");
+    }
+
+    /// A family with one sample per item.
+    fn each<T>(
+        &mut self,
+        name: &str,
+        kind: Kind,
+        help: &str,
+        items: &[T],
+        sample: impl Fn(&mut Exposition, &T),
+    ) {
+        self.family(name, kind, help);
+        for item in items {
+            sample(self, item);
+        }
+    }
+}
+
+/// What each pipeline counter means as a drop reason (`nfdp_drops_total{reason}`).
+fn drop_reasons(r: &WorkerReport) -> [(&'static str, u64); 11] {
+    let s = &r.stats;
+    [
+        ("not_ipv4", s.not_ipv4),
+        ("malformed", s.malformed),
+        ("bad_checksum", s.bad_checksum),
+        ("rules", s.dropped_by_rules),
+        ("ttl_expired", s.ttl_expired),
+        ("no_route", s.no_route),
+        ("no_neighbor", s.no_neighbor),
+        ("conntrack", s.conntrack_drops),
+        ("frag_needed", s.frag_needed),
+        ("handoff_full", r.handoff_drops),
+        ("host_ignored", r.host_ignored),
+    ]
+}
+
+/// The pipeline's counters as `nfdp_worker_packets_total{outcome}`.
+fn outcomes(r: &WorkerReport) -> [(&'static str, u64); 15] {
+    let s = &r.stats;
+    [
+        ("received", s.received),
+        ("forwarded", s.forwarded),
+        ("delivered_local", s.delivered_local),
+        ("sent_local", s.sent_local),
+        ("dropped_by_rules", s.dropped_by_rules),
+        ("not_ipv4", s.not_ipv4),
+        ("malformed", s.malformed),
+        ("bad_checksum", s.bad_checksum),
+        ("ttl_expired", s.ttl_expired),
+        ("no_route", s.no_route),
+        ("no_neighbor", s.no_neighbor),
+        ("icmp_errors", s.icmp_errors),
+        ("conntrack_drops", s.conntrack_drops),
+        ("frag_needed", s.frag_needed),
+        ("fragments_sent", s.fragments_sent),
+    ]
+}
+
+/// The exposition of the appliance: build, ports, workers, drops, conntrack, ruleset and
+/// (with `rule_counters`) every rule's counters, from the workers' latest `snapshots`.
 pub fn render(
     shared: &Shared,
     ports: &[(String, PortStats, bool)],
-    reports: &[WorkerReport],
-) -> prometheus::Result<String> {
-    let reg = Registry::new_custom(Some("nfdp".into()), None)?;
+    snapshots: &[Arc<WorkerSnapshot>],
+    rule_counters: bool,
+) -> String {
+    let mut e = Exposition {
+        out: String::with_capacity(16 << 10),
+    };
+    e.family(
+        "nfdp_build_info",
+        Kind::Gauge,
+        "Always 1; the version of the running nfdp as a label.",
+    );
+    e.sample(
+        "nfdp_build_info",
+        &[("version", env!("CARGO_PKG_VERSION"))],
+        1,
+    );
 
-    let port_pkts = counter_vec(
-        &reg,
-        "port_packets_total",
-        "Frames per port and direction.",
-        &["port", "dir"],
-    )?;
-    let port_bytes = counter_vec(
-        &reg,
-        "port_bytes_total",
-        "Bytes per port and direction.",
-        &["port", "dir"],
-    )?;
-    let port_drops = counter_vec(
-        &reg,
-        "port_dropped_total",
-        "Frames dropped per port and direction (rx: ring full; tx: queue full after retries).",
-        &["port", "dir"],
-    )?;
-    let port_errors = counter_vec(
-        &reg,
-        "port_errors_total",
-        "Receive and transmit errors per port.",
-        &["port"],
-    )?;
-    let link = IntGaugeVec::new(
-        Opts::new("port_link_up", "1 when the port's link is up."),
-        &["port"],
-    )?;
-    reg.register(Box::new(link.clone()))?;
-    for (name, s, up) in ports {
-        port_pkts
-            .with_label_values(&[name, "rx"])
-            .inc_by(s.rx_packets);
-        port_pkts
-            .with_label_values(&[name, "tx"])
-            .inc_by(s.tx_packets);
-        port_bytes
-            .with_label_values(&[name, "rx"])
-            .inc_by(s.rx_bytes);
-        port_bytes
-            .with_label_values(&[name, "tx"])
-            .inc_by(s.tx_bytes);
-        port_drops
-            .with_label_values(&[name, "rx"])
-            .inc_by(s.rx_dropped);
-        port_drops
-            .with_label_values(&[name, "tx"])
-            .inc_by(s.tx_dropped);
-        port_errors.with_label_values(&[name]).inc_by(s.errors);
-        link.with_label_values(&[name]).set(i64::from(*up));
-    }
-
-    let busy = prometheus::GaugeVec::new(
-        Opts::new(
-            "worker_busy_ratio",
-            "Share of polls that found packets since start.",
+    // Ports: the driver's counters, named like node_exporter's node_network_*.
+    type PortField = fn(&PortStats) -> u64;
+    let port_families: [(&str, &str, PortField); 7] = [
+        (
+            "nfdp_port_receive_packets_total",
+            "Frames received per port.",
+            |s| s.rx_packets,
         ),
-        &["worker"],
-    )?;
-    reg.register(Box::new(busy.clone()))?;
-    let pipe = counter_vec(
-        &reg,
-        "pipeline_packets_total",
-        "Packets by what the pipeline did with them.",
-        &["worker", "outcome"],
-    )?;
-    let host = counter_vec(
-        &reg,
-        "host_packets_total",
-        "Packets through the TAP exception port.",
-        &["worker", "dir"],
-    )?;
-    let handoff = counter_vec(
-        &reg,
-        "worker_handoffs_total",
-        "Packets handed between workers to the owner of their connection.",
-        &["worker", "event"],
-    )?;
-    let ct = counter_vec(
-        &reg,
-        "conntrack_events_total",
-        "Connection tracking events per worker shard.",
-        &["worker", "event"],
-    )?;
-    let mut ct_count = 0i64;
-    for r in reports {
-        let w = r.index.to_string();
-        let ratio = if r.polls == 0 {
-            0.0
-        } else {
-            r.busy_polls as f64 / r.polls as f64
-        };
-        busy.with_label_values(&[&w]).set(ratio);
-        let s = &r.stats;
-        for (outcome, v) in [
-            ("received", s.received),
-            ("forwarded", s.forwarded),
-            ("delivered_local", s.delivered_local),
-            ("sent_local", s.sent_local),
-            ("dropped_by_rules", s.dropped_by_rules),
-            ("not_ipv4", s.not_ipv4),
-            ("malformed", s.malformed),
-            ("bad_checksum", s.bad_checksum),
-            ("ttl_expired", s.ttl_expired),
-            ("no_route", s.no_route),
-            ("no_neighbor", s.no_neighbor),
-            ("icmp_errors", s.icmp_errors),
-            ("conntrack_drops", s.conntrack_drops),
-            ("frag_needed", s.frag_needed),
-            ("fragments_sent", s.fragments_sent),
-        ] {
-            pipe.with_label_values(&[&w, outcome]).inc_by(v);
+        (
+            "nfdp_port_transmit_packets_total",
+            "Frames transmitted per port.",
+            |s| s.tx_packets,
+        ),
+        (
+            "nfdp_port_receive_bytes_total",
+            "Bytes received per port.",
+            |s| s.rx_bytes,
+        ),
+        (
+            "nfdp_port_transmit_bytes_total",
+            "Bytes transmitted per port.",
+            |s| s.tx_bytes,
+        ),
+        (
+            "nfdp_port_receive_dropped_total",
+            "Frames the port discarded on receive (rx ring full).",
+            |s| s.rx_dropped,
+        ),
+        (
+            "nfdp_port_transmit_dropped_total",
+            "Frames dropped on transmit (queue still full after the retries).",
+            |s| s.tx_dropped,
+        ),
+        (
+            "nfdp_port_errors_total",
+            "Malformed frames per port (empty, larger than a buffer).",
+            |s| s.errors,
+        ),
+    ];
+    for (name, help, field) in port_families {
+        e.each(name, Kind::Counter, help, ports, |e, (port, s, _)| {
+            e.sample(name, &[("port", port)], field(s))
+        });
+    }
+    e.each(
+        "nfdp_port_link_up",
+        Kind::Gauge,
+        "1 when the port's link is up.",
+        ports,
+        |e, (port, _, up)| e.sample("nfdp_port_link_up", &[("port", port)], u8::from(*up)),
+    );
+
+    // Workers.
+    let w: Vec<(String, &WorkerSnapshot)> = snapshots
+        .iter()
+        .map(|s| (s.report.index.to_string(), &**s))
+        .collect();
+    e.each(
+        "nfdp_worker_busy_ratio",
+        Kind::Gauge,
+        "Share of the worker's polls that found packets, over its last housekeeping interval (100 ms).",
+        &w,
+        |e, (id, s)| e.sample("nfdp_worker_busy_ratio", &[("worker", id)], s.busy_ratio),
+    );
+    e.each(
+        "nfdp_worker_polls_total",
+        Kind::Counter,
+        "Polls of all the worker's queues.",
+        &w,
+        |e, (id, s)| e.sample("nfdp_worker_polls_total", &[("worker", id)], s.report.polls),
+    );
+    e.each(
+        "nfdp_worker_busy_polls_total",
+        Kind::Counter,
+        "Polls that found packets (rate over nfdp_worker_polls_total's rate: the busy ratio).",
+        &w,
+        |e, (id, s)| {
+            e.sample(
+                "nfdp_worker_busy_polls_total",
+                &[("worker", id)],
+                s.report.busy_polls,
+            )
+        },
+    );
+    e.each(
+        "nfdp_worker_last_snapshot_timestamp_seconds",
+        Kind::Gauge,
+        "When the worker last published its counters (every 100 ms while it runs), Unix time.",
+        &w,
+        |e, (id, s)| {
+            e.sample(
+                "nfdp_worker_last_snapshot_timestamp_seconds",
+                &[("worker", id)],
+                s.unix_ns as f64 / 1e9,
+            )
+        },
+    );
+    e.each(
+        "nfdp_worker_ruleset_generation",
+        Kind::Gauge,
+        "Generation of the ruleset the worker runs.",
+        &w,
+        |e, (id, s)| {
+            e.sample(
+                "nfdp_worker_ruleset_generation",
+                &[("worker", id)],
+                s.report.generation,
+            )
+        },
+    );
+    e.family(
+        "nfdp_worker_packets_total",
+        Kind::Counter,
+        "Packets by what the worker's pipeline did with them (received: all it took in).",
+    );
+    for (id, s) in &w {
+        for (outcome, v) in outcomes(&s.report) {
+            e.sample(
+                "nfdp_worker_packets_total",
+                &[("worker", id), ("outcome", outcome)],
+                v,
+            );
         }
-        host.with_label_values(&[&w, "to_host"]).inc_by(r.host_tx);
-        host.with_label_values(&[&w, "from_host"]).inc_by(r.host_rx);
-        host.with_label_values(&[&w, "ignored"])
-            .inc_by(r.host_ignored);
+    }
+    e.family(
+        "nfdp_worker_handoffs_total",
+        Kind::Counter,
+        "Packets handed between workers to the owner of their connection (multi-core).",
+    );
+    for (id, s) in &w {
+        let r = &s.report;
         for (event, v) in [
             ("sent", r.handoff_sent),
             ("received", r.handoff_received),
             ("dropped", r.handoff_drops),
         ] {
-            handoff.with_label_values(&[&w, event]).inc_by(v);
+            e.sample(
+                "nfdp_worker_handoffs_total",
+                &[("worker", id), ("event", event)],
+                v,
+            );
         }
-        let c = &r.ct_stats;
+    }
+    e.family(
+        "nfdp_host_packets_total",
+        Kind::Counter,
+        "Packets through the TAP exception port (to and from the host's stack).",
+    );
+    for (id, s) in &w {
+        let r = &s.report;
         for (event, v) in [
-            ("new", c.new),
-            ("inserted", c.inserted),
-            ("invalid", c.invalid),
-            ("early_drop", c.early_drop),
-            ("table_full_drop", c.table_full),
-            ("expired", c.expired),
+            ("to_host", r.host_tx),
+            ("from_host", r.host_rx),
+            ("ignored", r.host_ignored),
         ] {
-            ct.with_label_values(&[&w, event]).inc_by(v);
+            e.sample(
+                "nfdp_host_packets_total",
+                &[("worker", id), ("event", event)],
+                v,
+            );
         }
-        ct_count += r.ct_count as i64;
     }
-    gauge(
-        &reg,
-        "conntrack_entries",
-        "Connections tracked, all shards.",
-        ct_count,
-    )?;
-    gauge(
-        &reg,
-        "conntrack_max",
-        "nf_conntrack_max (per shard).",
-        shared.conntrack_max as i64,
-    )?;
 
-    let (rules, compiled) = shared.current_rules();
-    gauge(
-        &reg,
-        "ruleset_generation",
-        "Generation of the published ruleset.",
-        compiled.generation as i64,
-    )?;
-    gauge(
-        &reg,
-        "ruleset_swap_latency_ns",
+    // Drops by reason, all workers and ports.
+    let mut drops: BTreeMap<&str, u64> = BTreeMap::new();
+    for (_, s) in &w {
+        for (reason, v) in drop_reasons(&s.report) {
+            *drops.entry(reason).or_default() += v;
+        }
+    }
+    *drops.entry("rx_ring_full").or_default() += ports.iter().map(|p| p.1.rx_dropped).sum::<u64>();
+    *drops.entry("tx_queue_full").or_default() += ports.iter().map(|p| p.1.tx_dropped).sum::<u64>();
+    *drops.entry("port_errors").or_default() += ports.iter().map(|p| p.1.errors).sum::<u64>();
+    e.family(
+        "nfdp_drops_total",
+        Kind::Counter,
+        "Packets dropped, by reason, all workers and ports.",
+    );
+    for (reason, v) in drops {
+        e.sample("nfdp_drops_total", &[("reason", reason)], v);
+    }
+
+    // Conntrack: one shard per worker, each with its own nf_conntrack_max.
+    e.each(
+        "nfdp_conntrack_entries",
+        Kind::Gauge,
+        "Connections tracked in the worker's conntrack shard.",
+        &w,
+        |e, (id, s)| {
+            e.sample(
+                "nfdp_conntrack_entries",
+                &[("worker", id)],
+                s.report.ct_count,
+            )
+        },
+    );
+    e.each(
+        "nfdp_conntrack_entries_limit",
+        Kind::Gauge,
+        "Most connections the worker's shard holds (nf_conntrack_max).",
+        &w,
+        |e, (id, s)| {
+            e.sample(
+                "nfdp_conntrack_entries_limit",
+                &[("worker", id)],
+                s.ct_limit,
+            )
+        },
+    );
+    type CtField = fn(&WorkerReport) -> u64;
+    let ct_families: [(&str, &str, CtField); 9] = [
+        (
+            "nfdp_conntrack_stat_found_total",
+            "Packets whose connection was found in the table.",
+            |r| r.ct_stats.found,
+        ),
+        (
+            "nfdp_conntrack_stat_invalid_total",
+            "Packets conntrack could not track (ctstate INVALID).",
+            |r| r.ct_stats.invalid,
+        ),
+        (
+            "nfdp_conntrack_stat_insert_total",
+            "Connections entered into the table.",
+            |r| r.ct_stats.inserted,
+        ),
+        (
+            "nfdp_conntrack_stat_insert_failed_total",
+            "Inserts that lost a race; always 0: a shard has one writer.",
+            |_| 0,
+        ),
+        (
+            "nfdp_conntrack_stat_drop_total",
+            "Packets dropped because their connection could not be entered (table full, no NAT identity free).",
+            |r| r.stats.conntrack_drops,
+        ),
+        (
+            "nfdp_conntrack_stat_early_drop_total",
+            "Unassured connections evicted to make room for new ones.",
+            |r| r.ct_stats.early_drop,
+        ),
+        (
+            "nfdp_conntrack_stat_search_restart_total",
+            "Lookups restarted by a concurrent resize; always 0: a shard has one writer.",
+            |_| 0,
+        ),
+        (
+            "nfdp_conntrack_stat_new_total",
+            "Packets that started a new connection.",
+            |r| r.ct_stats.new,
+        ),
+        (
+            "nfdp_conntrack_stat_expired_total",
+            "Connections removed by their timeout.",
+            |r| r.ct_stats.expired,
+        ),
+    ];
+    for (name, help, field) in ct_families {
+        e.each(name, Kind::Counter, help, &w, |e, (id, s)| {
+            e.sample(name, &[("worker", id)], field(&s.report))
+        });
+    }
+
+    // The ruleset (lock-free: the workers' side of the published pointer).
+    e.family(
+        "nfdp_ruleset_generation",
+        Kind::Gauge,
+        "Generation of the published ruleset (1 at start, +1 per swap).",
+    );
+    e.sample(
+        "nfdp_ruleset_generation",
+        &[],
+        shared.compiled.load().generation,
+    );
+    e.family(
+        "nfdp_ruleset_swap_duration_seconds",
+        Kind::Gauge,
         "Compile and publish time of the last ruleset swap.",
-        shared.swap_latency_ns(),
-    )?;
-    let rs = ruleset_with_counters(shared, reports);
-    let rule_pkts = counter_vec(
-        &reg,
-        "rule_packets_total",
-        "Packets matched per rule (position in its chain; 0 = the policy).",
-        &["table", "chain", "rule"],
-    )?;
-    let rule_bytes = counter_vec(
-        &reg,
-        "rule_bytes_total",
-        "Bytes matched per rule.",
-        &["table", "chain", "rule"],
-    )?;
-    for t in &rs.tables {
-        for c in &t.chains {
-            if c.policy.is_some() {
-                rule_pkts
-                    .with_label_values(&[t.kind.name(), &c.name, "0"])
-                    .inc_by(c.counters.packets);
-                rule_bytes
-                    .with_label_values(&[t.kind.name(), &c.name, "0"])
-                    .inc_by(c.counters.bytes);
-            }
-            for (i, r) in c.rules.iter().enumerate() {
-                let n = (i + 1).to_string();
-                rule_pkts
-                    .with_label_values(&[t.kind.name(), &c.name, &n])
-                    .inc_by(r.counters.packets);
-                rule_bytes
-                    .with_label_values(&[t.kind.name(), &c.name, &n])
-                    .inc_by(r.counters.bytes);
+    );
+    e.sample(
+        "nfdp_ruleset_swap_duration_seconds",
+        &[],
+        shared.swap_latency_ns().max(0) as f64 / 1e9,
+    );
+
+    if rule_counters {
+        let rules = rule_sums(snapshots);
+        for (name, help, bytes) in [
+            (
+                "nfdp_rule_packets_total",
+                "Packets matched per rule (rule: its 1-based number in the chain, or policy).",
+                false,
+            ),
+            (
+                "nfdp_rule_bytes_total",
+                "Bytes matched per rule (rule: its 1-based number in the chain, or policy).",
+                true,
+            ),
+        ] {
+            e.family(name, Kind::Counter, help);
+            for ((table, chain, rule), c) in &rules {
+                let rule = match rule {
+                    None => "policy".to_string(),
+                    Some(i) => (i + 1).to_string(),
+                };
+                e.sample(
+                    name,
+                    &[("table", table), ("chain", chain), ("rule", &rule)],
+                    if bytes { c.bytes } else { c.packets },
+                );
             }
         }
     }
-    drop(rules);
+    e.out
+}
 
-    let mut buf = Vec::new();
-    TextEncoder::new().encode(&reg.gather(), &mut buf)?;
-    Ok(String::from_utf8_lossy(&buf).into_owned())
+/// Every rule's counters summed over the workers, each snapshot labelled by the ruleset it
+/// counted for (during a swap, workers may briefly run different generations).
+fn rule_sums(
+    snapshots: &[Arc<WorkerSnapshot>],
+) -> BTreeMap<(&'static str, &str, Option<usize>), Counters> {
+    let mut sums: BTreeMap<(&'static str, &str, Option<usize>), Counters> = BTreeMap::new();
+    for s in snapshots {
+        for (owner, c) in s.ruleset.slots.iter().zip(&s.report.counters) {
+            let key = match owner {
+                SlotOwner::Policy { table, chain } => (table.name(), chain.as_str(), None),
+                SlotOwner::Rule {
+                    table,
+                    chain,
+                    index,
+                } => (table.name(), chain.as_str(), Some(*index)),
+            };
+            let sum = sums.entry(key).or_default();
+            sum.packets += c.packets;
+            sum.bytes += c.bytes;
+        }
+    }
+    sums
 }

@@ -1,11 +1,14 @@
 //! The appliance daemon, `nfdp --config FILE`: starts the EAL, opens the ports, starts one
 //! pinned worker per `[dataplane] workers` core, and then is the control thread: it publishes
-//! ruleset changes (SIGHUP re-reads the rules file; `POST /rules` takes a new one) with an
-//! RCU-style pointer swap, watches link state, serves `[metrics] listen`, and on SIGINT or
-//! SIGTERM stops the workers, closes the ports and cleans up the EAL, in that order.
+//! ruleset changes (SIGHUP re-reads the rules file) with an RCU-style pointer swap, watches
+//! link state, serves the read-only metrics port `[metrics] listen` (`http`, from the
+//! snapshots the workers publish: `snapshot`), and on SIGINT or SIGTERM stops the workers,
+//! closes the ports and cleans up the EAL, in that order.
 
 pub mod host;
+pub mod http;
 pub mod metrics;
+pub mod snapshot;
 pub mod worker;
 
 use crate::config::Config;
@@ -69,7 +72,7 @@ impl Shared {
     /// workers pick it up at their next burst and carry the counters of unchanged rules
     /// over. The old generation is freed when the last worker lets go of it.
     pub fn publish(&self, rules: Ruleset) -> u64 {
-        // One publisher at a time (SIGHUP and POST /rules may race): a generation number
+        // One publisher at a time (SIGHUP and the API may race): a generation number
         // taken before another's must not be stored after it.
         let mut g = self.published.lock().unwrap_or_else(|p| p.into_inner());
         let start = Instant::now();
@@ -126,88 +129,6 @@ pub fn collect_reports(
     }
     out.sort_by_key(|r| r.index);
     out
-}
-
-/// The largest ruleset `POST /rules` reads (a million rules of ~60 bytes).
-const MAX_RULES_BODY: u64 = 64 << 20;
-
-/// Serves `[metrics] listen` until the process ends.
-pub fn serve_http(
-    server: Arc<tiny_http::Server>,
-    shared: Arc<Shared>,
-    ports: Vec<Arc<dyn PortControl>>,
-    workers: Vec<crossbeam_channel::Sender<Command>>,
-) {
-    for mut req in server.incoming_requests() {
-        let url = req.url().split('?').next().unwrap_or("").to_string();
-        let method = req.method().clone();
-        let (code, body) = match (method, url.as_str()) {
-            (tiny_http::Method::Get, "/metrics") => {
-                let reports = collect_reports(&workers, false);
-                let p: Vec<_> = ports
-                    .iter()
-                    .map(|p| (p.name().to_string(), p.stats(), p.link_up()))
-                    .collect();
-                match metrics::render(&shared, &p, &reports) {
-                    Ok(s) => (200, s),
-                    Err(e) => (500, format!("{e}\n")),
-                }
-            }
-            (tiny_http::Method::Get, "/conntrack") => {
-                let reports = collect_reports(&workers, true);
-                let mut lines: Vec<String> =
-                    reports.into_iter().flat_map(|r| r.conntrack).collect();
-                lines.sort();
-                let mut s = lines.join("\n");
-                if !s.is_empty() {
-                    s.push('\n');
-                }
-                (200, s)
-            }
-            (tiny_http::Method::Get, "/neigh") => {
-                let reports = collect_reports(&workers, true);
-                let mut s = String::new();
-                for r in reports {
-                    for l in r.neighbors {
-                        s.push_str(&format!("worker {}: {l}\n", r.index));
-                    }
-                }
-                (200, s)
-            }
-            (tiny_http::Method::Get, "/rules") => {
-                let reports = collect_reports(&workers, false);
-                (200, metrics::rules_text(&shared, &reports))
-            }
-            (tiny_http::Method::Post, "/rules") | (tiny_http::Method::Put, "/rules") => {
-                let mut text = String::new();
-                let body = std::io::Read::take(req.as_reader(), MAX_RULES_BODY + 1);
-                match std::io::Read::read_to_string(&mut { body }, &mut text) {
-                    Err(e) => (400, format!("cannot read the request body: {e}\n")),
-                    Ok(n) if n as u64 > MAX_RULES_BODY => (
-                        413,
-                        format!("a ruleset is at most {MAX_RULES_BODY} bytes\n"),
-                    ),
-                    Ok(_) => match parse_rules(&text, "request") {
-                        Ok(rs) => {
-                            let g = shared.publish(rs);
-                            tracing::info!(generation = g, "ruleset replaced over HTTP");
-                            (200, format!("generation {g}\n"))
-                        }
-                        Err(e) => (400, format!("{e}\n")),
-                    },
-                }
-            }
-            _ => (
-                404,
-                "GET /metrics, /conntrack, /rules, /neigh; POST /rules (iptables-restore text)\n"
-                    .to_string(),
-            ),
-        };
-        let resp = tiny_http::Response::from_string(body).with_status_code(code);
-        if let Err(e) = req.respond(resp) {
-            tracing::debug!("metrics: {e}");
-        }
-    }
 }
 
 /// Runs the appliance described by `config_path` until SIGINT or SIGTERM.

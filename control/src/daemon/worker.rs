@@ -4,6 +4,7 @@
 //! periodic timers (neighbours, conntrack expiry).
 
 use super::host::{FromHost, HostLink};
+use super::snapshot::{SnapshotSlot, WorkerSnapshot};
 use arc_swap::ArcSwap;
 use crossbeam_channel::{Receiver, Sender};
 use dataplane::conntrack::CtStats;
@@ -72,6 +73,8 @@ pub struct WorkerThread {
     pub rules: Arc<ArcSwap<CompiledRuleset>>,
     pub commands: Receiver<Command>,
     pub stop: Arc<AtomicBool>,
+    /// Where the worker publishes its counters at every housekeeping tick (for /metrics).
+    pub snapshot: Arc<SnapshotSlot>,
 }
 
 /// Nanoseconds since the Unix epoch, as the pipeline's one clock (the time match, rate
@@ -113,6 +116,8 @@ impl WorkerThread {
         let mut host_out: Vec<PacketBuf> = Vec::with_capacity(self.worker.burst);
         let mut emits: Vec<Emit> = Vec::with_capacity(self.worker.burst * 2);
         let mut next_housekeeping = Instant::now();
+        // The poll counts at the previous snapshot (the busy ratio is per interval).
+        let mut last_polls = (0u64, 0u64);
         let mut owned = std::mem::take(&mut self.ports);
         // `&mut [&mut dyn Port]` is invariant: shorten the boxes' 'static object lifetime
         // to the borrow's here.
@@ -166,11 +171,60 @@ impl WorkerThread {
                 while let Ok(cmd) = self.commands.try_recv() {
                     self.command(cmd, &mut report, &mut emits, &mut ports);
                 }
+                self.publish_snapshot(&mut report, &mut last_polls, true);
             } else if got == 0 {
                 std::hint::spin_loop();
             }
         }
+        self.publish_snapshot(&mut report, &mut last_polls, false);
         tracing::info!(worker = self.index, "worker stopped");
+    }
+
+    /// Copies the pipeline's counters into `report` (not the listings).
+    fn fill_report(&self, report: &mut WorkerReport) {
+        let p = &self.worker.pipeline;
+        report.stats = p.stats().clone();
+        report.ct_count = p.conntrack().len() as u64;
+        report.ct_stats = p.conntrack().stats().clone();
+        report.counters = p.counters().to_vec();
+        report.generation = p.ruleset().generation;
+        if let Some(h) = self.worker.handoff_stats() {
+            report.handoff_sent = h.sent;
+            report.handoff_received = h.received;
+            report.handoff_drops = h.drops;
+        }
+    }
+
+    /// Publishes the counters for the metrics port: one allocation and one pointer swap.
+    fn publish_snapshot(
+        &self,
+        report: &mut WorkerReport,
+        last_polls: &mut (u64, u64),
+        running: bool,
+    ) {
+        self.fill_report(report);
+        let (polls, busy) = (
+            report.polls - last_polls.0,
+            report.busy_polls - last_polls.1,
+        );
+        *last_polls = (report.polls, report.busy_polls);
+        // The rule counters are copied once, into the snapshot (the next report refills them).
+        let counters = std::mem::take(&mut report.counters);
+        let mut published = report.clone();
+        published.counters = counters;
+        self.snapshot.publish(WorkerSnapshot {
+            report: published,
+            ruleset: Arc::clone(self.worker.pipeline.ruleset()),
+            busy_ratio: if polls == 0 {
+                0.0
+            } else {
+                busy as f64 / polls as f64
+            },
+            ct_limit: u64::from(self.worker.pipeline.conntrack().config().max),
+            at: Instant::now(),
+            unix_ns: now_ns(),
+            running,
+        });
     }
 
     fn housekeeping(&mut self, now: u64, emits: &mut Vec<Emit>, ports: &mut [&mut dyn Port]) {
@@ -190,16 +244,7 @@ impl WorkerThread {
             Command::Report { listing, reply } => {
                 let p = &self.worker.pipeline;
                 let now = now_ns();
-                report.stats = p.stats().clone();
-                report.ct_count = p.conntrack().len() as u64;
-                report.ct_stats = p.conntrack().stats().clone();
-                report.counters = p.counters().to_vec();
-                report.generation = p.ruleset().generation;
-                if let Some(h) = self.worker.handoff_stats() {
-                    report.handoff_sent = h.sent;
-                    report.handoff_received = h.received;
-                    report.handoff_drops = h.drops;
-                }
+                self.fill_report(report);
                 if listing {
                     report.conntrack = p.conntrack().listing(now);
                     report.neighbors = neighbor_listing(p, &self.port_names);

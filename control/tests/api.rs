@@ -98,18 +98,15 @@ fn temp_dir() -> PathBuf {
 }
 
 fn load(dir: &Path, rules_extra: &str, api_extra: &str) -> Config {
-    let text = config_text(dir, rules_extra).replace(
-        "[api]\n",
-        &format!("[api]\n{api_extra}"),
-    );
+    let text = config_text(dir, rules_extra).replace("[api]\n", &format!("[api]\n{api_extra}"));
     let path = dir.join("nfdp.toml");
     std::fs::write(&path, &text).expect("config");
     Config::load(&path).expect("config")
 }
 
 fn start_in(dir: PathBuf, cfg: Config, serial: MutexGuard<'static, ()>) -> Harness {
-    let rules = control::daemon::load_rules(cfg.rules_file.as_deref().expect("rules file"))
-        .expect("rules");
+    let rules =
+        control::daemon::load_rules(cfg.rules_file.as_deref().expect("rules file")).expect("rules");
     let (ports, wires) = wire_ports(&cfg).expect("ports");
     let daemon = core::start(cfg, rules, ports, Options::default()).expect("daemon");
     announced(&wires);
@@ -242,7 +239,10 @@ impl Harness {
         }
         let deadline = Instant::now() + PATIENCE;
         while self.received() < before + n as u64 {
-            assert!(Instant::now() < deadline, "the worker did not take the frames in");
+            assert!(
+                Instant::now() < deadline,
+                "the worker did not take the frames in"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -327,7 +327,10 @@ fn exit_code(s: &tonic::Status) -> Option<i32> {
 fn restore_replaces_only_the_tables_it_names_and_empty_input_changes_nothing() {
     let h = start(RULES);
     let before = h.save(false);
-    assert!(before.contains("-A POSTROUTING -o wan0 -j MASQUERADE\n"), "{before}");
+    assert!(
+        before.contains("-A POSTROUTING -o wan0 -j MASQUERADE\n"),
+        "{before}"
+    );
 
     // Empty input, comments only, and a test run: nothing changes, no generation.
     for text in ["", "\n\n", "# nothing here\n"] {
@@ -346,8 +349,15 @@ fn restore_replaces_only_the_tables_it_names_and_empty_input_changes_nothing() {
     assert!(g > 1);
     let after = h.save(false);
     assert!(after.contains("*nat\n"), "{after}");
-    assert!(after.contains("-A POSTROUTING -o wan0 -j MASQUERADE\n"), "{after}");
-    assert!(after.contains(":FORWARD ACCEPT [0:0]\n-A INPUT -j DROP\n") || after.contains("-A INPUT -j DROP\n"), "{after}");
+    assert!(
+        after.contains("-A POSTROUTING -o wan0 -j MASQUERADE\n"),
+        "{after}"
+    );
+    assert!(
+        after.contains(":FORWARD ACCEPT [0:0]\n-A INPUT -j DROP\n")
+            || after.contains("-A INPUT -j DROP\n"),
+        "{after}"
+    );
     assert!(!after.contains("-A FORWARD -i lan0"), "{after}");
 
     // -T nat: of a text naming nat and filter, only nat is taken.
@@ -357,7 +367,10 @@ fn restore_replaces_only_the_tables_it_names_and_empty_input_changes_nothing() {
     only_nat.table = "nat".into();
     h.restore(only_nat).unwrap();
     let s = h.save(false);
-    assert!(s.contains("-A POSTROUTING -o wan0 -j SNAT --to-source 203.0.113.1\n"), "{s}");
+    assert!(
+        s.contains("-A POSTROUTING -o wan0 -j SNAT --to-source 203.0.113.1\n"),
+        "{s}"
+    );
     assert!(!s.contains("MASQUERADE"), "{s}");
     assert!(!s.contains("-A OUTPUT -j DROP"), "filter untouched: {s}");
 
@@ -366,7 +379,10 @@ fn restore_replaces_only_the_tables_it_names_and_empty_input_changes_nothing() {
     nf.noflush = true;
     h.restore(nf).unwrap();
     let s = h.save(false);
-    assert!(s.contains("-A INPUT -j DROP\n-A INPUT -s 10.0.0.1/32 -j ACCEPT\n"), "{s}");
+    assert!(
+        s.contains("-A INPUT -j DROP\n-A INPUT -s 10.0.0.1/32 -j ACCEPT\n"),
+        "{s}"
+    );
 }
 
 #[test]
@@ -405,7 +421,10 @@ fn refused_restores_print_what_iptables_restore_prints_and_change_nothing() {
     // The line-40 case names its line as iptables-restore does.
     let text = std::fs::read_to_string(dir.join("line40_bad_policy.rules")).unwrap();
     let e = h.restore(restore_req(&text)).unwrap_err();
-    assert_eq!(e.message(), "iptables-restore: line 40 failed: Bad policy name.\n");
+    assert_eq!(
+        e.message(),
+        "iptables-restore: line 40 failed: Bad policy name.\n"
+    );
 }
 
 #[test]
@@ -456,10 +475,17 @@ fn save_has_the_workers_counters_and_zero_restarts_them() {
     let s = h.save(true);
     // 3 datagrams of 20 + 8 + 5 bytes.
     assert!(s.contains("[3:99] -A FORWARD -i lan0 -j ACCEPT\n"), "{s}");
-    assert!(s.contains("[3:99] -A POSTROUTING -o wan0 -j MASQUERADE\n"), "{s}");
+    assert!(
+        s.contains("[3:99] -A POSTROUTING -o wan0 -j MASQUERADE\n"),
+        "{s}"
+    );
     let list = h.exec(&["-L", "FORWARD", "-n", "-v", "-x"]);
     assert_eq!(list.exit_code, 0);
-    assert!(list.stdout.contains("       3       99 ACCEPT"), "{}", list.stdout);
+    assert!(
+        list.stdout.contains("       3       99 ACCEPT"),
+        "{}",
+        list.stdout
+    );
 
     let mut c = h.rules();
     h.rt.block_on(c.zero(pb::ZeroRequest {
@@ -470,7 +496,10 @@ fn save_has_the_workers_counters_and_zero_restarts_them() {
     .expect("zero");
     let s = h.save(true);
     assert!(s.contains("[0:0] -A FORWARD -i lan0 -j ACCEPT\n"), "{s}");
-    assert!(s.contains("[3:99] -A POSTROUTING -o wan0 -j MASQUERADE\n"), "nat untouched: {s}");
+    assert!(
+        s.contains("[3:99] -A POSTROUTING -o wan0 -j MASQUERADE\n"),
+        "nat untouched: {s}"
+    );
     // ... and they count up again.
     h.send_udp([93, 184, 216, 34], 42000, 2);
     h.wires[WAN].wait(2, PATIENCE);
@@ -479,7 +508,9 @@ fn save_has_the_workers_counters_and_zero_restarts_them() {
     // iptables -Z through Exec, one chain of nat.
     let z = h.exec(&["-t", "nat", "-Z", "POSTROUTING"]);
     assert_eq!((z.exit_code, z.stderr.as_str()), (0, ""));
-    assert!(h.save(true).contains("[0:0] -A POSTROUTING -o wan0 -j MASQUERADE\n"));
+    assert!(h
+        .save(true)
+        .contains("[0:0] -A POSTROUTING -o wan0 -j MASQUERADE\n"));
     let z = h.exec(&["-Z", "NOCHAIN"]);
     assert_eq!(
         (z.exit_code, z.stderr.as_str()),
@@ -500,24 +531,35 @@ fn sysctl_keeps_the_kernels_bounds_and_applies_live() {
         .map(|r| r.into_inner().values)
     };
     let set = |c: &mut SysctlClient<Channel>, kv: &[(&str, &str)]| {
-        h.rt.block_on(c.set(pb::SysctlSetRequest {
-            values: kv
-                .iter()
-                .map(|(k, v)| pb::SysctlValue {
-                    name: k.to_string(),
-                    value: v.to_string(),
-                })
-                .collect(),
-        }))
+        h.rt.block_on(
+            c.set(pb::SysctlSetRequest {
+                values: kv
+                    .iter()
+                    .map(|(k, v)| pb::SysctlValue {
+                        name: k.to_string(),
+                        value: v.to_string(),
+                    })
+                    .collect(),
+            }),
+        )
     };
     let v = get(&mut c, "net.netfilter.nf_conntrack_max").unwrap();
-    assert_eq!((v[0].name.as_str(), v[0].value.as_str()), ("net.netfilter.nf_conntrack_max", "4096"));
+    assert_eq!(
+        (v[0].name.as_str(), v[0].value.as_str()),
+        ("net.netfilter.nf_conntrack_max", "4096")
+    );
     // Out of bounds, not a number, unknown: refused, nothing applied.
     for (kv, code) in [
         (vec![("nf_conntrack_tcp_loose", "2")], Code::InvalidArgument),
-        (vec![("net.netfilter.nf_conntrack_udp_timeout", "4294967296")], Code::InvalidArgument),
+        (
+            vec![("net.netfilter.nf_conntrack_udp_timeout", "4294967296")],
+            Code::InvalidArgument,
+        ),
         (vec![("nf_conntrack_max", "-1")], Code::InvalidArgument),
-        (vec![("nf_conntrack_max", "1"), ("nf_conntrack_bogus", "1")], Code::NotFound),
+        (
+            vec![("nf_conntrack_max", "1"), ("nf_conntrack_bogus", "1")],
+            Code::NotFound,
+        ),
     ] {
         let e = set(&mut c, &kv).expect_err("refused");
         assert_eq!(e.code(), code, "{kv:?}: {}", e.message());
@@ -532,8 +574,18 @@ fn sysctl_keeps_the_kernels_bounds_and_applies_live() {
 
     // Live: with room for one connection, the table holds one (a new flow early-drops
     // the unreplied one, as the kernel's does).
-    set(&mut c, &[("nf_conntrack_max", "1"), ("nf_conntrack_udp_timeout", "60")]).unwrap();
-    assert_eq!(get(&mut c, "net.netfilter.nf_conntrack_udp_timeout").unwrap()[0].value, "60");
+    set(
+        &mut c,
+        &[
+            ("nf_conntrack_max", "1"),
+            ("nf_conntrack_udp_timeout", "60"),
+        ],
+    )
+    .unwrap();
+    assert_eq!(
+        get(&mut c, "net.netfilter.nf_conntrack_udp_timeout").unwrap()[0].value,
+        "60"
+    );
     h.send_udp([93, 184, 216, 34], 43000, 3);
     assert_eq!(h.wires[WAN].wait(3, PATIENCE).len(), 3);
     assert_eq!(h.stats().workers[0].conntrack_entries, 1);
@@ -558,7 +610,12 @@ fn routes_and_neighbours_steer_forwarding() {
         .interfaces;
     assert_eq!(interfaces.len(), 2);
     assert_eq!(
-        (interfaces[1].name.as_str(), interfaces[1].index, interfaces[1].mac.as_str(), interfaces[1].up),
+        (
+            interfaces[1].name.as_str(),
+            interfaces[1].index,
+            interfaces[1].mac.as_str(),
+            interfaces[1].up
+        ),
         ("wan0", 2, "02:00:00:00:02:01", true)
     );
     assert_eq!(interfaces[1].addresses, vec!["203.0.113.1/24".to_string()]);
@@ -585,14 +642,19 @@ fn routes_and_neighbours_steer_forwarding() {
             ..Default::default()
         }))
         .unwrap_err();
-    assert_eq!((bad.code(), bad.message()), (Code::InvalidArgument, "Error: Nexthop has invalid gateway."));
+    assert_eq!(
+        (bad.code(), bad.message()),
+        (Code::InvalidArgument, "Error: Nexthop has invalid gateway.")
+    );
     let routes = rt
         .block_on(net.list_routes(pb::ListRoutesRequest { table: 0 }))
         .unwrap()
         .into_inner()
         .routes;
     assert!(
-        routes.iter().any(|r| r.dst == "198.51.100.0/24" && r.via == "203.0.113.253" && r.dev == "wan0"),
+        routes
+            .iter()
+            .any(|r| r.dst == "198.51.100.0/24" && r.via == "203.0.113.253" && r.dev == "wan0"),
         "{routes:?}"
     );
     let neighbors = rt
@@ -601,7 +663,9 @@ fn routes_and_neighbours_steer_forwarding() {
         .into_inner()
         .neighbors;
     assert!(
-        neighbors.iter().any(|n| n.ip == "203.0.113.253" && n.mac == "02:00:00:00:02:fd" && n.state == "PERMANENT"),
+        neighbors.iter().any(|n| n.ip == "203.0.113.253"
+            && n.mac == "02:00:00:00:02:fd"
+            && n.state == "PERMANENT"),
         "{neighbors:?}"
     );
 
@@ -626,9 +690,14 @@ fn routes_and_neighbours_steer_forwarding() {
         .unwrap()
         .into_inner()
         .neighbors;
-    assert!(!neighbors.iter().any(|n| n.ip == "203.0.113.253"), "{neighbors:?}");
+    assert!(
+        !neighbors.iter().any(|n| n.ip == "203.0.113.253"),
+        "{neighbors:?}"
+    );
     assert_eq!(
-        rt.block_on(net.delete_neighbor(neighbor)).unwrap_err().code(),
+        rt.block_on(net.delete_neighbor(neighbor))
+            .unwrap_err()
+            .code(),
         Code::NotFound
     );
 
@@ -646,7 +715,10 @@ fn routes_and_neighbours_steer_forwarding() {
         .into_inner()
         .rules;
     assert_eq!(
-        rules.iter().map(|r| (r.priority, r.table)).collect::<Vec<_>>(),
+        rules
+            .iter()
+            .map(|r| (r.priority, r.table))
+            .collect::<Vec<_>>(),
         vec![(0, 255), (100, 100), (32766, 254), (32767, 253)]
     );
     rt.block_on(net.delete_policy_rule(rule)).unwrap();
@@ -679,13 +751,23 @@ fn stats_count_ports_workers_and_drops() {
         assert!(Instant::now() < deadline);
     };
     assert_eq!(s.ports.len(), 2);
-    assert_eq!((s.ports[LAN].name.as_str(), s.ports[LAN].rx_packets), ("lan0", 2));
-    assert_eq!(s.ports[WAN].tx_packets, 3, "two datagrams and the link-up announcement");
+    assert_eq!(
+        (s.ports[LAN].name.as_str(), s.ports[LAN].rx_packets),
+        ("lan0", 2)
+    );
+    assert_eq!(
+        s.ports[WAN].tx_packets, 3,
+        "two datagrams and the link-up announcement"
+    );
     assert_eq!(s.workers.len(), 1);
     assert_eq!(s.workers[0].core, -1, "unpinned");
     assert_eq!(s.workers[0].outcomes["forwarded"], 2);
     assert_eq!(s.workers[0].conntrack_entries, 2);
-    let rules_drops = s.drops.iter().find(|d| d.reason == "dropped_by_rules").unwrap();
+    let rules_drops = s
+        .drops
+        .iter()
+        .find(|d| d.reason == "dropped_by_rules")
+        .unwrap();
     assert_eq!(rules_drops.packets, 1);
     assert_eq!(s.ruleset_generation, 1);
     assert!(s.uptime_seconds < 600);
@@ -705,10 +787,18 @@ fn the_tcp_listener_needs_the_bearer_token() {
     );
     let cfg = load(&dir, "", &api);
     let h = start_in(dir, cfg, serial);
-    let addr = h.daemon.as_ref().unwrap().api_tcp_addr().expect("tcp listener");
-    let channel = h
-        .rt
-        .block_on(Endpoint::try_from(format!("http://{addr}")).unwrap().connect())
+    let addr = h
+        .daemon
+        .as_ref()
+        .unwrap()
+        .api_tcp_addr()
+        .expect("tcp listener");
+    let channel =
+        h.rt.block_on(
+            Endpoint::try_from(format!("http://{addr}"))
+                .unwrap()
+                .connect(),
+        )
         .expect("tcp connect");
     let save = |token: Option<&str>| {
         let mut req = tonic::Request::new(pb::SaveRequest::default());
@@ -719,9 +809,18 @@ fn the_tcp_listener_needs_the_bearer_token() {
         h.rt.block_on(RulesClient::new(channel.clone()).save(req))
     };
     assert_eq!(save(None).unwrap_err().code(), Code::Unauthenticated);
-    assert_eq!(save(Some("Bearer wrong")).unwrap_err().code(), Code::Unauthenticated);
-    assert_eq!(save(Some("Bearer s3cret-tokenX")).unwrap_err().code(), Code::Unauthenticated);
-    assert_eq!(save(Some("s3cret-token")).unwrap_err().code(), Code::Unauthenticated);
+    assert_eq!(
+        save(Some("Bearer wrong")).unwrap_err().code(),
+        Code::Unauthenticated
+    );
+    assert_eq!(
+        save(Some("Bearer s3cret-tokenX")).unwrap_err().code(),
+        Code::Unauthenticated
+    );
+    assert_eq!(
+        save(Some("s3cret-token")).unwrap_err().code(),
+        Code::Unauthenticated
+    );
     let ok = save(Some("Bearer s3cret-token")).expect("the right token");
     assert!(ok.into_inner().text.contains("MASQUERADE"));
     // The Unix socket needs none.
@@ -738,7 +837,11 @@ fn no_tcp_listener_without_a_token_file() {
     std::fs::write(dir.join("rules.v4"), RULES).unwrap();
     let text = config_text(&dir, "").replace("[api]\n", "[api]\nlisten = \"127.0.0.1:0\"\n");
     let e = Config::parse(&text, &dir.join("nfdp.toml")).unwrap_err();
-    let line = text.lines().position(|l| l.starts_with("listen =")).unwrap() + 1;
+    let line = text
+        .lines()
+        .position(|l| l.starts_with("listen ="))
+        .unwrap()
+        + 1;
     assert_eq!(e.line, Some(line));
     assert!(e.to_string().contains("token_file"), "{e}");
     // An empty token file refuses the start.
@@ -776,7 +879,11 @@ fn oversized_and_garbage_requests_leave_the_daemon_serving() {
     assert_eq!(h.save(true), before);
 
     // Bytes that are not HTTP/2 on the socket.
-    for garbage in [&b"GET / HTTP/1.1\r\n\r\n"[..], &[0xffu8; 4096][..], b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x04\x01\x00"] {
+    for garbage in [
+        &b"GET / HTTP/1.1\r\n\r\n"[..],
+        &[0xffu8; 4096][..],
+        b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x04\x01\x00",
+    ] {
         use std::io::{Read, Write};
         let mut s = std::os::unix::net::UnixStream::connect(h.socket()).unwrap();
         s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
@@ -785,16 +892,28 @@ fn oversized_and_garbage_requests_leave_the_daemon_serving() {
         let _ = s.read(&mut buf);
     }
     // A gRPC call whose body is not the message: refused, nothing changed.
-    let e = h.rt.block_on(raw_call(h.channel(), "/nfdp.v1.Rules/Restore", vec![0xff; 64])).unwrap_err();
+    let e =
+        h.rt.block_on(raw_call(
+            h.channel(),
+            "/nfdp.v1.Rules/Restore",
+            vec![0xff; 64],
+        ))
+        .unwrap_err();
     assert_eq!(e.code(), Code::Internal, "{e:?}");
     assert_eq!(h.save(true), before);
-    assert_eq!(h.exec(&["-C", "FORWARD", "-i", "lan0", "-j", "ACCEPT"]).exit_code, 0);
+    assert_eq!(
+        h.exec(&["-C", "FORWARD", "-i", "lan0", "-j", "ACCEPT"])
+            .exit_code,
+        0
+    );
 }
 
 /// A unary call with `body` as the encoded request.
 async fn raw_call(channel: Channel, path: &str, body: Vec<u8>) -> Result<Vec<u8>, tonic::Status> {
     let mut grpc = tonic::client::Grpc::new(channel);
-    grpc.ready().await.map_err(|e| tonic::Status::unavailable(e.to_string()))?;
+    grpc.ready()
+        .await
+        .map_err(|e| tonic::Status::unavailable(e.to_string()))?;
     let path: tonic::codegen::http::uri::PathAndQuery = path.parse().unwrap();
     grpc.unary(tonic::Request::new(body), path, RawCodec)
         .await
@@ -820,7 +939,11 @@ impl tonic::codec::Codec for RawCodec {
 impl tonic::codec::Encoder for RawCodec {
     type Item = Vec<u8>;
     type Error = tonic::Status;
-    fn encode(&mut self, item: Vec<u8>, dst: &mut tonic::codec::EncodeBuf<'_>) -> Result<(), tonic::Status> {
+    fn encode(
+        &mut self,
+        item: Vec<u8>,
+        dst: &mut tonic::codec::EncodeBuf<'_>,
+    ) -> Result<(), tonic::Status> {
         bytes::BufMut::put_slice(dst, &item);
         Ok(())
     }
@@ -829,7 +952,10 @@ impl tonic::codec::Encoder for RawCodec {
 impl tonic::codec::Decoder for RawCodec {
     type Item = Vec<u8>;
     type Error = tonic::Status;
-    fn decode(&mut self, src: &mut tonic::codec::DecodeBuf<'_>) -> Result<Option<Vec<u8>>, tonic::Status> {
+    fn decode(
+        &mut self,
+        src: &mut tonic::codec::DecodeBuf<'_>,
+    ) -> Result<Option<Vec<u8>>, tonic::Status> {
         let n = bytes::Buf::remaining(src);
         Ok(Some(bytes::Buf::copy_to_bytes(src, n).to_vec()))
     }
@@ -843,9 +969,11 @@ fn health_serves_until_the_workers_stop_and_reflection_lists_the_services() {
     use tonic_health::pb::health_client::HealthClient;
     let mut h = start(RULES);
     let check = |h: &Harness, service: &str| {
-        h.rt.block_on(HealthClient::new(h.channel()).check(tonic_health::pb::HealthCheckRequest {
-            service: service.into(),
-        }))
+        h.rt.block_on(
+            HealthClient::new(h.channel()).check(tonic_health::pb::HealthCheckRequest {
+                service: service.into(),
+            }),
+        )
         .unwrap()
         .into_inner()
         .status
@@ -861,17 +989,21 @@ fn health_serves_until_the_workers_stop_and_reflection_lists_the_services() {
         message_request: Some(MessageRequest::ListServices(String::new())),
     };
     let mut client = ServerReflectionClient::new(h.channel());
-    let mut stream = h
-        .rt
-        .block_on(client.server_reflection_info(tokio_stream::iter([req])))
-        .unwrap()
-        .into_inner();
+    let mut stream =
+        h.rt.block_on(client.server_reflection_info(tokio_stream::iter([req])))
+            .unwrap()
+            .into_inner();
     let resp = h.rt.block_on(stream.message()).unwrap().unwrap();
     let Some(MessageResponse::ListServicesResponse(list)) = resp.message_response else {
         panic!("{resp:?}");
     };
     let names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
-    for want in ["nfdp.v1.Rules", "nfdp.v1.Sysctl", "nfdp.v1.Net", "nfdp.v1.Stats"] {
+    for want in [
+        "nfdp.v1.Rules",
+        "nfdp.v1.Sysctl",
+        "nfdp.v1.Net",
+        "nfdp.v1.Stats",
+    ] {
         assert!(names.iter().any(|n| n == want), "{names:?}");
     }
 
@@ -895,10 +1027,19 @@ fn accepted_changes_are_written_back_and_a_restart_starts_from_them() {
     let file = std::fs::read_to_string(h.dir.join("rules.v4")).unwrap();
     assert_eq!(file, saved, "the file is the running ruleset");
     // Refused changes and listings leave the file alone.
-    let mtime = std::fs::metadata(h.dir.join("rules.v4")).unwrap().modified().unwrap();
+    let mtime = std::fs::metadata(h.dir.join("rules.v4"))
+        .unwrap()
+        .modified()
+        .unwrap();
     assert_eq!(h.exec(&["-A", "INPUT", "-j", "FROBNICATE"]).exit_code, 2);
     assert_eq!(h.exec(&["-L", "-n"]).exit_code, 0);
-    assert_eq!(std::fs::metadata(h.dir.join("rules.v4")).unwrap().modified().unwrap(), mtime);
+    assert_eq!(
+        std::fs::metadata(h.dir.join("rules.v4"))
+            .unwrap()
+            .modified()
+            .unwrap(),
+        mtime
+    );
     // Only the file is left in the directory: no temporary beside it.
     let mut names: Vec<String> = std::fs::read_dir(&h.dir)
         .unwrap()
@@ -917,7 +1058,10 @@ fn accepted_changes_are_written_back_and_a_restart_starts_from_them() {
 fn without_persist_the_file_is_left_alone() {
     let h = start_with(RULES, "persist = false\n", "");
     assert_eq!(h.exec(&["-A", "INPUT", "-j", "DROP"]).exit_code, 0);
-    assert_eq!(std::fs::read_to_string(h.dir.join("rules.v4")).unwrap(), RULES);
+    assert_eq!(
+        std::fs::read_to_string(h.dir.join("rules.v4")).unwrap(),
+        RULES
+    );
 }
 
 #[test]
@@ -925,13 +1069,21 @@ fn a_reload_of_an_empty_rules_file_changes_nothing() {
     let h = start_with(RULES, "persist = false\n", "");
     let before = h.save(false);
     std::fs::write(h.dir.join("rules.v4"), "").unwrap();
-    h.daemon.as_ref().unwrap().reload_flag().store(true, Ordering::Relaxed);
+    h.daemon
+        .as_ref()
+        .unwrap()
+        .reload_flag()
+        .store(true, Ordering::Relaxed);
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(h.save(false), before);
     assert_eq!(h.stats().ruleset_generation, 1, "nothing published");
     // A file naming only nat replaces only nat.
     std::fs::write(h.dir.join("rules.v4"), "*nat\nCOMMIT\n").unwrap();
-    h.daemon.as_ref().unwrap().reload_flag().store(true, Ordering::Relaxed);
+    h.daemon
+        .as_ref()
+        .unwrap()
+        .reload_flag()
+        .store(true, Ordering::Relaxed);
     let deadline = Instant::now() + PATIENCE;
     while h.stats().ruleset_generation == 1 {
         assert!(Instant::now() < deadline, "reloaded");

@@ -1048,8 +1048,21 @@ fn accepted_changes_are_written_back_and_a_restart_starts_from_them() {
     names.sort();
     assert_eq!(names, vec!["nfdp.toml", "rules.v4", "run"]);
 
-    // A restart from the same config gives the same iptables-save.
+    // A second daemon on the same socket is refused while the first serves it.
+    let cfg = Config::load(h.dir.join("nfdp.toml")).unwrap();
+    let (ports, _) = wire_ports(&cfg).unwrap();
+    let e = core::start(cfg, Default::default(), ports, Options::default())
+        .err()
+        .expect("refused");
+    assert!(e.contains("another process is serving it"), "{e}");
+
+    // A restart from the same config gives the same iptables-save, over a stale socket
+    // file left behind (as a crash would leave it).
     let mut h = h;
+    h.daemon.take().unwrap().shutdown();
+    assert!(!h.socket().exists(), "a clean stop removes the socket");
+    drop(std::os::unix::net::UnixListener::bind(h.socket()).unwrap());
+    assert!(h.socket().exists());
     h.restart();
     assert_eq!(h.save(false), saved);
 }

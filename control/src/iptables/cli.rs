@@ -28,7 +28,21 @@ fn try_help(prog: &str) -> String {
 
 /// Messages iptables formats with a trailing newline (so a blank line follows them).
 fn ends_with_newline(msg: &str) -> bool {
-    msg.starts_with("Can't use ") || msg.starts_with("log level ")
+    msg.starts_with("Can't use ")
+        || msg.starts_with("log level ")
+        || msg.contains(" also requires ")
+        || msg.ends_with(" cannot be inverted.")
+}
+
+/// The parser's wording where iptables' differs.
+fn as_iptables_says(msg: &str) -> String {
+    if msg.starts_with("invalid portrange `") && msg.ends_with("(min > max)") {
+        return "invalid portrange (min > max)".into();
+    }
+    if msg == "tcp match: only valid for protocol 6" {
+        return "TCP match requires '-p tcp'".into();
+    }
+    msg.to_string()
 }
 
 /// What `iptables` prints for a command line the parser refused.
@@ -54,6 +68,7 @@ pub fn parse_refusal(msg: &str) -> Refusal {
             2,
         );
     }
+    let msg = &as_iptables_says(msg);
     let blank = if ends_with_newline(msg) { "\n" } else { "" };
     refusal(
         format!("iptables {VERSION}: {msg}\n{blank}{}", try_help("iptables")),
@@ -131,6 +146,9 @@ pub fn exec_refusal(cmd: &ParsedCommand, e: &ExecError) -> Refusal {
                     parse_refusal(&format!("Chain '{c}' does not exist"))
                 }
                 ValidationErrorKind::Interface { .. } => parse_refusal(&v.to_string()),
+                ValidationErrorKind::Rule(m) if m == "tcp match: only valid for protocol 6" => {
+                    parse_refusal(m)
+                }
                 ValidationErrorKind::Loop(_) => nft_refusal(op, "Too many links", &rule_in),
                 _ => nft_refusal(op, "Invalid argument", &rule_in),
             },
@@ -143,6 +161,7 @@ pub fn exec_refusal(cmd: &ParsedCommand, e: &ExecError) -> Refusal {
 pub fn restore_refusal(text: &str, e: &RestoreError) -> Refusal {
     let prog = "iptables-restore";
     let at = |line: usize, msg: &str| {
+        let msg = &as_iptables_says(msg);
         let blank = if ends_with_newline(msg) { "\n" } else { "" };
         refusal(
             format!(
@@ -216,11 +235,13 @@ pub fn restore_refusal(text: &str, e: &RestoreError) -> Refusal {
         {
             return at(commit_line(), &format!("Chain '{c}' does not exist"));
         }
-        if msg.starts_with("Can't use ") {
+        if msg.starts_with("Can't use ") || msg == "tcp match: only valid for protocol 6" {
             return at(e.line, msg);
         }
         let errno = if msg.starts_with("jump loop") {
             "Too many links"
+        } else if msg.contains("(Numerical result out of range)") {
+            "Numerical result out of range"
         } else {
             "Invalid argument"
         };

@@ -1106,3 +1106,99 @@ fn a_reload_of_an_empty_rules_file_changes_nothing() {
     assert!(!after.contains("MASQUERADE"), "{after}");
     assert!(after.contains("-A FORWARD -i lan0 -j ACCEPT"), "{after}");
 }
+
+/// A port queue that panics on its next poll once tripped (a worker dying).
+struct Tripwire {
+    inner: Box<dyn dataplane::port::Port>,
+    trip: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl dataplane::port::Port for Tripwire {
+    fn id(&self) -> dataplane::port::PortId {
+        self.inner.id()
+    }
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+    fn mac(&self) -> dataplane::port::MacAddr {
+        self.inner.mac()
+    }
+    fn queues(&self) -> u16 {
+        self.inner.queues()
+    }
+    fn rx_burst(
+        &mut self,
+        q: u16,
+        bufs: &mut Vec<dataplane::port::PacketBuf>,
+        max: usize,
+    ) -> usize {
+        assert!(
+            !self.trip.load(Ordering::Relaxed),
+            "tripwire: this worker dies"
+        );
+        self.inner.rx_burst(q, bufs, max)
+    }
+    fn tx_burst(&mut self, q: u16, pkts: &mut Vec<dataplane::port::PacketBuf>) -> usize {
+        self.inner.tx_burst(q, pkts)
+    }
+    fn count_tx_dropped(&mut self, n: u64) {
+        self.inner.count_tx_dropped(n)
+    }
+    fn stats(&self) -> dataplane::port::PortStats {
+        self.inner.stats()
+    }
+}
+
+#[test]
+fn health_goes_not_serving_when_a_worker_dies() {
+    use tonic_health::pb::health_check_response::ServingStatus;
+    use tonic_health::pb::health_client::HealthClient;
+    let serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let dir = temp_dir();
+    std::fs::write(dir.join("rules.v4"), RULES).unwrap();
+    let cfg = load(&dir, "", "");
+    let (mut ports, wires) = wire_ports(&cfg).unwrap();
+    let trip = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let lan = ports.queues[0].remove(0);
+    ports.queues[0].insert(
+        0,
+        Box::new(Tripwire {
+            inner: lan,
+            trip: std::sync::Arc::clone(&trip),
+        }),
+    );
+    let daemon = core::start(cfg, Default::default(), ports, Options::default()).unwrap();
+    announced(&wires);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let h = Harness {
+        daemon: Some(daemon),
+        wires,
+        dir,
+        rt,
+        _serial: serial,
+    };
+    let check = |h: &Harness| {
+        h.rt.block_on(
+            HealthClient::new(h.channel()).check(tonic_health::pb::HealthCheckRequest {
+                service: String::new(),
+            }),
+        )
+        .unwrap()
+        .into_inner()
+        .status
+    };
+    assert_eq!(check(&h), ServingStatus::Serving as i32);
+    trip.store(true, Ordering::Relaxed);
+    let deadline = Instant::now() + PATIENCE;
+    while check(&h) != ServingStatus::NotServing as i32 {
+        assert!(Instant::now() < deadline, "health still SERVING");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let e =
+        h.rt.block_on(StatsClient::new(h.channel()).get(pb::StatsRequest {}))
+            .unwrap_err();
+    assert_eq!(e.code(), Code::Unavailable);
+}

@@ -132,6 +132,18 @@ fn bind_unix(path: &Path) -> Result<tokio::net::UnixListener, String> {
     Ok(listener)
 }
 
+async fn set_health(health: &HealthReporter, serving: bool) {
+    let status = if serving {
+        ServingStatus::Serving
+    } else {
+        ServingStatus::NotServing
+    };
+    health.set_service_status("", status).await;
+    for s in SERVICES {
+        health.set_service_status(*s, status).await;
+    }
+}
+
 /// The running listeners.
 pub struct ApiServer {
     health: HealthReporter,
@@ -205,6 +217,29 @@ impl ApiServer {
                 }
             }));
         }
+        // Health follows the workers: NOT_SERVING once one has died or they stop.
+        {
+            let health = health.clone();
+            let control = Arc::clone(&control);
+            let mut stop = watch.clone();
+            tasks.push(rt.spawn(async move {
+                let mut serving = true;
+                loop {
+                    tokio::select! {
+                        _ = stop.wait_for(|s| *s) => break,
+                        _ = tokio::time::sleep(std::time::Duration::from_millis(200)) => {}
+                    }
+                    let now = control.workers.running();
+                    if now != serving {
+                        serving = now;
+                        if !now {
+                            tracing::error!("the workers are not running: health NOT_SERVING");
+                        }
+                        set_health(&health, now).await;
+                    }
+                }
+            }));
+        }
         let api = ApiServer {
             health,
             shutdown,
@@ -218,15 +253,7 @@ impl ApiServer {
 
     /// What the health service reports for the server and every nfdp.v1 service.
     pub async fn set_serving(&self, serving: bool) {
-        let status = if serving {
-            ServingStatus::Serving
-        } else {
-            ServingStatus::NotServing
-        };
-        self.health.set_service_status("", status).await;
-        for s in SERVICES {
-            self.health.set_service_status(*s, status).await;
-        }
+        set_health(&self.health, serving).await;
     }
 
     /// Stops accepting, lets calls in flight finish (briefly) and removes the socket file.

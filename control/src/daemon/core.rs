@@ -16,7 +16,7 @@ use dataplane::ruleset::Ruleset;
 use dataplane::worker::Worker;
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddr};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -58,6 +58,8 @@ pub struct Options {
 pub struct Workers {
     senders: Arc<[Sender<Command>]>,
     stop: Arc<AtomicBool>,
+    /// Worker threads still in their loop (a panicked one has left it).
+    alive: Arc<AtomicUsize>,
 }
 
 /// Why a request to the workers got no answer.
@@ -79,10 +81,16 @@ impl std::fmt::Display for WorkersError {
 }
 
 impl Workers {
-    pub fn new(senders: Vec<Sender<Command>>, stop: Arc<AtomicBool>) -> Workers {
+    /// `alive` counts the worker threads in their loop (see `AliveGuard`).
+    pub fn new(
+        senders: Vec<Sender<Command>>,
+        stop: Arc<AtomicBool>,
+        alive: Arc<AtomicUsize>,
+    ) -> Workers {
         Workers {
             senders: senders.into(),
             stop,
+            alive,
         }
     }
 
@@ -99,9 +107,10 @@ impl Workers {
         self.senders.is_empty()
     }
 
-    /// False once the daemon is stopping.
+    /// False once the daemon is stopping or a worker has died.
     pub fn running(&self) -> bool {
         !self.stop.load(Ordering::Relaxed)
+            && self.alive.load(Ordering::Relaxed) == self.senders.len()
     }
 
     /// Every worker's report (see `collect_reports`); `Stopped` once they are stopping.
@@ -132,6 +141,15 @@ impl Workers {
                 .map_err(|_| WorkersError::NoAnswer)?;
         }
         Ok(())
+    }
+}
+
+/// Held by a worker thread while it runs: dropped on return or panic.
+struct AliveGuard(Arc<AtomicUsize>);
+
+impl Drop for AliveGuard {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -300,6 +318,7 @@ pub fn start(cfg: Config, rules: Ruleset, ports: Ports, opts: Options) -> Result
     };
     let mut commands = Vec::new();
     let mut threads = Vec::new();
+    let alive = Arc::new(AtomicUsize::new(0));
     for (i, worker_ports) in port_queues.into_iter().enumerate() {
         let mut pipeline = Pipeline::new(
             shared.compiled.load_full(),
@@ -334,9 +353,12 @@ pub fn start(cfg: Config, rules: Ruleset, ports: Ports, opts: Options) -> Result
             stop: Arc::clone(&stop),
         };
         let init = opts.thread_init;
+        alive.fetch_add(1, Ordering::Relaxed);
+        let guard = AliveGuard(Arc::clone(&alive));
         let handle = std::thread::Builder::new()
             .name(format!("nfdp-worker{i}"))
             .spawn(move || {
+                let _alive = guard;
                 if let Some(f) = init {
                     f(i);
                 }
@@ -361,7 +383,7 @@ pub fn start(cfg: Config, rules: Ruleset, ports: Ports, opts: Options) -> Result
     }
     let control = Arc::new(Control {
         shared: Arc::clone(&shared),
-        workers: Workers::new(commands.clone(), Arc::clone(&stop)),
+        workers: Workers::new(commands.clone(), Arc::clone(&stop), alive),
         ports: port_control,
         host_port: host_control,
         net: Mutex::new(NetState {

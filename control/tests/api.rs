@@ -511,6 +511,15 @@ fn save_has_the_workers_counters_and_zero_restarts_them() {
     assert!(h
         .save(true)
         .contains("[0:0] -A POSTROUTING -o wan0 -j MASQUERADE\n"));
+    // iptables-restore -c: the restored table counts from the text's values.
+    let mut with_counters = restore_req(
+        "*filter\n:FORWARD DROP [4:400]\n[7:700] -A FORWARD -i lan0 -j ACCEPT\nCOMMIT\n",
+    );
+    with_counters.counters = true;
+    h.restore(with_counters).unwrap();
+    let s = h.save(true);
+    assert!(s.contains(":FORWARD DROP [4:400]\n"), "{s}");
+    assert!(s.contains("[7:700] -A FORWARD -i lan0 -j ACCEPT\n"), "{s}");
     let z = h.exec(&["-Z", "NOCHAIN"]);
     assert_eq!(
         (z.exit_code, z.stderr.as_str()),

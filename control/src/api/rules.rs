@@ -90,6 +90,35 @@ pub fn restore_text(control: &Control, req: RestoreRequest) -> Result<RestoreRep
         return Ok(RestoreReply { generation: 0 });
     }
     let generation = control.commit_rules(rs).map_err(Status::internal)?;
+    if req.counters {
+        // -c: the restored tables count from the text's values, not from the workers'
+        // carried-over counts.
+        let named: Vec<TableKind> = text
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix('*'))
+            .filter_map(|n| TableKind::from_name(n.trim()))
+            .collect();
+        let (_, compiled) = control.shared.current_rules();
+        let slots: Vec<usize> = compiled
+            .slots
+            .iter()
+            .enumerate()
+            .filter(|(_, owner)| match owner {
+                SlotOwner::Policy { table, .. } | SlotOwner::Rule { table, .. } => {
+                    named.contains(table)
+                }
+            })
+            .map(|(i, _)| i)
+            .collect();
+        control
+            .workers
+            .broadcast(|done| WorkerCommand::ZeroCounters {
+                generation: compiled.generation,
+                slots: slots.clone(),
+                done,
+            })
+            .map_err(workers_status)?;
+    }
     Ok(RestoreReply { generation })
 }
 

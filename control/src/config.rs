@@ -147,7 +147,13 @@ pub struct Config {
     pub conntrack: BTreeMap<String, u64>,
     /// `[rules] file`, resolved; `None` means an empty ruleset.
     pub rules_file: Option<PathBuf>,
+    /// `[rules] persist`: write every change accepted through the API back to `rules_file`.
+    pub rules_persist: bool,
     pub api_socket: PathBuf,
+    /// `[api] listen`: a TCP listener for the API, only with `api_token_file`.
+    pub api_listen: Option<SocketAddr>,
+    /// `[api] token_file`: holds the bearer token TCP clients must present.
+    pub api_token_file: Option<PathBuf>,
     pub metrics_listen: SocketAddr,
     /// `[metrics] rule_counters` (default true): export every rule's packet and byte
     /// counters; off for rulesets too large to scrape.
@@ -267,13 +273,16 @@ struct RawNeighbor {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawRules {
-    file: Spanned<String>,
+    file: Option<Spanned<String>>,
+    persist: Option<bool>,
 }
 
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct RawApi {
     socket: Option<Spanned<String>>,
+    listen: Option<Spanned<String>>,
+    token_file: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -596,14 +605,37 @@ impl Config {
         }
 
         // [rules], [api], [metrics]
-        let rules_file = match &raw.rules {
-            Some(r) => Some(resolve(r.file.get_ref(), path).map_err(|e| cx.at(&r.file, e))?),
+        let rules_file = match raw.rules.as_ref().and_then(|r| r.file.as_ref()) {
+            Some(f) => Some(resolve(f.get_ref(), path).map_err(|e| cx.at(f, e))?),
             None => None,
         };
+        let rules_persist = raw.rules.as_ref().and_then(|r| r.persist).unwrap_or(true);
         let api_socket = match &raw.api.socket {
             Some(s) if s.get_ref().is_empty() => return Err(cx.at(s, "api socket path is empty")),
             Some(s) => PathBuf::from(s.get_ref()),
             None => PathBuf::from(DEFAULT_API_SOCKET),
+        };
+        let api_listen = match &raw.api.listen {
+            Some(l) => Some(l.get_ref().parse::<SocketAddr>().map_err(|_| {
+                cx.at(
+                    l,
+                    format!("bad api listen address `{}`: expected ip:port", l.get_ref()),
+                )
+            })?),
+            None => None,
+        };
+        let api_token_file = match (&raw.api.listen, &raw.api.token_file) {
+            (Some(l), None) => {
+                return Err(cx.at(
+                    l,
+                    "api listen (TCP) needs `token_file` in [api]: the bearer token clients must present",
+                ))
+            }
+            (_, Some(t)) if t.get_ref().is_empty() => {
+                return Err(cx.at(t, "api token_file path is empty"))
+            }
+            (_, Some(t)) => Some(PathBuf::from(t.get_ref())),
+            (None, None) => None,
         };
         let metrics_listen = match &raw.metrics.listen {
             Some(l) => l.get_ref().parse().map_err(|_| {
@@ -631,7 +663,10 @@ impl Config {
             neighbors,
             conntrack,
             rules_file,
+            rules_persist,
             api_socket,
+            api_listen,
+            api_token_file,
             metrics_listen,
             metrics_rule_counters: raw.metrics.rule_counters.unwrap_or(true),
             mbufs,
@@ -874,6 +909,27 @@ listen = "0.0.0.0:9100"
         let (line, msg) = fail("\n[metrics]\nrule_counter = false\n");
         assert_eq!(line, l + 2, "{msg}");
         assert!(msg.contains("unknown field `rule_counter`"), "{msg}");
+    }
+
+    #[test]
+    fn api_and_persist_keys() {
+        let l = first_line();
+        let (line, msg) = fail("\n[api]\nsocket = \"/tmp/x.sock\"\nlisten = \"127.0.0.1:50051\"\n");
+        assert_eq!(line, l + 3);
+        assert!(msg.contains("needs `token_file`"), "{msg}");
+        let (line, msg) = fail("\n[api]\nlisten = \"localhost\"\ntoken_file = \"/t\"\n");
+        assert_eq!(line, l + 2, "{msg}");
+        let c = parse("\n[api]\nlisten = \"127.0.0.1:50051\"\ntoken_file = \"/etc/nfdp/token\"\n")
+            .unwrap();
+        assert_eq!(c.api_listen, Some("127.0.0.1:50051".parse().unwrap()));
+        assert_eq!(
+            c.api_token_file.as_deref(),
+            Some(Path::new("/etc/nfdp/token"))
+        );
+        assert!(c.rules_persist, "persist is on by default");
+        let c = parse("\n[rules]\npersist = false\n").unwrap();
+        assert!(!c.rules_persist);
+        assert_eq!(c.rules_file, None);
     }
 
     #[test]

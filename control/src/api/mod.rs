@@ -10,3 +10,27 @@ pub mod pb {
 /// The encoded file descriptor set of the API, for server reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/nfdp_descriptor.bin"));
+
+pub mod net;
+pub mod rules;
+pub mod server;
+pub mod stats;
+pub mod sysctl;
+
+use crate::daemon::WorkersError;
+use tonic::Status;
+
+/// The status of a call the workers could not answer.
+pub fn workers_status(e: WorkersError) -> Status {
+    Status::unavailable(e.to_string())
+}
+
+/// Runs blocking control-plane work (worker round trips, compiling, fsync) off the
+/// runtime's threads.
+pub async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, Status> + Send + 'static,
+) -> Result<T, Status> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| Status::internal(format!("the request failed: {e}")))?
+}

@@ -5,11 +5,16 @@
 //! snapshots the workers publish: `snapshot`), and on SIGINT or SIGTERM stops the workers,
 //! closes the ports and cleans up the EAL, in that order.
 
+pub mod core;
 pub mod host;
 pub mod http;
+pub mod mem;
 pub mod metrics;
+pub mod persist;
 pub mod snapshot;
 pub mod worker;
+
+pub use self::core::{Control, Daemon, HostPorts, Options, Ports, Workers, WorkersError};
 
 use crate::config::Config;
 use crate::iptables::{restore, RestoreOptions};
@@ -87,6 +92,15 @@ impl Shared {
         self.swap_ns
             .store(start.elapsed().as_nanos() as i64, Ordering::Relaxed);
         generation
+    }
+
+    /// Changes the published model's own counters (`iptables -Z`) without a new
+    /// generation: the data plane is not touched.
+    pub fn edit_model_counters(&self, f: impl FnOnce(&mut Ruleset)) {
+        let mut g = self.published.lock().unwrap_or_else(|p| p.into_inner());
+        let mut rs = (*g.0).clone();
+        f(&mut rs);
+        g.0 = Arc::new(rs);
     }
 
     pub fn swap_latency_ns(&self) -> i64 {

@@ -7,9 +7,10 @@ use super::host::{FromHost, HostLink};
 use super::snapshot::{SnapshotSlot, WorkerSnapshot};
 use arc_swap::ArcSwap;
 use crossbeam_channel::{Receiver, Sender};
-use dataplane::conntrack::CtStats;
+use dataplane::conntrack::{CtConfig, CtStats};
 use dataplane::pipeline::{CompiledRuleset, Emit, PipelineStats};
-use dataplane::port::{PacketBuf, Port, PortId};
+use dataplane::port::{MacAddr, PacketBuf, Port, PortId};
+use dataplane::route::Fib;
 use dataplane::ruleset::Counters;
 use dataplane::worker::Worker;
 use std::net::Ipv4Addr;
@@ -31,6 +32,25 @@ pub enum Command {
     LinkUp(PortId),
     /// A port went down: forget its neighbours and the connections masqueraded to it.
     LinkDown(PortId, Vec<Ipv4Addr>),
+    /// Install a changed FIB (routes, policy rules); `done` is answered once it is.
+    SetFib { fib: Box<Fib>, done: Sender<()> },
+    /// A permanent neighbour (`ip neigh replace ... nud permanent`), or with `mac: None`
+    /// its removal (`ip neigh del`).
+    SetNeighbor {
+        port: PortId,
+        ip: Ipv4Addr,
+        mac: Option<MacAddr>,
+        done: Sender<()>,
+    },
+    /// New conntrack tunables (sysctl), live.
+    SetConntrackConfig { cfg: CtConfig, done: Sender<()> },
+    /// `iptables -Z`: zero these counter slots of ruleset `generation` (the worker takes up
+    /// the published ruleset first; slots of another generation are left alone).
+    ZeroCounters {
+        generation: u64,
+        slots: Vec<usize>,
+        done: Sender<()>,
+    },
 }
 
 /// A worker's state as the control thread sees it.
@@ -59,6 +79,18 @@ pub struct WorkerReport {
     pub conntrack: Vec<String>,
     /// `ip neigh`-style lines, when asked for.
     pub neighbors: Vec<String>,
+    /// The neighbour table, when asked for.
+    pub neighbor_entries: Vec<NeighborEntry>,
+}
+
+/// One neighbour table entry as `ip neigh` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NeighborEntry {
+    pub port: PortId,
+    pub ip: Ipv4Addr,
+    pub mac: Option<MacAddr>,
+    /// INCOMPLETE, REACHABLE, STALE or PERMANENT.
+    pub state: &'static str,
 }
 
 pub struct WorkerThread {
@@ -248,10 +280,12 @@ impl WorkerThread {
                 if listing {
                     report.conntrack = p.conntrack().listing(now);
                     report.neighbors = neighbor_listing(p, &self.port_names);
+                    report.neighbor_entries = neighbor_entries(p);
                 }
                 let _ = reply.send(report.clone());
                 report.conntrack.clear();
                 report.neighbors.clear();
+                report.neighbor_entries.clear();
             }
             Command::LinkUp(port) => {
                 self.worker.pipeline.announce(port, emits);
@@ -263,6 +297,44 @@ impl WorkerThread {
                     let n = self.worker.pipeline.forget_masqueraded(a);
                     tracing::info!(worker = self.index, %a, n, "forgot masqueraded connections");
                 }
+            }
+            Command::SetFib { fib, done } => {
+                self.worker.pipeline.set_fib(*fib);
+                let _ = done.send(());
+            }
+            Command::SetNeighbor {
+                port,
+                ip,
+                mac,
+                done,
+            } => {
+                match mac {
+                    Some(mac) => self.worker.pipeline.add_neighbor(port, ip, mac),
+                    None => {
+                        self.worker.pipeline.remove_neighbor(port, ip);
+                    }
+                }
+                let _ = done.send(());
+            }
+            Command::SetConntrackConfig { cfg, done } => {
+                self.worker.pipeline.set_conntrack_config(cfg);
+                let _ = done.send(());
+            }
+            Command::ZeroCounters {
+                generation,
+                slots,
+                done,
+            } => {
+                // The zero was asked for after `generation` was published: take it up
+                // now rather than at the next burst, so the slots mean the same rules.
+                let current = self.rules.load_full();
+                if !Arc::ptr_eq(&current, self.worker.pipeline.ruleset()) {
+                    self.worker.pipeline.set_ruleset(current);
+                }
+                if self.worker.pipeline.ruleset().generation == generation {
+                    self.worker.pipeline.zero_counters(&slots);
+                }
+                let _ = done.send(());
             }
         }
     }
@@ -283,6 +355,32 @@ fn send_all(port: &mut dyn Port, queue: u16, pkts: &mut Vec<PacketBuf>) -> u64 {
         pkts.clear();
     }
     sent as u64
+}
+
+fn state_name(s: dataplane::neigh::NeighState) -> &'static str {
+    use dataplane::neigh::NeighState;
+    match s {
+        NeighState::Incomplete => "INCOMPLETE",
+        NeighState::Reachable => "REACHABLE",
+        NeighState::Stale => "STALE",
+        NeighState::Permanent => "PERMANENT",
+    }
+}
+
+/// The neighbour table, sorted by port and address.
+pub fn neighbor_entries(p: &dataplane::pipeline::Pipeline) -> Vec<NeighborEntry> {
+    let mut v: Vec<NeighborEntry> = p
+        .neighbors()
+        .iter()
+        .map(|(port, ip, e)| NeighborEntry {
+            port,
+            ip,
+            mac: e.mac,
+            state: state_name(e.state),
+        })
+        .collect();
+    v.sort_by_key(|e| (e.port.0, u32::from(e.ip)));
+    v
 }
 
 /// `ip neigh show` lines: `IP dev PORT lladdr MAC STATE`, sorted.

@@ -39,11 +39,44 @@ fn push_rules(
     Ok(())
 }
 
+/// Why a command was refused, kept typed so that callers can print what iptables prints.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ExecError {
+    Ruleset(RulesetError),
+    Message(String),
+}
+
+impl std::fmt::Display for ExecError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ExecError::Ruleset(e) => write!(f, "{e}"),
+            ExecError::Message(m) => f.write_str(m),
+        }
+    }
+}
+
+impl From<String> for ExecError {
+    fn from(m: String) -> Self {
+        ExecError::Message(m)
+    }
+}
+
+impl From<&str> for ExecError {
+    fn from(m: &str) -> Self {
+        ExecError::Message(m.to_string())
+    }
+}
+
 /// Executes one command. `Ok` carries what iptables would print on stdout.
 pub fn execute(rs: &mut Ruleset, cmd: ParsedCommand) -> Result<String, String> {
+    execute_typed(rs, cmd).map_err(|e| e.to_string())
+}
+
+/// `execute`, with the refusal typed.
+pub fn execute_typed(rs: &mut Ruleset, cmd: ParsedCommand) -> Result<String, ExecError> {
     let kind = cmd.table;
     let counters = cmd.counters;
-    let err = |e: RulesetError| e.to_string();
+    let err = ExecError::Ruleset;
     match cmd.command {
         Command::Append { chain, rules } => {
             let rules = rules
@@ -105,11 +138,11 @@ pub fn execute(rs: &mut Ruleset, cmd: ParsedCommand) -> Result<String, String> {
         }
         Command::ListRules { chain } => {
             let t = rs.table(kind).cloned().unwrap_or_else(|| Table::new(kind));
-            return list_rules(&t, chain.as_deref(), cmd.list.verbose);
+            return Ok(list_rules(&t, chain.as_deref(), cmd.list.verbose)?);
         }
         Command::List { chain } => {
             let t = rs.table(kind).cloned().unwrap_or_else(|| Table::new(kind));
-            return super::list::list_table(&t, chain.as_deref(), cmd.list);
+            return Ok(super::list::list_table(&t, chain.as_deref(), cmd.list)?);
         }
     }
     Ok(String::new())

@@ -2,6 +2,7 @@
 //! target of SPEC.md), the iptables-restore file format, and the printers for `-S`,
 //! `-L` and iptables-save, in the exact text iptables 1.8.9 prints.
 
+pub mod cli;
 pub mod command;
 pub mod exec;
 pub mod ext;
@@ -12,6 +13,6 @@ pub mod restore;
 pub mod save;
 
 pub use command::{parse_command, Command, ListOptions, ParsedCommand, Source};
-pub use exec::execute;
+pub use exec::{execute, execute_typed, ExecError};
 pub use restore::{restore, RestoreError, RestoreOptions};
 pub use save::{rule_to_string, save_ruleset, save_table};

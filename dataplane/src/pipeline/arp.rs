@@ -297,6 +297,17 @@ impl Pipeline {
         self.stats.no_neighbor += dropped.len() as u64;
     }
 
+    /// `ip neigh del`: forgets an entry; packets waiting on it are dropped as no_neighbor.
+    pub fn remove_neighbor(&mut self, port: PortId, ip: Ipv4Addr) -> bool {
+        match self.neighbors.remove(port, ip) {
+            Some(waiting) => {
+                self.stats.no_neighbor += waiting.len() as u64;
+                true
+            }
+            None => false,
+        }
+    }
+
     /// The neighbour table, for `ip neigh`-style listings and its drop counters.
     pub fn neighbors(&self) -> &crate::neigh::NeighTable<PacketBuf> {
         &self.neighbors

@@ -213,6 +213,12 @@ impl Pipeline {
         self.state = state;
     }
 
+    /// Installs a changed FIB (routes, policy rules). The route cache is keyed by the FIB's
+    /// generation, so no cached lookup of the old one is answered.
+    pub fn set_fib(&mut self, fib: Fib) {
+        self.fib = fib;
+    }
+
     pub fn set_conntrack_config(&mut self, cfg: CtConfig) {
         self.conntrack.set_config(cfg);
     }
@@ -271,6 +277,15 @@ impl Pipeline {
 
     pub fn counters(&self) -> &[Counters] {
         &self.counters
+    }
+
+    /// `iptables -Z`: zeroes the counters of these slots of the installed ruleset.
+    pub fn zero_counters(&mut self, slots: &[usize]) {
+        for &s in slots {
+            if let Some(c) = self.counters.get_mut(s) {
+                *c = Counters::default();
+            }
+        }
     }
 
     pub fn stats(&self) -> &PipelineStats {

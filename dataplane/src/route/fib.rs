@@ -345,6 +345,13 @@ impl Fib {
     }
 
     /// Routing table `table`, if it has ever had a route.
+    /// The ids of the tables that hold routes, ascending.
+    pub fn table_ids(&self) -> Vec<u32> {
+        let mut ids: Vec<u32> = self.tables.keys().copied().collect();
+        ids.sort_unstable();
+        ids
+    }
+
     pub fn table(&self, table: u32) -> Option<&RouteTable> {
         self.tables.get(&table)
     }

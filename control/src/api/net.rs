@@ -1,0 +1,412 @@
+//! The Net service: interfaces, routes, policy rules and neighbours. The control plane
+//! owns the FIB; a change is made on a copy, checked, sent to every worker and only then
+//! kept (each worker's route cache is keyed by the FIB generation, so no stale lookup
+//! survives the change).
+
+use super::pb::net_server::Net;
+use super::pb::{
+    Interface, ListInterfacesReply, ListInterfacesRequest, ListNeighborsReply,
+    ListNeighborsRequest, ListPolicyRulesReply, ListPolicyRulesRequest, ListRoutesReply,
+    ListRoutesRequest, Neighbor, NetReply, PolicyRule, Route,
+};
+use super::{blocking, workers_status};
+use crate::daemon::worker::Command;
+use crate::daemon::Control;
+use dataplane::port::{MacAddr, PortId};
+use dataplane::route::RouteKind;
+use dataplane::route::{Fib, Prefix, RouteError};
+use std::net::Ipv4Addr;
+use std::sync::Arc;
+use tonic::{Request, Response, Status};
+
+const MAIN_TABLE: u32 = 254;
+const ALL_TABLES: u32 = u32::MAX;
+
+pub struct NetService {
+    control: Arc<Control>,
+}
+
+impl NetService {
+    pub fn new(control: Arc<Control>) -> NetService {
+        NetService { control }
+    }
+}
+
+fn invalid(msg: impl Into<String>) -> Status {
+    Status::invalid_argument(msg.into())
+}
+
+fn parse_ip(s: &str, what: &str) -> Result<Ipv4Addr, Status> {
+    s.trim().parse().map_err(|_| {
+        invalid(format!(
+            "Error: inet address is expected rather than \"{s}\" ({what})."
+        ))
+    })
+}
+
+fn port_by_name(control: &Control, dev: &str) -> Result<PortId, Status> {
+    control
+        .config
+        .ports
+        .iter()
+        .position(|p| p.name == dev)
+        .map(|i| PortId(i as u16))
+        .ok_or_else(|| invalid(format!("Cannot find device \"{dev}\"")))
+}
+
+fn port_name(control: &Control, id: PortId) -> String {
+    control
+        .config
+        .ports
+        .get(usize::from(id.0))
+        .map_or_else(|| format!("port{}", id.0), |p| p.name.clone())
+}
+
+pub fn interfaces(control: &Control) -> ListInterfacesReply {
+    let net = control.net();
+    let interfaces = control
+        .config
+        .ports
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let info = net.fib.ports().get(PortId(i as u16));
+            Interface {
+                name: p.name.clone(),
+                index: i as u32 + 1,
+                mac: info.map(|x| x.mac.to_string()).unwrap_or_default(),
+                mtu: u32::from(p.mtu),
+                up: control.ports.get(i).is_some_and(|c| c.link_up()),
+                addresses: p
+                    .addresses
+                    .iter()
+                    .map(|(a, l)| format!("{a}/{l}"))
+                    .collect(),
+                driver: p.driver.clone(),
+            }
+        })
+        .collect();
+    ListInterfacesReply { interfaces }
+}
+
+pub fn routes(control: &Control, table: u32) -> ListRoutesReply {
+    let net = control.net();
+    let want = if table == 0 { MAIN_TABLE } else { table };
+    let tables: Vec<u32> = if want == ALL_TABLES {
+        net.fib.table_ids()
+    } else {
+        vec![want]
+    };
+    let mut out = Vec::new();
+    for t in tables {
+        let Some(rt) = net.fib.table(t) else { continue };
+        for r in rt.iter() {
+            let src = net
+                .fib
+                .ports()
+                .get(r.dev)
+                .and_then(|p| p.source_for(r.via.unwrap_or(r.dst.addr())))
+                .map(|a| a.to_string())
+                .unwrap_or_default();
+            out.push(Route {
+                dst: r.dst.to_string(),
+                via: r.via.map(|v| v.to_string()).unwrap_or_default(),
+                dev: port_name(control, r.dev),
+                table: r.table,
+                metric: r.metric,
+                proto: match r.kind {
+                    RouteKind::Connected => "kernel".into(),
+                    RouteKind::Static => "static".into(),
+                },
+                src: if r.kind == RouteKind::Connected {
+                    src
+                } else {
+                    String::new()
+                },
+            });
+        }
+    }
+    ListRoutesReply { routes: out }
+}
+
+fn route_error(e: RouteError) -> Status {
+    match e {
+        RouteError::Exists(..) => Status::already_exists("RTNETLINK answers: File exists"),
+        RouteError::InvalidGateway(_) => invalid("Error: Nexthop has invalid gateway."),
+        RouteError::LocalGateway(_) => invalid("Error: Nexthop has invalid gateway."),
+        RouteError::NoDevice(_) => invalid("Error: Device for nexthop is not up."),
+        RouteError::BadTable(_) => invalid("Error: Invalid table id."),
+        e => invalid(e.to_string()),
+    }
+}
+
+/// Makes `change` on a copy of the FIB, sends the copy to every worker and keeps it.
+fn change_fib(
+    control: &Control,
+    change: impl FnOnce(&mut Fib) -> Result<(), Status>,
+) -> Result<NetReply, Status> {
+    let _g = control.lock_changes();
+    let mut fib = control.net().fib.clone();
+    change(&mut fib)?;
+    control
+        .workers
+        .broadcast(|done| Command::SetFib {
+            fib: Box::new(fib.clone()),
+            done,
+        })
+        .map_err(workers_status)?;
+    control.net().fib = fib;
+    Ok(NetReply {})
+}
+
+fn route_key(r: &Route) -> Result<(Prefix, u32), Status> {
+    let dst = if r.dst == "default" {
+        "0.0.0.0/0"
+    } else {
+        r.dst.as_str()
+    };
+    let dst = Prefix::parse_exact(dst).map_err(|_| {
+        invalid(format!(
+            "Error: any valid prefix is expected rather than \"{}\".",
+            r.dst
+        ))
+    })?;
+    let table = if r.table == 0 { MAIN_TABLE } else { r.table };
+    Ok((dst, table))
+}
+
+pub fn add_route(control: &Control, r: &Route) -> Result<NetReply, Status> {
+    let (dst, table) = route_key(r)?;
+    let via = if r.via.is_empty() {
+        None
+    } else {
+        Some(parse_ip(&r.via, "via")?)
+    };
+    let dev = if r.dev.is_empty() {
+        None
+    } else {
+        Some(port_by_name(control, &r.dev)?)
+    };
+    change_fib(control, |fib| {
+        fib.add_static(dst, via, dev, r.metric, table)
+            .map(|_| ())
+            .map_err(route_error)
+    })
+}
+
+pub fn delete_route(control: &Control, r: &Route) -> Result<NetReply, Status> {
+    let (dst, table) = route_key(r)?;
+    change_fib(control, |fib| {
+        fib.remove_route(dst, r.metric, table)
+            .map(|_| ())
+            .ok_or_else(|| Status::not_found("RTNETLINK answers: No such process"))
+    })
+}
+
+fn policy(r: &PolicyRule) -> dataplane::route::PolicyRule {
+    dataplane::route::PolicyRule {
+        fwmark: r.fwmark,
+        mask: if r.mask == 0 && r.fwmark != 0 {
+            u32::MAX
+        } else {
+            r.mask
+        },
+        table: if r.table == 0 { MAIN_TABLE } else { r.table },
+        priority: r.priority,
+    }
+}
+
+pub fn policy_rules(control: &Control) -> ListPolicyRulesReply {
+    ListPolicyRulesReply {
+        rules: control
+            .net()
+            .fib
+            .rules()
+            .iter()
+            .map(|r| PolicyRule {
+                priority: r.priority,
+                fwmark: r.fwmark,
+                mask: r.mask,
+                table: r.table,
+            })
+            .collect(),
+    }
+}
+
+pub fn add_policy_rule(control: &Control, r: &PolicyRule) -> Result<NetReply, Status> {
+    change_fib(control, |fib| {
+        let mut rule = policy(r);
+        if r.priority == 0 {
+            rule.priority = fib.default_rule_priority();
+        }
+        fib.add_rule(rule).map_err(route_error)
+    })
+}
+
+pub fn delete_policy_rule(control: &Control, r: &PolicyRule) -> Result<NetReply, Status> {
+    change_fib(control, |fib| {
+        if fib.remove_rule(&policy(r)) {
+            Ok(())
+        } else {
+            Err(Status::not_found(
+                "RTNETLINK answers: No such file or directory",
+            ))
+        }
+    })
+}
+
+pub fn neighbors(control: &Control, dev: &str) -> Result<ListNeighborsReply, Status> {
+    let only = if dev.is_empty() {
+        None
+    } else {
+        Some(port_by_name(control, dev)?)
+    };
+    let reports = control.workers.reports(true).map_err(workers_status)?;
+    // Each worker learns on its own: one row per (port, address), the first worker's.
+    let mut seen = std::collections::BTreeMap::new();
+    for r in &reports {
+        for e in &r.neighbor_entries {
+            if only.is_some_and(|p| p != e.port) {
+                continue;
+            }
+            seen.entry((e.port.0, u32::from(e.ip)))
+                .or_insert_with(|| Neighbor {
+                    ip: e.ip.to_string(),
+                    mac: e.mac.map(|m| m.to_string()).unwrap_or_default(),
+                    dev: port_name(control, e.port),
+                    state: e.state.to_string(),
+                });
+        }
+    }
+    Ok(ListNeighborsReply {
+        neighbors: seen.into_values().collect(),
+    })
+}
+
+fn neighbor_key(control: &Control, n: &Neighbor) -> Result<(PortId, Ipv4Addr), Status> {
+    let ip = parse_ip(&n.ip, "ip")?;
+    let port = if n.dev.is_empty() {
+        control.net().fib.connected_port(ip, None).ok_or_else(|| {
+            invalid(format!(
+                "Error: {ip} is not on a connected network; name its dev."
+            ))
+        })?
+    } else {
+        port_by_name(control, &n.dev)?
+    };
+    Ok((port, ip))
+}
+
+pub fn add_neighbor(control: &Control, n: &Neighbor) -> Result<NetReply, Status> {
+    let (port, ip) = neighbor_key(control, n)?;
+    let mac: MacAddr = n
+        .mac
+        .parse()
+        .map_err(|_| invalid(format!("Error: \"{}\" is not a valid lladdr.", n.mac)))?;
+    if !mac.is_unicast() {
+        return Err(invalid(format!(
+            "Error: \"{}\" is not a valid lladdr.",
+            n.mac
+        )));
+    }
+    let _g = control.lock_changes();
+    control
+        .workers
+        .broadcast(|done| Command::SetNeighbor {
+            port,
+            ip,
+            mac: Some(mac),
+            done,
+        })
+        .map_err(workers_status)?;
+    control.net().static_neighbors.insert((port, ip), mac);
+    Ok(NetReply {})
+}
+
+pub fn delete_neighbor(control: &Control, n: &Neighbor) -> Result<NetReply, Status> {
+    let (port, ip) = neighbor_key(control, n)?;
+    let _g = control.lock_changes();
+    let reports = control.workers.reports(true).map_err(workers_status)?;
+    let known = reports.iter().any(|r| {
+        r.neighbor_entries
+            .iter()
+            .any(|e| e.port == port && e.ip == ip)
+    });
+    if !known {
+        return Err(Status::not_found(
+            "RTNETLINK answers: No such file or directory",
+        ));
+    }
+    control
+        .workers
+        .broadcast(|done| Command::SetNeighbor {
+            port,
+            ip,
+            mac: None,
+            done,
+        })
+        .map_err(workers_status)?;
+    control.net().static_neighbors.remove(&(port, ip));
+    Ok(NetReply {})
+}
+
+macro_rules! blocking_call {
+    ($self:ident, $req:ident, $f:expr) => {{
+        let c = Arc::clone(&$self.control);
+        let r = $req.into_inner();
+        blocking(move || $f(&c, &r)).await.map(Response::new)
+    }};
+}
+
+#[tonic::async_trait]
+impl Net for NetService {
+    async fn list_interfaces(
+        &self,
+        _r: Request<ListInterfacesRequest>,
+    ) -> Result<Response<ListInterfacesReply>, Status> {
+        Ok(Response::new(interfaces(&self.control)))
+    }
+    async fn list_routes(
+        &self,
+        r: Request<ListRoutesRequest>,
+    ) -> Result<Response<ListRoutesReply>, Status> {
+        Ok(Response::new(routes(&self.control, r.into_inner().table)))
+    }
+    async fn add_route(&self, r: Request<Route>) -> Result<Response<NetReply>, Status> {
+        blocking_call!(self, r, add_route)
+    }
+    async fn delete_route(&self, r: Request<Route>) -> Result<Response<NetReply>, Status> {
+        blocking_call!(self, r, delete_route)
+    }
+    async fn list_policy_rules(
+        &self,
+        _r: Request<ListPolicyRulesRequest>,
+    ) -> Result<Response<ListPolicyRulesReply>, Status> {
+        Ok(Response::new(policy_rules(&self.control)))
+    }
+    async fn add_policy_rule(&self, r: Request<PolicyRule>) -> Result<Response<NetReply>, Status> {
+        blocking_call!(self, r, add_policy_rule)
+    }
+    async fn delete_policy_rule(
+        &self,
+        r: Request<PolicyRule>,
+    ) -> Result<Response<NetReply>, Status> {
+        blocking_call!(self, r, delete_policy_rule)
+    }
+    async fn list_neighbors(
+        &self,
+        r: Request<ListNeighborsRequest>,
+    ) -> Result<Response<ListNeighborsReply>, Status> {
+        let c = Arc::clone(&self.control);
+        let dev = r.into_inner().dev;
+        blocking(move || neighbors(&c, &dev))
+            .await
+            .map(Response::new)
+    }
+    async fn add_neighbor(&self, r: Request<Neighbor>) -> Result<Response<NetReply>, Status> {
+        blocking_call!(self, r, add_neighbor)
+    }
+    async fn delete_neighbor(&self, r: Request<Neighbor>) -> Result<Response<NetReply>, Status> {
+        blocking_call!(self, r, delete_neighbor)
+    }
+}

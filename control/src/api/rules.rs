@@ -1,0 +1,336 @@
+//! The Rules service: iptables-restore, iptables, iptables-save and `iptables -Z` against
+//! the running ruleset. Every accepted change is written back (with persist) and then
+//! published with one swap; a refused one changes nothing.
+
+use super::pb::rules_server::Rules;
+use super::pb::{
+    ExecReply, ExecRequest, RestoreReply, RestoreRequest, SaveReply, SaveRequest, ZeroReply,
+    ZeroRequest,
+};
+use super::{blocking, workers_status};
+use crate::daemon::core::names_a_table;
+use crate::daemon::metrics::ruleset_with_counters;
+use crate::daemon::worker::Command as WorkerCommand;
+use crate::daemon::Control;
+use crate::iptables::cli::{exec_refusal, parse_refusal, restore_refusal, Refusal};
+use crate::iptables::command::{parse_command, Command, Source};
+use crate::iptables::{execute_typed, restore, save_ruleset, save_table, RestoreOptions};
+use dataplane::pipeline::compile::SlotOwner;
+use dataplane::ruleset::{Counters, Ruleset, TableKind};
+use std::sync::Arc;
+use tonic::metadata::MetadataValue;
+use tonic::{Request, Response, Status};
+
+pub struct RulesService {
+    control: Arc<Control>,
+}
+
+impl RulesService {
+    pub fn new(control: Arc<Control>) -> RulesService {
+        RulesService { control }
+    }
+}
+
+/// INVALID_ARGUMENT with the program's stderr as the message and its exit status in the
+/// `nfdp-exit-code` metadata.
+pub fn refused(r: Refusal) -> Status {
+    let mut s = Status::invalid_argument(r.stderr);
+    s.metadata_mut()
+        .insert("nfdp-exit-code", MetadataValue::from(r.code));
+    s
+}
+
+/// `-T TABLE`: the text with every other table's section blanked (line numbers kept).
+fn only_table(text: &str, table: &str) -> Result<String, Status> {
+    if TableKind::from_name(table).is_none() {
+        return Err(refused(Refusal {
+            stderr: format!(
+                "iptables-restore v1.8.9 (nf_tables): table '{table}' does not exist\n"
+            ),
+            code: 1,
+        }));
+    }
+    let mut keep = false;
+    let mut out = String::with_capacity(text.len());
+    for line in text.lines() {
+        let t = line.trim();
+        if let Some(name) = t.strip_prefix('*') {
+            keep = name.trim() == table;
+        }
+        if keep {
+            out.push_str(line);
+        }
+        if keep && t == "COMMIT" {
+            keep = false;
+        }
+        out.push('\n');
+    }
+    Ok(out)
+}
+
+pub fn restore_text(control: &Control, req: RestoreRequest) -> Result<RestoreReply, Status> {
+    let text = if req.table.is_empty() {
+        req.text
+    } else {
+        only_table(&req.text, &req.table)?
+    };
+    let _g = control.lock_changes();
+    let (current, _) = control.shared.current_rules();
+    let mut rs = (*current).clone();
+    restore(
+        &text,
+        &mut rs,
+        RestoreOptions {
+            noflush: req.noflush,
+            counters: req.counters,
+        },
+    )
+    .map_err(|e| refused(restore_refusal(&text, &e)))?;
+    if req.test || !names_a_table(&text) {
+        return Ok(RestoreReply { generation: 0 });
+    }
+    let generation = control.commit_rules(rs).map_err(Status::internal)?;
+    if req.counters {
+        // -c: the restored tables count from the text's values, not from the workers'
+        // carried-over counts.
+        let named: Vec<TableKind> = text
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix('*'))
+            .filter_map(|n| TableKind::from_name(n.trim()))
+            .collect();
+        let (_, compiled) = control.shared.current_rules();
+        let slots: Vec<usize> = compiled
+            .slots
+            .iter()
+            .enumerate()
+            .filter(|(_, owner)| match owner {
+                SlotOwner::Policy { table, .. } | SlotOwner::Rule { table, .. } => {
+                    named.contains(table)
+                }
+            })
+            .map(|(i, _)| i)
+            .collect();
+        control
+            .workers
+            .broadcast(|done| WorkerCommand::ZeroCounters {
+                generation: compiled.generation,
+                slots: slots.clone(),
+                done,
+            })
+            .map_err(workers_status)?;
+    }
+    Ok(RestoreReply { generation })
+}
+
+fn reply(stdout: String, r: Option<Refusal>, generation: u64) -> ExecReply {
+    match r {
+        None => ExecReply {
+            stdout,
+            stderr: String::new(),
+            exit_code: 0,
+            generation,
+        },
+        Some(r) => ExecReply {
+            stdout,
+            stderr: r.stderr,
+            exit_code: r.code,
+            generation: 0,
+        },
+    }
+}
+
+pub fn exec_args(control: &Control, args: Vec<String>) -> Result<ExecReply, Status> {
+    if args.is_empty() {
+        return Ok(reply(
+            String::new(),
+            Some(parse_refusal("no command specified")),
+            0,
+        ));
+    }
+    let parsed = match parse_command(args, Source::CommandLine) {
+        Ok(p) => p,
+        Err(m) => return Ok(reply(String::new(), Some(parse_refusal(&m)), 0)),
+    };
+    match &parsed.command {
+        Command::List { .. } | Command::ListRules { .. } => {
+            // Listings show the workers' live counters, summed.
+            let reports = control.workers.reports(false).map_err(workers_status)?;
+            let mut rs = ruleset_with_counters(&control.shared, &reports);
+            Ok(match execute_typed(&mut rs, parsed.clone()) {
+                Ok(out) => reply(out, None, 0),
+                Err(e) => reply(String::new(), Some(exec_refusal(&parsed, &e)), 0),
+            })
+        }
+        Command::Check { .. } => {
+            let (current, _) = control.shared.current_rules();
+            let mut rs = (*current).clone();
+            Ok(match execute_typed(&mut rs, parsed.clone()) {
+                Ok(out) => reply(out, None, 0),
+                Err(e) => reply(String::new(), Some(exec_refusal(&parsed, &e)), 0),
+            })
+        }
+        Command::Zero { chain } => {
+            let r = zero(control, parsed.table, chain.as_deref(), 0)?;
+            Ok(reply(String::new(), r, 0))
+        }
+        _ => {
+            let _g = control.lock_changes();
+            let (current, _) = control.shared.current_rules();
+            let mut rs = (*current).clone();
+            match execute_typed(&mut rs, parsed.clone()) {
+                Err(e) => Ok(reply(String::new(), Some(exec_refusal(&parsed, &e)), 0)),
+                Ok(out) if rs == *current => Ok(reply(out, None, 0)),
+                Ok(out) => {
+                    let g = control.commit_rules(rs).map_err(Status::internal)?;
+                    Ok(reply(out, None, g))
+                }
+            }
+        }
+    }
+}
+
+/// `iptables [-t table] -Z [chain [rule]]` on the live counters: the model's own counters
+/// and every worker's slots of those rules (and of the chains' policies when no rule is
+/// named). `Some` is iptables' refusal.
+pub fn zero(
+    control: &Control,
+    table: TableKind,
+    chain: Option<&str>,
+    rule: usize,
+) -> Result<Option<Refusal>, Status> {
+    let _g = control.lock_changes();
+    let (rules, compiled) = control.shared.current_rules();
+    if let Some(c) = chain {
+        let exists = rules.table(table).is_some_and(|t| t.chain(c).is_some());
+        if !exists {
+            return Ok(Some(Refusal {
+                stderr: "iptables: No chain/target/match by that name.\n".into(),
+                code: 1,
+            }));
+        }
+    }
+    let picked = |t: &TableKind, c: &str, index: Option<usize>| {
+        *t == table && chain.is_none_or(|want| want == c) && (rule == 0 || index == Some(rule - 1))
+    };
+    let slots: Vec<usize> = compiled
+        .slots
+        .iter()
+        .enumerate()
+        .filter(|(_, owner)| match owner {
+            SlotOwner::Policy { table, chain } => picked(table, chain, None),
+            SlotOwner::Rule {
+                table,
+                chain,
+                index,
+            } => picked(table, chain, Some(*index)),
+        })
+        .map(|(i, _)| i)
+        .collect();
+    control
+        .workers
+        .broadcast(|done| WorkerCommand::ZeroCounters {
+            generation: compiled.generation,
+            slots: slots.clone(),
+            done,
+        })
+        .map_err(workers_status)?;
+    control.shared.edit_model_counters(|rs: &mut Ruleset| {
+        let Some(t) = rs.tables.iter_mut().find(|t| t.kind == table) else {
+            return;
+        };
+        for c in t.chains.iter_mut() {
+            if chain.is_some_and(|want| want != c.name) {
+                continue;
+            }
+            if rule == 0 {
+                c.counters = Counters::default();
+                c.rules
+                    .iter_mut()
+                    .for_each(|r| r.counters = Counters::default());
+            } else if let Some(r) = c.rules.get_mut(rule - 1) {
+                r.counters = Counters::default();
+            }
+        }
+    });
+    Ok(None)
+}
+
+pub fn save(control: &Control, req: &SaveRequest) -> Result<SaveReply, Status> {
+    let rs = if req.counters {
+        let reports = control.workers.reports(false).map_err(workers_status)?;
+        ruleset_with_counters(&control.shared, &reports)
+    } else {
+        (*control.shared.current_rules().0).clone()
+    };
+    if req.table.is_empty() {
+        return Ok(SaveReply {
+            text: save_ruleset(&rs, req.counters),
+        });
+    }
+    let kind = TableKind::from_name(&req.table).ok_or_else(|| {
+        refused(Refusal {
+            stderr: format!(
+                "iptables-save v1.8.9 (nf_tables): table '{}' does not exist\n",
+                req.table
+            ),
+            code: 1,
+        })
+    })?;
+    let mut text = String::new();
+    if let Some(t) = rs.table(kind) {
+        save_table(t, req.counters, &mut text);
+    }
+    Ok(SaveReply { text })
+}
+
+#[tonic::async_trait]
+impl Rules for RulesService {
+    async fn restore(
+        &self,
+        request: Request<RestoreRequest>,
+    ) -> Result<Response<RestoreReply>, Status> {
+        let c = Arc::clone(&self.control);
+        let req = request.into_inner();
+        blocking(move || restore_text(&c, req))
+            .await
+            .map(Response::new)
+    }
+
+    async fn exec(&self, request: Request<ExecRequest>) -> Result<Response<ExecReply>, Status> {
+        let c = Arc::clone(&self.control);
+        let args = request.into_inner().args;
+        blocking(move || exec_args(&c, args))
+            .await
+            .map(Response::new)
+    }
+
+    async fn save(&self, request: Request<SaveRequest>) -> Result<Response<SaveReply>, Status> {
+        let c = Arc::clone(&self.control);
+        let req = request.into_inner();
+        blocking(move || save(&c, &req)).await.map(Response::new)
+    }
+
+    async fn zero(&self, request: Request<ZeroRequest>) -> Result<Response<ZeroReply>, Status> {
+        let c = Arc::clone(&self.control);
+        let req = request.into_inner();
+        let table = if req.table.is_empty() {
+            TableKind::Filter
+        } else {
+            TableKind::from_name(&req.table).ok_or_else(|| {
+                refused(parse_refusal(&format!(
+                    "can't initialize iptables table `{}': Table does not exist",
+                    req.table
+                )))
+            })?
+        };
+        blocking(move || {
+            let chain = (!req.chain.is_empty()).then_some(req.chain.as_str());
+            match zero(&c, table, chain, req.rule as usize)? {
+                None => Ok(ZeroReply {}),
+                Some(r) => Err(refused(r)),
+            }
+        })
+        .await
+        .map(Response::new)
+    }
+}

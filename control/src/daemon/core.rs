@@ -1,0 +1,584 @@
+//! The daemon once its ports are open, whatever opened them (DPDK in appliance.rs, in-memory
+//! wires in tests): the workers, the control loop (link state, SIGHUP), the metrics
+//! endpoint and the gRPC API on its own small tokio runtime, and the orderly stop.
+
+use super::host::HostLink;
+use super::metrics::MetricsView;
+use super::snapshot::SnapshotSlot;
+use super::worker::{Command, WorkerReport, WorkerThread};
+use super::{persist, PortControl, Shared};
+use crate::config::{Config, CONNTRACK_TUNABLES};
+use crossbeam_channel::Sender;
+use dataplane::conntrack::CtConfig;
+use dataplane::handoff::{Handoff, OwnerDirectory};
+use dataplane::pipeline::Pipeline;
+use dataplane::port::{MacAddr, Port, PortId};
+use dataplane::route::Fib;
+use dataplane::ruleset::Ruleset;
+use dataplane::worker::Worker;
+use std::collections::BTreeMap;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// How long the control plane waits for every worker to carry out a command (a worker
+/// looks at its queue every 100 ms).
+const WORKER_PATIENCE: Duration = Duration::from_secs(5);
+
+/// The opened ports, as the workers and the control plane use them.
+pub struct Ports {
+    /// By `PortId`: each configured port's control handle (stats, link state).
+    pub control: Vec<Arc<dyn PortControl>>,
+    /// Per worker: its queue of every port, by `PortId`.
+    pub queues: Vec<Vec<Box<dyn Port>>>,
+    /// The TAP exception port (`[local] tap`), when there is one.
+    pub host: Option<HostPorts>,
+}
+
+/// The TAP exception port: its control handle, one queue per worker and the link's MACs.
+pub struct HostPorts {
+    pub control: Arc<dyn PortControl>,
+    pub queues: Vec<Box<dyn Port>>,
+    pub link: HostLink,
+}
+
+/// How the workers run.
+#[derive(Clone, Default)]
+pub struct Options {
+    /// Pin worker i to `[dataplane] workers[i]` (tests run unpinned).
+    pub pin: bool,
+    /// Runs on each worker thread before its loop (DPDK: `rte_thread_register`).
+    pub thread_init: Option<fn(usize)>,
+    /// Serve `[metrics] listen`.
+    pub metrics: bool,
+}
+
+/// A handle to the workers' command queues, shared by every API service.
+#[derive(Clone)]
+pub struct Workers {
+    senders: Arc<[Sender<Command>]>,
+    stop: Arc<AtomicBool>,
+    /// Worker threads still in their loop (a panicked one has left it).
+    alive: Arc<AtomicUsize>,
+}
+
+/// Why a request to the workers got no answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WorkersError {
+    /// The workers have stopped (or are stopping).
+    Stopped,
+    /// Some worker did not answer in time.
+    NoAnswer,
+}
+
+impl std::fmt::Display for WorkersError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            WorkersError::Stopped => f.write_str("the workers have stopped"),
+            WorkersError::NoAnswer => f.write_str("a worker did not answer"),
+        }
+    }
+}
+
+impl Workers {
+    /// `alive` counts the worker threads in their loop (see `AliveGuard`).
+    pub fn new(
+        senders: Vec<Sender<Command>>,
+        stop: Arc<AtomicBool>,
+        alive: Arc<AtomicUsize>,
+    ) -> Workers {
+        Workers {
+            senders: senders.into(),
+            stop,
+            alive,
+        }
+    }
+
+    /// The command queue of every worker, by index.
+    pub fn senders(&self) -> &[Sender<Command>] {
+        &self.senders
+    }
+
+    pub fn len(&self) -> usize {
+        self.senders.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.senders.is_empty()
+    }
+
+    /// False once the daemon is stopping or a worker has died.
+    pub fn running(&self) -> bool {
+        !self.stop.load(Ordering::Relaxed)
+            && self.alive.load(Ordering::Relaxed) == self.senders.len()
+    }
+
+    /// Every worker's report (see `collect_reports`); `Stopped` once they are stopping.
+    pub fn reports(&self, listing: bool) -> Result<Vec<WorkerReport>, WorkersError> {
+        if !self.running() {
+            return Err(WorkersError::Stopped);
+        }
+        let r = super::collect_reports(&self.senders, listing);
+        if r.len() < self.senders.len() {
+            return Err(WorkersError::NoAnswer);
+        }
+        Ok(r)
+    }
+
+    /// Sends `make(done)` to every worker and waits until each has answered on `done`.
+    pub fn broadcast(&self, make: impl Fn(Sender<()>) -> Command) -> Result<(), WorkersError> {
+        if !self.running() {
+            return Err(WorkersError::Stopped);
+        }
+        let (tx, rx) = crossbeam_channel::bounded(self.senders.len().max(1));
+        for s in self.senders.iter() {
+            s.send(make(tx.clone()))
+                .map_err(|_| WorkersError::Stopped)?;
+        }
+        let deadline = Instant::now() + WORKER_PATIENCE;
+        for _ in 0..self.senders.len() {
+            rx.recv_deadline(deadline)
+                .map_err(|_| WorkersError::NoAnswer)?;
+        }
+        Ok(())
+    }
+}
+
+/// Held by a worker thread while it runs: dropped on return or panic.
+struct AliveGuard(Arc<AtomicUsize>);
+
+impl Drop for AliveGuard {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// The routing state the control plane owns; every worker runs a copy of `fib`.
+pub struct NetState {
+    pub fib: Fib,
+    /// Neighbours added through the API (permanent), by port and address.
+    pub static_neighbors: BTreeMap<(PortId, Ipv4Addr), MacAddr>,
+}
+
+/// What the API services and the control loop share: the ruleset, the workers, the ports,
+/// the routing state and the tunables. Every change goes through `lock_changes` so that
+/// two clients' edits never interleave.
+pub struct Control {
+    pub shared: Arc<Shared>,
+    pub workers: Workers,
+    /// By `PortId`.
+    pub ports: Vec<Arc<dyn PortControl>>,
+    pub host_port: Option<Arc<dyn PortControl>>,
+    /// The config the daemon runs (port MACs filled in from the drivers).
+    pub config: Config,
+    pub net: Mutex<NetState>,
+    /// Every conntrack tunable by its short sysctl name (`nf_conntrack_max`).
+    pub tunables: Mutex<BTreeMap<String, u64>>,
+    changes: Mutex<()>,
+    pub started: Instant,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Control {
+    /// Held across read-modify-publish of the ruleset, the FIB, the neighbours or the
+    /// tunables.
+    pub fn lock_changes(&self) -> MutexGuard<'_, ()> {
+        lock(&self.changes)
+    }
+
+    pub fn net(&self) -> MutexGuard<'_, NetState> {
+        lock(&self.net)
+    }
+
+    pub fn tunables(&self) -> MutexGuard<'_, BTreeMap<String, u64>> {
+        lock(&self.tunables)
+    }
+
+    /// Where accepted changes are written back (`[rules] file` with `persist`).
+    pub fn persist_path(&self) -> Option<&std::path::Path> {
+        self.config
+            .rules_file
+            .as_deref()
+            .filter(|_| self.config.rules_persist)
+    }
+
+    /// Writes `rules` back to the rules file (when persisting) and then publishes it with
+    /// one swap. The caller holds `lock_changes`. A file that cannot be written refuses the
+    /// change: the running ruleset and the file stay as they were.
+    pub fn commit_rules(&self, rules: Ruleset) -> Result<u64, String> {
+        if let Some(path) = self.persist_path() {
+            let text = crate::iptables::save_ruleset(&rules, false);
+            persist::write_atomically(path, text.as_bytes())
+                .map_err(|e| format!("cannot write the rules file {}: {e}", path.display()))?;
+        }
+        Ok(self.shared.publish(rules))
+    }
+
+    /// SIGHUP: the rules file again, with iptables-restore semantics (only the tables it
+    /// names are replaced; a file that names none changes nothing).
+    pub fn reload_rules_file(&self) -> Result<Option<u64>, String> {
+        let Some(path) = self.config.rules_file.as_deref() else {
+            return Err("no [rules] file to reload".into());
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let _g = self.lock_changes();
+        let (current, _) = self.shared.current_rules();
+        let mut rs = (*current).clone();
+        crate::iptables::restore(&text, &mut rs, crate::iptables::RestoreOptions::default())
+            .map_err(|e| format!("{}:{}: {}", path.display(), e.line, e.message))?;
+        if !names_a_table(&text) {
+            return Ok(None);
+        }
+        Ok(Some(self.shared.publish(rs)))
+    }
+}
+
+/// Whether an iptables-restore text has a `*table` line (one without changes nothing).
+pub fn names_a_table(text: &str) -> bool {
+    text.lines().any(|l| l.trim_start().starts_with('*'))
+}
+
+/// A running daemon core.
+pub struct Daemon {
+    control: Arc<Control>,
+    stop: Arc<AtomicBool>,
+    reload: Arc<AtomicBool>,
+    threads: Vec<JoinHandle<()>>,
+    control_loop: Option<JoinHandle<()>>,
+    /// Stops the metrics port (served on the API runtime).
+    metrics: Option<tokio::sync::oneshot::Sender<()>>,
+    api: Option<crate::api::server::ApiServer>,
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+/// Starts the workers on `ports` with `rules`, the control loop, the metrics endpoint
+/// (with `opts.metrics`) and the API. `cfg`'s ports must have their MACs (the drivers').
+pub fn start(cfg: Config, rules: Ruleset, ports: Ports, opts: Options) -> Result<Daemon, String> {
+    let workers = cfg.workers.len();
+    if ports.queues.len() != workers {
+        return Err(format!(
+            "{} workers but queues for {}",
+            workers,
+            ports.queues.len()
+        ));
+    }
+    if ports.control.len() != cfg.ports.len()
+        || ports.queues.iter().any(|q| q.len() != cfg.ports.len())
+    {
+        return Err("every worker needs a queue of every configured port".into());
+    }
+    if let Some(h) = &ports.host {
+        if h.queues.len() != workers {
+            return Err("the TAP port needs a queue per worker".into());
+        }
+    }
+    let queues = u16::try_from(workers).map_err(|_| "too many workers".to_string())?;
+    let topo = cfg.build().map_err(|e| e.to_string())?;
+    // The API's token is read now: a TCP listener never runs unauthenticated.
+    let token = match &cfg.api_token_file {
+        Some(p) => Some(crate::api::server::read_token(p)?),
+        None => None,
+    };
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let reload = Arc::new(AtomicBool::new(false));
+    let port_names: Vec<String> = cfg.ports.iter().map(|p| p.name.clone()).collect();
+    let shared = Arc::new(Shared::new(
+        rules,
+        port_names,
+        cfg.tunable("nf_conntrack_max").unwrap_or(0),
+    ));
+    let ct_cfg = CtConfig::from_tunables(|n| cfg.tunable(n));
+
+    // Multi-core NAT: the owner directory (both tuples of every connection: every shard
+    // full fills half of it), and one bounded inbox per worker.
+    let handoff = (workers > 1).then(|| {
+        let slots = (ct_cfg.max as usize)
+            .saturating_mul(4 * workers)
+            .min(1 << 26);
+        Arc::new(Handoff::new(
+            queues,
+            4096,
+            Arc::new(OwnerDirectory::new(slots)),
+        ))
+    });
+    let Ports {
+        control: port_control,
+        queues: port_queues,
+        host,
+    } = ports;
+    let (host_control, mut host_queues) = match host {
+        Some(h) => (
+            Some(h.control),
+            h.queues.into_iter().map(|q| Some((q, h.link))).collect(),
+        ),
+        None => (None, (0..workers).map(|_| None).collect::<Vec<_>>()),
+    };
+    let mut commands = Vec::new();
+    let mut threads = Vec::new();
+    let mut snapshots = Vec::new();
+    let alive = Arc::new(AtomicUsize::new(0));
+    for (i, worker_ports) in port_queues.into_iter().enumerate() {
+        let mut pipeline = Pipeline::new(
+            shared.compiled.load_full(),
+            topo.fib.clone(),
+            topo.neighbors.clone(),
+        );
+        pipeline.set_conntrack_config(ct_cfg.clone());
+        pipeline.seed(0x6e66_6470 ^ i as u64);
+        let burst = usize::from(cfg.burst);
+        let worker = match &handoff {
+            Some(h) => Worker::multicore(
+                pipeline,
+                i as u16,
+                burst,
+                cfg.ports.len(),
+                i as u16,
+                Arc::clone(h),
+            ),
+            None => Worker::new(pipeline, i as u16, burst, cfg.ports.len()),
+        };
+        let (tx, rx) = crossbeam_channel::bounded(64);
+        commands.push(tx);
+        let snapshot = Arc::new(SnapshotSlot::new());
+        snapshots.push(Arc::clone(&snapshot));
+        let t = WorkerThread {
+            index: i,
+            port_names: shared.port_names.clone(),
+            core: opts.pin.then_some(cfg.workers[i] as usize),
+            worker,
+            ports: worker_ports,
+            host: host_queues[i].take(),
+            rules: Arc::clone(&shared.compiled),
+            commands: rx,
+            stop: Arc::clone(&stop),
+            snapshot,
+        };
+        let init = opts.thread_init;
+        alive.fetch_add(1, Ordering::Relaxed);
+        let guard = AliveGuard(Arc::clone(&alive));
+        let handle = std::thread::Builder::new()
+            .name(format!("nfdp-worker{i}"))
+            .spawn(move || {
+                let _alive = guard;
+                if let Some(f) = init {
+                    f(i);
+                }
+                t.run()
+            })
+            .map_err(|e| format!("cannot start worker {i}: {e}"));
+        match handle {
+            Ok(h) => threads.push(h),
+            Err(e) => {
+                stop.store(true, Ordering::Relaxed);
+                for t in threads {
+                    let _ = t.join();
+                }
+                return Err(e);
+            }
+        }
+    }
+
+    let mut tunables = BTreeMap::new();
+    for (name, _, _) in CONNTRACK_TUNABLES {
+        tunables.insert(name.to_string(), cfg.tunable(name).unwrap_or(0));
+    }
+    let control = Arc::new(Control {
+        shared: Arc::clone(&shared),
+        workers: Workers::new(commands.clone(), Arc::clone(&stop), alive),
+        ports: port_control,
+        host_port: host_control,
+        net: Mutex::new(NetState {
+            fib: topo.fib.clone(),
+            static_neighbors: BTreeMap::new(),
+        }),
+        tunables: Mutex::new(tunables),
+        changes: Mutex::new(()),
+        started: Instant::now(),
+        config: cfg,
+    });
+    let mut daemon = Daemon {
+        control: Arc::clone(&control),
+        stop: Arc::clone(&stop),
+        reload: Arc::clone(&reload),
+        threads,
+        control_loop: None,
+        metrics: None,
+        api: None,
+        runtime: None,
+    };
+
+    // The API: a small runtime of its own, never on the workers' cores.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("nfdp-api")
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the API runtime: {e}"))?;
+    if opts.metrics {
+        // Bound here, so a taken port fails start-up; served from the workers' snapshots.
+        let listen = control.config.metrics_listen;
+        let listener = std::net::TcpListener::bind(listen)
+            .and_then(|l| l.set_nonblocking(true).map(|()| l))
+            .map_err(|e| format!("[metrics] listen {listen}: {e}"))?;
+        let mut ctl = control.ports.clone();
+        ctl.extend(control.host_port.clone());
+        let mut view = MetricsView::new(Arc::clone(&shared), ctl, snapshots, Arc::clone(&stop));
+        view.rule_counters = control.config.metrics_rule_counters;
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let listener = {
+            let _guard = runtime.enter();
+            tokio::net::TcpListener::from_std(listener)
+                .map_err(|e| format!("[metrics] listen {listen}: {e}"))?
+        };
+        runtime.spawn(super::http::serve_metrics(listener, view, async {
+            let _ = rx.await;
+        }));
+        daemon.metrics = Some(tx);
+    }
+    let api = crate::api::server::ApiServer::start(&runtime, Arc::clone(&control), token)?;
+    daemon.api = Some(api);
+    daemon.runtime = Some(runtime);
+
+    let loop_control = Arc::clone(&control);
+    let loop_stop = Arc::clone(&stop);
+    let loop_reload = Arc::clone(&reload);
+    daemon.control_loop = Some(
+        std::thread::Builder::new()
+            .name("nfdp-control".into())
+            .spawn(move || control_loop(&loop_control, &loop_stop, &loop_reload))
+            .map_err(|e| e.to_string())?,
+    );
+    Ok(daemon)
+}
+
+/// Link state and reloads, until `stop`.
+fn control_loop(control: &Control, stop: &AtomicBool, reload: &AtomicBool) {
+    let mut link: Vec<Option<bool>> = vec![None; control.ports.len()];
+    while !stop.load(Ordering::Relaxed) {
+        for (i, p) in control.ports.iter().enumerate() {
+            let up = p.link_up();
+            if link[i] == Some(up) {
+                continue;
+            }
+            let id = PortId(i as u16);
+            let cmd = || {
+                if up {
+                    Command::LinkUp(id)
+                } else {
+                    Command::LinkDown(
+                        id,
+                        control.config.ports[i]
+                            .addresses
+                            .iter()
+                            .map(|a| a.0)
+                            .collect(),
+                    )
+                }
+            };
+            if link[i].is_some() || up {
+                tracing::info!(port = %p.name(), up, "link state");
+                for c in control.workers.senders() {
+                    let _ = c.send(cmd());
+                }
+            }
+            link[i] = Some(up);
+        }
+        if reload.swap(false, Ordering::Relaxed) {
+            match control.reload_rules_file() {
+                Ok(Some(g)) => tracing::info!(generation = g, "ruleset reloaded (SIGHUP)"),
+                Ok(None) => {
+                    tracing::info!("SIGHUP: the rules file names no table; nothing changed")
+                }
+                Err(e) => tracing::error!("reload refused, the old ruleset stays: {e}"),
+            }
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+impl Daemon {
+    pub fn control(&self) -> &Arc<Control> {
+        &self.control
+    }
+
+    pub fn workers(&self) -> Workers {
+        self.control.workers.clone()
+    }
+
+    /// The API's TCP address (with `[api] listen`; port 0 there picks a free one).
+    pub fn api_tcp_addr(&self) -> Option<SocketAddr> {
+        self.api.as_ref().and_then(|a| a.tcp_addr)
+    }
+
+    /// Set on SIGINT/SIGTERM (or by anyone) to stop the daemon.
+    pub fn stop_flag(&self) -> Arc<AtomicBool> {
+        Arc::clone(&self.stop)
+    }
+
+    /// Set to re-read the rules file (SIGHUP).
+    pub fn reload_flag(&self) -> Arc<AtomicBool> {
+        Arc::clone(&self.reload)
+    }
+
+    /// SIGINT and SIGTERM stop the daemon, SIGHUP reloads the rules.
+    pub fn register_signals(&self) -> Result<(), String> {
+        for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+            signal_hook::flag::register(sig, Arc::clone(&self.stop)).map_err(|e| e.to_string())?;
+        }
+        signal_hook::flag::register(signal_hook::consts::SIGHUP, Arc::clone(&self.reload))
+            .map_err(|e| e.to_string())?;
+        Ok(())
+    }
+
+    /// Blocks until the stop flag is set.
+    pub fn wait(&self) {
+        while !self.stop.load(Ordering::Relaxed) {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Stops the workers and the control loop; the API keeps answering (health says
+    /// NOT_SERVING, calls that need the workers get UNAVAILABLE) until `shutdown`.
+    pub fn stop_workers(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+        if let Some(t) = self.control_loop.take() {
+            let _ = t.join();
+        }
+        if let (Some(api), Some(rt)) = (&self.api, &self.runtime) {
+            rt.block_on(api.set_serving(false));
+        }
+    }
+
+    /// Stops everything: workers, metrics, API (its socket file removed).
+    pub fn shutdown(mut self) {
+        self.stop_all();
+    }
+
+    fn stop_all(&mut self) {
+        self.stop_workers();
+        if let Some(stop) = self.metrics.take() {
+            let _ = stop.send(());
+        }
+        if let (Some(api), Some(rt)) = (self.api.take(), self.runtime.as_ref()) {
+            rt.block_on(api.stop());
+        }
+        if let Some(rt) = self.runtime.take() {
+            rt.shutdown_timeout(Duration::from_secs(2));
+        }
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        self.stop_all();
+    }
+}

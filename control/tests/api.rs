@@ -1,0 +1,1213 @@
+//! The gRPC API end to end, with no DPDK and no root: the daemon core runs one worker on
+//! in-memory wires, the API listens on a Unix socket in a temporary directory, and the
+//! tests drive it only through gRPC (tonic clients), comparing with what iptables 1.8.9
+//! prints (tests/golden/api, captured by its gen.sh).
+
+use control::api::pb;
+use control::api::pb::net_client::NetClient;
+use control::api::pb::rules_client::RulesClient;
+use control::api::pb::stats_client::StatsClient;
+use control::api::pb::sysctl_client::SysctlClient;
+use control::config::Config;
+use control::daemon::core::{self, Daemon, Options};
+use control::daemon::mem::{wire_ports, Wire};
+use dataplane::wire::checksum;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+use tonic::transport::{Channel, Endpoint};
+use tonic::Code;
+
+/// The worker busy-polls: one daemon at a time keeps a small machine responsive.
+static SERIAL: Mutex<()> = Mutex::new(());
+static NEXT_DIR: AtomicUsize = AtomicUsize::new(0);
+const PATIENCE: Duration = Duration::from_secs(10);
+
+const LAN_MAC: [u8; 6] = [2, 0, 0, 0, 1, 1];
+const WAN_MAC: [u8; 6] = [2, 0, 0, 0, 2, 1];
+const HOST_MAC: [u8; 6] = [2, 0, 0, 0, 1, 0x10];
+const GATEWAY_MAC: [u8; 6] = [2, 0, 0, 0, 2, 0xfe];
+const OTHER_GATEWAY_MAC: [u8; 6] = [2, 0, 0, 0, 2, 0xfd];
+const HOST: [u8; 4] = [192, 168, 1, 10];
+const LAN: usize = 0;
+const WAN: usize = 1;
+
+const RULES: &str = "*nat\n-A POSTROUTING -o wan0 -j MASQUERADE\nCOMMIT\n*filter\n:FORWARD DROP [0:0]\n-A FORWARD -i lan0 -j ACCEPT\n-A FORWARD -i wan0 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\nCOMMIT\n";
+
+fn config_text(dir: &Path, extra: &str) -> String {
+    format!(
+        r#"
+[dataplane]
+workers = [0]
+
+[[port]]
+name = "lan0"
+driver = "mem"
+mac = "02:00:00:00:01:01"
+addresses = ["192.168.1.1/24"]
+
+[[port]]
+name = "wan0"
+driver = "mem"
+mac = "02:00:00:00:02:01"
+addresses = ["203.0.113.1/24"]
+
+[[route]]
+dst = "0.0.0.0/0"
+via = "203.0.113.254"
+
+[[neighbor]]
+ip = "203.0.113.254"
+mac = "02:00:00:00:02:fe"
+
+[[neighbor]]
+ip = "192.168.1.10"
+mac = "02:00:00:00:01:10"
+
+[conntrack]
+nf_conntrack_max = 4096
+
+[rules]
+file = "{dir}/rules.v4"
+{extra}
+[api]
+socket = "{dir}/run/nfdp.sock"
+"#,
+        dir = dir.display()
+    )
+}
+
+struct Harness {
+    daemon: Option<Daemon>,
+    wires: Vec<Wire>,
+    dir: PathBuf,
+    rt: tokio::runtime::Runtime,
+    _serial: MutexGuard<'static, ()>,
+}
+
+fn temp_dir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "nfdp-api-{}-{}",
+        std::process::id(),
+        NEXT_DIR.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+fn load(dir: &Path, rules_extra: &str, api_extra: &str) -> Config {
+    let text = config_text(dir, rules_extra).replace("[api]\n", &format!("[api]\n{api_extra}"));
+    let path = dir.join("nfdp.toml");
+    std::fs::write(&path, &text).expect("config");
+    Config::load(&path).expect("config")
+}
+
+fn start_in(dir: PathBuf, cfg: Config, serial: MutexGuard<'static, ()>) -> Harness {
+    let rules =
+        control::daemon::load_rules(cfg.rules_file.as_deref().expect("rules file")).expect("rules");
+    let (ports, wires) = wire_ports(&cfg).expect("ports");
+    let daemon = core::start(cfg, rules, ports, Options::default()).expect("daemon");
+    announced(&wires);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    Harness {
+        daemon: Some(daemon),
+        wires,
+        dir,
+        rt,
+        _serial: serial,
+    }
+}
+
+/// A daemon whose rules file holds `rules`.
+fn start(rules: &str) -> Harness {
+    start_with(rules, "", "")
+}
+
+fn start_with(rules: &str, rules_extra: &str, api_extra: &str) -> Harness {
+    let serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let dir = temp_dir();
+    std::fs::write(dir.join("rules.v4"), rules).expect("rules file");
+    let cfg = load(&dir, rules_extra, api_extra);
+    start_in(dir, cfg, serial)
+}
+
+/// Each port announces its one address when its link comes up (a gratuitous ARP): taken
+/// here so that tests see only their own traffic.
+fn announced(wires: &[Wire]) {
+    for w in wires {
+        let frames = w.wait(1, PATIENCE);
+        assert_eq!(frames.len(), 1, "one announcement");
+        assert_eq!(&frames[0][12..14], &[0x08, 0x06], "an ARP frame");
+    }
+}
+
+async fn unix_channel(path: PathBuf) -> Channel {
+    Endpoint::try_from("http://[::]:50051")
+        .expect("endpoint")
+        .connect_with_connector(tower::service_fn(move |_| {
+            let path = path.clone();
+            async move {
+                Ok::<_, std::io::Error>(hyper_util::rt::TokioIo::new(
+                    tokio::net::UnixStream::connect(path).await?,
+                ))
+            }
+        }))
+        .await
+        .expect("connect to the API socket")
+}
+
+impl Harness {
+    fn socket(&self) -> PathBuf {
+        self.dir.join("run/nfdp.sock")
+    }
+
+    fn channel(&self) -> Channel {
+        self.rt.block_on(unix_channel(self.socket()))
+    }
+
+    fn rules(&self) -> RulesClient<Channel> {
+        RulesClient::new(self.channel()).max_decoding_message_size(256 << 20)
+    }
+
+    /// Stops the daemon and starts it again from the same config.
+    fn restart(&mut self) {
+        if let Some(d) = self.daemon.take() {
+            d.shutdown();
+        }
+        let cfg = Config::load(self.dir.join("nfdp.toml")).expect("config");
+        let rules = control::daemon::load_rules(cfg.rules_file.as_deref().expect("rules file"))
+            .expect("rules");
+        let (ports, wires) = wire_ports(&cfg).expect("ports");
+        self.daemon = Some(core::start(cfg, rules, ports, Options::default()).expect("daemon"));
+        announced(&wires);
+        self.wires = wires;
+    }
+
+    fn daemon(&mut self) -> &mut Daemon {
+        self.daemon.as_mut().expect("running")
+    }
+
+    fn save(&self, counters: bool) -> String {
+        let mut c = self.rules();
+        self.rt
+            .block_on(c.save(pb::SaveRequest {
+                table: String::new(),
+                counters,
+            }))
+            .expect("save")
+            .into_inner()
+            .text
+    }
+
+    fn restore(&self, req: pb::RestoreRequest) -> Result<u64, tonic::Status> {
+        let mut c = self.rules();
+        self.rt
+            .block_on(c.restore(req))
+            .map(|r| r.into_inner().generation)
+    }
+
+    fn exec(&self, args: &[&str]) -> pb::ExecReply {
+        let mut c = self.rules();
+        self.rt
+            .block_on(c.exec(pb::ExecRequest {
+                args: args.iter().map(|s| s.to_string()).collect(),
+            }))
+            .expect("exec")
+            .into_inner()
+    }
+
+    fn stats(&self) -> pb::StatsReply {
+        let mut c = StatsClient::new(self.channel());
+        self.rt
+            .block_on(c.get(pb::StatsRequest {}))
+            .expect("stats")
+            .into_inner()
+    }
+
+    /// Sends `n` UDP datagrams from the LAN host to `dst` (source ports from `sport`) and
+    /// waits until the worker has taken them in.
+    fn send_udp(&self, dst: [u8; 4], sport: u16, n: usize) {
+        let before = self.received();
+        for i in 0..n {
+            let ip = udp(HOST, dst, sport + i as u16, 53, b"query");
+            self.wires[LAN].inject(0, &ether(LAN_MAC, HOST_MAC, 0x0800, &ip));
+        }
+        let deadline = Instant::now() + PATIENCE;
+        while self.received() < before + n as u64 {
+            assert!(
+                Instant::now() < deadline,
+                "the worker did not take the frames in"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn received(&self) -> u64 {
+        self.stats()
+            .workers
+            .iter()
+            .map(|w| w.outcomes.get("received").copied().unwrap_or(0))
+            .sum()
+    }
+}
+
+impl Drop for Harness {
+    fn drop(&mut self) {
+        if let Some(d) = self.daemon.take() {
+            d.shutdown();
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+// ---- frames ----
+
+fn ipv4(src: [u8; 4], dst: [u8; 4], proto: u8, l4: &[u8]) -> Vec<u8> {
+    let mut p = vec![0u8; 20];
+    p[0] = 0x45;
+    p[2..4].copy_from_slice(&(20 + l4.len() as u16).to_be_bytes());
+    p[6] = 0x40;
+    p[8] = 64;
+    p[9] = proto;
+    p[12..16].copy_from_slice(&src);
+    p[16..20].copy_from_slice(&dst);
+    let c = !checksum::data(&p);
+    p[10..12].copy_from_slice(&c.to_be_bytes());
+    p.extend_from_slice(l4);
+    let mut pseudo = Vec::new();
+    pseudo.extend_from_slice(&p[12..20]);
+    pseudo.extend_from_slice(&[0, proto]);
+    pseudo.extend_from_slice(&(l4.len() as u16).to_be_bytes());
+    pseudo.extend_from_slice(l4);
+    let c = !checksum::data(&pseudo);
+    p[26..28].copy_from_slice(&c.to_be_bytes());
+    p
+}
+
+fn udp(src: [u8; 4], dst: [u8; 4], sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
+    let mut u = vec![0u8; 8];
+    u[0..2].copy_from_slice(&sport.to_be_bytes());
+    u[2..4].copy_from_slice(&dport.to_be_bytes());
+    u[4..6].copy_from_slice(&(8 + payload.len() as u16).to_be_bytes());
+    u.extend_from_slice(payload);
+    ipv4(src, dst, 17, &u)
+}
+
+fn ether(dst: [u8; 6], src: [u8; 6], ethertype: u16, payload: &[u8]) -> Vec<u8> {
+    let mut f = Vec::with_capacity(14 + payload.len());
+    f.extend_from_slice(&dst);
+    f.extend_from_slice(&src);
+    f.extend_from_slice(&ethertype.to_be_bytes());
+    f.extend_from_slice(payload);
+    f
+}
+
+fn restore_req(text: &str) -> pb::RestoreRequest {
+    pb::RestoreRequest {
+        text: text.to_string(),
+        ..Default::default()
+    }
+}
+
+fn exit_code(s: &tonic::Status) -> Option<i32> {
+    s.metadata()
+        .get("nfdp-exit-code")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+}
+
+// ---- Rules ----
+
+#[test]
+fn restore_replaces_only_the_tables_it_names_and_empty_input_changes_nothing() {
+    let h = start(RULES);
+    let before = h.save(false);
+    assert!(
+        before.contains("-A POSTROUTING -o wan0 -j MASQUERADE\n"),
+        "{before}"
+    );
+
+    // Empty input, comments only, and a test run: nothing changes, no generation.
+    for text in ["", "\n\n", "# nothing here\n"] {
+        assert_eq!(h.restore(restore_req(text)).expect(text), 0, "{text:?}");
+        assert_eq!(h.save(false), before, "{text:?} changed the ruleset");
+    }
+    let mut test = restore_req("*filter\n-A INPUT -j DROP\nCOMMIT\n");
+    test.test = true;
+    assert_eq!(h.restore(test).unwrap(), 0);
+    assert_eq!(h.save(false), before, "a test restore changed the ruleset");
+
+    // Only filter is named: nat stays, filter is replaced (FORWARD back to ACCEPT).
+    let g = h
+        .restore(restore_req("*filter\n-A INPUT -j DROP\nCOMMIT\n"))
+        .unwrap();
+    assert!(g > 1);
+    let after = h.save(false);
+    assert!(after.contains("*nat\n"), "{after}");
+    assert!(
+        after.contains("-A POSTROUTING -o wan0 -j MASQUERADE\n"),
+        "{after}"
+    );
+    assert!(
+        after.contains(":FORWARD ACCEPT [0:0]\n-A INPUT -j DROP\n")
+            || after.contains("-A INPUT -j DROP\n"),
+        "{after}"
+    );
+    assert!(!after.contains("-A FORWARD -i lan0"), "{after}");
+
+    // -T nat: of a text naming nat and filter, only nat is taken.
+    let mut only_nat = restore_req(
+        "*nat\n-A POSTROUTING -o wan0 -j SNAT --to-source 203.0.113.1\nCOMMIT\n*filter\n-A OUTPUT -j DROP\nCOMMIT\n",
+    );
+    only_nat.table = "nat".into();
+    h.restore(only_nat).unwrap();
+    let s = h.save(false);
+    assert!(
+        s.contains("-A POSTROUTING -o wan0 -j SNAT --to-source 203.0.113.1\n"),
+        "{s}"
+    );
+    assert!(!s.contains("MASQUERADE"), "{s}");
+    assert!(!s.contains("-A OUTPUT -j DROP"), "filter untouched: {s}");
+
+    // --noflush appends to the named table.
+    let mut nf = restore_req("*filter\n-A INPUT -s 10.0.0.1/32 -j ACCEPT\nCOMMIT\n");
+    nf.noflush = true;
+    h.restore(nf).unwrap();
+    let s = h.save(false);
+    assert!(
+        s.contains("-A INPUT -j DROP\n-A INPUT -s 10.0.0.1/32 -j ACCEPT\n"),
+        "{s}"
+    );
+}
+
+#[test]
+fn refused_restores_print_what_iptables_restore_prints_and_change_nothing() {
+    let h = start(RULES);
+    // Counters that are not zero, so that "unchanged" covers them too.
+    h.send_udp([93, 184, 216, 34], 40000, 3);
+    h.wires[WAN].wait(3, PATIENCE);
+    let before = h.save(true);
+    assert!(before.contains("[3:"), "{before}");
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/golden/api/restore");
+    let mut cases: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "rules"))
+        .collect();
+    cases.sort();
+    assert!(cases.len() >= 6);
+    for case in cases {
+        let text = std::fs::read_to_string(&case).unwrap();
+        let expect = std::fs::read_to_string(case.with_extension("expect")).unwrap();
+        let (code, stderr) = expect.split_once('\n').unwrap();
+        let e = h
+            .restore(restore_req(&text))
+            .expect_err(&case.display().to_string());
+        assert_eq!(e.code(), Code::InvalidArgument, "{}", case.display());
+        assert_eq!(e.message(), stderr, "{}", case.display());
+        assert_eq!(
+            exit_code(&e),
+            Some(code.parse().unwrap()),
+            "{}",
+            case.display()
+        );
+        assert_eq!(h.save(true), before, "{} changed something", case.display());
+    }
+    // The line-40 case names its line as iptables-restore does.
+    let text = std::fs::read_to_string(dir.join("line40_bad_policy.rules")).unwrap();
+    let e = h.restore(restore_req(&text)).unwrap_err();
+    assert_eq!(
+        e.message(),
+        "iptables-restore: line 40 failed: Bad policy name.\n"
+    );
+}
+
+#[test]
+fn exec_prints_and_exits_as_iptables_does() {
+    let h = start("*nat\n:PREROUTING ACCEPT [0:0]\nCOMMIT\n*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n");
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/golden/api/exec");
+    let mut cmds: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "cmd"))
+        .collect();
+    cmds.sort();
+    assert!(cmds.len() >= 20);
+    let mut failures = Vec::new();
+    for cmd in cmds {
+        let args: Vec<String> = std::fs::read_to_string(&cmd)
+            .unwrap()
+            .lines()
+            .map(str::to_string)
+            .collect();
+        let args_ref: Vec<&str> = args.iter().map(String::as_str).collect();
+        let got = h.exec(&args_ref);
+        let out = std::fs::read_to_string(cmd.with_extension("out")).unwrap();
+        let err = std::fs::read_to_string(cmd.with_extension("err")).unwrap();
+        let rc: i32 = std::fs::read_to_string(cmd.with_extension("rc"))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        if (got.stdout.as_str(), got.stderr.as_str(), got.exit_code) != (&out, &err, rc) {
+            failures.push(format!(
+                "iptables {}:\n  want rc {rc}, stdout {out:?}, stderr {err:?}\n  got  rc {}, stdout {:?}, stderr {:?}",
+                args.join(" "),
+                got.exit_code,
+                got.stdout,
+                got.stderr
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn save_has_the_workers_counters_and_zero_restarts_them() {
+    let h = start(RULES);
+    h.send_udp([93, 184, 216, 34], 41000, 3);
+    assert_eq!(h.wires[WAN].wait(3, PATIENCE).len(), 3, "forwarded");
+    let s = h.save(true);
+    // 3 datagrams of 20 + 8 + 5 bytes.
+    assert!(s.contains("[3:99] -A FORWARD -i lan0 -j ACCEPT\n"), "{s}");
+    assert!(
+        s.contains("[3:99] -A POSTROUTING -o wan0 -j MASQUERADE\n"),
+        "{s}"
+    );
+    let list = h.exec(&["-L", "FORWARD", "-n", "-v", "-x"]);
+    assert_eq!(list.exit_code, 0);
+    assert!(
+        list.stdout.contains("       3       99 ACCEPT"),
+        "{}",
+        list.stdout
+    );
+
+    let mut c = h.rules();
+    h.rt.block_on(c.zero(pb::ZeroRequest {
+        table: "filter".into(),
+        chain: String::new(),
+        rule: 0,
+    }))
+    .expect("zero");
+    let s = h.save(true);
+    assert!(s.contains("[0:0] -A FORWARD -i lan0 -j ACCEPT\n"), "{s}");
+    assert!(
+        s.contains("[3:99] -A POSTROUTING -o wan0 -j MASQUERADE\n"),
+        "nat untouched: {s}"
+    );
+    // ... and they count up again.
+    h.send_udp([93, 184, 216, 34], 42000, 2);
+    h.wires[WAN].wait(2, PATIENCE);
+    let s = h.save(true);
+    assert!(s.contains("[2:66] -A FORWARD -i lan0 -j ACCEPT\n"), "{s}");
+    // iptables -Z through Exec, one chain of nat.
+    let z = h.exec(&["-t", "nat", "-Z", "POSTROUTING"]);
+    assert_eq!((z.exit_code, z.stderr.as_str()), (0, ""));
+    assert!(h
+        .save(true)
+        .contains("[0:0] -A POSTROUTING -o wan0 -j MASQUERADE\n"));
+    // iptables-restore -c: the restored table counts from the text's values.
+    let mut with_counters = restore_req(
+        "*filter\n:FORWARD DROP [4:400]\n[7:700] -A FORWARD -i lan0 -j ACCEPT\nCOMMIT\n",
+    );
+    with_counters.counters = true;
+    h.restore(with_counters).unwrap();
+    let s = h.save(true);
+    assert!(s.contains(":FORWARD DROP [4:400]\n"), "{s}");
+    assert!(s.contains("[7:700] -A FORWARD -i lan0 -j ACCEPT\n"), "{s}");
+    let z = h.exec(&["-Z", "NOCHAIN"]);
+    assert_eq!(
+        (z.exit_code, z.stderr.as_str()),
+        (1, "iptables: No chain/target/match by that name.\n")
+    );
+}
+
+// ---- Sysctl ----
+
+#[test]
+fn sysctl_keeps_the_kernels_bounds_and_applies_live() {
+    let h = start(RULES);
+    let mut c = SysctlClient::new(h.channel());
+    let get = |c: &mut SysctlClient<Channel>, n: &str| {
+        h.rt.block_on(c.get(pb::SysctlGetRequest {
+            names: vec![n.to_string()],
+        }))
+        .map(|r| r.into_inner().values)
+    };
+    let set = |c: &mut SysctlClient<Channel>, kv: &[(&str, &str)]| {
+        h.rt.block_on(
+            c.set(pb::SysctlSetRequest {
+                values: kv
+                    .iter()
+                    .map(|(k, v)| pb::SysctlValue {
+                        name: k.to_string(),
+                        value: v.to_string(),
+                    })
+                    .collect(),
+            }),
+        )
+    };
+    let v = get(&mut c, "net.netfilter.nf_conntrack_max").unwrap();
+    assert_eq!(
+        (v[0].name.as_str(), v[0].value.as_str()),
+        ("net.netfilter.nf_conntrack_max", "4096")
+    );
+    // Out of bounds, not a number, unknown: refused, nothing applied.
+    for (kv, code) in [
+        (vec![("nf_conntrack_tcp_loose", "2")], Code::InvalidArgument),
+        (
+            vec![("net.netfilter.nf_conntrack_udp_timeout", "4294967296")],
+            Code::InvalidArgument,
+        ),
+        (vec![("nf_conntrack_max", "-1")], Code::InvalidArgument),
+        (
+            vec![("nf_conntrack_max", "1"), ("nf_conntrack_bogus", "1")],
+            Code::NotFound,
+        ),
+    ] {
+        let e = set(&mut c, &kv).expect_err("refused");
+        assert_eq!(e.code(), code, "{kv:?}: {}", e.message());
+    }
+    let e = set(&mut c, &[("nf_conntrack_tcp_loose", "2")]).unwrap_err();
+    assert_eq!(
+        e.message(),
+        "sysctl: setting key \"net.netfilter.nf_conntrack_tcp_loose\": Invalid argument"
+    );
+    assert_eq!(get(&mut c, "nf_conntrack_max").unwrap()[0].value, "4096");
+    assert_eq!(get(&mut c, "nf_conntrack_tcp_loose").unwrap()[0].value, "1");
+
+    // Live: with room for one connection, the table holds one (a new flow early-drops
+    // the unreplied one, as the kernel's does).
+    set(
+        &mut c,
+        &[
+            ("nf_conntrack_max", "1"),
+            ("nf_conntrack_udp_timeout", "60"),
+        ],
+    )
+    .unwrap();
+    assert_eq!(
+        get(&mut c, "net.netfilter.nf_conntrack_udp_timeout").unwrap()[0].value,
+        "60"
+    );
+    h.send_udp([93, 184, 216, 34], 43000, 3);
+    assert_eq!(h.wires[WAN].wait(3, PATIENCE).len(), 3);
+    assert_eq!(h.stats().workers[0].conntrack_entries, 1);
+    // Room again: three more flows are all kept.
+    set(&mut c, &[("net.netfilter.nf_conntrack_max", "100")]).unwrap();
+    h.send_udp([93, 184, 216, 34], 44000, 3);
+    assert_eq!(h.wires[WAN].wait(3, PATIENCE).len(), 3);
+    assert_eq!(h.stats().workers[0].conntrack_entries, 4);
+}
+
+// ---- Net ----
+
+#[test]
+fn routes_and_neighbours_steer_forwarding() {
+    let h = start(RULES);
+    let mut net = NetClient::new(h.channel());
+    let rt = &h.rt;
+    let interfaces = rt
+        .block_on(net.list_interfaces(pb::ListInterfacesRequest {}))
+        .unwrap()
+        .into_inner()
+        .interfaces;
+    assert_eq!(interfaces.len(), 2);
+    assert_eq!(
+        (
+            interfaces[1].name.as_str(),
+            interfaces[1].index,
+            interfaces[1].mac.as_str(),
+            interfaces[1].up
+        ),
+        ("wan0", 2, "02:00:00:00:02:01", true)
+    );
+    assert_eq!(interfaces[1].addresses, vec!["203.0.113.1/24".to_string()]);
+
+    let neighbor = pb::Neighbor {
+        ip: "203.0.113.253".into(),
+        mac: "02:00:00:00:02:fd".into(),
+        dev: "wan0".into(),
+        state: String::new(),
+    };
+    rt.block_on(net.add_neighbor(neighbor.clone())).unwrap();
+    let route = pb::Route {
+        dst: "198.51.100.0/24".into(),
+        via: "203.0.113.253".into(),
+        ..Default::default()
+    };
+    rt.block_on(net.add_route(route.clone())).unwrap();
+    let again = rt.block_on(net.add_route(route.clone())).unwrap_err();
+    assert_eq!(again.message(), "RTNETLINK answers: File exists");
+    let bad = rt
+        .block_on(net.add_route(pb::Route {
+            dst: "198.51.101.0/24".into(),
+            via: "10.9.9.9".into(),
+            ..Default::default()
+        }))
+        .unwrap_err();
+    assert_eq!(
+        (bad.code(), bad.message()),
+        (Code::InvalidArgument, "Error: Nexthop has invalid gateway.")
+    );
+    let routes = rt
+        .block_on(net.list_routes(pb::ListRoutesRequest { table: 0 }))
+        .unwrap()
+        .into_inner()
+        .routes;
+    assert!(
+        routes
+            .iter()
+            .any(|r| r.dst == "198.51.100.0/24" && r.via == "203.0.113.253" && r.dev == "wan0"),
+        "{routes:?}"
+    );
+    let neighbors = rt
+        .block_on(net.list_neighbors(pb::ListNeighborsRequest { dev: "wan0".into() }))
+        .unwrap()
+        .into_inner()
+        .neighbors;
+    assert!(
+        neighbors.iter().any(|n| n.ip == "203.0.113.253"
+            && n.mac == "02:00:00:00:02:fd"
+            && n.state == "PERMANENT"),
+        "{neighbors:?}"
+    );
+
+    // A packet to the new network leaves to the new next hop...
+    h.send_udp([198, 51, 100, 7], 44000, 1);
+    let out = h.wires[WAN].wait(1, PATIENCE);
+    assert_eq!(out.len(), 1);
+    assert_eq!(&out[0][0..6], &OTHER_GATEWAY_MAC, "to the route's gateway");
+    assert_eq!(&out[0][6..12], &WAN_MAC);
+
+    // ... and after DeleteRoute to the default gateway again.
+    rt.block_on(net.delete_route(route.clone())).unwrap();
+    let gone = rt.block_on(net.delete_route(route)).unwrap_err();
+    assert_eq!(gone.code(), Code::NotFound);
+    h.send_udp([198, 51, 100, 7], 44001, 1);
+    let out = h.wires[WAN].wait(1, PATIENCE);
+    assert_eq!(&out[0][0..6], &GATEWAY_MAC, "to the default gateway");
+
+    rt.block_on(net.delete_neighbor(neighbor.clone())).unwrap();
+    let neighbors = rt
+        .block_on(net.list_neighbors(pb::ListNeighborsRequest { dev: String::new() }))
+        .unwrap()
+        .into_inner()
+        .neighbors;
+    assert!(
+        !neighbors.iter().any(|n| n.ip == "203.0.113.253"),
+        "{neighbors:?}"
+    );
+    assert_eq!(
+        rt.block_on(net.delete_neighbor(neighbor))
+            .unwrap_err()
+            .code(),
+        Code::NotFound
+    );
+
+    // Policy rules: add, list, delete.
+    let rule = pb::PolicyRule {
+        priority: 100,
+        fwmark: 1,
+        mask: 0xff,
+        table: 100,
+    };
+    rt.block_on(net.add_policy_rule(rule)).unwrap();
+    let rules = rt
+        .block_on(net.list_policy_rules(pb::ListPolicyRulesRequest {}))
+        .unwrap()
+        .into_inner()
+        .rules;
+    assert_eq!(
+        rules
+            .iter()
+            .map(|r| (r.priority, r.table))
+            .collect::<Vec<_>>(),
+        vec![(0, 255), (100, 100), (32766, 254), (32767, 253)]
+    );
+    rt.block_on(net.delete_policy_rule(rule)).unwrap();
+    assert_eq!(
+        rt.block_on(net.list_policy_rules(pb::ListPolicyRulesRequest {}))
+            .unwrap()
+            .into_inner()
+            .rules
+            .len(),
+        3
+    );
+}
+
+// ---- Stats ----
+
+#[test]
+fn stats_count_ports_workers_and_drops() {
+    let h = start(RULES);
+    h.send_udp([93, 184, 216, 34], 45000, 2);
+    h.wires[WAN].wait(2, PATIENCE);
+    // Unsolicited from the WAN: dropped by FORWARD's policy.
+    let ip = udp([93, 184, 216, 34], [192, 168, 1, 10], 53, 53, b"x");
+    h.wires[WAN].inject(0, &ether(WAN_MAC, GATEWAY_MAC, 0x0800, &ip));
+    let deadline = Instant::now() + PATIENCE;
+    let s = loop {
+        let s = h.stats();
+        if s.workers[0].outcomes["received"] >= 3 {
+            break s;
+        }
+        assert!(Instant::now() < deadline);
+    };
+    assert_eq!(s.ports.len(), 2);
+    assert_eq!(
+        (s.ports[LAN].name.as_str(), s.ports[LAN].rx_packets),
+        ("lan0", 2)
+    );
+    assert_eq!(
+        s.ports[WAN].tx_packets, 3,
+        "two datagrams and the link-up announcement"
+    );
+    assert_eq!(s.workers.len(), 1);
+    assert_eq!(s.workers[0].core, -1, "unpinned");
+    assert_eq!(s.workers[0].outcomes["forwarded"], 2);
+    assert_eq!(s.workers[0].conntrack_entries, 2);
+    let rules_drops = s
+        .drops
+        .iter()
+        .find(|d| d.reason == "dropped_by_rules")
+        .unwrap();
+    assert_eq!(rules_drops.packets, 1);
+    assert_eq!(s.ruleset_generation, 1);
+    assert!(s.uptime_seconds < 600);
+}
+
+// ---- listeners, auth, abuse ----
+
+#[test]
+fn the_tcp_listener_needs_the_bearer_token() {
+    let serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let dir = temp_dir();
+    std::fs::write(dir.join("rules.v4"), RULES).unwrap();
+    std::fs::write(dir.join("token"), "s3cret-token\n").unwrap();
+    let api = format!(
+        "listen = \"127.0.0.1:0\"\ntoken_file = \"{}/token\"\n",
+        dir.display()
+    );
+    let cfg = load(&dir, "", &api);
+    let h = start_in(dir, cfg, serial);
+    let addr = h
+        .daemon
+        .as_ref()
+        .unwrap()
+        .api_tcp_addr()
+        .expect("tcp listener");
+    let channel =
+        h.rt.block_on(
+            Endpoint::try_from(format!("http://{addr}"))
+                .unwrap()
+                .connect(),
+        )
+        .expect("tcp connect");
+    let save = |token: Option<&str>| {
+        let mut req = tonic::Request::new(pb::SaveRequest::default());
+        if let Some(t) = token {
+            req.metadata_mut()
+                .insert("authorization", t.parse().unwrap());
+        }
+        h.rt.block_on(RulesClient::new(channel.clone()).save(req))
+    };
+    assert_eq!(save(None).unwrap_err().code(), Code::Unauthenticated);
+    assert_eq!(
+        save(Some("Bearer wrong")).unwrap_err().code(),
+        Code::Unauthenticated
+    );
+    assert_eq!(
+        save(Some("Bearer s3cret-tokenX")).unwrap_err().code(),
+        Code::Unauthenticated
+    );
+    assert_eq!(
+        save(Some("s3cret-token")).unwrap_err().code(),
+        Code::Unauthenticated
+    );
+    let ok = save(Some("Bearer s3cret-token")).expect("the right token");
+    assert!(ok.into_inner().text.contains("MASQUERADE"));
+    // The Unix socket needs none.
+    assert!(h.save(false).contains("MASQUERADE"));
+    // The socket is mode 0660.
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(h.socket()).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o660);
+}
+
+#[test]
+fn no_tcp_listener_without_a_token_file() {
+    let dir = temp_dir();
+    std::fs::write(dir.join("rules.v4"), RULES).unwrap();
+    let text = config_text(&dir, "").replace("[api]\n", "[api]\nlisten = \"127.0.0.1:0\"\n");
+    let e = Config::parse(&text, &dir.join("nfdp.toml")).unwrap_err();
+    let line = text
+        .lines()
+        .position(|l| l.starts_with("listen ="))
+        .unwrap()
+        + 1;
+    assert_eq!(e.line, Some(line));
+    assert!(e.to_string().contains("token_file"), "{e}");
+    // An empty token file refuses the start.
+    std::fs::write(dir.join("token"), "\n").unwrap();
+    let text = text.replace(
+        "[api]\n",
+        &format!("[api]\ntoken_file = \"{}/token\"\n", dir.display()),
+    );
+    let cfg = Config::parse(&text, &dir.join("nfdp.toml")).unwrap();
+    let (ports, _) = wire_ports(&cfg).unwrap();
+    let e = core::start(cfg, Default::default(), ports, Options::default())
+        .err()
+        .expect("refused");
+    assert!(e.contains("token is empty"), "{e}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn oversized_and_garbage_requests_leave_the_daemon_serving() {
+    let h = start(RULES);
+    let before = h.save(true);
+    // 100 MiB of rules: refused before it is parsed.
+    let mut big = String::with_capacity(100 << 20);
+    big.push_str("*filter\n");
+    while big.len() < 100 << 20 {
+        big.push_str("-A INPUT -s 10.0.0.1/32 -j ACCEPT\n");
+    }
+    big.push_str("COMMIT\n");
+    let e = h.restore(restore_req(&big)).unwrap_err();
+    assert!(
+        matches!(e.code(), Code::ResourceExhausted | Code::OutOfRange),
+        "{e:?}"
+    );
+    drop(big);
+    assert_eq!(h.save(true), before);
+
+    // Bytes that are not HTTP/2 on the socket.
+    for garbage in [
+        &b"GET / HTTP/1.1\r\n\r\n"[..],
+        &[0xffu8; 4096][..],
+        b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x04\x01\x00",
+    ] {
+        use std::io::{Read, Write};
+        let mut s = std::os::unix::net::UnixStream::connect(h.socket()).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let _ = s.write_all(garbage);
+        let mut buf = [0u8; 256];
+        let _ = s.read(&mut buf);
+    }
+    // A gRPC call whose body is not the message: refused, nothing changed.
+    let e =
+        h.rt.block_on(raw_call(
+            h.channel(),
+            "/nfdp.v1.Rules/Restore",
+            vec![0xff; 64],
+        ))
+        .unwrap_err();
+    assert_eq!(e.code(), Code::Internal, "{e:?}");
+    assert_eq!(h.save(true), before);
+    assert_eq!(
+        h.exec(&["-C", "FORWARD", "-i", "lan0", "-j", "ACCEPT"])
+            .exit_code,
+        0
+    );
+}
+
+/// A unary call with `body` as the encoded request.
+async fn raw_call(channel: Channel, path: &str, body: Vec<u8>) -> Result<Vec<u8>, tonic::Status> {
+    let mut grpc = tonic::client::Grpc::new(channel);
+    grpc.ready()
+        .await
+        .map_err(|e| tonic::Status::unavailable(e.to_string()))?;
+    let path: tonic::codegen::http::uri::PathAndQuery = path.parse().unwrap();
+    grpc.unary(tonic::Request::new(body), path, RawCodec)
+        .await
+        .map(|r| r.into_inner())
+}
+
+#[derive(Default, Clone)]
+struct RawCodec;
+
+impl tonic::codec::Codec for RawCodec {
+    type Encode = Vec<u8>;
+    type Decode = Vec<u8>;
+    type Encoder = RawCodec;
+    type Decoder = RawCodec;
+    fn encoder(&mut self) -> RawCodec {
+        RawCodec
+    }
+    fn decoder(&mut self) -> RawCodec {
+        RawCodec
+    }
+}
+
+impl tonic::codec::Encoder for RawCodec {
+    type Item = Vec<u8>;
+    type Error = tonic::Status;
+    fn encode(
+        &mut self,
+        item: Vec<u8>,
+        dst: &mut tonic::codec::EncodeBuf<'_>,
+    ) -> Result<(), tonic::Status> {
+        bytes::BufMut::put_slice(dst, &item);
+        Ok(())
+    }
+}
+
+impl tonic::codec::Decoder for RawCodec {
+    type Item = Vec<u8>;
+    type Error = tonic::Status;
+    fn decode(
+        &mut self,
+        src: &mut tonic::codec::DecodeBuf<'_>,
+    ) -> Result<Option<Vec<u8>>, tonic::Status> {
+        let n = bytes::Buf::remaining(src);
+        Ok(Some(bytes::Buf::copy_to_bytes(src, n).to_vec()))
+    }
+}
+
+// ---- health, reflection ----
+
+#[test]
+fn health_serves_until_the_workers_stop_and_reflection_lists_the_services() {
+    use tonic_health::pb::health_check_response::ServingStatus;
+    use tonic_health::pb::health_client::HealthClient;
+    let mut h = start(RULES);
+    let check = |h: &Harness, service: &str| {
+        h.rt.block_on(
+            HealthClient::new(h.channel()).check(tonic_health::pb::HealthCheckRequest {
+                service: service.into(),
+            }),
+        )
+        .unwrap()
+        .into_inner()
+        .status
+    };
+    assert_eq!(check(&h, ""), ServingStatus::Serving as i32);
+    assert_eq!(check(&h, "nfdp.v1.Rules"), ServingStatus::Serving as i32);
+
+    use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
+    use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
+    use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
+    let req = tonic_reflection::pb::v1::ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::ListServices(String::new())),
+    };
+    let mut client = ServerReflectionClient::new(h.channel());
+    let mut stream =
+        h.rt.block_on(client.server_reflection_info(tokio_stream::iter([req])))
+            .unwrap()
+            .into_inner();
+    let resp = h.rt.block_on(stream.message()).unwrap().unwrap();
+    let Some(MessageResponse::ListServicesResponse(list)) = resp.message_response else {
+        panic!("{resp:?}");
+    };
+    let names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
+    for want in [
+        "nfdp.v1.Rules",
+        "nfdp.v1.Sysctl",
+        "nfdp.v1.Net",
+        "nfdp.v1.Stats",
+    ] {
+        assert!(names.iter().any(|n| n == want), "{names:?}");
+    }
+
+    h.daemon().stop_workers();
+    assert_eq!(check(&h, ""), ServingStatus::NotServing as i32);
+    assert_eq!(check(&h, "nfdp.v1.Rules"), ServingStatus::NotServing as i32);
+    let mut c = StatsClient::new(h.channel());
+    let e = h.rt.block_on(c.get(pb::StatsRequest {})).unwrap_err();
+    assert_eq!(e.code(), Code::Unavailable);
+}
+
+// ---- persistence, SIGHUP ----
+
+#[test]
+fn accepted_changes_are_written_back_and_a_restart_starts_from_them() {
+    let h = start(RULES);
+    let r = h.exec(&["-A", "INPUT", "-s", "10.1.2.3", "-j", "DROP"]);
+    assert_eq!(r.exit_code, 0, "{}", r.stderr);
+    assert!(r.generation > 1);
+    let saved = h.save(false);
+    let file = std::fs::read_to_string(h.dir.join("rules.v4")).unwrap();
+    assert_eq!(file, saved, "the file is the running ruleset");
+    // Refused changes and listings leave the file alone.
+    let mtime = std::fs::metadata(h.dir.join("rules.v4"))
+        .unwrap()
+        .modified()
+        .unwrap();
+    assert_eq!(h.exec(&["-A", "INPUT", "-j", "FROBNICATE"]).exit_code, 2);
+    assert_eq!(h.exec(&["-L", "-n"]).exit_code, 0);
+    assert_eq!(
+        std::fs::metadata(h.dir.join("rules.v4"))
+            .unwrap()
+            .modified()
+            .unwrap(),
+        mtime
+    );
+    // Only the file is left in the directory: no temporary beside it.
+    let mut names: Vec<String> = std::fs::read_dir(&h.dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, vec!["nfdp.toml", "rules.v4", "run"]);
+
+    // A second daemon on the same socket is refused while the first serves it.
+    let cfg = Config::load(h.dir.join("nfdp.toml")).unwrap();
+    let (ports, _) = wire_ports(&cfg).unwrap();
+    let e = core::start(cfg, Default::default(), ports, Options::default())
+        .err()
+        .expect("refused");
+    assert!(e.contains("another process is serving it"), "{e}");
+
+    // A restart from the same config gives the same iptables-save, over a stale socket
+    // file left behind (as a crash would leave it).
+    let mut h = h;
+    h.daemon.take().unwrap().shutdown();
+    assert!(!h.socket().exists(), "a clean stop removes the socket");
+    drop(std::os::unix::net::UnixListener::bind(h.socket()).unwrap());
+    assert!(h.socket().exists());
+    h.restart();
+    assert_eq!(h.save(false), saved);
+}
+
+#[test]
+fn without_persist_the_file_is_left_alone() {
+    let h = start_with(RULES, "persist = false\n", "");
+    assert_eq!(h.exec(&["-A", "INPUT", "-j", "DROP"]).exit_code, 0);
+    assert_eq!(
+        std::fs::read_to_string(h.dir.join("rules.v4")).unwrap(),
+        RULES
+    );
+}
+
+#[test]
+fn a_reload_of_an_empty_rules_file_changes_nothing() {
+    let h = start_with(RULES, "persist = false\n", "");
+    let before = h.save(false);
+    std::fs::write(h.dir.join("rules.v4"), "").unwrap();
+    h.daemon
+        .as_ref()
+        .unwrap()
+        .reload_flag()
+        .store(true, Ordering::Relaxed);
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(h.save(false), before);
+    assert_eq!(h.stats().ruleset_generation, 1, "nothing published");
+    // A file naming only nat replaces only nat.
+    std::fs::write(h.dir.join("rules.v4"), "*nat\nCOMMIT\n").unwrap();
+    h.daemon
+        .as_ref()
+        .unwrap()
+        .reload_flag()
+        .store(true, Ordering::Relaxed);
+    let deadline = Instant::now() + PATIENCE;
+    while h.stats().ruleset_generation == 1 {
+        assert!(Instant::now() < deadline, "reloaded");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let after = h.save(false);
+    assert!(!after.contains("MASQUERADE"), "{after}");
+    assert!(after.contains("-A FORWARD -i lan0 -j ACCEPT"), "{after}");
+}
+
+/// A port queue that panics on its next poll once tripped (a worker dying).
+struct Tripwire {
+    inner: Box<dyn dataplane::port::Port>,
+    trip: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl dataplane::port::Port for Tripwire {
+    fn id(&self) -> dataplane::port::PortId {
+        self.inner.id()
+    }
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+    fn mac(&self) -> dataplane::port::MacAddr {
+        self.inner.mac()
+    }
+    fn queues(&self) -> u16 {
+        self.inner.queues()
+    }
+    fn rx_burst(
+        &mut self,
+        q: u16,
+        bufs: &mut Vec<dataplane::port::PacketBuf>,
+        max: usize,
+    ) -> usize {
+        assert!(
+            !self.trip.load(Ordering::Relaxed),
+            "tripwire: this worker dies"
+        );
+        self.inner.rx_burst(q, bufs, max)
+    }
+    fn tx_burst(&mut self, q: u16, pkts: &mut Vec<dataplane::port::PacketBuf>) -> usize {
+        self.inner.tx_burst(q, pkts)
+    }
+    fn count_tx_dropped(&mut self, n: u64) {
+        self.inner.count_tx_dropped(n)
+    }
+    fn stats(&self) -> dataplane::port::PortStats {
+        self.inner.stats()
+    }
+}
+
+#[test]
+fn health_goes_not_serving_when_a_worker_dies() {
+    use tonic_health::pb::health_check_response::ServingStatus;
+    use tonic_health::pb::health_client::HealthClient;
+    let serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let dir = temp_dir();
+    std::fs::write(dir.join("rules.v4"), RULES).unwrap();
+    let cfg = load(&dir, "", "");
+    let (mut ports, wires) = wire_ports(&cfg).unwrap();
+    let trip = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let lan = ports.queues[0].remove(0);
+    ports.queues[0].insert(
+        0,
+        Box::new(Tripwire {
+            inner: lan,
+            trip: std::sync::Arc::clone(&trip),
+        }),
+    );
+    let daemon = core::start(cfg, Default::default(), ports, Options::default()).unwrap();
+    announced(&wires);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let h = Harness {
+        daemon: Some(daemon),
+        wires,
+        dir,
+        rt,
+        _serial: serial,
+    };
+    let check = |h: &Harness| {
+        h.rt.block_on(
+            HealthClient::new(h.channel()).check(tonic_health::pb::HealthCheckRequest {
+                service: String::new(),
+            }),
+        )
+        .unwrap()
+        .into_inner()
+        .status
+    };
+    assert_eq!(check(&h), ServingStatus::Serving as i32);
+    trip.store(true, Ordering::Relaxed);
+    let deadline = Instant::now() + PATIENCE;
+    while check(&h) != ServingStatus::NotServing as i32 {
+        assert!(Instant::now() < deadline, "health still SERVING");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let e =
+        h.rt.block_on(StatsClient::new(h.channel()).get(pb::StatsRequest {}))
+            .unwrap_err();
+    assert_eq!(e.code(), Code::Unavailable);
+}

@@ -1,0 +1,6 @@
+-A
+INPUT
+-s
+10.0.0.1
+-j
+ACCEPT

@@ -1,0 +1,8 @@
+-A
+INPUT
+-p
+tcp
+--dport
+22
+-j
+DROP

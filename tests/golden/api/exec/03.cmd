@@ -1,0 +1,6 @@
+-I
+INPUT
+-i
+lan0
+-j
+ACCEPT

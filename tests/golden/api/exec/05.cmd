@@ -1,0 +1,10 @@
+-A
+web
+-p
+tcp
+-m
+multiport
+--dports
+80,443
+-j
+ACCEPT

@@ -1,0 +1,4 @@
+-A
+FORWARD
+-j
+web

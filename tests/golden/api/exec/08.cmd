@@ -1,0 +1,6 @@
+-C
+INPUT
+-s
+10.0.0.2
+-j
+ACCEPT

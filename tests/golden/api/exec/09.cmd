@@ -1,0 +1,4 @@
+-L
+-n
+-v
+--line-numbers

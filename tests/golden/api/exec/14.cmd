@@ -1,0 +1,4 @@
+-A
+NOCHAIN
+-j
+ACCEPT

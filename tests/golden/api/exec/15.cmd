@@ -1,0 +1,4 @@
+-A
+INPUT
+-j
+FROBNICATE

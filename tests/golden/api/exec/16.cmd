@@ -1,0 +1,6 @@
+-A
+INPUT
+--dport
+22
+-j
+ACCEPT

@@ -1,0 +1,6 @@
+-A
+OUTPUT
+-i
+eth0
+-j
+ACCEPT

@@ -1,0 +1,5 @@
+-I
+INPUT
+9
+-j
+ACCEPT

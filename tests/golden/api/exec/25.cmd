@@ -1,0 +1,8 @@
+-t
+nat
+-A
+POSTROUTING
+-o
+wan0
+-j
+MASQUERADE

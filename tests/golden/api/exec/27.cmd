@@ -1,0 +1,4 @@
+-L
+INPUT
+-n
+--line-numbers

@@ -5,6 +5,7 @@
 //! SIGTERM stops the workers, closes the ports and cleans up the EAL, in that order.
 
 pub mod host;
+pub mod listeners;
 pub mod metrics;
 pub mod worker;
 

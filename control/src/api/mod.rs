@@ -10,3 +10,7 @@ pub mod pb {
 /// The encoded file descriptor set of the API, for server reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/nfdp_descriptor.bin"));
+
+pub mod conntrack;
+pub mod trace;
+pub mod workers;

@@ -44,8 +44,14 @@ pub enum FilterError {
     Address(String),
     /// A prefix length outside 0..=32.
     Netmask,
-    /// An unknown state or status name, or a number out of range.
+    /// An unknown status or event name, or a number out of range.
     Parameter(String),
+    /// An unknown `--state`.
+    TcpState(String),
+    /// A protocol number out of range.
+    Protocol(String),
+    /// Anything else, said as it is.
+    Other(String),
 }
 
 impl fmt::Display for FilterError {
@@ -54,6 +60,9 @@ impl fmt::Display for FilterError {
             FilterError::Address(s) => write!(f, "Invalid IP address `{s}'"),
             FilterError::Netmask => f.write_str("Invalid netmask"),
             FilterError::Parameter(s) => write!(f, "Bad parameter `{s}'"),
+            FilterError::TcpState(s) => write!(f, "unknown TCP state `{s}'"),
+            FilterError::Protocol(s) => write!(f, "`{s}' unsupported protocol"),
+            FilterError::Other(s) => f.write_str(s),
         }
     }
 }
@@ -94,7 +103,7 @@ pub fn parse_tcp_state(name: &str) -> Result<TcpState, FilterError> {
     ]
     .into_iter()
     .find(|s| s.name().eq_ignore_ascii_case(name))
-    .ok_or_else(|| FilterError::Parameter(name.into()))
+    .ok_or_else(|| FilterError::TcpState(name.into()))
 }
 
 /// A `-u/--status` name.
@@ -373,7 +382,10 @@ mod tests {
             parse_tcp_state("established").unwrap(),
             TcpState::Established
         );
-        assert!(parse_tcp_state("OPEN").is_err());
+        assert_eq!(
+            parse_tcp_state("OPEN").unwrap_err().to_string(),
+            "unknown TCP state `OPEN'"
+        );
         assert!(parse_prefix("10.1.2.3/8").unwrap().contains(Ipv4Addr::new(10, 9, 9, 9)));
     }
 }

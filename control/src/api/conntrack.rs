@@ -62,9 +62,7 @@ impl TryFrom<&pb::ConntrackFilter> for CtFilter {
     fn try_from(f: &pb::ConntrackFilter) -> Result<CtFilter, FilterError> {
         let proto = f
             .proto
-            .map(|p| {
-                u8::try_from(p).map_err(|_| FilterError::Protocol(p.to_string()))
-            })
+            .map(|p| u8::try_from(p).map_err(|_| FilterError::Protocol(p.to_string())))
             .transpose()?;
         let mut tcp_states = 0u16;
         for name in &f.tcp_state {

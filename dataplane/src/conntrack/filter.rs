@@ -205,8 +205,12 @@ impl CtFilter {
             return false;
         }
         let icmp = proto == 1;
-        if self.icmp_type.is_some_and(|t| !icmp || (o.dport >> 8) as u8 != t)
-            || self.icmp_code.is_some_and(|c| !icmp || (o.dport & 0xff) as u8 != c)
+        if self
+            .icmp_type
+            .is_some_and(|t| !icmp || (o.dport >> 8) as u8 != t)
+            || self
+                .icmp_code
+                .is_some_and(|c| !icmp || (o.dport & 0xff) as u8 != c)
             || self.icmp_id.is_some_and(|id| !icmp || o.sport != id)
         {
             return false;
@@ -386,6 +390,8 @@ mod tests {
             parse_tcp_state("OPEN").unwrap_err().to_string(),
             "unknown TCP state `OPEN'"
         );
-        assert!(parse_prefix("10.1.2.3/8").unwrap().contains(Ipv4Addr::new(10, 9, 9, 9)));
+        assert!(parse_prefix("10.1.2.3/8")
+            .unwrap()
+            .contains(Ipv4Addr::new(10, 9, 9, 9)));
     }
 }

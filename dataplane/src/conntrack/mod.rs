@@ -417,7 +417,10 @@ impl Conntrack {
     }
 
     pub fn take_event_records(&mut self) -> Vec<CtEvent> {
-        self.records.as_mut().map(std::mem::take).unwrap_or_default()
+        self.records
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
     }
 
     fn event(&mut self, kind: CtEventKind, id: u32, e: &ConnEntry) {

@@ -298,8 +298,7 @@ impl Pipeline {
     /// replaced. The ruleset is not touched.
     pub fn add_trace_watch(&mut self, id: u64, filter: trace::TraceFilter, limit: u64) {
         self.watches.retain(|w| w.id != id);
-        self.watches
-            .push(trace::TraceWatch::new(id, filter, limit));
+        self.watches.push(trace::TraceWatch::new(id, filter, limit));
     }
 
     /// Closes a watch; with the last one closed, packets take the untraced path again.

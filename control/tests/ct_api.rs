@@ -1016,3 +1016,51 @@ fn trace_watches_end_with_their_client_and_bad_filters_are_refused() {
     d.wires[LAN].inject(&from_lan(&udp(HOST, SERVER, 7001, 53)));
     assert_eq!(d.wires[WAN].wait(1).len(), 1, "forwarding goes on untraced");
 }
+
+#[test]
+fn a_slow_events_reader_loses_events_counted_and_never_stalls_the_worker() {
+    let mut d = Daemon::start();
+    let mut ct = d.ct.clone();
+    let mut events =
+        d.rt.block_on(ct.events(pb::EventsRequest::default()))
+            .expect("events")
+            .into_inner();
+    d.listeners_become(1, 0);
+    // Far more events than the stream buffers while nobody reads: 6000 new flows (and,
+    // the table holding 4096, an early-drop DESTROY for each beyond that).
+    let flows = 6000u16;
+    for i in 0..flows {
+        d.wires[LAN].inject(&from_lan(&udp(HOST, SERVER, 10_000 + i, 53)));
+    }
+    d.processed(u64::from(flows));
+    assert_eq!(
+        d.wires[WAN].wait(usize::from(flows)).len(),
+        usize::from(flows)
+    );
+    let lost_on_worker = d.stats().events_lost;
+    assert!(lost_on_worker > 0, "the reader fell behind");
+    // One more event after the backlog carries what was lost last.
+    let mut delivered = 0u64;
+    let mut lost = 0u64;
+    let mut last = String::new();
+    let deadline = Instant::now() + PATIENCE;
+    while !last.contains("sport=9999 ") {
+        if delivered == 4000 {
+            d.wires[LAN].inject(&from_lan(&udp(HOST, SERVER, 9999, 53)));
+        }
+        let ev = d.next(&mut events).expect("an event");
+        delivered += 1;
+        lost += ev.lost;
+        last = ev.line;
+        assert!(Instant::now() < deadline, "{delivered} events read");
+    }
+    let s = d.stats();
+    assert_eq!(s.insert, u64::from(flows) + 1);
+    assert_eq!(s.early_drop, s.insert - 4096);
+    assert_eq!(lost, s.events_lost, "every loss is reported to the stream");
+    assert_eq!(
+        delivered + lost,
+        s.insert + s.early_drop,
+        "every event is delivered or counted lost"
+    );
+}

@@ -260,6 +260,13 @@ impl Daemon {
             .block_on(
                 Endpoint::try_from("http://[::]:50051")
                     .expect("endpoint")
+                    // HTTP/2's own 64 KiB stream window (hyper's default is megabytes):
+                    // what a stream that is not read can hold is small and known. The
+                    // connection's window stays larger, for the other calls.
+                    .initial_stream_window_size(65_535)
+                    .initial_connection_window_size(1 << 20)
+                    // A call that hangs fails the test instead.
+                    .timeout(PATIENCE)
                     .connect_with_connector(tower::service_fn(move |_| {
                         let path = socket.clone();
                         async move {

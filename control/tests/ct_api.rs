@@ -161,10 +161,15 @@ impl Port for TestPort {
 
 struct Daemon {
     shared: Arc<Shared>,
+    /// Worker 0's ports.
     wires: Vec<Wire>,
+    /// Each worker's ports (as if each were a queue of the same ports).
+    queues: Vec<Vec<Wire>>,
+    /// Worker 0's command queue, then every worker's.
     commands: Sender<Command>,
+    all_commands: Vec<Sender<Command>>,
     stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
+    threads: Vec<JoinHandle<()>>,
     rt: Runtime,
     dir: PathBuf,
     ct: ConntrackClient<Channel>,
@@ -187,6 +192,10 @@ fn temp_dir() -> PathBuf {
 
 impl Daemon {
     fn start() -> Daemon {
+        Daemon::start_with(1)
+    }
+
+    fn start_with(workers: usize) -> Daemon {
         let serial = lock(&SERIAL);
         let cfg = Config::parse(CONFIG, Path::new("test.toml")).expect("config");
         let topo = cfg.build().expect("topology");
@@ -196,43 +205,52 @@ impl Daemon {
             port_names.clone(),
             4096,
         ));
-        let mut pipeline = Pipeline::new(
-            shared.compiled.load_full(),
-            topo.fib.clone(),
-            topo.neighbors.clone(),
-        );
-        pipeline.set_conntrack_config(CtConfig::from_tunables(|n| cfg.tunable(n)));
-        let worker = Worker::new(pipeline, 0, 32, port_names.len());
-        let wires: Vec<Wire> = port_names.iter().map(|n| Wire::new(n)).collect();
-        let ports: Vec<Box<dyn Port>> = topo
-            .ports()
-            .iter()
-            .zip(&wires)
-            .map(|(info, wire)| {
-                Box::new(TestPort {
-                    id: info.id,
-                    mac: info.mac,
-                    wire: wire.clone(),
-                }) as Box<dyn Port>
-            })
-            .collect();
-        let (commands, rx) = crossbeam_channel::bounded(64);
         let stop = Arc::new(AtomicBool::new(false));
-        let t = WorkerThread {
-            index: 0,
-            port_names,
-            core: None,
-            worker,
-            ports,
-            host: None,
-            rules: Arc::clone(&shared.compiled),
-            commands: rx,
-            stop: Arc::clone(&stop),
-        };
-        let thread = std::thread::Builder::new()
-            .name("test-worker".into())
-            .spawn(move || t.run())
-            .expect("spawn");
+        let mut queues = Vec::new();
+        let mut all_commands = Vec::new();
+        let mut threads = Vec::new();
+        for index in 0..workers {
+            let mut pipeline = Pipeline::new(
+                shared.compiled.load_full(),
+                topo.fib.clone(),
+                topo.neighbors.clone(),
+            );
+            pipeline.set_conntrack_config(CtConfig::from_tunables(|n| cfg.tunable(n)));
+            let worker = Worker::new(pipeline, index as u16, 32, port_names.len());
+            let wires: Vec<Wire> = port_names.iter().map(|n| Wire::new(n)).collect();
+            let ports: Vec<Box<dyn Port>> = topo
+                .ports()
+                .iter()
+                .zip(&wires)
+                .map(|(info, wire)| {
+                    Box::new(TestPort {
+                        id: info.id,
+                        mac: info.mac,
+                        wire: wire.clone(),
+                    }) as Box<dyn Port>
+                })
+                .collect();
+            let (commands, rx) = crossbeam_channel::bounded(64);
+            let t = WorkerThread {
+                index,
+                port_names: port_names.clone(),
+                core: None,
+                worker,
+                ports,
+                host: None,
+                rules: Arc::clone(&shared.compiled),
+                commands: rx,
+                stop: Arc::clone(&stop),
+            };
+            threads.push(
+                std::thread::Builder::new()
+                    .name(format!("test-worker-{index}"))
+                    .spawn(move || t.run())
+                    .expect("spawn"),
+            );
+            queues.push(wires);
+            all_commands.push(commands);
+        }
 
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -245,7 +263,7 @@ impl Daemon {
             let _guard = rt.enter();
             tokio::net::UnixListener::bind(&socket).expect("bind")
         };
-        let workers = vec![commands.clone()];
+        let workers = all_commands.clone();
         rt.spawn(
             tonic::transport::Server::builder()
                 .add_service(pb::conntrack_server::ConntrackServer::new(
@@ -279,10 +297,12 @@ impl Daemon {
             .expect("connect");
         Daemon {
             shared,
-            wires,
-            commands,
+            wires: queues[0].clone(),
+            queues,
+            commands: all_commands[0].clone(),
+            all_commands,
             stop,
-            thread: Some(thread),
+            threads,
             rt,
             dir,
             ct: ConntrackClient::new(channel.clone()),
@@ -291,17 +311,26 @@ impl Daemon {
         }
     }
 
+    /// Worker 0's report.
     fn report(&self) -> WorkerReport {
-        let mut r = collect_reports(std::slice::from_ref(&self.commands), false);
+        self.report_of(0)
+    }
+
+    fn report_of(&self, worker: usize) -> WorkerReport {
+        let mut r = collect_reports(std::slice::from_ref(&self.all_commands[worker]), false);
         assert_eq!(r.len(), 1, "the worker answers");
         r.remove(0)
     }
 
-    /// Waits until the worker has taken in `n` frames (and done all it does with them).
+    /// Waits until worker 0 has taken in `n` frames (and done all it does with them).
     fn processed(&self, n: u64) -> WorkerReport {
+        self.processed_on(0, n)
+    }
+
+    fn processed_on(&self, worker: usize, n: u64) -> WorkerReport {
         let deadline = Instant::now() + PATIENCE;
         loop {
-            let r = self.report();
+            let r = self.report_of(worker);
             if r.stats.received >= n {
                 return r;
             }
@@ -358,17 +387,22 @@ impl Daemon {
             .expect("no stream error")
     }
 
-    /// Waits until the worker's open subscriptions and watches are as given.
+    /// Waits until every worker's open subscriptions and watches are as given.
     fn listeners_become(&mut self, subscribers: u64, watches: u64) {
         let deadline = Instant::now() + PATIENCE;
+        let mut ready = 0;
         loop {
             let (tx, rx) = tokio::sync::oneshot::channel();
-            self.commands
+            self.all_commands[ready]
                 .send(Command::CtStats { reply: tx })
                 .expect("worker");
             let s = rx.blocking_recv().expect("stats");
             if s.subscribers as u64 == subscribers && s.trace_watches as u64 == watches {
-                return;
+                ready += 1;
+                if ready == self.all_commands.len() {
+                    return;
+                }
+                continue;
             }
             assert!(
                 Instant::now() < deadline,
@@ -384,7 +418,7 @@ impl Daemon {
 impl Drop for Daemon {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
+        for t in self.threads.drain(..) {
             let stopped = t.join();
             if !std::thread::panicking() {
                 stopped.expect("the worker thread ends cleanly");
@@ -1070,4 +1104,75 @@ fn a_slow_events_reader_loses_events_counted_and_never_stalls_the_worker() {
         s.insert + s.early_drop,
         "every event is delivered or counted lost"
     );
+}
+
+// ---- several workers ----
+
+#[test]
+fn every_shard_is_listed_deleted_counted_and_followed() {
+    let mut d = Daemon::start_with(2);
+    let mut ct = d.ct.clone();
+    let mut events =
+        d.rt.block_on(ct.events(pb::EventsRequest {
+            types: vec!["NEW".into()],
+            filter: None,
+        }))
+        .expect("events")
+        .into_inner();
+    d.listeners_become(1, 0);
+    // One flow through each worker.
+    for (w, sport) in [(0usize, 5000u16), (1, 6000)] {
+        let (lan, wan) = (&d.queues[w][LAN], &d.queues[w][WAN]);
+        lan.inject(&from_lan(&udp(HOST, SERVER, sport, 53)));
+        assert_eq!(wan.wait(1).len(), 1);
+        d.processed_on(w, 1);
+    }
+    let all = d.list(Default::default());
+    let placed: Vec<(u32, u32)> = all
+        .iter()
+        .map(|e| (e.worker, e.orig.as_ref().unwrap().sport))
+        .collect();
+    assert_eq!(placed, [(0, 5000), (1, 6000)]);
+    let mut news: Vec<(u32, String)> = (0..2)
+        .map(|_| {
+            let ev = d.next(&mut events).expect("NEW");
+            (ev.entry.unwrap().worker, ev.r#type)
+        })
+        .collect();
+    news.sort();
+    assert_eq!(news, [(0, "NEW".to_string()), (1, "NEW".to_string())]);
+    assert_eq!(d.count(), (2, 4096));
+    let stats =
+        d.rt.block_on(d.ct.stats(pb::ConntrackStatsRequest {}))
+            .expect("stats")
+            .into_inner()
+            .workers;
+    let per_worker: Vec<(u32, u64)> = stats.iter().map(|s| (s.worker, s.entries)).collect();
+    assert_eq!(per_worker, [(0, 1), (1, 1)]);
+    // A get finds the entry in whichever shard holds it.
+    let got =
+        d.rt.block_on(d.ct.get(pb::ConntrackFilter {
+            proto: Some(17),
+            orig_src: Some("192.168.1.10".into()),
+            orig_dst: Some("93.184.216.34".into()),
+            orig_sport: Some(6000),
+            orig_dport: Some(53),
+            ..Default::default()
+        }))
+        .expect("found")
+        .into_inner()
+        .entries;
+    assert_eq!(got[0].worker, 1);
+    let deleted =
+        d.rt.block_on(d.ct.delete(pb::ConntrackFilter {
+            proto: Some(17),
+            orig_dport: Some(53),
+            ..Default::default()
+        }))
+        .expect("delete")
+        .into_inner()
+        .deleted;
+    assert_eq!(deleted, 2, "gone from both shards");
+    assert_eq!(d.count(), (0, 4096));
+    assert!(d.list(Default::default()).is_empty());
 }

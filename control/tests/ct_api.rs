@@ -165,8 +165,7 @@ struct Daemon {
     wires: Vec<Wire>,
     /// Each worker's ports (as if each were a queue of the same ports).
     queues: Vec<Vec<Wire>>,
-    /// Worker 0's command queue, then every worker's.
-    commands: Sender<Command>,
+    /// Every worker's command queue.
     all_commands: Vec<Sender<Command>>,
     stop: Arc<AtomicBool>,
     threads: Vec<JoinHandle<()>>,
@@ -299,7 +298,6 @@ impl Daemon {
             shared,
             wires: queues[0].clone(),
             queues,
-            commands: all_commands[0].clone(),
             all_commands,
             stop,
             threads,

@@ -301,10 +301,15 @@ impl WorkerThread {
             }
             Command::CtDelete { filter, reply } => {
                 let ct = self.worker.pipeline.conntrack_mut();
+                // What timed out goes as expired (not deleted), and the DESTROY events
+                // carry the time of the deletion.
+                ct.expire(now_ns());
                 let _ = reply.send(ct.delete_matching(&filter));
             }
             Command::CtFlush { reply } => {
-                let _ = reply.send(self.worker.pipeline.conntrack_mut().flush());
+                let ct = self.worker.pipeline.conntrack_mut();
+                ct.expire(now_ns());
+                let _ = reply.send(ct.flush());
             }
             Command::CtStats { reply } => {
                 let ct = self.worker.pipeline.conntrack();

@@ -1393,3 +1393,84 @@ fn empty_builtin_chains_count_their_policy_without_a_traversal() {
     assert_eq!(policy(TableKind::Mangle, "FORWARD").packets, 2);
     assert_eq!(policy(TableKind::Mangle, "POSTROUTING").packets, 0);
 }
+
+/// A pipeline as the daemon makes it: no replay trace.
+fn untraced_pipeline(rules: &str) -> Pipeline {
+    let cfg = Config::parse(CONFIG, Path::new("test.toml")).expect("config");
+    let topo = cfg.build().expect("topology");
+    let mut rs = Ruleset::default();
+    restore(rules, &mut rs, RestoreOptions::default()).expect("rules");
+    Pipeline::new(
+        Arc::new(CompiledRuleset::compile(&rs, 1)),
+        topo.fib.clone(),
+        topo.neighbors.clone(),
+    )
+}
+
+#[test]
+fn trace_watches_trace_only_what_their_filter_selects_up_to_their_limit() {
+    use dataplane::pipeline::trace::TraceFilter;
+    let rules = "*filter\n:FORWARD ACCEPT [0:0]\n-A FORWARD -p tcp --dport 80 -j ACCEPT\nCOMMIT\n";
+    let mut watched = untraced_pipeline(rules);
+    let mut plain = untraced_pipeline(rules);
+    let web = TraceFilter {
+        proto: Some(6),
+        dport: Some(80),
+        in_port: watched.port_by_name("lan0"),
+        ..Default::default()
+    };
+    assert_eq!(web.in_port, Some(LAN));
+    watched.add_trace_watch(7, web, 2);
+    let packets = [
+        tcp(HOST, SERVER, 40000, 81, SYN, 64),
+        tcp(HOST, SERVER, 40000, 80, SYN, 64),
+        tcp(HOST, SERVER, 40001, 80, SYN, 64),
+        tcp(HOST, SERVER, 40002, 80, SYN, 64),
+    ];
+    for p in &packets {
+        let a = run(&mut watched, LAN, p);
+        let b = run(&mut plain, LAN, p);
+        assert_eq!(a, b, "tracing changes nothing a packet goes through");
+    }
+    let w = &mut watched.trace_watches_mut()[0];
+    assert_eq!((w.id, w.packets, w.done()), (7, 2, true));
+    let lines = std::mem::take(&mut w.lines);
+    let numbers: Vec<u64> = lines.iter().map(|l| l.0).collect();
+    assert_eq!(numbers, [1, 1, 1, 1, 1, 2, 2, 2, 2, 2], "{lines:#?}");
+    let first: Vec<&str> = lines[..5]
+        .iter()
+        .map(|l| l.1.split(' ').nth(1).unwrap())
+        .collect();
+    assert_eq!(
+        first,
+        [
+            "raw:PREROUTING:policy:1",
+            "mangle:PREROUTING:policy:1",
+            "mangle:FORWARD:policy:1",
+            "filter:FORWARD:rule:1",
+            "mangle:POSTROUTING:policy:1",
+        ]
+    );
+    assert!(lines[0].1.contains(" IN=lan0 OUT= "));
+    assert!(lines[..5]
+        .iter()
+        .all(|l| l.1.contains(" SPT=40000 DPT=80 ")));
+    assert!(lines[5..]
+        .iter()
+        .all(|l| l.1.contains(" SPT=40001 DPT=80 ")));
+    // The counters are those of the untraced pipeline.
+    assert_eq!(watched.counters(), plain.counters());
+    assert!(
+        watched.take_trace().is_empty(),
+        "no replay trace was asked for"
+    );
+    // Closed: nothing more is traced.
+    assert!(watched.remove_trace_watch(7));
+    assert!(!watched.remove_trace_watch(7));
+    run(&mut watched, LAN, &tcp(HOST, SERVER, 40003, 80, SYN, 64));
+    assert!(watched.trace_watches_mut().is_empty());
+    assert_eq!(watched.counters(), {
+        run(&mut plain, LAN, &tcp(HOST, SERVER, 40003, 80, SYN, 64));
+        plain.counters()
+    });
+}

@@ -34,3 +34,6 @@ pub async fn blocking<T: Send + 'static>(
         .await
         .map_err(|e| Status::internal(format!("the request failed: {e}")))?
 }
+pub mod conntrack;
+pub mod trace;
+pub mod workers;

@@ -63,11 +63,19 @@ pub fn routes(
                 control,
             )))
             .max_decoding_message_size(MAX_MESSAGE),
+        )
+        .add_service(
+            pb::conntrack_server::ConntrackServer::new(super::conntrack::ConntrackService::new(
+                control.workers.senders().to_vec(),
+            ))
+            .max_decoding_message_size(MAX_MESSAGE),
+        )
+        .add_service(
+            pb::trace_server::TraceServer::new(super::trace::TraceService::new(
+                control.workers.senders().to_vec(),
+            ))
+            .max_decoding_message_size(MAX_MESSAGE),
         );
-    // The Conntrack and Trace services (api/conntrack.rs, api/trace.rs) are added here,
-    // built from `control.workers` (a `Workers` handle), e.g.:
-    //   b.add_service(pb::conntrack_server::ConntrackServer::new(
-    //       ConntrackService::new(control.workers.clone())).max_decoding_message_size(MAX_MESSAGE));
     Ok(b.routes())
 }
 

@@ -8,6 +8,7 @@
 pub mod core;
 pub mod host;
 pub mod http;
+pub mod listeners;
 pub mod mem;
 pub mod metrics;
 pub mod persist;

@@ -4,10 +4,11 @@
 //! periodic timers (neighbours, conntrack expiry).
 
 use super::host::{FromHost, HostLink};
+use super::listeners::{EventSubscription, Listeners, TraceRequest};
 use super::snapshot::{SnapshotSlot, WorkerSnapshot};
 use arc_swap::ArcSwap;
 use crossbeam_channel::{Receiver, Sender};
-use dataplane::conntrack::{CtConfig, CtStats};
+use dataplane::conntrack::{ConnEntry, CtConfig, CtFilter, CtRecord, CtStats, Tuple};
 use dataplane::pipeline::{CompiledRuleset, Emit, PipelineStats};
 use dataplane::port::{MacAddr, PacketBuf, Port, PortId};
 use dataplane::route::Fib;
@@ -33,7 +34,10 @@ pub enum Command {
     /// A port went down: forget its neighbours and the connections masqueraded to it.
     LinkDown(PortId, Vec<Ipv4Addr>),
     /// Install a changed FIB (routes, policy rules); `done` is answered once it is.
-    SetFib { fib: Box<Fib>, done: Sender<()> },
+    SetFib {
+        fib: Box<Fib>,
+        done: Sender<()>,
+    },
     /// A permanent neighbour (`ip neigh replace ... nud permanent`), or with `mac: None`
     /// its removal (`ip neigh del`).
     SetNeighbor {
@@ -43,7 +47,10 @@ pub enum Command {
         done: Sender<()>,
     },
     /// New conntrack tunables (sysctl), live.
-    SetConntrackConfig { cfg: CtConfig, done: Sender<()> },
+    SetConntrackConfig {
+        cfg: CtConfig,
+        done: Sender<()>,
+    },
     /// `iptables -Z`: zero these counter slots of ruleset `generation` (the worker takes up
     /// the published ruleset first; slots of another generation are left alone).
     ZeroCounters {
@@ -51,6 +58,67 @@ pub enum Command {
         slots: Vec<usize>,
         done: Sender<()>,
     },
+    /// `conntrack -L`: the live entries of this worker's shard the filter matches.
+    CtList {
+        filter: CtFilter,
+        reply: tokio::sync::oneshot::Sender<Vec<CtRecord>>,
+    },
+    /// `conntrack -G`: the live entry one of whose tuples is this one.
+    CtGet {
+        tuple: Tuple,
+        reply: tokio::sync::oneshot::Sender<Option<CtRecord>>,
+    },
+    /// `conntrack -D`: deletes the matching entries (as expiry would) and returns them.
+    CtDelete {
+        filter: CtFilter,
+        reply: tokio::sync::oneshot::Sender<Vec<ConnEntry>>,
+    },
+    /// `conntrack -F`: deletes every entry; returns how many.
+    CtFlush {
+        reply: tokio::sync::oneshot::Sender<usize>,
+    },
+    /// `conntrack -C`, `-S`: this shard's counters.
+    CtStats {
+        reply: tokio::sync::oneshot::Sender<WorkerCtStats>,
+    },
+    /// `conntrack -E`: forward this shard's events to the subscription's channel.
+    CtSubscribe(EventSubscription),
+    CtUnsubscribe {
+        id: u64,
+    },
+    /// Opens a trace watch; the reply says whether its filter was taken.
+    TraceOn {
+        watch: TraceRequest,
+        reply: tokio::sync::oneshot::Sender<Result<(), String>>,
+    },
+    TraceOff {
+        id: u64,
+    },
+}
+
+/// A worker's conntrack counters, by `conntrack -S`'s names.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WorkerCtStats {
+    pub worker: usize,
+    pub found: u64,
+    pub invalid: u64,
+    pub insert: u64,
+    pub insert_failed: u64,
+    /// New connections dropped because the table was full.
+    pub drop: u64,
+    pub early_drop: u64,
+    pub error: u64,
+    pub search_restart: u64,
+    pub entries: u64,
+    pub expired: u64,
+    /// This shard's nf_conntrack_max.
+    pub max: u64,
+    /// Events / trace lines lost because a reader was behind.
+    pub events_lost: u64,
+    pub trace_lost: u64,
+    /// Open event subscriptions and trace watches.
+    pub subscribers: usize,
+    pub trace_watches: usize,
 }
 
 /// A worker's state as the control thread sees it.
@@ -150,6 +218,7 @@ impl WorkerThread {
         let mut next_housekeeping = Instant::now();
         // The poll counts at the previous snapshot (the busy ratio is per interval).
         let mut last_polls = (0u64, 0u64);
+        let mut listeners = Listeners::default();
         let mut owned = std::mem::take(&mut self.ports);
         // `&mut [&mut dyn Port]` is invariant: shorten the boxes' 'static object lifetime
         // to the borrow's here.
@@ -201,11 +270,19 @@ impl WorkerThread {
                 next_housekeeping = Instant::now() + HOUSEKEEPING;
                 self.housekeeping(now, &mut emits, &mut ports);
                 while let Ok(cmd) = self.commands.try_recv() {
-                    self.command(cmd, &mut report, &mut emits, &mut ports);
+                    self.command(cmd, &mut report, &mut emits, &mut ports, &mut listeners);
                 }
                 self.publish_snapshot(&mut report, &mut last_polls, true);
+            } else if !self.commands.is_empty() {
+                // API requests are answered within a loop, not a housekeeping tick.
+                while let Ok(cmd) = self.commands.try_recv() {
+                    self.command(cmd, &mut report, &mut emits, &mut ports, &mut listeners);
+                }
             } else if got == 0 {
                 std::hint::spin_loop();
+            }
+            if !listeners.is_empty() {
+                listeners.forward(self.index, &mut self.worker.pipeline);
             }
         }
         self.publish_snapshot(&mut report, &mut last_polls, false);
@@ -271,6 +348,7 @@ impl WorkerThread {
         report: &mut WorkerReport,
         emits: &mut Vec<Emit>,
         ports: &mut [&mut dyn Port],
+        listeners: &mut Listeners,
     ) {
         match cmd {
             Command::Report { listing, reply } => {
@@ -336,6 +414,54 @@ impl WorkerThread {
                 }
                 let _ = done.send(());
             }
+            Command::CtList { filter, reply } => {
+                let ct = self.worker.pipeline.conntrack();
+                let _ = reply.send(ct.records(&filter, now_ns()));
+            }
+            Command::CtGet { tuple, reply } => {
+                let ct = self.worker.pipeline.conntrack();
+                let _ = reply.send(ct.get(&tuple, now_ns()));
+            }
+            Command::CtDelete { filter, reply } => {
+                let ct = self.worker.pipeline.conntrack_mut();
+                // What timed out goes as expired (not deleted), and the DESTROY events
+                // carry the time of the deletion.
+                ct.expire(now_ns());
+                let _ = reply.send(ct.delete_matching(&filter));
+            }
+            Command::CtFlush { reply } => {
+                let ct = self.worker.pipeline.conntrack_mut();
+                ct.expire(now_ns());
+                let _ = reply.send(ct.flush());
+            }
+            Command::CtStats { reply } => {
+                let ct = self.worker.pipeline.conntrack();
+                let s = ct.stats();
+                let _ = reply.send(WorkerCtStats {
+                    worker: self.index,
+                    found: s.found,
+                    invalid: s.invalid,
+                    insert: s.inserted,
+                    insert_failed: s.insert_failed,
+                    drop: s.table_full,
+                    early_drop: s.early_drop,
+                    error: 0,
+                    search_restart: 0,
+                    entries: ct.len() as u64,
+                    expired: s.expired,
+                    max: u64::from(ct.config().max),
+                    events_lost: listeners.events_lost,
+                    trace_lost: listeners.trace_lost,
+                    subscribers: listeners.subscribers(),
+                    trace_watches: listeners.watches(),
+                });
+            }
+            Command::CtSubscribe(sub) => listeners.subscribe(sub, &mut self.worker.pipeline),
+            Command::CtUnsubscribe { id } => listeners.unsubscribe(id, &mut self.worker.pipeline),
+            Command::TraceOn { watch, reply } => {
+                let _ = reply.send(listeners.watch(watch, &mut self.worker.pipeline));
+            }
+            Command::TraceOff { id } => listeners.unwatch(id, &mut self.worker.pipeline),
         }
     }
 }

@@ -3,12 +3,14 @@
 //! O(1) work per packet; a NEW connection enters the table only when its first packet is
 //! confirmed at the end of its path (a packet dropped by the rules leaves nothing).
 
+pub mod filter;
 pub mod ftp;
 pub mod nat;
 pub mod tcp;
 pub mod tuple;
 mod wheel;
 
+pub use filter::CtFilter;
 pub use tcp::TcpState;
 pub use tuple::Tuple;
 
@@ -142,6 +144,55 @@ pub struct ConnEntry {
     wheel_at: u64,
 }
 
+/// One entry as the API lists it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CtRecord {
+    /// The entry's slot in its shard (stable while it lives).
+    pub id: u32,
+    pub entry: ConnEntry,
+    /// With accounting on.
+    pub counters: Option<Counters>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CtEventKind {
+    New,
+    Update,
+    Destroy,
+}
+
+impl CtEventKind {
+    /// `NEW`, `UPDATE`, `DESTROY`.
+    pub fn name(self) -> &'static str {
+        match self {
+            CtEventKind::New => "NEW",
+            CtEventKind::Update => "UPDATE",
+            CtEventKind::Destroy => "DESTROY",
+        }
+    }
+
+    /// The tag `conntrack -E` prints.
+    pub fn tag(self) -> &'static str {
+        match self {
+            CtEventKind::New => "[NEW]",
+            CtEventKind::Update => "[UPDATE]",
+            CtEventKind::Destroy => "[DESTROY]",
+        }
+    }
+}
+
+/// One event as a record: the entry as it was then.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CtEvent {
+    pub kind: CtEventKind,
+    pub id: u32,
+    pub entry: ConnEntry,
+    /// With accounting on.
+    pub counters: Option<Counters>,
+    /// When it happened (for the seconds left in `event_line`).
+    pub now_ns: u64,
+}
+
 /// The connection state a packet has as rules see it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CtState {
@@ -223,6 +274,8 @@ pub struct CtStats {
     pub invalid: u64,
     pub inserted: u64,
     pub early_drop: u64,
+    /// New connections whose tuples another connection took first (the kernel's clash).
+    pub insert_failed: u64,
     /// "table full, dropping packet"
     pub table_full: u64,
     pub expired: u64,
@@ -245,6 +298,8 @@ pub struct Conntrack {
     seqadj: HashMap<u32, [ftp::SeqAdj; 2]>,
     /// NEW / UPDATE / DESTROY events in `conntrack -E`'s shape, when followed.
     events: Option<Vec<String>>,
+    /// The same events as records, when followed (the API's event stream).
+    records: Option<Vec<CtEvent>>,
     /// The time of the packet or tick being processed (for event timeouts).
     now_ns: u64,
     /// This shard's worker and the number of workers: NAT gives each worker the ports
@@ -297,6 +352,7 @@ impl Conntrack {
             expect: Vec::new(),
             seqadj: HashMap::new(),
             events: None,
+            records: None,
             now_ns: 0,
             worker: (0, 1),
             directory: None,
@@ -350,9 +406,39 @@ impl Conntrack {
         self.events.as_mut().map(std::mem::take).unwrap_or_default()
     }
 
-    fn event(&mut self, tag: &str, e: &ConnEntry) {
+    /// Starts recording events as `CtEvent`s (`take_event_records`).
+    pub fn follow_event_records(&mut self) {
+        self.records.get_or_insert_with(Vec::new);
+    }
+
+    /// Stops recording event records (what was not taken is dropped).
+    pub fn unfollow_event_records(&mut self) {
+        self.records = None;
+    }
+
+    pub fn take_event_records(&mut self) -> Vec<CtEvent> {
+        self.records
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
+    }
+
+    fn event(&mut self, kind: CtEventKind, id: u32, e: &ConnEntry) {
         if let Some(ev) = self.events.as_mut() {
-            ev.push(event_line(tag, e, self.now_ns));
+            ev.push(event_line(kind.tag(), e, self.now_ns));
+        }
+        if let Some(rec) = self.records.as_mut() {
+            let counters = self
+                .cfg
+                .acct
+                .then(|| self.acct.get(id as usize).copied().unwrap_or_default());
+            rec.push(CtEvent {
+                kind,
+                id,
+                entry: e.clone(),
+                counters,
+                now_ns: self.now_ns,
+            });
         }
     }
 
@@ -471,9 +557,9 @@ impl Conntrack {
                 e.wheel_at = sec;
                 self.wheel.schedule(id, sec);
             }
-            if changed && self.events.is_some() {
+            if changed && (self.events.is_some() || self.records.is_some()) {
                 let e = e.clone();
-                self.event("[UPDATE]", &e);
+                self.event(CtEventKind::Update, id, &e);
             }
             if counted && self.cfg.acct {
                 if let Some(c) = self.acct.get_mut(id as usize) {
@@ -589,6 +675,7 @@ impl Conntrack {
             return true;
         };
         if self.map.contains_key(&e.orig) || self.map.contains_key(&e.reply) {
+            self.stats.insert_failed += 1;
             return false;
         }
         if self.count >= self.cfg.max && !self.early_drop() {
@@ -617,7 +704,7 @@ impl Conntrack {
         e.wheel_at = self.wheel.second_for(e.timeout_ns.max(now_ns));
         self.wheel.schedule(id, e.wheel_at);
         self.now_ns = now_ns;
-        self.event("[NEW]", &e);
+        self.event(CtEventKind::New, id, &e);
         self.entries[id as usize] = Some(e);
         self.count += 1;
         self.stats.inserted += 1;
@@ -665,20 +752,23 @@ impl Conntrack {
         self.seqadj.entry(id).or_default()
     }
 
-    fn remove(&mut self, id: u32) {
+    /// Removes an entry as its expiry does: both tuples (which frees its NAT binding), its
+    /// helper state and expectations, its owner directory registration; a DESTROY event.
+    /// The wheel's reference to it goes stale and is skipped when due.
+    fn remove(&mut self, id: u32) -> Option<ConnEntry> {
         self.seqadj.remove(&id);
         self.expect.retain(|x| x.master != id);
-        if let Some(e) = self.entries.get_mut(id as usize).and_then(|e| e.take()) {
-            self.map.remove(&e.orig);
-            self.map.remove(&e.reply);
-            if let Some(dir) = self.directory.as_ref() {
-                dir.unregister(&e.orig, self.worker.0);
-                dir.unregister(&e.reply, self.worker.0);
-            }
-            self.free.push(id);
-            self.count -= 1;
-            self.event("[DESTROY]", &e);
+        let e = self.entries.get_mut(id as usize).and_then(|e| e.take())?;
+        self.map.remove(&e.orig);
+        self.map.remove(&e.reply);
+        if let Some(dir) = self.directory.as_ref() {
+            dir.unregister(&e.orig, self.worker.0);
+            dir.unregister(&e.reply, self.worker.0);
         }
+        self.free.push(id);
+        self.count -= 1;
+        self.event(CtEventKind::Destroy, id, &e);
+        Some(e)
     }
 
     /// Expires what timed out by `now_ns`.
@@ -714,11 +804,49 @@ impl Conntrack {
         }
     }
 
-    /// Drops every entry (`conntrack -F`).
-    pub fn flush(&mut self) {
+    /// Drops every entry (`conntrack -F`); returns how many there were.
+    pub fn flush(&mut self) -> usize {
         let ids: Vec<u32> = (0..self.entries.len() as u32).collect();
-        for id in ids {
-            self.remove(id);
+        ids.into_iter().filter_map(|id| self.remove(id)).count()
+    }
+
+    /// Deletes the entries `filter` matches (`conntrack -D`), each exactly as its expiry
+    /// would: the next packet of such a flow starts a NEW connection. Returns them.
+    pub fn delete_matching(&mut self, filter: &CtFilter) -> Vec<ConnEntry> {
+        let ids: Vec<u32> = self
+            .entries
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.as_ref().is_some_and(|e| filter.matches(e)))
+            .map(|(i, _)| i as u32)
+            .collect();
+        ids.into_iter().filter_map(|id| self.remove(id)).collect()
+    }
+
+    /// The live entries `filter` matches, with their ids and counters (`conntrack -L`),
+    /// in id order. Expired entries the wheel has not reaped yet are left out.
+    pub fn records(&self, filter: &CtFilter, now_ns: u64) -> Vec<CtRecord> {
+        self.entries
+            .iter()
+            .enumerate()
+            .filter_map(|(i, e)| e.as_ref().map(|e| (i as u32, e)))
+            .filter(|(_, e)| e.timeout_ns > now_ns && filter.matches(e))
+            .map(|(id, e)| self.record(id, e))
+            .collect()
+    }
+
+    /// The live entry one of whose tuples is `t` (`conntrack -G`).
+    pub fn get(&self, t: &Tuple, now_ns: u64) -> Option<CtRecord> {
+        let (id, _) = self.lookup(t)?;
+        let e = self.entry(id).filter(|e| e.timeout_ns > now_ns)?;
+        Some(self.record(id, e))
+    }
+
+    fn record(&self, id: u32, e: &ConnEntry) -> CtRecord {
+        CtRecord {
+            id,
+            entry: e.clone(),
+            counters: self.cfg.acct.then(|| self.counters(id)),
         }
     }
 

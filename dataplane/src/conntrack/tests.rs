@@ -585,3 +585,129 @@ fn accounting_turned_on_later_counts_from_then() {
     let e2 = ct2.entries().next().unwrap().clone();
     assert_eq!(ct2.counters_of(&e2).packets, [1, 0]);
 }
+
+#[test]
+fn delete_matching_removes_exactly_the_matching_entries_as_expiry_does() {
+    use super::nat::{Manip, NatRequest};
+    let mut ct = Conntrack::new(CtConfig::default());
+    let dir = std::sync::Arc::new(crate::handoff::OwnerDirectory::new(64));
+    ct.set_directory(Some(std::sync::Arc::clone(&dir)));
+    let wan = Ipv4Addr::new(203, 0, 113, 1);
+    let masquerade = NatRequest {
+        manip: Manip::Src,
+        addrs: Some((wan, wan)),
+        ports: None,
+        random: false,
+        persistent: false,
+    };
+    // Two masqueraded UDP flows (registered in the owner directory as the pipeline does)
+    // and one TCP connection.
+    for sport in [5000u16, 5001] {
+        let mut i = ct.packet_in(&udp(A, B, sport, 53), true, T0);
+        let e = i.pending.as_mut().unwrap();
+        assert!(ct.bind(e, &masquerade));
+        e.status |= nat::bits::SRC_NAT;
+        let (o, r) = (e.orig, e.reply);
+        dir.register(&o, 0).unwrap();
+        dir.register(&r, 0).unwrap();
+        assert!(ct.confirm(&mut i, T0));
+    }
+    pass(&mut ct, &tcp(A, B, 40000, 80, 0x02), T0);
+    assert_eq!((ct.len(), dir.len()), (3, 4));
+    ct.follow_event_records();
+
+    let filter = CtFilter {
+        proto: Some(17),
+        orig_sport: Some(5000),
+        ..Default::default()
+    };
+    let gone = ct.delete_matching(&filter);
+    assert_eq!(gone.len(), 1);
+    assert_eq!((gone[0].orig.sport, gone[0].reply.dst), (5000, wan));
+    assert_eq!(ct.len(), 2);
+    // Both tuples left the table and the directory; the NAT port is free again.
+    assert!(ct.lookup(&gone[0].orig).is_none());
+    assert!(ct.lookup(&gone[0].reply).is_none());
+    assert_eq!(dir.lookup(&gone[0].reply), None);
+    assert_eq!(dir.len(), 2);
+    let ev = ct.take_event_records();
+    assert_eq!(ev.len(), 1);
+    assert_eq!((ev[0].kind, &ev[0].entry), (CtEventKind::Destroy, &gone[0]));
+    // The listing holds exactly the others.
+    let left: Vec<u16> = ct
+        .records(&CtFilter::default(), T0)
+        .iter()
+        .map(|r| r.entry.orig.sport)
+        .collect();
+    assert_eq!(left, [5001, 40000]);
+    // The next packet of the deleted flow is NEW again, and gets its old port back.
+    let mut i = ct.packet_in(&udp(A, B, 5000, 53), true, T0 + NS);
+    assert_eq!(i.state, CtState::New);
+    let e = i.pending.as_mut().unwrap();
+    assert!(ct.bind(e, &masquerade));
+    assert_eq!(e.reply.dport, 5000);
+    assert!(ct.confirm(&mut i, T0 + NS));
+    // The timer of the deleted entry does not reap the new one early (5001 times out).
+    ct.expire(T0 + 30 * NS);
+    assert!(ct.get(&gone[0].orig, T0 + 30 * NS).is_some());
+    assert_eq!(ct.len(), 2);
+    // A filter matching nothing deletes nothing.
+    assert!(ct
+        .delete_matching(&CtFilter {
+            proto: Some(1),
+            ..Default::default()
+        })
+        .is_empty());
+    assert_eq!(ct.flush(), 2);
+    assert!(ct.is_empty());
+}
+
+#[test]
+fn records_and_get_carry_ids_counters_and_skip_the_expired() {
+    let mut ct = Conntrack::new(CtConfig {
+        acct: true,
+        ..CtConfig::default()
+    });
+    pass(&mut ct, &udp(A, B, 5000, 53), T0);
+    pass(&mut ct, &udp(B, A, 53, 5000), T0);
+    pass(&mut ct, &tcp(A, B, 40000, 80, 0x02), T0);
+    let all = ct.records(&CtFilter::default(), T0);
+    assert_eq!(all.len(), 2);
+    let u = &all[0];
+    assert_eq!(u.entry.orig.sport, 5000);
+    let c = u.counters.expect("accounting on");
+    assert_eq!((c.packets, c.bytes), ([1, 1], [28, 28]));
+    let tcp_only = ct.records(&CtFilter::default().with_tcp_state(TcpState::SynSent), T0);
+    assert_eq!(tcp_only.len(), 1);
+    assert_eq!(tcp_only[0].entry.orig.dport, 80);
+    // Either tuple finds the entry.
+    let by_reply = ct.get(&u.entry.reply, T0).unwrap();
+    assert_eq!(by_reply.id, u.id);
+    // Timed out (30 s for UDP) but not yet reaped: neither listed nor found.
+    let late = T0 + 31 * NS;
+    assert_eq!(ct.records(&CtFilter::default(), late).len(), 1);
+    assert!(ct.get(&u.entry.orig, late).is_none());
+}
+
+#[test]
+fn event_records_only_while_followed() {
+    let mut ct = Conntrack::new(CtConfig::default());
+    pass(&mut ct, &udp(A, B, 5000, 53), T0);
+    assert!(ct.take_event_records().is_empty());
+    ct.follow_event_records();
+    pass(&mut ct, &udp(A, B, 5001, 53), T0);
+    pass(&mut ct, &udp(B, A, 53, 5001), T0);
+    let ev = ct.take_event_records();
+    let kinds: Vec<_> = ev.iter().map(|e| (e.kind, e.entry.orig.sport)).collect();
+    assert_eq!(
+        kinds,
+        [(CtEventKind::New, 5001), (CtEventKind::Update, 5001)]
+    );
+    assert_eq!(
+        event_line(ev[0].kind.tag(), &ev[0].entry, ev[0].now_ns),
+        "    [NEW] udp      17 30 src=10.0.0.2 dst=1.1.1.1 sport=5001 dport=53 [UNREPLIED] src=1.1.1.1 dst=10.0.0.2 sport=53 dport=5001"
+    );
+    ct.unfollow_event_records();
+    ct.flush();
+    assert!(ct.take_event_records().is_empty());
+}

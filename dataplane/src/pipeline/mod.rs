@@ -11,6 +11,7 @@ pub mod compile;
 pub mod eval;
 pub mod owner;
 pub mod tables;
+pub mod trace;
 pub mod traverse;
 
 pub use compile::{Action, CompiledRule, CompiledRuleset, CompiledTable};
@@ -132,6 +133,10 @@ pub struct Pipeline {
     arp: arp::ArpStats,
     /// TRACE lines, when tracing every packet (replay).
     trace: Option<Vec<String>>,
+    /// Open trace watches (the API's filtered tracing); empty when nobody watches.
+    watches: Vec<trace::TraceWatch>,
+    /// Whether some watch traces the packet going through now.
+    watch_hit: bool,
     /// LOG target lines, when collected (replay, tests); they also go to `tracing`.
     log: Option<Vec<String>>,
     /// Packets generated while handling another (REJECT answers, ICMP errors), run
@@ -176,6 +181,8 @@ impl Pipeline {
             stats: PipelineStats::default(),
             arp: arp::ArpStats::default(),
             trace: None,
+            watches: Vec::new(),
+            watch_hit: false,
             log: None,
             generated: Vec::new(),
             scratch: traverse::Scratch::default(),
@@ -301,6 +308,47 @@ impl Pipeline {
         self.trace.as_mut().map(std::mem::take).unwrap_or_default()
     }
 
+    /// Opens a trace watch: from the next packet on, the packets `filter` selects (up to
+    /// `limit`, 0: no limit) leave TRACE lines in the watch. A watch with the same id is
+    /// replaced. The ruleset is not touched.
+    pub fn add_trace_watch(&mut self, id: u64, filter: trace::TraceFilter, limit: u64) {
+        self.watches.retain(|w| w.id != id);
+        self.watches.push(trace::TraceWatch::new(id, filter, limit));
+    }
+
+    /// Closes a watch; with the last one closed, packets take the untraced path again.
+    pub fn remove_trace_watch(&mut self, id: u64) -> bool {
+        let before = self.watches.len();
+        self.watches.retain(|w| w.id != id);
+        if self.watches.is_empty() {
+            self.watch_hit = false;
+        }
+        self.watches.len() != before
+    }
+
+    /// The open watches (their lines are taken from here).
+    pub fn trace_watches_mut(&mut self) -> &mut [trace::TraceWatch] {
+        &mut self.watches
+    }
+
+    /// The port a name designates (for a trace filter's input interface).
+    pub fn port_by_name(&self, name: &str) -> Option<PortId> {
+        self.fib.ports().by_name(name).map(|p| p.id)
+    }
+
+    /// At the entry of the hooks, while watches are open: which of them trace this packet.
+    fn trace_gate(&mut self, pkt: &Pkt) {
+        let mut any = false;
+        for w in &mut self.watches {
+            w.hit = !w.done() && w.filter.matches(pkt.buf.data(), pkt.in_port);
+            if w.hit {
+                w.packets += 1;
+                any = true;
+            }
+        }
+        self.watch_hit = any;
+    }
+
     /// Keeps LOG target lines for `take_log` (they always go to `tracing` too).
     pub fn collect_log(&mut self) {
         self.log.get_or_insert_with(Vec::new);
@@ -316,6 +364,11 @@ impl Pipeline {
     }
 
     fn trace_line(&mut self, line: String) {
+        if self.watch_hit {
+            for w in self.watches.iter_mut().filter(|w| w.hit) {
+                w.lines.push((w.packets, line.clone()));
+            }
+        }
         if let Some(t) = self.trace.as_mut() {
             t.push(line);
         }
@@ -415,7 +468,7 @@ impl Pipeline {
         };
         // A built-in chain without rules only applies its policy: count it there without
         // a traversal (most hooks of most tables look like this).
-        if entry.rules.is_empty() && self.trace.is_none() {
+        if entry.rules.is_empty() && self.trace.is_none() && !self.watch_hit {
             if let Some(c) = self.counters.get_mut(entry.policy_slot as usize) {
                 c.packets += 1;
                 c.bytes += pkt.buf.len() as u64;
@@ -641,6 +694,9 @@ impl Pipeline {
         if !self.defragment(&mut pkt) {
             return;
         }
+        if !self.watches.is_empty() {
+            self.trace_gate(&pkt);
+        }
         if !self.run_hook(Hook::Prerouting, &[TableKind::Raw], &mut pkt) {
             return;
         }
@@ -735,6 +791,9 @@ impl Pipeline {
         }
         if !self.defragment(&mut pkt) {
             return;
+        }
+        if !self.watches.is_empty() {
+            self.trace_gate(&pkt);
         }
         let (dst0, mark0) = (ipv4_dst(&pkt.buf), pkt.buf.mark);
         let local = self.fib.is_local(dst0);
@@ -1444,7 +1503,7 @@ impl RuleHost for Host<'_> {
     }
 
     fn trace(&mut self, table: TableKind, chain: &str, kind: TraceKind, number: u32) {
-        if self.p.trace.is_none() {
+        if self.p.trace.is_none() && !self.p.watch_hit {
             return;
         }
         let mut line = format!(

@@ -1,0 +1,397 @@
+//! conntrack-tools' entry filters (`conntrack -L/-D/-E` with `-p -s -d -r -q --sport
+//! --dport --state -m -u --icmp-* --src-nat --dst-nat`): every criterion given must hold.
+
+use super::nat::bits as nat_bits;
+use super::{ConnEntry, TcpState};
+use crate::route::Prefix;
+use crate::ruleset::matches::conntrack::status;
+use std::fmt;
+use std::net::Ipv4Addr;
+
+/// The `-u/--status` names, with their bits. `UNSET` is conntrack-tools' zero value: it
+/// requires nothing. `FIXED_TIMEOUT` is never set here (no `nfct timeout` support), so a
+/// filter naming it matches nothing.
+pub const STATUS_NAMES: [(&str, u16); 10] = [
+    ("EXPECTED", status::EXPECTED as u16),
+    ("SEEN_REPLY", status::SEEN_REPLY as u16),
+    ("ASSURED", status::ASSURED as u16),
+    ("CONFIRMED", status::CONFIRMED as u16),
+    ("SRC_NAT", nat_bits::SRC_NAT as u16),
+    ("DST_NAT", nat_bits::DST_NAT as u16),
+    ("SRC_NAT_DONE", nat_bits::SRC_NAT_DONE as u16),
+    ("DST_NAT_DONE", nat_bits::DST_NAT_DONE as u16),
+    ("FIXED_TIMEOUT", FIXED_TIMEOUT),
+    ("UNSET", 0),
+];
+
+/// A status bit no entry has (see `STATUS_NAMES`).
+const FIXED_TIMEOUT: u16 = 1 << 8;
+
+/// The names of an entry's status bits, in the kernel's bit order.
+pub fn status_names(bits: u8) -> Vec<&'static str> {
+    STATUS_NAMES
+        .iter()
+        .filter(|(_, b)| *b != 0 && u16::from(bits) & b == *b)
+        .map(|(n, _)| *n)
+        .collect()
+}
+
+/// Why a filter was refused; the text is what conntrack 1.4.7 prints (after its
+/// `conntrack v1.4.7 (conntrack-tools): ` prefix).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FilterError {
+    /// Not an IPv4 address.
+    Address(String),
+    /// A prefix length outside 0..=32.
+    Netmask,
+    /// An unknown status or event name, or a number out of range.
+    Parameter(String),
+    /// An unknown `--state`.
+    TcpState(String),
+    /// A protocol number out of range.
+    Protocol(String),
+    /// Anything else, said as it is.
+    Other(String),
+}
+
+impl fmt::Display for FilterError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FilterError::Address(s) => write!(f, "Invalid IP address `{s}'"),
+            FilterError::Netmask => f.write_str("Invalid netmask"),
+            FilterError::Parameter(s) => write!(f, "Bad parameter `{s}'"),
+            FilterError::TcpState(s) => write!(f, "unknown TCP state `{s}'"),
+            FilterError::Protocol(s) => write!(f, "`{s}' unsupported protocol"),
+            FilterError::Other(s) => f.write_str(s),
+        }
+    }
+}
+
+impl std::error::Error for FilterError {}
+
+/// `ADDR` or `ADDR/LEN` as conntrack's `-s` takes it (host bits are allowed and ignored).
+pub fn parse_prefix(s: &str) -> Result<Prefix, FilterError> {
+    let (a, len) = match s.split_once('/') {
+        Some((a, l)) => (a, Some(l)),
+        None => (s, None),
+    };
+    let addr: Ipv4Addr = a.parse().map_err(|_| FilterError::Address(s.into()))?;
+    let len = match len {
+        None => 32,
+        Some(l) => match l.parse::<u8>() {
+            Ok(n) if n <= 32 && l.bytes().all(|b| b.is_ascii_digit()) => n,
+            _ => return Err(FilterError::Netmask),
+        },
+    };
+    Prefix::new(addr, len).ok_or(FilterError::Netmask)
+}
+
+/// A `--state` name.
+pub fn parse_tcp_state(name: &str) -> Result<TcpState, FilterError> {
+    use TcpState as S;
+    [
+        S::None,
+        S::SynSent,
+        S::SynRecv,
+        S::Established,
+        S::FinWait,
+        S::CloseWait,
+        S::LastAck,
+        S::TimeWait,
+        S::Close,
+        S::SynSent2,
+    ]
+    .into_iter()
+    .find(|s| s.name().eq_ignore_ascii_case(name))
+    .ok_or_else(|| FilterError::TcpState(name.into()))
+}
+
+/// A `-u/--status` name.
+pub fn parse_status(name: &str) -> Result<u16, FilterError> {
+    STATUS_NAMES
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, b)| *b)
+        .ok_or_else(|| FilterError::Parameter(name.into()))
+}
+
+/// Which entries a listing, deletion or event subscription is about. The default matches
+/// every entry.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CtFilter {
+    /// `-p`: the layer-4 protocol number.
+    pub proto: Option<u8>,
+    /// `-s`, `-d`: the original tuple's addresses; `-r`, `-q`: the reply tuple's.
+    pub orig_src: Option<Prefix>,
+    pub orig_dst: Option<Prefix>,
+    pub reply_src: Option<Prefix>,
+    pub reply_dst: Option<Prefix>,
+    /// `--sport`, `--dport` and `--reply-port-*`: only entries with ports (TCP, UDP,
+    /// UDP-Lite) can match them.
+    pub orig_sport: Option<u16>,
+    pub orig_dport: Option<u16>,
+    pub reply_sport: Option<u16>,
+    pub reply_dport: Option<u16>,
+    /// `--state`: bits by `TcpState as usize`, any of them (0: no state criterion). Only
+    /// TCP entries can match.
+    pub tcp_states: u16,
+    /// `-m VALUE[/MASK]`: `entry.mark & mask == value & mask`.
+    pub mark: Option<(u32, u32)>,
+    /// `-u`: every bit must be set (see `STATUS_NAMES`).
+    pub status: u16,
+    /// `--icmp-type`, `--icmp-code`, `--icmp-id` of the original tuple: only ICMP entries.
+    pub icmp_type: Option<u8>,
+    pub icmp_code: Option<u8>,
+    pub icmp_id: Option<u16>,
+    /// `--src-nat`, `--dst-nat`: only entries that are source / destination NATed.
+    pub src_nat: bool,
+    pub dst_nat: bool,
+}
+
+fn has_ports(proto: u8) -> bool {
+    matches!(proto, 6 | 17 | 132 | 136)
+}
+
+fn prefix_ok(p: &Option<Prefix>, a: Ipv4Addr) -> bool {
+    p.is_none_or(|p| p.contains(a))
+}
+
+fn port_ok(want: Option<u16>, proto: u8, port: u16) -> bool {
+    want.is_none_or(|w| has_ports(proto) && w == port)
+}
+
+impl CtFilter {
+    /// Adds a `--state` name.
+    pub fn with_tcp_state(mut self, s: TcpState) -> CtFilter {
+        self.tcp_states |= 1 << (s as u16);
+        self
+    }
+
+    /// Whether the filter leaves every entry in (then a caller may skip matching).
+    pub fn is_empty(&self) -> bool {
+        *self == CtFilter::default()
+    }
+
+    pub fn matches(&self, e: &ConnEntry) -> bool {
+        let (o, r) = (&e.orig, &e.reply);
+        let proto = o.proto;
+        if self.proto.is_some_and(|p| p != proto) {
+            return false;
+        }
+        if !(prefix_ok(&self.orig_src, o.src)
+            && prefix_ok(&self.orig_dst, o.dst)
+            && prefix_ok(&self.reply_src, r.src)
+            && prefix_ok(&self.reply_dst, r.dst))
+        {
+            return false;
+        }
+        if !(port_ok(self.orig_sport, proto, o.sport)
+            && port_ok(self.orig_dport, proto, o.dport)
+            && port_ok(self.reply_sport, proto, r.sport)
+            && port_ok(self.reply_dport, proto, r.dport))
+        {
+            return false;
+        }
+        if self.tcp_states != 0 && (proto != 6 || self.tcp_states & (1 << (e.tcp as u16)) == 0) {
+            return false;
+        }
+        if self
+            .mark
+            .is_some_and(|(value, mask)| e.mark & mask != value & mask)
+        {
+            return false;
+        }
+        if u16::from(e.status) & self.status != self.status {
+            return false;
+        }
+        let icmp = proto == 1;
+        if self
+            .icmp_type
+            .is_some_and(|t| !icmp || (o.dport >> 8) as u8 != t)
+            || self
+                .icmp_code
+                .is_some_and(|c| !icmp || (o.dport & 0xff) as u8 != c)
+            || self.icmp_id.is_some_and(|id| !icmp || o.sport != id)
+        {
+            return false;
+        }
+        if self.src_nat && e.status & nat_bits::SRC_NAT == 0 {
+            return false;
+        }
+        if self.dst_nat && e.status & nat_bits::DST_NAT == 0 {
+            return false;
+        }
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::conntrack::Tuple;
+
+    fn entry(proto: u8, src: [u8; 4], sport: u16, dst: [u8; 4], dport: u16) -> ConnEntry {
+        let orig = Tuple {
+            src: src.into(),
+            dst: dst.into(),
+            proto,
+            sport,
+            dport,
+        };
+        ConnEntry {
+            orig,
+            reply: orig.invert().unwrap_or(orig),
+            timeout_ns: 0,
+            start_ns: 0,
+            mark: 0,
+            status: 0,
+            tcp: TcpState::None,
+            win: Default::default(),
+            last: Default::default(),
+            helper: 0,
+            wheel_at: 0,
+        }
+    }
+
+    #[test]
+    fn addresses_prefixes_and_ports_of_both_tuples() {
+        let mut e = entry(17, [10, 0, 0, 2], 5000, [1, 1, 1, 1], 53);
+        // Masqueraded: the reply comes back to the router's address and port 61000.
+        e.reply.dst = Ipv4Addr::new(203, 0, 113, 1);
+        e.reply.dport = 61000;
+        let f = |f: CtFilter| f.matches(&e);
+        assert!(f(CtFilter::default()));
+        assert!(f(CtFilter {
+            proto: Some(17),
+            orig_src: Some(parse_prefix("10.0.0.0/8").unwrap()),
+            orig_dst: Some(parse_prefix("1.1.1.1").unwrap()),
+            reply_dst: Some(parse_prefix("203.0.113.1").unwrap()),
+            orig_sport: Some(5000),
+            orig_dport: Some(53),
+            reply_sport: Some(53),
+            reply_dport: Some(61000),
+            ..Default::default()
+        }));
+        assert!(!f(CtFilter {
+            proto: Some(6),
+            ..Default::default()
+        }));
+        assert!(!f(CtFilter {
+            orig_src: Some(parse_prefix("10.0.0.3").unwrap()),
+            ..Default::default()
+        }));
+        assert!(!f(CtFilter {
+            reply_dport: Some(5000),
+            ..Default::default()
+        }));
+        assert!(!f(CtFilter {
+            reply_src: Some(parse_prefix("10.0.0.0/8").unwrap()),
+            ..Default::default()
+        }));
+        // Ports never match a protocol without them.
+        let ping = entry(1, [10, 0, 0, 2], 7, [1, 1, 1, 1], 8 << 8);
+        assert!(!CtFilter {
+            orig_sport: Some(7),
+            ..Default::default()
+        }
+        .matches(&ping));
+    }
+
+    #[test]
+    fn tcp_states_marks_and_status_bits() {
+        let mut e = entry(6, [10, 0, 0, 2], 40000, [1, 1, 1, 1], 80);
+        e.tcp = TcpState::Established;
+        e.mark = 0x1234;
+        e.status = status::CONFIRMED | status::SEEN_REPLY | status::ASSURED | nat_bits::SRC_NAT;
+        let est = CtFilter::default().with_tcp_state(TcpState::Established);
+        assert!(est.matches(&e));
+        assert!(!CtFilter::default()
+            .with_tcp_state(TcpState::SynSent)
+            .matches(&e));
+        assert!(CtFilter::default()
+            .with_tcp_state(TcpState::SynSent)
+            .with_tcp_state(TcpState::Established)
+            .matches(&e));
+        let mark = |v, m| CtFilter {
+            mark: Some((v, m)),
+            ..Default::default()
+        };
+        assert!(mark(0x1234, u32::MAX).matches(&e));
+        assert!(mark(0x34, 0xff).matches(&e));
+        assert!(!mark(0x35, 0xff).matches(&e));
+        let st = |names: &[&str]| CtFilter {
+            status: names.iter().map(|n| parse_status(n).unwrap()).sum(),
+            ..Default::default()
+        };
+        assert!(st(&["ASSURED", "SEEN_REPLY"]).matches(&e));
+        assert!(st(&["UNSET"]).matches(&e));
+        assert!(st(&["SRC_NAT"]).matches(&e));
+        assert!(!st(&["DST_NAT"]).matches(&e));
+        assert!(!st(&["FIXED_TIMEOUT"]).matches(&e));
+        assert!(CtFilter {
+            src_nat: true,
+            ..Default::default()
+        }
+        .matches(&e));
+        assert!(!CtFilter {
+            dst_nat: true,
+            ..Default::default()
+        }
+        .matches(&e));
+        // A state criterion leaves out what is not TCP.
+        let u = entry(17, [10, 0, 0, 2], 1, [1, 1, 1, 1], 2);
+        assert!(!est.matches(&u));
+        assert_eq!(
+            status_names(e.status),
+            ["SEEN_REPLY", "ASSURED", "CONFIRMED", "SRC_NAT"]
+        );
+    }
+
+    #[test]
+    fn icmp_type_code_and_id() {
+        let ping = entry(1, [10, 0, 0, 2], 77, [1, 1, 1, 1], 8 << 8);
+        let f = |t, c, id| CtFilter {
+            icmp_type: t,
+            icmp_code: c,
+            icmp_id: id,
+            ..Default::default()
+        };
+        assert!(f(Some(8), Some(0), Some(77)).matches(&ping));
+        assert!(!f(Some(0), None, None).matches(&ping));
+        assert!(!f(None, Some(1), None).matches(&ping));
+        assert!(!f(None, None, Some(78)).matches(&ping));
+        let tcp = entry(6, [10, 0, 0, 2], 77, [1, 1, 1, 1], 8 << 8);
+        assert!(!f(Some(8), None, None).matches(&tcp));
+    }
+
+    #[test]
+    fn errors_read_as_conntrack_prints_them() {
+        assert_eq!(
+            parse_prefix("1.2.3.x").unwrap_err().to_string(),
+            "Invalid IP address `1.2.3.x'"
+        );
+        assert_eq!(
+            parse_prefix("10.0.0.0/33").unwrap_err().to_string(),
+            "Invalid netmask"
+        );
+        assert_eq!(
+            parse_prefix("10.0.0.0/x").unwrap_err(),
+            FilterError::Netmask
+        );
+        assert_eq!(
+            parse_status("FOO").unwrap_err().to_string(),
+            "Bad parameter `FOO'"
+        );
+        assert_eq!(
+            parse_tcp_state("established").unwrap(),
+            TcpState::Established
+        );
+        assert_eq!(
+            parse_tcp_state("OPEN").unwrap_err().to_string(),
+            "unknown TCP state `OPEN'"
+        );
+        assert!(parse_prefix("10.1.2.3/8")
+            .unwrap()
+            .contains(Ipv4Addr::new(10, 9, 9, 9)));
+    }
+}

@@ -11,7 +11,10 @@ use std::path::PathBuf;
 
 fn golden(name: &str) -> (String, String, i32, Vec<String>) {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/golden/conntrack");
-    let read = |ext: &str| std::fs::read_to_string(dir.join(format!("{name}.{ext}"))).unwrap_or_else(|e| panic!("{name}.{ext}: {e}"));
+    let read = |ext: &str| {
+        std::fs::read_to_string(dir.join(format!("{name}.{ext}")))
+            .unwrap_or_else(|e| panic!("{name}.{ext}: {e}"))
+    };
     let rc = read("rc").trim().parse().expect("rc");
     let cmd = read("cmd");
     let args = cmd.split_whitespace().skip(1).map(str::to_string).collect();
@@ -23,20 +26,48 @@ mod ct_entries;
 use ct_entries::{flow, listing};
 
 fn lines(entries: &[ConntrackEntry], f: Format) -> String {
-    entries.iter().map(|e| ct_format::entry_line(e, f) + "\n").collect()
+    entries
+        .iter()
+        .map(|e| ct_format::entry_line(e, f) + "\n")
+        .collect()
 }
 
 #[test]
 fn listings_print_as_conntrack_does() {
     for name in [
-        "list", "list_extended", "list_tcp_dport", "list_udp", "list_mark", "list_src", "list_reply_dst",
-        "list_state", "list_status_assured", "list_none", "list_empty", "list_after_delete", "get",
+        "list",
+        "list_extended",
+        "list_tcp_dport",
+        "list_udp",
+        "list_mark",
+        "list_src",
+        "list_reply_dst",
+        "list_state",
+        "list_status_assured",
+        "list_none",
+        "list_empty",
+        "list_after_delete",
+        "get",
     ] {
         let (out, err, rc, args) = golden(name);
         let inv = ct_args::parse(&args).expect(name);
         let entries = listing(name);
-        assert_eq!(lines(&entries, Format { extended: inv.extended, event: false }), out, "{name}: stdout");
-        assert_eq!(ct_format::shown(entries.len()) + "\n", err, "{name}: stderr");
+        assert_eq!(
+            lines(
+                &entries,
+                Format {
+                    extended: inv.extended,
+                    event: false
+                }
+            ),
+            out,
+            "{name}: stdout"
+        );
+        assert_eq!(
+            ct_format::shown(entries.len()) + "\n",
+            err,
+            "{name}: stderr"
+        );
         assert_eq!(rc, 0, "{name}");
     }
 }
@@ -49,7 +80,11 @@ fn deletions_print_as_conntrack_does() {
         assert_eq!(inv.command, Some(CtCommand::Delete));
         let entries = listing(name);
         assert_eq!(lines(&entries, Format::default()), out, "{name}: stdout");
-        assert_eq!(ct_format::deleted(entries.len() as u64) + "\n", err, "{name}: stderr");
+        assert_eq!(
+            ct_format::deleted(entries.len() as u64) + "\n",
+            err,
+            "{name}: stderr"
+        );
         // conntrack -D that deletes nothing exits 1.
         assert_eq!(rc, if entries.is_empty() { 1 } else { 0 }, "{name}");
     }
@@ -74,23 +109,51 @@ fn events_print_as_conntrack_does() {
 #[test]
 fn flush_count_and_stats_print_as_conntrack_does() {
     let (out, err, rc, args) = golden("flush");
-    assert_eq!(ct_args::parse(&args).unwrap().command, Some(CtCommand::Flush));
-    assert_eq!((out.as_str(), err, rc), ("", ct_format::emptied() + "\n", 0));
+    assert_eq!(
+        ct_args::parse(&args).unwrap().command,
+        Some(CtCommand::Flush)
+    );
+    assert_eq!(
+        (out.as_str(), err, rc),
+        ("", ct_format::emptied() + "\n", 0)
+    );
 
     let (out, _, _, args) = golden("count");
-    assert_eq!(ct_args::parse(&args).unwrap().command, Some(CtCommand::Count));
+    assert_eq!(
+        ct_args::parse(&args).unwrap().command,
+        Some(CtCommand::Count)
+    );
     assert_eq!(out, "5\n");
 
     let (out, err, rc, args) = golden("stats");
-    assert_eq!(ct_args::parse(&args).unwrap().command, Some(CtCommand::Stats));
-    let w = |worker| ConntrackWorkerStats { worker, ..Default::default() };
-    assert_eq!(format!("{}\n{}\n", ct_format::stats_line(&w(0)), ct_format::stats_line(&w(1))), out);
+    assert_eq!(
+        ct_args::parse(&args).unwrap().command,
+        Some(CtCommand::Stats)
+    );
+    let w = |worker| ConntrackWorkerStats {
+        worker,
+        ..Default::default()
+    };
+    assert_eq!(
+        format!(
+            "{}\n{}\n",
+            ct_format::stats_line(&w(0)),
+            ct_format::stats_line(&w(1))
+        ),
+        out
+    );
     assert_eq!((err.as_str(), rc), ("", 0));
 }
 
 #[test]
 fn refused_command_lines_match_conntrack() {
-    for name in ["bad_option", "bad_proto", "bad_two_commands", "bad_dport_without_proto", "get_missing_args"] {
+    for name in [
+        "bad_option",
+        "bad_proto",
+        "bad_two_commands",
+        "bad_dport_without_proto",
+        "get_missing_args",
+    ] {
         let (out, err, rc, args) = golden(name);
         let e = ct_args::parse(&args).expect_err(name);
         assert_eq!(e.to_string(), err, "{name}: stderr");
@@ -103,15 +166,53 @@ fn refused_command_lines_match_conntrack() {
 fn capture_command_lines_parse_into_their_filters() {
     let f = |name: &str| ct_args::parse(&golden(name).3).unwrap().filter;
     assert_eq!(f("list"), ConntrackFilter::default());
-    assert_eq!(f("list_tcp_dport"), ConntrackFilter { proto: Some(6), orig_dport: Some(8080), ..Default::default() });
-    assert_eq!(f("list_mark"), ConntrackFilter { mark: Some(7), ..Default::default() });
-    assert_eq!(f("list_src"), ConntrackFilter { orig_src: Some("10.0.1.2".into()), proto: Some(1), ..Default::default() });
+    assert_eq!(
+        f("list_tcp_dport"),
+        ConntrackFilter {
+            proto: Some(6),
+            orig_dport: Some(8080),
+            ..Default::default()
+        }
+    );
+    assert_eq!(
+        f("list_mark"),
+        ConntrackFilter {
+            mark: Some(7),
+            ..Default::default()
+        }
+    );
+    assert_eq!(
+        f("list_src"),
+        ConntrackFilter {
+            orig_src: Some("10.0.1.2".into()),
+            proto: Some(1),
+            ..Default::default()
+        }
+    );
     assert_eq!(
         f("list_reply_dst"),
-        ConntrackFilter { reply_dst: Some("10.0.2.1".into()), proto: Some(6), reply_sport: Some(9090), ..Default::default() }
+        ConntrackFilter {
+            reply_dst: Some("10.0.2.1".into()),
+            proto: Some(6),
+            reply_sport: Some(9090),
+            ..Default::default()
+        }
     );
-    assert_eq!(f("list_state"), ConntrackFilter { proto: Some(6), tcp_state: vec!["ESTABLISHED".into()], ..Default::default() });
-    assert_eq!(f("list_status_assured"), ConntrackFilter { status: vec!["ASSURED".into()], ..Default::default() });
+    assert_eq!(
+        f("list_state"),
+        ConntrackFilter {
+            proto: Some(6),
+            tcp_state: vec!["ESTABLISHED".into()],
+            ..Default::default()
+        }
+    );
+    assert_eq!(
+        f("list_status_assured"),
+        ConntrackFilter {
+            status: vec!["ASSURED".into()],
+            ..Default::default()
+        }
+    );
     assert_eq!(
         f("get"),
         ConntrackFilter {
@@ -125,7 +226,12 @@ fn capture_command_lines_parse_into_their_filters() {
     );
     assert_eq!(
         f("delete_tcp"),
-        ConntrackFilter { proto: Some(6), orig_src: Some("10.0.1.2".into()), orig_dport: Some(9090), ..Default::default() }
+        ConntrackFilter {
+            proto: Some(6),
+            orig_src: Some("10.0.1.2".into()),
+            orig_dport: Some(9090),
+            ..Default::default()
+        }
     );
     assert!(ct_args::parse(&golden("list_extended").3).unwrap().extended);
 }

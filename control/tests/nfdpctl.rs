@@ -48,8 +48,15 @@ impl Fake {
         let all = vec![icmp(), tcp1(), tcp2(), udp3(), udp4()];
         all.into_iter()
             .filter(|e| f.proto.is_none_or(|p| p == e.proto))
-            .filter(|e| f.orig_dport.is_none_or(|p| Some(p) == e.orig.as_ref().map(|t| t.dport)))
-            .filter(|e| f.orig_src.as_ref().is_none_or(|s| Some(s) == e.orig.as_ref().map(|t| &t.src)))
+            .filter(|e| {
+                f.orig_dport
+                    .is_none_or(|p| Some(p) == e.orig.as_ref().map(|t| t.dport))
+            })
+            .filter(|e| {
+                f.orig_src
+                    .as_ref()
+                    .is_none_or(|s| Some(s) == e.orig.as_ref().map(|t| &t.src))
+            })
             .collect()
     }
 }
@@ -60,7 +67,9 @@ impl Rules for Fake {
         let r = r.into_inner();
         self.record(Call::Restore(r.clone()));
         if r.text.contains("-A NOSUCHCHAIN") {
-            return Err(Status::invalid_argument("iptables-restore: line 2 failed: No chain/target/match by that name."));
+            return Err(Status::invalid_argument(
+                "iptables-restore: line 2 failed: No chain/target/match by that name.",
+            ));
         }
         Ok(Response::new(RestoreReply { generation: 2 }))
     }
@@ -88,7 +97,9 @@ impl Rules for Fake {
         if r.table == "bogus" {
             return Err(Status::invalid_argument("Table `bogus' does not exist"));
         }
-        Ok(Response::new(SaveReply { text: "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -j ACCEPT\nCOMMIT\n".into() }))
+        Ok(Response::new(SaveReply {
+            text: "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -j ACCEPT\nCOMMIT\n".into(),
+        }))
     }
     async fn zero(&self, _: Request<ZeroRequest>) -> Result<Response<ZeroReply>, Status> {
         Ok(Response::new(ZeroReply {}))
@@ -99,27 +110,49 @@ type EventStream = Pin<Box<dyn Stream<Item = Result<ConntrackEvent, Status>> + S
 
 #[tonic::async_trait]
 impl Conntrack for Fake {
-    async fn list(&self, r: Request<ConntrackFilter>) -> Result<Response<ConntrackEntries>, Status> {
+    async fn list(
+        &self,
+        r: Request<ConntrackFilter>,
+    ) -> Result<Response<ConntrackEntries>, Status> {
         let f = r.into_inner();
         self.record(Call::List(f.clone()));
         if f.status == ["UNSET"] {
-            return Err(Status::invalid_argument("Operation failed: invalid parameters"));
+            return Err(Status::invalid_argument(
+                "Operation failed: invalid parameters",
+            ));
         }
-        Ok(Response::new(ConntrackEntries { entries: Fake::matching(&f) }))
+        Ok(Response::new(ConntrackEntries {
+            entries: Fake::matching(&f),
+        }))
     }
     async fn get(&self, r: Request<ConntrackFilter>) -> Result<Response<ConntrackEntries>, Status> {
         let f = r.into_inner();
         self.record(Call::Get(f.clone()));
-        let entries: Vec<_> = Fake::matching(&f).into_iter().filter(|e| f.orig_sport.is_none_or(|p| Some(p) == e.orig.as_ref().map(|t| t.sport))).collect();
+        let entries: Vec<_> = Fake::matching(&f)
+            .into_iter()
+            .filter(|e| {
+                f.orig_sport
+                    .is_none_or(|p| Some(p) == e.orig.as_ref().map(|t| t.sport))
+            })
+            .collect();
         if entries.is_empty() {
-            return Err(Status::not_found("Operation failed: such conntrack doesn't exist"));
+            return Err(Status::not_found(
+                "Operation failed: such conntrack doesn't exist",
+            ));
         }
-        Ok(Response::new(ConntrackEntries { entries: entries.into_iter().map(|e| ConntrackEntry { r#use: 2, ..e }).collect() }))
+        Ok(Response::new(ConntrackEntries {
+            entries: entries
+                .into_iter()
+                .map(|e| ConntrackEntry { r#use: 2, ..e })
+                .collect(),
+        }))
     }
     async fn delete(&self, r: Request<ConntrackFilter>) -> Result<Response<DeleteReply>, Status> {
         let f = r.into_inner();
         self.record(Call::Delete(f.clone()));
-        Ok(Response::new(DeleteReply { deleted: Fake::matching(&f).len() as u64 }))
+        Ok(Response::new(DeleteReply {
+            deleted: Fake::matching(&f).len() as u64,
+        }))
     }
     async fn flush(&self, _: Request<FlushRequest>) -> Result<Response<DeleteReply>, Status> {
         self.record(Call::Flush);
@@ -127,20 +160,41 @@ impl Conntrack for Fake {
     }
     async fn count(&self, _: Request<CountRequest>) -> Result<Response<CountReply>, Status> {
         self.record(Call::Count);
-        Ok(Response::new(CountReply { count: 5, max: 262_144 }))
+        Ok(Response::new(CountReply {
+            count: 5,
+            max: 262_144,
+        }))
     }
-    async fn stats(&self, _: Request<ConntrackStatsRequest>) -> Result<Response<ConntrackStatsReply>, Status> {
+    async fn stats(
+        &self,
+        _: Request<ConntrackStatsRequest>,
+    ) -> Result<Response<ConntrackStatsReply>, Status> {
         self.record(Call::Stats);
-        let w = |worker| ConntrackWorkerStats { worker, ..Default::default() };
-        Ok(Response::new(ConntrackStatsReply { workers: vec![w(0), w(1)] }))
+        let w = |worker| ConntrackWorkerStats {
+            worker,
+            ..Default::default()
+        };
+        Ok(Response::new(ConntrackStatsReply {
+            workers: vec![w(0), w(1)],
+        }))
     }
     type EventsStream = EventStream;
     async fn events(&self, r: Request<EventsRequest>) -> Result<Response<EventStream>, Status> {
         self.record(Call::Events(r.into_inner()));
         let new = ct_entries::flow(17, 40005, 5354, &[], "", 7);
         let replied = ct_entries::flow(17, 40005, 5354, &["SEEN_REPLY", "CONFIRMED"], "", 7);
-        let ev = |t: &str, e: &ConntrackEntry| Ok(ConntrackEvent { r#type: t.into(), entry: Some(e.clone()), line: String::new() });
-        let events = vec![ev("NEW", &new), ev("UPDATE", &replied), ev("DESTROY", &replied)];
+        let ev = |t: &str, e: &ConntrackEntry| {
+            Ok(ConntrackEvent {
+                r#type: t.into(),
+                entry: Some(e.clone()),
+                line: String::new(),
+            })
+        };
+        let events = vec![
+            ev("NEW", &new),
+            ev("UPDATE", &replied),
+            ev("DESTROY", &replied),
+        ];
         Ok(Response::new(Box::pin(tokio_stream::iter(events))))
     }
 }
@@ -161,7 +215,10 @@ impl Daemon {
         let fake = Fake::default();
         let (s, f) = (socket.clone(), fake.clone());
         std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
             rt.block_on(async move {
                 let listener = tokio::net::UnixListener::bind(&s).unwrap();
                 let incoming = tokio_stream::wrappers::UnixListenerStream::new(listener);
@@ -175,7 +232,11 @@ impl Daemon {
         });
         let deadline = Instant::now() + Duration::from_secs(30);
         while !socket.exists() {
-            assert!(Instant::now() < deadline, "fake daemon did not bind {}", socket.display());
+            assert!(
+                Instant::now() < deadline,
+                "fake daemon did not bind {}",
+                socket.display()
+            );
             std::thread::sleep(Duration::from_millis(10));
         }
         Daemon { dir, socket, fake }
@@ -202,14 +263,31 @@ impl Drop for Daemon {
 /// Runs a program with NFDP_SOCKET = `socket` (or none of the NFDP_ variables).
 fn run(prog: &Path, args: &[&str], input: &str, socket: Option<&Path>) -> (String, String, i32) {
     let mut cmd = Command::new(prog);
-    cmd.args(args).env_remove("NFDP_ADDRESS").env_remove("NFDP_TOKEN_FILE").env_remove("NFDP_SOCKET");
+    cmd.args(args)
+        .env_remove("NFDP_ADDRESS")
+        .env_remove("NFDP_TOKEN_FILE")
+        .env_remove("NFDP_SOCKET");
     if let Some(s) = socket {
         cmd.env("NFDP_SOCKET", s);
     }
-    let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
-    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
     let out = child.wait_with_output().unwrap();
-    (String::from_utf8(out.stdout).unwrap(), String::from_utf8(out.stderr).unwrap(), out.status.code().unwrap_or(-1))
+    (
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+        out.status.code().unwrap_or(-1),
+    )
 }
 
 fn golden(name: &str) -> (String, String, i32) {
@@ -225,15 +303,43 @@ fn strings(s: &[&str]) -> Vec<String> {
 #[test]
 fn iptables_output_and_exit_code_are_forwarded_exactly() {
     let d = Daemon::start("exec");
-    let (out, err, rc) = d.ctl(&["iptables", "-w", "-I", "f2b-sshd", "1", "-s", "192.0.2.7", "-j", "REJECT", "--reject-with", "icmp-port-unreachable"], "");
+    let (out, err, rc) = d.ctl(
+        &[
+            "iptables",
+            "-w",
+            "-I",
+            "f2b-sshd",
+            "1",
+            "-s",
+            "192.0.2.7",
+            "-j",
+            "REJECT",
+            "--reject-with",
+            "icmp-port-unreachable",
+        ],
+        "",
+    );
     assert_eq!(out, "ran -I f2b-sshd 1 -s 192.0.2.7 -j REJECT --reject-with icmp-port-unreachable\n  second line without newline");
     assert_eq!((err.as_str(), rc), ("a warning\n", 3));
     let (out, err, rc) = d.ctl(&["iptables", "--wait", "5", "-L", "NOPE"], "");
-    assert_eq!((out.as_str(), err.as_str(), rc), ("", "iptables: No chain/target/match by that name.\n", 1));
+    assert_eq!(
+        (out.as_str(), err.as_str(), rc),
+        ("", "iptables: No chain/target/match by that name.\n", 1)
+    );
     assert_eq!(
         d.calls(),
         vec![
-            Call::Exec(strings(&["-I", "f2b-sshd", "1", "-s", "192.0.2.7", "-j", "REJECT", "--reject-with", "icmp-port-unreachable"])),
+            Call::Exec(strings(&[
+                "-I",
+                "f2b-sshd",
+                "1",
+                "-s",
+                "192.0.2.7",
+                "-j",
+                "REJECT",
+                "--reject-with",
+                "icmp-port-unreachable"
+            ])),
             Call::Exec(strings(&["-L", "NOPE"])),
         ]
     );
@@ -243,17 +349,39 @@ fn iptables_output_and_exit_code_are_forwarded_exactly() {
 fn links_behave_as_the_tools_with_nfdp_socket() {
     let d = Daemon::start("links");
     let bin = d.dir.join("bin");
-    let (_, err, rc) = run(Path::new(env!("CARGO_BIN_EXE_nfdpctl")), &["install-links", bin.to_str().unwrap()], "", None);
+    let (_, err, rc) = run(
+        Path::new(env!("CARGO_BIN_EXE_nfdpctl")),
+        &["install-links", bin.to_str().unwrap()],
+        "",
+        None,
+    );
     assert_eq!((err.as_str(), rc), ("", 0));
     let (out, _, rc) = run(&bin.join("iptables"), &["-V"], "", None);
     assert_eq!((out.as_str(), rc), ("iptables v1.8.9 (nf_tables)\n", 0));
-    let (out, err, rc) = run(&bin.join("iptables"), &["-w", "-N", "f2b-x"], "", Some(&d.socket));
-    assert_eq!((out.as_str(), err.as_str(), rc), ("ran -N f2b-x\n  second line without newline", "a warning\n", 3));
+    let (out, err, rc) = run(
+        &bin.join("iptables"),
+        &["-w", "-N", "f2b-x"],
+        "",
+        Some(&d.socket),
+    );
+    assert_eq!(
+        (out.as_str(), err.as_str(), rc),
+        (
+            "ran -N f2b-x\n  second line without newline",
+            "a warning\n",
+            3
+        )
+    );
     let (out, err, rc) = run(&bin.join("conntrack"), &["-C"], "", Some(&d.socket));
     assert_eq!((out.as_str(), err.as_str(), rc), ("5\n", "", 0));
     let (out, _, rc) = run(&bin.join("iptables-save"), &[], "", Some(&d.socket));
     assert!(out.contains("\n*filter\n") && rc == 0, "{out}");
-    let (_, _, rc) = run(&bin.join("iptables-restore"), &["-n"], "*filter\nCOMMIT\n", Some(&d.socket));
+    let (_, _, rc) = run(
+        &bin.join("iptables-restore"),
+        &["-n"],
+        "*filter\nCOMMIT\n",
+        Some(&d.socket),
+    );
     assert_eq!(rc, 0);
     assert_eq!(d.calls().len(), 4);
 }
@@ -265,14 +393,37 @@ fn iptables_save_adds_the_comment_lines() {
     assert_eq!((err.as_str(), rc), ("", 0));
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines.len(), 6, "{out}");
-    let stamp = lines[0].strip_prefix("# Generated by iptables-save v1.8.9 (nf_tables) on ").expect(lines[0]);
-    assert_eq!(&lines[1..5], ["*filter", ":INPUT ACCEPT [0:0]", "-A INPUT -j ACCEPT", "COMMIT"]);
+    let stamp = lines[0]
+        .strip_prefix("# Generated by iptables-save v1.8.9 (nf_tables) on ")
+        .expect(lines[0]);
+    assert_eq!(
+        &lines[1..5],
+        [
+            "*filter",
+            ":INPUT ACCEPT [0:0]",
+            "-A INPUT -j ACCEPT",
+            "COMMIT"
+        ]
+    );
     assert_eq!(lines[5], format!("# Completed on {stamp}"));
     // ctime(3) shape: "Wed Dec  2 00:46:20 2026".
     assert_eq!(stamp.len(), 24, "{stamp}");
-    assert_eq!(d.calls(), vec![Call::Save(SaveRequest { table: "filter".into(), counters: true })]);
+    assert_eq!(
+        d.calls(),
+        vec![Call::Save(SaveRequest {
+            table: "filter".into(),
+            counters: true
+        })]
+    );
     let (out, err, rc) = d.ctl(&["iptables-save", "-t", "bogus"], "");
-    assert_eq!((out.as_str(), err.as_str(), rc), ("", "iptables-save v1.8.9 (nf_tables): Table `bogus' does not exist\n", 1));
+    assert_eq!(
+        (out.as_str(), err.as_str(), rc),
+        (
+            "",
+            "iptables-save v1.8.9 (nf_tables): Table `bogus' does not exist\n",
+            1
+        )
+    );
 }
 
 #[test]
@@ -283,19 +434,43 @@ fn iptables_restore_sends_stdin_and_flags_and_prints_refusals() {
     assert_eq!((out.as_str(), err.as_str(), rc), ("", "", 0));
     let bad = "*filter\n-A NOSUCHCHAIN -j ACCEPT\nCOMMIT\n";
     let (out, err, rc) = d.ctl(&["iptables-restore", "-t", "-T", "filter"], bad);
-    assert_eq!((out.as_str(), err.as_str(), rc), ("", "iptables-restore: line 2 failed: No chain/target/match by that name.\n", 1));
+    assert_eq!(
+        (out.as_str(), err.as_str(), rc),
+        (
+            "",
+            "iptables-restore: line 2 failed: No chain/target/match by that name.\n",
+            1
+        )
+    );
     let file = d.dir.join("rules.v4");
     std::fs::write(&file, text).unwrap();
     let (_, _, rc) = d.ctl(&["iptables-restore", file.to_str().unwrap()], "");
     assert_eq!(rc, 0);
     let (out, err, rc) = d.ctl(&["iptables-restore", "/nonexistent/rules"], "");
-    assert_eq!((out.as_str(), err.as_str(), rc), ("", "Can't open /nonexistent/rules: No such file or directory\n", 1));
+    assert_eq!(
+        (out.as_str(), err.as_str(), rc),
+        (
+            "",
+            "Can't open /nonexistent/rules: No such file or directory\n",
+            1
+        )
+    );
     let req = |text: &str, noflush, counters, test, table: &str| {
-        Call::Restore(RestoreRequest { text: text.into(), noflush, counters, test, table: table.into() })
+        Call::Restore(RestoreRequest {
+            text: text.into(),
+            noflush,
+            counters,
+            test,
+            table: table.into(),
+        })
     };
     assert_eq!(
         d.calls(),
-        vec![req(text, true, true, false, ""), req(bad, false, false, true, "filter"), req(text, false, false, false, "")]
+        vec![
+            req(text, true, true, false, ""),
+            req(bad, false, false, true, "filter"),
+            req(text, false, false, false, "")
+        ]
     );
 }
 
@@ -306,10 +481,25 @@ fn conntrack_prints_as_conntrack_1_4_7() {
         ("list", vec!["-L"]),
         ("list_extended", vec!["-L", "-o", "extended"]),
         ("list_tcp_dport", vec!["-L", "-p", "tcp", "--dport", "8080"]),
-        ("get", vec!["-G", "-p", "tcp", "-s", "10.0.1.2", "-d", "10.0.2.2", "--sport", "40001", "--dport", "8080"]),
-        ("get_missing", vec!["-G", "-p", "tcp", "-s", "10.9.9.9", "-d", "10.9.9.8", "--sport", "1", "--dport", "2"]),
+        (
+            "get",
+            vec![
+                "-G", "-p", "tcp", "-s", "10.0.1.2", "-d", "10.0.2.2", "--sport", "40001",
+                "--dport", "8080",
+            ],
+        ),
+        (
+            "get_missing",
+            vec![
+                "-G", "-p", "tcp", "-s", "10.9.9.9", "-d", "10.9.9.8", "--sport", "1", "--dport",
+                "2",
+            ],
+        ),
         ("list_status_unset", vec!["-L", "-u", "UNSET", "-p", "udp"]),
-        ("delete_tcp", vec!["-D", "-p", "tcp", "-s", "10.0.1.2", "--dport", "9090"]),
+        (
+            "delete_tcp",
+            vec!["-D", "-p", "tcp", "-s", "10.0.1.2", "--dport", "9090"],
+        ),
         ("delete_none", vec!["-D", "-p", "udp", "--dport", "1"]),
         ("count", vec!["-C"]),
         ("stats", vec!["-S"]),
@@ -329,16 +519,42 @@ fn conntrack_prints_as_conntrack_1_4_7() {
         assert_eq!(rc, g_rc, "{golden_name}: exit status");
     }
     let calls = d.calls();
-    let tcp_9090 = ConntrackFilter { proto: Some(6), orig_src: Some("10.0.1.2".into()), orig_dport: Some(9090), ..Default::default() };
+    let tcp_9090 = ConntrackFilter {
+        proto: Some(6),
+        orig_src: Some("10.0.1.2".into()),
+        orig_dport: Some(9090),
+        ..Default::default()
+    };
     // -D lists what it is about to delete (conntrack prints it), then deletes with the same filter.
-    assert!(calls.windows(2).any(|w| w == [Call::List(tcp_9090.clone()), Call::Delete(tcp_9090.clone())]), "{calls:?}");
+    assert!(
+        calls
+            .windows(2)
+            .any(|w| w == [Call::List(tcp_9090.clone()), Call::Delete(tcp_9090.clone())]),
+        "{calls:?}"
+    );
     assert!(calls.contains(&Call::Events(EventsRequest {
         types: vec![],
-        filter: Some(ConntrackFilter { proto: Some(17), ..Default::default() })
+        filter: Some(ConntrackFilter {
+            proto: Some(17),
+            ..Default::default()
+        })
     })));
     // The refused command line never reached the daemon.
-    assert_eq!(calls.last(), Some(&Call::Events(EventsRequest { types: vec![], filter: Some(ConntrackFilter { proto: Some(17), ..Default::default() }) })));
-    assert!(calls.contains(&Call::Flush) && calls.contains(&Call::Count) && calls.contains(&Call::Stats));
+    assert_eq!(
+        calls.last(),
+        Some(&Call::Events(EventsRequest {
+            types: vec![],
+            filter: Some(ConntrackFilter {
+                proto: Some(17),
+                ..Default::default()
+            })
+        }))
+    );
+    assert!(
+        calls.contains(&Call::Flush)
+            && calls.contains(&Call::Count)
+            && calls.contains(&Call::Stats)
+    );
 }
 
 #[test]
@@ -352,7 +568,19 @@ fn a_missing_daemon_is_named_and_fails_like_the_tool() {
     assert_eq!(rc, 1);
     assert_eq!(err, format!("conntrack v1.4.7 (conntrack-tools): Operation failed: cannot connect to nfdp at {sock}: No such file or directory\n"));
     let (_, err, rc) = run(ctl, &["--socket", sock, "iptables-save"], "", None);
-    assert_eq!((err.starts_with("iptables-save v1.8.9 (nf_tables): cannot connect to nfdp at "), rc), (true, 4));
+    assert_eq!(
+        (
+            err.starts_with("iptables-save v1.8.9 (nf_tables): cannot connect to nfdp at "),
+            rc
+        ),
+        (true, 4)
+    );
     let (_, err, rc) = run(ctl, &["--socket", sock, "stats"], "", None);
-    assert_eq!((err, rc), (format!("nfdpctl: cannot connect to nfdp at {sock}: No such file or directory\n"), 1));
+    assert_eq!(
+        (err, rc),
+        (
+            format!("nfdpctl: cannot connect to nfdp at {sock}: No such file or directory\n"),
+            1
+        )
+    );
 }

@@ -7,7 +7,11 @@ use control::ctl::{self, CtlCommand, Io, Target, Tool};
 use std::path::PathBuf;
 
 #[derive(Parser)]
-#[command(name = "nfdpctl", version, about = "nfdp's operator CLI: iptables, conntrack, sysctl, ip, stats and trace over the gRPC API")]
+#[command(
+    name = "nfdpctl",
+    version,
+    about = "nfdp's operator CLI: iptables, conntrack, sysctl, ip, stats and trace over the gRPC API"
+)]
 struct Cli {
     /// The daemon's Unix socket (else $NFDP_SOCKET, else /run/nfdp/nfdp.sock).
     #[arg(long, value_name = "PATH", global = true)]
@@ -74,7 +78,10 @@ enum Cmd {
 }
 
 fn runtime() -> tokio::runtime::Runtime {
-    match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("nfdpctl: cannot start the runtime: {e}");
@@ -92,7 +99,10 @@ enum Job {
 fn run(job: Job, target: &Target) -> i32 {
     let mut stdout = std::io::stdout();
     let mut stderr = std::io::stderr();
-    let mut io = Io { stdout: &mut stdout, stderr: &mut stderr };
+    let mut io = Io {
+        stdout: &mut stdout,
+        stderr: &mut stderr,
+    };
     let code = runtime().block_on(async {
         match job {
             Job::Tool(tool, args) => ctl::run_tool(tool, &args, target, &mut io).await,
@@ -107,20 +117,31 @@ fn main() {
     let argv: Vec<String> = std::env::args().collect();
     let argv0 = argv.first().cloned().unwrap_or_default();
     if let Some(tool) = ctl::tool_for_argv0(&argv0) {
-        std::process::exit(run(Job::Tool(tool, argv[1..].to_vec()), &Target::from_env()));
+        std::process::exit(run(
+            Job::Tool(tool, argv[1..].to_vec()),
+            &Target::from_env(),
+        ));
     }
     let cli = Cli::parse();
-    let target = Target::resolve(cli.socket, cli.address, cli.token_file, |k| std::env::var(k).ok());
+    let target = Target::resolve(cli.socket, cli.address, cli.token_file, |k| {
+        std::env::var(k).ok()
+    });
     let job = match cli.command {
         Cmd::Iptables { args } => Ok(Job::Tool(Tool::Iptables, args)),
         Cmd::IptablesSave { args } => Ok(Job::Tool(Tool::IptablesSave, args)),
         Cmd::IptablesRestore { args } => Ok(Job::Tool(Tool::IptablesRestore, args)),
         Cmd::Conntrack { args } => Ok(Job::Tool(Tool::Conntrack, args)),
         Cmd::InstallLinks { dir } => std::process::exit(install_links(&dir)),
-        Cmd::Sysctl { args } => ctl::sysctl::parse(&args).map(|a| Job::Ctl(CtlCommand::Sysctl(a))).map_err(|e| (e, 255)),
-        Cmd::Ip { args } => ctl::ip::parse(&args).map(|c| Job::Ctl(CtlCommand::Ip(c))).map_err(|e| (e, 255)),
+        Cmd::Sysctl { args } => ctl::sysctl::parse(&args)
+            .map(|a| Job::Ctl(CtlCommand::Sysctl(a)))
+            .map_err(|e| (e, 255)),
+        Cmd::Ip { args } => ctl::ip::parse(&args)
+            .map(|c| Job::Ctl(CtlCommand::Ip(c)))
+            .map_err(|e| (e, 255)),
         Cmd::Stats => Ok(Job::Ctl(CtlCommand::Stats)),
-        Cmd::Trace { args } => ctl::trace::parse(&args).map(|f| Job::Ctl(CtlCommand::Trace(f))).map_err(|e| (e, 2)),
+        Cmd::Trace { args } => ctl::trace::parse(&args)
+            .map(|f| Job::Ctl(CtlCommand::Trace(f)))
+            .map_err(|e| (e, 2)),
     };
     let code = match job {
         Ok(job) => run(job, &target),
@@ -143,7 +164,11 @@ fn install_links(dir: &std::path::Path) -> i32 {
     match ctl::links::install_links(dir, &exe) {
         Ok(()) => 0,
         Err(e) => {
-            eprintln!("nfdpctl: install-links {}: {}", dir.display(), ctl::os_error(&e));
+            eprintln!(
+                "nfdpctl: install-links {}: {}",
+                dir.display(),
+                ctl::os_error(&e)
+            );
             1
         }
     }

@@ -16,7 +16,10 @@ pub enum Target {
     /// The Unix socket at this path.
     Unix(PathBuf),
     /// The TCP listener (`http://HOST:PORT`) with the bearer token read from `token_file`.
-    Tcp { address: String, token_file: Option<PathBuf> },
+    Tcp {
+        address: String,
+        token_file: Option<PathBuf>,
+    },
 }
 
 impl Target {
@@ -31,8 +34,12 @@ impl Target {
         let env_nonempty = |k: &str| env(k).filter(|v| !v.is_empty());
         if socket.is_none() {
             if let Some(address) = address.or_else(|| env_nonempty("NFDP_ADDRESS")) {
-                let token_file = token_file.or_else(|| env_nonempty("NFDP_TOKEN_FILE").map(PathBuf::from));
-                return Target::Tcp { address, token_file };
+                let token_file =
+                    token_file.or_else(|| env_nonempty("NFDP_TOKEN_FILE").map(PathBuf::from));
+                return Target::Tcp {
+                    address,
+                    token_file,
+                };
             }
         }
         let path = socket
@@ -66,7 +73,11 @@ pub struct ConnectError {
 
 impl fmt::Display for ConnectError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "cannot connect to nfdp at {}: {}", self.target, self.reason)
+        write!(
+            f,
+            "cannot connect to nfdp at {}: {}",
+            self.target, self.reason
+        )
     }
 }
 
@@ -131,13 +142,21 @@ fn io_reason(e: &(dyn std::error::Error + 'static)) -> std::io::Error {
 
 /// Connects to the target: the Unix socket, or the TCP address with its bearer token.
 pub async fn connect(target: &Target) -> Result<Conn, ConnectError> {
-    let fail = |reason: String| ConnectError { target: target.clone(), reason };
+    let fail = |reason: String| ConnectError {
+        target: target.clone(),
+        reason,
+    };
     match target {
         Target::Unix(path) => {
-            let ch = connect_unix(path).await.map_err(|e| fail(strip_os_error(&e)))?;
+            let ch = connect_unix(path)
+                .await
+                .map_err(|e| fail(strip_os_error(&e)))?;
             Ok(InterceptedService::new(ch, Auth::default()))
         }
-        Target::Tcp { address, token_file } => {
+        Target::Tcp {
+            address,
+            token_file,
+        } => {
             let auth = match token_file {
                 Some(f) => {
                     let token = std::fs::read_to_string(f)
@@ -146,8 +165,12 @@ pub async fn connect(target: &Target) -> Result<Conn, ConnectError> {
                 }
                 None => Auth::default(),
             };
-            let endpoint = Endpoint::from_shared(address.clone()).map_err(|e| fail(e.to_string()))?;
-            let ch = endpoint.connect().await.map_err(|e| fail(strip_os_error(&io_reason(&e))))?;
+            let endpoint =
+                Endpoint::from_shared(address.clone()).map_err(|e| fail(e.to_string()))?;
+            let ch = endpoint
+                .connect()
+                .await
+                .map_err(|e| fail(strip_os_error(&io_reason(&e))))?;
             Ok(InterceptedService::new(ch, auth))
         }
     }
@@ -167,12 +190,21 @@ mod tests {
     use super::*;
 
     fn env<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
-        move |k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())
+        move |k| {
+            vars.iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        }
     }
 
     #[test]
     fn socket_option_then_env_then_default() {
-        let t = Target::resolve(Some("/a.sock".into()), None, None, env(&[("NFDP_SOCKET", "/b.sock")]));
+        let t = Target::resolve(
+            Some("/a.sock".into()),
+            None,
+            None,
+            env(&[("NFDP_SOCKET", "/b.sock")]),
+        );
         assert_eq!(t, Target::Unix("/a.sock".into()));
         let t = Target::resolve(None, None, None, env(&[("NFDP_SOCKET", "/b.sock")]));
         assert_eq!(t, Target::Unix("/b.sock".into()));
@@ -182,19 +214,48 @@ mod tests {
 
     #[test]
     fn address_selects_tcp_with_token_file() {
-        let t = Target::resolve(None, Some("http://127.0.0.1:7".into()), None, env(&[("NFDP_TOKEN_FILE", "/tok")]));
-        assert_eq!(t, Target::Tcp { address: "http://127.0.0.1:7".into(), token_file: Some("/tok".into()) });
-        let t = Target::resolve(None, None, None, env(&[("NFDP_ADDRESS", "http://h:1"), ("NFDP_SOCKET", "/s")]));
-        assert_eq!(t, Target::Tcp { address: "http://h:1".into(), token_file: None });
+        let t = Target::resolve(
+            None,
+            Some("http://127.0.0.1:7".into()),
+            None,
+            env(&[("NFDP_TOKEN_FILE", "/tok")]),
+        );
+        assert_eq!(
+            t,
+            Target::Tcp {
+                address: "http://127.0.0.1:7".into(),
+                token_file: Some("/tok".into())
+            }
+        );
+        let t = Target::resolve(
+            None,
+            None,
+            None,
+            env(&[("NFDP_ADDRESS", "http://h:1"), ("NFDP_SOCKET", "/s")]),
+        );
+        assert_eq!(
+            t,
+            Target::Tcp {
+                address: "http://h:1".into(),
+                token_file: None
+            }
+        );
         // An explicit --socket wins over NFDP_ADDRESS.
-        let t = Target::resolve(Some("/x".into()), None, None, env(&[("NFDP_ADDRESS", "http://h:1")]));
+        let t = Target::resolve(
+            Some("/x".into()),
+            None,
+            None,
+            env(&[("NFDP_ADDRESS", "http://h:1")]),
+        );
         assert_eq!(t, Target::Unix("/x".into()));
     }
 
     #[tokio::test]
     async fn missing_socket_names_it() {
         let t = Target::Unix("/nonexistent/nfdp-test.sock".into());
-        let e = connect(&t).await.err().expect("no daemon there");
+        let Err(e) = connect(&t).await else {
+            panic!("connected to a socket that does not exist")
+        };
         assert_eq!(
             e.to_string(),
             "cannot connect to nfdp at /nonexistent/nfdp-test.sock: No such file or directory"

@@ -45,11 +45,18 @@ pub fn offline(inv: &CtInvocation, io: &mut Io<'_>) -> Option<i32> {
 pub async fn run(conn: Conn, inv: &CtInvocation, io: &mut Io<'_>) -> i32 {
     let Some(cmd) = inv.command else { return 0 };
     let mut c = ConntrackClient::new(conn);
-    let fmt = Format { extended: inv.extended, event: false };
+    let fmt = Format {
+        extended: inv.extended,
+        event: false,
+    };
     let f = inv.filter.clone();
     match cmd {
         CtCommand::List | CtCommand::Get => {
-            let r = if cmd == CtCommand::List { c.list(f).await } else { c.get(f).await };
+            let r = if cmd == CtCommand::List {
+                c.list(f).await
+            } else {
+                c.get(f).await
+            };
             match r {
                 Ok(r) => {
                     let entries = r.into_inner().entries;
@@ -76,7 +83,11 @@ pub async fn run(conn: Conn, inv: &CtInvocation, io: &mut Io<'_>) -> i32 {
                         io.out_line(&ct_format::entry_line(e, fmt));
                     }
                     io.err_line(&ct_format::deleted(n));
-                    if n == 0 { 1 } else { 0 }
+                    if n == 0 {
+                        1
+                    } else {
+                        0
+                    }
                 }
                 Err(s) => failed(io, &s),
             }
@@ -105,7 +116,10 @@ pub async fn run(conn: Conn, inv: &CtInvocation, io: &mut Io<'_>) -> i32 {
             Err(s) => failed(io, &s),
         },
         CtCommand::Events => {
-            let req = EventsRequest { types: inv.event_types.clone(), filter: Some(f) };
+            let req = EventsRequest {
+                types: inv.event_types.clone(),
+                filter: Some(f),
+            };
             let mut stream = match c.events(req).await {
                 Ok(r) => r.into_inner(),
                 Err(s) => return failed(io, &s),

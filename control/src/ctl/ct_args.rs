@@ -42,11 +42,18 @@ pub struct CtUsageError {
 
 impl CtUsageError {
     fn usage(message: impl Into<String>) -> Self {
-        CtUsageError { message: message.into(), usage: true }
+        CtUsageError {
+            message: message.into(),
+            usage: true,
+        }
     }
     /// conntrack's exit status for it.
     pub fn exit_code(&self) -> i32 {
-        if self.usage { 2 } else { 1 }
+        if self.usage {
+            2
+        } else {
+            1
+        }
     }
 }
 
@@ -55,7 +62,10 @@ impl fmt::Display for CtUsageError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "{PREFIX}{}", self.message)?;
         if self.usage {
-            writeln!(f, "Try `conntrack -h' or 'conntrack --help' for more information.")?;
+            writeln!(
+                f,
+                "Try `conntrack -h' or 'conntrack --help' for more information."
+            )?;
         }
         Ok(())
     }
@@ -94,10 +104,26 @@ Common parameters and options:
 ";
 
 const TCP_STATES: &[&str] = &[
-    "NONE", "SYN_SENT", "SYN_RECV", "ESTABLISHED", "FIN_WAIT", "CLOSE_WAIT", "LAST_ACK",
-    "TIME_WAIT", "CLOSE", "SYN_SENT2",
+    "NONE",
+    "SYN_SENT",
+    "SYN_RECV",
+    "ESTABLISHED",
+    "FIN_WAIT",
+    "CLOSE_WAIT",
+    "LAST_ACK",
+    "TIME_WAIT",
+    "CLOSE",
+    "SYN_SENT2",
 ];
-const STATUS_BITS: &[&str] = &["EXPECTED", "ASSURED", "SEEN_REPLY", "FIXED_TIMEOUT", "UNSET", "OFFLOAD", "HW_OFFLOAD"];
+const STATUS_BITS: &[&str] = &[
+    "EXPECTED",
+    "ASSURED",
+    "SEEN_REPLY",
+    "FIXED_TIMEOUT",
+    "UNSET",
+    "OFFLOAD",
+    "HW_OFFLOAD",
+];
 const EVENTS: &[&str] = &["NEW", "UPDATE", "DESTROY"];
 
 /// Layer-4 protocols by conntrack's names; numbers are accepted as such.
@@ -147,23 +173,37 @@ fn strtoul(s: &str) -> u32 {
     } else {
         (s, 10)
     };
-    let end = digits.find(|c: char| !c.is_digit(radix)).unwrap_or(digits.len());
+    let end = digits
+        .find(|c: char| !c.is_digit(radix))
+        .unwrap_or(digits.len());
     u64::from_str_radix(&digits[..end], radix).map_or(0, |v| v.min(u64::from(u32::MAX)) as u32)
 }
 
 fn parse_port(s: &str) -> Result<u32, CtUsageError> {
-    s.parse::<u32>().map(|p| p & 0xffff).map_err(|_| CtUsageError::usage(format!("Bad parameter `{s}'")))
+    s.parse::<u32>()
+        .map(|p| p & 0xffff)
+        .map_err(|_| CtUsageError::usage(format!("Bad parameter `{s}'")))
 }
 
 fn parse_u8(s: &str) -> Result<u32, CtUsageError> {
-    s.parse::<u8>().map(u32::from).map_err(|_| CtUsageError::usage(format!("Bad parameter `{s}'")))
+    s.parse::<u8>()
+        .map(u32::from)
+        .map_err(|_| CtUsageError::usage(format!("Bad parameter `{s}'")))
 }
 
-fn upper_list(s: &str, allowed: &[&str], err: impl Fn(&str) -> String) -> Result<Vec<String>, CtUsageError> {
+fn upper_list(
+    s: &str,
+    allowed: &[&str],
+    err: impl Fn(&str) -> String,
+) -> Result<Vec<String>, CtUsageError> {
     s.split(',')
         .map(|w| {
             let u = w.to_ascii_uppercase();
-            if allowed.contains(&u.as_str()) { Ok(u) } else { Err(CtUsageError::usage(err(w))) }
+            if allowed.contains(&u.as_str()) {
+                Ok(u)
+            } else {
+                Err(CtUsageError::usage(err(w)))
+            }
         })
         .collect()
 }
@@ -243,10 +283,13 @@ fn long_opt(name: &str, proto: Option<u32>) -> Option<Opt> {
 
 // Command names come from a fixed list; map them to 'static without allocation.
 fn leak(name: &str) -> &'static str {
-    ["dump", "get", "delete", "flush", "count", "event", "stats", "create", "update", "help", "version"]
-        .into_iter()
-        .find(|n| *n == name)
-        .unwrap_or("dump")
+    [
+        "dump", "get", "delete", "flush", "count", "event", "stats", "create", "update", "help",
+        "version",
+    ]
+    .into_iter()
+    .find(|n| *n == name)
+    .unwrap_or("dump")
 }
 
 fn command_of(long: &str) -> Option<CtCommand> {
@@ -282,7 +325,8 @@ pub fn parse(args: &[String]) -> Result<CtInvocation, CtUsageError> {
         } else if a.len() > 1 && a.starts_with('-') {
             let mut chars = a[1..].chars();
             let c = chars.next().unwrap_or('-');
-            let (long, arg) = short_opt(c).ok_or_else(|| CtUsageError::usage(format!("unknown option `-{c}'")))?;
+            let (long, arg) = short_opt(c)
+                .ok_or_else(|| CtUsageError::usage(format!("unknown option `-{c}'")))?;
             let rest: String = chars.collect();
             (Opt { long, arg }, (!rest.is_empty()).then_some(rest))
         } else if inv.command.is_some() {
@@ -306,8 +350,14 @@ pub fn parse(args: &[String]) -> Result<CtInvocation, CtUsageError> {
                     Some(args[i - 1].clone())
                 }
                 None => {
-                    let shown = if a.starts_with("--") { a.to_string() } else { a[..2].to_string() };
-                    return Err(CtUsageError::usage(format!("option `{shown}' requires an argument")));
+                    let shown = if a.starts_with("--") {
+                        a.to_string()
+                    } else {
+                        a[..2].to_string()
+                    };
+                    return Err(CtUsageError::usage(format!(
+                        "option `{shown}' requires an argument"
+                    )));
                 }
             },
             Arg::Optional => inline,
@@ -340,7 +390,10 @@ pub fn parse(args: &[String]) -> Result<CtInvocation, CtUsageError> {
                 continue;
             }
             "protonum" => {
-                inv.filter.proto = Some(parse_proto(v).ok_or_else(|| CtUsageError::usage(format!("`{v}' unsupported protocol")))?);
+                inv.filter.proto =
+                    Some(parse_proto(v).ok_or_else(|| {
+                        CtUsageError::usage(format!("`{v}' unsupported protocol"))
+                    })?);
             }
             "src" => inv.filter.orig_src = Some(parse_addr(v)?),
             "dst" => inv.filter.orig_dst = Some(parse_addr(v)?),
@@ -350,7 +403,10 @@ pub fn parse(args: &[String]) -> Result<CtInvocation, CtUsageError> {
             "orig-port-dst" => inv.filter.orig_dport = Some(parse_port(v)?),
             "reply-port-src" => inv.filter.reply_sport = Some(parse_port(v)?),
             "reply-port-dst" => inv.filter.reply_dport = Some(parse_port(v)?),
-            "state" => inv.filter.tcp_state = upper_list(v, TCP_STATES, |w| format!("unknown TCP state `{w}'"))?,
+            "state" => {
+                inv.filter.tcp_state =
+                    upper_list(v, TCP_STATES, |w| format!("unknown TCP state `{w}'"))?
+            }
             "icmp-type" => inv.filter.icmp_type = Some(parse_u8(v)?),
             "icmp-code" => inv.filter.icmp_code = Some(parse_u8(v)?),
             "icmp-id" => inv.filter.icmp_id = Some(parse_port(v)?),
@@ -362,7 +418,9 @@ pub fn parse(args: &[String]) -> Result<CtInvocation, CtUsageError> {
                 inv.filter.mark = Some(val);
                 inv.filter.mark_mask = mask;
             }
-            "status" => inv.filter.status = upper_list(v, STATUS_BITS, |w| format!("Bad parameter `{w}'"))?,
+            "status" => {
+                inv.filter.status = upper_list(v, STATUS_BITS, |w| format!("Bad parameter `{w}'"))?
+            }
             "event-mask" => {
                 let mut types = Vec::new();
                 for w in v.split(',') {
@@ -390,16 +448,17 @@ pub fn parse(args: &[String]) -> Result<CtInvocation, CtUsageError> {
                     }
                 }
             }
-            "family" => {
-                if !v.eq_ignore_ascii_case("ipv4") {
-                    return Err(CtUsageError::usage(format!("`{v}' unsupported protocol")));
-                }
+            "family" if !v.eq_ignore_ascii_case("ipv4") => {
+                return Err(CtUsageError::usage(format!("`{v}' unsupported protocol")));
             }
             "src-nat" | "dst-nat" => {
                 if value.is_some() {
                     // nfdp's filter has no NAT address; a wider match could delete more.
                     return Err(CtUsageError {
-                        message: format!("Operation failed: --{} with an address is not supported by nfdp", opt.long),
+                        message: format!(
+                            "Operation failed: --{} with an address is not supported by nfdp",
+                            opt.long
+                        ),
                         usage: false,
                     });
                 }
@@ -415,7 +474,9 @@ pub fn parse(args: &[String]) -> Result<CtInvocation, CtUsageError> {
             filter_opts.push(opt.long);
         }
         if opt.long == "event-mask" && inv.command.is_some_and(|c| c != CtCommand::Events) {
-            return Err(CtUsageError::usage("Illegal option `--event-mask' with this command"));
+            return Err(CtUsageError::usage(
+                "Illegal option `--event-mask' with this command",
+            ));
         }
     }
     check_command(&inv, &filter_opts)?;
@@ -423,11 +484,15 @@ pub fn parse(args: &[String]) -> Result<CtInvocation, CtUsageError> {
 }
 
 fn check_command(inv: &CtInvocation, filter_opts: &[&str]) -> Result<(), CtUsageError> {
-    let Some(cmd) = inv.command else { return Ok(()) };
+    let Some(cmd) = inv.command else {
+        return Ok(());
+    };
     match cmd {
         CtCommand::Flush | CtCommand::Count | CtCommand::Stats => {
             if let Some(o) = filter_opts.first() {
-                return Err(CtUsageError::usage(format!("Illegal option `--{o}' with this command")));
+                return Err(CtUsageError::usage(format!(
+                    "Illegal option `--{o}' with this command"
+                )));
             }
         }
         CtCommand::Get => {
@@ -435,16 +500,22 @@ fn check_command(inv: &CtInvocation, filter_opts: &[&str]) -> Result<(), CtUsage
             let orig = f.orig_src.is_some() && f.orig_dst.is_some();
             let reply = f.reply_src.is_some() && f.reply_dst.is_some();
             if !orig && !reply {
-                return Err(CtUsageError::usage("you have to specify `--src' and `--dst'"));
+                return Err(CtUsageError::usage(
+                    "you have to specify `--src' and `--dst'",
+                ));
             }
             if f.proto.is_none() {
-                return Err(CtUsageError::usage("You need to supply the `--protonum' option for this command"));
+                return Err(CtUsageError::usage(
+                    "You need to supply the `--protonum' option for this command",
+                ));
             }
         }
         _ => {}
     }
     if !inv.event_types.is_empty() && cmd != CtCommand::Events {
-        return Err(CtUsageError::usage("Illegal option `--event-mask' with this command"));
+        return Err(CtUsageError::usage(
+            "Illegal option `--event-mask' with this command",
+        ));
     }
     Ok(())
 }

@@ -44,7 +44,11 @@ fn tuple(out: &mut String, proto: u32, t: Option<&Tuple>) {
             let _ = write!(out, "sport={} dport={} ", t.sport, t.dport);
         }
         1 => {
-            let _ = write!(out, "type={} code={} id={} ", t.icmp_type, t.icmp_code, t.icmp_id);
+            let _ = write!(
+                out,
+                "type={} code={} id={} ",
+                t.icmp_type, t.icmp_code, t.icmp_id
+            );
         }
         _ => {}
     }
@@ -89,7 +93,16 @@ pub fn entry_line(e: &ConntrackEntry, f: Format) -> String {
 /// One `conntrack -E` line: `    [NEW] udp      17 30 src=...` (the type right-aligned in 9).
 pub fn event_line(kind: &str, e: &ConntrackEntry, extended: bool) -> String {
     let tag = format!("[{kind}]");
-    format!("{tag:>9} {}", entry_line(e, Format { extended, event: true }))
+    format!(
+        "{tag:>9} {}",
+        entry_line(
+            e,
+            Format {
+                extended,
+                event: true
+            }
+        )
+    )
 }
 
 /// One `conntrack -S` line per worker (conntrack's per-cpu line; clash_resolve and

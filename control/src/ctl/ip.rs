@@ -5,8 +5,8 @@ use super::connect::Conn;
 use super::{status_message, Io};
 use crate::api::pb::net_client::NetClient;
 use crate::api::pb::{
-    Interface, ListInterfacesRequest, ListNeighborsRequest, ListPolicyRulesRequest, ListRoutesRequest,
-    Neighbor, PolicyRule, Route,
+    Interface, ListInterfacesRequest, ListNeighborsRequest, ListPolicyRulesRequest,
+    ListRoutesRequest, Neighbor, PolicyRule, Route,
 };
 
 /// A parsed `ip` command.
@@ -30,7 +30,9 @@ fn table_id(s: &str) -> Result<u32, String> {
         "local" => Ok(255),
         "default" => Ok(253),
         "all" => Ok(u32::MAX),
-        _ => s.parse().map_err(|_| format!("Error: argument \"{s}\" is wrong: \"table\" value is invalid")),
+        _ => s
+            .parse()
+            .map_err(|_| format!("Error: argument \"{s}\" is wrong: \"table\" value is invalid")),
     }
 }
 
@@ -72,9 +74,16 @@ pub fn parse(args: &[String]) -> Result<IpCommand, String> {
         v if is_verb(v, "show") || is_verb(v, "list") => "show",
         v if is_verb(v, "add") || v == "replace" => "add",
         v if is_verb(v, "delete") => "del",
-        v => return Err(format!("Command \"{v}\" is unknown, try \"ip {object} help\".")),
+        v => {
+            return Err(format!(
+                "Command \"{v}\" is unknown, try \"ip {object} help\"."
+            ))
+        }
     };
-    let need = |v: Option<&str>, what: &str| v.map(str::to_string).ok_or_else(|| format!("Command line is not complete. Try option \"help\" ({what})"));
+    let need = |v: Option<&str>, what: &str| {
+        v.map(str::to_string)
+            .ok_or_else(|| format!("Command line is not complete. Try option \"help\" ({what})"))
+    };
     match (object, verb) {
         ("route", "show") => {
             let mut table = 254;
@@ -86,31 +95,55 @@ pub fn parse(args: &[String]) -> Result<IpCommand, String> {
             Ok(IpCommand::RouteShow { table })
         }
         ("route", _) => {
-            let mut r = Route { table: 254, ..Default::default() };
+            let mut r = Route {
+                table: 254,
+                ..Default::default()
+            };
             while let Some(k) = kv.next() {
                 match k {
                     "via" => r.via = need(kv.next(), "via")?,
                     "dev" => r.dev = need(kv.next(), "dev")?,
                     "table" => r.table = table_id(&need(kv.next(), "table")?)?,
-                    "metric" | "preference" | "priority" => r.metric = num(&need(kv.next(), "metric")?, "metric")?,
+                    "metric" | "preference" | "priority" => {
+                        r.metric = num(&need(kv.next(), "metric")?, "metric")?
+                    }
                     "proto" => r.proto = need(kv.next(), "proto")?,
                     "src" => r.src = need(kv.next(), "src")?,
                     "to" => r.dst = need(kv.next(), "to")?,
-                    d if r.dst.is_empty() => r.dst = if d == "default" { "0.0.0.0/0".into() } else { d.to_string() },
-                    other => return Err(format!("Error: either \"to\" is duplicate, or \"{other}\" is a garbage.")),
+                    d if r.dst.is_empty() => {
+                        r.dst = if d == "default" {
+                            "0.0.0.0/0".into()
+                        } else {
+                            d.to_string()
+                        }
+                    }
+                    other => {
+                        return Err(format!(
+                            "Error: either \"to\" is duplicate, or \"{other}\" is a garbage."
+                        ))
+                    }
                 }
             }
             if r.dst.is_empty() {
                 return Err("Command line is not complete. Try option \"help\"".into());
             }
-            Ok(if verb == "add" { IpCommand::RouteAdd(r) } else { IpCommand::RouteDel(r) })
+            Ok(if verb == "add" {
+                IpCommand::RouteAdd(r)
+            } else {
+                IpCommand::RouteDel(r)
+            })
         }
         ("rule", "show") => Ok(IpCommand::RuleShow),
         ("rule", _) => {
-            let mut p = PolicyRule { mask: u32::MAX, ..Default::default() };
+            let mut p = PolicyRule {
+                mask: u32::MAX,
+                ..Default::default()
+            };
             while let Some(k) = kv.next() {
                 match k {
-                    "priority" | "pref" | "preference" | "prio" => p.priority = num(&need(kv.next(), k)?, "preference")?,
+                    "priority" | "pref" | "preference" | "prio" => {
+                        p.priority = num(&need(kv.next(), k)?, "preference")?
+                    }
                     "fwmark" => {
                         let v = need(kv.next(), "fwmark")?;
                         let (m, mask) = match v.split_once('/') {
@@ -124,13 +157,23 @@ pub fn parse(args: &[String]) -> Result<IpCommand, String> {
                     "from" | "to" => {
                         let v = need(kv.next(), k)?;
                         if v != "all" && v != "0.0.0.0/0" {
-                            return Err(format!("Error: nfdp policy rules match fwmark only (\"{k} {v}\")."));
+                            return Err(format!(
+                                "Error: nfdp policy rules match fwmark only (\"{k} {v}\")."
+                            ));
                         }
                     }
-                    other => return Err(format!("Error: argument \"{other}\" is wrong: Failed to parse rule type")),
+                    other => {
+                        return Err(format!(
+                            "Error: argument \"{other}\" is wrong: Failed to parse rule type"
+                        ))
+                    }
                 }
             }
-            Ok(if verb == "add" { IpCommand::RuleAdd(p) } else { IpCommand::RuleDel(p) })
+            Ok(if verb == "add" {
+                IpCommand::RuleAdd(p)
+            } else {
+                IpCommand::RuleDel(p)
+            })
         }
         ("neigh", "show") => {
             let mut dev = String::new();
@@ -142,7 +185,10 @@ pub fn parse(args: &[String]) -> Result<IpCommand, String> {
             Ok(IpCommand::NeighShow { dev })
         }
         ("neigh", _) => {
-            let mut n = Neighbor { state: "PERMANENT".into(), ..Default::default() };
+            let mut n = Neighbor {
+                state: "PERMANENT".into(),
+                ..Default::default()
+            };
             while let Some(k) = kv.next() {
                 match k {
                     "lladdr" => n.mac = need(kv.next(), "lladdr")?,
@@ -150,13 +196,21 @@ pub fn parse(args: &[String]) -> Result<IpCommand, String> {
                     "nud" => n.state = need(kv.next(), "nud")?.to_ascii_uppercase(),
                     "to" => n.ip = need(kv.next(), "to")?,
                     a if n.ip.is_empty() => n.ip = a.to_string(),
-                    other => return Err(format!("Error: either \"to\" is duplicate, or \"{other}\" is a garbage.")),
+                    other => {
+                        return Err(format!(
+                            "Error: either \"to\" is duplicate, or \"{other}\" is a garbage."
+                        ))
+                    }
                 }
             }
             if n.ip.is_empty() || n.dev.is_empty() {
                 return Err("Device and destination are required arguments.".into());
             }
-            Ok(if verb == "add" { IpCommand::NeighAdd(n) } else { IpCommand::NeighDel(n) })
+            Ok(if verb == "add" {
+                IpCommand::NeighAdd(n)
+            } else {
+                IpCommand::NeighDel(n)
+            })
         }
         ("link", "show") => Ok(IpCommand::LinkShow),
         (o, v) => Err(format!("Command \"{v}\" is unknown, try \"ip {o} help\".")),
@@ -165,7 +219,11 @@ pub fn parse(args: &[String]) -> Result<IpCommand, String> {
 
 /// One route as `ip route` prints it.
 pub fn route_line(r: &Route, show_table: bool) -> String {
-    let mut s = if r.dst == "0.0.0.0/0" || r.dst.is_empty() { "default".to_string() } else { r.dst.clone() };
+    let mut s = if r.dst == "0.0.0.0/0" || r.dst.is_empty() {
+        "default".to_string()
+    } else {
+        r.dst.clone()
+    };
     if show_table && r.table != 0 && r.table != 254 {
         // `ip route show table all` prints the table of non-main routes.
     }
@@ -219,9 +277,16 @@ pub fn neigh_line(n: &Neighbor) -> String {
 
 /// One interface as `ip addr` prints it (link line, link/ether line, inet lines).
 pub fn link_lines(i: &Interface) -> String {
-    let flags = if i.up { "BROADCAST,MULTICAST,UP,LOWER_UP" } else { "BROADCAST,MULTICAST" };
+    let flags = if i.up {
+        "BROADCAST,MULTICAST,UP,LOWER_UP"
+    } else {
+        "BROADCAST,MULTICAST"
+    };
     let state = if i.up { "UP" } else { "DOWN" };
-    let mut s = format!("{}: {}: <{flags}> mtu {} state {state}\n", i.index, i.name, i.mtu);
+    let mut s = format!(
+        "{}: {}: <{flags}> mtu {} state {state}\n",
+        i.index, i.name, i.mtu
+    );
     s.push_str(&format!("    link/ether {} brd ff:ff:ff:ff:ff:ff\n", i.mac));
     for a in &i.addresses {
         s.push_str(&format!("    inet {a} scope global {}\n", i.name));
@@ -257,19 +322,30 @@ pub async fn run(conn: Conn, cmd: IpCommand, io: &mut Io<'_>) -> i32 {
             }
             Err(s) => fail(io, s),
         },
-        IpCommand::RuleAdd(p) => c.add_policy_rule(p).await.map_or_else(|s| fail(io, s), |_| 0),
-        IpCommand::RuleDel(p) => c.delete_policy_rule(p).await.map_or_else(|s| fail(io, s), |_| 0),
-        IpCommand::NeighShow { dev } => match c.list_neighbors(ListNeighborsRequest { dev }).await {
-            Ok(r) => {
-                for n in &r.into_inner().neighbors {
-                    io.out_line(&neigh_line(n));
+        IpCommand::RuleAdd(p) => c
+            .add_policy_rule(p)
+            .await
+            .map_or_else(|s| fail(io, s), |_| 0),
+        IpCommand::RuleDel(p) => c
+            .delete_policy_rule(p)
+            .await
+            .map_or_else(|s| fail(io, s), |_| 0),
+        IpCommand::NeighShow { dev } => {
+            match c.list_neighbors(ListNeighborsRequest { dev }).await {
+                Ok(r) => {
+                    for n in &r.into_inner().neighbors {
+                        io.out_line(&neigh_line(n));
+                    }
+                    0
                 }
-                0
+                Err(s) => fail(io, s),
             }
-            Err(s) => fail(io, s),
-        },
+        }
         IpCommand::NeighAdd(n) => c.add_neighbor(n).await.map_or_else(|s| fail(io, s), |_| 0),
-        IpCommand::NeighDel(n) => c.delete_neighbor(n).await.map_or_else(|s| fail(io, s), |_| 0),
+        IpCommand::NeighDel(n) => c
+            .delete_neighbor(n)
+            .await
+            .map_or_else(|s| fail(io, s), |_| 0),
         IpCommand::LinkShow => match c.list_interfaces(ListInterfacesRequest {}).await {
             Ok(r) => {
                 for i in &r.into_inner().interfaces {
@@ -292,15 +368,32 @@ mod tests {
 
     #[test]
     fn route_commands() {
-        assert_eq!(parse(&v("route")).unwrap(), IpCommand::RouteShow { table: 254 });
-        assert_eq!(parse(&v("r s table all")).unwrap(), IpCommand::RouteShow { table: u32::MAX });
+        assert_eq!(
+            parse(&v("route")).unwrap(),
+            IpCommand::RouteShow { table: 254 }
+        );
+        assert_eq!(
+            parse(&v("r s table all")).unwrap(),
+            IpCommand::RouteShow { table: u32::MAX }
+        );
         assert_eq!(
             parse(&v("route add default via 10.0.0.1 dev wan0 metric 5")).unwrap(),
-            IpCommand::RouteAdd(Route { dst: "0.0.0.0/0".into(), via: "10.0.0.1".into(), dev: "wan0".into(), table: 254, metric: 5, ..Default::default() })
+            IpCommand::RouteAdd(Route {
+                dst: "0.0.0.0/0".into(),
+                via: "10.0.0.1".into(),
+                dev: "wan0".into(),
+                table: 254,
+                metric: 5,
+                ..Default::default()
+            })
         );
         assert_eq!(
             parse(&v("route del 192.168.0.0/16 table 100")).unwrap(),
-            IpCommand::RouteDel(Route { dst: "192.168.0.0/16".into(), table: 100, ..Default::default() })
+            IpCommand::RouteDel(Route {
+                dst: "192.168.0.0/16".into(),
+                table: 100,
+                ..Default::default()
+            })
         );
         assert!(parse(&v("route add")).is_err());
         assert!(parse(&v("bogus")).is_err());
@@ -310,25 +403,81 @@ mod tests {
     fn rule_and_neigh_commands() {
         assert_eq!(
             parse(&v("rule add priority 100 fwmark 0x1/0xff table 100")).unwrap(),
-            IpCommand::RuleAdd(PolicyRule { priority: 100, fwmark: 1, mask: 0xff, table: 100 })
+            IpCommand::RuleAdd(PolicyRule {
+                priority: 100,
+                fwmark: 1,
+                mask: 0xff,
+                table: 100
+            })
         );
         assert_eq!(
             parse(&v("neigh add 10.0.0.2 lladdr 02:00:00:00:00:02 dev lan0")).unwrap(),
-            IpCommand::NeighAdd(Neighbor { ip: "10.0.0.2".into(), mac: "02:00:00:00:00:02".into(), dev: "lan0".into(), state: "PERMANENT".into() })
+            IpCommand::NeighAdd(Neighbor {
+                ip: "10.0.0.2".into(),
+                mac: "02:00:00:00:00:02".into(),
+                dev: "lan0".into(),
+                state: "PERMANENT".into()
+            })
         );
-        assert_eq!(parse(&v("neigh show dev lan0")).unwrap(), IpCommand::NeighShow { dev: "lan0".into() });
+        assert_eq!(
+            parse(&v("neigh show dev lan0")).unwrap(),
+            IpCommand::NeighShow { dev: "lan0".into() }
+        );
         assert_eq!(parse(&v("link")).unwrap(), IpCommand::LinkShow);
     }
 
     #[test]
     fn listing_formats() {
-        let r = Route { dst: "0.0.0.0/0".into(), via: "10.0.0.1".into(), dev: "wan0".into(), proto: "static".into(), metric: 5, ..Default::default() };
-        assert_eq!(route_line(&r, false), "default via 10.0.0.1 dev wan0 proto static metric 5");
-        let r = Route { dst: "10.0.0.0/24".into(), dev: "lan0".into(), proto: "connected".into(), src: "10.0.0.1".into(), ..Default::default() };
-        assert_eq!(route_line(&r, false), "10.0.0.0/24 dev lan0 proto kernel scope link src 10.0.0.1");
-        assert_eq!(rule_line(&PolicyRule { priority: 100, fwmark: 1, mask: 0xff, table: 100 }), "100:\tfrom all fwmark 0x1/0xff lookup 100");
-        assert_eq!(rule_line(&PolicyRule { priority: 32766, fwmark: 0, mask: 0, table: 254 }), "32766:\tfrom all lookup main");
-        let n = Neighbor { ip: "10.0.0.2".into(), mac: "02:00:00:00:00:02".into(), dev: "lan0".into(), state: "REACHABLE".into() };
-        assert_eq!(neigh_line(&n), "10.0.0.2 dev lan0 lladdr 02:00:00:00:00:02 REACHABLE");
+        let r = Route {
+            dst: "0.0.0.0/0".into(),
+            via: "10.0.0.1".into(),
+            dev: "wan0".into(),
+            proto: "static".into(),
+            metric: 5,
+            ..Default::default()
+        };
+        assert_eq!(
+            route_line(&r, false),
+            "default via 10.0.0.1 dev wan0 proto static metric 5"
+        );
+        let r = Route {
+            dst: "10.0.0.0/24".into(),
+            dev: "lan0".into(),
+            proto: "connected".into(),
+            src: "10.0.0.1".into(),
+            ..Default::default()
+        };
+        assert_eq!(
+            route_line(&r, false),
+            "10.0.0.0/24 dev lan0 proto kernel scope link src 10.0.0.1"
+        );
+        assert_eq!(
+            rule_line(&PolicyRule {
+                priority: 100,
+                fwmark: 1,
+                mask: 0xff,
+                table: 100
+            }),
+            "100:\tfrom all fwmark 0x1/0xff lookup 100"
+        );
+        assert_eq!(
+            rule_line(&PolicyRule {
+                priority: 32766,
+                fwmark: 0,
+                mask: 0,
+                table: 254
+            }),
+            "32766:\tfrom all lookup main"
+        );
+        let n = Neighbor {
+            ip: "10.0.0.2".into(),
+            mac: "02:00:00:00:00:02".into(),
+            dev: "lan0".into(),
+            state: "REACHABLE".into(),
+        };
+        assert_eq!(
+            neigh_line(&n),
+            "10.0.0.2 dev lan0 lladdr 02:00:00:00:00:02 REACHABLE"
+        );
     }
 }

@@ -31,7 +31,8 @@ pub fn strip_wait_options(args: &[String]) -> Vec<String> {
                 }
             }
             _ if a.starts_with("--wait=") || a.starts_with("--wait-interval=") => {}
-            _ if a.len() > 2 && (a.starts_with("-w") || a.starts_with("-W")) && is_num(&a[2..]) => {}
+            _ if a.len() > 2 && (a.starts_with("-w") || a.starts_with("-W")) && is_num(&a[2..]) => {
+            }
             _ => out.push(a.to_string()),
         }
     }
@@ -57,12 +58,20 @@ pub async fn iptables(conn: Conn, args: &[String], io: &mut Io<'_>) -> i32 {
 }
 
 fn prefixed(prefix: &str, msg: &str) -> String {
-    if msg.starts_with("iptables") { msg.to_string() } else { format!("{prefix}{msg}") }
+    if msg.starts_with("iptables") {
+        msg.to_string()
+    } else {
+        format!("{prefix}{msg}")
+    }
 }
 
 // iptables exits 4 ("resource problem") when it cannot talk to the kernel.
 fn failure_code(s: &tonic::Status) -> i32 {
-    if s.code() == tonic::Code::Unavailable { 4 } else { 1 }
+    if s.code() == tonic::Code::Unavailable {
+        4
+    } else {
+        1
+    }
 }
 
 /// iptables-save's options.
@@ -73,6 +82,25 @@ pub struct SaveArgs {
     /// `-f FILE`: write there instead of stdout.
     pub file: Option<String>,
     pub version: bool,
+}
+
+/// getopt_long's refusal of an option, as iptables-save / iptables-restore print it.
+fn getopt_error(prog: &str, opt: &str, missing_arg: bool) -> String {
+    let trailer = if prog == "iptables-save" {
+        "Look at manual page `iptables-save.8' for more information.\n"
+    } else {
+        "Try `iptables-restore -h' for more information.\n"
+    };
+    let first = match (opt.strip_prefix("--"), missing_arg) {
+        (Some(long), true) => format!(
+            "option '--{}' requires an argument",
+            long.split('=').next().unwrap_or(long)
+        ),
+        (Some(_), false) => format!("unrecognized option '{opt}'"),
+        (None, true) => format!("option requires an argument -- '{}'", &opt[1..2]),
+        (None, false) => format!("invalid option -- '{}'", opt.chars().nth(1).unwrap_or('-')),
+    };
+    format!("{prog}: {first}\n{trailer}")
 }
 
 /// iptables-save's command line; Err is the exact stderr text (exit 1).
@@ -93,22 +121,33 @@ pub fn parse_save(args: &[String]) -> Result<SaveArgs, String> {
                 i += 1;
                 Ok(args[i - 1].clone())
             } else {
-                Err(format!("iptables-save: option '{name}' requires an argument\n"))
+                Err(getopt_error("iptables-save", name, true))
             }
         };
         match a {
             "-c" | "--counters" => s.counters = true,
             "-V" | "--version" => s.version = true,
-            _ if a == "-t" || a.starts_with("--table") || (a.starts_with("-t") && !a.starts_with("--")) => {
-                s.table = value("--table")?
+            _ if a == "-t"
+                || a.starts_with("--table")
+                || (a.starts_with("-t") && !a.starts_with("--")) =>
+            {
+                s.table = value(if a.starts_with("--") { "--table" } else { "-t" })?
             }
-            _ if a == "-f" || a.starts_with("--file") || (a.starts_with("-f") && !a.starts_with("--")) => {
-                s.file = Some(value("--file")?)
+            _ if a == "-f"
+                || a.starts_with("--file")
+                || (a.starts_with("-f") && !a.starts_with("--")) =>
+            {
+                s.file = Some(value(if a.starts_with("--") { "--file" } else { "-f" })?)
             }
             _ if a == "-M" || a.starts_with("--modprobe") => {
-                value("--modprobe")?;
+                value(if a.starts_with("--") {
+                    "--modprobe"
+                } else {
+                    "-M"
+                })?;
             }
-            _ => return Err(format!("Unknown arguments found on commandline\n")),
+            _ if a.starts_with('-') => return Err(getopt_error("iptables-save", a, false)),
+            _ => return Err("Unknown arguments found on commandline\n".to_string()),
         }
     }
     Ok(s)
@@ -117,14 +156,18 @@ pub fn parse_save(args: &[String]) -> Result<SaveArgs, String> {
 /// ctime(3) of the current time (UTC), as iptables-save stamps its comment lines:
 /// `Wed Dec  2 00:46:20 2026`.
 pub fn ctime_now() -> String {
-    let secs = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
     ctime(secs)
 }
 
 /// ctime(3) of `secs` since the epoch, UTC.
 pub fn ctime(secs: u64) -> String {
     const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
     let days = secs / 86400;
     let rem = secs % 86400;
     // Howard Hinnant's civil_from_days.
@@ -158,7 +201,9 @@ pub fn with_comment_lines(text: &str, stamp: &str) -> String {
     let mut out = String::with_capacity(text.len() + 128);
     for line in text.lines() {
         if line.starts_with('*') {
-            out.push_str(&format!("# Generated by iptables-save v1.8.9 (nf_tables) on {stamp}\n"));
+            out.push_str(&format!(
+                "# Generated by iptables-save v1.8.9 (nf_tables) on {stamp}\n"
+            ));
         }
         out.push_str(line);
         out.push('\n');
@@ -172,7 +217,10 @@ pub fn with_comment_lines(text: &str, stamp: &str) -> String {
 /// `iptables-save [-c] [-t TABLE]`.
 pub async fn iptables_save(conn: Conn, a: &SaveArgs, io: &mut Io<'_>) -> i32 {
     let mut client = RulesClient::new(conn);
-    let req = SaveRequest { table: a.table.clone(), counters: a.counters };
+    let req = SaveRequest {
+        table: a.table.clone(),
+        counters: a.counters,
+    };
     match client.save(req).await {
         Ok(r) => {
             let text = with_comment_lines(&r.into_inner().text, &ctime_now());
@@ -180,7 +228,10 @@ pub async fn iptables_save(conn: Conn, a: &SaveArgs, io: &mut Io<'_>) -> i32 {
                 Some(f) => match std::fs::write(f, text) {
                     Ok(()) => 0,
                     Err(e) => {
-                        io.err_line(&format!("Failed to open file, error: {}", super::os_error(&e)));
+                        io.err_line(&format!(
+                            "Failed to open file, error: {}",
+                            super::os_error(&e)
+                        ));
                         1
                     }
                 },
@@ -191,7 +242,10 @@ pub async fn iptables_save(conn: Conn, a: &SaveArgs, io: &mut Io<'_>) -> i32 {
             }
         }
         Err(s) => {
-            io.err_line(&prefixed("iptables-save v1.8.9 (nf_tables): ", &status_message(&s)));
+            io.err_line(&prefixed(
+                "iptables-save v1.8.9 (nf_tables): ",
+                &status_message(&s),
+            ));
             failure_code(&s)
         }
     }
@@ -225,7 +279,7 @@ pub fn parse_restore(args: &[String]) -> Result<RestoreArgs, String> {
             "-V" | "--version" => r.version = true,
             "-T" | "--table" | "-M" | "--modprobe" => {
                 if i >= args.len() {
-                    return Err(format!("iptables-restore: option '{a}' requires an argument\n"));
+                    return Err(getopt_error("iptables-restore", a, true));
                 }
                 if a == "-T" || a == "--table" {
                     r.table = args[i].clone();
@@ -235,7 +289,11 @@ pub fn parse_restore(args: &[String]) -> Result<RestoreArgs, String> {
             _ if a.starts_with("--table=") => r.table = a["--table=".len()..].to_string(),
             _ if a.starts_with("-T") && a.len() > 2 => r.table = a[2..].to_string(),
             // Combined short flags (-nc).
-            _ if a.starts_with('-') && a.len() > 2 && !a.starts_with("--") && a[1..].chars().all(|c| "nctv".contains(c)) => {
+            _ if a.starts_with('-')
+                && a.len() > 2
+                && !a.starts_with("--")
+                && a[1..].chars().all(|c| "nctv".contains(c)) =>
+            {
                 for c in a[1..].chars() {
                     match c {
                         'n' => r.noflush = true,
@@ -246,11 +304,11 @@ pub fn parse_restore(args: &[String]) -> Result<RestoreArgs, String> {
                 }
             }
             _ if a.starts_with('-') && a != "-" => {
-                return Err(format!("Unknown arguments found on commandline\n"));
+                return Err(getopt_error("iptables-restore", a, false));
             }
             _ => {
                 if r.file.is_some() {
-                    return Err(format!("Unknown arguments found on commandline\n"));
+                    return Err("Unknown arguments found on commandline\n".to_string());
                 }
                 r.file = Some(a.to_string());
             }
@@ -283,12 +341,13 @@ pub async fn iptables_restore(conn: Conn, a: &RestoreArgs, text: String, io: &mu
 pub fn read_restore_input(file: Option<&str>) -> Result<String, String> {
     use std::io::Read;
     match file {
-        Some(f) if f != "-" => std::fs::read_to_string(f).map_err(|e| format!("Can't open {f}: {}\n", super::os_error(&e))),
+        Some(f) if f != "-" => std::fs::read_to_string(f)
+            .map_err(|e| format!("Can't open {f}: {}\n", super::os_error(&e))),
         _ => {
             let mut s = String::new();
-            std::io::stdin()
-                .read_to_string(&mut s)
-                .map_err(|e| format!("iptables-restore: reading stdin: {}\n", super::os_error(&e)))?;
+            std::io::stdin().read_to_string(&mut s).map_err(|e| {
+                format!("iptables-restore: reading stdin: {}\n", super::os_error(&e))
+            })?;
             Ok(s)
         }
     }
@@ -304,13 +363,25 @@ mod tests {
 
     #[test]
     fn wait_options_are_dropped() {
-        assert_eq!(strip_wait_options(&v(&["-w", "-I", "INPUT", "1"])), v(&["-I", "INPUT", "1"]));
+        assert_eq!(
+            strip_wait_options(&v(&["-w", "-I", "INPUT", "1"])),
+            v(&["-I", "INPUT", "1"])
+        );
         assert_eq!(strip_wait_options(&v(&["-w", "5", "-L"])), v(&["-L"]));
-        assert_eq!(strip_wait_options(&v(&["--wait", "-W", "100000", "-L", "-n"])), v(&["-L", "-n"]));
-        assert_eq!(strip_wait_options(&v(&["--wait=3", "-w2", "-F"])), v(&["-F"]));
+        assert_eq!(
+            strip_wait_options(&v(&["--wait", "-W", "100000", "-L", "-n"])),
+            v(&["-L", "-n"])
+        );
+        assert_eq!(
+            strip_wait_options(&v(&["--wait=3", "-w2", "-F"])),
+            v(&["-F"])
+        );
         // A rule number after -w is not a wait time when -w is last before it? It is:
         // iptables reads an optional numeric argument after -w too.
-        assert_eq!(strip_wait_options(&v(&["-D", "f2b-x", "-s", "1.2.3.4"])), v(&["-D", "f2b-x", "-s", "1.2.3.4"]));
+        assert_eq!(
+            strip_wait_options(&v(&["-D", "f2b-x", "-s", "1.2.3.4"])),
+            v(&["-D", "f2b-x", "-s", "1.2.3.4"])
+        );
     }
 
     #[test]
@@ -335,17 +406,51 @@ mod tests {
 
     #[test]
     fn save_and_restore_options() {
-        assert_eq!(parse_save(&v(&["-c", "-t", "nat"])).unwrap(), SaveArgs { counters: true, table: "nat".into(), ..Default::default() });
+        assert_eq!(
+            parse_save(&v(&["-c", "-t", "nat"])).unwrap(),
+            SaveArgs {
+                counters: true,
+                table: "nat".into(),
+                ..Default::default()
+            }
+        );
         assert_eq!(parse_save(&v(&["--table=raw"])).unwrap().table, "raw");
         assert_eq!(parse_save(&v(&["-tmangle"])).unwrap().table, "mangle");
         assert!(parse_save(&v(&["-x"])).is_err());
         let r = parse_restore(&v(&["-n", "-c", "-t", "-T", "filter", "/tmp/x", "-w"])).unwrap();
         assert_eq!(
             r,
-            RestoreArgs { noflush: true, counters: true, test: true, table: "filter".into(), file: Some("/tmp/x".into()), version: false }
+            RestoreArgs {
+                noflush: true,
+                counters: true,
+                test: true,
+                table: "filter".into(),
+                file: Some("/tmp/x".into()),
+                version: false
+            }
         );
         let r = parse_restore(&v(&["-nc", "--table=nat"])).unwrap();
         assert!(r.noflush && r.counters && !r.test && r.table == "nat" && r.file.is_none());
-        assert_eq!(parse_restore(&v(&["--bogus"])).unwrap_err(), "Unknown arguments found on commandline\n");
+        assert_eq!(
+            parse_restore(&v(&["--bogus"])).unwrap_err(),
+            "iptables-restore: unrecognized option '--bogus'\nTry `iptables-restore -h' for more information.\n"
+        );
+        // What the real tools print (iptables 1.8.9, Debian 12).
+        assert_eq!(
+            parse_restore(&v(&["-T"])).unwrap_err(),
+            "iptables-restore: option requires an argument -- 'T'\nTry `iptables-restore -h' for more information.\n"
+        );
+        assert_eq!(
+            parse_restore(&v(&["a", "b"])).unwrap_err(),
+            "Unknown arguments found on commandline\n"
+        );
+        assert_eq!(
+            parse_save(&v(&["--bogus"])).unwrap_err(),
+            "iptables-save: unrecognized option '--bogus'\nLook at manual page `iptables-save.8' for more information.\n"
+        );
+        assert_eq!(
+            parse_save(&v(&["-t"])).unwrap_err(),
+            "iptables-save: option requires an argument -- 't'\nLook at manual page `iptables-save.8' for more information.\n"
+        );
     }
 }

@@ -17,7 +17,10 @@ pub fn install_links(dir: &Path, target: &Path) -> io::Result<()> {
         let p = dir.join(name);
         if let Ok(m) = std::fs::symlink_metadata(&p) {
             if !m.file_type().is_symlink() {
-                return Err(io::Error::new(io::ErrorKind::AlreadyExists, format!("{} exists and is not a symlink", p.display())));
+                return Err(io::Error::new(
+                    io::ErrorKind::AlreadyExists,
+                    format!("{} exists and is not a symlink", p.display()),
+                ));
             }
         }
     }

@@ -85,7 +85,9 @@ pub fn tool_for_argv0(argv0: &str) -> Option<Tool> {
     match name {
         "iptables" | "iptables-legacy" | "iptables-nft" => Some(Tool::Iptables),
         "iptables-save" | "iptables-legacy-save" | "iptables-nft-save" => Some(Tool::IptablesSave),
-        "iptables-restore" | "iptables-legacy-restore" | "iptables-nft-restore" => Some(Tool::IptablesRestore),
+        "iptables-restore" | "iptables-legacy-restore" | "iptables-nft-restore" => {
+            Some(Tool::IptablesRestore)
+        }
         "conntrack" => Some(Tool::Conntrack),
         _ => None,
     }
@@ -101,7 +103,11 @@ fn tool_name(tool: Tool) -> &'static str {
 }
 
 /// Connects, or prints the tool's one-line failure and returns its exit status.
-async fn connect_or_fail(tool: Option<Tool>, target: &Target, io: &mut Io<'_>) -> Result<Conn, i32> {
+async fn connect_or_fail(
+    tool: Option<Tool>,
+    target: &Target,
+    io: &mut Io<'_>,
+) -> Result<Conn, i32> {
     connect(target).await.map_err(|e| match tool {
         Some(Tool::Conntrack) => {
             io.err_line(&format!("{}Operation failed: {e}", ct_format::PREFIX));

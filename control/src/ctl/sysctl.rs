@@ -27,7 +27,9 @@ pub fn parse(args: &[String]) -> Result<SysctlArgs, String> {
             "-q" | "--quiet" => a.quiet = true,
             _ if s.starts_with('-') => return Err(format!("sysctl: unknown option {s}")),
             _ => match s.split_once('=') {
-                Some((n, v)) => a.items.push((n.trim().to_string(), Some(v.trim().to_string()))),
+                Some((n, v)) => a
+                    .items
+                    .push((n.trim().to_string(), Some(v.trim().to_string()))),
                 None => a.items.push((s.clone(), None)),
             },
         }
@@ -61,10 +63,18 @@ pub async fn run(conn: Conn, a: &SysctlArgs, io: &mut Io<'_>) -> i32 {
     for (name, value) in &a.items {
         let r = match value {
             Some(v) => {
-                let values = vec![SysctlValue { name: name.clone(), value: v.clone() }];
+                let values = vec![SysctlValue {
+                    name: name.clone(),
+                    value: v.clone(),
+                }];
                 c.set(SysctlSetRequest { values }).await
             }
-            None => c.get(SysctlGetRequest { names: vec![name.clone()] }).await,
+            None => {
+                c.get(SysctlGetRequest {
+                    names: vec![name.clone()],
+                })
+                .await
+            }
         };
         match r {
             Ok(r) => {

@@ -13,8 +13,15 @@ pub fn parse(args: &[String]) -> Result<TraceFilter, String> {
     let mut f = TraceFilter::default();
     let mut it = args.iter();
     while let Some(a) = it.next() {
-        let mut val = || it.next().cloned().ok_or_else(|| format!("nfdpctl trace: option {a} requires an argument"));
-        let num = |v: String| v.parse::<u64>().map_err(|_| format!("nfdpctl trace: bad number `{v}' for {a}"));
+        let mut val = || {
+            it.next()
+                .cloned()
+                .ok_or_else(|| format!("nfdpctl trace: option {a} requires an argument"))
+        };
+        let num = |v: String| {
+            v.parse::<u64>()
+                .map_err(|_| format!("nfdpctl trace: bad number `{v}' for {a}"))
+        };
         match a.as_str() {
             "-p" | "--proto" | "--protocol" => {
                 let v = val()?;
@@ -23,7 +30,10 @@ pub fn parse(args: &[String]) -> Result<TraceFilter, String> {
                     "udp" => 17,
                     "icmp" => 1,
                     "sctp" => 132,
-                    _ => v.parse::<u8>().map(u32::from).map_err(|_| format!("nfdpctl trace: unknown protocol `{v}'"))?,
+                    _ => v
+                        .parse::<u8>()
+                        .map(u32::from)
+                        .map_err(|_| format!("nfdpctl trace: unknown protocol `{v}'"))?,
                 });
             }
             "-s" | "--src" | "--source" => f.src = Some(val()?),
@@ -75,10 +85,20 @@ mod tests {
 
     #[test]
     fn filter_options() {
-        let a: Vec<String> = "-p tcp --dport 80 -s 10.0.0.0/8 -i lan0 --limit 5".split(' ').map(String::from).collect();
+        let a: Vec<String> = "-p tcp --dport 80 -s 10.0.0.0/8 -i lan0 --limit 5"
+            .split(' ')
+            .map(String::from)
+            .collect();
         assert_eq!(
             parse(&a).unwrap(),
-            TraceFilter { proto: Some(6), src: Some("10.0.0.0/8".into()), dport: Some(80), iface: "lan0".into(), limit: 5, ..Default::default() }
+            TraceFilter {
+                proto: Some(6),
+                src: Some("10.0.0.0/8".into()),
+                dport: Some(80),
+                iface: "lan0".into(),
+                limit: 5,
+                ..Default::default()
+            }
         );
         assert!(parse(&["--dport".to_string(), "80".to_string()]).is_err());
         assert!(parse(&["-x".to_string()]).is_err());

@@ -5,7 +5,13 @@
 use control::api::pb::{ConntrackEntry, Tuple};
 
 fn tuple(src: &str, dst: &str, sport: u32, dport: u32) -> Tuple {
-    Tuple { src: src.into(), dst: dst.into(), sport, dport, ..Default::default() }
+    Tuple {
+        src: src.into(),
+        dst: dst.into(),
+        sport,
+        dport,
+        ..Default::default()
+    }
 }
 
 fn status(s: &[&str]) -> Vec<String> {
@@ -13,7 +19,14 @@ fn status(s: &[&str]) -> Vec<String> {
 }
 
 /// A flow from A (10.0.1.2:sport) to B (10.0.2.2:dport) through R's MASQUERADE (10.0.2.1).
-pub fn flow(proto: u32, sport: u32, dport: u32, st: &[&str], state: &str, mark: u32) -> ConntrackEntry {
+pub fn flow(
+    proto: u32,
+    sport: u32,
+    dport: u32,
+    st: &[&str],
+    state: &str,
+    mark: u32,
+) -> ConntrackEntry {
     ConntrackEntry {
         proto,
         timeout: 100,
@@ -28,7 +41,14 @@ pub fn flow(proto: u32, sport: u32, dport: u32, st: &[&str], state: &str, mark: 
 }
 
 pub fn icmp() -> ConntrackEntry {
-    let t = |src: &str, dst: &str, ty| Tuple { src: src.into(), dst: dst.into(), icmp_type: ty, icmp_code: 0, icmp_id: 4660, ..Default::default() };
+    let t = |src: &str, dst: &str, ty| Tuple {
+        src: src.into(),
+        dst: dst.into(),
+        icmp_type: ty,
+        icmp_code: 0,
+        icmp_id: 4660,
+        ..Default::default()
+    };
     ConntrackEntry {
         proto: 1,
         timeout: 100,
@@ -40,16 +60,37 @@ pub fn icmp() -> ConntrackEntry {
     }
 }
 pub fn tcp1() -> ConntrackEntry {
-    flow(6, 40001, 8080, &["SEEN_REPLY", "ASSURED", "CONFIRMED", "SRC_NAT"], "ESTABLISHED", 0)
+    flow(
+        6,
+        40001,
+        8080,
+        &["SEEN_REPLY", "ASSURED", "CONFIRMED", "SRC_NAT"],
+        "ESTABLISHED",
+        0,
+    )
 }
 pub fn tcp2() -> ConntrackEntry {
-    flow(6, 40002, 9090, &["SEEN_REPLY", "ASSURED", "CONFIRMED", "SRC_NAT"], "ESTABLISHED", 0)
+    flow(
+        6,
+        40002,
+        9090,
+        &["SEEN_REPLY", "ASSURED", "CONFIRMED", "SRC_NAT"],
+        "ESTABLISHED",
+        0,
+    )
 }
 pub fn udp3() -> ConntrackEntry {
     flow(17, 40003, 5353, &["CONFIRMED", "SRC_NAT"], "", 0)
 }
 pub fn udp4() -> ConntrackEntry {
-    flow(17, 40004, 5354, &["SEEN_REPLY", "CONFIRMED", "SRC_NAT"], "", 7)
+    flow(
+        17,
+        40004,
+        5354,
+        &["SEEN_REPLY", "CONFIRMED", "SRC_NAT"],
+        "",
+        7,
+    )
 }
 
 /// The entries of each listing capture, in the capture's (sorted) order.
@@ -69,4 +110,3 @@ pub fn listing(name: &str) -> Vec<ConntrackEntry> {
         _ => panic!("no entries for {name}"),
     }
 }
-

@@ -7,7 +7,11 @@
 mod ct_entries;
 
 use control::api::pb::conntrack_server::{Conntrack, ConntrackServer};
+use control::api::pb::net_server::{Net, NetServer};
 use control::api::pb::rules_server::{Rules, RulesServer};
+use control::api::pb::stats_server::{Stats, StatsServer};
+use control::api::pb::sysctl_server::{Sysctl, SysctlServer};
+use control::api::pb::trace_server::{Trace, TraceServer};
 use control::api::pb::*;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -31,6 +35,10 @@ enum Call {
     Count,
     Stats,
     Events(EventsRequest),
+    SysctlGet(Vec<String>),
+    SysctlSet(Vec<(String, String)>),
+    Trace(TraceFilter),
+    AddRoute(Route),
 }
 
 #[derive(Clone, Default)]
@@ -180,7 +188,21 @@ impl Conntrack for Fake {
     }
     type EventsStream = EventStream;
     async fn events(&self, r: Request<EventsRequest>) -> Result<Response<EventStream>, Status> {
-        self.record(Call::Events(r.into_inner()));
+        let req = r.into_inner();
+        self.record(Call::Events(req.clone()));
+        if req.filter.as_ref().and_then(|f| f.proto) == Some(6) {
+            // One event, then nothing until the client goes (conntrack -E waits for Ctrl-C).
+            let first = ConntrackEvent {
+                r#type: "NEW".into(),
+                entry: Some(ct_entries::tcp1()),
+                line: String::new(),
+            };
+            let s = tokio_stream::StreamExt::chain(
+                tokio_stream::iter(vec![Ok(first)]),
+                tokio_stream::pending(),
+            );
+            return Ok(Response::new(Box::pin(s)));
+        }
         let new = ct_entries::flow(17, 40005, 5354, &[], "", 7);
         let replied = ct_entries::flow(17, 40005, 5354, &["SEEN_REPLY", "CONFIRMED"], "", 7);
         let ev = |t: &str, e: &ConntrackEntry| {
@@ -196,6 +218,185 @@ impl Conntrack for Fake {
             ev("DESTROY", &replied),
         ];
         Ok(Response::new(Box::pin(tokio_stream::iter(events))))
+    }
+}
+
+#[tonic::async_trait]
+impl Sysctl for Fake {
+    async fn get(&self, r: Request<SysctlGetRequest>) -> Result<Response<SysctlReply>, Status> {
+        let names = r.into_inner().names;
+        self.record(Call::SysctlGet(names.clone()));
+        let known = |n: &str| match n {
+            "net.netfilter.nf_conntrack_max" | "nf_conntrack_max" => {
+                Some(("net.netfilter.nf_conntrack_max", "262144"))
+            }
+            "net.netfilter.nf_conntrack_udp_timeout" => {
+                Some(("net.netfilter.nf_conntrack_udp_timeout", "30"))
+            }
+            _ => None,
+        };
+        let names = if names.is_empty() {
+            vec![
+                "net.netfilter.nf_conntrack_max".to_string(),
+                "net.netfilter.nf_conntrack_udp_timeout".to_string(),
+            ]
+        } else {
+            names
+        };
+        let mut values = Vec::new();
+        for n in &names {
+            let (name, value) = known(n).ok_or_else(|| {
+                Status::not_found(format!(
+                    "cannot stat /proc/sys/{}: No such file or directory",
+                    n.replace('.', "/")
+                ))
+            })?;
+            values.push(SysctlValue {
+                name: name.into(),
+                value: value.into(),
+            });
+        }
+        Ok(Response::new(SysctlReply { values }))
+    }
+    async fn set(&self, r: Request<SysctlSetRequest>) -> Result<Response<SysctlReply>, Status> {
+        let values = r.into_inner().values;
+        self.record(Call::SysctlSet(
+            values
+                .iter()
+                .map(|v| (v.name.clone(), v.value.clone()))
+                .collect(),
+        ));
+        if values.iter().any(|v| v.value == "0") {
+            return Err(Status::invalid_argument(
+                "setting key \"net.netfilter.nf_conntrack_max\": Invalid argument",
+            ));
+        }
+        Ok(Response::new(SysctlReply { values }))
+    }
+}
+
+type TraceStream = Pin<Box<dyn Stream<Item = Result<TraceEvent, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl Trace for Fake {
+    type WatchStream = TraceStream;
+    async fn watch(&self, r: Request<TraceFilter>) -> Result<Response<TraceStream>, Status> {
+        self.record(Call::Trace(r.into_inner()));
+        // Two lines per packet, packets 1..=3, and then more than any limit asked for.
+        let ev = |packet: u64, rule: &str| {
+            Ok(TraceEvent { line: format!("TRACE: filter:FORWARD:{rule} IN=lan0 OUT=wan0 SRC=10.0.0.2 DST=1.1.1.1 PROTO=TCP DPT=80 ID={packet}"), worker: 0, packet })
+        };
+        let events: Vec<_> = (1..=5)
+            .flat_map(|p| [ev(p, "rule:1"), ev(p, "policy:2")])
+            .collect();
+        Ok(Response::new(Box::pin(tokio_stream::iter(events))))
+    }
+}
+
+#[tonic::async_trait]
+impl Stats for Fake {
+    async fn get(&self, _: Request<StatsRequest>) -> Result<Response<StatsReply>, Status> {
+        Ok(Response::new(StatsReply {
+            ports: vec![PortStats {
+                name: "lan0".into(),
+                up: true,
+                rx_packets: 10,
+                rx_bytes: 1000,
+                ..Default::default()
+            }],
+            workers: vec![WorkerStats {
+                index: 0,
+                core: 2,
+                busy_ratio: 0.25,
+                conntrack_entries: 5,
+                ..Default::default()
+            }],
+            drops: vec![
+                DropReason {
+                    reason: "no_route".into(),
+                    packets: 3,
+                },
+                DropReason {
+                    reason: "dropped_by_rules".into(),
+                    packets: 7,
+                },
+            ],
+            ruleset_generation: 4,
+            swap_latency_ns: 1200,
+            uptime_seconds: 60,
+        }))
+    }
+}
+
+#[tonic::async_trait]
+impl Net for Fake {
+    async fn list_interfaces(
+        &self,
+        _: Request<ListInterfacesRequest>,
+    ) -> Result<Response<ListInterfacesReply>, Status> {
+        Ok(Response::new(ListInterfacesReply::default()))
+    }
+    async fn list_routes(
+        &self,
+        _: Request<ListRoutesRequest>,
+    ) -> Result<Response<ListRoutesReply>, Status> {
+        let routes = vec![
+            Route {
+                dst: "0.0.0.0/0".into(),
+                via: "203.0.113.1".into(),
+                dev: "wan0".into(),
+                table: 254,
+                proto: "static".into(),
+                ..Default::default()
+            },
+            Route {
+                dst: "10.0.0.0/24".into(),
+                dev: "lan0".into(),
+                table: 254,
+                proto: "connected".into(),
+                src: "10.0.0.1".into(),
+                ..Default::default()
+            },
+        ];
+        Ok(Response::new(ListRoutesReply { routes }))
+    }
+    async fn add_route(&self, r: Request<Route>) -> Result<Response<NetReply>, Status> {
+        let r = r.into_inner();
+        self.record(Call::AddRoute(r.clone()));
+        if r.dev == "nosuch0" {
+            return Err(Status::invalid_argument("No such device"));
+        }
+        Ok(Response::new(NetReply {}))
+    }
+    async fn delete_route(&self, _: Request<Route>) -> Result<Response<NetReply>, Status> {
+        Ok(Response::new(NetReply {}))
+    }
+    async fn list_policy_rules(
+        &self,
+        _: Request<ListPolicyRulesRequest>,
+    ) -> Result<Response<ListPolicyRulesReply>, Status> {
+        Ok(Response::new(ListPolicyRulesReply::default()))
+    }
+    async fn add_policy_rule(&self, _: Request<PolicyRule>) -> Result<Response<NetReply>, Status> {
+        Ok(Response::new(NetReply {}))
+    }
+    async fn delete_policy_rule(
+        &self,
+        _: Request<PolicyRule>,
+    ) -> Result<Response<NetReply>, Status> {
+        Ok(Response::new(NetReply {}))
+    }
+    async fn list_neighbors(
+        &self,
+        _: Request<ListNeighborsRequest>,
+    ) -> Result<Response<ListNeighborsReply>, Status> {
+        Ok(Response::new(ListNeighborsReply::default()))
+    }
+    async fn add_neighbor(&self, _: Request<Neighbor>) -> Result<Response<NetReply>, Status> {
+        Ok(Response::new(NetReply {}))
+    }
+    async fn delete_neighbor(&self, _: Request<Neighbor>) -> Result<Response<NetReply>, Status> {
+        Ok(Response::new(NetReply {}))
     }
 }
 
@@ -224,7 +425,11 @@ impl Daemon {
                 let incoming = tokio_stream::wrappers::UnixListenerStream::new(listener);
                 tonic::transport::Server::builder()
                     .add_service(RulesServer::new(f.clone()))
-                    .add_service(ConntrackServer::new(f))
+                    .add_service(ConntrackServer::new(f.clone()))
+                    .add_service(SysctlServer::new(f.clone()))
+                    .add_service(TraceServer::new(f.clone()))
+                    .add_service(StatsServer::new(f.clone()))
+                    .add_service(NetServer::new(f))
                     .serve_with_incoming(incoming)
                     .await
                     .unwrap();
@@ -582,5 +787,178 @@ fn a_missing_daemon_is_named_and_fails_like_the_tool() {
             format!("nfdpctl: cannot connect to nfdp at {sock}: No such file or directory\n"),
             1
         )
+    );
+}
+
+#[test]
+fn conntrack_events_run_until_ctrl_c_and_then_print_the_summary() {
+    use std::io::BufRead;
+    let d = Daemon::start("events");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_nfdpctl"))
+        .args([
+            "--socket",
+            d.socket.to_str().unwrap(),
+            "conntrack",
+            "-E",
+            "-p",
+            "tcp",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    assert_eq!(
+        line,
+        "    [NEW] tcp      6 100 ESTABLISHED src=10.0.1.2 dst=10.0.2.2 sport=40001 dport=8080 src=10.0.2.2 dst=10.0.2.1 sport=8080 dport=40001 [ASSURED] mark=0\n"
+    );
+    // The stream stays open: only SIGINT ends it.
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        String::from_utf8(out.stderr).unwrap(),
+        "conntrack v1.4.7 (conntrack-tools): 1 flow events have been shown.\n"
+    );
+    assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
+fn trace_prints_lines_until_the_limit() {
+    let d = Daemon::start("trace");
+    let (out, err, rc) = d.ctl(
+        &[
+            "trace",
+            "-p",
+            "tcp",
+            "--dport",
+            "80",
+            "-s",
+            "10.0.0.0/8",
+            "-i",
+            "lan0",
+            "--limit",
+            "2",
+        ],
+        "",
+    );
+    assert_eq!((err.as_str(), rc), ("", 0));
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 4, "two packets of two lines each:\n{out}");
+    assert!(
+        lines[0].starts_with("TRACE: filter:FORWARD:rule:1 IN=lan0") && lines[3].ends_with("ID=2"),
+        "{out}"
+    );
+    assert_eq!(
+        d.calls(),
+        vec![Call::Trace(TraceFilter {
+            proto: Some(6),
+            src: Some("10.0.0.0/8".into()),
+            dport: Some(80),
+            iface: "lan0".into(),
+            limit: 2,
+            ..Default::default()
+        })]
+    );
+}
+
+#[test]
+fn sysctl_prints_name_equals_value() {
+    let d = Daemon::start("sysctl");
+    let (out, err, rc) = d.ctl(&["sysctl", "net.netfilter.nf_conntrack_max"], "");
+    assert_eq!(
+        (out.as_str(), err.as_str(), rc),
+        ("net.netfilter.nf_conntrack_max = 262144\n", "", 0)
+    );
+    let (out, _, rc) = d.ctl(&["sysctl", "-w", "net.netfilter.nf_conntrack_max=1000"], "");
+    assert_eq!(
+        (out.as_str(), rc),
+        ("net.netfilter.nf_conntrack_max = 1000\n", 0)
+    );
+    let (out, _, rc) = d.ctl(&["sysctl", "-n", "nf_conntrack_max"], "");
+    assert_eq!((out.as_str(), rc), ("262144\n", 0));
+    let (out, err, rc) = d.ctl(&["sysctl", "-w", "net.netfilter.nf_conntrack_max=0"], "");
+    assert_eq!((out.as_str(), rc), ("", 255));
+    assert_eq!(
+        err,
+        "sysctl: setting key \"net.netfilter.nf_conntrack_max\": Invalid argument\n"
+    );
+    let (out, _, rc) = d.ctl(&["sysctl", "-a"], "");
+    assert_eq!((out.as_str(), rc), ("net.netfilter.nf_conntrack_max = 262144\nnet.netfilter.nf_conntrack_udp_timeout = 30\n", 0));
+    assert_eq!(
+        d.calls()[..3],
+        [
+            Call::SysctlGet(vec!["net.netfilter.nf_conntrack_max".into()]),
+            Call::SysctlSet(vec![(
+                "net.netfilter.nf_conntrack_max".into(),
+                "1000".into()
+            )]),
+            Call::SysctlGet(vec!["nf_conntrack_max".into()]),
+        ]
+    );
+}
+
+#[test]
+fn ip_and_stats_print_readably() {
+    let d = Daemon::start("net");
+    let (out, err, rc) = d.ctl(&["ip", "route"], "");
+    assert_eq!(
+        (out.as_str(), err.as_str(), rc),
+        ("default via 203.0.113.1 dev wan0 proto static\n10.0.0.0/24 dev lan0 proto kernel scope link src 10.0.0.1\n", "", 0)
+    );
+    let (_, err, rc) = d.ctl(
+        &[
+            "ip",
+            "route",
+            "add",
+            "192.168.0.0/16",
+            "via",
+            "10.0.0.9",
+            "dev",
+            "nosuch0",
+        ],
+        "",
+    );
+    assert_eq!(
+        (err.as_str(), rc),
+        ("RTNETLINK answers: No such device\n", 2)
+    );
+    assert_eq!(
+        d.calls(),
+        vec![Call::AddRoute(Route {
+            dst: "192.168.0.0/16".into(),
+            via: "10.0.0.9".into(),
+            dev: "nosuch0".into(),
+            table: 254,
+            ..Default::default()
+        })]
+    );
+    let (out, _, rc) = d.ctl(&["stats"], "");
+    assert_eq!(rc, 0);
+    assert!(out.contains("ruleset generation 4"), "{out}");
+    assert!(
+        out.lines().any(|l| l.starts_with("lan0")
+            && l.contains(" up ")
+            && l.contains(" 10 ")
+            && l.contains(" 1000 ")),
+        "{out}"
+    );
+    let drops: Vec<&str> = out
+        .lines()
+        .skip_while(|l| !l.starts_with("DROP REASON"))
+        .skip(1)
+        .collect();
+    assert_eq!(
+        drops,
+        [
+            "dropped_by_rules                        7",
+            "no_route                                3"
+        ],
+        "{out}"
     );
 }

@@ -120,16 +120,15 @@ pub async fn run(conn: Conn, inv: &CtInvocation, io: &mut Io<'_>) -> i32 {
                 types: inv.event_types.clone(),
                 filter: Some(f),
             };
+            let mut interrupt = super::Interrupt::new();
             let mut stream = match c.events(req).await {
                 Ok(r) => r.into_inner(),
                 Err(s) => return failed(io, &s),
             };
             let mut shown = 0u64;
-            let ctrl_c = tokio::signal::ctrl_c();
-            tokio::pin!(ctrl_c);
             let code = loop {
                 tokio::select! {
-                    _ = &mut ctrl_c => break 0,
+                    _ = interrupt.recv() => break 0,
                     ev = stream.next() => match ev {
                         Some(Ok(ev)) => {
                             let line = match &ev.entry {

@@ -69,6 +69,46 @@ pub fn os_error(e: &std::io::Error) -> String {
     }
 }
 
+/// SIGINT or SIGTERM, which end `conntrack -E` and `trace` (conntrack then prints its
+/// summary). The handlers are installed when this is made, before the stream opens, so a
+/// signal that comes early is not lost.
+pub struct Interrupt {
+    int: Option<tokio::signal::unix::Signal>,
+    term: Option<tokio::signal::unix::Signal>,
+}
+
+impl Interrupt {
+    pub fn new() -> Interrupt {
+        use tokio::signal::unix::{signal, SignalKind};
+        Interrupt {
+            int: signal(SignalKind::interrupt()).ok(),
+            term: signal(SignalKind::terminate()).ok(),
+        }
+    }
+
+    /// Waits for either signal (cancel-safe).
+    pub async fn recv(&mut self) {
+        async fn one(s: &mut Option<tokio::signal::unix::Signal>) {
+            match s {
+                Some(s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending().await,
+            }
+        }
+        tokio::select! {
+            _ = one(&mut self.int) => {}
+            _ = one(&mut self.term) => {}
+        }
+    }
+}
+
+impl Default for Interrupt {
+    fn default() -> Self {
+        Interrupt::new()
+    }
+}
+
 /// The tools nfdpctl stands in for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Tool {

@@ -51,7 +51,12 @@ pub fn parse(args: &[String]) -> Result<TraceFilter, String> {
     Ok(f)
 }
 
+/// Prints the lines of the watch; stops at Ctrl-C, at the stream's end, or once `limit`
+/// packets were shown (the daemon stops there too; this holds if it sends more).
 pub async fn run(conn: Conn, f: TraceFilter, io: &mut Io<'_>) -> i32 {
+    let limit = f.limit;
+    let mut packets: Option<(u64, u64)> = None; // (last packet number, packets seen)
+    let mut interrupt = super::Interrupt::new();
     let mut stream = match TraceClient::new(conn).watch(f).await {
         Ok(r) => r.into_inner(),
         Err(s) => {
@@ -59,13 +64,20 @@ pub async fn run(conn: Conn, f: TraceFilter, io: &mut Io<'_>) -> i32 {
             return 1;
         }
     };
-    let ctrl_c = tokio::signal::ctrl_c();
-    tokio::pin!(ctrl_c);
     loop {
         tokio::select! {
-            _ = &mut ctrl_c => return 0,
+            _ = interrupt.recv() => return 0,
             ev = stream.next() => match ev {
                 Some(Ok(ev)) => {
+                    let seen = match packets {
+                        Some((last, n)) if last == ev.packet => n,
+                        Some((_, n)) => n + 1,
+                        None => 1,
+                    };
+                    if limit != 0 && seen > limit {
+                        return 0;
+                    }
+                    packets = Some((ev.packet, seen));
                     io.out_line(&ev.line);
                     io.flush();
                 }

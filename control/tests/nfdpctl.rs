@@ -962,3 +962,113 @@ fn ip_and_stats_print_readably() {
         "{out}"
     );
 }
+
+/// A fake daemon's Rules on TCP that wants `authorization: Bearer s3cret`; its address.
+fn start_tcp_daemon() -> (String, Fake) {
+    let fake = Fake::default();
+    let f = fake.clone();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            tx.send(listener.local_addr().unwrap()).unwrap();
+            let check =
+                |req: Request<()>| match req.metadata().get("authorization").map(|v| v.to_str()) {
+                    Some(Ok("Bearer s3cret")) => Ok(req),
+                    _ => Err(Status::unauthenticated("missing or wrong API token")),
+                };
+            tonic::transport::Server::builder()
+                .add_service(RulesServer::with_interceptor(f, check))
+                .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener))
+                .await
+                .unwrap();
+        });
+    });
+    let addr = rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("tcp fake daemon started");
+    (format!("http://{addr}"), fake)
+}
+
+#[test]
+fn tcp_address_sends_the_bearer_token() {
+    let (address, fake) = start_tcp_daemon();
+    let dir = std::env::temp_dir().join(format!("nfdpctl-test-{}-tcp", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let good = dir.join("good.token");
+    let bad = dir.join("bad.token");
+    std::fs::write(&good, "s3cret\n").unwrap();
+    std::fs::write(&bad, "guess\n").unwrap();
+    let ctl = Path::new(env!("CARGO_BIN_EXE_nfdpctl"));
+    let (out, _, rc) = run(
+        ctl,
+        &[
+            "--address",
+            &address,
+            "--token-file",
+            good.to_str().unwrap(),
+            "iptables",
+            "-S",
+        ],
+        "",
+        None,
+    );
+    assert_eq!(
+        (out.as_str(), rc),
+        ("ran -S\n  second line without newline", 3)
+    );
+    let (out, err, rc) = run(
+        ctl,
+        &[
+            "--address",
+            &address,
+            "--token-file",
+            bad.to_str().unwrap(),
+            "iptables",
+            "-S",
+        ],
+        "",
+        None,
+    );
+    assert_eq!(
+        (out.as_str(), err.as_str(), rc),
+        (
+            "",
+            "iptables v1.8.9 (nf_tables): missing or wrong API token\n",
+            1
+        )
+    );
+    let (_, err, rc) = run(ctl, &["--address", &address, "iptables", "-S"], "", None);
+    assert_eq!(
+        (err.as_str(), rc),
+        (
+            "iptables v1.8.9 (nf_tables): missing or wrong API token\n",
+            1
+        )
+    );
+    let missing = dir.join("missing.token");
+    let (_, err, rc) = run(
+        ctl,
+        &[
+            "--address",
+            &address,
+            "--token-file",
+            missing.to_str().unwrap(),
+            "iptables",
+            "-S",
+        ],
+        "",
+        None,
+    );
+    assert_eq!(err, format!("iptables v1.8.9 (nf_tables): cannot connect to nfdp at {address}: {}: No such file or directory\n", missing.display()));
+    assert_eq!(rc, 4);
+    assert_eq!(
+        fake.calls.lock().unwrap().clone(),
+        vec![Call::Exec(strings(&["-S"]))]
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -107,6 +107,21 @@ pub fn listing(name: &str) -> Vec<ConntrackEntry> {
         "list_after_delete" => vec![icmp(), tcp1(), udp4()],
         "get" => vec![ConntrackEntry { r#use: 2, ..tcp1() }],
         "delete" => vec![udp3()],
+        "list_acct" => vec![ConntrackEntry {
+            accounting: true,
+            orig_packets: 1,
+            orig_bytes: 32,
+            reply_packets: 1,
+            reply_bytes: 32,
+            ..flow(
+                17,
+                40006,
+                5354,
+                &["SEEN_REPLY", "CONFIRMED", "SRC_NAT"],
+                "",
+                7,
+            )
+        }],
         _ => panic!("no entries for {name}"),
     }
 }

@@ -11,6 +11,7 @@
 #   udp  10.0.1.2:40004 -> 10.0.2.2:5354  echoed; conntrack mark 7 (CONNMARK in R's mangle)
 #   icmp 10.0.1.2 -> 10.0.2.2 echo id 4660 (0x1234), answered
 #   (later, for -E) udp 10.0.1.2:40005 -> 10.0.2.2:5354, echoed, then deleted
+#   (later, accounting on) udp 10.0.1.2:40006 -> 10.0.2.2:5354, echoed
 # conntrack runs in R.
 #
 # Each capture NAME gives NAME.out (stdout), NAME.err (stderr) and NAME.rc (exit status).
@@ -101,6 +102,8 @@ def icmp(ident):
     s.sendto(pkt, ("10.0.2.2", 0)); s.settimeout(2); s.recvfrom(200)
 if what == "all":
     tcp(40001, 8080); tcp(40002, 9090); udp(40003, 5353, False); udp(40004, 5354, True); icmp(0x1234)
+elif what == "udp-acct":
+    udp(40006, 5354, True)
 else:
     udp(40005, 5354, True)
 time.sleep(60)
@@ -163,6 +166,14 @@ echo "conntrack -E -p udp" > events.cmd
 capture delete -D -p udp --dport 5353
 capture delete_tcp -D -p tcp -s 10.0.1.2 --dport 9090
 capture list_after_delete -L
+# Accounting (nf_conntrack_acct=1): counters after each tuple. One echoed datagram each
+# way from 10.0.1.2:40006 (a flow made after the switch; 4-byte payload = 32-byte packets).
+inR sysctl -qw net.netfilter.nf_conntrack_acct=1
+traffic udp-acct
+sleep 1
+capture list_acct -L -p udp --sport 40006
+inR sysctl -qw net.netfilter.nf_conntrack_acct=0
+
 capture stats --raw -S
 capture flush --raw -F
 capture list_empty -L

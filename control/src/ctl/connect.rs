@@ -165,8 +165,10 @@ pub async fn connect(target: &Target) -> Result<Conn, ConnectError> {
                 }
                 None => Auth::default(),
             };
-            let endpoint =
-                Endpoint::from_shared(address.clone()).map_err(|e| fail(e.to_string()))?;
+            // A daemon that does not answer fails the command instead of hanging it.
+            let endpoint = Endpoint::from_shared(address.clone())
+                .map_err(|e| fail(e.to_string()))?
+                .connect_timeout(std::time::Duration::from_secs(10));
             let ch = endpoint
                 .connect()
                 .await

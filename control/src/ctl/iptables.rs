@@ -39,7 +39,31 @@ pub fn strip_wait_options(args: &[String]) -> Vec<String> {
     out
 }
 
-/// `iptables ARGS`: forwarded to `Rules.Exec`; its stdout, stderr and exit code reproduced.
+/// What iptables 1.8.9 says about `-W`: a warning, and a usage error without `-w`.
+pub fn wait_interval_warning(args: &[String], io: &mut Io<'_>) -> Option<i32> {
+    let is = |a: &String, short: &str, long: &str| {
+        a == short
+            || a.starts_with(long)
+            || (a.starts_with(short) && a.len() > 2 && !a.starts_with("--"))
+    };
+    if !args.iter().any(|a| is(a, "-W", "--wait-interval")) {
+        return None;
+    }
+    io.err_line("Ignoring deprecated --wait-interval option.");
+    let waits = args
+        .iter()
+        .any(|a| a == "-w" || (is(a, "-w", "--wait") && !a.starts_with("--wait-interval")));
+    if waits {
+        return None;
+    }
+    io.err(
+        format!("{VERSION}: --wait-interval only makes sense with --wait\n\nTry `iptables -h' or 'iptables --help' for more information.\n")
+            .as_bytes(),
+    );
+    Some(2)
+}
+
+/// `iptables ARGS` (after [`wait_interval_warning`]): forwarded to `Rules.Exec`; its stdout, stderr and exit code reproduced.
 pub async fn iptables(conn: Conn, args: &[String], io: &mut Io<'_>) -> i32 {
     let args = strip_wait_options(args);
     let mut client = RulesClient::new(conn);
@@ -381,6 +405,33 @@ mod tests {
         assert_eq!(
             strip_wait_options(&v(&["-D", "f2b-x", "-s", "1.2.3.4"])),
             v(&["-D", "f2b-x", "-s", "1.2.3.4"])
+        );
+    }
+
+    #[test]
+    fn wait_interval_warns_as_iptables_does() {
+        let run = |a: &[&str]| {
+            let (mut out, mut err) = (Vec::new(), Vec::new());
+            let code = wait_interval_warning(
+                &v(a),
+                &mut Io {
+                    stdout: &mut out,
+                    stderr: &mut err,
+                },
+            );
+            (code, String::from_utf8(err).unwrap())
+        };
+        assert_eq!(run(&["-w", "-L"]), (None, String::new()));
+        assert_eq!(
+            run(&["-w", "-W", "5", "-S"]),
+            (None, "Ignoring deprecated --wait-interval option.\n".into())
+        );
+        assert_eq!(
+            run(&["-W", "5", "-L", "INPUT"]),
+            (
+                Some(2),
+                "Ignoring deprecated --wait-interval option.\niptables v1.8.9 (nf_tables): --wait-interval only makes sense with --wait\n\nTry `iptables -h' or 'iptables --help' for more information.\n".into()
+            )
         );
     }
 

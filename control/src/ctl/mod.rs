@@ -173,6 +173,9 @@ pub async fn run_tool(tool: Tool, args: &[String], target: &Target, io: &mut Io<
                 io.out_line(iptables::VERSION);
                 return 0;
             }
+            if let Some(code) = iptables::wait_interval_warning(args, io) {
+                return code;
+            }
             match connect_or_fail(Some(tool), target, io).await {
                 Ok(c) => iptables::iptables(c, args, io).await,
                 Err(code) => code,

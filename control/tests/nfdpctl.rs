@@ -1072,3 +1072,40 @@ fn tcp_address_sends_the_bearer_token() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn tools_run_in_process_with_given_input() {
+    use control::ctl::{run_tool_with_input, Io, Target, Tool};
+    let d = Daemon::start("inproc");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let text = "*filter\n-A NOSUCHCHAIN -j ACCEPT\nCOMMIT\n".to_string();
+    let code = rt.block_on(run_tool_with_input(
+        Tool::IptablesRestore,
+        &strings(&["--noflush"]),
+        Some(text.clone()),
+        &Target::Unix(d.socket.clone()),
+        &mut Io {
+            stdout: &mut out,
+            stderr: &mut err,
+        },
+    ));
+    assert_eq!(code, 1);
+    assert_eq!(
+        String::from_utf8(err).unwrap(),
+        "iptables-restore: line 2 failed: No chain/target/match by that name.\n"
+    );
+    assert_eq!(
+        d.calls(),
+        vec![Call::Restore(RestoreRequest {
+            text,
+            noflush: true,
+            counters: false,
+            test: false,
+            table: String::new()
+        })]
+    );
+}

@@ -165,8 +165,21 @@ async fn connect_or_fail(
 }
 
 /// Runs a tool with its arguments (after the program name); returns its exit status.
-/// `stdin` is read for iptables-restore without a file.
+/// The process's stdin is read for iptables-restore without a file.
 pub async fn run_tool(tool: Tool, args: &[String], target: &Target, io: &mut Io<'_>) -> i32 {
+    run_tool_with_input(tool, args, None, target, io).await
+}
+
+/// [`run_tool`] with iptables-restore's standard input given (`None`: the process's stdin),
+/// for tests that drive a daemon in-process: `run_tool_with_input(Tool::IptablesRestore,
+/// &[], Some(text), &Target::Unix(sock), &mut Io { stdout: &mut out, stderr: &mut err })`.
+pub async fn run_tool_with_input(
+    tool: Tool,
+    args: &[String],
+    input: Option<String>,
+    target: &Target,
+    io: &mut Io<'_>,
+) -> i32 {
     match tool {
         Tool::Iptables => {
             if args.iter().any(|a| a == "-V" || a == "--version") {
@@ -210,7 +223,11 @@ pub async fn run_tool(tool: Tool, args: &[String], target: &Target, io: &mut Io<
                 io.out_line("iptables-restore v1.8.9 (nf_tables)");
                 return 0;
             }
-            let text = match iptables::read_restore_input(a.file.as_deref()) {
+            let read = match (input, a.file.as_deref()) {
+                (Some(text), None | Some("-")) => Ok(text),
+                (_, file) => iptables::read_restore_input(file),
+            };
+            let text = match read {
                 Ok(t) => t,
                 Err(msg) => {
                     io.err(msg.as_bytes());

@@ -8,6 +8,7 @@ packages=(
   build-essential pkg-config   # cc for C shims, pkg-config for DPDK discovery
   iptables conntrack iproute2  # the kernel oracle: goldens, conformance, the lab
   ethtool python3
+  fail2ban python3-grpcio python3-grpc-tools  # tests/api: fail2ban's actions, a Python client
   curl iperf3 iputils-ping      # the lab's real clients
   dpdk dpdk-dev libdpdk-dev    # the DPDK port (cargo feature `dpdk`), dpdk-testpmd
   libclang-dev                 # bindgen for bindings/dpdk-sys

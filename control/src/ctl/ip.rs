@@ -1,0 +1,483 @@
+//! `nfdpctl ip route|rule|neigh|link ...` over the Net service: iproute2's syntax for the
+//! subset nfdp has, and its listing formats.
+
+use super::connect::Conn;
+use super::{status_message, Io};
+use crate::api::pb::net_client::NetClient;
+use crate::api::pb::{
+    Interface, ListInterfacesRequest, ListNeighborsRequest, ListPolicyRulesRequest,
+    ListRoutesRequest, Neighbor, PolicyRule, Route,
+};
+
+/// A parsed `ip` command.
+#[derive(Clone, Debug, PartialEq)]
+pub enum IpCommand {
+    RouteShow { table: u32 },
+    RouteAdd(Route),
+    RouteDel(Route),
+    RuleShow,
+    RuleAdd(PolicyRule),
+    RuleDel(PolicyRule),
+    NeighShow { dev: String },
+    NeighAdd(Neighbor),
+    NeighDel(Neighbor),
+    LinkShow,
+}
+
+fn table_id(s: &str) -> Result<u32, String> {
+    match s {
+        "main" => Ok(254),
+        "local" => Ok(255),
+        "default" => Ok(253),
+        "all" => Ok(u32::MAX),
+        _ => s
+            .parse()
+            .map_err(|_| format!("Error: argument \"{s}\" is wrong: \"table\" value is invalid")),
+    }
+}
+
+fn table_name(t: u32) -> String {
+    match t {
+        0 | 254 => "main".into(),
+        255 => "local".into(),
+        253 => "default".into(),
+        n => n.to_string(),
+    }
+}
+
+fn num(s: &str, what: &str) -> Result<u32, String> {
+    let parsed = match s.strip_prefix("0x") {
+        Some(h) => u32::from_str_radix(h, 16).ok(),
+        None => s.parse().ok(),
+    };
+    parsed.ok_or_else(|| format!("Error: argument \"{s}\" is wrong: \"{what}\" value is invalid"))
+}
+
+fn is_verb(s: &str, full: &str) -> bool {
+    !s.is_empty() && full.starts_with(s)
+}
+
+/// Parses `ip OBJECT [COMMAND [ARGS]]`; Err: the message (exit 255, as ip's usage errors).
+pub fn parse(args: &[String]) -> Result<IpCommand, String> {
+    let obj = args.first().map(String::as_str).unwrap_or("");
+    let verb = args.get(1).map(String::as_str).unwrap_or("show");
+    let rest = if args.len() > 2 { &args[2..] } else { &[] };
+    let mut kv = rest.iter().map(String::as_str);
+    let object = match obj {
+        o if is_verb(o, "route") => "route",
+        o if is_verb(o, "rule") && o.len() >= 2 => "rule",
+        o if is_verb(o, "neighbour") || is_verb(o, "neighbor") => "neigh",
+        o if is_verb(o, "link") || is_verb(o, "address") => "link",
+        _ => return Err(format!("Object \"{obj}\" is unknown, try \"ip help\".")),
+    };
+    let verb = match verb {
+        v if is_verb(v, "show") || is_verb(v, "list") => "show",
+        v if is_verb(v, "add") || v == "replace" => "add",
+        v if is_verb(v, "delete") => "del",
+        v => {
+            return Err(format!(
+                "Command \"{v}\" is unknown, try \"ip {object} help\"."
+            ))
+        }
+    };
+    let need = |v: Option<&str>, what: &str| {
+        v.map(str::to_string)
+            .ok_or_else(|| format!("Command line is not complete. Try option \"help\" ({what})"))
+    };
+    match (object, verb) {
+        ("route", "show") => {
+            let mut table = 254;
+            while let Some(k) = kv.next() {
+                if k == "table" {
+                    table = table_id(&need(kv.next(), "table")?)?;
+                }
+            }
+            Ok(IpCommand::RouteShow { table })
+        }
+        ("route", _) => {
+            let mut r = Route {
+                table: 254,
+                ..Default::default()
+            };
+            while let Some(k) = kv.next() {
+                match k {
+                    "via" => r.via = need(kv.next(), "via")?,
+                    "dev" => r.dev = need(kv.next(), "dev")?,
+                    "table" => r.table = table_id(&need(kv.next(), "table")?)?,
+                    "metric" | "preference" | "priority" => {
+                        r.metric = num(&need(kv.next(), "metric")?, "metric")?
+                    }
+                    "proto" => r.proto = need(kv.next(), "proto")?,
+                    "src" => r.src = need(kv.next(), "src")?,
+                    "to" => r.dst = need(kv.next(), "to")?,
+                    d if r.dst.is_empty() => {
+                        r.dst = if d == "default" {
+                            "0.0.0.0/0".into()
+                        } else {
+                            d.to_string()
+                        }
+                    }
+                    other => {
+                        return Err(format!(
+                            "Error: either \"to\" is duplicate, or \"{other}\" is a garbage."
+                        ))
+                    }
+                }
+            }
+            if r.dst.is_empty() {
+                return Err("Command line is not complete. Try option \"help\"".into());
+            }
+            Ok(if verb == "add" {
+                IpCommand::RouteAdd(r)
+            } else {
+                IpCommand::RouteDel(r)
+            })
+        }
+        ("rule", "show") => Ok(IpCommand::RuleShow),
+        ("rule", _) => {
+            let mut p = PolicyRule {
+                mask: u32::MAX,
+                ..Default::default()
+            };
+            while let Some(k) = kv.next() {
+                match k {
+                    "priority" | "pref" | "preference" | "prio" => {
+                        p.priority = num(&need(kv.next(), k)?, "preference")?
+                    }
+                    "fwmark" => {
+                        let v = need(kv.next(), "fwmark")?;
+                        let (m, mask) = match v.split_once('/') {
+                            Some((m, mask)) => (num(m, "fwmark")?, num(mask, "fwmark")?),
+                            None => (num(&v, "fwmark")?, u32::MAX),
+                        };
+                        p.fwmark = m;
+                        p.mask = mask;
+                    }
+                    "table" | "lookup" => p.table = table_id(&need(kv.next(), "table")?)?,
+                    "from" | "to" => {
+                        let v = need(kv.next(), k)?;
+                        if v != "all" && v != "0.0.0.0/0" {
+                            return Err(format!(
+                                "Error: nfdp policy rules match fwmark only (\"{k} {v}\")."
+                            ));
+                        }
+                    }
+                    other => {
+                        return Err(format!(
+                            "Error: argument \"{other}\" is wrong: Failed to parse rule type"
+                        ))
+                    }
+                }
+            }
+            Ok(if verb == "add" {
+                IpCommand::RuleAdd(p)
+            } else {
+                IpCommand::RuleDel(p)
+            })
+        }
+        ("neigh", "show") => {
+            let mut dev = String::new();
+            while let Some(k) = kv.next() {
+                if k == "dev" {
+                    dev = need(kv.next(), "dev")?;
+                }
+            }
+            Ok(IpCommand::NeighShow { dev })
+        }
+        ("neigh", _) => {
+            let mut n = Neighbor {
+                state: "PERMANENT".into(),
+                ..Default::default()
+            };
+            while let Some(k) = kv.next() {
+                match k {
+                    "lladdr" => n.mac = need(kv.next(), "lladdr")?,
+                    "dev" => n.dev = need(kv.next(), "dev")?,
+                    "nud" => n.state = need(kv.next(), "nud")?.to_ascii_uppercase(),
+                    "to" => n.ip = need(kv.next(), "to")?,
+                    a if n.ip.is_empty() => n.ip = a.to_string(),
+                    other => {
+                        return Err(format!(
+                            "Error: either \"to\" is duplicate, or \"{other}\" is a garbage."
+                        ))
+                    }
+                }
+            }
+            if n.ip.is_empty() || n.dev.is_empty() {
+                return Err("Device and destination are required arguments.".into());
+            }
+            Ok(if verb == "add" {
+                IpCommand::NeighAdd(n)
+            } else {
+                IpCommand::NeighDel(n)
+            })
+        }
+        ("link", "show") => Ok(IpCommand::LinkShow),
+        (o, v) => Err(format!("Command \"{v}\" is unknown, try \"ip {o} help\".")),
+    }
+}
+
+/// One route as `ip route` prints it.
+pub fn route_line(r: &Route, show_table: bool) -> String {
+    let mut s = if r.dst == "0.0.0.0/0" || r.dst.is_empty() {
+        "default".to_string()
+    } else {
+        r.dst.clone()
+    };
+    if show_table && r.table != 0 && r.table != 254 {
+        // `ip route show table all` prints the table of non-main routes.
+    }
+    if !r.via.is_empty() {
+        s.push_str(&format!(" via {}", r.via));
+    }
+    if !r.dev.is_empty() {
+        s.push_str(&format!(" dev {}", r.dev));
+    }
+    if show_table && r.table != 0 && r.table != 254 {
+        s.push_str(&format!(" table {}", table_name(r.table)));
+    }
+    match r.proto.as_str() {
+        "connected" | "kernel" => {
+            s.push_str(" proto kernel scope link");
+        }
+        "" => {}
+        p => s.push_str(&format!(" proto {p}")),
+    }
+    if !r.src.is_empty() {
+        s.push_str(&format!(" src {}", r.src));
+    }
+    if r.metric != 0 {
+        s.push_str(&format!(" metric {}", r.metric));
+    }
+    s
+}
+
+/// One policy rule as `ip rule` prints it: `100:\tfrom all fwmark 0x1/0xff lookup 100`.
+pub fn rule_line(p: &PolicyRule) -> String {
+    let mut s = format!("{}:\tfrom all", p.priority);
+    if p.fwmark != 0 || (p.mask != 0 && p.mask != u32::MAX) {
+        s.push_str(&format!(" fwmark {:#x}", p.fwmark));
+        if p.mask != u32::MAX {
+            s.push_str(&format!("/{:#x}", p.mask));
+        }
+    }
+    s.push_str(&format!(" lookup {}", table_name(p.table)));
+    s
+}
+
+/// One neighbour as `ip neigh` prints it.
+pub fn neigh_line(n: &Neighbor) -> String {
+    let mut s = format!("{} dev {}", n.ip, n.dev);
+    if !n.mac.is_empty() {
+        s.push_str(&format!(" lladdr {}", n.mac));
+    }
+    s.push_str(&format!(" {}", n.state));
+    s
+}
+
+/// One interface as `ip addr` prints it (link line, link/ether line, inet lines).
+pub fn link_lines(i: &Interface) -> String {
+    let flags = if i.up {
+        "BROADCAST,MULTICAST,UP,LOWER_UP"
+    } else {
+        "BROADCAST,MULTICAST"
+    };
+    let state = if i.up { "UP" } else { "DOWN" };
+    let mut s = format!(
+        "{}: {}: <{flags}> mtu {} state {state}\n",
+        i.index, i.name, i.mtu
+    );
+    s.push_str(&format!("    link/ether {} brd ff:ff:ff:ff:ff:ff\n", i.mac));
+    for a in &i.addresses {
+        s.push_str(&format!("    inet {a} scope global {}\n", i.name));
+    }
+    s
+}
+
+/// Runs the command; errors print as `RTNETLINK answers: ...` with exit 2, as ip does.
+pub async fn run(conn: Conn, cmd: IpCommand, io: &mut Io<'_>) -> i32 {
+    let mut c = NetClient::new(conn);
+    let fail = |io: &mut Io<'_>, s: tonic::Status| {
+        io.err_line(&format!("RTNETLINK answers: {}", status_message(&s)));
+        2
+    };
+    match cmd {
+        IpCommand::RouteShow { table } => match c.list_routes(ListRoutesRequest { table }).await {
+            Ok(r) => {
+                for route in &r.into_inner().routes {
+                    io.out_line(&route_line(route, table == u32::MAX));
+                }
+                0
+            }
+            Err(s) => fail(io, s),
+        },
+        IpCommand::RouteAdd(r) => c.add_route(r).await.map_or_else(|s| fail(io, s), |_| 0),
+        IpCommand::RouteDel(r) => c.delete_route(r).await.map_or_else(|s| fail(io, s), |_| 0),
+        IpCommand::RuleShow => match c.list_policy_rules(ListPolicyRulesRequest {}).await {
+            Ok(r) => {
+                for p in &r.into_inner().rules {
+                    io.out_line(&rule_line(p));
+                }
+                0
+            }
+            Err(s) => fail(io, s),
+        },
+        IpCommand::RuleAdd(p) => c
+            .add_policy_rule(p)
+            .await
+            .map_or_else(|s| fail(io, s), |_| 0),
+        IpCommand::RuleDel(p) => c
+            .delete_policy_rule(p)
+            .await
+            .map_or_else(|s| fail(io, s), |_| 0),
+        IpCommand::NeighShow { dev } => {
+            match c.list_neighbors(ListNeighborsRequest { dev }).await {
+                Ok(r) => {
+                    for n in &r.into_inner().neighbors {
+                        io.out_line(&neigh_line(n));
+                    }
+                    0
+                }
+                Err(s) => fail(io, s),
+            }
+        }
+        IpCommand::NeighAdd(n) => c.add_neighbor(n).await.map_or_else(|s| fail(io, s), |_| 0),
+        IpCommand::NeighDel(n) => c
+            .delete_neighbor(n)
+            .await
+            .map_or_else(|s| fail(io, s), |_| 0),
+        IpCommand::LinkShow => match c.list_interfaces(ListInterfacesRequest {}).await {
+            Ok(r) => {
+                for i in &r.into_inner().interfaces {
+                    io.out(link_lines(i).as_bytes());
+                }
+                0
+            }
+            Err(s) => fail(io, s),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v(s: &str) -> Vec<String> {
+        s.split_whitespace().map(str::to_string).collect()
+    }
+
+    #[test]
+    fn route_commands() {
+        assert_eq!(
+            parse(&v("route")).unwrap(),
+            IpCommand::RouteShow { table: 254 }
+        );
+        assert_eq!(
+            parse(&v("r s table all")).unwrap(),
+            IpCommand::RouteShow { table: u32::MAX }
+        );
+        assert_eq!(
+            parse(&v("route add default via 10.0.0.1 dev wan0 metric 5")).unwrap(),
+            IpCommand::RouteAdd(Route {
+                dst: "0.0.0.0/0".into(),
+                via: "10.0.0.1".into(),
+                dev: "wan0".into(),
+                table: 254,
+                metric: 5,
+                ..Default::default()
+            })
+        );
+        assert_eq!(
+            parse(&v("route del 192.168.0.0/16 table 100")).unwrap(),
+            IpCommand::RouteDel(Route {
+                dst: "192.168.0.0/16".into(),
+                table: 100,
+                ..Default::default()
+            })
+        );
+        assert!(parse(&v("route add")).is_err());
+        assert!(parse(&v("bogus")).is_err());
+    }
+
+    #[test]
+    fn rule_and_neigh_commands() {
+        assert_eq!(
+            parse(&v("rule add priority 100 fwmark 0x1/0xff table 100")).unwrap(),
+            IpCommand::RuleAdd(PolicyRule {
+                priority: 100,
+                fwmark: 1,
+                mask: 0xff,
+                table: 100
+            })
+        );
+        assert_eq!(
+            parse(&v("neigh add 10.0.0.2 lladdr 02:00:00:00:00:02 dev lan0")).unwrap(),
+            IpCommand::NeighAdd(Neighbor {
+                ip: "10.0.0.2".into(),
+                mac: "02:00:00:00:00:02".into(),
+                dev: "lan0".into(),
+                state: "PERMANENT".into()
+            })
+        );
+        assert_eq!(
+            parse(&v("neigh show dev lan0")).unwrap(),
+            IpCommand::NeighShow { dev: "lan0".into() }
+        );
+        assert_eq!(parse(&v("link")).unwrap(), IpCommand::LinkShow);
+    }
+
+    #[test]
+    fn listing_formats() {
+        let r = Route {
+            dst: "0.0.0.0/0".into(),
+            via: "10.0.0.1".into(),
+            dev: "wan0".into(),
+            proto: "static".into(),
+            metric: 5,
+            ..Default::default()
+        };
+        assert_eq!(
+            route_line(&r, false),
+            "default via 10.0.0.1 dev wan0 proto static metric 5"
+        );
+        let r = Route {
+            dst: "10.0.0.0/24".into(),
+            dev: "lan0".into(),
+            proto: "connected".into(),
+            src: "10.0.0.1".into(),
+            ..Default::default()
+        };
+        assert_eq!(
+            route_line(&r, false),
+            "10.0.0.0/24 dev lan0 proto kernel scope link src 10.0.0.1"
+        );
+        assert_eq!(
+            rule_line(&PolicyRule {
+                priority: 100,
+                fwmark: 1,
+                mask: 0xff,
+                table: 100
+            }),
+            "100:\tfrom all fwmark 0x1/0xff lookup 100"
+        );
+        assert_eq!(
+            rule_line(&PolicyRule {
+                priority: 32766,
+                fwmark: 0,
+                mask: 0,
+                table: 254
+            }),
+            "32766:\tfrom all lookup main"
+        );
+        let n = Neighbor {
+            ip: "10.0.0.2".into(),
+            mac: "02:00:00:00:00:02".into(),
+            dev: "lan0".into(),
+            state: "REACHABLE".into(),
+        };
+        assert_eq!(
+            neigh_line(&n),
+            "10.0.0.2 dev lan0 lladdr 02:00:00:00:00:02 REACHABLE"
+        );
+    }
+}

@@ -1,0 +1,1 @@
+conntrack -L --dport 80

@@ -1,0 +1,1 @@
+conntrack -D -p udp --dport 5353

@@ -1,0 +1,1 @@
+conntrack -L -o extended

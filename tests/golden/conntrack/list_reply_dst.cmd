@@ -1,0 +1,1 @@
+conntrack -L -q 10.0.2.1 -p tcp --reply-port-src 9090

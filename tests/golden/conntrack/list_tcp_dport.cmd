@@ -1,0 +1,1 @@
+conntrack -L -p tcp --dport 8080

@@ -240,6 +240,7 @@ impl Daemon {
                 rules: Arc::clone(&shared.compiled),
                 commands: rx,
                 stop: Arc::clone(&stop),
+                snapshot: Arc::new(control::daemon::snapshot::SnapshotSlot::new()),
             };
             threads.push(
                 std::thread::Builder::new()

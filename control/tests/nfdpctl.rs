@@ -196,6 +196,7 @@ impl Conntrack for Fake {
                 r#type: "NEW".into(),
                 entry: Some(ct_entries::tcp1()),
                 line: String::new(),
+                lost: 0,
             };
             let s = tokio_stream::StreamExt::chain(
                 tokio_stream::iter(vec![Ok(first)]),
@@ -210,6 +211,7 @@ impl Conntrack for Fake {
                 r#type: t.into(),
                 entry: Some(e.clone()),
                 line: String::new(),
+                lost: 0,
             })
         };
         let events = vec![
@@ -284,7 +286,7 @@ impl Trace for Fake {
         self.record(Call::Trace(r.into_inner()));
         // Two lines per packet, packets 1..=3, and then more than any limit asked for.
         let ev = |packet: u64, rule: &str| {
-            Ok(TraceEvent { line: format!("TRACE: filter:FORWARD:{rule} IN=lan0 OUT=wan0 SRC=10.0.0.2 DST=1.1.1.1 PROTO=TCP DPT=80 ID={packet}"), worker: 0, packet })
+            Ok(TraceEvent { line: format!("TRACE: filter:FORWARD:{rule} IN=lan0 OUT=wan0 SRC=10.0.0.2 DST=1.1.1.1 PROTO=TCP DPT=80 ID={packet}"), worker: 0, packet, lost: 0 })
         };
         let events: Vec<_> = (1..=5)
             .flat_map(|p| [ev(p, "rule:1"), ev(p, "policy:2")])

@@ -13,15 +13,30 @@ use std::str::FromStr;
 pub struct AddrRange {
     pub first: Ipv4Addr,
     pub count: u32,
+    /// Distance between consecutive addresses (1: every address).
+    pub step: u32,
 }
 
 impl AddrRange {
     pub fn single(a: Ipv4Addr) -> AddrRange {
-        AddrRange { first: a, count: 1 }
+        AddrRange {
+            first: a,
+            count: 1,
+            step: 1,
+        }
+    }
+
+    /// `count` addresses from `first`, `step` apart (e.g. one per /24 with 256).
+    pub fn strided(first: Ipv4Addr, count: u32, step: u32) -> AddrRange {
+        AddrRange {
+            first,
+            count,
+            step: step.max(1),
+        }
     }
 
     fn nth(&self, i: u32) -> Ipv4Addr {
-        Ipv4Addr::from(u32::from(self.first).wrapping_add(i))
+        Ipv4Addr::from(u32::from(self.first).wrapping_add(i.wrapping_mul(self.step)))
     }
 }
 
@@ -44,6 +59,7 @@ impl FromStr for AddrRange {
             return Ok(AddrRange {
                 first: Ipv4Addr::from(a),
                 count: (b - a).saturating_add(1),
+                step: 1,
             });
         }
         if let Some((a, len)) = s.split_once('/') {
@@ -56,6 +72,7 @@ impl FromStr for AddrRange {
             return Ok(AddrRange {
                 first: Ipv4Addr::from(u32::from(ip(a)?) & mask),
                 count: 1u32 << (32 - len),
+                step: 1,
             });
         }
         Ok(AddrRange::single(ip(s)?))

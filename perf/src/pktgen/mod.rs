@@ -152,7 +152,12 @@ impl Generator {
     pub fn new(cfg: GenConfig) -> Result<Generator, String> {
         cfg.flows.validate()?;
         cfg.sizes.validate()?;
-        let tuples = (0..cfg.flows.flows).map(|i| cfg.flows.tuple(i)).collect();
+        // Precomputed up to a million flows; beyond that computed per packet.
+        let tuples = if cfg.flows.flows <= 1 << 20 {
+            (0..cfg.flows.flows).map(|i| cfg.flows.tuple(i)).collect()
+        } else {
+            Vec::new()
+        };
         Ok(Generator {
             picker: cfg.flows.picker(),
             seq: vec![0; cfg.flows.flows as usize],
@@ -198,13 +203,11 @@ impl Generator {
                 tx_ns: now_ns,
             };
             *s = s.wrapping_add(1);
-            write_udp(
-                room,
-                &cfg.macs,
-                &tuples[f as usize],
-                usize::from(size) - FCS,
-                &stamp,
-            )
+            let t = match tuples.get(f as usize) {
+                Some(t) => *t,
+                None => cfg.flows.tuple(f),
+            };
+            write_udp(room, &cfg.macs, &t, usize::from(size) - FCS, &stamp)
         });
         // The refused frames are the tail: their sequence numbers were the latest.
         for &f in flows[sent..built].iter().rev() {

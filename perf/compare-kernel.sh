@@ -210,18 +210,20 @@ ceil_tx, ceil_rx, secs, cores, out = int(sys.argv[2]), int(sys.argv[3]), float(s
 print()
 print("64-byte UDP, 64 flows, MASQUERADE + N non-matching FORWARD rules; packets/s received behind the router")
 print("generator ceiling on the same kind of veth, no router: %d pps received (%d sent)" % (ceil_rx, ceil_tx))
-print("%8s %12s %12s %9s %10s %14s %14s %14s" % ("rules", "kernel pps", "nfdp pps", "nfdp/kern", "nfdp/ceil", "ipt-restore ms", "nfdp start ms", "nfdp check ms"))
+print("%8s %12s %7s %12s %7s %9s %10s %14s %14s %14s" % ("rules", "kernel pps", "loss", "nfdp pps", "loss", "nfdp/kern", "nfdp/ceil", "ipt-restore ms", "nfdp start ms", "nfdp check ms"))
 res = {}
+loss = lambda tx, rx: 100.0 * (tx - rx) / tx if tx else 0.0
 for n, ktx, k, ntx, nf, kl, nl, nc in rows:
     ratio = nf / k if k else None
-    print("%8d %12d %12d %9s %9.0f%% %14d %14d %14d" % (n, k, nf, "%.2fx" % ratio if ratio else "-", 100.0 * nf / ceil_rx if ceil_rx else 0, kl, nl, nc))
+    print("%8d %12d %6.1f%% %12d %6.1f%% %9s %9.0f%% %14d %14d %14d" % (n, k, loss(ktx, k), nf, loss(ntx, nf), "%.2fx" % ratio if ratio else "-", 100.0 * nf / ceil_rx if ceil_rx else 0, kl, nl, nc))
     res[str(n)] = {"kernel_pps": k, "kernel_offered_pps": ktx, "nfdp_pps": nf, "nfdp_offered_pps": ntx,
                    "ratio": ratio, "nfdp_of_generator_ceiling": nf / ceil_rx if ceil_rx else None,
                    "iptables_restore_ms": kl, "nfdp_start_to_running_ms": nl, "nfdp_ruleset_check_ms": nc}
 print("nfdp load time: from starting target/release/nfdp --config to its \"nfdp: running\" line (EAL, ports, rules compiled);"
       " `nfdp ruleset --check` (parse and validate only) beside it.")
 print("caveat: %d CPU(s) shared by the generator, nfdp's worker and the kernel's softirq; when nfdp's rate is near the"
-      " generator ceiling the generator, not nfdp, is the limit." % cores)
+      " generator ceiling the generator, not nfdp, is the limit. Over veth the kernel router forwards in the softirq of"
+      " the generator's own send call, so a slow kernel also slows what is offered to it (its loss stays low)." % cores)
 if out:
     json.dump({"seconds_per_run": secs, "cores": cores, "generator_ceiling_pps": ceil_rx,
                "generator_ceiling_sent_pps": ceil_tx, "by_rules": res,

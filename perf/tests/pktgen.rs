@@ -76,8 +76,7 @@ fn virtual_run(
         gen,
         rxc,
         &mut [port],
-        0,
-        0,
+        (0, 0),
         &cfg,
         &mut Clock::Virtual(0),
         None,
@@ -99,8 +98,7 @@ fn loopback_receives_every_packet_sent() {
         &mut gen,
         &mut rxc,
         &mut [&mut q],
-        0,
-        0,
+        (0, 0),
         &cfg,
         &mut Clock::real(),
         None,
@@ -182,7 +180,7 @@ fn rfc2544_search_finds_the_rate_a_device_drops_above() {
         pdr.rate_pps,
         ndr.rate_pps
     );
-    let last_pass = pdr.trials.iter().filter(|t| t.pass).last().unwrap();
+    let last_pass = pdr.trials.iter().rfind(|t| t.pass).unwrap();
     assert!(last_pass.lost as f64 / (last_pass.sent as f64) < 0.005);
 }
 
@@ -203,8 +201,7 @@ fn latency_of_a_known_delay() {
         &mut gen,
         &mut rxc,
         &mut [&mut port],
-        0,
-        0,
+        (0, 0),
         &cfg,
         &mut Clock::real(),
         None,

@@ -163,11 +163,11 @@ fn real_main(cli: Cli) -> Result<(), String> {
         match rxq.as_mut() {
             Some(r) => {
                 let mut ports: [&mut dyn GenPort; 2] = [&mut txq, r];
-                run(gen, rxc, &mut ports, 0, 1, &cfg, &mut clock, None)
+                run(gen, rxc, &mut ports, (0, 1), &cfg, &mut clock, None)
             }
             None => {
                 let mut ports: [&mut dyn GenPort; 1] = [&mut txq];
-                run(gen, rxc, &mut ports, 0, 0, &cfg, &mut clock, None)
+                run(gen, rxc, &mut ports, (0, 0), &cfg, &mut clock, None)
             }
         }
     };

@@ -318,7 +318,8 @@ impl Pacer {
     }
 }
 
-/// Sends from `ports[tx]` and receives on `ports[rx]` (the same index for a loopback) at
+/// Sends from `ports[tx]` and receives on `ports[rx]` (`(tx, rx)`; the same index for a
+/// loopback) at
 /// `cfg.rate` for `cfg.duration_ns`, then drains. `middle` runs after every transmit burst
 /// and before every receive (an in-process forwarder sits there). The counters of `gen`
 /// and `rxc` accumulate: reset them between trials.
@@ -326,8 +327,7 @@ pub fn run(
     gen: &mut Generator,
     rxc: &mut RxCounter,
     ports: &mut [&mut dyn GenPort],
-    tx: usize,
-    rx: usize,
+    (tx, rx): (usize, usize),
     cfg: &RunConfig,
     clock: &mut Clock,
     mut middle: Option<&mut dyn FnMut(u64)>,
@@ -471,25 +471,6 @@ impl Status {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn rates_parse() {
-        assert_eq!("max".parse::<Rate>(), Ok(Rate::Max));
-        assert_eq!("1.5mpps".parse::<Rate>(), Ok(Rate::Pps(1.5e6)));
-        assert_eq!("200kpps".parse::<Rate>(), Ok(Rate::Pps(2e5)));
-        assert_eq!("10Gbps".parse::<Rate>(), Ok(Rate::Bps(1e10)));
-        assert!("fast".parse::<Rate>().is_err());
-        assert!("-1pps".parse::<Rate>().is_err());
-        let p = Rate::Bps(64.0 * 8.0 * 1000.0)
-            .pps(&Sizes::Fixed(64))
-            .unwrap();
-        assert!((p - 1000.0).abs() < 1e-9);
-    }
-}
-
 impl RunStats {
     /// The result object of `nfdp-pktgen --json` (see perf/README.md).
     pub fn json(&self) -> crate::json::Json {
@@ -548,5 +529,24 @@ impl RunStats {
             l.p999 as f64 / 1e3,
             l.max as f64 / 1e3
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rates_parse() {
+        assert_eq!("max".parse::<Rate>(), Ok(Rate::Max));
+        assert_eq!("1.5mpps".parse::<Rate>(), Ok(Rate::Pps(1.5e6)));
+        assert_eq!("200kpps".parse::<Rate>(), Ok(Rate::Pps(2e5)));
+        assert_eq!("10Gbps".parse::<Rate>(), Ok(Rate::Bps(1e10)));
+        assert!("fast".parse::<Rate>().is_err());
+        assert!("-1pps".parse::<Rate>().is_err());
+        let p = Rate::Bps(64.0 * 8.0 * 1000.0)
+            .pps(&Sizes::Fixed(64))
+            .unwrap();
+        assert!((p - 1000.0).abs() < 1e-9);
     }
 }

@@ -64,8 +64,10 @@ pub struct Bench {
 
 impl Bench {
     pub fn new(queues: u16) -> Result<Bench, String> {
-        // Let the main lcore (and the threads it spawns) run on both CPUs.
-        let extra = vec!["--lcores=0@(0-1)".to_string()];
+        // Let the main lcore (and the worker threads it spawns, which inherit its
+        // affinity) run on every CPU.
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let extra = vec![format!("--lcores=0@(0-{})", cpus - 1)];
         let eal = Eal::init(&eal_args("nfdp-suite", 2048, &["net_ring0"], &extra))
             .map_err(|e| e.to_string())?;
         let lan =

@@ -355,7 +355,9 @@ pub fn run(
                 rxc.frame(f, now)
             });
             got += n;
-            if n < MAX_BURST {
+            // A bounded number of bursts: a port that never runs dry (net_null) must not
+            // stop the transmit side.
+            if n < MAX_BURST || got >= 16 * MAX_BURST {
                 return got;
             }
         }
@@ -396,6 +398,7 @@ pub fn run(
     let drain_start = clock.now();
     let mut idle_since = drain_start;
     let mut empty_polls = 0;
+    let mut drain_polls = 0u64;
     loop {
         let now = clock.now();
         if let Some(m) = middle.as_mut() {
@@ -407,8 +410,9 @@ pub fn run(
         } else {
             empty_polls += 1;
         }
+        drain_polls += 1;
         let done = if clock.is_virtual() {
-            empty_polls >= 64
+            empty_polls >= 64 || drain_polls >= 100_000
         } else {
             now - idle_since >= cfg.drain_idle_ns || now - drain_start >= cfg.drain_max_ns
         };

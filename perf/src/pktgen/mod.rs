@@ -363,11 +363,15 @@ pub fn run(
         }
     };
     loop {
-        let now = clock.now().min(end);
+        let real_now = clock.now();
+        let now = real_now.min(end);
         let due = pacer.due(now, burst).min(burst);
-        if now >= end && (due == 0 || target.is_none()) {
-            // A paced run sends everything due by the end: exactly rate x duration on a
-            // virtual clock.
+        if real_now >= end {
+            // A paced run sends what is due by the end (at most a burst, one try): exactly
+            // rate x duration on a virtual clock.
+            if due > 0 && target.is_some() {
+                gen.send(&mut *ports[tx], due, now);
+            }
             break;
         }
         if due == 0 {

@@ -246,6 +246,12 @@ fn real_main(cli: Cli) -> Result<(), String> {
     } else {
         let s = trial(cli.rate, &mut gen, &mut rxc, &cfg);
         println!("{}", s.summary());
+        if s.tx_packets == 0 && s.tx_refused > 0 {
+            eprintln!(
+                "nfdp-pktgen: the port refused every frame ({} tries): is its link up?",
+                s.tx_refused
+            );
+        }
         out.set("run", s.json());
     }
     if let Some(path) = &cli.json {

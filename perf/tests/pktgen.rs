@@ -215,3 +215,49 @@ fn latency_of_a_known_delay() {
     assert!(l.p50 >= d && l.p50 <= d + 45_000_000, "p50 {} ns", l.p50);
     assert!(l.mean >= d as f64 && l.p50 <= l.p99 && l.p99 <= l.p999 && l.p999 <= l.max);
 }
+
+#[test]
+fn five_tuple_swap_forwarding_rewrites_headers_in_place() {
+    let (eal, _turn) = eal();
+    let (_a, mut qa) = ring(eal, 14);
+    let (_b, mut qb) = ring(eal, 15);
+    let mut gen = generator(4, Order::Sequential);
+    assert_eq!(gen.send(&mut qa, 8, 77), 8);
+    // net_ring loops a port's transmissions back to its receive side: forward them from
+    // a to b with the 5-tuple swap, then read b.
+    let (rx, tx) = qa.forward_burst_map(&mut qb, 32, perf::suite::harness::swap5);
+    assert_eq!((rx, tx), (8, 8));
+    let mut frames = Vec::new();
+    qb.rx_inspect(32, |f| frames.push(f.to_vec()));
+    assert_eq!(frames.len(), 8);
+    for (i, f) in frames.iter().enumerate() {
+        assert_eq!(
+            &f[0..6],
+            &[2, 0, 0, 0, 0, 1],
+            "destination MAC was the source"
+        );
+        assert_eq!(&f[6..12], &[2, 0, 0, 0, 0, 2]);
+        assert_eq!(
+            &f[26..30],
+            &[198, 19, 0, 1],
+            "source address was the destination"
+        );
+        assert_eq!(&f[30..34], &[198, 18, 0, 1]);
+        assert_eq!(
+            u16::from_be_bytes([f[34], f[35]]),
+            9,
+            "source port was the destination"
+        );
+        assert_eq!(u16::from_be_bytes([f[36], f[37]]), 1000 + (i % 4) as u16);
+        assert_eq!(
+            dataplane::wire::checksum::data(&f[14..34]),
+            0xffff,
+            "IPv4 checksum still valid"
+        );
+        let s = perf::pktgen::packet::read_stamp(f).unwrap();
+        assert_eq!(
+            (s.flow, s.seq, s.tx_ns),
+            ((i % 4) as u32, (i / 4) as u32, 77)
+        );
+    }
+}

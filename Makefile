@@ -3,7 +3,7 @@ CARGO ?= cargo
 # The appliance binary with the DPDK data plane (Debian's DPDK 22.11, see scripts/setup.sh).
 NFDP_DPDK := target/release/nfdp
 
-.PHONY: setup build build-dpdk test lint demo replay-demo golden conformance lab
+.PHONY: setup build build-dpdk test lint demo replay-demo golden conformance lab bench
 
 setup:
 	bash scripts/setup.sh
@@ -58,3 +58,16 @@ replay-demo: build
 golden: setup
 	bash tests/golden/gen.sh
 	bash tests/golden/gen-list.sh
+
+# Benchmarks (not part of `make test`): the quick suite (JSON in target/bench/suite.json)
+# and, as root, nfdp against the kernel as a router (target/bench/compare-kernel.json).
+# See perf/README.md.
+bench: build-dpdk
+	$(CARGO) build --release -p perf --features dpdk
+	mkdir -p target/bench
+	target/release/nfdp-bench suite --quick --json target/bench/suite.json
+	@if [ "$$(id -u)" = 0 ]; then \
+		bash perf/compare-kernel.sh --json target/bench/compare-kernel.json; \
+	else \
+		echo "compare-kernel: needs root (network namespaces); run: sudo perf/compare-kernel.sh"; \
+	fi

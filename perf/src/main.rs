@@ -64,6 +64,18 @@ enum What {
     },
     /// DPDK on net_ring: io forwarding and DpdkQueue + Pipeline on an established flow,
     /// side by side on the same ports.
+    /// The benchmark suite S1..S5 (see perf/README.md): tables on stdout, JSON with --json.
+    #[cfg(feature = "dpdk")]
+    Suite {
+        /// Short measurements, conntrack scale up to 1M: under 10 minutes on 2 cores.
+        #[arg(long)]
+        quick: bool,
+        #[arg(long)]
+        json: Option<std::path::PathBuf>,
+        /// Worker counts for S1 and S2 (the first is the headline figure).
+        #[arg(long, value_delimiter = ',', default_value = "1,2")]
+        workers: Vec<u16>,
+    },
     #[cfg(feature = "dpdk")]
     DpdkPipeline {
         #[arg(long, default_value_t = 1.0)]
@@ -277,6 +289,21 @@ fn main() {
             seconds,
             burst,
         } => dpdk::io(&driver, seconds, burst, cli.repeats.max(1)),
+        #[cfg(feature = "dpdk")]
+        What::Suite {
+            quick,
+            json,
+            workers,
+        } => {
+            if let Err(e) = perf::suite::run(perf::suite::SuiteOptions {
+                quick,
+                json,
+                workers,
+            }) {
+                eprintln!("nfdp-bench suite: {e}");
+                std::process::exit(1);
+            }
+        }
         #[cfg(feature = "dpdk")]
         What::DpdkPipeline { seconds, burst } => dpdk::pipeline(seconds, burst, cli.repeats.max(1)),
     }

@@ -815,6 +815,155 @@ impl DpdkQueue {
         }
         (usize::from(rx), usize::from(tx))
     }
+
+    /// `forward_burst` with `rewrite` applied to each frame's first segment in place
+    /// before it leaves (testpmd's macswap / 5tswap forwarding). Returns (received,
+    /// transmitted); what `to` does not take is freed.
+    pub fn forward_burst_map(
+        &mut self,
+        to: &mut DpdkQueue,
+        max: usize,
+        mut rewrite: impl FnMut(&mut [u8]),
+    ) -> (usize, usize) {
+        let n = max.min(MAX_BURST) as u16;
+        // SAFETY: this handle exclusively owns the rx queue; `mbufs` has room for n pointers.
+        let rx = unsafe {
+            sys::nfdp_eth_rx_burst(self.inner.dpdk_id, self.queue, self.mbufs.as_mut_ptr(), n)
+        };
+        if rx == 0 {
+            return (0, 0);
+        }
+        for &m in &self.mbufs[..usize::from(rx)] {
+            // SAFETY: m is a valid mbuf just received and owned by us; its first segment
+            // holds data_len writable bytes at mtod, borrowed only for this call.
+            let frame = unsafe {
+                std::slice::from_raw_parts_mut(
+                    sys::nfdp_pktmbuf_mtod(m) as *mut u8,
+                    usize::from(sys::nfdp_pktmbuf_data_len(m)),
+                )
+            };
+            rewrite(frame);
+        }
+        // SAFETY: as in forward_burst.
+        let tx = unsafe {
+            sys::nfdp_eth_tx_burst(to.inner.dpdk_id, to.queue, self.mbufs.as_mut_ptr(), rx)
+        };
+        if tx < rx {
+            // SAFETY: the unsent mbufs are still ours; each is freed once.
+            unsafe {
+                sys::nfdp_pktmbuf_free_bulk(
+                    self.mbufs.as_mut_ptr().add(usize::from(tx)),
+                    u32::from(rx - tx),
+                )
+            };
+        }
+        (usize::from(rx), usize::from(tx))
+    }
+
+    /// A packet generator's transmit, without the `PacketBuf` copy: allocates up to `n`
+    /// mbufs (at most `MAX_BURST`) from the port's pool, has `fill(i, room)` write frame
+    /// `i` into `room` (as large as the port's largest frame) and return its length, and
+    /// transmits the frames. A frame of length 0 or longer than `room` is not sent (it
+    /// counts as built). Returns (built, sent): frames `0..sent` were taken by the driver,
+    /// the rest freed. Counts the bytes sent like `tx_burst`.
+    pub fn tx_build(
+        &mut self,
+        n: usize,
+        mut fill: impl FnMut(usize, &mut [u8]) -> usize,
+    ) -> (usize, usize) {
+        let n = n.min(MAX_BURST);
+        if n == 0 {
+            return (0, 0);
+        }
+        // SAFETY: `mbufs` has room for n pointers; the pool is alive while inner is.
+        if unsafe {
+            sys::nfdp_pktmbuf_alloc_bulk(self.inner.pool, self.mbufs.as_mut_ptr(), n as u32)
+        } != 0
+        {
+            return (0, 0);
+        }
+        let mut ok = 0;
+        let mut bytes = 0u64;
+        let mut broken = 0;
+        for i in 0..n {
+            let m = self.mbufs[i];
+            // SAFETY: m is a fresh single-segment mbuf (data_len 0) that we own; its data
+            // room after the headroom holds max_frame bytes (checked against the tailroom).
+            let room = unsafe {
+                let len = usize::from(sys::nfdp_pktmbuf_tailroom(m)).min(self.inner.max_frame);
+                std::slice::from_raw_parts_mut(sys::nfdp_pktmbuf_mtod(m) as *mut u8, len)
+            };
+            let len = fill(i, room);
+            // SAFETY: m is ours; set_len checks the length against the buffer.
+            if len == 0
+                || len > room.len()
+                || unsafe { sys::nfdp_pktmbuf_set_len(m, len as u16) } != 0
+            {
+                // SAFETY: m is ours and freed once; it is not kept in the burst.
+                unsafe { sys::nfdp_pktmbuf_free(m) };
+                broken += 1;
+                continue;
+            }
+            bytes += len as u64;
+            self.mbufs[ok] = m;
+            ok += 1;
+        }
+        // SAFETY: this handle exclusively owns the tx queue; the first `ok` pointers are valid
+        // mbufs whose ownership passes to the driver for the ones it accepts.
+        let sent = usize::from(unsafe {
+            sys::nfdp_eth_tx_burst(
+                self.inner.dpdk_id,
+                self.queue,
+                self.mbufs.as_mut_ptr(),
+                ok as u16,
+            )
+        });
+        if sent < ok {
+            // SAFETY: the unsent mbufs are still ours; each is freed once.
+            unsafe {
+                sys::nfdp_pktmbuf_free_bulk(self.mbufs.as_mut_ptr().add(sent), (ok - sent) as u32)
+            };
+        }
+        let c = self.counters();
+        if broken > 0 {
+            c.errors.fetch_add(broken, Ordering::Relaxed);
+        }
+        // Approximate when some were refused (the refused ones are the tail).
+        c.tx_bytes
+            .fetch_add(bytes * sent as u64 / ok.max(1) as u64, Ordering::Relaxed);
+        (n, sent)
+    }
+
+    /// A packet generator's receive, without the `PacketBuf` copy: up to `max` frames
+    /// (at most `MAX_BURST`), each shown to `inspect` (its first segment) and freed.
+    /// Returns how many were received.
+    pub fn rx_inspect(&mut self, max: usize, mut inspect: impl FnMut(&[u8])) -> usize {
+        let n = max.min(MAX_BURST) as u16;
+        // SAFETY: this handle exclusively owns the rx queue; `mbufs` has room for n pointers.
+        let rx = unsafe {
+            sys::nfdp_eth_rx_burst(self.inner.dpdk_id, self.queue, self.mbufs.as_mut_ptr(), n)
+        };
+        let rx = usize::from(rx);
+        let mut bytes = 0u64;
+        for &m in &self.mbufs[..rx] {
+            // SAFETY: m is a valid received mbuf we own until the free below; its first
+            // segment holds data_len readable bytes at mtod.
+            let frame = unsafe {
+                std::slice::from_raw_parts(
+                    sys::nfdp_pktmbuf_mtod(m) as *const u8,
+                    usize::from(sys::nfdp_pktmbuf_data_len(m)),
+                )
+            };
+            bytes += frame.len() as u64;
+            inspect(frame);
+        }
+        if rx > 0 {
+            // SAFETY: the first rx pointers are mbufs we own and nothing refers to them.
+            unsafe { sys::nfdp_pktmbuf_free_bulk(self.mbufs.as_mut_ptr(), rx as u32) };
+            self.counters().rx_bytes.fetch_add(bytes, Ordering::Relaxed);
+        }
+        rx
+    }
 }
 
 impl Drop for DpdkQueue {

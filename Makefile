@@ -23,6 +23,7 @@ lint:
 test: setup lint
 	$(CARGO) test --workspace
 	$(CARGO) test -p dataplane --features dpdk --test dpdk_port
+	$(CARGO) test -p perf --features dpdk
 	$(MAKE) conformance
 	$(MAKE) lab
 	@echo "make test: all checks passed"

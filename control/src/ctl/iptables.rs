@@ -90,8 +90,17 @@ fn prefixed(prefix: &str, msg: &str) -> String {
 }
 
 // iptables exits 4 ("resource problem") when it cannot talk to the kernel.
+/// The daemon's refusals carry the tool's exit status (`nfdp-exit-code`: iptables-restore
+/// exits 2 for a parameter problem, 1 for others); a lost daemon is iptables' 4.
 fn failure_code(s: &tonic::Status) -> i32 {
-    if s.code() == tonic::Code::Unavailable {
+    if let Some(code) = s
+        .metadata()
+        .get("nfdp-exit-code")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+    {
+        code
+    } else if s.code() == tonic::Code::Unavailable {
         4
     } else {
         1

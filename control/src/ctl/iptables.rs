@@ -361,6 +361,16 @@ pub async fn iptables_restore(conn: Conn, a: &RestoreArgs, text: String, io: &mu
         test: a.test,
         table: a.table.clone(),
     };
+    // Refused here, before it is sent: the daemon would refuse it with tonic's words.
+    let size = prost::Message::encoded_len(&req);
+    if size > crate::api::server::MAX_MESSAGE {
+        io.err_line(&format!(
+            "iptables-restore v1.8.9 (nf_tables): input too large: {size} bytes, nfdp takes at most {} bytes ({} MiB)",
+            crate::api::server::MAX_MESSAGE,
+            crate::api::server::MAX_MESSAGE >> 20
+        ));
+        return 1;
+    }
     match client.restore(req).await {
         Ok(_) => 0,
         Err(s) => {

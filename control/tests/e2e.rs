@@ -585,23 +585,54 @@ fn bad_commands_change_nothing_and_the_daemon_keeps_serving() {
         )
     );
     assert_eq!(h.save_c(), before, "the 100 MiB restore changed something");
-    // A client that disconnects mid-stream: `conntrack -E` killed with SIGKILL.
+    // A client that disconnects mid-stream: `conntrack -E` killed with SIGKILL once its
+    // stream is open (it has shown an event).
     let mut ev = h
-        .tool_command("conntrack", &["-E"])
+        .tool_command("conntrack", &["-E", "-p", "udp", "--dport", "5353"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(300));
+    let (line, _rest) = first_line(&mut ev, |n| {
+        h.udp_flow(41000 + n, 5353, false);
+    });
+    assert!(line.starts_with("    [NEW] udp "), "{line:?}");
     ev.kill().unwrap();
     ev.wait().unwrap();
-    // The daemon still serves, and forwards.
-    h.udp_flow(40001, 53, false);
-    let o = h.tool("conntrack", &["-C"]);
-    assert_eq!((o.stdout.as_str(), o.rc), ("2\n", 0), "{o:?}");
-    assert!(h
-        .save_c()
-        .contains("[2:66] -A FORWARD -m conntrack --ctstate NEW -j ACCEPT\n"));
+    // The daemon still serves, forwards, and streams events to the next client.
+    let mut ev = h
+        .tool_command("conntrack", &["-E", "-p", "udp", "--dport", "5454"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (line, mut rest) = first_line(&mut ev, |n| {
+        h.udp_flow(42000 + n, 5454, false);
+    });
+    assert!(line.starts_with("    [NEW] udp "), "{line:?}");
+    let status = Command::new("kill")
+        .args(["-INT", &ev.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let mut more = String::new();
+    rest.read_to_string(&mut more).unwrap();
+    let mut err = String::new();
+    ev.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    assert_eq!(ev.wait().unwrap().code(), Some(0));
+    assert_eq!(
+        err,
+        format!(
+            "conntrack v1.4.7 (conntrack-tools): {} flow events have been shown.\n",
+            1 + more.lines().count()
+        )
+    );
+    let listed = h.tool("conntrack", &["-L"]);
+    let n = listed.stdout.lines().count();
+    assert!(n >= 3, "{listed:?}");
+    assert_eq!(h.ok("conntrack", &["-C"]), format!("{n}\n"));
+    // Every one of those flows was NEW once, through the rule that counts them.
+    assert_eq!(h.forward_packets(1), n as u64);
 }
 
 #[test]

@@ -366,6 +366,57 @@ fn ruleset_swap_keeps_counters_of_unchanged_rules() {
     let _ = Ipv4Addr::LOCALHOST;
 }
 
+/// As in the kernel, each rule keeps its own counter: `iptables -I` or `-D` of a rule before
+/// it moves it without resetting it; a rule that changed starts from zero.
+#[test]
+fn ruleset_swap_keeps_counters_of_rules_that_moved() {
+    let mut p = pipeline(
+        "*filter\n-A FORWARD -p udp -j ACCEPT\n-A FORWARD -p tcp --dport 80 -j ACCEPT\nCOMMIT\n",
+    );
+    run(&mut p, LAN, &tcp(HOST, SERVER, 40000, 80, SYN, 64));
+    let swap = |p: &mut Pipeline, text: &str, g: u64| {
+        let mut rs = Ruleset::default();
+        restore(text, &mut rs, RestoreOptions::default()).unwrap();
+        p.set_ruleset(Arc::new(CompiledRuleset::compile(&rs, g)));
+        let rs = p.ruleset().clone();
+        let fwd = rs
+            .table(dataplane::ruleset::TableKind::Filter)
+            .unwrap()
+            .chains
+            .iter()
+            .find(|c| c.name == "FORWARD")
+            .unwrap()
+            .clone();
+        fwd.rules
+            .iter()
+            .map(|r| p.counters()[r.slot as usize].packets)
+            .collect::<Vec<u64>>()
+    };
+    // Inserted before it.
+    assert_eq!(
+        swap(&mut p, "*filter\n-A FORWARD -s 10.0.0.1 -j DROP\n-A FORWARD -p udp -j ACCEPT\n-A FORWARD -p tcp --dport 80 -j ACCEPT\nCOMMIT\n", 2),
+        vec![0, 0, 1]
+    );
+    // The rules before it deleted.
+    assert_eq!(
+        swap(
+            &mut p,
+            "*filter\n-A FORWARD -p tcp --dport 80 -j ACCEPT\nCOMMIT\n",
+            3
+        ),
+        vec![1]
+    );
+    // Changed: a new rule, counting from zero.
+    assert_eq!(
+        swap(
+            &mut p,
+            "*filter\n-A FORWARD -p tcp --dport 81 -j ACCEPT\nCOMMIT\n",
+            4
+        ),
+        vec![0]
+    );
+}
+
 #[test]
 fn locally_generated_packets_reroute_after_mangle_output() {
     let rules = "*mangle\n-A OUTPUT -p tcp --dport 443 -j MARK --set-mark 1\nCOMMIT\n\

@@ -278,6 +278,9 @@ impl pb::conntrack_server::Conntrack for ConntrackService {
             .iter()
             .enumerate()
             .filter_map(|(w, r)| r.as_ref().map(|r| record_pb(r, w, now)))
+            // The kernel answers a get while holding a reference of its own: conntrack -G
+            // prints use=2 where -L prints use=1.
+            .map(|e| pb::ConntrackEntry { r#use: 2, ..e })
             .collect();
         if entries.is_empty() {
             return Err(Status::not_found(NOT_FOUND));

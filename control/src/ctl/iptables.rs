@@ -90,8 +90,17 @@ fn prefixed(prefix: &str, msg: &str) -> String {
 }
 
 // iptables exits 4 ("resource problem") when it cannot talk to the kernel.
+/// The daemon's refusals carry the tool's exit status (`nfdp-exit-code`: iptables-restore
+/// exits 2 for a parameter problem, 1 for others); a lost daemon is iptables' 4.
 fn failure_code(s: &tonic::Status) -> i32 {
-    if s.code() == tonic::Code::Unavailable {
+    if let Some(code) = s
+        .metadata()
+        .get("nfdp-exit-code")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+    {
+        code
+    } else if s.code() == tonic::Code::Unavailable {
         4
     } else {
         1
@@ -352,6 +361,16 @@ pub async fn iptables_restore(conn: Conn, a: &RestoreArgs, text: String, io: &mu
         test: a.test,
         table: a.table.clone(),
     };
+    // Refused here, before it is sent: the daemon would refuse it with tonic's words.
+    let size = prost::Message::encoded_len(&req);
+    if size > crate::api::server::MAX_MESSAGE {
+        io.err_line(&format!(
+            "iptables-restore v1.8.9 (nf_tables): input too large: {size} bytes, nfdp takes at most {} bytes ({} MiB)",
+            crate::api::server::MAX_MESSAGE,
+            crate::api::server::MAX_MESSAGE >> 20
+        ));
+        return 1;
+    }
     match client.restore(req).await {
         Ok(_) => 0,
         Err(s) => {

@@ -200,20 +200,17 @@ impl Pipeline {
     }
 
     /// Installs a new ruleset generation. Counters and per-rule state of rules that are
-    /// still there (same table, chain, position and criteria) carry over.
+    /// still there (same table, chain and criteria) carry over, as each rule keeps its own
+    /// counter in the kernel: a rule inserted or deleted before others leaves theirs alone.
     pub fn set_ruleset(&mut self, rules: Arc<CompiledRuleset>) {
         let old = std::mem::replace(&mut self.rules, rules);
         let n = self.rules.slot_count();
         let mut counters = vec![Counters::default(); n];
         let mut state = vec![RuleState::default(); n];
-        let index: HashMap<&compile::SlotOwner, usize> =
-            old.slots.iter().enumerate().map(|(i, s)| (s, i)).collect();
-        for (i, owner) in self.rules.slots.iter().enumerate() {
-            if let Some(&j) = index.get(owner) {
-                if same_rule(&old, &self.rules, owner) {
-                    counters[i] = self.counters[j];
-                    state[i] = self.state[j].clone();
-                }
+        for (new_slot, old_slot) in carried_slots(&old, &self.rules) {
+            if let (Some(c), Some(s)) = (self.counters.get(old_slot), self.state.get(old_slot)) {
+                counters[new_slot] = *c;
+                state[new_slot] = s.clone();
             }
         }
         self.counters = counters;
@@ -1231,23 +1228,42 @@ fn next_random(state: &mut u64) -> u32 {
 
 /// Whether a rule in an old and a new generation is the same rule (so its counters and
 /// rate-limit state carry over).
-fn same_rule(old: &CompiledRuleset, new: &CompiledRuleset, owner: &compile::SlotOwner) -> bool {
-    match owner {
-        compile::SlotOwner::Policy { .. } => true,
-        compile::SlotOwner::Rule {
-            table,
-            chain,
-            index,
-        } => {
-            let find = |rs: &CompiledRuleset| {
-                rs.table(*table)
-                    .and_then(|t| t.chains.iter().find(|c| &c.name == chain))
-                    .and_then(|c| c.rules.get(*index))
-                    .map(|r| (r.spec.clone(), r.action.clone()))
+/// How far ahead in a chain's old rules a new rule is looked for (a change deletes or
+/// inserts a few rules; this bounds the work of a swap of a long chain).
+const CARRY_WINDOW: usize = 64;
+
+/// (new slot, old slot) pairs whose counters carry over: the policies of built-in chains
+/// still there, and each chain's rules still there, matched in order by criteria and
+/// action (an old rule skipped over was deleted; a new rule with no match was inserted).
+fn carried_slots(old: &CompiledRuleset, new: &CompiledRuleset) -> Vec<(usize, usize)> {
+    let mut pairs = Vec::new();
+    for (nt, ot) in new.tables.iter().zip(&old.tables) {
+        let (Some(nt), Some(ot)) = (nt, ot) else {
+            continue;
+        };
+        let old_chains: HashMap<&str, &compile::CompiledChain> =
+            ot.chains.iter().map(|c| (c.name.as_str(), c)).collect();
+        for nc in &nt.chains {
+            let Some(oc) = old_chains.get(nc.name.as_str()) else {
+                continue;
             };
-            find(old) == find(new)
+            if nc.policy.is_some() && oc.policy.is_some() {
+                pairs.push((nc.policy_slot as usize, oc.policy_slot as usize));
+            }
+            let same = |a: &compile::CompiledRule, b: &compile::CompiledRule| {
+                a.spec == b.spec && a.action == b.action
+            };
+            let mut i = 0;
+            for r in &nc.rules {
+                let end = oc.rules.len().min(i + CARRY_WINDOW);
+                if let Some(k) = (i..end).find(|&k| same(&oc.rules[k], r)) {
+                    pairs.push((r.slot as usize, oc.rules[k].slot as usize));
+                    i = k + 1;
+                }
+            }
         }
     }
+    pairs
 }
 
 /// The source of an answer to `orig`: its destination when that is the appliance

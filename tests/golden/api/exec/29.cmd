@@ -1,0 +1,4 @@
+-D
+FORWARD
+-j
+web

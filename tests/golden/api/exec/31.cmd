@@ -1,0 +1,3 @@
+-E
+NOCHAIN
+other

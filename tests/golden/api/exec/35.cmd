@@ -1,0 +1,3 @@
+-P
+INPUT
+ACCEPT

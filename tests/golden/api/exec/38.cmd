@@ -1,0 +1,5 @@
+-L
+OUTPUT
+-n
+-v
+--line-numbers

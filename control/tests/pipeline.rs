@@ -366,6 +366,58 @@ fn ruleset_swap_keeps_counters_of_unchanged_rules() {
     let _ = Ipv4Addr::LOCALHOST;
 }
 
+/// `iptables -I` and `-D` shift the rules after them; like the kernel's, their counters
+/// stay with them (the lab lists them with nfdpctl after such a change).
+#[test]
+fn ruleset_swap_keeps_counters_of_shifted_rules() {
+    let base = "-A FORWARD -p tcp --dport 25 -j DROP\n-A FORWARD -p tcp --dport 80 -j ACCEPT\n";
+    let mut p = pipeline(&format!("*filter\n{base}COMMIT\n"));
+    run(&mut p, LAN, &tcp(HOST, SERVER, 40000, 25, SYN, 64));
+    run(&mut p, LAN, &tcp(HOST, SERVER, 40001, 80, SYN, 64));
+    run(&mut p, LAN, &tcp(HOST, SERVER, 40002, 80, SYN, 64));
+    let swap = |p: &mut Pipeline, text: &str, generation| {
+        let mut rs = Ruleset::default();
+        restore(text, &mut rs, RestoreOptions::default()).unwrap();
+        p.set_ruleset(Arc::new(CompiledRuleset::compile(&rs, generation)));
+    };
+    let forward_packets = |p: &Pipeline| -> Vec<u64> {
+        let rs = p.ruleset().clone();
+        let fwd = rs
+            .table(dataplane::ruleset::TableKind::Filter)
+            .unwrap()
+            .chains
+            .iter()
+            .find(|c| c.name == "FORWARD")
+            .unwrap();
+        fwd.rules
+            .iter()
+            .map(|r| p.counters()[r.slot as usize].packets)
+            .collect()
+    };
+    assert_eq!(forward_packets(&p), [1, 2]);
+    let inserted = "-A FORWARD -s 192.168.1.10/32 -p tcp --dport 80 -j DROP\n";
+    swap(&mut p, &format!("*filter\n{inserted}{base}COMMIT\n"), 2);
+    assert_eq!(
+        forward_packets(&p),
+        [0, 1, 2],
+        "-I 1: both old rules keep theirs"
+    );
+    swap(&mut p, &format!("*filter\n{base}COMMIT\n"), 3);
+    assert_eq!(
+        forward_packets(&p),
+        [1, 2],
+        "-D 1: shifted back, still theirs"
+    );
+    let replaced =
+        "-A FORWARD -p tcp --dport 25 -j ACCEPT\n-A FORWARD -p tcp --dport 80 -j ACCEPT\n";
+    swap(&mut p, &format!("*filter\n{replaced}COMMIT\n"), 4);
+    assert_eq!(
+        forward_packets(&p),
+        [0, 2],
+        "-R 1: the replaced rule starts at 0"
+    );
+}
+
 #[test]
 fn locally_generated_packets_reroute_after_mangle_output() {
     let rules = "*mangle\n-A OUTPUT -p tcp --dport 443 -j MARK --set-mark 1\nCOMMIT\n\

@@ -13,7 +13,7 @@ build: setup
 	$(MAKE) build-dpdk
 
 build-dpdk:
-	$(CARGO) build --release -p control --bin nfdp --features dpdk
+	$(CARGO) build --release -p control --bins --features dpdk
 
 lint:
 	$(CARGO) fmt --all -- --check

@@ -366,18 +366,21 @@ fn ruleset_swap_keeps_counters_of_unchanged_rules() {
     let _ = Ipv4Addr::LOCALHOST;
 }
 
-/// As in the kernel, each rule keeps its own counter: `iptables -I` or `-D` of a rule before
-/// it moves it without resetting it; a rule that changed starts from zero.
+/// `iptables -I` and `-D` shift the rules after them; like the kernel's, their counters
+/// stay with them (the lab lists them with nfdpctl after such a change).
 #[test]
-fn ruleset_swap_keeps_counters_of_rules_that_moved() {
-    let mut p = pipeline(
-        "*filter\n-A FORWARD -p udp -j ACCEPT\n-A FORWARD -p tcp --dport 80 -j ACCEPT\nCOMMIT\n",
-    );
-    run(&mut p, LAN, &tcp(HOST, SERVER, 40000, 80, SYN, 64));
-    let swap = |p: &mut Pipeline, text: &str, g: u64| {
+fn ruleset_swap_keeps_counters_of_shifted_rules() {
+    let base = "-A FORWARD -p tcp --dport 25 -j DROP\n-A FORWARD -p tcp --dport 80 -j ACCEPT\n";
+    let mut p = pipeline(&format!("*filter\n{base}COMMIT\n"));
+    run(&mut p, LAN, &tcp(HOST, SERVER, 40000, 25, SYN, 64));
+    run(&mut p, LAN, &tcp(HOST, SERVER, 40001, 80, SYN, 64));
+    run(&mut p, LAN, &tcp(HOST, SERVER, 40002, 80, SYN, 64));
+    let swap = |p: &mut Pipeline, text: &str, generation| {
         let mut rs = Ruleset::default();
         restore(text, &mut rs, RestoreOptions::default()).unwrap();
-        p.set_ruleset(Arc::new(CompiledRuleset::compile(&rs, g)));
+        p.set_ruleset(Arc::new(CompiledRuleset::compile(&rs, generation)));
+    };
+    let forward_packets = |p: &Pipeline| -> Vec<u64> {
         let rs = p.ruleset().clone();
         let fwd = rs
             .table(dataplane::ruleset::TableKind::Filter)
@@ -385,35 +388,33 @@ fn ruleset_swap_keeps_counters_of_rules_that_moved() {
             .chains
             .iter()
             .find(|c| c.name == "FORWARD")
-            .unwrap()
-            .clone();
+            .unwrap();
         fwd.rules
             .iter()
             .map(|r| p.counters()[r.slot as usize].packets)
-            .collect::<Vec<u64>>()
+            .collect()
     };
-    // Inserted before it.
+    assert_eq!(forward_packets(&p), [1, 2]);
+    let inserted = "-A FORWARD -s 192.168.1.10/32 -p tcp --dport 80 -j DROP\n";
+    swap(&mut p, &format!("*filter\n{inserted}{base}COMMIT\n"), 2);
     assert_eq!(
-        swap(&mut p, "*filter\n-A FORWARD -s 10.0.0.1 -j DROP\n-A FORWARD -p udp -j ACCEPT\n-A FORWARD -p tcp --dport 80 -j ACCEPT\nCOMMIT\n", 2),
-        vec![0, 0, 1]
+        forward_packets(&p),
+        [0, 1, 2],
+        "-I 1: both old rules keep theirs"
     );
-    // The rules before it deleted.
+    swap(&mut p, &format!("*filter\n{base}COMMIT\n"), 3);
     assert_eq!(
-        swap(
-            &mut p,
-            "*filter\n-A FORWARD -p tcp --dport 80 -j ACCEPT\nCOMMIT\n",
-            3
-        ),
-        vec![1]
+        forward_packets(&p),
+        [1, 2],
+        "-D 1: shifted back, still theirs"
     );
-    // Changed: a new rule, counting from zero.
+    let replaced =
+        "-A FORWARD -p tcp --dport 25 -j ACCEPT\n-A FORWARD -p tcp --dport 80 -j ACCEPT\n";
+    swap(&mut p, &format!("*filter\n{replaced}COMMIT\n"), 4);
     assert_eq!(
-        swap(
-            &mut p,
-            "*filter\n-A FORWARD -p tcp --dport 81 -j ACCEPT\nCOMMIT\n",
-            4
-        ),
-        vec![0]
+        forward_packets(&p),
+        [0, 2],
+        "-R 1: the replaced rule starts at 0"
     );
 }
 
@@ -1524,4 +1525,55 @@ fn trace_watches_trace_only_what_their_filter_selects_up_to_their_limit() {
         run(&mut plain, LAN, &tcp(HOST, SERVER, 40003, 80, SYN, 64));
         plain.counters()
     });
+}
+
+/// As in the kernel, each rule keeps its own counter: `iptables -I` or `-D` of a rule before
+/// it moves it without resetting it; a rule that changed starts from zero.
+#[test]
+fn ruleset_swap_keeps_counters_of_rules_that_moved() {
+    let mut p = pipeline(
+        "*filter\n-A FORWARD -p udp -j ACCEPT\n-A FORWARD -p tcp --dport 80 -j ACCEPT\nCOMMIT\n",
+    );
+    run(&mut p, LAN, &tcp(HOST, SERVER, 40000, 80, SYN, 64));
+    let swap = |p: &mut Pipeline, text: &str, g: u64| {
+        let mut rs = Ruleset::default();
+        restore(text, &mut rs, RestoreOptions::default()).unwrap();
+        p.set_ruleset(Arc::new(CompiledRuleset::compile(&rs, g)));
+        let rs = p.ruleset().clone();
+        let fwd = rs
+            .table(dataplane::ruleset::TableKind::Filter)
+            .unwrap()
+            .chains
+            .iter()
+            .find(|c| c.name == "FORWARD")
+            .unwrap()
+            .clone();
+        fwd.rules
+            .iter()
+            .map(|r| p.counters()[r.slot as usize].packets)
+            .collect::<Vec<u64>>()
+    };
+    // Inserted before it.
+    assert_eq!(
+        swap(&mut p, "*filter\n-A FORWARD -s 10.0.0.1 -j DROP\n-A FORWARD -p udp -j ACCEPT\n-A FORWARD -p tcp --dport 80 -j ACCEPT\nCOMMIT\n", 2),
+        vec![0, 0, 1]
+    );
+    // The rules before it deleted.
+    assert_eq!(
+        swap(
+            &mut p,
+            "*filter\n-A FORWARD -p tcp --dport 80 -j ACCEPT\nCOMMIT\n",
+            3
+        ),
+        vec![1]
+    );
+    // Changed: a new rule, counting from zero.
+    assert_eq!(
+        swap(
+            &mut p,
+            "*filter\n-A FORWARD -p tcp --dport 81 -j ACCEPT\nCOMMIT\n",
+            4
+        ),
+        vec![0]
+    );
 }

@@ -6,13 +6,16 @@
 #   h2 (192.168.1.11) --+                      (ns r)
 #
 # nfdp runs in namespace r on net_af_packet vdevs over r-lan and r-wan with
-# configs/lab.toml + configs/lab.rules; the kernel of namespace r is its host stack,
-# behind the TAP port nfdp0. Each observation is asserted; any failure exits non-zero.
-# Needs root. LAB_PREFIX names the namespaces (default nfl-), NFDP the binary.
+# configs/lab.toml + configs/lab.rules (copied into the lab's work directory: the daemon
+# persists rule changes to its rules file); the kernel of namespace r is its host stack,
+# behind the TAP port nfdp0. Rule changes, conntrack and counter views go through nfdpctl
+# on the daemon's API socket. Each observation is asserted; any failure exits non-zero.
+# Needs root. LAB_PREFIX names the namespaces (default nfl-), NFDP and NFDPCTL the binaries.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 P=${LAB_PREFIX:-nfl-}
 NFDP=${NFDP:-target/release/nfdp}
+NFDPCTL=${NFDPCTL:-target/release/nfdpctl}
 CONFIG=${LAB_CONFIG:-configs/lab.toml}
 # LAB_WORKERS="0,1" runs nfdp with one worker per listed core (multi-core NAT: replies
 # that af_packet's flow hash puts on another worker's queue are handed to the owner).
@@ -40,7 +43,9 @@ cleanup() {
 trap cleanup EXIT
 
 [ "$(id -u)" = 0 ] || { echo "lab: needs root (network namespaces)" >&2; exit 1; }
-[ -x "$NFDP" ] || { echo "lab: $NFDP not found; build it with: cargo build --release --features dpdk -p control" >&2; exit 1; }
+for bin in "$NFDP" "$NFDPCTL"; do
+  [ -x "$bin" ] || { echo "lab: $bin not found; build it with: cargo build --release -p control --features dpdk --bins" >&2; exit 1; }
+done
 for tool in curl iperf3 ping python3 ethtool; do
   command -v "$tool" >/dev/null || { echo "lab: $tool missing (scripts/setup.sh installs it)" >&2; exit 1; }
 done
@@ -106,11 +111,18 @@ wait_listen() {
 }
 wait_listen wan 80; wait_listen h2 8000; wait_listen wan 5201; wait_listen wan 25
 
-if [ -n "$LAB_WORKERS" ]; then
-  sed -e "s/^workers = .*/workers = [$LAB_WORKERS]/" -e 's|^file = "lab.rules"|file = "configs/lab.rules"|' \
-    "$CONFIG" >"$WORK/lab.toml"
-  CONFIG=$WORK/lab.toml
-fi
+# The daemon writes accepted rule changes back to its rules file ([rules] persist): it
+# runs on copies in $WORK, and the committed configs/lab.rules must come out unchanged.
+RULES_SUM=$(sha256sum <configs/lab.rules)
+cp configs/lab.rules "$WORK/lab.rules"
+SOCK=$WORK/nfdp.sock
+sed -e "s|^file = \"lab.rules\"|file = \"$WORK/lab.rules\"|" -e "s|^socket = .*|socket = \"$SOCK\"|" \
+  ${LAB_WORKERS:+-e "s/^workers = .*/workers = [$LAB_WORKERS]/"} "$CONFIG" >"$WORK/lab.toml"
+for want in "file = \"$WORK/lab.rules\"" "socket = \"$SOCK\"" ${LAB_WORKERS:+"workers = [$LAB_WORKERS]"}; do
+  grep -qxF "$want" "$WORK/lab.toml" || { echo "lab: could not set '$want' in a copy of $CONFIG" >&2; exit 1; }
+done
+CONFIG=$WORK/lab.toml
+ctl() { "$NFDPCTL" --socket "$SOCK" "$@"; }
 say "starting nfdp --config $CONFIG in ${P}r"
 # Not through in_ns: $! must be nfdp itself (ip netns exec and env exec it) for SIGTERM.
 ip netns exec "${P}r" env RUST_LOG=info NO_COLOR=1 "$NFDP" --config "$CONFIG" >"$WORK/nfdp.log" 2>&1 &
@@ -174,33 +186,122 @@ if in_ns h1 iperf3 -c 203.0.113.254 -t 3 -J >"$WORK/iperf3.json" 2>"$WORK/iperf3
   if [ "$mbps" -gt 10 ]; then ok "iperf3 throughput: $mbps Mbit/s received"; else fail "iperf3 throughput only $mbps Mbit/s"; fi
 else fail "iperf3 failed: $(cat "$WORK/iperf3.err")"; fi
 
-say "conntrack table (GET $METRICS/conntrack)"
-in_ns r curl -sS --max-time 5 "$METRICS/conntrack" >"$WORK/conntrack.txt" || fail "GET /conntrack"
-sed 's/^/  /' "$WORK/conntrack.txt"
-grep -q 'src=192.168.1.10 dst=203.0.113.254 .*dport=5201 .*src=203.0.113.254 dst=203.0.113.1 ' "$WORK/conntrack.txt" \
+say "conntrack table (nfdpctl conntrack -L)"
+ctl conntrack -L >"$WORK/conntrack.txt" 2>"$WORK/conntrack.err" || fail "conntrack -L: $(cat "$WORK/conntrack.err")"
+sed 's/^/  /' "$WORK/conntrack.txt" "$WORK/conntrack.err"
+n=$(wc -l <"$WORK/conntrack.txt")
+[ "$(cat "$WORK/conntrack.err")" = "conntrack v1.4.7 (conntrack-tools): $n flow entries have been shown." ] \
+  && ok "conntrack's summary line counts the $n entries" || fail "summary: $(cat "$WORK/conntrack.err")"
+grep -qE '^tcp +6 [0-9]+ [A-Z_]+ src=192\.168\.1\.10 dst=203\.0\.113\.254 sport=[0-9]+ dport=5201 src=203\.0\.113\.254 dst=203\.0\.113\.1 sport=5201 dport=[0-9]+ ' "$WORK/conntrack.txt" \
   && ok "the iperf3 connection is tracked and masqueraded to 203.0.113.1" || fail "no masqueraded iperf3 entry"
-grep -q 'src=203.0.113.254 dst=203.0.113.1 .*dport=8080 .*src=192.168.1.11 dst=203.0.113.254 sport=8000' "$WORK/conntrack.txt" \
+grep -qE '^tcp +6 [0-9]+ [A-Z_]+ src=203\.0\.113\.254 dst=203\.0\.113\.1 sport=[0-9]+ dport=8080 src=192\.168\.1\.11 dst=203\.0\.113\.254 sport=8000 ' "$WORK/conntrack.txt" \
   && ok "the port-forward connection is tracked with its DNAT reply tuple" || fail "no DNAT entry"
 
-say "rule counters (GET $METRICS/rules)"
-in_ns r curl -sS --max-time 5 "$METRICS/rules" >"$WORK/rules.txt" || fail "GET /rules"
-sed 's/^/  /' "$WORK/rules.txt"
-rule_packets() { awk -v pat="$1" '$0 ~ pat {print $2; exit}' "$WORK/rules.txt"; }
-for pat in 'MASQUERADE' 'DNAT ' 'REJECT ' 'dpt:8081'; do
-  n=$(rule_packets "$pat"); n=${n:-0}
-  if [ "$n" -gt 0 ]; then ok "rule /$pat/ matched $n packets"; else fail "rule /$pat/ has no packets"; fi
+echo "  \$ nfdpctl conntrack -L -p tcp --dport 5201"
+ctl conntrack -L -p tcp --dport 5201 >"$WORK/ct-5201.txt" 2>"$WORK/ct-5201.err" || fail "conntrack -L -p tcp --dport 5201"
+sed 's/^/    /' "$WORK/ct-5201.txt" "$WORK/ct-5201.err"
+n=$(wc -l <"$WORK/ct-5201.txt"); other=$(grep -cv ' dport=5201 ' "$WORK/ct-5201.txt" || true)
+# iperf3 opens two connections to 5201: control (TIME_WAIT, 120 s) and one data stream
+# (closed with a reset: CLOSE, 10 s, so on a slow machine it may be gone already).
+if [ "$other" = 0 ] && grep -q ' TIME_WAIT .* dport=5201 ' "$WORK/ct-5201.txt" && { [ "$n" = 1 ] || [ "$n" = 2 ]; } \
+  && [ "$(cat "$WORK/ct-5201.err")" = "conntrack v1.4.7 (conntrack-tools): $n flow entries have been shown." ]; then
+  ok "filtered: the $n iperf3 connection(s) (control + data), nothing else"
+else fail "filtered listing: $n entries, $other not to 5201"; fi
+
+# Entries about to time out may go between the two counts; with none, the count is exact.
+short=$(ctl conntrack -L 2>/dev/null | awk '$3 <= 3' | wc -l) || true
+before=$(ctl conntrack -C) || fail "conntrack -C"
+pf=$(ctl conntrack -L -p tcp --dport 8080 2>/dev/null | wc -l) || true
+echo "  \$ nfdpctl conntrack -D -p tcp --dport 8080"
+rc=0; out=$(ctl conntrack -D -p tcp --dport 8080 2>&1) || rc=$?
+sed 's/^/    /' <<<"$out"
+after=$(ctl conntrack -C) || fail "conntrack -C"
+pf_after=$(ctl conntrack -L -p tcp --dport 8080 2>/dev/null | wc -l) || true
+[ "$rc" = 0 ] && grep -qxF "conntrack v1.4.7 (conntrack-tools): 1 flow entries have been deleted." <<<"$out" \
+  && ok "conntrack -D -p tcp --dport 8080: exit 0, 1 flow deleted" || fail "conntrack -D: exit $rc: $out"
+[ "$pf" = 1 ] && [ "$pf_after" = 0 ] && ok "the port-forward flow: listed $pf time before, $pf_after after" \
+  || fail "port-forward flows before/after: $pf/$pf_after"
+if [ "$after" -le $((before - 1)) ] && [ "$after" -ge $((before - 1 - short)) ]; then
+  note=""; [ "$short" -gt 0 ] && note=" ($short about to time out)"
+  ok "conntrack -C: $before before, $after after$note"
+else fail "conntrack -C: $before before, $after after"; ctl conntrack -L >&2 || true; fi
+
+say "a live rule change through nfdpctl: h1's web traffic to the WAN refused, then allowed again"
+RULE=(FORWARD -s 192.168.1.10 -p tcp --dport 80 -j REJECT --reject-with tcp-reset)
+SAVED_RULE='-A FORWARD -s 192.168.1.10/32 -p tcp -m tcp --dport 80 -j REJECT --reject-with tcp-reset'
+echo "  \$ nfdpctl iptables -C ${RULE[*]}"
+rc=0; err=$(ctl iptables -C "${RULE[@]}" 2>&1) || rc=$?
+[ "$rc" = 1 ] && [ "$err" = "iptables: Bad rule (does a matching rule exist in that chain?)." ] \
+  && ok "iptables -C before: exit 1, $err" || fail "iptables -C before: exit $rc, '$err'"
+echo "  \$ nfdpctl iptables -I ${RULE[*]}"
+if ctl iptables -I "${RULE[@]}"; then ok "iptables -I: exit 0"; else fail "iptables -I failed"; fi
+rc=0; err=$(ctl iptables -C "${RULE[@]}" 2>&1) || rc=$?
+[ "$rc" = 0 ] && [ -z "$err" ] && ok "iptables -C after the insert: exit 0" || fail "iptables -C after the insert: exit $rc, '$err'"
+grep -qxF -- "$SAVED_RULE" "$WORK/lab.rules" && ok "persisted to the lab's rules file: $SAVED_RULE" \
+  || fail "the inserted rule is not in $WORK/lab.rules"
+rc=0; out=$(in_ns h1 curl -sS -v --max-time 5 http://203.0.113.254/ 2>&1) || rc=$?
+if [ "$rc" = 7 ] && grep -q "Connection refused" <<<"$out"; then
+  ok "h1: curl http://203.0.113.254/ exit 7: $(grep -m1 -o 'connect to .*Connection refused' <<<"$out")"
+else fail "h1's curl was not refused (exit $rc): $out"; fi
+if body=$(in_ns h2 curl -sS --max-time 5 http://203.0.113.254/); then
+  [ "$body" = "hello from the internet" ] && ok "h2 (not matched by the rule) still gets: $body" || fail "h2 unexpected body: $body"
+else fail "curl h2 -> WAN failed while only h1 is refused"; fi
+echo "  \$ nfdpctl iptables -L FORWARD -n -v --line-numbers"
+ctl iptables -L FORWARD -n -v --line-numbers >"$WORK/forward.txt" || fail "iptables -L FORWARD"
+sed 's/^/    /' "$WORK/forward.txt"
+# num pkts bytes target prot opt in out source destination ...: rule 1 got curl's one SYN.
+read -r num pkts bytes target _ <<<"$(sed -n 3p "$WORK/forward.txt")"
+if [ "$num $target" = "1 REJECT" ] && [ "$pkts" = 1 ] && grep -q 'dpt:80 reject-with tcp-reset' <(sed -n 3p "$WORK/forward.txt"); then
+  ok "rule 1 (the inserted REJECT) matched $pkts packet, $bytes bytes (h1's SYN)"
+else fail "rule 1 of FORWARD: '$(sed -n 3p "$WORK/forward.txt")'"; fi
+echo "  \$ nfdpctl iptables -D ${RULE[*]}"
+if ctl iptables -D "${RULE[@]}"; then ok "iptables -D: exit 0"; else fail "iptables -D failed"; fi
+rc=0; err=$(ctl iptables -C "${RULE[@]}" 2>&1) || rc=$?
+[ "$rc" = 1 ] && ok "iptables -C after the delete: exit 1" || fail "iptables -C after the delete: exit $rc, '$err'"
+grep -qxF -- "$SAVED_RULE" "$WORK/lab.rules" && fail "the deleted rule is still in $WORK/lab.rules" \
+  || ok "the lab's rules file no longer has it"
+if body=$(in_ns h1 curl -sS --max-time 5 http://203.0.113.254/); then
+  [ "$body" = "hello from the internet" ] && ok "h1 gets through again: $body" || fail "unexpected body: $body"
+else fail "curl h1 -> WAN still fails after the delete"; fi
+
+say "rule counters (nfdpctl iptables -t nat -L -n -v -x, -t filter)"
+ctl iptables -t nat -L -n -v -x >"$WORK/nat.txt" || fail "iptables -t nat -L"
+ctl iptables -t filter -L -n -v -x >"$WORK/filter.txt" || fail "iptables -t filter -L"
+sed 's/^/  /' "$WORK/nat.txt"; echo; sed 's/^/  /' "$WORK/filter.txt"
+# The first field of a rule line is its packet count (-x: exact).
+rule_packets() { awk -v pat="$2" '$1 ~ /^[0-9]+$/ && $0 ~ pat {print $1; exit}' "$WORK/$1.txt"; }
+for check in 'nat MASQUERADE' 'nat DNAT ' 'filter REJECT ' 'filter dpt:8081'; do
+  table=${check%% *}; pat=${check#* }
+  n=$(rule_packets "$table" "$pat"); n=${n:-0}
+  if [ "$n" -gt 0 ]; then ok "$table rule /$pat/ matched $n packets"; else fail "$table rule /$pat/ has no packets"; fi
 done
+
+say "nfdpctl stats"
+ctl stats >"$WORK/stats.txt" || fail "nfdpctl stats"
+sed 's/^/  /' "$WORK/stats.txt"
+awk '$1 == "lan0" && $2 == "up" && $3 > 0 {f=1} END {exit !f}' "$WORK/stats.txt" && ok "lan0 is up and received packets" || fail "no lan0 row with packets"
+nworkers=$(awk '/^WORKER/ {w=1; next} /^$/ {w=0} w' "$WORK/stats.txt" | wc -l)
+want=$(tr ',' '\n' <<<"${LAB_WORKERS:-1}" | wc -l)
+[ "$nworkers" = "$want" ] && ok "$nworkers worker row(s), one per core in [${LAB_WORKERS:-1}]" || fail "$nworkers worker rows, want $want"
 
 say "metrics (GET $METRICS/metrics)"
 in_ns r curl -sS --max-time 5 "$METRICS/metrics" >"$WORK/metrics.txt" || fail "GET /metrics"
-grep -E '^nfdp_(port_receive_packets_total|conntrack_entries|worker_busy_ratio|worker_handoffs_total|ruleset_generation)' "$WORK/metrics.txt" | sed 's/^/  /'
+grep -E '^nfdp_(build_info|port_receive_packets_total|conntrack_entries|worker_busy_ratio|worker_handoffs_total|ruleset_generation|rule_packets_total\{table="nat")' "$WORK/metrics.txt" | sed 's/^/  /'
 grep -qE '^nfdp_port_receive_packets_total\{port="lan0"\} [1-9]' "$WORK/metrics.txt" && ok "port counters exported" || fail "no lan0 rx packets in /metrics"
+grep -qE '^nfdp_rule_packets_total\{table="nat",chain="POSTROUTING",rule="1"\} [1-9]' "$WORK/metrics.txt" \
+  && ok "per-rule counters exported (nat POSTROUTING rule 1, MASQUERADE)" || fail "no MASQUERADE rule counter in /metrics"
+gen=$(awk '$1 == "nfdp_ruleset_generation" {print $2}' "$WORK/metrics.txt")
+sgen=$(awk '/^ruleset generation/ {print $3}' "$WORK/stats.txt")
+[ -n "$gen" ] && [ "$gen" = "$sgen" ] && ok "nfdp_ruleset_generation $gen, as nfdpctl stats reports" || fail "ruleset generation: metrics '$gen', stats '$sgen'"
 if command -v promtool >/dev/null; then
   if out=$(promtool check metrics <"$WORK/metrics.txt" 2>&1) && [ -z "$out" ]; then ok "promtool check metrics: clean"; else fail "promtool check metrics: $out"; fi
 fi
-[ "$(in_ns r curl -sS --max-time 5 "$METRICS/healthz")" = ok ] && ok "GET /healthz: ok" || fail "GET /healthz"
-code=$(in_ns r curl -sS -o /dev/null -w '%{http_code}' --max-time 5 -X POST --data-binary @/dev/null "$METRICS/rules")
-[ "$code" = 404 ] && ok "POST /rules refused ($code): the metrics port is read-only" || fail "POST /rules answered $code"
+code=$(in_ns r curl -sS -o "$WORK/healthz.txt" -w '%{http_code}' --max-time 5 "$METRICS/healthz")
+[ "$code" = 200 ] && [ "$(cat "$WORK/healthz.txt")" = ok ] && ok "GET /healthz: 200 ok" || fail "GET /healthz: $code $(cat "$WORK/healthz.txt")"
+code=$(in_ns r curl -sS -o /dev/null -w '%{http_code}' --max-time 5 -X POST --data-binary @/dev/null "$METRICS/metrics")
+[ "$code" = 405 ] && ok "POST /metrics refused ($code): the metrics port is read-only" || fail "POST /metrics answered $code"
+code=$(in_ns r curl -sS -o /dev/null -w '%{http_code}' --max-time 5 "$METRICS/conntrack")
+[ "$code" = 404 ] && ok "GET /conntrack: $code (views are nfdpctl's now)" || fail "GET /conntrack answered $code"
 
 say "stopping nfdp (SIGTERM)"
 kill -TERM "$NFDP_PID"
@@ -210,6 +311,8 @@ if kill -0 "$NFDP_PID" 2>/dev/null; then fail "nfdp did not stop on SIGTERM"; el
 fi
 NFDP_PID=""
 grep -q "nfdp: stopped" "$WORK/nfdp.log" || fail "no clean stop in the log"
+[ "$(sha256sum <configs/lab.rules)" = "$RULES_SUM" ] && ok "configs/lab.rules is unchanged (changes were persisted to the lab's copy)" \
+  || fail "configs/lab.rules was modified"
 
 say "reference: the same iperf3 run with the kernel of ${P}r as the router (same rules)"
 # The kernel takes over the NIC ends: nfdp's addresses on r-lan/r-wan, forwarding on, and

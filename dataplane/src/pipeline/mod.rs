@@ -30,7 +30,6 @@ use crate::ruleset::targets::tcpmss::MssOutcome;
 use crate::ruleset::{Counters, Hook, TableKind, Target};
 use crate::wire::{EtherType, EthernetFrame, Ipv4Packet};
 use eval::{MatchEnv, RuleState};
-use std::collections::HashMap;
 use std::net::Ipv4Addr;
 use std::sync::Arc;
 
@@ -200,17 +199,23 @@ impl Pipeline {
     }
 
     /// Installs a new ruleset generation. Counters and per-rule state of rules that are
-    /// still there (same table, chain and criteria) carry over, as each rule keeps its own
-    /// counter in the kernel: a rule inserted or deleted before others leaves theirs alone.
+    /// still there carry over, as the kernel's do across `iptables -I/-A/-D/-R`: policies
+    /// of chains that remain, and rules with the same criteria and action in the same
+    /// chain, matched by `carried_rules` even where an insert or delete shifted them.
     pub fn set_ruleset(&mut self, rules: Arc<CompiledRuleset>) {
         let old = std::mem::replace(&mut self.rules, rules);
         let n = self.rules.slot_count();
         let mut counters = vec![Counters::default(); n];
         let mut state = vec![RuleState::default(); n];
         for (new_slot, old_slot) in carried_slots(&old, &self.rules) {
-            if let (Some(c), Some(s)) = (self.counters.get(old_slot), self.state.get(old_slot)) {
-                counters[new_slot] = *c;
-                state[new_slot] = s.clone();
+            if let (Some(c), Some(st), Some(to_c), Some(to_st)) = (
+                self.counters.get(old_slot),
+                self.state.get(old_slot),
+                counters.get_mut(new_slot),
+                state.get_mut(new_slot),
+            ) {
+                *to_c = *c;
+                *to_st = st.clone();
             }
         }
         self.counters = counters;
@@ -1226,43 +1231,57 @@ fn next_random(state: &mut u64) -> u32 {
     (x.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 32) as u32
 }
 
-/// Whether a rule in an old and a new generation is the same rule (so its counters and
-/// rate-limit state carry over).
-/// How far ahead in a chain's old rules a new rule is looked for (a change deletes or
-/// inserts a few rules; this bounds the work of a swap of a long chain).
-const CARRY_WINDOW: usize = 64;
-
-/// (new slot, old slot) pairs whose counters carry over: the policies of built-in chains
-/// still there, and each chain's rules still there, matched in order by criteria and
-/// action (an old rule skipped over was deleted; a new rule with no match was inserted).
+/// (new slot, old slot) for every counter that carries over from `old` to `new`.
 fn carried_slots(old: &CompiledRuleset, new: &CompiledRuleset) -> Vec<(usize, usize)> {
     let mut pairs = Vec::new();
-    for (nt, ot) in new.tables.iter().zip(&old.tables) {
-        let (Some(nt), Some(ot)) = (nt, ot) else {
+    for table in new.tables.iter().flatten() {
+        let Some(old_table) = old.table(table.kind) else {
             continue;
         };
-        let old_chains: HashMap<&str, &compile::CompiledChain> =
-            ot.chains.iter().map(|c| (c.name.as_str(), c)).collect();
-        for nc in &nt.chains {
-            let Some(oc) = old_chains.get(nc.name.as_str()) else {
+        for chain in &table.chains {
+            let Some(old_chain) = old_table.chains.iter().find(|c| c.name == chain.name) else {
                 continue;
             };
-            if nc.policy.is_some() && oc.policy.is_some() {
-                pairs.push((nc.policy_slot as usize, oc.policy_slot as usize));
+            if chain.policy.is_some() && old_chain.policy.is_some() {
+                pairs.push((chain.policy_slot as usize, old_chain.policy_slot as usize));
             }
-            let same = |a: &compile::CompiledRule, b: &compile::CompiledRule| {
-                a.spec == b.spec && a.action == b.action
-            };
-            let mut i = 0;
-            for r in &nc.rules {
-                let end = oc.rules.len().min(i + CARRY_WINDOW);
-                if let Some(k) = (i..end).find(|&k| same(&oc.rules[k], r)) {
-                    pairs.push((r.slot as usize, oc.rules[k].slot as usize));
-                    i = k + 1;
-                }
+            for (i, j) in carried_rules(&old_chain.rules, &chain.rules) {
+                pairs.push((
+                    chain.rules[i].slot as usize,
+                    old_chain.rules[j].slot as usize,
+                ));
             }
         }
     }
+    pairs
+}
+
+/// (new index, old index) of the rules of one chain that continue an old rule: the
+/// unchanged head and tail of the chain (all that one insert, append, delete or replace
+/// leaves, shifted or not), and in between rules equal at the same position. Linear, so a
+/// swap of a large chain costs a worker no more than compiling it did.
+fn carried_rules(
+    old: &[compile::CompiledRule],
+    new: &[compile::CompiledRule],
+) -> Vec<(usize, usize)> {
+    let same = |a: &compile::CompiledRule, b: &compile::CompiledRule| {
+        a.spec == b.spec && a.action == b.action
+    };
+    let (m, n) = (old.len(), new.len());
+    let head = old.iter().zip(new).take_while(|(a, b)| same(a, b)).count();
+    let tail = old[head..]
+        .iter()
+        .rev()
+        .zip(new[head..].iter().rev())
+        .take_while(|(a, b)| same(a, b))
+        .count();
+    let mut pairs: Vec<(usize, usize)> = (0..head).map(|i| (i, i)).collect();
+    pairs.extend(
+        (head..n - tail)
+            .filter(|&i| i < m - tail && same(&old[i], &new[i]))
+            .map(|i| (i, i)),
+    );
+    pairs.extend((1..=tail).map(|k| (n - k, m - k)));
     pairs
 }
 

@@ -30,8 +30,9 @@ fn eal() -> (&'static Eal, MutexGuard<'static, ()>) {
     (eal, turn)
 }
 
-fn ring(eal: &Eal, n: u16, name: &str) -> DpdkPort {
-    open_port(eal, n, name, &format!("net_ring{n}"), 1, 4095).expect("net_ring port")
+/// nfdp port `id` (the suite's topology: lan0 is 0, wan0 is 1) on device net_ring`dev`.
+fn ring(eal: &Eal, id: u16, dev: u16, name: &str) -> DpdkPort {
+    open_port(eal, id, name, &format!("net_ring{dev}"), 1, 4095).expect("net_ring port")
 }
 
 fn flows(n: u32) -> FlowSpec {
@@ -59,7 +60,7 @@ fn tcp_config(conns: u64, segments: u32) -> TcpConfig {
 #[test]
 fn loopback_completes_every_connection() {
     let (eal, _turn) = eal();
-    let port = ring(eal, 20, "ring20");
+    let port = ring(eal, 20, 20, "ring20");
     let mut q = port.try_queue(0).unwrap();
     let macs = Macs {
         src: MacAddr([2, 0, 0, 0, 0, 1]),
@@ -115,8 +116,8 @@ struct Lab {
 
 impl Lab {
     fn new(eal: &Eal, rules: &str) -> Lab {
-        let lan_port = ring(eal, 21, "lan0");
-        let wan_port = ring(eal, 22, "wan0");
+        let lan_port = ring(eal, 0, 21, "lan0");
+        let wan_port = ring(eal, 1, 22, "wan0");
         let pool = Arc::new(Mutex::new(PacketPool::with_defaults(2048)));
         let lan = lan_port.try_queue_with_pool(0, pool.clone()).unwrap();
         let wan = wan_port.try_queue_with_pool(0, pool).unwrap();

@@ -13,6 +13,7 @@ use perf::pktgen::dpdk::{eal_args, open_port};
 use perf::pktgen::fields::{AddrRange, FlowSpec, Order};
 use perf::pktgen::packet::Macs;
 use perf::pktgen::rx::RxCounter;
+use perf::pktgen::shim::DropShim;
 use perf::pktgen::tcp::{run_tcp, TcpConfig, TcpGen};
 use perf::pktgen::{Clock, GenPort, RunConfig};
 use perf::suite::harness::{compile, topology, HOST_MAC, LAN_MAC};
@@ -115,9 +116,10 @@ struct Lab {
 }
 
 impl Lab {
-    fn new(eal: &Eal, rules: &str) -> Lab {
-        let lan_port = ring(eal, 0, 21, "lan0");
-        let wan_port = ring(eal, 1, 22, "wan0");
+    /// lan0 on net_ring`dev`, wan0 on net_ring`dev + 1`.
+    fn new(eal: &Eal, dev: u16, rules: &str) -> Lab {
+        let lan_port = ring(eal, 0, dev, "lan0");
+        let wan_port = ring(eal, 1, dev + 1, "wan0");
         let pool = Arc::new(Mutex::new(PacketPool::with_defaults(2048)));
         let lan = lan_port.try_queue_with_pool(0, pool.clone()).unwrap();
         let wan = wan_port.try_queue_with_pool(0, pool).unwrap();
@@ -172,7 +174,7 @@ impl Lab {
 #[test]
 fn connections_through_nfdp_masquerade_open_and_close_in_conntrack() {
     let (eal, _turn) = eal();
-    let mut lab = Lab::new(eal, &perf::suite::gateway_rules(""));
+    let mut lab = Lab::new(eal, 21, &perf::suite::gateway_rules(""));
     let n = 200u32;
     let mut gen = TcpGen::new(
         &flows(n),
@@ -215,4 +217,96 @@ fn connections_through_nfdp_masquerade_open_and_close_in_conntrack() {
         ports.insert(e.orig.sport);
     }
     assert_eq!(ports.len(), 200);
+}
+
+#[test]
+fn dnat_is_transparent_to_the_server() {
+    let (eal, _turn) = eal();
+    let rules = "*nat\n:PREROUTING ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n\
+                 -A PREROUTING -i lan0 -p tcp --dport 80 -j DNAT --to-destination 198.51.100.8:8080\n\
+                 -A POSTROUTING -o wan0 -j MASQUERADE\nCOMMIT\n\
+                 *filter\n:FORWARD DROP [0:0]\n\
+                 -A FORWARD -m conntrack --ctstate INVALID -j DROP\n\
+                 -A FORWARD -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT\n\
+                 -A FORWARD -i lan0 -o wan0 -p tcp --dport 8080 -j ACCEPT\nCOMMIT\n";
+    let mut lab = Lab::new(eal, 23, rules);
+    let mut gen = TcpGen::new(
+        &flows(50),
+        Macs {
+            src: HOST_MAC,
+            dst: LAN_MAC,
+        },
+        tcp_config(50, 2),
+    )
+    .unwrap();
+    let mut rxc = RxCounter::new(50);
+    lab.run(&mut gen, &mut rxc);
+    let k = gen.counts;
+    assert_eq!(
+        (k.opened, k.established, k.completed, k.failed, k.foreign),
+        (50, 50, 50, 0, 0),
+        "{k:?}"
+    );
+    let p = &lab.worker.pipeline;
+    assert_eq!(p.stats().dropped_by_rules, 0);
+    let mut n = 0;
+    for e in p.conntrack().entries().filter(|e| e.orig.proto == 6) {
+        assert_eq!(
+            (e.orig.dst, e.orig.dport),
+            (Ipv4Addr::new(198, 51, 100, 7), 80)
+        );
+        assert_eq!(
+            (e.reply.src, e.reply.sport),
+            (Ipv4Addr::new(198, 51, 100, 8), 8080),
+            "the server answered the translated destination"
+        );
+        assert_eq!(e.tcp, TcpState::TimeWait);
+        n += 1;
+    }
+    assert_eq!(n, 50);
+}
+
+#[test]
+fn a_lost_last_segment_times_the_connection_out() {
+    let (eal, _turn) = eal();
+    let port = ring(eal, 25, 25, "ring25");
+    let q = port.try_queue(0).unwrap();
+    // Slot 0 loses its second of three data segments (later ACKs cover it); slot 1 its
+    // last (nothing acknowledges it, no retransmission: the connection times out).
+    let mut lossy = DropShim::new(q, [(0, 1), (1, 2)]);
+    let mut gen = TcpGen::new(
+        &flows(10),
+        Macs {
+            src: MacAddr([2, 0, 0, 0, 0, 1]),
+            dst: MacAddr([2, 0, 0, 0, 0, 2]),
+        },
+        TcpConfig {
+            timeout_ns: 1_000_000_000,
+            ..tcp_config(10, 3)
+        },
+    )
+    .unwrap();
+    let mut rxc = RxCounter::new(10);
+    let s = run_tcp(
+        &mut gen,
+        &mut rxc,
+        &mut [&mut lossy],
+        (0, 0),
+        &RunConfig {
+            duration_ns: 60_000_000_000,
+            ..RunConfig::default()
+        },
+        &mut Clock::real(),
+        None,
+    );
+    let k = s.counts;
+    assert_eq!(lossy.dropped, 2);
+    assert_eq!(
+        (k.opened, k.established, k.completed, k.failed, k.timed_out),
+        (10, 10, 9, 1, 1),
+        "{k:?}"
+    );
+    assert_eq!((s.rx.sent, s.rx.received, s.rx.lost), (30, 28, 2));
+    assert_eq!(s.rx.flows_with_loss, 2);
+    assert!(gen.idle());
 }

@@ -327,11 +327,27 @@ fn tcp_main(
     let s = match rxq {
         Some(r) => {
             let mut ports: [&mut dyn GenPort; 2] = [txq, r];
-            run_tcp(&mut gen, &mut rxc, &mut ports, (0, 1), &cfg, &mut clock, None)
+            run_tcp(
+                &mut gen,
+                &mut rxc,
+                &mut ports,
+                (0, 1),
+                &cfg,
+                &mut clock,
+                None,
+            )
         }
         None => {
             let mut ports: [&mut dyn GenPort; 1] = [txq];
-            run_tcp(&mut gen, &mut rxc, &mut ports, (0, 0), &cfg, &mut clock, None)
+            run_tcp(
+                &mut gen,
+                &mut rxc,
+                &mut ports,
+                (0, 0),
+                &cfg,
+                &mut clock,
+                None,
+            )
         }
     };
     println!("{}", s.summary());

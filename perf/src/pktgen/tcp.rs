@@ -183,12 +183,7 @@ pub fn write_tcp(buf: &mut [u8], s: &SegmentSpec) -> usize {
         body[6..10].copy_from_slice(&st.seq.to_be_bytes());
         body[10..18].copy_from_slice(&st.tx_ns.to_be_bytes());
     }
-    let ph = checksum::pseudo_header(
-        s.tuple.src,
-        s.tuple.dst,
-        IpProtocol::Tcp,
-        tcp_len as u32,
-    );
+    let ph = checksum::pseudo_header(s.tuple.src, s.tuple.dst, IpProtocol::Tcp, tcp_len as u32);
     let c = checksum::finish(&[ph, checksum::data(tcp)]);
     tcp[16..18].copy_from_slice(&c.to_be_bytes());
     buf[ETH + ip_len..len].fill(0);
@@ -342,7 +337,9 @@ impl TcpGen {
 
     /// Whether `connections` were opened already.
     pub fn all_opened(&self) -> bool {
-        self.cfg.connections.is_some_and(|n| self.counts.opened >= n)
+        self.cfg
+            .connections
+            .is_some_and(|n| self.counts.opened >= n)
     }
 
     /// Whether nothing is left to do (no open connection, no reply waiting).
@@ -886,7 +883,10 @@ mod tests {
         assert_eq!(&buf[16..18], &44u16.to_be_bytes());
         assert_eq!(&buf[54..58], &[2, 4, 0x05, 0xb4], "MSS 1460");
         let ph = checksum::pseudo_header(t.src, t.dst, IpProtocol::Tcp, 24);
-        assert_eq!(checksum::combine(&[ph, checksum::data(&buf[34..58])]), 0xffff);
+        assert_eq!(
+            checksum::combine(&[ph, checksum::data(&buf[34..58])]),
+            0xffff
+        );
         let s = Segment::parse(&buf[..60]).unwrap();
         assert_eq!((s.seq, s.flags, s.payload, s.tuple), (1000, SYN, 0, t));
 
@@ -905,7 +905,10 @@ mod tests {
         };
         assert_eq!(write_tcp(&mut buf, &data), 14 + 20 + 20 + 50);
         let ph = checksum::pseudo_header(t.src, t.dst, IpProtocol::Tcp, 70);
-        assert_eq!(checksum::combine(&[ph, checksum::data(&buf[34..104])]), 0xffff);
+        assert_eq!(
+            checksum::combine(&[ph, checksum::data(&buf[34..104])]),
+            0xffff
+        );
         assert_eq!(super::super::packet::read_stamp(&buf[..104]), Some(stamp));
         let s = Segment::parse(&buf[..104]).unwrap();
         assert_eq!((s.seq, s.ack, s.payload), (1001, 5, 50));

@@ -182,7 +182,8 @@ fn connections_through_nfdp_masquerade_open_and_close_in_conntrack() {
             src: HOST_MAC,
             dst: LAN_MAC,
         },
-        tcp_config(u64::from(n), 3),
+        // Two connections per slot: the second reopens its tuple's TIME_WAIT entry.
+        tcp_config(2 * u64::from(n), 3),
     )
     .unwrap();
     let mut rxc = RxCounter::new(n);
@@ -190,13 +191,13 @@ fn connections_through_nfdp_masquerade_open_and_close_in_conntrack() {
     let k = gen.counts;
     assert_eq!(
         (k.opened, k.established, k.completed, k.failed),
-        (200, 200, 200, 0),
+        (400, 400, 400, 0),
         "{k:?}"
     );
-    assert_eq!(k.server_segments, 200 * (2 + 3));
+    assert_eq!(k.server_segments, 400 * (2 + 3));
     assert_eq!((k.foreign, k.server_dropped), (0, 0));
     let r = rxc.report(&gen.sent_per_flow());
-    assert_eq!((r.sent, r.received, r.lost), (600, 600, 0));
+    assert_eq!((r.sent, r.received, r.lost), (1200, 1200, 0));
 
     let p = &lab.worker.pipeline;
     assert_eq!(p.stats().dropped_by_rules, 0, "{:?}", p.stats());

@@ -797,6 +797,10 @@ impl TcpStats {
             ("conns_timed_out", Json::from(k.timed_out)),
             ("conns_reset", Json::from(k.reset)),
             ("cps", Json::from(self.cps)),
+            (
+                "completed_per_s",
+                Json::from(k.completed as f64 * 1e9 / self.total_ns.max(1) as f64),
+            ),
             ("data_segments", Json::from(k.data_segments)),
             ("control_segments", Json::from(k.control_segments)),
             ("server_segments", Json::from(k.server_segments)),

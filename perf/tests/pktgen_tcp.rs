@@ -55,6 +55,8 @@ fn tcp_config(conns: u64, segments: u32) -> TcpConfig {
         // Generous: a loaded 2-core machine must not time a connection out.
         timeout_ns: 20_000_000_000,
         size: 200,
+        // Retransmission off: every segment must arrive the first time.
+        rto_ns: 0,
     }
 }
 
@@ -282,7 +284,7 @@ fn a_lost_last_segment_times_the_connection_out() {
             dst: MacAddr([2, 0, 0, 0, 0, 2]),
         },
         TcpConfig {
-            timeout_ns: 1_000_000_000,
+            timeout_ns: 2_000_000_000,
             ..tcp_config(10, 3)
         },
     )
@@ -309,5 +311,54 @@ fn a_lost_last_segment_times_the_connection_out() {
     );
     assert_eq!((s.rx.sent, s.rx.received, s.rx.lost), (30, 28, 2));
     assert_eq!(s.rx.flows_with_loss, 2);
+    assert_eq!(k.retransmits, 0);
     assert!(gen.idle());
+}
+
+#[test]
+fn lost_segments_are_sent_again() {
+    let (eal, _turn) = eal();
+    let port = ring(eal, 26, 26, "ring26");
+    let q = port.try_queue(0).unwrap();
+    // Slot 1 loses its last data segment, slot 2 its last two: both send again from the
+    // first unacknowledged byte after the retransmission timeout, with new stamps.
+    let mut lossy = DropShim::new(q, [(1, 2), (2, 1), (2, 2)]);
+    let mut gen = TcpGen::new(
+        &flows(10),
+        Macs {
+            src: MacAddr([2, 0, 0, 0, 0, 1]),
+            dst: MacAddr([2, 0, 0, 0, 0, 2]),
+        },
+        TcpConfig {
+            rto_ns: 500_000_000,
+            ..tcp_config(10, 3)
+        },
+    )
+    .unwrap();
+    let mut rxc = RxCounter::new(10);
+    let s = run_tcp(
+        &mut gen,
+        &mut rxc,
+        &mut [&mut lossy],
+        (0, 0),
+        &RunConfig {
+            duration_ns: 60_000_000_000,
+            ..RunConfig::default()
+        },
+        &mut Clock::real(),
+        None,
+    );
+    let k = s.counts;
+    assert_eq!(lossy.dropped, 3);
+    assert_eq!(
+        (k.opened, k.established, k.completed, k.failed),
+        (10, 10, 10, 0),
+        "{k:?}"
+    );
+    // Slot 1 sends its last segment again, slot 2 its last two (go-back-N).
+    assert_eq!(k.retransmits, 2);
+    assert_eq!(k.data_segments, 30 + 1 + 2);
+    assert_eq!((s.rx.sent, s.rx.received, s.rx.lost), (33, 30, 3));
+    let per_flow = gen.sent_per_flow();
+    assert_eq!((per_flow[0], per_flow[1], per_flow[2]), (3, 4, 5));
 }

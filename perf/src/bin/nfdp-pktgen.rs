@@ -97,6 +97,10 @@ struct Cli {
     /// TCP: seconds without progress after which a connection counts as failed.
     #[arg(long, default_value_t = 2.0)]
     conn_timeout: f64,
+    /// TCP: milliseconds without progress after which unacknowledged segments are sent
+    /// again (0: never).
+    #[arg(long, default_value_t = 200)]
+    rto_ms: u64,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -314,6 +318,7 @@ fn tcp_main(
             connections: cli.connections,
             timeout_ns: (cli.conn_timeout * 1e9) as u64,
             size,
+            rto_ns: cli.rto_ms.saturating_mul(1_000_000),
         },
     )?;
     let mut rxc = RxCounter::new(cli.flows);

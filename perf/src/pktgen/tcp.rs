@@ -50,6 +50,9 @@ pub struct TcpConfig {
     pub timeout_ns: u64,
     /// Data segment size on the wire, FCS included (at least `MIN_TCP_SIZE`).
     pub size: u16,
+    /// Without progress for this long, the client sends again what is unacknowledged (SYN,
+    /// data from the first unacknowledged byte, FIN); 0: never.
+    pub rto_ns: u64,
 }
 
 impl Default for TcpConfig {
@@ -60,6 +63,7 @@ impl Default for TcpConfig {
             connections: None,
             timeout_ns: 2_000_000_000,
             size: 128,
+            rto_ns: 200_000_000,
         }
     }
 }
@@ -224,7 +228,10 @@ struct Conn {
     snd_nxt: u32,
     rcv_nxt: u32,
     data_sent: u32,
+    /// Last progress (a segment of the peer that moved the connection on).
     last_ns: u64,
+    /// Last retransmission.
+    retx_ns: u64,
 }
 
 /// Connection counts of a TCP run.
@@ -240,6 +247,8 @@ pub struct TcpCounts {
     pub failed: u64,
     pub timed_out: u64,
     pub reset: u64,
+    /// Retransmission timeouts that sent something again.
+    pub retransmits: u64,
     /// Segments the client sent: data, and everything else.
     pub data_segments: u64,
     pub control_segments: u64,
@@ -399,6 +408,7 @@ impl TcpGen {
                 rcv_nxt: 0,
                 data_sent: 0,
                 last_ns: now,
+                retx_ns: now,
             };
             self.counts.opened += 1;
             self.active += 1;
@@ -478,8 +488,7 @@ impl TcpGen {
     }
 
     /// Opens what is due (when `open`), then sends a burst of client segments on
-    /// `ports[tx]` and of server replies on `ports[rx]`; fails connections past the
-    /// timeout.
+    /// `ports[tx]` and of server replies on `ports[rx]`.
     pub fn transmit(
         &mut self,
         ports: &mut [&mut dyn GenPort],
@@ -531,28 +540,68 @@ impl TcpGen {
             self.counts.server_segments += sent as u64;
             self.counts.refused += (m - sent) as u64;
         }
-        self.sweep(now);
     }
 
-    /// Fails the connections without progress for the timeout (checked every 10 ms).
+    /// Every 10 ms: sends again what a connection without progress for `rto_ns` has not
+    /// seen acknowledged, and fails the ones without progress for the timeout.
     fn sweep(&mut self, now: u64) {
         if now.saturating_sub(self.last_sweep) < 10_000_000 || self.active == 0 {
             return;
         }
         self.last_sweep = now;
-        for c in self.conns.iter_mut() {
-            if c.state.active() && now.saturating_sub(c.last_ns) > self.cfg.timeout_ns {
+        let (rto, payload) = (self.cfg.rto_ns, self.payload as u32);
+        for slot in 0..self.conns.len() {
+            let c = &mut self.conns[slot];
+            if !c.state.active() {
+                continue;
+            }
+            if now.saturating_sub(c.last_ns) > self.cfg.timeout_ns {
                 c.state = State::Failed;
                 c.pend = 0;
                 self.active -= 1;
                 self.counts.failed += 1;
                 self.counts.timed_out += 1;
+                continue;
             }
+            if rto == 0 || now.saturating_sub(c.last_ns.max(c.retx_ns)) <= rto {
+                continue;
+            }
+            c.retx_ns = now;
+            match c.state {
+                State::SynSent => c.pend |= PEND_SYN,
+                State::Established if c.snd_nxt != c.snd_una => {
+                    // Go back to the first unacknowledged byte (new stamps: the lost
+                    // segments count as lost, the new ones as received).
+                    let back = c.snd_nxt.wrapping_sub(c.snd_una) / payload.max(1);
+                    c.data_sent -= back.min(c.data_sent);
+                    c.snd_nxt = c.snd_una;
+                }
+                State::FinSent => {
+                    c.snd_nxt = c.snd_nxt.wrapping_sub(1);
+                    c.state = State::Established;
+                    c.pend |= PEND_FIN;
+                }
+                _ => continue,
+            }
+            self.counts.retransmits += 1;
+            self.push_ready(slot as u32);
         }
     }
 
+    /// Counts the connections still open as timed out (the end of a run).
+    pub fn abandon_open(&mut self) {
+        for c in self.conns.iter_mut().filter(|c| c.state.active()) {
+            c.state = State::Failed;
+            c.pend = 0;
+            self.counts.failed += 1;
+            self.counts.timed_out += 1;
+        }
+        self.active = 0;
+    }
+
     /// Receives on both ports: segments for the client on `ports[tx]`, for the server on
-    /// `ports[rx]` (on one port, by the client's table). Data segments go to `rxc`.
+    /// `ports[rx]` (on one port, by the client's table). Data segments go to `rxc`. Then
+    /// the timers: retransmissions, connections failed by timeout.
     pub fn receive(
         &mut self,
         ports: &mut [&mut dyn GenPort],
@@ -581,6 +630,9 @@ impl TcpGen {
             }
             got += here;
         }
+        // Timers after what arrived was seen (a descheduled generator must not time out
+        // segments that are waiting in a ring).
+        self.sweep(clock.now());
         got
     }
 
@@ -769,6 +821,7 @@ pub fn run_tcp(
             last_opened = k.opened;
         }
     }
+    gen.abandon_open();
     let now = clock.now();
     let open_ns = (open_end.unwrap_or(now) - start).max(1);
     TcpStats {
@@ -796,6 +849,7 @@ impl TcpStats {
             ("conns_failed", Json::from(k.failed)),
             ("conns_timed_out", Json::from(k.timed_out)),
             ("conns_reset", Json::from(k.reset)),
+            ("retransmits", Json::from(k.retransmits)),
             ("cps", Json::from(self.cps)),
             (
                 "completed_per_s",

@@ -230,7 +230,8 @@ struct Conn {
     data_sent: u32,
     /// Last progress (a segment of the peer that moved the connection on).
     last_ns: u64,
-    /// Last retransmission.
+    /// Last SYN, data or FIN sent (the retransmission timer runs from the later of this
+    /// and `last_ns`).
     retx_ns: u64,
 }
 
@@ -281,6 +282,9 @@ pub struct TcpGen {
     last_sweep: u64,
     pub counts: TcpCounts,
 }
+
+/// Connections with something to send above which no new one is opened.
+const OPEN_BACKLOG: usize = 4 * MAX_BURST;
 
 /// Most server replies queued (what does not fit is dropped and counted).
 const REPLY_QUEUE: usize = 16384;
@@ -387,7 +391,10 @@ impl TcpGen {
         if let Some(n) = self.cfg.connections {
             due = due.min(n.saturating_sub(self.counts.opened) as usize);
         }
-        for _ in 0..due.min(max) {
+        // Back-pressure: while the generator itself is behind (many connections waiting for
+        // their turn to send), opening more would only time connections out in its queue.
+        let room = OPEN_BACKLOG.saturating_sub(self.ready.len());
+        for _ in 0..due.min(max).min(room) {
             let slot = (self.counts.opened % self.conns.len() as u64) as u32;
             let c = &mut self.conns[slot as usize];
             if c.state.active() {
@@ -462,16 +469,19 @@ impl TcpGen {
         c.pend &= !what;
         match what {
             PEND_SYN => {
+                c.retx_ns = now;
                 c.snd_nxt = c.iss.wrapping_add(1);
                 self.counts.control_segments += 1;
             }
             0 => {
+                c.retx_ns = now;
                 c.snd_nxt = c.snd_nxt.wrapping_add(payload);
                 c.data_sent += 1;
                 self.seq[s as usize] = self.seq[s as usize].wrapping_add(1);
                 self.counts.data_segments += 1;
             }
             PEND_FIN => {
+                c.retx_ns = now;
                 c.snd_nxt = c.snd_nxt.wrapping_add(1);
                 c.state = State::FinSent;
                 self.counts.control_segments += 1;
@@ -552,7 +562,9 @@ impl TcpGen {
         let (rto, payload) = (self.cfg.rto_ns, self.payload as u32);
         for slot in 0..self.conns.len() {
             let c = &mut self.conns[slot];
-            if !c.state.active() {
+            // A queued connection waits for the generator, not for the network: its timers
+            // restart when it sends.
+            if !c.state.active() || c.queued {
                 continue;
             }
             if now.saturating_sub(c.last_ns) > self.cfg.timeout_ns {
@@ -672,12 +684,11 @@ impl TcpGen {
             return;
         }
         match c.state {
-            State::SynSent
-                if seg.flags & SYN != 0 && seg.ack == c.iss.wrapping_add(1) && c.pend == 0 =>
-            {
+            State::SynSent if seg.flags & SYN != 0 && seg.ack == c.iss.wrapping_add(1) => {
                 c.rcv_nxt = seg.seq.wrapping_add(1);
                 c.snd_una = seg.ack;
                 c.state = State::Established;
+                // (A SYN sent again and still queued is not needed any more.)
                 c.pend = PEND_ACK;
                 if segments == 0 {
                     c.pend |= PEND_FIN;

@@ -383,7 +383,7 @@ impl TcpGen {
     fn open(&mut self, now: u64, max: usize) {
         let start = *self.open_start.get_or_insert(now);
         let mut due = if self.cfg.conn_rate > 0.0 {
-            let allowed = ((now - start) as f64 * self.cfg.conn_rate / 1e9) as u64 + 1;
+            let allowed = (now.saturating_sub(start) as f64 * self.cfg.conn_rate / 1e9) as u64 + 1;
             allowed.saturating_sub(self.counts.opened) as usize
         } else {
             max

@@ -12,6 +12,7 @@ use perf::pktgen::fields::{AddrRange, FlowSpec, Order, PortRange};
 use perf::pktgen::packet::{Macs, Sizes};
 use perf::pktgen::rfc2544::{search, SearchConfig, SearchResult};
 use perf::pktgen::rx::RxCounter;
+use perf::pktgen::tcp::{run_tcp, TcpConfig, TcpGen, MIN_TCP_SIZE};
 use perf::pktgen::{dpdk as gdpdk, run, Clock, GenConfig, GenPort, Generator, Rate, RunConfig};
 use std::process::ExitCode;
 
@@ -80,6 +81,32 @@ struct Cli {
     /// No status line per second.
     #[arg(long)]
     quiet: bool,
+    /// `udp`, or `tcp`: each flow is a connection the generator plays both ends of
+    /// (client on --tx, server on --rx), with handshake, data and teardown.
+    #[arg(long, default_value = "udp")]
+    proto: Proto,
+    /// TCP: connections opened per second (0: as fast as connection slots free up).
+    #[arg(long, default_value_t = 1000.0)]
+    new_conn_rate: f64,
+    /// TCP: stamped data segments per connection.
+    #[arg(long, default_value_t = 4)]
+    segments: u32,
+    /// TCP: open this many connections, then stop (default: open until --duration ends).
+    #[arg(long)]
+    connections: Option<u64>,
+    /// TCP: seconds without progress after which a connection counts as failed.
+    #[arg(long, default_value_t = 2.0)]
+    conn_timeout: f64,
+    /// TCP: milliseconds without progress after which unacknowledged segments are sent
+    /// again (0: never).
+    #[arg(long, default_value_t = 200)]
+    rto_ms: u64,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Proto {
+    Udp,
+    Tcp,
 }
 
 fn main() -> ExitCode {
@@ -108,6 +135,12 @@ fn real_main(cli: Cli) -> Result<(), String> {
             .map_or(Order::Sequential, |seed| Order::Random { seed }),
     };
     flows.validate()?;
+    if cli.proto == Proto::Tcp && cli.rfc2544 {
+        return Err("--rfc2544 searches a packet rate: UDP only".into());
+    }
+    if cli.proto == Proto::Tcp && !(cli.conn_timeout > 0.0 && cli.conn_timeout.is_finite()) {
+        return Err("--conn-timeout must be positive".into());
+    }
     let rx_dev = cli.rx.clone().filter(|r| *r != cli.tx);
     let mut devices = vec![cli.tx.as_str()];
     if let Some(r) = &rx_dev {
@@ -144,6 +177,9 @@ fn real_main(cli: Cli) -> Result<(), String> {
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    if cli.proto == Proto::Tcp {
+        return tcp_main(&cli, &flows, macs, &mut txq, rxq.as_mut());
     }
     let mut cfg = RunConfig {
         rate: cli.rate,
@@ -254,6 +290,83 @@ fn real_main(cli: Cli) -> Result<(), String> {
         }
         out.set("run", s.json());
     }
+    if let Some(path) = &cli.json {
+        std::fs::write(path, out.pretty()).map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    Ok(())
+}
+
+/// `--proto tcp`: connections at --new-conn-rate for --duration (or --connections), client
+/// on the transmit port, server on the receive port.
+fn tcp_main(
+    cli: &Cli,
+    flows: &FlowSpec,
+    macs: Macs,
+    txq: &mut dataplane::port::dpdk::DpdkQueue,
+    rxq: Option<&mut dataplane::port::dpdk::DpdkQueue>,
+) -> Result<(), String> {
+    let size = match cli.size {
+        Sizes::Fixed(s) => s.max(MIN_TCP_SIZE),
+        Sizes::Imix => return Err("--proto tcp sends fixed-size data segments: --size N".into()),
+    };
+    let mut gen = TcpGen::new(
+        flows,
+        macs,
+        TcpConfig {
+            conn_rate: cli.new_conn_rate,
+            segments: cli.segments,
+            connections: cli.connections,
+            timeout_ns: (cli.conn_timeout * 1e9) as u64,
+            size,
+            rto_ns: cli.rto_ms.saturating_mul(1_000_000),
+        },
+    )?;
+    let mut rxc = RxCounter::new(cli.flows);
+    let cfg = RunConfig {
+        duration_ns: (cli.duration * 1e9) as u64,
+        burst: cli.burst,
+        status: !cli.quiet && cli.duration > 3.0,
+        ..RunConfig::default()
+    };
+    let mut clock = Clock::real();
+    let s = match rxq {
+        Some(r) => {
+            let mut ports: [&mut dyn GenPort; 2] = [txq, r];
+            run_tcp(
+                &mut gen,
+                &mut rxc,
+                &mut ports,
+                (0, 1),
+                &cfg,
+                &mut clock,
+                None,
+            )
+        }
+        None => {
+            let mut ports: [&mut dyn GenPort; 1] = [txq];
+            run_tcp(
+                &mut gen,
+                &mut rxc,
+                &mut ports,
+                (0, 0),
+                &cfg,
+                &mut clock,
+                None,
+            )
+        }
+    };
+    println!("{}", s.summary());
+    let setup = Json::obj([
+        ("tx", Json::from(cli.tx.as_str())),
+        ("rx", Json::from(cli.rx.as_deref().unwrap_or(&cli.tx))),
+        ("proto", Json::from("tcp")),
+        ("flows", Json::from(cli.flows)),
+        ("size", Json::from(size.to_string())),
+        ("new_conn_rate", Json::from(cli.new_conn_rate)),
+        ("segments", Json::from(cli.segments)),
+        ("burst", Json::from(cli.burst)),
+    ]);
+    let out = Json::obj([("setup", setup), ("run", s.json())]);
     if let Some(path) = &cli.json {
         std::fs::write(path, out.pretty()).map_err(|e| format!("{}: {e}", path.display()))?;
     }

@@ -10,6 +10,7 @@ pub mod packet;
 pub mod rfc2544;
 pub mod rx;
 pub mod shim;
+pub mod tcp;
 
 #[cfg(feature = "dpdk")]
 pub mod dpdk;

@@ -1118,7 +1118,10 @@ fn a_ruleset_over_the_classifier_budget_is_refused_everywhere_and_changes_nothin
         e.message()
     );
     assert_eq!(h.save(false), before);
-    assert_eq!(std::fs::read_to_string(h.dir.join("rules.v4")).unwrap(), file);
+    assert_eq!(
+        std::fs::read_to_string(h.dir.join("rules.v4")).unwrap(),
+        file
+    );
     h.send_udp([93, 184, 216, 34], 40000, 2);
     assert_eq!(h.wires[WAN].wait(2, PATIENCE).len(), 2, "still forwarding");
 
@@ -1126,7 +1129,10 @@ fn a_ruleset_over_the_classifier_budget_is_refused_everywhere_and_changes_nothin
     std::fs::write(h.dir.join("rules.v4"), big_rules()).unwrap();
     let control = std::sync::Arc::clone(h.daemon.as_ref().unwrap().control());
     let e = control.reload_rules_file().expect_err("refused");
-    assert!(e.starts_with("ruleset refused: the classifier of chain FORWARD"), "{e}");
+    assert!(
+        e.starts_with("ruleset refused: the classifier of chain FORWARD"),
+        "{e}"
+    );
     assert_eq!(h.save(false), before);
 
     // At start-up the daemon refuses to start with it.
@@ -1138,7 +1144,10 @@ fn a_ruleset_over_the_classifier_budget_is_refused_everywhere_and_changes_nothin
     let e = core::start(cfg, rules, ports, Options::default())
         .err()
         .expect("refused");
-    assert!(e.starts_with("ruleset refused: the classifier of chain FORWARD"), "{e}");
+    assert!(
+        e.starts_with("ruleset refused: the classifier of chain FORWARD"),
+        "{e}"
+    );
 }
 
 #[test]

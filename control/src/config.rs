@@ -161,7 +161,7 @@ pub struct Config {
     /// `[dataplane] mbufs`: packet buffers per port pool (DPDK only).
     pub mbufs: u32,
     /// `[dataplane] classifier_memory`: bytes of classifier one compiled ruleset may take
-    /// (default 1 GiB); a ruleset that needs more is refused and the running one stays.
+    /// (default 2 GiB); a ruleset that needs more is refused and the running one stays.
     pub classifier_memory: u64,
     /// `[local] tap`: the name of the TAP exception port that carries traffic to and from
     /// the host's own stack (INPUT / OUTPUT); `None`: no local delivery.
@@ -895,9 +895,9 @@ listen = "0.0.0.0:9100"
     }
 
     #[test]
-    fn classifier_memory_defaults_to_1_gib_and_can_be_set() {
+    fn classifier_memory_defaults_to_2_gib_and_can_be_set() {
         let c = Config::parse("", Path::new("empty.toml")).unwrap();
-        assert_eq!(c.classifier_memory, 1 << 30);
+        assert_eq!(c.classifier_memory, 2 << 30);
         let c = Config::parse(
             "[dataplane]\nclassifier_memory = 4194304\n",
             Path::new("t.toml"),

@@ -84,8 +84,8 @@ impl From<PublishError> for String {
 }
 
 impl Shared {
-    /// With the default classifier budget; chains of `rules` over it are scanned rather
-    /// than refused (tests and tools; the daemon starts with `try_new`).
+    /// `rules` compiled without a budget (tests and tools; the daemon starts with
+    /// `try_new`); later publications are held to the default budget.
     pub fn new(rules: Ruleset, port_names: Vec<String>, conntrack_max: u64) -> Shared {
         let compiled = Arc::new(CompiledRuleset::compile_for_ports(&rules, 1, &port_names));
         Shared::with_compiled(rules, compiled, port_names, conntrack_max)

@@ -186,9 +186,12 @@ fn build_dim(
     rules: &[Intervals],
     words: usize,
 ) -> Result<Dim, TryReserveError> {
-    let mut sets: Vec<u64> = Vec::new();
-    sets.try_reserve_exact(starts.len().saturating_mul(words))?;
-    sets.resize(starts.len() * words, 0);
+    let len = starts.len().saturating_mul(words);
+    // The fallible reservation proves the allocator can give this much without aborting;
+    // the zeroed allocation that replaces it maps its pages lazily, so rows no rule
+    // covers cost no resident memory (writing the zeros would touch every page).
+    Vec::<u64>::new().try_reserve_exact(len)?;
+    let mut sets = vec![0u64; len];
     for (r, iv) in rules.iter().enumerate() {
         for &(lo, hi) in iv {
             let first = starts.partition_point(|s| *s < lo);

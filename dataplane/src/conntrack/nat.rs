@@ -420,7 +420,7 @@ mod tests {
         }
         // 1024-65535 at 90% occupancy (every tenth port free, by a fixed hash): each of
         // 1,000 connections finds a free port within the bound.
-        let is_free = |k: u32| mix64(u64::from(k)) % 10 == 0;
+        let is_free = |k: u32| mix64(u64::from(k)).is_multiple_of(10);
         for conn in 0..1_000u64 {
             let mut probes = 0;
             let found = bounded_search(

@@ -160,6 +160,9 @@ pub struct Config {
     pub metrics_rule_counters: bool,
     /// `[dataplane] mbufs`: packet buffers per port pool (DPDK only).
     pub mbufs: u32,
+    /// `[dataplane] classifier_memory`: bytes of classifier one compiled ruleset may take
+    /// (default 2 GiB); a ruleset that needs more is refused and the running one stays.
+    pub classifier_memory: u64,
     /// `[local] tap`: the name of the TAP exception port that carries traffic to and from
     /// the host's own stack (INPUT / OUTPUT); `None`: no local delivery.
     pub local_tap: Option<String>,
@@ -228,6 +231,7 @@ struct RawDataplane {
     workers: Option<Spanned<Vec<u32>>>,
     burst: Option<Spanned<u16>>,
     mbufs: Option<Spanned<u32>>,
+    classifier_memory: Option<Spanned<u64>>,
 }
 
 #[derive(Deserialize)]
@@ -439,6 +443,13 @@ impl Config {
             }
             Some(m) => m.into_inner(),
             None => 8191,
+        };
+        let classifier_memory = match raw.dataplane.classifier_memory {
+            Some(m) if *m.get_ref() == 0 => {
+                return Err(cx.at(&m, "classifier_memory must be at least 1 (bytes)"));
+            }
+            Some(m) => m.into_inner(),
+            None => dataplane::pipeline::DEFAULT_CLASSIFIER_MEMORY,
         };
         let local_tap = match raw.local.tap {
             Some(t) => {
@@ -670,6 +681,7 @@ impl Config {
             metrics_listen,
             metrics_rule_counters: raw.metrics.rule_counters.unwrap_or(true),
             mbufs,
+            classifier_memory,
             local_tap,
         };
         config.build()?;
@@ -880,6 +892,24 @@ listen = "0.0.0.0:9100"
         assert_eq!(c.api_socket, Path::new(DEFAULT_API_SOCKET));
         assert!(c.ports.is_empty());
         assert_eq!(c.build().unwrap().fib.rules().len(), 3);
+    }
+
+    #[test]
+    fn classifier_memory_defaults_to_2_gib_and_can_be_set() {
+        let c = Config::parse("", Path::new("empty.toml")).unwrap();
+        assert_eq!(c.classifier_memory, 2 << 30);
+        let c = Config::parse(
+            "[dataplane]\nclassifier_memory = 4194304\n",
+            Path::new("t.toml"),
+        )
+        .unwrap();
+        assert_eq!(c.classifier_memory, 4 << 20);
+        let e =
+            Config::parse("[dataplane]\nclassifier_memory = 0\n", Path::new("t.toml")).unwrap_err();
+        assert_eq!(
+            (e.line, e.message.as_str()),
+            (Some(2), "classifier_memory must be at least 1 (bytes)")
+        );
     }
 
     #[test]

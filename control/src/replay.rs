@@ -166,7 +166,10 @@ pub fn run(args: &ReplayArgs) -> Result<ReplaySummary, String> {
     }
     input.sort_by_key(|(ts, seq, _, _)| (*ts, *seq));
 
-    let compiled = Arc::new(CompiledRuleset::compile_for_ports(&rules, 1, &port_names));
+    let compiled = Arc::new(
+        CompiledRuleset::try_compile_for_ports(&rules, 1, &port_names, cfg.classifier_memory)
+            .map_err(|e| e.to_string())?,
+    );
     let mut pipeline = Pipeline::new(compiled, topo.fib.clone(), topo.neighbors.clone());
     pipeline.set_conntrack_config(CtConfig::from_tunables(|n| cfg.tunable(n)));
     pipeline.enable_trace();

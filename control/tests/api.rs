@@ -1076,6 +1076,80 @@ fn accepted_changes_are_written_back_and_a_restart_starts_from_them() {
     assert_eq!(h.save(false), saved);
 }
 
+/// A FORWARD chain of 2,000 rules (a classifier of about 1 MB) that ends in a UDP drop.
+fn big_rules() -> String {
+    let mut text = String::from("*filter\n");
+    for i in 0..2000 {
+        text += &format!(
+            "-A FORWARD -s 10.{}.{}.0/24 -p tcp --dport {} -j ACCEPT\n",
+            i / 256,
+            i % 256,
+            1000 + i
+        );
+    }
+    text + "-A FORWARD -p udp -j DROP\nCOMMIT\n"
+}
+
+#[test]
+fn a_ruleset_over_the_classifier_budget_is_refused_everywhere_and_changes_nothing() {
+    let serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let dir = temp_dir();
+    std::fs::write(dir.join("rules.v4"), RULES).expect("rules file");
+    let text = config_text(&dir, "").replace(
+        "workers = [0]\n",
+        "workers = [0]\nclassifier_memory = 65536\n",
+    );
+    std::fs::write(dir.join("nfdp.toml"), text).expect("config");
+    let cfg = Config::load(dir.join("nfdp.toml")).expect("config");
+    let h = start_in(dir, cfg, serial);
+    let before = h.save(false);
+    let file = std::fs::read_to_string(h.dir.join("rules.v4")).unwrap();
+
+    // The API: INVALID_ARGUMENT naming the chain; the running ruleset and the file stay.
+    let e = h.restore(restore_req(&big_rules())).expect_err("refused");
+    assert_eq!(e.code(), Code::InvalidArgument);
+    assert!(
+        e.message().starts_with(
+            "ruleset refused: the classifier of chain FORWARD in table filter (2001 rules) needs about "
+        ) && e.message().ends_with(
+            " bytes, more than the 65536 bytes left of the classifier memory budget of 65536 bytes ([dataplane] classifier_memory)"
+        ),
+        "{}",
+        e.message()
+    );
+    assert_eq!(h.save(false), before);
+    assert_eq!(
+        std::fs::read_to_string(h.dir.join("rules.v4")).unwrap(),
+        file
+    );
+    h.send_udp([93, 184, 216, 34], 40000, 2);
+    assert_eq!(h.wires[WAN].wait(2, PATIENCE).len(), 2, "still forwarding");
+
+    // SIGHUP: the same refusal, as an error; nothing changes.
+    std::fs::write(h.dir.join("rules.v4"), big_rules()).unwrap();
+    let control = std::sync::Arc::clone(h.daemon.as_ref().unwrap().control());
+    let e = control.reload_rules_file().expect_err("refused");
+    assert!(
+        e.starts_with("ruleset refused: the classifier of chain FORWARD"),
+        "{e}"
+    );
+    assert_eq!(h.save(false), before);
+
+    // At start-up the daemon refuses to start with it.
+    let cfg = Config::load(h.dir.join("nfdp.toml")).unwrap();
+    let rules = control::daemon::load_rules(&h.dir.join("rules.v4")).unwrap();
+    let mut h = h;
+    h.daemon.take().unwrap().shutdown();
+    let (ports, _) = wire_ports(&cfg).unwrap();
+    let e = core::start(cfg, rules, ports, Options::default())
+        .err()
+        .expect("refused");
+    assert!(
+        e.starts_with("ruleset refused: the classifier of chain FORWARD"),
+        "{e}"
+    );
+}
+
 #[test]
 fn without_persist_the_file_is_left_alone() {
     let h = start_with(RULES, "persist = false\n", "");

@@ -328,7 +328,8 @@ impl Daemon {
     fn publish(&self, rules: &str) -> u64 {
         let g = self
             .shared
-            .publish(parse_rules(rules, "test").expect("rules"));
+            .publish(parse_rules(rules, "test").expect("rules"))
+            .expect("published");
         self.report_when(&format!("generation {g}"), |r| r.generation == g);
         g
     }
@@ -580,6 +581,22 @@ const COUNT_AND_ACCEPT_UDP: &str = "*mangle\n-A PREROUTING -i lan0 -p udp\nCOMMI
 const DROP_UDP: &str = "*nat\n-A POSTROUTING -o wan0 -j MASQUERADE\nCOMMIT\n\
     *filter\n-A FORWARD -i lan0 -p udp -j DROP\nCOMMIT\n";
 
+/// ACCEPT_UDP's gateway with a FORWARD chain of 2,000 TCP rules in front and a rule that
+/// drops UDP after them: its classifier takes about 1 MB.
+fn big_ruleset_dropping_udp() -> String {
+    let mut text = String::from("*nat\n-A POSTROUTING -o wan0 -j MASQUERADE\nCOMMIT\n*filter\n");
+    for i in 0..2000 {
+        text += &format!(
+            "-A FORWARD -s 10.{}.{}.0/24 -p tcp --dport {} -j ACCEPT\n",
+            i / 256,
+            i % 256,
+            1000 + i
+        );
+    }
+    text += "-A FORWARD -p udp -j DROP\nCOMMIT\n";
+    text
+}
+
 fn numbered(seq: u32) -> Vec<u8> {
     from_lan(&udp(HOST, SERVER, 40000, 9, &seq.to_be_bytes()))
 }
@@ -633,7 +650,9 @@ fn ruleset_swaps_under_load_lose_nothing_and_keep_counters() {
             last = accepted;
             generations.push(g);
         } else {
-            d.shared.publish(parse_rules(rules, "test").expect("rules"));
+            d.shared
+                .publish(parse_rules(rules, "test").expect("rules"))
+                .expect("published");
             std::thread::sleep(Duration::from_millis(2));
         }
     }
@@ -1004,6 +1023,53 @@ fn link_down_forgets_connections_masqueraded_to_the_port() {
 // ---- publication ----
 
 #[test]
+fn a_ruleset_over_the_classifier_budget_is_refused_and_the_old_one_keeps_forwarding() {
+    let d = Daemon::start(ACCEPT_UDP, false);
+    let wan = &d.wires[WAN];
+    d.wires[LAN].inject(&numbered(0));
+    assert_eq!(wan.wait(1, PATIENCE).len(), 1);
+
+    let big = parse_rules(&big_ruleset_dropping_udp(), "big").expect("rules");
+    let needs =
+        dataplane::pipeline::CompiledRuleset::compile_for_ports(&big, 1, &d.shared.port_names)
+            .classifier_bytes();
+    assert!(needs > 512 << 10, "{needs}");
+    d.shared.set_classifier_memory(64 << 10);
+    let (before, _) = d.shared.current_rules();
+    let e = d.shared.publish(big.clone()).expect_err("over the budget");
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "ruleset refused: the classifier of chain FORWARD in table filter (2001 rules) \
+             needs about {needs} bytes, more than the 65536 bytes left of the classifier \
+             memory budget of 65536 bytes ([dataplane] classifier_memory)"
+        )
+    );
+    // Nothing changed: the generation, the model, and the worker still forwards UDP.
+    let (after, compiled) = d.shared.current_rules();
+    assert_eq!(
+        (compiled.generation, d.shared.compiled.load().generation),
+        (1, 1)
+    );
+    assert_eq!(after, before);
+    d.wires[LAN].inject(&numbered(1));
+    let out = wan.wait(1, PATIENCE);
+    assert_eq!(out.len(), 1, "the running ruleset still forwards");
+    assert_eq!(d.processed(2).stats.forwarded, 2);
+
+    // Within the default budget the same ruleset compiles, indexed, and drops UDP.
+    d.shared
+        .set_classifier_memory(dataplane::pipeline::DEFAULT_CLASSIFIER_MEMORY);
+    let g = d.publish(&big_ruleset_dropping_udp());
+    assert_eq!(g, 2);
+    assert_eq!(d.shared.compiled.load().classifier_bytes(), needs);
+    d.wires[LAN].inject(&numbered(2));
+    let r = d.processed(3);
+    assert_eq!((r.stats.forwarded, r.stats.dropped_by_rules), (2, 1));
+    assert!(wan.take().is_empty());
+}
+
+#[test]
 fn concurrent_publishers_hand_out_generations_in_publication_order() {
     // A SIGHUP reload (control thread) and the API can publish at once:
     // the generation the workers see never goes back, and the last one handed out stays.
@@ -1046,7 +1112,11 @@ fn concurrent_publishers_hand_out_generations_in_publication_order() {
             } else {
                 small.clone()
             };
-            std::thread::spawn(move || (0..100).map(|_| shared.publish(rules.clone())).max())
+            std::thread::spawn(move || {
+                (0..100)
+                    .map(|_| shared.publish(rules.clone()).expect("published"))
+                    .max()
+            })
         })
         .collect();
     let newest = publishers

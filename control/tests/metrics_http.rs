@@ -718,13 +718,16 @@ fn a_scrape_matches_the_traffic_sent() {
 
     // A swap: the generation and the swap latency follow, and the unchanged rule keeps its
     // count once the worker runs the new generation.
-    let g = rig.shared.publish(
-        parse_rules(
-            &format!("{RULES}*raw\n-A PREROUTING -j ACCEPT\nCOMMIT\n"),
-            "t",
+    let g = rig
+        .shared
+        .publish(
+            parse_rules(
+                &format!("{RULES}*raw\n-A PREROUTING -j ACCEPT\nCOMMIT\n"),
+                "t",
+            )
+            .unwrap(),
         )
-        .unwrap(),
-    );
+        .expect("published");
     rig.wait_for_snapshot(|r| r.generation == g);
     let m = Scrape::parse(&get(rig.addr, "/metrics").body);
     assert_eq!(m.value("nfdp_ruleset_generation", &[]), 2.0);

@@ -1577,3 +1577,62 @@ fn ruleset_swap_keeps_counters_of_rules_that_moved() {
         vec![0]
     );
 }
+
+/// 100,000 new UDP flows through MASQUERADE from two LAN hosts that use the same source
+/// ports (25,000 ports towards each of two servers): the second host's flows all clash and
+/// are remapped by the bounded search (at most 248 probes each, as the kernel), so the run
+/// completes with little work; the few the bound gives up on are dropped and counted as
+/// the kernel counts them (insert_failed).
+#[test]
+fn masquerade_under_port_pressure_searches_a_bounded_number_of_ports() {
+    let cfg = Config::parse(CONFIG, Path::new("test.toml")).expect("config");
+    let topo = cfg.build().expect("topology");
+    let mut rs = Ruleset::default();
+    restore(
+        "*nat\n-A POSTROUTING -o wan0 -j MASQUERADE\nCOMMIT\n",
+        &mut rs,
+        RestoreOptions::default(),
+    )
+    .expect("rules");
+    let mut p = Pipeline::new(
+        Arc::new(CompiledRuleset::compile(&rs, 1)),
+        topo.fib.clone(),
+        topo.neighbors.clone(),
+    );
+    let mut tuples = std::collections::HashSet::new();
+    let (mut sent, mut dropped, mut kept) = (0u64, 0u64, 0u64);
+    let mut out = Vec::new();
+    for host in [10u8, 11] {
+        for i in 0..50_000u32 {
+            let sport = 10_000 + (i % 25_000) as u16;
+            let dst = [93, 184, 216, 34 + (i / 25_000) as u8];
+            let ip = udp([192, 168, 1, host], dst, sport, 53);
+            out.clear();
+            p.receive(LAN, frame(LAN_MAC, HOST_MAC, &ip), T0, &mut out);
+            sent += 1;
+            match tx_on(&out, WAN).as_slice() {
+                [f] => {
+                    let ip = &f[14..];
+                    assert_eq!(&ip[12..16], &[203, 0, 113, 1]);
+                    let port = u16::from_be_bytes([ip[20], ip[21]]);
+                    assert!(port >= 1024);
+                    if host == 10 {
+                        assert_eq!(port, sport, "a free port is kept");
+                    }
+                    kept += u64::from(port == sport);
+                    assert!(tuples.insert((port, dst)), "{port} {dst:?} used twice");
+                }
+                [] => dropped += 1,
+                more => panic!("{} frames for one packet", more.len()),
+            }
+        }
+    }
+    let stats = p.conntrack().stats().clone();
+    assert_eq!(sent, 100_000);
+    assert_eq!(kept, 50_000, "only the first host keeps its ports");
+    assert_eq!(p.conntrack().len() as u64, sent - dropped);
+    assert_eq!(stats.insert_failed, dropped);
+    // The pool of each server ends 77% full; the bound gives up on a few of the last flows.
+    assert!(dropped < 1_000, "{dropped} dropped");
+    assert!(stats.nat_port_probes <= 248 * 50_000, "{stats:?}");
+}

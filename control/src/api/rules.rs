@@ -11,7 +11,7 @@ use super::{blocking, workers_status};
 use crate::daemon::core::names_a_table;
 use crate::daemon::metrics::ruleset_with_counters;
 use crate::daemon::worker::Command as WorkerCommand;
-use crate::daemon::Control;
+use crate::daemon::{Control, PublishError};
 use crate::iptables::cli::{exec_refusal, parse_refusal, restore_refusal, Refusal};
 use crate::iptables::command::{parse_command, Command, Source};
 use crate::iptables::{execute_typed, restore, save_ruleset, save_table, RestoreOptions};
@@ -28,6 +28,16 @@ pub struct RulesService {
 impl RulesService {
     pub fn new(control: Arc<Control>) -> RulesService {
         RulesService { control }
+    }
+}
+
+/// A ruleset the data plane refused (its classifier is over the memory budget) is the
+/// client's INVALID_ARGUMENT; a rules file that could not be written is INTERNAL. Either
+/// way nothing changed.
+fn publish_status(e: PublishError) -> Status {
+    match e {
+        PublishError::Refused(e) => Status::invalid_argument(e.to_string()),
+        PublishError::Failed(e) => Status::internal(e),
     }
 }
 
@@ -89,7 +99,7 @@ pub fn restore_text(control: &Control, req: RestoreRequest) -> Result<RestoreRep
     if req.test || !names_a_table(&text) {
         return Ok(RestoreReply { generation: 0 });
     }
-    let generation = control.commit_rules(rs).map_err(Status::internal)?;
+    let generation = control.commit_rules(rs).map_err(publish_status)?;
     if req.counters {
         // -c: the restored tables count from the text's values, not from the workers'
         // carried-over counts.
@@ -181,7 +191,7 @@ pub fn exec_args(control: &Control, args: Vec<String>) -> Result<ExecReply, Stat
                 Err(e) => Ok(reply(String::new(), Some(exec_refusal(&parsed, &e)), 0)),
                 Ok(out) if rs == *current => Ok(reply(out, None, 0)),
                 Ok(out) => {
-                    let g = control.commit_rules(rs).map_err(Status::internal)?;
+                    let g = control.commit_rules(rs).map_err(publish_status)?;
                     Ok(reply(out, None, g))
                 }
             }

@@ -6,7 +6,7 @@ use super::host::HostLink;
 use super::metrics::MetricsView;
 use super::snapshot::SnapshotSlot;
 use super::worker::{Command, WorkerReport, WorkerThread};
-use super::{persist, PortControl, Shared};
+use super::{persist, PortControl, PublishError, Shared};
 use crate::config::{Config, CONNTRACK_TUNABLES};
 use crossbeam_channel::Sender;
 use dataplane::conntrack::CtConfig;
@@ -210,13 +210,17 @@ impl Control {
     /// Writes `rules` back to the rules file (when persisting) and then publishes it with
     /// one swap. The caller holds `lock_changes`. A file that cannot be written refuses the
     /// change: the running ruleset and the file stay as they were.
-    pub fn commit_rules(&self, rules: Ruleset) -> Result<u64, String> {
-        if let Some(path) = self.persist_path() {
-            let text = crate::iptables::save_ruleset(&rules, false);
+    /// A ruleset whose classifier does not fit `[dataplane] classifier_memory` is refused
+    /// before the file is written.
+    pub fn commit_rules(&self, rules: Ruleset) -> Result<u64, PublishError> {
+        self.shared.publish_with(rules, |rules| {
+            let Some(path) = self.persist_path() else {
+                return Ok(());
+            };
+            let text = crate::iptables::save_ruleset(rules, false);
             persist::write_atomically(path, text.as_bytes())
-                .map_err(|e| format!("cannot write the rules file {}: {e}", path.display()))?;
-        }
-        Ok(self.shared.publish(rules))
+                .map_err(|e| format!("cannot write the rules file {}: {e}", path.display()))
+        })
     }
 
     /// SIGHUP: the rules file again, with iptables-restore semantics (only the tables it
@@ -234,7 +238,7 @@ impl Control {
         if !names_a_table(&text) {
             return Ok(None);
         }
-        Ok(Some(self.shared.publish(rs)))
+        Ok(Some(self.shared.publish(rs)?))
     }
 }
 
@@ -288,11 +292,15 @@ pub fn start(cfg: Config, rules: Ruleset, ports: Ports, opts: Options) -> Result
     let stop = Arc::new(AtomicBool::new(false));
     let reload = Arc::new(AtomicBool::new(false));
     let port_names: Vec<String> = cfg.ports.iter().map(|p| p.name.clone()).collect();
-    let shared = Arc::new(Shared::new(
-        rules,
-        port_names,
-        cfg.tunable("nf_conntrack_max").unwrap_or(0),
-    ));
+    let shared = Arc::new(
+        Shared::try_new(
+            rules,
+            port_names,
+            cfg.tunable("nf_conntrack_max").unwrap_or(0),
+            cfg.classifier_memory,
+        )
+        .map_err(|e| e.to_string())?,
+    );
     let ct_cfg = CtConfig::from_tunables(|n| cfg.tunable(n));
 
     // Multi-core NAT: the owner directory (both tuples of every connection: every shard

@@ -20,7 +20,7 @@ pub use self::core::{Control, Daemon, HostPorts, Options, Ports, Workers, Worker
 use crate::config::Config;
 use crate::iptables::{restore, RestoreOptions};
 use arc_swap::ArcSwap;
-use dataplane::pipeline::CompiledRuleset;
+use dataplane::pipeline::{CompileError, CompiledRuleset, DEFAULT_CLASSIFIER_MEMORY};
 use dataplane::port::PortStats;
 use dataplane::ruleset::Ruleset;
 use std::path::Path;
@@ -54,11 +54,64 @@ pub struct Shared {
     swap_ns: AtomicI64,
     pub port_names: Vec<String>,
     pub conntrack_max: u64,
+    /// `[dataplane] classifier_memory`: the most classifier memory a published ruleset may
+    /// take; a ruleset that needs more is refused.
+    classifier_memory: AtomicU64,
+}
+
+/// Why a ruleset was not published; the running one stays.
+#[derive(Debug)]
+pub enum PublishError {
+    /// Its classifier does not fit `[dataplane] classifier_memory`.
+    Refused(CompileError),
+    /// The step before the swap failed (writing the rules file back).
+    Failed(String),
+}
+
+impl std::fmt::Display for PublishError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PublishError::Refused(e) => e.fmt(f),
+            PublishError::Failed(e) => f.write_str(e),
+        }
+    }
+}
+
+impl From<PublishError> for String {
+    fn from(e: PublishError) -> String {
+        e.to_string()
+    }
 }
 
 impl Shared {
+    /// `rules` compiled without a budget (tests and tools; the daemon starts with
+    /// `try_new`); later publications are held to the default budget.
     pub fn new(rules: Ruleset, port_names: Vec<String>, conntrack_max: u64) -> Shared {
         let compiled = Arc::new(CompiledRuleset::compile_for_ports(&rules, 1, &port_names));
+        Shared::with_compiled(rules, compiled, port_names, conntrack_max)
+    }
+
+    /// With a classifier budget of `classifier_memory` bytes, which the first ruleset must
+    /// fit as every later one must.
+    pub fn try_new(
+        rules: Ruleset,
+        port_names: Vec<String>,
+        conntrack_max: u64,
+        classifier_memory: u64,
+    ) -> Result<Shared, CompileError> {
+        let compiled =
+            CompiledRuleset::try_compile_for_ports(&rules, 1, &port_names, classifier_memory)?;
+        let shared = Shared::with_compiled(rules, Arc::new(compiled), port_names, conntrack_max);
+        shared.set_classifier_memory(classifier_memory);
+        Ok(shared)
+    }
+
+    fn with_compiled(
+        rules: Ruleset,
+        compiled: Arc<CompiledRuleset>,
+        port_names: Vec<String>,
+        conntrack_max: u64,
+    ) -> Shared {
         Shared {
             compiled: Arc::new(ArcSwap::new(Arc::clone(&compiled))),
             published: Mutex::new((Arc::new(rules), compiled)),
@@ -66,7 +119,13 @@ impl Shared {
             swap_ns: AtomicI64::new(0),
             port_names,
             conntrack_max,
+            classifier_memory: AtomicU64::new(DEFAULT_CLASSIFIER_MEMORY),
         }
+    }
+
+    /// The classifier budget for the rulesets published from now on.
+    pub fn set_classifier_memory(&self, bytes: u64) {
+        self.classifier_memory.store(bytes, Ordering::Relaxed);
     }
 
     pub fn current_rules(&self) -> (Arc<Ruleset>, Arc<CompiledRuleset>) {
@@ -76,23 +135,39 @@ impl Shared {
 
     /// Compiles `rules` as the next generation and publishes it with one pointer swap;
     /// workers pick it up at their next burst and carry the counters of unchanged rules
-    /// over. The old generation is freed when the last worker lets go of it.
-    pub fn publish(&self, rules: Ruleset) -> u64 {
+    /// over. The old generation is freed when the last worker lets go of it. A ruleset
+    /// whose classifier does not fit the budget is refused: nothing changes.
+    pub fn publish(&self, rules: Ruleset) -> Result<u64, PublishError> {
+        self.publish_with(rules, |_| Ok(()))
+    }
+
+    /// As `publish`, running `before_swap` once the ruleset has compiled and before it is
+    /// swapped in; its error refuses the change too.
+    pub fn publish_with(
+        &self,
+        rules: Ruleset,
+        before_swap: impl FnOnce(&Ruleset) -> Result<(), String>,
+    ) -> Result<u64, PublishError> {
         // One publisher at a time (SIGHUP and the API may race): a generation number
         // taken before another's must not be stored after it.
         let mut g = self.published.lock().unwrap_or_else(|p| p.into_inner());
         let start = Instant::now();
-        let generation = self.generation.fetch_add(1, Ordering::Relaxed) + 1;
-        let compiled = Arc::new(CompiledRuleset::compile_for_ports(
+        let generation = self.generation.load(Ordering::Relaxed) + 1;
+        let compiled = CompiledRuleset::try_compile_for_ports(
             &rules,
             generation,
             &self.port_names,
-        ));
+            self.classifier_memory.load(Ordering::Relaxed),
+        )
+        .map_err(PublishError::Refused)?;
+        before_swap(&rules).map_err(PublishError::Failed)?;
+        let compiled = Arc::new(compiled);
+        self.generation.store(generation, Ordering::Relaxed);
         self.compiled.store(Arc::clone(&compiled));
         *g = (Arc::new(rules), compiled);
         self.swap_ns
             .store(start.elapsed().as_nanos() as i64, Ordering::Relaxed);
-        generation
+        Ok(generation)
     }
 
     /// Changes the published model's own counters (`iptables -Z`) without a new

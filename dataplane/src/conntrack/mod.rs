@@ -279,6 +279,9 @@ pub struct CtStats {
     /// "table full, dropping packet"
     pub table_full: u64,
     pub expired: u64,
+    /// Ports the NAT port search looked at (the work new connections cost under port
+    /// pressure).
+    pub nat_port_probes: u64,
 }
 
 pub struct Conntrack {

@@ -155,7 +155,7 @@ impl Conntrack {
 
     /// Chooses the binding of a new connection for `req` and records it in the entry's
     /// reply tuple. `false`: no free tuple in the range (the packet is dropped).
-    pub fn bind(&self, e: &mut ConnEntry, req: &NatRequest) -> bool {
+    pub fn bind(&mut self, e: &mut ConnEntry, req: &NatRequest) -> bool {
         let Some(mut t) = e.reply.invert() else {
             return false;
         };
@@ -176,7 +176,7 @@ impl Conntrack {
     /// The binding a new connection gets when no rule of that NAT hook chose one: the
     /// identity, except that a source port already in use is remapped so every
     /// connection stays unique.
-    pub fn bind_identity(&self, e: &mut ConnEntry, manip: Manip) -> bool {
+    pub fn bind_identity(&mut self, e: &mut ConnEntry, manip: Manip) -> bool {
         let Some(mut t) = e.reply.invert() else {
             return false;
         };
@@ -210,8 +210,11 @@ impl Conntrack {
     }
 
     /// nf_nat_l4proto_unique_tuple: keep the port when it is in range and free, else
-    /// search the range (or the port's class: 1-511, 600-1023, 1024-65535) from an offset.
-    fn choose_port(&self, t: &mut Tuple, e: &ConnEntry, req: &NatRequest) -> bool {
+    /// search the range (or the port's class: 1-511, 600-1023, 1024-65535) from an offset,
+    /// bounded as the kernel bounds it (`bounded_search`). `false`: no free port was met;
+    /// the caller drops the packet and `insert_failed` counts it, as the kernel's confirm
+    /// does with the clashing tuple the search left.
+    fn choose_port(&mut self, t: &mut Tuple, e: &ConnEntry, req: &NatRequest) -> bool {
         if !has_ports(t.proto) {
             return self.is_free(t);
         }
@@ -236,30 +239,102 @@ impl Conntrack {
         };
         // Source ports come from this worker's slice of the range, so that replies (which
         // carry the port) can be steered to the worker that owns the connection.
-        let (me, workers) = self.worker;
-        let mine = |p: u16| req.manip == Manip::Dst || workers == 1 || p % workers == me;
+        let (me, workers) = if req.manip == Manip::Dst {
+            (0, 1)
+        } else {
+            self.worker
+        };
+        let pool = PortPool::new(min, max, me, workers);
         let in_range = (min..=max).contains(&cur);
-        if !req.random && in_range && mine(cur) && (min == max || self.is_free(t)) {
+        let mine = workers <= 1 || cur % workers == me;
+        if !req.random && in_range && mine && (min == max || self.is_free(t)) {
             return true;
         }
-        let size = u32::from(max - min) + 1;
-        let start = if req.manip == Manip::Dst && !req.random {
+        // The first offset hashes the original source (the same flow gets the same port
+        // back); later rounds draw fresh offsets from it.
+        let seed = mix64(u64::from(u32::from(e.orig.src)) << 16 | u64::from(e.orig.sport));
+        let offset = |round: u32| -> u32 {
+            if round == 0 && req.manip == Manip::Dst && !req.random {
+                0
+            } else if round == 0 {
+                (seed % u64::from(pool.size.max(1))) as u32
+            } else {
+                mix64(seed ^ u64::from(round).wrapping_mul(0x9e37_79b9_7f4a_7c15)) as u32
+            }
+        };
+        let mut probes = 0u64;
+        let found = bounded_search(pool.size, offset, |k| {
+            probes += 1;
+            *key(t, req.manip) = pool.port(k);
+            self.is_free(t)
+        });
+        self.stats.nat_port_probes += probes;
+        if found.is_none() {
+            self.stats.insert_failed += 1;
+        }
+        found.is_some()
+    }
+}
+
+/// The kernel's NF_NAT_MAX_ATTEMPTS: the first window of the port search.
+const MAX_ATTEMPTS: u32 = 128;
+
+/// The ports of `min..=max` one worker may hand out: those with `p % workers == worker`,
+/// numbered 0..size.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct PortPool {
+    first: u32,
+    step: u32,
+    size: u32,
+}
+
+impl PortPool {
+    fn new(min: u16, max: u16, worker: u16, workers: u16) -> PortPool {
+        let (min, max) = (u32::from(min), u32::from(max));
+        let step = u32::from(workers.max(1));
+        let worker = u32::from(worker) % step;
+        let first = min + (worker + step - min % step) % step;
+        let size = if first > max {
             0
         } else {
-            (mix64(u64::from(u32::from(e.orig.src)) << 16 | u64::from(e.orig.sport))
-                % u64::from(size)) as u32
+            (max - first) / step + 1
         };
-        for i in 0..size.min(65536) {
-            let p = (u32::from(min) + (start + i) % size) as u16;
-            if !mine(p) {
-                continue;
-            }
-            *key(t, req.manip) = p;
-            if self.is_free(t) {
-                return true;
+        PortPool { first, step, size }
+    }
+
+    fn port(&self, k: u32) -> u16 {
+        (self.first + k * self.step) as u16
+    }
+}
+
+/// nf_nat_l4proto_unique_tuple's search over candidates `0..size`: up to 128 of them in a
+/// row from `offset(0)`; if none is free and the window was smaller than the pool, half
+/// as many from `offset(1)`, and so on while the window stays at least 16. At most
+/// 128 + 64 + 32 + 16 + 8 = 248 probes, however large and full the pool: a busy pool or a
+/// flood of new connections cannot make one packet scan 65,536 ports.
+fn bounded_search(
+    size: u32,
+    mut offset: impl FnMut(u32) -> u32,
+    mut free: impl FnMut(u32) -> bool,
+) -> Option<u32> {
+    if size == 0 {
+        return None;
+    }
+    let mut attempts = size.min(MAX_ATTEMPTS);
+    let mut round = 0;
+    loop {
+        let off = offset(round) % size;
+        for i in 0..attempts {
+            let k = (off + i) % size;
+            if free(k) {
+                return Some(k);
             }
         }
-        false
+        if attempts >= size || attempts < 16 {
+            return None;
+        }
+        attempts /= 2;
+        round += 1;
     }
 }
 
@@ -302,5 +377,80 @@ mod tests {
         // 0.0.0.0-255.255.255.255: the distance wraps to 0, the kernel then adds nothing.
         let any = pick_addr(ip("0.0.0.0"), ip("255.255.255.255"), a, a, true);
         assert_eq!(any, ip("0.0.0.0"));
+    }
+
+    #[test]
+    fn a_full_pool_is_given_up_after_248_probes() {
+        // 1024-65535, every port taken: 128 + 64 + 32 + 16 + 8 probes, not 64,512.
+        for seed in 0..50u32 {
+            let mut probes = 0;
+            let found = bounded_search(
+                64_512,
+                |round| mix64(u64::from(seed) << 8 | u64::from(round)) as u32,
+                |_| {
+                    probes += 1;
+                    false
+                },
+            );
+            assert_eq!((found, probes), (None, 248), "seed {seed}");
+        }
+        // A pool no larger than the first window is searched whole, once.
+        let mut probes = 0;
+        let found = bounded_search(
+            100,
+            |_| 7,
+            |_| {
+                probes += 1;
+                false
+            },
+        );
+        assert_eq!((found, probes), (None, 100));
+        assert_eq!(bounded_search(0, |_| 0, |_| true), None);
+    }
+
+    #[test]
+    fn a_nearly_full_pool_still_yields_its_free_ports() {
+        // A pool of 128 (`--to-ports 2000-2127`) with one port free: found from any offset,
+        // as the kernel's first window covers the pool.
+        for free in 0..128u32 {
+            for off in [0u32, 1, 77, 127, 65_535] {
+                let found = bounded_search(128, |_| off, |k| k == free);
+                assert_eq!(found, Some(free), "free {free} offset {off}");
+            }
+        }
+        // 1024-65535 at 90% occupancy (every tenth port free, by a fixed hash): each of
+        // 1,000 connections finds a free port within the bound.
+        let is_free = |k: u32| mix64(u64::from(k)).is_multiple_of(10);
+        for conn in 0..1_000u64 {
+            let mut probes = 0;
+            let found = bounded_search(
+                64_512,
+                |round| mix64(conn << 8 | u64::from(round)) as u32,
+                |k| {
+                    probes += 1;
+                    is_free(k)
+                },
+            );
+            let k = found.expect("a free port");
+            assert!(
+                is_free(k) && probes <= 248,
+                "conn {conn}: {k} after {probes}"
+            );
+        }
+    }
+
+    #[test]
+    fn worker_pools_hold_exactly_their_ports() {
+        for (min, max, workers) in [(1024u16, 65535u16, 2u16), (1, 511, 3), (2000, 2003, 4)] {
+            for me in 0..workers {
+                let pool = PortPool::new(min, max, me, workers);
+                let ports: Vec<u16> = (0..pool.size).map(|k| pool.port(k)).collect();
+                let want: Vec<u16> = (min..=max).filter(|p| p % workers == me).collect();
+                assert_eq!(ports, want, "{min}-{max} worker {me} of {workers}");
+            }
+        }
+        // A range smaller than the number of workers leaves some of them nothing.
+        assert_eq!(PortPool::new(2001, 2001, 0, 2).size, 0);
+        assert_eq!(PortPool::new(65535, 65535, 1, 2).size, 1);
     }
 }

@@ -711,3 +711,69 @@ fn event_records_only_while_followed() {
     ct.flush();
     assert!(ct.take_event_records().is_empty());
 }
+
+#[test]
+fn an_exhausted_port_range_drops_and_counts_the_new_connection() {
+    use super::nat::{Manip, NatRequest};
+    let mut ct = Conntrack::new(CtConfig::default());
+    let wan = Ipv4Addr::new(203, 0, 113, 1);
+    // SNAT --to-source 203.0.113.1:2000-2009: ten connections take the ten ports.
+    let req = NatRequest {
+        manip: Manip::Src,
+        addrs: Some((wan, wan)),
+        ports: Some(crate::ruleset::PortRange { lo: 2000, hi: 2009 }),
+        random: false,
+        persistent: false,
+    };
+    let mut ports = Vec::new();
+    for sport in 5000u16..5010 {
+        let mut i = ct.packet_in(&udp(A, B, sport, 53), true, T0);
+        let e = i.pending.as_mut().unwrap();
+        assert!(ct.bind(e, &req));
+        ports.push(e.reply.dport);
+        assert!(ct.confirm(&mut i, T0));
+    }
+    ports.sort_unstable();
+    assert_eq!(ports, (2000u16..2010).collect::<Vec<_>>());
+    let before = ct.stats().clone();
+    let mut i = ct.packet_in(&udp(A, B, 5010, 53), true, T0);
+    let e = i.pending.as_mut().unwrap();
+    assert!(!ct.bind(e, &req));
+    let after = ct.stats();
+    assert_eq!(after.insert_failed, before.insert_failed + 1);
+    // The pool of ten is searched once, whole.
+    assert_eq!(after.nat_port_probes - before.nat_port_probes, 10);
+    assert_eq!(ct.len(), 10);
+}
+
+#[test]
+fn a_full_masquerade_pool_is_given_up_without_scanning_it() {
+    use super::nat::{Manip, NatRequest};
+    let mut ct = Conntrack::new(CtConfig::default());
+    let wan = Ipv4Addr::new(203, 0, 113, 1);
+    let masquerade = NatRequest {
+        manip: Manip::Src,
+        addrs: Some((wan, wan)),
+        ports: None,
+        random: false,
+        persistent: false,
+    };
+    // Host A uses every port of 1024-65535 towards B:53; each keeps its own port.
+    for sport in 1024u16..=65535 {
+        let mut i = ct.packet_in(&udp(A, B, sport, 53), true, T0);
+        let e = i.pending.as_mut().unwrap();
+        assert!(ct.bind(e, &masquerade));
+        assert_eq!(e.reply.dport, sport);
+        assert!(ct.confirm(&mut i, T0));
+    }
+    assert_eq!(ct.len(), 64_512);
+    // Host C's flow to the same server finds no port: dropped and counted after the
+    // kernel's bounded search, not 64,512 lookups.
+    let before = ct.stats().clone();
+    let mut i = ct.packet_in(&udp([10, 0, 0, 3], B, 40000, 53), true, T0);
+    let e = i.pending.as_mut().unwrap();
+    assert!(!ct.bind(e, &masquerade));
+    let after = ct.stats();
+    assert_eq!(after.insert_failed, before.insert_failed + 1);
+    assert_eq!(after.nat_port_probes - before.nat_port_probes, 248);
+}

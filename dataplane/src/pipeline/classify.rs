@@ -11,6 +11,7 @@
 
 use crate::ruleset::matches::multiport::MultiportDir;
 use crate::ruleset::{Inv, Ipv4Net, Match, RuleSpec};
+use std::collections::TryReserveError;
 
 /// Chains shorter than this are scanned: the index would cost more than it saves.
 pub const MIN_INDEXED_RULES: usize = 8;
@@ -151,12 +152,16 @@ fn iface_intervals(i: &Option<Inv<crate::ruleset::Iface>>, ports: &[String]) -> 
     }
 }
 
-/// `None` when every rule covers every key: such a dimension prunes nothing.
-fn build_dim(field: Field, rules: &[Intervals], words: usize) -> Option<Dim> {
+/// The segment starts of a dimension; `None` when every rule covers every key (such a
+/// dimension prunes nothing).
+fn segment_starts(rules: &[Intervals]) -> Result<Option<Vec<u32>>, TryReserveError> {
     if rules.iter().all(|iv| iv == &full()) {
-        return None;
+        return Ok(None);
     }
-    let mut starts: Vec<u32> = vec![0];
+    let ends: usize = rules.iter().map(|iv| 2 * iv.len()).sum();
+    let mut starts: Vec<u32> = Vec::new();
+    starts.try_reserve_exact(ends + 1)?;
+    starts.push(0);
     for iv in rules {
         for &(lo, hi) in iv {
             starts.push(lo);
@@ -167,7 +172,26 @@ fn build_dim(field: Field, rules: &[Intervals], words: usize) -> Option<Dim> {
     }
     starts.sort_unstable();
     starts.dedup();
-    let mut sets = vec![0u64; starts.len() * words];
+    Ok(Some(starts))
+}
+
+/// Bytes of a dimension's tables: its starts and one `words`-long bit vector per segment.
+fn dim_bytes(segments: usize, words: usize) -> u64 {
+    (segments as u64).saturating_mul(4 + 8 * words as u64)
+}
+
+fn build_dim(
+    field: Field,
+    starts: Vec<u32>,
+    rules: &[Intervals],
+    words: usize,
+) -> Result<Dim, TryReserveError> {
+    let len = starts.len().saturating_mul(words);
+    // The fallible reservation proves the allocator can give this much without aborting;
+    // the zeroed allocation that replaces it maps its pages lazily, so rows no rule
+    // covers cost no resident memory (writing the zeros would touch every page).
+    Vec::<u64>::new().try_reserve_exact(len)?;
+    let mut sets = vec![0u64; len];
     for (r, iv) in rules.iter().enumerate() {
         for &(lo, hi) in iv {
             let first = starts.partition_point(|s| *s < lo);
@@ -178,41 +202,96 @@ fn build_dim(field: Field, rules: &[Intervals], words: usize) -> Option<Dim> {
             }
         }
     }
-    Some(Dim {
+    Ok(Dim {
         field,
         starts,
         sets,
     })
 }
 
+/// A chain's index would not fit its memory budget (or could not be allocated).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IndexTooLarge {
+    /// The index's estimated size in bytes.
+    pub bytes: u64,
+}
+
 impl ChainIndex {
     /// Builds the index of a chain's rules; `ports` are the interface names by port
-    /// id (empty: interfaces are not indexed).
+    /// id (empty: interfaces are not indexed). `None` when the chain is short or nothing
+    /// can be pruned, or when the index could not be allocated (the chain is scanned).
     pub fn build(specs: &[&RuleSpec], ports: &[String]) -> Option<ChainIndex> {
+        ChainIndex::build_within(specs, ports, u64::MAX).unwrap_or(None)
+    }
+
+    /// As `build`, within `budget` bytes: the size (which grows with the square of the
+    /// rule count) is worked out from the segment counts before the bit vectors are
+    /// allocated, and the allocation itself is fallible, so an oversized chain is an
+    /// error and never an abort.
+    pub fn build_within(
+        specs: &[&RuleSpec],
+        ports: &[String],
+        budget: u64,
+    ) -> Result<Option<ChainIndex>, IndexTooLarge> {
         if specs.len() < MIN_INDEXED_RULES {
-            return None;
+            return Ok(None);
         }
         let words = specs.len().div_ceil(64);
         let per_rule = |f: &dyn Fn(&RuleSpec) -> Intervals| -> Vec<Intervals> {
             specs.iter().map(|s| f(s)).collect()
         };
-        let mut dims = vec![
-            build_dim(Field::Proto, &per_rule(&proto_intervals), words),
-            build_dim(Field::Src, &per_rule(&|s| net_intervals(&s.src)), words),
-            build_dim(Field::Dst, &per_rule(&|s| net_intervals(&s.dst)), words),
-            build_dim(Field::DstPort, &per_rule(&dport_intervals), words),
+        let mut fields = vec![
+            (Field::Proto, per_rule(&proto_intervals)),
+            (Field::Src, per_rule(&|s| net_intervals(&s.src))),
+            (Field::Dst, per_rule(&|s| net_intervals(&s.dst))),
+            (Field::DstPort, per_rule(&dport_intervals)),
         ];
         if !ports.is_empty() {
-            let inn = per_rule(&|s| iface_intervals(&s.in_iface, ports));
-            let out = per_rule(&|s| iface_intervals(&s.out_iface, ports));
-            dims.push(build_dim(Field::InIface, &inn, words));
-            dims.push(build_dim(Field::OutIface, &out, words));
+            fields.push((
+                Field::InIface,
+                per_rule(&|s| iface_intervals(&s.in_iface, ports)),
+            ));
+            fields.push((
+                Field::OutIface,
+                per_rule(&|s| iface_intervals(&s.out_iface, ports)),
+            ));
         }
-        let dims: Vec<Dim> = dims.into_iter().flatten().collect();
-        if dims.is_empty() {
-            return None;
+        // Every dimension's segments first, to know the size before allocating it.
+        let rough = |segments: usize| IndexTooLarge {
+            bytes: dim_bytes(segments, words),
+        };
+        let mut planned = Vec::new();
+        for (field, rules) in fields {
+            let starts = segment_starts(&rules).map_err(|_| rough(specs.len()))?;
+            if let Some(starts) = starts {
+                planned.push((field, starts, rules));
+            }
         }
-        Some(ChainIndex { words, dims })
+        if planned.is_empty() {
+            return Ok(None);
+        }
+        let bytes = planned
+            .iter()
+            .map(|(_, starts, _)| dim_bytes(starts.len(), words))
+            .fold(0u64, u64::saturating_add);
+        if bytes > budget {
+            return Err(IndexTooLarge { bytes });
+        }
+        let mut dims = Vec::new();
+        for (field, starts, rules) in planned {
+            dims.push(
+                build_dim(field, starts, &rules, words).map_err(|_| IndexTooLarge { bytes })?,
+            );
+        }
+        Ok(Some(ChainIndex { words, dims }))
+    }
+
+    /// Bytes the index's tables take.
+    pub fn bytes(&self) -> u64 {
+        self.dims
+            .iter()
+            .map(|d| dim_bytes(d.starts.len(), self.words))
+            .sum()
     }
 
     pub fn words(&self) -> usize {

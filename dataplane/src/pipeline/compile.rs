@@ -5,6 +5,52 @@
 
 use super::classify::ChainIndex;
 use crate::ruleset::{Hook, Policy, RuleSpec, Ruleset, Table, TableKind, Target};
+use std::fmt;
+
+/// The classifier memory one compiled ruleset may take unless configured otherwise
+/// (`[dataplane] classifier_memory`): 2 GiB, so that the 100,000-rule rulesets that load
+/// today (1.3-2.1 GB of index) still do, while the ~450,000-rule one that aborted the
+/// process (25 GB) is refused.
+pub const DEFAULT_CLASSIFIER_MEMORY: u64 = 2 << 30;
+
+/// A ruleset whose classifier does not fit the memory budget: it is refused (the running
+/// one stays) rather than compiled without the index, because a chain that silently falls
+/// back to a linear scan of 100,000+ rules would forward at a fraction of the expected
+/// rate with nothing telling the operator why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CompileError {
+    pub table: TableKind,
+    pub chain: String,
+    pub rules: usize,
+    /// The chain's classifier, estimated before anything was allocated.
+    pub estimated: u64,
+    /// What was left of the budget for this chain, and the budget.
+    pub left: u64,
+    pub budget: u64,
+}
+
+impl fmt::Display for CompileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "ruleset refused: the classifier of chain {} in table {} ({} rules) needs about \
+             {} bytes, more than the {} bytes left of the classifier memory budget of {} \
+             bytes ([dataplane] classifier_memory)",
+            self.chain, self.table, self.rules, self.estimated, self.left, self.budget
+        )
+    }
+}
+
+impl std::error::Error for CompileError {}
+
+/// The classifier memory still available while a ruleset compiles.
+struct Budget {
+    total: u64,
+    left: u64,
+    /// The first chain that did not fit; its chain (and any later one that does not fit)
+    /// is left unindexed.
+    over: Option<CompileError>,
+}
 
 /// What a matching rule does, with jumps resolved to chain indices.
 #[derive(Clone, Debug, PartialEq)]
@@ -104,11 +150,54 @@ impl CompiledRuleset {
 
     /// Compiles for a port table: `ports[i]` is the name of port id `i` (what `-i`/`-o`
     /// compare), so the classifier can index the interfaces too.
+    /// Without a budget (tools, benchmarks and tests): a chain whose index cannot be
+    /// allocated is scanned rule by rule (exact, slower) rather than aborting. The daemon
+    /// and replay use `try_compile_for_ports`, which refuses an over-budget ruleset.
     pub fn compile_for_ports(rs: &Ruleset, generation: u64, ports: &[String]) -> CompiledRuleset {
+        CompiledRuleset::compile_within(rs, generation, ports, u64::MAX).0
+    }
+
+    /// Compiles for a port table with at most `budget` bytes of classifier for the whole
+    /// ruleset; a ruleset that needs more is refused with the first chain that did not
+    /// fit. Nothing is allocated for an index before its size is known to fit.
+    pub fn try_compile_for_ports(
+        rs: &Ruleset,
+        generation: u64,
+        ports: &[String],
+        budget: u64,
+    ) -> Result<CompiledRuleset, CompileError> {
+        match CompiledRuleset::compile_within(rs, generation, ports, budget) {
+            (c, None) => Ok(c),
+            (_, Some(e)) => Err(e),
+        }
+    }
+
+    /// Bytes the classifier indexes of all chains take.
+    pub fn classifier_bytes(&self) -> u64 {
+        self.tables
+            .iter()
+            .flatten()
+            .flat_map(|t| t.chains.iter())
+            .filter_map(|c| c.index.as_ref())
+            .map(ChainIndex::bytes)
+            .sum()
+    }
+
+    fn compile_within(
+        rs: &Ruleset,
+        generation: u64,
+        ports: &[String],
+        budget: u64,
+    ) -> (CompiledRuleset, Option<CompileError>) {
+        let mut budget = Budget {
+            total: budget,
+            left: budget,
+            over: None,
+        };
         let mut slots = Vec::new();
         let mut tables: [Option<CompiledTable>; 5] = Default::default();
         for t in &rs.tables {
-            tables[t.kind as usize] = Some(compile_table(t, &mut slots, ports));
+            tables[t.kind as usize] = Some(compile_table(t, &mut slots, ports, &mut budget));
         }
         let needs_conntrack = rs.tables.iter().any(|t| {
             t.kind == TableKind::Nat && t.chains.iter().any(|c| !c.rules.is_empty())
@@ -117,12 +206,13 @@ impl CompiledRuleset {
                     .flat_map(|c| c.rules.iter())
                     .any(|r| uses_conntrack(&r.spec))
         });
-        CompiledRuleset {
+        let compiled = CompiledRuleset {
             tables,
             slots,
             generation,
             needs_conntrack,
-        }
+        };
+        (compiled, budget.over)
     }
 
     /// The same program with every chain scanned rule by rule (the reference the
@@ -153,7 +243,12 @@ fn uses_conntrack(spec: &RuleSpec) -> bool {
     }
 }
 
-fn compile_table(t: &Table, slots: &mut Vec<SlotOwner>, ports: &[String]) -> CompiledTable {
+fn compile_table(
+    t: &Table,
+    slots: &mut Vec<SlotOwner>,
+    ports: &[String],
+    budget: &mut Budget,
+) -> CompiledTable {
     let index = |name: &str| t.chain_index(name).map(|i| i as u32);
     let mut entry = [None; 5];
     let chains = t
@@ -200,12 +295,31 @@ fn compile_table(t: &Table, slots: &mut Vec<SlotOwner>, ports: &[String]) -> Com
                 })
                 .collect();
             let specs: Vec<&RuleSpec> = c.rules.iter().map(|r| &r.spec).collect();
+            let index = match ChainIndex::build_within(&specs, ports, budget.left) {
+                Ok(index) => {
+                    budget.left = budget
+                        .left
+                        .saturating_sub(index.as_ref().map_or(0, ChainIndex::bytes));
+                    index
+                }
+                Err(too_large) => {
+                    budget.over.get_or_insert(CompileError {
+                        table: t.kind,
+                        chain: c.name.clone(),
+                        rules: specs.len(),
+                        estimated: too_large.bytes,
+                        left: budget.left,
+                        budget: budget.total,
+                    });
+                    None
+                }
+            };
             CompiledChain {
                 name: c.name.clone(),
                 policy: c.policy,
                 policy_slot,
                 rules,
-                index: ChainIndex::build(&specs, ports),
+                index,
             }
         })
         .collect();

@@ -14,7 +14,9 @@ pub mod tables;
 pub mod trace;
 pub mod traverse;
 
-pub use compile::{Action, CompiledRule, CompiledRuleset, CompiledTable};
+pub use compile::{
+    Action, CompileError, CompiledRule, CompiledRuleset, CompiledTable, DEFAULT_CLASSIFIER_MEMORY,
+};
 pub use traverse::{traverse, RuleHost, TargetOutcome, TraceKind, Verdict};
 
 use crate::conntrack::nat::{Manip, NatRequest};

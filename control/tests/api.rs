@@ -13,12 +13,12 @@ use control::api::pb::sysctl_client::SysctlClient;
 use control::config::Config;
 use control::ctl::connect_unix;
 use control::daemon::core::{self, Daemon, Options};
-use control::daemon::mem::{wire_ports, Wire};
+use control::daemon::mem::wire_ports;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::sync::MutexGuard;
 use std::time::{Duration, Instant};
-use support::daemon::{announced, boot, config_text, serial, temp_dir, write_config};
+use support::daemon::{announced, boot, config_text, serial, temp_dir, write_config, Running};
 use support::frames::{ether, udp};
 use support::{GATEWAY_MAC, HOST, HOST_MAC, LAN_MAC, PATIENCE, WAN_MAC};
 use tonic::transport::{Channel, Endpoint};
@@ -30,12 +30,23 @@ const WAN: usize = 1;
 
 const RULES: &str = "*nat\n-A POSTROUTING -o wan0 -j MASQUERADE\nCOMMIT\n*filter\n:FORWARD DROP [0:0]\n-A FORWARD -i lan0 -j ACCEPT\n-A FORWARD -i wan0 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\nCOMMIT\n";
 
+/// A running daemon core and a runtime for its clients.
 struct Harness {
-    daemon: Option<Daemon>,
-    wires: Vec<Wire>,
-    dir: PathBuf,
+    run: Running,
     rt: tokio::runtime::Runtime,
-    _serial: MutexGuard<'static, ()>,
+}
+
+impl std::ops::Deref for Harness {
+    type Target = Running;
+    fn deref(&self) -> &Running {
+        &self.run
+    }
+}
+
+impl std::ops::DerefMut for Harness {
+    fn deref_mut(&mut self) -> &mut Running {
+        &mut self.run
+    }
 }
 
 fn load(dir: &Path, rules_extra: &str, api_extra: &str) -> Config {
@@ -53,11 +64,8 @@ fn runtime() -> tokio::runtime::Runtime {
 fn start_in(dir: PathBuf, cfg: Config, serial: MutexGuard<'static, ()>) -> Harness {
     let (daemon, wires) = boot(cfg);
     Harness {
-        daemon: Some(daemon),
-        wires,
-        dir,
+        run: Running::new(daemon, wires, dir, serial),
         rt: runtime(),
-        _serial: serial,
     }
 }
 
@@ -165,15 +173,6 @@ impl Harness {
             .iter()
             .map(|w| w.outcomes.get("received").copied().unwrap_or(0))
             .sum()
-    }
-}
-
-impl Drop for Harness {
-    fn drop(&mut self) {
-        if let Some(d) = self.daemon.take() {
-            d.shutdown();
-        }
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
@@ -1049,11 +1048,8 @@ fn health_goes_not_serving_when_a_worker_dies() {
     let daemon = core::start(cfg, Default::default(), ports, Options::default()).unwrap();
     announced(&wires);
     let h = Harness {
-        daemon: Some(daemon),
-        wires,
-        dir,
+        run: Running::new(daemon, wires, dir, serial),
         rt: runtime(),
-        _serial: serial,
     };
     let check = |h: &Harness| {
         h.rt.block_on(

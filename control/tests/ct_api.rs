@@ -34,12 +34,8 @@ use tokio::runtime::Runtime;
 use tonic::transport::{Channel, Endpoint};
 use tonic::{Code, Streaming};
 
-const CONFIG: &str = support::lan_wan_config!(
+const CONFIG: &str = support::lan_wan_host_config!(
     r#"
-[[neighbor]]
-ip = "192.168.1.10"
-mac = "02:00:00:00:01:10"
-
 [conntrack]
 nf_conntrack_max = 4096
 nf_conntrack_acct = 1

@@ -7,14 +7,11 @@
 
 mod support;
 
-use control::daemon::core::Daemon;
-use control::daemon::mem::Wire;
 use std::io::{BufRead, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::MutexGuard;
 use std::time::{Duration, Instant};
-use support::daemon::{boot, config_text, serial, temp_dir, write_config};
+use support::daemon::{boot, config_text, serial, temp_dir, write_config, Running};
 use support::frames::{ether_ipv4, icmp_echo, tcp, ACK, SYN};
 use support::process::{run, Out};
 use support::{GATEWAY_MAC, HOST, HOST_MAC, LAN_MAC, PATIENCE, WAN_MAC};
@@ -28,12 +25,7 @@ const WAN: usize = 1;
 const NAT_RULES: &str = "*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n-A POSTROUTING -o wan0 -j MASQUERADE\nCOMMIT\n*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n-A FORWARD -m conntrack --ctstate NEW -j ACCEPT\n-A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\nCOMMIT\n";
 
 /// A running daemon core, its wires, and a directory of nfdpctl's tool links.
-struct Harness {
-    daemon: Option<Daemon>,
-    wires: Vec<Wire>,
-    dir: PathBuf,
-    _serial: MutexGuard<'static, ()>,
-}
+type Harness = Running;
 
 fn nfdpctl() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_nfdpctl"))
@@ -44,12 +36,7 @@ fn start(rules: &str) -> Harness {
     let dir = temp_dir("e2e");
     std::fs::write(dir.join("rules.v4"), rules).expect("rules file");
     let (daemon, wires) = boot(write_config(&dir, &config_text(&dir, "")));
-    let h = Harness {
-        daemon: Some(daemon),
-        wires,
-        dir,
-        _serial: serial,
-    };
+    let h = Running::new(daemon, wires, dir, serial);
     let mut links = Command::new(nfdpctl());
     links.args(["install-links", h.bin().to_str().unwrap()]);
     let out = run(links, b"");
@@ -159,15 +146,6 @@ impl Harness {
             .find(|l| l.split_whitespace().next() == Some(&num.to_string()))
             .unwrap_or_else(|| panic!("no rule {num} in\n{list}"));
         line.split_whitespace().nth(1).unwrap().parse().unwrap()
-    }
-}
-
-impl Drop for Harness {
-    fn drop(&mut self) {
-        if let Some(d) = self.daemon.take() {
-            d.shutdown();
-        }
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 

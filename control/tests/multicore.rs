@@ -19,12 +19,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-const CONFIG: &str = support::lan_wan_config!(
+const CONFIG: &str = support::lan_wan_host_config!(
     r#"
-[[neighbor]]
-ip = "192.168.1.10"
-mac = "02:00:00:00:01:10"
-
 [[neighbor]]
 ip = "192.168.1.20"
 mac = "02:00:00:00:01:20"

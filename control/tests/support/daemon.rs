@@ -38,12 +38,8 @@ pub fn config_text(dir: &Path, rules_extra: &str) -> String {
     format!(
         concat!(
             "\n[dataplane]\nworkers = [0]\n",
-            super::lan_wan_config!(
+            super::lan_wan_host_config!(
                 r#"
-[[neighbor]]
-ip = "192.168.1.10"
-mac = "02:00:00:00:01:10"
-
 [conntrack]
 nf_conntrack_max = 4096
 
@@ -90,5 +86,39 @@ pub fn announced(wires: &[Wire]) {
         let frames = w.wait(1, PATIENCE);
         assert_eq!(frames.len(), 1, "one announcement");
         assert_eq!(&frames[0][12..14], &[0x08, 0x06], "an ARP frame");
+    }
+}
+
+/// A daemon core the test started in `dir`, holding the one-at-a-time lock; dropped, it
+/// shuts the daemon down and removes `dir`.
+pub struct Running {
+    pub daemon: Option<Daemon>,
+    pub wires: Vec<Wire>,
+    pub dir: PathBuf,
+    _serial: MutexGuard<'static, ()>,
+}
+
+impl Running {
+    pub fn new(
+        daemon: Daemon,
+        wires: Vec<Wire>,
+        dir: PathBuf,
+        serial: MutexGuard<'static, ()>,
+    ) -> Running {
+        Running {
+            daemon: Some(daemon),
+            wires,
+            dir,
+            _serial: serial,
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(d) = self.daemon.take() {
+            d.shutdown();
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }

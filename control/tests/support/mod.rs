@@ -65,3 +65,18 @@ mac = "02:00:00:00:02:fe"
     };
 }
 pub(crate) use lan_wan_config;
+
+/// `lan_wan_config!` with the LAN host's MAC (192.168.1.10) known too.
+macro_rules! lan_wan_host_config {
+    ($($more:literal),* $(,)?) => {
+        $crate::support::lan_wan_config!(
+            r#"
+[[neighbor]]
+ip = "192.168.1.10"
+mac = "02:00:00:00:01:10"
+"#,
+            $($more),*
+        )
+    };
+}
+pub(crate) use lan_wan_host_config;

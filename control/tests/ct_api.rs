@@ -52,7 +52,6 @@ const LAN: usize = 0;
 const WAN: usize = 1;
 const WAN_ADDR: [u8; 4] = [203, 0, 113, 1];
 const SERVER: [u8; 4] = [93, 184, 216, 34];
-/// How long a test waits for something that should take milliseconds.
 
 // ---- a worker, the services on a Unix socket, a client ----
 

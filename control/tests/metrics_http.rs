@@ -41,7 +41,6 @@ const RULES: &str = "*nat\n-A POSTROUTING -o wan0 -j MASQUERADE\nCOMMIT\n\
     -A FORWARD -i lan0 -p udp -j DROP\nCOMMIT\n";
 
 const SERVER: [u8; 4] = [93, 184, 216, 34];
-/// How long a test waits for something that should take milliseconds.
 
 // ---- a worker and the metrics port ----
 

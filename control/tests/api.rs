@@ -3,123 +3,69 @@
 //! tests drive it only through gRPC (tonic clients), comparing with what iptables 1.8.9
 //! prints (tests/golden/api, captured by its gen.sh).
 
+mod support;
+
 use control::api::pb;
 use control::api::pb::net_client::NetClient;
 use control::api::pb::rules_client::RulesClient;
 use control::api::pb::stats_client::StatsClient;
 use control::api::pb::sysctl_client::SysctlClient;
 use control::config::Config;
+use control::ctl::connect_unix;
 use control::daemon::core::{self, Daemon, Options};
-use control::daemon::mem::{wire_ports, Wire};
-use dataplane::wire::checksum;
+use control::daemon::mem::wire_ports;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::atomic::Ordering;
+use std::sync::MutexGuard;
 use std::time::{Duration, Instant};
+use support::daemon::{announced, boot, config_text, serial, temp_dir, write_config, Running};
+use support::frames::{ether, udp};
+use support::{GATEWAY_MAC, HOST, HOST_MAC, LAN_MAC, PATIENCE, WAN_MAC};
 use tonic::transport::{Channel, Endpoint};
 use tonic::Code;
 
-/// The worker busy-polls: one daemon at a time keeps a small machine responsive.
-static SERIAL: Mutex<()> = Mutex::new(());
-static NEXT_DIR: AtomicUsize = AtomicUsize::new(0);
-const PATIENCE: Duration = Duration::from_secs(10);
-
-const LAN_MAC: [u8; 6] = [2, 0, 0, 0, 1, 1];
-const WAN_MAC: [u8; 6] = [2, 0, 0, 0, 2, 1];
-const HOST_MAC: [u8; 6] = [2, 0, 0, 0, 1, 0x10];
-const GATEWAY_MAC: [u8; 6] = [2, 0, 0, 0, 2, 0xfe];
 const OTHER_GATEWAY_MAC: [u8; 6] = [2, 0, 0, 0, 2, 0xfd];
-const HOST: [u8; 4] = [192, 168, 1, 10];
 const LAN: usize = 0;
 const WAN: usize = 1;
 
 const RULES: &str = "*nat\n-A POSTROUTING -o wan0 -j MASQUERADE\nCOMMIT\n*filter\n:FORWARD DROP [0:0]\n-A FORWARD -i lan0 -j ACCEPT\n-A FORWARD -i wan0 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\nCOMMIT\n";
 
-fn config_text(dir: &Path, extra: &str) -> String {
-    format!(
-        r#"
-[dataplane]
-workers = [0]
-
-[[port]]
-name = "lan0"
-driver = "mem"
-mac = "02:00:00:00:01:01"
-addresses = ["192.168.1.1/24"]
-
-[[port]]
-name = "wan0"
-driver = "mem"
-mac = "02:00:00:00:02:01"
-addresses = ["203.0.113.1/24"]
-
-[[route]]
-dst = "0.0.0.0/0"
-via = "203.0.113.254"
-
-[[neighbor]]
-ip = "203.0.113.254"
-mac = "02:00:00:00:02:fe"
-
-[[neighbor]]
-ip = "192.168.1.10"
-mac = "02:00:00:00:01:10"
-
-[conntrack]
-nf_conntrack_max = 4096
-
-[rules]
-file = "{dir}/rules.v4"
-{extra}
-[api]
-socket = "{dir}/run/nfdp.sock"
-"#,
-        dir = dir.display()
-    )
-}
-
+/// A running daemon core and a runtime for its clients.
 struct Harness {
-    daemon: Option<Daemon>,
-    wires: Vec<Wire>,
-    dir: PathBuf,
+    run: Running,
     rt: tokio::runtime::Runtime,
-    _serial: MutexGuard<'static, ()>,
 }
 
-fn temp_dir() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "nfdp-api-{}-{}",
-        std::process::id(),
-        NEXT_DIR.fetch_add(1, Ordering::Relaxed)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir
+impl std::ops::Deref for Harness {
+    type Target = Running;
+    fn deref(&self) -> &Running {
+        &self.run
+    }
+}
+
+impl std::ops::DerefMut for Harness {
+    fn deref_mut(&mut self) -> &mut Running {
+        &mut self.run
+    }
 }
 
 fn load(dir: &Path, rules_extra: &str, api_extra: &str) -> Config {
     let text = config_text(dir, rules_extra).replace("[api]\n", &format!("[api]\n{api_extra}"));
-    let path = dir.join("nfdp.toml");
-    std::fs::write(&path, &text).expect("config");
-    Config::load(&path).expect("config")
+    write_config(dir, &text)
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
 }
 
 fn start_in(dir: PathBuf, cfg: Config, serial: MutexGuard<'static, ()>) -> Harness {
-    let rules =
-        control::daemon::load_rules(cfg.rules_file.as_deref().expect("rules file")).expect("rules");
-    let (ports, wires) = wire_ports(&cfg).expect("ports");
-    let daemon = core::start(cfg, rules, ports, Options::default()).expect("daemon");
-    announced(&wires);
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let (daemon, wires) = boot(cfg);
     Harness {
-        daemon: Some(daemon),
-        wires,
-        dir,
-        rt,
-        _serial: serial,
+        run: Running::new(daemon, wires, dir, serial),
+        rt: runtime(),
     }
 }
 
@@ -129,45 +75,22 @@ fn start(rules: &str) -> Harness {
 }
 
 fn start_with(rules: &str, rules_extra: &str, api_extra: &str) -> Harness {
-    let serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
-    let dir = temp_dir();
+    let serial = serial();
+    let dir = temp_dir("api");
     std::fs::write(dir.join("rules.v4"), rules).expect("rules file");
     let cfg = load(&dir, rules_extra, api_extra);
     start_in(dir, cfg, serial)
 }
 
-/// Each port announces its one address when its link comes up (a gratuitous ARP): taken
-/// here so that tests see only their own traffic.
-fn announced(wires: &[Wire]) {
-    for w in wires {
-        let frames = w.wait(1, PATIENCE);
-        assert_eq!(frames.len(), 1, "one announcement");
-        assert_eq!(&frames[0][12..14], &[0x08, 0x06], "an ARP frame");
-    }
-}
-
-async fn unix_channel(path: PathBuf) -> Channel {
-    Endpoint::try_from("http://[::]:50051")
-        .expect("endpoint")
-        .connect_with_connector(tower::service_fn(move |_| {
-            let path = path.clone();
-            async move {
-                Ok::<_, std::io::Error>(hyper_util::rt::TokioIo::new(
-                    tokio::net::UnixStream::connect(path).await?,
-                ))
-            }
-        }))
-        .await
-        .expect("connect to the API socket")
-}
-
 impl Harness {
     fn socket(&self) -> PathBuf {
-        self.dir.join("run/nfdp.sock")
+        support::daemon::socket(&self.dir)
     }
 
     fn channel(&self) -> Channel {
-        self.rt.block_on(unix_channel(self.socket()))
+        self.rt
+            .block_on(connect_unix(&self.socket()))
+            .expect("connect to the API socket")
     }
 
     fn rules(&self) -> RulesClient<Channel> {
@@ -180,11 +103,8 @@ impl Harness {
             d.shutdown();
         }
         let cfg = Config::load(self.dir.join("nfdp.toml")).expect("config");
-        let rules = control::daemon::load_rules(cfg.rules_file.as_deref().expect("rules file"))
-            .expect("rules");
-        let (ports, wires) = wire_ports(&cfg).expect("ports");
-        self.daemon = Some(core::start(cfg, rules, ports, Options::default()).expect("daemon"));
-        announced(&wires);
+        let (daemon, wires) = boot(cfg);
+        self.daemon = Some(daemon);
         self.wires = wires;
     }
 
@@ -254,57 +174,6 @@ impl Harness {
             .map(|w| w.outcomes.get("received").copied().unwrap_or(0))
             .sum()
     }
-}
-
-impl Drop for Harness {
-    fn drop(&mut self) {
-        if let Some(d) = self.daemon.take() {
-            d.shutdown();
-        }
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-// ---- frames ----
-
-fn ipv4(src: [u8; 4], dst: [u8; 4], proto: u8, l4: &[u8]) -> Vec<u8> {
-    let mut p = vec![0u8; 20];
-    p[0] = 0x45;
-    p[2..4].copy_from_slice(&(20 + l4.len() as u16).to_be_bytes());
-    p[6] = 0x40;
-    p[8] = 64;
-    p[9] = proto;
-    p[12..16].copy_from_slice(&src);
-    p[16..20].copy_from_slice(&dst);
-    let c = !checksum::data(&p);
-    p[10..12].copy_from_slice(&c.to_be_bytes());
-    p.extend_from_slice(l4);
-    let mut pseudo = Vec::new();
-    pseudo.extend_from_slice(&p[12..20]);
-    pseudo.extend_from_slice(&[0, proto]);
-    pseudo.extend_from_slice(&(l4.len() as u16).to_be_bytes());
-    pseudo.extend_from_slice(l4);
-    let c = !checksum::data(&pseudo);
-    p[26..28].copy_from_slice(&c.to_be_bytes());
-    p
-}
-
-fn udp(src: [u8; 4], dst: [u8; 4], sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
-    let mut u = vec![0u8; 8];
-    u[0..2].copy_from_slice(&sport.to_be_bytes());
-    u[2..4].copy_from_slice(&dport.to_be_bytes());
-    u[4..6].copy_from_slice(&(8 + payload.len() as u16).to_be_bytes());
-    u.extend_from_slice(payload);
-    ipv4(src, dst, 17, &u)
-}
-
-fn ether(dst: [u8; 6], src: [u8; 6], ethertype: u16, payload: &[u8]) -> Vec<u8> {
-    let mut f = Vec::with_capacity(14 + payload.len());
-    f.extend_from_slice(&dst);
-    f.extend_from_slice(&src);
-    f.extend_from_slice(&ethertype.to_be_bytes());
-    f.extend_from_slice(payload);
-    f
 }
 
 fn restore_req(text: &str) -> pb::RestoreRequest {
@@ -786,8 +655,8 @@ fn stats_count_ports_workers_and_drops() {
 
 #[test]
 fn the_tcp_listener_needs_the_bearer_token() {
-    let serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
-    let dir = temp_dir();
+    let serial = serial();
+    let dir = temp_dir("api");
     std::fs::write(dir.join("rules.v4"), RULES).unwrap();
     std::fs::write(dir.join("token"), "s3cret-token\n").unwrap();
     let api = format!(
@@ -842,7 +711,7 @@ fn the_tcp_listener_needs_the_bearer_token() {
 
 #[test]
 fn no_tcp_listener_without_a_token_file() {
-    let dir = temp_dir();
+    let dir = temp_dir("api");
     std::fs::write(dir.join("rules.v4"), RULES).unwrap();
     let text = config_text(&dir, "").replace("[api]\n", "[api]\nlisten = \"127.0.0.1:0\"\n");
     let e = Config::parse(&text, &dir.join("nfdp.toml")).unwrap_err();
@@ -1236,8 +1105,8 @@ impl dataplane::port::Port for Tripwire {
 fn health_goes_not_serving_when_a_worker_dies() {
     use tonic_health::pb::health_check_response::ServingStatus;
     use tonic_health::pb::health_client::HealthClient;
-    let serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
-    let dir = temp_dir();
+    let serial = serial();
+    let dir = temp_dir("api");
     std::fs::write(dir.join("rules.v4"), RULES).unwrap();
     let cfg = load(&dir, "", "");
     let (mut ports, wires) = wire_ports(&cfg).unwrap();
@@ -1252,16 +1121,9 @@ fn health_goes_not_serving_when_a_worker_dies() {
     );
     let daemon = core::start(cfg, Default::default(), ports, Options::default()).unwrap();
     announced(&wires);
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
     let h = Harness {
-        daemon: Some(daemon),
-        wires,
-        dir,
-        rt,
-        _serial: serial,
+        run: Running::new(daemon, wires, dir, serial),
+        rt: runtime(),
     };
     let check = |h: &Harness| {
         h.rt.block_on(

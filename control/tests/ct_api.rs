@@ -3,60 +3,44 @@
 //! in a temporary directory, and the test is a tonic client over that socket. No DPDK, no
 //! root.
 
+mod support;
+
 use control::api::conntrack::ConntrackService;
 use control::api::pb;
 use control::api::pb::conntrack_client::ConntrackClient;
 use control::api::pb::trace_client::TraceClient;
 use control::api::trace::TraceService;
 use control::config::Config;
+use control::daemon::mem::Wire;
 use control::daemon::worker::{Command, WorkerReport, WorkerThread};
 use control::daemon::{collect_reports, metrics, parse_rules, Shared};
 use crossbeam_channel::Sender;
 use dataplane::conntrack::CtConfig;
 use dataplane::pipeline::Pipeline;
-use dataplane::port::{MacAddr, PacketBuf, Port, PortId, PortStats};
+
 use dataplane::ruleset::TableKind;
-use dataplane::wire::checksum;
 use dataplane::worker::Worker;
-use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
+use support::daemon::serial;
+use support::daemon::temp_dir;
+use support::frames::{from_lan, from_wan, tcp, ACK, SYN};
+use support::ports::test_ports;
+use support::{HOST, PATIENCE};
 use tokio::runtime::Runtime;
 use tonic::transport::{Channel, Endpoint};
 use tonic::{Code, Streaming};
 
-const CONFIG: &str = r#"
-[[port]]
-name = "lan0"
-driver = "mem"
-mac = "02:00:00:00:01:01"
-addresses = ["192.168.1.1/24"]
-
-[[port]]
-name = "wan0"
-driver = "mem"
-mac = "02:00:00:00:02:01"
-addresses = ["203.0.113.1/24"]
-
-[[route]]
-dst = "0.0.0.0/0"
-via = "203.0.113.254"
-
-[[neighbor]]
-ip = "203.0.113.254"
-mac = "02:00:00:00:02:fe"
-
-[[neighbor]]
-ip = "192.168.1.10"
-mac = "02:00:00:00:01:10"
-
+const CONFIG: &str = support::lan_wan_host_config!(
+    r#"
 [conntrack]
 nf_conntrack_max = 4096
 nf_conntrack_acct = 1
-"#;
+"#
+);
 
 /// MASQUERADE out of wan0; FORWARD's first rule counts the packets that are NEW.
 const RULES: &str = "*filter\n:FORWARD ACCEPT [0:0]\n\
@@ -66,96 +50,8 @@ const RULES: &str = "*filter\n:FORWARD ACCEPT [0:0]\n\
 
 const LAN: usize = 0;
 const WAN: usize = 1;
-const LAN_MAC: [u8; 6] = [2, 0, 0, 0, 1, 1];
-const WAN_MAC: [u8; 6] = [2, 0, 0, 0, 2, 1];
-const HOST_MAC: [u8; 6] = [2, 0, 0, 0, 1, 0x10];
-const GATEWAY_MAC: [u8; 6] = [2, 0, 0, 0, 2, 0xfe];
-const HOST: [u8; 4] = [192, 168, 1, 10];
 const WAN_ADDR: [u8; 4] = [203, 0, 113, 1];
 const SERVER: [u8; 4] = [93, 184, 216, 34];
-/// How long a test waits for something that should take milliseconds.
-const PATIENCE: Duration = Duration::from_secs(10);
-
-/// Each worker busy-polls: one test at a time.
-static SERIAL: Mutex<()> = Mutex::new(());
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-// ---- in-memory ports ----
-
-#[derive(Clone)]
-struct Wire {
-    name: String,
-    rx: Arc<Mutex<VecDeque<PacketBuf>>>,
-    tx: Arc<Mutex<VecDeque<PacketBuf>>>,
-}
-
-impl Wire {
-    fn new(name: &str) -> Wire {
-        Wire {
-            name: name.to_string(),
-            rx: Arc::default(),
-            tx: Arc::default(),
-        }
-    }
-
-    fn inject(&self, frame: &[u8]) {
-        lock(&self.rx).push_back(PacketBuf::from_slice(frame));
-    }
-
-    /// Waits until `n` frames were sent (or PATIENCE ran out) and takes them all.
-    fn wait(&self, n: usize) -> Vec<Vec<u8>> {
-        let deadline = Instant::now() + PATIENCE;
-        while lock(&self.tx).len() < n && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(1));
-        }
-        lock(&self.tx)
-            .drain(..)
-            .map(|b| b.data().to_vec())
-            .collect()
-    }
-}
-
-struct TestPort {
-    id: PortId,
-    mac: MacAddr,
-    wire: Wire,
-}
-
-impl Port for TestPort {
-    fn id(&self) -> PortId {
-        self.id
-    }
-    fn name(&self) -> &str {
-        &self.wire.name
-    }
-    fn mac(&self) -> MacAddr {
-        self.mac
-    }
-    fn queues(&self) -> u16 {
-        1
-    }
-    fn rx_burst(&mut self, _queue: u16, bufs: &mut Vec<PacketBuf>, max: usize) -> usize {
-        let mut rx = lock(&self.wire.rx);
-        let n = max.min(rx.len());
-        for mut b in rx.drain(..n) {
-            b.port = self.id;
-            bufs.push(b);
-        }
-        n
-    }
-    fn tx_burst(&mut self, _queue: u16, pkts: &mut Vec<PacketBuf>) -> usize {
-        let n = pkts.len();
-        lock(&self.wire.tx).extend(pkts.drain(..));
-        n
-    }
-    fn count_tx_dropped(&mut self, _n: u64) {}
-    fn stats(&self) -> PortStats {
-        PortStats::default()
-    }
-}
 
 // ---- a worker, the services on a Unix socket, a client ----
 
@@ -176,26 +72,13 @@ struct Daemon {
     _serial: MutexGuard<'static, ()>,
 }
 
-fn temp_dir() -> PathBuf {
-    use std::sync::atomic::AtomicUsize;
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let d = std::env::temp_dir().join(format!(
-        "nfdp-ct-api-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).expect("temp dir");
-    d
-}
-
 impl Daemon {
     fn start() -> Daemon {
         Daemon::start_with(1)
     }
 
     fn start_with(workers: usize) -> Daemon {
-        let serial = lock(&SERIAL);
+        let serial = serial();
         let cfg = Config::parse(CONFIG, Path::new("test.toml")).expect("config");
         let topo = cfg.build().expect("topology");
         let port_names: Vec<String> = cfg.ports.iter().map(|p| p.name.clone()).collect();
@@ -216,19 +99,7 @@ impl Daemon {
             );
             pipeline.set_conntrack_config(CtConfig::from_tunables(|n| cfg.tunable(n)));
             let worker = Worker::new(pipeline, index as u16, 32, port_names.len());
-            let wires: Vec<Wire> = port_names.iter().map(|n| Wire::new(n)).collect();
-            let ports: Vec<Box<dyn Port>> = topo
-                .ports()
-                .iter()
-                .zip(&wires)
-                .map(|(info, wire)| {
-                    Box::new(TestPort {
-                        id: info.id,
-                        mac: info.mac,
-                        wire: wire.clone(),
-                    }) as Box<dyn Port>
-                })
-                .collect();
+            let (ports, wires) = test_ports(topo.ports().iter(), workers, index as u16);
             let (commands, rx) = crossbeam_channel::bounded(64);
             let t = WorkerThread {
                 index,
@@ -257,7 +128,7 @@ impl Daemon {
             .enable_all()
             .build()
             .expect("runtime");
-        let dir = temp_dir();
+        let dir = temp_dir("ct-api");
         let socket = dir.join("nfdp.sock");
         let listener = {
             let _guard = rt.enter();
@@ -427,78 +298,9 @@ impl Drop for Daemon {
     }
 }
 
-// ---- frames ----
-
-fn ipv4(src: [u8; 4], dst: [u8; 4], proto: u8, l4: &[u8]) -> Vec<u8> {
-    let mut p = vec![0u8; 20];
-    p[0] = 0x45;
-    p[2..4].copy_from_slice(&(20 + l4.len() as u16).to_be_bytes());
-    p[6] = 0x40;
-    p[8] = 64;
-    p[9] = proto;
-    p[12..16].copy_from_slice(&src);
-    p[16..20].copy_from_slice(&dst);
-    let c = !checksum::data(&p);
-    p[10..12].copy_from_slice(&c.to_be_bytes());
-    p.extend_from_slice(l4);
-    let at = 20 + if proto == 6 { 16 } else { 6 };
-    let mut pseudo = Vec::new();
-    pseudo.extend_from_slice(&p[12..20]);
-    pseudo.extend_from_slice(&[0, proto]);
-    pseudo.extend_from_slice(&(l4.len() as u16).to_be_bytes());
-    pseudo.extend_from_slice(&p[20..]);
-    let c = !checksum::data(&pseudo);
-    p[at..at + 2].copy_from_slice(&c.to_be_bytes());
-    p
-}
-
+/// UDP carrying "nfdp".
 fn udp(src: [u8; 4], dst: [u8; 4], sport: u16, dport: u16) -> Vec<u8> {
-    let mut u = vec![0u8; 8];
-    u[0..2].copy_from_slice(&sport.to_be_bytes());
-    u[2..4].copy_from_slice(&dport.to_be_bytes());
-    u[4..6].copy_from_slice(&12u16.to_be_bytes());
-    u.extend_from_slice(b"nfdp");
-    ipv4(src, dst, 17, &u)
-}
-
-const SYN: u8 = 0x02;
-const ACK: u8 = 0x10;
-
-fn tcp(
-    src: [u8; 4],
-    dst: [u8; 4],
-    sport: u16,
-    dport: u16,
-    flags: u8,
-    seq: u32,
-    ack: u32,
-) -> Vec<u8> {
-    let mut t = vec![0u8; 20];
-    t[0..2].copy_from_slice(&sport.to_be_bytes());
-    t[2..4].copy_from_slice(&dport.to_be_bytes());
-    t[4..8].copy_from_slice(&seq.to_be_bytes());
-    t[8..12].copy_from_slice(&ack.to_be_bytes());
-    t[12] = 0x50;
-    t[13] = flags;
-    t[14..16].copy_from_slice(&64240u16.to_be_bytes());
-    ipv4(src, dst, 6, &t)
-}
-
-fn ether(dst: [u8; 6], src: [u8; 6], ip: &[u8]) -> Vec<u8> {
-    let mut f = Vec::with_capacity(14 + ip.len());
-    f.extend_from_slice(&dst);
-    f.extend_from_slice(&src);
-    f.extend_from_slice(&[0x08, 0x00]);
-    f.extend_from_slice(ip);
-    f
-}
-
-fn from_lan(ip: &[u8]) -> Vec<u8> {
-    ether(LAN_MAC, HOST_MAC, ip)
-}
-
-fn from_wan(ip: &[u8]) -> Vec<u8> {
-    ether(WAN_MAC, GATEWAY_MAC, ip)
+    support::frames::udp(src, dst, sport, dport, b"nfdp")
 }
 
 fn tuple(src: &str, dst: &str, sport: u32, dport: u32) -> pb::Tuple {
@@ -515,23 +317,18 @@ fn tuple(src: &str, dst: &str, sport: u32, dport: u32) -> pb::Tuple {
 /// handshake. Returns the number of frames the worker took in so far.
 fn three_flows(d: &Daemon) -> u64 {
     let (lan, wan) = (&d.wires[LAN], &d.wires[WAN]);
-    lan.inject(&from_lan(&udp(HOST, SERVER, 5000, 53)));
-    lan.inject(&from_lan(&udp(HOST, SERVER, 5001, 53)));
-    lan.inject(&from_lan(&tcp(HOST, SERVER, 40000, 80, SYN, 1000, 0)));
-    assert_eq!(wan.wait(3).len(), 3);
-    wan.inject(&from_wan(&udp(SERVER, WAN_ADDR, 53, 5000)));
-    wan.inject(&from_wan(&tcp(
-        SERVER,
-        WAN_ADDR,
-        80,
-        40000,
-        SYN | ACK,
-        5000,
-        1001,
-    )));
-    assert_eq!(lan.wait(2).len(), 2);
-    lan.inject(&from_lan(&tcp(HOST, SERVER, 40000, 80, ACK, 1001, 5001)));
-    assert_eq!(wan.wait(1).len(), 1);
+    lan.inject(0, &from_lan(&udp(HOST, SERVER, 5000, 53)));
+    lan.inject(0, &from_lan(&udp(HOST, SERVER, 5001, 53)));
+    lan.inject(0, &from_lan(&tcp(HOST, SERVER, 40000, 80, SYN, 1000, 0)));
+    assert_eq!(wan.wait(3, PATIENCE).len(), 3);
+    wan.inject(0, &from_wan(&udp(SERVER, WAN_ADDR, 53, 5000)));
+    wan.inject(
+        0,
+        &from_wan(&tcp(SERVER, WAN_ADDR, 80, 40000, SYN | ACK, 5000, 1001)),
+    );
+    assert_eq!(lan.wait(2, PATIENCE).len(), 2);
+    lan.inject(0, &from_lan(&tcp(HOST, SERVER, 40000, 80, ACK, 1001, 5001)));
+    assert_eq!(wan.wait(1, PATIENCE).len(), 1);
     d.processed(6);
     6
 }
@@ -801,8 +598,8 @@ fn list_filters_get_delete_flush_count_and_stats() {
     assert_eq!(deleted, 1);
     assert_eq!(sports(d.list(Default::default())), [40000, 5001]);
     // Its next packet is NEW again (the rule counts it) and the entry is back, unreplied.
-    d.wires[LAN].inject(&from_lan(&udp(HOST, SERVER, 5000, 53)));
-    assert_eq!(d.wires[WAN].wait(1).len(), 1);
+    d.wires[LAN].inject(0, &from_lan(&udp(HOST, SERVER, 5000, 53)));
+    assert_eq!(d.wires[WAN].wait(1, PATIENCE).len(), 1);
     frames += 1;
     d.processed(frames);
     assert_eq!(d.new_count(), 4);
@@ -816,8 +613,8 @@ fn list_filters_get_delete_flush_count_and_stats() {
         ["CONFIRMED", "SRC_NAT", "SRC_NAT_DONE", "DST_NAT_DONE"]
     );
     // A packet of a surviving established flow is not NEW.
-    d.wires[LAN].inject(&from_lan(&tcp(HOST, SERVER, 40000, 80, ACK, 1001, 5001)));
-    assert_eq!(d.wires[WAN].wait(1).len(), 1);
+    d.wires[LAN].inject(0, &from_lan(&tcp(HOST, SERVER, 40000, 80, ACK, 1001, 5001)));
+    assert_eq!(d.wires[WAN].wait(1, PATIENCE).len(), 1);
     frames += 1;
     d.processed(frames);
     assert_eq!(d.new_count(), 4);
@@ -921,13 +718,17 @@ fn events_stream_new_update_destroy_and_survives_a_client_that_goes() {
 
     // Clients that go mid-stream (one with events still unread): the worker unsubscribes
     // them and keeps forwarding.
-    d.wires[LAN].inject(&from_lan(&udp(HOST, SERVER, 6000, 53)));
-    assert_eq!(d.wires[WAN].wait(1).len(), 1);
+    d.wires[LAN].inject(0, &from_lan(&udp(HOST, SERVER, 6000, 53)));
+    assert_eq!(d.wires[WAN].wait(1, PATIENCE).len(), 1);
     drop(events);
     drop(only_destroy);
     d.listeners_become(0, 0);
-    d.wires[LAN].inject(&from_lan(&udp(HOST, SERVER, 6001, 53)));
-    assert_eq!(d.wires[WAN].wait(1).len(), 1, "the worker still forwards");
+    d.wires[LAN].inject(0, &from_lan(&udp(HOST, SERVER, 6001, 53)));
+    assert_eq!(
+        d.wires[WAN].wait(1, PATIENCE).len(),
+        1,
+        "the worker still forwards"
+    );
     d.processed(8);
     assert_eq!(d.count().0, 2);
     assert_eq!(d.stats().events_lost, 0);
@@ -953,16 +754,16 @@ fn trace_streams_the_matching_flow_only_and_stops_after_limit() {
     d.listeners_become(0, 1);
     let (lan, wan) = (&d.wires[LAN], &d.wires[WAN]);
     // Not selected: another protocol, another port, the reply (it comes in on wan0).
-    lan.inject(&from_lan(&tcp(HOST, SERVER, 40000, 53, SYN, 1, 0)));
-    lan.inject(&from_lan(&udp(HOST, SERVER, 7000, 54)));
-    assert_eq!(wan.wait(2).len(), 2);
-    lan.inject(&from_lan(&udp(HOST, SERVER, 7000, 53)));
-    assert_eq!(wan.wait(1).len(), 1);
-    wan.inject(&from_wan(&udp(SERVER, WAN_ADDR, 53, 7000)));
-    assert_eq!(d.wires[LAN].wait(1).len(), 1);
+    lan.inject(0, &from_lan(&tcp(HOST, SERVER, 40000, 53, SYN, 1, 0)));
+    lan.inject(0, &from_lan(&udp(HOST, SERVER, 7000, 54)));
+    assert_eq!(wan.wait(2, PATIENCE).len(), 2);
+    lan.inject(0, &from_lan(&udp(HOST, SERVER, 7000, 53)));
+    assert_eq!(wan.wait(1, PATIENCE).len(), 1);
+    wan.inject(0, &from_wan(&udp(SERVER, WAN_ADDR, 53, 7000)));
+    assert_eq!(d.wires[LAN].wait(1, PATIENCE).len(), 1);
     for _ in 0..2 {
-        d.wires[LAN].inject(&from_lan(&udp(HOST, SERVER, 7000, 53)));
-        assert_eq!(d.wires[WAN].wait(1).len(), 1);
+        d.wires[LAN].inject(0, &from_lan(&udp(HOST, SERVER, 7000, 53)));
+        assert_eq!(d.wires[WAN].wait(1, PATIENCE).len(), 1);
     }
     d.processed(6);
     let mut lines = Vec::new();
@@ -1040,12 +841,12 @@ fn trace_watches_end_with_their_client_and_bad_filters_are_refused() {
     let mut dns = watch(&mut d, 53);
     let mut web = watch(&mut d, 80);
     d.listeners_become(0, 2);
-    d.wires[LAN].inject(&from_lan(&udp(HOST, SERVER, 7000, 53)));
-    assert_eq!(d.wires[WAN].wait(1).len(), 1);
+    d.wires[LAN].inject(0, &from_lan(&udp(HOST, SERVER, 7000, 53)));
+    assert_eq!(d.wires[WAN].wait(1, PATIENCE).len(), 1);
     let l = d.next(&mut dns).expect("a line");
     assert!(l.line.contains("DPT=53 ") && l.packet == 1, "{}", l.line);
-    d.wires[LAN].inject(&from_lan(&tcp(HOST, SERVER, 40000, 80, SYN, 1, 0)));
-    assert_eq!(d.wires[WAN].wait(1).len(), 1);
+    d.wires[LAN].inject(0, &from_lan(&tcp(HOST, SERVER, 40000, 80, SYN, 1, 0)));
+    assert_eq!(d.wires[WAN].wait(1, PATIENCE).len(), 1);
     let l = d.next(&mut web).expect("a line");
     assert!(l.line.contains("DPT=80 ") && l.packet == 1, "{}", l.line);
     // The client goes: its watch closes on the worker, the other stays.
@@ -1053,8 +854,12 @@ fn trace_watches_end_with_their_client_and_bad_filters_are_refused() {
     d.listeners_become(0, 1);
     drop(dns);
     d.listeners_become(0, 0);
-    d.wires[LAN].inject(&from_lan(&udp(HOST, SERVER, 7001, 53)));
-    assert_eq!(d.wires[WAN].wait(1).len(), 1, "forwarding goes on untraced");
+    d.wires[LAN].inject(0, &from_lan(&udp(HOST, SERVER, 7001, 53)));
+    assert_eq!(
+        d.wires[WAN].wait(1, PATIENCE).len(),
+        1,
+        "forwarding goes on untraced"
+    );
 }
 
 #[test]
@@ -1070,11 +875,11 @@ fn a_slow_events_reader_loses_events_counted_and_never_stalls_the_worker() {
     // the table holding 4096, an early-drop DESTROY for each beyond that).
     let flows = 6000u16;
     for i in 0..flows {
-        d.wires[LAN].inject(&from_lan(&udp(HOST, SERVER, 10_000 + i, 53)));
+        d.wires[LAN].inject(0, &from_lan(&udp(HOST, SERVER, 10_000 + i, 53)));
     }
     d.processed(u64::from(flows));
     assert_eq!(
-        d.wires[WAN].wait(usize::from(flows)).len(),
+        d.wires[WAN].wait(usize::from(flows), PATIENCE).len(),
         usize::from(flows)
     );
     let lost_on_worker = d.stats().events_lost;
@@ -1086,7 +891,7 @@ fn a_slow_events_reader_loses_events_counted_and_never_stalls_the_worker() {
     let deadline = Instant::now() + PATIENCE;
     while !last.contains("sport=9999 ") {
         if delivered == 4000 {
-            d.wires[LAN].inject(&from_lan(&udp(HOST, SERVER, 9999, 53)));
+            d.wires[LAN].inject(0, &from_lan(&udp(HOST, SERVER, 9999, 53)));
         }
         let ev = d.next(&mut events).expect("an event");
         delivered += 1;
@@ -1122,8 +927,8 @@ fn every_shard_is_listed_deleted_counted_and_followed() {
     // One flow through each worker.
     for (w, sport) in [(0usize, 5000u16), (1, 6000)] {
         let (lan, wan) = (&d.queues[w][LAN], &d.queues[w][WAN]);
-        lan.inject(&from_lan(&udp(HOST, SERVER, sport, 53)));
-        assert_eq!(wan.wait(1).len(), 1);
+        lan.inject(w, &from_lan(&udp(HOST, SERVER, sport, 53)));
+        assert_eq!(wan.wait(1, PATIENCE).len(), 1);
         d.processed_on(w, 1);
     }
     let all = d.list(Default::default());

@@ -3,23 +3,31 @@
 //! (ruleset publication, reports, snapshots, link events) as the control thread does. The
 //! metrics port itself is tested in metrics_http.rs. No DPDK: the ports are in memory, the worker runs unpinned.
 
+mod support;
+
 use control::config::Config;
 use control::daemon::host::HostLink;
+use control::daemon::mem::Wire;
 use control::daemon::snapshot::{SnapshotSlot, WorkerSnapshot};
 use control::daemon::worker::{Command, WorkerReport, WorkerThread};
 use control::daemon::{collect_reports, metrics, parse_rules, PortControl, Shared};
 use crossbeam_channel::Sender;
 use dataplane::pipeline::Pipeline;
-use dataplane::port::{MacAddr, PacketBuf, Port, PortId, PortStats};
+use dataplane::port::{MacAddr, Port, PortId, PortStats};
 use dataplane::ruleset::{Ruleset, TableKind};
-use dataplane::wire::checksum;
 use dataplane::worker::Worker;
-use std::collections::VecDeque;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
+use support::daemon::serial;
+use support::frames::{
+    arp, dport, dst_ip, ether, from_lan, from_wan, icmp_echo, ip_out, sport, src_ip, tcp, udp, ACK,
+    SYN,
+};
+use support::ports::test_ports;
+use support::{GATEWAY_MAC, HOST, HOST_MAC, LAN_MAC, WAN_MAC};
 
 const CONFIG: &str = r#"
 [[port]]
@@ -52,11 +60,6 @@ nf_conntrack_max = 4096
 
 const LAN: usize = 0;
 const WAN: usize = 1;
-const LAN_MAC: [u8; 6] = [2, 0, 0, 0, 1, 1];
-const WAN_MAC: [u8; 6] = [2, 0, 0, 0, 2, 1];
-const HOST_MAC: [u8; 6] = [2, 0, 0, 0, 1, 0x10];
-const GATEWAY_MAC: [u8; 6] = [2, 0, 0, 0, 2, 0xfe];
-const HOST: [u8; 4] = [192, 168, 1, 10];
 const LAN_ADDR: [u8; 4] = [192, 168, 1, 1];
 const WAN_ADDR: [u8; 4] = [203, 0, 113, 1];
 const SERVER: [u8; 4] = [93, 184, 216, 34];
@@ -66,126 +69,6 @@ const TAP_GATEWAY_MAC: [u8; 6] = [0x02, 0x6e, 0x66, 0x64, 0xff, 0xfe];
 const PATIENCE: Duration = Duration::from_secs(5);
 
 const MASQUERADE: &str = "*nat\n-A POSTROUTING -o wan0 -j MASQUERADE\nCOMMIT\n";
-
-/// Each worker busy-polls: running the tests one at a time keeps them from starving each
-/// other (and everything else) on a small machine.
-static SERIAL: Mutex<()> = Mutex::new(());
-
-// ---- ports whose wire the test holds ----
-
-/// One side of a test port's wire: the test injects into `rx` and reads `tx`; the worker
-/// does the opposite through `TestPort`.
-#[derive(Clone)]
-struct Wire {
-    name: String,
-    rx: Arc<Mutex<VecDeque<PacketBuf>>>,
-    tx: Arc<Mutex<VecDeque<PacketBuf>>>,
-    stats: Arc<Mutex<PortStats>>,
-    /// How many frames `tx_burst` still takes (a full transmit ring takes none).
-    tx_room: Arc<AtomicUsize>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-impl Wire {
-    fn new(name: &str) -> Wire {
-        Wire {
-            name: name.to_string(),
-            rx: Arc::default(),
-            tx: Arc::default(),
-            stats: Arc::default(),
-            tx_room: Arc::new(AtomicUsize::new(usize::MAX)),
-        }
-    }
-
-    fn inject(&self, frame: &[u8]) {
-        lock(&self.rx).push_back(PacketBuf::from_slice(frame));
-    }
-
-    fn take(&self) -> Vec<Vec<u8>> {
-        lock(&self.tx)
-            .drain(..)
-            .map(|b| b.data().to_vec())
-            .collect()
-    }
-
-    /// Waits until `n` frames were sent (or PATIENCE ran out) and takes them all.
-    fn wait(&self, n: usize, patience: Duration) -> Vec<Vec<u8>> {
-        let deadline = Instant::now() + patience;
-        while lock(&self.tx).len() < n && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(1));
-        }
-        self.take()
-    }
-}
-
-impl PortControl for Wire {
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn stats(&self) -> PortStats {
-        *lock(&self.stats)
-    }
-    fn link_up(&self) -> bool {
-        true
-    }
-}
-
-struct TestPort {
-    id: PortId,
-    mac: MacAddr,
-    wire: Wire,
-}
-
-impl Port for TestPort {
-    fn id(&self) -> PortId {
-        self.id
-    }
-    fn name(&self) -> &str {
-        &self.wire.name
-    }
-    fn mac(&self) -> MacAddr {
-        self.mac
-    }
-    fn queues(&self) -> u16 {
-        1
-    }
-    fn rx_burst(&mut self, queue: u16, bufs: &mut Vec<PacketBuf>, max: usize) -> usize {
-        assert_eq!(queue, 0, "the worker polls its own queue");
-        let mut rx = lock(&self.wire.rx);
-        let n = max.min(rx.len());
-        let mut stats = lock(&self.wire.stats);
-        for mut b in rx.drain(..n) {
-            stats.rx_packets += 1;
-            stats.rx_bytes += b.len() as u64;
-            b.port = self.id;
-            bufs.push(b);
-        }
-        n
-    }
-    fn tx_burst(&mut self, queue: u16, pkts: &mut Vec<PacketBuf>) -> usize {
-        assert_eq!(queue, 0, "the worker sends on its own queue");
-        let room = self.wire.tx_room.load(Ordering::Relaxed);
-        let n = pkts.len().min(room);
-        self.wire.tx_room.store(room - n, Ordering::Relaxed);
-        let mut stats = lock(&self.wire.stats);
-        let mut tx = lock(&self.wire.tx);
-        for b in pkts.drain(..n) {
-            stats.tx_packets += 1;
-            stats.tx_bytes += b.len() as u64;
-            tx.push_back(b);
-        }
-        n
-    }
-    fn count_tx_dropped(&mut self, n: u64) {
-        lock(&self.wire.stats).tx_dropped += n;
-    }
-    fn stats(&self) -> PortStats {
-        *lock(&self.wire.stats)
-    }
-}
 
 // ---- one worker thread with its control side ----
 
@@ -205,7 +88,7 @@ struct Daemon {
 impl Daemon {
     /// A worker over lan0 and wan0 with `rules`; with `host`, the TAP exception port too.
     fn start(rules: &str, host: bool) -> Daemon {
-        let serial = lock(&SERIAL);
+        let serial = serial();
         let cfg = Config::parse(CONFIG, Path::new("test.toml")).expect("config");
         let topo = cfg.build().expect("topology");
         let port_names: Vec<String> = cfg.ports.iter().map(|p| p.name.clone()).collect();
@@ -225,27 +108,11 @@ impl Daemon {
             cfg.tunable(n)
         }));
         let worker = Worker::new(pipeline, 0, 32, port_names.len());
-        let wires: Vec<Wire> = port_names.iter().map(|n| Wire::new(n)).collect();
-        let ports: Vec<Box<dyn Port>> = topo
-            .ports()
-            .iter()
-            .zip(&wires)
-            .map(|(info, wire)| {
-                Box::new(TestPort {
-                    id: info.id,
-                    mac: info.mac,
-                    wire: wire.clone(),
-                }) as Box<dyn Port>
-            })
-            .collect();
-        let tap = Wire::new("nfdp0");
+        let (ports, wires) = test_ports(topo.ports().iter(), 1, 0);
+        let tap = Wire::new("nfdp0", 1);
         let host = host.then(|| {
             (
-                Box::new(TestPort {
-                    id: PortId(u16::MAX),
-                    mac: MacAddr(TAP_GATEWAY_MAC),
-                    wire: tap.clone(),
-                }) as Box<dyn Port>,
+                Box::new(tap.queue(PortId(u16::MAX), MacAddr(TAP_GATEWAY_MAC), 0)) as Box<dyn Port>,
                 HostLink {
                     kernel_mac: MacAddr(KERNEL_MAC),
                     gateway_mac: MacAddr(TAP_GATEWAY_MAC),
@@ -337,7 +204,7 @@ impl Daemon {
     fn port_stats(&self) -> Vec<(String, PortStats, bool)> {
         self.wires
             .iter()
-            .map(|w| (w.name.clone(), w.stats(), true))
+            .map(|w| (PortControl::name(w).to_string(), w.stats(), true))
             .collect()
     }
 
@@ -385,137 +252,6 @@ impl Drop for Daemon {
     }
 }
 
-// ---- frames ----
-
-fn ipv4(src: [u8; 4], dst: [u8; 4], proto: u8, ttl: u8, l4: &[u8]) -> Vec<u8> {
-    let mut p = vec![0u8; 20];
-    p[0] = 0x45;
-    p[2..4].copy_from_slice(&(20 + l4.len() as u16).to_be_bytes());
-    p[4..6].copy_from_slice(&0x1234u16.to_be_bytes());
-    p[6] = 0x40;
-    p[8] = ttl;
-    p[9] = proto;
-    p[12..16].copy_from_slice(&src);
-    p[16..20].copy_from_slice(&dst);
-    let c = !checksum::data(&p);
-    p[10..12].copy_from_slice(&c.to_be_bytes());
-    p.extend_from_slice(l4);
-    if proto == 6 || proto == 17 {
-        let at = 20 + if proto == 6 { 16 } else { 6 };
-        let c = !l4_sum(&p);
-        p[at..at + 2].copy_from_slice(&c.to_be_bytes());
-    }
-    p
-}
-
-/// The one's-complement sum of a TCP/UDP segment with its pseudo header.
-fn l4_sum(ip: &[u8]) -> u16 {
-    let mut pseudo = Vec::new();
-    pseudo.extend_from_slice(&ip[12..20]);
-    pseudo.extend_from_slice(&[0, ip[9]]);
-    pseudo.extend_from_slice(&((ip.len() - 20) as u16).to_be_bytes());
-    pseudo.extend_from_slice(&ip[20..]);
-    checksum::data(&pseudo)
-}
-
-fn udp(src: [u8; 4], dst: [u8; 4], sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
-    let mut u = vec![0u8; 8];
-    u[0..2].copy_from_slice(&sport.to_be_bytes());
-    u[2..4].copy_from_slice(&dport.to_be_bytes());
-    u[4..6].copy_from_slice(&(8 + payload.len() as u16).to_be_bytes());
-    u.extend_from_slice(payload);
-    ipv4(src, dst, 17, 64, &u)
-}
-
-const SYN: u8 = 0x02;
-const ACK: u8 = 0x10;
-
-fn tcp(
-    src: [u8; 4],
-    dst: [u8; 4],
-    sport: u16,
-    dport: u16,
-    flags: u8,
-    seq: u32,
-    ack: u32,
-) -> Vec<u8> {
-    let mut t = vec![0u8; 20];
-    t[0..2].copy_from_slice(&sport.to_be_bytes());
-    t[2..4].copy_from_slice(&dport.to_be_bytes());
-    t[4..8].copy_from_slice(&seq.to_be_bytes());
-    t[8..12].copy_from_slice(&ack.to_be_bytes());
-    t[12] = 0x50;
-    t[13] = flags;
-    t[14..16].copy_from_slice(&64240u16.to_be_bytes());
-    ipv4(src, dst, 6, 64, &t)
-}
-
-fn icmp_echo(src: [u8; 4], dst: [u8; 4], kind: u8, id: u16, seq: u16) -> Vec<u8> {
-    let mut m = vec![kind, 0, 0, 0];
-    m.extend_from_slice(&id.to_be_bytes());
-    m.extend_from_slice(&seq.to_be_bytes());
-    m.extend_from_slice(b"nfdp ping");
-    let c = !checksum::data(&m);
-    m[2..4].copy_from_slice(&c.to_be_bytes());
-    ipv4(src, dst, 1, 64, &m)
-}
-
-fn ether(dst: [u8; 6], src: [u8; 6], ethertype: u16, payload: &[u8]) -> Vec<u8> {
-    let mut f = Vec::with_capacity(14 + payload.len());
-    f.extend_from_slice(&dst);
-    f.extend_from_slice(&src);
-    f.extend_from_slice(&ethertype.to_be_bytes());
-    f.extend_from_slice(payload);
-    f
-}
-
-/// An ARP message (Ethernet/IPv4) in an Ethernet frame.
-fn arp(dst: [u8; 6], op: u16, sha: [u8; 6], spa: [u8; 4], tha: [u8; 6], tpa: [u8; 4]) -> Vec<u8> {
-    let mut a = vec![0, 1, 0x08, 0, 6, 4];
-    a.extend_from_slice(&op.to_be_bytes());
-    a.extend_from_slice(&sha);
-    a.extend_from_slice(&spa);
-    a.extend_from_slice(&tha);
-    a.extend_from_slice(&tpa);
-    ether(dst, sha, 0x0806, &a)
-}
-
-/// A frame from the LAN host to the appliance's LAN port.
-fn from_lan(ip: &[u8]) -> Vec<u8> {
-    ether(LAN_MAC, HOST_MAC, 0x0800, ip)
-}
-
-/// A frame from the upstream gateway to the WAN port.
-fn from_wan(ip: &[u8]) -> Vec<u8> {
-    ether(WAN_MAC, GATEWAY_MAC, 0x0800, ip)
-}
-
-/// Checks a transmitted IPv4 frame's link header and checksums; returns its IP packet.
-fn ip_out(frame: &[u8], dst_mac: [u8; 6], src_mac: [u8; 6]) -> &[u8] {
-    assert_eq!(&frame[0..6], &dst_mac, "destination MAC of {frame:02x?}");
-    assert_eq!(&frame[6..12], &src_mac, "source MAC of {frame:02x?}");
-    assert_eq!(&frame[12..14], &[0x08, 0x00]);
-    let ip = &frame[14..];
-    assert_eq!(checksum::data(&ip[..20]), 0xffff, "IP header checksum");
-    if ip[9] == 6 || ip[9] == 17 {
-        assert_eq!(l4_sum(ip), 0xffff, "L4 checksum of {ip:02x?}");
-    }
-    ip
-}
-
-fn src_ip(ip: &[u8]) -> [u8; 4] {
-    ip[12..16].try_into().unwrap()
-}
-fn dst_ip(ip: &[u8]) -> [u8; 4] {
-    ip[16..20].try_into().unwrap()
-}
-fn sport(ip: &[u8]) -> u16 {
-    u16::from_be_bytes([ip[20], ip[21]])
-}
-fn dport(ip: &[u8]) -> u16 {
-    u16::from_be_bytes([ip[22], ip[23]])
-}
-
 // ---- 1. forwarding ----
 
 #[test]
@@ -524,8 +260,8 @@ fn masquerades_udp_and_tcp_both_ways() {
     let lan = &d.wires[LAN];
     let wan = &d.wires[WAN];
 
-    lan.inject(&from_lan(&udp(HOST, SERVER, 40000, 53, b"query")));
-    lan.inject(&from_lan(&tcp(HOST, SERVER, 40001, 80, SYN, 1000, 0)));
+    lan.inject(0, &from_lan(&udp(HOST, SERVER, 40000, 53, b"query")));
+    lan.inject(0, &from_lan(&tcp(HOST, SERVER, 40001, 80, SYN, 1000, 0)));
     let out = wan.wait(2, PATIENCE);
     assert_eq!(out.len(), 2, "{out:02x?}");
     let u = ip_out(&out[0], GATEWAY_MAC, WAN_MAC);
@@ -539,16 +275,11 @@ fn masquerades_udp_and_tcp_both_ways() {
     assert_eq!(t[33], SYN);
     assert!(lan.take().is_empty());
 
-    wan.inject(&from_wan(&udp(SERVER, WAN_ADDR, 53, 40000, b"answer")));
-    wan.inject(&from_wan(&tcp(
-        SERVER,
-        WAN_ADDR,
-        80,
-        40001,
-        SYN | ACK,
-        5000,
-        1001,
-    )));
+    wan.inject(0, &from_wan(&udp(SERVER, WAN_ADDR, 53, 40000, b"answer")));
+    wan.inject(
+        0,
+        &from_wan(&tcp(SERVER, WAN_ADDR, 80, 40001, SYN | ACK, 5000, 1001)),
+    );
     let back = lan.wait(2, PATIENCE);
     assert_eq!(back.len(), 2, "{back:02x?}");
     let u = ip_out(&back[0], HOST_MAC, LAN_MAC);
@@ -614,7 +345,7 @@ fn ruleset_swaps_under_load_lose_nothing_and_keep_counters() {
             let mut seq = 0u32;
             while !done.load(Ordering::Relaxed) {
                 for _ in 0..16 {
-                    lan.inject(&numbered(seq));
+                    lan.inject(0, &numbered(seq));
                     seq += 1;
                 }
                 std::thread::sleep(Duration::from_millis(1));
@@ -684,7 +415,7 @@ fn ruleset_swaps_under_load_lose_nothing_and_keep_counters() {
     let g = d.publish(DROP_UDP);
     assert_eq!(g, 122);
     for i in 0..50 {
-        d.wires[LAN].inject(&numbered(sent + i));
+        d.wires[LAN].inject(0, &numbered(sent + i));
     }
     let r = d.processed(u64::from(sent) + 50);
     assert_eq!(r.generation, g);
@@ -715,24 +446,19 @@ fn reports_metrics_and_listings() {
     let lan = &d.wires[LAN];
     let wan = &d.wires[WAN];
     // UDP: query and answer. TCP: the handshake.
-    lan.inject(&from_lan(&udp(HOST, SERVER, 40000, 53, b"query")));
-    lan.inject(&from_lan(&tcp(HOST, SERVER, 40001, 80, SYN, 1000, 0)));
+    lan.inject(0, &from_lan(&udp(HOST, SERVER, 40000, 53, b"query")));
+    lan.inject(0, &from_lan(&tcp(HOST, SERVER, 40001, 80, SYN, 1000, 0)));
     assert_eq!(wan.wait(2, PATIENCE).len(), 2);
-    wan.inject(&from_wan(&udp(SERVER, WAN_ADDR, 53, 40000, b"answer")));
-    wan.inject(&from_wan(&tcp(
-        SERVER,
-        WAN_ADDR,
-        80,
-        40001,
-        SYN | ACK,
-        5000,
-        1001,
-    )));
+    wan.inject(0, &from_wan(&udp(SERVER, WAN_ADDR, 53, 40000, b"answer")));
+    wan.inject(
+        0,
+        &from_wan(&tcp(SERVER, WAN_ADDR, 80, 40001, SYN | ACK, 5000, 1001)),
+    );
     assert_eq!(lan.wait(2, PATIENCE).len(), 2);
-    lan.inject(&from_lan(&tcp(HOST, SERVER, 40001, 80, ACK, 1001, 5001)));
+    lan.inject(0, &from_lan(&tcp(HOST, SERVER, 40001, 80, ACK, 1001, 5001)));
     assert_eq!(wan.wait(1, PATIENCE).len(), 1);
     // Not a SYN and no connection: the policy drops it.
-    lan.inject(&from_lan(&tcp(HOST, SERVER, 40002, 80, ACK, 1, 1)));
+    lan.inject(0, &from_lan(&tcp(HOST, SERVER, 40002, 80, ACK, 1, 1)));
     let _ = d.processed(6);
 
     let reports = collect_reports(std::slice::from_ref(&d.commands), true);
@@ -871,14 +597,14 @@ fn host_path_through_the_tap_port() {
 
     // INPUT: the ping reaches the kernel, wrapped for its interface, otherwise untouched.
     let ping = icmp_echo(HOST, LAN_ADDR, 8, 0x77, 1);
-    lan.inject(&from_lan(&ping));
+    lan.inject(0, &from_lan(&ping));
     let to_kernel = d.tap.wait(1, PATIENCE);
     assert_eq!(
         to_kernel,
         [ether(KERNEL_MAC, TAP_GATEWAY_MAC, 0x0800, &ping)]
     );
     // INPUT's policy keeps ssh away from the kernel.
-    lan.inject(&from_lan(&tcp(HOST, LAN_ADDR, 40000, 22, SYN, 1, 0)));
+    lan.inject(0, &from_lan(&tcp(HOST, LAN_ADDR, 40000, 22, SYN, 1, 0)));
     let r = d.processed(2);
     assert!(d.tap.take().is_empty());
     assert_eq!(
@@ -888,7 +614,7 @@ fn host_path_through_the_tap_port() {
 
     // The kernel resolves the pinger: nfdp answers for it with its own MAC.
     d.tap
-        .inject(&arp([0xff; 6], 1, KERNEL_MAC, LAN_ADDR, [0; 6], HOST));
+        .inject(0, &arp([0xff; 6], 1, KERNEL_MAC, LAN_ADDR, [0; 6], HOST));
     let answer = d.tap.wait(1, PATIENCE);
     assert_eq!(
         answer,
@@ -905,10 +631,10 @@ fn host_path_through_the_tap_port() {
     // OUTPUT: the kernel's echo reply leaves on lan0 to the pinger's MAC.
     let pong = icmp_echo(LAN_ADDR, HOST, 0, 0x77, 1);
     d.tap
-        .inject(&ether(TAP_GATEWAY_MAC, KERNEL_MAC, 0x0800, &pong));
+        .inject(0, &ether(TAP_GATEWAY_MAC, KERNEL_MAC, 0x0800, &pong));
     // IPv6 from the kernel is not nfdp's business.
     d.tap
-        .inject(&ether(TAP_GATEWAY_MAC, KERNEL_MAC, 0x86dd, &[0x60; 40]));
+        .inject(0, &ether(TAP_GATEWAY_MAC, KERNEL_MAC, 0x86dd, &[0x60; 40]));
     let out = lan.wait(1, PATIENCE);
     assert_eq!(out, [ether(HOST_MAC, LAN_MAC, 0x0800, &pong)]);
     let r = d.report_when("the kernel's frames handled", |r| {
@@ -924,11 +650,11 @@ fn host_path_through_the_tap_port() {
 fn host_frames_a_full_tap_refuses_are_counted_as_dropped() {
     let rules = "*filter\n-A INPUT -p icmp -j ACCEPT\nCOMMIT\n";
     let d = Daemon::start(rules, true);
-    d.tap.tx_room.store(0, Ordering::Relaxed);
+    d.tap.set_tx_room(0);
     // A local delivery and an ARP answer towards the kernel, both refused by the tap.
-    d.wires[LAN].inject(&from_lan(&icmp_echo(HOST, LAN_ADDR, 8, 1, 1)));
+    d.wires[LAN].inject(0, &from_lan(&icmp_echo(HOST, LAN_ADDR, 8, 1, 1)));
     d.tap
-        .inject(&arp([0xff; 6], 1, KERNEL_MAC, LAN_ADDR, [0; 6], HOST));
+        .inject(0, &arp([0xff; 6], 1, KERNEL_MAC, LAN_ADDR, [0; 6], HOST));
     let deadline = Instant::now() + PATIENCE;
     while d.tap.stats().tx_dropped < 2 && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(1));
@@ -942,8 +668,8 @@ fn host_frames_a_full_tap_refuses_are_counted_as_dropped() {
         "nothing reached the kernel"
     );
     // Room again: the next ping gets through and counts.
-    d.tap.tx_room.store(usize::MAX, Ordering::Relaxed);
-    d.wires[LAN].inject(&from_lan(&icmp_echo(HOST, LAN_ADDR, 8, 1, 2)));
+    d.tap.set_tx_room(usize::MAX);
+    d.wires[LAN].inject(0, &from_lan(&icmp_echo(HOST, LAN_ADDR, 8, 1, 2)));
     assert_eq!(d.tap.wait(1, PATIENCE).len(), 1);
     let r = d.processed(2);
     assert_eq!(r.host_tx, 1);
@@ -976,11 +702,11 @@ fn link_up_announces_and_link_down_forgets_neighbours() {
     let peer = [192, 168, 1, 20];
     let peer_mac = [2, 0, 0, 0, 1, 0x20];
     let down = udp(SERVER, peer, 53, 5353, b"to the peer");
-    wan.inject(&from_wan(&down));
+    wan.inject(0, &from_wan(&down));
     let solicit = lan.wait(1, PATIENCE);
     let request = arp([0xff; 6], 1, LAN_MAC, LAN_ADDR, [0; 6], peer);
     assert_eq!(solicit, std::slice::from_ref(&request));
-    lan.inject(&arp(LAN_MAC, 2, peer_mac, peer, LAN_MAC, LAN_ADDR));
+    lan.inject(0, &arp(LAN_MAC, 2, peer_mac, peer, LAN_MAC, LAN_ADDR));
     let released = lan.wait(1, PATIENCE);
     assert_eq!(released.len(), 1);
     assert_eq!(
@@ -1003,14 +729,14 @@ fn link_up_announces_and_link_down_forgets_neighbours() {
         "the learned neighbour is gone, the configured ones stay"
     );
     // So the next packet for it has to ask again.
-    wan.inject(&from_wan(&down));
+    wan.inject(0, &from_wan(&down));
     assert_eq!(lan.wait(1, PATIENCE), [request]);
 }
 
 #[test]
 fn link_down_forgets_connections_masqueraded_to_the_port() {
     let d = Daemon::start(MASQUERADE, false);
-    d.wires[LAN].inject(&from_lan(&udp(HOST, SERVER, 40000, 53, b"q")));
+    d.wires[LAN].inject(0, &from_lan(&udp(HOST, SERVER, 40000, 53, b"q")));
     assert_eq!(d.wires[WAN].wait(1, PATIENCE).len(), 1);
     assert_eq!(d.processed(1).ct_count, 1);
     d.commands
@@ -1073,7 +799,7 @@ fn a_ruleset_over_the_classifier_budget_is_refused_and_the_old_one_keeps_forward
 fn concurrent_publishers_hand_out_generations_in_publication_order() {
     // A SIGHUP reload (control thread) and the API can publish at once:
     // the generation the workers see never goes back, and the last one handed out stays.
-    let _serial = lock(&SERIAL);
+    let _serial = serial();
     let names = vec!["lan0".to_string(), "wan0".to_string()];
     let shared = Arc::new(Shared::new(Ruleset::default(), names, 0));
     let mut big = String::from("*filter\n");

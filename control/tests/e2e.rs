@@ -5,27 +5,17 @@
 //! (fail2ban's own actions, a Python gRPC client). Outputs and exit codes are compared with
 //! what iptables 1.8.9 and conntrack 1.4.7 print (tests/golden/api, tests/golden/conntrack).
 
-use control::config::Config;
-use control::daemon::core::{self, Daemon, Options};
-use control::daemon::mem::{wire_ports, Wire};
-use dataplane::wire::checksum;
+mod support;
+
 use std::io::{BufRead, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
+use support::daemon::{boot, config_text, serial, temp_dir, write_config, Running};
+use support::frames::{ether_ipv4, icmp_echo, tcp, ACK, SYN};
+use support::process::{run, Out};
+use support::{GATEWAY_MAC, HOST, HOST_MAC, LAN_MAC, PATIENCE, WAN_MAC};
 
-/// The workers busy-poll: one daemon at a time keeps a small machine responsive.
-static SERIAL: Mutex<()> = Mutex::new(());
-static NEXT_DIR: AtomicUsize = AtomicUsize::new(0);
-const PATIENCE: Duration = Duration::from_secs(10);
-
-const LAN_MAC: [u8; 6] = [2, 0, 0, 0, 1, 1];
-const WAN_MAC: [u8; 6] = [2, 0, 0, 0, 2, 1];
-const HOST_MAC: [u8; 6] = [2, 0, 0, 0, 1, 0x10];
-const GATEWAY_MAC: [u8; 6] = [2, 0, 0, 0, 2, 0xfe];
-const HOST: [u8; 4] = [192, 168, 1, 10];
 const PUBLIC: [u8; 4] = [203, 0, 113, 1];
 const SERVER: [u8; 4] = [198, 51, 100, 7];
 const LAN: usize = 0;
@@ -34,152 +24,19 @@ const WAN: usize = 1;
 /// Masquerade out of wan0; the FORWARD chain counts NEW packets in its first rule.
 const NAT_RULES: &str = "*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n-A POSTROUTING -o wan0 -j MASQUERADE\nCOMMIT\n*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n-A FORWARD -m conntrack --ctstate NEW -j ACCEPT\n-A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\nCOMMIT\n";
 
-fn config_text(dir: &Path) -> String {
-    format!(
-        r#"
-[dataplane]
-workers = [0]
-
-[[port]]
-name = "lan0"
-driver = "mem"
-mac = "02:00:00:00:01:01"
-addresses = ["192.168.1.1/24"]
-
-[[port]]
-name = "wan0"
-driver = "mem"
-mac = "02:00:00:00:02:01"
-addresses = ["203.0.113.1/24"]
-
-[[route]]
-dst = "0.0.0.0/0"
-via = "203.0.113.254"
-
-[[neighbor]]
-ip = "203.0.113.254"
-mac = "02:00:00:00:02:fe"
-
-[[neighbor]]
-ip = "192.168.1.10"
-mac = "02:00:00:00:01:10"
-
-[conntrack]
-nf_conntrack_max = 4096
-
-[rules]
-file = "{dir}/rules.v4"
-
-[api]
-socket = "{dir}/run/nfdp.sock"
-"#,
-        dir = dir.display()
-    )
-}
-
 /// A running daemon core, its wires, and a directory of nfdpctl's tool links.
-struct Harness {
-    daemon: Option<Daemon>,
-    wires: Vec<Wire>,
-    dir: PathBuf,
-    _serial: MutexGuard<'static, ()>,
-}
-
-fn temp_dir() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "nfdp-e2e-{}-{}",
-        std::process::id(),
-        NEXT_DIR.fetch_add(1, Ordering::Relaxed)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir
-}
+type Harness = Running;
 
 fn nfdpctl() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_nfdpctl"))
 }
 
-/// Output of a finished command.
-#[derive(Debug, PartialEq)]
-struct Out {
-    stdout: String,
-    stderr: String,
-    rc: i32,
-}
-
-fn run(mut cmd: Command, input: &[u8]) -> Out {
-    cmd.env_remove("NFDP_ADDRESS")
-        .env_remove("NFDP_TOKEN_FILE")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().expect("spawn");
-    let mut stdin = child.stdin.take().expect("stdin");
-    let input = input.to_vec();
-    // A writer thread: a client that refuses its input early must not block the test.
-    let writer = std::thread::spawn(move || {
-        let _ = stdin.write_all(&input);
-    });
-    let out = wait_output(child, Duration::from_secs(60));
-    let _ = writer.join();
-    out
-}
-
-/// Waits for a child with a deadline (a hung client fails the test instead of hanging it).
-fn wait_output(mut child: Child, patience: Duration) -> Out {
-    let mut stdout = child.stdout.take().expect("stdout");
-    let mut stderr = child.stderr.take().expect("stderr");
-    let o = std::thread::spawn(move || {
-        let mut s = Vec::new();
-        let _ = stdout.read_to_end(&mut s);
-        s
-    });
-    let e = std::thread::spawn(move || {
-        let mut s = Vec::new();
-        let _ = stderr.read_to_end(&mut s);
-        s
-    });
-    let deadline = Instant::now() + patience;
-    let status = loop {
-        if let Some(s) = child.try_wait().expect("wait") {
-            break s;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("the command did not finish within {patience:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    Out {
-        stdout: String::from_utf8(o.join().unwrap()).expect("utf-8 stdout"),
-        stderr: String::from_utf8(e.join().unwrap()).expect("utf-8 stderr"),
-        rc: status.code().unwrap_or(-1),
-    }
-}
-
 fn start(rules: &str) -> Harness {
-    let serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
-    let dir = temp_dir();
+    let serial = serial();
+    let dir = temp_dir("e2e");
     std::fs::write(dir.join("rules.v4"), rules).expect("rules file");
-    let path = dir.join("nfdp.toml");
-    std::fs::write(&path, config_text(&dir)).expect("config");
-    let cfg = Config::load(&path).expect("config");
-    let rules =
-        control::daemon::load_rules(cfg.rules_file.as_deref().expect("rules file")).expect("rules");
-    let (ports, wires) = wire_ports(&cfg).expect("ports");
-    let daemon = core::start(cfg, rules, ports, Options::default()).expect("daemon");
-    // Each port announces its address when its link comes up: taken here.
-    for w in &wires {
-        assert_eq!(w.wait(1, PATIENCE).len(), 1, "one announcement");
-    }
-    let h = Harness {
-        daemon: Some(daemon),
-        wires,
-        dir,
-        _serial: serial,
-    };
+    let (daemon, wires) = boot(write_config(&dir, &config_text(&dir, "")));
+    let h = Running::new(daemon, wires, dir, serial);
     let mut links = Command::new(nfdpctl());
     links.args(["install-links", h.bin().to_str().unwrap()]);
     let out = run(links, b"");
@@ -189,7 +46,7 @@ fn start(rules: &str) -> Harness {
 
 impl Harness {
     fn socket(&self) -> PathBuf {
-        self.dir.join("run/nfdp.sock")
+        support::daemon::socket(&self.dir)
     }
 
     fn bin(&self) -> PathBuf {
@@ -238,7 +95,7 @@ impl Harness {
 
     /// Sends a frame in from the LAN host and returns what leaves on the WAN.
     fn out_to_wan(&self, ip: &[u8]) -> Vec<u8> {
-        self.wires[LAN].inject(0, &ether(LAN_MAC, HOST_MAC, ip));
+        self.wires[LAN].inject(0, &ether_ipv4(LAN_MAC, HOST_MAC, ip));
         let mut got = self.wires[WAN].wait(1, PATIENCE);
         assert_eq!(got.len(), 1, "one frame forwarded to the WAN");
         got.remove(0)
@@ -246,7 +103,7 @@ impl Harness {
 
     /// Sends a frame in from the WAN gateway and returns what leaves on the LAN.
     fn in_to_lan(&self, ip: &[u8]) -> Vec<u8> {
-        self.wires[WAN].inject(0, &ether(WAN_MAC, GATEWAY_MAC, ip));
+        self.wires[WAN].inject(0, &ether_ipv4(WAN_MAC, GATEWAY_MAC, ip));
         let mut got = self.wires[LAN].wait(1, PATIENCE);
         assert_eq!(got.len(), 1, "one frame forwarded to the LAN");
         got.remove(0)
@@ -292,15 +149,6 @@ impl Harness {
     }
 }
 
-impl Drop for Harness {
-    fn drop(&mut self) {
-        if let Some(d) = self.daemon.take() {
-            d.shutdown();
-        }
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
 fn strip_comments(save: &str) -> String {
     save.lines()
         .filter(|l| !l.starts_with('#'))
@@ -308,82 +156,9 @@ fn strip_comments(save: &str) -> String {
         .collect()
 }
 
-// ---- frames ----
-
-fn ipv4(src: [u8; 4], dst: [u8; 4], proto: u8, l4: &[u8]) -> Vec<u8> {
-    let mut p = vec![0u8; 20];
-    p[0] = 0x45;
-    p[2..4].copy_from_slice(&(20 + l4.len() as u16).to_be_bytes());
-    p[6] = 0x40;
-    p[8] = 64;
-    p[9] = proto;
-    p[12..16].copy_from_slice(&src);
-    p[16..20].copy_from_slice(&dst);
-    let c = !checksum::data(&p);
-    p[10..12].copy_from_slice(&c.to_be_bytes());
-    p.extend_from_slice(l4);
-    if proto != 1 {
-        let at = 20 + if proto == 6 { 16 } else { 6 };
-        let mut pseudo = Vec::new();
-        pseudo.extend_from_slice(&p[12..20]);
-        pseudo.extend_from_slice(&[0, proto]);
-        pseudo.extend_from_slice(&(l4.len() as u16).to_be_bytes());
-        pseudo.extend_from_slice(&p[20..]);
-        let c = !checksum::data(&pseudo);
-        p[at..at + 2].copy_from_slice(&c.to_be_bytes());
-    }
-    p
-}
-
+/// UDP carrying "query".
 fn udp(src: [u8; 4], dst: [u8; 4], sport: u16, dport: u16) -> Vec<u8> {
-    let mut u = vec![0u8; 8];
-    u[0..2].copy_from_slice(&sport.to_be_bytes());
-    u[2..4].copy_from_slice(&dport.to_be_bytes());
-    u[4..6].copy_from_slice(&13u16.to_be_bytes());
-    u.extend_from_slice(b"query");
-    ipv4(src, dst, 17, &u)
-}
-
-const SYN: u8 = 0x02;
-const ACK: u8 = 0x10;
-
-fn tcp(
-    src: [u8; 4],
-    dst: [u8; 4],
-    sport: u16,
-    dport: u16,
-    flags: u8,
-    seq: u32,
-    ack: u32,
-) -> Vec<u8> {
-    let mut t = vec![0u8; 20];
-    t[0..2].copy_from_slice(&sport.to_be_bytes());
-    t[2..4].copy_from_slice(&dport.to_be_bytes());
-    t[4..8].copy_from_slice(&seq.to_be_bytes());
-    t[8..12].copy_from_slice(&ack.to_be_bytes());
-    t[12] = 0x50;
-    t[13] = flags;
-    t[14..16].copy_from_slice(&64240u16.to_be_bytes());
-    ipv4(src, dst, 6, &t)
-}
-
-fn icmp_echo(src: [u8; 4], dst: [u8; 4], kind: u8, id: u16, seq: u16) -> Vec<u8> {
-    let mut m = vec![kind, 0, 0, 0];
-    m.extend_from_slice(&id.to_be_bytes());
-    m.extend_from_slice(&seq.to_be_bytes());
-    m.extend_from_slice(b"nfdp ping");
-    let c = !checksum::data(&m);
-    m[2..4].copy_from_slice(&c.to_be_bytes());
-    ipv4(src, dst, 1, &m)
-}
-
-fn ether(dst: [u8; 6], src: [u8; 6], ip: &[u8]) -> Vec<u8> {
-    let mut f = Vec::with_capacity(14 + ip.len());
-    f.extend_from_slice(&dst);
-    f.extend_from_slice(&src);
-    f.extend_from_slice(&[0x08, 0x00]);
-    f.extend_from_slice(ip);
-    f
+    support::frames::udp(src, dst, sport, dport, b"query")
 }
 
 // ---- conntrack lines ----

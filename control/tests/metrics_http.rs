@@ -2,156 +2,45 @@
 //! its snapshots, `serve_metrics_with` serves them on 127.0.0.1, and the tests talk to it
 //! with raw sockets (so they control exactly what a client sends). No DPDK, no root.
 
+mod support;
+
 use control::config::Config;
 use control::daemon::http::{serve_metrics_with, HttpLimits};
+use control::daemon::mem::Wire;
 use control::daemon::metrics::{Health, MetricsView};
 use control::daemon::snapshot::{SnapshotSlot, WorkerSnapshot};
 use control::daemon::worker::{WorkerReport, WorkerThread};
 use control::daemon::{parse_rules, PortControl, Shared};
 use dataplane::conntrack::CtConfig;
 use dataplane::pipeline::Pipeline;
-use dataplane::port::{MacAddr, PacketBuf, Port, PortId, PortStats};
-use dataplane::wire::checksum;
+
 use dataplane::worker::Worker;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
+use support::daemon::serial;
+use support::frames::{from_lan, udp};
+use support::ports::test_ports;
+use support::{HOST, PATIENCE};
 
-const CONFIG: &str = r#"
-[[port]]
-name = "lan0"
-driver = "mem"
-mac = "02:00:00:00:01:01"
-addresses = ["192.168.1.1/24"]
-
-[[port]]
-name = "wan0"
-driver = "mem"
-mac = "02:00:00:00:02:01"
-addresses = ["203.0.113.1/24"]
-
-[[route]]
-dst = "0.0.0.0/0"
-via = "203.0.113.254"
-
-[[neighbor]]
-ip = "203.0.113.254"
-mac = "02:00:00:00:02:fe"
-
+const CONFIG: &str = support::lan_wan_config!(
+    r#"
 [conntrack]
 nf_conntrack_max = 4096
-"#;
+"#
+);
 
 /// DNS leaves masqueraded; other UDP from the LAN is dropped by rule 2.
 const RULES: &str = "*nat\n-A POSTROUTING -o wan0 -j MASQUERADE\nCOMMIT\n\
     *filter\n-A FORWARD -i lan0 -p udp --dport 53 -j ACCEPT\n\
     -A FORWARD -i lan0 -p udp -j DROP\nCOMMIT\n";
 
-const LAN_MAC: [u8; 6] = [2, 0, 0, 0, 1, 1];
-const HOST_MAC: [u8; 6] = [2, 0, 0, 0, 1, 0x10];
-const HOST: [u8; 4] = [192, 168, 1, 10];
 const SERVER: [u8; 4] = [93, 184, 216, 34];
-/// How long a test waits for something that should take milliseconds.
-const PATIENCE: Duration = Duration::from_secs(10);
-
-/// The worker busy-polls and some tests count tasks and measure latency: one at a time.
-static SERIAL: Mutex<()> = Mutex::new(());
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-// ---- in-memory ports whose wire the test holds ----
-
-#[derive(Clone)]
-struct Wire {
-    name: String,
-    rx: Arc<Mutex<VecDeque<PacketBuf>>>,
-    tx: Arc<Mutex<VecDeque<PacketBuf>>>,
-    stats: Arc<Mutex<PortStats>>,
-}
-
-impl Wire {
-    fn new(name: &str) -> Wire {
-        Wire {
-            name: name.to_string(),
-            rx: Arc::default(),
-            tx: Arc::default(),
-            stats: Arc::default(),
-        }
-    }
-
-    fn inject(&self, frame: &[u8]) {
-        lock(&self.rx).push_back(PacketBuf::from_slice(frame));
-    }
-}
-
-impl PortControl for Wire {
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn stats(&self) -> PortStats {
-        *lock(&self.stats)
-    }
-    fn link_up(&self) -> bool {
-        true
-    }
-}
-
-struct TestPort {
-    id: PortId,
-    mac: MacAddr,
-    wire: Wire,
-}
-
-impl Port for TestPort {
-    fn id(&self) -> PortId {
-        self.id
-    }
-    fn name(&self) -> &str {
-        &self.wire.name
-    }
-    fn mac(&self) -> MacAddr {
-        self.mac
-    }
-    fn queues(&self) -> u16 {
-        1
-    }
-    fn rx_burst(&mut self, _queue: u16, bufs: &mut Vec<PacketBuf>, max: usize) -> usize {
-        let mut rx = lock(&self.wire.rx);
-        let n = max.min(rx.len());
-        let mut stats = lock(&self.wire.stats);
-        for mut b in rx.drain(..n) {
-            stats.rx_packets += 1;
-            stats.rx_bytes += b.len() as u64;
-            b.port = self.id;
-            bufs.push(b);
-        }
-        n
-    }
-    fn tx_burst(&mut self, _queue: u16, pkts: &mut Vec<PacketBuf>) -> usize {
-        let n = pkts.len();
-        let mut stats = lock(&self.wire.stats);
-        let mut tx = lock(&self.wire.tx);
-        for b in pkts.drain(..) {
-            stats.tx_packets += 1;
-            stats.tx_bytes += b.len() as u64;
-            tx.push_back(b);
-        }
-        n
-    }
-    fn count_tx_dropped(&mut self, n: u64) {
-        lock(&self.wire.stats).tx_dropped += n;
-    }
-    fn stats(&self) -> PortStats {
-        *lock(&self.wire.stats)
-    }
-}
 
 // ---- a worker and the metrics port ----
 
@@ -170,7 +59,7 @@ struct Rig {
 
 impl Rig {
     fn start(limits: HttpLimits, rule_counters: bool) -> Rig {
-        let serial = lock(&SERIAL);
+        let serial = serial();
         let cfg = Config::parse(CONFIG, Path::new("test.toml")).expect("config");
         let topo = cfg.build().expect("topology");
         let names: Vec<String> = cfg.ports.iter().map(|p| p.name.clone()).collect();
@@ -185,19 +74,7 @@ impl Rig {
             topo.neighbors.clone(),
         );
         pipeline.set_conntrack_config(CtConfig::from_tunables(|n| cfg.tunable(n)));
-        let wires: Vec<Wire> = names.iter().map(|n| Wire::new(n)).collect();
-        let ports: Vec<Box<dyn Port>> = topo
-            .ports()
-            .iter()
-            .zip(&wires)
-            .map(|(info, wire)| {
-                Box::new(TestPort {
-                    id: info.id,
-                    mac: info.mac,
-                    wire: wire.clone(),
-                }) as Box<dyn Port>
-            })
-            .collect();
+        let (ports, wires) = test_ports(topo.ports().iter(), 1, 0);
         let stop = Arc::new(AtomicBool::new(false));
         let slot = Arc::new(SnapshotSlot::new());
         let (_, rx) = crossbeam_channel::bounded(8);
@@ -225,19 +102,7 @@ impl Rig {
             Arc::clone(&stop),
         );
         view.rule_counters = rule_counters;
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .expect("runtime");
-        let listener = runtime
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .expect("listen");
-        let addr = listener.local_addr().expect("address");
-        let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
-        let server = runtime.spawn(serve_metrics_with(listener, view, limits, async {
-            let _ = stopped.await;
-        }));
+        let (runtime, addr, shutdown, server) = serve(view, limits, 2);
         let rig = Rig {
             shared,
             wires,
@@ -277,6 +142,34 @@ impl Rig {
     fn tasks(&self) -> usize {
         self.runtime.metrics().num_alive_tasks()
     }
+}
+
+/// Serves `view` on 127.0.0.1 (a free port) from a runtime of `threads` threads until the
+/// returned sender is used or dropped.
+fn serve(
+    view: MetricsView,
+    limits: HttpLimits,
+    threads: usize,
+) -> (
+    tokio::runtime::Runtime,
+    SocketAddr,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<()>,
+) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(threads)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .expect("listen");
+    let addr = listener.local_addr().expect("address");
+    let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = runtime.spawn(serve_metrics_with(listener, view, limits, async {
+        let _ = stopped.await;
+    }));
+    (runtime, addr, shutdown, server)
 }
 
 impl Drop for Rig {
@@ -516,34 +409,7 @@ fn parse_labels(s: &str) -> Vec<(String, String)> {
 // ---- frames ----
 
 fn udp_from_lan(sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
-    let mut u = vec![0u8; 8];
-    u[0..2].copy_from_slice(&sport.to_be_bytes());
-    u[2..4].copy_from_slice(&dport.to_be_bytes());
-    u[4..6].copy_from_slice(&(8 + payload.len() as u16).to_be_bytes());
-    u.extend_from_slice(payload);
-    let mut p = vec![0u8; 20];
-    p[0] = 0x45;
-    p[2..4].copy_from_slice(&(20 + u.len() as u16).to_be_bytes());
-    p[6] = 0x40;
-    p[8] = 64;
-    p[9] = 17;
-    p[12..16].copy_from_slice(&HOST);
-    p[16..20].copy_from_slice(&SERVER);
-    let c = !checksum::data(&p);
-    p[10..12].copy_from_slice(&c.to_be_bytes());
-    p.extend_from_slice(&u);
-    let mut pseudo = Vec::new();
-    pseudo.extend_from_slice(&p[12..20]);
-    pseudo.extend_from_slice(&[0, 17]);
-    pseudo.extend_from_slice(&(u.len() as u16).to_be_bytes());
-    pseudo.extend_from_slice(&u);
-    let c = !checksum::data(&pseudo);
-    p[26..28].copy_from_slice(&c.to_be_bytes());
-    let mut f = LAN_MAC.to_vec();
-    f.extend_from_slice(&HOST_MAC);
-    f.extend_from_slice(&[0x08, 0x00]);
-    f.extend_from_slice(&p);
-    f
+    from_lan(&udp(HOST, SERVER, sport, dport, payload))
 }
 
 /// Five DNS flows of two packets each (accepted, masqueraded) and three packets to port 99
@@ -551,11 +417,11 @@ fn udp_from_lan(sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
 fn send_traffic(rig: &Rig) {
     for flow in 0..5u16 {
         for seq in 0..2u32 {
-            rig.wires[0].inject(&udp_from_lan(40000 + flow, 53, &seq.to_be_bytes()));
+            rig.wires[0].inject(0, &udp_from_lan(40000 + flow, 53, &seq.to_be_bytes()));
         }
     }
     for seq in 0..3u32 {
-        rig.wires[0].inject(&udp_from_lan(41000, 99, &seq.to_be_bytes()));
+        rig.wires[0].inject(0, &udp_from_lan(41000, 99, &seq.to_be_bytes()));
     }
     rig.wait_for_snapshot(|r| r.stats.received >= 13);
 }
@@ -828,7 +694,7 @@ fn healthz_is_ok_while_the_workers_run_and_503_after_they_stop() {
 
 #[test]
 fn health_sees_a_stuck_worker_and_a_stopped_one() {
-    let _serial = lock(&SERIAL);
+    let _serial = serial();
     let shared = Arc::new(Shared::new(Default::default(), Vec::new(), 0));
     let slots = vec![Arc::new(SnapshotSlot::new()), Arc::new(SnapshotSlot::new())];
     let view = MetricsView::new(
@@ -882,7 +748,7 @@ fn health_sees_a_stuck_worker_and_a_stopped_one() {
 /// of it. The snapshot is a worker's with a 200-rule ruleset.
 #[test]
 fn fifty_parallel_scrapers_p99_under_100ms() {
-    let _serial = lock(&SERIAL);
+    let _serial = serial();
     let mut rules = String::from("*filter\n");
     for i in 0..200 {
         rules.push_str(&format!(
@@ -921,24 +787,12 @@ fn fifty_parallel_scrapers_p99_under_100ms() {
         shared,
         names
             .iter()
-            .map(|n| Arc::new(Wire::new(n)) as Arc<dyn PortControl>)
+            .map(|n| Arc::new(Wire::new(n, 1)) as Arc<dyn PortControl>)
             .collect(),
         vec![slot],
         Arc::new(AtomicBool::new(false)),
     );
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let listener = runtime
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .expect("listen");
-    let addr = listener.local_addr().expect("address");
-    let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = runtime.spawn(serve_metrics_with(listener, view, relaxed(), async {
-        let _ = stopped.await;
-    }));
+    let (runtime, addr, shutdown, server) = serve(view, relaxed(), 1);
 
     let first = get(addr, "/metrics");
     assert_eq!(first.status, 200);

@@ -3,6 +3,8 @@
 //! its replies translated back, live in exactly one shard, and leave the owner
 //! directory when it dies; a full inbox drops and counts.
 
+mod support;
+
 use control::config::Config;
 use control::iptables::{restore, RestoreOptions};
 use dataplane::handoff::{Handoff, OwnerDirectory};
@@ -17,35 +19,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-const CONFIG: &str = r#"
-[[port]]
-name = "lan0"
-driver = "mem"
-mac = "02:00:00:00:01:01"
-addresses = ["192.168.1.1/24"]
-
-[[port]]
-name = "wan0"
-driver = "mem"
-mac = "02:00:00:00:02:01"
-addresses = ["203.0.113.1/24"]
-
-[[route]]
-dst = "0.0.0.0/0"
-via = "203.0.113.254"
-
-[[neighbor]]
-ip = "203.0.113.254"
-mac = "02:00:00:00:02:fe"
-
-[[neighbor]]
-ip = "192.168.1.10"
-mac = "02:00:00:00:01:10"
-
+const CONFIG: &str = support::lan_wan_host_config!(
+    r#"
 [[neighbor]]
 ip = "192.168.1.20"
 mac = "02:00:00:00:01:20"
-"#;
+"#
+);
 
 const RULES: &str = "*nat\n\
     -A PREROUTING -i wan0 -p tcp --dport 8080 -j DNAT --to-destination 192.168.1.20:80\n\

@@ -3,8 +3,9 @@
 //! exit codes are forwarded exactly, conntrack entries print as conntrack 1.4.7 printed the
 //! same entries (tests/golden/conntrack), the right filters and texts reach the daemon.
 
-#[path = "support/ct_entries.rs"]
-mod ct_entries;
+mod support;
+
+use support::ct_entries;
 
 use control::api::pb::conntrack_server::{Conntrack, ConntrackServer};
 use control::api::pb::net_server::{Net, NetServer};
@@ -13,7 +14,6 @@ use control::api::pb::stats_server::{Stats, StatsServer};
 use control::api::pb::sysctl_server::{Sysctl, SysctlServer};
 use control::api::pb::trace_server::{Trace, TraceServer};
 use control::api::pb::*;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::process::{Command, Stdio};
@@ -470,31 +470,12 @@ impl Drop for Daemon {
 /// Runs a program with NFDP_SOCKET = `socket` (or none of the NFDP_ variables).
 fn run(prog: &Path, args: &[&str], input: &str, socket: Option<&Path>) -> (String, String, i32) {
     let mut cmd = Command::new(prog);
-    cmd.args(args)
-        .env_remove("NFDP_ADDRESS")
-        .env_remove("NFDP_TOKEN_FILE")
-        .env_remove("NFDP_SOCKET");
+    cmd.args(args).env_remove("NFDP_SOCKET");
     if let Some(s) = socket {
         cmd.env("NFDP_SOCKET", s);
     }
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    (
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-        out.status.code().unwrap_or(-1),
-    )
+    let out = support::process::run(cmd, input.as_bytes());
+    (out.stdout, out.stderr, out.rc)
 }
 
 fn golden(name: &str) -> (String, String, i32) {

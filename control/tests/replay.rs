@@ -1,6 +1,8 @@
 //! `nfdp replay` end to end: a crafted capture in, per-port captures, the host's capture
 //! and the trace out.
 
+mod support;
+
 use pcap_file::pcap::{PcapPacket, PcapReader, PcapWriter};
 use std::path::Path;
 use std::process::Command;
@@ -64,30 +66,12 @@ fn replay_writes_ports_local_and_trace() {
     let cfg = dir.join("gw.toml");
     std::fs::write(
         &cfg,
-        r#"
-[[port]]
-name = "lan0"
-driver = "mem"
-mac = "02:00:00:00:01:01"
-addresses = ["192.168.1.1/24"]
-
-[[port]]
-name = "wan0"
-driver = "mem"
-mac = "02:00:00:00:02:01"
-addresses = ["203.0.113.1/24"]
-
-[[route]]
-dst = "0.0.0.0/0"
-via = "203.0.113.254"
-
-[[neighbor]]
-ip = "203.0.113.254"
-mac = "02:00:00:00:02:fe"
-
+        support::lan_wan_config!(
+            r#"
 [rules]
 file = "gw.rules"
-"#,
+"#
+        ),
     )
     .unwrap();
     std::fs::write(
@@ -261,27 +245,7 @@ fn replay_shows_arp_for_a_missing_neighbour_and_answers_arp() {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let cfg = dir.join("gw.toml");
-    std::fs::write(
-        &cfg,
-        r#"
-[[port]]
-name = "lan0"
-driver = "mem"
-mac = "02:00:00:00:01:01"
-addresses = ["192.168.1.1/24"]
-
-[[port]]
-name = "wan0"
-driver = "mem"
-mac = "02:00:00:00:02:01"
-addresses = ["203.0.113.1/24"]
-
-[[route]]
-dst = "0.0.0.0/0"
-via = "203.0.113.254"
-"#,
-    )
-    .unwrap();
+    std::fs::write(&cfg, support::lan_wan_ports!()).unwrap();
     let syn = frame(&ip_header(
         6,
         [192, 168, 1, 10],

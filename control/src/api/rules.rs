@@ -120,16 +120,21 @@ pub fn restore_text(control: &Control, req: RestoreRequest) -> Result<RestoreRep
             })
             .map(|(i, _)| i)
             .collect();
-        control
-            .workers
-            .broadcast(|done| WorkerCommand::ZeroCounters {
-                generation: compiled.generation,
-                slots: slots.clone(),
-                done,
-            })
-            .map_err(workers_status)?;
+        zero_counters(control, compiled.generation, &slots)?;
     }
     Ok(RestoreReply { generation })
+}
+
+/// Has every worker zero the counters of rule `slots` of ruleset `generation`.
+fn zero_counters(control: &Control, generation: u64, slots: &[usize]) -> Result<(), Status> {
+    control
+        .workers
+        .broadcast(|done| WorkerCommand::ZeroCounters {
+            generation,
+            slots: slots.to_vec(),
+            done,
+        })
+        .map_err(workers_status)
 }
 
 fn reply(stdout: String, r: Option<Refusal>, generation: u64) -> ExecReply {
@@ -236,14 +241,7 @@ pub fn zero(
         })
         .map(|(i, _)| i)
         .collect();
-    control
-        .workers
-        .broadcast(|done| WorkerCommand::ZeroCounters {
-            generation: compiled.generation,
-            slots: slots.clone(),
-            done,
-        })
-        .map_err(workers_status)?;
+    zero_counters(control, compiled.generation, &slots)?;
     control.shared.edit_model_counters(|rs: &mut Ruleset| {
         let Some(t) = rs.tables.iter_mut().find(|t| t.kind == table) else {
             return;

@@ -5,7 +5,6 @@ use super::pb::stats_server::Stats;
 use super::pb::{DropReason, PortStats, StatsReply, StatsRequest, WorkerStats};
 use super::{blocking, workers_status};
 use crate::daemon::Control;
-use dataplane::pipeline::PipelineStats;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use tonic::{Request, Response, Status};
@@ -20,26 +19,7 @@ impl StatsService {
     }
 }
 
-/// The pipeline's outcomes by the names the metrics use.
-pub fn outcomes(s: &PipelineStats) -> [(&'static str, u64); 15] {
-    [
-        ("received", s.received),
-        ("forwarded", s.forwarded),
-        ("delivered_local", s.delivered_local),
-        ("sent_local", s.sent_local),
-        ("dropped_by_rules", s.dropped_by_rules),
-        ("not_ipv4", s.not_ipv4),
-        ("malformed", s.malformed),
-        ("bad_checksum", s.bad_checksum),
-        ("ttl_expired", s.ttl_expired),
-        ("no_route", s.no_route),
-        ("no_neighbor", s.no_neighbor),
-        ("icmp_errors", s.icmp_errors),
-        ("conntrack_drops", s.conntrack_drops),
-        ("frag_needed", s.frag_needed),
-        ("fragments_sent", s.fragments_sent),
-    ]
-}
+pub use crate::daemon::metrics::outcomes;
 
 /// Outcomes that are drops.
 const DROPS: &[&str] = &[

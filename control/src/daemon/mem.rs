@@ -5,7 +5,7 @@
 use super::PortControl;
 use dataplane::port::{MacAddr, PacketBuf, Port, PortId, PortStats};
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -22,6 +22,8 @@ pub struct Wire {
     tx: Arc<Mutex<VecDeque<PacketBuf>>>,
     stats: Arc<Mutex<PortStats>>,
     up: Arc<AtomicBool>,
+    /// How many more frames the transmit side takes (a full ring takes none).
+    tx_room: Arc<AtomicUsize>,
 }
 
 impl Wire {
@@ -33,6 +35,7 @@ impl Wire {
             tx: Arc::default(),
             stats: Arc::default(),
             up: Arc::new(AtomicBool::new(true)),
+            tx_room: Arc::new(AtomicUsize::new(usize::MAX)),
         }
     }
 
@@ -58,6 +61,12 @@ impl Wire {
             std::thread::sleep(Duration::from_millis(1));
         }
         self.take()
+    }
+
+    /// Lets the transmit side take only `frames` more (`usize::MAX`: no limit), as a full
+    /// ring would.
+    pub fn set_tx_room(&self, frames: usize) {
+        self.tx_room.store(frames, Ordering::Relaxed);
     }
 
     pub fn set_link(&self, up: bool) {
@@ -124,11 +133,14 @@ impl Port for WireQueue {
         }
         n
     }
-    fn tx_burst(&mut self, _queue: u16, pkts: &mut Vec<PacketBuf>) -> usize {
-        let n = pkts.len();
+    fn tx_burst(&mut self, queue: u16, pkts: &mut Vec<PacketBuf>) -> usize {
+        debug_assert_eq!(queue, self.queue);
+        let room = self.wire.tx_room.load(Ordering::Relaxed);
+        let n = pkts.len().min(room);
+        self.wire.tx_room.store(room - n, Ordering::Relaxed);
         let mut stats = lock(&self.wire.stats);
         let mut tx = lock(&self.wire.tx);
-        for b in pkts.drain(..) {
+        for b in pkts.drain(..n) {
             stats.tx_packets += 1;
             stats.tx_bytes += b.len() as u64;
             tx.push_back(b);

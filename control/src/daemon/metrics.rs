@@ -13,6 +13,7 @@ use super::{PortControl, Shared};
 use crate::iptables::list::list_table;
 use crate::iptables::ListOptions;
 use dataplane::pipeline::compile::SlotOwner;
+use dataplane::pipeline::PipelineStats;
 use dataplane::port::PortStats;
 use dataplane::ruleset::{Counters, Ruleset};
 use std::collections::BTreeMap;
@@ -305,9 +306,9 @@ fn drop_reasons(r: &WorkerReport) -> [(&'static str, u64); 11] {
     ]
 }
 
-/// The pipeline's counters as `nfdp_worker_packets_total{outcome}`.
-fn outcomes(r: &WorkerReport) -> [(&'static str, u64); 15] {
-    let s = &r.stats;
+/// The pipeline's outcomes by the names the metrics (`nfdp_worker_packets_total{outcome}`)
+/// and the Stats API use.
+pub fn outcomes(s: &PipelineStats) -> [(&'static str, u64); 15] {
     [
         ("received", s.received),
         ("forwarded", s.forwarded),
@@ -465,7 +466,7 @@ pub fn render(
         "Packets by what the worker's pipeline did with them (received: all it took in).",
     );
     for (id, s) in &w {
-        for (outcome, v) in outcomes(&s.report) {
+        for (outcome, v) in outcomes(&s.report.stats) {
             e.sample(
                 "nfdp_worker_packets_total",
                 &[("worker", id), ("outcome", outcome)],

@@ -1,6 +1,5 @@
 //! The entries of the conntrack 1.4.7 captures (tests/golden/conntrack), written as the
 //! daemon sends them; shared by the formatter test and the nfdpctl test's fake server.
-#![allow(dead_code)]
 
 use control::api::pb::{ConntrackEntry, Tuple};
 

@@ -961,8 +961,8 @@ fn big_rules() -> String {
 
 #[test]
 fn a_ruleset_over_the_classifier_budget_is_refused_everywhere_and_changes_nothing() {
-    let serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
-    let dir = temp_dir();
+    let serial = serial();
+    let dir = temp_dir("api");
     std::fs::write(dir.join("rules.v4"), RULES).expect("rules file");
     let text = config_text(&dir, "").replace(
         "workers = [0]\n",

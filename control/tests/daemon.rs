@@ -752,7 +752,7 @@ fn link_down_forgets_connections_masqueraded_to_the_port() {
 fn a_ruleset_over_the_classifier_budget_is_refused_and_the_old_one_keeps_forwarding() {
     let d = Daemon::start(ACCEPT_UDP, false);
     let wan = &d.wires[WAN];
-    d.wires[LAN].inject(&numbered(0));
+    d.wires[LAN].inject(0, &numbered(0));
     assert_eq!(wan.wait(1, PATIENCE).len(), 1);
 
     let big = parse_rules(&big_ruleset_dropping_udp(), "big").expect("rules");
@@ -778,7 +778,7 @@ fn a_ruleset_over_the_classifier_budget_is_refused_and_the_old_one_keeps_forward
         (1, 1)
     );
     assert_eq!(after, before);
-    d.wires[LAN].inject(&numbered(1));
+    d.wires[LAN].inject(0, &numbered(1));
     let out = wan.wait(1, PATIENCE);
     assert_eq!(out.len(), 1, "the running ruleset still forwards");
     assert_eq!(d.processed(2).stats.forwarded, 2);
@@ -789,7 +789,7 @@ fn a_ruleset_over_the_classifier_budget_is_refused_and_the_old_one_keeps_forward
     let g = d.publish(&big_ruleset_dropping_udp());
     assert_eq!(g, 2);
     assert_eq!(d.shared.compiled.load().classifier_bytes(), needs);
-    d.wires[LAN].inject(&numbered(2));
+    d.wires[LAN].inject(0, &numbered(2));
     let r = d.processed(3);
     assert_eq!((r.stats.forwarded, r.stats.dropped_by_rules), (2, 1));
     assert!(wan.take().is_empty());

@@ -1,5 +1,6 @@
 """Runs inside a namespace: sends the frames given in a file on an interface, or captures
 IPv4 frames arriving on it for a while. Used by run.py for the kernel side."""
+import os
 import socket
 import struct
 import sys
@@ -28,7 +29,10 @@ def capture(iface, path, seconds):
     frames = []
     # Signal readiness by creating the output file.
     open(path, "wb").close()
-    while time.time() < end:
+    # The runner creates PATH.stop once every packet was sent: the capture lasts as long as
+    # the injections take (each is a process start), with `seconds` as the upper bound.
+    stop = path + ".stop"
+    while time.time() < end and not os.path.exists(stop):
         try:
             pkt, info = s.recvfrom(65535)
         except socket.timeout:

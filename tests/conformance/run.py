@@ -119,8 +119,8 @@ def kernel_run(sc, work):
     caps = []
     for p in sc["port"]:
         path = os.path.join(work, "k-%s.bin" % p["name"])
-        proc = subprocess.Popen(["ip", "netns", "exec", peer_ns(p["name"]), "python3", os.path.join(HERE, "capture.py"),
-                                 "capture", "peer0", path, "1.5"])
+        proc = subprocess.Popen(["ip", "netns", "exec", peer_ns(p["name"]), sys.executable,
+                                 os.path.join(HERE, "capture.py"), "capture", "peer0", path, "60"])
         caps.append((p["name"], path, proc))
     for _, path, _ in caps:
         while not os.path.exists(path):
@@ -129,8 +129,14 @@ def kernel_run(sc, work):
     for i, (port, fr) in enumerate(frames_for(sc)):
         path = os.path.join(work, "in-%d.bin" % i)
         write_frames(path, [(0, fr)])
-        sh("python3", os.path.join(HERE, "capture.py"), "send", "peer0", path, ns=peer_ns(port))
+        sh(sys.executable, os.path.join(HERE, "capture.py"), "send", "peer0", path, ns=peer_ns(port))
         time.sleep(0.05)
+    # What the router forwards in answer to the last injection arrives within this; then
+    # the captures stop (a fixed capture window lost the last packets whenever process
+    # start-up was slow).
+    time.sleep(0.5)
+    for _, path, _ in caps:
+        open(path + ".stop", "w").close()
     out = {}
     for name, path, proc in caps:
         proc.wait()

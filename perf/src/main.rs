@@ -75,6 +75,9 @@ enum What {
         /// Worker counts for S1 and S2 (the first is the headline figure).
         #[arg(long, value_delimiter = ',', default_value = "1,2")]
         workers: Vec<u16>,
+        /// Only these scenarios (S1..S5), e.g. `--only S1,S3`.
+        #[arg(long, value_delimiter = ',', value_parser = ["S1", "S2", "S3", "S4", "S5"])]
+        only: Vec<String>,
     },
     #[cfg(feature = "dpdk")]
     DpdkPipeline {
@@ -294,11 +297,13 @@ fn main() {
             quick,
             json,
             workers,
+            only,
         } => {
             if let Err(e) = perf::suite::run(perf::suite::SuiteOptions {
                 quick,
                 json,
                 workers,
+                only,
             }) {
                 eprintln!("nfdp-bench suite: {e}");
                 std::process::exit(1);

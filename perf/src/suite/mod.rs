@@ -25,6 +25,14 @@ pub struct SuiteOptions {
     pub json: Option<std::path::PathBuf>,
     /// Worker counts for S1 and S2.
     pub workers: Vec<u16>,
+    /// The scenarios to run (`S1`..`S5`); empty: all of them.
+    pub only: Vec<String>,
+}
+
+impl SuiteOptions {
+    fn runs(&self, scenario: &str) -> bool {
+        self.only.is_empty() || self.only.iter().any(|s| s.eq_ignore_ascii_case(scenario))
+    }
 }
 
 /// The 20-rule gateway ruleset: MASQUERADE on the uplink, FORWARD policy DROP with
@@ -674,17 +682,36 @@ pub fn run(opts: SuiteOptions) -> Result<Json, String> {
     ]);
     // S4 first: its RSS growth is cleanest before the other scenarios free memory the
     // allocator would hand back to it.
-    let s4j = s4(opts.quick);
-    let s1j = s1(&bench, &opts, secs);
-    let s1_wall = match s1j.get("mpps_with_generator") {
-        Some(Json::Num(x)) => *x,
-        _ => 0.0,
-    };
-    out.set("S1", s1j);
-    out.set("S2", s2(&bench, &opts, secs));
-    out.set("S3", s3(&bench, &opts, secs));
-    out.set("S4", s4j);
-    out.set("S5", s5(&bench, &opts, s1_wall));
+    let s4j = opts.runs("S4").then(|| s4(opts.quick));
+    let mut s1_wall = None;
+    if opts.runs("S1") {
+        let s1j = s1(&bench, &opts, secs);
+        if let Some(Json::Num(x)) = s1j.get("mpps_with_generator") {
+            s1_wall = Some(*x);
+        }
+        out.set("S1", s1j);
+    }
+    if opts.runs("S2") {
+        out.set("S2", s2(&bench, &opts, secs));
+    }
+    if opts.runs("S3") {
+        out.set("S3", s3(&bench, &opts, secs));
+    }
+    if let Some(s4j) = s4j {
+        out.set("S4", s4j);
+    }
+    if opts.runs("S5") {
+        // S5's load is a share of S1's wall-clock rate; without S1 in this run, S1 is
+        // measured first.
+        let wall = match s1_wall {
+            Some(w) => w,
+            None => match s1(&bench, &opts, secs).get("mpps_with_generator") {
+                Some(Json::Num(x)) => *x,
+                _ => 0.0,
+            },
+        };
+        out.set("S5", s5(&bench, &opts, wall));
+    }
     out.set("elapsed_s", Json::from(started.elapsed().as_secs_f64()));
     println!("\nsuite done in {:.0} s", started.elapsed().as_secs_f64());
     if let Some(path) = &opts.json {

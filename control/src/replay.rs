@@ -88,17 +88,13 @@ fn verdict_line(
     }
     let arp_in = arp_after.requests_received + arp_after.replies_received
         > arp_before.requests_received + arp_before.replies_received;
-    let reasons = [
-        (after.not_ipv4 - before.not_ipv4, "not IPv4"),
-        (after.malformed - before.malformed, "malformed"),
-        (after.bad_checksum - before.bad_checksum, "bad checksum"),
-        (after.dropped_by_rules - before.dropped_by_rules, "rules"),
-        (after.ttl_expired - before.ttl_expired, "TTL expired"),
-        (after.no_route - before.no_route, "no route"),
-        (after.no_neighbor - before.no_neighbor, "no neighbour"),
-        (arp_after.malformed - arp_before.malformed, "malformed ARP"),
-        (arp_after.ignored - arp_before.ignored, "ARP ignored"),
-    ];
+    let mut reasons: Vec<(u64, &str)> = after
+        .drops
+        .iter()
+        .map(|(r, n)| (n - before.drops[r], replay_reason(r)))
+        .collect();
+    reasons.push((arp_after.malformed - arp_before.malformed, "malformed ARP"));
+    reasons.push((arp_after.ignored - arp_before.ignored, "ARP ignored"));
     let drops: Vec<&str> = reasons
         .iter()
         .filter(|(n, _)| *n > 0)
@@ -261,4 +257,18 @@ pub fn run(args: &ReplayArgs) -> Result<ReplaySummary, String> {
     summary.packets = input.len();
     summary.stats = pipeline.stats().clone();
     Ok(summary)
+}
+
+/// A drop reason as the replay's verdict lines name it.
+fn replay_reason(r: dataplane::pipeline::DropReason) -> &'static str {
+    use dataplane::pipeline::DropReason::*;
+    match r {
+        NotIpv4 => "not IPv4",
+        BadChecksum => "bad checksum",
+        TtlExpired => "TTL expired",
+        NoRoute => "no route",
+        NoNeighbor => "no neighbour",
+        FragNeeded => "fragmentation needed",
+        other => other.name(),
+    }
 }

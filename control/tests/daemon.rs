@@ -12,7 +12,7 @@ use control::daemon::snapshot::{SnapshotSlot, WorkerSnapshot};
 use control::daemon::worker::{Command, WorkerReport, WorkerThread};
 use control::daemon::{collect_reports, metrics, parse_rules, PortControl, Shared};
 use crossbeam_channel::Sender;
-use dataplane::pipeline::Pipeline;
+use dataplane::pipeline::{DropReason, Pipeline};
 use dataplane::port::{MacAddr, Port, PortId, PortStats};
 use dataplane::ruleset::{Ruleset, TableKind};
 use dataplane::worker::Worker;
@@ -403,7 +403,7 @@ fn ruleset_swaps_under_load_lose_nothing_and_keep_counters() {
     }
     let r = d.processed(u64::from(sent));
     assert_eq!(r.stats.forwarded, u64::from(sent));
-    assert_eq!(r.stats.dropped_by_rules, 0);
+    assert_eq!(r.stats.drops[DropReason::Rules], 0);
     assert_eq!(r.ct_count, 1);
     assert_eq!(
         d.rule_packets(&r, TableKind::Filter, "FORWARD", 1),
@@ -420,7 +420,7 @@ fn ruleset_swaps_under_load_lose_nothing_and_keep_counters() {
     let r = d.processed(u64::from(sent) + 50);
     assert_eq!(r.generation, g);
     assert!(wan.take().is_empty(), "dropped by generation {g}");
-    assert_eq!(r.stats.dropped_by_rules, 50);
+    assert_eq!(r.stats.drops[DropReason::Rules], 50);
     assert_eq!(
         d.rule_packets(&r, TableKind::Filter, "FORWARD", 1),
         50,
@@ -608,7 +608,11 @@ fn host_path_through_the_tap_port() {
     let r = d.processed(2);
     assert!(d.tap.take().is_empty());
     assert_eq!(
-        (r.host_tx, r.stats.delivered_local, r.stats.dropped_by_rules),
+        (
+            r.host_tx,
+            r.stats.delivered_local,
+            r.stats.drops[DropReason::Rules]
+        ),
         (1, 1, 1)
     );
 
@@ -791,7 +795,10 @@ fn a_ruleset_over_the_classifier_budget_is_refused_and_the_old_one_keeps_forward
     assert_eq!(d.shared.compiled.load().classifier_bytes(), needs);
     d.wires[LAN].inject(0, &numbered(2));
     let r = d.processed(3);
-    assert_eq!((r.stats.forwarded, r.stats.dropped_by_rules), (2, 1));
+    assert_eq!(
+        (r.stats.forwarded, r.stats.drops[DropReason::Rules]),
+        (2, 1)
+    );
     assert!(wan.take().is_empty());
 }
 

@@ -529,6 +529,14 @@ fn a_scrape_matches_the_traffic_sent() {
     );
     assert_eq!(m.value("nfdp_drops_total", &[("reason", "rules")]), 3.0);
     assert_eq!(m.value("nfdp_drops_total", &[("reason", "no_route")]), 0.0);
+    // Every reason the pipeline counts is exported, zero or not.
+    for reason in dataplane::pipeline::DropReason::ALL {
+        let want = if reason.name() == "rules" { 3.0 } else { 0.0 };
+        assert_eq!(
+            m.value("nfdp_drops_total", &[("reason", reason.name())]),
+            want
+        );
+    }
     // Rules: the IP length (32 bytes) is what a rule counts.
     assert_eq!(
         rule("nfdp_rule_packets_total", "filter", "FORWARD", "1"),

@@ -11,7 +11,7 @@
 
 use control::config::Config;
 use control::iptables::{restore, RestoreOptions};
-use dataplane::pipeline::{CompiledRuleset, Emit, Pipeline};
+use dataplane::pipeline::{CompiledRuleset, DropReason, Emit, Pipeline};
 use dataplane::port::{PacketBuf, PortId};
 use dataplane::ruleset::Ruleset;
 use dataplane::wire::checksum;
@@ -218,7 +218,7 @@ fn mangle_accept_still_reaches_filter() {
     let mut p =
         pipeline("*mangle\n-A FORWARD -j ACCEPT\nCOMMIT\n*filter\n-A FORWARD -j DROP\nCOMMIT\n");
     assert!(run(&mut p, LAN, &tcp(HOST, SERVER, 40000, 80, SYN, 64)).is_empty());
-    assert_eq!(p.stats().dropped_by_rules, 1);
+    assert_eq!(p.stats().drops[DropReason::Rules], 1);
 }
 
 #[test]
@@ -338,7 +338,13 @@ fn bad_checksum_and_garbage_are_counted() {
     assert!(run(&mut p, LAN, &ip).is_empty());
     assert!(run(&mut p, LAN, &[0x45, 0, 0]).is_empty());
     let st = p.stats();
-    assert_eq!((st.bad_checksum, st.malformed), (1, 1));
+    assert_eq!(
+        (
+            st.drops[DropReason::BadChecksum],
+            st.drops[DropReason::Malformed]
+        ),
+        (1, 1)
+    );
 }
 
 #[test]
@@ -470,7 +476,7 @@ fn no_route_answers_net_unreachable() {
         (3, 0),
         "net unreachable"
     );
-    assert_eq!(p.stats().no_route, 1);
+    assert_eq!(p.stats().drops[DropReason::NoRoute], 1);
 }
 
 #[test]
@@ -967,6 +973,24 @@ fn udp(src: [u8; 4], dst: [u8; 4], sport: u16, dport: u16) -> Vec<u8> {
 }
 
 #[test]
+fn a_nat_binding_without_a_free_port_drops_under_its_own_reason() {
+    // One public port: the second LAN host's flow clashes with the first and finds no
+    // other identity, so the kernel (nf_nat_setup_info failing) drops it.
+    let mut p = pipeline(
+        "*nat\n-A POSTROUTING -o wan0 -p udp -j SNAT --to-source 203.0.113.9:1000\nCOMMIT\n",
+    );
+    let out = one_on(&run(&mut p, LAN, &udp(HOST, SERVER, 5000, 53)), WAN);
+    assert_eq!(&out[12..16], &[203, 0, 113, 9]);
+    assert_eq!(&out[20..22], &1000u16.to_be_bytes());
+    let other = [192, 168, 1, 11];
+    assert!(tx_on(&run(&mut p, LAN, &udp(other, SERVER, 5000, 53)), WAN).is_empty());
+    let drops = &p.stats().drops;
+    assert_eq!(drops[DropReason::Nat], 1, "{drops:?}");
+    assert_eq!(drops.total(), 1, "counted once, under nat only: {drops:?}");
+    assert_eq!(p.stats().forwarded, 1);
+}
+
+#[test]
 fn icmp_error_for_a_natted_udp_flow_goes_back_to_the_host() {
     let rules = "*nat\n-A POSTROUTING -o wan0 -j MASQUERADE\nCOMMIT\n";
     let mut p = pipeline(rules);
@@ -1428,7 +1452,7 @@ fn empty_builtin_chains_count_their_policy_without_a_traversal() {
     }
     assert_eq!(fast.counters(), traced.counters());
     assert_eq!(fast.stats(), traced.stats());
-    assert_eq!(fast.stats().dropped_by_rules, 2);
+    assert_eq!(fast.stats().drops[DropReason::Rules], 2);
     let rs = fast.ruleset().clone();
     let policy = |table: TableKind, chain: &str| {
         let t = rs.table(table).unwrap();

@@ -6,7 +6,7 @@
 
 use crate::{median, udp_packet};
 use control::iptables::{restore, RestoreOptions};
-use dataplane::pipeline::{CompiledRuleset, Emit, Pipeline};
+use dataplane::pipeline::{CompiledRuleset, DropReason, Emit, Pipeline};
 use dataplane::port::dpdk::{DpdkPort, DpdkPortConfig, DpdkQueue, Eal, QUEUE_POOL_BUFS};
 use dataplane::port::{PacketBuf, PacketPool, Port, PortId};
 use dataplane::ruleset::Ruleset;
@@ -272,7 +272,7 @@ pub fn pipeline(secs: f64, burst: usize, repeats: usize) {
     println!(
         "pipeline: forwarded {} dropped_by_rules {}; pool fallbacks {}",
         p.stats().forwarded,
-        p.stats().dropped_by_rules,
+        p.stats().drops[DropReason::Rules],
         pool.lock().unwrap().alloc_failures()
     );
 }

@@ -202,7 +202,12 @@ fn connections_through_nfdp_masquerade_open_and_close_in_conntrack() {
     assert_eq!((r.sent, r.received, r.lost), (1200, 1200, 0));
 
     let p = &lab.worker.pipeline;
-    assert_eq!(p.stats().dropped_by_rules, 0, "{:?}", p.stats());
+    assert_eq!(
+        p.stats().drops[dataplane::pipeline::DropReason::Rules],
+        0,
+        "{:?}",
+        p.stats()
+    );
     let entries: Vec<_> = p
         .conntrack()
         .entries()
@@ -251,7 +256,7 @@ fn dnat_is_transparent_to_the_server() {
         "{k:?}"
     );
     let p = &lab.worker.pipeline;
-    assert_eq!(p.stats().dropped_by_rules, 0);
+    assert_eq!(p.stats().drops[dataplane::pipeline::DropReason::Rules], 0);
     let mut n = 0;
     for e in p.conntrack().entries().filter(|e| e.orig.proto == 6) {
         assert_eq!(

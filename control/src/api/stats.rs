@@ -21,19 +21,6 @@ impl StatsService {
 
 pub use crate::daemon::metrics::outcomes;
 
-/// Outcomes that are drops.
-const DROPS: &[&str] = &[
-    "dropped_by_rules",
-    "not_ipv4",
-    "malformed",
-    "bad_checksum",
-    "ttl_expired",
-    "no_route",
-    "no_neighbor",
-    "conntrack_drops",
-    "frag_needed",
-];
-
 pub fn stats(control: &Control) -> Result<StatsReply, Status> {
     let reports = control.workers.reports(false).map_err(workers_status)?;
     let mut drops: BTreeMap<String, u64> = BTreeMap::new();
@@ -63,8 +50,8 @@ pub fn stats(control: &Control) -> Result<StatsReply, Status> {
                 .into_iter()
                 .map(|(k, v)| (k.to_string(), v))
                 .collect();
-            for d in DROPS {
-                *drops.entry((*d).to_string()).or_default() += outcomes[*d];
+            for (reason, n) in r.stats.drops.iter() {
+                *drops.entry(reason.outcome().to_string()).or_default() += n;
             }
             *drops.entry("handoff_drops".into()).or_default() += r.handoff_drops;
             WorkerStats {

@@ -13,7 +13,7 @@ use super::{PortControl, Shared};
 use crate::iptables::list::list_table;
 use crate::iptables::ListOptions;
 use dataplane::pipeline::compile::SlotOwner;
-use dataplane::pipeline::PipelineStats;
+use dataplane::pipeline::{DropReason, PipelineStats};
 use dataplane::port::PortStats;
 use dataplane::ruleset::{Counters, Ruleset};
 use std::collections::BTreeMap;
@@ -288,44 +288,31 @@ impl Exposition {
     }
 }
 
-/// What each pipeline counter means as a drop reason (`nfdp_drops_total{reason}`).
-fn drop_reasons(r: &WorkerReport) -> [(&'static str, u64); 11] {
-    let s = &r.stats;
-    [
-        ("not_ipv4", s.not_ipv4),
-        ("malformed", s.malformed),
-        ("bad_checksum", s.bad_checksum),
-        ("rules", s.dropped_by_rules),
-        ("ttl_expired", s.ttl_expired),
-        ("no_route", s.no_route),
-        ("no_neighbor", s.no_neighbor),
-        ("conntrack", s.conntrack_drops),
-        ("frag_needed", s.frag_needed),
-        ("handoff_full", r.handoff_drops),
-        ("host_ignored", r.host_ignored),
-    ]
+/// Every drop reason of the pipeline, then the worker's own (`nfdp_drops_total{reason}`).
+fn drop_reasons(r: &WorkerReport) -> impl Iterator<Item = (&'static str, u64)> + '_ {
+    r.stats
+        .drops
+        .iter()
+        .map(|(reason, n)| (reason.name(), n))
+        .chain([
+            ("handoff_full", r.handoff_drops),
+            ("host_ignored", r.host_ignored),
+        ])
 }
 
 /// The pipeline's outcomes by the names the metrics (`nfdp_worker_packets_total{outcome}`)
-/// and the Stats API use.
-pub fn outcomes(s: &PipelineStats) -> [(&'static str, u64); 15] {
-    [
+/// and the Stats API use: what went through, then every drop reason.
+pub fn outcomes(s: &PipelineStats) -> Vec<(&'static str, u64)> {
+    let mut v = vec![
         ("received", s.received),
         ("forwarded", s.forwarded),
         ("delivered_local", s.delivered_local),
         ("sent_local", s.sent_local),
-        ("dropped_by_rules", s.dropped_by_rules),
-        ("not_ipv4", s.not_ipv4),
-        ("malformed", s.malformed),
-        ("bad_checksum", s.bad_checksum),
-        ("ttl_expired", s.ttl_expired),
-        ("no_route", s.no_route),
-        ("no_neighbor", s.no_neighbor),
         ("icmp_errors", s.icmp_errors),
-        ("conntrack_drops", s.conntrack_drops),
-        ("frag_needed", s.frag_needed),
         ("fragments_sent", s.fragments_sent),
-    ]
+    ];
+    v.extend(s.drops.iter().map(|(r, n)| (r.outcome(), n)));
+    v
 }
 
 /// The exposition of the appliance: build, ports, workers, drops, conntrack, ruleset and
@@ -584,7 +571,7 @@ pub fn render(
         (
             "nfdp_conntrack_stat_drop_total",
             "Packets dropped because their connection could not be entered (table full, no NAT identity free).",
-            |r| r.stats.conntrack_drops,
+            |r| r.stats.drops[DropReason::Conntrack],
         ),
         (
             "nfdp_conntrack_stat_early_drop_total",

@@ -21,7 +21,7 @@
 //! source of the queued packet when it is a local address; this uses the port's address on
 //! the next hop's subnet always (the same for forwarded traffic).
 
-use super::{Emit, Pipeline};
+use super::{DropReason, Emit, Pipeline};
 use crate::neigh::Learn;
 use crate::port::{MacAddr, PacketBuf, PortId};
 use crate::route::AddrType;
@@ -223,17 +223,17 @@ impl Pipeline {
     ) {
         let sender = self.solicit_source(port, next_hop);
         let (Some(mac), Some(sender)) = (self.port_mac(port), sender) else {
-            self.stats.no_neighbor += 1;
+            self.count_drop(DropReason::NoNeighbor, 1);
             return;
         };
         if self.fib.addr_type(next_hop, None) != AddrType::Unicast {
-            self.stats.no_neighbor += 1;
+            self.count_drop(DropReason::NoNeighbor, 1);
             return;
         }
         self.arp.queued += 1;
         let q = self.neighbors.enqueue(port, next_hop, buf, self.now_ns);
         if q.dropped.is_some() {
-            self.stats.no_neighbor += 1;
+            self.count_drop(DropReason::NoNeighbor, 1);
         }
         if q.solicit {
             self.arp.requests_sent += 1;
@@ -263,7 +263,7 @@ impl Pipeline {
     /// The worker calls it every ~100 ms.
     pub fn tick(&mut self, now_ns: u64, out: &mut Vec<Emit>) {
         let t = self.neighbors.tick(now_ns);
-        self.stats.no_neighbor += t.dropped.len() as u64;
+        self.count_drop(DropReason::NoNeighbor, t.dropped.len() as u64);
         for (port, target, to) in t.solicit {
             let sender = self.solicit_source(port, target);
             if let (Some(mac), Some(sender)) = (self.port_mac(port), sender) {
@@ -294,14 +294,14 @@ impl Pipeline {
     /// the caller's to forget, with `forget_masqueraded`.)
     pub fn link_down(&mut self, port: PortId) {
         let dropped = self.neighbors.flush_port(port);
-        self.stats.no_neighbor += dropped.len() as u64;
+        self.count_drop(DropReason::NoNeighbor, dropped.len() as u64);
     }
 
     /// `ip neigh del`: forgets an entry; packets waiting on it are dropped as no_neighbor.
     pub fn remove_neighbor(&mut self, port: PortId, ip: Ipv4Addr) -> bool {
         match self.neighbors.remove(port, ip) {
             Some(waiting) => {
-                self.stats.no_neighbor += waiting.len() as u64;
+                self.count_drop(DropReason::NoNeighbor, waiting.len() as u64);
                 true
             }
             None => false,
@@ -493,7 +493,11 @@ mod tests {
         let s = *p.arp_stats();
         assert_eq!((s.requests_received, s.requests_answered), (4, 4));
         assert_eq!((s.malformed, s.ignored), (0, 0));
-        assert_eq!(p.stats().not_ipv4, 0, "ARP is no longer counted as foreign");
+        assert_eq!(
+            p.stats().drops[DropReason::NotIpv4],
+            0,
+            "ARP is no longer counted as foreign"
+        );
     }
 
     #[test]
@@ -537,7 +541,7 @@ mod tests {
         assert_eq!(forwarded_id(&out[0].1, GW_MAC), 4);
         let s = *p.arp_stats();
         assert_eq!((s.requests_sent, s.replies_received, s.queued), (1, 1, 3));
-        assert_eq!(p.stats().no_neighbor, 0);
+        assert_eq!(p.stats().drops[DropReason::NoNeighbor], 0);
         assert_eq!(p.stats().forwarded, 4);
     }
 
@@ -572,7 +576,7 @@ mod tests {
         for id in 1..=5 {
             rx(&mut p, D, &udp_frame("10.77.0.99", id), T0);
         }
-        assert_eq!(p.stats().no_neighbor, 2);
+        assert_eq!(p.stats().drops[DropReason::NoNeighbor], 2);
         assert_eq!(p.neighbors().stats().queue_overflow_drops, 2);
         let reply = arp(2, GW_MAC, "10.77.0.99", "10.77.0.1", A_MAC);
         let ids: Vec<u16> = sent(&rx(&mut p, A, &reply, T0 + 1))
@@ -599,7 +603,7 @@ mod tests {
         p.tick(T0 + 3 * SEC, &mut out);
         assert!(out.is_empty());
         assert!(p.neighbors().get(A, ip("10.77.0.99")).is_none());
-        assert_eq!(p.stats().no_neighbor, 2);
+        assert_eq!(p.stats().drops[DropReason::NoNeighbor], 2);
         assert_eq!(p.neighbors().stats().unresolved_drops, 2);
         assert_eq!(p.arp_stats().requests_sent, 3);
         // A late reply creates nothing (arp_accept=0); a new packet starts over.
@@ -713,7 +717,11 @@ mod tests {
         assert!(p.neighbors().get(A, ip("10.77.0.99")).is_none());
         assert!(p.neighbors().get(A, ip("10.77.0.50")).is_some());
         assert!(p.neighbors().get(D, ip("10.88.0.5")).is_some());
-        assert_eq!(p.stats().no_neighbor, 1, "the waiting packet");
+        assert_eq!(
+            p.stats().drops[DropReason::NoNeighbor],
+            1,
+            "the waiting packet"
+        );
     }
 
     #[test]
@@ -727,7 +735,7 @@ mod tests {
         pkt[10..12].copy_from_slice(&c.to_be_bytes());
         p.output(PacketBuf::from_slice(&pkt), T0, &mut out);
         assert!(out.is_empty());
-        assert_eq!(p.stats().no_neighbor, 1);
+        assert_eq!(p.stats().drops[DropReason::NoNeighbor], 1);
         assert!(p.neighbors().is_empty());
     }
 

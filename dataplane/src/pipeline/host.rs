@@ -1,0 +1,308 @@
+//! The traversal's view of one packet (`RuleHost`): rule matching with the packet's
+//! context, the targets that are not verdicts or jumps, rule counters and TRACE lines.
+
+use super::*;
+
+impl Pipeline {
+    pub(super) fn run(&mut self, table: TableKind, hook: Hook, pkt: &mut Pkt) -> Verdict {
+        let Some(t) = self.rules.table(table) else {
+            return Verdict::Accept;
+        };
+        let Some(entry) = t.entry(hook) else {
+            return Verdict::Accept;
+        };
+        // A built-in chain without rules only applies its policy: count it there without
+        // a traversal (most hooks of most tables look like this).
+        if entry.rules.is_empty() && self.trace.is_none() && !self.watch_hit {
+            if let Some(c) = self.counters.get_mut(entry.policy_slot as usize) {
+                c.packets += 1;
+                c.bytes += pkt.buf.len() as u64;
+            }
+            if entry.policy == Some(crate::ruleset::Policy::Drop) {
+                return Verdict::Drop;
+            }
+            return Verdict::Accept;
+        }
+        let (rules, parked) = match self.parked_rules.take() {
+            Some(stand_in) => (std::mem::replace(&mut self.rules, stand_in), true),
+            None => (Arc::clone(&self.rules), false),
+        };
+        let mut scratch = std::mem::take(&mut self.scratch);
+        let v = match rules.table(table) {
+            Some(t) => traverse(t, hook, &mut Host { p: self, pkt }, &mut scratch),
+            None => Verdict::Accept,
+        };
+        self.scratch = scratch;
+        if parked {
+            self.parked_rules = Some(std::mem::replace(&mut self.rules, rules));
+        }
+        v
+    }
+}
+
+/// The traversal's view of one packet in one pipeline.
+struct Host<'a> {
+    p: &'a mut Pipeline,
+    pkt: &'a mut Pkt,
+}
+
+impl Host<'_> {
+    /// A NAT target that found no address or port for the connection drops its packet.
+    fn nat_failed(&mut self) -> TargetOutcome {
+        self.pkt.drop_reason = Some(DropReason::Nat);
+        TargetOutcome::Verdict(Verdict::Drop)
+    }
+}
+
+impl RuleHost for Host<'_> {
+    fn rule_matches(&mut self, _table: TableKind, hook: Hook, rule: &CompiledRule) -> bool {
+        // A catch-all rule needs none of the context below.
+        if rule.spec.is_unconditional() {
+            return crate::ruleset::packet::PacketView::is_parseable(self.pkt.buf.data());
+        }
+        let Pipeline {
+            fib,
+            state,
+            rng,
+            now_ns,
+            conntrack,
+            tables,
+            ..
+        } = &mut *self.p;
+        let entry = match (&self.pkt.ct.pending, self.pkt.ct.id) {
+            (Some(e), _) => Some(e),
+            (None, Some(id)) => conntrack.entry(id),
+            _ => None,
+        };
+        let name = |p: Option<PortId>| p.and_then(|p| fib.ports().get(p)).map(|p| p.name.as_str());
+        let mut env = MatchEnv {
+            in_iface: name(self.pkt.in_port),
+            out_iface: name(self.pkt.out_port),
+            in_port: self.pkt.in_port,
+            out_port: self.pkt.out_port,
+            mac_header: self.pkt.mac_header.as_ref(),
+            mark: self.pkt.buf.mark,
+            hook,
+            now_ns: *now_ns,
+            fib,
+            ct: &self.pkt.ct,
+            ct_entry: entry,
+            conntrack,
+            tables,
+        };
+        let Some(st) = state.get_mut(rule.slot as usize) else {
+            return false;
+        };
+        eval::rule_matches(&rule.spec, self.pkt.buf.data(), &mut env, st, &mut || {
+            next_random(rng)
+        })
+    }
+
+    fn run_target(
+        &mut self,
+        _table: TableKind,
+        _hook: Hook,
+        _rule: &CompiledRule,
+        target: &Target,
+    ) -> TargetOutcome {
+        match target {
+            Target::Reject(r) => {
+                let orig = self.pkt.buf.data();
+                let src = reply_source(&self.p.fib, orig);
+                let ident = self.p.next_ident();
+                let mut out = Vec::new();
+                if r.build(orig, src, ident, &mut out) {
+                    self.p.generated.push(PacketBuf::from_slice(&out));
+                }
+                TargetOutcome::Verdict(Verdict::Drop)
+            }
+            Target::Log(l) => {
+                let mut line = l.prefix.clone();
+                format_packet(
+                    &mut line,
+                    self.p.port_name(self.pkt.in_port),
+                    self.p.port_name(self.pkt.out_port),
+                    self.pkt.mac_header.as_ref().map(|m| &m[..]),
+                    self.pkt.buf.data(),
+                    l.flags,
+                    self.pkt.buf.mark,
+                );
+                match l.level {
+                    0..=3 => tracing::error!(target: "nfdp::log", "{line}"),
+                    4 => tracing::warn!(target: "nfdp::log", "{line}"),
+                    5 | 6 => tracing::info!(target: "nfdp::log", "{line}"),
+                    _ => tracing::debug!(target: "nfdp::log", "{line}"),
+                }
+                if let Some(log) = self.p.log.as_mut() {
+                    log.push(line);
+                }
+                TargetOutcome::Continue
+            }
+            Target::Mark(m) => {
+                self.pkt.buf.mark = m.apply(self.pkt.buf.mark);
+                TargetOutcome::Continue
+            }
+            Target::Ttl(t) => {
+                t.apply_to_packet(self.pkt.buf.data_mut());
+                TargetOutcome::Continue
+            }
+            Target::Tos(t) => {
+                t.apply_to_packet(self.pkt.buf.data_mut());
+                TargetOutcome::Continue
+            }
+            Target::Dscp(d) => {
+                d.apply_to_packet(self.pkt.buf.data_mut());
+                TargetOutcome::Continue
+            }
+            Target::Tcpmss(t) => {
+                // The egress MTU (the route's MTU is the port's here).
+                let pmtu = self
+                    .pkt
+                    .out_port
+                    .and_then(|p| self.p.fib.ports().get(p))
+                    .map_or(1500, |p| p.mtu);
+                let buf = &mut self.pkt.buf;
+                let len = buf.len();
+                let room = buf.tailroom();
+                buf.append(room);
+                let (outcome, new_len) = t.apply_in_place(buf.data_mut(), len, pmtu);
+                buf.truncate(new_len);
+                if outcome == MssOutcome::Drop {
+                    self.pkt.drop_reason = Some(DropReason::Tcpmss);
+                    return TargetOutcome::Verdict(Verdict::Drop);
+                }
+                TargetOutcome::Continue
+            }
+            Target::Snat(n) | Target::Dnat(n) | Target::Masquerade(n) | Target::Redirect(n) => {
+                let manip = match target {
+                    Target::Snat(_) | Target::Masquerade(_) => Manip::Src,
+                    _ => Manip::Dst,
+                };
+                let port_addr = |p: Option<PortId>| {
+                    p.and_then(|p| self.p.fib.ports().get(p))
+                        .and_then(|p| p.primary())
+                };
+                let addrs = match target {
+                    // The egress interface's address, resolved per connection.
+                    // inet_select_addr: the port's address on the next hop's subnet.
+                    Target::Masquerade(_) => {
+                        let next_hop = self.pkt.gateway.unwrap_or_else(|| ipv4_dst(&self.pkt.buf));
+                        let a = self
+                            .pkt
+                            .out_port
+                            .and_then(|p| self.p.fib.ports().get(p))
+                            .and_then(|p| p.source_for(next_hop));
+                        match a {
+                            Some(a) => Some((a, a)),
+                            None => return self.nat_failed(),
+                        }
+                    }
+                    // The ingress interface's address (127.0.0.1 for OUTPUT).
+                    Target::Redirect(_) => {
+                        let a = if self.pkt.in_port.is_some() {
+                            port_addr(self.pkt.in_port)
+                        } else {
+                            Some(Ipv4Addr::LOCALHOST)
+                        };
+                        match a {
+                            Some(a) => Some((a, a)),
+                            None => return self.nat_failed(),
+                        }
+                    }
+                    _ => n.range.and_then(|r| r.addrs),
+                };
+                let req = NatRequest {
+                    manip,
+                    addrs,
+                    ports: n.range.and_then(|r| r.ports),
+                    random: n.random || n.random_fully,
+                    persistent: n.persistent,
+                };
+                if let Some(e) = self.pkt.ct.pending.as_mut() {
+                    if !self.p.conntrack.bind(e, &req) {
+                        return self.nat_failed();
+                    }
+                }
+                TargetOutcome::Verdict(Verdict::Accept)
+            }
+            Target::Notrack => {
+                self.pkt.notrack = true;
+                TargetOutcome::Continue
+            }
+            Target::Ct(c) => {
+                if c.notrack {
+                    self.pkt.notrack = true;
+                }
+                if c.helper.as_deref() == Some("ftp") {
+                    self.pkt.helper = crate::conntrack::HELPER_FTP;
+                }
+                TargetOutcome::Continue
+            }
+            Target::Connmark(c) => {
+                let nfmark = self.pkt.buf.mark;
+                let mut restored = None;
+                if let Some(e) = self.pkt.entry_mut(&mut self.p.conntrack) {
+                    match *c {
+                        ConnmarkTarget::SetXmark { value, mask } => {
+                            e.mark = (e.mark & !mask) ^ value
+                        }
+                        ConnmarkTarget::Save { nfmask, ctmask } => {
+                            e.mark = (e.mark & !ctmask) ^ (nfmark & nfmask)
+                        }
+                        ConnmarkTarget::Restore { nfmask, ctmask } => {
+                            restored = Some((nfmark & !nfmask) ^ (e.mark & ctmask))
+                        }
+                    }
+                }
+                if let Some(m) = restored {
+                    self.pkt.buf.mark = m;
+                }
+                TargetOutcome::Continue
+            }
+            Target::None
+            | Target::Accept
+            | Target::Drop
+            | Target::Return
+            | Target::Jump(_)
+            | Target::Goto(_) => TargetOutcome::Continue,
+        }
+    }
+
+    fn keys(&mut self) -> Option<classify::Keys> {
+        Some(classify::packet_keys(
+            self.pkt.buf.data(),
+            self.pkt.in_port.map(|p| p.0),
+            self.pkt.out_port.map(|p| p.0),
+        ))
+    }
+
+    fn count(&mut self, slot: u32) {
+        if let Some(c) = self.p.counters.get_mut(slot as usize) {
+            c.packets += 1;
+            c.bytes += self.pkt.buf.len() as u64;
+        }
+    }
+
+    fn trace(&mut self, table: TableKind, chain: &str, kind: TraceKind, number: u32) {
+        if self.p.trace.is_none() && !self.p.watch_hit {
+            return;
+        }
+        let mut line = format!(
+            "TRACE: {}:{}:{}:{} ",
+            table.name(),
+            chain,
+            kind.name(),
+            number
+        );
+        format_packet(
+            &mut line,
+            self.p.port_name(self.pkt.in_port),
+            self.p.port_name(self.pkt.out_port),
+            self.pkt.mac_header.as_ref().map(|m| &m[..]),
+            self.pkt.buf.data(),
+            TRACE_FLAGS,
+            self.pkt.buf.mark,
+        );
+        self.p.trace_line(line);
+    }
+}

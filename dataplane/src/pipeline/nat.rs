@@ -1,0 +1,248 @@
+//! NAT at the hooks: the nat table for a connection's first packet, then every packet of
+//! a translated connection rewritten to its binding, and ICMP errors about translated
+//! connections put back the way each side knows them (nf_nat_packet,
+//! nf_nat_icmp_reply_translation).
+
+use super::*;
+
+impl Pipeline {
+    /// The nat table at a hook (nf_nat_inet_fn): only the first packet of a connection
+    /// traverses the chain, and gets the identity binding if no rule chose one; then
+    /// every tracked packet is rewritten to its connection's binding.
+    pub(super) fn nat_hook(&mut self, hook: Hook, manip: Manip, pkt: &mut Pkt) -> Flow {
+        // A connection a helper expected behind NAT goes to the inside end it announced.
+        if let (Manip::Dst, Some((addr, port))) = (manip, pkt.ct.expected_nat) {
+            if let Some(e) = pkt.ct.pending.as_mut().filter(|e| !e.nat_done(manip)) {
+                let req = NatRequest {
+                    manip,
+                    addrs: Some((addr, addr)),
+                    ports: Some(crate::ruleset::PortRange::single(port)),
+                    random: false,
+                    persistent: false,
+                };
+                if !self.conntrack.bind(e, &req) {
+                    return Err(Stop::Drop(DropReason::Nat));
+                }
+            }
+        }
+        let fresh = pkt.ct.pending.as_ref().is_some_and(|e| !e.nat_done(manip));
+        if fresh {
+            self.run_hook(hook, &[TableKind::Nat], pkt)?;
+            if let Some(e) = pkt.ct.pending.as_mut() {
+                if !e.nat_done(manip) && !self.conntrack.bind_identity(e, manip) {
+                    return Err(Stop::Drop(DropReason::Nat));
+                }
+            }
+        }
+        let reply = pkt.ct.reply;
+        if pkt.ct.state == CtState::Related && is_icmp_error(pkt.buf.data()) {
+            if let Some(e) = pkt.ct.id.and_then(|id| self.conntrack.entry(id)) {
+                translate_icmp_error(pkt.buf.data_mut(), e, reply, manip);
+            }
+            return Ok(());
+        }
+        let entry = match (&pkt.ct.pending, pkt.ct.id) {
+            (Some(e), _) => Some(e),
+            (None, Some(id)) => self.conntrack.entry(id),
+            _ => None,
+        };
+        // Without a binding that changed this side of the tuple the rewrite would write
+        // back what is there (nf_nat_packet tests the same status bit).
+        let target = entry
+            .filter(|e| e.status & nat_status_bit(manip, reply) != 0)
+            .and_then(|e| e.target_tuple(reply));
+        if let Some(t) = target {
+            apply_nat(pkt.buf.data_mut(), &t, manip);
+        }
+        Ok(())
+    }
+}
+
+/// The status bit of a connection whose packets in direction `reply` get `manip`: the
+/// source of an original packet is rewritten by SNAT, that of a reply by DNAT.
+pub(super) fn nat_status_bit(manip: Manip, reply: bool) -> u8 {
+    use crate::conntrack::nat::bits;
+    match (manip, reply) {
+        (Manip::Src, false) | (Manip::Dst, true) => bits::SRC_NAT,
+        (Manip::Src, true) | (Manip::Dst, false) => bits::DST_NAT,
+    }
+}
+
+/// Rewrites the source (or destination) address and port of an IPv4 packet to those of
+/// `t`, with incremental checksum updates (a zero UDP checksum stays zero).
+pub(super) fn apply_nat(ip: &mut [u8], t: &Tuple, manip: Manip) {
+    let (proto, ihl, first, old_addr) = match Ipv4Packet::new_checked(&ip[..]) {
+        Ok(p) => (
+            p.protocol(),
+            usize::from(p.header_len()),
+            p.frag_offset() == 0,
+            match manip {
+                Manip::Src => p.src_addr(),
+                Manip::Dst => p.dst_addr(),
+            },
+        ),
+        Err(_) => return,
+    };
+    let (new_addr, new_port) = match manip {
+        Manip::Src => (t.src, t.sport),
+        Manip::Dst => (t.dst, t.dport),
+    };
+    if old_addr != new_addr {
+        let mut p = Ipv4Packet::new_unchecked(&mut ip[..]);
+        match manip {
+            Manip::Src => p.rewrite_src_addr(new_addr),
+            Manip::Dst => p.rewrite_dst_addr(new_addr),
+        }
+    }
+    if !first {
+        return;
+    }
+    let Some(l4) = ip.get_mut(ihl..) else {
+        return;
+    };
+    match proto {
+        crate::wire::IpProtocol::Tcp => {
+            if let Ok(mut tcp) = crate::wire::TcpPacket::new_checked(l4) {
+                if old_addr != new_addr {
+                    tcp.update_checksum_addr(old_addr, new_addr);
+                }
+                match manip {
+                    Manip::Src if tcp.src_port() != new_port => tcp.rewrite_src_port(new_port),
+                    Manip::Dst if tcp.dst_port() != new_port => tcp.rewrite_dst_port(new_port),
+                    _ => {}
+                }
+            }
+        }
+        crate::wire::IpProtocol::Udp => {
+            if let Ok(mut udp) = crate::wire::UdpPacket::new_checked(l4) {
+                if old_addr != new_addr {
+                    udp.update_checksum_addr(old_addr, new_addr);
+                }
+                match manip {
+                    Manip::Src if udp.src_port() != new_port => udp.rewrite_src_port(new_port),
+                    Manip::Dst if udp.dst_port() != new_port => udp.rewrite_dst_port(new_port),
+                    _ => {}
+                }
+            }
+        }
+        crate::wire::IpProtocol::Icmp => {
+            if let Ok(mut icmp) = crate::wire::Icmpv4Packet::new_checked(l4) {
+                // A query's id is the source part of its tuple whichever side is
+                // translated (icmp_manip_pkt): the reply to a remapped echo request gets
+                // the id its sender used back.
+                let query = matches!(icmp.msg_type().0, 0 | 8 | 13 | 14 | 15 | 16 | 17 | 18);
+                if query && icmp.echo_ident() != t.sport {
+                    icmp.rewrite_echo_ident(t.sport);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// An ICMP error message (destination unreachable, source quench, redirect, time
+/// exceeded, parameter problem): RELATED through the packet it quotes.
+pub(super) fn is_icmp_error(ip: &[u8]) -> bool {
+    let ihl = ip.first().map_or(0, |b| usize::from(b & 0x0f) * 4);
+    ip.get(9) == Some(&1) && matches!(ip.get(ihl), Some(3 | 4 | 5 | 11 | 12))
+}
+
+/// nf_nat_icmp_reply_translation: an ICMP error about a NATed connection gets its quoted
+/// packet put back the way this side sent it, and its outer address translated, at the
+/// hooks where the connection's NAT applies in the error's direction.
+pub(super) fn translate_icmp_error(ip: &mut [u8], e: &ConnEntry, reply: bool, manip: Manip) {
+    use crate::conntrack::nat::bits;
+    let (src_bit, dst_bit) = if reply {
+        (bits::DST_NAT, bits::SRC_NAT)
+    } else {
+        (bits::SRC_NAT, bits::DST_NAT)
+    };
+    let needed = match manip {
+        Manip::Src => src_bit,
+        Manip::Dst => dst_bit,
+    };
+    if e.status & needed == 0 {
+        return;
+    }
+    let Ok(outer) = Ipv4Packet::new_checked(&ip[..]) else {
+        return;
+    };
+    let ihl = usize::from(outer.header_len());
+    // The quoted packet belongs to the other direction; it goes back to that direction's
+    // tuple with the opposite manip.
+    let other = if reply { e.orig } else { e.reply };
+    let inner_at = ihl + 8;
+    if let Some(inner) = ip.get_mut(inner_at..) {
+        let inner_manip = match manip {
+            Manip::Src => Manip::Dst,
+            Manip::Dst => Manip::Src,
+        };
+        rewrite_quoted(inner, &other, inner_manip);
+    }
+    // The ICMP checksum covers the quoted bytes: recompute it.
+    if let Some(icmp) = ip.get_mut(ihl..) {
+        if icmp.len() >= 4 {
+            icmp[2] = 0;
+            icmp[3] = 0;
+            let c = !crate::wire::checksum::data(icmp);
+            icmp[2..4].copy_from_slice(&c.to_be_bytes());
+        }
+    }
+    let Some(target) = other.invert() else {
+        return;
+    };
+    let mut p = Ipv4Packet::new_unchecked(&mut ip[..]);
+    match manip {
+        Manip::Src if p.src_addr() != target.src => p.rewrite_src_addr(target.src),
+        Manip::Dst if p.dst_addr() != target.dst => p.rewrite_dst_addr(target.dst),
+        _ => {}
+    }
+}
+
+/// Rewrites the source (or destination) of a quoted IPv4 packet to `t`'s: its header
+/// checksum, its ports, and its transport checksum when the quote holds it.
+pub(super) fn rewrite_quoted(inner: &mut [u8], t: &Tuple, manip: Manip) {
+    if inner.len() < 20 || inner[0] >> 4 != 4 {
+        return;
+    }
+    let ihl = usize::from(inner[0] & 0x0f) * 4;
+    if ihl < 20 || inner.len() < ihl {
+        return;
+    }
+    let (addr_at, port_at, new_addr, new_port) = match manip {
+        Manip::Src => (12, 0, t.src, t.sport),
+        Manip::Dst => (16, 2, t.dst, t.dport),
+    };
+    let old_addr = Ipv4Addr::new(
+        inner[addr_at],
+        inner[addr_at + 1],
+        inner[addr_at + 2],
+        inner[addr_at + 3],
+    );
+    inner[addr_at..addr_at + 4].copy_from_slice(&new_addr.octets());
+    inner[10] = 0;
+    inner[11] = 0;
+    let c = !crate::wire::checksum::data(&inner[..ihl]);
+    inner[10..12].copy_from_slice(&c.to_be_bytes());
+    let proto = inner[9];
+    let first = u16::from_be_bytes([inner[6], inner[7]]) & 0x1fff == 0;
+    let l4 = &mut inner[ihl..];
+    if !first || l4.len() < 4 || !matches!(proto, 6 | 17) {
+        return;
+    }
+    let old_port = u16::from_be_bytes([l4[port_at], l4[port_at + 1]]);
+    l4[port_at..port_at + 2].copy_from_slice(&new_port.to_be_bytes());
+    let csum_at = if proto == 6 { 16 } else { 6 };
+    if l4.len() >= csum_at + 2 {
+        let old = u16::from_be_bytes([l4[csum_at], l4[csum_at + 1]]);
+        if proto == 17 && old == 0 {
+            return;
+        }
+        let mut c = crate::wire::checksum::update_addr(old, old_addr, new_addr);
+        c = crate::wire::checksum::update_u16(c, old_port, new_port);
+        if proto == 17 && c == 0 {
+            c = 0xffff;
+        }
+        l4[csum_at..csum_at + 2].copy_from_slice(&c.to_be_bytes());
+    }
+}

@@ -207,7 +207,11 @@ impl Worker {
                         q.push(frame);
                     }
                 }
-                Emit::Local { packet } => self.local.push(packet),
+                Emit::Local { mut packet } => {
+                    // The host side may hold it a while: off the rx mempool.
+                    packet.detach();
+                    self.local.push(packet)
+                }
             }
         }
     }

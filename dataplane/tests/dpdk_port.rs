@@ -43,6 +43,7 @@ fn dpdk_ports() {
 
     null_port_rx_tx_and_counters(&eal);
     ring_port_carries_the_exact_bytes(&eal);
+    received_mbufs_are_edited_and_sent_in_place(&eal);
     queues_move_to_registered_threads(&eal);
     closed_vdev_can_be_opened_again(&eal);
     if is_root() && Command::new("ip").arg("-V").output().is_ok() {
@@ -130,9 +131,69 @@ fn ring_port_carries_the_exact_bytes(eal: &Eal) {
     assert_eq!(q2q.rx_burst(0, &mut got, 32), 1);
     assert_eq!(&got[0].data()[..6], &[0xee; 6]);
     assert_eq!(&got[0].data()[6..], &a[6..]);
+    // The packet lives in an mbuf of ring1's pool: gone before the port closes.
+    drop(got);
     drop(q2q);
     q2.close();
     assert_eq!(q2.stats().rx_packets, 1, "figures kept after close");
+}
+
+fn received_mbufs_are_edited_and_sent_in_place(eal: &Eal) {
+    let port = DpdkPort::open(eal, &DpdkPortConfig::new(PortId(2), "ring2", "net_ring2"))
+        .expect("open net_ring2");
+    let mut q = port.queue(0);
+    let a = frame(60, [2, 0, 0, 0, 0, 2], port.mac().0, 5);
+    // A heap frame leaves in a fresh mbuf; it comes back in one.
+    let mut out = vec![PacketBuf::from_slice(&a)];
+    assert!(!out[0].in_mbuf());
+    assert_eq!(q.tx_burst(0, &mut out), 1);
+    let mut got = Vec::new();
+    assert_eq!(q.rx_burst(0, &mut got, 32), 1);
+    let mut p = got.pop().unwrap();
+    assert!(p.in_mbuf(), "received without a copy");
+    assert_eq!(p.data(), &a[..]);
+    assert_eq!(
+        p.headroom(),
+        128,
+        "the mbuf's headroom (RTE_PKTMBUF_HEADROOM)"
+    );
+    let copy = p.clone();
+    assert!(!copy.in_mbuf(), "a copy lives on the heap");
+    assert_eq!(copy.data(), p.data());
+
+    // Edited in place: a new destination MAC, then a 4-byte push into the headroom and
+    // a 2-byte growth into the tailroom, all inside the mbuf.
+    p.data_mut()[..6].copy_from_slice(&[0xaa; 6]);
+    p.prepend(4).copy_from_slice(&[1, 2, 3, 4]);
+    p.append(2).copy_from_slice(&[9, 9]);
+    assert!(p.in_mbuf(), "headroom and tailroom served the growth");
+    let mut want = vec![1, 2, 3, 4];
+    want.extend_from_slice(&[0xaa; 6]);
+    want.extend_from_slice(&a[6..]);
+    want.extend_from_slice(&[9, 9]);
+    assert_eq!(p.data(), &want[..]);
+    // The same mbuf goes out (taken from the buffer) and arrives with the edits.
+    let mut out = vec![p];
+    assert_eq!(q.tx_burst(0, &mut out), 1);
+    assert!(out.is_empty());
+    assert_eq!(q.rx_burst(0, &mut got, 32), 1);
+    assert_eq!(got[0].data(), &want[..]);
+    let s = port.stats();
+    assert_eq!((s.tx_packets, s.tx_bytes), (2, 60 + 66));
+    // Detached: the bytes move to the heap and the mbuf goes back to its pool.
+    got[0].detach();
+    assert!(!got[0].in_mbuf());
+    assert_eq!(got[0].data(), &want[..]);
+    // Growth past the mbuf's buffer moves the packet to the heap, keeping its bytes.
+    let mut q_got = Vec::new();
+    let mut out = vec![PacketBuf::from_slice(&a)];
+    assert_eq!(q.tx_burst(0, &mut out), 1);
+    assert_eq!(q.rx_burst(0, &mut q_got, 32), 1);
+    let big = q_got[0].tailroom() + 1;
+    q_got[0].append(big).fill(7);
+    assert!(!q_got[0].in_mbuf());
+    assert_eq!(&q_got[0].data()[..60], &a[..]);
+    assert_eq!(q_got[0].len(), 60 + big);
 }
 
 fn queues_move_to_registered_threads(eal: &Eal) {

@@ -89,6 +89,36 @@ char *nfdp_pktmbuf_append(struct rte_mbuf *m, uint16_t len)
 	return rte_pktmbuf_append(m, len);
 }
 
+void *nfdp_pktmbuf_buf_addr(struct rte_mbuf *m)
+{
+	return m->buf_addr;
+}
+
+uint16_t nfdp_pktmbuf_buf_len(const struct rte_mbuf *m)
+{
+	return m->buf_len;
+}
+
+uint16_t nfdp_pktmbuf_data_off(const struct rte_mbuf *m)
+{
+	return m->data_off;
+}
+
+int nfdp_pktmbuf_set_data(struct rte_mbuf *m, uint16_t off, uint16_t len)
+{
+	if (m->nb_segs != 1 || (uint32_t)off + len > m->buf_len)
+		return -1;
+	m->data_off = off;
+	m->data_len = len;
+	m->pkt_len = len;
+	return 0;
+}
+
+uint64_t nfdp_pktmbuf_ol_flags(const struct rte_mbuf *m)
+{
+	return m->ol_flags;
+}
+
 char *nfdp_pktmbuf_prepend(struct rte_mbuf *m, uint16_t len)
 {
 	return rte_pktmbuf_prepend(m, len);
@@ -128,3 +158,9 @@ const uint64_t NFDP_ETH_TX_OFFLOAD_UDP_CKSUM = RTE_ETH_TX_OFFLOAD_UDP_CKSUM;
 const uint16_t NFDP_MBUF_DEFAULT_BUF_SIZE = RTE_MBUF_DEFAULT_BUF_SIZE;
 const uint16_t NFDP_PKTMBUF_HEADROOM = RTE_PKTMBUF_HEADROOM;
 const unsigned int NFDP_LCORE_ID_ANY = LCORE_ID_ANY;
+const uint64_t NFDP_MBUF_F_RX_IP_CKSUM_MASK = RTE_MBUF_F_RX_IP_CKSUM_MASK;
+const uint64_t NFDP_MBUF_F_RX_IP_CKSUM_GOOD = RTE_MBUF_F_RX_IP_CKSUM_GOOD;
+const uint64_t NFDP_MBUF_F_RX_IP_CKSUM_BAD = RTE_MBUF_F_RX_IP_CKSUM_BAD;
+const uint64_t NFDP_MBUF_F_RX_L4_CKSUM_MASK = RTE_MBUF_F_RX_L4_CKSUM_MASK;
+const uint64_t NFDP_MBUF_F_RX_L4_CKSUM_GOOD = RTE_MBUF_F_RX_L4_CKSUM_GOOD;
+const uint64_t NFDP_MBUF_F_RX_L4_CKSUM_BAD = RTE_MBUF_F_RX_L4_CKSUM_BAD;

@@ -34,6 +34,16 @@ uint16_t nfdp_pktmbuf_tailroom(const struct rte_mbuf *m);
  * fit between the data offset and the end of the buffer. */
 int nfdp_pktmbuf_set_len(struct rte_mbuf *m, uint16_t len);
 char *nfdp_pktmbuf_append(struct rte_mbuf *m, uint16_t len);
+/* The mbuf's whole data buffer (headroom, data and tailroom) and its size: a packet that
+ * lives in its mbuf is edited in place there. */
+void *nfdp_pktmbuf_buf_addr(struct rte_mbuf *m);
+uint16_t nfdp_pktmbuf_buf_len(const struct rte_mbuf *m);
+uint16_t nfdp_pktmbuf_data_off(const struct rte_mbuf *m);
+/* Places the data of a single-segment mbuf at [off, off + len) of its buffer; -1 (nothing
+ * changed) when that does not fit or the mbuf has more than one segment. */
+int nfdp_pktmbuf_set_data(struct rte_mbuf *m, uint16_t off, uint16_t len);
+/* The offload flags (RTE_MBUF_F_RX_*_CKSUM_* on receive). */
+uint64_t nfdp_pktmbuf_ol_flags(const struct rte_mbuf *m);
 char *nfdp_pktmbuf_prepend(struct rte_mbuf *m, uint16_t len);
 /* Copies `len` bytes from offset `off` of the (possibly multi-segment) packet into `dst`;
  * -1 if the packet is shorter than off + len. */
@@ -53,5 +63,11 @@ extern const uint64_t NFDP_ETH_TX_OFFLOAD_UDP_CKSUM;
 extern const uint16_t NFDP_MBUF_DEFAULT_BUF_SIZE;
 extern const uint16_t NFDP_PKTMBUF_HEADROOM;
 extern const unsigned int NFDP_LCORE_ID_ANY;
+extern const uint64_t NFDP_MBUF_F_RX_IP_CKSUM_MASK;
+extern const uint64_t NFDP_MBUF_F_RX_IP_CKSUM_GOOD;
+extern const uint64_t NFDP_MBUF_F_RX_IP_CKSUM_BAD;
+extern const uint64_t NFDP_MBUF_F_RX_L4_CKSUM_MASK;
+extern const uint64_t NFDP_MBUF_F_RX_L4_CKSUM_GOOD;
+extern const uint64_t NFDP_MBUF_F_RX_L4_CKSUM_BAD;
 
 #endif

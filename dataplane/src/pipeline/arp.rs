@@ -216,7 +216,7 @@ impl Pipeline {
     /// resolved by ARP (they are dropped, as before ARP existed here).
     pub(super) fn neighbor_miss(
         &mut self,
-        buf: PacketBuf,
+        mut buf: PacketBuf,
         port: PortId,
         next_hop: Ipv4Addr,
         out: &mut Vec<Emit>,
@@ -231,6 +231,8 @@ impl Pipeline {
             return;
         }
         self.arp.queued += 1;
+        // It may wait for seconds: off the rx mempool.
+        buf.detach();
         let q = self.neighbors.enqueue(port, next_hop, buf, self.now_ns);
         if q.dropped.is_some() {
             self.count_drop(DropReason::NoNeighbor, 1);

@@ -1,5 +1,7 @@
 //! Owned packet buffers with headroom, and a free-list pool that recycles them so the fast path
-//! does not allocate per packet.
+//! does not allocate per packet. With DPDK a received packet stays in its mbuf (the buffer
+//! *is* the mbuf: edited in place, transmitted as it is, returned to its mempool when
+//! dropped); in-memory ports and generated packets use a heap store behind the same type.
 
 use super::PortId;
 
@@ -9,12 +11,69 @@ pub const DEFAULT_HEADROOM: usize = 128;
 /// Total size of a pooled buffer (headroom included): a full 1500-byte frame plus room to grow.
 pub const DEFAULT_BUF_SIZE: usize = 2048;
 
+/// Where a packet's bytes live.
+#[derive(Debug)]
+enum Store {
+    Heap(Vec<u8>),
+    /// The mbuf it was received in (whole buffer: headroom, data, tailroom).
+    #[cfg(feature = "dpdk")]
+    Mbuf(super::dpdk::Mbuf),
+}
+
+impl Store {
+    #[inline]
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Store::Heap(v) => v,
+            #[cfg(feature = "dpdk")]
+            Store::Mbuf(m) => m.buffer(),
+        }
+    }
+
+    #[inline]
+    fn bytes_mut(&mut self) -> &mut [u8] {
+        match self {
+            Store::Heap(v) => v,
+            #[cfg(feature = "dpdk")]
+            Store::Mbuf(m) => m.buffer_mut(),
+        }
+    }
+
+    /// The heap vector, copying an mbuf's buffer into one first (growth past the buffer).
+    fn heap(&mut self) -> &mut Vec<u8> {
+        #[cfg(feature = "dpdk")]
+        if let Store::Mbuf(m) = self {
+            *self = Store::Heap(m.buffer().to_vec());
+        }
+        match self {
+            Store::Heap(v) => v,
+            #[cfg(feature = "dpdk")]
+            Store::Mbuf(_) => unreachable!("converted above"),
+        }
+    }
+}
+
+/// A copy never shares the mbuf: it lives on the heap.
+impl Clone for Store {
+    fn clone(&self) -> Store {
+        Store::Heap(self.bytes().to_vec())
+    }
+}
+
+impl PartialEq for Store {
+    fn eq(&self, other: &Store) -> bool {
+        self.bytes() == other.bytes()
+    }
+}
+
+impl Eq for Store {}
+
 /// One packet: a fixed backing store with the frame at `[off, off + len)`, plus the metadata
 /// the pipeline carries along. Growing at either end within the backing store never
 /// reallocates; growing past it does (a slow path that keeps correctness).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PacketBuf {
-    store: Vec<u8>,
+    store: Store,
     off: usize,
     len: usize,
     /// Headroom restored by `reset` (the pool's setting).
@@ -35,7 +94,7 @@ impl PacketBuf {
     pub fn new(size: usize, headroom: usize) -> Self {
         let headroom = headroom.min(size);
         PacketBuf {
-            store: vec![0; size],
+            store: Store::Heap(vec![0; size]),
             off: headroom,
             len: 0,
             default_headroom: headroom,
@@ -51,17 +110,77 @@ impl PacketBuf {
     pub fn from_slice(data: &[u8]) -> Self {
         let size = DEFAULT_BUF_SIZE.max(DEFAULT_HEADROOM + data.len());
         let mut b = PacketBuf::new(size, DEFAULT_HEADROOM);
-        b.store[b.off..b.off + data.len()].copy_from_slice(data);
+        b.store.bytes_mut()[b.off..b.off + data.len()].copy_from_slice(data);
         b.len = data.len();
         b
     }
 
-    pub fn data(&self) -> &[u8] {
-        &self.store[self.off..self.off + self.len]
+    /// A packet received in `mbuf`, its data at `[off, off + len)` of the buffer (checked).
+    #[cfg(feature = "dpdk")]
+    pub(crate) fn from_mbuf(mbuf: super::dpdk::Mbuf, off: usize, len: usize) -> Option<Self> {
+        if off + len > mbuf.buffer().len() {
+            return None;
+        }
+        Some(PacketBuf {
+            store: Store::Mbuf(mbuf),
+            off,
+            len,
+            default_headroom: off,
+            port: PortId(0),
+            queue: 0,
+            timestamp_ns: 0,
+            mark: 0,
+        })
     }
 
+    /// The mbuf the packet lives in, if it does.
+    #[cfg(feature = "dpdk")]
+    pub(crate) fn mbuf_mut(&mut self) -> Option<&mut super::dpdk::Mbuf> {
+        match &mut self.store {
+            Store::Mbuf(m) => Some(m),
+            Store::Heap(_) => None,
+        }
+    }
+
+    /// Takes the mbuf out (the driver owns it now); the buffer is left empty.
+    #[cfg(feature = "dpdk")]
+    pub(crate) fn take_mbuf(&mut self) -> Option<super::dpdk::Mbuf> {
+        match std::mem::replace(&mut self.store, Store::Heap(Vec::new())) {
+            Store::Mbuf(m) => {
+                (self.off, self.len) = (0, 0);
+                Some(m)
+            }
+            heap => {
+                self.store = heap;
+                None
+            }
+        }
+    }
+
+    /// Moves the bytes out of their mbuf (if they live in one) into a heap buffer and
+    /// returns the mbuf to its pool: for packets held beyond the burst (waiting for ARP,
+    /// handed to the host stack), so that holding them cannot drain the rx mempool.
+    pub fn detach(&mut self) {
+        self.store.heap();
+    }
+
+    /// Whether the bytes live in a DPDK mbuf (false for in-memory ports and copies).
+    pub fn in_mbuf(&self) -> bool {
+        match self.store {
+            Store::Heap(_) => false,
+            #[cfg(feature = "dpdk")]
+            Store::Mbuf(_) => true,
+        }
+    }
+
+    #[inline]
+    pub fn data(&self) -> &[u8] {
+        &self.store.bytes()[self.off..self.off + self.len]
+    }
+
+    #[inline]
     pub fn data_mut(&mut self) -> &mut [u8] {
-        &mut self.store[self.off..self.off + self.len]
+        &mut self.store.bytes_mut()[self.off..self.off + self.len]
     }
 
     pub fn len(&self) -> usize {
@@ -79,12 +198,12 @@ impl PacketBuf {
 
     /// Free bytes after the data.
     pub fn tailroom(&self) -> usize {
-        self.store.len() - self.off - self.len
+        self.capacity() - self.off - self.len
     }
 
     /// Size of the backing store.
     pub fn capacity(&self) -> usize {
-        self.store.len()
+        self.store.bytes().len()
     }
 
     /// Grows the data by `n` bytes at the front (a header push) and returns the new front
@@ -93,14 +212,14 @@ impl PacketBuf {
         if n > self.off {
             // Slow path: rebuild with the missing room plus the default headroom again.
             let extra = n - self.off + self.default_headroom;
-            let mut store = vec![0; self.store.len() + extra];
+            let mut store = vec![0; self.capacity() + extra];
             store[self.off + extra..self.off + extra + self.len].copy_from_slice(self.data());
-            self.store = store;
+            self.store = Store::Heap(store);
             self.off += extra;
         }
         self.off -= n;
         self.len += n;
-        &mut self.store[self.off..self.off + n]
+        &mut self.store.bytes_mut()[self.off..self.off + n]
     }
 
     /// Removes `n` bytes from the front (a header pull). Returns false, changing nothing, if
@@ -119,10 +238,10 @@ impl PacketBuf {
     pub fn append(&mut self, n: usize) -> &mut [u8] {
         let end = self.off + self.len;
         if n > self.tailroom() {
-            self.store.resize(end + n, 0);
+            self.store.heap().resize(end + n, 0);
         }
         self.len += n;
-        &mut self.store[end..end + n]
+        &mut self.store.bytes_mut()[end..end + n]
     }
 
     /// Appends a copy of `bytes`.
@@ -138,14 +257,14 @@ impl PacketBuf {
     /// Replaces the data with a copy of `bytes`, keeping the default headroom and the
     /// metadata.
     pub fn set_data(&mut self, bytes: &[u8]) {
-        self.off = self.default_headroom.min(self.store.len());
+        self.off = self.default_headroom.min(self.capacity());
         self.len = 0;
         self.extend_from_slice(bytes);
     }
 
     /// Empties the buffer and clears the metadata, ready for reuse from a pool.
     pub fn reset(&mut self) {
-        self.off = self.default_headroom.min(self.store.len());
+        self.off = self.default_headroom.min(self.capacity());
         self.len = 0;
         self.port = PortId(0);
         self.queue = 0;
@@ -196,7 +315,9 @@ impl PacketPool {
     /// or not from this pool) are dropped instead, so the pool stays uniform; a pool that is
     /// already full drops the extra as well.
     pub fn free(&mut self, mut buf: PacketBuf) {
-        if buf.capacity() != self.size
+        // An mbuf goes back to its mempool (dropped here), never onto this list.
+        if buf.in_mbuf()
+            || buf.capacity() != self.size
             || buf.default_headroom != self.headroom
             || self.free.len() >= self.total
         {

@@ -1,9 +1,12 @@
 //! The DPDK port: EAL start-up (`Eal`), one ethdev with its mbuf pool (`DpdkPort`), and the
 //! per-worker queue handle the worker loop polls (`DpdkQueue`, a `Port`).
 //!
-//! Packets are copied between mbufs and `PacketBuf`s at the edge (rx: mbuf -> pooled
-//! `PacketBuf`, mbuf freed at once; tx: `PacketBuf` -> fresh mbuf), so the pipeline never sees
-//! DPDK memory and no mbuf outlives one burst call.
+//! Zero copy: a received single-segment mbuf *is* the packet (`Mbuf` inside the
+//! `PacketBuf`); the pipeline rewrites it in place and the tx path hands the same mbuf to
+//! the driver. Frames built on the heap (ICMP errors, ARP, in-memory injections) and
+//! multi-segment chains (copied into one buffer on rx) are copied into a fresh mbuf on tx.
+//! Packets that wait beyond the burst (ARP resolution, the host stack) are `detach`ed
+//! to the heap so they cannot drain the rx pool.
 //!
 //! Lifetimes and teardown order: every `DpdkPort` and `DpdkQueue` holds an `Arc` of the
 //! port's inner state, which holds an `Arc` of the EAL's. The ethdev is stopped and closed
@@ -12,6 +15,8 @@
 //! handles can be dropped in any order and the EAL is never cleaned up under a live port.
 //! `DpdkPort::close` only gives up the port's own reference: queues still held by workers
 //! keep the device running until they are dropped.
+//! A packet may outlive its port's handles (an mbuf still in a queue when the port
+//! closes): `teardown` then keeps the pool (and the EAL's memory) instead of freeing it.
 //!
 //! Threads: `rte_eal_init` pins the calling thread (and so every thread it spawns later,
 //! which inherits the affinity) to the main lcore's CPUs. Worker threads should call
@@ -99,6 +104,10 @@ struct EalGuard;
 
 impl Drop for EalGuard {
     fn drop(&mut self) {
+        if POOLS_KEPT.load(Ordering::Relaxed) > 0 {
+            // Some packet still lives in an mbuf of a kept pool: its memory must stay.
+            return;
+        }
         // SAFETY: the EAL was initialised (an EalGuard exists only after a successful
         // rte_eal_init) and every port holds an Arc of this guard, so no port or queue is
         // alive any more. Cleanup runs once: there is one guard per process.
@@ -356,11 +365,20 @@ unsafe fn teardown(dpdk_id: u16, probed_vdev: Option<&CStr>, pool: *mut sys::rte
             sys::rte_eal_hotplug_remove(c"vdev".as_ptr(), name.as_ptr());
         }
         if !pool.is_null() {
-            sys::rte_mempool_free(pool);
+            // Packets still alive in their mbufs (a worker's queue dropped after its port)
+            // would free into a freed pool: keep the pool then, and the EAL with it.
+            if sys::rte_mempool_avail_count(pool) < (*pool).size {
+                POOLS_KEPT.fetch_add(1, Ordering::Relaxed);
+            } else {
+                sys::rte_mempool_free(pool);
+            }
         }
     }
     release_port(dpdk_id);
 }
+
+/// Pools `teardown` could not free because mbufs were still out (see there).
+static POOLS_KEPT: AtomicU64 = AtomicU64::new(0);
 
 /// Owns the ethdev; Send + Sync (control thread reads stats/link while workers use queues).
 pub struct DpdkPort {
@@ -643,6 +661,7 @@ impl DpdkPort {
             pool,
             mbufs: [std::ptr::null_mut(); MAX_BURST],
             src: [0; MAX_BURST],
+            in_place: [false; MAX_BURST],
         })
     }
 
@@ -735,6 +754,93 @@ impl Drop for DpdkPort {
     }
 }
 
+/// A received packet's mbuf, owned: the pipeline edits the packet in place in its buffer,
+/// the tx path hands it to the driver as it is, and dropping it returns it to its mempool.
+/// Only single-segment mbufs are wrapped (the rx path copies chains out).
+pub struct Mbuf {
+    m: std::ptr::NonNull<sys::rte_mbuf>,
+    /// The mbuf's buffer (`buf_addr`, `buf_len`), read once.
+    buf: std::ptr::NonNull<u8>,
+    buf_len: usize,
+}
+
+// SAFETY: a `Mbuf` is the only reference to its mbuf; the mempools are created with DPDK's
+// default multi-producer/multi-consumer ops, so any thread may free it, and the buffer is
+// plain memory handed over with the handle.
+unsafe impl Send for Mbuf {}
+// SAFETY: a shared `&Mbuf` only reads the buffer; nothing mutates through it.
+unsafe impl Sync for Mbuf {}
+
+impl Mbuf {
+    /// Takes ownership of `m`: a valid single-segment mbuf nothing else refers to.
+    fn own(m: *mut sys::rte_mbuf) -> Option<Mbuf> {
+        let m = std::ptr::NonNull::new(m)?;
+        // SAFETY: m is a valid mbuf (the caller's contract); these read its header only.
+        let (addr, len, segs) = unsafe {
+            (
+                sys::nfdp_pktmbuf_buf_addr(m.as_ptr()),
+                sys::nfdp_pktmbuf_buf_len(m.as_ptr()),
+                sys::nfdp_pktmbuf_nb_segs(m.as_ptr()),
+            )
+        };
+        let buf = std::ptr::NonNull::new(addr.cast::<u8>());
+        match buf {
+            Some(buf) if segs == 1 => Some(Mbuf {
+                m,
+                buf,
+                buf_len: usize::from(len),
+            }),
+            _ => {
+                // SAFETY: we own m and free it once; no handle was made.
+                unsafe { sys::nfdp_pktmbuf_free(m.as_ptr()) };
+                None
+            }
+        }
+    }
+
+    /// The whole buffer: headroom, data and tailroom.
+    #[inline]
+    pub fn buffer(&self) -> &[u8] {
+        // SAFETY: buf_addr points to buf_len bytes owned by the mbuf, which this handle owns
+        // for its whole life; the shared borrow of self keeps writers out.
+        unsafe { std::slice::from_raw_parts(self.buf.as_ptr(), self.buf_len) }
+    }
+
+    #[inline]
+    pub fn buffer_mut(&mut self) -> &mut [u8] {
+        // SAFETY: as in `buffer`; the exclusive borrow of self makes this the only access.
+        unsafe { std::slice::from_raw_parts_mut(self.buf.as_ptr(), self.buf_len) }
+    }
+
+    /// Sets the frame to `[off, off + len)` of the buffer for transmission and returns the
+    /// raw mbuf (still owned by this handle until `release`); `None` when it does not fit.
+    fn place(&mut self, off: usize, len: usize) -> Option<*mut sys::rte_mbuf> {
+        let off = u16::try_from(off).ok()?;
+        let len = u16::try_from(len).ok()?;
+        // SAFETY: the mbuf is ours; set_data checks the bounds and changes nothing on failure.
+        (unsafe { sys::nfdp_pktmbuf_set_data(self.m.as_ptr(), off, len) } == 0)
+            .then_some(self.m.as_ptr())
+    }
+
+    /// Gives up ownership without freeing (the driver took the mbuf).
+    fn release(self) {
+        std::mem::forget(self);
+    }
+}
+
+impl Drop for Mbuf {
+    fn drop(&mut self) {
+        // SAFETY: this handle owns the mbuf and is dropped once.
+        unsafe { sys::nfdp_pktmbuf_free(self.m.as_ptr()) };
+    }
+}
+
+impl fmt::Debug for Mbuf {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Mbuf({:p}, {} bytes)", self.m, self.buf_len)
+    }
+}
+
 /// The handle one worker uses for rx/tx queue `q` of a port; implements `Port`. The
 /// `queue` argument of the `Port` methods must be this handle's queue: for any other the
 /// calls receive and transmit nothing.
@@ -745,6 +851,8 @@ pub struct DpdkQueue {
     mbufs: [*mut sys::rte_mbuf; MAX_BURST],
     /// For each mbuf slot of a tx burst: the index of the frame it carries.
     src: [usize; MAX_BURST],
+    /// For each mbuf slot of a tx burst: the frame's own mbuf (not a fresh copy).
+    in_place: [bool; MAX_BURST],
 }
 
 // SAFETY: the mbuf pointer array is scratch space that holds no live mbuf between calls; the
@@ -934,6 +1042,61 @@ impl DpdkQueue {
         (n, sent)
     }
 
+    /// One received mbuf as a packet: wrapped when it is a single segment, copied out of
+    /// a chain otherwise; `None` (freed) when it is empty or broken.
+    fn rx_one(&mut self, m: *mut sys::rte_mbuf) -> Option<PacketBuf> {
+        // SAFETY: m is a valid received mbuf we own; these read its header.
+        let (segs, len, off) = unsafe {
+            (
+                sys::nfdp_pktmbuf_nb_segs(m),
+                sys::nfdp_pktmbuf_pkt_len(m) as usize,
+                usize::from(sys::nfdp_pktmbuf_data_off(m)),
+            )
+        };
+        if len == 0 {
+            // SAFETY: ours, freed once.
+            unsafe { sys::nfdp_pktmbuf_free(m) };
+            return None;
+        }
+        if segs == 1 {
+            return PacketBuf::from_mbuf(Mbuf::own(m)?, off, len);
+        }
+        let mut pool = self.lock_pool();
+        let mut buf = pool
+            .alloc()
+            .unwrap_or_else(|| PacketBuf::new(DEFAULT_BUF_SIZE, DEFAULT_HEADROOM));
+        let dst = buf.append(len);
+        // SAFETY: dst is `len` writable bytes; copy_out reads the chain's first `len` bytes
+        // (it checks them against the segments and fails otherwise).
+        let ret = unsafe { sys::nfdp_pktmbuf_copy_out(m, 0, len as u32, dst.as_mut_ptr().cast()) };
+        // SAFETY: the chain is ours and its bytes are copied; freed once.
+        unsafe { sys::nfdp_pktmbuf_free(m) };
+        if ret < 0 {
+            pool.free(buf);
+            return None;
+        }
+        Some(buf)
+    }
+
+    /// A fresh mbuf holding a copy of `data` (a frame built on the heap), or `None` when
+    /// the pool is empty.
+    fn copy_to_fresh(&mut self, data: &[u8]) -> Option<*mut sys::rte_mbuf> {
+        // SAFETY: the pool is alive while inner is.
+        let m = unsafe { sys::nfdp_pktmbuf_alloc(self.inner.pool) };
+        if m.is_null() {
+            return None;
+        }
+        // SAFETY: m is a fresh single-segment mbuf whose data room holds max_frame >=
+        // data.len() bytes after the headroom (the caller checked); append returns that
+        // many writable bytes.
+        unsafe {
+            let dst = sys::nfdp_pktmbuf_append(m, data.len() as u16);
+            debug_assert!(!dst.is_null());
+            std::ptr::copy_nonoverlapping(data.as_ptr(), dst.cast::<u8>(), data.len());
+        }
+        Some(m)
+    }
+
     /// A packet generator's receive, without the `PacketBuf` copy: up to `max` frames
     /// (at most `MAX_BURST`), each shown to `inspect` (its first segment) and freed.
     /// Returns how many were received.
@@ -989,8 +1152,9 @@ impl Port for DpdkQueue {
         self.inner.queues
     }
 
-    /// Copies each received mbuf (all its segments) into a `PacketBuf` from the queue's pool
-    /// (a fresh one if the pool is empty) and frees the mbufs.
+    /// Hands each received single-segment mbuf over as the `PacketBuf` itself (no copy);
+    /// a multi-segment chain (jumbo frames, scattered rx) is copied into one buffer from
+    /// the queue's pool (a fresh one if the pool is empty) and freed.
     fn rx_burst(&mut self, queue: u16, bufs: &mut Vec<PacketBuf>, max: usize) -> usize {
         if queue != self.queue {
             return 0;
@@ -1008,55 +1172,31 @@ impl Port for DpdkQueue {
         let mut bad = 0;
         let mut looped = 0;
         let mut bytes = 0;
-        {
-            let mut pool = self.pool.lock().unwrap_or_else(|e| e.into_inner());
-            for i in 0..rx {
-                let m = self.mbufs[i];
-                if i + 1 < rx {
-                    // SAFETY: a valid received mbuf; prefetching its data has no effect on
-                    // memory.
-                    unsafe { sys::nfdp_prefetch0(sys::nfdp_pktmbuf_mtod(self.mbufs[i + 1])) };
-                }
-                // SAFETY: m is a valid mbuf we own until it is freed below.
-                let len = unsafe { sys::nfdp_pktmbuf_pkt_len(m) } as usize;
-                if len == 0 {
-                    bad += 1;
-                    continue;
-                }
-                let mut buf = pool
-                    .alloc()
-                    .unwrap_or_else(|| PacketBuf::new(DEFAULT_BUF_SIZE, DEFAULT_HEADROOM));
-                let dst = buf.append(len);
-                // SAFETY: dst is `len` writable bytes; copy_out reads the chain's first `len`
-                // bytes (it checks them against the segments and fails otherwise).
-                let ret = unsafe {
-                    sys::nfdp_pktmbuf_copy_out(m, 0, len as u32, dst.as_mut_ptr().cast())
-                };
-                if ret < 0 {
-                    bad += 1;
-                    pool.free(buf);
-                    continue;
-                }
-                // Our own transmissions seen again: net_af_packet with several queues
-                // delivers what one queue's socket sends to the others (its fanout group
-                // is not the sending socket). A station never receives its own frames.
-                if self.inner.drop_own_frames
-                    && buf.data().get(6..12) == Some(&self.inner.mac.0[..])
-                {
-                    looped += 1;
-                    pool.free(buf);
-                    continue;
-                }
-                buf.port = self.inner.id;
-                buf.queue = self.queue;
-                bytes += len as u64;
-                bufs.push(buf);
-                got += 1;
+        for i in 0..rx {
+            let m = self.mbufs[i];
+            if i + 1 < rx {
+                // SAFETY: a valid received mbuf; prefetching its data has no effect on
+                // memory.
+                unsafe { sys::nfdp_prefetch0(sys::nfdp_pktmbuf_mtod(self.mbufs[i + 1])) };
             }
+            let Some(mut buf) = self.rx_one(m) else {
+                bad += 1;
+                continue;
+            };
+            // Our own transmissions seen again: net_af_packet with several queues
+            // delivers what one queue's socket sends to the others (its fanout group
+            // is not the sending socket). A station never receives its own frames.
+            if self.inner.drop_own_frames && buf.data().get(6..12) == Some(&self.inner.mac.0[..]) {
+                looped += 1;
+                self.lock_pool().free(buf);
+                continue;
+            }
+            buf.port = self.inner.id;
+            buf.queue = self.queue;
+            bytes += buf.len() as u64;
+            bufs.push(buf);
+            got += 1;
         }
-        // SAFETY: the first rx pointers are mbufs we own; their data has been copied out and
-        // nothing refers to them any more.
-        unsafe { sys::nfdp_pktmbuf_free_bulk(self.mbufs.as_mut_ptr(), rx as u32) };
         let c = self.counters();
         c.rx_bytes.fetch_add(bytes, Ordering::Relaxed);
         if bad > 0 {
@@ -1068,81 +1208,73 @@ impl Port for DpdkQueue {
         got
     }
 
-    /// Copies up to `MAX_BURST` frames from the front of `pkts` into fresh mbufs and
-    /// transmits them; frames larger than an mbuf holds are taken and counted as errors. The
-    /// taken `PacketBuf`s go back to the queue's pool.
+    /// Transmits up to `MAX_BURST` frames from the front of `pkts`: a frame that lives in
+    /// an mbuf leaves in it, others are copied into fresh mbufs. Frames larger than an mbuf
+    /// holds are taken and counted as errors. Taken heap buffers go back to the queue's
+    /// pool; frames the driver did not take stay in `pkts` (their mbufs with them).
     fn tx_burst(&mut self, queue: u16, pkts: &mut Vec<PacketBuf>) -> usize {
         if queue != self.queue || pkts.is_empty() {
             return 0;
         }
         let max_frame = self.inner.max_frame;
         let scan = pkts.len().min(MAX_BURST);
+        // Where the burst ends: `scan`, or the first frame no mbuf could be found for.
+        let mut stop = scan;
         let mut k = 0;
-        for (i, p) in pkts[..scan].iter().enumerate() {
-            if p.len() <= max_frame && !p.is_empty() {
-                self.src[k] = i;
-                k += 1;
+        for (i, p) in pkts[..scan].iter_mut().enumerate() {
+            if p.len() > max_frame || p.is_empty() {
+                continue;
             }
-        }
-        let mut allocated = 0;
-        if k > 0 {
-            // SAFETY: `mbufs` has room for k pointers; the pool is alive while inner is.
-            let ret = unsafe {
-                sys::nfdp_pktmbuf_alloc_bulk(self.inner.pool, self.mbufs.as_mut_ptr(), k as u32)
-            };
-            if ret == 0 {
-                allocated = k;
-            } else {
-                // Pool nearly empty: take what single allocations still give.
-                while allocated < k {
-                    // SAFETY: the pool is alive while inner is.
-                    let m = unsafe { sys::nfdp_pktmbuf_alloc(self.inner.pool) };
-                    if m.is_null() {
+            let (off, len) = (p.headroom(), p.len());
+            let placed = p.mbuf_mut().and_then(|m| m.place(off, len));
+            let m = match placed {
+                Some(m) => m,
+                None => match self.copy_to_fresh(p.data()) {
+                    Some(m) => m,
+                    None => {
+                        stop = i;
                         break;
                     }
-                    self.mbufs[allocated] = m;
-                    allocated += 1;
-                }
-            }
+                },
+            };
+            self.mbufs[k] = m;
+            self.src[k] = i;
+            self.in_place[k] = placed.is_some();
+            k += 1;
         }
-        for slot in 0..allocated {
-            let data = pkts[self.src[slot]].data();
-            let m = self.mbufs[slot];
-            // SAFETY: m is a fresh single-segment mbuf whose data room holds max_frame >=
-            // data.len() bytes after the headroom; append returns that many writable bytes.
-            unsafe {
-                let dst = sys::nfdp_pktmbuf_append(m, data.len() as u16);
-                debug_assert!(!dst.is_null());
-                std::ptr::copy_nonoverlapping(data.as_ptr(), dst.cast::<u8>(), data.len());
-            }
-        }
-        let sent = if allocated > 0 {
-            // SAFETY: this handle exclusively owns the tx queue; the first `allocated`
-            // pointers are valid mbufs, ownership of the accepted ones passes to the driver.
+        let sent = if k > 0 {
+            // SAFETY: this handle exclusively owns the tx queue; the first `k` pointers are
+            // valid single-segment mbufs; ownership of the accepted ones passes to the driver.
             usize::from(unsafe {
                 sys::nfdp_eth_tx_burst(
                     self.inner.dpdk_id,
                     self.queue,
                     self.mbufs.as_mut_ptr(),
-                    allocated as u16,
+                    k as u16,
                 )
             })
         } else {
             0
         };
-        if sent < allocated {
-            // SAFETY: the unsent mbufs are still ours; each is freed once.
-            unsafe {
-                sys::nfdp_pktmbuf_free_bulk(
-                    self.mbufs.as_mut_ptr().add(sent),
-                    (allocated - sent) as u32,
-                )
-            };
+        let mut sent_bytes = 0;
+        for slot in 0..k {
+            let p = &mut pkts[self.src[slot]];
+            if slot < sent {
+                sent_bytes += p.len();
+                if self.in_place[slot] {
+                    // The driver owns it now.
+                    if let Some(m) = p.take_mbuf() {
+                        m.release();
+                    }
+                }
+            } else if !self.in_place[slot] {
+                // SAFETY: an unsent fresh copy is still ours; freed once.
+                unsafe { sys::nfdp_pktmbuf_free(self.mbufs[slot]) };
+            }
         }
         // Everything in front of the first frame not sent is taken: the sent ones and the
         // oversize ones dropped among them.
-        let taken = if sent == k { scan } else { self.src[sent] };
-        let sent_bytes: usize = self.src[..sent].iter().map(|&i| pkts[i].len()).sum();
+        let taken = if sent == k { stop } else { self.src[sent] };
         let c = self.counters();
         c.tx_bytes.fetch_add(sent_bytes as u64, Ordering::Relaxed);
         let oversize = taken - sent;

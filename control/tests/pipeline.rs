@@ -12,7 +12,7 @@
 use control::config::Config;
 use control::iptables::{restore, RestoreOptions};
 use dataplane::pipeline::{CompiledRuleset, DropReason, Emit, Pipeline};
-use dataplane::port::{PacketBuf, PortId};
+use dataplane::port::{PacketBuf, PortId, RxChecksum};
 use dataplane::ruleset::Ruleset;
 use dataplane::wire::checksum;
 use std::net::Ipv4Addr;
@@ -345,6 +345,48 @@ fn bad_checksum_and_garbage_are_counted() {
         ),
         (1, 1)
     );
+}
+
+#[test]
+fn checksums_the_nic_verified_are_not_summed_again() {
+    // The NIC's "good" stands in for the software check (as CHECKSUM_UNNECESSARY does in
+    // the kernel); the same bytes without it are found bad.
+    let mut p = pipeline("*filter\n-A FORWARD -m conntrack --ctstate INVALID -j DROP\nCOMMIT\n");
+    let mut bad_ip = udp(HOST, SERVER, 5000, 53);
+    bad_ip[10] ^= 0xff;
+    let mut bad_udp = udp(HOST, SERVER, 5001, 53);
+    bad_udp[26] ^= 0xff;
+    let send = |p: &mut Pipeline, ip: &[u8], csum: RxChecksum| {
+        let mut f = frame(LAN_MAC, HOST_MAC, ip);
+        f.rx_csum = csum;
+        let mut out = Vec::new();
+        p.receive(LAN, f, T0, &mut out);
+        tx_on(&out, WAN).len()
+    };
+    let none = RxChecksum::default();
+    assert_eq!(send(&mut p, &bad_ip, none), 0);
+    assert_eq!(p.stats().drops[DropReason::BadChecksum], 1);
+    assert_eq!(send(&mut p, &bad_udp, none), 0, "INVALID: UDP checksum");
+    assert_eq!(p.stats().drops[DropReason::Rules], 1);
+    let ip_good = RxChecksum {
+        ip_good: true,
+        l4_good: false,
+    };
+    assert_eq!(
+        send(&mut p, &bad_ip, ip_good),
+        1,
+        "the NIC vouched for the header"
+    );
+    let l4_good = RxChecksum {
+        ip_good: false,
+        l4_good: true,
+    };
+    assert_eq!(
+        send(&mut p, &bad_udp, l4_good),
+        1,
+        "the NIC vouched for UDP"
+    );
+    assert_eq!(p.stats().drops.total(), 2);
 }
 
 #[test]

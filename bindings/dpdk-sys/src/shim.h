@@ -57,6 +57,7 @@ void nfdp_prefetch0(const void *p);
 extern const uint64_t NFDP_ETH_RSS_IP;
 extern const uint64_t NFDP_ETH_RSS_TCP;
 extern const uint64_t NFDP_ETH_RSS_UDP;
+extern const uint64_t NFDP_ETH_RX_OFFLOAD_CHECKSUM;
 extern const uint64_t NFDP_ETH_TX_OFFLOAD_IPV4_CKSUM;
 extern const uint64_t NFDP_ETH_TX_OFFLOAD_TCP_CKSUM;
 extern const uint64_t NFDP_ETH_TX_OFFLOAD_UDP_CKSUM;

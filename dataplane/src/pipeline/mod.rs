@@ -277,8 +277,11 @@ impl Pipeline {
         pkt.ct = if pkt.notrack || !self.rules.needs_conntrack {
             CtInfo::untracked()
         } else {
+            // The NIC already verified the L4 checksum (nf_ip_checksum's
+            // CHECKSUM_UNNECESSARY); its word counts once.
+            let nic_good = std::mem::take(&mut pkt.buf.rx_csum.l4_good);
             self.conntrack
-                .packet_in(pkt.buf.data(), verify, self.now_ns)
+                .packet_in(pkt.buf.data(), verify && !nic_good, self.now_ns)
         };
         if let Some(e) = pkt.ct.pending.as_mut() {
             e.helper = pkt.helper;

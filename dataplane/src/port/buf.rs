@@ -11,6 +11,15 @@ pub const DEFAULT_HEADROOM: usize = 128;
 /// Total size of a pooled buffer (headroom included): a full 1500-byte frame plus room to grow.
 pub const DEFAULT_BUF_SIZE: usize = 2048;
 
+/// Checksums the NIC verified on receive (DPDK's `RTE_MBUF_F_RX_*_CKSUM_GOOD`), so the
+/// pipeline need not sum them again. Only "good" is kept: anything else is checked in
+/// software, which also finds the bad ones. Used once, at ingress, then cleared.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RxChecksum {
+    pub ip_good: bool,
+    pub l4_good: bool,
+}
+
 /// Where a packet's bytes live.
 #[derive(Debug)]
 enum Store {
@@ -86,6 +95,8 @@ pub struct PacketBuf {
     pub timestamp_ns: u64,
     /// The packet mark (`-j MARK`, `-m mark`, policy routing).
     pub mark: u32,
+    /// What the NIC verified on receive.
+    pub rx_csum: RxChecksum,
 }
 
 impl PacketBuf {
@@ -102,6 +113,7 @@ impl PacketBuf {
             queue: 0,
             timestamp_ns: 0,
             mark: 0,
+            rx_csum: RxChecksum::default(),
         }
     }
 
@@ -130,6 +142,7 @@ impl PacketBuf {
             queue: 0,
             timestamp_ns: 0,
             mark: 0,
+            rx_csum: RxChecksum::default(),
         })
     }
 
@@ -270,6 +283,7 @@ impl PacketBuf {
         self.queue = 0;
         self.timestamp_ns = 0;
         self.mark = 0;
+        self.rx_csum = RxChecksum::default();
     }
 }
 

@@ -32,7 +32,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use dpdk_sys as sys;
 
 use super::{
-    MacAddr, PacketBuf, PacketPool, Port, PortId, PortStats, DEFAULT_BUF_SIZE, DEFAULT_HEADROOM,
+    MacAddr, PacketBuf, PacketPool, Port, PortId, PortStats, RxChecksum, DEFAULT_BUF_SIZE,
+    DEFAULT_HEADROOM,
 };
 
 /// Most mbufs one `rx_burst` / `tx_burst` call moves (larger requests are capped).
@@ -483,9 +484,10 @@ impl DpdkPort {
 
         let mut conf = sys::rte_eth_conf::default();
         // SAFETY: reading immutable exported constants.
-        let (rss_wanted, tx_wanted) = unsafe {
+        let (rss_wanted, rx_wanted, tx_wanted) = unsafe {
             (
                 sys::NFDP_ETH_RSS_IP | sys::NFDP_ETH_RSS_TCP | sys::NFDP_ETH_RSS_UDP,
+                sys::NFDP_ETH_RX_OFFLOAD_CHECKSUM,
                 sys::NFDP_ETH_TX_OFFLOAD_IPV4_CKSUM
                     | sys::NFDP_ETH_TX_OFFLOAD_TCP_CKSUM
                     | sys::NFDP_ETH_TX_OFFLOAD_UDP_CKSUM,
@@ -504,6 +506,9 @@ impl DpdkPort {
             conf.rx_adv_conf.rss_conf.rss_key_len = key_len as u8;
             conf.rx_adv_conf.rss_conf.rss_hf = rss_hf;
         }
+        // Rx: the NIC's checksum verdicts spare the pipeline's software sums
+        // (`RxChecksum`).
+        conf.rxmode.offloads = rx_wanted & info.rx_offload_capa;
         conf.txmode.offloads = tx_wanted & info.tx_offload_capa;
         conf.rxmode.mtu = u32::from(cfg.mtu);
         // SAFETY: valid port id; conf (and the key it points to) outlives the call, the
@@ -1059,7 +1064,26 @@ impl DpdkQueue {
             return None;
         }
         if segs == 1 {
-            return PacketBuf::from_mbuf(Mbuf::own(m)?, off, len);
+            // SAFETY: m is ours; the flag values are constants of the shim.
+            let (flags, ip, l4) = unsafe {
+                (
+                    sys::nfdp_pktmbuf_ol_flags(m),
+                    (
+                        sys::NFDP_MBUF_F_RX_IP_CKSUM_MASK,
+                        sys::NFDP_MBUF_F_RX_IP_CKSUM_GOOD,
+                    ),
+                    (
+                        sys::NFDP_MBUF_F_RX_L4_CKSUM_MASK,
+                        sys::NFDP_MBUF_F_RX_L4_CKSUM_GOOD,
+                    ),
+                )
+            };
+            let mut buf = PacketBuf::from_mbuf(Mbuf::own(m)?, off, len)?;
+            buf.rx_csum = RxChecksum {
+                ip_good: flags & ip.0 == ip.1,
+                l4_good: flags & l4.0 == l4.1,
+            };
+            return Some(buf);
         }
         let mut pool = self.lock_pool();
         let mut buf = pool

@@ -8,7 +8,7 @@ mod buf;
 pub mod dpdk;
 mod mem;
 
-pub use buf::{PacketBuf, PacketPool, DEFAULT_BUF_SIZE, DEFAULT_HEADROOM};
+pub use buf::{PacketBuf, PacketPool, RxChecksum, DEFAULT_BUF_SIZE, DEFAULT_HEADROOM};
 pub use mem::{InjectError, MemPort};
 
 use std::fmt;

@@ -212,13 +212,26 @@ impl Lane {
     }
 
     /// Closed loop for `secs`: a burst from the generator, the stage, the generator's
-    /// receive; `between` runs every 64 bursts (ruleset swaps, ...).
+    /// receive.
     pub fn measure(
         &mut self,
         gen: &mut Generator,
         rxc: &mut RxCounter,
         stage: &mut Stage,
         secs: f64,
+    ) -> Measure {
+        self.measure_mixed(gen, rxc, stage, secs, |_| {})
+    }
+
+    /// `measure` with `mix` adding other traffic to lan0 before each burst goes through
+    /// the stage (a flood); only the generator's frames are counted.
+    pub fn measure_mixed(
+        &mut self,
+        gen: &mut Generator,
+        rxc: &mut RxCounter,
+        stage: &mut Stage,
+        secs: f64,
+        mut mix: impl FnMut(&mut DpdkQueue),
     ) -> Measure {
         gen.reset_counts();
         rxc.reset();
@@ -229,6 +242,7 @@ impl Lane {
             for _ in 0..64 {
                 let now = start.elapsed().as_nanos() as u64;
                 gen.send(&mut self.lan, BURST, now);
+                mix(&mut self.lan);
                 let t = Instant::now();
                 self.forward(stage);
                 stage_ns += t.elapsed().as_nanos() as u64;

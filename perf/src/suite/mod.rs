@@ -1,10 +1,12 @@
 //! The benchmark suite (`nfdp-bench suite [--quick] [--json FILE]`): S1 established flows,
-//! S2 new connections, S3 rule scaling, S4 conntrack scale, S5 rule swaps under load. Each
+//! S2 new connections, S3 rule scaling, S4 conntrack scale, S5 rule swaps under load, S6
+//! S1 under a SYN flood (synflood.rs). Each
 //! forwarding figure comes with its ceilings measured in the same run on the same ports
 //! and packets (io forwarding and testpmd's 5-tuple swap) and as a fraction of them. The
 //! JSON schema is in perf/README.md.
 
 pub mod harness;
+mod synflood;
 
 use crate::json::Json;
 use crate::pktgen::fields::{AddrRange, FlowSpec, Order, PortRange};
@@ -25,7 +27,7 @@ pub struct SuiteOptions {
     pub json: Option<std::path::PathBuf>,
     /// Worker counts for S1 and S2.
     pub workers: Vec<u16>,
-    /// The scenarios to run (`S1`..`S5`); empty: all of them.
+    /// The scenarios to run (`S1`..`S6`); empty: all of them.
     pub only: Vec<String>,
 }
 
@@ -711,6 +713,9 @@ pub fn run(opts: SuiteOptions) -> Result<Json, String> {
             },
         };
         out.set("S5", s5(&bench, &opts, wall));
+    }
+    if opts.runs("S6") {
+        out.set("S6", synflood::s6(&bench, secs));
     }
     out.set("elapsed_s", Json::from(started.elapsed().as_secs_f64()));
     println!("\nsuite done in {:.0} s", started.elapsed().as_secs_f64());

@@ -1,0 +1,159 @@
+//! S6, a SYN flood mixed into S1: S1's 10k established UDP flows through the gateway
+//! ruleset with a conntrack table of `CT_MAX` entries, measured alone, then again while
+//! SYNs from ten times `CT_MAX` distinct spoofed sources keep arriving (the table is
+//! flooded first: every one of those tuples once). The figure is the established flows'
+//! rate under the flood against their rate without it (same worker, same run), and what
+//! the flood did to the table: the established entries must survive (netfilter's
+//! early_drop evicts unassured entries only), so none of S1's packets may be lost.
+
+use super::harness::{compile, generator, Bench, Measure, Stage, BURST, HOST_MAC, LAN_MAC};
+use super::{gateway_rules, ratio, s1_flows};
+use crate::json::Json;
+use crate::pktgen::fields::{AddrRange, FlowSpec, Order, PortRange};
+use crate::pktgen::packet::Macs;
+use crate::pktgen::rx::RxCounter;
+use crate::pktgen::tcp::{write_tcp, SegmentSpec, SYN};
+use dataplane::conntrack::CtConfig;
+use dataplane::pipeline::DropReason;
+use dataplane::port::dpdk::DpdkQueue;
+use dataplane::worker::Worker;
+use std::net::Ipv4Addr;
+use std::sync::Arc;
+
+/// The table's size (nf_conntrack_max) for this scenario.
+pub const CT_MAX: u32 = 65_536;
+/// SYNs mixed in per burst of S1's 32 packets: a fifth of the packets are the flood.
+pub const SYNS_PER_BURST: usize = 8;
+
+/// Spoofed SYNs to a web server, each from a tuple not seen for `10 * CT_MAX` SYNs.
+struct SynFlood {
+    flows: FlowSpec,
+    next: u32,
+    sent: u64,
+}
+
+impl SynFlood {
+    fn new() -> SynFlood {
+        SynFlood {
+            flows: FlowSpec {
+                src: "100.64.0.0/12".parse().expect("range"),
+                dst: AddrRange::single(Ipv4Addr::new(198, 51, 100, 80)),
+                sport: PortRange {
+                    first: 1024,
+                    count: 1024,
+                },
+                dport: PortRange::single(80),
+                flows: 10 * CT_MAX,
+                order: Order::Sequential,
+            },
+            next: 0,
+            sent: 0,
+        }
+    }
+
+    /// Up to `n` SYNs into lan0's receive side.
+    fn send(&mut self, lan: &mut DpdkQueue, n: usize) {
+        let (first, flows) = (self.next, &self.flows);
+        let (_, sent) = lan.tx_build(n, |i, room| {
+            let k = first.wrapping_add(i as u32);
+            write_tcp(
+                room,
+                &SegmentSpec {
+                    macs: Macs {
+                        src: HOST_MAC,
+                        dst: LAN_MAC,
+                    },
+                    tuple: flows.tuple(k),
+                    seq: k.wrapping_mul(0x9e37_79b9),
+                    ack: 0,
+                    flags: SYN,
+                    payload: 0,
+                    stamp: None,
+                },
+            )
+        });
+        self.next = (self.next + sent as u32) % flows.flows;
+        self.sent += sent as u64;
+    }
+}
+
+pub(super) fn s6(bench: &Bench, secs: f64) -> Json {
+    let rules = Arc::new(compile(&gateway_rules("")).expect("gateway rules"));
+    let ct = CtConfig {
+        max: CT_MAX,
+        ..CtConfig::default()
+    };
+    let mut lane = bench.lane(0);
+    let mut p = bench.pipeline(rules, ct);
+    p.seed(0x6e66_6470);
+    let mut worker = Worker::new(p, 0, BURST, 2);
+    let mut gen = generator(s1_flows(0, 1));
+    let mut rxc = RxCounter::new(gen.flows());
+    lane.establish(&mut gen, &mut worker);
+    let calm = lane.measure(&mut gen, &mut rxc, &mut Stage::Worker(&mut worker), secs);
+
+    // The flood alone first: every one of its tuples once, through the worker.
+    let mut flood = SynFlood::new();
+    while flood.sent < u64::from(flood.flows.flows) {
+        flood.send(&mut lane.lan, BURST);
+        lane.forward(&mut Stage::Worker(&mut worker));
+        let now = lane.now_ns();
+        lane.drain(&mut rxc, now);
+    }
+    let flooded = flood.sent;
+    let stats0 = worker.pipeline.conntrack().stats().clone();
+    let stormy = lane.measure_mixed(
+        &mut gen,
+        &mut rxc,
+        &mut Stage::Worker(&mut worker),
+        secs,
+        |lan| flood.send(lan, SYNS_PER_BURST),
+    );
+    let stats = worker.pipeline.conntrack().stats().clone();
+    let pstats = worker.pipeline.stats();
+    // The established flows' packets per second of worker time (the SYNs' time included).
+    let established = |m: &Measure| ratio(m.received as f64 * 1e3, m.stage_ns as f64);
+    let keep = ratio(established(&stormy), established(&calm));
+
+    println!(
+        "\nS6 SYN flood mixed into S1: conntrack max {CT_MAX}, {} spoofed SYNs first ({}x max), then {SYNS_PER_BURST} SYNs per {BURST} S1 packets",
+        flooded,
+        flooded / u64::from(CT_MAX)
+    );
+    for (what, m) in [("S1 alone", &calm), ("S1 under the flood", &stormy)] {
+        println!(
+            "  {what:<34} {:>9.3} Mpps/wkr of S1 packets {:>10} received {:>8} lost",
+            established(m),
+            m.received,
+            m.lost
+        );
+    }
+    println!(
+        "  established rate kept: {:.1}%; table {} of {CT_MAX}; early drops {}, table full {}, conntrack drops {}",
+        100.0 * keep,
+        worker.pipeline.conntrack().len(),
+        stats.early_drop,
+        stats.table_full,
+        pstats.drops[DropReason::Conntrack]
+    );
+    Json::obj([
+        ("ct_max", Json::from(u64::from(CT_MAX))),
+        ("flood_syns_first", Json::from(flooded)),
+        ("syns_per_burst", Json::from(SYNS_PER_BURST as u64)),
+        ("mpps_alone", Json::from(established(&calm))),
+        ("mpps_under_flood", Json::from(established(&stormy))),
+        ("kept", Json::from(keep)),
+        ("lost_alone", Json::from(calm.lost)),
+        ("lost_under_flood", Json::from(stormy.lost)),
+        ("syns_during_measure", Json::from(flood.sent - flooded)),
+        (
+            "early_drops_during_measure",
+            Json::from(stats.early_drop - stats0.early_drop),
+        ),
+        ("table_full_total", Json::from(stats.table_full)),
+        (
+            "conntrack_drops_total",
+            Json::from(pstats.drops[DropReason::Conntrack]),
+        ),
+    ])
+}

@@ -99,6 +99,8 @@ impl Bench {
                 .expect("lan queue"),
             wan: self.wan.try_queue_with_pool(q, pool).expect("wan queue"),
             epoch: self.epoch,
+            clock_step_ns: None,
+            virtual_ns: 1_000_000_000,
         }
     }
 }
@@ -108,6 +110,10 @@ pub struct Lane {
     pub lan: DpdkQueue,
     pub wan: DpdkQueue,
     epoch: Instant,
+    /// A virtual clock for the worker instead of the real one: each burst advances it
+    /// by this many nanoseconds (timeouts then scale with the packet count).
+    pub clock_step_ns: Option<u64>,
+    virtual_ns: u64,
 }
 
 /// What forwards lan0 -> wan0.
@@ -116,7 +122,7 @@ pub enum Stage<'a> {
     Io,
     /// testpmd 5tswap: MACs, addresses and ports swapped in place.
     Swap5,
-    /// An nfdp worker (the full path: copy in, pipeline, copy out).
+    /// An nfdp worker (the full path: rx, pipeline, tx).
     Worker(&'a mut Worker),
 }
 
@@ -181,8 +187,16 @@ impl Measure {
 }
 
 impl Lane {
-    pub fn now_ns(&self) -> u64 {
-        self.epoch.elapsed().as_nanos() as u64 + 1_000_000_000
+    /// The worker's clock: real time since the bench started (plus 1 s), or the virtual
+    /// clock advanced by one step.
+    pub fn now_ns(&mut self) -> u64 {
+        match self.clock_step_ns {
+            Some(step) => {
+                self.virtual_ns += step;
+                self.virtual_ns
+            }
+            None => self.epoch.elapsed().as_nanos() as u64 + 1_000_000_000,
+        }
     }
 
     /// One pass of the stage over what lan0 holds.

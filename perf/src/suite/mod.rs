@@ -6,6 +6,7 @@
 //! JSON schema is in perf/README.md.
 
 pub mod harness;
+mod occupancy;
 mod synflood;
 
 use crate::json::Json;
@@ -307,6 +308,7 @@ fn s2(bench: &Bench, opts: &SuiteOptions, secs: f64) -> Json {
         ));
     }
     j.set("by_workers", Json::obj(by_workers));
+    j.set("occupancy", occupancy::s2_occupancy(bench, secs));
     j
 }
 

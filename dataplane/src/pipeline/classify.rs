@@ -99,7 +99,8 @@ struct Tuple {
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 struct Slot {
     key: Key,
-    /// The key's rules are `pool[start..start + len]`; `len == 0` is an empty slot.
+    /// The key's rules are `pool[start..start + len]`, or the rule itself when `len` is 1
+    /// (the common case: no second memory access); `len == 0` is an empty slot.
     start: u32,
     len: u32,
 }
@@ -131,8 +132,16 @@ pub struct Candidates {
     key: Key,
     /// Tuples `0..probed` were looked up.
     probed: usize,
-    /// Per probed tuple that holds the key: the next and the end of its list in `pool`.
-    heads: Vec<(u32, u32)>,
+    /// Per probed tuple that holds the key: where its list stands.
+    heads: Vec<Head>,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Head {
+    /// A single rule, kept in the slot.
+    One(u32),
+    /// The next and the end of a list in `pool`.
+    List(u32, u32),
 }
 
 /// What the index keeps of one rule; the vectors are reused from rule to rule.
@@ -396,9 +405,15 @@ impl ChainIndex {
             return Ok(None);
         }
         entries.sort_unstable();
-        let distinct = entries.chunk_by(|a, b| a.0 == b.0).count();
+        let (mut distinct, mut pooled) = (0, 0);
+        for run in entries.chunk_by(|a, b| a.0 == b.0) {
+            distinct += 1;
+            if run.len() > 1 {
+                pooled += run.len();
+            }
+        }
         let slots = slot_count(distinct);
-        let bytes = index_bytes(tuples.len(), slots, entries.len());
+        let bytes = index_bytes(tuples.len(), slots, pooled);
         if bytes > budget {
             return Err(IndexTooLarge { bytes });
         }
@@ -407,7 +422,7 @@ impl ChainIndex {
         table.try_reserve_exact(slots).map_err(too_large)?;
         table.resize(slots, Slot::default());
         let mut pool: Vec<u32> = Vec::new();
-        pool.try_reserve_exact(entries.len()).map_err(too_large)?;
+        pool.try_reserve_exact(pooled).map_err(too_large)?;
         let mut ix = ChainIndex {
             tuples,
             slots: table,
@@ -415,8 +430,12 @@ impl ChainIndex {
             pool: Vec::new(),
         };
         for run in entries.chunk_by(|a, b| a.0 == b.0) {
-            let start = pool.len() as u32;
-            pool.extend(run.iter().map(|e| e.1));
+            let start = if run.len() == 1 {
+                run[0].1
+            } else {
+                pool.extend(run.iter().map(|e| e.1));
+                (pool.len() - run.len()) as u32
+            };
             let mask = ix.slots.len() - 1;
             let mut i = hash(&run[0].0, ix.shift);
             while ix.slots[i].len != 0 {
@@ -456,16 +475,24 @@ impl ChainIndex {
         let mut best = u32::MAX;
         let mut h = 0;
         while h < c.heads.len() {
-            let (pos, end) = &mut c.heads[h];
-            while *pos < *end && self.pool[*pos as usize] < from {
-                *pos += 1;
+            let head = match &mut c.heads[h] {
+                Head::One(r) => Some(*r).filter(|r| *r >= from),
+                Head::List(pos, end) => {
+                    while *pos < *end && self.pool[*pos as usize] < from {
+                        *pos += 1;
+                    }
+                    (*pos < *end).then(|| self.pool[*pos as usize])
+                }
+            };
+            match head {
+                Some(r) => {
+                    best = best.min(r);
+                    h += 1;
+                }
+                None => {
+                    c.heads.swap_remove(h);
+                }
             }
-            if *pos == *end {
-                c.heads.swap_remove(h);
-                continue;
-            }
-            best = best.min(self.pool[*pos as usize]);
-            h += 1;
         }
         // A tuple not looked up yet may hold an earlier candidate only if its first rule
         // comes before the best one found.
@@ -479,20 +506,27 @@ impl ChainIndex {
             }
             key[0] = c.probed as u32;
             c.probed += 1;
-            if let Some((start, end)) = self.lookup(&key) {
-                let list = &self.pool[start as usize..end as usize];
-                let pos = start + list.partition_point(|r| *r < from) as u32;
-                if pos < end {
-                    best = best.min(self.pool[pos as usize]);
-                    c.heads.push((pos, end));
+            match self.lookup(&key) {
+                Some(Head::One(r)) if r >= from => {
+                    best = best.min(r);
+                    c.heads.push(Head::One(r));
                 }
+                Some(Head::List(start, end)) => {
+                    let list = &self.pool[start as usize..end as usize];
+                    let pos = start + list.partition_point(|r| *r < from) as u32;
+                    if pos < end {
+                        best = best.min(self.pool[pos as usize]);
+                        c.heads.push(Head::List(pos, end));
+                    }
+                }
+                _ => {}
             }
         }
         (best != u32::MAX).then_some(best as usize)
     }
 
-    /// The rule list of a key, as `pool` bounds.
-    fn lookup(&self, key: &Key) -> Option<(u32, u32)> {
+    /// The rules of a key.
+    fn lookup(&self, key: &Key) -> Option<Head> {
         let mask = self.slots.len() - 1;
         let mut i = hash(key, self.shift);
         loop {
@@ -501,7 +535,10 @@ impl ChainIndex {
                 return None;
             }
             if s.key == *key {
-                return Some((s.start, s.start + s.len));
+                return Some(match s.len {
+                    1 => Head::One(s.start),
+                    n => Head::List(s.start, s.start + n),
+                });
             }
             i = (i + 1) & mask;
         }
@@ -835,12 +872,12 @@ mod tests {
             let ix = ChainIndex::build(&refs, &[]).expect("indexed");
             ix.bytes() as f64 / n as f64
         };
-        // One entry per rule: a 28-byte slot at most half full (up to 4 slots per key
-        // after rounding up to a power of two) and 4 bytes of list.
+        // One key per rule, its rule in the slot: a 28-byte slot at most half full (up to
+        // 4 slots per key after rounding up to a power of two).
         for n in [1_000, 10_000, 60_000] {
             let b = per_rule(n);
             assert!(
-                (60.0..=4.0 * 28.0 + 4.0 + 1.0).contains(&b),
+                (56.0..=4.0 * 28.0 + 1.0).contains(&b),
                 "{n}: {b} bytes/rule"
             );
         }

@@ -32,8 +32,13 @@
 //! traversal owns and reuses: no allocation per packet). Every candidate comes out in
 //! order, so non-terminating rules (LOG, MARK, jumps that return) are all visited up to
 //! the first terminating verdict.
+//!
+//! A rule whose criteria are all in its key (plain prefixes, an exact protocol, nothing
+//! else: S3's rules) matches whenever it is a candidate, so the traversal does not
+//! evaluate it again; its counters, trace and target are as before.
 
 use crate::ruleset::matches::multiport::MultiportDir;
+use crate::ruleset::packet::PacketView;
 use crate::ruleset::{prefix_mask, Iface, Inv, Ipv4Net, Match, PortRange, RuleSpec};
 use hashbrown::HashMap;
 use std::mem::size_of;
@@ -47,9 +52,10 @@ pub const NO_PORT: u32 = 0x1_0000;
 /// Key of "no interface" in the interface dimensions.
 pub const NO_IFACE: u32 = 0xffff;
 
-/// The packet's keys, one per dimension, in `Field` order.
+/// The packet's keys, one per dimension, in `Field` order, and whether the packet is one
+/// a rule can match at all (`PacketView::is_parseable`).
 #[derive(Clone, Copy, Debug, Default)]
-pub struct Keys(pub [u32; FIELDS]);
+pub struct Keys(pub [u32; FIELDS], pub bool);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Field {
@@ -116,6 +122,8 @@ pub struct ChainIndex {
     shift: u32,
     /// Rule indices, ascending within each key's list.
     pool: Vec<u32>,
+    /// A bit per rule: its key tests all its criteria (see `matches_exactly`).
+    exact: Vec<u64>,
 }
 
 /// A chain's index would not fit its memory budget (or could not be allocated).
@@ -154,6 +162,8 @@ struct Shape {
     dports: Vec<u32>,
     ins: Vec<u32>,
     outs: Vec<u32>,
+    /// The key says it all: a hit is a match (see `ChainIndex::matches_exactly`).
+    exact: bool,
 }
 
 impl Shape {
@@ -276,10 +286,26 @@ fn iface_keys(i: &Option<Inv<Iface>>, ports: &[String], out: &mut Vec<u32>) -> b
 
 /// Fills `s` from a rule; `false` when the rule can match no packet (an interface
 /// criterion no port satisfies).
+/// An address criterion its key tests exactly: none, or a plain prefix not rounded.
+fn net_exact(n: &Option<Inv<Ipv4Net>>, step: u8) -> bool {
+    n.as_ref().is_none_or(|n| {
+        let addr = u32::from(n.val.addr);
+        !n.inv && addr & n.val.mask == addr && n.val.prefix_len().is_some_and(|len| len % step == 0)
+    })
+}
+
 fn describe(spec: &RuleSpec, ports: &[String], step: u8, s: &mut Shape) -> bool {
     s.src = net_key(&spec.src, step);
     s.dst = net_key(&spec.dst, step);
     s.proto = spec.exact_proto();
+    // Only the base criteria the key holds exactly; anything else is evaluated in full.
+    s.exact = net_exact(&spec.src, step)
+        && net_exact(&spec.dst, step)
+        && spec.proto.is_none_or(|p| !p.inv)
+        && spec.fragment.is_none()
+        && spec.in_iface.is_none()
+        && spec.out_iface.is_none()
+        && spec.matches.is_empty();
     dport_keys(spec, &mut s.dports);
     if !iface_keys(&spec.in_iface, ports, &mut s.ins)
         || !iface_keys(&spec.out_iface, ports, &mut s.outs)
@@ -298,10 +324,11 @@ fn describe(spec: &RuleSpec, ports: &[String], step: u8, s: &mut Shape) -> bool 
     true
 }
 
-/// Bytes of an index with these table sizes.
-fn index_bytes(tuples: usize, slots: usize, pool: usize) -> u64 {
+/// Bytes of an index with these table sizes (`rules` for its bit per rule).
+fn index_bytes(rules: usize, tuples: usize, slots: usize, pool: usize) -> u64 {
     let b = |n: usize, size: usize| (n as u64).saturating_mul(size as u64);
-    b(tuples, size_of::<Tuple>())
+    b(rules.div_ceil(64), size_of::<u64>())
+        .saturating_add(b(tuples, size_of::<Tuple>()))
         .saturating_add(b(slots, size_of::<Slot>()))
         .saturating_add(b(pool, size_of::<u32>()))
 }
@@ -365,7 +392,7 @@ impl ChainIndex {
         }
         // What the working vectors of the build take, for an error before any table.
         let rough = IndexTooLarge {
-            bytes: index_bytes(0, slot_count(specs.len()), specs.len()),
+            bytes: index_bytes(specs.len(), 0, slot_count(specs.len()), specs.len()),
         };
         let step = prefix_step(specs, ports).ok_or(rough)?;
 
@@ -375,6 +402,11 @@ impl ChainIndex {
         let mut tuples: Vec<Tuple> = Vec::new();
         let mut entries: Vec<(Key, u32)> = Vec::new();
         entries.try_reserve(specs.len()).map_err(|_| rough)?;
+        let mut exact: Vec<u64> = Vec::new();
+        exact
+            .try_reserve_exact(specs.len().div_ceil(64))
+            .map_err(|_| rough)?;
+        exact.resize(specs.len().div_ceil(64), 0);
         let mut s = Shape::default();
         for (r, spec) in specs.iter().enumerate() {
             if !describe(spec, ports, step, &mut s) {
@@ -397,6 +429,9 @@ impl ChainIndex {
                     t
                 }
             };
+            if s.exact {
+                exact[r / 64] |= 1 << (r % 64);
+            }
             entries.try_reserve(s.entries()).map_err(|_| rough)?;
             s.keys(t, |k| entries.push((k, r as u32)));
         }
@@ -413,7 +448,7 @@ impl ChainIndex {
             }
         }
         let slots = slot_count(distinct);
-        let bytes = index_bytes(tuples.len(), slots, pooled);
+        let bytes = index_bytes(specs.len(), tuples.len(), slots, pooled);
         if bytes > budget {
             return Err(IndexTooLarge { bytes });
         }
@@ -428,6 +463,7 @@ impl ChainIndex {
             slots: table,
             shift: 64 - slots.trailing_zeros(),
             pool: Vec::new(),
+            exact,
         };
         for run in entries.chunk_by(|a, b| a.0 == b.0) {
             let start = if run.len() == 1 {
@@ -453,7 +489,12 @@ impl ChainIndex {
 
     /// Bytes the index's tables take.
     pub fn bytes(&self) -> u64 {
-        index_bytes(self.tuples.len(), self.slots.len(), self.pool.len())
+        index_bytes(
+            self.exact.len() * 64,
+            self.tuples.len(),
+            self.slots.len(),
+            self.pool.len(),
+        )
     }
 
     /// The number of tuples (hash probes a packet may need).
@@ -461,11 +502,21 @@ impl ChainIndex {
         self.tuples.len()
     }
 
-    /// Starts the candidates of a packet with `keys`; nothing is looked up yet.
+    /// Starts the candidates of a packet with `keys`; nothing is looked up yet. A packet
+    /// no rule can match (not parseable) has none: the scan would match none either.
     pub fn start(&self, keys: &Keys, c: &mut Candidates) {
         c.key = pack(keys);
-        c.probed = 0;
+        c.probed = if keys.1 { 0 } else { self.tuples.len() };
         c.heads.clear();
+    }
+
+    /// Whether candidate `rule` is known to match: its key holds every criterion it has
+    /// (plain prefixes, an exact protocol, nothing else), so evaluating it again would
+    /// only repeat the hash lookup, from three or four cache lines of rule.
+    pub fn matches_exactly(&self, rule: usize) -> bool {
+        self.exact
+            .get(rule / 64)
+            .is_some_and(|w| w & (1 << (rule % 64)) != 0)
     }
 
     /// The first candidate rule at or after `from`, or `None`. Successive calls must not
@@ -561,7 +612,7 @@ pub fn packet_keys(ip: &[u8], in_port: Option<u16>, out_port: Option<u16>) -> Ke
     }
     k[Field::InIface as usize] = in_port.map_or(NO_IFACE, u32::from);
     k[Field::OutIface as usize] = out_port.map_or(NO_IFACE, u32::from);
-    Keys(k)
+    Keys(k, PacketView::is_parseable(ip))
 }
 
 #[cfg(test)]
@@ -570,7 +621,7 @@ mod tests {
     use crate::ruleset::matches::multiport::MultiportMatch;
     use crate::ruleset::matches::tcp::TcpMatch;
     use crate::ruleset::matches::udp::UdpMatch;
-    use crate::ruleset::packet::{PacketMeta, PacketView};
+    use crate::ruleset::packet::PacketMeta;
     use std::net::Ipv4Addr;
 
     /// splitmix64 with a fixed seed: the same rulesets and packets on every run.
@@ -793,6 +844,13 @@ mod tests {
             let mut from = 0;
             while let Some(r) = ix.next(&mut cands, from) {
                 assert!(r >= from && r < specs.len());
+                if ix.matches_exactly(r) {
+                    assert!(
+                        full_match(&specs[r], &ip, inp, outp),
+                        "rule {r} {:?} is exact but does not match {ip:?}",
+                        specs[r]
+                    );
+                }
                 seen.push(r);
                 from = r + 1;
             }

@@ -44,7 +44,8 @@ impl TraceKind {
 
 /// The packet side of a traversal.
 pub trait RuleHost {
-    /// All criteria of the rule hold for the packet.
+    /// All criteria of the rule hold for the packet. Not asked for a rule the chain's
+    /// classifier knows to match (`ChainIndex::matches_exactly`).
     fn rule_matches(&mut self, table: TableKind, hook: Hook, rule: &CompiledRule) -> bool;
     /// Runs a target other than a verdict or a jump.
     fn run_target(
@@ -152,7 +153,9 @@ pub fn traverse(
                 return apply_policy(table, entry, host);
             }
         };
-        if !host.rule_matches(kind, hook, rule) {
+        // A rule the classifier knows to match needs no evaluation.
+        let known = index.is_some_and(|ix| ix.matches_exactly(idx));
+        if !known && !host.rule_matches(kind, hook, rule) {
             idx += 1;
             continue;
         }

@@ -739,11 +739,12 @@ mod tests {
         s
     }
 
-    /// S3's shape: `-s 10.a.b.0/24 -d 198.51.100.0/24 -p udp`.
+    /// S3's shape: `-s 10.a.b.0/24 -d 198.51.100.0/24 -p udp` (past 65,536 rules the
+    /// sources go on into 11.0.0.0/8 and up, all distinct).
     fn s3_rule(i: usize) -> RuleSpec {
         RuleSpec {
             src: Some(Inv::plain(Ipv4Net::with_prefix(
-                Ipv4Addr::new(10, (i >> 8) as u8, i as u8, 0),
+                Ipv4Addr::from(0x0a00_0000 + ((i as u32) << 8)),
                 24,
             ))),
             dst: Some(Inv::plain(Ipv4Net::with_prefix(
@@ -938,6 +939,36 @@ mod tests {
                 (56.0..=4.0 * 28.0 + 1.0).contains(&b),
                 "{n}: {b} bytes/rule"
             );
+        }
+    }
+
+    /// The build's cost at scale; run in release: `cargo test --release -p dataplane --lib
+    /// -- --ignored --nocapture scale`.
+    #[test]
+    #[ignore]
+    fn scale_100k_rules_build_within_a_second_and_1m_within_2_gib() {
+        let mut rng = Rng(11);
+        for (what, specs) in [
+            ("S3", (0..100_000).map(s3_rule).collect::<Vec<_>>()),
+            ("mixed", ruleset(&mut rng, 100_000, 50, false)),
+            ("S3", (0..1_000_000).map(s3_rule).collect()),
+            ("mixed", ruleset(&mut rng, 1_000_000, 50, false)),
+        ] {
+            let refs: Vec<&RuleSpec> = specs.iter().collect();
+            let t = std::time::Instant::now();
+            let ix = ChainIndex::build(&refs, &ports()).expect("indexed");
+            let took = t.elapsed();
+            let per_rule = ix.bytes() as f64 / specs.len() as f64;
+            println!(
+                "{what} {} rules: built in {took:?}, {} bytes ({per_rule:.1} per rule), {} tuples",
+                specs.len(),
+                ix.bytes(),
+                ix.tuples()
+            );
+            if specs.len() == 100_000 {
+                assert!(took < std::time::Duration::from_secs(1), "{took:?}");
+            }
+            assert!(ix.bytes() < 2 << 30);
         }
     }
 

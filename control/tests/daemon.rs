@@ -763,7 +763,8 @@ fn a_ruleset_over_the_classifier_budget_is_refused_and_the_old_one_keeps_forward
     let needs =
         dataplane::pipeline::CompiledRuleset::compile_for_ports(&big, 1, &d.shared.port_names)
             .classifier_bytes();
-    assert!(needs > 512 << 10, "{needs}");
+    // Over the 64 KiB budget set below (2001 keys in a table at most half full).
+    assert!(needs > 64 << 10, "{needs}");
     d.shared.set_classifier_memory(64 << 10);
     let (before, _) = d.shared.current_rules();
     let e = d.shared.publish(big.clone()).expect_err("over the budget");

@@ -3,7 +3,7 @@
 //! without coming back, the end of a built-in chain (or a RETURN in it) applies the
 //! policy. Everything packet-specific is behind `RuleHost`.
 
-use super::classify::{next_candidate, Keys};
+use super::classify::{Candidates, ChainIndex, Keys};
 use super::compile::{Action, CompiledRule, CompiledTable};
 use crate::ruleset::{Hook, Policy, TableKind, Target};
 
@@ -44,7 +44,8 @@ impl TraceKind {
 
 /// The packet side of a traversal.
 pub trait RuleHost {
-    /// All criteria of the rule hold for the packet.
+    /// All criteria of the rule hold for the packet. Not asked for a rule the chain's
+    /// classifier knows to match (`ChainIndex::matches_exactly`).
     fn rule_matches(&mut self, table: TableKind, hook: Hook, rule: &CompiledRule) -> bool;
     /// Runs a target other than a verdict or a jump.
     fn run_target(
@@ -67,17 +68,17 @@ pub trait RuleHost {
 /// and validation refuses loops, so this is never reached by a valid ruleset.
 pub const MAX_CALL_DEPTH: usize = 64;
 
-/// Candidate sets per call depth and the call stack, reused from packet to packet (no
+/// Candidate cursors per call depth and the call stack, reused from packet to packet (no
 /// allocation and nothing to initialise per traversal once warm).
 #[derive(Default)]
 pub struct Scratch {
-    sets: Vec<Vec<u64>>,
+    cands: Vec<Candidates>,
     /// Return points of `-j` calls: chain, next rule, whether that chain is indexed.
     stack: Vec<(u32, usize, bool)>,
 }
 
 impl Scratch {
-    /// Prepares the candidate set of `chain` at `depth`; `true` when the chain is indexed
+    /// Prepares the candidates of `chain` at `depth`; `true` when the chain is indexed
     /// (the keys are computed on the first indexed chain of the traversal).
     fn enter(
         &mut self,
@@ -98,17 +99,18 @@ impl Scratch {
             return false;
         };
         *keys = Some(k);
-        if self.sets.len() <= depth {
-            self.sets.resize_with(depth + 1, Vec::new);
+        if self.cands.len() <= depth {
+            self.cands.resize_with(depth + 1, Candidates::default);
         }
-        ix.candidates(&k, &mut self.sets[depth]);
+        ix.start(&k, &mut self.cands[depth]);
         true
     }
 
-    /// The next rule at or after `idx` that may match (`len` when none is left).
-    fn next(&self, indexed: bool, depth: usize, idx: usize, len: usize) -> usize {
-        match self.sets.get(depth) {
-            Some(set) if indexed => next_candidate(set, idx).unwrap_or(len).min(len),
+    /// The next rule at or after `idx` that may match (`len` when none is left); `index`
+    /// is the chain's when it was entered indexed.
+    fn next(&mut self, index: Option<&ChainIndex>, depth: usize, idx: usize, len: usize) -> usize {
+        match (index, self.cands.get_mut(depth)) {
+            (Some(ix), Some(c)) => ix.next(c, idx).map_or(len, |r| r.min(len)),
             _ => idx,
         }
     }
@@ -134,7 +136,8 @@ pub fn traverse(
     loop {
         let depth = scratch.stack.len();
         let c = &table.chains[chain as usize];
-        idx = scratch.next(indexed, depth, idx, c.rules.len());
+        let index = c.index.as_ref().filter(|_| indexed);
+        idx = scratch.next(index, depth, idx, c.rules.len());
         let rule = match c.rules.get(idx) {
             Some(r) => r,
             None => {
@@ -150,7 +153,9 @@ pub fn traverse(
                 return apply_policy(table, entry, host);
             }
         };
-        if !host.rule_matches(kind, hook, rule) {
+        // A rule the classifier knows to match needs no evaluation.
+        let known = index.is_some_and(|ix| ix.matches_exactly(idx));
+        if !known && !host.rule_matches(kind, hook, rule) {
             idx += 1;
             continue;
         }

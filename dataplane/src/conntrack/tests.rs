@@ -303,6 +303,14 @@ fn entry_size_is_compact() {
     assert!(size <= 128, "{size}");
 }
 
+/// One cache line a connection: a lookup that misses the caches costs one line.
+#[test]
+fn entry_fits_a_cache_line() {
+    assert_eq!(std::mem::size_of::<ConnEntry>(), 64);
+    assert_eq!(std::mem::size_of::<Option<ConnEntry>>(), 64);
+    assert_eq!(std::mem::align_of::<ConnEntry>(), 64);
+}
+
 #[test]
 fn events_like_conntrack_e() {
     let mut ct = Conntrack::new(CtConfig::default());

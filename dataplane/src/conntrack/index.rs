@@ -32,10 +32,16 @@ impl TupleIndex {
         self.slots.len() - 1
     }
 
-    /// The slot where a search for `hash` starts (loading it early hides the miss).
+    /// The slot where a search for `hash` starts.
     #[inline]
     pub fn home(&self, hash: u64) -> u64 {
         self.slots[tag(hash) as usize & self.mask()]
+    }
+
+    /// Starts loading the slot where a search for `hash` starts.
+    #[inline]
+    pub fn prefetch(&self, hash: u64) {
+        prefetch::prefetch_read(&self.slots[tag(hash) as usize & self.mask()]);
     }
 
     /// The first value with `hash`'s tag for which `eq` holds.

@@ -363,11 +363,16 @@ fn l4_checksum_ok(ip: &[u8], ihl: usize) -> bool {
 
 impl Conntrack {
     pub fn new(cfg: CtConfig) -> Conntrack {
-        let tuples = cfg.max.min(1 << 18) as usize * 2;
+        // A configured maximum up to 1M connections gets its index at once, so it never
+        // rehashes under load (zeroed pages: untouched slots cost no memory); beyond
+        // that, or unlimited, the index grows as the table does.
+        let tuples = if cfg.max <= 1 << 20 {
+            cfg.max as usize * 2
+        } else {
+            0
+        };
         Conntrack {
             cfg,
-            // Sized for the configured maximum up to 256k connections: a default shard
-            // never rehashes under load (zeroed pages cost nothing until used).
             index: index::TupleIndex::with_capacity(tuples),
             hasher: hashbrown::DefaultHashBuilder::default(),
             entries: Vec::new(),
@@ -556,31 +561,29 @@ impl Conntrack {
 
     /// `lookup` for a burst's tuples at once (`out[i]` for `tuples[i]`; `out` at least
     /// as long). On a table larger than the caches every lookup is two misses (index
-    /// slot, entry); one at a time they are paid in series. Here each pass only starts
-    /// loads the next pass uses, so the CPU has a burst's misses in flight together:
-    /// hash all and load their index slots, then load the candidate entries, then verify.
-    /// The entries stay cached for the packets' `packet_in` that follows.
+    /// slot, then entry); one at a time they are paid in series. Here each pass only
+    /// prefetches what the next pass reads, so a burst's misses are in flight together:
+    /// hash all and prefetch their index slots, then read the slots and prefetch the
+    /// entries their tags point to, then verify. The entries stay cached for the
+    /// packets' `packet_in` that follows.
     pub fn lookup_burst(&self, tuples: &[Tuple], out: &mut [Option<(u32, bool)>]) {
         const B: usize = 32;
         for (ts, out) in tuples.chunks(B).zip(out.chunks_mut(B)) {
             let mut hashes = [0u64; B];
-            let mut home = [0u64; B];
-            for ((t, h), s) in ts.iter().zip(&mut hashes).zip(&mut home) {
+            for (t, h) in ts.iter().zip(&mut hashes) {
                 *h = self.hash(t);
-                *s = self.index.home(*h);
+                self.index.prefetch(*h);
             }
-            // The home slot's value when its tag matches (most hits): its entry's first
-            // word is loaded now and compared in the last pass.
-            let mut touch = [0u32; B];
-            for ((h, s), w) in hashes.iter().zip(&home).zip(&mut touch) {
-                if *s != 0 && (*s >> 32) as u32 == (*h >> 32) as u32 {
-                    let v = (*s as u32).wrapping_sub(1);
-                    if let Some(Some(e)) = self.entries.get((v >> 1) as usize) {
-                        *w = u32::from(e.orig.src);
+            for h in &hashes[..ts.len()] {
+                // The home slot's candidate (most hits); a longer probe is rare.
+                let s = self.index.home(*h);
+                if s != 0 && (s >> 32) as u32 == (*h >> 32) as u32 {
+                    let v = (s as u32).wrapping_sub(1);
+                    if let Some(e) = self.entries.get((v >> 1) as usize) {
+                        prefetch::prefetch_read(e);
                     }
                 }
             }
-            std::hint::black_box(&touch);
             for ((t, h), o) in ts.iter().zip(&hashes).zip(out.iter_mut()) {
                 *o = self.find(*h, t);
             }

@@ -17,12 +17,23 @@ fn tag(hash: u64) -> u32 {
     (hash >> 32) as u32
 }
 
+/// `n` empty slots. From 2^21 slots (16 MiB) on, huge pages: a random probe then costs
+/// no page walk, and the slots are all touched at that size anyway.
+fn zeroed(n: usize) -> Vec<u64> {
+    let v = vec![0; n];
+    if n >= 1 << 21 {
+        // Zeroed memory this large is fresh from the kernel, not touched yet.
+        memhint::advise_huge_pages(&v);
+    }
+    v
+}
+
 impl TupleIndex {
     /// A table for `tuples` tuples without growing.
     pub fn with_capacity(tuples: usize) -> TupleIndex {
         let slots = (tuples.max(12) * 4 / 3 + 1).next_power_of_two();
         TupleIndex {
-            slots: vec![0; slots],
+            slots: zeroed(slots),
             len: 0,
         }
     }
@@ -41,7 +52,7 @@ impl TupleIndex {
     /// Starts loading the slot where a search for `hash` starts.
     #[inline]
     pub fn prefetch(&self, hash: u64) {
-        prefetch::prefetch_read(&self.slots[tag(hash) as usize & self.mask()]);
+        memhint::prefetch_read(&self.slots[tag(hash) as usize & self.mask()]);
     }
 
     /// The first value with `hash`'s tag for which `eq` holds.
@@ -85,7 +96,7 @@ impl TupleIndex {
     }
 
     fn grow(&mut self) {
-        let bigger = vec![0; self.slots.len() * 2];
+        let bigger = zeroed(self.slots.len() * 2);
         let old = std::mem::replace(&mut self.slots, bigger);
         for s in old.into_iter().filter(|&s| s != 0) {
             self.place(s);

@@ -7,6 +7,7 @@ pub mod filter;
 pub mod ftp;
 mod index;
 pub mod nat;
+mod slab;
 pub mod tcp;
 pub mod tuple;
 mod wheel;
@@ -305,9 +306,9 @@ pub struct Conntrack {
     index: index::TupleIndex,
     /// The index's hash (seeded per shard: no flow set collides on purpose).
     hasher: hashbrown::DefaultHashBuilder,
-    entries: Vec<Option<ConnEntry>>,
+    entries: slab::Chunked<Option<ConnEntry>>,
     /// TCP window tracking by `ConnEntry::tcpx`, and the free slots.
-    tcp: Vec<tcp::TcpTrack>,
+    tcp: slab::Chunked<tcp::TcpTrack>,
     tcp_free: Vec<u32>,
     /// Counters by entry id.
     acct: Vec<Counters>,
@@ -375,8 +376,8 @@ impl Conntrack {
             cfg,
             index: index::TupleIndex::with_capacity(tuples),
             hasher: hashbrown::DefaultHashBuilder::default(),
-            entries: Vec::new(),
-            tcp: Vec::new(),
+            entries: slab::Chunked::new(),
+            tcp: slab::Chunked::new(),
             tcp_free: Vec::new(),
             acct: Vec::new(),
             free: Vec::new(),
@@ -580,7 +581,7 @@ impl Conntrack {
                 if s != 0 && (s >> 32) as u32 == (*h >> 32) as u32 {
                     let v = (s as u32).wrapping_sub(1);
                     if let Some(e) = self.entries.get((v >> 1) as usize) {
-                        prefetch::prefetch_read(e);
+                        memhint::prefetch_read(e);
                     }
                 }
             }

@@ -7,7 +7,9 @@
 //! entries: the caller verifies a tag match there.
 
 pub struct TupleIndex {
-    slots: Vec<u64>,
+    /// Straight from the kernel: a table that grows returns the old slots, and huge
+    /// pages back a large one (a random probe then costs no page walk).
+    slots: memhint::ZeroedU64s,
     len: usize,
 }
 
@@ -17,23 +19,12 @@ fn tag(hash: u64) -> u32 {
     (hash >> 32) as u32
 }
 
-/// `n` empty slots. From 2^21 slots (16 MiB) on, huge pages: a random probe then costs
-/// no page walk, and the slots are all touched at that size anyway.
-fn zeroed(n: usize) -> Vec<u64> {
-    let v = vec![0; n];
-    if n >= 1 << 21 {
-        // Zeroed memory this large is fresh from the kernel, not touched yet.
-        memhint::advise_huge_pages(&v);
-    }
-    v
-}
-
 impl TupleIndex {
     /// A table for `tuples` tuples without growing.
     pub fn with_capacity(tuples: usize) -> TupleIndex {
         let slots = (tuples.max(12) * 4 / 3 + 1).next_power_of_two();
         TupleIndex {
-            slots: zeroed(slots),
+            slots: memhint::ZeroedU64s::new(slots),
             len: 0,
         }
     }
@@ -96,9 +87,9 @@ impl TupleIndex {
     }
 
     fn grow(&mut self) {
-        let bigger = zeroed(self.slots.len() * 2);
+        let bigger = memhint::ZeroedU64s::new(self.slots.len() * 2);
         let old = std::mem::replace(&mut self.slots, bigger);
-        for s in old.into_iter().filter(|&s| s != 0) {
+        for &s in old.iter().filter(|&&s| s != 0) {
             self.place(s);
         }
     }

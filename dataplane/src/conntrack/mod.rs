@@ -575,18 +575,25 @@ impl Conntrack {
                 *h = self.hash(t);
                 self.index.prefetch(*h);
             }
+            // (A rolling pipeline, with fewer misses in flight at a time, measured slower.)
             for h in &hashes[..ts.len()] {
-                // The home slot's candidate (most hits); a longer probe is rare.
-                let s = self.index.home(*h);
-                if s != 0 && (s >> 32) as u32 == (*h >> 32) as u32 {
-                    let v = (s as u32).wrapping_sub(1);
-                    if let Some(e) = self.entries.get((v >> 1) as usize) {
-                        memhint::prefetch_read(e);
-                    }
-                }
+                self.prefetch_candidate(*h);
             }
             for ((t, h), o) in ts.iter().zip(&hashes).zip(out.iter_mut()) {
                 *o = self.find(*h, t);
+            }
+        }
+    }
+
+    /// Prefetches the entry the home slot of `hash` names when its tag matches (most
+    /// hits; a longer probe is rare).
+    #[inline]
+    fn prefetch_candidate(&self, hash: u64) {
+        let s = self.index.home(hash);
+        if s != 0 && (s >> 32) as u32 == (hash >> 32) as u32 {
+            let v = (s as u32).wrapping_sub(1);
+            if let Some(e) = self.entries.get((v >> 1) as usize) {
+                memhint::prefetch_read(e);
             }
         }
     }

@@ -246,10 +246,9 @@ mod tests {
             mark: 0,
             status: 0,
             tcp: TcpState::None,
-            win: Default::default(),
-            last: Default::default(),
             helper: 0,
             wheel_at: 0,
+            tcpx: super::super::NO_TCP,
         }
     }
 

@@ -5,7 +5,9 @@
 
 pub mod filter;
 pub mod ftp;
+mod index;
 pub mod nat;
+mod slab;
 pub mod tcp;
 pub mod tuple;
 mod wheel;
@@ -18,6 +20,7 @@ use crate::ruleset::matches::conntrack::{state as st, status};
 use crate::wire::checksum;
 use hashbrown::HashMap;
 use std::fmt::Write;
+use std::hash::BuildHasher;
 use wheel::TimerWheel;
 
 const NS: u64 = 1_000_000_000;
@@ -123,8 +126,11 @@ impl CtConfig {
     }
 }
 
-/// One connection. Kept compact: see `entry_size_is_compact`.
+/// One connection: one cache line (`entry_fits_a_cache_line`). What only TCP needs
+/// (window tracking, 60 bytes) lives in a side slab (`Conntrack::tcp_track`), so UDP and
+/// ICMP connections do not pay for it.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[repr(align(64))]
 pub struct ConnEntry {
     pub orig: Tuple,
     pub reply: Tuple,
@@ -134,14 +140,21 @@ pub struct ConnEntry {
     /// `status::*` bits (SEEN_REPLY, ASSURED, CONFIRMED).
     pub status: u8,
     pub tcp: TcpState,
-    /// TCP window tracking, original direction then reply.
-    pub win: [tcp::TcpWindow; 2],
-    /// The last TCP segment seen (retransmissions, RST checks, resynchronisation).
-    pub last: tcp::LastSegment,
     /// The helper attached by `-j CT --helper` (`HELPER_*`).
     pub helper: u8,
     /// The timer wheel second this entry is scheduled for.
-    wheel_at: u64,
+    wheel_at: u32,
+    /// Its window tracking in the shard's TCP slab (`NO_TCP` for other protocols and
+    /// while pending: `CtInfo::pending_tcp` holds it then).
+    tcpx: u32,
+}
+
+/// `ConnEntry::tcpx` of an entry without TCP state in the slab.
+const NO_TCP: u32 = u32::MAX;
+
+/// A wheel second as the entry keeps it (u32 seconds last 136 years).
+fn wheel_sec(sec: u64) -> u32 {
+    u32::try_from(sec).unwrap_or(u32::MAX)
 }
 
 /// One entry as the API lists it.
@@ -242,6 +255,8 @@ pub struct CtInfo {
     pub reply: bool,
     /// A new connection waiting for confirmation.
     pub pending: Option<ConnEntry>,
+    /// Its window tracking when it is TCP (moved to the shard's TCP slab on confirm).
+    pub pending_tcp: tcp::TcpTrack,
     /// The length of the packet that made `pending` (its first counted packet).
     pub pending_len: u64,
     /// For an expected connection behind NAT: the inside end it must be DNATed to.
@@ -255,6 +270,7 @@ impl CtInfo {
             id: None,
             reply: false,
             pending: None,
+            pending_tcp: tcp::TcpTrack::default(),
             pending_len: 0,
             expected_nat: None,
         }
@@ -286,8 +302,14 @@ pub struct CtStats {
 
 pub struct Conntrack {
     cfg: CtConfig,
-    map: HashMap<Tuple, u32>,
-    entries: Vec<Option<ConnEntry>>,
+    /// Both tuples of every entry to `slot(id, reply)`.
+    index: index::TupleIndex,
+    /// The index's hash (seeded per shard: no flow set collides on purpose).
+    hasher: hashbrown::DefaultHashBuilder,
+    entries: slab::Chunked<Option<ConnEntry>>,
+    /// TCP window tracking by `ConnEntry::tcpx`, and the free slots.
+    tcp: slab::Chunked<tcp::TcpTrack>,
+    tcp_free: Vec<u32>,
     /// Counters by entry id.
     acct: Vec<Counters>,
     free: Vec<u32>,
@@ -342,10 +364,21 @@ fn l4_checksum_ok(ip: &[u8], ihl: usize) -> bool {
 
 impl Conntrack {
     pub fn new(cfg: CtConfig) -> Conntrack {
+        // A configured maximum up to 1M connections gets its index at once, so it never
+        // rehashes under load (zeroed pages: untouched slots cost no memory); beyond
+        // that, or unlimited, the index grows as the table does.
+        let tuples = if cfg.max <= 1 << 20 {
+            cfg.max as usize * 2
+        } else {
+            0
+        };
         Conntrack {
             cfg,
-            map: HashMap::new(),
-            entries: Vec::new(),
+            index: index::TupleIndex::with_capacity(tuples),
+            hasher: hashbrown::DefaultHashBuilder::default(),
+            entries: slab::Chunked::new(),
+            tcp: slab::Chunked::new(),
+            tcp_free: Vec::new(),
             acct: Vec::new(),
             free: Vec::new(),
             count: 0,
@@ -493,8 +526,87 @@ impl Conntrack {
         self.entries.iter().flatten()
     }
 
+    /// The entry id and direction of a tuple.
     pub fn lookup(&self, t: &Tuple) -> Option<(u32, bool)> {
-        self.map.get(t).map(|v| (v >> 1, v & 1 == 1))
+        self.find(self.hash(t), t)
+    }
+
+    #[inline]
+    fn hash(&self, t: &Tuple) -> u64 {
+        let addrs = u64::from(u32::from(t.src)) << 32 | u64::from(u32::from(t.dst));
+        let rest = u64::from(t.sport) << 24 | u64::from(t.dport) << 8 | u64::from(t.proto);
+        self.hasher.hash_one((addrs, rest))
+    }
+
+    /// Whether index value `v` (`slot(id, reply)`) is tuple `t`.
+    #[inline]
+    fn is_tuple(&self, v: u32, t: &Tuple) -> bool {
+        self.entries
+            .get((v >> 1) as usize)
+            .and_then(|e| e.as_ref())
+            .is_some_and(|e| {
+                if v & 1 == 1 {
+                    e.reply == *t
+                } else {
+                    e.orig == *t
+                }
+            })
+    }
+
+    #[inline]
+    fn find(&self, hash: u64, t: &Tuple) -> Option<(u32, bool)> {
+        self.index
+            .find(hash, |v| self.is_tuple(v, t))
+            .map(|v| (v >> 1, v & 1 == 1))
+    }
+
+    /// `lookup` for a burst's tuples at once (`out[i]` for `tuples[i]`; `out` at least
+    /// as long). On a table larger than the caches every lookup is two misses (index
+    /// slot, then entry); one at a time they are paid in series. Here each pass only
+    /// prefetches what the next pass reads, so a burst's misses are in flight together:
+    /// hash all and prefetch their index slots, then read the slots and prefetch the
+    /// entries their tags point to, then verify. The entries stay cached for the
+    /// packets' `packet_in` that follows.
+    pub fn lookup_burst(&self, tuples: &[Tuple], out: &mut [Option<(u32, bool)>]) {
+        const B: usize = 32;
+        for (ts, out) in tuples.chunks(B).zip(out.chunks_mut(B)) {
+            let mut hashes = [0u64; B];
+            for (t, h) in ts.iter().zip(&mut hashes) {
+                *h = self.hash(t);
+                self.index.prefetch(*h);
+            }
+            // (A rolling pipeline, with fewer misses in flight at a time, measured slower.)
+            for h in &hashes[..ts.len()] {
+                self.prefetch_candidate(*h);
+            }
+            for ((t, h), o) in ts.iter().zip(&hashes).zip(out.iter_mut()) {
+                *o = self.find(*h, t);
+            }
+        }
+    }
+
+    /// Prefetches the entry the home slot of `hash` names when its tag matches (most
+    /// hits; a longer probe is rare).
+    #[inline]
+    fn prefetch_candidate(&self, hash: u64) {
+        let s = self.index.home(hash);
+        if s != 0 && (s >> 32) as u32 == (hash >> 32) as u32 {
+            let v = (s as u32).wrapping_sub(1);
+            if let Some(e) = self.entries.get((v >> 1) as usize) {
+                memhint::prefetch_read(e);
+            }
+        }
+    }
+
+    /// A TCP connection's window tracking (`None` for other protocols).
+    pub fn tcp_track(&self, id: u32) -> Option<&tcp::TcpTrack> {
+        let x = self.entry(id)?.tcpx;
+        self.tcp.get(x as usize)
+    }
+
+    pub fn tcp_track_mut(&mut self, id: u32) -> Option<&mut tcp::TcpTrack> {
+        let x = self.entry(id)?.tcpx;
+        self.tcp.get_mut(x as usize)
     }
 
     /// Tracks one packet (`ip` is the whole IPv4 packet). `verify` asks for checksum
@@ -541,7 +653,11 @@ impl Conntrack {
             // A SYN that reopens a closed connection's tuple: the old entry goes and the
             // packet starts a new one.
             let kind = tcp::SegKind::of(l4[13]);
-            if self.entry(id).is_some_and(|e| tcp_reopens(e, reply, kind)) {
+            let reopens = self
+                .entry(id)
+                .zip(self.tcp_track(id))
+                .is_some_and(|(e, x)| tcp_reopens(e, x, reply, kind));
+            if reopens {
                 self.remove(id);
                 found = None;
             }
@@ -551,13 +667,14 @@ impl Conntrack {
             let Some(e) = self.entries.get_mut(id as usize).and_then(|e| e.as_mut()) else {
                 return CtInfo::invalid();
             };
+            let x = self.tcp.get_mut(e.tcpx as usize);
             let before = (e.tcp, e.status);
-            let (state, counted) = update(&self.cfg, e, reply, l4, now_ns);
+            let (state, counted) = update(&self.cfg, e, x, reply, l4, now_ns);
             let changed = (e.tcp, e.status) != before;
             // A shorter timeout (RST, FIN) must not wait for the old deadline's slot.
             let sec = self.wheel.second_for(e.timeout_ns);
-            if sec < e.wheel_at {
-                e.wheel_at = sec;
+            if sec < u64::from(e.wheel_at) {
+                e.wheel_at = wheel_sec(sec);
                 self.wheel.schedule(id, sec);
             }
             if changed && (self.events.is_some() || self.records.is_some()) {
@@ -573,9 +690,7 @@ impl Conntrack {
                 state,
                 id: Some(id),
                 reply,
-                pending: None,
-                pending_len: 0,
-                expected_nat: None,
+                ..CtInfo::untracked()
             };
         }
         // A new connection, if this packet may start one.
@@ -593,20 +708,20 @@ impl Conntrack {
             mark: 0,
             status: 0,
             tcp: TcpState::None,
-            win: [tcp::TcpWindow::default(); 2],
-            last: tcp::LastSegment::default(),
             helper: 0,
             wheel_at: 0,
+            tcpx: NO_TCP,
         };
+        let mut x = tcp::TcpTrack::default();
         if t.proto == 6 {
             let kind = tcp::SegKind::of(l4[13]);
             let Some(seg) = tcp::Segment::parse(l4) else {
                 return CtInfo::invalid();
             };
             match tcp::transition(false, kind, TcpState::None) {
-                tcp::Transition::To(TcpState::SynSent) => tcp::init_window(&mut e.win, &seg, true),
+                tcp::Transition::To(TcpState::SynSent) => tcp::init_window(&mut x.win, &seg, true),
                 tcp::Transition::To(_) if self.cfg.tcp_loose => {
-                    tcp::init_window(&mut e.win, &seg, false)
+                    tcp::init_window(&mut x.win, &seg, false)
                 }
                 _ => return CtInfo::invalid(),
             }
@@ -624,7 +739,7 @@ impl Conntrack {
             e.status |= status::EXPECTED;
             expected_nat = x.nat_to;
         }
-        let (state, _) = update(&self.cfg, &mut e, false, l4, now_ns);
+        let (state, _) = update(&self.cfg, &mut e, Some(&mut x), false, l4, now_ns);
         if state == CtState::Invalid {
             return CtInfo::invalid();
         }
@@ -638,6 +753,7 @@ impl Conntrack {
             id: None,
             reply: false,
             pending: Some(e),
+            pending_tcp: x,
             pending_len: len,
             expected_nat,
         }
@@ -664,9 +780,7 @@ impl Conntrack {
             state: CtState::Related,
             id: Some(found.0),
             reply: found.1,
-            pending: None,
-            pending_len: 0,
-            expected_nat: None,
+            ..CtInfo::untracked()
         }
     }
 
@@ -677,11 +791,17 @@ impl Conntrack {
         let Some(mut e) = info.pending.take() else {
             return true;
         };
-        if self.map.contains_key(&e.orig) || self.map.contains_key(&e.reply) {
+        let (ho, hr) = (self.hash(&e.orig), self.hash(&e.reply));
+        if self.find(ho, &e.orig).is_some() || self.find(hr, &e.reply).is_some() {
             self.stats.insert_failed += 1;
             return false;
         }
         if self.count >= self.cfg.max && !self.early_drop() {
+            self.stats.table_full += 1;
+            return false;
+        }
+        // Index values are `id << 1 | reply` and never u32::MAX.
+        if self.free.is_empty() && self.entries.len() >= (1 << 31) - 1 {
             self.stats.table_full += 1;
             return false;
         }
@@ -702,10 +822,23 @@ impl Conntrack {
             first.add(false, info.pending_len);
             self.acct[id as usize] = first;
         }
-        self.map.insert(e.orig, slot(id, false));
-        self.map.insert(e.reply, slot(id, true));
-        e.wheel_at = self.wheel.second_for(e.timeout_ns.max(now_ns));
-        self.wheel.schedule(id, e.wheel_at);
+        self.index.insert(ho, slot(id, false));
+        self.index.insert(hr, slot(id, true));
+        if e.orig.proto == 6 {
+            e.tcpx = match self.tcp_free.pop() {
+                Some(x) => {
+                    self.tcp[x as usize] = info.pending_tcp;
+                    x
+                }
+                None => {
+                    self.tcp.push(info.pending_tcp);
+                    (self.tcp.len() - 1) as u32
+                }
+            };
+        }
+        let sec = self.wheel.second_for(e.timeout_ns.max(now_ns));
+        e.wheel_at = wheel_sec(sec);
+        self.wheel.schedule(id, sec);
         self.now_ns = now_ns;
         self.event(CtEventKind::New, id, &e);
         self.entries[id as usize] = Some(e);
@@ -762,8 +895,11 @@ impl Conntrack {
         self.seqadj.remove(&id);
         self.expect.retain(|x| x.master != id);
         let e = self.entries.get_mut(id as usize).and_then(|e| e.take())?;
-        self.map.remove(&e.orig);
-        self.map.remove(&e.reply);
+        self.index.remove(self.hash(&e.orig), slot(id, false));
+        self.index.remove(self.hash(&e.reply), slot(id, true));
+        if e.tcpx != NO_TCP {
+            self.tcp_free.push(e.tcpx);
+        }
         if let Some(dir) = self.directory.as_ref() {
             dir.unregister(&e.orig, self.worker.0);
             dir.unregister(&e.reply, self.worker.0);
@@ -788,11 +924,12 @@ impl Conntrack {
                 let Some(e) = self.entries.get_mut(id as usize).and_then(|e| e.as_mut()) else {
                     continue;
                 };
-                if e.wheel_at % wheel::SLOTS != sec % wheel::SLOTS {
+                let at = u64::from(e.wheel_at);
+                if at % wheel::SLOTS != sec % wheel::SLOTS {
                     continue; // rescheduled elsewhere: a stale reference
                 }
-                if e.wheel_at > sec {
-                    self.wheel.schedule(id, e.wheel_at); // a later turn
+                if at > sec {
+                    self.wheel.schedule(id, at); // a later turn
                     continue;
                 }
                 if e.timeout_ns <= now_ns {
@@ -800,8 +937,9 @@ impl Conntrack {
                     self.stats.expired += 1;
                 } else {
                     // Refreshed since: wait for the new deadline.
-                    e.wheel_at = self.wheel.second_for(e.timeout_ns);
-                    self.wheel.schedule(id, e.wheel_at);
+                    let at = self.wheel.second_for(e.timeout_ns);
+                    e.wheel_at = wheel_sec(at);
+                    self.wheel.schedule(id, at);
                 }
             }
         }
@@ -875,13 +1013,16 @@ impl Conntrack {
 fn update(
     cfg: &CtConfig,
     e: &mut ConnEntry,
+    x: Option<&mut tcp::TcpTrack>,
     reply: bool,
     l4: &[u8],
     now_ns: u64,
 ) -> (CtState, bool) {
     let state = state_of(e, reply);
     let timeout_s: u32 = match e.orig.proto {
-        6 => match tcp_update(cfg, e, reply, l4, now_ns) {
+        6 => match x.map_or(TcpVerdict::Invalid, |x| {
+            tcp_update(cfg, e, x, reply, l4, now_ns)
+        }) {
             TcpVerdict::Invalid => return (CtState::Invalid, false),
             TcpVerdict::Unrefreshed => {
                 // nf_conntrack_in marks the reply seen for every accepted packet.
@@ -939,12 +1080,12 @@ enum TcpVerdict {
 /// Whether a SYN on `e` reopens its tuple: in TIME_WAIT or CLOSE, after a FIN exchange,
 /// or when this side's RST closed it. The kernel kills the old entry then and tracks the
 /// SYN as a new connection; otherwise the SYN is ignored and the entry kept.
-fn tcp_reopens(e: &ConnEntry, reply: bool, kind: tcp::SegKind) -> bool {
-    let closing_flags = e.win[0].flags | e.win[1].flags;
+fn tcp_reopens(e: &ConnEntry, x: &tcp::TcpTrack, reply: bool, kind: tcp::SegKind) -> bool {
+    let closing_flags = x.win[0].flags | x.win[1].flags;
     tcp::transition(reply, kind, e.tcp) == tcp::Transition::To(TcpState::SynSent)
         && e.tcp >= TcpState::TimeWait
         && (closing_flags & tcp::wflags::CLOSE_INIT != 0
-            || (e.last.reply == reply && e.last.kind == tcp::SegKind::Rst))
+            || (x.last.reply == reply && x.last.kind == tcp::SegKind::Rst))
 }
 
 /// The TCP state machine around the transition table and window tracking, after
@@ -952,6 +1093,7 @@ fn tcp_reopens(e: &ConnEntry, reply: bool, kind: tcp::SegKind) -> bool {
 fn tcp_update(
     cfg: &CtConfig,
     e: &mut ConnEntry,
+    x: &mut tcp::TcpTrack,
     reply: bool,
     l4: &[u8],
     now_ns: u64,
@@ -977,7 +1119,7 @@ fn tcp_update(
     let mut trusted = false;
     match new {
         None => {
-            let last = e.last;
+            let last = x.last;
             if kind == SegKind::SynAck
                 && last.kind == SegKind::Syn
                 && last.reply != reply
@@ -987,42 +1129,42 @@ fn tcp_update(
                 // not. Take the SYN's side from what was noted of it, start this side over.
                 old = S::SynSent;
                 new = Some(S::SynRecv);
-                e.last.flags &= !wflags::EXP_CHALLENGE_ACK;
-                let syn_side = &mut e.win[usize::from(last.reply)];
+                x.last.flags &= !wflags::EXP_CHALLENGE_ACK;
+                let syn_side = &mut x.win[usize::from(last.reply)];
                 syn_side.td_end = last.end;
                 syn_side.td_maxend = last.end;
                 syn_side.td_maxwin = u32::from(last.win).max(1);
                 syn_side.td_scale = last.wscale;
-                syn_side.flags = e.last.flags;
-                let this_side = &mut e.win[dir];
+                syn_side.flags = x.last.flags;
+                let this_side = &mut x.win[dir];
                 *this_side = tcp::TcpWindow {
                     flags: this_side.flags & wflags::BE_LIBERAL,
                     ..Default::default()
                 };
             } else {
-                e.last.kind = kind;
-                e.last.reply = reply;
-                e.last.seq = seg.seq;
-                e.last.end = seg.end();
-                e.last.win = seg.win;
+                x.last.kind = kind;
+                x.last.reply = reply;
+                x.last.seq = seg.seq;
+                x.last.end = seg.end();
+                x.last.win = seg.win;
                 if kind == SegKind::Syn && !reply {
                     // Note the SYN's options for the SYN/ACK that may answer it.
                     let mut seen = tcp::TcpWindow::default();
                     seg.learn_options(&mut seen);
-                    e.last.flags = seen.flags & (wflags::WINDOW_SCALE | wflags::SACK_PERM);
-                    e.last.wscale = if seen.flags & wflags::WINDOW_SCALE != 0 {
+                    x.last.flags = seen.flags & (wflags::WINDOW_SCALE | wflags::SACK_PERM);
+                    x.last.wscale = if seen.flags & wflags::WINDOW_SCALE != 0 {
                         seen.td_scale
                     } else {
                         0
                     };
                     // The peer may answer a SYN in LAST_ACK with a challenge ACK (RFC 5961).
                     if old == S::LastAck {
-                        e.last.flags |= wflags::EXP_CHALLENGE_ACK;
+                        x.last.flags |= wflags::EXP_CHALLENGE_ACK;
                     }
                 }
                 if old == S::SynSent && kind == SegKind::Ack && reply {
                     // Possibly a challenge ACK answering the SYN.
-                    e.last.ack = seg.ack;
+                    x.last.ack = seg.ack;
                 }
                 return TcpVerdict::Unrefreshed;
             }
@@ -1030,17 +1172,17 @@ fn tcp_update(
         Some(S::TimeWait)
             if old == S::LastAck
                 && kind == SegKind::Ack
-                && e.last.reply != reply
-                && e.last.kind == SegKind::Syn
-                && e.last.flags & wflags::EXP_CHALLENGE_ACK != 0 =>
+                && x.last.reply != reply
+                && x.last.kind == SegKind::Syn
+                && x.last.flags & wflags::EXP_CHALLENGE_ACK != 0 =>
         {
             // A challenge ACK to a SYN, not the ACK of the last FIN.
-            e.last.flags &= !wflags::EXP_CHALLENGE_ACK;
+            x.last.flags &= !wflags::EXP_CHALLENGE_ACK;
             return TcpVerdict::Unrefreshed;
         }
-        Some(S::SynSent2) => e.last.flags |= wflags::SIMULTANEOUS_OPEN,
+        Some(S::SynSent2) => x.last.flags |= wflags::SIMULTANEOUS_OPEN,
         Some(S::SynRecv)
-            if reply && kind == SegKind::Ack && e.last.flags & wflags::SIMULTANEOUS_OPEN != 0 =>
+            if reply && kind == SegKind::Ack && x.last.flags & wflags::SIMULTANEOUS_OPEN != 0 =>
         {
             new = Some(S::Established);
         }
@@ -1054,11 +1196,11 @@ fn tcp_update(
                 trusted = true;
             } else {
                 let established = old == S::Established && assured;
-                let peer = e.win[1 - dir];
+                let peer = x.win[1 - dir];
                 // The RST must not be before what the peer has acknowledged (td_maxack is
                 // stale after a SYN we let through).
                 let mut check_answers = true;
-                if peer.flags & wflags::MAXACK_SET != 0 && e.last.kind != SegKind::Syn {
+                if peer.flags & wflags::MAXACK_SET != 0 && x.last.kind != SegKind::Syn {
                     let seq = seg.seq;
                     if seq == 0 && !established {
                         // Most likely the answer to a SYN we let through.
@@ -1067,9 +1209,9 @@ fn tcp_update(
                         return TcpVerdict::Invalid;
                     } else if !established || seq == peer.td_maxack {
                         check_answers = false;
-                    } else if e.last.kind == SegKind::Ack
-                        && e.last.reply == reply
-                        && seq == e.last.end
+                    } else if x.last.kind == SegKind::Ack
+                        && x.last.reply == reply
+                        && seq == x.last.end
                     {
                         // The RST right after this side's data.
                         check_answers = false;
@@ -1080,13 +1222,13 @@ fn tcp_update(
                     }
                 }
                 if check_answers {
-                    let answers_ignored = ((seen_reply && e.last.kind == SegKind::Syn)
-                        || (!assured && e.last.kind == SegKind::Ack))
-                        && seg.ack == e.last.end;
+                    let answers_ignored = ((seen_reply && x.last.kind == SegKind::Syn)
+                        || (!assured && x.last.kind == SegKind::Ack))
+                        && seg.ack == x.last.end;
                     let answers_challenge = old == S::SynSent
-                        && e.last.kind == SegKind::Ack
-                        && e.last.reply
-                        && seg.seq == e.last.ack;
+                        && x.last.kind == SegKind::Ack
+                        && x.last.reply
+                        && seg.seq == x.last.ack;
                     // A RST answering a SYN or ACK we let through unchecked: it may
                     // acknowledge what we ignored, so no window check.
                     trusted = answers_ignored || answers_challenge;
@@ -1100,8 +1242,8 @@ fn tcp_update(
     };
     if !trusted {
         match tcp::in_window(
-            &mut e.win,
-            &mut e.last,
+            &mut x.win,
+            &mut x.last,
             reply,
             e.tcp,
             &seg,
@@ -1110,23 +1252,23 @@ fn tcp_update(
             WindowCheck::Accept => {}
             WindowCheck::Ignore => return TcpVerdict::Unrefreshed,
             WindowCheck::Invalid => {
-                tcp_invalid(cfg, e, reply, kind, assured, now_ns);
+                tcp_invalid(cfg, e, x, reply, kind, assured, now_ns);
                 return TcpVerdict::Invalid;
             }
         }
     }
-    e.last.kind = kind;
-    e.last.reply = reply;
+    x.last.kind = kind;
+    x.last.reply = reply;
     e.tcp = new;
     if old != new && new == S::FinWait {
-        e.win[dir].flags |= wflags::CLOSE_INIT;
+        x.win[dir].flags |= wflags::CLOSE_INIT;
     }
     let timeouts = &cfg.tcp_timeouts;
     let max_retrans = cfg.tcp_timeout_max_retrans;
     let unacked = cfg.tcp_timeout_unacknowledged;
     let for_state = timeouts[new as usize];
-    let data_unacked = (e.win[0].flags | e.win[1].flags) & wflags::DATA_UNACKNOWLEDGED != 0;
-    let mut timeout = if e.last.retrans >= cfg.tcp_max_retrans && for_state > max_retrans {
+    let data_unacked = (x.win[0].flags | x.win[1].flags) & wflags::DATA_UNACKNOWLEDGED != 0;
+    let mut timeout = if x.last.retrans >= cfg.tcp_max_retrans && for_state > max_retrans {
         // The same segment over and over: the peer may be gone.
         max_retrans
     } else if kind == SegKind::Rst {
@@ -1135,7 +1277,7 @@ fn tcp_update(
         // Data one side sent and the other has not acknowledged yet: the connection
         // may be dead, keep it no longer than the unacknowledged timeout.
         unacked
-    } else if e.last.win == 0 && for_state > max_retrans {
+    } else if x.last.win == 0 && for_state > max_retrans {
         // The last ACK closed the window (or none was seen yet).
         max_retrans
     } else {
@@ -1166,6 +1308,7 @@ fn tcp_update(
 fn tcp_invalid(
     cfg: &CtConfig,
     e: &mut ConnEntry,
+    x: &mut tcp::TcpTrack,
     reply: bool,
     kind: tcp::SegKind,
     assured: bool,
@@ -1175,15 +1318,15 @@ fn tcp_invalid(
     if !assured || !matches!(kind, SegKind::Rst | SegKind::Fin) {
         return;
     }
-    if e.last.reply != reply && matches!(e.last.kind, SegKind::Fin | SegKind::Rst) {
+    if x.last.reply != reply && matches!(x.last.kind, SegKind::Fin | SegKind::Rst) {
         let left = e.timeout_ns.saturating_sub(now_ns);
         let unacked = u64::from(cfg.tcp_timeout_unacknowledged) * NS;
         if left >= 120 * NS && left > unacked {
             e.timeout_ns = now_ns + unacked;
         }
     } else {
-        e.last.kind = kind;
-        e.last.reply = reply;
+        x.last.kind = kind;
+        x.last.reply = reply;
     }
 }
 

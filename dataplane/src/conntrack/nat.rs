@@ -150,7 +150,7 @@ impl ConnEntry {
 impl Conntrack {
     /// A tuple the original direction may take: its reply is not some other connection's.
     fn is_free(&self, t: &Tuple) -> bool {
-        t.invert().is_some_and(|r| !self.map.contains_key(&r))
+        t.invert().is_some_and(|r| self.lookup(&r).is_none())
     }
 
     /// Chooses the binding of a new connection for `req` and records it in the entry's

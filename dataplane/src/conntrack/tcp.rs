@@ -195,6 +195,15 @@ pub struct LastSegment {
     pub wscale: u8,
 }
 
+/// A TCP connection's window tracking, kept beside its entry (only TCP needs it).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TcpTrack {
+    /// Original direction then reply.
+    pub win: [TcpWindow; 2],
+    /// The last segment seen (retransmissions, RST checks, resynchronisation).
+    pub last: LastSegment,
+}
+
 /// `tcp_in_window`'s verdict: in window, outside it but harmless (accepted without
 /// updating the entry), or INVALID.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -303,6 +303,14 @@ fn entry_size_is_compact() {
     assert!(size <= 128, "{size}");
 }
 
+/// One cache line a connection: a lookup that misses the caches costs one line.
+#[test]
+fn entry_fits_a_cache_line() {
+    assert_eq!(std::mem::size_of::<ConnEntry>(), 64);
+    assert_eq!(std::mem::size_of::<Option<ConnEntry>>(), 64);
+    assert_eq!(std::mem::align_of::<ConnEntry>(), 64);
+}
+
 #[test]
 fn events_like_conntrack_e() {
     let mut ct = Conntrack::new(CtConfig::default());
@@ -776,4 +784,50 @@ fn a_full_masquerade_pool_is_given_up_without_scanning_it() {
     let after = ct.stats();
     assert_eq!(after.insert_failed, before.insert_failed + 1);
     assert_eq!(after.nat_port_probes - before.nat_port_probes, 248);
+}
+
+/// A burst lookup answers as single lookups do, for both directions, misses, and
+/// bursts longer than one pass; after removals and the reuse of freed ids too.
+#[test]
+fn lookup_burst_answers_as_lookup() {
+    let mut ct = Conntrack::new(CtConfig::default());
+    for i in 0..500u16 {
+        let proto_tcp = i % 3 == 0;
+        let p = if proto_tcp {
+            tcp(A, B, 1000 + i, 80, 0x02)
+        } else {
+            udp(A, B, 1000 + i, 53)
+        };
+        pass(&mut ct, &p, T0);
+    }
+    // RSTs before any reply kill a third of the TCP connections at the next expiry.
+    for i in (0..500u16).step_by(9) {
+        pass(&mut ct, &tcp(A, B, 1000 + i, 80, 0x04), T0);
+    }
+    ct.expire(T0 + 2 * NS);
+    for i in 500..600u16 {
+        pass(&mut ct, &udp(A, B, 1000 + i, 53), T0 + 2 * NS);
+    }
+    let mut tuples = Vec::new();
+    for i in 0..700u16 {
+        for (proto, dport) in [(6u8, 80u16), (17, 53)] {
+            let t = Tuple {
+                src: A.into(),
+                dst: B.into(),
+                proto,
+                sport: 1000 + i,
+                dport,
+            };
+            tuples.push(t);
+            tuples.push(t.invert().unwrap());
+        }
+    }
+    let mut out = vec![None; tuples.len()];
+    ct.lookup_burst(&tuples, &mut out);
+    let want: Vec<_> = tuples.iter().map(|t| ct.lookup(t)).collect();
+    assert_eq!(out, want);
+    let hits = want.iter().filter(|x| x.is_some()).count();
+    assert_eq!(hits, 2 * ct.len());
+    assert!(ct.len() > 500 && ct.stats().expired > 0, "{}", ct.len());
+    assert!(want.iter().any(|x| matches!(x, Some((_, true)))));
 }

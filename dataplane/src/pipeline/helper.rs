@@ -94,9 +94,9 @@ impl Pipeline {
                     adj.before = adj.after;
                     adj.after += delta;
                     // Window tracking cannot follow rewritten sequence space: be liberal.
-                    if let Some(e) = self.conntrack.entry_mut(id) {
-                        e.win[0].flags |= crate::conntrack::tcp::wflags::BE_LIBERAL;
-                        e.win[1].flags |= crate::conntrack::tcp::wflags::BE_LIBERAL;
+                    if let Some(x) = self.conntrack.tcp_track_mut(id) {
+                        x.win[0].flags |= crate::conntrack::tcp::wflags::BE_LIBERAL;
+                        x.win[1].flags |= crate::conntrack::tcp::wflags::BE_LIBERAL;
                     }
                 }
             }

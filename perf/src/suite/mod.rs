@@ -418,6 +418,18 @@ fn ct_packet(buf: &mut [u8; 28], i: u32) {
     buf[24..26].copy_from_slice(&8u16.to_be_bytes());
 }
 
+/// The tuple of `ct_packet(i)`'s connection.
+#[inline]
+fn ct_tuple(i: u32) -> dataplane::conntrack::Tuple {
+    dataplane::conntrack::Tuple {
+        src: Ipv4Addr::from(0x0a00_0000 + (i >> 16)),
+        dst: Ipv4Addr::new(203, 0, 113, 7),
+        proto: 17,
+        sport: (i & 0xffff) as u16,
+        dport: 53,
+    }
+}
+
 fn s4(quick: bool) -> Json {
     let sizes: &[u32] = if quick {
         &[10_000, 1_000_000]
@@ -425,12 +437,15 @@ fn s4(quick: bool) -> Json {
         &[10_000, 1_000_000, 10_000_000]
     };
     println!("\nS4 conntrack scale: one shard, UDP connections; RSS growth per connection, random lookups");
+    println!("  lookups/s: lookup_burst, 32 tuples a call; single: lookup one at a time; packet_in: tracking one packet at a time");
     println!(
-        "  {:>10} {:>14} {:>14} {:>16}",
-        "entries", "inserts/s", "lookups/s", "bytes/conn(RSS)"
+        "  {:>10} {:>14} {:>14} {:>14} {:>14} {:>16}",
+        "entries", "inserts/s", "lookups/s", "single/s", "packet_in/s", "bytes/conn(RSS)"
     );
     let mut bytes = Vec::new();
     let mut lookups = Vec::new();
+    let mut singles = Vec::new();
+    let mut tracks = Vec::new();
     let mut inserts = Vec::new();
     for &n in sizes {
         let before = crate::rss_bytes();
@@ -448,8 +463,37 @@ fn s4(quick: bool) -> Json {
         let ins = f64::from(n) / t.elapsed().as_secs_f64();
         let per_conn = crate::rss_bytes().saturating_sub(before) as f64 / f64::from(n);
         // Random order: every lookup a cache miss on a large table, as real traffic is.
-        let mut pick = crate::pktgen::fields::FlowPicker::new(n, Order::Random { seed: 9 });
+        ct_packet(&mut p, n / 2);
+        assert_eq!(
+            dataplane::conntrack::Tuple::from_ip(&p),
+            Some(ct_tuple(n / 2))
+        );
         let count = n.clamp(2_000_000, 5_000_000);
+        let mut pick = crate::pktgen::fields::FlowPicker::new(n, Order::Random { seed: 9 });
+        let mut tuples = [ct_tuple(0); BURST];
+        let mut out = [None; BURST];
+        let mut hits = 0u64;
+        let t = Instant::now();
+        for _ in 0..count / BURST as u32 {
+            for x in tuples.iter_mut() {
+                *x = ct_tuple(pick.next_flow());
+            }
+            ct.lookup_burst(black_box(&tuples), &mut out);
+            hits += out.iter().filter(|o| o.is_some()).count() as u64;
+        }
+        let look = f64::from(count / BURST as u32 * BURST as u32) / t.elapsed().as_secs_f64();
+        assert_eq!(hits, u64::from(count / BURST as u32 * BURST as u32));
+        let mut pick = crate::pktgen::fields::FlowPicker::new(n, Order::Random { seed: 9 });
+        let mut single_hits = 0u32;
+        let t = Instant::now();
+        for _ in 0..count {
+            if black_box(ct.lookup(black_box(&ct_tuple(pick.next_flow())))).is_some() {
+                single_hits += 1;
+            }
+        }
+        let single = f64::from(count) / t.elapsed().as_secs_f64();
+        assert_eq!(single_hits, count);
+        let mut pick = crate::pktgen::fields::FlowPicker::new(n, Order::Random { seed: 9 });
         let t = Instant::now();
         let mut found = 0u64;
         for _ in 0..count {
@@ -461,20 +505,24 @@ fn s4(quick: bool) -> Json {
                 found += 1;
             }
         }
-        let look = f64::from(count) / t.elapsed().as_secs_f64();
+        let track = f64::from(count) / t.elapsed().as_secs_f64();
         assert_eq!(ct.len(), n as usize);
         let _ = found;
         println!(
-            "  {:>10} {:>14.0} {:>14.0} {:>16.0}",
-            n, ins, look, per_conn
+            "  {:>10} {:>14.0} {:>14.0} {:>14.0} {:>14.0} {:>16.0}",
+            n, ins, look, single, track, per_conn
         );
         bytes.push((n.to_string(), Json::from(per_conn)));
         lookups.push((n.to_string(), Json::from(look)));
+        singles.push((n.to_string(), Json::from(single)));
+        tracks.push((n.to_string(), Json::from(track)));
         inserts.push((n.to_string(), Json::from(ins)));
     }
     let mut j = Json::obj([
         ("bytes_per_conn", Json::obj(bytes)),
         ("lookups_per_s", Json::obj(lookups)),
+        ("single_lookups_per_s", Json::obj(singles)),
+        ("packet_in_per_s", Json::obj(tracks)),
         ("inserts_per_s", Json::obj(inserts)),
         (
             "entry_size",

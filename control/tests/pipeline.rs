@@ -390,6 +390,28 @@ fn checksums_the_nic_verified_are_not_summed_again() {
 }
 
 #[test]
+fn the_burst_prefetch_takes_any_bytes_and_changes_no_verdict() {
+    let mut p = pipeline("*filter\n-A FORWARD -m conntrack --ctstate INVALID -j DROP\nCOMMIT\n");
+    let good = udp(HOST, SERVER, 5000, 53);
+    let mut no_ihl = good.clone();
+    no_ihl[0] = 0x40;
+    let mut long_ihl = good.clone();
+    long_ihl[0] = 0x4f;
+    let mut frames: Vec<PacketBuf> = [&[][..], &[0x08; 13], &good[..19], &no_ihl, &long_ihl]
+        .iter()
+        .map(|ip| frame(LAN_MAC, HOST_MAC, ip))
+        .collect();
+    frames.push(PacketBuf::from_slice(&[0xff; 3]));
+    frames.push(frame(LAN_MAC, HOST_MAC, &good));
+    p.prefetch_burst(&frames);
+    // The same packet, twice: NEW then ESTABLISHED-side tracking, both forwarded.
+    assert_eq!(tx_on(&run(&mut p, LAN, &good), WAN).len(), 1);
+    p.prefetch_burst(&frames);
+    assert_eq!(tx_on(&run(&mut p, LAN, &good), WAN).len(), 1);
+    assert_eq!(p.conntrack().len(), 1);
+}
+
+#[test]
 fn ruleset_swap_keeps_counters_of_unchanged_rules() {
     let mut p = pipeline("*filter\n-A FORWARD -p tcp --dport 80 -j ACCEPT\nCOMMIT\n");
     run(&mut p, LAN, &tcp(HOST, SERVER, 40000, 80, SYN, 64));

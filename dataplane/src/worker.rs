@@ -82,6 +82,7 @@ impl Worker {
             let n = port.rx_burst(self.queue, &mut self.rx, self.burst);
             received += n;
             let in_port = port.id();
+            self.pipeline.prefetch_burst(&self.rx);
             let mut rx = std::mem::take(&mut self.rx);
             for buf in rx.drain(..) {
                 self.steer(in_port, buf, now_ns);

@@ -45,7 +45,9 @@ pub fn advise_huge_pages<T>(mem: &[T]) {
 }
 
 /// A zeroed `u64` array straight from the kernel (an anonymous mapping on Linux): its
-/// pages cost no memory until touched, huge pages back it from 16 MiB, and dropping it
+/// pages cost no memory until touched, huge pages back it from 4 MiB (a conntrack index
+/// sized for the default 262,144 connections is 8 MiB: on 4 KiB pages each lookup of a
+/// small table also missed the TLB; S1 measured it), and dropping it
 /// returns it to the kernel. A large heap block would instead become free memory the
 /// allocator keeps resident after a table grows out of it (glibc serves blocks below
 /// its dynamic mmap threshold, raised by every large free, from the heap).
@@ -89,7 +91,7 @@ impl ZeroedU64s {
         assert!(p != libc::MAP_FAILED, "mmap of {bytes} bytes failed");
         let ptr = core::ptr::NonNull::new(p.cast::<u64>()).expect("mmap returned null");
         let z = ZeroedU64s { ptr, len };
-        if bytes >= 8 * HUGE_PAGE {
+        if bytes >= 2 * HUGE_PAGE {
             advise_huge_pages(&z);
         }
         z

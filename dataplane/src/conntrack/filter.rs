@@ -2,9 +2,9 @@
 //! --dport --state -m -u --icmp-* --src-nat --dst-nat`): every criterion given must hold.
 
 use super::nat::bits as nat_bits;
+use super::status;
 use super::{ConnEntry, TcpState};
 use crate::route::Prefix;
-use crate::ruleset::matches::conntrack::status;
 use std::fmt;
 use std::net::Ipv4Addr;
 

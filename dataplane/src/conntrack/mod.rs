@@ -7,7 +7,10 @@ pub mod filter;
 pub mod ftp;
 mod index;
 pub mod nat;
+pub mod owners;
 mod slab;
+pub mod state;
+pub mod status;
 pub mod tcp;
 pub mod tuple;
 mod wheel;
@@ -16,9 +19,9 @@ pub use filter::CtFilter;
 pub use tcp::TcpState;
 pub use tuple::Tuple;
 
-use crate::ruleset::matches::conntrack::{state as st, status};
 use crate::wire::checksum;
 use hashbrown::HashMap;
+use state as st;
 use std::fmt::Write;
 use std::hash::BuildHasher;
 use wheel::TimerWheel;
@@ -332,7 +335,7 @@ pub struct Conntrack {
     worker: (u16, u16),
     /// Where this worker registers connections other workers may receive packets of
     /// (multi-core): a dying entry leaves it.
-    directory: Option<std::sync::Arc<crate::handoff::OwnerDirectory>>,
+    directory: Option<std::sync::Arc<owners::OwnerDirectory>>,
 }
 
 /// Tuples whose misses `lookup_burst` / `prefetch_burst` keep in flight together.
@@ -405,7 +408,7 @@ impl Conntrack {
     }
 
     /// The owner directory this shard's dying entries are removed from.
-    pub fn set_directory(&mut self, dir: Option<std::sync::Arc<crate::handoff::OwnerDirectory>>) {
+    pub fn set_directory(&mut self, dir: Option<std::sync::Arc<owners::OwnerDirectory>>) {
         self.directory = dir;
     }
 

@@ -598,7 +598,7 @@ fn accounting_turned_on_later_counts_from_then() {
 fn delete_matching_removes_exactly_the_matching_entries_as_expiry_does() {
     use super::nat::{Manip, NatRequest};
     let mut ct = Conntrack::new(CtConfig::default());
-    let dir = std::sync::Arc::new(crate::handoff::OwnerDirectory::new(64));
+    let dir = std::sync::Arc::new(crate::conntrack::owners::OwnerDirectory::new(64));
     ct.set_directory(Some(std::sync::Arc::clone(&dir)));
     let wan = Ipv4Addr::new(203, 0, 113, 1);
     let masquerade = NatRequest {

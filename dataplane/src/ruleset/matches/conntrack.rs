@@ -2,39 +2,8 @@
 
 use crate::ruleset::{Inv, Ipv4Net, PortRange};
 
-/// State bits as rules see them (`--ctstate`), in the order iptables prints them.
-pub mod state {
-    pub const INVALID: u16 = 1 << 0;
-    pub const NEW: u16 = 1 << 1;
-    pub const RELATED: u16 = 1 << 2;
-    pub const ESTABLISHED: u16 = 1 << 3;
-    pub const UNTRACKED: u16 = 1 << 4;
-    pub const SNAT: u16 = 1 << 5;
-    pub const DNAT: u16 = 1 << 6;
-    pub const NAMES: [(&str, u16); 7] = [
-        ("INVALID", INVALID),
-        ("NEW", NEW),
-        ("RELATED", RELATED),
-        ("ESTABLISHED", ESTABLISHED),
-        ("UNTRACKED", UNTRACKED),
-        ("SNAT", SNAT),
-        ("DNAT", DNAT),
-    ];
-}
-
-/// Connection status bits (`--ctstatus`), as the kernel's IPS_* bits.
-pub mod status {
-    pub const EXPECTED: u8 = 1 << 0;
-    pub const SEEN_REPLY: u8 = 1 << 1;
-    pub const ASSURED: u8 = 1 << 2;
-    pub const CONFIRMED: u8 = 1 << 3;
-    pub const NAMES: [(&str, u8); 4] = [
-        ("EXPECTED", EXPECTED),
-        ("SEEN_REPLY", SEEN_REPLY),
-        ("ASSURED", ASSURED),
-        ("CONFIRMED", CONFIRMED),
-    ];
-}
+// Connection state belongs to conntrack; the match reads it from there.
+pub use crate::conntrack::{state, status};
 
 /// Which option spelling the rule was written with; both print back as written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -47,6 +47,19 @@ struct Host<'a> {
 }
 
 impl Host<'_> {
+    /// The packet in the kernel's LOG/TRACE shape (`IN= OUT= MAC= SRC= ...`) after `line`.
+    fn describe(&self, line: &mut String, flags: u8) {
+        format_packet(
+            line,
+            self.p.port_name(self.pkt.in_port),
+            self.p.port_name(self.pkt.out_port),
+            self.pkt.mac_header.as_ref().map(|m| &m[..]),
+            self.pkt.buf.data(),
+            flags,
+            self.pkt.buf.mark,
+        );
+    }
+
     /// A NAT target that found no address or port for the connection drops its packet.
     fn nat_failed(&mut self) -> TargetOutcome {
         self.pkt.drop_reason = Some(DropReason::Nat);
@@ -118,15 +131,7 @@ impl RuleHost for Host<'_> {
             }
             Target::Log(l) => {
                 let mut line = l.prefix.clone();
-                format_packet(
-                    &mut line,
-                    self.p.port_name(self.pkt.in_port),
-                    self.p.port_name(self.pkt.out_port),
-                    self.pkt.mac_header.as_ref().map(|m| &m[..]),
-                    self.pkt.buf.data(),
-                    l.flags,
-                    self.pkt.buf.mark,
-                );
+                self.describe(&mut line, l.flags);
                 match l.level {
                     0..=3 => tracing::error!(target: "nfdp::log", "{line}"),
                     4 => tracing::warn!(target: "nfdp::log", "{line}"),
@@ -294,15 +299,7 @@ impl RuleHost for Host<'_> {
             kind.name(),
             number
         );
-        format_packet(
-            &mut line,
-            self.p.port_name(self.pkt.in_port),
-            self.p.port_name(self.pkt.out_port),
-            self.pkt.mac_header.as_ref().map(|m| &m[..]),
-            self.pkt.buf.data(),
-            TRACE_FLAGS,
-            self.pkt.buf.mark,
-        );
+        self.describe(&mut line, TRACE_FLAGS);
         self.p.trace_line(line);
     }
 }

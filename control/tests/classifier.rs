@@ -34,6 +34,28 @@ fn rule(seed: &[u8]) -> String {
     let pick = |i: usize, n: usize| usize::from(seed[i]) % n;
     let mut r = String::new();
     let neg = |b: u8| if b.is_multiple_of(5) { "! " } else { "" };
+    // Criteria that read the packet's context, not its header: a rule of these alone
+    // is a candidate for every packet (the index's lead when it opens a chain, as
+    // `--ctstate ESTABLISHED,RELATED` does) and is decided without a packet view.
+    let context = match pick(16, 8) {
+        0 => " -m conntrack --ctstate NEW",
+        1 => " -m conntrack ! --ctstate INVALID,UNTRACKED",
+        2 => " -m mark --mark 1",
+        3 => " -m statistic --mode nth --every 3 --packet 1",
+        4 => " -m limit --limit 2/sec --limit-burst 3",
+        _ => "",
+    };
+    let target = match pick(15, 6) {
+        0 => " -j ACCEPT",
+        1 => " -j DROP",
+        2 => " -j RETURN",
+        3 => " -j MARK --set-mark 1",
+        4 => " -j sub",
+        _ => "",
+    };
+    if !context.is_empty() && pick(17, 2) == 0 {
+        return r + context + target;
+    }
     if pick(0, 3) == 0 {
         r += &format!(" {}-s {}", neg(seed[1]), ADDRS[pick(2, ADDRS.len())]);
     }
@@ -70,15 +92,7 @@ fn rule(seed: &[u8]) -> String {
         3 => r += &format!(" {}-p icmp", neg(seed[13])),
         _ => {}
     }
-    r += match pick(15, 6) {
-        0 => " -j ACCEPT",
-        1 => " -j DROP",
-        2 => " -j RETURN",
-        3 => " -j MARK --set-mark 1",
-        4 => " -j sub",
-        _ => "",
-    };
-    r
+    r + context + target
 }
 
 fn ruleset(seeds: &[Vec<u8>]) -> String {
@@ -180,7 +194,7 @@ proptest! {
 
     #[test]
     fn classifier_changes_nothing(
-        rules in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 16), 16..60),
+        rules in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 18), 16..60),
         pkts in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 6), 1..30),
     ) {
         same_as_scan(&rules, &pkts)?;
@@ -195,7 +209,7 @@ proptest! {
 
     #[test]
     fn classifier_changes_nothing_in_long_chains(
-        rules in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 16), 2_000..5_000),
+        rules in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 18), 2_000..5_000),
         pkts in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 6), 20..40),
     ) {
         same_as_scan(&rules, &pkts)?;

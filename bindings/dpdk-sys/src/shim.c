@@ -114,6 +114,16 @@ int nfdp_pktmbuf_set_data(struct rte_mbuf *m, uint16_t off, uint16_t len)
 	return 0;
 }
 
+void nfdp_pktmbuf_rx_info(const struct rte_mbuf *m, struct nfdp_rx_info *out)
+{
+	out->buf_addr = m->buf_addr;
+	out->ol_flags = m->ol_flags;
+	out->pkt_len = m->pkt_len;
+	out->buf_len = m->buf_len;
+	out->data_off = m->data_off;
+	out->nb_segs = m->nb_segs;
+}
+
 uint64_t nfdp_pktmbuf_ol_flags(const struct rte_mbuf *m)
 {
 	return m->ol_flags;

@@ -42,6 +42,17 @@ uint16_t nfdp_pktmbuf_data_off(const struct rte_mbuf *m);
 /* Places the data of a single-segment mbuf at [off, off + len) of its buffer; -1 (nothing
  * changed) when that does not fit or the mbuf has more than one segment. */
 int nfdp_pktmbuf_set_data(struct rte_mbuf *m, uint16_t off, uint16_t len);
+/* What receiving a packet reads of its mbuf, in one call: each shim function is a call
+ * Rust cannot inline, and rx reads six fields per packet. */
+struct nfdp_rx_info {
+	void *buf_addr;
+	uint64_t ol_flags;
+	uint32_t pkt_len;
+	uint16_t buf_len;
+	uint16_t data_off;
+	uint16_t nb_segs;
+};
+void nfdp_pktmbuf_rx_info(const struct rte_mbuf *m, struct nfdp_rx_info *out);
 /* The offload flags (RTE_MBUF_F_RX_*_CKSUM_* on receive). */
 uint64_t nfdp_pktmbuf_ol_flags(const struct rte_mbuf *m);
 char *nfdp_pktmbuf_prepend(struct rte_mbuf *m, uint16_t len);

@@ -75,6 +75,8 @@ pub struct CompiledRule {
     pub slot: u32,
     /// 1-based position in its chain (what TRACE and `--line-numbers` show).
     pub number: u32,
+    /// Its criteria read only the packet's context (`eval::context_only`).
+    pub context_only: bool,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -130,6 +132,9 @@ pub struct CompiledRuleset {
     /// defragmentation) in a namespace only when a rule asks for it, nfdp tracks nothing
     /// otherwise.
     pub needs_conntrack: bool,
+    /// Per hook (by `Hook as usize`), a bit per `TableKind` that has a chain there: the
+    /// hooks skip the other tables without looking them up.
+    pub hook_tables: [u8; 5],
 }
 
 impl CompiledRuleset {
@@ -206,11 +211,20 @@ impl CompiledRuleset {
                     .flat_map(|c| c.rules.iter())
                     .any(|r| uses_conntrack(&r.spec))
         });
+        let mut hook_tables = [0u8; 5];
+        for t in tables.iter().flatten() {
+            for (h, entry) in t.entry.iter().enumerate() {
+                if entry.is_some() {
+                    hook_tables[h] |= 1 << t.kind as u8;
+                }
+            }
+        }
         let compiled = CompiledRuleset {
             tables,
             slots,
             generation,
             needs_conntrack,
+            hook_tables,
         };
         (compiled, budget.over)
     }
@@ -287,6 +301,7 @@ fn compile_table(
                     let mut spec = r.spec.clone();
                     spec.target = Target::None;
                     CompiledRule {
+                        context_only: super::eval::context_only(&spec),
                         spec,
                         action,
                         slot,

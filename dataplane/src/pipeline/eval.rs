@@ -247,10 +247,10 @@ fn match_one(
     st: &mut RuleState,
     random: &mut dyn FnMut() -> u32,
 ) -> bool {
+    if let Some(hit) = context_match(m, env.ct, env.ct_entry, env.now_ns, st, random) {
+        return hit;
+    }
     match m {
-        Match::Limit(l) => limit_allows(l, st, env.now_ns),
-        Match::Statistic(s) => statistic_matches(s, st, random),
-        Match::Time(t) => time_matches(t, env.now_ns),
         Match::Addrtype(a) => {
             let ok = |sel: Option<crate::ruleset::Inv<u16>>, addr, port| match sel {
                 None => true,
@@ -264,8 +264,6 @@ fn match_one(
             };
             ok(a.src, view.src, src_port) && ok(a.dst, view.dst, dst_port)
         }
-        Match::Conntrack(c) => conntrack_matches(c, env.ct, env.ct_entry, env.now_ns),
-        Match::Connmark(m) => env.ct_entry.is_some_and(|e| m.matches_mark(e.mark)),
         Match::Connlimit(c) => connlimit_matches(c, view, env),
         // Per-address tables of recent/hashlimit arrive with conntrack's issue too.
         Match::Recent(r) => env
@@ -277,6 +275,67 @@ fn match_one(
         }
         stateless => stateless.matches(view),
     }
+}
+
+/// The matches that read the packet's context only (its connection, the clock, the
+/// rule's own state), never its bytes; `None` for the others.
+fn context_match(
+    m: &Match,
+    ct: &CtInfo,
+    entry: Option<&ConnEntry>,
+    now_ns: u64,
+    st: &mut RuleState,
+    random: &mut dyn FnMut() -> u32,
+) -> Option<bool> {
+    Some(match m {
+        Match::Limit(l) => limit_allows(l, st, now_ns),
+        Match::Statistic(s) => statistic_matches(s, st, random),
+        Match::Time(t) => time_matches(t, now_ns),
+        Match::Conntrack(c) => conntrack_matches(c, ct, entry, now_ns),
+        Match::Connmark(m) => entry.is_some_and(|e| m.matches_mark(e.mark)),
+        _ => return None,
+    })
+}
+
+/// Whether every criterion of the rule is a context match (no base criteria): such a
+/// rule is decided without parsing the packet or naming its interfaces
+/// (`context_rule_matches`), the usual `--ctstate ESTABLISHED,RELATED` head of a chain.
+pub fn context_only(spec: &RuleSpec) -> bool {
+    spec.src.is_none()
+        && spec.dst.is_none()
+        && spec.in_iface.is_none()
+        && spec.out_iface.is_none()
+        && spec.proto.is_none()
+        && spec.fragment.is_none()
+        && !spec.matches.is_empty()
+        && spec.matches.iter().all(|m| {
+            matches!(
+                m,
+                Match::Limit(_)
+                    | Match::Statistic(_)
+                    | Match::Time(_)
+                    | Match::Conntrack(_)
+                    | Match::Connmark(_)
+            )
+        })
+}
+
+/// `rule_matches` for a rule that is `context_only`: the same answer, with the packet
+/// only checked to be one a rule can match at all.
+pub fn context_rule_matches(
+    spec: &RuleSpec,
+    ip: &[u8],
+    ct: &CtInfo,
+    entry: Option<&ConnEntry>,
+    now_ns: u64,
+    st: &mut RuleState,
+    random: &mut dyn FnMut() -> u32,
+) -> bool {
+    PacketView::is_parseable(ip)
+        && spec
+            .matches
+            .iter()
+            .all(|m| context_match(m, ct, entry, now_ns, st, random).unwrap_or(false))
 }
 
 #[cfg(test)]

@@ -83,7 +83,8 @@ impl Pipeline {
         frame.port = port;
         let mut pkt = Pkt::new(frame, Some(port), Some(mac_header));
         pkt.frag_max = frag_max;
-        self.prerouting(pkt, out)
+        // The packet stays here and the hooks work on it in place (it is 264 bytes).
+        self.prerouting(&mut pkt, out)
     }
 
     /// Checks a received IPv4 header as `ip_rcv` does and trims link padding.
@@ -104,8 +105,10 @@ impl Pipeline {
     }
 
     /// Runs the tables of `hook` in order; the first table that does not accept ends it.
+    #[inline]
     pub(super) fn run_hook(&mut self, hook: Hook, tables: &[TableKind], pkt: &mut Pkt) -> Flow {
-        for t in tables {
+        let present = self.rules.hook_tables[hook as usize];
+        for t in tables.iter().filter(|t| present & (1 << **t as u8) != 0) {
             match self.run(*t, hook, pkt) {
                 Verdict::Accept => {}
                 // A target that could not do its work names why; otherwise it was a rule.
@@ -144,16 +147,16 @@ impl Pipeline {
         }
     }
 
-    fn prerouting(&mut self, mut pkt: Pkt, out: &mut Vec<Emit>) -> Flow {
+    fn prerouting(&mut self, pkt: &mut Pkt, out: &mut Vec<Emit>) -> Flow {
         self.sane_ipv4(&mut pkt.buf)?;
-        self.defragment(&mut pkt)?;
+        self.defragment(pkt)?;
         if !self.watches.is_empty() {
-            self.trace_gate(&pkt);
+            self.trace_gate(pkt);
         }
-        self.run_hook(Hook::Prerouting, &[TableKind::Raw], &mut pkt)?;
-        self.ct_in(&mut pkt, true);
-        self.run_hook(Hook::Prerouting, &[TableKind::Mangle], &mut pkt)?;
-        self.nat_hook(Hook::Prerouting, Manip::Dst, &mut pkt)?;
+        self.run_hook(Hook::Prerouting, &[TableKind::Raw], pkt)?;
+        self.ct_in(pkt, true);
+        self.run_hook(Hook::Prerouting, &[TableKind::Mangle], pkt)?;
+        self.nat_hook(Hook::Prerouting, Manip::Dst, pkt)?;
         let dst = ipv4_dst(&pkt.buf);
         if self.fib.is_local_or_broadcast(dst) {
             self.local_in(pkt, out)
@@ -162,49 +165,51 @@ impl Pipeline {
         }
     }
 
-    fn local_in(&mut self, mut pkt: Pkt, out: &mut Vec<Emit>) -> Flow {
+    fn local_in(&mut self, pkt: &mut Pkt, out: &mut Vec<Emit>) -> Flow {
         use TableKind::*;
-        self.run_hook(Hook::Input, &[Mangle, Filter, Security], &mut pkt)?;
-        self.nat_hook(Hook::Input, Manip::Src, &mut pkt)?;
-        self.ct_confirm(&mut pkt)?;
+        self.run_hook(Hook::Input, &[Mangle, Filter, Security], pkt)?;
+        self.nat_hook(Hook::Input, Manip::Src, pkt)?;
+        self.ct_confirm(pkt)?;
         self.stats.delivered_local += 1;
-        out.push(Emit::Local { packet: pkt.buf });
+        out.push(Emit::Local {
+            packet: pkt.buf.take(),
+        });
         Ok(())
     }
 
-    fn forward(&mut self, mut pkt: Pkt, out: &mut Vec<Emit>) -> Flow {
+    fn forward(&mut self, pkt: &mut Pkt, out: &mut Vec<Emit>) -> Flow {
         use TableKind::*;
         let (dst, ttl) = {
             let ip = Ipv4Packet::new_unchecked(pkt.buf.data());
             (ip.dst_addr(), ip.ttl())
         };
         let Some(hop) = self.route(dst, pkt.buf.mark) else {
-            self.icmp_error(&pkt, 3, 0);
+            self.icmp_error(pkt, 3, 0);
             return Err(Stop::Drop(DropReason::NoRoute));
         };
         // ip_forward: a packet that would leave with TTL 0 is answered with time exceeded.
         if ttl <= 1 {
-            self.icmp_error(&pkt, 11, 0);
+            self.icmp_error(pkt, 11, 0);
             return Err(Stop::Drop(DropReason::TtlExpired));
         }
         // ip_exceeds_mtu: too big for the next link and DF set: fragmentation needed.
         let mtu = self.port_mtu(hop.port);
         let df = Ipv4Packet::new_unchecked(pkt.buf.data()).dont_frag();
         if pkt.buf.len() > mtu && df && (pkt.frag_max == 0 || pkt.frag_max > mtu) {
-            self.frag_needed(&pkt, mtu);
+            self.frag_needed(pkt, mtu);
             return Err(Stop::Drop(DropReason::FragNeeded));
         }
         Ipv4Packet::new_unchecked(pkt.buf.data_mut()).decrement_ttl();
         pkt.out_port = Some(hop.port);
         pkt.gateway = hop.gateway;
-        self.run_hook(Hook::Forward, &[Mangle, Filter, Security], &mut pkt)?;
-        self.run_hook(Hook::Postrouting, &[Mangle], &mut pkt)?;
-        self.nat_hook(Hook::Postrouting, Manip::Src, &mut pkt)?;
-        self.ct_confirm(&mut pkt)?;
+        self.run_hook(Hook::Forward, &[Mangle, Filter, Security], pkt)?;
+        self.run_hook(Hook::Postrouting, &[Mangle], pkt)?;
+        self.nat_hook(Hook::Postrouting, Manip::Src, pkt)?;
+        self.ct_confirm(pkt)?;
         self.stats.forwarded += 1;
         let dst = ipv4_dst(&pkt.buf);
         self.transmit_fragmented(
-            pkt.buf,
+            pkt.buf.take(),
             pkt.frag_max,
             hop.port,
             hop.gateway.unwrap_or(dst),

@@ -4,15 +4,13 @@
 use super::*;
 
 impl Pipeline {
+    /// One table at one hook. Inlined into the hooks: most tables at most hooks are an
+    /// empty built-in chain, which only counts the packet on its policy.
+    #[inline]
     pub(super) fn run(&mut self, table: TableKind, hook: Hook, pkt: &mut Pkt) -> Verdict {
-        let Some(t) = self.rules.table(table) else {
+        let Some(entry) = self.rules.table(table).and_then(|t| t.entry(hook)) else {
             return Verdict::Accept;
         };
-        let Some(entry) = t.entry(hook) else {
-            return Verdict::Accept;
-        };
-        // A built-in chain without rules only applies its policy: count it there without
-        // a traversal (most hooks of most tables look like this).
         if entry.rules.is_empty() && self.trace.is_none() && !self.watch_hit {
             if let Some(c) = self.counters.get_mut(entry.policy_slot as usize) {
                 c.packets += 1;
@@ -23,6 +21,11 @@ impl Pipeline {
             }
             return Verdict::Accept;
         }
+        self.traverse_table(table, hook, pkt)
+    }
+
+    #[inline(never)]
+    fn traverse_table(&mut self, table: TableKind, hook: Hook, pkt: &mut Pkt) -> Verdict {
         let (rules, parked) = match self.parked_rules.take() {
             Some(stand_in) => (std::mem::replace(&mut self.rules, stand_in), true),
             None => (Arc::clone(&self.rules), false),
@@ -87,6 +90,21 @@ impl RuleHost for Host<'_> {
             (None, Some(id)) => conntrack.entry(id),
             _ => None,
         };
+        if rule.context_only {
+            let Some(st) = state.get_mut(rule.slot as usize) else {
+                return false;
+            };
+            let ip = self.pkt.buf.data();
+            return eval::context_rule_matches(
+                &rule.spec,
+                ip,
+                &self.pkt.ct,
+                entry,
+                *now_ns,
+                st,
+                &mut || next_random(rng),
+            );
+        }
         let name = |p: Option<PortId>| p.and_then(|p| fib.ports().get(p)).map(|p| p.name.as_str());
         let mut env = MatchEnv {
             in_iface: name(self.pkt.in_port),

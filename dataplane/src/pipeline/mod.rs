@@ -196,6 +196,7 @@ impl Pipeline {
                 slots: Vec::new(),
                 generation: 0,
                 needs_conntrack: false,
+                hook_tables: [0; 5],
             })),
             fib,
             routes: RouteCache::default(),

@@ -68,18 +68,29 @@ pub trait RuleHost {
 /// and validation refuses loops, so this is never reached by a valid ruleset.
 pub const MAX_CALL_DEPTH: usize = 64;
 
+/// How the traversal walks a chain at one call depth.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Walk {
+    /// Rule by rule (no index, or a packet without keys).
+    Scan,
+    /// Rule by rule through the index's `lead`, whose rules every packet is a candidate
+    /// for; the candidates are looked up on getting past them.
+    Lead,
+    /// The index's candidates only.
+    Indexed,
+}
+
 /// Candidate cursors per call depth and the call stack, reused from packet to packet (no
 /// allocation and nothing to initialise per traversal once warm).
 #[derive(Default)]
 pub struct Scratch {
     cands: Vec<Candidates>,
-    /// Return points of `-j` calls: chain, next rule, whether that chain is indexed.
-    stack: Vec<(u32, usize, bool)>,
+    /// Return points of `-j` calls: chain, next rule, how that chain was being walked.
+    stack: Vec<(u32, usize, Walk)>,
 }
 
 impl Scratch {
-    /// Prepares the candidates of `chain` at `depth`; `true` when the chain is indexed
-    /// (the keys are computed on the first indexed chain of the traversal).
+    /// How `chain` is walked from its first rule at `depth`.
     fn enter(
         &mut self,
         table: &CompiledTable,
@@ -87,27 +98,40 @@ impl Scratch {
         depth: usize,
         keys: &mut Option<Keys>,
         host: &mut dyn RuleHost,
-    ) -> bool {
-        let Some(ix) = table
+    ) -> Walk {
+        match table
             .chains
             .get(chain as usize)
             .and_then(|c| c.index.as_ref())
-        else {
-            return false;
-        };
+        {
+            None => Walk::Scan,
+            Some(ix) if ix.lead() > 0 => Walk::Lead,
+            Some(ix) => self.start(ix, depth, keys, host),
+        }
+    }
+
+    /// Prepares the candidates of an indexed chain at `depth` (the keys are computed on
+    /// the first chain of the traversal that needs them).
+    fn start(
+        &mut self,
+        ix: &ChainIndex,
+        depth: usize,
+        keys: &mut Option<Keys>,
+        host: &mut dyn RuleHost,
+    ) -> Walk {
         let Some(k) = keys.or_else(|| host.keys()) else {
-            return false;
+            return Walk::Scan;
         };
         *keys = Some(k);
         if self.cands.len() <= depth {
             self.cands.resize_with(depth + 1, Candidates::default);
         }
         ix.start(&k, &mut self.cands[depth]);
-        true
+        Walk::Indexed
     }
 
     /// The next rule at or after `idx` that may match (`len` when none is left); `index`
-    /// is the chain's when it was entered indexed.
+    /// is the chain's when its candidates were started.
     fn next(&mut self, index: Option<&ChainIndex>, depth: usize, idx: usize, len: usize) -> usize {
         match (index, self.cands.get_mut(depth)) {
             (Some(ix), Some(c)) => ix.next(c, idx).map_or(len, |r| r.min(len)),
@@ -132,11 +156,16 @@ pub fn traverse(
     let mut keys = None;
     scratch.stack.clear();
     let (mut chain, mut idx) = (entry, 0usize);
-    let mut indexed = scratch.enter(table, chain, 0, &mut keys, host);
+    let mut walk = scratch.enter(table, chain, 0, &mut keys, host);
     loop {
         let depth = scratch.stack.len();
         let c = &table.chains[chain as usize];
-        let index = c.index.as_ref().filter(|_| indexed);
+        if walk == Walk::Lead {
+            if let Some(ix) = c.index.as_ref().filter(|ix| idx >= ix.lead()) {
+                walk = scratch.start(ix, depth, &mut keys, host);
+            }
+        }
+        let index = c.index.as_ref().filter(|_| walk == Walk::Indexed);
         idx = scratch.next(index, depth, idx, c.rules.len());
         let rule = match c.rules.get(idx) {
             Some(r) => r,
@@ -146,7 +175,7 @@ pub fn traverse(
                 if c.policy.is_none() {
                     host.trace(kind, &c.name, TraceKind::Return, c.rules.len() as u32 + 1);
                     if let Some(ret) = scratch.stack.pop() {
-                        (chain, idx, indexed) = ret;
+                        (chain, idx, walk) = ret;
                         continue;
                     }
                 }
@@ -166,20 +195,20 @@ pub fn traverse(
             Action::Accept => return Verdict::Accept,
             Action::Drop => return Verdict::Drop,
             Action::Return => match scratch.stack.pop() {
-                Some(ret) => (chain, idx, indexed) = ret,
+                Some(ret) => (chain, idx, walk) = ret,
                 None => return apply_policy(table, entry, host),
             },
             Action::Jump(target) => {
                 if depth == MAX_CALL_DEPTH {
                     return Verdict::Drop;
                 }
-                scratch.stack.push((chain, idx + 1, indexed));
+                scratch.stack.push((chain, idx + 1, walk));
                 (chain, idx) = (*target, 0);
-                indexed = scratch.enter(table, chain, depth + 1, &mut keys, host);
+                walk = scratch.enter(table, chain, depth + 1, &mut keys, host);
             }
             Action::Goto(target) => {
                 (chain, idx) = (*target, 0);
-                indexed = scratch.enter(table, chain, depth, &mut keys, host);
+                walk = scratch.enter(table, chain, depth, &mut keys, host);
             }
             Action::Target(t) => match host.run_target(kind, hook, rule, t) {
                 TargetOutcome::Continue => idx += 1,

@@ -170,6 +170,12 @@ impl PacketBuf {
         }
     }
 
+    /// Moves the packet out, leaving an empty buffer (no allocation) behind: for a path
+    /// that works on a packet in place and hands it on at the end.
+    pub fn take(&mut self) -> PacketBuf {
+        std::mem::replace(self, PacketBuf::new(0, 0))
+    }
+
     /// Moves the bytes out of their mbuf (if they live in one) into a heap buffer and
     /// returns the mbuf to its pool: for packets held beyond the burst (waiting for ARP,
     /// handed to the host stack), so that holding them cannot drain the rx mempool.

@@ -777,30 +777,20 @@ unsafe impl Send for Mbuf {}
 unsafe impl Sync for Mbuf {}
 
 impl Mbuf {
-    /// Takes ownership of `m`: a valid single-segment mbuf nothing else refers to.
-    fn own(m: *mut sys::rte_mbuf) -> Option<Mbuf> {
+    /// Takes ownership of `m`, a valid single-segment mbuf nothing else refers to, whose
+    /// buffer the caller has read (`buf_addr`, `buf_len`); freed if the buffer is null.
+    fn own_single(m: *mut sys::rte_mbuf, addr: *mut std::ffi::c_void, len: u16) -> Option<Mbuf> {
         let m = std::ptr::NonNull::new(m)?;
-        // SAFETY: m is a valid mbuf (the caller's contract); these read its header only.
-        let (addr, len, segs) = unsafe {
-            (
-                sys::nfdp_pktmbuf_buf_addr(m.as_ptr()),
-                sys::nfdp_pktmbuf_buf_len(m.as_ptr()),
-                sys::nfdp_pktmbuf_nb_segs(m.as_ptr()),
-            )
+        let Some(buf) = std::ptr::NonNull::new(addr.cast::<u8>()) else {
+            // SAFETY: we own m and free it once; no handle was made.
+            unsafe { sys::nfdp_pktmbuf_free(m.as_ptr()) };
+            return None;
         };
-        let buf = std::ptr::NonNull::new(addr.cast::<u8>());
-        match buf {
-            Some(buf) if segs == 1 => Some(Mbuf {
-                m,
-                buf,
-                buf_len: usize::from(len),
-            }),
-            _ => {
-                // SAFETY: we own m and free it once; no handle was made.
-                unsafe { sys::nfdp_pktmbuf_free(m.as_ptr()) };
-                None
-            }
-        }
+        Some(Mbuf {
+            m,
+            buf,
+            buf_len: usize::from(len),
+        })
     }
 
     /// The whole buffer: headroom, data and tailroom.
@@ -1050,24 +1040,24 @@ impl DpdkQueue {
     /// One received mbuf as a packet: wrapped when it is a single segment, copied out of
     /// a chain otherwise; `None` (freed) when it is empty or broken.
     fn rx_one(&mut self, m: *mut sys::rte_mbuf) -> Option<PacketBuf> {
-        // SAFETY: m is a valid received mbuf we own; these read its header.
-        let (segs, len, off) = unsafe {
-            (
-                sys::nfdp_pktmbuf_nb_segs(m),
-                sys::nfdp_pktmbuf_pkt_len(m) as usize,
-                usize::from(sys::nfdp_pktmbuf_data_off(m)),
-            )
-        };
+        let mut info = sys::nfdp_rx_info::default();
+        // SAFETY: m is a valid received mbuf we own; this reads its header into `info`.
+        unsafe { sys::nfdp_pktmbuf_rx_info(m, &mut info) };
+        let (segs, len, off) = (
+            info.nb_segs,
+            info.pkt_len as usize,
+            usize::from(info.data_off),
+        );
         if len == 0 {
             // SAFETY: ours, freed once.
             unsafe { sys::nfdp_pktmbuf_free(m) };
             return None;
         }
         if segs == 1 {
-            // SAFETY: m is ours; the flag values are constants of the shim.
-            let (flags, ip, l4) = unsafe {
+            let flags = info.ol_flags;
+            // SAFETY: the flag values are constants of the shim, never written.
+            let (ip, l4) = unsafe {
                 (
-                    sys::nfdp_pktmbuf_ol_flags(m),
                     (
                         sys::NFDP_MBUF_F_RX_IP_CKSUM_MASK,
                         sys::NFDP_MBUF_F_RX_IP_CKSUM_GOOD,
@@ -1078,7 +1068,8 @@ impl DpdkQueue {
                     ),
                 )
             };
-            let mut buf = PacketBuf::from_mbuf(Mbuf::own(m)?, off, len)?;
+            let mbuf = Mbuf::own_single(m, info.buf_addr, info.buf_len)?;
+            let mut buf = PacketBuf::from_mbuf(mbuf, off, len)?;
             buf.rx_csum = RxChecksum {
                 ip_good: flags & ip.0 == ip.1,
                 l4_good: flags & l4.0 == l4.1,

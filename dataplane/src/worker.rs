@@ -91,6 +91,8 @@ impl Worker {
             self.dispatch();
         }
         self.flush(ports);
+        // Timers, a bounded number per pass whether or not traffic came.
+        self.pipeline.reap(now_ns);
         received
     }
 

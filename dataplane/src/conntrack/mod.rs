@@ -340,6 +340,12 @@ pub struct Conntrack {
 
 /// Tuples whose misses `lookup_burst` / `prefetch_burst` keep in flight together.
 const PREFETCH_CHUNK: usize = 32;
+/// Timers each packet reaps (`expire_some`). In a steady state connections end as fast
+/// as they start, at most one per packet: eight leaves room to catch up after a second
+/// in which many timed out, and the worker's poll reaps `EXPIRE_PER_POLL` more.
+pub const EXPIRE_PER_PACKET: usize = 8;
+/// Timers each pass of a worker's loop reaps, with or without traffic.
+pub const EXPIRE_PER_POLL: usize = 256;
 
 /// Packs an entry id and a direction into the map's value.
 fn slot(id: u32, reply: bool) -> u32 {
@@ -636,7 +642,7 @@ impl Conntrack {
     /// Tracks one packet (`ip` is the whole IPv4 packet). `verify` asks for checksum
     /// verification (the kernel does it in PREROUTING only).
     pub fn packet_in(&mut self, ip: &[u8], verify: bool, now_ns: u64) -> CtInfo {
-        self.expire(now_ns);
+        self.expire_some(now_ns, EXPIRE_PER_PACKET);
         self.now_ns = now_ns;
         let info = self.track(ip, verify, now_ns);
         if info.state == CtState::Invalid {
@@ -673,6 +679,16 @@ impl Conntrack {
         }
         let len = ip.len() as u64;
         let mut found = self.lookup(&t);
+        // Timed out but not reaped yet (reaping is budgeted): gone, as the kernel's
+        // lookup finds it (nf_ct_is_expired); the packet starts a new connection.
+        if let Some((id, _)) = found {
+            let expired = self.entry(id).is_some_and(|e| e.timeout_ns <= now_ns);
+            if expired {
+                self.remove(id);
+                self.stats.expired += 1;
+                found = None;
+            }
+        }
         if let (6, Some((id, reply))) = (t.proto, found) {
             // A SYN that reopens a closed connection's tuple: the old entry goes and the
             // packet starts a new one.
@@ -934,39 +950,53 @@ impl Conntrack {
         Some(e)
     }
 
-    /// Expires what timed out by `now_ns`.
+    /// Expires everything that timed out by `now_ns`.
     pub fn expire(&mut self, now_ns: u64) {
+        self.expire_some(now_ns, usize::MAX);
+    }
+
+    /// Expires what timed out by `now_ns`, looking at no more than `budget` timers:
+    /// the data path reaps a little per packet and per poll, so a second in which many
+    /// connections time out never stalls one packet. Returns the timers looked at.
+    #[inline]
+    pub fn expire_some(&mut self, now_ns: u64, budget: usize) -> usize {
         self.now_ns = now_ns;
-        // Called per packet: within a second already processed there is nothing to do.
+        // Called per packet: within a second already reaped there is nothing to do.
         if !self.wheel.is_due(now_ns) {
-            return;
+            return 0;
         }
-        let mut due: Vec<(u64, Vec<u32>)> = Vec::new();
-        self.wheel.advance(now_ns, |sec, ids| due.push((sec, ids)));
-        for (sec, ids) in due {
-            for id in ids {
-                let Some(e) = self.entries.get_mut(id as usize).and_then(|e| e.as_mut()) else {
-                    continue;
-                };
-                let at = u64::from(e.wheel_at);
-                if at % wheel::SLOTS != sec % wheel::SLOTS {
-                    continue; // rescheduled elsewhere: a stale reference
-                }
-                if at > sec {
-                    self.wheel.schedule(id, at); // a later turn
-                    continue;
-                }
-                if e.timeout_ns <= now_ns {
-                    self.remove(id);
-                    self.stats.expired += 1;
-                } else {
-                    // Refreshed since: wait for the new deadline.
-                    let at = self.wheel.second_for(e.timeout_ns);
-                    e.wheel_at = wheel_sec(at);
-                    self.wheel.schedule(id, at);
-                }
+        self.reap(now_ns, budget)
+    }
+
+    fn reap(&mut self, now_ns: u64, budget: usize) -> usize {
+        let mut seen = 0;
+        while seen < budget {
+            let Some((sec, id)) = self.wheel.pop_due(now_ns) else {
+                break;
+            };
+            seen += 1;
+            let Some(e) = self.entries.get_mut(id as usize).and_then(|e| e.as_mut()) else {
+                continue;
+            };
+            let at = u64::from(e.wheel_at);
+            if at % wheel::SLOTS != sec % wheel::SLOTS {
+                continue; // rescheduled elsewhere: a stale reference
+            }
+            if at > sec {
+                self.wheel.schedule(id, at); // a later turn
+                continue;
+            }
+            if e.timeout_ns <= now_ns {
+                self.remove(id);
+                self.stats.expired += 1;
+            } else {
+                // Refreshed since: wait for the new deadline.
+                let at = self.wheel.second_for(e.timeout_ns);
+                e.wheel_at = wheel_sec(at);
+                self.wheel.schedule(id, at);
             }
         }
+        seen
     }
 
     /// Drops every entry (`conntrack -F`); returns how many there were.

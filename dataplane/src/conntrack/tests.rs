@@ -831,3 +831,31 @@ fn lookup_burst_answers_as_lookup() {
     assert!(ct.len() > 500 && ct.stats().expired > 0, "{}", ct.len());
     assert!(want.iter().any(|x| matches!(x, Some((_, true)))));
 }
+
+/// Ten thousand connections that time out in the same second are reaped a few per
+/// packet, not all by the first packet after it; one of them that is seen again before
+/// its turn is gone all the same (a new connection), as the kernel's lookup finds it.
+#[test]
+fn a_mass_timeout_is_reaped_in_pieces() {
+    let mut ct = Conntrack::new(CtConfig::default());
+    for port in 0..10_000u16 {
+        pass(&mut ct, &udp(A, B, 1024 + port, 53), T0);
+    }
+    assert_eq!(ct.len(), 10_000);
+    // UDP unreplied: 30 s.
+    let later = T0 + 31 * NS;
+    let other = pass(&mut ct, &udp(B, A, 9, 9), later);
+    assert_eq!(other.state, CtState::New);
+    assert_eq!(ct.stats().expired, EXPIRE_PER_PACKET as u64);
+    let again = pass(&mut ct, &udp(A, B, 1024 + 9_999, 53), later);
+    assert_eq!(again.state, CtState::New, "an expired entry is not revived");
+    assert_eq!(ct.stats().expired, 2 * EXPIRE_PER_PACKET as u64 + 1);
+    // The worker's passes reap the rest.
+    let mut passes = 0;
+    while ct.expire_some(later, EXPIRE_PER_POLL) > 0 {
+        passes += 1;
+    }
+    assert!(passes >= 10_000 / EXPIRE_PER_POLL, "{passes}");
+    assert_eq!(ct.len(), 2, "the two connections of the later packets");
+    assert_eq!(ct.stats().expired, 10_000);
+}

@@ -268,6 +268,12 @@ impl Pipeline {
         self.conntrack.forget_nat_source(addr)
     }
 
+    /// A worker pass's housekeeping: up to `EXPIRE_PER_POLL` conntrack timers.
+    pub fn reap(&mut self, now_ns: u64) {
+        self.conntrack
+            .expire_some(now_ns, crate::conntrack::EXPIRE_PER_POLL);
+    }
+
     pub fn conntrack(&self) -> &Conntrack {
         &self.conntrack
     }

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Instructions per packet of the worker in suite scenario S1 (established flows, one
+# worker, DPDK net_ring ports), counted by callgrind. Unlike a rate, the count does not
+# move with the machine's load: the same binary gives the same figure, so two builds can
+# be compared on a noisy 2-core machine. Only the measured stage is counted (the
+# generator and the set-up are left out by --toggle-collect).
+#
+#   perf/instructions.sh [BENCH_BINARY ...]     (default target/release/nfdp-bench)
+#
+# Needs valgrind (apt-get install valgrind) and a build with
+# `cargo build --release -p perf --features dpdk`. About a minute per binary.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+command -v valgrind >/dev/null || { echo "instructions.sh: needs valgrind (apt-get install valgrind)" >&2; exit 1; }
+[ $# -gt 0 ] || set -- target/release/nfdp-bench
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+for bin in "$@"; do
+    valgrind --tool=callgrind --toggle-collect='perf::suite::harness::Lane::measure*' \
+        --callgrind-out-file="$work/cg.out" \
+        "$bin" suite --quick --workers 1 --only S1 --repeats 1 >"$work/suite.txt" 2>/dev/null
+    # The worker's measured packets: the "packets" column of S1's row.
+    packets=$(awk '/nfdp, 1 worker/ {print $(NF-1)}' "$work/suite.txt")
+    # Worker::poll's inclusive count (its largest line: inlining splits it by file).
+    poll=$(callgrind_annotate --inclusive=yes "$work/cg.out" 2>/dev/null |
+        awk '/Worker::poll/ {gsub(",", "", $1); if ($1 + 0 > max) max = $1 + 0} END {print max + 0}')
+    awk -v b="$bin" -v i="$poll" -v p="$packets" \
+        'BEGIN {printf "%s: %d packets, %d instructions, %.0f instructions per packet\n", b, p, i, (p > 0 ? i / p : 0)}'
+done

@@ -331,19 +331,43 @@ fn bounded_search(
     let mut round = 0;
     loop {
         let h = offset(round);
-        let off = u64::from(h % size);
-        let stride = u64::from(probe_stride(size, h));
-        for i in 0..attempts {
-            let k = ((off + u64::from(i) * stride) % u64::from(size)) as u32;
+        let stride = probe_stride(size, h);
+        // k walks off, off + stride, ... modulo size, by additions (no division per probe).
+        let mut k = h % size;
+        for _ in 0..attempts {
             if free(k) {
                 return Some(k);
             }
+            k = if k >= size - stride {
+                k - (size - stride)
+            } else {
+                k + stride
+            };
         }
         if attempts >= size || attempts < 16 {
             return None;
         }
         attempts /= 2;
         round += 1;
+    }
+}
+
+/// Binary gcd: shifts and subtractions, no division (a search computes a few).
+fn gcd(mut a: u32, mut b: u32) -> u32 {
+    if a == 0 || b == 0 {
+        return a | b;
+    }
+    let shift = (a | b).trailing_zeros();
+    a >>= a.trailing_zeros();
+    loop {
+        b >>= b.trailing_zeros();
+        if a > b {
+            std::mem::swap(&mut a, &mut b);
+        }
+        b -= a;
+        if b == 0 {
+            return a << shift;
+        }
     }
 }
 
@@ -354,12 +378,6 @@ fn bounded_search(
 fn probe_stride(size: u32, h: u32) -> u32 {
     if size <= MAX_ATTEMPTS {
         return 1;
-    }
-    fn gcd(mut a: u32, mut b: u32) -> u32 {
-        while b != 0 {
-            (a, b) = (b, a % b);
-        }
-        a
     }
     let mut s = 1 + (mix64(u64::from(h)) % u64::from(size - 1)) as u32;
     while gcd(s, size) != 1 {
@@ -512,6 +530,34 @@ mod tests {
                 is_free(k) && probes <= 248,
                 "conn {conn}: {k} after {probes}"
             );
+        }
+    }
+
+    #[test]
+    fn binary_gcd_is_gcd() {
+        let euclid = |mut a: u32, mut b: u32| {
+            while b != 0 {
+                (a, b) = (b, a % b);
+            }
+            a
+        };
+        for a in (0..2000).chain([64_511, 64_512, 65_535, u32::MAX]) {
+            for b in [
+                0,
+                1,
+                2,
+                3,
+                6,
+                7,
+                48,
+                63,
+                1024,
+                64_512,
+                65_536,
+                4_000_000_000,
+            ] {
+                assert_eq!(gcd(a, b), euclid(a, b), "gcd({a}, {b})");
+            }
         }
     }
 

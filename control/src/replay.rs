@@ -186,6 +186,8 @@ pub fn run(args: &ReplayArgs) -> Result<ReplaySummary, String> {
         let before = (pipeline.stats().clone(), *pipeline.arp_stats());
         emits.clear();
         pipeline.receive(*port, PacketBuf::from_slice(data), *ts, &mut emits);
+        // As a worker's pass ends: timers, a bounded number.
+        pipeline.reap(*ts);
         let in_name = &port_names[port.0 as usize];
         let io = |e: std::io::Error| format!("{}: {e}", trace_path.display());
         writeln!(

@@ -297,18 +297,26 @@ fn context_match(
     })
 }
 
-/// Whether every criterion of the rule is a context match (no base criteria): such a
-/// rule is decided without parsing the packet or naming its interfaces
-/// (`context_rule_matches`), the usual `--ctstate ESTABLISHED,RELATED` head of a chain.
-pub fn context_only(spec: &RuleSpec) -> bool {
-    spec.src.is_none()
-        && spec.dst.is_none()
-        && spec.in_iface.is_none()
-        && spec.out_iface.is_none()
-        && spec.proto.is_none()
-        && spec.fragment.is_none()
-        && !spec.matches.is_empty()
-        && spec.matches.iter().all(|m| {
+/// How a rule's criteria are decided, worked out when the ruleset is compiled: most
+/// rules need only part of what `rule_matches` prepares.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RuleEval {
+    /// No criterion at all (`-A FORWARD -j ACCEPT`): every packet a rule can match.
+    Unconditional,
+    /// Context matches only (conntrack, connmark, limit, statistic, time), no base
+    /// criteria: decided without parsing the packet (`context_rule_matches`), the usual
+    /// `--ctstate ESTABLISHED,RELATED` head of a chain.
+    Context,
+    /// Base criteria and matches that read only the packet and its interfaces (tcp, udp,
+    /// multiport, mark, ...): no connection, clock or rule state (`view_rule_matches`).
+    View,
+    /// Anything else: `rule_matches`.
+    Full,
+}
+
+impl RuleEval {
+    pub fn of(spec: &RuleSpec) -> RuleEval {
+        let context = |m: &Match| {
             matches!(
                 m,
                 Match::Limit(_)
@@ -317,11 +325,44 @@ pub fn context_only(spec: &RuleSpec) -> bool {
                     | Match::Conntrack(_)
                     | Match::Connmark(_)
             )
-        })
+        };
+        // What `match_one` hands to `Match::matches` and nothing else.
+        let view_only = |m: &Match| {
+            !context(m)
+                && !matches!(
+                    m,
+                    Match::Addrtype(_)
+                        | Match::Connlimit(_)
+                        | Match::Recent(_)
+                        | Match::Hashlimit(_)
+                )
+        };
+        let no_base = spec.src.is_none()
+            && spec.dst.is_none()
+            && spec.in_iface.is_none()
+            && spec.out_iface.is_none()
+            && spec.proto.is_none()
+            && spec.fragment.is_none();
+        if no_base && spec.matches.is_empty() {
+            RuleEval::Unconditional
+        } else if no_base && spec.matches.iter().all(context) {
+            RuleEval::Context
+        } else if spec.matches.iter().all(view_only) {
+            RuleEval::View
+        } else {
+            RuleEval::Full
+        }
+    }
 }
 
-/// `rule_matches` for a rule that is `context_only`: the same answer, with the packet
-/// only checked to be one a rule can match at all.
+/// `rule_matches` for a rule whose evaluation is `RuleEval::View`.
+pub fn view_rule_matches(spec: &RuleSpec, ip: &[u8], meta: PacketMeta<'_>) -> bool {
+    PacketView::parse(ip, meta)
+        .is_some_and(|v| spec.base_matches(&v) && spec.matches.iter().all(|m| m.matches(&v)))
+}
+
+/// `rule_matches` for a rule whose evaluation is `RuleEval::Context`: the same answer,
+/// with the packet only checked to be one a rule can match at all.
 pub fn context_rule_matches(
     spec: &RuleSpec,
     ip: &[u8],

@@ -22,7 +22,8 @@ pub mod trace;
 pub mod traverse;
 
 pub use compile::{
-    Action, CompileError, CompiledRule, CompiledRuleset, CompiledTable, DEFAULT_CLASSIFIER_MEMORY,
+    Action, CompileError, CompiledRule, CompiledRuleset, CompiledTable, TablePlan,
+    DEFAULT_CLASSIFIER_MEMORY,
 };
 pub use drop::{DropCounters, DropReason};
 pub use traverse::{traverse, RuleHost, TargetOutcome, TraceKind, Verdict};
@@ -196,7 +197,7 @@ impl Pipeline {
                 slots: Vec::new(),
                 generation: 0,
                 needs_conntrack: false,
-                hook_tables: [0; 5],
+                plan: Default::default(),
             })),
             fib,
             routes: RouteCache::default(),
@@ -268,10 +269,12 @@ impl Pipeline {
         self.conntrack.forget_nat_source(addr)
     }
 
-    /// A worker pass's housekeeping: up to `EXPIRE_PER_POLL` conntrack timers.
+    /// A worker pass's housekeeping: up to `EXPIRE_PER_POLL` conntrack timers, and the
+    /// fragment queues that timed out.
     pub fn reap(&mut self, now_ns: u64) {
         self.conntrack
             .expire_some(now_ns, crate::conntrack::EXPIRE_PER_POLL);
+        self.defrag.expire(now_ns);
     }
 
     pub fn conntrack(&self) -> &Conntrack {

@@ -250,8 +250,7 @@ impl CompiledRuleset {
         (compiled, budget.over)
     }
 
-    /// The same program with every chain scanned rule by rule (the reference the
-    /// classifier is tested against).
+    /// The same program with every chain scanned rule by rule.
     pub fn without_index(mut self) -> CompiledRuleset {
         for t in self.tables.iter_mut().flatten() {
             for c in &mut t.chains {
@@ -259,6 +258,18 @@ impl CompiledRuleset {
             }
         }
         self
+    }
+
+    /// The reference the fast paths are tested against: every chain scanned rule by rule
+    /// and every rule's criteria evaluated in full (no `RuleEval` shortcut).
+    pub fn reference(self) -> CompiledRuleset {
+        let mut r = self.without_index();
+        for t in r.tables.iter_mut().flatten() {
+            for rule in t.chains.iter_mut().flat_map(|c| c.rules.iter_mut()) {
+                rule.eval = super::eval::RuleEval::Full;
+            }
+        }
+        r
     }
 }
 

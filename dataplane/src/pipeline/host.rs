@@ -79,6 +79,10 @@ impl RuleHost for Host<'_> {
                 };
                 return eval::view_rule_matches(&rule.spec, ip, meta);
             }
+            RuleEval::CtState { bits, inv } => {
+                let entry = self.pkt.entry(&self.p.conntrack);
+                return eval::ctstate_matches(ip, bits, inv, &self.pkt.ct, entry);
+            }
             RuleEval::Context | RuleEval::Full => {}
         }
         let Pipeline {
@@ -90,11 +94,7 @@ impl RuleHost for Host<'_> {
             tables,
             ..
         } = &mut *self.p;
-        let entry = match (&self.pkt.ct.pending, self.pkt.ct.id) {
-            (Some(e), _) => Some(e),
-            (None, Some(id)) => conntrack.entry(id),
-            _ => None,
-        };
+        let entry = self.pkt.entry(conntrack);
         let Some(st) = state.get_mut(rule.slot as usize) else {
             return false;
         };

@@ -131,6 +131,15 @@ impl Pkt {
     }
 
     /// The connection entry of the packet: the new one it carries, or the table's.
+    fn entry<'a>(&'a self, ct: &'a Conntrack) -> Option<&'a ConnEntry> {
+        match (self.ct.pending.as_ref(), self.ct.id) {
+            (Some(e), _) => Some(e),
+            (None, Some(id)) => ct.entry(id),
+            _ => None,
+        }
+    }
+
+    /// As `entry`, to change it.
     fn entry_mut<'a>(&'a mut self, ct: &'a mut Conntrack) -> Option<&'a mut ConnEntry> {
         match (self.ct.pending.as_mut(), self.ct.id) {
             (Some(e), _) => Some(e),

@@ -1006,7 +1006,7 @@ fn a_ruleset_over_the_classifier_budget_is_refused_everywhere_and_changes_nothin
 
     // At start-up the daemon refuses to start with it.
     let cfg = Config::load(h.dir.join("nfdp.toml")).unwrap();
-    let rules = control::daemon::load_rules(&h.dir.join("rules.v4")).unwrap();
+    let rules = control::daemon::load_rules(&h.dir.join("rules.v4"), cfg.rules_file_limit).unwrap();
     let mut h = h;
     h.daemon.take().unwrap().shutdown();
     let (ports, _) = wire_ports(&cfg).unwrap();
@@ -1017,6 +1017,79 @@ fn a_ruleset_over_the_classifier_budget_is_refused_everywhere_and_changes_nothin
         e.starts_with("ruleset refused: the classifier of chain FORWARD"),
         "{e}"
     );
+}
+
+/// SIGHUP with a rules file that is no rules file (a FIFO, a link to /dev/zero, over
+/// `[rules] max_file_size`, not UTF-8, not the iptables language): refused at once, with the
+/// reason; the running ruleset (its generation too) stays and forwards, and the daemon
+/// still stops with a FIFO in place and a SIGHUP pending.
+#[test]
+fn sighup_refuses_what_is_not_a_rules_file_and_the_ruleset_stays() {
+    let mut h = start_with(RULES, "max_file_size = 4096\n", "");
+    let before = h.save(false);
+    let control = std::sync::Arc::clone(h.daemon.as_ref().unwrap().control());
+    let generation = control.shared.compiled.load().generation;
+    let rules = h.dir.join("rules.v4");
+    let path = rules.display().to_string();
+    // In a thread: a reload blocked on the FIFO would hang the test, not fail it.
+    let reload = || {
+        let c = std::sync::Arc::clone(&control);
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || tx.send(c.reload_rules_file()).unwrap());
+        rx.recv_timeout(PATIENCE)
+            .expect("the reload returned")
+            .expect_err("refused")
+    };
+    let mkfifo = |p: &Path| {
+        let made = std::process::Command::new("mkfifo").arg(p).status();
+        assert!(made.expect("mkfifo").success());
+    };
+
+    std::fs::remove_file(&rules).unwrap();
+    mkfifo(&rules);
+    assert_eq!(
+        reload(),
+        format!("rules file {path}: not a regular file (a FIFO)")
+    );
+    std::fs::remove_file(&rules).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", &rules).unwrap();
+    assert_eq!(
+        reload(),
+        format!("rules file {path}: not a regular file (a character device)")
+    );
+    std::fs::remove_file(&rules).unwrap();
+    std::fs::write(&rules, "#".repeat(4097)).unwrap();
+    assert_eq!(
+        reload(),
+        format!("rules file {path}: larger than the limit of 4096 bytes")
+    );
+    std::fs::write(&rules, b"*filter\n\xff\xfe\n").unwrap();
+    assert_eq!(
+        reload(),
+        format!("rules file {path}: not UTF-8 text (an invalid byte at offset 8)")
+    );
+    std::fs::write(&rules, "*filter\n-A FORWARD -j DROP\nrm -rf /\nCOMMIT\n").unwrap();
+    let e = reload();
+    assert!(e.starts_with(&format!("{path}:3: ")), "{e}");
+
+    assert_eq!(h.save(false), before);
+    assert_eq!(control.shared.compiled.load().generation, generation);
+    h.send_udp([93, 184, 216, 34], 42000, 2);
+    assert_eq!(h.wires[WAN].wait(2, PATIENCE).len(), 2, "still forwarding");
+
+    // The SIGHUP path itself (the control thread), then a stop: it completes.
+    std::fs::remove_file(&rules).unwrap();
+    mkfifo(&rules);
+    let daemon = h.daemon.take().unwrap();
+    daemon.reload_flag().store(true, Ordering::Relaxed);
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(h.save(false), before);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        daemon.shutdown();
+        tx.send(()).unwrap();
+    });
+    rx.recv_timeout(PATIENCE).expect("the daemon stopped");
 }
 
 #[test]

@@ -229,7 +229,7 @@ impl Control {
         let Some(path) = self.config.rules_file.as_deref() else {
             return Err("no [rules] file to reload".into());
         };
-        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let text = super::read_rules_text(path, self.config.rules_file_limit)?;
         let _g = self.lock_changes();
         let (current, _) = self.shared.current_rules();
         let mut rs = (*current).clone();

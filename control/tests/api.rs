@@ -1092,6 +1092,122 @@ fn sighup_refuses_what_is_not_a_rules_file_and_the_ruleset_stays() {
     rx.recv_timeout(PATIENCE).expect("the daemon stopped");
 }
 
+/// Two rulesets of `n` FORWARD rules each, large enough that writing one takes a while
+/// (long comments: more bytes to write, no more to compile).
+fn persisted_pair(n: u32) -> [String; 2] {
+    let comment = "x".repeat(250);
+    ["ACCEPT", "DROP"].map(|verdict| {
+        let mut t = String::from("*filter\n:FORWARD DROP [0:0]\n");
+        for i in 0..n {
+            t += &format!(
+                "-A FORWARD -s 10.{}.{}.0/24 -p tcp --dport {} -m comment --comment {comment} -j {verdict}\n",
+                i >> 8,
+                i & 0xff,
+                1 + i % 60000
+            );
+        }
+        t + "COMMIT\n"
+    })
+}
+
+/// The child process of `a_sigkill_during_rules_updates_leaves_the_old_or_the_new_file`:
+/// with NFDP_PERSIST_CHILD naming a test directory, a daemon there commits (and so
+/// persists) the two rulesets of `persisted_pair` in turn until it is killed. Run alone,
+/// it does nothing.
+#[test]
+#[ignore = "the child process of a test"]
+fn persisting_child() {
+    let Some(dir) = std::env::var_os("NFDP_PERSIST_CHILD") else {
+        return;
+    };
+    let cfg = Config::load(Path::new(&dir).join("nfdp.toml")).expect("config");
+    let (daemon, _wires) = boot(cfg);
+    let control = daemon.control();
+    let rulesets =
+        persisted_pair(2000).map(|t| control::daemon::parse_rules(&t, "pair").expect("ruleset"));
+    for i in 0.. {
+        let _g = control.lock_changes();
+        control
+            .commit_rules(rulesets[i % 2].clone())
+            .expect("committed");
+    }
+}
+
+/// SIGKILL while the daemon writes accepted changes back to the rules file (`[rules]
+/// persist`), then a restart: the file holds the old ruleset or the new one, whole, never a
+/// mix. Half the rounds kill the moment a write's temporary file appears (mid-update), half
+/// at other moments of the commit cycle.
+#[test]
+fn a_sigkill_during_rules_updates_leaves_the_old_or_the_new_file() {
+    let _serial = serial();
+    let dir = temp_dir("persist-kill");
+    let rules = dir.join("rules.v4");
+    // What the daemon writes: the rulesets as iptables-save prints them; the first is there
+    // from the start.
+    let saved = persisted_pair(2000).map(|t| {
+        control::iptables::save_ruleset(&control::daemon::parse_rules(&t, "pair").unwrap(), false)
+    });
+    std::fs::write(&rules, &saved[0]).unwrap();
+    std::fs::write(dir.join("nfdp.toml"), config_text(&dir, "")).unwrap();
+    let temporaries = || -> Vec<PathBuf> {
+        std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.to_string_lossy().contains("/.rules.v4.nfdp-"))
+            .collect()
+    };
+    // Which version of the file is there: a write renames a new inode in (or, written in
+    // place, changes the modification time).
+    let version = |p: &Path| {
+        std::fs::metadata(p)
+            .map(|m| (std::os::unix::fs::MetadataExt::ino(&m), m.modified().ok()))
+            .ok()
+    };
+    const ROUNDS: u64 = 12;
+    let mut mid_write = 0;
+    for round in 0..ROUNDS {
+        let before = version(&rules);
+        let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--ignored", "--exact", "persisting_child"])
+            .env("NFDP_PERSIST_CHILD", &dir)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("child");
+        let deadline = Instant::now() + PATIENCE;
+        if round % 2 == 0 {
+            // The kill lands while a write is under way.
+            while temporaries().is_empty() {
+                assert!(Instant::now() < deadline, "no write began");
+            }
+        } else {
+            // Once a write has landed, a little later.
+            while version(&rules) == before {
+                assert!(Instant::now() < deadline, "the child never wrote the file");
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            std::thread::sleep(Duration::from_millis(round * 37 % 100));
+        }
+        child.kill().expect("SIGKILL");
+        child.wait().unwrap();
+
+        // (A missing file reads as empty: as wrong as a torn one.)
+        let text = std::fs::read_to_string(&rules).unwrap_or_default();
+        assert!(saved.contains(&text), "round {round}: a torn rules file");
+        // The restart's read: a whole ruleset.
+        let cfg = Config::load(dir.join("nfdp.toml")).unwrap();
+        control::daemon::load_rules(&rules, cfg.rules_file_limit).expect("the restart's rules");
+        // A kill during a write leaves its temporary file (never read) beside the rules.
+        for t in temporaries() {
+            mid_write += 1;
+            std::fs::remove_file(t).unwrap();
+        }
+    }
+    eprintln!("{mid_write} of {ROUNDS} kills landed during a write");
+    assert!(mid_write >= 1, "no kill landed during a write");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 #[test]
 fn without_persist_the_file_is_left_alone() {
     let h = start_with(RULES, "persist = false\n", "");

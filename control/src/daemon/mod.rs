@@ -13,6 +13,7 @@ pub mod mem;
 pub mod metrics;
 pub mod persist;
 pub mod snapshot;
+pub mod watchdog;
 pub mod worker;
 
 pub use self::core::{Control, Daemon, HostPorts, Options, Ports, Workers, WorkersError};

@@ -293,6 +293,16 @@ pub fn start(cfg: Config, rules: Ruleset, ports: Ports, opts: Options) -> Result
         None => None,
     };
 
+    if let Some(path) = cfg.rules_file.as_deref().filter(|_| cfg.rules_persist) {
+        let n = persist::remove_stale_temporaries(path);
+        if n > 0 {
+            tracing::info!(
+                n,
+                "removed temporaries of rules file writes an earlier run did not finish"
+            );
+        }
+    }
+
     let stop = Arc::new(AtomicBool::new(false));
     let reload = Arc::new(AtomicBool::new(false));
     let port_names: Vec<String> = cfg.ports.iter().map(|p| p.name.clone()).collect();

@@ -16,7 +16,7 @@ use control::daemon::core::{self, Daemon, Options};
 use control::daemon::mem::wire_ports;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
-use std::sync::MutexGuard;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 use support::daemon::{announced, boot, config_text, serial, temp_dir, write_config, Running};
 use support::frames::{ether, udp};
@@ -1209,6 +1209,71 @@ fn a_sigkill_during_rules_updates_leaves_the_old_or_the_new_file() {
     }
     eprintln!("{mid_write} of {ROUNDS} kills landed during a write");
     assert!(mid_write >= 1, "no kill landed during a write");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Everything logged through `tracing` in this test process from the first call on (a
+/// global subscriber: the control thread logs from a thread of its own).
+fn captured_log() -> Arc<Mutex<Vec<u8>>> {
+    #[derive(Clone)]
+    struct Log(Arc<Mutex<Vec<u8>>>);
+    impl std::io::Write for Log {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    static LOG: std::sync::OnceLock<Arc<Mutex<Vec<u8>>>> = std::sync::OnceLock::new();
+    Arc::clone(LOG.get_or_init(|| {
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let writer = Log(Arc::clone(&log));
+        tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .init();
+        log
+    }))
+}
+
+/// The control thread's watchdog: a worker stuck in a driver call (its receive queue held)
+/// is logged as stalled, and as polling again once the call returns.
+#[test]
+fn the_control_thread_logs_a_stalled_worker() {
+    let log = captured_log();
+    let logged = |what: &str| {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let text = String::from_utf8_lossy(&log.lock().unwrap()).into_owned();
+            if let Some(line) = text.lines().find(|l| l.contains(what)) {
+                return line.to_string();
+            }
+            assert!(Instant::now() < deadline, "nothing logged: {what}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    let _serial = serial();
+    let dir = temp_dir("watchdog");
+    std::fs::write(dir.join("rules.v4"), RULES).unwrap();
+    let cfg = load(&dir, "", "");
+    let rules = control::daemon::load_rules(&dir.join("rules.v4"), cfg.rules_file_limit).unwrap();
+    let (ports, wires) = wire_ports(&cfg).unwrap();
+    let opts = Options {
+        stall_after: Some(Duration::from_millis(300)),
+        ..Options::default()
+    };
+    let daemon = core::start(cfg, rules, ports, opts).expect("daemon");
+    announced(&wires);
+
+    let held = wires[LAN].hold_rx(0).expect("queue 0");
+    let line = logged("worker stalled");
+    assert!(line.contains("WARN") && line.contains("worker=0"), "{line}");
+    drop(held);
+    let line = logged("worker polling again");
+    assert!(line.contains("WARN") && line.contains("worker=0"), "{line}");
+    daemon.shutdown();
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

@@ -6,6 +6,7 @@ pub mod api;
 pub mod config;
 pub mod ctl;
 pub mod daemon;
+pub mod input_file;
 pub mod iptables;
 pub mod replay;
 pub mod ruleset_check;

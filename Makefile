@@ -24,6 +24,7 @@ test: setup lint
 	$(CARGO) test --workspace
 	$(CARGO) test -p dataplane --features dpdk --test dpdk_port
 	$(CARGO) test -p perf --features dpdk
+	$(CARGO) test -p control --features dpdk --test sd_notify
 	$(MAKE) conformance
 	$(MAKE) lab
 	@echo "make test: all checks passed"

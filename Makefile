@@ -3,7 +3,7 @@ CARGO ?= cargo
 # The appliance binary with the DPDK data plane (Debian's DPDK 22.11, see scripts/setup.sh).
 NFDP_DPDK := target/release/nfdp
 
-.PHONY: setup build build-dpdk test lint demo replay-demo golden conformance lab bench
+.PHONY: setup build build-dpdk test lint demo replay-demo golden conformance lab bench image image-check
 
 setup:
 	bash scripts/setup.sh
@@ -27,6 +27,7 @@ test: setup lint
 	$(CARGO) test -p control --features dpdk --test sd_notify
 	$(MAKE) conformance
 	$(MAKE) lab
+	$(MAKE) image-check
 	@echo "make test: all checks passed"
 
 # The kernel as the oracle: each scenario on a namespace router and on nfdp replay.
@@ -72,4 +73,18 @@ bench: build-dpdk
 		bash perf/compare-kernel.sh --json target/bench/compare-kernel.json; \
 	else \
 		echo "compare-kernel: needs root (network namespaces); run: sudo perf/compare-kernel.sh"; \
+	fi
+
+# The container image (docker/): built without registry access (a debootstrapped Debian 12
+# base, the binaries built here), then checked in a chroot of the mounted image: nfdp runs,
+# the shipped configs and rulesets check, every DPDK driver finds its libraries. Root only
+# (debootstrap, podman image mount); about 2 min when cargo is up to date (docker/README.md).
+image: setup
+	bash docker/build.sh --offline
+
+image-check:
+	@if [ "$$(id -u)" = 0 ]; then \
+		bash docker/build.sh --offline && bash docker/check.sh; \
+	else \
+		echo "image-check: needs root (debootstrap, podman image mount); run: sudo make image-check"; \
 	fi

@@ -3,7 +3,7 @@ CARGO ?= cargo
 # The appliance binary with the DPDK data plane (Debian's DPDK 22.11, see scripts/setup.sh).
 NFDP_DPDK := target/release/nfdp
 
-.PHONY: setup build build-dpdk test lint demo replay-demo golden conformance lab bench image image-check
+.PHONY: setup build build-dpdk test lint demo replay-demo golden conformance lab bench image image-check deb deb-check
 
 setup:
 	bash scripts/setup.sh
@@ -28,6 +28,7 @@ test: setup lint
 	$(MAKE) conformance
 	$(MAKE) lab
 	$(MAKE) image-check
+	$(MAKE) deb-check
 	@echo "make test: all checks passed"
 
 # The kernel as the oracle: each scenario on a namespace router and on nfdp replay.
@@ -87,4 +88,24 @@ image-check:
 		bash docker/build.sh --offline && bash docker/check.sh; \
 	else \
 		echo "image-check: needs root (debootstrap, podman image mount); run: sudo make image-check"; \
+	fi
+
+# The Debian package (cargo-deb; metadata in control/Cargo.toml): the DPDK binaries, the
+# systemd unit, the gateway example as /etc/nfdp/nfdp.toml, the DPDK runtime and drivers as
+# dependencies. cargo-deb itself is installed with cargo the first time (a few minutes).
+CARGO_DEB_VERSION := 3.8.0
+deb: build-dpdk
+	$(CARGO) build --release -p perf --features dpdk --bin nfdp-pktgen
+	@$(CARGO) deb --version 2>/dev/null | grep -q ' $(CARGO_DEB_VERSION)' || \
+		$(CARGO) install --locked cargo-deb --version $(CARGO_DEB_VERSION)
+	rm -f target/debian/nfdp_*.deb
+	$(CARGO) deb -p control --no-build --strip
+
+# The package installed into a fresh Debian 12 chroot (debootstrap) with apt-get, where
+# nfdp runs and the installed config checks. Root only.
+deb-check:
+	@if [ "$$(id -u)" = 0 ]; then \
+		$(MAKE) deb && bash scripts/deb-check.sh; \
+	else \
+		echo "deb-check: needs root (debootstrap, chroot); run: sudo make deb-check"; \
 	fi

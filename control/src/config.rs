@@ -14,6 +14,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
+use crate::input_file;
 use dataplane::neigh::NeighTable;
 use dataplane::port::{MacAddr, PacketBuf, PortTable};
 use dataplane::route::{parse_cidr, Fib, PolicyRule, Prefix, RouteError, MAIN_TABLE};
@@ -78,6 +79,12 @@ pub const CONNTRACK_TUNABLES: &[(&str, u64, u64)] = &[
     // net.ipv4.ip_forward; on by default because forwarding is the appliance's job.
     ("ip_forward", 1, 1),
 ];
+
+/// The largest config file read (it is a few kilobytes; anything near this is not a config).
+pub const CONFIG_FILE_LIMIT: u64 = 1 << 20;
+/// `[rules] max_file_size` by default: the API's limit on a request, so a ruleset the API
+/// accepted and persisted can be read back.
+pub const DEFAULT_RULES_FILE_LIMIT: u64 = 64 << 20;
 
 /// Default API socket and metrics address (DESIGN.md).
 pub const DEFAULT_API_SOCKET: &str = "/run/nfdp/nfdp.sock";
@@ -151,6 +158,9 @@ pub struct Config {
     pub rules_file: Option<PathBuf>,
     /// `[rules] persist`: write every change accepted through the API back to `rules_file`.
     pub rules_persist: bool,
+    /// `[rules] max_file_size`: the largest rules file read, in bytes (at start-up and on
+    /// SIGHUP; a larger one is refused).
+    pub rules_file_limit: u64,
     pub api_socket: PathBuf,
     /// `[api] listen`: a TCP listener for the API, only with `api_token_file`.
     pub api_listen: Option<SocketAddr>,
@@ -281,6 +291,7 @@ struct RawNeighbor {
 struct RawRules {
     file: Option<Spanned<String>>,
     persist: Option<bool>,
+    max_file_size: Option<Spanned<u64>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -358,22 +369,60 @@ fn parse_ip(s: &str) -> Result<Ipv4Addr, String> {
     s.parse().map_err(|_| format!("bad IPv4 address `{s}`"))
 }
 
+/// Cores as `0-3, 6` (sorted, consecutive runs joined); `none` for an empty list.
+fn core_ranges(cores: &[usize]) -> String {
+    let mut sorted = cores.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    let mut runs: Vec<(usize, usize)> = Vec::new();
+    for c in sorted {
+        match runs.last_mut() {
+            Some((_, end)) if *end + 1 == c => *end = c,
+            _ => runs.push((c, c)),
+        }
+    }
+    if runs.is_empty() {
+        return "none".into();
+    }
+    let runs: Vec<String> = runs
+        .iter()
+        .map(|&(a, b)| {
+            if a == b {
+                format!("core {a}")
+            } else {
+                format!("cores {a}-{b}")
+            }
+        })
+        .collect();
+    runs.join(", ")
+}
+
 /// `cwd/p`, else `config_dir/p`; absolute paths as they are.
 fn resolve(p: &str, config: &Path) -> Result<PathBuf, String> {
+    // Whether `path` is there; something there that is not a regular file (a FIFO, a
+    // device, a directory) is refused by name rather than passed over.
+    let found = |path: &Path| match std::fs::metadata(path) {
+        Ok(m) if m.is_file() => Ok(true),
+        Ok(_) => Err(format!(
+            "rules file `{}` is not a regular file",
+            path.display()
+        )),
+        Err(_) => Ok(false),
+    };
     let path = Path::new(p);
     if path.is_absolute() {
-        return if path.is_file() {
+        return if found(path)? {
             Ok(path.to_path_buf())
         } else {
             Err(format!("rules file `{p}` does not exist"))
         };
     }
-    if path.is_file() {
+    if found(path)? {
         return Ok(path.to_path_buf());
     }
     let dir = config.parent().unwrap_or(Path::new(""));
     let beside = dir.join(path);
-    if beside.is_file() {
+    if found(&beside)? {
         return Ok(beside);
     }
     Err(format!(
@@ -391,7 +440,7 @@ impl Config {
     /// Reads, parses and validates `path`.
     pub fn load(path: impl AsRef<Path>) -> Result<Config, ConfigError> {
         let path = path.as_ref();
-        let src = std::fs::read_to_string(path).map_err(|e| ConfigError {
+        let src = input_file::read_text(path, CONFIG_FILE_LIMIT).map_err(|e| ConfigError {
             file: path.to_path_buf(),
             line: None,
             message: format!("cannot read config: {e}"),
@@ -627,6 +676,13 @@ impl Config {
             None => None,
         };
         let rules_persist = raw.rules.as_ref().and_then(|r| r.persist).unwrap_or(true);
+        let rules_file_limit = match raw.rules.as_ref().and_then(|r| r.max_file_size.as_ref()) {
+            Some(m) if *m.get_ref() == 0 => {
+                return Err(cx.at(m, "max_file_size must be at least 1 (bytes)"));
+            }
+            Some(m) => *m.get_ref(),
+            None => DEFAULT_RULES_FILE_LIMIT,
+        };
         let api_socket = match &raw.api.socket {
             Some(s) if s.get_ref().is_empty() => return Err(cx.at(s, "api socket path is empty")),
             Some(s) => PathBuf::from(s.get_ref()),
@@ -681,6 +737,7 @@ impl Config {
             conntrack,
             rules_file,
             rules_persist,
+            rules_file_limit,
             api_socket,
             api_listen,
             api_token_file,
@@ -692,6 +749,42 @@ impl Config {
         };
         config.build()?;
         Ok(config)
+    }
+
+    /// Checks the config against the machine it starts on: every `[dataplane] workers` core
+    /// must be one this process may run on (its CPU affinity mask; `None` where the platform
+    /// does not tell). Call it before the EAL starts: the EAL pins the calling thread to its
+    /// main lcore, and the mask then shows that core only.
+    pub fn check_machine(&self) -> Result<(), ConfigError> {
+        match core_affinity::get_core_ids() {
+            Some(ids) => self.check_worker_cores(&ids.iter().map(|c| c.id).collect::<Vec<_>>()),
+            None => Ok(()),
+        }
+    }
+
+    /// Every worker core is in `available`: a worker on a core that does not exist would run
+    /// unpinned, sharing a core with another worker or the control thread.
+    pub fn check_worker_cores(&self, available: &[usize]) -> Result<(), ConfigError> {
+        let missing: Vec<String> = self
+            .workers
+            .iter()
+            .filter(|&&w| !available.contains(&(w as usize)))
+            .map(|w| w.to_string())
+            .collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        Err(ConfigError {
+            file: self.path.clone(),
+            line: None,
+            message: format!(
+                "[dataplane] workers: {} {} {} not on this machine (this process may run on {})",
+                if missing.len() == 1 { "core" } else { "cores" },
+                missing.join(", "),
+                if missing.len() == 1 { "is" } else { "are" },
+                core_ranges(available)
+            ),
+        })
     }
 
     /// A conntrack tunable: the configured value, else nfdp's default; `None` for an unknown
@@ -1140,5 +1233,59 @@ listen = "0.0.0.0:9100"
         assert!(e
             .to_string()
             .starts_with("/nonexistent/nfdp.toml: cannot read config"));
+        // A device (here through a symlink) is refused at once, not read until memory runs
+        // out; so is a config over the limit.
+        let dir = std::env::temp_dir().join(format!("nfdp-config-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::os::unix::fs::symlink("/dev/zero", dir.join("zero.toml")).unwrap();
+        let e = Config::load(dir.join("zero.toml")).unwrap_err();
+        assert_eq!(
+            e.message,
+            "cannot read config: not a regular file (a character device)"
+        );
+        let big = "# padding\n".repeat(CONFIG_FILE_LIMIT as usize / 10 + 1);
+        std::fs::write(dir.join("big.toml"), big).unwrap();
+        let e = Config::load(dir.join("big.toml")).unwrap_err();
+        assert_eq!(
+            e.message,
+            "cannot read config: larger than the limit of 1048576 bytes"
+        );
+        // A rules file that is there but not a regular file is named as such.
+        let e = Config::parse("[rules]\nfile = \"/dev/zero\"\n", &dir.join("x.toml")).unwrap_err();
+        assert_eq!(e.message, "rules file `/dev/zero` is not a regular file");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn rules_file_limit_defaults_to_64_mib_and_can_be_set() {
+        let c = Config::parse("", Path::new("empty.toml")).unwrap();
+        assert_eq!(c.rules_file_limit, 64 << 20);
+        let c = parse("\n[rules]\nmax_file_size = 4096\n").unwrap();
+        assert_eq!(c.rules_file_limit, 4096);
+        let (line, msg) = fail("\n[rules]\nmax_file_size = 0\n");
+        assert_eq!(line, first_line() + 2);
+        assert_eq!(msg, "max_file_size must be at least 1 (bytes)");
+    }
+
+    #[test]
+    fn worker_cores_must_exist_on_the_machine() {
+        let c = parse("").unwrap();
+        assert_eq!(c.workers, [1, 2]);
+        assert_eq!(c.check_worker_cores(&[0, 1, 2, 3]), Ok(()));
+        let e = c.check_worker_cores(&[0, 1]).unwrap_err();
+        assert_eq!(e.line, None);
+        assert_eq!(
+            e.to_string(),
+            "test.toml: [dataplane] workers: core 2 is not on this machine (this process may run on cores 0-1)"
+        );
+        let e = c.check_worker_cores(&[0, 3, 5, 6, 7]).unwrap_err();
+        assert_eq!(
+            e.message,
+            "[dataplane] workers: cores 1, 2 are not on this machine (this process may run on core 0, core 3, cores 5-7)"
+        );
+        // The machine the test runs on: its own cores pass, one it cannot have does not.
+        let here = Config::parse("[dataplane]\nworkers = [4096]\n", Path::new("big.toml")).unwrap();
+        assert!(here.check_machine().is_err());
     }
 }

@@ -5,7 +5,6 @@
 //! followed by its final verdict.
 
 use crate::config::Config;
-use crate::iptables::{restore, RestoreOptions};
 use dataplane::conntrack::CtConfig;
 use dataplane::pipeline::arp::ArpStats;
 use dataplane::pipeline::{CompiledRuleset, Emit, Pipeline, PipelineStats};
@@ -39,14 +38,6 @@ pub struct ReplaySummary {
     pub packets: usize,
     pub written: BTreeMap<String, usize>,
     pub stats: PipelineStats,
-}
-
-fn read_rules(path: &Path) -> Result<Ruleset, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let mut rs = Ruleset::default();
-    restore(&text, &mut rs, RestoreOptions::default())
-        .map_err(|e| format!("{}:{}: {}", path.display(), e.line, e.message))?;
-    Ok(rs)
 }
 
 type Writer = PcapWriter<BufWriter<File>>;
@@ -125,7 +116,7 @@ pub fn run(args: &ReplayArgs) -> Result<ReplaySummary, String> {
     let cfg = Config::load(&args.config).map_err(|e| e.to_string())?;
     let topo = cfg.build().map_err(|e| e.to_string())?;
     let rules = match (&args.rules, &cfg.rules_file) {
-        (Some(p), _) | (None, Some(p)) => read_rules(p)?,
+        (Some(p), _) | (None, Some(p)) => crate::daemon::load_rules(p, cfg.rules_file_limit)?,
         (None, None) => Ruleset::default(),
     };
     let port_names: Vec<String> = topo.ports().iter().map(|p| p.name.clone()).collect();
@@ -186,6 +177,8 @@ pub fn run(args: &ReplayArgs) -> Result<ReplaySummary, String> {
         let before = (pipeline.stats().clone(), *pipeline.arp_stats());
         emits.clear();
         pipeline.receive(*port, PacketBuf::from_slice(data), *ts, &mut emits);
+        // As a worker's pass ends: timers, a bounded number.
+        pipeline.reap(*ts);
         let in_name = &port_names[port.0 as usize];
         let io = |e: std::io::Error| format!("{}: {e}", trace_path.display());
         writeln!(

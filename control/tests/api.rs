@@ -16,7 +16,7 @@ use control::daemon::core::{self, Daemon, Options};
 use control::daemon::mem::wire_ports;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
-use std::sync::MutexGuard;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 use support::daemon::{announced, boot, config_text, serial, temp_dir, write_config, Running};
 use support::frames::{ether, udp};
@@ -1006,7 +1006,7 @@ fn a_ruleset_over_the_classifier_budget_is_refused_everywhere_and_changes_nothin
 
     // At start-up the daemon refuses to start with it.
     let cfg = Config::load(h.dir.join("nfdp.toml")).unwrap();
-    let rules = control::daemon::load_rules(&h.dir.join("rules.v4")).unwrap();
+    let rules = control::daemon::load_rules(&h.dir.join("rules.v4"), cfg.rules_file_limit).unwrap();
     let mut h = h;
     h.daemon.take().unwrap().shutdown();
     let (ports, _) = wire_ports(&cfg).unwrap();
@@ -1017,6 +1017,264 @@ fn a_ruleset_over_the_classifier_budget_is_refused_everywhere_and_changes_nothin
         e.starts_with("ruleset refused: the classifier of chain FORWARD"),
         "{e}"
     );
+}
+
+/// SIGHUP with a rules file that is no rules file (a FIFO, a link to /dev/zero, over
+/// `[rules] max_file_size`, not UTF-8, not the iptables language): refused at once, with the
+/// reason; the running ruleset (its generation too) stays and forwards, and the daemon
+/// still stops with a FIFO in place and a SIGHUP pending.
+#[test]
+fn sighup_refuses_what_is_not_a_rules_file_and_the_ruleset_stays() {
+    let mut h = start_with(RULES, "max_file_size = 4096\n", "");
+    let before = h.save(false);
+    let control = std::sync::Arc::clone(h.daemon.as_ref().unwrap().control());
+    let generation = control.shared.compiled.load().generation;
+    let rules = h.dir.join("rules.v4");
+    let path = rules.display().to_string();
+    // In a thread: a reload blocked on the FIFO would hang the test, not fail it.
+    let reload = || {
+        let c = std::sync::Arc::clone(&control);
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || tx.send(c.reload_rules_file()).unwrap());
+        rx.recv_timeout(PATIENCE)
+            .expect("the reload returned")
+            .expect_err("refused")
+    };
+    let mkfifo = |p: &Path| {
+        let made = std::process::Command::new("mkfifo").arg(p).status();
+        assert!(made.expect("mkfifo").success());
+    };
+
+    std::fs::remove_file(&rules).unwrap();
+    mkfifo(&rules);
+    assert_eq!(
+        reload(),
+        format!("rules file {path}: not a regular file (a FIFO)")
+    );
+    std::fs::remove_file(&rules).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", &rules).unwrap();
+    assert_eq!(
+        reload(),
+        format!("rules file {path}: not a regular file (a character device)")
+    );
+    std::fs::remove_file(&rules).unwrap();
+    std::fs::write(&rules, "#".repeat(4097)).unwrap();
+    assert_eq!(
+        reload(),
+        format!("rules file {path}: larger than the limit of 4096 bytes")
+    );
+    std::fs::write(&rules, b"*filter\n\xff\xfe\n").unwrap();
+    assert_eq!(
+        reload(),
+        format!("rules file {path}: not UTF-8 text (an invalid byte at offset 8)")
+    );
+    std::fs::write(&rules, "*filter\n-A FORWARD -j DROP\nrm -rf /\nCOMMIT\n").unwrap();
+    let e = reload();
+    assert!(e.starts_with(&format!("{path}:3: ")), "{e}");
+
+    assert_eq!(h.save(false), before);
+    assert_eq!(control.shared.compiled.load().generation, generation);
+    h.send_udp([93, 184, 216, 34], 42000, 2);
+    assert_eq!(h.wires[WAN].wait(2, PATIENCE).len(), 2, "still forwarding");
+
+    // The SIGHUP path itself (the control thread), then a stop: it completes.
+    std::fs::remove_file(&rules).unwrap();
+    mkfifo(&rules);
+    let daemon = h.daemon.take().unwrap();
+    daemon.reload_flag().store(true, Ordering::Relaxed);
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(h.save(false), before);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        daemon.shutdown();
+        tx.send(()).unwrap();
+    });
+    rx.recv_timeout(PATIENCE).expect("the daemon stopped");
+}
+
+/// Two rulesets of `n` FORWARD rules each, large enough that writing one takes a while
+/// (long comments: more bytes to write, no more to compile).
+fn persisted_pair(n: u32) -> [String; 2] {
+    let comment = "x".repeat(250);
+    ["ACCEPT", "DROP"].map(|verdict| {
+        let mut t = String::from("*filter\n:FORWARD DROP [0:0]\n");
+        for i in 0..n {
+            t += &format!(
+                "-A FORWARD -s 10.{}.{}.0/24 -p tcp --dport {} -m comment --comment {comment} -j {verdict}\n",
+                i >> 8,
+                i & 0xff,
+                1 + i % 60000
+            );
+        }
+        t + "COMMIT\n"
+    })
+}
+
+/// The child process of `a_sigkill_during_rules_updates_leaves_the_old_or_the_new_file`:
+/// with NFDP_PERSIST_CHILD naming a test directory, a daemon there commits (and so
+/// persists) the two rulesets of `persisted_pair` in turn until it is killed. Run alone,
+/// it does nothing.
+#[test]
+#[ignore = "the child process of a test"]
+fn persisting_child() {
+    let Some(dir) = std::env::var_os("NFDP_PERSIST_CHILD") else {
+        return;
+    };
+    let cfg = Config::load(Path::new(&dir).join("nfdp.toml")).expect("config");
+    let (daemon, _wires) = boot(cfg);
+    let control = daemon.control();
+    let rulesets =
+        persisted_pair(2000).map(|t| control::daemon::parse_rules(&t, "pair").expect("ruleset"));
+    for i in 0.. {
+        let _g = control.lock_changes();
+        control
+            .commit_rules(rulesets[i % 2].clone())
+            .expect("committed");
+    }
+}
+
+/// SIGKILL while the daemon writes accepted changes back to the rules file (`[rules]
+/// persist`), then a restart: the file holds the old ruleset or the new one, whole, never a
+/// mix. Half the rounds kill the moment a write's temporary file appears (mid-update), half
+/// at other moments of the commit cycle.
+#[test]
+fn a_sigkill_during_rules_updates_leaves_the_old_or_the_new_file() {
+    let _serial = serial();
+    let dir = temp_dir("persist-kill");
+    let rules = dir.join("rules.v4");
+    // What the daemon writes: the rulesets as iptables-save prints them; the first is there
+    // from the start.
+    let saved = persisted_pair(2000).map(|t| {
+        control::iptables::save_ruleset(&control::daemon::parse_rules(&t, "pair").unwrap(), false)
+    });
+    std::fs::write(&rules, &saved[0]).unwrap();
+    std::fs::write(dir.join("nfdp.toml"), config_text(&dir, "")).unwrap();
+    let temporaries = || -> Vec<PathBuf> {
+        std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.to_string_lossy().contains("/.rules.v4.nfdp-"))
+            .collect()
+    };
+    // Which version of the file is there: a write renames a new inode in (or, written in
+    // place, changes the modification time).
+    let version = |p: &Path| {
+        std::fs::metadata(p)
+            .map(|m| (std::os::unix::fs::MetadataExt::ino(&m), m.modified().ok()))
+            .ok()
+    };
+    const ROUNDS: u64 = 12;
+    let mut mid_write = 0;
+    for round in 0..ROUNDS {
+        let before = version(&rules);
+        let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--ignored", "--exact", "persisting_child"])
+            .env("NFDP_PERSIST_CHILD", &dir)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("child");
+        let deadline = Instant::now() + PATIENCE;
+        if round % 2 == 0 {
+            // The kill lands while a write is under way.
+            while temporaries().is_empty() {
+                assert!(Instant::now() < deadline, "no write began");
+            }
+        } else {
+            // Once a write has landed, a little later.
+            while version(&rules) == before {
+                assert!(Instant::now() < deadline, "the child never wrote the file");
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            std::thread::sleep(Duration::from_millis(round * 37 % 100));
+        }
+        child.kill().expect("SIGKILL");
+        child.wait().unwrap();
+
+        // (A missing file reads as empty: as wrong as a torn one.)
+        let text = std::fs::read_to_string(&rules).unwrap_or_default();
+        assert!(saved.contains(&text), "round {round}: a torn rules file");
+        // The restart's read: a whole ruleset.
+        let cfg = Config::load(dir.join("nfdp.toml")).unwrap();
+        control::daemon::load_rules(&rules, cfg.rules_file_limit).expect("the restart's rules");
+        // A kill during a write leaves its temporary file (never read) beside the rules;
+        // the restart removes it.
+        let left = temporaries().len();
+        assert_eq!(
+            control::daemon::persist::remove_stale_temporaries(&rules),
+            left
+        );
+        assert_eq!(temporaries(), Vec::<PathBuf>::new());
+        mid_write += left;
+    }
+    eprintln!("{mid_write} of {ROUNDS} kills landed during a write");
+    assert!(mid_write >= 1, "no kill landed during a write");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Everything logged through `tracing` in this test process from the first call on (a
+/// global subscriber: the control thread logs from a thread of its own).
+fn captured_log() -> Arc<Mutex<Vec<u8>>> {
+    #[derive(Clone)]
+    struct Log(Arc<Mutex<Vec<u8>>>);
+    impl std::io::Write for Log {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    static LOG: std::sync::OnceLock<Arc<Mutex<Vec<u8>>>> = std::sync::OnceLock::new();
+    Arc::clone(LOG.get_or_init(|| {
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let writer = Log(Arc::clone(&log));
+        tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .init();
+        log
+    }))
+}
+
+/// The control thread's watchdog: a worker stuck in a driver call (its receive queue held)
+/// is logged as stalled, and as polling again once the call returns.
+#[test]
+fn the_control_thread_logs_a_stalled_worker() {
+    let log = captured_log();
+    let logged = |what: &str| {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let text = String::from_utf8_lossy(&log.lock().unwrap()).into_owned();
+            if let Some(line) = text.lines().find(|l| l.contains(what)) {
+                return line.to_string();
+            }
+            assert!(Instant::now() < deadline, "nothing logged: {what}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    let _serial = serial();
+    let dir = temp_dir("watchdog");
+    std::fs::write(dir.join("rules.v4"), RULES).unwrap();
+    let cfg = load(&dir, "", "");
+    let rules = control::daemon::load_rules(&dir.join("rules.v4"), cfg.rules_file_limit).unwrap();
+    let (ports, wires) = wire_ports(&cfg).unwrap();
+    let opts = Options {
+        stall_after: Some(Duration::from_millis(300)),
+        ..Options::default()
+    };
+    let daemon = core::start(cfg, rules, ports, opts).expect("daemon");
+    announced(&wires);
+
+    let held = wires[LAN].hold_rx(0).expect("queue 0");
+    let line = logged("worker stalled");
+    assert!(line.contains("WARN") && line.contains("worker=0"), "{line}");
+    drop(held);
+    let line = logged("worker polling again");
+    assert!(line.contains("WARN") && line.contains("worker=0"), "{line}");
+    daemon.shutdown();
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]

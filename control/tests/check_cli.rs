@@ -163,3 +163,26 @@ fn every_error_class_names_file_and_line() {
         assert_eq!(err.trim_end(), *want, "{name}");
     }
 }
+
+/// `nfdp --config`: the config is checked against the machine before anything starts; a
+/// worker core the machine lacks is an error, not an unpinned worker.
+#[test]
+fn a_worker_core_the_machine_lacks_stops_the_daemon_at_start() {
+    let dir = std::env::temp_dir().join(format!("nfdp-cores-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("nfdp.toml");
+    std::fs::write(&path, "[dataplane]\nworkers = [4096]\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_nfdp"))
+        .arg("--config")
+        .arg(&path)
+        .output()
+        .expect("run nfdp");
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let want = format!(
+        "nfdp: {}: [dataplane] workers: core 4096 is not on this machine (this process may run on ",
+        path.display()
+    );
+    assert!(stderr.starts_with(&want), "{stderr}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

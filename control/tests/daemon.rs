@@ -501,7 +501,7 @@ fn reports_metrics_and_listings() {
         (snap.report.ct_count, snap.report.counters.as_slice()),
         (2, brief.counters.as_slice())
     );
-    let text = metrics::render(&d.shared, &d.port_stats(), &[snap], true);
+    let text = metrics::render(&d.shared, &d.port_stats(), &[snap], &[false], true);
     for want in [
         "nfdp_port_receive_packets_total{port=\"lan0\"} 4",
         "nfdp_port_transmit_packets_total{port=\"lan0\"} 2",

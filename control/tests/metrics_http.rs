@@ -9,6 +9,7 @@ use control::daemon::http::{serve_metrics_with, HttpLimits};
 use control::daemon::mem::Wire;
 use control::daemon::metrics::{Health, MetricsView};
 use control::daemon::snapshot::{SnapshotSlot, WorkerSnapshot};
+use control::daemon::watchdog::{Change, Watchdog};
 use control::daemon::worker::{WorkerReport, WorkerThread};
 use control::daemon::{parse_rules, PortControl, Shared};
 use dataplane::conntrack::CtConfig;
@@ -746,6 +747,52 @@ fn health_sees_a_stuck_worker_and_a_stopped_one() {
     assert!(view.render().is_ok(), "worker 0 still runs");
     slots[0].publish(snapshot(0, Duration::ZERO, false));
     assert!(view.render().is_err(), "no worker runs");
+}
+
+/// A worker stuck in a driver call (its receive queue held) stops beating; the watchdog
+/// calls it stalled, `/metrics` says so, and once the call returns it is running again.
+#[test]
+fn the_watchdog_exports_a_worker_that_stopped_polling() {
+    let rig = Rig::start(relaxed(), true);
+    let stalled = || {
+        Scrape::parse(&get(rig.addr, "/metrics").body)
+            .value("nfdp_worker_stalled", &[("worker", "0")])
+    };
+    let after = Duration::from_millis(300);
+    let mut dog = Watchdog::new(vec![Arc::clone(&rig.slot)], after, Instant::now());
+    // Checks every 50 ms, as the control thread does every 100 ms, until `done`.
+    let watch = |dog: &mut Watchdog, done: &dyn Fn(&[Change]) -> bool| {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let changes = dog.check(Instant::now());
+            if done(&changes) {
+                return changes;
+            }
+            assert!(Instant::now() < deadline, "no change");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    std::thread::sleep(after * 2);
+    assert_eq!(dog.check(Instant::now()), vec![], "a polling worker beats");
+    assert_eq!(stalled(), 0.0);
+
+    let held = rig.wires[0].hold_rx(0).expect("queue 0");
+    let changes = watch(&mut dog, &|c: &[Change]| !c.is_empty());
+    let Change::Stalled { worker: 0, for_ } = changes[0] else {
+        panic!("{changes:?}");
+    };
+    assert!(for_ >= after);
+    assert!(rig.slot.heartbeat.stalled());
+    assert_eq!(stalled(), 1.0);
+
+    drop(held);
+    let changes = watch(&mut dog, &|c: &[Change]| !c.is_empty());
+    assert!(
+        matches!(changes[..], [Change::Recovered { worker: 0, .. }]),
+        "{changes:?}"
+    );
+    assert_eq!(stalled(), 0.0);
+    send_traffic(&rig);
 }
 
 // ---- bounds ----

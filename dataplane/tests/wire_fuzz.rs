@@ -279,11 +279,25 @@ fn fuzz_icmp(data: &[u8]) {
         p.gateway(),
     ));
     black_box((p.data(), p.verify_checksum()));
-    // A message with a valid checksum re-emits to the same bytes.
+    // A message with a valid checksum re-emits to the same bytes, except one checksum: 0xFFFF
+    // and 0x0000 are the two one's-complement zeros, so a sender's 0xFFFF verifies wherever
+    // the computed sum gives 0x0000 (RFC 1071 computes the sum of the other words, 0xFFFF,
+    // complemented: 0x0000). The emitter keeps the computed value, as Linux's csum_fold does:
+    // what it emits (REJECT's errors, replies) is byte for byte what the kernel emits, which
+    // the conformance suite compares. Forwarded messages are not re-emitted: NAT patches
+    // their checksum incrementally (RFC 1624).
     if let (Ok(r), true) = (Icmpv4Repr::parse(&p), p.verify_checksum()) {
         let mut out = vec![0u8; r.buffer_len()];
         r.emit(&mut Icmpv4Packet::new_unchecked(&mut out[..]));
-        assert_eq!(&out[..], data);
+        let emitted = Icmpv4Packet::new_checked(&out[..]).unwrap();
+        assert!(emitted.verify_checksum());
+        assert_eq!(out.len(), data.len());
+        assert_eq!((&out[..2], &out[4..]), (&data[..2], &data[4..]));
+        let (came, went) = (p.checksum(), emitted.checksum());
+        assert!(
+            came == went || (came == 0xffff && went == 0),
+            "{came:#06x} -> {went:#06x}"
+        );
     }
     if let Ok(q) = p.quoted() {
         fuzz_quoted(&q);
@@ -323,6 +337,21 @@ fn fuzz_all(data: &[u8]) {
         assert!(n <= data.len());
     }
     black_box(wire::checksum::data(data));
+}
+
+/// The case a fresh clone's `make test` once found: an echo request whose other words sum
+/// to 0xFFFF, sent with the checksum 0xFFFF (negative zero) instead of the computed 0x0000.
+#[test]
+fn icmp_checksum_ffff_verifies_and_emits_as_zero() {
+    // Type 8 code 0 (0x0800) + ident 0xF7FF = 0xFFFF; seq 0, no data.
+    let sent = [0x08, 0x00, 0xff, 0xff, 0xf7, 0xff, 0x00, 0x00];
+    let p = Icmpv4Packet::new_checked(&sent[..]).unwrap();
+    assert!(p.verify_checksum());
+    let r = Icmpv4Repr::parse(&p).unwrap();
+    let mut out = [0u8; 8];
+    r.emit(&mut Icmpv4Packet::new_unchecked(&mut out[..]));
+    assert_eq!(out, [0x08, 0x00, 0x00, 0x00, 0xf7, 0xff, 0x00, 0x00]);
+    fuzz_icmp(&sent);
 }
 
 #[test]

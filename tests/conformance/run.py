@@ -19,6 +19,8 @@ import tomllib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+# No __pycache__ beside pkt.py: a test run leaves the checkout as it found it.
+sys.dont_write_bytecode = True
 import pkt  # noqa: E402
 
 # Namespace names; NFCONF_PREFIX lets two runs share a machine.

@@ -154,6 +154,11 @@ int nfdp_errno(void)
 	return rte_errno;
 }
 
+void nfdp_prefetch_data(const struct rte_mbuf *m)
+{
+	rte_prefetch0(rte_pktmbuf_mtod(m, const void *));
+}
+
 void nfdp_prefetch0(const void *p)
 {
 	rte_prefetch0(p);

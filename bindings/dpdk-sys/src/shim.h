@@ -63,6 +63,8 @@ int nfdp_pktmbuf_copy_out(const struct rte_mbuf *m, uint32_t off, uint32_t len, 
 unsigned int nfdp_lcore_id(void);
 int nfdp_errno(void);
 void nfdp_prefetch0(const void *p);
+/* Prefetches the start of an mbuf's data (one call for mtod and the prefetch). */
+void nfdp_prefetch_data(const struct rte_mbuf *m);
 
 /* Macro values bindgen cannot evaluate. */
 extern const uint64_t NFDP_ETH_RSS_IP;

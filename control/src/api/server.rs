@@ -79,9 +79,12 @@ pub fn routes(
     Ok(b.routes())
 }
 
+/// The largest token file read: a token is one line.
+const TOKEN_FILE_LIMIT: u64 = 64 << 10;
+
 /// Reads `[api] token_file`: its first line, trimmed; empty is refused.
 pub fn read_token(path: &Path) -> Result<String, String> {
-    let text = std::fs::read_to_string(path)
+    let text = crate::input_file::read_text(path, TOKEN_FILE_LIMIT)
         .map_err(|e| format!("[api] token_file {}: {e}", path.display()))?;
     let token = text.lines().next().unwrap_or("").trim().to_string();
     if token.is_empty() {

@@ -173,7 +173,10 @@ fn main() -> ExitCode {
                 }
                 s
             } else {
-                match std::fs::read_to_string(&check) {
+                match control::input_file::read_text(
+                    std::path::Path::new(&check),
+                    control::config::DEFAULT_RULES_FILE_LIMIT,
+                ) {
                     Ok(s) => s,
                     Err(e) => {
                         eprintln!("{check}: {e}");

@@ -168,6 +168,7 @@ pub fn run_with(mut cfg: Config, rules: Ruleset) -> Result<(), String> {
             pin: true,
             thread_init: Some(register_worker_thread),
             metrics: true,
+            stall_after: None,
         },
     )?;
     daemon.register_signals()?;

@@ -5,6 +5,7 @@
 use super::host::HostLink;
 use super::metrics::MetricsView;
 use super::snapshot::SnapshotSlot;
+use super::watchdog::{Watchdog, DEFAULT_STALL_AFTER};
 use super::worker::{Command, WorkerReport, WorkerThread};
 use super::{persist, PortControl, PublishError, Shared};
 use crate::config::{Config, CONNTRACK_TUNABLES};
@@ -53,6 +54,9 @@ pub struct Options {
     pub thread_init: Option<fn(usize)>,
     /// Serve `[metrics] listen`.
     pub metrics: bool,
+    /// How long a worker may go without polling before the watchdog calls it stalled
+    /// (`None`: `watchdog::DEFAULT_STALL_AFTER`).
+    pub stall_after: Option<Duration>,
 }
 
 /// A handle to the workers' command queues, shared by every API service.
@@ -229,7 +233,7 @@ impl Control {
         let Some(path) = self.config.rules_file.as_deref() else {
             return Err("no [rules] file to reload".into());
         };
-        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let text = super::read_rules_text(path, self.config.rules_file_limit)?;
         let _g = self.lock_changes();
         let (current, _) = self.shared.current_rules();
         let mut rs = (*current).clone();
@@ -288,6 +292,16 @@ pub fn start(cfg: Config, rules: Ruleset, ports: Ports, opts: Options) -> Result
         Some(p) => Some(crate::api::server::read_token(p)?),
         None => None,
     };
+
+    if let Some(path) = cfg.rules_file.as_deref().filter(|_| cfg.rules_persist) {
+        let n = persist::remove_stale_temporaries(path);
+        if n > 0 {
+            tracing::info!(
+                n,
+                "removed temporaries of rules file writes an earlier run did not finish"
+            );
+        }
+    }
 
     let stop = Arc::new(AtomicBool::new(false));
     let reload = Arc::new(AtomicBool::new(false));
@@ -436,7 +450,12 @@ pub fn start(cfg: Config, rules: Ruleset, ports: Ports, opts: Options) -> Result
             .map_err(|e| format!("[metrics] listen {listen}: {e}"))?;
         let mut ctl = control.ports.clone();
         ctl.extend(control.host_port.clone());
-        let mut view = MetricsView::new(Arc::clone(&shared), ctl, snapshots, Arc::clone(&stop));
+        let mut view = MetricsView::new(
+            Arc::clone(&shared),
+            ctl,
+            snapshots.clone(),
+            Arc::clone(&stop),
+        );
         view.rule_counters = control.config.metrics_rule_counters;
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let listener = {
@@ -456,17 +475,27 @@ pub fn start(cfg: Config, rules: Ruleset, ports: Ports, opts: Options) -> Result
     let loop_control = Arc::clone(&control);
     let loop_stop = Arc::clone(&stop);
     let loop_reload = Arc::clone(&reload);
+    let mut watchdog = Watchdog::new(
+        snapshots,
+        opts.stall_after.unwrap_or(DEFAULT_STALL_AFTER),
+        Instant::now(),
+    );
     daemon.control_loop = Some(
         std::thread::Builder::new()
             .name("nfdp-control".into())
-            .spawn(move || control_loop(&loop_control, &loop_stop, &loop_reload))
+            .spawn(move || control_loop(&loop_control, &loop_stop, &loop_reload, &mut watchdog))
             .map_err(|e| e.to_string())?,
     );
     Ok(daemon)
 }
 
-/// Link state and reloads, until `stop`.
-fn control_loop(control: &Control, stop: &AtomicBool, reload: &AtomicBool) {
+/// Link state, reloads and the worker watchdog, until `stop`.
+fn control_loop(
+    control: &Control,
+    stop: &AtomicBool,
+    reload: &AtomicBool,
+    watchdog: &mut Watchdog,
+) {
     let mut link: Vec<Option<bool>> = vec![None; control.ports.len()];
     while !stop.load(Ordering::Relaxed) {
         for (i, p) in control.ports.iter().enumerate() {
@@ -506,6 +535,7 @@ fn control_loop(control: &Control, stop: &AtomicBool, reload: &AtomicBool) {
                 Err(e) => tracing::error!("reload refused, the old ruleset stays: {e}"),
             }
         }
+        watchdog.check_and_log(Instant::now());
         std::thread::sleep(Duration::from_millis(100));
     }
 }

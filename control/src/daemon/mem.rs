@@ -69,6 +69,13 @@ impl Wire {
         self.tx_room.store(frames, Ordering::Relaxed);
     }
 
+    /// Holds receive queue `queue` until the guard is dropped: the worker polling it blocks
+    /// in `rx_burst`, as in a driver call that does not return (what the watchdog detects).
+    /// Frames cannot be injected into that queue meanwhile.
+    pub fn hold_rx(&self, queue: usize) -> Option<impl Drop + '_> {
+        self.rx.get(queue).map(lock)
+    }
+
     pub fn set_link(&self, up: bool) {
         self.up.store(up, Ordering::Relaxed);
     }

@@ -114,6 +114,7 @@ pub struct MetricsView {
 /// An exposition and its inputs.
 struct Rendered {
     snapshots: Vec<Arc<WorkerSnapshot>>,
+    stalled: Vec<bool>,
     ports: Vec<(PortStats, bool)>,
     ruleset: (u64, i64),
     text: Bytes,
@@ -183,6 +184,8 @@ impl MetricsView {
         }
         let snapshots: Vec<Arc<WorkerSnapshot>> =
             self.workers.iter().filter_map(|w| w.latest()).collect();
+        // A stalled worker publishes nothing: its flag is an input of its own.
+        let stalled: Vec<bool> = self.workers.iter().map(|w| w.heartbeat.stalled()).collect();
         if !snapshots.iter().any(|s| s.running) {
             return Err("no worker is running".into());
         }
@@ -200,6 +203,7 @@ impl MetricsView {
         if let Some(c) = cache.as_ref() {
             if c.ruleset == ruleset
                 && c.ports == ports
+                && c.stalled == stalled
                 && c.snapshots.len() == snapshots.len()
                 && c.snapshots
                     .iter()
@@ -215,9 +219,16 @@ impl MetricsView {
             .zip(&ports)
             .map(|(p, (s, up))| (p.name().to_string(), *s, *up))
             .collect();
-        let text = Bytes::from(render(&self.shared, &named, &snapshots, self.rule_counters));
+        let text = Bytes::from(render(
+            &self.shared,
+            &named,
+            &snapshots,
+            &stalled,
+            self.rule_counters,
+        ));
         *cache = Some(Rendered {
             snapshots,
+            stalled,
             ports,
             ruleset,
             text: text.clone(),
@@ -316,11 +327,13 @@ pub fn outcomes(s: &PipelineStats) -> Vec<(&'static str, u64)> {
 }
 
 /// The exposition of the appliance: build, ports, workers, drops, conntrack, ruleset and
-/// (with `rule_counters`) every rule's counters, from the workers' latest `snapshots`.
+/// (with `rule_counters`) every rule's counters, from the workers' latest `snapshots`, and
+/// the watchdog's `stalled` flag of each worker (by index).
 pub fn render(
     shared: &Shared,
     ports: &[(String, PortStats, bool)],
     snapshots: &[Arc<WorkerSnapshot>],
+    stalled: &[bool],
     rule_counters: bool,
 ) -> String {
     let mut e = Exposition {
@@ -433,6 +446,18 @@ pub fn render(
                 s.unix_ns as f64 / 1e9,
             )
         },
+    );
+    let flags: Vec<(String, bool)> = stalled
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (i.to_string(), *s))
+        .collect();
+    e.each(
+        "nfdp_worker_stalled",
+        Kind::Gauge,
+        "1 while the watchdog calls the worker stalled: its poll loop has not turned for 5 s (a driver call that does not return, a livelock).",
+        &flags,
+        |e, (id, s)| e.sample("nfdp_worker_stalled", &[("worker", id)], u8::from(*s)),
     );
     e.each(
         "nfdp_worker_ruleset_generation",

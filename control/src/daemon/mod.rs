@@ -14,6 +14,7 @@ pub mod metrics;
 pub mod notify;
 pub mod persist;
 pub mod snapshot;
+pub mod watchdog;
 pub mod worker;
 
 pub use self::core::{Control, Daemon, HostPorts, Options, Ports, Workers, WorkersError};
@@ -30,10 +31,17 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 use worker::{Command, WorkerReport};
 
-/// Reads an iptables-restore file into a ruleset; errors name FILE:LINE.
-pub fn load_rules(path: &Path) -> Result<Ruleset, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+/// Reads an iptables-restore file of at most `limit` bytes (`[rules] max_file_size`) into a
+/// ruleset; errors name FILE:LINE, or FILE and why it cannot be read.
+pub fn load_rules(path: &Path, limit: u64) -> Result<Ruleset, String> {
+    let text = read_rules_text(path, limit)?;
     parse_rules(&text, &path.display().to_string())
+}
+
+/// A rules file's text (a regular file, at most `limit` bytes: see `input_file`).
+pub fn read_rules_text(path: &Path, limit: u64) -> Result<String, String> {
+    crate::input_file::read_text(path, limit)
+        .map_err(|e| format!("rules file {}: {e}", path.display()))
 }
 
 /// Parses iptables-restore text (all or nothing); errors name `origin:LINE`.
@@ -225,8 +233,9 @@ pub fn collect_reports(
 /// Runs the appliance described by `config_path` until SIGINT or SIGTERM.
 pub fn run(config_path: &Path) -> Result<(), String> {
     let cfg = Config::load(config_path).map_err(|e| e.to_string())?;
+    cfg.check_machine().map_err(|e| e.to_string())?;
     let rules = match &cfg.rules_file {
-        Some(p) => load_rules(p)?,
+        Some(p) => load_rules(p, cfg.rules_file_limit)?,
         None => Ruleset::default(),
     };
     run_with(cfg, rules)

@@ -3,6 +3,7 @@
 //! readers (`/metrics`, `/healthz`) load the latest copy without asking the worker anything.
 //! The packet path never touches the slot: the cost is one small allocation per tick.
 
+use super::watchdog::Heartbeat;
 use super::worker::WorkerReport;
 use arc_swap::ArcSwapOption;
 use dataplane::pipeline::CompiledRuleset;
@@ -29,10 +30,12 @@ pub struct WorkerSnapshot {
     pub running: bool,
 }
 
-/// A worker's latest snapshot: written by that worker only, read by anyone.
+/// A worker's latest snapshot: written by that worker only, read by anyone; and its
+/// heartbeat, which the worker updates every poll loop (see `watchdog`).
 #[derive(Default)]
 pub struct SnapshotSlot {
     latest: ArcSwapOption<WorkerSnapshot>,
+    pub heartbeat: Heartbeat,
 }
 
 impl SnapshotSlot {

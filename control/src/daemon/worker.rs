@@ -263,6 +263,7 @@ impl WorkerThread {
             self.worker.send(&mut ports, &mut emits);
 
             report.polls += 1;
+            self.snapshot.heartbeat.beat(report.polls);
             if got > 0 {
                 report.busy_polls += 1;
             }

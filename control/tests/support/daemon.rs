@@ -71,8 +71,11 @@ pub fn write_config(dir: &Path, text: &str) -> Config {
 /// Starts a daemon core from `cfg` and its rules file; returns it with its wires, the
 /// link-up announcements already taken.
 pub fn boot(cfg: Config) -> (Daemon, Vec<Wire>) {
-    let rules =
-        control::daemon::load_rules(cfg.rules_file.as_deref().expect("rules file")).expect("rules");
+    let rules = control::daemon::load_rules(
+        cfg.rules_file.as_deref().expect("rules file"),
+        cfg.rules_file_limit,
+    )
+    .expect("rules");
     let (ports, wires) = wire_ports(&cfg).expect("ports");
     let daemon = core::start(cfg, rules, ports, Options::default()).expect("daemon");
     announced(&wires);

@@ -75,8 +75,8 @@ pub struct CompiledRule {
     pub slot: u32,
     /// 1-based position in its chain (what TRACE and `--line-numbers` show).
     pub number: u32,
-    /// Its criteria read only the packet's context (`eval::context_only`).
-    pub context_only: bool,
+    /// What deciding its criteria needs (`eval::RuleEval`).
+    pub eval: super::eval::RuleEval,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -132,9 +132,22 @@ pub struct CompiledRuleset {
     /// defragmentation) in a namespace only when a rule asks for it, nfdp tracks nothing
     /// otherwise.
     pub needs_conntrack: bool,
-    /// Per hook (by `Hook as usize`), a bit per `TableKind` that has a chain there: the
-    /// hooks skip the other tables without looking them up.
-    pub hook_tables: [u8; 5],
+    /// What each table does at each hook (`[Hook as usize][TableKind as usize]`), worked
+    /// out once: the hooks skip absent tables and count empty built-in chains' policies
+    /// without looking the chains up (most tables at most hooks are one or the other).
+    pub plan: [[TablePlan; 5]; 5],
+}
+
+/// A table at one hook, as the hooks run it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum TablePlan {
+    /// No chain there: the packet goes on.
+    #[default]
+    Absent,
+    /// A built-in chain without rules: its policy, counted on `slot`.
+    Policy { slot: u32, drop: bool },
+    /// A chain with rules: a traversal.
+    Traverse,
 }
 
 impl CompiledRuleset {
@@ -211,12 +224,20 @@ impl CompiledRuleset {
                     .flat_map(|c| c.rules.iter())
                     .any(|r| uses_conntrack(&r.spec))
         });
-        let mut hook_tables = [0u8; 5];
+        let mut plan = [[TablePlan::Absent; 5]; 5];
         for t in tables.iter().flatten() {
             for (h, entry) in t.entry.iter().enumerate() {
-                if entry.is_some() {
-                    hook_tables[h] |= 1 << t.kind as u8;
-                }
+                let Some(c) = entry.and_then(|e| t.chains.get(e as usize)) else {
+                    continue;
+                };
+                plan[h][t.kind as usize] = if c.rules.is_empty() {
+                    TablePlan::Policy {
+                        slot: c.policy_slot,
+                        drop: c.policy == Some(Policy::Drop),
+                    }
+                } else {
+                    TablePlan::Traverse
+                };
             }
         }
         let compiled = CompiledRuleset {
@@ -224,13 +245,12 @@ impl CompiledRuleset {
             slots,
             generation,
             needs_conntrack,
-            hook_tables,
+            plan,
         };
         (compiled, budget.over)
     }
 
-    /// The same program with every chain scanned rule by rule (the reference the
-    /// classifier is tested against).
+    /// The same program with every chain scanned rule by rule.
     pub fn without_index(mut self) -> CompiledRuleset {
         for t in self.tables.iter_mut().flatten() {
             for c in &mut t.chains {
@@ -238,6 +258,18 @@ impl CompiledRuleset {
             }
         }
         self
+    }
+
+    /// The reference the fast paths are tested against: every chain scanned rule by rule
+    /// and every rule's criteria evaluated in full (no `RuleEval` shortcut).
+    pub fn reference(self) -> CompiledRuleset {
+        let mut r = self.without_index();
+        for t in r.tables.iter_mut().flatten() {
+            for rule in t.chains.iter_mut().flat_map(|c| c.rules.iter_mut()) {
+                rule.eval = super::eval::RuleEval::Full;
+            }
+        }
+        r
     }
 }
 
@@ -301,7 +333,7 @@ fn compile_table(
                     let mut spec = r.spec.clone();
                     spec.target = Target::None;
                     CompiledRule {
-                        context_only: super::eval::context_only(&spec),
+                        eval: super::eval::RuleEval::of(&spec),
                         spec,
                         action,
                         slot,

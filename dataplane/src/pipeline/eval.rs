@@ -131,6 +131,34 @@ pub fn time_matches(m: &TimeMatch, now_ns: u64) -> bool {
     m.monthdays & (1 << mday) != 0
 }
 
+/// The `--ctstate` bits of a packet: its state, plus SNAT / DNAT when its connection
+/// is translated that way.
+fn ctstate_bits(ct: &CtInfo, e: Option<&ConnEntry>) -> u16 {
+    let mut bits = ct.state.bit();
+    if let Some(e) = e {
+        if e.status & nat_bits::SRC_NAT != 0 {
+            bits |= st::SNAT;
+        }
+        if e.status & nat_bits::DST_NAT != 0 {
+            bits |= st::DNAT;
+        }
+    }
+    bits
+}
+
+/// `RuleEval::CtState`: what `conntrack_matches` answers for a match of the state alone
+/// (a packet without an entry included), with the packet checked to be one a rule can
+/// match at all.
+pub fn ctstate_matches(
+    ip: &[u8],
+    bits: u16,
+    inv: bool,
+    ct: &CtInfo,
+    e: Option<&ConnEntry>,
+) -> bool {
+    PacketView::is_parseable(ip) && ((bits & ctstate_bits(ct, e) != 0) != inv)
+}
+
 /// xt_conntrack rev 3 (and `-m state`): the state criterion applies to every packet;
 /// the others need a connection.
 pub fn conntrack_matches(
@@ -140,16 +168,7 @@ pub fn conntrack_matches(
     now_ns: u64,
 ) -> bool {
     if let Some(s) = m.state {
-        let mut bits = ct.state.bit();
-        if let Some(e) = e {
-            if e.status & nat_bits::SRC_NAT != 0 {
-                bits |= st::SNAT;
-            }
-            if e.status & nat_bits::DST_NAT != 0 {
-                bits |= st::DNAT;
-            }
-        }
-        if !s.apply(s.val & bits != 0) {
+        if !s.apply(s.val & ctstate_bits(ct, e) != 0) {
             return false;
         }
     }
@@ -297,18 +316,29 @@ fn context_match(
     })
 }
 
-/// Whether every criterion of the rule is a context match (no base criteria): such a
-/// rule is decided without parsing the packet or naming its interfaces
-/// (`context_rule_matches`), the usual `--ctstate ESTABLISHED,RELATED` head of a chain.
-pub fn context_only(spec: &RuleSpec) -> bool {
-    spec.src.is_none()
-        && spec.dst.is_none()
-        && spec.in_iface.is_none()
-        && spec.out_iface.is_none()
-        && spec.proto.is_none()
-        && spec.fragment.is_none()
-        && !spec.matches.is_empty()
-        && spec.matches.iter().all(|m| {
+/// How a rule's criteria are decided, worked out when the ruleset is compiled: most
+/// rules need only part of what `rule_matches` prepares.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RuleEval {
+    /// No criterion at all (`-A FORWARD -j ACCEPT`): every packet a rule can match.
+    Unconditional,
+    /// `-m conntrack --ctstate S` (or `-m state --state S`) and nothing else, the head of
+    /// most gateway chains: the packet's state bits against `bits` (`ctstate_matches`).
+    CtState { bits: u16, inv: bool },
+    /// Context matches only (conntrack, connmark, limit, statistic, time), no base
+    /// criteria: decided without parsing the packet (`context_rule_matches`), the usual
+    /// `--ctstate ESTABLISHED,RELATED` head of a chain.
+    Context,
+    /// Base criteria and matches that read only the packet and its interfaces (tcp, udp,
+    /// multiport, mark, ...): no connection, clock or rule state (`view_rule_matches`).
+    View,
+    /// Anything else: `rule_matches`.
+    Full,
+}
+
+impl RuleEval {
+    pub fn of(spec: &RuleSpec) -> RuleEval {
+        let context = |m: &Match| {
             matches!(
                 m,
                 Match::Limit(_)
@@ -317,11 +347,52 @@ pub fn context_only(spec: &RuleSpec) -> bool {
                     | Match::Conntrack(_)
                     | Match::Connmark(_)
             )
-        })
+        };
+        // What `match_one` hands to `Match::matches` and nothing else.
+        let view_only = |m: &Match| {
+            !context(m)
+                && !matches!(
+                    m,
+                    Match::Addrtype(_)
+                        | Match::Connlimit(_)
+                        | Match::Recent(_)
+                        | Match::Hashlimit(_)
+                )
+        };
+        let no_base = spec.src.is_none()
+            && spec.dst.is_none()
+            && spec.in_iface.is_none()
+            && spec.out_iface.is_none()
+            && spec.proto.is_none()
+            && spec.fragment.is_none();
+        if no_base && spec.matches.is_empty() {
+            RuleEval::Unconditional
+        } else if let (true, [Match::Conntrack(c)]) = (no_base, &spec.matches[..]) {
+            match c.state {
+                Some(s) if !c.tests_entry() => RuleEval::CtState {
+                    bits: s.val,
+                    inv: s.inv,
+                },
+                _ => RuleEval::Context,
+            }
+        } else if no_base && spec.matches.iter().all(context) {
+            RuleEval::Context
+        } else if spec.matches.iter().all(view_only) {
+            RuleEval::View
+        } else {
+            RuleEval::Full
+        }
+    }
 }
 
-/// `rule_matches` for a rule that is `context_only`: the same answer, with the packet
-/// only checked to be one a rule can match at all.
+/// `rule_matches` for a rule whose evaluation is `RuleEval::View`.
+pub fn view_rule_matches(spec: &RuleSpec, ip: &[u8], meta: PacketMeta<'_>) -> bool {
+    PacketView::parse(ip, meta)
+        .is_some_and(|v| spec.base_matches(&v) && spec.matches.iter().all(|m| m.matches(&v)))
+}
+
+/// `rule_matches` for a rule whose evaluation is `RuleEval::Context`: the same answer,
+/// with the packet only checked to be one a rule can match at all.
 pub fn context_rule_matches(
     spec: &RuleSpec,
     ip: &[u8],
@@ -342,6 +413,66 @@ pub fn context_rule_matches(
 mod tests {
     use super::*;
     use crate::ruleset::matches::limit::LIMIT_SCALE;
+
+    /// `RuleEval::CtState` answers as `conntrack_matches` does for a state-only match:
+    /// every state, every set of state bits, negated or not, with and without an entry,
+    /// with each kind of NAT on it.
+    #[test]
+    fn ctstate_alone_is_decided_as_conntrack_decides_it() {
+        use crate::conntrack::{Conntrack, CtConfig};
+        use crate::ruleset::matches::conntrack::{ConntrackFlavor, ConntrackMatch};
+        use crate::ruleset::packet::tests::ipv4;
+        let ip = ipv4(17, [10, 0, 0, 1], [10, 0, 0, 2], &[0, 1, 0, 2, 0, 8, 0, 0]);
+        let mut ct = Conntrack::new(CtConfig::default());
+        let base = ct
+            .packet_in(&ip, false, 1_000_000_000)
+            .pending
+            .expect("a new connection");
+        let nat = [
+            0,
+            nat_bits::SRC_NAT,
+            nat_bits::DST_NAT,
+            nat_bits::SRC_NAT | nat_bits::DST_NAT,
+        ];
+        let states = [
+            CtState::New,
+            CtState::Established,
+            CtState::Related,
+            CtState::Invalid,
+            CtState::Untracked,
+        ];
+        for status in nat {
+            let mut e = base.clone();
+            e.status |= status;
+            for state in states {
+                let info = CtInfo {
+                    state,
+                    ..CtInfo::untracked()
+                };
+                for entry in [None, Some(&e)] {
+                    for bits in 0..128u16 {
+                        for inv in [false, true] {
+                            let mut m = ConntrackMatch::new(ConntrackFlavor::Conntrack);
+                            m.state = Some(Inv { val: bits, inv });
+                            assert_eq!(
+                                RuleEval::of(&RuleSpec {
+                                    matches: vec![Match::Conntrack(m.clone())],
+                                    ..RuleSpec::default()
+                                }),
+                                RuleEval::CtState { bits, inv }
+                            );
+                            assert_eq!(
+                                ctstate_matches(&ip, bits, inv, &info, entry),
+                                conntrack_matches(&m, &info, entry, 0),
+                                "{state:?} bits {bits:#x} inv {inv} nat {status} entry {}",
+                                entry.is_some()
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn limit_is_a_token_bucket() {

@@ -107,9 +107,25 @@ impl Pipeline {
     /// Runs the tables of `hook` in order; the first table that does not accept ends it.
     #[inline]
     pub(super) fn run_hook(&mut self, hook: Hook, tables: &[TableKind], pkt: &mut Pkt) -> Flow {
-        let present = self.rules.hook_tables[hook as usize];
-        for t in tables.iter().filter(|t| present & (1 << **t as u8) != 0) {
-            match self.run(*t, hook, pkt) {
+        let traced = self.trace.is_some() || self.watch_hit;
+        for t in tables {
+            let verdict = match self.rules.plan[hook as usize][*t as usize] {
+                TablePlan::Absent => continue,
+                // An empty built-in chain: its policy, counted (traced ones traverse, for
+                // the policy's TRACE line).
+                TablePlan::Policy { slot, drop } if !traced => {
+                    if let Some(c) = self.counters.get_mut(slot as usize) {
+                        c.packets += 1;
+                        c.bytes += pkt.buf.len() as u64;
+                    }
+                    if !drop {
+                        continue;
+                    }
+                    Verdict::Drop
+                }
+                _ => self.traverse_table(*t, hook, pkt),
+            };
+            match verdict {
                 Verdict::Accept => {}
                 // A target that could not do its work names why; otherwise it was a rule.
                 Verdict::Drop => {
@@ -129,6 +145,13 @@ impl Pipeline {
         // Reassembly comes with conntrack (nf_defrag_ipv4 is its dependency).
         if !self.rules.needs_conntrack {
             return Ok(());
+        }
+        // Not a fragment (MF clear, offset 0): nothing to reassemble. The queues' timeouts
+        // run in `reap` as well as here.
+        if let Some(&[a, b]) = pkt.buf.data().get(6..8) {
+            if u16::from_be_bytes([a, b]) & 0x3fff == 0 {
+                return Ok(());
+            }
         }
         match self.defrag.push(pkt.buf.data(), self.now_ns) {
             Reassembly::NotFragment => Ok(()),

@@ -2,30 +2,18 @@
 //! context, the targets that are not verdicts or jumps, rule counters and TRACE lines.
 
 use super::*;
+use crate::ruleset::packet::{PacketMeta, PacketView};
+use eval::RuleEval;
 
 impl Pipeline {
-    /// One table at one hook. Inlined into the hooks: most tables at most hooks are an
-    /// empty built-in chain, which only counts the packet on its policy.
-    #[inline]
-    pub(super) fn run(&mut self, table: TableKind, hook: Hook, pkt: &mut Pkt) -> Verdict {
-        let Some(entry) = self.rules.table(table).and_then(|t| t.entry(hook)) else {
-            return Verdict::Accept;
-        };
-        if entry.rules.is_empty() && self.trace.is_none() && !self.watch_hit {
-            if let Some(c) = self.counters.get_mut(entry.policy_slot as usize) {
-                c.packets += 1;
-                c.bytes += pkt.buf.len() as u64;
-            }
-            if entry.policy == Some(crate::ruleset::Policy::Drop) {
-                return Verdict::Drop;
-            }
-            return Verdict::Accept;
-        }
-        self.traverse_table(table, hook, pkt)
-    }
-
+    /// One table at one hook, its chains traversed.
     #[inline(never)]
-    fn traverse_table(&mut self, table: TableKind, hook: Hook, pkt: &mut Pkt) -> Verdict {
+    pub(super) fn traverse_table(
+        &mut self,
+        table: TableKind,
+        hook: Hook,
+        pkt: &mut Pkt,
+    ) -> Verdict {
         let (rules, parked) = match self.parked_rules.take() {
             Some(stand_in) => (std::mem::replace(&mut self.rules, stand_in), true),
             None => (Arc::clone(&self.rules), false),
@@ -72,9 +60,30 @@ impl Host<'_> {
 
 impl RuleHost for Host<'_> {
     fn rule_matches(&mut self, _table: TableKind, hook: Hook, rule: &CompiledRule) -> bool {
-        // A catch-all rule needs none of the context below.
-        if rule.spec.is_unconditional() {
-            return crate::ruleset::packet::PacketView::is_parseable(self.pkt.buf.data());
+        let ip = self.pkt.buf.data();
+        match rule.eval {
+            // A catch-all rule needs none of the context below.
+            RuleEval::Unconditional => return PacketView::is_parseable(ip),
+            RuleEval::View => {
+                let ports = self.p.fib.ports();
+                let name =
+                    |p: Option<PortId>| p.and_then(|p| ports.get(p)).map(|p| p.name.as_str());
+                let meta = PacketMeta {
+                    in_iface: name(self.pkt.in_port),
+                    out_iface: name(self.pkt.out_port),
+                    src_mac: self
+                        .pkt
+                        .mac_header
+                        .map(|h| [h[6], h[7], h[8], h[9], h[10], h[11]]),
+                    mark: self.pkt.buf.mark,
+                };
+                return eval::view_rule_matches(&rule.spec, ip, meta);
+            }
+            RuleEval::CtState { bits, inv } => {
+                let entry = self.pkt.entry(&self.p.conntrack);
+                return eval::ctstate_matches(ip, bits, inv, &self.pkt.ct, entry);
+            }
+            RuleEval::Context | RuleEval::Full => {}
         }
         let Pipeline {
             fib,
@@ -85,16 +94,12 @@ impl RuleHost for Host<'_> {
             tables,
             ..
         } = &mut *self.p;
-        let entry = match (&self.pkt.ct.pending, self.pkt.ct.id) {
-            (Some(e), _) => Some(e),
-            (None, Some(id)) => conntrack.entry(id),
-            _ => None,
+        let entry = self.pkt.entry(conntrack);
+        let Some(st) = state.get_mut(rule.slot as usize) else {
+            return false;
         };
-        if rule.context_only {
-            let Some(st) = state.get_mut(rule.slot as usize) else {
-                return false;
-            };
-            let ip = self.pkt.buf.data();
+        let random = &mut || next_random(rng);
+        if rule.eval == RuleEval::Context {
             return eval::context_rule_matches(
                 &rule.spec,
                 ip,
@@ -102,7 +107,7 @@ impl RuleHost for Host<'_> {
                 entry,
                 *now_ns,
                 st,
-                &mut || next_random(rng),
+                random,
             );
         }
         let name = |p: Option<PortId>| p.and_then(|p| fib.ports().get(p)).map(|p| p.name.as_str());
@@ -121,12 +126,7 @@ impl RuleHost for Host<'_> {
             conntrack,
             tables,
         };
-        let Some(st) = state.get_mut(rule.slot as usize) else {
-            return false;
-        };
-        eval::rule_matches(&rule.spec, self.pkt.buf.data(), &mut env, st, &mut || {
-            next_random(rng)
-        })
+        eval::rule_matches(&rule.spec, ip, &mut env, st, random)
     }
 
     fn run_target(

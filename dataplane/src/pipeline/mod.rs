@@ -22,7 +22,8 @@ pub mod trace;
 pub mod traverse;
 
 pub use compile::{
-    Action, CompileError, CompiledRule, CompiledRuleset, CompiledTable, DEFAULT_CLASSIFIER_MEMORY,
+    Action, CompileError, CompiledRule, CompiledRuleset, CompiledTable, TablePlan,
+    DEFAULT_CLASSIFIER_MEMORY,
 };
 pub use drop::{DropCounters, DropReason};
 pub use traverse::{traverse, RuleHost, TargetOutcome, TraceKind, Verdict};
@@ -130,6 +131,15 @@ impl Pkt {
     }
 
     /// The connection entry of the packet: the new one it carries, or the table's.
+    fn entry<'a>(&'a self, ct: &'a Conntrack) -> Option<&'a ConnEntry> {
+        match (self.ct.pending.as_ref(), self.ct.id) {
+            (Some(e), _) => Some(e),
+            (None, Some(id)) => ct.entry(id),
+            _ => None,
+        }
+    }
+
+    /// As `entry`, to change it.
     fn entry_mut<'a>(&'a mut self, ct: &'a mut Conntrack) -> Option<&'a mut ConnEntry> {
         match (self.ct.pending.as_mut(), self.ct.id) {
             (Some(e), _) => Some(e),
@@ -196,7 +206,7 @@ impl Pipeline {
                 slots: Vec::new(),
                 generation: 0,
                 needs_conntrack: false,
-                hook_tables: [0; 5],
+                plan: Default::default(),
             })),
             fib,
             routes: RouteCache::default(),
@@ -268,10 +278,12 @@ impl Pipeline {
         self.conntrack.forget_nat_source(addr)
     }
 
-    /// A worker pass's housekeeping: up to `EXPIRE_PER_POLL` conntrack timers.
+    /// A worker pass's housekeeping: up to `EXPIRE_PER_POLL` conntrack timers, and the
+    /// fragment queues that timed out.
     pub fn reap(&mut self, now_ns: u64) {
         self.conntrack
             .expire_some(now_ns, crate::conntrack::EXPIRE_PER_POLL);
+        self.defrag.expire(now_ns);
     }
 
     pub fn conntrack(&self) -> &Conntrack {

@@ -41,11 +41,7 @@ impl Pipeline {
             }
             return Ok(());
         }
-        let entry = match (&pkt.ct.pending, pkt.ct.id) {
-            (Some(e), _) => Some(e),
-            (None, Some(id)) => self.conntrack.entry(id),
-            _ => None,
-        };
+        let entry = pkt.entry(&self.conntrack);
         // Without a binding that changed this side of the tuple the rewrite would write
         // back what is there (nf_nat_packet tests the same status bit).
         let target = entry

@@ -91,13 +91,13 @@ pub struct Scratch {
 
 impl Scratch {
     /// How `chain` is walked from its first rule at `depth`.
-    fn enter(
+    fn enter<H: RuleHost + ?Sized>(
         &mut self,
         table: &CompiledTable,
         chain: u32,
         depth: usize,
         keys: &mut Option<Keys>,
-        host: &mut dyn RuleHost,
+        host: &mut H,
     ) -> Walk {
         match table
             .chains
@@ -112,12 +112,12 @@ impl Scratch {
 
     /// Prepares the candidates of an indexed chain at `depth` (the keys are computed on
     /// the first chain of the traversal that needs them).
-    fn start(
+    fn start<H: RuleHost + ?Sized>(
         &mut self,
         ix: &ChainIndex,
         depth: usize,
         keys: &mut Option<Keys>,
-        host: &mut dyn RuleHost,
+        host: &mut H,
     ) -> Walk {
         let Some(k) = keys.or_else(|| host.keys()) else {
             return Walk::Scan;
@@ -143,10 +143,10 @@ impl Scratch {
 /// Runs `hook` of `table` on the packet. A table without that hook accepts. Indexed
 /// chains visit only the rules their classifier leaves for `host.keys()` (when it has
 /// keys); the outcome is the same.
-pub fn traverse(
+pub fn traverse<H: RuleHost + ?Sized>(
     table: &CompiledTable,
     hook: Hook,
-    host: &mut dyn RuleHost,
+    host: &mut H,
     scratch: &mut Scratch,
 ) -> Verdict {
     let Some(entry) = table.entry[hook as usize] else {
@@ -218,7 +218,7 @@ pub fn traverse(
     }
 }
 
-fn apply_policy(table: &CompiledTable, entry: u32, host: &mut dyn RuleHost) -> Verdict {
+fn apply_policy<H: RuleHost + ?Sized>(table: &CompiledTable, entry: u32, host: &mut H) -> Verdict {
     let c = &table.chains[entry as usize];
     host.count(c.policy_slot);
     host.trace(

@@ -1192,7 +1192,7 @@ impl Port for DpdkQueue {
             if i + 1 < rx {
                 // SAFETY: a valid received mbuf; prefetching its data has no effect on
                 // memory.
-                unsafe { sys::nfdp_prefetch0(sys::nfdp_pktmbuf_mtod(self.mbufs[i + 1])) };
+                unsafe { sys::nfdp_prefetch_data(self.mbufs[i + 1]) };
             }
             let Some(mut buf) = self.rx_one(m) else {
                 bad += 1;

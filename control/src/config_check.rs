@@ -64,7 +64,7 @@ fn token_file_line(path: &Path) -> Option<usize> {
     struct Api {
         token_file: toml::Spanned<String>,
     }
-    let src = std::fs::read_to_string(path).ok()?;
+    let src = crate::input_file::read_text(path, crate::config::CONFIG_FILE_LIMIT).ok()?;
     let file: File = toml::from_str(&src).ok()?;
     let start = file.api.token_file.span().start.min(src.len());
     Some(
@@ -80,7 +80,7 @@ fn token_file_line(path: &Path) -> Option<usize> {
 pub fn check(path: &Path) -> Result<Checked, String> {
     let config = Config::load(path).map_err(|e| e.to_string())?;
     let rules = match &config.rules_file {
-        Some(p) => load_rules(p)?,
+        Some(p) => load_rules(p, config.rules_file_limit)?,
         None => Ruleset::default(),
     };
     let ports: Vec<String> = config.ports.iter().map(|p| p.name.clone()).collect();

@@ -3,7 +3,7 @@ CARGO ?= cargo
 # The appliance binary with the DPDK data plane (Debian's DPDK 22.11, see scripts/setup.sh).
 NFDP_DPDK := target/release/nfdp
 
-.PHONY: setup build build-dpdk test lint demo replay-demo golden conformance lab bench image image-check deb deb-check
+.PHONY: setup build build-dpdk test lint demo replay-demo golden conformance lab bench image image-check lab-image deb deb-check
 
 # Randomised tests (proptest): in CI (CI set in the environment, as .ci/run does) every
 # property draws from one fixed seed, so a run repeats the last one and a random draw cannot
@@ -97,6 +97,18 @@ image-check:
 		bash docker/build.sh --offline && bash docker/check.sh; \
 	else \
 		echo "image-check: needs root (debootstrap, podman image mount); run: sudo make image-check"; \
+	fi
+
+# The lab (tests/lab/run.sh) with the image's nfdp and nfdpctl, copied out of the mounted
+# image (same Debian 12 libraries as the host). Root only; not part of `make test`.
+lab-image: image
+	@if [ "$$(id -u)" = 0 ]; then \
+		mkdir -p target/image && root=$$(podman image mount localhost/nfdp:latest) && \
+		cp "$$root/usr/bin/nfdp" "$$root/usr/bin/nfdpctl" target/image/ && \
+		podman image unmount localhost/nfdp:latest >/dev/null && \
+		NFDP=target/image/nfdp NFDPCTL=target/image/nfdpctl bash tests/lab/run.sh; \
+	else \
+		echo "lab-image: needs root (podman image mount, network namespaces); run: sudo make lab-image"; \
 	fi
 
 # The Debian package (cargo-deb; metadata in control/Cargo.toml): the DPDK binaries, the

@@ -68,7 +68,7 @@ listen = "127.0.0.1:0"
         .expect("start nfdp");
 
     let ready = receive(&notify);
-    assert_eq!(ready, "READY=1\nSTATUS=forwarding: 2 ports, 1 workers\n");
+    assert_eq!(ready, "READY=1\nSTATUS=forwarding: 2 ports, 1 worker\n");
     // Ready means the API listens: a client started by `systemctl start`'s return finds it.
     assert!(
         std::os::unix::net::UnixStream::connect(&api).is_ok(),

@@ -55,7 +55,12 @@ fn socket_addr(socket: &OsStr) -> io::Result<SocketAddr> {
 
 /// `READY=1` with a status line: the ports are up and the workers run.
 pub fn ready_message(ports: usize, workers: usize) -> String {
-    format!("READY=1\nSTATUS=forwarding: {ports} ports, {workers} workers\n")
+    let plural = |n: usize| if n == 1 { "" } else { "s" };
+    format!(
+        "READY=1\nSTATUS=forwarding: {ports} port{}, {workers} worker{}\n",
+        plural(ports),
+        plural(workers)
+    )
 }
 
 /// `STOPPING=1`: the daemon is shutting down (systemd shows it as deactivating).
@@ -83,7 +88,7 @@ mod tests {
         notify_to(path.as_os_str(), &ready_message(2, 1)).unwrap();
         assert_eq!(
             receive(&listener),
-            "READY=1\nSTATUS=forwarding: 2 ports, 1 workers\n"
+            "READY=1\nSTATUS=forwarding: 2 ports, 1 worker\n"
         );
         notify_to(path.as_os_str(), STOPPING).unwrap();
         assert_eq!(receive(&listener), "STOPPING=1\nSTATUS=stopping\n");

@@ -3,7 +3,7 @@ CARGO ?= cargo
 # The appliance binary with the DPDK data plane (Debian's DPDK 22.11, see scripts/setup.sh).
 NFDP_DPDK := target/release/nfdp
 
-.PHONY: setup build build-dpdk test lint demo replay-demo golden conformance lab bench
+.PHONY: setup build build-dpdk test lint demo replay-demo golden conformance lab bench image image-check lab-image deb deb-check
 
 # Randomised tests (proptest): in CI (CI set in the environment, as .ci/run does) every
 # property draws from one fixed seed, so a run repeats the last one and a random draw cannot
@@ -33,8 +33,11 @@ test: setup lint
 	$(CARGO) test --workspace
 	$(CARGO) test -p dataplane --features dpdk --test dpdk_port
 	$(CARGO) test -p perf --features dpdk
+	$(CARGO) test -p control --features dpdk --test sd_notify
 	$(MAKE) conformance
 	$(MAKE) lab
+	$(MAKE) image-check
+	$(MAKE) deb-check
 	@echo "make test: all checks passed"
 
 # The kernel as the oracle: each scenario on a namespace router and on nfdp replay.
@@ -80,4 +83,50 @@ bench: build-dpdk
 		bash perf/compare-kernel.sh --json target/bench/compare-kernel.json; \
 	else \
 		echo "compare-kernel: needs root (network namespaces); run: sudo perf/compare-kernel.sh"; \
+	fi
+
+# The container image (docker/): built without registry access (a debootstrapped Debian 12
+# base, the binaries built here), then checked in a chroot of the mounted image: nfdp runs,
+# the shipped configs and rulesets check, every DPDK driver finds its libraries. Root only
+# (debootstrap, podman image mount); about 2 min when cargo is up to date (docker/README.md).
+image: setup
+	bash docker/build.sh --offline
+
+image-check:
+	@if [ "$$(id -u)" = 0 ]; then \
+		bash docker/build.sh --offline && bash docker/check.sh; \
+	else \
+		echo "image-check: needs root (debootstrap, podman image mount); run: sudo make image-check"; \
+	fi
+
+# The lab (tests/lab/run.sh) with the image's nfdp and nfdpctl, copied out of the mounted
+# image (same Debian 12 libraries as the host). Root only; not part of `make test`.
+lab-image: image
+	@if [ "$$(id -u)" = 0 ]; then \
+		mkdir -p target/image && root=$$(podman image mount localhost/nfdp:latest) && \
+		cp "$$root/usr/bin/nfdp" "$$root/usr/bin/nfdpctl" target/image/ && \
+		podman image unmount localhost/nfdp:latest >/dev/null && \
+		NFDP=target/image/nfdp NFDPCTL=target/image/nfdpctl bash tests/lab/run.sh; \
+	else \
+		echo "lab-image: needs root (podman image mount, network namespaces); run: sudo make lab-image"; \
+	fi
+
+# The Debian package (cargo-deb; metadata in control/Cargo.toml): the DPDK binaries, the
+# systemd unit, the gateway example as /etc/nfdp/nfdp.toml, the DPDK runtime and drivers as
+# dependencies. cargo-deb itself is installed with cargo the first time (a few minutes).
+CARGO_DEB_VERSION := 3.8.0
+deb: build-dpdk
+	$(CARGO) build --release -p perf --features dpdk --bin nfdp-pktgen
+	@$(CARGO) deb --version 2>/dev/null | grep -q ' $(CARGO_DEB_VERSION)' || \
+		$(CARGO) install --locked cargo-deb --version $(CARGO_DEB_VERSION)
+	rm -f target/debian/nfdp_*.deb
+	$(CARGO) deb -p control --no-build --strip
+
+# The package installed into a fresh Debian 12 chroot (debootstrap) with apt-get, where
+# nfdp runs and the installed config checks. Root only.
+deb-check:
+	@if [ "$$(id -u)" = 0 ]; then \
+		$(MAKE) deb && bash scripts/deb-check.sh; \
+	else \
+		echo "deb-check: needs root (debootstrap, chroot); run: sudo make deb-check"; \
 	fi

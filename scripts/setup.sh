@@ -13,6 +13,7 @@ packages=(
   dpdk dpdk-dev libdpdk-dev    # the DPDK port (cargo feature `dpdk`), dpdk-testpmd
   libclang-dev                 # bindgen for bindings/dpdk-sys
   prometheus                   # promtool: the metrics port's exposition is checked with it
+  podman buildah debootstrap   # docker/: the image built from a debootstrapped Debian 12 base
 )
 
 missing=()

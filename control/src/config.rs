@@ -21,6 +21,8 @@ use dataplane::route::{parse_cidr, Fib, PolicyRule, Prefix, RouteError, MAIN_TAB
 use serde::Deserialize;
 use toml::Spanned;
 
+mod eal_args;
+
 /// A config problem: the file, the line (when one is to blame) and what is wrong.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigError {
@@ -232,7 +234,7 @@ struct RawLocal {
 #[serde(deny_unknown_fields)]
 struct RawEal {
     #[serde(default)]
-    args: Vec<String>,
+    args: Vec<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -456,6 +458,10 @@ impl Config {
                 e.message().trim_end().to_string(),
             )
         })?;
+
+        // [eal]
+        let eal_words: Vec<&str> = raw.eal.args.iter().map(|a| a.get_ref().as_str()).collect();
+        eal_args::check(&eal_words).map_err(|(i, m)| cx.at(&raw.eal.args[i], m))?;
 
         // [dataplane]
         let workers = match raw.dataplane.workers {
@@ -721,7 +727,7 @@ impl Config {
 
         let config = Config {
             path: path.to_path_buf(),
-            eal_args: raw.eal.args,
+            eal_args: raw.eal.args.into_iter().map(Spanned::into_inner).collect(),
             workers,
             burst,
             ports,

@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod config;
+pub mod config_check;
 pub mod ctl;
 pub mod daemon;
 pub mod input_file;

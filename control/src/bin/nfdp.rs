@@ -29,6 +29,14 @@ enum Cmd {
         #[arg(long, value_name = "FILE")]
         check: String,
     },
+    /// Offline config tools.
+    Config {
+        /// Check FILE as `nfdp --config FILE` does before it starts anything: ports,
+        /// addresses, routes, policies, neighbours, EAL arguments, the rules file it names
+        /// and the API token file. Prints a summary, or FILE:LINE: message and exits 1.
+        #[arg(long, value_name = "FILE")]
+        check: PathBuf,
+    },
     /// Run pcap captures through the pipeline without DPDK.
     Replay {
         /// Appliance config (TOML): ports, addresses, routes, neighbours, rules file.
@@ -146,6 +154,16 @@ fn main() -> ExitCode {
             conntrack,
             events,
         } => replay(config, rules, inputs, out, conntrack, events),
+        Cmd::Config { check } => match control::config_check::check(&check) {
+            Ok(checked) => {
+                println!("{}", checked.summary());
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("{e}");
+                ExitCode::from(1)
+            }
+        },
         Cmd::Ruleset { check } => {
             let text = if check == "-" {
                 let mut s = String::new();

@@ -178,8 +178,14 @@ pub fn run_with(mut cfg: Config, rules: Ruleset) -> Result<(), String> {
         ports.len(),
         api_socket.display()
     );
+    // systemd (Type=notify): ready once the ports are up, the workers run and the API
+    // listens; a failure to tell it is logged, the appliance runs on.
+    if let Err(e) = super::notify::notify(&super::notify::ready_message(ports.len(), workers)) {
+        tracing::warn!(error = %e, "cannot notify systemd (NOTIFY_SOCKET)");
+    }
     daemon.wait();
     tracing::info!("stopping");
+    let _ = super::notify::notify(super::notify::STOPPING);
     daemon.shutdown();
     // Ports close before the EAL is cleaned up (Drop order: ports, tap, then eal).
     drop(tap);

@@ -11,6 +11,7 @@ pub mod http;
 pub mod listeners;
 pub mod mem;
 pub mod metrics;
+pub mod notify;
 pub mod persist;
 pub mod snapshot;
 pub mod watchdog;

@@ -1,0 +1,191 @@
+//! `nfdp config --check FILE`: the shipped configs pass; each broken config is refused with
+//! FILE:LINE: message on stderr, nothing on stdout, and exit 1.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const PORT: &str = r#"[[port]]
+name = "lan0"
+driver = "0000:03:00.0"
+addresses = ["192.168.1.1/24"]
+"#;
+
+fn nfdp_config_check(dir: &Path, file: &str) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_nfdp"))
+        .current_dir(dir)
+        .args(["config", "--check", file])
+        .output()
+        .expect("run nfdp");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("nfdp-config-check-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn the_shipped_configs_pass_from_the_repository_root_and_from_their_directory() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let want = [
+        (
+            "gateway.toml",
+            "ok (2 ports, 1 worker, 1 route, 0 policy rules, 1 neighbor; rules configs/gateway.rules: 3 rules)",
+        ),
+        (
+            "lab.toml",
+            "ok (2 ports, 1 worker, 3 routes, 1 policy rule, 0 neighbors; rules configs/lab.rules: 9 rules)",
+        ),
+    ];
+    let mut seen = 0;
+    for entry in std::fs::read_dir(root.join("configs")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "toml") {
+            continue;
+        }
+        let name = path.file_name().unwrap().to_str().unwrap().to_string();
+        let (code, out, err) = nfdp_config_check(&root, &format!("configs/{name}"));
+        assert_eq!((code, err.as_str()), (0, ""), "{name}");
+        assert!(out.starts_with(&format!("configs/{name}: ok (")), "{out}");
+        if let Some((_, summary)) = want.iter().find(|(n, _)| *n == name) {
+            assert_eq!(out, format!("configs/{name}: {summary}\n"));
+            seen += 1;
+        }
+        let (code, _, err) = nfdp_config_check(&root.join("configs"), &name);
+        assert_eq!((code, err.as_str()), (0, ""), "{name} from configs/");
+    }
+    assert_eq!(seen, want.len());
+}
+
+#[test]
+fn each_broken_config_is_refused_at_its_line() {
+    let dir = scratch("broken");
+    std::fs::write(
+        dir.join("bad.rules"),
+        "*filter\n-A FORWARD -p tcp --dport 80 -j ACCEPT\n-A FORWARD -j NOPE\nCOMMIT\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("empty.token"), "\n").unwrap();
+    let cases: &[(&str, String, &str)] = &[
+        (
+            "toml",
+            format!("{PORT}\n[dataplane\nworkers = [1]\n"),
+            "toml.toml:6: unclosed table, expected `]`",
+        ),
+        (
+            "field",
+            format!("{PORT}\n[dataplane]\nworker = [1]\n"),
+            "field.toml:7: unknown field `worker`, expected one of `workers`, `burst`, `mbufs`, `classifier_memory`",
+        ),
+        (
+            "address",
+            "[[port]]\nname = \"lan0\"\ndriver = \"x\"\naddresses = [\"192.168.1.300/24\"]\n".into(),
+            "address.toml:4: bad CIDR `192.168.1.300/24`: expected a.b.c.d/n with n from 0 to 32",
+        ),
+        (
+            "mtu",
+            format!("{PORT}mtu = 40\n"),
+            "mtu.toml:5: mtu 40 is below the IPv4 minimum of 68",
+        ),
+        (
+            "port",
+            format!("{PORT}\n[[port]]\nname = \"lan0\"\ndriver = \"y\"\n"),
+            "port.toml:7: duplicate port name `lan0` (first defined on line 2)",
+        ),
+        (
+            "gateway",
+            format!("{PORT}\n[[route]]\ndst = \"0.0.0.0/0\"\nvia = \"10.0.0.1\"\ndev = \"lan0\"\n"),
+            "gateway.toml:7: route to 0.0.0.0/0: gateway 10.0.0.1 is not on a connected network of port `lan0` (Nexthop has invalid gateway)",
+        ),
+        (
+            "route",
+            format!("{PORT}\n[[route]]\ndst = \"10.0.0.0/8\"\ndev = \"wan9\"\n"),
+            "route.toml:8: unknown port `wan9`",
+        ),
+        (
+            "policy",
+            format!("{PORT}\n[[policy]]\nfwmark = 1\ntable = 0\n"),
+            "policy.toml:8: table 0 is not a routing table",
+        ),
+        (
+            "neighbor",
+            format!("{PORT}\n[[neighbor]]\nip = \"192.168.1.2\"\nmac = \"ff:ff:ff:ff:ff:ff\"\n"),
+            "neighbor.toml:8: bad MAC address `ff:ff:ff:ff:ff:ff`: must be a unicast, non-zero address",
+        ),
+        (
+            "offlink",
+            format!("{PORT}\n[[neighbor]]\nip = \"10.1.1.1\"\nmac = \"02:00:00:00:00:01\"\n"),
+            "offlink.toml:7: neighbor 10.1.1.1 is not on a connected network; name its `dev`",
+        ),
+        (
+            "conntrack",
+            format!("{PORT}\n[conntrack]\nnf_conntrack_max = -1\n"),
+            "conntrack.toml:7: nf_conntrack_max = -1 is out of range 0..=4294967295",
+        ),
+        (
+            "eal",
+            format!("[eal]\nargs = [\n  \"-m\", \"1024\",\n  \"--no-hugepage\",\n]\n{PORT}"),
+            "eal.toml:4: unknown EAL option `--no-hugepage`",
+        ),
+        (
+            "ealvalue",
+            format!("[eal]\nargs = [\"--file-prefix\"]\n{PORT}"),
+            "ealvalue.toml:2: EAL option `--file-prefix` needs a value",
+        ),
+        (
+            "nofile",
+            format!("{PORT}\n[rules]\nfile = \"nope.rules\"\n"),
+            "nofile.toml:7: rules file `nope.rules` does not exist (looked in the current directory and in `.`)",
+        ),
+        (
+            "rules",
+            format!("{PORT}\n[rules]\nfile = \"bad.rules\"\n"),
+            "bad.rules:3: rule 2 in chain FORWARD: unknown target or chain `NOPE'",
+        ),
+        (
+            "token",
+            format!("{PORT}\n[api]\nlisten = \"127.0.0.1:50051\"\ntoken_file = \"empty.token\"\n"),
+            "token.toml:8: [api] token_file empty.token: the token is empty",
+        ),
+    ];
+    for (name, text, want) in cases {
+        let file = format!("{name}.toml");
+        std::fs::write(dir.join(&file), text).unwrap();
+        let (code, out, err) = nfdp_config_check(&dir, &file);
+        assert_eq!((code, out.as_str()), (1, ""), "{name}: {err}");
+        assert_eq!(err.trim_end(), *want, "{name}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The ruleset is compiled for the configured ports within `[dataplane] classifier_memory`,
+/// as the daemon's first publication: a budget the rules do not fit is refused here too.
+#[test]
+fn a_ruleset_over_the_classifier_budget_is_refused() {
+    let dir = scratch("budget");
+    let mut rules = String::from("*filter\n");
+    for i in 0..64 {
+        rules.push_str(&format!(
+            "-A FORWARD -s 10.0.{i}.0/24 -p tcp --dport {} -j ACCEPT\n",
+            1000 + i
+        ));
+    }
+    rules.push_str("COMMIT\n");
+    std::fs::write(dir.join("big.rules"), rules).unwrap();
+    let text =
+        format!("[dataplane]\nclassifier_memory = 1\n\n{PORT}\n[rules]\nfile = \"big.rules\"\n");
+    std::fs::write(dir.join("small.toml"), text).unwrap();
+    let (code, out, err) = nfdp_config_check(&dir, "small.toml");
+    assert_eq!((code, out.as_str()), (1, ""), "{err}");
+    assert!(
+        err.starts_with("big.rules: ruleset refused: the classifier of chain FORWARD in table filter (64 rules)"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

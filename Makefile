@@ -37,6 +37,7 @@ test: setup lint
 	$(MAKE) conformance
 	$(MAKE) lab
 	$(MAKE) image-check
+	$(MAKE) lab-image
 	$(MAKE) deb-check
 	@echo "make test: all checks passed"
 
@@ -100,7 +101,7 @@ image-check:
 	fi
 
 # The lab (tests/lab/run.sh) with the image's nfdp and nfdpctl, copied out of the mounted
-# image (same Debian 12 libraries as the host). Root only; not part of `make test`.
+# image (same Debian 12 libraries as the host). Root only.
 lab-image: image
 	@if [ "$$(id -u)" = 0 ]; then \
 		mkdir -p target/image && root=$$(podman image mount localhost/nfdp:latest) && \

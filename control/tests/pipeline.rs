@@ -608,6 +608,32 @@ fn reject_port_unreachable_from_the_appliance() {
     );
 }
 
+/// REJECT's ICMP errors pass icmp_send's rate limits (6 at once per destination, then one
+/// a second); its TCP resets are not ICMP and are all sent.
+#[test]
+fn reject_floods_answer_within_the_icmp_rate_limits() {
+    let mut p = pipeline("*filter\n-A FORWARD -p tcp --dport 23 -j REJECT --reject-with tcp-reset\n-A FORWARD -p tcp --dport 25 -j REJECT\nCOMMIT\n");
+    let answers = |p: &mut Pipeline, dport: u16, at: u64| -> usize {
+        (0..20u16)
+            .map(|i| {
+                let mut out = Vec::new();
+                let syn = tcp(HOST, SERVER, 40000 + i, dport, SYN, 64);
+                p.receive(LAN, frame(LAN_MAC, HOST_MAC, &syn), at, &mut out);
+                tx_on(&out, LAN).len()
+            })
+            .sum()
+    };
+    assert_eq!(answers(&mut p, 25, T0), 6, "port unreachable: a burst of 6");
+    assert_eq!(p.stats().icmp_rate_limited, 14);
+    assert_eq!(answers(&mut p, 23, T0), 20, "every SYN gets its reset");
+    assert_eq!(
+        answers(&mut p, 25, T0 + 1_000_000_000),
+        1,
+        "then one a second"
+    );
+    assert_eq!(p.stats().icmp_rate_limited, 33);
+}
+
 #[test]
 fn log_lines_have_the_kernel_shape() {
     let mut p = pipeline("*filter\n-A FORWARD -p tcp -j LOG --log-prefix \"FWD: \"\nCOMMIT\n");

@@ -320,6 +320,7 @@ pub fn outcomes(s: &PipelineStats) -> Vec<(&'static str, u64)> {
         ("delivered_local", s.delivered_local),
         ("sent_local", s.sent_local),
         ("icmp_errors", s.icmp_errors),
+        ("icmp_rate_limited", s.icmp_rate_limited),
         ("fragments_sent", s.fragments_sent),
     ];
     v.extend(s.drops.iter().map(|(r, n)| (r.outcome(), n)));

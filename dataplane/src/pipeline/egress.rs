@@ -96,8 +96,20 @@ impl Pipeline {
         let ident = self.next_ident();
         let mut out = Vec::new();
         if reject::icmp_error(pkt.buf.data(), icmp_type, code, src, ident, &mut out) {
+            self.send_icmp_error(out, icmp_type, code);
             self.stats.icmp_errors += 1;
+        }
+    }
+
+    /// Queues a built ICMP error (`out`, an IPv4 packet) for OUTPUT if `icmp_send`'s rate
+    /// limits let it go: the checks that decide whether an error is due at all (fragment
+    /// zero, no error about an error, addresses) come first in the kernel too.
+    pub(super) fn send_icmp_error(&mut self, out: Vec<u8>, icmp_type: u8, code: u8) {
+        let dst = Ipv4Packet::new_unchecked(&out[..]).dst_addr();
+        if self.icmp_limit.allow(dst, icmp_type, code, self.now_ns) {
             self.generated.push(PacketBuf::from_slice(&out));
+        } else {
+            self.stats.icmp_rate_limited += 1;
         }
     }
 

@@ -143,7 +143,11 @@ impl RuleHost for Host<'_> {
                 let ident = self.p.next_ident();
                 let mut out = Vec::new();
                 if r.build(orig, src, ident, &mut out) {
-                    self.p.generated.push(PacketBuf::from_slice(&out));
+                    match r.with.icmp_code() {
+                        // nf_send_unreach answers through icmp_send and its rate limits.
+                        Some(code) => self.p.send_icmp_error(out, 3, code),
+                        None => self.p.generated.push(PacketBuf::from_slice(&out)),
+                    }
                 }
                 TargetOutcome::Verdict(Verdict::Drop)
             }

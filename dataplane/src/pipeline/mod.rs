@@ -15,6 +15,7 @@ pub mod eval;
 mod helper;
 mod hooks;
 mod host;
+pub mod icmp_limit;
 mod nat;
 pub mod owner;
 pub mod tables;
@@ -68,6 +69,9 @@ pub struct PipelineStats {
     pub delivered_local: u64,
     pub sent_local: u64,
     pub icmp_errors: u64,
+    /// ICMP errors (the appliance's own and REJECT's) not sent: over `icmp_send`'s rate
+    /// limits (`icmp_limit`).
+    pub icmp_rate_limited: u64,
     pub fragments_sent: u64,
     /// Every packet dropped, by reason (`Pipeline::count_drop`).
     pub drops: DropCounters,
@@ -177,6 +181,8 @@ pub struct Pipeline {
     /// Packets generated while handling another (REJECT answers, ICMP errors), run
     /// through the OUTPUT path afterwards.
     generated: Vec<PacketBuf>,
+    /// The rate limits ICMP errors pass before they are generated.
+    icmp_limit: icmp_limit::IcmpRateLimit,
     /// The classifier's candidate sets, kept between packets.
     scratch: traverse::Scratch,
     /// A received burst's conntrack tuples (`prefetch_burst`), kept between bursts.
@@ -223,6 +229,7 @@ impl Pipeline {
             watch_hit: false,
             log: None,
             generated: Vec::new(),
+            icmp_limit: icmp_limit::IcmpRateLimit::default(),
             scratch: traverse::Scratch::default(),
             burst_tuples: Vec::new(),
             ident: 1,

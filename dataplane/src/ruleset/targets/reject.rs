@@ -212,8 +212,8 @@ impl RejectTarget {
     /// `ack_seq = seq + SYN + FIN + payload length` (mod 2^32, payload = total length - IP
     /// header - TCP data offset, as the kernel computes it).
     ///
-    /// ICMP rate limiting (`icmp_ratelimit`, `icmp_msgs_per_sec`) and link-layer broadcast
-    /// (`pkt_type != PACKET_HOST`) are the caller's business.
+    /// ICMP rate limiting (`icmp_ratelimit`, `icmp_msgs_per_sec`: `pipeline::icmp_limit`)
+    /// and link-layer broadcast (`pkt_type != PACKET_HOST`) are the caller's business.
     pub fn build(
         &self,
         orig_ip: &[u8],

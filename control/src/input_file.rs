@@ -3,7 +3,7 @@
 //! control thread forever (and with it SIGHUP and shutdown), one linked to /dev/zero would
 //! grow the daemon until the allocator aborts it.
 
-use std::fs::{File, OpenOptions};
+use std::fs::OpenOptions;
 use std::io::{self, Read};
 use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::path::Path;
@@ -47,11 +47,20 @@ pub fn read_text(path: &Path, limit: u64) -> io::Result<String> {
     read_bounded(file, limit)
 }
 
-/// The bytes of `file` up to `limit`; more than that (a file that grew since the fstat) is
-/// refused rather than cut.
-fn read_bounded(file: File, limit: u64) -> io::Result<String> {
+/// Reads standard input (`iptables-restore < FILE`, `nfdp ruleset --check -`) as UTF-8 text
+/// of at most `limit` bytes: a pipe from `/dev/zero` is refused once past the bound instead
+/// of growing the process without end.
+pub fn read_stdin(limit: u64) -> io::Result<String> {
+    read_bounded(io::stdin().lock(), limit)
+}
+
+/// The bytes of `input` up to `limit`; more than that (a file that grew since the fstat, a
+/// longer stream) is refused rather than cut.
+fn read_bounded(input: impl Read, limit: u64) -> io::Result<String> {
     let mut bytes = Vec::new();
-    file.take(limit.saturating_add(1)).read_to_end(&mut bytes)?;
+    input
+        .take(limit.saturating_add(1))
+        .read_to_end(&mut bytes)?;
     if bytes.len() as u64 > limit {
         return Err(too_large(limit));
     }
@@ -89,6 +98,15 @@ mod tests {
 
     fn refusal(path: &Path, limit: u64) -> String {
         read_text(path, limit).expect_err("refused").to_string()
+    }
+
+    /// An endless stream (`nfdp ruleset --check - < /dev/zero`) is refused once past the
+    /// bound, having read no more than the bound and one byte.
+    #[test]
+    fn an_endless_stream_is_refused_at_the_bound() {
+        let e = read_bounded(io::repeat(b'x'), 4096).unwrap_err();
+        assert_eq!(e.to_string(), "larger than the limit of 4096 bytes");
+        assert_eq!(read_bounded(&b"ok\n"[..], 4096).unwrap(), "ok\n");
     }
 
     #[test]

@@ -80,7 +80,7 @@ pub fn routes(
 }
 
 /// The largest token file read: a token is one line.
-const TOKEN_FILE_LIMIT: u64 = 64 << 10;
+pub(crate) const TOKEN_FILE_LIMIT: u64 = 64 << 10;
 
 /// Reads `[api] token_file`: its first line, trimmed; empty is refused.
 pub fn read_token(path: &Path) -> Result<String, String> {

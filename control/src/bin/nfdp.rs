@@ -1,7 +1,6 @@
 //! `nfdp`: the appliance. Subcommands that need no DPDK run anywhere.
 
 use clap::{Parser, Subcommand};
-use std::io::Read;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -166,12 +165,13 @@ fn main() -> ExitCode {
         },
         Cmd::Ruleset { check } => {
             let text = if check == "-" {
-                let mut s = String::new();
-                if let Err(e) = std::io::stdin().read_to_string(&mut s) {
-                    eprintln!("-: {e}");
-                    return ExitCode::from(1);
+                match control::input_file::read_stdin(control::config::DEFAULT_RULES_FILE_LIMIT) {
+                    Ok(s) => s,
+                    Err(e) => {
+                        eprintln!("-: {e}");
+                        return ExitCode::from(1);
+                    }
                 }
-                s
             } else {
                 match control::input_file::read_text(
                     std::path::Path::new(&check),

@@ -159,8 +159,11 @@ pub async fn connect(target: &Target) -> Result<Conn, ConnectError> {
         } => {
             let auth = match token_file {
                 Some(f) => {
-                    let token = std::fs::read_to_string(f)
-                        .map_err(|e| fail(format!("{}: {}", f.display(), strip_os_error(&e))))?;
+                    let token =
+                        crate::input_file::read_text(f, crate::api::server::TOKEN_FILE_LIMIT)
+                            .map_err(|e| {
+                                fail(format!("{}: {}", f.display(), strip_os_error(&e)))
+                            })?;
                     Auth::bearer(&token).map_err(fail)?
                 }
                 None => Auth::default(),

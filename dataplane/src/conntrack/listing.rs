@@ -1,0 +1,92 @@
+//! What conntrack shows of its table: `conntrack -L` / `-G` records, the
+//! /proc/net/nf_conntrack listing and `conntrack -E` event lines.
+
+use super::*;
+
+impl Conntrack {
+    /// The live entries `filter` matches, with their ids and counters (`conntrack -L`),
+    /// in id order. Expired entries the wheel has not reaped yet are left out.
+    pub fn records(&self, filter: &CtFilter, now_ns: u64) -> Vec<CtRecord> {
+        self.entries
+            .iter()
+            .enumerate()
+            .filter_map(|(i, e)| e.as_ref().map(|e| (i as u32, e)))
+            .filter(|(_, e)| e.timeout_ns > now_ns && filter.matches(e))
+            .map(|(id, e)| self.record(id, e))
+            .collect()
+    }
+
+    /// The live entry one of whose tuples is `t` (`conntrack -G`).
+    pub fn get(&self, t: &Tuple, now_ns: u64) -> Option<CtRecord> {
+        let (id, _) = self.lookup(t)?;
+        let e = self.entry(id).filter(|e| e.timeout_ns > now_ns)?;
+        Some(self.record(id, e))
+    }
+
+    fn record(&self, id: u32, e: &ConnEntry) -> CtRecord {
+        CtRecord {
+            id,
+            entry: e.clone(),
+            counters: self.cfg.acct.then(|| self.counters(id)),
+        }
+    }
+
+    /// The table in /proc/net/nf_conntrack's format, one line per connection, sorted.
+    /// Expired entries the wheel has not reaped yet are left out, as ct_seq_show does.
+    pub fn listing(&self, now_ns: u64) -> Vec<String> {
+        let acct = self.cfg.acct.then_some(&self.acct);
+        let mut lines: Vec<String> = self
+            .entries
+            .iter()
+            .enumerate()
+            .filter_map(|(i, e)| e.as_ref().map(|e| (i, e)))
+            .filter(|(_, e)| e.timeout_ns > now_ns)
+            .map(|(i, e)| proc_line(e, acct.and_then(|a| a.get(i)), now_ns))
+            .collect();
+        lines.sort();
+        lines
+    }
+}
+
+/// `    [NEW] tcp      6 120 SYN_SENT src=... [UNREPLIED] src=...` as `conntrack -E`
+/// prints it.
+pub fn event_line(tag: &str, e: &ConnEntry, now_ns: u64) -> String {
+    let line = proc_line(e, None, now_ns);
+    let body = line.strip_prefix("ipv4     2 ").unwrap_or(&line);
+    let body = body.split(" mark=").next().unwrap_or(body).trim_end();
+    format!("{tag:>9} {body}")
+}
+
+/// `ipv4     2 tcp      6 431999 ESTABLISHED src=... [ASSURED] mark=0 zone=0 use=2`,
+/// with `packets= bytes=` when `acct` (accounting on) is given.
+pub fn proc_line(e: &ConnEntry, acct: Option<&Counters>, now_ns: u64) -> String {
+    let name = match e.orig.proto {
+        6 => "tcp",
+        17 => "udp",
+        1 => "icmp",
+        136 => "udplite",
+        _ => "unknown",
+    };
+    let left = e.timeout_ns.saturating_sub(now_ns) / NS;
+    let mut s = format!("{:<8} {} {:<8} {} {} ", "ipv4", 2, name, e.orig.proto, left);
+    if e.orig.proto == 6 {
+        s.push_str(e.tcp.name());
+        s.push(' ');
+    }
+    e.orig.proc_fmt(&mut s);
+    if let Some(c) = acct {
+        let _ = write!(s, "packets={} bytes={} ", c.packets[0], c.bytes[0]);
+    }
+    if e.status & status::SEEN_REPLY == 0 {
+        s.push_str("[UNREPLIED] ");
+    }
+    e.reply.proc_fmt(&mut s);
+    if let Some(c) = acct {
+        let _ = write!(s, "packets={} bytes={} ", c.packets[1], c.bytes[1]);
+    }
+    if e.status & status::ASSURED != 0 {
+        s.push_str("[ASSURED] ");
+    }
+    let _ = write!(s, "mark={} zone=0 use=2", e.mark);
+    s
+}

@@ -3,6 +3,7 @@
 //! O(1) work per packet; a NEW connection enters the table only when its first packet is
 //! confirmed at the end of its path (a packet dropped by the rules leaves nothing).
 
+mod expect;
 pub mod filter;
 pub mod ftp;
 mod icmp;
@@ -29,6 +30,7 @@ use std::fmt::Write;
 use std::hash::BuildHasher;
 use tcp_packet::{tcp_reopens, tcp_update, TcpVerdict};
 
+pub use expect::{EXPECT_TIMEOUT_NS, MAX_EXPECTATIONS};
 pub use listing::{event_line, proc_line};
 use wheel::TimerWheel;
 
@@ -36,10 +38,6 @@ const NS: u64 = 1_000_000_000;
 
 /// The FTP helper (`-j CT --helper ftp`).
 pub const HELPER_FTP: u8 = 1;
-/// How long an expectation waits for its data connection (nf_conntrack_ftp: 5 minutes).
-pub const EXPECT_TIMEOUT_NS: u64 = 300 * NS;
-/// Expectations kept per shard at most.
-pub const MAX_EXPECTATIONS: usize = 1024;
 
 /// Run-time tunables, by their sysctl names (without `net.netfilter.`).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -774,14 +772,7 @@ impl Conntrack {
         }
         // A connection a helper announced is RELATED to its master.
         let mut expected_nat = None;
-        if let Some(i) = self.expect.iter().position(|x| {
-            t.proto == 6
-                && x.dst == t.dst
-                && x.dport == t.dport
-                && x.src.is_none_or(|s| s == t.src)
-                && x.expires_ns > now_ns
-        }) {
-            let x = self.expect.swap_remove(i);
+        if let Some(x) = self.take_expectation(&t, now_ns) {
             e.status |= status::EXPECTED;
             expected_nat = x.nat_to;
         }
@@ -886,27 +877,6 @@ impl Conntrack {
             }
         }
         false
-    }
-
-    /// Registers an expectation (the oldest goes when too many are pending).
-    pub fn expect(&mut self, x: ftp::Expectation) {
-        self.expect.retain(|e| e.expires_ns > self.now_ns);
-        if self.expect.len() >= MAX_EXPECTATIONS {
-            self.expect.remove(0);
-        }
-        self.expect.push(x);
-    }
-
-    pub fn expectations(&self) -> &[ftp::Expectation] {
-        &self.expect
-    }
-
-    pub fn seqadj(&self, id: u32) -> Option<&[ftp::SeqAdj; 2]> {
-        self.seqadj.get(&id)
-    }
-
-    pub fn seqadj_mut(&mut self, id: u32) -> &mut [ftp::SeqAdj; 2] {
-        self.seqadj.entry(id).or_default()
     }
 
     /// Removes an entry as its expiry does: both tuples (which frees its NAT binding), its

@@ -3,9 +3,9 @@
 //! the connection's reply tuple, and every later packet of either direction is rewritten
 //! so that it looks like the inverse of the other direction's tuple.
 
+use super::tuple::PortRange;
 use super::{ConnEntry, Conntrack, Tuple};
 use crate::hash::mix64;
-use crate::ruleset::PortRange;
 use std::net::Ipv4Addr;
 
 /// Status bits beside the conntrack ones (`IPS_SRC_NAT`, ...).

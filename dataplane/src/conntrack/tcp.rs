@@ -259,7 +259,7 @@ impl Segment<'_> {
     }
 
     fn walk(&self) -> impl Iterator<Item = (u8, &[u8])> {
-        crate::ruleset::packet::tcp_options(self.options)
+        crate::wire::tcp::walk_options(self.options)
     }
 
     /// `tcp_options`: window scale and SACK-permitted from a SYN. Options present reset

@@ -729,7 +729,7 @@ fn an_exhausted_port_range_drops_and_counts_the_new_connection() {
     let req = NatRequest {
         manip: Manip::Src,
         addrs: Some((wan, wan)),
-        ports: Some(crate::ruleset::PortRange { lo: 2000, hi: 2009 }),
+        ports: Some(super::tuple::PortRange { lo: 2000, hi: 2009 }),
         random: false,
         persistent: false,
     };

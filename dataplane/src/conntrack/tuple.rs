@@ -105,6 +105,24 @@ impl Tuple {
     }
 }
 
+/// An inclusive port range; a single port is `lo == hi`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct PortRange {
+    pub lo: u16,
+    pub hi: u16,
+}
+
+impl PortRange {
+    pub const ANY: PortRange = PortRange { lo: 0, hi: 65535 };
+    pub fn single(p: u16) -> PortRange {
+        PortRange { lo: p, hi: p }
+    }
+    #[inline]
+    pub fn contains(&self, p: u16) -> bool {
+        self.lo <= p && p <= self.hi
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -100,23 +100,8 @@ impl Iface {
     }
 }
 
-/// An inclusive port range; a single port is `lo == hi`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct PortRange {
-    pub lo: u16,
-    pub hi: u16,
-}
-
-impl PortRange {
-    pub const ANY: PortRange = PortRange { lo: 0, hi: 65535 };
-    pub fn single(p: u16) -> PortRange {
-        PortRange { lo: p, hi: p }
-    }
-    #[inline]
-    pub fn contains(&self, p: u16) -> bool {
-        self.lo <= p && p <= self.hi
-    }
-}
+/// Port ranges are conntrack's (NAT bindings take them too).
+pub use crate::conntrack::tuple::PortRange;
 
 #[cfg(test)]
 mod tests {

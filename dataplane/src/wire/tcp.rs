@@ -695,6 +695,32 @@ impl Repr {
     }
 }
 
+/// Walks TCP options as the kernel does: kinds 0 and 1 are one byte, others carry a
+/// length; a zero or overrunning length ends the walk. Yields (kind, body).
+pub fn walk_options(opts: &[u8]) -> impl Iterator<Item = (u8, &[u8])> {
+    let mut i = 0usize;
+    std::iter::from_fn(move || {
+        while i < opts.len() {
+            let kind = opts[i];
+            if kind == 0 {
+                return None;
+            }
+            if kind == 1 {
+                i += 1;
+                continue;
+            }
+            let len = usize::from(*opts.get(i + 1)?);
+            if len < 2 || i + len > opts.len() {
+                return None;
+            }
+            let body = &opts[i + 2..i + len];
+            i += len;
+            return Some((kind, body));
+        }
+        None
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

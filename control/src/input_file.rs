@@ -54,9 +54,9 @@ pub fn read_stdin(limit: u64) -> io::Result<String> {
     read_bounded(io::stdin().lock(), limit)
 }
 
-/// The bytes of `input` up to `limit`; more than that (a file that grew since the fstat, a
-/// longer stream) is refused rather than cut.
-fn read_bounded(input: impl Read, limit: u64) -> io::Result<String> {
+/// `input` as UTF-8 text of at most `limit` bytes; more than that (a file that grew since
+/// the fstat, a longer stream) is refused rather than cut, with `ErrorKind::FileTooLarge`.
+pub fn read_bounded(input: impl Read, limit: u64) -> io::Result<String> {
     let mut bytes = Vec::new();
     input
         .take(limit.saturating_add(1))
@@ -77,7 +77,7 @@ fn read_bounded(input: impl Read, limit: u64) -> io::Result<String> {
 
 fn too_large(limit: u64) -> io::Error {
     io::Error::new(
-        io::ErrorKind::InvalidData,
+        io::ErrorKind::FileTooLarge,
         format!("larger than the limit of {limit} bytes"),
     )
 }

@@ -355,7 +355,7 @@ fn bad_commands_change_nothing_and_the_daemon_keeps_serving() {
         (o.stdout.as_str(), o.stderr.as_str(), o.rc),
         (
             "",
-            "iptables-restore v1.8.9 (nf_tables): input too large: 104857703 bytes, nfdp takes at most 67108864 bytes (64 MiB)\n",
+            "iptables-restore v1.8.9 (nf_tables): input too large: over 67108864 bytes, nfdp takes at most 67108864 bytes (64 MiB)\n",
             1
         )
     );

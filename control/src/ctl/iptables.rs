@@ -380,20 +380,27 @@ pub async fn iptables_restore(conn: Conn, a: &RestoreArgs, text: String, io: &mu
     }
 }
 
-/// Reads iptables-restore's input: FILE, or stdin. Err: the exact stderr text.
+/// Reads iptables-restore's input: FILE (any kind: `<(cmd)` is a pipe), or stdin. Err: the
+/// exact stderr text. Reading stops past what one request may carry, so an endless input
+/// (`< /dev/zero`) is refused instead of filling memory.
 pub fn read_restore_input(file: Option<&str>) -> Result<String, String> {
-    use std::io::Read;
-    match file {
-        Some(f) if f != "-" => std::fs::read_to_string(f)
-            .map_err(|e| format!("Can't open {f}: {}\n", super::os_error(&e))),
-        _ => {
-            let mut s = String::new();
-            std::io::stdin().read_to_string(&mut s).map_err(|e| {
-                format!("iptables-restore: reading stdin: {}\n", super::os_error(&e))
-            })?;
-            Ok(s)
+    use crate::api::server::MAX_MESSAGE;
+    use crate::input_file::read_bounded;
+    let read = match file {
+        Some(f) if f != "-" => {
+            let file = std::fs::File::open(f)
+                .map_err(|e| format!("Can't open {f}: {}\n", super::os_error(&e)))?;
+            read_bounded(file, MAX_MESSAGE as u64)
         }
-    }
+        _ => read_bounded(std::io::stdin().lock(), MAX_MESSAGE as u64),
+    };
+    read.map_err(|e| match e.kind() {
+        std::io::ErrorKind::FileTooLarge => format!(
+            "iptables-restore v1.8.9 (nf_tables): input too large: over {MAX_MESSAGE} bytes, nfdp takes at most {MAX_MESSAGE} bytes ({} MiB)\n",
+            MAX_MESSAGE >> 20
+        ),
+        _ => format!("iptables-restore: reading input: {}\n", super::os_error(&e)),
+    })
 }
 
 #[cfg(test)]

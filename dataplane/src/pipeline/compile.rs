@@ -146,8 +146,40 @@ pub enum TablePlan {
     Absent,
     /// A built-in chain without rules: its policy, counted on `slot`.
     Policy { slot: u32, drop: bool },
-    /// A chain with rules: a traversal.
-    Traverse,
+    /// A chain with rules: a traversal. `head`: its first rule when that rule is a
+    /// `--ctstate` test with ACCEPT or DROP (`-m conntrack --ctstate ESTABLISHED,RELATED
+    /// -j ACCEPT` heads most gateway chains): decided before the traversal is set up.
+    Traverse { head: Option<HeadRule> },
+}
+
+/// The first rule of a built-in chain that the hooks decide on their own (`TablePlan`):
+/// matched from the packet's state bits, counted on `slot`, ending the table with
+/// ACCEPT or DROP when it matches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HeadRule {
+    pub bits: u16,
+    pub inv: bool,
+    pub slot: u32,
+    pub drop: bool,
+}
+
+impl HeadRule {
+    fn of(rule: &CompiledRule) -> Option<HeadRule> {
+        let super::eval::RuleEval::CtState { bits, inv } = rule.eval else {
+            return None;
+        };
+        let drop = match rule.action {
+            Action::Accept => false,
+            Action::Drop => true,
+            _ => return None,
+        };
+        Some(HeadRule {
+            bits,
+            inv,
+            slot: rule.slot,
+            drop,
+        })
+    }
 }
 
 impl CompiledRuleset {
@@ -236,7 +268,9 @@ impl CompiledRuleset {
                         drop: c.policy == Some(Policy::Drop),
                     }
                 } else {
-                    TablePlan::Traverse
+                    TablePlan::Traverse {
+                        head: c.rules.first().and_then(HeadRule::of),
+                    }
                 };
             }
         }
@@ -261,9 +295,14 @@ impl CompiledRuleset {
     }
 
     /// The reference the fast paths are tested against: every chain scanned rule by rule
-    /// and every rule's criteria evaluated in full (no `RuleEval` shortcut).
+    /// and every rule's criteria evaluated in full (no `RuleEval` or `HeadRule` shortcut).
     pub fn reference(self) -> CompiledRuleset {
         let mut r = self.without_index();
+        for plan in r.plan.iter_mut().flatten() {
+            if let TablePlan::Traverse { head } = plan {
+                *head = None;
+            }
+        }
         for t in r.tables.iter_mut().flatten() {
             for rule in t.chains.iter_mut().flat_map(|c| c.rules.iter_mut()) {
                 rule.eval = super::eval::RuleEval::Full;

@@ -105,7 +105,7 @@ impl Pipeline {
     }
 
     /// Runs the tables of `hook` in order; the first table that does not accept ends it.
-    #[inline]
+    #[inline(always)]
     pub(super) fn run_hook(&mut self, hook: Hook, tables: &[TableKind], pkt: &mut Pkt) -> Flow {
         let traced = self.trace.is_some() || self.watch_hit;
         for t in tables {
@@ -123,6 +123,21 @@ impl Pipeline {
                     }
                     Verdict::Drop
                 }
+                // The chain's head rule decides most packets of established connections
+                // without setting up a traversal.
+                TablePlan::Traverse { head: Some(h) }
+                    if !traced && self.head_rule_matches(&h, pkt) =>
+                {
+                    if let Some(c) = self.counters.get_mut(h.slot as usize) {
+                        c.packets += 1;
+                        c.bytes += pkt.buf.len() as u64;
+                    }
+                    if h.drop {
+                        Verdict::Drop
+                    } else {
+                        Verdict::Accept
+                    }
+                }
                 _ => self.traverse_table(*t, hook, pkt),
             };
             match verdict {
@@ -137,6 +152,13 @@ impl Pipeline {
             }
         }
         Ok(())
+    }
+
+    /// `HeadRule`'s criterion, as `rule_matches` decides `RuleEval::CtState`.
+    #[inline]
+    fn head_rule_matches(&self, h: &HeadRule, pkt: &Pkt) -> bool {
+        let entry = pkt.entry(&self.conntrack);
+        eval::ctstate_matches(pkt.buf.data(), h.bits, h.inv, &pkt.ct, entry)
     }
 
     /// Reassembles fragments (before raw, as nf_defrag_ipv4): the datagram goes on once

@@ -23,7 +23,7 @@ pub mod trace;
 pub mod traverse;
 
 pub use compile::{
-    Action, CompileError, CompiledRule, CompiledRuleset, CompiledTable, TablePlan,
+    Action, CompileError, CompiledRule, CompiledRuleset, CompiledTable, HeadRule, TablePlan,
     DEFAULT_CLASSIFIER_MEMORY,
 };
 pub use drop::{DropCounters, DropReason};

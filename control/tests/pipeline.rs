@@ -1513,6 +1513,81 @@ fn masqueraded_connection_closes_through_the_tcp_states() {
     assert!(p.conntrack().is_empty());
 }
 
+/// A built-in chain headed by a `--ctstate` rule with ACCEPT or DROP: the hooks decide
+/// that rule themselves for untraced packets (`TablePlan::Traverse { head }`). The
+/// verdicts, rule counters and drops are those of the full traversal (a traced run), the
+/// inverted DROP head included.
+#[test]
+fn a_ctstate_head_rule_decides_as_the_traversal_does() {
+    use dataplane::ruleset::TableKind;
+    let rules = "*filter\n:FORWARD DROP [0:0]\n:INPUT ACCEPT [0:0]\n\
+        -A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n\
+        -A FORWARD -i lan0 -o wan0 -p tcp --dport 80 -j ACCEPT\n\
+        -A INPUT -m conntrack ! --ctstate NEW,ESTABLISHED -j DROP\n\
+        -A INPUT -p tcp --dport 22 -j ACCEPT\nCOMMIT\n";
+    let mut traced = pipeline(rules);
+    let mut fast = untraced_pipeline(rules);
+    let wan_mac = [2, 0, 0, 0, 2, 0xfe];
+    let mut outs = Vec::new();
+    for p in [&mut fast, &mut traced] {
+        let from_wan = |p: &mut Pipeline, ip: &[u8]| {
+            let mut out = Vec::new();
+            p.receive(WAN, frame([2, 0, 0, 0, 2, 1], wan_mac, ip), T0, &mut out);
+            out
+        };
+        let mut sent = Vec::new();
+        // NEW through rule 2, then the reply and the next segment through the head.
+        sent.push(tx_on(
+            &run(p, LAN, &tcp(HOST, SERVER, 40000, 80, SYN, 64)),
+            WAN,
+        ));
+        sent.push(tx_on(
+            &from_wan(p, &tcp(SERVER, HOST, 80, 40000, 0x12, 64)),
+            LAN,
+        ));
+        sent.push(tx_on(
+            &run(p, LAN, &tcp(HOST, SERVER, 40000, 80, 0x10, 64)),
+            WAN,
+        ));
+        // NEW to port 443: not the head, not rule 2: FORWARD's policy drops it.
+        sent.push(tx_on(
+            &run(p, LAN, &tcp(HOST, SERVER, 40001, 443, SYN, 64)),
+            WAN,
+        ));
+        // To the appliance: a NEW SSH connection passes the inverted head; a SYN/ACK out
+        // of nowhere is INVALID and the inverted head drops it.
+        let ssh = run(p, LAN, &tcp(HOST, [192, 168, 1, 1], 40002, 22, SYN, 64));
+        assert!(matches!(ssh.as_slice(), [Emit::Local { .. }]), "{ssh:?}");
+        let stray = run(p, LAN, &tcp(HOST, [192, 168, 1, 1], 40003, 22, 0x12, 64));
+        assert!(stray.is_empty(), "{stray:?}");
+        outs.push(sent.iter().map(Vec::len).collect::<Vec<_>>());
+    }
+    assert_eq!(outs[0], [1, 1, 1, 0]);
+    assert_eq!(outs[0], outs[1]);
+    assert_eq!(fast.counters(), traced.counters());
+    assert_eq!(fast.stats(), traced.stats());
+    assert_eq!(fast.stats().drops[DropReason::Rules], 2);
+    let rs = fast.ruleset().clone();
+    let rule = |chain: &str, i: usize| {
+        let t = rs.table(TableKind::Filter).unwrap();
+        let c = t.chains.iter().find(|c| c.name == chain).unwrap();
+        let r = fast.counters()[c.rules[i].slot as usize];
+        (r.packets, r.bytes)
+    };
+    assert_eq!(
+        rule("FORWARD", 0),
+        (2, 80),
+        "the head: the SYN/ACK and the ACK"
+    );
+    assert_eq!(rule("FORWARD", 1), (1, 40));
+    assert_eq!(
+        rule("INPUT", 0),
+        (1, 40),
+        "the inverted head: the stray SYN/ACK"
+    );
+    assert_eq!(rule("INPUT", 1), (1, 40));
+}
+
 /// Built-in chains without rules are not traversed on the untraced fast path, but their
 /// policy counters still count every packet (as `iptables -L -v` shows them on the
 /// kernel) and a DROP policy still drops: the same counters and stats as a traced run.

@@ -714,6 +714,12 @@ impl Conntrack {
             let x = self.tcp.get_mut(e.tcpx as usize);
             let before = (e.tcp, e.status);
             let (state, counted) = update(&self.cfg, e, x, reply, l4, now_ns);
+            // An INVALID packet leaves the connection (nf_conntrack_in drops its reference
+            // when the protocol's handler refuses the packet): no NAT binding, no entry
+            // for the rules to read, nothing counted on it.
+            if state == CtState::Invalid {
+                return CtInfo::invalid();
+            }
             let changed = (e.tcp, e.status) != before;
             // A shorter timeout (RST, FIN) must not wait for the old deadline's slot.
             let sec = self.wheel.second_for(e.timeout_ns);

@@ -1535,25 +1535,14 @@ fn a_ctstate_head_rule_decides_as_the_traversal_does() {
             p.receive(WAN, frame([2, 0, 0, 0, 2, 1], wan_mac, ip), T0, &mut out);
             out
         };
-        let mut sent = Vec::new();
-        // NEW through rule 2, then the reply and the next segment through the head.
-        sent.push(tx_on(
-            &run(p, LAN, &tcp(HOST, SERVER, 40000, 80, SYN, 64)),
-            WAN,
-        ));
-        sent.push(tx_on(
-            &from_wan(p, &tcp(SERVER, HOST, 80, 40000, 0x12, 64)),
-            LAN,
-        ));
-        sent.push(tx_on(
-            &run(p, LAN, &tcp(HOST, SERVER, 40000, 80, 0x10, 64)),
-            WAN,
-        ));
-        // NEW to port 443: not the head, not rule 2: FORWARD's policy drops it.
-        sent.push(tx_on(
-            &run(p, LAN, &tcp(HOST, SERVER, 40001, 443, SYN, 64)),
-            WAN,
-        ));
+        // NEW through rule 2, then the reply and the next segment through the head; then
+        // a NEW one to port 443: not the head, not rule 2: FORWARD's policy drops it.
+        let sent = [
+            tx_on(&run(p, LAN, &tcp(HOST, SERVER, 40000, 80, SYN, 64)), WAN),
+            tx_on(&from_wan(p, &tcp(SERVER, HOST, 80, 40000, 0x12, 64)), LAN),
+            tx_on(&run(p, LAN, &tcp(HOST, SERVER, 40000, 80, 0x10, 64)), WAN),
+            tx_on(&run(p, LAN, &tcp(HOST, SERVER, 40001, 443, SYN, 64)), WAN),
+        ];
         // To the appliance: a NEW SSH connection passes the inverted head; a SYN/ACK out
         // of nowhere is INVALID and the inverted head drops it.
         let ssh = run(p, LAN, &tcp(HOST, [192, 168, 1, 1], 40002, 22, SYN, 64));

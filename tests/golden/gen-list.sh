@@ -12,7 +12,8 @@ trap 'ip netns del "$ns" 2>/dev/null || true' EXIT
 cases=(every_base every_match_ext1 every_match_ext2 every_tcp_udp_icmp every_target_filter
        every_target_mangle every_target_nat every_target_raw home_gateway docker
        kube_proxy_clusterip stateful_server port_forward_hairpin cgnat user_chain_order
-       multiwan_connmark time_string_policy quoting_counters kube_proxy_nodeport)
+       multiwan_connmark time_string_policy quoting_counters kube_proxy_nodeport
+       issue15_parse_gaps)
 mkdir -p list
 rm -f list/*.txt
 for c in "${cases[@]}"; do

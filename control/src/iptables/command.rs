@@ -431,7 +431,8 @@ pub fn parse_command(words: Vec<String>, source: Source) -> Result<ParsedCommand
                 if slot.is_some() {
                     return Err(format!("multiple {word} flags not allowed"));
                 }
-                *slot = Some(Inv::new(this_inv, iface));
+                // `-i +` is every interface: iptables keeps no criterion (`! -i +` stays).
+                *slot = (this_inv || v != "+").then(|| Inv::new(this_inv, iface));
                 rule.touched = true;
             }
             "-p" | "--protocol" => {

@@ -45,6 +45,9 @@ pub struct NatRequest {
     pub addrs: Option<(Ipv4Addr, Ipv4Addr)>,
     /// Inclusive port (or ICMP id) range; `None` keeps the port when it is free.
     pub ports: Option<PortRange>,
+    /// A shifted port map (NF_NAT_RANGE_PROTO_OFFSET): the search starts at the original
+    /// port's offset from this base, and the port is mapped even when it is in range.
+    pub port_base: Option<u16>,
     pub random: bool,
     pub persistent: bool,
 }
@@ -185,6 +188,7 @@ impl Conntrack {
                 manip,
                 addrs: None,
                 ports: None,
+                port_base: None,
                 random: false,
                 persistent: false,
             };
@@ -247,14 +251,25 @@ impl Conntrack {
         let pool = PortPool::new(min, max, me, workers);
         let in_range = (min..=max).contains(&cur);
         let mine = workers <= 1 || cur % workers == me;
-        if !req.random && in_range && mine && (min == max || self.is_free(t)) {
+        // A shifted map always maps; otherwise a port in range and free is kept.
+        if req.port_base.is_none()
+            && !req.random
+            && in_range
+            && mine
+            && (min == max || self.is_free(t))
+        {
             return true;
         }
         // The first offset hashes the original source (the same flow gets the same port
         // back); later rounds draw fresh offsets from it.
         let seed = mix64(u64::from(u32::from(e.orig.src)) << 16 | u64::from(e.orig.sport));
+        // A shifted map starts at the port's offset from the base (u16 arithmetic, as
+        // nf_nat_l4proto_unique_tuple's `off`) and walks on port by port.
+        let shifted = req.port_base.map(|b| u32::from(cur.wrapping_sub(b)));
         let offset = |round: u32| -> u32 {
-            if round == 0 && req.manip == Manip::Dst && !req.random {
+            if let (0, Some(off)) = (round, shifted) {
+                off
+            } else if round == 0 && req.manip == Manip::Dst && !req.random {
                 0
             } else if round == 0 {
                 (seed % u64::from(pool.size.max(1))) as u32
@@ -263,7 +278,7 @@ impl Conntrack {
             }
         };
         let mut probes = 0u64;
-        let found = bounded_search(pool.size, offset, |k| {
+        let found = bounded_search(pool.size, shifted.is_some(), offset, |k| {
             probes += 1;
             *key(t, req.manip) = pool.port(k);
             self.is_free(t)
@@ -321,6 +336,7 @@ impl PortPool {
 /// the kernel does, so small `--to-ports` ranges pick the kernel's ports.
 fn bounded_search(
     size: u32,
+    in_a_row: bool,
     mut offset: impl FnMut(u32) -> u32,
     mut free: impl FnMut(u32) -> bool,
 ) -> Option<u32> {
@@ -331,7 +347,11 @@ fn bounded_search(
     let mut round = 0;
     loop {
         let h = offset(round);
-        let stride = probe_stride(size, h);
+        let stride = if in_a_row && round == 0 {
+            1
+        } else {
+            probe_stride(size, h)
+        };
         // k walks off, off + stride, ... modulo size, by additions (no division per probe).
         let mut k = h % size;
         for _ in 0..attempts {
@@ -434,6 +454,7 @@ mod tests {
             let mut probes = 0;
             let found = bounded_search(
                 64_512,
+                false,
                 |round| mix64(u64::from(seed) << 8 | u64::from(round)) as u32,
                 |_| {
                     probes += 1;
@@ -446,6 +467,7 @@ mod tests {
         let mut probes = 0;
         let found = bounded_search(
             100,
+            false,
             |_| 7,
             |_| {
                 probes += 1;
@@ -453,7 +475,7 @@ mod tests {
             },
         );
         assert_eq!((found, probes), (None, 100));
-        assert_eq!(bounded_search(0, |_| 0, |_| true), None);
+        assert_eq!(bounded_search(0, false, |_| 0, |_| true), None);
     }
 
     #[test]
@@ -466,6 +488,7 @@ mod tests {
         let search = |conn: u64, taken: &[bool], probes: &mut u64| {
             bounded_search(
                 size,
+                false,
                 |round| mix64(conn << 8 | u64::from(round)) as u32,
                 |k| {
                     *probes += 1;
@@ -508,7 +531,7 @@ mod tests {
         // as the kernel's first window covers the pool.
         for free in 0..128u32 {
             for off in [0u32, 1, 77, 127, 65_535] {
-                let found = bounded_search(128, |_| off, |k| k == free);
+                let found = bounded_search(128, false, |_| off, |k| k == free);
                 assert_eq!(found, Some(free), "free {free} offset {off}");
             }
         }
@@ -519,6 +542,7 @@ mod tests {
             let mut probes = 0;
             let found = bounded_search(
                 64_512,
+                false,
                 |round| mix64(conn << 8 | u64::from(round)) as u32,
                 |k| {
                     probes += 1;

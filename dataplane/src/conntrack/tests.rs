@@ -413,6 +413,7 @@ fn snat_ports_come_from_the_workers_slice() {
         manip: Manip::Src,
         addrs: Some((Ipv4Addr::new(203, 0, 113, 1), Ipv4Addr::new(203, 0, 113, 1))),
         ports: None,
+        port_base: None,
         random: false,
         persistent: false,
     };
@@ -605,6 +606,7 @@ fn delete_matching_removes_exactly_the_matching_entries_as_expiry_does() {
         manip: Manip::Src,
         addrs: Some((wan, wan)),
         ports: None,
+        port_base: None,
         random: false,
         persistent: false,
     };
@@ -730,6 +732,7 @@ fn an_exhausted_port_range_drops_and_counts_the_new_connection() {
         manip: Manip::Src,
         addrs: Some((wan, wan)),
         ports: Some(super::tuple::PortRange { lo: 2000, hi: 2009 }),
+        port_base: None,
         random: false,
         persistent: false,
     };
@@ -763,6 +766,7 @@ fn a_full_masquerade_pool_is_given_up_without_scanning_it() {
         manip: Manip::Src,
         addrs: Some((wan, wan)),
         ports: None,
+        port_base: None,
         random: false,
         persistent: false,
     };

@@ -288,10 +288,14 @@ fn match_one(
         Match::Recent(r) => env
             .tables
             .recent(r, view.src, view.dst, view.ttl, env.now_ns),
-        Match::Hashlimit(h) => {
-            env.tables
-                .hashlimit(h, view.src, view.dst, view.ports(), env.now_ns)
-        }
+        Match::Hashlimit(h) => env.tables.hashlimit(
+            h,
+            view.src,
+            view.dst,
+            view.ports(),
+            view.total_len,
+            env.now_ns,
+        ),
         stateless => stateless.matches(view),
     }
 }

@@ -242,6 +242,7 @@ impl RuleHost for Host<'_> {
                     manip,
                     addrs,
                     ports: n.range.and_then(|r| r.ports),
+                    port_base: n.range.and_then(|r| r.port_base),
                     random: n.random || n.random_fully,
                     persistent: n.persistent,
                 };

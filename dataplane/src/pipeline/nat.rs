@@ -17,6 +17,7 @@ impl Pipeline {
                     manip,
                     addrs: Some((addr, addr)),
                     ports: Some(crate::ruleset::PortRange::single(port)),
+                    port_base: None,
                     random: false,
                     persistent: false,
                 };

@@ -29,6 +29,11 @@ struct RecentList {
 struct Bucket {
     credit_ns: u64,
     last_ns: u64,
+    /// Rate-match (rateinfo's prev, current_rate, prev_window): the start of the window
+    /// being measured, what it has counted, whether the last window was over the rate.
+    window_start_ns: u64,
+    counted: u64,
+    over_last_window: bool,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -130,16 +135,18 @@ impl NamedTables {
 
     /// xt_hashlimit (packet rates): a token bucket per hashed group; `--hashlimit-upto`
     /// matches while the group is within its rate, `--hashlimit-above` once it is over.
-    /// Byte rates are not evaluated (they never match).
+    /// With `--hashlimit-rate-match` the group's rate is measured instead (packets or
+    /// bytes of `len`). Byte rates without rate-match are not evaluated (never match).
     pub fn hashlimit(
         &mut self,
         m: &HashlimitMatch,
         src: Ipv4Addr,
         dst: Ipv4Addr,
         ports: Option<(u16, u16)>,
+        len: u16,
         now_ns: u64,
     ) -> bool {
-        if m.bytes {
+        if m.bytes && !m.rate_match {
             return false;
         }
         let mask = |a: Ipv4Addr, len: u8| {
@@ -173,11 +180,15 @@ impl NamedTables {
                 .retain(|_, b| now_ns.saturating_sub(b.last_ns) < expire_ns);
             table.last_gc_ns = now_ns;
         }
+        if m.rate_match {
+            return rate_match(table, key, m, len, now_ns);
+        }
         let cost = m.avg.saturating_mul(1000); // microseconds -> ns per packet
         let cap = cost.saturating_mul(u64::from(m.burst.max(1)));
         let b = table.buckets.entry(key).or_insert(Bucket {
             credit_ns: cap,
             last_ns: now_ns,
+            ..Bucket::default()
         });
         b.credit_ns = b
             .credit_ns
@@ -192,6 +203,47 @@ impl NamedTables {
         };
         within != m.above
     }
+}
+
+/// xt_hashlimit's rate-match (rateinfo_init, rateinfo_recalc and the RATE_MATCH branch
+/// of hashlimit_mt_common): each packet (or byte) counts in the group's current window;
+/// once `interval` has passed, the window closes as over the rate when it counted more
+/// than the rate over its length. A group matches `--hashlimit-upto` while the last
+/// window was not over and the current one is within rate + burst.
+fn rate_match(
+    table: &mut HashlimitTable,
+    key: (u32, u32, u16, u16),
+    m: &HashlimitMatch,
+    len: u16,
+    now_ns: u64,
+) -> bool {
+    let (rate, burst) = if m.bytes {
+        let rate = crate::ruleset::matches::hashlimit::cost_to_bytes(m.avg);
+        let burst = if m.burst == 0 {
+            rate
+        } else {
+            u64::from(m.burst) * rate
+        };
+        (rate, burst)
+    } else {
+        m.rate_match_limits()
+    };
+    let b = table.buckets.entry(key).or_insert(Bucket {
+        last_ns: now_ns,
+        window_start_ns: now_ns,
+        ..Bucket::default()
+    });
+    b.last_ns = now_ns;
+    let interval_ns = u128::from(m.interval.max(1)) * u128::from(NS);
+    let delta_ns = u128::from(now_ns.saturating_sub(b.window_start_ns));
+    if delta_ns > 0 && delta_ns >= interval_ns {
+        b.window_start_ns = now_ns;
+        b.over_last_window = u128::from(b.counted) * interval_ns > delta_ns * u128::from(rate);
+        b.counted = 0;
+    }
+    b.counted += if m.bytes { u64::from(len) } else { 1 };
+    let within = !b.over_last_window && b.counted <= burst;
+    within != m.above
 }
 
 #[cfg(test)]
@@ -252,19 +304,64 @@ mod tests {
             htable_max: 0,
             gc_interval: 1000,
             expire: 10_000,
+            rate_match: false,
+            interval: 0,
+            unit_s: 0,
         };
         let d = Ipv4Addr::new(10, 0, 0, 1);
         let a = Ipv4Addr::new(1, 1, 1, 1);
         let b = Ipv4Addr::new(2, 2, 2, 2);
-        let over: Vec<bool> = (0..3).map(|_| t.hashlimit(&m, a, d, None, NS)).collect();
+        let over: Vec<bool> = (0..3)
+            .map(|_| t.hashlimit(&m, a, d, None, 40, NS))
+            .collect();
         assert_eq!(over, [false, false, true], "burst 2, then above the rate");
         assert!(
-            !t.hashlimit(&m, b, d, None, NS),
+            !t.hashlimit(&m, b, d, None, 40, NS),
             "each source has its own bucket"
         );
         assert!(
-            !t.hashlimit(&m, a, d, None, 2 * NS),
+            !t.hashlimit(&m, a, d, None, 40, 2 * NS),
             "refilled after a second"
+        );
+    }
+
+    /// `--hashlimit-upto 2/sec --hashlimit-burst 1 --hashlimit-rate-match`: up to rate +
+    /// burst (3) packets match in a window; a window that counted more than the rate
+    /// (4 > 2 in 1 s) keeps the group unmatched for the whole next window, and a window
+    /// at the rate (2, not over it) lets the group match again (xt_hashlimit rev 3).
+    #[test]
+    fn hashlimit_rate_match_windows() {
+        let mut t = NamedTables::default();
+        let m = HashlimitMatch {
+            name: "r".into(),
+            above: false,
+            bytes: false,
+            avg: 500_000,
+            burst: 1,
+            mode: mode::SRCIP,
+            srcmask: 32,
+            dstmask: 32,
+            htable_size: 0,
+            htable_max: 0,
+            gc_interval: 1000,
+            expire: 10_000,
+            rate_match: true,
+            interval: 1,
+            unit_s: 0,
+        };
+        let d = Ipv4Addr::new(10, 0, 0, 1);
+        let a = Ipv4Addr::new(1, 1, 1, 1);
+        let ms = 1_000_000;
+        let at = [0, 100, 200, 300, 1000, 1500, 2000];
+        let hits: Vec<bool> = at
+            .iter()
+            .map(|&t_ms| t.hashlimit(&m, a, d, None, 40, 100 * NS + t_ms * ms))
+            .collect();
+        assert_eq!(hits, [true, true, true, false, false, false, true]);
+        let above = HashlimitMatch { above: true, ..m };
+        assert!(
+            !t.hashlimit(&above, Ipv4Addr::new(2, 2, 2, 2), d, None, 40, 100 * NS),
+            "--hashlimit-above inverts it"
         );
     }
 }

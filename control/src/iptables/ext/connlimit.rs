@@ -48,6 +48,12 @@ pub fn parse(m: &mut ConnlimitMatch, o: &str, inv: bool, args: &mut Args) -> Res
 }
 
 pub fn finish(_: &mut ConnlimitMatch, seen: &[&str]) -> Result<(), String> {
+    if seen.contains(&"--connlimit-saddr") && seen.contains(&"--connlimit-daddr") {
+        return Err(
+            "connlimit: option \"--connlimit-saddr\" cannot be used together with \"--connlimit-daddr\"."
+                .into(),
+        );
+    }
     let n = seen
         .iter()
         .filter(|o| matches!(**o, "--connlimit-upto" | "--connlimit-above"))

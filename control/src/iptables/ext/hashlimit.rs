@@ -1,5 +1,6 @@
 //! libxt_hashlimit (rev 3): `--hashlimit-upto|above RATE`, `-burst`, `-mode`, `-name`,
-//! `-srcmask`, `-dstmask`, `-htable-size|max|gcinterval|expire`.
+//! `-srcmask`, `-dstmask`, `-htable-size|max|gcinterval|expire`, `-rate-match`,
+//! `-rate-interval`.
 
 use super::limit::{fmt_rate, parse_rate};
 use super::{no_inv, parse_bounded, parse_u32, Args};
@@ -22,6 +23,8 @@ pub const OPTIONS: &[&str] = &[
     "--hashlimit-htable-max",
     "--hashlimit-htable-gcinterval",
     "--hashlimit-htable-expire",
+    "--hashlimit-rate-match",
+    "--hashlimit-rate-interval",
 ];
 
 const UNITS: [(&str, u64); 4] = [
@@ -45,17 +48,25 @@ pub fn new() -> HashlimitMatch {
         htable_max: 0,
         gc_interval: DEFAULT_GC_MS,
         expire: 0,
+        rate_match: false,
+        interval: 0,
+        unit_s: 1,
     }
 }
 
-/// The default expiry: for packet rates the length in ms of the unit the rate prints in.
-fn default_expire(m: &HashlimitMatch) -> u32 {
-    if m.bytes {
-        BYTE_EXPIRE_MS
-    } else {
-        quantum_ms(m.avg)
+/// What an expiry is compared with to be shown (the `quantum` libxt_hashlimit's print
+/// functions return): the length in ms of the unit the rate prints in for packet rates
+/// (`period` is the average the caller prints), the byte expiries for byte rates.
+fn shown_quantum(m: &HashlimitMatch, period: u64) -> u32 {
+    match (m.bytes, m.burst) {
+        (true, 0) => BYTE_EXPIRE_MS,
+        (true, _) => BYTE_BURST_EXPIRE_MS,
+        (false, _) => quantum_ms(period),
     }
 }
+
+/// XT_HASHLIMIT_BYTE_EXPIRE_BURST: the default expiry of byte rates with a burst.
+const BYTE_BURST_EXPIRE_MS: u32 = 60_000;
 
 /// Marks a burst given in bytes until `finish` turns it into a multiple of the rate.
 const BYTE_BURST: u32 = 0x8000_0000;
@@ -111,7 +122,30 @@ fn quantum_ms(avg: u64) -> u32 {
     (UNITS[i - 1].1 / SCALE * 1000) as u32
 }
 
+/// The unit of a packet rate in seconds (`10/min`: 60), as libxt_hashlimit's
+/// `parse_rate` sets `udata->mult`.
+fn rate_unit_s(rate: &str) -> u32 {
+    rate.split_once('/')
+        .and_then(|(_, u)| super::limit::unit_seconds(u))
+        .map_or(1, |s| s as u32)
+}
+
+/// `atoi` > 0, as libxt_hashlimit's `parse_interval`.
+fn parse_interval(v: &str) -> Option<u32> {
+    let digits: String = v
+        .trim_start()
+        .chars()
+        .take_while(|c| c.is_ascii_digit())
+        .collect();
+    digits.parse::<u32>().ok().filter(|n| *n > 0)
+}
+
 pub fn parse(m: &mut HashlimitMatch, o: &str, inv: bool, args: &mut Args) -> Result<(), String> {
+    if o == "--hashlimit-rate-match" {
+        no_inv(inv, o)?;
+        m.rate_match = true;
+        return Ok(());
+    }
     let v = args.value(o)?;
     match o {
         "--hashlimit" | "--hashlimit-upto" | "--hashlimit-above" => {
@@ -119,8 +153,10 @@ pub fn parse(m: &mut HashlimitMatch, o: &str, inv: bool, args: &mut Args) -> Res
                 m.bytes = true;
                 m.avg = bytes_to_cost(b);
                 m.burst = 0;
+                m.unit_s = BYTE_EXPIRE_MS / 1000;
             } else {
                 m.avg = parse_rate(&v, SCALE)?;
+                m.unit_s = rate_unit_s(&v);
             }
             m.above = (o == "--hashlimit-above") != inv;
             return Ok(());
@@ -159,6 +195,11 @@ pub fn parse(m: &mut HashlimitMatch, o: &str, inv: bool, args: &mut Args) -> Res
         "--hashlimit-htable-size" => m.htable_size = parse_u32(&v, o)?,
         "--hashlimit-htable-max" => m.htable_max = parse_u32(&v, o)?,
         "--hashlimit-htable-gcinterval" => m.gc_interval = parse_u32(&v, o)?,
+        "--hashlimit-rate-interval" => {
+            m.interval = parse_interval(&v).ok_or_else(|| {
+                format!("hashlimit: Bad value for \"--hashlimit-rate-interval\" option: \"{v}\"")
+            })?;
+        }
         _ => m.expire = parse_u32(&v, o)?,
     }
     Ok(())
@@ -188,8 +229,23 @@ pub fn finish(m: &mut HashlimitMatch, seen: &[&str]) -> Result<(), String> {
         }
     }
     if !seen.contains(&"--hashlimit-htable-expire") {
-        m.expire = default_expire(m);
+        // The unit the rate was typed in (`60/min`: 60 s), a minute for a byte burst.
+        m.expire = if m.bytes && seen.contains(&"--hashlimit-burst") {
+            BYTE_BURST_EXPIRE_MS
+        } else {
+            m.unit_s * 1000
+        };
     }
+    if m.rate_match {
+        // Rate-match counts per interval: the rate per second, over the unit typed.
+        if !m.bytes {
+            m.avg /= u64::from(m.unit_s.max(1));
+        }
+        if m.interval == 0 {
+            m.interval = if m.bytes { 1 } else { m.unit_s };
+        }
+    }
+    m.unit_s = 0;
     Ok(())
 }
 
@@ -222,7 +278,16 @@ pub fn save(m: &HashlimitMatch, out: &mut String) {
         let _ = write!(out, " --hashlimit-mode {}", names.join(","));
     }
     let _ = write!(out, " --hashlimit-name {}", m.name);
-    table_options(m, "--hashlimit-", out);
+    table_options(m, "--hashlimit-", shown_quantum(m, m.avg), out);
+}
+
+/// -L prints a rate-match (rev 3) rate per its interval: the average times the interval.
+fn listed_period(m: &HashlimitMatch) -> u64 {
+    if m.interval == 0 {
+        m.avg
+    } else {
+        m.avg.saturating_mul(u64::from(m.interval))
+    }
 }
 
 pub fn list(m: &HashlimitMatch, out: &mut String) {
@@ -238,7 +303,12 @@ pub fn list(m: &HashlimitMatch, out: &mut String) {
             let _ = write!(out, " burst {}", byte_amount(r * u64::from(m.burst)));
         }
     } else {
-        let _ = write!(out, " {} burst {}", fmt_rate(m.avg, &UNITS), m.burst);
+        let _ = write!(
+            out,
+            " {} burst {}",
+            fmt_rate(listed_period(m), &UNITS),
+            m.burst
+        );
     }
     if m.mode != 0 {
         let names: Vec<&str> = mode::NAMES
@@ -248,12 +318,13 @@ pub fn list(m: &HashlimitMatch, out: &mut String) {
             .collect();
         let _ = write!(out, " mode {}", names.join("-"));
     }
-    table_options(m, "", out);
+    table_options(m, "", shown_quantum(m, listed_period(m)), out);
 }
 
 /// The table tunables that differ from their defaults: `--hashlimit-NAME N` in save form
-/// (`prefix` = "--hashlimit-"), `NAME N` in -L form (`prefix` = "").
-fn table_options(m: &HashlimitMatch, prefix: &str, out: &mut String) {
+/// (`prefix` = "--hashlimit-"), `NAME N` in -L form (`prefix` = ""); the expiry is shown
+/// when it is not `quantum`. Then rate-match and its interval (when not 1 s).
+fn table_options(m: &HashlimitMatch, prefix: &str, quantum: u32, out: &mut String) {
     let options = [
         ("htable-size", m.htable_size, m.htable_size != 0),
         ("htable-max", m.htable_max, m.htable_max != 0),
@@ -262,13 +333,19 @@ fn table_options(m: &HashlimitMatch, prefix: &str, out: &mut String) {
             m.gc_interval,
             m.gc_interval != DEFAULT_GC_MS,
         ),
-        ("htable-expire", m.expire, m.expire != default_expire(m)),
+        ("htable-expire", m.expire, m.expire != quantum),
         ("srcmask", u32::from(m.srcmask), m.srcmask != 32),
         ("dstmask", u32::from(m.dstmask), m.dstmask != 32),
     ];
     for (name, value, shown) in options {
         if shown {
             let _ = write!(out, " {prefix}{name} {value}");
+        }
+    }
+    if m.rate_match {
+        let _ = write!(out, " {prefix}rate-match");
+        if m.interval != 1 {
+            let _ = write!(out, " {prefix}rate-interval {}", m.interval);
         }
     }
 }

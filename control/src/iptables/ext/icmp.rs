@@ -1,4 +1,5 @@
-//! libxt_icmp: `--icmp-type any|NAME|TYPE[/CODE]`.
+//! libxt_icmp: `--icmp-type any|NAME|TYPE[/CODE[:CODE]]`. Type 255 is `any` whatever
+//! the codes; a code range saves as its first code (libxt_icmp's save, lossy as it is).
 
 use super::{opt, Args};
 use dataplane::ruleset::matches::icmp::{IcmpMatch, ICMP_ANY};
@@ -60,14 +61,20 @@ fn parse_type(s: &str) -> Result<(u8, u8, u8), String> {
     if s.eq_ignore_ascii_case("address-mask-reply") {
         return Ok((18, 0, 0xff));
     }
-    let bad = || format!("Invalid ICMP type `{s}'");
+    let bad_type = || format!("Unknown ICMP type `{s}'");
+    let bad_code = || format!("Unknown ICMP code `{s}'");
     match s.split_once('/') {
         Some((t, c)) => {
-            let t = t.parse::<u8>().map_err(|_| bad())?;
-            let c = c.parse::<u8>().map_err(|_| bad())?;
-            Ok((t, c, c))
+            let t = t.parse::<u8>().map_err(|_| bad_type())?;
+            let (lo, hi) = match c.split_once(':') {
+                Some((lo, hi)) => (lo, hi),
+                None => (c, c),
+            };
+            let lo = lo.parse::<u8>().map_err(|_| bad_code())?;
+            let hi = hi.parse::<u8>().map_err(|_| bad_code())?;
+            Ok((t, lo, hi))
         }
-        None => Ok((s.parse::<u8>().map_err(|_| bad())?, 0, 0xff)),
+        None => Ok((s.parse::<u8>().map_err(|_| bad_type())?, 0, 0xff)),
     }
 }
 
@@ -95,7 +102,7 @@ pub fn save(m: &IcmpMatch, out: &mut String) {
         out.push_str(" any");
     } else {
         let _ = write!(out, " {}", m.icmp_type);
-        if m.code_min == m.code_max {
+        if m.code_min != 0 || m.code_max != 0xff {
             let _ = write!(out, "/{}", m.code_min);
         }
     }

@@ -63,6 +63,10 @@ pub fn parse(m: &mut RecentMatch, o: &str, inv: bool, args: &mut Args) -> Result
 }
 
 pub fn finish(_: &mut RecentMatch, seen: &[&str]) -> Result<(), String> {
+    // libxt_recent: a TTL is compared, never stored by --set.
+    if seen.contains(&"--rttl") && seen.contains(&"--set") {
+        return Err("recent: option \"--rttl\" cannot be used together with \"--set\".".into());
+    }
     let cmds = seen
         .iter()
         .filter(|o| matches!(**o, "--set" | "--rcheck" | "--update" | "--remove"))

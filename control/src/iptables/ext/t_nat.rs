@@ -1,7 +1,10 @@
 //! libxt_NAT / MASQUERADE / REDIRECT: `--to-source`, `--to-destination`
-//! (`[a[-b]][:p[-q]]`), `--to-ports p[-q]`, `--random`, `--random-fully`, `--persistent`.
+//! (`[a[-b]][:p[-q][/base]]`), `--to-ports p[-q]`, `--random`, `--random-fully`,
+//! `--persistent`. Ports may be service names (`ssh`, `ftp-data`), as iptables resolves
+//! them with getservbyname.
 
-use super::{parse_addr, parse_bounded, Args};
+use super::{parse_addr, Args};
+use crate::iptables::names;
 use dataplane::ruleset::targets::nat::{NatRange, NatTarget};
 use dataplane::ruleset::PortRange;
 use std::fmt::Write;
@@ -10,24 +13,38 @@ pub const SNAT_OPTIONS: &[&str] = &["--to-source", "--random", "--random-fully",
 pub const DNAT_OPTIONS: &[&str] = &["--to-destination", "--random", "--persistent"];
 pub const PORTS_OPTIONS: &[&str] = &["--to-ports", "--random", "--random-fully"];
 
-fn parse_ports(s: &str, o: &str) -> Result<PortRange, String> {
-    let (lo, hi) = match s.split_once('-') {
-        Some((a, b)) => (
-            parse_bounded(a, o, 0, 65535)?,
-            parse_bounded(b, o, 0, 65535)?,
-        ),
-        None => {
-            let p = parse_bounded(s, o, 0, 65535)?;
-            (p, p)
-        }
+/// One port: a number or a service name (any protocol, as libxt_NAT asks for none).
+fn parse_port(s: &str) -> Result<u16, String> {
+    if let Some(v) = super::parse_uint(s).and_then(|v| u16::try_from(v).ok()) {
+        return Ok(v);
+    }
+    names::parse_port(s, None).ok_or_else(|| format!("Port `{s}' not valid"))
+}
+
+fn parse_ports(s: &str) -> Result<PortRange, String> {
+    // A service name may contain '-' (`ftp-data`): the whole string is tried first.
+    let (lo, hi) = match (parse_port(s).ok(), s.split_once('-')) {
+        (Some(p), _) => (p, p),
+        (None, Some((a, b))) => (parse_port(a)?, parse_port(b)?),
+        (None, None) => return Err(format!("Port `{s}' not valid")),
     };
     if lo > hi {
         return Err(format!("Port range `{s}' is reversed"));
     }
-    Ok(PortRange {
-        lo: lo as u16,
-        hi: hi as u16,
-    })
+    Ok(PortRange { lo, hi })
+}
+
+/// `p[-q][/base]` after `--to-source` / `--to-destination`'s colon: the base of a shifted
+/// map needs a range (libxt_NAT refuses it after a single port).
+fn parse_port_map(s: &str) -> Result<(PortRange, Option<u16>), String> {
+    let Some((ports, base)) = s.split_once('/') else {
+        return Ok((parse_ports(s)?, None));
+    };
+    let r = parse_ports(ports)?;
+    if r.lo == r.hi {
+        return Err(format!("Garbage after port value: `/{base}'"));
+    }
+    Ok((r, Some(parse_port(base)?)))
 }
 
 /// `[a[-b]][:p[-q]]`.
@@ -53,11 +70,19 @@ fn parse_range(s: &str, o: &str) -> Result<NatRange, String> {
             }
         })
     };
-    let ports = ports.map(|p| parse_ports(p, o)).transpose()?;
-    if addrs.is_none() && ports.is_none() {
+    let map = ports.map(parse_port_map).transpose()?;
+    if addrs.is_none() && map.is_none() {
         return Err(format!("{o}: missing address or port"));
     }
-    Ok(NatRange { addrs, ports })
+    // libxt_SNAT keeps the shifted flag but not the base (iptables-save prints `/0`).
+    let port_base = map
+        .and_then(|(_, b)| b)
+        .map(|b| if o == "--to-source" { 0 } else { b });
+    Ok(NatRange {
+        addrs,
+        ports: map.map(|(r, _)| r),
+        port_base,
+    })
 }
 
 pub fn parse(t: &mut NatTarget, o: &str, args: &mut Args) -> Result<(), String> {
@@ -66,9 +91,15 @@ pub fn parse(t: &mut NatTarget, o: &str, args: &mut Args) -> Result<(), String> 
         "--random-fully" => t.random_fully = true,
         "--persistent" => t.persistent = true,
         "--to-ports" => {
+            let v = args.value(o)?;
+            // MASQUERADE and REDIRECT have no shifted map (libxt_REDIRECT's words).
+            if v.contains('/') {
+                return Err("Shifted portmap ranges not supported with this kernel".into());
+            }
             t.range = Some(NatRange {
                 addrs: None,
-                ports: Some(parse_ports(&args.value(o)?, o)?),
+                ports: Some(parse_ports(&v)?),
+                port_base: None,
             })
         }
         _ => {
@@ -118,6 +149,9 @@ pub fn save(t: &NatTarget, opt: &str, out: &mut String) {
             if let Some(p) = &r.ports {
                 let _ = write!(out, ":{}", fmt_ports(p));
             }
+            if let Some(b) = r.port_base {
+                let _ = write!(out, "/{b}");
+            }
         }
     }
     if t.random {
@@ -155,6 +189,9 @@ pub fn list_to(t: &NatTarget, out: &mut String) {
         }
         if let Some(p) = &r.ports {
             let _ = write!(out, ":{}", fmt_ports(p));
+        }
+        if let Some(b) = r.port_base {
+            let _ = write!(out, "/{b}");
         }
     }
     list_flags(t, out);

@@ -1,4 +1,4 @@
-//! libxt_tcpmss: `--mss a[:b]`.
+//! libxt_tcpmss: `--mss a[:b]`; an open end is 0 or 65535 (`:42`, `42:`).
 
 use super::{opt, parse_bounded, Args};
 use dataplane::ruleset::matches::tcpmss::TcpmssMatch;
@@ -18,8 +18,16 @@ pub fn parse(m: &mut TcpmssMatch, o: &str, inv: bool, args: &mut Args) -> Result
     let v = args.value(o)?;
     let (min, max) = match v.split_once(':') {
         Some((a, b)) => (
-            parse_bounded(a, o, 0, 65535)?,
-            parse_bounded(b, o, 0, 65535)?,
+            if a.is_empty() {
+                0
+            } else {
+                parse_bounded(a, o, 0, 65535)?
+            },
+            if b.is_empty() {
+                65535
+            } else {
+                parse_bounded(b, o, 0, 65535)?
+            },
         ),
         None => {
             let n = parse_bounded(&v, o, 0, 65535)?;

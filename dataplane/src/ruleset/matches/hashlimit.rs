@@ -1,4 +1,6 @@
-//! `-m hashlimit`: a token bucket per hashed group of packets (xt_hashlimit rev 1+).
+//! `-m hashlimit`: a token bucket per hashed group of packets (xt_hashlimit rev 1+), or
+//! with `--hashlimit-rate-match` (rev 3) a measured rate per group compared with the
+//! given one once per interval.
 
 /// Hash keys (`--hashlimit-mode`), printed in this order.
 pub mod mode {
@@ -37,12 +39,47 @@ pub fn cost_to_bytes(cost: u64) -> u64 {
     u64::from(r.saturating_sub(1)) << BYTE_SHIFT
 }
 
+/// xt_hashlimit's credits per microsecond of `avg` (HZ * CREDITS_PER_JIFFY /
+/// XT_HASHLIMIT_SCALE_v2; the same for HZ 100, 250 and 1000): `user2credits` multiplies
+/// by it, and its u64 overflow is what the kernel's range check detects.
+pub const CREDITS_PER_US: u64 = 137_438_953;
+
 impl HashlimitMatch {
+    /// hashlimit_mt_check_common: the rate (and burst) the kernel can represent.
     pub fn validate(&self) -> Result<(), String> {
-        if self.avg == 0 || self.avg > u64::from(u32::MAX) {
-            return Err("hashlimit: rate out of range (Numerical result out of range)".into());
+        let out_of_range =
+            || Err("hashlimit: rate out of range (Numerical result out of range)".into());
+        if self.rate_match {
+            if self.avg == 0 || self.avg > u64::from(u32::MAX) {
+                return out_of_range();
+            }
+            if self.interval == 0 {
+                return Err("hashlimit: invalid interval (Invalid argument)".into());
+            }
+        } else if self.bytes {
+            if self.avg == 0 {
+                return Err("hashlimit: overflow, rate too high (Invalid argument)".into());
+            }
+        } else {
+            // user2credits(avg * burst) < user2credits(avg), in wrapping u64 as the
+            // kernel computes it: the burst's credits overflowed.
+            let credits = |user: u64| user.wrapping_mul(CREDITS_PER_US);
+            let burst = u64::from(self.burst);
+            if self.avg == 0
+                || burst == 0
+                || credits(self.avg.wrapping_mul(burst)) < credits(self.avg)
+            {
+                return out_of_range();
+            }
         }
         Ok(())
+    }
+
+    /// The measured rate's threshold per interval (rateinfo_init for rate-match): the
+    /// rate in packets per second, and the burst on top of it.
+    pub fn rate_match_limits(&self) -> (u64, u64) {
+        let rate = SCALE.checked_div(self.avg).unwrap_or(0);
+        (rate, u64::from(self.burst) + rate)
     }
 }
 
@@ -64,4 +101,12 @@ pub struct HashlimitMatch {
     pub htable_max: u32,
     pub gc_interval: u32,
     pub expire: u32,
+    /// `--hashlimit-rate-match`: match on the group's measured rate (no tokens).
+    pub rate_match: bool,
+    /// `--hashlimit-rate-interval` in seconds (0: not given; rate-match sets a default).
+    pub interval: u32,
+    /// While parsing only: the unit the rate was given in, in seconds (libxt_hashlimit's
+    /// `udata->mult`, 15 for byte rates); the default expiry and interval derive from it.
+    /// Zero once the rule is complete, so equal rules compare equal however typed.
+    pub unit_s: u32,
 }

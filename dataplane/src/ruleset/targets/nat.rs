@@ -13,6 +13,9 @@ pub struct NatRange {
     /// and always for MASQUERADE / REDIRECT, whose address comes from the interface).
     pub addrs: Option<(Ipv4Addr, Ipv4Addr)>,
     pub ports: Option<PortRange>,
+    /// A shifted port map (`DNAT --to-destination a:1000-2000/1000`,
+    /// NF_NAT_RANGE_PROTO_OFFSET): the port `p` maps to `lo + (p - base) % (hi - lo + 1)`.
+    pub port_base: Option<u16>,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

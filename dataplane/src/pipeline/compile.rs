@@ -321,7 +321,11 @@ fn uses_conntrack(spec: &RuleSpec) -> bool {
             Match::Conntrack(_) | Match::Connmark(_) | Match::Connlimit(_)
         )
     }) || match &spec.target {
-        Target::Snat(_) | Target::Dnat(_) | Target::Masquerade(_) | Target::Redirect(_) => true,
+        Target::Snat(_)
+        | Target::Dnat(_)
+        | Target::Masquerade(_)
+        | Target::Redirect(_)
+        | Target::Netmap(_) => true,
         Target::Connmark(_) => true,
         Target::Ct(c) => !c.notrack,
         _ => false,

@@ -132,7 +132,7 @@ impl RuleHost for Host<'_> {
     fn run_target(
         &mut self,
         _table: TableKind,
-        _hook: Hook,
+        hook: Hook,
         _rule: &CompiledRule,
         target: &Target,
     ) -> TargetOutcome {
@@ -245,6 +245,28 @@ impl RuleHost for Host<'_> {
                     port_base: n.range.and_then(|r| r.port_base),
                     random: n.random || n.random_fully,
                     persistent: n.persistent,
+                };
+                if let Some(e) = self.pkt.ct.pending.as_mut() {
+                    if !self.p.conntrack.bind(e, &req) {
+                        return self.nat_failed();
+                    }
+                }
+                TargetOutcome::Verdict(Verdict::Accept)
+            }
+            Target::Netmap(n) => {
+                let ip = Ipv4Packet::new_unchecked(self.pkt.buf.data());
+                let (manip, addr) = match hook {
+                    Hook::Prerouting | Hook::Output => (Manip::Dst, ip.dst_addr()),
+                    _ => (Manip::Src, ip.src_addr()),
+                };
+                let a = n.map(addr);
+                let req = NatRequest {
+                    manip,
+                    addrs: Some((a, a)),
+                    ports: None,
+                    port_base: None,
+                    random: false,
+                    persistent: false,
                 };
                 if let Some(e) = self.pkt.ct.pending.as_mut() {
                     if !self.p.conntrack.bind(e, &req) {

@@ -30,6 +30,7 @@ pub mod t_ct;
 pub mod t_log;
 pub mod t_mark;
 pub mod t_nat;
+pub mod t_netmap;
 pub mod t_reject;
 pub mod t_tcpmss;
 pub mod t_tos;
@@ -480,6 +481,7 @@ pub fn new_target(name: &str) -> Option<Target> {
         "DNAT" => Target::Dnat(Default::default()),
         "MASQUERADE" => Target::Masquerade(Default::default()),
         "REDIRECT" => Target::Redirect(Default::default()),
+        "NETMAP" => Target::Netmap(Default::default()),
         "NOTRACK" => Target::Notrack,
         "CT" => Target::Ct(Default::default()),
         _ => return None,
@@ -499,6 +501,7 @@ pub fn target_options(t: &Target) -> &'static [&'static str] {
         Target::Snat(_) => t_nat::SNAT_OPTIONS,
         Target::Dnat(_) => t_nat::DNAT_OPTIONS,
         Target::Masquerade(_) | Target::Redirect(_) => t_nat::PORTS_OPTIONS,
+        Target::Netmap(_) => t_netmap::OPTIONS,
         Target::Ct(_) => t_ct::OPTIONS,
         _ => &[],
     }
@@ -523,6 +526,7 @@ pub fn parse_target_option(
         Target::Snat(x) | Target::Dnat(x) | Target::Masquerade(x) | Target::Redirect(x) => {
             t_nat::parse(x, opt, args)
         }
+        Target::Netmap(x) => t_netmap::parse(x, opt, args),
         Target::Ct(x) => t_ct::parse(x, opt, args),
         _ => Err(format!("unknown option \"{opt}\"")),
     }
@@ -538,6 +542,7 @@ pub fn finish_target(t: &mut Target, seen: &[&'static str]) -> Result<(), String
         Target::Tcpmss(x) => t_tcpmss::finish(x, seen),
         Target::Snat(x) => t_nat::finish("SNAT", x),
         Target::Dnat(x) => t_nat::finish("DNAT", x),
+        Target::Netmap(_) => t_netmap::finish(seen),
         Target::Ct(x) => t_ct::finish(x),
         _ => Ok(()),
     }
@@ -569,6 +574,7 @@ pub fn save_target(t: &Target, out: &mut String) {
         Target::Snat(x) => t_nat::save(x, "--to-source", out),
         Target::Dnat(x) => t_nat::save(x, "--to-destination", out),
         Target::Masquerade(x) | Target::Redirect(x) => t_nat::save(x, "--to-ports", out),
+        Target::Netmap(x) => t_netmap::save(x, out),
         Target::Ct(x) => t_ct::save(x, out),
         _ => {}
     }
@@ -625,6 +631,7 @@ pub fn list_target(t: &Target, numeric: bool, out: &mut String) {
         Target::Snat(x) | Target::Dnat(x) => t_nat::list_to(x, out),
         Target::Masquerade(x) => t_nat::list_ports(x, "masq ports:", out),
         Target::Redirect(x) => t_nat::list_ports(x, "redir ports", out),
+        Target::Netmap(x) => t_netmap::list(x, out),
         Target::Ct(x) => t_ct::list(x, out),
         Target::Notrack => out.push_str(" NOTRACK"),
         _ => {}

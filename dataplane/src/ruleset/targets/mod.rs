@@ -7,6 +7,7 @@ pub mod ct;
 pub mod log;
 pub mod mark;
 pub mod nat;
+pub mod netmap;
 pub mod reject;
 pub mod tcpmss;
 pub mod tos;
@@ -39,6 +40,7 @@ pub enum Target {
     Dnat(nat::NatTarget),
     Masquerade(nat::NatTarget),
     Redirect(nat::NatTarget),
+    Netmap(netmap::NetmapTarget),
     Notrack,
     Ct(ct::CtTarget),
 }
@@ -64,6 +66,7 @@ impl Target {
             Target::Dnat(_) => "DNAT",
             Target::Masquerade(_) => "MASQUERADE",
             Target::Redirect(_) => "REDIRECT",
+            Target::Netmap(_) => "NETMAP",
             Target::Notrack => "NOTRACK",
             Target::Ct(_) => "CT",
         }
@@ -89,6 +92,8 @@ impl Target {
             Target::Dnat(_) | Target::Redirect(_) => {
                 Usable::in_table(TableKind::Nat, &[Prerouting, Output])
             }
+            // All four nat hooks: the destination before routing, the source after.
+            Target::Netmap(_) => Usable::table(TableKind::Nat),
             Target::Notrack | Target::Ct(_) => Usable::table(TableKind::Raw),
             _ => Usable::ANYWHERE,
         }

@@ -1,0 +1,30 @@
+//! libxt_NETMAP: `--to ADDR[/MASK]` (a prefix length or a dotted mask; the host part is
+//! cleared and `/32` printed, as iptables does).
+
+use super::{fmt_net, parse_net, Args};
+use dataplane::ruleset::targets::netmap::NetmapTarget;
+
+pub const OPTIONS: &[&str] = &["--to"];
+
+pub fn parse(t: &mut NetmapTarget, o: &str, args: &mut Args) -> Result<(), String> {
+    t.to = parse_net(&args.value(o)?)?;
+    Ok(())
+}
+
+pub fn finish(seen: &[&str]) -> Result<(), String> {
+    if !seen.contains(&"--to") {
+        return Err("NETMAP: option \"--to\" must be specified".into());
+    }
+    Ok(())
+}
+
+pub fn save(t: &NetmapTarget, out: &mut String) {
+    out.push_str(" --to ");
+    out.push_str(&fmt_net(&t.to));
+}
+
+/// ` to:ADDR/LEN`.
+pub fn list(t: &NetmapTarget, out: &mut String) {
+    out.push_str(" to:");
+    out.push_str(&fmt_net(&t.to));
+}

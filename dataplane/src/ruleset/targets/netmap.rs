@@ -1,0 +1,58 @@
+//! `-j NETMAP --to ADDR/MASK`: a prefix mapped one to one onto another (xt_NETMAP). The
+//! network part of the address comes from `to`, the host part is kept: in PREROUTING and
+//! OUTPUT the destination (as DNAT), in POSTROUTING and INPUT the source (as SNAT). The
+//! connection is bound to the one address, its port kept unless it clashes.
+
+use crate::ruleset::Ipv4Net;
+use std::net::Ipv4Addr;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NetmapTarget {
+    /// The prefix mapped onto; its address has the host part cleared (as libxt_NETMAP
+    /// parses it).
+    pub to: Ipv4Net,
+}
+
+impl Default for NetmapTarget {
+    fn default() -> Self {
+        NetmapTarget {
+            to: Ipv4Net::new(Ipv4Addr::UNSPECIFIED, 0),
+        }
+    }
+}
+
+impl NetmapTarget {
+    /// netmap_tg4: `(addr & ~netmask) | (to & netmask)`.
+    pub fn map(&self, addr: Ipv4Addr) -> Ipv4Addr {
+        let mask = self.to.mask;
+        Ipv4Addr::from((u32::from(addr) & !mask) | (u32::from(self.to.addr) & mask))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_the_host_part() {
+        let t = NetmapTarget {
+            to: Ipv4Net::with_prefix(Ipv4Addr::new(198, 51, 100, 0), 24),
+        };
+        assert_eq!(
+            t.map(Ipv4Addr::new(192, 168, 1, 10)),
+            Ipv4Addr::new(198, 51, 100, 10)
+        );
+        let whole = NetmapTarget {
+            to: Ipv4Net::host(Ipv4Addr::new(10, 1, 2, 3)),
+        };
+        assert_eq!(
+            whole.map(Ipv4Addr::new(1, 2, 3, 4)),
+            Ipv4Addr::new(10, 1, 2, 3)
+        );
+        assert_eq!(
+            NetmapTarget::default().map(Ipv4Addr::new(1, 2, 3, 4)),
+            Ipv4Addr::new(1, 2, 3, 4),
+            "/0 keeps the address"
+        );
+    }
+}

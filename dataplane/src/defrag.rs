@@ -216,6 +216,11 @@ impl Defrag {
     pub fn pending(&self) -> usize {
         self.queues.len()
     }
+
+    /// Bytes held in incomplete datagrams (what `FRAG_MEMORY` bounds).
+    pub fn memory(&self) -> usize {
+        self.bytes
+    }
 }
 
 /// Cuts `ip` into fragments of at most `mtu` bytes (ip_fragment): the first keeps the

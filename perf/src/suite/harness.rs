@@ -28,12 +28,19 @@ pub const BURST: usize = 32;
 /// The gateway: lan0 192.168.1.1/24, wan0 203.0.113.1/24, a default route via
 /// 203.0.113.254, static neighbours for it and the LAN host 192.168.1.10.
 pub fn topology() -> control::config::Topology {
+    topology_with("192.168.1.1/24", "\"203.0.113.1/24\"")
+}
+
+/// `topology` with lan0's address and wan0's addresses (TOML list items) given.
+pub fn topology_with(lan: &str, wan: &str) -> control::config::Topology {
     control::config::Config::parse(
-        "[[port]]\nname = \"lan0\"\ndriver = \"mem\"\nmac = \"02:00:00:00:01:01\"\naddresses = [\"192.168.1.1/24\"]\n\
-         [[port]]\nname = \"wan0\"\ndriver = \"mem\"\nmac = \"02:00:00:00:02:01\"\naddresses = [\"203.0.113.1/24\"]\n\
-         [[route]]\ndst = \"0.0.0.0/0\"\nvia = \"203.0.113.254\"\n\
-         [[neighbor]]\nip = \"203.0.113.254\"\nmac = \"02:00:00:00:02:fe\"\n\
-         [[neighbor]]\nip = \"192.168.1.10\"\nmac = \"02:00:00:00:01:10\"\n",
+        &format!(
+            "[[port]]\nname = \"lan0\"\ndriver = \"mem\"\nmac = \"02:00:00:00:01:01\"\naddresses = [\"{lan}\"]\n\
+             [[port]]\nname = \"wan0\"\ndriver = \"mem\"\nmac = \"02:00:00:00:02:01\"\naddresses = [{wan}]\n\
+             [[route]]\ndst = \"0.0.0.0/0\"\nvia = \"203.0.113.254\"\n\
+             [[neighbor]]\nip = \"203.0.113.254\"\nmac = \"02:00:00:00:02:fe\"\n\
+             [[neighbor]]\nip = \"192.168.1.10\"\nmac = \"02:00:00:00:01:10\"\n"
+        ),
         std::path::Path::new("suite.toml"),
     )
     .expect("the suite's config parses")
@@ -197,6 +204,11 @@ impl Lane {
             }
             None => self.epoch.elapsed().as_nanos() as u64 + 1_000_000_000,
         }
+    }
+
+    /// The virtual clock's reading (without advancing it).
+    pub fn virtual_now(&self) -> u64 {
+        self.virtual_ns
     }
 
     /// One pass of the stage over what lan0 holds.

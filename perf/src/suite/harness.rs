@@ -250,7 +250,10 @@ impl Lane {
     }
 
     /// `measure` with `mix` adding other traffic to lan0 before each burst goes through
-    /// the stage (a flood); only the generator's frames are counted.
+    /// the stage (a flood); only the generator's frames are counted. The worker must
+    /// read the generator's burst and the mix in one poll (its burst at least their
+    /// sum): what it leaves in lan0's ring is drained by the generator's receive after
+    /// the pass and never reaches it.
     pub fn measure_mixed(
         &mut self,
         gen: &mut Generator,

@@ -61,6 +61,10 @@ const WAN_MAC: MacAddr = MacAddr([2, 0, 0, 0, 2, 1]);
 const UPLINK_MAC: MacAddr = MacAddr([2, 0, 0, 0, 2, 0xfe]);
 /// Flood packets mixed into each burst of S1's 32 (a fifth of the packets, as S6).
 pub const FLOOD_PER_BURST: usize = 8;
+/// The single worker's burst: S1's 32 and the flood's packets in one poll (a frame the
+/// worker leaves in lan0's ring is drained by the generator's receive and never reaches
+/// it; `unprocessed` in the JSON counts them, and must be 0).
+pub const WORKER_BURST: usize = 64;
 /// The handoff inboxes' size in the `handoff` flood.
 pub const INBOX: usize = 1024;
 /// Worker 0's passes per pass of worker 1 in the `handoff` flood.
@@ -233,6 +237,8 @@ fn established(m: &Measure) -> f64 {
 
 /// S1's traffic on one lane and what counts it.
 pub struct Legit {
+    /// Frames the worker never read (see `drain`).
+    pub unread: u64,
     pub lane: Lane,
     pub gen: Generator,
     pub rxc: RxCounter,
@@ -246,6 +252,7 @@ impl Legit {
         let mut lane = bench.lane(q);
         lane.clock_step_ns = Some(1_000);
         Legit {
+            unread: 0,
             lane,
             gen,
             rxc,
@@ -315,7 +322,7 @@ impl Legit {
                 self.lane.forward(&mut Stage::Worker(w));
                 stage_ns += t.elapsed().as_nanos() as u64;
                 watch(w);
-                drain(&mut self.lane, &mut self.rxc, seen);
+                self.unread += drain(&mut self.lane, &mut self.rxc, seen);
             }
             rounds += 1;
         }
@@ -323,7 +330,7 @@ impl Legit {
         for _ in 0..4 {
             self.lane.forward(&mut Stage::Worker(w));
             watch(w);
-            drain(&mut self.lane, &mut self.rxc, seen);
+            self.unread += drain(&mut self.lane, &mut self.rxc, seen);
         }
         let r = self.rxc.report(&self.gen.sent_per_flow());
         Measure {
@@ -336,18 +343,24 @@ impl Legit {
     }
 }
 
-/// Everything waiting on both ports' receive sides.
-fn drain(lane: &mut Lane, rxc: &mut RxCounter, seen: &mut dyn FnMut(bool, &[u8])) {
+/// Everything waiting on both ports' receive sides; returns how many frames of lan0's
+/// were the LAN host's own (sent to the gateway, never read by the worker).
+fn drain(lane: &mut Lane, rxc: &mut RxCounter, seen: &mut dyn FnMut(bool, &[u8])) -> u64 {
+    let mut unread = 0;
     loop {
         let k = lane.wan.rx_inspect(64, |f| {
             rxc.frame(f, 0);
             seen(true, f);
         }) + lane.lan.rx_inspect(64, |f| {
+            if f.get(6..12) == Some(&HOST_MAC.0[..]) {
+                unread += 1;
+                return;
+            }
             rxc.frame(f, 0);
             seen(false, f);
         });
         if k == 0 {
-            return;
+            return unread;
         }
     }
 }
@@ -359,7 +372,7 @@ fn worker_for(bench: &Bench, rules: Arc<CompiledRuleset>, sc: &Scale) -> Worker 
     };
     let mut p = bench.pipeline(rules, ct);
     p.seed(0x6e66_6470);
-    Worker::new(p, 0, BURST, 2)
+    Worker::new(p, 0, WORKER_BURST, 2)
 }
 
 fn gateway() -> Arc<CompiledRuleset> {
@@ -367,8 +380,9 @@ fn gateway() -> Arc<CompiledRuleset> {
 }
 
 /// The common part of every flood's JSON: S1 alone and under the flood.
-fn legit_json(calm: &Measure, stormy: &Measure, flood_packets: u64) -> Json {
+fn legit_json(l: &Legit, calm: &Measure, stormy: &Measure, flood_packets: u64) -> Json {
     Json::obj([
+        ("unprocessed", u(l.unread)),
         ("mpps_alone", Json::from(established(calm))),
         ("mpps_under_flood", Json::from(established(stormy))),
         (
@@ -380,6 +394,19 @@ fn legit_json(calm: &Measure, stormy: &Measure, flood_packets: u64) -> Json {
         ("received_under_flood", u(stormy.received)),
         ("flood_packets_during_measure", u(flood_packets)),
     ])
+}
+
+/// The pipeline's drops since `before`, by reason (`nfdp_drops_total{reason}`), the
+/// reasons that counted any.
+fn drops_since(w: &Worker, before: &dataplane::pipeline::PipelineStats) -> Json {
+    let now = &w.pipeline.stats().drops;
+    Json::obj(
+        DropReason::ALL
+            .iter()
+            .map(|&r| (r.name(), now[r] - before.drops[r]))
+            .filter(|(_, n)| *n > 0)
+            .map(|(k, n)| (k, u(n))),
+    )
 }
 
 fn merge(mut a: Json, b: Json) -> Json {
@@ -452,7 +479,7 @@ pub fn udp(bench: &Bench, sc: &Scale) -> Json {
         drain(&mut l.lane, &mut l.rxc, &mut |_, _| {});
     }
     let ct0 = w.pipeline.conntrack().stats().clone();
-    let drops0 = w.pipeline.stats().drops[DropReason::Conntrack];
+    let p0 = w.pipeline.stats().clone();
     let sent0 = sent;
     let stormy = l.measure(
         &mut w,
@@ -469,7 +496,7 @@ pub fn udp(bench: &Bench, sc: &Scale) -> Json {
         .count() as u64;
     let ct = w.pipeline.conntrack().stats().clone();
     let j = merge(
-        legit_json(&calm, &stormy, sent - sent0),
+        legit_json(&l, &calm, &stormy, sent - sent0),
         Json::obj([
             ("ct_max", u(u64::from(sc.ct_max))),
             ("s1_flows", u(u64::from(l.flows.flows))),
@@ -486,8 +513,9 @@ pub fn udp(bench: &Bench, sc: &Scale) -> Json {
             ("table_full_total", u(ct.table_full)),
             (
                 "conntrack_drops_during_measure",
-                u(w.pipeline.stats().drops[DropReason::Conntrack] - drops0),
+                u(w.pipeline.stats().drops[DropReason::Conntrack] - p0.drops[DropReason::Conntrack]),
             ),
+            ("drops_during_measure", drops_since(&w, &p0)),
             ("rss_mb_before", mb(rss0)),
             ("rss_mb_after", mb(crate::rss_bytes())),
         ]),
@@ -584,7 +612,7 @@ pub fn frag(bench: &Bench, sc: &Scale) -> Json {
     }
     let junk_first = junk;
     let d0 = w.pipeline.defrag_stats().clone();
-    let drops0 = w.pipeline.stats().drops[DropReason::Defrag];
+    let p0 = w.pipeline.stats().clone();
     let stormy = l.measure(
         &mut w,
         sc,
@@ -598,7 +626,7 @@ pub fn frag(bench: &Bench, sc: &Scale) -> Json {
     let d = w.pipeline.defrag_stats().clone();
     let (pending, bytes) = w.pipeline.defrag_pending();
     let j = merge(
-        legit_json(&calm, &stormy, junk - junk_first + 2 * real_sent),
+        legit_json(&l, &calm, &stormy, junk - junk_first + 2 * real_sent),
         Json::obj([
             ("memory_bound_bytes", u(FRAG_MEMORY as u64)),
             ("memory_high_water_bytes", u(high.1 as u64)),
@@ -619,8 +647,9 @@ pub fn frag(bench: &Bench, sc: &Scale) -> Json {
             ("timeouts_total", u(d.timeouts)),
             (
                 "defrag_drops_during_measure",
-                u(w.pipeline.stats().drops[DropReason::Defrag] - drops0),
+                u(w.pipeline.stats().drops[DropReason::Defrag] - p0.drops[DropReason::Defrag]),
             ),
+            ("drops_during_measure", drops_since(&w, &p0)),
             ("rss_mb_before", mb(rss0)),
             ("rss_mb_after", mb(crate::rss_bytes())),
         ]),
@@ -719,7 +748,7 @@ pub fn icmp(bench: &Bench, sc: &Scale) -> Json {
     // icmp_limit's global bucket: a burst, then MSGS_PER_SEC per second.
     let limit = MSGS_BURST as u64 + (MSGS_PER_SEC as f64 * virtual_s).ceil() as u64;
     let j = merge(
-        legit_json(&calm, &stormy, junk + quoting_real + ttl1),
+        legit_json(&l, &calm, &stormy, junk + quoting_real + ttl1),
         Json::obj([
             ("errors_quoting_nothing", u(junk)),
             ("errors_quoting_real", u(quoting_real)),
@@ -738,6 +767,7 @@ pub fn icmp(bench: &Bench, sc: &Scale) -> Json {
                 u(p.icmp_rate_limited - p0.icmp_rate_limited),
             ),
             ("icmp_limit_in_virtual_time", u(limit)),
+            ("drops_during_measure", drops_since(&w, &p0)),
             ("virtual_seconds", Json::from(virtual_s)),
         ]),
     );
@@ -769,7 +799,7 @@ pub fn arp(bench: &Bench, sc: &Scale) -> Json {
     let mut p = Pipeline::new(gateway(), topo.fib.clone(), topo.neighbors.clone());
     p.set_conntrack_config(ct);
     p.seed(0x6e66_6470);
-    let mut w = Worker::new(p, 0, BURST, 2);
+    let mut w = Worker::new(p, 0, WORKER_BURST, 2);
     let mut l = Legit::new(bench, 0, s1_flows(0, sc.s1_div));
     l.assure(&mut w);
     let rss0 = crate::rss_bytes();
@@ -826,7 +856,7 @@ pub fn arp(bench: &Bench, sc: &Scale) -> Json {
     let p = w.pipeline.stats().clone();
     let cfg = *w.pipeline.neighbors().config();
     let j = merge(
-        legit_json(&calm, &stormy, requests + unresolved),
+        legit_json(&l, &calm, &stormy, requests + unresolved),
         Json::obj([
             ("arp_requests_in", u(requests)),
             ("packets_to_unresolved_hops", u(unresolved)),
@@ -853,6 +883,7 @@ pub fn arp(bench: &Bench, sc: &Scale) -> Json {
                 "no_neighbor_drops",
                 u(p.drops[DropReason::NoNeighbor] - p0.drops[DropReason::NoNeighbor]),
             ),
+            ("drops_during_measure", drops_since(&w, &p0)),
             ("rss_mb_before", mb(rss0)),
             ("rss_mb_after", mb(crate::rss_bytes())),
         ]),
@@ -913,7 +944,8 @@ pub fn handoff(bench: &Bench, sc: &Scale) -> Json {
                ws: &mut [Worker],
                flood: bool,
                sent: &mut u64,
-               inbox_high: &mut usize|
+               inbox_high: &mut usize,
+               unread: &mut u64|
      -> [Measure; 2] {
         let mut m = [Measure::default(); 2];
         let mut k = 0usize;
@@ -943,7 +975,7 @@ pub fn handoff(bench: &Bench, sc: &Scale) -> Json {
                     l.lane.forward(&mut Stage::Worker(w));
                     m[i].stage_ns += t.elapsed().as_nanos() as u64;
                     *inbox_high = (*inbox_high).max(h.pending(1));
-                    drain(&mut l.lane, &mut l.rxc, &mut |_, _| {});
+                    *unread += drain(&mut l.lane, &mut l.rxc, &mut |_, _| {});
                 }
             }
             rounds += 1;
@@ -963,16 +995,17 @@ pub fn handoff(bench: &Bench, sc: &Scale) -> Json {
         }
         m
     };
-    let (mut sent, mut high) = (0u64, 0usize);
-    let calm = run(&mut ls, &mut ws, false, &mut sent, &mut high);
+    let (mut sent, mut high, mut unread) = (0u64, 0usize, 0u64);
+    let calm = run(&mut ls, &mut ws, false, &mut sent, &mut high, &mut unread);
     let s0 = [h.stats(0), h.stats(1)];
     let high_calm = high;
     high = 0;
-    let stormy = run(&mut ls, &mut ws, true, &mut sent, &mut high);
+    let stormy = run(&mut ls, &mut ws, true, &mut sent, &mut high, &mut unread);
     let s = [h.stats(0), h.stats(1)];
     let kept = |i: usize| ratio(established(&stormy[i]), established(&calm[i]));
     let j = Json::obj([
         ("workers", u(2)),
+        ("unprocessed", u(unread)),
         ("inbox", u(INBOX as u64)),
         ("worker0_passes_per_worker1_pass", u(HANDOFF_SKEW as u64)),
         ("kept", Json::from(kept(0).min(kept(1)))),
@@ -1018,14 +1051,20 @@ pub fn handoff(bench: &Bench, sc: &Scale) -> Json {
 /// Holds every mbuf `q`'s port pool can give (as received packets); returns them.
 fn hold_all(q: &mut DpdkQueue) -> Vec<PacketBuf> {
     let mut held = Vec::new();
+    // 64 at a time while the pool has them (a bulk allocation is all or nothing), then
+    // one at a time.
+    let mut bulk = 64;
     loop {
-        let n = inject(q, 64, |room| {
+        let n = inject(q, bulk, |room| {
             room[..60].fill(0);
             60
         });
         while q.rx_burst(q.queue_id(), &mut held, 64) > 0 {}
         if n == 0 {
-            return held;
+            if bulk == 1 {
+                return held;
+            }
+            bulk = 1;
         }
     }
 }
@@ -1059,12 +1098,16 @@ pub fn mbuf(bench: &Bench, sc: &Scale) -> Json {
     let mut offered = 0u64;
     let mut refused = 0u64;
     let mut forwarded = 0u64;
+    let mut unread = 0u64;
     for _ in 0..(sc.rounds * 64) {
         let sent = l.gen.send(&mut l.lane.lan, BURST, 0) as u64;
         offered += BURST as u64;
         refused += BURST as u64 - sent;
         l.lane.forward(&mut Stage::Worker(&mut w));
-        drain(&mut l.lane, &mut l.rxc, &mut |wan, _| forwarded += u64::from(wan));
+        unread += drain(&mut l.lane, &mut l.rxc, &mut |wan, _| forwarded += u64::from(wan));
+        // What the generator's receive freed goes back to the held.
+        held.extend(hold_all(&mut l.lane.lan));
+        held.extend(hold_all(&mut l.lane.wan));
     }
     let p = w.pipeline.stats().clone();
     let tx_dropped = l.lane.lan.stats().tx_dropped + l.lane.wan.stats().tx_dropped - tx0;
@@ -1074,6 +1117,7 @@ pub fn mbuf(bench: &Bench, sc: &Scale) -> Json {
     // No mbuf leaked: as many can be held again.
     let again = hold_all(&mut l.lane.lan).len() as u64;
     let j = Json::obj([
+        ("unprocessed", u(unread)),
         ("mbufs_held_lan0", u(held_lan)),
         ("mbufs_held_total", u(held_total)),
         ("mbufs_held_lan0_again_after", u(again)),
@@ -1084,6 +1128,7 @@ pub fn mbuf(bench: &Bench, sc: &Scale) -> Json {
         ("refused_at_port_while_exhausted", u(refused)),
         ("icmp_generated_while_exhausted", u(icmp_generated)),
         ("tx_dropped_while_exhausted", u(tx_dropped)),
+        ("drops_while_exhausted", drops_since(&w, &p0)),
         ("mpps_alone", Json::from(established(&calm))),
         ("mpps_after", Json::from(established(&after))),
         (

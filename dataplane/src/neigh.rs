@@ -612,7 +612,10 @@ mod tests {
             assert!(t.enqueue(P, ip(i), u32::from(i), 0).dropped.is_none());
         }
         for i in 8..20u8 {
-            assert_eq!(t.enqueue(P, ip(i), u32::from(i), 0).dropped, Some(u32::from(i)));
+            assert_eq!(
+                t.enqueue(P, ip(i), u32::from(i), 0).dropped,
+                Some(u32::from(i))
+            );
         }
         assert!(t.no_victim);
         assert_eq!((t.len(), t.stats().table_full_drops), (8, 12));

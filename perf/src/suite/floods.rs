@@ -40,8 +40,9 @@ use crate::pktgen::fields::FlowSpec;
 use crate::pktgen::rx::RxCounter;
 use crate::pktgen::Generator;
 use dataplane::conntrack::{CtConfig, Tuple};
-use dataplane::defrag::FRAG_MEMORY;
+use dataplane::defrag::{FRAG_MEMORY, FRAG_TRUESIZE};
 use dataplane::handoff::{Handoff, OwnerDirectory};
+use dataplane::neigh::{NeighConfig, NeighTable};
 use dataplane::pipeline::icmp_limit::{MSGS_BURST, MSGS_PER_SEC};
 use dataplane::pipeline::{CompiledRuleset, DropReason, Pipeline};
 use dataplane::port::dpdk::DpdkQueue;
@@ -84,6 +85,8 @@ pub struct Scale {
     /// The flood alone first: this many times `ct_max` packets (udp), or until the
     /// reassembly memory is full (frag).
     pub flood_factor: u32,
+    /// The neighbour table's size (the kernel's gc_thresh3; `NeighConfig::max_entries`).
+    pub neigh_max: usize,
 }
 
 impl Scale {
@@ -94,6 +97,7 @@ impl Scale {
             ct_max: 65_536,
             s1_div: 1,
             flood_factor: 10,
+            neigh_max: NeighConfig::default().max_entries,
         }
     }
 
@@ -105,6 +109,7 @@ impl Scale {
             ct_max: 4096,
             s1_div: 8,
             flood_factor: 2,
+            neigh_max: 512,
         }
     }
 }
@@ -508,12 +513,16 @@ pub fn udp(bench: &Bench, sc: &Scale) -> Json {
                 "early_drops_during_measure",
                 u(ct.early_drop - ct0.early_drop),
             ),
-            ("table_full_during_measure", u(ct.table_full - ct0.table_full)),
+            (
+                "table_full_during_measure",
+                u(ct.table_full - ct0.table_full),
+            ),
             ("early_drops_total", u(ct.early_drop)),
             ("table_full_total", u(ct.table_full)),
             (
                 "conntrack_drops_during_measure",
-                u(w.pipeline.stats().drops[DropReason::Conntrack] - p0.drops[DropReason::Conntrack]),
+                u(w.pipeline.stats().drops[DropReason::Conntrack]
+                    - p0.drops[DropReason::Conntrack]),
             ),
             ("drops_during_measure", drops_since(&w, &p0)),
             ("rss_mb_before", mb(rss0)),
@@ -569,7 +578,9 @@ pub fn frag(bench: &Bench, sc: &Scale) -> Json {
         let dgram = udp_payload(40_000 + real_id % 1000, 53, &[0xab; 1992]);
         let (a, b) = dgram.split_at(1480);
         let k = inject(lan, 1, |room| {
-            ip_frame(room, LAN_MAC, HOST_MAC, HOST, SERVER, 17, 64, real_id, 0x2000, a)
+            ip_frame(
+                room, LAN_MAC, HOST_MAC, HOST, SERVER, 17, 64, real_id, 0x2000, a,
+            )
         });
         let k2 = inject(lan, 1, |room| {
             ip_frame(
@@ -602,9 +613,13 @@ pub fn frag(bench: &Bench, sc: &Scale) -> Json {
         let (q, b) = w.pipeline.defrag_pending();
         high = (high.0.max(q), high.1.max(b));
     };
-    // The flood alone until the reassembly memory refuses fragments (or the cap).
-    let cap = u64::from(sc.flood_factor) * (FRAG_MEMORY as u64 / 8);
-    while w.pipeline.defrag_stats().memory_drops == 0 && junk < cap {
+    // The flood alone until the reassembly memory is full (or the cap).
+    let cap = u64::from(sc.flood_factor) * (FRAG_MEMORY as u64 / 8) + 1;
+    let full = |w: &Worker| {
+        let d = w.pipeline.defrag_stats();
+        d.memory_drops + d.evicted > 0
+    };
+    while !full(&w) && junk < cap {
         junk += send_junk(&mut l.lane.lan, BURST, &mut rng);
         l.lane.forward(&mut Stage::Worker(&mut w));
         watch(&mut w);
@@ -629,6 +644,10 @@ pub fn frag(bench: &Bench, sc: &Scale) -> Json {
         legit_json(&l, &calm, &stormy, junk - junk_first + 2 * real_sent),
         Json::obj([
             ("memory_bound_bytes", u(FRAG_MEMORY as u64)),
+            (
+                "charge_per_fragment_beyond_payload",
+                u(FRAG_TRUESIZE as u64),
+            ),
             ("memory_high_water_bytes", u(high.1 as u64)),
             ("datagrams_pending_high_water", u(high.0 as u64)),
             ("datagrams_pending_after", u(pending as u64)),
@@ -644,6 +663,7 @@ pub fn frag(bench: &Bench, sc: &Scale) -> Json {
                 "memory_drops_during_measure",
                 u(d.memory_drops - d0.memory_drops),
             ),
+            ("evicted_during_measure", u(d.evicted - d0.evicted)),
             ("timeouts_total", u(d.timeouts)),
             (
                 "defrag_drops_during_measure",
@@ -664,6 +684,7 @@ pub fn frag(bench: &Bench, sc: &Scale) -> Json {
             "real_datagrams_sent",
             "real_datagrams_reassembled",
             "real_datagrams_forwarded",
+            "evicted_during_measure",
             "memory_drops_during_measure",
         ],
     );
@@ -796,7 +817,16 @@ pub fn arp(bench: &Bench, sc: &Scale) -> Json {
         max: sc.ct_max,
         ..CtConfig::default()
     };
-    let mut p = Pipeline::new(gateway(), topo.fib.clone(), topo.neighbors.clone());
+    let mut neighbors = NeighTable::new(NeighConfig {
+        max_entries: sc.neigh_max,
+        ..NeighConfig::default()
+    });
+    for (port, ip, e) in topo.neighbors.iter() {
+        if let Some(mac) = e.mac {
+            neighbors.add_static(port, ip, mac, 0);
+        }
+    }
+    let mut p = Pipeline::new(gateway(), topo.fib.clone(), neighbors);
     p.set_conntrack_config(ct);
     p.seed(0x6e66_6470);
     let mut w = Worker::new(p, 0, WORKER_BURST, 2);
@@ -826,7 +856,9 @@ pub fn arp(bench: &Bench, sc: &Scale) -> Json {
             let payload = udp_payload(rng.port(), 53, &[0; 18]);
             let dst = rng.addr(Ipv4Addr::new(100, 64, 0, 0), 16);
             unresolved += inject(&mut lane.lan, 1, |room| {
-                ip_frame(room, LAN_MAC, HOST_MAC, HOST, dst, 17, 64, 0, 0x4000, &payload)
+                ip_frame(
+                    room, LAN_MAC, HOST_MAC, HOST, dst, 17, 64, 0, 0x4000, &payload,
+                )
             }) as u64;
         }
     };
@@ -1099,12 +1131,19 @@ pub fn mbuf(bench: &Bench, sc: &Scale) -> Json {
     let mut refused = 0u64;
     let mut forwarded = 0u64;
     let mut unread = 0u64;
+    let mut icmp_out = 0u64;
     for _ in 0..(sc.rounds * 64) {
         let sent = l.gen.send(&mut l.lane.lan, BURST, 0) as u64;
         offered += BURST as u64;
         refused += BURST as u64 - sent;
         l.lane.forward(&mut Stage::Worker(&mut w));
-        unread += drain(&mut l.lane, &mut l.rxc, &mut |wan, _| forwarded += u64::from(wan));
+        unread += drain(&mut l.lane, &mut l.rxc, &mut |wan, f| {
+            if wan {
+                forwarded += 1;
+            } else if f.len() > 34 && f[23] == 1 && f[34] == 11 {
+                icmp_out += 1;
+            }
+        });
         // What the generator's receive freed goes back to the held.
         held.extend(hold_all(&mut l.lane.lan));
         held.extend(hold_all(&mut l.lane.wan));
@@ -1127,6 +1166,11 @@ pub fn mbuf(bench: &Bench, sc: &Scale) -> Json {
         ("offered_while_exhausted", u(offered)),
         ("refused_at_port_while_exhausted", u(refused)),
         ("icmp_generated_while_exhausted", u(icmp_generated)),
+        (
+            "icmp_rate_limited_while_exhausted",
+            u(p.icmp_rate_limited - p0.icmp_rate_limited),
+        ),
+        ("icmp_sent_while_exhausted", u(icmp_out)),
         ("tx_dropped_while_exhausted", u(tx_dropped)),
         ("drops_while_exhausted", drops_since(&w, &p0)),
         ("mpps_alone", Json::from(established(&calm))),
@@ -1148,6 +1192,7 @@ pub fn mbuf(bench: &Bench, sc: &Scale) -> Json {
             "refused_at_port_while_exhausted",
             "s1_forwarded_while_exhausted",
             "icmp_generated_while_exhausted",
+            "icmp_sent_while_exhausted",
             "tx_dropped_while_exhausted",
             "lost_after",
         ],

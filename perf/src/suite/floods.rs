@@ -879,11 +879,11 @@ pub fn arp(bench: &Bench, sc: &Scale) -> Json {
             requests_out += 1;
         }
     };
-    let a0 = w.pipeline.arp_stats().clone();
+    let a0 = *w.pipeline.arp_stats();
     let n0 = w.pipeline.neighbors().stats();
     let p0 = w.pipeline.stats().clone();
     let stormy = l.measure(&mut w, sc, &mut mix, &mut watch, &mut seen);
-    let a = w.pipeline.arp_stats().clone();
+    let a = *w.pipeline.arp_stats();
     let n = w.pipeline.neighbors().stats();
     let p = w.pipeline.stats().clone();
     let cfg = *w.pipeline.neighbors().config();

@@ -854,7 +854,9 @@ pub fn arp(bench: &Bench, sc: &Scale) -> Json {
         }
         for _ in 0..4 {
             let payload = udp_payload(rng.port(), 53, &[0; 18]);
-            let dst = rng.addr(Ipv4Addr::new(100, 64, 0, 0), 16);
+            // A host of 100.64/16 other than the gateway's .0.1 (nor the network or the
+            // broadcast address, which are not resolved).
+            let dst = Ipv4Addr::from(0x6440_0002 + rng.next() % 65_532);
             unresolved += inject(&mut lane.lan, 1, |room| {
                 ip_frame(
                     room, LAN_MAC, HOST_MAC, HOST, dst, 17, 64, 0, 0x4000, &payload,

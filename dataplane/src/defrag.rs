@@ -4,12 +4,19 @@
 //! arrived.
 
 use hashbrown::HashMap;
+use std::collections::VecDeque;
 use std::net::Ipv4Addr;
 
 /// ipfrag_time: an incomplete datagram is dropped after 30 s.
 pub const FRAG_TIMEOUT_NS: u64 = 30 * 1_000_000_000;
-/// ipfrag_high_thresh: bytes held in incomplete datagrams at most (4 MiB).
+/// ipfrag_high_thresh: bytes held in incomplete datagrams at most (4 MiB), each fragment
+/// charged its payload and `FRAG_TRUESIZE`.
 pub const FRAG_MEMORY: usize = 4 * 1024 * 1024;
+/// What a held fragment costs beyond its payload (the kernel charges an skb's truesize):
+/// its datagram's map slot, the part list, the header copy, the allocator's rounding.
+/// Measured with a flood of one-fragment datagrams of 8 bytes: about 400 bytes of RSS
+/// each; charging the payload alone let 524,288 of them (over 200 MB) count as 4 MiB.
+pub const FRAG_TRUESIZE: usize = 512;
 /// Fragments per datagram at most (bounds the work an attacker can cause per datagram).
 pub const MAX_FRAGMENTS: usize = 64;
 
@@ -42,6 +49,11 @@ pub struct DefragStats {
     pub timeouts: u64,
     /// Fragments dropped because the memory limit was reached.
     pub memory_drops: u64,
+    /// Incomplete datagrams dropped, oldest first, to make room for a new fragment when
+    /// the memory limit was reached (as the kernel's inet_frag_evictor did before 4.17):
+    /// a flood of fragments that never complete cannot keep real datagrams, whose
+    /// fragments arrive close together, from being reassembled.
+    pub evicted: u64,
     pub duplicates: u64,
 }
 
@@ -62,6 +74,9 @@ pub enum Reassembly {
 pub struct Defrag {
     queues: HashMap<Key, Queue>,
     bytes: usize,
+    /// The queues in the order they were started (entries of queues gone since are
+    /// skipped, and pruned when they outnumber the live ones).
+    order: VecDeque<(Key, u64)>,
     /// No queue started before this (it may be older than the oldest left): `expire`
     /// has nothing to do until this is `FRAG_TIMEOUT_NS` old.
     oldest_ns: u64,
@@ -99,9 +114,18 @@ impl Defrag {
         {
             return self.fail(key);
         }
-        if self.bytes + payload.len() > FRAG_MEMORY {
+        let charge = payload.len() + FRAG_TRUESIZE;
+        if self.bytes + charge > FRAG_MEMORY && !self.evict(charge, key) {
             self.stats.memory_drops += 1;
             return Reassembly::Dropped;
+        }
+        if !self.queues.contains_key(&key) {
+            if self.order.len() >= 2 * self.queues.len() + 64 {
+                let queues = &self.queues;
+                self.order
+                    .retain(|(k, t)| queues.get(k).is_some_and(|q| q.first_ns == *t));
+            }
+            self.order.push_back((key, now_ns));
         }
         self.oldest_ns = if self.queues.is_empty() {
             now_ns
@@ -142,9 +166,9 @@ impl Defrag {
         }
         let at = q.parts.partition_point(|(o, _)| *o < offset);
         q.parts.insert(at, (offset, payload.to_vec()));
-        q.bytes += payload.len();
+        q.bytes += charge;
         q.max_frag = q.max_frag.max(ip.len());
-        self.bytes += payload.len();
+        self.bytes += charge;
         // Complete when the pieces cover 0..total without holes.
         let (Some(total), Some(_)) = (q.total, q.header.as_ref()) else {
             return Reassembly::Held;
@@ -182,6 +206,28 @@ impl Defrag {
         Reassembly::Complete(whole, q.max_frag)
     }
 
+    /// Drops the oldest incomplete datagrams (not `keep`'s) until `charge` more bytes
+    /// fit; false if they cannot.
+    fn evict(&mut self, charge: usize, keep: Key) -> bool {
+        let kept = self.queues.remove(&keep);
+        while self.bytes + charge > FRAG_MEMORY {
+            let Some((k, t)) = self.order.pop_front() else {
+                break;
+            };
+            if self.queues.get(&k).is_some_and(|q| q.first_ns == t) {
+                if let Some(q) = self.queues.remove(&k) {
+                    self.bytes -= q.bytes;
+                    self.stats.evicted += 1;
+                }
+            }
+        }
+        if let Some(q) = kept {
+            self.order.push_back((keep, q.first_ns));
+            self.queues.insert(keep, q);
+        }
+        self.bytes + charge <= FRAG_MEMORY
+    }
+
     fn fail(&mut self, key: Key) -> Reassembly {
         if let Some(q) = self.queues.remove(&key) {
             self.bytes -= q.bytes;
@@ -210,11 +256,19 @@ impl Defrag {
         });
         self.oldest_ns = oldest;
         self.bytes -= freed;
+        let queues = &self.queues;
+        self.order
+            .retain(|(k, t)| queues.get(k).is_some_and(|q| q.first_ns == *t));
         self.stats.timeouts += (before - self.queues.len()) as u64;
     }
 
     pub fn pending(&self) -> usize {
         self.queues.len()
+    }
+
+    /// Bytes held in incomplete datagrams (what `FRAG_MEMORY` bounds).
+    pub fn memory(&self) -> usize {
+        self.bytes
     }
 }
 
@@ -355,5 +409,42 @@ mod tests {
         assert_eq!(r.pending(), 1);
         r.expire(60 * sec + FRAG_TIMEOUT_NS);
         assert_eq!((r.pending(), r.stats.timeouts), (0, 3));
+    }
+
+    #[test]
+    fn a_flood_of_incomplete_datagrams_is_bounded_and_evicted_oldest_first() {
+        let mut r = Defrag::default();
+        // One-fragment datagrams of 8 bytes (MF set, never completed), ids 0..
+        let tiny = |id: u32| {
+            let mut f = vec![0u8; 28];
+            f[0] = 0x45;
+            f[2..4].copy_from_slice(&28u16.to_be_bytes());
+            f[4..6].copy_from_slice(&(id as u16).to_be_bytes());
+            f[6] = 0x20;
+            f[9] = 17;
+            f[12..16].copy_from_slice(&(0x6440_0000u32 + (id >> 16)).to_be_bytes());
+            f[16..20].copy_from_slice(&[198, 51, 100, 1]);
+            f
+        };
+        let fit = FRAG_MEMORY / (8 + FRAG_TRUESIZE);
+        for id in 0..(3 * fit) as u32 {
+            assert_eq!(r.push(&tiny(id), u64::from(id)), Reassembly::Held);
+            assert!(r.memory() <= FRAG_MEMORY);
+            assert!(r.order.len() <= 2 * r.pending() + 64);
+        }
+        assert_eq!(r.pending(), fit);
+        assert_eq!(r.stats.evicted, 2 * fit as u64);
+        assert_eq!(r.stats.memory_drops, 0);
+        // The newest survive; a real datagram still goes through.
+        let d = datagram(3000);
+        let frags = fragment(&d, 1500);
+        let now = 3 * fit as u64;
+        let (last, first) = frags.split_last().expect("fragments");
+        for f in first {
+            assert_eq!(r.push(f, now), Reassembly::Held);
+        }
+        assert!(matches!(r.push(last, now), Reassembly::Complete(..)));
+        assert!(r.memory() <= FRAG_MEMORY);
+        assert_eq!(r.stats.timeouts, 0);
     }
 }

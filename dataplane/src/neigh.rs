@@ -135,6 +135,11 @@ pub struct NeighTable<T> {
     cfg: NeighConfig,
     entries: FastMap<u64, (PortId, Ipv4Addr, NeighEntry<T>)>,
     stats: NeighStats,
+    /// The last `make_room` scan found no idle STALE entry, and no entry has changed
+    /// state or emptied its queue since: a full table refuses at once instead of
+    /// scanning every entry again for each packet to a new address (a flood toward
+    /// thousands of unresolved next hops cost a 4096-entry scan per packet).
+    no_victim: bool,
 }
 
 fn key(port: PortId, ip: Ipv4Addr) -> u64 {
@@ -153,6 +158,7 @@ impl<T> NeighTable<T> {
             cfg,
             entries: FastMap::default(),
             stats: NeighStats::default(),
+            no_victim: false,
         }
     }
 
@@ -256,6 +262,9 @@ impl<T> NeighTable<T> {
         if self.entries.len() < self.cfg.max_entries {
             return true;
         }
+        if self.no_victim {
+            return false;
+        }
         let victim = self
             .entries
             .iter()
@@ -268,7 +277,10 @@ impl<T> NeighTable<T> {
                 self.stats.removed += 1;
                 true
             }
-            None => false,
+            None => {
+                self.no_victim = true;
+                false
+            }
         }
     }
 
@@ -289,6 +301,7 @@ impl<T> NeighTable<T> {
             }
             self.entries
                 .insert(k, (port, ip, new_entry(NeighState::Stale, Some(mac), now)));
+            self.no_victim = false;
             return Vec::new();
         }
         let Some((_, _, e)) = self.entries.get_mut(&k) else {
@@ -311,11 +324,13 @@ impl<T> NeighTable<T> {
         e.updated_ns = now;
         e.probes = 0;
         e.used_while_stale = false;
+        self.no_victim = false;
         e.queue.drain(..).collect()
     }
 
     /// Removes an entry (e.g. `ip neigh del`), returning its waiting packets for recycling.
     pub fn remove(&mut self, port: PortId, ip: Ipv4Addr) -> Option<Vec<T>> {
+        self.no_victim = false;
         self.entries
             .remove(&key(port, ip))
             .map(|(_, _, mut e)| e.queue.drain(..).collect())
@@ -323,6 +338,7 @@ impl<T> NeighTable<T> {
 
     /// Forgets every learned entry of `port` (link down); permanent ones stay.
     pub fn flush_port(&mut self, port: PortId) -> Vec<T> {
+        self.no_victim = false;
         let mut out = Vec::new();
         self.entries.retain(|_, (p, _, e)| {
             if *p != port || e.state == NeighState::Permanent {
@@ -337,6 +353,7 @@ impl<T> NeighTable<T> {
     /// Advances the timers to `now`: ages REACHABLE to STALE, re-sends or gives up requests,
     /// re-probes used STALE entries, and removes idle ones. Call it every few hundred ms.
     pub fn tick(&mut self, now: u64) -> Tick<T> {
+        self.no_victim = false;
         let cfg = self.cfg;
         let mut out = Tick {
             solicit: Vec::new(),
@@ -582,5 +599,32 @@ mod tests {
         assert!(t.get(P, ip(1)).is_some());
         assert!(t.get(PortId(2), ip(2)).is_some());
         assert_eq!(t.len(), 2);
+    }
+
+    #[test]
+    fn a_full_table_of_unresolved_entries_refuses_without_rescanning_until_one_turns_stale() {
+        let cfg = NeighConfig {
+            max_entries: 8,
+            ..NeighConfig::default()
+        };
+        let mut t: NeighTable<u32> = NeighTable::new(cfg);
+        for i in 0..8u8 {
+            assert!(t.enqueue(P, ip(i), u32::from(i), 0).dropped.is_none());
+        }
+        for i in 8..20u8 {
+            assert_eq!(
+                t.enqueue(P, ip(i), u32::from(i), 0).dropped,
+                Some(u32::from(i))
+            );
+        }
+        assert!(t.no_victim);
+        assert_eq!((t.len(), t.stats().table_full_drops), (8, 12));
+        // One resolves, then ages to STALE with an empty queue: it is evicted for a new one.
+        assert_eq!(t.learn(P, ip(0), M1, Learn::Reply, 0), vec![0]);
+        t.tick(cfg.reachable_ns);
+        assert!(!t.no_victim);
+        assert!(t.enqueue(P, ip(30), 30, cfg.reachable_ns).dropped.is_none());
+        assert!(t.get(P, ip(0)).is_none());
+        assert_eq!(t.len(), 8);
     }
 }

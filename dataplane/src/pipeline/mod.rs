@@ -461,6 +461,12 @@ impl Pipeline {
         &self.defrag.stats
     }
 
+    /// Datagrams waiting for fragments, and the bytes charged for them against
+    /// `defrag::FRAG_MEMORY`.
+    pub fn defrag_pending(&self) -> (usize, usize) {
+        (self.defrag.pending(), self.defrag.memory())
+    }
+
     fn port_name(&self, port: Option<PortId>) -> Option<&str> {
         port.and_then(|p| self.fib.ports().get(p))
             .map(|p| p.name.as_str())

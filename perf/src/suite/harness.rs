@@ -28,12 +28,19 @@ pub const BURST: usize = 32;
 /// The gateway: lan0 192.168.1.1/24, wan0 203.0.113.1/24, a default route via
 /// 203.0.113.254, static neighbours for it and the LAN host 192.168.1.10.
 pub fn topology() -> control::config::Topology {
+    topology_with("192.168.1.1/24", "\"203.0.113.1/24\"")
+}
+
+/// `topology` with lan0's address and wan0's addresses (TOML list items) given.
+pub fn topology_with(lan: &str, wan: &str) -> control::config::Topology {
     control::config::Config::parse(
-        "[[port]]\nname = \"lan0\"\ndriver = \"mem\"\nmac = \"02:00:00:00:01:01\"\naddresses = [\"192.168.1.1/24\"]\n\
-         [[port]]\nname = \"wan0\"\ndriver = \"mem\"\nmac = \"02:00:00:00:02:01\"\naddresses = [\"203.0.113.1/24\"]\n\
-         [[route]]\ndst = \"0.0.0.0/0\"\nvia = \"203.0.113.254\"\n\
-         [[neighbor]]\nip = \"203.0.113.254\"\nmac = \"02:00:00:00:02:fe\"\n\
-         [[neighbor]]\nip = \"192.168.1.10\"\nmac = \"02:00:00:00:01:10\"\n",
+        &format!(
+            "[[port]]\nname = \"lan0\"\ndriver = \"mem\"\nmac = \"02:00:00:00:01:01\"\naddresses = [\"{lan}\"]\n\
+             [[port]]\nname = \"wan0\"\ndriver = \"mem\"\nmac = \"02:00:00:00:02:01\"\naddresses = [{wan}]\n\
+             [[route]]\ndst = \"0.0.0.0/0\"\nvia = \"203.0.113.254\"\n\
+             [[neighbor]]\nip = \"203.0.113.254\"\nmac = \"02:00:00:00:02:fe\"\n\
+             [[neighbor]]\nip = \"192.168.1.10\"\nmac = \"02:00:00:00:01:10\"\n"
+        ),
         std::path::Path::new("suite.toml"),
     )
     .expect("the suite's config parses")
@@ -199,6 +206,11 @@ impl Lane {
         }
     }
 
+    /// The virtual clock's reading (without advancing it).
+    pub fn virtual_now(&self) -> u64 {
+        self.virtual_ns
+    }
+
     /// One pass of the stage over what lan0 holds.
     pub fn forward(&mut self, stage: &mut Stage) {
         match stage {
@@ -238,7 +250,10 @@ impl Lane {
     }
 
     /// `measure` with `mix` adding other traffic to lan0 before each burst goes through
-    /// the stage (a flood); only the generator's frames are counted.
+    /// the stage (a flood); only the generator's frames are counted. The worker must
+    /// read the generator's burst and the mix in one poll (its burst at least their
+    /// sum): what it leaves in lan0's ring is drained by the generator's receive after
+    /// the pass and never reaches it.
     pub fn measure_mixed(
         &mut self,
         gen: &mut Generator,

@@ -1,10 +1,11 @@
 //! The benchmark suite (`nfdp-bench suite [--quick] [--json FILE]`): S1 established flows,
 //! S2 new connections, S3 rule scaling, S4 conntrack scale, S5 rule swaps under load, S6
-//! S1 under a SYN flood (synflood.rs). Each
+//! S1 under a SYN flood (synflood.rs), S7 S1 under other floods (floods.rs). Each
 //! forwarding figure comes with its ceilings measured in the same run on the same ports
 //! and packets (io forwarding and testpmd's 5-tuple swap) and as a fraction of them. The
 //! JSON schema is in perf/README.md.
 
+pub mod floods;
 pub mod harness;
 mod occupancy;
 mod synflood;
@@ -28,7 +29,7 @@ pub struct SuiteOptions {
     pub json: Option<std::path::PathBuf>,
     /// Worker counts for S1 and S2.
     pub workers: Vec<u16>,
-    /// The scenarios to run (`S1`..`S6`); empty: all of them.
+    /// The scenarios to run (`S1`..`S7`); empty: all of them.
     pub only: Vec<String>,
 }
 
@@ -699,7 +700,14 @@ fn s5(bench: &Bench, opts: &SuiteOptions, s1_wall_mpps: f64) -> Json {
 
 pub fn run(opts: SuiteOptions) -> Result<Json, String> {
     let secs = if opts.quick { 0.5 } else { 2.0 };
-    let queues = opts.workers.iter().copied().max().unwrap_or(1).max(1);
+    // S7's handoff flood needs 2 queues.
+    let queues = opts
+        .workers
+        .iter()
+        .copied()
+        .max()
+        .unwrap_or(1)
+        .max(if opts.runs("S7") { 2 } else { 1 });
     let bench = Bench::new(queues)?;
     let started = Instant::now();
     println!(
@@ -766,6 +774,9 @@ pub fn run(opts: SuiteOptions) -> Result<Json, String> {
     }
     if opts.runs("S6") {
         out.set("S6", synflood::s6(&bench, secs));
+    }
+    if opts.runs("S7") {
+        out.set("S7", floods::s7(&bench, &floods::Scale::suite(secs)));
     }
     out.set("elapsed_s", Json::from(started.elapsed().as_secs_f64()));
     println!("\nsuite done in {:.0} s", started.elapsed().as_secs_f64());

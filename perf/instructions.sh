@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Instructions per packet of the worker in suite scenario S1 (established flows, one
-# worker, DPDK net_ring ports), counted by callgrind. Unlike a rate, the count does not
+# worker, DPDK net_ring ports), or with SCENARIO=S2 per new connection (S2's main run on
+# a virtual clock of 1.5 M connections/s, so that the same connections expire whatever
+# callgrind's speed), counted by callgrind. Unlike a rate, the count does not
 # move with the machine's load: the same binary gives the same figure, so two builds can
 # be compared on a noisy 2-core machine. Only the measured stage is counted (the
 # generator and the set-up are left out by --toggle-collect).
 #
-#   perf/instructions.sh [BENCH_BINARY ...]     (default target/release/nfdp-bench)
+#   [SCENARIO=S2] perf/instructions.sh [BENCH_BINARY ...]
+#                                  (default target/release/nfdp-bench, scenario S1)
 #
 # Needs valgrind (apt-get install valgrind) and a build with
 # `cargo build --release -p perf --features dpdk`. About a minute per binary.
@@ -15,10 +18,15 @@ command -v valgrind >/dev/null || { echo "instructions.sh: needs valgrind (apt-g
 [ $# -gt 0 ] || set -- target/release/nfdp-bench
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+scenario=${SCENARIO:-S1}
+if [ "$scenario" = S2 ]; then
+    export NFDP_BENCH_CLOCK_STEP_NS=21333
+fi
 for bin in "$@"; do
     valgrind --tool=callgrind --toggle-collect='perf::suite::harness::Lane::measure*' \
         --callgrind-out-file="$work/cg.out" \
-        "$bin" suite --quick --workers 1 --only S1 --repeats 1 >"$work/suite.txt" 2>/dev/null
+        "$bin" suite --quick --workers 1 --only "$scenario" --repeats 1 --no-occupancy \
+        >"$work/suite.txt" 2>/dev/null
     # The worker's measured packets: the "packets" column of S1's row.
     packets=$(awk '/nfdp, 1 worker/ {print $(NF-1)}' "$work/suite.txt")
     # Worker::poll's inclusive count (its largest line: inlining splits it by file).

@@ -78,6 +78,9 @@ enum What {
         /// Only these scenarios (S1..S7), e.g. `--only S1,S3`.
         #[arg(long, value_delimiter = ',', value_parser = ["S1", "S2", "S3", "S4", "S5", "S6", "S7"])]
         only: Vec<String>,
+        /// S2 without its port-pool occupancy runs (what perf/instructions.sh counts).
+        #[arg(long)]
+        no_occupancy: bool,
     },
     #[cfg(feature = "dpdk")]
     DpdkPipeline {
@@ -298,12 +301,14 @@ fn main() {
             json,
             workers,
             only,
+            no_occupancy,
         } => {
             if let Err(e) = perf::suite::run(perf::suite::SuiteOptions {
                 quick,
                 json,
                 workers,
                 only,
+                no_occupancy,
             }) {
                 eprintln!("nfdp-bench suite: {e}");
                 std::process::exit(1);

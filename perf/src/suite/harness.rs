@@ -106,10 +106,20 @@ impl Bench {
                 .expect("lan queue"),
             wan: self.wan.try_queue_with_pool(q, pool).expect("wan queue"),
             epoch: self.epoch,
-            clock_step_ns: None,
+            clock_step_ns: virtual_clock_from_env(),
             virtual_ns: 1_000_000_000,
         }
     }
+}
+
+/// `NFDP_BENCH_CLOCK_STEP_NS`: every lane's worker runs on a virtual clock advancing by
+/// this much per burst, so that timeouts depend on the packet count only. For counting
+/// instructions under callgrind (`perf/instructions.sh`), where the real clock runs ~50x
+/// slower per packet and would change what expires; never for rates.
+fn virtual_clock_from_env() -> Option<u64> {
+    std::env::var("NFDP_BENCH_CLOCK_STEP_NS")
+        .ok()
+        .and_then(|v| v.parse().ok())
 }
 
 /// One worker's queues on both ports.

@@ -31,6 +31,8 @@ pub struct SuiteOptions {
     pub workers: Vec<u16>,
     /// The scenarios to run (`S1`..`S7`); empty: all of them.
     pub only: Vec<String>,
+    /// S2 without its port-pool occupancy runs.
+    pub no_occupancy: bool,
 }
 
 impl SuiteOptions {
@@ -309,7 +311,9 @@ fn s2(bench: &Bench, opts: &SuiteOptions, secs: f64) -> Json {
         ));
     }
     j.set("by_workers", Json::obj(by_workers));
-    j.set("occupancy", occupancy::s2_occupancy(bench, secs));
+    if !opts.no_occupancy {
+        j.set("occupancy", occupancy::s2_occupancy(bench, secs));
+    }
     j
 }
 

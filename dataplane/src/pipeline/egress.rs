@@ -43,7 +43,21 @@ impl Pipeline {
         next_hop: Ipv4Addr,
         out: &mut Vec<Emit>,
     ) {
-        let mut limit = self.port_mtu(port);
+        let mtu = self.port_mtu(port);
+        self.transmit_within(buf, frag_max, port, mtu, next_hop, out);
+    }
+
+    /// `transmit_fragmented` with the port's MTU already looked up.
+    pub(super) fn transmit_within(
+        &mut self,
+        buf: PacketBuf,
+        frag_max: usize,
+        port: PortId,
+        mtu: usize,
+        next_hop: Ipv4Addr,
+        out: &mut Vec<Emit>,
+    ) {
+        let mut limit = mtu;
         if frag_max > 0 {
             limit = limit.min(frag_max);
         }

@@ -253,10 +253,11 @@ impl Pipeline {
         self.ct_confirm(pkt)?;
         self.stats.forwarded += 1;
         let dst = ipv4_dst(&pkt.buf);
-        self.transmit_fragmented(
+        self.transmit_within(
             pkt.buf.take(),
             pkt.frag_max,
             hop.port,
+            mtu,
             hop.gateway.unwrap_or(dst),
             out,
         );

@@ -341,6 +341,10 @@ impl Pipeline {
     /// connection's helper runs first (nf_conntrack_helper's hook sits before confirm).
     fn ct_confirm(&mut self, pkt: &mut Pkt) -> Flow {
         self.ct_help(pkt);
+        // A packet of a confirmed connection (most of them): nothing to register.
+        if pkt.ct.pending.is_none() {
+            return Ok(());
+        }
         let Ok(registered) = self.register_owner(pkt) else {
             return Err(Stop::Drop(DropReason::Conntrack));
         };

@@ -1577,6 +1577,70 @@ fn a_ctstate_head_rule_decides_as_the_traversal_does() {
     assert_eq!(rule("INPUT", 1), (1, 40));
 }
 
+/// `-j TRACE` marks a packet: from the next rule on, each rule it matches and each policy
+/// it meets leaves a TRACE line where LOG lines go (as nf_log prints them), in every
+/// table; the TRACE rule's own match is not a line, and unmarked packets leave none.
+#[test]
+fn the_trace_target_traces_the_rest_of_its_packets_way() {
+    let rules = "*raw\n-A PREROUTING -p tcp --dport 80 -j TRACE\nCOMMIT\n\
+        *filter\n:FORWARD DROP [0:0]\n\
+        -A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n\
+        -A FORWARD -i lan0 -p tcp -j ACCEPT\nCOMMIT\n";
+    let mut p = untraced_pipeline(rules);
+    p.collect_log();
+    assert_eq!(
+        tx_on(
+            &run(&mut p, LAN, &tcp(HOST, SERVER, 40000, 443, SYN, 64)),
+            WAN
+        )
+        .len(),
+        1
+    );
+    assert!(p.take_log().is_empty(), "not marked: no TRACE lines");
+    assert_eq!(
+        tx_on(
+            &run(&mut p, LAN, &tcp(HOST, SERVER, 40001, 80, SYN, 64)),
+            WAN
+        )
+        .len(),
+        1
+    );
+    let lines = p.take_log();
+    let heads: Vec<&str> = lines
+        .iter()
+        .map(|l| l.split(" IN=").next().unwrap_or(""))
+        .collect();
+    assert_eq!(
+        heads,
+        [
+            "TRACE: raw:PREROUTING:policy:2",
+            "TRACE: mangle:PREROUTING:policy:1",
+            "TRACE: nat:PREROUTING:policy:1",
+            "TRACE: mangle:FORWARD:policy:1",
+            "TRACE: filter:FORWARD:rule:2",
+            "TRACE: mangle:POSTROUTING:policy:1",
+            "TRACE: nat:POSTROUTING:policy:1",
+        ],
+        "{lines:?}"
+    );
+    assert!(
+        lines[4].contains("IN=lan0 OUT=wan0 ") && lines[4].contains("DPT=80 "),
+        "{lines:?}"
+    );
+    // The same lines as a fully traced pipeline prints for that packet after the TRACE
+    // rule's own.
+    let mut traced = pipeline(rules);
+    run(&mut traced, LAN, &tcp(HOST, SERVER, 40000, 443, SYN, 64));
+    traced.take_trace();
+    run(&mut traced, LAN, &tcp(HOST, SERVER, 40001, 80, SYN, 64));
+    let all = traced.take_trace();
+    assert!(
+        all[0].starts_with("TRACE: raw:PREROUTING:rule:1 "),
+        "{all:?}"
+    );
+    assert_eq!(all[1..], lines[..]);
+}
+
 /// Built-in chains without rules are not traversed on the untraced fast path, but their
 /// policy counters still count every packet (as `iptables -L -v` shows them on the
 /// kernel) and a DROP policy still drops: the same counters and stats as a traced run.

@@ -107,7 +107,7 @@ impl Pipeline {
     /// Runs the tables of `hook` in order; the first table that does not accept ends it.
     #[inline(always)]
     pub(super) fn run_hook(&mut self, hook: Hook, tables: &[TableKind], pkt: &mut Pkt) -> Flow {
-        let traced = self.trace.is_some() || self.watch_hit;
+        let traced = self.trace.is_some() || self.watch_hit || pkt.nf_trace;
         for t in tables {
             let verdict = match self.rules.plan[hook as usize][*t as usize] {
                 TablePlan::Absent => continue,

@@ -275,6 +275,10 @@ impl RuleHost for Host<'_> {
                 }
                 TargetOutcome::Verdict(Verdict::Accept)
             }
+            Target::Trace => {
+                self.pkt.nf_trace = true;
+                TargetOutcome::Continue
+            }
             Target::Notrack => {
                 self.pkt.notrack = true;
                 TargetOutcome::Continue
@@ -334,7 +338,7 @@ impl RuleHost for Host<'_> {
     }
 
     fn trace(&mut self, table: TableKind, chain: &str, kind: TraceKind, number: u32) {
-        if self.p.trace.is_none() && !self.p.watch_hit {
+        if self.p.trace.is_none() && !self.p.watch_hit && !self.pkt.nf_trace {
             return;
         }
         let mut line = format!(
@@ -345,6 +349,6 @@ impl RuleHost for Host<'_> {
             number
         );
         self.describe(&mut line, TRACE_FLAGS);
-        self.p.trace_line(line);
+        self.p.trace_line(line, self.pkt.nf_trace);
     }
 }

@@ -116,6 +116,8 @@ struct Pkt {
     /// Set by a target that drops for a reason other than a rule's verdict (NAT without
     /// a port or address, TCPMSS without room).
     drop_reason: Option<DropReason>,
+    /// Marked by `-j TRACE` (nf_trace): the rest of its way is traced.
+    nf_trace: bool,
 }
 
 impl Pkt {
@@ -131,6 +133,7 @@ impl Pkt {
             frag_max: 0,
             helper: 0,
             drop_reason: None,
+            nf_trace: false,
         }
     }
 
@@ -450,7 +453,16 @@ impl Pipeline {
         self.rng = seed | 1;
     }
 
-    fn trace_line(&mut self, line: String) {
+    /// A TRACE line to the open watches that selected the packet, the replay's trace and,
+    /// for a packet `-j TRACE` marked (`marked`), where LOG lines go (the `nfdp::trace`
+    /// log target and `take_log`), as the kernel's nf_log prints TRACE.
+    fn trace_line(&mut self, line: String, marked: bool) {
+        if marked {
+            tracing::info!(target: "nfdp::trace", "{line}");
+            if let Some(log) = self.log.as_mut() {
+                log.push(line.clone());
+            }
+        }
         if self.watch_hit {
             for w in self.watches.iter_mut().filter(|w| w.hit) {
                 w.lines.push((w.packets, line.clone()));

@@ -484,6 +484,7 @@ pub fn new_target(name: &str) -> Option<Target> {
         "NETMAP" => Target::Netmap(Default::default()),
         "NOTRACK" => Target::Notrack,
         "CT" => Target::Ct(Default::default()),
+        "TRACE" => Target::Trace,
         _ => return None,
     })
 }

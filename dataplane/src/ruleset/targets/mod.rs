@@ -43,6 +43,9 @@ pub enum Target {
     Netmap(netmap::NetmapTarget),
     Notrack,
     Ct(ct::CtTarget),
+    /// `-j TRACE`: the packet's later rule matches and policies leave TRACE lines (its
+    /// nf_trace bit; iptables-nft allows it in every table).
+    Trace,
 }
 
 impl Target {
@@ -69,6 +72,7 @@ impl Target {
             Target::Netmap(_) => "NETMAP",
             Target::Notrack => "NOTRACK",
             Target::Ct(_) => "CT",
+            Target::Trace => "TRACE",
         }
     }
 
@@ -127,6 +131,7 @@ impl Target {
                 | Target::Tos(_)
                 | Target::Dscp(_)
                 | Target::Tcpmss(_)
+                | Target::Trace
         )
     }
 }

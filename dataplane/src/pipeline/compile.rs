@@ -318,7 +318,7 @@ fn uses_conntrack(spec: &RuleSpec) -> bool {
     spec.matches.iter().any(|m| {
         matches!(
             m,
-            Match::Conntrack(_) | Match::Connmark(_) | Match::Connlimit(_)
+            Match::Conntrack(_) | Match::Connmark(_) | Match::Connlimit(_) | Match::Helper(_)
         )
     }) || match &spec.target {
         Target::Snat(_)

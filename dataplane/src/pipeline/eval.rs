@@ -316,6 +316,7 @@ fn context_match(
         Match::Time(t) => time_matches(t, now_ns),
         Match::Conntrack(c) => conntrack_matches(c, ct, entry, now_ns),
         Match::Connmark(m) => entry.is_some_and(|e| m.matches_mark(e.mark)),
+        Match::Helper(h) => h.matches_entry(entry),
         _ => return None,
     })
 }
@@ -350,6 +351,7 @@ impl RuleEval {
                     | Match::Time(_)
                     | Match::Conntrack(_)
                     | Match::Connmark(_)
+                    | Match::Helper(_)
             )
         };
         // What `match_one` hands to `Match::matches` and nothing else.

@@ -9,6 +9,7 @@ pub mod connlimit;
 pub mod conntrack;
 pub mod dscp;
 pub mod hashlimit;
+pub mod helper;
 pub mod icmp;
 pub mod iprange;
 pub mod length;
@@ -328,6 +329,7 @@ pub fn new_match(name: &str) -> Option<Match> {
         "multiport" => Match::Multiport(multiport::new()),
         "recent" => Match::Recent(recent::new()),
         "statistic" => Match::Statistic(statistic::new()),
+        "helper" => Match::Helper(Default::default()),
         "string" => Match::String(string::new()),
         "tcp" => Match::Tcp(Default::default()),
         "tcpmss" => Match::Tcpmss(tcpmss::new()),
@@ -361,6 +363,7 @@ pub fn match_options(mt: &Match) -> &'static [&'static str] {
         Match::Multiport(_) => multiport::OPTIONS,
         Match::Recent(_) => recent::OPTIONS,
         Match::Statistic(_) => statistic::OPTIONS,
+        Match::Helper(_) => helper::OPTIONS,
         Match::String(_) => string::OPTIONS,
         Match::Tcp(_) => tcp::OPTIONS,
         Match::Tcpmss(_) => tcpmss::OPTIONS,
@@ -395,6 +398,7 @@ pub fn parse_match_option(
         Match::Multiport(x) => multiport::parse(x, opt, inv, args, ctx),
         Match::Recent(x) => recent::parse(x, opt, inv, args),
         Match::Statistic(x) => statistic::parse(x, opt, inv, args),
+        Match::Helper(x) => helper::parse(x, opt, inv, args),
         Match::String(x) => string::parse(x, opt, inv, args),
         Match::Tcp(x) => tcp::parse(x, opt, inv, args),
         Match::Tcpmss(x) => tcpmss::parse(x, opt, inv, args),
@@ -421,6 +425,7 @@ pub fn finish_match(mt: &mut Match, seen: &[&'static str]) -> Result<bool, Strin
         Match::Mac(x) => mac::finish(x, seen),
         Match::Multiport(x) => multiport::finish(x),
         Match::Statistic(x) => statistic::finish(x),
+        Match::Helper(_) => helper::finish(seen),
         Match::String(x) => string::finish(x, seen),
         Match::Tcpmss(x) => tcpmss::finish(x, seen),
         Match::Ttl(x) => ttl::finish(x, seen),
@@ -453,6 +458,7 @@ pub fn save_match(mt: &Match, out: &mut String) {
         Match::Multiport(x) => multiport::save(x, out),
         Match::Recent(x) => recent::save(x, out),
         Match::Statistic(x) => statistic::save(x, out),
+        Match::Helper(x) => helper::save(x, out),
         Match::String(x) => string::save(x, out),
         Match::Tcp(x) => tcp::save(x, out),
         Match::Tcpmss(x) => tcpmss::save(x, out),
@@ -601,6 +607,7 @@ pub fn list_match(mt: &Match, numeric: bool, out: &mut String) {
         Match::Multiport(x) => multiport::list(x, numeric, out),
         Match::Recent(x) => recent::list(x, out),
         Match::Statistic(x) => statistic::list(x, out),
+        Match::Helper(x) => helper::list(x, out),
         Match::String(x) => string::list(x, out),
         Match::Tcp(x) => tcp::list(x, numeric, out),
         Match::Tcpmss(x) => tcpmss::list(x, out),

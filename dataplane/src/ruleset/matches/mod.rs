@@ -8,6 +8,7 @@ pub mod connlimit;
 pub mod conntrack;
 pub mod dscp;
 pub mod hashlimit;
+pub mod helper;
 pub mod icmp;
 pub mod iprange;
 pub mod length;
@@ -42,6 +43,7 @@ pub enum Match {
     Conntrack(conntrack::ConntrackMatch),
     Dscp(dscp::DscpMatch),
     Hashlimit(hashlimit::HashlimitMatch),
+    Helper(helper::HelperMatch),
     Icmp(icmp::IcmpMatch),
     Iprange(iprange::IprangeMatch),
     Length(length::LengthMatch),
@@ -71,6 +73,7 @@ impl Match {
             Match::Conntrack(c) => c.flavor.name(),
             Match::Dscp(_) => "dscp",
             Match::Hashlimit(_) => "hashlimit",
+            Match::Helper(_) => "helper",
             Match::Icmp(_) => "icmp",
             Match::Iprange(_) => "iprange",
             Match::Length(_) => "length",
@@ -115,7 +118,7 @@ impl Match {
             Match::Mac(_) | Match::Mark(_) | Match::Connmark(_) | Match::Ttl(_) => Ok(()),
             Match::Comment(_) | Match::Addrtype(_) | Match::String(_) | Match::Time(_) => Ok(()),
             Match::Hashlimit(h) => h.validate(),
-            Match::Dscp(_) | Match::Tos(_) => Ok(()),
+            Match::Dscp(_) | Match::Tos(_) | Match::Helper(_) => Ok(()),
         }
     }
 }
@@ -146,6 +149,7 @@ impl Match {
             | Match::Addrtype(_)
             | Match::Conntrack(_)
             | Match::Connmark(_)
+            | Match::Helper(_)
             | Match::Connlimit(_)
             | Match::Recent(_)
             | Match::Hashlimit(_) => false,

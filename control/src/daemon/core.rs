@@ -388,6 +388,7 @@ pub fn start(cfg: Config, rules: Ruleset, ports: Ports, opts: Options) -> Result
             .name(format!("nfdp-worker{i}"))
             .spawn(move || {
                 let _alive = guard;
+                super::privileges::thread_start();
                 if let Some(f) = init {
                     f(i);
                 }
@@ -439,6 +440,7 @@ pub fn start(cfg: Config, rules: Ruleset, ports: Ports, opts: Options) -> Result
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .thread_name("nfdp-api")
+        .on_thread_start(super::privileges::thread_start)
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the API runtime: {e}"))?;
@@ -483,7 +485,10 @@ pub fn start(cfg: Config, rules: Ruleset, ports: Ports, opts: Options) -> Result
     daemon.control_loop = Some(
         std::thread::Builder::new()
             .name("nfdp-control".into())
-            .spawn(move || control_loop(&loop_control, &loop_stop, &loop_reload, &mut watchdog))
+            .spawn(move || {
+                super::privileges::thread_start();
+                control_loop(&loop_control, &loop_stop, &loop_reload, &mut watchdog)
+            })
             .map_err(|e| e.to_string())?,
     );
     Ok(daemon)

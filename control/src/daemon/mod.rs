@@ -12,6 +12,7 @@ pub mod listeners;
 pub mod mem;
 pub mod metrics;
 pub mod notify;
+pub mod privileges;
 pub mod persist;
 pub mod snapshot;
 pub mod watchdog;

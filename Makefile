@@ -33,7 +33,7 @@ test: setup lint
 	$(CARGO) test --workspace
 	$(CARGO) test -p dataplane --features dpdk --test dpdk_port
 	$(CARGO) test -p perf --features dpdk
-	$(CARGO) test -p control --features dpdk --test sd_notify
+	$(CARGO) test -p control --features dpdk --test sd_notify --test privileges
 	$(MAKE) conformance
 	$(MAKE) lab
 	$(MAKE) image-check

@@ -3,7 +3,7 @@ CARGO ?= cargo
 # The appliance binary with the DPDK data plane (Debian's DPDK 22.11, see scripts/setup.sh).
 NFDP_DPDK := target/release/nfdp
 
-.PHONY: setup build build-dpdk test lint demo replay-demo golden conformance lab bench image image-check lab-image deb deb-check
+.PHONY: setup build build-dpdk test lint deny demo replay-demo golden conformance lab bench image image-check lab-image deb deb-check
 
 # Randomised tests (proptest): in CI (CI set in the environment, as .ci/run does) every
 # property draws from one fixed seed, so a run repeats the last one and a random draw cannot
@@ -29,7 +29,12 @@ lint:
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(CARGO) clippy --workspace --all-targets --features control/dpdk,perf/dpdk -- -D warnings
 
-test: setup lint
+# Supply chain: cargo-deny (advisories, licences, duplicate versions, sources) against
+# deny.toml; installs cargo-deny the first time (scripts/deny.sh).
+deny:
+	CARGO=$(CARGO) bash scripts/deny.sh
+
+test: setup lint deny
 	$(CARGO) test --workspace
 	$(CARGO) test -p dataplane --features dpdk --test dpdk_port
 	$(CARGO) test -p perf --features dpdk

@@ -3,7 +3,7 @@ CARGO ?= cargo
 # The appliance binary with the DPDK data plane (Debian's DPDK 22.11, see scripts/setup.sh).
 NFDP_DPDK := target/release/nfdp
 
-.PHONY: setup build build-dpdk test lint deny demo replay-demo golden conformance lab bench image image-check lab-image deb deb-check
+.PHONY: setup build build-dpdk test lint deny faults soak demo replay-demo golden conformance lab bench image image-check lab-image deb deb-check
 
 # Randomised tests (proptest): in CI (CI set in the environment, as .ci/run does) every
 # property draws from one fixed seed, so a run repeats the last one and a random draw cannot
@@ -41,6 +41,7 @@ test: setup lint deny
 	$(CARGO) test -p control --features dpdk --test sd_notify --test privileges
 	$(MAKE) conformance
 	$(MAKE) lab
+	$(MAKE) faults
 	$(MAKE) image-check
 	$(MAKE) lab-image
 	$(MAKE) deb-check
@@ -67,6 +68,15 @@ lab: build-dpdk
 		bash tests/lab/run.sh && LAB_WORKERS=0,1 bash tests/lab/run.sh; \
 	else \
 		echo "lab: needs root (network namespaces); run: sudo make lab"; \
+	fi
+
+# Faults under traffic (tests/lab/faults.sh, about 45 s, root only): a port's link down and
+# up under iperf3, the TAP interface deleted under the daemon. Its own namespaces (nff-).
+faults: build-dpdk
+	@if [ "$$(id -u)" = 0 ]; then \
+		bash tests/lab/faults.sh; \
+	else \
+		echo "faults: needs root (network namespaces); run: sudo make faults"; \
 	fi
 
 # nfdp offline: ruleset checks and a pcap replayed through the pipeline (no DPDK, no root).

@@ -502,7 +502,27 @@ fn control_loop(
     watchdog: &mut Watchdog,
 ) {
     let mut link: Vec<Option<bool>> = vec![None; control.ports.len()];
+    let mut host_link: Option<bool> = None;
     while !stop.load(Ordering::Relaxed) {
+        // The TAP port (the host stack's): the workers carry on without it (frames for the
+        // appliance itself are dropped and counted on its port); its loss and return are
+        // logged once each, e.g. its interface deleted under the daemon (nfdp has no
+        // capability left to re-create it: a restart does).
+        if let Some(h) = &control.host_port {
+            let up = h.link_up();
+            if host_link.is_some_and(|was| was != up) {
+                if up {
+                    tracing::info!(port = %h.name(), up, "link state: host port back");
+                } else {
+                    tracing::warn!(
+                        port = %h.name(),
+                        up,
+                        "link state: host port down, local delivery stops (was its interface deleted? restart nfdp to re-create it)"
+                    );
+                }
+            }
+            host_link = Some(up);
+        }
         for (i, p) in control.ports.iter().enumerate() {
             let up = p.link_up();
             if link[i] == Some(up) {

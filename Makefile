@@ -79,6 +79,17 @@ faults: build-dpdk
 		echo "faults: needs root (network namespaces); run: sudo make faults"; \
 	fi
 
+# Soak (not in `make test`; root only): the lab's traffic for SOAK_MINUTES (default 30)
+# with rule swaps (API and SIGHUP) and conntrack flushes, nfdp's RSS to target/soak/rss.csv;
+# fails on RSS growth after warm-up or loss beyond the budget (tests/lab/README.md).
+SOAK_MINUTES ?= 30
+soak: build-dpdk
+	@if [ "$$(id -u)" = 0 ]; then \
+		SOAK_MINUTES=$(SOAK_MINUTES) bash tests/lab/soak.sh; \
+	else \
+		echo "soak: needs root (network namespaces); run: sudo make soak"; \
+	fi
+
 # nfdp offline: ruleset checks and a pcap replayed through the pipeline (no DPDK, no root).
 replay-demo: build
 	bash scripts/demo.sh

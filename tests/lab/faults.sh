@@ -105,6 +105,8 @@ note "iperf3 per second (s:Mbit/s): $(intervals "$WORK/iperf3-0.json")"
 note "ping beside iperf3: $sent0 sent, $got0 answered ($((sent0 - got0)) lost to the load alone)"
 
 say "(a) link down and up under iperf3: r-wan down at 3 s, up at 5 s, iperf3 runs 12 s"
+rx_err() { "$NFDPCTL" --socket "$SOCK" stats | awk -v p="$1" '$1 == p {print $9}'; }
+wan_rx_err0=$(rx_err wan0)
 in_ns h1 ping -i 0.1 -c 120 -W 1 203.0.113.254 >"$WORK/ping-a.txt" 2>&1 &
 PING=$!
 in_ns h1 iperf3 -c 203.0.113.254 -t 12 -i 1 -J >"$WORK/iperf3-a.json" 2>"$WORK/iperf3-a.err" &
@@ -141,8 +143,7 @@ else fail "pings: $sent sent, $got answered"; fi
 # af_packet reports its link as always up: nfdp does not see this fault, TCP rides it out.
 if grep -q "link state port=wan0 up=false" "$WORK/nfdp.log"; then note "nfdp saw wan0 go down"
 else note "nfdp did not see the link go down (net_af_packet reports its link as always up)"; fi
-wan_rx_err=$("$NFDPCTL" --socket "$SOCK" stats | awk '$1 == "wan0" {print $9}')
-note "wan0 RX_ERR after the outage: $wan_rx_err"
+note "wan0 RX_ERR (nfdpctl stats): $wan_rx_err0 before the outage, $(rx_err wan0) after"
 
 say "(b) the TAP interface deleted under the daemon, with traffic through it"
 in_ns h1 ping -c 2 -i 0.2 -W 2 192.168.1.1 >/dev/null && ok "before: the appliance's host stack answers ping (via nfdp0)" \

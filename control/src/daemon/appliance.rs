@@ -165,6 +165,9 @@ pub fn run_with(mut cfg: Config, rules: Ruleset) -> Result<(), String> {
     let for_listeners = super::privileges::needed_for_listeners(
         std::iter::once(metrics.port()).chain(cfg.api_listen.map(|a| a.port())),
     );
+    if let Err(e) = eal.run_on_eal_threads(super::privileges::drop_all_here) {
+        tracing::warn!(error = %e, "cannot drop capabilities on the EAL's own threads");
+    }
     super::privileges::drop_this_thread(&for_listeners)
         .map_err(|e| format!("dropping capabilities: {e}"))?;
     super::privileges::drop_in_new_threads();

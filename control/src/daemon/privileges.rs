@@ -14,9 +14,11 @@
 //! runtime, the control loop) the main thread keeps only what binding the listeners needs
 //! (usually nothing), and [`drop_in_new_threads`] makes every thread nfdp starts from then
 //! on drop everything first; once the listeners are bound the main thread drops the rest.
-//! The threads the DPDK EAL started during its own initialisation (`eal-intr-thread`,
-//! `rte_mp_handle`, `telemetry-v2`, idle `rte-worker-N` lcores) run no nfdp code and keep
-//! what the process had when the EAL started.
+//! Of the threads the DPDK EAL started during its own initialisation, the idle worker
+//! lcores (`rte-worker-N`) and the interrupt thread (`eal-intr-thread`) are made to drop
+//! everything too (`Eal::run_on_eal_threads`); the multi-process (`rte_mp_handle`) and
+//! telemetry (`telemetry-v2`) threads cannot be reached, run no nfdp code and keep what
+//! the process had when the EAL started (`--no-shconf`, `--no-telemetry` remove them).
 //!
 //! Every set goes: bounding (when CAP_SETPCAP allows it, so a program nfdp ran could not
 //! get a capability back through execve), ambient, inheritable, effective, permitted.
@@ -39,6 +41,14 @@ pub fn thread_start() {
         if let Err(e) = drop_this_thread(&CapsHashSet::new()) {
             tracing::error!(error = %e, thread = ?std::thread::current().name(), "cannot drop capabilities");
         }
+    }
+}
+
+/// Drops every capability of the calling thread, logging a failure: for the EAL's own
+/// threads (`Eal::run_on_eal_threads`).
+pub fn drop_all_here() {
+    if let Err(e) = drop_this_thread(&CapsHashSet::new()) {
+        tracing::error!(error = %e, "cannot drop capabilities on an EAL thread");
     }
 }
 

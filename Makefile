@@ -70,7 +70,7 @@ lab: build-dpdk
 		echo "lab: needs root (network namespaces); run: sudo make lab"; \
 	fi
 
-# Faults under traffic (tests/lab/faults.sh, about 45 s, root only): a port's link down and
+# Faults under traffic (tests/lab/faults.sh, about 55 s, root only): a port's link down and
 # up under iperf3, the TAP interface deleted under the daemon. Its own namespaces (nff-).
 faults: build-dpdk
 	@if [ "$$(id -u)" = 0 ]; then \

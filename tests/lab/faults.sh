@@ -13,7 +13,7 @@
 #
 # The same config and rules as the lab (configs/lab.toml, lab.rules), its own namespaces
 # (FAULTS_PREFIX, default nff-) and EAL file prefix, so it runs beside tests/lab/run.sh.
-# Needs root. NFDP and NFDPCTL name the binaries. About 40 s.
+# Needs root. NFDP and NFDPCTL name the binaries. About 55 s.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 P=${FAULTS_PREFIX:-nff-}
@@ -104,12 +104,12 @@ sent0=$(awk '/packets transmitted/ {print $1}' "$WORK/ping-0.txt"); got0=$(awk '
 note "iperf3 per second (s:Mbit/s): $(intervals "$WORK/iperf3-0.json")"
 note "ping beside iperf3: $sent0 sent, $got0 answered ($((sent0 - got0)) lost to the load alone)"
 
-say "(a) link down and up under iperf3: r-wan down at 3 s, up at 5 s, iperf3 runs 12 s"
+say "(a) link down and up under iperf3: r-wan down at 3 s, up at 5 s, iperf3 runs 20 s"
 rx_err() { "$NFDPCTL" --socket "$SOCK" stats | awk -v p="$1" '$1 == p {print $9}'; }
 wan_rx_err0=$(rx_err wan0)
-in_ns h1 ping -i 0.1 -c 120 -W 1 203.0.113.254 >"$WORK/ping-a.txt" 2>&1 &
+in_ns h1 ping -i 0.1 -c 200 -W 1 203.0.113.254 >"$WORK/ping-a.txt" 2>&1 &
 PING=$!
-in_ns h1 iperf3 -c 203.0.113.254 -t 12 -i 1 -J >"$WORK/iperf3-a.json" 2>"$WORK/iperf3-a.err" &
+in_ns h1 iperf3 -c 203.0.113.254 -t 20 -i 1 -J >"$WORK/iperf3-a.json" 2>"$WORK/iperf3-a.err" &
 IPERF=$!
 sleep 3
 in_ns r ip link set r-wan down
@@ -122,28 +122,41 @@ wait "$PING" || true
 if [ "$rc" = 0 ]; then
   ok "iperf3 finished (exit 0): the connection survived the outage"
   iv=$(intervals "$WORK/iperf3-a.json"); note "per second (s:Mbit/s): $iv"
-  python3 - "$WORK/iperf3-a.json" <<'PY' && ok "data flows again after the up: the last 4 s each above 10 Mbit/s" || fail "no recovery after the up"
+  # TCP resumes at its next retransmission after the up (its timer backed off during the
+  # outage): when, in whole seconds after the up at 5 s, and it must keep flowing.
+  resumed=$(python3 - "$WORK/iperf3-a.json" <<'PY'
 import json, sys
-d = json.load(open(sys.argv[1]))
-tail = [i["sum"]["bits_per_second"] / 1e6 for i in d["intervals"]][-4:]
-sys.exit(0 if len(tail) == 4 and min(tail) > 10 else 1)
+iv = [(round(i["sum"]["end"]), i["sum"]["bits_per_second"] / 1e6) for i in json.load(open(sys.argv[1]))["intervals"]]
+after = [t for t, mbps in iv if t > 5 and mbps > 10]
+tail = [mbps for _, mbps in iv][-3:]
+print(after[0] - 5 if after and len(tail) == 3 and min(tail) > 10 else "never")
 PY
+)
+  [ "$resumed" != never ] && ok "data flows again ${resumed} s after the up (the first second above 10 Mbit/s) and through the last 3 s" \
+    || fail "the connection did not resume after the up"
   stalled=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(sum(1 for i in d["intervals"] if i["sum"]["bits_per_second"] < 1e6))' "$WORK/iperf3-a.json")
   retr=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["end"]["sum_sent"].get("retransmits", "?"))' "$WORK/iperf3-a.json")
   mbps=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(int(d["end"]["sum_received"]["bits_per_second"]/1e6))' "$WORK/iperf3-a.json")
-  note "lost: $stalled one-second intervals below 1 Mbit/s, $retr TCP retransmits; $mbps Mbit/s over the 12 s"
+  note "lost: $stalled one-second intervals below 1 Mbit/s, $retr TCP retransmits; $mbps Mbit/s over the 20 s"
 else
   fail "iperf3 failed (exit $rc): $(cat "$WORK/iperf3-a.err") $(tail -3 "$WORK/iperf3-a.json")"
 fi
 sent=$(awk '/packets transmitted/ {print $1}' "$WORK/ping-a.txt"); got=$(awk '/packets transmitted/ {print $4}' "$WORK/ping-a.txt")
-note "ping at 10 Hz through the appliance: $sent sent, $got answered, $((sent - got)) lost"
-if [ -n "$got" ] && [ "$((sent - got))" -le 40 ] && [ "$((sent - got))" -ge 1 ]; then
-  ok "pings lost only around the outage ($((sent - got)) of $sent, at most 40 = 4 s)"
-else fail "pings: $sent sent, $got answered"; fi
+note "ping at 10 Hz through the appliance: $sent sent, $got answered, $((sent - got)) lost; $(grep -o 'rtt.*' "$WORK/ping-a.txt" || echo 'no rtt')"
+# The outage costs pings (about 20 at 10 Hz, plus what the load alone loses: see the
+# reference); once the link is back every ping is answered again.
+[ -n "$got" ] && [ "$((sent - got))" -ge 1 ] && ok "the outage cost $((sent - got)) of $sent pings ($((sent0 - got0)) of $sent0 in the reference)" \
+  || fail "pings: $sent sent, $got answered: the outage went unnoticed?"
+out=$(in_ns h1 ping -c 10 -i 0.1 -W 1 203.0.113.254 2>&1 | grep 'packets transmitted')
+grep -q ' 10 received' <<<"$out" && ok "after: pings through the appliance all answered ($out)" || fail "after the up: $out"
 # af_packet reports its link as always up: nfdp does not see this fault, TCP rides it out.
 if grep -q "link state port=wan0 up=false" "$WORK/nfdp.log"; then note "nfdp saw wan0 go down"
 else note "nfdp did not see the link go down (net_af_packet reports its link as always up)"; fi
 note "wan0 RX_ERR (nfdpctl stats): $wan_rx_err0 before the outage, $(rx_err wan0) after"
+"$NFDPCTL" --socket "$SOCK" stats | awk '/^DROP REASON/ {d=1} d' | sed 's/^/    /'
+"$NFDPCTL" --socket "$SOCK" iptables -L FORWARD -n -v -x | sed 's/^/    /'
+"$NFDPCTL" --socket "$SOCK" conntrack -L -p tcp --dport 5201 2>/dev/null | sed 's/^/    /'
+
 
 say "(b) the TAP interface deleted under the daemon, with traffic through it"
 in_ns h1 ping -c 2 -i 0.2 -W 2 192.168.1.1 >/dev/null && ok "before: the appliance's host stack answers ping (via nfdp0)" \

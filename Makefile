@@ -3,7 +3,7 @@ CARGO ?= cargo
 # The appliance binary with the DPDK data plane (Debian's DPDK 22.11, see scripts/setup.sh).
 NFDP_DPDK := target/release/nfdp
 
-.PHONY: setup build build-dpdk test lint demo replay-demo golden conformance lab bench image image-check lab-image deb deb-check
+.PHONY: setup build build-dpdk test lint deny faults soak demo replay-demo golden conformance lab bench image image-check lab-image deb deb-check
 
 # Randomised tests (proptest): in CI (CI set in the environment, as .ci/run does) every
 # property draws from one fixed seed, so a run repeats the last one and a random draw cannot
@@ -29,13 +29,19 @@ lint:
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(CARGO) clippy --workspace --all-targets --features control/dpdk,perf/dpdk -- -D warnings
 
-test: setup lint
+# Supply chain: cargo-deny (advisories, licences, duplicate versions, sources) against
+# deny.toml; installs cargo-deny the first time (scripts/deny.sh).
+deny:
+	CARGO=$(CARGO) bash scripts/deny.sh
+
+test: setup lint deny
 	$(CARGO) test --workspace
 	$(CARGO) test -p dataplane --features dpdk --test dpdk_port
 	$(CARGO) test -p perf --features dpdk
-	$(CARGO) test -p control --features dpdk --test sd_notify
+	$(CARGO) test -p control --features dpdk --test sd_notify --test privileges
 	$(MAKE) conformance
 	$(MAKE) lab
+	$(MAKE) faults
 	$(MAKE) image-check
 	$(MAKE) lab-image
 	$(MAKE) deb-check
@@ -62,6 +68,26 @@ lab: build-dpdk
 		bash tests/lab/run.sh && LAB_WORKERS=0,1 bash tests/lab/run.sh; \
 	else \
 		echo "lab: needs root (network namespaces); run: sudo make lab"; \
+	fi
+
+# Faults under traffic (tests/lab/faults.sh, about 55 s, root only): a port's link down and
+# up under iperf3, the TAP interface deleted under the daemon. Its own namespaces (nff-).
+faults: build-dpdk
+	@if [ "$$(id -u)" = 0 ]; then \
+		bash tests/lab/faults.sh; \
+	else \
+		echo "faults: needs root (network namespaces); run: sudo make faults"; \
+	fi
+
+# Soak (not in `make test`; root only): the lab's traffic for SOAK_MINUTES (default 30)
+# with rule swaps (API and SIGHUP) and conntrack flushes, nfdp's RSS to target/soak/rss.csv;
+# fails on RSS growth after warm-up or loss beyond the budget (tests/lab/README.md).
+SOAK_MINUTES ?= 30
+soak: build-dpdk
+	@if [ "$$(id -u)" = 0 ]; then \
+		SOAK_MINUTES=$(SOAK_MINUTES) bash tests/lab/soak.sh; \
+	else \
+		echo "soak: needs root (network namespaces); run: sudo make soak"; \
 	fi
 
 # nfdp offline: ruleset checks and a pcap replayed through the pipeline (no DPDK, no root).

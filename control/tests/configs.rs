@@ -52,3 +52,42 @@ fn gateway_example_routes_like_the_design_says() {
         .lookup(wan, "203.0.113.254".parse().unwrap(), 0)
         .is_some());
 }
+
+/// The unit's bounding set is the capability table of docs/deploy.md ("Privileges"): a
+/// capability added to one and not the other fails here.
+#[test]
+fn the_unit_grants_the_capabilities_the_deploy_guide_documents() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let unit = std::fs::read_to_string(root.join("configs/nfdp.service")).unwrap();
+    let mut unit_caps: Vec<&str> = unit
+        .lines()
+        .find_map(|l| l.strip_prefix("CapabilityBoundingSet="))
+        .expect("CapabilityBoundingSet= in nfdp.service")
+        .split_whitespace()
+        .collect();
+    let ambient = unit
+        .lines()
+        .find_map(|l| l.strip_prefix("AmbientCapabilities="))
+        .expect("AmbientCapabilities= in nfdp.service");
+    assert_eq!(
+        ambient.trim(),
+        "",
+        "nfdp runs as root: no ambient capabilities"
+    );
+    let guide = std::fs::read_to_string(root.join("docs/deploy.md")).unwrap();
+    let section = guide
+        .split("## 6a. Privileges")
+        .nth(1)
+        .expect("a Privileges section in docs/deploy.md");
+    let mut documented: Vec<&str> = section
+        .lines()
+        .take_while(|l| !l.starts_with("## "))
+        .filter_map(|l| l.strip_prefix("| `CAP_"))
+        .map(|l| &l[..l.find('`').unwrap()])
+        .collect();
+    let mut unit_names: Vec<&str> = unit_caps.drain(..).map(|c| &c[4..]).collect();
+    unit_names.sort_unstable();
+    documented.sort_unstable();
+    assert!(!documented.is_empty());
+    assert_eq!(unit_names, documented);
+}

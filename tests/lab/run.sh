@@ -134,6 +134,19 @@ for _ in $(seq 1 100); do
 done
 grep -q "nfdp: running" "$WORK/nfdp.log" || { cat "$WORK/nfdp.log"; echo "lab: nfdp did not start" >&2; exit 1; }
 grep -E "port started|host exception|running" "$WORK/nfdp.log" | sed 's/^/  nfdp: /'
+# Its ports are up: nfdp has dropped every capability (docs/deploy.md, "Privileges"); all
+# that follows (forwarding, the TAP, the API, persisting rules) runs without them.
+capsets=$(grep -E '^Cap(Prm|Eff|Bnd|Amb):' "/proc/$NFDP_PID/status" | tr -s '\t' ' ' | tr '\n' ' ')
+if [ "$capsets" = "CapPrm: 0000000000000000 CapEff: 0000000000000000 CapBnd: 0000000000000000 CapAmb: 0000000000000000 " ]; then
+  ok "capabilities dropped once the ports are up: $capsets"
+else fail "nfdp still holds capabilities: $capsets"; fi
+# Every thread too, but the EAL's multi-process and telemetry threads (unreachable).
+held=$(for t in /proc/"$NFDP_PID"/task/*; do
+  c=$(cat "$t/comm"); case $c in rte_mp_handle|telemetry-v2) continue ;; esac
+  awk -v c="$c" '/^CapEff:/ && $2 != "0000000000000000" {print c}' "$t/status"
+done | sort -u | tr '\n' ' ')
+[ -z "$held" ] && ok "no thread holds a capability (but the EAL's rte_mp_handle and telemetry-v2)" \
+  || fail "threads still holding capabilities: $held"
 # The appliance's own web service, in its host stack behind nfdp0.
 in_ns r python3 "$WEB" 0.0.0.0 8081 "$WORK/r-www" 2>"$WORK/r-http.log" &
 wait_listen r 8081

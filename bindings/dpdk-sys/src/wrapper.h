@@ -1,3 +1,4 @@
+#include <rte_alarm.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_dev.h>

@@ -160,6 +160,17 @@ pub fn run_with(mut cfg: Config, rules: Ruleset) -> Result<(), String> {
     };
     let metrics = cfg.metrics_listen;
     let api_socket = cfg.api_socket.clone();
+    // The ports are up: from here on nfdp needs no capability but, for a TCP port below
+    // 1024, CAP_NET_BIND_SERVICE until its listeners are bound (privileges.rs).
+    let for_listeners = super::privileges::needed_for_listeners(
+        std::iter::once(metrics.port()).chain(cfg.api_listen.map(|a| a.port())),
+    );
+    if let Err(e) = eal.run_on_eal_threads(super::privileges::drop_all_here) {
+        tracing::warn!(error = %e, "cannot drop capabilities on the EAL's own threads");
+    }
+    super::privileges::drop_this_thread(&for_listeners)
+        .map_err(|e| format!("dropping capabilities: {e}"))?;
+    super::privileges::drop_in_new_threads();
     let daemon = super::core::start(
         cfg,
         rules,
@@ -172,6 +183,12 @@ pub fn run_with(mut cfg: Config, rules: Ruleset) -> Result<(), String> {
         },
     )?;
     daemon.register_signals()?;
+    super::privileges::drop_this_thread(&Default::default())
+        .map_err(|e| format!("dropping capabilities: {e}"))?;
+    tracing::info!(
+        capabilities = %super::privileges::describe_this_thread(),
+        "capabilities dropped"
+    );
     tracing::info!(workers, %metrics, "nfdp running");
     println!(
         "nfdp: running ({} ports, {workers} workers, metrics on http://{metrics}, API on {})",

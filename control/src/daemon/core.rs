@@ -388,6 +388,7 @@ pub fn start(cfg: Config, rules: Ruleset, ports: Ports, opts: Options) -> Result
             .name(format!("nfdp-worker{i}"))
             .spawn(move || {
                 let _alive = guard;
+                super::privileges::thread_start();
                 if let Some(f) = init {
                     f(i);
                 }
@@ -439,6 +440,7 @@ pub fn start(cfg: Config, rules: Ruleset, ports: Ports, opts: Options) -> Result
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .thread_name("nfdp-api")
+        .on_thread_start(super::privileges::thread_start)
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the API runtime: {e}"))?;
@@ -483,7 +485,10 @@ pub fn start(cfg: Config, rules: Ruleset, ports: Ports, opts: Options) -> Result
     daemon.control_loop = Some(
         std::thread::Builder::new()
             .name("nfdp-control".into())
-            .spawn(move || control_loop(&loop_control, &loop_stop, &loop_reload, &mut watchdog))
+            .spawn(move || {
+                super::privileges::thread_start();
+                control_loop(&loop_control, &loop_stop, &loop_reload, &mut watchdog)
+            })
             .map_err(|e| e.to_string())?,
     );
     Ok(daemon)
@@ -497,7 +502,27 @@ fn control_loop(
     watchdog: &mut Watchdog,
 ) {
     let mut link: Vec<Option<bool>> = vec![None; control.ports.len()];
+    let mut host_link: Option<bool> = None;
     while !stop.load(Ordering::Relaxed) {
+        // The TAP port (the host stack's): the workers carry on without it (frames for the
+        // appliance itself are dropped and counted on its port); its loss and return are
+        // logged once each, e.g. its interface deleted under the daemon (nfdp has no
+        // capability left to re-create it: a restart does).
+        if let Some(h) = &control.host_port {
+            let up = h.link_up();
+            if host_link.is_some_and(|was| was != up) {
+                if up {
+                    tracing::info!(port = %h.name(), up, "link state: host port back");
+                } else {
+                    tracing::warn!(
+                        port = %h.name(),
+                        up,
+                        "link state: host port down, local delivery stops (was its interface deleted? restart nfdp to re-create it)"
+                    );
+                }
+            }
+            host_link = Some(up);
+        }
         for (i, p) in control.ports.iter().enumerate() {
             let up = p.link_up();
             if link[i] == Some(up) {

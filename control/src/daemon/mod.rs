@@ -13,6 +13,7 @@ pub mod mem;
 pub mod metrics;
 pub mod notify;
 pub mod persist;
+pub mod privileges;
 pub mod snapshot;
 pub mod watchdog;
 pub mod worker;

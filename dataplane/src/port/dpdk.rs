@@ -186,6 +186,61 @@ impl Eal {
         }
     }
 
+    /// Runs `f` on the threads the EAL started for itself that can still be reached: every
+    /// idle worker lcore (`rte-worker-N`, through rte_eal_mp_remote_launch) and the
+    /// interrupt thread (`eal-intr-thread`, through a one-microsecond alarm), waiting for
+    /// each. For settings that belong to a thread, such as capabilities. The multi-process
+    /// (`rte_mp_handle`) and telemetry (`telemetry-v2`) threads block in their own sockets
+    /// and cannot be reached. Call it before any lcore is launched (nfdp never launches
+    /// one). `f` must not panic (a panic is caught and reported as an error).
+    pub fn run_on_eal_threads(&self, f: fn()) -> Result<(), DpdkError> {
+        // SAFETY: the EAL is initialised (self exists); launch_trampoline is given `f`
+        // itself as its argument, which it turns back into the same fn pointer.
+        let ret = unsafe {
+            sys::rte_eal_mp_remote_launch(
+                Some(launch_trampoline),
+                f as *mut std::ffi::c_void,
+                sys::SKIP_MAIN,
+            )
+        };
+        if ret < 0 {
+            return Err(DpdkError(format!(
+                "rte_eal_mp_remote_launch: {}",
+                std::io::Error::from_raw_os_error(-ret)
+            )));
+        }
+        // SAFETY: waits for the lcores just launched; no other precondition.
+        unsafe { sys::rte_eal_mp_wait_lcore() };
+        if LAUNCH_PANICKED.swap(false, Ordering::SeqCst) {
+            return Err(DpdkError("a function run on an EAL lcore panicked".into()));
+        }
+
+        let (done, finished) = std::sync::mpsc::sync_channel(1);
+        let job = Box::into_raw(Box::new(AlarmJob { f, done }));
+        // SAFETY: the EAL is initialised; the alarm callback takes ownership of `job`
+        // (Box::from_raw once, in alarm_trampoline) when it runs.
+        let ret = unsafe { sys::rte_eal_alarm_set(1, Some(alarm_trampoline), job.cast()) };
+        if ret < 0 {
+            // SAFETY: the alarm was not set, so the callback will never run: the box is
+            // still ours, reclaimed once here.
+            drop(unsafe { Box::from_raw(job) });
+            return Err(DpdkError(format!(
+                "rte_eal_alarm_set: {}",
+                std::io::Error::from_raw_os_error(-ret)
+            )));
+        }
+        // On a timeout the job stays with the alarm (its callback frees it if it ever runs).
+        match finished.recv_timeout(std::time::Duration::from_secs(5)) {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(DpdkError(
+                "a function run on the EAL interrupt thread panicked".into(),
+            )),
+            Err(_) => Err(DpdkError(
+                "the EAL interrupt thread did not run the alarm within 5 s".into(),
+            )),
+        }
+    }
+
     /// The calling thread's lcore id, `None` for a thread that is not an EAL thread.
     pub fn lcore_id() -> Option<u32> {
         // SAFETY: reads a thread-local; no preconditions.
@@ -194,6 +249,36 @@ impl Eal {
         let any = unsafe { sys::NFDP_LCORE_ID_ANY };
         (id != any).then_some(id)
     }
+}
+
+/// Set when a function run by `Eal::run_on_eal_threads` on an lcore panicked.
+static LAUNCH_PANICKED: AtomicBool = AtomicBool::new(false);
+
+/// rte_eal_mp_remote_launch's entry point: `arg` is the `fn()` to run.
+extern "C" fn launch_trampoline(arg: *mut std::ffi::c_void) -> c_int {
+    // SAFETY: run_on_eal_threads passes a `fn()` cast to a pointer, nothing else; fn
+    // pointers and data pointers have the same size on every platform DPDK supports.
+    let f: fn() = unsafe { std::mem::transmute::<*mut std::ffi::c_void, fn()>(arg) };
+    if std::panic::catch_unwind(f).is_err() {
+        LAUNCH_PANICKED.store(true, Ordering::SeqCst);
+        return -1;
+    }
+    0
+}
+
+/// What the interrupt thread runs for `Eal::run_on_eal_threads`, and how it says so.
+struct AlarmJob {
+    f: fn(),
+    done: std::sync::mpsc::SyncSender<bool>,
+}
+
+/// rte_eal_alarm_set's callback: `arg` is a leaked `Box<AlarmJob>`, freed here.
+extern "C" fn alarm_trampoline(arg: *mut std::ffi::c_void) {
+    // SAFETY: run_on_eal_threads hands each alarm its own Box<AlarmJob> and gives up
+    // ownership once the alarm is set; the alarm fires once.
+    let job = unsafe { Box::from_raw(arg.cast::<AlarmJob>()) };
+    let ok = std::panic::catch_unwind(job.f).is_ok();
+    let _ = job.done.send(ok);
 }
 
 /// What `DpdkPort::open` sets up.

@@ -32,6 +32,9 @@ fn ends_with_newline(msg: &str) -> bool {
         || msg.starts_with("log level ")
         || msg.contains(" also requires ")
         || msg.ends_with(" cannot be inverted.")
+        // libxtables' option checks (xtables_options_fcheck).
+        || msg.ends_with("\" must be specified")
+        || msg.contains("\" cannot be used together with \"")
 }
 
 /// The parser's wording where iptables' differs.

@@ -107,7 +107,7 @@ impl Pipeline {
     /// Runs the tables of `hook` in order; the first table that does not accept ends it.
     #[inline(always)]
     pub(super) fn run_hook(&mut self, hook: Hook, tables: &[TableKind], pkt: &mut Pkt) -> Flow {
-        let traced = self.trace.is_some() || self.watch_hit || pkt.nf_trace;
+        let traced = pkt.traced;
         for t in tables {
             let verdict = match self.rules.plan[hook as usize][*t as usize] {
                 TablePlan::Absent => continue,
@@ -198,6 +198,7 @@ impl Pipeline {
         if !self.watches.is_empty() {
             self.trace_gate(pkt);
         }
+        pkt.traced = self.trace.is_some() || self.watch_hit;
         self.run_hook(Hook::Prerouting, &[TableKind::Raw], pkt)?;
         self.ct_in(pkt, true);
         self.run_hook(Hook::Prerouting, &[TableKind::Mangle], pkt)?;
@@ -274,6 +275,7 @@ impl Pipeline {
         if !self.watches.is_empty() {
             self.trace_gate(&pkt);
         }
+        pkt.traced = self.trace.is_some() || self.watch_hit;
         let (dst0, mark0) = (ipv4_dst(&pkt.buf), pkt.buf.mark);
         let hop = if self.fib.is_local(dst0) {
             None

@@ -277,6 +277,7 @@ impl RuleHost for Host<'_> {
             }
             Target::Trace => {
                 self.pkt.nf_trace = true;
+                self.pkt.traced = true;
                 TargetOutcome::Continue
             }
             Target::Notrack => {
@@ -338,7 +339,7 @@ impl RuleHost for Host<'_> {
     }
 
     fn trace(&mut self, table: TableKind, chain: &str, kind: TraceKind, number: u32) {
-        if self.p.trace.is_none() && !self.p.watch_hit && !self.pkt.nf_trace {
+        if !self.pkt.traced {
             return;
         }
         let mut line = format!(

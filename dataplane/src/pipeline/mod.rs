@@ -118,6 +118,9 @@ struct Pkt {
     drop_reason: Option<DropReason>,
     /// Marked by `-j TRACE` (nf_trace): the rest of its way is traced.
     nf_trace: bool,
+    /// TRACE lines are due for this packet: the replay traces everything, an open watch
+    /// selected it, or `-j TRACE` marked it (decided once, read at every hook).
+    traced: bool,
 }
 
 impl Pkt {
@@ -134,6 +137,7 @@ impl Pkt {
             helper: 0,
             drop_reason: None,
             nf_trace: false,
+            traced: false,
         }
     }
 

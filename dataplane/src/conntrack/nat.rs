@@ -372,30 +372,38 @@ fn bounded_search(
     }
 }
 
-/// Primes between 2^15 and 2^16, one in each 512 numbers: the strides of the port search.
-/// A prime p > 2^15 shares no factor with a pool size n <= 2^16 unless n == p (2p is out
-/// of range), so `p mod n` is coprime with n and walks the whole pool without a gcd.
-const STRIDE_PRIMES: [u32; 64] = [
-    32771, 33287, 33797, 34313, 34819, 35339, 35851, 36353, 36871, 37379, 37889, 38431, 38917,
-    39439, 39937, 40459, 40961, 41479, 41999, 42499, 43013, 43541, 44041, 44549, 45061, 45569,
-    46091, 46601, 47111, 47623, 48131, 48647, 49157, 49667, 50177, 50707, 51203, 51713, 52237,
-    52747, 53267, 53773, 54277, 54787, 55313, 55813, 56333, 56843, 57347, 57859, 58369, 58889,
-    59393, 59921, 60427, 60937, 61441, 61961, 62467, 62981, 63493, 64007, 64513, 65027,
-];
+/// Binary gcd: shifts and subtractions, no division (a search computes a few).
+fn gcd(mut a: u32, mut b: u32) -> u32 {
+    if a == 0 || b == 0 {
+        return a | b;
+    }
+    let shift = (a | b).trailing_zeros();
+    a >>= a.trailing_zeros();
+    loop {
+        b >>= b.trailing_zeros();
+        if a > b {
+            std::mem::swap(&mut a, &mut b);
+        }
+        b -= a;
+        if b == 0 {
+            return a << shift;
+        }
+    }
+}
 
 /// The step between probes of a window: 1 for a pool the first window covers; otherwise
 /// drawn from the search's own hash `h` (double hashing: searches that start near each
-/// other part at once), a step coprime with the pool size so a window never meets a port
-/// twice (`STRIDE_PRIMES`).
+/// other part at once) and moved to the next number coprime with the pool size, so a
+/// window never meets a port twice.
 fn probe_stride(size: u32, h: u32) -> u32 {
     if size <= MAX_ATTEMPTS {
         return 1;
     }
-    let first = (mix64(u64::from(h)) % STRIDE_PRIMES.len() as u64) as usize;
-    (0..STRIDE_PRIMES.len())
-        .map(|i| STRIDE_PRIMES[(first + i) % STRIDE_PRIMES.len()] % size)
-        .find(|&s| s != 0)
-        .unwrap_or(1)
+    let mut s = 1 + (mix64(u64::from(h)) % u64::from(size - 1)) as u32;
+    while gcd(s, size) != 1 {
+        s = s % (size - 1) + 1;
+    }
+    s
 }
 
 #[cfg(test)]
@@ -498,7 +506,9 @@ mod tests {
             assert!(search(1 << 40 | conn, &taken, &mut probes).is_some());
         }
         let mean = probes as f64 / 2_000.0;
-        assert!(mean < 15.0, "{mean} probes per connection at 90%");
+        // 10.0 with a stride per search; a table of 64 prime strides measured 16-17 in the
+        // suite's S2 at 90% (and refused connections), so the bound is tight.
+        assert!(mean < 12.0, "{mean} probes per connection at 90%");
         // Every stride walks the whole pool before it repeats a port.
         for (size, h) in [
             (129u32, 5u32),
@@ -549,26 +559,30 @@ mod tests {
         }
     }
 
-    /// The stride table holds primes, and the stride drawn for every pool size a search
-    /// can have is coprime with it (so the window visits distinct ports).
     #[test]
-    fn strides_are_coprime_with_every_pool_size() {
-        let gcd = |mut a: u32, mut b: u32| {
+    fn binary_gcd_is_gcd() {
+        let euclid = |mut a: u32, mut b: u32| {
             while b != 0 {
                 (a, b) = (b, a % b);
             }
             a
         };
-        for p in STRIDE_PRIMES {
-            assert!((2..p).take_while(|d| d * d <= p).all(|d| p % d != 0), "{p}");
-        }
-        for size in MAX_ATTEMPTS + 1..=65_536 {
-            for h in [0, 1, 7, 0xdead_beef] {
-                let s = probe_stride(size, h);
-                assert!(
-                    s > 0 && s < size && gcd(s, size) == 1,
-                    "size {size} stride {s}"
-                );
+        for a in (0..2000).chain([64_511, 64_512, 65_535, u32::MAX]) {
+            for b in [
+                0,
+                1,
+                2,
+                3,
+                6,
+                7,
+                48,
+                63,
+                1024,
+                64_512,
+                65_536,
+                4_000_000_000,
+            ] {
+                assert_eq!(gcd(a, b), euclid(a, b), "gcd({a}, {b})");
             }
         }
     }

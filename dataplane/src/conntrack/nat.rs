@@ -506,8 +506,9 @@ mod tests {
             assert!(search(1 << 40 | conn, &taken, &mut probes).is_some());
         }
         let mean = probes as f64 / 2_000.0;
-        // 10.0 with a stride per search; a table of 64 prime strides measured 16-17 in the
-        // suite's S2 at 90% (and refused connections), so the bound is tight.
+        // 10.0 with a stride per search. (A table of 64 prime strides stayed under this
+        // bound here yet probed 16-17 ports and refused connections in the suite's S2 at
+        // 90%, where kept source ports fill a block: run that scenario for such changes.)
         assert!(mean < 12.0, "{mean} probes per connection at 90%");
         // Every stride walks the whole pool before it repeats a port.
         for (size, h) in [

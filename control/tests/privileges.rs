@@ -5,7 +5,10 @@
 //! sd_notify.rs. Run with `cargo test -p control --features dpdk --test privileges`; as root
 //! (CI) the daemon starts with capabilities to drop, otherwise the test says so and checks
 //! only that the daemon runs without any.
+
 #![cfg(feature = "dpdk")]
+
+mod support;
 
 use std::os::unix::net::UnixDatagram;
 use std::path::Path;
@@ -76,25 +79,9 @@ fn capabilities_are_dropped_once_the_ports_are_up_and_the_daemon_still_works() {
         "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n",
     )
     .unwrap();
-    let config = format!(
-        r#"[eal]
-args = ["--no-huge", "-m", "512", "--no-pci", "-l", "0", "--file-prefix", "nfdp-privs-{pid}", "--log-level=*:error"]
-
-[dataplane]
-workers = [0]
-
-[[port]]
-name = "lan0"
-driver = "net_null"
-mac = "02:00:00:00:01:01"
-addresses = ["192.168.1.1/24"]
-
-[[port]]
-name = "wan0"
-driver = "net_null"
-mac = "02:00:00:00:02:01"
-addresses = ["203.0.113.1/24"]
-
+    let config = support::null_ports_config(&format!("nfdp-privs-{pid}"))
+        + &format!(
+            r#"
 [rules]
 file = "{}"
 
@@ -104,9 +91,9 @@ socket = "{}"
 [metrics]
 listen = "127.0.0.1:0"
 "#,
-        rules.display(),
-        api.display()
-    );
+            rules.display(),
+            api.display()
+        );
     std::fs::write(dir.join("nfdp.toml"), config).unwrap();
     let notify_path = dir.join("notify.sock");
     let notify = UnixDatagram::bind(&notify_path).unwrap();

@@ -2,7 +2,10 @@
 //! `$NOTIFY_SOCKET` once its ports are up and its API listens, and STOPPING=1 on SIGTERM.
 //! Two `net_null` ports without hugepages, so it runs anywhere DPDK is installed. Run with
 //! `cargo test -p control --features dpdk --test sd_notify`.
+
 #![cfg(feature = "dpdk")]
+
+mod support;
 
 use std::os::unix::net::UnixDatagram;
 use std::process::{Command, Stdio};
@@ -23,33 +26,17 @@ fn ready_once_the_ports_are_up_then_stopping_on_sigterm() {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let api = dir.join("api.sock");
-    let config = format!(
-        r#"[eal]
-args = ["--no-huge", "-m", "512", "--no-pci", "-l", "0", "--file-prefix", "nfdp-notify-{pid}", "--log-level=*:error"]
-
-[dataplane]
-workers = [0]
-
-[[port]]
-name = "lan0"
-driver = "net_null"
-mac = "02:00:00:00:01:01"
-addresses = ["192.168.1.1/24"]
-
-[[port]]
-name = "wan0"
-driver = "net_null"
-mac = "02:00:00:00:02:01"
-addresses = ["203.0.113.1/24"]
-
+    let config = support::null_ports_config(&format!("nfdp-notify-{pid}"))
+        + &format!(
+            r#"
 [api]
 socket = "{}"
 
 [metrics]
 listen = "127.0.0.1:0"
 "#,
-        api.display()
-    );
+            api.display()
+        );
     std::fs::write(dir.join("nfdp.toml"), config).unwrap();
     let notify_path = dir.join("notify.sock");
     let notify = UnixDatagram::bind(&notify_path).unwrap();

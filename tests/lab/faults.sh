@@ -27,41 +27,21 @@ say() { printf '\n=== %s\n' "$*"; }
 ok() { printf '  ok: %s\n' "$*"; }
 fail() { printf '  FAIL: %s\n' "$*" >&2; FAILED=1; }
 note() { printf '  %s\n' "$*"; }
-in_ns() { local ns=$1; shift; ip netns exec "$P$ns" "$@"; }
+# shellcheck source=tests/lab/lib.sh
+. tests/lab/lib.sh
 
 cleanup() {
   set +e
-  if [ -n "$NFDP_PID" ] && kill -0 "$NFDP_PID" 2>/dev/null; then
-    kill -TERM "$NFDP_PID"; sleep 1; kill -KILL "$NFDP_PID" 2>/dev/null
-  fi
-  for ns in h1 wan r; do
-    ip netns pids "$P$ns" 2>/dev/null | xargs -r kill -KILL 2>/dev/null
-    ip netns del "$P$ns" 2>/dev/null
-  done
+  lab_teardown h1 wan r
   rm -rf "$WORK"
 }
 trap cleanup EXIT
 
-[ "$(id -u)" = 0 ] || { echo "faults: needs root (network namespaces)" >&2; exit 1; }
-for bin in "$NFDP" "$NFDPCTL"; do
-  [ -x "$bin" ] || { echo "faults: $bin not found; build it with: cargo build --release -p control --features dpdk --bins" >&2; exit 1; }
-done
+lab_require faults
 
 say "building: namespaces ${P}h1 ${P}wan ${P}r"
 cleanup 2>/dev/null; WORK=$(mktemp -d /tmp/nfdp-faults.XXXXXX)
-for ns in h1 wan r; do ip netns add "$P$ns"; in_ns "$ns" ip link set lo up; done
-ip link add r-lan netns "${P}r" type veth peer name eth0 netns "${P}h1"
-ip link add r-wan netns "${P}r" type veth peer name eth0 netns "${P}wan"
-in_ns h1 ip addr add 192.168.1.10/24 dev eth0
-in_ns wan ip addr add 203.0.113.254/24 dev eth0
-for ns in h1 wan; do in_ns "$ns" ip link set eth0 up; in_ns "$ns" ethtool -K eth0 tx off >/dev/null; done
-in_ns h1 ip route add default via 192.168.1.1
-for i in r-lan r-wan; do
-  in_ns r ip link set "$i" up
-  in_ns r ethtool -K "$i" tx off >/dev/null
-  in_ns r iptables -t raw -A PREROUTING -i "$i" -j DROP
-done
-in_ns r sysctl -qw net.ipv6.conf.all.disable_ipv6=1
+two_host_lab_up
 in_ns wan iperf3 -s -B 203.0.113.254 >"$WORK/iperf3-server.log" 2>&1 &
 for _ in $(seq 1 50); do in_ns wan ss -Hltn "sport = :5201" | grep -q LISTEN && break; sleep 0.1; done
 

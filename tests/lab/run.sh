@@ -27,25 +27,17 @@ FAILED=0
 say() { printf '\n=== %s\n' "$*"; }
 ok() { printf '  ok: %s\n' "$*"; }
 fail() { printf '  FAIL: %s\n' "$*" >&2; FAILED=1; }
-in_ns() { local ns=$1; shift; ip netns exec "$P$ns" "$@"; }
+# shellcheck source=tests/lab/lib.sh
+. tests/lab/lib.sh
 
 cleanup() {
   set +e
-  if [ -n "$NFDP_PID" ] && kill -0 "$NFDP_PID" 2>/dev/null; then
-    kill -TERM "$NFDP_PID"; sleep 1; kill -KILL "$NFDP_PID" 2>/dev/null
-  fi
-  for ns in h1 h2 sw wan r; do
-    ip netns pids "$P$ns" 2>/dev/null | xargs -r kill -KILL 2>/dev/null
-    ip netns del "$P$ns" 2>/dev/null
-  done
+  lab_teardown h1 h2 sw wan r
   rm -rf "$WORK"
 }
 trap cleanup EXIT
 
-[ "$(id -u)" = 0 ] || { echo "lab: needs root (network namespaces)" >&2; exit 1; }
-for bin in "$NFDP" "$NFDPCTL"; do
-  [ -x "$bin" ] || { echo "lab: $bin not found; build it with: cargo build --release -p control --features dpdk --bins" >&2; exit 1; }
-done
+lab_require lab
 for tool in curl iperf3 ping python3 ethtool; do
   command -v "$tool" >/dev/null || { echo "lab: $tool missing (scripts/setup.sh installs it)" >&2; exit 1; }
 done

@@ -80,3 +80,28 @@ mac = "02:00:00:00:01:10"
     };
 }
 pub(crate) use lan_wan_host_config;
+
+/// The head of a daemon config on two DPDK `net_null` ports (lan0, wan0) with one worker
+/// on core 0 and no hugepages; the caller appends its own sections (rules, api, metrics).
+pub fn null_ports_config(file_prefix: &str) -> String {
+    format!(
+        r#"[eal]
+args = ["--no-huge", "-m", "512", "--no-pci", "-l", "0", "--file-prefix", "{file_prefix}", "--log-level=*:error"]
+
+[dataplane]
+workers = [0]
+
+[[port]]
+name = "lan0"
+driver = "net_null"
+mac = "02:00:00:00:01:01"
+addresses = ["192.168.1.1/24"]
+
+[[port]]
+name = "wan0"
+driver = "net_null"
+mac = "02:00:00:00:02:01"
+addresses = ["203.0.113.1/24"]
+"#
+    )
+}

@@ -288,15 +288,14 @@ mod tests {
         assert!(!t.recent(&recent(RecentCmd::Rcheck, 0, 0), a, d, 64, 300 * NS));
     }
 
-    #[test]
-    fn hashlimit_per_source() {
-        let mut t = NamedTables::default();
-        let m = HashlimitMatch {
-            name: "h".into(),
-            above: true,
+    /// A packet-rate hashlimit keyed by source address (`--hashlimit-mode srcip`).
+    fn per_source(name: &str, above: bool, avg: u64, burst: u32) -> HashlimitMatch {
+        HashlimitMatch {
+            name: name.into(),
+            above,
             bytes: false,
-            avg: 1_000_000, // 1/sec
-            burst: 2,
+            avg,
+            burst,
             mode: mode::SRCIP,
             srcmask: 32,
             dstmask: 32,
@@ -307,7 +306,13 @@ mod tests {
             rate_match: false,
             interval: 0,
             unit_s: 0,
-        };
+        }
+    }
+
+    #[test]
+    fn hashlimit_per_source() {
+        let mut t = NamedTables::default();
+        let m = per_source("h", true, 1_000_000, 2); // 1/sec, burst 2
         let d = Ipv4Addr::new(10, 0, 0, 1);
         let a = Ipv4Addr::new(1, 1, 1, 1);
         let b = Ipv4Addr::new(2, 2, 2, 2);
@@ -333,21 +338,9 @@ mod tests {
     fn hashlimit_rate_match_windows() {
         let mut t = NamedTables::default();
         let m = HashlimitMatch {
-            name: "r".into(),
-            above: false,
-            bytes: false,
-            avg: 500_000,
-            burst: 1,
-            mode: mode::SRCIP,
-            srcmask: 32,
-            dstmask: 32,
-            htable_size: 0,
-            htable_max: 0,
-            gc_interval: 1000,
-            expire: 10_000,
             rate_match: true,
             interval: 1,
-            unit_s: 0,
+            ..per_source("r", false, 500_000, 1)
         };
         let d = Ipv4Addr::new(10, 0, 0, 1);
         let a = Ipv4Addr::new(1, 1, 1, 1);

@@ -287,16 +287,7 @@ impl Legit {
         let ct = w.pipeline.conntrack();
         (0..self.flows.flows)
             .map(|i| {
-                let f = self.flows.tuple(i);
-                let t = Tuple {
-                    src: f.src,
-                    dst: f.dst,
-                    proto: 17,
-                    sport: f.sport,
-                    dport: f.dport,
-                };
-                let (id, _) = ct.lookup(&t)?;
-                let e = ct.entry(id)?;
+                let e = super::synflood::flow_entry(ct, &self.flows, i)?;
                 (e.status & status::ASSURED != 0).then_some((e.start_ns, e.reply))
             })
             .collect()

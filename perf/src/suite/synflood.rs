@@ -79,22 +79,31 @@ impl SynFlood {
     }
 }
 
+/// The connection of UDP flow `i` of `flows`, looked up by its original tuple.
+pub(super) fn flow_entry<'a>(
+    ct: &'a dataplane::conntrack::Conntrack,
+    flows: &FlowSpec,
+    i: u32,
+) -> Option<&'a dataplane::conntrack::ConnEntry> {
+    let f = flows.tuple(i);
+    let t = Tuple {
+        src: f.src,
+        dst: f.dst,
+        proto: 17,
+        sport: f.sport,
+        dport: f.dport,
+    };
+    let (id, _) = ct.lookup(&t)?;
+    ct.entry(id)
+}
+
 /// For each of S1's flows: its connection's start time and whether it is ASSURED.
 fn s1_connections(worker: &Worker) -> Vec<Option<(u64, bool)>> {
     let ct = worker.pipeline.conntrack();
     let flows = s1_flows(0, 1);
     (0..flows.flows)
         .map(|i| {
-            let f = flows.tuple(i);
-            let t = Tuple {
-                src: f.src,
-                dst: f.dst,
-                proto: 17,
-                sport: f.sport,
-                dport: f.dport,
-            };
-            let (id, _) = ct.lookup(&t)?;
-            let e = ct.entry(id)?;
+            let e = flow_entry(ct, &flows, i)?;
             Some((e.start_ns, e.status & status::ASSURED != 0))
         })
         .collect()

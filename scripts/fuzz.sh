@@ -52,6 +52,7 @@ for t in "${TARGETS[@]}"; do
         corpus=target/fuzz/corpus/$t
         rm -rf "$corpus"
     fi
+    rm -rf "target/fuzz/artifacts/$t"
     mkdir -p "$corpus" "target/fuzz/artifacts/$t" target/fuzz/logs
     if [ -d "fuzz/corpus/$t" ]; then
         cp -n fuzz/corpus/"$t"/* "$corpus"/ 2>/dev/null || true

@@ -19,14 +19,13 @@ use control::api::sysctl::{full_name, lookup};
 use control::api::trace::trace_filter;
 use control::config::Config;
 use control::iptables::cli::{exec_refusal, parse_refusal, restore_refusal};
-use control::iptables::{
-    execute_typed, parse_command, restore, rule_to_string, save_ruleset, RestoreOptions, Source,
-};
+use control::iptables::{execute_typed, parse_command, restore, RestoreOptions, Source};
 use dataplane::conntrack::filter::CtFilter;
 use dataplane::port::PortId;
 use dataplane::route::Fib;
 use dataplane::ruleset::{Ruleset, TableKind};
 use libfuzzer_sys::fuzz_target;
+use nfdp_fuzz::round_trip;
 use prost::Message;
 use std::net::Ipv4Addr;
 use std::path::Path;
@@ -62,35 +61,6 @@ fn port(dev: &str) -> Option<PortId> {
         .iter()
         .position(|p| p == dev)
         .map(|i| PortId(i as u16))
-}
-
-/// Whether every rule saves to one line (see fuzz_targets/iptables.rs: a string with a
-/// newline saves across two lines, as iptables-save prints it, and does not restore).
-fn one_line_rules(rs: &Ruleset) -> bool {
-    rs.tables.iter().all(|t| {
-        t.chains.iter().all(|c| {
-            c.rules
-                .iter()
-                .all(|r| !rule_to_string(&c.name, r, false).contains('\n'))
-        })
-    })
-}
-
-/// Saved text restores to the same ruleset.
-fn round_trip(rs: &Ruleset, counters: bool) {
-    if !one_line_rules(rs) {
-        return;
-    }
-    let once = save_ruleset(rs, counters);
-    let mut again = Ruleset::default();
-    let back = RestoreOptions {
-        noflush: false,
-        counters,
-    };
-    if let Err(e) = restore(&once, &mut again, back) {
-        panic!("saved text does not restore: {e:?}\n{once}");
-    }
-    assert_eq!(save_ruleset(&again, counters), once);
 }
 
 fn restore_request(r: pb::RestoreRequest) {

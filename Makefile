@@ -3,7 +3,7 @@ CARGO ?= cargo
 # The appliance binary with the DPDK data plane (Debian's DPDK 22.11, see scripts/setup.sh).
 NFDP_DPDK := target/release/nfdp
 
-.PHONY: setup build build-dpdk test lint deny faults soak demo replay-demo golden conformance lab bench image image-check lab-image deb deb-check
+.PHONY: setup build build-dpdk test lint deny fuzz faults soak demo replay-demo golden conformance lab bench image image-check lab-image deb deb-check
 
 # Randomised tests (proptest): in CI (CI set in the environment, as .ci/run does) every
 # property draws from one fixed seed, so a run repeats the last one and a random draw cannot
@@ -39,6 +39,7 @@ test: setup lint deny
 	$(CARGO) test -p dataplane --features dpdk --test dpdk_port
 	$(CARGO) test -p perf --features dpdk
 	$(CARGO) test -p control --features dpdk --test sd_notify --test privileges
+	$(MAKE) fuzz
 	$(MAKE) conformance
 	$(MAKE) lab
 	$(MAKE) faults
@@ -46,6 +47,14 @@ test: setup lint deny
 	$(MAKE) lab-image
 	$(MAKE) deb-check
 	@echo "make test: all checks passed"
+
+# The coverage-guided fuzz targets (fuzz/, cargo-fuzz + libFuzzer on nightly; the script
+# installs both when missing): FUZZ_SECONDS per target (default 30, what CI runs), each from
+# a copy of its committed seeds; corpus growth and crash inputs go under target/fuzz/.
+# scripts/fuzz.sh TARGET... runs some; see fuzz/README.md.
+FUZZ_SECONDS ?= 30
+fuzz:
+	FUZZ_SECONDS=$(FUZZ_SECONDS) bash scripts/fuzz.sh
 
 # The kernel as the oracle: each scenario on a namespace router and on nfdp replay.
 # Needs root (namespaces, iptables); CI runs as root.

@@ -239,7 +239,8 @@ pub fn event_pb(m: &EventMsg, lost: u64) -> pb::ConntrackEvent {
     }
 }
 
-fn event_kind(name: &str) -> Result<CtEventKind, Status> {
+/// An event type as `conntrack -E -e` names it (public for the API fuzz target, fuzz/).
+pub fn event_kind(name: &str) -> Result<CtEventKind, Status> {
     [CtEventKind::New, CtEventKind::Update, CtEventKind::Destroy]
         .into_iter()
         .find(|k| k.name().eq_ignore_ascii_case(name))

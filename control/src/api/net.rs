@@ -159,7 +159,8 @@ fn change_fib(
     Ok(NetReply {})
 }
 
-fn route_key(r: &Route) -> Result<(Prefix, u32), Status> {
+/// A route request's destination and table (public for the API fuzz target, fuzz/).
+pub fn route_key(r: &Route) -> Result<(Prefix, u32), Status> {
     let dst = if r.dst == "default" {
         "0.0.0.0/0"
     } else {
@@ -203,7 +204,8 @@ pub fn delete_route(control: &Control, r: &Route) -> Result<NetReply, Status> {
     })
 }
 
-fn policy(r: &PolicyRule) -> dataplane::route::PolicyRule {
+/// A policy rule request as the FIB's (public for the API fuzz target, fuzz/).
+pub fn policy(r: &PolicyRule) -> dataplane::route::PolicyRule {
     dataplane::route::PolicyRule {
         fwmark: r.fwmark,
         mask: if r.mask == 0 && r.fwmark != 0 {

@@ -51,7 +51,8 @@ pub fn refused(r: Refusal) -> Status {
 }
 
 /// `-T TABLE`: the text with every other table's section blanked (line numbers kept).
-fn only_table(text: &str, table: &str) -> Result<String, Status> {
+/// Public for the API fuzz target (fuzz/).
+pub fn only_table(text: &str, table: &str) -> Result<String, Status> {
     if TableKind::from_name(table).is_none() {
         return Err(refused(Refusal {
             stderr: format!(

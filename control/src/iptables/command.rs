@@ -143,9 +143,10 @@ impl AddrList {
         if self.nets.is_empty() {
             vec![None]
         } else {
+            // A `/0` in a list matches everything too: that rule has no criterion.
             self.nets
                 .iter()
-                .map(|n| Some(Inv::new(self.inv, *n)))
+                .map(|n| (self.inv || n.mask != 0).then(|| Inv::new(self.inv, *n)))
                 .collect()
         }
     }

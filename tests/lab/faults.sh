@@ -123,10 +123,19 @@ else
 fi
 sent=$(awk '/packets transmitted/ {print $1}' "$WORK/ping-a.txt"); got=$(awk '/packets transmitted/ {print $4}' "$WORK/ping-a.txt")
 note "ping at 10 Hz through the appliance: $sent sent, $got answered, $((sent - got)) lost; $(grep -o 'rtt.*' "$WORK/ping-a.txt" || echo 'no rtt')"
-# The outage costs pings (about 20 at 10 Hz, plus what the load alone loses: see the
-# reference); once the link is back every ping is answered again.
-[ -n "$got" ] && [ "$((sent - got))" -ge 1 ] && ok "the outage cost $((sent - got)) of $sent pings ($((sent0 - got0)) of $sent0 in the reference)" \
-  || fail "pings: $sent sent, $got answered: the outage went unnoticed?"
+# The outage shows in the pings: lost (about 20 at 10 Hz, plus what the load alone loses:
+# see the reference), or held somewhere on the way and answered late, the slowest after at
+# least the outage (a CI run saw 200 of 200 answered, the slowest after 2.0 s); once the
+# link is back every ping is answered again.
+maxrtt=$(sed -n 's|^rtt [^=]*= [^/]*/[^/]*/\([0-9.]*\)/.*|\1|p' "$WORK/ping-a.txt")
+late=$(python3 -c 'import sys; print(1 if float(sys.argv[1] or 0) >= 1000 else 0)' "${maxrtt:-0}")
+if [ -n "$got" ] && [ "$((sent - got))" -ge 1 ]; then
+  ok "the outage cost $((sent - got)) of $sent pings ($((sent0 - got0)) of $sent0 in the reference)"
+elif [ "$late" = 1 ]; then
+  ok "no ping lost, the outage held them: the slowest answered after ${maxrtt} ms"
+else
+  fail "pings: $sent sent, $got answered, slowest ${maxrtt:-?} ms: the outage went unnoticed?"
+fi
 out=$(in_ns h1 ping -c 10 -i 0.1 -W 1 203.0.113.254 2>&1 | grep 'packets transmitted')
 grep -q ' 10 received' <<<"$out" && ok "after: pings through the appliance all answered ($out)" || fail "after the up: $out"
 # af_packet reports its link as always up: nfdp does not see this fault, TCP rides it out.

@@ -347,22 +347,26 @@ fn bounded_search(
     let mut round = 0;
     loop {
         let h = offset(round);
+        // k walks off, off + stride, ... modulo size, by additions (no division per probe).
+        let mut k = h % size;
+        // Most searches end on their first probe: the stride is drawn only after it.
+        if free(k) {
+            return Some(k);
+        }
         let stride = if in_a_row && round == 0 {
             1
         } else {
             probe_stride(size, h)
         };
-        // k walks off, off + stride, ... modulo size, by additions (no division per probe).
-        let mut k = h % size;
-        for _ in 0..attempts {
-            if free(k) {
-                return Some(k);
-            }
+        for _ in 1..attempts {
             k = if k >= size - stride {
                 k - (size - stride)
             } else {
                 k + stride
             };
+            if free(k) {
+                return Some(k);
+            }
         }
         if attempts >= size || attempts < 16 {
             return None;
@@ -400,8 +404,19 @@ fn probe_stride(size: u32, h: u32) -> u32 {
         return 1;
     }
     let mut s = 1 + (mix64(u64::from(h)) % u64::from(size - 1)) as u32;
-    while gcd(s, size) != 1 {
-        s = s % (size - 1) + 1;
+    // Only odd strides can be coprime with an even size (most pools: 1024-65535 holds
+    // 64,512 ports), and only the size's odd part is left to test: about half the gcds,
+    // each shorter.
+    let odd = size >> size.trailing_zeros();
+    let step = if odd == size { 1 } else { 2 };
+    if step == 2 {
+        s |= 1;
+    }
+    while gcd(s, odd) != 1 {
+        s += step;
+        if s >= size {
+            s = 1;
+        }
     }
     s
 }

@@ -186,3 +186,74 @@ fn a_worker_core_the_machine_lacks_stops_the_daemon_at_start() {
     assert!(stderr.starts_with(&want), "{stderr}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Extensions that need the kernel's host stack are refused by name, with the reason, at
+/// the rule's line (not as an unknown extension), and the file is not applied.
+#[test]
+fn host_stack_extensions_are_refused_with_the_reason() {
+    let cases = [
+        (
+            "-A OUTPUT -m owner --uid-owner 0 -j ACCEPT",
+            "match `owner'",
+            "socket owner",
+        ),
+        (
+            "-A OUTPUT -m cgroup --path user.slice -j ACCEPT",
+            "match `cgroup'",
+            "cgroup",
+        ),
+        (
+            "-A INPUT -m socket -j ACCEPT",
+            "match `socket'",
+            "no sockets",
+        ),
+        (
+            "-A FORWARD -m physdev --physdev-in eth0 -j ACCEPT",
+            "match `physdev'",
+            "bridge",
+        ),
+        (
+            "-A INPUT -m policy --dir in --pol ipsec -j ACCEPT",
+            "match `policy'",
+            "IPsec",
+        ),
+        (
+            "-A INPUT -j SECMARK --selctx x",
+            "target `SECMARK'",
+            "SELinux",
+        ),
+        (
+            "-A INPUT -j CONNSECMARK --save",
+            "target `CONNSECMARK'",
+            "SELinux",
+        ),
+        ("-A INPUT -j AUDIT --type drop", "target `AUDIT'", "audit"),
+        (
+            "-A INPUT -p tcp -j TPROXY --on-port 1",
+            "target `TPROXY'",
+            "DNAT or REDIRECT",
+        ),
+        (
+            "-A INPUT -j NFQUEUE --queue-num 1",
+            "target `NFQUEUE'",
+            "nfnetlink_queue",
+        ),
+    ];
+    for (rule, what, why) in cases {
+        let text = format!("*filter\n-A INPUT -j ACCEPT\n{rule}\nCOMMIT\n");
+        let (code, out, err) = check_file("host.rules", &text);
+        assert_eq!((code, out.as_str()), (1, ""), "{rule}");
+        let want = format!("host.rules:3: {what} is not supported by nfdp: ");
+        assert!(err.starts_with(&want), "{rule}: {err}");
+        assert!(err.contains(why), "{rule}: {err}");
+    }
+    // An extension nfdp does not know at all keeps iptables' message.
+    let (code, _, err) = check_file("x.rules", "*filter\n-A INPUT -m nosuch -j ACCEPT\nCOMMIT\n");
+    assert_eq!(
+        (code, err.as_str()),
+        (
+            1,
+            "x.rules:2: Couldn't load match `nosuch':No such file or directory\n"
+        )
+    );
+}

@@ -458,8 +458,9 @@ pub fn parse_command(words: Vec<String>, source: Source) -> Result<ParsedCommand
             }
             "-m" | "--match" => {
                 let v = args.value(&word)?;
-                let m = ext::new_match(&v).ok_or_else(|| {
-                    format!("Couldn't load match `{v}':No such file or directory")
+                let m = ext::new_match(&v).ok_or_else(|| match ext::host_stack_match(&v) {
+                    Some(why) => format!("match `{v}' is not supported by nfdp: {why}"),
+                    None => format!("Couldn't load match `{v}':No such file or directory"),
                 })?;
                 rule.matches.push(Loaded {
                     m,
@@ -480,6 +481,9 @@ pub fn parse_command(words: Vec<String>, source: Source) -> Result<ParsedCommand
                     None => {
                         if v.is_empty() || v.starts_with('-') {
                             return Err(format!("Invalid target name `{v}'"));
+                        }
+                        if let Some(why) = ext::host_stack_target(&v) {
+                            return Err(format!("target `{v}' is not supported by nfdp: {why}"));
                         }
                         if goto {
                             Target::Goto(v)

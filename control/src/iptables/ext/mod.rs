@@ -306,6 +306,71 @@ impl Ctx {
     }
 }
 
+/// Matches that need the kernel's host stack, which nfdp has not: refused by name with the
+/// reason, rather than as an unknown extension (issue 15, item 5; docs/deviations.md).
+const HOST_STACK_MATCHES: &[(&str, &str)] = &[
+    (
+        "owner",
+        "it matches the local socket that sent a packet; nfdp's own packets come through its TAP port, which carries no socket owner",
+    ),
+    (
+        "cgroup",
+        "it matches the cgroup of the local socket that sent a packet; nfdp sees no local sockets",
+    ),
+    (
+        "socket",
+        "it looks up a local socket for the packet; nfdp's data plane has no sockets (the host stack sits behind its TAP port)",
+    ),
+    (
+        "physdev",
+        "it matches the ports of a Linux bridge; nfdp does not bridge, its ports are routed interfaces (use -i / -o)",
+    ),
+    (
+        "policy",
+        "it matches IPsec (xfrm) policies; nfdp does no IPsec processing",
+    ),
+];
+
+/// Targets that need the kernel's host stack (see `HOST_STACK_MATCHES`).
+const HOST_STACK_TARGETS: &[(&str, &str)] = &[
+    (
+        "SECMARK",
+        "it labels packets for SELinux in the kernel; nfdp's packets never reach a kernel security module",
+    ),
+    (
+        "CONNSECMARK",
+        "it copies SELinux labels between packets and connections; nfdp has no security module",
+    ),
+    (
+        "AUDIT",
+        "it writes kernel audit records; nfdp has no audit subsystem (use -j LOG or -j NFLOG)",
+    ),
+    (
+        "TPROXY",
+        "it diverts packets to a local socket without rewriting them; nfdp's data plane has no sockets (use DNAT or REDIRECT)",
+    ),
+    (
+        "NFQUEUE",
+        "it hands packets to a user-space program through nfnetlink_queue; nfdp has no such queue",
+    ),
+];
+
+/// Why `-m name` cannot be supported by nfdp, for a match that needs a host stack.
+pub fn host_stack_match(name: &str) -> Option<&'static str> {
+    HOST_STACK_MATCHES
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, why)| *why)
+}
+
+/// Why `-j NAME` cannot be supported by nfdp, for a target that needs a host stack.
+pub fn host_stack_target(name: &str) -> Option<&'static str> {
+    HOST_STACK_TARGETS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, why)| *why)
+}
+
 /// A fresh match for `-m name`, or None when nfdp does not know it.
 pub fn new_match(name: &str) -> Option<Match> {
     use dataplane::ruleset::matches::conntrack::{ConntrackFlavor, ConntrackMatch};

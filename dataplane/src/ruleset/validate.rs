@@ -249,6 +249,15 @@ fn check_rule(
             });
         }
     }
+    // `! -s 0.0.0.0/0` matches no packet; the kernel refuses the rule (nf_tables cannot
+    // express an inverted zero-length prefix: RULE_APPEND fails with EINVAL).
+    for (flag, net) in [("-s", &spec.src), ("-d", &spec.dst)] {
+        if net.as_ref().is_some_and(|n| n.inv && n.val.mask == 0) {
+            return Err(ValidationErrorKind::Rule(format!(
+                "`! {flag} 0.0.0.0/0' matches no packet (the kernel refuses it)"
+            )));
+        }
+    }
     for m in &spec.matches {
         m.validate(spec).map_err(ValidationErrorKind::Rule)?;
         check_usable(format!("match `{}'", m.name()), m.usable(), table, reach)?;

@@ -64,13 +64,15 @@ def read_frames(path):
 
 
 def frames_for(sc):
-    """(port, frame) in order, Ethernet addressed to the router port."""
+    """(port, frame) in order, Ethernet addressed to the router port (or to a packet's
+    `eth_dst`: broadcast, multicast or another host's address)."""
     macs = {p["name"]: p for p in sc["port"]}
     out = []
     for p in sc["packet"]:
         port = macs[p["port"]]
         quote = pkt.build(p["quote"]) if "quote" in p else b""
-        out.append((p["port"], pkt.frame(port["mac"], port["peer_mac"], pkt.build(p["ip"], quote))))
+        dst = p.get("eth_dst", port["mac"])
+        out.append((p["port"], pkt.frame(dst, port["peer_mac"], pkt.build(p["ip"], quote))))
     return out
 
 

@@ -33,10 +33,15 @@ pub enum DropReason {
     Defrag,
     /// TCPMSS could not clamp (a SYN without room for the option it must add).
     Tcpmss,
+    /// A unicast frame addressed to another host's MAC (`ip_rcv` drops PACKET_OTHERHOST).
+    OtherHost,
+    /// A frame sent to a link-layer broadcast or multicast address, for an IP destination
+    /// elsewhere: not forwarded (`ip_forward` forwards PACKET_HOST frames only).
+    LinkBroadcast,
 }
 
 impl DropReason {
-    pub const COUNT: usize = 12;
+    pub const COUNT: usize = 14;
 
     /// Every reason, in the order the counters are kept and exported.
     pub const ALL: [DropReason; DropReason::COUNT] = [
@@ -52,6 +57,8 @@ impl DropReason {
         DropReason::FragNeeded,
         DropReason::Defrag,
         DropReason::Tcpmss,
+        DropReason::OtherHost,
+        DropReason::LinkBroadcast,
     ];
 
     /// The `reason` label of `nfdp_drops_total`.
@@ -69,6 +76,8 @@ impl DropReason {
             DropReason::FragNeeded => "frag_needed",
             DropReason::Defrag => "defrag",
             DropReason::Tcpmss => "tcpmss",
+            DropReason::OtherHost => "other_host",
+            DropReason::LinkBroadcast => "link_broadcast",
         }
     }
 

@@ -19,6 +19,9 @@ impl Pipeline {
 
     /// ICMP fragmentation needed, with the next hop's MTU (RFC 1191).
     pub(super) fn frag_needed(&mut self, pkt: &Pkt, mtu: usize) {
+        if pkt.link_broadcast() {
+            return;
+        }
         let src = reply_source(&self.fib, pkt.buf.data());
         let ident = self.next_ident();
         let mut out = Vec::new();
@@ -106,6 +109,9 @@ impl Pipeline {
     /// An ICMP error about `pkt` from the appliance (time exceeded, unreachable): from
     /// the address of the port facing the sender, as `icmp_send` picks it.
     pub(super) fn icmp_error(&mut self, pkt: &Pkt, icmp_type: u8, code: u8) {
+        if pkt.link_broadcast() {
+            return;
+        }
         let src = reply_source(&self.fib, pkt.buf.data());
         let ident = self.next_ident();
         let mut out = Vec::new();

@@ -241,11 +241,10 @@ pub fn rule_matches(
     let meta = PacketMeta {
         in_iface: env.in_iface,
         out_iface: env.out_iface,
-        src_mac: env.mac_header.map(|h| {
-            let mut m = [0u8; 6];
-            m.copy_from_slice(&h[6..12]);
-            m
-        }),
+        src_mac: env
+            .mac_header
+            .map(|h| [h[6], h[7], h[8], h[9], h[10], h[11]]),
+        dst_mac: env.mac_header.map(|h| [h[0], h[1], h[2], h[3], h[4], h[5]]),
         mark: env.mark,
     };
     let Some(view) = PacketView::parse(ip, meta) else {

@@ -77,6 +77,17 @@ impl Pipeline {
             }
             let mut mac = [0u8; 14];
             mac.copy_from_slice(&frame.data()[..14]);
+            // eth_type_trans: a unicast frame for another address is PACKET_OTHERHOST,
+            // which ip_rcv drops before any hook (a port in promiscuous mode sees them).
+            if mac[0] & 1 == 0
+                && self
+                    .fib
+                    .ports()
+                    .get(port)
+                    .is_some_and(|p| mac[..6] != p.mac.0[..])
+            {
+                return Err(Stop::Drop(DropReason::OtherHost));
+            }
             (l3.offset, mac)
         };
         frame.pull(l3_offset);
@@ -225,6 +236,11 @@ impl Pipeline {
 
     fn forward(&mut self, pkt: &mut Pkt, out: &mut Vec<Emit>) -> Flow {
         use TableKind::*;
+        // ip_forward: only frames sent to this host are forwarded, not link-layer
+        // broadcast or multicast ones (their connection stays unconfirmed).
+        if pkt.link_broadcast() {
+            return Err(Stop::Drop(DropReason::LinkBroadcast));
+        }
         let (dst, ttl) = {
             let ip = Ipv4Packet::new_unchecked(pkt.buf.data());
             (ip.dst_addr(), ip.ttl())

@@ -75,6 +75,10 @@ impl RuleHost for Host<'_> {
                         .pkt
                         .mac_header
                         .map(|h| [h[6], h[7], h[8], h[9], h[10], h[11]]),
+                    dst_mac: self
+                        .pkt
+                        .mac_header
+                        .map(|h| [h[0], h[1], h[2], h[3], h[4], h[5]]),
                     mark: self.pkt.buf.mark,
                 };
                 return eval::view_rule_matches(&rule.spec, ip, meta);
@@ -144,7 +148,9 @@ impl RuleHost for Host<'_> {
                 let mut out = Vec::new();
                 if r.build(orig, src, ident, &mut out) {
                     match r.with.icmp_code() {
-                        // nf_send_unreach answers through icmp_send and its rate limits.
+                        // nf_send_unreach answers through icmp_send and its rate limits,
+                        // and icmp_send not to a frame sent to a link-layer broadcast.
+                        Some(_) if self.pkt.link_broadcast() => {}
                         Some(code) => self.p.send_icmp_error(out, 3, code),
                         None => self.p.generated.push(PacketBuf::from_slice(&out)),
                     }

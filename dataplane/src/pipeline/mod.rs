@@ -124,6 +124,12 @@ struct Pkt {
 }
 
 impl Pkt {
+    /// It arrived in a frame sent to a link-layer broadcast or multicast address (not
+    /// PACKET_HOST): not forwarded, and `icmp_send` does not answer it.
+    fn link_broadcast(&self) -> bool {
+        self.mac_header.is_some_and(|h| h[0] & 1 == 1)
+    }
+
     fn new(buf: PacketBuf, in_port: Option<PortId>, mac_header: Option<[u8; 14]>) -> Pkt {
         Pkt {
             buf,

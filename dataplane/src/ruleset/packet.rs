@@ -14,6 +14,8 @@ pub struct PacketMeta<'a> {
     pub out_iface: Option<&'a str>,
     /// Ethernet source address, when the packet arrived with a link header.
     pub src_mac: Option<[u8; 6]>,
+    /// Ethernet destination address, likewise (`-m pkttype`).
+    pub dst_mac: Option<[u8; 6]>,
     pub mark: u32,
 }
 
@@ -188,6 +190,7 @@ pub(crate) mod tests {
                 in_iface: Some("eth0"),
                 out_iface: None,
                 src_mac: Some([2, 0, 0, 0, 0, 1]),
+                dst_mac: Some([2, 0, 0, 0, 0, 2]),
                 mark: 0x10,
             },
         )

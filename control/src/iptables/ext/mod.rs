@@ -17,6 +17,7 @@ pub mod limit;
 pub mod mac;
 pub mod mark;
 pub mod multiport;
+pub mod pkttype;
 pub mod recent;
 pub mod statistic;
 pub mod string;
@@ -451,6 +452,7 @@ pub fn new_match(name: &str) -> Option<Match> {
         "recent" => Match::Recent(recent::new()),
         "statistic" => Match::Statistic(statistic::new()),
         "helper" => Match::Helper(Default::default()),
+        "pkttype" => Match::Pkttype(pkttype::new()),
         "string" => Match::String(string::new()),
         "tcp" => Match::Tcp(Default::default()),
         "tcpmss" => Match::Tcpmss(tcpmss::new()),
@@ -485,6 +487,7 @@ pub fn match_options(mt: &Match) -> &'static [&'static str] {
         Match::Recent(_) => recent::OPTIONS,
         Match::Statistic(_) => statistic::OPTIONS,
         Match::Helper(_) => helper::OPTIONS,
+        Match::Pkttype(_) => pkttype::OPTIONS,
         Match::String(_) => string::OPTIONS,
         Match::Tcp(_) => tcp::OPTIONS,
         Match::Tcpmss(_) => tcpmss::OPTIONS,
@@ -520,6 +523,7 @@ pub fn parse_match_option(
         Match::Recent(x) => recent::parse(x, opt, inv, args),
         Match::Statistic(x) => statistic::parse(x, opt, inv, args),
         Match::Helper(x) => helper::parse(x, opt, inv, args),
+        Match::Pkttype(x) => pkttype::parse(x, opt, inv, args),
         Match::String(x) => string::parse(x, opt, inv, args),
         Match::Tcp(x) => tcp::parse(x, opt, inv, args),
         Match::Tcpmss(x) => tcpmss::parse(x, opt, inv, args),
@@ -547,6 +551,7 @@ pub fn finish_match(mt: &mut Match, seen: &[&'static str]) -> Result<bool, Strin
         Match::Multiport(x) => multiport::finish(x),
         Match::Statistic(x) => statistic::finish(x),
         Match::Helper(_) => helper::finish(seen),
+        Match::Pkttype(_) => pkttype::finish(seen),
         Match::String(x) => string::finish(x, seen),
         Match::Tcpmss(x) => tcpmss::finish(x, seen),
         Match::Ttl(x) => ttl::finish(x, seen),
@@ -580,6 +585,7 @@ pub fn save_match(mt: &Match, out: &mut String) {
         Match::Recent(x) => recent::save(x, out),
         Match::Statistic(x) => statistic::save(x, out),
         Match::Helper(x) => helper::save(x, out),
+        Match::Pkttype(x) => pkttype::save(x, out),
         Match::String(x) => string::save(x, out),
         Match::Tcp(x) => tcp::save(x, out),
         Match::Tcpmss(x) => tcpmss::save(x, out),
@@ -729,6 +735,7 @@ pub fn list_match(mt: &Match, numeric: bool, out: &mut String) {
         Match::Recent(x) => recent::list(x, out),
         Match::Statistic(x) => statistic::list(x, out),
         Match::Helper(x) => helper::list(x, out),
+        Match::Pkttype(x) => pkttype::list(x, out),
         Match::String(x) => string::list(x, out),
         Match::Tcp(x) => tcp::list(x, numeric, out),
         Match::Tcpmss(x) => tcpmss::list(x, out),

@@ -16,6 +16,7 @@ pub mod limit;
 pub mod mac;
 pub mod mark;
 pub mod multiport;
+pub mod pkttype;
 pub mod recent;
 pub mod statistic;
 pub mod string;
@@ -51,6 +52,7 @@ pub enum Match {
     Mac(mac::MacMatch),
     Mark(mark::MarkMatch),
     Multiport(multiport::MultiportMatch),
+    Pkttype(pkttype::PkttypeMatch),
     Recent(recent::RecentMatch),
     Statistic(statistic::StatisticMatch),
     String(string::StringMatch),
@@ -81,6 +83,7 @@ impl Match {
             Match::Mac(_) => "mac",
             Match::Mark(_) => "mark",
             Match::Multiport(_) => "multiport",
+            Match::Pkttype(_) => "pkttype",
             Match::Recent(_) => "recent",
             Match::Statistic(_) => "statistic",
             Match::String(_) => "string",
@@ -118,7 +121,7 @@ impl Match {
             Match::Mac(_) | Match::Mark(_) | Match::Connmark(_) | Match::Ttl(_) => Ok(()),
             Match::Comment(_) | Match::Addrtype(_) | Match::String(_) | Match::Time(_) => Ok(()),
             Match::Hashlimit(h) => h.validate(),
-            Match::Dscp(_) | Match::Tos(_) | Match::Helper(_) => Ok(()),
+            Match::Dscp(_) | Match::Tos(_) | Match::Helper(_) | Match::Pkttype(_) => Ok(()),
         }
     }
 }
@@ -136,6 +139,7 @@ impl Match {
             Match::Iprange(m) => m.matches(pkt),
             Match::Length(m) => m.matches(pkt),
             Match::Mac(m) => m.matches(pkt),
+            Match::Pkttype(m) => m.matches(pkt),
             Match::Mark(m) => m.matches_mark(pkt.meta.mark),
             Match::Ttl(m) => m.matches(pkt),
             Match::Tcpmss(m) => m.matches(pkt),

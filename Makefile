@@ -3,7 +3,7 @@ CARGO ?= cargo
 # The appliance binary with the DPDK data plane (Debian's DPDK 22.11, see scripts/setup.sh).
 NFDP_DPDK := target/release/nfdp
 
-.PHONY: setup build build-dpdk test lint deny fuzz faults soak demo replay-demo golden conformance lab bench image image-check lab-image deb deb-check
+.PHONY: setup build build-dpdk test lint deny fuzz faults floods soak demo replay-demo golden conformance lab bench image image-check lab-image deb deb-check
 
 # Randomised tests (proptest): in CI (CI set in the environment, as .ci/run does) every
 # property draws from one fixed seed, so a run repeats the last one and a random draw cannot
@@ -43,6 +43,7 @@ test: setup lint deny
 	$(MAKE) conformance
 	$(MAKE) lab
 	$(MAKE) faults
+	$(MAKE) floods
 	$(MAKE) image-check
 	$(MAKE) lab-image
 	$(MAKE) deb-check
@@ -86,6 +87,16 @@ faults: build-dpdk
 		bash tests/lab/faults.sh; \
 	else \
 		echo "faults: needs root (network namespaces); run: sudo make faults"; \
+	fi
+
+# Floods in the lab (tests/lab/floods.sh, about 90 s, root only): SYN, UDP, fragment, ICMP
+# error and ARP floods from hping3 and a raw sender beside an iperf3 stream; what the stream
+# kept, conntrack and memory bounds. Its own namespaces (nfl-); per flood to target/floods.
+floods: build-dpdk
+	@if [ "$$(id -u)" = 0 ]; then \
+		bash tests/lab/floods.sh; \
+	else \
+		echo "floods: needs root (network namespaces); run: sudo make floods"; \
 	fi
 
 # Soak (not in `make test`; root only): the lab's traffic for SOAK_MINUTES (default 30)

@@ -10,6 +10,7 @@ packages=(
   ethtool python3
   fail2ban python3-grpcio python3-grpc-tools  # tests/api: fail2ban's actions, a Python client
   curl iperf3 iputils-ping      # the lab's real clients
+  hping3                       # tests/lab/floods.sh: the floods' packets
   dpdk dpdk-dev libdpdk-dev    # the DPDK port (cargo feature `dpdk`), dpdk-testpmd
   libclang-dev                 # bindgen for bindings/dpdk-sys
   prometheus                   # promtool: the metrics port's exposition is checked with it

@@ -79,13 +79,8 @@ impl Pipeline {
             mac.copy_from_slice(&frame.data()[..14]);
             // eth_type_trans: a unicast frame for another address is PACKET_OTHERHOST,
             // which ip_rcv drops before any hook (a port in promiscuous mode sees them).
-            if mac[0] & 1 == 0
-                && self
-                    .fib
-                    .ports()
-                    .get(port)
-                    .is_some_and(|p| mac[..6] != p.mac.0[..])
-            {
+            let dst = [mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]];
+            if dst[0] & 1 == 0 && self.fib.ports().get(port).is_some_and(|p| p.mac.0 != dst) {
                 return Err(Stop::Drop(DropReason::OtherHost));
             }
             (l3.offset, mac)

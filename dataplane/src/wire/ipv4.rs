@@ -142,6 +142,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
         self.tos() & 0x03
     }
 
+    #[inline]
     pub fn total_len(&self) -> u16 {
         read_u16(self.buffer.as_ref(), field::LENGTH)
     }

@@ -81,10 +81,12 @@ fn parse_byte_amount(s: &str, suffix: &str) -> Option<u64> {
         b'm' => (&body[..body.len() - 1], 1u64 << 20),
         _ => (body, 1),
     };
+    // An amount past 2^64 bytes is refused (libxt_hashlimit multiplies in 64 bits and
+    // wraps; the kernel then takes or refuses the wrapped rate depending on its value).
     num.parse::<u64>()
         .ok()
         .filter(|n| *n > 0)
-        .map(|n| n * factor)
+        .and_then(|n| n.checked_mul(factor))
 }
 
 fn fmt_byte_rate(cost: u64) -> (u64, String) {
@@ -347,5 +349,32 @@ fn table_options(m: &HashlimitMatch, prefix: &str, quantum: u32, out: &mut Strin
         if m.interval != 1 {
             let _ = write!(out, " {prefix}rate-interval {}", m.interval);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::iptables::command::{parse_command, Source};
+
+    fn parse(rule: &str) -> Result<(), String> {
+        let words = rule.split_whitespace().map(String::from).collect();
+        parse_command(words, Source::CommandLine).map(|_| ())
+    }
+
+    /// Found by the `iptables` fuzz target: a byte rate or burst past 2^64 bytes
+    /// overflowed the multiplication by its unit (a panic in debug builds). It is refused.
+    #[test]
+    fn byte_amounts_past_two_to_the_64_are_refused() {
+        for rule in [
+            "-A INPUT -m hashlimit --hashlimit-upto 8198552921648689508kb/s --hashlimit-name x -j ACCEPT",
+            "-A INPUT -m hashlimit --hashlimit-above 17592186044416mb/s --hashlimit-name x -j ACCEPT",
+            "-A INPUT -m hashlimit --hashlimit-upto 1kb/s --hashlimit-burst 18014398509481984kb --hashlimit-name x -j ACCEPT",
+        ] {
+            assert!(parse(rule).is_err(), "{rule}");
+        }
+        assert!(
+            parse("-A INPUT -m hashlimit --hashlimit-upto 1mb/s --hashlimit-name x -j ACCEPT")
+                .is_ok()
+        );
     }
 }

@@ -35,6 +35,7 @@ fn ends_with_newline(msg: &str) -> bool {
         // libxtables' option checks (xtables_options_fcheck).
         || msg.ends_with("\" must be specified")
         || msg.contains("\" cannot be used together with \"")
+        || (msg.contains(": bad value for option \"") && msg.ends_with(")."))
 }
 
 /// The parser's wording where iptables' differs.

@@ -531,6 +531,18 @@ impl Conntrack {
         self.acct.get(id as usize).copied().unwrap_or_default()
     }
 
+    /// The counters of an entry confirmed while accounting was on (`None` otherwise, as
+    /// the kernel's connection without its acct extension).
+    pub fn accounted(&self, id: u32) -> Option<Counters> {
+        self.acct.get(id as usize).copied()
+    }
+
+    /// Turns accounting on for connections confirmed from now on (`-m connbytes` needs
+    /// it: xt_connbytes forces `nf_conntrack_acct` on).
+    pub fn force_acct(&mut self) {
+        self.cfg.acct = true;
+    }
+
     /// The packets and bytes counted for a confirmed entry (zero with accounting off).
     pub fn counters_of(&self, e: &ConnEntry) -> Counters {
         self.lookup(&e.orig)

@@ -132,6 +132,9 @@ pub struct CompiledRuleset {
     /// defragmentation) in a namespace only when a rule asks for it, nfdp tracks nothing
     /// otherwise.
     pub needs_conntrack: bool,
+    /// Whether a rule reads conntrack's accounting (`-m connbytes`): installing the
+    /// ruleset turns accounting on, as xt_connbytes forces `nf_conntrack_acct`.
+    pub needs_acct: bool,
     /// What each table does at each hook (`[Hook as usize][TableKind as usize]`), worked
     /// out once: the hooks skip absent tables and count empty built-in chains' policies
     /// without looking the chains up (most tables at most hooks are one or the other).
@@ -256,6 +259,17 @@ impl CompiledRuleset {
                     .flat_map(|c| c.rules.iter())
                     .any(|r| uses_conntrack(&r.spec))
         });
+        let needs_acct = rs
+            .tables
+            .iter()
+            .flat_map(|t| t.chains.iter())
+            .flat_map(|c| c.rules.iter())
+            .any(|r| {
+                r.spec
+                    .matches
+                    .iter()
+                    .any(|m| matches!(m, crate::ruleset::Match::Connbytes(_)))
+            });
         let mut plan = [[TablePlan::Absent; 5]; 5];
         for t in tables.iter().flatten() {
             for (h, entry) in t.entry.iter().enumerate() {
@@ -279,6 +293,7 @@ impl CompiledRuleset {
             slots,
             generation,
             needs_conntrack,
+            needs_acct,
             plan,
         };
         (compiled, budget.over)
@@ -318,7 +333,11 @@ fn uses_conntrack(spec: &RuleSpec) -> bool {
     spec.matches.iter().any(|m| {
         matches!(
             m,
-            Match::Conntrack(_) | Match::Connmark(_) | Match::Connlimit(_) | Match::Helper(_)
+            Match::Conntrack(_)
+                | Match::Connmark(_)
+                | Match::Connlimit(_)
+                | Match::Connbytes(_)
+                | Match::Helper(_)
         )
     }) || match &spec.target {
         Target::Snat(_)

@@ -7,6 +7,7 @@ use crate::conntrack::nat::bits as nat_bits;
 use crate::conntrack::{ConnEntry, Conntrack, CtInfo, CtState};
 use crate::port::PortId;
 use crate::route::Fib;
+use crate::ruleset::matches::connbytes::ConnbytesMatch;
 use crate::ruleset::matches::connlimit::ConnlimitMatch;
 use crate::ruleset::matches::conntrack::state as st;
 use crate::ruleset::matches::conntrack::{status as ct_status, ConntrackMatch, CtDir};
@@ -230,6 +231,22 @@ fn connlimit_matches(c: &ConnlimitMatch, view: &PacketView<'_>, env: &MatchEnv<'
     (count > c.count) == c.above
 }
 
+/// `-m connbytes` against the packet's connection's accounting, this packet counted (as
+/// conntrack counts it before the hooks). A new connection has its first packet; one
+/// without accounting (turned on after it started) or no connection never matches.
+fn connbytes_matches(c: &ConnbytesMatch, env: &MatchEnv<'_>) -> bool {
+    if !env.conntrack.config().acct {
+        return false;
+    }
+    if env.ct.pending.is_some() {
+        return c.matches_counts([1, 0], [env.ct.pending_len, 0]);
+    }
+    match env.ct.id.and_then(|id| env.conntrack.accounted(id)) {
+        Some(k) => c.matches_counts(k.packets, k.bytes),
+        None => false,
+    }
+}
+
 /// All criteria of `spec` hold for the IPv4 packet `ip`.
 pub fn rule_matches(
     spec: &RuleSpec,
@@ -283,6 +300,7 @@ fn match_one(
             ok(a.src, view.src, src_port) && ok(a.dst, view.dst, dst_port)
         }
         Match::Connlimit(c) => connlimit_matches(c, view, env),
+        Match::Connbytes(c) => connbytes_matches(c, env),
         // Per-address tables of recent/hashlimit arrive with conntrack's issue too.
         Match::Recent(r) => env
             .tables
@@ -360,6 +378,7 @@ impl RuleEval {
                     m,
                     Match::Addrtype(_)
                         | Match::Connlimit(_)
+                        | Match::Connbytes(_)
                         | Match::Recent(_)
                         | Match::Hashlimit(_)
                 )

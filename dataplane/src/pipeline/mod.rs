@@ -218,6 +218,10 @@ impl Pipeline {
         neighbors: NeighTable<PacketBuf>,
     ) -> Pipeline {
         let n = rules.slot_count();
+        let mut conntrack = Conntrack::new(CtConfig::default());
+        if rules.needs_acct {
+            conntrack.force_acct();
+        }
         Pipeline {
             rules,
             parked_rules: Some(Arc::new(CompiledRuleset {
@@ -225,12 +229,13 @@ impl Pipeline {
                 slots: Vec::new(),
                 generation: 0,
                 needs_conntrack: false,
+                needs_acct: false,
                 plan: Default::default(),
             })),
             fib,
             routes: RouteCache::default(),
             neighbors,
-            conntrack: Conntrack::new(CtConfig::default()),
+            conntrack,
             tables: tables::NamedTables::default(),
             defrag: Defrag::default(),
             counters: vec![Counters::default(); n],
@@ -264,6 +269,9 @@ impl Pipeline {
     /// chain, matched by `carried_rules` even where an insert or delete shifted them.
     pub fn set_ruleset(&mut self, rules: Arc<CompiledRuleset>) {
         let old = std::mem::replace(&mut self.rules, rules);
+        if self.rules.needs_acct {
+            self.conntrack.force_acct();
+        }
         let n = self.rules.slot_count();
         let mut counters = vec![Counters::default(); n];
         let mut state = vec![RuleState::default(); n];
@@ -288,7 +296,9 @@ impl Pipeline {
         self.fib = fib;
     }
 
-    pub fn set_conntrack_config(&mut self, cfg: CtConfig) {
+    pub fn set_conntrack_config(&mut self, mut cfg: CtConfig) {
+        // A ruleset with connbytes keeps accounting on whatever the sysctl says.
+        cfg.acct |= self.rules.needs_acct;
         self.conntrack.set_config(cfg);
     }
 

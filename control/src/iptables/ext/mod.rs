@@ -5,6 +5,7 @@
 
 pub mod addrtype;
 pub mod comment;
+pub mod connbytes;
 pub mod connlimit;
 pub mod conntrack;
 pub mod dscp;
@@ -430,6 +431,7 @@ pub fn new_match(name: &str) -> Option<Match> {
         "comment" => Match::Comment(m::comment::CommentMatch {
             text: String::new(),
         }),
+        "connbytes" => Match::Connbytes(connbytes::new()),
         "connlimit" => Match::Connlimit(connlimit::new()),
         "connmark" => Match::Connmark(mark::new()),
         "conntrack" => Match::Conntrack(ConntrackMatch::new(ConntrackFlavor::Conntrack)),
@@ -488,6 +490,7 @@ pub fn match_options(mt: &Match) -> &'static [&'static str] {
         Match::Statistic(_) => statistic::OPTIONS,
         Match::Helper(_) => helper::OPTIONS,
         Match::Pkttype(_) => pkttype::OPTIONS,
+        Match::Connbytes(_) => connbytes::OPTIONS,
         Match::String(_) => string::OPTIONS,
         Match::Tcp(_) => tcp::OPTIONS,
         Match::Tcpmss(_) => tcpmss::OPTIONS,
@@ -524,6 +527,7 @@ pub fn parse_match_option(
         Match::Statistic(x) => statistic::parse(x, opt, inv, args),
         Match::Helper(x) => helper::parse(x, opt, inv, args),
         Match::Pkttype(x) => pkttype::parse(x, opt, inv, args),
+        Match::Connbytes(x) => connbytes::parse(x, opt, inv, args),
         Match::String(x) => string::parse(x, opt, inv, args),
         Match::Tcp(x) => tcp::parse(x, opt, inv, args),
         Match::Tcpmss(x) => tcpmss::parse(x, opt, inv, args),
@@ -552,6 +556,7 @@ pub fn finish_match(mt: &mut Match, seen: &[&'static str]) -> Result<bool, Strin
         Match::Statistic(x) => statistic::finish(x),
         Match::Helper(_) => helper::finish(seen),
         Match::Pkttype(_) => pkttype::finish(seen),
+        Match::Connbytes(_) => connbytes::finish(seen),
         Match::String(x) => string::finish(x, seen),
         Match::Tcpmss(x) => tcpmss::finish(x, seen),
         Match::Ttl(x) => ttl::finish(x, seen),
@@ -586,6 +591,7 @@ pub fn save_match(mt: &Match, out: &mut String) {
         Match::Statistic(x) => statistic::save(x, out),
         Match::Helper(x) => helper::save(x, out),
         Match::Pkttype(x) => pkttype::save(x, out),
+        Match::Connbytes(x) => connbytes::save(x, out),
         Match::String(x) => string::save(x, out),
         Match::Tcp(x) => tcp::save(x, out),
         Match::Tcpmss(x) => tcpmss::save(x, out),
@@ -736,6 +742,7 @@ pub fn list_match(mt: &Match, numeric: bool, out: &mut String) {
         Match::Statistic(x) => statistic::list(x, out),
         Match::Helper(x) => helper::list(x, out),
         Match::Pkttype(x) => pkttype::list(x, out),
+        Match::Connbytes(x) => connbytes::list(x, out),
         Match::String(x) => string::list(x, out),
         Match::Tcp(x) => tcp::list(x, numeric, out),
         Match::Tcpmss(x) => tcpmss::list(x, out),

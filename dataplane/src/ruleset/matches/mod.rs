@@ -4,6 +4,7 @@
 
 pub mod addrtype;
 pub mod comment;
+pub mod connbytes;
 pub mod connlimit;
 pub mod conntrack;
 pub mod dscp;
@@ -39,6 +40,7 @@ pub const IPPROTO_UDPLITE: u8 = 136;
 pub enum Match {
     Addrtype(addrtype::AddrtypeMatch),
     Comment(comment::CommentMatch),
+    Connbytes(connbytes::ConnbytesMatch),
     Connlimit(connlimit::ConnlimitMatch),
     Connmark(mark::MarkMatch),
     Conntrack(conntrack::ConntrackMatch),
@@ -70,6 +72,7 @@ impl Match {
         match self {
             Match::Addrtype(_) => "addrtype",
             Match::Comment(_) => "comment",
+            Match::Connbytes(_) => "connbytes",
             Match::Connlimit(_) => "connlimit",
             Match::Connmark(_) => "connmark",
             Match::Conntrack(c) => c.flavor.name(),
@@ -114,7 +117,7 @@ impl Match {
             Match::Icmp(_) => require_proto(spec, "icmp", &[IPPROTO_ICMP]),
             Match::Tcpmss(_) => require_proto(spec, "tcpmss", &[IPPROTO_TCP]),
             Match::Multiport(m) => m.validate(spec),
-            Match::Connlimit(_) => Ok(()),
+            Match::Connlimit(_) | Match::Connbytes(_) => Ok(()),
             Match::Statistic(s) => s.validate(),
             Match::Recent(r) => r.validate(),
             Match::Iprange(_) | Match::Length(_) | Match::Limit(_) | Match::Conntrack(_) => Ok(()),
@@ -155,6 +158,7 @@ impl Match {
             | Match::Connmark(_)
             | Match::Helper(_)
             | Match::Connlimit(_)
+            | Match::Connbytes(_)
             | Match::Recent(_)
             | Match::Hashlimit(_) => false,
         }

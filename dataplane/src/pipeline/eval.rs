@@ -39,13 +39,15 @@ pub struct MatchEnv<'a> {
 }
 
 /// Per-rule, per-worker state: the token bucket of `-m limit`, the counter of
-/// `-m statistic --mode nth`. A rule holds at most one of each.
+/// `-m statistic --mode nth`, the bytes `-m quota` has let through. A rule holds at most
+/// one of each.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RuleState {
     /// Token bucket credit in nanoseconds of allowance; `None` until first use (full).
     pub credit_ns: Option<u64>,
     pub last_ns: u64,
     pub nth: u32,
+    pub quota_used: u64,
 }
 
 /// `-m limit`: xt_limit's token bucket at nanosecond resolution: one packet costs its
@@ -301,6 +303,7 @@ fn match_one(
         }
         Match::Connlimit(c) => connlimit_matches(c, view, env),
         Match::Connbytes(c) => connbytes_matches(c, env),
+        Match::Quota(q) => q.take(&mut st.quota_used, u64::from(view.total_len)),
         // Per-address tables of recent/hashlimit arrive with conntrack's issue too.
         Match::Recent(r) => env
             .tables
@@ -379,6 +382,7 @@ impl RuleEval {
                     Match::Addrtype(_)
                         | Match::Connlimit(_)
                         | Match::Connbytes(_)
+                        | Match::Quota(_)
                         | Match::Recent(_)
                         | Match::Hashlimit(_)
                 )

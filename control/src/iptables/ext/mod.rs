@@ -19,6 +19,7 @@ pub mod mac;
 pub mod mark;
 pub mod multiport;
 pub mod pkttype;
+pub mod quota;
 pub mod recent;
 pub mod statistic;
 pub mod string;
@@ -455,6 +456,7 @@ pub fn new_match(name: &str) -> Option<Match> {
         "statistic" => Match::Statistic(statistic::new()),
         "helper" => Match::Helper(Default::default()),
         "pkttype" => Match::Pkttype(pkttype::new()),
+        "quota" => Match::Quota(quota::new()),
         "string" => Match::String(string::new()),
         "tcp" => Match::Tcp(Default::default()),
         "tcpmss" => Match::Tcpmss(tcpmss::new()),
@@ -491,6 +493,7 @@ pub fn match_options(mt: &Match) -> &'static [&'static str] {
         Match::Helper(_) => helper::OPTIONS,
         Match::Pkttype(_) => pkttype::OPTIONS,
         Match::Connbytes(_) => connbytes::OPTIONS,
+        Match::Quota(_) => quota::OPTIONS,
         Match::String(_) => string::OPTIONS,
         Match::Tcp(_) => tcp::OPTIONS,
         Match::Tcpmss(_) => tcpmss::OPTIONS,
@@ -528,6 +531,7 @@ pub fn parse_match_option(
         Match::Helper(x) => helper::parse(x, opt, inv, args),
         Match::Pkttype(x) => pkttype::parse(x, opt, inv, args),
         Match::Connbytes(x) => connbytes::parse(x, opt, inv, args),
+        Match::Quota(x) => quota::parse(x, opt, inv, args),
         Match::String(x) => string::parse(x, opt, inv, args),
         Match::Tcp(x) => tcp::parse(x, opt, inv, args),
         Match::Tcpmss(x) => tcpmss::parse(x, opt, inv, args),
@@ -557,6 +561,7 @@ pub fn finish_match(mt: &mut Match, seen: &[&'static str]) -> Result<bool, Strin
         Match::Helper(_) => helper::finish(seen),
         Match::Pkttype(_) => pkttype::finish(seen),
         Match::Connbytes(_) => connbytes::finish(seen),
+        Match::Quota(_) => quota::finish(seen),
         Match::String(x) => string::finish(x, seen),
         Match::Tcpmss(x) => tcpmss::finish(x, seen),
         Match::Ttl(x) => ttl::finish(x, seen),
@@ -592,6 +597,7 @@ pub fn save_match(mt: &Match, out: &mut String) {
         Match::Helper(x) => helper::save(x, out),
         Match::Pkttype(x) => pkttype::save(x, out),
         Match::Connbytes(x) => connbytes::save(x, out),
+        Match::Quota(x) => quota::save(x, out),
         Match::String(x) => string::save(x, out),
         Match::Tcp(x) => tcp::save(x, out),
         Match::Tcpmss(x) => tcpmss::save(x, out),
@@ -743,6 +749,7 @@ pub fn list_match(mt: &Match, numeric: bool, out: &mut String) {
         Match::Helper(x) => helper::list(x, out),
         Match::Pkttype(x) => pkttype::list(x, out),
         Match::Connbytes(x) => connbytes::list(x, out),
+        Match::Quota(x) => quota::list(x, out),
         Match::String(x) => string::list(x, out),
         Match::Tcp(x) => tcp::list(x, numeric, out),
         Match::Tcpmss(x) => tcpmss::list(x, out),

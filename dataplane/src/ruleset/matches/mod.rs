@@ -18,6 +18,7 @@ pub mod mac;
 pub mod mark;
 pub mod multiport;
 pub mod pkttype;
+pub mod quota;
 pub mod recent;
 pub mod statistic;
 pub mod string;
@@ -55,6 +56,7 @@ pub enum Match {
     Mark(mark::MarkMatch),
     Multiport(multiport::MultiportMatch),
     Pkttype(pkttype::PkttypeMatch),
+    Quota(quota::QuotaMatch),
     Recent(recent::RecentMatch),
     Statistic(statistic::StatisticMatch),
     String(string::StringMatch),
@@ -87,6 +89,7 @@ impl Match {
             Match::Mark(_) => "mark",
             Match::Multiport(_) => "multiport",
             Match::Pkttype(_) => "pkttype",
+            Match::Quota(_) => "quota",
             Match::Recent(_) => "recent",
             Match::Statistic(_) => "statistic",
             Match::String(_) => "string",
@@ -117,7 +120,7 @@ impl Match {
             Match::Icmp(_) => require_proto(spec, "icmp", &[IPPROTO_ICMP]),
             Match::Tcpmss(_) => require_proto(spec, "tcpmss", &[IPPROTO_TCP]),
             Match::Multiport(m) => m.validate(spec),
-            Match::Connlimit(_) | Match::Connbytes(_) => Ok(()),
+            Match::Connlimit(_) | Match::Connbytes(_) | Match::Quota(_) => Ok(()),
             Match::Statistic(s) => s.validate(),
             Match::Recent(r) => r.validate(),
             Match::Iprange(_) | Match::Length(_) | Match::Limit(_) | Match::Conntrack(_) => Ok(()),
@@ -159,6 +162,7 @@ impl Match {
             | Match::Helper(_)
             | Match::Connlimit(_)
             | Match::Connbytes(_)
+            | Match::Quota(_)
             | Match::Recent(_)
             | Match::Hashlimit(_) => false,
         }

@@ -12,6 +12,7 @@ use crate::ruleset::matches::connlimit::ConnlimitMatch;
 use crate::ruleset::matches::conntrack::state as st;
 use crate::ruleset::matches::conntrack::{status as ct_status, ConntrackMatch, CtDir};
 use crate::ruleset::matches::limit::LimitMatch;
+use crate::ruleset::matches::rpfilter::RpfilterMatch;
 use crate::ruleset::matches::statistic::{StatisticMatch, StatisticMode};
 use crate::ruleset::matches::time::TimeMatch;
 use crate::ruleset::packet::{PacketMeta, PacketView};
@@ -249,6 +250,31 @@ fn connbytes_matches(c: &ConnbytesMatch, env: &MatchEnv<'_>) -> bool {
     }
 }
 
+/// `-m rpfilter` (rpfilter_mt): the FIB's route back to the packet's source.
+fn rpfilter_matches(r: &RpfilterMatch, view: &PacketView<'_>, env: &MatchEnv<'_>) -> bool {
+    use crate::route::AddrType;
+    let (src, dst) = (view.src, view.dst);
+    // DHCP and the like: from 0.0.0.0/8 to the limited broadcast or 224.0.0.0/24.
+    let zeronet_ok = src.octets()[0] == 0
+        && (dst == std::net::Ipv4Addr::BROADCAST || u32::from(dst) >> 8 == 0xe0_00_00);
+    let ok = zeronet_ok
+        || match env.fib.addr_type(src, None) {
+            // A local route is good with --accept-local, by the port holding the address
+            // (127/8 has none: only --loose takes it).
+            AddrType::Local => {
+                r.accept_local && (r.loose || env.fib.local_port(src) == env.in_port)
+            }
+            AddrType::Unicast => {
+                let mark = if r.validmark { env.mark } else { 0 };
+                env.fib
+                    .lookup(src, mark)
+                    .is_some_and(|hop| r.loose || Some(hop.port) == env.in_port)
+            }
+            _ => false,
+        };
+    ok != r.invert
+}
+
 /// All criteria of `spec` hold for the IPv4 packet `ip`.
 pub fn rule_matches(
     spec: &RuleSpec,
@@ -304,6 +330,7 @@ fn match_one(
         Match::Connlimit(c) => connlimit_matches(c, view, env),
         Match::Connbytes(c) => connbytes_matches(c, env),
         Match::Quota(q) => q.take(&mut st.quota_used, u64::from(view.total_len)),
+        Match::Rpfilter(r) => rpfilter_matches(r, view, env),
         // Per-address tables of recent/hashlimit arrive with conntrack's issue too.
         Match::Recent(r) => env
             .tables
@@ -383,6 +410,7 @@ impl RuleEval {
                         | Match::Connlimit(_)
                         | Match::Connbytes(_)
                         | Match::Quota(_)
+                        | Match::Rpfilter(_)
                         | Match::Recent(_)
                         | Match::Hashlimit(_)
                 )

@@ -260,6 +260,12 @@ fn check_rule(
     }
     for m in &spec.matches {
         m.validate(spec).map_err(ValidationErrorKind::Rule)?;
+        if m.tables().is_some_and(|t| !t.contains(&table)) {
+            return Err(ValidationErrorKind::Rule(format!(
+                "match `{}' is not valid in the {table} table",
+                m.name()
+            )));
+        }
         check_usable(format!("match `{}'", m.name()), m.usable(), table, reach)?;
     }
     spec.target

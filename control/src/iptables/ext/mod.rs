@@ -21,6 +21,7 @@ pub mod multiport;
 pub mod pkttype;
 pub mod quota;
 pub mod recent;
+pub mod rpfilter;
 pub mod statistic;
 pub mod string;
 pub mod tcp;
@@ -457,6 +458,7 @@ pub fn new_match(name: &str) -> Option<Match> {
         "helper" => Match::Helper(Default::default()),
         "pkttype" => Match::Pkttype(pkttype::new()),
         "quota" => Match::Quota(quota::new()),
+        "rpfilter" => Match::Rpfilter(Default::default()),
         "string" => Match::String(string::new()),
         "tcp" => Match::Tcp(Default::default()),
         "tcpmss" => Match::Tcpmss(tcpmss::new()),
@@ -494,6 +496,7 @@ pub fn match_options(mt: &Match) -> &'static [&'static str] {
         Match::Pkttype(_) => pkttype::OPTIONS,
         Match::Connbytes(_) => connbytes::OPTIONS,
         Match::Quota(_) => quota::OPTIONS,
+        Match::Rpfilter(_) => rpfilter::OPTIONS,
         Match::String(_) => string::OPTIONS,
         Match::Tcp(_) => tcp::OPTIONS,
         Match::Tcpmss(_) => tcpmss::OPTIONS,
@@ -532,6 +535,7 @@ pub fn parse_match_option(
         Match::Pkttype(x) => pkttype::parse(x, opt, inv, args),
         Match::Connbytes(x) => connbytes::parse(x, opt, inv, args),
         Match::Quota(x) => quota::parse(x, opt, inv, args),
+        Match::Rpfilter(x) => rpfilter::parse(x, opt, inv, args),
         Match::String(x) => string::parse(x, opt, inv, args),
         Match::Tcp(x) => tcp::parse(x, opt, inv, args),
         Match::Tcpmss(x) => tcpmss::parse(x, opt, inv, args),
@@ -562,6 +566,7 @@ pub fn finish_match(mt: &mut Match, seen: &[&'static str]) -> Result<bool, Strin
         Match::Pkttype(_) => pkttype::finish(seen),
         Match::Connbytes(_) => connbytes::finish(seen),
         Match::Quota(_) => quota::finish(seen),
+        Match::Rpfilter(_) => Ok(()),
         Match::String(x) => string::finish(x, seen),
         Match::Tcpmss(x) => tcpmss::finish(x, seen),
         Match::Ttl(x) => ttl::finish(x, seen),
@@ -598,6 +603,7 @@ pub fn save_match(mt: &Match, out: &mut String) {
         Match::Pkttype(x) => pkttype::save(x, out),
         Match::Connbytes(x) => connbytes::save(x, out),
         Match::Quota(x) => quota::save(x, out),
+        Match::Rpfilter(x) => rpfilter::save(x, out),
         Match::String(x) => string::save(x, out),
         Match::Tcp(x) => tcp::save(x, out),
         Match::Tcpmss(x) => tcpmss::save(x, out),
@@ -750,6 +756,7 @@ pub fn list_match(mt: &Match, numeric: bool, out: &mut String) {
         Match::Pkttype(x) => pkttype::list(x, out),
         Match::Connbytes(x) => connbytes::list(x, out),
         Match::Quota(x) => quota::list(x, out),
+        Match::Rpfilter(x) => rpfilter::list(x, out),
         Match::String(x) => string::list(x, out),
         Match::Tcp(x) => tcp::list(x, numeric, out),
         Match::Tcpmss(x) => tcpmss::list(x, out),

@@ -20,6 +20,7 @@ pub mod multiport;
 pub mod pkttype;
 pub mod quota;
 pub mod recent;
+pub mod rpfilter;
 pub mod statistic;
 pub mod string;
 pub mod tcp;
@@ -58,6 +59,7 @@ pub enum Match {
     Pkttype(pkttype::PkttypeMatch),
     Quota(quota::QuotaMatch),
     Recent(recent::RecentMatch),
+    Rpfilter(rpfilter::RpfilterMatch),
     Statistic(statistic::StatisticMatch),
     String(string::StringMatch),
     Tcp(tcp::TcpMatch),
@@ -91,6 +93,7 @@ impl Match {
             Match::Pkttype(_) => "pkttype",
             Match::Quota(_) => "quota",
             Match::Recent(_) => "recent",
+            Match::Rpfilter(_) => "rpfilter",
             Match::Statistic(_) => "statistic",
             Match::String(_) => "string",
             Match::Tcp(_) => "tcp",
@@ -106,8 +109,18 @@ impl Match {
     pub fn usable(&self) -> Usable {
         match self {
             Match::Mac(_) => Usable::hooks(&[Hook::Prerouting, Hook::Input, Hook::Forward]),
+            Match::Rpfilter(_) => Usable::hooks(&[Hook::Prerouting]),
             Match::Addrtype(a) => a.usable(),
             _ => Usable::ANYWHERE,
+        }
+    }
+
+    /// The tables the match may be used in, where its kernel module checks more than one
+    /// (`usable` holds the single-table ones).
+    pub fn tables(&self) -> Option<&'static [super::TableKind]> {
+        match self {
+            Match::Rpfilter(_) => Some(&[super::TableKind::Raw, super::TableKind::Mangle]),
+            _ => None,
         }
     }
 
@@ -121,6 +134,7 @@ impl Match {
             Match::Tcpmss(_) => require_proto(spec, "tcpmss", &[IPPROTO_TCP]),
             Match::Multiport(m) => m.validate(spec),
             Match::Connlimit(_) | Match::Connbytes(_) | Match::Quota(_) => Ok(()),
+            Match::Rpfilter(_) => Ok(()),
             Match::Statistic(s) => s.validate(),
             Match::Recent(r) => r.validate(),
             Match::Iprange(_) | Match::Length(_) | Match::Limit(_) | Match::Conntrack(_) => Ok(()),
@@ -163,6 +177,7 @@ impl Match {
             | Match::Connlimit(_)
             | Match::Connbytes(_)
             | Match::Quota(_)
+            | Match::Rpfilter(_)
             | Match::Recent(_)
             | Match::Hashlimit(_) => false,
         }

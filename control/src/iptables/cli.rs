@@ -36,6 +36,7 @@ fn ends_with_newline(msg: &str) -> bool {
         || msg.ends_with("\" must be specified")
         || msg.contains("\" cannot be used together with \"")
         || (msg.contains(": bad value for option \"") && msg.ends_with(")."))
+        || msg.starts_with("getaddrinfo: ")
 }
 
 /// The parser's wording where iptables' differs.

@@ -133,6 +133,31 @@ impl Pipeline {
         }
     }
 
+    /// `-j TEE` (nf_dup_ipv4): queues a copy of `buf` for `t.gateway` as its next hop, by
+    /// `--oif` or the route to the gateway. The copy gets DF, and at PREROUTING and INPUT
+    /// one less TTL; one that does not fit the port's MTU is not sent (with DF set the
+    /// kernel refuses to fragment it).
+    pub(super) fn tee(&mut self, buf: &PacketBuf, t: &TeeTarget, hook: Hook) {
+        let port = match &t.oif {
+            Some(name) => self.fib.ports().by_name(name).map(|p| p.id),
+            None => self.fib.lookup(t.gateway, 0).map(|h| h.port),
+        };
+        let Some(port) = port else {
+            return;
+        };
+        if buf.len() > self.port_mtu(port) || Ipv4Packet::new_checked(buf.data()).is_err() {
+            return;
+        }
+        let mut copy = PacketBuf::from_slice(buf.data());
+        let mut ip = Ipv4Packet::new_unchecked(copy.data_mut());
+        ip.set_dont_frag(true);
+        if matches!(hook, Hook::Prerouting | Hook::Input) {
+            ip.set_ttl(ip.ttl().wrapping_sub(1));
+        }
+        ip.fill_checksum();
+        self.teed.push((copy, port, t.gateway));
+    }
+
     pub(super) fn next_ident(&mut self) -> u16 {
         self.ident = self.ident.wrapping_add(1);
         self.ident

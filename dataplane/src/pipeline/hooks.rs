@@ -42,7 +42,18 @@ impl Pipeline {
         }
     }
 
+    /// Sends the copies `-j TEE` made of the packet: before the packet itself leaves, as
+    /// the kernel sends them from inside the hook.
+    fn flush_teed(&mut self, out: &mut Vec<Emit>) {
+        for (copy, port, gateway) in std::mem::take(&mut self.teed) {
+            self.transmit(copy, port, gateway, out);
+        }
+    }
+
     pub(super) fn flush_generated(&mut self, out: &mut Vec<Emit>) {
+        if !self.teed.is_empty() {
+            self.flush_teed(out);
+        }
         // Bounded: answers to answers are not generated (no REJECT of ICMP errors/RSTs),
         // but cap the loop anyway.
         for _ in 0..16 {
@@ -264,6 +275,9 @@ impl Pipeline {
         self.nat_hook(Hook::Postrouting, Manip::Src, pkt)?;
         self.ct_confirm(pkt)?;
         self.stats.forwarded += 1;
+        if !self.teed.is_empty() {
+            self.flush_teed(out);
+        }
         let dst = ipv4_dst(&pkt.buf);
         self.transmit_within(
             pkt.buf.take(),
@@ -325,6 +339,9 @@ impl Pipeline {
             }
             Some(h) => {
                 self.stats.sent_local += 1;
+                if !self.teed.is_empty() {
+                    self.flush_teed(out);
+                }
                 self.transmit_fragmented(
                     pkt.buf,
                     pkt.frag_max,

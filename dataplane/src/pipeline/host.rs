@@ -281,6 +281,10 @@ impl RuleHost for Host<'_> {
                 }
                 TargetOutcome::Verdict(Verdict::Accept)
             }
+            Target::Tee(t) => {
+                self.p.tee(&self.pkt.buf, t, hook);
+                TargetOutcome::Continue
+            }
             Target::Trace => {
                 self.pkt.nf_trace = true;
                 self.pkt.traced = true;

@@ -39,6 +39,7 @@ use crate::ruleset::targets::connmark::ConnmarkTarget;
 use crate::ruleset::targets::log::{flags as log_flags, format_packet};
 use crate::ruleset::targets::reject;
 use crate::ruleset::targets::tcpmss::MssOutcome;
+use crate::ruleset::targets::tee::TeeTarget;
 use crate::ruleset::{Counters, Hook, TableKind, Target};
 use crate::wire::{EtherType, EthernetFrame, Ipv4Packet};
 use counters::carried_slots;
@@ -194,6 +195,9 @@ pub struct Pipeline {
     /// Packets generated while handling another (REJECT answers, ICMP errors), run
     /// through the OUTPUT path afterwards.
     generated: Vec<PacketBuf>,
+    /// Copies `-j TEE` made, with the port and gateway they leave for: sent with what
+    /// the packet produced, past every table.
+    teed: Vec<(PacketBuf, PortId, Ipv4Addr)>,
     /// The rate limits ICMP errors pass before they are generated.
     icmp_limit: icmp_limit::IcmpRateLimit,
     /// The classifier's candidate sets, kept between packets.
@@ -247,6 +251,7 @@ impl Pipeline {
             watch_hit: false,
             log: None,
             generated: Vec::new(),
+            teed: Vec::new(),
             icmp_limit: icmp_limit::IcmpRateLimit::default(),
             scratch: traverse::Scratch::default(),
             burst_tuples: Vec::new(),

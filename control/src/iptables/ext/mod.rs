@@ -38,6 +38,7 @@ pub mod t_nat;
 pub mod t_netmap;
 pub mod t_reject;
 pub mod t_tcpmss;
+pub mod t_tee;
 pub mod t_tos;
 pub mod t_ttl;
 
@@ -633,6 +634,7 @@ pub fn new_target(name: &str) -> Option<Target> {
         "MASQUERADE" => Target::Masquerade(Default::default()),
         "REDIRECT" => Target::Redirect(Default::default()),
         "NETMAP" => Target::Netmap(Default::default()),
+        "TEE" => Target::Tee(Default::default()),
         "NOTRACK" => Target::Notrack,
         "CT" => Target::Ct(Default::default()),
         "TRACE" => Target::Trace,
@@ -654,6 +656,7 @@ pub fn target_options(t: &Target) -> &'static [&'static str] {
         Target::Dnat(_) => t_nat::DNAT_OPTIONS,
         Target::Masquerade(_) | Target::Redirect(_) => t_nat::PORTS_OPTIONS,
         Target::Netmap(_) => t_netmap::OPTIONS,
+        Target::Tee(_) => t_tee::OPTIONS,
         Target::Ct(_) => t_ct::OPTIONS,
         _ => &[],
     }
@@ -679,6 +682,7 @@ pub fn parse_target_option(
             t_nat::parse(x, opt, args)
         }
         Target::Netmap(x) => t_netmap::parse(x, opt, args),
+        Target::Tee(x) => t_tee::parse(x, opt, args),
         Target::Ct(x) => t_ct::parse(x, opt, args),
         _ => Err(format!("unknown option \"{opt}\"")),
     }
@@ -695,6 +699,7 @@ pub fn finish_target(t: &mut Target, seen: &[&'static str]) -> Result<(), String
         Target::Snat(x) => t_nat::finish("SNAT", x),
         Target::Dnat(x) => t_nat::finish("DNAT", x),
         Target::Netmap(_) => t_netmap::finish(seen),
+        Target::Tee(_) => t_tee::finish(seen),
         Target::Ct(x) => t_ct::finish(x),
         _ => Ok(()),
     }
@@ -727,6 +732,7 @@ pub fn save_target(t: &Target, out: &mut String) {
         Target::Dnat(x) => t_nat::save(x, "--to-destination", out),
         Target::Masquerade(x) | Target::Redirect(x) => t_nat::save(x, "--to-ports", out),
         Target::Netmap(x) => t_netmap::save(x, out),
+        Target::Tee(x) => t_tee::save(x, out),
         Target::Ct(x) => t_ct::save(x, out),
         _ => {}
     }
@@ -789,6 +795,7 @@ pub fn list_target(t: &Target, numeric: bool, out: &mut String) {
         Target::Masquerade(x) => t_nat::list_ports(x, "masq ports:", out),
         Target::Redirect(x) => t_nat::list_ports(x, "redir ports", out),
         Target::Netmap(x) => t_netmap::list(x, out),
+        Target::Tee(x) => t_tee::list(x, out),
         Target::Ct(x) => t_ct::list(x, out),
         Target::Notrack => out.push_str(" NOTRACK"),
         _ => {}

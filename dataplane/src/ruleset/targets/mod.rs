@@ -10,6 +10,7 @@ pub mod nat;
 pub mod netmap;
 pub mod reject;
 pub mod tcpmss;
+pub mod tee;
 pub mod tos;
 pub mod ttl;
 
@@ -43,6 +44,8 @@ pub enum Target {
     Netmap(netmap::NetmapTarget),
     Notrack,
     Ct(ct::CtTarget),
+    /// `-j TEE`: a copy of the packet to a gateway; the original goes on.
+    Tee(tee::TeeTarget),
     /// `-j TRACE`: the packet's later rule matches and policies leave TRACE lines (its
     /// nf_trace bit; iptables-nft allows it in every table).
     Trace,
@@ -72,6 +75,7 @@ impl Target {
             Target::Netmap(_) => "NETMAP",
             Target::Notrack => "NOTRACK",
             Target::Ct(_) => "CT",
+            Target::Tee(_) => "TEE",
             Target::Trace => "TRACE",
         }
     }
@@ -131,6 +135,7 @@ impl Target {
                 | Target::Tos(_)
                 | Target::Dscp(_)
                 | Target::Tcpmss(_)
+                | Target::Tee(_)
                 | Target::Trace
         )
     }

@@ -24,7 +24,7 @@ def addr(s):
     return bytes(int(x) for x in s.split("."))
 
 
-FLAGS = {"F": 0x01, "S": 0x02, "R": 0x04, "P": 0x08, "A": 0x10, "U": 0x20}
+FLAGS = {"F": 0x01, "S": 0x02, "R": 0x04, "P": 0x08, "A": 0x10, "U": 0x20, "E": 0x40, "C": 0x80}
 
 
 def build(spec, quote=b""):

@@ -281,6 +281,10 @@ impl RuleHost for Host<'_> {
                 }
                 TargetOutcome::Verdict(Verdict::Accept)
             }
+            Target::Ecn(e) => {
+                e.apply_to_packet(self.pkt.buf.data_mut());
+                TargetOutcome::Continue
+            }
             Target::Tee(t) => {
                 self.p.tee(&self.pkt.buf, t, hook);
                 TargetOutcome::Continue

@@ -9,6 +9,7 @@ pub mod connbytes;
 pub mod connlimit;
 pub mod conntrack;
 pub mod dscp;
+pub mod ecn;
 pub mod hashlimit;
 pub mod helper;
 pub mod icmp;
@@ -32,6 +33,7 @@ pub mod udp;
 
 pub mod t_connmark;
 pub mod t_ct;
+pub mod t_ecn;
 pub mod t_log;
 pub mod t_mark;
 pub mod t_nat;
@@ -459,6 +461,7 @@ pub fn new_match(name: &str) -> Option<Match> {
         "helper" => Match::Helper(Default::default()),
         "pkttype" => Match::Pkttype(pkttype::new()),
         "quota" => Match::Quota(quota::new()),
+        "ecn" => Match::Ecn(Default::default()),
         "rpfilter" => Match::Rpfilter(Default::default()),
         "string" => Match::String(string::new()),
         "tcp" => Match::Tcp(Default::default()),
@@ -497,6 +500,7 @@ pub fn match_options(mt: &Match) -> &'static [&'static str] {
         Match::Pkttype(_) => pkttype::OPTIONS,
         Match::Connbytes(_) => connbytes::OPTIONS,
         Match::Quota(_) => quota::OPTIONS,
+        Match::Ecn(_) => ecn::OPTIONS,
         Match::Rpfilter(_) => rpfilter::OPTIONS,
         Match::String(_) => string::OPTIONS,
         Match::Tcp(_) => tcp::OPTIONS,
@@ -536,6 +540,7 @@ pub fn parse_match_option(
         Match::Pkttype(x) => pkttype::parse(x, opt, inv, args),
         Match::Connbytes(x) => connbytes::parse(x, opt, inv, args),
         Match::Quota(x) => quota::parse(x, opt, inv, args),
+        Match::Ecn(x) => ecn::parse(x, opt, inv, args),
         Match::Rpfilter(x) => rpfilter::parse(x, opt, inv, args),
         Match::String(x) => string::parse(x, opt, inv, args),
         Match::Tcp(x) => tcp::parse(x, opt, inv, args),
@@ -567,6 +572,7 @@ pub fn finish_match(mt: &mut Match, seen: &[&'static str]) -> Result<bool, Strin
         Match::Pkttype(_) => pkttype::finish(seen),
         Match::Connbytes(_) => connbytes::finish(seen),
         Match::Quota(_) => quota::finish(seen),
+        Match::Ecn(_) => ecn::finish(seen),
         Match::Rpfilter(_) => Ok(()),
         Match::String(x) => string::finish(x, seen),
         Match::Tcpmss(x) => tcpmss::finish(x, seen),
@@ -604,6 +610,7 @@ pub fn save_match(mt: &Match, out: &mut String) {
         Match::Pkttype(x) => pkttype::save(x, out),
         Match::Connbytes(x) => connbytes::save(x, out),
         Match::Quota(x) => quota::save(x, out),
+        Match::Ecn(x) => ecn::save(x, out),
         Match::Rpfilter(x) => rpfilter::save(x, out),
         Match::String(x) => string::save(x, out),
         Match::Tcp(x) => tcp::save(x, out),
@@ -635,6 +642,7 @@ pub fn new_target(name: &str) -> Option<Target> {
         "REDIRECT" => Target::Redirect(Default::default()),
         "NETMAP" => Target::Netmap(Default::default()),
         "TEE" => Target::Tee(Default::default()),
+        "ECN" => Target::Ecn(Default::default()),
         "NOTRACK" => Target::Notrack,
         "CT" => Target::Ct(Default::default()),
         "TRACE" => Target::Trace,
@@ -657,6 +665,7 @@ pub fn target_options(t: &Target) -> &'static [&'static str] {
         Target::Masquerade(_) | Target::Redirect(_) => t_nat::PORTS_OPTIONS,
         Target::Netmap(_) => t_netmap::OPTIONS,
         Target::Tee(_) => t_tee::OPTIONS,
+        Target::Ecn(_) => t_ecn::OPTIONS,
         Target::Ct(_) => t_ct::OPTIONS,
         _ => &[],
     }
@@ -683,6 +692,7 @@ pub fn parse_target_option(
         }
         Target::Netmap(x) => t_netmap::parse(x, opt, args),
         Target::Tee(x) => t_tee::parse(x, opt, args),
+        Target::Ecn(x) => t_ecn::parse(x, opt, args),
         Target::Ct(x) => t_ct::parse(x, opt, args),
         _ => Err(format!("unknown option \"{opt}\"")),
     }
@@ -700,6 +710,7 @@ pub fn finish_target(t: &mut Target, seen: &[&'static str]) -> Result<(), String
         Target::Dnat(x) => t_nat::finish("DNAT", x),
         Target::Netmap(_) => t_netmap::finish(seen),
         Target::Tee(_) => t_tee::finish(seen),
+        Target::Ecn(_) => t_ecn::finish(seen),
         Target::Ct(x) => t_ct::finish(x),
         _ => Ok(()),
     }
@@ -733,6 +744,7 @@ pub fn save_target(t: &Target, out: &mut String) {
         Target::Masquerade(x) | Target::Redirect(x) => t_nat::save(x, "--to-ports", out),
         Target::Netmap(x) => t_netmap::save(x, out),
         Target::Tee(x) => t_tee::save(x, out),
+        Target::Ecn(x) => t_ecn::save(x, out),
         Target::Ct(x) => t_ct::save(x, out),
         _ => {}
     }
@@ -762,6 +774,7 @@ pub fn list_match(mt: &Match, numeric: bool, out: &mut String) {
         Match::Pkttype(x) => pkttype::list(x, out),
         Match::Connbytes(x) => connbytes::list(x, out),
         Match::Quota(x) => quota::list(x, out),
+        Match::Ecn(x) => ecn::list(x, out),
         Match::Rpfilter(x) => rpfilter::list(x, out),
         Match::String(x) => string::list(x, out),
         Match::Tcp(x) => tcp::list(x, numeric, out),
@@ -796,6 +809,7 @@ pub fn list_target(t: &Target, numeric: bool, out: &mut String) {
         Target::Redirect(x) => t_nat::list_ports(x, "redir ports", out),
         Target::Netmap(x) => t_netmap::list(x, out),
         Target::Tee(x) => t_tee::list(x, out),
+        Target::Ecn(x) => t_ecn::list(x, out),
         Target::Ct(x) => t_ct::list(x, out),
         Target::Notrack => out.push_str(" NOTRACK"),
         _ => {}

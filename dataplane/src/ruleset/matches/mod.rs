@@ -8,6 +8,7 @@ pub mod connbytes;
 pub mod connlimit;
 pub mod conntrack;
 pub mod dscp;
+pub mod ecn;
 pub mod hashlimit;
 pub mod helper;
 pub mod icmp;
@@ -47,6 +48,7 @@ pub enum Match {
     Connmark(mark::MarkMatch),
     Conntrack(conntrack::ConntrackMatch),
     Dscp(dscp::DscpMatch),
+    Ecn(ecn::EcnMatch),
     Hashlimit(hashlimit::HashlimitMatch),
     Helper(helper::HelperMatch),
     Icmp(icmp::IcmpMatch),
@@ -81,6 +83,7 @@ impl Match {
             Match::Connmark(_) => "connmark",
             Match::Conntrack(c) => c.flavor.name(),
             Match::Dscp(_) => "dscp",
+            Match::Ecn(_) => "ecn",
             Match::Hashlimit(_) => "hashlimit",
             Match::Helper(_) => "helper",
             Match::Icmp(_) => "icmp",
@@ -135,6 +138,10 @@ impl Match {
             Match::Multiport(m) => m.validate(spec),
             Match::Connlimit(_) | Match::Connbytes(_) | Match::Quota(_) => Ok(()),
             Match::Rpfilter(_) => Ok(()),
+            Match::Ecn(e) if e.tests_tcp() && spec.exact_proto() != Some(IPPROTO_TCP) => {
+                Err("ECN match: cannot match TCP bits in rule for non-tcp packets".into())
+            }
+            Match::Ecn(_) => Ok(()),
             Match::Statistic(s) => s.validate(),
             Match::Recent(r) => r.validate(),
             Match::Iprange(_) | Match::Length(_) | Match::Limit(_) | Match::Conntrack(_) => Ok(()),
@@ -164,6 +171,7 @@ impl Match {
             Match::Ttl(m) => m.matches(pkt),
             Match::Tcpmss(m) => m.matches(pkt),
             Match::Dscp(m) => m.matches(pkt),
+            Match::Ecn(m) => m.matches(pkt),
             Match::Tos(m) => m.matches(pkt),
             Match::String(m) => m.matches(pkt),
             Match::Comment(m) => m.matches(pkt),

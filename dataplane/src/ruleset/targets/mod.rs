@@ -4,6 +4,7 @@
 
 pub mod connmark;
 pub mod ct;
+pub mod ecn;
 pub mod log;
 pub mod mark;
 pub mod nat;
@@ -44,6 +45,8 @@ pub enum Target {
     Netmap(netmap::NetmapTarget),
     Notrack,
     Ct(ct::CtTarget),
+    /// `-j ECN --ecn-tcp-remove`.
+    Ecn(ecn::EcnTarget),
     /// `-j TEE`: a copy of the packet to a gateway; the original goes on.
     Tee(tee::TeeTarget),
     /// `-j TRACE`: the packet's later rule matches and policies leave TRACE lines (its
@@ -75,6 +78,7 @@ impl Target {
             Target::Netmap(_) => "NETMAP",
             Target::Notrack => "NOTRACK",
             Target::Ct(_) => "CT",
+            Target::Ecn(_) => "ECN",
             Target::Tee(_) => "TEE",
             Target::Trace => "TRACE",
         }
@@ -93,7 +97,9 @@ impl Target {
         use Hook::*;
         match self {
             Target::Reject(_) => Usable::in_table(TableKind::Filter, &[Input, Forward, Output]),
-            Target::Ttl(_) | Target::Tos(_) | Target::Dscp(_) => Usable::table(TableKind::Mangle),
+            Target::Ttl(_) | Target::Tos(_) | Target::Dscp(_) | Target::Ecn(_) => {
+                Usable::table(TableKind::Mangle)
+            }
             Target::Tcpmss(t) => t.usable(),
             Target::Snat(_) => Usable::in_table(TableKind::Nat, &[Postrouting, Input]),
             Target::Masquerade(_) => Usable::in_table(TableKind::Nat, &[Postrouting]),
@@ -113,6 +119,9 @@ impl Target {
             Target::Reject(r) => r.validate(spec),
             Target::Tcpmss(_) if spec.exact_proto() != Some(IPPROTO_TCP) => {
                 Err("TCPMSS target: only valid for protocol 6".into())
+            }
+            Target::Ecn(_) if spec.exact_proto() != Some(IPPROTO_TCP) => {
+                Err("ECN target: cannot use operation on non-tcp rule".into())
             }
             Target::Snat(n) | Target::Dnat(n) | Target::Masquerade(n) | Target::Redirect(n) => {
                 n.validate(self.name(), spec)
@@ -136,6 +145,7 @@ impl Target {
                 | Target::Dscp(_)
                 | Target::Tcpmss(_)
                 | Target::Tee(_)
+                | Target::Ecn(_)
                 | Target::Trace
         )
     }

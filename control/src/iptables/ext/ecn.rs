@@ -1,0 +1,63 @@
+//! libxt_ecn: `[!] --ecn-tcp-cwr`, `[!] --ecn-tcp-ece`, `[!] --ecn-ip-ect 0-3` (at least
+//! one); saved ECE, CWR, ECT in that order, listed as `ECN match [!]ECE [!]CWR [!]ECT=N`.
+
+use super::Args;
+use dataplane::ruleset::matches::ecn::EcnMatch;
+use std::fmt::Write;
+
+pub const OPTIONS: &[&str] = &["--ecn-tcp-cwr", "--ecn-tcp-ece", "--ecn-ip-ect"];
+
+pub fn parse(m: &mut EcnMatch, o: &str, inv: bool, args: &mut Args) -> Result<(), String> {
+    match o {
+        "--ecn-tcp-cwr" => m.cwr = Some(!inv),
+        "--ecn-tcp-ece" => m.ece = Some(!inv),
+        _ => {
+            let v = args.value(o)?;
+            let ect = v.parse::<u8>().ok().filter(|n| *n <= 3).ok_or_else(|| {
+                "ecn: bad value for option \"--ecn-ip-ect\", or out of range (0-3).".to_string()
+            })?;
+            m.ip_ect = Some((ect, inv));
+        }
+    }
+    Ok(())
+}
+
+pub fn finish(seen: &[&str]) -> Result<(), String> {
+    if seen.is_empty() {
+        return Err("ECN match: some option required".into());
+    }
+    Ok(())
+}
+
+fn bang(inv: bool) -> &'static str {
+    if inv {
+        " !"
+    } else {
+        ""
+    }
+}
+
+pub fn save(m: &EcnMatch, out: &mut String) {
+    if let Some(want) = m.ece {
+        let _ = write!(out, "{} --ecn-tcp-ece", bang(!want));
+    }
+    if let Some(want) = m.cwr {
+        let _ = write!(out, "{} --ecn-tcp-cwr", bang(!want));
+    }
+    if let Some((ect, inv)) = m.ip_ect {
+        let _ = write!(out, "{} --ecn-ip-ect {ect}", bang(inv));
+    }
+}
+
+pub fn list(m: &EcnMatch, out: &mut String) {
+    out.push_str(" ECN match");
+    if let Some(want) = m.ece {
+        let _ = write!(out, " {}ECE", if want { "" } else { "!" });
+    }
+    if let Some(want) = m.cwr {
+        let _ = write!(out, " {}CWR", if want { "" } else { "!" });
+    }
+    if let Some((ect, inv)) = m.ip_ect {
+        let _ = write!(out, " {}ECT={ect}", if inv { "!" } else { "" });
+    }
+}

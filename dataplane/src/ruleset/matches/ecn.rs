@@ -1,0 +1,66 @@
+//! `-m ecn [!] --ecn-tcp-cwr [!] --ecn-tcp-ece [!] --ecn-ip-ect 0-3`: the ECN bits of the
+//! IP header and of the TCP flags (xt_ecn). The TCP bits need `-p tcp` (the kernel refuses
+//! them otherwise); a packet without a TCP header (a later fragment) does not match them.
+
+/// One bit test: `Some(want)`, the bit must be set (`true`) or clear.
+pub type BitTest = Option<bool>;
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct EcnMatch {
+    pub ece: BitTest,
+    pub cwr: BitTest,
+    /// The IP header's ECN field (`tos & 3`) and whether it is negated.
+    pub ip_ect: Option<(u8, bool)>,
+}
+
+const TCP_ECE: u8 = 0x40;
+const TCP_CWR: u8 = 0x80;
+
+impl EcnMatch {
+    pub fn tests_tcp(&self) -> bool {
+        self.ece.is_some() || self.cwr.is_some()
+    }
+
+    pub fn matches(&self, pkt: &crate::ruleset::packet::PacketView) -> bool {
+        if let Some((ect, inv)) = self.ip_ect {
+            if (pkt.tos & 0x03 == ect) == inv {
+                return false;
+            }
+        }
+        if !self.tests_tcp() {
+            return true;
+        }
+        let Some(flags) = pkt.tcp_flags() else {
+            return false;
+        };
+        let bit_ok = |test: BitTest, bit: u8| test.is_none_or(|want| (flags & bit != 0) == want);
+        bit_ok(self.ece, TCP_ECE) && bit_ok(self.cwr, TCP_CWR)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ruleset::packet::tests::{ipv4, tcp, view};
+
+    #[test]
+    fn ip_and_tcp_bits() {
+        let mut p = ipv4(
+            6,
+            [1, 1, 1, 1],
+            [2, 2, 2, 2],
+            &tcp(1, 2, 0x02 | TCP_ECE, &[], &[]),
+        );
+        p[1] = 0x01; // ECT(1)
+        let m = |ece, cwr, ip_ect| EcnMatch { ece, cwr, ip_ect };
+        assert!(m(Some(true), None, None).matches(&view(&p)));
+        assert!(!m(None, Some(true), None).matches(&view(&p)));
+        assert!(m(Some(true), Some(false), Some((1, false))).matches(&view(&p)));
+        assert!(!m(None, None, Some((1, true))).matches(&view(&p)));
+        assert!(m(None, None, Some((3, true))).matches(&view(&p)));
+        // No TCP header: the TCP bits do not match.
+        let u = ipv4(17, [1, 1, 1, 1], [2, 2, 2, 2], &[0; 8]);
+        assert!(!m(Some(false), None, None).matches(&view(&u)));
+        assert!(m(None, None, Some((0, false))).matches(&view(&u)));
+    }
+}

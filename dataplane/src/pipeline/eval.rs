@@ -5,6 +5,7 @@
 use super::tables::NamedTables;
 use crate::conntrack::nat::bits as nat_bits;
 use crate::conntrack::{ConnEntry, Conntrack, CtInfo, CtState};
+use crate::ipset::{packet_fields, SetTable};
 use crate::port::PortId;
 use crate::route::Fib;
 use crate::ruleset::matches::connlimit::ConnlimitMatch;
@@ -35,6 +36,8 @@ pub struct MatchEnv<'a> {
     pub conntrack: &'a Conntrack,
     /// Named recent lists and hashlimit tables.
     pub tables: &'a mut NamedTables,
+    /// The IP sets (`-m set`), the snapshot the worker holds.
+    pub sets: &'a SetTable,
 }
 
 /// Per-rule, per-worker state: the token bucket of `-m limit`, the counter of
@@ -288,6 +291,12 @@ fn match_one(
         Match::Recent(r) => env
             .tables
             .recent(r, view.src, view.dst, view.ttl, env.now_ns),
+        Match::Set(s) => {
+            let hit =
+                env.sets
+                    .test_packet(s.index, &packet_fields(view), s.dirs, &s.flags, env.now_ns);
+            hit != s.inv
+        }
         Match::Hashlimit(h) => env.tables.hashlimit(
             h,
             view.src,
@@ -362,6 +371,7 @@ impl RuleEval {
                     Match::Addrtype(_)
                         | Match::Connlimit(_)
                         | Match::Recent(_)
+                        | Match::Set(_)
                         | Match::Hashlimit(_)
                 )
         };

@@ -92,6 +92,7 @@ impl RuleHost for Host<'_> {
             now_ns,
             conntrack,
             tables,
+            sets,
             ..
         } = &mut *self.p;
         let entry = self.pkt.entry(conntrack);
@@ -125,6 +126,7 @@ impl RuleHost for Host<'_> {
             ct_entry: entry,
             conntrack,
             tables,
+            sets,
         };
         eval::rule_matches(&rule.spec, ip, &mut env, st, random)
     }

@@ -17,6 +17,7 @@ pub mod mac;
 pub mod mark;
 pub mod multiport;
 pub mod recent;
+pub mod set;
 pub mod statistic;
 pub mod string;
 pub mod tcp;
@@ -52,6 +53,7 @@ pub enum Match {
     Mark(mark::MarkMatch),
     Multiport(multiport::MultiportMatch),
     Recent(recent::RecentMatch),
+    Set(set::SetMatch),
     Statistic(statistic::StatisticMatch),
     String(string::StringMatch),
     Tcp(tcp::TcpMatch),
@@ -82,6 +84,7 @@ impl Match {
             Match::Mark(_) => "mark",
             Match::Multiport(_) => "multiport",
             Match::Recent(_) => "recent",
+            Match::Set(_) => "set",
             Match::Statistic(_) => "statistic",
             Match::String(_) => "string",
             Match::Tcp(_) => "tcp",
@@ -114,6 +117,7 @@ impl Match {
             Match::Connlimit(_) => Ok(()),
             Match::Statistic(s) => s.validate(),
             Match::Recent(r) => r.validate(),
+            Match::Set(s) => s.validate(),
             Match::Iprange(_) | Match::Length(_) | Match::Limit(_) | Match::Conntrack(_) => Ok(()),
             Match::Mac(_) | Match::Mark(_) | Match::Connmark(_) | Match::Ttl(_) => Ok(()),
             Match::Comment(_) | Match::Addrtype(_) | Match::String(_) | Match::Time(_) => Ok(()),
@@ -152,6 +156,7 @@ impl Match {
             | Match::Helper(_)
             | Match::Connlimit(_)
             | Match::Recent(_)
+            | Match::Set(_)
             | Match::Hashlimit(_) => false,
         }
     }

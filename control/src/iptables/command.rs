@@ -501,6 +501,11 @@ pub fn parse_command(words: Vec<String>, source: Source) -> Result<ParsedCommand
                     return Err("multiple -j flags not allowed".into());
                 }
                 let goto = word == "-g" || word == "--goto";
+                if v == "SET" && !goto {
+                    // The workers' set snapshots are read-only: adding from the packet
+                    // path needs a way back to the control plane's table (docs/deviations.md).
+                    return Err("-j SET is not supported yet by nfdp: sets change only through `nfdpctl ipset` (or the Ipset API)".into());
+                }
                 let t = match ext::new_target(&v) {
                     Some(t) if !goto => t,
                     Some(_) => return Err(format!("goto '{v}' is not a chain")),

@@ -291,8 +291,22 @@ fn run(rs: &mut Ruleset, words: &[String], now_ns: u64) -> Result<Output, Refusa
         return Err(Refusal::usage("No command specified."));
     };
     let mut out = Output::default();
-    let mut sets = rs.sets.as_ref().clone();
-    let in_use = |name: &str| sets_in_use(rs, name);
+    match command {
+        "list" => {
+            out.stdout = print::list(rs, rest.first().map(String::as_str), flags.style, now_ns)?;
+            return Ok(out);
+        }
+        "save" => {
+            out.stdout = print::save(rs, rest.first().map(String::as_str), now_ns)?;
+            return Ok(out);
+        }
+        _ => {}
+    }
+    let used: std::collections::HashSet<u32> = rs.set_references().collect();
+    let in_use = |sets: &SetTable, name: &str| sets.index(name).is_some_and(|i| used.contains(&i));
+    // Edited in place: copied only where a published snapshot still shares it. Every
+    // refusal below comes before the edit, except in a range, which is undone.
+    let sets = Arc::make_mut(&mut rs.sets);
     match command {
         "version" => out.stdout = format!("ipset {VERSION}, protocol version: 7\n"),
         "create" => {
@@ -326,22 +340,31 @@ fn run(rs: &mut Ruleset, words: &[String], now_ns: u64) -> Result<Output, Refusa
                 });
             }
             let set = sets.set_mut(name)?;
+            let undo = (elems.len() > 1).then(|| set.clone());
             for e in &elems {
-                if command == "add" {
-                    set.add(e, &ext, flags.exist, now_ns)?;
+                let r = if command == "add" {
+                    set.add(e, &ext, flags.exist, now_ns)
                 } else {
-                    set.del(e, flags.exist, now_ns)?;
+                    set.del(e, flags.exist, now_ns)
+                };
+                if let Err(err) = r {
+                    if let Some(old) = undo {
+                        *set = old;
+                    }
+                    return Err(err.into());
                 }
             }
         }
         "destroy" => match rest.first() {
-            Some(name) => sets.destroy(name, in_use(name))?,
+            Some(name) => {
+                let busy = in_use(sets, name);
+                sets.destroy(name, busy)?
+            }
             None => {
-                let names: Vec<String> = sets.iter().map(|(_, s)| s.name.clone()).collect();
-                if names.iter().any(|n| in_use(n)) {
+                if !used.is_empty() {
                     return Err(SetError::InUseDestroy.into());
                 }
-                sets = SetTable::default();
+                *sets = SetTable::default();
             }
         },
         "flush" => {
@@ -361,28 +384,15 @@ fn run(rs: &mut Ruleset, words: &[String], now_ns: u64) -> Result<Output, Refusa
             };
             check_name(to)?;
             if command == "rename" {
-                sets.rename(from, to, in_use(from))?;
+                let busy = in_use(sets, from);
+                sets.rename(from, to, busy)?;
             } else {
                 sets.swap(from, to)?;
             }
         }
-        "list" => {
-            out.stdout = print::list(rs, rest.first().map(String::as_str), flags.style, now_ns)?;
-            return Ok(out);
-        }
-        "save" => {
-            out.stdout = print::save(rs, rest.first().map(String::as_str), now_ns)?;
-            return Ok(out);
-        }
         _ => return Err(Refusal::usage("restore reads its commands from the input")),
     }
-    rs.sets = Arc::new(sets);
     Ok(out)
-}
-
-/// Whether a rule references the set named `name`.
-fn sets_in_use(rs: &Ruleset, name: &str) -> bool {
-    rs.sets.index(name).is_some_and(|i| rs.references_set(i))
 }
 
 /// `ipset ARGS...`: the output and exit status ipset would give; `rs` changes only when

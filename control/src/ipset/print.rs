@@ -121,14 +121,7 @@ pub struct ListStyle {
 
 /// References as the kernel counts them: rules using the set and list:set memberships.
 fn references(rs: &Ruleset, index: u32) -> usize {
-    let rules = rs
-        .tables
-        .iter()
-        .flat_map(|t| &t.chains)
-        .flat_map(|c| &c.rules)
-        .flat_map(|r| &r.spec.matches)
-        .filter(|m| matches!(m, dataplane::ruleset::Match::Set(s) if s.index == index))
-        .count();
+    let rules = rs.set_references().filter(|i| *i == index).count();
     rules + rs.sets.list_references(index)
 }
 

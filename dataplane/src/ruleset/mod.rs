@@ -366,14 +366,17 @@ impl Ruleset {
         &mut self.tables[idx]
     }
 
-    /// Whether a rule of any table references set `index` (`-m set`).
-    pub fn references_set(&self, index: u32) -> bool {
+    /// The indices of the sets rules reference (`-m set`), once per reference.
+    pub fn set_references(&self) -> impl Iterator<Item = u32> + '_ {
         self.tables
             .iter()
             .flat_map(|t| &t.chains)
             .flat_map(|c| &c.rules)
             .flat_map(|r| &r.spec.matches)
-            .any(|m| matches!(m, Match::Set(s) if s.index == index))
+            .filter_map(|m| match m {
+                Match::Set(s) => Some(s.index),
+                _ => None,
+            })
     }
 
     /// Replaces one table wholesale (iptables-restore's per-table commit).

@@ -35,7 +35,6 @@ ip = "203.0.113.254"
 mac = "02:00:00:00:02:fe"
 "#;
 
-const LAN: PortId = PortId(0);
 const WAN: PortId = PortId(1);
 const T0: u64 = 1_700_000_000_000_000_000;
 

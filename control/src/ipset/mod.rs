@@ -322,7 +322,7 @@ fn run(rs: &mut Ruleset, words: &[String], now_ns: u64) -> Result<Output, Refusa
             let slot = sets.by_name(name).ok_or(SetError::NoSuchSet)?;
             let set_type = slot.set.set_type;
             let ext = parse_add_ext(opts, &slot.set)?;
-            let elems = elem::parse(set_type, elem_text, &sets).map_err(Refusal::from)?;
+            let elems = elem::parse(set_type, elem_text, sets).map_err(Refusal::from)?;
             if command == "test" {
                 let set = &slot.set;
                 let all = elems.iter().all(|e| set.test_elem(e, now_ns));

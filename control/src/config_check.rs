@@ -9,7 +9,6 @@
 use std::path::Path;
 
 use crate::config::Config;
-use crate::daemon::load_rules;
 use dataplane::pipeline::CompiledRuleset;
 use dataplane::ruleset::Ruleset;
 
@@ -79,10 +78,7 @@ fn token_file_line(path: &Path) -> Option<usize> {
 /// Checks the config at `path` and everything it names; the error is the line to print.
 pub fn check(path: &Path) -> Result<Checked, String> {
     let config = Config::load(path).map_err(|e| e.to_string())?;
-    let rules = match &config.rules_file {
-        Some(p) => load_rules(p, config.rules_file_limit)?,
-        None => Ruleset::default(),
-    };
+    let rules = crate::daemon::load_config_rules(&config, None)?;
     let ports: Vec<String> = config.ports.iter().map(|p| p.name.clone()).collect();
     if let Err(e) =
         CompiledRuleset::try_compile_for_ports(&rules, 1, &ports, config.classifier_memory)

@@ -49,6 +49,16 @@ enum What {
         #[arg(long)]
         stateful: bool,
     },
+    /// Pipeline cost per forwarded packet with one `-m set` rule in FORWARD (a set the
+    /// packet is not in) against the same ruleset without it, measured alternately.
+    Sets {
+        /// Elements in each set (hash:ip: addresses; hash:net: networks over three prefix
+        /// lengths).
+        #[arg(long, default_value_t = 100_000)]
+        elements: usize,
+        #[arg(long, default_value_t = 200_000)]
+        packets: usize,
+    },
     /// DPDK io forwarding (testpmd's io mode, mbufs untouched) between two virtual ports on
     /// this core: the framework ceiling.
     #[cfg(feature = "dpdk")]
@@ -279,9 +289,92 @@ fn rules(counts: &[usize], packets: usize, repeats: usize, linear: bool, statefu
     }
 }
 
+/// The `ipset restore` text of a set of `n` elements the bench flow is not in.
+fn bench_set(kind: &str, n: usize) -> String {
+    let mut t = format!("create s {kind} maxelem {}\n", n + 1);
+    for i in 0..n {
+        let (a, b, c) = ((i >> 16) & 255, (i >> 8) & 255, i & 255);
+        match kind {
+            "hash:ip" => t.push_str(&format!("add s 10.{a}.{b}.{c}\n")),
+            // Three prefix lengths, so a miss probes three tables.
+            _ => match i % 3 {
+                0 => t.push_str(&format!("add s 11.{a}.{b}.{c}\n")),
+                1 => t.push_str(&format!("add s {}.{b}.{c}.0/24\n", 12 + a)),
+                _ => t.push_str(&format!("add s {}.{b}.{c}.0/20\n", 100 + a)),
+            },
+        }
+    }
+    t
+}
+
+fn sets(elements: usize, packets: usize, repeats: usize) {
+    let topo = bench_topology();
+    let mut frame = vec![2, 0, 0, 0, 1, 1, 2, 0, 0, 0, 1, 0x10, 8, 0];
+    frame.extend_from_slice(&udp_packet(
+        Ipv4Addr::new(192, 168, 1, 10),
+        Ipv4Addr::new(93, 184, 216, 34),
+        40000,
+        53,
+    ));
+    let names: Vec<String> = topo.ports().iter().map(|p| p.name.clone()).collect();
+    let setups: Vec<(String, Ruleset)> = ["", "hash:ip", "hash:net"]
+        .iter()
+        .map(|kind| {
+            let mut rs = Ruleset::default();
+            let mut text = String::from("*filter\n");
+            if !kind.is_empty() {
+                control::ipset::restore(&mut rs, &bench_set(kind, elements), false, 0)
+                    .expect("set");
+                text.push_str("-A FORWARD -m set --match-set s src -j DROP\n");
+            }
+            text.push_str("-A FORWARD -j ACCEPT\nCOMMIT\n");
+            restore(&text, &mut rs, RestoreOptions::default()).expect("rules");
+            let label = if kind.is_empty() {
+                "no -m set rule".to_string()
+            } else {
+                format!("-m set, {kind} of {elements}")
+            };
+            (label, rs)
+        })
+        .collect();
+    println!("pipeline (classifier), one forwarded UDP flow; FORWARD: [-m set --match-set s src -j DROP] then ACCEPT");
+    let mut rates: Vec<Vec<f64>> = vec![Vec::new(); setups.len()];
+    // Alternating runs: drift on a shared machine hits every variant alike.
+    for _ in 0..repeats {
+        for (i, (_, rs)) in setups.iter().enumerate() {
+            let compiled = Arc::new(CompiledRuleset::compile_for_ports(rs, 1, &names));
+            let mut p = Pipeline::new(compiled, topo.fib.clone(), topo.neighbors.clone());
+            p.set_sets(Arc::clone(&rs.sets));
+            let mut out: Vec<Emit> = Vec::with_capacity(4);
+            let mut pool = PacketPool::with_defaults(8);
+            let t = Instant::now();
+            for _ in 0..packets {
+                let mut buf = pool.alloc().expect("every frame comes back to the pool");
+                buf.set_data(&frame);
+                p.receive(PortId(0), buf, 1_000_000_000, &mut out);
+                for e in black_box(&mut out).drain(..) {
+                    match e {
+                        Emit::Tx { frame, .. } => pool.free(frame),
+                        Emit::Local { packet } => pool.free(packet),
+                    }
+                }
+            }
+            rates[i].push(packets as f64 / t.elapsed().as_secs_f64());
+            assert_eq!(p.stats().forwarded as usize, packets);
+        }
+    }
+    println!("{:>28} {:>14} {:>12} {:>10}", "ruleset", "packets/s", "ns/packet", "vs none");
+    let base = 1e9 / median(rates[0].clone());
+    for ((label, _), r) in setups.iter().zip(rates) {
+        let ns = 1e9 / median(r);
+        println!("{label:>28} {:>14.0} {ns:>12.0} {:>9.3}x", 1e9 / ns, ns / base);
+    }
+}
+
 fn main() {
     let cli = Cli::parse();
     match cli.what {
+        What::Sets { elements, packets } => sets(elements, packets, cli.repeats.max(1)),
         What::Conntrack { entries } => conntrack(&entries, cli.repeats.max(1)),
         What::Rules {
             rules: r,

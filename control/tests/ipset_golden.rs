@@ -200,6 +200,14 @@ fn commands_print_what_ipset_prints() {
         (o.code, o.stderr.as_str()),
         (0, "Warning: 10.0.0.0/8 is in set bl.\n")
     );
+    // An address is looked up as a packet's (longest prefix), a network exactly.
+    let o = run(&mut rs, "test bl 10.1.2.3");
+    assert_eq!(
+        (o.code, o.stderr.as_str()),
+        (0, "Warning: 10.1.2.3 is in set bl.\n")
+    );
+    let o = run(&mut rs, "test bl 10.0.0.0/9");
+    assert_eq!(o.code, 1);
     let o = run(&mut rs, "test bl 11.0.0.0/8");
     assert_eq!(
         (o.code, o.stderr.as_str()),

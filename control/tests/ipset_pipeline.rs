@@ -209,3 +209,40 @@ fn ipset_add_reaches_the_pipeline_without_recompiling() {
     let out = control::ipset::exec(&mut rs, &["destroy".into(), "blocklist".into()], T0);
     assert_eq!(out.code, 0, "{out:?}");
 }
+
+/// A chain long enough for the classifier: the `-m set` rule is decided among indexed
+/// rules exactly as in a scanned chain.
+#[test]
+fn set_rules_in_an_indexed_chain() {
+    let cfg = Config::parse(CONFIG, Path::new("test.toml")).expect("config");
+    let topo = cfg.build().expect("topology");
+    let mut rs = Ruleset::default();
+    control::ipset::restore(&mut rs, &blocklist(), false, T0).expect("sets");
+    let mut text = String::from("*filter\n:FORWARD ACCEPT [0:0]\n");
+    for i in 0..20 {
+        let _ = writeln!(
+            text,
+            "-A FORWARD -s 192.0.2.{i} -p tcp --dport {} -j DROP",
+            1000 + i
+        );
+    }
+    text.push_str("-A FORWARD -i wan0 -p udp -m set --match-set blocklist src -j DROP\n");
+    text.push_str("-A FORWARD -i wan0 -p udp --dport 53 -j ACCEPT\nCOMMIT\n");
+    restore(&text, &mut rs, RestoreOptions::default()).expect("rules");
+    let names: Vec<String> = topo.ports().iter().map(|p| p.name.clone()).collect();
+    let compiled = CompiledRuleset::compile_for_ports(&rs, 1, &names);
+    let fwd = compiled
+        .table(TableKind::Filter)
+        .unwrap()
+        .chains
+        .iter()
+        .find(|c| c.name == "FORWARD")
+        .unwrap();
+    assert!(fwd.index.is_some(), "the chain is indexed");
+    let mut p = Pipeline::new(Arc::new(compiled), topo.fib.clone(), topo.neighbors.clone());
+    p.set_sets(Arc::clone(&rs.sets));
+    assert!(!forwarded(&mut p, [10, 3, 3, 3]));
+    assert!(forwarded(&mut p, [10, 7, 7, 129]));
+    assert!(forwarded(&mut p, [9, 9, 9, 9]));
+    assert_eq!(rule_packets(&p, 20), 1);
+}

@@ -509,12 +509,31 @@ impl IpSet {
         }
     }
 
-    /// `ipset test` of one element of a hash:net type: the network itself must be
-    /// there (not a containing one); for the others, the element. Nomatch elements are
-    /// not in the set.
+    /// `ipset test` of one element. In the hash:net types a host address (/32) is looked
+    /// up as a packet's is (longest prefix, nomatch honoured), a network must be there
+    /// itself, as the kernel's `mtype_test`; the other types test the element. Counters
+    /// are not touched.
     pub fn test_elem(&self, elem: &Elem, now_ns: u64) -> bool {
-        self.find(elem)
-            .is_some_and(|e| !e.expired(now_ns) && !e.nomatch)
+        let quiet = TestFlags {
+            skip_counter_update: true,
+            ..TestFlags::default()
+        };
+        match (&self.members, elem) {
+            (Members::HashNet(m), Elem::Net(a, 32)) => {
+                m.lookup(u32::from(*a), &quiet, 0, now_ns) == Lookup::Hit
+            }
+            (Members::HashNetPort(m), Elem::NetPort(a, 32, proto, port)) => {
+                let key = IpPortKey {
+                    addr: u32::from(*a),
+                    proto: *proto,
+                    port: *port,
+                };
+                m.lookup(key, &quiet, 0, now_ns) == Lookup::Hit
+            }
+            _ => self
+                .find(elem)
+                .is_some_and(|e| !e.expired(now_ns) && !e.nomatch),
+        }
     }
 
     /// Live elements with their extensions, in a stable order (by key).

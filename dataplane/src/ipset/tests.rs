@@ -96,6 +96,13 @@ fn hash_net_longest_prefix_and_nomatch() {
     assert!(set.test_elem(&Elem::Net(ip("10.0.0.0"), 8), 0));
     assert!(!set.test_elem(&Elem::Net(ip("10.0.0.0"), 9), 0));
     assert!(!set.test_elem(&Elem::Net(ip("10.1.0.0"), 16), 0));
+    // A host address is looked up as a packet's.
+    assert!(set.test_elem(&Elem::Net(ip("10.9.9.9"), 32), 0));
+    assert!(
+        !set.test_elem(&Elem::Net(ip("10.1.9.9"), 32), 0),
+        "in the nomatch /16"
+    );
+    assert!(set.test_elem(&Elem::Net(ip("10.1.2.9"), 32), 0));
 }
 
 #[test]

@@ -12,6 +12,7 @@ use crate::ruleset::matches::connlimit::ConnlimitMatch;
 use crate::ruleset::matches::conntrack::state as st;
 use crate::ruleset::matches::conntrack::{status as ct_status, ConntrackMatch, CtDir};
 use crate::ruleset::matches::limit::LimitMatch;
+use crate::ruleset::matches::set::SetMatch;
 use crate::ruleset::matches::statistic::{StatisticMatch, StatisticMode};
 use crate::ruleset::matches::time::TimeMatch;
 use crate::ruleset::packet::{PacketMeta, PacketView};
@@ -291,12 +292,7 @@ fn match_one(
         Match::Recent(r) => env
             .tables
             .recent(r, view.src, view.dst, view.ttl, env.now_ns),
-        Match::Set(s) => {
-            let hit =
-                env.sets
-                    .test_packet(s.index, &packet_fields(view), s.dirs, &s.flags, env.now_ns);
-            hit != s.inv
-        }
+        Match::Set(s) => set_matches(s, view, env.sets, env.now_ns),
         Match::Hashlimit(h) => env.tables.hashlimit(
             h,
             view.src,
@@ -363,7 +359,8 @@ impl RuleEval {
                     | Match::Helper(_)
             )
         };
-        // What `match_one` hands to `Match::matches` and nothing else.
+        // What `match_one` hands to `Match::matches`, and `-m set` (the packet and the
+        // set snapshot).
         let view_only = |m: &Match| {
             !context(m)
                 && !matches!(
@@ -371,7 +368,6 @@ impl RuleEval {
                     Match::Addrtype(_)
                         | Match::Connlimit(_)
                         | Match::Recent(_)
-                        | Match::Set(_)
                         | Match::Hashlimit(_)
                 )
         };
@@ -401,10 +397,27 @@ impl RuleEval {
     }
 }
 
-/// `rule_matches` for a rule whose evaluation is `RuleEval::View`.
-pub fn view_rule_matches(spec: &RuleSpec, ip: &[u8], meta: PacketMeta<'_>) -> bool {
-    PacketView::parse(ip, meta)
-        .is_some_and(|v| spec.base_matches(&v) && spec.matches.iter().all(|m| m.matches(&v)))
+/// `-m set`: the packet against the worker's set snapshot.
+pub fn set_matches(m: &SetMatch, view: &PacketView<'_>, sets: &SetTable, now_ns: u64) -> bool {
+    sets.test_packet(m.index, &packet_fields(view), m.dirs, &m.flags, now_ns) != m.inv
+}
+
+/// `rule_matches` for a rule whose evaluation is `RuleEval::View` (`-m set` reads the
+/// set snapshot besides the packet).
+pub fn view_rule_matches(
+    spec: &RuleSpec,
+    ip: &[u8],
+    meta: PacketMeta<'_>,
+    sets: &SetTable,
+    now_ns: u64,
+) -> bool {
+    PacketView::parse(ip, meta).is_some_and(|v| {
+        spec.base_matches(&v)
+            && spec.matches.iter().all(|m| match m {
+                Match::Set(s) => set_matches(s, &v, sets, now_ns),
+                other => other.matches(&v),
+            })
+    })
 }
 
 /// `rule_matches` for a rule whose evaluation is `RuleEval::Context`: the same answer,

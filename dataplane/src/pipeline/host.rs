@@ -77,7 +77,7 @@ impl RuleHost for Host<'_> {
                         .map(|h| [h[6], h[7], h[8], h[9], h[10], h[11]]),
                     mark: self.pkt.buf.mark,
                 };
-                return eval::view_rule_matches(&rule.spec, ip, meta);
+                return eval::view_rule_matches(&rule.spec, ip, meta, &self.p.sets, self.p.now_ns);
             }
             RuleEval::CtState { bits, inv } => {
                 let entry = self.pkt.entry(&self.p.conntrack);

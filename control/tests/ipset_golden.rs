@@ -184,6 +184,9 @@ fn commands_print_what_ipset_prints() {
     let mut rs = Ruleset::default();
     let run = |rs: &mut Ruleset, s: &str| exec(rs, &words(s), T0);
     assert_eq!(run(&mut rs, "create bl hash:net").code, 0);
+    // -exist: the same set again is no error (its random initval aside); another is.
+    assert_eq!(run(&mut rs, "-exist create bl hash:net").code, 0);
+    assert_eq!(run(&mut rs, "-exist create bl hash:net maxelem 5").code, 1);
     assert_eq!(run(&mut rs, "add bl 10.0.0.0/8").code, 0);
     let o = run(&mut rs, "add bl 10.0.0.0/8");
     assert_eq!(

@@ -668,9 +668,15 @@ impl SetTable {
     /// `ipset create`; with `exist`, an identical set of that name is no error.
     pub fn create(&mut self, name: &str, set: IpSet, exist: bool) -> Result<u32, SetError> {
         if let Some(i) = self.index(name) {
-            let same = self
-                .get(i)
-                .is_some_and(|s| s.set.set_type == set.set_type && s.set.options == set.options);
+            // As the kernel's `same_set`: the seed and the bucket size do not count.
+            let unseeded = |o: &SetOptions| SetOptions {
+                initval: 0,
+                bucketsize: 0,
+                ..o.clone()
+            };
+            let same = self.get(i).is_some_and(|s| {
+                s.set.set_type == set.set_type && unseeded(&s.set.options) == unseeded(&set.options)
+            });
             return if exist && same {
                 Ok(i)
             } else {

@@ -104,6 +104,17 @@ fn command_name(w: &str) -> Option<&'static str> {
 }
 
 fn check_name(name: &str) -> Result<(), Refusal> {
+    // ipset takes these too but saves them as text `ipset restore` reads back wrong.
+    if name.is_empty()
+        || name
+            .chars()
+            .any(|c| c.is_whitespace() || c == '"' || c == '\'')
+    {
+        return Err(format!(
+            "Syntax error: setname '{name}' is empty or has a space or quote (nfdp refuses them: they would not restore)"
+        )
+        .into());
+    }
     if name.len() > MAX_NAME_LEN {
         return Err(format!(
             "Syntax error: setname '{name}' is longer than {MAX_NAME_LEN} characters"

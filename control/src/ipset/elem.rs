@@ -235,6 +235,33 @@ pub fn parse(set_type: SetType, s: &str, sets: &SetTable) -> Result<Vec<Elem>, S
                 }
             }
         }
+        SetType::HashNetIface => {
+            let (net, iface) = s
+                .split_once(',')
+                .ok_or_else(|| syntax(format!("Second element is missing from {s}.")))?;
+            let (name, physdev) = match iface.strip_prefix("physdev:") {
+                Some(n) => (n, true),
+                None => (iface, false),
+            };
+            if name.len() > dataplane::ipset::hash_net_iface::MAX_IFACE_LEN {
+                return Err(syntax(format!(
+                    "interface name '{name}' is longer than 15 characters"
+                )));
+            }
+            if name.is_empty() {
+                return Err(syntax(format!("Second element is missing from {s}.")));
+            }
+            // /0 is allowed here, unlike hash:net.
+            let nets = match parse_ip_range(net)? {
+                (a, _, Some(c)) => vec![(a, c)],
+                (a, b, None) => cidrs(a, b),
+            };
+            check(nets.len() as u64)?;
+            out.extend(
+                nets.into_iter()
+                    .map(|(a, l)| Elem::NetIface(Ipv4Addr::from(a), l, name.to_string(), physdev)),
+            );
+        }
         SetType::BitmapPort => {
             let (_, a, b) = parse_proto_port(s, true)?;
             out.extend((a..=b).map(Elem::Port));
@@ -281,6 +308,11 @@ pub fn format(e: &Elem, sets: &SetTable) -> String {
         Elem::NetPort(a, l, proto, port) => {
             format!("{},{}", fmt_net(*a, *l), fmt_proto_port(*proto, *port))
         }
+        Elem::NetIface(a, l, iface, physdev) => format!(
+            "{},{}{iface}",
+            fmt_net(*a, *l),
+            if *physdev { "physdev:" } else { "" }
+        ),
         Elem::Port(p) => p.to_string(),
         Elem::Set(i) => sets.get(*i).map_or_else(String::new, |s| s.name.clone()),
     }

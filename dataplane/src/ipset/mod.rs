@@ -10,6 +10,7 @@ pub mod elem;
 pub mod hash_ip;
 pub mod hash_ip_port;
 pub mod hash_net;
+pub mod hash_net_iface;
 pub mod hash_net_port;
 pub mod list_set;
 pub mod store;
@@ -35,6 +36,7 @@ pub enum SetType {
     HashNet,
     HashIpPort,
     HashNetPort,
+    HashNetIface,
     BitmapPort,
     ListSet,
 }
@@ -46,6 +48,7 @@ impl SetType {
             SetType::HashNet => "hash:net",
             SetType::HashIpPort => "hash:ip,port",
             SetType::HashNetPort => "hash:net,port",
+            SetType::HashNetIface => "hash:net,iface",
             SetType::BitmapPort => "bitmap:port",
             SetType::ListSet => "list:set",
         }
@@ -57,6 +60,7 @@ impl SetType {
             SetType::HashNet,
             SetType::HashIpPort,
             SetType::HashNetPort,
+            SetType::HashNetIface,
             SetType::BitmapPort,
             SetType::ListSet,
         ]
@@ -69,7 +73,7 @@ impl SetType {
         match self {
             SetType::HashIp => 6,
             SetType::HashNet | SetType::HashIpPort => 7,
-            SetType::HashNetPort => 8,
+            SetType::HashNetPort | SetType::HashNetIface => 8,
             SetType::BitmapPort | SetType::ListSet => 3,
         }
     }
@@ -77,7 +81,7 @@ impl SetType {
     /// How many packet fields an element is made of (the kernel's dimension).
     pub fn dimension(self) -> usize {
         match self {
-            SetType::HashIpPort | SetType::HashNetPort => 2,
+            SetType::HashIpPort | SetType::HashNetPort | SetType::HashNetIface => 2,
             _ => 1,
         }
     }
@@ -88,7 +92,10 @@ impl SetType {
 
     /// Whether elements may be `nomatch` (the kernel's IPSET_TYPE_NOMATCH).
     pub fn has_nomatch(self) -> bool {
-        matches!(self, SetType::HashNet | SetType::HashNetPort)
+        matches!(
+            self,
+            SetType::HashNet | SetType::HashNetPort | SetType::HashNetIface
+        )
     }
 }
 
@@ -150,6 +157,8 @@ pub enum Elem {
     Net(Ipv4Addr, u8),
     IpPort(Ipv4Addr, u8, u16),
     NetPort(Ipv4Addr, u8, u8, u16),
+    /// hash:net,iface: the network, the interface, whether it is a `physdev:` name.
+    NetIface(Ipv4Addr, u8, String, bool),
     Port(u16),
     /// A list:set member: another set's index.
     Set(u32),
@@ -227,6 +236,7 @@ pub enum Members {
     HashNet(hash_net::HashNet),
     HashIpPort(hash_ip_port::HashIpPort),
     HashNetPort(hash_net_port::HashNetPort),
+    HashNetIface(hash_net_iface::HashNetIface),
     BitmapPort(bitmap_port::BitmapPort),
     ListSet(list_set::ListSet),
 }
@@ -241,7 +251,7 @@ pub struct IpSet {
 
 /// The packet fields a set looks at, read once per rule evaluation.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct PacketFields {
+pub struct PacketFields<'a> {
     pub src: u32,
     pub dst: u32,
     pub proto: u8,
@@ -251,9 +261,17 @@ pub struct PacketFields {
     pub ports: Option<(u16, u16)>,
     /// The packet's length (what counters add).
     pub len: u32,
+    pub ifaces: PacketIfaces<'a>,
 }
 
-impl PacketFields {
+/// `PacketFields` with the packet's interfaces (hash:net,iface).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PacketIfaces<'a> {
+    pub input: Option<&'a str>,
+    pub output: Option<&'a str>,
+}
+
+impl PacketFields<'_> {
     pub fn addr(&self, src: bool) -> u32 {
         if src {
             self.src
@@ -263,6 +281,14 @@ impl PacketFields {
     }
     pub fn port(&self, src: bool) -> Option<u16> {
         self.ports.map(|(s, d)| if src { s } else { d })
+    }
+    /// The input interface for `src`, the output one for `dst`.
+    pub fn iface(&self, src: bool) -> Option<&str> {
+        if src {
+            self.ifaces.input
+        } else {
+            self.ifaces.output
+        }
     }
 }
 
@@ -274,6 +300,7 @@ impl IpSet {
             SetType::HashNet => Members::HashNet(Default::default()),
             SetType::HashIpPort => Members::HashIpPort(Default::default()),
             SetType::HashNetPort => Members::HashNetPort(Default::default()),
+            SetType::HashNetIface => Members::HashNetIface(Default::default()),
             SetType::BitmapPort => Members::BitmapPort(bitmap_port::BitmapPort::new(
                 options.range.0,
                 options.range.1,
@@ -296,6 +323,7 @@ impl IpSet {
             Members::HashNet(m) => m.elems.len(),
             Members::HashIpPort(m) => m.elems.len(),
             Members::HashNetPort(m) => m.elems.len(),
+            Members::HashNetIface(m) => m.elems.len(),
             Members::BitmapPort(m) => m.len,
             Members::ListSet(m) => m.members.len(),
         }
@@ -327,6 +355,14 @@ impl IpSet {
                 },
                 *l,
             ),
+            (Members::HashNetIface(m), Elem::NetIface(a, l, iface, physdev)) => m.get(
+                hash_net_iface::IfaceKey {
+                    addr: u32::from(*a),
+                    iface: hash_net_iface::iface_bytes(iface)?,
+                    physdev: *physdev,
+                },
+                *l,
+            ),
             (Members::BitmapPort(m), Elem::Port(p)) => m.get(*p),
             (Members::ListSet(m), Elem::Set(i)) => m.position(*i).map(|p| &m.members[p].1),
             _ => None,
@@ -340,6 +376,7 @@ impl IpSet {
                 | (SetType::HashNet, Elem::Net(..))
                 | (SetType::HashIpPort, Elem::IpPort(..))
                 | (SetType::HashNetPort, Elem::NetPort(..))
+                | (SetType::HashNetIface, Elem::NetIface(..))
                 | (SetType::BitmapPort, Elem::Port(_))
                 | (SetType::ListSet, Elem::Set(_))
         );
@@ -442,6 +479,16 @@ impl IpSet {
                 },
                 ext,
             ),
+            (Members::HashNetIface(m), Elem::NetIface(a, l, iface, physdev)) => {
+                if let Some(iface) = hash_net_iface::iface_bytes(iface) {
+                    let key = hash_net_iface::IfaceKey {
+                        addr: store::masked(u32::from(*a), *l),
+                        iface,
+                        physdev: *physdev,
+                    };
+                    m.elems.insert(*l, key, ext);
+                }
+            }
             (Members::BitmapPort(m), Elem::Port(p)) => {
                 if let Some(slot) = m.slot(*p).and_then(|s| m.slots.get_mut(s)) {
                     if slot.is_none() {
@@ -483,6 +530,16 @@ impl IpSet {
                     port: *port,
                 },
             ),
+            (Members::HashNetIface(m), Elem::NetIface(a, l, iface, physdev)) => {
+                hash_net_iface::iface_bytes(iface).is_some_and(|iface| {
+                    let key = hash_net_iface::IfaceKey {
+                        addr: store::masked(u32::from(*a), *l),
+                        iface,
+                        physdev: *physdev,
+                    };
+                    m.elems.remove(*l, &key)
+                })
+            }
             (Members::BitmapPort(m), Elem::Port(p)) => {
                 let taken = m
                     .slot(*p)
@@ -530,6 +587,9 @@ impl IpSet {
                 };
                 m.lookup(key, &quiet, 0, now_ns) == Lookup::Hit
             }
+            (Members::HashNetIface(m), Elem::NetIface(a, 32, iface, false)) => {
+                m.lookup(u32::from(*a), iface, &quiet, 0, now_ns) == Lookup::Hit
+            }
             _ => self
                 .find(elem)
                 .is_some_and(|e| !e.expired(now_ns) && !e.nomatch),
@@ -570,6 +630,19 @@ impl IpSet {
                 .map(|(l, k, e)| {
                     (
                         Elem::NetPort(Ipv4Addr::from(k.addr), l, k.proto, k.port),
+                        e.clone(),
+                    )
+                })
+                .collect(),
+            Members::HashNetIface(m) => m
+                .elems
+                .iter()
+                .filter(|(_, _, e)| alive(e))
+                .map(|(l, k, e)| {
+                    let end = k.iface.iter().position(|b| *b == 0).unwrap_or(16);
+                    let name = String::from_utf8_lossy(&k.iface[..end]).into_owned();
+                    (
+                        Elem::NetIface(Ipv4Addr::from(k.addr), l, name, k.physdev),
                         e.clone(),
                     )
                 })
@@ -815,6 +888,9 @@ impl SetTable {
                 .map_or(Lookup::Miss, |k| m.lookup(k, flags, bytes, now_ns)),
             Members::HashNetPort(m) => ip_port(dirs.src(0), dirs.src(1))
                 .map_or(Lookup::Miss, |k| m.lookup(k, flags, bytes, now_ns)),
+            Members::HashNetIface(m) => pkt.iface(dirs.src(1)).map_or(Lookup::Miss, |i| {
+                m.lookup(pkt.addr(dirs.src(0)), i, flags, bytes, now_ns)
+            }),
             Members::BitmapPort(m) => {
                 // ip_set_get_ip_port: TCP and UDP only.
                 if !matches!(pkt.proto, IPPROTO_TCP | IPPROTO_UDP) {
@@ -846,7 +922,7 @@ impl SetTable {
 }
 
 /// `ip_set_get_ip4_port` over an IPv4 packet: the fields every set type reads.
-pub fn packet_fields(view: &crate::ruleset::packet::PacketView<'_>) -> PacketFields {
+pub fn packet_fields<'a>(view: &crate::ruleset::packet::PacketView<'a>) -> PacketFields<'a> {
     let ports = match (view.proto, view.l4) {
         (_, None)
             if matches!(
@@ -875,6 +951,10 @@ pub fn packet_fields(view: &crate::ruleset::packet::PacketView<'_>) -> PacketFie
         proto: view.proto,
         ports,
         len: u32::from(view.total_len),
+        ifaces: PacketIfaces {
+            input: view.meta.in_iface,
+            output: view.meta.out_iface,
+        },
     }
 }
 

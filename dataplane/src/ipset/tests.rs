@@ -7,13 +7,17 @@ fn ip(s: &str) -> Ipv4Addr {
     s.parse().unwrap()
 }
 
-fn pkt(src: &str, dst: &str) -> PacketFields {
+fn pkt(src: &str, dst: &str) -> PacketFields<'static> {
     PacketFields {
         src: u32::from(ip(src)),
         dst: u32::from(ip(dst)),
         proto: IPPROTO_UDP,
         ports: Some((1234, 53)),
         len: 100,
+        ifaces: PacketIfaces {
+            input: Some("wan0"),
+            output: Some("lan0"),
+        },
     }
 }
 
@@ -444,4 +448,74 @@ fn options_are_normalised_as_the_kernel_does() {
     };
     o.normalise();
     assert_eq!(o.hashsize, 1024);
+}
+
+#[test]
+fn hash_net_iface_takes_the_input_or_output_interface() {
+    let (mut t, i) = table("ni", SetType::HashNetIface, SetOptions::default());
+    add(
+        &mut t,
+        "ni",
+        Elem::NetIface(ip("10.0.0.0"), 8, "wan0".into(), false),
+    );
+    add(
+        &mut t,
+        "ni",
+        Elem::NetIface(ip("192.168.0.0"), 16, "lan0".into(), false),
+    );
+    add(
+        &mut t,
+        "ni",
+        Elem::NetIface(ip("172.16.0.0"), 12, "br0".into(), true),
+    );
+    let nomatch = AddExt {
+        nomatch: true,
+        ..AddExt::default()
+    };
+    t.set_mut("ni")
+        .unwrap()
+        .add(
+            &Elem::NetIface(ip("10.9.0.0"), 16, "wan0".into(), false),
+            &nomatch,
+            false,
+            0,
+        )
+        .unwrap();
+    let src_in = Dirs {
+        src_bits: 0b11,
+        count: 2,
+    };
+    let dst_out = Dirs {
+        src_bits: 0,
+        count: 2,
+    };
+    // pkt(): in wan0, out lan0.
+    assert!(t.test_packet(i, &pkt("10.1.1.1", "1.1.1.1"), src_in, &none(), 0));
+    assert!(
+        !t.test_packet(i, &pkt("10.9.1.1", "1.1.1.1"), src_in, &none(), 0),
+        "nomatch"
+    );
+    assert!(
+        !t.test_packet(i, &pkt("10.1.1.1", "1.1.1.1"), SRC_DST, &none(), 0),
+        "out is lan0"
+    );
+    assert!(t.test_packet(i, &pkt("1.1.1.1", "192.168.3.3"), dst_out, &none(), 0));
+    assert!(
+        !t.test_packet(i, &pkt("172.16.1.1", "1.1.1.1"), src_in, &none(), 0),
+        "physdev"
+    );
+    let no_out = PacketFields {
+        ifaces: PacketIfaces {
+            input: Some("wan0"),
+            output: None,
+        },
+        ..pkt("1.1.1.1", "192.168.3.3")
+    };
+    assert!(
+        !t.test_packet(i, &no_out, dst_out, &none(), 0),
+        "no output interface yet"
+    );
+    let set = &t.get(i).unwrap().set;
+    assert!(set.test_elem(&Elem::NetIface(ip("10.2.2.2"), 32, "wan0".into(), false), 0));
+    assert_eq!(set.elements(0).len(), 4);
 }

@@ -75,6 +75,11 @@ const WORDS: &[&str] = &[
     "\"x y\"",
     "\"\"",
     "",
+    "hash:net,iface",
+    "10.0.0.0/8,eth0",
+    "1.2.3.4,physdev:br0",
+    "0.0.0.0/0,x",
+    "10.0.0.1,",
 ];
 
 fn words(idx: &[usize]) -> Vec<String> {

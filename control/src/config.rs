@@ -680,7 +680,10 @@ impl Config {
             None => None,
         };
         let ipset_file = match raw.rules.as_ref().and_then(|r| r.ipset_file.as_ref()) {
-            Some(f) => Some(resolve(f.get_ref(), path).map_err(|e| cx.at(f, e))?),
+            Some(f) => Some(
+                resolve(f.get_ref(), path)
+                    .map_err(|e| cx.at(f, e.replacen("rules file", "ipset file", 1)))?,
+            ),
             None => None,
         };
         let rules_persist = raw.rules.as_ref().and_then(|r| r.persist).unwrap_or(true);
@@ -1208,6 +1211,25 @@ listen = "0.0.0.0:9100"
             e.message
         );
         assert_eq!(e.to_string(), format!("d.toml:3: {}", e.message));
+    }
+
+    #[test]
+    fn ipset_file_resolves_as_the_rules_file() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs");
+        let cfg = dir.join("x.toml");
+        let c = Config::parse(
+            "[rules]\nfile = \"gateway.rules\"\nipset_file = \"gateway.rules\"\n",
+            &cfg,
+        )
+        .unwrap();
+        assert_eq!(c.ipset_file, Some(dir.join("gateway.rules")));
+        let e =
+            Config::parse("[rules]\nipset_file = \"/nonexistent/x.ipset\"\n", &cfg).unwrap_err();
+        assert_eq!(e.line, Some(2));
+        assert_eq!(
+            e.message,
+            "ipset file `/nonexistent/x.ipset` does not exist"
+        );
     }
 
     #[test]

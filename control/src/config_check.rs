@@ -20,7 +20,7 @@ pub struct Checked {
 }
 
 impl Checked {
-    /// `FILE: ok (2 ports, 1 route, ...; rules FILE: N rules)`.
+    /// `FILE: ok (2 ports, 1 route, ...; rules FILE: N rules[; sets FILE: N sets])`.
     pub fn summary(&self) -> String {
         let c = &self.config;
         let count =
@@ -33,8 +33,16 @@ impl Checked {
             ),
             None => "no rules file (an empty ruleset)".to_string(),
         };
+        let sets = match &c.ipset_file {
+            Some(p) => format!(
+                "; sets {}: {}",
+                p.display(),
+                count(self.rules.sets.iter().count(), "set", "sets")
+            ),
+            None => String::new(),
+        };
         format!(
-            "{}: ok ({}, {}, {}, {}, {}; {rules})",
+            "{}: ok ({}, {}, {}, {}, {}; {rules}{sets})",
             c.path.display(),
             count(c.ports.len(), "port", "ports"),
             count(c.workers.len(), "worker", "workers"),

@@ -114,10 +114,12 @@ soak: build-dpdk
 replay-demo: build
 	bash scripts/demo.sh
 
-# Regenerates tests/golden/*.golden with the real iptables in a network namespace (root).
+# Regenerates tests/golden/*.golden with the real iptables in a network namespace (root),
+# and tests/golden/ipset/ with the real ipset.
 golden: setup
 	bash tests/golden/gen.sh
 	bash tests/golden/gen-list.sh
+	bash tests/golden/ipset/gen.sh
 
 # Benchmarks (not part of `make test`): the quick suite (JSON in target/bench/suite.json)
 # and, as root, nfdp against the kernel as a router (target/bench/compare-kernel.json).

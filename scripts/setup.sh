@@ -7,6 +7,7 @@ set -euo pipefail
 packages=(
   build-essential pkg-config   # cc for C shims, pkg-config for DPDK discovery
   iptables conntrack iproute2  # the kernel oracle: goldens, conformance, the lab
+  ipset                        # the kernel's ip_set: ipset goldens, -m set goldens and conformance
   ethtool python3
   fail2ban python3-grpcio python3-grpc-tools  # tests/api: fail2ban's actions, a Python client
   curl iperf3 iputils-ping      # the lab's real clients

@@ -156,6 +156,9 @@ pub struct Config {
     pub conntrack: BTreeMap<String, u64>,
     /// `[rules] file`, resolved; `None` means an empty ruleset.
     pub rules_file: Option<PathBuf>,
+    /// `[rules] ipset_file`, resolved: an `ipset restore` text loaded before the rules
+    /// file (the sets its rules reference), and written back like it with `persist`.
+    pub ipset_file: Option<PathBuf>,
     /// `[rules] persist`: write every change accepted through the API back to `rules_file`.
     pub rules_persist: bool,
     /// `[rules] max_file_size`: the largest rules file read, in bytes (at start-up and on
@@ -290,6 +293,7 @@ struct RawNeighbor {
 #[serde(deny_unknown_fields)]
 struct RawRules {
     file: Option<Spanned<String>>,
+    ipset_file: Option<Spanned<String>>,
     persist: Option<bool>,
     max_file_size: Option<Spanned<u64>>,
 }
@@ -675,6 +679,13 @@ impl Config {
             Some(f) => Some(resolve(f.get_ref(), path).map_err(|e| cx.at(f, e))?),
             None => None,
         };
+        let ipset_file = match raw.rules.as_ref().and_then(|r| r.ipset_file.as_ref()) {
+            Some(f) => Some(
+                resolve(f.get_ref(), path)
+                    .map_err(|e| cx.at(f, e.replacen("rules file", "ipset file", 1)))?,
+            ),
+            None => None,
+        };
         let rules_persist = raw.rules.as_ref().and_then(|r| r.persist).unwrap_or(true);
         let rules_file_limit = match raw.rules.as_ref().and_then(|r| r.max_file_size.as_ref()) {
             Some(m) if *m.get_ref() == 0 => {
@@ -736,6 +747,7 @@ impl Config {
             neighbors,
             conntrack,
             rules_file,
+            ipset_file,
             rules_persist,
             rules_file_limit,
             api_socket,
@@ -1199,6 +1211,25 @@ listen = "0.0.0.0:9100"
             e.message
         );
         assert_eq!(e.to_string(), format!("d.toml:3: {}", e.message));
+    }
+
+    #[test]
+    fn ipset_file_resolves_as_the_rules_file() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs");
+        let cfg = dir.join("x.toml");
+        let c = Config::parse(
+            "[rules]\nfile = \"gateway.rules\"\nipset_file = \"gateway.rules\"\n",
+            &cfg,
+        )
+        .unwrap();
+        assert_eq!(c.ipset_file, Some(dir.join("gateway.rules")));
+        let e =
+            Config::parse("[rules]\nipset_file = \"/nonexistent/x.ipset\"\n", &cfg).unwrap_err();
+        assert_eq!(e.line, Some(2));
+        assert_eq!(
+            e.message,
+            "ipset file `/nonexistent/x.ipset` does not exist"
+        );
     }
 
     #[test]

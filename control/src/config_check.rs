@@ -9,7 +9,6 @@
 use std::path::Path;
 
 use crate::config::Config;
-use crate::daemon::load_rules;
 use dataplane::pipeline::CompiledRuleset;
 use dataplane::ruleset::Ruleset;
 
@@ -21,7 +20,7 @@ pub struct Checked {
 }
 
 impl Checked {
-    /// `FILE: ok (2 ports, 1 route, ...; rules FILE: N rules)`.
+    /// `FILE: ok (2 ports, 1 route, ...; rules FILE: N rules[; sets FILE: N sets])`.
     pub fn summary(&self) -> String {
         let c = &self.config;
         let count =
@@ -34,8 +33,16 @@ impl Checked {
             ),
             None => "no rules file (an empty ruleset)".to_string(),
         };
+        let sets = match &c.ipset_file {
+            Some(p) => format!(
+                "; sets {}: {}",
+                p.display(),
+                count(self.rules.sets.iter().count(), "set", "sets")
+            ),
+            None => String::new(),
+        };
         format!(
-            "{}: ok ({}, {}, {}, {}, {}; {rules})",
+            "{}: ok ({}, {}, {}, {}, {}; {rules}{sets})",
             c.path.display(),
             count(c.ports.len(), "port", "ports"),
             count(c.workers.len(), "worker", "workers"),
@@ -79,10 +86,7 @@ fn token_file_line(path: &Path) -> Option<usize> {
 /// Checks the config at `path` and everything it names; the error is the line to print.
 pub fn check(path: &Path) -> Result<Checked, String> {
     let config = Config::load(path).map_err(|e| e.to_string())?;
-    let rules = match &config.rules_file {
-        Some(p) => load_rules(p, config.rules_file_limit)?,
-        None => Ruleset::default(),
-    };
+    let rules = crate::daemon::load_config_rules(&config, None)?;
     let ports: Vec<String> = config.ports.iter().map(|p| p.name.clone()).collect();
     if let Err(e) =
         CompiledRuleset::try_compile_for_ports(&rules, 1, &ports, config.classifier_memory)

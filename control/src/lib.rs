@@ -8,6 +8,7 @@ pub mod config_check;
 pub mod ctl;
 pub mod daemon;
 pub mod input_file;
+pub mod ipset;
 pub mod iptables;
 pub mod replay;
 pub mod ruleset_check;

@@ -9,7 +9,6 @@ use dataplane::conntrack::CtConfig;
 use dataplane::pipeline::arp::ArpStats;
 use dataplane::pipeline::{CompiledRuleset, Emit, Pipeline, PipelineStats};
 use dataplane::port::{PacketBuf, PortId};
-use dataplane::ruleset::Ruleset;
 use pcap_file::pcap::{PcapHeader, PcapPacket, PcapReader, PcapWriter};
 use pcap_file::DataLink;
 use std::collections::BTreeMap;
@@ -115,10 +114,7 @@ fn verdict_line(
 pub fn run(args: &ReplayArgs) -> Result<ReplaySummary, String> {
     let cfg = Config::load(&args.config).map_err(|e| e.to_string())?;
     let topo = cfg.build().map_err(|e| e.to_string())?;
-    let rules = match (&args.rules, &cfg.rules_file) {
-        (Some(p), _) | (None, Some(p)) => crate::daemon::load_rules(p, cfg.rules_file_limit)?,
-        (None, None) => Ruleset::default(),
-    };
+    let rules = crate::daemon::load_config_rules(&cfg, args.rules.as_deref())?;
     let port_names: Vec<String> = topo.ports().iter().map(|p| p.name.clone()).collect();
     let port_id = |name: &str| {
         port_names
@@ -159,6 +155,7 @@ pub fn run(args: &ReplayArgs) -> Result<ReplaySummary, String> {
     );
     let mut pipeline = Pipeline::new(compiled, topo.fib.clone(), topo.neighbors.clone());
     pipeline.set_conntrack_config(CtConfig::from_tunables(|n| cfg.tunable(n)));
+    pipeline.set_sets(std::sync::Arc::clone(&rules.sets));
     pipeline.enable_trace();
     if args.events.is_some() {
         pipeline.conntrack_mut().follow_events();

@@ -7,7 +7,17 @@ use dataplane::ruleset::Ruleset;
 /// Loads `text` into an empty ruleset; returns the iptables-save text or
 /// `(line, message)`.
 pub fn check_text(text: &str) -> Result<String, (usize, String)> {
+    check_text_with_sets(None, text)
+}
+
+/// `check_text` over the sets of an `ipset restore` text (loaded first, as
+/// `[rules] ipset_file` is); an error in it is `(0, message)`.
+pub fn check_text_with_sets(sets: Option<&str>, text: &str) -> Result<String, (usize, String)> {
     let mut rs = Ruleset::default();
+    if let Some(sets) = sets {
+        crate::ipset::restore(&mut rs, sets, false, 0)
+            .map_err(|e| (0, format!("ipset text line {}: {}", e.line, e.message)))?;
+    }
     restore(text, &mut rs, RestoreOptions::default()).map_err(|e| (e.line, e.message))?;
     Ok(save_ruleset(&rs, false))
 }

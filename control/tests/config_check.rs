@@ -189,3 +189,44 @@ fn a_ruleset_over_the_classifier_budget_is_refused() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn the_ipset_file_loads_before_the_rules_and_errors_name_its_line() {
+    let dir = scratch("ipset");
+    std::fs::write(
+        dir.join("gw.rules"),
+        "*filter\n-A FORWARD -m set --match-set bl src -j DROP\nCOMMIT\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("sets.ipset"),
+        "create bl hash:net\nadd bl 10.0.0.0/8\ncreate ok hash:ip\n",
+    )
+    .unwrap();
+    let cfg = format!("{PORT}\n[rules]\nfile = \"gw.rules\"\nipset_file = \"sets.ipset\"\n");
+    std::fs::write(dir.join("gw.toml"), &cfg).unwrap();
+    let (code, out, err) = nfdp_config_check(&dir, "gw.toml");
+    assert_eq!((code, err.as_str()), (0, ""));
+    // Paths are printed as found (relative to the current directory here).
+    assert_eq!(
+        out,
+        "gw.toml: ok (1 port, 1 worker, 0 routes, 0 policy rules, 0 neighbors; rules gw.rules: 1 rule; sets sets.ipset: 2 sets)\n"
+    );
+    // A broken ipset file: its line; a rule naming a set it lacks: the rules file's line.
+    std::fs::write(
+        dir.join("sets.ipset"),
+        "create bl hash:net\nadd bl 10.0.0.0/33\n",
+    )
+    .unwrap();
+    let (code, out, err) = nfdp_config_check(&dir, "gw.toml");
+    assert_eq!((code, out.as_str()), (1, ""));
+    assert_eq!(
+        err,
+        "sets.ipset:2: Syntax error: '33' is out of range 0-32\n"
+    );
+    std::fs::write(dir.join("sets.ipset"), "create other hash:net\n").unwrap();
+    let (code, _, err) = nfdp_config_check(&dir, "gw.toml");
+    assert_eq!(code, 1);
+    assert_eq!(err, "gw.rules:2: Set bl doesn't exist.\n");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -109,6 +109,7 @@ impl Daemon {
                 ports,
                 host: None,
                 rules: Arc::clone(&shared.compiled),
+                sets: Arc::clone(&shared.sets),
                 commands: rx,
                 stop: Arc::clone(&stop),
                 snapshot: Arc::new(control::daemon::snapshot::SnapshotSlot::new()),

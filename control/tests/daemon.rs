@@ -130,6 +130,7 @@ impl Daemon {
             ports,
             host,
             rules: Arc::clone(&shared.compiled),
+            sets: Arc::clone(&shared.sets),
             commands: rx,
             stop: Arc::clone(&stop),
             snapshot: Arc::clone(&snapshot),

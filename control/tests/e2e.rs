@@ -236,6 +236,82 @@ fn sorted_untimed(out: &str) -> Vec<String> {
 
 // ---- iptables ----
 
+/// `ipset` through its link: a set made, a rule that names it, restore and save, and the
+/// refusal of a destroy while the rule is there.
+#[test]
+fn ipset_link_drives_the_daemons_sets() {
+    let h = start("*filter\n:FORWARD ACCEPT [0:0]\nCOMMIT\n");
+    let out = h.tool("ipset", &["create", "bl", "hash:net", "counters"]);
+    assert_eq!((out.stderr.as_str(), out.rc), ("", 0));
+    let out = h.tool_in(
+        "ipset",
+        &["restore"],
+        b"add bl 10.0.0.0/8\nadd bl 10.9.0.0/16 nomatch\n",
+    );
+    assert_eq!((out.stderr.as_str(), out.rc), ("", 0));
+    let out = h.tool(
+        "iptables",
+        &[
+            "-A",
+            "FORWARD",
+            "-m",
+            "set",
+            "--match-set",
+            "bl",
+            "src",
+            "-j",
+            "DROP",
+        ],
+    );
+    assert_eq!((out.stderr.as_str(), out.rc), ("", 0));
+    let out = h.tool(
+        "iptables",
+        &[
+            "-A",
+            "FORWARD",
+            "-m",
+            "set",
+            "--match-set",
+            "nosuch",
+            "src",
+            "-j",
+            "DROP",
+        ],
+    );
+    assert_eq!(
+        (out.stderr.as_str(), out.rc),
+        (
+            "iptables v1.8.9 (nf_tables): Set nosuch doesn't exist.\n\nTry `iptables -h' or 'iptables --help' for more information.\n",
+            2
+        )
+    );
+    let out = h.tool("ipset", &["save", "bl"]);
+    assert_eq!(out.rc, 0);
+    let members: Vec<&str> = out.stdout.lines().skip(1).collect();
+    assert_eq!(
+        members,
+        [
+            "add bl 10.0.0.0/8 packets 0 bytes 0",
+            "add bl 10.9.0.0/16 nomatch packets 0 bytes 0"
+        ]
+    );
+    let out = h.tool("ipset", &["destroy", "bl"]);
+    assert_eq!(
+        (out.stderr.as_str(), out.rc),
+        (
+            "ipset v7.17: Set cannot be destroyed: it is in use by a kernel component\n",
+            1
+        )
+    );
+    let out = h.tool("iptables-save", &["-t", "filter"]);
+    assert!(
+        out.stdout
+            .contains("-A FORWARD -m set --match-set bl src -j DROP\n"),
+        "{}",
+        out.stdout
+    );
+}
+
 #[test]
 fn iptables_commands_print_and_exit_as_iptables_1_8_9() {
     let h = start("*nat\n:PREROUTING ACCEPT [0:0]\nCOMMIT\n*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n");

@@ -2,7 +2,7 @@
 //! 1.8.9 and saved (tests/golden/gen.sh); `nfdp ruleset --check` must print the same text.
 //! Also: check(check(x)) == check(x), and every file under tests/golden/errors is refused.
 
-use control::ruleset_check::check_text;
+use control::ruleset_check::check_text_with_sets;
 use std::path::PathBuf;
 
 fn golden_dir() -> PathBuf {
@@ -17,6 +17,15 @@ fn cases(sub: &str, ext: &str) -> Vec<PathBuf> {
         .collect();
     v.sort();
     v
+}
+
+/// The rules file's sets (`NAME.ipset` beside it), if any.
+fn sets_of(rules: &std::path::Path) -> Option<String> {
+    std::fs::read_to_string(rules.with_extension("ipset")).ok()
+}
+
+fn check_text_for(rules: &std::path::Path, text: &str) -> Result<String, (usize, String)> {
+    check_text_with_sets(sets_of(rules).as_deref(), text)
 }
 
 fn first_diff(want: &str, got: &str) -> String {
@@ -41,7 +50,7 @@ fn goldens_match_iptables_save() {
         let golden = rules.with_extension("golden");
         let want = std::fs::read_to_string(&golden).expect("golden file");
         let text = std::fs::read_to_string(rules).expect("rules file");
-        match check_text(&text) {
+        match check_text_for(rules, &text) {
             Ok(got) if got == want => {}
             Ok(got) => failures.push(format!("{}: {}", rules.display(), first_diff(&want, &got))),
             Err((line, msg)) => failures.push(format!("{}:{line}: {msg}", rules.display())),
@@ -60,7 +69,7 @@ fn goldens_match_iptables_save() {
 fn check_is_idempotent() {
     for rules in cases("cases", "rules") {
         let text = std::fs::read_to_string(&rules).expect("rules file");
-        let Ok(once) = check_text(&text) else {
+        let Ok(once) = check_text_for(&rules, &text) else {
             continue;
         };
         // An unclosed quote swallows the line end into a comment (an iptables quirk the
@@ -68,7 +77,7 @@ fn check_is_idempotent() {
         if once.contains("\n\"") {
             continue;
         }
-        let twice = check_text(&once)
+        let twice = check_text_for(&rules, &once)
             .unwrap_or_else(|(l, m)| panic!("{}: reload failed at {l}: {m}", rules.display()));
         assert_eq!(
             once,
@@ -84,7 +93,7 @@ fn iptables_refusals_are_refused() {
     let mut accepted = Vec::new();
     for rules in cases("errors", "rules") {
         let text = std::fs::read_to_string(&rules).expect("rules file");
-        if check_text(&text).is_ok() {
+        if check_text_for(&rules, &text).is_ok() {
             accepted.push(rules.display().to_string());
         }
     }
@@ -103,7 +112,8 @@ fn shipped_rulesets_load() {
         let p = e.expect("entry").path();
         if p.extension().is_some_and(|x| x == "rules") {
             let text = std::fs::read_to_string(&p).expect("read");
-            check_text(&text).unwrap_or_else(|(l, m)| panic!("{}:{l}: {m}", p.display()));
+            check_text_with_sets(None, &text)
+                .unwrap_or_else(|(l, m)| panic!("{}:{l}: {m}", p.display()));
             n += 1;
         }
     }

@@ -44,6 +44,10 @@ fn listings_match_iptables() {
         let text =
             std::fs::read_to_string(dir().join("cases").join(format!("{case}.rules"))).unwrap();
         let mut rs = Ruleset::default();
+        let sets = dir().join("cases").join(format!("{case}.ipset"));
+        if let Ok(sets) = std::fs::read_to_string(sets) {
+            control::ipset::restore(&mut rs, &sets, false, 0).expect("sets");
+        }
         restore(&text, &mut rs, RestoreOptions::default())
             .unwrap_or_else(|e| panic!("{case}: {e}"));
         let kind = TableKind::from_name(table).unwrap();

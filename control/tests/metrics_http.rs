@@ -87,6 +87,7 @@ impl Rig {
             ports,
             host: None,
             rules: Arc::clone(&shared.compiled),
+            sets: Arc::clone(&shared.sets),
             commands: rx,
             stop: Arc::clone(&stop),
             snapshot: Arc::clone(&slot),

@@ -35,9 +35,13 @@ fn restore_refusals_print_what_iptables_restore_prints() {
         let code: i32 = lines.remove(0).parse().unwrap();
         lines.pop(); // "untouched: ..."
         let stderr = format!("{}\n", lines.join("\n"));
-        let mut rs = base.clone();
+        let mut before = base.clone();
+        if let Ok(sets) = std::fs::read_to_string(case.with_extension("ipset")) {
+            control::ipset::restore(&mut before, &sets, false, 0).unwrap();
+        }
+        let mut rs = before.clone();
         let e = restore(&text, &mut rs, RestoreOptions::default()).expect_err(&name);
-        assert_eq!(rs, base, "{name}: a refused restore changed the ruleset");
+        assert_eq!(rs, before, "{name}: a refused restore changed the ruleset");
         let got = restore_refusal(&text, &e);
         if (got.code, got.stderr.as_str()) == (code, stderr.as_str()) {
             matched += 1;

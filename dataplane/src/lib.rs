@@ -9,6 +9,7 @@ pub mod conntrack;
 pub mod defrag;
 pub mod handoff;
 pub mod hash;
+pub mod ipset;
 pub mod neigh;
 pub mod pipeline;
 pub mod port;

@@ -49,6 +49,20 @@ enum What {
         #[arg(long)]
         stateful: bool,
     },
+    /// Pipeline cost per forwarded packet with one `-m set` rule in FORWARD (a set the
+    /// packet is not in) against the same ruleset without it, measured alternately.
+    Sets {
+        /// Elements in each set (hash:ip: addresses; hash:net: networks over three prefix
+        /// lengths).
+        #[arg(long, default_value_t = 100_000)]
+        elements: usize,
+        #[arg(long, default_value_t = 200_000)]
+        packets: usize,
+        /// A gateway's FORWARD chain: policy DROP, the set rule first, then ESTABLISHED
+        /// accepted by conntrack (the flow established by one reply before measuring).
+        #[arg(long)]
+        stateful: bool,
+    },
     /// DPDK io forwarding (testpmd's io mode, mbufs untouched) between two virtual ports on
     /// this core: the framework ceiling.
     #[cfg(feature = "dpdk")]
@@ -279,9 +293,145 @@ fn rules(counts: &[usize], packets: usize, repeats: usize, linear: bool, statefu
     }
 }
 
+/// The `ipset restore` text of a set of `n` elements the bench flow is not in.
+fn bench_set(kind: &str, n: usize) -> String {
+    let mut t = format!("create s {kind} maxelem {}\n", n + 1);
+    for i in 0..n {
+        match kind {
+            "hash:ip" => t.push_str(&format!(
+                "add s {}\n",
+                Ipv4Addr::from((10u32 << 24) + i as u32)
+            )),
+            // Three prefix lengths, so a miss probes three tables.
+            _ => {
+                let k = (i / 3) as u32;
+                let (base, len, step) = [
+                    (11u32 << 24, 32, 1u32),
+                    (20 << 24, 24, 256),
+                    (100 << 24, 20, 4096),
+                ][i % 3];
+                let net = Ipv4Addr::from(base + k * step);
+                t.push_str(&format!("add s {net}/{len}\n"));
+            }
+        }
+    }
+    t
+}
+
+fn sets(elements: usize, packets: usize, repeats: usize, stateful: bool) {
+    let topo = bench_topology();
+    let mut frame = vec![2, 0, 0, 0, 1, 1, 2, 0, 0, 0, 1, 0x10, 8, 0];
+    frame.extend_from_slice(&udp_packet(
+        Ipv4Addr::new(192, 168, 1, 10),
+        Ipv4Addr::new(93, 184, 216, 34),
+        40000,
+        53,
+    ));
+    let mut reply = vec![2, 0, 0, 0, 2, 1, 2, 0, 0, 0, 2, 0xfe, 8, 0];
+    reply.extend_from_slice(&udp_packet(
+        Ipv4Addr::new(93, 184, 216, 34),
+        Ipv4Addr::new(192, 168, 1, 10),
+        53,
+        40000,
+    ));
+    let names: Vec<String> = topo.ports().iter().map(|p| p.name.clone()).collect();
+    let setups: Vec<(String, Ruleset)> = ["", "view", "hash:ip", "hash:net"]
+        .iter()
+        .map(|kind| {
+            let mut rs = Ruleset::default();
+            let mut text = String::from(if stateful {
+                "*filter\n:FORWARD DROP [0:0]\n"
+            } else {
+                "*filter\n"
+            });
+            if *kind == "view" {
+                // A rule that parses the packet as the set rule must, for scale.
+                text.push_str("-A FORWARD -s 10.0.0.0/8 -p udp --dport 9 -j DROP\n");
+            } else if !kind.is_empty() {
+                control::ipset::restore(&mut rs, &bench_set(kind, elements), false, 0)
+                    .expect("set");
+                text.push_str("-A FORWARD -m set --match-set s src -j DROP\n");
+            }
+            text.push_str(if stateful {
+                "-A FORWARD -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT\n\
+                 -A FORWARD -i lan0 -m conntrack --ctstate NEW -j ACCEPT\nCOMMIT\n"
+            } else {
+                "-A FORWARD -j ACCEPT\nCOMMIT\n"
+            });
+            restore(&text, &mut rs, RestoreOptions::default()).expect("rules");
+            let label = if kind.is_empty() {
+                "no -m set rule".to_string()
+            } else if *kind == "view" {
+                "-s NET -p udp --dport 9 rule".to_string()
+            } else {
+                format!("-m set, {kind} of {elements}")
+            };
+            (label, rs)
+        })
+        .collect();
+    println!(
+        "pipeline (classifier), one forwarded UDP flow; FORWARD: [-m set --match-set s src -j DROP] then {}",
+        if stateful {
+            "ctstate ESTABLISHED,RELATED ACCEPT (policy DROP)"
+        } else {
+            "ACCEPT"
+        }
+    );
+    let mut rates: Vec<Vec<f64>> = vec![Vec::new(); setups.len()];
+    // Alternating runs: drift on a shared machine hits every variant alike.
+    for _ in 0..repeats {
+        for (i, (_, rs)) in setups.iter().enumerate() {
+            let compiled = Arc::new(CompiledRuleset::compile_for_ports(rs, 1, &names));
+            let mut p = Pipeline::new(compiled, topo.fib.clone(), topo.neighbors.clone());
+            p.set_sets(Arc::clone(&rs.sets));
+            let mut out: Vec<Emit> = Vec::with_capacity(4);
+            let mut warmup = 0;
+            if stateful {
+                p.receive(PortId(0), PacketBuf::from_slice(&frame), 1, &mut out);
+                p.receive(PortId(1), PacketBuf::from_slice(&reply), 2, &mut out);
+                out.clear();
+                warmup = 2;
+            }
+            let mut pool = PacketPool::with_defaults(8);
+            let t = Instant::now();
+            for _ in 0..packets {
+                let mut buf = pool.alloc().expect("every frame comes back to the pool");
+                buf.set_data(&frame);
+                p.receive(PortId(0), buf, 1_000_000_000, &mut out);
+                for e in black_box(&mut out).drain(..) {
+                    match e {
+                        Emit::Tx { frame, .. } => pool.free(frame),
+                        Emit::Local { packet } => pool.free(packet),
+                    }
+                }
+            }
+            rates[i].push(packets as f64 / t.elapsed().as_secs_f64());
+            assert_eq!(p.stats().forwarded as usize, packets + warmup);
+        }
+    }
+    println!(
+        "{:>28} {:>14} {:>12} {:>10}",
+        "ruleset", "packets/s", "ns/packet", "vs none"
+    );
+    let base = 1e9 / median(rates[0].clone());
+    for ((label, _), r) in setups.iter().zip(rates) {
+        let ns = 1e9 / median(r);
+        println!(
+            "{label:>28} {:>14.0} {ns:>12.0} {:>9.3}x",
+            1e9 / ns,
+            ns / base
+        );
+    }
+}
+
 fn main() {
     let cli = Cli::parse();
     match cli.what {
+        What::Sets {
+            elements,
+            packets,
+            stateful,
+        } => sets(elements, packets, cli.repeats.max(1), stateful),
         What::Conntrack { entries } => conntrack(&entries, cli.repeats.max(1)),
         What::Rules {
             rules: r,

@@ -76,6 +76,16 @@ def frames_for(sc):
     return out
 
 
+def ipset_text(sc):
+    """The scenario's sets: `ipset` (an `ipset restore` text) and/or `ipset_file` (one
+    beside the scenario), loaded before the rules on both sides."""
+    text = sc.get("ipset", "")
+    if "ipset_file" in sc:
+        with open(os.path.join(HERE, "scenarios", sc["ipset_file"])) as f:
+            text += f.read()
+    return text
+
+
 def kernel_run(sc, work):
     cleanup(sc)
     sh("ip", "netns", "add", ROUTER)
@@ -112,6 +122,11 @@ def kernel_run(sc, work):
         sh("ip", "neigh", "replace", n["ip"], "lladdr", n["mac"], "dev", n["dev"], "nud", "permanent", ns=ROUTER)
     for k, v in sc.get("conntrack", {}).items():
         sh("sysctl", "-qw", "net.netfilter.%s=%s" % (k, v), ns=ROUTER)
+    sets = ipset_text(sc)
+    if sets:
+        r = subprocess.run(["ip", "netns", "exec", ROUTER, "ipset", "restore"], input=sets, capture_output=True, text=True)
+        if r.returncode != 0:
+            raise RuntimeError("ipset restore: " + r.stderr)
     rules = os.path.join(work, "rules")
     with open(rules, "w") as f:
         f.write(sc["rules"])
@@ -162,6 +177,12 @@ def nfdp_run(sc, work, nfdp):
         cfg.append("[[policy]]\n" + "".join("%s = %s\n" % kv for kv in pol.items()))
     if sc.get("conntrack"):
         cfg.append("[conntrack]\n" + "".join("%s = %s\n" % kv for kv in sc["conntrack"].items()))
+    sets = ipset_text(sc)
+    if sets:
+        sets_path = os.path.join(work, "sets.ipset")
+        with open(sets_path, "w") as f:
+            f.write(sets)
+        cfg.append("[rules]\nipset_file = %r\n" % sets_path)
     path = os.path.join(work, "nfdp.toml")
     with open(path, "w") as f:
         f.write("\n".join(cfg))

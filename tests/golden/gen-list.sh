@@ -2,7 +2,7 @@
 # Regenerates tests/golden/list/NAME.TABLE.txt: what the real iptables 1.8.9 prints for
 # `iptables -t TABLE -L -n -v --line-numbers` (and, for NAME.TABLE.plain.txt,
 # `-L -n`; for NAME.TABLE.exact.txt, `-L -n -v -x`) after restoring cases/NAME.rules in a
-# fresh network namespace. Run as root.
+# fresh network namespace (cases/NAME.ipset, if any, restored with ipset first). Run as root.
 set -euo pipefail
 cd "$(dirname "$0")"
 [ "$(id -u)" = 0 ] || { echo "gen-list.sh: run as root" >&2; exit 1; }
@@ -13,7 +13,8 @@ cases=(every_base every_match_ext1 every_match_ext2 every_tcp_udp_icmp every_tar
        every_target_mangle every_target_nat every_target_raw home_gateway docker
        kube_proxy_clusterip stateful_server port_forward_hairpin cgnat user_chain_order
        multiwan_connmark time_string_policy quoting_counters kube_proxy_nodeport
-       issue15_parse_gaps netmap trace_target helper_match m_pkttype m_connbytes m_quota m_rpfilter t_tee m_ecn)
+       issue15_parse_gaps netmap trace_target helper_match m_pkttype m_connbytes m_quota m_rpfilter t_tee m_ecn
+       set_match)
 mkdir -p list
 rm -f list/*.txt
 for c in "${cases[@]}"; do
@@ -27,6 +28,8 @@ for c in "${cases[@]}"; do
     esac
     for ch in $chains; do ip netns exec "$ns" iptables -t "$t" -P "$ch" ACCEPT; done
   done
+  # A case's sets (cases/NAME.ipset) go in first.
+  if [ -f "cases/$c.ipset" ]; then ip netns exec "$ns" ipset restore < "cases/$c.ipset"; fi
   ip netns exec "$ns" iptables-restore < "cases/$c.rules" 2>/dev/null
   for t in raw mangle nat filter; do
     ip netns exec "$ns" iptables -t "$t" -L -n -v --line-numbers > "list/$c.$t.txt"

@@ -49,6 +49,12 @@ pub fn routes(
             .max_decoding_message_size(MAX_MESSAGE),
         )
         .add_service(
+            pb::ipset_server::IpsetServer::new(super::ipset::IpsetService::new(Arc::clone(
+                control,
+            )))
+            .max_decoding_message_size(MAX_MESSAGE),
+        )
+        .add_service(
             pb::sysctl_server::SysctlServer::new(super::sysctl::SysctlService::new(Arc::clone(
                 control,
             )))

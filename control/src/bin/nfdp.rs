@@ -27,6 +27,9 @@ enum Cmd {
         /// iptables-save form; on error print FILE:LINE: message and exit 1.
         #[arg(long, value_name = "FILE")]
         check: String,
+        /// The IP sets the rules reference (`ipset restore` text), loaded first.
+        #[arg(long, value_name = "FILE")]
+        ipset: Option<PathBuf>,
     },
     /// Offline config tools.
     Config {
@@ -163,7 +166,27 @@ fn main() -> ExitCode {
                 ExitCode::from(1)
             }
         },
-        Cmd::Ruleset { check } => {
+        Cmd::Ruleset { check, ipset } => {
+            let sets = match &ipset {
+                None => None,
+                Some(p) => match control::input_file::read_text(
+                    p,
+                    control::config::DEFAULT_RULES_FILE_LIMIT,
+                ) {
+                    Ok(s) => Some(s),
+                    Err(e) => {
+                        eprintln!("{}: {e}", p.display());
+                        return ExitCode::from(1);
+                    }
+                },
+            };
+            if let (Some(p), Some(text)) = (&ipset, &sets) {
+                let mut rs = dataplane::ruleset::Ruleset::default();
+                if let Err(e) = control::ipset::restore(&mut rs, text, false, 0) {
+                    eprintln!("{}:{}: {}", p.display(), e.line, e.message);
+                    return ExitCode::from(1);
+                }
+            }
             let text = if check == "-" {
                 match control::input_file::read_stdin(control::config::DEFAULT_RULES_FILE_LIMIT) {
                     Ok(s) => s,
@@ -184,7 +207,7 @@ fn main() -> ExitCode {
                     }
                 }
             };
-            match control::ruleset_check::check_text(&text) {
+            match control::ruleset_check::check_text_with_sets(sets.as_deref(), &text) {
                 Ok(out) => {
                     print!("{out}");
                     ExitCode::SUCCESS

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 #[command(
     name = "nfdpctl",
     version,
-    about = "nfdp's operator CLI: iptables, conntrack, sysctl, ip, stats and trace over the gRPC API"
+    about = "nfdp's operator CLI: iptables, ipset, conntrack, sysctl, ip, stats and trace over the gRPC API"
 )]
 struct Cli {
     /// The daemon's Unix socket (else $NFDP_SOCKET, else /run/nfdp/nfdp.sock).
@@ -49,6 +49,12 @@ enum Cmd {
     /// conntrack -L|-G|-D|-F|-C|-E|-S [filter options] [-o extended].
     #[command(disable_help_flag = true)]
     Conntrack {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// ipset ARGS: run as ipset 7.17 would (`restore` reads stdin or -file FILE, whole).
+    #[command(disable_help_flag = true)]
+    Ipset {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
@@ -131,6 +137,7 @@ fn main() {
         Cmd::IptablesSave { args } => Ok(Job::Tool(Tool::IptablesSave, args)),
         Cmd::IptablesRestore { args } => Ok(Job::Tool(Tool::IptablesRestore, args)),
         Cmd::Conntrack { args } => Ok(Job::Tool(Tool::Conntrack, args)),
+        Cmd::Ipset { args } => Ok(Job::Tool(Tool::Ipset, args)),
         Cmd::InstallLinks { dir } => std::process::exit(install_links(&dir)),
         Cmd::Sysctl { args } => ctl::sysctl::parse(&args)
             .map(|a| Job::Ctl(CtlCommand::Sysctl(a)))

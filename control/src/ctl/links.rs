@@ -1,11 +1,17 @@
 //! `nfdpctl install-links DIR`: the links that make nfdpctl answer as iptables,
-//! iptables-save, iptables-restore and conntrack when DIR is first on PATH.
+//! iptables-save, iptables-restore, conntrack and ipset when DIR is first on PATH.
 
 use std::io;
 use std::path::Path;
 
 /// The names `install-links` creates.
-pub const LINK_NAMES: &[&str] = &["iptables", "iptables-save", "iptables-restore", "conntrack"];
+pub const LINK_NAMES: &[&str] = &[
+    "iptables",
+    "iptables-save",
+    "iptables-restore",
+    "conntrack",
+    "ipset",
+];
 
 /// Creates DIR (if missing) and in it a symlink per [`LINK_NAMES`] to `target` (an absolute
 /// path). Idempotent: a link already there is replaced if it points elsewhere; a file that

@@ -14,6 +14,7 @@ pub mod conntrack;
 pub mod ct_args;
 pub mod ct_format;
 pub mod ip;
+pub mod ipset;
 pub mod iptables;
 pub mod links;
 pub mod stats;
@@ -116,6 +117,7 @@ pub enum Tool {
     IptablesSave,
     IptablesRestore,
     Conntrack,
+    Ipset,
 }
 
 /// The tool a program name stands for: `iptables`, `iptables-legacy`, `iptables-nft`,
@@ -129,6 +131,7 @@ pub fn tool_for_argv0(argv0: &str) -> Option<Tool> {
             Some(Tool::IptablesRestore)
         }
         "conntrack" => Some(Tool::Conntrack),
+        "ipset" => Some(Tool::Ipset),
         _ => None,
     }
 }
@@ -139,6 +142,7 @@ fn tool_name(tool: Tool) -> &'static str {
         Tool::IptablesSave => "iptables-save",
         Tool::IptablesRestore => "iptables-restore",
         Tool::Conntrack => "conntrack",
+        Tool::Ipset => "ipset",
     }
 }
 
@@ -151,6 +155,10 @@ async fn connect_or_fail(
     connect(target).await.map_err(|e| match tool {
         Some(Tool::Conntrack) => {
             io.err_line(&format!("{}Operation failed: {e}", ct_format::PREFIX));
+            1
+        }
+        Some(Tool::Ipset) => {
+            io.err_line(&format!("ipset {}: {e}", crate::ipset::VERSION));
             1
         }
         Some(t) => {
@@ -239,6 +247,10 @@ pub async fn run_tool_with_input(
                 Err(code) => code,
             }
         }
+        Tool::Ipset => match connect_or_fail(Some(tool), target, io).await {
+            Ok(c) => ipset::ipset(c, args, input, io).await,
+            Err(code) => code,
+        },
         Tool::Conntrack => {
             let inv = match ct_args::parse(args) {
                 Ok(inv) => inv,

@@ -292,6 +292,7 @@ fn argv0_selects_the_tool() {
         Some(Tool::IptablesRestore)
     );
     assert_eq!(tool_for_argv0("conntrack"), Some(Tool::Conntrack));
+    assert_eq!(tool_for_argv0("/usr/local/sbin/ipset"), Some(Tool::Ipset));
     assert_eq!(tool_for_argv0("nfdpctl"), None);
     assert_eq!(tool_for_argv0("ip6tables"), None);
 }

@@ -227,6 +227,26 @@ impl Control {
         })
     }
 
+    /// Publishes a ruleset whose sets changed (its rules did not): the sets are written
+    /// back to `[rules] ipset_file` (with persist) and swapped in for the workers; the
+    /// compiled rules stay. A file that cannot be written refuses the change. The caller
+    /// holds `lock_changes`.
+    pub fn commit_sets(&self, rules: Ruleset) -> Result<(), String> {
+        self.shared.publish_sets(rules, |rules| {
+            let Some(path) = self
+                .config
+                .ipset_file
+                .as_deref()
+                .filter(|_| self.config.rules_persist)
+            else {
+                return Ok(());
+            };
+            let text = crate::ipset::print::save(rules, None, super::worker::now_ns())?;
+            persist::write_atomically(path, text.as_bytes())
+                .map_err(|e| format!("cannot write the ipset file {}: {e}", path.display()))
+        })
+    }
+
     /// SIGHUP: the rules file again, with iptables-restore semantics (only the tables it
     /// names are replaced; a file that names none changes nothing).
     pub fn reload_rules_file(&self) -> Result<Option<u64>, String> {
@@ -352,6 +372,7 @@ pub fn start(cfg: Config, rules: Ruleset, ports: Ports, opts: Options) -> Result
             topo.neighbors.clone(),
         );
         pipeline.set_conntrack_config(ct_cfg.clone());
+        pipeline.set_sets(shared.sets.load_full());
         pipeline.seed(0x6e66_6470 ^ i as u64);
         let burst = usize::from(cfg.burst);
         let worker = match &handoff {
@@ -377,6 +398,7 @@ pub fn start(cfg: Config, rules: Ruleset, ports: Ports, opts: Options) -> Result
             ports: worker_ports,
             host: host_queues[i].take(),
             rules: Arc::clone(&shared.compiled),
+            sets: Arc::clone(&shared.sets),
             commands: rx,
             stop: Arc::clone(&stop),
             snapshot,

@@ -39,6 +39,24 @@ pub fn load_rules(path: &Path, limit: u64) -> Result<Ruleset, String> {
     parse_rules(&text, &path.display().to_string())
 }
 
+/// The config's sets (`[rules] ipset_file`, `ipset restore` text) and then its rules
+/// (`rules`, else `[rules] file`) in one ruleset; all of it or an error naming FILE:LINE.
+pub fn load_config_rules(cfg: &Config, rules: Option<&Path>) -> Result<Ruleset, String> {
+    let mut rs = Ruleset::default();
+    if let Some(p) = &cfg.ipset_file {
+        let text = crate::input_file::read_text(p, cfg.rules_file_limit)
+            .map_err(|e| format!("ipset file {}: {e}", p.display()))?;
+        crate::ipset::restore(&mut rs, &text, false, worker::now_ns())
+            .map_err(|e| format!("{}:{}: {}", p.display(), e.line, e.message))?;
+    }
+    if let Some(p) = rules.or(cfg.rules_file.as_deref()) {
+        let text = read_rules_text(p, cfg.rules_file_limit)?;
+        restore(&text, &mut rs, RestoreOptions::default())
+            .map_err(|e| format!("{}:{}: {}", p.display(), e.line, e.message))?;
+    }
+    Ok(rs)
+}
+
 /// A rules file's text (a regular file, at most `limit` bytes: see `input_file`).
 pub fn read_rules_text(path: &Path, limit: u64) -> Result<String, String> {
     crate::input_file::read_text(path, limit)
@@ -57,6 +75,9 @@ pub fn parse_rules(text: &str, origin: &str) -> Result<Ruleset, String> {
 pub struct Shared {
     /// The workers' read side: one atomic load per burst.
     pub compiled: Arc<ArcSwap<CompiledRuleset>>,
+    /// The IP sets the workers test (`-m set`): swapped on its own by `ipset` commands,
+    /// so a set change never recompiles the rules. Always the published model's `sets`.
+    pub sets: Arc<ArcSwap<dataplane::ipset::SetTable>>,
     /// The model the published ruleset was compiled from (for listings), published together
     /// with it under this lock (control plane only).
     published: Mutex<(Arc<Ruleset>, Arc<CompiledRuleset>)>,
@@ -124,6 +145,7 @@ impl Shared {
     ) -> Shared {
         Shared {
             compiled: Arc::new(ArcSwap::new(Arc::clone(&compiled))),
+            sets: Arc::new(ArcSwap::new(Arc::clone(&rules.sets))),
             published: Mutex::new((Arc::new(rules), compiled)),
             generation: AtomicU64::new(1),
             swap_ns: AtomicI64::new(0),
@@ -171,6 +193,10 @@ impl Shared {
         )
         .map_err(PublishError::Refused)?;
         before_swap(&rules).map_err(PublishError::Failed)?;
+        // Sets first: a rule never sees a table older than the one it was checked against.
+        if !Arc::ptr_eq(&rules.sets, &self.sets.load()) {
+            self.sets.store(Arc::clone(&rules.sets));
+        }
         let compiled = Arc::new(compiled);
         self.generation.store(generation, Ordering::Relaxed);
         self.compiled.store(Arc::clone(&compiled));
@@ -178,6 +204,21 @@ impl Shared {
         self.swap_ns
             .store(start.elapsed().as_nanos() as i64, Ordering::Relaxed);
         Ok(generation)
+    }
+
+    /// Publishes a model whose rules are unchanged and whose sets changed (`ipset`
+    /// commands): the sets are swapped in, the compiled rules stay. `before_swap` runs
+    /// first; its error refuses the change.
+    pub fn publish_sets(
+        &self,
+        rules: Ruleset,
+        before_swap: impl FnOnce(&Ruleset) -> Result<(), String>,
+    ) -> Result<(), String> {
+        let mut g = self.published.lock().unwrap_or_else(|p| p.into_inner());
+        before_swap(&rules)?;
+        self.sets.store(Arc::clone(&rules.sets));
+        g.0 = Arc::new(rules);
+        Ok(())
     }
 
     /// Changes the published model's own counters (`iptables -Z`) without a new
@@ -235,10 +276,7 @@ pub fn collect_reports(
 pub fn run(config_path: &Path) -> Result<(), String> {
     let cfg = Config::load(config_path).map_err(|e| e.to_string())?;
     cfg.check_machine().map_err(|e| e.to_string())?;
-    let rules = match &cfg.rules_file {
-        Some(p) => load_rules(p, cfg.rules_file_limit)?,
-        None => Ruleset::default(),
-    };
+    let rules = load_config_rules(&cfg, None)?;
     run_with(cfg, rules)
 }
 

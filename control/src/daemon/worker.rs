@@ -171,6 +171,8 @@ pub struct WorkerThread {
     /// The TAP exception port's queue for this worker, with its link addresses.
     pub host: Option<(Box<dyn Port>, HostLink)>,
     pub rules: Arc<ArcSwap<CompiledRuleset>>,
+    /// The IP sets, swapped separately from the rules.
+    pub sets: Arc<ArcSwap<dataplane::ipset::SetTable>>,
     pub commands: Receiver<Command>,
     pub stop: Arc<AtomicBool>,
     /// Where the worker publishes its counters at every housekeeping tick (for /metrics).
@@ -233,6 +235,11 @@ impl WorkerThread {
                 self.worker.pipeline.set_ruleset(Arc::clone(&current));
             }
             drop(current);
+            let sets = self.sets.load();
+            if !Arc::ptr_eq(&sets, self.worker.pipeline.sets()) {
+                self.worker.pipeline.set_sets(Arc::clone(&sets));
+            }
+            drop(sets);
             let now = now_ns();
             let mut got = self.worker.poll(&mut ports, now);
 

@@ -73,6 +73,33 @@ pub struct ListOptions {
     pub line_numbers: bool,
 }
 
+impl Command {
+    /// The rules the command carries (none for chain and listing commands).
+    pub fn rules_mut(&mut self) -> &mut [RuleSpec] {
+        match self {
+            Command::Append { rules, .. }
+            | Command::Insert { rules, .. }
+            | Command::Delete { rules, .. }
+            | Command::Check { rules, .. } => rules,
+            Command::Replace { rule, .. } => std::slice::from_mut(rule),
+            _ => &mut [],
+        }
+    }
+
+    /// Looks up the sets that `-m set` names (iptables asks the kernel while it parses):
+    /// `Set NAME doesn't exist.` when one is missing.
+    pub fn resolve_sets(&mut self, sets: &dataplane::ipset::SetTable) -> Result<(), String> {
+        for rule in self.rules_mut() {
+            for m in &mut rule.matches {
+                if let dataplane::ruleset::Match::Set(s) = m {
+                    ext::set::resolve(s, sets)?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct ParsedCommand {
     pub table: TableKind,
@@ -475,6 +502,11 @@ pub fn parse_command(words: Vec<String>, source: Source) -> Result<ParsedCommand
                     return Err("multiple -j flags not allowed".into());
                 }
                 let goto = word == "-g" || word == "--goto";
+                if v == "SET" && !goto {
+                    // The workers' set snapshots are read-only: adding from the packet
+                    // path needs a way back to the control plane's table (docs/deviations.md).
+                    return Err("-j SET is not supported yet by nfdp: sets change only through `nfdpctl ipset` (or the Ipset API)".into());
+                }
                 let t = match ext::new_target(&v) {
                     Some(t) if !goto => t,
                     Some(_) => return Err(format!("goto '{v}' is not a chain")),

@@ -73,7 +73,8 @@ pub fn execute(rs: &mut Ruleset, cmd: ParsedCommand) -> Result<String, String> {
 }
 
 /// `execute`, with the refusal typed.
-pub fn execute_typed(rs: &mut Ruleset, cmd: ParsedCommand) -> Result<String, ExecError> {
+pub fn execute_typed(rs: &mut Ruleset, mut cmd: ParsedCommand) -> Result<String, ExecError> {
+    cmd.command.resolve_sets(&rs.sets)?;
     let kind = cmd.table;
     let counters = cmd.counters;
     let err = ExecError::Ruleset;

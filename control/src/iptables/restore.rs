@@ -286,7 +286,11 @@ pub fn restore(text: &str, rs: &mut Ruleset, opts: RestoreOptions) -> Result<(),
             counters =
                 Some(parse_counters(&w).ok_or_else(|| err(line, format!("bad counters `{w}'")))?);
         }
-        let parsed = parse_command(words, Source::Restore).map_err(|m| err(line, m))?;
+        let mut parsed = parse_command(words, Source::Restore).map_err(|m| err(line, m))?;
+        parsed
+            .command
+            .resolve_sets(&work.sets)
+            .map_err(|m| err(line, m))?;
         // A `[p:b]` prefix counts only with --counters; a `-c P B` option on the rule is
         // kept either way (iptables 1.8.9's `-L -v` shows it after a plain restore).
         let counters = counters.filter(|_| opts.counters).or(parsed.counters);

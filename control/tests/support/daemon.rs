@@ -71,11 +71,9 @@ pub fn write_config(dir: &Path, text: &str) -> Config {
 /// Starts a daemon core from `cfg` and its rules file; returns it with its wires, the
 /// link-up announcements already taken.
 pub fn boot(cfg: Config) -> (Daemon, Vec<Wire>) {
-    let rules = control::daemon::load_rules(
-        cfg.rules_file.as_deref().expect("rules file"),
-        cfg.rules_file_limit,
-    )
-    .expect("rules");
+    assert!(cfg.rules_file.is_some(), "rules file");
+    // The config's ipset file (if any), then its rules file, as the daemon starts.
+    let rules = control::daemon::load_config_rules(&cfg, None).expect("rules");
     let (ports, wires) = wire_ports(&cfg).expect("ports");
     let daemon = core::start(cfg, rules, ports, Options::default()).expect("daemon");
     announced(&wires);

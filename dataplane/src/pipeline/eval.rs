@@ -5,6 +5,7 @@
 use super::tables::NamedTables;
 use crate::conntrack::nat::bits as nat_bits;
 use crate::conntrack::{ConnEntry, Conntrack, CtInfo, CtState};
+use crate::ipset::{packet_fields, SetTable};
 use crate::port::PortId;
 use crate::route::Fib;
 use crate::ruleset::matches::connbytes::ConnbytesMatch;
@@ -13,6 +14,7 @@ use crate::ruleset::matches::conntrack::state as st;
 use crate::ruleset::matches::conntrack::{status as ct_status, ConntrackMatch, CtDir};
 use crate::ruleset::matches::limit::LimitMatch;
 use crate::ruleset::matches::rpfilter::RpfilterMatch;
+use crate::ruleset::matches::set::SetMatch;
 use crate::ruleset::matches::statistic::{StatisticMatch, StatisticMode};
 use crate::ruleset::matches::time::TimeMatch;
 use crate::ruleset::packet::{PacketMeta, PacketView};
@@ -37,6 +39,8 @@ pub struct MatchEnv<'a> {
     pub conntrack: &'a Conntrack,
     /// Named recent lists and hashlimit tables.
     pub tables: &'a mut NamedTables,
+    /// The IP sets (`-m set`), the snapshot the worker holds.
+    pub sets: &'a SetTable,
 }
 
 /// Per-rule, per-worker state: the token bucket of `-m limit`, the counter of
@@ -335,6 +339,7 @@ fn match_one(
         Match::Recent(r) => env
             .tables
             .recent(r, view.src, view.dst, view.ttl, env.now_ns),
+        Match::Set(s) => set_matches(s, view, env.sets, env.now_ns),
         Match::Hashlimit(h) => env.tables.hashlimit(
             h,
             view.src,
@@ -401,7 +406,8 @@ impl RuleEval {
                     | Match::Helper(_)
             )
         };
-        // What `match_one` hands to `Match::matches` and nothing else.
+        // What `match_one` hands to `Match::matches`, and `-m set` (the packet and the
+        // set snapshot).
         let view_only = |m: &Match| {
             !context(m)
                 && !matches!(
@@ -441,10 +447,27 @@ impl RuleEval {
     }
 }
 
-/// `rule_matches` for a rule whose evaluation is `RuleEval::View`.
-pub fn view_rule_matches(spec: &RuleSpec, ip: &[u8], meta: PacketMeta<'_>) -> bool {
-    PacketView::parse(ip, meta)
-        .is_some_and(|v| spec.base_matches(&v) && spec.matches.iter().all(|m| m.matches(&v)))
+/// `-m set`: the packet against the worker's set snapshot.
+pub fn set_matches(m: &SetMatch, view: &PacketView<'_>, sets: &SetTable, now_ns: u64) -> bool {
+    sets.test_packet(m.index, &packet_fields(view), m.dirs, &m.flags, now_ns) != m.inv
+}
+
+/// `rule_matches` for a rule whose evaluation is `RuleEval::View` (`-m set` reads the
+/// set snapshot besides the packet).
+pub fn view_rule_matches(
+    spec: &RuleSpec,
+    ip: &[u8],
+    meta: PacketMeta<'_>,
+    sets: &SetTable,
+    now_ns: u64,
+) -> bool {
+    PacketView::parse(ip, meta).is_some_and(|v| {
+        spec.base_matches(&v)
+            && spec.matches.iter().all(|m| match m {
+                Match::Set(s) => set_matches(s, &v, sets, now_ns),
+                other => other.matches(&v),
+            })
+    })
 }
 
 /// `rule_matches` for a rule whose evaluation is `RuleEval::Context`: the same answer,

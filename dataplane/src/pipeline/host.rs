@@ -81,7 +81,7 @@ impl RuleHost for Host<'_> {
                         .map(|h| [h[0], h[1], h[2], h[3], h[4], h[5]]),
                     mark: self.pkt.buf.mark,
                 };
-                return eval::view_rule_matches(&rule.spec, ip, meta);
+                return eval::view_rule_matches(&rule.spec, ip, meta, &self.p.sets, self.p.now_ns);
             }
             RuleEval::CtState { bits, inv } => {
                 let entry = self.pkt.entry(&self.p.conntrack);
@@ -96,6 +96,7 @@ impl RuleHost for Host<'_> {
             now_ns,
             conntrack,
             tables,
+            sets,
             ..
         } = &mut *self.p;
         let entry = self.pkt.entry(conntrack);
@@ -129,6 +130,7 @@ impl RuleHost for Host<'_> {
             ct_entry: entry,
             conntrack,
             tables,
+            sets,
         };
         eval::rule_matches(&rule.spec, ip, &mut env, st, random)
     }

@@ -32,6 +32,7 @@ pub use traverse::{traverse, RuleHost, TargetOutcome, TraceKind, Verdict};
 use crate::conntrack::nat::{Manip, NatRequest};
 use crate::conntrack::{ConnEntry, Conntrack, CtConfig, CtInfo, CtState, Tuple};
 use crate::defrag::{Defrag, DefragStats, Reassembly};
+use crate::ipset::SetTable;
 use crate::neigh::NeighTable;
 use crate::port::{MacAddr, PacketBuf, PortId};
 use crate::route::{Fib, NextHop, RouteCache};
@@ -179,6 +180,8 @@ pub struct Pipeline {
     neighbors: NeighTable<PacketBuf>,
     conntrack: Conntrack,
     tables: tables::NamedTables,
+    /// The IP sets `-m set` tests: the snapshot last published to this worker.
+    sets: Arc<SetTable>,
     defrag: Defrag,
     counters: Vec<Counters>,
     state: Vec<RuleState>,
@@ -241,6 +244,7 @@ impl Pipeline {
             neighbors,
             conntrack,
             tables: tables::NamedTables::default(),
+            sets: Arc::new(SetTable::default()),
             defrag: Defrag::default(),
             counters: vec![Counters::default(); n],
             state: vec![RuleState::default(); n],
@@ -387,6 +391,16 @@ impl Pipeline {
     /// The one place drops are counted.
     fn count_drop(&mut self, reason: DropReason, packets: u64) {
         self.stats.drops[reason] += packets;
+    }
+
+    /// Installs a new snapshot of the IP sets (no rule is recompiled: rules hold set
+    /// indices, which stay valid while a rule references them).
+    pub fn set_sets(&mut self, sets: Arc<SetTable>) {
+        self.sets = sets;
+    }
+
+    pub fn sets(&self) -> &Arc<SetTable> {
+        &self.sets
     }
 
     pub fn ruleset(&self) -> &Arc<CompiledRuleset> {

@@ -326,6 +326,9 @@ impl Table {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Ruleset {
     pub tables: Vec<Table>,
+    /// The IP sets rules may reference (`-m set`); kept beside the tables so that a rule
+    /// is checked against the sets, and a set against the rules, under one lock.
+    pub sets: std::sync::Arc<crate::ipset::SetTable>,
 }
 
 impl Default for Ruleset {
@@ -340,6 +343,7 @@ impl Default for Ruleset {
             .into_iter()
             .map(Table::new)
             .collect(),
+            sets: Default::default(),
         }
     }
 }
@@ -360,6 +364,19 @@ impl Ruleset {
             }
         };
         &mut self.tables[idx]
+    }
+
+    /// The indices of the sets rules reference (`-m set`), once per reference.
+    pub fn set_references(&self) -> impl Iterator<Item = u32> + '_ {
+        self.tables
+            .iter()
+            .flat_map(|t| &t.chains)
+            .flat_map(|c| &c.rules)
+            .flat_map(|r| &r.spec.matches)
+            .filter_map(|m| match m {
+                Match::Set(s) => Some(s.index),
+                _ => None,
+            })
     }
 
     /// Replaces one table wholesale (iptables-restore's per-table commit).

@@ -23,6 +23,7 @@ pub mod pkttype;
 pub mod quota;
 pub mod recent;
 pub mod rpfilter;
+pub mod set;
 pub mod statistic;
 pub mod string;
 pub mod tcp;
@@ -457,6 +458,7 @@ pub fn new_match(name: &str) -> Option<Match> {
         "mark" => Match::Mark(mark::new()),
         "multiport" => Match::Multiport(multiport::new()),
         "recent" => Match::Recent(recent::new()),
+        "set" => Match::Set(set::new()),
         "statistic" => Match::Statistic(statistic::new()),
         "helper" => Match::Helper(Default::default()),
         "pkttype" => Match::Pkttype(pkttype::new()),
@@ -495,6 +497,7 @@ pub fn match_options(mt: &Match) -> &'static [&'static str] {
         Match::Mac(_) => mac::OPTIONS,
         Match::Multiport(_) => multiport::OPTIONS,
         Match::Recent(_) => recent::OPTIONS,
+        Match::Set(_) => set::OPTIONS,
         Match::Statistic(_) => statistic::OPTIONS,
         Match::Helper(_) => helper::OPTIONS,
         Match::Pkttype(_) => pkttype::OPTIONS,
@@ -535,6 +538,7 @@ pub fn parse_match_option(
         Match::Mac(x) => mac::parse(x, opt, inv, args),
         Match::Multiport(x) => multiport::parse(x, opt, inv, args, ctx),
         Match::Recent(x) => recent::parse(x, opt, inv, args),
+        Match::Set(x) => set::parse(x, opt, inv, args),
         Match::Statistic(x) => statistic::parse(x, opt, inv, args),
         Match::Helper(x) => helper::parse(x, opt, inv, args),
         Match::Pkttype(x) => pkttype::parse(x, opt, inv, args),
@@ -580,6 +584,7 @@ pub fn finish_match(mt: &mut Match, seen: &[&'static str]) -> Result<bool, Strin
         Match::Conntrack(x) => conntrack::finish(x),
         Match::Addrtype(x) => addrtype::finish(x),
         Match::Recent(x) => recent::finish(x, seen),
+        Match::Set(x) => set::finish(x, seen),
         Match::Limit(_) | Match::Time(_) => Ok(()),
     };
     r.map(|()| true)
@@ -605,6 +610,7 @@ pub fn save_match(mt: &Match, out: &mut String) {
         Match::Mac(x) => mac::save(x, out),
         Match::Multiport(x) => multiport::save(x, out),
         Match::Recent(x) => recent::save(x, out),
+        Match::Set(x) => set::save(x, out),
         Match::Statistic(x) => statistic::save(x, out),
         Match::Helper(x) => helper::save(x, out),
         Match::Pkttype(x) => pkttype::save(x, out),
@@ -769,6 +775,7 @@ pub fn list_match(mt: &Match, numeric: bool, out: &mut String) {
         Match::Mac(x) => mac::list(x, out),
         Match::Multiport(x) => multiport::list(x, numeric, out),
         Match::Recent(x) => recent::list(x, out),
+        Match::Set(x) => set::list(x, out),
         Match::Statistic(x) => statistic::list(x, out),
         Match::Helper(x) => helper::list(x, out),
         Match::Pkttype(x) => pkttype::list(x, out),

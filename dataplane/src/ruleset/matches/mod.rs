@@ -22,6 +22,7 @@ pub mod pkttype;
 pub mod quota;
 pub mod recent;
 pub mod rpfilter;
+pub mod set;
 pub mod statistic;
 pub mod string;
 pub mod tcp;
@@ -62,6 +63,7 @@ pub enum Match {
     Quota(quota::QuotaMatch),
     Recent(recent::RecentMatch),
     Rpfilter(rpfilter::RpfilterMatch),
+    Set(set::SetMatch),
     Statistic(statistic::StatisticMatch),
     String(string::StringMatch),
     Tcp(tcp::TcpMatch),
@@ -97,6 +99,7 @@ impl Match {
             Match::Quota(_) => "quota",
             Match::Recent(_) => "recent",
             Match::Rpfilter(_) => "rpfilter",
+            Match::Set(_) => "set",
             Match::Statistic(_) => "statistic",
             Match::String(_) => "string",
             Match::Tcp(_) => "tcp",
@@ -144,6 +147,7 @@ impl Match {
             Match::Ecn(_) => Ok(()),
             Match::Statistic(s) => s.validate(),
             Match::Recent(r) => r.validate(),
+            Match::Set(s) => s.validate(),
             Match::Iprange(_) | Match::Length(_) | Match::Limit(_) | Match::Conntrack(_) => Ok(()),
             Match::Mac(_) | Match::Mark(_) | Match::Connmark(_) | Match::Ttl(_) => Ok(()),
             Match::Comment(_) | Match::Addrtype(_) | Match::String(_) | Match::Time(_) => Ok(()),
@@ -187,6 +191,7 @@ impl Match {
             | Match::Quota(_)
             | Match::Rpfilter(_)
             | Match::Recent(_)
+            | Match::Set(_)
             | Match::Hashlimit(_) => false,
         }
     }

@@ -1,0 +1,38 @@
+//! hash:net,port: a network with a protocol and port; longest prefix first, nomatch
+//! honoured, as hash:net.
+
+use super::elem::{match_extensions, ElemExt, Lookup, TestFlags};
+use super::hash_ip_port::IpPortKey;
+use super::store::{masked, PrefixStore};
+
+#[derive(Clone, Debug, Default)]
+pub struct HashNetPort {
+    /// Keys hold the network address (masked to the table's prefix length).
+    pub(super) elems: PrefixStore<IpPortKey>,
+}
+
+impl HashNetPort {
+    pub fn lookup(&self, key: IpPortKey, flags: &TestFlags, bytes: u64, now_ns: u64) -> Lookup {
+        for &len in self.elems.prefixes() {
+            let k = IpPortKey {
+                addr: masked(key.addr, len),
+                ..key
+            };
+            if let Some(e) = self.elems.get(len, &k) {
+                let r = match_extensions(e, flags, bytes, now_ns);
+                if r != Lookup::Miss {
+                    return r;
+                }
+            }
+        }
+        Lookup::Miss
+    }
+
+    pub fn get(&self, key: IpPortKey, len: u8) -> Option<&ElemExt> {
+        let k = IpPortKey {
+            addr: masked(key.addr, len),
+            ..key
+        };
+        self.elems.get(len, &k)
+    }
+}

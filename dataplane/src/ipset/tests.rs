@@ -1,0 +1,521 @@
+use super::elem::{CounterCmp, TestFlags};
+use super::*;
+
+const S: u64 = 1_000_000_000;
+
+fn ip(s: &str) -> Ipv4Addr {
+    s.parse().unwrap()
+}
+
+fn pkt(src: &str, dst: &str) -> PacketFields<'static> {
+    PacketFields {
+        src: u32::from(ip(src)),
+        dst: u32::from(ip(dst)),
+        proto: IPPROTO_UDP,
+        ports: Some((1234, 53)),
+        len: 100,
+        ifaces: PacketIfaces {
+            input: Some("wan0"),
+            output: Some("lan0"),
+        },
+    }
+}
+
+const SRC: Dirs = Dirs {
+    src_bits: 0b1,
+    count: 1,
+};
+const DST: Dirs = Dirs {
+    src_bits: 0,
+    count: 1,
+};
+const SRC_DST: Dirs = Dirs {
+    src_bits: 0b01,
+    count: 2,
+};
+
+fn table(name: &str, t: SetType, o: SetOptions) -> (SetTable, u32) {
+    let mut tab = SetTable::default();
+    let i = tab.create(name, IpSet::new(t, o), false).unwrap();
+    (tab, i)
+}
+
+fn add(tab: &mut SetTable, name: &str, e: Elem) {
+    tab.set_mut(name)
+        .unwrap()
+        .add(&e, &AddExt::default(), false, 0)
+        .unwrap();
+}
+
+fn none() -> TestFlags {
+    TestFlags::default()
+}
+
+#[test]
+fn hash_ip_matches_only_its_addresses() {
+    let (mut t, i) = table("a", SetType::HashIp, SetOptions::default());
+    add(&mut t, "a", Elem::Ip(ip("10.0.0.1")));
+    assert!(t.test_packet(i, &pkt("10.0.0.1", "1.1.1.1"), SRC, &none(), 0));
+    assert!(!t.test_packet(i, &pkt("10.0.0.2", "1.1.1.1"), SRC, &none(), 0));
+    assert!(!t.test_packet(i, &pkt("10.0.0.1", "1.1.1.1"), DST, &none(), 0));
+    assert!(t.test_packet(i, &pkt("1.1.1.1", "10.0.0.1"), DST, &none(), 0));
+}
+
+#[test]
+fn hash_net_longest_prefix_and_nomatch() {
+    let (mut t, i) = table("n", SetType::HashNet, SetOptions::default());
+    add(&mut t, "n", Elem::Net(ip("10.0.0.0"), 8));
+    let nomatch = AddExt {
+        nomatch: true,
+        ..AddExt::default()
+    };
+    t.set_mut("n")
+        .unwrap()
+        .add(&Elem::Net(ip("10.1.0.0"), 16), &nomatch, false, 0)
+        .unwrap();
+    add(&mut t, "n", Elem::Net(ip("10.1.2.0"), 24));
+    let hit = |a: &str, f: &TestFlags| t.test_packet(i, &pkt(a, "1.1.1.1"), SRC, f, 0);
+    assert!(hit("10.200.0.1", &none()));
+    assert!(!hit("10.1.9.9", &none()), "the nomatch /16 carves a hole");
+    assert!(
+        hit("10.1.2.3", &none()),
+        "a longer prefix inside the hole matches"
+    );
+    assert!(!hit("11.0.0.1", &none()));
+    let ret = TestFlags {
+        return_nomatch: true,
+        ..none()
+    };
+    assert!(
+        hit("10.1.9.9", &ret),
+        "--return-nomatch: the nomatch entry matches"
+    );
+    assert!(
+        !hit("10.200.0.1", &ret),
+        "--return-nomatch: a normal entry does not"
+    );
+    assert!(!hit("11.0.0.1", &ret));
+    // `ipset test` of a network: the entry itself, not a containing one.
+    let set = &t.get(i).unwrap().set;
+    assert!(set.test_elem(&Elem::Net(ip("10.0.0.0"), 8), 0));
+    assert!(!set.test_elem(&Elem::Net(ip("10.0.0.0"), 9), 0));
+    assert!(!set.test_elem(&Elem::Net(ip("10.1.0.0"), 16), 0));
+    // A host address is looked up as a packet's.
+    assert!(set.test_elem(&Elem::Net(ip("10.9.9.9"), 32), 0));
+    assert!(
+        !set.test_elem(&Elem::Net(ip("10.1.9.9"), 32), 0),
+        "in the nomatch /16"
+    );
+    assert!(set.test_elem(&Elem::Net(ip("10.1.2.9"), 32), 0));
+}
+
+#[test]
+fn hash_net_deleting_the_last_of_a_prefix_stops_probing_it() {
+    let (mut t, i) = table("n", SetType::HashNet, SetOptions::default());
+    add(&mut t, "n", Elem::Net(ip("192.168.0.0"), 16));
+    add(&mut t, "n", Elem::Net(ip("10.0.0.0"), 8));
+    t.set_mut("n")
+        .unwrap()
+        .del(&Elem::Net(ip("10.0.0.0"), 8), false, 0)
+        .unwrap();
+    assert!(!t.test_packet(i, &pkt("10.0.0.1", "1.1.1.1"), SRC, &none(), 0));
+    assert!(t.test_packet(i, &pkt("192.168.3.4", "1.1.1.1"), SRC, &none(), 0));
+    assert_eq!(t.get(i).unwrap().set.len(), 1);
+    assert_eq!(
+        t.set_mut("n")
+            .unwrap()
+            .del(&Elem::Net(ip("10.0.0.0"), 8), false, 0),
+        Err(SetError::NotAdded)
+    );
+    assert_eq!(
+        t.set_mut("n")
+            .unwrap()
+            .del(&Elem::Net(ip("10.0.0.0"), 8), true, 0),
+        Ok(())
+    );
+}
+
+#[test]
+fn ip_port_types_need_two_dimensions_and_the_protocol() {
+    let (mut t, i) = table("p", SetType::HashIpPort, SetOptions::default());
+    add(&mut t, "p", Elem::IpPort(ip("10.0.0.1"), IPPROTO_UDP, 53));
+    let p = pkt("1.1.1.1", "10.0.0.1");
+    let dst_dst = Dirs {
+        src_bits: 0,
+        count: 2,
+    };
+    assert!(t.test_packet(i, &p, dst_dst, &none(), 0));
+    assert!(
+        !t.test_packet(i, &p, DST, &none(), 0),
+        "one direction for a 2-dimension set"
+    );
+    assert!(!t.test_packet(i, &p, SRC_DST, &none(), 0));
+    let tcp = PacketFields {
+        proto: IPPROTO_TCP,
+        ..p
+    };
+    assert!(!t.test_packet(i, &tcp, dst_dst, &none(), 0));
+    let fragment = PacketFields { ports: None, ..p };
+    assert!(!t.test_packet(i, &fragment, dst_dst, &none(), 0));
+
+    let (mut t, i) = table("np", SetType::HashNetPort, SetOptions::default());
+    add(
+        &mut t,
+        "np",
+        Elem::NetPort(ip("10.0.0.0"), 24, IPPROTO_UDP, 53),
+    );
+    let nomatch = AddExt {
+        nomatch: true,
+        ..AddExt::default()
+    };
+    t.set_mut("np")
+        .unwrap()
+        .add(
+            &Elem::NetPort(ip("10.0.0.128"), 25, IPPROTO_UDP, 53),
+            &nomatch,
+            false,
+            0,
+        )
+        .unwrap();
+    assert!(t.test_packet(i, &pkt("1.1.1.1", "10.0.0.9"), dst_dst, &none(), 0));
+    assert!(!t.test_packet(i, &pkt("1.1.1.1", "10.0.0.200"), dst_dst, &none(), 0));
+    assert!(!t.test_packet(i, &pkt("1.1.1.1", "10.0.1.9"), dst_dst, &none(), 0));
+}
+
+#[test]
+fn bitmap_port_range_and_protocols() {
+    let o = SetOptions {
+        range: (1000, 2000),
+        ..SetOptions::default()
+    };
+    let (mut t, i) = table("b", SetType::BitmapPort, o);
+    add(&mut t, "b", Elem::Port(1234));
+    assert_eq!(
+        t.set_mut("b")
+            .unwrap()
+            .add(&Elem::Port(80), &AddExt::default(), false, 0),
+        Err(SetError::OutOfRange)
+    );
+    let p = pkt("1.1.1.1", "2.2.2.2"); // ports 1234 -> 53
+    assert!(t.test_packet(i, &p, SRC, &none(), 0));
+    assert!(!t.test_packet(i, &p, DST, &none(), 0));
+    let icmp = PacketFields {
+        proto: IPPROTO_ICMP,
+        ports: Some((1234, 1234)),
+        ..p
+    };
+    assert!(
+        !t.test_packet(i, &icmp, SRC, &none(), 0),
+        "TCP and UDP only"
+    );
+}
+
+#[test]
+fn timeouts_expire_on_the_packet_clock() {
+    let o = SetOptions {
+        timeout: Some(10),
+        ..SetOptions::default()
+    };
+    let (mut t, i) = table("t", SetType::HashIp, o);
+    let set = t.set_mut("t").unwrap();
+    set.add(
+        &Elem::Ip(ip("10.0.0.1")),
+        &AddExt::default(),
+        false,
+        100 * S,
+    )
+    .unwrap();
+    let short = AddExt {
+        timeout: Some(2),
+        ..AddExt::default()
+    };
+    set.add(&Elem::Ip(ip("10.0.0.2")), &short, false, 100 * S)
+        .unwrap();
+    let forever = AddExt {
+        timeout: Some(0),
+        ..AddExt::default()
+    };
+    set.add(&Elem::Ip(ip("10.0.0.3")), &forever, false, 100 * S)
+        .unwrap();
+    let hit = |a: &str, now: u64| t.test_packet(i, &pkt(a, "1.1.1.1"), SRC, &none(), now);
+    assert!(hit("10.0.0.1", 109 * S));
+    assert!(!hit("10.0.0.1", 110 * S));
+    assert!(hit("10.0.0.2", 101 * S));
+    assert!(!hit("10.0.0.2", 102 * S));
+    assert!(hit("10.0.0.3", 1_000_000 * S));
+    let listed = t.get(i).unwrap().set.elements(101 * S);
+    assert_eq!(listed.len(), 3);
+    assert_eq!(listed[0].1.seconds_left(101 * S), Some(9));
+    assert_eq!(listed[2].1.seconds_left(101 * S), None);
+    assert_eq!(t.get(i).unwrap().set.elements(110 * S).len(), 1);
+    // An expired element may be added again without -exist.
+    t.set_mut("t")
+        .unwrap()
+        .add(
+            &Elem::Ip(ip("10.0.0.2")),
+            &AddExt::default(),
+            false,
+            200 * S,
+        )
+        .unwrap();
+    // A set without timeout refuses element timeouts.
+    let (mut t2, _) = table("p", SetType::HashIp, SetOptions::default());
+    assert_eq!(
+        t2.set_mut("p")
+            .unwrap()
+            .add(&Elem::Ip(ip("10.0.0.1")), &short, false, 0),
+        Err(SetError::NoTimeout)
+    );
+}
+
+#[test]
+fn counters_count_and_compare() {
+    let o = SetOptions {
+        counters: true,
+        ..SetOptions::default()
+    };
+    let (mut t, i) = table("c", SetType::HashIp, o);
+    add(&mut t, "c", Elem::Ip(ip("10.0.0.1")));
+    let p = pkt("10.0.0.1", "1.1.1.1");
+    for _ in 0..3 {
+        assert!(t.test_packet(i, &p, SRC, &none(), 0));
+    }
+    let skip = TestFlags {
+        skip_counter_update: true,
+        ..none()
+    };
+    assert!(t.test_packet(i, &p, SRC, &skip, 0));
+    let e = &t.get(i).unwrap().set.elements(0)[0].1;
+    let c = e.counters.as_ref().unwrap();
+    assert_eq!((c.packets(), c.bytes()), (3, 300));
+    // Counters update before the comparison, as the kernel does.
+    let gt4 = TestFlags {
+        packets: Some((CounterCmp::Gt, 4)),
+        ..none()
+    };
+    assert!(!t.test_packet(i, &p, SRC, &gt4, 0)); // 4 now
+    assert!(t.test_packet(i, &p, SRC, &gt4, 0)); // 5
+    let bytes_lt = TestFlags {
+        bytes: Some((CounterCmp::Lt, 500)),
+        skip_counter_update: true,
+        ..none()
+    };
+    assert!(!t.test_packet(i, &p, SRC, &bytes_lt, 0));
+    // Snapshots share counters: an edit after the hits keeps them.
+    let snapshot = t.clone();
+    add(&mut t, "c", Elem::Ip(ip("10.0.0.2")));
+    assert!(snapshot.test_packet(i, &p, SRC, &none(), 0));
+    let c = t.get(i).unwrap().set.elements(0)[0]
+        .1
+        .counters
+        .clone()
+        .unwrap();
+    assert_eq!(c.packets(), 6);
+}
+
+#[test]
+fn maxelem_full_and_duplicates() {
+    let o = SetOptions {
+        maxelem: 2,
+        ..SetOptions::default()
+    };
+    let (mut t, _) = table("f", SetType::HashIp, o);
+    add(&mut t, "f", Elem::Ip(ip("10.0.0.1")));
+    add(&mut t, "f", Elem::Ip(ip("10.0.0.2")));
+    let set = t.set_mut("f").unwrap();
+    let e = AddExt::default();
+    assert_eq!(
+        set.add(&Elem::Ip(ip("10.0.0.3")), &e, false, 0),
+        Err(SetError::HashFull)
+    );
+    assert_eq!(
+        set.add(&Elem::Ip(ip("10.0.0.1")), &e, false, 0),
+        Err(SetError::AlreadyAdded)
+    );
+    assert_eq!(set.add(&Elem::Ip(ip("10.0.0.1")), &e, true, 0), Ok(()));
+    assert_eq!(
+        SetError::HashFull.to_string(),
+        "Hash is full, cannot add more elements"
+    );
+}
+
+#[test]
+fn list_set_tries_members_in_order() {
+    let mut t = SetTable::default();
+    let a = t
+        .create(
+            "a",
+            IpSet::new(SetType::HashIp, SetOptions::default()),
+            false,
+        )
+        .unwrap();
+    let o = SetOptions {
+        counters: true,
+        ..SetOptions::default()
+    };
+    let b = t
+        .create("b", IpSet::new(SetType::HashNet, o), false)
+        .unwrap();
+    let l = t
+        .create(
+            "l",
+            IpSet::new(SetType::ListSet, SetOptions::default()),
+            false,
+        )
+        .unwrap();
+    add(&mut t, "a", Elem::Ip(ip("10.0.0.1")));
+    add(&mut t, "b", Elem::Net(ip("192.168.0.0"), 16));
+    add(&mut t, "l", Elem::Set(a));
+    add(&mut t, "l", Elem::Set(b));
+    assert!(t.test_packet(l, &pkt("10.0.0.1", "9.9.9.9"), SRC, &none(), 0));
+    assert!(t.test_packet(l, &pkt("192.168.1.1", "9.9.9.9"), SRC, &none(), 0));
+    assert!(!t.test_packet(l, &pkt("10.0.0.2", "9.9.9.9"), SRC, &none(), 0));
+    let skip_sub = TestFlags {
+        skip_subcounter_update: true,
+        ..none()
+    };
+    assert!(t.test_packet(l, &pkt("192.168.1.1", "9.9.9.9"), SRC, &skip_sub, 0));
+    let c = t.get(b).unwrap().set.elements(0)[0]
+        .1
+        .counters
+        .clone()
+        .unwrap();
+    assert_eq!(
+        c.packets(),
+        1,
+        "! --update-subcounters left the member's counter"
+    );
+    // Members cannot go while listed; the list goes first.
+    assert_eq!(t.destroy("a", false), Err(SetError::InUseDestroy));
+    assert_eq!(t.rename("a", "z", false), Err(SetError::InUseRename));
+    t.destroy("l", false).unwrap();
+    t.destroy("a", false).unwrap();
+    assert_eq!(t.index("a"), None);
+    // A freed index is reused.
+    let c = t
+        .create(
+            "c",
+            IpSet::new(SetType::HashIp, SetOptions::default()),
+            false,
+        )
+        .unwrap();
+    assert_eq!(c, a);
+}
+
+#[test]
+fn swap_exchanges_contents_under_the_names() {
+    let mut t = SetTable::default();
+    let a = t
+        .create(
+            "a",
+            IpSet::new(SetType::HashIp, SetOptions::default()),
+            false,
+        )
+        .unwrap();
+    t.create(
+        "b",
+        IpSet::new(SetType::HashIp, SetOptions::default()),
+        false,
+    )
+    .unwrap();
+    t.create(
+        "n",
+        IpSet::new(SetType::HashNet, SetOptions::default()),
+        false,
+    )
+    .unwrap();
+    add(&mut t, "b", Elem::Ip(ip("10.0.0.9")));
+    let p = pkt("10.0.0.9", "1.1.1.1");
+    assert!(!t.test_packet(a, &p, SRC, &none(), 0));
+    t.swap("a", "b").unwrap();
+    assert!(t.test_packet(a, &p, SRC, &none(), 0));
+    assert_eq!(t.swap("a", "n"), Err(SetError::TypeMismatch));
+    assert_eq!(t.swap("a", "zz"), Err(SetError::NoSuchSet));
+}
+
+#[test]
+fn options_are_normalised_as_the_kernel_does() {
+    let mut o = SetOptions {
+        hashsize: 10,
+        bucketsize: 3,
+        ..SetOptions::default()
+    };
+    o.normalise();
+    assert_eq!((o.hashsize, o.bucketsize), (64, 4));
+    let mut o = SetOptions {
+        hashsize: 1000,
+        ..SetOptions::default()
+    };
+    o.normalise();
+    assert_eq!(o.hashsize, 1024);
+}
+
+#[test]
+fn hash_net_iface_takes_the_input_or_output_interface() {
+    let (mut t, i) = table("ni", SetType::HashNetIface, SetOptions::default());
+    add(
+        &mut t,
+        "ni",
+        Elem::NetIface(ip("10.0.0.0"), 8, "wan0".into(), false),
+    );
+    add(
+        &mut t,
+        "ni",
+        Elem::NetIface(ip("192.168.0.0"), 16, "lan0".into(), false),
+    );
+    add(
+        &mut t,
+        "ni",
+        Elem::NetIface(ip("172.16.0.0"), 12, "br0".into(), true),
+    );
+    let nomatch = AddExt {
+        nomatch: true,
+        ..AddExt::default()
+    };
+    t.set_mut("ni")
+        .unwrap()
+        .add(
+            &Elem::NetIface(ip("10.9.0.0"), 16, "wan0".into(), false),
+            &nomatch,
+            false,
+            0,
+        )
+        .unwrap();
+    let src_in = Dirs {
+        src_bits: 0b11,
+        count: 2,
+    };
+    let dst_out = Dirs {
+        src_bits: 0,
+        count: 2,
+    };
+    // pkt(): in wan0, out lan0.
+    assert!(t.test_packet(i, &pkt("10.1.1.1", "1.1.1.1"), src_in, &none(), 0));
+    assert!(
+        !t.test_packet(i, &pkt("10.9.1.1", "1.1.1.1"), src_in, &none(), 0),
+        "nomatch"
+    );
+    assert!(
+        !t.test_packet(i, &pkt("10.1.1.1", "1.1.1.1"), SRC_DST, &none(), 0),
+        "out is lan0"
+    );
+    assert!(t.test_packet(i, &pkt("1.1.1.1", "192.168.3.3"), dst_out, &none(), 0));
+    assert!(
+        !t.test_packet(i, &pkt("172.16.1.1", "1.1.1.1"), src_in, &none(), 0),
+        "physdev"
+    );
+    let no_out = PacketFields {
+        ifaces: PacketIfaces {
+            input: Some("wan0"),
+            output: None,
+        },
+        ..pkt("1.1.1.1", "192.168.3.3")
+    };
+    assert!(
+        !t.test_packet(i, &no_out, dst_out, &none(), 0),
+        "no output interface yet"
+    );
+    let set = &t.get(i).unwrap().set;
+    assert!(set.test_elem(&Elem::NetIface(ip("10.2.2.2"), 32, "wan0".into(), false), 0));
+    assert_eq!(set.elements(0).len(), 4);
+}

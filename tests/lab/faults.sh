@@ -23,10 +23,6 @@ WORK=$(mktemp -d /tmp/nfdp-faults.XXXXXX)
 NFDP_PID=""
 FAILED=0
 
-say() { printf '\n=== %s\n' "$*"; }
-ok() { printf '  ok: %s\n' "$*"; }
-fail() { printf '  FAIL: %s\n' "$*" >&2; FAILED=1; }
-note() { printf '  %s\n' "$*"; }
 # shellcheck source=tests/lab/lib.sh
 . tests/lab/lib.sh
 
@@ -50,14 +46,7 @@ SOCK=$WORK/nfdp.sock
 sed -e "s|^file = \"lab.rules\"|file = \"$WORK/lab.rules\"|" -e "s|^socket = .*|socket = \"$SOCK\"|" \
   -e "s|\"--file-prefix\", \"nfdp-lab\"|\"--file-prefix\", \"nfdp-${P}faults\"|" configs/lab.toml >"$WORK/lab.toml"
 grep -q "nfdp-${P}faults" "$WORK/lab.toml" || { echo "faults: could not set the EAL file prefix" >&2; exit 1; }
-ip netns exec "${P}r" env RUST_LOG=info NO_COLOR=1 "$NFDP" --config "$WORK/lab.toml" >"$WORK/nfdp.log" 2>&1 &
-NFDP_PID=$!
-for _ in $(seq 1 100); do
-  grep -q "nfdp: running" "$WORK/nfdp.log" && break
-  kill -0 "$NFDP_PID" 2>/dev/null || { cat "$WORK/nfdp.log"; echo "faults: nfdp exited" >&2; exit 1; }
-  sleep 0.2
-done
-grep -q "nfdp: running" "$WORK/nfdp.log" || { cat "$WORK/nfdp.log"; echo "faults: nfdp did not start" >&2; exit 1; }
+lab_start_nfdp faults "$WORK/lab.toml"
 in_ns h1 ping -c 2 -i 0.2 -W 2 203.0.113.254 >/dev/null || { echo "faults: no path through nfdp" >&2; exit 1; }
 metric() { in_ns r curl -sS --max-time 5 http://127.0.0.1:9469/metrics | awk -v m="$1" '$1 == m {print $2}'; }
 # A thread's CPU time in clock ticks (utime + stime) by its name.

@@ -55,10 +55,6 @@ WORK=$(mktemp -d /tmp/nfdp-floods.XXXXXX)
 NFDP_PID=""
 FAILED=0
 
-say() { printf '\n=== %s\n' "$*"; }
-ok() { printf '  ok: %s\n' "$*"; }
-fail() { printf '  FAIL: %s\n' "$*" >&2; FAILED=1; }
-note() { printf '  %s\n' "$*"; }
 # shellcheck source=tests/lab/lib.sh
 . tests/lab/lib.sh
 
@@ -99,14 +95,7 @@ dev = "wan0"
 EOF
 grep -q "nfdp-${P}floods" "$WORK/lab.toml" && grep -q "nf_conntrack_max = $CT_MAX" "$WORK/lab.toml" \
   || { echo "floods: could not adapt the lab config" >&2; exit 1; }
-ip netns exec "${P}r" env RUST_LOG=info NO_COLOR=1 "$NFDP" --config "$WORK/lab.toml" >"$WORK/nfdp.log" 2>&1 &
-NFDP_PID=$!
-for _ in $(seq 1 100); do
-  grep -q "nfdp: running" "$WORK/nfdp.log" && break
-  kill -0 "$NFDP_PID" 2>/dev/null || { cat "$WORK/nfdp.log"; echo "floods: nfdp exited" >&2; exit 1; }
-  sleep 0.2
-done
-grep -q "nfdp: running" "$WORK/nfdp.log" || { cat "$WORK/nfdp.log"; echo "floods: nfdp did not start" >&2; exit 1; }
+lab_start_nfdp floods "$WORK/lab.toml"
 in_ns h1 ping -c 2 -i 0.2 -W 2 203.0.113.254 >/dev/null || { echo "floods: no path through nfdp" >&2; exit 1; }
 
 ctl() { "$NFDPCTL" --socket "$SOCK" "$@"; }

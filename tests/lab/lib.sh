@@ -1,4 +1,4 @@
-# Shared by the lab scripts (run.sh, faults.sh, soak.sh), sourced after they set P (the
+# Shared by the lab scripts (run.sh, faults.sh, floods.sh, soak.sh), sourced after they set P (the
 # namespace prefix), NFDP, NFDPCTL, WORK and NFDP_PID: running in a namespace, tearing a
 # lab down, the root and binary checks, and the two-host lab faults.sh and soak.sh build.
 
@@ -44,4 +44,26 @@ two_host_lab_up() {
     in_ns r iptables -t raw -A PREROUTING -i "$i" -j DROP
   done
   in_ns r sysctl -qw net.ipv6.conf.all.disable_ipv6=1
+}
+
+# The reporting every script uses: say (a section), ok, fail (sets FAILED=1), note. soak.sh
+# redefines ok, fail and note to copy their lines into its summary.
+say() { printf '\n=== %s\n' "$*"; }
+ok() { printf '  ok: %s\n' "$*"; }
+fail() { printf '  FAIL: %s\n' "$*" >&2; FAILED=1; }
+note() { printf '  %s\n' "$*"; }
+
+# Starts nfdp in namespace r with config $2, its log in $WORK/nfdp.log, and waits until it
+# runs; NFDP_PID is nfdp itself (ip netns exec and env exec it), so SIGTERM reaches it.
+# Exits (printing the log) when it stops or does not start. $1 names the script.
+lab_start_nfdp() {
+  ip netns exec "${P}r" env RUST_LOG=info NO_COLOR=1 "$NFDP" --config "$2" >"$WORK/nfdp.log" 2>&1 &
+  NFDP_PID=$!
+  local _
+  for _ in $(seq 1 100); do
+    grep -q "nfdp: running" "$WORK/nfdp.log" && return 0
+    kill -0 "$NFDP_PID" 2>/dev/null || { cat "$WORK/nfdp.log"; echo "$1: nfdp exited" >&2; exit 1; }
+    sleep 0.2
+  done
+  cat "$WORK/nfdp.log"; echo "$1: nfdp did not start" >&2; exit 1
 }

@@ -24,9 +24,6 @@ WORK=$(mktemp -d /tmp/nfdp-lab.XXXXXX)
 NFDP_PID=""
 FAILED=0
 
-say() { printf '\n=== %s\n' "$*"; }
-ok() { printf '  ok: %s\n' "$*"; }
-fail() { printf '  FAIL: %s\n' "$*" >&2; FAILED=1; }
 # shellcheck source=tests/lab/lib.sh
 . tests/lab/lib.sh
 
@@ -116,15 +113,7 @@ done
 CONFIG=$WORK/lab.toml
 ctl() { "$NFDPCTL" --socket "$SOCK" "$@"; }
 say "starting nfdp --config $CONFIG in ${P}r"
-# Not through in_ns: $! must be nfdp itself (ip netns exec and env exec it) for SIGTERM.
-ip netns exec "${P}r" env RUST_LOG=info NO_COLOR=1 "$NFDP" --config "$CONFIG" >"$WORK/nfdp.log" 2>&1 &
-NFDP_PID=$!
-for _ in $(seq 1 100); do
-  grep -q "nfdp: running" "$WORK/nfdp.log" && break
-  kill -0 "$NFDP_PID" 2>/dev/null || { cat "$WORK/nfdp.log"; echo "lab: nfdp exited" >&2; exit 1; }
-  sleep 0.2
-done
-grep -q "nfdp: running" "$WORK/nfdp.log" || { cat "$WORK/nfdp.log"; echo "lab: nfdp did not start" >&2; exit 1; }
+lab_start_nfdp lab "$CONFIG"
 grep -E "port started|host exception|running" "$WORK/nfdp.log" | sed 's/^/  nfdp: /'
 # Its ports are up: nfdp has dropped every capability (docs/deploy.md, "Privileges"); all
 # that follows (forwarding, the TAP, the API, persisting rules) runs without them.

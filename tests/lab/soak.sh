@@ -43,11 +43,12 @@ WORK=$(mktemp -d /tmp/nfdp-soak.XXXXXX)
 NFDP_PID=""
 FAILED=0
 
+# shellcheck source=tests/lab/lib.sh
+. tests/lab/lib.sh
+# Its own ok, fail and note: every line also goes into the summary.
 ok() { printf '  ok: %s\n' "$*" | tee -a "$OUT/summary.txt"; }
 fail() { printf '  FAIL: %s\n' "$*" | tee -a "$OUT/summary.txt" >&2; FAILED=1; }
 note() { printf '  %s\n' "$*" | tee -a "$OUT/summary.txt"; }
-# shellcheck source=tests/lab/lib.sh
-. tests/lab/lib.sh
 ctl() { "$NFDPCTL" --socket "$SOCK" "$@"; }
 
 cleanup() {
@@ -78,14 +79,7 @@ SOCK=$WORK/nfdp.sock
 sed -e "s|^file = \"lab.rules\"|file = \"$RULES\"|" -e "s|^socket = .*|socket = \"$SOCK\"|" \
   -e "s|\"--file-prefix\", \"nfdp-lab\"|\"--file-prefix\", \"nfdp-${P}soak\"|" configs/lab.toml >"$WORK/lab.toml"
 grep -q "nfdp-${P}soak" "$WORK/lab.toml" || { echo "soak: could not set the EAL file prefix" >&2; exit 1; }
-ip netns exec "${P}r" env RUST_LOG=info NO_COLOR=1 "$NFDP" --config "$WORK/lab.toml" >"$WORK/nfdp.log" 2>&1 &
-NFDP_PID=$!
-for _ in $(seq 1 100); do
-  grep -q "nfdp: running" "$WORK/nfdp.log" && break
-  kill -0 "$NFDP_PID" 2>/dev/null || { cat "$WORK/nfdp.log"; echo "soak: nfdp exited" >&2; exit 1; }
-  sleep 0.2
-done
-grep -q "nfdp: running" "$WORK/nfdp.log" || { cat "$WORK/nfdp.log"; echo "soak: nfdp did not start" >&2; exit 1; }
+lab_start_nfdp soak "$WORK/lab.toml"
 in_ns h1 ping -c 2 -i 0.2 -W 2 203.0.113.254 >/dev/null || { echo "soak: no path through nfdp" >&2; exit 1; }
 gen() { ctl stats 2>/dev/null | awk '/^ruleset generation/ {print $3}'; }
 GEN0=$(gen)

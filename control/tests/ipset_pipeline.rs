@@ -3,37 +3,27 @@
 //! and published to the pipeline as a snapshot; verdicts, rule counters and element
 //! counters; an `ipset add` published without recompiling the rules.
 
+#[macro_use]
+mod support;
+
 use control::config::Config;
 use control::iptables::{restore, RestoreOptions};
 use dataplane::pipeline::{CompiledRuleset, Emit, Pipeline};
 use dataplane::port::{PacketBuf, PortId};
 use dataplane::ruleset::{Ruleset, TableKind};
-use dataplane::wire::checksum;
 use std::fmt::Write;
 use std::path::Path;
 use std::sync::Arc;
+use support::frames::{ether_ipv4, udp};
+use support::{GATEWAY_MAC, WAN_MAC};
 
-const CONFIG: &str = r#"
-[[port]]
-name = "lan0"
-driver = "mem"
-mac = "02:00:00:00:01:01"
-addresses = ["192.168.1.1/24"]
-
-[[port]]
-name = "wan0"
-driver = "mem"
-mac = "02:00:00:00:02:01"
-addresses = ["203.0.113.1/24"]
-
-[[route]]
-dst = "0.0.0.0/0"
-via = "203.0.113.254"
-
+const CONFIG: &str = lan_wan_ports!(
+    r#"
 [[neighbor]]
 ip = "203.0.113.254"
 mac = "02:00:00:00:02:fe"
-"#;
+"#
+);
 
 const WAN: PortId = PortId(1);
 const T0: u64 = 1_700_000_000_000_000_000;
@@ -63,28 +53,13 @@ fn blocklist() -> String {
     s
 }
 
-fn udp(src: [u8; 4], dst: [u8; 4]) -> Vec<u8> {
-    let mut p = vec![0u8; 28];
-    p[0] = 0x45;
-    p[2..4].copy_from_slice(&28u16.to_be_bytes());
-    p[6] = 0x40;
-    p[8] = 64;
-    p[9] = 17;
-    p[12..16].copy_from_slice(&src);
-    p[16..20].copy_from_slice(&dst);
-    let c = !checksum::data(&p[..20]);
-    p[10..12].copy_from_slice(&c.to_be_bytes());
-    p[20..22].copy_from_slice(&5000u16.to_be_bytes());
-    p[22..24].copy_from_slice(&53u16.to_be_bytes());
-    p[24..26].copy_from_slice(&8u16.to_be_bytes());
-    // UDP checksum 0: none.
-    p
-}
-
-fn frame(ip: &[u8]) -> PacketBuf {
-    let mut f = vec![2, 0, 0, 0, 2, 1, 2, 0, 0, 0, 2, 0xfe, 0x08, 0x00];
-    f.extend_from_slice(ip);
-    PacketBuf::from_slice(&f)
+/// A UDP datagram from `src` arriving on wan0 from the gateway.
+fn from_wan(src: [u8; 4], dst: [u8; 4]) -> PacketBuf {
+    PacketBuf::from_slice(&ether_ipv4(
+        WAN_MAC,
+        GATEWAY_MAC,
+        &udp(src, dst, 5000, 53, &[]),
+    ))
 }
 
 fn setup() -> (Pipeline, Ruleset) {
@@ -107,7 +82,7 @@ fn setup() -> (Pipeline, Ruleset) {
 /// the default route: only the filter decides).
 fn forwarded(p: &mut Pipeline, src: [u8; 4]) -> bool {
     let mut out = Vec::new();
-    p.receive(WAN, frame(&udp(src, [93, 184, 216, 34])), T0, &mut out);
+    p.receive(WAN, from_wan(src, [93, 184, 216, 34]), T0, &mut out);
     out.iter().any(|e| matches!(e, Emit::Tx { .. }))
 }
 

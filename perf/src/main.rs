@@ -262,31 +262,7 @@ fn rules(counts: &[usize], packets: usize, repeats: usize, linear: bool, statefu
         let mut rates = Vec::new();
         for _ in 0..repeats {
             let mut p = Pipeline::new(compiled.clone(), topo.fib.clone(), topo.neighbors.clone());
-            let mut out: Vec<Emit> = Vec::with_capacity(4);
-            let mut warmup = 0;
-            if stateful {
-                p.receive(PortId(0), PacketBuf::from_slice(&frame), 1, &mut out);
-                p.receive(PortId(1), PacketBuf::from_slice(&reply), 2, &mut out);
-                out.clear();
-                warmup = 2;
-            }
-            // Buffers recycled as a port's rx ring would: the figure is the pipeline's
-            // cost, not calloc's.
-            let mut pool = PacketPool::with_defaults(8);
-            let t = Instant::now();
-            for _ in 0..packets {
-                let mut buf = pool.alloc().expect("every frame comes back to the pool");
-                buf.set_data(&frame);
-                p.receive(PortId(0), buf, 1_000_000_000, &mut out);
-                for e in black_box(&mut out).drain(..) {
-                    match e {
-                        Emit::Tx { frame, .. } => pool.free(frame),
-                        Emit::Local { packet } => pool.free(packet),
-                    }
-                }
-            }
-            rates.push(packets as f64 / t.elapsed().as_secs_f64());
-            assert_eq!(p.stats().forwarded as usize, packets + warmup);
+            rates.push(forward_rate(&mut p, &frame, &reply, stateful, packets));
         }
         let r = median(rates);
         println!("{:>8} {:>14.0} {:>12.0}", n, r, 1e9 / r);
@@ -384,29 +360,7 @@ fn sets(elements: usize, packets: usize, repeats: usize, stateful: bool) {
             let compiled = Arc::new(CompiledRuleset::compile_for_ports(rs, 1, &names));
             let mut p = Pipeline::new(compiled, topo.fib.clone(), topo.neighbors.clone());
             p.set_sets(Arc::clone(&rs.sets));
-            let mut out: Vec<Emit> = Vec::with_capacity(4);
-            let mut warmup = 0;
-            if stateful {
-                p.receive(PortId(0), PacketBuf::from_slice(&frame), 1, &mut out);
-                p.receive(PortId(1), PacketBuf::from_slice(&reply), 2, &mut out);
-                out.clear();
-                warmup = 2;
-            }
-            let mut pool = PacketPool::with_defaults(8);
-            let t = Instant::now();
-            for _ in 0..packets {
-                let mut buf = pool.alloc().expect("every frame comes back to the pool");
-                buf.set_data(&frame);
-                p.receive(PortId(0), buf, 1_000_000_000, &mut out);
-                for e in black_box(&mut out).drain(..) {
-                    match e {
-                        Emit::Tx { frame, .. } => pool.free(frame),
-                        Emit::Local { packet } => pool.free(packet),
-                    }
-                }
-            }
-            rates[i].push(packets as f64 / t.elapsed().as_secs_f64());
-            assert_eq!(p.stats().forwarded as usize, packets + warmup);
+            rates[i].push(forward_rate(&mut p, &frame, &reply, stateful, packets));
         }
     }
     println!(
@@ -467,4 +421,41 @@ fn main() {
         #[cfg(feature = "dpdk")]
         What::DpdkPipeline { seconds, burst } => dpdk::pipeline(seconds, burst, cli.repeats.max(1)),
     }
+}
+
+/// Packets per second of `p` forwarding `frame` (received on port 0) `packets` times; with
+/// `stateful`, the frame and its `reply` go through first so that the flow is established.
+/// Buffers are recycled as a port's rx ring would: the figure is the pipeline's cost, not
+/// calloc's.
+fn forward_rate(
+    p: &mut Pipeline,
+    frame: &[u8],
+    reply: &[u8],
+    stateful: bool,
+    packets: usize,
+) -> f64 {
+    let mut out: Vec<Emit> = Vec::with_capacity(4);
+    let mut warmup = 0;
+    if stateful {
+        p.receive(PortId(0), PacketBuf::from_slice(frame), 1, &mut out);
+        p.receive(PortId(1), PacketBuf::from_slice(reply), 2, &mut out);
+        out.clear();
+        warmup = 2;
+    }
+    let mut pool = PacketPool::with_defaults(8);
+    let t = Instant::now();
+    for _ in 0..packets {
+        let mut buf = pool.alloc().expect("every frame comes back to the pool");
+        buf.set_data(frame);
+        p.receive(PortId(0), buf, 1_000_000_000, &mut out);
+        for e in black_box(&mut out).drain(..) {
+            match e {
+                Emit::Tx { frame, .. } => pool.free(frame),
+                Emit::Local { packet } => pool.free(packet),
+            }
+        }
+    }
+    let rate = packets as f64 / t.elapsed().as_secs_f64();
+    assert_eq!(p.stats().forwarded as usize, packets + warmup);
+    rate
 }

@@ -62,6 +62,10 @@ def build(spec, quote=b""):
             l4 = struct.pack("!BBHHH", t, code, 0, int(kv.get("ident", 1)), int(kv.get("seqno", 1))) + payload
         l4 = l4[:2] + struct.pack("!H", csum(l4)) + l4[4:]
         pnum = 1
+    elif proto == "raw":
+        # Any other protocol: its number and the bytes after the IP header as `data`.
+        l4 = payload
+        pnum = int(kv["proto"])
     else:
         raise ValueError("unknown protocol " + proto)
     if "fragment" in kv:

@@ -4,15 +4,18 @@
 //! `iptables-save` print). The typed options live in `dataplane::ruleset`.
 
 pub mod addrtype;
+pub mod ah;
 pub mod comment;
 pub mod connbytes;
 pub mod connlimit;
 pub mod conntrack;
 pub mod dscp;
 pub mod ecn;
+pub mod esp;
 pub mod hashlimit;
 pub mod helper;
 pub mod icmp;
+pub mod ipcomp;
 pub mod iprange;
 pub mod length;
 pub mod limit;
@@ -464,6 +467,9 @@ pub fn new_match(name: &str) -> Option<Match> {
         "pkttype" => Match::Pkttype(pkttype::new()),
         "quota" => Match::Quota(quota::new()),
         "ecn" => Match::Ecn(Default::default()),
+        "esp" => Match::Esp(esp::new()),
+        "ah" => Match::Ah(ah::new()),
+        "ipcomp" => Match::Ipcomp(ipcomp::new()),
         "rpfilter" => Match::Rpfilter(Default::default()),
         "string" => Match::String(string::new()),
         "tcp" => Match::Tcp(Default::default()),
@@ -504,6 +510,9 @@ pub fn match_options(mt: &Match) -> &'static [&'static str] {
         Match::Connbytes(_) => connbytes::OPTIONS,
         Match::Quota(_) => quota::OPTIONS,
         Match::Ecn(_) => ecn::OPTIONS,
+        Match::Esp(_) => esp::OPTIONS,
+        Match::Ah(_) => ah::OPTIONS,
+        Match::Ipcomp(_) => ipcomp::OPTIONS,
         Match::Rpfilter(_) => rpfilter::OPTIONS,
         Match::String(_) => string::OPTIONS,
         Match::Tcp(_) => tcp::OPTIONS,
@@ -545,6 +554,9 @@ pub fn parse_match_option(
         Match::Connbytes(x) => connbytes::parse(x, opt, inv, args),
         Match::Quota(x) => quota::parse(x, opt, inv, args),
         Match::Ecn(x) => ecn::parse(x, opt, inv, args),
+        Match::Esp(x) => esp::parse(x, opt, inv, args),
+        Match::Ah(x) => ah::parse(x, opt, inv, args),
+        Match::Ipcomp(x) => ipcomp::parse(x, opt, inv, args),
         Match::Rpfilter(x) => rpfilter::parse(x, opt, inv, args),
         Match::String(x) => string::parse(x, opt, inv, args),
         Match::Tcp(x) => tcp::parse(x, opt, inv, args),
@@ -577,6 +589,9 @@ pub fn finish_match(mt: &mut Match, seen: &[&'static str]) -> Result<bool, Strin
         Match::Connbytes(_) => connbytes::finish(seen),
         Match::Quota(_) => quota::finish(seen),
         Match::Ecn(_) => ecn::finish(seen),
+        Match::Esp(_) => Ok(()),
+        Match::Ah(_) => Ok(()),
+        Match::Ipcomp(_) => Ok(()),
         Match::Rpfilter(_) => Ok(()),
         Match::String(x) => string::finish(x, seen),
         Match::Tcpmss(x) => tcpmss::finish(x, seen),
@@ -617,6 +632,9 @@ pub fn save_match(mt: &Match, out: &mut String) {
         Match::Connbytes(x) => connbytes::save(x, out),
         Match::Quota(x) => quota::save(x, out),
         Match::Ecn(x) => ecn::save(x, out),
+        Match::Esp(x) => esp::save(x, out),
+        Match::Ah(x) => ah::save(x, out),
+        Match::Ipcomp(x) => ipcomp::save(x, out),
         Match::Rpfilter(x) => rpfilter::save(x, out),
         Match::String(x) => string::save(x, out),
         Match::Tcp(x) => tcp::save(x, out),
@@ -782,6 +800,9 @@ pub fn list_match(mt: &Match, numeric: bool, out: &mut String) {
         Match::Connbytes(x) => connbytes::list(x, out),
         Match::Quota(x) => quota::list(x, out),
         Match::Ecn(x) => ecn::list(x, out),
+        Match::Esp(x) => esp::list(x, out),
+        Match::Ah(x) => ah::list(x, out),
+        Match::Ipcomp(x) => ipcomp::list(x, out),
         Match::Rpfilter(x) => rpfilter::list(x, out),
         Match::String(x) => string::list(x, out),
         Match::Tcp(x) => tcp::list(x, numeric, out),

@@ -3,15 +3,18 @@
 //! `checkentry`); packet evaluation joins them when the pipeline is compiled.
 
 pub mod addrtype;
+pub mod ah;
 pub mod comment;
 pub mod connbytes;
 pub mod connlimit;
 pub mod conntrack;
 pub mod dscp;
 pub mod ecn;
+pub mod esp;
 pub mod hashlimit;
 pub mod helper;
 pub mod icmp;
+pub mod ipcomp;
 pub mod iprange;
 pub mod length;
 pub mod limit;
@@ -43,6 +46,7 @@ pub const IPPROTO_UDPLITE: u8 = 136;
 #[derive(Clone, Debug, PartialEq)]
 pub enum Match {
     Addrtype(addrtype::AddrtypeMatch),
+    Ah(ah::AhMatch),
     Comment(comment::CommentMatch),
     Connbytes(connbytes::ConnbytesMatch),
     Connlimit(connlimit::ConnlimitMatch),
@@ -50,9 +54,11 @@ pub enum Match {
     Conntrack(conntrack::ConntrackMatch),
     Dscp(dscp::DscpMatch),
     Ecn(ecn::EcnMatch),
+    Esp(esp::EspMatch),
     Hashlimit(hashlimit::HashlimitMatch),
     Helper(helper::HelperMatch),
     Icmp(icmp::IcmpMatch),
+    Ipcomp(ipcomp::IpcompMatch),
     Iprange(iprange::IprangeMatch),
     Length(length::LengthMatch),
     Limit(limit::LimitMatch),
@@ -79,6 +85,7 @@ impl Match {
     pub fn name(&self) -> &'static str {
         match self {
             Match::Addrtype(_) => "addrtype",
+            Match::Ah(_) => "ah",
             Match::Comment(_) => "comment",
             Match::Connbytes(_) => "connbytes",
             Match::Connlimit(_) => "connlimit",
@@ -86,9 +93,11 @@ impl Match {
             Match::Conntrack(c) => c.flavor.name(),
             Match::Dscp(_) => "dscp",
             Match::Ecn(_) => "ecn",
+            Match::Esp(_) => "esp",
             Match::Hashlimit(_) => "hashlimit",
             Match::Helper(_) => "helper",
             Match::Icmp(_) => "icmp",
+            Match::Ipcomp(_) => "ipcomp",
             Match::Iprange(_) => "iprange",
             Match::Length(_) => "length",
             Match::Limit(_) => "limit",
@@ -137,6 +146,9 @@ impl Match {
             Match::Tcp(_) => require_proto(spec, "tcp", &[IPPROTO_TCP]),
             Match::Udp(_) => require_proto(spec, "udp", &[IPPROTO_UDP]),
             Match::Icmp(_) => require_proto(spec, "icmp", &[IPPROTO_ICMP]),
+            Match::Esp(_) => require_proto(spec, "esp", &[esp::IPPROTO_ESP]),
+            Match::Ah(_) => require_proto(spec, "ah", &[ah::IPPROTO_AH]),
+            Match::Ipcomp(_) => require_proto(spec, "ipcomp", &[ipcomp::IPPROTO_COMP]),
             Match::Tcpmss(_) => require_proto(spec, "tcpmss", &[IPPROTO_TCP]),
             Match::Multiport(m) => m.validate(spec),
             Match::Connlimit(_) | Match::Connbytes(_) | Match::Quota(_) => Ok(()),
@@ -166,6 +178,9 @@ impl Match {
             Match::Tcp(m) => m.matches(pkt),
             Match::Udp(m) => m.matches(pkt),
             Match::Icmp(m) => m.matches(pkt),
+            Match::Esp(m) => m.matches(pkt),
+            Match::Ah(m) => m.matches(pkt),
+            Match::Ipcomp(m) => m.matches(pkt),
             Match::Multiport(m) => m.matches(pkt),
             Match::Iprange(m) => m.matches(pkt),
             Match::Length(m) => m.matches(pkt),

@@ -283,6 +283,8 @@ impl RuleHost for Host<'_> {
                 }
                 TargetOutcome::Verdict(Verdict::Accept)
             }
+            // Every packet here has its whole checksum: nothing to fill.
+            Target::Checksum(_) => TargetOutcome::Continue,
             Target::Ecn(e) => {
                 e.apply_to_packet(self.pkt.buf.data_mut());
                 TargetOutcome::Continue

@@ -35,6 +35,7 @@ pub mod time;
 pub mod ttl;
 pub mod udp;
 
+pub mod t_checksum;
 pub mod t_connmark;
 pub mod t_ct;
 pub mod t_ecn;
@@ -667,6 +668,7 @@ pub fn new_target(name: &str) -> Option<Target> {
         "NETMAP" => Target::Netmap(Default::default()),
         "TEE" => Target::Tee(Default::default()),
         "ECN" => Target::Ecn(Default::default()),
+        "CHECKSUM" => Target::Checksum(Default::default()),
         "NOTRACK" => Target::Notrack,
         "CT" => Target::Ct(Default::default()),
         "TRACE" => Target::Trace,
@@ -690,6 +692,7 @@ pub fn target_options(t: &Target) -> &'static [&'static str] {
         Target::Netmap(_) => t_netmap::OPTIONS,
         Target::Tee(_) => t_tee::OPTIONS,
         Target::Ecn(_) => t_ecn::OPTIONS,
+        Target::Checksum(_) => t_checksum::OPTIONS,
         Target::Ct(_) => t_ct::OPTIONS,
         _ => &[],
     }
@@ -717,6 +720,7 @@ pub fn parse_target_option(
         Target::Netmap(x) => t_netmap::parse(x, opt, args),
         Target::Tee(x) => t_tee::parse(x, opt, args),
         Target::Ecn(x) => t_ecn::parse(x, opt, args),
+        Target::Checksum(x) => t_checksum::parse(x, opt, args),
         Target::Ct(x) => t_ct::parse(x, opt, args),
         _ => Err(format!("unknown option \"{opt}\"")),
     }
@@ -735,6 +739,7 @@ pub fn finish_target(t: &mut Target, seen: &[&'static str]) -> Result<(), String
         Target::Netmap(_) => t_netmap::finish(seen),
         Target::Tee(_) => t_tee::finish(seen),
         Target::Ecn(_) => t_ecn::finish(seen),
+        Target::Checksum(_) => t_checksum::finish(seen),
         Target::Ct(x) => t_ct::finish(x),
         _ => Ok(()),
     }
@@ -769,6 +774,7 @@ pub fn save_target(t: &Target, out: &mut String) {
         Target::Netmap(x) => t_netmap::save(x, out),
         Target::Tee(x) => t_tee::save(x, out),
         Target::Ecn(x) => t_ecn::save(x, out),
+        Target::Checksum(x) => t_checksum::save(x, out),
         Target::Ct(x) => t_ct::save(x, out),
         _ => {}
     }
@@ -838,6 +844,7 @@ pub fn list_target(t: &Target, numeric: bool, out: &mut String) {
         Target::Netmap(x) => t_netmap::list(x, out),
         Target::Tee(x) => t_tee::list(x, out),
         Target::Ecn(x) => t_ecn::list(x, out),
+        Target::Checksum(x) => t_checksum::list(x, out),
         Target::Ct(x) => t_ct::list(x, out),
         Target::Notrack => out.push_str(" NOTRACK"),
         _ => {}

@@ -2,6 +2,7 @@
 //! Each module holds the typed options and `validate` (the kernel's `checkentry`);
 //! `usable` says in which table and hooks the kernel allows it.
 
+pub mod checksum;
 pub mod connmark;
 pub mod ct;
 pub mod ecn;
@@ -45,6 +46,8 @@ pub enum Target {
     Netmap(netmap::NetmapTarget),
     Notrack,
     Ct(ct::CtTarget),
+    /// `-j CHECKSUM --checksum-fill`: nothing to fill in nfdp (see the module).
+    Checksum(checksum::ChecksumTarget),
     /// `-j ECN --ecn-tcp-remove`.
     Ecn(ecn::EcnTarget),
     /// `-j TEE`: a copy of the packet to a gateway; the original goes on.
@@ -78,6 +81,7 @@ impl Target {
             Target::Netmap(_) => "NETMAP",
             Target::Notrack => "NOTRACK",
             Target::Ct(_) => "CT",
+            Target::Checksum(_) => "CHECKSUM",
             Target::Ecn(_) => "ECN",
             Target::Tee(_) => "TEE",
             Target::Trace => "TRACE",
@@ -97,9 +101,11 @@ impl Target {
         use Hook::*;
         match self {
             Target::Reject(_) => Usable::in_table(TableKind::Filter, &[Input, Forward, Output]),
-            Target::Ttl(_) | Target::Tos(_) | Target::Dscp(_) | Target::Ecn(_) => {
-                Usable::table(TableKind::Mangle)
-            }
+            Target::Ttl(_)
+            | Target::Tos(_)
+            | Target::Dscp(_)
+            | Target::Ecn(_)
+            | Target::Checksum(_) => Usable::table(TableKind::Mangle),
             Target::Tcpmss(t) => t.usable(),
             Target::Snat(_) => Usable::in_table(TableKind::Nat, &[Postrouting, Input]),
             Target::Masquerade(_) => Usable::in_table(TableKind::Nat, &[Postrouting]),
@@ -146,6 +152,7 @@ impl Target {
                 | Target::Tcpmss(_)
                 | Target::Tee(_)
                 | Target::Ecn(_)
+                | Target::Checksum(_)
                 | Target::Trace
         )
     }

@@ -1,0 +1,25 @@
+//! libxt_CHECKSUM: `--checksum-fill` (required), listed as `CHECKSUM fill`.
+
+use super::Args;
+use dataplane::ruleset::targets::checksum::ChecksumTarget;
+
+pub const OPTIONS: &[&str] = &["--checksum-fill"];
+
+pub fn parse(_: &mut ChecksumTarget, _: &str, _: &mut Args) -> Result<(), String> {
+    Ok(())
+}
+
+pub fn finish(seen: &[&str]) -> Result<(), String> {
+    if seen.is_empty() {
+        return Err("CHECKSUM: option \"--checksum-fill\" must be specified".into());
+    }
+    Ok(())
+}
+
+pub fn save(_: &ChecksumTarget, out: &mut String) {
+    out.push_str(" --checksum-fill");
+}
+
+pub fn list(_: &ChecksumTarget, out: &mut String) {
+    out.push_str(" CHECKSUM fill");
+}

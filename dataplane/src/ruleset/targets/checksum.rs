@@ -1,0 +1,10 @@
+//! `-j CHECKSUM --checksum-fill` (mangle only): xt_CHECKSUM computes the TCP/UDP checksum
+//! of a packet whose checksum was left to the NIC (`CHECKSUM_PARTIAL`: the host's own
+//! packets with offload), for guests that cannot take such packets (libvirt's DHCP rule).
+//! Every packet nfdp handles carries its whole checksum already (it verifies received
+//! ones, rewrites incrementally, and builds its own complete), so there is nothing to
+//! fill: the target leaves the packet as it is and the traversal goes on, as the kernel
+//! does for a packet that is not CHECKSUM_PARTIAL.
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ChecksumTarget;

@@ -5,6 +5,7 @@
 #![cfg_attr(not(feature = "dpdk"), forbid(unsafe_code))]
 #![cfg_attr(feature = "dpdk", deny(unsafe_code))]
 
+pub mod arptables;
 pub mod conntrack;
 pub mod defrag;
 pub mod handoff;

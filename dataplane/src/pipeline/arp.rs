@@ -22,12 +22,14 @@
 //! the next hop's subnet always (the same for forwarded traffic).
 
 use super::{DropReason, Emit, Pipeline};
+use crate::arptables::{ArpFields, ArpHook, ArpVerdict};
 use crate::neigh::Learn;
 use crate::port::{MacAddr, PacketBuf, PortId};
 use crate::route::AddrType;
 use crate::wire::arp::PACKET_LEN;
 use crate::wire::{ArpOperation, ArpPacket, ArpRepr, EtherType, EthernetAddress, L3Header};
 use std::net::Ipv4Addr;
+use std::sync::Arc;
 
 /// An untagged Ethernet/ARP frame without padding.
 pub const FRAME_LEN: usize = 14 + PACKET_LEN;
@@ -56,6 +58,10 @@ pub struct ArpStats {
     pub ignored: u64,
     /// Packets put in a neighbour queue on a miss (released when the address resolves).
     pub queued: u64,
+    /// Dropped by arptables: received frames at INPUT (neither answered nor learned
+    /// from), frames of the appliance's own at OUTPUT (not sent).
+    pub filtered_in: u64,
+    pub filtered_out: u64,
 }
 
 /// Why a received ARP frame is not handled.
@@ -148,11 +154,15 @@ impl Pipeline {
             self.arp.ignored += 1;
             return;
         };
-        let (repr, to_group) = match check(frame, l3, port_mac) {
+        let (mut repr, to_group) = match check(frame, l3, port_mac) {
             Ok(m) => m,
             Err(Refused::Malformed) => return self.arp.malformed += 1,
             Err(Refused::Ignored) => return self.arp.ignored += 1,
         };
+        if !self.rules.arp.is_empty() && !self.arp_input(port, &mut repr) {
+            self.arp.filtered_in += 1;
+            return;
+        }
         if !addressed {
             self.arp.ignored += 1;
             return;
@@ -165,7 +175,7 @@ impl Pipeline {
             if self.fib.is_local(tip) {
                 self.arp.requests_answered += 1;
                 let reply = frame_reply(&repr, port_mac);
-                out.push(Emit::Tx { port, frame: reply });
+                self.arp_out(port, reply, out);
             } else {
                 self.arp.ignored += 1;
             }
@@ -207,7 +217,7 @@ impl Pipeline {
         if how == Learn::Request {
             self.arp.requests_answered += 1;
             let reply = frame_reply(&repr, port_mac);
-            out.push(Emit::Tx { port, frame: reply });
+            self.arp_out(port, reply, out);
         }
     }
 
@@ -240,7 +250,7 @@ impl Pipeline {
         if q.solicit {
             self.arp.requests_sent += 1;
             let f = request(mac, sender, next_hop, None);
-            out.push(Emit::Tx { port, frame: f });
+            self.arp_out(port, f, out);
         }
     }
 
@@ -271,7 +281,7 @@ impl Pipeline {
             if let (Some(mac), Some(sender)) = (self.port_mac(port), sender) {
                 self.arp.requests_sent += 1;
                 let f = request(mac, sender, target, to);
-                out.push(Emit::Tx { port, frame: f });
+                self.arp_out(port, f, out);
             }
         }
     }
@@ -282,13 +292,67 @@ impl Pipeline {
         let Some(p) = self.fib.ports().get(port) else {
             return;
         };
-        for &(addr, _) in &p.addresses {
-            out.push(Emit::Tx {
-                port,
-                frame: announcement(p.mac, addr),
-            });
+        let frames: Vec<PacketBuf> = p
+            .addresses
+            .iter()
+            .map(|&(addr, _)| announcement(p.mac, addr))
+            .collect();
+        for f in frames {
             self.arp.announcements_sent += 1;
+            self.arp_out(port, f, out);
         }
+    }
+
+    /// arptables INPUT for a received message (`arp_rcv`'s `NF_ARP_IN`): false when it is
+    /// dropped; `-j mangle` rewrites `repr` before it is answered or learned from.
+    fn arp_input(&mut self, port: PortId, repr: &mut ArpRepr) -> bool {
+        let mut f = fields(repr);
+        let accept = self.arp_filter(ArpHook::Input, port, &mut f);
+        repr.source_hardware_addr = EthernetAddress(f.sha);
+        repr.source_protocol_addr = f.sip;
+        repr.target_hardware_addr = EthernetAddress(f.tha);
+        repr.target_protocol_addr = f.tip;
+        accept
+    }
+
+    /// Sends an ARP frame of the appliance's own through arptables OUTPUT (`arp_xmit`'s
+    /// `NF_ARP_OUT`), which may rewrite its message or drop it.
+    fn arp_out(&mut self, port: PortId, mut frame: PacketBuf, out: &mut Vec<Emit>) {
+        if !self.rules.arp.is_empty() {
+            let Some(repr) = frame
+                .data()
+                .get(14..)
+                .and_then(|b| ArpRepr::parse(&ArpPacket::new_checked(b).ok()?).ok())
+            else {
+                return;
+            };
+            let mut f = fields(&repr);
+            if !self.arp_filter(ArpHook::Output, port, &mut f) {
+                self.arp.filtered_out += 1;
+                return;
+            }
+            let mut p = ArpPacket::new_unchecked(&mut frame.data_mut()[14..]);
+            p.set_source_hardware_addr(EthernetAddress(f.sha));
+            p.set_source_protocol_addr(f.sip);
+            p.set_target_hardware_addr(EthernetAddress(f.tha));
+            p.set_target_protocol_addr(f.tip);
+        }
+        out.push(Emit::Tx { port, frame });
+    }
+
+    /// Runs `f` through `hook`'s chain, counting the rules it matches (28 bytes each: the
+    /// ARP message, as the kernel counts the skb without its link header).
+    fn arp_filter(&mut self, hook: ArpHook, port: PortId, f: &mut ArpFields) -> bool {
+        let rules = Arc::clone(&self.rules);
+        let name = self.fib.ports().get(port).map_or("", |p| p.name.as_str());
+        let counters = &mut self.arp_counters;
+        let verdict = rules.arp.evaluate(hook, name, f, |i| {
+            if let Some(c) = counters.get_mut(i) {
+                c.packets += 1;
+                c.bytes += PACKET_LEN as u64;
+            }
+        });
+        verdict == ArpVerdict::Accept
     }
 
     /// The link of `port` went down: its learned neighbours are forgotten and their waiting
@@ -317,6 +381,19 @@ impl Pipeline {
 
     pub fn arp_stats(&self) -> &ArpStats {
         &self.arp
+    }
+}
+
+/// What arptables looks at in an Ethernet/IPv4 ARP message (`check` admits no other).
+fn fields(r: &ArpRepr) -> ArpFields {
+    ArpFields {
+        op: u16::from(r.operation),
+        htype: 1,
+        ptype: EtherType::IPV4.0,
+        sha: r.source_hardware_addr.0,
+        sip: r.source_protocol_addr,
+        tha: r.target_hardware_addr.0,
+        tip: r.target_protocol_addr,
     }
 }
 
@@ -436,6 +513,19 @@ mod tests {
             .collect()
     }
 
+    /// A UDP datagram from port A's side to 10.88.0.50, behind port D.
+    fn udp_frame_to_d() -> Vec<u8> {
+        let mut f = udp_frame("10.88.0.50", 7);
+        f[26..30].copy_from_slice(&ip("10.77.0.10").octets());
+        f[30..34].copy_from_slice(&ip("10.88.0.50").octets());
+        let mut h = f[14..34].to_vec();
+        h[10..12].copy_from_slice(&[0, 0]);
+        let c = !crate::wire::checksum::data(&h);
+        f[24..26].copy_from_slice(&c.to_be_bytes());
+        f[0..6].copy_from_slice(&A_MAC.0);
+        f
+    }
+
     /// A UDP datagram from a host behind port D, as a frame to the router.
     fn udp_frame(dst: &str, ident: u16) -> Vec<u8> {
         let mut p = vec![0u8; 28];
@@ -466,6 +556,137 @@ mod tests {
         assert_eq!(&frame[12..14], &[0x08, 0x00]);
         assert_eq!(frame[14 + 8], 63, "TTL decremented once");
         u16::from_be_bytes([frame[18], frame[19]])
+    }
+
+    /// The seeds' arptables: 10.77.0.10 is accepted only from HOST_MAC; OUTPUT rewrites
+    /// the target MAC of what the appliance sends on arpt-d and drops its requests there.
+    fn with_arptables(p: &mut Pipeline, epoch: u64) {
+        use crate::arptables::*;
+        use crate::ruleset::{Iface, Ipv4Net};
+        let host = Some((Ipv4Net::host(ip("10.77.0.10")), false));
+        let mac = |inv| MacMatch {
+            addr: HOST_MAC,
+            mask: MacAddr::BROADCAST,
+            inv,
+        };
+        let rule = |spec, target| ArpRule {
+            spec,
+            target: Some(target),
+            ..ArpRule::default()
+        };
+        let mut t = ArpTable {
+            epoch,
+            ..ArpTable::default()
+        };
+        t.chain_mut("INPUT").unwrap().rules = vec![
+            rule(
+                ArpMatch {
+                    src_ip: host.clone(),
+                    src_mac: Some(mac(false)),
+                    ..ArpMatch::default()
+                },
+                ArpTarget::Accept,
+            ),
+            rule(
+                ArpMatch {
+                    src_ip: host,
+                    src_mac: Some(mac(true)),
+                    ..ArpMatch::default()
+                },
+                ArpTarget::Drop,
+            ),
+        ];
+        let on_d = || ArpMatch {
+            out_iface: Some((Iface::new("arpt-d").unwrap(), false)),
+            ..ArpMatch::default()
+        };
+        t.chain_mut("OUTPUT").unwrap().rules = vec![
+            rule(
+                ArpMatch {
+                    opcode: Some(FieldMatch {
+                        value: 1,
+                        inv: false,
+                    }),
+                    ..on_d()
+                },
+                ArpTarget::Drop,
+            ),
+            rule(
+                on_d(),
+                ArpTarget::Mangle(ArpMangle {
+                    dst_mac: Some(MacAddr([2, 0, 0, 0, 0xee, 0xee])),
+                    ..ArpMangle::default()
+                }),
+            ),
+        ];
+        t.validate().unwrap();
+        let rs = Ruleset {
+            arp: Arc::new(t),
+            ..Ruleset::default()
+        };
+        p.set_ruleset(Arc::new(CompiledRuleset::compile(&rs, 2 + epoch)));
+    }
+
+    #[test]
+    fn arptables_input_drops_a_spoofed_sender_and_output_filters_what_is_sent() {
+        let mut p = pipeline();
+        with_arptables(&mut p, 0);
+        // The real host asks: accepted, answered, learned.
+        let out = rx(&mut p, A, &who_has("10.77.0.1", "10.77.0.10"), T0);
+        assert_eq!(sent(&out), vec![(A, hex(K_REPLY))]);
+        // A spoofer announces 10.77.0.10 at its MAC: dropped, the entry keeps HOST_MAC.
+        let spoofer = MacAddr([2, 0, 0, 0, 6, 6]);
+        let out = rx(
+            &mut p,
+            A,
+            &arp(2, spoofer, "10.77.0.10", "10.77.0.1", A_MAC),
+            T0 + 1,
+        );
+        assert!(out.is_empty());
+        rx(
+            &mut p,
+            A,
+            &arp(1, spoofer, "10.77.0.10", "10.77.0.1", MacAddr::BROADCAST),
+            T0 + 1,
+        );
+        let e = p.neighbors().get(A, ip("10.77.0.10")).unwrap();
+        assert_eq!(e.mac, Some(HOST_MAC));
+        assert_eq!(p.arp_stats().filtered_in, 2);
+        let counts = |p: &Pipeline| {
+            p.arp_counters()
+                .iter()
+                .map(|c| (c.packets, c.bytes))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(counts(&p), vec![(1, 28), (2, 56), (0, 0), (0, 0)]);
+
+        // On arpt-d a request for us is answered with the target MAC rewritten (the
+        // Ethernet header is not arptables' business)...
+        let asker = MacAddr([2, 0, 0, 0, 2, 0x10]);
+        let out = sent(&rx(
+            &mut p,
+            D,
+            &arp(1, asker, "10.88.0.7", "10.88.0.1", MacAddr::BROADCAST),
+            T0,
+        ));
+        assert_eq!(out.len(), 1);
+        assert_eq!(&out[0].1[0..6], &asker.0, "Ethernet destination kept");
+        assert_eq!(
+            &out[0].1[32..38],
+            &[2, 0, 0, 0, 0xee, 0xee],
+            "ARP target MAC"
+        );
+        // ...while a resolution request there is never sent (and its packet waits).
+        let out = rx(&mut p, A, &udp_frame_to_d(), T0);
+        assert!(sent(&out).is_empty());
+        assert_eq!(p.arp_stats().filtered_out, 1);
+        assert_eq!(counts(&p)[2..], [(1, 28), (1, 28)]);
+
+        // Counters of rules still there carry over a new table; -Z (a new epoch) clears.
+        with_arptables(&mut p, 0);
+        assert_eq!(counts(&p)[..2], [(1, 28), (2, 56)]);
+        with_arptables(&mut p, 1);
+        assert!(counts(&p).iter().all(|&c| c == (0, 0)));
     }
 
     #[test]

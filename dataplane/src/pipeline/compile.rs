@@ -139,6 +139,8 @@ pub struct CompiledRuleset {
     /// out once: the hooks skip absent tables and count empty built-in chains' policies
     /// without looking the chains up (most tables at most hooks are one or the other).
     pub plan: [[TablePlan; 5]; 5],
+    /// The ARP table (arptables), run as it is by the ARP slow path.
+    pub arp: std::sync::Arc<crate::arptables::ArpTable>,
 }
 
 /// A table at one hook, as the hooks run it.
@@ -295,6 +297,7 @@ impl CompiledRuleset {
             needs_conntrack,
             needs_acct,
             plan,
+            arp: std::sync::Arc::clone(&rs.arp),
         };
         (compiled, budget.over)
     }

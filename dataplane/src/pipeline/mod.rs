@@ -187,6 +187,8 @@ pub struct Pipeline {
     state: Vec<RuleState>,
     stats: PipelineStats,
     arp: arp::ArpStats,
+    /// Packets and bytes of each arptables rule (`ArpTable::rule_count` order).
+    arp_counters: Vec<Counters>,
     /// TRACE lines, when tracing every packet (replay).
     trace: Option<Vec<String>>,
     /// Open trace watches (the API's filtered tracing); empty when nobody watches.
@@ -225,6 +227,7 @@ impl Pipeline {
         neighbors: NeighTable<PacketBuf>,
     ) -> Pipeline {
         let n = rules.slot_count();
+        let arp_rules = rules.arp.rule_count();
         let mut conntrack = Conntrack::new(CtConfig::default());
         if rules.needs_acct {
             conntrack.force_acct();
@@ -238,6 +241,7 @@ impl Pipeline {
                 needs_conntrack: false,
                 needs_acct: false,
                 plan: Default::default(),
+                arp: Default::default(),
             })),
             fib,
             routes: RouteCache::default(),
@@ -250,6 +254,7 @@ impl Pipeline {
             state: vec![RuleState::default(); n],
             stats: PipelineStats::default(),
             arp: arp::ArpStats::default(),
+            arp_counters: vec![Counters::default(); arp_rules],
             trace: None,
             watches: Vec::new(),
             watch_hit: false,
@@ -297,6 +302,17 @@ impl Pipeline {
         }
         self.counters = counters;
         self.state = state;
+        if !Arc::ptr_eq(&old.arp, &self.rules.arp) {
+            let carried = self.rules.arp.carried_from(&old.arp);
+            self.arp_counters = carried
+                .into_iter()
+                .map(|from| {
+                    from.and_then(|i| self.arp_counters.get(i))
+                        .copied()
+                        .unwrap_or_default()
+                })
+                .collect();
+        }
     }
 
     /// Installs a changed FIB (routes, policy rules). The route cache is keyed by the FIB's
@@ -413,6 +429,11 @@ impl Pipeline {
 
     pub fn counters(&self) -> &[Counters] {
         &self.counters
+    }
+
+    /// The arptables rules' counters, in `ArpTable::rule_count` order.
+    pub fn arp_counters(&self) -> &[Counters] {
+        &self.arp_counters
     }
 
     /// `iptables -Z`: zeroes the counters of these slots of the installed ruleset.

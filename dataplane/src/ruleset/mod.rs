@@ -329,6 +329,8 @@ pub struct Ruleset {
     /// The IP sets rules may reference (`-m set`); kept beside the tables so that a rule
     /// is checked against the sets, and a set against the rules, under one lock.
     pub sets: std::sync::Arc<crate::ipset::SetTable>,
+    /// The ARP family's filter table (arptables), loaded and saved on its own.
+    pub arp: std::sync::Arc<crate::arptables::ArpTable>,
 }
 
 impl Default for Ruleset {
@@ -344,6 +346,7 @@ impl Default for Ruleset {
             .map(Table::new)
             .collect(),
             sets: Default::default(),
+            arp: Default::default(),
         }
     }
 }

@@ -46,7 +46,7 @@ fn anti_spoof() -> ArpTable {
     t.chain_mut("INPUT").unwrap().rules = vec![
         rule(
             ArpMatch {
-                src_ip: gw.clone(),
+                src_ip: gw,
                 src_mac: Some(mac(GW_MAC, false)),
                 ..ArpMatch::default()
             },

@@ -581,7 +581,7 @@ mod tests {
         t.chain_mut("INPUT").unwrap().rules = vec![
             rule(
                 ArpMatch {
-                    src_ip: host.clone(),
+                    src_ip: host,
                     src_mac: Some(mac(false)),
                     ..ArpMatch::default()
                 },

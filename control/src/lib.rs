@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 pub mod api;
+pub mod arptables;
 pub mod config;
 pub mod config_check;
 pub mod ctl;

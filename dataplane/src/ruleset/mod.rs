@@ -17,7 +17,7 @@ mod validate;
 pub use matches::Match;
 pub use ops::RulesetError;
 pub use targets::Target;
-pub use types::{prefix_mask, Iface, Inv, Ipv4Net, PortRange};
+pub use types::{prefix_mask, Iface, Inv, Ipv4Net, PortRange, IFNAME_MAX};
 pub use validate::{ValidationError, ValidationErrorKind};
 
 use std::fmt;

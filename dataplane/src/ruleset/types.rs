@@ -87,6 +87,13 @@ impl Iface {
         ok.then(|| Iface(name.to_string()))
     }
 
+    /// What arptables accepts with a warning: any 1..=15 bytes but NUL (a name with `/`
+    /// or a blank matches no port).
+    pub fn with_any_chars(name: &str) -> Option<Iface> {
+        let ok = !name.is_empty() && name.len() <= IFNAME_MAX && !name.contains('\0');
+        ok.then(|| Iface(name.to_string()))
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }

@@ -159,6 +159,9 @@ pub struct Config {
     /// `[rules] ipset_file`, resolved: an `ipset restore` text loaded before the rules
     /// file (the sets its rules reference), and written back like it with `persist`.
     pub ipset_file: Option<PathBuf>,
+    /// `[rules] arp_file`, resolved: an `arptables-restore` text (the ARP table), loaded
+    /// at start-up and on SIGHUP, and written back like the rules file with `persist`.
+    pub arp_file: Option<PathBuf>,
     /// `[rules] persist`: write every change accepted through the API back to `rules_file`.
     pub rules_persist: bool,
     /// `[rules] max_file_size`: the largest rules file read, in bytes (at start-up and on
@@ -294,6 +297,7 @@ struct RawNeighbor {
 struct RawRules {
     file: Option<Spanned<String>>,
     ipset_file: Option<Spanned<String>>,
+    arp_file: Option<Spanned<String>>,
     persist: Option<bool>,
     max_file_size: Option<Spanned<u64>>,
 }
@@ -686,6 +690,13 @@ impl Config {
             ),
             None => None,
         };
+        let arp_file = match raw.rules.as_ref().and_then(|r| r.arp_file.as_ref()) {
+            Some(f) => Some(
+                resolve(f.get_ref(), path)
+                    .map_err(|e| cx.at(f, e.replacen("rules file", "arptables file", 1)))?,
+            ),
+            None => None,
+        };
         let rules_persist = raw.rules.as_ref().and_then(|r| r.persist).unwrap_or(true);
         let rules_file_limit = match raw.rules.as_ref().and_then(|r| r.max_file_size.as_ref()) {
             Some(m) if *m.get_ref() == 0 => {
@@ -748,6 +759,7 @@ impl Config {
             conntrack,
             rules_file,
             ipset_file,
+            arp_file,
             rules_persist,
             rules_file_limit,
             api_socket,

@@ -11,6 +11,7 @@ pub mod pb {
 pub const FILE_DESCRIPTOR_SET: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/nfdp_descriptor.bin"));
 
+pub mod arptables;
 pub mod ipset;
 pub mod net;
 pub mod rules;

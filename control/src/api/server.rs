@@ -55,6 +55,12 @@ pub fn routes(
             .max_decoding_message_size(MAX_MESSAGE),
         )
         .add_service(
+            pb::arptables_server::ArptablesServer::new(super::arptables::ArptablesService::new(
+                Arc::clone(control),
+            ))
+            .max_decoding_message_size(MAX_MESSAGE),
+        )
+        .add_service(
             pb::sysctl_server::SysctlServer::new(super::sysctl::SysctlService::new(Arc::clone(
                 control,
             )))

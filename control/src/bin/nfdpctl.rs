@@ -10,7 +10,7 @@ use std::path::PathBuf;
 #[command(
     name = "nfdpctl",
     version,
-    about = "nfdp's operator CLI: iptables, ipset, conntrack, sysctl, ip, stats and trace over the gRPC API"
+    about = "nfdp's operator CLI: iptables, arptables, ipset, conntrack, sysctl, ip, stats and trace over the gRPC API"
 )]
 struct Cli {
     /// The daemon's Unix socket (else $NFDP_SOCKET, else /run/nfdp/nfdp.sock).
@@ -55,6 +55,24 @@ enum Cmd {
     /// ipset ARGS: run as ipset 7.17 would (`restore` reads stdin or -file FILE, whole).
     #[command(disable_help_flag = true)]
     Ipset {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// arptables ARGS: run as arptables 1.8.9 would (the ARP table).
+    #[command(disable_help_flag = true)]
+    Arptables {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// arptables-save [-c].
+    #[command(name = "arptables-save", disable_help_flag = true)]
+    ArptablesSave {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// arptables-restore [-c] [FILE] (stdin without FILE): replaces the ARP table.
+    #[command(name = "arptables-restore", disable_help_flag = true)]
+    ArptablesRestore {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
@@ -138,6 +156,9 @@ fn main() {
         Cmd::IptablesRestore { args } => Ok(Job::Tool(Tool::IptablesRestore, args)),
         Cmd::Conntrack { args } => Ok(Job::Tool(Tool::Conntrack, args)),
         Cmd::Ipset { args } => Ok(Job::Tool(Tool::Ipset, args)),
+        Cmd::Arptables { args } => Ok(Job::Tool(Tool::Arptables, args)),
+        Cmd::ArptablesSave { args } => Ok(Job::Tool(Tool::ArptablesSave, args)),
+        Cmd::ArptablesRestore { args } => Ok(Job::Tool(Tool::ArptablesRestore, args)),
         Cmd::InstallLinks { dir } => std::process::exit(install_links(&dir)),
         Cmd::Sysctl { args } => ctl::sysctl::parse(&args)
             .map(|a| Job::Ctl(CtlCommand::Sysctl(a)))

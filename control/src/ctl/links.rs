@@ -1,5 +1,6 @@
 //! `nfdpctl install-links DIR`: the links that make nfdpctl answer as iptables,
-//! iptables-save, iptables-restore, conntrack and ipset when DIR is first on PATH.
+//! iptables-save, iptables-restore, conntrack, ipset and arptables(-save, -restore) when DIR is
+//! first on PATH.
 
 use std::io;
 use std::path::Path;
@@ -11,6 +12,9 @@ pub const LINK_NAMES: &[&str] = &[
     "iptables-restore",
     "conntrack",
     "ipset",
+    "arptables",
+    "arptables-save",
+    "arptables-restore",
 ];
 
 /// Creates DIR (if missing) and in it a symlink per [`LINK_NAMES`] to `target` (an absolute

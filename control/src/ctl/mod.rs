@@ -9,6 +9,7 @@
 //! Operation failed: cannot connect ...` and exits 1; nfdpctl's own commands print
 //! `nfdpctl: cannot connect ...` and exit 1.
 
+pub mod arptables;
 pub mod connect;
 pub mod conntrack;
 pub mod ct_args;
@@ -118,6 +119,9 @@ pub enum Tool {
     IptablesRestore,
     Conntrack,
     Ipset,
+    Arptables,
+    ArptablesSave,
+    ArptablesRestore,
 }
 
 /// The tool a program name stands for: `iptables`, `iptables-legacy`, `iptables-nft`,
@@ -132,6 +136,9 @@ pub fn tool_for_argv0(argv0: &str) -> Option<Tool> {
         }
         "conntrack" => Some(Tool::Conntrack),
         "ipset" => Some(Tool::Ipset),
+        "arptables" | "arptables-nft" => Some(Tool::Arptables),
+        "arptables-save" | "arptables-nft-save" => Some(Tool::ArptablesSave),
+        "arptables-restore" | "arptables-nft-restore" => Some(Tool::ArptablesRestore),
         _ => None,
     }
 }
@@ -143,6 +150,9 @@ fn tool_name(tool: Tool) -> &'static str {
         Tool::IptablesRestore => "iptables-restore",
         Tool::Conntrack => "conntrack",
         Tool::Ipset => "ipset",
+        Tool::Arptables => "arptables",
+        Tool::ArptablesSave => "arptables-save",
+        Tool::ArptablesRestore => "arptables-restore",
     }
 }
 
@@ -249,6 +259,18 @@ pub async fn run_tool_with_input(
         }
         Tool::Ipset => match connect_or_fail(Some(tool), target, io).await {
             Ok(c) => ipset::ipset(c, args, input, io).await,
+            Err(code) => code,
+        },
+        Tool::Arptables => match connect_or_fail(Some(tool), target, io).await {
+            Ok(c) => arptables::arptables(c, args, io).await,
+            Err(code) => code,
+        },
+        Tool::ArptablesSave => match connect_or_fail(Some(tool), target, io).await {
+            Ok(c) => arptables::arptables_save(c, args, io).await,
+            Err(code) => code,
+        },
+        Tool::ArptablesRestore => match connect_or_fail(Some(tool), target, io).await {
+            Ok(c) => arptables::arptables_restore(c, args, input, io).await,
             Err(code) => code,
         },
         Tool::Conntrack => {

@@ -247,19 +247,55 @@ impl Control {
         })
     }
 
+    /// Publishes a ruleset whose ARP table changed (`arptables` commands): the table is
+    /// written back to `[rules] arp_file` (with persist) before it is swapped in; a file
+    /// that cannot be written refuses the change. The caller holds `lock_changes`.
+    pub fn commit_arp(&self, rules: Ruleset) -> Result<u64, String> {
+        self.shared
+            .publish_with(rules, |rules| {
+                let Some(path) = self
+                    .config
+                    .arp_file
+                    .as_deref()
+                    .filter(|_| self.config.rules_persist)
+                else {
+                    return Ok(());
+                };
+                let text = crate::arptables::print::save_body(&rules.arp, false);
+                persist::write_atomically(path, text.as_bytes())
+                    .map_err(|e| format!("cannot write the arptables file {}: {e}", path.display()))
+            })
+            .map_err(|e| e.to_string())
+    }
+
     /// SIGHUP: the rules file again, with iptables-restore semantics (only the tables it
-    /// names are replaced; a file that names none changes nothing).
+    /// names are replaced; a file that names none changes nothing), and the arptables
+    /// file (it replaces the ARP table). Both are read and checked before either applies.
     pub fn reload_rules_file(&self) -> Result<Option<u64>, String> {
-        let Some(path) = self.config.rules_file.as_deref() else {
+        let limit = self.config.rules_file_limit;
+        let rules_path = self.config.rules_file.as_deref();
+        let arp_path = self.config.arp_file.as_deref();
+        if rules_path.is_none() && arp_path.is_none() {
             return Err("no [rules] file to reload".into());
-        };
-        let text = super::read_rules_text(path, self.config.rules_file_limit)?;
+        }
+        let text = rules_path
+            .map(|p| super::read_rules_text(p, limit))
+            .transpose()?;
+        let arp_text = arp_path
+            .map(|p| super::read_arp_text(p, limit))
+            .transpose()?;
         let _g = self.lock_changes();
         let (current, _) = self.shared.current_rules();
         let mut rs = (*current).clone();
-        crate::iptables::restore(&text, &mut rs, crate::iptables::RestoreOptions::default())
-            .map_err(|e| format!("{}:{}: {}", path.display(), e.line, e.message))?;
-        if !names_a_table(&text) {
+        if let (Some(path), Some(text)) = (arp_path, &arp_text) {
+            crate::arptables::restore(Arc::make_mut(&mut rs.arp), text, false)
+                .map_err(|e| format!("{}:{}: {}", path.display(), e.line, e.message))?;
+        }
+        if let (Some(path), Some(text)) = (rules_path, &text) {
+            crate::iptables::restore(text, &mut rs, crate::iptables::RestoreOptions::default())
+                .map_err(|e| format!("{}:{}: {}", path.display(), e.line, e.message))?;
+        }
+        if !text.as_deref().is_some_and(names_a_table) && rs.arp == current.arp {
             return Ok(None);
         }
         Ok(Some(self.shared.publish(rs)?))

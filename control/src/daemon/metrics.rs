@@ -64,6 +64,27 @@ pub fn ruleset_with_counters(shared: &Shared, reports: &[WorkerReport]) -> Rules
             t.bytes += sum.bytes;
         }
     }
+    // The ARP table's rules, in `ArpTable::rule_count` order.
+    let reports = reports
+        .iter()
+        .filter(|r| r.generation == compiled.generation);
+    let mut arp = vec![Counters::default(); rs.arp.rule_count()];
+    for r in reports {
+        for (s, c) in arp.iter_mut().zip(&r.arp_counters) {
+            s.packets += c.packets;
+            s.bytes += c.bytes;
+        }
+    }
+    if arp.iter().any(|c| c.packets > 0) {
+        let rules = std::sync::Arc::make_mut(&mut rs.arp)
+            .chains
+            .iter_mut()
+            .flat_map(|c| &mut c.rules);
+        for (r, c) in rules.zip(arp) {
+            r.packets += c.packets;
+            r.bytes += c.bytes;
+        }
+    }
     rs
 }
 

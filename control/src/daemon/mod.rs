@@ -39,8 +39,9 @@ pub fn load_rules(path: &Path, limit: u64) -> Result<Ruleset, String> {
     parse_rules(&text, &path.display().to_string())
 }
 
-/// The config's sets (`[rules] ipset_file`, `ipset restore` text) and then its rules
-/// (`rules`, else `[rules] file`) in one ruleset; all of it or an error naming FILE:LINE.
+/// The config's sets (`[rules] ipset_file`, `ipset restore` text), its ARP table
+/// (`[rules] arp_file`, `arptables-restore` text) and then its rules (`rules`, else
+/// `[rules] file`) in one ruleset; all of it or an error naming FILE:LINE.
 pub fn load_config_rules(cfg: &Config, rules: Option<&Path>) -> Result<Ruleset, String> {
     let mut rs = Ruleset::default();
     if let Some(p) = &cfg.ipset_file {
@@ -49,12 +50,23 @@ pub fn load_config_rules(cfg: &Config, rules: Option<&Path>) -> Result<Ruleset, 
         crate::ipset::restore(&mut rs, &text, false, worker::now_ns())
             .map_err(|e| format!("{}:{}: {}", p.display(), e.line, e.message))?;
     }
+    if let Some(p) = &cfg.arp_file {
+        let text = read_arp_text(p, cfg.rules_file_limit)?;
+        crate::arptables::restore(std::sync::Arc::make_mut(&mut rs.arp), &text, false)
+            .map_err(|e| format!("{}:{}: {}", p.display(), e.line, e.message))?;
+    }
     if let Some(p) = rules.or(cfg.rules_file.as_deref()) {
         let text = read_rules_text(p, cfg.rules_file_limit)?;
         restore(&text, &mut rs, RestoreOptions::default())
             .map_err(|e| format!("{}:{}: {}", p.display(), e.line, e.message))?;
     }
     Ok(rs)
+}
+
+/// An arptables file's text (a regular file, at most `limit` bytes).
+pub fn read_arp_text(path: &Path, limit: u64) -> Result<String, String> {
+    crate::input_file::read_text(path, limit)
+        .map_err(|e| format!("arptables file {}: {e}", path.display()))
 }
 
 /// A rules file's text (a regular file, at most `limit` bytes: see `input_file`).

@@ -131,6 +131,8 @@ pub struct WorkerReport {
     pub ct_stats: CtStats,
     /// Per counter slot of `generation`'s ruleset.
     pub counters: Vec<Counters>,
+    /// Per arptables rule of `generation`'s ARP table.
+    pub arp_counters: Vec<Counters>,
     pub generation: u64,
     /// Polls that found packets / all polls since start (the busy ratio).
     pub busy_polls: u64,
@@ -304,6 +306,7 @@ impl WorkerThread {
         report.ct_count = p.conntrack().len() as u64;
         report.ct_stats = p.conntrack().stats().clone();
         report.counters = p.counters().to_vec();
+        report.arp_counters = p.arp_counters().to_vec();
         report.generation = p.ruleset().generation;
         if let Some(h) = self.worker.handoff_stats() {
             report.handoff_sent = h.sent;

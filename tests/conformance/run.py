@@ -10,6 +10,7 @@ A scenario listed in docs/deviations.md is expected to fail and says so in its f
 import glob
 import os
 import re
+import socket
 import struct
 import subprocess
 import sys
@@ -70,6 +71,17 @@ def frames_for(sc):
     out = []
     for p in sc["packet"]:
         port = macs[p["port"]]
+        if "arp" in p:
+            # An ARP message: `arp = { op, spa, tpa, sha, tha }` (sha defaults to the far
+            # end's MAC, which also sends it; tha to zero), broadcast unless `eth_dst`.
+            a = p["arp"]
+            sha = a.get("sha", port["peer_mac"])
+            body = (struct.pack("!HHBBH", 1, 0x0800, 6, 4, a["op"]) + pkt.mac(sha)
+                    + socket.inet_aton(a["spa"]) + pkt.mac(a.get("tha", "00:00:00:00:00:00"))
+                    + socket.inet_aton(a["tpa"]))
+            dst = p.get("eth_dst", "ff:ff:ff:ff:ff:ff")
+            out.append((p["port"], pkt.mac(dst) + pkt.mac(sha) + b"\x08\x06" + body))
+            continue
         quote = pkt.build(p["quote"]) if "quote" in p else b""
         dst = p.get("eth_dst", port["mac"])
         out.append((p["port"], pkt.frame(dst, port["peer_mac"], pkt.build(p["ip"], quote))))
@@ -133,6 +145,11 @@ def kernel_run(sc, work):
     r = subprocess.run(["ip", "netns", "exec", ROUTER, "iptables-restore"], stdin=open(rules), capture_output=True, text=True)
     if r.returncode != 0:
         raise RuntimeError("iptables-restore: " + r.stderr)
+    if "arptables" in sc:
+        r = subprocess.run(["ip", "netns", "exec", ROUTER, "arptables-restore"], input=sc["arptables"],
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            raise RuntimeError("arptables-restore: " + r.stderr)
     sh("conntrack", "-F", ns=ROUTER, check=False)
     # Captures on every far end, then the injections in order.
     caps = []
@@ -159,7 +176,7 @@ def kernel_run(sc, work):
     out = {}
     for name, path, proc in caps:
         proc.wait()
-        out[name] = [f[14:] for f in read_frames(path)]
+        out[name] = read_frames(path)
     table = sh("conntrack", "-L", ns=ROUTER, capture=True, check=False)
     cleanup(sc)
     return out, table
@@ -177,12 +194,20 @@ def nfdp_run(sc, work, nfdp):
         cfg.append("[[policy]]\n" + "".join("%s = %s\n" % kv for kv in pol.items()))
     if sc.get("conntrack"):
         cfg.append("[conntrack]\n" + "".join("%s = %s\n" % kv for kv in sc["conntrack"].items()))
+    files = []
     sets = ipset_text(sc)
     if sets:
         sets_path = os.path.join(work, "sets.ipset")
         with open(sets_path, "w") as f:
             f.write(sets)
-        cfg.append("[rules]\nipset_file = %r\n" % sets_path)
+        files.append("ipset_file = %r\n" % sets_path)
+    if "arptables" in sc:
+        arp_path = os.path.join(work, "arp.rules")
+        with open(arp_path, "w") as f:
+            f.write(sc["arptables"])
+        files.append("arp_file = %r\n" % arp_path)
+    if files:
+        cfg.append("[rules]\n" + "".join(files))
     path = os.path.join(work, "nfdp.toml")
     with open(path, "w") as f:
         f.write("\n".join(cfg))
@@ -220,7 +245,7 @@ def nfdp_run(sc, work, nfdp):
                 fr = data[pos + 16:pos + 16 + n]
                 # The kernel side captures IPv4 only (capture.py): leave ARP out here too.
                 if fr[12:14] == b"\x08\x00":
-                    frames.append(fr[14:])
+                    frames.append(fr)
                 pos += 16 + n
         out[p["name"]] = frames
     return out, open(os.path.join(work, "ct.txt")).read()
@@ -289,15 +314,21 @@ def run(path, nfdp):
         else:
             refused = None
     diffs = ["  nfdp refused it: " + refused] if refused else []
+    # `compare_eth`: the Ethernet destination too (which neighbour entry a packet used).
+    eth = sc.get("compare_eth", False)
+
+    def seen(frames):
+        return [((f[:6].hex(":") + " ") if eth else "", normalize_packet(f[14:], router_addrs))
+                for f in frames]
     for p in sc["port"]:
-        kp = [normalize_packet(x, router_addrs) for x in k_out.get(p["name"], [])]
-        np_ = [normalize_packet(x, router_addrs) for x in n_out.get(p["name"], [])]
+        kp = seen(k_out.get(p["name"], []))
+        np_ = seen(n_out.get(p["name"], []))
         if kp != np_:
             diffs.append("  port %s:" % p["name"])
-            for x in kp:
-                diffs.append("    kernel: " + pkt.describe(x))
-            for x in np_:
-                diffs.append("    nfdp:   " + pkt.describe(x))
+            for m, x in kp:
+                diffs.append("    kernel: " + m + pkt.describe(x))
+            for m, x in np_:
+                diffs.append("    nfdp:   " + m + pkt.describe(x))
     if sc.get("compare_conntrack", True):
         kc, nc = normalize_ct(k_ct), normalize_ct(n_ct)
         if kc != nc:

@@ -539,6 +539,19 @@ fn a_scrape_matches_the_traffic_sent() {
             want
         );
     }
+    // ARP by event, arptables' drops included (none here: no ARP table).
+    for event in [
+        "requests_received",
+        "requests_answered",
+        "arptables_input",
+        "arptables_output",
+    ] {
+        assert_eq!(
+            m.value("nfdp_arp_total", &[("event", event)]),
+            0.0,
+            "{event}"
+        );
+    }
     // Rules: the IP length (32 bytes) is what a rule counts.
     assert_eq!(
         rule("nfdp_rule_packets_total", "filter", "FORWARD", "1"),

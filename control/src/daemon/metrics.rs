@@ -12,6 +12,7 @@ use super::worker::WorkerReport;
 use super::{PortControl, Shared};
 use crate::iptables::list::list_table;
 use crate::iptables::ListOptions;
+use dataplane::pipeline::arp::ArpStats;
 use dataplane::pipeline::compile::SlotOwner;
 use dataplane::pipeline::{DropReason, PipelineStats};
 use dataplane::port::PortStats;
@@ -564,6 +565,41 @@ pub fn render(
     );
     for (reason, v) in drops {
         e.sample("nfdp_drops_total", &[("reason", reason)], v);
+    }
+
+    // ARP, all workers: what was received, answered and sent, and what arptables dropped.
+    let arp = w.iter().fold(ArpStats::default(), |mut a, (_, s)| {
+        let r = &s.report.arp;
+        a.requests_received += r.requests_received;
+        a.requests_answered += r.requests_answered;
+        a.replies_received += r.replies_received;
+        a.requests_sent += r.requests_sent;
+        a.announcements_sent += r.announcements_sent;
+        a.malformed += r.malformed;
+        a.ignored += r.ignored;
+        a.queued += r.queued;
+        a.filtered_in += r.filtered_in;
+        a.filtered_out += r.filtered_out;
+        a
+    });
+    e.family(
+        "nfdp_arp_total",
+        Kind::Counter,
+        "ARP on the appliance's ports, by event (arptables_input/output: dropped by arptables).",
+    );
+    for (event, v) in [
+        ("requests_received", arp.requests_received),
+        ("requests_answered", arp.requests_answered),
+        ("replies_received", arp.replies_received),
+        ("requests_sent", arp.requests_sent),
+        ("announcements_sent", arp.announcements_sent),
+        ("malformed", arp.malformed),
+        ("ignored", arp.ignored),
+        ("queued", arp.queued),
+        ("arptables_input", arp.filtered_in),
+        ("arptables_output", arp.filtered_out),
+    ] {
+        e.sample("nfdp_arp_total", &[("event", event)], v);
     }
 
     // Conntrack: one shard per worker, each with its own nf_conntrack_max.

@@ -127,6 +127,8 @@ pub struct WorkerReport {
     pub index: usize,
     pub core: Option<usize>,
     pub stats: PipelineStats,
+    /// ARP: requests, answers, arptables drops.
+    pub arp: dataplane::pipeline::arp::ArpStats,
     pub ct_count: u64,
     pub ct_stats: CtStats,
     /// Per counter slot of `generation`'s ruleset.
@@ -303,6 +305,7 @@ impl WorkerThread {
     fn fill_report(&self, report: &mut WorkerReport) {
         let p = &self.worker.pipeline;
         report.stats = p.stats().clone();
+        report.arp = *p.arp_stats();
         report.ct_count = p.conntrack().len() as u64;
         report.ct_stats = p.conntrack().stats().clone();
         report.counters = p.counters().to_vec();

@@ -73,6 +73,16 @@ for p in sorted(glob.glob(os.path.join(ROOT, "tests/golden/api/exec/*.cmd"))):
     words = read(p).decode().splitlines()
     put("iptables", b"\x03" + " ".join(shlex.quote(w) for w in words).encode())
 
+# iptables' modes 4 and 5: arptables-restore texts and arptables command transcripts
+# (tests/golden/arptables).
+for p in sorted(glob.glob(os.path.join(ROOT, "tests/golden/arptables/*.restore"))):
+    put("iptables", b"\x04" + read(p))
+for p in sorted(glob.glob(os.path.join(ROOT, "tests/golden/arptables/*.cmds"))):
+    lines = [l for l in read(p).decode().splitlines()
+             if l and not l.startswith(("#", "save", "restore"))]
+    if lines:
+        put("iptables", b"\x05" + "\n".join(lines[:32]).encode())
+
 # config: the shipped configs and the TOML snippets of the tests.
 for p in sorted(glob.glob(os.path.join(ROOT, "configs/*.toml"))):
     put("config", read(p))

@@ -155,7 +155,7 @@ fn apply(t: &mut ArpTable, p: Parsed, check_jumps: bool) -> Result<String, Fail>
         Command::Delete(c, n) => {
             let ch = chain_mut(&mut next, &c)?;
             let at = match n {
-                Some(0) | None => {
+                None => {
                     ch.rules
                         .iter()
                         .position(|r| same(r, &p.rule))

@@ -296,8 +296,12 @@ fn class(value: &str) -> Result<ArpTarget, Fail> {
     })
 }
 
-fn rule_number(s: Option<&String>) -> Option<usize> {
-    s.and_then(|s| s.parse::<usize>().ok()).filter(|&n| n > 0)
+/// A rule number (1 = first): anything else is refused, as arptables refuses `0` or `abc`.
+fn rule_number(s: &str) -> Result<usize, Fail> {
+    s.parse::<usize>()
+        .ok()
+        .filter(|&n| n > 0)
+        .ok_or_else(|| usage(format!("Invalid rule number `{s}'")))
 }
 
 /// Parses the words after `arptables`.
@@ -361,8 +365,9 @@ pub fn parse(words: &[String]) -> Result<Parsed, Fail> {
                     "-C" | "--check" => Command::Check(chain),
                     "-N" | "--new-chain" | "--new" => Command::NewChain(chain),
                     "-R" | "--replace" => {
-                        let n = rule_number(words.get(i))
-                            .ok_or_else(|| usage("-R requires a rule number"))?;
+                        let n = rule_number(
+                            optional(i).ok_or_else(|| usage("-R requires a rule number"))?,
+                        )?;
                         i += 1;
                         Command::Replace(chain, n)
                     }
@@ -384,7 +389,7 @@ pub fn parse(words: &[String]) -> Result<Parsed, Fail> {
             "-D" | "--delete" | "-I" | "--insert" => {
                 let chain = arg(i, w)?.clone();
                 i += 1;
-                let n = optional(i).and_then(|s| s.parse::<usize>().ok());
+                let n = optional(i).map(|s| rule_number(s)).transpose()?;
                 if n.is_some() {
                     i += 1;
                 }

@@ -126,6 +126,14 @@ fn refusals_change_nothing() {
         assert_ne!(exec(&mut t, &w(bad)).code, 0, "{bad}");
         assert_eq!(t, before, "{bad}");
     }
+    // Names with blanks (one word, quoted on a command line) could not be saved.
+    for bad in [vec!["-N", "a b"], vec!["-E", "spoof", "c d"]] {
+        let words: Vec<String> = bad.iter().map(|s| s.to_string()).collect();
+        let out = exec(&mut t, &words);
+        assert_eq!(out.code, 2, "{bad:?}");
+        assert!(out.stderr.contains("Invalid chain name"), "{}", out.stderr);
+        assert_eq!(t, before);
+    }
     let e = restore(&mut t, "*filter\n:INPUT DROP\n-A INPUT -j nowhere\n", false).unwrap_err();
     assert_eq!(e.line, 3);
     assert_eq!(t, before);

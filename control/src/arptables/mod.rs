@@ -12,6 +12,12 @@ use parse::{Command, Parsed};
 
 pub const VERSION: &str = "v1.8.9 (nf_tables)";
 
+/// A new chain's name must be shorter than this (arptables-nft's limit).
+const CHAIN_NAME_MAX: usize = 29;
+
+/// Names a new chain may not take.
+const TARGETS: [&str; 5] = ["ACCEPT", "DROP", "RETURN", "mangle", "CLASSIFY"];
+
 /// What the `arptables` program would print and return.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Output {
@@ -155,16 +161,13 @@ fn apply(t: &mut ArpTable, p: Parsed, check_jumps: bool) -> Result<String, Fail>
         Command::Delete(c, n) => {
             let ch = chain_mut(&mut next, &c)?;
             let at = match n {
-                None => {
-                    ch.rules
-                        .iter()
-                        .position(|r| same(r, &p.rule))
-                        .ok_or_else(|| {
-                            Fail::Plain(
-                                "Bad rule (does a matching rule exist in that chain?).".into(),
-                            )
-                        })?
-                }
+                None => ch
+                    .rules
+                    .iter()
+                    .position(|r| same(r, &p.rule))
+                    .ok_or_else(|| {
+                        Fail::Plain("Bad rule (does a matching rule exist in that chain?).".into())
+                    })?,
                 Some(n) if n > ch.rules.len() => {
                     return Err(Fail::Plain("Index of deletion too big.".into()))
                 }
@@ -209,6 +212,19 @@ fn apply(t: &mut ArpTable, p: Parsed, check_jumps: bool) -> Result<String, Fail>
             next.epoch += 1;
         }
         Command::NewChain(c) => {
+            if c.len() >= CHAIN_NAME_MAX {
+                return Err(Fail::Usage(format!(
+                    "chain name `{c}' too long (must be under {CHAIN_NAME_MAX} chars)"
+                )));
+            }
+            if TARGETS.contains(&c.as_str()) {
+                return Err(Fail::Usage(
+                    "chain name may not clash with target name".into(),
+                ));
+            }
+            if c.is_empty() || c.contains(char::is_whitespace) {
+                return Err(Fail::Usage(format!("Invalid chain name `{c}'")));
+            }
             if next.chain(&c).is_some() {
                 return Err(Fail::Plain("Chain already exists.".into()));
             }
@@ -264,6 +280,11 @@ fn apply(t: &mut ArpTable, p: Parsed, check_jumps: bool) -> Result<String, Fail>
             });
         }
         Command::Rename(old, new) => {
+            // arptables renames to any name; one with a blank could not be saved and
+            // restored, so nfdp refuses it (docs/deviations.md).
+            if new.is_empty() || new.contains(char::is_whitespace) {
+                return Err(Fail::Usage(format!("Invalid chain name `{new}'")));
+            }
             if next.chain(&new).is_some() {
                 return Err(Fail::Plain("File exists.".into()));
             }
@@ -400,11 +421,12 @@ pub fn restore(t: &mut ArpTable, text: &str, counters: bool) -> Result<(), Resto
                 Some(_) => {}
                 // Any other name is a user chain, whatever its policy field says (as
                 // arptables-restore 1.8.9 takes `:FORWARD ACCEPT`).
-                None => s.chains.push(ArpChain {
-                    name: name.to_string(),
-                    policy: None,
-                    rules: Vec::new(),
-                }),
+                None => {
+                    let mut p = parse::parse(&["-N".to_string(), name.to_string()])
+                        .map_err(|e| fail(line, e))?;
+                    p.warnings.clear();
+                    apply(s, p, false).map_err(|e| fail(line, e))?;
+                }
             }
             continue;
         }

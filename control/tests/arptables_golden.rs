@@ -127,11 +127,16 @@ fn refusals_change_nothing() {
         assert_eq!(t, before, "{bad}");
     }
     // Names with blanks (one word, quoted on a command line) could not be saved.
-    for bad in [vec!["-N", "a b"], vec!["-E", "spoof", "c d"]] {
+    // -E checks the new name as -N does (arptables does not, and cannot restore it).
+    for bad in [
+        vec!["-N", "a b"],
+        vec!["-E", "spoof", "c d"],
+        vec!["-E", "spoof", "abcdefghijklmnopqrstuvwxyz0123"],
+        vec!["-E", "spoof", "ACCEPT"],
+    ] {
         let words: Vec<String> = bad.iter().map(|s| s.to_string()).collect();
         let out = exec(&mut t, &words);
         assert_eq!(out.code, 2, "{bad:?}");
-        assert!(out.stderr.contains("Invalid chain name"), "{}", out.stderr);
         assert_eq!(t, before);
     }
     let e = restore(&mut t, "*filter\n:INPUT DROP\n-A INPUT -j nowhere\n", false).unwrap_err();

@@ -75,6 +75,25 @@ impl Fail {
     }
 }
 
+/// The checks of `-N` (and of a restore's chain lines): shorter than `CHAIN_NAME_MAX`,
+/// not a target's name, no blank.
+fn check_new_name(c: &str) -> Result<(), Fail> {
+    if c.len() >= CHAIN_NAME_MAX {
+        return Err(Fail::Usage(format!(
+            "chain name `{c}' too long (must be under {CHAIN_NAME_MAX} chars)"
+        )));
+    }
+    if TARGETS.contains(&c) {
+        return Err(Fail::Usage(
+            "chain name may not clash with target name".into(),
+        ));
+    }
+    if c.is_empty() || c.contains(char::is_whitespace) {
+        return Err(Fail::Usage(format!("Invalid chain name `{c}'")));
+    }
+    Ok(())
+}
+
 fn no_chain() -> Fail {
     Fail::Plain("No chain/target/match by that name.".into())
 }
@@ -212,19 +231,7 @@ fn apply(t: &mut ArpTable, p: Parsed, check_jumps: bool) -> Result<String, Fail>
             next.epoch += 1;
         }
         Command::NewChain(c) => {
-            if c.len() >= CHAIN_NAME_MAX {
-                return Err(Fail::Usage(format!(
-                    "chain name `{c}' too long (must be under {CHAIN_NAME_MAX} chars)"
-                )));
-            }
-            if TARGETS.contains(&c.as_str()) {
-                return Err(Fail::Usage(
-                    "chain name may not clash with target name".into(),
-                ));
-            }
-            if c.is_empty() || c.contains(char::is_whitespace) {
-                return Err(Fail::Usage(format!("Invalid chain name `{c}'")));
-            }
+            check_new_name(&c)?;
             if next.chain(&c).is_some() {
                 return Err(Fail::Plain("Chain already exists.".into()));
             }
@@ -280,11 +287,9 @@ fn apply(t: &mut ArpTable, p: Parsed, check_jumps: bool) -> Result<String, Fail>
             });
         }
         Command::Rename(old, new) => {
-            // arptables renames to any name; one with a blank could not be saved and
-            // restored, so nfdp refuses it (docs/deviations.md).
-            if new.is_empty() || new.contains(char::is_whitespace) {
-                return Err(Fail::Usage(format!("Invalid chain name `{new}'")));
-            }
+            // arptables renames to any name, also one it would not create and whose saved
+            // text then does not restore; nfdp checks it as -N does (docs/deviations.md).
+            check_new_name(&new)?;
             if next.chain(&new).is_some() {
                 return Err(Fail::Plain("File exists.".into()));
             }

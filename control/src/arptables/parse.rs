@@ -164,8 +164,12 @@ fn iface(s: &str, warnings: &mut Vec<String>) -> Result<Iface, Fail> {
             "Warning: weird character in interface `{s}' ('/' and ' ' are not allowed by the kernel)."
         ));
     }
-    // Such a name matches no port, as in the kernel.
-    Iface::with_any_chars(s).ok_or_else(|| usage(format!("interface name `{s}' is not valid")))
+    // A `/` matches no port, as in the kernel; a blank could not be saved and restored.
+    Iface::with_any_chars(s).ok_or_else(|| {
+        usage(format!(
+            "interface name `{s}' holds a blank or a control character: not supported by nfdp"
+        ))
+    })
 }
 
 fn set_option(

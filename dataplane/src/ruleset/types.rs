@@ -87,10 +87,12 @@ impl Iface {
         ok.then(|| Iface(name.to_string()))
     }
 
-    /// What arptables accepts with a warning: any 1..=15 bytes but NUL (a name with `/`
-    /// or a blank matches no port).
+    /// What arptables accepts with a warning: a `/` (such a name matches no port). Blanks
+    /// and control characters are refused still: the saved rule would not restore.
     pub fn with_any_chars(name: &str) -> Option<Iface> {
-        let ok = !name.is_empty() && name.len() <= IFNAME_MAX && !name.contains('\0');
+        let ok = !name.is_empty()
+            && name.len() <= IFNAME_MAX
+            && !name.chars().any(|c| c.is_whitespace() || c.is_control());
         ok.then(|| Iface(name.to_string()))
     }
 

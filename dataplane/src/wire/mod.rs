@@ -20,6 +20,7 @@ pub mod arp;
 pub mod checksum;
 pub mod ethernet;
 pub mod icmpv4;
+pub mod icmpv6;
 pub mod ipv4;
 pub mod ipv6;
 pub mod tcp;
@@ -32,6 +33,10 @@ pub use self::ethernet::{
 };
 pub use self::icmpv4::{
     Message as Icmpv4Message, Packet as Icmpv4Packet, Quoted as Icmpv4Quoted, Repr as Icmpv4Repr,
+};
+pub use self::icmpv6::{
+    Message as Icmpv6Message, NdOption, NdOptionsIter, Packet as Icmpv6Packet,
+    PrefixInfo as NdPrefixInfo, Quoted as Icmpv6Quoted, Repr as Icmpv6Repr,
 };
 pub use self::ipv4::{Packet as Ipv4Packet, Protocol as IpProtocol, Repr as Ipv4Repr};
 pub use self::ipv6::{

@@ -4,9 +4,9 @@
 //! (pseudo-header, header, payload) can be [`combine`]d; the value stored in a packet is the
 //! complement of the final sum. NAT rewrites a few bytes of every packet, so instead of
 //! re-summing the whole segment it patches the stored checksum with [`update_u16`],
-//! [`update_u32`] or [`update_addr`].
+//! [`update_u32`] or [`update_addr`] ([`update_addr_ipv6`] for 128-bit addresses).
 
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 use super::ipv4::Protocol;
 
@@ -64,6 +64,27 @@ pub fn pseudo_header(src: Ipv4Addr, dst: Ipv4Addr, protocol: Protocol, length: u
     fold(acc)
 }
 
+/// Sum of the 16 bytes of an IPv6 address as 32-bit words (folded by the caller).
+#[inline]
+fn addr_ipv6_acc(a: Ipv6Addr) -> u64 {
+    let v = u128::from(a);
+    u64::from((v >> 96) as u32)
+        + u64::from((v >> 64) as u32)
+        + u64::from((v >> 32) as u32)
+        + u64::from(v as u32)
+}
+
+/// Sum of the IPv6 pseudo-header that TCP, UDP and ICMPv6 checksums cover (RFC 8200 section
+/// 8.1): source, destination, the upper-layer length as 32 bits, three zero bytes and the
+/// next header (the upper-layer protocol, not an extension header).
+pub fn pseudo_header_ipv6(src: Ipv6Addr, dst: Ipv6Addr, next_header: Protocol, length: u32) -> u16 {
+    let acc = addr_ipv6_acc(src)
+        + addr_ipv6_acc(dst)
+        + u64::from(length)
+        + u64::from(u8::from(next_header));
+    fold(acc)
+}
+
 /// The checksum to store for a message whose parts sum to `sums` (complement of [`combine`]).
 pub fn finish(sums: &[u16]) -> u16 {
     !combine(sums)
@@ -93,6 +114,21 @@ pub fn update_addr(csum: u16, old: Ipv4Addr, new: Ipv4Addr) -> u16 {
     update_u32(csum, u32::from(old), u32::from(new))
 }
 
+/// As [`update_addr`], for an IPv6 address in the TCP/UDP/ICMPv6 pseudo-header (NAT66; IPv6
+/// has no header checksum).
+#[inline]
+pub fn update_addr_ipv6(csum: u16, old: Ipv6Addr, new: Ipv6Addr) -> u16 {
+    // ~old is summed as the complement of each 32-bit word: 0xffff_ffff - w, which is ~w.
+    let old = u128::from(old);
+    let acc = u64::from(!csum)
+        + u64::from(!((old >> 96) as u32))
+        + u64::from(!((old >> 64) as u32))
+        + u64::from(!((old >> 32) as u32))
+        + u64::from(!(old as u32))
+        + addr_ipv6_acc(new);
+    !fold(acc)
+}
+
 /// UDP variant of [`update_u16`]: a zero checksum means "none" and stays zero, and a result of
 /// zero is stored as 0xffff (RFC 768), exactly as a full recompute would store it.
 #[inline]
@@ -116,6 +152,17 @@ pub fn udp_update_u32(csum: u16, old: u32, new: u32) -> u16 {
 #[inline]
 pub fn udp_update_addr(csum: u16, old: Ipv4Addr, new: Ipv4Addr) -> u16 {
     udp_update_u32(csum, u32::from(old), u32::from(new))
+}
+
+/// UDP variant of [`update_addr_ipv6`] (see [`udp_update_u16`]). Over IPv6 a zero UDP
+/// checksum is invalid (RFC 8200 section 8.1); it stays zero, and such a datagram is dropped
+/// by whoever verifies it.
+#[inline]
+pub fn udp_update_addr_ipv6(csum: u16, old: Ipv6Addr, new: Ipv6Addr) -> u16 {
+    if csum == 0 {
+        return 0;
+    }
+    nonzero(update_addr_ipv6(csum, old, new))
 }
 
 /// A computed UDP checksum of 0 is transmitted as 0xffff, because 0 means "no checksum".
@@ -210,6 +257,21 @@ mod tests {
     }
 
     #[test]
+    fn pseudo_header_ipv6_matches_bytes() {
+        let src = Ipv6Addr::new(0xfd00, 1, 0, 0, 0, 0, 0, 2);
+        let dst = Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0xff, 0xfe00, 0xa);
+        let mut bytes = Vec::new();
+        bytes.extend_from_slice(&src.octets());
+        bytes.extend_from_slice(&dst.octets());
+        bytes.extend_from_slice(&70000u32.to_be_bytes());
+        bytes.extend_from_slice(&[0, 0, 0, 58]);
+        assert_eq!(
+            pseudo_header_ipv6(src, dst, Protocol::from(58), 70000),
+            data(&bytes)
+        );
+    }
+
+    #[test]
     fn udp_zero_rules() {
         assert_eq!(udp_update_u16(0, 1234, 4321), 0);
         assert_eq!(
@@ -262,6 +324,26 @@ mod tests {
             let after = full(&words);
             prop_assert_eq!(update_u32(before, old, new), after);
             prop_assert_eq!(update_addr(before, Ipv4Addr::from(old), Ipv4Addr::from(new)), after);
+        }
+
+        #[test]
+        fn incremental_addr_ipv6_matches_full(
+            mut words in proptest::collection::vec(any::<u16>(), 9..40),
+            idx in any::<prop::sample::Index>(),
+            new in any::<u128>(),
+        ) {
+            words[0] = words[0].max(1);
+            let i = 1 + idx.index(words.len() - 8);
+            let before = full(&words);
+            let old = words[i..i + 8].iter().fold(0u128, |a, &w| (a << 16) | u128::from(w));
+            for (k, w) in words[i..i + 8].iter_mut().enumerate() {
+                *w = (new >> (112 - 16 * k)) as u16;
+            }
+            let after = full(&words);
+            let (old, new) = (Ipv6Addr::from(old), Ipv6Addr::from(new));
+            prop_assert_eq!(update_addr_ipv6(before, old, new), after);
+            prop_assert_eq!(udp_update_addr_ipv6(nonzero(before), old, new), nonzero(after));
+            prop_assert_eq!(udp_update_addr_ipv6(0, old, new), 0);
         }
 
         #[test]

@@ -626,4 +626,42 @@ mod tests {
         t.set_ethertype(EtherType::IPV4);
         assert_eq!(b, [0x40, 0x05, 0x08, 0x00]);
     }
+
+    /// A neighbour solicitation for fd00:1::1 from 02:00:00:00:00:0a to the solicited-node
+    /// group's MAC 33:33:ff:00:00:01, captured with tcpdump on a veth between two Linux network
+    /// namespaces.
+    const NS_FRAME: [u8; 86] = [
+        0x33, 0x33, 0xff, 0x00, 0x00, 0x01, 0x02, 0x00, 0x00, 0x00, 0x00, 0x0a, 0x86, 0xdd, 0x60,
+        0x00, 0x00, 0x00, 0x00, 0x20, 0x3a, 0xff, 0xfd, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00,
+        0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0xff, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00,
+        0x00, 0x00, 0x00, 0x00, 0x01, 0xff, 0x00, 0x00, 0x01, 0x87, 0x00, 0x7d, 0x8d, 0x00, 0x00,
+        0x00, 0x00, 0xfd, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+        0x00, 0x00, 0x01, 0x01, 0x01, 0x02, 0x00, 0x00, 0x00, 0x00, 0x0a,
+    ];
+
+    #[test]
+    fn ipv6_frames_dispatch() {
+        use crate::wire::Ipv6Packet;
+        let f = Frame::new_checked(&NS_FRAME[..]).unwrap();
+        assert_eq!(f.ethertype(), EtherType::IPV6);
+        assert!(f.dst_addr().is_multicast());
+        let l3 = f.l3_header().unwrap();
+        assert_eq!(
+            (l3.ethertype, l3.offset, l3.tag_count()),
+            (EtherType::IPV6, 14, 0)
+        );
+        let (et, payload) = f.l3_payload().unwrap();
+        assert_eq!(et, EtherType::IPV6);
+        let ip = Ipv6Packet::new_checked(payload).unwrap();
+        assert_eq!(ip.hop_limit(), 255);
+        // Behind a VLAN tag.
+        let mut tagged = NS_FRAME[..12].to_vec();
+        tagged.extend_from_slice(&[0x81, 0x00, 0x00, 0x07]);
+        tagged.extend_from_slice(&NS_FRAME[12..]);
+        let f = Frame::new_checked(&tagged[..]).unwrap();
+        let (et, payload) = f.l3_payload().unwrap();
+        assert_eq!(et, EtherType::IPV6);
+        assert_eq!(payload, &NS_FRAME[14..]);
+        assert_eq!(f.l3_header().unwrap().vids, [Some(7), None]);
+    }
 }

@@ -20,7 +20,9 @@ pub mod arp;
 pub mod checksum;
 pub mod ethernet;
 pub mod icmpv4;
+pub mod icmpv6;
 pub mod ipv4;
+pub mod ipv6;
 pub mod tcp;
 pub mod udp;
 
@@ -32,7 +34,16 @@ pub use self::ethernet::{
 pub use self::icmpv4::{
     Message as Icmpv4Message, Packet as Icmpv4Packet, Quoted as Icmpv4Quoted, Repr as Icmpv4Repr,
 };
+pub use self::icmpv6::{
+    Message as Icmpv6Message, NdOption, NdOptionsIter, Packet as Icmpv6Packet,
+    PrefixInfo as NdPrefixInfo, Quoted as Icmpv6Quoted, Repr as Icmpv6Repr,
+};
 pub use self::ipv4::{Packet as Ipv4Packet, Protocol as IpProtocol, Repr as Ipv4Repr};
+pub use self::ipv6::{
+    ExtHeaders as Ipv6ExtHeaders, FragmentInfo as Ipv6FragmentInfo, HeaderSet as Ipv6HeaderSet,
+    Ipv6Option, OptionsHeader as Ipv6OptionsHeader, OptionsIter as Ipv6OptionsIter,
+    Packet as Ipv6Packet, Repr as Ipv6Repr, RoutingInfo as Ipv6RoutingInfo,
+};
 pub use self::tcp::{
     Flags as TcpFlags, OptionsIter as TcpOptionsIter, Packet as TcpPacket, Repr as TcpRepr,
     TcpOption,

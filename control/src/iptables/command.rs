@@ -256,7 +256,7 @@ impl RuleBuilder {
         for l in self.matches.iter_mut().rev() {
             if let Some(o) = ext::resolve_option(ext::match_options(&l.m), word) {
                 if l.seen.contains(&o) {
-                    return Err(format!("multiple {o} flags not allowed"));
+                    return Err(ext::repeated_match_option(&l.m, o));
                 }
                 l.seen.push(o);
                 return ext::parse_match_option(&mut l.m, o, inv, args, &ctx);

@@ -33,6 +33,7 @@ pub mod tcp;
 pub mod tcpmss;
 pub mod time;
 pub mod ttl;
+pub mod u32;
 pub mod udp;
 
 pub mod t_checksum;
@@ -113,6 +114,15 @@ pub fn no_inv(inv: bool, opt: &str) -> Result<(), String> {
         Err(format!("unexpected \"!\" before \"{opt}\""))
     } else {
         Ok(())
+    }
+}
+
+/// What iptables says of a match option given twice: libxtables' guided option parser
+/// (`xtables_option_parse`, used by libxt_u32) and the older extensions word it apart.
+pub fn repeated_match_option(m: &Match, opt: &str) -> String {
+    match m {
+        Match::U32(_) => format!("u32: option \"{opt}\" can only be used once.\n"),
+        _ => format!("multiple {opt} flags not allowed"),
     }
 }
 
@@ -469,6 +479,7 @@ pub fn new_match(name: &str) -> Option<Match> {
         "quota" => Match::Quota(quota::new()),
         "ecn" => Match::Ecn(Default::default()),
         "esp" => Match::Esp(esp::new()),
+        "u32" => Match::U32(u32::new()),
         "ah" => Match::Ah(ah::new()),
         "ipcomp" => Match::Ipcomp(ipcomp::new()),
         "rpfilter" => Match::Rpfilter(Default::default()),
@@ -512,6 +523,7 @@ pub fn match_options(mt: &Match) -> &'static [&'static str] {
         Match::Quota(_) => quota::OPTIONS,
         Match::Ecn(_) => ecn::OPTIONS,
         Match::Esp(_) => esp::OPTIONS,
+        Match::U32(_) => u32::OPTIONS,
         Match::Ah(_) => ah::OPTIONS,
         Match::Ipcomp(_) => ipcomp::OPTIONS,
         Match::Rpfilter(_) => rpfilter::OPTIONS,
@@ -556,6 +568,7 @@ pub fn parse_match_option(
         Match::Quota(x) => quota::parse(x, opt, inv, args),
         Match::Ecn(x) => ecn::parse(x, opt, inv, args),
         Match::Esp(x) => esp::parse(x, opt, inv, args),
+        Match::U32(x) => u32::parse(x, opt, inv, args),
         Match::Ah(x) => ah::parse(x, opt, inv, args),
         Match::Ipcomp(x) => ipcomp::parse(x, opt, inv, args),
         Match::Rpfilter(x) => rpfilter::parse(x, opt, inv, args),
@@ -591,6 +604,7 @@ pub fn finish_match(mt: &mut Match, seen: &[&'static str]) -> Result<bool, Strin
         Match::Quota(_) => quota::finish(seen),
         Match::Ecn(_) => ecn::finish(seen),
         Match::Esp(_) => Ok(()),
+        Match::U32(_) => u32::finish(seen),
         Match::Ah(_) => Ok(()),
         Match::Ipcomp(_) => Ok(()),
         Match::Rpfilter(_) => Ok(()),
@@ -634,6 +648,7 @@ pub fn save_match(mt: &Match, out: &mut String) {
         Match::Quota(x) => quota::save(x, out),
         Match::Ecn(x) => ecn::save(x, out),
         Match::Esp(x) => esp::save(x, out),
+        Match::U32(x) => u32::save(x, out),
         Match::Ah(x) => ah::save(x, out),
         Match::Ipcomp(x) => ipcomp::save(x, out),
         Match::Rpfilter(x) => rpfilter::save(x, out),
@@ -807,6 +822,7 @@ pub fn list_match(mt: &Match, numeric: bool, out: &mut String) {
         Match::Quota(x) => quota::list(x, out),
         Match::Ecn(x) => ecn::list(x, out),
         Match::Esp(x) => esp::list(x, out),
+        Match::U32(x) => u32::list(x, out),
         Match::Ah(x) => ah::list(x, out),
         Match::Ipcomp(x) => ipcomp::list(x, out),
         Match::Rpfilter(x) => rpfilter::list(x, out),

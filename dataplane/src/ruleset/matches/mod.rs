@@ -32,6 +32,7 @@ pub mod tcp;
 pub mod tcpmss;
 pub mod time;
 pub mod ttl;
+pub mod u32;
 pub mod udp;
 
 use super::{Hook, RuleSpec, Usable};
@@ -55,6 +56,7 @@ pub enum Match {
     Dscp(dscp::DscpMatch),
     Ecn(ecn::EcnMatch),
     Esp(esp::EspMatch),
+    U32(u32::U32Match),
     Hashlimit(hashlimit::HashlimitMatch),
     Helper(helper::HelperMatch),
     Icmp(icmp::IcmpMatch),
@@ -94,6 +96,7 @@ impl Match {
             Match::Dscp(_) => "dscp",
             Match::Ecn(_) => "ecn",
             Match::Esp(_) => "esp",
+            Match::U32(_) => "u32",
             Match::Hashlimit(_) => "hashlimit",
             Match::Helper(_) => "helper",
             Match::Icmp(_) => "icmp",
@@ -163,6 +166,7 @@ impl Match {
             Match::Iprange(_) | Match::Length(_) | Match::Limit(_) | Match::Conntrack(_) => Ok(()),
             Match::Mac(_) | Match::Mark(_) | Match::Connmark(_) | Match::Ttl(_) => Ok(()),
             Match::Comment(_) | Match::Addrtype(_) | Match::String(_) | Match::Time(_) => Ok(()),
+            Match::U32(_) => Ok(()),
             Match::Hashlimit(h) => h.validate(),
             Match::Dscp(_) | Match::Tos(_) | Match::Helper(_) | Match::Pkttype(_) => Ok(()),
         }
@@ -179,6 +183,7 @@ impl Match {
             Match::Udp(m) => m.matches(pkt),
             Match::Icmp(m) => m.matches(pkt),
             Match::Esp(m) => m.matches(pkt),
+            Match::U32(m) => m.matches(pkt),
             Match::Ah(m) => m.matches(pkt),
             Match::Ipcomp(m) => m.matches(pkt),
             Match::Multiport(m) => m.matches(pkt),

@@ -4,6 +4,7 @@ correct checksums, from a spec like
 
 Payload: `data=TEXT` (escapes: `\\r\\n`, and `\\xHH` for any byte, e.g. `\\x20` for a space since
 spaces split the spec); `len=N` pads the payload to N bytes with a filler (a..z repeated).
+TCP options: `opts=HEX` (e.g. `opts=020405b40402` for MSS 1460 and SACK permitted).
 Fragments: `fragment=K/N` builds the whole datagram (L4 checksum over all of it) and returns
 its K-th (1-based) of N fragments; the pieces are ceil(L4 length / N) rounded up to 8 bytes,
 or `fragsize=S` (a multiple of 8); DF defaults to 0 for a fragment."""
@@ -43,8 +44,12 @@ def build(spec, quote=b""):
         payload = (payload + bytes(97 + i % 26 for i in range(n)))[:n]
     if proto == "tcp":
         flags = sum(FLAGS[c] for c in kv.get("flags", "S"))
+        # `opts=HEX`: TCP options, padded with EOL to a multiple of 4 bytes.
+        opts = bytes.fromhex(kv.get("opts", ""))
+        opts += b"\0" * (-len(opts) % 4)
         l4 = struct.pack("!HHIIBBHHH", int(kv["sport"]), int(kv["dport"]), int(kv.get("seq", 1000)),
-                         int(kv.get("ack", 0)), 5 << 4, flags, int(kv.get("win", 64240)), 0, 0) + payload
+                         int(kv.get("ack", 0)), (5 + len(opts) // 4) << 4, flags, int(kv.get("win", 64240)),
+                         0, 0) + opts + payload
         ph = src + dst + struct.pack("!BBH", 0, 6, len(l4))
         l4 = l4[:16] + struct.pack("!H", csum(ph + l4)) + l4[18:]
         pnum = 6
@@ -106,7 +111,9 @@ def describe(ip):
     if p == 6 and len(l4) >= 20:
         flags = "".join(c for c, b in FLAGS.items() if l4[13] & b)
         sp, dp, seq, ack = struct.unpack("!HHII", l4[:12])
-        return "%s tcp %d > %d [%s] seq=%d ack=%d data=%r" % (head, sp, dp, flags, seq, ack, l4[(l4[12] >> 4) * 4:])
+        opts = l4[20:(l4[12] >> 4) * 4]
+        return "%s tcp %d > %d [%s] seq=%d ack=%d%s data=%r" % (
+            head, sp, dp, flags, seq, ack, " opts=" + opts.hex() if opts else "", l4[(l4[12] >> 4) * 4:])
     if p == 17 and len(l4) >= 8:
         sp, dp = struct.unpack("!HH", l4[:4])
         return "%s udp %d > %d" % (head, sp, dp)

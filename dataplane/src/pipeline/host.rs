@@ -289,6 +289,14 @@ impl RuleHost for Host<'_> {
                 e.apply_to_packet(self.pkt.buf.data_mut());
                 TargetOutcome::Continue
             }
+            Target::Tcpoptstrip(t) => {
+                use crate::ruleset::targets::tcpoptstrip::StripOutcome;
+                if t.apply_to_packet(self.pkt.buf.data_mut()) == StripOutcome::Drop {
+                    self.pkt.drop_reason = Some(DropReason::Malformed);
+                    return TargetOutcome::Verdict(Verdict::Drop);
+                }
+                TargetOutcome::Continue
+            }
             Target::Tee(t) => {
                 self.p.tee(&self.pkt.buf, t, hook);
                 TargetOutcome::Continue

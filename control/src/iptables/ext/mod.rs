@@ -46,6 +46,7 @@ pub mod t_nat;
 pub mod t_netmap;
 pub mod t_reject;
 pub mod t_tcpmss;
+pub mod t_tcpoptstrip;
 pub mod t_tee;
 pub mod t_tos;
 pub mod t_ttl;
@@ -683,6 +684,7 @@ pub fn new_target(name: &str) -> Option<Target> {
         "NETMAP" => Target::Netmap(Default::default()),
         "TEE" => Target::Tee(Default::default()),
         "ECN" => Target::Ecn(Default::default()),
+        "TCPOPTSTRIP" => Target::Tcpoptstrip(Default::default()),
         "CHECKSUM" => Target::Checksum(Default::default()),
         "NOTRACK" => Target::Notrack,
         "CT" => Target::Ct(Default::default()),
@@ -707,6 +709,7 @@ pub fn target_options(t: &Target) -> &'static [&'static str] {
         Target::Netmap(_) => t_netmap::OPTIONS,
         Target::Tee(_) => t_tee::OPTIONS,
         Target::Ecn(_) => t_ecn::OPTIONS,
+        Target::Tcpoptstrip(_) => t_tcpoptstrip::OPTIONS,
         Target::Checksum(_) => t_checksum::OPTIONS,
         Target::Ct(_) => t_ct::OPTIONS,
         _ => &[],
@@ -735,6 +738,7 @@ pub fn parse_target_option(
         Target::Netmap(x) => t_netmap::parse(x, opt, args),
         Target::Tee(x) => t_tee::parse(x, opt, args),
         Target::Ecn(x) => t_ecn::parse(x, opt, args),
+        Target::Tcpoptstrip(x) => t_tcpoptstrip::parse(x, opt, args),
         Target::Checksum(x) => t_checksum::parse(x, opt, args),
         Target::Ct(x) => t_ct::parse(x, opt, args),
         _ => Err(format!("unknown option \"{opt}\"")),
@@ -789,6 +793,7 @@ pub fn save_target(t: &Target, out: &mut String) {
         Target::Netmap(x) => t_netmap::save(x, out),
         Target::Tee(x) => t_tee::save(x, out),
         Target::Ecn(x) => t_ecn::save(x, out),
+        Target::Tcpoptstrip(x) => t_tcpoptstrip::save(x, out),
         Target::Checksum(x) => t_checksum::save(x, out),
         Target::Ct(x) => t_ct::save(x, out),
         _ => {}
@@ -860,6 +865,7 @@ pub fn list_target(t: &Target, numeric: bool, out: &mut String) {
         Target::Netmap(x) => t_netmap::list(x, out),
         Target::Tee(x) => t_tee::list(x, out),
         Target::Ecn(x) => t_ecn::list(x, out),
+        Target::Tcpoptstrip(x) => t_tcpoptstrip::list(x, numeric, out),
         Target::Checksum(x) => t_checksum::list(x, out),
         Target::Ct(x) => t_ct::list(x, out),
         Target::Notrack => out.push_str(" NOTRACK"),

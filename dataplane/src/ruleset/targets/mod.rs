@@ -12,6 +12,7 @@ pub mod nat;
 pub mod netmap;
 pub mod reject;
 pub mod tcpmss;
+pub mod tcpoptstrip;
 pub mod tee;
 pub mod tos;
 pub mod ttl;
@@ -50,6 +51,8 @@ pub enum Target {
     Checksum(checksum::ChecksumTarget),
     /// `-j ECN --ecn-tcp-remove`.
     Ecn(ecn::EcnTarget),
+    /// `-j TCPOPTSTRIP`: TCP options of the listed kinds overwritten with NOPs.
+    Tcpoptstrip(tcpoptstrip::TcpoptstripTarget),
     /// `-j TEE`: a copy of the packet to a gateway; the original goes on.
     Tee(tee::TeeTarget),
     /// `-j TRACE`: the packet's later rule matches and policies leave TRACE lines (its
@@ -83,6 +86,7 @@ impl Target {
             Target::Ct(_) => "CT",
             Target::Checksum(_) => "CHECKSUM",
             Target::Ecn(_) => "ECN",
+            Target::Tcpoptstrip(_) => "TCPOPTSTRIP",
             Target::Tee(_) => "TEE",
             Target::Trace => "TRACE",
         }
@@ -105,6 +109,7 @@ impl Target {
             | Target::Tos(_)
             | Target::Dscp(_)
             | Target::Ecn(_)
+            | Target::Tcpoptstrip(_)
             | Target::Checksum(_) => Usable::table(TableKind::Mangle),
             Target::Tcpmss(t) => t.usable(),
             Target::Snat(_) => Usable::in_table(TableKind::Nat, &[Postrouting, Input]),
@@ -129,6 +134,9 @@ impl Target {
             Target::Ecn(_) if spec.exact_proto() != Some(IPPROTO_TCP) => {
                 Err("ECN target: cannot use operation on non-tcp rule".into())
             }
+            Target::Tcpoptstrip(_) if spec.exact_proto() != Some(IPPROTO_TCP) => {
+                Err("TCPOPTSTRIP target: only valid for protocol 6".into())
+            }
             Target::Snat(n) | Target::Dnat(n) | Target::Masquerade(n) | Target::Redirect(n) => {
                 n.validate(self.name(), spec)
             }
@@ -152,6 +160,7 @@ impl Target {
                 | Target::Tcpmss(_)
                 | Target::Tee(_)
                 | Target::Ecn(_)
+                | Target::Tcpoptstrip(_)
                 | Target::Checksum(_)
                 | Target::Trace
         )

@@ -94,7 +94,11 @@ fn arp(restore_mode: bool, text: &str) {
         let counters = text.len() % 2 == 1;
         if let Err(e) = control::arptables::restore(&mut t, text, counters) {
             assert!(e.code != 0 && !e.stderr.is_empty(), "a refusal: {e:?}");
-            assert_eq!(t, ArpTable::default(), "a refused restore changed the table");
+            assert_eq!(
+                t,
+                ArpTable::default(),
+                "a refused restore changed the table"
+            );
             return;
         }
     } else {
@@ -107,7 +111,8 @@ fn arp(restore_mode: bool, text: &str) {
             }
         }
     }
-    t.validate().expect("an accepted table passes the kernel's checks");
+    t.validate()
+        .expect("an accepted table passes the kernel's checks");
     for counters in [false, true] {
         let once = control::arptables::print::save_body(&t, counters);
         if once.contains('"') {

@@ -5,9 +5,9 @@
 
 mod support;
 
-use control::ctl::{run_tool_with_input, Io, Target, Tool};
+use control::ctl::Tool;
 use std::time::Duration;
-use support::daemon::{boot, config_text, serial, socket, temp_dir, write_config, Running};
+use support::daemon::{boot, config_text, serial, temp_dir, write_config, Ctl, Running};
 use support::frames::arp;
 use support::{HOST, HOST_MAC, LAN_MAC};
 
@@ -16,37 +16,6 @@ const ARP_RULES: &str = "*filter
 :OUTPUT ACCEPT
 -A INPUT -j DROP -i lan0 -s 192.168.1.10 ! --src-mac 02:00:00:00:01:10
 ";
-
-fn strings(s: &[&str]) -> Vec<String> {
-    s.iter().map(|x| x.to_string()).collect()
-}
-
-struct Ctl {
-    rt: tokio::runtime::Runtime,
-    target: Target,
-}
-
-impl Ctl {
-    /// `nfdpctl TOOL ARGS` with `input` as stdin: (exit status, stdout, stderr).
-    fn run(&self, tool: Tool, args: &[&str], input: Option<&str>) -> (i32, String, String) {
-        let (mut out, mut err) = (Vec::new(), Vec::new());
-        let code = self.rt.block_on(run_tool_with_input(
-            tool,
-            &strings(args),
-            input.map(str::to_string),
-            &self.target,
-            &mut Io {
-                stdout: &mut out,
-                stderr: &mut err,
-            },
-        ));
-        (
-            code,
-            String::from_utf8(out).unwrap(),
-            String::from_utf8(err).unwrap(),
-        )
-    }
-}
 
 /// "who-has 192.168.1.1 tell 192.168.1.10" from `mac` on lan0: whether nfdp answered.
 fn answered(run: &Running, mac: [u8; 6]) -> bool {
@@ -71,13 +40,7 @@ fn nfdpctl_arptables_filters_the_appliances_arp_and_writes_back() {
     let cfg = write_config(&dir, &config_text(&dir, &extra));
     let (daemon, wires) = boot(cfg);
     let run = Running::new(daemon, wires, dir.clone(), serial);
-    let ctl = Ctl {
-        rt: tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap(),
-        target: Target::Unix(socket(&dir)),
-    };
+    let ctl = Ctl::new(&dir);
 
     // The real host is answered; a station claiming its address is not.
     assert!(answered(&run, HOST_MAC));

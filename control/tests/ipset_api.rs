@@ -5,8 +5,8 @@
 
 mod support;
 
-use control::ctl::{run_tool_with_input, Io, Target, Tool};
-use support::daemon::{boot, config_text, serial, socket, temp_dir, write_config, Running};
+use control::ctl::Tool;
+use support::daemon::{boot, config_text, serial, temp_dir, write_config, Ctl, Running};
 use support::frames::{ether_ipv4, udp};
 use support::{GATEWAY_MAC, PATIENCE, WAN_MAC};
 
@@ -16,37 +16,6 @@ const RULES: &str = "*filter
 -A FORWARD -i wan0 -m set --match-set blocklist src -j DROP
 COMMIT
 ";
-
-fn strings(s: &[&str]) -> Vec<String> {
-    s.iter().map(|x| x.to_string()).collect()
-}
-
-struct Ctl {
-    rt: tokio::runtime::Runtime,
-    target: Target,
-}
-
-impl Ctl {
-    /// `nfdpctl ipset ARGS` with `input` as stdin: (exit status, stdout, stderr).
-    fn ipset(&self, args: &[&str], input: Option<&str>) -> (i32, String, String) {
-        let (mut out, mut err) = (Vec::new(), Vec::new());
-        let code = self.rt.block_on(run_tool_with_input(
-            Tool::Ipset,
-            &strings(args),
-            input.map(str::to_string),
-            &self.target,
-            &mut Io {
-                stdout: &mut out,
-                stderr: &mut err,
-            },
-        ));
-        (
-            code,
-            String::from_utf8(out).unwrap(),
-            String::from_utf8(err).unwrap(),
-        )
-    }
-}
 
 /// A UDP packet from `src` arriving on wan0 for the LAN host: forwarded to lan0 unless
 /// the filter drops it.
@@ -67,15 +36,9 @@ fn nfdpctl_ipset_restores_saves_and_reaches_the_workers() {
     let cfg = write_config(&dir, &config_text(&dir, &extra));
     let (daemon, wires) = boot(cfg);
     let run = Running::new(daemon, wires, dir.clone(), serial);
-    let ctl = Ctl {
-        rt: tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap(),
-        target: Target::Unix(socket(&dir)),
-    };
+    let ctl = Ctl::new(&dir);
 
-    let (code, out, err) = ctl.ipset(&["save"], None);
+    let (code, out, err) = ctl.run(Tool::Ipset, &["save"], None);
     assert_eq!(code, 0, "{err}");
     assert!(out.starts_with("create blocklist hash:net family inet hashsize 1024 maxelem 65536 bucketsize 12 initval 0x"), "{out}");
     assert!(out.ends_with("\nadd blocklist 10.0.0.0/8\n"), "{out}");
@@ -83,7 +46,7 @@ fn nfdpctl_ipset_restores_saves_and_reaches_the_workers() {
     // The loaded set drops; a deleted element stops dropping, without a new ruleset.
     assert!(!forwarded(&run, [10, 1, 2, 3]));
     assert!(forwarded(&run, [11, 1, 2, 3]));
-    let (code, _, err) = ctl.ipset(&["del", "blocklist", "10.0.0.0/8"], None);
+    let (code, _, err) = ctl.run(Tool::Ipset, &["del", "blocklist", "10.0.0.0/8"], None);
     assert_eq!(code, 0, "{err}");
     let deadline = std::time::Instant::now() + PATIENCE;
     while !forwarded(&run, [10, 1, 2, 3]) {
@@ -94,12 +57,13 @@ fn nfdpctl_ipset_restores_saves_and_reaches_the_workers() {
     }
 
     // Restore: all of it, written back to the ipset file.
-    let (code, _, err) = ctl.ipset(
+    let (code, _, err) = ctl.run(
+        Tool::Ipset,
         &["restore"],
         Some("create more hash:ip counters\nadd more 192.0.2.1 packets 3 bytes 120\n"),
     );
     assert_eq!(code, 0, "{err}");
-    let (_, saved, _) = ctl.ipset(&["save", "more"], None);
+    let (_, saved, _) = ctl.run(Tool::Ipset, &["save", "more"], None);
     assert!(
         saved.ends_with("\nadd more 192.0.2.1 packets 3 bytes 120\n"),
         "{saved}"
@@ -112,8 +76,9 @@ fn nfdpctl_ipset_restores_saves_and_reaches_the_workers() {
     assert!(file.starts_with("create blocklist hash:net"), "{file}");
 
     // A restore that fails at line 2 applies nothing (line 1 included).
-    let (_, before, _) = ctl.ipset(&["save"], None);
-    let (code, _, err) = ctl.ipset(
+    let (_, before, _) = ctl.run(Tool::Ipset, &["save"], None);
+    let (code, _, err) = ctl.run(
+        Tool::Ipset,
         &["restore"],
         Some("add more 192.0.2.2\nadd nosuch 1.1.1.1\n"),
     );
@@ -124,10 +89,10 @@ fn nfdpctl_ipset_restores_saves_and_reaches_the_workers() {
             "ipset v7.17: Error in line 2: The set with the given name does not exist\n"
         )
     );
-    assert_eq!(ctl.ipset(&["save"], None).1, before);
+    assert_eq!(ctl.run(Tool::Ipset, &["save"], None).1, before);
 
     // In use by a rule: destroy refused, as the kernel refuses it.
-    let (code, _, err) = ctl.ipset(&["destroy", "blocklist"], None);
+    let (code, _, err) = ctl.run(Tool::Ipset, &["destroy", "blocklist"], None);
     assert_eq!(
         (code, err.as_str()),
         (
@@ -135,9 +100,9 @@ fn nfdpctl_ipset_restores_saves_and_reaches_the_workers() {
             "ipset v7.17: Set cannot be destroyed: it is in use by a kernel component\n"
         )
     );
-    let (code, out, _) = ctl.ipset(&["list", "-n"], None);
+    let (code, out, _) = ctl.run(Tool::Ipset, &["list", "-n"], None);
     assert_eq!((code, out.as_str()), (0, "blocklist\nmore\n"));
-    let (code, _, _) = ctl.ipset(&["destroy", "more"], None);
+    let (code, _, _) = ctl.run(Tool::Ipset, &["destroy", "more"], None);
     assert_eq!(code, 0);
     drop(run);
 }

@@ -8,7 +8,7 @@ use super::pb::{
     SaveReply,
 };
 use super::rules::refused;
-use super::{blocking, workers_status};
+use super::{on_control, workers_status};
 use crate::daemon::metrics::ruleset_with_counters;
 use crate::daemon::Control;
 use crate::iptables::cli::Refusal;
@@ -91,28 +91,24 @@ impl Arptables for ArptablesService {
         &self,
         request: Request<ArptablesRestoreRequest>,
     ) -> Result<Response<ArptablesRestoreReply>, Status> {
-        let c = Arc::clone(&self.control);
         let req = request.into_inner();
-        blocking(move || restore_text(&c, req))
-            .await
-            .map(|()| Response::new(ArptablesRestoreReply {}))
+        on_control(&self.control, move |c| {
+            restore_text(c, req).map(|()| ArptablesRestoreReply {})
+        })
+        .await
     }
 
     async fn exec(&self, request: Request<ExecRequest>) -> Result<Response<ExecReply>, Status> {
-        let c = Arc::clone(&self.control);
         let args = request.into_inner().args;
-        blocking(move || exec_args(&c, args))
-            .await
-            .map(Response::new)
+        on_control(&self.control, move |c| exec_args(c, args)).await
     }
 
     async fn save(
         &self,
         request: Request<ArptablesSaveRequest>,
     ) -> Result<Response<SaveReply>, Status> {
-        let c = Arc::clone(&self.control);
         let counters = request.into_inner().counters;
-        blocking(move || {
+        on_control(&self.control, move |c| {
             let reports = c.workers.reports(false).map_err(workers_status)?;
             let rs = ruleset_with_counters(&c.shared, &reports);
             Ok(SaveReply {
@@ -120,6 +116,5 @@ impl Arptables for ArptablesService {
             })
         })
         .await
-        .map(Response::new)
     }
 }

@@ -3,7 +3,7 @@
 //! published as a new set snapshot (the compiled rules stay); a refused one changes
 //! nothing. Element counters are shared by all snapshots, so a listing shows live counts.
 
-use super::blocking;
+use super::on_control;
 use super::pb::ipset_server::Ipset;
 use super::pb::{
     ExecReply, ExecRequest, IpsetRestoreReply, IpsetRestoreRequest, IpsetSaveRequest, SaveReply,
@@ -63,28 +63,24 @@ impl Ipset for IpsetService {
         &self,
         request: Request<IpsetRestoreRequest>,
     ) -> Result<Response<IpsetRestoreReply>, Status> {
-        let c = Arc::clone(&self.control);
         let req = request.into_inner();
-        blocking(move || restore_text(&c, req))
-            .await
-            .map(|()| Response::new(IpsetRestoreReply {}))
+        on_control(&self.control, move |c| {
+            restore_text(c, req).map(|()| IpsetRestoreReply {})
+        })
+        .await
     }
 
     async fn exec(&self, request: Request<ExecRequest>) -> Result<Response<ExecReply>, Status> {
-        let c = Arc::clone(&self.control);
         let args = request.into_inner().args;
-        blocking(move || exec_args(&c, args))
-            .await
-            .map(Response::new)
+        on_control(&self.control, move |c| exec_args(c, args)).await
     }
 
     async fn save(
         &self,
         request: Request<IpsetSaveRequest>,
     ) -> Result<Response<SaveReply>, Status> {
-        let c = Arc::clone(&self.control);
         let name = request.into_inner().name;
-        blocking(move || {
+        on_control(&self.control, move |c| {
             let (current, _) = c.shared.current_rules();
             let name = (!name.is_empty()).then_some(name.as_str());
             crate::ipset::print::save(&current, name, now_ns())
@@ -97,6 +93,5 @@ impl Ipset for IpsetService {
                 })
         })
         .await
-        .map(Response::new)
     }
 }

@@ -29,6 +29,16 @@ pub fn workers_status(e: WorkersError) -> Status {
 
 /// Runs blocking control-plane work (worker round trips, compiling, fsync) off the
 /// runtime's threads.
+/// A request handler's usual shape: `f` runs against the control on the blocking pool and
+/// its value is the reply.
+pub async fn on_control<T: Send + 'static>(
+    control: &std::sync::Arc<crate::daemon::Control>,
+    f: impl FnOnce(&crate::daemon::Control) -> Result<T, Status> + Send + 'static,
+) -> Result<tonic::Response<T>, Status> {
+    let c = std::sync::Arc::clone(control);
+    blocking(move || f(&c)).await.map(tonic::Response::new)
+}
+
 pub async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, Status> + Send + 'static,
 ) -> Result<T, Status> {

@@ -123,3 +123,48 @@ impl Drop for Running {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
+
+/// nfdpctl's tools run in-process against a daemon's API socket.
+pub struct Ctl {
+    rt: tokio::runtime::Runtime,
+    target: control::ctl::Target,
+}
+
+impl Ctl {
+    /// A client of the daemon configured by `config_text(dir, ..)`.
+    pub fn new(dir: &Path) -> Ctl {
+        Ctl {
+            rt: tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap(),
+            target: control::ctl::Target::Unix(socket(dir)),
+        }
+    }
+
+    /// `nfdpctl TOOL ARGS` with `input` as stdin: (exit status, stdout, stderr).
+    pub fn run(
+        &self,
+        tool: control::ctl::Tool,
+        args: &[&str],
+        input: Option<&str>,
+    ) -> (i32, String, String) {
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        let code = self.rt.block_on(control::ctl::run_tool_with_input(
+            tool,
+            &args,
+            input.map(str::to_string),
+            &self.target,
+            &mut control::ctl::Io {
+                stdout: &mut out,
+                stderr: &mut err,
+            },
+        ));
+        (
+            code,
+            String::from_utf8(out).unwrap(),
+            String::from_utf8(err).unwrap(),
+        )
+    }
+}

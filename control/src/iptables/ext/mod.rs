@@ -26,6 +26,7 @@ pub mod pkttype;
 pub mod quota;
 pub mod recent;
 pub mod rpfilter;
+pub mod sctp;
 pub mod set;
 pub mod statistic;
 pub mod string;
@@ -123,6 +124,7 @@ pub fn no_inv(inv: bool, opt: &str) -> Result<(), String> {
 pub fn repeated_match_option(m: &Match, opt: &str) -> String {
     match m {
         Match::U32(_) => format!("u32: option \"{opt}\" can only be used once.\n"),
+        Match::Sctp(_) => sctp::repeated(opt),
         _ => format!("multiple {opt} flags not allowed"),
     }
 }
@@ -481,6 +483,7 @@ pub fn new_match(name: &str) -> Option<Match> {
         "ecn" => Match::Ecn(Default::default()),
         "esp" => Match::Esp(esp::new()),
         "u32" => Match::U32(u32::new()),
+        "sctp" => Match::Sctp(Default::default()),
         "ah" => Match::Ah(ah::new()),
         "ipcomp" => Match::Ipcomp(ipcomp::new()),
         "rpfilter" => Match::Rpfilter(Default::default()),
@@ -525,6 +528,7 @@ pub fn match_options(mt: &Match) -> &'static [&'static str] {
         Match::Ecn(_) => ecn::OPTIONS,
         Match::Esp(_) => esp::OPTIONS,
         Match::U32(_) => u32::OPTIONS,
+        Match::Sctp(_) => sctp::OPTIONS,
         Match::Ah(_) => ah::OPTIONS,
         Match::Ipcomp(_) => ipcomp::OPTIONS,
         Match::Rpfilter(_) => rpfilter::OPTIONS,
@@ -570,6 +574,7 @@ pub fn parse_match_option(
         Match::Ecn(x) => ecn::parse(x, opt, inv, args),
         Match::Esp(x) => esp::parse(x, opt, inv, args),
         Match::U32(x) => u32::parse(x, opt, inv, args),
+        Match::Sctp(x) => sctp::parse(x, opt, inv, args),
         Match::Ah(x) => ah::parse(x, opt, inv, args),
         Match::Ipcomp(x) => ipcomp::parse(x, opt, inv, args),
         Match::Rpfilter(x) => rpfilter::parse(x, opt, inv, args),
@@ -606,6 +611,7 @@ pub fn finish_match(mt: &mut Match, seen: &[&'static str]) -> Result<bool, Strin
         Match::Ecn(_) => ecn::finish(seen),
         Match::Esp(_) => Ok(()),
         Match::U32(_) => u32::finish(seen),
+        Match::Sctp(_) => Ok(()),
         Match::Ah(_) => Ok(()),
         Match::Ipcomp(_) => Ok(()),
         Match::Rpfilter(_) => Ok(()),
@@ -650,6 +656,7 @@ pub fn save_match(mt: &Match, out: &mut String) {
         Match::Ecn(x) => ecn::save(x, out),
         Match::Esp(x) => esp::save(x, out),
         Match::U32(x) => u32::save(x, out),
+        Match::Sctp(x) => sctp::save(x, out),
         Match::Ah(x) => ah::save(x, out),
         Match::Ipcomp(x) => ipcomp::save(x, out),
         Match::Rpfilter(x) => rpfilter::save(x, out),
@@ -828,6 +835,7 @@ pub fn list_match(mt: &Match, numeric: bool, out: &mut String) {
         Match::Ecn(x) => ecn::list(x, out),
         Match::Esp(x) => esp::list(x, out),
         Match::U32(x) => u32::list(x, out),
+        Match::Sctp(x) => sctp::list(x, numeric, out),
         Match::Ah(x) => ah::list(x, out),
         Match::Ipcomp(x) => ipcomp::list(x, out),
         Match::Rpfilter(x) => rpfilter::list(x, out),

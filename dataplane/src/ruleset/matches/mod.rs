@@ -25,6 +25,7 @@ pub mod pkttype;
 pub mod quota;
 pub mod recent;
 pub mod rpfilter;
+pub mod sctp;
 pub mod set;
 pub mod statistic;
 pub mod string;
@@ -57,6 +58,7 @@ pub enum Match {
     Ecn(ecn::EcnMatch),
     Esp(esp::EspMatch),
     U32(u32::U32Match),
+    Sctp(sctp::SctpMatch),
     Hashlimit(hashlimit::HashlimitMatch),
     Helper(helper::HelperMatch),
     Icmp(icmp::IcmpMatch),
@@ -97,6 +99,7 @@ impl Match {
             Match::Ecn(_) => "ecn",
             Match::Esp(_) => "esp",
             Match::U32(_) => "u32",
+            Match::Sctp(_) => "sctp",
             Match::Hashlimit(_) => "hashlimit",
             Match::Helper(_) => "helper",
             Match::Icmp(_) => "icmp",
@@ -150,6 +153,7 @@ impl Match {
             Match::Udp(_) => require_proto(spec, "udp", &[IPPROTO_UDP]),
             Match::Icmp(_) => require_proto(spec, "icmp", &[IPPROTO_ICMP]),
             Match::Esp(_) => require_proto(spec, "esp", &[esp::IPPROTO_ESP]),
+            Match::Sctp(_) => require_proto(spec, "sctp", &[sctp::IPPROTO_SCTP]),
             Match::Ah(_) => require_proto(spec, "ah", &[ah::IPPROTO_AH]),
             Match::Ipcomp(_) => require_proto(spec, "ipcomp", &[ipcomp::IPPROTO_COMP]),
             Match::Tcpmss(_) => require_proto(spec, "tcpmss", &[IPPROTO_TCP]),
@@ -184,6 +188,7 @@ impl Match {
             Match::Icmp(m) => m.matches(pkt),
             Match::Esp(m) => m.matches(pkt),
             Match::U32(m) => m.matches(pkt),
+            Match::Sctp(m) => m.matches(pkt),
             Match::Ah(m) => m.matches(pkt),
             Match::Ipcomp(m) => m.matches(pkt),
             Match::Multiport(m) => m.matches(pkt),

@@ -9,6 +9,7 @@ pub mod comment;
 pub mod connbytes;
 pub mod connlimit;
 pub mod conntrack;
+pub mod dccp;
 pub mod dscp;
 pub mod ecn;
 pub mod esp;
@@ -125,6 +126,7 @@ pub fn repeated_match_option(m: &Match, opt: &str) -> String {
     match m {
         Match::U32(_) => format!("u32: option \"{opt}\" can only be used once.\n"),
         Match::Sctp(_) => sctp::repeated(opt),
+        Match::Dccp(_) => dccp::repeated(opt),
         _ => format!("multiple {opt} flags not allowed"),
     }
 }
@@ -484,6 +486,7 @@ pub fn new_match(name: &str) -> Option<Match> {
         "esp" => Match::Esp(esp::new()),
         "u32" => Match::U32(u32::new()),
         "sctp" => Match::Sctp(Default::default()),
+        "dccp" => Match::Dccp(Default::default()),
         "ah" => Match::Ah(ah::new()),
         "ipcomp" => Match::Ipcomp(ipcomp::new()),
         "rpfilter" => Match::Rpfilter(Default::default()),
@@ -529,6 +532,7 @@ pub fn match_options(mt: &Match) -> &'static [&'static str] {
         Match::Esp(_) => esp::OPTIONS,
         Match::U32(_) => u32::OPTIONS,
         Match::Sctp(_) => sctp::OPTIONS,
+        Match::Dccp(_) => dccp::OPTIONS,
         Match::Ah(_) => ah::OPTIONS,
         Match::Ipcomp(_) => ipcomp::OPTIONS,
         Match::Rpfilter(_) => rpfilter::OPTIONS,
@@ -575,6 +579,7 @@ pub fn parse_match_option(
         Match::Esp(x) => esp::parse(x, opt, inv, args),
         Match::U32(x) => u32::parse(x, opt, inv, args),
         Match::Sctp(x) => sctp::parse(x, opt, inv, args),
+        Match::Dccp(x) => dccp::parse(x, opt, inv, args),
         Match::Ah(x) => ah::parse(x, opt, inv, args),
         Match::Ipcomp(x) => ipcomp::parse(x, opt, inv, args),
         Match::Rpfilter(x) => rpfilter::parse(x, opt, inv, args),
@@ -611,7 +616,7 @@ pub fn finish_match(mt: &mut Match, seen: &[&'static str]) -> Result<bool, Strin
         Match::Ecn(_) => ecn::finish(seen),
         Match::Esp(_) => Ok(()),
         Match::U32(_) => u32::finish(seen),
-        Match::Sctp(_) => Ok(()),
+        Match::Sctp(_) | Match::Dccp(_) => Ok(()),
         Match::Ah(_) => Ok(()),
         Match::Ipcomp(_) => Ok(()),
         Match::Rpfilter(_) => Ok(()),
@@ -657,6 +662,7 @@ pub fn save_match(mt: &Match, out: &mut String) {
         Match::Esp(x) => esp::save(x, out),
         Match::U32(x) => u32::save(x, out),
         Match::Sctp(x) => sctp::save(x, out),
+        Match::Dccp(x) => dccp::save(x, out),
         Match::Ah(x) => ah::save(x, out),
         Match::Ipcomp(x) => ipcomp::save(x, out),
         Match::Rpfilter(x) => rpfilter::save(x, out),
@@ -836,6 +842,7 @@ pub fn list_match(mt: &Match, numeric: bool, out: &mut String) {
         Match::Esp(x) => esp::list(x, out),
         Match::U32(x) => u32::list(x, out),
         Match::Sctp(x) => sctp::list(x, numeric, out),
+        Match::Dccp(x) => dccp::list(x, numeric, out),
         Match::Ah(x) => ah::list(x, out),
         Match::Ipcomp(x) => ipcomp::list(x, out),
         Match::Rpfilter(x) => rpfilter::list(x, out),

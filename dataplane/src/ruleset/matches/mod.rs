@@ -8,6 +8,7 @@ pub mod comment;
 pub mod connbytes;
 pub mod connlimit;
 pub mod conntrack;
+pub mod dccp;
 pub mod dscp;
 pub mod ecn;
 pub mod esp;
@@ -59,6 +60,7 @@ pub enum Match {
     Esp(esp::EspMatch),
     U32(u32::U32Match),
     Sctp(sctp::SctpMatch),
+    Dccp(dccp::DccpMatch),
     Hashlimit(hashlimit::HashlimitMatch),
     Helper(helper::HelperMatch),
     Icmp(icmp::IcmpMatch),
@@ -100,6 +102,7 @@ impl Match {
             Match::Esp(_) => "esp",
             Match::U32(_) => "u32",
             Match::Sctp(_) => "sctp",
+            Match::Dccp(_) => "dccp",
             Match::Hashlimit(_) => "hashlimit",
             Match::Helper(_) => "helper",
             Match::Icmp(_) => "icmp",
@@ -154,6 +157,7 @@ impl Match {
             Match::Icmp(_) => require_proto(spec, "icmp", &[IPPROTO_ICMP]),
             Match::Esp(_) => require_proto(spec, "esp", &[esp::IPPROTO_ESP]),
             Match::Sctp(_) => require_proto(spec, "sctp", &[sctp::IPPROTO_SCTP]),
+            Match::Dccp(_) => require_proto(spec, "dccp", &[dccp::IPPROTO_DCCP]),
             Match::Ah(_) => require_proto(spec, "ah", &[ah::IPPROTO_AH]),
             Match::Ipcomp(_) => require_proto(spec, "ipcomp", &[ipcomp::IPPROTO_COMP]),
             Match::Tcpmss(_) => require_proto(spec, "tcpmss", &[IPPROTO_TCP]),
@@ -189,6 +193,7 @@ impl Match {
             Match::Esp(m) => m.matches(pkt),
             Match::U32(m) => m.matches(pkt),
             Match::Sctp(m) => m.matches(pkt),
+            Match::Dccp(m) => m.matches(pkt),
             Match::Ah(m) => m.matches(pkt),
             Match::Ipcomp(m) => m.matches(pkt),
             Match::Multiport(m) => m.matches(pkt),

@@ -93,15 +93,15 @@ pub fn parse(m: &mut DccpMatch, o: &str, inv: bool, args: &mut Args) -> Result<(
 /// or by number.
 fn type_list(mask: u16, numeric: bool) -> String {
     let mut out = Vec::new();
-    for i in 0..16 {
+    for (i, name) in (0..16).map(|i| (i, TYPES[i.min(10)])) {
         if mask >> i & 1 == 1 {
             if numeric {
                 out.push(i.to_string());
-            } else if i >= 10 {
-                out.push(TYPES[10].to_string());
-                break;
             } else {
-                out.push(TYPES[i].to_string());
+                out.push(name.to_string());
+                if i >= 10 {
+                    break;
+                }
             }
         }
     }

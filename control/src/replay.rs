@@ -176,6 +176,11 @@ pub fn run(args: &ReplayArgs) -> Result<ReplaySummary, String> {
         pipeline.receive(*port, PacketBuf::from_slice(data), *ts, &mut emits);
         // As a worker's pass ends: timers, a bounded number.
         pipeline.reap(*ts);
+        // `-j SET`: what the control plane does with the worker's operations, at once.
+        let ops: Vec<_> = pipeline.drain_set_ops().collect();
+        if let Some(sets) = pipeline.sets().with_packet_ops(&ops, *ts) {
+            pipeline.set_sets(Arc::new(sets));
+        }
         let in_name = &port_names[port.0 as usize];
         let io = |e: std::io::Error| format!("{}: {e}", trace_path.display());
         writeln!(

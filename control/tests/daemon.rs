@@ -132,6 +132,7 @@ impl Daemon {
             rules: Arc::clone(&shared.compiled),
             sets: Arc::clone(&shared.sets),
             commands: rx,
+            set_ops: crossbeam_channel::bounded(1).0,
             stop: Arc::clone(&stop),
             snapshot: Arc::clone(&snapshot),
         };

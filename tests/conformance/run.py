@@ -88,6 +88,11 @@ def frames_for(sc):
     return out
 
 
+def sleeps_before(sc):
+    """A packet's `sleep_ms`: extra time before it is sent (timeouts), on both sides."""
+    return [p.get("sleep_ms", 0) for p in sc["packet"]]
+
+
 def ipset_text(sc):
     """The scenario's sets: `ipset` (an `ipset restore` text) and/or `ipset_file` (one
     beside the scenario), loaded before the rules on both sides."""
@@ -162,7 +167,9 @@ def kernel_run(sc, work):
         while not os.path.exists(path):
             time.sleep(0.01)
     time.sleep(0.1)
+    sleeps = sleeps_before(sc)
     for i, (port, fr) in enumerate(frames_for(sc)):
+        time.sleep(sleeps[i] / 1000.0)
         path = os.path.join(work, "in-%d.bin" % i)
         write_frames(path, [(0, fr)])
         sh(sys.executable, os.path.join(HERE, "capture.py"), "send", "peer0", path, ns=peer_ns(port))
@@ -216,8 +223,10 @@ def nfdp_run(sc, work, nfdp):
         f.write(sc["rules"])
     # One pcap per input port, 50 ms apart like the kernel run.
     per_port = {}
-    for i, (port, fr) in enumerate(frames_for(sc)):
-        per_port.setdefault(port, []).append((1_700_000_000 + i * 0.05, fr))
+    waited = 0.0
+    for i, ((port, fr), sleep_ms) in enumerate(zip(frames_for(sc), sleeps_before(sc))):
+        waited += sleep_ms / 1000.0
+        per_port.setdefault(port, []).append((1_700_000_000 + i * 0.05 + waited, fr))
     args = [nfdp, "replay", "--config", path, "--rules", rules, "--out", os.path.join(work, "out"),
             "--conntrack", os.path.join(work, "ct.txt")]
     for port, frames in per_port.items():

@@ -399,6 +399,8 @@ pub fn start(cfg: Config, rules: Ruleset, ports: Ports, opts: Options) -> Result
     };
     let mut commands = Vec::new();
     let mut threads = Vec::new();
+    // `-j SET` operations from every worker to the set updater.
+    let (set_ops_tx, set_ops_rx) = crossbeam_channel::bounded(SET_OPS_QUEUE);
     let mut snapshots = Vec::new();
     let alive = Arc::new(AtomicUsize::new(0));
     for (i, worker_ports) in port_queues.into_iter().enumerate() {
@@ -436,6 +438,7 @@ pub fn start(cfg: Config, rules: Ruleset, ports: Ports, opts: Options) -> Result
             rules: Arc::clone(&shared.compiled),
             sets: Arc::clone(&shared.sets),
             commands: rx,
+            set_ops: set_ops_tx.clone(),
             stop: Arc::clone(&stop),
             snapshot,
         };
@@ -532,6 +535,19 @@ pub fn start(cfg: Config, rules: Ruleset, ports: Ports, opts: Options) -> Result
     daemon.api = Some(api);
     daemon.runtime = Some(runtime);
 
+    let sets_control = Arc::clone(&control);
+    let sets_stop = Arc::clone(&stop);
+    drop(set_ops_tx);
+    daemon.threads.push(
+        std::thread::Builder::new()
+            .name("nfdp-sets".into())
+            .spawn(move || {
+                super::privileges::thread_start();
+                set_updater(&sets_control, &set_ops_rx, &sets_stop)
+            })
+            .map_err(|e| e.to_string())?,
+    );
+
     let loop_control = Arc::clone(&control);
     let loop_stop = Arc::clone(&stop);
     let loop_reload = Arc::clone(&reload);
@@ -550,6 +566,41 @@ pub fn start(cfg: Config, rules: Ruleset, ports: Ports, opts: Options) -> Result
             .map_err(|e| e.to_string())?,
     );
     Ok(daemon)
+}
+
+/// `-j SET` operations the workers queue, at most (more are lost and counted).
+const SET_OPS_QUEUE: usize = 65_536;
+
+/// Applies the workers' `-j SET` operations to the published sets and publishes the
+/// result, a batch (whatever has arrived) at a time, until `stop`. Not written back to
+/// `[rules] ipset_file`: the kernel keeps what -j SET adds in memory only too.
+fn set_updater(
+    control: &Control,
+    ops: &crossbeam_channel::Receiver<dataplane::ipset::kadt::PacketSetOp>,
+    stop: &AtomicBool,
+) {
+    let mut batch = Vec::new();
+    while !stop.load(Ordering::Relaxed) {
+        match ops.recv_timeout(Duration::from_millis(100)) {
+            Ok(op) => batch.push(op),
+            Err(crossbeam_channel::RecvTimeoutError::Timeout) => continue,
+            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => return,
+        }
+        batch.extend(ops.try_iter().take(SET_OPS_QUEUE));
+        let _g = control.lock_changes();
+        let (current, _) = control.shared.current_rules();
+        if let Some(sets) = current
+            .sets
+            .with_packet_ops(&batch, super::worker::now_ns())
+        {
+            let mut rules = (*current).clone();
+            rules.sets = Arc::new(sets);
+            if let Err(e) = control.shared.publish_sets(rules, |_| Ok(())) {
+                tracing::warn!("-j SET: the sets were not published: {e}");
+            }
+        }
+        batch.clear();
+    }
 }
 
 /// Link state, reloads and the worker watchdog, until `stop`.

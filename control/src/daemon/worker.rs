@@ -178,6 +178,8 @@ pub struct WorkerThread {
     /// The IP sets, swapped separately from the rules.
     pub sets: Arc<ArcSwap<dataplane::ipset::SetTable>>,
     pub commands: Receiver<Command>,
+    /// Where the pipeline's `-j SET` operations go (the control plane's set updater).
+    pub set_ops: crossbeam_channel::Sender<dataplane::ipset::kadt::PacketSetOp>,
     pub stop: Arc<AtomicBool>,
     /// Where the worker publishes its counters at every housekeeping tick (for /metrics).
     pub snapshot: Arc<SnapshotSlot>,
@@ -272,6 +274,11 @@ impl WorkerThread {
                 self.worker.local.clear();
             }
             self.worker.send(&mut ports, &mut emits);
+            let mut lost = 0;
+            for op in self.worker.pipeline.drain_set_ops() {
+                lost += u64::from(self.set_ops.try_send(op).is_err());
+            }
+            self.worker.pipeline.count_set_ops_lost(lost);
 
             report.polls += 1;
             self.snapshot.heartbeat.beat(report.polls);

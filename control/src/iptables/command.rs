@@ -86,7 +86,7 @@ impl Command {
         }
     }
 
-    /// Looks up the sets that `-m set` names (iptables asks the kernel while it parses):
+    /// Looks up the sets that `-m set` and `-j SET` name (iptables asks the kernel while it parses):
     /// `Set NAME doesn't exist.` when one is missing.
     pub fn resolve_sets(&mut self, sets: &dataplane::ipset::SetTable) -> Result<(), String> {
         for rule in self.rules_mut() {
@@ -94,6 +94,9 @@ impl Command {
                 if let dataplane::ruleset::Match::Set(s) = m {
                     ext::set::resolve(s, sets)?;
                 }
+            }
+            if let dataplane::ruleset::Target::Set(t) = &mut rule.target {
+                ext::t_set::resolve(t, sets)?;
             }
         }
         Ok(())
@@ -246,7 +249,7 @@ impl RuleBuilder {
             if let Some((t, seen)) = &mut self.target {
                 if let Some(o) = ext::resolve_option(ext::target_options(t), word) {
                     if seen.contains(&o) {
-                        return Err(format!("multiple {o} flags not allowed"));
+                        return Err(ext::repeated_target_option(t, o));
                     }
                     seen.push(o);
                     return ext::parse_target_option(t, o, inv, args);
@@ -265,7 +268,7 @@ impl RuleBuilder {
         if let Some((t, seen)) = &mut self.target {
             if let Some(o) = ext::resolve_option(ext::target_options(t), word) {
                 if seen.contains(&o) {
-                    return Err(format!("multiple {o} flags not allowed"));
+                    return Err(ext::repeated_target_option(t, o));
                 }
                 seen.push(o);
                 return ext::parse_target_option(t, o, inv, args);
@@ -502,11 +505,6 @@ pub fn parse_command(words: Vec<String>, source: Source) -> Result<ParsedCommand
                     return Err("multiple -j flags not allowed".into());
                 }
                 let goto = word == "-g" || word == "--goto";
-                if v == "SET" && !goto {
-                    // The workers' set snapshots are read-only: adding from the packet
-                    // path needs a way back to the control plane's table (docs/deviations.md).
-                    return Err("-j SET is not supported yet by nfdp: sets change only through `nfdpctl ipset` (or the Ipset API)".into());
-                }
                 let t = match ext::new_target(&v) {
                     Some(t) if !goto => t,
                     Some(_) => return Err(format!("goto '{v}' is not a chain")),

@@ -12,6 +12,7 @@ pub mod hash_ip_port;
 pub mod hash_net;
 pub mod hash_net_iface;
 pub mod hash_net_port;
+pub mod kadt;
 pub mod list_set;
 pub mod store;
 
@@ -335,6 +336,11 @@ impl IpSet {
 
     pub fn flush(&mut self) {
         *self = IpSet::new(self.set_type, self.options.clone());
+    }
+
+    /// Whether `elem` itself is in the set and has not expired.
+    fn test_elem_alive(&self, elem: &Elem, now_ns: u64) -> bool {
+        self.find(elem).is_some_and(|e| !e.expired(now_ns))
     }
 
     /// The element's extensions, if it is in the set (alive or not).

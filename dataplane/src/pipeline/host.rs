@@ -2,7 +2,9 @@
 //! context, the targets that are not verdicts or jumps, rule counters and TRACE lines.
 
 use super::*;
+use crate::ipset::packet_fields;
 use crate::ruleset::packet::{PacketMeta, PacketView};
+use crate::ruleset::targets::set::SetTarget;
 use eval::RuleEval;
 
 impl Pipeline {
@@ -49,6 +51,34 @@ impl Host<'_> {
             flags,
             self.pkt.buf.mark,
         );
+    }
+
+    /// `-j SET`: the packet's element for each set the rule names, queued for the
+    /// control plane (the add first, as `set_target_v3` does it).
+    fn queue_set_ops(&mut self, t: &SetTarget) {
+        let ports = self.p.fib.ports();
+        let name = |p: Option<PortId>| p.and_then(|p| ports.get(p)).map(|p| p.name.as_str());
+        let meta = PacketMeta {
+            in_iface: name(self.pkt.in_port),
+            out_iface: name(self.pkt.out_port),
+            mark: self.pkt.buf.mark,
+            ..PacketMeta::default()
+        };
+        let Some(view) = PacketView::parse(self.pkt.buf.data(), meta) else {
+            return;
+        };
+        let fields = packet_fields(&view);
+        let ops = [(&t.add, false), (&t.del, true)].map(|(r, del)| {
+            r.as_ref().and_then(|r| {
+                let timeout = if del { None } else { t.add_timeout() };
+                self.p
+                    .sets
+                    .packet_op(r.index, &fields, r.dirs, del, t.exist, timeout)
+            })
+        });
+        for op in ops.into_iter().flatten() {
+            self.p.queue_set_op(op);
+        }
     }
 
     /// A NAT target that found no address or port for the connection drops its packet.
@@ -299,6 +329,10 @@ impl RuleHost for Host<'_> {
             }
             Target::Tee(t) => {
                 self.p.tee(&self.pkt.buf, t, hook);
+                TargetOutcome::Continue
+            }
+            Target::Set(t) => {
+                self.queue_set_ops(t);
                 TargetOutcome::Continue
             }
             Target::Trace => {

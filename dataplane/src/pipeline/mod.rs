@@ -50,6 +50,10 @@ use nat::is_icmp_error;
 use std::net::Ipv4Addr;
 use std::sync::Arc;
 
+/// `-j SET` operations a pipeline queues between two drains by its worker loop (a burst
+/// makes at most one per packet and rule; more means the control plane is not draining).
+pub const MAX_SET_OPS: usize = 4096;
+
 /// The flags TRACE logs with (NF_LOG_DEFAULT_MASK without the socket owner).
 pub const TRACE_FLAGS: u8 = log_flags::TCPSEQ | log_flags::TCPOPT | log_flags::IPOPT;
 
@@ -75,6 +79,10 @@ pub struct PipelineStats {
     /// limits (`icmp_limit`).
     pub icmp_rate_limited: u64,
     pub fragments_sent: u64,
+    /// `-j SET` operations queued for the control plane, and those lost because the
+    /// queue was full (`MAX_SET_OPS`: the control plane is not keeping up).
+    pub set_ops: u64,
+    pub set_ops_lost: u64,
     /// Every packet dropped, by reason (`Pipeline::count_drop`).
     pub drops: DropCounters,
 }
@@ -182,6 +190,9 @@ pub struct Pipeline {
     tables: tables::NamedTables,
     /// The IP sets `-m set` tests: the snapshot last published to this worker.
     sets: Arc<SetTable>,
+    /// `-j SET` operations waiting for the worker loop to hand them to the control plane
+    /// (`drain_set_ops`); at most `MAX_SET_OPS`.
+    set_ops: Vec<crate::ipset::kadt::PacketSetOp>,
     defrag: Defrag,
     counters: Vec<Counters>,
     state: Vec<RuleState>,
@@ -249,6 +260,7 @@ impl Pipeline {
             conntrack,
             tables: tables::NamedTables::default(),
             sets: Arc::new(SetTable::default()),
+            set_ops: Vec::new(),
             defrag: Defrag::default(),
             counters: vec![Counters::default(); n],
             state: vec![RuleState::default(); n],
@@ -417,6 +429,30 @@ impl Pipeline {
 
     pub fn sets(&self) -> &Arc<SetTable> {
         &self.sets
+    }
+
+    /// Queues a `-j SET` operation for the control plane (lost, and counted, past
+    /// `MAX_SET_OPS`).
+    fn queue_set_op(&mut self, op: crate::ipset::kadt::PacketSetOp) {
+        if self.set_ops.len() < MAX_SET_OPS {
+            self.set_ops.push(op);
+            self.stats.set_ops += 1;
+        } else {
+            self.stats.set_ops_lost += 1;
+        }
+    }
+
+    /// Operations `drain_set_ops` handed over that did not reach the control plane.
+    pub fn count_set_ops_lost(&mut self, n: u64) {
+        self.stats.set_ops_lost += n;
+        self.stats.set_ops -= n.min(self.stats.set_ops);
+    }
+
+    /// The `-j SET` operations queued since the last call, oldest first: the caller
+    /// applies them to the control plane's set table (`SetTable::apply_packet_op`) and
+    /// publishes it. Until then `-m set` tests see the set without them.
+    pub fn drain_set_ops(&mut self) -> std::vec::Drain<'_, crate::ipset::kadt::PacketSetOp> {
+        self.set_ops.drain(..)
     }
 
     pub fn ruleset(&self) -> &Arc<CompiledRuleset> {

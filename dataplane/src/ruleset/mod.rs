@@ -369,17 +369,27 @@ impl Ruleset {
         &mut self.tables[idx]
     }
 
-    /// The indices of the sets rules reference (`-m set`), once per reference.
+    /// The indices of the sets rules reference (`-m set`, `-j SET`), once per reference.
     pub fn set_references(&self) -> impl Iterator<Item = u32> + '_ {
-        self.tables
+        let rules = self
+            .tables
             .iter()
             .flat_map(|t| &t.chains)
-            .flat_map(|c| &c.rules)
+            .flat_map(|c| &c.rules);
+        let matched = rules
+            .clone()
             .flat_map(|r| &r.spec.matches)
             .filter_map(|m| match m {
                 Match::Set(s) => Some(s.index),
                 _ => None,
+            });
+        let written = rules
+            .filter_map(|r| match &r.spec.target {
+                Target::Set(t) => Some(t),
+                _ => None,
             })
+            .flat_map(|t| t.set_refs().map(|s| s.index));
+        matched.chain(written)
     }
 
     /// Replaces one table wholesale (iptables-restore's per-table commit).

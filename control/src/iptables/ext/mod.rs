@@ -47,6 +47,7 @@ pub mod t_mark;
 pub mod t_nat;
 pub mod t_netmap;
 pub mod t_reject;
+pub mod t_set;
 pub mod t_tcpmss;
 pub mod t_tcpoptstrip;
 pub mod t_tee;
@@ -696,6 +697,7 @@ pub fn new_target(name: &str) -> Option<Target> {
         "REDIRECT" => Target::Redirect(Default::default()),
         "NETMAP" => Target::Netmap(Default::default()),
         "TEE" => Target::Tee(Default::default()),
+        "SET" => Target::Set(Default::default()),
         "ECN" => Target::Ecn(Default::default()),
         "TCPOPTSTRIP" => Target::Tcpoptstrip(Default::default()),
         "CHECKSUM" => Target::Checksum(Default::default()),
@@ -721,11 +723,22 @@ pub fn target_options(t: &Target) -> &'static [&'static str] {
         Target::Masquerade(_) | Target::Redirect(_) => t_nat::PORTS_OPTIONS,
         Target::Netmap(_) => t_netmap::OPTIONS,
         Target::Tee(_) => t_tee::OPTIONS,
+        Target::Set(_) => t_set::OPTIONS,
         Target::Ecn(_) => t_ecn::OPTIONS,
         Target::Tcpoptstrip(_) => t_tcpoptstrip::OPTIONS,
         Target::Checksum(_) => t_checksum::OPTIONS,
         Target::Ct(_) => t_ct::OPTIONS,
         _ => &[],
+    }
+}
+
+/// The refusal of a target option given twice.
+pub fn repeated_target_option(t: &Target, opt: &str) -> String {
+    match (t, opt) {
+        (Target::Set(_), "--add-set" | "--del-set") => {
+            format!("{opt} can be specified only once")
+        }
+        _ => format!("multiple {opt} flags not allowed"),
     }
 }
 
@@ -735,6 +748,10 @@ pub fn parse_target_option(
     inv: bool,
     args: &mut Args,
 ) -> Result<(), String> {
+    if let Target::Set(x) = t {
+        // libxt_SET takes a `!` before its options and ignores it.
+        return t_set::parse(x, opt, args);
+    }
     no_inv(inv, opt)?;
     match t {
         Target::Reject(x) => t_reject::parse(x, opt, args),
@@ -750,6 +767,7 @@ pub fn parse_target_option(
         }
         Target::Netmap(x) => t_netmap::parse(x, opt, args),
         Target::Tee(x) => t_tee::parse(x, opt, args),
+        Target::Set(x) => t_set::parse(x, opt, args),
         Target::Ecn(x) => t_ecn::parse(x, opt, args),
         Target::Tcpoptstrip(x) => t_tcpoptstrip::parse(x, opt, args),
         Target::Checksum(x) => t_checksum::parse(x, opt, args),
@@ -770,6 +788,7 @@ pub fn finish_target(t: &mut Target, seen: &[&'static str]) -> Result<(), String
         Target::Dnat(x) => t_nat::finish("DNAT", x),
         Target::Netmap(_) => t_netmap::finish(seen),
         Target::Tee(_) => t_tee::finish(seen),
+        Target::Set(x) => t_set::finish(x),
         Target::Ecn(_) => t_ecn::finish(seen),
         Target::Checksum(_) => t_checksum::finish(seen),
         Target::Ct(x) => t_ct::finish(x),
@@ -805,6 +824,7 @@ pub fn save_target(t: &Target, out: &mut String) {
         Target::Masquerade(x) | Target::Redirect(x) => t_nat::save(x, "--to-ports", out),
         Target::Netmap(x) => t_netmap::save(x, out),
         Target::Tee(x) => t_tee::save(x, out),
+        Target::Set(x) => t_set::save(x, out),
         Target::Ecn(x) => t_ecn::save(x, out),
         Target::Tcpoptstrip(x) => t_tcpoptstrip::save(x, out),
         Target::Checksum(x) => t_checksum::save(x, out),
@@ -879,6 +899,7 @@ pub fn list_target(t: &Target, numeric: bool, out: &mut String) {
         Target::Redirect(x) => t_nat::list_ports(x, "redir ports", out),
         Target::Netmap(x) => t_netmap::list(x, out),
         Target::Tee(x) => t_tee::list(x, out),
+        Target::Set(x) => t_set::list(x, out),
         Target::Ecn(x) => t_ecn::list(x, out),
         Target::Tcpoptstrip(x) => t_tcpoptstrip::list(x, numeric, out),
         Target::Checksum(x) => t_checksum::list(x, out),

@@ -11,6 +11,7 @@ pub mod mark;
 pub mod nat;
 pub mod netmap;
 pub mod reject;
+pub mod set;
 pub mod tcpmss;
 pub mod tcpoptstrip;
 pub mod tee;
@@ -55,6 +56,8 @@ pub enum Target {
     Tcpoptstrip(tcpoptstrip::TcpoptstripTarget),
     /// `-j TEE`: a copy of the packet to a gateway; the original goes on.
     Tee(tee::TeeTarget),
+    /// `-j SET`: the packet's element added to or deleted from a set.
+    Set(set::SetTarget),
     /// `-j TRACE`: the packet's later rule matches and policies leave TRACE lines (its
     /// nf_trace bit; iptables-nft allows it in every table).
     Trace,
@@ -88,6 +91,7 @@ impl Target {
             Target::Ecn(_) => "ECN",
             Target::Tcpoptstrip(_) => "TCPOPTSTRIP",
             Target::Tee(_) => "TEE",
+            Target::Set(_) => "SET",
             Target::Trace => "TRACE",
         }
     }
@@ -159,6 +163,7 @@ impl Target {
                 | Target::Dscp(_)
                 | Target::Tcpmss(_)
                 | Target::Tee(_)
+                | Target::Set(_)
                 | Target::Ecn(_)
                 | Target::Tcpoptstrip(_)
                 | Target::Checksum(_)

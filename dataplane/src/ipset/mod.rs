@@ -871,6 +871,23 @@ impl SetTable {
         r == Lookup::Hit
     }
 
+    /// `test_packet` of the address `addr` alone, for a one-direction test with the
+    /// default flags; `None` when set `index` is of a type that needs more of the packet
+    /// than an address (the caller tests it the general way).
+    #[inline]
+    pub fn test_addr(&self, index: u32, addr: u32, bytes: u64, now_ns: u64) -> Option<bool> {
+        let Some(slot) = self.get(index) else {
+            return Some(false);
+        };
+        let flags = TestFlags::default();
+        let r = match &slot.set.members {
+            Members::HashIp(m) => m.lookup(addr, &flags, bytes, now_ns),
+            Members::HashNet(m) => m.lookup(addr, &flags, bytes, now_ns),
+            _ => return None,
+        };
+        Some(r == Lookup::Hit)
+    }
+
     fn lookup(
         &self,
         set: &IpSet,

@@ -5,6 +5,7 @@
 use super::tables::NamedTables;
 use crate::conntrack::nat::bits as nat_bits;
 use crate::conntrack::{ConnEntry, Conntrack, CtInfo, CtState};
+use crate::ipset::elem::TestFlags;
 use crate::ipset::{packet_fields, SetTable};
 use crate::port::PortId;
 use crate::route::Fib;
@@ -389,6 +390,10 @@ pub enum RuleEval {
     /// Base criteria and matches that read only the packet and its interfaces (tcp, udp,
     /// multiport, mark, ...): no connection, clock or rule state (`view_rule_matches`).
     View,
+    /// `-m set --match-set NAME src|dst` and nothing else, with the match's default flags:
+    /// an address set (hash:ip, hash:net) is probed with the address read straight from
+    /// the header (`SetTable::test_addr`); another type takes the `View` way.
+    SetAddr { index: u32, src: bool, inv: bool },
     /// Anything else: `rule_matches`.
     Full,
 }
@@ -429,6 +434,16 @@ impl RuleEval {
             && spec.fragment.is_none();
         if no_base && spec.matches.is_empty() {
             RuleEval::Unconditional
+        } else if let (true, [Match::Set(s)]) = (no_base, &spec.matches[..]) {
+            if s.dirs.count == 1 && s.flags == TestFlags::default() {
+                RuleEval::SetAddr {
+                    index: s.index,
+                    src: s.dirs.src(0),
+                    inv: s.inv,
+                }
+            } else {
+                RuleEval::View
+            }
         } else if let (true, [Match::Conntrack(c)]) = (no_base, &spec.matches[..]) {
             match c.state {
                 Some(s) if !c.tests_entry() => RuleEval::CtState {

@@ -81,6 +81,27 @@ impl Host<'_> {
         }
     }
 
+    /// `rule_matches` for `RuleEval::View`: the packet and its interfaces, MACs and mark.
+    fn view_matches(&self, rule: &CompiledRule) -> bool {
+        let ports = self.p.fib.ports();
+        let name = |p: Option<PortId>| p.and_then(|p| ports.get(p)).map(|p| p.name.as_str());
+        let meta = PacketMeta {
+            in_iface: name(self.pkt.in_port),
+            out_iface: name(self.pkt.out_port),
+            src_mac: self
+                .pkt
+                .mac_header
+                .map(|h| [h[6], h[7], h[8], h[9], h[10], h[11]]),
+            dst_mac: self
+                .pkt
+                .mac_header
+                .map(|h| [h[0], h[1], h[2], h[3], h[4], h[5]]),
+            mark: self.pkt.buf.mark,
+        };
+        let ip = self.pkt.buf.data();
+        eval::view_rule_matches(&rule.spec, ip, meta, &self.p.sets, self.p.now_ns)
+    }
+
     /// A NAT target that found no address or port for the connection drops its packet.
     fn nat_failed(&mut self) -> TargetOutcome {
         self.pkt.drop_reason = Some(DropReason::Nat);
@@ -94,25 +115,21 @@ impl RuleHost for Host<'_> {
         match rule.eval {
             // A catch-all rule needs none of the context below.
             RuleEval::Unconditional => return PacketView::is_parseable(ip),
-            RuleEval::View => {
-                let ports = self.p.fib.ports();
-                let name =
-                    |p: Option<PortId>| p.and_then(|p| ports.get(p)).map(|p| p.name.as_str());
-                let meta = PacketMeta {
-                    in_iface: name(self.pkt.in_port),
-                    out_iface: name(self.pkt.out_port),
-                    src_mac: self
-                        .pkt
-                        .mac_header
-                        .map(|h| [h[6], h[7], h[8], h[9], h[10], h[11]]),
-                    dst_mac: self
-                        .pkt
-                        .mac_header
-                        .map(|h| [h[0], h[1], h[2], h[3], h[4], h[5]]),
-                    mark: self.pkt.buf.mark,
-                };
-                return eval::view_rule_matches(&rule.spec, ip, meta, &self.p.sets, self.p.now_ns);
+            RuleEval::SetAddr { index, src, inv } => {
+                if !PacketView::is_parseable(ip) {
+                    return false;
+                }
+                let at = if src { 12 } else { 16 };
+                let addr = ip
+                    .get(at..at + 4)
+                    .map_or(0, |a| u32::from_be_bytes([a[0], a[1], a[2], a[3]]));
+                let bytes = u64::from(u16::from_be_bytes([ip[2], ip[3]]));
+                if let Some(hit) = self.p.sets.test_addr(index, addr, bytes, self.p.now_ns) {
+                    return hit != inv;
+                }
+                return self.view_matches(rule);
             }
+            RuleEval::View => return self.view_matches(rule),
             RuleEval::CtState { bits, inv } => {
                 let entry = self.pkt.entry(&self.p.conntrack);
                 return eval::ctstate_matches(ip, bits, inv, &self.pkt.ct, entry);

@@ -246,7 +246,7 @@ impl RuleBuilder {
             if let Some((t, seen)) = &mut self.target {
                 if let Some(o) = ext::resolve_option(ext::target_options(t), word) {
                     if seen.contains(&o) {
-                        return Err(format!("multiple {o} flags not allowed"));
+                        return Err(ext::repeated_target_option(t, o));
                     }
                     seen.push(o);
                     return ext::parse_target_option(t, o, inv, args);
@@ -265,7 +265,7 @@ impl RuleBuilder {
         if let Some((t, seen)) = &mut self.target {
             if let Some(o) = ext::resolve_option(ext::target_options(t), word) {
                 if seen.contains(&o) {
-                    return Err(format!("multiple {o} flags not allowed"));
+                    return Err(ext::repeated_target_option(t, o));
                 }
                 seen.push(o);
                 return ext::parse_target_option(t, o, inv, args);

@@ -42,6 +42,7 @@ pub mod t_checksum;
 pub mod t_connmark;
 pub mod t_ct;
 pub mod t_ecn;
+pub mod t_hmark;
 pub mod t_log;
 pub mod t_mark;
 pub mod t_nat;
@@ -127,6 +128,14 @@ pub fn repeated_match_option(m: &Match, opt: &str) -> String {
         Match::U32(_) => format!("u32: option \"{opt}\" can only be used once.\n"),
         Match::Sctp(_) => sctp::repeated(opt),
         Match::Dccp(_) => dccp::repeated(opt),
+        _ => format!("multiple {opt} flags not allowed"),
+    }
+}
+
+/// What iptables says of a target option given twice.
+pub fn repeated_target_option(t: &Target, opt: &str) -> String {
+    match t {
+        Target::Hmark(_) => t_hmark::repeated(opt),
         _ => format!("multiple {opt} flags not allowed"),
     }
 }
@@ -698,6 +707,7 @@ pub fn new_target(name: &str) -> Option<Target> {
         "TEE" => Target::Tee(Default::default()),
         "ECN" => Target::Ecn(Default::default()),
         "TCPOPTSTRIP" => Target::Tcpoptstrip(Default::default()),
+        "HMARK" => Target::Hmark(Default::default()),
         "CHECKSUM" => Target::Checksum(Default::default()),
         "NOTRACK" => Target::Notrack,
         "CT" => Target::Ct(Default::default()),
@@ -723,6 +733,7 @@ pub fn target_options(t: &Target) -> &'static [&'static str] {
         Target::Tee(_) => t_tee::OPTIONS,
         Target::Ecn(_) => t_ecn::OPTIONS,
         Target::Tcpoptstrip(_) => t_tcpoptstrip::OPTIONS,
+        Target::Hmark(_) => t_hmark::OPTIONS,
         Target::Checksum(_) => t_checksum::OPTIONS,
         Target::Ct(_) => t_ct::OPTIONS,
         _ => &[],
@@ -735,6 +746,13 @@ pub fn parse_target_option(
     inv: bool,
     args: &mut Args,
 ) -> Result<(), String> {
+    if let Target::Hmark(x) = t {
+        // libxtables' guided parser words the refusal itself.
+        if inv {
+            return Err(format!("HMARK: option \"{opt}\" cannot be inverted."));
+        }
+        return t_hmark::parse(x, opt, args);
+    }
     no_inv(inv, opt)?;
     match t {
         Target::Reject(x) => t_reject::parse(x, opt, args),
@@ -773,6 +791,7 @@ pub fn finish_target(t: &mut Target, seen: &[&'static str]) -> Result<(), String
         Target::Ecn(_) => t_ecn::finish(seen),
         Target::Checksum(_) => t_checksum::finish(seen),
         Target::Ct(x) => t_ct::finish(x),
+        Target::Hmark(x) => t_hmark::finish(x),
         _ => Ok(()),
     }
 }
@@ -807,6 +826,7 @@ pub fn save_target(t: &Target, out: &mut String) {
         Target::Tee(x) => t_tee::save(x, out),
         Target::Ecn(x) => t_ecn::save(x, out),
         Target::Tcpoptstrip(x) => t_tcpoptstrip::save(x, out),
+        Target::Hmark(x) => t_hmark::save(x, out),
         Target::Checksum(x) => t_checksum::save(x, out),
         Target::Ct(x) => t_ct::save(x, out),
         _ => {}
@@ -881,6 +901,7 @@ pub fn list_target(t: &Target, numeric: bool, out: &mut String) {
         Target::Tee(x) => t_tee::list(x, out),
         Target::Ecn(x) => t_ecn::list(x, out),
         Target::Tcpoptstrip(x) => t_tcpoptstrip::list(x, numeric, out),
+        Target::Hmark(x) => t_hmark::list(x, out),
         Target::Checksum(x) => t_checksum::list(x, out),
         Target::Ct(x) => t_ct::list(x, out),
         Target::Notrack => out.push_str(" NOTRACK"),

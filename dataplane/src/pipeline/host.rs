@@ -344,6 +344,25 @@ impl RuleHost for Host<'_> {
                 }
                 TargetOutcome::Continue
             }
+            Target::Hmark(h) => {
+                let mark = if h.ct() {
+                    self.pkt.entry(&self.p.conntrack).map(|e| {
+                        h.mark_for_conn(
+                            e.orig.proto,
+                            u32::from(e.orig.src),
+                            e.orig.sport,
+                            u32::from(e.reply.src),
+                            e.reply.sport,
+                        )
+                    })
+                } else {
+                    h.mark_for_packet(self.pkt.buf.data())
+                };
+                if let Some(m) = mark {
+                    self.pkt.buf.mark = m;
+                }
+                TargetOutcome::Continue
+            }
             Target::Tee(t) => {
                 self.p.tee(&self.pkt.buf, t, hook);
                 TargetOutcome::Continue

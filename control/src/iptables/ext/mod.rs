@@ -42,6 +42,7 @@ pub mod t_checksum;
 pub mod t_connmark;
 pub mod t_ct;
 pub mod t_ecn;
+pub mod t_hmark;
 pub mod t_log;
 pub mod t_mark;
 pub mod t_nat;
@@ -128,6 +129,17 @@ pub fn repeated_match_option(m: &Match, opt: &str) -> String {
         Match::U32(_) => format!("u32: option \"{opt}\" can only be used once.\n"),
         Match::Sctp(_) => sctp::repeated(opt),
         Match::Dccp(_) => dccp::repeated(opt),
+        _ => format!("multiple {opt} flags not allowed"),
+    }
+}
+
+/// What iptables says of a target option given twice.
+pub fn repeated_target_option(t: &Target, opt: &str) -> String {
+    match (t, opt) {
+        (Target::Hmark(_), _) => t_hmark::repeated(opt),
+        (Target::Set(_), "--add-set" | "--del-set") => {
+            format!("{opt} can be specified only once")
+        }
         _ => format!("multiple {opt} flags not allowed"),
     }
 }
@@ -700,6 +712,7 @@ pub fn new_target(name: &str) -> Option<Target> {
         "SET" => Target::Set(Default::default()),
         "ECN" => Target::Ecn(Default::default()),
         "TCPOPTSTRIP" => Target::Tcpoptstrip(Default::default()),
+        "HMARK" => Target::Hmark(Default::default()),
         "CHECKSUM" => Target::Checksum(Default::default()),
         "NOTRACK" => Target::Notrack,
         "CT" => Target::Ct(Default::default()),
@@ -726,19 +739,10 @@ pub fn target_options(t: &Target) -> &'static [&'static str] {
         Target::Set(_) => t_set::OPTIONS,
         Target::Ecn(_) => t_ecn::OPTIONS,
         Target::Tcpoptstrip(_) => t_tcpoptstrip::OPTIONS,
+        Target::Hmark(_) => t_hmark::OPTIONS,
         Target::Checksum(_) => t_checksum::OPTIONS,
         Target::Ct(_) => t_ct::OPTIONS,
         _ => &[],
-    }
-}
-
-/// The refusal of a target option given twice.
-pub fn repeated_target_option(t: &Target, opt: &str) -> String {
-    match (t, opt) {
-        (Target::Set(_), "--add-set" | "--del-set") => {
-            format!("{opt} can be specified only once")
-        }
-        _ => format!("multiple {opt} flags not allowed"),
     }
 }
 
@@ -751,6 +755,13 @@ pub fn parse_target_option(
     if let Target::Set(x) = t {
         // libxt_SET takes a `!` before its options and ignores it.
         return t_set::parse(x, opt, args);
+    }
+    if let Target::Hmark(x) = t {
+        // libxtables' guided parser words the refusal itself.
+        if inv {
+            return Err(format!("HMARK: option \"{opt}\" cannot be inverted."));
+        }
+        return t_hmark::parse(x, opt, args);
     }
     no_inv(inv, opt)?;
     match t {
@@ -767,7 +778,6 @@ pub fn parse_target_option(
         }
         Target::Netmap(x) => t_netmap::parse(x, opt, args),
         Target::Tee(x) => t_tee::parse(x, opt, args),
-        Target::Set(x) => t_set::parse(x, opt, args),
         Target::Ecn(x) => t_ecn::parse(x, opt, args),
         Target::Tcpoptstrip(x) => t_tcpoptstrip::parse(x, opt, args),
         Target::Checksum(x) => t_checksum::parse(x, opt, args),
@@ -792,6 +802,7 @@ pub fn finish_target(t: &mut Target, seen: &[&'static str]) -> Result<(), String
         Target::Ecn(_) => t_ecn::finish(seen),
         Target::Checksum(_) => t_checksum::finish(seen),
         Target::Ct(x) => t_ct::finish(x),
+        Target::Hmark(x) => t_hmark::finish(x),
         _ => Ok(()),
     }
 }
@@ -827,6 +838,7 @@ pub fn save_target(t: &Target, out: &mut String) {
         Target::Set(x) => t_set::save(x, out),
         Target::Ecn(x) => t_ecn::save(x, out),
         Target::Tcpoptstrip(x) => t_tcpoptstrip::save(x, out),
+        Target::Hmark(x) => t_hmark::save(x, out),
         Target::Checksum(x) => t_checksum::save(x, out),
         Target::Ct(x) => t_ct::save(x, out),
         _ => {}
@@ -902,6 +914,7 @@ pub fn list_target(t: &Target, numeric: bool, out: &mut String) {
         Target::Set(x) => t_set::list(x, out),
         Target::Ecn(x) => t_ecn::list(x, out),
         Target::Tcpoptstrip(x) => t_tcpoptstrip::list(x, numeric, out),
+        Target::Hmark(x) => t_hmark::list(x, out),
         Target::Checksum(x) => t_checksum::list(x, out),
         Target::Ct(x) => t_ct::list(x, out),
         Target::Notrack => out.push_str(" NOTRACK"),

@@ -6,6 +6,7 @@ pub mod checksum;
 pub mod connmark;
 pub mod ct;
 pub mod ecn;
+pub mod hmark;
 pub mod log;
 pub mod mark;
 pub mod nat;
@@ -54,6 +55,8 @@ pub enum Target {
     Ecn(ecn::EcnTarget),
     /// `-j TCPOPTSTRIP`: TCP options of the listed kinds overwritten with NOPs.
     Tcpoptstrip(tcpoptstrip::TcpoptstripTarget),
+    /// `-j HMARK`: the packet mark from a hash of the flow's addresses and ports.
+    Hmark(hmark::HmarkTarget),
     /// `-j TEE`: a copy of the packet to a gateway; the original goes on.
     Tee(tee::TeeTarget),
     /// `-j SET`: the packet's element added to or deleted from a set.
@@ -90,6 +93,7 @@ impl Target {
             Target::Checksum(_) => "CHECKSUM",
             Target::Ecn(_) => "ECN",
             Target::Tcpoptstrip(_) => "TCPOPTSTRIP",
+            Target::Hmark(_) => "HMARK",
             Target::Tee(_) => "TEE",
             Target::Set(_) => "SET",
             Target::Trace => "TRACE",
@@ -145,6 +149,7 @@ impl Target {
                 n.validate(self.name(), spec)
             }
             Target::Ttl(t) => t.validate(),
+            Target::Hmark(h) => h.validate(),
             _ => Ok(()),
         }
     }
@@ -166,6 +171,7 @@ impl Target {
                 | Target::Set(_)
                 | Target::Ecn(_)
                 | Target::Tcpoptstrip(_)
+                | Target::Hmark(_)
                 | Target::Checksum(_)
                 | Target::Trace
         )

@@ -1,0 +1,379 @@
+//! `-j HMARK` (xt_HMARK, any table): the packet mark set from a hash of the flow, so both
+//! directions of a flow get the same mark. The hash is the kernel's, bit for bit:
+//! `jhash_3words(lo_addr, hi_addr, ports, rnd)` over the masked addresses (the smaller
+//! first) and the masked ports (or ESP/AH SPI) put in order (the larger in the high half),
+//! XOR the protocol under `--hmark-proto-mask`, scaled onto `--hmark-mod` as
+//! `reciprocal_scale` does and `--hmark-offset` added.
+//!
+//! From the packet (the default): an ICMP error is hashed by the header it quotes; ICMP
+//! and fragments have no ports; a packet too short for its ports hashes them as zero, and
+//! an ICMP error too short for the quoted IP header leaves the mark alone. With
+//! `--hmark-tuple ct`: the connection's original source and reply source, and their
+//! ports (none for ICMP); a packet without a connection keeps its mark.
+
+/// libxt_HMARK's option bits (`XT_HMARK_*`), kept as iptables sets them: they say what
+/// `iptables-save` prints.
+pub mod flag {
+    pub const SADDR_MASK: u32 = 1 << 0;
+    pub const DADDR_MASK: u32 = 1 << 1;
+    pub const SPI: u32 = 1 << 2;
+    pub const SPI_MASK: u32 = 1 << 3;
+    pub const SPORT: u32 = 1 << 4;
+    pub const DPORT: u32 = 1 << 5;
+    pub const SPORT_MASK: u32 = 1 << 6;
+    pub const DPORT_MASK: u32 = 1 << 7;
+    pub const PROTO_MASK: u32 = 1 << 8;
+    pub const RND: u32 = 1 << 9;
+    pub const MODULUS: u32 = 1 << 10;
+    pub const OFFSET: u32 = 1 << 11;
+    pub const CT: u32 = 1 << 12;
+}
+
+const IPPROTO_ICMP: u8 = 1;
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct HmarkTarget {
+    /// `flag::*` bits.
+    pub flags: u32,
+    /// Address masks (host order).
+    pub src_mask: u32,
+    pub dst_mask: u32,
+    /// The 4 bytes at the ports (or SPI) read big-endian: source port mask in the high
+    /// half, destination port mask in the low half; `--hmark-spi-mask` the whole word.
+    pub port_mask: u32,
+    /// ORed in after the mask, laid out as `port_mask`.
+    pub port_set: u32,
+    pub proto_mask: u16,
+    pub rnd: u32,
+    /// Never 0 (iptables and the kernel refuse it).
+    pub modulus: u32,
+    pub offset: u32,
+}
+
+/// The kernel's `jhash_3words` (lookup3's final mix over three words).
+pub fn jhash_3words(a: u32, b: u32, c: u32, initval: u32) -> u32 {
+    let init = initval.wrapping_add(0xdead_beef).wrapping_add(3 << 2);
+    let mut a = a.wrapping_add(init);
+    let mut b = b.wrapping_add(init);
+    let mut c = c.wrapping_add(init);
+    c ^= b;
+    c = c.wrapping_sub(b.rotate_left(14));
+    a ^= c;
+    a = a.wrapping_sub(c.rotate_left(11));
+    b ^= a;
+    b = b.wrapping_sub(a.rotate_left(25));
+    c ^= b;
+    c = c.wrapping_sub(b.rotate_left(16));
+    a ^= c;
+    a = a.wrapping_sub(c.rotate_left(4));
+    b ^= a;
+    b = b.wrapping_sub(a.rotate_left(14));
+    c ^= b;
+    c.wrapping_sub(b.rotate_left(24))
+}
+
+/// Where a protocol's ports (or SPI) start in its header (`proto_ports_offset`).
+fn ports_offset(proto: u8) -> Option<usize> {
+    match proto {
+        // TCP, UDP, DCCP, ESP (its SPI), SCTP, UDP-Lite.
+        6 | 17 | 33 | 50 | 132 | 136 => Some(0),
+        // AH: the SPI after next header, length and reserved.
+        51 => Some(4),
+        _ => None,
+    }
+}
+
+/// ICMP types whose body quotes the offending packet.
+fn is_icmp_error(t: u8) -> bool {
+    matches!(t, 3 | 4 | 5 | 11 | 12)
+}
+
+fn read_be32(b: &[u8], at: usize) -> Option<u32> {
+    let w = b.get(at..at.checked_add(4)?)?;
+    Some(u32::from_be_bytes([w[0], w[1], w[2], w[3]]))
+}
+
+impl HmarkTarget {
+    pub fn ct(&self) -> bool {
+        self.flags & flag::CT != 0
+    }
+
+    /// The ports word once masked, set and ordered (`hmark_swap_ports`).
+    fn ports(&self, raw: u32) -> u32 {
+        let v = (raw & self.port_mask) | self.port_set;
+        let (src, dst) = (v >> 16, v & 0xffff);
+        if dst > src {
+            dst << 16 | src
+        } else {
+            src << 16 | dst
+        }
+    }
+
+    /// The mark for the flow (`hmark_hash`); addresses host order, `ports` as `ports`
+    /// returns it (0 when there are none).
+    fn mark(&self, src: u32, dst: u32, ports: u32, proto: u8) -> u32 {
+        let (lo, hi) = if dst < src { (dst, src) } else { (src, dst) };
+        let hash =
+            jhash_3words(lo, hi, ports, self.rnd) ^ (u32::from(proto) & u32::from(self.proto_mask));
+        // reciprocal_scale
+        let scaled = ((u64::from(hash) * u64::from(self.modulus)) >> 32) as u32;
+        scaled.wrapping_add(self.offset)
+    }
+
+    /// The mark for an IPv4 packet (trimmed to its total length), hashed from its
+    /// headers; `None` leaves the mark as it is.
+    pub fn mark_for_packet(&self, ip: &[u8]) -> Option<u32> {
+        if ip.len() < 20 {
+            return None;
+        }
+        // The header hashed: the packet's, or the one an ICMP error quotes.
+        let mut nh = 0usize;
+        let ihl = usize::from(ip[0] & 0x0f) * 4;
+        if ip[9] == IPPROTO_ICMP {
+            if let Some(icmp) = ip.get(ihl..ihl + 8) {
+                if is_icmp_error(icmp[0]) {
+                    nh = ihl + 8;
+                    if ip.len() < nh + 20 {
+                        return None;
+                    }
+                }
+            }
+        }
+        let h = &ip[nh..];
+        let src = read_be32(h, 12)? & self.src_mask;
+        let dst = read_be32(h, 16)? & self.dst_mask;
+        let proto = h[9];
+        let frag = u16::from_be_bytes([h[6], h[7]]) & 0x3fff != 0;
+        let mut ports = 0;
+        if proto != IPPROTO_ICMP && !frag {
+            if let Some(off) = ports_offset(proto) {
+                let at = nh + usize::from(h[0] & 0x0f) * 4 + off;
+                if let Some(raw) = read_be32(ip, at) {
+                    ports = self.ports(raw);
+                }
+            }
+        }
+        Some(self.mark(src, dst, ports, proto))
+    }
+
+    /// The mark from a connection (`--hmark-tuple ct`): the original direction's source
+    /// and port, the reply direction's source and port (host order).
+    pub fn mark_for_conn(
+        &self,
+        proto: u8,
+        orig_src: u32,
+        orig_sport: u16,
+        reply_src: u32,
+        reply_sport: u16,
+    ) -> u32 {
+        let ports = if proto == IPPROTO_ICMP {
+            0
+        } else {
+            self.ports(u32::from(orig_sport) << 16 | u32::from(reply_sport))
+        };
+        self.mark(
+            orig_src & self.src_mask,
+            reply_src & self.dst_mask,
+            ports,
+            proto,
+        )
+    }
+
+    /// The kernel's `checkentry`: a set SPI and set ports do not go together (iptables
+    /// itself refuses a mod of 0 and an SPI mask beside port masks).
+    pub fn validate(&self) -> Result<(), String> {
+        if self.modulus == 0 {
+            return Err("HMARK: modulus must not be 0".into());
+        }
+        if self.flags & flag::SPI_MASK != 0
+            && self.flags & (flag::SPORT_MASK | flag::DPORT_MASK) != 0
+        {
+            return Err("HMARK: SPI mask and port masks can't be combined".into());
+        }
+        if self.flags & flag::SPI != 0 && self.flags & (flag::SPORT | flag::DPORT) != 0 {
+            return Err("xt_HMARK: spi-set and port-set can't be combined".into());
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An IPv4 header (20 bytes) and `l4`.
+    fn ip(proto: u8, src: [u8; 4], dst: [u8; 4], frag: u16, l4: &[u8]) -> Vec<u8> {
+        let mut p = vec![
+            0x45,
+            0,
+            0,
+            0,
+            0,
+            0,
+            (frag >> 8) as u8,
+            frag as u8,
+            64,
+            proto,
+            0,
+            0,
+        ];
+        p.extend_from_slice(&src);
+        p.extend_from_slice(&dst);
+        p.extend_from_slice(l4);
+        let len = p.len() as u16;
+        p[2..4].copy_from_slice(&len.to_be_bytes());
+        p
+    }
+
+    fn udp(src: [u8; 4], dst: [u8; 4], sport: u16, dport: u16) -> Vec<u8> {
+        let mut l4 = Vec::new();
+        l4.extend_from_slice(&sport.to_be_bytes());
+        l4.extend_from_slice(&dport.to_be_bytes());
+        l4.extend_from_slice(&[0, 9, 0, 0, b'x']);
+        ip(17, src, dst, 0, &l4)
+    }
+
+    /// `--hmark-tuple src,dst,sport,dport,proto --hmark-rnd 0xfeedcafe --hmark-mod
+    /// 4294967295`.
+    fn five_tuple() -> HmarkTarget {
+        HmarkTarget {
+            flags: flag::SADDR_MASK
+                | flag::DADDR_MASK
+                | flag::SPORT_MASK
+                | flag::DPORT_MASK
+                | flag::PROTO_MASK
+                | flag::RND
+                | flag::MODULUS,
+            src_mask: u32::MAX,
+            dst_mask: u32::MAX,
+            port_mask: u32::MAX,
+            proto_mask: 0xffff,
+            rnd: 0xfeed_cafe,
+            modulus: u32::MAX,
+            ..Default::default()
+        }
+    }
+
+    /// `--hmark-src-prefix 16 --hmark-tuple dst --hmark-rnd 0x12345678 --hmark-mod
+    /// 1000003 --hmark-offset 100`.
+    fn addresses_only() -> HmarkTarget {
+        HmarkTarget {
+            flags: flag::SADDR_MASK | flag::DADDR_MASK | flag::RND | flag::MODULUS | flag::OFFSET,
+            src_mask: 0xffff_0000,
+            dst_mask: u32::MAX,
+            rnd: 0x1234_5678,
+            modulus: 1_000_003,
+            offset: 100,
+            ..Default::default()
+        }
+    }
+
+    /// Marks Linux 6.18 gave these packets (`-j CONNMARK --save-mark` after the rule,
+    /// read back with `conntrack -L`), all 32 bits.
+    #[test]
+    fn marks_are_the_kernels() {
+        let h = five_tuple();
+        let cases = [
+            ([10, 1, 2, 3], [10, 1, 2, 3], 40000, 80, 1_542_267_054),
+            ([127, 0, 0, 1], [127, 0, 0, 1], 5353, 53, 1_255_617_589),
+            ([10, 1, 2, 3], [10, 200, 0, 1], 1, 65535, 3_268_233_845),
+        ];
+        for (s, d, sp, dp, mark) in cases {
+            assert_eq!(h.mark_for_packet(&udp(s, d, sp, dp)), Some(mark));
+            // The other direction hashes alike.
+            assert_eq!(h.mark_for_packet(&udp(d, s, dp, sp)), Some(mark));
+        }
+        // An echo request: no ports.
+        let echo = ip(
+            1,
+            [10, 1, 2, 3],
+            [10, 9, 8, 7],
+            0,
+            &[8, 0, 0, 0, 0, 1, 0, 1],
+        );
+        assert_eq!(addresses_only().mark_for_packet(&echo), Some(725_527));
+        // A port unreachable is hashed by the header it quotes (proto not in the hash).
+        for (s, d, mark) in [
+            ([10, 1, 2, 3], [10, 1, 2, 3], 274_457),
+            ([127, 0, 0, 1], [127, 0, 0, 1], 970_586),
+            ([10, 1, 2, 3], [10, 200, 0, 1], 889_087),
+        ] {
+            let mut l4 = vec![3, 3, 0, 0, 0, 0, 0, 0];
+            l4.extend_from_slice(&udp(s, d, 1, 2));
+            let err = ip(1, d, s, 0, &l4);
+            assert_eq!(addresses_only().mark_for_packet(&err), Some(mark));
+        }
+    }
+
+    #[test]
+    fn fragments_and_short_headers_hash_no_ports() {
+        let h = five_tuple();
+        let whole = udp([10, 0, 0, 1], [10, 0, 0, 2], 1000, 2000);
+        let none = h.mark(0x0a00_0001, 0x0a00_0002, 0, 17);
+        assert_ne!(h.mark_for_packet(&whole), Some(none));
+        let mut first = whole.clone();
+        first[6] = 0x20; // MF
+        assert_eq!(h.mark_for_packet(&first), Some(none));
+        let short = ip(17, [10, 0, 0, 1], [10, 0, 0, 2], 0, &[0x03, 0xe8]);
+        assert_eq!(h.mark_for_packet(&short), Some(none));
+        // An ICMP error too short for the header it quotes leaves the mark alone.
+        let cut = ip(
+            1,
+            [10, 0, 0, 1],
+            [10, 0, 0, 2],
+            0,
+            &[3, 1, 0, 0, 0, 0, 0, 0, 0x45, 0],
+        );
+        assert_eq!(h.mark_for_packet(&cut), None);
+        assert_eq!(h.mark_for_packet(&whole[..19]), None);
+    }
+
+    #[test]
+    fn spi_masks_and_sets_as_ports() {
+        // ESP: the SPI is the ports word; AH: 4 bytes in.
+        let mut h = five_tuple();
+        h.port_mask = 0xffff_00ff;
+        h.port_set = 0x500;
+        let spi = [0xab, 0xcd, 0x00, 0x09];
+        let esp = ip(50, [10, 0, 0, 1], [10, 0, 0, 2], 0, &spi);
+        let mut ah_l4 = vec![6, 4, 0, 0];
+        ah_l4.extend_from_slice(&spi);
+        let ah = ip(51, [10, 0, 0, 1], [10, 0, 0, 2], 0, &ah_l4);
+        // (0xabcd0009 & 0xffff00ff) | 0x500 = 0xabcd0509, halves in order.
+        let ports = 0xabcd_0509;
+        assert_eq!(
+            h.mark_for_packet(&esp),
+            Some(h.mark(0x0a00_0001, 0x0a00_0002, ports, 50))
+        );
+        assert_eq!(
+            h.mark_for_packet(&ah),
+            Some(h.mark(0x0a00_0001, 0x0a00_0002, ports, 51))
+        );
+        // Halves swapped when the low one is larger.
+        assert_eq!(h.ports(0x0001_0002), 0x0502_0001);
+    }
+
+    #[test]
+    fn conntrack_tuple_both_directions() {
+        let h = five_tuple();
+        // DNAT: the reply comes from the server behind it; every packet of the flow
+        // hashes the original source and the reply source.
+        let m = h.mark_for_conn(6, 0xc633_6409, 33333, 0xc0a8_0114, 80);
+        assert_eq!(m, h.mark(0xc0a8_0114, 0xc633_6409, 33333 << 16 | 80, 6));
+        // ICMP: no ports even where the tuple has an id.
+        assert_eq!(h.mark_for_conn(1, 1, 77, 2, 77), h.mark(1, 2, 0, 1));
+    }
+
+    #[test]
+    fn kernel_checks() {
+        let mut h = five_tuple();
+        assert!(h.validate().is_ok());
+        h.flags |= flag::SPI | flag::SPORT;
+        assert!(h.validate().is_err());
+        let h = HmarkTarget {
+            modulus: 0,
+            ..five_tuple()
+        };
+        assert!(h.validate().is_err());
+    }
+}

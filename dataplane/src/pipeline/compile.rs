@@ -398,7 +398,7 @@ fn compile_table(
                     let mut spec = r.spec.clone();
                     spec.target = Target::None;
                     CompiledRule {
-                        eval: super::eval::RuleEval::of(&spec),
+                        eval: super::eval::RuleEval::of_with_ports(&spec, ports),
                         spec,
                         action,
                         slot,

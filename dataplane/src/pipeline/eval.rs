@@ -19,7 +19,8 @@ use crate::ruleset::matches::set::SetMatch;
 use crate::ruleset::matches::statistic::{StatisticMatch, StatisticMode};
 use crate::ruleset::matches::time::TimeMatch;
 use crate::ruleset::packet::{PacketMeta, PacketView};
-use crate::ruleset::{Hook, Inv, Ipv4Net, Match, PortRange, RuleSpec};
+use crate::ruleset::{Hook, Iface, Inv, Ipv4Net, Match, PortRange, RuleSpec};
+use std::net::Ipv4Addr;
 
 /// What a match may look at besides the packet bytes.
 pub struct MatchEnv<'a> {
@@ -394,11 +395,102 @@ pub enum RuleEval {
     /// an address set (hash:ip, hash:net) is probed with the address read straight from
     /// the header (`SetTable::test_addr`); another type takes the `View` way.
     SetAddr { index: u32, src: bool, inv: bool },
+    /// The fixed part alone (`-s -d -i -o -p -f`, no match), compiled against the ports:
+    /// decided from the header and the packet's port ids (`BaseRule`), no packet view.
+    Base(BaseRule),
     /// Anything else: `rule_matches`.
     Full,
 }
 
+/// A rule's fixed part with its interface names matched against the ports when the
+/// ruleset was compiled: bit `i` of a mask is port id `i`, `NO_PORT` a packet without
+/// that interface (which compares as the empty name, as in the kernel).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BaseRule {
+    src: Option<Inv<Ipv4Net>>,
+    dst: Option<Inv<Ipv4Net>>,
+    proto: Option<Inv<u8>>,
+    fragment: Option<bool>,
+    in_ports: u64,
+    out_ports: u64,
+    /// Port ids at or above this were not named at compile time.
+    known_ports: u16,
+}
+
+impl BaseRule {
+    const NO_PORT: u64 = 1 << 63;
+
+    /// `spec`'s fixed part over `ports` (names by port id), when it has no match and the
+    /// ports fit the masks.
+    pub fn of(spec: &RuleSpec, ports: &[String]) -> Option<BaseRule> {
+        if !spec.matches.is_empty() || ports.is_empty() || ports.len() >= 63 {
+            return None;
+        }
+        let mask = |rule: &Option<Inv<Iface>>| {
+            let test = |name: &str| rule.as_ref().is_none_or(|i| i.apply(i.val.matches(name)));
+            let named = ports
+                .iter()
+                .enumerate()
+                .filter(|(_, n)| test(n))
+                .fold(0u64, |m, (i, _)| m | 1 << i);
+            named | if test("") { Self::NO_PORT } else { 0 }
+        };
+        Some(BaseRule {
+            src: spec.src,
+            dst: spec.dst,
+            proto: spec.proto,
+            fragment: spec.fragment,
+            in_ports: mask(&spec.in_iface),
+            out_ports: mask(&spec.out_iface),
+            known_ports: ports.len() as u16,
+        })
+    }
+
+    fn port_bit(&self, port: Option<PortId>) -> Option<u64> {
+        match port {
+            None => Some(Self::NO_PORT),
+            Some(p) if p.0 < self.known_ports => Some(1 << p.0),
+            Some(_) => None,
+        }
+    }
+
+    /// `base_matches` for the IPv4 packet `ip` on those ports; `None` for a port the
+    /// masks do not know (the caller decides the general way).
+    #[inline]
+    pub fn matches(
+        &self,
+        ip: &[u8],
+        in_port: Option<PortId>,
+        out_port: Option<PortId>,
+    ) -> Option<bool> {
+        let (i, o) = (self.port_bit(in_port)?, self.port_bit(out_port)?);
+        if !PacketView::is_parseable(ip) {
+            return Some(false);
+        }
+        let addr = |at: usize| Ipv4Addr::new(ip[at], ip[at + 1], ip[at + 2], ip[at + 3]);
+        let net =
+            |n: &Option<Inv<Ipv4Net>>, at| n.is_none_or(|n| n.apply(n.val.contains(addr(at))));
+        let frag_offset = u16::from_be_bytes([ip[6], ip[7]]) & 0x1fff;
+        Some(
+            self.in_ports & i != 0
+                && self.out_ports & o != 0
+                && net(&self.src, 12)
+                && net(&self.dst, 16)
+                && self.proto.is_none_or(|p| p.apply(ip[9] == p.val))
+                && self.fragment.is_none_or(|f| f == (frag_offset != 0)),
+        )
+    }
+}
+
 impl RuleEval {
+    /// `of`, with rules of the fixed part alone compiled against `ports` (`Base`).
+    pub fn of_with_ports(spec: &RuleSpec, ports: &[String]) -> RuleEval {
+        match RuleEval::of(spec) {
+            RuleEval::View => BaseRule::of(spec, ports).map_or(RuleEval::View, RuleEval::Base),
+            other => other,
+        }
+    }
+
     pub fn of(spec: &RuleSpec) -> RuleEval {
         let context = |m: &Match| {
             matches!(

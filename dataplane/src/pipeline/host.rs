@@ -130,6 +130,12 @@ impl RuleHost for Host<'_> {
                 return self.view_matches(rule);
             }
             RuleEval::View => return self.view_matches(rule),
+            RuleEval::Base(b) => {
+                return match b.matches(ip, self.pkt.in_port, self.pkt.out_port) {
+                    Some(m) => m,
+                    None => self.view_matches(rule),
+                };
+            }
             RuleEval::CtState { bits, inv } => {
                 let entry = self.pkt.entry(&self.p.conntrack);
                 return eval::ctstate_matches(ip, bits, inv, &self.pkt.ct, entry);

@@ -182,6 +182,8 @@ pub struct CtRecord {
     pub entry: ConnEntry,
     /// With accounting on.
     pub counters: Option<Counters>,
+    /// Its connlabel bits, when it has labels.
+    pub labels: Option<u128>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -892,6 +892,12 @@ fn labels_live_beside_the_entries() {
     ct.set_labels(clear, 1 << 9);
     assert_eq!(ct.labels(clear), Some(1 << 9));
     assert_eq!(ct.labels.len(), 2);
+    let listed: Vec<Option<u128>> = ct
+        .records(&CtFilter::default(), T0)
+        .iter()
+        .map(|r| r.labels)
+        .collect();
+    assert_eq!(listed, [None, Some(1 << 127 | 1 << 5), Some(1 << 9)]);
     // A reply finds the same bits.
     let r = pass(&mut ct, &udp(B, A, 53, 1002), T0 + NS);
     assert_eq!(r.id, Some(clear));

@@ -79,7 +79,7 @@ impl LabelMap {
 /// Why there is no label map: what libxt_connlabel prints.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum NoMap {
-    /// The file could not be opened (the warning line, without its newline).
+    /// The file could not be opened (strerror's words).
     Unreadable(String),
     /// It names no label.
     Empty,
@@ -90,10 +90,7 @@ pub fn label_map() -> Result<&'static LabelMap, &'static NoMap> {
     static MAP: OnceLock<Result<LabelMap, NoMap>> = OnceLock::new();
     MAP.get_or_init(|| match std::fs::read_to_string(LABEL_FILE) {
         Ok(text) => LabelMap::parse(&text).ok_or(NoMap::Empty),
-        Err(e) => Err(NoMap::Unreadable(format!(
-            "Warning: cannot open {LABEL_FILE}: {}",
-            io_error_text(&e)
-        ))),
+        Err(e) => Err(NoMap::Unreadable(io_error_text(&e))),
     })
     .as_ref()
 }
@@ -190,7 +187,9 @@ pub fn parse_label(arg: &str, map: Result<&LabelMap, &NoMap>) -> Result<u16, Str
     let not_found = format!("label '{arg}' not found or invalid value");
     match map {
         Ok(m) => m.bit(arg).ok_or(not_found),
-        Err(NoMap::Unreadable(warning)) => Err(format!("{warning}\n{not_found}")),
+        Err(NoMap::Unreadable(why)) => Err(format!(
+            "Warning: cannot open {LABEL_FILE}: {why}\n{not_found}"
+        )),
         Err(NoMap::Empty) => Err(format!("cannot parse {LABEL_FILE}: no labels found")),
     }
 }
@@ -267,11 +266,14 @@ pub fn list(m: &ConnlabelMatch, numeric: bool, out: &mut String) {
 mod tests {
     use super::*;
 
-    const MISSING: NoMap = NoMap::Unreadable(String::new());
+    fn missing() -> NoMap {
+        NoMap::Unreadable("No such file or directory".into())
+    }
 
     #[test]
     fn numbers_as_strtoul_and_int_read_them() {
-        let p = |s: &str| parse_label(s, Err(&MISSING));
+        let missing = missing();
+        let p = |s: &str| parse_label(s, Err(&missing));
         assert_eq!(p("5"), Ok(5));
         assert_eq!(p("0x10"), Ok(16));
         assert_eq!(p("010"), Ok(8));
@@ -293,7 +295,10 @@ mod tests {
         ] {
             assert_eq!(
                 p(bad),
-                Err(format!("\nlabel '{bad}' not found or invalid value")),
+                Err(format!(
+                    "Warning: cannot open /etc/xtables/connlabel.conf: No such file or directory\n\
+                     label '{bad}' not found or invalid value"
+                )),
                 "{bad:?}"
             );
         }

@@ -1878,3 +1878,65 @@ fn masquerade_under_port_pressure_searches_a_bounded_number_of_ports() {
     assert!(dropped < 1_000, "{dropped} dropped");
     assert!(stats.nat_port_probes <= 248 * 50_000, "{stats:?}");
 }
+
+/// `-m connlabel`: the first packet of a connection sets a label that its reply is then
+/// matched by; a connection started before a connlabel rule was installed has no labels
+/// (the kernel adds them only to connections created while such a rule exists), so
+/// neither `--set` nor `--label` reaches it, and `! --label` matches it.
+#[test]
+fn connlabel_set_on_the_first_packet_and_matched_on_replies() {
+    const SYNACK: u8 = 0x12;
+    let rules = "*mangle\n-A PREROUTING -i lan0 -p tcp --dport 80 -m connlabel --label 4 --set\n\
+                 -A PREROUTING -i lan0 -p tcp --dport 22 -m connlabel ! --label 6 --set -j DROP\nCOMMIT\n\
+                 *filter\n-A FORWARD -i wan0 -m connlabel --label 4 -j DROP\n\
+                 -A FORWARD -i wan0 -m connlabel --label 6 -j DROP\nCOMMIT\n";
+    let mut p = pipeline(rules);
+    assert_eq!(
+        tx_on(
+            &run(&mut p, LAN, &tcp(HOST, SERVER, 40000, 80, SYN, 64)),
+            WAN
+        )
+        .len(),
+        1
+    );
+    let reply = tcp(SERVER, HOST, 80, 40000, SYNACK, 64);
+    assert!(
+        from_wan(&mut p, &reply).is_empty(),
+        "label 4 replies dropped"
+    );
+    // `! --label 6 --set`: set, and no match (the DROP does not apply).
+    assert_eq!(
+        tx_on(
+            &run(&mut p, LAN, &tcp(HOST, SERVER, 40001, 22, SYN, 64)),
+            WAN
+        )
+        .len(),
+        1
+    );
+    assert!(from_wan(&mut p, &tcp(SERVER, HOST, 22, 40001, SYNACK, 64)).is_empty());
+    assert_eq!(
+        tx_on(
+            &run(&mut p, LAN, &tcp(HOST, SERVER, 40002, 443, SYN, 64)),
+            WAN
+        )
+        .len(),
+        1
+    );
+    let other = from_wan(&mut p, &tcp(SERVER, HOST, 443, 40002, SYNACK, 64));
+    assert_eq!(tx_on(&other, LAN).len(), 1, "no label");
+
+    // A connection from before the connlabel rules: no labels.
+    let mut p = pipeline("*filter\n-A FORWARD -m conntrack --ctstate NEW -j ACCEPT\nCOMMIT\n");
+    run(&mut p, LAN, &tcp(HOST, SERVER, 40003, 80, SYN, 64));
+    assert_eq!(p.conntrack().len(), 1);
+    let mut rs = Ruleset::default();
+    restore(rules, &mut rs, RestoreOptions::default()).unwrap();
+    p.set_ruleset(Arc::new(CompiledRuleset::compile(&rs, 2)));
+    // Its next packet passes the `--set` rule, which cannot label it.
+    let again = run(&mut p, LAN, &tcp(HOST, SERVER, 40003, 80, SYN, 64));
+    assert_eq!(tx_on(&again, WAN).len(), 1);
+    let old = from_wan(&mut p, &tcp(SERVER, HOST, 80, 40003, SYNACK, 64));
+    assert_eq!(tx_on(&old, LAN).len(), 1, "the old connection got no label");
+    run(&mut p, LAN, &tcp(HOST, SERVER, 40004, 80, SYN, 64));
+    assert!(from_wan(&mut p, &tcp(SERVER, HOST, 80, 40004, SYNACK, 64)).is_empty());
+}

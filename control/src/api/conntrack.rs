@@ -215,11 +215,17 @@ pub fn entry_pb(
         worker: worker as u32,
         id: u64::from(id),
         age: now_ns.saturating_sub(e.start_ns) / NS,
+        // Set by `record_pb`; events carry none (docs/deviations.md).
+        labels: Vec::new(),
     }
 }
 
 fn record_pb(r: &CtRecord, worker: usize, now_ns: u64) -> pb::ConntrackEntry {
-    entry_pb(&r.entry, r.counters.as_ref(), worker, r.id, now_ns)
+    let bits = r.labels.unwrap_or(0);
+    pb::ConntrackEntry {
+        labels: (0..128).filter(|b| bits >> b & 1 == 1).collect(),
+        ..entry_pb(&r.entry, r.counters.as_ref(), worker, r.id, now_ns)
+    }
 }
 
 /// An event for the stream; `lost` is what this stream missed just before it.

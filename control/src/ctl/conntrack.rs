@@ -6,7 +6,10 @@ use super::ct_args::{CtCommand, CtInvocation, USAGE};
 use super::ct_format::{self, Format, PREFIX};
 use super::{status_message, Io};
 use crate::api::pb::conntrack_client::ConntrackClient;
-use crate::api::pb::{ConntrackStatsRequest, CountRequest, EventsRequest, FlushRequest};
+use crate::api::pb::{
+    ConntrackEntry, ConntrackStatsRequest, CountRequest, EventsRequest, FlushRequest,
+};
+use crate::iptables::ext::connlabel::{label_map, NoMap};
 use tokio_stream::StreamExt;
 
 /// `conntrack -V`.
@@ -49,6 +52,29 @@ pub async fn run(conn: Conn, inv: &CtInvocation, io: &mut Io<'_>) -> i32 {
         extended: inv.extended,
         event: false,
     };
+    // `-o labels`: conntrack loads the label map first (perror when it cannot).
+    let map = if inv.labels {
+        match label_map() {
+            Ok(m) => Some(m),
+            Err(NoMap::Unreadable(why)) => {
+                io.err_line(&format!("nfct_labelmap_new: {why}"));
+                None
+            }
+            Err(NoMap::Empty) => {
+                io.err_line("nfct_labelmap_new: Success");
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let line = |e: &ConntrackEntry| {
+        let mut l = ct_format::entry_line(e, fmt);
+        if let Some(m) = map {
+            ct_format::append_labels(&mut l, e, m);
+        }
+        l
+    };
     let f = inv.filter.clone();
     match cmd {
         CtCommand::List | CtCommand::Get => {
@@ -61,7 +87,7 @@ pub async fn run(conn: Conn, inv: &CtInvocation, io: &mut Io<'_>) -> i32 {
                 Ok(r) => {
                     let entries = r.into_inner().entries;
                     for e in &entries {
-                        io.out_line(&ct_format::entry_line(e, fmt));
+                        io.out_line(&line(e));
                     }
                     io.err_line(&ct_format::shown(entries.len()));
                     0
@@ -80,7 +106,7 @@ pub async fn run(conn: Conn, inv: &CtInvocation, io: &mut Io<'_>) -> i32 {
                 Ok(r) => {
                     let n = r.into_inner().deleted;
                     for e in listed.iter().take(n as usize) {
-                        io.out_line(&ct_format::entry_line(e, fmt));
+                        io.out_line(&line(e));
                     }
                     io.err_line(&ct_format::deleted(n));
                     if n == 0 {

@@ -26,6 +26,8 @@ pub struct CtInvocation {
     pub filter: ConntrackFilter,
     /// `-o extended`.
     pub extended: bool,
+    /// `-o labels`: entries end with their connlabel names (from the label file).
+    pub labels: bool,
     /// `-e/--event-mask` for -E (NEW, UPDATE, DESTROY); empty: all.
     pub event_types: Vec<String>,
     /// `-V/--version`.
@@ -436,8 +438,9 @@ pub fn parse(args: &[String]) -> Result<CtInvocation, CtUsageError> {
                 for w in v.split(',') {
                     match w {
                         "extended" => inv.extended = true,
+                        "labels" => inv.labels = true,
                         // Accepted; nfdp prints nothing more for them.
-                        "id" | "timestamp" | "ktimestamp" | "labels" | "userspace" => {}
+                        "id" | "timestamp" | "ktimestamp" | "userspace" => {}
                         "xml" => {
                             return Err(CtUsageError {
                                 message: "Operation failed: -o xml is not supported by nfdp".into(),

@@ -2,6 +2,7 @@
 //! lines, `-S` lines and the summary lines on stderr.
 
 use crate::api::pb::{ConntrackEntry, ConntrackWorkerStats, Tuple};
+use crate::iptables::ext::connlabel::LabelMap;
 use std::fmt::Write;
 
 /// conntrack's prefix for every message on stderr.
@@ -88,6 +89,27 @@ pub fn entry_line(e: &ConntrackEntry, f: Format) -> String {
     }
     out.pop(); // the last blank, as libnetfilter_conntrack drops it
     out
+}
+
+/// ` labels=NAME,...` after an entry line (`-o labels`, libnetfilter_conntrack's
+/// `__snprintf_clabels`): the names `map` has for the entry's bits, in bit order; bits
+/// without a name are left out, and with none named the `=` goes too (its "remove the
+/// last comma" takes it). An entry without a bit set shows nothing.
+pub fn append_labels(line: &mut String, e: &ConntrackEntry, map: &LabelMap) {
+    if e.labels.is_empty() {
+        return;
+    }
+    let mut bits: Vec<u32> = e.labels.clone();
+    bits.sort_unstable();
+    let names: Vec<&str> = bits
+        .iter()
+        .filter_map(|b| u16::try_from(*b).ok().and_then(|b| map.name(b)))
+        .collect();
+    line.push_str(" labels");
+    if !names.is_empty() {
+        line.push('=');
+        line.push_str(&names.join(","));
+    }
 }
 
 /// One `conntrack -E` line: `    [NEW] udp      17 30 src=...` (the type right-aligned in 9).

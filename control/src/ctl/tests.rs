@@ -214,6 +214,8 @@ fn commands_output_and_event_mask() {
     assert!(parse(&args("-L -o extended")).unwrap().extended);
     assert!(parse(&args("-L -o extended,id")).unwrap().extended);
     assert!(!parse(&args("-L -o id")).unwrap().extended);
+    assert!(parse(&args("-L -o extended,labels")).unwrap().labels);
+    assert!(!parse(&args("-L -o extended")).unwrap().labels);
     assert_eq!(
         parse(&args("-E -e NEW,destroy")).unwrap().event_types,
         vec!["NEW", "DESTROY"]
@@ -328,4 +330,31 @@ fn install_links_is_idempotent_and_refuses_files() {
     );
     assert_eq!(std::fs::read_link(dir.join("bin/iptables")).unwrap(), other);
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// `-o labels` as libnetfilter_conntrack prints them: the names the map has for the set
+/// bits, in bit order, after `use=`; `labels` alone when no bit has a name.
+#[test]
+fn labels_after_the_entry() {
+    use super::ct_format::{append_labels, entry_line, Format};
+    use crate::api::pb::ConntrackEntry;
+    use crate::iptables::ext::connlabel::LabelMap;
+    let map = LabelMap::parse("1 vpn\n5 guest\n").unwrap();
+    let mut e = ConntrackEntry {
+        proto: 17,
+        timeout: 30,
+        r#use: 1,
+        ..Default::default()
+    };
+    let plain = entry_line(&e, Format::default());
+    let with = |e: &ConntrackEntry| {
+        let mut l = entry_line(e, Format::default());
+        append_labels(&mut l, e, &map);
+        l
+    };
+    assert_eq!(with(&e), plain, "no bit set: nothing");
+    e.labels = vec![5, 1, 9];
+    assert_eq!(with(&e), format!("{plain} labels=vpn,guest"));
+    e.labels = vec![9];
+    assert_eq!(with(&e), format!("{plain} labels"));
 }

@@ -41,6 +41,19 @@ fn ends_with_newline(msg: &str) -> bool {
         || msg.starts_with("getaddrinfo: ")
 }
 
+/// Lines an extension printed to stderr before its refusal (libxt_connlabel's
+/// `Warning: cannot open ...`), split from the message that follows them.
+fn split_warnings(msg: &str) -> (&str, &str) {
+    let mut at = 0;
+    while msg[at..].starts_with("Warning: ") {
+        match msg[at..].find('\n') {
+            Some(n) => at += n + 1,
+            None => break,
+        }
+    }
+    msg.split_at(at)
+}
+
 /// The parser's wording where iptables' differs.
 fn as_iptables_says(msg: &str) -> String {
     if msg.starts_with("invalid portrange `") && msg.ends_with("(min > max)") {
@@ -75,10 +88,14 @@ pub fn parse_refusal(msg: &str) -> Refusal {
             2,
         );
     }
+    let (warnings, msg) = split_warnings(msg);
     let msg = &as_iptables_says(msg);
     let blank = if ends_with_newline(msg) { "\n" } else { "" };
     refusal(
-        format!("iptables {VERSION}: {msg}\n{blank}{}", try_help("iptables")),
+        format!(
+            "{warnings}iptables {VERSION}: {msg}\n{blank}{}",
+            try_help("iptables")
+        ),
         2,
     )
 }
@@ -157,6 +174,9 @@ pub fn exec_refusal(cmd: &ParsedCommand, e: &ExecError) -> Refusal {
                     parse_refusal(m)
                 }
                 ValidationErrorKind::Loop(_) => nft_refusal(op, "Too many links", &rule_in),
+                ValidationErrorKind::Rule(m) if m.contains("(Numerical result out of range)") => {
+                    nft_refusal(op, "Numerical result out of range", &rule_in)
+                }
                 _ => nft_refusal(op, "Invalid argument", &rule_in),
             },
         },
@@ -168,11 +188,12 @@ pub fn exec_refusal(cmd: &ParsedCommand, e: &ExecError) -> Refusal {
 pub fn restore_refusal(text: &str, e: &RestoreError) -> Refusal {
     let prog = "iptables-restore";
     let at = |line: usize, msg: &str| {
+        let (warnings, msg) = split_warnings(msg);
         let msg = &as_iptables_says(msg);
         let blank = if ends_with_newline(msg) { "\n" } else { "" };
         refusal(
             format!(
-                "{prog} {VERSION}: {msg}\n{blank}Error occurred at line: {line}\n{}",
+                "{warnings}{prog} {VERSION}: {msg}\n{blank}Error occurred at line: {line}\n{}",
                 try_help(prog)
             ),
             2,
@@ -261,4 +282,50 @@ pub fn restore_refusal(text: &str, e: &RestoreError) -> Refusal {
         );
     }
     at(e.line, m)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::iptables::command::{parse_command, Source};
+    use crate::iptables::exec::execute_typed;
+    use dataplane::ruleset::Ruleset;
+
+    fn iptables(words: &str) -> Refusal {
+        let words = words.split(' ').map(str::to_string).collect();
+        match parse_command(words, Source::CommandLine) {
+            Err(m) => parse_refusal(&m),
+            Ok(cmd) => {
+                let e = execute_typed(&mut Ruleset::default(), cmd.clone()).expect_err("refused");
+                exec_refusal(&cmd, &e)
+            }
+        }
+    }
+
+    /// What iptables 1.8.9 printed for these commands in a namespace without
+    /// /etc/xtables/connlabel.conf.
+    #[test]
+    fn connlabel_refusals_as_iptables_prints_them() {
+        if std::path::Path::new(super::super::ext::connlabel::LABEL_FILE).exists() {
+            return; // the host names labels: `foo` may be one
+        }
+        let r = iptables("-A INPUT -m connlabel --label foo --set");
+        assert_eq!(
+            (r.code, r.stderr.as_str()),
+            (
+                2,
+                "Warning: cannot open /etc/xtables/connlabel.conf: No such file or directory\n\
+                 iptables v1.8.9 (nf_tables): label 'foo' not found or invalid value\n\
+                 Try `iptables -h' or 'iptables --help' for more information.\n"
+            )
+        );
+        let r = iptables("-A INPUT -m connlabel --label 128 -j ACCEPT");
+        assert_eq!(
+            (r.code, r.stderr.as_str()),
+            (
+                4,
+                "iptables v1.8.9 (nf_tables):  RULE_APPEND failed (Numerical result out of range): rule in chain INPUT\n"
+            )
+        );
+    }
 }

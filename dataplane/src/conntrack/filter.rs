@@ -249,6 +249,7 @@ mod tests {
             helper: 0,
             wheel_at: 0,
             tcpx: super::super::NO_TCP,
+            labelx: super::super::NO_LABELS,
         }
     }
 

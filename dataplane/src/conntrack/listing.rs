@@ -28,6 +28,7 @@ impl Conntrack {
             id,
             entry: e.clone(),
             counters: self.cfg.acct.then(|| self.counters(id)),
+            labels: self.labels(id),
         }
     }
 

@@ -154,10 +154,20 @@ pub struct ConnEntry {
     /// Its window tracking in the shard's TCP slab (`NO_TCP` for other protocols and
     /// while pending: `CtInfo::pending_tcp` holds it then).
     tcpx: u32,
+    /// Its connlabel bits in the shard's label slab; `NO_LABELS` for a connection without
+    /// labels (started while no connlabel rule was installed), `ZERO_LABELS` for one that
+    /// has labels but no bit set yet (no slot taken; while pending,
+    /// `CtInfo::pending_labels` holds the bits).
+    labelx: u32,
 }
 
 /// `ConnEntry::tcpx` of an entry without TCP state in the slab.
 const NO_TCP: u32 = u32::MAX;
+/// `ConnEntry::labelx` of a connection without labels (the kernel's connection without
+/// its labels extension).
+const NO_LABELS: u32 = u32::MAX;
+/// `ConnEntry::labelx` of a connection with labels, all clear (nothing in the slab).
+const ZERO_LABELS: u32 = u32::MAX - 1;
 
 /// A wheel second as the entry keeps it (u32 seconds last 136 years).
 fn wheel_sec(sec: u64) -> u32 {
@@ -172,6 +182,8 @@ pub struct CtRecord {
     pub entry: ConnEntry,
     /// With accounting on.
     pub counters: Option<Counters>,
+    /// Its connlabel bits, when it has labels.
+    pub labels: Option<u128>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -266,6 +278,8 @@ pub struct CtInfo {
     pub pending_tcp: tcp::TcpTrack,
     /// The length of the packet that made `pending` (its first counted packet).
     pub pending_len: u64,
+    /// Its connlabel bits (moved to the shard's label slab on confirm when any is set).
+    pub pending_labels: u128,
     /// For an expected connection behind NAT: the inside end it must be DNATed to.
     pub expected_nat: Option<(std::net::Ipv4Addr, u16)>,
 }
@@ -279,6 +293,7 @@ impl CtInfo {
             pending: None,
             pending_tcp: tcp::TcpTrack::default(),
             pending_len: 0,
+            pending_labels: 0,
             expected_nat: None,
         }
     }
@@ -317,6 +332,13 @@ pub struct Conntrack {
     /// TCP window tracking by `ConnEntry::tcpx`, and the free slots.
     tcp: slab::Chunked<tcp::TcpTrack>,
     tcp_free: Vec<u32>,
+    /// Connlabel bits by `ConnEntry::labelx`, only for connections with a bit set, and
+    /// the free slots.
+    labels: slab::Chunked<u128>,
+    labels_free: Vec<u32>,
+    /// New connections get labels (a connlabel rule is installed: the kernel's
+    /// `labels_used`).
+    labels_used: bool,
     /// Counters by entry id.
     acct: Vec<Counters>,
     free: Vec<u32>,
@@ -395,6 +417,9 @@ impl Conntrack {
             entries: slab::Chunked::new(),
             tcp: slab::Chunked::new(),
             tcp_free: Vec::new(),
+            labels: slab::Chunked::new(),
+            labels_free: Vec::new(),
+            labels_used: false,
             acct: Vec::new(),
             free: Vec::new(),
             count: 0,
@@ -541,6 +566,64 @@ impl Conntrack {
     /// it: xt_connbytes forces `nf_conntrack_acct` on).
     pub fn force_acct(&mut self) {
         self.cfg.acct = true;
+    }
+
+    /// Whether connections started from now on carry labels (`-m connlabel` in the
+    /// ruleset, as xt_connlabel's `nf_connlabels_get` makes the kernel add them).
+    pub fn use_labels(&mut self, on: bool) {
+        self.labels_used = on;
+    }
+
+    /// The connlabel bits of a pending connection, or `None` when it has no labels.
+    pub fn pending_labels(&self, info: &CtInfo) -> Option<u128> {
+        let e = info.pending.as_ref()?;
+        (e.labelx != NO_LABELS).then_some(info.pending_labels)
+    }
+
+    /// The connlabel bits of a confirmed connection (`None`: no such connection, or
+    /// one without labels).
+    pub fn labels(&self, id: u32) -> Option<u128> {
+        match self.entry(id)?.labelx {
+            NO_LABELS => None,
+            ZERO_LABELS => Some(0),
+            x => self.labels.get(x as usize).copied(),
+        }
+    }
+
+    /// Replaces a confirmed connection's connlabel bits (nothing for a connection
+    /// without labels). A slot is taken on the first bit set.
+    pub fn set_labels(&mut self, id: u32, bits: u128) {
+        let Some(x) = self.entry(id).map(|e| e.labelx) else {
+            return;
+        };
+        match x {
+            NO_LABELS => {}
+            ZERO_LABELS if bits == 0 => {}
+            ZERO_LABELS => {
+                let x = self.alloc_labels(bits);
+                if let Some(e) = self.entry_mut(id) {
+                    e.labelx = x;
+                }
+            }
+            x => {
+                if let Some(l) = self.labels.get_mut(x as usize) {
+                    *l = bits;
+                }
+            }
+        }
+    }
+
+    fn alloc_labels(&mut self, bits: u128) -> u32 {
+        match self.labels_free.pop() {
+            Some(x) => {
+                self.labels[x as usize] = bits;
+                x
+            }
+            None => {
+                self.labels.push(bits);
+                (self.labels.len() - 1) as u32
+            }
+        }
     }
 
     /// The packets and bytes counted for a confirmed entry (zero with accounting off).
@@ -773,6 +856,11 @@ impl Conntrack {
             helper: 0,
             wheel_at: 0,
             tcpx: NO_TCP,
+            labelx: if self.labels_used {
+                ZERO_LABELS
+            } else {
+                NO_LABELS
+            },
         };
         let mut x = tcp::TcpTrack::default();
         if t.proto == 6 {
@@ -810,6 +898,7 @@ impl Conntrack {
             pending: Some(e),
             pending_tcp: x,
             pending_len: len,
+            pending_labels: 0,
             expected_nat,
         }
     }
@@ -866,6 +955,9 @@ impl Conntrack {
                 }
             };
         }
+        if e.labelx == ZERO_LABELS && info.pending_labels != 0 {
+            e.labelx = self.alloc_labels(info.pending_labels);
+        }
         let sec = self.wheel.second_for(e.timeout_ns.max(now_ns));
         e.wheel_at = wheel_sec(sec);
         self.wheel.schedule(id, sec);
@@ -908,6 +1000,9 @@ impl Conntrack {
         self.index.remove(self.hash(&e.reply), slot(id, true));
         if e.tcpx != NO_TCP {
             self.tcp_free.push(e.tcpx);
+        }
+        if e.labelx < ZERO_LABELS {
+            self.labels_free.push(e.labelx);
         }
         if let Some(dir) = self.directory.as_ref() {
             dir.unregister(&e.orig, self.worker.0);

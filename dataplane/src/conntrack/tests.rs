@@ -863,3 +863,58 @@ fn a_mass_timeout_is_reaped_in_pieces() {
     assert_eq!(ct.len(), 2, "the two connections of the later packets");
     assert_eq!(ct.stats().expired, 10_000);
 }
+
+/// Connlabel bits: only connections started while labels are in use carry them; a
+/// pending connection's bits move into the label slab on confirm, a slot is taken only
+/// for a connection with a bit set, and an expired connection's slot is reused.
+#[test]
+fn labels_live_beside_the_entries() {
+    let mut ct = Conntrack::new(CtConfig::default());
+    // Started before any connlabel rule: no labels, none can be set.
+    let before = pass(&mut ct, &udp(A, B, 1000, 53), T0).id.unwrap();
+    assert_eq!(ct.labels(before), None);
+    ct.set_labels(before, 1);
+    assert_eq!(ct.labels(before), None);
+
+    ct.use_labels(true);
+    let mut i = ct.packet_in(&udp(A, B, 1001, 53), true, T0);
+    assert_eq!(ct.pending_labels(&i), Some(0));
+    i.pending_labels = 1 << 127 | 1 << 5;
+    assert!(ct.confirm(&mut i, T0));
+    let set = i.id.unwrap();
+    assert_eq!(ct.labels(set), Some(1 << 127 | 1 << 5));
+    assert_eq!(ct.labels.len(), 1);
+
+    // Labels but no bit: nothing in the slab until one is set.
+    let clear = pass(&mut ct, &udp(A, B, 1002, 53), T0).id.unwrap();
+    assert_eq!(ct.labels(clear), Some(0));
+    assert_eq!(ct.labels.len(), 1);
+    ct.set_labels(clear, 1 << 9);
+    assert_eq!(ct.labels(clear), Some(1 << 9));
+    assert_eq!(ct.labels.len(), 2);
+    let listed: Vec<Option<u128>> = ct
+        .records(&CtFilter::default(), T0)
+        .iter()
+        .map(|r| r.labels)
+        .collect();
+    assert_eq!(listed, [None, Some(1 << 127 | 1 << 5), Some(1 << 9)]);
+    // A reply finds the same bits.
+    let r = pass(&mut ct, &udp(B, A, 53, 1002), T0 + NS);
+    assert_eq!(r.id, Some(clear));
+
+    // Expired: the slots go back and the next labelled connection reuses one.
+    ct.expire(T0 + 3600 * NS);
+    assert!(ct.is_empty());
+    let mut i = ct.packet_in(&udp(A, B, 1003, 53), true, T0 + 3601 * NS);
+    i.pending_labels = 2;
+    assert!(ct.confirm(&mut i, T0 + 3601 * NS));
+    assert_eq!(ct.labels(i.id.unwrap()), Some(2));
+    assert_eq!(ct.labels.len(), 2);
+    // Turned off: new connections have no labels, the old keep theirs.
+    ct.use_labels(false);
+    let after = pass(&mut ct, &udp(A, B, 1004, 53), T0 + 3601 * NS)
+        .id
+        .unwrap();
+    assert_eq!(ct.labels(after), None);
+    assert_eq!(ct.labels(i.id.unwrap()), Some(2));
+}

@@ -135,6 +135,10 @@ pub struct CompiledRuleset {
     /// Whether a rule reads conntrack's accounting (`-m connbytes`): installing the
     /// ruleset turns accounting on, as xt_connbytes forces `nf_conntrack_acct`.
     pub needs_acct: bool,
+    /// Whether a rule reads or sets connection labels (`-m connlabel`): new connections
+    /// get labels while such a ruleset is installed, as the kernel adds them while
+    /// xt_connlabel holds `nf_connlabels_get`.
+    pub needs_labels: bool,
     /// What each table does at each hook (`[Hook as usize][TableKind as usize]`), worked
     /// out once: the hooks skip absent tables and count empty built-in chains' policies
     /// without looking the chains up (most tables at most hooks are one or the other).
@@ -272,6 +276,17 @@ impl CompiledRuleset {
                     .iter()
                     .any(|m| matches!(m, crate::ruleset::Match::Connbytes(_)))
             });
+        let needs_labels = rs
+            .tables
+            .iter()
+            .flat_map(|t| t.chains.iter())
+            .flat_map(|c| c.rules.iter())
+            .any(|r| {
+                r.spec
+                    .matches
+                    .iter()
+                    .any(|m| matches!(m, crate::ruleset::Match::Connlabel(_)))
+            });
         let mut plan = [[TablePlan::Absent; 5]; 5];
         for t in tables.iter().flatten() {
             for (h, entry) in t.entry.iter().enumerate() {
@@ -296,6 +311,7 @@ impl CompiledRuleset {
             generation,
             needs_conntrack,
             needs_acct,
+            needs_labels,
             plan,
             arp: std::sync::Arc::clone(&rs.arp),
         };
@@ -340,6 +356,7 @@ fn uses_conntrack(spec: &RuleSpec) -> bool {
                 | Match::Connmark(_)
                 | Match::Connlimit(_)
                 | Match::Connbytes(_)
+                | Match::Connlabel(_)
                 | Match::Helper(_)
         )
     }) || match &spec.target {

@@ -43,6 +43,23 @@ pub struct MatchEnv<'a> {
     pub tables: &'a mut NamedTables,
     /// The IP sets (`-m set`), the snapshot the worker holds.
     pub sets: &'a SetTable,
+    /// The connection's labels as `-m connlabel --set` left them during this rule
+    /// (`None`: unchanged); the caller stores them on the connection afterwards.
+    pub labels_set: Option<u128>,
+}
+
+impl MatchEnv<'_> {
+    /// The labels of the packet's connection (`None`: no connection, or one without
+    /// labels), with what this rule has set so far.
+    fn labels(&self) -> Option<u128> {
+        if self.labels_set.is_some() {
+            return self.labels_set;
+        }
+        if self.ct.pending.is_some() {
+            return self.conntrack.pending_labels(self.ct);
+        }
+        self.ct.id.and_then(|id| self.conntrack.labels(id))
+    }
 }
 
 /// Per-rule, per-worker state: the token bucket of `-m limit`, the counter of
@@ -335,6 +352,13 @@ fn match_one(
         }
         Match::Connlimit(c) => connlimit_matches(c, view, env),
         Match::Connbytes(c) => connbytes_matches(c, env),
+        Match::Connlabel(c) => {
+            let (hit, set) = c.eval(env.labels());
+            if set.is_some() {
+                env.labels_set = set;
+            }
+            hit
+        }
         Match::Quota(q) => q.take(&mut st.quota_used, u64::from(view.total_len)),
         Match::Rpfilter(r) => rpfilter_matches(r, view, env),
         // Per-address tables of recent/hashlimit arrive with conntrack's issue too.
@@ -512,6 +536,7 @@ impl RuleEval {
                     Match::Addrtype(_)
                         | Match::Connlimit(_)
                         | Match::Connbytes(_)
+                        | Match::Connlabel(_)
                         | Match::Quota(_)
                         | Match::Rpfilter(_)
                         | Match::Recent(_)

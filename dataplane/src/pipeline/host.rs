@@ -184,8 +184,19 @@ impl RuleHost for Host<'_> {
             conntrack,
             tables,
             sets,
+            labels_set: None,
         };
-        eval::rule_matches(&rule.spec, ip, &mut env, st, random)
+        let hit = eval::rule_matches(&rule.spec, ip, &mut env, st, random);
+        // `-m connlabel --set` changed the connection's labels (whether the rule
+        // matched or not, as the kernel sets them while it evaluates).
+        if let Some(bits) = env.labels_set {
+            if self.pkt.ct.pending.is_some() {
+                self.pkt.ct.pending_labels = bits;
+            } else if let Some(id) = self.pkt.ct.id {
+                conntrack.set_labels(id, bits);
+            }
+        }
+        hit
     }
 
     fn run_target(

@@ -243,6 +243,7 @@ impl Pipeline {
         if rules.needs_acct {
             conntrack.force_acct();
         }
+        conntrack.use_labels(rules.needs_labels);
         Pipeline {
             rules,
             parked_rules: Some(Arc::new(CompiledRuleset {
@@ -251,6 +252,7 @@ impl Pipeline {
                 generation: 0,
                 needs_conntrack: false,
                 needs_acct: false,
+                needs_labels: false,
                 plan: Default::default(),
                 arp: Default::default(),
             })),
@@ -298,6 +300,7 @@ impl Pipeline {
         if self.rules.needs_acct {
             self.conntrack.force_acct();
         }
+        self.conntrack.use_labels(self.rules.needs_labels);
         let n = self.rules.slot_count();
         let mut counters = vec![Counters::default(); n];
         let mut state = vec![RuleState::default(); n];

@@ -7,6 +7,7 @@ pub mod addrtype;
 pub mod ah;
 pub mod comment;
 pub mod connbytes;
+pub mod connlabel;
 pub mod connlimit;
 pub mod conntrack;
 pub mod dccp;
@@ -129,6 +130,7 @@ pub fn repeated_match_option(m: &Match, opt: &str) -> String {
         Match::U32(_) => format!("u32: option \"{opt}\" can only be used once.\n"),
         Match::Sctp(_) => sctp::repeated(opt),
         Match::Dccp(_) => dccp::repeated(opt),
+        Match::Connlabel(_) => connlabel::repeated(opt),
         _ => format!("multiple {opt} flags not allowed"),
     }
 }
@@ -137,6 +139,7 @@ pub fn repeated_match_option(m: &Match, opt: &str) -> String {
 pub fn repeated_target_option(t: &Target, opt: &str) -> String {
     match (t, opt) {
         (Target::Hmark(_), _) => t_hmark::repeated(opt),
+        (Target::Ct(_), _) => t_ct::repeated(opt),
         (Target::Set(_), "--add-set" | "--del-set") => {
             format!("{opt} can be specified only once")
         }
@@ -470,6 +473,7 @@ pub fn new_match(name: &str) -> Option<Match> {
             text: String::new(),
         }),
         "connbytes" => Match::Connbytes(connbytes::new()),
+        "connlabel" => Match::Connlabel(connlabel::new()),
         "connlimit" => Match::Connlimit(connlimit::new()),
         "connmark" => Match::Connmark(mark::new()),
         "conntrack" => Match::Conntrack(ConntrackMatch::new(ConntrackFlavor::Conntrack)),
@@ -540,6 +544,7 @@ pub fn match_options(mt: &Match) -> &'static [&'static str] {
         Match::Helper(_) => helper::OPTIONS,
         Match::Pkttype(_) => pkttype::OPTIONS,
         Match::Connbytes(_) => connbytes::OPTIONS,
+        Match::Connlabel(_) => connlabel::OPTIONS,
         Match::Quota(_) => quota::OPTIONS,
         Match::Ecn(_) => ecn::OPTIONS,
         Match::Esp(_) => esp::OPTIONS,
@@ -587,6 +592,7 @@ pub fn parse_match_option(
         Match::Helper(x) => helper::parse(x, opt, inv, args),
         Match::Pkttype(x) => pkttype::parse(x, opt, inv, args),
         Match::Connbytes(x) => connbytes::parse(x, opt, inv, args),
+        Match::Connlabel(x) => connlabel::parse(x, opt, inv, args),
         Match::Quota(x) => quota::parse(x, opt, inv, args),
         Match::Ecn(x) => ecn::parse(x, opt, inv, args),
         Match::Esp(x) => esp::parse(x, opt, inv, args),
@@ -625,6 +631,7 @@ pub fn finish_match(mt: &mut Match, seen: &[&'static str]) -> Result<bool, Strin
         Match::Helper(_) => helper::finish(seen),
         Match::Pkttype(_) => pkttype::finish(seen),
         Match::Connbytes(_) => connbytes::finish(seen),
+        Match::Connlabel(_) => connlabel::finish(seen),
         Match::Quota(_) => quota::finish(seen),
         Match::Ecn(_) => ecn::finish(seen),
         Match::Esp(_) => Ok(()),
@@ -670,6 +677,7 @@ pub fn save_match(mt: &Match, out: &mut String) {
         Match::Helper(x) => helper::save(x, out),
         Match::Pkttype(x) => pkttype::save(x, out),
         Match::Connbytes(x) => connbytes::save(x, out),
+        Match::Connlabel(x) => connlabel::save(x, out),
         Match::Quota(x) => quota::save(x, out),
         Match::Ecn(x) => ecn::save(x, out),
         Match::Esp(x) => esp::save(x, out),
@@ -763,6 +771,10 @@ pub fn parse_target_option(
         }
         return t_hmark::parse(x, opt, args);
     }
+    // libxt_CT's options go through xtables_option_parse, which words `!` its own way.
+    if let Target::Ct(x) = t {
+        return t_ct::parse(x, opt, inv, args);
+    }
     no_inv(inv, opt)?;
     match t {
         Target::Reject(x) => t_reject::parse(x, opt, args),
@@ -781,7 +793,7 @@ pub fn parse_target_option(
         Target::Ecn(x) => t_ecn::parse(x, opt, args),
         Target::Tcpoptstrip(x) => t_tcpoptstrip::parse(x, opt, args),
         Target::Checksum(x) => t_checksum::parse(x, opt, args),
-        Target::Ct(x) => t_ct::parse(x, opt, args),
+        Target::Ct(_) => Ok(()),
         _ => Err(format!("unknown option \"{opt}\"")),
     }
 }
@@ -869,6 +881,7 @@ pub fn list_match(mt: &Match, numeric: bool, out: &mut String) {
         Match::Helper(x) => helper::list(x, out),
         Match::Pkttype(x) => pkttype::list(x, out),
         Match::Connbytes(x) => connbytes::list(x, out),
+        Match::Connlabel(x) => connlabel::list(x, numeric, out),
         Match::Quota(x) => quota::list(x, out),
         Match::Ecn(x) => ecn::list(x, out),
         Match::Esp(x) => esp::list(x, out),

@@ -1,15 +1,39 @@
-//! libxt_CT: `--notrack`, `--helper NAME`, `--zone N`.
+//! libxt_CT (revision 2): `--notrack`, `--helper NAME`, `--zone N`, `--ctevents LIST`,
+//! `--expevents LIST`. `--notrack` goes with the other options (the kernel then ignores
+//! them), and save prints them all: notrack, helper, ctevents, expevents, zone.
 
 use super::{parse_bounded, Args};
-use dataplane::ruleset::targets::ct::{CtTarget, EVENT_NAMES};
+use dataplane::ruleset::targets::ct::{CtTarget, EVENT_NAMES, EXP_EVENT_NAMES};
 use std::fmt::Write;
 
-pub const OPTIONS: &[&str] = &["--notrack", "--helper", "--zone", "--ctevents"];
+pub const OPTIONS: &[&str] = &[
+    "--notrack",
+    "--helper",
+    "--zone",
+    "--ctevents",
+    "--expevents",
+];
 
 /// The helpers nfdp implements.
 const HELPERS: [&str; 1] = ["ftp"];
 
-pub fn parse(t: &mut CtTarget, o: &str, args: &mut Args) -> Result<(), String> {
+/// `ct_parse_events`: a comma-separated list of `names`, as a bit mask.
+fn events(list: &str, names: &[&str]) -> Result<u16, String> {
+    let mut mask = 0;
+    for w in list.split(',') {
+        let i = names
+            .iter()
+            .position(|n| *n == w)
+            .ok_or_else(|| format!("Unknown event type \"{w}\""))?;
+        mask |= 1 << i;
+    }
+    Ok(mask)
+}
+
+pub fn parse(t: &mut CtTarget, o: &str, inv: bool, args: &mut Args) -> Result<(), String> {
+    if inv {
+        return Err(format!("CT: option \"{o}\" cannot be inverted."));
+    }
     match o {
         "--notrack" => t.notrack = true,
         "--helper" => {
@@ -19,25 +43,33 @@ pub fn parse(t: &mut CtTarget, o: &str, args: &mut Args) -> Result<(), String> {
             }
             t.helper = Some(h);
         }
-        "--ctevents" => {
-            for w in args.value(o)?.split(',') {
-                let i = EVENT_NAMES
-                    .iter()
-                    .position(|n| *n == w)
-                    .ok_or_else(|| format!("CT: unknown event \"{w}\""))?;
-                t.ctevents |= 1 << i;
-            }
-        }
+        "--ctevents" => t.ctevents = events(&args.value(o)?, &EVENT_NAMES)?,
+        "--expevents" => t.expevents = events(&args.value(o)?, &EXP_EVENT_NAMES)? as u8,
         _ => t.zone = Some(parse_bounded(&args.value(o)?, o, 0, 65535)? as u16),
     }
     Ok(())
 }
 
-pub fn finish(t: &mut CtTarget) -> Result<(), String> {
-    if t.notrack && (t.helper.is_some() || t.zone.is_some() || t.ctevents != 0) {
-        return Err("CT: You must not use --notrack with other options".into());
-    }
+pub fn finish(_t: &mut CtTarget) -> Result<(), String> {
     Ok(())
+}
+
+/// An option given twice, as `xtables_option_parse` words it.
+pub fn repeated(opt: &str) -> String {
+    format!("CT: option \"{opt}\" can only be used once.\n")
+}
+
+fn print_events(out: &mut String, opt: &str, mask: u16, names: &[&str]) {
+    if mask == 0 {
+        return;
+    }
+    let names: Vec<&str> = names
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| mask & (1 << i) != 0)
+        .map(|(_, n)| *n)
+        .collect();
+    let _ = write!(out, " {opt} {}", names.join(","));
 }
 
 pub fn save(t: &CtTarget, out: &mut String) {
@@ -47,15 +79,8 @@ pub fn save(t: &CtTarget, out: &mut String) {
     if let Some(h) = &t.helper {
         let _ = write!(out, " --helper {h}");
     }
-    if t.ctevents != 0 {
-        let names: Vec<&str> = EVENT_NAMES
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| t.ctevents & (1 << i) != 0)
-            .map(|(_, n)| *n)
-            .collect();
-        let _ = write!(out, " --ctevents {}", names.join(","));
-    }
+    print_events(out, "--ctevents", t.ctevents, &EVENT_NAMES);
+    print_events(out, "--expevents", u16::from(t.expevents), &EXP_EVENT_NAMES);
     if let Some(z) = t.zone {
         if z != 0 {
             let _ = write!(out, " --zone {z}");

@@ -6,6 +6,7 @@ pub mod addrtype;
 pub mod ah;
 pub mod comment;
 pub mod connbytes;
+pub mod connlabel;
 pub mod connlimit;
 pub mod conntrack;
 pub mod dccp;
@@ -52,6 +53,7 @@ pub enum Match {
     Ah(ah::AhMatch),
     Comment(comment::CommentMatch),
     Connbytes(connbytes::ConnbytesMatch),
+    Connlabel(connlabel::ConnlabelMatch),
     Connlimit(connlimit::ConnlimitMatch),
     Connmark(mark::MarkMatch),
     Conntrack(conntrack::ConntrackMatch),
@@ -94,6 +96,7 @@ impl Match {
             Match::Ah(_) => "ah",
             Match::Comment(_) => "comment",
             Match::Connbytes(_) => "connbytes",
+            Match::Connlabel(_) => "connlabel",
             Match::Connlimit(_) => "connlimit",
             Match::Connmark(_) => "connmark",
             Match::Conntrack(c) => c.flavor.name(),
@@ -163,6 +166,7 @@ impl Match {
             Match::Tcpmss(_) => require_proto(spec, "tcpmss", &[IPPROTO_TCP]),
             Match::Multiport(m) => m.validate(spec),
             Match::Connlimit(_) | Match::Connbytes(_) | Match::Quota(_) => Ok(()),
+            Match::Connlabel(c) => c.validate(),
             Match::Rpfilter(_) => Ok(()),
             Match::Ecn(e) if e.tests_tcp() && spec.exact_proto() != Some(IPPROTO_TCP) => {
                 Err("ECN match: cannot match TCP bits in rule for non-tcp packets".into())
@@ -218,6 +222,7 @@ impl Match {
             | Match::Helper(_)
             | Match::Connlimit(_)
             | Match::Connbytes(_)
+            | Match::Connlabel(_)
             | Match::Quota(_)
             | Match::Rpfilter(_)
             | Match::Recent(_)

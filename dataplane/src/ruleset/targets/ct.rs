@@ -8,7 +8,13 @@ pub struct CtTarget {
     pub zone: Option<u16>,
     /// Conntrack events to deliver (bit i = `EVENT_NAMES[i]`); 0 = all.
     pub ctevents: u16,
+    /// Expectation events to deliver (bit i = `EXP_EVENT_NAMES[i]`); 0 = all. nfdp
+    /// sends no expectation events, so this only round-trips.
+    pub expevents: u8,
 }
+
+/// `--expevents` names (libxt_CT's `exp_event_tbl`: the kernel's `IPEXP_NEW` alone).
+pub const EXP_EVENT_NAMES: [&str; 1] = ["new"];
 
 /// `--ctevents` names in the order iptables prints them.
 pub const EVENT_NAMES: [&str; 10] = [

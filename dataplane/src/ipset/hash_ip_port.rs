@@ -26,3 +26,9 @@ impl HashIpPort {
         self.elems.get(&key)
     }
 }
+
+impl super::store::NetKey for IpPortKey {
+    fn net(&self) -> u32 {
+        self.addr
+    }
+}

@@ -13,6 +13,9 @@ pub struct HashNet {
 
 impl HashNet {
     pub fn lookup(&self, addr: u32, flags: &TestFlags, bytes: u64, now_ns: u64) -> Lookup {
+        if !self.elems.may_hold(addr) {
+            return Lookup::Miss;
+        }
         for &len in self.elems.prefixes() {
             if let Some(e) = self.elems.get(len, &masked(addr, len)) {
                 let r = match_extensions(e, flags, bytes, now_ns);

@@ -44,6 +44,9 @@ impl HashNetIface {
         let Some(iface) = iface_bytes(iface) else {
             return Lookup::Miss;
         };
+        if !self.elems.may_hold(addr) {
+            return Lookup::Miss;
+        }
         for &len in self.elems.prefixes() {
             let k = IfaceKey {
                 addr: masked(addr, len),
@@ -66,5 +69,11 @@ impl HashNetIface {
             ..key
         };
         self.elems.get(len, &k)
+    }
+}
+
+impl super::store::NetKey for IfaceKey {
+    fn net(&self) -> u32 {
+        self.addr
     }
 }

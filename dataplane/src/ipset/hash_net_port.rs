@@ -13,6 +13,9 @@ pub struct HashNetPort {
 
 impl HashNetPort {
     pub fn lookup(&self, key: IpPortKey, flags: &TestFlags, bytes: u64, now_ns: u64) -> Lookup {
+        if !self.elems.may_hold(key.addr) {
+            return Lookup::Miss;
+        }
         for &len in self.elems.prefixes() {
             let k = IpPortKey {
                 addr: masked(key.addr, len),

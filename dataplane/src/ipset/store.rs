@@ -35,8 +35,24 @@ impl Hasher for KeyHasher {
 
 pub type Map<K> = hashbrown::HashMap<K, ElemExt, BuildHasherDefault<KeyHasher>>;
 
+/// A key with a network address in it.
+pub trait NetKey {
+    fn net(&self) -> u32;
+}
+
+impl NetKey for u32 {
+    fn net(&self) -> u32 {
+        *self
+    }
+}
+
+/// Bits of the /16 filter: one per /16 of the address space.
+const SLASH16_WORDS: usize = (1 << 16) / 64;
+
 /// Elements keyed by `K`, which includes a network masked to `len` bits; one table per
-/// prefix length in use.
+/// prefix length in use, and a filter of the /16s any element overlaps, so that an
+/// address no element can hold (most of a blocklist's traffic) is answered without a
+/// probe per prefix length.
 #[derive(Clone, Debug)]
 pub struct PrefixStore<K> {
     /// Indexed by prefix length 0..=32.
@@ -44,6 +60,9 @@ pub struct PrefixStore<K> {
     /// Prefix lengths with at least one element, longest first.
     lens: Vec<u8>,
     len: usize,
+    /// Bit `a >> 16`: some element overlaps that /16 (empty until the first insert; a
+    /// delete leaves its bits: the filter may say yes wrongly, never no).
+    slash16: Vec<u64>,
 }
 
 impl<K> Default for PrefixStore<K> {
@@ -52,11 +71,32 @@ impl<K> Default for PrefixStore<K> {
             tables: (0..=32).map(|_| Map::default()).collect(),
             lens: Vec::new(),
             len: 0,
+            slash16: Vec::new(),
         }
     }
 }
 
-impl<K: Hash + Eq + Clone> PrefixStore<K> {
+impl<K: Hash + Eq + Clone + NetKey> PrefixStore<K> {
+    /// Whether some element may hold `addr` (false: none does).
+    #[inline]
+    pub fn may_hold(&self, addr: u32) -> bool {
+        let i = (addr >> 16) as usize;
+        self.slash16
+            .get(i / 64)
+            .is_some_and(|w| w & (1 << (i % 64)) != 0)
+    }
+
+    fn cover(&mut self, net: u32, prefix: u8) {
+        if self.slash16.is_empty() {
+            self.slash16 = vec![0; SLASH16_WORDS];
+        }
+        let host_bits = 32 - u32::from(prefix.min(32));
+        let last = net | ((1u64 << host_bits) - 1) as u32;
+        for i in (net >> 16)..=(last >> 16) {
+            self.slash16[i as usize / 64] |= 1 << (i % 64);
+        }
+    }
+
     pub fn len(&self) -> usize {
         self.len
     }
@@ -70,7 +110,9 @@ impl<K: Hash + Eq + Clone> PrefixStore<K> {
         let Some(t) = self.tables.get_mut(usize::from(prefix)) else {
             return;
         };
+        let net = masked(key.net(), prefix);
         if t.insert(key, ext).is_none() {
+            self.cover(net, prefix);
             self.len += 1;
             if !self.lens.contains(&prefix) {
                 self.lens.push(prefix);
@@ -111,4 +153,37 @@ impl<K: Hash + Eq + Clone> PrefixStore<K> {
 /// The network part of `addr` at `prefix` bits.
 pub fn masked(addr: u32, prefix: u8) -> u32 {
     crate::ruleset::prefix_mask(prefix) & addr
+}
+
+#[cfg(test)]
+mod filter_tests {
+    use super::*;
+
+    fn a(s: &str) -> u32 {
+        u32::from(s.parse::<std::net::Ipv4Addr>().unwrap())
+    }
+
+    /// The /16 filter never says no for an address an element holds, at any prefix
+    /// length, and says no for the /16s no element touches.
+    #[test]
+    fn the_slash16_filter_covers_every_element() {
+        let mut s: PrefixStore<u32> = PrefixStore::default();
+        assert!(!s.may_hold(a("10.0.0.1")), "an empty set holds nothing");
+        for (net, len) in [("10.1.2.0", 24), ("172.16.0.0", 12), ("192.168.7.7", 32)] {
+            s.insert(len, masked(a(net), len), ElemExt::default());
+        }
+        for yes in ["10.1.2.200", "10.1.99.1", "172.16.0.1", "172.31.255.255", "192.168.7.7"] {
+            assert!(s.may_hold(a(yes)), "{yes}");
+        }
+        for no in ["10.2.0.1", "172.32.0.0", "172.15.255.255", "192.169.0.1", "8.8.8.8"] {
+            assert!(!s.may_hold(a(no)), "{no}");
+        }
+        // A /0 covers everything; a delete leaves the filter conservative.
+        s.insert(0, 0, ElemExt::default());
+        assert!(s.may_hold(a("8.8.8.8")));
+        assert!(s.remove(0, &0));
+        assert!(s.may_hold(a("8.8.8.8")));
+        s.clear();
+        assert!(!s.may_hold(a("10.1.2.200")));
+    }
 }

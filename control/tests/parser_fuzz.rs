@@ -133,6 +133,20 @@ const WORDS: &[&str] = &[
     "-v",
     "--line-numbers",
     "-nvL",
+    "SET",
+    "--add-set",
+    "--del-set",
+    "--exist",
+    "--timeout",
+    "src,dst",
+    "HMARK",
+    "--hmark-tuple",
+    "--hmark-mod",
+    "--hmark-rnd",
+    "connlabel",
+    "--label",
+    "CT",
+    "--expevents",
 ];
 
 proptest! {

@@ -90,6 +90,10 @@ pub const DEFAULT_RULES_FILE_LIMIT: u64 = 64 << 20;
 pub const DEFAULT_API_SOCKET: &str = "/run/nfdp/nfdp.sock";
 pub const DEFAULT_METRICS_LISTEN: &str = "127.0.0.1:9469";
 
+/// The longest idle sleep `[dataplane] max_sleep_us` allows (10 ms: longer would let a
+/// burst of traffic overflow the rx rings before the worker wakes).
+pub const MAX_SLEEP_US: u32 = 10_000;
+
 /// One `[[port]]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PortConfig {
@@ -148,6 +152,12 @@ pub struct Config {
     pub workers: Vec<u32>,
     /// `[dataplane] burst`.
     pub burst: u16,
+    /// `[dataplane] max_sleep_us`: how long an idle worker may sleep between polls (0:
+    /// busy polling, the default). A poll that brings less than half a burst lengthens
+    /// the next sleep by 1 µs up to this; a fuller one ends sleeping (OVS-DPDK's
+    /// `pmd-maxsleep`), so a worker on a shared CPU leaves it to others when traffic is
+    /// light and polls flat out under load.
+    pub max_sleep_us: u32,
     pub ports: Vec<PortConfig>,
     pub routes: Vec<RouteConfig>,
     pub policies: Vec<PolicyConfig>,
@@ -248,6 +258,7 @@ struct RawEal {
 struct RawDataplane {
     workers: Option<Spanned<Vec<u32>>>,
     burst: Option<Spanned<u16>>,
+    max_sleep_us: Option<Spanned<u32>>,
     mbufs: Option<Spanned<u32>>,
     classifier_memory: Option<Spanned<u64>>,
 }
@@ -495,6 +506,19 @@ impl Config {
             }
             Some(b) => b.into_inner(),
             None => 32,
+        };
+        let max_sleep_us = match raw.dataplane.max_sleep_us {
+            Some(m) if *m.get_ref() > MAX_SLEEP_US => {
+                return Err(cx.at(
+                    &m,
+                    format!(
+                        "max_sleep_us {} is out of range 0..={MAX_SLEEP_US}",
+                        m.get_ref()
+                    ),
+                ));
+            }
+            Some(m) => m.into_inner(),
+            None => 0,
         };
 
         let mbufs = match raw.dataplane.mbufs {
@@ -752,6 +776,7 @@ impl Config {
             eal_args: raw.eal.args.into_iter().map(Spanned::into_inner).collect(),
             workers,
             burst,
+            max_sleep_us,
             ports,
             routes,
             policies,
@@ -1213,6 +1238,14 @@ listen = "0.0.0.0:9100"
         );
         let e = bad("[dataplane]\nworkers = [1, 1]\n");
         assert_eq!(e.message, "core 1 is listed twice in workers");
+        let e = bad("[dataplane]\nworkers = [1]\nmax_sleep_us = 10001\n");
+        assert_eq!(
+            (e.line, e.message.as_str()),
+            (Some(3), "max_sleep_us 10001 is out of range 0..=10000")
+        );
+        let ok = |src: &str| Config::parse(src, Path::new("d.toml")).unwrap().max_sleep_us;
+        assert_eq!(ok("[dataplane]\nmax_sleep_us = 250\n"), 250);
+        assert_eq!(ok("[dataplane]\nburst = 8\n"), 0, "busy polling by default");
         let e = bad("[dataplane]\nburst = 0\n");
         assert_eq!(e.line, Some(2));
         let e = bad("\n[metrics]\nlisten = \"localhost\"\n");

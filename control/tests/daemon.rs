@@ -133,6 +133,7 @@ impl Daemon {
             sets: Arc::clone(&shared.sets),
             commands: rx,
             set_ops: crossbeam_channel::bounded(1).0,
+            max_sleep_us: 0,
             stop: Arc::clone(&stop),
             snapshot: Arc::clone(&snapshot),
         };

@@ -439,6 +439,7 @@ pub fn start(cfg: Config, rules: Ruleset, ports: Ports, opts: Options) -> Result
             sets: Arc::clone(&shared.sets),
             commands: rx,
             set_ops: set_ops_tx.clone(),
+            max_sleep_us: cfg.max_sleep_us,
             stop: Arc::clone(&stop),
             snapshot,
         };

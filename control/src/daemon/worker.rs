@@ -180,6 +180,8 @@ pub struct WorkerThread {
     pub commands: Receiver<Command>,
     /// Where the pipeline's `-j SET` operations go (the control plane's set updater).
     pub set_ops: crossbeam_channel::Sender<dataplane::ipset::kadt::PacketSetOp>,
+    /// `[dataplane] max_sleep_us` (0: busy polling).
+    pub max_sleep_us: u32,
     pub stop: Arc<AtomicBool>,
     /// Where the worker publishes its counters at every housekeeping tick (for /metrics).
     pub snapshot: Arc<SnapshotSlot>,
@@ -200,6 +202,46 @@ pub fn now_ns() -> u64 {
         (wall, Instant::now())
     });
     wall.saturating_add(mono.elapsed().as_nanos() as u64)
+}
+
+/// Load-based sleeping between polls (`[dataplane] max_sleep_us`, OVS-DPDK's
+/// `pmd-maxsleep`): each poll that brings less than half a burst lengthens the sleep by
+/// 1 µs, up to the maximum; a fuller one (or a command) ends it.
+struct IdleSleep {
+    max_us: u32,
+    half_burst: usize,
+    us: u32,
+}
+
+impl IdleSleep {
+    fn new(max_us: u32, burst: usize) -> IdleSleep {
+        if max_us > 0 && !memhint::set_timer_slack_ns(1_000) {
+            tracing::debug!("could not lower the worker's timer slack: idle sleeps run longer");
+        }
+        IdleSleep {
+            max_us,
+            half_burst: burst.div_ceil(2),
+            us: 0,
+        }
+    }
+
+    /// Sleeps after a poll that received `got` packets, if the load is low; whether it
+    /// slept.
+    fn after_poll(&mut self, got: usize) -> bool {
+        if self.max_us == 0 {
+            return false;
+        }
+        self.us = if got >= self.half_burst {
+            0
+        } else {
+            (self.us + 1).min(self.max_us)
+        };
+        if self.us == 0 {
+            return false;
+        }
+        std::thread::sleep(Duration::from_micros(u64::from(self.us)));
+        true
+    }
 }
 
 impl WorkerThread {
@@ -227,6 +269,7 @@ impl WorkerThread {
         // The poll counts at the previous snapshot (the busy ratio is per interval).
         let mut last_polls = (0u64, 0u64);
         let mut listeners = Listeners::default();
+        let mut idle = IdleSleep::new(self.max_sleep_us, self.worker.burst);
         let mut owned = std::mem::take(&mut self.ports);
         // `&mut [&mut dyn Port]` is invariant: shorten the boxes' 'static object lifetime
         // to the borrow's here.
@@ -297,7 +340,7 @@ impl WorkerThread {
                 while let Ok(cmd) = self.commands.try_recv() {
                     self.command(cmd, &mut report, &mut emits, &mut ports, &mut listeners);
                 }
-            } else if got == 0 {
+            } else if !idle.after_poll(got) && got == 0 {
                 std::hint::spin_loop();
             }
             if !listeners.is_empty() {
@@ -574,5 +617,36 @@ mod tests {
             assert!(t >= last);
             last = t;
         }
+    }
+}
+
+#[cfg(test)]
+mod idle_tests {
+    use super::IdleSleep;
+
+    /// Light polls lengthen the sleep 1 µs at a time up to the maximum; half a burst ends
+    /// it; 0 never sleeps.
+    #[test]
+    fn idle_sleep_follows_the_load() {
+        let mut off = IdleSleep::new(0, 32);
+        assert!(!off.after_poll(0));
+        let mut idle = IdleSleep::new(3, 32);
+        let mut steps = Vec::new();
+        for got in [0, 1, 15, 0, 16, 0, 40] {
+            let slept = idle.after_poll(got);
+            steps.push((slept, idle.us));
+        }
+        assert_eq!(
+            steps,
+            [
+                (true, 1),
+                (true, 2),
+                (true, 3),
+                (true, 3),
+                (false, 0),
+                (true, 1),
+                (false, 0)
+            ]
+        );
     }
 }

@@ -133,6 +133,7 @@ impl Daemon {
             sets: Arc::clone(&shared.sets),
             commands: rx,
             set_ops: crossbeam_channel::bounded(1).0,
+            nflog: None,
             stop: Arc::clone(&stop),
             snapshot: Arc::clone(&snapshot),
         };

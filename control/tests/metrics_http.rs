@@ -90,6 +90,7 @@ impl Rig {
             sets: Arc::clone(&shared.sets),
             commands: rx,
             set_ops: crossbeam_channel::bounded(1).0,
+            nflog: None,
             stop: Arc::clone(&stop),
             snapshot: Arc::clone(&slot),
         };

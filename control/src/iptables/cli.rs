@@ -41,6 +41,16 @@ fn ends_with_newline(msg: &str) -> bool {
         || msg.starts_with("getaddrinfo: ")
 }
 
+/// What an extension's final check printed to stderr before the refusal (libxt_NFLOG
+/// warns of `--nflog-range` before libxtables refuses it beside `--nflog-size`).
+fn warned_before(msg: &str) -> &'static str {
+    if msg.starts_with("NFLOG: option \"--nflog-range\" cannot be used together") {
+        super::ext::t_nflog::RANGE_WARNING
+    } else {
+        ""
+    }
+}
+
 /// The parser's wording where iptables' differs.
 fn as_iptables_says(msg: &str) -> String {
     if msg.starts_with("invalid portrange `") && msg.ends_with("(min > max)") {
@@ -78,7 +88,11 @@ pub fn parse_refusal(msg: &str) -> Refusal {
     let msg = &as_iptables_says(msg);
     let blank = if ends_with_newline(msg) { "\n" } else { "" };
     refusal(
-        format!("iptables {VERSION}: {msg}\n{blank}{}", try_help("iptables")),
+        format!(
+            "{}iptables {VERSION}: {msg}\n{blank}{}",
+            warned_before(msg),
+            try_help("iptables")
+        ),
         2,
     )
 }
@@ -172,7 +186,8 @@ pub fn restore_refusal(text: &str, e: &RestoreError) -> Refusal {
         let blank = if ends_with_newline(msg) { "\n" } else { "" };
         refusal(
             format!(
-                "{prog} {VERSION}: {msg}\n{blank}Error occurred at line: {line}\n{}",
+                "{}{prog} {VERSION}: {msg}\n{blank}Error occurred at line: {line}\n{}",
+                warned_before(msg),
                 try_help(prog)
             ),
             2,

@@ -194,6 +194,10 @@ pub struct Config {
     /// `[local] tap`: the name of the TAP exception port that carries traffic to and from
     /// the host's own stack (INPUT / OUTPUT); `None`: no local delivery.
     pub local_tap: Option<String>,
+    /// `[nflog] dir`: where `-j NFLOG` packets are written, one pcap file per group
+    /// (`DIR/group-N.pcap`, raw IPv4 as ulogd's PCAP output writes); `None`: NFLOG rules
+    /// log nowhere (as the kernel's with no listener on the group).
+    pub nflog_dir: Option<PathBuf>,
 }
 
 /// The data plane structures a config describes.
@@ -238,6 +242,14 @@ struct RawConfig {
     metrics: RawMetrics,
     #[serde(default)]
     local: RawLocal,
+    #[serde(default)]
+    nflog: RawNflog,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawNflog {
+    dir: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -455,6 +467,26 @@ fn resolve(p: &str, config: &Path) -> Result<PathBuf, String> {
     ))
 }
 
+/// `[nflog] dir`: a directory that is there (relative: from the current directory, else
+/// beside the config file, as the rules file). Its files are created when the first
+/// packet of their group is logged.
+fn nflog_dir(p: &str, config: &Path) -> Result<PathBuf, String> {
+    if p.is_empty() {
+        return Err("nflog dir must not be empty".into());
+    }
+    let path = Path::new(p);
+    let beside = config.parent().unwrap_or(Path::new("")).join(path);
+    let found = [path.to_path_buf(), beside]
+        .into_iter()
+        .take(if path.is_absolute() { 1 } else { 2 })
+        .find(|c| c.exists());
+    match found {
+        Some(d) if d.is_dir() => Ok(d),
+        Some(d) => Err(format!("nflog dir `{}` is not a directory", d.display())),
+        None => Err(format!("nflog dir `{p}` does not exist")),
+    }
+}
+
 impl Config {
     /// Reads, parses and validates `path`.
     pub fn load(path: impl AsRef<Path>) -> Result<Config, ConfigError> {
@@ -544,6 +576,11 @@ impl Config {
                     .map_err(|m| cx.at(&t, m.replace("port name", "tap name")))?;
                 Some(t.into_inner())
             }
+            None => None,
+        };
+
+        let nflog_dir = match raw.nflog.dir {
+            Some(d) => Some(nflog_dir(d.get_ref(), path).map_err(|m| cx.at(&d, m))?),
             None => None,
         };
 
@@ -795,6 +832,7 @@ impl Config {
             mbufs,
             classifier_memory,
             local_tap,
+            nflog_dir,
         };
         config.build()?;
         Ok(config)
@@ -1243,7 +1281,11 @@ listen = "0.0.0.0:9100"
             (e.line, e.message.as_str()),
             (Some(3), "max_sleep_us 10001 is out of range 0..=10000")
         );
-        let ok = |src: &str| Config::parse(src, Path::new("d.toml")).unwrap().max_sleep_us;
+        let ok = |src: &str| {
+            Config::parse(src, Path::new("d.toml"))
+                .unwrap()
+                .max_sleep_us
+        };
         assert_eq!(ok("[dataplane]\nmax_sleep_us = 250\n"), 250);
         assert_eq!(ok("[dataplane]\nburst = 8\n"), 0, "busy polling by default");
         let e = bad("[dataplane]\nburst = 0\n");
@@ -1275,6 +1317,39 @@ listen = "0.0.0.0:9100"
             e.message,
             "ipset file `/nonexistent/x.ipset` does not exist"
         );
+    }
+
+    #[test]
+    fn nflog_dir_must_be_a_directory_that_is_there() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs");
+        let cfg = dir.join("x.toml");
+        assert_eq!(Config::parse("", &cfg).unwrap().nflog_dir, None);
+        // Beside the config, as the rules file.
+        let c = Config::parse("[nflog]\ndir = \"grafana\"\n", &cfg).unwrap();
+        assert_eq!(c.nflog_dir, Some(dir.join("grafana")));
+        let c = Config::parse("[nflog]\ndir = \"/tmp\"\n", &cfg).unwrap();
+        assert_eq!(c.nflog_dir, Some(PathBuf::from("/tmp")));
+        for (text, msg) in [
+            (
+                "\n[nflog]\ndir = \"/nonexistent/nflog\"\n",
+                "nflog dir `/nonexistent/nflog` does not exist",
+            ),
+            (
+                "\n[nflog]\ndir = \"gateway.rules\"\n",
+                "nflog dir `../configs/gateway.rules` is not a directory",
+            ),
+            ("\n[nflog]\ndir = \"\"\n", "nflog dir must not be empty"),
+        ] {
+            let e = Config::parse(text, &cfg).unwrap_err();
+            assert_eq!(e.line, Some(3), "{text}");
+            assert!(
+                e.message.ends_with(msg.rsplit('/').next().unwrap()),
+                "{}",
+                e.message
+            );
+        }
+        let e = Config::parse("[nflog]\nfile = \"x\"\n", &cfg).unwrap_err();
+        assert_eq!(e.line, Some(2), "{}", e.message);
     }
 
     #[test]

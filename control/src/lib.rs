@@ -11,5 +11,6 @@ pub mod daemon;
 pub mod input_file;
 pub mod ipset;
 pub mod iptables;
+pub mod nflog;
 pub mod replay;
 pub mod ruleset_check;

@@ -29,6 +29,9 @@ pub struct ReplayArgs {
     pub conntrack: Option<PathBuf>,
     /// Where to write conntrack's NEW / UPDATE / DESTROY events (`conntrack -E`).
     pub events: Option<PathBuf>,
+    /// Where to write the `-j NFLOG` packets, one `group-N.pcap` per group (as the
+    /// daemon's `[nflog] dir`, but each file started afresh).
+    pub nflog_dir: Option<PathBuf>,
 }
 
 /// What a replay did, for the caller to print.
@@ -157,6 +160,10 @@ pub fn run(args: &ReplayArgs) -> Result<ReplaySummary, String> {
     pipeline.set_conntrack_config(CtConfig::from_tunables(|n| cfg.tunable(n)));
     pipeline.set_sets(std::sync::Arc::clone(&rules.sets));
     pipeline.enable_trace();
+    let mut nflog = args.nflog_dir.as_ref().map(|d| {
+        pipeline.collect_nflog();
+        crate::nflog::NflogWriter::replacing(d)
+    });
     if args.events.is_some() {
         pipeline.conntrack_mut().follow_events();
     }
@@ -180,6 +187,12 @@ pub fn run(args: &ReplayArgs) -> Result<ReplaySummary, String> {
         let ops: Vec<_> = pipeline.drain_set_ops().collect();
         if let Some(sets) = pipeline.sets().with_packet_ops(&ops, *ts) {
             pipeline.set_sets(Arc::new(sets));
+        }
+        // `-j NFLOG`: what the daemon's capture writer does with the worker's records.
+        if let Some(w) = nflog.as_mut() {
+            for r in pipeline.drain_nflog() {
+                w.write(&r);
+            }
         }
         let in_name = &port_names[port.0 as usize];
         let io = |e: std::io::Error| format!("{}: {e}", trace_path.display());
@@ -251,6 +264,16 @@ pub fn run(args: &ReplayArgs) -> Result<ReplaySummary, String> {
     }
     summary.packets = input.len();
     summary.stats = pipeline.stats().clone();
+    if let (Some(w), Some(dir)) = (nflog.as_mut(), &args.nflog_dir) {
+        w.flush();
+        if w.failed > 0 {
+            return Err(format!(
+                "{}: {} NFLOG packets could not be written",
+                dir.display(),
+                w.failed
+            ));
+        }
+    }
     Ok(summary)
 }
 

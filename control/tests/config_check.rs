@@ -124,6 +124,16 @@ fn each_broken_config_is_refused_at_its_line() {
             "offlink.toml:7: neighbor 10.1.1.1 is not on a connected network; name its `dev`",
         ),
         (
+            "nflog",
+            format!("{PORT}\n[nflog]\ndir = \"/nonexistent/nfdp-nflog\"\n"),
+            "nflog.toml:7: nflog dir `/nonexistent/nfdp-nflog` does not exist",
+        ),
+        (
+            "nflogfile",
+            format!("{PORT}\n[nflog]\ndir = \"nflogfile.toml\"\n"),
+            "nflogfile.toml:7: nflog dir `nflogfile.toml` is not a directory",
+        ),
+        (
             "conntrack",
             format!("{PORT}\n[conntrack]\nnf_conntrack_max = -1\n"),
             "conntrack.toml:7: nf_conntrack_max = -1 is out of range 0..=4294967295",

@@ -134,6 +134,7 @@ impl Daemon {
             commands: rx,
             set_ops: crossbeam_channel::bounded(1).0,
             max_sleep_us: 0,
+            nflog: None,
             stop: Arc::clone(&stop),
             snapshot: Arc::clone(&snapshot),
         };

@@ -635,6 +635,55 @@ fn reject_floods_answer_within_the_icmp_rate_limits() {
 }
 
 #[test]
+fn nflog_queues_the_packet_as_each_hook_sees_it_and_goes_on() {
+    let rules = "*mangle\n-A PREROUTING -p tcp -j NFLOG --nflog-group 1 --nflog-size 20 \
+                 --nflog-prefix pre\nCOMMIT\n*filter\n:FORWARD DROP [0:0]\n\
+                 -A FORWARD -j NFLOG --nflog-group 2\n-A FORWARD -p tcp --dport 80 -j ACCEPT\n\
+                 COMMIT\n";
+    let syn = tcp(HOST, SERVER, 40000, 80, SYN, 64);
+
+    // Nobody collects: nothing is copied.
+    let mut p = pipeline(rules);
+    assert_eq!(tx_on(&run(&mut p, LAN, &syn), WAN).len(), 1);
+    assert_eq!(p.drain_nflog().count(), 0);
+    assert_eq!(p.stats().nflog, 0);
+
+    let mut p = pipeline(rules);
+    p.collect_nflog();
+    let out = run(&mut p, LAN, &syn);
+    // Not a verdict: the packet went on to the ACCEPT rule.
+    let sent = tx_on(&out, WAN);
+    assert_eq!(sent.len(), 1);
+    let recs: Vec<_> = p.drain_nflog().collect();
+    assert_eq!(recs.len(), 2);
+    assert_eq!(
+        (recs[0].group, recs[0].prefix.as_str(), recs[0].ts_ns),
+        (1, "pre", T0)
+    );
+    // PREROUTING: as it came in (TTL 64), cut to 20 bytes, the length kept.
+    assert_eq!((recs[0].orig_len, &recs[0].data[..]), (40, &syn[..20]));
+    // FORWARD: after the TTL was decremented, whole, as it went out.
+    assert_eq!((recs[1].group, recs[1].prefix.as_str()), (2, ""));
+    assert_eq!(recs[1].data[8], 63);
+    assert_eq!(recs[1].data, sent[0][14..]);
+    assert_eq!(p.stats().nflog, 2);
+    assert_eq!(p.drain_nflog().count(), 0, "drained");
+
+    // A worker that does not drain: bounded, the rest counted as lost.
+    let mut p = pipeline("*raw\n-A PREROUTING -j NFLOG\n-A PREROUTING -j DROP\nCOMMIT\n");
+    p.collect_nflog();
+    let max = dataplane::pipeline::MAX_NFLOG_RECORDS;
+    for _ in 0..max + 3 {
+        run(&mut p, LAN, &syn);
+    }
+    assert_eq!((p.stats().nflog, p.stats().nflog_lost), (max as u64, 3));
+    assert_eq!(p.drain_nflog().count(), max);
+    // What the worker's channel refused is moved from queued to lost.
+    p.count_nflog_lost(2);
+    assert_eq!((p.stats().nflog, p.stats().nflog_lost), (max as u64 - 2, 5));
+}
+
+#[test]
 fn log_lines_have_the_kernel_shape() {
     let mut p = pipeline("*filter\n-A FORWARD -p tcp -j LOG --log-prefix \"FWD: \"\nCOMMIT\n");
     p.collect_log();

@@ -309,3 +309,77 @@ fn replay_shows_arp_for_a_missing_neighbour_and_answers_arp() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn replay_writes_the_nflog_captures_afresh() {
+    let dir = std::env::temp_dir().join(format!("nfdp-replay-nflog-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let cfg = dir.join("gw.toml");
+    std::fs::write(
+        &cfg,
+        support::lan_wan_config!(
+            r#"
+[rules]
+file = "gw.rules"
+"#
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("gw.rules"),
+        "*raw\n-A PREROUTING -p tcp --dport 22 -j NFLOG --nflog-group 3 --nflog-size 24\n\
+         COMMIT\n*filter\n:FORWARD DROP [0:0]\n-A FORWARD -j NFLOG --nflog-prefix dropped\n\
+         COMMIT\n",
+    )
+    .unwrap();
+    let input = dir.join("lan.pcap");
+    let host = [192, 168, 1, 10];
+    let pkts: Vec<Vec<u8>> = [22, 80]
+        .iter()
+        .map(|&p| ip_header(6, host, [93, 184, 216, 34], &tcp_syn(p), 64))
+        .collect();
+    {
+        let mut w = PcapWriter::new(std::fs::File::create(&input).unwrap()).unwrap();
+        for (i, p) in pkts.iter().enumerate() {
+            let f = frame(p);
+            let ts = Duration::new(1_700_000_000 + i as u64, 0);
+            w.write_packet(&PcapPacket::new(ts, f.len() as u32, &f))
+                .unwrap();
+        }
+    }
+    let nflog = dir.join("nflog");
+    // Left from an earlier run: replaced, not appended to.
+    std::fs::create_dir_all(&nflog).unwrap();
+    std::fs::write(nflog.join("group-3.pcap"), b"old").unwrap();
+    let res = Command::new(env!("CARGO_BIN_EXE_nfdp"))
+        .args(["replay", "--config"])
+        .arg(&cfg)
+        .arg("--in")
+        .arg(format!("lan0={}", input.display()))
+        .arg("--out")
+        .arg(dir.join("out"))
+        .arg("--nflog-dir")
+        .arg(&nflog)
+        .output()
+        .unwrap();
+    assert!(
+        res.status.success(),
+        "{}",
+        String::from_utf8_lossy(&res.stderr)
+    );
+    // raw PREROUTING: the packet as it came in (TTL 64), cut to 24 bytes.
+    assert_eq!(
+        read_pcap(&nflog.join("group-3.pcap")),
+        [pkts[0][..24].to_vec()]
+    );
+    // filter FORWARD, group 0: both packets whole, after the TTL was decremented.
+    let fwd = read_pcap(&nflog.join("group-0.pcap"));
+    assert_eq!(fwd.len(), 2);
+    for (got, sent) in fwd.iter().zip(&pkts) {
+        assert_eq!(got.len(), sent.len());
+        assert_eq!(got[8], 63);
+        assert_eq!(got[12..], sent[12..]);
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -141,6 +141,25 @@ impl Drop for ZeroedU64s {
     }
 }
 
+/// Sets the calling thread's timer slack (`PR_SET_TIMERSLACK`): how late the kernel may
+/// wake it from a sleep so that wake-ups can be grouped (50 µs by default). A worker that
+/// sleeps when idle for a few microseconds (`[dataplane] max_sleep_us`) asks for 1 µs, as
+/// OVS-DPDK's PMD threads do. False when refused; a no-op (false) off Linux.
+pub fn set_timer_slack_ns(ns: u64) -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: PR_SET_TIMERSLACK takes one integer argument by value and changes only
+        // the calling thread's timer slack; no memory is passed to the kernel.
+        let r = unsafe { libc::prctl(libc::PR_SET_TIMERSLACK, ns as libc::c_ulong, 0, 0, 0) };
+        r == 0
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = ns;
+        false
+    }
+}
+
 #[cfg(test)]
 mod tests {
     extern crate std;
@@ -173,24 +192,5 @@ mod tests {
                 assert_eq!((z[0], z[len - 1]), (1, 42));
             }
         }
-    }
-}
-
-/// Sets the calling thread's timer slack (`PR_SET_TIMERSLACK`): how late the kernel may
-/// wake it from a sleep so that wake-ups can be grouped (50 µs by default). A worker that
-/// sleeps when idle for a few microseconds (`[dataplane] max_sleep_us`) asks for 1 µs, as
-/// OVS-DPDK's PMD threads do. False when refused; a no-op (false) off Linux.
-pub fn set_timer_slack_ns(ns: u64) -> bool {
-    #[cfg(target_os = "linux")]
-    {
-        // SAFETY: PR_SET_TIMERSLACK takes one integer argument by value and changes only
-        // the calling thread's timer slack; no memory is passed to the kernel.
-        let r = unsafe { libc::prctl(libc::PR_SET_TIMERSLACK, ns as libc::c_ulong, 0, 0, 0) };
-        r == 0
-    }
-    #[cfg(not(target_os = "linux"))]
-    {
-        let _ = ns;
-        false
     }
 }

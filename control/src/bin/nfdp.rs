@@ -59,6 +59,9 @@ enum Cmd {
         /// Also write conntrack's NEW / UPDATE / DESTROY events (`conntrack -E` shape).
         #[arg(long, value_name = "FILE")]
         events: Option<PathBuf>,
+        /// Also write the -j NFLOG packets, DIR/group-N.pcap per group (raw IPv4).
+        #[arg(long, value_name = "DIR")]
+        nflog_dir: Option<PathBuf>,
     },
 }
 
@@ -69,6 +72,7 @@ fn replay(
     out: PathBuf,
     conntrack: Option<PathBuf>,
     events: Option<PathBuf>,
+    nflog_dir: Option<PathBuf>,
 ) -> ExitCode {
     let mut parsed = Vec::new();
     for i in &inputs {
@@ -89,6 +93,7 @@ fn replay(
         out_dir: out,
         conntrack,
         events,
+        nflog_dir,
     };
     match control::replay::run(&args) {
         Ok(s) => {
@@ -155,7 +160,8 @@ fn main() -> ExitCode {
             out,
             conntrack,
             events,
-        } => replay(config, rules, inputs, out, conntrack, events),
+            nflog_dir,
+        } => replay(config, rules, inputs, out, conntrack, events, nflog_dir),
         Cmd::Config { check } => match control::config_check::check(&check) {
             Ok(checked) => {
                 println!("{}", checked.summary());

@@ -401,6 +401,10 @@ pub fn start(cfg: Config, rules: Ruleset, ports: Ports, opts: Options) -> Result
     let mut threads = Vec::new();
     // `-j SET` operations from every worker to the set updater.
     let (set_ops_tx, set_ops_rx) = crossbeam_channel::bounded(SET_OPS_QUEUE);
+    // `-j NFLOG` records from every worker to the capture writer (with `[nflog] dir`).
+    let (nflog_tx, nflog_rx) = crossbeam_channel::bounded(NFLOG_QUEUE);
+    let nflog_dir = cfg.nflog_dir.clone();
+    let nflog_tx = nflog_dir.is_some().then_some(nflog_tx);
     let mut snapshots = Vec::new();
     let alive = Arc::new(AtomicUsize::new(0));
     for (i, worker_ports) in port_queues.into_iter().enumerate() {
@@ -412,6 +416,9 @@ pub fn start(cfg: Config, rules: Ruleset, ports: Ports, opts: Options) -> Result
         pipeline.set_conntrack_config(ct_cfg.clone());
         pipeline.set_sets(shared.sets.load_full());
         pipeline.seed(0x6e66_6470 ^ i as u64);
+        if nflog_tx.is_some() {
+            pipeline.collect_nflog();
+        }
         let burst = usize::from(cfg.burst);
         let worker = match &handoff {
             Some(h) => Worker::multicore(
@@ -440,6 +447,7 @@ pub fn start(cfg: Config, rules: Ruleset, ports: Ports, opts: Options) -> Result
             commands: rx,
             set_ops: set_ops_tx.clone(),
             max_sleep_us: cfg.max_sleep_us,
+            nflog: nflog_tx.clone(),
             stop: Arc::clone(&stop),
             snapshot,
         };
@@ -549,6 +557,20 @@ pub fn start(cfg: Config, rules: Ruleset, ports: Ports, opts: Options) -> Result
             .map_err(|e| e.to_string())?,
     );
 
+    drop(nflog_tx);
+    if let Some(dir) = nflog_dir {
+        let nflog_stop = Arc::clone(&stop);
+        daemon.threads.push(
+            std::thread::Builder::new()
+                .name("nfdp-nflog".into())
+                .spawn(move || {
+                    super::privileges::thread_start();
+                    nflog_writer(&dir, &nflog_rx, &nflog_stop)
+                })
+                .map_err(|e| e.to_string())?,
+        );
+    }
+
     let loop_control = Arc::clone(&control);
     let loop_stop = Arc::clone(&stop);
     let loop_reload = Arc::clone(&reload);
@@ -602,6 +624,34 @@ fn set_updater(
         }
         batch.clear();
     }
+}
+
+/// `-j NFLOG` records the workers queue for the capture writer, at most (more are lost and
+/// counted in the workers' `nflog_lost`).
+const NFLOG_QUEUE: usize = 65_536;
+
+/// Writes the workers' `-j NFLOG` records to `[nflog] dir`, one pcap file per group, a
+/// batch (whatever has arrived) at a time, flushed after each, until `stop` (then what is
+/// still queued is written too). The workers never touch the files.
+fn nflog_writer(
+    dir: &std::path::Path,
+    records: &crossbeam_channel::Receiver<dataplane::ruleset::targets::nflog::NflogRecord>,
+    stop: &AtomicBool,
+) {
+    let mut w = crate::nflog::NflogWriter::new(dir);
+    loop {
+        let stopping = stop.load(Ordering::Relaxed);
+        match records.recv_timeout(Duration::from_millis(100)) {
+            Ok(r) => w.write(&r),
+            Err(crossbeam_channel::RecvTimeoutError::Timeout) if !stopping => continue,
+            Err(_) => break,
+        }
+        for r in records.try_iter().take(NFLOG_QUEUE) {
+            w.write(&r);
+        }
+        w.flush();
+    }
+    w.flush();
 }
 
 /// Link state, reloads and the worker watchdog, until `stop`.

@@ -344,6 +344,9 @@ pub fn outcomes(s: &PipelineStats) -> Vec<(&'static str, u64)> {
         ("icmp_errors", s.icmp_errors),
         ("icmp_rate_limited", s.icmp_rate_limited),
         ("fragments_sent", s.fragments_sent),
+        // `-j NFLOG` copies queued for the capture writer, and those a full queue lost.
+        ("nflog_queued", s.nflog),
+        ("nflog_lost", s.nflog_lost),
     ];
     v.extend(s.drops.iter().map(|(r, n)| (r.outcome(), n)));
     v

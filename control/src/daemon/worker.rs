@@ -182,6 +182,9 @@ pub struct WorkerThread {
     pub set_ops: crossbeam_channel::Sender<dataplane::ipset::kadt::PacketSetOp>,
     /// `[dataplane] max_sleep_us` (0: busy polling).
     pub max_sleep_us: u32,
+    /// Where the pipeline's `-j NFLOG` records go (the control plane's capture writer);
+    /// None without `[nflog] dir` (the pipeline then copies nothing).
+    pub nflog: Option<crossbeam_channel::Sender<dataplane::ruleset::targets::nflog::NflogRecord>>,
     pub stop: Arc<AtomicBool>,
     /// Where the worker publishes its counters at every housekeeping tick (for /metrics).
     pub snapshot: Arc<SnapshotSlot>,
@@ -322,6 +325,13 @@ impl WorkerThread {
                 lost += u64::from(self.set_ops.try_send(op).is_err());
             }
             self.worker.pipeline.count_set_ops_lost(lost);
+            if let Some(tx) = &self.nflog {
+                let mut lost = 0;
+                for r in self.worker.pipeline.drain_nflog() {
+                    lost += u64::from(tx.try_send(r).is_err());
+                }
+                self.worker.pipeline.count_nflog_lost(lost);
+            }
 
             report.polls += 1;
             self.snapshot.heartbeat.beat(report.polls);

@@ -54,6 +54,16 @@ fn split_warnings(msg: &str) -> (&str, &str) {
     msg.split_at(at)
 }
 
+/// What an extension's final check printed to stderr before the refusal (libxt_NFLOG
+/// warns of `--nflog-range` before libxtables refuses it beside `--nflog-size`).
+fn warned_before(msg: &str) -> &'static str {
+    if msg.starts_with("NFLOG: option \"--nflog-range\" cannot be used together") {
+        super::ext::t_nflog::RANGE_WARNING
+    } else {
+        ""
+    }
+}
+
 /// The parser's wording where iptables' differs.
 fn as_iptables_says(msg: &str) -> String {
     if msg.starts_with("invalid portrange `") && msg.ends_with("(min > max)") {
@@ -93,7 +103,8 @@ pub fn parse_refusal(msg: &str) -> Refusal {
     let blank = if ends_with_newline(msg) { "\n" } else { "" };
     refusal(
         format!(
-            "{warnings}iptables {VERSION}: {msg}\n{blank}{}",
+            "{warnings}{}iptables {VERSION}: {msg}\n{blank}{}",
+            warned_before(msg),
             try_help("iptables")
         ),
         2,
@@ -193,7 +204,8 @@ pub fn restore_refusal(text: &str, e: &RestoreError) -> Refusal {
         let blank = if ends_with_newline(msg) { "\n" } else { "" };
         refusal(
             format!(
-                "{warnings}{prog} {VERSION}: {msg}\n{blank}Error occurred at line: {line}\n{}",
+                "{warnings}{}{prog} {VERSION}: {msg}\n{blank}Error occurred at line: {line}\n{}",
+                warned_before(msg),
                 try_help(prog)
             ),
             2,

@@ -237,6 +237,10 @@ impl RuleHost for Host<'_> {
                 }
                 TargetOutcome::Continue
             }
+            Target::Nflog(t) => {
+                self.p.queue_nflog(t, self.pkt.buf.data());
+                TargetOutcome::Continue
+            }
             Target::Mark(m) => {
                 self.pkt.buf.mark = m.apply(self.pkt.buf.mark);
                 TargetOutcome::Continue

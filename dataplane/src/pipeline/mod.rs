@@ -54,6 +54,10 @@ use std::sync::Arc;
 /// makes at most one per packet and rule; more means the control plane is not draining).
 pub const MAX_SET_OPS: usize = 4096;
 
+/// `-j NFLOG` records a pipeline queues between two drains by its worker loop (more are
+/// lost and counted: the control plane's writer is not keeping up).
+pub const MAX_NFLOG_RECORDS: usize = 4096;
+
 /// The flags TRACE logs with (NF_LOG_DEFAULT_MASK without the socket owner).
 pub const TRACE_FLAGS: u8 = log_flags::TCPSEQ | log_flags::TCPOPT | log_flags::IPOPT;
 
@@ -83,6 +87,10 @@ pub struct PipelineStats {
     /// queue was full (`MAX_SET_OPS`: the control plane is not keeping up).
     pub set_ops: u64,
     pub set_ops_lost: u64,
+    /// `-j NFLOG` packets queued for the control plane's capture writer, and those lost
+    /// because a queue was full (`MAX_NFLOG_RECORDS`, or the worker's channel).
+    pub nflog: u64,
+    pub nflog_lost: u64,
     /// Every packet dropped, by reason (`Pipeline::count_drop`).
     pub drops: DropCounters,
 }
@@ -193,6 +201,9 @@ pub struct Pipeline {
     /// `-j SET` operations waiting for the worker loop to hand them to the control plane
     /// (`drain_set_ops`); at most `MAX_SET_OPS`.
     set_ops: Vec<crate::ipset::kadt::PacketSetOp>,
+    /// `-j NFLOG` records waiting for the worker loop (`drain_nflog`); None while nobody
+    /// collects them (`collect_nflog`: no capture is configured, so nothing is copied).
+    nflog: Option<Vec<crate::ruleset::targets::nflog::NflogRecord>>,
     defrag: Defrag,
     counters: Vec<Counters>,
     state: Vec<RuleState>,
@@ -263,6 +274,7 @@ impl Pipeline {
             tables: tables::NamedTables::default(),
             sets: Arc::new(SetTable::default()),
             set_ops: Vec::new(),
+            nflog: None,
             defrag: Defrag::default(),
             counters: vec![Counters::default(); n],
             state: vec![RuleState::default(); n],
@@ -456,6 +468,39 @@ impl Pipeline {
     /// publishes it. Until then `-m set` tests see the set without them.
     pub fn drain_set_ops(&mut self) -> std::vec::Drain<'_, crate::ipset::kadt::PacketSetOp> {
         self.set_ops.drain(..)
+    }
+
+    /// Keeps `-j NFLOG` packets for `drain_nflog` (without it NFLOG rules copy nothing,
+    /// as the kernel's nfnetlink_log with no listener on the group).
+    pub fn collect_nflog(&mut self) {
+        self.nflog.get_or_insert_with(Vec::new);
+    }
+
+    /// Queues an NFLOG record for the control plane (lost, and counted, past
+    /// `MAX_NFLOG_RECORDS`).
+    fn queue_nflog(&mut self, t: &crate::ruleset::targets::nflog::NflogTarget, packet: &[u8]) {
+        let Some(q) = self.nflog.as_mut() else {
+            return;
+        };
+        if q.len() < MAX_NFLOG_RECORDS {
+            q.push(t.record(packet, self.now_ns));
+            self.stats.nflog += 1;
+        } else {
+            self.stats.nflog_lost += 1;
+        }
+    }
+
+    /// Records `drain_nflog` handed over that did not reach the control plane.
+    pub fn count_nflog_lost(&mut self, n: u64) {
+        self.stats.nflog_lost += n;
+        self.stats.nflog -= n.min(self.stats.nflog);
+    }
+
+    /// The `-j NFLOG` records queued since the last call, oldest first.
+    pub fn drain_nflog(
+        &mut self,
+    ) -> impl Iterator<Item = crate::ruleset::targets::nflog::NflogRecord> + '_ {
+        self.nflog.iter_mut().flat_map(|q| q.drain(..))
     }
 
     pub fn ruleset(&self) -> &Arc<CompiledRuleset> {

@@ -48,6 +48,7 @@ pub mod t_log;
 pub mod t_mark;
 pub mod t_nat;
 pub mod t_netmap;
+pub mod t_nflog;
 pub mod t_reject;
 pub mod t_set;
 pub mod t_tcpmss;
@@ -140,6 +141,7 @@ pub fn repeated_target_option(t: &Target, opt: &str) -> String {
     match (t, opt) {
         (Target::Hmark(_), _) => t_hmark::repeated(opt),
         (Target::Ct(_), _) => t_ct::repeated(opt),
+        (Target::Nflog(_), _) => t_nflog::repeated(opt),
         (Target::Set(_), "--add-set" | "--del-set") => {
             format!("{opt} can be specified only once")
         }
@@ -721,6 +723,7 @@ pub fn new_target(name: &str) -> Option<Target> {
         "ECN" => Target::Ecn(Default::default()),
         "TCPOPTSTRIP" => Target::Tcpoptstrip(Default::default()),
         "HMARK" => Target::Hmark(Default::default()),
+        "NFLOG" => Target::Nflog(Default::default()),
         "CHECKSUM" => Target::Checksum(Default::default()),
         "NOTRACK" => Target::Notrack,
         "CT" => Target::Ct(Default::default()),
@@ -748,6 +751,7 @@ pub fn target_options(t: &Target) -> &'static [&'static str] {
         Target::Ecn(_) => t_ecn::OPTIONS,
         Target::Tcpoptstrip(_) => t_tcpoptstrip::OPTIONS,
         Target::Hmark(_) => t_hmark::OPTIONS,
+        Target::Nflog(_) => t_nflog::OPTIONS,
         Target::Checksum(_) => t_checksum::OPTIONS,
         Target::Ct(_) => t_ct::OPTIONS,
         _ => &[],
@@ -774,6 +778,12 @@ pub fn parse_target_option(
     // libxt_CT's options go through xtables_option_parse, which words `!` its own way.
     if let Target::Ct(x) = t {
         return t_ct::parse(x, opt, inv, args);
+    }
+    if let Target::Nflog(x) = t {
+        if inv {
+            return Err(t_nflog::inverted(opt));
+        }
+        return t_nflog::parse(x, opt, args);
     }
     no_inv(inv, opt)?;
     match t {
@@ -815,6 +825,7 @@ pub fn finish_target(t: &mut Target, seen: &[&'static str]) -> Result<(), String
         Target::Checksum(_) => t_checksum::finish(seen),
         Target::Ct(x) => t_ct::finish(x),
         Target::Hmark(x) => t_hmark::finish(x),
+        Target::Nflog(_) => t_nflog::finish(seen),
         _ => Ok(()),
     }
 }
@@ -851,6 +862,7 @@ pub fn save_target(t: &Target, out: &mut String) {
         Target::Ecn(x) => t_ecn::save(x, out),
         Target::Tcpoptstrip(x) => t_tcpoptstrip::save(x, out),
         Target::Hmark(x) => t_hmark::save(x, out),
+        Target::Nflog(x) => t_nflog::save(x, out),
         Target::Checksum(x) => t_checksum::save(x, out),
         Target::Ct(x) => t_ct::save(x, out),
         _ => {}
@@ -928,6 +940,7 @@ pub fn list_target(t: &Target, numeric: bool, out: &mut String) {
         Target::Ecn(x) => t_ecn::list(x, out),
         Target::Tcpoptstrip(x) => t_tcpoptstrip::list(x, numeric, out),
         Target::Hmark(x) => t_hmark::list(x, out),
+        Target::Nflog(x) => t_nflog::list(x, out),
         Target::Checksum(x) => t_checksum::list(x, out),
         Target::Ct(x) => t_ct::list(x, out),
         Target::Notrack => out.push_str(" NOTRACK"),

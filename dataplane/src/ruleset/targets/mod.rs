@@ -11,6 +11,7 @@ pub mod log;
 pub mod mark;
 pub mod nat;
 pub mod netmap;
+pub mod nflog;
 pub mod reject;
 pub mod set;
 pub mod tcpmss;
@@ -36,6 +37,8 @@ pub enum Target {
     Goto(String),
     Reject(reject::RejectTarget),
     Log(log::LogTarget),
+    /// `-j NFLOG`: the packet (or its first `--nflog-size` bytes) to the group's capture.
+    Nflog(nflog::NflogTarget),
     Mark(mark::MarkTarget),
     Connmark(connmark::ConnmarkTarget),
     Ttl(ttl::TtlTarget),
@@ -77,6 +80,7 @@ impl Target {
             Target::Jump(c) | Target::Goto(c) => c,
             Target::Reject(_) => "REJECT",
             Target::Log(_) => "LOG",
+            Target::Nflog(_) => "NFLOG",
             Target::Mark(_) => "MARK",
             Target::Connmark(_) => "CONNMARK",
             Target::Ttl(_) => "TTL",
@@ -161,6 +165,7 @@ impl Target {
             Target::None
                 | Target::Jump(_)
                 | Target::Log(_)
+                | Target::Nflog(_)
                 | Target::Mark(_)
                 | Target::Connmark(_)
                 | Target::Ttl(_)

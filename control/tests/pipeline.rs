@@ -684,6 +684,83 @@ fn nflog_queues_the_packet_as_each_hook_sees_it_and_goes_on() {
 }
 
 #[test]
+fn set_target_queues_the_packets_element_and_goes_on() {
+    let cfg = Config::parse(CONFIG, Path::new("test.toml")).expect("config");
+    let topo = cfg.build().expect("topology");
+    let mut rs = Ruleset::default();
+    control::ipset::restore(
+        &mut rs,
+        "create seen hash:ip,port timeout 60\ncreate gone hash:ip\n",
+        false,
+        0,
+    )
+    .expect("sets");
+    let rules = "*filter\n:FORWARD DROP [0:0]\n\
+                 -A FORWARD -p tcp -j SET --add-set seen dst,dst --exist --timeout 30 --del-set gone src\n\
+                 -A FORWARD -p tcp --dport 80 -j ACCEPT\nCOMMIT\n";
+    restore(rules, &mut rs, RestoreOptions::default()).expect("rules");
+    let mut p = Pipeline::new(
+        Arc::new(CompiledRuleset::compile(&rs, 1)),
+        topo.fib.clone(),
+        topo.neighbors.clone(),
+    );
+    p.set_sets(Arc::clone(&rs.sets));
+    let syn = tcp(HOST, SERVER, 40000, 80, SYN, 64);
+    // Not a verdict: the packet went on to the ACCEPT rule.
+    assert_eq!(tx_on(&run(&mut p, LAN, &syn), WAN).len(), 1);
+    let ops: Vec<_> = p.drain_set_ops().collect();
+    use dataplane::ipset::kadt::OpElem;
+    use dataplane::ipset::Elem;
+    let seen = rs.sets.index("seen").unwrap();
+    let gone = rs.sets.index("gone").unwrap();
+    let summary: Vec<_> = ops
+        .iter()
+        .map(|o| (o.index, o.del, o.exist, o.timeout, o.elem.clone()))
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            (
+                seen,
+                false,
+                true,
+                Some(30),
+                OpElem::One(Elem::IpPort(Ipv4Addr::from(SERVER), 6, 80))
+            ),
+            (
+                gone,
+                true,
+                true,
+                None,
+                OpElem::One(Elem::Ip(Ipv4Addr::from(HOST)))
+            ),
+        ]
+    );
+    assert_eq!(p.stats().set_ops, 2);
+    // Applied as the control plane applies them: the element is in the next snapshot.
+    let next = p
+        .sets()
+        .with_packet_ops(&ops, T0)
+        .expect("the add changed a set");
+    assert!(next
+        .get(seen)
+        .unwrap()
+        .set
+        .test_elem(&Elem::IpPort(Ipv4Addr::from(SERVER), 6, 80), T0));
+
+    // A worker that does not drain: bounded, the rest counted as lost.
+    let max = dataplane::pipeline::MAX_SET_OPS;
+    for _ in 0..max / 2 + 3 {
+        run(&mut p, LAN, &syn);
+    }
+    assert_eq!(
+        (p.stats().set_ops, p.stats().set_ops_lost),
+        (max as u64 + 2, 6)
+    );
+    assert_eq!(p.drain_set_ops().count(), max);
+}
+
+#[test]
 fn log_lines_have_the_kernel_shape() {
     let mut p = pipeline("*filter\n-A FORWARD -p tcp -j LOG --log-prefix \"FWD: \"\nCOMMIT\n");
     p.collect_log();

@@ -347,6 +347,9 @@ pub fn outcomes(s: &PipelineStats) -> Vec<(&'static str, u64)> {
         // `-j NFLOG` copies queued for the capture writer, and those a full queue lost.
         ("nflog_queued", s.nflog),
         ("nflog_lost", s.nflog_lost),
+        // `-j SET` operations handed to the control plane, and those a full queue lost.
+        ("set_ops_queued", s.set_ops),
+        ("set_ops_lost", s.set_ops_lost),
     ];
     v.extend(s.drops.iter().map(|(r, n)| (r.outcome(), n)));
     v

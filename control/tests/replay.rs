@@ -58,9 +58,10 @@ fn read_pcap(path: &Path) -> Vec<Vec<u8>> {
     v
 }
 
-#[test]
-fn replay_writes_ports_local_and_trace() {
-    let dir = std::env::temp_dir().join(format!("nfdp-replay-{}", std::process::id()));
+/// A fresh directory with the LAN/WAN config whose `[rules] file` holds `rules`; the
+/// directory and the config's path.
+fn gateway(tag: &str, rules: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+    let dir = std::env::temp_dir().join(format!("nfdp-replay-{tag}{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let cfg = dir.join("gw.toml");
@@ -74,12 +75,17 @@ file = "gw.rules"
         ),
     )
     .unwrap();
-    std::fs::write(
-        dir.join("gw.rules"),
+    std::fs::write(dir.join("gw.rules"), rules).unwrap();
+    (dir, cfg)
+}
+
+#[test]
+fn replay_writes_ports_local_and_trace() {
+    let (dir, cfg) = gateway(
+        "",
         "*filter\n:FORWARD DROP [0:0]\n-A FORWARD -m conntrack --ctstate INVALID -j DROP\n\
          -A FORWARD -p tcp --dport 80 -j ACCEPT\nCOMMIT\n",
-    )
-    .unwrap();
+    );
 
     let input = dir.join("lan.pcap");
     {
@@ -312,27 +318,12 @@ fn replay_shows_arp_for_a_missing_neighbour_and_answers_arp() {
 
 #[test]
 fn replay_writes_the_nflog_captures_afresh() {
-    let dir = std::env::temp_dir().join(format!("nfdp-replay-nflog-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let cfg = dir.join("gw.toml");
-    std::fs::write(
-        &cfg,
-        support::lan_wan_config!(
-            r#"
-[rules]
-file = "gw.rules"
-"#
-        ),
-    )
-    .unwrap();
-    std::fs::write(
-        dir.join("gw.rules"),
+    let (dir, cfg) = gateway(
+        "nflog-",
         "*raw\n-A PREROUTING -p tcp --dport 22 -j NFLOG --nflog-group 3 --nflog-size 24\n\
          COMMIT\n*filter\n:FORWARD DROP [0:0]\n-A FORWARD -j NFLOG --nflog-prefix dropped\n\
          COMMIT\n",
-    )
-    .unwrap();
+    );
     let input = dir.join("lan.pcap");
     let host = [192, 168, 1, 10];
     let pkts: Vec<Vec<u8>> = [22, 80]

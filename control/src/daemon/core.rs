@@ -547,28 +547,16 @@ pub fn start(cfg: Config, rules: Ruleset, ports: Ports, opts: Options) -> Result
     let sets_control = Arc::clone(&control);
     let sets_stop = Arc::clone(&stop);
     drop(set_ops_tx);
-    daemon.threads.push(
-        std::thread::Builder::new()
-            .name("nfdp-sets".into())
-            .spawn(move || {
-                super::privileges::thread_start();
-                set_updater(&sets_control, &set_ops_rx, &sets_stop)
-            })
-            .map_err(|e| e.to_string())?,
-    );
+    daemon.threads.push(spawn_service("nfdp-sets", move || {
+        set_updater(&sets_control, &set_ops_rx, &sets_stop)
+    })?);
 
     drop(nflog_tx);
     if let Some(dir) = nflog_dir {
         let nflog_stop = Arc::clone(&stop);
-        daemon.threads.push(
-            std::thread::Builder::new()
-                .name("nfdp-nflog".into())
-                .spawn(move || {
-                    super::privileges::thread_start();
-                    nflog_writer(&dir, &nflog_rx, &nflog_stop)
-                })
-                .map_err(|e| e.to_string())?,
-        );
+        daemon.threads.push(spawn_service("nfdp-nflog", move || {
+            nflog_writer(&dir, &nflog_rx, &nflog_stop)
+        })?);
     }
 
     let loop_control = Arc::clone(&control);
@@ -589,6 +577,17 @@ pub fn start(cfg: Config, rules: Ruleset, ports: Ports, opts: Options) -> Result
             .map_err(|e| e.to_string())?,
     );
     Ok(daemon)
+}
+
+/// A control-plane thread that serves the workers (`-j SET`, `-j NFLOG`) until `stop`.
+fn spawn_service(name: &str, f: impl FnOnce() + Send + 'static) -> Result<JoinHandle<()>, String> {
+    std::thread::Builder::new()
+        .name(name.into())
+        .spawn(move || {
+            super::privileges::thread_start();
+            f()
+        })
+        .map_err(|e| e.to_string())
 }
 
 /// `-j SET` operations the workers queue, at most (more are lost and counted).

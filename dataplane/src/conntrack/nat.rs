@@ -5,7 +5,7 @@
 
 use super::tuple::PortRange;
 use super::{ConnEntry, Conntrack, Tuple};
-use crate::hash::mix64;
+use crate::hash::{jhash2, mix64};
 use std::net::Ipv4Addr;
 
 /// Status bits beside the conntrack ones (`IPS_SRC_NAT`, ...).
@@ -50,60 +50,6 @@ pub struct NatRequest {
     pub port_base: Option<u16>,
     pub random: bool,
     pub persistent: bool,
-}
-
-/// The kernel's `jhash2` (Bob Jenkins' lookup3 over 32-bit words): hashing as Linux does
-/// makes an address range pick the same address for a flow as a Linux router would.
-fn jhash2(k: &[u32], initval: u32) -> u32 {
-    let init = 0xdead_beef_u32
-        .wrapping_add((k.len() as u32) << 2)
-        .wrapping_add(initval);
-    let (mut a, mut b, mut c) = (init, init, init);
-    let mut rest = k;
-    while rest.len() > 3 {
-        a = a.wrapping_add(rest[0]);
-        b = b.wrapping_add(rest[1]);
-        c = c.wrapping_add(rest[2]);
-        // __jhash_mix
-        a = a.wrapping_sub(c) ^ c.rotate_left(4);
-        c = c.wrapping_add(b);
-        b = b.wrapping_sub(a) ^ a.rotate_left(6);
-        a = a.wrapping_add(c);
-        c = c.wrapping_sub(b) ^ b.rotate_left(8);
-        b = b.wrapping_add(a);
-        a = a.wrapping_sub(c) ^ c.rotate_left(16);
-        c = c.wrapping_add(b);
-        b = b.wrapping_sub(a) ^ a.rotate_left(19);
-        a = a.wrapping_add(c);
-        c = c.wrapping_sub(b) ^ b.rotate_left(4);
-        b = b.wrapping_add(a);
-        rest = &rest[3..];
-    }
-    if rest.is_empty() {
-        return c;
-    }
-    if rest.len() == 3 {
-        c = c.wrapping_add(rest[2]);
-    }
-    if rest.len() >= 2 {
-        b = b.wrapping_add(rest[1]);
-    }
-    a = a.wrapping_add(rest[0]);
-    // __jhash_final
-    c ^= b;
-    c = c.wrapping_sub(b.rotate_left(14));
-    a ^= c;
-    a = a.wrapping_sub(c.rotate_left(11));
-    b ^= a;
-    b = b.wrapping_sub(a.rotate_left(25));
-    c ^= b;
-    c = c.wrapping_sub(b.rotate_left(16));
-    a ^= c;
-    a = a.wrapping_sub(c.rotate_left(4));
-    b ^= a;
-    b = b.wrapping_sub(a.rotate_left(14));
-    c ^= b;
-    c.wrapping_sub(b.rotate_left(24))
 }
 
 /// find_best_ips_proto: the address of `lo..=hi` for a connection from `src` to `dst`,

@@ -519,3 +519,205 @@ fn hash_net_iface_takes_the_input_or_output_interface() {
     assert!(set.test_elem(&Elem::NetIface(ip("10.2.2.2"), 32, "wan0".into(), false), 0));
     assert_eq!(set.elements(0).len(), 4);
 }
+
+// -j SET from the packet side (kadt.rs).
+
+/// A UDP packet from the LAN (`pkt`'s interfaces the other way round).
+fn udp(src: [u8; 4], dst: [u8; 4], sport: u16, dport: u16) -> PacketFields<'static> {
+    PacketFields {
+        src: u32::from(Ipv4Addr::from(src)),
+        dst: u32::from(Ipv4Addr::from(dst)),
+        ports: Some((sport, dport)),
+        ifaces: PacketIfaces {
+            input: Some("lan0"),
+            output: Some("wan0"),
+        },
+        ..pkt("0.0.0.0", "0.0.0.0")
+    }
+}
+
+const DST_DST: Dirs = Dirs {
+    src_bits: 0,
+    count: 2,
+};
+
+fn tables(sets: &[(&str, SetType, SetOptions)]) -> SetTable {
+    let mut t = SetTable::default();
+    for (name, ty, o) in sets {
+        t.create(name, IpSet::new(*ty, o.clone()), false).unwrap();
+    }
+    t
+}
+
+fn add_op(index: u32, elem: Elem) -> kadt::PacketSetOp {
+    kadt::PacketSetOp {
+        index,
+        del: false,
+        exist: false,
+        timeout: None,
+        elem: kadt::OpElem::One(elem),
+    }
+}
+
+#[test]
+fn each_type_builds_its_element_from_the_packet_as_kadt_does() {
+    let p = udp([192, 168, 1, 10], [10, 20, 3, 4], 5000, 53);
+    let mut t = tables(&[
+        ("ip", SetType::HashIp, SetOptions::default()),
+        ("net", SetType::HashNet, SetOptions::default()),
+        ("ipport", SetType::HashIpPort, SetOptions::default()),
+        ("netif", SetType::HashNetIface, SetOptions::default()),
+        (
+            "ports",
+            SetType::BitmapPort,
+            SetOptions {
+                range: (1, 1000),
+                ..SetOptions::default()
+            },
+        ),
+    ]);
+    let elem = |t: &SetTable, name: &str, dirs| t.by_name(name).unwrap().set.packet_elem(&p, dirs);
+    assert_eq!(
+        elem(&t, "ip", SRC),
+        Some(Elem::Ip(Ipv4Addr::new(192, 168, 1, 10)))
+    );
+    // An empty hash:net adds the host; with 10.9.0.0/16 in it, the /16.
+    assert_eq!(
+        elem(&t, "net", SRC),
+        Some(Elem::Net(Ipv4Addr::new(192, 168, 1, 10), 32))
+    );
+    let net = t.index("net").unwrap();
+    assert!(t.apply_packet_op(&add_op(net, Elem::Net(Ipv4Addr::new(10, 9, 0, 0), 16)), 0));
+    assert_eq!(
+        elem(
+            &t,
+            "net",
+            Dirs {
+                src_bits: 0,
+                count: 1
+            }
+        ),
+        Some(Elem::Net(Ipv4Addr::new(10, 20, 0, 0), 16))
+    );
+    assert_eq!(
+        elem(&t, "ipport", DST_DST),
+        Some(Elem::IpPort(Ipv4Addr::new(10, 20, 3, 4), IPPROTO_UDP, 53))
+    );
+    // Too few directions for a two-dimension type: the kernel's -EINVAL.
+    assert_eq!(elem(&t, "ipport", SRC), None);
+    assert_eq!(
+        elem(
+            &t,
+            "netif",
+            Dirs {
+                src_bits: 0b11,
+                count: 2
+            }
+        ),
+        Some(Elem::NetIface(
+            Ipv4Addr::new(192, 168, 1, 10),
+            32,
+            "lan0".into(),
+            false
+        ))
+    );
+    // bitmap:port: in range, TCP/UDP only.
+    assert_eq!(
+        elem(
+            &t,
+            "ports",
+            Dirs {
+                src_bits: 0,
+                count: 1
+            }
+        ),
+        Some(Elem::Port(53))
+    );
+    assert_eq!(elem(&t, "ports", SRC), None, "5000 is outside 1-1000");
+    let icmp = PacketFields {
+        proto: 1,
+        ports: Some((0x0800, 0x0800)),
+        ..p
+    };
+    let ports = &t.by_name("ports").unwrap().set;
+    assert_eq!(
+        ports.packet_elem(
+            &icmp,
+            Dirs {
+                src_bits: 0,
+                count: 1
+            }
+        ),
+        None
+    );
+}
+
+#[test]
+fn adds_and_deletes_apply_as_ip_set_add_and_del() {
+    let mut t = tables(&[(
+        "blk",
+        SetType::HashIp,
+        SetOptions {
+            timeout: Some(300),
+            ..SetOptions::default()
+        },
+    )]);
+    let blk = t.index("blk").unwrap();
+    let p = udp([192, 168, 1, 10], [1, 1, 1, 1], 1, 2);
+    let op =
+        |t: &SetTable, del, exist, timeout| t.packet_op(blk, &p, SRC, del, exist, timeout).unwrap();
+    let elem = Elem::Ip(Ipv4Addr::new(192, 168, 1, 10));
+    let alive = |t: &SetTable, now| t.get(blk).unwrap().set.test_elem_alive(&elem, now);
+    // An add with its own timeout; again without --exist changes nothing.
+    assert!(t.apply_packet_op(&op(&t, false, false, Some(2)), 0));
+    assert!(!t.apply_packet_op(&op(&t, false, false, Some(100)), S));
+    assert!(alive(&t, S) && !alive(&t, 3 * S));
+    // --exist refreshes the timeout.
+    assert!(t.apply_packet_op(&op(&t, false, true, Some(100)), S));
+    assert!(alive(&t, 50 * S));
+    // A delete; a second one finds nothing.
+    assert!(t.apply_packet_op(&op(&t, true, false, None), 2 * S));
+    assert!(!alive(&t, 2 * S));
+    assert!(!t.apply_packet_op(&op(&t, true, false, None), 2 * S));
+    // None changed: no copy to publish.
+    assert!(t
+        .with_packet_ops([&op(&t, true, false, None)], 2 * S)
+        .is_none());
+}
+
+#[test]
+fn a_list_set_add_lands_in_its_first_member_that_takes_it() {
+    let mut t = tables(&[
+        (
+            "ports",
+            SetType::BitmapPort,
+            SetOptions {
+                range: (1, 100),
+                ..SetOptions::default()
+            },
+        ),
+        ("a", SetType::HashIp, SetOptions::default()),
+        ("b", SetType::HashIp, SetOptions::default()),
+        ("l", SetType::ListSet, SetOptions::default()),
+    ]);
+    let (ports, a, b, l) = (
+        t.index("ports").unwrap(),
+        t.index("a").unwrap(),
+        t.index("b").unwrap(),
+        t.index("l").unwrap(),
+    );
+    for m in [ports, a, b] {
+        assert!(t.apply_packet_op(&add_op(l, Elem::Set(m)), 0));
+    }
+    // Port 5000 fits no bitmap: `a` takes it; once `a` has it, `b` does.
+    let p = udp([192, 168, 1, 10], [1, 1, 1, 1], 5000, 5000);
+    let op = t.packet_op(l, &p, SRC, false, false, None).unwrap();
+    assert!(matches!(&op.elem, kadt::OpElem::Members(m) if m.len() == 2));
+    let e = Elem::Ip(Ipv4Addr::new(192, 168, 1, 10));
+    assert!(t.apply_packet_op(&op, 0));
+    assert!(t.get(a).unwrap().set.test_elem_alive(&e, 0));
+    assert!(!t.get(b).unwrap().set.test_elem_alive(&e, 0));
+    assert!(t.apply_packet_op(&op, 0));
+    assert!(t.get(b).unwrap().set.test_elem_alive(&e, 0));
+    assert!(!t.apply_packet_op(&op, 0), "every member has it");
+}

@@ -265,28 +265,16 @@ impl CompiledRuleset {
                     .flat_map(|c| c.rules.iter())
                     .any(|r| uses_conntrack(&r.spec))
         });
-        let needs_acct = rs
-            .tables
-            .iter()
-            .flat_map(|t| t.chains.iter())
-            .flat_map(|c| c.rules.iter())
-            .any(|r| {
-                r.spec
-                    .matches
-                    .iter()
-                    .any(|m| matches!(m, crate::ruleset::Match::Connbytes(_)))
-            });
-        let needs_labels = rs
-            .tables
-            .iter()
-            .flat_map(|t| t.chains.iter())
-            .flat_map(|c| c.rules.iter())
-            .any(|r| {
-                r.spec
-                    .matches
-                    .iter()
-                    .any(|m| matches!(m, crate::ruleset::Match::Connlabel(_)))
-            });
+        // Whether some rule has a match `is` picks out.
+        let any_match = |is: fn(&crate::ruleset::Match) -> bool| {
+            rs.tables
+                .iter()
+                .flat_map(|t| t.chains.iter())
+                .flat_map(|c| c.rules.iter())
+                .any(|r| r.spec.matches.iter().any(is))
+        };
+        let needs_acct = any_match(|m| matches!(m, crate::ruleset::Match::Connbytes(_)));
+        let needs_labels = any_match(|m| matches!(m, crate::ruleset::Match::Connlabel(_)));
         let mut plan = [[TablePlan::Absent; 5]; 5];
         for t in tables.iter().flatten() {
             for (h, entry) in t.entry.iter().enumerate() {

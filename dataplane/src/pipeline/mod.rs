@@ -58,6 +58,29 @@ pub const MAX_SET_OPS: usize = 4096;
 /// lost and counted: the control plane's writer is not keeping up).
 pub const MAX_NFLOG_RECORDS: usize = 4096;
 
+/// Pushes what `item` makes on a queue the worker loop drains (`-j SET`, `-j NFLOG`),
+/// bounded by `max`: counted as queued, or as lost (and not made) when the queue is full.
+fn push_bounded<T>(
+    q: &mut Vec<T>,
+    max: usize,
+    item: impl FnOnce() -> T,
+    queued: &mut u64,
+    lost: &mut u64,
+) {
+    if q.len() < max {
+        q.push(item());
+        *queued += 1;
+    } else {
+        *lost += 1;
+    }
+}
+
+/// `n` drained items the worker's channel refused: from queued to lost.
+fn move_to_lost(queued: &mut u64, lost: &mut u64, n: u64) {
+    *lost += n;
+    *queued -= n.min(*queued);
+}
+
 /// The flags TRACE logs with (NF_LOG_DEFAULT_MASK without the socket owner).
 pub const TRACE_FLAGS: u8 = log_flags::TCPSEQ | log_flags::TCPOPT | log_flags::IPOPT;
 
@@ -449,18 +472,19 @@ impl Pipeline {
     /// Queues a `-j SET` operation for the control plane (lost, and counted, past
     /// `MAX_SET_OPS`).
     fn queue_set_op(&mut self, op: crate::ipset::kadt::PacketSetOp) {
-        if self.set_ops.len() < MAX_SET_OPS {
-            self.set_ops.push(op);
-            self.stats.set_ops += 1;
-        } else {
-            self.stats.set_ops_lost += 1;
-        }
+        let s = &mut self.stats;
+        push_bounded(
+            &mut self.set_ops,
+            MAX_SET_OPS,
+            || op,
+            &mut s.set_ops,
+            &mut s.set_ops_lost,
+        );
     }
 
     /// Operations `drain_set_ops` handed over that did not reach the control plane.
     pub fn count_set_ops_lost(&mut self, n: u64) {
-        self.stats.set_ops_lost += n;
-        self.stats.set_ops -= n.min(self.stats.set_ops);
+        move_to_lost(&mut self.stats.set_ops, &mut self.stats.set_ops_lost, n);
     }
 
     /// The `-j SET` operations queued since the last call, oldest first: the caller
@@ -482,18 +506,20 @@ impl Pipeline {
         let Some(q) = self.nflog.as_mut() else {
             return;
         };
-        if q.len() < MAX_NFLOG_RECORDS {
-            q.push(t.record(packet, self.now_ns));
-            self.stats.nflog += 1;
-        } else {
-            self.stats.nflog_lost += 1;
-        }
+        let (s, now) = (&mut self.stats, self.now_ns);
+        let record = || t.record(packet, now);
+        push_bounded(
+            q,
+            MAX_NFLOG_RECORDS,
+            record,
+            &mut s.nflog,
+            &mut s.nflog_lost,
+        );
     }
 
     /// Records `drain_nflog` handed over that did not reach the control plane.
     pub fn count_nflog_lost(&mut self, n: u64) {
-        self.stats.nflog_lost += n;
-        self.stats.nflog -= n.min(self.stats.nflog);
+        move_to_lost(&mut self.stats.nflog, &mut self.stats.nflog_lost, n);
     }
 
     /// The `-j NFLOG` records queued since the last call, oldest first.

@@ -41,15 +41,8 @@ pub fn parse(t: &mut LogTarget, o: &str, args: &mut Args) -> Result<(), String> 
                 .ok_or_else(|| format!("log level \"{v}\" unknown"))?,
         };
     } else {
-        if v.contains('\n') {
-            return Err("Newlines not allowed in --log-prefix".into());
-        }
         // iptables 1.8.9 cuts a longer prefix to the kernel's 29 bytes without a word.
-        let mut end = v.len().min(MAX_PREFIX_LEN);
-        while !v.is_char_boundary(end) {
-            end -= 1;
-        }
-        t.prefix = v[..end].to_string();
+        t.prefix = prefix(&v, MAX_PREFIX_LEN)?;
     }
     Ok(())
 }
@@ -98,4 +91,17 @@ pub fn list(t: &LogTarget, numeric: bool, out: &mut String) {
     if !t.prefix.is_empty() {
         let _ = write!(out, " prefix \"{}\"", t.prefix);
     }
+}
+
+/// A log prefix (LOG's, NFLOG's) cut to `max` bytes on a character boundary; iptables
+/// refuses a newline in it (with `--log-prefix` in the message, for NFLOG too).
+pub fn prefix(v: &str, max: usize) -> Result<String, String> {
+    if v.contains('\n') {
+        return Err("Newlines not allowed in --log-prefix".into());
+    }
+    let mut end = v.len().min(max);
+    while !v.is_char_boundary(end) {
+        end -= 1;
+    }
+    Ok(v[..end].to_string())
 }

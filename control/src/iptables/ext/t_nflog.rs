@@ -52,15 +52,8 @@ pub fn parse(t: &mut NflogTarget, o: &str, args: &mut Args) -> Result<(), String
             if v.is_empty() {
                 return Err("Argument must have a minimum length of 1 characters\n".into());
             }
-            if v.contains('\n') {
-                return Err("Newlines not allowed in --log-prefix".into());
-            }
             // iptables-nft keeps what the nft log expression holds (127 bytes).
-            let mut end = v.len().min(MAX_PREFIX_LEN);
-            while !v.is_char_boundary(end) {
-                end -= 1;
-            }
-            t.prefix = v[..end].to_string();
+            t.prefix = super::t_log::prefix(&v, MAX_PREFIX_LEN)?;
         }
         // Checked as a number, then not kept.
         "--nflog-range" => {

@@ -11,6 +11,8 @@
 //! `--hmark-tuple ct`: the connection's original source and reply source, and their
 //! ports (none for ICMP); a packet without a connection keeps its mark.
 
+use crate::hash::jhash_3words;
+
 /// libxt_HMARK's option bits (`XT_HMARK_*`), kept as iptables sets them: they say what
 /// `iptables-save` prints.
 pub mod flag {
@@ -48,28 +50,6 @@ pub struct HmarkTarget {
     /// Never 0 (iptables and the kernel refuse it).
     pub modulus: u32,
     pub offset: u32,
-}
-
-/// The kernel's `jhash_3words` (lookup3's final mix over three words).
-pub fn jhash_3words(a: u32, b: u32, c: u32, initval: u32) -> u32 {
-    let init = initval.wrapping_add(0xdead_beef).wrapping_add(3 << 2);
-    let mut a = a.wrapping_add(init);
-    let mut b = b.wrapping_add(init);
-    let mut c = c.wrapping_add(init);
-    c ^= b;
-    c = c.wrapping_sub(b.rotate_left(14));
-    a ^= c;
-    a = a.wrapping_sub(c.rotate_left(11));
-    b ^= a;
-    b = b.wrapping_sub(a.rotate_left(25));
-    c ^= b;
-    c = c.wrapping_sub(b.rotate_left(16));
-    a ^= c;
-    a = a.wrapping_sub(c.rotate_left(4));
-    b ^= a;
-    b = b.wrapping_sub(a.rotate_left(14));
-    c ^= b;
-    c.wrapping_sub(b.rotate_left(24))
 }
 
 /// Where a protocol's ports (or SPI) start in its header (`proto_ports_offset`).

@@ -73,17 +73,7 @@ fn aton_part(p: &str) -> Option<u64> {
     if !p.starts_with(|c: char| c.is_ascii_digit()) {
         return None;
     }
-    let (digits, radix) = if let Some(h) = p.strip_prefix("0x").or_else(|| p.strip_prefix("0X")) {
-        (h, 16)
-    } else if p.len() > 1 && p.starts_with('0') {
-        (&p[1..], 8)
-    } else {
-        (p, 10)
-    };
-    if digits.is_empty() {
-        return None;
-    }
-    u64::from_str_radix(digits, radix).ok()
+    super::parse_uint(p)
 }
 
 /// `inet_aton` (what getaddrinfo with AI_NUMERICHOST takes for IPv4): one to four parts,

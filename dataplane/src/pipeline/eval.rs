@@ -427,27 +427,24 @@ pub enum RuleEval {
 }
 
 /// A rule's fixed part with its interface names matched against the ports when the
-/// ruleset was compiled: bit `i` of a mask is port id `i`, `NO_PORT` a packet without
-/// that interface (which compares as the empty name, as in the kernel).
+/// ruleset was compiled: bit `i` of a mask is port id `i` (up to 30 ports; more and the
+/// rule takes the View way), `NO_PORT` a packet without that interface (which compares
+/// as the empty name, as in the kernel).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BaseRule {
-    src: Option<Inv<Ipv4Net>>,
-    dst: Option<Inv<Ipv4Net>>,
-    proto: Option<Inv<u8>>,
-    fragment: Option<bool>,
-    in_ports: u64,
-    out_ports: u64,
+    in_ports: u32,
+    out_ports: u32,
     /// Port ids at or above this were not named at compile time.
     known_ports: u16,
 }
 
 impl BaseRule {
-    const NO_PORT: u64 = 1 << 63;
+    const NO_PORT: u32 = 1 << 31;
 
     /// `spec`'s fixed part over `ports` (names by port id), when it has no match and the
     /// ports fit the masks.
     pub fn of(spec: &RuleSpec, ports: &[String]) -> Option<BaseRule> {
-        if !spec.matches.is_empty() || ports.is_empty() || ports.len() >= 63 {
+        if !spec.matches.is_empty() || ports.is_empty() || ports.len() >= 31 {
             return None;
         }
         let mask = |rule: &Option<Inv<Iface>>| {
@@ -456,21 +453,17 @@ impl BaseRule {
                 .iter()
                 .enumerate()
                 .filter(|(_, n)| test(n))
-                .fold(0u64, |m, (i, _)| m | 1 << i);
+                .fold(0u32, |m, (i, _)| m | 1 << i);
             named | if test("") { Self::NO_PORT } else { 0 }
         };
         Some(BaseRule {
-            src: spec.src,
-            dst: spec.dst,
-            proto: spec.proto,
-            fragment: spec.fragment,
             in_ports: mask(&spec.in_iface),
             out_ports: mask(&spec.out_iface),
             known_ports: ports.len() as u16,
         })
     }
 
-    fn port_bit(&self, port: Option<PortId>) -> Option<u64> {
+    fn port_bit(&self, port: Option<PortId>) -> Option<u32> {
         match port {
             None => Some(Self::NO_PORT),
             Some(p) if p.0 < self.known_ports => Some(1 << p.0),
@@ -478,11 +471,14 @@ impl BaseRule {
         }
     }
 
-    /// `base_matches` for the IPv4 packet `ip` on those ports; `None` for a port the
-    /// masks do not know (the caller decides the general way).
+    /// `spec.base_matches` for the IPv4 packet `ip` on those ports (`spec` the rule the
+    /// masks were made from: its addresses, protocol and fragment flag are read there, so
+    /// that every rule's `RuleEval` stays small); `None` for a port the masks do not know
+    /// (the caller decides the general way).
     #[inline]
     pub fn matches(
         &self,
+        spec: &RuleSpec,
         ip: &[u8],
         in_port: Option<PortId>,
         out_port: Option<PortId>,
@@ -498,10 +494,10 @@ impl BaseRule {
         Some(
             self.in_ports & i != 0
                 && self.out_ports & o != 0
-                && net(&self.src, 12)
-                && net(&self.dst, 16)
-                && self.proto.is_none_or(|p| p.apply(ip[9] == p.val))
-                && self.fragment.is_none_or(|f| f == (frag_offset != 0)),
+                && net(&spec.src, 12)
+                && net(&spec.dst, 16)
+                && spec.proto.is_none_or(|p| p.apply(ip[9] == p.val))
+                && spec.fragment.is_none_or(|f| f == (frag_offset != 0)),
         )
     }
 }
@@ -624,6 +620,13 @@ pub fn context_rule_matches(
 mod tests {
     use super::*;
     use crate::ruleset::matches::limit::LIMIT_SCALE;
+
+    /// Every compiled rule carries one: the fixed-part masks must not make all rules
+    /// larger (the addresses are read from the rule's spec).
+    #[test]
+    fn rule_eval_stays_small() {
+        assert!(std::mem::size_of::<RuleEval>() <= 16);
+    }
 
     /// `RuleEval::CtState` answers as `conntrack_matches` does for a state-only match:
     /// every state, every set of state bits, negated or not, with and without an entry,

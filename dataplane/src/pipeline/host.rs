@@ -131,7 +131,7 @@ impl RuleHost for Host<'_> {
             }
             RuleEval::View => return self.view_matches(rule),
             RuleEval::Base(b) => {
-                return match b.matches(ip, self.pkt.in_port, self.pkt.out_port) {
+                return match b.matches(&rule.spec, ip, self.pkt.in_port, self.pkt.out_port) {
                     Some(m) => m,
                     None => self.view_matches(rule),
                 };

@@ -642,6 +642,18 @@ impl Conntrack {
         self.find(self.hash(t), t)
     }
 
+    /// Starts loading what a `lookup` of `t` reads: its index slot, or (`entry`, the slot
+    /// being loaded already) the entry the slot names.
+    #[inline]
+    pub(crate) fn prefetch_lookup(&self, t: &Tuple, entry: bool) {
+        let h = self.hash(t);
+        if entry {
+            self.prefetch_candidate(h);
+        } else {
+            self.index.prefetch(h);
+        }
+    }
+
     #[inline]
     fn hash(&self, t: &Tuple) -> u64 {
         let addrs = u64::from(u32::from(t.src)) << 32 | u64::from(u32::from(t.dst));

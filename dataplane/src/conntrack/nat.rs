@@ -224,18 +224,42 @@ impl Conntrack {
             }
         };
         let mut probes = 0u64;
-        let found = bounded_search(pool.size, shifted.is_some(), offset, |k| {
-            probes += 1;
-            *key(t, req.manip) = pool.port(k);
-            self.is_free(t)
-        });
+        let base = *t;
+        let candidate = |k: u32| {
+            let mut c = base;
+            *key(&mut c, req.manip) = pool.port(k);
+            c
+        };
+        let found = bounded_search(
+            pool.size,
+            shifted.is_some(),
+            offset,
+            |k| {
+                probes += 1;
+                self.is_free(&candidate(k))
+            },
+            |k, entry| {
+                if let Some(r) = candidate(k).invert() {
+                    self.prefetch_lookup(&r, entry);
+                }
+            },
+        );
         self.stats.nat_port_probes += probes;
-        if found.is_none() {
-            self.stats.insert_failed += 1;
+        match found {
+            Some(k) => {
+                *t = candidate(k);
+                true
+            }
+            None => {
+                self.stats.insert_failed += 1;
+                false
+            }
         }
-        found.is_some()
     }
 }
+
+/// Probes of a port search whose index slots are on their way while one is tested.
+const LOOKAHEAD: u32 = 4;
 
 /// The kernel's NF_NAT_MAX_ATTEMPTS: the first window of the port search.
 const MAX_ATTEMPTS: u32 = 128;
@@ -285,6 +309,7 @@ fn bounded_search(
     in_a_row: bool,
     mut offset: impl FnMut(u32) -> u32,
     mut free: impl FnMut(u32) -> bool,
+    mut prefetch: impl FnMut(u32, bool),
 ) -> Option<u32> {
     if size == 0 {
         return None;
@@ -304,12 +329,26 @@ fn bounded_search(
         } else {
             probe_stride(size, h)
         };
-        for _ in 1..attempts {
-            k = if k >= size - stride {
+        let step = |k: u32| {
+            if k >= size - stride {
                 k - (size - stride)
             } else {
                 k + stride
-            };
+            }
+        };
+        // A busy pool takes many probes, each a cache miss or two in the tuple index:
+        // the walk is known in advance, so the index slot of the probe LOOKAHEAD on is
+        // loaded while this one is tested, and the entry the next one's slot names.
+        let mut far = k;
+        for _ in 0..LOOKAHEAD.min(attempts) {
+            far = step(far);
+            prefetch(far, false);
+        }
+        for _ in 1..attempts {
+            k = step(k);
+            far = step(far);
+            prefetch(far, false);
+            prefetch(step(k), true);
             if free(k) {
                 return Some(k);
             }
@@ -371,6 +410,53 @@ fn probe_stride(size: u32, h: u32) -> u32 {
 mod tests {
     use super::*;
 
+    /// The search loads ahead exactly the probes it makes next (the slot LOOKAHEAD
+    /// probes on, the entry of the next one), and finds what it finds without them.
+    #[test]
+    fn the_port_search_prefetches_the_probes_it_makes() {
+        for (size, free_at) in [(64_512u32, 40_000u32), (1000, 3), (7, 5)] {
+            let mut probed = Vec::new();
+            let mut slots = Vec::new();
+            let mut entries = Vec::new();
+            let found = bounded_search(
+                size,
+                false,
+                |_| 12_345,
+                |k| {
+                    probed.push(k);
+                    k == free_at
+                },
+                |k, entry| {
+                    if entry {
+                        entries.push(k)
+                    } else {
+                        slots.push(k)
+                    }
+                },
+            );
+            assert_eq!(found, search(size, false, |_| 12_345, |k| k == free_at));
+            // Every probe of the first round after its first had its slot asked for before,
+            // and from the third on its entry (a later round starts from a new offset).
+            let first_round = probed.len().min(MAX_ATTEMPTS as usize);
+            for (n, k) in probed.iter().enumerate().take(first_round).skip(1) {
+                assert!(slots[..(n + LOOKAHEAD as usize - 1).min(slots.len())].contains(k));
+                if n >= 2 {
+                    assert_eq!(entries.get(n - 2), Some(k));
+                }
+            }
+        }
+    }
+
+    /// `bounded_search` without prefetching.
+    fn search(
+        size: u32,
+        in_a_row: bool,
+        offset: impl FnMut(u32) -> u32,
+        free: impl FnMut(u32) -> bool,
+    ) -> Option<u32> {
+        bounded_search(size, in_a_row, offset, free, |_, _| {})
+    }
+
     fn ip(s: &str) -> Ipv4Addr {
         s.parse().unwrap()
     }
@@ -413,7 +499,7 @@ mod tests {
         // 1024-65535, every port taken: 128 + 64 + 32 + 16 + 8 probes, not 64,512.
         for seed in 0..50u32 {
             let mut probes = 0;
-            let found = bounded_search(
+            let found = search(
                 64_512,
                 false,
                 |round| mix64(u64::from(seed) << 8 | u64::from(round)) as u32,
@@ -426,7 +512,7 @@ mod tests {
         }
         // A pool no larger than the first window is searched whole, once.
         let mut probes = 0;
-        let found = bounded_search(
+        let found = search(
             100,
             false,
             |_| 7,
@@ -436,7 +522,7 @@ mod tests {
             },
         );
         assert_eq!((found, probes), (None, 100));
-        assert_eq!(bounded_search(0, false, |_| 0, |_| true), None);
+        assert_eq!(search(0, false, |_| 0, |_| true), None);
     }
 
     #[test]
@@ -447,7 +533,7 @@ mod tests {
         let size = 64_512u32;
         let mut taken = vec![false; size as usize];
         let search = |conn: u64, taken: &[bool], probes: &mut u64| {
-            bounded_search(
+            search(
                 size,
                 false,
                 |round| mix64(conn << 8 | u64::from(round)) as u32,
@@ -495,7 +581,7 @@ mod tests {
         // as the kernel's first window covers the pool.
         for free in 0..128u32 {
             for off in [0u32, 1, 77, 127, 65_535] {
-                let found = bounded_search(128, false, |_| off, |k| k == free);
+                let found = search(128, false, |_| off, |k| k == free);
                 assert_eq!(found, Some(free), "free {free} offset {off}");
             }
         }
@@ -504,7 +590,7 @@ mod tests {
         let is_free = |k: u32| mix64(u64::from(k)).is_multiple_of(10);
         for conn in 0..1_000u64 {
             let mut probes = 0;
-            let found = bounded_search(
+            let found = search(
                 64_512,
                 false,
                 |round| mix64(conn << 8 | u64::from(round)) as u32,

@@ -144,18 +144,7 @@ pub fn save(m: &DccpMatch, out: &mut String) {
 
 pub fn list(m: &DccpMatch, numeric: bool, out: &mut String) {
     out.push_str(" dccp");
-    for (name, r) in [("spt", &m.sport), ("dpt", &m.dport)] {
-        let Some(r) = r else { continue };
-        if !r.inv && r.val == PortRange::ANY {
-            continue;
-        }
-        let inv = if r.inv { "!" } else { "" };
-        if r.val.lo == r.val.hi {
-            out.push_str(&format!(" {name}:{inv}{}", r.val.lo));
-        } else {
-            out.push_str(&format!(" {name}s:{inv}{}:{}", r.val.lo, r.val.hi));
-        }
-    }
+    super::sctp::list_ports(&m.sport, &m.dport, out);
     if let Some(t) = m.types {
         if t.inv {
             out.push_str(" !");

@@ -225,7 +225,23 @@ pub fn save(m: &SctpMatch, out: &mut String) {
 
 pub fn list(m: &SctpMatch, numeric: bool, out: &mut String) {
     out.push_str(" sctp");
-    for (name, r) in [("spt", &m.sport), ("dpt", &m.dport)] {
+    list_ports(&m.sport, &m.dport, out);
+    if let Some(c) = &m.chunks {
+        if c.inv {
+            out.push_str(" !");
+        }
+        chunks(&c.val, numeric, out);
+    }
+}
+
+/// The ports as `iptables -L` lists them for sctp and dccp (`spt:N`, `dpts:A:B`, `!`
+/// after the colon; a plain full range is left out).
+pub fn list_ports(
+    sport: &Option<Inv<PortRange>>,
+    dport: &Option<Inv<PortRange>>,
+    out: &mut String,
+) {
+    for (name, r) in [("spt", sport), ("dpt", dport)] {
         let Some(r) = r else { continue };
         if !r.inv && r.val == PortRange::ANY {
             continue;
@@ -236,11 +252,5 @@ pub fn list(m: &SctpMatch, numeric: bool, out: &mut String) {
         } else {
             out.push_str(&format!(" {name}s:{inv}{}:{}", r.val.lo, r.val.hi));
         }
-    }
-    if let Some(c) = &m.chunks {
-        if c.inv {
-            out.push_str(" !");
-        }
-        chunks(&c.val, numeric, out);
     }
 }

@@ -37,20 +37,10 @@ fn header_len(byte8: u8, ty: u8) -> usize {
 
 impl DccpMatch {
     pub fn matches(&self, pkt: &crate::ruleset::packet::PacketView) -> bool {
-        let Some(l4) = pkt.l4 else {
+        let Some(l4) = super::common_header(pkt, &self.sport, &self.dport) else {
             return false;
         };
-        let Some(h) = l4.get(..12) else {
-            return false;
-        };
-        let port = |at: usize| u16::from_be_bytes([h[at], h[at + 1]]);
-        let ports_ok = |r: &Option<Inv<PortRange>>, p: u16| {
-            r.as_ref().is_none_or(|r| r.val.contains(p) != r.inv)
-        };
-        if !ports_ok(&self.sport, port(0)) || !ports_ok(&self.dport, port(2)) {
-            return false;
-        }
-        let ty = (h[8] >> 1) & 0x0f;
+        let ty = (l4[8] >> 1) & 0x0f;
         if let Some(t) = self.types {
             if (t.val >> ty & 1 == 1) == t.inv {
                 return false;

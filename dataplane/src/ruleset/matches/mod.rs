@@ -38,7 +38,7 @@ pub mod ttl;
 pub mod u32;
 pub mod udp;
 
-use super::{Hook, RuleSpec, Usable};
+use super::{Hook, Inv, PortRange, RuleSpec, Usable};
 
 pub const IPPROTO_ICMP: u8 = 1;
 pub const IPPROTO_TCP: u8 = 6;
@@ -246,4 +246,20 @@ pub fn require_proto(spec: &RuleSpec, what: &str, protos: &[u8]) -> Result<(), S
                 .join("/")
         )),
     }
+}
+
+/// The L4 header of an SCTP or DCCP packet (both start with the two ports, in a common
+/// header of 12 bytes) when it has those 12 bytes and its ports are in `sport` and
+/// `dport`; `None` otherwise (a short header or a non-first fragment does not match).
+fn common_header<'a>(
+    pkt: &crate::ruleset::packet::PacketView<'a>,
+    sport: &Option<Inv<PortRange>>,
+    dport: &Option<Inv<PortRange>>,
+) -> Option<&'a [u8]> {
+    let l4 = pkt.l4?;
+    let h = l4.get(..12)?;
+    let port = |at: usize| u16::from_be_bytes([h[at], h[at + 1]]);
+    let ok =
+        |r: &Option<Inv<PortRange>>, p: u16| r.as_ref().is_none_or(|r| r.val.contains(p) != r.inv);
+    (ok(sport, port(0)) && ok(dport, port(2))).then_some(l4)
 }

@@ -51,8 +51,10 @@ proptest! {
         let matches = all_matches();
         if let Some(v) = PacketView::parse(&bytes, PacketMeta::default()) {
             let _ = RuleSpec::default().base_matches(&v);
+            let sets = dataplane::ipset::SetTable::default();
+            let cx = dataplane::ruleset::ext::PacketCx { view: &v, sets: &sets, now_ns: 0 };
             for m in &matches {
-                let _ = m.matches(&v);
+                let _ = m.decide_packet(&cx);
             }
             let _ = v.tcp_options();
             let _ = v.icmp_type_code();
@@ -82,8 +84,10 @@ proptest! {
         p.extend_from_slice(&tail);
         let matches = all_matches();
         if let Some(v) = PacketView::parse(&p, PacketMeta::default()) {
+            let sets = dataplane::ipset::SetTable::default();
+            let cx = dataplane::ruleset::ext::PacketCx { view: &v, sets: &sets, now_ns: 0 };
             for m in &matches {
-                let _ = m.matches(&v);
+                let _ = m.decide_packet(&cx);
             }
         }
         let mut ct = dataplane::conntrack::Conntrack::new(Default::default());

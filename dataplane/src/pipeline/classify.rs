@@ -844,7 +844,17 @@ mod tests {
             ..PacketMeta::default()
         };
         let view = PacketView::parse(ip, meta).expect("parseable");
-        spec.base_matches(&view) && spec.matches.iter().all(|m| m.matches(&view))
+        let sets = crate::ipset::SetTable::default();
+        let cx = crate::ruleset::ext::PacketCx {
+            view: &view,
+            sets: &sets,
+            now_ns: 0,
+        };
+        spec.base_matches(&view)
+            && spec
+                .matches
+                .iter()
+                .all(|m| m.decide_packet(&cx).unwrap_or(false))
     }
 
     /// Every rule that matches must come out of the index, in ascending order: then the

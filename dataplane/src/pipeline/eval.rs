@@ -1,25 +1,17 @@
-//! Evaluates a rule's criteria on a packet: the base criteria and the stateless matches
-//! through `ruleset::packet`, the matches that need the worker's context here (rate
-//! limits, sampling, the clock, the FIB).
+//! Decides a rule's criteria on a packet: the base criteria through `ruleset::packet`,
+//! each match through its own per-packet function (`ruleset::ext`), and the cheaper ways
+//! a compiled rule can be decided (`RuleEval`) when its matches read less.
 
 use super::tables::NamedTables;
-use crate::conntrack::nat::bits as nat_bits;
-use crate::conntrack::{ConnEntry, Conntrack, CtInfo, CtState};
+use crate::conntrack::{ConnEntry, Conntrack, CtInfo};
 use crate::ipset::elem::TestFlags;
-use crate::ipset::{packet_fields, SetTable};
+use crate::ipset::SetTable;
 use crate::port::PortId;
 use crate::route::Fib;
-use crate::ruleset::matches::connbytes::ConnbytesMatch;
-use crate::ruleset::matches::connlimit::ConnlimitMatch;
-use crate::ruleset::matches::conntrack::state as st;
-use crate::ruleset::matches::conntrack::{status as ct_status, ConntrackMatch, CtDir};
-use crate::ruleset::matches::limit::LimitMatch;
-use crate::ruleset::matches::rpfilter::RpfilterMatch;
-use crate::ruleset::matches::set::SetMatch;
-use crate::ruleset::matches::statistic::{StatisticMatch, StatisticMode};
-use crate::ruleset::matches::time::TimeMatch;
+use crate::ruleset::ext::{ConnCx, MatchTier, PacketCx};
+use crate::ruleset::matches::conntrack;
 use crate::ruleset::packet::{PacketMeta, PacketView};
-use crate::ruleset::{Hook, Iface, Inv, Ipv4Net, Match, PortRange, RuleSpec};
+use crate::ruleset::{Hook, Iface, Inv, Ipv4Net, Match, RuleSpec};
 use std::net::Ipv4Addr;
 
 /// What a match may look at besides the packet bytes.
@@ -51,7 +43,7 @@ pub struct MatchEnv<'a> {
 impl MatchEnv<'_> {
     /// The labels of the packet's connection (`None`: no connection, or one without
     /// labels), with what this rule has set so far.
-    fn labels(&self) -> Option<u128> {
+    pub fn labels(&self) -> Option<u128> {
         if self.labels_set.is_some() {
             return self.labels_set;
         }
@@ -74,105 +66,6 @@ pub struct RuleState {
     pub quota_used: u64,
 }
 
-/// `-m limit`: xt_limit's token bucket at nanosecond resolution: one packet costs its
-/// average period, the bucket holds `burst` packets and starts full.
-pub fn limit_allows(m: &LimitMatch, st: &mut RuleState, now_ns: u64) -> bool {
-    let cost = u64::from(m.avg) * 100_000; // 1/10000 s units -> ns
-    let cap = cost.saturating_mul(u64::from(m.burst.max(1)));
-    let credit = match st.credit_ns {
-        None => cap,
-        Some(c) => c.saturating_add(now_ns.saturating_sub(st.last_ns)).min(cap),
-    };
-    st.last_ns = now_ns;
-    if credit >= cost {
-        st.credit_ns = Some(credit - cost);
-        true
-    } else {
-        st.credit_ns = Some(credit);
-        false
-    }
-}
-
-/// `-m statistic`: xt_statistic's nth counter and random test.
-pub fn statistic_matches(
-    m: &StatisticMatch,
-    st: &mut RuleState,
-    random: &mut dyn FnMut() -> u32,
-) -> bool {
-    let hit = match m.mode {
-        StatisticMode::Random { probability } => (random() & 0x7fff_ffff) < probability,
-        StatisticMode::Nth { every, packet } => {
-            // iptables starts the kernel's counter at every-1-packet, so packet i (from 0)
-            // matches when i % every == packet; `st.nth` is i % every.
-            let i = st.nth;
-            st.nth = if i + 1 >= every { 0 } else { i + 1 };
-            i == packet
-        }
-    };
-    hit != m.inv
-}
-
-/// Civil date (year, month 1-12, day 1-31) of a day number since 1970-01-01.
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
-}
-
-/// `-m time` in UTC (`--kerneltz` is treated as UTC: the appliance runs in UTC).
-pub fn time_matches(m: &TimeMatch, now_ns: u64) -> bool {
-    let secs = now_ns / 1_000_000_000;
-    if secs < u64::from(m.date_start) || secs > u64::from(m.date_stop) {
-        return false;
-    }
-    let days = (secs / 86_400) as i64;
-    let daytime = (secs % 86_400) as u32;
-    let in_window = if m.daytime_start <= m.daytime_stop {
-        (m.daytime_start..=m.daytime_stop).contains(&daytime)
-    } else {
-        // A window over midnight (e.g. 22:00-06:00).
-        daytime >= m.daytime_start || daytime <= m.daytime_stop
-    };
-    if !in_window {
-        return false;
-    }
-    // 1970-01-01 was a Thursday; bit 1 is Monday .. bit 7 Sunday. With --contiguous a
-    // window over midnight belongs to the day it started on.
-    let day_of_window =
-        if m.contiguous && m.daytime_start > m.daytime_stop && daytime <= m.daytime_stop {
-            days - 1
-        } else {
-            days
-        };
-    let weekday = ((day_of_window + 3).rem_euclid(7) + 1) as u8;
-    if m.weekdays & (1 << weekday) == 0 {
-        return false;
-    }
-    let (_, _, mday) = civil_from_days(day_of_window);
-    m.monthdays & (1 << mday) != 0
-}
-
-/// The `--ctstate` bits of a packet: its state, plus SNAT / DNAT when its connection
-/// is translated that way.
-fn ctstate_bits(ct: &CtInfo, e: Option<&ConnEntry>) -> u16 {
-    let mut bits = ct.state.bit();
-    if let Some(e) = e {
-        if e.status & nat_bits::SRC_NAT != 0 {
-            bits |= st::SNAT;
-        }
-        if e.status & nat_bits::DST_NAT != 0 {
-            bits |= st::DNAT;
-        }
-    }
-    bits
-}
-
 /// `RuleEval::CtState`: what `conntrack_matches` answers for a match of the state alone
 /// (a packet without an entry included), with the packet checked to be one a rule can
 /// match at all.
@@ -183,119 +76,7 @@ pub fn ctstate_matches(
     ct: &CtInfo,
     e: Option<&ConnEntry>,
 ) -> bool {
-    PacketView::is_parseable(ip) && ((bits & ctstate_bits(ct, e) != 0) != inv)
-}
-
-/// xt_conntrack rev 3 (and `-m state`): the state criterion applies to every packet;
-/// the others need a connection.
-pub fn conntrack_matches(
-    m: &ConntrackMatch,
-    ct: &CtInfo,
-    e: Option<&ConnEntry>,
-    now_ns: u64,
-) -> bool {
-    if let Some(s) = m.state {
-        if !s.apply(s.val & ctstate_bits(ct, e) != 0) {
-            return false;
-        }
-    }
-    let Some(e) = e.filter(|_| !matches!(ct.state, CtState::Invalid | CtState::Untracked)) else {
-        return m.state.is_some() && !m.tests_entry();
-    };
-    if let Some(d) = m.dir {
-        if (d == CtDir::Reply) != ct.reply {
-            return false;
-        }
-    }
-    let net = |n: &Option<Inv<Ipv4Net>>, a| n.as_ref().is_none_or(|n| n.apply(n.val.contains(a)));
-    let port =
-        |p: &Option<Inv<PortRange>>, v| p.as_ref().is_none_or(|p| p.apply(p.val.contains(v)));
-    net(&m.orig_src, e.orig.src)
-        && net(&m.orig_dst, e.orig.dst)
-        && net(&m.repl_src, e.reply.src)
-        && net(&m.repl_dst, e.reply.dst)
-        && m.proto.is_none_or(|p| p.apply(e.orig.proto == p.val))
-        && port(&m.orig_src_port, e.orig.sport)
-        && port(&m.orig_dst_port, e.orig.dport)
-        && port(&m.repl_src_port, e.reply.sport)
-        && port(&m.repl_dst_port, e.reply.dport)
-        && m.status
-            .is_none_or(|s| s.apply(s.val & e.status & 0x0f != 0))
-        && m.expire.is_none_or(|x| {
-            // An unconfirmed entry (this packet's own new connection) holds its timeout
-            // relative in the kernel, so nf_ct_expires reads it as 0.
-            let left = if e.status & ct_status::CONFIRMED == 0 {
-                0
-            } else {
-                e.timeout_ns.saturating_sub(now_ns) / 1_000_000_000
-            };
-            x.apply((u64::from(x.val.0)..=u64::from(x.val.1)).contains(&left))
-        })
-}
-
-/// xt_connlimit: the connections of the packet's source (or destination) group, counting
-/// the packet's own new connection, against the limit. TCP connections in TIME_WAIT or
-/// CLOSE no longer count. This counts by walking the worker's table.
-fn connlimit_matches(c: &ConnlimitMatch, view: &PacketView<'_>, env: &MatchEnv<'_>) -> bool {
-    let mask = if c.mask_len == 0 {
-        0
-    } else {
-        u32::MAX << (32 - u32::from(c.mask_len.min(32)))
-    };
-    let key = |t: &crate::conntrack::Tuple| u32::from(if c.daddr { t.dst } else { t.src }) & mask;
-    let pkt_key = u32::from(if c.daddr { view.dst } else { view.src }) & mask;
-    let live =
-        |e: &ConnEntry| !(e.orig.proto == 6 && e.tcp >= crate::conntrack::TcpState::TimeWait);
-    let mut count = env
-        .conntrack
-        .entries()
-        .filter(|e| live(e) && key(&e.orig) == pkt_key)
-        .count() as u32;
-    if env.ct.pending.is_some() {
-        count += 1;
-    }
-    (count > c.count) == c.above
-}
-
-/// `-m connbytes` against the packet's connection's accounting, this packet counted (as
-/// conntrack counts it before the hooks). A new connection has its first packet; one
-/// without accounting (turned on after it started) or no connection never matches.
-fn connbytes_matches(c: &ConnbytesMatch, env: &MatchEnv<'_>) -> bool {
-    if !env.conntrack.config().acct {
-        return false;
-    }
-    if env.ct.pending.is_some() {
-        return c.matches_counts([1, 0], [env.ct.pending_len, 0]);
-    }
-    match env.ct.id.and_then(|id| env.conntrack.accounted(id)) {
-        Some(k) => c.matches_counts(k.packets, k.bytes),
-        None => false,
-    }
-}
-
-/// `-m rpfilter` (rpfilter_mt): the FIB's route back to the packet's source.
-fn rpfilter_matches(r: &RpfilterMatch, view: &PacketView<'_>, env: &MatchEnv<'_>) -> bool {
-    use crate::route::AddrType;
-    let (src, dst) = (view.src, view.dst);
-    // DHCP and the like: from 0.0.0.0/8 to the limited broadcast or 224.0.0.0/24.
-    let zeronet_ok = src.octets()[0] == 0
-        && (dst == std::net::Ipv4Addr::BROADCAST || u32::from(dst) >> 8 == 0xe0_00_00);
-    let ok = zeronet_ok
-        || match env.fib.addr_type(src, None) {
-            // A local route is good with --accept-local, by the port holding the address
-            // (127/8 has none: only --loose takes it).
-            AddrType::Local => {
-                r.accept_local && (r.loose || env.fib.local_port(src) == env.in_port)
-            }
-            AddrType::Unicast => {
-                let mark = if r.validmark { env.mark } else { 0 };
-                env.fib
-                    .lookup(src, mark)
-                    .is_some_and(|hop| r.loose || Some(hop.port) == env.in_port)
-            }
-            _ => false,
-        };
-    ok != r.invert
+    PacketView::is_parseable(ip) && ((bits & conntrack::ctstate_bits(ct, e) != 0) != inv)
 }
 
 /// All criteria of `spec` hold for the IPv4 packet `ip`.
@@ -323,80 +104,7 @@ pub fn rule_matches(
     }
     spec.matches
         .iter()
-        .all(|m| match_one(m, &view, env, st, random))
-}
-
-fn match_one(
-    m: &Match,
-    view: &PacketView<'_>,
-    env: &mut MatchEnv<'_>,
-    st: &mut RuleState,
-    random: &mut dyn FnMut() -> u32,
-) -> bool {
-    if let Some(hit) = context_match(m, env.ct, env.ct_entry, env.now_ns, st, random) {
-        return hit;
-    }
-    match m {
-        Match::Addrtype(a) => {
-            let ok = |sel: Option<crate::ruleset::Inv<u16>>, addr, port| match sel {
-                None => true,
-                Some(s) => s.apply(env.fib.addr_type(addr, port).bit() & s.val != 0),
-            };
-            let src_port = if a.limit_iface_in { env.in_port } else { None };
-            let dst_port = if a.limit_iface_out {
-                env.out_port
-            } else {
-                src_port
-            };
-            ok(a.src, view.src, src_port) && ok(a.dst, view.dst, dst_port)
-        }
-        Match::Connlimit(c) => connlimit_matches(c, view, env),
-        Match::Connbytes(c) => connbytes_matches(c, env),
-        Match::Connlabel(c) => {
-            let (hit, set) = c.eval(env.labels());
-            if set.is_some() {
-                env.labels_set = set;
-            }
-            hit
-        }
-        Match::Quota(q) => q.take(&mut st.quota_used, u64::from(view.total_len)),
-        Match::Rpfilter(r) => rpfilter_matches(r, view, env),
-        // Per-address tables of recent/hashlimit arrive with conntrack's issue too.
-        Match::Recent(r) => env
-            .tables
-            .recent(r, view.src, view.dst, view.ttl, env.now_ns),
-        Match::Set(s) => set_matches(s, view, env.sets, env.now_ns),
-        Match::Hashlimit(h) => env.tables.hashlimit(
-            h,
-            view.src,
-            view.dst,
-            view.ports(),
-            view.total_len,
-            env.now_ns,
-        ),
-        stateless => stateless.matches(view),
-    }
-}
-
-/// The matches that read the packet's context only (its connection, the clock, the
-/// rule's own state), never its bytes; `None` for the others.
-fn context_match(
-    m: &Match,
-    ct: &CtInfo,
-    entry: Option<&ConnEntry>,
-    now_ns: u64,
-    st: &mut RuleState,
-    random: &mut dyn FnMut() -> u32,
-) -> Option<bool> {
-    Some(match m {
-        Match::Limit(l) => limit_allows(l, st, now_ns),
-        Match::Statistic(s) => statistic_matches(s, st, random),
-        Match::Time(t) => time_matches(t, now_ns),
-        Match::Conntrack(c) => conntrack_matches(c, ct, entry, now_ns),
-        Match::Connmark(m) => entry.is_some_and(|e| m.matches_mark(e.mark)),
-        Match::Helper(h) => h.matches_entry(entry),
-        _ => return None,
-    })
+        .all(|m| m.decide(&view, env, st, random))
 }
 
 /// How a rule's criteria are decided, worked out when the ruleset is compiled: most
@@ -512,33 +220,8 @@ impl RuleEval {
     }
 
     pub fn of(spec: &RuleSpec) -> RuleEval {
-        let context = |m: &Match| {
-            matches!(
-                m,
-                Match::Limit(_)
-                    | Match::Statistic(_)
-                    | Match::Time(_)
-                    | Match::Conntrack(_)
-                    | Match::Connmark(_)
-                    | Match::Helper(_)
-            )
-        };
-        // What `match_one` hands to `Match::matches`, and `-m set` (the packet and the
-        // set snapshot).
-        let view_only = |m: &Match| {
-            !context(m)
-                && !matches!(
-                    m,
-                    Match::Addrtype(_)
-                        | Match::Connlimit(_)
-                        | Match::Connbytes(_)
-                        | Match::Connlabel(_)
-                        | Match::Quota(_)
-                        | Match::Rpfilter(_)
-                        | Match::Recent(_)
-                        | Match::Hashlimit(_)
-                )
-        };
+        let context = |m: &Match| m.tier() == MatchTier::Conn;
+        let view_only = |m: &Match| m.tier() == MatchTier::Packet;
         let no_base = spec.src.is_none()
             && spec.dst.is_none()
             && spec.in_iface.is_none()
@@ -575,11 +258,6 @@ impl RuleEval {
     }
 }
 
-/// `-m set`: the packet against the worker's set snapshot.
-pub fn set_matches(m: &SetMatch, view: &PacketView<'_>, sets: &SetTable, now_ns: u64) -> bool {
-    sets.test_packet(m.index, &packet_fields(view), m.dirs, &m.flags, now_ns) != m.inv
-}
-
 /// `rule_matches` for a rule whose evaluation is `RuleEval::View` (`-m set` reads the
 /// set snapshot besides the packet).
 pub fn view_rule_matches(
@@ -591,9 +269,13 @@ pub fn view_rule_matches(
 ) -> bool {
     PacketView::parse(ip, meta).is_some_and(|v| {
         spec.base_matches(&v)
-            && spec.matches.iter().all(|m| match m {
-                Match::Set(s) => set_matches(s, &v, sets, now_ns),
-                other => other.matches(&v),
+            && spec.matches.iter().all(|m| {
+                m.decide_packet(&PacketCx {
+                    view: &v,
+                    sets,
+                    now_ns,
+                })
+                .unwrap_or(false)
             })
     })
 }
@@ -610,16 +292,24 @@ pub fn context_rule_matches(
     random: &mut dyn FnMut() -> u32,
 ) -> bool {
     PacketView::is_parseable(ip)
-        && spec
-            .matches
-            .iter()
-            .all(|m| context_match(m, ct, entry, now_ns, st, random).unwrap_or(false))
+        && spec.matches.iter().all(|m| {
+            m.decide_conn(&mut ConnCx {
+                ct,
+                entry,
+                now_ns,
+                state: st,
+                random,
+            })
+            .unwrap_or(false)
+        })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ruleset::matches::limit::LIMIT_SCALE;
+    use crate::conntrack::nat::bits as nat_bits;
+    use crate::conntrack::CtState;
+    use crate::ruleset::matches::conntrack::conntrack_matches;
 
     /// Every compiled rule carries one: the fixed-part masks must not make all rules
     /// larger (the addresses are read from the rule's spec).
@@ -686,87 +376,5 @@ mod tests {
                 }
             }
         }
-    }
-
-    #[test]
-    fn limit_is_a_token_bucket() {
-        // 2/sec, burst 3: three at once, then one every 500 ms.
-        let m = LimitMatch {
-            avg: LIMIT_SCALE / 2,
-            burst: 3,
-        };
-        let mut st = RuleState::default();
-        let t0 = 1_000_000_000;
-        assert!(limit_allows(&m, &mut st, t0));
-        assert!(limit_allows(&m, &mut st, t0));
-        assert!(limit_allows(&m, &mut st, t0));
-        assert!(!limit_allows(&m, &mut st, t0));
-        assert!(!limit_allows(&m, &mut st, t0 + 499_999_999));
-        assert!(limit_allows(&m, &mut st, t0 + 500_000_000));
-        assert!(!limit_allows(&m, &mut st, t0 + 500_000_001));
-        // A long pause refills only up to the burst.
-        let later = t0 + 3_600_000_000_000;
-        assert!((0..3).all(|_| limit_allows(&m, &mut st, later)));
-        assert!(!limit_allows(&m, &mut st, later));
-    }
-
-    #[test]
-    fn nth_counts_like_the_kernel() {
-        let m = StatisticMatch {
-            inv: false,
-            mode: StatisticMode::Nth {
-                every: 3,
-                packet: 0,
-            },
-        };
-        let mut st = RuleState::default();
-        let hits: Vec<bool> = (0..6)
-            .map(|_| statistic_matches(&m, &mut st, &mut || 0))
-            .collect();
-        // What a namespace router with `--every 3 --packet 0` did with six packets
-        // (tests/conformance/scenarios/m_statistic_nth.toml has the on-the-wire check).
-        assert_eq!(hits, [true, false, false, true, false, false]);
-        let half = StatisticMatch {
-            inv: false,
-            mode: StatisticMode::Random {
-                probability: 1 << 30,
-            },
-        };
-        assert!(statistic_matches(&half, &mut st, &mut || 0x3fff_ffff));
-        assert!(!statistic_matches(&half, &mut st, &mut || 0x4000_0000));
-    }
-
-    #[test]
-    fn time_windows() {
-        use crate::ruleset::matches::time::{ALL_MONTHDAYS, ALL_WEEKDAYS};
-        // 2024-01-01 was a Monday; 10:00:00 UTC.
-        let monday_10 = 1_704_103_200u64 * 1_000_000_000;
-        let office = TimeMatch {
-            daytime_start: 9 * 3600,
-            daytime_stop: 17 * 3600,
-            weekdays: 0b0011_1110, // Mon-Fri
-            ..Default::default()
-        };
-        assert!(time_matches(&office, monday_10));
-        assert!(!time_matches(&office, monday_10 + 8 * 3600 * 1_000_000_000));
-        assert!(
-            !time_matches(&office, monday_10 + 5 * 86_400 * 1_000_000_000),
-            "Saturday"
-        );
-        let night = TimeMatch {
-            daytime_start: 22 * 3600,
-            daytime_stop: 6 * 3600,
-            weekdays: ALL_WEEKDAYS,
-            monthdays: ALL_MONTHDAYS,
-            ..Default::default()
-        };
-        assert!(!time_matches(&night, monday_10));
-        assert!(time_matches(&night, monday_10 + 13 * 3600 * 1_000_000_000));
-        let first = TimeMatch {
-            monthdays: 1 << 1,
-            ..Default::default()
-        };
-        assert!(time_matches(&first, monday_10));
-        assert!(!time_matches(&first, monday_10 + 86_400 * 1_000_000_000));
     }
 }

@@ -4,7 +4,6 @@
 use super::*;
 use crate::ipset::packet_fields;
 use crate::ruleset::packet::{PacketMeta, PacketView};
-use crate::ruleset::targets::set::SetTarget;
 use eval::RuleEval;
 
 impl Pipeline {
@@ -53,34 +52,6 @@ impl Host<'_> {
         );
     }
 
-    /// `-j SET`: the packet's element for each set the rule names, queued for the
-    /// control plane (the add first, as `set_target_v3` does it).
-    fn queue_set_ops(&mut self, t: &SetTarget) {
-        let ports = self.p.fib.ports();
-        let name = |p: Option<PortId>| p.and_then(|p| ports.get(p)).map(|p| p.name.as_str());
-        let meta = PacketMeta {
-            in_iface: name(self.pkt.in_port),
-            out_iface: name(self.pkt.out_port),
-            mark: self.pkt.buf.mark,
-            ..PacketMeta::default()
-        };
-        let Some(view) = PacketView::parse(self.pkt.buf.data(), meta) else {
-            return;
-        };
-        let fields = packet_fields(&view);
-        let ops = [(&t.add, false), (&t.del, true)].map(|(r, del)| {
-            r.as_ref().and_then(|r| {
-                let timeout = if del { None } else { t.add_timeout() };
-                self.p
-                    .sets
-                    .packet_op(r.index, &fields, r.dirs, del, t.exist, timeout)
-            })
-        });
-        for op in ops.into_iter().flatten() {
-            self.p.queue_set_op(op);
-        }
-    }
-
     /// `rule_matches` for `RuleEval::View`: the packet and its interfaces, MACs and mark.
     fn view_matches(&self, rule: &CompiledRule) -> bool {
         let ports = self.p.fib.ports();
@@ -100,12 +71,6 @@ impl Host<'_> {
         };
         let ip = self.pkt.buf.data();
         eval::view_rule_matches(&rule.spec, ip, meta, &self.p.sets, self.p.now_ns)
-    }
-
-    /// A NAT target that found no address or port for the connection drops its packet.
-    fn nat_failed(&mut self) -> TargetOutcome {
-        self.pkt.drop_reason = Some(DropReason::Nat);
-        TargetOutcome::Verdict(Verdict::Drop)
     }
 }
 
@@ -206,238 +171,11 @@ impl RuleHost for Host<'_> {
         _rule: &CompiledRule,
         target: &Target,
     ) -> TargetOutcome {
-        match target {
-            Target::Reject(r) => {
-                let orig = self.pkt.buf.data();
-                let src = reply_source(&self.p.fib, orig);
-                let ident = self.p.next_ident();
-                let mut out = Vec::new();
-                if r.build(orig, src, ident, &mut out) {
-                    match r.with.icmp_code() {
-                        // nf_send_unreach answers through icmp_send and its rate limits,
-                        // and icmp_send not to a frame sent to a link-layer broadcast.
-                        Some(_) if self.pkt.link_broadcast() => {}
-                        Some(code) => self.p.send_icmp_error(out, 3, code),
-                        None => self.p.generated.push(PacketBuf::from_slice(&out)),
-                    }
-                }
-                TargetOutcome::Verdict(Verdict::Drop)
-            }
-            Target::Log(l) => {
-                let mut line = l.prefix.clone();
-                self.describe(&mut line, l.flags);
-                match l.level {
-                    0..=3 => tracing::error!(target: "nfdp::log", "{line}"),
-                    4 => tracing::warn!(target: "nfdp::log", "{line}"),
-                    5 | 6 => tracing::info!(target: "nfdp::log", "{line}"),
-                    _ => tracing::debug!(target: "nfdp::log", "{line}"),
-                }
-                if let Some(log) = self.p.log.as_mut() {
-                    log.push(line);
-                }
-                TargetOutcome::Continue
-            }
-            Target::Nflog(t) => {
-                self.p.queue_nflog(t, self.pkt.buf.data());
-                TargetOutcome::Continue
-            }
-            Target::Mark(m) => {
-                self.pkt.buf.mark = m.apply(self.pkt.buf.mark);
-                TargetOutcome::Continue
-            }
-            Target::Ttl(t) => {
-                t.apply_to_packet(self.pkt.buf.data_mut());
-                TargetOutcome::Continue
-            }
-            Target::Tos(t) => {
-                t.apply_to_packet(self.pkt.buf.data_mut());
-                TargetOutcome::Continue
-            }
-            Target::Dscp(d) => {
-                d.apply_to_packet(self.pkt.buf.data_mut());
-                TargetOutcome::Continue
-            }
-            Target::Tcpmss(t) => {
-                // The egress MTU (the route's MTU is the port's here).
-                let pmtu = self
-                    .pkt
-                    .out_port
-                    .and_then(|p| self.p.fib.ports().get(p))
-                    .map_or(1500, |p| p.mtu);
-                let buf = &mut self.pkt.buf;
-                let len = buf.len();
-                let room = buf.tailroom();
-                buf.append(room);
-                let (outcome, new_len) = t.apply_in_place(buf.data_mut(), len, pmtu);
-                buf.truncate(new_len);
-                if outcome == MssOutcome::Drop {
-                    self.pkt.drop_reason = Some(DropReason::Tcpmss);
-                    return TargetOutcome::Verdict(Verdict::Drop);
-                }
-                TargetOutcome::Continue
-            }
-            Target::Snat(n) | Target::Dnat(n) | Target::Masquerade(n) | Target::Redirect(n) => {
-                let manip = match target {
-                    Target::Snat(_) | Target::Masquerade(_) => Manip::Src,
-                    _ => Manip::Dst,
-                };
-                let port_addr = |p: Option<PortId>| {
-                    p.and_then(|p| self.p.fib.ports().get(p))
-                        .and_then(|p| p.primary())
-                };
-                let addrs = match target {
-                    // The egress interface's address, resolved per connection.
-                    // inet_select_addr: the port's address on the next hop's subnet.
-                    Target::Masquerade(_) => {
-                        let next_hop = self.pkt.gateway.unwrap_or_else(|| ipv4_dst(&self.pkt.buf));
-                        let a = self
-                            .pkt
-                            .out_port
-                            .and_then(|p| self.p.fib.ports().get(p))
-                            .and_then(|p| p.source_for(next_hop));
-                        match a {
-                            Some(a) => Some((a, a)),
-                            None => return self.nat_failed(),
-                        }
-                    }
-                    // The ingress interface's address (127.0.0.1 for OUTPUT).
-                    Target::Redirect(_) => {
-                        let a = if self.pkt.in_port.is_some() {
-                            port_addr(self.pkt.in_port)
-                        } else {
-                            Some(Ipv4Addr::LOCALHOST)
-                        };
-                        match a {
-                            Some(a) => Some((a, a)),
-                            None => return self.nat_failed(),
-                        }
-                    }
-                    _ => n.range.and_then(|r| r.addrs),
-                };
-                let req = NatRequest {
-                    manip,
-                    addrs,
-                    ports: n.range.and_then(|r| r.ports),
-                    port_base: n.range.and_then(|r| r.port_base),
-                    random: n.random || n.random_fully,
-                    persistent: n.persistent,
-                };
-                if let Some(e) = self.pkt.ct.pending.as_mut() {
-                    if !self.p.conntrack.bind(e, &req) {
-                        return self.nat_failed();
-                    }
-                }
-                TargetOutcome::Verdict(Verdict::Accept)
-            }
-            Target::Netmap(n) => {
-                let ip = Ipv4Packet::new_unchecked(self.pkt.buf.data());
-                let (manip, addr) = match hook {
-                    Hook::Prerouting | Hook::Output => (Manip::Dst, ip.dst_addr()),
-                    _ => (Manip::Src, ip.src_addr()),
-                };
-                let a = n.map(addr);
-                let req = NatRequest {
-                    manip,
-                    addrs: Some((a, a)),
-                    ports: None,
-                    port_base: None,
-                    random: false,
-                    persistent: false,
-                };
-                if let Some(e) = self.pkt.ct.pending.as_mut() {
-                    if !self.p.conntrack.bind(e, &req) {
-                        return self.nat_failed();
-                    }
-                }
-                TargetOutcome::Verdict(Verdict::Accept)
-            }
-            // Every packet here has its whole checksum: nothing to fill.
-            Target::Checksum(_) => TargetOutcome::Continue,
-            Target::Ecn(e) => {
-                e.apply_to_packet(self.pkt.buf.data_mut());
-                TargetOutcome::Continue
-            }
-            Target::Tcpoptstrip(t) => {
-                use crate::ruleset::targets::tcpoptstrip::StripOutcome;
-                if t.apply_to_packet(self.pkt.buf.data_mut()) == StripOutcome::Drop {
-                    self.pkt.drop_reason = Some(DropReason::Malformed);
-                    return TargetOutcome::Verdict(Verdict::Drop);
-                }
-                TargetOutcome::Continue
-            }
-            Target::Hmark(h) => {
-                let mark = if h.ct() {
-                    self.pkt.entry(&self.p.conntrack).map(|e| {
-                        h.mark_for_conn(
-                            e.orig.proto,
-                            u32::from(e.orig.src),
-                            e.orig.sport,
-                            u32::from(e.reply.src),
-                            e.reply.sport,
-                        )
-                    })
-                } else {
-                    h.mark_for_packet(self.pkt.buf.data())
-                };
-                if let Some(m) = mark {
-                    self.pkt.buf.mark = m;
-                }
-                TargetOutcome::Continue
-            }
-            Target::Tee(t) => {
-                self.p.tee(&self.pkt.buf, t, hook);
-                TargetOutcome::Continue
-            }
-            Target::Set(t) => {
-                self.queue_set_ops(t);
-                TargetOutcome::Continue
-            }
-            Target::Trace => {
-                self.pkt.nf_trace = true;
-                self.pkt.traced = true;
-                TargetOutcome::Continue
-            }
-            Target::Notrack => {
-                self.pkt.notrack = true;
-                TargetOutcome::Continue
-            }
-            Target::Ct(c) => {
-                if c.notrack {
-                    self.pkt.notrack = true;
-                }
-                if c.helper.as_deref() == Some("ftp") {
-                    self.pkt.helper = crate::conntrack::HELPER_FTP;
-                }
-                TargetOutcome::Continue
-            }
-            Target::Connmark(c) => {
-                let nfmark = self.pkt.buf.mark;
-                let mut restored = None;
-                if let Some(e) = self.pkt.entry_mut(&mut self.p.conntrack) {
-                    match *c {
-                        ConnmarkTarget::SetXmark { value, mask } => {
-                            e.mark = (e.mark & !mask) ^ value
-                        }
-                        ConnmarkTarget::Save { nfmask, ctmask } => {
-                            e.mark = (e.mark & !ctmask) ^ (nfmark & nfmask)
-                        }
-                        ConnmarkTarget::Restore { nfmask, ctmask } => {
-                            restored = Some((nfmark & !nfmask) ^ (e.mark & ctmask))
-                        }
-                    }
-                }
-                if let Some(m) = restored {
-                    self.pkt.buf.mark = m;
-                }
-                TargetOutcome::Continue
-            }
-            Target::None
-            | Target::Accept
-            | Target::Drop
-            | Target::Return
-            | Target::Jump(_)
-            | Target::Goto(_) => TargetOutcome::Continue,
-        }
+        target.run(&mut TargetCx {
+            p: &mut *self.p,
+            pkt: &mut *self.pkt,
+            hook,
+        })
     }
 
     fn keys(&mut self) -> Option<classify::Keys> {
@@ -468,5 +206,196 @@ impl RuleHost for Host<'_> {
         );
         self.describe(&mut line, TRACE_FLAGS);
         self.p.trace_line(line, self.pkt.nf_trace);
+    }
+}
+
+/// What a target's per-packet function (`TargetExt::run`) may do to the packet and ask
+/// of the worker: the pipeline's services to extensions, nothing more.
+pub struct TargetCx<'a> {
+    p: &'a mut Pipeline,
+    pkt: &'a mut Pkt,
+    hook: Hook,
+}
+
+impl TargetCx<'_> {
+    /// The hook whose chain runs the target.
+    pub fn hook(&self) -> Hook {
+        self.hook
+    }
+
+    /// The IPv4 packet (no link header).
+    pub fn packet(&self) -> &[u8] {
+        self.pkt.buf.data()
+    }
+
+    pub fn packet_mut(&mut self) -> &mut [u8] {
+        self.pkt.buf.data_mut()
+    }
+
+    /// The packet's buffer, for targets that change its length (TCPMSS).
+    pub fn buf_mut(&mut self) -> &mut PacketBuf {
+        &mut self.pkt.buf
+    }
+
+    /// The packet's mark (nfmark).
+    pub fn mark(&self) -> u32 {
+        self.pkt.buf.mark
+    }
+
+    pub fn set_mark(&mut self, mark: u32) {
+        self.pkt.buf.mark = mark;
+    }
+
+    /// The packet's connection (new or confirmed), if it has one.
+    pub fn entry(&self) -> Option<&ConnEntry> {
+        self.pkt.entry(&self.p.conntrack)
+    }
+
+    pub fn entry_mut(&mut self) -> Option<&mut ConnEntry> {
+        self.pkt.entry_mut(&mut self.p.conntrack)
+    }
+
+    /// Drops the packet for a reason other than a rule's verdict (counted under it).
+    pub fn drop_for(&mut self, reason: DropReason) -> TargetOutcome {
+        self.pkt.drop_reason = Some(reason);
+        TargetOutcome::Verdict(Verdict::Drop)
+    }
+
+    /// The egress port's MTU (the route's MTU is the port's here); 1500 without one.
+    pub fn egress_mtu(&self) -> u16 {
+        self.pkt
+            .out_port
+            .and_then(|p| self.p.fib.ports().get(p))
+            .map_or(1500, |p| p.mtu)
+    }
+
+    /// It arrived in a frame sent to a link-layer broadcast or multicast address.
+    pub fn link_broadcast(&self) -> bool {
+        self.pkt.link_broadcast()
+    }
+
+    /// The source address of an answer to this packet (the kernel's choice for REJECT
+    /// and ICMP errors).
+    pub fn reply_source(&self) -> Ipv4Addr {
+        reply_source(&self.p.fib, self.pkt.buf.data())
+    }
+
+    /// An IP id for a packet the appliance generates.
+    pub fn next_ident(&mut self) -> u16 {
+        self.p.next_ident()
+    }
+
+    /// An ICMP error built by the target, sent through `icmp_send`'s rate limits.
+    pub fn send_icmp_error(&mut self, packet: Vec<u8>, icmp_type: u8, code: u8) {
+        self.p.send_icmp_error(packet, icmp_type, code);
+    }
+
+    /// A packet built by the target (a TCP reset), sent through the OUTPUT path.
+    pub fn send_generated(&mut self, packet: &[u8]) {
+        self.p.generated.push(PacketBuf::from_slice(packet));
+    }
+
+    /// The packet in the kernel's LOG/TRACE shape (`IN= OUT= MAC= SRC= ...`) after `line`.
+    pub fn describe(&self, line: &mut String, flags: u8) {
+        format_packet(
+            line,
+            self.p.port_name(self.pkt.in_port),
+            self.p.port_name(self.pkt.out_port),
+            self.pkt.mac_header.as_ref().map(|m| &m[..]),
+            self.pkt.buf.data(),
+            flags,
+            self.pkt.buf.mark,
+        );
+    }
+
+    /// A LOG line kept where the pipeline collects them (replay, tests).
+    pub fn collect_log(&mut self, line: String) {
+        if let Some(log) = self.p.log.as_mut() {
+            log.push(line);
+        }
+    }
+
+    /// `-j NFLOG`: the packet to its group's capture.
+    pub fn queue_nflog(&mut self, t: &crate::ruleset::targets::nflog::NflogTarget) {
+        self.p.queue_nflog(t, self.pkt.buf.data());
+    }
+
+    /// `-j TEE`: a copy of the packet to the gateway.
+    pub fn tee(&mut self, t: &TeeTarget) {
+        self.p.tee(&self.pkt.buf, t, self.hook);
+    }
+
+    /// Binds the packet's new connection to `req`'s translation (nothing for a packet
+    /// of a known connection: NAT targets see only the first); a connection that finds
+    /// no address or port drops its packet.
+    pub fn bind_nat(&mut self, req: &NatRequest) -> TargetOutcome {
+        if let Some(e) = self.pkt.ct.pending.as_mut() {
+            if !self.p.conntrack.bind(e, req) {
+                return self.drop_for(DropReason::Nat);
+            }
+        }
+        TargetOutcome::Verdict(Verdict::Accept)
+    }
+
+    /// MASQUERADE's address: the egress port's address on the next hop's subnet
+    /// (inet_select_addr).
+    pub fn masquerade_source(&self) -> Option<Ipv4Addr> {
+        let next_hop = self.pkt.gateway.unwrap_or_else(|| ipv4_dst(&self.pkt.buf));
+        self.pkt
+            .out_port
+            .and_then(|p| self.p.fib.ports().get(p))
+            .and_then(|p| p.source_for(next_hop))
+    }
+
+    /// REDIRECT's address: the ingress port's primary address (127.0.0.1 for OUTPUT).
+    pub fn redirect_address(&self) -> Option<Ipv4Addr> {
+        match self.pkt.in_port {
+            Some(p) => self.p.fib.ports().get(p).and_then(|p| p.primary()),
+            None => Some(Ipv4Addr::LOCALHOST),
+        }
+    }
+
+    /// `-j TRACE`: the rest of the packet's way is traced (nf_trace).
+    pub fn set_nf_trace(&mut self) {
+        self.pkt.nf_trace = true;
+        self.pkt.traced = true;
+    }
+
+    /// NOTRACK / `CT --notrack`: conntrack leaves the packet alone.
+    pub fn set_notrack(&mut self) {
+        self.pkt.notrack = true;
+    }
+
+    /// `CT --helper`: the helper the packet's new connection gets.
+    pub fn set_helper(&mut self, helper: u8) {
+        self.pkt.helper = helper;
+    }
+
+    /// `-j SET`: the packet's element for each set the rule names, queued for the
+    /// control plane (the add first, as `set_target_v3` does it).
+    pub fn queue_set_ops(&mut self, t: &crate::ruleset::targets::set::SetTarget) {
+        let ports = self.p.fib.ports();
+        let name = |p: Option<PortId>| p.and_then(|p| ports.get(p)).map(|p| p.name.as_str());
+        let meta = PacketMeta {
+            in_iface: name(self.pkt.in_port),
+            out_iface: name(self.pkt.out_port),
+            mark: self.pkt.buf.mark,
+            ..PacketMeta::default()
+        };
+        let Some(view) = PacketView::parse(self.pkt.buf.data(), meta) else {
+            return;
+        };
+        let fields = packet_fields(&view);
+        let ops = [(&t.add, false), (&t.del, true)].map(|(r, del)| {
+            r.as_ref().and_then(|r| {
+                let timeout = if del { None } else { t.add_timeout() };
+                self.p
+                    .sets
+                    .packet_op(r.index, &fields, r.dirs, del, t.exist, timeout)
+            })
+        });
+        for op in ops.into_iter().flatten() {
+            self.p.queue_set_op(op);
+        }
     }
 }

@@ -27,6 +27,7 @@ pub use compile::{
     DEFAULT_CLASSIFIER_MEMORY,
 };
 pub use drop::{DropCounters, DropReason};
+pub use host::TargetCx;
 pub use traverse::{traverse, RuleHost, TargetOutcome, TraceKind, Verdict};
 
 use crate::conntrack::nat::{Manip, NatRequest};
@@ -36,10 +37,8 @@ use crate::ipset::SetTable;
 use crate::neigh::NeighTable;
 use crate::port::{MacAddr, PacketBuf, PortId};
 use crate::route::{Fib, NextHop, RouteCache};
-use crate::ruleset::targets::connmark::ConnmarkTarget;
 use crate::ruleset::targets::log::{flags as log_flags, format_packet};
 use crate::ruleset::targets::reject;
-use crate::ruleset::targets::tcpmss::MssOutcome;
 use crate::ruleset::targets::tee::TeeTarget;
 use crate::ruleset::{Counters, Hook, TableKind, Target};
 use crate::wire::{EtherType, EthernetFrame, Ipv4Packet};

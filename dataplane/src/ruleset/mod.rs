@@ -7,6 +7,7 @@
 //! (parse/print) lives in `control::iptables`, like libxt_* beside the kernel's xt_*.
 //! The packet path does not run this model directly: it is compiled first.
 
+pub mod ext;
 pub mod matches;
 mod ops;
 pub mod packet;

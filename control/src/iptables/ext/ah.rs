@@ -27,3 +27,35 @@ pub fn list(m: &AhMatch, out: &mut String) {
     out.push_str(" ah ");
     list_spis(&m.spis, out);
 }
+
+impl super::MatchText for dataplane::ruleset::matches::ah::AhMatch {
+    fn new(_name: &str) -> Self {
+        new()
+    }
+
+    fn options(&self) -> &'static [&'static str] {
+        OPTIONS
+    }
+
+    fn parse(
+        &mut self,
+        opt: &str,
+        inv: bool,
+        args: &mut super::Args,
+        _ctx: &super::Ctx,
+    ) -> Result<(), String> {
+        parse(self, opt, inv, args)
+    }
+
+    fn finish(&mut self, _seen: &[&'static str]) -> Result<bool, String> {
+        Ok(true)
+    }
+
+    fn save(&self, out: &mut String) {
+        save(self, out);
+    }
+
+    fn list(&self, _numeric: bool, out: &mut String) {
+        list(self, out);
+    }
+}

@@ -34,3 +34,37 @@ pub fn list(m: &CommentMatch, out: &mut String) {
     out.push_str(&m.text);
     out.push_str(" */");
 }
+
+impl super::MatchText for dataplane::ruleset::matches::comment::CommentMatch {
+    fn new(_name: &str) -> Self {
+        dataplane::ruleset::matches::comment::CommentMatch {
+            text: String::new(),
+        }
+    }
+
+    fn options(&self) -> &'static [&'static str] {
+        OPTIONS
+    }
+
+    fn parse(
+        &mut self,
+        opt: &str,
+        inv: bool,
+        args: &mut super::Args,
+        _ctx: &super::Ctx,
+    ) -> Result<(), String> {
+        parse(self, opt, inv, args)
+    }
+
+    fn finish(&mut self, seen: &[&'static str]) -> Result<bool, String> {
+        finish(self, seen).map(|()| true)
+    }
+
+    fn save(&self, out: &mut String) {
+        save(self, out);
+    }
+
+    fn list(&self, _numeric: bool, out: &mut String) {
+        list(self, out);
+    }
+}

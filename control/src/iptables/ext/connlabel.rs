@@ -262,6 +262,42 @@ pub fn list(m: &ConnlabelMatch, numeric: bool, out: &mut String) {
     }
 }
 
+impl super::MatchText for dataplane::ruleset::matches::connlabel::ConnlabelMatch {
+    fn new(_name: &str) -> Self {
+        new()
+    }
+
+    fn options(&self) -> &'static [&'static str] {
+        OPTIONS
+    }
+
+    fn parse(
+        &mut self,
+        opt: &str,
+        inv: bool,
+        args: &mut super::Args,
+        _ctx: &super::Ctx,
+    ) -> Result<(), String> {
+        parse(self, opt, inv, args)
+    }
+
+    fn finish(&mut self, seen: &[&'static str]) -> Result<bool, String> {
+        finish(seen).map(|()| true)
+    }
+
+    fn save(&self, out: &mut String) {
+        save(self, out);
+    }
+
+    fn list(&self, numeric: bool, out: &mut String) {
+        list(self, numeric, out);
+    }
+
+    fn repeated(opt: &str) -> String {
+        repeated(opt)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -272,3 +272,44 @@ pub fn list(m: &ConntrackMatch, out: &mut String) {
         });
     }
 }
+
+impl super::MatchText for dataplane::ruleset::matches::conntrack::ConntrackMatch {
+    const NAMES: &'static [&'static str] = &["conntrack", "state"];
+
+    fn new(name: &str) -> Self {
+        {
+            use dataplane::ruleset::matches::conntrack::{ConntrackFlavor, ConntrackMatch};
+            ConntrackMatch::new(if name == "state" {
+                ConntrackFlavor::State
+            } else {
+                ConntrackFlavor::Conntrack
+            })
+        }
+    }
+
+    fn options(&self) -> &'static [&'static str] {
+        options(self)
+    }
+
+    fn parse(
+        &mut self,
+        opt: &str,
+        inv: bool,
+        args: &mut super::Args,
+        _ctx: &super::Ctx,
+    ) -> Result<(), String> {
+        parse(self, opt, inv, args)
+    }
+
+    fn finish(&mut self, _seen: &[&'static str]) -> Result<bool, String> {
+        finish(self).map(|()| true)
+    }
+
+    fn save(&self, out: &mut String) {
+        save(self, out);
+    }
+
+    fn list(&self, _numeric: bool, out: &mut String) {
+        list(self, out);
+    }
+}

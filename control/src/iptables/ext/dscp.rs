@@ -3,18 +3,10 @@
 use super::{opt, parse_bounded, parse_u32, Args};
 use dataplane::ruleset::matches::dscp::{DscpMatch, TosMatch};
 use dataplane::ruleset::targets::tos::DSCP_CLASSES;
-use dataplane::ruleset::Match;
 use std::fmt::Write;
 
-const DSCP_OPTIONS: &[&str] = &["--dscp", "--dscp-class"];
-const TOS_OPTIONS: &[&str] = &["--tos"];
-
-pub fn options(m: &Match) -> &'static [&'static str] {
-    match m {
-        Match::Tos(_) => TOS_OPTIONS,
-        _ => DSCP_OPTIONS,
-    }
-}
+pub const DSCP_OPTIONS: &[&str] = &["--dscp", "--dscp-class"];
+pub const TOS_OPTIONS: &[&str] = &["--tos"];
 
 /// TOS names and their values; a name implies the mask 0x3f.
 pub const TOS_NAMES: [(&str, u8); 5] = [
@@ -65,12 +57,18 @@ pub fn parse_tos(m: &mut TosMatch, o: &str, inv: bool, args: &mut Args) -> Resul
     Ok(())
 }
 
-pub fn finish(m: &mut Match, seen: &[&str]) -> Result<(), String> {
-    match (m, seen.len()) {
-        (Match::Tos(_), 0) => Err("tos: option \"--tos\" must be specified".into()),
-        (_, 0) => Err("dscp match: Parameter --dscp is required".into()),
-        (_, 1) => Ok(()),
+pub fn finish_dscp(seen: &[&str]) -> Result<(), String> {
+    match seen.len() {
+        0 => Err("dscp match: Parameter --dscp is required".into()),
+        1 => Ok(()),
         _ => Err("DSCP match: only use one of --dscp or --dscp-class".into()),
+    }
+}
+
+pub fn finish_tos(seen: &[&str]) -> Result<(), String> {
+    match seen.len() {
+        0 => Err("tos: option \"--tos\" must be specified".into()),
+        _ => Ok(()),
     }
 }
 
@@ -110,5 +108,76 @@ pub fn list_tos(m: &TosMatch, numeric: bool, out: &mut String) {
         None => {
             let _ = write!(out, "0x{:02x}/0x{:02x}", m.value, m.mask);
         }
+    }
+}
+
+impl super::MatchText for dataplane::ruleset::matches::dscp::DscpMatch {
+    fn new(_name: &str) -> Self {
+        dataplane::ruleset::matches::dscp::DscpMatch {
+            inv: false,
+            dscp: 0,
+        }
+    }
+
+    fn options(&self) -> &'static [&'static str] {
+        DSCP_OPTIONS
+    }
+
+    fn parse(
+        &mut self,
+        opt: &str,
+        inv: bool,
+        args: &mut super::Args,
+        _ctx: &super::Ctx,
+    ) -> Result<(), String> {
+        parse_dscp(self, opt, inv, args)
+    }
+
+    fn finish(&mut self, seen: &[&'static str]) -> Result<bool, String> {
+        finish_dscp(seen).map(|()| true)
+    }
+
+    fn save(&self, out: &mut String) {
+        save_dscp(self, out);
+    }
+
+    fn list(&self, _numeric: bool, out: &mut String) {
+        list_dscp(self, out);
+    }
+}
+
+impl super::MatchText for dataplane::ruleset::matches::dscp::TosMatch {
+    fn new(_name: &str) -> Self {
+        dataplane::ruleset::matches::dscp::TosMatch {
+            inv: false,
+            value: 0,
+            mask: 0,
+        }
+    }
+
+    fn options(&self) -> &'static [&'static str] {
+        TOS_OPTIONS
+    }
+
+    fn parse(
+        &mut self,
+        opt: &str,
+        inv: bool,
+        args: &mut super::Args,
+        _ctx: &super::Ctx,
+    ) -> Result<(), String> {
+        parse_tos(self, opt, inv, args)
+    }
+
+    fn finish(&mut self, seen: &[&'static str]) -> Result<bool, String> {
+        finish_tos(seen).map(|()| true)
+    }
+
+    fn save(&self, out: &mut String) {
+        save_tos(self, out);
+    }
+
+    fn list(&self, numeric: bool, out: &mut String) {
+        list_tos(self, numeric, out);
     }
 }

@@ -61,3 +61,35 @@ pub fn list(m: &EcnMatch, out: &mut String) {
         let _ = write!(out, " {}ECT={ect}", if inv { "!" } else { "" });
     }
 }
+
+impl super::MatchText for dataplane::ruleset::matches::ecn::EcnMatch {
+    fn new(_name: &str) -> Self {
+        Default::default()
+    }
+
+    fn options(&self) -> &'static [&'static str] {
+        OPTIONS
+    }
+
+    fn parse(
+        &mut self,
+        opt: &str,
+        inv: bool,
+        args: &mut super::Args,
+        _ctx: &super::Ctx,
+    ) -> Result<(), String> {
+        parse(self, opt, inv, args)
+    }
+
+    fn finish(&mut self, seen: &[&'static str]) -> Result<bool, String> {
+        finish(seen).map(|()| true)
+    }
+
+    fn save(&self, out: &mut String) {
+        save(self, out);
+    }
+
+    fn list(&self, _numeric: bool, out: &mut String) {
+        list(self, out);
+    }
+}

@@ -352,6 +352,38 @@ fn table_options(m: &HashlimitMatch, prefix: &str, quantum: u32, out: &mut Strin
     }
 }
 
+impl super::MatchText for dataplane::ruleset::matches::hashlimit::HashlimitMatch {
+    fn new(_name: &str) -> Self {
+        new()
+    }
+
+    fn options(&self) -> &'static [&'static str] {
+        OPTIONS
+    }
+
+    fn parse(
+        &mut self,
+        opt: &str,
+        inv: bool,
+        args: &mut super::Args,
+        _ctx: &super::Ctx,
+    ) -> Result<(), String> {
+        parse(self, opt, inv, args)
+    }
+
+    fn finish(&mut self, seen: &[&'static str]) -> Result<bool, String> {
+        finish(self, seen).map(|()| true)
+    }
+
+    fn save(&self, out: &mut String) {
+        save(self, out);
+    }
+
+    fn list(&self, _numeric: bool, out: &mut String) {
+        list(self, out);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use crate::iptables::command::{parse_command, Source};

@@ -131,3 +131,35 @@ pub fn list(m: &IcmpMatch, numeric: bool, out: &mut String) {
         let _ = write!(out, " codes {}-{}", m.code_min, m.code_max);
     }
 }
+
+impl super::MatchText for dataplane::ruleset::matches::icmp::IcmpMatch {
+    fn new(_name: &str) -> Self {
+        new()
+    }
+
+    fn options(&self) -> &'static [&'static str] {
+        OPTIONS
+    }
+
+    fn parse(
+        &mut self,
+        opt: &str,
+        inv: bool,
+        args: &mut super::Args,
+        _ctx: &super::Ctx,
+    ) -> Result<(), String> {
+        parse(self, opt, inv, args)
+    }
+
+    fn finish(&mut self, seen: &[&'static str]) -> Result<bool, String> {
+        finish(self, seen).map(|()| true)
+    }
+
+    fn save(&self, out: &mut String) {
+        save(self, out);
+    }
+
+    fn list(&self, numeric: bool, out: &mut String) {
+        list(self, numeric, out);
+    }
+}

@@ -59,3 +59,38 @@ pub fn list(m: &MacMatch, out: &mut String) {
         fmt_mac(&m.addr)
     );
 }
+
+impl super::MatchText for dataplane::ruleset::matches::mac::MacMatch {
+    fn new(_name: &str) -> Self {
+        dataplane::ruleset::matches::mac::MacMatch {
+            inv: false,
+            addr: [0; 6],
+        }
+    }
+
+    fn options(&self) -> &'static [&'static str] {
+        OPTIONS
+    }
+
+    fn parse(
+        &mut self,
+        opt: &str,
+        inv: bool,
+        args: &mut super::Args,
+        _ctx: &super::Ctx,
+    ) -> Result<(), String> {
+        parse(self, opt, inv, args)
+    }
+
+    fn finish(&mut self, seen: &[&'static str]) -> Result<bool, String> {
+        finish(self, seen).map(|()| true)
+    }
+
+    fn save(&self, out: &mut String) {
+        save(self, out);
+    }
+
+    fn list(&self, _numeric: bool, out: &mut String) {
+        list(self, out);
+    }
+}

@@ -55,3 +55,67 @@ pub fn list(m: &MarkMatch, connmark: bool, out: &mut String) {
     }
     let _ = write!(out, " {}", fmt_mark(m.value, m.mask));
 }
+
+impl super::MatchText for dataplane::ruleset::matches::mark::ConnmarkMatch {
+    fn new(_name: &str) -> Self {
+        dataplane::ruleset::matches::mark::ConnmarkMatch(new())
+    }
+
+    fn options(&self) -> &'static [&'static str] {
+        OPTIONS
+    }
+
+    fn parse(
+        &mut self,
+        opt: &str,
+        inv: bool,
+        args: &mut super::Args,
+        _ctx: &super::Ctx,
+    ) -> Result<(), String> {
+        parse(&mut self.0, opt, inv, args)
+    }
+
+    fn finish(&mut self, seen: &[&'static str]) -> Result<bool, String> {
+        finish(&mut self.0, seen).map(|()| true)
+    }
+
+    fn save(&self, out: &mut String) {
+        save(&self.0, out);
+    }
+
+    fn list(&self, _numeric: bool, out: &mut String) {
+        list(&self.0, true, out);
+    }
+}
+
+impl super::MatchText for dataplane::ruleset::matches::mark::MarkMatch {
+    fn new(_name: &str) -> Self {
+        new()
+    }
+
+    fn options(&self) -> &'static [&'static str] {
+        OPTIONS
+    }
+
+    fn parse(
+        &mut self,
+        opt: &str,
+        inv: bool,
+        args: &mut super::Args,
+        _ctx: &super::Ctx,
+    ) -> Result<(), String> {
+        parse(self, opt, inv, args)
+    }
+
+    fn finish(&mut self, seen: &[&'static str]) -> Result<bool, String> {
+        finish(self, seen).map(|()| true)
+    }
+
+    fn save(&self, out: &mut String) {
+        save(self, out);
+    }
+
+    fn list(&self, _numeric: bool, out: &mut String) {
+        list(self, false, out);
+    }
+}

@@ -55,9 +55,11 @@ pub mod t_tcpmss;
 pub mod t_tcpoptstrip;
 pub mod t_tee;
 pub mod t_tos;
+pub mod t_trace;
 pub mod t_ttl;
 
 use super::names;
+use dataplane::ruleset::ext::{MatchExt, TargetExt};
 use dataplane::ruleset::matches::{self as m, Match};
 use dataplane::ruleset::targets::Target;
 use dataplane::ruleset::{Ipv4Net, PortRange};
@@ -121,31 +123,6 @@ pub fn no_inv(inv: bool, opt: &str) -> Result<(), String> {
         Err(format!("unexpected \"!\" before \"{opt}\""))
     } else {
         Ok(())
-    }
-}
-
-/// What iptables says of a match option given twice: libxtables' guided option parser
-/// (`xtables_option_parse`, used by libxt_u32) and the older extensions word it apart.
-pub fn repeated_match_option(m: &Match, opt: &str) -> String {
-    match m {
-        Match::U32(_) => format!("u32: option \"{opt}\" can only be used once.\n"),
-        Match::Sctp(_) => sctp::repeated(opt),
-        Match::Dccp(_) => dccp::repeated(opt),
-        Match::Connlabel(_) => connlabel::repeated(opt),
-        _ => format!("multiple {opt} flags not allowed"),
-    }
-}
-
-/// What iptables says of a target option given twice.
-pub fn repeated_target_option(t: &Target, opt: &str) -> String {
-    match (t, opt) {
-        (Target::Hmark(_), _) => t_hmark::repeated(opt),
-        (Target::Ct(_), _) => t_ct::repeated(opt),
-        (Target::Nflog(_), _) => t_nflog::repeated(opt),
-        (Target::Set(_), "--add-set" | "--del-set") => {
-            format!("{opt} can be specified only once")
-        }
-        _ => format!("multiple {opt} flags not allowed"),
     }
 }
 
@@ -466,487 +443,231 @@ pub fn host_stack_target(name: &str) -> Option<&'static str> {
         .map(|(_, why)| *why)
 }
 
-/// A fresh match for `-m name`, or None when nfdp does not know it.
-pub fn new_match(name: &str) -> Option<Match> {
-    use dataplane::ruleset::matches::conntrack::{ConntrackFlavor, ConntrackMatch};
-    Some(match name {
-        "addrtype" => Match::Addrtype(Default::default()),
-        "comment" => Match::Comment(m::comment::CommentMatch {
-            text: String::new(),
-        }),
-        "connbytes" => Match::Connbytes(connbytes::new()),
-        "connlabel" => Match::Connlabel(connlabel::new()),
-        "connlimit" => Match::Connlimit(connlimit::new()),
-        "connmark" => Match::Connmark(mark::new()),
-        "conntrack" => Match::Conntrack(ConntrackMatch::new(ConntrackFlavor::Conntrack)),
-        "state" => Match::Conntrack(ConntrackMatch::new(ConntrackFlavor::State)),
-        "dscp" => Match::Dscp(m::dscp::DscpMatch {
-            inv: false,
-            dscp: 0,
-        }),
-        "hashlimit" => Match::Hashlimit(hashlimit::new()),
-        "icmp" => Match::Icmp(icmp::new()),
-        "iprange" => Match::Iprange(Default::default()),
-        "length" => Match::Length(length::new()),
-        "limit" => Match::Limit(Default::default()),
-        "mac" => Match::Mac(m::mac::MacMatch {
-            inv: false,
-            addr: [0; 6],
-        }),
-        "mark" => Match::Mark(mark::new()),
-        "multiport" => Match::Multiport(multiport::new()),
-        "recent" => Match::Recent(recent::new()),
-        "set" => Match::Set(set::new()),
-        "statistic" => Match::Statistic(statistic::new()),
-        "helper" => Match::Helper(Default::default()),
-        "pkttype" => Match::Pkttype(pkttype::new()),
-        "quota" => Match::Quota(quota::new()),
-        "ecn" => Match::Ecn(Default::default()),
-        "esp" => Match::Esp(esp::new()),
-        "u32" => Match::U32(u32::new()),
-        "sctp" => Match::Sctp(Default::default()),
-        "dccp" => Match::Dccp(Default::default()),
-        "ah" => Match::Ah(ah::new()),
-        "ipcomp" => Match::Ipcomp(ipcomp::new()),
-        "rpfilter" => Match::Rpfilter(Default::default()),
-        "string" => Match::String(string::new()),
-        "tcp" => Match::Tcp(Default::default()),
-        "tcpmss" => Match::Tcpmss(tcpmss::new()),
-        "time" => Match::Time(Default::default()),
-        "tos" => Match::Tos(m::dscp::TosMatch {
-            inv: false,
-            value: 0,
-            mask: 0,
-        }),
-        "ttl" => Match::Ttl(ttl::new()),
-        "udp" => Match::Udp(Default::default()),
-        _ => return None,
-    })
-}
+/// The text side of a match (libxt_NAME): its options, their parsing, the final checks
+/// and the two printed forms. Implemented beside the match in `ext/NAME.rs`; registered
+/// by the match's line in `dataplane::for_each_match!`.
+pub trait MatchText: MatchExt + Sized {
+    /// The names `-m` takes for it.
+    const NAMES: &'static [&'static str] = &[Self::NAME];
 
-/// The options a match takes.
-pub fn match_options(mt: &Match) -> &'static [&'static str] {
-    match mt {
-        Match::Addrtype(_) => addrtype::OPTIONS,
-        Match::Comment(_) => comment::OPTIONS,
-        Match::Connlimit(_) => connlimit::OPTIONS,
-        Match::Connmark(_) | Match::Mark(_) => mark::OPTIONS,
-        Match::Conntrack(c) => conntrack::options(c),
-        Match::Dscp(_) | Match::Tos(_) => dscp::options(mt),
-        Match::Hashlimit(_) => hashlimit::OPTIONS,
-        Match::Icmp(_) => icmp::OPTIONS,
-        Match::Iprange(_) => iprange::OPTIONS,
-        Match::Length(_) => length::OPTIONS,
-        Match::Limit(_) => limit::OPTIONS,
-        Match::Mac(_) => mac::OPTIONS,
-        Match::Multiport(_) => multiport::OPTIONS,
-        Match::Recent(_) => recent::OPTIONS,
-        Match::Set(_) => set::OPTIONS,
-        Match::Statistic(_) => statistic::OPTIONS,
-        Match::Helper(_) => helper::OPTIONS,
-        Match::Pkttype(_) => pkttype::OPTIONS,
-        Match::Connbytes(_) => connbytes::OPTIONS,
-        Match::Connlabel(_) => connlabel::OPTIONS,
-        Match::Quota(_) => quota::OPTIONS,
-        Match::Ecn(_) => ecn::OPTIONS,
-        Match::Esp(_) => esp::OPTIONS,
-        Match::U32(_) => u32::OPTIONS,
-        Match::Sctp(_) => sctp::OPTIONS,
-        Match::Dccp(_) => dccp::OPTIONS,
-        Match::Ah(_) => ah::OPTIONS,
-        Match::Ipcomp(_) => ipcomp::OPTIONS,
-        Match::Rpfilter(_) => rpfilter::OPTIONS,
-        Match::String(_) => string::OPTIONS,
-        Match::Tcp(_) => tcp::OPTIONS,
-        Match::Tcpmss(_) => tcpmss::OPTIONS,
-        Match::Time(_) => time::OPTIONS,
-        Match::Ttl(_) => ttl::OPTIONS,
-        Match::Udp(_) => udp::OPTIONS,
+    /// A fresh match for `-m name`.
+    fn new(name: &str) -> Self;
+    /// The options it takes.
+    fn options(&self) -> &'static [&'static str];
+    /// Parses one (already resolved) option.
+    fn parse(&mut self, opt: &str, inv: bool, args: &mut Args, ctx: &Ctx) -> Result<(), String>;
+    /// The checks iptables makes once all options of the rule are read. `Ok(false)`:
+    /// the match vanished (as iptables-nft drops `! --dport 0:65535`).
+    fn finish(&mut self, seen: &[&'static str]) -> Result<bool, String>;
+    /// Its options as iptables-save prints them.
+    fn save(&self, out: &mut String);
+    /// Its options as the last column of `iptables -L` shows them.
+    fn list(&self, numeric: bool, out: &mut String);
+    /// What iptables says of an option given twice (libxtables' guided option parser
+    /// and the older extensions word it apart).
+    fn repeated(opt: &str) -> String {
+        format!("multiple {opt} flags not allowed")
     }
 }
 
-/// Parses one (already resolved) option into the match.
-pub fn parse_match_option(
-    mt: &mut Match,
-    opt: &str,
-    inv: bool,
-    args: &mut Args,
-    ctx: &Ctx,
-) -> Result<(), String> {
-    match mt {
-        Match::Addrtype(x) => addrtype::parse(x, opt, inv, args),
-        Match::Comment(x) => comment::parse(x, opt, inv, args),
-        Match::Connlimit(x) => connlimit::parse(x, opt, inv, args),
-        Match::Connmark(x) | Match::Mark(x) => mark::parse(x, opt, inv, args),
-        Match::Conntrack(x) => conntrack::parse(x, opt, inv, args),
-        Match::Dscp(x) => dscp::parse_dscp(x, opt, inv, args),
-        Match::Tos(x) => dscp::parse_tos(x, opt, inv, args),
-        Match::Hashlimit(x) => hashlimit::parse(x, opt, inv, args),
-        Match::Icmp(x) => icmp::parse(x, opt, inv, args),
-        Match::Iprange(x) => iprange::parse(x, opt, inv, args),
-        Match::Length(x) => length::parse(x, opt, inv, args),
-        Match::Limit(x) => limit::parse(x, opt, inv, args),
-        Match::Mac(x) => mac::parse(x, opt, inv, args),
-        Match::Multiport(x) => multiport::parse(x, opt, inv, args, ctx),
-        Match::Recent(x) => recent::parse(x, opt, inv, args),
-        Match::Set(x) => set::parse(x, opt, inv, args),
-        Match::Statistic(x) => statistic::parse(x, opt, inv, args),
-        Match::Helper(x) => helper::parse(x, opt, inv, args),
-        Match::Pkttype(x) => pkttype::parse(x, opt, inv, args),
-        Match::Connbytes(x) => connbytes::parse(x, opt, inv, args),
-        Match::Connlabel(x) => connlabel::parse(x, opt, inv, args),
-        Match::Quota(x) => quota::parse(x, opt, inv, args),
-        Match::Ecn(x) => ecn::parse(x, opt, inv, args),
-        Match::Esp(x) => esp::parse(x, opt, inv, args),
-        Match::U32(x) => u32::parse(x, opt, inv, args),
-        Match::Sctp(x) => sctp::parse(x, opt, inv, args),
-        Match::Dccp(x) => dccp::parse(x, opt, inv, args),
-        Match::Ah(x) => ah::parse(x, opt, inv, args),
-        Match::Ipcomp(x) => ipcomp::parse(x, opt, inv, args),
-        Match::Rpfilter(x) => rpfilter::parse(x, opt, inv, args),
-        Match::String(x) => string::parse(x, opt, inv, args),
-        Match::Tcp(x) => tcp::parse(x, opt, inv, args),
-        Match::Tcpmss(x) => tcpmss::parse(x, opt, inv, args),
-        Match::Time(x) => time::parse(x, opt, inv, args),
-        Match::Ttl(x) => ttl::parse(x, opt, inv, args),
-        Match::Udp(x) => udp::parse(x, opt, inv, args),
+/// The text side of a target (libxt_NAME), as `MatchText` for matches; registered by the
+/// target's line in `dataplane::for_each_target!`.
+pub trait TargetText: TargetExt + Sized {
+    fn new() -> Self;
+    fn options(&self) -> &'static [&'static str];
+    /// Parses one (already resolved) option; `inv`: a `!` came before it (most targets
+    /// refuse it, each in its own words).
+    fn parse(&mut self, opt: &str, inv: bool, args: &mut Args) -> Result<(), String>;
+    fn finish(&mut self, seen: &[&'static str]) -> Result<(), String>;
+    fn save(&self, out: &mut String);
+    fn list(&self, numeric: bool, out: &mut String);
+    fn repeated(opt: &str) -> String {
+        format!("multiple {opt} flags not allowed")
+    }
+    /// The target column's name in `iptables -L`.
+    fn list_name(&self) -> &'static str {
+        Self::NAME
     }
 }
 
-/// The checks iptables makes once all options of the rule are read. `Ok(false)`: the
-/// match vanished (as iptables-nft drops `! --dport 0:65535`).
-pub fn finish_match(mt: &mut Match, seen: &[&'static str]) -> Result<bool, String> {
-    let r = match mt {
-        Match::Tcp(x) => return Ok(tcp::finish(x, seen)),
-        Match::Udp(x) => return Ok(udp::finish(x, seen)),
-        Match::Comment(x) => comment::finish(x, seen),
-        Match::Connlimit(x) => connlimit::finish(x, seen),
-        Match::Connmark(x) | Match::Mark(x) => mark::finish(x, seen),
-        Match::Dscp(_) | Match::Tos(_) => dscp::finish(mt, seen),
-        Match::Hashlimit(x) => hashlimit::finish(x, seen),
-        Match::Icmp(x) => icmp::finish(x, seen),
-        Match::Iprange(x) => iprange::finish(x),
-        Match::Length(x) => length::finish(x, seen),
-        Match::Mac(x) => mac::finish(x, seen),
-        Match::Multiport(x) => multiport::finish(x),
-        Match::Statistic(x) => statistic::finish(x),
-        Match::Helper(_) => helper::finish(seen),
-        Match::Pkttype(_) => pkttype::finish(seen),
-        Match::Connbytes(_) => connbytes::finish(seen),
-        Match::Connlabel(_) => connlabel::finish(seen),
-        Match::Quota(_) => quota::finish(seen),
-        Match::Ecn(_) => ecn::finish(seen),
-        Match::Esp(_) => Ok(()),
-        Match::U32(_) => u32::finish(seen),
-        Match::Sctp(_) | Match::Dccp(_) => Ok(()),
-        Match::Ah(_) => Ok(()),
-        Match::Ipcomp(_) => Ok(()),
-        Match::Rpfilter(_) => Ok(()),
-        Match::String(x) => string::finish(x, seen),
-        Match::Tcpmss(x) => tcpmss::finish(x, seen),
-        Match::Ttl(x) => ttl::finish(x, seen),
-        Match::Conntrack(x) => conntrack::finish(x),
-        Match::Addrtype(x) => addrtype::finish(x),
-        Match::Recent(x) => recent::finish(x, seen),
-        Match::Set(x) => set::finish(x, seen),
-        Match::Limit(_) | Match::Time(_) => Ok(()),
+/// The dispatch over `Match`, from the registry.
+macro_rules! match_text_dispatch {
+    (
+        packet: [$($pv:ident($pt:ty),)*],
+        conn: [$($cv:ident($ct:ty),)*],
+        worker: [$($wv:ident($wt:ty),)*],
+    ) => {
+        /// A fresh match for `-m name`, or None when nfdp does not know it.
+        pub fn new_match(name: &str) -> Option<Match> {
+            $(if <$pt as MatchText>::NAMES.contains(&name) {
+                return Some(Match::$pv(<$pt as MatchText>::new(name)));
+            })*
+            $(if <$ct as MatchText>::NAMES.contains(&name) {
+                return Some(Match::$cv(<$ct as MatchText>::new(name)));
+            })*
+            $(if <$wt as MatchText>::NAMES.contains(&name) {
+                return Some(Match::$wv(<$wt as MatchText>::new(name)));
+            })*
+            None
+        }
+
+        /// The options a match takes.
+        pub fn match_options(mt: &Match) -> &'static [&'static str] {
+            match mt {
+                $(Match::$pv(x) => x.options(),)*
+                $(Match::$cv(x) => x.options(),)*
+                $(Match::$wv(x) => x.options(),)*
+            }
+        }
+
+        /// Parses one (already resolved) option into the match.
+        pub fn parse_match_option(
+            mt: &mut Match,
+            opt: &str,
+            inv: bool,
+            args: &mut Args,
+            ctx: &Ctx,
+        ) -> Result<(), String> {
+            match mt {
+                $(Match::$pv(x) => MatchText::parse(x, opt, inv, args, ctx),)*
+                $(Match::$cv(x) => MatchText::parse(x, opt, inv, args, ctx),)*
+                $(Match::$wv(x) => MatchText::parse(x, opt, inv, args, ctx),)*
+            }
+        }
+
+        /// The checks iptables makes once all options of the rule are read. `Ok(false)`:
+        /// the match vanished.
+        pub fn finish_match(mt: &mut Match, seen: &[&'static str]) -> Result<bool, String> {
+            match mt {
+                $(Match::$pv(x) => MatchText::finish(x, seen),)*
+                $(Match::$cv(x) => MatchText::finish(x, seen),)*
+                $(Match::$wv(x) => MatchText::finish(x, seen),)*
+            }
+        }
+
+        /// ` -m name --options...` as iptables-save prints it.
+        pub fn save_match(mt: &Match, out: &mut String) {
+            out.push_str(" -m ");
+            out.push_str(mt.name());
+            match mt {
+                $(Match::$pv(x) => MatchText::save(x, out),)*
+                $(Match::$cv(x) => MatchText::save(x, out),)*
+                $(Match::$wv(x) => MatchText::save(x, out),)*
+            }
+        }
+
+        /// A match as the last column of `iptables -L` shows it.
+        pub fn list_match(mt: &Match, numeric: bool, out: &mut String) {
+            match mt {
+                $(Match::$pv(x) => MatchText::list(x, numeric, out),)*
+                $(Match::$cv(x) => MatchText::list(x, numeric, out),)*
+                $(Match::$wv(x) => MatchText::list(x, numeric, out),)*
+            }
+        }
+
+        /// What iptables says of a match option given twice.
+        pub fn repeated_match_option(mt: &Match, opt: &str) -> String {
+            match mt {
+                $(Match::$pv(_) => <$pt as MatchText>::repeated(opt),)*
+                $(Match::$cv(_) => <$ct as MatchText>::repeated(opt),)*
+                $(Match::$wv(_) => <$wt as MatchText>::repeated(opt),)*
+            }
+        }
     };
-    r.map(|()| true)
 }
 
-/// ` -m name --options...` as iptables-save prints it.
-pub fn save_match(mt: &Match, out: &mut String) {
-    out.push_str(" -m ");
-    out.push_str(mt.name());
-    match mt {
-        Match::Addrtype(x) => addrtype::save(x, out),
-        Match::Comment(x) => comment::save(x, out),
-        Match::Connlimit(x) => connlimit::save(x, out),
-        Match::Connmark(x) | Match::Mark(x) => mark::save(x, out),
-        Match::Conntrack(x) => conntrack::save(x, out),
-        Match::Dscp(x) => dscp::save_dscp(x, out),
-        Match::Tos(x) => dscp::save_tos(x, out),
-        Match::Hashlimit(x) => hashlimit::save(x, out),
-        Match::Icmp(x) => icmp::save(x, out),
-        Match::Iprange(x) => iprange::save(x, out),
-        Match::Length(x) => length::save(x, out),
-        Match::Limit(x) => limit::save(x, out),
-        Match::Mac(x) => mac::save(x, out),
-        Match::Multiport(x) => multiport::save(x, out),
-        Match::Recent(x) => recent::save(x, out),
-        Match::Set(x) => set::save(x, out),
-        Match::Statistic(x) => statistic::save(x, out),
-        Match::Helper(x) => helper::save(x, out),
-        Match::Pkttype(x) => pkttype::save(x, out),
-        Match::Connbytes(x) => connbytes::save(x, out),
-        Match::Connlabel(x) => connlabel::save(x, out),
-        Match::Quota(x) => quota::save(x, out),
-        Match::Ecn(x) => ecn::save(x, out),
-        Match::Esp(x) => esp::save(x, out),
-        Match::U32(x) => u32::save(x, out),
-        Match::Sctp(x) => sctp::save(x, out),
-        Match::Dccp(x) => dccp::save(x, out),
-        Match::Ah(x) => ah::save(x, out),
-        Match::Ipcomp(x) => ipcomp::save(x, out),
-        Match::Rpfilter(x) => rpfilter::save(x, out),
-        Match::String(x) => string::save(x, out),
-        Match::Tcp(x) => tcp::save(x, out),
-        Match::Tcpmss(x) => tcpmss::save(x, out),
-        Match::Time(x) => time::save(x, out),
-        Match::Ttl(x) => ttl::save(x, out),
-        Match::Udp(x) => udp::save(x, out),
-    }
-}
+dataplane::for_each_match!(match_text_dispatch);
 
-/// A target for `-j NAME` (not a chain), or None.
-pub fn new_target(name: &str) -> Option<Target> {
-    use dataplane::ruleset::targets as t;
-    Some(match name {
-        "ACCEPT" => Target::Accept,
-        "DROP" => Target::Drop,
-        "RETURN" => Target::Return,
-        "REJECT" => Target::Reject(Default::default()),
-        "LOG" => Target::Log(Default::default()),
-        "MARK" => Target::Mark(t_mark::new()),
-        "CONNMARK" => Target::Connmark(t_connmark::new()),
-        "TTL" => Target::Ttl(t_ttl::new()),
-        "TOS" => Target::Tos(t::tos::TosTarget { value: 0, mask: 0 }),
-        "DSCP" => Target::Dscp(t::tos::DscpTarget { dscp: 0xff }),
-        "TCPMSS" => Target::Tcpmss(t_tcpmss::new()),
-        "SNAT" => Target::Snat(Default::default()),
-        "DNAT" => Target::Dnat(Default::default()),
-        "MASQUERADE" => Target::Masquerade(Default::default()),
-        "REDIRECT" => Target::Redirect(Default::default()),
-        "NETMAP" => Target::Netmap(Default::default()),
-        "TEE" => Target::Tee(Default::default()),
-        "SET" => Target::Set(Default::default()),
-        "ECN" => Target::Ecn(Default::default()),
-        "TCPOPTSTRIP" => Target::Tcpoptstrip(Default::default()),
-        "HMARK" => Target::Hmark(Default::default()),
-        "NFLOG" => Target::Nflog(Default::default()),
-        "CHECKSUM" => Target::Checksum(Default::default()),
-        "NOTRACK" => Target::Notrack,
-        "CT" => Target::Ct(Default::default()),
-        "TRACE" => Target::Trace,
-        _ => return None,
-    })
-}
-
-pub fn target_options(t: &Target) -> &'static [&'static str] {
-    match t {
-        Target::Reject(_) => t_reject::OPTIONS,
-        Target::Log(_) => t_log::OPTIONS,
-        Target::Mark(_) => t_mark::OPTIONS,
-        Target::Connmark(_) => t_connmark::OPTIONS,
-        Target::Ttl(_) => t_ttl::OPTIONS,
-        Target::Tos(_) => t_tos::TOS_OPTIONS,
-        Target::Dscp(_) => t_tos::DSCP_OPTIONS,
-        Target::Tcpmss(_) => t_tcpmss::OPTIONS,
-        Target::Snat(_) => t_nat::SNAT_OPTIONS,
-        Target::Dnat(_) => t_nat::DNAT_OPTIONS,
-        Target::Masquerade(_) | Target::Redirect(_) => t_nat::PORTS_OPTIONS,
-        Target::Netmap(_) => t_netmap::OPTIONS,
-        Target::Tee(_) => t_tee::OPTIONS,
-        Target::Set(_) => t_set::OPTIONS,
-        Target::Ecn(_) => t_ecn::OPTIONS,
-        Target::Tcpoptstrip(_) => t_tcpoptstrip::OPTIONS,
-        Target::Hmark(_) => t_hmark::OPTIONS,
-        Target::Nflog(_) => t_nflog::OPTIONS,
-        Target::Checksum(_) => t_checksum::OPTIONS,
-        Target::Ct(_) => t_ct::OPTIONS,
-        _ => &[],
-    }
-}
-
-pub fn parse_target_option(
-    t: &mut Target,
-    opt: &str,
-    inv: bool,
-    args: &mut Args,
-) -> Result<(), String> {
-    if let Target::Set(x) = t {
-        // libxt_SET takes a `!` before its options and ignores it.
-        return t_set::parse(x, opt, args);
-    }
-    if let Target::Hmark(x) = t {
-        // libxtables' guided parser words the refusal itself.
-        if inv {
-            return Err(format!("HMARK: option \"{opt}\" cannot be inverted."));
+/// The dispatch over `Target`, from the registry.
+macro_rules! target_text_dispatch {
+    ($($v:ident($t:ty),)*) => {
+        /// A target for `-j NAME` (not a chain), or None.
+        pub fn new_target(name: &str) -> Option<Target> {
+            match name {
+                "ACCEPT" => return Some(Target::Accept),
+                "DROP" => return Some(Target::Drop),
+                "RETURN" => return Some(Target::Return),
+                _ => {}
+            }
+            $(if <$t as TargetExt>::NAME == name {
+                return Some(Target::$v(<$t as TargetText>::new()));
+            })*
+            None
         }
-        return t_hmark::parse(x, opt, args);
-    }
-    // libxt_CT's options go through xtables_option_parse, which words `!` its own way.
-    if let Target::Ct(x) = t {
-        return t_ct::parse(x, opt, inv, args);
-    }
-    if let Target::Nflog(x) = t {
-        if inv {
-            return Err(t_nflog::inverted(opt));
+
+        pub fn target_options(t: &Target) -> &'static [&'static str] {
+            match t {
+                $(Target::$v(x) => x.options(),)*
+                _ => &[],
+            }
         }
-        return t_nflog::parse(x, opt, args);
-    }
-    no_inv(inv, opt)?;
-    match t {
-        Target::Reject(x) => t_reject::parse(x, opt, args),
-        Target::Log(x) => t_log::parse(x, opt, args),
-        Target::Mark(x) => t_mark::parse(x, opt, args),
-        Target::Connmark(x) => t_connmark::parse(x, opt, args),
-        Target::Ttl(x) => t_ttl::parse(x, opt, args),
-        Target::Tos(x) => t_tos::parse_tos(x, opt, args),
-        Target::Dscp(x) => t_tos::parse_dscp(x, opt, args),
-        Target::Tcpmss(x) => t_tcpmss::parse(x, opt, args),
-        Target::Snat(x) | Target::Dnat(x) | Target::Masquerade(x) | Target::Redirect(x) => {
-            t_nat::parse(x, opt, args)
+
+        pub fn parse_target_option(
+            t: &mut Target,
+            opt: &str,
+            inv: bool,
+            args: &mut Args,
+        ) -> Result<(), String> {
+            match t {
+                $(Target::$v(x) => TargetText::parse(x, opt, inv, args),)*
+                _ => Err(format!("unknown option \"{opt}\"")),
+            }
         }
-        Target::Netmap(x) => t_netmap::parse(x, opt, args),
-        Target::Tee(x) => t_tee::parse(x, opt, args),
-        Target::Ecn(x) => t_ecn::parse(x, opt, args),
-        Target::Tcpoptstrip(x) => t_tcpoptstrip::parse(x, opt, args),
-        Target::Checksum(x) => t_checksum::parse(x, opt, args),
-        Target::Ct(_) => Ok(()),
-        _ => Err(format!("unknown option \"{opt}\"")),
-    }
-}
 
-pub fn finish_target(t: &mut Target, seen: &[&'static str]) -> Result<(), String> {
-    match t {
-        Target::Mark(x) => t_mark::finish(x, seen),
-        Target::Connmark(x) => t_connmark::finish(x, seen),
-        Target::Ttl(x) => t_ttl::finish(x, seen),
-        Target::Tos(x) => t_tos::finish_tos(x, seen),
-        Target::Dscp(x) => t_tos::finish_dscp(x, seen),
-        Target::Tcpmss(x) => t_tcpmss::finish(x, seen),
-        Target::Snat(x) => t_nat::finish("SNAT", x),
-        Target::Dnat(x) => t_nat::finish("DNAT", x),
-        Target::Netmap(_) => t_netmap::finish(seen),
-        Target::Tee(_) => t_tee::finish(seen),
-        Target::Set(x) => t_set::finish(x),
-        Target::Ecn(_) => t_ecn::finish(seen),
-        Target::Checksum(_) => t_checksum::finish(seen),
-        Target::Ct(x) => t_ct::finish(x),
-        Target::Hmark(x) => t_hmark::finish(x),
-        Target::Nflog(_) => t_nflog::finish(seen),
-        _ => Ok(()),
-    }
-}
-
-/// ` -j NAME --options...` (` -g CHAIN` for a goto; nothing without a target).
-pub fn save_target(t: &Target, out: &mut String) {
-    match t {
-        Target::None => return,
-        Target::Goto(c) => {
-            out.push_str(" -g ");
-            out.push_str(c);
-            return;
+        pub fn finish_target(t: &mut Target, seen: &[&'static str]) -> Result<(), String> {
+            match t {
+                $(Target::$v(x) => TargetText::finish(x, seen),)*
+                _ => Ok(()),
+            }
         }
-        _ => {
-            out.push_str(" -j ");
-            out.push_str(t.name());
+
+        /// ` -j NAME --options...` (` -g CHAIN` for a goto; nothing without a target).
+        pub fn save_target(t: &Target, out: &mut String) {
+            match t {
+                Target::None => return,
+                Target::Goto(c) => {
+                    out.push_str(" -g ");
+                    out.push_str(c);
+                    return;
+                }
+                _ => {
+                    out.push_str(" -j ");
+                    out.push_str(t.name());
+                }
+            }
+            match t {
+                $(Target::$v(x) => TargetText::save(x, out),)*
+                _ => {}
+            }
         }
-    }
-    match t {
-        Target::Reject(x) => t_reject::save(x, out),
-        Target::Log(x) => t_log::save(x, out),
-        Target::Mark(x) => t_mark::save(x, out),
-        Target::Connmark(x) => t_connmark::save(x, out),
-        Target::Ttl(x) => t_ttl::save(x, out),
-        Target::Tos(x) => t_tos::save_tos(x, out),
-        Target::Dscp(x) => t_tos::save_dscp(x, out),
-        Target::Tcpmss(x) => t_tcpmss::save(x, out),
-        Target::Snat(x) => t_nat::save(x, "--to-source", out),
-        Target::Dnat(x) => t_nat::save(x, "--to-destination", out),
-        Target::Masquerade(x) | Target::Redirect(x) => t_nat::save(x, "--to-ports", out),
-        Target::Netmap(x) => t_netmap::save(x, out),
-        Target::Tee(x) => t_tee::save(x, out),
-        Target::Set(x) => t_set::save(x, out),
-        Target::Ecn(x) => t_ecn::save(x, out),
-        Target::Tcpoptstrip(x) => t_tcpoptstrip::save(x, out),
-        Target::Hmark(x) => t_hmark::save(x, out),
-        Target::Nflog(x) => t_nflog::save(x, out),
-        Target::Checksum(x) => t_checksum::save(x, out),
-        Target::Ct(x) => t_ct::save(x, out),
-        _ => {}
-    }
+
+        /// The target column's name in `iptables -L` (iptables-nft lists NOTRACK as CT).
+        pub fn list_target_name(t: &Target) -> &str {
+            match t {
+                $(Target::$v(x) => x.list_name(),)*
+                other => other.name(),
+            }
+        }
+
+        /// A target's options as the last column of `iptables -L` shows them.
+        pub fn list_target(t: &Target, numeric: bool, out: &mut String) {
+            match t {
+                $(Target::$v(x) => TargetText::list(x, numeric, out),)*
+                _ => {}
+            }
+        }
+
+        /// What iptables says of a target option given twice.
+        pub fn repeated_target_option(t: &Target, opt: &str) -> String {
+            match t {
+                $(Target::$v(_) => <$t as TargetText>::repeated(opt),)*
+                _ => format!("multiple {opt} flags not allowed"),
+            }
+        }
+    };
 }
 
-/// A match as the last column of `iptables -L` shows it.
-pub fn list_match(mt: &Match, numeric: bool, out: &mut String) {
-    match mt {
-        Match::Addrtype(x) => addrtype::list(x, out),
-        Match::Comment(x) => comment::list(x, out),
-        Match::Connlimit(x) => connlimit::list(x, out),
-        Match::Connmark(x) => mark::list(x, true, out),
-        Match::Mark(x) => mark::list(x, false, out),
-        Match::Conntrack(x) => conntrack::list(x, out),
-        Match::Dscp(x) => dscp::list_dscp(x, out),
-        Match::Tos(x) => dscp::list_tos(x, numeric, out),
-        Match::Hashlimit(x) => hashlimit::list(x, out),
-        Match::Icmp(x) => icmp::list(x, numeric, out),
-        Match::Iprange(x) => iprange::list(x, out),
-        Match::Length(x) => length::list(x, out),
-        Match::Limit(x) => limit::list(x, out),
-        Match::Mac(x) => mac::list(x, out),
-        Match::Multiport(x) => multiport::list(x, numeric, out),
-        Match::Recent(x) => recent::list(x, out),
-        Match::Set(x) => set::list(x, out),
-        Match::Statistic(x) => statistic::list(x, out),
-        Match::Helper(x) => helper::list(x, out),
-        Match::Pkttype(x) => pkttype::list(x, out),
-        Match::Connbytes(x) => connbytes::list(x, out),
-        Match::Connlabel(x) => connlabel::list(x, numeric, out),
-        Match::Quota(x) => quota::list(x, out),
-        Match::Ecn(x) => ecn::list(x, out),
-        Match::Esp(x) => esp::list(x, out),
-        Match::U32(x) => u32::list(x, out),
-        Match::Sctp(x) => sctp::list(x, numeric, out),
-        Match::Dccp(x) => dccp::list(x, numeric, out),
-        Match::Ah(x) => ah::list(x, out),
-        Match::Ipcomp(x) => ipcomp::list(x, out),
-        Match::Rpfilter(x) => rpfilter::list(x, out),
-        Match::String(x) => string::list(x, out),
-        Match::Tcp(x) => tcp::list(x, numeric, out),
-        Match::Tcpmss(x) => tcpmss::list(x, out),
-        Match::Time(x) => time::list(x, out),
-        Match::Ttl(x) => ttl::list(x, out),
-        Match::Udp(x) => udp::list(x, numeric, out),
-    }
-}
-
-/// The target column's name in `iptables -L` (iptables-nft lists NOTRACK as CT).
-pub fn list_target_name(t: &Target) -> &str {
-    match t {
-        Target::Notrack => "CT",
-        other => other.name(),
-    }
-}
-
-/// A target's options as the last column of `iptables -L` shows them.
-pub fn list_target(t: &Target, numeric: bool, out: &mut String) {
-    match t {
-        Target::Reject(x) => t_reject::list(x, out),
-        Target::Log(x) => t_log::list(x, numeric, out),
-        Target::Mark(x) => t_mark::list(x, out),
-        Target::Connmark(x) => t_connmark::list(x, out),
-        Target::Ttl(x) => t_ttl::list(x, out),
-        Target::Tos(x) => t_tos::list_tos(x, numeric, out),
-        Target::Dscp(x) => t_tos::list_dscp(x, out),
-        Target::Tcpmss(x) => t_tcpmss::list(x, out),
-        Target::Snat(x) | Target::Dnat(x) => t_nat::list_to(x, out),
-        Target::Masquerade(x) => t_nat::list_ports(x, "masq ports:", out),
-        Target::Redirect(x) => t_nat::list_ports(x, "redir ports", out),
-        Target::Netmap(x) => t_netmap::list(x, out),
-        Target::Tee(x) => t_tee::list(x, out),
-        Target::Set(x) => t_set::list(x, out),
-        Target::Ecn(x) => t_ecn::list(x, out),
-        Target::Tcpoptstrip(x) => t_tcpoptstrip::list(x, numeric, out),
-        Target::Hmark(x) => t_hmark::list(x, out),
-        Target::Nflog(x) => t_nflog::list(x, out),
-        Target::Checksum(x) => t_checksum::list(x, out),
-        Target::Ct(x) => t_ct::list(x, out),
-        Target::Notrack => out.push_str(" NOTRACK"),
-        _ => {}
-    }
-}
+dataplane::for_each_target!(target_text_dispatch);
 
 #[cfg(test)]
 mod tests {

@@ -84,3 +84,35 @@ pub fn list(m: &MultiportMatch, numeric: bool, out: &mut String) {
         }
     }
 }
+
+impl super::MatchText for dataplane::ruleset::matches::multiport::MultiportMatch {
+    fn new(_name: &str) -> Self {
+        new()
+    }
+
+    fn options(&self) -> &'static [&'static str] {
+        OPTIONS
+    }
+
+    fn parse(
+        &mut self,
+        opt: &str,
+        inv: bool,
+        args: &mut super::Args,
+        ctx: &super::Ctx,
+    ) -> Result<(), String> {
+        parse(self, opt, inv, args, ctx)
+    }
+
+    fn finish(&mut self, _seen: &[&'static str]) -> Result<bool, String> {
+        finish(self).map(|()| true)
+    }
+
+    fn save(&self, out: &mut String) {
+        save(self, out);
+    }
+
+    fn list(&self, numeric: bool, out: &mut String) {
+        list(self, numeric, out);
+    }
+}

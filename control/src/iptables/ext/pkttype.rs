@@ -45,3 +45,35 @@ pub fn list(m: &PkttypeMatch, out: &mut String) {
     out.push_str(if m.inv { " PKTTYPE != " } else { " PKTTYPE = " });
     out.push_str(m.pkt_type.name());
 }
+
+impl super::MatchText for dataplane::ruleset::matches::pkttype::PkttypeMatch {
+    fn new(_name: &str) -> Self {
+        new()
+    }
+
+    fn options(&self) -> &'static [&'static str] {
+        OPTIONS
+    }
+
+    fn parse(
+        &mut self,
+        opt: &str,
+        inv: bool,
+        args: &mut super::Args,
+        _ctx: &super::Ctx,
+    ) -> Result<(), String> {
+        parse(self, opt, inv, args)
+    }
+
+    fn finish(&mut self, seen: &[&'static str]) -> Result<bool, String> {
+        finish(seen).map(|()| true)
+    }
+
+    fn save(&self, out: &mut String) {
+        save(self, out);
+    }
+
+    fn list(&self, _numeric: bool, out: &mut String) {
+        list(self, out);
+    }
+}

@@ -42,3 +42,35 @@ pub fn save(m: &QuotaMatch, out: &mut String) {
 pub fn list(m: &QuotaMatch, out: &mut String) {
     let _ = write!(out, " quota: {} bytes", m.quota);
 }
+
+impl super::MatchText for dataplane::ruleset::matches::quota::QuotaMatch {
+    fn new(_name: &str) -> Self {
+        new()
+    }
+
+    fn options(&self) -> &'static [&'static str] {
+        OPTIONS
+    }
+
+    fn parse(
+        &mut self,
+        opt: &str,
+        inv: bool,
+        args: &mut super::Args,
+        _ctx: &super::Ctx,
+    ) -> Result<(), String> {
+        parse(self, opt, inv, args)
+    }
+
+    fn finish(&mut self, seen: &[&'static str]) -> Result<bool, String> {
+        finish(seen).map(|()| true)
+    }
+
+    fn save(&self, out: &mut String) {
+        save(self, out);
+    }
+
+    fn list(&self, _numeric: bool, out: &mut String) {
+        list(self, out);
+    }
+}

@@ -41,3 +41,35 @@ pub fn list(m: &RpfilterMatch, out: &mut String) {
         out.push_str(&f[2..]);
     }
 }
+
+impl super::MatchText for dataplane::ruleset::matches::rpfilter::RpfilterMatch {
+    fn new(_name: &str) -> Self {
+        Default::default()
+    }
+
+    fn options(&self) -> &'static [&'static str] {
+        OPTIONS
+    }
+
+    fn parse(
+        &mut self,
+        opt: &str,
+        inv: bool,
+        args: &mut super::Args,
+        _ctx: &super::Ctx,
+    ) -> Result<(), String> {
+        parse(self, opt, inv, args)
+    }
+
+    fn finish(&mut self, _seen: &[&'static str]) -> Result<bool, String> {
+        Ok(true)
+    }
+
+    fn save(&self, out: &mut String) {
+        save(self, out);
+    }
+
+    fn list(&self, _numeric: bool, out: &mut String) {
+        list(self, out);
+    }
+}

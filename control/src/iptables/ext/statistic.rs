@@ -128,3 +128,35 @@ pub fn list(m: &StatisticMatch, out: &mut String) {
         }
     };
 }
+
+impl super::MatchText for dataplane::ruleset::matches::statistic::StatisticMatch {
+    fn new(_name: &str) -> Self {
+        new()
+    }
+
+    fn options(&self) -> &'static [&'static str] {
+        OPTIONS
+    }
+
+    fn parse(
+        &mut self,
+        opt: &str,
+        inv: bool,
+        args: &mut super::Args,
+        _ctx: &super::Ctx,
+    ) -> Result<(), String> {
+        parse(self, opt, inv, args)
+    }
+
+    fn finish(&mut self, _seen: &[&'static str]) -> Result<bool, String> {
+        finish(self).map(|()| true)
+    }
+
+    fn save(&self, out: &mut String) {
+        save(self, out);
+    }
+
+    fn list(&self, _numeric: bool, out: &mut String) {
+        list(self, out);
+    }
+}

@@ -95,3 +95,64 @@ pub fn list(t: &CtTarget, out: &mut String) {
     out.push_str(" CT");
     out.push_str(&save.replace(" --", " "));
 }
+
+impl super::TargetText for dataplane::ruleset::targets::ct::CtTarget {
+    fn new() -> Self {
+        Default::default()
+    }
+
+    fn options(&self) -> &'static [&'static str] {
+        OPTIONS
+    }
+
+    fn parse(&mut self, opt: &str, inv: bool, args: &mut super::Args) -> Result<(), String> {
+        parse(self, opt, inv, args)
+    }
+
+    fn finish(&mut self, _seen: &[&'static str]) -> Result<(), String> {
+        finish(self)
+    }
+
+    fn save(&self, out: &mut String) {
+        save(self, out);
+    }
+
+    fn list(&self, _numeric: bool, out: &mut String) {
+        list(self, out);
+    }
+
+    fn repeated(opt: &str) -> String {
+        repeated(opt)
+    }
+}
+
+impl super::TargetText for dataplane::ruleset::targets::ct::NotrackTarget {
+    fn new() -> Self {
+        dataplane::ruleset::targets::ct::NotrackTarget
+    }
+
+    fn options(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    fn parse(&mut self, opt: &str, _inv: bool, _args: &mut super::Args) -> Result<(), String> {
+        Err(format!("unknown option \"{opt}\""))
+    }
+
+    fn finish(&mut self, _seen: &[&'static str]) -> Result<(), String> {
+        Ok(())
+    }
+
+    fn save(&self, out: &mut String) {
+        let _ = out;
+    }
+
+    fn list(&self, _numeric: bool, out: &mut String) {
+        out.push_str(" NOTRACK");
+    }
+
+    /// iptables-nft lists NOTRACK as CT.
+    fn list_name(&self) -> &'static str {
+        "CT"
+    }
+}

@@ -309,6 +309,40 @@ pub fn list(t: &HmarkTarget, out: &mut String) {
     }
 }
 
+impl super::TargetText for dataplane::ruleset::targets::hmark::HmarkTarget {
+    fn new() -> Self {
+        Default::default()
+    }
+
+    fn options(&self) -> &'static [&'static str] {
+        OPTIONS
+    }
+
+    fn parse(&mut self, opt: &str, inv: bool, args: &mut super::Args) -> Result<(), String> {
+        // libxtables' guided parser words the refusal itself.
+        if inv {
+            return Err(format!("HMARK: option \"{opt}\" cannot be inverted."));
+        }
+        parse(self, opt, args)
+    }
+
+    fn finish(&mut self, _seen: &[&'static str]) -> Result<(), String> {
+        finish(self)
+    }
+
+    fn save(&self, out: &mut String) {
+        save(self, out);
+    }
+
+    fn list(&self, _numeric: bool, out: &mut String) {
+        list(self, out);
+    }
+
+    fn repeated(opt: &str) -> String {
+        repeated(opt)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

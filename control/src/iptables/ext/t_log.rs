@@ -105,3 +105,30 @@ pub fn prefix(v: &str, max: usize) -> Result<String, String> {
     }
     Ok(v[..end].to_string())
 }
+
+impl super::TargetText for dataplane::ruleset::targets::log::LogTarget {
+    fn new() -> Self {
+        Default::default()
+    }
+
+    fn options(&self) -> &'static [&'static str] {
+        OPTIONS
+    }
+
+    fn parse(&mut self, opt: &str, inv: bool, args: &mut super::Args) -> Result<(), String> {
+        super::no_inv(inv, opt)?;
+        parse(self, opt, args)
+    }
+
+    fn finish(&mut self, _seen: &[&'static str]) -> Result<(), String> {
+        Ok(())
+    }
+
+    fn save(&self, out: &mut String) {
+        save(self, out);
+    }
+
+    fn list(&self, numeric: bool, out: &mut String) {
+        list(self, numeric, out);
+    }
+}

@@ -69,3 +69,30 @@ pub fn list_xmark(out: &mut String, what: &str, value: u32, mask: u32) {
 pub fn list(t: &MarkTarget, out: &mut String) {
     list_xmark(out, "MARK", t.value, t.mask);
 }
+
+impl super::TargetText for dataplane::ruleset::targets::mark::MarkTarget {
+    fn new() -> Self {
+        new()
+    }
+
+    fn options(&self) -> &'static [&'static str] {
+        OPTIONS
+    }
+
+    fn parse(&mut self, opt: &str, inv: bool, args: &mut super::Args) -> Result<(), String> {
+        super::no_inv(inv, opt)?;
+        parse(self, opt, args)
+    }
+
+    fn finish(&mut self, seen: &[&'static str]) -> Result<(), String> {
+        finish(self, seen)
+    }
+
+    fn save(&self, out: &mut String) {
+        save(self, out);
+    }
+
+    fn list(&self, _numeric: bool, out: &mut String) {
+        list(self, out);
+    }
+}

@@ -204,3 +204,111 @@ pub fn list_ports(t: &NatTarget, label: &str, out: &mut String) {
     }
     list_flags(t, out);
 }
+
+impl super::TargetText for dataplane::ruleset::targets::nat::DnatTarget {
+    fn new() -> Self {
+        Default::default()
+    }
+
+    fn options(&self) -> &'static [&'static str] {
+        DNAT_OPTIONS
+    }
+
+    fn parse(&mut self, opt: &str, inv: bool, args: &mut super::Args) -> Result<(), String> {
+        super::no_inv(inv, opt)?;
+        parse(&mut self.0, opt, args)
+    }
+
+    fn finish(&mut self, _seen: &[&'static str]) -> Result<(), String> {
+        finish("DNAT", &mut self.0)
+    }
+
+    fn save(&self, out: &mut String) {
+        save(&self.0, "--to-destination", out);
+    }
+
+    fn list(&self, _numeric: bool, out: &mut String) {
+        list_to(&self.0, out);
+    }
+}
+
+impl super::TargetText for dataplane::ruleset::targets::nat::SnatTarget {
+    fn new() -> Self {
+        Default::default()
+    }
+
+    fn options(&self) -> &'static [&'static str] {
+        SNAT_OPTIONS
+    }
+
+    fn parse(&mut self, opt: &str, inv: bool, args: &mut super::Args) -> Result<(), String> {
+        super::no_inv(inv, opt)?;
+        parse(&mut self.0, opt, args)
+    }
+
+    fn finish(&mut self, _seen: &[&'static str]) -> Result<(), String> {
+        finish("SNAT", &mut self.0)
+    }
+
+    fn save(&self, out: &mut String) {
+        save(&self.0, "--to-source", out);
+    }
+
+    fn list(&self, _numeric: bool, out: &mut String) {
+        list_to(&self.0, out);
+    }
+}
+
+impl super::TargetText for dataplane::ruleset::targets::nat::MasqueradeTarget {
+    fn new() -> Self {
+        Default::default()
+    }
+
+    fn options(&self) -> &'static [&'static str] {
+        PORTS_OPTIONS
+    }
+
+    fn parse(&mut self, opt: &str, inv: bool, args: &mut super::Args) -> Result<(), String> {
+        super::no_inv(inv, opt)?;
+        parse(&mut self.0, opt, args)
+    }
+
+    fn finish(&mut self, _seen: &[&'static str]) -> Result<(), String> {
+        Ok(())
+    }
+
+    fn save(&self, out: &mut String) {
+        save(&self.0, "--to-ports", out);
+    }
+
+    fn list(&self, _numeric: bool, out: &mut String) {
+        list_ports(&self.0, "masq ports:", out);
+    }
+}
+
+impl super::TargetText for dataplane::ruleset::targets::nat::RedirectTarget {
+    fn new() -> Self {
+        Default::default()
+    }
+
+    fn options(&self) -> &'static [&'static str] {
+        PORTS_OPTIONS
+    }
+
+    fn parse(&mut self, opt: &str, inv: bool, args: &mut super::Args) -> Result<(), String> {
+        super::no_inv(inv, opt)?;
+        parse(&mut self.0, opt, args)
+    }
+
+    fn finish(&mut self, _seen: &[&'static str]) -> Result<(), String> {
+        Ok(())
+    }
+
+    fn save(&self, out: &mut String) {
+        save(&self.0, "--to-ports", out);
+    }
+
+    fn list(&self, _numeric: bool, out: &mut String) {
+        list_ports(&self.0, "redir ports", out);
+    }
+}

@@ -28,3 +28,30 @@ pub fn list(t: &NetmapTarget, out: &mut String) {
     out.push_str(" to:");
     out.push_str(&fmt_net(&t.to));
 }
+
+impl super::TargetText for dataplane::ruleset::targets::netmap::NetmapTarget {
+    fn new() -> Self {
+        Default::default()
+    }
+
+    fn options(&self) -> &'static [&'static str] {
+        OPTIONS
+    }
+
+    fn parse(&mut self, opt: &str, inv: bool, args: &mut super::Args) -> Result<(), String> {
+        super::no_inv(inv, opt)?;
+        parse(self, opt, args)
+    }
+
+    fn finish(&mut self, seen: &[&'static str]) -> Result<(), String> {
+        finish(seen)
+    }
+
+    fn save(&self, out: &mut String) {
+        save(self, out);
+    }
+
+    fn list(&self, _numeric: bool, out: &mut String) {
+        list(self, out);
+    }
+}

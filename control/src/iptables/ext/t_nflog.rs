@@ -101,6 +101,39 @@ pub fn list(t: &NflogTarget, out: &mut String) {
     print(t, "", out);
 }
 
+impl super::TargetText for dataplane::ruleset::targets::nflog::NflogTarget {
+    fn new() -> Self {
+        Default::default()
+    }
+
+    fn options(&self) -> &'static [&'static str] {
+        OPTIONS
+    }
+
+    fn parse(&mut self, opt: &str, inv: bool, args: &mut super::Args) -> Result<(), String> {
+        if inv {
+            return Err(inverted(opt));
+        }
+        parse(self, opt, args)
+    }
+
+    fn finish(&mut self, seen: &[&'static str]) -> Result<(), String> {
+        finish(seen)
+    }
+
+    fn save(&self, out: &mut String) {
+        save(self, out);
+    }
+
+    fn list(&self, _numeric: bool, out: &mut String) {
+        list(self, out);
+    }
+
+    fn repeated(opt: &str) -> String {
+        repeated(opt)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -24,3 +24,30 @@ pub fn list(t: &RejectTarget, out: &mut String) {
     out.push_str(" reject-with ");
     out.push_str(t.with.name());
 }
+
+impl super::TargetText for dataplane::ruleset::targets::reject::RejectTarget {
+    fn new() -> Self {
+        Default::default()
+    }
+
+    fn options(&self) -> &'static [&'static str] {
+        OPTIONS
+    }
+
+    fn parse(&mut self, opt: &str, inv: bool, args: &mut super::Args) -> Result<(), String> {
+        super::no_inv(inv, opt)?;
+        parse(self, opt, args)
+    }
+
+    fn finish(&mut self, _seen: &[&'static str]) -> Result<(), String> {
+        Ok(())
+    }
+
+    fn save(&self, out: &mut String) {
+        save(self, out);
+    }
+
+    fn list(&self, _numeric: bool, out: &mut String) {
+        list(self, out);
+    }
+}

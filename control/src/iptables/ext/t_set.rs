@@ -111,3 +111,38 @@ pub fn save(t: &SetTarget, out: &mut String) {
 pub fn list(t: &SetTarget, out: &mut String) {
     print(t, out, true);
 }
+
+impl super::TargetText for dataplane::ruleset::targets::set::SetTarget {
+    fn new() -> Self {
+        Default::default()
+    }
+
+    fn options(&self) -> &'static [&'static str] {
+        OPTIONS
+    }
+
+    fn parse(&mut self, opt: &str, inv: bool, args: &mut super::Args) -> Result<(), String> {
+        // libxt_SET takes a `!` before its options and ignores it.
+        let _ = inv;
+        parse(self, opt, args)
+    }
+
+    fn finish(&mut self, _seen: &[&'static str]) -> Result<(), String> {
+        finish(self)
+    }
+
+    fn save(&self, out: &mut String) {
+        save(self, out);
+    }
+
+    fn list(&self, _numeric: bool, out: &mut String) {
+        list(self, out);
+    }
+
+    fn repeated(opt: &str) -> String {
+        match opt {
+            "--add-set" | "--del-set" => format!("{opt} can be specified only once"),
+            _ => format!("multiple {opt} flags not allowed"),
+        }
+    }
+}

@@ -40,3 +40,30 @@ pub fn list(t: &TcpmssTarget, out: &mut String) {
         TcpmssTarget::ClampPmtu => write!(out, " TCPMSS clamp to PMTU"),
     };
 }
+
+impl super::TargetText for dataplane::ruleset::targets::tcpmss::TcpmssTarget {
+    fn new() -> Self {
+        new()
+    }
+
+    fn options(&self) -> &'static [&'static str] {
+        OPTIONS
+    }
+
+    fn parse(&mut self, opt: &str, inv: bool, args: &mut super::Args) -> Result<(), String> {
+        super::no_inv(inv, opt)?;
+        parse(self, opt, args)
+    }
+
+    fn finish(&mut self, seen: &[&'static str]) -> Result<(), String> {
+        finish(self, seen)
+    }
+
+    fn save(&self, out: &mut String) {
+        save(self, out);
+    }
+
+    fn list(&self, _numeric: bool, out: &mut String) {
+        list(self, out);
+    }
+}

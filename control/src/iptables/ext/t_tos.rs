@@ -81,3 +81,57 @@ pub fn list_tos(t: &TosTarget, numeric: bool, out: &mut String) {
 pub fn list_dscp(t: &DscpTarget, out: &mut String) {
     let _ = write!(out, " DSCP set 0x{:02x}", t.dscp);
 }
+
+impl super::TargetText for dataplane::ruleset::targets::tos::DscpTarget {
+    fn new() -> Self {
+        dataplane::ruleset::targets::tos::DscpTarget { dscp: 0xff }
+    }
+
+    fn options(&self) -> &'static [&'static str] {
+        DSCP_OPTIONS
+    }
+
+    fn parse(&mut self, opt: &str, inv: bool, args: &mut super::Args) -> Result<(), String> {
+        super::no_inv(inv, opt)?;
+        parse_dscp(self, opt, args)
+    }
+
+    fn finish(&mut self, seen: &[&'static str]) -> Result<(), String> {
+        finish_dscp(self, seen)
+    }
+
+    fn save(&self, out: &mut String) {
+        save_dscp(self, out);
+    }
+
+    fn list(&self, _numeric: bool, out: &mut String) {
+        list_dscp(self, out);
+    }
+}
+
+impl super::TargetText for dataplane::ruleset::targets::tos::TosTarget {
+    fn new() -> Self {
+        dataplane::ruleset::targets::tos::TosTarget { value: 0, mask: 0 }
+    }
+
+    fn options(&self) -> &'static [&'static str] {
+        TOS_OPTIONS
+    }
+
+    fn parse(&mut self, opt: &str, inv: bool, args: &mut super::Args) -> Result<(), String> {
+        super::no_inv(inv, opt)?;
+        parse_tos(self, opt, args)
+    }
+
+    fn finish(&mut self, seen: &[&'static str]) -> Result<(), String> {
+        finish_tos(self, seen)
+    }
+
+    fn save(&self, out: &mut String) {
+        save_tos(self, out);
+    }
+
+    fn list(&self, numeric: bool, out: &mut String) {
+        list_tos(self, numeric, out);
+    }
+}

@@ -233,6 +233,42 @@ pub fn list(m: &U32Match, out: &mut String) {
     dump(m, out);
 }
 
+impl super::MatchText for dataplane::ruleset::matches::u32::U32Match {
+    fn new(_name: &str) -> Self {
+        new()
+    }
+
+    fn options(&self) -> &'static [&'static str] {
+        OPTIONS
+    }
+
+    fn parse(
+        &mut self,
+        opt: &str,
+        inv: bool,
+        args: &mut super::Args,
+        _ctx: &super::Ctx,
+    ) -> Result<(), String> {
+        parse(self, opt, inv, args)
+    }
+
+    fn finish(&mut self, seen: &[&'static str]) -> Result<bool, String> {
+        finish(seen).map(|()| true)
+    }
+
+    fn save(&self, out: &mut String) {
+        save(self, out);
+    }
+
+    fn list(&self, _numeric: bool, out: &mut String) {
+        list(self, out);
+    }
+
+    fn repeated(opt: &str) -> String {
+        format!("u32: option \"{opt}\" can only be used once.\n")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -35,3 +35,35 @@ pub fn list(m: &UdpMatch, numeric: bool, out: &mut String) {
     super::tcp::list_ports(out, "spt", &m.sport, "udp", numeric);
     super::tcp::list_ports(out, "dpt", &m.dport, "udp", numeric);
 }
+
+impl super::MatchText for dataplane::ruleset::matches::udp::UdpMatch {
+    fn new(_name: &str) -> Self {
+        Default::default()
+    }
+
+    fn options(&self) -> &'static [&'static str] {
+        OPTIONS
+    }
+
+    fn parse(
+        &mut self,
+        opt: &str,
+        inv: bool,
+        args: &mut super::Args,
+        _ctx: &super::Ctx,
+    ) -> Result<(), String> {
+        parse(self, opt, inv, args)
+    }
+
+    fn finish(&mut self, seen: &[&'static str]) -> Result<bool, String> {
+        Ok(finish(self, seen))
+    }
+
+    fn save(&self, out: &mut String) {
+        save(self, out);
+    }
+
+    fn list(&self, numeric: bool, out: &mut String) {
+        list(self, numeric, out);
+    }
+}

@@ -43,3 +43,37 @@ impl AddrtypeMatch {
         }
     }
 }
+
+impl crate::ruleset::ext::MatchExt for AddrtypeMatch {
+    const NAME: &'static str = "addrtype";
+    const REVISION: u8 = 1;
+
+    fn usable(&self) -> Usable {
+        AddrtypeMatch::usable(self)
+    }
+}
+
+impl crate::ruleset::ext::WorkerMatch for AddrtypeMatch {
+    fn decide(
+        &self,
+        view: &crate::ruleset::packet::PacketView<'_>,
+        env: &mut crate::ruleset::ext::MatchEnv<'_>,
+        _st: &mut crate::ruleset::ext::RuleState,
+    ) -> bool {
+        let ok = |sel: Option<Inv<u16>>, addr, port| match sel {
+            None => true,
+            Some(s) => s.apply(env.fib.addr_type(addr, port).bit() & s.val != 0),
+        };
+        let src_port = if self.limit_iface_in {
+            env.in_port
+        } else {
+            None
+        };
+        let dst_port = if self.limit_iface_out {
+            env.out_port
+        } else {
+            src_port
+        };
+        ok(self.src, view.src, src_port) && ok(self.dst, view.dst, dst_port)
+    }
+}

@@ -16,6 +16,20 @@ impl AhMatch {
     }
 }
 
+impl crate::ruleset::ext::MatchExt for AhMatch {
+    const NAME: &'static str = "ah";
+    const REVISION: u8 = 0;
+    fn validate(&self, spec: &crate::ruleset::RuleSpec) -> Result<(), String> {
+        super::require_proto(spec, "ah", &[IPPROTO_AH])
+    }
+}
+
+impl crate::ruleset::ext::PacketMatch for AhMatch {
+    fn decide(&self, cx: &crate::ruleset::ext::PacketCx<'_, '_>) -> bool {
+        self.matches(cx.view)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

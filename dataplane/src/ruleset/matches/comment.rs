@@ -13,3 +13,14 @@ impl CommentMatch {
         true
     }
 }
+
+impl crate::ruleset::ext::MatchExt for CommentMatch {
+    const NAME: &'static str = "comment";
+    const REVISION: u8 = 0;
+}
+
+impl crate::ruleset::ext::PacketMatch for CommentMatch {
+    fn decide(&self, cx: &crate::ruleset::ext::PacketCx<'_, '_>) -> bool {
+        self.matches(cx.view)
+    }
+}

@@ -6,6 +6,8 @@
 //! `nf_conntrack_acct` on); a packet without a connection, or a connection that was
 //! created before accounting was on, never matches.
 
+use crate::ruleset::ext::MatchEnv;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ConnbytesMode {
     Packets,
@@ -68,6 +70,38 @@ impl ConnbytesMatch {
         } else {
             what < self.to || what > self.from
         }
+    }
+}
+
+/// `-m connbytes` against the packet's connection's accounting, this packet counted (as
+/// conntrack counts it before the hooks). A new connection has its first packet; one
+/// without accounting (turned on after it started) or no connection never matches.
+pub fn connbytes_matches(c: &ConnbytesMatch, env: &MatchEnv<'_>) -> bool {
+    if !env.conntrack.config().acct {
+        return false;
+    }
+    if env.ct.pending.is_some() {
+        return c.matches_counts([1, 0], [env.ct.pending_len, 0]);
+    }
+    match env.ct.id.and_then(|id| env.conntrack.accounted(id)) {
+        Some(k) => c.matches_counts(k.packets, k.bytes),
+        None => false,
+    }
+}
+
+impl crate::ruleset::ext::MatchExt for ConnbytesMatch {
+    const NAME: &'static str = "connbytes";
+    const REVISION: u8 = 0;
+}
+
+impl crate::ruleset::ext::WorkerMatch for ConnbytesMatch {
+    fn decide(
+        &self,
+        _view: &crate::ruleset::packet::PacketView<'_>,
+        env: &mut crate::ruleset::ext::MatchEnv<'_>,
+        _st: &mut crate::ruleset::ext::RuleState,
+    ) -> bool {
+        connbytes_matches(self, env)
     }
 }
 

@@ -49,6 +49,31 @@ impl ConnlabelMatch {
     }
 }
 
+impl crate::ruleset::ext::MatchExt for ConnlabelMatch {
+    const NAME: &'static str = "connlabel";
+    const REVISION: u8 = 0;
+
+    fn validate(&self, _spec: &crate::ruleset::RuleSpec) -> Result<(), String> {
+        ConnlabelMatch::validate(self)
+    }
+}
+
+impl crate::ruleset::ext::WorkerMatch for ConnlabelMatch {
+    fn decide(
+        &self,
+        _view: &crate::ruleset::packet::PacketView<'_>,
+        env: &mut crate::ruleset::ext::MatchEnv<'_>,
+        _st: &mut crate::ruleset::ext::RuleState,
+    ) -> bool {
+        // `--set` changes the connection's labels whether the rule matches or not.
+        let (hit, set) = self.eval(env.labels());
+        if set.is_some() {
+            env.labels_set = set;
+        }
+        hit
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

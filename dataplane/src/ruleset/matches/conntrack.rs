@@ -1,5 +1,8 @@
 //! `-m conntrack` and its older spelling `-m state` (xt_conntrack, xt_state).
 
+use crate::conntrack::nat::bits as nat_bits;
+use crate::conntrack::{ConnEntry, CtInfo, CtState};
+
 use crate::ruleset::{Inv, Ipv4Net, PortRange};
 
 // Connection state belongs to conntrack; the match reads it from there.
@@ -81,5 +84,83 @@ impl ConntrackMatch {
             || self.status.is_some()
             || self.expire.is_some()
             || self.dir.is_some()
+    }
+}
+
+/// The `--ctstate` bits of a packet: its state, plus SNAT / DNAT when its connection
+/// is translated that way.
+pub fn ctstate_bits(ct: &CtInfo, e: Option<&ConnEntry>) -> u16 {
+    let mut bits = ct.state.bit();
+    if let Some(e) = e {
+        if e.status & nat_bits::SRC_NAT != 0 {
+            bits |= state::SNAT;
+        }
+        if e.status & nat_bits::DST_NAT != 0 {
+            bits |= state::DNAT;
+        }
+    }
+    bits
+}
+
+/// xt_conntrack rev 3 (and `-m state`): the state criterion applies to every packet;
+/// the others need a connection.
+pub fn conntrack_matches(
+    m: &ConntrackMatch,
+    ct: &CtInfo,
+    e: Option<&ConnEntry>,
+    now_ns: u64,
+) -> bool {
+    if let Some(s) = m.state {
+        if !s.apply(s.val & ctstate_bits(ct, e) != 0) {
+            return false;
+        }
+    }
+    let Some(e) = e.filter(|_| !matches!(ct.state, CtState::Invalid | CtState::Untracked)) else {
+        return m.state.is_some() && !m.tests_entry();
+    };
+    if let Some(d) = m.dir {
+        if (d == CtDir::Reply) != ct.reply {
+            return false;
+        }
+    }
+    let net = |n: &Option<Inv<Ipv4Net>>, a| n.as_ref().is_none_or(|n| n.apply(n.val.contains(a)));
+    let port =
+        |p: &Option<Inv<PortRange>>, v| p.as_ref().is_none_or(|p| p.apply(p.val.contains(v)));
+    net(&m.orig_src, e.orig.src)
+        && net(&m.orig_dst, e.orig.dst)
+        && net(&m.repl_src, e.reply.src)
+        && net(&m.repl_dst, e.reply.dst)
+        && m.proto.is_none_or(|p| p.apply(e.orig.proto == p.val))
+        && port(&m.orig_src_port, e.orig.sport)
+        && port(&m.orig_dst_port, e.orig.dport)
+        && port(&m.repl_src_port, e.reply.sport)
+        && port(&m.repl_dst_port, e.reply.dport)
+        && m.status
+            .is_none_or(|s| s.apply(s.val & e.status & 0x0f != 0))
+        && m.expire.is_none_or(|x| {
+            // An unconfirmed entry (this packet's own new connection) holds its timeout
+            // relative in the kernel, so nf_ct_expires reads it as 0.
+            let left = if e.status & status::CONFIRMED == 0 {
+                0
+            } else {
+                e.timeout_ns.saturating_sub(now_ns) / 1_000_000_000
+            };
+            x.apply((u64::from(x.val.0)..=u64::from(x.val.1)).contains(&left))
+        })
+}
+
+impl crate::ruleset::ext::MatchExt for ConntrackMatch {
+    const NAME: &'static str = "conntrack";
+    const REVISION: u8 = 3;
+
+    /// `-m state` is xt_conntrack under its other name.
+    fn name(&self) -> &'static str {
+        self.flavor.name()
+    }
+}
+
+impl crate::ruleset::ext::ConnMatch for ConntrackMatch {
+    fn decide(&self, cx: &mut crate::ruleset::ext::ConnCx<'_>) -> bool {
+        conntrack_matches(self, cx.ct, cx.entry, cx.now_ns)
     }
 }

@@ -84,6 +84,20 @@ fn find_option(l4: &[u8], option: u8, ty: u8) -> Option<bool> {
     Some(false)
 }
 
+impl crate::ruleset::ext::MatchExt for DccpMatch {
+    const NAME: &'static str = "dccp";
+    const REVISION: u8 = 0;
+    fn validate(&self, spec: &crate::ruleset::RuleSpec) -> Result<(), String> {
+        super::require_proto(spec, "dccp", &[IPPROTO_DCCP])
+    }
+}
+
+impl crate::ruleset::ext::PacketMatch for DccpMatch {
+    fn decide(&self, cx: &crate::ruleset::ext::PacketCx<'_, '_>) -> bool {
+        self.matches(cx.view)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

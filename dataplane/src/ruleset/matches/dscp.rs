@@ -26,6 +26,28 @@ impl TosMatch {
     }
 }
 
+impl crate::ruleset::ext::MatchExt for DscpMatch {
+    const NAME: &'static str = "dscp";
+    const REVISION: u8 = 0;
+}
+
+impl crate::ruleset::ext::PacketMatch for DscpMatch {
+    fn decide(&self, cx: &crate::ruleset::ext::PacketCx<'_, '_>) -> bool {
+        self.matches(cx.view)
+    }
+}
+
+impl crate::ruleset::ext::MatchExt for TosMatch {
+    const NAME: &'static str = "tos";
+    const REVISION: u8 = 1;
+}
+
+impl crate::ruleset::ext::PacketMatch for TosMatch {
+    fn decide(&self, cx: &crate::ruleset::ext::PacketCx<'_, '_>) -> bool {
+        self.matches(cx.view)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -38,6 +38,23 @@ impl EcnMatch {
     }
 }
 
+impl crate::ruleset::ext::MatchExt for EcnMatch {
+    const NAME: &'static str = "ecn";
+    const REVISION: u8 = 0;
+    fn validate(&self, spec: &crate::ruleset::RuleSpec) -> Result<(), String> {
+        if self.tests_tcp() && spec.exact_proto() != Some(super::IPPROTO_TCP) {
+            return Err("ECN match: cannot match TCP bits in rule for non-tcp packets".into());
+        }
+        Ok(())
+    }
+}
+
+impl crate::ruleset::ext::PacketMatch for EcnMatch {
+    fn decide(&self, cx: &crate::ruleset::ext::PacketCx<'_, '_>) -> bool {
+        self.matches(cx.view)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -47,6 +47,20 @@ impl EspMatch {
     }
 }
 
+impl crate::ruleset::ext::MatchExt for EspMatch {
+    const NAME: &'static str = "esp";
+    const REVISION: u8 = 0;
+    fn validate(&self, spec: &crate::ruleset::RuleSpec) -> Result<(), String> {
+        super::require_proto(spec, "esp", &[IPPROTO_ESP])
+    }
+}
+
+impl crate::ruleset::ext::PacketMatch for EspMatch {
+    fn decide(&self, cx: &crate::ruleset::ext::PacketCx<'_, '_>) -> bool {
+        self.matches(cx.view)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

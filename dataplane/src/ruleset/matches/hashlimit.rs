@@ -110,3 +110,30 @@ pub struct HashlimitMatch {
     /// Zero once the rule is complete, so equal rules compare equal however typed.
     pub unit_s: u32,
 }
+
+impl crate::ruleset::ext::MatchExt for HashlimitMatch {
+    const NAME: &'static str = "hashlimit";
+    const REVISION: u8 = 3;
+
+    fn validate(&self, _spec: &crate::ruleset::RuleSpec) -> Result<(), String> {
+        HashlimitMatch::validate(self)
+    }
+}
+
+impl crate::ruleset::ext::WorkerMatch for HashlimitMatch {
+    fn decide(
+        &self,
+        view: &crate::ruleset::packet::PacketView<'_>,
+        env: &mut crate::ruleset::ext::MatchEnv<'_>,
+        _st: &mut crate::ruleset::ext::RuleState,
+    ) -> bool {
+        env.tables.hashlimit(
+            self,
+            view.src,
+            view.dst,
+            view.ports(),
+            view.total_len,
+            env.now_ns,
+        )
+    }
+}

@@ -29,3 +29,14 @@ impl HelperMatch {
         hit != self.inv
     }
 }
+
+impl crate::ruleset::ext::MatchExt for HelperMatch {
+    const NAME: &'static str = "helper";
+    const REVISION: u8 = 0;
+}
+
+impl crate::ruleset::ext::ConnMatch for HelperMatch {
+    fn decide(&self, cx: &mut crate::ruleset::ext::ConnCx<'_>) -> bool {
+        self.matches_entry(cx.entry)
+    }
+}

@@ -34,6 +34,20 @@ impl IcmpMatch {
     }
 }
 
+impl crate::ruleset::ext::MatchExt for IcmpMatch {
+    const NAME: &'static str = "icmp";
+    const REVISION: u8 = 0;
+    fn validate(&self, spec: &crate::ruleset::RuleSpec) -> Result<(), String> {
+        super::require_proto(spec, "icmp", &[super::IPPROTO_ICMP])
+    }
+}
+
+impl crate::ruleset::ext::PacketMatch for IcmpMatch {
+    fn decide(&self, cx: &crate::ruleset::ext::PacketCx<'_, '_>) -> bool {
+        self.matches(cx.view)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

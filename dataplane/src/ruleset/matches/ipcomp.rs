@@ -20,6 +20,20 @@ impl IpcompMatch {
     }
 }
 
+impl crate::ruleset::ext::MatchExt for IpcompMatch {
+    const NAME: &'static str = "ipcomp";
+    const REVISION: u8 = 0;
+    fn validate(&self, spec: &crate::ruleset::RuleSpec) -> Result<(), String> {
+        super::require_proto(spec, "ipcomp", &[IPPROTO_COMP])
+    }
+}
+
+impl crate::ruleset::ext::PacketMatch for IpcompMatch {
+    fn decide(&self, cx: &crate::ruleset::ext::PacketCx<'_, '_>) -> bool {
+        self.matches(cx.view)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

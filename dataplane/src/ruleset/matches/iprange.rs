@@ -29,6 +29,17 @@ impl IprangeMatch {
     }
 }
 
+impl crate::ruleset::ext::MatchExt for IprangeMatch {
+    const NAME: &'static str = "iprange";
+    const REVISION: u8 = 1;
+}
+
+impl crate::ruleset::ext::PacketMatch for IprangeMatch {
+    fn decide(&self, cx: &crate::ruleset::ext::PacketCx<'_, '_>) -> bool {
+        self.matches(cx.view)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

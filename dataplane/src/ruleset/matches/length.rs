@@ -14,6 +14,17 @@ impl LengthMatch {
     }
 }
 
+impl crate::ruleset::ext::MatchExt for LengthMatch {
+    const NAME: &'static str = "length";
+    const REVISION: u8 = 0;
+}
+
+impl crate::ruleset::ext::PacketMatch for LengthMatch {
+    fn decide(&self, cx: &crate::ruleset::ext::PacketCx<'_, '_>) -> bool {
+        self.matches(cx.view)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

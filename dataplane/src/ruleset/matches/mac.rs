@@ -16,6 +16,21 @@ impl MacMatch {
     }
 }
 
+impl crate::ruleset::ext::MatchExt for MacMatch {
+    const NAME: &'static str = "mac";
+    const REVISION: u8 = 0;
+    fn usable(&self) -> crate::ruleset::Usable {
+        use crate::ruleset::Hook;
+        crate::ruleset::Usable::hooks(&[Hook::Prerouting, Hook::Input, Hook::Forward])
+    }
+}
+
+impl crate::ruleset::ext::PacketMatch for MacMatch {
+    fn decide(&self, cx: &crate::ruleset::ext::PacketCx<'_, '_>) -> bool {
+        self.matches(cx.view)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,3 +13,29 @@ impl MarkMatch {
         ((mark & self.mask) == self.value) != self.inv
     }
 }
+
+/// `-m connmark`: the mark test on the packet's connection (no connection: no match).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConnmarkMatch(pub MarkMatch);
+
+impl crate::ruleset::ext::MatchExt for ConnmarkMatch {
+    const NAME: &'static str = "connmark";
+    const REVISION: u8 = 1;
+}
+
+impl crate::ruleset::ext::ConnMatch for ConnmarkMatch {
+    fn decide(&self, cx: &mut crate::ruleset::ext::ConnCx<'_>) -> bool {
+        cx.entry.is_some_and(|e| self.0.matches_mark(e.mark))
+    }
+}
+
+impl crate::ruleset::ext::MatchExt for MarkMatch {
+    const NAME: &'static str = "mark";
+    const REVISION: u8 = 1;
+}
+
+impl crate::ruleset::ext::PacketMatch for MarkMatch {
+    fn decide(&self, cx: &crate::ruleset::ext::PacketCx<'_, '_>) -> bool {
+        self.matches_mark(cx.view.meta.mark)
+    }
+}

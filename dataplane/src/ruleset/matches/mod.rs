@@ -38,7 +38,10 @@ pub mod ttl;
 pub mod u32;
 pub mod udp;
 
-use super::{Hook, Inv, PortRange, RuleSpec, Usable};
+use super::ext::{ConnCx, ConnMatch, MatchEnv, MatchTier, PacketCx, PacketMatch, RuleState};
+use super::ext::{ExtensionInfo, MatchExt, WorkerMatch};
+use super::packet::PacketView;
+use super::{Inv, PortRange, RuleSpec, TableKind, Usable};
 
 pub const IPPROTO_ICMP: u8 = 1;
 pub const IPPROTO_TCP: u8 = 6;
@@ -47,190 +50,203 @@ pub const IPPROTO_DCCP: u8 = 33;
 pub const IPPROTO_SCTP: u8 = 132;
 pub const IPPROTO_UDPLITE: u8 = 136;
 
-#[derive(Clone, Debug, PartialEq)]
-pub enum Match {
-    Addrtype(addrtype::AddrtypeMatch),
-    Ah(ah::AhMatch),
-    Comment(comment::CommentMatch),
-    Connbytes(connbytes::ConnbytesMatch),
-    Connlabel(connlabel::ConnlabelMatch),
-    Connlimit(connlimit::ConnlimitMatch),
-    Connmark(mark::MarkMatch),
-    Conntrack(conntrack::ConntrackMatch),
-    Dscp(dscp::DscpMatch),
-    Ecn(ecn::EcnMatch),
-    Esp(esp::EspMatch),
-    U32(u32::U32Match),
-    Sctp(sctp::SctpMatch),
-    Dccp(dccp::DccpMatch),
-    Hashlimit(hashlimit::HashlimitMatch),
-    Helper(helper::HelperMatch),
-    Icmp(icmp::IcmpMatch),
-    Ipcomp(ipcomp::IpcompMatch),
-    Iprange(iprange::IprangeMatch),
-    Length(length::LengthMatch),
-    Limit(limit::LimitMatch),
-    Mac(mac::MacMatch),
-    Mark(mark::MarkMatch),
-    Multiport(multiport::MultiportMatch),
-    Pkttype(pkttype::PkttypeMatch),
-    Quota(quota::QuotaMatch),
-    Recent(recent::RecentMatch),
-    Rpfilter(rpfilter::RpfilterMatch),
-    Set(set::SetMatch),
-    Statistic(statistic::StatisticMatch),
-    String(string::StringMatch),
-    Tcp(tcp::TcpMatch),
-    Tcpmss(tcpmss::TcpmssMatch),
-    Time(time::TimeMatch),
-    Tos(dscp::TosMatch),
-    Ttl(ttl::TtlMatch),
-    Udp(udp::UdpMatch),
+/// The registry of matches: every match nfdp knows, once, under the tier of what it reads
+/// (`ruleset::ext`). `Match` and every dispatch over it, here and in `control`'s text
+/// side, are generated from this list: adding a match is its module, its text module and
+/// one line here. Calls `$callback! { packet: [Variant(Type), ...], conn: [...],
+/// worker: [...] }`.
+#[macro_export]
+macro_rules! for_each_match {
+    ($callback:ident) => {
+        $callback! {
+            packet: [
+                Ah($crate::ruleset::matches::ah::AhMatch),
+                Comment($crate::ruleset::matches::comment::CommentMatch),
+                Dccp($crate::ruleset::matches::dccp::DccpMatch),
+                Dscp($crate::ruleset::matches::dscp::DscpMatch),
+                Ecn($crate::ruleset::matches::ecn::EcnMatch),
+                Esp($crate::ruleset::matches::esp::EspMatch),
+                Icmp($crate::ruleset::matches::icmp::IcmpMatch),
+                Ipcomp($crate::ruleset::matches::ipcomp::IpcompMatch),
+                Iprange($crate::ruleset::matches::iprange::IprangeMatch),
+                Length($crate::ruleset::matches::length::LengthMatch),
+                Mac($crate::ruleset::matches::mac::MacMatch),
+                Mark($crate::ruleset::matches::mark::MarkMatch),
+                Multiport($crate::ruleset::matches::multiport::MultiportMatch),
+                Pkttype($crate::ruleset::matches::pkttype::PkttypeMatch),
+                Sctp($crate::ruleset::matches::sctp::SctpMatch),
+                Set($crate::ruleset::matches::set::SetMatch),
+                String($crate::ruleset::matches::string::StringMatch),
+                Tcp($crate::ruleset::matches::tcp::TcpMatch),
+                Tcpmss($crate::ruleset::matches::tcpmss::TcpmssMatch),
+                Tos($crate::ruleset::matches::dscp::TosMatch),
+                Ttl($crate::ruleset::matches::ttl::TtlMatch),
+                U32($crate::ruleset::matches::u32::U32Match),
+                Udp($crate::ruleset::matches::udp::UdpMatch),
+            ],
+            conn: [
+                Connmark($crate::ruleset::matches::mark::ConnmarkMatch),
+                Conntrack($crate::ruleset::matches::conntrack::ConntrackMatch),
+                Helper($crate::ruleset::matches::helper::HelperMatch),
+                Limit($crate::ruleset::matches::limit::LimitMatch),
+                Statistic($crate::ruleset::matches::statistic::StatisticMatch),
+                Time($crate::ruleset::matches::time::TimeMatch),
+            ],
+            worker: [
+                Addrtype($crate::ruleset::matches::addrtype::AddrtypeMatch),
+                Connbytes($crate::ruleset::matches::connbytes::ConnbytesMatch),
+                Connlabel($crate::ruleset::matches::connlabel::ConnlabelMatch),
+                Connlimit($crate::ruleset::matches::connlimit::ConnlimitMatch),
+                Hashlimit($crate::ruleset::matches::hashlimit::HashlimitMatch),
+                Quota($crate::ruleset::matches::quota::QuotaMatch),
+                Recent($crate::ruleset::matches::recent::RecentMatch),
+                Rpfilter($crate::ruleset::matches::rpfilter::RpfilterMatch),
+            ],
+        }
+    };
 }
 
-impl Match {
-    /// The name after `-m`.
-    pub fn name(&self) -> &'static str {
-        match self {
-            Match::Addrtype(_) => "addrtype",
-            Match::Ah(_) => "ah",
-            Match::Comment(_) => "comment",
-            Match::Connbytes(_) => "connbytes",
-            Match::Connlabel(_) => "connlabel",
-            Match::Connlimit(_) => "connlimit",
-            Match::Connmark(_) => "connmark",
-            Match::Conntrack(c) => c.flavor.name(),
-            Match::Dscp(_) => "dscp",
-            Match::Ecn(_) => "ecn",
-            Match::Esp(_) => "esp",
-            Match::U32(_) => "u32",
-            Match::Sctp(_) => "sctp",
-            Match::Dccp(_) => "dccp",
-            Match::Hashlimit(_) => "hashlimit",
-            Match::Helper(_) => "helper",
-            Match::Icmp(_) => "icmp",
-            Match::Ipcomp(_) => "ipcomp",
-            Match::Iprange(_) => "iprange",
-            Match::Length(_) => "length",
-            Match::Limit(_) => "limit",
-            Match::Mac(_) => "mac",
-            Match::Mark(_) => "mark",
-            Match::Multiport(_) => "multiport",
-            Match::Pkttype(_) => "pkttype",
-            Match::Quota(_) => "quota",
-            Match::Recent(_) => "recent",
-            Match::Rpfilter(_) => "rpfilter",
-            Match::Set(_) => "set",
-            Match::Statistic(_) => "statistic",
-            Match::String(_) => "string",
-            Match::Tcp(_) => "tcp",
-            Match::Tcpmss(_) => "tcpmss",
-            Match::Time(_) => "time",
-            Match::Tos(_) => "tos",
-            Match::Ttl(_) => "ttl",
-            Match::Udp(_) => "udp",
+/// `Match` and its dispatch, from the registry.
+macro_rules! define_match {
+    (
+        packet: [$($pv:ident($pt:ty),)*],
+        conn: [$($cv:ident($ct:ty),)*],
+        worker: [$($wv:ident($wt:ty),)*],
+    ) => {
+        /// One extension match of a rule, with its typed options.
+        #[derive(Clone, Debug, PartialEq)]
+        pub enum Match {
+            $($pv($pt),)*
+            $($cv($ct),)*
+            $($wv($wt),)*
         }
-    }
 
-    /// Where the match may be used (the kernel's `.table` / `.hooks`).
-    pub fn usable(&self) -> Usable {
-        match self {
-            Match::Mac(_) => Usable::hooks(&[Hook::Prerouting, Hook::Input, Hook::Forward]),
-            Match::Rpfilter(_) => Usable::hooks(&[Hook::Prerouting]),
-            Match::Addrtype(a) => a.usable(),
-            _ => Usable::ANYWHERE,
-        }
-    }
+        /// Every registered match, as `nfdp ruleset --extensions` lists them.
+        pub const MATCHES: &[ExtensionInfo] = &[
+            $(ExtensionInfo {
+                name: <$pt as MatchExt>::NAME,
+                revision: <$pt as MatchExt>::REVISION,
+                tier: Some(MatchTier::Packet),
+                terminal: false,
+            },)*
+            $(ExtensionInfo {
+                name: <$ct as MatchExt>::NAME,
+                revision: <$ct as MatchExt>::REVISION,
+                tier: Some(MatchTier::Conn),
+                terminal: false,
+            },)*
+            $(ExtensionInfo {
+                name: <$wt as MatchExt>::NAME,
+                revision: <$wt as MatchExt>::REVISION,
+                tier: Some(MatchTier::Worker),
+                terminal: false,
+            },)*
+        ];
 
-    /// The tables the match may be used in, where its kernel module checks more than one
-    /// (`usable` holds the single-table ones).
-    pub fn tables(&self) -> Option<&'static [super::TableKind]> {
-        match self {
-            Match::Rpfilter(_) => Some(&[super::TableKind::Raw, super::TableKind::Mangle]),
-            _ => None,
-        }
-    }
-
-    /// Checks that hold for the rule alone (the kernel's `checkentry` and iptables'
-    /// final checks): protocol requirements and option consistency.
-    pub fn validate(&self, spec: &RuleSpec) -> Result<(), String> {
-        match self {
-            Match::Tcp(_) => require_proto(spec, "tcp", &[IPPROTO_TCP]),
-            Match::Udp(_) => require_proto(spec, "udp", &[IPPROTO_UDP]),
-            Match::Icmp(_) => require_proto(spec, "icmp", &[IPPROTO_ICMP]),
-            Match::Esp(_) => require_proto(spec, "esp", &[esp::IPPROTO_ESP]),
-            Match::Sctp(_) => require_proto(spec, "sctp", &[sctp::IPPROTO_SCTP]),
-            Match::Dccp(_) => require_proto(spec, "dccp", &[dccp::IPPROTO_DCCP]),
-            Match::Ah(_) => require_proto(spec, "ah", &[ah::IPPROTO_AH]),
-            Match::Ipcomp(_) => require_proto(spec, "ipcomp", &[ipcomp::IPPROTO_COMP]),
-            Match::Tcpmss(_) => require_proto(spec, "tcpmss", &[IPPROTO_TCP]),
-            Match::Multiport(m) => m.validate(spec),
-            Match::Connlimit(_) | Match::Connbytes(_) | Match::Quota(_) => Ok(()),
-            Match::Connlabel(c) => c.validate(),
-            Match::Rpfilter(_) => Ok(()),
-            Match::Ecn(e) if e.tests_tcp() && spec.exact_proto() != Some(IPPROTO_TCP) => {
-                Err("ECN match: cannot match TCP bits in rule for non-tcp packets".into())
+        impl Match {
+            /// The name after `-m`.
+            pub fn name(&self) -> &'static str {
+                match self {
+                    $(Match::$pv(m) => MatchExt::name(m),)*
+                    $(Match::$cv(m) => MatchExt::name(m),)*
+                    $(Match::$wv(m) => MatchExt::name(m),)*
+                }
             }
-            Match::Ecn(_) => Ok(()),
-            Match::Statistic(s) => s.validate(),
-            Match::Recent(r) => r.validate(),
-            Match::Set(s) => s.validate(),
-            Match::Iprange(_) | Match::Length(_) | Match::Limit(_) | Match::Conntrack(_) => Ok(()),
-            Match::Mac(_) | Match::Mark(_) | Match::Connmark(_) | Match::Ttl(_) => Ok(()),
-            Match::Comment(_) | Match::Addrtype(_) | Match::String(_) | Match::Time(_) => Ok(()),
-            Match::U32(_) => Ok(()),
-            Match::Hashlimit(h) => h.validate(),
-            Match::Dscp(_) | Match::Tos(_) | Match::Helper(_) | Match::Pkttype(_) => Ok(()),
+
+            pub fn revision(&self) -> u8 {
+                match self {
+                    $(Match::$pv(_) => <$pt as MatchExt>::REVISION,)*
+                    $(Match::$cv(_) => <$ct as MatchExt>::REVISION,)*
+                    $(Match::$wv(_) => <$wt as MatchExt>::REVISION,)*
+                }
+            }
+
+            /// What the match reads to decide.
+            pub fn tier(&self) -> MatchTier {
+                match self {
+                    $(Match::$pv(_) => MatchTier::Packet,)*
+                    $(Match::$cv(_) => MatchTier::Conn,)*
+                    $(Match::$wv(_) => MatchTier::Worker,)*
+                }
+            }
+
+            /// Where the match may be used (the kernel's `.table` / `.hooks`).
+            pub fn usable(&self) -> Usable {
+                match self {
+                    $(Match::$pv(m) => MatchExt::usable(m),)*
+                    $(Match::$cv(m) => MatchExt::usable(m),)*
+                    $(Match::$wv(m) => MatchExt::usable(m),)*
+                }
+            }
+
+            /// The tables the match may be used in, where its kernel module checks more
+            /// than one (`usable` holds the single-table ones).
+            pub fn tables(&self) -> Option<&'static [TableKind]> {
+                match self {
+                    $(Match::$pv(m) => MatchExt::tables(m),)*
+                    $(Match::$cv(m) => MatchExt::tables(m),)*
+                    $(Match::$wv(m) => MatchExt::tables(m),)*
+                }
+            }
+
+            /// Checks that hold for the rule alone (the kernel's `checkentry`).
+            pub fn validate(&self, spec: &RuleSpec) -> Result<(), String> {
+                match self {
+                    $(Match::$pv(m) => MatchExt::validate(m, spec),)*
+                    $(Match::$cv(m) => MatchExt::validate(m, spec),)*
+                    $(Match::$wv(m) => MatchExt::validate(m, spec),)*
+                }
+            }
+
+            /// A packet-tier match decided; `None` for the other tiers.
+            #[inline]
+            pub fn decide_packet(&self, cx: &PacketCx<'_, '_>) -> Option<bool> {
+                match self {
+                    $(Match::$pv(m) => Some(PacketMatch::decide(m, cx)),)*
+                    _ => None,
+                }
+            }
+
+            /// A connection-tier match decided; `None` for the other tiers.
+            #[inline]
+            pub fn decide_conn(&self, cx: &mut ConnCx<'_>) -> Option<bool> {
+                match self {
+                    $(Match::$cv(m) => Some(ConnMatch::decide(m, cx)),)*
+                    _ => None,
+                }
+            }
+
+            /// Any match decided, with everything the worker has.
+            pub fn decide(
+                &self,
+                view: &PacketView<'_>,
+                env: &mut MatchEnv<'_>,
+                st: &mut RuleState,
+                random: &mut dyn FnMut() -> u32,
+            ) -> bool {
+                match self {
+                    $(Match::$pv(m) => PacketMatch::decide(
+                        m,
+                        &PacketCx { view, sets: env.sets, now_ns: env.now_ns },
+                    ),)*
+                    $(Match::$cv(m) => ConnMatch::decide(
+                        m,
+                        &mut ConnCx {
+                            ct: env.ct,
+                            entry: env.ct_entry,
+                            now_ns: env.now_ns,
+                            state: st,
+                            random,
+                        },
+                    ),)*
+                    $(Match::$wv(m) => WorkerMatch::decide(m, view, env, st),)*
+                }
+            }
         }
-    }
+    };
 }
 
-impl Match {
-    /// Evaluates a match that needs nothing but the packet. Matches that need the
-    /// worker's context (rate limits, sampling, the clock, the FIB, connection state)
-    /// are evaluated by the pipeline and are `false` here.
-    pub fn matches(&self, pkt: &super::packet::PacketView) -> bool {
-        match self {
-            Match::Tcp(m) => m.matches(pkt),
-            Match::Udp(m) => m.matches(pkt),
-            Match::Icmp(m) => m.matches(pkt),
-            Match::Esp(m) => m.matches(pkt),
-            Match::U32(m) => m.matches(pkt),
-            Match::Sctp(m) => m.matches(pkt),
-            Match::Dccp(m) => m.matches(pkt),
-            Match::Ah(m) => m.matches(pkt),
-            Match::Ipcomp(m) => m.matches(pkt),
-            Match::Multiport(m) => m.matches(pkt),
-            Match::Iprange(m) => m.matches(pkt),
-            Match::Length(m) => m.matches(pkt),
-            Match::Mac(m) => m.matches(pkt),
-            Match::Pkttype(m) => m.matches(pkt),
-            Match::Mark(m) => m.matches_mark(pkt.meta.mark),
-            Match::Ttl(m) => m.matches(pkt),
-            Match::Tcpmss(m) => m.matches(pkt),
-            Match::Dscp(m) => m.matches(pkt),
-            Match::Ecn(m) => m.matches(pkt),
-            Match::Tos(m) => m.matches(pkt),
-            Match::String(m) => m.matches(pkt),
-            Match::Comment(m) => m.matches(pkt),
-            Match::Limit(_)
-            | Match::Statistic(_)
-            | Match::Time(_)
-            | Match::Addrtype(_)
-            | Match::Conntrack(_)
-            | Match::Connmark(_)
-            | Match::Helper(_)
-            | Match::Connlimit(_)
-            | Match::Connbytes(_)
-            | Match::Connlabel(_)
-            | Match::Quota(_)
-            | Match::Rpfilter(_)
-            | Match::Recent(_)
-            | Match::Set(_)
-            | Match::Hashlimit(_) => false,
-        }
-    }
-}
+for_each_match!(define_match);
 
 /// The kernel refuses a protocol match on a rule that does not pin that protocol
 /// (`-m tcp` needs `-p tcp`, not `! -p tcp`).

@@ -62,6 +62,20 @@ impl MultiportMatch {
     }
 }
 
+impl crate::ruleset::ext::MatchExt for MultiportMatch {
+    const NAME: &'static str = "multiport";
+    const REVISION: u8 = 1;
+    fn validate(&self, spec: &RuleSpec) -> Result<(), String> {
+        MultiportMatch::validate(self, spec)
+    }
+}
+
+impl crate::ruleset::ext::PacketMatch for MultiportMatch {
+    fn decide(&self, cx: &crate::ruleset::ext::PacketCx<'_, '_>) -> bool {
+        self.matches(cx.view)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -49,6 +49,17 @@ impl PkttypeMatch {
     }
 }
 
+impl crate::ruleset::ext::MatchExt for PkttypeMatch {
+    const NAME: &'static str = "pkttype";
+    const REVISION: u8 = 0;
+}
+
+impl crate::ruleset::ext::PacketMatch for PkttypeMatch {
+    fn decide(&self, cx: &crate::ruleset::ext::PacketCx<'_, '_>) -> bool {
+        self.matches(cx.view)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

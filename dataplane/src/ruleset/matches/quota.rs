@@ -25,6 +25,22 @@ impl QuotaMatch {
     }
 }
 
+impl crate::ruleset::ext::MatchExt for QuotaMatch {
+    const NAME: &'static str = "quota";
+    const REVISION: u8 = 0;
+}
+
+impl crate::ruleset::ext::WorkerMatch for QuotaMatch {
+    fn decide(
+        &self,
+        view: &crate::ruleset::packet::PacketView<'_>,
+        _env: &mut crate::ruleset::ext::MatchEnv<'_>,
+        st: &mut crate::ruleset::ext::RuleState,
+    ) -> bool {
+        self.take(&mut st.quota_used, u64::from(view.total_len))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

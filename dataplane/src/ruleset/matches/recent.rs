@@ -47,3 +47,24 @@ impl RecentMatch {
         Ok(())
     }
 }
+
+impl crate::ruleset::ext::MatchExt for RecentMatch {
+    const NAME: &'static str = "recent";
+    const REVISION: u8 = 1;
+
+    fn validate(&self, _spec: &crate::ruleset::RuleSpec) -> Result<(), String> {
+        RecentMatch::validate(self)
+    }
+}
+
+impl crate::ruleset::ext::WorkerMatch for RecentMatch {
+    fn decide(
+        &self,
+        view: &crate::ruleset::packet::PacketView<'_>,
+        env: &mut crate::ruleset::ext::MatchEnv<'_>,
+        _st: &mut crate::ruleset::ext::RuleState,
+    ) -> bool {
+        env.tables
+            .recent(self, view.src, view.dst, view.ttl, env.now_ns)
+    }
+}

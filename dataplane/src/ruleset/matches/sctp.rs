@@ -118,6 +118,20 @@ impl SctpMatch {
     }
 }
 
+impl crate::ruleset::ext::MatchExt for SctpMatch {
+    const NAME: &'static str = "sctp";
+    const REVISION: u8 = 0;
+    fn validate(&self, spec: &crate::ruleset::RuleSpec) -> Result<(), String> {
+        super::require_proto(spec, "sctp", &[IPPROTO_SCTP])
+    }
+}
+
+impl crate::ruleset::ext::PacketMatch for SctpMatch {
+    fn decide(&self, cx: &crate::ruleset::ext::PacketCx<'_, '_>) -> bool {
+        self.matches(cx.view)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -27,3 +27,23 @@ impl SetMatch {
         Ok(())
     }
 }
+
+impl crate::ruleset::ext::MatchExt for SetMatch {
+    const NAME: &'static str = "set";
+    const REVISION: u8 = 4;
+    fn validate(&self, _spec: &crate::ruleset::RuleSpec) -> Result<(), String> {
+        SetMatch::validate(self)
+    }
+}
+
+impl crate::ruleset::ext::PacketMatch for SetMatch {
+    fn decide(&self, cx: &crate::ruleset::ext::PacketCx<'_, '_>) -> bool {
+        cx.sets.test_packet(
+            self.index,
+            &crate::ipset::packet_fields(cx.view),
+            self.dirs,
+            &self.flags,
+            cx.now_ns,
+        ) != self.inv
+    }
+}

@@ -49,6 +49,17 @@ impl StringMatch {
     }
 }
 
+impl crate::ruleset::ext::MatchExt for StringMatch {
+    const NAME: &'static str = "string";
+    const REVISION: u8 = 1;
+}
+
+impl crate::ruleset::ext::PacketMatch for StringMatch {
+    fn decide(&self, cx: &crate::ruleset::ext::PacketCx<'_, '_>) -> bool {
+        self.matches(cx.view)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

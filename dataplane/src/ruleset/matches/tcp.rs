@@ -72,6 +72,20 @@ impl TcpMatch {
     }
 }
 
+impl crate::ruleset::ext::MatchExt for TcpMatch {
+    const NAME: &'static str = "tcp";
+    const REVISION: u8 = 0;
+    fn validate(&self, spec: &crate::ruleset::RuleSpec) -> Result<(), String> {
+        super::require_proto(spec, "tcp", &[super::IPPROTO_TCP])
+    }
+}
+
+impl crate::ruleset::ext::PacketMatch for TcpMatch {
+    fn decide(&self, cx: &crate::ruleset::ext::PacketCx<'_, '_>) -> bool {
+        self.matches(cx.view)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

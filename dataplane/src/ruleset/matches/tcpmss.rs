@@ -24,6 +24,20 @@ impl TcpmssMatch {
     }
 }
 
+impl crate::ruleset::ext::MatchExt for TcpmssMatch {
+    const NAME: &'static str = "tcpmss";
+    const REVISION: u8 = 0;
+    fn validate(&self, spec: &crate::ruleset::RuleSpec) -> Result<(), String> {
+        super::require_proto(spec, "tcpmss", &[super::IPPROTO_TCP])
+    }
+}
+
+impl crate::ruleset::ext::PacketMatch for TcpmssMatch {
+    fn decide(&self, cx: &crate::ruleset::ext::PacketCx<'_, '_>) -> bool {
+        self.matches(cx.view)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -26,6 +26,17 @@ impl TtlMatch {
     }
 }
 
+impl crate::ruleset::ext::MatchExt for TtlMatch {
+    const NAME: &'static str = "ttl";
+    const REVISION: u8 = 0;
+}
+
+impl crate::ruleset::ext::PacketMatch for TtlMatch {
+    fn decide(&self, cx: &crate::ruleset::ext::PacketCx<'_, '_>) -> bool {
+        self.matches(cx.view)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -75,6 +75,17 @@ impl U32Match {
     }
 }
 
+impl crate::ruleset::ext::MatchExt for U32Match {
+    const NAME: &'static str = "u32";
+    const REVISION: u8 = 0;
+}
+
+impl crate::ruleset::ext::PacketMatch for U32Match {
+    fn decide(&self, cx: &crate::ruleset::ext::PacketCx<'_, '_>) -> bool {
+        self.matches(cx.view)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -23,6 +23,20 @@ impl UdpMatch {
     }
 }
 
+impl crate::ruleset::ext::MatchExt for UdpMatch {
+    const NAME: &'static str = "udp";
+    const REVISION: u8 = 0;
+    fn validate(&self, spec: &crate::ruleset::RuleSpec) -> Result<(), String> {
+        super::require_proto(spec, "udp", &[super::IPPROTO_UDP])
+    }
+}
+
+impl crate::ruleset::ext::PacketMatch for UdpMatch {
+    fn decide(&self, cx: &crate::ruleset::ext::PacketCx<'_, '_>) -> bool {
+        self.matches(cx.view)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,3 +8,22 @@
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ChecksumTarget;
+
+impl crate::ruleset::ext::TargetExt for ChecksumTarget {
+    const NAME: &'static str = "CHECKSUM";
+    const REVISION: u8 = 0;
+    const TERMINAL: bool = false;
+
+    fn usable(&self) -> crate::ruleset::Usable {
+        crate::ruleset::Usable::table(crate::ruleset::TableKind::Mangle)
+    }
+
+    fn run(
+        &self,
+        cx: &mut crate::ruleset::ext::TargetCx<'_>,
+    ) -> crate::ruleset::ext::TargetOutcome {
+        // Every packet here has its whole checksum: nothing to fill.
+        let _ = cx;
+        crate::ruleset::ext::TargetOutcome::Continue
+    }
+}

@@ -9,3 +9,32 @@ pub enum ConnmarkTarget {
     /// `nfmark = (nfmark & !nfmask) ^ (ctmark & ctmask)`.
     Restore { nfmask: u32, ctmask: u32 },
 }
+
+impl crate::ruleset::ext::TargetExt for ConnmarkTarget {
+    const NAME: &'static str = "CONNMARK";
+    const REVISION: u8 = 2;
+    const TERMINAL: bool = false;
+
+    fn run(
+        &self,
+        cx: &mut crate::ruleset::ext::TargetCx<'_>,
+    ) -> crate::ruleset::ext::TargetOutcome {
+        let nfmark = cx.mark();
+        let mut restored = None;
+        if let Some(e) = cx.entry_mut() {
+            match *self {
+                ConnmarkTarget::SetXmark { value, mask } => e.mark = (e.mark & !mask) ^ value,
+                ConnmarkTarget::Save { nfmask, ctmask } => {
+                    e.mark = (e.mark & !ctmask) ^ (nfmark & nfmask)
+                }
+                ConnmarkTarget::Restore { nfmask, ctmask } => {
+                    restored = Some((nfmark & !nfmask) ^ (e.mark & ctmask))
+                }
+            }
+        }
+        if let Some(m) = restored {
+            cx.set_mark(m);
+        }
+        crate::ruleset::ext::TargetOutcome::Continue
+    }
+}

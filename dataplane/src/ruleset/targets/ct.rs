@@ -29,3 +29,48 @@ pub const EVENT_NAMES: [&str; 10] = [
     "natseqinfo",
     "secmark",
 ];
+
+/// `-j NOTRACK`: the old spelling of `-j CT --notrack` (listed as CT by iptables-nft).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NotrackTarget;
+
+impl crate::ruleset::ext::TargetExt for NotrackTarget {
+    const NAME: &'static str = "NOTRACK";
+    const REVISION: u8 = 0;
+    const TERMINAL: bool = false;
+
+    fn usable(&self) -> crate::ruleset::Usable {
+        crate::ruleset::Usable::table(crate::ruleset::TableKind::Raw)
+    }
+
+    fn run(
+        &self,
+        cx: &mut crate::ruleset::ext::TargetCx<'_>,
+    ) -> crate::ruleset::ext::TargetOutcome {
+        cx.set_notrack();
+        crate::ruleset::ext::TargetOutcome::Continue
+    }
+}
+
+impl crate::ruleset::ext::TargetExt for CtTarget {
+    const NAME: &'static str = "CT";
+    const REVISION: u8 = 2;
+    const TERMINAL: bool = false;
+
+    fn usable(&self) -> crate::ruleset::Usable {
+        crate::ruleset::Usable::table(crate::ruleset::TableKind::Raw)
+    }
+
+    fn run(
+        &self,
+        cx: &mut crate::ruleset::ext::TargetCx<'_>,
+    ) -> crate::ruleset::ext::TargetOutcome {
+        if self.notrack {
+            cx.set_notrack();
+        }
+        if self.helper.as_deref() == Some("ftp") {
+            cx.set_helper(crate::conntrack::HELPER_FTP);
+        }
+        crate::ruleset::ext::TargetOutcome::Continue
+    }
+}

@@ -34,6 +34,31 @@ impl EcnTarget {
     }
 }
 
+impl crate::ruleset::ext::TargetExt for EcnTarget {
+    const NAME: &'static str = "ECN";
+    const REVISION: u8 = 0;
+    const TERMINAL: bool = false;
+
+    fn usable(&self) -> crate::ruleset::Usable {
+        crate::ruleset::Usable::table(crate::ruleset::TableKind::Mangle)
+    }
+
+    fn validate(&self, spec: &crate::ruleset::RuleSpec) -> Result<(), String> {
+        if spec.exact_proto() != Some(crate::ruleset::matches::IPPROTO_TCP) {
+            return Err("ECN target: cannot use operation on non-tcp rule".into());
+        }
+        Ok(())
+    }
+
+    fn run(
+        &self,
+        cx: &mut crate::ruleset::ext::TargetCx<'_>,
+    ) -> crate::ruleset::ext::TargetOutcome {
+        self.apply_to_packet(cx.packet_mut());
+        crate::ruleset::ext::TargetOutcome::Continue
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -177,6 +177,39 @@ impl HmarkTarget {
     }
 }
 
+impl crate::ruleset::ext::TargetExt for HmarkTarget {
+    const NAME: &'static str = "HMARK";
+    const REVISION: u8 = 0;
+    const TERMINAL: bool = false;
+
+    fn validate(&self, _spec: &crate::ruleset::RuleSpec) -> Result<(), String> {
+        HmarkTarget::validate(self)
+    }
+
+    fn run(
+        &self,
+        cx: &mut crate::ruleset::ext::TargetCx<'_>,
+    ) -> crate::ruleset::ext::TargetOutcome {
+        let mark = if self.ct() {
+            cx.entry().map(|e| {
+                self.mark_for_conn(
+                    e.orig.proto,
+                    u32::from(e.orig.src),
+                    e.orig.sport,
+                    u32::from(e.reply.src),
+                    e.reply.sport,
+                )
+            })
+        } else {
+            self.mark_for_packet(cx.packet())
+        };
+        if let Some(m) = mark {
+            cx.set_mark(m);
+        }
+        crate::ruleset::ext::TargetOutcome::Continue
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

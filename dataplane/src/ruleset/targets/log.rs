@@ -375,6 +375,28 @@ fn dump_icmp(out: &mut String, skb: &[u8], iphoff: usize, fragment: bool, off: u
     }
 }
 
+impl crate::ruleset::ext::TargetExt for LogTarget {
+    const NAME: &'static str = "LOG";
+    const REVISION: u8 = 0;
+    const TERMINAL: bool = false;
+
+    fn run(
+        &self,
+        cx: &mut crate::ruleset::ext::TargetCx<'_>,
+    ) -> crate::ruleset::ext::TargetOutcome {
+        let mut line = self.prefix.clone();
+        cx.describe(&mut line, self.flags);
+        match self.level {
+            0..=3 => tracing::error!(target: "nfdp::log", "{line}"),
+            4 => tracing::warn!(target: "nfdp::log", "{line}"),
+            5 | 6 => tracing::info!(target: "nfdp::log", "{line}"),
+            _ => tracing::debug!(target: "nfdp::log", "{line}"),
+        }
+        cx.collect_log(line);
+        crate::ruleset::ext::TargetOutcome::Continue
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

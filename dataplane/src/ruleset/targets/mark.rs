@@ -14,6 +14,20 @@ impl MarkTarget {
     }
 }
 
+impl crate::ruleset::ext::TargetExt for MarkTarget {
+    const NAME: &'static str = "MARK";
+    const REVISION: u8 = 2;
+    const TERMINAL: bool = false;
+
+    fn run(
+        &self,
+        cx: &mut crate::ruleset::ext::TargetCx<'_>,
+    ) -> crate::ruleset::ext::TargetOutcome {
+        cx.set_mark(self.apply(cx.mark()));
+        crate::ruleset::ext::TargetOutcome::Continue
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

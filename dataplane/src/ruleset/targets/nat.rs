@@ -55,3 +55,110 @@ impl NatTarget {
         Ok(())
     }
 }
+
+/// Declares the four NAT targets: each a `NatTarget` under its own name, with its own
+/// hooks and its own way to pick the address (libxt_NAT registers them the same way).
+macro_rules! nat_targets {
+    ($($(#[$doc:meta])* $ty:ident = $name:literal, rev $rev:literal, $manip:ident, [$($hook:ident),*];)*) => {
+        $(
+            $(#[$doc])*
+            #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+            pub struct $ty(pub NatTarget);
+
+            impl std::ops::Deref for $ty {
+                type Target = NatTarget;
+                fn deref(&self) -> &NatTarget {
+                    &self.0
+                }
+            }
+
+            impl std::ops::DerefMut for $ty {
+                fn deref_mut(&mut self) -> &mut NatTarget {
+                    &mut self.0
+                }
+            }
+
+            impl crate::ruleset::ext::TargetExt for $ty {
+                const NAME: &'static str = $name;
+                const REVISION: u8 = $rev;
+                const TERMINAL: bool = true;
+
+                fn usable(&self) -> crate::ruleset::Usable {
+                    use crate::ruleset::Hook::*;
+                    crate::ruleset::Usable::in_table(crate::ruleset::TableKind::Nat, &[$($hook),*])
+                }
+
+                fn validate(&self, spec: &RuleSpec) -> Result<(), String> {
+                    self.0.validate($name, spec)
+                }
+
+                fn run(
+                    &self,
+                    cx: &mut crate::ruleset::ext::TargetCx<'_>,
+                ) -> crate::ruleset::ext::TargetOutcome {
+                    let addrs = match self.address(cx) {
+                        Ok(a) => a,
+                        Err(()) => return cx.drop_for(crate::pipeline::DropReason::Nat),
+                    };
+                    cx.bind_nat(&self.0.request(crate::conntrack::nat::Manip::$manip, addrs))
+                }
+            }
+        )*
+    };
+}
+
+nat_targets! {
+    /// `-j SNAT --to-source`.
+    SnatTarget = "SNAT", rev 0, Src, [Postrouting, Input];
+    /// `-j DNAT --to-destination`.
+    DnatTarget = "DNAT", rev 2, Dst, [Prerouting, Output];
+    /// `-j MASQUERADE`: SNAT to the egress port's address, chosen per connection.
+    MasqueradeTarget = "MASQUERADE", rev 0, Src, [Postrouting];
+    /// `-j REDIRECT`: DNAT to the ingress port's address (127.0.0.1 for OUTPUT).
+    RedirectTarget = "REDIRECT", rev 0, Dst, [Prerouting, Output];
+}
+
+type NatAddrs = Result<Option<(Ipv4Addr, Ipv4Addr)>, ()>;
+
+impl NatTarget {
+    /// The request to conntrack for this range.
+    fn request(
+        &self,
+        manip: crate::conntrack::nat::Manip,
+        addrs: Option<(Ipv4Addr, Ipv4Addr)>,
+    ) -> crate::conntrack::nat::NatRequest {
+        crate::conntrack::nat::NatRequest {
+            manip,
+            addrs,
+            ports: self.range.and_then(|r| r.ports),
+            port_base: self.range.and_then(|r| r.port_base),
+            random: self.random || self.random_fully,
+            persistent: self.persistent,
+        }
+    }
+}
+
+impl SnatTarget {
+    fn address(&self, _cx: &crate::ruleset::ext::TargetCx<'_>) -> NatAddrs {
+        Ok(self.range.and_then(|r| r.addrs))
+    }
+}
+
+impl DnatTarget {
+    fn address(&self, _cx: &crate::ruleset::ext::TargetCx<'_>) -> NatAddrs {
+        Ok(self.range.and_then(|r| r.addrs))
+    }
+}
+
+impl MasqueradeTarget {
+    /// The egress port's address on the next hop's subnet; none: the packet is dropped.
+    fn address(&self, cx: &crate::ruleset::ext::TargetCx<'_>) -> NatAddrs {
+        cx.masquerade_source().map(|a| Some((a, a))).ok_or(())
+    }
+}
+
+impl RedirectTarget {
+    fn address(&self, cx: &crate::ruleset::ext::TargetCx<'_>) -> NatAddrs {
+        cx.redirect_address().map(|a| Some((a, a))).ok_or(())
+    }
+}

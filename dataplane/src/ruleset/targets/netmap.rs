@@ -29,6 +29,39 @@ impl NetmapTarget {
     }
 }
 
+impl crate::ruleset::ext::TargetExt for NetmapTarget {
+    const NAME: &'static str = "NETMAP";
+    const REVISION: u8 = 0;
+    const TERMINAL: bool = true;
+
+    /// All four nat hooks: the destination before routing, the source after.
+    fn usable(&self) -> crate::ruleset::Usable {
+        crate::ruleset::Usable::table(crate::ruleset::TableKind::Nat)
+    }
+
+    fn run(
+        &self,
+        cx: &mut crate::ruleset::ext::TargetCx<'_>,
+    ) -> crate::ruleset::ext::TargetOutcome {
+        use crate::conntrack::nat::{Manip, NatRequest};
+        use crate::ruleset::Hook;
+        let ip = crate::wire::Ipv4Packet::new_unchecked(cx.packet());
+        let (manip, addr) = match cx.hook() {
+            Hook::Prerouting | Hook::Output => (Manip::Dst, ip.dst_addr()),
+            _ => (Manip::Src, ip.src_addr()),
+        };
+        let a = self.map(addr);
+        cx.bind_nat(&NatRequest {
+            manip,
+            addrs: Some((a, a)),
+            ports: None,
+            port_base: None,
+            random: false,
+            persistent: false,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -58,6 +58,20 @@ impl NflogTarget {
     }
 }
 
+impl crate::ruleset::ext::TargetExt for NflogTarget {
+    const NAME: &'static str = "NFLOG";
+    const REVISION: u8 = 0;
+    const TERMINAL: bool = false;
+
+    fn run(
+        &self,
+        cx: &mut crate::ruleset::ext::TargetCx<'_>,
+    ) -> crate::ruleset::ext::TargetOutcome {
+        cx.queue_nflog(self);
+        crate::ruleset::ext::TargetOutcome::Continue
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

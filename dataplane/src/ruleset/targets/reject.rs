@@ -342,6 +342,43 @@ fn build_reset(hdr: &[u8], l4: &[u8], out: &mut Vec<u8>) -> bool {
     true
 }
 
+impl crate::ruleset::ext::TargetExt for RejectTarget {
+    const NAME: &'static str = "REJECT";
+    const REVISION: u8 = 0;
+    const TERMINAL: bool = true;
+
+    fn usable(&self) -> crate::ruleset::Usable {
+        use crate::ruleset::Hook::*;
+        crate::ruleset::Usable::in_table(
+            crate::ruleset::TableKind::Filter,
+            &[Input, Forward, Output],
+        )
+    }
+
+    fn validate(&self, spec: &RuleSpec) -> Result<(), String> {
+        RejectTarget::validate(self, spec)
+    }
+
+    fn run(
+        &self,
+        cx: &mut crate::ruleset::ext::TargetCx<'_>,
+    ) -> crate::ruleset::ext::TargetOutcome {
+        let src = cx.reply_source();
+        let ident = cx.next_ident();
+        let mut out = Vec::new();
+        if self.build(cx.packet(), src, ident, &mut out) {
+            match self.with.icmp_code() {
+                // nf_send_unreach answers through icmp_send and its rate limits, and
+                // icmp_send not to a frame sent to a link-layer broadcast.
+                Some(_) if cx.link_broadcast() => {}
+                Some(code) => cx.send_icmp_error(out, 3, code),
+                None => cx.send_generated(&out),
+            }
+        }
+        crate::ruleset::ext::TargetOutcome::Verdict(crate::pipeline::Verdict::Drop)
+    }
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;

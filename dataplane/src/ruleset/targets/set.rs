@@ -43,6 +43,20 @@ impl SetTarget {
     }
 }
 
+impl crate::ruleset::ext::TargetExt for SetTarget {
+    const NAME: &'static str = "SET";
+    const REVISION: u8 = 3;
+    const TERMINAL: bool = false;
+
+    fn run(
+        &self,
+        cx: &mut crate::ruleset::ext::TargetCx<'_>,
+    ) -> crate::ruleset::ext::TargetOutcome {
+        cx.queue_set_ops(self);
+        crate::ruleset::ext::TargetOutcome::Continue
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

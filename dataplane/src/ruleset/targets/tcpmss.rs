@@ -178,6 +178,40 @@ impl TcpmssTarget {
     }
 }
 
+impl crate::ruleset::ext::TargetExt for TcpmssTarget {
+    const NAME: &'static str = "TCPMSS";
+    const REVISION: u8 = 0;
+    const TERMINAL: bool = false;
+
+    fn usable(&self) -> Usable {
+        TcpmssTarget::usable(self)
+    }
+
+    fn validate(&self, spec: &crate::ruleset::RuleSpec) -> Result<(), String> {
+        if spec.exact_proto() != Some(crate::ruleset::matches::IPPROTO_TCP) {
+            return Err("TCPMSS target: only valid for protocol 6".into());
+        }
+        Ok(())
+    }
+
+    fn run(
+        &self,
+        cx: &mut crate::ruleset::ext::TargetCx<'_>,
+    ) -> crate::ruleset::ext::TargetOutcome {
+        let pmtu = cx.egress_mtu();
+        let buf = cx.buf_mut();
+        let len = buf.len();
+        let room = buf.tailroom();
+        buf.append(room);
+        let (outcome, new_len) = self.apply_in_place(buf.data_mut(), len, pmtu);
+        buf.truncate(new_len);
+        if outcome == MssOutcome::Drop {
+            return cx.drop_for(crate::pipeline::DropReason::Tcpmss);
+        }
+        crate::ruleset::ext::TargetOutcome::Continue
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -91,6 +91,33 @@ impl TcpoptstripTarget {
     }
 }
 
+impl crate::ruleset::ext::TargetExt for TcpoptstripTarget {
+    const NAME: &'static str = "TCPOPTSTRIP";
+    const REVISION: u8 = 0;
+    const TERMINAL: bool = false;
+
+    fn usable(&self) -> crate::ruleset::Usable {
+        crate::ruleset::Usable::table(crate::ruleset::TableKind::Mangle)
+    }
+
+    fn validate(&self, spec: &crate::ruleset::RuleSpec) -> Result<(), String> {
+        if spec.exact_proto() != Some(crate::ruleset::matches::IPPROTO_TCP) {
+            return Err("TCPOPTSTRIP target: only valid for protocol 6".into());
+        }
+        Ok(())
+    }
+
+    fn run(
+        &self,
+        cx: &mut crate::ruleset::ext::TargetCx<'_>,
+    ) -> crate::ruleset::ext::TargetOutcome {
+        if self.apply_to_packet(cx.packet_mut()) == StripOutcome::Drop {
+            return cx.drop_for(crate::pipeline::DropReason::Malformed);
+        }
+        crate::ruleset::ext::TargetOutcome::Continue
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

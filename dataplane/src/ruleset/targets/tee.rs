@@ -20,3 +20,17 @@ impl Default for TeeTarget {
         }
     }
 }
+
+impl crate::ruleset::ext::TargetExt for TeeTarget {
+    const NAME: &'static str = "TEE";
+    const REVISION: u8 = 1;
+    const TERMINAL: bool = false;
+
+    fn run(
+        &self,
+        cx: &mut crate::ruleset::ext::TargetCx<'_>,
+    ) -> crate::ruleset::ext::TargetOutcome {
+        cx.tee(self);
+        crate::ruleset::ext::TargetOutcome::Continue
+    }
+}

@@ -94,6 +94,42 @@ impl DscpTarget {
     }
 }
 
+impl crate::ruleset::ext::TargetExt for TosTarget {
+    const NAME: &'static str = "TOS";
+    const REVISION: u8 = 1;
+    const TERMINAL: bool = false;
+
+    fn usable(&self) -> crate::ruleset::Usable {
+        crate::ruleset::Usable::table(crate::ruleset::TableKind::Mangle)
+    }
+
+    fn run(
+        &self,
+        cx: &mut crate::ruleset::ext::TargetCx<'_>,
+    ) -> crate::ruleset::ext::TargetOutcome {
+        self.apply_to_packet(cx.packet_mut());
+        crate::ruleset::ext::TargetOutcome::Continue
+    }
+}
+
+impl crate::ruleset::ext::TargetExt for DscpTarget {
+    const NAME: &'static str = "DSCP";
+    const REVISION: u8 = 0;
+    const TERMINAL: bool = false;
+
+    fn usable(&self) -> crate::ruleset::Usable {
+        crate::ruleset::Usable::table(crate::ruleset::TableKind::Mangle)
+    }
+
+    fn run(
+        &self,
+        cx: &mut crate::ruleset::ext::TargetCx<'_>,
+    ) -> crate::ruleset::ext::TargetOutcome {
+        self.apply_to_packet(cx.packet_mut());
+        crate::ruleset::ext::TargetOutcome::Continue
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

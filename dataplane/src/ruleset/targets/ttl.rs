@@ -56,6 +56,28 @@ impl TtlTarget {
 const TTL_AT: usize = 8;
 const CHECKSUM_AT: usize = 10;
 
+impl crate::ruleset::ext::TargetExt for TtlTarget {
+    const NAME: &'static str = "TTL";
+    const REVISION: u8 = 0;
+    const TERMINAL: bool = false;
+
+    fn usable(&self) -> crate::ruleset::Usable {
+        crate::ruleset::Usable::table(crate::ruleset::TableKind::Mangle)
+    }
+
+    fn validate(&self, _spec: &crate::ruleset::RuleSpec) -> Result<(), String> {
+        TtlTarget::validate(self)
+    }
+
+    fn run(
+        &self,
+        cx: &mut crate::ruleset::ext::TargetCx<'_>,
+    ) -> crate::ruleset::ext::TargetOutcome {
+        self.apply_to_packet(cx.packet_mut());
+        crate::ruleset::ext::TargetOutcome::Continue
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

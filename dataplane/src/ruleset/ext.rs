@@ -1,0 +1,144 @@
+//! The extension registry's contracts: what every match (`-m NAME`) and every target
+//! (`-j NAME`) provides, the way the kernel's `struct xt_match` / `struct xt_target` and
+//! libxtables' `struct xtables_match` cut an extension.
+//!
+//! An extension is one type with its typed options (`matches/NAME.rs`,
+//! `targets/NAME.rs`) implementing:
+//! - `MatchExt` / `TargetExt`: its name and revision, the tables and hooks where the
+//!   kernel allows it, and the load-time check (the kernel's `checkentry`);
+//! - the per-packet function: for a match, the one trait of the tier it reads
+//!   (`PacketMatch`, `ConnMatch` or `WorkerMatch`: the compiler decides each rule the
+//!   cheapest way its matches allow); for a target, `TargetExt::run`;
+//! - in `control::iptables::ext`, `MatchText` / `TargetText`: its options, their parsing
+//!   and printing in iptables' words.
+//!
+//! Each is registered once, in `for_each_match!` (matches/mod.rs) or `for_each_target!`
+//! (targets/mod.rs); the `Match` and `Target` enums and every dispatch over them, in this
+//! crate and in `control`, are generated from those two lists.
+
+use super::{RuleSpec, TableKind, Usable};
+use crate::conntrack::{ConnEntry, CtInfo};
+use crate::ipset::SetTable;
+use crate::ruleset::packet::PacketView;
+
+pub use crate::pipeline::eval::{MatchEnv, RuleState};
+pub use crate::pipeline::{TargetCx, TargetOutcome};
+
+/// Name, revision, where it is legal and its load-time check: what the kernel knows of a
+/// match before any packet.
+pub trait MatchExt {
+    /// The name after `-m`.
+    const NAME: &'static str;
+    /// The revision of the kernel's match that nfdp reproduces (the highest IPv4 one
+    /// iptables 1.8.9 registers; what it picks on a current kernel).
+    const REVISION: u8;
+
+    /// The name of this instance (one type may serve two names: conntrack and state).
+    fn name(&self) -> &'static str {
+        Self::NAME
+    }
+    /// Where the match may be used (the kernel's `.table` / `.hooks`).
+    fn usable(&self) -> Usable {
+        Usable::ANYWHERE
+    }
+    /// The tables it may be used in, where its kernel module checks more than one
+    /// (`usable` holds the single-table ones).
+    fn tables(&self) -> Option<&'static [TableKind]> {
+        None
+    }
+    /// Checks that hold for the rule alone (the kernel's `checkentry` and iptables'
+    /// final checks): protocol requirements and option consistency.
+    fn validate(&self, _spec: &RuleSpec) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+/// What a packet-tier match reads: the packet (bytes, interfaces, MACs, mark) and the
+/// worker's snapshot of the IP sets.
+pub struct PacketCx<'a, 'p> {
+    pub view: &'a PacketView<'p>,
+    pub sets: &'a SetTable,
+    pub now_ns: u64,
+}
+
+/// A match decided by the packet alone (tcp, udp, multiport, mark, set, ...): a rule made
+/// of these is decided without the connection, the clock or the rule's state.
+pub trait PacketMatch: MatchExt {
+    fn decide(&self, cx: &PacketCx<'_, '_>) -> bool;
+}
+
+/// What a connection-tier match reads: never the packet's bytes (the compiler may decide
+/// a rule of these without parsing the packet).
+pub struct ConnCx<'a> {
+    /// The packet's conntrack verdict and its connection (new or confirmed).
+    pub ct: &'a CtInfo,
+    pub entry: Option<&'a ConnEntry>,
+    /// Nanoseconds since the Unix epoch.
+    pub now_ns: u64,
+    /// The rule's own state (token bucket, nth counter).
+    pub state: &'a mut RuleState,
+    pub random: &'a mut dyn FnMut() -> u32,
+}
+
+/// A match decided by the packet's connection, the clock or the rule's own state
+/// (conntrack, connmark, helper, limit, statistic, time).
+pub trait ConnMatch: MatchExt {
+    fn decide(&self, cx: &mut ConnCx<'_>) -> bool;
+}
+
+/// A match that needs the worker itself (its FIB, its conntrack table, its named
+/// tables) besides the packet.
+pub trait WorkerMatch: MatchExt {
+    fn decide(&self, view: &PacketView<'_>, env: &mut MatchEnv<'_>, st: &mut RuleState) -> bool;
+}
+
+/// What a match reads, from the cheapest (`for_each_match!` groups the registry by it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MatchTier {
+    Packet,
+    Conn,
+    Worker,
+}
+
+impl MatchTier {
+    pub fn name(self) -> &'static str {
+        match self {
+            MatchTier::Packet => "packet",
+            MatchTier::Conn => "connection",
+            MatchTier::Worker => "worker",
+        }
+    }
+}
+
+/// A target extension (`-j NAME`): what the kernel's `struct xt_target` holds.
+pub trait TargetExt {
+    /// The name after `-j`.
+    const NAME: &'static str;
+    /// The revision of the kernel's target that nfdp reproduces.
+    const REVISION: u8;
+    /// Ends the traversal of its chain (a verdict); a non-terminal target returns to
+    /// the next rule.
+    const TERMINAL: bool;
+
+    /// Where the kernel allows the target (`.table` and `.hooks` of its xt_target).
+    fn usable(&self) -> Usable {
+        Usable::ANYWHERE
+    }
+    /// Checks that hold for the rule alone.
+    fn validate(&self, _spec: &RuleSpec) -> Result<(), String> {
+        Ok(())
+    }
+    /// The per-packet function.
+    fn run(&self, cx: &mut TargetCx<'_>) -> TargetOutcome;
+}
+
+/// One line of the registry, as `nfdp ruleset --extensions` lists it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ExtensionInfo {
+    pub name: &'static str,
+    pub revision: u8,
+    /// For a match, what it reads; `None` for a target.
+    pub tier: Option<MatchTier>,
+    /// For a target, whether it ends the chain.
+    pub terminal: bool,
+}

@@ -31,6 +31,9 @@ enum Cmd {
         #[arg(long, value_name = "FILE")]
         ipset: Option<PathBuf>,
     },
+    /// The iptables extensions nfdp knows (matches and targets, with their revision,
+    /// what a match reads and where the kernel allows each), and those it refuses.
+    Extensions,
     /// Offline config tools.
     Config {
         /// Check FILE as `nfdp --config FILE` does before it starts anything: ports,
@@ -162,6 +165,10 @@ fn main() -> ExitCode {
             events,
             nflog_dir,
         } => replay(config, rules, inputs, out, conntrack, events, nflog_dir),
+        Cmd::Extensions => {
+            print!("{}", control::iptables::ext::extensions_listing());
+            ExitCode::SUCCESS
+        }
         Cmd::Config { check } => match control::config_check::check(&check) {
             Ok(checked) => {
                 println!("{}", checked.summary());

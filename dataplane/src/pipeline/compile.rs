@@ -77,6 +77,8 @@ pub struct CompiledRule {
     pub number: u32,
     /// What deciding its criteria needs (`eval::RuleEval`).
     pub eval: super::eval::RuleEval,
+    /// Its `-i` / `-o` matched against the ports at compile time, when it names one.
+    pub ifaces: Option<super::eval::IfaceMasks>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -317,7 +319,8 @@ impl CompiledRuleset {
     }
 
     /// The reference the fast paths are tested against: every chain scanned rule by rule
-    /// and every rule's criteria evaluated in full (no `RuleEval` or `HeadRule` shortcut).
+    /// and every rule's criteria evaluated in full (no `RuleEval` or `HeadRule` shortcut,
+    /// interface names compared per packet).
     pub fn reference(self) -> CompiledRuleset {
         let mut r = self.without_index();
         for plan in r.plan.iter_mut().flatten() {
@@ -328,6 +331,7 @@ impl CompiledRuleset {
         for t in r.tables.iter_mut().flatten() {
             for rule in t.chains.iter_mut().flat_map(|c| c.rules.iter_mut()) {
                 rule.eval = super::eval::RuleEval::Full;
+                rule.ifaces = None;
             }
         }
         r
@@ -402,8 +406,12 @@ fn compile_table(
                     });
                     let mut spec = r.spec.clone();
                     spec.target = Target::None;
+                    let names_iface = spec.in_iface.is_some() || spec.out_iface.is_some();
                     CompiledRule {
                         eval: super::eval::RuleEval::of_with_ports(&spec, ports),
+                        ifaces: names_iface
+                            .then(|| super::eval::IfaceMasks::of(&spec, ports))
+                            .flatten(),
                         spec,
                         action,
                         slot,

@@ -79,9 +79,11 @@ pub fn ctstate_matches(
     PacketView::is_parseable(ip) && ((bits & conntrack::ctstate_bits(ct, e) != 0) != inv)
 }
 
-/// All criteria of `spec` hold for the IPv4 packet `ip`.
+/// All criteria of `spec` hold for the IPv4 packet `ip` (`ifaces_checked`: its `-i` and
+/// `-o` were already decided by port id, `IfaceMasks`).
 pub fn rule_matches(
     spec: &RuleSpec,
+    ifaces_checked: bool,
     ip: &[u8],
     env: &mut MatchEnv<'_>,
     st: &mut RuleState,
@@ -99,7 +101,7 @@ pub fn rule_matches(
     let Some(view) = PacketView::parse(ip, meta) else {
         return false;
     };
-    if !spec.base_matches(&view) {
+    if !spec.base_matches_with(&view, ifaces_checked) {
         return false;
     }
     spec.matches
@@ -134,25 +136,24 @@ pub enum RuleEval {
     Full,
 }
 
-/// A rule's fixed part with its interface names matched against the ports when the
-/// ruleset was compiled: bit `i` of a mask is port id `i` (up to 30 ports; more and the
-/// rule takes the View way), `NO_PORT` a packet without that interface (which compares
-/// as the empty name, as in the kernel).
+/// A rule's `-i` / `-o` compiled against the ports: bit `i` of a mask is port id `i` (up
+/// to 30 ports; with more, names are compared per packet), `NO_PORT` a packet without
+/// that interface (which compares as the empty name, as in the kernel). Interface names
+/// are matched once, when the ruleset is compiled, never per packet.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct BaseRule {
+pub struct IfaceMasks {
     in_ports: u32,
     out_ports: u32,
     /// Port ids at or above this were not named at compile time.
     known_ports: u16,
 }
 
-impl BaseRule {
+impl IfaceMasks {
     const NO_PORT: u32 = 1 << 31;
 
-    /// `spec`'s fixed part over `ports` (names by port id), when it has no match and the
-    /// ports fit the masks.
-    pub fn of(spec: &RuleSpec, ports: &[String]) -> Option<BaseRule> {
-        if !spec.matches.is_empty() || ports.is_empty() || ports.len() >= 31 {
+    /// `spec`'s interfaces over `ports` (names by port id), when the ports fit the masks.
+    pub fn of(spec: &RuleSpec, ports: &[String]) -> Option<IfaceMasks> {
+        if ports.is_empty() || ports.len() >= 31 {
             return None;
         }
         let mask = |rule: &Option<Inv<Iface>>| {
@@ -164,7 +165,7 @@ impl BaseRule {
                 .fold(0u32, |m, (i, _)| m | 1 << i);
             named | if test("") { Self::NO_PORT } else { 0 }
         };
-        Some(BaseRule {
+        Some(IfaceMasks {
             in_ports: mask(&spec.in_iface),
             out_ports: mask(&spec.out_iface),
             known_ports: ports.len() as u16,
@@ -179,6 +180,29 @@ impl BaseRule {
         }
     }
 
+    /// The rule's `-i` and `-o` for a packet on those ports; `None` for a port the masks
+    /// do not know (the caller compares the names).
+    #[inline]
+    pub fn matches(&self, in_port: Option<PortId>, out_port: Option<PortId>) -> Option<bool> {
+        let (i, o) = (self.port_bit(in_port)?, self.port_bit(out_port)?);
+        Some(self.in_ports & i != 0 && self.out_ports & o != 0)
+    }
+}
+
+/// A rule of the fixed part alone: its interfaces compiled (`IfaceMasks`), its addresses,
+/// protocol and fragment flag read from the header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BaseRule(IfaceMasks);
+
+impl BaseRule {
+    /// `spec`'s fixed part over `ports`, when it has no match and the ports fit the masks.
+    pub fn of(spec: &RuleSpec, ports: &[String]) -> Option<BaseRule> {
+        if !spec.matches.is_empty() {
+            return None;
+        }
+        IfaceMasks::of(spec, ports).map(BaseRule)
+    }
+
     /// `spec.base_matches` for the IPv4 packet `ip` on those ports (`spec` the rule the
     /// masks were made from: its addresses, protocol and fragment flag are read there, so
     /// that every rule's `RuleEval` stays small); `None` for a port the masks do not know
@@ -191,7 +215,9 @@ impl BaseRule {
         in_port: Option<PortId>,
         out_port: Option<PortId>,
     ) -> Option<bool> {
-        let (i, o) = (self.port_bit(in_port)?, self.port_bit(out_port)?);
+        if !self.0.matches(in_port, out_port)? {
+            return Some(false);
+        }
         if !PacketView::is_parseable(ip) {
             return Some(false);
         }
@@ -200,9 +226,7 @@ impl BaseRule {
             |n: &Option<Inv<Ipv4Net>>, at| n.is_none_or(|n| n.apply(n.val.contains(addr(at))));
         let frag_offset = u16::from_be_bytes([ip[6], ip[7]]) & 0x1fff;
         Some(
-            self.in_ports & i != 0
-                && self.out_ports & o != 0
-                && net(&spec.src, 12)
+            net(&spec.src, 12)
                 && net(&spec.dst, 16)
                 && spec.proto.is_none_or(|p| p.apply(ip[9] == p.val))
                 && spec.fragment.is_none_or(|f| f == (frag_offset != 0)),
@@ -262,13 +286,14 @@ impl RuleEval {
 /// set snapshot besides the packet).
 pub fn view_rule_matches(
     spec: &RuleSpec,
+    ifaces_checked: bool,
     ip: &[u8],
     meta: PacketMeta<'_>,
     sets: &SetTable,
     now_ns: u64,
 ) -> bool {
     PacketView::parse(ip, meta).is_some_and(|v| {
-        spec.base_matches(&v)
+        spec.base_matches_with(&v, ifaces_checked)
             && spec.matches.iter().all(|m| {
                 m.decide_packet(&PacketCx {
                     view: &v,

@@ -52,8 +52,20 @@ impl Host<'_> {
         );
     }
 
+    /// The rule's `-i` / `-o` by port id: `Some(false)` decides the rule, `Some(true)`
+    /// leaves the rest to decide, `None` (no interface criteria, or a port not known when
+    /// the ruleset was compiled) leaves the names to compare.
+    fn ifaces_match(&self, rule: &CompiledRule) -> Option<bool> {
+        rule.ifaces?.matches(self.pkt.in_port, self.pkt.out_port)
+    }
+
     /// `rule_matches` for `RuleEval::View`: the packet and its interfaces, MACs and mark.
     fn view_matches(&self, rule: &CompiledRule) -> bool {
+        let ifaces_checked = match self.ifaces_match(rule) {
+            Some(false) => return false,
+            Some(true) => true,
+            None => false,
+        };
         let ports = self.p.fib.ports();
         let name = |p: Option<PortId>| p.and_then(|p| ports.get(p)).map(|p| p.name.as_str());
         let meta = PacketMeta {
@@ -70,7 +82,14 @@ impl Host<'_> {
             mark: self.pkt.buf.mark,
         };
         let ip = self.pkt.buf.data();
-        eval::view_rule_matches(&rule.spec, ip, meta, &self.p.sets, self.p.now_ns)
+        eval::view_rule_matches(
+            &rule.spec,
+            ifaces_checked,
+            ip,
+            meta,
+            &self.p.sets,
+            self.p.now_ns,
+        )
     }
 }
 
@@ -107,6 +126,11 @@ impl RuleHost for Host<'_> {
             }
             RuleEval::Context | RuleEval::Full => {}
         }
+        let ifaces_checked = match self.ifaces_match(rule) {
+            Some(false) => return false,
+            Some(true) => true,
+            None => false,
+        };
         let Pipeline {
             fib,
             state,
@@ -151,7 +175,7 @@ impl RuleHost for Host<'_> {
             sets,
             labels_set: None,
         };
-        let hit = eval::rule_matches(&rule.spec, ip, &mut env, st, random);
+        let hit = eval::rule_matches(&rule.spec, ifaces_checked, ip, &mut env, st, random);
         // `-m connlabel --set` changed the connection's labels (whether the rule
         // matched or not, as the kernel sets them while it evaluates).
         if let Some(bits) = env.labels_set {

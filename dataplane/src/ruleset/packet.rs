@@ -138,10 +138,18 @@ impl RuleSpec {
     }
 
     pub fn base_matches(&self, pkt: &PacketView) -> bool {
+        self.base_matches_with(pkt, false)
+    }
+
+    /// `base_matches`, the interfaces left out when `ifaces_checked` (the pipeline
+    /// decided them by port id when the ruleset was compiled).
+    #[inline]
+    pub fn base_matches_with(&self, pkt: &PacketView, ifaces_checked: bool) -> bool {
         net_matches(&self.src, pkt.src)
             && net_matches(&self.dst, pkt.dst)
-            && iface_matches(&self.in_iface, pkt.meta.in_iface)
-            && iface_matches(&self.out_iface, pkt.meta.out_iface)
+            && (ifaces_checked
+                || iface_matches(&self.in_iface, pkt.meta.in_iface)
+                    && iface_matches(&self.out_iface, pkt.meta.out_iface))
             && self.proto.is_none_or(|p| p.apply(pkt.proto == p.val))
             && self.fragment.is_none_or(|f| f == (pkt.frag_offset != 0))
     }

@@ -62,7 +62,7 @@ use super::names;
 use dataplane::ruleset::ext::{MatchExt, TargetExt};
 use dataplane::ruleset::matches::{self as m, Match};
 use dataplane::ruleset::targets::Target;
-use dataplane::ruleset::{Ipv4Net, PortRange};
+use dataplane::ruleset::{Ipv4Net, PortRange, TableKind};
 use std::fmt::Write;
 use std::net::Ipv4Addr;
 
@@ -565,6 +565,22 @@ macro_rules! match_text_dispatch {
             }
         }
 
+        /// Every registered match with a fresh instance of it (its default options),
+        /// in registry order.
+        fn registered_matches() -> Vec<Match> {
+            let mut all = Vec::new();
+            $(for name in <$pt as MatchText>::NAMES {
+                all.push(Match::$pv(<$pt as MatchText>::new(name)));
+            })*
+            $(for name in <$ct as MatchText>::NAMES {
+                all.push(Match::$cv(<$ct as MatchText>::new(name)));
+            })*
+            $(for name in <$wt as MatchText>::NAMES {
+                all.push(Match::$wv(<$wt as MatchText>::new(name)));
+            })*
+            all
+        }
+
         /// What iptables says of a match option given twice.
         pub fn repeated_match_option(mt: &Match, opt: &str) -> String {
             match mt {
@@ -657,6 +673,11 @@ macro_rules! target_text_dispatch {
             }
         }
 
+        /// Every registered target with its default options, in registry order.
+        fn registered_targets() -> Vec<Target> {
+            vec![$(Target::$v(<$t as TargetText>::new()),)*]
+        }
+
         /// What iptables says of a target option given twice.
         pub fn repeated_target_option(t: &Target, opt: &str) -> String {
             match t {
@@ -669,9 +690,137 @@ macro_rules! target_text_dispatch {
 
 dataplane::for_each_target!(target_text_dispatch);
 
+/// Where an extension may be used, in words: the table (or tables) and the hooks.
+fn usable_words(u: dataplane::ruleset::Usable, tables: Option<&[TableKind]>) -> String {
+    let tables = match (u.table, tables) {
+        (Some(t), _) => t.name().to_string(),
+        (None, Some(ts)) => ts.iter().map(|t| t.name()).collect::<Vec<_>>().join(","),
+        (None, None) => "any".to_string(),
+    };
+    let hooks = if u.hooks.0 == dataplane::ruleset::HookMask::ALL.0 {
+        "any".to_string()
+    } else {
+        u.hooks
+            .iter()
+            .map(|h| h.chain_name())
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    format!("table {tables}, hooks {hooks}")
+}
+
+/// The registry as `nfdp extensions` prints it: one line per match name and per target,
+/// with its revision, what a match reads or whether a target ends the chain, and where
+/// the kernel allows it (for options that change that, as with their defaults); then
+/// the extensions refused because they need a host stack.
+pub fn extensions_listing() -> String {
+    let mut out = String::new();
+    for m in registered_matches() {
+        let _ = writeln!(
+            out,
+            "match  {:<12} rev {}  reads {:<10}  {}",
+            m.name(),
+            m.revision(),
+            m.tier().name(),
+            usable_words(m.usable(), m.tables())
+        );
+    }
+    for t in registered_targets() {
+        let _ = writeln!(
+            out,
+            "target {:<12} rev {}  {:<16}  {}",
+            t.name(),
+            t.revision(),
+            if t.is_terminal() {
+                "terminal"
+            } else {
+                "non-terminal"
+            },
+            usable_words(t.usable(), None)
+        );
+    }
+    for (name, why) in HOST_STACK_MATCHES {
+        let _ = writeln!(out, "match  {name:<12} refused: {why}");
+    }
+    for (name, why) in HOST_STACK_TARGETS {
+        let _ = writeln!(out, "target {name:<12} refused: {why}");
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every name in the registry comes back from `-m NAME` / `-j NAME` as itself, no two
+    /// extensions share a name, and none is also refused as needing a host stack.
+    #[test]
+    fn registry_names_round_trip() {
+        let mut seen = std::collections::HashSet::new();
+        for m in registered_matches() {
+            assert!(
+                seen.insert(format!("m:{}", m.name())),
+                "match {} twice",
+                m.name()
+            );
+            let again = new_match(m.name()).expect("registered");
+            assert_eq!(again.name(), m.name());
+            assert_eq!(again, m);
+            assert!(host_stack_match(m.name()).is_none());
+        }
+        for t in registered_targets() {
+            assert!(
+                seen.insert(format!("t:{}", t.name())),
+                "target {} twice",
+                t.name()
+            );
+            assert_eq!(new_target(t.name()).as_ref(), Some(&t));
+            assert!(host_stack_target(t.name()).is_none());
+        }
+        assert_eq!(new_match("state").map(|m| m.name()), Some("state"));
+        assert!(new_match("owner").is_none() && new_target("AUDIT").is_none());
+        // The dataplane's own lists hold the same extensions.
+        let names: Vec<&str> = dataplane::ruleset::matches::MATCHES
+            .iter()
+            .map(|i| i.name)
+            .collect();
+        assert!(registered_matches()
+            .iter()
+            .all(|m| names.contains(&m.name()) || m.name() == "state"));
+        assert_eq!(
+            registered_targets().len(),
+            dataplane::ruleset::targets::TARGETS.len()
+        );
+    }
+
+    /// The listing says what the kernel says of a few well-known extensions.
+    #[test]
+    fn extensions_are_listed_with_revision_and_place() {
+        let text = extensions_listing();
+        let line = |start: &str| {
+            text.lines()
+                .find(|l| l.starts_with(start))
+                .unwrap_or_else(|| panic!("no line {start}:\n{text}"))
+                .to_string()
+        };
+        assert_eq!(
+            line("match  conntrack "),
+            "match  conntrack    rev 3  reads connection  table any, hooks any"
+        );
+        assert_eq!(
+            line("match  rpfilter "),
+            "match  rpfilter     rev 0  reads worker      table raw,mangle, hooks PREROUTING"
+        );
+        assert_eq!(
+            line("target MASQUERADE "),
+            "target MASQUERADE   rev 0  terminal          table nat, hooks POSTROUTING"
+        );
+        assert_eq!(
+            line("target REJECT "),
+            "target REJECT       rev 0  terminal          table filter, hooks INPUT,FORWARD,OUTPUT"
+        );
+        assert!(line("target TPROXY ").contains("refused: "));
+    }
 
     /// What iptables 1.8.9 saved for these (tests/golden/cases/addr_short_forms) and what
     /// it refused, checked on the kernel.

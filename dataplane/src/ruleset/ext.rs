@@ -132,7 +132,7 @@ pub trait TargetExt {
     fn run(&self, cx: &mut TargetCx<'_>) -> TargetOutcome;
 }
 
-/// One line of the registry, as `nfdp ruleset --extensions` lists it.
+/// One line of the registry, as `nfdp extensions` lists it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ExtensionInfo {
     pub name: &'static str,

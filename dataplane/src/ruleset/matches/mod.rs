@@ -1,6 +1,7 @@
 //! Extension matches (`-m NAME ...`), one module per match as netfilter cuts its xt_
-//! extensions. Each module holds the typed options and `validate` (the kernel's
-//! `checkentry`); packet evaluation joins them when the pipeline is compiled.
+//! extensions. Each module holds the typed options, `MatchExt` (name, revision, where it
+//! is legal, the kernel's `checkentry`) and its per-packet `decide` (`ruleset::ext`); the
+//! registry below lists them all once.
 
 pub mod addrtype;
 pub mod ah;
@@ -121,7 +122,7 @@ macro_rules! define_match {
             $($wv($wt),)*
         }
 
-        /// Every registered match, as `nfdp ruleset --extensions` lists them.
+        /// Every registered match, as `nfdp extensions` lists them.
         pub const MATCHES: &[ExtensionInfo] = &[
             $(ExtensionInfo {
                 name: <$pt as MatchExt>::NAME,

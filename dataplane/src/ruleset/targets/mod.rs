@@ -1,6 +1,7 @@
 //! Targets (`-j NAME ...`), one module per target as netfilter cuts its xt_ targets.
-//! Each module holds the typed options and `validate` (the kernel's `checkentry`);
-//! `usable` says in which table and hooks the kernel allows it.
+//! Each module holds the typed options and `TargetExt` (name, revision, the table and
+//! hooks where the kernel allows it, `checkentry`, and its per-packet `run`); the
+//! registry below lists them all once.
 
 pub mod checksum;
 pub mod connmark;
@@ -80,7 +81,7 @@ macro_rules! define_target {
             $($v($t),)*
         }
 
-        /// Every registered target, as `nfdp ruleset --extensions` lists them.
+        /// Every registered target, as `nfdp extensions` lists them.
         pub const TARGETS: &[ExtensionInfo] = &[
             $(ExtensionInfo {
                 name: <$t as TargetExt>::NAME,

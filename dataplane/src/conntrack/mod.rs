@@ -642,6 +642,14 @@ impl Conntrack {
         self.find(self.hash(t), t)
     }
 
+    /// Whether `t` may be in the table: its tag is indexed (`TupleIndex::has_tag`); never
+    /// `false` for a tuple that is. No entry is read: one cache miss fewer per answer
+    /// where a rare wrong `true` does no harm.
+    #[inline]
+    pub(crate) fn may_hold(&self, t: &Tuple) -> bool {
+        self.index.has_tag(self.hash(t))
+    }
+
     /// Starts loading what a `lookup` of `t` reads: its index slot, or (`entry`, the slot
     /// being loaded already) the entry the slot names.
     #[inline]

@@ -234,13 +234,17 @@ impl Conntrack {
             pool.size,
             shifted.is_some(),
             offset,
+            // A candidate whose reply tuple's tag is indexed counts as taken without its
+            // entry being read (`may_hold`): a port search probes a pool that is mostly
+            // in use, and each entry read is a cache miss; a tag shared by another tuple
+            // (1 in 2^32) only skips a free port.
             |k| {
                 probes += 1;
-                self.is_free(&candidate(k))
+                candidate(k).invert().is_some_and(|r| !self.may_hold(&r))
             },
             |k, entry| {
-                if let Some(r) = candidate(k).invert() {
-                    self.prefetch_lookup(&r, entry);
+                if let (false, Some(r)) = (entry, candidate(k).invert()) {
+                    self.prefetch_lookup(&r, false);
                 }
             },
         );

@@ -11,6 +11,7 @@ mod index;
 mod listing;
 pub mod nat;
 pub mod owners;
+pub mod seqadj;
 mod slab;
 pub mod state;
 pub mod status;
@@ -350,6 +351,8 @@ pub struct Conntrack {
     expect: Vec<ftp::Expectation>,
     /// Sequence corrections of connections whose payload a helper changed in length.
     seqadj: HashMap<u32, [ftp::SeqAdj; 2]>,
+    /// SYNPROXY state of the connections the target opened (`seqadj.rs`).
+    synproxy: HashMap<u32, seqadj::SynproxyConn>,
     /// NEW / UPDATE / DESTROY events in `conntrack -E`'s shape, when followed.
     events: Option<Vec<String>>,
     /// The same events as records, when followed (the API's event stream).
@@ -428,6 +431,7 @@ impl Conntrack {
             stats: CtStats::default(),
             expect: Vec::new(),
             seqadj: HashMap::new(),
+            synproxy: HashMap::new(),
             events: None,
             records: None,
             now_ns: 0,
@@ -1006,6 +1010,7 @@ impl Conntrack {
     /// The wheel's reference to it goes stale and is skipped when due.
     fn remove(&mut self, id: u32) -> Option<ConnEntry> {
         self.seqadj.remove(&id);
+        self.synproxy.remove(&id);
         self.expect.retain(|x| x.master != id);
         let e = self.entries.get_mut(id as usize).and_then(|e| e.take())?;
         self.index.remove(self.hash(&e.orig), slot(id, false));

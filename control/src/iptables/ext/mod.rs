@@ -51,6 +51,7 @@ pub mod t_netmap;
 pub mod t_nflog;
 pub mod t_reject;
 pub mod t_set;
+pub mod t_synproxy;
 pub mod t_tcpmss;
 pub mod t_tcpoptstrip;
 pub mod t_tee;
@@ -142,6 +143,7 @@ pub fn repeated_target_option(t: &Target, opt: &str) -> String {
         (Target::Hmark(_), _) => t_hmark::repeated(opt),
         (Target::Ct(_), _) => t_ct::repeated(opt),
         (Target::Nflog(_), _) => t_nflog::repeated(opt),
+        (Target::Synproxy(_), _) => t_synproxy::repeated(opt),
         (Target::Set(_), "--add-set" | "--del-set") => {
             format!("{opt} can be specified only once")
         }
@@ -722,6 +724,7 @@ pub fn new_target(name: &str) -> Option<Target> {
         "SET" => Target::Set(Default::default()),
         "ECN" => Target::Ecn(Default::default()),
         "TCPOPTSTRIP" => Target::Tcpoptstrip(Default::default()),
+        "SYNPROXY" => Target::Synproxy(Default::default()),
         "HMARK" => Target::Hmark(Default::default()),
         "NFLOG" => Target::Nflog(Default::default()),
         "CHECKSUM" => Target::Checksum(Default::default()),
@@ -750,6 +753,7 @@ pub fn target_options(t: &Target) -> &'static [&'static str] {
         Target::Set(_) => t_set::OPTIONS,
         Target::Ecn(_) => t_ecn::OPTIONS,
         Target::Tcpoptstrip(_) => t_tcpoptstrip::OPTIONS,
+        Target::Synproxy(_) => t_synproxy::OPTIONS,
         Target::Hmark(_) => t_hmark::OPTIONS,
         Target::Nflog(_) => t_nflog::OPTIONS,
         Target::Checksum(_) => t_checksum::OPTIONS,
@@ -784,6 +788,12 @@ pub fn parse_target_option(
             return Err(t_nflog::inverted(opt));
         }
         return t_nflog::parse(x, opt, args);
+    }
+    if let Target::Synproxy(x) = t {
+        if inv {
+            return Err(t_synproxy::inverted(opt));
+        }
+        return t_synproxy::parse(x, opt, args);
     }
     no_inv(inv, opt)?;
     match t {
@@ -861,6 +871,7 @@ pub fn save_target(t: &Target, out: &mut String) {
         Target::Set(x) => t_set::save(x, out),
         Target::Ecn(x) => t_ecn::save(x, out),
         Target::Tcpoptstrip(x) => t_tcpoptstrip::save(x, out),
+        Target::Synproxy(x) => t_synproxy::save(x, out),
         Target::Hmark(x) => t_hmark::save(x, out),
         Target::Nflog(x) => t_nflog::save(x, out),
         Target::Checksum(x) => t_checksum::save(x, out),
@@ -939,6 +950,7 @@ pub fn list_target(t: &Target, numeric: bool, out: &mut String) {
         Target::Set(x) => t_set::list(x, out),
         Target::Ecn(x) => t_ecn::list(x, out),
         Target::Tcpoptstrip(x) => t_tcpoptstrip::list(x, numeric, out),
+        Target::Synproxy(x) => t_synproxy::list(x, out),
         Target::Hmark(x) => t_hmark::list(x, out),
         Target::Nflog(x) => t_nflog::list(x, out),
         Target::Checksum(x) => t_checksum::list(x, out),

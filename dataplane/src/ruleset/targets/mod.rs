@@ -14,6 +14,7 @@ pub mod netmap;
 pub mod nflog;
 pub mod reject;
 pub mod set;
+pub mod synproxy;
 pub mod tcpmss;
 pub mod tcpoptstrip;
 pub mod tee;
@@ -64,6 +65,9 @@ pub enum Target {
     Tee(tee::TeeTarget),
     /// `-j SET`: the packet's element added to or deleted from a set.
     Set(set::SetTarget),
+    /// `-j SYNPROXY`: a client's handshake answered with a SYN cookie before the server
+    /// sees it.
+    Synproxy(synproxy::SynproxyTarget),
     /// `-j TRACE`: the packet's later rule matches and policies leave TRACE lines (its
     /// nf_trace bit; iptables-nft allows it in every table).
     Trace,
@@ -100,6 +104,7 @@ impl Target {
             Target::Hmark(_) => "HMARK",
             Target::Tee(_) => "TEE",
             Target::Set(_) => "SET",
+            Target::Synproxy(_) => "SYNPROXY",
             Target::Trace => "TRACE",
         }
     }
@@ -132,6 +137,8 @@ impl Target {
             // All four nat hooks: the destination before routing, the source after.
             Target::Netmap(_) => Usable::table(TableKind::Nat),
             Target::Notrack | Target::Ct(_) => Usable::table(TableKind::Raw),
+            // xt_SYNPROXY names hooks, no table (mangle and security have them too).
+            Target::Synproxy(_) => Usable::hooks(&[Input, Forward]),
             _ => Usable::ANYWHERE,
         }
     }
@@ -148,6 +155,10 @@ impl Target {
             }
             Target::Tcpoptstrip(_) if spec.exact_proto() != Some(IPPROTO_TCP) => {
                 Err("TCPOPTSTRIP target: only valid for protocol 6".into())
+            }
+            // xt_check_target's `.proto`: the kernel says only EINVAL.
+            Target::Synproxy(_) if spec.exact_proto() != Some(IPPROTO_TCP) => {
+                Err("SYNPROXY target: only valid for protocol 6".into())
             }
             Target::Snat(n) | Target::Dnat(n) | Target::Masquerade(n) | Target::Redirect(n) => {
                 n.validate(self.name(), spec)
@@ -176,6 +187,7 @@ impl Target {
                 | Target::Set(_)
                 | Target::Ecn(_)
                 | Target::Tcpoptstrip(_)
+                | Target::Synproxy(_)
                 | Target::Hmark(_)
                 | Target::Checksum(_)
                 | Target::Trace

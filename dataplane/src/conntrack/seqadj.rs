@@ -238,7 +238,10 @@ mod tests {
         assert_eq!((t.seq_number(), t.ack_number()), (1, 2000));
         let o = t.options();
         let edge = |i: usize| u32::from_be_bytes([o[3 + i], o[4 + i], o[5 + i], o[6 + i]]);
-        assert_eq!([edge(0), edge(4), edge(8), edge(12)], [4000, 5000, 6000, 7000]);
+        assert_eq!(
+            [edge(0), edge(4), edge(8), edge(12)],
+            [4000, 5000, 6000, 7000]
+        );
         assert!(ok(&b));
         // The reply direction's own numbers go up; nothing of the other is adjusted.
         let mut b = header(10, 20, &[]);

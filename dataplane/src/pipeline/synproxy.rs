@@ -111,7 +111,10 @@ impl CookieKey {
     /// `__cookie_v4_init_sequence`: the cookie ISN for a SYN of `f` with sequence number
     /// `sseq` and MSS `mss`, and the MSS it stands for (the table's largest not above).
     pub fn make(&self, f: &Flow4, sseq: u32, count: u32, mss: u16) -> (u32, u16) {
-        let ind = (1..MSSTAB.len()).rev().find(|&i| mss >= MSSTAB[i]).unwrap_or(0);
+        let ind = (1..MSSTAB.len())
+            .rev()
+            .find(|&i| mss >= MSSTAB[i])
+            .unwrap_or(0);
         let data = ind as u32;
         let cookie = self
             .hash(f, 0, 0)
@@ -466,12 +469,10 @@ impl Pipeline {
     /// `synproxy_recv_client_ack`: a valid cookie sends the server the client's SYN.
     fn recv_client_ack(&mut self, s: &mut Seen, recv_seq: u32) -> bool {
         let count = cookie_time(self.now_ns);
-        let mss = self.synproxy.key.check(
-            &s.flow,
-            s.ack.wrapping_sub(1),
-            s.seq.wrapping_sub(1),
-            count,
-        );
+        let mss =
+            self.synproxy
+                .key
+                .check(&s.flow, s.ack.wrapping_sub(1), s.seq.wrapping_sub(1), count);
         let Some(mss) = mss else {
             self.stats.synproxy.cookie_invalid += 1;
             return false;
@@ -555,8 +556,11 @@ impl Pipeline {
         let mut sent_state = state == TcpState::SynSent;
         if state == TcpState::Close {
             if rst && reply {
-                self.conntrack
-                    .seqadj_init(id, true, sp.isn.wrapping_sub(s.seq).wrapping_add(1) as i32);
+                self.conntrack.seqadj_init(
+                    id,
+                    true,
+                    sp.isn.wrapping_sub(s.seq).wrapping_add(1) as i32,
+                );
             } else if syn && !ack && !reply {
                 // A reopened connection: adjustments start again once it is set up.
                 self.conntrack.seqadj_init(id, false, 0);
@@ -722,7 +726,9 @@ mod tests {
 
     #[test]
     fn options_parse_and_build_as_the_kernel_lays_them_out() {
-        let o = Opts::parse(&[2, 4, 5, 0xb4, 4, 2, 8, 10, 0, 0, 0, 1, 0, 0, 0, 0, 1, 3, 3, 7]);
+        let o = Opts::parse(&[
+            2, 4, 5, 0xb4, 4, 2, 8, 10, 0, 0, 0, 1, 0, 0, 0, 0, 1, 3, 3, 7,
+        ]);
         assert_eq!(
             (o.options, o.mss_option, o.wscale, o.tsval),
             (

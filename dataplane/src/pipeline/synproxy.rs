@@ -95,6 +95,10 @@ pub fn cookie_time(now_ns: u64) -> u32 {
 pub struct CookieKey(pub [u64; 2]);
 
 impl CookieKey {
+    /// The fixed key of `nfdp replay` (a replay is reproducible; a running appliance
+    /// keys its cookies with `random`).
+    pub const REPLAY: CookieKey = CookieKey([0x6e66_6470_2d72_6570, 0x6c61_792d_6b65_7921]);
+
     /// A key from the process's random source (std's per-process random hasher keys).
     pub fn random() -> CookieKey {
         use std::hash::BuildHasher;
@@ -407,6 +411,11 @@ fn reversed(f: &Flow4) -> Flow4 {
 }
 
 impl Pipeline {
+    /// Replaces the SYN cookie secret (replay: a fixed one, so runs are reproducible).
+    pub fn set_synproxy_key(&mut self, key: CookieKey) {
+        self.synproxy.key = key;
+    }
+
     /// The target (`synproxy_tg4`): a SYN answered with a cookie, an ACK checked against
     /// one; other segments go on to the next rule.
     pub(super) fn synproxy_target(&mut self, ip: &[u8], t: &SynproxyTarget) -> TargetOutcome {
@@ -623,11 +632,12 @@ impl Pipeline {
             ack: s.seq.wrapping_add(1).wrapping_add(off),
             flags: TcpFlags::ACK,
             window: maxwin,
+            // The server's timestamp echoed: the kernel sends this ACK through the hook
+            // once `tsoff` is set, so the echo leaves as the server's TSval + tsoff
+            // (seen on the kernel: conformance t_synproxy); so does this one.
             opts: Opts {
                 tsval: o.tsecr,
-                // The client's echo of the cookie timestamp (the server's own once
-                // adjusted).
-                tsecr: o.tsval.wrapping_sub(tsoff),
+                tsecr: o.tsval,
                 ..o
             },
         };

@@ -9,7 +9,7 @@
 use control::config::Config;
 use control::iptables::{restore, RestoreOptions};
 use dataplane::conntrack::CtConfig;
-use dataplane::pipeline::{CompiledRuleset, Emit, Pipeline};
+use dataplane::pipeline::{CompiledRuleset, DropReason, Emit, Pipeline};
 use dataplane::port::{PacketBuf, PortId};
 use dataplane::ruleset::Ruleset;
 use dataplane::wire::checksum;
@@ -300,6 +300,7 @@ fn wrong_and_expired_cookies_are_dropped() {
     let out = from_wan(&mut p, &ack(isn.wrapping_add(1)), T0 + 130_000_000_000);
     assert!(out.is_empty());
     assert_eq!(p.stats().synproxy.cookie_invalid, 4);
+    assert_eq!(p.stats().drops[DropReason::Synproxy], 4);
     assert_eq!(p.stats().synproxy.cookie_valid, 0);
     assert_eq!(p.conntrack().len(), 0);
     // Within the next minute it is still good.

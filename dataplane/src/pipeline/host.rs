@@ -384,7 +384,7 @@ impl RuleHost for Host<'_> {
                 }
                 TargetOutcome::Continue
             }
-            Target::Synproxy(t) => self.p.synproxy_target(self.pkt.buf.data(), t),
+            Target::Synproxy(t) => self.p.synproxy_target(self.pkt, t),
             Target::Tee(t) => {
                 self.p.tee(&self.pkt.buf, t, hook);
                 TargetOutcome::Continue

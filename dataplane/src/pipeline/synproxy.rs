@@ -16,7 +16,7 @@
 //! The cookie is the kernel's construction (`secure_tcp_syn_cookie`: a keyed hash of the
 //! addresses and ports plus the client's ISN, a minute counter in the top 8 bits, the MSS
 //! index in the low 24 bits under a second keyed hash), keyed with SipHash-2-4 and a
-//! random 128-bit secret per pipeline; a cookie is valid for the minute it was made and
+//! random 128-bit secret per process; a cookie is valid for the minute it was made and
 //! the next one (`MAX_SYNCOOKIE_AGE` 2).
 
 use super::*;
@@ -99,11 +99,16 @@ impl CookieKey {
     /// keys its cookies with `random`).
     pub const REPLAY: CookieKey = CookieKey([0x6e66_6470_2d72_6570, 0x6c61_792d_6b65_7921]);
 
-    /// A key from the process's random source (std's per-process random hasher keys).
+    /// The process's key, drawn once from its random source (std's random hasher keys)
+    /// and shared by every worker, as the kernel's secret is shared by every CPU: a
+    /// cookie is good whichever worker sees the ACK.
     pub fn random() -> CookieKey {
         use std::hash::BuildHasher;
-        let s = std::collections::hash_map::RandomState::new();
-        CookieKey([s.hash_one(0x5359_4e50u64), s.hash_one(0x524f_5859u64)])
+        static KEY: std::sync::OnceLock<CookieKey> = std::sync::OnceLock::new();
+        *KEY.get_or_init(|| {
+            let s = std::collections::hash_map::RandomState::new();
+            CookieKey([s.hash_one(0x5359_4e50u64), s.hash_one(0x524f_5859u64)])
+        })
     }
 
     fn hash(&self, f: &Flow4, count: u32, c: u64) -> u32 {
@@ -418,10 +423,14 @@ impl Pipeline {
 
     /// The target (`synproxy_tg4`): a SYN answered with a cookie, an ACK checked against
     /// one; other segments go on to the next rule.
-    pub(super) fn synproxy_target(&mut self, ip: &[u8], t: &SynproxyTarget) -> TargetOutcome {
+    pub(super) fn synproxy_target(&mut self, pkt: &mut Pkt, t: &SynproxyTarget) -> TargetOutcome {
+        let drop = |pkt: &mut Pkt| {
+            pkt.drop_reason = Some(DropReason::Synproxy);
+            TargetOutcome::Verdict(Verdict::Drop)
+        };
         // nf_ip_checksum and the header: a bad one is dropped.
-        let Some(mut s) = Seen::of(ip, true) else {
-            return TargetOutcome::Verdict(Verdict::Drop);
+        let Some(mut s) = Seen::of(pkt.buf.data(), true) else {
+            return drop(pkt);
         };
         let (syn, ack) = (s.has(TcpFlags::SYN), s.has(TcpFlags::ACK));
         let fin_rst = s.flags.intersects(TcpFlags::FIN | TcpFlags::RST);
@@ -446,7 +455,7 @@ impl Pipeline {
             return if self.recv_client_ack(&mut s, recv_seq) {
                 TargetOutcome::Verdict(Verdict::Stolen)
             } else {
-                TargetOutcome::Verdict(Verdict::Drop)
+                drop(pkt)
             };
         }
         TargetOutcome::Continue
@@ -588,7 +597,7 @@ impl Pipeline {
                     self.stats.synproxy.cookie_retrans += 1;
                     return Err(Stop::Held);
                 }
-                return Err(Stop::Drop(DropReason::Rules));
+                return Err(Stop::Drop(DropReason::Synproxy));
             }
             if let Some(x) = self.conntrack.synproxy_mut(id) {
                 x.isn = s.ack;
@@ -608,11 +617,9 @@ impl Pipeline {
     /// built in the client's numbers (the adjustment set up here brings them to the
     /// server's as they go out).
     fn server_synack(&mut self, id: u32, sp: SynproxyConn, s: &mut Seen) {
-        let mut tsoff = sp.tsoff;
         if s.opts.options & opt::TIMESTAMP != 0 {
-            tsoff = s.opts.tsval.wrapping_sub(sp.its);
             if let Some(x) = self.conntrack.synproxy_mut(id) {
-                x.tsoff = tsoff;
+                x.tsoff = s.opts.tsval.wrapping_sub(sp.its);
             }
         }
         let client_wscale = s.opts.wscale;

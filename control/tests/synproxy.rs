@@ -450,3 +450,129 @@ fn a_spoofed_flood_never_reaches_the_server() {
         (2000, 2000, 0)
     );
 }
+
+/// The IPv4 packets handed to the host's own stack, in order.
+fn local(out: &[Emit]) -> Vec<Vec<u8>> {
+    out.iter()
+        .filter_map(|e| match e {
+            Emit::Local { packet } => Some(packet.data().to_vec()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_local_server_behind_input_gets_the_handshake_and_adjusted_data() {
+    const ME: [u8; 4] = [203, 0, 113, 1];
+    let rules = "*raw\n-A PREROUTING -i wan0 -p tcp --dport 22 --syn -j CT --notrack\nCOMMIT\n\
+        *filter\n:INPUT DROP [0:0]\n\
+        -A INPUT -p tcp --dport 22 -m state --state INVALID,UNTRACKED -j SYNPROXY --mss 1400\n\
+        -A INPUT -m state --state RELATED,ESTABLISHED -j ACCEPT\nCOMMIT\n";
+    let cfg = Config::parse(CONFIG, Path::new("test.toml")).expect("config");
+    let topo = cfg.build().expect("topology");
+    let mut rs = Ruleset::default();
+    restore(rules, &mut rs, RestoreOptions::default()).expect("rules");
+    let mut p = Pipeline::new(
+        Arc::new(CompiledRuleset::compile(&rs, 1)),
+        topo.fib.clone(),
+        topo.neighbors.clone(),
+    );
+    p.set_conntrack_config(CtConfig {
+        tcp_loose: false,
+        ..CtConfig::default()
+    });
+    // No timestamps: the SYN-ACK carries the rule's MSS only, the cookie the client's.
+    let syn = seg(
+        CLIENT,
+        ME,
+        (50000, 22),
+        SYN,
+        70,
+        0,
+        1000,
+        &[2, 4, 5, 0xb4],
+        &[],
+    );
+    let out = from_wan(&mut p, &syn, T0);
+    assert!(local(&out).is_empty());
+    let sa = on(&out, WAN);
+    assert_eq!(sa.len(), 1);
+    assert_eq!(&sa[0][40..44], &[2, 4, 5, 0x78]);
+    let isn = u32_at(&sa[0], 24);
+    let ack = seg(
+        CLIENT,
+        ME,
+        (50000, 22),
+        ACK,
+        71,
+        isn.wrapping_add(1),
+        1000,
+        &[],
+        &[],
+    );
+    let to_host = local(&from_wan(&mut p, &ack, T0));
+    assert_eq!(to_host.len(), 1);
+    let s = &to_host[0];
+    checksums_ok(s);
+    assert_eq!((s[33], u32_at(s, 24), u32_at(s, 28)), (SYN, 70, isn));
+    assert_eq!(
+        &s[40..44],
+        &[2, 4, 5, 0xb4],
+        "the client's MSS class (1460)"
+    );
+    // The host's SYN-ACK goes out through OUTPUT: taken at POSTROUTING, answered both
+    // ways.
+    let host_sa = seg(ME, CLIENT, (22, 50000), 0x12, 900_000, 71, 64000, &[], &[]);
+    let mut out = Vec::new();
+    p.output(PacketBuf::from_slice(&host_sa), T0, &mut out);
+    let back = local(&out);
+    assert_eq!(back.len(), 1, "{out:?}");
+    assert_eq!(
+        (back[0][33], u32_at(&back[0], 24), u32_at(&back[0], 28)),
+        (ACK, 71, 900_001)
+    );
+    let w = on(&out, WAN);
+    assert_eq!(w.len(), 1);
+    checksums_ok(&w[0]);
+    assert_eq!(
+        (u32_at(&w[0], 24), u32_at(&w[0], 28)),
+        (isn.wrapping_add(1), 71)
+    );
+    // Data in: acknowledging the cookie's numbers, delivered with the host's.
+    let d = seg(
+        CLIENT,
+        ME,
+        (50000, 22),
+        PSH_ACK,
+        71,
+        isn.wrapping_add(1),
+        1000,
+        &[],
+        b"SSH-2.0",
+    );
+    let got = local(&from_wan(&mut p, &d, T0));
+    assert_eq!(got.len(), 1);
+    checksums_ok(&got[0]);
+    assert_eq!((u32_at(&got[0], 24), u32_at(&got[0], 28)), (71, 900_001));
+    // Data out from the host: its numbers to the cookie's.
+    let d = seg(
+        ME,
+        CLIENT,
+        (22, 50000),
+        PSH_ACK,
+        900_001,
+        78,
+        64000,
+        &[],
+        b"SSH-2.0",
+    );
+    let mut out = Vec::new();
+    p.output(PacketBuf::from_slice(&d), T0, &mut out);
+    let w = on(&out, WAN);
+    assert_eq!(w.len(), 1);
+    checksums_ok(&w[0]);
+    assert_eq!(
+        (u32_at(&w[0], 24), u32_at(&w[0], 28)),
+        (isn.wrapping_add(1), 78)
+    );
+}

@@ -576,3 +576,48 @@ fn a_local_server_behind_input_gets_the_handshake_and_adjusted_data() {
         (isn.wrapping_add(1), 78)
     );
 }
+
+#[test]
+fn a_synproxy_rule_alone_turns_conntrack_on() {
+    // No state match anywhere: the rule itself needs the connection (the kernel's
+    // checkentry takes conntrack), so the server's SYN-ACK is still taken.
+    let rules = "*raw\n-A PREROUTING -i wan0 -p tcp --syn -j NOTRACK\nCOMMIT\n\
+        *filter\n-A FORWARD -i wan0 -p tcp --dport 80 -j SYNPROXY\nCOMMIT\n";
+    let cfg = Config::parse(CONFIG, Path::new("test.toml")).expect("config");
+    let topo = cfg.build().expect("topology");
+    let mut rs = Ruleset::default();
+    restore(rules, &mut rs, RestoreOptions::default()).expect("rules");
+    let mut p = Pipeline::new(
+        Arc::new(CompiledRuleset::compile(&rs, 1)),
+        topo.fib.clone(),
+        topo.neighbors.clone(),
+    );
+    let syn = seg(CLIENT, SERVER, (40000, 80), SYN, 1000, 0, 1000, &[], &[]);
+    let isn = u32_at(&on(&from_wan(&mut p, &syn, T0), WAN)[0], 24);
+    let ack = seg(
+        CLIENT,
+        SERVER,
+        (40000, 80),
+        ACK,
+        1001,
+        isn.wrapping_add(1),
+        1000,
+        &[],
+        &[],
+    );
+    assert_eq!(on(&from_wan(&mut p, &ack, T0), LAN).len(), 1);
+    let sa = seg(
+        SERVER,
+        CLIENT,
+        (80, 40000),
+        0x12,
+        5000,
+        1001,
+        8000,
+        &[],
+        &[],
+    );
+    let out = from_lan(&mut p, &sa, T0);
+    assert_eq!((on(&out, LAN).len(), on(&out, WAN).len()), (1, 1));
+    assert_eq!(u32_at(&on(&out, WAN)[0], 24), isn.wrapping_add(1));
+}

@@ -66,6 +66,8 @@ impl Pipeline {
             }
         }
         self.generated.clear();
+        // SYNPROXY's SYN to a server went through above: its template is spent.
+        self.synproxy_template_spent();
         for p in std::mem::take(&mut self.generated_untracked) {
             let flow = self.local_out(p, true, out);
             self.settle(flow);

@@ -542,6 +542,12 @@ impl Pipeline {
         })
     }
 
+    /// The SYN the template was for went its way (confirmed, or dropped on it): no
+    /// later connection takes the template.
+    pub(super) fn synproxy_template_spent(&mut self) {
+        self.synproxy.template = None;
+    }
+
     /// `ipv4_synproxy_hook` (LOCAL_IN and POST_ROUTING, just before confirm) on a packet
     /// of a confirmed connection: the server's SYN-ACK is taken, other packets have their
     /// timestamps and sequence numbers adjusted.

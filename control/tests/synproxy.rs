@@ -621,3 +621,26 @@ fn a_synproxy_rule_alone_turns_conntrack_on() {
     assert_eq!((on(&out, LAN).len(), on(&out, WAN).len()), (1, 1));
     assert_eq!(u32_at(&on(&out, WAN)[0], 24), isn.wrapping_add(1));
 }
+
+#[test]
+fn a_retransmitted_ack_before_the_server_answers_sends_the_syn_again() {
+    let mut p = pipeline();
+    let (isn, cookie_ts, first) = handshake_to_server(&mut p);
+    // The client did not hear back and sends its ACK again: INVALID to the connection
+    // in SYN_SENT, it meets SYNPROXY again, and the server gets the same SYN again.
+    let ack = seg(
+        CLIENT,
+        SERVER,
+        (40000, 80),
+        ACK,
+        1001,
+        isn.wrapping_add(1),
+        502,
+        &ts(112, cookie_ts),
+        &[],
+    );
+    let out = from_wan(&mut p, &ack, T0 + 2_000_000);
+    assert_eq!(on(&out, LAN), vec![first]);
+    assert_eq!(p.stats().synproxy.cookie_valid, 2);
+    assert_eq!(p.conntrack().len(), 1);
+}

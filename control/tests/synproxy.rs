@@ -644,3 +644,95 @@ fn a_retransmitted_ack_before_the_server_answers_sends_the_syn_again() {
     assert_eq!(p.stats().synproxy.cookie_valid, 2);
     assert_eq!(p.conntrack().len(), 1);
 }
+
+#[test]
+fn a_dnat_published_server_behind_synproxy_on_input() {
+    // SYNPROXY answers for the public address (the untracked SYN is not DNATed, so it is
+    // local); the SYN it sends the server goes through nat OUTPUT's DNAT.
+    const ME: [u8; 4] = [203, 0, 113, 1];
+    let rules = "*raw\n-A PREROUTING -i wan0 -p tcp --dport 80 --syn -j CT --notrack\nCOMMIT\n\
+        *nat\n-A PREROUTING -d 203.0.113.1 -p tcp --dport 80 -j DNAT --to-destination 192.168.1.10\n\
+        -A OUTPUT -d 203.0.113.1 -p tcp --dport 80 -j DNAT --to-destination 192.168.1.10\nCOMMIT\n\
+        *filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n\
+        -A INPUT -p tcp --dport 80 -m state --state INVALID,UNTRACKED -j SYNPROXY --mss 1460\n\
+        -A FORWARD -m state --state RELATED,ESTABLISHED -j ACCEPT\nCOMMIT\n";
+    let cfg = Config::parse(CONFIG, Path::new("test.toml")).expect("config");
+    let topo = cfg.build().expect("topology");
+    let mut rs = Ruleset::default();
+    restore(rules, &mut rs, RestoreOptions::default()).expect("rules");
+    let mut p = Pipeline::new(
+        Arc::new(CompiledRuleset::compile(&rs, 1)),
+        topo.fib.clone(),
+        topo.neighbors.clone(),
+    );
+    p.set_conntrack_config(CtConfig {
+        tcp_loose: false,
+        ..CtConfig::default()
+    });
+    let syn = seg(
+        CLIENT,
+        ME,
+        (40000, 80),
+        SYN,
+        1000,
+        0,
+        1000,
+        &[2, 4, 5, 0xb4],
+        &[],
+    );
+    let sa = on(&from_wan(&mut p, &syn, T0), WAN);
+    assert_eq!(sa.len(), 1);
+    assert_eq!(&sa[0][12..16], &ME[..]);
+    let isn = u32_at(&sa[0], 24);
+    let ack = seg(
+        CLIENT,
+        ME,
+        (40000, 80),
+        ACK,
+        1001,
+        isn.wrapping_add(1),
+        1000,
+        &[],
+        &[],
+    );
+    let to_server = on(&from_wan(&mut p, &ack, T0), LAN);
+    assert_eq!(to_server.len(), 1);
+    assert_eq!(&to_server[0][16..20], &SERVER[..], "DNATed");
+    assert_eq!(to_server[0][33], SYN);
+    let ssa = seg(
+        SERVER,
+        CLIENT,
+        (80, 40000),
+        0x12,
+        5000,
+        1001,
+        8000,
+        &[],
+        &[],
+    );
+    let out = from_lan(&mut p, &ssa, T0);
+    let (l, w) = (on(&out, LAN), on(&out, WAN));
+    assert_eq!((l.len(), w.len()), (1, 1), "{out:?}");
+    checksums_ok(&l[0]);
+    assert_eq!((&l[0][16..20], u32_at(&l[0], 28)), (&SERVER[..], 5001));
+    checksums_ok(&w[0]);
+    assert_eq!(
+        (&w[0][12..16], u32_at(&w[0], 24)),
+        (&ME[..], isn.wrapping_add(1))
+    );
+    let d = seg(
+        CLIENT,
+        ME,
+        (40000, 80),
+        PSH_ACK,
+        1001,
+        isn.wrapping_add(1),
+        1000,
+        &[],
+        b"x",
+    );
+    let f = on(&from_wan(&mut p, &d, T0), LAN);
+    assert_eq!(f.len(), 1);
+    checksums_ok(&f[0]);
+    assert_eq!((&f[0][16..20], u32_at(&f[0], 28)), (&SERVER[..], 5001));
+}

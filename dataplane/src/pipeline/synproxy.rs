@@ -519,12 +519,23 @@ impl Pipeline {
         true
     }
 
-    /// Whether a new connection is the one the last SYN to a server opens: it then gets
-    /// its SYNPROXY state once confirmed (`synproxy_confirmed`).
+    /// Whether a new connection is the one the last SYN to a server opens (its original
+    /// tuple, whatever NAT made of the packet since): it then gets its SYNPROXY state
+    /// once confirmed (`ct_confirm`).
     pub(super) fn synproxy_template(&mut self, pkt: &Pkt) -> Option<SynproxyConn> {
         let tmpl = self.synproxy.template?;
+        let o = pkt.ct.pending.as_ref()?.orig;
+        let orig = Flow4 {
+            saddr: o.src,
+            daddr: o.dst,
+            sport: o.sport,
+            dport: o.dport,
+        };
+        if o.proto != 6 || orig != tmpl {
+            return None;
+        }
         let s = Seen::of(pkt.buf.data(), false)?;
-        if s.flow != tmpl || !s.has(TcpFlags::SYN) || s.has(TcpFlags::ACK) {
+        if !s.has(TcpFlags::SYN) || s.has(TcpFlags::ACK) {
             return None;
         }
         self.synproxy.template = None;
@@ -619,10 +630,20 @@ impl Pipeline {
         Ok(())
     }
 
-    /// The server's SYN-ACK: an ACK to the server and a window update to the client, both
-    /// built in the client's numbers (the adjustment set up here brings them to the
-    /// server's as they go out).
+    /// The server's SYN-ACK: an ACK to the server and a window update to the client. The
+    /// kernel sends them with the connection attached; here they are addressed by its
+    /// tuples (the original one to the server, the reply one to the client), so conntrack
+    /// finds the connection and NAT and the adjustment treat them as its packets.
     fn server_synack(&mut self, id: u32, sp: SynproxyConn, s: &mut Seen) {
+        let Some((orig, reply)) = self.conntrack.entry(id).map(|e| (e.orig, e.reply)) else {
+            return;
+        };
+        let flow = |t: crate::conntrack::Tuple| Flow4 {
+            saddr: t.src,
+            daddr: t.dst,
+            sport: t.sport,
+            dport: t.dport,
+        };
         if s.opts.options & opt::TIMESTAMP != 0 {
             if let Some(x) = self.conntrack.synproxy_mut(id) {
                 x.tsoff = s.opts.tsval.wrapping_sub(sp.its);
@@ -638,7 +659,7 @@ impl Pipeline {
             .map_or(0, |x| x.win[0].td_maxwin.min(u32::from(u16::MAX)) as u16);
         let off = sp.isn.wrapping_sub(s.seq);
         let server_ack = Segment {
-            flow: reversed(&s.flow),
+            flow: flow(orig),
             seq: s.ack,
             // What the client acknowledges: the cookie ISN + 1 (the server's ISN + 1
             // once adjusted).
@@ -658,7 +679,7 @@ impl Pipeline {
         self.conntrack.seqadj_init(id, true, off as i32);
         // synproxy_send_client_ack: the server's window, unscaled by its own shift.
         let client_ack = Segment {
-            flow: s.flow,
+            flow: flow(reply),
             seq: s.seq.wrapping_add(1),
             ack: s.ack,
             flags: TcpFlags::ACK,

@@ -123,9 +123,27 @@ def last_synack(frames):
     return None
 
 
+def sack_blocks_at(l4):
+    """The offsets in `l4` of every SACK block edge."""
+    end, i, out = (l4[12] >> 4) * 4, 20, []
+    while i < end:
+        if l4[i] == 0:
+            break
+        if l4[i] == 1:
+            i += 1
+            continue
+        if i + 1 >= end or l4[i + 1] < 2:
+            break
+        if l4[i] == 5 and l4[i + 1] >= 10 and (l4[i + 1] - 2) % 8 == 0 and i + l4[i + 1] <= end:
+            out += range(i + 2, i + l4[i + 1], 4)
+        i += l4[i + 1]
+    return out
+
+
 def from_synack(frame, synack):
     """`from_synack`: the ACK a client makes of the SYN-ACK it got (SYNPROXY's cookie is
-    keyed by a secret): ack = its seq + 1, the timestamp echo = its TSval."""
+    keyed by a secret): ack = its seq + 1, the timestamp echo = its TSval, and SACK block
+    edges written in the scenario as offsets from its seq."""
     if synack is None:
         raise RuntimeError("from_synack: no SYN-ACK was received before the packet")
     sa = tcp_of(synack)
@@ -135,6 +153,10 @@ def from_synack(frame, synack):
     sa_ts, my_ts = ts_at(sa), ts_at(ip[ihl:])
     if sa_ts is not None and my_ts is not None:
         ip[ihl + my_ts + 4:ihl + my_ts + 8] = sa[sa_ts:sa_ts + 4]
+    sa_seq = struct.unpack("!I", sa[4:8])[0]
+    for at in sack_blocks_at(bytes(ip[ihl:])):
+        off = struct.unpack("!I", ip[ihl + at:ihl + at + 4])[0]
+        ip[ihl + at:ihl + at + 4] = struct.pack("!I", (sa_seq + off) & 0xffffffff)
     ip[ihl + 16:ihl + 18] = b"\0\0"
     ph = bytes(ip[12:20]) + struct.pack("!BBH", 0, 6, len(ip) - ihl)
     ip[ihl + 16:ihl + 18] = struct.pack("!H", pkt.csum(ph + bytes(ip[ihl:])))

@@ -358,12 +358,36 @@ fn the_servers_synack_is_answered_both_ways_and_data_is_adjusted() {
     assert_eq!(u16_at(w, 34), 28960 >> 9);
     assert_eq!((u32_at(w, 44), u32_at(w, 48)), (cookie_ts, 112));
 
-    // Client data: the ACK and the SACK block (in the cookie's numbers) and the
-    // timestamp echo go to the server's numbers.
-    let mut o = ts(113, cookie_ts);
+    // Server data (300 bytes): its sequence number and timestamp go to the cookie's.
+    let d = seg(
+        SERVER,
+        CLIENT,
+        (80, 40000),
+        PSH_ACK,
+        5001,
+        1001,
+        227,
+        &ts(9001, 112),
+        &[b'w'; 300],
+    );
+    let out = from_lan(&mut p, &d, T0 + 3_000_000);
+    let back = on(&out, WAN);
+    assert_eq!(back.len(), 1, "{out:?}");
+    let b = &back[0];
+    checksums_ok(b);
+    assert_eq!((u32_at(b, 24), u32_at(b, 28)), (isn.wrapping_add(1), 1001));
+    assert_eq!(
+        (u32_at(b, 44), u32_at(b, 48)),
+        (9001u32.wrapping_sub(tsoff), 112)
+    );
+    assert_eq!(b[8], 63, "forwarded: TTL decremented");
+
+    // Client data: the ACK and a SACK block of that data (in the cookie's numbers) and
+    // the timestamp echo go to the server's numbers.
+    let mut o = ts(113, 9001u32.wrapping_sub(tsoff));
     o.extend_from_slice(&[1, 1, 5, 10]);
-    o.extend_from_slice(&isn.wrapping_add(100).to_be_bytes());
-    o.extend_from_slice(&isn.wrapping_add(200).to_be_bytes());
+    o.extend_from_slice(&isn.wrapping_add(101).to_be_bytes());
+    o.extend_from_slice(&isn.wrapping_add(201).to_be_bytes());
     let d = seg(
         CLIENT,
         SERVER,
@@ -375,44 +399,37 @@ fn the_servers_synack_is_answered_both_ways_and_data_is_adjusted() {
         &o,
         b"hello",
     );
-    let out = from_wan(&mut p, &d, T0 + 3_000_000);
+    let out = from_wan(&mut p, &d, T0 + 4_000_000);
     let fwd = on(&out, LAN);
     assert_eq!(fwd.len(), 1, "{out:?}");
     let f = &fwd[0];
     checksums_ok(f);
     assert_eq!((u32_at(f, 24), u32_at(f, 28)), (1001, 5001));
-    assert_eq!((u32_at(f, 44), u32_at(f, 48)), (113, 9000));
-    assert_eq!((u32_at(f, 56), u32_at(f, 60)), (5100, 5200));
+    assert_eq!((u32_at(f, 44), u32_at(f, 48)), (113, 9001));
+    assert_eq!((u32_at(f, 56), u32_at(f, 60)), (5101, 5201));
     assert_eq!(&f[f.len() - 5..], b"hello");
 
-    // Server data: its sequence number and timestamp go to the cookie's.
+    // A SACK block beyond what the server sent is out of the window: INVALID, so it
+    // meets SYNPROXY again as an ACK (the kernel does the same).
+    let mut o = ts(114, 9001u32.wrapping_sub(tsoff));
+    o.extend_from_slice(&[1, 1, 5, 10]);
+    o.extend_from_slice(&isn.wrapping_add(1001).to_be_bytes());
+    o.extend_from_slice(&isn.wrapping_add(2001).to_be_bytes());
     let d = seg(
-        SERVER,
         CLIENT,
-        (80, 40000),
-        PSH_ACK,
-        5001,
+        SERVER,
+        (40000, 80),
+        ACK,
         1006,
-        227,
-        &ts(9001, 113),
-        b"world",
+        isn.wrapping_add(1),
+        502,
+        &o,
+        &[],
     );
-    let out = from_lan(&mut p, &d, T0 + 4_000_000);
-    let back = on(&out, WAN);
-    assert_eq!(back.len(), 1, "{out:?}");
-    let b = &back[0];
-    checksums_ok(b);
-    assert_eq!((u32_at(b, 24), u32_at(b, 28)), (isn.wrapping_add(1), 1006));
-    assert_eq!(
-        (u32_at(b, 44), u32_at(b, 48)),
-        (9001u32.wrapping_sub(tsoff), 113)
-    );
-    assert_eq!(b[8], 63, "forwarded: TTL decremented");
+    let out = from_wan(&mut p, &d, T0 + 5_000_000);
+    assert!(on(&out, LAN).iter().all(|x| x[33] != ACK), "{out:?}");
     let s = p.stats().synproxy;
-    assert_eq!(
-        (s.syn_received, s.cookie_valid, s.cookie_invalid),
-        (1, 1, 0)
-    );
+    assert_eq!((s.syn_received, s.cookie_invalid), (1, 1));
     let e: Vec<_> = p.conntrack().entries().collect();
     assert_eq!((e.len(), e[0].tcp.name()), (1, "ESTABLISHED"));
 }

@@ -819,12 +819,14 @@ impl Conntrack {
         }
         if let Some((id, reply)) = found {
             self.stats.found += 1;
+            let receiver_offset = seqadj::receiver_offset(self.seqadj.get(&id), reply, l4);
             let Some(e) = self.entries.get_mut(id as usize).and_then(|e| e.as_mut()) else {
                 return CtInfo::invalid();
             };
             let x = self.tcp.get_mut(e.tcpx as usize);
             let before = (e.tcp, e.status);
-            let (state, counted) = update(&self.cfg, e, x, reply, l4, now_ns);
+            let tcpx = x.map(|x| (x, receiver_offset));
+            let (state, counted) = update(&self.cfg, e, tcpx, reply, l4, now_ns);
             // An INVALID packet leaves the connection (nf_conntrack_in drops its reference
             // when the protocol's handler refuses the packet): no NAT binding, no entry
             // for the rules to read, nothing counted on it.
@@ -898,7 +900,7 @@ impl Conntrack {
             e.status |= status::EXPECTED;
             expected_nat = x.nat_to;
         }
-        let (state, _) = update(&self.cfg, &mut e, Some(&mut x), false, l4, now_ns);
+        let (state, _) = update(&self.cfg, &mut e, Some((&mut x, 0)), false, l4, now_ns);
         if state == CtState::Invalid {
             return CtInfo::invalid();
         }
@@ -1102,10 +1104,12 @@ impl Conntrack {
 
 /// Per-protocol update of an entry by one packet; returns the state the packet has and
 /// whether it counts in the accounting (the kernel counts when it refreshes the entry).
+/// `x`: the TCP window tracking and the offset the connection's sequence adjustment puts
+/// on this packet's acknowledgement (`nf_ct_seq_offset` of the other direction).
 fn update(
     cfg: &CtConfig,
     e: &mut ConnEntry,
-    x: Option<&mut tcp::TcpTrack>,
+    x: Option<(&mut tcp::TcpTrack, i32)>,
     reply: bool,
     l4: &[u8],
     now_ns: u64,
@@ -1113,7 +1117,7 @@ fn update(
     let state = state_of(e, reply);
     let timeout_s: u32 = match e.orig.proto {
         6 => match x.map_or(TcpVerdict::Invalid, |x| {
-            tcp_update(cfg, e, x, reply, l4, now_ns)
+            tcp_update(cfg, e, x.0, reply, l4, now_ns, x.1)
         }) {
             TcpVerdict::Invalid => return (CtState::Invalid, false),
             TcpVerdict::Unrefreshed => {

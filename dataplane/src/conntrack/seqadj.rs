@@ -34,14 +34,10 @@ impl Conntrack {
     }
 
     /// Gives a confirmed connection its SYNPROXY state (the kernel's extension from the
-    /// target's template). Window tracking becomes liberal: the two ends' sequence spaces
-    /// differ by the offset, which conntrack sees before it is applied.
+    /// target's template). Window tracking takes the sequence offset off the
+    /// acknowledgements it checks (`receiver_offset`), as the kernel's does.
     pub fn set_synproxy(&mut self, id: u32, s: SynproxyConn) {
         self.synproxy.insert(id, s);
-        if let Some(x) = self.tcp_track_mut(id) {
-            x.win[0].flags |= super::tcp::wflags::BE_LIBERAL;
-            x.win[1].flags |= super::tcp::wflags::BE_LIBERAL;
-        }
     }
 
     /// Whether any connection of this shard has SYNPROXY state (the hook's fast exit).
@@ -56,6 +52,17 @@ impl Conntrack {
         a.before = off;
         a.after = off;
     }
+}
+
+/// `nf_ct_seq_offset` of the direction opposite to the packet's, at its acknowledgement
+/// (`l4`: its TCP header): what window tracking takes off the ACK (`tcp_in_window`'s
+/// `receiver_offset`).
+pub fn receiver_offset(adj: Option<&[SeqAdj; 2]>, reply: bool, l4: &[u8]) -> i32 {
+    let (Some(adj), Some(&[a, b, c, d])) = (adj, l4.get(8..12)) else {
+        return 0;
+    };
+    let ack = u32::from_be_bytes([a, b, c, d]);
+    adj[usize::from(!reply)].offset(ack.wrapping_sub(1))
 }
 
 /// Replaces the 4 bytes at `at` of the TCP header with `new`, patching the checksum byte

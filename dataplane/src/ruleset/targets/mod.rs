@@ -137,8 +137,7 @@ impl Target {
             // All four nat hooks: the destination before routing, the source after.
             Target::Netmap(_) => Usable::table(TableKind::Nat),
             Target::Notrack | Target::Ct(_) => Usable::table(TableKind::Raw),
-            // xt_SYNPROXY names hooks, no table (mangle and security have them too).
-            Target::Synproxy(_) => Usable::hooks(&[Input, Forward]),
+            Target::Synproxy(t) => t.usable(),
             _ => Usable::ANYWHERE,
         }
     }
@@ -156,10 +155,7 @@ impl Target {
             Target::Tcpoptstrip(_) if spec.exact_proto() != Some(IPPROTO_TCP) => {
                 Err("TCPOPTSTRIP target: only valid for protocol 6".into())
             }
-            // xt_check_target's `.proto`: the kernel says only EINVAL.
-            Target::Synproxy(_) if spec.exact_proto() != Some(IPPROTO_TCP) => {
-                Err("SYNPROXY target: only valid for protocol 6".into())
-            }
+            Target::Synproxy(t) => t.validate(spec),
             Target::Snat(n) | Target::Dnat(n) | Target::Masquerade(n) | Target::Redirect(n) => {
                 n.validate(self.name(), spec)
             }

@@ -2,6 +2,9 @@
 //! the rule's options, as `struct xt_synproxy_info` holds them. The packet work (SYN
 //! cookies, the three steps, sequence adjustment) lives in `pipeline::synproxy`.
 
+use crate::ruleset::matches::IPPROTO_TCP;
+use crate::ruleset::{Hook, RuleSpec, Usable};
+
 /// `XT_SYNPROXY_OPT_*`: the option bits of the rule (and of a parsed TCP header).
 pub mod opt {
     pub const MSS: u8 = 0x01;
@@ -25,5 +28,20 @@ pub struct SynproxyTarget {
 impl SynproxyTarget {
     pub fn has(&self, bit: u8) -> bool {
         self.options & bit != 0
+    }
+
+    /// xt_SYNPROXY's `.hooks`: LOCAL_IN and FORWARD, no `.table` (mangle, nat INPUT and
+    /// security have them too).
+    pub fn usable(&self) -> Usable {
+        Usable::hooks(&[Hook::Input, Hook::Forward])
+    }
+
+    /// xt_check_target's `.proto = IPPROTO_TCP` (not inverted): the kernel says only
+    /// EINVAL, as the other refusals of the rule.
+    pub fn validate(&self, spec: &RuleSpec) -> Result<(), String> {
+        if spec.exact_proto() != Some(IPPROTO_TCP) {
+            return Err("SYNPROXY target: only valid for protocol 6".into());
+        }
+        Ok(())
     }
 }

@@ -160,6 +160,8 @@ pub fn run(args: &ReplayArgs) -> Result<ReplaySummary, String> {
     pipeline.set_conntrack_config(CtConfig::from_tunables(|n| cfg.tunable(n)));
     pipeline.set_sets(std::sync::Arc::clone(&rules.sets));
     pipeline.enable_trace();
+    // A replay is reproducible: the same input gives the same SYNPROXY cookies.
+    pipeline.set_synproxy_key(dataplane::pipeline::synproxy::CookieKey::REPLAY);
     let mut nflog = args.nflog_dir.as_ref().map(|d| {
         pipeline.collect_nflog();
         crate::nflog::NflogWriter::replacing(d)

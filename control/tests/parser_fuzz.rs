@@ -147,6 +147,12 @@ const WORDS: &[&str] = &[
     "--label",
     "CT",
     "--expevents",
+    "SYNPROXY",
+    "--mss",
+    "--wscale",
+    "--sack-perm",
+    "--timestamp",
+    "--ecn",
 ];
 
 proptest! {

@@ -63,6 +63,7 @@ const RULES: &str = "\
 *raw
 -A PREROUTING -p tcp --dport 21 -j CT --helper ftp
 -A OUTPUT -p tcp --dport 21 -j CT --helper ftp
+-A PREROUTING -i wan0 -p tcp --syn -m multiport --dports 443,2222 -j CT --notrack
 COMMIT
 *mangle
 -A FORWARD -p tcp --tcp-flags SYN,RST SYN -j TCPMSS --clamp-mss-to-pmtu
@@ -80,10 +81,12 @@ COMMIT
 :FORWARD DROP [0:0]
 -A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
 -A INPUT -p icmp -j ACCEPT
+-A INPUT -i wan0 -p tcp --dport 2222 -m conntrack --ctstate INVALID,UNTRACKED -j SYNPROXY --timestamp --ecn --mss 536
 -A INPUT -i lan0 -p tcp --dport 22 -j ACCEPT
 -A INPUT -p tcp --dport 23 -j LOG --log-prefix \"telnet: \" --log-tcp-options --log-ip-options
 -A INPUT -p tcp -j REJECT --reject-with tcp-reset
 -A INPUT -p udp -j REJECT --reject-with icmp-port-unreachable
+-A FORWARD -i wan0 -p tcp --dport 443 -m conntrack --ctstate INVALID,UNTRACKED -j SYNPROXY --sack-perm --timestamp --wscale 7 --mss 1460
 -A FORWARD -m conntrack --ctstate INVALID -j LOG --log-prefix \"invalid: \"
 -A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
 -A FORWARD -p tcp --dport 25 -j REJECT --reject-with tcp-reset

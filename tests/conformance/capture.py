@@ -29,6 +29,9 @@ def capture(iface, path, seconds):
     frames = []
     # Signal readiness by creating the output file.
     open(path, "wb").close()
+    # Each frame also goes to PATH.live as it comes (a scenario's packet may be built
+    # from one received earlier: `from_synack`).
+    live = open(path + ".live", "wb")
     # The runner creates PATH.stop once every packet was sent: the capture lasts as long as
     # the injections take (each is a process start), with `seconds` as the upper bound.
     stop = path + ".stop"
@@ -40,6 +43,9 @@ def capture(iface, path, seconds):
         if info[2] == socket.PACKET_OUTGOING:
             continue
         frames.append(pkt)
+        live.write(struct.pack("!I", len(pkt)) + pkt)
+        live.flush()
+    live.close()
     with open(path, "wb") as f:
         for fr in frames:
             f.write(struct.pack("!I", len(fr)) + fr)

@@ -88,6 +88,81 @@ def frames_for(sc):
     return out
 
 
+def tcp_of(ip):
+    """The TCP header and payload of an IPv4 packet, or None."""
+    if len(ip) < 20 or ip[9] != 6:
+        return None
+    l4 = ip[(ip[0] & 15) * 4:]
+    return l4 if len(l4) >= 20 else None
+
+
+def ts_at(l4):
+    """The offset in `l4` of the timestamp option's TSval, or None (options walked as the
+    kernel walks them)."""
+    end, i = (l4[12] >> 4) * 4, 20
+    while i < end:
+        if l4[i] == 0:
+            return None
+        if l4[i] == 1:
+            i += 1
+            continue
+        if i + 1 >= end or l4[i + 1] < 2:
+            return None
+        if l4[i] == 8 and l4[i + 1] == 10 and i + 10 <= end:
+            return i + 2
+        i += l4[i + 1]
+    return None
+
+
+def last_synack(frames):
+    """The IPv4 packet of the last SYN-ACK among captured frames."""
+    for f in reversed(frames):
+        l4 = tcp_of(f[14:])
+        if l4 is not None and l4[13] & 0x12 == 0x12:
+            return f[14:]
+    return None
+
+
+def sack_blocks_at(l4):
+    """The offsets in `l4` of every SACK block edge."""
+    end, i, out = (l4[12] >> 4) * 4, 20, []
+    while i < end:
+        if l4[i] == 0:
+            break
+        if l4[i] == 1:
+            i += 1
+            continue
+        if i + 1 >= end or l4[i + 1] < 2:
+            break
+        if l4[i] == 5 and l4[i + 1] >= 10 and (l4[i + 1] - 2) % 8 == 0 and i + l4[i + 1] <= end:
+            out += range(i + 2, i + l4[i + 1], 4)
+        i += l4[i + 1]
+    return out
+
+
+def from_synack(frame, synack):
+    """`from_synack`: the ACK a client makes of the SYN-ACK it got (SYNPROXY's cookie is
+    keyed by a secret): ack = its seq + 1, the timestamp echo = its TSval, and SACK block
+    edges written in the scenario as offsets from its seq."""
+    if synack is None:
+        raise RuntimeError("from_synack: no SYN-ACK was received before the packet")
+    sa = tcp_of(synack)
+    ip = bytearray(frame[14:])
+    ihl = (ip[0] & 15) * 4
+    ip[ihl + 8:ihl + 12] = struct.pack("!I", (struct.unpack("!I", sa[4:8])[0] + 1) & 0xffffffff)
+    sa_ts, my_ts = ts_at(sa), ts_at(ip[ihl:])
+    if sa_ts is not None and my_ts is not None:
+        ip[ihl + my_ts + 4:ihl + my_ts + 8] = sa[sa_ts:sa_ts + 4]
+    sa_seq = struct.unpack("!I", sa[4:8])[0]
+    for at in sack_blocks_at(bytes(ip[ihl:])):
+        off = struct.unpack("!I", ip[ihl + at:ihl + at + 4])[0]
+        ip[ihl + at:ihl + at + 4] = struct.pack("!I", (sa_seq + off) & 0xffffffff)
+    ip[ihl + 16:ihl + 18] = b"\0\0"
+    ph = bytes(ip[12:20]) + struct.pack("!BBH", 0, 6, len(ip) - ihl)
+    ip[ihl + 16:ihl + 18] = struct.pack("!H", pkt.csum(ph + bytes(ip[ihl:])))
+    return frame[:14] + bytes(ip)
+
+
 def sleeps_before(sc):
     """A packet's `sleep_ms`: extra time before it is sent (timeouts), on both sides."""
     return [p.get("sleep_ms", 0) for p in sc["packet"]]
@@ -170,6 +245,9 @@ def kernel_run(sc, work):
     sleeps = sleeps_before(sc)
     for i, (port, fr) in enumerate(frames_for(sc)):
         time.sleep(sleeps[i] / 1000.0)
+        if sc["packet"][i].get("from_synack"):
+            live = os.path.join(work, "k-%s.bin.live" % port)
+            fr = from_synack(fr, last_synack(read_frames(live)))
         path = os.path.join(work, "in-%d.bin" % i)
         write_frames(path, [(0, fr)])
         sh(sys.executable, os.path.join(HERE, "capture.py"), "send", "peer0", path, ns=peer_ns(port))
@@ -221,10 +299,24 @@ def nfdp_run(sc, work, nfdp):
     rules = os.path.join(work, "rules")
     with open(rules, "w") as f:
         f.write(sc["rules"])
+    frames = frames_for(sc)
+    # A packet built from a SYN-ACK nfdp sent: replay up to it, read the SYN-ACK, build it
+    # (replay's cookies are reproducible: the same input gives the same ones).
+    for i, p in enumerate(sc["packet"]):
+        if p.get("from_synack"):
+            port = frames[i][0]
+            out = nfdp_replay(sc, work, nfdp, path, rules, frames[:i])
+            frames[i] = (port, from_synack(frames[i][1], last_synack(out[port])))
+    out = nfdp_replay(sc, work, nfdp, path, rules, frames)
+    return out, open(os.path.join(work, "ct.txt")).read()
+
+
+def nfdp_replay(sc, work, nfdp, path, rules, frames):
+    """One `nfdp replay` of `frames` (the first ones of the scenario); what left each port."""
     # One pcap per input port, 50 ms apart like the kernel run.
     per_port = {}
     waited = 0.0
-    for i, ((port, fr), sleep_ms) in enumerate(zip(frames_for(sc), sleeps_before(sc))):
+    for i, ((port, fr), sleep_ms) in enumerate(zip(frames, sleeps_before(sc))):
         waited += sleep_ms / 1000.0
         per_port.setdefault(port, []).append((1_700_000_000 + i * 0.05 + waited, fr))
     args = [nfdp, "replay", "--config", path, "--rules", rules, "--out", os.path.join(work, "out"),
@@ -257,7 +349,7 @@ def nfdp_run(sc, work, nfdp):
                     frames.append(fr)
                 pos += 16 + n
         out[p["name"]] = frames
-    return out, open(os.path.join(work, "ct.txt")).read()
+    return out
 
 
 def fix_offloaded_checksum(b):
@@ -288,6 +380,62 @@ def normalize_packet(ip, router_addrs):
     if len(b) >= 20 and ".".join(map(str, b[12:16])) in router_addrs:
         b[4:6] = b"\0\0"
         b[10:12] = b"\0\0"
+    return bytes(b)
+
+
+def cookie_relative(frames_by_port, client_port):
+    """SYNPROXY's cookie ISN and timestamp of each client (address and port), from the
+    first SYN-ACK it got."""
+    cookies = {}
+    for f in frames_by_port.get(client_port, []):
+        ip = f[14:]
+        l4 = tcp_of(ip)
+        if l4 is not None and l4[13] & 0x12 == 0x12:
+            at = ts_at(l4)
+            cookies.setdefault((bytes(ip[16:20]), bytes(l4[2:4])), (
+                struct.unpack("!I", l4[4:8])[0],
+                struct.unpack("!I", l4[at:at + 4])[0] if at is not None else None))
+    return cookies
+
+
+def normalize_cookie(ip, cookies):
+    """Sequence numbers and timestamps near a client's cookie (within 2^16) are written as
+    offsets from it in a marked range (0xEEEE0000 + offset), and a right TCP checksum as 0:
+    the kernel's cookie comes from its secret and clock, nfdp's from its own."""
+    b = bytearray(ip)
+    l4 = tcp_of(b)
+    if l4 is None:
+        return ip
+    ihl = (b[0] & 15) * 4
+    key = (bytes(b[12:16]), bytes(l4[0:2]))
+    if key not in cookies:
+        key = (bytes(b[16:20]), bytes(l4[2:4]))
+    if key not in cookies:
+        return ip
+    isn, cts = cookies[key]
+    ph = bytes(b[12:20]) + struct.pack("!BBH", 0, 6, len(b) - ihl)
+    good = pkt.csum(ph + bytes(b[ihl:])) == 0
+
+    def rel(at, base, minus=False):
+        if base is None:
+            return
+        v = struct.unpack("!I", b[at:at + 4])[0]
+        d = (v - base) & 0xffffffff
+        if d < 1 << 16:
+            b[at:at + 4] = struct.pack("!I", 0xEEEE0000 + d)
+        elif minus and (v + base) & 0xffffffff < 1 << 16:
+            # Minus the cookie's: the kernel's ACK to the server echoes the server's
+            # TSval plus the timestamp offset (TSval - cookie TS), which for a server
+            # TSval of 2^31 is this.
+            b[at:at + 4] = struct.pack("!I", 0xDDDD0000 + ((v + base) & 0xffff))
+    rel(ihl + 4, isn)
+    rel(ihl + 8, isn)
+    at = ts_at(bytes(b[ihl:]))
+    if at is not None:
+        rel(ihl + at, cts)
+        rel(ihl + at + 4, cts, True)
+    if good:
+        b[ihl + 16:ihl + 18] = b"\0\0"
     return bytes(b)
 
 
@@ -326,12 +474,23 @@ def run(path, nfdp):
     # `compare_eth`: the Ethernet destination too (which neighbour entry a packet used).
     eth = sc.get("compare_eth", False)
 
-    def seen(frames):
-        return [((f[:6].hex(":") + " ") if eth else "", normalize_packet(f[14:], router_addrs))
-                for f in frames]
+    # `synproxy_client`: the port of a SYNPROXY scenario's client (numbers compared
+    # relative to the cookie each side made).
+    client = sc.get("synproxy_client")
+
+    def seen(frames, cookie):
+        out = []
+        for f in frames:
+            ip = normalize_packet(f[14:], router_addrs)
+            if cookie is not None:
+                ip = normalize_cookie(ip, cookie)
+            out.append(((f[:6].hex(":") + " ") if eth else "", ip))
+        return out
+    k_cookie = cookie_relative(k_out, client) if client else None
+    n_cookie = cookie_relative(n_out, client) if client else None
     for p in sc["port"]:
-        kp = seen(k_out.get(p["name"], []))
-        np_ = seen(n_out.get(p["name"], []))
+        kp = seen(k_out.get(p["name"], []), k_cookie)
+        np_ = seen(n_out.get(p["name"], []), n_cookie)
         if kp != np_:
             diffs.append("  port %s:" % p["name"])
             for m, x in kp:

@@ -15,7 +15,7 @@ cases=(every_base every_match_ext1 every_match_ext2 every_tcp_udp_icmp every_tar
        multiwan_connmark time_string_policy quoting_counters kube_proxy_nodeport
        issue15_parse_gaps netmap trace_target helper_match m_pkttype m_connbytes m_quota m_rpfilter t_tee m_ecn
        set_match m_esp_ah_ipcomp t_checksum m_u32 t_tcpoptstrip m_sctp m_dccp t_set t_hmark
-       m_connlabel t_ct_expevents t_nflog)
+       m_connlabel t_ct_expevents t_nflog t_synproxy)
 mkdir -p list
 rm -f list/*.txt
 for c in "${cases[@]}"; do

@@ -516,6 +516,22 @@ pub fn render(
         }
     }
     e.family(
+        "nfdp_synproxy_total",
+        Kind::Counter,
+        "-j SYNPROXY per worker, by /proc/net/stat/synproxy's names: SYNs answered with a \
+         cookie, ACKs whose cookie was invalid or valid, retransmitted ACKs, reopened \
+         connections.",
+    );
+    for (id, s) in &w {
+        for (counter, v) in s.report.stats.synproxy.named() {
+            e.sample(
+                "nfdp_synproxy_total",
+                &[("worker", id), ("counter", counter)],
+                v,
+            );
+        }
+    }
+    e.family(
         "nfdp_worker_handoffs_total",
         Kind::Counter,
         "Packets handed between workers to the owner of their connection (multi-core).",

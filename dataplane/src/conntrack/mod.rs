@@ -11,6 +11,7 @@ mod index;
 mod listing;
 pub mod nat;
 pub mod owners;
+pub mod seqadj;
 mod slab;
 pub mod state;
 pub mod status;
@@ -350,6 +351,8 @@ pub struct Conntrack {
     expect: Vec<ftp::Expectation>,
     /// Sequence corrections of connections whose payload a helper changed in length.
     seqadj: HashMap<u32, [ftp::SeqAdj; 2]>,
+    /// SYNPROXY state of the connections the target opened (`seqadj.rs`).
+    synproxy: HashMap<u32, seqadj::SynproxyConn>,
     /// NEW / UPDATE / DESTROY events in `conntrack -E`'s shape, when followed.
     events: Option<Vec<String>>,
     /// The same events as records, when followed (the API's event stream).
@@ -428,6 +431,7 @@ impl Conntrack {
             stats: CtStats::default(),
             expect: Vec::new(),
             seqadj: HashMap::new(),
+            synproxy: HashMap::new(),
             events: None,
             records: None,
             now_ns: 0,
@@ -823,12 +827,14 @@ impl Conntrack {
         }
         if let Some((id, reply)) = found {
             self.stats.found += 1;
+            let receiver_offset = seqadj::receiver_offset(self.seqadj.get(&id), reply, l4);
             let Some(e) = self.entries.get_mut(id as usize).and_then(|e| e.as_mut()) else {
                 return CtInfo::invalid();
             };
             let x = self.tcp.get_mut(e.tcpx as usize);
             let before = (e.tcp, e.status);
-            let (state, counted) = update(&self.cfg, e, x, reply, l4, now_ns);
+            let tcpx = x.map(|x| (x, receiver_offset));
+            let (state, counted) = update(&self.cfg, e, tcpx, reply, l4, now_ns);
             // An INVALID packet leaves the connection (nf_conntrack_in drops its reference
             // when the protocol's handler refuses the packet): no NAT binding, no entry
             // for the rules to read, nothing counted on it.
@@ -902,7 +908,7 @@ impl Conntrack {
             e.status |= status::EXPECTED;
             expected_nat = x.nat_to;
         }
-        let (state, _) = update(&self.cfg, &mut e, Some(&mut x), false, l4, now_ns);
+        let (state, _) = update(&self.cfg, &mut e, Some((&mut x, 0)), false, l4, now_ns);
         if state == CtState::Invalid {
             return CtInfo::invalid();
         }
@@ -1014,6 +1020,7 @@ impl Conntrack {
     /// The wheel's reference to it goes stale and is skipped when due.
     fn remove(&mut self, id: u32) -> Option<ConnEntry> {
         self.seqadj.remove(&id);
+        self.synproxy.remove(&id);
         self.expect.retain(|x| x.master != id);
         let e = self.entries.get_mut(id as usize).and_then(|e| e.take())?;
         self.index.remove(self.hash(&e.orig), slot(id, false));
@@ -1105,10 +1112,12 @@ impl Conntrack {
 
 /// Per-protocol update of an entry by one packet; returns the state the packet has and
 /// whether it counts in the accounting (the kernel counts when it refreshes the entry).
+/// `x`: the TCP window tracking and the offset the connection's sequence adjustment puts
+/// on this packet's acknowledgement (`nf_ct_seq_offset` of the other direction).
 fn update(
     cfg: &CtConfig,
     e: &mut ConnEntry,
-    x: Option<&mut tcp::TcpTrack>,
+    x: Option<(&mut tcp::TcpTrack, i32)>,
     reply: bool,
     l4: &[u8],
     now_ns: u64,
@@ -1116,7 +1125,7 @@ fn update(
     let state = state_of(e, reply);
     let timeout_s: u32 = match e.orig.proto {
         6 => match x.map_or(TcpVerdict::Invalid, |x| {
-            tcp_update(cfg, e, x, reply, l4, now_ns)
+            tcp_update(cfg, e, x.0, reply, l4, now_ns, x.1)
         }) {
             TcpVerdict::Invalid => return (CtState::Invalid, false),
             TcpVerdict::Unrefreshed => {

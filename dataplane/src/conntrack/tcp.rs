@@ -345,6 +345,7 @@ pub fn in_window(
     state: TcpState,
     seg: &Segment,
     liberal: bool,
+    receiver_offset: i32,
 ) -> WindowCheck {
     let [orig, rep] = w;
     let (sender, receiver) = if reply { (rep, orig) } else { (orig, rep) };
@@ -359,6 +360,10 @@ pub fn in_window(
     } else {
         ack
     };
+    // What the receiver's numbers were shifted by (seqadj: a helper's rewrite, SYNPROXY):
+    // the acknowledgement is taken back to the numbers this side tracks.
+    ack = ack.wrapping_sub(receiver_offset as u32);
+    sack = sack.wrapping_sub(receiver_offset as u32);
     if sender.td_maxwin == 0 {
         if syn {
             // SYN/ACK in reply to a SYN (or a SYN in a simultaneous open).

@@ -41,6 +41,7 @@ pub(super) fn tcp_update(
     reply: bool,
     l4: &[u8],
     now_ns: u64,
+    receiver_offset: i32,
 ) -> TcpVerdict {
     use tcp::{wflags, SegKind, Transition, WindowCheck};
     use TcpState as S;
@@ -192,6 +193,7 @@ pub(super) fn tcp_update(
             e.tcp,
             &seg,
             cfg.tcp_be_liberal,
+            receiver_offset,
         ) {
             WindowCheck::Accept => {}
             WindowCheck::Ignore => return TcpVerdict::Unrefreshed,

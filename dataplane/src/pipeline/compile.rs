@@ -358,6 +358,8 @@ fn uses_conntrack(spec: &RuleSpec) -> bool {
         | Target::Redirect(_)
         | Target::Netmap(_) => true,
         Target::Connmark(_) => true,
+        // xt_SYNPROXY's checkentry takes conntrack (its hook works on the connection).
+        Target::Synproxy(_) => true,
         Target::Ct(c) => !c.notrack,
         _ => false,
     }

@@ -38,10 +38,13 @@ pub enum DropReason {
     /// A frame sent to a link-layer broadcast or multicast address, for an IP destination
     /// elsewhere: not forwarded (`ip_forward` forwards PACKET_HOST frames only).
     LinkBroadcast,
+    /// `-j SYNPROXY` refused a segment: a bad TCP checksum or header, or an ACK whose
+    /// cookie is not valid (its `cookie_invalid` counter).
+    Synproxy,
 }
 
 impl DropReason {
-    pub const COUNT: usize = 14;
+    pub const COUNT: usize = 15;
 
     /// Every reason, in the order the counters are kept and exported.
     pub const ALL: [DropReason; DropReason::COUNT] = [
@@ -59,6 +62,7 @@ impl DropReason {
         DropReason::Tcpmss,
         DropReason::OtherHost,
         DropReason::LinkBroadcast,
+        DropReason::Synproxy,
     ];
 
     /// The `reason` label of `nfdp_drops_total`.
@@ -78,6 +82,7 @@ impl DropReason {
             DropReason::Tcpmss => "tcpmss",
             DropReason::OtherHost => "other_host",
             DropReason::LinkBroadcast => "link_broadcast",
+            DropReason::Synproxy => "synproxy",
         }
     }
 

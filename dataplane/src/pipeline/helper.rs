@@ -136,13 +136,8 @@ pub(super) fn mangle_payload(buf: &mut PacketBuf, at: usize, len: usize, text: &
 }
 
 /// nf_ct_seq_adjust: shifts this direction's sequence number and the other direction's
-/// acknowledgement by what a helper inserted or removed so far.
+/// acknowledgement (and SACK blocks) by what a helper inserted or removed so far.
 pub(super) fn seq_adjust(ip: &mut [u8], adj: &[crate::conntrack::ftp::SeqAdj; 2], reply: bool) {
-    let (this, other) = if reply {
-        (adj[1], adj[0])
-    } else {
-        (adj[0], adj[1])
-    };
     let ihl = usize::from(ip[0] & 0x0f) * 4;
     let Some(th) = ip.get_mut(ihl..) else {
         return;
@@ -150,23 +145,5 @@ pub(super) fn seq_adjust(ip: &mut [u8], adj: &[crate::conntrack::ftp::SeqAdj; 2]
     let Ok(mut tcp) = crate::wire::TcpPacket::new_checked(th) else {
         return;
     };
-    let seq = tcp.seq_number();
-    let new_seq = seq.wrapping_add(this.offset(seq) as u32);
-    let ack = tcp.ack_number();
-    let shifted = ack.wrapping_sub(other.before as u32);
-    let ackoff = if (shifted.wrapping_sub(other.pos) as i32) > 0 {
-        other.after
-    } else {
-        other.before
-    };
-    let new_ack = ack.wrapping_sub(ackoff as u32);
-    if new_seq == seq && new_ack == ack {
-        return;
-    }
-    let mut c = tcp.checksum();
-    c = crate::wire::checksum::update_u32(c, seq, new_seq);
-    c = crate::wire::checksum::update_u32(c, ack, new_ack);
-    tcp.set_seq_number(new_seq);
-    tcp.set_ack_number(new_ack);
-    tcp.set_checksum(c);
+    crate::conntrack::seqadj::adjust(&mut tcp, adj, reply);
 }

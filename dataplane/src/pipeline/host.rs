@@ -395,6 +395,15 @@ impl TargetCx<'_> {
         self.pkt.helper = helper;
     }
 
+    /// `-j SYNPROXY`: the client's handshake answered with a cookie, or its ACK checked
+    /// and the server's handshake started (`pipeline::synproxy`).
+    pub fn synproxy(
+        &mut self,
+        t: &crate::ruleset::targets::synproxy::SynproxyTarget,
+    ) -> TargetOutcome {
+        self.p.synproxy_target(self.pkt, t)
+    }
+
     /// `-j SET`: the packet's element for each set the rule names, queued for the
     /// control plane (the add first, as `set_target_v3` does it).
     pub fn queue_set_ops(&mut self, t: &crate::ruleset::targets::set::SetTarget) {

@@ -18,6 +18,7 @@ mod host;
 pub mod icmp_limit;
 mod nat;
 pub mod owner;
+pub mod synproxy;
 pub mod tables;
 pub mod trace;
 pub mod traverse;
@@ -113,6 +114,8 @@ pub struct PipelineStats {
     /// because a queue was full (`MAX_NFLOG_RECORDS`, or the worker's channel).
     pub nflog: u64,
     pub nflog_lost: u64,
+    /// `-j SYNPROXY`'s counters (/proc/net/stat/synproxy).
+    pub synproxy: synproxy::SynproxyStats,
     /// Every packet dropped, by reason (`Pipeline::count_drop`).
     pub drops: DropCounters,
 }
@@ -244,6 +247,11 @@ pub struct Pipeline {
     /// Packets generated while handling another (REJECT answers, ICMP errors), run
     /// through the OUTPUT path afterwards.
     generated: Vec<PacketBuf>,
+    /// Generated packets that conntrack leaves alone (SYNPROXY's SYN-ACKs, sent with the
+    /// client's untracked SYN's conntrack), run through OUTPUT after `generated`.
+    generated_untracked: Vec<PacketBuf>,
+    /// `-j SYNPROXY`'s cookie secret and the connection its SYN to a server opens.
+    synproxy: synproxy::Synproxy,
     /// Copies `-j TEE` made, with the port and gateway they leave for: sent with what
     /// the packet produced, past every table.
     teed: Vec<(PacketBuf, PortId, Ipv4Addr)>,
@@ -308,6 +316,8 @@ impl Pipeline {
             watch_hit: false,
             log: None,
             generated: Vec::new(),
+            generated_untracked: Vec::new(),
+            synproxy: synproxy::Synproxy::default(),
             teed: Vec::new(),
             icmp_limit: icmp_limit::IcmpRateLimit::default(),
             scratch: traverse::Scratch::default(),
@@ -437,6 +447,10 @@ impl Pipeline {
     /// Confirms a new connection as its packet leaves the hooks; `false`: drop it. The
     /// connection's helper runs first (nf_conntrack_helper's hook sits before confirm).
     fn ct_confirm(&mut self, pkt: &mut Pkt) -> Flow {
+        // ipv4_synproxy_hook sits just before confirm (and the helper).
+        if self.conntrack.any_synproxy() {
+            self.synproxy_hook(pkt)?;
+        }
         self.ct_help(pkt);
         // A packet of a confirmed connection (most of them): nothing to register.
         if pkt.ct.pending.is_none() {
@@ -445,7 +459,11 @@ impl Pipeline {
         let Ok(registered) = self.register_owner(pkt) else {
             return Err(Stop::Drop(DropReason::Conntrack));
         };
+        let synproxy = self.synproxy_template(pkt);
         if self.conntrack.confirm(&mut pkt.ct, self.now_ns) {
+            if let (Some(sp), Some(id)) = (synproxy, pkt.ct.id) {
+                self.conntrack.set_synproxy(id, sp);
+            }
             Ok(())
         } else {
             self.unregister_owner(registered);

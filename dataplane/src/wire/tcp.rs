@@ -134,7 +134,7 @@ impl fmt::Debug for Flags {
     }
 }
 
-mod field {
+pub mod field {
     pub const SRC_PORT: usize = 0;
     pub const DST_PORT: usize = 2;
     pub const SEQ_NUM: usize = 4;

@@ -51,6 +51,7 @@ pub mod t_netmap;
 pub mod t_nflog;
 pub mod t_reject;
 pub mod t_set;
+pub mod t_synproxy;
 pub mod t_tcpmss;
 pub mod t_tcpoptstrip;
 pub mod t_tee;

@@ -15,6 +15,7 @@ pub mod netmap;
 pub mod nflog;
 pub mod reject;
 pub mod set;
+pub mod synproxy;
 pub mod tcpmss;
 pub mod tcpoptstrip;
 pub mod tee;
@@ -51,6 +52,7 @@ macro_rules! for_each_target {
             Reject($crate::ruleset::targets::reject::RejectTarget),
             Set($crate::ruleset::targets::set::SetTarget),
             Snat($crate::ruleset::targets::nat::SnatTarget),
+            Synproxy($crate::ruleset::targets::synproxy::SynproxyTarget),
             Tcpmss($crate::ruleset::targets::tcpmss::TcpmssTarget),
             Tcpoptstrip($crate::ruleset::targets::tcpoptstrip::TcpoptstripTarget),
             Tee($crate::ruleset::targets::tee::TeeTarget),

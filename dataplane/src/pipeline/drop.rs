@@ -8,7 +8,7 @@ use std::ops::{Index, IndexMut};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum DropReason {
-    /// Neither IPv4 nor ARP (the kernel has no handler for the ethertype).
+    /// Neither IPv4, IPv6 nor ARP (the kernel has no handler for the ethertype).
     NotIpv4,
     /// Truncated or inconsistent headers (Ethernet, IPv4: `ip_rcv`'s checks).
     Malformed,
@@ -38,10 +38,15 @@ pub enum DropReason {
     /// A frame sent to a link-layer broadcast or multicast address, for an IP destination
     /// elsewhere: not forwarded (`ip_forward` forwards PACKET_HOST frames only).
     LinkBroadcast,
+    /// IPv6 other than neighbour discovery and echo to the appliance's own addresses (no
+    /// IPv6 forwarding, ip6tables or local delivery yet), or on a port without IPv6.
+    Ipv6Unhandled,
+    /// A neighbour discovery message that failed RFC 4861's validity checks.
+    NdiscInvalid,
 }
 
 impl DropReason {
-    pub const COUNT: usize = 14;
+    pub const COUNT: usize = 16;
 
     /// Every reason, in the order the counters are kept and exported.
     pub const ALL: [DropReason; DropReason::COUNT] = [
@@ -59,6 +64,8 @@ impl DropReason {
         DropReason::Tcpmss,
         DropReason::OtherHost,
         DropReason::LinkBroadcast,
+        DropReason::Ipv6Unhandled,
+        DropReason::NdiscInvalid,
     ];
 
     /// The `reason` label of `nfdp_drops_total`.
@@ -78,6 +85,8 @@ impl DropReason {
             DropReason::Tcpmss => "tcpmss",
             DropReason::OtherHost => "other_host",
             DropReason::LinkBroadcast => "link_broadcast",
+            DropReason::Ipv6Unhandled => "ipv6_unhandled",
+            DropReason::NdiscInvalid => "ndisc_invalid",
         }
     }
 

@@ -284,11 +284,7 @@ impl Pipeline {
 
     /// An IPv6 packet framed from `port`'s MAC to `dst_mac`.
     pub(super) fn ethernet_out6(&self, mut buf: PacketBuf, port: PortId, dst_mac: MacAddr) -> Emit {
-        let src_mac = self
-            .fib
-            .ports()
-            .get(port)
-            .map_or(MacAddr::ZERO, |p| p.mac);
+        let src_mac = self.fib.ports().get(port).map_or(MacAddr::ZERO, |p| p.mac);
         let hdr = buf.prepend(14);
         hdr[0..6].copy_from_slice(&dst_mac.0);
         hdr[6..12].copy_from_slice(&src_mac.0);

@@ -194,7 +194,22 @@ impl PortInfo {
 pub fn link_local_of(mac: MacAddr) -> Ipv6Addr {
     let m = mac.0;
     Ipv6Addr::from([
-        0xfe, 0x80, 0, 0, 0, 0, 0, 0, m[0] ^ 0x02, m[1], m[2], 0xff, 0xfe, m[3], m[4], m[5],
+        0xfe,
+        0x80,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        m[0] ^ 0x02,
+        m[1],
+        m[2],
+        0xff,
+        0xfe,
+        m[3],
+        m[4],
+        m[5],
     ])
 }
 
@@ -378,10 +393,7 @@ mod tests {
     fn link_local_is_the_eui64_of_the_mac_as_linux_derives_it() {
         // A veth with this MAC gets fe80::ac5e:2cff:fe1b:7d3a/64 (addr_gen_mode 0).
         let mac: MacAddr = "ae:5e:2c:1b:7d:3a".parse().unwrap();
-        assert_eq!(
-            link_local_of(mac).to_string(),
-            "fe80::ac5e:2cff:fe1b:7d3a"
-        );
+        assert_eq!(link_local_of(mac).to_string(), "fe80::ac5e:2cff:fe1b:7d3a");
         let mac: MacAddr = "02:00:00:00:01:01".parse().unwrap();
         assert_eq!(link_local_of(mac).to_string(), "fe80::ff:fe00:101");
         let mut t = PortTable::new();

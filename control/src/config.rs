@@ -10,7 +10,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
@@ -105,6 +105,9 @@ pub struct PortConfig {
     pub mac: Option<MacAddr>,
     /// Primary first.
     pub addresses: Vec<(Ipv4Addr, u8)>,
+    /// IPv6 addresses (written beside the IPv4 ones in `addresses`); the link-local one is
+    /// derived from the MAC.
+    pub addresses6: Vec<(Ipv6Addr, u8)>,
     pub mtu: u16,
     pub line: usize,
 }
@@ -396,6 +399,41 @@ fn parse_mac(s: &str) -> Result<MacAddr, String> {
     Ok(mac)
 }
 
+/// An IPv6 interface address `addr/n` (a bare address is /128), as `ip -6 addr add` takes it
+/// except for what the config derives or cannot use: link-local addresses (each port has
+/// the EUI-64 one of its MAC), multicast, loopback, unspecified and IPv4-mapped ones.
+fn parse_cidr6(s: &str) -> Result<(Ipv6Addr, u8), String> {
+    let syntax = || format!("bad IPv6 CIDR `{s}`: expected an IPv6 address/n with n from 0 to 128");
+    let (a, l) = match s.split_once('/') {
+        Some((a, l)) => (a, Some(l)),
+        None => (s, None),
+    };
+    let addr: Ipv6Addr = a.parse().map_err(|_| syntax())?;
+    let len = match l {
+        None => 128,
+        Some(l) if !l.is_empty() && l.len() <= 3 && l.bytes().all(|b| b.is_ascii_digit()) => {
+            l.parse::<u8>().map_err(|_| syntax())?
+        }
+        Some(_) => return Err(syntax()),
+    };
+    if len > 128 {
+        return Err(syntax());
+    }
+    if dataplane::port::is_link_local6(addr) {
+        return Err(format!(
+            "`{s}`: link-local addresses are not configured (each port has fe80:: with the EUI-64 of its MAC)"
+        ));
+    }
+    if addr.is_unspecified()
+        || addr.is_multicast()
+        || addr.is_loopback()
+        || addr.to_ipv4_mapped().is_some()
+    {
+        return Err(format!("`{s}` cannot be an interface address"));
+    }
+    Ok((addr, len))
+}
+
 fn parse_ip(s: &str) -> Result<Ipv4Addr, String> {
     s.parse().map_err(|_| format!("bad IPv4 address `{s}`"))
 }
@@ -586,7 +624,7 @@ impl Config {
 
         // [[port]]
         let mut ports: Vec<PortConfig> = Vec::new();
-        let mut owners: HashMap<Ipv4Addr, String> = HashMap::new();
+        let mut owners: HashMap<IpAddr, String> = HashMap::new();
         for p in raw.port {
             let name = p.name.get_ref();
             check_port_name(name).map_err(|m| cx.at(&p.name, m))?;
@@ -607,7 +645,20 @@ impl Config {
                 None => None,
             };
             let mut addresses = Vec::new();
+            let mut addresses6 = Vec::new();
             for a in &p.addresses {
+                if a.get_ref().contains(':') {
+                    let (ip, len) = parse_cidr6(a.get_ref()).map_err(|e| cx.at(a, e))?;
+                    if let Some(owner) = owners.get(&IpAddr::V6(ip)) {
+                        return Err(cx.at(
+                            a,
+                            format!("address {ip} is already assigned to port `{owner}`"),
+                        ));
+                    }
+                    owners.insert(IpAddr::V6(ip), name.clone());
+                    addresses6.push((ip, len));
+                    continue;
+                }
                 let (ip, len) = parse_cidr(a.get_ref()).map_err(|e| cx.at(a, e.to_string()))?;
                 if ip.is_unspecified() || ip.is_broadcast() || ip.is_multicast() {
                     return Err(cx.at(
@@ -615,13 +666,13 @@ impl Config {
                         format!("`{}` cannot be an interface address", a.get_ref()),
                     ));
                 }
-                if let Some(owner) = owners.get(&ip) {
+                if let Some(owner) = owners.get(&IpAddr::V4(ip)) {
                     return Err(cx.at(
                         a,
                         format!("address {ip} is already assigned to port `{owner}`"),
                     ));
                 }
-                owners.insert(ip, name.clone());
+                owners.insert(IpAddr::V4(ip), name.clone());
                 addresses.push((ip, len));
             }
             let mtu = match &p.mtu {
@@ -629,6 +680,18 @@ impl Config {
                     return Err(cx.at(
                         m,
                         format!("mtu {} is below the IPv4 minimum of 68", m.get_ref()),
+                    ));
+                }
+                // Linux turns IPv6 off on such a device; a configured address would be dead.
+                Some(m)
+                    if *m.get_ref() < dataplane::port::IPV6_MIN_MTU && !addresses6.is_empty() =>
+                {
+                    return Err(cx.at(
+                        m,
+                        format!(
+                            "mtu {} is below the IPv6 minimum of 1280 (port `{name}` has IPv6 addresses)",
+                            m.get_ref()
+                        ),
                     ));
                 }
                 Some(m) => *m.get_ref(),
@@ -641,6 +704,7 @@ impl Config {
                 args: p.args,
                 mac,
                 addresses,
+                addresses6,
                 mtu,
             });
         }
@@ -895,9 +959,10 @@ impl Config {
             let mac = p
                 .mac
                 .unwrap_or(MacAddr([0x02, 0x6e, 0x66, 0x64, (i >> 8) as u8, i as u8]));
-            ports
+            let id = ports
                 .add(&p.name, mac, p.addresses.clone(), p.mtu)
                 .map_err(|e| err(p.line, e.to_string()))?;
+            ports.set_ipv6(id, p.addresses6.clone());
         }
         let port_id = |name: &str| ports.by_name(name).map(|p| p.id);
         let mut fib = Fib::new(ports.clone());
@@ -993,6 +1058,37 @@ mtu = 1400
     /// Line of the first line of `extra` in the combined text.
     fn first_line() -> usize {
         BASE.lines().count() + 1
+    }
+
+    #[test]
+    fn ipv6_addresses_beside_ipv4_and_a_link_local_on_every_port() {
+        let c = parse(
+            "\n[[port]]\nname = \"dmz0\"\ndriver = \"mem\"\nmac = \"02:00:00:00:03:01\"\naddresses = [\"2001:db8:1::1/64\", \"10.3.0.1/24\", \"2001:db8:2::1\"]\n",
+        )
+        .unwrap();
+        let p = c.ports.iter().find(|p| p.name == "dmz0").unwrap();
+        assert_eq!(p.addresses, vec![("10.3.0.1".parse().unwrap(), 24)]);
+        assert_eq!(
+            p.addresses6,
+            vec![
+                ("2001:db8:1::1".parse().unwrap(), 64),
+                ("2001:db8:2::1".parse().unwrap(), 128)
+            ]
+        );
+        let t = c.build().unwrap();
+        let ports = t.fib.ports();
+        let dmz = ports.by_name("dmz0").unwrap();
+        let all: Vec<String> = dmz.ipv6_addresses().map(|a| a.to_string()).collect();
+        assert_eq!(all, ["fe80::ff:fe00:301", "2001:db8:1::1", "2001:db8:2::1"]);
+        let lan = ports.by_name("lan0").unwrap();
+        assert_eq!(lan.link_local().unwrap().to_string(), "fe80::ff:fe00:101");
+        // The same IPv6 address on two ports is refused at the second.
+        let l = first_line();
+        let (line, msg) = fail(
+            "\n[[port]]\nname = \"a0\"\ndriver = \"mem\"\naddresses = [\"2001:db8::1/64\"]\n[[port]]\nname = \"b0\"\ndriver = \"mem\"\naddresses = [\"2001:db8::1/64\"]\n",
+        );
+        assert_eq!(line, l + 8);
+        assert_eq!(msg, "address 2001:db8::1 is already assigned to port `a0`");
     }
 
     #[test]
@@ -1189,6 +1285,26 @@ listen = "0.0.0.0:9100"
         );
         let (_, msg) = fail(&port("mtu = 40"));
         assert!(msg.contains("mtu 40"), "{msg}");
+        // IPv6 beside IPv4.
+        for (addr, want) in [
+            ("2001:db8::1/129", "bad IPv6 CIDR `2001:db8::1/129`: expected an IPv6 address/n with n from 0 to 128"),
+            ("2001:db8::g/64", "bad IPv6 CIDR `2001:db8::g/64`: expected an IPv6 address/n with n from 0 to 128"),
+            ("2001:db8::1/", "bad IPv6 CIDR `2001:db8::1/`: expected an IPv6 address/n with n from 0 to 128"),
+            ("ff02::1/64", "`ff02::1/64` cannot be an interface address"),
+            ("::/0", "`::/0` cannot be an interface address"),
+            ("::1/128", "`::1/128` cannot be an interface address"),
+            ("::ffff:10.0.0.1/128", "`::ffff:10.0.0.1/128` cannot be an interface address"),
+            ("fe80::1/64", "`fe80::1/64`: link-local addresses are not configured (each port has fe80:: with the EUI-64 of its MAC)"),
+        ] {
+            let (line, msg) = fail(&port(&format!("addresses = [\"10.9.0.1/24\", \"{addr}\"]")));
+            assert_eq!((line, msg.as_str()), (l + 4, want), "{addr}");
+        }
+        let (line, msg) = fail(&port("addresses = [\"2001:db8:1::1/64\"]\nmtu = 1000"));
+        assert_eq!(line, l + 5);
+        assert_eq!(
+            msg,
+            "mtu 1000 is below the IPv6 minimum of 1280 (port `dmz0` has IPv6 addresses)"
+        );
         let (line, msg) = fail("\n[[port]]\nname = \"wan0+\"\ndriver = \"mem\"\n");
         assert_eq!(line, l + 2);
         assert!(msg.contains("may only contain"), "{msg}");

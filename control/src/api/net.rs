@@ -271,13 +271,12 @@ pub fn neighbors(control: &Control, dev: &str) -> Result<ListNeighborsReply, Sta
             if only.is_some_and(|p| p != e.port) {
                 continue;
             }
-            seen.entry((e.port.0, u32::from(e.ip)))
-                .or_insert_with(|| Neighbor {
-                    ip: e.ip.to_string(),
-                    mac: e.mac.map(|m| m.to_string()).unwrap_or_default(),
-                    dev: port_name(control, e.port),
-                    state: e.state.to_string(),
-                });
+            seen.entry((e.port.0, e.ip)).or_insert_with(|| Neighbor {
+                ip: e.ip.to_string(),
+                mac: e.mac.map(|m| m.to_string()).unwrap_or_default(),
+                dev: port_name(control, e.port),
+                state: e.state.to_string(),
+            });
         }
     }
     Ok(ListNeighborsReply {

@@ -12,13 +12,19 @@ use crate::api::pb::{
 /// A parsed `ip` command.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IpCommand {
-    RouteShow { table: u32 },
+    RouteShow {
+        table: u32,
+    },
     RouteAdd(Route),
     RouteDel(Route),
     RuleShow,
     RuleAdd(PolicyRule),
     RuleDel(PolicyRule),
-    NeighShow { dev: String },
+    /// `family`: 4 or 6 for `ip -4|-6 neigh`, 0 for both.
+    NeighShow {
+        dev: String,
+        family: u8,
+    },
     NeighAdd(Neighbor),
     NeighDel(Neighbor),
     LinkShow,
@@ -59,6 +65,13 @@ fn is_verb(s: &str, full: &str) -> bool {
 
 /// Parses `ip OBJECT [COMMAND [ARGS]]`; Err: the message (exit 255, as ip's usage errors).
 pub fn parse(args: &[String]) -> Result<IpCommand, String> {
+    // `ip -4|-6 OBJECT`: the family selects what `neigh show` lists (IPv6 has no routes or
+    // rules here yet).
+    let (family, args) = match args.first().map(String::as_str) {
+        Some("-4") => (4, &args[1..]),
+        Some("-6") => (6, &args[1..]),
+        _ => (0, args),
+    };
     let obj = args.first().map(String::as_str).unwrap_or("");
     let verb = args.get(1).map(String::as_str).unwrap_or("show");
     let rest = if args.len() > 2 { &args[2..] } else { &[] };
@@ -182,7 +195,7 @@ pub fn parse(args: &[String]) -> Result<IpCommand, String> {
                     dev = need(kv.next(), "dev")?;
                 }
             }
-            Ok(IpCommand::NeighShow { dev })
+            Ok(IpCommand::NeighShow { dev, family })
         }
         ("neigh", _) => {
             let mut n = Neighbor {
@@ -330,10 +343,14 @@ pub async fn run(conn: Conn, cmd: IpCommand, io: &mut Io<'_>) -> i32 {
             .delete_policy_rule(p)
             .await
             .map_or_else(|s| fail(io, s), |_| 0),
-        IpCommand::NeighShow { dev } => {
+        IpCommand::NeighShow { dev, family } => {
             match c.list_neighbors(ListNeighborsRequest { dev }).await {
                 Ok(r) => {
                     for n in &r.into_inner().neighbors {
+                        let v6 = n.ip.contains(':');
+                        if (family == 4 && v6) || (family == 6 && !v6) {
+                            continue;
+                        }
                         io.out_line(&neigh_line(n));
                     }
                     0
@@ -421,7 +438,17 @@ mod tests {
         );
         assert_eq!(
             parse(&v("neigh show dev lan0")).unwrap(),
-            IpCommand::NeighShow { dev: "lan0".into() }
+            IpCommand::NeighShow {
+                dev: "lan0".into(),
+                family: 0
+            }
+        );
+        assert_eq!(
+            parse(&v("-6 neigh")).unwrap(),
+            IpCommand::NeighShow {
+                dev: String::new(),
+                family: 6
+            }
         );
         assert_eq!(parse(&v("link")).unwrap(), IpCommand::LinkShow);
     }

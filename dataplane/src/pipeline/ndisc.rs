@@ -18,7 +18,8 @@
 //! - Next hops are resolved with multicast solicitations to the solicited-node group (and
 //!   unicast probes in PROBE), with the source link-layer address option; the timers are the
 //!   neighbour cache's (`nd`).
-//! - A port coming up sends an unsolicited advertisement (O set, to ff02::1) for each address.
+//! - A port with configured IPv6 addresses coming up sends an unsolicited advertisement (O
+//!   set, to ff02::1) for each of its addresses, link-local included.
 //!
 //! Differences from Linux: the R flag is clear (nfdp does not forward IPv6 yet: Linux with
 //! `forwarding` 0); Linux sends the unsolicited advertisements only with `ndisc_notify` 1 and
@@ -367,9 +368,16 @@ impl Pipeline {
         }
     }
 
-    /// Unsolicited advertisements (O set, to ff02::1) for every IPv6 address of `port`.
+    /// Unsolicited advertisements (O set, to ff02::1) for every IPv6 address of `port`,
+    /// when it has configured ones: a port of an IPv4-only config announces on link-up
+    /// what it did before IPv6 (Linux sends none unless `ndisc_notify` is 1).
     pub(super) fn ndisc_announce(&mut self, port: PortId, out: &mut Vec<Emit>) {
-        let Some(p) = self.fib.ports().get(port) else {
+        let Some(p) = self
+            .fib
+            .ports()
+            .get(port)
+            .filter(|p| !p.addresses6.is_empty())
+        else {
             return;
         };
         let mac = p.mac;
@@ -407,6 +415,7 @@ mod tests {
     const A: PortId = PortId(0);
     const D: PortId = PortId(1);
     const SMALL: PortId = PortId(2);
+    const BARE6: PortId = PortId(3);
     const A_MAC: MacAddr = MacAddr([2, 0, 0, 0, 1, 1]);
     const HOST_MAC: MacAddr = MacAddr([2, 0, 0, 0, 1, 0x10]);
 
@@ -455,6 +464,9 @@ mod tests {
             .unwrap();
         ports
             .add("ser0", MacAddr([2, 0, 0, 0, 3, 1]), vec![], 1000)
+            .unwrap();
+        ports
+            .add("bare6", MacAddr([2, 0, 0, 0, 4, 1]), vec![], 1500)
             .unwrap();
         ports.set_ipv6(A, vec![(a6(G), 64)]);
         ports.set_ipv6(D, vec![(a6("2001:db8:2::1"), 64)]);
@@ -839,11 +851,13 @@ mod tests {
             );
         }
         assert_eq!(p.ndisc_stats().announcements_sent, 2);
-        out.clear();
-        p.announce(SMALL, &mut out);
-        assert!(out
-            .iter()
-            .all(|e| matches!(e, Emit::Tx { frame, .. } if frame.data()[12..14] != [0x86, 0xdd])));
+        // Nothing from a port without IPv6 (its MTU), nor from one without configured
+        // addresses (an IPv4-only config announces what it did before).
+        for port in [SMALL, BARE6] {
+            out.clear();
+            p.announce(port, &mut out);
+            assert!(out.is_empty(), "{port}");
+        }
     }
 
     #[test]

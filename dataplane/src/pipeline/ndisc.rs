@@ -437,6 +437,11 @@ mod tests {
     const K_ECHO: &str = "02000000011002000000010186dd6000000000103a4020010db800010000000000000000000120010db800010000000000000000001081007f65123400016162636465666768";
     const K_ECHO_LL: &str = "02000000011002000000010186dd6000000000103a40fe80000000000000000000fffe000101fe80000000000000000000fffe0001108100ddd7123400016162636465666768";
 
+    /// The router's solicitation for 2001:db8:1::10 when it sent it a datagram: to the
+    /// solicited-node group, from its global address, with its link-layer address; three,
+    /// one second apart, then FAILED.
+    const K_SOLICIT: &str = "3333ff00001002000000010186dd6000000000203aff20010db8000100000000000000000001ff0200000000000000000001ff00001087001b090000000020010db80001000000000000000000100101020000000101";
+
     fn hex(s: &str) -> Vec<u8> {
         (0..s.len())
             .step_by(2)
@@ -718,9 +723,8 @@ mod tests {
         let out = rx(&mut p, A, &echo_frame(H, G, 1), T0);
         // The reply waits; a solicitation for the host goes to its group, from our address
         // on its prefix, with our link-layer address.
-        assert_eq!(out.len(), 1);
+        assert_eq!(out, vec![hex(K_SOLICIT)]);
         let ns = &out[0];
-        assert_eq!(&ns[..6], &[0x33, 0x33, 0xff, 0, 0, 0x10]);
         let ip = checked(ns);
         assert_eq!(
             (ip.src_addr(), ip.dst_addr()),
@@ -756,9 +760,7 @@ mod tests {
         for i in 1..=2 {
             out.clear();
             p.tick(T0 + i * SEC, &mut out);
-            let f = sent(&out, A);
-            assert_eq!(f.len(), 1);
-            assert_eq!(&f[0][..6], &[0x33, 0x33, 0xff, 0, 0, 0x10]);
+            assert_eq!(sent(&out, A), vec![hex(K_SOLICIT)]);
         }
         out.clear();
         p.tick(T0 + 3 * SEC, &mut out);

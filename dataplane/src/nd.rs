@@ -130,6 +130,11 @@ impl<T> NdEntry<T> {
     pub fn probes(&self) -> u8 {
         self.probes
     }
+
+    /// The newest waiting packet (`skb_peek_tail`: Linux solicits from its source address).
+    pub fn newest_queued(&self) -> Option<&T> {
+        self.queue.back()
+    }
 }
 
 /// What a received advertisement said (RFC 4861 section 4.4).

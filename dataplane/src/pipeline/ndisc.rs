@@ -16,17 +16,17 @@
 //!   and carry no source link-layer address; a solicited advertisement must not go to a group.
 //!   What fails is dropped under `ndisc_invalid`.
 //! - Next hops are resolved with multicast solicitations to the solicited-node group (and
-//!   unicast probes in PROBE), with the source link-layer address option; the timers are the
-//!   neighbour cache's (`nd`).
+//!   unicast probes in PROBE), with the source link-layer address option, from the source of
+//!   the newest waiting packet when it is an address of the port, else from the port's
+//!   link-local address (`ndisc_solicit`, `ndisc_send_ns`); the timers are the neighbour
+//!   cache's (`nd`).
 //! - A port with configured IPv6 addresses coming up sends an unsolicited advertisement (O
 //!   set, to ff02::1) for each of its addresses, link-local included.
 //!
 //! Differences from Linux: the R flag is clear (nfdp does not forward IPv6 yet: Linux with
 //! `forwarding` 0); Linux sends the unsolicited advertisements only with `ndisc_notify` 1 and
 //! runs duplicate address detection on its own addresses instead, which nfdp does not;
-//! solicitations go from the port's address for the target (Linux prefers the source of
-//! the packet that waits when it is on the port); messages behind extension headers are not
-//! handled.
+//! messages behind extension headers are not handled.
 
 use super::ipv6::{icmpv6_packet, is_solicited_node, solicited_node, Received, ALL_NODES};
 use super::{DropReason, Emit, Flow, Pipeline, Stop};
@@ -218,6 +218,17 @@ pub fn solicitation(mac: MacAddr, src: Ipv6Addr, target: Ipv6Addr, unicast: bool
     icmpv6_packet(src, dst, ND_HOP_LIMIT, 0, &ns)
 }
 
+/// The source of a solicitation on port `p` (`ndisc_solicit`): that of the waiting IPv6
+/// packet `waiting` when it is one of the port's addresses, else the port's link-local
+/// address (`ndisc_send_ns` without a source).
+fn solicit_source(p: &crate::port::PortInfo, waiting: Option<&[u8]>) -> Option<Ipv6Addr> {
+    let from_packet = waiting
+        .and_then(|b| crate::wire::Ipv6Packet::new_checked(b).ok())
+        .map(|ip| ip.src_addr())
+        .filter(|&a| p.has_ipv6(a));
+    from_packet.or_else(|| p.link_local())
+}
+
 impl Pipeline {
     /// A received solicitation (its IPv6 checks passed in `ipv6_in`).
     pub(super) fn ndisc_solicitation_in(&mut self, rx: &Received, out: &mut Vec<Emit>) -> Flow {
@@ -324,7 +335,7 @@ impl Pipeline {
             .fib
             .ports()
             .get(port)
-            .map(|p| (p.mac, p.ipv6_source_for(next_hop)))
+            .map(|p| (p.mac, solicit_source(p, Some(buf.data()))))
         else {
             return self.count_drop(DropReason::NoNeighbor, 1);
         };
@@ -351,11 +362,16 @@ impl Pipeline {
         let t = self.nd.tick(now_ns);
         self.count_drop(DropReason::NoNeighbor, t.dropped.len() as u64);
         for (port, target, to) in t.solicit {
+            let waiting = self
+                .nd
+                .get(port, target)
+                .and_then(|e| e.newest_queued())
+                .map(|b| b.data());
             let Some((mac, Some(src))) = self
                 .fib
                 .ports()
                 .get(port)
-                .map(|p| (p.mac, p.ipv6_source_for(target)))
+                .map(|p| (p.mac, solicit_source(p, waiting)))
             else {
                 continue;
             };
@@ -441,6 +457,10 @@ mod tests {
     /// solicited-node group, from its global address, with its link-layer address; three,
     /// one second apart, then FAILED.
     const K_SOLICIT: &str = "3333ff00001002000000010186dd6000000000203aff20010db8000100000000000000000001ff0200000000000000000001ff00001087001b090000000020010db80001000000000000000000100101020000000101";
+
+    /// Its reachability probe of 2001:db8:1::10 (STALE, used, 5 s of DELAY, PROBE): unicast
+    /// to the known MAC, from the link-local address (no packet waits), three 1 s apart.
+    const K_PROBE: &str = "02000000011002000000010186dd6000000000203afffe80000000000000000000fffe00010120010db800010000000000000000001087001a8d0000000020010db80001000000000000000000100101020000000101";
 
     fn hex(s: &str) -> Vec<u8> {
         (0..s.len())
@@ -778,11 +798,7 @@ mod tests {
         rx(&mut p, A, &ns_frame(H, G, true, &slla()), T0);
         let mut out = Vec::new();
         p.tick(T0 + 5 * SEC, &mut out);
-        let f = sent(&out, A);
-        assert_eq!(f.len(), 1);
-        assert_eq!(&f[0][..6], &HOST_MAC.0);
-        let ip = checked(&f[0]);
-        assert_eq!((ip.src_addr(), ip.dst_addr()), (a6(G), a6(H)));
+        assert_eq!(sent(&out, A), vec![hex(K_PROBE)]);
         assert_eq!(
             p.nd_neighbors().get(A, a6(H)).unwrap().state,
             NudState::Probe

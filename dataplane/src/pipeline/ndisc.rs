@@ -241,12 +241,13 @@ impl Pipeline {
             }
         };
         self.ndisc.solicitations_received += 1;
-        let ours = self
-            .fib
-            .ports()
-            .get(rx.port)
-            .is_some_and(|p| p.has_ipv6(ns.target));
-        if !ours {
+        let ports = self.fib.ports();
+        let ours = ports.get(rx.port).is_some_and(|p| p.has_ipv6(ns.target));
+        // Our own solicitation looped back, or a host using our address: neither answered
+        // nor learned (as ARP's sender check).
+        let from_us =
+            ports.get(rx.port).is_some_and(|p| p.has_ipv6(src)) || ports.ipv6_owner(src).is_some();
+        if !ours || from_us {
             self.ndisc.ignored += 1;
             return Err(Stop::Held);
         }
@@ -591,6 +592,11 @@ mod tests {
         // Link-local target, link-local solicitor.
         let out = rx(&mut p, A, &ns_frame(HLL, LL, true, &slla()), T0);
         assert_eq!(out, vec![hex(K_LL_NA)]);
+        // From one of our own addresses (a loop, or a host using it): not answered.
+        assert!(rx(&mut p, A, &ns_frame(LL, G, true, &slla()), T0).is_empty());
+        assert!(rx(&mut p, A, &ns_frame("2001:db8:2::1", G, true, &slla()), T0).is_empty());
+        assert_eq!(p.ndisc_stats().ignored, 2);
+        assert!(p.nd_neighbors().get(A, a6(LL)).is_none());
     }
 
     #[test]

@@ -245,8 +245,7 @@ impl Pipeline {
         let ours = ports.get(rx.port).is_some_and(|p| p.has_ipv6(ns.target));
         // Our own solicitation looped back, or a host using our address: neither answered
         // nor learned (as ARP's sender check).
-        let from_us =
-            ports.get(rx.port).is_some_and(|p| p.has_ipv6(src)) || ports.ipv6_owner(src).is_some();
+        let from_us = ports.ipv6_owner(src).is_some();
         if !ours || from_us {
             self.ndisc.ignored += 1;
             return Err(Stop::Held);

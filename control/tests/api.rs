@@ -496,7 +496,10 @@ fn routes_and_neighbours_steer_forwarding() {
         ),
         ("wan0", 2, "02:00:00:00:02:01", true)
     );
-    assert_eq!(interfaces[1].addresses, vec!["203.0.113.1/24".to_string()]);
+    assert_eq!(
+        interfaces[1].addresses,
+        ["203.0.113.1/24", "fe80::ff:fe00:201/64"]
+    );
 
     let neighbor = pb::Neighbor {
         ip: "203.0.113.253".into(),

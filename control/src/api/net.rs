@@ -77,10 +77,17 @@ pub fn interfaces(control: &Control) -> ListInterfacesReply {
                 mac: info.map(|x| x.mac.to_string()).unwrap_or_default(),
                 mtu: u32::from(p.mtu),
                 up: control.ports.get(i).is_some_and(|c| c.link_up()),
+                // IPv4 first, then IPv6 as `ip addr` lists it: the configured ones, then
+                // the link-local one.
                 addresses: p
                     .addresses
                     .iter()
                     .map(|(a, l)| format!("{a}/{l}"))
+                    .chain(info.into_iter().flat_map(|x| {
+                        let configured = x.addresses6.iter().map(|(a, l)| format!("{a}/{l}"));
+                        let link = x.link_local().map(|a| format!("{a}/64"));
+                        configured.chain(link).filter(|_| x.ipv6_enabled())
+                    }))
                     .collect(),
                 driver: p.driver.clone(),
             }

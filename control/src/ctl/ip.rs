@@ -302,7 +302,13 @@ pub fn link_lines(i: &Interface) -> String {
     );
     s.push_str(&format!("    link/ether {} brd ff:ff:ff:ff:ff:ff\n", i.mac));
     for a in &i.addresses {
-        s.push_str(&format!("    inet {a} scope global {}\n", i.name));
+        if !a.contains(':') {
+            s.push_str(&format!("    inet {a} scope global {}\n", i.name));
+        } else if a.starts_with("fe80:") {
+            s.push_str(&format!("    inet6 {a} scope link\n"));
+        } else {
+            s.push_str(&format!("    inet6 {a} scope global\n"));
+        }
     }
     s
 }
@@ -451,6 +457,27 @@ mod tests {
             }
         );
         assert_eq!(parse(&v("link")).unwrap(), IpCommand::LinkShow);
+    }
+
+    #[test]
+    fn interface_lines_list_inet6_after_inet() {
+        let i = Interface {
+            name: "lan0".into(),
+            index: 1,
+            mac: "02:00:00:00:01:01".into(),
+            mtu: 1500,
+            up: true,
+            addresses: vec![
+                "192.168.1.1/24".into(),
+                "2001:db8:1::1/64".into(),
+                "fe80::ff:fe00:101/64".into(),
+            ],
+            driver: "mem".into(),
+        };
+        assert_eq!(
+            link_lines(&i),
+            "1: lan0: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 state UP\n    link/ether 02:00:00:00:01:01 brd ff:ff:ff:ff:ff:ff\n    inet 192.168.1.1/24 scope global lan0\n    inet6 2001:db8:1::1/64 scope global\n    inet6 fe80::ff:fe00:101/64 scope link\n"
+        );
     }
 
     #[test]

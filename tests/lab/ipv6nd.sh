@@ -63,6 +63,14 @@ EOF
 lab_start_nfdp ipv6nd.sh "$WORK/nfdp.toml"
 ctl() { "$NFDPCTL" --socket "$WORK/nfdp.sock" "$@"; }
 
+say "addresses"
+ctl ip addr >"$WORK/addr.txt" 2>&1
+if grep -q "inet6 2001:db8:61::1/64 scope global" "$WORK/addr.txt" && grep -q "inet6 fe80::ff:fe00:6101/64 scope link" "$WORK/addr.txt"; then
+  ok "nfdpctl ip addr lists the global and the EUI-64 link-local address"
+else
+  cat "$WORK/addr.txt"; fail "nfdpctl ip addr"
+fi
+
 say "ping -6 to the appliance"
 if in_ns h ping -6 -c 3 -i 0.3 -W 2 2001:db8:61::1 >"$WORK/ping.txt" 2>&1; then
   ok "global address answers: $(grep -o '[0-9]* received' "$WORK/ping.txt")"

@@ -9,8 +9,9 @@
 #   nd6-h: eth0 2001:db8:61::10/64 -- nd6-r0 |ns nd6-r: nfdp, lan0 2001:db8:61::1/64|
 #
 # Its own namespace prefix (nd6-), EAL file prefix and API socket: it runs beside the lab.
-# NFDP and NFDPCTL name the binaries (a dpdk build: cargo build -p control --features dpdk
-# --bins).
+# ND6_WORKERS lists the worker cores (default 1; "0, 1": two workers, neighbour
+# advertisements copied to both). NFDP and NFDPCTL name the binaries (a dpdk build:
+# cargo build -p control --features dpdk --bins).
 set -u
 P=${P:-nd6-}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -47,7 +48,7 @@ cat >"$WORK/nfdp.toml" <<EOF
 args = ["--no-huge", "-m", "512", "--no-pci", "--file-prefix", "nfdp-nd6"]
 
 [dataplane]
-workers = [1]
+workers = [${ND6_WORKERS:-1}]
 max_sleep_us = 100
 
 [[port]]

@@ -107,8 +107,8 @@ pub struct NdEntry<T> {
     /// Known unless `Incomplete`.
     pub mac: Option<MacAddr>,
     pub state: NudState,
-    /// Last reachability confirmation (a solicited advertisement).
-    pub confirmed_ns: u64,
+    /// Last reachability confirmation (a solicited advertisement); `None`: never.
+    pub confirmed_ns: Option<u64>,
     /// Last change of the link-layer address or state by a message.
     pub updated_ns: u64,
     /// Last time a packet used (or waited for) the entry.
@@ -381,7 +381,7 @@ impl<T> NdTable<T> {
                 e.probes = 0;
                 if na.solicited {
                     e.state = NudState::Reachable;
-                    e.confirmed_ns = now;
+                    e.confirmed_ns = Some(now);
                 } else {
                     e.state = NudState::Stale;
                 }
@@ -402,7 +402,7 @@ impl<T> NdTable<T> {
                 }
                 if na.solicited {
                     e.state = NudState::Reachable;
-                    e.confirmed_ns = now;
+                    e.confirmed_ns = Some(now);
                     e.probes = 0;
                     e.updated_ns = now;
                 } else if differs {
@@ -453,7 +453,9 @@ impl<T> NdTable<T> {
             match e.state {
                 NudState::Permanent => return true,
                 NudState::Reachable => {
-                    if now < e.confirmed_ns.saturating_add(reachable_ns) {
+                    if e.confirmed_ns
+                        .is_some_and(|c| now < c.saturating_add(reachable_ns))
+                    {
                         return true;
                     }
                     if now < e.used_ns.saturating_add(cfg.delay_ns) {
@@ -476,7 +478,9 @@ impl<T> NdTable<T> {
                     if now < e.timer_ns {
                         return true;
                     }
-                    if now < e.confirmed_ns.saturating_add(cfg.delay_ns) {
+                    if e.confirmed_ns
+                        .is_some_and(|c| now < c.saturating_add(cfg.delay_ns))
+                    {
                         e.state = NudState::Reachable;
                         return true;
                     }
@@ -521,7 +525,7 @@ fn new_entry<T>(state: NudState, mac: Option<MacAddr>, now: u64) -> NdEntry<T> {
     NdEntry {
         mac,
         state,
-        confirmed_ns: 0,
+        confirmed_ns: None,
         updated_ns: now,
         used_ns: now,
         timer_ns: 0,
@@ -664,6 +668,17 @@ mod tests {
     }
 
     #[test]
+    fn a_never_confirmed_entry_is_probed_even_on_a_clock_that_starts_at_zero() {
+        let mut t: NdTable<u32> = NdTable::default();
+        t.learn_solicitation(P, ip(5), M1, 0);
+        t.lookup(P, ip(5), 0);
+        assert_eq!(t.tick(4 * SEC).solicit, vec![]);
+        assert_eq!(state(&t, 5), Some(NudState::Delay));
+        assert_eq!(t.tick(5 * SEC).solicit, vec![(P, ip(5), Some(M1))]);
+        assert_eq!(state(&t, 5), Some(NudState::Probe));
+    }
+
+    #[test]
     fn probe_and_delay_answered_become_reachable() {
         let mut t: NdTable<u32> = NdTable::default();
         t.learn_solicitation(P, ip(5), M1, 0);
@@ -693,7 +708,7 @@ mod tests {
         assert_eq!(state(&t, 1), Some(NudState::Delay));
         // Confirmed without passing through learn_advert's state change (as an upper
         // layer's confirmation would): the DELAY timer finds it fresh.
-        t.entries.get_mut(&(P, ip(1))).unwrap().confirmed_ns = r + 1;
+        t.entries.get_mut(&(P, ip(1))).unwrap().confirmed_ns = Some(r + 1);
         t.tick(r + 5 * SEC);
         assert_eq!(state(&t, 1), Some(NudState::Reachable));
     }

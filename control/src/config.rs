@@ -123,6 +123,18 @@ pub struct RouteConfig {
     pub line: usize,
 }
 
+/// One `[[route]]` to an IPv6 destination (main table only; it routes the appliance's own
+/// packets: IPv6 is not forwarded yet).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route6Config {
+    pub dst: Ipv6Addr,
+    pub len: u8,
+    pub via: Option<Ipv6Addr>,
+    pub dev: Option<String>,
+    pub metric: u32,
+    pub line: usize,
+}
+
 /// One `[[policy]]` (`ip rule add fwmark F/M table T [priority P]`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PolicyConfig {
@@ -163,6 +175,8 @@ pub struct Config {
     pub max_sleep_us: u32,
     pub ports: Vec<PortConfig>,
     pub routes: Vec<RouteConfig>,
+    /// `[[route]]`s whose `dst` is IPv6.
+    pub routes6: Vec<Route6Config>,
     pub policies: Vec<PolicyConfig>,
     pub neighbors: Vec<NeighborConfig>,
     /// The tunables set in `[conntrack]` (see `tunable` for defaults).
@@ -432,6 +446,67 @@ fn parse_cidr6(s: &str) -> Result<(Ipv6Addr, u8), String> {
         return Err(format!("`{s}` cannot be an interface address"));
     }
     Ok((addr, len))
+}
+
+/// A `[[route]]` to an IPv6 destination: `dst` a network (host bits clear), `via` an IPv6
+/// gateway (a link-local one with its `dev`), the main table only.
+fn route6(
+    r: &RawRoute,
+    cx: &Ctx,
+    known_port: &dyn Fn(&Spanned<String>) -> Result<String, ConfigError>,
+) -> Result<Route6Config, ConfigError> {
+    let s = r.dst.get_ref();
+    let bad = || {
+        cx.at(
+            &r.dst,
+            format!("bad IPv6 prefix `{s}`: expected an IPv6 network/n with n from 0 to 128"),
+        )
+    };
+    let (a, l) = s.split_once('/').ok_or_else(bad)?;
+    let addr: Ipv6Addr = a.parse().map_err(|_| bad())?;
+    let len: u8 = match l {
+        l if !l.is_empty() && l.len() <= 3 && l.bytes().all(|b| b.is_ascii_digit()) => {
+            l.parse().map_err(|_| bad())?
+        }
+        _ => return Err(bad()),
+    };
+    let dst = dataplane::route::v6::network6(addr, len).ok_or_else(|| {
+        if len > 128 {
+            bad()
+        } else {
+            cx.at(
+                &r.dst,
+                format!(
+                    "bad IPv6 prefix `{s}`: host bits set (invalid prefix for given prefix length)"
+                ),
+            )
+        }
+    })?;
+    let via = match &r.via {
+        Some(v) => Some(
+            v.get_ref()
+                .parse::<Ipv6Addr>()
+                .map_err(|_| cx.at(v, format!("bad IPv6 gateway `{}`", v.get_ref())))?,
+        ),
+        None => None,
+    };
+    let dev = r.dev.as_ref().map(known_port).transpose()?;
+    if via.is_none() && dev.is_none() {
+        return Err(cx.at(&r.dst, format!("route to {s} needs `via` or `dev`")));
+    }
+    if let Some(t) = &r.table {
+        if *t.get_ref() != MAIN_TABLE {
+            return Err(cx.at(t, "IPv6 routes go in the main table (254) only, for now"));
+        }
+    }
+    Ok(Route6Config {
+        line: cx.line(r.dst.span()),
+        dst,
+        len,
+        via,
+        dev,
+        metric: r.metric.unwrap_or(1024),
+    })
 }
 
 fn parse_ip(s: &str) -> Result<Ipv4Addr, String> {
@@ -718,7 +793,12 @@ impl Config {
 
         // [[route]]
         let mut routes = Vec::new();
+        let mut routes6 = Vec::new();
         for r in raw.route {
+            if r.dst.get_ref().contains(':') {
+                routes6.push(route6(&r, &cx, &known_port)?);
+                continue;
+            }
             let dst =
                 Prefix::parse_exact(r.dst.get_ref()).map_err(|e| cx.at(&r.dst, e.to_string()))?;
             let via = match &r.via {
@@ -880,6 +960,7 @@ impl Config {
             max_sleep_us,
             ports,
             routes,
+            routes6,
             policies,
             neighbors,
             conntrack,
@@ -990,6 +1071,16 @@ impl Config {
                 err(r.line, message)
             })?;
         }
+        for r in &self.routes6 {
+            let dev = match &r.dev {
+                Some(d) => {
+                    Some(port_id(d).ok_or_else(|| err(r.line, format!("unknown port `{d}`")))?)
+                }
+                None => None,
+            };
+            fib.add_static6(r.dst, r.len, r.via, dev, r.metric)
+                .map_err(|e| err(r.line, format!("route to {}/{}: {e}", r.dst, r.len)))?;
+        }
         for p in &self.policies {
             let priority = p.priority.unwrap_or_else(|| fib.default_rule_priority());
             fib.add_rule(PolicyRule {
@@ -1089,6 +1180,43 @@ mtu = 1400
         );
         assert_eq!(line, l + 8);
         assert_eq!(msg, "address 2001:db8::1 is already assigned to port `a0`");
+    }
+
+    #[test]
+    fn ipv6_routes_in_the_main_table() {
+        let v6port =
+            "\n[[port]]\nname = \"dmz0\"\ndriver = \"mem\"\naddresses = [\"2001:db8:1::1/64\"]\n";
+        let c = parse(&format!(
+            "{v6port}\n[[route]]\ndst = \"::/0\"\nvia = \"fe80::1\"\ndev = \"dmz0\"\n\n[[route]]\ndst = \"2001:db8:9::/48\"\nvia = \"2001:db8:1::fe\"\nmetric = 5\n"
+        ))
+        .unwrap();
+        assert_eq!(c.routes.len(), 0);
+        assert_eq!(c.routes6.len(), 2);
+        assert_eq!((c.routes6[0].metric, c.routes6[1].metric), (1024, 5));
+        let t = c.build().unwrap();
+        let dmz = t.fib.ports().by_name("dmz0").unwrap().id;
+        assert_eq!(
+            t.fib.lookup6("2001:db8:9::7".parse().unwrap()),
+            Some((dmz, "2001:db8:1::fe".parse().unwrap()))
+        );
+        assert_eq!(
+            t.fib.lookup6("2001:db8:77::7".parse().unwrap()),
+            Some((dmz, "fe80::1".parse().unwrap()))
+        );
+        // Refusals, each at its line (the [[route]]'s dst, or the key at fault).
+        let l = first_line() + v6port.lines().count();
+        for (route, line, want) in [
+            ("dst = \"2001:db8::1/64\"\ndev = \"dmz0\"", 1, "bad IPv6 prefix `2001:db8::1/64`: host bits set (invalid prefix for given prefix length)"),
+            ("dst = \"2001:db8::/129\"\ndev = \"dmz0\"", 1, "bad IPv6 prefix `2001:db8::/129`: expected an IPv6 network/n with n from 0 to 128"),
+            ("dst = \"::/0\"", 1, "route to ::/0 needs `via` or `dev`"),
+            ("dst = \"::/0\"\nvia = \"fe80::1\"", 1, "route to ::/0: gateway fe80::1 is link-local: name its `dev`"),
+            ("dst = \"::/0\"\nvia = \"2001:db8:5::1\"", 1, "route to ::/0: gateway 2001:db8:5::1 is not on a connected IPv6 network (Nexthop has invalid gateway)"),
+            ("dst = \"::/0\"\nvia = \"10.0.0.1\"", 2, "bad IPv6 gateway `10.0.0.1`"),
+            ("dst = \"::/0\"\ndev = \"dmz0\"\ntable = 10", 3, "IPv6 routes go in the main table (254) only, for now"),
+        ] {
+            let (got_line, msg) = fail(&format!("{v6port}\n[[route]]\n{route}\n"));
+            assert_eq!((got_line, msg.as_str()), (l + 1 + line, want), "{route}");
+        }
     }
 
     #[test]

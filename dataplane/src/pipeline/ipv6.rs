@@ -13,8 +13,8 @@
 //! Echo replies are not rate limited: Linux's `icmpv6_echo_reply` passes
 //! `icmpv6_global_allow` and `icmpv6_xrlim_allow`, which let through every type outside the
 //! default `icmpv6_ratemask` (0-1,3-127: errors but packet too big), and the echo reply is
-//! type 129. Differences: the reply's flow label is 0 (Linux's `auto_flowlabels` puts a flow
-//! hash there), and IPv6 has no routes here yet, so only on-link senders are answered.
+//! type 129. Difference: the reply's flow label is 0 (Linux's `auto_flowlabels` puts a flow
+//! hash there).
 
 use super::{DropReason, Emit, Flow, Pipeline, Stop};
 use crate::port::{is_link_local6, MacAddr, PacketBuf, PortId};
@@ -229,38 +229,23 @@ impl Pipeline {
         Err(Stop::Held)
     }
 
-    /// Sends an IPv6 packet of the appliance's own: to the port on whose prefix its
-    /// destination lies (link-local and multicast ones to `via`, the port the exchange is
-    /// on), resolving the next hop through the neighbour cache.
+    /// Sends an IPv6 packet of the appliance's own: by the IPv6 routes (connected prefixes
+    /// and static `[[route]]`s; link-local and multicast destinations to `via`, the port the
+    /// exchange is on), resolving the next hop through the neighbour cache.
     pub(super) fn send6(&mut self, buf: PacketBuf, via: Option<PortId>, out: &mut Vec<Emit>) {
         let Ok(ip) = Ipv6Packet::new_checked(buf.data()) else {
             return self.count_drop(DropReason::Malformed, 1);
         };
         let dst = ip.dst_addr();
-        let port = if is_link_local6(dst) || dst.is_multicast() {
-            via
+        let hop = if is_link_local6(dst) || dst.is_multicast() {
+            via.map(|p| (p, dst))
         } else {
-            self.route6(dst)
+            self.fib.lookup6(dst)
         };
-        let Some(port) = port else {
+        let Some((port, next_hop)) = hop else {
             return self.count_drop(DropReason::NoRoute, 1);
         };
-        self.transmit6(buf, port, dst, out);
-    }
-
-    /// The port whose configured prefix holds `dst` (IPv6 has connected routes only).
-    fn route6(&self, dst: Ipv6Addr) -> Option<PortId> {
-        self.fib
-            .ports()
-            .iter()
-            .filter(|p| p.ipv6_enabled())
-            .find(|p| {
-                p.addresses6.iter().any(|&(a, len)| {
-                    let mask = u128::MAX.checked_shl(128 - u32::from(len)).unwrap_or(0);
-                    u128::from(a) & mask == u128::from(dst) & mask
-                })
-            })
-            .map(|p| p.id)
+        self.transmit6(buf, port, next_hop, out);
     }
 
     /// Frames an IPv6 packet for `next_hop` on `port`: a group's MAC for multicast, the

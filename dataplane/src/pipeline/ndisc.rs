@@ -778,6 +778,39 @@ mod tests {
     }
 
     #[test]
+    fn replies_to_off_link_hosts_go_by_the_ipv6_routes() {
+        let mut p = pipeline();
+        let far = "2001:db8:9::5";
+        // No route: dropped as such.
+        assert!(rx(&mut p, A, &echo_frame(far, G, 1), T0).is_empty());
+        assert_eq!(drops(&p, DropReason::NoRoute), 1);
+        let mut fib = p.fib().clone();
+        fib.add_static6(a6("::"), 0, Some(a6("fe80::99")), Some(A), 1024)
+            .unwrap();
+        p.set_fib(fib);
+        // The reply waits for the router, solicited from the reply's source (ours).
+        let out = rx(&mut p, A, &echo_frame(far, G, 2), T0);
+        assert_eq!(out.len(), 1);
+        let ip = checked(&out[0]);
+        assert_eq!(
+            (ip.src_addr(), ip.dst_addr()),
+            (a6(G), solicited_node(a6("fe80::99")))
+        );
+        let router_mac = [2, 0, 0, 0, 1, 0x99];
+        let tlla = [2, 1, 2, 0, 0, 0, 1, 0x99];
+        let na = Icmpv6Repr::NeighborAdvert {
+            flags: na_flags::ROUTER | na_flags::SOLICITED | na_flags::OVERRIDE,
+            target: a6("fe80::99"),
+            options: &tlla,
+        };
+        let out = rx(&mut p, A, &frame(A_MAC, "fe80::99", G, 255, &na), T0 + 1);
+        assert_eq!(out.len(), 1);
+        assert_eq!(&out[0][..6], &router_mac);
+        let ip = checked(&out[0]);
+        assert_eq!((ip.src_addr(), ip.dst_addr()), (a6(G), a6(far)));
+    }
+
+    #[test]
     fn unanswered_resolution_retries_then_drops_as_no_neighbor() {
         let mut p = pipeline();
         rx(&mut p, A, &echo_frame(H, G, 1), T0);

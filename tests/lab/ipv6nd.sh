@@ -7,6 +7,7 @@
 # with a unicast solicitation, REACHABLE on the answer).
 #
 #   nd6-h: eth0 2001:db8:61::10/64 -- nd6-r0 |ns nd6-r: nfdp, lan0 2001:db8:61::1/64|
+#          and 2001:db8:62::10/64      (nfdp: 2001:db8:62::/64 via the host's fe80:: address)
 #
 # Its own namespace prefix (nd6-), EAL file prefix and API socket: it runs beside the lab.
 # ND6_WORKERS lists the worker cores (default 1; "0, 1": two workers, neighbour
@@ -40,6 +41,8 @@ in_ns r ethtool -K nd6-r0 tx off >/dev/null
 in_ns h sysctl -qw net.ipv6.conf.eth0.accept_dad=0
 in_ns h ip link set eth0 address 02:00:00:00:61:10
 in_ns h ip addr add 2001:db8:61::10/64 dev eth0 nodad
+# An address nfdp reaches only through its [[route]] via the host's link-local address.
+in_ns h ip addr add 2001:db8:62::10/64 dev eth0 nodad
 in_ns h ip link set eth0 up
 in_ns h ethtool -K eth0 tx off >/dev/null
 
@@ -57,6 +60,11 @@ driver = "net_af_packet"
 args = "iface=nd6-r0"
 mac = "02:00:00:00:61:01"
 addresses = ["192.168.61.1/24", "2001:db8:61::1/64"]
+
+[[route]]
+dst = "2001:db8:62::/64"
+via = "fe80::ff:fe00:6110"
+dev = "lan0"
 
 [api]
 socket = "$WORK/nfdp.sock"
@@ -82,6 +90,11 @@ if in_ns h ping -6 -c 3 -i 0.3 -W 2 fe80::ff:fe00:6101%eth0 >"$WORK/ping-ll.txt"
   ok "link-local address answers: $(grep -o '[0-9]* received' "$WORK/ping-ll.txt")"
 else
   cat "$WORK/ping-ll.txt"; fail "no echo reply from fe80::ff:fe00:6101"
+fi
+if in_ns h ping -6 -c 2 -i 0.3 -W 2 -I 2001:db8:62::10 2001:db8:61::1 >"$WORK/ping-route.txt" 2>&1; then
+  ok "an off-link source is answered through the IPv6 route: $(grep -o '[0-9]* received' "$WORK/ping-route.txt")"
+else
+  cat "$WORK/ping-route.txt"; fail "no echo reply to 2001:db8:62::10 (through the route)"
 fi
 neigh=$(in_ns h ip -6 neigh show dev eth0 2001:db8:61::1)
 note "host: $neigh"

@@ -528,7 +528,10 @@ fn routes_and_neighbours_steer_forwarding() {
         (Code::InvalidArgument, "Error: Nexthop has invalid gateway.")
     );
     let routes = rt
-        .block_on(net.list_routes(pb::ListRoutesRequest { table: 0 }))
+        .block_on(net.list_routes(pb::ListRoutesRequest {
+            table: 0,
+            family: 0,
+        }))
         .unwrap()
         .into_inner()
         .routes;

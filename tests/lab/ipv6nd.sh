@@ -80,6 +80,15 @@ else
   cat "$WORK/addr.txt"; fail "nfdpctl ip addr"
 fi
 
+ctl ip -6 route >"$WORK/route6.txt" 2>&1
+if grep -qx "2001:db8:61::/64 dev lan0 proto kernel scope link metric 256" "$WORK/route6.txt" \
+  && grep -qx "2001:db8:62::/64 via fe80::ff:fe00:6110 dev lan0 proto static metric 1024" "$WORK/route6.txt" \
+  && ! ctl ip route | grep -q :; then
+  ok "nfdpctl ip -6 route lists the connected prefix and the static route (ip route: IPv4 only)"
+else
+  cat "$WORK/route6.txt"; fail "nfdpctl ip -6 route"
+fi
+
 say "ping -6 to the appliance"
 if in_ns h ping -6 -c 3 -i 0.3 -W 2 2001:db8:61::1 >"$WORK/ping.txt" 2>&1; then
   ok "global address answers: $(grep -o '[0-9]* received' "$WORK/ping.txt")"

@@ -136,6 +136,48 @@ pub fn routes(control: &Control, table: u32) -> ListRoutesReply {
     ListRoutesReply { routes: out }
 }
 
+/// The IPv6 routes as `ip -6 route` lists the main table: each IPv6 port's connected
+/// prefixes and fe80::/64 (metric 256, as the kernel adds them), then the static ones.
+pub fn routes6(control: &Control, table: u32) -> ListRoutesReply {
+    if !matches!(table, 0 | MAIN_TABLE | ALL_TABLES) {
+        return ListRoutesReply::default();
+    }
+    let net = control.net();
+    let mut out = Vec::new();
+    let ports = net.fib.ports();
+    let connected = |dst: String, dev: PortId| Route {
+        dst,
+        via: String::new(),
+        dev: port_name(control, dev),
+        table: MAIN_TABLE,
+        metric: 256,
+        proto: "kernel".into(),
+        src: String::new(),
+    };
+    for p in ports.iter().filter(|p| p.ipv6_enabled()) {
+        for &(a, len) in &p.addresses6 {
+            let mask = u128::MAX.checked_shl(128 - u32::from(len)).unwrap_or(0);
+            let net6 = std::net::Ipv6Addr::from(u128::from(a) & mask);
+            out.push(connected(format!("{net6}/{len}"), p.id));
+        }
+    }
+    for p in ports.iter().filter(|p| p.ipv6_enabled()) {
+        out.push(connected("fe80::/64".into(), p.id));
+    }
+    for r in net.fib.routes6() {
+        out.push(Route {
+            dst: format!("{}/{}", r.dst, r.len),
+            via: r.via.map(|v| v.to_string()).unwrap_or_default(),
+            dev: port_name(control, r.dev),
+            table: MAIN_TABLE,
+            metric: r.metric,
+            proto: "static".into(),
+            src: String::new(),
+        });
+    }
+    ListRoutesReply { routes: out }
+}
+
 fn route_error(e: RouteError) -> Status {
     match e {
         RouteError::Exists(..) => Status::already_exists("RTNETLINK answers: File exists"),
@@ -378,7 +420,12 @@ impl Net for NetService {
         &self,
         r: Request<ListRoutesRequest>,
     ) -> Result<Response<ListRoutesReply>, Status> {
-        Ok(Response::new(routes(&self.control, r.into_inner().table)))
+        let r = r.into_inner();
+        Ok(Response::new(if r.family == 6 {
+            routes6(&self.control, r.table)
+        } else {
+            routes(&self.control, r.table)
+        }))
     }
     async fn add_route(&self, r: Request<Route>) -> Result<Response<NetReply>, Status> {
         blocking_call!(self, r, add_route)

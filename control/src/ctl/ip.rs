@@ -12,8 +12,10 @@ use crate::api::pb::{
 /// A parsed `ip` command.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IpCommand {
+    /// `family`: 6 for `ip -6 route`, else IPv4.
     RouteShow {
         table: u32,
+        family: u8,
     },
     RouteAdd(Route),
     RouteDel(Route),
@@ -105,7 +107,7 @@ pub fn parse(args: &[String]) -> Result<IpCommand, String> {
                     table = table_id(&need(kv.next(), "table")?)?;
                 }
             }
-            Ok(IpCommand::RouteShow { table })
+            Ok(IpCommand::RouteShow { table, family })
         }
         ("route", _) => {
             let mut r = Route {
@@ -232,7 +234,7 @@ pub fn parse(args: &[String]) -> Result<IpCommand, String> {
 
 /// One route as `ip route` prints it.
 pub fn route_line(r: &Route, show_table: bool) -> String {
-    let mut s = if r.dst == "0.0.0.0/0" || r.dst.is_empty() {
+    let mut s = if r.dst == "0.0.0.0/0" || r.dst == "::/0" || r.dst.is_empty() {
         "default".to_string()
     } else {
         r.dst.clone()
@@ -321,7 +323,13 @@ pub async fn run(conn: Conn, cmd: IpCommand, io: &mut Io<'_>) -> i32 {
         2
     };
     match cmd {
-        IpCommand::RouteShow { table } => match c.list_routes(ListRoutesRequest { table }).await {
+        IpCommand::RouteShow { table, family } => match c
+            .list_routes(ListRoutesRequest {
+                table,
+                family: u32::from(family),
+            })
+            .await
+        {
             Ok(r) => {
                 for route in &r.into_inner().routes {
                     io.out_line(&route_line(route, table == u32::MAX));
@@ -393,11 +401,17 @@ mod tests {
     fn route_commands() {
         assert_eq!(
             parse(&v("route")).unwrap(),
-            IpCommand::RouteShow { table: 254 }
+            IpCommand::RouteShow {
+                table: 254,
+                family: 0
+            }
         );
         assert_eq!(
             parse(&v("r s table all")).unwrap(),
-            IpCommand::RouteShow { table: u32::MAX }
+            IpCommand::RouteShow {
+                table: u32::MAX,
+                family: 0
+            }
         );
         assert_eq!(
             parse(&v("route add default via 10.0.0.1 dev wan0 metric 5")).unwrap(),
@@ -448,6 +462,26 @@ mod tests {
                 dev: "lan0".into(),
                 family: 0
             }
+        );
+        assert_eq!(
+            parse(&v("-6 route")).unwrap(),
+            IpCommand::RouteShow {
+                table: 254,
+                family: 6
+            }
+        );
+        let default6 = Route {
+            dst: "::/0".into(),
+            via: "fe80::1".into(),
+            dev: "wan0".into(),
+            table: 254,
+            metric: 1024,
+            proto: "static".into(),
+            src: String::new(),
+        };
+        assert_eq!(
+            route_line(&default6, false),
+            "default via fe80::1 dev wan0 proto static metric 1024"
         );
         assert_eq!(
             parse(&v("-6 neigh")).unwrap(),

@@ -10,7 +10,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
@@ -105,6 +105,9 @@ pub struct PortConfig {
     pub mac: Option<MacAddr>,
     /// Primary first.
     pub addresses: Vec<(Ipv4Addr, u8)>,
+    /// IPv6 addresses (written beside the IPv4 ones in `addresses`); the link-local one is
+    /// derived from the MAC.
+    pub addresses6: Vec<(Ipv6Addr, u8)>,
     pub mtu: u16,
     pub line: usize,
 }
@@ -116,6 +119,18 @@ pub struct RouteConfig {
     pub via: Option<Ipv4Addr>,
     pub dev: Option<String>,
     pub table: u32,
+    pub metric: u32,
+    pub line: usize,
+}
+
+/// One `[[route]]` to an IPv6 destination (main table only; it routes the appliance's own
+/// packets: IPv6 is not forwarded yet).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route6Config {
+    pub dst: Ipv6Addr,
+    pub len: u8,
+    pub via: Option<Ipv6Addr>,
+    pub dev: Option<String>,
     pub metric: u32,
     pub line: usize,
 }
@@ -160,6 +175,8 @@ pub struct Config {
     pub max_sleep_us: u32,
     pub ports: Vec<PortConfig>,
     pub routes: Vec<RouteConfig>,
+    /// `[[route]]`s whose `dst` is IPv6.
+    pub routes6: Vec<Route6Config>,
     pub policies: Vec<PolicyConfig>,
     pub neighbors: Vec<NeighborConfig>,
     /// The tunables set in `[conntrack]` (see `tunable` for defaults).
@@ -396,6 +413,102 @@ fn parse_mac(s: &str) -> Result<MacAddr, String> {
     Ok(mac)
 }
 
+/// An IPv6 interface address `addr/n` (a bare address is /128), as `ip -6 addr add` takes it
+/// except for what the config derives or cannot use: link-local addresses (each port has
+/// the EUI-64 one of its MAC), multicast, loopback, unspecified and IPv4-mapped ones.
+fn parse_cidr6(s: &str) -> Result<(Ipv6Addr, u8), String> {
+    let syntax = || format!("bad IPv6 CIDR `{s}`: expected an IPv6 address/n with n from 0 to 128");
+    let (a, l) = match s.split_once('/') {
+        Some((a, l)) => (a, Some(l)),
+        None => (s, None),
+    };
+    let addr: Ipv6Addr = a.parse().map_err(|_| syntax())?;
+    let len = match l {
+        None => 128,
+        Some(l) if !l.is_empty() && l.len() <= 3 && l.bytes().all(|b| b.is_ascii_digit()) => {
+            l.parse::<u8>().map_err(|_| syntax())?
+        }
+        Some(_) => return Err(syntax()),
+    };
+    if len > 128 {
+        return Err(syntax());
+    }
+    if dataplane::port::is_link_local6(addr) {
+        return Err(format!(
+            "`{s}`: link-local addresses are not configured (each port has fe80:: with the EUI-64 of its MAC)"
+        ));
+    }
+    if addr.is_unspecified()
+        || addr.is_multicast()
+        || addr.is_loopback()
+        || addr.to_ipv4_mapped().is_some()
+    {
+        return Err(format!("`{s}` cannot be an interface address"));
+    }
+    Ok((addr, len))
+}
+
+/// A `[[route]]` to an IPv6 destination: `dst` a network (host bits clear), `via` an IPv6
+/// gateway (a link-local one with its `dev`), the main table only.
+fn route6(
+    r: &RawRoute,
+    cx: &Ctx,
+    known_port: &dyn Fn(&Spanned<String>) -> Result<String, ConfigError>,
+) -> Result<Route6Config, ConfigError> {
+    let s = r.dst.get_ref();
+    let bad = || {
+        cx.at(
+            &r.dst,
+            format!("bad IPv6 prefix `{s}`: expected an IPv6 network/n with n from 0 to 128"),
+        )
+    };
+    let (a, l) = s.split_once('/').ok_or_else(bad)?;
+    let addr: Ipv6Addr = a.parse().map_err(|_| bad())?;
+    let len: u8 = match l {
+        l if !l.is_empty() && l.len() <= 3 && l.bytes().all(|b| b.is_ascii_digit()) => {
+            l.parse().map_err(|_| bad())?
+        }
+        _ => return Err(bad()),
+    };
+    let dst = dataplane::route::v6::network6(addr, len).ok_or_else(|| {
+        if len > 128 {
+            bad()
+        } else {
+            cx.at(
+                &r.dst,
+                format!(
+                    "bad IPv6 prefix `{s}`: host bits set (invalid prefix for given prefix length)"
+                ),
+            )
+        }
+    })?;
+    let via = match &r.via {
+        Some(v) => Some(
+            v.get_ref()
+                .parse::<Ipv6Addr>()
+                .map_err(|_| cx.at(v, format!("bad IPv6 gateway `{}`", v.get_ref())))?,
+        ),
+        None => None,
+    };
+    let dev = r.dev.as_ref().map(known_port).transpose()?;
+    if via.is_none() && dev.is_none() {
+        return Err(cx.at(&r.dst, format!("route to {s} needs `via` or `dev`")));
+    }
+    if let Some(t) = &r.table {
+        if *t.get_ref() != MAIN_TABLE {
+            return Err(cx.at(t, "IPv6 routes go in the main table (254) only, for now"));
+        }
+    }
+    Ok(Route6Config {
+        line: cx.line(r.dst.span()),
+        dst,
+        len,
+        via,
+        dev,
+        metric: r.metric.unwrap_or(1024),
+    })
+}
+
 fn parse_ip(s: &str) -> Result<Ipv4Addr, String> {
     s.parse().map_err(|_| format!("bad IPv4 address `{s}`"))
 }
@@ -586,7 +699,7 @@ impl Config {
 
         // [[port]]
         let mut ports: Vec<PortConfig> = Vec::new();
-        let mut owners: HashMap<Ipv4Addr, String> = HashMap::new();
+        let mut owners: HashMap<IpAddr, String> = HashMap::new();
         for p in raw.port {
             let name = p.name.get_ref();
             check_port_name(name).map_err(|m| cx.at(&p.name, m))?;
@@ -607,7 +720,20 @@ impl Config {
                 None => None,
             };
             let mut addresses = Vec::new();
+            let mut addresses6 = Vec::new();
             for a in &p.addresses {
+                if a.get_ref().contains(':') {
+                    let (ip, len) = parse_cidr6(a.get_ref()).map_err(|e| cx.at(a, e))?;
+                    if let Some(owner) = owners.get(&IpAddr::V6(ip)) {
+                        return Err(cx.at(
+                            a,
+                            format!("address {ip} is already assigned to port `{owner}`"),
+                        ));
+                    }
+                    owners.insert(IpAddr::V6(ip), name.clone());
+                    addresses6.push((ip, len));
+                    continue;
+                }
                 let (ip, len) = parse_cidr(a.get_ref()).map_err(|e| cx.at(a, e.to_string()))?;
                 if ip.is_unspecified() || ip.is_broadcast() || ip.is_multicast() {
                     return Err(cx.at(
@@ -615,13 +741,13 @@ impl Config {
                         format!("`{}` cannot be an interface address", a.get_ref()),
                     ));
                 }
-                if let Some(owner) = owners.get(&ip) {
+                if let Some(owner) = owners.get(&IpAddr::V4(ip)) {
                     return Err(cx.at(
                         a,
                         format!("address {ip} is already assigned to port `{owner}`"),
                     ));
                 }
-                owners.insert(ip, name.clone());
+                owners.insert(IpAddr::V4(ip), name.clone());
                 addresses.push((ip, len));
             }
             let mtu = match &p.mtu {
@@ -629,6 +755,18 @@ impl Config {
                     return Err(cx.at(
                         m,
                         format!("mtu {} is below the IPv4 minimum of 68", m.get_ref()),
+                    ));
+                }
+                // Linux turns IPv6 off on such a device; a configured address would be dead.
+                Some(m)
+                    if *m.get_ref() < dataplane::port::IPV6_MIN_MTU && !addresses6.is_empty() =>
+                {
+                    return Err(cx.at(
+                        m,
+                        format!(
+                            "mtu {} is below the IPv6 minimum of 1280 (port `{name}` has IPv6 addresses)",
+                            m.get_ref()
+                        ),
                     ));
                 }
                 Some(m) => *m.get_ref(),
@@ -641,6 +779,7 @@ impl Config {
                 args: p.args,
                 mac,
                 addresses,
+                addresses6,
                 mtu,
             });
         }
@@ -654,7 +793,12 @@ impl Config {
 
         // [[route]]
         let mut routes = Vec::new();
+        let mut routes6 = Vec::new();
         for r in raw.route {
+            if r.dst.get_ref().contains(':') {
+                routes6.push(route6(&r, &cx, &known_port)?);
+                continue;
+            }
             let dst =
                 Prefix::parse_exact(r.dst.get_ref()).map_err(|e| cx.at(&r.dst, e.to_string()))?;
             let via = match &r.via {
@@ -816,6 +960,7 @@ impl Config {
             max_sleep_us,
             ports,
             routes,
+            routes6,
             policies,
             neighbors,
             conntrack,
@@ -895,9 +1040,10 @@ impl Config {
             let mac = p
                 .mac
                 .unwrap_or(MacAddr([0x02, 0x6e, 0x66, 0x64, (i >> 8) as u8, i as u8]));
-            ports
+            let id = ports
                 .add(&p.name, mac, p.addresses.clone(), p.mtu)
                 .map_err(|e| err(p.line, e.to_string()))?;
+            ports.set_ipv6(id, p.addresses6.clone());
         }
         let port_id = |name: &str| ports.by_name(name).map(|p| p.id);
         let mut fib = Fib::new(ports.clone());
@@ -924,6 +1070,16 @@ impl Config {
                 };
                 err(r.line, message)
             })?;
+        }
+        for r in &self.routes6 {
+            let dev = match &r.dev {
+                Some(d) => {
+                    Some(port_id(d).ok_or_else(|| err(r.line, format!("unknown port `{d}`")))?)
+                }
+                None => None,
+            };
+            fib.add_static6(r.dst, r.len, r.via, dev, r.metric)
+                .map_err(|e| err(r.line, format!("route to {}/{}: {e}", r.dst, r.len)))?;
         }
         for p in &self.policies {
             let priority = p.priority.unwrap_or_else(|| fib.default_rule_priority());
@@ -993,6 +1149,74 @@ mtu = 1400
     /// Line of the first line of `extra` in the combined text.
     fn first_line() -> usize {
         BASE.lines().count() + 1
+    }
+
+    #[test]
+    fn ipv6_addresses_beside_ipv4_and_a_link_local_on_every_port() {
+        let c = parse(
+            "\n[[port]]\nname = \"dmz0\"\ndriver = \"mem\"\nmac = \"02:00:00:00:03:01\"\naddresses = [\"2001:db8:1::1/64\", \"10.3.0.1/24\", \"2001:db8:2::1\"]\n",
+        )
+        .unwrap();
+        let p = c.ports.iter().find(|p| p.name == "dmz0").unwrap();
+        assert_eq!(p.addresses, vec![("10.3.0.1".parse().unwrap(), 24)]);
+        assert_eq!(
+            p.addresses6,
+            vec![
+                ("2001:db8:1::1".parse().unwrap(), 64),
+                ("2001:db8:2::1".parse().unwrap(), 128)
+            ]
+        );
+        let t = c.build().unwrap();
+        let ports = t.fib.ports();
+        let dmz = ports.by_name("dmz0").unwrap();
+        let all: Vec<String> = dmz.ipv6_addresses().map(|a| a.to_string()).collect();
+        assert_eq!(all, ["fe80::ff:fe00:301", "2001:db8:1::1", "2001:db8:2::1"]);
+        let lan = ports.by_name("lan0").unwrap();
+        assert_eq!(lan.link_local().unwrap().to_string(), "fe80::ff:fe00:101");
+        // The same IPv6 address on two ports is refused at the second.
+        let l = first_line();
+        let (line, msg) = fail(
+            "\n[[port]]\nname = \"a0\"\ndriver = \"mem\"\naddresses = [\"2001:db8::1/64\"]\n[[port]]\nname = \"b0\"\ndriver = \"mem\"\naddresses = [\"2001:db8::1/64\"]\n",
+        );
+        assert_eq!(line, l + 8);
+        assert_eq!(msg, "address 2001:db8::1 is already assigned to port `a0`");
+    }
+
+    #[test]
+    fn ipv6_routes_in_the_main_table() {
+        let v6port =
+            "\n[[port]]\nname = \"dmz0\"\ndriver = \"mem\"\naddresses = [\"2001:db8:1::1/64\"]\n";
+        let c = parse(&format!(
+            "{v6port}\n[[route]]\ndst = \"::/0\"\nvia = \"fe80::1\"\ndev = \"dmz0\"\n\n[[route]]\ndst = \"2001:db8:9::/48\"\nvia = \"2001:db8:1::fe\"\nmetric = 5\n"
+        ))
+        .unwrap();
+        assert_eq!(c.routes.len(), 0);
+        assert_eq!(c.routes6.len(), 2);
+        assert_eq!((c.routes6[0].metric, c.routes6[1].metric), (1024, 5));
+        let t = c.build().unwrap();
+        let dmz = t.fib.ports().by_name("dmz0").unwrap().id;
+        assert_eq!(
+            t.fib.lookup6("2001:db8:9::7".parse().unwrap()),
+            Some((dmz, "2001:db8:1::fe".parse().unwrap()))
+        );
+        assert_eq!(
+            t.fib.lookup6("2001:db8:77::7".parse().unwrap()),
+            Some((dmz, "fe80::1".parse().unwrap()))
+        );
+        // Refusals, each at its line (the [[route]]'s dst, or the key at fault).
+        let l = first_line() + v6port.lines().count();
+        for (route, line, want) in [
+            ("dst = \"2001:db8::1/64\"\ndev = \"dmz0\"", 1, "bad IPv6 prefix `2001:db8::1/64`: host bits set (invalid prefix for given prefix length)"),
+            ("dst = \"2001:db8::/129\"\ndev = \"dmz0\"", 1, "bad IPv6 prefix `2001:db8::/129`: expected an IPv6 network/n with n from 0 to 128"),
+            ("dst = \"::/0\"", 1, "route to ::/0 needs `via` or `dev`"),
+            ("dst = \"::/0\"\nvia = \"fe80::1\"", 1, "route to ::/0: gateway fe80::1 is link-local: name its `dev`"),
+            ("dst = \"::/0\"\nvia = \"2001:db8:5::1\"", 1, "route to ::/0: gateway 2001:db8:5::1 is not on a connected IPv6 network (Nexthop has invalid gateway)"),
+            ("dst = \"::/0\"\nvia = \"10.0.0.1\"", 2, "bad IPv6 gateway `10.0.0.1`"),
+            ("dst = \"::/0\"\ndev = \"dmz0\"\ntable = 10", 3, "IPv6 routes go in the main table (254) only, for now"),
+        ] {
+            let (got_line, msg) = fail(&format!("{v6port}\n[[route]]\n{route}\n"));
+            assert_eq!((got_line, msg.as_str()), (l + 1 + line, want), "{route}");
+        }
     }
 
     #[test]
@@ -1189,6 +1413,26 @@ listen = "0.0.0.0:9100"
         );
         let (_, msg) = fail(&port("mtu = 40"));
         assert!(msg.contains("mtu 40"), "{msg}");
+        // IPv6 beside IPv4.
+        for (addr, want) in [
+            ("2001:db8::1/129", "bad IPv6 CIDR `2001:db8::1/129`: expected an IPv6 address/n with n from 0 to 128"),
+            ("2001:db8::g/64", "bad IPv6 CIDR `2001:db8::g/64`: expected an IPv6 address/n with n from 0 to 128"),
+            ("2001:db8::1/", "bad IPv6 CIDR `2001:db8::1/`: expected an IPv6 address/n with n from 0 to 128"),
+            ("ff02::1/64", "`ff02::1/64` cannot be an interface address"),
+            ("::/0", "`::/0` cannot be an interface address"),
+            ("::1/128", "`::1/128` cannot be an interface address"),
+            ("::ffff:10.0.0.1/128", "`::ffff:10.0.0.1/128` cannot be an interface address"),
+            ("fe80::1/64", "`fe80::1/64`: link-local addresses are not configured (each port has fe80:: with the EUI-64 of its MAC)"),
+        ] {
+            let (line, msg) = fail(&port(&format!("addresses = [\"10.9.0.1/24\", \"{addr}\"]")));
+            assert_eq!((line, msg.as_str()), (l + 4, want), "{addr}");
+        }
+        let (line, msg) = fail(&port("addresses = [\"2001:db8:1::1/64\"]\nmtu = 1000"));
+        assert_eq!(line, l + 5);
+        assert_eq!(
+            msg,
+            "mtu 1000 is below the IPv6 minimum of 1280 (port `dmz0` has IPv6 addresses)"
+        );
         let (line, msg) = fail("\n[[port]]\nname = \"wan0+\"\ndriver = \"mem\"\n");
         assert_eq!(line, l + 2);
         assert!(msg.contains("may only contain"), "{msg}");

@@ -46,7 +46,7 @@ impl Checked {
             c.path.display(),
             count(c.ports.len(), "port", "ports"),
             count(c.workers.len(), "worker", "workers"),
-            count(c.routes.len(), "route", "routes"),
+            count(c.routes.len() + c.routes6.len(), "route", "routes"),
             count(c.policies.len(), "policy rule", "policy rules"),
             count(c.neighbors.len(), "neighbor", "neighbors"),
         )

@@ -496,7 +496,10 @@ fn routes_and_neighbours_steer_forwarding() {
         ),
         ("wan0", 2, "02:00:00:00:02:01", true)
     );
-    assert_eq!(interfaces[1].addresses, vec!["203.0.113.1/24".to_string()]);
+    assert_eq!(
+        interfaces[1].addresses,
+        ["203.0.113.1/24", "fe80::ff:fe00:201/64"]
+    );
 
     let neighbor = pb::Neighbor {
         ip: "203.0.113.253".into(),
@@ -525,7 +528,10 @@ fn routes_and_neighbours_steer_forwarding() {
         (Code::InvalidArgument, "Error: Nexthop has invalid gateway.")
     );
     let routes = rt
-        .block_on(net.list_routes(pb::ListRoutesRequest { table: 0 }))
+        .block_on(net.list_routes(pb::ListRoutesRequest {
+            table: 0,
+            family: 0,
+        }))
         .unwrap()
         .into_inner()
         .routes;

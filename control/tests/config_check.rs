@@ -89,6 +89,11 @@ fn each_broken_config_is_refused_at_its_line() {
             "address.toml:4: bad CIDR `192.168.1.300/24`: expected a.b.c.d/n with n from 0 to 32",
         ),
         (
+            "address6",
+            "[[port]]\nname = \"lan0\"\ndriver = \"x\"\naddresses = [\"192.168.1.1/24\", \"2001:db8::1/129\"]\n".into(),
+            "address6.toml:4: bad IPv6 CIDR `2001:db8::1/129`: expected an IPv6 address/n with n from 0 to 128",
+        ),
+        (
             "mtu",
             format!("{PORT}mtu = 40\n"),
             "mtu.toml:5: mtu 40 is below the IPv4 minimum of 68",

@@ -555,6 +555,22 @@ fn a_scrape_matches_the_traffic_sent() {
             "{event}"
         );
     }
+    // Neighbour discovery and IPv6 by event (no IPv6 here).
+    for event in [
+        "solicitations_received",
+        "solicitations_answered",
+        "invalid",
+    ] {
+        assert_eq!(
+            m.value("nfdp_ndisc_total", &[("event", event)]),
+            0.0,
+            "{event}"
+        );
+    }
+    assert_eq!(
+        m.value("nfdp_ipv6_total", &[("event", "echo_replies")]),
+        0.0
+    );
     // Rules: the IP length (32 bytes) is what a rule counts.
     assert_eq!(
         rule("nfdp_rule_packets_total", "filter", "FORWARD", "1"),

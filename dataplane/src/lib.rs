@@ -11,6 +11,7 @@ pub mod defrag;
 pub mod handoff;
 pub mod hash;
 pub mod ipset;
+pub mod nd;
 pub mod neigh;
 pub mod pipeline;
 pub mod port;

@@ -8,7 +8,7 @@
 //! pushed to their inboxes, and each pass starts with this worker's inbox.
 
 use crate::handoff::{Handed, Handoff};
-use crate::pipeline::owner::is_arp_reply;
+use crate::pipeline::owner::{is_arp_reply, is_neighbor_advert};
 use crate::pipeline::{Emit, Pipeline};
 use crate::port::{PacketBuf, Port, PortId};
 use std::sync::Arc;
@@ -166,7 +166,7 @@ impl Worker {
         buf: PacketBuf,
         now_ns: u64,
     ) {
-        if is_arp_reply(buf.data()) {
+        if is_arp_reply(buf.data()) || is_neighbor_advert(buf.data()) {
             for w in (0..h.workers()).filter(|&w| w != me) {
                 let copy = Handed {
                     port: in_port,

@@ -37,7 +37,7 @@ const CONFIG: &str = r#"
 name = "lan0"
 driver = "mem"
 mac = "02:00:00:00:01:01"
-addresses = ["192.168.1.1/24"]
+addresses = ["192.168.1.1/24", "2001:db8:1::1/64"]
 
 [[port]]
 name = "wan0"
@@ -572,6 +572,15 @@ fn check_emits(out: &mut Vec<Emit>, clean: bool) {
                     0x0806 => {
                         let a = ArpPacket::new_checked(payload).expect("emitted ARP views");
                         ArpRepr::parse(&a).expect("emitted ARP parses");
+                    }
+                    // Neighbour discovery and echo replies of the appliance: ICMPv6 with a
+                    // good checksum.
+                    0x86dd => {
+                        let ip = dataplane::wire::Ipv6Packet::new_checked(payload)
+                            .expect("emitted IPv6 views");
+                        let m = dataplane::wire::Icmpv6Packet::new_checked(ip.payload())
+                            .expect("emitted ICMPv6 views");
+                        assert!(m.verify_checksum(ip.src_addr(), ip.dst_addr()));
                     }
                     other => panic!("emitted ethertype {other:#06x}"),
                 }

@@ -77,10 +77,17 @@ pub fn interfaces(control: &Control) -> ListInterfacesReply {
                 mac: info.map(|x| x.mac.to_string()).unwrap_or_default(),
                 mtu: u32::from(p.mtu),
                 up: control.ports.get(i).is_some_and(|c| c.link_up()),
+                // IPv4 first, then IPv6 as `ip addr` lists it: the configured ones, then
+                // the link-local one.
                 addresses: p
                     .addresses
                     .iter()
                     .map(|(a, l)| format!("{a}/{l}"))
+                    .chain(info.into_iter().flat_map(|x| {
+                        let configured = x.addresses6.iter().map(|(a, l)| format!("{a}/{l}"));
+                        let link = x.link_local().map(|a| format!("{a}/64"));
+                        configured.chain(link).filter(|_| x.ipv6_enabled())
+                    }))
                     .collect(),
                 driver: p.driver.clone(),
             }
@@ -125,6 +132,48 @@ pub fn routes(control: &Control, table: u32) -> ListRoutesReply {
                 },
             });
         }
+    }
+    ListRoutesReply { routes: out }
+}
+
+/// The IPv6 routes as `ip -6 route` lists the main table: each IPv6 port's connected
+/// prefixes and fe80::/64 (metric 256, as the kernel adds them), then the static ones.
+pub fn routes6(control: &Control, table: u32) -> ListRoutesReply {
+    if !matches!(table, 0 | MAIN_TABLE | ALL_TABLES) {
+        return ListRoutesReply::default();
+    }
+    let net = control.net();
+    let mut out = Vec::new();
+    let ports = net.fib.ports();
+    let connected = |dst: String, dev: PortId| Route {
+        dst,
+        via: String::new(),
+        dev: port_name(control, dev),
+        table: MAIN_TABLE,
+        metric: 256,
+        proto: "kernel".into(),
+        src: String::new(),
+    };
+    for p in ports.iter().filter(|p| p.ipv6_enabled()) {
+        for &(a, len) in &p.addresses6 {
+            let mask = u128::MAX.checked_shl(128 - u32::from(len)).unwrap_or(0);
+            let net6 = std::net::Ipv6Addr::from(u128::from(a) & mask);
+            out.push(connected(format!("{net6}/{len}"), p.id));
+        }
+    }
+    for p in ports.iter().filter(|p| p.ipv6_enabled()) {
+        out.push(connected("fe80::/64".into(), p.id));
+    }
+    for r in net.fib.routes6() {
+        out.push(Route {
+            dst: format!("{}/{}", r.dst, r.len),
+            via: r.via.map(|v| v.to_string()).unwrap_or_default(),
+            dev: port_name(control, r.dev),
+            table: MAIN_TABLE,
+            metric: r.metric,
+            proto: "static".into(),
+            src: String::new(),
+        });
     }
     ListRoutesReply { routes: out }
 }
@@ -271,13 +320,12 @@ pub fn neighbors(control: &Control, dev: &str) -> Result<ListNeighborsReply, Sta
             if only.is_some_and(|p| p != e.port) {
                 continue;
             }
-            seen.entry((e.port.0, u32::from(e.ip)))
-                .or_insert_with(|| Neighbor {
-                    ip: e.ip.to_string(),
-                    mac: e.mac.map(|m| m.to_string()).unwrap_or_default(),
-                    dev: port_name(control, e.port),
-                    state: e.state.to_string(),
-                });
+            seen.entry((e.port.0, e.ip)).or_insert_with(|| Neighbor {
+                ip: e.ip.to_string(),
+                mac: e.mac.map(|m| m.to_string()).unwrap_or_default(),
+                dev: port_name(control, e.port),
+                state: e.state.to_string(),
+            });
         }
     }
     Ok(ListNeighborsReply {
@@ -372,7 +420,12 @@ impl Net for NetService {
         &self,
         r: Request<ListRoutesRequest>,
     ) -> Result<Response<ListRoutesReply>, Status> {
-        Ok(Response::new(routes(&self.control, r.into_inner().table)))
+        let r = r.into_inner();
+        Ok(Response::new(if r.family == 6 {
+            routes6(&self.control, r.table)
+        } else {
+            routes(&self.control, r.table)
+        }))
     }
     async fn add_route(&self, r: Request<Route>) -> Result<Response<NetReply>, Status> {
         blocking_call!(self, r, add_route)

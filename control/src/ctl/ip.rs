@@ -12,13 +12,21 @@ use crate::api::pb::{
 /// A parsed `ip` command.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IpCommand {
-    RouteShow { table: u32 },
+    /// `family`: 6 for `ip -6 route`, else IPv4.
+    RouteShow {
+        table: u32,
+        family: u8,
+    },
     RouteAdd(Route),
     RouteDel(Route),
     RuleShow,
     RuleAdd(PolicyRule),
     RuleDel(PolicyRule),
-    NeighShow { dev: String },
+    /// `family`: 4 or 6 for `ip -4|-6 neigh`, 0 for both.
+    NeighShow {
+        dev: String,
+        family: u8,
+    },
     NeighAdd(Neighbor),
     NeighDel(Neighbor),
     LinkShow,
@@ -59,6 +67,13 @@ fn is_verb(s: &str, full: &str) -> bool {
 
 /// Parses `ip OBJECT [COMMAND [ARGS]]`; Err: the message (exit 255, as ip's usage errors).
 pub fn parse(args: &[String]) -> Result<IpCommand, String> {
+    // `ip -4|-6 OBJECT`: the family selects what `neigh show` lists (IPv6 has no routes or
+    // rules here yet).
+    let (family, args) = match args.first().map(String::as_str) {
+        Some("-4") => (4, &args[1..]),
+        Some("-6") => (6, &args[1..]),
+        _ => (0, args),
+    };
     let obj = args.first().map(String::as_str).unwrap_or("");
     let verb = args.get(1).map(String::as_str).unwrap_or("show");
     let rest = if args.len() > 2 { &args[2..] } else { &[] };
@@ -92,7 +107,7 @@ pub fn parse(args: &[String]) -> Result<IpCommand, String> {
                     table = table_id(&need(kv.next(), "table")?)?;
                 }
             }
-            Ok(IpCommand::RouteShow { table })
+            Ok(IpCommand::RouteShow { table, family })
         }
         ("route", _) => {
             let mut r = Route {
@@ -182,7 +197,7 @@ pub fn parse(args: &[String]) -> Result<IpCommand, String> {
                     dev = need(kv.next(), "dev")?;
                 }
             }
-            Ok(IpCommand::NeighShow { dev })
+            Ok(IpCommand::NeighShow { dev, family })
         }
         ("neigh", _) => {
             let mut n = Neighbor {
@@ -219,7 +234,7 @@ pub fn parse(args: &[String]) -> Result<IpCommand, String> {
 
 /// One route as `ip route` prints it.
 pub fn route_line(r: &Route, show_table: bool) -> String {
-    let mut s = if r.dst == "0.0.0.0/0" || r.dst.is_empty() {
+    let mut s = if r.dst == "0.0.0.0/0" || r.dst == "::/0" || r.dst.is_empty() {
         "default".to_string()
     } else {
         r.dst.clone()
@@ -289,7 +304,13 @@ pub fn link_lines(i: &Interface) -> String {
     );
     s.push_str(&format!("    link/ether {} brd ff:ff:ff:ff:ff:ff\n", i.mac));
     for a in &i.addresses {
-        s.push_str(&format!("    inet {a} scope global {}\n", i.name));
+        if !a.contains(':') {
+            s.push_str(&format!("    inet {a} scope global {}\n", i.name));
+        } else if a.starts_with("fe80:") {
+            s.push_str(&format!("    inet6 {a} scope link\n"));
+        } else {
+            s.push_str(&format!("    inet6 {a} scope global\n"));
+        }
     }
     s
 }
@@ -302,7 +323,13 @@ pub async fn run(conn: Conn, cmd: IpCommand, io: &mut Io<'_>) -> i32 {
         2
     };
     match cmd {
-        IpCommand::RouteShow { table } => match c.list_routes(ListRoutesRequest { table }).await {
+        IpCommand::RouteShow { table, family } => match c
+            .list_routes(ListRoutesRequest {
+                table,
+                family: u32::from(family),
+            })
+            .await
+        {
             Ok(r) => {
                 for route in &r.into_inner().routes {
                     io.out_line(&route_line(route, table == u32::MAX));
@@ -330,10 +357,14 @@ pub async fn run(conn: Conn, cmd: IpCommand, io: &mut Io<'_>) -> i32 {
             .delete_policy_rule(p)
             .await
             .map_or_else(|s| fail(io, s), |_| 0),
-        IpCommand::NeighShow { dev } => {
+        IpCommand::NeighShow { dev, family } => {
             match c.list_neighbors(ListNeighborsRequest { dev }).await {
                 Ok(r) => {
                     for n in &r.into_inner().neighbors {
+                        let v6 = n.ip.contains(':');
+                        if (family == 4 && v6) || (family == 6 && !v6) {
+                            continue;
+                        }
                         io.out_line(&neigh_line(n));
                     }
                     0
@@ -370,11 +401,17 @@ mod tests {
     fn route_commands() {
         assert_eq!(
             parse(&v("route")).unwrap(),
-            IpCommand::RouteShow { table: 254 }
+            IpCommand::RouteShow {
+                table: 254,
+                family: 0
+            }
         );
         assert_eq!(
             parse(&v("r s table all")).unwrap(),
-            IpCommand::RouteShow { table: u32::MAX }
+            IpCommand::RouteShow {
+                table: u32::MAX,
+                family: 0
+            }
         );
         assert_eq!(
             parse(&v("route add default via 10.0.0.1 dev wan0 metric 5")).unwrap(),
@@ -421,9 +458,60 @@ mod tests {
         );
         assert_eq!(
             parse(&v("neigh show dev lan0")).unwrap(),
-            IpCommand::NeighShow { dev: "lan0".into() }
+            IpCommand::NeighShow {
+                dev: "lan0".into(),
+                family: 0
+            }
+        );
+        assert_eq!(
+            parse(&v("-6 route")).unwrap(),
+            IpCommand::RouteShow {
+                table: 254,
+                family: 6
+            }
+        );
+        let default6 = Route {
+            dst: "::/0".into(),
+            via: "fe80::1".into(),
+            dev: "wan0".into(),
+            table: 254,
+            metric: 1024,
+            proto: "static".into(),
+            src: String::new(),
+        };
+        assert_eq!(
+            route_line(&default6, false),
+            "default via fe80::1 dev wan0 proto static metric 1024"
+        );
+        assert_eq!(
+            parse(&v("-6 neigh")).unwrap(),
+            IpCommand::NeighShow {
+                dev: String::new(),
+                family: 6
+            }
         );
         assert_eq!(parse(&v("link")).unwrap(), IpCommand::LinkShow);
+    }
+
+    #[test]
+    fn interface_lines_list_inet6_after_inet() {
+        let i = Interface {
+            name: "lan0".into(),
+            index: 1,
+            mac: "02:00:00:00:01:01".into(),
+            mtu: 1500,
+            up: true,
+            addresses: vec![
+                "192.168.1.1/24".into(),
+                "2001:db8:1::1/64".into(),
+                "fe80::ff:fe00:101/64".into(),
+            ],
+            driver: "mem".into(),
+        };
+        assert_eq!(
+            link_lines(&i),
+            "1: lan0: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 state UP\n    link/ether 02:00:00:00:01:01 brd ff:ff:ff:ff:ff:ff\n    inet 192.168.1.1/24 scope global lan0\n    inet6 2001:db8:1::1/64 scope global\n    inet6 fe80::ff:fe00:101/64 scope link\n"
+        );
     }
 
     #[test]

@@ -14,6 +14,8 @@ use crate::iptables::list::list_table;
 use crate::iptables::ListOptions;
 use dataplane::pipeline::arp::ArpStats;
 use dataplane::pipeline::compile::SlotOwner;
+use dataplane::pipeline::ipv6::Ipv6Stats;
+use dataplane::pipeline::ndisc::NdiscStats;
 use dataplane::pipeline::{DropReason, PipelineStats};
 use dataplane::port::PortStats;
 use dataplane::ruleset::{Counters, Ruleset};
@@ -622,6 +624,52 @@ pub fn render(
         ("arptables_output", arp.filtered_out),
     ] {
         e.sample("nfdp_arp_total", &[("event", event)], v);
+    }
+
+    // IPv6 neighbour discovery and echo, all workers.
+    let (mut nd, mut v6) = (NdiscStats::default(), Ipv6Stats::default());
+    for (_, s) in &w {
+        let r = &s.report.ndisc;
+        nd.solicitations_received += r.solicitations_received;
+        nd.solicitations_answered += r.solicitations_answered;
+        nd.adverts_received += r.adverts_received;
+        nd.solicitations_sent += r.solicitations_sent;
+        nd.announcements_sent += r.announcements_sent;
+        nd.invalid += r.invalid;
+        nd.ignored += r.ignored;
+        nd.queued += r.queued;
+        v6.received += s.report.ipv6.received;
+        v6.echo_requests += s.report.ipv6.echo_requests;
+        v6.echo_replies += s.report.ipv6.echo_replies;
+    }
+    e.family(
+        "nfdp_ndisc_total",
+        Kind::Counter,
+        "IPv6 neighbour discovery on the appliance's ports, by event (invalid: failed RFC 4861's checks).",
+    );
+    for (event, v) in [
+        ("solicitations_received", nd.solicitations_received),
+        ("solicitations_answered", nd.solicitations_answered),
+        ("adverts_received", nd.adverts_received),
+        ("solicitations_sent", nd.solicitations_sent),
+        ("announcements_sent", nd.announcements_sent),
+        ("invalid", nd.invalid),
+        ("ignored", nd.ignored),
+        ("queued", nd.queued),
+    ] {
+        e.sample("nfdp_ndisc_total", &[("event", event)], v);
+    }
+    e.family(
+        "nfdp_ipv6_total",
+        Kind::Counter,
+        "IPv6 frames received, and the echo requests to the appliance answered.",
+    );
+    for (event, v) in [
+        ("received", v6.received),
+        ("echo_requests", v6.echo_requests),
+        ("echo_replies", v6.echo_replies),
+    ] {
+        e.sample("nfdp_ipv6_total", &[("event", event)], v);
     }
 
     // Conntrack: one shard per worker, each with its own nf_conntrack_max.

@@ -14,7 +14,7 @@ use dataplane::port::{MacAddr, PacketBuf, Port, PortId};
 use dataplane::route::Fib;
 use dataplane::ruleset::Counters;
 use dataplane::worker::Worker;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -129,6 +129,8 @@ pub struct WorkerReport {
     pub stats: PipelineStats,
     /// ARP: requests, answers, arptables drops.
     pub arp: dataplane::pipeline::arp::ArpStats,
+    pub ndisc: dataplane::pipeline::ndisc::NdiscStats,
+    pub ipv6: dataplane::pipeline::ipv6::Ipv6Stats,
     pub ct_count: u64,
     pub ct_stats: CtStats,
     /// Per counter slot of `generation`'s ruleset.
@@ -159,9 +161,10 @@ pub struct WorkerReport {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NeighborEntry {
     pub port: PortId,
-    pub ip: Ipv4Addr,
+    /// IPv4 (ARP) or IPv6 (neighbour discovery).
+    pub ip: IpAddr,
     pub mac: Option<MacAddr>,
-    /// INCOMPLETE, REACHABLE, STALE or PERMANENT.
+    /// INCOMPLETE, REACHABLE, STALE, DELAY, PROBE or PERMANENT.
     pub state: &'static str,
 }
 
@@ -366,6 +369,8 @@ impl WorkerThread {
         let p = &self.worker.pipeline;
         report.stats = p.stats().clone();
         report.arp = *p.arp_stats();
+        report.ndisc = *p.ndisc_stats();
+        report.ipv6 = *p.ipv6_stats();
         report.ct_count = p.conntrack().len() as u64;
         report.ct_stats = p.conntrack().stats().clone();
         report.counters = p.counters().to_vec();
@@ -574,12 +579,18 @@ pub fn neighbor_entries(p: &dataplane::pipeline::Pipeline) -> Vec<NeighborEntry>
         .iter()
         .map(|(port, ip, e)| NeighborEntry {
             port,
-            ip,
+            ip: IpAddr::V4(ip),
             mac: e.mac,
             state: state_name(e.state),
         })
         .collect();
-    v.sort_by_key(|e| (e.port.0, u32::from(e.ip)));
+    v.extend(p.nd_neighbors().iter().map(|(port, ip, e)| NeighborEntry {
+        port,
+        ip: IpAddr::V6(ip),
+        mac: e.mac,
+        state: e.state.name(),
+    }));
+    v.sort_by_key(|e| (e.port.0, e.ip));
     v
 }
 
@@ -605,6 +616,15 @@ pub fn neighbor_listing(p: &dataplane::pipeline::Pipeline, port_names: &[String]
             }
         })
         .collect();
+    lines.extend(p.nd_neighbors().iter().map(|(port, ip, e)| {
+        let dev = port_names
+            .get(usize::from(port.0))
+            .map_or("?", |s| s.as_str());
+        match e.mac {
+            Some(mac) => format!("{ip} dev {dev} lladdr {mac} {}", e.state.name()),
+            None => format!("{ip} dev {dev} {}", e.state.name()),
+        }
+    }));
     lines.sort();
     lines
 }

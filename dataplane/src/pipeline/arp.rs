@@ -274,6 +274,7 @@ impl Pipeline {
     /// (unicast to the known MAC), and drops the packets of addresses that never resolved.
     /// The worker calls it every ~100 ms.
     pub fn tick(&mut self, now_ns: u64, out: &mut Vec<Emit>) {
+        self.ndisc_tick(now_ns, out);
         let t = self.neighbors.tick(now_ns);
         self.count_drop(DropReason::NoNeighbor, t.dropped.len() as u64);
         for (port, target, to) in t.solicit {
@@ -287,7 +288,8 @@ impl Pipeline {
     }
 
     /// Gratuitous ARP for every address of `port` (a port coming up), so that neighbours
-    /// which knew another MAC for them update it.
+    /// which knew another MAC for them update it; unsolicited neighbour advertisements for
+    /// its IPv6 addresses likewise.
     pub fn announce(&mut self, port: PortId, out: &mut Vec<Emit>) {
         let Some(p) = self.fib.ports().get(port) else {
             return;
@@ -301,6 +303,7 @@ impl Pipeline {
             self.arp.announcements_sent += 1;
             self.arp_out(port, f, out);
         }
+        self.ndisc_announce(port, out);
     }
 
     /// arptables INPUT for a received message (`arp_rcv`'s `NF_ARP_IN`): false when it is
@@ -359,8 +362,8 @@ impl Pipeline {
     /// packets dropped; configured ones stay. (Connections MASQUERADEd to its addresses are
     /// the caller's to forget, with `forget_masqueraded`.)
     pub fn link_down(&mut self, port: PortId) {
-        let dropped = self.neighbors.flush_port(port);
-        self.count_drop(DropReason::NoNeighbor, dropped.len() as u64);
+        let dropped = self.neighbors.flush_port(port).len() + self.nd.flush_port(port).len();
+        self.count_drop(DropReason::NoNeighbor, dropped as u64);
     }
 
     /// `ip neigh del`: forgets an entry; packets waiting on it are dropped as no_neighbor.
@@ -899,12 +902,19 @@ mod tests {
     fn gratuitous_arp_for_every_address_of_the_port() {
         let mut p = pipeline();
         let mut out = Vec::new();
+        // The port's IPv6 advertisements come with them (pipeline::ndisc's tests).
+        let arp_only = |out: &[Emit]| -> Vec<(PortId, Vec<u8>)> {
+            sent(out)
+                .into_iter()
+                .filter(|(_, f)| f[12..14] == [0x08, 0x06])
+                .collect()
+        };
         p.announce(A, &mut out);
-        assert_eq!(sent(&out), vec![(A, hex(K_GARP_1)), (A, hex(K_GARP_2))]);
+        assert_eq!(arp_only(&out), vec![(A, hex(K_GARP_1)), (A, hex(K_GARP_2))]);
         out.clear();
         p.announce(BARE, &mut out);
         p.announce(PortId(9), &mut out);
-        assert!(out.is_empty());
+        assert!(arp_only(&out).is_empty());
         assert_eq!(p.arp_stats().announcements_sent, 2);
     }
 

@@ -8,7 +8,7 @@ use std::ops::{Index, IndexMut};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum DropReason {
-    /// Neither IPv4 nor ARP (the kernel has no handler for the ethertype).
+    /// Neither IPv4, IPv6 nor ARP (the kernel has no handler for the ethertype).
     NotIpv4,
     /// Truncated or inconsistent headers (Ethernet, IPv4: `ip_rcv`'s checks).
     Malformed,
@@ -41,10 +41,15 @@ pub enum DropReason {
     /// `-j SYNPROXY` refused a segment: a bad TCP checksum or header, or an ACK whose
     /// cookie is not valid (its `cookie_invalid` counter).
     Synproxy,
+    /// IPv6 other than neighbour discovery and echo to the appliance's own addresses (no
+    /// IPv6 forwarding, ip6tables or local delivery yet), or on a port without IPv6.
+    Ipv6Unhandled,
+    /// A neighbour discovery message that failed RFC 4861's validity checks.
+    NdiscInvalid,
 }
 
 impl DropReason {
-    pub const COUNT: usize = 15;
+    pub const COUNT: usize = 17;
 
     /// Every reason, in the order the counters are kept and exported.
     pub const ALL: [DropReason; DropReason::COUNT] = [
@@ -63,6 +68,8 @@ impl DropReason {
         DropReason::OtherHost,
         DropReason::LinkBroadcast,
         DropReason::Synproxy,
+        DropReason::Ipv6Unhandled,
+        DropReason::NdiscInvalid,
     ];
 
     /// The `reason` label of `nfdp_drops_total`.
@@ -83,6 +90,8 @@ impl DropReason {
             DropReason::OtherHost => "other_host",
             DropReason::LinkBroadcast => "link_broadcast",
             DropReason::Synproxy => "synproxy",
+            DropReason::Ipv6Unhandled => "ipv6_unhandled",
+            DropReason::NdiscInvalid => "ndisc_invalid",
         }
     }
 

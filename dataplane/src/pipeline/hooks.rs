@@ -89,6 +89,9 @@ impl Pipeline {
                 self.arp_in(port, frame.data(), &l3, out);
                 return Err(Stop::Held);
             }
+            if l3.ethertype == EtherType::IPV6 {
+                return self.ipv6_in(port, frame.data(), &l3, out);
+            }
             if l3.ethertype != EtherType::IPV4 {
                 return Err(Stop::Drop(DropReason::NotIpv4));
             }

@@ -16,7 +16,9 @@ mod helper;
 mod hooks;
 mod host;
 pub mod icmp_limit;
+pub mod ipv6;
 mod nat;
+pub mod ndisc;
 pub mod owner;
 pub mod synproxy;
 pub mod tables;
@@ -219,6 +221,8 @@ pub struct Pipeline {
     /// Forwarding lookups of recent destinations (exact: keyed by the FIB generation).
     routes: RouteCache,
     neighbors: NeighTable<PacketBuf>,
+    /// The IPv6 neighbour cache (neighbour discovery).
+    nd: crate::nd::NdTable<PacketBuf>,
     conntrack: Conntrack,
     tables: tables::NamedTables,
     /// The IP sets `-m set` tests: the snapshot last published to this worker.
@@ -234,6 +238,8 @@ pub struct Pipeline {
     state: Vec<RuleState>,
     stats: PipelineStats,
     arp: arp::ArpStats,
+    ndisc: ndisc::NdiscStats,
+    ipv6: ipv6::Ipv6Stats,
     /// Packets and bytes of each arptables rule (`ArpTable::rule_count` order).
     arp_counters: Vec<Counters>,
     /// TRACE lines, when tracing every packet (replay).
@@ -300,6 +306,7 @@ impl Pipeline {
             fib,
             routes: RouteCache::default(),
             neighbors,
+            nd: Default::default(),
             conntrack,
             tables: tables::NamedTables::default(),
             sets: Arc::new(SetTable::default()),
@@ -310,6 +317,8 @@ impl Pipeline {
             state: vec![RuleState::default(); n],
             stats: PipelineStats::default(),
             arp: arp::ArpStats::default(),
+            ndisc: ndisc::NdiscStats::default(),
+            ipv6: ipv6::Ipv6Stats::default(),
             arp_counters: vec![Counters::default(); arp_rules],
             trace: None,
             watches: Vec::new(),

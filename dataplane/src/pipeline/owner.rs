@@ -58,6 +58,20 @@ pub fn is_arp_reply(frame: &[u8]) -> bool {
     l3.ethertype == EtherType::ARP && frame.get(l3.offset + 6..l3.offset + 8) == Some(&[0, 2][..])
 }
 
+/// A neighbour advertisement right after the IPv6 header (every worker's neighbour cache
+/// should learn from it, as from an ARP reply).
+pub fn is_neighbor_advert(frame: &[u8]) -> bool {
+    let Ok(eth) = EthernetFrame::new_checked(frame) else {
+        return false;
+    };
+    let Ok(l3) = eth.l3_header() else {
+        return false;
+    };
+    l3.ethertype == EtherType::IPV6
+        && frame.get(l3.offset + 6) == Some(&crate::wire::ipv6::next_header::ICMPV6)
+        && frame.get(l3.offset + 40) == Some(&136)
+}
+
 impl Pipeline {
     /// Makes this the pipeline of worker `index` of `count`: NAT allocates this
     /// worker's port slices, connections other workers may see packets of are
@@ -199,5 +213,43 @@ impl Pipeline {
         out: &mut Vec<Emit>,
     ) {
         self.receive_frame(port, frame, frag_max, now_ns, out);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::ipv6::icmpv6_packet;
+    use crate::wire::Icmpv6Repr;
+
+    fn framed(icmp: &Icmpv6Repr) -> Vec<u8> {
+        let p = icmpv6_packet(
+            "fe80::1".parse().unwrap(),
+            "fe80::2".parse().unwrap(),
+            255,
+            0,
+            icmp,
+        );
+        let mut f = vec![2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2, 0x86, 0xdd];
+        f.extend_from_slice(p.data());
+        f
+    }
+
+    #[test]
+    fn neighbour_advertisements_are_recognised_for_every_worker() {
+        let target = "fe80::2".parse().unwrap();
+        let na = framed(&Icmpv6Repr::NeighborAdvert {
+            flags: 0x60,
+            target,
+            options: &[],
+        });
+        assert!(is_neighbor_advert(&na));
+        let ns = framed(&Icmpv6Repr::NeighborSolicit {
+            target,
+            options: &[],
+        });
+        assert!(!is_neighbor_advert(&ns));
+        assert!(!is_neighbor_advert(&na[..54]));
+        assert!(!is_arp_reply(&na));
     }
 }

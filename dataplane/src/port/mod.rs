@@ -12,7 +12,7 @@ pub use buf::{PacketBuf, PacketPool, RxChecksum, DEFAULT_BUF_SIZE, DEFAULT_HEADR
 pub use mem::{InjectError, MemPort};
 
 use std::fmt;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::str::FromStr;
 
 /// Index of a port in the appliance's `PortTable`. A small integer so packets, routes and
@@ -110,8 +110,14 @@ pub struct PortInfo {
     /// Interface addresses with their prefix length; the first is the primary (the source of
     /// locally generated packets and of MASQUERADE).
     pub addresses: Vec<(Ipv4Addr, u8)>,
+    /// Configured IPv6 addresses with their prefix length (the link-local one is derived
+    /// from the MAC, `link_local`).
+    pub addresses6: Vec<(Ipv6Addr, u8)>,
     pub mtu: u16,
 }
+
+/// The smallest MTU IPv6 runs on (RFC 8200); Linux disables IPv6 on a device below it.
+pub const IPV6_MIN_MTU: u16 = 1280;
 
 impl PortInfo {
     /// The primary address, if the port has any.
@@ -133,6 +139,83 @@ impl PortInfo {
             .map(|&(a, _)| a)
             .or_else(|| self.primary())
     }
+
+    /// Whether IPv6 runs on the port (Linux keeps it off below the minimum MTU).
+    pub fn ipv6_enabled(&self) -> bool {
+        self.mtu >= IPV6_MIN_MTU
+    }
+
+    /// The link-local address, fe80::/64 with the modified EUI-64 interface identifier of
+    /// the MAC (RFC 4291 appendix A, Linux's `addr_gen_mode` 0); `None` without IPv6.
+    pub fn link_local(&self) -> Option<Ipv6Addr> {
+        self.ipv6_enabled().then(|| link_local_of(self.mac))
+    }
+
+    /// Every IPv6 address of the port: the link-local one first, then the configured ones.
+    pub fn ipv6_addresses(&self) -> impl Iterator<Item = Ipv6Addr> + '_ {
+        let globals = self.addresses6.iter().map(|&(a, _)| a);
+        self.link_local()
+            .into_iter()
+            .chain(globals.filter(|_| self.ipv6_enabled()))
+    }
+
+    /// Whether `addr` is one of the port's IPv6 addresses.
+    pub fn has_ipv6(&self, addr: Ipv6Addr) -> bool {
+        self.ipv6_addresses().any(|a| a == addr)
+    }
+
+    /// The source for a packet to `dst` from this port (RFC 6724's first rules, reduced):
+    /// the link-local address for a link-local or multicast link-scope destination, else the
+    /// first configured address whose prefix holds `dst`, else the first configured one,
+    /// else the link-local one.
+    pub fn ipv6_source_for(&self, dst: Ipv6Addr) -> Option<Ipv6Addr> {
+        if !self.ipv6_enabled() {
+            return None;
+        }
+        let link_scope = is_link_local6(dst) || (dst.is_multicast() && dst.octets()[1] & 0x0f <= 2);
+        if link_scope {
+            return self.link_local();
+        }
+        let on_link = |&&(a, len): &&(Ipv6Addr, u8)| {
+            let mask = u128::MAX.checked_shl(128 - u32::from(len)).unwrap_or(0);
+            u128::from(a) & mask == u128::from(dst) & mask
+        };
+        self.addresses6
+            .iter()
+            .find(on_link)
+            .or_else(|| self.addresses6.first())
+            .map(|&(a, _)| a)
+            .or_else(|| self.link_local())
+    }
+}
+
+/// fe80::/64 with the modified EUI-64 of `mac`: the universal/local bit flipped and ff:fe
+/// in the middle.
+pub fn link_local_of(mac: MacAddr) -> Ipv6Addr {
+    let m = mac.0;
+    Ipv6Addr::from([
+        0xfe,
+        0x80,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        m[0] ^ 0x02,
+        m[1],
+        m[2],
+        0xff,
+        0xfe,
+        m[3],
+        m[4],
+        m[5],
+    ])
+}
+
+/// Unicast link-local (fe80::/10).
+pub fn is_link_local6(a: Ipv6Addr) -> bool {
+    a.segments()[0] & 0xffc0 == 0xfe80
 }
 
 /// Why a port could not be added to a `PortTable`.
@@ -182,9 +265,26 @@ impl PortTable {
             name: name.to_string(),
             mac,
             addresses,
+            addresses6: Vec::new(),
             mtu,
         });
         Ok(id)
+    }
+
+    /// Sets the configured IPv6 addresses of a port (false: no such port).
+    pub fn set_ipv6(&mut self, id: PortId, addresses6: Vec<(Ipv6Addr, u8)>) -> bool {
+        match self.ports.get_mut(usize::from(id.0)) {
+            Some(p) => {
+                p.addresses6 = addresses6;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The port that has the IPv6 address `addr`, if any.
+    pub fn ipv6_owner(&self, addr: Ipv6Addr) -> Option<&PortInfo> {
+        self.ports.iter().find(|p| p.has_ipv6(addr))
     }
 
     pub fn get(&self, id: PortId) -> Option<&PortInfo> {
@@ -280,12 +380,43 @@ mod tests {
                 ("203.0.113.1".parse().unwrap(), 24),
                 ("198.51.100.1".parse().unwrap(), 24),
             ],
+            addresses6: Vec::new(),
             mtu: 1500,
         };
         let src = |nh: &str| port.source_for(nh.parse().unwrap()).unwrap().to_string();
         assert_eq!(src("198.51.100.254"), "198.51.100.1");
         assert_eq!(src("203.0.113.254"), "203.0.113.1");
         assert_eq!(src("8.8.8.8"), "203.0.113.1", "off-link: the primary");
+    }
+
+    #[test]
+    fn link_local_is_the_eui64_of_the_mac_as_linux_derives_it() {
+        // A veth with this MAC gets fe80::ac5e:2cff:fe1b:7d3a/64 (addr_gen_mode 0).
+        let mac: MacAddr = "ae:5e:2c:1b:7d:3a".parse().unwrap();
+        assert_eq!(link_local_of(mac).to_string(), "fe80::ac5e:2cff:fe1b:7d3a");
+        let mac: MacAddr = "02:00:00:00:01:01".parse().unwrap();
+        assert_eq!(link_local_of(mac).to_string(), "fe80::ff:fe00:101");
+        let mut t = PortTable::new();
+        let id = t.add("lan0", mac, vec![], 1500).unwrap();
+        let small = t.add("ser0", mac, vec![], 1000).unwrap();
+        let g: Ipv6Addr = "2001:db8:1::1".parse().unwrap();
+        assert!(t.set_ipv6(id, vec![(g, 64)]));
+        assert!(t.set_ipv6(small, vec![(g, 64)]));
+        let p = t.get(id).unwrap();
+        assert_eq!(
+            p.ipv6_addresses().collect::<Vec<_>>(),
+            vec![link_local_of(mac), g]
+        );
+        let src = |d: &str| p.ipv6_source_for(d.parse().unwrap()).unwrap();
+        assert_eq!(src("fe80::1"), link_local_of(mac));
+        assert_eq!(src("ff02::1"), link_local_of(mac));
+        assert_eq!(src("2001:db8:1::99"), g);
+        assert_eq!(src("2001:db8:9::1"), g, "off-link: the first configured");
+        // Below 1280 bytes there is no IPv6 (Linux turns it off on the device).
+        let s = t.get(small).unwrap();
+        assert_eq!(s.ipv6_addresses().count(), 0);
+        assert!(!s.has_ipv6(g));
+        assert_eq!(t.ipv6_owner(g).map(|p| p.id), Some(id));
     }
 
     #[test]

@@ -148,6 +148,8 @@ pub struct Fib {
     /// The local table's content: own addresses (Local) and subnet broadcasts (Broadcast),
     /// each with the port that owns it (the first, if several do).
     local: FastMap<u32, (AddrType, PortId)>,
+    /// IPv6 routes (main table only) for the appliance's own packets.
+    routes6: super::v6::Routes6,
     /// Changes with every mutation, never repeating in the process: a cached lookup made
     /// under another generation may be stale (`RouteCache`).
     generation: u64,
@@ -188,6 +190,7 @@ impl Fib {
                 },
             ],
             local: FastMap::default(),
+            routes6: Default::default(),
             generation: next_generation(),
         };
         let mut connected = Vec::new();
@@ -227,6 +230,30 @@ impl Fib {
 
     pub fn ports(&self) -> &PortTable {
         &self.ports
+    }
+
+    /// Adds a static IPv6 route (main table).
+    pub fn add_static6(
+        &mut self,
+        dst: std::net::Ipv6Addr,
+        len: u8,
+        via: Option<std::net::Ipv6Addr>,
+        dev: Option<PortId>,
+        metric: u32,
+    ) -> Result<(), super::v6::Route6Error> {
+        self.routes6.add(&self.ports, dst, len, via, dev, metric)?;
+        self.generation = next_generation();
+        Ok(())
+    }
+
+    /// The port and next hop of an IPv6 destination (connected or static; not link-local).
+    pub fn lookup6(&self, dst: std::net::Ipv6Addr) -> Option<(PortId, std::net::Ipv6Addr)> {
+        self.routes6.lookup(&self.ports, dst)
+    }
+
+    /// The static IPv6 routes, in configuration order.
+    pub fn routes6(&self) -> &[super::v6::Route6] {
+        self.routes6.statics()
     }
 
     /// Equal generations mean equal routes, rules and addresses.

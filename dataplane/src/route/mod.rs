@@ -5,6 +5,7 @@ mod cache;
 mod fib;
 mod prefix;
 mod table;
+pub mod v6;
 
 pub use crate::port::{PortId, PortInfo, PortTable};
 pub use cache::RouteCache;

@@ -449,6 +449,15 @@ pub fn fuzz_icmpv6_at(data: &[u8], src: Ipv6Addr, dst: Ipv6Addr) {
         fuzz_quoted_v6(&q);
     }
     fuzz_nd_options(data);
+    // Neighbour discovery's validity checks (pipeline::ndisc) take any message.
+    for hop_limit in [64, 255] {
+        let _ = black_box(dataplane::pipeline::ndisc::check_solicitation(
+            src, dst, hop_limit, data,
+        ));
+        let _ = black_box(dataplane::pipeline::ndisc::check_advert(
+            src, dst, hop_limit, data,
+        ));
+    }
     let Ok(p) = Icmpv6Packet::new_checked(data) else {
         return;
     };

@@ -1,0 +1,269 @@
+//! IPv6 routes for the appliance's own packets: the connected prefixes of the ports'
+//! configured addresses and static `[[route]]`s of the main table, longest prefix first.
+//! A handful of routes, consulted only for what the appliance itself sends (no IPv6
+//! forwarding yet), so a scan.
+
+use std::net::Ipv6Addr;
+
+use crate::port::{is_link_local6, PortId, PortTable};
+
+/// A static IPv6 route (`ip -6 route add DST/LEN [via GW] [dev DEV] [metric M]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Route6 {
+    /// The network (host bits clear).
+    pub dst: Ipv6Addr,
+    pub len: u8,
+    pub via: Option<Ipv6Addr>,
+    pub dev: PortId,
+    pub metric: u32,
+}
+
+/// Why a static IPv6 route was refused (iproute2's wording where it has one).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route6Error {
+    /// A link-local gateway needs its device.
+    LinkLocalNeedsDev(Ipv6Addr),
+    /// The gateway is on no connected prefix (of `dev`, if one was named).
+    InvalidGateway(Ipv6Addr),
+    /// The gateway is one of the appliance's addresses.
+    LocalGateway(Ipv6Addr),
+    /// Same destination and metric already there.
+    Exists(Ipv6Addr, u8, u32),
+    /// Neither a gateway nor a device.
+    NoDevice,
+    /// The device has no IPv6 (MTU below 1280).
+    NoIpv6(PortId),
+}
+
+impl std::fmt::Display for Route6Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Route6Error::LinkLocalNeedsDev(gw) => {
+                write!(f, "gateway {gw} is link-local: name its `dev`")
+            }
+            Route6Error::InvalidGateway(gw) => write!(
+                f,
+                "gateway {gw} is not on a connected IPv6 network (Nexthop has invalid gateway)"
+            ),
+            Route6Error::LocalGateway(gw) => {
+                write!(f, "gateway {gw} is an address of the appliance")
+            }
+            Route6Error::Exists(dst, len, m) => {
+                write!(
+                    f,
+                    "a route to {dst}/{len} with metric {m} exists (File exists)"
+                )
+            }
+            Route6Error::NoDevice => write!(f, "needs a gateway (via) or a device (dev)"),
+            Route6Error::NoIpv6(p) => write!(f, "{p} has no IPv6 (MTU below 1280)"),
+        }
+    }
+}
+
+impl std::error::Error for Route6Error {}
+
+fn mask(len: u8) -> u128 {
+    u128::MAX
+        .checked_shl(128 - u32::from(len.min(128)))
+        .unwrap_or(0)
+}
+
+fn within(addr: Ipv6Addr, net: Ipv6Addr, len: u8) -> bool {
+    u128::from(addr) & mask(len) == u128::from(net) & mask(len)
+}
+
+/// The network of `addr` at `len`: `None` when host bits are set (`ip route`'s "Invalid
+/// prefix for given prefix length") or `len` is over 128.
+pub fn network6(addr: Ipv6Addr, len: u8) -> Option<Ipv6Addr> {
+    (len <= 128 && u128::from(addr) & !mask(len) == 0).then_some(addr)
+}
+
+/// The IPv6 routes of a FIB.
+#[derive(Debug, Clone, Default)]
+pub struct Routes6 {
+    statics: Vec<Route6>,
+}
+
+impl Routes6 {
+    pub fn statics(&self) -> &[Route6] {
+        &self.statics
+    }
+
+    /// Adds a static route, its device found from the gateway when not named.
+    pub fn add(
+        &mut self,
+        ports: &PortTable,
+        dst: Ipv6Addr,
+        len: u8,
+        via: Option<Ipv6Addr>,
+        dev: Option<PortId>,
+        metric: u32,
+    ) -> Result<(), Route6Error> {
+        let dst = Ipv6Addr::from(u128::from(dst) & mask(len));
+        let dev = match (via, dev) {
+            (None, None) => return Err(Route6Error::NoDevice),
+            (None, Some(d)) => d,
+            (Some(gw), _) if ports.ipv6_owner(gw).is_some() => {
+                return Err(Route6Error::LocalGateway(gw))
+            }
+            (Some(gw), None) if is_link_local6(gw) => {
+                return Err(Route6Error::LinkLocalNeedsDev(gw))
+            }
+            (Some(gw), Some(d)) if is_link_local6(gw) => d,
+            (Some(gw), dev) => connected(ports, gw)
+                .filter(|(p, _)| dev.is_none_or(|d| d == *p))
+                .map(|(p, _)| p)
+                .ok_or(Route6Error::InvalidGateway(gw))?,
+        };
+        if !ports.get(dev).is_some_and(|p| p.ipv6_enabled()) {
+            return Err(Route6Error::NoIpv6(dev));
+        }
+        if self
+            .statics
+            .iter()
+            .any(|r| r.dst == dst && r.len == len && r.metric == metric)
+        {
+            return Err(Route6Error::Exists(dst, len, metric));
+        }
+        self.statics.push(Route6 {
+            dst,
+            len,
+            via,
+            dev,
+            metric,
+        });
+        Ok(())
+    }
+
+    /// The port and next hop for `dst`: the longest match among the connected prefixes
+    /// and the static routes (a connected prefix first on a tie, then the lower metric,
+    /// then the first configured). Link-local destinations are not routed (their port is
+    /// the caller's to know).
+    pub fn lookup(&self, ports: &PortTable, dst: Ipv6Addr) -> Option<(PortId, Ipv6Addr)> {
+        if is_link_local6(dst) || dst.is_multicast() {
+            return None;
+        }
+        let link = connected(ports, dst).map(|(p, len)| ((len, 1u8, 0u32), p, dst));
+        let routed = self
+            .statics
+            .iter()
+            .filter(|r| within(dst, r.dst, r.len))
+            .map(|r| {
+                (
+                    (r.len, 0u8, u32::MAX - r.metric),
+                    r.dev,
+                    r.via.unwrap_or(dst),
+                )
+            });
+        // max_by_key keeps the last of equals: scan the statics in reverse so the first
+        // configured wins.
+        let routed: Vec<_> = routed.collect();
+        link.into_iter()
+            .chain(routed.into_iter().rev())
+            .max_by_key(|(k, _, _)| *k)
+            .map(|(_, p, nh)| (p, nh))
+    }
+}
+
+/// The port whose configured prefix holds `addr` (the longest), with that prefix length.
+fn connected(ports: &PortTable, addr: Ipv6Addr) -> Option<(PortId, u8)> {
+    ports
+        .iter()
+        .filter(|p| p.ipv6_enabled())
+        .flat_map(|p| p.addresses6.iter().map(move |&(a, len)| (p.id, a, len)))
+        .filter(|&(_, a, len)| within(addr, a, len))
+        .fold(None, |best: Option<(PortId, u8)>, (p, _, len)| match best {
+            Some((_, l)) if l >= len => best,
+            _ => Some((p, len)),
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::port::MacAddr;
+
+    fn a(s: &str) -> Ipv6Addr {
+        s.parse().unwrap()
+    }
+
+    fn ports() -> PortTable {
+        let mut t = PortTable::new();
+        let lan = t
+            .add("lan0", MacAddr([2, 0, 0, 0, 1, 1]), vec![], 1500)
+            .unwrap();
+        let wan = t
+            .add("wan0", MacAddr([2, 0, 0, 0, 2, 1]), vec![], 1500)
+            .unwrap();
+        t.add("ser0", MacAddr([2, 0, 0, 0, 3, 1]), vec![], 1000)
+            .unwrap();
+        t.set_ipv6(lan, vec![(a("2001:db8:1::1"), 64)]);
+        t.set_ipv6(wan, vec![(a("2001:db8:ff::1"), 64)]);
+        t
+    }
+
+    #[test]
+    fn connected_then_longest_static_then_metric() {
+        let p = ports();
+        let mut r = Routes6::default();
+        let (lan, wan) = (PortId(0), PortId(1));
+        assert_eq!(
+            r.lookup(&p, a("2001:db8:1::5")),
+            Some((lan, a("2001:db8:1::5")))
+        );
+        assert_eq!(r.lookup(&p, a("2001:db8:9::5")), None);
+        r.add(&p, a("::"), 0, Some(a("2001:db8:ff::fe")), None, 1024)
+            .unwrap();
+        r.add(
+            &p,
+            a("2001:db8:9::"),
+            48,
+            Some(a("fe80::99")),
+            Some(lan),
+            1024,
+        )
+        .unwrap();
+        r.add(&p, a("::"), 0, Some(a("2001:db8:ff::fd")), None, 100)
+            .unwrap();
+        assert_eq!(r.lookup(&p, a("2001:db8:9::5")), Some((lan, a("fe80::99"))));
+        assert_eq!(
+            r.lookup(&p, a("2001:db8:77::5")),
+            Some((wan, a("2001:db8:ff::fd"))),
+            "the lower metric"
+        );
+        assert_eq!(
+            r.lookup(&p, a("2001:db8:1::5")),
+            Some((lan, a("2001:db8:1::5")))
+        );
+        assert_eq!(r.lookup(&p, a("fe80::5")), None);
+    }
+
+    #[test]
+    fn refusals() {
+        let p = ports();
+        let mut r = Routes6::default();
+        let e = |r: &mut Routes6, via: &str, dev: Option<u16>| {
+            r.add(&p, a("::"), 0, Some(a(via)), dev.map(PortId), 1)
+                .unwrap_err()
+                .to_string()
+        };
+        assert_eq!(
+            e(&mut r, "fe80::1", None),
+            "gateway fe80::1 is link-local: name its `dev`"
+        );
+        assert!(e(&mut r, "2001:db8:5::1", None).contains("Nexthop has invalid gateway"));
+        assert!(e(&mut r, "2001:db8:ff::fe", Some(0)).contains("Nexthop has invalid gateway"));
+        assert!(e(&mut r, "2001:db8:1::1", None).contains("an address of the appliance"));
+        assert!(e(&mut r, "fe80::1", Some(2)).contains("no IPv6"));
+        r.add(&p, a("::"), 0, Some(a("2001:db8:ff::fe")), None, 1)
+            .unwrap();
+        assert!(e(&mut r, "2001:db8:ff::fd", None).contains("File exists"));
+        assert_eq!(
+            r.add(&p, a("::"), 0, None, None, 5),
+            Err(Route6Error::NoDevice)
+        );
+        assert_eq!(network6(a("2001:db8::1"), 64), None);
+        assert_eq!(network6(a("2001:db8::"), 64), Some(a("2001:db8::")));
+        assert_eq!(network6(a("2001:db8::"), 129), None);
+    }
+}

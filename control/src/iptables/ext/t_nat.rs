@@ -205,110 +205,51 @@ pub fn list_ports(t: &NatTarget, label: &str, out: &mut String) {
     list_flags(t, out);
 }
 
-impl super::TargetText for dataplane::ruleset::targets::nat::DnatTarget {
-    fn new() -> Self {
-        Default::default()
-    }
+/// The four NAT targets share libxt_NAT's functions; each has its own options, the
+/// option iptables-save prints its range with, and its `-L` words.
+macro_rules! nat_text {
+    ($($ty:ident: $opts:expr, $save_opt:literal, |$t:ident, $out:ident| $list:expr, |$f:ident| $finish:expr;)*) => {
+        $(
+            impl super::TargetText for dataplane::ruleset::targets::nat::$ty {
+                fn new() -> Self {
+                    Default::default()
+                }
 
-    fn options(&self) -> &'static [&'static str] {
-        DNAT_OPTIONS
-    }
+                fn options(&self) -> &'static [&'static str] {
+                    $opts
+                }
 
-    fn parse(&mut self, opt: &str, inv: bool, args: &mut super::Args) -> Result<(), String> {
-        super::no_inv(inv, opt)?;
-        parse(&mut self.0, opt, args)
-    }
+                fn parse(
+                    &mut self,
+                    opt: &str,
+                    inv: bool,
+                    args: &mut super::Args,
+                ) -> Result<(), String> {
+                    super::no_inv(inv, opt)?;
+                    parse(&mut self.0, opt, args)
+                }
 
-    fn finish(&mut self, _seen: &[&'static str]) -> Result<(), String> {
-        finish("DNAT", &mut self.0)
-    }
+                fn finish(&mut self, _seen: &[&'static str]) -> Result<(), String> {
+                    let $f = &mut self.0;
+                    $finish
+                }
 
-    fn save(&self, out: &mut String) {
-        save(&self.0, "--to-destination", out);
-    }
+                fn save(&self, out: &mut String) {
+                    save(&self.0, $save_opt, out);
+                }
 
-    fn list(&self, _numeric: bool, out: &mut String) {
-        list_to(&self.0, out);
-    }
+                fn list(&self, _numeric: bool, out: &mut String) {
+                    let ($t, $out) = (&self.0, out);
+                    $list
+                }
+            }
+        )*
+    };
 }
 
-impl super::TargetText for dataplane::ruleset::targets::nat::SnatTarget {
-    fn new() -> Self {
-        Default::default()
-    }
-
-    fn options(&self) -> &'static [&'static str] {
-        SNAT_OPTIONS
-    }
-
-    fn parse(&mut self, opt: &str, inv: bool, args: &mut super::Args) -> Result<(), String> {
-        super::no_inv(inv, opt)?;
-        parse(&mut self.0, opt, args)
-    }
-
-    fn finish(&mut self, _seen: &[&'static str]) -> Result<(), String> {
-        finish("SNAT", &mut self.0)
-    }
-
-    fn save(&self, out: &mut String) {
-        save(&self.0, "--to-source", out);
-    }
-
-    fn list(&self, _numeric: bool, out: &mut String) {
-        list_to(&self.0, out);
-    }
-}
-
-impl super::TargetText for dataplane::ruleset::targets::nat::MasqueradeTarget {
-    fn new() -> Self {
-        Default::default()
-    }
-
-    fn options(&self) -> &'static [&'static str] {
-        PORTS_OPTIONS
-    }
-
-    fn parse(&mut self, opt: &str, inv: bool, args: &mut super::Args) -> Result<(), String> {
-        super::no_inv(inv, opt)?;
-        parse(&mut self.0, opt, args)
-    }
-
-    fn finish(&mut self, _seen: &[&'static str]) -> Result<(), String> {
-        Ok(())
-    }
-
-    fn save(&self, out: &mut String) {
-        save(&self.0, "--to-ports", out);
-    }
-
-    fn list(&self, _numeric: bool, out: &mut String) {
-        list_ports(&self.0, "masq ports:", out);
-    }
-}
-
-impl super::TargetText for dataplane::ruleset::targets::nat::RedirectTarget {
-    fn new() -> Self {
-        Default::default()
-    }
-
-    fn options(&self) -> &'static [&'static str] {
-        PORTS_OPTIONS
-    }
-
-    fn parse(&mut self, opt: &str, inv: bool, args: &mut super::Args) -> Result<(), String> {
-        super::no_inv(inv, opt)?;
-        parse(&mut self.0, opt, args)
-    }
-
-    fn finish(&mut self, _seen: &[&'static str]) -> Result<(), String> {
-        Ok(())
-    }
-
-    fn save(&self, out: &mut String) {
-        save(&self.0, "--to-ports", out);
-    }
-
-    fn list(&self, _numeric: bool, out: &mut String) {
-        list_ports(&self.0, "redir ports", out);
-    }
+nat_text! {
+    DnatTarget: DNAT_OPTIONS, "--to-destination", |t, out| list_to(t, out), |n| finish("DNAT", n);
+    SnatTarget: SNAT_OPTIONS, "--to-source", |t, out| list_to(t, out), |n| finish("SNAT", n);
+    MasqueradeTarget: PORTS_OPTIONS, "--to-ports", |t, out| list_ports(t, "masq ports:", out), |_n| Ok(());
+    RedirectTarget: PORTS_OPTIONS, "--to-ports", |t, out| list_ports(t, "redir ports", out), |_n| Ok(());
 }

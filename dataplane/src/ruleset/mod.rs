@@ -18,7 +18,10 @@ mod validate;
 pub use matches::Match;
 pub use ops::RulesetError;
 pub use targets::Target;
-pub use types::{prefix_mask, Iface, Inv, Ipv4Net, PortRange, IFNAME_MAX};
+pub use types::{
+    prefix_mask, prefix_mask6, Families, Family, Iface, Inv, Ipv4Net, Ipv6Net, PortRange,
+    IFNAME_MAX,
+};
 pub use validate::{ValidationError, ValidationErrorKind};
 
 use std::fmt;
@@ -205,6 +208,10 @@ pub struct Counters {
 pub struct RuleSpec {
     pub src: Option<Inv<Ipv4Net>>,
     pub dst: Option<Inv<Ipv4Net>>,
+    /// An ip6tables rule's `-s` / `-d` (its `src` / `dst` stay `None`): fields of their
+    /// own so that the IPv4 pipeline reads the IPv4 ones unchanged.
+    pub src6: Option<Inv<Ipv6Net>>,
+    pub dst6: Option<Inv<Ipv6Net>>,
     pub in_iface: Option<Inv<Iface>>,
     pub out_iface: Option<Inv<Iface>>,
     /// IP protocol number; `None` is `all` (`-p 0` means the same).
@@ -326,6 +333,9 @@ impl Table {
 /// once something touches it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Ruleset {
+    /// iptables' rules or ip6tables' (the language they are read and checked in); the
+    /// packet path compiles IPv4 rulesets only so far.
+    pub family: Family,
     pub tables: Vec<Table>,
     /// The IP sets rules may reference (`-m set`); kept beside the tables so that a rule
     /// is checked against the sets, and a set against the rules, under one lock.
@@ -337,6 +347,7 @@ pub struct Ruleset {
 impl Default for Ruleset {
     fn default() -> Self {
         Ruleset {
+            family: Family::V4,
             tables: [
                 TableKind::Raw,
                 TableKind::Mangle,
@@ -353,6 +364,14 @@ impl Default for Ruleset {
 }
 
 impl Ruleset {
+    /// An empty ruleset of `family`.
+    pub fn new(family: Family) -> Ruleset {
+        Ruleset {
+            family,
+            ..Ruleset::default()
+        }
+    }
+
     pub fn table(&self, kind: TableKind) -> Option<&Table> {
         self.tables.iter().find(|t| t.kind == kind)
     }

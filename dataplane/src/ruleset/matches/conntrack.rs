@@ -150,6 +150,7 @@ pub fn conntrack_matches(
 }
 
 impl crate::ruleset::ext::MatchExt for ConntrackMatch {
+    const FAMILIES: crate::ruleset::Families = crate::ruleset::Families::BOTH;
     const NAME: &'static str = "conntrack";
     const REVISION: u8 = 3;
 

@@ -15,7 +15,9 @@ pub mod ecn;
 pub mod esp;
 pub mod hashlimit;
 pub mod helper;
+pub mod hl;
 pub mod icmp;
+pub mod icmp6;
 pub mod ipcomp;
 pub mod iprange;
 pub mod length;
@@ -41,11 +43,12 @@ pub mod udp;
 use super::ext::{ConnCx, ConnMatch, MatchEnv, MatchTier, PacketCx, PacketMatch, RuleState};
 use super::ext::{ExtensionInfo, MatchExt, WorkerMatch};
 use super::packet::PacketView;
-use super::{Inv, PortRange, RuleSpec, TableKind, Usable};
+use super::{Families, Inv, PortRange, RuleSpec, TableKind, Usable};
 
 pub const IPPROTO_ICMP: u8 = 1;
 pub const IPPROTO_TCP: u8 = 6;
 pub const IPPROTO_UDP: u8 = 17;
+pub const IPPROTO_ICMPV6: u8 = 58;
 pub const IPPROTO_DCCP: u8 = 33;
 pub const IPPROTO_SCTP: u8 = 132;
 pub const IPPROTO_UDPLITE: u8 = 136;
@@ -65,8 +68,10 @@ macro_rules! for_each_match {
                 Dccp($crate::ruleset::matches::dccp::DccpMatch),
                 Dscp($crate::ruleset::matches::dscp::DscpMatch),
                 Ecn($crate::ruleset::matches::ecn::EcnMatch),
+                Hl($crate::ruleset::matches::hl::HlMatch),
                 Esp($crate::ruleset::matches::esp::EspMatch),
                 Icmp($crate::ruleset::matches::icmp::IcmpMatch),
+                Icmp6($crate::ruleset::matches::icmp6::Icmp6Match),
                 Ipcomp($crate::ruleset::matches::ipcomp::IpcompMatch),
                 Iprange($crate::ruleset::matches::iprange::IprangeMatch),
                 Length($crate::ruleset::matches::length::LengthMatch),
@@ -158,6 +163,15 @@ macro_rules! define_match {
                     $(Match::$pv(_) => <$pt as MatchExt>::REVISION,)*
                     $(Match::$cv(_) => <$ct as MatchExt>::REVISION,)*
                     $(Match::$wv(_) => <$wt as MatchExt>::REVISION,)*
+                }
+            }
+
+            /// The families the match is registered for.
+            pub fn families(&self) -> Families {
+                match self {
+                    $(Match::$pv(_) => <$pt as MatchExt>::FAMILIES,)*
+                    $(Match::$cv(_) => <$ct as MatchExt>::FAMILIES,)*
+                    $(Match::$wv(_) => <$wt as MatchExt>::FAMILIES,)*
                 }
             }
 

@@ -39,6 +39,9 @@ fn ends_with_newline(msg: &str) -> bool {
         || msg.contains("\" cannot be used together with \"")
         || (msg.contains(": bad value for option \"") && msg.ends_with(")."))
         || msg.starts_with("getaddrinfo: ")
+        // libxtables' load of an unknown match (checked with iptables- and
+        // ip6tables-restore 1.8.9).
+        || msg.starts_with("Couldn't load match `")
 }
 
 /// Lines an extension printed to stderr before its refusal (libxt_connlabel's

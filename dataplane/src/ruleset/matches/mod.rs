@@ -13,6 +13,7 @@ pub mod dccp;
 pub mod dscp;
 pub mod ecn;
 pub mod esp;
+pub mod frag;
 pub mod hashlimit;
 pub mod helper;
 pub mod hl;
@@ -20,6 +21,7 @@ pub mod icmp;
 pub mod icmp6;
 pub mod ipcomp;
 pub mod iprange;
+pub mod ipv6header;
 pub mod length;
 pub mod limit;
 pub mod mac;
@@ -70,10 +72,12 @@ macro_rules! for_each_match {
                 Ecn($crate::ruleset::matches::ecn::EcnMatch),
                 Hl($crate::ruleset::matches::hl::HlMatch),
                 Esp($crate::ruleset::matches::esp::EspMatch),
+                Frag($crate::ruleset::matches::frag::FragMatch),
                 Icmp($crate::ruleset::matches::icmp::IcmpMatch),
                 Icmp6($crate::ruleset::matches::icmp6::Icmp6Match),
                 Ipcomp($crate::ruleset::matches::ipcomp::IpcompMatch),
                 Iprange($crate::ruleset::matches::iprange::IprangeMatch),
+                Ipv6header($crate::ruleset::matches::ipv6header::Ipv6headerMatch),
                 Length($crate::ruleset::matches::length::LengthMatch),
                 Mac($crate::ruleset::matches::mac::MacMatch),
                 Mark($crate::ruleset::matches::mark::MarkMatch),

@@ -353,18 +353,19 @@ impl RuleBuilder {
         let mut rules = Vec::with_capacity(srcs.len() * dsts.len());
         for (s, s6) in &srcs {
             for (d, d6) in &dsts {
-                rules.push(RuleSpec {
+                let mut spec = RuleSpec {
                     src: *s,
                     dst: *d,
-                    src6: *s6,
-                    dst6: *d6,
                     in_iface: self.in_iface.clone(),
                     out_iface: self.out_iface.clone(),
                     proto: self.proto,
                     fragment: self.fragment,
                     matches: matches.clone(),
                     target: target.clone(),
-                });
+                    ..Default::default()
+                };
+                spec.set_addrs6(*s6, *d6);
+                rules.push(spec);
             }
         }
         Ok(rules)

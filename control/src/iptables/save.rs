@@ -18,7 +18,7 @@ fn addr(out: &mut String, flag: &str, a: &Option<Inv<Ipv4Net>>) {
     }
 }
 
-fn addr6(out: &mut String, flag: &str, a: &Option<Inv<Ipv6Net>>) {
+fn addr6(out: &mut String, flag: &str, a: Option<&Inv<Ipv6Net>>) {
     if let Some(a) = a {
         neg(out, a.inv);
         let _ = write!(out, " {flag} {}", fmt_net6(&a.val));
@@ -31,8 +31,8 @@ pub fn spec_to_string(spec: &RuleSpec) -> String {
     let mut out = String::new();
     addr(&mut out, "-s", &spec.src);
     addr(&mut out, "-d", &spec.dst);
-    addr6(&mut out, "-s", &spec.src6);
-    addr6(&mut out, "-d", &spec.dst6);
+    addr6(&mut out, "-s", spec.src6());
+    addr6(&mut out, "-d", spec.dst6());
     for (flag, iface) in [("-i", &spec.in_iface), ("-o", &spec.out_iface)] {
         if let Some(i) = iface {
             neg(&mut out, i.inv);

@@ -208,10 +208,10 @@ pub struct Counters {
 pub struct RuleSpec {
     pub src: Option<Inv<Ipv4Net>>,
     pub dst: Option<Inv<Ipv4Net>>,
-    /// An ip6tables rule's `-s` / `-d` (its `src` / `dst` stay `None`): fields of their
-    /// own so that the IPv4 pipeline reads the IPv4 ones unchanged.
-    pub src6: Option<Inv<Ipv6Net>>,
-    pub dst6: Option<Inv<Ipv6Net>>,
+    /// An ip6tables rule's `-s` / `-d` (its `src` / `dst` stay `None`): a field of its own
+    /// so that the IPv4 pipeline reads the IPv4 ones unchanged, boxed so that an IPv4
+    /// rule (which the packet path reads per packet) grows by one pointer only.
+    pub addrs6: Option<Box<Addrs6>>,
     pub in_iface: Option<Inv<Iface>>,
     pub out_iface: Option<Inv<Iface>>,
     /// IP protocol number; `None` is `all` (`-p 0` means the same).
@@ -223,7 +223,29 @@ pub struct RuleSpec {
     pub target: Target,
 }
 
+/// The IPv6 addresses of an ip6tables rule.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Addrs6 {
+    pub src: Option<Inv<Ipv6Net>>,
+    pub dst: Option<Inv<Ipv6Net>>,
+}
+
 impl RuleSpec {
+    /// An ip6tables rule's `-s`.
+    pub fn src6(&self) -> Option<&Inv<Ipv6Net>> {
+        self.addrs6.as_ref().and_then(|a| a.src.as_ref())
+    }
+
+    /// An ip6tables rule's `-d`.
+    pub fn dst6(&self) -> Option<&Inv<Ipv6Net>> {
+        self.addrs6.as_ref().and_then(|a| a.dst.as_ref())
+    }
+
+    /// Sets the IPv6 addresses (no box when there are none).
+    pub fn set_addrs6(&mut self, src: Option<Inv<Ipv6Net>>, dst: Option<Inv<Ipv6Net>>) {
+        self.addrs6 = (src.is_some() || dst.is_some()).then(|| Box::new(Addrs6 { src, dst }));
+    }
+
     /// The protocol when the rule requires exactly one (`-p tcp`, not `! -p tcp`).
     pub fn exact_proto(&self) -> Option<u8> {
         match self.proto {

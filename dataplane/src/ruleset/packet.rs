@@ -132,8 +132,7 @@ impl RuleSpec {
     pub fn is_unconditional(&self) -> bool {
         self.src.is_none()
             && self.dst.is_none()
-            && self.src6.is_none()
-            && self.dst6.is_none()
+            && self.addrs6.is_none()
             && self.in_iface.is_none()
             && self.out_iface.is_none()
             && self.proto.is_none()

@@ -258,8 +258,8 @@ fn check_rule(
             )));
         }
     }
-    for (flag, net) in [("-s", &spec.src6), ("-d", &spec.dst6)] {
-        if net.as_ref().is_some_and(|n| n.inv && n.val.mask == 0) {
+    for (flag, net) in [("-s", spec.src6()), ("-d", spec.dst6())] {
+        if net.is_some_and(|n| n.inv && n.val.mask == 0) {
             return Err(ValidationErrorKind::Rule(format!(
                 "`! {flag} ::/0' matches no packet (the kernel refuses it)"
             )));

@@ -16,6 +16,7 @@ pub mod ecn;
 pub mod esp;
 pub mod frag;
 pub mod hashlimit;
+pub mod hbh;
 pub mod helper;
 pub mod hl;
 pub mod icmp;
@@ -959,7 +960,7 @@ mod tests {
             .collect();
         assert!(registered_matches()
             .iter()
-            .all(|m| names.contains(&m.name()) || m.name() == "state"));
+            .all(|m| names.contains(&m.name()) || ["state", "dst"].contains(&m.name())));
         assert_eq!(
             registered_targets().len(),
             dataplane::ruleset::targets::TARGETS.len()

@@ -15,6 +15,7 @@ pub mod ecn;
 pub mod esp;
 pub mod frag;
 pub mod hashlimit;
+pub mod hbh;
 pub mod helper;
 pub mod hl;
 pub mod icmp;
@@ -70,6 +71,7 @@ macro_rules! for_each_match {
                 Dccp($crate::ruleset::matches::dccp::DccpMatch),
                 Dscp($crate::ruleset::matches::dscp::DscpMatch),
                 Ecn($crate::ruleset::matches::ecn::EcnMatch),
+                Hbh($crate::ruleset::matches::hbh::OptsMatch),
                 Hl($crate::ruleset::matches::hl::HlMatch),
                 Esp($crate::ruleset::matches::esp::EspMatch),
                 Frag($crate::ruleset::matches::frag::FragMatch),

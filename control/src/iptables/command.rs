@@ -4,7 +4,6 @@
 
 use super::ext::{self, Args, Ctx};
 use super::names;
-use dataplane::ruleset::matches as m;
 use dataplane::ruleset::{
     Counters, Family, Iface, Inv, Ipv4Net, Ipv6Net, Match, Policy, RuleSpec, TableKind, Target,
 };
@@ -223,6 +222,9 @@ struct RuleBuilder {
     in_iface: Option<Inv<Iface>>,
     out_iface: Option<Inv<Iface>>,
     proto: Option<Inv<u8>>,
+    /// `-p` as written: ip6tables loads the implicit match by this name (a number by its
+    /// system name), so `-p mh --mh-type` loads mh and `-p 135 --mh-type` does not.
+    proto_word: String,
     fragment: Option<bool>,
     matches: Vec<Loaded>,
     target: Option<(Target, Vec<&'static str>)>,
@@ -311,9 +313,20 @@ impl RuleBuilder {
         }
         // The implicit protocol match (ip6tables' for ipv6-icmp is icmp6).
         if let Some(p) = self.proto {
-            let name = match (self.family, p.val) {
-                (Family::V6, m::IPPROTO_ICMPV6) => "icmp6".into(),
-                _ => names::proto_name(p.val),
+            let name = match self.family {
+                Family::V4 => names::proto_name(p.val),
+                Family::V6 => {
+                    let name = if self.proto_word.parse::<u16>().is_ok() {
+                        names::proto_name(p.val)
+                    } else {
+                        self.proto_word.to_ascii_lowercase()
+                    };
+                    // libxtables' one alias: the ICMPv6 protocol's names load icmp6.
+                    match name.as_str() {
+                        "icmpv6" | "ipv6-icmp" => "icmp6".into(),
+                        _ => name,
+                    }
+                }
             };
             let already = self.matches.iter().any(|l| l.m.name() == name);
             if let (false, Some(m)) = (already, ext::new_match_in(&name, self.family)) {
@@ -532,6 +545,7 @@ pub fn parse_command_in(
                     return Err("rule would never match protocol".into());
                 }
                 rule.proto = (p != 0).then_some(Inv::new(this_inv, p));
+                rule.proto_word = v;
                 rule.touched = true;
             }
             "-f" | "--fragment" if family == Family::V6 => {

@@ -5,6 +5,7 @@
 
 pub mod addrtype;
 pub mod ah;
+pub mod ah6;
 pub mod comment;
 pub mod connbytes;
 pub mod connlabel;
@@ -28,6 +29,7 @@ pub mod length;
 pub mod limit;
 pub mod mac;
 pub mod mark;
+pub mod mh;
 pub mod multiport;
 pub mod pkttype;
 pub mod quota;

@@ -4,6 +4,7 @@
 
 pub mod addrtype;
 pub mod ah;
+pub mod ah6;
 pub mod comment;
 pub mod connbytes;
 pub mod connlabel;
@@ -27,6 +28,7 @@ pub mod length;
 pub mod limit;
 pub mod mac;
 pub mod mark;
+pub mod mh;
 pub mod multiport;
 pub mod pkttype;
 pub mod quota;
@@ -67,6 +69,7 @@ macro_rules! for_each_match {
         $callback! {
             packet: [
                 Ah($crate::ruleset::matches::ah::AhMatch),
+                Ah6($crate::ruleset::matches::ah6::Ah6Match),
                 Comment($crate::ruleset::matches::comment::CommentMatch),
                 Dccp($crate::ruleset::matches::dccp::DccpMatch),
                 Dscp($crate::ruleset::matches::dscp::DscpMatch),
@@ -83,6 +86,7 @@ macro_rules! for_each_match {
                 Length($crate::ruleset::matches::length::LengthMatch),
                 Mac($crate::ruleset::matches::mac::MacMatch),
                 Mark($crate::ruleset::matches::mark::MarkMatch),
+                Mh($crate::ruleset::matches::mh::MhMatch),
                 Multiport($crate::ruleset::matches::multiport::MultiportMatch),
                 Pkttype($crate::ruleset::matches::pkttype::PkttypeMatch),
                 Sctp($crate::ruleset::matches::sctp::SctpMatch),

@@ -35,6 +35,7 @@ pub mod pkttype;
 pub mod quota;
 pub mod recent;
 pub mod rpfilter;
+pub mod rt;
 pub mod sctp;
 pub mod set;
 pub mod statistic;
@@ -989,7 +990,7 @@ mod tests {
         );
         assert_eq!(
             line("target MASQUERADE "),
-            "target MASQUERADE   rev 0  terminal          table nat, hooks POSTROUTING, ipv4"
+            "target MASQUERADE   rev 0  terminal          table nat, hooks POSTROUTING, ipv4,ipv6"
         );
         assert_eq!(
             line("target REJECT "),

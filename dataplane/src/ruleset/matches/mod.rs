@@ -34,6 +34,7 @@ pub mod pkttype;
 pub mod quota;
 pub mod recent;
 pub mod rpfilter;
+pub mod rt;
 pub mod sctp;
 pub mod set;
 pub mod statistic;
@@ -89,6 +90,7 @@ macro_rules! for_each_match {
                 Mh($crate::ruleset::matches::mh::MhMatch),
                 Multiport($crate::ruleset::matches::multiport::MultiportMatch),
                 Pkttype($crate::ruleset::matches::pkttype::PkttypeMatch),
+                Rt($crate::ruleset::matches::rt::RtMatch),
                 Sctp($crate::ruleset::matches::sctp::SctpMatch),
                 Set($crate::ruleset::matches::set::SetMatch),
                 String($crate::ruleset::matches::string::StringMatch),

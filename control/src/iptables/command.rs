@@ -329,7 +329,8 @@ impl RuleBuilder {
                 }
             };
             let already = self.matches.iter().any(|l| l.m.name() == name);
-            if let (false, Some(m)) = (already, ext::new_match_in(&name, self.family)) {
+            if let (false, Some(mut m)) = (already, ext::new_match_in(&name, self.family)) {
+                ext::match_for_family(&mut m, self.family);
                 if ext::resolve_option(ext::match_options(&m), word).is_some() {
                     // ip6tables loads it and leaves the refusal to the kernel.
                     if p.inv && self.family == Family::V4 {
@@ -560,13 +561,14 @@ pub fn parse_command_in(
             }
             "-m" | "--match" => {
                 let v = args.value(&word)?;
-                let m =
+                let mut m =
                     ext::new_match_in(&v, family).ok_or_else(|| {
                         match ext::host_stack_match(&v) {
                             Some(why) => format!("match `{v}' is not supported by nfdp: {why}"),
                             None => format!("Couldn't load match `{v}':No such file or directory"),
                         }
                     })?;
+                ext::match_for_family(&mut m, family);
                 rule.matches.push(Loaded {
                     m,
                     seen: Vec::new(),

@@ -606,6 +606,9 @@ pub trait MatchText: MatchExt + Sized {
     fn repeated(opt: &str) -> String {
         format!("multiple {opt} flags not allowed")
     }
+    /// Sets the defaults that depend on the ruleset's family, once the match is loaded
+    /// (libxtables' `init` sees the family: connlimit's mask is /128 in ip6tables).
+    fn for_family(&mut self, _family: Family) {}
 }
 
 /// The text side of a target (libxt_NAME), as `MatchText` for matches; registered by the
@@ -726,6 +729,15 @@ macro_rules! match_text_dispatch {
                 all.push(Match::$wv(<$wt as MatchText>::new(name)));
             })*
             all
+        }
+
+        /// Sets a freshly loaded match's defaults for the ruleset's family.
+        pub fn match_for_family(mt: &mut Match, family: Family) {
+            match mt {
+                $(Match::$pv(x) => MatchText::for_family(x, family),)*
+                $(Match::$cv(x) => MatchText::for_family(x, family),)*
+                $(Match::$wv(x) => MatchText::for_family(x, family),)*
+            }
         }
 
         /// What iptables says of a match option given twice.

@@ -73,6 +73,12 @@ for p in sorted(glob.glob(os.path.join(ROOT, "tests/golden/api/exec/*.cmd"))):
     words = read(p).decode().splitlines()
     put("iptables", b"\x03" + " ".join(shlex.quote(w) for w in words).encode())
 
+# iptables' mode 6: the ip6tables goldens and refusals (tests/golden/cases6, errors6).
+for p in sorted(glob.glob(os.path.join(ROOT, "tests/golden/cases6/*.rules"))) + sorted(
+    glob.glob(os.path.join(ROOT, "tests/golden/errors6/*.rules"))
+):
+    put("iptables", b"\x06" + read(p))
+
 # iptables' modes 4 and 5: arptables-restore texts and arptables command transcripts
 # (tests/golden/arptables).
 for p in sorted(glob.glob(os.path.join(ROOT, "tests/golden/arptables/*.restore"))):

@@ -257,3 +257,63 @@ fn host_stack_extensions_are_refused_with_the_reason() {
         )
     );
 }
+
+/// `nfdp ruleset -6 --check`: ip6tables-restore text in, ip6tables-save text out (the
+/// goldens are control/tests/golden6.rs); a v4-only extension is refused at its line.
+#[test]
+fn ipv6_flag_checks_ip6tables_text() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_nfdp"))
+        .args(["ruleset", "-6", "--check", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(
+            b"*filter\n-A INPUT -s 2001:DB8::1/64 -p icmpv6 --icmpv6-type ping -j ACCEPT\nCOMMIT\n",
+        )
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains(
+            "-A INPUT -s 2001:db8::/64 -p ipv6-icmp -m icmp6 --icmpv6-type 128 -j ACCEPT\n"
+        ),
+        "{text}"
+    );
+
+    let dir = std::env::temp_dir().join(format!("nfdp-check6-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("v6.rules");
+    std::fs::write(
+        &path,
+        "*filter\n-A INPUT -p icmp -m icmp --icmp-type 8 -j ACCEPT\nCOMMIT\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_nfdp"))
+        .args(["ruleset", "-6", "--check"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    assert_eq!(
+        String::from_utf8(out.stderr).unwrap(),
+        format!(
+            "{}:2: Couldn't load match `icmp':No such file or directory\n",
+            path.display()
+        )
+    );
+    // The same file is good iptables.
+    let out = Command::new(env!("CARGO_BIN_EXE_nfdp"))
+        .args(["ruleset", "--check"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+}

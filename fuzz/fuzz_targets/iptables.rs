@@ -8,7 +8,8 @@
 //! - 0: iptables-restore; 1: `--noflush` over the gateway ruleset; 2: `--counters`;
 //! - 3: one command per line (`iptables ARGS`), run in order on the gateway ruleset;
 //! - 4: arptables-restore (`--counters` when the text is odd-length);
-//! - 5: one `arptables ARGS` command per line, run in order on an empty ARP table.
+//! - 5: one `arptables ARGS` command per line, run in order on an empty ARP table;
+//! - 6: ip6tables-restore (an IPv6 ruleset; its refusals as ip6tables-restore's).
 //!
 //! The ARP table (control/src/arptables) must hold the same: no panic, refusals exit
 //! non-zero, an accepted table passes the kernel's load checks and its arptables-save
@@ -16,11 +17,11 @@
 //! `--h-type` from 10 on changes, as arptables' own does).
 #![no_main]
 
-use control::iptables::cli::{exec_refusal, parse_refusal, restore_refusal};
+use control::iptables::cli::{exec_refusal, parse_refusal, restore_refusal, restore_refusal_in};
 use control::iptables::lexer::split_words;
 use control::iptables::{execute_typed, parse_command, restore, RestoreOptions, Source};
 use dataplane::arptables::ArpTable;
-use dataplane::ruleset::Ruleset;
+use dataplane::ruleset::{Family, Ruleset};
 use libfuzzer_sys::fuzz_target;
 use nfdp_fuzz::round_trip;
 use std::sync::OnceLock;
@@ -41,8 +42,21 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let text = String::from_utf8_lossy(rest);
-    match mode % 6 {
-        4 | 5 => arp(mode % 6 == 4, &text),
+    match mode % 7 {
+        4 | 5 => arp(mode % 7 == 4, &text),
+        6 => {
+            let mut rs = Ruleset::new(Family::V6);
+            match restore(&text, &mut rs, RestoreOptions::default()) {
+                Ok(()) => {
+                    round_trip(&rs, false);
+                    round_trip(&rs, true);
+                }
+                Err(e) => {
+                    let r = restore_refusal_in(&text, &e, Family::V6);
+                    assert!(r.code != 0, "a refusal exits 0: {}", r.stderr);
+                }
+            }
+        }
         m @ 0..=2 => {
             let mut rs = if m == 1 {
                 base().clone()

@@ -31,7 +31,7 @@ pub fn round_trip(rs: &Ruleset, counters: bool) {
         return;
     }
     let once = save_ruleset(rs, counters);
-    let mut again = Ruleset::default();
+    let mut again = Ruleset::new(rs.family);
     let opts = RestoreOptions {
         noflush: false,
         counters,

@@ -27,6 +27,10 @@ enum Cmd {
         /// iptables-save form; on error print FILE:LINE: message and exit 1.
         #[arg(long, value_name = "FILE")]
         check: String,
+        /// The file is ip6tables-restore text, printed in ip6tables-save form (checked
+        /// only: the packet path does not evaluate IPv6 rules yet).
+        #[arg(short = '6', long = "ipv6")]
+        ipv6: bool,
         /// The IP sets the rules reference (`ipset restore` text), loaded first.
         #[arg(long, value_name = "FILE")]
         ipset: Option<PathBuf>,
@@ -179,7 +183,7 @@ fn main() -> ExitCode {
                 ExitCode::from(1)
             }
         },
-        Cmd::Ruleset { check, ipset } => {
+        Cmd::Ruleset { check, ipset, ipv6 } => {
             let sets = match &ipset {
                 None => None,
                 Some(p) => match control::input_file::read_text(
@@ -220,7 +224,16 @@ fn main() -> ExitCode {
                     }
                 }
             };
-            match control::ruleset_check::check_text_with_sets(sets.as_deref(), &text) {
+            let family = if ipv6 {
+                dataplane::ruleset::Family::V6
+            } else {
+                dataplane::ruleset::Family::V4
+            };
+            match control::ruleset_check::check_family_text_with_sets(
+                family,
+                sets.as_deref(),
+                &text,
+            ) {
                 Ok(out) => {
                     print!("{out}");
                     ExitCode::SUCCESS

@@ -39,6 +39,9 @@ fn ends_with_newline(msg: &str) -> bool {
         || msg.contains("\" cannot be used together with \"")
         || (msg.contains(": bad value for option \"") && msg.ends_with(")."))
         || msg.starts_with("getaddrinfo: ")
+        // libxtables' load of an unknown match (checked with iptables- and
+        // ip6tables-restore 1.8.9).
+        || msg.starts_with("Couldn't load match `")
 }
 
 /// Lines an extension printed to stderr before its refusal (libxt_connlabel's
@@ -197,7 +200,19 @@ pub fn exec_refusal(cmd: &ParsedCommand, e: &ExecError) -> Refusal {
 /// What `iptables-restore` prints for a refused text (`text` finds the COMMIT line an
 /// error at commit time is reported on).
 pub fn restore_refusal(text: &str, e: &RestoreError) -> Refusal {
-    let prog = "iptables-restore";
+    restore_refusal_in(text, e, dataplane::ruleset::Family::V4)
+}
+
+/// `restore_refusal` of iptables-restore or ip6tables-restore (the program named in it).
+pub fn restore_refusal_in(
+    text: &str,
+    e: &RestoreError,
+    family: dataplane::ruleset::Family,
+) -> Refusal {
+    let prog = match family {
+        dataplane::ruleset::Family::V4 => "iptables-restore",
+        dataplane::ruleset::Family::V6 => "ip6tables-restore",
+    };
     let at = |line: usize, msg: &str| {
         let (warnings, msg) = split_warnings(msg);
         let msg = &as_iptables_says(msg);

@@ -5,7 +5,7 @@
 use super::ext::{self, Args, Ctx};
 use super::names;
 use dataplane::ruleset::{
-    Counters, Iface, Inv, Ipv4Net, Match, Policy, RuleSpec, TableKind, Target,
+    Counters, Family, Iface, Inv, Ipv4Net, Ipv6Net, Match, Policy, RuleSpec, TableKind, Target,
 };
 
 #[derive(Clone, Debug, PartialEq)]
@@ -143,52 +143,88 @@ struct Loaded {
     seen: Vec<&'static str>,
 }
 
-/// `-s`/`-d`: a comma list of networks, possibly negated.
+/// `-s`/`-d`: a comma list of networks, possibly negated (IPv4 ones in iptables, IPv6
+/// ones in ip6tables).
 #[derive(Default)]
 struct AddrList {
     nets: Vec<Ipv4Net>,
+    nets6: Vec<Ipv6Net>,
     inv: bool,
     given: bool,
 }
 
+/// One rule's address criteria: IPv4 and IPv6 (at most one of them is set).
+type AddrCriterion = (Option<Inv<Ipv4Net>>, Option<Inv<Ipv6Net>>);
+
 impl AddrList {
-    fn parse(s: &str, inv: bool) -> Result<AddrList, String> {
-        let mut nets: Vec<Ipv4Net> = s.split(',').map(ext::parse_net).collect::<Result<_, _>>()?;
-        if inv && nets.len() > 1 {
-            return Err("! not allowed with multiple source or destination IP addresses".into());
-        }
-        // `0.0.0.0/0` matches everything: iptables drops the criterion.
-        if !inv && nets.len() == 1 && nets[0].mask == 0 {
-            nets.clear();
-        }
-        Ok(AddrList {
-            nets,
+    fn parse(s: &str, inv: bool, family: Family) -> Result<AddrList, String> {
+        let mut list = AddrList {
             inv,
             given: true,
-        })
+            ..Default::default()
+        };
+        match family {
+            Family::V4 => list.nets = s.split(',').map(ext::parse_net).collect::<Result<_, _>>()?,
+            Family::V6 => {
+                list.nets6 = s
+                    .split(',')
+                    .map(ext::parse_net6)
+                    .collect::<Result<_, _>>()?
+            }
+        }
+        if inv && list.nets.len() + list.nets6.len() > 1 {
+            return Err("! not allowed with multiple source or destination IP addresses".into());
+        }
+        // `0.0.0.0/0` (`::/0`) matches everything: iptables drops the criterion.
+        if !inv && list.nets.len() == 1 && list.nets[0].mask == 0 {
+            list.nets.clear();
+        }
+        if !inv && list.nets6.len() == 1 && list.nets6[0].mask == 0 {
+            list.nets6.clear();
+        }
+        Ok(list)
     }
 
-    /// One entry per address (`None`: no criterion), for the per-address rule expansion.
-    fn criteria(&self) -> Vec<Option<Inv<Ipv4Net>>> {
-        if self.nets.is_empty() {
-            vec![None]
-        } else {
-            // A `/0` in a list matches everything too: that rule has no criterion.
+    /// One entry per address (`(None, None)`: no criterion), for the per-address rule
+    /// expansion. A `/0` in a list matches everything too: that rule has no criterion.
+    fn criteria(&self) -> Vec<AddrCriterion> {
+        if !self.nets.is_empty() {
             self.nets
                 .iter()
-                .map(|n| (self.inv || n.mask != 0).then(|| Inv::new(self.inv, *n)))
+                .map(|n| {
+                    (
+                        (self.inv || n.mask != 0).then(|| Inv::new(self.inv, *n)),
+                        None,
+                    )
+                })
                 .collect()
+        } else if !self.nets6.is_empty() {
+            self.nets6
+                .iter()
+                .map(|n| {
+                    (
+                        None,
+                        (self.inv || n.mask != 0).then(|| Inv::new(self.inv, *n)),
+                    )
+                })
+                .collect()
+        } else {
+            vec![(None, None)]
         }
     }
 }
 
 #[derive(Default)]
 struct RuleBuilder {
+    family: Family,
     srcs: AddrList,
     dsts: AddrList,
     in_iface: Option<Inv<Iface>>,
     out_iface: Option<Inv<Iface>>,
     proto: Option<Inv<u8>>,
+    /// `-p` as written: ip6tables loads the implicit match by this name (a number by its
+    /// system name), so `-p mh --mh-type` loads mh and `-p 135 --mh-type` does not.
+    proto_word: String,
     fragment: Option<bool>,
     matches: Vec<Loaded>,
     target: Option<(Target, Vec<&'static str>)>,
@@ -238,6 +274,7 @@ impl RuleBuilder {
     fn ctx(&self) -> Ctx {
         Ctx {
             proto: self.proto.filter(|p| !p.inv).map(|p| p.val),
+            family: self.family,
         }
     }
 
@@ -274,13 +311,29 @@ impl RuleBuilder {
                 return ext::parse_target_option(t, o, inv, args);
             }
         }
-        // The implicit protocol match.
+        // The implicit protocol match (ip6tables' for ipv6-icmp is icmp6).
         if let Some(p) = self.proto {
-            let name = names::proto_name(p.val);
+            let name = match self.family {
+                Family::V4 => names::proto_name(p.val),
+                Family::V6 => {
+                    let name = if self.proto_word.parse::<u16>().is_ok() {
+                        names::proto_name(p.val)
+                    } else {
+                        self.proto_word.to_ascii_lowercase()
+                    };
+                    // libxtables' one alias: the ICMPv6 protocol's names load icmp6.
+                    match name.as_str() {
+                        "icmpv6" | "ipv6-icmp" => "icmp6".into(),
+                        _ => name,
+                    }
+                }
+            };
             let already = self.matches.iter().any(|l| l.m.name() == name);
-            if let (false, Some(m)) = (already, ext::new_match(&name)) {
+            if let (false, Some(mut m)) = (already, ext::new_match_in(&name, self.family)) {
+                ext::match_for_family(&mut m, self.family);
                 if ext::resolve_option(ext::match_options(&m), word).is_some() {
-                    if p.inv {
+                    // ip6tables loads it and leaves the refusal to the kernel.
+                    if p.inv && self.family == Family::V4 {
                         return Err("rule would never match protocol".into());
                     }
                     self.matches.push(Loaded {
@@ -312,9 +365,9 @@ impl RuleBuilder {
         let srcs = self.srcs.criteria();
         let dsts = self.dsts.criteria();
         let mut rules = Vec::with_capacity(srcs.len() * dsts.len());
-        for s in &srcs {
-            for d in &dsts {
-                rules.push(RuleSpec {
+        for (s, s6) in &srcs {
+            for (d, d6) in &dsts {
+                let mut spec = RuleSpec {
                     src: *s,
                     dst: *d,
                     in_iface: self.in_iface.clone(),
@@ -323,21 +376,36 @@ impl RuleBuilder {
                     fragment: self.fragment,
                     matches: matches.clone(),
                     target: target.clone(),
-                });
+                    ..Default::default()
+                };
+                spec.set_addrs6(*s6, *d6);
+                rules.push(spec);
             }
         }
         Ok(rules)
     }
 }
 
-/// Parses one command line (already split into words).
+/// Parses one iptables command line (already split into words).
 pub fn parse_command(words: Vec<String>, source: Source) -> Result<ParsedCommand, String> {
+    parse_command_in(words, source, Family::V4)
+}
+
+/// Parses one command line of `family`'s language (iptables or ip6tables).
+pub fn parse_command_in(
+    words: Vec<String>,
+    source: Source,
+    family: Family,
+) -> Result<ParsedCommand, String> {
     let mut args = Args::new(unbundle(words));
     let mut table: Option<TableKind> = None;
     let mut command: Option<(String, Vec<String>)> = None;
     let mut list = ListOptions::default();
     let mut counters = None;
-    let mut rule = RuleBuilder::default();
+    let mut rule = RuleBuilder {
+        family,
+        ..Default::default()
+    };
     let mut inv = false;
 
     while let Some(word) = args.take_word() {
@@ -427,7 +495,8 @@ pub fn parse_command(words: Vec<String>, source: Source) -> Result<ParsedCommand
             "-W" | "--wait-interval" => {
                 args.value(&word)?;
             }
-            "-4" | "--ipv4" => {}
+            "-4" | "--ipv4" if family == Family::V4 => {}
+            "-6" | "--ipv6" if family == Family::V6 => {}
             "-c" | "--set-counters" => {
                 let p = args.value(&word)?;
                 let b = args.value(&word)?;
@@ -446,7 +515,7 @@ pub fn parse_command(words: Vec<String>, source: Source) -> Result<ParsedCommand
                     let flag = if src { "-s" } else { "-d" };
                     return Err(format!("multiple {flag} flags not allowed"));
                 }
-                *addrs = AddrList::parse(&v, this_inv)?;
+                *addrs = AddrList::parse(&v, this_inv, family)?;
                 rule.touched = true;
             }
             "-i" | "--in-interface" | "-o" | "--out-interface" => {
@@ -477,7 +546,11 @@ pub fn parse_command(words: Vec<String>, source: Source) -> Result<ParsedCommand
                     return Err("rule would never match protocol".into());
                 }
                 rule.proto = (p != 0).then_some(Inv::new(this_inv, p));
+                rule.proto_word = v;
                 rule.touched = true;
+            }
+            "-f" | "--fragment" if family == Family::V6 => {
+                return Err("`-f' is not supported in IPv6, use -m frag instead".into());
             }
             "-f" | "--fragment" => {
                 if rule.fragment.is_some() {
@@ -488,10 +561,14 @@ pub fn parse_command(words: Vec<String>, source: Source) -> Result<ParsedCommand
             }
             "-m" | "--match" => {
                 let v = args.value(&word)?;
-                let m = ext::new_match(&v).ok_or_else(|| match ext::host_stack_match(&v) {
-                    Some(why) => format!("match `{v}' is not supported by nfdp: {why}"),
-                    None => format!("Couldn't load match `{v}':No such file or directory"),
-                })?;
+                let mut m =
+                    ext::new_match_in(&v, family).ok_or_else(|| {
+                        match ext::host_stack_match(&v) {
+                            Some(why) => format!("match `{v}' is not supported by nfdp: {why}"),
+                            None => format!("Couldn't load match `{v}':No such file or directory"),
+                        }
+                    })?;
+                ext::match_for_family(&mut m, family);
                 rule.matches.push(Loaded {
                     m,
                     seen: Vec::new(),
@@ -505,7 +582,7 @@ pub fn parse_command(words: Vec<String>, source: Source) -> Result<ParsedCommand
                     return Err("multiple -j flags not allowed".into());
                 }
                 let goto = word == "-g" || word == "--goto";
-                let t = match ext::new_target(&v) {
+                let t = match ext::new_target_in(&v, family) {
                     Some(t) if !goto => t,
                     Some(_) => return Err(format!("goto '{v}' is not a chain")),
                     None => {

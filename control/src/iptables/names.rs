@@ -92,6 +92,15 @@ pub fn parse_proto(s: &str) -> Option<u8> {
         .map(|(_, v)| *v)
 }
 
+/// `getprotobyname` over the system's table: a protocol's name (its aliases are its
+/// name's case variants in Debian's /etc/protocols, matched here without regard to case).
+pub fn system_proto(s: &str) -> Option<u8> {
+    SYSTEM_PROTOS
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(s))
+        .map(|(_, v)| *v)
+}
+
 /// The name iptables prints for a protocol number (the system name, then its own
 /// table), or the number.
 pub fn proto_name(p: u8) -> String {

@@ -4,7 +4,7 @@
 //! A file is applied all or nothing: every table section is built and validated, and the
 //! ruleset is replaced only when the whole file is good. Errors name the line at fault.
 
-use super::command::{parse_command, Command, Source};
+use super::command::{parse_command_in, Command, Source};
 use super::lexer::split_words;
 use dataplane::ruleset::{
     Counters, Policy, RuleSpec, Ruleset, RulesetError, Table, TableKind, ValidationError,
@@ -201,7 +201,8 @@ fn parse_counters(s: &str) -> Option<Counters> {
     })
 }
 
-/// Applies an iptables-restore text to the ruleset: all of it, or (on error) none of it.
+/// Applies an iptables-restore text (an ip6tables-restore one for an IPv6 ruleset) to the
+/// ruleset: all of it, or (on error) none of it.
 pub fn restore(text: &str, rs: &mut Ruleset, opts: RestoreOptions) -> Result<(), RestoreError> {
     let mut work = rs.clone();
     let mut section: Option<Section> = None;
@@ -286,7 +287,8 @@ pub fn restore(text: &str, rs: &mut Ruleset, opts: RestoreOptions) -> Result<(),
             counters =
                 Some(parse_counters(&w).ok_or_else(|| err(line, format!("bad counters `{w}'")))?);
         }
-        let mut parsed = parse_command(words, Source::Restore).map_err(|m| err(line, m))?;
+        let mut parsed =
+            parse_command_in(words, Source::Restore, work.family).map_err(|m| err(line, m))?;
         parsed
             .command
             .resolve_sets(&work.sets)

@@ -1,8 +1,8 @@
 //! The printers of `iptables-save` and `iptables -S`: the canonical rule text.
 
-use super::ext::{self, fmt_net};
+use super::ext::{self, fmt_net, fmt_net6};
 use super::names;
-use dataplane::ruleset::{Chain, Inv, Ipv4Net, Rule, RuleSpec, Ruleset, Table};
+use dataplane::ruleset::{Chain, Inv, Ipv4Net, Ipv6Net, Rule, RuleSpec, Ruleset, Table};
 use std::fmt::Write;
 
 fn neg(out: &mut String, inv: bool) {
@@ -18,12 +18,21 @@ fn addr(out: &mut String, flag: &str, a: &Option<Inv<Ipv4Net>>) {
     }
 }
 
+fn addr6(out: &mut String, flag: &str, a: Option<&Inv<Ipv6Net>>) {
+    if let Some(a) = a {
+        neg(out, a.inv);
+        let _ = write!(out, " {flag} {}", fmt_net6(&a.val));
+    }
+}
+
 /// The rule's criteria and target as iptables prints them after `-A CHAIN`:
 /// `-s -d -i -o -p -f`, the matches in order, then the target.
 pub fn spec_to_string(spec: &RuleSpec) -> String {
     let mut out = String::new();
     addr(&mut out, "-s", &spec.src);
     addr(&mut out, "-d", &spec.dst);
+    addr6(&mut out, "-s", spec.src6());
+    addr6(&mut out, "-d", spec.dst6());
     for (flag, iface) in [("-i", &spec.in_iface), ("-o", &spec.out_iface)] {
         if let Some(i) = iface {
             neg(&mut out, i.inv);

@@ -16,7 +16,7 @@
 //! (targets/mod.rs); the `Match` and `Target` enums and every dispatch over them, in this
 //! crate and in `control`, are generated from those two lists.
 
-use super::{RuleSpec, TableKind, Usable};
+use super::{Families, RuleSpec, TableKind, Usable};
 use crate::conntrack::{ConnEntry, CtInfo};
 use crate::ipset::SetTable;
 use crate::ruleset::packet::PacketView;
@@ -32,6 +32,9 @@ pub trait MatchExt {
     /// The revision of the kernel's match that nfdp reproduces (the highest IPv4 one
     /// iptables 1.8.9 registers; what it picks on a current kernel).
     const REVISION: u8;
+    /// The families it is registered for: IPv4 only unless the module says otherwise
+    /// (ip6tables refuses `-m NAME` of an IPv4-only match as an unknown one).
+    const FAMILIES: Families = Families::V4;
 
     /// The name of this instance (one type may serve two names: conntrack and state).
     fn name(&self) -> &'static str {
@@ -119,6 +122,9 @@ pub trait TargetExt {
     /// Ends the traversal of its chain (a verdict); a non-terminal target returns to
     /// the next rule.
     const TERMINAL: bool;
+    /// The families it is registered for (IPv4 only unless the module says otherwise;
+    /// ip6tables reads `-j NAME` of an IPv4-only target as a jump to a chain NAME).
+    const FAMILIES: Families = Families::V4;
 
     /// Where the kernel allows the target (`.table` and `.hooks` of its xt_target).
     fn usable(&self) -> Usable {

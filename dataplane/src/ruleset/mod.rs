@@ -18,7 +18,10 @@ mod validate;
 pub use matches::Match;
 pub use ops::RulesetError;
 pub use targets::Target;
-pub use types::{prefix_mask, Iface, Inv, Ipv4Net, PortRange, IFNAME_MAX};
+pub use types::{
+    prefix_mask, prefix_mask6, Families, Family, Iface, Inv, Ipv4Net, Ipv6Net, PortRange,
+    IFNAME_MAX,
+};
 pub use validate::{ValidationError, ValidationErrorKind};
 
 use std::fmt;
@@ -205,6 +208,10 @@ pub struct Counters {
 pub struct RuleSpec {
     pub src: Option<Inv<Ipv4Net>>,
     pub dst: Option<Inv<Ipv4Net>>,
+    /// An ip6tables rule's `-s` / `-d` (its `src` / `dst` stay `None`): a field of its own
+    /// so that the IPv4 pipeline reads the IPv4 ones unchanged, boxed so that an IPv4
+    /// rule (which the packet path reads per packet) grows by one pointer only.
+    pub addrs6: Option<Box<Addrs6>>,
     pub in_iface: Option<Inv<Iface>>,
     pub out_iface: Option<Inv<Iface>>,
     /// IP protocol number; `None` is `all` (`-p 0` means the same).
@@ -216,7 +223,29 @@ pub struct RuleSpec {
     pub target: Target,
 }
 
+/// The IPv6 addresses of an ip6tables rule.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Addrs6 {
+    pub src: Option<Inv<Ipv6Net>>,
+    pub dst: Option<Inv<Ipv6Net>>,
+}
+
 impl RuleSpec {
+    /// An ip6tables rule's `-s`.
+    pub fn src6(&self) -> Option<&Inv<Ipv6Net>> {
+        self.addrs6.as_ref().and_then(|a| a.src.as_ref())
+    }
+
+    /// An ip6tables rule's `-d`.
+    pub fn dst6(&self) -> Option<&Inv<Ipv6Net>> {
+        self.addrs6.as_ref().and_then(|a| a.dst.as_ref())
+    }
+
+    /// Sets the IPv6 addresses (no box when there are none).
+    pub fn set_addrs6(&mut self, src: Option<Inv<Ipv6Net>>, dst: Option<Inv<Ipv6Net>>) {
+        self.addrs6 = (src.is_some() || dst.is_some()).then(|| Box::new(Addrs6 { src, dst }));
+    }
+
     /// The protocol when the rule requires exactly one (`-p tcp`, not `! -p tcp`).
     pub fn exact_proto(&self) -> Option<u8> {
         match self.proto {
@@ -326,6 +355,9 @@ impl Table {
 /// once something touches it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Ruleset {
+    /// iptables' rules or ip6tables' (the language they are read and checked in); the
+    /// packet path compiles IPv4 rulesets only so far.
+    pub family: Family,
     pub tables: Vec<Table>,
     /// The IP sets rules may reference (`-m set`); kept beside the tables so that a rule
     /// is checked against the sets, and a set against the rules, under one lock.
@@ -337,6 +369,7 @@ pub struct Ruleset {
 impl Default for Ruleset {
     fn default() -> Self {
         Ruleset {
+            family: Family::V4,
             tables: [
                 TableKind::Raw,
                 TableKind::Mangle,
@@ -353,6 +386,14 @@ impl Default for Ruleset {
 }
 
 impl Ruleset {
+    /// An empty ruleset of `family`.
+    pub fn new(family: Family) -> Ruleset {
+        Ruleset {
+            family,
+            ..Ruleset::default()
+        }
+    }
+
     pub fn table(&self, kind: TableKind) -> Option<&Table> {
         self.tables.iter().find(|t| t.kind == kind)
     }

@@ -127,9 +127,12 @@ fn iface_matches(rule: &Option<super::Inv<super::Iface>>, actual: Option<&str>) 
 impl RuleSpec {
     /// The fixed part of a rule (`-s -d -i -o -p -f`), ip_tables' `ip_packet_match`.
     /// No criterion at all (`-A FORWARD -j ACCEPT`): every parseable packet matches.
+    /// (An ip6tables rule's addresses count as criteria; such rules are not compiled into
+    /// the IPv4 pipeline, which `base_matches` serves.)
     pub fn is_unconditional(&self) -> bool {
         self.src.is_none()
             && self.dst.is_none()
+            && self.addrs6.is_none()
             && self.in_iface.is_none()
             && self.out_iface.is_none()
             && self.proto.is_none()

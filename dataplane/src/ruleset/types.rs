@@ -1,6 +1,6 @@
 //! Small value types shared by the base criteria and the extensions.
 
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 /// A criterion that may be negated with `!`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -56,6 +56,97 @@ impl Ipv4Net {
     #[inline]
     pub fn contains(&self, ip: Ipv4Addr) -> bool {
         u32::from(ip) & self.mask == u32::from(self.addr)
+    }
+}
+
+/// An IPv6 address with a mask as ip6tables keeps it (`struct ip6t_ip6`): the mask need
+/// not be contiguous (`-s 2001:db8::/ffff:ffff:0:ffff::` is legal), the address is stored
+/// masked. A type beside `Ipv4Net` rather than one address enum: the IPv4 pipeline and
+/// classifier keep reading `Ipv4Net` fields unchanged, and an IPv6 rule carries its
+/// addresses in fields of its own (`RuleSpec::src6` / `dst6`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Ipv6Net {
+    pub addr: Ipv6Addr,
+    pub mask: u128,
+}
+
+impl Ipv6Net {
+    pub fn new(addr: Ipv6Addr, mask: u128) -> Ipv6Net {
+        Ipv6Net {
+            addr: Ipv6Addr::from(u128::from(addr) & mask),
+            mask,
+        }
+    }
+
+    pub fn with_prefix(addr: Ipv6Addr, len: u8) -> Ipv6Net {
+        Ipv6Net::new(addr, prefix_mask6(len))
+    }
+
+    /// The prefix length when the mask is contiguous.
+    pub fn prefix_len(&self) -> Option<u8> {
+        let ones = self.mask.leading_ones();
+        (self.mask.checked_shl(ones).unwrap_or(0) == 0).then_some(ones as u8)
+    }
+
+    #[inline]
+    pub fn contains(&self, ip: Ipv6Addr) -> bool {
+        u128::from(ip) & self.mask == u128::from(self.addr)
+    }
+}
+
+/// The IPv6 netmask of a prefix length (0..=128; larger saturates to /128).
+pub fn prefix_mask6(len: u8) -> u128 {
+    if len == 0 {
+        0
+    } else {
+        u128::MAX << (128 - u32::from(len.min(128)))
+    }
+}
+
+/// The address family of a ruleset: iptables' (IPv4) or ip6tables' (IPv6). The two are
+/// separate rulesets in netfilter (`NFPROTO_IPV4`, `NFPROTO_IPV6`), each with its own
+/// tables; an extension is registered for one or both.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Family {
+    #[default]
+    V4,
+    V6,
+}
+
+impl Family {
+    /// The program whose language the family is (`iptables`, `ip6tables`).
+    pub fn program(self) -> &'static str {
+        match self {
+            Family::V4 => "iptables",
+            Family::V6 => "ip6tables",
+        }
+    }
+}
+
+/// The families an extension is registered for (libxtables' `.family`: `NFPROTO_IPV4`,
+/// `NFPROTO_IPV6`, or `NFPROTO_UNSPEC` for both).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Families {
+    pub v4: bool,
+    pub v6: bool,
+}
+
+impl Families {
+    pub const V4: Families = Families {
+        v4: true,
+        v6: false,
+    };
+    pub const V6: Families = Families {
+        v4: false,
+        v6: true,
+    };
+    pub const BOTH: Families = Families { v4: true, v6: true };
+
+    pub fn contains(self, family: Family) -> bool {
+        match family {
+            Family::V4 => self.v4,
+            Family::V6 => self.v6,
+        }
     }
 }
 
@@ -130,6 +221,21 @@ mod tests {
             Ipv4Net::with_prefix(Ipv4Addr::LOCALHOST, 0).prefix_len(),
             Some(0)
         );
+    }
+
+    #[test]
+    fn net6_masks_address_and_reports_prefix() {
+        let a: Ipv6Addr = "2001:db8::1".parse().unwrap();
+        let n = Ipv6Net::with_prefix(a, 32);
+        assert_eq!(n.addr, "2001:db8::".parse::<Ipv6Addr>().unwrap());
+        assert_eq!(n.prefix_len(), Some(32));
+        assert!(n.contains("2001:db8:ffff::1".parse().unwrap()));
+        assert!(!n.contains("2001:db9::1".parse().unwrap()));
+        let odd = Ipv6Net::new(a, 0xffff_0000_0000_0000_0000_0000_0000_ff00);
+        assert_eq!(odd.prefix_len(), None);
+        assert_eq!(Ipv6Net::with_prefix(a, 128).prefix_len(), Some(128));
+        assert_eq!(Ipv6Net::with_prefix(a, 0).prefix_len(), Some(0));
+        assert!(Families::BOTH.contains(Family::V6) && !Families::V4.contains(Family::V6));
     }
 
     #[test]

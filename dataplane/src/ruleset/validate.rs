@@ -258,6 +258,13 @@ fn check_rule(
             )));
         }
     }
+    for (flag, net) in [("-s", spec.src6()), ("-d", spec.dst6())] {
+        if net.is_some_and(|n| n.inv && n.val.mask == 0) {
+            return Err(ValidationErrorKind::Rule(format!(
+                "`! {flag} ::/0' matches no packet (the kernel refuses it)"
+            )));
+        }
+    }
     for m in &spec.matches {
         m.validate(spec).map_err(ValidationErrorKind::Rule)?;
         if m.tables().is_some_and(|t| !t.contains(&table)) {

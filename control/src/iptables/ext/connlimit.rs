@@ -21,7 +21,35 @@ pub fn new() -> ConnlimitMatch {
     }
 }
 
-pub fn parse(m: &mut ConnlimitMatch, o: &str, inv: bool, args: &mut Args) -> Result<(), String> {
+/// ip6tables' `--connlimit-mask` (libxtables' XTTYPE_PLENMASK): a length 0..=128 or a
+/// mask in address form.
+fn parse_mask6(v: &str) -> Result<u8, String> {
+    let bad = || {
+        "connlimit: bad value for option \"--connlimit-mask\", neither a valid network mask nor valid CIDR (0-128).".to_string()
+    };
+    if let Ok(mask) = v.parse::<std::net::Ipv6Addr>() {
+        // ip6tables keeps a non-contiguous mask and saves it as /128; nfdp keeps lengths
+        // only, so such a mask is /128 here (the same text; IPv6 is not evaluated yet).
+        let mask = u128::from(mask);
+        let ones = mask.leading_ones();
+        return Ok(match mask.checked_shl(ones).unwrap_or(0) {
+            0 => ones as u8,
+            _ => 128,
+        });
+    }
+    super::parse_uint(v)
+        .filter(|n| *n <= 128)
+        .map(|n| n as u8)
+        .ok_or_else(bad)
+}
+
+pub fn parse(
+    m: &mut ConnlimitMatch,
+    o: &str,
+    inv: bool,
+    args: &mut Args,
+    family: dataplane::ruleset::Family,
+) -> Result<(), String> {
     match o {
         "--connlimit-upto" => {
             m.count = parse_u32(&args.value(o)?, o)?;
@@ -30,6 +58,10 @@ pub fn parse(m: &mut ConnlimitMatch, o: &str, inv: bool, args: &mut Args) -> Res
         "--connlimit-above" => {
             m.count = parse_u32(&args.value(o)?, o)?;
             m.above = !inv;
+        }
+        "--connlimit-mask" if family == dataplane::ruleset::Family::V6 => {
+            no_inv(inv, o)?;
+            m.mask_len = parse_mask6(&args.value(o)?)?;
         }
         "--connlimit-mask" => {
             no_inv(inv, o)?;
@@ -106,9 +138,16 @@ impl super::MatchText for dataplane::ruleset::matches::connlimit::ConnlimitMatch
         opt: &str,
         inv: bool,
         args: &mut super::Args,
-        _ctx: &super::Ctx,
+        ctx: &super::Ctx,
     ) -> Result<(), String> {
-        parse(self, opt, inv, args)
+        parse(self, opt, inv, args, ctx.family)
+    }
+
+    /// ip6tables' default mask is /128.
+    fn for_family(&mut self, family: dataplane::ruleset::Family) {
+        if family == dataplane::ruleset::Family::V6 {
+            self.mask_len = 128;
+        }
     }
 
     fn finish(&mut self, seen: &[&'static str]) -> Result<bool, String> {

@@ -1,11 +1,14 @@
 //! libxt_conntrack (rev 3) and its `-m state` alias.
 
-use super::{fmt_net_bare_host, fmt_port_range, once, opt, parse_net, parse_port_range, Args};
+use super::{
+    fmt_addr6, fmt_net_bare_host, fmt_port_range, once, opt, parse_net, parse_port_range, Args,
+};
 use crate::iptables::names;
 use dataplane::ruleset::matches::conntrack::{
     state, status, ConntrackFlavor, ConntrackMatch, CtDir,
 };
 use dataplane::ruleset::Inv;
+use dataplane::ruleset::{Family, Ipv6Net};
 use std::fmt::Write;
 
 const CONNTRACK_OPTIONS: &[&str] = &[
@@ -74,9 +77,66 @@ pub fn fmt_status(bits: u8) -> String {
     fmt_bits(bits, &status::NAMES)
 }
 
-pub fn parse(m: &mut ConntrackMatch, o: &str, inv: bool, args: &mut Args) -> Result<(), String> {
+/// ip6tables' `--ctorigsrc ADDR[/MASK]` (libxtables' XTTYPE_HOSTMASK): a numeric address
+/// (no name service here) and a length 0..=128 or a mask in address form; the address is
+/// kept as given, not masked.
+fn parse_host6(v: &str, o: &str) -> Result<Ipv6Net, String> {
+    let (a, mk) = match v.split_once('/') {
+        Some((a, mk)) => (a, Some(mk)),
+        None => (v, None),
+    };
+    let addr = a.parse::<std::net::Ipv6Addr>().map_err(|_| {
+        if a.parse::<std::net::Ipv4Addr>().is_ok() {
+            "getaddrinfo: Address family for hostname not supported".to_string()
+        } else {
+            "getaddrinfo: Name or service not known".to_string()
+        }
+    })?;
+    let bad = || {
+        format!(
+            "conntrack: bad value for option \"{o}\", neither a valid network mask nor valid CIDR (0-128)."
+        )
+    };
+    let mask = match mk {
+        None => u128::MAX,
+        Some(mk) => match mk.parse::<std::net::Ipv6Addr>() {
+            Ok(m) => u128::from(m),
+            Err(_) => super::parse_uint(mk)
+                .filter(|n| *n <= 128)
+                .map(|n| dataplane::ruleset::prefix_mask6(n as u8))
+                .ok_or_else(bad)?,
+        },
+    };
+    Ok(Ipv6Net { addr, mask })
+}
+
+/// How ip6tables saves a conntrack address: a host or a non-contiguous mask as the
+/// address alone, a prefix as `addr/len`.
+fn fmt_host6(n: &Ipv6Net) -> String {
+    match n.prefix_len() {
+        Some(len) if len < 128 => format!("{}/{len}", fmt_addr6(&n.addr)),
+        _ => fmt_addr6(&n.addr),
+    }
+}
+
+pub fn parse(
+    m: &mut ConntrackMatch,
+    o: &str,
+    inv: bool,
+    args: &mut Args,
+    family: Family,
+) -> Result<(), String> {
     let v = args.value(o)?;
     match o {
+        "--ctorigsrc" | "--ctorigdst" | "--ctreplsrc" | "--ctrepldst" if family == Family::V6 => {
+            let at = ["--ctorigsrc", "--ctorigdst", "--ctreplsrc", "--ctrepldst"]
+                .iter()
+                .position(|x| *x == o)
+                .unwrap_or(0);
+            let slots = m.addrs6.get_or_insert_with(Default::default);
+            once(&slots[at], o)?;
+            slots[at] = Some(Inv::new(inv, parse_host6(&v, o)?));
+        }
         "--state" | "--ctstate" => {
             once(&m.state, o)?;
             let names: &[(&str, u16)] = if o == "--state" {
@@ -170,15 +230,24 @@ pub fn save(m: &ConntrackMatch, out: &mut String) {
         opt(out, p.inv, "--ctproto");
         let _ = write!(out, " {}", p.val);
     }
-    for (name, a) in [
+    let none6 = Default::default();
+    let v6 = m.addrs6.as_deref().unwrap_or(&none6);
+    for (i, (name, a)) in [
         ("--ctorigsrc", &m.orig_src),
         ("--ctorigdst", &m.orig_dst),
         ("--ctreplsrc", &m.repl_src),
         ("--ctrepldst", &m.repl_dst),
-    ] {
+    ]
+    .into_iter()
+    .enumerate()
+    {
         if let Some(a) = a {
             opt(out, a.inv, name);
             let _ = write!(out, " {}", fmt_net_bare_host(&a.val));
+        }
+        if let Some(a) = &v6[i] {
+            opt(out, a.inv, name);
+            let _ = write!(out, " {}", fmt_host6(&a.val));
         }
     }
     for (name, p) in [
@@ -296,9 +365,9 @@ impl super::MatchText for dataplane::ruleset::matches::conntrack::ConntrackMatch
         opt: &str,
         inv: bool,
         args: &mut super::Args,
-        _ctx: &super::Ctx,
+        ctx: &super::Ctx,
     ) -> Result<(), String> {
-        parse(self, opt, inv, args)
+        parse(self, opt, inv, args, ctx.family)
     }
 
     fn finish(&mut self, _seen: &[&'static str]) -> Result<bool, String> {
@@ -311,5 +380,16 @@ impl super::MatchText for dataplane::ruleset::matches::conntrack::ConntrackMatch
 
     fn list(&self, _numeric: bool, out: &mut String) {
         list(self, out);
+    }
+
+    /// libxt_conntrack's options are guided: libxtables words a repeated one (checked
+    /// with iptables-restore and ip6tables-restore 1.8.9).
+    fn repeated(opt: &str) -> String {
+        let ext = if opt == "--state" {
+            "state"
+        } else {
+            "conntrack"
+        };
+        format!("{ext}: option \"{opt}\" can only be used once.\n")
     }
 }

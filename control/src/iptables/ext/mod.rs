@@ -5,6 +5,7 @@
 
 pub mod addrtype;
 pub mod ah;
+pub mod ah6;
 pub mod comment;
 pub mod connbytes;
 pub mod connlabel;
@@ -14,20 +15,27 @@ pub mod dccp;
 pub mod dscp;
 pub mod ecn;
 pub mod esp;
+pub mod frag;
 pub mod hashlimit;
+pub mod hbh;
 pub mod helper;
+pub mod hl;
 pub mod icmp;
+pub mod icmp6;
 pub mod ipcomp;
 pub mod iprange;
+pub mod ipv6header;
 pub mod length;
 pub mod limit;
 pub mod mac;
 pub mod mark;
+pub mod mh;
 pub mod multiport;
 pub mod pkttype;
 pub mod quota;
 pub mod recent;
 pub mod rpfilter;
+pub mod rt;
 pub mod sctp;
 pub mod set;
 pub mod statistic;
@@ -43,6 +51,7 @@ pub mod t_checksum;
 pub mod t_connmark;
 pub mod t_ct;
 pub mod t_ecn;
+pub mod t_hl;
 pub mod t_hmark;
 pub mod t_log;
 pub mod t_mark;
@@ -50,6 +59,7 @@ pub mod t_nat;
 pub mod t_netmap;
 pub mod t_nflog;
 pub mod t_reject;
+pub mod t_reject6;
 pub mod t_set;
 pub mod t_synproxy;
 pub mod t_tcpmss;
@@ -63,9 +73,9 @@ use super::names;
 use dataplane::ruleset::ext::{MatchExt, TargetExt};
 use dataplane::ruleset::matches::{self as m, Match};
 use dataplane::ruleset::targets::Target;
-use dataplane::ruleset::{Ipv4Net, PortRange, TableKind};
+use dataplane::ruleset::{Families, Family, Ipv4Net, Ipv6Net, PortRange, TableKind};
 use std::fmt::Write;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 /// The words of one command line, consumed left to right.
 pub struct Args {
@@ -134,6 +144,26 @@ pub fn once<T>(slot: &Option<T>, opt: &str) -> Result<(), String> {
     } else {
         Ok(())
     }
+}
+
+/// libxtables' exclusions at the final check (`xtables_options_fcheck`): the first
+/// option of `table` that was given and excludes the others (`excl`) is refused beside
+/// the first other option given, both in table order.
+pub fn exclusive_options(
+    ext: &str,
+    table: &[&str],
+    excl: &[&str],
+    seen: &[&str],
+) -> Result<(), String> {
+    let given: Vec<&str> = table.iter().copied().filter(|o| seen.contains(o)).collect();
+    for o in given.iter().filter(|o| excl.contains(o)) {
+        if let Some(other) = given.iter().find(|x| *x != o) {
+            return Err(format!(
+                "{ext}: option \"{o}\" cannot be used together with \"{other}\"."
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// `strtoul(s, 0)`: decimal, `0x` hex or leading-zero octal, whole string.
@@ -254,6 +284,112 @@ pub fn parse_addr(s: &str) -> Result<Ipv4Addr, String> {
         .ok_or_else(not_found)
 }
 
+/// An IPv6 address as ip6tables reads it: `inet_pton` first, then a host name resolved
+/// (its first IPv6 address).
+pub fn parse_addr6(s: &str) -> Result<Ipv6Addr, String> {
+    if let Ok(a) = s.parse::<Ipv6Addr>() {
+        return Ok(a);
+    }
+    let not_found = || format!("host/network `{s}' not found");
+    let looks_like_name = !s.is_empty()
+        && s.bytes().any(|b| b.is_ascii_alphabetic())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
+    // Fuzz builds resolve nothing (see `parse_addr`).
+    if !looks_like_name || cfg!(fuzzing) {
+        return Err(not_found());
+    }
+    use std::net::ToSocketAddrs;
+    (s, 0)
+        .to_socket_addrs()
+        .map_err(|_| not_found())?
+        .find_map(|a| match a.ip() {
+            std::net::IpAddr::V6(v6) => Some(v6),
+            _ => None,
+        })
+        .ok_or_else(not_found)
+}
+
+/// `addr[/len|/mask]` as ip6tables reads it (libxtables' `ip6parse_mask`): a mask in
+/// address form, or a length 0..=128 (`strtoul` base 0); the host part is cleared. With a
+/// zero mask the address is not even read (`anything/0` is `::/0`), as libxtables does.
+pub fn parse_net6(s: &str) -> Result<Ipv6Net, String> {
+    let (a, mask) = match s.split_once('/') {
+        None => (s, u128::MAX),
+        Some((a, mk)) => {
+            let mask = match mk.parse::<Ipv6Addr>() {
+                Ok(m) => u128::from(m),
+                Err(_) => match parse_uint(mk) {
+                    Some(len) if len <= 128 => dataplane::ruleset::prefix_mask6(len as u8),
+                    _ => return Err(format!("invalid mask `{mk}' specified")),
+                },
+            };
+            (a, mask)
+        }
+    };
+    if mask == 0 {
+        return Ok(Ipv6Net::new(Ipv6Addr::UNSPECIFIED, 0));
+    }
+    Ok(Ipv6Net::new(parse_addr6(a)?, mask))
+}
+
+/// An IPv6 address as glibc's `inet_ntop` writes it (what ip6tables prints): the longest
+/// run of two or more zero groups (the first of equals) as `::`, lower-case hex, and the
+/// last 32 bits dotted for `::a.b.c.d` and `::ffff:a.b.c.d`.
+pub fn fmt_addr6(a: &Ipv6Addr) -> String {
+    let w = a.segments();
+    let (mut best, mut cur): ((usize, usize), Option<(usize, usize)>) = ((0, 0), None);
+    for (i, word) in w.iter().enumerate() {
+        if *word == 0 {
+            let (base, len) = cur.unwrap_or((i, 0));
+            cur = Some((base, len + 1));
+        } else {
+            cur = None;
+        }
+        if let Some(c) = cur {
+            if c.1 > best.1 {
+                best = c;
+            }
+        }
+    }
+    let (base, len) = if best.1 >= 2 { best } else { (9, 0) };
+    let mut out = String::new();
+    let mut i = 0;
+    while i < 8 {
+        if i == base {
+            out.push(':');
+            i += len;
+            if i == 8 {
+                out.push(':');
+            }
+            continue;
+        }
+        if i != 0 {
+            out.push(':');
+        }
+        if i == 6 && base == 0 && (len == 6 || (len == 5 && w[5] == 0xffff)) {
+            let o = a.octets();
+            let _ = write!(out, "{}.{}.{}.{}", o[12], o[13], o[14], o[15]);
+            break;
+        }
+        let _ = write!(out, "{:x}", w[i]);
+        i += 1;
+    }
+    out
+}
+
+/// `addr/len`, or `addr/mask` for a non-contiguous mask, as ip6tables-save prints them.
+pub fn fmt_net6(n: &Ipv6Net) -> String {
+    match n.prefix_len() {
+        Some(len) => format!("{}/{len}", fmt_addr6(&n.addr)),
+        None => format!(
+            "{}/{}",
+            fmt_addr6(&n.addr),
+            fmt_addr6(&Ipv6Addr::from(n.mask))
+        ),
+    }
+}
+
 /// `addr[/len|/dotted-mask]`; the host part is cleared, as iptables does.
 pub fn parse_net(s: &str) -> Result<Ipv4Net, String> {
     let (a, mask) = match s.split_once('/') {
@@ -368,6 +504,8 @@ pub fn save_string(out: &mut String, s: &str) {
 pub struct Ctx {
     /// The rule's `-p` when it is exact (service names are looked up for it).
     pub proto: Option<u8>,
+    /// The ruleset's family (iptables or ip6tables).
+    pub family: Family,
 }
 
 impl Ctx {
@@ -469,6 +607,9 @@ pub trait MatchText: MatchExt + Sized {
     fn repeated(opt: &str) -> String {
         format!("multiple {opt} flags not allowed")
     }
+    /// Sets the defaults that depend on the ruleset's family, once the match is loaded
+    /// (libxtables' `init` sees the family: connlimit's mask is /128 in ip6tables).
+    fn for_family(&mut self, _family: Family) {}
 }
 
 /// The text side of a target (libxt_NAME), as `MatchText` for matches; registered by the
@@ -498,15 +639,24 @@ macro_rules! match_text_dispatch {
         conn: [$($cv:ident($ct:ty),)*],
         worker: [$($wv:ident($wt:ty),)*],
     ) => {
-        /// A fresh match for `-m name`, or None when nfdp does not know it.
+        /// A fresh match for `-m name` in iptables, or None when nfdp does not know it.
         pub fn new_match(name: &str) -> Option<Match> {
-            $(if <$pt as MatchText>::NAMES.contains(&name) {
+            new_match_in(name, Family::V4)
+        }
+
+        /// A fresh match for `-m name` in a ruleset of `family`, or None when nfdp does
+        /// not know it there (ip6tables does not load an IPv4-only match, and the reverse).
+        pub fn new_match_in(name: &str, family: Family) -> Option<Match> {
+            $(if <$pt as MatchExt>::FAMILIES.contains(family)
+                && <$pt as MatchText>::NAMES.contains(&name) {
                 return Some(Match::$pv(<$pt as MatchText>::new(name)));
             })*
-            $(if <$ct as MatchText>::NAMES.contains(&name) {
+            $(if <$ct as MatchExt>::FAMILIES.contains(family)
+                && <$ct as MatchText>::NAMES.contains(&name) {
                 return Some(Match::$cv(<$ct as MatchText>::new(name)));
             })*
-            $(if <$wt as MatchText>::NAMES.contains(&name) {
+            $(if <$wt as MatchExt>::FAMILIES.contains(family)
+                && <$wt as MatchText>::NAMES.contains(&name) {
                 return Some(Match::$wv(<$wt as MatchText>::new(name)));
             })*
             None
@@ -582,6 +732,15 @@ macro_rules! match_text_dispatch {
             all
         }
 
+        /// Sets a freshly loaded match's defaults for the ruleset's family.
+        pub fn match_for_family(mt: &mut Match, family: Family) {
+            match mt {
+                $(Match::$pv(x) => MatchText::for_family(x, family),)*
+                $(Match::$cv(x) => MatchText::for_family(x, family),)*
+                $(Match::$wv(x) => MatchText::for_family(x, family),)*
+            }
+        }
+
         /// What iptables says of a match option given twice.
         pub fn repeated_match_option(mt: &Match, opt: &str) -> String {
             match mt {
@@ -598,15 +757,21 @@ dataplane::for_each_match!(match_text_dispatch);
 /// The dispatch over `Target`, from the registry.
 macro_rules! target_text_dispatch {
     ($($v:ident($t:ty),)*) => {
-        /// A target for `-j NAME` (not a chain), or None.
+        /// A target for `-j NAME` (not a chain) in iptables, or None.
         pub fn new_target(name: &str) -> Option<Target> {
+            new_target_in(name, Family::V4)
+        }
+
+        /// A target for `-j NAME` (not a chain) in a ruleset of `family`, or None
+        /// (ip6tables reads an IPv4-only target's name as a chain, and the reverse).
+        pub fn new_target_in(name: &str, family: Family) -> Option<Target> {
             match name {
                 "ACCEPT" => return Some(Target::Accept),
                 "DROP" => return Some(Target::Drop),
                 "RETURN" => return Some(Target::Return),
                 _ => {}
             }
-            $(if <$t as TargetExt>::NAME == name {
+            $(if <$t as TargetExt>::FAMILIES.contains(family) && <$t as TargetExt>::NAME == name {
                 return Some(Target::$v(<$t as TargetText>::new()));
             })*
             None
@@ -710,6 +875,15 @@ fn usable_words(u: dataplane::ruleset::Usable, tables: Option<&[TableKind]>) -> 
     format!("table {tables}, hooks {hooks}")
 }
 
+/// The families an extension is registered for, in words.
+fn family_words(f: Families) -> &'static str {
+    match (f.v4, f.v6) {
+        (true, true) => "ipv4,ipv6",
+        (false, true) => "ipv6",
+        _ => "ipv4",
+    }
+}
+
 /// The registry as `nfdp extensions` prints it: one line per match name and per target,
 /// with its revision, what a match reads or whether a target ends the chain, and where
 /// the kernel allows it (for options that change that, as with their defaults); then
@@ -719,17 +893,18 @@ pub fn extensions_listing() -> String {
     for m in registered_matches() {
         let _ = writeln!(
             out,
-            "match  {:<12} rev {}  reads {:<10}  {}",
+            "match  {:<12} rev {}  reads {:<10}  {}, {}",
             m.name(),
             m.revision(),
             m.tier().name(),
-            usable_words(m.usable(), m.tables())
+            usable_words(m.usable(), m.tables()),
+            family_words(m.families())
         );
     }
     for t in registered_targets() {
         let _ = writeln!(
             out,
-            "target {:<12} rev {}  {:<16}  {}",
+            "target {:<12} rev {}  {:<16}  {}, {}",
             t.name(),
             t.revision(),
             if t.is_terminal() {
@@ -737,7 +912,8 @@ pub fn extensions_listing() -> String {
             } else {
                 "non-terminal"
             },
-            usable_words(t.usable(), None)
+            usable_words(t.usable(), None),
+            family_words(t.families())
         );
     }
     for (name, why) in HOST_STACK_MATCHES {
@@ -758,26 +934,39 @@ mod tests {
     #[test]
     fn registry_names_round_trip() {
         let mut seen = std::collections::HashSet::new();
+        // A name may be registered once per family (REJECT is ipt_REJECT and ip6t_REJECT).
+        let families = |f: Families| {
+            [Family::V4, Family::V6]
+                .into_iter()
+                .filter(move |x| f.contains(*x))
+        };
         for m in registered_matches() {
-            assert!(
-                seen.insert(format!("m:{}", m.name())),
-                "match {} twice",
-                m.name()
-            );
-            let again = new_match(m.name()).expect("registered");
-            assert_eq!(again.name(), m.name());
-            assert_eq!(again, m);
+            for f in families(m.families()) {
+                assert!(
+                    seen.insert(format!("m:{}:{f:?}", m.name())),
+                    "match {} twice",
+                    m.name()
+                );
+                let again = new_match_in(m.name(), f).expect("registered");
+                assert_eq!(again.name(), m.name());
+                assert_eq!(again, m);
+            }
             assert!(host_stack_match(m.name()).is_none());
         }
         for t in registered_targets() {
-            assert!(
-                seen.insert(format!("t:{}", t.name())),
-                "target {} twice",
-                t.name()
-            );
-            assert_eq!(new_target(t.name()).as_ref(), Some(&t));
+            for f in families(t.families()) {
+                assert!(
+                    seen.insert(format!("t:{}:{f:?}", t.name())),
+                    "target {} twice",
+                    t.name()
+                );
+                assert_eq!(new_target_in(t.name(), f).as_ref(), Some(&t));
+            }
             assert!(host_stack_target(t.name()).is_none());
         }
+        // IPv4-only extensions are unknown to ip6tables, and the reverse.
+        assert!(new_match_in("icmp", Family::V6).is_none() && new_match("icmp6").is_none());
+        assert!(new_target_in("TTL", Family::V6).is_none() && new_target("HL").is_none());
         assert_eq!(new_match("state").map(|m| m.name()), Some("state"));
         assert!(new_match("owner").is_none() && new_target("AUDIT").is_none());
         // The dataplane's own lists hold the same extensions.
@@ -787,7 +976,7 @@ mod tests {
             .collect();
         assert!(registered_matches()
             .iter()
-            .all(|m| names.contains(&m.name()) || m.name() == "state"));
+            .all(|m| names.contains(&m.name()) || ["state", "dst"].contains(&m.name())));
         assert_eq!(
             registered_targets().len(),
             dataplane::ruleset::targets::TARGETS.len()
@@ -806,21 +995,63 @@ mod tests {
         };
         assert_eq!(
             line("match  conntrack "),
-            "match  conntrack    rev 3  reads connection  table any, hooks any"
+            "match  conntrack    rev 3  reads connection  table any, hooks any, ipv4,ipv6"
         );
         assert_eq!(
             line("match  rpfilter "),
-            "match  rpfilter     rev 0  reads worker      table raw,mangle, hooks PREROUTING"
+            "match  rpfilter     rev 0  reads worker      table raw,mangle, hooks PREROUTING, ipv4"
         );
         assert_eq!(
             line("target MASQUERADE "),
-            "target MASQUERADE   rev 0  terminal          table nat, hooks POSTROUTING"
+            "target MASQUERADE   rev 0  terminal          table nat, hooks POSTROUTING, ipv4,ipv6"
         );
         assert_eq!(
             line("target REJECT "),
-            "target REJECT       rev 0  terminal          table filter, hooks INPUT,FORWARD,OUTPUT"
+            "target REJECT       rev 0  terminal          table filter, hooks INPUT,FORWARD,OUTPUT, ipv4"
         );
         assert!(line("target TPROXY ").contains("refused: "));
+    }
+
+    /// glibc's inet_ntop, as ip6tables prints addresses (checked on the kernel).
+    #[test]
+    fn ipv6_addresses_print_as_inet_ntop() {
+        let cases = [
+            ("::", "::"),
+            ("::1", "::1"),
+            ("2001:db8::1", "2001:db8::1"),
+            ("2001:db8:0:1:0:0:0:1", "2001:db8:0:1::1"),
+            ("1:0:0:1:0:0:0:1", "1:0:0:1::1"),
+            ("1:0:0:2:0:0:1:1", "1::2:0:0:1:1"),
+            ("1:0:1:1:1:1:1:1", "1:0:1:1:1:1:1:1"),
+            ("::ffff:1.2.3.4", "::ffff:1.2.3.4"),
+            ("::1.2.3.4", "::1.2.3.4"),
+            ("ffff:ffff::", "ffff:ffff::"),
+            ("FE80::A", "fe80::a"),
+        ];
+        for (text, want) in cases {
+            assert_eq!(fmt_addr6(&text.parse().unwrap()), want, "{text}");
+        }
+        assert_eq!(
+            fmt_net6(&parse_net6("2001:db8::1/ffff::ff00").unwrap()),
+            "2001::/ffff::ff00"
+        );
+        assert_eq!(
+            fmt_net6(&parse_net6("2001:db8::1/0x20").unwrap()),
+            "2001:db8::/32"
+        );
+        assert_eq!(fmt_net6(&parse_net6("nonsense/0").unwrap()), "::/0");
+        assert_eq!(
+            parse_net6("::1/129"),
+            Err("invalid mask `129' specified".to_string())
+        );
+        assert_eq!(
+            parse_net6("::1/"),
+            Err("invalid mask `' specified".to_string())
+        );
+        assert_eq!(
+            parse_net6("10.0.0.1"),
+            Err("host/network `10.0.0.1' not found".to_string())
+        );
     }
 
     /// What iptables 1.8.9 saved for these (tests/golden/cases/addr_short_forms) and what

@@ -15,6 +15,7 @@ impl CommentMatch {
 }
 
 impl crate::ruleset::ext::MatchExt for CommentMatch {
+    const FAMILIES: crate::ruleset::Families = crate::ruleset::Families::BOTH;
     const NAME: &'static str = "comment";
     const REVISION: u8 = 0;
 }

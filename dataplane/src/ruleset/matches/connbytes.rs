@@ -90,6 +90,7 @@ pub fn connbytes_matches(c: &ConnbytesMatch, env: &MatchEnv<'_>) -> bool {
 }
 
 impl crate::ruleset::ext::MatchExt for ConnbytesMatch {
+    const FAMILIES: crate::ruleset::Families = crate::ruleset::Families::BOTH;
     const NAME: &'static str = "connbytes";
     const REVISION: u8 = 0;
 }

@@ -39,6 +39,8 @@ pub fn connlimit_matches(c: &ConnlimitMatch, view: &PacketView<'_>, env: &MatchE
 }
 
 impl crate::ruleset::ext::MatchExt for ConnlimitMatch {
+    /// (ip6tables: read and saved with its /128 default; the count per packet is IPv4's.)
+    const FAMILIES: crate::ruleset::Families = crate::ruleset::Families::BOTH;
     const NAME: &'static str = "connlimit";
     const REVISION: u8 = 1;
 }

@@ -3,7 +3,7 @@
 use crate::conntrack::nat::bits as nat_bits;
 use crate::conntrack::{ConnEntry, CtInfo, CtState};
 
-use crate::ruleset::{Inv, Ipv4Net, PortRange};
+use crate::ruleset::{Inv, Ipv4Net, Ipv6Net, PortRange};
 
 // Connection state belongs to conntrack; the match reads it from there.
 pub use crate::conntrack::{state, status};
@@ -47,6 +47,10 @@ pub struct ConntrackMatch {
     /// Remaining lifetime in seconds, inclusive range.
     pub expire: Option<Inv<(u32, u32)>>,
     pub dir: Option<CtDir>,
+    /// An ip6tables rule's `--ctorigsrc`, `--ctorigdst`, `--ctreplsrc`, `--ctrepldst` (in
+    /// that order), kept unmasked as ip6tables keeps them; boxed so that the IPv4 match
+    /// keeps its size. (Read and saved only: IPv6 rules are not evaluated yet.)
+    pub addrs6: Option<Box<[Option<Inv<Ipv6Net>>; 4]>>,
 }
 
 impl ConntrackMatch {
@@ -66,6 +70,7 @@ impl ConntrackMatch {
             status: None,
             expire: None,
             dir: None,
+            addrs6: None,
         }
     }
 
@@ -84,6 +89,7 @@ impl ConntrackMatch {
             || self.status.is_some()
             || self.expire.is_some()
             || self.dir.is_some()
+            || self.addrs6.is_some()
     }
 }
 
@@ -150,6 +156,7 @@ pub fn conntrack_matches(
 }
 
 impl crate::ruleset::ext::MatchExt for ConntrackMatch {
+    const FAMILIES: crate::ruleset::Families = crate::ruleset::Families::BOTH;
     const NAME: &'static str = "conntrack";
     const REVISION: u8 = 3;
 

@@ -85,6 +85,7 @@ fn find_option(l4: &[u8], option: u8, ty: u8) -> Option<bool> {
 }
 
 impl crate::ruleset::ext::MatchExt for DccpMatch {
+    const FAMILIES: crate::ruleset::Families = crate::ruleset::Families::BOTH;
     const NAME: &'static str = "dccp";
     const REVISION: u8 = 0;
     fn validate(&self, spec: &crate::ruleset::RuleSpec) -> Result<(), String> {

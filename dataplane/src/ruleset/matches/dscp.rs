@@ -27,6 +27,7 @@ impl TosMatch {
 }
 
 impl crate::ruleset::ext::MatchExt for DscpMatch {
+    const FAMILIES: crate::ruleset::Families = crate::ruleset::Families::BOTH;
     const NAME: &'static str = "dscp";
     const REVISION: u8 = 0;
 }
@@ -38,6 +39,7 @@ impl crate::ruleset::ext::PacketMatch for DscpMatch {
 }
 
 impl crate::ruleset::ext::MatchExt for TosMatch {
+    const FAMILIES: crate::ruleset::Families = crate::ruleset::Families::BOTH;
     const NAME: &'static str = "tos";
     const REVISION: u8 = 1;
 }

@@ -48,6 +48,7 @@ impl EspMatch {
 }
 
 impl crate::ruleset::ext::MatchExt for EspMatch {
+    const FAMILIES: crate::ruleset::Families = crate::ruleset::Families::BOTH;
     const NAME: &'static str = "esp";
     const REVISION: u8 = 0;
     fn validate(&self, spec: &crate::ruleset::RuleSpec) -> Result<(), String> {

@@ -31,6 +31,7 @@ impl HelperMatch {
 }
 
 impl crate::ruleset::ext::MatchExt for HelperMatch {
+    const FAMILIES: crate::ruleset::Families = crate::ruleset::Families::BOTH;
     const NAME: &'static str = "helper";
     const REVISION: u8 = 0;
 }

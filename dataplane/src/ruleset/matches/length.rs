@@ -15,6 +15,7 @@ impl LengthMatch {
 }
 
 impl crate::ruleset::ext::MatchExt for LengthMatch {
+    const FAMILIES: crate::ruleset::Families = crate::ruleset::Families::BOTH;
     const NAME: &'static str = "length";
     const REVISION: u8 = 0;
 }

@@ -51,6 +51,7 @@ pub fn limit_allows(m: &LimitMatch, st: &mut crate::ruleset::ext::RuleState, now
 }
 
 impl crate::ruleset::ext::MatchExt for LimitMatch {
+    const FAMILIES: crate::ruleset::Families = crate::ruleset::Families::BOTH;
     const NAME: &'static str = "limit";
     const REVISION: u8 = 0;
 }

@@ -17,6 +17,7 @@ impl MacMatch {
 }
 
 impl crate::ruleset::ext::MatchExt for MacMatch {
+    const FAMILIES: crate::ruleset::Families = crate::ruleset::Families::BOTH;
     const NAME: &'static str = "mac";
     const REVISION: u8 = 0;
     fn usable(&self) -> crate::ruleset::Usable {

@@ -19,6 +19,7 @@ impl MarkMatch {
 pub struct ConnmarkMatch(pub MarkMatch);
 
 impl crate::ruleset::ext::MatchExt for ConnmarkMatch {
+    const FAMILIES: crate::ruleset::Families = crate::ruleset::Families::BOTH;
     const NAME: &'static str = "connmark";
     const REVISION: u8 = 1;
 }
@@ -30,6 +31,7 @@ impl crate::ruleset::ext::ConnMatch for ConnmarkMatch {
 }
 
 impl crate::ruleset::ext::MatchExt for MarkMatch {
+    const FAMILIES: crate::ruleset::Families = crate::ruleset::Families::BOTH;
     const NAME: &'static str = "mark";
     const REVISION: u8 = 1;
 }

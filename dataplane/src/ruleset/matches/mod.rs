@@ -5,6 +5,7 @@
 
 pub mod addrtype;
 pub mod ah;
+pub mod ah6;
 pub mod comment;
 pub mod connbytes;
 pub mod connlabel;
@@ -14,20 +15,27 @@ pub mod dccp;
 pub mod dscp;
 pub mod ecn;
 pub mod esp;
+pub mod frag;
 pub mod hashlimit;
+pub mod hbh;
 pub mod helper;
+pub mod hl;
 pub mod icmp;
+pub mod icmp6;
 pub mod ipcomp;
 pub mod iprange;
+pub mod ipv6header;
 pub mod length;
 pub mod limit;
 pub mod mac;
 pub mod mark;
+pub mod mh;
 pub mod multiport;
 pub mod pkttype;
 pub mod quota;
 pub mod recent;
 pub mod rpfilter;
+pub mod rt;
 pub mod sctp;
 pub mod set;
 pub mod statistic;
@@ -42,11 +50,12 @@ pub mod udp;
 use super::ext::{ConnCx, ConnMatch, MatchEnv, MatchTier, PacketCx, PacketMatch, RuleState};
 use super::ext::{ExtensionInfo, MatchExt, WorkerMatch};
 use super::packet::PacketView;
-use super::{Inv, PortRange, RuleSpec, TableKind, Usable};
+use super::{Families, Inv, PortRange, RuleSpec, TableKind, Usable};
 
 pub const IPPROTO_ICMP: u8 = 1;
 pub const IPPROTO_TCP: u8 = 6;
 pub const IPPROTO_UDP: u8 = 17;
+pub const IPPROTO_ICMPV6: u8 = 58;
 pub const IPPROTO_DCCP: u8 = 33;
 pub const IPPROTO_SCTP: u8 = 132;
 pub const IPPROTO_UDPLITE: u8 = 136;
@@ -62,19 +71,27 @@ macro_rules! for_each_match {
         $callback! {
             packet: [
                 Ah($crate::ruleset::matches::ah::AhMatch),
+                Ah6($crate::ruleset::matches::ah6::Ah6Match),
                 Comment($crate::ruleset::matches::comment::CommentMatch),
                 Dccp($crate::ruleset::matches::dccp::DccpMatch),
                 Dscp($crate::ruleset::matches::dscp::DscpMatch),
                 Ecn($crate::ruleset::matches::ecn::EcnMatch),
+                Hbh($crate::ruleset::matches::hbh::OptsMatch),
+                Hl($crate::ruleset::matches::hl::HlMatch),
                 Esp($crate::ruleset::matches::esp::EspMatch),
+                Frag($crate::ruleset::matches::frag::FragMatch),
                 Icmp($crate::ruleset::matches::icmp::IcmpMatch),
+                Icmp6($crate::ruleset::matches::icmp6::Icmp6Match),
                 Ipcomp($crate::ruleset::matches::ipcomp::IpcompMatch),
                 Iprange($crate::ruleset::matches::iprange::IprangeMatch),
+                Ipv6header($crate::ruleset::matches::ipv6header::Ipv6headerMatch),
                 Length($crate::ruleset::matches::length::LengthMatch),
                 Mac($crate::ruleset::matches::mac::MacMatch),
                 Mark($crate::ruleset::matches::mark::MarkMatch),
+                Mh($crate::ruleset::matches::mh::MhMatch),
                 Multiport($crate::ruleset::matches::multiport::MultiportMatch),
                 Pkttype($crate::ruleset::matches::pkttype::PkttypeMatch),
+                Rt($crate::ruleset::matches::rt::RtMatch),
                 Sctp($crate::ruleset::matches::sctp::SctpMatch),
                 Set($crate::ruleset::matches::set::SetMatch),
                 String($crate::ruleset::matches::string::StringMatch),
@@ -159,6 +176,15 @@ macro_rules! define_match {
                     $(Match::$pv(_) => <$pt as MatchExt>::REVISION,)*
                     $(Match::$cv(_) => <$ct as MatchExt>::REVISION,)*
                     $(Match::$wv(_) => <$wt as MatchExt>::REVISION,)*
+                }
+            }
+
+            /// The families the match is registered for.
+            pub fn families(&self) -> Families {
+                match self {
+                    $(Match::$pv(_) => <$pt as MatchExt>::FAMILIES,)*
+                    $(Match::$cv(_) => <$ct as MatchExt>::FAMILIES,)*
+                    $(Match::$wv(_) => <$wt as MatchExt>::FAMILIES,)*
                 }
             }
 

@@ -63,6 +63,7 @@ impl MultiportMatch {
 }
 
 impl crate::ruleset::ext::MatchExt for MultiportMatch {
+    const FAMILIES: crate::ruleset::Families = crate::ruleset::Families::BOTH;
     const NAME: &'static str = "multiport";
     const REVISION: u8 = 1;
     fn validate(&self, spec: &RuleSpec) -> Result<(), String> {

@@ -50,6 +50,7 @@ impl PkttypeMatch {
 }
 
 impl crate::ruleset::ext::MatchExt for PkttypeMatch {
+    const FAMILIES: crate::ruleset::Families = crate::ruleset::Families::BOTH;
     const NAME: &'static str = "pkttype";
     const REVISION: u8 = 0;
 }

@@ -26,6 +26,7 @@ impl QuotaMatch {
 }
 
 impl crate::ruleset::ext::MatchExt for QuotaMatch {
+    const FAMILIES: crate::ruleset::Families = crate::ruleset::Families::BOTH;
     const NAME: &'static str = "quota";
     const REVISION: u8 = 0;
 }

@@ -119,6 +119,7 @@ impl SctpMatch {
 }
 
 impl crate::ruleset::ext::MatchExt for SctpMatch {
+    const FAMILIES: crate::ruleset::Families = crate::ruleset::Families::BOTH;
     const NAME: &'static str = "sctp";
     const REVISION: u8 = 0;
     fn validate(&self, spec: &crate::ruleset::RuleSpec) -> Result<(), String> {

@@ -49,6 +49,7 @@ pub fn statistic_matches(
 }
 
 impl crate::ruleset::ext::MatchExt for StatisticMatch {
+    const FAMILIES: crate::ruleset::Families = crate::ruleset::Families::BOTH;
     const NAME: &'static str = "statistic";
     const REVISION: u8 = 0;
 

@@ -50,6 +50,7 @@ impl StringMatch {
 }
 
 impl crate::ruleset::ext::MatchExt for StringMatch {
+    const FAMILIES: crate::ruleset::Families = crate::ruleset::Families::BOTH;
     const NAME: &'static str = "string";
     const REVISION: u8 = 1;
 }

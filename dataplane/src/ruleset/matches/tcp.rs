@@ -73,6 +73,7 @@ impl TcpMatch {
 }
 
 impl crate::ruleset::ext::MatchExt for TcpMatch {
+    const FAMILIES: crate::ruleset::Families = crate::ruleset::Families::BOTH;
     const NAME: &'static str = "tcp";
     const REVISION: u8 = 0;
     fn validate(&self, spec: &crate::ruleset::RuleSpec) -> Result<(), String> {

@@ -25,6 +25,7 @@ impl TcpmssMatch {
 }
 
 impl crate::ruleset::ext::MatchExt for TcpmssMatch {
+    const FAMILIES: crate::ruleset::Families = crate::ruleset::Families::BOTH;
     const NAME: &'static str = "tcpmss";
     const REVISION: u8 = 0;
     fn validate(&self, spec: &crate::ruleset::RuleSpec) -> Result<(), String> {

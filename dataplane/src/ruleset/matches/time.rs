@@ -83,6 +83,7 @@ pub fn time_matches(m: &TimeMatch, now_ns: u64) -> bool {
 }
 
 impl crate::ruleset::ext::MatchExt for TimeMatch {
+    const FAMILIES: crate::ruleset::Families = crate::ruleset::Families::BOTH;
     const NAME: &'static str = "time";
     const REVISION: u8 = 0;
 }

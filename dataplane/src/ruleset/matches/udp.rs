@@ -24,6 +24,7 @@ impl UdpMatch {
 }
 
 impl crate::ruleset::ext::MatchExt for UdpMatch {
+    const FAMILIES: crate::ruleset::Families = crate::ruleset::Families::BOTH;
     const NAME: &'static str = "udp";
     const REVISION: u8 = 0;
     fn validate(&self, spec: &crate::ruleset::RuleSpec) -> Result<(), String> {

@@ -11,6 +11,7 @@ pub enum ConnmarkTarget {
 }
 
 impl crate::ruleset::ext::TargetExt for ConnmarkTarget {
+    const FAMILIES: crate::ruleset::Families = crate::ruleset::Families::BOTH;
     const NAME: &'static str = "CONNMARK";
     const REVISION: u8 = 2;
     const TERMINAL: bool = false;

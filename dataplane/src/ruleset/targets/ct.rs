@@ -35,6 +35,7 @@ pub const EVENT_NAMES: [&str; 10] = [
 pub struct NotrackTarget;
 
 impl crate::ruleset::ext::TargetExt for NotrackTarget {
+    const FAMILIES: crate::ruleset::Families = crate::ruleset::Families::BOTH;
     const NAME: &'static str = "NOTRACK";
     const REVISION: u8 = 0;
     const TERMINAL: bool = false;
@@ -53,6 +54,7 @@ impl crate::ruleset::ext::TargetExt for NotrackTarget {
 }
 
 impl crate::ruleset::ext::TargetExt for CtTarget {
+    const FAMILIES: crate::ruleset::Families = crate::ruleset::Families::BOTH;
     const NAME: &'static str = "CT";
     const REVISION: u8 = 2;
     const TERMINAL: bool = false;

@@ -376,6 +376,7 @@ fn dump_icmp(out: &mut String, skb: &[u8], iphoff: usize, fragment: bool, off: u
 }
 
 impl crate::ruleset::ext::TargetExt for LogTarget {
+    const FAMILIES: crate::ruleset::Families = crate::ruleset::Families::BOTH;
     const NAME: &'static str = "LOG";
     const REVISION: u8 = 0;
     const TERMINAL: bool = false;

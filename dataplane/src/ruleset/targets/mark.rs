@@ -15,6 +15,7 @@ impl MarkTarget {
 }
 
 impl crate::ruleset::ext::TargetExt for MarkTarget {
+    const FAMILIES: crate::ruleset::Families = crate::ruleset::Families::BOTH;
     const NAME: &'static str = "MARK";
     const REVISION: u8 = 2;
     const TERMINAL: bool = false;

@@ -7,6 +7,7 @@ pub mod checksum;
 pub mod connmark;
 pub mod ct;
 pub mod ecn;
+pub mod hl;
 pub mod hmark;
 pub mod log;
 pub mod mark;
@@ -14,6 +15,7 @@ pub mod nat;
 pub mod netmap;
 pub mod nflog;
 pub mod reject;
+pub mod reject6;
 pub mod set;
 pub mod synproxy;
 pub mod tcpmss;
@@ -25,7 +27,7 @@ pub mod ttl;
 pub mod trace;
 
 use super::ext::{ExtensionInfo, TargetCx, TargetExt, TargetOutcome};
-use super::{RuleSpec, Usable};
+use super::{Families, RuleSpec, Usable};
 
 /// The registry of targets: every target extension nfdp knows, once. `Target` and every
 /// dispatch over it, here and in `control`'s text side, are generated from this list:
@@ -41,6 +43,7 @@ macro_rules! for_each_target {
             Dnat($crate::ruleset::targets::nat::DnatTarget),
             Dscp($crate::ruleset::targets::tos::DscpTarget),
             Ecn($crate::ruleset::targets::ecn::EcnTarget),
+            Hl($crate::ruleset::targets::hl::HlTarget),
             Hmark($crate::ruleset::targets::hmark::HmarkTarget),
             Log($crate::ruleset::targets::log::LogTarget),
             Mark($crate::ruleset::targets::mark::MarkTarget),
@@ -50,6 +53,7 @@ macro_rules! for_each_target {
             Notrack($crate::ruleset::targets::ct::NotrackTarget),
             Redirect($crate::ruleset::targets::nat::RedirectTarget),
             Reject($crate::ruleset::targets::reject::RejectTarget),
+            Reject6($crate::ruleset::targets::reject6::Reject6Target),
             Set($crate::ruleset::targets::set::SetTarget),
             Snat($crate::ruleset::targets::nat::SnatTarget),
             Synproxy($crate::ruleset::targets::synproxy::SynproxyTarget),
@@ -111,6 +115,15 @@ macro_rules! define_target {
                 match self {
                     $(Target::$v(_) => <$t as TargetExt>::REVISION,)*
                     _ => 0,
+                }
+            }
+
+            /// The families the target is registered for (the verdicts and chains are
+            /// every family's).
+            pub fn families(&self) -> Families {
+                match self {
+                    $(Target::$v(_) => <$t as TargetExt>::FAMILIES,)*
+                    _ => Families::BOTH,
                 }
             }
 

@@ -59,7 +59,7 @@ impl NatTarget {
 /// Declares the four NAT targets: each a `NatTarget` under its own name, with its own
 /// hooks and its own way to pick the address (libxt_NAT registers them the same way).
 macro_rules! nat_targets {
-    ($($(#[$doc:meta])* $ty:ident = $name:literal, rev $rev:literal, $manip:ident, [$($hook:ident),*];)*) => {
+    ($($(#[$doc:meta])* $ty:ident = $name:literal, rev $rev:literal, $manip:ident, [$($hook:ident),*], $families:ident;)*) => {
         $(
             $(#[$doc])*
             #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -82,6 +82,7 @@ macro_rules! nat_targets {
                 const NAME: &'static str = $name;
                 const REVISION: u8 = $rev;
                 const TERMINAL: bool = true;
+                const FAMILIES: crate::ruleset::Families = crate::ruleset::Families::$families;
 
                 fn usable(&self) -> crate::ruleset::Usable {
                     use crate::ruleset::Hook::*;
@@ -109,13 +110,14 @@ macro_rules! nat_targets {
 
 nat_targets! {
     /// `-j SNAT --to-source`.
-    SnatTarget = "SNAT", rev 0, Src, [Postrouting, Input];
+    SnatTarget = "SNAT", rev 0, Src, [Postrouting, Input], V4;
     /// `-j DNAT --to-destination`.
-    DnatTarget = "DNAT", rev 2, Dst, [Prerouting, Output];
+    DnatTarget = "DNAT", rev 2, Dst, [Prerouting, Output], V4;
     /// `-j MASQUERADE`: SNAT to the egress port's address, chosen per connection.
-    MasqueradeTarget = "MASQUERADE", rev 0, Src, [Postrouting];
+    /// (ip6tables: its options are ports only, read and printed as iptables does.)
+    MasqueradeTarget = "MASQUERADE", rev 0, Src, [Postrouting], BOTH;
     /// `-j REDIRECT`: DNAT to the ingress port's address (127.0.0.1 for OUTPUT).
-    RedirectTarget = "REDIRECT", rev 0, Dst, [Prerouting, Output];
+    RedirectTarget = "REDIRECT", rev 0, Dst, [Prerouting, Output], BOTH;
 }
 
 type NatAddrs = Result<Option<(Ipv4Addr, Ipv4Addr)>, ()>;

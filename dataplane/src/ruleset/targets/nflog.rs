@@ -59,6 +59,7 @@ impl NflogTarget {
 }
 
 impl crate::ruleset::ext::TargetExt for NflogTarget {
+    const FAMILIES: crate::ruleset::Families = crate::ruleset::Families::BOTH;
     const NAME: &'static str = "NFLOG";
     const REVISION: u8 = 0;
     const TERMINAL: bool = false;

@@ -179,6 +179,7 @@ impl TcpmssTarget {
 }
 
 impl crate::ruleset::ext::TargetExt for TcpmssTarget {
+    const FAMILIES: crate::ruleset::Families = crate::ruleset::Families::BOTH;
     const NAME: &'static str = "TCPMSS";
     const REVISION: u8 = 0;
     const TERMINAL: bool = false;

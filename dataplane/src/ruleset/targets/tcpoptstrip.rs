@@ -92,6 +92,7 @@ impl TcpoptstripTarget {
 }
 
 impl crate::ruleset::ext::TargetExt for TcpoptstripTarget {
+    const FAMILIES: crate::ruleset::Families = crate::ruleset::Families::BOTH;
     const NAME: &'static str = "TCPOPTSTRIP";
     const REVISION: u8 = 0;
     const TERMINAL: bool = false;

@@ -95,6 +95,7 @@ impl DscpTarget {
 }
 
 impl crate::ruleset::ext::TargetExt for TosTarget {
+    const FAMILIES: crate::ruleset::Families = crate::ruleset::Families::BOTH;
     const NAME: &'static str = "TOS";
     const REVISION: u8 = 1;
     const TERMINAL: bool = false;
@@ -113,6 +114,7 @@ impl crate::ruleset::ext::TargetExt for TosTarget {
 }
 
 impl crate::ruleset::ext::TargetExt for DscpTarget {
+    const FAMILIES: crate::ruleset::Families = crate::ruleset::Families::BOTH;
     const NAME: &'static str = "DSCP";
     const REVISION: u8 = 0;
     const TERMINAL: bool = false;

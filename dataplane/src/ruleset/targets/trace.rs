@@ -7,6 +7,7 @@ use crate::ruleset::ext::{TargetCx, TargetExt, TargetOutcome};
 pub struct TraceTarget;
 
 impl TargetExt for TraceTarget {
+    const FAMILIES: crate::ruleset::Families = crate::ruleset::Families::BOTH;
     const NAME: &'static str = "TRACE";
     const REVISION: u8 = 0;
     const TERMINAL: bool = false;

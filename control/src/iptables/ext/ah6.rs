@@ -72,10 +72,6 @@ impl super::MatchText for Ah6Match {
         Ok(())
     }
 
-    fn finish(&mut self, _seen: &[&'static str]) -> Result<bool, String> {
-        Ok(true)
-    }
-
     fn save(&self, out: &mut String) {
         if (self.spis.min, self.spis.max) != (0, u32::MAX) {
             super::esp::save_spis(&self.spis, "--ahspi", false, out);

@@ -281,8 +281,8 @@ impl super::MatchText for dataplane::ruleset::matches::connlabel::ConnlabelMatch
         parse(self, opt, inv, args)
     }
 
-    fn finish(&mut self, seen: &[&'static str]) -> Result<bool, String> {
-        finish(seen).map(|()| true)
+    fn finish(&mut self, seen: &[&'static str]) -> Result<(), String> {
+        finish(seen)
     }
 
     fn save(&self, out: &mut String) {

@@ -150,8 +150,8 @@ impl super::MatchText for dataplane::ruleset::matches::connlimit::ConnlimitMatch
         }
     }
 
-    fn finish(&mut self, seen: &[&'static str]) -> Result<bool, String> {
-        finish(self, seen).map(|()| true)
+    fn finish(&mut self, seen: &[&'static str]) -> Result<(), String> {
+        finish(self, seen)
     }
 
     fn save(&self, out: &mut String) {

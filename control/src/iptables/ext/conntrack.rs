@@ -370,8 +370,8 @@ impl super::MatchText for dataplane::ruleset::matches::conntrack::ConntrackMatch
         parse(self, opt, inv, args, ctx.family)
     }
 
-    fn finish(&mut self, _seen: &[&'static str]) -> Result<bool, String> {
-        finish(self).map(|()| true)
+    fn finish(&mut self, _seen: &[&'static str]) -> Result<(), String> {
+        finish(self)
     }
 
     fn save(&self, out: &mut String) {

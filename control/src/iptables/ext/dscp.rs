@@ -133,8 +133,8 @@ impl super::MatchText for dataplane::ruleset::matches::dscp::DscpMatch {
         parse_dscp(self, opt, inv, args)
     }
 
-    fn finish(&mut self, seen: &[&'static str]) -> Result<bool, String> {
-        finish_dscp(seen).map(|()| true)
+    fn finish(&mut self, seen: &[&'static str]) -> Result<(), String> {
+        finish_dscp(seen)
     }
 
     fn save(&self, out: &mut String) {
@@ -169,8 +169,8 @@ impl super::MatchText for dataplane::ruleset::matches::dscp::TosMatch {
         parse_tos(self, opt, inv, args)
     }
 
-    fn finish(&mut self, seen: &[&'static str]) -> Result<bool, String> {
-        finish_tos(seen).map(|()| true)
+    fn finish(&mut self, seen: &[&'static str]) -> Result<(), String> {
+        finish_tos(seen)
     }
 
     fn save(&self, out: &mut String) {

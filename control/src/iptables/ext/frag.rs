@@ -129,13 +129,13 @@ impl super::MatchText for FragMatch {
     }
 
     /// `--fragmore` and `--fraglast` exclude each other (libxtables' final check).
-    fn finish(&mut self, _seen: &[&'static str]) -> Result<bool, String> {
+    fn finish(&mut self, _seen: &[&'static str]) -> Result<(), String> {
         if self.more && self.last {
             return Err(
                 "frag: option \"--fragmore\" cannot be used together with \"--fraglast\".".into(),
             );
         }
-        Ok(true)
+        Ok(())
     }
 
     fn save(&self, out: &mut String) {

@@ -371,8 +371,8 @@ impl super::MatchText for dataplane::ruleset::matches::hashlimit::HashlimitMatch
         parse(self, opt, inv, args)
     }
 
-    fn finish(&mut self, seen: &[&'static str]) -> Result<bool, String> {
-        finish(self, seen).map(|()| true)
+    fn finish(&mut self, seen: &[&'static str]) -> Result<(), String> {
+        finish(self, seen)
     }
 
     fn save(&self, out: &mut String) {

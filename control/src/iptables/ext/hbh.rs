@@ -107,10 +107,6 @@ impl super::MatchText for OptsMatch {
         Ok(())
     }
 
-    fn finish(&mut self, _seen: &[&'static str]) -> Result<bool, String> {
-        Ok(true)
-    }
-
     fn save(&self, out: &mut String) {
         let [len_opt, opts_opt] = [self.options()[0], self.options()[1]];
         if let Some(l) = self.len {

@@ -141,11 +141,11 @@ impl super::MatchText for Icmp6Match {
         parse(self, opt, inv, args)
     }
 
-    fn finish(&mut self, seen: &[&'static str]) -> Result<bool, String> {
+    fn finish(&mut self, seen: &[&'static str]) -> Result<(), String> {
         if seen.is_empty() {
             return Err("icmp6: option \"--icmpv6-type\" must be specified".into());
         }
-        Ok(true)
+        Ok(())
     }
 
     fn save(&self, out: &mut String) {

@@ -77,8 +77,8 @@ impl super::MatchText for dataplane::ruleset::matches::iprange::IprangeMatch {
         parse(self, opt, inv, args)
     }
 
-    fn finish(&mut self, _seen: &[&'static str]) -> Result<bool, String> {
-        finish(self).map(|()| true)
+    fn finish(&mut self, _seen: &[&'static str]) -> Result<(), String> {
+        finish(self)
     }
 
     fn save(&self, out: &mut String) {

@@ -91,11 +91,11 @@ impl super::MatchText for Ipv6headerMatch {
         Ok(())
     }
 
-    fn finish(&mut self, seen: &[&'static str]) -> Result<bool, String> {
+    fn finish(&mut self, seen: &[&'static str]) -> Result<(), String> {
         if !seen.contains(&"--header") {
             return Err("ipv6header: option \"--header\" must be specified".into());
         }
-        Ok(true)
+        Ok(())
     }
 
     fn save(&self, out: &mut String) {

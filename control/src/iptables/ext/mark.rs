@@ -75,8 +75,8 @@ impl super::MatchText for dataplane::ruleset::matches::mark::ConnmarkMatch {
         parse(&mut self.0, opt, inv, args)
     }
 
-    fn finish(&mut self, seen: &[&'static str]) -> Result<bool, String> {
-        finish(&mut self.0, seen).map(|()| true)
+    fn finish(&mut self, seen: &[&'static str]) -> Result<(), String> {
+        finish(&mut self.0, seen)
     }
 
     fn save(&self, out: &mut String) {
@@ -107,8 +107,8 @@ impl super::MatchText for dataplane::ruleset::matches::mark::MarkMatch {
         parse(self, opt, inv, args)
     }
 
-    fn finish(&mut self, seen: &[&'static str]) -> Result<bool, String> {
-        finish(self, seen).map(|()| true)
+    fn finish(&mut self, seen: &[&'static str]) -> Result<(), String> {
+        finish(self, seen)
     }
 
     fn save(&self, out: &mut String) {

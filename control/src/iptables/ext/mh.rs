@@ -82,10 +82,6 @@ impl super::MatchText for MhMatch {
         Ok(())
     }
 
-    fn finish(&mut self, _seen: &[&'static str]) -> Result<bool, String> {
-        Ok(true)
-    }
-
     fn save(&self, out: &mut String) {
         if (self.min, self.max) == (0, 0xff) {
             return;

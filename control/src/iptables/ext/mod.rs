@@ -595,9 +595,15 @@ pub trait MatchText: MatchExt + Sized {
     fn options(&self) -> &'static [&'static str];
     /// Parses one (already resolved) option.
     fn parse(&mut self, opt: &str, inv: bool, args: &mut Args, ctx: &Ctx) -> Result<(), String>;
-    /// The checks iptables makes once all options of the rule are read. `Ok(false)`:
-    /// the match vanished (as iptables-nft drops `! --dport 0:65535`).
-    fn finish(&mut self, seen: &[&'static str]) -> Result<bool, String>;
+    /// The checks iptables makes once all options of the rule are read.
+    fn finish(&mut self, _seen: &[&'static str]) -> Result<(), String> {
+        Ok(())
+    }
+    /// The match says nothing once read and is dropped from the rule (as iptables-nft
+    /// drops `! --dport 0:65535`).
+    fn vanishes(&self, _seen: &[&'static str]) -> bool {
+        false
+    }
     /// Its options as iptables-save prints them.
     fn save(&self, out: &mut String);
     /// Its options as the last column of `iptables -L` shows them.
@@ -620,7 +626,10 @@ pub trait TargetText: TargetExt + Sized {
     /// Parses one (already resolved) option; `inv`: a `!` came before it (most targets
     /// refuse it, each in its own words).
     fn parse(&mut self, opt: &str, inv: bool, args: &mut Args) -> Result<(), String>;
-    fn finish(&mut self, seen: &[&'static str]) -> Result<(), String>;
+    /// The checks iptables makes once all options of the rule are read.
+    fn finish(&mut self, _seen: &[&'static str]) -> Result<(), String> {
+        Ok(())
+    }
     fn save(&self, out: &mut String);
     fn list(&self, numeric: bool, out: &mut String);
     fn repeated(opt: &str) -> String {
@@ -690,9 +699,9 @@ macro_rules! match_text_dispatch {
         /// the match vanished.
         pub fn finish_match(mt: &mut Match, seen: &[&'static str]) -> Result<bool, String> {
             match mt {
-                $(Match::$pv(x) => MatchText::finish(x, seen),)*
-                $(Match::$cv(x) => MatchText::finish(x, seen),)*
-                $(Match::$wv(x) => MatchText::finish(x, seen),)*
+                $(Match::$pv(x) => MatchText::finish(x, seen).map(|()| !x.vanishes(seen)),)*
+                $(Match::$cv(x) => MatchText::finish(x, seen).map(|()| !x.vanishes(seen)),)*
+                $(Match::$wv(x) => MatchText::finish(x, seen).map(|()| !x.vanishes(seen)),)*
             }
         }
 

@@ -104,8 +104,8 @@ impl super::MatchText for dataplane::ruleset::matches::multiport::MultiportMatch
         parse(self, opt, inv, args, ctx)
     }
 
-    fn finish(&mut self, _seen: &[&'static str]) -> Result<bool, String> {
-        finish(self).map(|()| true)
+    fn finish(&mut self, _seen: &[&'static str]) -> Result<(), String> {
+        finish(self)
     }
 
     fn save(&self, out: &mut String) {

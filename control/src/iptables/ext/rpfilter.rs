@@ -61,10 +61,6 @@ impl super::MatchText for dataplane::ruleset::matches::rpfilter::RpfilterMatch {
         parse(self, opt, inv, args)
     }
 
-    fn finish(&mut self, _seen: &[&'static str]) -> Result<bool, String> {
-        Ok(true)
-    }
-
     fn save(&self, out: &mut String) {
         save(self, out);
     }

@@ -107,10 +107,6 @@ impl super::MatchText for RtMatch {
         Ok(())
     }
 
-    fn finish(&mut self, _seen: &[&'static str]) -> Result<bool, String> {
-        Ok(true)
-    }
-
     fn save(&self, out: &mut String) {
         if let Some(t) = self.rt_type {
             super::opt(out, t.inv, "--rt-type");

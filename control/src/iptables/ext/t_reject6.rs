@@ -34,10 +34,6 @@ impl super::TargetText for Reject6Target {
         Ok(())
     }
 
-    fn finish(&mut self, _seen: &[&'static str]) -> Result<(), String> {
-        Ok(())
-    }
-
     fn save(&self, out: &mut String) {
         out.push_str(" --reject-with ");
         out.push_str(self.with.name());

@@ -101,10 +101,6 @@ impl super::TargetText for SynproxyTarget {
         parse(self, opt, args)
     }
 
-    fn finish(&mut self, _seen: &[&'static str]) -> Result<(), String> {
-        Ok(())
-    }
-
     fn save(&self, out: &mut String) {
         save(self, out);
     }

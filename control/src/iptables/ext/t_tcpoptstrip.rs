@@ -76,10 +76,6 @@ impl super::TargetText for dataplane::ruleset::targets::tcpoptstrip::Tcpoptstrip
         parse(self, opt, args)
     }
 
-    fn finish(&mut self, _seen: &[&'static str]) -> Result<(), String> {
-        Ok(())
-    }
-
     fn save(&self, out: &mut String) {
         save(self, out);
     }

@@ -13,10 +13,6 @@ impl super::TargetText for dataplane::ruleset::targets::trace::TraceTarget {
         Err(format!("unknown option \"{opt}\""))
     }
 
-    fn finish(&mut self, _seen: &[&'static str]) -> Result<(), String> {
-        Ok(())
-    }
-
     fn save(&self, out: &mut String) {
         let _ = out;
     }

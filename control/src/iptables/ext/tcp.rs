@@ -68,10 +68,6 @@ pub fn vanished(seen: &[&str], empty: bool) -> bool {
     empty && seen.iter().any(|o| o.ends_with("port"))
 }
 
-pub fn finish(m: &mut TcpMatch, seen: &[&str]) -> bool {
-    !vanished(seen, *m == TcpMatch::default())
-}
-
 pub fn parse(m: &mut TcpMatch, o: &str, inv: bool, args: &mut Args) -> Result<(), String> {
     match o {
         "--source-port" | "--sport" => {
@@ -214,8 +210,8 @@ impl super::MatchText for dataplane::ruleset::matches::tcp::TcpMatch {
         parse(self, opt, inv, args)
     }
 
-    fn finish(&mut self, seen: &[&'static str]) -> Result<bool, String> {
-        Ok(finish(self, seen))
+    fn vanishes(&self, seen: &[&'static str]) -> bool {
+        vanished(seen, *self == TcpMatch::default())
     }
 
     fn save(&self, out: &mut String) {

@@ -21,10 +21,6 @@ pub fn parse(m: &mut UdpMatch, o: &str, inv: bool, args: &mut Args) -> Result<()
     Ok(())
 }
 
-pub fn finish(m: &mut UdpMatch, seen: &[&str]) -> bool {
-    !vanished(seen, *m == UdpMatch::default())
-}
-
 pub fn save(m: &UdpMatch, out: &mut String) {
     save_ports(out, "--sport", &m.sport);
     save_ports(out, "--dport", &m.dport);
@@ -55,8 +51,8 @@ impl super::MatchText for dataplane::ruleset::matches::udp::UdpMatch {
         parse(self, opt, inv, args)
     }
 
-    fn finish(&mut self, seen: &[&'static str]) -> Result<bool, String> {
-        Ok(finish(self, seen))
+    fn vanishes(&self, seen: &[&'static str]) -> bool {
+        vanished(seen, *self == UdpMatch::default())
     }
 
     fn save(&self, out: &mut String) {

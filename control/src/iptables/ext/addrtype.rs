@@ -33,76 +33,7 @@ pub fn fmt_types(bits: u16) -> String {
         .join(",")
 }
 
-pub fn parse(m: &mut AddrtypeMatch, o: &str, inv: bool, args: &mut Args) -> Result<(), String> {
-    match o {
-        "--src-type" => {
-            once(&m.src, o)?;
-            m.src = Some(Inv::new(inv, parse_types(&args.value(o)?)?));
-        }
-        "--dst-type" => {
-            once(&m.dst, o)?;
-            m.dst = Some(Inv::new(inv, parse_types(&args.value(o)?)?));
-        }
-        "--limit-iface-in" => {
-            no_inv(inv, o)?;
-            m.limit_iface_in = true;
-        }
-        _ => {
-            no_inv(inv, o)?;
-            m.limit_iface_out = true;
-        }
-    }
-    Ok(())
-}
-
-pub fn finish(m: &mut AddrtypeMatch) -> Result<(), String> {
-    if m.src.is_none() && m.dst.is_none() {
-        return Err("addrtype: you must specify --src-type or --dst-type".into());
-    }
-    if m.limit_iface_in && m.limit_iface_out {
-        return Err(
-            "addrtype: you can't specify both --limit-iface-in and --limit-iface-out".into(),
-        );
-    }
-    Ok(())
-}
-
-pub fn save(m: &AddrtypeMatch, out: &mut String) {
-    for (name, t) in [("--src-type", m.src), ("--dst-type", m.dst)] {
-        if let Some(t) = t {
-            opt(out, t.inv, name);
-            out.push(' ');
-            out.push_str(&fmt_types(t.val));
-        }
-    }
-    if m.limit_iface_in {
-        out.push_str(" --limit-iface-in");
-    }
-    if m.limit_iface_out {
-        out.push_str(" --limit-iface-out");
-    }
-}
-
-pub fn list(m: &AddrtypeMatch, out: &mut String) {
-    out.push_str(" ADDRTYPE match");
-    for (name, t) in [(" src-type ", m.src), (" dst-type ", m.dst)] {
-        if let Some(t) = t {
-            out.push_str(name);
-            if t.inv {
-                out.push('!');
-            }
-            out.push_str(&fmt_types(t.val));
-        }
-    }
-    if m.limit_iface_in {
-        out.push_str(" limit-in");
-    }
-    if m.limit_iface_out {
-        out.push_str(" limit-out");
-    }
-}
-
-impl super::MatchText for dataplane::ruleset::matches::addrtype::AddrtypeMatch {
+impl super::MatchText for AddrtypeMatch {
     fn new(_name: &str) -> Self {
         Default::default()
     }
@@ -113,23 +44,80 @@ impl super::MatchText for dataplane::ruleset::matches::addrtype::AddrtypeMatch {
 
     fn parse(
         &mut self,
-        opt: &str,
+        o: &str,
         inv: bool,
-        args: &mut super::Args,
+        args: &mut Args,
         _ctx: &super::Ctx,
     ) -> Result<(), String> {
-        parse(self, opt, inv, args)
+        let m = self;
+        match o {
+            "--src-type" => {
+                once(&m.src, o)?;
+                m.src = Some(Inv::new(inv, parse_types(&args.value(o)?)?));
+            }
+            "--dst-type" => {
+                once(&m.dst, o)?;
+                m.dst = Some(Inv::new(inv, parse_types(&args.value(o)?)?));
+            }
+            "--limit-iface-in" => {
+                no_inv(inv, o)?;
+                m.limit_iface_in = true;
+            }
+            _ => {
+                no_inv(inv, o)?;
+                m.limit_iface_out = true;
+            }
+        }
+        Ok(())
     }
 
     fn finish(&mut self, _seen: &[&'static str]) -> Result<(), String> {
-        finish(self)
+        let m = self;
+        if m.src.is_none() && m.dst.is_none() {
+            return Err("addrtype: you must specify --src-type or --dst-type".into());
+        }
+        if m.limit_iface_in && m.limit_iface_out {
+            return Err(
+                "addrtype: you can't specify both --limit-iface-in and --limit-iface-out".into(),
+            );
+        }
+        Ok(())
     }
 
     fn save(&self, out: &mut String) {
-        save(self, out);
+        let m = self;
+        for (name, t) in [("--src-type", m.src), ("--dst-type", m.dst)] {
+            if let Some(t) = t {
+                opt(out, t.inv, name);
+                out.push(' ');
+                out.push_str(&fmt_types(t.val));
+            }
+        }
+        if m.limit_iface_in {
+            out.push_str(" --limit-iface-in");
+        }
+        if m.limit_iface_out {
+            out.push_str(" --limit-iface-out");
+        }
     }
 
     fn list(&self, _numeric: bool, out: &mut String) {
-        list(self, out);
+        let m = self;
+        out.push_str(" ADDRTYPE match");
+        for (name, t) in [(" src-type ", m.src), (" dst-type ", m.dst)] {
+            if let Some(t) = t {
+                out.push_str(name);
+                if t.inv {
+                    out.push('!');
+                }
+                out.push_str(&fmt_types(t.val));
+            }
+        }
+        if m.limit_iface_in {
+            out.push_str(" limit-in");
+        }
+        if m.limit_iface_out {
+            out.push_str(" limit-out");
+        }
     }
 }

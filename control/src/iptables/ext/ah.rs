@@ -7,30 +7,11 @@ use dataplane::ruleset::matches::esp::SpiRange;
 
 pub const OPTIONS: &[&str] = &["--ahspi"];
 
-pub fn new() -> AhMatch {
-    AhMatch {
-        spis: SpiRange::ANY,
-    }
-}
-
-pub fn parse(m: &mut AhMatch, o: &str, inv: bool, args: &mut Args) -> Result<(), String> {
-    m.spis = parse_spis(&args.value(o)?, o, "ah", inv)?;
-    Ok(())
-}
-
-pub fn save(m: &AhMatch, out: &mut String) {
-    save_spis(&m.spis, "--ahspi", true, out);
-}
-
-/// `ah ` then the SPIs (iptables prints the space even without them).
-pub fn list(m: &AhMatch, out: &mut String) {
-    out.push_str(" ah ");
-    list_spis(&m.spis, out);
-}
-
-impl super::MatchText for dataplane::ruleset::matches::ah::AhMatch {
+impl super::MatchText for AhMatch {
     fn new(_name: &str) -> Self {
-        new()
+        AhMatch {
+            spis: SpiRange::ANY,
+        }
     }
 
     fn options(&self) -> &'static [&'static str] {
@@ -39,19 +20,25 @@ impl super::MatchText for dataplane::ruleset::matches::ah::AhMatch {
 
     fn parse(
         &mut self,
-        opt: &str,
+        o: &str,
         inv: bool,
-        args: &mut super::Args,
+        args: &mut Args,
         _ctx: &super::Ctx,
     ) -> Result<(), String> {
-        parse(self, opt, inv, args)
+        let m = self;
+        m.spis = parse_spis(&args.value(o)?, o, "ah", inv)?;
+        Ok(())
     }
 
     fn save(&self, out: &mut String) {
-        save(self, out);
+        let m = self;
+        save_spis(&m.spis, "--ahspi", true, out);
     }
 
+    /// `ah ` then the SPIs (iptables prints the space even without them).
     fn list(&self, _numeric: bool, out: &mut String) {
-        list(self, out);
+        let m = self;
+        out.push_str(" ah ");
+        list_spis(&m.spis, out);
     }
 }

@@ -5,39 +5,9 @@ use dataplane::ruleset::matches::comment::{CommentMatch, MAX_COMMENT_LEN};
 
 pub const OPTIONS: &[&str] = &["--comment"];
 
-pub fn parse(m: &mut CommentMatch, o: &str, inv: bool, args: &mut Args) -> Result<(), String> {
-    no_inv(inv, o)?;
-    let text = args.value(o)?;
-    if text.len() > MAX_COMMENT_LEN {
-        return Err(format!(
-            "comment: \"--comment\" must be no longer than {MAX_COMMENT_LEN} characters"
-        ));
-    }
-    m.text = text;
-    Ok(())
-}
-
-pub fn finish(_: &mut CommentMatch, seen: &[&str]) -> Result<(), String> {
-    if seen.is_empty() {
-        return Err("comment: option \"--comment\" must be specified".into());
-    }
-    Ok(())
-}
-
-pub fn save(m: &CommentMatch, out: &mut String) {
-    out.push_str(" --comment");
-    save_string(out, &m.text);
-}
-
-pub fn list(m: &CommentMatch, out: &mut String) {
-    out.push_str(" /* ");
-    out.push_str(&m.text);
-    out.push_str(" */");
-}
-
-impl super::MatchText for dataplane::ruleset::matches::comment::CommentMatch {
+impl super::MatchText for CommentMatch {
     fn new(_name: &str) -> Self {
-        dataplane::ruleset::matches::comment::CommentMatch {
+        CommentMatch {
             text: String::new(),
         }
     }
@@ -48,23 +18,40 @@ impl super::MatchText for dataplane::ruleset::matches::comment::CommentMatch {
 
     fn parse(
         &mut self,
-        opt: &str,
+        o: &str,
         inv: bool,
-        args: &mut super::Args,
+        args: &mut Args,
         _ctx: &super::Ctx,
     ) -> Result<(), String> {
-        parse(self, opt, inv, args)
+        let m = self;
+        no_inv(inv, o)?;
+        let text = args.value(o)?;
+        if text.len() > MAX_COMMENT_LEN {
+            return Err(format!(
+                "comment: \"--comment\" must be no longer than {MAX_COMMENT_LEN} characters"
+            ));
+        }
+        m.text = text;
+        Ok(())
     }
 
     fn finish(&mut self, seen: &[&'static str]) -> Result<(), String> {
-        finish(self, seen)
+        if seen.is_empty() {
+            return Err("comment: option \"--comment\" must be specified".into());
+        }
+        Ok(())
     }
 
     fn save(&self, out: &mut String) {
-        save(self, out);
+        let m = self;
+        out.push_str(" --comment");
+        save_string(out, &m.text);
     }
 
     fn list(&self, _numeric: bool, out: &mut String) {
-        list(self, out);
+        let m = self;
+        out.push_str(" /* ");
+        out.push_str(&m.text);
+        out.push_str(" */");
     }
 }

@@ -9,15 +9,6 @@ use std::fmt::Write;
 
 pub const OPTIONS: &[&str] = &["--connbytes", "--connbytes-dir", "--connbytes-mode"];
 
-pub fn new() -> ConnbytesMatch {
-    ConnbytesMatch {
-        from: 0,
-        to: u64::MAX,
-        mode: ConnbytesMode::Packets,
-        dir: ConnbytesDir::Both,
-    }
-}
-
 fn count(s: &str) -> Result<u64, String> {
     s.parse::<u64>().map_err(|_| {
         format!(
@@ -30,53 +21,6 @@ fn count(s: &str) -> Result<u64, String> {
 fn cannot_invert(inv: bool, o: &str) -> Result<(), String> {
     if inv {
         return Err(format!("connbytes: option \"{o}\" cannot be inverted."));
-    }
-    Ok(())
-}
-
-pub fn parse(m: &mut ConnbytesMatch, o: &str, inv: bool, args: &mut Args) -> Result<(), String> {
-    let v = args.value(o)?;
-    match o {
-        "--connbytes" => {
-            let (from, to) = match v.split_once(':') {
-                Some((a, b)) => (
-                    if a.is_empty() { 0 } else { count(a)? },
-                    if b.is_empty() { u64::MAX } else { count(b)? },
-                ),
-                None => (count(&v)?, u64::MAX),
-            };
-            if from > to {
-                return Err(format!("{from} should be less than {to}"));
-            }
-            (m.from, m.to) = if inv { (to, from) } else { (from, to) };
-        }
-        "--connbytes-dir" => {
-            cannot_invert(inv, o)?;
-            m.dir = match v.as_str() {
-                "original" => ConnbytesDir::Original,
-                "reply" => ConnbytesDir::Reply,
-                "both" => ConnbytesDir::Both,
-                _ => return Err(format!("Unknown --connbytes-dir `{v}'")),
-            };
-        }
-        _ => {
-            cannot_invert(inv, o)?;
-            m.mode = match v.as_str() {
-                "packets" => ConnbytesMode::Packets,
-                "bytes" => ConnbytesMode::Bytes,
-                "avgpkt" => ConnbytesMode::Avgpkt,
-                _ => return Err(format!("Unknown --connbytes-mode `{v}'")),
-            };
-        }
-    }
-    Ok(())
-}
-
-pub fn finish(seen: &[&str]) -> Result<(), String> {
-    for o in OPTIONS {
-        if !seen.contains(o) {
-            return Err(format!("connbytes: option \"{o}\" must be specified"));
-        }
     }
     Ok(())
 }
@@ -98,37 +42,14 @@ fn range(out: &mut String, lo: u64, hi: u64) {
     }
 }
 
-pub fn save(m: &ConnbytesMatch, out: &mut String) {
-    let (inv, lo, hi) = bounds(m);
-    out.push_str(if inv {
-        " ! --connbytes "
-    } else {
-        " --connbytes "
-    });
-    range(out, lo, hi);
-    let _ = write!(
-        out,
-        " --connbytes-mode {} --connbytes-dir {}",
-        m.mode.name(),
-        m.dir.name()
-    );
-}
-
-pub fn list(m: &ConnbytesMatch, out: &mut String) {
-    let (inv, lo, hi) = bounds(m);
-    out.push_str(if inv { " ! connbytes " } else { " connbytes " });
-    range(out, lo, hi);
-    let _ = write!(
-        out,
-        " connbytes mode {} connbytes direction {}",
-        m.mode.name(),
-        m.dir.name()
-    );
-}
-
-impl super::MatchText for dataplane::ruleset::matches::connbytes::ConnbytesMatch {
+impl super::MatchText for ConnbytesMatch {
     fn new(_name: &str) -> Self {
-        new()
+        ConnbytesMatch {
+            from: 0,
+            to: u64::MAX,
+            mode: ConnbytesMode::Packets,
+            dir: ConnbytesDir::Both,
+        }
     }
 
     fn options(&self) -> &'static [&'static str] {
@@ -137,23 +58,85 @@ impl super::MatchText for dataplane::ruleset::matches::connbytes::ConnbytesMatch
 
     fn parse(
         &mut self,
-        opt: &str,
+        o: &str,
         inv: bool,
-        args: &mut super::Args,
+        args: &mut Args,
         _ctx: &super::Ctx,
     ) -> Result<(), String> {
-        parse(self, opt, inv, args)
+        let m = self;
+        let v = args.value(o)?;
+        match o {
+            "--connbytes" => {
+                let (from, to) = match v.split_once(':') {
+                    Some((a, b)) => (
+                        if a.is_empty() { 0 } else { count(a)? },
+                        if b.is_empty() { u64::MAX } else { count(b)? },
+                    ),
+                    None => (count(&v)?, u64::MAX),
+                };
+                if from > to {
+                    return Err(format!("{from} should be less than {to}"));
+                }
+                (m.from, m.to) = if inv { (to, from) } else { (from, to) };
+            }
+            "--connbytes-dir" => {
+                cannot_invert(inv, o)?;
+                m.dir = match v.as_str() {
+                    "original" => ConnbytesDir::Original,
+                    "reply" => ConnbytesDir::Reply,
+                    "both" => ConnbytesDir::Both,
+                    _ => return Err(format!("Unknown --connbytes-dir `{v}'")),
+                };
+            }
+            _ => {
+                cannot_invert(inv, o)?;
+                m.mode = match v.as_str() {
+                    "packets" => ConnbytesMode::Packets,
+                    "bytes" => ConnbytesMode::Bytes,
+                    "avgpkt" => ConnbytesMode::Avgpkt,
+                    _ => return Err(format!("Unknown --connbytes-mode `{v}'")),
+                };
+            }
+        }
+        Ok(())
     }
 
     fn finish(&mut self, seen: &[&'static str]) -> Result<(), String> {
-        finish(seen)
+        for o in OPTIONS {
+            if !seen.contains(o) {
+                return Err(format!("connbytes: option \"{o}\" must be specified"));
+            }
+        }
+        Ok(())
     }
 
     fn save(&self, out: &mut String) {
-        save(self, out);
+        let m = self;
+        let (inv, lo, hi) = bounds(m);
+        out.push_str(if inv {
+            " ! --connbytes "
+        } else {
+            " --connbytes "
+        });
+        range(out, lo, hi);
+        let _ = write!(
+            out,
+            " --connbytes-mode {} --connbytes-dir {}",
+            m.mode.name(),
+            m.dir.name()
+        );
     }
 
     fn list(&self, _numeric: bool, out: &mut String) {
-        list(self, out);
+        let m = self;
+        let (inv, lo, hi) = bounds(m);
+        out.push_str(if inv { " ! connbytes " } else { " connbytes " });
+        range(out, lo, hi);
+        let _ = write!(
+            out,
+            " connbytes mode {} connbytes direction {}",
+            m.mode.name(),
+            m.dir.name()
+        );
     }
 }

@@ -211,58 +211,11 @@ pub fn parse(m: &mut ConnlabelMatch, o: &str, inv: bool, args: &mut Args) -> Res
     Ok(())
 }
 
-pub fn finish(seen: &[&str]) -> Result<(), String> {
-    if !seen.contains(&"--label") {
-        return Err("connlabel: option \"--label\" must be specified".into());
-    }
-    Ok(())
-}
-
-/// `-m connlabel --label ...` given twice, as `xtables_option_parse` words it.
-pub fn repeated(opt: &str) -> String {
-    format!("connlabel: option \"{opt}\" can only be used once.\n")
-}
-
 fn name(bit: u16) -> Option<&'static str> {
     label_map().ok().and_then(|m| m.name(bit))
 }
 
-pub fn save(m: &ConnlabelMatch, out: &mut String) {
-    if m.inv {
-        out.push_str(" !");
-    }
-    match name(m.bit) {
-        Some(n) => {
-            let _ = write!(out, " --label \"{n}\"");
-        }
-        None => {
-            let _ = write!(out, " --label \"{}\"", m.bit);
-        }
-    }
-    if m.set {
-        out.push_str(" --set");
-    }
-}
-
-pub fn list(m: &ConnlabelMatch, numeric: bool, out: &mut String) {
-    out.push_str(" connlabel");
-    if m.inv {
-        out.push_str(" !");
-    }
-    match name(m.bit).filter(|_| !numeric) {
-        Some(n) => {
-            let _ = write!(out, " '{n}'");
-        }
-        None => {
-            let _ = write!(out, " {}", m.bit);
-        }
-    }
-    if m.set {
-        out.push_str(" set");
-    }
-}
-
-impl super::MatchText for dataplane::ruleset::matches::connlabel::ConnlabelMatch {
+impl super::MatchText for ConnlabelMatch {
     fn new(_name: &str) -> Self {
         new()
     }
@@ -275,26 +228,59 @@ impl super::MatchText for dataplane::ruleset::matches::connlabel::ConnlabelMatch
         &mut self,
         opt: &str,
         inv: bool,
-        args: &mut super::Args,
+        args: &mut Args,
         _ctx: &super::Ctx,
     ) -> Result<(), String> {
         parse(self, opt, inv, args)
     }
 
     fn finish(&mut self, seen: &[&'static str]) -> Result<(), String> {
-        finish(seen)
+        if !seen.contains(&"--label") {
+            return Err("connlabel: option \"--label\" must be specified".into());
+        }
+        Ok(())
     }
 
     fn save(&self, out: &mut String) {
-        save(self, out);
+        let m = self;
+        if m.inv {
+            out.push_str(" !");
+        }
+        match name(m.bit) {
+            Some(n) => {
+                let _ = write!(out, " --label \"{n}\"");
+            }
+            None => {
+                let _ = write!(out, " --label \"{}\"", m.bit);
+            }
+        }
+        if m.set {
+            out.push_str(" --set");
+        }
     }
 
     fn list(&self, numeric: bool, out: &mut String) {
-        list(self, numeric, out);
+        let m = self;
+        out.push_str(" connlabel");
+        if m.inv {
+            out.push_str(" !");
+        }
+        match name(m.bit).filter(|_| !numeric) {
+            Some(n) => {
+                let _ = write!(out, " '{n}'");
+            }
+            None => {
+                let _ = write!(out, " {}", m.bit);
+            }
+        }
+        if m.set {
+            out.push_str(" set");
+        }
     }
 
+    /// `-m connlabel --label ...` given twice, as `xtables_option_parse` words it.
     fn repeated(opt: &str) -> String {
-        repeated(opt)
+        format!("connlabel: option \"{opt}\" can only be used once.\n")
     }
 }
 

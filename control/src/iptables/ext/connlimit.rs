@@ -12,15 +12,6 @@ pub const OPTIONS: &[&str] = &[
     "--connlimit-daddr",
 ];
 
-pub fn new() -> ConnlimitMatch {
-    ConnlimitMatch {
-        above: false,
-        count: 0,
-        mask_len: 32,
-        daddr: false,
-    }
-}
-
 /// ip6tables' `--connlimit-mask` (libxtables' XTTYPE_PLENMASK): a length 0..=128 or a
 /// mask in address form.
 fn parse_mask6(v: &str) -> Result<u8, String> {
@@ -43,90 +34,14 @@ fn parse_mask6(v: &str) -> Result<u8, String> {
         .ok_or_else(bad)
 }
 
-pub fn parse(
-    m: &mut ConnlimitMatch,
-    o: &str,
-    inv: bool,
-    args: &mut Args,
-    family: dataplane::ruleset::Family,
-) -> Result<(), String> {
-    match o {
-        "--connlimit-upto" => {
-            m.count = parse_u32(&args.value(o)?, o)?;
-            m.above = inv;
-        }
-        "--connlimit-above" => {
-            m.count = parse_u32(&args.value(o)?, o)?;
-            m.above = !inv;
-        }
-        "--connlimit-mask" if family == dataplane::ruleset::Family::V6 => {
-            no_inv(inv, o)?;
-            m.mask_len = parse_mask6(&args.value(o)?)?;
-        }
-        "--connlimit-mask" => {
-            no_inv(inv, o)?;
-            m.mask_len = parse_bounded(&args.value(o)?, o, 0, 32)? as u8;
-        }
-        "--connlimit-saddr" => {
-            no_inv(inv, o)?;
-            m.daddr = false;
-        }
-        _ => {
-            no_inv(inv, o)?;
-            m.daddr = true;
-        }
-    }
-    Ok(())
-}
-
-pub fn finish(_: &mut ConnlimitMatch, seen: &[&str]) -> Result<(), String> {
-    if seen.contains(&"--connlimit-saddr") && seen.contains(&"--connlimit-daddr") {
-        return Err(
-            "connlimit: option \"--connlimit-saddr\" cannot be used together with \"--connlimit-daddr\"."
-                .into(),
-        );
-    }
-    let n = seen
-        .iter()
-        .filter(|o| matches!(**o, "--connlimit-upto" | "--connlimit-above"))
-        .count();
-    match n {
-        0 => Err(
-            "connlimit: option \"--connlimit-upto\" or \"--connlimit-above\" must be specified"
-                .into(),
-        ),
-        1 => Ok(()),
-        _ => Err(
-            "connlimit: \"--connlimit-upto\" and \"--connlimit-above\" are mutually exclusive"
-                .into(),
-        ),
-    }
-}
-
-pub fn save(m: &ConnlimitMatch, out: &mut String) {
-    let which = if m.above { "above" } else { "upto" };
-    let side = if m.daddr { "daddr" } else { "saddr" };
-    let _ = write!(
-        out,
-        " --connlimit-{which} {} --connlimit-mask {} --connlimit-{side}",
-        m.count, m.mask_len
-    );
-}
-
-pub fn list(m: &ConnlimitMatch, out: &mut String) {
-    let _ = write!(
-        out,
-        " #conn {}/{} {} {}",
-        if m.daddr { "dst" } else { "src" },
-        m.mask_len,
-        if m.above { ">" } else { "<=" },
-        m.count
-    );
-}
-
-impl super::MatchText for dataplane::ruleset::matches::connlimit::ConnlimitMatch {
+impl super::MatchText for ConnlimitMatch {
     fn new(_name: &str) -> Self {
-        new()
+        ConnlimitMatch {
+            above: false,
+            count: 0,
+            mask_len: 32,
+            daddr: false,
+        }
     }
 
     fn options(&self) -> &'static [&'static str] {
@@ -135,12 +50,40 @@ impl super::MatchText for dataplane::ruleset::matches::connlimit::ConnlimitMatch
 
     fn parse(
         &mut self,
-        opt: &str,
+        o: &str,
         inv: bool,
-        args: &mut super::Args,
+        args: &mut Args,
         ctx: &super::Ctx,
     ) -> Result<(), String> {
-        parse(self, opt, inv, args, ctx.family)
+        let m = self;
+        let family = ctx.family;
+        match o {
+            "--connlimit-upto" => {
+                m.count = parse_u32(&args.value(o)?, o)?;
+                m.above = inv;
+            }
+            "--connlimit-above" => {
+                m.count = parse_u32(&args.value(o)?, o)?;
+                m.above = !inv;
+            }
+            "--connlimit-mask" if family == dataplane::ruleset::Family::V6 => {
+                no_inv(inv, o)?;
+                m.mask_len = parse_mask6(&args.value(o)?)?;
+            }
+            "--connlimit-mask" => {
+                no_inv(inv, o)?;
+                m.mask_len = parse_bounded(&args.value(o)?, o, 0, 32)? as u8;
+            }
+            "--connlimit-saddr" => {
+                no_inv(inv, o)?;
+                m.daddr = false;
+            }
+            _ => {
+                no_inv(inv, o)?;
+                m.daddr = true;
+            }
+        }
+        Ok(())
     }
 
     /// ip6tables' default mask is /128.
@@ -151,14 +94,49 @@ impl super::MatchText for dataplane::ruleset::matches::connlimit::ConnlimitMatch
     }
 
     fn finish(&mut self, seen: &[&'static str]) -> Result<(), String> {
-        finish(self, seen)
+        if seen.contains(&"--connlimit-saddr") && seen.contains(&"--connlimit-daddr") {
+            return Err(
+                "connlimit: option \"--connlimit-saddr\" cannot be used together with \"--connlimit-daddr\"."
+                    .into(),
+            );
+        }
+        let n = seen
+            .iter()
+            .filter(|o| matches!(**o, "--connlimit-upto" | "--connlimit-above"))
+            .count();
+        match n {
+            0 => Err(
+                "connlimit: option \"--connlimit-upto\" or \"--connlimit-above\" must be specified"
+                    .into(),
+            ),
+            1 => Ok(()),
+            _ => Err(
+                "connlimit: \"--connlimit-upto\" and \"--connlimit-above\" are mutually exclusive"
+                    .into(),
+            ),
+        }
     }
 
     fn save(&self, out: &mut String) {
-        save(self, out);
+        let m = self;
+        let which = if m.above { "above" } else { "upto" };
+        let side = if m.daddr { "daddr" } else { "saddr" };
+        let _ = write!(
+            out,
+            " --connlimit-{which} {} --connlimit-mask {} --connlimit-{side}",
+            m.count, m.mask_len
+        );
     }
 
     fn list(&self, _numeric: bool, out: &mut String) {
-        list(self, out);
+        let m = self;
+        let _ = write!(
+            out,
+            " #conn {}/{} {} {}",
+            if m.daddr { "dst" } else { "src" },
+            m.mask_len,
+            if m.above { ">" } else { "<=" },
+            m.count
+        );
     }
 }

@@ -28,13 +28,6 @@ const CONNTRACK_OPTIONS: &[&str] = &[
 ];
 const STATE_OPTIONS: &[&str] = &["--state"];
 
-pub fn options(m: &ConntrackMatch) -> &'static [&'static str] {
-    match m.flavor {
-        ConntrackFlavor::State => STATE_OPTIONS,
-        ConntrackFlavor::Conntrack => CONNTRACK_OPTIONS,
-    }
-}
-
 fn parse_bits<T: Copy + std::ops::BitOr<Output = T> + Default>(
     s: &str,
     names: &[(&str, T)],
@@ -119,230 +112,7 @@ fn fmt_host6(n: &Ipv6Net) -> String {
     }
 }
 
-pub fn parse(
-    m: &mut ConntrackMatch,
-    o: &str,
-    inv: bool,
-    args: &mut Args,
-    family: Family,
-) -> Result<(), String> {
-    let v = args.value(o)?;
-    match o {
-        "--ctorigsrc" | "--ctorigdst" | "--ctreplsrc" | "--ctrepldst" if family == Family::V6 => {
-            let at = ["--ctorigsrc", "--ctorigdst", "--ctreplsrc", "--ctrepldst"]
-                .iter()
-                .position(|x| *x == o)
-                .unwrap_or(0);
-            let slots = m.addrs6.get_or_insert_with(Default::default);
-            once(&slots[at], o)?;
-            slots[at] = Some(Inv::new(inv, parse_host6(&v, o)?));
-        }
-        "--state" | "--ctstate" => {
-            once(&m.state, o)?;
-            let names: &[(&str, u16)] = if o == "--state" {
-                &state::NAMES[..5]
-            } else {
-                &state::NAMES
-            };
-            m.state = Some(Inv::new(inv, parse_bits(&v, names, "ctstate")?));
-        }
-        "--ctproto" => {
-            once(&m.proto, o)?;
-            let p = names::parse_proto(&v)
-                .filter(|p| *p != 0)
-                .ok_or_else(|| format!("unknown protocol \"{v}\" specified"))?;
-            m.proto = Some(Inv::new(inv, p));
-        }
-        "--ctorigsrc" | "--ctorigdst" | "--ctreplsrc" | "--ctrepldst" => {
-            let slot = match o {
-                "--ctorigsrc" => &mut m.orig_src,
-                "--ctorigdst" => &mut m.orig_dst,
-                "--ctreplsrc" => &mut m.repl_src,
-                _ => &mut m.repl_dst,
-            };
-            once(slot, o)?;
-            *slot = Some(Inv::new(inv, parse_net(&v)?));
-        }
-        "--ctorigsrcport" | "--ctorigdstport" | "--ctreplsrcport" | "--ctrepldstport" => {
-            let slot = match o {
-                "--ctorigsrcport" => &mut m.orig_src_port,
-                "--ctorigdstport" => &mut m.orig_dst_port,
-                "--ctreplsrcport" => &mut m.repl_src_port,
-                _ => &mut m.repl_dst_port,
-            };
-            once(slot, o)?;
-            *slot = Some(Inv::new(inv, parse_port_range(&v, "tcp")?));
-        }
-        "--ctstatus" => {
-            once(&m.status, o)?;
-            let mut names = vec![("NONE", 0u8)];
-            names.extend_from_slice(&status::NAMES);
-            m.status = Some(Inv::new(inv, parse_bits(&v, &names, "ctstatus")?));
-        }
-        "--ctexpire" => {
-            once(&m.expire, o)?;
-            let num = |s: &str| {
-                s.parse::<u32>()
-                    .map_err(|_| format!("expire value invalid: \"{v}\""))
-            };
-            let (lo, hi) = match v.split_once(':') {
-                Some((a, b)) => (num(a)?, num(b)?),
-                None => (num(&v)?, num(&v)?),
-            };
-            if lo > hi {
-                return Err(format!("expire value invalid: \"{v}\""));
-            }
-            m.expire = Some(Inv::new(inv, (lo, hi)));
-        }
-        _ => {
-            super::no_inv(inv, o)?;
-            m.dir = Some(match v.to_ascii_uppercase().as_str() {
-                "ORIGINAL" => CtDir::Original,
-                "REPLY" => CtDir::Reply,
-                _ => return Err(format!("Bad ctdir value \"{v}\"")),
-            });
-        }
-    }
-    Ok(())
-}
-
-pub fn finish(m: &mut ConntrackMatch) -> Result<(), String> {
-    let empty = m.state.is_none() && !m.tests_entry();
-    if empty {
-        return Err(match m.flavor {
-            ConntrackFlavor::State => "state: option \"--state\" must be specified".into(),
-            ConntrackFlavor::Conntrack => "conntrack: At least one option is required".into(),
-        });
-    }
-    Ok(())
-}
-
-pub fn save(m: &ConntrackMatch, out: &mut String) {
-    if let Some(s) = m.state {
-        let name = match m.flavor {
-            ConntrackFlavor::State => "--state",
-            ConntrackFlavor::Conntrack => "--ctstate",
-        };
-        opt(out, s.inv, name);
-        let _ = write!(out, " {}", fmt_states(s.val));
-    }
-    if let Some(p) = m.proto {
-        opt(out, p.inv, "--ctproto");
-        let _ = write!(out, " {}", p.val);
-    }
-    let none6 = Default::default();
-    let v6 = m.addrs6.as_deref().unwrap_or(&none6);
-    for (i, (name, a)) in [
-        ("--ctorigsrc", &m.orig_src),
-        ("--ctorigdst", &m.orig_dst),
-        ("--ctreplsrc", &m.repl_src),
-        ("--ctrepldst", &m.repl_dst),
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        if let Some(a) = a {
-            opt(out, a.inv, name);
-            let _ = write!(out, " {}", fmt_net_bare_host(&a.val));
-        }
-        if let Some(a) = &v6[i] {
-            opt(out, a.inv, name);
-            let _ = write!(out, " {}", fmt_host6(&a.val));
-        }
-    }
-    for (name, p) in [
-        ("--ctorigsrcport", &m.orig_src_port),
-        ("--ctorigdstport", &m.orig_dst_port),
-        ("--ctreplsrcport", &m.repl_src_port),
-        ("--ctrepldstport", &m.repl_dst_port),
-    ] {
-        if let Some(p) = p {
-            opt(out, p.inv, name);
-            let _ = write!(out, " {}", fmt_port_range(&p.val));
-        }
-    }
-    if let Some(s) = m.status {
-        opt(out, s.inv, "--ctstatus");
-        let _ = write!(out, " {}", fmt_status(s.val));
-    }
-    if let Some(e) = m.expire {
-        opt(out, e.inv, "--ctexpire");
-        if e.val.0 == e.val.1 {
-            let _ = write!(out, " {}", e.val.0);
-        } else {
-            let _ = write!(out, " {}:{}", e.val.0, e.val.1);
-        }
-    }
-    if let Some(d) = m.dir {
-        out.push_str(match d {
-            CtDir::Original => " --ctdir ORIGINAL",
-            CtDir::Reply => " --ctdir REPLY",
-        });
-    }
-}
-
-/// `ctstate NEW ctproto 6 ...` (or ` state NEW` for `-m state`).
-pub fn list(m: &ConntrackMatch, out: &mut String) {
-    let neg = |out: &mut String, inv: bool| {
-        if inv {
-            out.push_str(" !");
-        }
-    };
-    if let Some(s) = m.state {
-        neg(out, s.inv);
-        let name = match m.flavor {
-            ConntrackFlavor::State => "state",
-            ConntrackFlavor::Conntrack => "ctstate",
-        };
-        let _ = write!(out, " {name} {}", fmt_states(s.val));
-    }
-    if let Some(p) = m.proto {
-        neg(out, p.inv);
-        let _ = write!(out, " ctproto {}", p.val);
-    }
-    for (name, a) in [
-        ("ctorigsrc", &m.orig_src),
-        ("ctorigdst", &m.orig_dst),
-        ("ctreplsrc", &m.repl_src),
-        ("ctrepldst", &m.repl_dst),
-    ] {
-        if let Some(a) = a {
-            neg(out, a.inv);
-            let _ = write!(out, " {name} {}", fmt_net_bare_host(&a.val));
-        }
-    }
-    for (name, p) in [
-        ("ctorigsrcport", &m.orig_src_port),
-        ("ctorigdstport", &m.orig_dst_port),
-        ("ctreplsrcport", &m.repl_src_port),
-        ("ctrepldstport", &m.repl_dst_port),
-    ] {
-        if let Some(p) = p {
-            neg(out, p.inv);
-            let _ = write!(out, " {name} {}", fmt_port_range(&p.val));
-        }
-    }
-    if let Some(s) = m.status {
-        neg(out, s.inv);
-        let _ = write!(out, " ctstatus {}", fmt_status(s.val));
-    }
-    if let Some(e) = m.expire {
-        neg(out, e.inv);
-        if e.val.0 == e.val.1 {
-            let _ = write!(out, " ctexpire {}", e.val.0);
-        } else {
-            let _ = write!(out, " ctexpire {}:{}", e.val.0, e.val.1);
-        }
-    }
-    if let Some(d) = m.dir {
-        out.push_str(match d {
-            CtDir::Original => " ctdir ORIGINAL",
-            CtDir::Reply => " ctdir REPLY",
-        });
-    }
-}
-
-impl super::MatchText for dataplane::ruleset::matches::conntrack::ConntrackMatch {
+impl super::MatchText for ConntrackMatch {
     const NAMES: &'static [&'static str] = &["conntrack", "state"];
 
     fn new(name: &str) -> Self {
@@ -357,29 +127,241 @@ impl super::MatchText for dataplane::ruleset::matches::conntrack::ConntrackMatch
     }
 
     fn options(&self) -> &'static [&'static str] {
-        options(self)
+        let m = self;
+        match m.flavor {
+            ConntrackFlavor::State => STATE_OPTIONS,
+            ConntrackFlavor::Conntrack => CONNTRACK_OPTIONS,
+        }
     }
 
     fn parse(
         &mut self,
-        opt: &str,
+        o: &str,
         inv: bool,
-        args: &mut super::Args,
+        args: &mut Args,
         ctx: &super::Ctx,
     ) -> Result<(), String> {
-        parse(self, opt, inv, args, ctx.family)
+        let m = self;
+        let family = ctx.family;
+        let v = args.value(o)?;
+        match o {
+            "--ctorigsrc" | "--ctorigdst" | "--ctreplsrc" | "--ctrepldst"
+                if family == Family::V6 =>
+            {
+                let at = ["--ctorigsrc", "--ctorigdst", "--ctreplsrc", "--ctrepldst"]
+                    .iter()
+                    .position(|x| *x == o)
+                    .unwrap_or(0);
+                let slots = m.addrs6.get_or_insert_with(Default::default);
+                once(&slots[at], o)?;
+                slots[at] = Some(Inv::new(inv, parse_host6(&v, o)?));
+            }
+            "--state" | "--ctstate" => {
+                once(&m.state, o)?;
+                let names: &[(&str, u16)] = if o == "--state" {
+                    &state::NAMES[..5]
+                } else {
+                    &state::NAMES
+                };
+                m.state = Some(Inv::new(inv, parse_bits(&v, names, "ctstate")?));
+            }
+            "--ctproto" => {
+                once(&m.proto, o)?;
+                let p = names::parse_proto(&v)
+                    .filter(|p| *p != 0)
+                    .ok_or_else(|| format!("unknown protocol \"{v}\" specified"))?;
+                m.proto = Some(Inv::new(inv, p));
+            }
+            "--ctorigsrc" | "--ctorigdst" | "--ctreplsrc" | "--ctrepldst" => {
+                let slot = match o {
+                    "--ctorigsrc" => &mut m.orig_src,
+                    "--ctorigdst" => &mut m.orig_dst,
+                    "--ctreplsrc" => &mut m.repl_src,
+                    _ => &mut m.repl_dst,
+                };
+                once(slot, o)?;
+                *slot = Some(Inv::new(inv, parse_net(&v)?));
+            }
+            "--ctorigsrcport" | "--ctorigdstport" | "--ctreplsrcport" | "--ctrepldstport" => {
+                let slot = match o {
+                    "--ctorigsrcport" => &mut m.orig_src_port,
+                    "--ctorigdstport" => &mut m.orig_dst_port,
+                    "--ctreplsrcport" => &mut m.repl_src_port,
+                    _ => &mut m.repl_dst_port,
+                };
+                once(slot, o)?;
+                *slot = Some(Inv::new(inv, parse_port_range(&v, "tcp")?));
+            }
+            "--ctstatus" => {
+                once(&m.status, o)?;
+                let mut names = vec![("NONE", 0u8)];
+                names.extend_from_slice(&status::NAMES);
+                m.status = Some(Inv::new(inv, parse_bits(&v, &names, "ctstatus")?));
+            }
+            "--ctexpire" => {
+                once(&m.expire, o)?;
+                let num = |s: &str| {
+                    s.parse::<u32>()
+                        .map_err(|_| format!("expire value invalid: \"{v}\""))
+                };
+                let (lo, hi) = match v.split_once(':') {
+                    Some((a, b)) => (num(a)?, num(b)?),
+                    None => (num(&v)?, num(&v)?),
+                };
+                if lo > hi {
+                    return Err(format!("expire value invalid: \"{v}\""));
+                }
+                m.expire = Some(Inv::new(inv, (lo, hi)));
+            }
+            _ => {
+                super::no_inv(inv, o)?;
+                m.dir = Some(match v.to_ascii_uppercase().as_str() {
+                    "ORIGINAL" => CtDir::Original,
+                    "REPLY" => CtDir::Reply,
+                    _ => return Err(format!("Bad ctdir value \"{v}\"")),
+                });
+            }
+        }
+        Ok(())
     }
 
     fn finish(&mut self, _seen: &[&'static str]) -> Result<(), String> {
-        finish(self)
+        let m = self;
+        let empty = m.state.is_none() && !m.tests_entry();
+        if empty {
+            return Err(match m.flavor {
+                ConntrackFlavor::State => "state: option \"--state\" must be specified".into(),
+                ConntrackFlavor::Conntrack => "conntrack: At least one option is required".into(),
+            });
+        }
+        Ok(())
     }
 
     fn save(&self, out: &mut String) {
-        save(self, out);
+        let m = self;
+        if let Some(s) = m.state {
+            let name = match m.flavor {
+                ConntrackFlavor::State => "--state",
+                ConntrackFlavor::Conntrack => "--ctstate",
+            };
+            opt(out, s.inv, name);
+            let _ = write!(out, " {}", fmt_states(s.val));
+        }
+        if let Some(p) = m.proto {
+            opt(out, p.inv, "--ctproto");
+            let _ = write!(out, " {}", p.val);
+        }
+        let none6 = Default::default();
+        let v6 = m.addrs6.as_deref().unwrap_or(&none6);
+        for (i, (name, a)) in [
+            ("--ctorigsrc", &m.orig_src),
+            ("--ctorigdst", &m.orig_dst),
+            ("--ctreplsrc", &m.repl_src),
+            ("--ctrepldst", &m.repl_dst),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            if let Some(a) = a {
+                opt(out, a.inv, name);
+                let _ = write!(out, " {}", fmt_net_bare_host(&a.val));
+            }
+            if let Some(a) = &v6[i] {
+                opt(out, a.inv, name);
+                let _ = write!(out, " {}", fmt_host6(&a.val));
+            }
+        }
+        for (name, p) in [
+            ("--ctorigsrcport", &m.orig_src_port),
+            ("--ctorigdstport", &m.orig_dst_port),
+            ("--ctreplsrcport", &m.repl_src_port),
+            ("--ctrepldstport", &m.repl_dst_port),
+        ] {
+            if let Some(p) = p {
+                opt(out, p.inv, name);
+                let _ = write!(out, " {}", fmt_port_range(&p.val));
+            }
+        }
+        if let Some(s) = m.status {
+            opt(out, s.inv, "--ctstatus");
+            let _ = write!(out, " {}", fmt_status(s.val));
+        }
+        if let Some(e) = m.expire {
+            opt(out, e.inv, "--ctexpire");
+            if e.val.0 == e.val.1 {
+                let _ = write!(out, " {}", e.val.0);
+            } else {
+                let _ = write!(out, " {}:{}", e.val.0, e.val.1);
+            }
+        }
+        if let Some(d) = m.dir {
+            out.push_str(match d {
+                CtDir::Original => " --ctdir ORIGINAL",
+                CtDir::Reply => " --ctdir REPLY",
+            });
+        }
     }
 
+    /// `ctstate NEW ctproto 6 ...` (or ` state NEW` for `-m state`).
     fn list(&self, _numeric: bool, out: &mut String) {
-        list(self, out);
+        let m = self;
+        let neg = |out: &mut String, inv: bool| {
+            if inv {
+                out.push_str(" !");
+            }
+        };
+        if let Some(s) = m.state {
+            neg(out, s.inv);
+            let name = match m.flavor {
+                ConntrackFlavor::State => "state",
+                ConntrackFlavor::Conntrack => "ctstate",
+            };
+            let _ = write!(out, " {name} {}", fmt_states(s.val));
+        }
+        if let Some(p) = m.proto {
+            neg(out, p.inv);
+            let _ = write!(out, " ctproto {}", p.val);
+        }
+        for (name, a) in [
+            ("ctorigsrc", &m.orig_src),
+            ("ctorigdst", &m.orig_dst),
+            ("ctreplsrc", &m.repl_src),
+            ("ctrepldst", &m.repl_dst),
+        ] {
+            if let Some(a) = a {
+                neg(out, a.inv);
+                let _ = write!(out, " {name} {}", fmt_net_bare_host(&a.val));
+            }
+        }
+        for (name, p) in [
+            ("ctorigsrcport", &m.orig_src_port),
+            ("ctorigdstport", &m.orig_dst_port),
+            ("ctreplsrcport", &m.repl_src_port),
+            ("ctrepldstport", &m.repl_dst_port),
+        ] {
+            if let Some(p) = p {
+                neg(out, p.inv);
+                let _ = write!(out, " {name} {}", fmt_port_range(&p.val));
+            }
+        }
+        if let Some(s) = m.status {
+            neg(out, s.inv);
+            let _ = write!(out, " ctstatus {}", fmt_status(s.val));
+        }
+        if let Some(e) = m.expire {
+            neg(out, e.inv);
+            if e.val.0 == e.val.1 {
+                let _ = write!(out, " ctexpire {}", e.val.0);
+            } else {
+                let _ = write!(out, " ctexpire {}:{}", e.val.0, e.val.1);
+            }
+        }
+        if let Some(d) = m.dir {
+            out.push_str(match d {
+                CtDir::Original => " ctdir ORIGINAL",
+                CtDir::Reply => " ctdir REPLY",
+            });
+        }
     }
 
     /// libxt_conntrack's options are guided: libxtables words a repeated one (checked

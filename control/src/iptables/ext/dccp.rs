@@ -18,16 +18,6 @@ pub const OPTIONS: &[&str] = &[
     "--dccp-option",
 ];
 
-/// What libxt_dccp (its guided option parser) says of an option given twice.
-pub fn repeated(opt: &str) -> String {
-    let name = match opt {
-        "--sport" | "--source-port" => "--source-port",
-        "--dport" | "--destination-port" => "--destination-port",
-        o => o,
-    };
-    format!("dccp: option \"{name}\" can only be used once.\n")
-}
-
 /// libxt_dccp's ports: `a`, `a:b`, `:b`, `a:`; no check that `a <= b`.
 fn ports(s: &str) -> Result<PortRange, String> {
     Ok(match s.split_once(':') {
@@ -59,36 +49,6 @@ fn types(s: &str) -> Result<u16, String> {
     Ok(mask)
 }
 
-pub fn parse(m: &mut DccpMatch, o: &str, inv: bool, args: &mut Args) -> Result<(), String> {
-    let v = args.value(o)?;
-    let twice = |set: bool| if set { Err(repeated(o)) } else { Ok(()) };
-    match o {
-        "--source-port" | "--sport" => {
-            twice(m.sport.is_some())?;
-            m.sport = Some(Inv::new(inv, ports(&v)?));
-        }
-        "--destination-port" | "--dport" => {
-            twice(m.dport.is_some())?;
-            m.dport = Some(Inv::new(inv, ports(&v)?));
-        }
-        "--dccp-types" => {
-            twice(m.types.is_some())?;
-            m.types = Some(Inv::new(inv, types(&v)?));
-        }
-        _ => {
-            twice(m.option.is_some())?;
-            let n = super::parse_uint(&v)
-                .filter(|n| (1..=255).contains(n))
-                .ok_or_else(|| {
-                    "dccp: bad value for option \"--dccp-option\", or out of range (1-255)."
-                        .to_string()
-                })?;
-            m.option = Some(Inv::new(inv, n as u8));
-        }
-    }
-    Ok(())
-}
-
 /// `print_types`: each set bit, by name (the first from 10 on as INVALID, then no more)
 /// or by number.
 fn type_list(mask: u16, numeric: bool) -> String {
@@ -116,52 +76,7 @@ fn range(r: PortRange) -> String {
     }
 }
 
-pub fn save(m: &DccpMatch, out: &mut String) {
-    for (name, r) in [("--sport", &m.sport), ("--dport", &m.dport)] {
-        if let Some(r) = r {
-            if r.inv {
-                out.push_str(" !");
-            }
-            out.push_str(&format!(" {name} {}", range(r.val)));
-        }
-    }
-    if let Some(t) = m.types {
-        if t.inv {
-            out.push_str(" !");
-        }
-        out.push_str(" --dccp-types ");
-        out.push_str(&type_list(t.val, false));
-    }
-    if let Some(o) = m.option {
-        out.push_str(if o.inv {
-            " ! --dccp-option "
-        } else {
-            " --dccp-option "
-        });
-        out.push_str(&o.val.to_string());
-    }
-}
-
-pub fn list(m: &DccpMatch, numeric: bool, out: &mut String) {
-    out.push_str(" dccp");
-    super::sctp::list_ports(&m.sport, &m.dport, out);
-    if let Some(t) = m.types {
-        if t.inv {
-            out.push_str(" !");
-        }
-        out.push(' ');
-        out.push_str(&type_list(t.val, numeric));
-    }
-    if let Some(o) = m.option {
-        out.push_str(&format!(
-            " option={}{}",
-            if o.inv { "!" } else { "" },
-            o.val
-        ));
-    }
-}
-
-impl super::MatchText for dataplane::ruleset::matches::dccp::DccpMatch {
+impl super::MatchText for DccpMatch {
     fn new(_name: &str) -> Self {
         Default::default()
     }
@@ -172,23 +87,95 @@ impl super::MatchText for dataplane::ruleset::matches::dccp::DccpMatch {
 
     fn parse(
         &mut self,
-        opt: &str,
+        o: &str,
         inv: bool,
-        args: &mut super::Args,
+        args: &mut Args,
         _ctx: &super::Ctx,
     ) -> Result<(), String> {
-        parse(self, opt, inv, args)
+        let m = self;
+        let v = args.value(o)?;
+        let twice = |set: bool| if set { Err(Self::repeated(o)) } else { Ok(()) };
+        match o {
+            "--source-port" | "--sport" => {
+                twice(m.sport.is_some())?;
+                m.sport = Some(Inv::new(inv, ports(&v)?));
+            }
+            "--destination-port" | "--dport" => {
+                twice(m.dport.is_some())?;
+                m.dport = Some(Inv::new(inv, ports(&v)?));
+            }
+            "--dccp-types" => {
+                twice(m.types.is_some())?;
+                m.types = Some(Inv::new(inv, types(&v)?));
+            }
+            _ => {
+                twice(m.option.is_some())?;
+                let n = super::parse_uint(&v)
+                    .filter(|n| (1..=255).contains(n))
+                    .ok_or_else(|| {
+                        "dccp: bad value for option \"--dccp-option\", or out of range (1-255)."
+                            .to_string()
+                    })?;
+                m.option = Some(Inv::new(inv, n as u8));
+            }
+        }
+        Ok(())
     }
 
     fn save(&self, out: &mut String) {
-        save(self, out);
+        let m = self;
+        for (name, r) in [("--sport", &m.sport), ("--dport", &m.dport)] {
+            if let Some(r) = r {
+                if r.inv {
+                    out.push_str(" !");
+                }
+                out.push_str(&format!(" {name} {}", range(r.val)));
+            }
+        }
+        if let Some(t) = m.types {
+            if t.inv {
+                out.push_str(" !");
+            }
+            out.push_str(" --dccp-types ");
+            out.push_str(&type_list(t.val, false));
+        }
+        if let Some(o) = m.option {
+            out.push_str(if o.inv {
+                " ! --dccp-option "
+            } else {
+                " --dccp-option "
+            });
+            out.push_str(&o.val.to_string());
+        }
     }
 
     fn list(&self, numeric: bool, out: &mut String) {
-        list(self, numeric, out);
+        let m = self;
+        out.push_str(" dccp");
+        super::sctp::list_ports(&m.sport, &m.dport, out);
+        if let Some(t) = m.types {
+            if t.inv {
+                out.push_str(" !");
+            }
+            out.push(' ');
+            out.push_str(&type_list(t.val, numeric));
+        }
+        if let Some(o) = m.option {
+            out.push_str(&format!(
+                " option={}{}",
+                if o.inv { "!" } else { "" },
+                o.val
+            ));
+        }
     }
 
+    /// What libxt_dccp (its guided option parser) says of an option given twice.
     fn repeated(opt: &str) -> String {
-        repeated(opt)
+        let name = match opt {
+            "--sport" | "--source-port" => "--source-port",
+            "--dport" | "--destination-port" => "--destination-port",
+            o => o,
+        };
+        format!("dccp: option \"{name}\" can only be used once.\n")
     }
 }

@@ -40,57 +40,6 @@ pub fn parse_tos_value(s: &str, opt: &str) -> Result<(u8, u8), String> {
     }
 }
 
-pub fn parse_dscp(m: &mut DscpMatch, o: &str, inv: bool, args: &mut Args) -> Result<(), String> {
-    let v = args.value(o)?;
-    m.dscp = if o == "--dscp" {
-        parse_bounded(&v, o, 0, 63)? as u8
-    } else {
-        dscp_class(&v)?
-    };
-    m.inv = inv;
-    Ok(())
-}
-
-pub fn parse_tos(m: &mut TosMatch, o: &str, inv: bool, args: &mut Args) -> Result<(), String> {
-    let (value, mask) = parse_tos_value(&args.value(o)?, o)?;
-    *m = TosMatch { inv, value, mask };
-    Ok(())
-}
-
-pub fn finish_dscp(seen: &[&str]) -> Result<(), String> {
-    match seen.len() {
-        0 => Err("dscp match: Parameter --dscp is required".into()),
-        1 => Ok(()),
-        _ => Err("DSCP match: only use one of --dscp or --dscp-class".into()),
-    }
-}
-
-pub fn finish_tos(seen: &[&str]) -> Result<(), String> {
-    match seen.len() {
-        0 => Err("tos: option \"--tos\" must be specified".into()),
-        _ => Ok(()),
-    }
-}
-
-pub fn save_dscp(m: &DscpMatch, out: &mut String) {
-    opt(out, m.inv, "--dscp");
-    let _ = write!(out, " 0x{:02x}", m.dscp);
-}
-
-pub fn save_tos(m: &TosMatch, out: &mut String) {
-    opt(out, m.inv, "--tos");
-    let _ = write!(out, " 0x{:02x}/0x{:02x}", m.value, m.mask);
-}
-
-pub fn list_dscp(m: &DscpMatch, out: &mut String) {
-    let _ = write!(
-        out,
-        " DSCP match {}0x{:02x}",
-        if m.inv { "!" } else { "" },
-        m.dscp
-    );
-}
-
 /// The TOS name for a value under the symbolic mask 0x3f.
 pub fn tos_symbol(value: u8, mask: u8) -> Option<&'static str> {
     (mask == 0x3f)
@@ -98,22 +47,9 @@ pub fn tos_symbol(value: u8, mask: u8) -> Option<&'static str> {
         .flatten()
 }
 
-pub fn list_tos(m: &TosMatch, numeric: bool, out: &mut String) {
-    out.push_str(" tos match");
-    if m.inv {
-        out.push('!');
-    }
-    match tos_symbol(m.value, m.mask).filter(|_| !numeric) {
-        Some(name) => out.push_str(name),
-        None => {
-            let _ = write!(out, "0x{:02x}/0x{:02x}", m.value, m.mask);
-        }
-    }
-}
-
-impl super::MatchText for dataplane::ruleset::matches::dscp::DscpMatch {
+impl super::MatchText for DscpMatch {
     fn new(_name: &str) -> Self {
-        dataplane::ruleset::matches::dscp::DscpMatch {
+        DscpMatch {
             inv: false,
             dscp: 0,
         }
@@ -125,30 +61,50 @@ impl super::MatchText for dataplane::ruleset::matches::dscp::DscpMatch {
 
     fn parse(
         &mut self,
-        opt: &str,
+        o: &str,
         inv: bool,
-        args: &mut super::Args,
+        args: &mut Args,
         _ctx: &super::Ctx,
     ) -> Result<(), String> {
-        parse_dscp(self, opt, inv, args)
+        let m = self;
+        let v = args.value(o)?;
+        m.dscp = if o == "--dscp" {
+            parse_bounded(&v, o, 0, 63)? as u8
+        } else {
+            dscp_class(&v)?
+        };
+        m.inv = inv;
+        Ok(())
     }
 
     fn finish(&mut self, seen: &[&'static str]) -> Result<(), String> {
-        finish_dscp(seen)
+        match seen.len() {
+            0 => Err("dscp match: Parameter --dscp is required".into()),
+            1 => Ok(()),
+            _ => Err("DSCP match: only use one of --dscp or --dscp-class".into()),
+        }
     }
 
     fn save(&self, out: &mut String) {
-        save_dscp(self, out);
+        let m = self;
+        opt(out, m.inv, "--dscp");
+        let _ = write!(out, " 0x{:02x}", m.dscp);
     }
 
     fn list(&self, _numeric: bool, out: &mut String) {
-        list_dscp(self, out);
+        let m = self;
+        let _ = write!(
+            out,
+            " DSCP match {}0x{:02x}",
+            if m.inv { "!" } else { "" },
+            m.dscp
+        );
     }
 }
 
-impl super::MatchText for dataplane::ruleset::matches::dscp::TosMatch {
+impl super::MatchText for TosMatch {
     fn new(_name: &str) -> Self {
-        dataplane::ruleset::matches::dscp::TosMatch {
+        TosMatch {
             inv: false,
             value: 0,
             mask: 0,
@@ -161,23 +117,41 @@ impl super::MatchText for dataplane::ruleset::matches::dscp::TosMatch {
 
     fn parse(
         &mut self,
-        opt: &str,
+        o: &str,
         inv: bool,
-        args: &mut super::Args,
+        args: &mut Args,
         _ctx: &super::Ctx,
     ) -> Result<(), String> {
-        parse_tos(self, opt, inv, args)
+        let m = self;
+        let (value, mask) = parse_tos_value(&args.value(o)?, o)?;
+        *m = TosMatch { inv, value, mask };
+        Ok(())
     }
 
     fn finish(&mut self, seen: &[&'static str]) -> Result<(), String> {
-        finish_tos(seen)
+        match seen.len() {
+            0 => Err("tos: option \"--tos\" must be specified".into()),
+            _ => Ok(()),
+        }
     }
 
     fn save(&self, out: &mut String) {
-        save_tos(self, out);
+        let m = self;
+        opt(out, m.inv, "--tos");
+        let _ = write!(out, " 0x{:02x}/0x{:02x}", m.value, m.mask);
     }
 
     fn list(&self, numeric: bool, out: &mut String) {
-        list_tos(self, numeric, out);
+        let m = self;
+        out.push_str(" tos match");
+        if m.inv {
+            out.push('!');
+        }
+        match tos_symbol(m.value, m.mask).filter(|_| !numeric) {
+            Some(name) => out.push_str(name),
+            None => {
+                let _ = write!(out, "0x{:02x}/0x{:02x}", m.value, m.mask);
+            }
+        }
     }
 }

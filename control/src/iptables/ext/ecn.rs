@@ -7,28 +7,6 @@ use std::fmt::Write;
 
 pub const OPTIONS: &[&str] = &["--ecn-tcp-cwr", "--ecn-tcp-ece", "--ecn-ip-ect"];
 
-pub fn parse(m: &mut EcnMatch, o: &str, inv: bool, args: &mut Args) -> Result<(), String> {
-    match o {
-        "--ecn-tcp-cwr" => m.cwr = Some(!inv),
-        "--ecn-tcp-ece" => m.ece = Some(!inv),
-        _ => {
-            let v = args.value(o)?;
-            let ect = v.parse::<u8>().ok().filter(|n| *n <= 3).ok_or_else(|| {
-                "ecn: bad value for option \"--ecn-ip-ect\", or out of range (0-3).".to_string()
-            })?;
-            m.ip_ect = Some((ect, inv));
-        }
-    }
-    Ok(())
-}
-
-pub fn finish(seen: &[&str]) -> Result<(), String> {
-    if seen.is_empty() {
-        return Err("ECN match: some option required".into());
-    }
-    Ok(())
-}
-
 fn bang(inv: bool) -> &'static str {
     if inv {
         " !"
@@ -37,32 +15,7 @@ fn bang(inv: bool) -> &'static str {
     }
 }
 
-pub fn save(m: &EcnMatch, out: &mut String) {
-    if let Some(want) = m.ece {
-        let _ = write!(out, "{} --ecn-tcp-ece", bang(!want));
-    }
-    if let Some(want) = m.cwr {
-        let _ = write!(out, "{} --ecn-tcp-cwr", bang(!want));
-    }
-    if let Some((ect, inv)) = m.ip_ect {
-        let _ = write!(out, "{} --ecn-ip-ect {ect}", bang(inv));
-    }
-}
-
-pub fn list(m: &EcnMatch, out: &mut String) {
-    out.push_str(" ECN match");
-    if let Some(want) = m.ece {
-        let _ = write!(out, " {}ECE", if want { "" } else { "!" });
-    }
-    if let Some(want) = m.cwr {
-        let _ = write!(out, " {}CWR", if want { "" } else { "!" });
-    }
-    if let Some((ect, inv)) = m.ip_ect {
-        let _ = write!(out, " {}ECT={ect}", if inv { "!" } else { "" });
-    }
-}
-
-impl super::MatchText for dataplane::ruleset::matches::ecn::EcnMatch {
+impl super::MatchText for EcnMatch {
     fn new(_name: &str) -> Self {
         Default::default()
     }
@@ -73,23 +26,57 @@ impl super::MatchText for dataplane::ruleset::matches::ecn::EcnMatch {
 
     fn parse(
         &mut self,
-        opt: &str,
+        o: &str,
         inv: bool,
-        args: &mut super::Args,
+        args: &mut Args,
         _ctx: &super::Ctx,
     ) -> Result<(), String> {
-        parse(self, opt, inv, args)
+        let m = self;
+        match o {
+            "--ecn-tcp-cwr" => m.cwr = Some(!inv),
+            "--ecn-tcp-ece" => m.ece = Some(!inv),
+            _ => {
+                let v = args.value(o)?;
+                let ect = v.parse::<u8>().ok().filter(|n| *n <= 3).ok_or_else(|| {
+                    "ecn: bad value for option \"--ecn-ip-ect\", or out of range (0-3).".to_string()
+                })?;
+                m.ip_ect = Some((ect, inv));
+            }
+        }
+        Ok(())
     }
 
     fn finish(&mut self, seen: &[&'static str]) -> Result<(), String> {
-        finish(seen)
+        if seen.is_empty() {
+            return Err("ECN match: some option required".into());
+        }
+        Ok(())
     }
 
     fn save(&self, out: &mut String) {
-        save(self, out);
+        let m = self;
+        if let Some(want) = m.ece {
+            let _ = write!(out, "{} --ecn-tcp-ece", bang(!want));
+        }
+        if let Some(want) = m.cwr {
+            let _ = write!(out, "{} --ecn-tcp-cwr", bang(!want));
+        }
+        if let Some((ect, inv)) = m.ip_ect {
+            let _ = write!(out, "{} --ecn-ip-ect {ect}", bang(inv));
+        }
     }
 
     fn list(&self, _numeric: bool, out: &mut String) {
-        list(self, out);
+        let m = self;
+        out.push_str(" ECN match");
+        if let Some(want) = m.ece {
+            let _ = write!(out, " {}ECE", if want { "" } else { "!" });
+        }
+        if let Some(want) = m.cwr {
+            let _ = write!(out, " {}CWR", if want { "" } else { "!" });
+        }
+        if let Some((ect, inv)) = m.ip_ect {
+            let _ = write!(out, " {}ECT={ect}", if inv { "!" } else { "" });
+        }
     }
 }

@@ -7,12 +7,6 @@ use std::fmt::Write;
 
 pub const OPTIONS: &[&str] = &["--espspi"];
 
-pub fn new() -> EspMatch {
-    EspMatch {
-        spis: SpiRange::ANY,
-    }
-}
-
 /// `N`, `N:M`, `N:` (to the largest) or `:M` (from 0), as xtables' `parse_range` reads
 /// them; `max` is the field's largest value.
 pub fn parse_spis(v: &str, opt: &str, ext: &str, inv: bool) -> Result<SpiRange, String> {
@@ -64,26 +58,11 @@ pub fn list_spis(s: &SpiRange, out: &mut String) {
     }
 }
 
-pub fn parse(m: &mut EspMatch, o: &str, inv: bool, args: &mut Args) -> Result<(), String> {
-    m.spis = parse_spis(&args.value(o)?, o, "esp", inv)?;
-    Ok(())
-}
-
-pub fn save(m: &EspMatch, out: &mut String) {
-    save_spis(&m.spis, "--espspi", true, out);
-}
-
-pub fn list(m: &EspMatch, out: &mut String) {
-    out.push_str(" esp");
-    if m.spis != SpiRange::ANY {
-        out.push(' ');
-        list_spis(&m.spis, out);
-    }
-}
-
-impl super::MatchText for dataplane::ruleset::matches::esp::EspMatch {
+impl super::MatchText for EspMatch {
     fn new(_name: &str) -> Self {
-        new()
+        EspMatch {
+            spis: SpiRange::ANY,
+        }
     }
 
     fn options(&self) -> &'static [&'static str] {
@@ -92,19 +71,27 @@ impl super::MatchText for dataplane::ruleset::matches::esp::EspMatch {
 
     fn parse(
         &mut self,
-        opt: &str,
+        o: &str,
         inv: bool,
-        args: &mut super::Args,
+        args: &mut Args,
         _ctx: &super::Ctx,
     ) -> Result<(), String> {
-        parse(self, opt, inv, args)
+        let m = self;
+        m.spis = parse_spis(&args.value(o)?, o, "esp", inv)?;
+        Ok(())
     }
 
     fn save(&self, out: &mut String) {
-        save(self, out);
+        let m = self;
+        save_spis(&m.spis, "--espspi", true, out);
     }
 
     fn list(&self, _numeric: bool, out: &mut String) {
-        list(self, out);
+        let m = self;
+        out.push_str(" esp");
+        if m.spis != SpiRange::ANY {
+            out.push(' ');
+            list_spis(&m.spis, out);
+        }
     }
 }

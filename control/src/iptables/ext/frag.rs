@@ -28,87 +28,6 @@ fn number(s: &str, opt: &str) -> Result<u32, String> {
         })
 }
 
-pub fn parse(m: &mut FragMatch, o: &str, inv: bool, args: &mut Args) -> Result<(), String> {
-    if inv && !matches!(o, "--fragid" | "--fraglen") {
-        return Err(format!("frag: option \"{o}\" cannot be inverted."));
-    }
-    match o {
-        "--fragid" => {
-            let v = args.value(o)?;
-            let (min, max) = match v.split_once(':') {
-                Some((a, b)) => (
-                    if a.is_empty() { 0 } else { number(a, o)? },
-                    if b.is_empty() {
-                        u32::MAX
-                    } else {
-                        number(b, o)?
-                    },
-                ),
-                None => {
-                    let n = number(&v, o)?;
-                    (n, n)
-                }
-            };
-            m.ids = SpiRange { min, max, inv };
-        }
-        "--fraglen" => {
-            let v = args.value(o)?;
-            m.len = Some(Inv::new(inv, number(&v, o)?));
-        }
-        "--fragres" => m.res = true,
-        "--fragfirst" => m.first = true,
-        "--fragmore" => m.more = true,
-        _ => m.last = true,
-    }
-    Ok(())
-}
-
-pub fn save(m: &FragMatch, out: &mut String) {
-    if (m.ids.min, m.ids.max) != (0, u32::MAX) {
-        super::esp::save_spis(&m.ids, "--fragid", false, out);
-    }
-    if let Some(l) = m.len {
-        super::opt(out, l.inv, "--fraglen");
-        let _ = write!(out, " {}", l.val);
-    }
-    for (set, word) in [
-        (m.res, " --fragres"),
-        (m.first, " --fragfirst"),
-        (m.more, " --fragmore"),
-        (m.last, " --fraglast"),
-    ] {
-        if set {
-            out.push_str(word);
-        }
-    }
-}
-
-/// ` frag id:5 length:8 reserved first more last` (libip6t_frag's print).
-pub fn list(m: &FragMatch, out: &mut String) {
-    out.push_str(" frag ");
-    let inv = if m.ids.inv { "!" } else { "" };
-    if (m.ids.min, m.ids.max) != (0, u32::MAX) || m.ids.inv {
-        if m.ids.min == m.ids.max {
-            let _ = write!(out, "id:{inv}{}", m.ids.min);
-        } else {
-            let _ = write!(out, "ids:{inv}{}:{}", m.ids.min, m.ids.max);
-        }
-    }
-    if let Some(l) = m.len {
-        let _ = write!(out, " length:{}{}", if l.inv { "!" } else { "" }, l.val);
-    }
-    for (set, word) in [
-        (m.res, " reserved"),
-        (m.first, " first"),
-        (m.more, " more"),
-        (m.last, " last"),
-    ] {
-        if set {
-            out.push_str(word);
-        }
-    }
-}
-
 impl super::MatchText for FragMatch {
     fn new(_name: &str) -> Self {
         FragMatch::default()
@@ -120,12 +39,44 @@ impl super::MatchText for FragMatch {
 
     fn parse(
         &mut self,
-        opt: &str,
+        o: &str,
         inv: bool,
-        args: &mut super::Args,
+        args: &mut Args,
         _ctx: &super::Ctx,
     ) -> Result<(), String> {
-        parse(self, opt, inv, args)
+        let m = self;
+        if inv && !matches!(o, "--fragid" | "--fraglen") {
+            return Err(format!("frag: option \"{o}\" cannot be inverted."));
+        }
+        match o {
+            "--fragid" => {
+                let v = args.value(o)?;
+                let (min, max) = match v.split_once(':') {
+                    Some((a, b)) => (
+                        if a.is_empty() { 0 } else { number(a, o)? },
+                        if b.is_empty() {
+                            u32::MAX
+                        } else {
+                            number(b, o)?
+                        },
+                    ),
+                    None => {
+                        let n = number(&v, o)?;
+                        (n, n)
+                    }
+                };
+                m.ids = SpiRange { min, max, inv };
+            }
+            "--fraglen" => {
+                let v = args.value(o)?;
+                m.len = Some(Inv::new(inv, number(&v, o)?));
+            }
+            "--fragres" => m.res = true,
+            "--fragfirst" => m.first = true,
+            "--fragmore" => m.more = true,
+            _ => m.last = true,
+        }
+        Ok(())
     }
 
     /// `--fragmore` and `--fraglast` exclude each other (libxtables' final check).
@@ -139,11 +90,51 @@ impl super::MatchText for FragMatch {
     }
 
     fn save(&self, out: &mut String) {
-        save(self, out);
+        let m = self;
+        if (m.ids.min, m.ids.max) != (0, u32::MAX) {
+            super::esp::save_spis(&m.ids, "--fragid", false, out);
+        }
+        if let Some(l) = m.len {
+            super::opt(out, l.inv, "--fraglen");
+            let _ = write!(out, " {}", l.val);
+        }
+        for (set, word) in [
+            (m.res, " --fragres"),
+            (m.first, " --fragfirst"),
+            (m.more, " --fragmore"),
+            (m.last, " --fraglast"),
+        ] {
+            if set {
+                out.push_str(word);
+            }
+        }
     }
 
+    /// ` frag id:5 length:8 reserved first more last` (libip6t_frag's print).
     fn list(&self, _numeric: bool, out: &mut String) {
-        list(self, out);
+        let m = self;
+        out.push_str(" frag ");
+        let inv = if m.ids.inv { "!" } else { "" };
+        if (m.ids.min, m.ids.max) != (0, u32::MAX) || m.ids.inv {
+            if m.ids.min == m.ids.max {
+                let _ = write!(out, "id:{inv}{}", m.ids.min);
+            } else {
+                let _ = write!(out, "ids:{inv}{}:{}", m.ids.min, m.ids.max);
+            }
+        }
+        if let Some(l) = m.len {
+            let _ = write!(out, " length:{}{}", if l.inv { "!" } else { "" }, l.val);
+        }
+        for (set, word) in [
+            (m.res, " reserved"),
+            (m.first, " first"),
+            (m.more, " more"),
+            (m.last, " last"),
+        ] {
+            if set {
+                out.push_str(word);
+            }
+        }
     }
 
     fn repeated(opt: &str) -> String {

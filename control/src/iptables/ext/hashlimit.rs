@@ -34,26 +34,6 @@ const UNITS: [(&str, u64); 4] = [
     ("sec", SCALE),
 ];
 
-pub fn new() -> HashlimitMatch {
-    HashlimitMatch {
-        name: String::new(),
-        above: false,
-        bytes: false,
-        avg: 0,
-        burst: DEFAULT_BURST,
-        mode: 0,
-        srcmask: 32,
-        dstmask: 32,
-        htable_size: 0,
-        htable_max: 0,
-        gc_interval: DEFAULT_GC_MS,
-        expire: 0,
-        rate_match: false,
-        interval: 0,
-        unit_s: 1,
-    }
-}
-
 /// What an expiry is compared with to be shown (the `quantum` libxt_hashlimit's print
 /// functions return): the length in ms of the unit the rate prints in for packet rates
 /// (`period` is the average the caller prints), the byte expiries for byte rates.
@@ -207,82 +187,6 @@ pub fn parse(m: &mut HashlimitMatch, o: &str, inv: bool, args: &mut Args) -> Res
     Ok(())
 }
 
-pub fn finish(m: &mut HashlimitMatch, seen: &[&str]) -> Result<(), String> {
-    if m.avg == 0 {
-        return Err(
-            "hashlimit: option \"--hashlimit-upto\" or \"--hashlimit-above\" must be specified"
-                .into(),
-        );
-    }
-    if m.name.is_empty() {
-        return Err("hashlimit: option \"--hashlimit-name\" must be specified".into());
-    }
-    if m.bytes {
-        if !seen.contains(&"--hashlimit-burst") {
-            m.burst = 0;
-        } else {
-            // The burst in bytes becomes a whole number of rate units, rounded up.
-            let burst_bytes = u64::from(m.burst & !BYTE_BURST);
-            let unit = cost_to_bytes(m.avg).max(1);
-            if burst_bytes < unit {
-                return Err(format!("hashlimit: burst cannot be smaller than {unit}b"));
-            }
-            m.burst = burst_bytes.div_ceil(unit) as u32;
-        }
-    }
-    if !seen.contains(&"--hashlimit-htable-expire") {
-        // The unit the rate was typed in (`60/min`: 60 s), a minute for a byte burst.
-        m.expire = if m.bytes && seen.contains(&"--hashlimit-burst") {
-            BYTE_BURST_EXPIRE_MS
-        } else {
-            m.unit_s * 1000
-        };
-    }
-    if m.rate_match {
-        // Rate-match counts per interval: the rate per second, over the unit typed.
-        if !m.bytes {
-            m.avg /= u64::from(m.unit_s.max(1));
-        }
-        if m.interval == 0 {
-            m.interval = if m.bytes { 1 } else { m.unit_s };
-        }
-    }
-    m.unit_s = 0;
-    Ok(())
-}
-
-pub fn save(m: &HashlimitMatch, out: &mut String) {
-    let which = if m.above { "above" } else { "upto" };
-    if m.bytes {
-        let (r, rate) = fmt_byte_rate(m.avg);
-        let _ = write!(out, " --hashlimit-{which} {rate}");
-        if m.burst != 0 {
-            let _ = write!(
-                out,
-                " --hashlimit-burst {}",
-                byte_amount(r * u64::from(m.burst))
-            );
-        }
-    } else {
-        let _ = write!(
-            out,
-            " --hashlimit-{which} {} --hashlimit-burst {}",
-            fmt_rate(m.avg, &UNITS),
-            m.burst
-        );
-    }
-    if m.mode != 0 {
-        let names: Vec<&str> = mode::NAMES
-            .iter()
-            .filter(|(_, b)| m.mode & b != 0)
-            .map(|(n, _)| *n)
-            .collect();
-        let _ = write!(out, " --hashlimit-mode {}", names.join(","));
-    }
-    let _ = write!(out, " --hashlimit-name {}", m.name);
-    table_options(m, "--hashlimit-", shown_quantum(m, m.avg), out);
-}
-
 /// -L prints a rate-match (rev 3) rate per its interval: the average times the interval.
 fn listed_period(m: &HashlimitMatch) -> u64 {
     if m.interval == 0 {
@@ -290,37 +194,6 @@ fn listed_period(m: &HashlimitMatch) -> u64 {
     } else {
         m.avg.saturating_mul(u64::from(m.interval))
     }
-}
-
-pub fn list(m: &HashlimitMatch, out: &mut String) {
-    out.push_str(if m.above {
-        " limit: above"
-    } else {
-        " limit: up to"
-    });
-    if m.bytes {
-        let (r, rate) = fmt_byte_rate(m.avg);
-        let _ = write!(out, " {rate}");
-        if m.burst != 0 {
-            let _ = write!(out, " burst {}", byte_amount(r * u64::from(m.burst)));
-        }
-    } else {
-        let _ = write!(
-            out,
-            " {} burst {}",
-            fmt_rate(listed_period(m), &UNITS),
-            m.burst
-        );
-    }
-    if m.mode != 0 {
-        let names: Vec<&str> = mode::NAMES
-            .iter()
-            .filter(|(_, b)| m.mode & b != 0)
-            .map(|(n, _)| *n)
-            .collect();
-        let _ = write!(out, " mode {}", names.join("-"));
-    }
-    table_options(m, "", shown_quantum(m, listed_period(m)), out);
 }
 
 /// The table tunables that differ from their defaults: `--hashlimit-NAME N` in save form
@@ -352,9 +225,25 @@ fn table_options(m: &HashlimitMatch, prefix: &str, quantum: u32, out: &mut Strin
     }
 }
 
-impl super::MatchText for dataplane::ruleset::matches::hashlimit::HashlimitMatch {
+impl super::MatchText for HashlimitMatch {
     fn new(_name: &str) -> Self {
-        new()
+        HashlimitMatch {
+            name: String::new(),
+            above: false,
+            bytes: false,
+            avg: 0,
+            burst: DEFAULT_BURST,
+            mode: 0,
+            srcmask: 32,
+            dstmask: 32,
+            htable_size: 0,
+            htable_max: 0,
+            gc_interval: DEFAULT_GC_MS,
+            expire: 0,
+            rate_match: false,
+            interval: 0,
+            unit_s: 1,
+        }
     }
 
     fn options(&self) -> &'static [&'static str] {
@@ -365,22 +254,120 @@ impl super::MatchText for dataplane::ruleset::matches::hashlimit::HashlimitMatch
         &mut self,
         opt: &str,
         inv: bool,
-        args: &mut super::Args,
+        args: &mut Args,
         _ctx: &super::Ctx,
     ) -> Result<(), String> {
         parse(self, opt, inv, args)
     }
 
     fn finish(&mut self, seen: &[&'static str]) -> Result<(), String> {
-        finish(self, seen)
+        let m = self;
+        if m.avg == 0 {
+            return Err(
+                "hashlimit: option \"--hashlimit-upto\" or \"--hashlimit-above\" must be specified"
+                    .into(),
+            );
+        }
+        if m.name.is_empty() {
+            return Err("hashlimit: option \"--hashlimit-name\" must be specified".into());
+        }
+        if m.bytes {
+            if !seen.contains(&"--hashlimit-burst") {
+                m.burst = 0;
+            } else {
+                // The burst in bytes becomes a whole number of rate units, rounded up.
+                let burst_bytes = u64::from(m.burst & !BYTE_BURST);
+                let unit = cost_to_bytes(m.avg).max(1);
+                if burst_bytes < unit {
+                    return Err(format!("hashlimit: burst cannot be smaller than {unit}b"));
+                }
+                m.burst = burst_bytes.div_ceil(unit) as u32;
+            }
+        }
+        if !seen.contains(&"--hashlimit-htable-expire") {
+            // The unit the rate was typed in (`60/min`: 60 s), a minute for a byte burst.
+            m.expire = if m.bytes && seen.contains(&"--hashlimit-burst") {
+                BYTE_BURST_EXPIRE_MS
+            } else {
+                m.unit_s * 1000
+            };
+        }
+        if m.rate_match {
+            // Rate-match counts per interval: the rate per second, over the unit typed.
+            if !m.bytes {
+                m.avg /= u64::from(m.unit_s.max(1));
+            }
+            if m.interval == 0 {
+                m.interval = if m.bytes { 1 } else { m.unit_s };
+            }
+        }
+        m.unit_s = 0;
+        Ok(())
     }
 
     fn save(&self, out: &mut String) {
-        save(self, out);
+        let m = self;
+        let which = if m.above { "above" } else { "upto" };
+        if m.bytes {
+            let (r, rate) = fmt_byte_rate(m.avg);
+            let _ = write!(out, " --hashlimit-{which} {rate}");
+            if m.burst != 0 {
+                let _ = write!(
+                    out,
+                    " --hashlimit-burst {}",
+                    byte_amount(r * u64::from(m.burst))
+                );
+            }
+        } else {
+            let _ = write!(
+                out,
+                " --hashlimit-{which} {} --hashlimit-burst {}",
+                fmt_rate(m.avg, &UNITS),
+                m.burst
+            );
+        }
+        if m.mode != 0 {
+            let names: Vec<&str> = mode::NAMES
+                .iter()
+                .filter(|(_, b)| m.mode & b != 0)
+                .map(|(n, _)| *n)
+                .collect();
+            let _ = write!(out, " --hashlimit-mode {}", names.join(","));
+        }
+        let _ = write!(out, " --hashlimit-name {}", m.name);
+        table_options(m, "--hashlimit-", shown_quantum(m, m.avg), out);
     }
 
     fn list(&self, _numeric: bool, out: &mut String) {
-        list(self, out);
+        let m = self;
+        out.push_str(if m.above {
+            " limit: above"
+        } else {
+            " limit: up to"
+        });
+        if m.bytes {
+            let (r, rate) = fmt_byte_rate(m.avg);
+            let _ = write!(out, " {rate}");
+            if m.burst != 0 {
+                let _ = write!(out, " burst {}", byte_amount(r * u64::from(m.burst)));
+            }
+        } else {
+            let _ = write!(
+                out,
+                " {} burst {}",
+                fmt_rate(listed_period(m), &UNITS),
+                m.burst
+            );
+        }
+        if m.mode != 0 {
+            let names: Vec<&str> = mode::NAMES
+                .iter()
+                .filter(|(_, b)| m.mode & b != 0)
+                .map(|(n, _)| *n)
+                .collect();
+            let _ = write!(out, " mode {}", names.join("-"));
+        }
+        table_options(m, "", shown_quantum(m, listed_period(m)), out);
     }
 }
 

@@ -9,43 +9,7 @@ pub const OPTIONS: &[&str] = &["--helper"];
 /// xt_helper_info's name field (30 bytes with its NUL).
 const MAX_NAME: usize = 29;
 
-pub fn parse(m: &mut HelperMatch, o: &str, inv: bool, args: &mut Args) -> Result<(), String> {
-    let name = args.value(o)?;
-    if name.len() > MAX_NAME {
-        return Err(format!(
-            "helper: \"--helper\" must be no longer than {MAX_NAME} characters"
-        ));
-    }
-    *m = HelperMatch { inv, name };
-    Ok(())
-}
-
-pub fn finish(seen: &[&str]) -> Result<(), String> {
-    if seen.is_empty() {
-        return Err("helper: option \"--helper\" must be specified".into());
-    }
-    Ok(())
-}
-
-pub fn save(m: &HelperMatch, out: &mut String) {
-    if m.inv {
-        out.push_str(" !");
-    }
-    out.push_str(" --helper");
-    save_string(out, &m.name);
-}
-
-pub fn list(m: &HelperMatch, out: &mut String) {
-    out.push_str(" helper match ");
-    if m.inv {
-        out.push_str("! ");
-    }
-    out.push('"');
-    out.push_str(&m.name);
-    out.push('"');
-}
-
-impl super::MatchText for dataplane::ruleset::matches::helper::HelperMatch {
+impl super::MatchText for HelperMatch {
     fn new(_name: &str) -> Self {
         Default::default()
     }
@@ -56,23 +20,46 @@ impl super::MatchText for dataplane::ruleset::matches::helper::HelperMatch {
 
     fn parse(
         &mut self,
-        opt: &str,
+        o: &str,
         inv: bool,
-        args: &mut super::Args,
+        args: &mut Args,
         _ctx: &super::Ctx,
     ) -> Result<(), String> {
-        parse(self, opt, inv, args)
+        let m = self;
+        let name = args.value(o)?;
+        if name.len() > MAX_NAME {
+            return Err(format!(
+                "helper: \"--helper\" must be no longer than {MAX_NAME} characters"
+            ));
+        }
+        *m = HelperMatch { inv, name };
+        Ok(())
     }
 
     fn finish(&mut self, seen: &[&'static str]) -> Result<(), String> {
-        finish(seen)
+        if seen.is_empty() {
+            return Err("helper: option \"--helper\" must be specified".into());
+        }
+        Ok(())
     }
 
     fn save(&self, out: &mut String) {
-        save(self, out);
+        let m = self;
+        if m.inv {
+            out.push_str(" !");
+        }
+        out.push_str(" --helper");
+        save_string(out, &m.name);
     }
 
     fn list(&self, _numeric: bool, out: &mut String) {
-        list(self, out);
+        let m = self;
+        out.push_str(" helper match ");
+        if m.inv {
+            out.push_str("! ");
+        }
+        out.push('"');
+        out.push_str(&m.name);
+        out.push('"');
     }
 }

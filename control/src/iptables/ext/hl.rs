@@ -7,63 +7,12 @@ use std::fmt::Write;
 
 pub const OPTIONS: &[&str] = &["--hl-eq", "--hl-lt", "--hl-gt"];
 
-pub fn new() -> HlMatch {
-    HlMatch {
-        op: HlOp::Eq,
-        value: 0,
-    }
-}
-
-pub fn parse(m: &mut HlMatch, o: &str, inv: bool, args: &mut Args) -> Result<(), String> {
-    if inv && o != "--hl-eq" {
-        return Err(format!("hl: option \"{o}\" cannot be inverted."));
-    }
-    let v = args.value(o)?;
-    let value = parse_uint(&v)
-        .and_then(|v| u8::try_from(v).ok())
-        .ok_or_else(|| format!("hl: bad value for option \"{o}\", or out of range (0-255)."))?;
-    let op = match o {
-        "--hl-eq" if inv => HlOp::Ne,
-        "--hl-eq" => HlOp::Eq,
-        "--hl-lt" => HlOp::Lt,
-        _ => HlOp::Gt,
-    };
-    *m = HlMatch { op, value };
-    Ok(())
-}
-
-/// libip6t_hl's final check, then libxtables' exclusions (`--hl-lt` and `--hl-gt`
-/// exclude every other option; the first of them in the option table is named).
-pub fn finish(seen: &[&str]) -> Result<(), String> {
-    if seen.is_empty() {
-        return Err("HL match: You must specify one of `--hl-eq', `--hl-lt', `--hl-gt'".into());
-    }
-    super::exclusive_options("hl", OPTIONS, &["--hl-lt", "--hl-gt"], seen)
-}
-
-pub fn save(m: &HlMatch, out: &mut String) {
-    let _ = match m.op {
-        HlOp::Eq => write!(out, " --hl-eq {}", m.value),
-        HlOp::Ne => write!(out, " ! --hl-eq {}", m.value),
-        HlOp::Lt => write!(out, " --hl-lt {}", m.value),
-        HlOp::Gt => write!(out, " --hl-gt {}", m.value),
-    };
-}
-
-/// ` HL match HL == 64` (libip6t_hl's print).
-pub fn list(m: &HlMatch, out: &mut String) {
-    let op = match m.op {
-        HlOp::Eq => "==",
-        HlOp::Ne => "!=",
-        HlOp::Lt => "<",
-        HlOp::Gt => ">",
-    };
-    let _ = write!(out, " HL match HL {op} {}", m.value);
-}
-
 impl super::MatchText for HlMatch {
     fn new(_name: &str) -> Self {
-        new()
+        HlMatch {
+            op: HlOp::Eq,
+            value: 0,
+        }
     }
 
     fn options(&self) -> &'static [&'static str] {
@@ -72,24 +21,58 @@ impl super::MatchText for HlMatch {
 
     fn parse(
         &mut self,
-        opt: &str,
+        o: &str,
         inv: bool,
-        args: &mut super::Args,
+        args: &mut Args,
         _ctx: &super::Ctx,
     ) -> Result<(), String> {
-        parse(self, opt, inv, args)
+        let m = self;
+        if inv && o != "--hl-eq" {
+            return Err(format!("hl: option \"{o}\" cannot be inverted."));
+        }
+        let v = args.value(o)?;
+        let value = parse_uint(&v)
+            .and_then(|v| u8::try_from(v).ok())
+            .ok_or_else(|| format!("hl: bad value for option \"{o}\", or out of range (0-255)."))?;
+        let op = match o {
+            "--hl-eq" if inv => HlOp::Ne,
+            "--hl-eq" => HlOp::Eq,
+            "--hl-lt" => HlOp::Lt,
+            _ => HlOp::Gt,
+        };
+        *m = HlMatch { op, value };
+        Ok(())
     }
 
+    /// libip6t_hl's final check, then libxtables' exclusions (`--hl-lt` and `--hl-gt`
+    /// exclude every other option; the first of them in the option table is named).
     fn finish(&mut self, seen: &[&'static str]) -> Result<(), String> {
-        finish(seen)
+        if seen.is_empty() {
+            return Err("HL match: You must specify one of `--hl-eq', `--hl-lt', `--hl-gt'".into());
+        }
+        super::exclusive_options("hl", OPTIONS, &["--hl-lt", "--hl-gt"], seen)
     }
 
     fn save(&self, out: &mut String) {
-        save(self, out);
+        let m = self;
+        let _ = match m.op {
+            HlOp::Eq => write!(out, " --hl-eq {}", m.value),
+            HlOp::Ne => write!(out, " ! --hl-eq {}", m.value),
+            HlOp::Lt => write!(out, " --hl-lt {}", m.value),
+            HlOp::Gt => write!(out, " --hl-gt {}", m.value),
+        };
     }
 
+    /// ` HL match HL == 64` (libip6t_hl's print).
     fn list(&self, _numeric: bool, out: &mut String) {
-        list(self, out);
+        let m = self;
+        let op = match m.op {
+            HlOp::Eq => "==",
+            HlOp::Ne => "!=",
+            HlOp::Lt => "<",
+            HlOp::Gt => ">",
+        };
+        let _ = write!(out, " HL match HL {op} {}", m.value);
     }
 
     fn repeated(opt: &str) -> String {

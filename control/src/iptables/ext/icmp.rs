@@ -50,10 +50,6 @@ pub const ICMP_NAMES: [(&str, u8, u8, u8); 39] = [
     ("address-mask-request", 17, 0, 0xff),
 ];
 
-pub fn new() -> IcmpMatch {
-    IcmpMatch::any()
-}
-
 fn parse_type(s: &str) -> Result<(u8, u8, u8), String> {
     if let Some((_, t, lo, hi)) = ICMP_NAMES.iter().find(|(n, ..)| n.eq_ignore_ascii_case(s)) {
         return Ok((*t, *lo, *hi));
@@ -78,63 +74,9 @@ fn parse_type(s: &str) -> Result<(u8, u8, u8), String> {
     }
 }
 
-pub fn parse(m: &mut IcmpMatch, o: &str, inv: bool, args: &mut Args) -> Result<(), String> {
-    let (t, lo, hi) = parse_type(&args.value(o)?)?;
-    *m = IcmpMatch {
-        inv,
-        icmp_type: t,
-        code_min: lo,
-        code_max: hi,
-    };
-    Ok(())
-}
-
-pub fn finish(_: &mut IcmpMatch, seen: &[&str]) -> Result<(), String> {
-    if seen.is_empty() {
-        return Err("icmp: option \"--icmp-type\" must be specified".into());
-    }
-    Ok(())
-}
-
-pub fn save(m: &IcmpMatch, out: &mut String) {
-    opt(out, m.inv, "--icmp-type");
-    if m.icmp_type == ICMP_ANY {
-        out.push_str(" any");
-    } else {
-        let _ = write!(out, " {}", m.icmp_type);
-        if m.code_min != 0 || m.code_max != 0xff {
-            let _ = write!(out, "/{}", m.code_min);
-        }
-    }
-}
-
-/// ` icmptype 8`, ` icmp !type 3 code 1`, or the name without -n.
-pub fn list(m: &IcmpMatch, numeric: bool, out: &mut String) {
-    out.push_str(" icmp");
-    if !numeric {
-        let named = ICMP_NAMES
-            .iter()
-            .chain([("address-mask-reply", 18, 0, 0xff)].iter())
-            .find(|(_, t, lo, hi)| *t == m.icmp_type && *lo == m.code_min && *hi == m.code_max);
-        if let Some((name, ..)) = named {
-            let _ = write!(out, " {}{name}", if m.inv { "!" } else { "" });
-            return;
-        }
-    }
-    if m.inv {
-        out.push_str(" !");
-    }
-    let _ = write!(out, "type {}", m.icmp_type);
-    if m.code_min == m.code_max {
-        let _ = write!(out, " code {}", m.code_min);
-    } else if m.code_min != 0 || m.code_max != 0xff {
-        let _ = write!(out, " codes {}-{}", m.code_min, m.code_max);
-    }
-}
-
-impl super::MatchText for dataplane::ruleset::matches::icmp::IcmpMatch {
+impl super::MatchText for IcmpMatch {
     fn new(_name: &str) -> Self {
-        new()
+        IcmpMatch::any()
     }
 
     fn options(&self) -> &'static [&'static str] {
@@ -143,23 +85,64 @@ impl super::MatchText for dataplane::ruleset::matches::icmp::IcmpMatch {
 
     fn parse(
         &mut self,
-        opt: &str,
+        o: &str,
         inv: bool,
-        args: &mut super::Args,
+        args: &mut Args,
         _ctx: &super::Ctx,
     ) -> Result<(), String> {
-        parse(self, opt, inv, args)
+        let m = self;
+        let (t, lo, hi) = parse_type(&args.value(o)?)?;
+        *m = IcmpMatch {
+            inv,
+            icmp_type: t,
+            code_min: lo,
+            code_max: hi,
+        };
+        Ok(())
     }
 
     fn finish(&mut self, seen: &[&'static str]) -> Result<(), String> {
-        finish(self, seen)
+        if seen.is_empty() {
+            return Err("icmp: option \"--icmp-type\" must be specified".into());
+        }
+        Ok(())
     }
 
     fn save(&self, out: &mut String) {
-        save(self, out);
+        let m = self;
+        opt(out, m.inv, "--icmp-type");
+        if m.icmp_type == ICMP_ANY {
+            out.push_str(" any");
+        } else {
+            let _ = write!(out, " {}", m.icmp_type);
+            if m.code_min != 0 || m.code_max != 0xff {
+                let _ = write!(out, "/{}", m.code_min);
+            }
+        }
     }
 
+    /// ` icmptype 8`, ` icmp !type 3 code 1`, or the name without -n.
     fn list(&self, numeric: bool, out: &mut String) {
-        list(self, numeric, out);
+        let m = self;
+        out.push_str(" icmp");
+        if !numeric {
+            let named = ICMP_NAMES
+                .iter()
+                .chain([("address-mask-reply", 18, 0, 0xff)].iter())
+                .find(|(_, t, lo, hi)| *t == m.icmp_type && *lo == m.code_min && *hi == m.code_max);
+            if let Some((name, ..)) = named {
+                let _ = write!(out, " {}{name}", if m.inv { "!" } else { "" });
+                return;
+            }
+        }
+        if m.inv {
+            out.push_str(" !");
+        }
+        let _ = write!(out, "type {}", m.icmp_type);
+        if m.code_min == m.code_max {
+            let _ = write!(out, " code {}", m.code_min);
+        } else if m.code_min != 0 || m.code_max != 0xff {
+            let _ = write!(out, " codes {}-{}", m.code_min, m.code_max);
+        }
     }
 }

@@ -41,10 +41,6 @@ pub const ICMPV6_NAMES: [(&str, u8, u8, u8); 28] = [
     ("redirect", 137, 0, 0xff),
 ];
 
-pub fn new() -> Icmp6Match {
-    Icmp6Match::default()
-}
-
 fn byte(s: &str) -> Option<u8> {
     parse_uint(s).and_then(|v| u8::try_from(v).ok())
 }
@@ -79,52 +75,9 @@ fn parse_type(s: &str) -> Result<(u8, u8, u8), String> {
     ))
 }
 
-pub fn parse(m: &mut Icmp6Match, o: &str, inv: bool, args: &mut Args) -> Result<(), String> {
-    let (t, lo, hi) = parse_type(&args.value(o)?)?;
-    *m = Icmp6Match {
-        inv,
-        icmp_type: t,
-        code_min: lo,
-        code_max: hi,
-    };
-    Ok(())
-}
-
-pub fn save(m: &Icmp6Match, out: &mut String) {
-    opt(out, m.inv, "--icmpv6-type");
-    let _ = write!(out, " {}", m.icmp_type);
-    if m.code_min != 0 || m.code_max != 0xff {
-        let _ = write!(out, "/{}", m.code_min);
-    }
-}
-
-/// ` ipv6-icmp echo-request`, or ` ipv6-icmp type 1 code 3` (libip6t_icmp6's print).
-pub fn list(m: &Icmp6Match, numeric: bool, out: &mut String) {
-    out.push_str(" ipv6-icmp");
-    let inv = if m.inv { "!" } else { "" };
-    if !numeric {
-        let named = ICMPV6_NAMES
-            .iter()
-            .find(|(_, t, lo, hi)| *t == m.icmp_type && *lo == m.code_min && *hi == m.code_max);
-        if let Some((name, ..)) = named {
-            let _ = write!(out, " {inv}{name}");
-            return;
-        }
-    }
-    if m.inv {
-        out.push_str(" !");
-    }
-    let _ = write!(out, "type {}", m.icmp_type);
-    if m.code_min == m.code_max {
-        let _ = write!(out, " code {}", m.code_min);
-    } else if m.code_min != 0 || m.code_max != 0xff {
-        let _ = write!(out, " codes {}-{}", m.code_min, m.code_max);
-    }
-}
-
 impl super::MatchText for Icmp6Match {
     fn new(_name: &str) -> Self {
-        new()
+        Icmp6Match::default()
     }
 
     fn options(&self) -> &'static [&'static str] {
@@ -133,12 +86,20 @@ impl super::MatchText for Icmp6Match {
 
     fn parse(
         &mut self,
-        opt: &str,
+        o: &str,
         inv: bool,
-        args: &mut super::Args,
+        args: &mut Args,
         _ctx: &super::Ctx,
     ) -> Result<(), String> {
-        parse(self, opt, inv, args)
+        let m = self;
+        let (t, lo, hi) = parse_type(&args.value(o)?)?;
+        *m = Icmp6Match {
+            inv,
+            icmp_type: t,
+            code_min: lo,
+            code_max: hi,
+        };
+        Ok(())
     }
 
     fn finish(&mut self, seen: &[&'static str]) -> Result<(), String> {
@@ -149,11 +110,37 @@ impl super::MatchText for Icmp6Match {
     }
 
     fn save(&self, out: &mut String) {
-        save(self, out);
+        let m = self;
+        opt(out, m.inv, "--icmpv6-type");
+        let _ = write!(out, " {}", m.icmp_type);
+        if m.code_min != 0 || m.code_max != 0xff {
+            let _ = write!(out, "/{}", m.code_min);
+        }
     }
 
+    /// ` ipv6-icmp echo-request`, or ` ipv6-icmp type 1 code 3` (libip6t_icmp6's print).
     fn list(&self, numeric: bool, out: &mut String) {
-        list(self, numeric, out);
+        let m = self;
+        out.push_str(" ipv6-icmp");
+        let inv = if m.inv { "!" } else { "" };
+        if !numeric {
+            let named = ICMPV6_NAMES
+                .iter()
+                .find(|(_, t, lo, hi)| *t == m.icmp_type && *lo == m.code_min && *hi == m.code_max);
+            if let Some((name, ..)) = named {
+                let _ = write!(out, " {inv}{name}");
+                return;
+            }
+        }
+        if m.inv {
+            out.push_str(" !");
+        }
+        let _ = write!(out, "type {}", m.icmp_type);
+        if m.code_min == m.code_max {
+            let _ = write!(out, " code {}", m.code_min);
+        } else if m.code_min != 0 || m.code_max != 0xff {
+            let _ = write!(out, " codes {}-{}", m.code_min, m.code_max);
+        }
     }
 
     fn repeated(opt: &str) -> String {

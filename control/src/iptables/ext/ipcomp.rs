@@ -8,46 +8,16 @@ use dataplane::ruleset::matches::ipcomp::IpcompMatch;
 
 pub const OPTIONS: &[&str] = &["--ipcompspi", "--compres"];
 
-pub fn new() -> IpcompMatch {
-    IpcompMatch {
-        spis: SpiRange {
-            min: 0,
-            max: 0,
-            inv: false,
-        },
-        hdrres: false,
-    }
-}
-
-pub fn parse(m: &mut IpcompMatch, o: &str, inv: bool, args: &mut Args) -> Result<(), String> {
-    match o {
-        "--compres" => {
-            super::no_inv(inv, o)?;
-            m.hdrres = true;
-        }
-        _ => m.spis = parse_spis(&args.value(o)?, o, "ipcomp", inv)?,
-    }
-    Ok(())
-}
-
-pub fn save(m: &IpcompMatch, out: &mut String) {
-    save_spis(&m.spis, "--ipcompspi", false, out);
-    if m.hdrres {
-        out.push_str(" --compres");
-    }
-}
-
-pub fn list(m: &IpcompMatch, out: &mut String) {
-    out.push_str(" comp ");
-    list_spis(&m.spis, out);
-    if m.hdrres {
-        out.push_str(" reserved");
-    }
-}
-
-impl super::MatchText for dataplane::ruleset::matches::ipcomp::IpcompMatch {
+impl super::MatchText for IpcompMatch {
     fn new(_name: &str) -> Self {
-        new()
+        IpcompMatch {
+            spis: SpiRange {
+                min: 0,
+                max: 0,
+                inv: false,
+            },
+            hdrres: false,
+        }
     }
 
     fn options(&self) -> &'static [&'static str] {
@@ -56,19 +26,36 @@ impl super::MatchText for dataplane::ruleset::matches::ipcomp::IpcompMatch {
 
     fn parse(
         &mut self,
-        opt: &str,
+        o: &str,
         inv: bool,
-        args: &mut super::Args,
+        args: &mut Args,
         _ctx: &super::Ctx,
     ) -> Result<(), String> {
-        parse(self, opt, inv, args)
+        let m = self;
+        match o {
+            "--compres" => {
+                super::no_inv(inv, o)?;
+                m.hdrres = true;
+            }
+            _ => m.spis = parse_spis(&args.value(o)?, o, "ipcomp", inv)?,
+        }
+        Ok(())
     }
 
     fn save(&self, out: &mut String) {
-        save(self, out);
+        let m = self;
+        save_spis(&m.spis, "--ipcompspi", false, out);
+        if m.hdrres {
+            out.push_str(" --compres");
+        }
     }
 
     fn list(&self, _numeric: bool, out: &mut String) {
-        list(self, out);
+        let m = self;
+        out.push_str(" comp ");
+        list_spis(&m.spis, out);
+        if m.hdrres {
+            out.push_str(" reserved");
+        }
     }
 }

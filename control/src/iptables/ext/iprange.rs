@@ -15,50 +15,7 @@ fn parse_range(s: &str) -> Result<AddrRange, String> {
     Ok(AddrRange { lo, hi })
 }
 
-pub fn parse(m: &mut IprangeMatch, o: &str, inv: bool, args: &mut Args) -> Result<(), String> {
-    let r = Inv::new(inv, parse_range(&args.value(o)?)?);
-    if o == "--src-range" {
-        once(&m.src, o)?;
-        m.src = Some(r);
-    } else {
-        once(&m.dst, o)?;
-        m.dst = Some(r);
-    }
-    Ok(())
-}
-
-pub fn finish(m: &mut IprangeMatch) -> Result<(), String> {
-    if m.src.is_none() && m.dst.is_none() {
-        return Err("iprange match: You must specify `--src-range' or `--dst-range'".into());
-    }
-    Ok(())
-}
-
-pub fn save(m: &IprangeMatch, out: &mut String) {
-    for (name, r) in [("--src-range", m.src), ("--dst-range", m.dst)] {
-        if let Some(r) = r {
-            opt(out, r.inv, name);
-            let _ = write!(out, " {}-{}", r.val.lo, r.val.hi);
-        }
-    }
-}
-
-pub fn list(m: &IprangeMatch, out: &mut String) {
-    for (name, r) in [
-        (" source IP range", m.src),
-        (" destination IP range", m.dst),
-    ] {
-        if let Some(r) = r {
-            out.push_str(name);
-            if r.inv {
-                out.push_str(" !");
-            }
-            let _ = write!(out, " {}-{}", r.val.lo, r.val.hi);
-        }
-    }
-}
-
-impl super::MatchText for dataplane::ruleset::matches::iprange::IprangeMatch {
+impl super::MatchText for IprangeMatch {
     fn new(_name: &str) -> Self {
         Default::default()
     }
@@ -69,23 +26,54 @@ impl super::MatchText for dataplane::ruleset::matches::iprange::IprangeMatch {
 
     fn parse(
         &mut self,
-        opt: &str,
+        o: &str,
         inv: bool,
-        args: &mut super::Args,
+        args: &mut Args,
         _ctx: &super::Ctx,
     ) -> Result<(), String> {
-        parse(self, opt, inv, args)
+        let m = self;
+        let r = Inv::new(inv, parse_range(&args.value(o)?)?);
+        if o == "--src-range" {
+            once(&m.src, o)?;
+            m.src = Some(r);
+        } else {
+            once(&m.dst, o)?;
+            m.dst = Some(r);
+        }
+        Ok(())
     }
 
     fn finish(&mut self, _seen: &[&'static str]) -> Result<(), String> {
-        finish(self)
+        let m = self;
+        if m.src.is_none() && m.dst.is_none() {
+            return Err("iprange match: You must specify `--src-range' or `--dst-range'".into());
+        }
+        Ok(())
     }
 
     fn save(&self, out: &mut String) {
-        save(self, out);
+        let m = self;
+        for (name, r) in [("--src-range", m.src), ("--dst-range", m.dst)] {
+            if let Some(r) = r {
+                opt(out, r.inv, name);
+                let _ = write!(out, " {}-{}", r.val.lo, r.val.hi);
+            }
+        }
     }
 
     fn list(&self, _numeric: bool, out: &mut String) {
-        list(self, out);
+        let m = self;
+        for (name, r) in [
+            (" source IP range", m.src),
+            (" destination IP range", m.dst),
+        ] {
+            if let Some(r) = r {
+                out.push_str(name);
+                if r.inv {
+                    out.push_str(" !");
+                }
+                let _ = write!(out, " {}-{}", r.val.lo, r.val.hi);
+            }
+        }
     }
 }

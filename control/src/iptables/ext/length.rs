@@ -6,69 +6,13 @@ use std::fmt::Write;
 
 pub const OPTIONS: &[&str] = &["--length"];
 
-pub fn new() -> LengthMatch {
-    LengthMatch {
-        inv: false,
-        min: 0,
-        max: 65535,
-    }
-}
-
-pub fn parse(m: &mut LengthMatch, o: &str, inv: bool, args: &mut Args) -> Result<(), String> {
-    let v = args.value(o)?;
-    let num = |s: &str, dflt: u64| {
-        if s.is_empty() {
-            Ok(dflt)
-        } else {
-            parse_bounded(s, o, 0, 65535)
-        }
-    };
-    let (min, max) = match v.split_once(':') {
-        Some((a, b)) => (num(a, 0)?, num(b, 65535)?),
-        None => {
-            let n = num(&v, 0)?;
-            (n, n)
-        }
-    };
-    if min > max {
-        return Err(format!("length: invalid range `{v}' (min > max)"));
-    }
-    *m = LengthMatch {
-        inv,
-        min: min as u16,
-        max: max as u16,
-    };
-    Ok(())
-}
-
-pub fn finish(_: &mut LengthMatch, seen: &[&str]) -> Result<(), String> {
-    if seen.is_empty() {
-        return Err("length: option \"--length\" must be specified".into());
-    }
-    Ok(())
-}
-
-pub fn save(m: &LengthMatch, out: &mut String) {
-    opt(out, m.inv, "--length");
-    if m.min == m.max {
-        let _ = write!(out, " {}", m.min);
-    } else {
-        let _ = write!(out, " {}:{}", m.min, m.max);
-    }
-}
-
-pub fn list(m: &LengthMatch, out: &mut String) {
-    let _ = write!(out, " length {}", if m.inv { "!" } else { "" });
-    if m.min == m.max {
-        let _ = write!(out, "{}", m.min);
-    } else {
-        let _ = write!(out, "{}:{}", m.min, m.max);
-    }
-}
-
-impl super::MatchText for dataplane::ruleset::matches::length::LengthMatch {
+impl super::MatchText for LengthMatch {
     fn new(_name: &str) -> Self {
-        new()
+        LengthMatch {
+            inv: false,
+            min: 0,
+            max: 65535,
+        }
     }
 
     fn options(&self) -> &'static [&'static str] {
@@ -77,23 +21,62 @@ impl super::MatchText for dataplane::ruleset::matches::length::LengthMatch {
 
     fn parse(
         &mut self,
-        opt: &str,
+        o: &str,
         inv: bool,
-        args: &mut super::Args,
+        args: &mut Args,
         _ctx: &super::Ctx,
     ) -> Result<(), String> {
-        parse(self, opt, inv, args)
+        let m = self;
+        let v = args.value(o)?;
+        let num = |s: &str, dflt: u64| {
+            if s.is_empty() {
+                Ok(dflt)
+            } else {
+                parse_bounded(s, o, 0, 65535)
+            }
+        };
+        let (min, max) = match v.split_once(':') {
+            Some((a, b)) => (num(a, 0)?, num(b, 65535)?),
+            None => {
+                let n = num(&v, 0)?;
+                (n, n)
+            }
+        };
+        if min > max {
+            return Err(format!("length: invalid range `{v}' (min > max)"));
+        }
+        *m = LengthMatch {
+            inv,
+            min: min as u16,
+            max: max as u16,
+        };
+        Ok(())
     }
 
     fn finish(&mut self, seen: &[&'static str]) -> Result<(), String> {
-        finish(self, seen)
+        if seen.is_empty() {
+            return Err("length: option \"--length\" must be specified".into());
+        }
+        Ok(())
     }
 
     fn save(&self, out: &mut String) {
-        save(self, out);
+        let m = self;
+        opt(out, m.inv, "--length");
+        if m.min == m.max {
+            let _ = write!(out, " {}", m.min);
+        } else {
+            let _ = write!(out, " {}:{}", m.min, m.max);
+        }
     }
 
     fn list(&self, _numeric: bool, out: &mut String) {
-        list(self, out);
+        let m = self;
+        let _ = write!(out, " length {}", if m.inv { "!" } else { "" });
+        if m.min == m.max {
+            let _ = write!(out, "{}", m.min);
+        } else {
+            let _ = write!(out, "{}:{}", m.min, m.max);
+        }
     }
 }

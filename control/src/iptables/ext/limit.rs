@@ -77,27 +77,7 @@ pub fn parse(m: &mut LimitMatch, o: &str, inv: bool, args: &mut Args) -> Result<
     Ok(())
 }
 
-pub fn save(m: &LimitMatch, out: &mut String) {
-    let _ = write!(
-        out,
-        " --limit {}",
-        fmt_rate(u64::from(m.avg), &limit_units())
-    );
-    if m.burst != DEFAULT_BURST {
-        let _ = write!(out, " --limit-burst {}", m.burst);
-    }
-}
-
-pub fn list(m: &LimitMatch, out: &mut String) {
-    let _ = write!(
-        out,
-        " limit: avg {} burst {}",
-        fmt_rate(u64::from(m.avg), &limit_units()),
-        m.burst
-    );
-}
-
-impl super::MatchText for dataplane::ruleset::matches::limit::LimitMatch {
+impl super::MatchText for LimitMatch {
     fn new(_name: &str) -> Self {
         Default::default()
     }
@@ -110,17 +90,31 @@ impl super::MatchText for dataplane::ruleset::matches::limit::LimitMatch {
         &mut self,
         opt: &str,
         inv: bool,
-        args: &mut super::Args,
+        args: &mut Args,
         _ctx: &super::Ctx,
     ) -> Result<(), String> {
         parse(self, opt, inv, args)
     }
 
     fn save(&self, out: &mut String) {
-        save(self, out);
+        let m = self;
+        let _ = write!(
+            out,
+            " --limit {}",
+            fmt_rate(u64::from(m.avg), &limit_units())
+        );
+        if m.burst != DEFAULT_BURST {
+            let _ = write!(out, " --limit-burst {}", m.burst);
+        }
     }
 
     fn list(&self, _numeric: bool, out: &mut String) {
-        list(self, out);
+        let m = self;
+        let _ = write!(
+            out,
+            " limit: avg {} burst {}",
+            fmt_rate(u64::from(m.avg), &limit_units()),
+            m.burst
+        );
     }
 }

@@ -32,37 +32,9 @@ pub fn fmt_mac(mac: &[u8; 6]) -> String {
     s
 }
 
-pub fn parse(m: &mut MacMatch, o: &str, inv: bool, args: &mut Args) -> Result<(), String> {
-    m.addr = parse_mac(&args.value(o)?)?;
-    m.inv = inv;
-    Ok(())
-}
-
-pub fn finish(_: &mut MacMatch, seen: &[&str]) -> Result<(), String> {
-    if seen.is_empty() {
-        return Err("mac: option \"--mac-source\" must be specified".into());
-    }
-    Ok(())
-}
-
-pub fn save(m: &MacMatch, out: &mut String) {
-    opt(out, m.inv, "--mac-source");
-    out.push(' ');
-    out.push_str(&fmt_mac(&m.addr));
-}
-
-pub fn list(m: &MacMatch, out: &mut String) {
-    let _ = write!(
-        out,
-        " MAC {}{}",
-        if m.inv { "! " } else { "" },
-        fmt_mac(&m.addr)
-    );
-}
-
-impl super::MatchText for dataplane::ruleset::matches::mac::MacMatch {
+impl super::MatchText for MacMatch {
     fn new(_name: &str) -> Self {
-        dataplane::ruleset::matches::mac::MacMatch {
+        MacMatch {
             inv: false,
             addr: [0; 6],
         }
@@ -74,23 +46,38 @@ impl super::MatchText for dataplane::ruleset::matches::mac::MacMatch {
 
     fn parse(
         &mut self,
-        opt: &str,
+        o: &str,
         inv: bool,
-        args: &mut super::Args,
+        args: &mut Args,
         _ctx: &super::Ctx,
     ) -> Result<(), String> {
-        parse(self, opt, inv, args)
+        let m = self;
+        m.addr = parse_mac(&args.value(o)?)?;
+        m.inv = inv;
+        Ok(())
     }
 
     fn finish(&mut self, seen: &[&'static str]) -> Result<(), String> {
-        finish(self, seen)
+        if seen.is_empty() {
+            return Err("mac: option \"--mac-source\" must be specified".into());
+        }
+        Ok(())
     }
 
     fn save(&self, out: &mut String) {
-        save(self, out);
+        let m = self;
+        opt(out, m.inv, "--mac-source");
+        out.push(' ');
+        out.push_str(&fmt_mac(&m.addr));
     }
 
     fn list(&self, _numeric: bool, out: &mut String) {
-        list(self, out);
+        let m = self;
+        let _ = write!(
+            out,
+            " MAC {}{}",
+            if m.inv { "! " } else { "" },
+            fmt_mac(&m.addr)
+        );
     }
 }

@@ -69,7 +69,7 @@ impl super::MatchText for dataplane::ruleset::matches::mark::ConnmarkMatch {
         &mut self,
         opt: &str,
         inv: bool,
-        args: &mut super::Args,
+        args: &mut Args,
         _ctx: &super::Ctx,
     ) -> Result<(), String> {
         parse(&mut self.0, opt, inv, args)
@@ -88,7 +88,7 @@ impl super::MatchText for dataplane::ruleset::matches::mark::ConnmarkMatch {
     }
 }
 
-impl super::MatchText for dataplane::ruleset::matches::mark::MarkMatch {
+impl super::MatchText for MarkMatch {
     fn new(_name: &str) -> Self {
         new()
     }
@@ -101,7 +101,7 @@ impl super::MatchText for dataplane::ruleset::matches::mark::MarkMatch {
         &mut self,
         opt: &str,
         inv: bool,
-        args: &mut super::Args,
+        args: &mut Args,
         _ctx: &super::Ctx,
     ) -> Result<(), String> {
         parse(self, opt, inv, args)

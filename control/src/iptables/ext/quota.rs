@@ -6,46 +6,12 @@ use std::fmt::Write;
 
 pub const OPTIONS: &[&str] = &["--quota"];
 
-pub fn new() -> QuotaMatch {
-    QuotaMatch {
-        inv: false,
-        quota: 0,
-    }
-}
-
-pub fn parse(m: &mut QuotaMatch, o: &str, inv: bool, args: &mut Args) -> Result<(), String> {
-    let v = args.value(o)?;
-    let quota = v.parse::<u64>().map_err(|_| {
-        format!(
-            "quota: bad value for option \"--quota\", or out of range (0-{}).",
-            u64::MAX
-        )
-    })?;
-    *m = QuotaMatch { inv, quota };
-    Ok(())
-}
-
-pub fn finish(seen: &[&str]) -> Result<(), String> {
-    if seen.is_empty() {
-        return Err("quota: option \"--quota\" must be specified".into());
-    }
-    Ok(())
-}
-
-pub fn save(m: &QuotaMatch, out: &mut String) {
-    if m.inv {
-        out.push_str(" !");
-    }
-    let _ = write!(out, " --quota {}", m.quota);
-}
-
-pub fn list(m: &QuotaMatch, out: &mut String) {
-    let _ = write!(out, " quota: {} bytes", m.quota);
-}
-
-impl super::MatchText for dataplane::ruleset::matches::quota::QuotaMatch {
+impl super::MatchText for QuotaMatch {
     fn new(_name: &str) -> Self {
-        new()
+        QuotaMatch {
+            inv: false,
+            quota: 0,
+        }
     }
 
     fn options(&self) -> &'static [&'static str] {
@@ -54,23 +20,40 @@ impl super::MatchText for dataplane::ruleset::matches::quota::QuotaMatch {
 
     fn parse(
         &mut self,
-        opt: &str,
+        o: &str,
         inv: bool,
-        args: &mut super::Args,
+        args: &mut Args,
         _ctx: &super::Ctx,
     ) -> Result<(), String> {
-        parse(self, opt, inv, args)
+        let m = self;
+        let v = args.value(o)?;
+        let quota = v.parse::<u64>().map_err(|_| {
+            format!(
+                "quota: bad value for option \"--quota\", or out of range (0-{}).",
+                u64::MAX
+            )
+        })?;
+        *m = QuotaMatch { inv, quota };
+        Ok(())
     }
 
     fn finish(&mut self, seen: &[&'static str]) -> Result<(), String> {
-        finish(seen)
+        if seen.is_empty() {
+            return Err("quota: option \"--quota\" must be specified".into());
+        }
+        Ok(())
     }
 
     fn save(&self, out: &mut String) {
-        save(self, out);
+        let m = self;
+        if m.inv {
+            out.push_str(" !");
+        }
+        let _ = write!(out, " --quota {}", m.quota);
     }
 
     fn list(&self, _numeric: bool, out: &mut String) {
-        list(self, out);
+        let m = self;
+        let _ = write!(out, " quota: {} bytes", m.quota);
     }
 }

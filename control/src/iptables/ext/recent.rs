@@ -21,129 +21,19 @@ pub const OPTIONS: &[&str] = &[
     "--mask",
 ];
 
-pub fn new() -> RecentMatch {
-    RecentMatch {
-        inv: false,
-        cmd: RecentCmd::Set,
-        name: DEFAULT_NAME.into(),
-        seconds: 0,
-        hitcount: 0,
-        reap: false,
-        rttl: false,
-        side: RecentSide::Source,
-        mask: Ipv4Addr::BROADCAST,
-    }
-}
-
-pub fn parse(m: &mut RecentMatch, o: &str, inv: bool, args: &mut Args) -> Result<(), String> {
-    let cmd = match o {
-        "--set" => Some(RecentCmd::Set),
-        "--rcheck" => Some(RecentCmd::Rcheck),
-        "--update" => Some(RecentCmd::Update),
-        "--remove" => Some(RecentCmd::Remove),
-        _ => None,
-    };
-    if let Some(cmd) = cmd {
-        m.cmd = cmd;
-        m.inv = inv;
-        return Ok(());
-    }
-    no_inv(inv, o)?;
-    match o {
-        "--seconds" => m.seconds = parse_u32(&args.value(o)?, o)?,
-        "--hitcount" => m.hitcount = parse_u32(&args.value(o)?, o)?,
-        "--reap" => m.reap = true,
-        "--rttl" => m.rttl = true,
-        "--name" => m.name = args.value(o)?,
-        "--rsource" => m.side = RecentSide::Source,
-        "--rdest" => m.side = RecentSide::Dest,
-        _ => m.mask = parse_addr(&args.value(o)?)?,
-    }
-    Ok(())
-}
-
-pub fn finish(_: &mut RecentMatch, seen: &[&str]) -> Result<(), String> {
-    // libxt_recent: a TTL is compared, never stored by --set.
-    if seen.contains(&"--rttl") && seen.contains(&"--set") {
-        return Err("recent: option \"--rttl\" cannot be used together with \"--set\".".into());
-    }
-    let cmds = seen
-        .iter()
-        .filter(|o| matches!(**o, "--set" | "--rcheck" | "--update" | "--remove"))
-        .count();
-    match cmds {
-        0 => Err(
-            "recent: you must specify one of `--set', `--rcheck' `--update' or `--remove'".into(),
-        ),
-        1 => Ok(()),
-        _ => Err(
-            "recent: only one of `--set', `--rcheck', `--update' or `--remove' may be set".into(),
-        ),
-    }
-}
-
-pub fn save(m: &RecentMatch, out: &mut String) {
-    if m.inv {
-        out.push_str(" !");
-    }
-    out.push_str(match m.cmd {
-        RecentCmd::Set => " --set",
-        RecentCmd::Rcheck => " --rcheck",
-        RecentCmd::Update => " --update",
-        RecentCmd::Remove => " --remove",
-    });
-    if m.seconds != 0 {
-        let _ = write!(out, " --seconds {}", m.seconds);
-    }
-    if m.reap {
-        out.push_str(" --reap");
-    }
-    if m.hitcount != 0 {
-        let _ = write!(out, " --hitcount {}", m.hitcount);
-    }
-    if m.rttl {
-        out.push_str(" --rttl");
-    }
-    let _ = write!(out, " --name {} --mask {}", m.name, m.mask);
-    out.push_str(match m.side {
-        RecentSide::Source => " --rsource",
-        RecentSide::Dest => " --rdest",
-    });
-}
-
-pub fn list(m: &RecentMatch, out: &mut String) {
-    if m.inv {
-        out.push_str(" !");
-    }
-    out.push_str(" recent:");
-    out.push_str(match m.cmd {
-        RecentCmd::Set => " SET",
-        RecentCmd::Rcheck => " CHECK",
-        RecentCmd::Update => " UPDATE",
-        RecentCmd::Remove => " REMOVE",
-    });
-    if m.seconds != 0 {
-        let _ = write!(out, " seconds: {}", m.seconds);
-    }
-    if m.reap {
-        out.push_str(" reap");
-    }
-    if m.hitcount != 0 {
-        let _ = write!(out, " hit_count: {}", m.hitcount);
-    }
-    if m.rttl {
-        out.push_str(" TTL-Match");
-    }
-    let side = match m.side {
-        RecentSide::Source => "source",
-        RecentSide::Dest => "dest",
-    };
-    let _ = write!(out, " name: {} side: {side} mask: {}", m.name, m.mask);
-}
-
-impl super::MatchText for dataplane::ruleset::matches::recent::RecentMatch {
+impl super::MatchText for RecentMatch {
     fn new(_name: &str) -> Self {
-        new()
+        RecentMatch {
+            inv: false,
+            cmd: RecentCmd::Set,
+            name: DEFAULT_NAME.into(),
+            seconds: 0,
+            hitcount: 0,
+            reap: false,
+            rttl: false,
+            side: RecentSide::Source,
+            mask: Ipv4Addr::BROADCAST,
+        }
     }
 
     fn options(&self) -> &'static [&'static str] {
@@ -152,23 +42,118 @@ impl super::MatchText for dataplane::ruleset::matches::recent::RecentMatch {
 
     fn parse(
         &mut self,
-        opt: &str,
+        o: &str,
         inv: bool,
-        args: &mut super::Args,
+        args: &mut Args,
         _ctx: &super::Ctx,
     ) -> Result<(), String> {
-        parse(self, opt, inv, args)
+        let m = self;
+        let cmd = match o {
+            "--set" => Some(RecentCmd::Set),
+            "--rcheck" => Some(RecentCmd::Rcheck),
+            "--update" => Some(RecentCmd::Update),
+            "--remove" => Some(RecentCmd::Remove),
+            _ => None,
+        };
+        if let Some(cmd) = cmd {
+            m.cmd = cmd;
+            m.inv = inv;
+            return Ok(());
+        }
+        no_inv(inv, o)?;
+        match o {
+            "--seconds" => m.seconds = parse_u32(&args.value(o)?, o)?,
+            "--hitcount" => m.hitcount = parse_u32(&args.value(o)?, o)?,
+            "--reap" => m.reap = true,
+            "--rttl" => m.rttl = true,
+            "--name" => m.name = args.value(o)?,
+            "--rsource" => m.side = RecentSide::Source,
+            "--rdest" => m.side = RecentSide::Dest,
+            _ => m.mask = parse_addr(&args.value(o)?)?,
+        }
+        Ok(())
     }
 
     fn finish(&mut self, seen: &[&'static str]) -> Result<(), String> {
-        finish(self, seen)
+        // libxt_recent: a TTL is compared, never stored by --set.
+        if seen.contains(&"--rttl") && seen.contains(&"--set") {
+            return Err("recent: option \"--rttl\" cannot be used together with \"--set\".".into());
+        }
+        let cmds = seen
+            .iter()
+            .filter(|o| matches!(**o, "--set" | "--rcheck" | "--update" | "--remove"))
+            .count();
+        match cmds {
+            0 => Err(
+                "recent: you must specify one of `--set', `--rcheck' `--update' or `--remove'"
+                    .into(),
+            ),
+            1 => Ok(()),
+            _ => Err(
+                "recent: only one of `--set', `--rcheck', `--update' or `--remove' may be set"
+                    .into(),
+            ),
+        }
     }
 
     fn save(&self, out: &mut String) {
-        save(self, out);
+        let m = self;
+        if m.inv {
+            out.push_str(" !");
+        }
+        out.push_str(match m.cmd {
+            RecentCmd::Set => " --set",
+            RecentCmd::Rcheck => " --rcheck",
+            RecentCmd::Update => " --update",
+            RecentCmd::Remove => " --remove",
+        });
+        if m.seconds != 0 {
+            let _ = write!(out, " --seconds {}", m.seconds);
+        }
+        if m.reap {
+            out.push_str(" --reap");
+        }
+        if m.hitcount != 0 {
+            let _ = write!(out, " --hitcount {}", m.hitcount);
+        }
+        if m.rttl {
+            out.push_str(" --rttl");
+        }
+        let _ = write!(out, " --name {} --mask {}", m.name, m.mask);
+        out.push_str(match m.side {
+            RecentSide::Source => " --rsource",
+            RecentSide::Dest => " --rdest",
+        });
     }
 
     fn list(&self, _numeric: bool, out: &mut String) {
-        list(self, out);
+        let m = self;
+        if m.inv {
+            out.push_str(" !");
+        }
+        out.push_str(" recent:");
+        out.push_str(match m.cmd {
+            RecentCmd::Set => " SET",
+            RecentCmd::Rcheck => " CHECK",
+            RecentCmd::Update => " UPDATE",
+            RecentCmd::Remove => " REMOVE",
+        });
+        if m.seconds != 0 {
+            let _ = write!(out, " seconds: {}", m.seconds);
+        }
+        if m.reap {
+            out.push_str(" reap");
+        }
+        if m.hitcount != 0 {
+            let _ = write!(out, " hit_count: {}", m.hitcount);
+        }
+        if m.rttl {
+            out.push_str(" TTL-Match");
+        }
+        let side = match m.side {
+            RecentSide::Source => "source",
+            RecentSide::Dest => "dest",
+        };
+        let _ = write!(out, " name: {} side: {side} mask: {}", m.name, m.mask);
     }
 }

@@ -115,47 +115,6 @@ fn port_range(s: &str) -> Result<PortRange, String> {
     Ok(r)
 }
 
-/// What libxt_sctp says of an option given twice (under any of its names).
-pub fn repeated(opt: &str) -> String {
-    let name = match opt {
-        "--sport" | "--source-port" => "--source-port",
-        "--dport" | "--destination-port" => "--destination-port",
-        o => o,
-    };
-    format!("Only one `{name}' allowed")
-}
-
-pub fn parse(m: &mut SctpMatch, o: &str, inv: bool, args: &mut Args) -> Result<(), String> {
-    match o {
-        "--source-port" | "--sport" => {
-            if m.sport.is_some() {
-                return Err(repeated(o));
-            }
-            m.sport = Some(Inv::new(inv, port_range(&args.value(o)?)?));
-        }
-        "--destination-port" | "--dport" => {
-            if m.dport.is_some() {
-                return Err(repeated(o));
-            }
-            m.dport = Some(Inv::new(inv, port_range(&args.value(o)?)?));
-        }
-        _ => {
-            if m.chunks.is_some() {
-                return Err(repeated(o));
-            }
-            let how = args.value(o)?;
-            // The list is the next word, unless that is an option or a `!`.
-            let two = || "--chunk-types requires two args".to_string();
-            if args.peek().is_none_or(|w| w.starts_with(['-', '!'])) {
-                return Err(two());
-            }
-            let list = args.take_word().ok_or_else(two)?;
-            m.chunks = Some(Inv::new(inv, parse_chunks(&how, &list)?));
-        }
-    }
-    Ok(())
-}
-
 fn ports(r: PortRange) -> String {
     if r.lo == r.hi {
         r.lo.to_string()
@@ -205,35 +164,6 @@ fn chunks(c: &ChunkTypes, numeric: bool, out: &mut String) {
     }
 }
 
-pub fn save(m: &SctpMatch, out: &mut String) {
-    for (name, r) in [("--sport", &m.sport), ("--dport", &m.dport)] {
-        if let Some(r) = r {
-            if r.inv {
-                out.push_str(" !");
-            }
-            out.push_str(&format!(" {name} {}", ports(r.val)));
-        }
-    }
-    if let Some(c) = &m.chunks {
-        if c.inv {
-            out.push_str(" !");
-        }
-        out.push_str(" --chunk-types");
-        chunks(&c.val, false, out);
-    }
-}
-
-pub fn list(m: &SctpMatch, numeric: bool, out: &mut String) {
-    out.push_str(" sctp");
-    list_ports(&m.sport, &m.dport, out);
-    if let Some(c) = &m.chunks {
-        if c.inv {
-            out.push_str(" !");
-        }
-        chunks(&c.val, numeric, out);
-    }
-}
-
 /// The ports as `iptables -L` lists them for sctp and dccp (`spt:N`, `dpts:A:B`, `!`
 /// after the colon; a plain full range is left out).
 pub fn list_ports(
@@ -255,7 +185,7 @@ pub fn list_ports(
     }
 }
 
-impl super::MatchText for dataplane::ruleset::matches::sctp::SctpMatch {
+impl super::MatchText for SctpMatch {
     fn new(_name: &str) -> Self {
         Default::default()
     }
@@ -266,23 +196,80 @@ impl super::MatchText for dataplane::ruleset::matches::sctp::SctpMatch {
 
     fn parse(
         &mut self,
-        opt: &str,
+        o: &str,
         inv: bool,
-        args: &mut super::Args,
+        args: &mut Args,
         _ctx: &super::Ctx,
     ) -> Result<(), String> {
-        parse(self, opt, inv, args)
+        let m = self;
+        match o {
+            "--source-port" | "--sport" => {
+                if m.sport.is_some() {
+                    return Err(Self::repeated(o));
+                }
+                m.sport = Some(Inv::new(inv, port_range(&args.value(o)?)?));
+            }
+            "--destination-port" | "--dport" => {
+                if m.dport.is_some() {
+                    return Err(Self::repeated(o));
+                }
+                m.dport = Some(Inv::new(inv, port_range(&args.value(o)?)?));
+            }
+            _ => {
+                if m.chunks.is_some() {
+                    return Err(Self::repeated(o));
+                }
+                let how = args.value(o)?;
+                // The list is the next word, unless that is an option or a `!`.
+                let two = || "--chunk-types requires two args".to_string();
+                if args.peek().is_none_or(|w| w.starts_with(['-', '!'])) {
+                    return Err(two());
+                }
+                let list = args.take_word().ok_or_else(two)?;
+                m.chunks = Some(Inv::new(inv, parse_chunks(&how, &list)?));
+            }
+        }
+        Ok(())
     }
 
     fn save(&self, out: &mut String) {
-        save(self, out);
+        let m = self;
+        for (name, r) in [("--sport", &m.sport), ("--dport", &m.dport)] {
+            if let Some(r) = r {
+                if r.inv {
+                    out.push_str(" !");
+                }
+                out.push_str(&format!(" {name} {}", ports(r.val)));
+            }
+        }
+        if let Some(c) = &m.chunks {
+            if c.inv {
+                out.push_str(" !");
+            }
+            out.push_str(" --chunk-types");
+            chunks(&c.val, false, out);
+        }
     }
 
     fn list(&self, numeric: bool, out: &mut String) {
-        list(self, numeric, out);
+        let m = self;
+        out.push_str(" sctp");
+        list_ports(&m.sport, &m.dport, out);
+        if let Some(c) = &m.chunks {
+            if c.inv {
+                out.push_str(" !");
+            }
+            chunks(&c.val, numeric, out);
+        }
     }
 
+    /// What libxt_sctp says of an option given twice (under any of its names).
     fn repeated(opt: &str) -> String {
-        repeated(opt)
+        let name = match opt {
+            "--sport" | "--source-port" => "--source-port",
+            "--dport" | "--destination-port" => "--destination-port",
+            o => o,
+        };
+        format!("Only one `{name}' allowed")
     }
 }

@@ -26,19 +26,6 @@ pub const OPTIONS: &[&str] = &[
 /// Not resolved yet: no set has this index.
 pub const UNRESOLVED: u32 = u32::MAX;
 
-pub fn new() -> SetMatch {
-    SetMatch {
-        inv: false,
-        name: String::new(),
-        index: UNRESOLVED,
-        dirs: Dirs {
-            src_bits: 0,
-            count: 0,
-        },
-        flags: TestFlags::default(),
-    }
-}
-
 /// `src,dst,...` as the match and the SET target take it.
 pub fn parse_dirs(s: &str) -> Result<Dirs, String> {
     let mut dirs = Dirs {
@@ -82,64 +69,6 @@ pub fn check_name(name: &str) -> Result<(), String> {
 
 fn counter_value(s: &str) -> Result<u64, String> {
     parse_uint(s).ok_or_else(|| format!("Cannot parse {s} as a counter value"))
-}
-
-pub fn parse(m: &mut SetMatch, o: &str, inv: bool, args: &mut Args) -> Result<(), String> {
-    match o {
-        "--match-set" => {
-            let (Some(name), Some(dirs)) = (args.take_word(), args.take_word()) else {
-                return Err("--match-set requires two args.".into());
-            };
-            check_name(&name)?;
-            m.dirs = parse_dirs(&dirs)?;
-            m.name = name;
-            m.inv = inv;
-        }
-        "--return-nomatch" => {
-            if inv {
-                return Err("--return-nomatch flag cannot be inverted".into());
-            }
-            m.flags.return_nomatch = true;
-        }
-        // Only the negated forms do anything (the default is to update).
-        "--update-counters" => m.flags.skip_counter_update = inv,
-        "--update-subcounters" => m.flags.skip_subcounter_update = inv,
-        _ => {
-            let (packets, op) = match o {
-                "--packets-eq" => (true, CounterCmp::Eq),
-                "--packets-lt" => (true, CounterCmp::Lt),
-                "--packets-gt" => (true, CounterCmp::Gt),
-                "--bytes-eq" => (false, CounterCmp::Eq),
-                "--bytes-lt" => (false, CounterCmp::Lt),
-                _ => (false, CounterCmp::Gt),
-            };
-            let op = match (op, inv) {
-                (CounterCmp::Eq, true) => CounterCmp::Ne,
-                (op, false) => op,
-                (_, true) => return Err(format!("{o} option cannot be inverted")),
-            };
-            let slot = if packets {
-                &mut m.flags.packets
-            } else {
-                &mut m.flags.bytes
-            };
-            if slot.is_some() {
-                let what = if packets { "packets" } else { "bytes" };
-                return Err(format!("only one of the --{what}-[eq|lt|gt] is allowed"));
-            }
-            let v = counter_value(&args.value(o)?)?;
-            *slot = Some((op, v));
-        }
-    }
-    Ok(())
-}
-
-pub fn finish(m: &SetMatch, seen: &[&'static str]) -> Result<(), String> {
-    if !seen.contains(&"--match-set") {
-        return Err("You must specify `--match-set' with proper arguments".into());
-    }
-    let _ = m;
-    Ok(())
 }
 
 /// Fills in the set's index; iptables' refusal when there is no such set.
@@ -190,17 +119,18 @@ fn print(m: &SetMatch, out: &mut String, listing: bool) {
     counter(out, "bytes", m.flags.bytes, listing);
 }
 
-pub fn save(m: &SetMatch, out: &mut String) {
-    print(m, out, false);
-}
-
-pub fn list(m: &SetMatch, out: &mut String) {
-    print(m, out, true);
-}
-
-impl super::MatchText for dataplane::ruleset::matches::set::SetMatch {
+impl super::MatchText for SetMatch {
     fn new(_name: &str) -> Self {
-        new()
+        SetMatch {
+            inv: false,
+            name: String::new(),
+            index: UNRESOLVED,
+            dirs: Dirs {
+                src_bits: 0,
+                count: 0,
+            },
+            flags: TestFlags::default(),
+        }
     }
 
     fn options(&self) -> &'static [&'static str] {
@@ -209,23 +139,77 @@ impl super::MatchText for dataplane::ruleset::matches::set::SetMatch {
 
     fn parse(
         &mut self,
-        opt: &str,
+        o: &str,
         inv: bool,
-        args: &mut super::Args,
+        args: &mut Args,
         _ctx: &super::Ctx,
     ) -> Result<(), String> {
-        parse(self, opt, inv, args)
+        let m = self;
+        match o {
+            "--match-set" => {
+                let (Some(name), Some(dirs)) = (args.take_word(), args.take_word()) else {
+                    return Err("--match-set requires two args.".into());
+                };
+                check_name(&name)?;
+                m.dirs = parse_dirs(&dirs)?;
+                m.name = name;
+                m.inv = inv;
+            }
+            "--return-nomatch" => {
+                if inv {
+                    return Err("--return-nomatch flag cannot be inverted".into());
+                }
+                m.flags.return_nomatch = true;
+            }
+            // Only the negated forms do anything (the default is to update).
+            "--update-counters" => m.flags.skip_counter_update = inv,
+            "--update-subcounters" => m.flags.skip_subcounter_update = inv,
+            _ => {
+                let (packets, op) = match o {
+                    "--packets-eq" => (true, CounterCmp::Eq),
+                    "--packets-lt" => (true, CounterCmp::Lt),
+                    "--packets-gt" => (true, CounterCmp::Gt),
+                    "--bytes-eq" => (false, CounterCmp::Eq),
+                    "--bytes-lt" => (false, CounterCmp::Lt),
+                    _ => (false, CounterCmp::Gt),
+                };
+                let op = match (op, inv) {
+                    (CounterCmp::Eq, true) => CounterCmp::Ne,
+                    (op, false) => op,
+                    (_, true) => return Err(format!("{o} option cannot be inverted")),
+                };
+                let slot = if packets {
+                    &mut m.flags.packets
+                } else {
+                    &mut m.flags.bytes
+                };
+                if slot.is_some() {
+                    let what = if packets { "packets" } else { "bytes" };
+                    return Err(format!("only one of the --{what}-[eq|lt|gt] is allowed"));
+                }
+                let v = counter_value(&args.value(o)?)?;
+                *slot = Some((op, v));
+            }
+        }
+        Ok(())
     }
 
     fn finish(&mut self, seen: &[&'static str]) -> Result<(), String> {
-        finish(self, seen)
+        let m = self;
+        if !seen.contains(&"--match-set") {
+            return Err("You must specify `--match-set' with proper arguments".into());
+        }
+        let _ = m;
+        Ok(())
     }
 
     fn save(&self, out: &mut String) {
-        save(self, out);
+        let m = self;
+        print(m, out, false);
     }
 
     fn list(&self, _numeric: bool, out: &mut String) {
-        list(self, out);
+        let m = self;
+        print(m, out, true);
     }
 }

@@ -60,62 +60,6 @@ fn parse_hex_string(s: &str) -> Result<Vec<u8>, String> {
     Ok(out)
 }
 
-pub fn parse(m: &mut StringMatch, o: &str, inv: bool, args: &mut Args) -> Result<(), String> {
-    match o {
-        "--icase" => {
-            no_inv(inv, o)?;
-            m.icase = true;
-            return Ok(());
-        }
-        "--string" | "--hex-string" => {
-            if !m.pattern.is_empty() {
-                return Err("Can't specify multiple strings".into());
-            }
-            let v = args.value(o)?;
-            let p = if o == "--string" {
-                v.into_bytes()
-            } else {
-                parse_hex_string(&v)?
-            };
-            if p.is_empty() || p.len() > MAX_PATTERN {
-                return Err(format!("STRING must be 1 to {MAX_PATTERN} bytes"));
-            }
-            m.pattern = p;
-            m.inv = inv;
-        }
-        "--algo" => {
-            no_inv(inv, o)?;
-            m.algo = match args.value(o)?.as_str() {
-                "bm" => StringAlgo::Bm,
-                "kmp" => StringAlgo::Kmp,
-                a => return Err(format!("string: unknown algorithm `{a}'")),
-            };
-        }
-        "--from" => {
-            no_inv(inv, o)?;
-            m.from = parse_bounded(&args.value(o)?, o, 0, 65535)? as u16;
-        }
-        _ => {
-            no_inv(inv, o)?;
-            m.to = parse_bounded(&args.value(o)?, o, 0, 65535)? as u16;
-        }
-    }
-    Ok(())
-}
-
-pub fn finish(m: &mut StringMatch, seen: &[&str]) -> Result<(), String> {
-    if m.pattern.is_empty() {
-        return Err("string: STRING match: You must specify `--string' or `--hex-string'".into());
-    }
-    if !seen.contains(&"--algo") {
-        return Err("string: STRING match: You must specify `--algo'".into());
-    }
-    if m.from > m.to {
-        return Err("string: --from must be less or equal to --to".into());
-    }
-    Ok(())
-}
-
 /// ` "text"` (quotes and backslashes escaped) or ` "|hex|"` for unprintable bytes.
 fn save_pattern(m: &StringMatch, out: &mut String) {
     if is_printable(m) {
@@ -140,47 +84,7 @@ fn is_printable(m: &StringMatch) -> bool {
     m.pattern.iter().all(|b| (0x20..0x7f).contains(b))
 }
 
-pub fn save(m: &StringMatch, out: &mut String) {
-    opt(
-        out,
-        m.inv,
-        if is_printable(m) {
-            "--string"
-        } else {
-            "--hex-string"
-        },
-    );
-    save_pattern(m, out);
-    let _ = write!(out, " --algo {}", m.algo.name());
-    if m.from != 0 {
-        let _ = write!(out, " --from {}", m.from);
-    }
-    if m.to != u16::MAX {
-        let _ = write!(out, " --to {}", m.to);
-    }
-    if m.icase {
-        out.push_str(" --icase");
-    }
-}
-
-pub fn list(m: &StringMatch, out: &mut String) {
-    let _ = write!(out, " STRING match {}", if m.inv { "!" } else { "" });
-    let mut pattern = String::new();
-    save_pattern(m, &mut pattern);
-    out.push_str(&pattern);
-    let _ = write!(out, " ALGO name {}", m.algo.name());
-    if m.from != 0 {
-        let _ = write!(out, " FROM {}", m.from);
-    }
-    if m.to != u16::MAX {
-        let _ = write!(out, " TO {}", m.to);
-    }
-    if m.icase {
-        out.push_str(" ICASE");
-    }
-}
-
-impl super::MatchText for dataplane::ruleset::matches::string::StringMatch {
+impl super::MatchText for StringMatch {
     fn new(_name: &str) -> Self {
         new()
     }
@@ -191,23 +95,109 @@ impl super::MatchText for dataplane::ruleset::matches::string::StringMatch {
 
     fn parse(
         &mut self,
-        opt: &str,
+        o: &str,
         inv: bool,
-        args: &mut super::Args,
+        args: &mut Args,
         _ctx: &super::Ctx,
     ) -> Result<(), String> {
-        parse(self, opt, inv, args)
+        let m = self;
+        match o {
+            "--icase" => {
+                no_inv(inv, o)?;
+                m.icase = true;
+                return Ok(());
+            }
+            "--string" | "--hex-string" => {
+                if !m.pattern.is_empty() {
+                    return Err("Can't specify multiple strings".into());
+                }
+                let v = args.value(o)?;
+                let p = if o == "--string" {
+                    v.into_bytes()
+                } else {
+                    parse_hex_string(&v)?
+                };
+                if p.is_empty() || p.len() > MAX_PATTERN {
+                    return Err(format!("STRING must be 1 to {MAX_PATTERN} bytes"));
+                }
+                m.pattern = p;
+                m.inv = inv;
+            }
+            "--algo" => {
+                no_inv(inv, o)?;
+                m.algo = match args.value(o)?.as_str() {
+                    "bm" => StringAlgo::Bm,
+                    "kmp" => StringAlgo::Kmp,
+                    a => return Err(format!("string: unknown algorithm `{a}'")),
+                };
+            }
+            "--from" => {
+                no_inv(inv, o)?;
+                m.from = parse_bounded(&args.value(o)?, o, 0, 65535)? as u16;
+            }
+            _ => {
+                no_inv(inv, o)?;
+                m.to = parse_bounded(&args.value(o)?, o, 0, 65535)? as u16;
+            }
+        }
+        Ok(())
     }
 
     fn finish(&mut self, seen: &[&'static str]) -> Result<(), String> {
-        finish(self, seen)
+        let m = self;
+        if m.pattern.is_empty() {
+            return Err(
+                "string: STRING match: You must specify `--string' or `--hex-string'".into(),
+            );
+        }
+        if !seen.contains(&"--algo") {
+            return Err("string: STRING match: You must specify `--algo'".into());
+        }
+        if m.from > m.to {
+            return Err("string: --from must be less or equal to --to".into());
+        }
+        Ok(())
     }
 
     fn save(&self, out: &mut String) {
-        save(self, out);
+        let m = self;
+        opt(
+            out,
+            m.inv,
+            if is_printable(m) {
+                "--string"
+            } else {
+                "--hex-string"
+            },
+        );
+        save_pattern(m, out);
+        let _ = write!(out, " --algo {}", m.algo.name());
+        if m.from != 0 {
+            let _ = write!(out, " --from {}", m.from);
+        }
+        if m.to != u16::MAX {
+            let _ = write!(out, " --to {}", m.to);
+        }
+        if m.icase {
+            out.push_str(" --icase");
+        }
     }
 
     fn list(&self, _numeric: bool, out: &mut String) {
-        list(self, out);
+        let m = self;
+        let _ = write!(out, " STRING match {}", if m.inv { "!" } else { "" });
+        let mut pattern = String::new();
+        save_pattern(m, &mut pattern);
+        out.push_str(&pattern);
+        let _ = write!(out, " ALGO name {}", m.algo.name());
+        if m.from != 0 {
+            let _ = write!(out, " FROM {}", m.from);
+        }
+        if m.to != u16::MAX {
+            let _ = write!(out, " TO {}", m.to);
+        }
+        if m.icase {
+            out.push_str(" ICASE");
+        }
     }
 }

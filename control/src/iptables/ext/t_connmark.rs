@@ -19,10 +19,6 @@ pub const OPTIONS: &[&str] = &[
     "--ctmask",
 ];
 
-pub fn new() -> ConnmarkTarget {
-    ConnmarkTarget::SetXmark { value: 0, mask: 0 }
-}
-
 pub fn parse(t: &mut ConnmarkTarget, o: &str, args: &mut Args) -> Result<(), String> {
     let set_masks = |t: &mut ConnmarkTarget, nf: Option<u32>, ct: Option<u32>| match t {
         ConnmarkTarget::Save { nfmask, ctmask } | ConnmarkTarget::Restore { nfmask, ctmask } => {
@@ -72,97 +68,87 @@ pub fn parse(t: &mut ConnmarkTarget, o: &str, args: &mut Args) -> Result<(), Str
     Ok(())
 }
 
-pub fn finish(_: &mut ConnmarkTarget, seen: &[&str]) -> Result<(), String> {
-    let modes = seen
-        .iter()
-        .filter(|o| !matches!(**o, "--mask" | "--nfmask" | "--ctmask"))
-        .count();
-    match modes {
-        0 => Err("CONNMARK target: No operation specified".into()),
-        1 => Ok(()),
-        _ => Err(
-            "CONNMARK target: Only one of --set-xmark, --save-mark or --restore-mark may be given"
-                .into(),
-        ),
-    }
-}
-
-pub fn save(t: &ConnmarkTarget, out: &mut String) {
-    let _ = match t {
-        ConnmarkTarget::SetXmark { value, mask } => {
-            write!(out, " --set-xmark 0x{value:x}/0x{mask:x}")
-        }
-        ConnmarkTarget::Save { nfmask, ctmask } => {
-            write!(
-                out,
-                " --save-mark --nfmask 0x{nfmask:x} --ctmask 0x{ctmask:x}"
-            )
-        }
-        ConnmarkTarget::Restore { nfmask, ctmask } => {
-            write!(
-                out,
-                " --restore-mark --nfmask 0x{nfmask:x} --ctmask 0x{ctmask:x}"
-            )
-        }
-    };
-}
-
-pub fn list(t: &ConnmarkTarget, out: &mut String) {
-    let _ = match *t {
-        ConnmarkTarget::SetXmark { value, mask } => {
-            super::t_mark::list_xmark(out, "CONNMARK", value, mask);
-            Ok(())
-        }
-        ConnmarkTarget::Save { nfmask, ctmask } => {
-            if nfmask == u32::MAX && ctmask == u32::MAX {
-                write!(out, " CONNMARK save")
-            } else if nfmask == ctmask {
-                write!(out, " CONNMARK save mask 0x{nfmask:x}")
-            } else {
-                write!(
-                    out,
-                    " CONNMARK save nfmask 0x{nfmask:x} ctmask ~0x{ctmask:x}"
-                )
-            }
-        }
-        ConnmarkTarget::Restore { nfmask, ctmask } => {
-            if nfmask == u32::MAX && ctmask == u32::MAX {
-                write!(out, " CONNMARK restore")
-            } else if nfmask == ctmask {
-                write!(out, " CONNMARK restore mask 0x{ctmask:x}")
-            } else {
-                write!(
-                    out,
-                    " CONNMARK restore ctmask 0x{ctmask:x} nfmask ~0x{nfmask:x}"
-                )
-            }
-        }
-    };
-}
-
-impl super::TargetText for dataplane::ruleset::targets::connmark::ConnmarkTarget {
+impl super::TargetText for ConnmarkTarget {
     fn new() -> Self {
-        new()
+        ConnmarkTarget::SetXmark { value: 0, mask: 0 }
     }
 
     fn options(&self) -> &'static [&'static str] {
         OPTIONS
     }
 
-    fn parse(&mut self, opt: &str, inv: bool, args: &mut super::Args) -> Result<(), String> {
+    fn parse(&mut self, opt: &str, inv: bool, args: &mut Args) -> Result<(), String> {
         super::no_inv(inv, opt)?;
         parse(self, opt, args)
     }
 
     fn finish(&mut self, seen: &[&'static str]) -> Result<(), String> {
-        finish(self, seen)
+        let modes = seen
+            .iter()
+            .filter(|o| !matches!(**o, "--mask" | "--nfmask" | "--ctmask"))
+            .count();
+        match modes {
+            0 => Err("CONNMARK target: No operation specified".into()),
+            1 => Ok(()),
+            _ => Err(
+                "CONNMARK target: Only one of --set-xmark, --save-mark or --restore-mark may be given"
+                    .into(),
+            ),
+        }
     }
 
     fn save(&self, out: &mut String) {
-        save(self, out);
+        let t = self;
+        let _ = match t {
+            ConnmarkTarget::SetXmark { value, mask } => {
+                write!(out, " --set-xmark 0x{value:x}/0x{mask:x}")
+            }
+            ConnmarkTarget::Save { nfmask, ctmask } => {
+                write!(
+                    out,
+                    " --save-mark --nfmask 0x{nfmask:x} --ctmask 0x{ctmask:x}"
+                )
+            }
+            ConnmarkTarget::Restore { nfmask, ctmask } => {
+                write!(
+                    out,
+                    " --restore-mark --nfmask 0x{nfmask:x} --ctmask 0x{ctmask:x}"
+                )
+            }
+        };
     }
 
     fn list(&self, _numeric: bool, out: &mut String) {
-        list(self, out);
+        let t = self;
+        let _ = match *t {
+            ConnmarkTarget::SetXmark { value, mask } => {
+                super::t_mark::list_xmark(out, "CONNMARK", value, mask);
+                Ok(())
+            }
+            ConnmarkTarget::Save { nfmask, ctmask } => {
+                if nfmask == u32::MAX && ctmask == u32::MAX {
+                    write!(out, " CONNMARK save")
+                } else if nfmask == ctmask {
+                    write!(out, " CONNMARK save mask 0x{nfmask:x}")
+                } else {
+                    write!(
+                        out,
+                        " CONNMARK save nfmask 0x{nfmask:x} ctmask ~0x{ctmask:x}"
+                    )
+                }
+            }
+            ConnmarkTarget::Restore { nfmask, ctmask } => {
+                if nfmask == u32::MAX && ctmask == u32::MAX {
+                    write!(out, " CONNMARK restore")
+                } else if nfmask == ctmask {
+                    write!(out, " CONNMARK restore mask 0x{ctmask:x}")
+                } else {
+                    write!(
+                        out,
+                        " CONNMARK restore ctmask 0x{ctmask:x} nfmask ~0x{nfmask:x}"
+                    )
+                }
+            }
+        };
     }
 }

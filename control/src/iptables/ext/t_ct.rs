@@ -50,15 +50,6 @@ pub fn parse(t: &mut CtTarget, o: &str, inv: bool, args: &mut Args) -> Result<()
     Ok(())
 }
 
-pub fn finish(_t: &mut CtTarget) -> Result<(), String> {
-    Ok(())
-}
-
-/// An option given twice, as `xtables_option_parse` words it.
-pub fn repeated(opt: &str) -> String {
-    format!("CT: option \"{opt}\" can only be used once.\n")
-}
-
 fn print_events(out: &mut String, opt: &str, mask: u16, names: &[&str]) {
     if mask == 0 {
         return;
@@ -96,7 +87,7 @@ pub fn list(t: &CtTarget, out: &mut String) {
     out.push_str(&save.replace(" --", " "));
 }
 
-impl super::TargetText for dataplane::ruleset::targets::ct::CtTarget {
+impl super::TargetText for CtTarget {
     fn new() -> Self {
         Default::default()
     }
@@ -105,12 +96,13 @@ impl super::TargetText for dataplane::ruleset::targets::ct::CtTarget {
         OPTIONS
     }
 
-    fn parse(&mut self, opt: &str, inv: bool, args: &mut super::Args) -> Result<(), String> {
+    fn parse(&mut self, opt: &str, inv: bool, args: &mut Args) -> Result<(), String> {
         parse(self, opt, inv, args)
     }
 
     fn finish(&mut self, _seen: &[&'static str]) -> Result<(), String> {
-        finish(self)
+        let _t = self;
+        Ok(())
     }
 
     fn save(&self, out: &mut String) {
@@ -121,8 +113,9 @@ impl super::TargetText for dataplane::ruleset::targets::ct::CtTarget {
         list(self, out);
     }
 
+    /// An option given twice, as `xtables_option_parse` words it.
     fn repeated(opt: &str) -> String {
-        repeated(opt)
+        format!("CT: option \"{opt}\" can only be used once.\n")
     }
 }
 
@@ -135,7 +128,7 @@ impl super::TargetText for dataplane::ruleset::targets::ct::NotrackTarget {
         &[]
     }
 
-    fn parse(&mut self, opt: &str, _inv: bool, _args: &mut super::Args) -> Result<(), String> {
+    fn parse(&mut self, opt: &str, _inv: bool, _args: &mut Args) -> Result<(), String> {
         Err(format!("unknown option \"{opt}\""))
     }
 

@@ -11,22 +11,7 @@ pub fn parse(_: &mut EcnTarget, _: &str, _: &mut Args) -> Result<(), String> {
     Ok(())
 }
 
-pub fn finish(seen: &[&str]) -> Result<(), String> {
-    if seen.is_empty() {
-        return Err("ECN target: An operation is required".into());
-    }
-    Ok(())
-}
-
-pub fn save(_: &EcnTarget, out: &mut String) {
-    out.push_str(" --ecn-tcp-remove");
-}
-
-pub fn list(_: &EcnTarget, out: &mut String) {
-    out.push_str(" ECN TCP remove");
-}
-
-impl super::TargetText for dataplane::ruleset::targets::ecn::EcnTarget {
+impl super::TargetText for EcnTarget {
     fn new() -> Self {
         Default::default()
     }
@@ -35,20 +20,23 @@ impl super::TargetText for dataplane::ruleset::targets::ecn::EcnTarget {
         OPTIONS
     }
 
-    fn parse(&mut self, opt: &str, inv: bool, args: &mut super::Args) -> Result<(), String> {
+    fn parse(&mut self, opt: &str, inv: bool, args: &mut Args) -> Result<(), String> {
         super::no_inv(inv, opt)?;
         parse(self, opt, args)
     }
 
     fn finish(&mut self, seen: &[&'static str]) -> Result<(), String> {
-        finish(seen)
+        if seen.is_empty() {
+            return Err("ECN target: An operation is required".into());
+        }
+        Ok(())
     }
 
     fn save(&self, out: &mut String) {
-        save(self, out);
+        out.push_str(" --ecn-tcp-remove");
     }
 
     fn list(&self, _numeric: bool, out: &mut String) {
-        list(self, out);
+        out.push_str(" ECN TCP remove");
     }
 }

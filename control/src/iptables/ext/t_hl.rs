@@ -7,41 +7,6 @@ use std::fmt::Write;
 
 pub const OPTIONS: &[&str] = &["--hl-set", "--hl-dec", "--hl-inc"];
 
-pub fn parse(t: &mut HlTarget, o: &str, inv: bool, args: &mut Args) -> Result<(), String> {
-    if inv {
-        return Err(format!("HL: option \"{o}\" cannot be inverted."));
-    }
-    let min = if o == "--hl-set" { 0 } else { 1 };
-    let v = args.value(o)?;
-    let v = parse_uint(&v)
-        .filter(|v| (min..=255).contains(v))
-        .map(|v| v as u8)
-        .ok_or_else(|| format!("HL: bad value for option \"{o}\", or out of range ({min}-255)."))?;
-    *t = match o {
-        "--hl-set" => HlTarget::Set(v),
-        "--hl-dec" => HlTarget::Dec(v),
-        _ => HlTarget::Inc(v),
-    };
-    Ok(())
-}
-
-pub fn save(t: &HlTarget, out: &mut String) {
-    let _ = match t {
-        HlTarget::Set(v) => write!(out, " --hl-set {v}"),
-        HlTarget::Dec(v) => write!(out, " --hl-dec {v}"),
-        HlTarget::Inc(v) => write!(out, " --hl-inc {v}"),
-    };
-}
-
-/// ` HL set to 64` (libip6t_HL's print).
-pub fn list(t: &HlTarget, out: &mut String) {
-    let _ = match t {
-        HlTarget::Set(v) => write!(out, " HL set to {v}"),
-        HlTarget::Dec(v) => write!(out, " HL decrement by {v}"),
-        HlTarget::Inc(v) => write!(out, " HL increment by {v}"),
-    };
-}
-
 impl super::TargetText for HlTarget {
     fn new() -> Self {
         HlTarget::Set(0)
@@ -51,8 +16,25 @@ impl super::TargetText for HlTarget {
         OPTIONS
     }
 
-    fn parse(&mut self, opt: &str, inv: bool, args: &mut super::Args) -> Result<(), String> {
-        parse(self, opt, inv, args)
+    fn parse(&mut self, o: &str, inv: bool, args: &mut Args) -> Result<(), String> {
+        let t = self;
+        if inv {
+            return Err(format!("HL: option \"{o}\" cannot be inverted."));
+        }
+        let min = if o == "--hl-set" { 0 } else { 1 };
+        let v = args.value(o)?;
+        let v = parse_uint(&v)
+            .filter(|v| (min..=255).contains(v))
+            .map(|v| v as u8)
+            .ok_or_else(|| {
+                format!("HL: bad value for option \"{o}\", or out of range ({min}-255).")
+            })?;
+        *t = match o {
+            "--hl-set" => HlTarget::Set(v),
+            "--hl-dec" => HlTarget::Dec(v),
+            _ => HlTarget::Inc(v),
+        };
+        Ok(())
     }
 
     fn finish(&mut self, seen: &[&'static str]) -> Result<(), String> {
@@ -63,11 +45,22 @@ impl super::TargetText for HlTarget {
     }
 
     fn save(&self, out: &mut String) {
-        save(self, out);
+        let t = self;
+        let _ = match t {
+            HlTarget::Set(v) => write!(out, " --hl-set {v}"),
+            HlTarget::Dec(v) => write!(out, " --hl-dec {v}"),
+            HlTarget::Inc(v) => write!(out, " --hl-inc {v}"),
+        };
     }
 
+    /// ` HL set to 64` (libip6t_HL's print).
     fn list(&self, _numeric: bool, out: &mut String) {
-        list(self, out);
+        let t = self;
+        let _ = match t {
+            HlTarget::Set(v) => write!(out, " HL set to {v}"),
+            HlTarget::Dec(v) => write!(out, " HL decrement by {v}"),
+            HlTarget::Inc(v) => write!(out, " HL increment by {v}"),
+        };
     }
 
     fn repeated(opt: &str) -> String {

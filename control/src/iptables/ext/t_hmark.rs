@@ -194,122 +194,11 @@ pub fn parse(t: &mut HmarkTarget, o: &str, args: &mut Args) -> Result<(), String
     Ok(())
 }
 
-/// libxt_HMARK's final check (HMARK_check).
-pub fn finish(t: &HmarkTarget) -> Result<(), String> {
-    if t.flags & flag::MODULUS == 0 {
-        return Err("--hmark-mod is mandatory".into());
-    }
-    if t.flags & flag::RND == 0 {
-        return Err("--hmark-rnd is mandatory".into());
-    }
-    if t.flags & flag::SPI_MASK != 0 && t.flags & (flag::SPORT_MASK | flag::DPORT_MASK) != 0 {
-        return Err(
-            "you cannot use --hmark-spi-mask and --hmark-?port-mask,at the same time".into(),
-        );
-    }
-    // Every option but --hmark-rnd, --hmark-mod and --hmark-offset says what to hash.
-    let what = flag::RND - 1;
-    if t.flags & (what | flag::CT) == 0 {
-        return Err("you have to specify --hmark-tuple at least".into());
-    }
-    Ok(())
-}
-
 fn cidr(mask: u32) -> u32 {
     mask.leading_ones()
 }
 
-pub fn save(t: &HmarkTarget, out: &mut String) {
-    use std::fmt::Write;
-    let f = |b: u32| t.flags & b != 0;
-    if f(flag::SADDR_MASK) {
-        let _ = write!(out, " --hmark-src-prefix {}", cidr(t.src_mask));
-    }
-    if f(flag::DADDR_MASK) {
-        let _ = write!(out, " --hmark-dst-prefix {}", cidr(t.dst_mask));
-    }
-    if f(flag::SPORT_MASK) {
-        let _ = write!(out, " --hmark-sport-mask 0x{:04x}", t.port_mask >> 16);
-    }
-    if f(flag::DPORT_MASK) {
-        let _ = write!(out, " --hmark-dport-mask 0x{:04x}", t.port_mask & 0xffff);
-    }
-    if f(flag::SPI_MASK) {
-        let _ = write!(out, " --hmark-spi-mask 0x{:08x}", t.port_mask);
-    }
-    if f(flag::SPORT) {
-        let _ = write!(out, " --hmark-sport 0x{:04x}", t.port_set >> 16);
-    }
-    if f(flag::DPORT) {
-        let _ = write!(out, " --hmark-dport 0x{:04x}", t.port_set & 0xffff);
-    }
-    if f(flag::SPI) {
-        let _ = write!(out, " --hmark-spi 0x{:08x}", t.port_set);
-    }
-    if f(flag::PROTO_MASK) {
-        let _ = write!(out, " --hmark-proto-mask 0x{:02x}", t.proto_mask);
-    }
-    if f(flag::RND) {
-        let _ = write!(out, " --hmark-rnd 0x{:08x}", t.rnd);
-    }
-    if f(flag::MODULUS) {
-        let _ = write!(out, " --hmark-mod {}", t.modulus);
-    }
-    if f(flag::OFFSET) {
-        let _ = write!(out, " --hmark-offset {}", t.offset);
-    }
-    if f(flag::CT) {
-        out.push_str(" --hmark-tuple ct");
-    }
-}
-
-/// `HMARK mod N + 0xOFF ct, src-prefix N ... rnd 0xR ` (each part with its trailing blank).
-pub fn list(t: &HmarkTarget, out: &mut String) {
-    use std::fmt::Write;
-    let f = |b: u32| t.flags & b != 0;
-    out.push_str(" HMARK ");
-    if f(flag::MODULUS) {
-        let _ = write!(out, "mod {} ", t.modulus);
-    }
-    if f(flag::OFFSET) {
-        let _ = write!(out, "+ 0x{:x} ", t.offset);
-    }
-    if f(flag::CT) {
-        out.push_str("ct, ");
-    }
-    if f(flag::SADDR_MASK) {
-        let _ = write!(out, "src-prefix {} ", cidr(t.src_mask));
-    }
-    if f(flag::DADDR_MASK) {
-        let _ = write!(out, "dst-prefix {} ", cidr(t.dst_mask));
-    }
-    if f(flag::SPORT_MASK) {
-        let _ = write!(out, "sport-mask 0x{:x} ", t.port_mask >> 16);
-    }
-    if f(flag::DPORT_MASK) {
-        let _ = write!(out, "dport-mask 0x{:x} ", t.port_mask & 0xffff);
-    }
-    if f(flag::SPI_MASK) {
-        let _ = write!(out, "spi-mask 0x{:x} ", t.port_mask);
-    }
-    if f(flag::SPORT) {
-        let _ = write!(out, "sport 0x{:x} ", t.port_set >> 16);
-    }
-    if f(flag::DPORT) {
-        let _ = write!(out, "dport 0x{:x} ", t.port_set & 0xffff);
-    }
-    if f(flag::SPI) {
-        let _ = write!(out, "spi 0x{:x} ", t.port_set);
-    }
-    if f(flag::PROTO_MASK) {
-        let _ = write!(out, "proto-mask 0x{:x} ", t.proto_mask);
-    }
-    if f(flag::RND) {
-        let _ = write!(out, "rnd 0x{:x} ", t.rnd);
-    }
-}
-
-impl super::TargetText for dataplane::ruleset::targets::hmark::HmarkTarget {
+impl super::TargetText for HmarkTarget {
     fn new() -> Self {
         Default::default()
     }
@@ -318,7 +207,7 @@ impl super::TargetText for dataplane::ruleset::targets::hmark::HmarkTarget {
         OPTIONS
     }
 
-    fn parse(&mut self, opt: &str, inv: bool, args: &mut super::Args) -> Result<(), String> {
+    fn parse(&mut self, opt: &str, inv: bool, args: &mut Args) -> Result<(), String> {
         // libxtables' guided parser words the refusal itself.
         if inv {
             return Err(format!("HMARK: option \"{opt}\" cannot be inverted."));
@@ -326,16 +215,118 @@ impl super::TargetText for dataplane::ruleset::targets::hmark::HmarkTarget {
         parse(self, opt, args)
     }
 
+    /// libxt_HMARK's final check (HMARK_check).
     fn finish(&mut self, _seen: &[&'static str]) -> Result<(), String> {
-        finish(self)
+        let t = self;
+        if t.flags & flag::MODULUS == 0 {
+            return Err("--hmark-mod is mandatory".into());
+        }
+        if t.flags & flag::RND == 0 {
+            return Err("--hmark-rnd is mandatory".into());
+        }
+        if t.flags & flag::SPI_MASK != 0 && t.flags & (flag::SPORT_MASK | flag::DPORT_MASK) != 0 {
+            return Err(
+                "you cannot use --hmark-spi-mask and --hmark-?port-mask,at the same time".into(),
+            );
+        }
+        // Every option but --hmark-rnd, --hmark-mod and --hmark-offset says what to hash.
+        let what = flag::RND - 1;
+        if t.flags & (what | flag::CT) == 0 {
+            return Err("you have to specify --hmark-tuple at least".into());
+        }
+        Ok(())
     }
 
     fn save(&self, out: &mut String) {
-        save(self, out);
+        let t = self;
+        use std::fmt::Write;
+        let f = |b: u32| t.flags & b != 0;
+        if f(flag::SADDR_MASK) {
+            let _ = write!(out, " --hmark-src-prefix {}", cidr(t.src_mask));
+        }
+        if f(flag::DADDR_MASK) {
+            let _ = write!(out, " --hmark-dst-prefix {}", cidr(t.dst_mask));
+        }
+        if f(flag::SPORT_MASK) {
+            let _ = write!(out, " --hmark-sport-mask 0x{:04x}", t.port_mask >> 16);
+        }
+        if f(flag::DPORT_MASK) {
+            let _ = write!(out, " --hmark-dport-mask 0x{:04x}", t.port_mask & 0xffff);
+        }
+        if f(flag::SPI_MASK) {
+            let _ = write!(out, " --hmark-spi-mask 0x{:08x}", t.port_mask);
+        }
+        if f(flag::SPORT) {
+            let _ = write!(out, " --hmark-sport 0x{:04x}", t.port_set >> 16);
+        }
+        if f(flag::DPORT) {
+            let _ = write!(out, " --hmark-dport 0x{:04x}", t.port_set & 0xffff);
+        }
+        if f(flag::SPI) {
+            let _ = write!(out, " --hmark-spi 0x{:08x}", t.port_set);
+        }
+        if f(flag::PROTO_MASK) {
+            let _ = write!(out, " --hmark-proto-mask 0x{:02x}", t.proto_mask);
+        }
+        if f(flag::RND) {
+            let _ = write!(out, " --hmark-rnd 0x{:08x}", t.rnd);
+        }
+        if f(flag::MODULUS) {
+            let _ = write!(out, " --hmark-mod {}", t.modulus);
+        }
+        if f(flag::OFFSET) {
+            let _ = write!(out, " --hmark-offset {}", t.offset);
+        }
+        if f(flag::CT) {
+            out.push_str(" --hmark-tuple ct");
+        }
     }
 
+    /// `HMARK mod N + 0xOFF ct, src-prefix N ... rnd 0xR ` (each part with its trailing blank).
     fn list(&self, _numeric: bool, out: &mut String) {
-        list(self, out);
+        let t = self;
+        use std::fmt::Write;
+        let f = |b: u32| t.flags & b != 0;
+        out.push_str(" HMARK ");
+        if f(flag::MODULUS) {
+            let _ = write!(out, "mod {} ", t.modulus);
+        }
+        if f(flag::OFFSET) {
+            let _ = write!(out, "+ 0x{:x} ", t.offset);
+        }
+        if f(flag::CT) {
+            out.push_str("ct, ");
+        }
+        if f(flag::SADDR_MASK) {
+            let _ = write!(out, "src-prefix {} ", cidr(t.src_mask));
+        }
+        if f(flag::DADDR_MASK) {
+            let _ = write!(out, "dst-prefix {} ", cidr(t.dst_mask));
+        }
+        if f(flag::SPORT_MASK) {
+            let _ = write!(out, "sport-mask 0x{:x} ", t.port_mask >> 16);
+        }
+        if f(flag::DPORT_MASK) {
+            let _ = write!(out, "dport-mask 0x{:x} ", t.port_mask & 0xffff);
+        }
+        if f(flag::SPI_MASK) {
+            let _ = write!(out, "spi-mask 0x{:x} ", t.port_mask);
+        }
+        if f(flag::SPORT) {
+            let _ = write!(out, "sport 0x{:x} ", t.port_set >> 16);
+        }
+        if f(flag::DPORT) {
+            let _ = write!(out, "dport 0x{:x} ", t.port_set & 0xffff);
+        }
+        if f(flag::SPI) {
+            let _ = write!(out, "spi 0x{:x} ", t.port_set);
+        }
+        if f(flag::PROTO_MASK) {
+            let _ = write!(out, "proto-mask 0x{:x} ", t.proto_mask);
+        }
+        if f(flag::RND) {
+            let _ = write!(out, "rnd 0x{:x} ", t.rnd);
+        }
     }
 
     fn repeated(opt: &str) -> String {

@@ -47,52 +47,6 @@ pub fn parse(t: &mut LogTarget, o: &str, args: &mut Args) -> Result<(), String> 
     Ok(())
 }
 
-pub fn save(t: &LogTarget, out: &mut String) {
-    if !t.prefix.is_empty() {
-        out.push_str(" --log-prefix");
-        save_string(out, &t.prefix);
-    }
-    if t.level != DEFAULT_LEVEL {
-        let _ = write!(out, " --log-level {}", t.level);
-    }
-    for (name, f) in FLAG_OPTIONS {
-        if t.flags & f != 0 {
-            out.push(' ');
-            out.push_str(name);
-        }
-    }
-}
-
-pub fn list(t: &LogTarget, numeric: bool, out: &mut String) {
-    out.push_str(" LOG");
-    if numeric {
-        let _ = write!(out, " flags {} level {}", t.flags, t.level);
-    } else {
-        match LEVEL_NAMES.iter().find(|(_, l)| *l == t.level) {
-            Some((name, _)) => {
-                let _ = write!(out, " level {name}");
-            }
-            None => {
-                let _ = write!(out, " UNKNOWN level {}", t.level);
-            }
-        }
-        for (name, f) in [
-            (" tcp-sequence", flags::TCPSEQ),
-            (" tcp-options", flags::TCPOPT),
-            (" ip-options", flags::IPOPT),
-            (" uid", flags::UID),
-            (" macdecode", flags::MACDECODE),
-        ] {
-            if t.flags & f != 0 {
-                out.push_str(name);
-            }
-        }
-    }
-    if !t.prefix.is_empty() {
-        let _ = write!(out, " prefix \"{}\"", t.prefix);
-    }
-}
-
 /// A log prefix (LOG's, NFLOG's) cut to `max` bytes on a character boundary; iptables
 /// refuses a newline in it (with `--log-prefix` in the message, for NFLOG too).
 pub fn prefix(v: &str, max: usize) -> Result<String, String> {
@@ -106,7 +60,7 @@ pub fn prefix(v: &str, max: usize) -> Result<String, String> {
     Ok(v[..end].to_string())
 }
 
-impl super::TargetText for dataplane::ruleset::targets::log::LogTarget {
+impl super::TargetText for LogTarget {
     fn new() -> Self {
         Default::default()
     }
@@ -115,16 +69,56 @@ impl super::TargetText for dataplane::ruleset::targets::log::LogTarget {
         OPTIONS
     }
 
-    fn parse(&mut self, opt: &str, inv: bool, args: &mut super::Args) -> Result<(), String> {
+    fn parse(&mut self, opt: &str, inv: bool, args: &mut Args) -> Result<(), String> {
         super::no_inv(inv, opt)?;
         parse(self, opt, args)
     }
 
     fn save(&self, out: &mut String) {
-        save(self, out);
+        let t = self;
+        if !t.prefix.is_empty() {
+            out.push_str(" --log-prefix");
+            save_string(out, &t.prefix);
+        }
+        if t.level != DEFAULT_LEVEL {
+            let _ = write!(out, " --log-level {}", t.level);
+        }
+        for (name, f) in FLAG_OPTIONS {
+            if t.flags & f != 0 {
+                out.push(' ');
+                out.push_str(name);
+            }
+        }
     }
 
     fn list(&self, numeric: bool, out: &mut String) {
-        list(self, numeric, out);
+        let t = self;
+        out.push_str(" LOG");
+        if numeric {
+            let _ = write!(out, " flags {} level {}", t.flags, t.level);
+        } else {
+            match LEVEL_NAMES.iter().find(|(_, l)| *l == t.level) {
+                Some((name, _)) => {
+                    let _ = write!(out, " level {name}");
+                }
+                None => {
+                    let _ = write!(out, " UNKNOWN level {}", t.level);
+                }
+            }
+            for (name, f) in [
+                (" tcp-sequence", flags::TCPSEQ),
+                (" tcp-options", flags::TCPOPT),
+                (" ip-options", flags::IPOPT),
+                (" uid", flags::UID),
+                (" macdecode", flags::MACDECODE),
+            ] {
+                if t.flags & f != 0 {
+                    out.push_str(name);
+                }
+            }
+        }
+        if !t.prefix.is_empty() {
+            let _ = write!(out, " prefix \"{}\"", t.prefix);
+        }
     }
 }

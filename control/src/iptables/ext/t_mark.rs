@@ -12,10 +12,6 @@ pub const OPTIONS: &[&str] = &[
     "--xor-mark",
 ];
 
-pub fn new() -> MarkTarget {
-    MarkTarget { value: 0, mask: 0 }
-}
-
 /// The (value, mask) pair of `--set-xmark` that each spelling means.
 pub fn parse_xmark(o: &str, v: &str) -> Result<(u32, u32), String> {
     Ok(match o {
@@ -39,18 +35,6 @@ pub fn parse(t: &mut MarkTarget, o: &str, args: &mut Args) -> Result<(), String>
     Ok(())
 }
 
-pub fn finish(_: &mut MarkTarget, seen: &[&str]) -> Result<(), String> {
-    match seen.len() {
-        0 => Err("MARK target: Parameter --set/and/or/xor-mark is required".into()),
-        1 => Ok(()),
-        _ => Err("MARK: Only one of --set-xmark, --set-mark, --and-mark, --or-mark or --xor-mark may be given".into()),
-    }
-}
-
-pub fn save(t: &MarkTarget, out: &mut String) {
-    let _ = write!(out, " --set-xmark 0x{:x}/0x{:x}", t.value, t.mask);
-}
-
 /// libxt_MARK's reading of (value, mask): and / or / xor / set / xset.
 pub fn list_xmark(out: &mut String, what: &str, value: u32, mask: u32) {
     let _ = if value == 0 {
@@ -66,33 +50,35 @@ pub fn list_xmark(out: &mut String, what: &str, value: u32, mask: u32) {
     };
 }
 
-pub fn list(t: &MarkTarget, out: &mut String) {
-    list_xmark(out, "MARK", t.value, t.mask);
-}
-
-impl super::TargetText for dataplane::ruleset::targets::mark::MarkTarget {
+impl super::TargetText for MarkTarget {
     fn new() -> Self {
-        new()
+        MarkTarget { value: 0, mask: 0 }
     }
 
     fn options(&self) -> &'static [&'static str] {
         OPTIONS
     }
 
-    fn parse(&mut self, opt: &str, inv: bool, args: &mut super::Args) -> Result<(), String> {
+    fn parse(&mut self, opt: &str, inv: bool, args: &mut Args) -> Result<(), String> {
         super::no_inv(inv, opt)?;
         parse(self, opt, args)
     }
 
     fn finish(&mut self, seen: &[&'static str]) -> Result<(), String> {
-        finish(self, seen)
+        match seen.len() {
+            0 => Err("MARK target: Parameter --set/and/or/xor-mark is required".into()),
+            1 => Ok(()),
+            _ => Err("MARK: Only one of --set-xmark, --set-mark, --and-mark, --or-mark or --xor-mark may be given".into()),
+        }
     }
 
     fn save(&self, out: &mut String) {
-        save(self, out);
+        let t = self;
+        let _ = write!(out, " --set-xmark 0x{:x}/0x{:x}", t.value, t.mask);
     }
 
     fn list(&self, _numeric: bool, out: &mut String) {
-        list(self, out);
+        let t = self;
+        list_xmark(out, "MARK", t.value, t.mask);
     }
 }

@@ -223,7 +223,7 @@ macro_rules! nat_text {
                     &mut self,
                     opt: &str,
                     inv: bool,
-                    args: &mut super::Args,
+                    args: &mut Args,
                 ) -> Result<(), String> {
                     super::no_inv(inv, opt)?;
                     parse(&mut self.0, opt, args)

@@ -11,25 +11,7 @@ pub fn parse(t: &mut NetmapTarget, o: &str, args: &mut Args) -> Result<(), Strin
     Ok(())
 }
 
-pub fn finish(seen: &[&str]) -> Result<(), String> {
-    if !seen.contains(&"--to") {
-        return Err("NETMAP: option \"--to\" must be specified".into());
-    }
-    Ok(())
-}
-
-pub fn save(t: &NetmapTarget, out: &mut String) {
-    out.push_str(" --to ");
-    out.push_str(&fmt_net(&t.to));
-}
-
-/// ` to:ADDR/LEN`.
-pub fn list(t: &NetmapTarget, out: &mut String) {
-    out.push_str(" to:");
-    out.push_str(&fmt_net(&t.to));
-}
-
-impl super::TargetText for dataplane::ruleset::targets::netmap::NetmapTarget {
+impl super::TargetText for NetmapTarget {
     fn new() -> Self {
         Default::default()
     }
@@ -38,20 +20,28 @@ impl super::TargetText for dataplane::ruleset::targets::netmap::NetmapTarget {
         OPTIONS
     }
 
-    fn parse(&mut self, opt: &str, inv: bool, args: &mut super::Args) -> Result<(), String> {
+    fn parse(&mut self, opt: &str, inv: bool, args: &mut Args) -> Result<(), String> {
         super::no_inv(inv, opt)?;
         parse(self, opt, args)
     }
 
     fn finish(&mut self, seen: &[&'static str]) -> Result<(), String> {
-        finish(seen)
+        if !seen.contains(&"--to") {
+            return Err("NETMAP: option \"--to\" must be specified".into());
+        }
+        Ok(())
     }
 
     fn save(&self, out: &mut String) {
-        save(self, out);
+        let t = self;
+        out.push_str(" --to ");
+        out.push_str(&fmt_net(&t.to));
     }
 
+    /// ` to:ADDR/LEN`.
     fn list(&self, _numeric: bool, out: &mut String) {
-        list(self, out);
+        let t = self;
+        out.push_str(" to:");
+        out.push_str(&fmt_net(&t.to));
     }
 }

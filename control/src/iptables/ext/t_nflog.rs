@@ -20,11 +20,6 @@ pub const OPTIONS: &[&str] = &[
 /// What libxt_NFLOG's final check prints to stderr for `--nflog-range` (then goes on).
 pub const RANGE_WARNING: &str = "warn: --nflog-range has never worked and is no longer supported, please use --nflog-size instead\n";
 
-/// What libxtables says of an option given twice.
-pub fn repeated(opt: &str) -> String {
-    format!("NFLOG: option \"{opt}\" can only be used once.\n")
-}
-
 /// The refusal of a `!` before an option.
 pub fn inverted(opt: &str) -> String {
     format!("NFLOG: option \"{opt}\" cannot be inverted.")
@@ -101,7 +96,7 @@ pub fn list(t: &NflogTarget, out: &mut String) {
     print(t, "", out);
 }
 
-impl super::TargetText for dataplane::ruleset::targets::nflog::NflogTarget {
+impl super::TargetText for NflogTarget {
     fn new() -> Self {
         Default::default()
     }
@@ -110,7 +105,7 @@ impl super::TargetText for dataplane::ruleset::targets::nflog::NflogTarget {
         OPTIONS
     }
 
-    fn parse(&mut self, opt: &str, inv: bool, args: &mut super::Args) -> Result<(), String> {
+    fn parse(&mut self, opt: &str, inv: bool, args: &mut Args) -> Result<(), String> {
         if inv {
             return Err(inverted(opt));
         }
@@ -129,8 +124,9 @@ impl super::TargetText for dataplane::ruleset::targets::nflog::NflogTarget {
         list(self, out);
     }
 
+    /// What libxtables says of an option given twice.
     fn repeated(opt: &str) -> String {
-        repeated(opt)
+        format!("NFLOG: option \"{opt}\" can only be used once.\n")
     }
 }
 

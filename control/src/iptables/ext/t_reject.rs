@@ -15,17 +15,7 @@ pub fn parse(t: &mut RejectTarget, o: &str, args: &mut Args) -> Result<(), Strin
     Ok(())
 }
 
-pub fn save(t: &RejectTarget, out: &mut String) {
-    out.push_str(" --reject-with ");
-    out.push_str(t.with.name());
-}
-
-pub fn list(t: &RejectTarget, out: &mut String) {
-    out.push_str(" reject-with ");
-    out.push_str(t.with.name());
-}
-
-impl super::TargetText for dataplane::ruleset::targets::reject::RejectTarget {
+impl super::TargetText for RejectTarget {
     fn new() -> Self {
         Default::default()
     }
@@ -34,16 +24,20 @@ impl super::TargetText for dataplane::ruleset::targets::reject::RejectTarget {
         OPTIONS
     }
 
-    fn parse(&mut self, opt: &str, inv: bool, args: &mut super::Args) -> Result<(), String> {
+    fn parse(&mut self, opt: &str, inv: bool, args: &mut Args) -> Result<(), String> {
         super::no_inv(inv, opt)?;
         parse(self, opt, args)
     }
 
     fn save(&self, out: &mut String) {
-        save(self, out);
+        let t = self;
+        out.push_str(" --reject-with ");
+        out.push_str(t.with.name());
     }
 
     fn list(&self, _numeric: bool, out: &mut String) {
-        list(self, out);
+        let t = self;
+        out.push_str(" reject-with ");
+        out.push_str(t.with.name());
     }
 }

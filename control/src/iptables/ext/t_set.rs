@@ -59,21 +59,6 @@ pub fn parse(t: &mut SetTarget, o: &str, args: &mut Args) -> Result<(), String> 
     Ok(())
 }
 
-pub fn finish(t: &SetTarget) -> Result<(), String> {
-    if t.add.is_none() && t.del.is_none() {
-        return Err("You must specify either `--add-set' or `--del-set' or `--map-set'".into());
-    }
-    if t.add.is_none() {
-        if t.exist {
-            return Err("Flag `--exist' can be used with `--add-set' only".into());
-        }
-        if t.timeout.is_some() {
-            return Err("Option `--timeout' can be used with `--add-set' only".into());
-        }
-    }
-    Ok(())
-}
-
 /// Fills in the sets' indices; iptables' refusal when a set is missing.
 pub fn resolve(t: &mut SetTarget, sets: &SetTable) -> Result<(), String> {
     for r in t.add.iter_mut().chain(t.del.iter_mut()) {
@@ -104,15 +89,7 @@ fn print(t: &SetTarget, out: &mut String, listing: bool) {
     }
 }
 
-pub fn save(t: &SetTarget, out: &mut String) {
-    print(t, out, false);
-}
-
-pub fn list(t: &SetTarget, out: &mut String) {
-    print(t, out, true);
-}
-
-impl super::TargetText for dataplane::ruleset::targets::set::SetTarget {
+impl super::TargetText for SetTarget {
     fn new() -> Self {
         Default::default()
     }
@@ -121,22 +98,36 @@ impl super::TargetText for dataplane::ruleset::targets::set::SetTarget {
         OPTIONS
     }
 
-    fn parse(&mut self, opt: &str, inv: bool, args: &mut super::Args) -> Result<(), String> {
+    fn parse(&mut self, opt: &str, inv: bool, args: &mut Args) -> Result<(), String> {
         // libxt_SET takes a `!` before its options and ignores it.
         let _ = inv;
         parse(self, opt, args)
     }
 
     fn finish(&mut self, _seen: &[&'static str]) -> Result<(), String> {
-        finish(self)
+        let t = self;
+        if t.add.is_none() && t.del.is_none() {
+            return Err("You must specify either `--add-set' or `--del-set' or `--map-set'".into());
+        }
+        if t.add.is_none() {
+            if t.exist {
+                return Err("Flag `--exist' can be used with `--add-set' only".into());
+            }
+            if t.timeout.is_some() {
+                return Err("Option `--timeout' can be used with `--add-set' only".into());
+            }
+        }
+        Ok(())
     }
 
     fn save(&self, out: &mut String) {
-        save(self, out);
+        let t = self;
+        print(t, out, false);
     }
 
     fn list(&self, _numeric: bool, out: &mut String) {
-        list(self, out);
+        let t = self;
+        print(t, out, true);
     }
 
     fn repeated(opt: &str) -> String {

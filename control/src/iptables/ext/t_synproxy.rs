@@ -8,11 +8,6 @@ use dataplane::ruleset::targets::synproxy::{opt, SynproxyTarget};
 
 pub const OPTIONS: &[&str] = &["--mss", "--wscale", "--sack-perm", "--timestamp", "--ecn"];
 
-/// What libxtables says of an option given twice.
-pub fn repeated(opt: &str) -> String {
-    format!("SYNPROXY: option \"{opt}\" can only be used once.\n")
-}
-
 /// The refusal of a `!` before an option.
 pub fn inverted(opt: &str) -> String {
     format!("SYNPROXY: option \"{opt}\" cannot be inverted.")
@@ -78,13 +73,6 @@ pub fn save(t: &SynproxyTarget, out: &mut String) {
     words(t, "--", out);
 }
 
-/// `SYNPROXY sack-perm ... ` (libxt_SYNPROXY's print ends with a blank).
-pub fn list(t: &SynproxyTarget, out: &mut String) {
-    out.push_str(" SYNPROXY");
-    words(t, "", out);
-    out.push(' ');
-}
-
 impl super::TargetText for SynproxyTarget {
     fn new() -> Self {
         Default::default()
@@ -105,12 +93,17 @@ impl super::TargetText for SynproxyTarget {
         save(self, out);
     }
 
+    /// `SYNPROXY sack-perm ... ` (libxt_SYNPROXY's print ends with a blank).
     fn list(&self, _numeric: bool, out: &mut String) {
-        list(self, out);
+        let t = self;
+        out.push_str(" SYNPROXY");
+        words(t, "", out);
+        out.push(' ');
     }
 
+    /// What libxtables says of an option given twice.
     fn repeated(opt: &str) -> String {
-        repeated(opt)
+        format!("SYNPROXY: option \"{opt}\" can only be used once.\n")
     }
 }
 

@@ -48,21 +48,7 @@ fn kinds(t: &TcpoptstripTarget, numeric: bool) -> String {
         .join(",")
 }
 
-pub fn save(t: &TcpoptstripTarget, out: &mut String) {
-    if t.iter().next().is_some() {
-        out.push_str(" --strip-options ");
-        out.push_str(&kinds(t, true));
-    }
-}
-
-pub fn list(t: &TcpoptstripTarget, numeric: bool, out: &mut String) {
-    if t.iter().next().is_some() {
-        out.push_str(" TCPOPTSTRIP options ");
-        out.push_str(&kinds(t, numeric));
-    }
-}
-
-impl super::TargetText for dataplane::ruleset::targets::tcpoptstrip::TcpoptstripTarget {
+impl super::TargetText for TcpoptstripTarget {
     fn new() -> Self {
         Default::default()
     }
@@ -71,16 +57,24 @@ impl super::TargetText for dataplane::ruleset::targets::tcpoptstrip::Tcpoptstrip
         OPTIONS
     }
 
-    fn parse(&mut self, opt: &str, inv: bool, args: &mut super::Args) -> Result<(), String> {
+    fn parse(&mut self, opt: &str, inv: bool, args: &mut Args) -> Result<(), String> {
         super::no_inv(inv, opt)?;
         parse(self, opt, args)
     }
 
     fn save(&self, out: &mut String) {
-        save(self, out);
+        let t = self;
+        if t.iter().next().is_some() {
+            out.push_str(" --strip-options ");
+            out.push_str(&kinds(t, true));
+        }
     }
 
     fn list(&self, numeric: bool, out: &mut String) {
-        list(self, numeric, out);
+        let t = self;
+        if t.iter().next().is_some() {
+            out.push_str(" TCPOPTSTRIP options ");
+            out.push_str(&kinds(t, numeric));
+        }
     }
 }

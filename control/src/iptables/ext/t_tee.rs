@@ -19,32 +19,7 @@ pub fn parse(t: &mut TeeTarget, o: &str, args: &mut Args) -> Result<(), String> 
     Ok(())
 }
 
-pub fn finish(seen: &[&str]) -> Result<(), String> {
-    if !seen.contains(&"--gateway") {
-        return Err("TEE: option \"--gateway\" must be specified".into());
-    }
-    Ok(())
-}
-
-pub fn save(t: &TeeTarget, out: &mut String) {
-    out.push_str(" --gateway ");
-    out.push_str(&t.gateway.to_string());
-    if let Some(oif) = &t.oif {
-        out.push_str(" --oif ");
-        out.push_str(oif);
-    }
-}
-
-pub fn list(t: &TeeTarget, out: &mut String) {
-    out.push_str(" TEE gw:");
-    out.push_str(&t.gateway.to_string());
-    if let Some(oif) = &t.oif {
-        out.push_str(" oif=");
-        out.push_str(oif);
-    }
-}
-
-impl super::TargetText for dataplane::ruleset::targets::tee::TeeTarget {
+impl super::TargetText for TeeTarget {
     fn new() -> Self {
         Default::default()
     }
@@ -53,20 +28,35 @@ impl super::TargetText for dataplane::ruleset::targets::tee::TeeTarget {
         OPTIONS
     }
 
-    fn parse(&mut self, opt: &str, inv: bool, args: &mut super::Args) -> Result<(), String> {
+    fn parse(&mut self, opt: &str, inv: bool, args: &mut Args) -> Result<(), String> {
         super::no_inv(inv, opt)?;
         parse(self, opt, args)
     }
 
     fn finish(&mut self, seen: &[&'static str]) -> Result<(), String> {
-        finish(seen)
+        if !seen.contains(&"--gateway") {
+            return Err("TEE: option \"--gateway\" must be specified".into());
+        }
+        Ok(())
     }
 
     fn save(&self, out: &mut String) {
-        save(self, out);
+        let t = self;
+        out.push_str(" --gateway ");
+        out.push_str(&t.gateway.to_string());
+        if let Some(oif) = &t.oif {
+            out.push_str(" --oif ");
+            out.push_str(oif);
+        }
     }
 
     fn list(&self, _numeric: bool, out: &mut String) {
-        list(self, out);
+        let t = self;
+        out.push_str(" TEE gw:");
+        out.push_str(&t.gateway.to_string());
+        if let Some(oif) = &t.oif {
+            out.push_str(" oif=");
+            out.push_str(oif);
+        }
     }
 }

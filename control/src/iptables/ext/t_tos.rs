@@ -26,18 +26,6 @@ pub fn parse_tos(t: &mut TosTarget, o: &str, args: &mut Args) -> Result<(), Stri
     Ok(())
 }
 
-pub fn finish_tos(_: &mut TosTarget, seen: &[&str]) -> Result<(), String> {
-    match seen.len() {
-        0 => Err("TOS: An action is required".into()),
-        1 => Ok(()),
-        _ => Err("TOS: Only one action may be given".into()),
-    }
-}
-
-pub fn save_tos(t: &TosTarget, out: &mut String) {
-    let _ = write!(out, " --set-tos 0x{:02x}/0x{:02x}", t.value, t.mask);
-}
-
 pub fn parse_dscp(t: &mut DscpTarget, o: &str, args: &mut Args) -> Result<(), String> {
     let v = args.value(o)?;
     t.dscp = if o == "--set-dscp" {
@@ -48,90 +36,82 @@ pub fn parse_dscp(t: &mut DscpTarget, o: &str, args: &mut Args) -> Result<(), St
     Ok(())
 }
 
-pub fn finish_dscp(_: &mut DscpTarget, seen: &[&str]) -> Result<(), String> {
-    match seen.len() {
-        0 => Err("DSCP target: Parameter --set-dscp is required".into()),
-        1 => Ok(()),
-        _ => Err("DSCP target: Only use --set-dscp ONCE!".into()),
-    }
-}
-
-pub fn save_dscp(t: &DscpTarget, out: &mut String) {
-    let _ = write!(out, " --set-dscp 0x{:02x}", t.dscp);
-}
-
-pub fn list_tos(t: &TosTarget, numeric: bool, out: &mut String) {
-    let (v, m) = (t.value, t.mask);
-    let symbol = super::dscp::tos_symbol(v, m).filter(|_| !numeric);
-    let _ = if numeric {
-        write!(out, " TOS set 0x{v:02x}/0x{m:02x}")
-    } else if let Some(name) = symbol {
-        write!(out, " TOS set {name}")
-    } else if v == 0 {
-        write!(out, " TOS and 0x{:02x}", !m)
-    } else if v == m {
-        write!(out, " TOS or 0x{v:02x}")
-    } else if m == 0 {
-        write!(out, " TOS xor 0x{v:02x}")
-    } else {
-        write!(out, " TOS set 0x{v:02x}/0x{m:02x}")
-    };
-}
-
-pub fn list_dscp(t: &DscpTarget, out: &mut String) {
-    let _ = write!(out, " DSCP set 0x{:02x}", t.dscp);
-}
-
-impl super::TargetText for dataplane::ruleset::targets::tos::DscpTarget {
+impl super::TargetText for DscpTarget {
     fn new() -> Self {
-        dataplane::ruleset::targets::tos::DscpTarget { dscp: 0xff }
+        DscpTarget { dscp: 0xff }
     }
 
     fn options(&self) -> &'static [&'static str] {
         DSCP_OPTIONS
     }
 
-    fn parse(&mut self, opt: &str, inv: bool, args: &mut super::Args) -> Result<(), String> {
+    fn parse(&mut self, opt: &str, inv: bool, args: &mut Args) -> Result<(), String> {
         super::no_inv(inv, opt)?;
         parse_dscp(self, opt, args)
     }
 
     fn finish(&mut self, seen: &[&'static str]) -> Result<(), String> {
-        finish_dscp(self, seen)
+        match seen.len() {
+            0 => Err("DSCP target: Parameter --set-dscp is required".into()),
+            1 => Ok(()),
+            _ => Err("DSCP target: Only use --set-dscp ONCE!".into()),
+        }
     }
 
     fn save(&self, out: &mut String) {
-        save_dscp(self, out);
+        let t = self;
+        let _ = write!(out, " --set-dscp 0x{:02x}", t.dscp);
     }
 
     fn list(&self, _numeric: bool, out: &mut String) {
-        list_dscp(self, out);
+        let t = self;
+        let _ = write!(out, " DSCP set 0x{:02x}", t.dscp);
     }
 }
 
-impl super::TargetText for dataplane::ruleset::targets::tos::TosTarget {
+impl super::TargetText for TosTarget {
     fn new() -> Self {
-        dataplane::ruleset::targets::tos::TosTarget { value: 0, mask: 0 }
+        TosTarget { value: 0, mask: 0 }
     }
 
     fn options(&self) -> &'static [&'static str] {
         TOS_OPTIONS
     }
 
-    fn parse(&mut self, opt: &str, inv: bool, args: &mut super::Args) -> Result<(), String> {
+    fn parse(&mut self, opt: &str, inv: bool, args: &mut Args) -> Result<(), String> {
         super::no_inv(inv, opt)?;
         parse_tos(self, opt, args)
     }
 
     fn finish(&mut self, seen: &[&'static str]) -> Result<(), String> {
-        finish_tos(self, seen)
+        match seen.len() {
+            0 => Err("TOS: An action is required".into()),
+            1 => Ok(()),
+            _ => Err("TOS: Only one action may be given".into()),
+        }
     }
 
     fn save(&self, out: &mut String) {
-        save_tos(self, out);
+        let t = self;
+        let _ = write!(out, " --set-tos 0x{:02x}/0x{:02x}", t.value, t.mask);
     }
 
     fn list(&self, numeric: bool, out: &mut String) {
-        list_tos(self, numeric, out);
+        let t = self;
+        let (v, m) = (t.value, t.mask);
+        let symbol = super::dscp::tos_symbol(v, m).filter(|_| !numeric);
+        let _ = if numeric {
+            write!(out, " TOS set 0x{v:02x}/0x{m:02x}")
+        } else if let Some(name) = symbol {
+            write!(out, " TOS set {name}")
+        } else if v == 0 {
+            write!(out, " TOS and 0x{:02x}", !m)
+        } else if v == m {
+            write!(out, " TOS or 0x{v:02x}")
+        } else if m == 0 {
+            write!(out, " TOS xor 0x{v:02x}")
+        } else {
+            write!(out, " TOS set 0x{v:02x}/0x{m:02x}")
+        };
     }
 }

@@ -68,43 +68,6 @@ pub fn vanished(seen: &[&str], empty: bool) -> bool {
     empty && seen.iter().any(|o| o.ends_with("port"))
 }
 
-pub fn parse(m: &mut TcpMatch, o: &str, inv: bool, args: &mut Args) -> Result<(), String> {
-    match o {
-        "--source-port" | "--sport" => {
-            no_alias_twice(m.sport.is_some(), "--sport")?;
-            m.sport = nft_port_range(inv, parse_port_range(&args.value(o)?, "tcp")?);
-        }
-        "--destination-port" | "--dport" => {
-            no_alias_twice(m.dport.is_some(), "--dport")?;
-            m.dport = nft_port_range(inv, parse_port_range(&args.value(o)?, "tcp")?);
-        }
-        "--tcp-flags" => {
-            once(&m.flags, "--tcp-flags")?;
-            let mask = parse_flags(&args.value(o)?)?;
-            let comp = parse_flags(
-                &args
-                    .take_word()
-                    .ok_or("--tcp-flags requires two args.".to_string())?,
-            )?;
-            m.flags = Some(Inv::new(inv, TcpFlags { mask, comp }));
-        }
-        "--syn" => {
-            if m.flags.is_some() {
-                return Err("multiple --tcp-flags flags not allowed".into());
-            }
-            m.flags = Some(Inv::new(inv, TcpFlags::SYN));
-        }
-        "--tcp-option" => {
-            once(&m.option, "--tcp-option")?;
-            let v = args.value(o)?;
-            let n = super::parse_bounded(&v, o, 1, 255)? as u8;
-            m.option = Some(Inv::new(inv, n));
-        }
-        _ => no_inv(true, o)?,
-    }
-    Ok(())
-}
-
 /// Shared with udp: a port criterion that is not the full range prints.
 pub fn save_ports(out: &mut String, name: &str, r: &Option<Inv<PortRange>>) {
     if let Some(p) = r {
@@ -112,20 +75,6 @@ pub fn save_ports(out: &mut String, name: &str, r: &Option<Inv<PortRange>>) {
             opt(out, p.inv, name);
             val(out, fmt_port_range(&p.val));
         }
-    }
-}
-
-pub fn save(m: &TcpMatch, out: &mut String) {
-    save_ports(out, "--sport", &m.sport);
-    save_ports(out, "--dport", &m.dport);
-    if let Some(o) = m.option {
-        opt(out, o.inv, "--tcp-option");
-        val(out, o.val);
-    }
-    if let Some(f) = m.flags {
-        opt(out, f.inv, "--tcp-flags");
-        val(out, fmt_flags(f.val.mask));
-        val(out, fmt_flags(f.val.comp));
     }
 }
 
@@ -163,35 +112,7 @@ pub fn list_ports(
     }
 }
 
-pub fn list(m: &TcpMatch, numeric: bool, out: &mut String) {
-    out.push_str(" tcp");
-    list_ports(out, "spt", &m.sport, "tcp", numeric);
-    list_ports(out, "dpt", &m.dport, "tcp", numeric);
-    if let Some(o) = m.option {
-        out.push_str(&format!(
-            " option={}{}",
-            if o.inv { "!" } else { "" },
-            o.val
-        ));
-    }
-    if let Some(f) = m.flags {
-        out.push_str(" flags:");
-        if f.inv {
-            out.push('!');
-        }
-        if numeric {
-            out.push_str(&format!("0x{:02X}/0x{:02X}", f.val.mask, f.val.comp));
-        } else {
-            out.push_str(&format!(
-                "{}/{}",
-                fmt_flags(f.val.mask),
-                fmt_flags(f.val.comp)
-            ));
-        }
-    }
-}
-
-impl super::MatchText for dataplane::ruleset::matches::tcp::TcpMatch {
+impl super::MatchText for TcpMatch {
     fn new(_name: &str) -> Self {
         Default::default()
     }
@@ -202,12 +123,46 @@ impl super::MatchText for dataplane::ruleset::matches::tcp::TcpMatch {
 
     fn parse(
         &mut self,
-        opt: &str,
+        o: &str,
         inv: bool,
-        args: &mut super::Args,
+        args: &mut Args,
         _ctx: &super::Ctx,
     ) -> Result<(), String> {
-        parse(self, opt, inv, args)
+        let m = self;
+        match o {
+            "--source-port" | "--sport" => {
+                no_alias_twice(m.sport.is_some(), "--sport")?;
+                m.sport = nft_port_range(inv, parse_port_range(&args.value(o)?, "tcp")?);
+            }
+            "--destination-port" | "--dport" => {
+                no_alias_twice(m.dport.is_some(), "--dport")?;
+                m.dport = nft_port_range(inv, parse_port_range(&args.value(o)?, "tcp")?);
+            }
+            "--tcp-flags" => {
+                once(&m.flags, "--tcp-flags")?;
+                let mask = parse_flags(&args.value(o)?)?;
+                let comp = parse_flags(
+                    &args
+                        .take_word()
+                        .ok_or("--tcp-flags requires two args.".to_string())?,
+                )?;
+                m.flags = Some(Inv::new(inv, TcpFlags { mask, comp }));
+            }
+            "--syn" => {
+                if m.flags.is_some() {
+                    return Err("multiple --tcp-flags flags not allowed".into());
+                }
+                m.flags = Some(Inv::new(inv, TcpFlags::SYN));
+            }
+            "--tcp-option" => {
+                once(&m.option, "--tcp-option")?;
+                let v = args.value(o)?;
+                let n = super::parse_bounded(&v, o, 1, 255)? as u8;
+                m.option = Some(Inv::new(inv, n));
+            }
+            _ => no_inv(true, o)?,
+        }
+        Ok(())
     }
 
     fn vanishes(&self, seen: &[&'static str]) -> bool {
@@ -215,10 +170,46 @@ impl super::MatchText for dataplane::ruleset::matches::tcp::TcpMatch {
     }
 
     fn save(&self, out: &mut String) {
-        save(self, out);
+        let m = self;
+        save_ports(out, "--sport", &m.sport);
+        save_ports(out, "--dport", &m.dport);
+        if let Some(o) = m.option {
+            opt(out, o.inv, "--tcp-option");
+            val(out, o.val);
+        }
+        if let Some(f) = m.flags {
+            opt(out, f.inv, "--tcp-flags");
+            val(out, fmt_flags(f.val.mask));
+            val(out, fmt_flags(f.val.comp));
+        }
     }
 
     fn list(&self, numeric: bool, out: &mut String) {
-        list(self, numeric, out);
+        let m = self;
+        out.push_str(" tcp");
+        list_ports(out, "spt", &m.sport, "tcp", numeric);
+        list_ports(out, "dpt", &m.dport, "tcp", numeric);
+        if let Some(o) = m.option {
+            out.push_str(&format!(
+                " option={}{}",
+                if o.inv { "!" } else { "" },
+                o.val
+            ));
+        }
+        if let Some(f) = m.flags {
+            out.push_str(" flags:");
+            if f.inv {
+                out.push('!');
+            }
+            if numeric {
+                out.push_str(&format!("0x{:02X}/0x{:02X}", f.val.mask, f.val.comp));
+            } else {
+                out.push_str(&format!(
+                    "{}/{}",
+                    fmt_flags(f.val.mask),
+                    fmt_flags(f.val.comp)
+                ));
+            }
+        }
     }
 }

@@ -6,73 +6,13 @@ use std::fmt::Write;
 
 pub const OPTIONS: &[&str] = &["--mss"];
 
-pub fn new() -> TcpmssMatch {
-    TcpmssMatch {
-        inv: false,
-        min: 0,
-        max: 65535,
-    }
-}
-
-pub fn parse(m: &mut TcpmssMatch, o: &str, inv: bool, args: &mut Args) -> Result<(), String> {
-    let v = args.value(o)?;
-    let (min, max) = match v.split_once(':') {
-        Some((a, b)) => (
-            if a.is_empty() {
-                0
-            } else {
-                parse_bounded(a, o, 0, 65535)?
-            },
-            if b.is_empty() {
-                65535
-            } else {
-                parse_bounded(b, o, 0, 65535)?
-            },
-        ),
-        None => {
-            let n = parse_bounded(&v, o, 0, 65535)?;
-            (n, n)
-        }
-    };
-    if min > max {
-        return Err(format!("tcpmss: invalid range `{v}'"));
-    }
-    *m = TcpmssMatch {
-        inv,
-        min: min as u16,
-        max: max as u16,
-    };
-    Ok(())
-}
-
-pub fn finish(_: &mut TcpmssMatch, seen: &[&str]) -> Result<(), String> {
-    if seen.is_empty() {
-        return Err("tcpmss: option \"--mss\" must be specified".into());
-    }
-    Ok(())
-}
-
-pub fn save(m: &TcpmssMatch, out: &mut String) {
-    opt(out, m.inv, "--mss");
-    if m.min == m.max {
-        let _ = write!(out, " {}", m.min);
-    } else {
-        let _ = write!(out, " {}:{}", m.min, m.max);
-    }
-}
-
-pub fn list(m: &TcpmssMatch, out: &mut String) {
-    let _ = write!(out, " tcpmss match {}", if m.inv { "!" } else { "" });
-    if m.min == m.max {
-        let _ = write!(out, "{}", m.min);
-    } else {
-        let _ = write!(out, "{}:{}", m.min, m.max);
-    }
-}
-
-impl super::MatchText for dataplane::ruleset::matches::tcpmss::TcpmssMatch {
+impl super::MatchText for TcpmssMatch {
     fn new(_name: &str) -> Self {
-        new()
+        TcpmssMatch {
+            inv: false,
+            min: 0,
+            max: 65535,
+        }
     }
 
     fn options(&self) -> &'static [&'static str] {
@@ -81,23 +21,66 @@ impl super::MatchText for dataplane::ruleset::matches::tcpmss::TcpmssMatch {
 
     fn parse(
         &mut self,
-        opt: &str,
+        o: &str,
         inv: bool,
-        args: &mut super::Args,
+        args: &mut Args,
         _ctx: &super::Ctx,
     ) -> Result<(), String> {
-        parse(self, opt, inv, args)
+        let m = self;
+        let v = args.value(o)?;
+        let (min, max) = match v.split_once(':') {
+            Some((a, b)) => (
+                if a.is_empty() {
+                    0
+                } else {
+                    parse_bounded(a, o, 0, 65535)?
+                },
+                if b.is_empty() {
+                    65535
+                } else {
+                    parse_bounded(b, o, 0, 65535)?
+                },
+            ),
+            None => {
+                let n = parse_bounded(&v, o, 0, 65535)?;
+                (n, n)
+            }
+        };
+        if min > max {
+            return Err(format!("tcpmss: invalid range `{v}'"));
+        }
+        *m = TcpmssMatch {
+            inv,
+            min: min as u16,
+            max: max as u16,
+        };
+        Ok(())
     }
 
     fn finish(&mut self, seen: &[&'static str]) -> Result<(), String> {
-        finish(self, seen)
+        if seen.is_empty() {
+            return Err("tcpmss: option \"--mss\" must be specified".into());
+        }
+        Ok(())
     }
 
     fn save(&self, out: &mut String) {
-        save(self, out);
+        let m = self;
+        opt(out, m.inv, "--mss");
+        if m.min == m.max {
+            let _ = write!(out, " {}", m.min);
+        } else {
+            let _ = write!(out, " {}:{}", m.min, m.max);
+        }
     }
 
     fn list(&self, _numeric: bool, out: &mut String) {
-        list(self, out);
+        let m = self;
+        let _ = write!(out, " tcpmss match {}", if m.inv { "!" } else { "" });
+        if m.min == m.max {
+            let _ = write!(out, "{}", m.min);
+        } else {
+            let _ = write!(out, "{}:{}", m.min, m.max);
+        }
     }
 }

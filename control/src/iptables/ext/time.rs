@@ -193,95 +193,11 @@ pub fn finish(m: &mut TimeMatch) -> Result<(), String> {
     Ok(())
 }
 
-pub fn save(m: &TimeMatch, out: &mut String) {
-    if m.daytime_start != 0 || m.daytime_stop != DAYTIME_MAX {
-        let _ = write!(
-            out,
-            " --timestart {} --timestop {}",
-            fmt_daytime(m.daytime_start),
-            fmt_daytime(m.daytime_stop)
-        );
-    }
-    if m.monthdays != ALL_MONTHDAYS {
-        let days: Vec<String> = (1..=31)
-            .filter(|d| m.monthdays & (1 << d) != 0)
-            .map(|d| d.to_string())
-            .collect();
-        let _ = write!(out, " --monthdays {}", days.join(","));
-    }
-    if m.weekdays != ALL_WEEKDAYS {
-        let days: Vec<&str> = (0..7)
-            .filter(|d| m.weekdays & (1 << (d + 1)) != 0)
-            .map(|d| WEEKDAYS[d])
-            .collect();
-        let _ = write!(out, " --weekdays {}", days.join(","));
-    }
-    if m.date_start != 0 {
-        let _ = write!(out, " --datestart {}", fmt_date(m.date_start));
-    }
-    if m.date_stop != 0 {
-        let _ = write!(out, " --datestop {}", fmt_date(m.date_stop));
-    }
-    if m.kerneltz {
-        out.push_str(" --kerneltz");
-    }
-    if m.contiguous {
-        out.push_str(" --contiguous");
-    }
-}
-
 fn list_date(secs: u32) -> String {
     fmt_date(secs).replacen('T', " ", 1)
 }
 
-pub fn list(m: &TimeMatch, out: &mut String) {
-    out.push_str(" TIME");
-    if m.daytime_start != 0 || m.daytime_stop != DAYTIME_MAX {
-        let _ = write!(
-            out,
-            " from {} to {}",
-            fmt_daytime(m.daytime_start),
-            fmt_daytime(m.daytime_stop)
-        );
-    }
-    if m.weekdays != ALL_WEEKDAYS {
-        let days: Vec<&str> = (0..7)
-            .filter(|d| m.weekdays & (1 << (d + 1)) != 0)
-            .map(|d| WEEKDAYS[d])
-            .collect();
-        let _ = write!(out, " on {}", days.join(","));
-    }
-    if m.monthdays != ALL_MONTHDAYS {
-        // iptables' ordinal suffix looks only at the last digit ("11st", "12nd").
-        let days: Vec<String> = (1..=31u32)
-            .filter(|d| m.monthdays & (1 << d) != 0)
-            .map(|d| {
-                let suffix = match d % 10 {
-                    1 => "st",
-                    2 => "nd",
-                    3 => "rd",
-                    _ => "th",
-                };
-                format!("{d}{suffix}")
-            })
-            .collect();
-        let _ = write!(out, " on {}", days.join(","));
-    }
-    if m.date_start != 0 {
-        let _ = write!(out, " starting from {}", list_date(m.date_start));
-    }
-    if m.date_stop != DATE_MAX {
-        let _ = write!(out, " until date {}", list_date(m.date_stop));
-    }
-    if !m.kerneltz {
-        out.push_str(" UTC");
-    }
-    if m.contiguous {
-        out.push_str(" contiguous");
-    }
-}
-
-impl super::MatchText for dataplane::ruleset::matches::time::TimeMatch {
+impl super::MatchText for TimeMatch {
     fn new(_name: &str) -> Self {
         Default::default()
     }
@@ -294,18 +210,96 @@ impl super::MatchText for dataplane::ruleset::matches::time::TimeMatch {
         &mut self,
         opt: &str,
         inv: bool,
-        args: &mut super::Args,
+        args: &mut Args,
         _ctx: &super::Ctx,
     ) -> Result<(), String> {
         parse(self, opt, inv, args)
     }
 
     fn save(&self, out: &mut String) {
-        save(self, out);
+        let m = self;
+        if m.daytime_start != 0 || m.daytime_stop != DAYTIME_MAX {
+            let _ = write!(
+                out,
+                " --timestart {} --timestop {}",
+                fmt_daytime(m.daytime_start),
+                fmt_daytime(m.daytime_stop)
+            );
+        }
+        if m.monthdays != ALL_MONTHDAYS {
+            let days: Vec<String> = (1..=31)
+                .filter(|d| m.monthdays & (1 << d) != 0)
+                .map(|d| d.to_string())
+                .collect();
+            let _ = write!(out, " --monthdays {}", days.join(","));
+        }
+        if m.weekdays != ALL_WEEKDAYS {
+            let days: Vec<&str> = (0..7)
+                .filter(|d| m.weekdays & (1 << (d + 1)) != 0)
+                .map(|d| WEEKDAYS[d])
+                .collect();
+            let _ = write!(out, " --weekdays {}", days.join(","));
+        }
+        if m.date_start != 0 {
+            let _ = write!(out, " --datestart {}", fmt_date(m.date_start));
+        }
+        if m.date_stop != 0 {
+            let _ = write!(out, " --datestop {}", fmt_date(m.date_stop));
+        }
+        if m.kerneltz {
+            out.push_str(" --kerneltz");
+        }
+        if m.contiguous {
+            out.push_str(" --contiguous");
+        }
     }
 
     fn list(&self, _numeric: bool, out: &mut String) {
-        list(self, out);
+        let m = self;
+        out.push_str(" TIME");
+        if m.daytime_start != 0 || m.daytime_stop != DAYTIME_MAX {
+            let _ = write!(
+                out,
+                " from {} to {}",
+                fmt_daytime(m.daytime_start),
+                fmt_daytime(m.daytime_stop)
+            );
+        }
+        if m.weekdays != ALL_WEEKDAYS {
+            let days: Vec<&str> = (0..7)
+                .filter(|d| m.weekdays & (1 << (d + 1)) != 0)
+                .map(|d| WEEKDAYS[d])
+                .collect();
+            let _ = write!(out, " on {}", days.join(","));
+        }
+        if m.monthdays != ALL_MONTHDAYS {
+            // iptables' ordinal suffix looks only at the last digit ("11st", "12nd").
+            let days: Vec<String> = (1..=31u32)
+                .filter(|d| m.monthdays & (1 << d) != 0)
+                .map(|d| {
+                    let suffix = match d % 10 {
+                        1 => "st",
+                        2 => "nd",
+                        3 => "rd",
+                        _ => "th",
+                    };
+                    format!("{d}{suffix}")
+                })
+                .collect();
+            let _ = write!(out, " on {}", days.join(","));
+        }
+        if m.date_start != 0 {
+            let _ = write!(out, " starting from {}", list_date(m.date_start));
+        }
+        if m.date_stop != DATE_MAX {
+            let _ = write!(out, " until date {}", list_date(m.date_stop));
+        }
+        if !m.kerneltz {
+            out.push_str(" UTC");
+        }
+        if m.contiguous {
+            out.push_str(" contiguous");
+        }
     }
 }
 

@@ -177,20 +177,6 @@ pub fn parse_spec(spec: &str) -> Result<Vec<U32Test>, String> {
     }
 }
 
-pub fn parse(m: &mut U32Match, o: &str, inv: bool, args: &mut Args) -> Result<(), String> {
-    let v = args.value(o)?;
-    m.tests = parse_spec(&v)?;
-    m.inv = inv;
-    Ok(())
-}
-
-pub fn finish(seen: &[&str]) -> Result<(), String> {
-    if seen.is_empty() {
-        return Err("u32: option \"--u32\" must be specified".into());
-    }
-    Ok(())
-}
-
 /// `u32_dump`: `"0x0>>0x16&0x3c@0x0>>0x10=0x1234"`.
 fn dump(m: &U32Match, out: &mut String) {
     out.push_str(" \"");
@@ -223,17 +209,7 @@ fn dump(m: &U32Match, out: &mut String) {
     out.push('"');
 }
 
-pub fn save(m: &U32Match, out: &mut String) {
-    out.push_str(if m.inv { " ! --u32" } else { " --u32" });
-    dump(m, out);
-}
-
-pub fn list(m: &U32Match, out: &mut String) {
-    out.push_str(if m.inv { " u32 !" } else { " u32" });
-    dump(m, out);
-}
-
-impl super::MatchText for dataplane::ruleset::matches::u32::U32Match {
+impl super::MatchText for U32Match {
     fn new(_name: &str) -> Self {
         new()
     }
@@ -244,24 +220,35 @@ impl super::MatchText for dataplane::ruleset::matches::u32::U32Match {
 
     fn parse(
         &mut self,
-        opt: &str,
+        o: &str,
         inv: bool,
-        args: &mut super::Args,
+        args: &mut Args,
         _ctx: &super::Ctx,
     ) -> Result<(), String> {
-        parse(self, opt, inv, args)
+        let m = self;
+        let v = args.value(o)?;
+        m.tests = parse_spec(&v)?;
+        m.inv = inv;
+        Ok(())
     }
 
     fn finish(&mut self, seen: &[&'static str]) -> Result<(), String> {
-        finish(seen)
+        if seen.is_empty() {
+            return Err("u32: option \"--u32\" must be specified".into());
+        }
+        Ok(())
     }
 
     fn save(&self, out: &mut String) {
-        save(self, out);
+        let m = self;
+        out.push_str(if m.inv { " ! --u32" } else { " --u32" });
+        dump(m, out);
     }
 
     fn list(&self, _numeric: bool, out: &mut String) {
-        list(self, out);
+        let m = self;
+        out.push_str(if m.inv { " u32 !" } else { " u32" });
+        dump(m, out);
     }
 
     fn repeated(opt: &str) -> String {

@@ -6,33 +6,7 @@ use dataplane::ruleset::matches::udp::UdpMatch;
 
 pub const OPTIONS: &[&str] = &["--source-port", "--sport", "--destination-port", "--dport"];
 
-pub fn parse(m: &mut UdpMatch, o: &str, inv: bool, args: &mut Args) -> Result<(), String> {
-    match o {
-        "--source-port" | "--sport" => {
-            no_alias_twice(m.sport.is_some(), "--sport")?;
-            m.sport = nft_port_range(inv, parse_port_range(&args.value(o)?, "udp")?);
-        }
-        "--destination-port" | "--dport" => {
-            no_alias_twice(m.dport.is_some(), "--dport")?;
-            m.dport = nft_port_range(inv, parse_port_range(&args.value(o)?, "udp")?);
-        }
-        _ => no_inv(true, o)?,
-    }
-    Ok(())
-}
-
-pub fn save(m: &UdpMatch, out: &mut String) {
-    save_ports(out, "--sport", &m.sport);
-    save_ports(out, "--dport", &m.dport);
-}
-
-pub fn list(m: &UdpMatch, numeric: bool, out: &mut String) {
-    out.push_str(" udp");
-    super::tcp::list_ports(out, "spt", &m.sport, "udp", numeric);
-    super::tcp::list_ports(out, "dpt", &m.dport, "udp", numeric);
-}
-
-impl super::MatchText for dataplane::ruleset::matches::udp::UdpMatch {
+impl super::MatchText for UdpMatch {
     fn new(_name: &str) -> Self {
         Default::default()
     }
@@ -43,12 +17,24 @@ impl super::MatchText for dataplane::ruleset::matches::udp::UdpMatch {
 
     fn parse(
         &mut self,
-        opt: &str,
+        o: &str,
         inv: bool,
-        args: &mut super::Args,
+        args: &mut Args,
         _ctx: &super::Ctx,
     ) -> Result<(), String> {
-        parse(self, opt, inv, args)
+        let m = self;
+        match o {
+            "--source-port" | "--sport" => {
+                no_alias_twice(m.sport.is_some(), "--sport")?;
+                m.sport = nft_port_range(inv, parse_port_range(&args.value(o)?, "udp")?);
+            }
+            "--destination-port" | "--dport" => {
+                no_alias_twice(m.dport.is_some(), "--dport")?;
+                m.dport = nft_port_range(inv, parse_port_range(&args.value(o)?, "udp")?);
+            }
+            _ => no_inv(true, o)?,
+        }
+        Ok(())
     }
 
     fn vanishes(&self, seen: &[&'static str]) -> bool {
@@ -56,10 +42,15 @@ impl super::MatchText for dataplane::ruleset::matches::udp::UdpMatch {
     }
 
     fn save(&self, out: &mut String) {
-        save(self, out);
+        let m = self;
+        save_ports(out, "--sport", &m.sport);
+        save_ports(out, "--dport", &m.dport);
     }
 
     fn list(&self, numeric: bool, out: &mut String) {
-        list(self, numeric, out);
+        let m = self;
+        out.push_str(" udp");
+        super::tcp::list_ports(out, "spt", &m.sport, "udp", numeric);
+        super::tcp::list_ports(out, "dpt", &m.dport, "udp", numeric);
     }
 }

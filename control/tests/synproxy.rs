@@ -60,20 +60,31 @@ const RULES: &str = "*raw\n\
     -A FORWARD -m state --state RELATED,ESTABLISHED -j ACCEPT\nCOMMIT\n";
 
 fn pipeline() -> Pipeline {
-    let cfg = Config::parse(CONFIG, Path::new("test.toml")).expect("config");
-    let topo = cfg.build().expect("topology");
-    let mut rs = Ruleset::default();
-    restore(RULES, &mut rs, RestoreOptions::default()).expect("rules");
-    let mut p = Pipeline::new(
-        Arc::new(CompiledRuleset::compile(&rs, 1)),
-        topo.fib.clone(),
-        topo.neighbors.clone(),
-    );
+    pipeline_with(RULES)
+}
+
+/// A pipeline on CONFIG's ports with `rules` and the kernel's SYNPROXY setup
+/// (`nf_conntrack_tcp_loose=0`).
+fn pipeline_with(rules: &str) -> Pipeline {
+    let mut p = pipeline_loose(rules);
     p.set_conntrack_config(CtConfig {
         tcp_loose: false,
         ..CtConfig::default()
     });
     p
+}
+
+/// The same with conntrack's defaults (`nf_conntrack_tcp_loose=1`).
+fn pipeline_loose(rules: &str) -> Pipeline {
+    let cfg = Config::parse(CONFIG, Path::new("test.toml")).expect("config");
+    let topo = cfg.build().expect("topology");
+    let mut rs = Ruleset::default();
+    restore(rules, &mut rs, RestoreOptions::default()).expect("rules");
+    Pipeline::new(
+        Arc::new(CompiledRuleset::compile(&rs, 1)),
+        topo.fib.clone(),
+        topo.neighbors.clone(),
+    )
 }
 
 fn sum(data: &[u8]) -> u16 {
@@ -485,19 +496,7 @@ fn a_local_server_behind_input_gets_the_handshake_and_adjusted_data() {
         *filter\n:INPUT DROP [0:0]\n\
         -A INPUT -p tcp --dport 22 -m state --state INVALID,UNTRACKED -j SYNPROXY --mss 1400\n\
         -A INPUT -m state --state RELATED,ESTABLISHED -j ACCEPT\nCOMMIT\n";
-    let cfg = Config::parse(CONFIG, Path::new("test.toml")).expect("config");
-    let topo = cfg.build().expect("topology");
-    let mut rs = Ruleset::default();
-    restore(rules, &mut rs, RestoreOptions::default()).expect("rules");
-    let mut p = Pipeline::new(
-        Arc::new(CompiledRuleset::compile(&rs, 1)),
-        topo.fib.clone(),
-        topo.neighbors.clone(),
-    );
-    p.set_conntrack_config(CtConfig {
-        tcp_loose: false,
-        ..CtConfig::default()
-    });
+    let mut p = pipeline_with(rules);
     // No timestamps: the SYN-ACK carries the rule's MSS only, the cookie the client's.
     let syn = seg(
         CLIENT,
@@ -600,15 +599,7 @@ fn a_synproxy_rule_alone_turns_conntrack_on() {
     // checkentry takes conntrack), so the server's SYN-ACK is still taken.
     let rules = "*raw\n-A PREROUTING -i wan0 -p tcp --syn -j NOTRACK\nCOMMIT\n\
         *filter\n-A FORWARD -i wan0 -p tcp --dport 80 -j SYNPROXY\nCOMMIT\n";
-    let cfg = Config::parse(CONFIG, Path::new("test.toml")).expect("config");
-    let topo = cfg.build().expect("topology");
-    let mut rs = Ruleset::default();
-    restore(rules, &mut rs, RestoreOptions::default()).expect("rules");
-    let mut p = Pipeline::new(
-        Arc::new(CompiledRuleset::compile(&rs, 1)),
-        topo.fib.clone(),
-        topo.neighbors.clone(),
-    );
+    let mut p = pipeline_loose(rules);
     let syn = seg(CLIENT, SERVER, (40000, 80), SYN, 1000, 0, 1000, &[], &[]);
     let isn = u32_at(&on(&from_wan(&mut p, &syn, T0), WAN)[0], 24);
     let ack = seg(
@@ -673,19 +664,7 @@ fn a_dnat_published_server_behind_synproxy_on_input() {
         *filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n\
         -A INPUT -p tcp --dport 80 -m state --state INVALID,UNTRACKED -j SYNPROXY --mss 1460\n\
         -A FORWARD -m state --state RELATED,ESTABLISHED -j ACCEPT\nCOMMIT\n";
-    let cfg = Config::parse(CONFIG, Path::new("test.toml")).expect("config");
-    let topo = cfg.build().expect("topology");
-    let mut rs = Ruleset::default();
-    restore(rules, &mut rs, RestoreOptions::default()).expect("rules");
-    let mut p = Pipeline::new(
-        Arc::new(CompiledRuleset::compile(&rs, 1)),
-        topo.fib.clone(),
-        topo.neighbors.clone(),
-    );
-    p.set_conntrack_config(CtConfig {
-        tcp_loose: false,
-        ..CtConfig::default()
-    });
+    let mut p = pipeline_with(rules);
     let syn = seg(
         CLIENT,
         ME,

@@ -41,6 +41,7 @@ impl EcnMatch {
 impl crate::ruleset::ext::MatchExt for EcnMatch {
     const NAME: &'static str = "ecn";
     const REVISION: u8 = 0;
+    const FAMILIES: crate::ruleset::Families = crate::ruleset::Families::BOTH;
     fn validate(&self, spec: &crate::ruleset::RuleSpec) -> Result<(), String> {
         if self.tests_tcp() && spec.exact_proto() != Some(super::IPPROTO_TCP) {
             return Err("ECN match: cannot match TCP bits in rule for non-tcp packets".into());

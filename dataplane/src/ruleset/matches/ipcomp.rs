@@ -23,6 +23,7 @@ impl IpcompMatch {
 impl crate::ruleset::ext::MatchExt for IpcompMatch {
     const NAME: &'static str = "ipcomp";
     const REVISION: u8 = 0;
+    const FAMILIES: crate::ruleset::Families = crate::ruleset::Families::BOTH;
     fn validate(&self, spec: &crate::ruleset::RuleSpec) -> Result<(), String> {
         super::require_proto(spec, "ipcomp", &[IPPROTO_COMP])
     }

@@ -78,6 +78,7 @@ impl U32Match {
 impl crate::ruleset::ext::MatchExt for U32Match {
     const NAME: &'static str = "u32";
     const REVISION: u8 = 0;
+    const FAMILIES: crate::ruleset::Families = crate::ruleset::Families::BOTH;
 }
 
 impl crate::ruleset::ext::PacketMatch for U32Match {

@@ -12,6 +12,7 @@ pub struct ChecksumTarget;
 impl crate::ruleset::ext::TargetExt for ChecksumTarget {
     const NAME: &'static str = "CHECKSUM";
     const REVISION: u8 = 0;
+    const FAMILIES: crate::ruleset::Families = crate::ruleset::Families::BOTH;
     const TERMINAL: bool = false;
 
     fn usable(&self) -> crate::ruleset::Usable {

@@ -49,34 +49,32 @@ impl super::MatchText for AddrtypeMatch {
         args: &mut Args,
         _ctx: &super::Ctx,
     ) -> Result<(), String> {
-        let m = self;
         match o {
             "--src-type" => {
-                once(&m.src, o)?;
-                m.src = Some(Inv::new(inv, parse_types(&args.value(o)?)?));
+                once(&self.src, o)?;
+                self.src = Some(Inv::new(inv, parse_types(&args.value(o)?)?));
             }
             "--dst-type" => {
-                once(&m.dst, o)?;
-                m.dst = Some(Inv::new(inv, parse_types(&args.value(o)?)?));
+                once(&self.dst, o)?;
+                self.dst = Some(Inv::new(inv, parse_types(&args.value(o)?)?));
             }
             "--limit-iface-in" => {
                 no_inv(inv, o)?;
-                m.limit_iface_in = true;
+                self.limit_iface_in = true;
             }
             _ => {
                 no_inv(inv, o)?;
-                m.limit_iface_out = true;
+                self.limit_iface_out = true;
             }
         }
         Ok(())
     }
 
     fn finish(&mut self, _seen: &[&'static str]) -> Result<(), String> {
-        let m = self;
-        if m.src.is_none() && m.dst.is_none() {
+        if self.src.is_none() && self.dst.is_none() {
             return Err("addrtype: you must specify --src-type or --dst-type".into());
         }
-        if m.limit_iface_in && m.limit_iface_out {
+        if self.limit_iface_in && self.limit_iface_out {
             return Err(
                 "addrtype: you can't specify both --limit-iface-in and --limit-iface-out".into(),
             );
@@ -85,26 +83,24 @@ impl super::MatchText for AddrtypeMatch {
     }
 
     fn save(&self, out: &mut String) {
-        let m = self;
-        for (name, t) in [("--src-type", m.src), ("--dst-type", m.dst)] {
+        for (name, t) in [("--src-type", self.src), ("--dst-type", self.dst)] {
             if let Some(t) = t {
                 opt(out, t.inv, name);
                 out.push(' ');
                 out.push_str(&fmt_types(t.val));
             }
         }
-        if m.limit_iface_in {
+        if self.limit_iface_in {
             out.push_str(" --limit-iface-in");
         }
-        if m.limit_iface_out {
+        if self.limit_iface_out {
             out.push_str(" --limit-iface-out");
         }
     }
 
     fn list(&self, _numeric: bool, out: &mut String) {
-        let m = self;
         out.push_str(" ADDRTYPE match");
-        for (name, t) in [(" src-type ", m.src), (" dst-type ", m.dst)] {
+        for (name, t) in [(" src-type ", self.src), (" dst-type ", self.dst)] {
             if let Some(t) = t {
                 out.push_str(name);
                 if t.inv {
@@ -113,10 +109,10 @@ impl super::MatchText for AddrtypeMatch {
                 out.push_str(&fmt_types(t.val));
             }
         }
-        if m.limit_iface_in {
+        if self.limit_iface_in {
             out.push_str(" limit-in");
         }
-        if m.limit_iface_out {
+        if self.limit_iface_out {
             out.push_str(" limit-out");
         }
     }

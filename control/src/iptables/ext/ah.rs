@@ -25,20 +25,17 @@ impl super::MatchText for AhMatch {
         args: &mut Args,
         _ctx: &super::Ctx,
     ) -> Result<(), String> {
-        let m = self;
-        m.spis = parse_spis(&args.value(o)?, o, "ah", inv)?;
+        self.spis = parse_spis(&args.value(o)?, o, "ah", inv)?;
         Ok(())
     }
 
     fn save(&self, out: &mut String) {
-        let m = self;
-        save_spis(&m.spis, "--ahspi", true, out);
+        save_spis(&self.spis, "--ahspi", true, out);
     }
 
     /// `ah ` then the SPIs (iptables prints the space even without them).
     fn list(&self, _numeric: bool, out: &mut String) {
-        let m = self;
         out.push_str(" ah ");
-        list_spis(&m.spis, out);
+        list_spis(&self.spis, out);
     }
 }

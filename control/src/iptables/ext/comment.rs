@@ -23,7 +23,6 @@ impl super::MatchText for CommentMatch {
         args: &mut Args,
         _ctx: &super::Ctx,
     ) -> Result<(), String> {
-        let m = self;
         no_inv(inv, o)?;
         let text = args.value(o)?;
         if text.len() > MAX_COMMENT_LEN {
@@ -31,7 +30,7 @@ impl super::MatchText for CommentMatch {
                 "comment: \"--comment\" must be no longer than {MAX_COMMENT_LEN} characters"
             ));
         }
-        m.text = text;
+        self.text = text;
         Ok(())
     }
 
@@ -43,15 +42,13 @@ impl super::MatchText for CommentMatch {
     }
 
     fn save(&self, out: &mut String) {
-        let m = self;
         out.push_str(" --comment");
-        save_string(out, &m.text);
+        save_string(out, &self.text);
     }
 
     fn list(&self, _numeric: bool, out: &mut String) {
-        let m = self;
         out.push_str(" /* ");
-        out.push_str(&m.text);
+        out.push_str(&self.text);
         out.push_str(" */");
     }
 }

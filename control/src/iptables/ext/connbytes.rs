@@ -63,7 +63,6 @@ impl super::MatchText for ConnbytesMatch {
         args: &mut Args,
         _ctx: &super::Ctx,
     ) -> Result<(), String> {
-        let m = self;
         let v = args.value(o)?;
         match o {
             "--connbytes" => {
@@ -77,11 +76,11 @@ impl super::MatchText for ConnbytesMatch {
                 if from > to {
                     return Err(format!("{from} should be less than {to}"));
                 }
-                (m.from, m.to) = if inv { (to, from) } else { (from, to) };
+                (self.from, self.to) = if inv { (to, from) } else { (from, to) };
             }
             "--connbytes-dir" => {
                 cannot_invert(inv, o)?;
-                m.dir = match v.as_str() {
+                self.dir = match v.as_str() {
                     "original" => ConnbytesDir::Original,
                     "reply" => ConnbytesDir::Reply,
                     "both" => ConnbytesDir::Both,
@@ -90,7 +89,7 @@ impl super::MatchText for ConnbytesMatch {
             }
             _ => {
                 cannot_invert(inv, o)?;
-                m.mode = match v.as_str() {
+                self.mode = match v.as_str() {
                     "packets" => ConnbytesMode::Packets,
                     "bytes" => ConnbytesMode::Bytes,
                     "avgpkt" => ConnbytesMode::Avgpkt,
@@ -111,8 +110,7 @@ impl super::MatchText for ConnbytesMatch {
     }
 
     fn save(&self, out: &mut String) {
-        let m = self;
-        let (inv, lo, hi) = bounds(m);
+        let (inv, lo, hi) = bounds(self);
         out.push_str(if inv {
             " ! --connbytes "
         } else {
@@ -122,21 +120,20 @@ impl super::MatchText for ConnbytesMatch {
         let _ = write!(
             out,
             " --connbytes-mode {} --connbytes-dir {}",
-            m.mode.name(),
-            m.dir.name()
+            self.mode.name(),
+            self.dir.name()
         );
     }
 
     fn list(&self, _numeric: bool, out: &mut String) {
-        let m = self;
-        let (inv, lo, hi) = bounds(m);
+        let (inv, lo, hi) = bounds(self);
         out.push_str(if inv { " ! connbytes " } else { " connbytes " });
         range(out, lo, hi);
         let _ = write!(
             out,
             " connbytes mode {} connbytes direction {}",
-            m.mode.name(),
-            m.dir.name()
+            self.mode.name(),
+            self.dir.name()
         );
     }
 }

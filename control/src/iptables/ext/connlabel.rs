@@ -242,38 +242,36 @@ impl super::MatchText for ConnlabelMatch {
     }
 
     fn save(&self, out: &mut String) {
-        let m = self;
-        if m.inv {
+        if self.inv {
             out.push_str(" !");
         }
-        match name(m.bit) {
+        match name(self.bit) {
             Some(n) => {
                 let _ = write!(out, " --label \"{n}\"");
             }
             None => {
-                let _ = write!(out, " --label \"{}\"", m.bit);
+                let _ = write!(out, " --label \"{}\"", self.bit);
             }
         }
-        if m.set {
+        if self.set {
             out.push_str(" --set");
         }
     }
 
     fn list(&self, numeric: bool, out: &mut String) {
-        let m = self;
         out.push_str(" connlabel");
-        if m.inv {
+        if self.inv {
             out.push_str(" !");
         }
-        match name(m.bit).filter(|_| !numeric) {
+        match name(self.bit).filter(|_| !numeric) {
             Some(n) => {
                 let _ = write!(out, " '{n}'");
             }
             None => {
-                let _ = write!(out, " {}", m.bit);
+                let _ = write!(out, " {}", self.bit);
             }
         }
-        if m.set {
+        if self.set {
             out.push_str(" set");
         }
     }

@@ -55,32 +55,31 @@ impl super::MatchText for ConnlimitMatch {
         args: &mut Args,
         ctx: &super::Ctx,
     ) -> Result<(), String> {
-        let m = self;
         let family = ctx.family;
         match o {
             "--connlimit-upto" => {
-                m.count = parse_u32(&args.value(o)?, o)?;
-                m.above = inv;
+                self.count = parse_u32(&args.value(o)?, o)?;
+                self.above = inv;
             }
             "--connlimit-above" => {
-                m.count = parse_u32(&args.value(o)?, o)?;
-                m.above = !inv;
+                self.count = parse_u32(&args.value(o)?, o)?;
+                self.above = !inv;
             }
             "--connlimit-mask" if family == dataplane::ruleset::Family::V6 => {
                 no_inv(inv, o)?;
-                m.mask_len = parse_mask6(&args.value(o)?)?;
+                self.mask_len = parse_mask6(&args.value(o)?)?;
             }
             "--connlimit-mask" => {
                 no_inv(inv, o)?;
-                m.mask_len = parse_bounded(&args.value(o)?, o, 0, 32)? as u8;
+                self.mask_len = parse_bounded(&args.value(o)?, o, 0, 32)? as u8;
             }
             "--connlimit-saddr" => {
                 no_inv(inv, o)?;
-                m.daddr = false;
+                self.daddr = false;
             }
             _ => {
                 no_inv(inv, o)?;
-                m.daddr = true;
+                self.daddr = true;
             }
         }
         Ok(())
@@ -118,25 +117,23 @@ impl super::MatchText for ConnlimitMatch {
     }
 
     fn save(&self, out: &mut String) {
-        let m = self;
-        let which = if m.above { "above" } else { "upto" };
-        let side = if m.daddr { "daddr" } else { "saddr" };
+        let which = if self.above { "above" } else { "upto" };
+        let side = if self.daddr { "daddr" } else { "saddr" };
         let _ = write!(
             out,
             " --connlimit-{which} {} --connlimit-mask {} --connlimit-{side}",
-            m.count, m.mask_len
+            self.count, self.mask_len
         );
     }
 
     fn list(&self, _numeric: bool, out: &mut String) {
-        let m = self;
         let _ = write!(
             out,
             " #conn {}/{} {} {}",
-            if m.daddr { "dst" } else { "src" },
-            m.mask_len,
-            if m.above { ">" } else { "<=" },
-            m.count
+            if self.daddr { "dst" } else { "src" },
+            self.mask_len,
+            if self.above { ">" } else { "<=" },
+            self.count
         );
     }
 }

@@ -127,8 +127,7 @@ impl super::MatchText for ConntrackMatch {
     }
 
     fn options(&self) -> &'static [&'static str] {
-        let m = self;
-        match m.flavor {
+        match self.flavor {
             ConntrackFlavor::State => STATE_OPTIONS,
             ConntrackFlavor::Conntrack => CONNTRACK_OPTIONS,
         }
@@ -226,10 +225,9 @@ impl super::MatchText for ConntrackMatch {
     }
 
     fn finish(&mut self, _seen: &[&'static str]) -> Result<(), String> {
-        let m = self;
-        let empty = m.state.is_none() && !m.tests_entry();
+        let empty = self.state.is_none() && !self.tests_entry();
         if empty {
-            return Err(match m.flavor {
+            return Err(match self.flavor {
                 ConntrackFlavor::State => "state: option \"--state\" must be specified".into(),
                 ConntrackFlavor::Conntrack => "conntrack: At least one option is required".into(),
             });
@@ -238,26 +236,25 @@ impl super::MatchText for ConntrackMatch {
     }
 
     fn save(&self, out: &mut String) {
-        let m = self;
-        if let Some(s) = m.state {
-            let name = match m.flavor {
+        if let Some(s) = self.state {
+            let name = match self.flavor {
                 ConntrackFlavor::State => "--state",
                 ConntrackFlavor::Conntrack => "--ctstate",
             };
             opt(out, s.inv, name);
             let _ = write!(out, " {}", fmt_states(s.val));
         }
-        if let Some(p) = m.proto {
+        if let Some(p) = self.proto {
             opt(out, p.inv, "--ctproto");
             let _ = write!(out, " {}", p.val);
         }
         let none6 = Default::default();
-        let v6 = m.addrs6.as_deref().unwrap_or(&none6);
+        let v6 = self.addrs6.as_deref().unwrap_or(&none6);
         for (i, (name, a)) in [
-            ("--ctorigsrc", &m.orig_src),
-            ("--ctorigdst", &m.orig_dst),
-            ("--ctreplsrc", &m.repl_src),
-            ("--ctrepldst", &m.repl_dst),
+            ("--ctorigsrc", &self.orig_src),
+            ("--ctorigdst", &self.orig_dst),
+            ("--ctreplsrc", &self.repl_src),
+            ("--ctrepldst", &self.repl_dst),
         ]
         .into_iter()
         .enumerate()
@@ -272,21 +269,21 @@ impl super::MatchText for ConntrackMatch {
             }
         }
         for (name, p) in [
-            ("--ctorigsrcport", &m.orig_src_port),
-            ("--ctorigdstport", &m.orig_dst_port),
-            ("--ctreplsrcport", &m.repl_src_port),
-            ("--ctrepldstport", &m.repl_dst_port),
+            ("--ctorigsrcport", &self.orig_src_port),
+            ("--ctorigdstport", &self.orig_dst_port),
+            ("--ctreplsrcport", &self.repl_src_port),
+            ("--ctrepldstport", &self.repl_dst_port),
         ] {
             if let Some(p) = p {
                 opt(out, p.inv, name);
                 let _ = write!(out, " {}", fmt_port_range(&p.val));
             }
         }
-        if let Some(s) = m.status {
+        if let Some(s) = self.status {
             opt(out, s.inv, "--ctstatus");
             let _ = write!(out, " {}", fmt_status(s.val));
         }
-        if let Some(e) = m.expire {
+        if let Some(e) = self.expire {
             opt(out, e.inv, "--ctexpire");
             if e.val.0 == e.val.1 {
                 let _ = write!(out, " {}", e.val.0);
@@ -294,7 +291,7 @@ impl super::MatchText for ConntrackMatch {
                 let _ = write!(out, " {}:{}", e.val.0, e.val.1);
             }
         }
-        if let Some(d) = m.dir {
+        if let Some(d) = self.dir {
             out.push_str(match d {
                 CtDir::Original => " --ctdir ORIGINAL",
                 CtDir::Reply => " --ctdir REPLY",
@@ -304,29 +301,28 @@ impl super::MatchText for ConntrackMatch {
 
     /// `ctstate NEW ctproto 6 ...` (or ` state NEW` for `-m state`).
     fn list(&self, _numeric: bool, out: &mut String) {
-        let m = self;
         let neg = |out: &mut String, inv: bool| {
             if inv {
                 out.push_str(" !");
             }
         };
-        if let Some(s) = m.state {
+        if let Some(s) = self.state {
             neg(out, s.inv);
-            let name = match m.flavor {
+            let name = match self.flavor {
                 ConntrackFlavor::State => "state",
                 ConntrackFlavor::Conntrack => "ctstate",
             };
             let _ = write!(out, " {name} {}", fmt_states(s.val));
         }
-        if let Some(p) = m.proto {
+        if let Some(p) = self.proto {
             neg(out, p.inv);
             let _ = write!(out, " ctproto {}", p.val);
         }
         for (name, a) in [
-            ("ctorigsrc", &m.orig_src),
-            ("ctorigdst", &m.orig_dst),
-            ("ctreplsrc", &m.repl_src),
-            ("ctrepldst", &m.repl_dst),
+            ("ctorigsrc", &self.orig_src),
+            ("ctorigdst", &self.orig_dst),
+            ("ctreplsrc", &self.repl_src),
+            ("ctrepldst", &self.repl_dst),
         ] {
             if let Some(a) = a {
                 neg(out, a.inv);
@@ -334,21 +330,21 @@ impl super::MatchText for ConntrackMatch {
             }
         }
         for (name, p) in [
-            ("ctorigsrcport", &m.orig_src_port),
-            ("ctorigdstport", &m.orig_dst_port),
-            ("ctreplsrcport", &m.repl_src_port),
-            ("ctrepldstport", &m.repl_dst_port),
+            ("ctorigsrcport", &self.orig_src_port),
+            ("ctorigdstport", &self.orig_dst_port),
+            ("ctreplsrcport", &self.repl_src_port),
+            ("ctrepldstport", &self.repl_dst_port),
         ] {
             if let Some(p) = p {
                 neg(out, p.inv);
                 let _ = write!(out, " {name} {}", fmt_port_range(&p.val));
             }
         }
-        if let Some(s) = m.status {
+        if let Some(s) = self.status {
             neg(out, s.inv);
             let _ = write!(out, " ctstatus {}", fmt_status(s.val));
         }
-        if let Some(e) = m.expire {
+        if let Some(e) = self.expire {
             neg(out, e.inv);
             if e.val.0 == e.val.1 {
                 let _ = write!(out, " ctexpire {}", e.val.0);
@@ -356,7 +352,7 @@ impl super::MatchText for ConntrackMatch {
                 let _ = write!(out, " ctexpire {}:{}", e.val.0, e.val.1);
             }
         }
-        if let Some(d) = m.dir {
+        if let Some(d) = self.dir {
             out.push_str(match d {
                 CtDir::Original => " ctdir ORIGINAL",
                 CtDir::Reply => " ctdir REPLY",

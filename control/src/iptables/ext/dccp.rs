@@ -123,8 +123,7 @@ impl super::MatchText for DccpMatch {
     }
 
     fn save(&self, out: &mut String) {
-        let m = self;
-        for (name, r) in [("--sport", &m.sport), ("--dport", &m.dport)] {
+        for (name, r) in [("--sport", &self.sport), ("--dport", &self.dport)] {
             if let Some(r) = r {
                 if r.inv {
                     out.push_str(" !");
@@ -132,14 +131,14 @@ impl super::MatchText for DccpMatch {
                 out.push_str(&format!(" {name} {}", range(r.val)));
             }
         }
-        if let Some(t) = m.types {
+        if let Some(t) = self.types {
             if t.inv {
                 out.push_str(" !");
             }
             out.push_str(" --dccp-types ");
             out.push_str(&type_list(t.val, false));
         }
-        if let Some(o) = m.option {
+        if let Some(o) = self.option {
             out.push_str(if o.inv {
                 " ! --dccp-option "
             } else {
@@ -150,17 +149,16 @@ impl super::MatchText for DccpMatch {
     }
 
     fn list(&self, numeric: bool, out: &mut String) {
-        let m = self;
         out.push_str(" dccp");
-        super::sctp::list_ports(&m.sport, &m.dport, out);
-        if let Some(t) = m.types {
+        super::sctp::list_ports(&self.sport, &self.dport, out);
+        if let Some(t) = self.types {
             if t.inv {
                 out.push_str(" !");
             }
             out.push(' ');
             out.push_str(&type_list(t.val, numeric));
         }
-        if let Some(o) = m.option {
+        if let Some(o) = self.option {
             out.push_str(&format!(
                 " option={}{}",
                 if o.inv { "!" } else { "" },

@@ -66,14 +66,13 @@ impl super::MatchText for DscpMatch {
         args: &mut Args,
         _ctx: &super::Ctx,
     ) -> Result<(), String> {
-        let m = self;
         let v = args.value(o)?;
-        m.dscp = if o == "--dscp" {
+        self.dscp = if o == "--dscp" {
             parse_bounded(&v, o, 0, 63)? as u8
         } else {
             dscp_class(&v)?
         };
-        m.inv = inv;
+        self.inv = inv;
         Ok(())
     }
 
@@ -86,18 +85,16 @@ impl super::MatchText for DscpMatch {
     }
 
     fn save(&self, out: &mut String) {
-        let m = self;
-        opt(out, m.inv, "--dscp");
-        let _ = write!(out, " 0x{:02x}", m.dscp);
+        opt(out, self.inv, "--dscp");
+        let _ = write!(out, " 0x{:02x}", self.dscp);
     }
 
     fn list(&self, _numeric: bool, out: &mut String) {
-        let m = self;
         let _ = write!(
             out,
             " DSCP match {}0x{:02x}",
-            if m.inv { "!" } else { "" },
-            m.dscp
+            if self.inv { "!" } else { "" },
+            self.dscp
         );
     }
 }
@@ -122,9 +119,8 @@ impl super::MatchText for TosMatch {
         args: &mut Args,
         _ctx: &super::Ctx,
     ) -> Result<(), String> {
-        let m = self;
         let (value, mask) = parse_tos_value(&args.value(o)?, o)?;
-        *m = TosMatch { inv, value, mask };
+        *self = TosMatch { inv, value, mask };
         Ok(())
     }
 
@@ -136,21 +132,19 @@ impl super::MatchText for TosMatch {
     }
 
     fn save(&self, out: &mut String) {
-        let m = self;
-        opt(out, m.inv, "--tos");
-        let _ = write!(out, " 0x{:02x}/0x{:02x}", m.value, m.mask);
+        opt(out, self.inv, "--tos");
+        let _ = write!(out, " 0x{:02x}/0x{:02x}", self.value, self.mask);
     }
 
     fn list(&self, numeric: bool, out: &mut String) {
-        let m = self;
         out.push_str(" tos match");
-        if m.inv {
+        if self.inv {
             out.push('!');
         }
-        match tos_symbol(m.value, m.mask).filter(|_| !numeric) {
+        match tos_symbol(self.value, self.mask).filter(|_| !numeric) {
             Some(name) => out.push_str(name),
             None => {
-                let _ = write!(out, "0x{:02x}/0x{:02x}", m.value, m.mask);
+                let _ = write!(out, "0x{:02x}/0x{:02x}", self.value, self.mask);
             }
         }
     }

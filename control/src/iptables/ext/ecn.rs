@@ -31,16 +31,15 @@ impl super::MatchText for EcnMatch {
         args: &mut Args,
         _ctx: &super::Ctx,
     ) -> Result<(), String> {
-        let m = self;
         match o {
-            "--ecn-tcp-cwr" => m.cwr = Some(!inv),
-            "--ecn-tcp-ece" => m.ece = Some(!inv),
+            "--ecn-tcp-cwr" => self.cwr = Some(!inv),
+            "--ecn-tcp-ece" => self.ece = Some(!inv),
             _ => {
                 let v = args.value(o)?;
                 let ect = v.parse::<u8>().ok().filter(|n| *n <= 3).ok_or_else(|| {
                     "ecn: bad value for option \"--ecn-ip-ect\", or out of range (0-3).".to_string()
                 })?;
-                m.ip_ect = Some((ect, inv));
+                self.ip_ect = Some((ect, inv));
             }
         }
         Ok(())
@@ -54,28 +53,26 @@ impl super::MatchText for EcnMatch {
     }
 
     fn save(&self, out: &mut String) {
-        let m = self;
-        if let Some(want) = m.ece {
+        if let Some(want) = self.ece {
             let _ = write!(out, "{} --ecn-tcp-ece", bang(!want));
         }
-        if let Some(want) = m.cwr {
+        if let Some(want) = self.cwr {
             let _ = write!(out, "{} --ecn-tcp-cwr", bang(!want));
         }
-        if let Some((ect, inv)) = m.ip_ect {
+        if let Some((ect, inv)) = self.ip_ect {
             let _ = write!(out, "{} --ecn-ip-ect {ect}", bang(inv));
         }
     }
 
     fn list(&self, _numeric: bool, out: &mut String) {
-        let m = self;
         out.push_str(" ECN match");
-        if let Some(want) = m.ece {
+        if let Some(want) = self.ece {
             let _ = write!(out, " {}ECE", if want { "" } else { "!" });
         }
-        if let Some(want) = m.cwr {
+        if let Some(want) = self.cwr {
             let _ = write!(out, " {}CWR", if want { "" } else { "!" });
         }
-        if let Some((ect, inv)) = m.ip_ect {
+        if let Some((ect, inv)) = self.ip_ect {
             let _ = write!(out, " {}ECT={ect}", if inv { "!" } else { "" });
         }
     }

@@ -76,22 +76,19 @@ impl super::MatchText for EspMatch {
         args: &mut Args,
         _ctx: &super::Ctx,
     ) -> Result<(), String> {
-        let m = self;
-        m.spis = parse_spis(&args.value(o)?, o, "esp", inv)?;
+        self.spis = parse_spis(&args.value(o)?, o, "esp", inv)?;
         Ok(())
     }
 
     fn save(&self, out: &mut String) {
-        let m = self;
-        save_spis(&m.spis, "--espspi", true, out);
+        save_spis(&self.spis, "--espspi", true, out);
     }
 
     fn list(&self, _numeric: bool, out: &mut String) {
-        let m = self;
         out.push_str(" esp");
-        if m.spis != SpiRange::ANY {
+        if self.spis != SpiRange::ANY {
             out.push(' ');
-            list_spis(&m.spis, out);
+            list_spis(&self.spis, out);
         }
     }
 }

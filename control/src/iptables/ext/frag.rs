@@ -44,7 +44,6 @@ impl super::MatchText for FragMatch {
         args: &mut Args,
         _ctx: &super::Ctx,
     ) -> Result<(), String> {
-        let m = self;
         if inv && !matches!(o, "--fragid" | "--fraglen") {
             return Err(format!("frag: option \"{o}\" cannot be inverted."));
         }
@@ -65,16 +64,16 @@ impl super::MatchText for FragMatch {
                         (n, n)
                     }
                 };
-                m.ids = SpiRange { min, max, inv };
+                self.ids = SpiRange { min, max, inv };
             }
             "--fraglen" => {
                 let v = args.value(o)?;
-                m.len = Some(Inv::new(inv, number(&v, o)?));
+                self.len = Some(Inv::new(inv, number(&v, o)?));
             }
-            "--fragres" => m.res = true,
-            "--fragfirst" => m.first = true,
-            "--fragmore" => m.more = true,
-            _ => m.last = true,
+            "--fragres" => self.res = true,
+            "--fragfirst" => self.first = true,
+            "--fragmore" => self.more = true,
+            _ => self.last = true,
         }
         Ok(())
     }
@@ -90,19 +89,18 @@ impl super::MatchText for FragMatch {
     }
 
     fn save(&self, out: &mut String) {
-        let m = self;
-        if (m.ids.min, m.ids.max) != (0, u32::MAX) {
-            super::esp::save_spis(&m.ids, "--fragid", false, out);
+        if (self.ids.min, self.ids.max) != (0, u32::MAX) {
+            super::esp::save_spis(&self.ids, "--fragid", false, out);
         }
-        if let Some(l) = m.len {
+        if let Some(l) = self.len {
             super::opt(out, l.inv, "--fraglen");
             let _ = write!(out, " {}", l.val);
         }
         for (set, word) in [
-            (m.res, " --fragres"),
-            (m.first, " --fragfirst"),
-            (m.more, " --fragmore"),
-            (m.last, " --fraglast"),
+            (self.res, " --fragres"),
+            (self.first, " --fragfirst"),
+            (self.more, " --fragmore"),
+            (self.last, " --fraglast"),
         ] {
             if set {
                 out.push_str(word);
@@ -112,24 +110,23 @@ impl super::MatchText for FragMatch {
 
     /// ` frag id:5 length:8 reserved first more last` (libip6t_frag's print).
     fn list(&self, _numeric: bool, out: &mut String) {
-        let m = self;
         out.push_str(" frag ");
-        let inv = if m.ids.inv { "!" } else { "" };
-        if (m.ids.min, m.ids.max) != (0, u32::MAX) || m.ids.inv {
-            if m.ids.min == m.ids.max {
-                let _ = write!(out, "id:{inv}{}", m.ids.min);
+        let inv = if self.ids.inv { "!" } else { "" };
+        if (self.ids.min, self.ids.max) != (0, u32::MAX) || self.ids.inv {
+            if self.ids.min == self.ids.max {
+                let _ = write!(out, "id:{inv}{}", self.ids.min);
             } else {
-                let _ = write!(out, "ids:{inv}{}:{}", m.ids.min, m.ids.max);
+                let _ = write!(out, "ids:{inv}{}:{}", self.ids.min, self.ids.max);
             }
         }
-        if let Some(l) = m.len {
+        if let Some(l) = self.len {
             let _ = write!(out, " length:{}{}", if l.inv { "!" } else { "" }, l.val);
         }
         for (set, word) in [
-            (m.res, " reserved"),
-            (m.first, " first"),
-            (m.more, " more"),
-            (m.last, " last"),
+            (self.res, " reserved"),
+            (self.first, " first"),
+            (self.more, " more"),
+            (self.last, " last"),
         ] {
             if set {
                 out.push_str(word);

@@ -261,47 +261,46 @@ impl super::MatchText for HashlimitMatch {
     }
 
     fn finish(&mut self, seen: &[&'static str]) -> Result<(), String> {
-        let m = self;
-        if m.avg == 0 {
+        if self.avg == 0 {
             return Err(
                 "hashlimit: option \"--hashlimit-upto\" or \"--hashlimit-above\" must be specified"
                     .into(),
             );
         }
-        if m.name.is_empty() {
+        if self.name.is_empty() {
             return Err("hashlimit: option \"--hashlimit-name\" must be specified".into());
         }
-        if m.bytes {
+        if self.bytes {
             if !seen.contains(&"--hashlimit-burst") {
-                m.burst = 0;
+                self.burst = 0;
             } else {
                 // The burst in bytes becomes a whole number of rate units, rounded up.
-                let burst_bytes = u64::from(m.burst & !BYTE_BURST);
-                let unit = cost_to_bytes(m.avg).max(1);
+                let burst_bytes = u64::from(self.burst & !BYTE_BURST);
+                let unit = cost_to_bytes(self.avg).max(1);
                 if burst_bytes < unit {
                     return Err(format!("hashlimit: burst cannot be smaller than {unit}b"));
                 }
-                m.burst = burst_bytes.div_ceil(unit) as u32;
+                self.burst = burst_bytes.div_ceil(unit) as u32;
             }
         }
         if !seen.contains(&"--hashlimit-htable-expire") {
             // The unit the rate was typed in (`60/min`: 60 s), a minute for a byte burst.
-            m.expire = if m.bytes && seen.contains(&"--hashlimit-burst") {
+            self.expire = if self.bytes && seen.contains(&"--hashlimit-burst") {
                 BYTE_BURST_EXPIRE_MS
             } else {
-                m.unit_s * 1000
+                self.unit_s * 1000
             };
         }
-        if m.rate_match {
+        if self.rate_match {
             // Rate-match counts per interval: the rate per second, over the unit typed.
-            if !m.bytes {
-                m.avg /= u64::from(m.unit_s.max(1));
+            if !self.bytes {
+                self.avg /= u64::from(self.unit_s.max(1));
             }
-            if m.interval == 0 {
-                m.interval = if m.bytes { 1 } else { m.unit_s };
+            if self.interval == 0 {
+                self.interval = if self.bytes { 1 } else { self.unit_s };
             }
         }
-        m.unit_s = 0;
+        self.unit_s = 0;
         Ok(())
     }
 

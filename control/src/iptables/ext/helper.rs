@@ -25,14 +25,13 @@ impl super::MatchText for HelperMatch {
         args: &mut Args,
         _ctx: &super::Ctx,
     ) -> Result<(), String> {
-        let m = self;
         let name = args.value(o)?;
         if name.len() > MAX_NAME {
             return Err(format!(
                 "helper: \"--helper\" must be no longer than {MAX_NAME} characters"
             ));
         }
-        *m = HelperMatch { inv, name };
+        *self = HelperMatch { inv, name };
         Ok(())
     }
 
@@ -44,22 +43,20 @@ impl super::MatchText for HelperMatch {
     }
 
     fn save(&self, out: &mut String) {
-        let m = self;
-        if m.inv {
+        if self.inv {
             out.push_str(" !");
         }
         out.push_str(" --helper");
-        save_string(out, &m.name);
+        save_string(out, &self.name);
     }
 
     fn list(&self, _numeric: bool, out: &mut String) {
-        let m = self;
         out.push_str(" helper match ");
-        if m.inv {
+        if self.inv {
             out.push_str("! ");
         }
         out.push('"');
-        out.push_str(&m.name);
+        out.push_str(&self.name);
         out.push('"');
     }
 }

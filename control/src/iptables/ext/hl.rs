@@ -26,7 +26,6 @@ impl super::MatchText for HlMatch {
         args: &mut Args,
         _ctx: &super::Ctx,
     ) -> Result<(), String> {
-        let m = self;
         if inv && o != "--hl-eq" {
             return Err(format!("hl: option \"{o}\" cannot be inverted."));
         }
@@ -40,7 +39,7 @@ impl super::MatchText for HlMatch {
             "--hl-lt" => HlOp::Lt,
             _ => HlOp::Gt,
         };
-        *m = HlMatch { op, value };
+        *self = HlMatch { op, value };
         Ok(())
     }
 
@@ -54,25 +53,23 @@ impl super::MatchText for HlMatch {
     }
 
     fn save(&self, out: &mut String) {
-        let m = self;
-        let _ = match m.op {
-            HlOp::Eq => write!(out, " --hl-eq {}", m.value),
-            HlOp::Ne => write!(out, " ! --hl-eq {}", m.value),
-            HlOp::Lt => write!(out, " --hl-lt {}", m.value),
-            HlOp::Gt => write!(out, " --hl-gt {}", m.value),
+        let _ = match self.op {
+            HlOp::Eq => write!(out, " --hl-eq {}", self.value),
+            HlOp::Ne => write!(out, " ! --hl-eq {}", self.value),
+            HlOp::Lt => write!(out, " --hl-lt {}", self.value),
+            HlOp::Gt => write!(out, " --hl-gt {}", self.value),
         };
     }
 
     /// ` HL match HL == 64` (libip6t_hl's print).
     fn list(&self, _numeric: bool, out: &mut String) {
-        let m = self;
-        let op = match m.op {
+        let op = match self.op {
             HlOp::Eq => "==",
             HlOp::Ne => "!=",
             HlOp::Lt => "<",
             HlOp::Gt => ">",
         };
-        let _ = write!(out, " HL match HL {op} {}", m.value);
+        let _ = write!(out, " HL match HL {op} {}", self.value);
     }
 
     fn repeated(opt: &str) -> String {

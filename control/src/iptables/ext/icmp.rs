@@ -90,9 +90,8 @@ impl super::MatchText for IcmpMatch {
         args: &mut Args,
         _ctx: &super::Ctx,
     ) -> Result<(), String> {
-        let m = self;
         let (t, lo, hi) = parse_type(&args.value(o)?)?;
-        *m = IcmpMatch {
+        *self = IcmpMatch {
             inv,
             icmp_type: t,
             code_min: lo,
@@ -109,14 +108,13 @@ impl super::MatchText for IcmpMatch {
     }
 
     fn save(&self, out: &mut String) {
-        let m = self;
-        opt(out, m.inv, "--icmp-type");
-        if m.icmp_type == ICMP_ANY {
+        opt(out, self.inv, "--icmp-type");
+        if self.icmp_type == ICMP_ANY {
             out.push_str(" any");
         } else {
-            let _ = write!(out, " {}", m.icmp_type);
-            if m.code_min != 0 || m.code_max != 0xff {
-                let _ = write!(out, "/{}", m.code_min);
+            let _ = write!(out, " {}", self.icmp_type);
+            if self.code_min != 0 || self.code_max != 0xff {
+                let _ = write!(out, "/{}", self.code_min);
             }
         }
     }

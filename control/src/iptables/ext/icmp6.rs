@@ -91,9 +91,8 @@ impl super::MatchText for Icmp6Match {
         args: &mut Args,
         _ctx: &super::Ctx,
     ) -> Result<(), String> {
-        let m = self;
         let (t, lo, hi) = parse_type(&args.value(o)?)?;
-        *m = Icmp6Match {
+        *self = Icmp6Match {
             inv,
             icmp_type: t,
             code_min: lo,
@@ -110,11 +109,10 @@ impl super::MatchText for Icmp6Match {
     }
 
     fn save(&self, out: &mut String) {
-        let m = self;
-        opt(out, m.inv, "--icmpv6-type");
-        let _ = write!(out, " {}", m.icmp_type);
-        if m.code_min != 0 || m.code_max != 0xff {
-            let _ = write!(out, "/{}", m.code_min);
+        opt(out, self.inv, "--icmpv6-type");
+        let _ = write!(out, " {}", self.icmp_type);
+        if self.code_min != 0 || self.code_max != 0xff {
+            let _ = write!(out, "/{}", self.code_min);
         }
     }
 

@@ -31,30 +31,27 @@ impl super::MatchText for IpcompMatch {
         args: &mut Args,
         _ctx: &super::Ctx,
     ) -> Result<(), String> {
-        let m = self;
         match o {
             "--compres" => {
                 super::no_inv(inv, o)?;
-                m.hdrres = true;
+                self.hdrres = true;
             }
-            _ => m.spis = parse_spis(&args.value(o)?, o, "ipcomp", inv)?,
+            _ => self.spis = parse_spis(&args.value(o)?, o, "ipcomp", inv)?,
         }
         Ok(())
     }
 
     fn save(&self, out: &mut String) {
-        let m = self;
-        save_spis(&m.spis, "--ipcompspi", false, out);
-        if m.hdrres {
+        save_spis(&self.spis, "--ipcompspi", false, out);
+        if self.hdrres {
             out.push_str(" --compres");
         }
     }
 
     fn list(&self, _numeric: bool, out: &mut String) {
-        let m = self;
         out.push_str(" comp ");
-        list_spis(&m.spis, out);
-        if m.hdrres {
+        list_spis(&self.spis, out);
+        if self.hdrres {
             out.push_str(" reserved");
         }
     }

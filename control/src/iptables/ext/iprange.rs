@@ -31,29 +31,26 @@ impl super::MatchText for IprangeMatch {
         args: &mut Args,
         _ctx: &super::Ctx,
     ) -> Result<(), String> {
-        let m = self;
         let r = Inv::new(inv, parse_range(&args.value(o)?)?);
         if o == "--src-range" {
-            once(&m.src, o)?;
-            m.src = Some(r);
+            once(&self.src, o)?;
+            self.src = Some(r);
         } else {
-            once(&m.dst, o)?;
-            m.dst = Some(r);
+            once(&self.dst, o)?;
+            self.dst = Some(r);
         }
         Ok(())
     }
 
     fn finish(&mut self, _seen: &[&'static str]) -> Result<(), String> {
-        let m = self;
-        if m.src.is_none() && m.dst.is_none() {
+        if self.src.is_none() && self.dst.is_none() {
             return Err("iprange match: You must specify `--src-range' or `--dst-range'".into());
         }
         Ok(())
     }
 
     fn save(&self, out: &mut String) {
-        let m = self;
-        for (name, r) in [("--src-range", m.src), ("--dst-range", m.dst)] {
+        for (name, r) in [("--src-range", self.src), ("--dst-range", self.dst)] {
             if let Some(r) = r {
                 opt(out, r.inv, name);
                 let _ = write!(out, " {}-{}", r.val.lo, r.val.hi);
@@ -62,10 +59,9 @@ impl super::MatchText for IprangeMatch {
     }
 
     fn list(&self, _numeric: bool, out: &mut String) {
-        let m = self;
         for (name, r) in [
-            (" source IP range", m.src),
-            (" destination IP range", m.dst),
+            (" source IP range", self.src),
+            (" destination IP range", self.dst),
         ] {
             if let Some(r) = r {
                 out.push_str(name);

@@ -26,7 +26,6 @@ impl super::MatchText for LengthMatch {
         args: &mut Args,
         _ctx: &super::Ctx,
     ) -> Result<(), String> {
-        let m = self;
         let v = args.value(o)?;
         let num = |s: &str, dflt: u64| {
             if s.is_empty() {
@@ -45,7 +44,7 @@ impl super::MatchText for LengthMatch {
         if min > max {
             return Err(format!("length: invalid range `{v}' (min > max)"));
         }
-        *m = LengthMatch {
+        *self = LengthMatch {
             inv,
             min: min as u16,
             max: max as u16,
@@ -61,22 +60,20 @@ impl super::MatchText for LengthMatch {
     }
 
     fn save(&self, out: &mut String) {
-        let m = self;
-        opt(out, m.inv, "--length");
-        if m.min == m.max {
-            let _ = write!(out, " {}", m.min);
+        opt(out, self.inv, "--length");
+        if self.min == self.max {
+            let _ = write!(out, " {}", self.min);
         } else {
-            let _ = write!(out, " {}:{}", m.min, m.max);
+            let _ = write!(out, " {}:{}", self.min, self.max);
         }
     }
 
     fn list(&self, _numeric: bool, out: &mut String) {
-        let m = self;
-        let _ = write!(out, " length {}", if m.inv { "!" } else { "" });
-        if m.min == m.max {
-            let _ = write!(out, "{}", m.min);
+        let _ = write!(out, " length {}", if self.inv { "!" } else { "" });
+        if self.min == self.max {
+            let _ = write!(out, "{}", self.min);
         } else {
-            let _ = write!(out, "{}:{}", m.min, m.max);
+            let _ = write!(out, "{}:{}", self.min, self.max);
         }
     }
 }

@@ -97,24 +97,22 @@ impl super::MatchText for LimitMatch {
     }
 
     fn save(&self, out: &mut String) {
-        let m = self;
         let _ = write!(
             out,
             " --limit {}",
-            fmt_rate(u64::from(m.avg), &limit_units())
+            fmt_rate(u64::from(self.avg), &limit_units())
         );
-        if m.burst != DEFAULT_BURST {
-            let _ = write!(out, " --limit-burst {}", m.burst);
+        if self.burst != DEFAULT_BURST {
+            let _ = write!(out, " --limit-burst {}", self.burst);
         }
     }
 
     fn list(&self, _numeric: bool, out: &mut String) {
-        let m = self;
         let _ = write!(
             out,
             " limit: avg {} burst {}",
-            fmt_rate(u64::from(m.avg), &limit_units()),
-            m.burst
+            fmt_rate(u64::from(self.avg), &limit_units()),
+            self.burst
         );
     }
 }

@@ -51,9 +51,8 @@ impl super::MatchText for MacMatch {
         args: &mut Args,
         _ctx: &super::Ctx,
     ) -> Result<(), String> {
-        let m = self;
-        m.addr = parse_mac(&args.value(o)?)?;
-        m.inv = inv;
+        self.addr = parse_mac(&args.value(o)?)?;
+        self.inv = inv;
         Ok(())
     }
 
@@ -65,19 +64,17 @@ impl super::MatchText for MacMatch {
     }
 
     fn save(&self, out: &mut String) {
-        let m = self;
-        opt(out, m.inv, "--mac-source");
+        opt(out, self.inv, "--mac-source");
         out.push(' ');
-        out.push_str(&fmt_mac(&m.addr));
+        out.push_str(&fmt_mac(&self.addr));
     }
 
     fn list(&self, _numeric: bool, out: &mut String) {
-        let m = self;
         let _ = write!(
             out,
             " MAC {}{}",
-            if m.inv { "! " } else { "" },
-            fmt_mac(&m.addr)
+            if self.inv { "! " } else { "" },
+            fmt_mac(&self.addr)
         );
     }
 }

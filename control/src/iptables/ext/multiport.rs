@@ -25,58 +25,54 @@ impl super::MatchText for MultiportMatch {
     }
 
     fn parse(&mut self, o: &str, inv: bool, args: &mut Args, ctx: &Ctx) -> Result<(), String> {
-        let m = self;
-        if !m.ports.is_empty() {
+        if !self.ports.is_empty() {
             return Err("multiport can only have one option".into());
         }
-        m.dir = match o {
+        self.dir = match o {
             "--source-ports" | "--sports" => MultiportDir::Source,
             "--destination-ports" | "--dports" => MultiportDir::Destination,
             _ => MultiportDir::Either,
         };
-        m.inv = inv;
+        self.inv = inv;
         let list = args.value(o)?;
         for item in list.split(',') {
-            m.ports.push(parse_port_range(item, ctx.proto_name())?);
+            self.ports.push(parse_port_range(item, ctx.proto_name())?);
         }
-        if m.slots() > MAX_SLOTS {
+        if self.slots() > MAX_SLOTS {
             return Err("too many ports specified".into());
         }
         Ok(())
     }
 
     fn finish(&mut self, _seen: &[&'static str]) -> Result<(), String> {
-        let m = self;
-        if m.ports.is_empty() {
+        if self.ports.is_empty() {
             return Err("multiport expects an option".into());
         }
         Ok(())
     }
 
     fn save(&self, out: &mut String) {
-        let m = self;
-        let name = match m.dir {
+        let name = match self.dir {
             MultiportDir::Source => "--sports",
             MultiportDir::Destination => "--dports",
             MultiportDir::Either => "--ports",
         };
-        opt(out, m.inv, name);
+        opt(out, self.inv, name);
         out.push(' ');
-        let list: Vec<String> = m.ports.iter().map(fmt_port_range).collect();
+        let list: Vec<String> = self.ports.iter().map(fmt_port_range).collect();
         out.push_str(&list.join(","));
     }
 
     fn list(&self, numeric: bool, out: &mut String) {
-        let m = self;
-        out.push_str(match m.dir {
+        out.push_str(match self.dir {
             MultiportDir::Source => " multiport sports ",
             MultiportDir::Destination => " multiport dports ",
             MultiportDir::Either => " multiport ports ",
         });
-        if m.inv {
+        if self.inv {
             out.push_str(" !");
         }
-        for (i, r) in m.ports.iter().enumerate() {
+        for (i, r) in self.ports.iter().enumerate() {
             if i > 0 {
                 out.push(',');
             }

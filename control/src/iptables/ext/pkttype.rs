@@ -25,7 +25,6 @@ impl super::MatchText for PkttypeMatch {
         args: &mut Args,
         _ctx: &super::Ctx,
     ) -> Result<(), String> {
-        let m = self;
         let v = args.value(o)?;
         let pkt_type = match v.to_ascii_lowercase().as_str() {
             "unicast" | "host" => PktType::Unicast,
@@ -34,7 +33,7 @@ impl super::MatchText for PkttypeMatch {
             "otherhost" => PktType::OtherHost,
             _ => return Err(format!("Bad packet type '{v}'")),
         };
-        *m = PkttypeMatch { inv, pkt_type };
+        *self = PkttypeMatch { inv, pkt_type };
         Ok(())
     }
 
@@ -46,17 +45,19 @@ impl super::MatchText for PkttypeMatch {
     }
 
     fn save(&self, out: &mut String) {
-        let m = self;
-        if m.inv {
+        if self.inv {
             out.push_str(" !");
         }
         out.push_str(" --pkt-type ");
-        out.push_str(m.pkt_type.name());
+        out.push_str(self.pkt_type.name());
     }
 
     fn list(&self, _numeric: bool, out: &mut String) {
-        let m = self;
-        out.push_str(if m.inv { " PKTTYPE != " } else { " PKTTYPE = " });
-        out.push_str(m.pkt_type.name());
+        out.push_str(if self.inv {
+            " PKTTYPE != "
+        } else {
+            " PKTTYPE = "
+        });
+        out.push_str(self.pkt_type.name());
     }
 }

@@ -25,7 +25,6 @@ impl super::MatchText for QuotaMatch {
         args: &mut Args,
         _ctx: &super::Ctx,
     ) -> Result<(), String> {
-        let m = self;
         let v = args.value(o)?;
         let quota = v.parse::<u64>().map_err(|_| {
             format!(
@@ -33,7 +32,7 @@ impl super::MatchText for QuotaMatch {
                 u64::MAX
             )
         })?;
-        *m = QuotaMatch { inv, quota };
+        *self = QuotaMatch { inv, quota };
         Ok(())
     }
 
@@ -45,15 +44,13 @@ impl super::MatchText for QuotaMatch {
     }
 
     fn save(&self, out: &mut String) {
-        let m = self;
-        if m.inv {
+        if self.inv {
             out.push_str(" !");
         }
-        let _ = write!(out, " --quota {}", m.quota);
+        let _ = write!(out, " --quota {}", self.quota);
     }
 
     fn list(&self, _numeric: bool, out: &mut String) {
-        let m = self;
-        let _ = write!(out, " quota: {} bytes", m.quota);
+        let _ = write!(out, " quota: {} bytes", self.quota);
     }
 }

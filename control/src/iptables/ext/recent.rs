@@ -47,7 +47,6 @@ impl super::MatchText for RecentMatch {
         args: &mut Args,
         _ctx: &super::Ctx,
     ) -> Result<(), String> {
-        let m = self;
         let cmd = match o {
             "--set" => Some(RecentCmd::Set),
             "--rcheck" => Some(RecentCmd::Rcheck),
@@ -56,20 +55,20 @@ impl super::MatchText for RecentMatch {
             _ => None,
         };
         if let Some(cmd) = cmd {
-            m.cmd = cmd;
-            m.inv = inv;
+            self.cmd = cmd;
+            self.inv = inv;
             return Ok(());
         }
         no_inv(inv, o)?;
         match o {
-            "--seconds" => m.seconds = parse_u32(&args.value(o)?, o)?,
-            "--hitcount" => m.hitcount = parse_u32(&args.value(o)?, o)?,
-            "--reap" => m.reap = true,
-            "--rttl" => m.rttl = true,
-            "--name" => m.name = args.value(o)?,
-            "--rsource" => m.side = RecentSide::Source,
-            "--rdest" => m.side = RecentSide::Dest,
-            _ => m.mask = parse_addr(&args.value(o)?)?,
+            "--seconds" => self.seconds = parse_u32(&args.value(o)?, o)?,
+            "--hitcount" => self.hitcount = parse_u32(&args.value(o)?, o)?,
+            "--reap" => self.reap = true,
+            "--rttl" => self.rttl = true,
+            "--name" => self.name = args.value(o)?,
+            "--rsource" => self.side = RecentSide::Source,
+            "--rdest" => self.side = RecentSide::Dest,
+            _ => self.mask = parse_addr(&args.value(o)?)?,
         }
         Ok(())
     }
@@ -97,63 +96,61 @@ impl super::MatchText for RecentMatch {
     }
 
     fn save(&self, out: &mut String) {
-        let m = self;
-        if m.inv {
+        if self.inv {
             out.push_str(" !");
         }
-        out.push_str(match m.cmd {
+        out.push_str(match self.cmd {
             RecentCmd::Set => " --set",
             RecentCmd::Rcheck => " --rcheck",
             RecentCmd::Update => " --update",
             RecentCmd::Remove => " --remove",
         });
-        if m.seconds != 0 {
-            let _ = write!(out, " --seconds {}", m.seconds);
+        if self.seconds != 0 {
+            let _ = write!(out, " --seconds {}", self.seconds);
         }
-        if m.reap {
+        if self.reap {
             out.push_str(" --reap");
         }
-        if m.hitcount != 0 {
-            let _ = write!(out, " --hitcount {}", m.hitcount);
+        if self.hitcount != 0 {
+            let _ = write!(out, " --hitcount {}", self.hitcount);
         }
-        if m.rttl {
+        if self.rttl {
             out.push_str(" --rttl");
         }
-        let _ = write!(out, " --name {} --mask {}", m.name, m.mask);
-        out.push_str(match m.side {
+        let _ = write!(out, " --name {} --mask {}", self.name, self.mask);
+        out.push_str(match self.side {
             RecentSide::Source => " --rsource",
             RecentSide::Dest => " --rdest",
         });
     }
 
     fn list(&self, _numeric: bool, out: &mut String) {
-        let m = self;
-        if m.inv {
+        if self.inv {
             out.push_str(" !");
         }
         out.push_str(" recent:");
-        out.push_str(match m.cmd {
+        out.push_str(match self.cmd {
             RecentCmd::Set => " SET",
             RecentCmd::Rcheck => " CHECK",
             RecentCmd::Update => " UPDATE",
             RecentCmd::Remove => " REMOVE",
         });
-        if m.seconds != 0 {
-            let _ = write!(out, " seconds: {}", m.seconds);
+        if self.seconds != 0 {
+            let _ = write!(out, " seconds: {}", self.seconds);
         }
-        if m.reap {
+        if self.reap {
             out.push_str(" reap");
         }
-        if m.hitcount != 0 {
-            let _ = write!(out, " hit_count: {}", m.hitcount);
+        if self.hitcount != 0 {
+            let _ = write!(out, " hit_count: {}", self.hitcount);
         }
-        if m.rttl {
+        if self.rttl {
             out.push_str(" TTL-Match");
         }
-        let side = match m.side {
+        let side = match self.side {
             RecentSide::Source => "source",
             RecentSide::Dest => "dest",
         };
-        let _ = write!(out, " name: {} side: {side} mask: {}", m.name, m.mask);
+        let _ = write!(out, " name: {} side: {side} mask: {}", self.name, self.mask);
     }
 }

@@ -30,31 +30,28 @@ impl super::MatchText for RpfilterMatch {
         _args: &mut Args,
         _ctx: &super::Ctx,
     ) -> Result<(), String> {
-        let m = self;
         if inv {
             return Err(format!("rpfilter: option \"{o}\" cannot be inverted."));
         }
         match o {
-            "--loose" => m.loose = true,
-            "--validmark" => m.validmark = true,
-            "--accept-local" => m.accept_local = true,
-            _ => m.invert = true,
+            "--loose" => self.loose = true,
+            "--validmark" => self.validmark = true,
+            "--accept-local" => self.accept_local = true,
+            _ => self.invert = true,
         }
         Ok(())
     }
 
     fn save(&self, out: &mut String) {
-        let m = self;
-        for f in flags(m) {
+        for f in flags(self) {
             out.push(' ');
             out.push_str(f);
         }
     }
 
     fn list(&self, _numeric: bool, out: &mut String) {
-        let m = self;
         out.push_str(" rpfilter");
-        for f in flags(m) {
+        for f in flags(self) {
             out.push(' ');
             out.push_str(&f[2..]);
         }

@@ -233,8 +233,7 @@ impl super::MatchText for SctpMatch {
     }
 
     fn save(&self, out: &mut String) {
-        let m = self;
-        for (name, r) in [("--sport", &m.sport), ("--dport", &m.dport)] {
+        for (name, r) in [("--sport", &self.sport), ("--dport", &self.dport)] {
             if let Some(r) = r {
                 if r.inv {
                     out.push_str(" !");
@@ -242,7 +241,7 @@ impl super::MatchText for SctpMatch {
                 out.push_str(&format!(" {name} {}", ports(r.val)));
             }
         }
-        if let Some(c) = &m.chunks {
+        if let Some(c) = &self.chunks {
             if c.inv {
                 out.push_str(" !");
             }
@@ -252,10 +251,9 @@ impl super::MatchText for SctpMatch {
     }
 
     fn list(&self, numeric: bool, out: &mut String) {
-        let m = self;
         out.push_str(" sctp");
-        list_ports(&m.sport, &m.dport, out);
-        if let Some(c) = &m.chunks {
+        list_ports(&self.sport, &self.dport, out);
+        if let Some(c) = &self.chunks {
             if c.inv {
                 out.push_str(" !");
             }

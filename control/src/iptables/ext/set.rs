@@ -144,26 +144,25 @@ impl super::MatchText for SetMatch {
         args: &mut Args,
         _ctx: &super::Ctx,
     ) -> Result<(), String> {
-        let m = self;
         match o {
             "--match-set" => {
                 let (Some(name), Some(dirs)) = (args.take_word(), args.take_word()) else {
                     return Err("--match-set requires two args.".into());
                 };
                 check_name(&name)?;
-                m.dirs = parse_dirs(&dirs)?;
-                m.name = name;
-                m.inv = inv;
+                self.dirs = parse_dirs(&dirs)?;
+                self.name = name;
+                self.inv = inv;
             }
             "--return-nomatch" => {
                 if inv {
                     return Err("--return-nomatch flag cannot be inverted".into());
                 }
-                m.flags.return_nomatch = true;
+                self.flags.return_nomatch = true;
             }
             // Only the negated forms do anything (the default is to update).
-            "--update-counters" => m.flags.skip_counter_update = inv,
-            "--update-subcounters" => m.flags.skip_subcounter_update = inv,
+            "--update-counters" => self.flags.skip_counter_update = inv,
+            "--update-subcounters" => self.flags.skip_subcounter_update = inv,
             _ => {
                 let (packets, op) = match o {
                     "--packets-eq" => (true, CounterCmp::Eq),
@@ -179,9 +178,9 @@ impl super::MatchText for SetMatch {
                     (_, true) => return Err(format!("{o} option cannot be inverted")),
                 };
                 let slot = if packets {
-                    &mut m.flags.packets
+                    &mut self.flags.packets
                 } else {
-                    &mut m.flags.bytes
+                    &mut self.flags.bytes
                 };
                 if slot.is_some() {
                     let what = if packets { "packets" } else { "bytes" };
@@ -195,11 +194,10 @@ impl super::MatchText for SetMatch {
     }
 
     fn finish(&mut self, seen: &[&'static str]) -> Result<(), String> {
-        let m = self;
         if !seen.contains(&"--match-set") {
             return Err("You must specify `--match-set' with proper arguments".into());
         }
-        let _ = m;
+        let _ = self;
         Ok(())
     }
 

@@ -97,8 +97,7 @@ impl super::MatchText for StatisticMatch {
     }
 
     fn finish(&mut self, _seen: &[&'static str]) -> Result<(), String> {
-        let m = self;
-        match m.mode {
+        match self.mode {
             UNSET_NTH => Err("statistic: no mode specified".into()),
             StatisticMode::Random {
                 probability: u32::MAX,
@@ -117,9 +116,8 @@ impl super::MatchText for StatisticMatch {
     }
 
     fn save(&self, out: &mut String) {
-        let m = self;
-        let inv = if m.inv { " !" } else { "" };
-        let _ = match m.mode {
+        let inv = if self.inv { " !" } else { "" };
+        let _ = match self.mode {
             StatisticMode::Random { probability } => write!(
                 out,
                 " --mode random{inv} --probability {:.11}",
@@ -132,9 +130,8 @@ impl super::MatchText for StatisticMatch {
     }
 
     fn list(&self, _numeric: bool, out: &mut String) {
-        let m = self;
-        let inv = if m.inv { " !" } else { "" };
-        let _ = match m.mode {
+        let inv = if self.inv { " !" } else { "" };
+        let _ = match self.mode {
             StatisticMode::Random { probability } => write!(
                 out,
                 " statistic mode random{inv} probability {:.11}",

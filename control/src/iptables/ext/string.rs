@@ -144,8 +144,7 @@ impl super::MatchText for StringMatch {
     }
 
     fn finish(&mut self, seen: &[&'static str]) -> Result<(), String> {
-        let m = self;
-        if m.pattern.is_empty() {
+        if self.pattern.is_empty() {
             return Err(
                 "string: STRING match: You must specify `--string' or `--hex-string'".into(),
             );
@@ -153,7 +152,7 @@ impl super::MatchText for StringMatch {
         if !seen.contains(&"--algo") {
             return Err("string: STRING match: You must specify `--algo'".into());
         }
-        if m.from > m.to {
+        if self.from > self.to {
             return Err("string: --from must be less or equal to --to".into());
         }
         Ok(())

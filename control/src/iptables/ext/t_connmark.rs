@@ -98,8 +98,7 @@ impl super::TargetText for ConnmarkTarget {
     }
 
     fn save(&self, out: &mut String) {
-        let t = self;
-        let _ = match t {
+        let _ = match self {
             ConnmarkTarget::SetXmark { value, mask } => {
                 write!(out, " --set-xmark 0x{value:x}/0x{mask:x}")
             }
@@ -119,8 +118,7 @@ impl super::TargetText for ConnmarkTarget {
     }
 
     fn list(&self, _numeric: bool, out: &mut String) {
-        let t = self;
-        let _ = match *t {
+        let _ = match *self {
             ConnmarkTarget::SetXmark { value, mask } => {
                 super::t_mark::list_xmark(out, "CONNMARK", value, mask);
                 Ok(())

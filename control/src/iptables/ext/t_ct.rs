@@ -101,7 +101,6 @@ impl super::TargetText for CtTarget {
     }
 
     fn finish(&mut self, _seen: &[&'static str]) -> Result<(), String> {
-        let _t = self;
         Ok(())
     }
 

@@ -17,7 +17,6 @@ impl super::TargetText for HlTarget {
     }
 
     fn parse(&mut self, o: &str, inv: bool, args: &mut Args) -> Result<(), String> {
-        let t = self;
         if inv {
             return Err(format!("HL: option \"{o}\" cannot be inverted."));
         }
@@ -29,7 +28,7 @@ impl super::TargetText for HlTarget {
             .ok_or_else(|| {
                 format!("HL: bad value for option \"{o}\", or out of range ({min}-255).")
             })?;
-        *t = match o {
+        *self = match o {
             "--hl-set" => HlTarget::Set(v),
             "--hl-dec" => HlTarget::Dec(v),
             _ => HlTarget::Inc(v),
@@ -45,8 +44,7 @@ impl super::TargetText for HlTarget {
     }
 
     fn save(&self, out: &mut String) {
-        let t = self;
-        let _ = match t {
+        let _ = match self {
             HlTarget::Set(v) => write!(out, " --hl-set {v}"),
             HlTarget::Dec(v) => write!(out, " --hl-dec {v}"),
             HlTarget::Inc(v) => write!(out, " --hl-inc {v}"),
@@ -55,8 +53,7 @@ impl super::TargetText for HlTarget {
 
     /// ` HL set to 64` (libip6t_HL's print).
     fn list(&self, _numeric: bool, out: &mut String) {
-        let t = self;
-        let _ = match t {
+        let _ = match self {
             HlTarget::Set(v) => write!(out, " HL set to {v}"),
             HlTarget::Dec(v) => write!(out, " HL decrement by {v}"),
             HlTarget::Inc(v) => write!(out, " HL increment by {v}"),

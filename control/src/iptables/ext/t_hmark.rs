@@ -238,44 +238,43 @@ impl super::TargetText for HmarkTarget {
     }
 
     fn save(&self, out: &mut String) {
-        let t = self;
         use std::fmt::Write;
-        let f = |b: u32| t.flags & b != 0;
+        let f = |b: u32| self.flags & b != 0;
         if f(flag::SADDR_MASK) {
-            let _ = write!(out, " --hmark-src-prefix {}", cidr(t.src_mask));
+            let _ = write!(out, " --hmark-src-prefix {}", cidr(self.src_mask));
         }
         if f(flag::DADDR_MASK) {
-            let _ = write!(out, " --hmark-dst-prefix {}", cidr(t.dst_mask));
+            let _ = write!(out, " --hmark-dst-prefix {}", cidr(self.dst_mask));
         }
         if f(flag::SPORT_MASK) {
-            let _ = write!(out, " --hmark-sport-mask 0x{:04x}", t.port_mask >> 16);
+            let _ = write!(out, " --hmark-sport-mask 0x{:04x}", self.port_mask >> 16);
         }
         if f(flag::DPORT_MASK) {
-            let _ = write!(out, " --hmark-dport-mask 0x{:04x}", t.port_mask & 0xffff);
+            let _ = write!(out, " --hmark-dport-mask 0x{:04x}", self.port_mask & 0xffff);
         }
         if f(flag::SPI_MASK) {
-            let _ = write!(out, " --hmark-spi-mask 0x{:08x}", t.port_mask);
+            let _ = write!(out, " --hmark-spi-mask 0x{:08x}", self.port_mask);
         }
         if f(flag::SPORT) {
-            let _ = write!(out, " --hmark-sport 0x{:04x}", t.port_set >> 16);
+            let _ = write!(out, " --hmark-sport 0x{:04x}", self.port_set >> 16);
         }
         if f(flag::DPORT) {
-            let _ = write!(out, " --hmark-dport 0x{:04x}", t.port_set & 0xffff);
+            let _ = write!(out, " --hmark-dport 0x{:04x}", self.port_set & 0xffff);
         }
         if f(flag::SPI) {
-            let _ = write!(out, " --hmark-spi 0x{:08x}", t.port_set);
+            let _ = write!(out, " --hmark-spi 0x{:08x}", self.port_set);
         }
         if f(flag::PROTO_MASK) {
-            let _ = write!(out, " --hmark-proto-mask 0x{:02x}", t.proto_mask);
+            let _ = write!(out, " --hmark-proto-mask 0x{:02x}", self.proto_mask);
         }
         if f(flag::RND) {
-            let _ = write!(out, " --hmark-rnd 0x{:08x}", t.rnd);
+            let _ = write!(out, " --hmark-rnd 0x{:08x}", self.rnd);
         }
         if f(flag::MODULUS) {
-            let _ = write!(out, " --hmark-mod {}", t.modulus);
+            let _ = write!(out, " --hmark-mod {}", self.modulus);
         }
         if f(flag::OFFSET) {
-            let _ = write!(out, " --hmark-offset {}", t.offset);
+            let _ = write!(out, " --hmark-offset {}", self.offset);
         }
         if f(flag::CT) {
             out.push_str(" --hmark-tuple ct");
@@ -284,48 +283,47 @@ impl super::TargetText for HmarkTarget {
 
     /// `HMARK mod N + 0xOFF ct, src-prefix N ... rnd 0xR ` (each part with its trailing blank).
     fn list(&self, _numeric: bool, out: &mut String) {
-        let t = self;
         use std::fmt::Write;
-        let f = |b: u32| t.flags & b != 0;
+        let f = |b: u32| self.flags & b != 0;
         out.push_str(" HMARK ");
         if f(flag::MODULUS) {
-            let _ = write!(out, "mod {} ", t.modulus);
+            let _ = write!(out, "mod {} ", self.modulus);
         }
         if f(flag::OFFSET) {
-            let _ = write!(out, "+ 0x{:x} ", t.offset);
+            let _ = write!(out, "+ 0x{:x} ", self.offset);
         }
         if f(flag::CT) {
             out.push_str("ct, ");
         }
         if f(flag::SADDR_MASK) {
-            let _ = write!(out, "src-prefix {} ", cidr(t.src_mask));
+            let _ = write!(out, "src-prefix {} ", cidr(self.src_mask));
         }
         if f(flag::DADDR_MASK) {
-            let _ = write!(out, "dst-prefix {} ", cidr(t.dst_mask));
+            let _ = write!(out, "dst-prefix {} ", cidr(self.dst_mask));
         }
         if f(flag::SPORT_MASK) {
-            let _ = write!(out, "sport-mask 0x{:x} ", t.port_mask >> 16);
+            let _ = write!(out, "sport-mask 0x{:x} ", self.port_mask >> 16);
         }
         if f(flag::DPORT_MASK) {
-            let _ = write!(out, "dport-mask 0x{:x} ", t.port_mask & 0xffff);
+            let _ = write!(out, "dport-mask 0x{:x} ", self.port_mask & 0xffff);
         }
         if f(flag::SPI_MASK) {
-            let _ = write!(out, "spi-mask 0x{:x} ", t.port_mask);
+            let _ = write!(out, "spi-mask 0x{:x} ", self.port_mask);
         }
         if f(flag::SPORT) {
-            let _ = write!(out, "sport 0x{:x} ", t.port_set >> 16);
+            let _ = write!(out, "sport 0x{:x} ", self.port_set >> 16);
         }
         if f(flag::DPORT) {
-            let _ = write!(out, "dport 0x{:x} ", t.port_set & 0xffff);
+            let _ = write!(out, "dport 0x{:x} ", self.port_set & 0xffff);
         }
         if f(flag::SPI) {
-            let _ = write!(out, "spi 0x{:x} ", t.port_set);
+            let _ = write!(out, "spi 0x{:x} ", self.port_set);
         }
         if f(flag::PROTO_MASK) {
-            let _ = write!(out, "proto-mask 0x{:x} ", t.proto_mask);
+            let _ = write!(out, "proto-mask 0x{:x} ", self.proto_mask);
         }
         if f(flag::RND) {
-            let _ = write!(out, "rnd 0x{:x} ", t.rnd);
+            let _ = write!(out, "rnd 0x{:x} ", self.rnd);
         }
     }
 

@@ -75,16 +75,15 @@ impl super::TargetText for LogTarget {
     }
 
     fn save(&self, out: &mut String) {
-        let t = self;
-        if !t.prefix.is_empty() {
+        if !self.prefix.is_empty() {
             out.push_str(" --log-prefix");
-            save_string(out, &t.prefix);
+            save_string(out, &self.prefix);
         }
-        if t.level != DEFAULT_LEVEL {
-            let _ = write!(out, " --log-level {}", t.level);
+        if self.level != DEFAULT_LEVEL {
+            let _ = write!(out, " --log-level {}", self.level);
         }
         for (name, f) in FLAG_OPTIONS {
-            if t.flags & f != 0 {
+            if self.flags & f != 0 {
                 out.push(' ');
                 out.push_str(name);
             }
@@ -92,17 +91,16 @@ impl super::TargetText for LogTarget {
     }
 
     fn list(&self, numeric: bool, out: &mut String) {
-        let t = self;
         out.push_str(" LOG");
         if numeric {
-            let _ = write!(out, " flags {} level {}", t.flags, t.level);
+            let _ = write!(out, " flags {} level {}", self.flags, self.level);
         } else {
-            match LEVEL_NAMES.iter().find(|(_, l)| *l == t.level) {
+            match LEVEL_NAMES.iter().find(|(_, l)| *l == self.level) {
                 Some((name, _)) => {
                     let _ = write!(out, " level {name}");
                 }
                 None => {
-                    let _ = write!(out, " UNKNOWN level {}", t.level);
+                    let _ = write!(out, " UNKNOWN level {}", self.level);
                 }
             }
             for (name, f) in [
@@ -112,13 +110,13 @@ impl super::TargetText for LogTarget {
                 (" uid", flags::UID),
                 (" macdecode", flags::MACDECODE),
             ] {
-                if t.flags & f != 0 {
+                if self.flags & f != 0 {
                     out.push_str(name);
                 }
             }
         }
-        if !t.prefix.is_empty() {
-            let _ = write!(out, " prefix \"{}\"", t.prefix);
+        if !self.prefix.is_empty() {
+            let _ = write!(out, " prefix \"{}\"", self.prefix);
         }
     }
 }

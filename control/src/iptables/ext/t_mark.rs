@@ -73,12 +73,10 @@ impl super::TargetText for MarkTarget {
     }
 
     fn save(&self, out: &mut String) {
-        let t = self;
-        let _ = write!(out, " --set-xmark 0x{:x}/0x{:x}", t.value, t.mask);
+        let _ = write!(out, " --set-xmark 0x{:x}/0x{:x}", self.value, self.mask);
     }
 
     fn list(&self, _numeric: bool, out: &mut String) {
-        let t = self;
-        list_xmark(out, "MARK", t.value, t.mask);
+        list_xmark(out, "MARK", self.value, self.mask);
     }
 }

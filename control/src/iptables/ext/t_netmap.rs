@@ -33,15 +33,13 @@ impl super::TargetText for NetmapTarget {
     }
 
     fn save(&self, out: &mut String) {
-        let t = self;
         out.push_str(" --to ");
-        out.push_str(&fmt_net(&t.to));
+        out.push_str(&fmt_net(&self.to));
     }
 
     /// ` to:ADDR/LEN`.
     fn list(&self, _numeric: bool, out: &mut String) {
-        let t = self;
         out.push_str(" to:");
-        out.push_str(&fmt_net(&t.to));
+        out.push_str(&fmt_net(&self.to));
     }
 }

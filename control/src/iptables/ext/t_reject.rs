@@ -30,14 +30,12 @@ impl super::TargetText for RejectTarget {
     }
 
     fn save(&self, out: &mut String) {
-        let t = self;
         out.push_str(" --reject-with ");
-        out.push_str(t.with.name());
+        out.push_str(self.with.name());
     }
 
     fn list(&self, _numeric: bool, out: &mut String) {
-        let t = self;
         out.push_str(" reject-with ");
-        out.push_str(t.with.name());
+        out.push_str(self.with.name());
     }
 }

@@ -105,15 +105,14 @@ impl super::TargetText for SetTarget {
     }
 
     fn finish(&mut self, _seen: &[&'static str]) -> Result<(), String> {
-        let t = self;
-        if t.add.is_none() && t.del.is_none() {
+        if self.add.is_none() && self.del.is_none() {
             return Err("You must specify either `--add-set' or `--del-set' or `--map-set'".into());
         }
-        if t.add.is_none() {
-            if t.exist {
+        if self.add.is_none() {
+            if self.exist {
                 return Err("Flag `--exist' can be used with `--add-set' only".into());
             }
-            if t.timeout.is_some() {
+            if self.timeout.is_some() {
                 return Err("Option `--timeout' can be used with `--add-set' only".into());
             }
         }

@@ -38,16 +38,14 @@ impl super::TargetText for TcpmssTarget {
     }
 
     fn save(&self, out: &mut String) {
-        let t = self;
-        let _ = match t {
+        let _ = match self {
             TcpmssTarget::SetMss(v) => write!(out, " --set-mss {v}"),
             TcpmssTarget::ClampPmtu => write!(out, " --clamp-mss-to-pmtu"),
         };
     }
 
     fn list(&self, _numeric: bool, out: &mut String) {
-        let t = self;
-        let _ = match t {
+        let _ = match self {
             TcpmssTarget::SetMss(v) => write!(out, " TCPMSS set {v}"),
             TcpmssTarget::ClampPmtu => write!(out, " TCPMSS clamp to PMTU"),
         };

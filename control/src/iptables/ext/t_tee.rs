@@ -41,20 +41,18 @@ impl super::TargetText for TeeTarget {
     }
 
     fn save(&self, out: &mut String) {
-        let t = self;
         out.push_str(" --gateway ");
-        out.push_str(&t.gateway.to_string());
-        if let Some(oif) = &t.oif {
+        out.push_str(&self.gateway.to_string());
+        if let Some(oif) = &self.oif {
             out.push_str(" --oif ");
             out.push_str(oif);
         }
     }
 
     fn list(&self, _numeric: bool, out: &mut String) {
-        let t = self;
         out.push_str(" TEE gw:");
-        out.push_str(&t.gateway.to_string());
-        if let Some(oif) = &t.oif {
+        out.push_str(&self.gateway.to_string());
+        if let Some(oif) = &self.oif {
             out.push_str(" oif=");
             out.push_str(oif);
         }

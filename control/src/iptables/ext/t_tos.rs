@@ -59,13 +59,11 @@ impl super::TargetText for DscpTarget {
     }
 
     fn save(&self, out: &mut String) {
-        let t = self;
-        let _ = write!(out, " --set-dscp 0x{:02x}", t.dscp);
+        let _ = write!(out, " --set-dscp 0x{:02x}", self.dscp);
     }
 
     fn list(&self, _numeric: bool, out: &mut String) {
-        let t = self;
-        let _ = write!(out, " DSCP set 0x{:02x}", t.dscp);
+        let _ = write!(out, " DSCP set 0x{:02x}", self.dscp);
     }
 }
 
@@ -92,13 +90,11 @@ impl super::TargetText for TosTarget {
     }
 
     fn save(&self, out: &mut String) {
-        let t = self;
-        let _ = write!(out, " --set-tos 0x{:02x}/0x{:02x}", t.value, t.mask);
+        let _ = write!(out, " --set-tos 0x{:02x}/0x{:02x}", self.value, self.mask);
     }
 
     fn list(&self, numeric: bool, out: &mut String) {
-        let t = self;
-        let (v, m) = (t.value, t.mask);
+        let (v, m) = (self.value, self.mask);
         let symbol = super::dscp::tos_symbol(v, m).filter(|_| !numeric);
         let _ = if numeric {
             write!(out, " TOS set 0x{v:02x}/0x{m:02x}")

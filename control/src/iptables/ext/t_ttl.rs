@@ -39,8 +39,7 @@ impl super::TargetText for TtlTarget {
     }
 
     fn save(&self, out: &mut String) {
-        let t = self;
-        let _ = match t {
+        let _ = match self {
             TtlTarget::Set(v) => write!(out, " --ttl-set {v}"),
             TtlTarget::Dec(v) => write!(out, " --ttl-dec {v}"),
             TtlTarget::Inc(v) => write!(out, " --ttl-inc {v}"),
@@ -48,8 +47,7 @@ impl super::TargetText for TtlTarget {
     }
 
     fn list(&self, _numeric: bool, out: &mut String) {
-        let t = self;
-        let _ = match t {
+        let _ = match self {
             TtlTarget::Set(v) => write!(out, " TTL set to {v}"),
             TtlTarget::Dec(v) => write!(out, " TTL decrement by {v}"),
             TtlTarget::Inc(v) => write!(out, " TTL increment by {v}"),

@@ -170,14 +170,13 @@ impl super::MatchText for TcpMatch {
     }
 
     fn save(&self, out: &mut String) {
-        let m = self;
-        save_ports(out, "--sport", &m.sport);
-        save_ports(out, "--dport", &m.dport);
-        if let Some(o) = m.option {
+        save_ports(out, "--sport", &self.sport);
+        save_ports(out, "--dport", &self.dport);
+        if let Some(o) = self.option {
             opt(out, o.inv, "--tcp-option");
             val(out, o.val);
         }
-        if let Some(f) = m.flags {
+        if let Some(f) = self.flags {
             opt(out, f.inv, "--tcp-flags");
             val(out, fmt_flags(f.val.mask));
             val(out, fmt_flags(f.val.comp));
@@ -185,18 +184,17 @@ impl super::MatchText for TcpMatch {
     }
 
     fn list(&self, numeric: bool, out: &mut String) {
-        let m = self;
         out.push_str(" tcp");
-        list_ports(out, "spt", &m.sport, "tcp", numeric);
-        list_ports(out, "dpt", &m.dport, "tcp", numeric);
-        if let Some(o) = m.option {
+        list_ports(out, "spt", &self.sport, "tcp", numeric);
+        list_ports(out, "dpt", &self.dport, "tcp", numeric);
+        if let Some(o) = self.option {
             out.push_str(&format!(
                 " option={}{}",
                 if o.inv { "!" } else { "" },
                 o.val
             ));
         }
-        if let Some(f) = m.flags {
+        if let Some(f) = self.flags {
             out.push_str(" flags:");
             if f.inv {
                 out.push('!');

@@ -26,7 +26,6 @@ impl super::MatchText for TcpmssMatch {
         args: &mut Args,
         _ctx: &super::Ctx,
     ) -> Result<(), String> {
-        let m = self;
         let v = args.value(o)?;
         let (min, max) = match v.split_once(':') {
             Some((a, b)) => (
@@ -49,7 +48,7 @@ impl super::MatchText for TcpmssMatch {
         if min > max {
             return Err(format!("tcpmss: invalid range `{v}'"));
         }
-        *m = TcpmssMatch {
+        *self = TcpmssMatch {
             inv,
             min: min as u16,
             max: max as u16,
@@ -65,22 +64,20 @@ impl super::MatchText for TcpmssMatch {
     }
 
     fn save(&self, out: &mut String) {
-        let m = self;
-        opt(out, m.inv, "--mss");
-        if m.min == m.max {
-            let _ = write!(out, " {}", m.min);
+        opt(out, self.inv, "--mss");
+        if self.min == self.max {
+            let _ = write!(out, " {}", self.min);
         } else {
-            let _ = write!(out, " {}:{}", m.min, m.max);
+            let _ = write!(out, " {}:{}", self.min, self.max);
         }
     }
 
     fn list(&self, _numeric: bool, out: &mut String) {
-        let m = self;
-        let _ = write!(out, " tcpmss match {}", if m.inv { "!" } else { "" });
-        if m.min == m.max {
-            let _ = write!(out, "{}", m.min);
+        let _ = write!(out, " tcpmss match {}", if self.inv { "!" } else { "" });
+        if self.min == self.max {
+            let _ = write!(out, "{}", self.min);
         } else {
-            let _ = write!(out, "{}:{}", m.min, m.max);
+            let _ = write!(out, "{}:{}", self.min, self.max);
         }
     }
 }

@@ -25,7 +25,6 @@ impl super::MatchText for TtlMatch {
         args: &mut Args,
         _ctx: &super::Ctx,
     ) -> Result<(), String> {
-        let m = self;
         let value = parse_bounded(&args.value(o)?, o, 0, 255)? as u8;
         let op = match o {
             "--ttl-eq" if inv => TtlOp::Ne,
@@ -39,7 +38,7 @@ impl super::MatchText for TtlMatch {
                 TtlOp::Gt
             }
         };
-        *m = TtlMatch { op, value };
+        *self = TtlMatch { op, value };
         Ok(())
     }
 
@@ -54,23 +53,21 @@ impl super::MatchText for TtlMatch {
     }
 
     fn save(&self, out: &mut String) {
-        let m = self;
-        let _ = match m.op {
-            TtlOp::Eq => write!(out, " --ttl-eq {}", m.value),
-            TtlOp::Ne => write!(out, " ! --ttl-eq {}", m.value),
-            TtlOp::Lt => write!(out, " --ttl-lt {}", m.value),
-            TtlOp::Gt => write!(out, " --ttl-gt {}", m.value),
+        let _ = match self.op {
+            TtlOp::Eq => write!(out, " --ttl-eq {}", self.value),
+            TtlOp::Ne => write!(out, " ! --ttl-eq {}", self.value),
+            TtlOp::Lt => write!(out, " --ttl-lt {}", self.value),
+            TtlOp::Gt => write!(out, " --ttl-gt {}", self.value),
         };
     }
 
     fn list(&self, _numeric: bool, out: &mut String) {
-        let m = self;
-        let op = match m.op {
+        let op = match self.op {
             TtlOp::Eq => "==",
             TtlOp::Ne => "!=",
             TtlOp::Lt => "<",
             TtlOp::Gt => ">",
         };
-        let _ = write!(out, " TTL match TTL {op} {}", m.value);
+        let _ = write!(out, " TTL match TTL {op} {}", self.value);
     }
 }

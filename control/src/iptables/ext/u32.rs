@@ -225,10 +225,9 @@ impl super::MatchText for U32Match {
         args: &mut Args,
         _ctx: &super::Ctx,
     ) -> Result<(), String> {
-        let m = self;
         let v = args.value(o)?;
-        m.tests = parse_spec(&v)?;
-        m.inv = inv;
+        self.tests = parse_spec(&v)?;
+        self.inv = inv;
         Ok(())
     }
 

@@ -42,15 +42,13 @@ impl super::MatchText for UdpMatch {
     }
 
     fn save(&self, out: &mut String) {
-        let m = self;
-        save_ports(out, "--sport", &m.sport);
-        save_ports(out, "--dport", &m.dport);
+        save_ports(out, "--sport", &self.sport);
+        save_ports(out, "--dport", &self.dport);
     }
 
     fn list(&self, numeric: bool, out: &mut String) {
-        let m = self;
         out.push_str(" udp");
-        super::tcp::list_ports(out, "spt", &m.sport, "udp", numeric);
-        super::tcp::list_ports(out, "dpt", &m.dport, "udp", numeric);
+        super::tcp::list_ports(out, "spt", &self.sport, "udp", numeric);
+        super::tcp::list_ports(out, "dpt", &self.dport, "udp", numeric);
     }
 }

@@ -1,6 +1,6 @@
 //! libxt_length: `--length a[:b]`.
 
-use super::{opt, parse_bounded, Args};
+use super::{opt, Args};
 use dataplane::ruleset::matches::length::LengthMatch;
 use std::fmt::Write;
 
@@ -27,20 +27,7 @@ impl super::MatchText for LengthMatch {
         _ctx: &super::Ctx,
     ) -> Result<(), String> {
         let v = args.value(o)?;
-        let num = |s: &str, dflt: u64| {
-            if s.is_empty() {
-                Ok(dflt)
-            } else {
-                parse_bounded(s, o, 0, 65535)
-            }
-        };
-        let (min, max) = match v.split_once(':') {
-            Some((a, b)) => (num(a, 0)?, num(b, 65535)?),
-            None => {
-                let n = num(&v, 0)?;
-                (n, n)
-            }
-        };
+        let (min, max) = super::parse_u16_range(&v, o, true)?;
         if min > max {
             return Err(format!("length: invalid range `{v}' (min > max)"));
         }
@@ -61,19 +48,11 @@ impl super::MatchText for LengthMatch {
 
     fn save(&self, out: &mut String) {
         opt(out, self.inv, "--length");
-        if self.min == self.max {
-            let _ = write!(out, " {}", self.min);
-        } else {
-            let _ = write!(out, " {}:{}", self.min, self.max);
-        }
+        super::write_u16_range(out, " ", self.min, self.max);
     }
 
     fn list(&self, _numeric: bool, out: &mut String) {
         let _ = write!(out, " length {}", if self.inv { "!" } else { "" });
-        if self.min == self.max {
-            let _ = write!(out, "{}", self.min);
-        } else {
-            let _ = write!(out, "{}:{}", self.min, self.max);
-        }
+        super::write_u16_range(out, "", self.min, self.max);
     }
 }

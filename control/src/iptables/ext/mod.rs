@@ -456,6 +456,33 @@ pub fn parse_port_range(s: &str, proto: &str) -> Result<PortRange, String> {
     Ok(r)
 }
 
+/// `min[:max]` of 16-bit values as libxt_length and libxt_tcpmss read it: an empty side
+/// is 0 or 65535; `lone_empty_is_zero`: an empty value alone is 0 (libxt_length), else
+/// it is refused as a number. The caller checks `min <= max` (each words it its own way).
+pub fn parse_u16_range(v: &str, opt: &str, lone_empty_is_zero: bool) -> Result<(u64, u64), String> {
+    let num = |s: &str, empty: u64| {
+        if s.is_empty() {
+            Ok(empty)
+        } else {
+            parse_bounded(s, opt, 0, 65535)
+        }
+    };
+    match v.split_once(':') {
+        Some((a, b)) => Ok((num(a, 0)?, num(b, 65535)?)),
+        None if lone_empty_is_zero => num(v, 0).map(|n| (n, n)),
+        None => parse_bounded(v, opt, 0, 65535).map(|n| (n, n)),
+    }
+}
+
+/// ` min` or ` min:max` after `prefix` (a space, or nothing).
+pub fn write_u16_range(out: &mut String, prefix: &str, min: u16, max: u16) {
+    if min == max {
+        let _ = write!(out, "{prefix}{min}");
+    } else {
+        let _ = write!(out, "{prefix}{min}:{max}");
+    }
+}
+
 pub fn fmt_port_range(r: &PortRange) -> String {
     if r.lo == r.hi {
         r.lo.to_string()

@@ -1,6 +1,6 @@
 //! libxt_tcpmss: `--mss a[:b]`; an open end is 0 or 65535 (`:42`, `42:`).
 
-use super::{opt, parse_bounded, Args};
+use super::{opt, Args};
 use dataplane::ruleset::matches::tcpmss::TcpmssMatch;
 use std::fmt::Write;
 
@@ -27,24 +27,7 @@ impl super::MatchText for TcpmssMatch {
         _ctx: &super::Ctx,
     ) -> Result<(), String> {
         let v = args.value(o)?;
-        let (min, max) = match v.split_once(':') {
-            Some((a, b)) => (
-                if a.is_empty() {
-                    0
-                } else {
-                    parse_bounded(a, o, 0, 65535)?
-                },
-                if b.is_empty() {
-                    65535
-                } else {
-                    parse_bounded(b, o, 0, 65535)?
-                },
-            ),
-            None => {
-                let n = parse_bounded(&v, o, 0, 65535)?;
-                (n, n)
-            }
-        };
+        let (min, max) = super::parse_u16_range(&v, o, false)?;
         if min > max {
             return Err(format!("tcpmss: invalid range `{v}'"));
         }
@@ -65,19 +48,11 @@ impl super::MatchText for TcpmssMatch {
 
     fn save(&self, out: &mut String) {
         opt(out, self.inv, "--mss");
-        if self.min == self.max {
-            let _ = write!(out, " {}", self.min);
-        } else {
-            let _ = write!(out, " {}:{}", self.min, self.max);
-        }
+        super::write_u16_range(out, " ", self.min, self.max);
     }
 
     fn list(&self, _numeric: bool, out: &mut String) {
         let _ = write!(out, " tcpmss match {}", if self.inv { "!" } else { "" });
-        if self.min == self.max {
-            let _ = write!(out, "{}", self.min);
-        } else {
-            let _ = write!(out, "{}:{}", self.min, self.max);
-        }
+        super::write_u16_range(out, "", self.min, self.max);
     }
 }

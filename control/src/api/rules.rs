@@ -16,6 +16,7 @@ use crate::iptables::cli::{exec_refusal, parse_refusal, restore_refusal, Refusal
 use crate::iptables::command::{parse_command, Command, Source};
 use crate::iptables::{execute_typed, restore, save_ruleset, save_table, RestoreOptions};
 use dataplane::pipeline::compile::SlotOwner;
+use dataplane::ruleset::Family;
 use dataplane::ruleset::{Counters, Ruleset, TableKind};
 use std::sync::Arc;
 use tonic::metadata::MetadataValue;
@@ -116,7 +117,7 @@ pub fn restore_text(control: &Control, req: RestoreRequest) -> Result<RestoreRep
             .enumerate()
             .filter(|(_, owner)| match owner {
                 SlotOwner::Policy { table, .. } | SlotOwner::Rule { table, .. } => {
-                    named.contains(table)
+                    owner.family() == Family::V4 && named.contains(table)
                 }
             })
             .map(|(i, _)| i)
@@ -232,12 +233,14 @@ pub fn zero(
         .slots
         .iter()
         .enumerate()
+        .filter(|(_, owner)| owner.family() == Family::V4)
         .filter(|(_, owner)| match owner {
-            SlotOwner::Policy { table, chain } => picked(table, chain, None),
+            SlotOwner::Policy { table, chain, .. } => picked(table, chain, None),
             SlotOwner::Rule {
                 table,
                 chain,
                 index,
+                ..
             } => picked(table, chain, Some(*index)),
         })
         .map(|(i, _)| i)

@@ -18,6 +18,7 @@ use dataplane::pipeline::ipv6::Ipv6Stats;
 use dataplane::pipeline::ndisc::NdiscStats;
 use dataplane::pipeline::{DropReason, PipelineStats};
 use dataplane::port::PortStats;
+use dataplane::ruleset::Family;
 use dataplane::ruleset::{Counters, Ruleset};
 use std::collections::BTreeMap;
 use std::fmt::{Display, Write};
@@ -45,14 +46,22 @@ pub fn ruleset_with_counters(shared: &Shared, reports: &[WorkerReport]) -> Rules
     }
     for (owner, sum) in compiled.slots.iter().zip(sums) {
         let (table, chain, index) = match owner {
-            SlotOwner::Policy { table, chain } => (*table, chain, None),
+            SlotOwner::Policy { table, chain, .. } => (*table, chain, None),
             SlotOwner::Rule {
                 table,
                 chain,
                 index,
+                ..
             } => (*table, chain, Some(*index)),
         };
-        let Some(t) = rs.tables.iter_mut().find(|t| t.kind == table) else {
+        let tables = match owner.family() {
+            Family::V4 => &mut rs.tables,
+            Family::V6 => match rs.ip6.as_mut() {
+                Some(r) => &mut std::sync::Arc::make_mut(r).tables,
+                None => continue,
+            },
+        };
+        let Some(t) = tables.iter_mut().find(|t| t.kind == table) else {
             continue;
         };
         let Some(c) = t.chain_mut(chain) else {
@@ -813,13 +822,16 @@ fn rule_sums(
 ) -> BTreeMap<(&'static str, &str, Option<usize>), Counters> {
     let mut sums: BTreeMap<(&'static str, &str, Option<usize>), Counters> = BTreeMap::new();
     for s in snapshots {
-        for (owner, c) in s.ruleset.slots.iter().zip(&s.report.counters) {
+        // The IPv4 rules' series (ip6tables' are listed by `ip6tables -L -v`).
+        let v4 = s.ruleset.slots.iter().filter(|o| o.family() == Family::V4);
+        for (owner, c) in v4.zip(&s.report.counters) {
             let key = match owner {
-                SlotOwner::Policy { table, chain } => (table.name(), chain.as_str(), None),
+                SlotOwner::Policy { table, chain, .. } => (table.name(), chain.as_str(), None),
                 SlotOwner::Rule {
                     table,
                     chain,
                     index,
+                    ..
                 } => (table.name(), chain.as_str(), Some(*index)),
             };
             let sum = sums.entry(key).or_default();

@@ -4,7 +4,7 @@
 //! table gets its entry chain. A worker runs it with `traverse`.
 
 use super::classify::ChainIndex;
-use crate::ruleset::{Hook, Policy, RuleSpec, Ruleset, Table, TableKind, Target};
+use crate::ruleset::{Family, Hook, Policy, RuleSpec, Ruleset, Table, TableKind, Target};
 use std::fmt;
 
 /// The classifier memory one compiled ruleset may take unless configured otherwise
@@ -112,14 +112,34 @@ impl CompiledTable {
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum SlotOwner {
     Policy {
+        family: Family,
         table: TableKind,
         chain: String,
     },
     Rule {
+        family: Family,
         table: TableKind,
         chain: String,
         index: usize,
     },
+}
+
+impl SlotOwner {
+    pub fn family(&self) -> Family {
+        match self {
+            SlotOwner::Policy { family, .. } | SlotOwner::Rule { family, .. } => *family,
+        }
+    }
+}
+
+/// ip6tables' tables in executable form (`Ruleset::ip6`), run on IPv6 packets. Their
+/// counter slots follow the IPv4 tables' in `CompiledRuleset::slots`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CompiledTables6 {
+    /// Indexed by `TableKind as usize`.
+    pub tables: [Option<CompiledTable>; 5],
+    /// As `CompiledRuleset::plan`.
+    pub plan: [[TablePlan; 5]; 5],
 }
 
 /// The whole ruleset in executable form. Immutable once built: a change builds a new one.
@@ -147,6 +167,8 @@ pub struct CompiledRuleset {
     pub plan: [[TablePlan; 5]; 5],
     /// The ARP table (arptables), run as it is by the ARP slow path.
     pub arp: std::sync::Arc<crate::arptables::ArpTable>,
+    /// ip6tables' tables.
+    pub ip6: CompiledTables6,
 }
 
 /// A table at one hook, as the hooks run it.
@@ -196,6 +218,24 @@ impl HeadRule {
 impl CompiledRuleset {
     pub fn table(&self, kind: TableKind) -> Option<&CompiledTable> {
         self.tables[kind as usize].as_ref()
+    }
+
+    /// The table of `family` (IPv4 or ip6tables').
+    #[inline]
+    pub fn table_of(&self, family: Family, kind: TableKind) -> Option<&CompiledTable> {
+        match family {
+            Family::V4 => self.tables[kind as usize].as_ref(),
+            Family::V6 => self.ip6.tables[kind as usize].as_ref(),
+        }
+    }
+
+    /// What `table` of `family` does at `hook`.
+    #[inline]
+    pub fn plan_of(&self, family: Family, hook: Hook, table: TableKind) -> TablePlan {
+        match family {
+            Family::V4 => self.plan[hook as usize][table as usize],
+            Family::V6 => self.ip6.plan[hook as usize][table as usize],
+        }
     }
 
     pub fn slot_count(&self) -> usize {
@@ -258,8 +298,15 @@ impl CompiledRuleset {
         let mut slots = Vec::new();
         let mut tables: [Option<CompiledTable>; 5] = Default::default();
         for t in &rs.tables {
-            tables[t.kind as usize] = Some(compile_table(t, &mut slots, ports, &mut budget));
+            tables[t.kind as usize] =
+                Some(compile_table(Family::V4, t, &mut slots, ports, &mut budget));
         }
+        let mut ip6 = CompiledTables6::default();
+        for t in rs.ip6.iter().flat_map(|r| &r.tables) {
+            ip6.tables[t.kind as usize] =
+                Some(compile_table(Family::V6, t, &mut slots, ports, &mut budget));
+        }
+        ip6.plan = plan_of(&ip6.tables);
         let needs_conntrack = rs.tables.iter().any(|t| {
             t.kind == TableKind::Nat && t.chains.iter().any(|c| !c.rules.is_empty())
                 || t.chains
@@ -277,24 +324,7 @@ impl CompiledRuleset {
         };
         let needs_acct = any_match(|m| matches!(m, crate::ruleset::Match::Connbytes(_)));
         let needs_labels = any_match(|m| matches!(m, crate::ruleset::Match::Connlabel(_)));
-        let mut plan = [[TablePlan::Absent; 5]; 5];
-        for t in tables.iter().flatten() {
-            for (h, entry) in t.entry.iter().enumerate() {
-                let Some(c) = entry.and_then(|e| t.chains.get(e as usize)) else {
-                    continue;
-                };
-                plan[h][t.kind as usize] = if c.rules.is_empty() {
-                    TablePlan::Policy {
-                        slot: c.policy_slot,
-                        drop: c.policy == Some(Policy::Drop),
-                    }
-                } else {
-                    TablePlan::Traverse {
-                        head: c.rules.first().and_then(HeadRule::of),
-                    }
-                };
-            }
-        }
+        let plan = plan_of(&tables);
         let compiled = CompiledRuleset {
             tables,
             slots,
@@ -304,6 +334,7 @@ impl CompiledRuleset {
             needs_labels,
             plan,
             arp: std::sync::Arc::clone(&rs.arp),
+            ip6,
         };
         (compiled, budget.over)
     }
@@ -338,8 +369,31 @@ impl CompiledRuleset {
     }
 }
 
+/// What each table does at each hook: skipped, its empty chain's policy, or traversed.
+fn plan_of(tables: &[Option<CompiledTable>; 5]) -> [[TablePlan; 5]; 5] {
+    let mut plan = [[TablePlan::Absent; 5]; 5];
+    for t in tables.iter().flatten() {
+        for (h, entry) in t.entry.iter().enumerate() {
+            let Some(c) = entry.and_then(|e| t.chains.get(e as usize)) else {
+                continue;
+            };
+            plan[h][t.kind as usize] = if c.rules.is_empty() {
+                TablePlan::Policy {
+                    slot: c.policy_slot,
+                    drop: c.policy == Some(Policy::Drop),
+                }
+            } else {
+                TablePlan::Traverse {
+                    head: c.rules.first().and_then(HeadRule::of),
+                }
+            };
+        }
+    }
+    plan
+}
+
 /// A rule whose match or target only works with connection tracking.
-fn uses_conntrack(spec: &RuleSpec) -> bool {
+pub fn uses_conntrack(spec: &RuleSpec) -> bool {
     use crate::ruleset::Match;
     spec.matches.iter().any(|m| {
         matches!(
@@ -366,6 +420,7 @@ fn uses_conntrack(spec: &RuleSpec) -> bool {
 }
 
 fn compile_table(
+    family: Family,
     t: &Table,
     slots: &mut Vec<SlotOwner>,
     ports: &[String],
@@ -383,6 +438,7 @@ fn compile_table(
             }
             let policy_slot = slots.len() as u32;
             slots.push(SlotOwner::Policy {
+                family,
                 table: t.kind,
                 chain: c.name.clone(),
             });
@@ -402,6 +458,7 @@ fn compile_table(
                     };
                     let slot = slots.len() as u32;
                     slots.push(SlotOwner::Rule {
+                        family,
                         table: t.kind,
                         chain: c.name.clone(),
                         index: ri,
@@ -410,7 +467,10 @@ fn compile_table(
                     spec.target = Target::None;
                     let names_iface = spec.in_iface.is_some() || spec.out_iface.is_some();
                     CompiledRule {
-                        eval: super::eval::RuleEval::of_with_ports(&spec, ports),
+                        eval: match family {
+                            Family::V4 => super::eval::RuleEval::of_with_ports(&spec, ports),
+                            Family::V6 => super::eval::RuleEval::of6(&spec),
+                        },
                         ifaces: names_iface
                             .then(|| super::eval::IfaceMasks::of(&spec, ports))
                             .flatten(),
@@ -422,7 +482,12 @@ fn compile_table(
                 })
                 .collect();
             let specs: Vec<&RuleSpec> = c.rules.iter().map(|r| &r.spec).collect();
-            let index = match ChainIndex::build_within(&specs, ports, budget.left) {
+            // The classifier reads IPv4 headers: ip6tables chains are scanned in order.
+            let built = match family {
+                Family::V4 => ChainIndex::build_within(&specs, ports, budget.left),
+                Family::V6 => Ok(None),
+            };
+            let index = match built {
                 Ok(index) => {
                     budget.left = budget
                         .left

@@ -2,12 +2,20 @@
 //! to which rules of the new one, as the kernel's do across `iptables -I/-A/-D/-R`.
 
 use super::*;
+use crate::ruleset::Family;
 
 /// (new slot, old slot) for every counter that carries over from `old` to `new`.
 pub(super) fn carried_slots(old: &CompiledRuleset, new: &CompiledRuleset) -> Vec<(usize, usize)> {
     let mut pairs = Vec::new();
-    for table in new.tables.iter().flatten() {
-        let Some(old_table) = old.table(table.kind) else {
+    let families = [
+        (Family::V4, new.tables.iter()),
+        (Family::V6, new.ip6.tables.iter()),
+    ];
+    for (family, table) in families
+        .into_iter()
+        .flat_map(|(f, ts)| ts.flatten().map(move |t| (f, t)))
+    {
+        let Some(old_table) = old.table_of(family, table.kind) else {
             continue;
         };
         for chain in &table.chains {

@@ -243,11 +243,21 @@ impl RuleEval {
         }
     }
 
+    /// For an ip6tables rule: the ways that read no IPv4 header field directly (`Base`
+    /// and `SetAddr` do).
+    pub fn of6(spec: &RuleSpec) -> RuleEval {
+        match RuleEval::of(spec) {
+            RuleEval::SetAddr { .. } | RuleEval::Base(_) => RuleEval::View,
+            other => other,
+        }
+    }
+
     pub fn of(spec: &RuleSpec) -> RuleEval {
         let context = |m: &Match| m.tier() == MatchTier::Conn;
         let view_only = |m: &Match| m.tier() == MatchTier::Packet;
         let no_base = spec.src.is_none()
             && spec.dst.is_none()
+            && spec.addrs6.is_none()
             && spec.in_iface.is_none()
             && spec.out_iface.is_none()
             && spec.proto.is_none()

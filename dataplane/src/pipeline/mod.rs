@@ -302,6 +302,7 @@ impl Pipeline {
                 needs_labels: false,
                 plan: Default::default(),
                 arp: Default::default(),
+                ip6: Default::default(),
             })),
             fib,
             routes: RouteCache::default(),

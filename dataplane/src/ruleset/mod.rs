@@ -355,8 +355,7 @@ impl Table {
 /// once something touches it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Ruleset {
-    /// iptables' rules or ip6tables' (the language they are read and checked in); the
-    /// packet path compiles IPv4 rulesets only so far.
+    /// iptables' rules or ip6tables' (the language they are read and checked in).
     pub family: Family,
     pub tables: Vec<Table>,
     /// The IP sets rules may reference (`-m set`); kept beside the tables so that a rule
@@ -364,6 +363,10 @@ pub struct Ruleset {
     pub sets: std::sync::Arc<crate::ipset::SetTable>,
     /// The ARP family's filter table (arptables), loaded and saved on its own.
     pub arp: std::sync::Arc<crate::arptables::ArpTable>,
+    /// ip6tables' tables (a ruleset of `Family::V6`, its own `sets`, `arp` and `ip6`
+    /// unused), loaded and saved on their own and run on IPv6 packets; `None` is the
+    /// empty one (every built-in chain ACCEPT).
+    pub ip6: Option<std::sync::Arc<Ruleset>>,
 }
 
 impl Default for Ruleset {
@@ -381,6 +384,7 @@ impl Default for Ruleset {
             .collect(),
             sets: Default::default(),
             arp: Default::default(),
+            ip6: None,
         }
     }
 }

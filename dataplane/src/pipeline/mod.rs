@@ -12,6 +12,7 @@ mod counters;
 mod drop;
 mod egress;
 pub mod eval;
+pub mod forward6;
 mod helper;
 mod hooks;
 mod host;

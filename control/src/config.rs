@@ -189,6 +189,9 @@ pub struct Config {
     /// `[rules] arp_file`, resolved: an `arptables-restore` text (the ARP table), loaded
     /// at start-up and on SIGHUP, and written back like the rules file with `persist`.
     pub arp_file: Option<PathBuf>,
+    /// `[rules] file6`, resolved: an `ip6tables-restore` text (ip6tables' tables), loaded
+    /// with the rules file; `None` means every IPv6 chain empty with policy ACCEPT.
+    pub rules_file6: Option<PathBuf>,
     /// `[rules] persist`: write every change accepted through the API back to `rules_file`.
     pub rules_persist: bool,
     /// `[rules] max_file_size`: the largest rules file read, in bytes (at start-up and on
@@ -338,6 +341,7 @@ struct RawRules {
     file: Option<Spanned<String>>,
     ipset_file: Option<Spanned<String>>,
     arp_file: Option<Spanned<String>>,
+    file6: Option<Spanned<String>>,
     persist: Option<bool>,
     max_file_size: Option<Spanned<u64>>,
 }
@@ -902,6 +906,13 @@ impl Config {
             ),
             None => None,
         };
+        let rules_file6 = match raw.rules.as_ref().and_then(|r| r.file6.as_ref()) {
+            Some(f) => Some(
+                resolve(f.get_ref(), path)
+                    .map_err(|e| cx.at(f, e.replacen("rules file", "ip6tables file", 1)))?,
+            ),
+            None => None,
+        };
         let rules_persist = raw.rules.as_ref().and_then(|r| r.persist).unwrap_or(true);
         let rules_file_limit = match raw.rules.as_ref().and_then(|r| r.max_file_size.as_ref()) {
             Some(m) if *m.get_ref() == 0 => {
@@ -967,6 +978,7 @@ impl Config {
             rules_file,
             ipset_file,
             arp_file,
+            rules_file6,
             rules_persist,
             rules_file_limit,
             api_socket,

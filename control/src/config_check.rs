@@ -86,7 +86,7 @@ fn token_file_line(path: &Path) -> Option<usize> {
 /// Checks the config at `path` and everything it names; the error is the line to print.
 pub fn check(path: &Path) -> Result<Checked, String> {
     let config = Config::load(path).map_err(|e| e.to_string())?;
-    let rules = crate::daemon::load_config_rules(&config, None)?;
+    let rules = crate::daemon::load_config_rules(&config, None, None)?;
     let ports: Vec<String> = config.ports.iter().map(|p| p.name.clone()).collect();
     if let Err(e) =
         CompiledRuleset::try_compile_for_ports(&rules, 1, &ports, config.classifier_memory)

@@ -22,6 +22,8 @@ pub struct ReplayArgs {
     pub config: PathBuf,
     /// Overrides the config's `[rules] file`.
     pub rules: Option<PathBuf>,
+    /// Overrides the config's `[rules] file6`.
+    pub rules6: Option<PathBuf>,
     /// (port name, pcap file)
     pub inputs: Vec<(String, PathBuf)>,
     pub out_dir: PathBuf,
@@ -117,7 +119,8 @@ fn verdict_line(
 pub fn run(args: &ReplayArgs) -> Result<ReplaySummary, String> {
     let cfg = Config::load(&args.config).map_err(|e| e.to_string())?;
     let topo = cfg.build().map_err(|e| e.to_string())?;
-    let rules = crate::daemon::load_config_rules(&cfg, args.rules.as_deref())?;
+    let rules =
+        crate::daemon::load_config_rules(&cfg, args.rules.as_deref(), args.rules6.as_deref())?;
     let port_names: Vec<String> = topo.ports().iter().map(|p| p.name.clone()).collect();
     let port_id = |name: &str| {
         port_names

@@ -95,6 +95,7 @@ pub fn restore_text(control: &Control, req: RestoreRequest) -> Result<RestoreRep
         RestoreOptions {
             noflush: req.noflush,
             counters: req.counters,
+            packet_path: true,
         },
     )
     .map_err(|e| refused(restore_refusal(&text, &e)))?;

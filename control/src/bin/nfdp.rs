@@ -54,6 +54,10 @@ enum Cmd {
         /// Ruleset (iptables-restore format); overrides the config's [rules] file.
         #[arg(long, value_name = "RULES")]
         rules: Option<PathBuf>,
+        /// ip6tables' ruleset (ip6tables-restore format); overrides the config's
+        /// [rules] file6.
+        #[arg(long, value_name = "RULES6")]
+        rules6: Option<PathBuf>,
         /// Input capture for a port, as PORT=FILE.pcap; repeat for more ports.
         #[arg(long = "in", value_name = "PORT=FILE", required = true)]
         inputs: Vec<String>,
@@ -72,9 +76,10 @@ enum Cmd {
     },
 }
 
+/// `rules`: the iptables and ip6tables rulesets given on the command line.
 fn replay(
     config: PathBuf,
-    rules: Option<PathBuf>,
+    rules: (Option<PathBuf>, Option<PathBuf>),
     inputs: Vec<String>,
     out: PathBuf,
     conntrack: Option<PathBuf>,
@@ -95,7 +100,8 @@ fn replay(
     }
     let args = control::replay::ReplayArgs {
         config,
-        rules,
+        rules: rules.0,
+        rules6: rules.1,
         inputs: parsed,
         out_dir: out,
         conntrack,
@@ -163,12 +169,21 @@ fn main() -> ExitCode {
         Cmd::Replay {
             config,
             rules,
+            rules6,
             inputs,
             out,
             conntrack,
             events,
             nflog_dir,
-        } => replay(config, rules, inputs, out, conntrack, events, nflog_dir),
+        } => replay(
+            config,
+            (rules, rules6),
+            inputs,
+            out,
+            conntrack,
+            events,
+            nflog_dir,
+        ),
         Cmd::Extensions => {
             print!("{}", control::iptables::ext::extensions_listing());
             ExitCode::SUCCESS

@@ -41,8 +41,13 @@ pub fn load_rules(path: &Path, limit: u64) -> Result<Ruleset, String> {
 
 /// The config's sets (`[rules] ipset_file`, `ipset restore` text), its ARP table
 /// (`[rules] arp_file`, `arptables-restore` text) and then its rules (`rules`, else
-/// `[rules] file`) in one ruleset; all of it or an error naming FILE:LINE.
-pub fn load_config_rules(cfg: &Config, rules: Option<&Path>) -> Result<Ruleset, String> {
+/// `[rules] file`) and ip6tables' tables (`rules6`, else `[rules] file6`) in one ruleset;
+/// all of it or an error naming FILE:LINE.
+pub fn load_config_rules(
+    cfg: &Config,
+    rules: Option<&Path>,
+    rules6: Option<&Path>,
+) -> Result<Ruleset, String> {
     let mut rs = Ruleset::default();
     if let Some(p) = &cfg.ipset_file {
         let text = crate::input_file::read_text(p, cfg.rules_file_limit)
@@ -59,6 +64,18 @@ pub fn load_config_rules(cfg: &Config, rules: Option<&Path>) -> Result<Ruleset, 
         let text = read_rules_text(p, cfg.rules_file_limit)?;
         restore(&text, &mut rs, RestoreOptions::default())
             .map_err(|e| format!("{}:{}: {}", p.display(), e.line, e.message))?;
+    }
+    if let Some(p) = rules6.or(cfg.rules_file6.as_deref()) {
+        let text = crate::input_file::read_text(p, cfg.rules_file_limit)
+            .map_err(|e| format!("ip6tables file {}: {e}", p.display()))?;
+        let mut rs6 = Ruleset::new(dataplane::ruleset::Family::V6);
+        let opts = RestoreOptions {
+            packet_path: true,
+            ..RestoreOptions::default()
+        };
+        restore(&text, &mut rs6, opts)
+            .map_err(|e| format!("{}:{}: {}", p.display(), e.line, e.message))?;
+        rs.ip6 = Some(std::sync::Arc::new(rs6));
     }
     Ok(rs)
 }
@@ -288,7 +305,7 @@ pub fn collect_reports(
 pub fn run(config_path: &Path) -> Result<(), String> {
     let cfg = Config::load(config_path).map_err(|e| e.to_string())?;
     cfg.check_machine().map_err(|e| e.to_string())?;
-    let rules = load_config_rules(&cfg, None)?;
+    let rules = load_config_rules(&cfg, None, None)?;
     run_with(cfg, rules)
 }
 

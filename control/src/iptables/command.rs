@@ -64,6 +64,30 @@ pub enum Command {
     },
 }
 
+impl Command {
+    /// The rules this command adds to a chain (`-A`, `-I`, `-R`).
+    pub fn added_rules(&self) -> &[RuleSpec] {
+        match self {
+            Command::Append { rules, .. } | Command::Insert { rules, .. } => rules,
+            Command::Replace { rule, .. } => std::slice::from_ref(rule),
+            _ => &[],
+        }
+    }
+
+    /// For an ip6tables command that will run on packets: refused when a rule it adds is
+    /// one the IPv6 packet path cannot run yet (`ipv6_path_refusal`).
+    pub fn check_ipv6_path(&self) -> Result<(), String> {
+        match self
+            .added_rules()
+            .iter()
+            .find_map(dataplane::pipeline::forward6::ipv6_path_refusal)
+        {
+            Some(why) => Err(why),
+            None => Ok(()),
+        }
+    }
+}
+
 /// Display flags of `-L`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ListOptions {

@@ -7,7 +7,7 @@
 use super::command::{parse_command_in, Command, Source};
 use super::lexer::split_words;
 use dataplane::ruleset::{
-    Counters, Policy, RuleSpec, Ruleset, RulesetError, Table, TableKind, ValidationError,
+    Counters, Family, Policy, RuleSpec, Ruleset, RulesetError, Table, TableKind, ValidationError,
 };
 use std::collections::HashMap;
 use std::fmt;
@@ -18,6 +18,9 @@ pub struct RestoreOptions {
     pub noflush: bool,
     /// `--counters`: counters in the file are kept.
     pub counters: bool,
+    /// The ruleset goes to the packet path, not only checked: an ip6tables rule the IPv6
+    /// path cannot run yet is refused at its line (`Command::check_ipv6_path`).
+    pub packet_path: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -289,6 +292,9 @@ pub fn restore(text: &str, rs: &mut Ruleset, opts: RestoreOptions) -> Result<(),
         }
         let mut parsed =
             parse_command_in(words, Source::Restore, work.family).map_err(|m| err(line, m))?;
+        if opts.packet_path && work.family == Family::V6 {
+            parsed.command.check_ipv6_path().map_err(|m| err(line, m))?;
+        }
         parsed
             .command
             .resolve_sets(&work.sets)
@@ -356,6 +362,7 @@ mod tests {
         let opts = RestoreOptions {
             noflush: true,
             counters: true,
+            packet_path: false,
         };
         restore("*filter\n:INPUT ACCEPT [3:300]\n[7:800] -A INPUT -j ACCEPT\n-A INPUT -c 9 900 -j DROP\nCOMMIT\n", &mut rs, opts).unwrap();
         let s = save_ruleset(&rs, true);

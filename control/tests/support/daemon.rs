@@ -73,7 +73,7 @@ pub fn write_config(dir: &Path, text: &str) -> Config {
 pub fn boot(cfg: Config) -> (Daemon, Vec<Wire>) {
     assert!(cfg.rules_file.is_some(), "rules file");
     // The config's ipset file (if any), then its rules file, as the daemon starts.
-    let rules = control::daemon::load_config_rules(&cfg, None).expect("rules");
+    let rules = control::daemon::load_config_rules(&cfg, None, None).expect("rules");
     let (ports, wires) = wire_ports(&cfg).expect("ports");
     let daemon = core::start(cfg, rules, ports, Options::default()).expect("daemon");
     announced(&wires);

@@ -1,15 +1,18 @@
-//! The hook pipeline fed sequences of frames on two ports (LAN and WAN) and packets from the
-//! host (OUTPUT), under a gateway ruleset: conntrack, MASQUERADE, SNAT, DNAT, the FTP helper,
-//! REJECT, LOG, a small WAN MTU (fragmentation, frag-needed) and defragmentation. The
-//! conntrack table is kept small so early drop and the table bound are exercised.
+//! The hook pipeline fed sequences of frames on three ports (LAN, WAN, and an IPv6-only DMZ)
+//! and packets from the host (OUTPUT), under a gateway ruleset: conntrack, MASQUERADE, SNAT,
+//! DNAT, the FTP helper, REJECT, LOG, a small WAN MTU (fragmentation, frag-needed) and
+//! defragmentation; and an ip6tables ruleset for IPv6 forwarding between LAN and DMZ (MARK,
+//! HL, REJECT, hop limit expiry, packet too big at the DMZ's 1280 bytes, no route, neighbour
+//! discovery). The conntrack table is kept small so early drop and the table bound are
+//! exercised.
 //!
 //! Frames are built from a structured description (arbitrary): addresses and ports from the
 //! gateway's world, valid IPv4 header and L4 checksums, FTP commands, fragments of valid
 //! datagrams in any order; raw bytes too.
 //!
-//! Asserted: no panic; every frame sent on a port is Ethernet carrying IPv4 or ARP that
+//! Asserted: no panic; every frame sent on a port is Ethernet carrying IPv4, IPv6 or ARP that
 //! parses; every IPv4 packet sent or delivered to the host has a valid header checksum, and,
-//! when every input of the run had valid checksums, a valid TCP/UDP/ICMP checksum (whole,
+//! when every input of the run had valid checksums, a valid TCP/UDP/ICMP(v6) checksum (whole,
 //! unfragmented packets); the conntrack table never holds more than its maximum.
 #![no_main]
 
@@ -28,7 +31,7 @@ use dataplane::wire::{
     UdpPacket,
 };
 use libfuzzer_sys::fuzz_target;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
@@ -46,9 +49,24 @@ mac = "02:00:00:00:02:01"
 addresses = ["203.0.113.1/24"]
 mtu = 576
 
+[[port]]
+name = "dmz0"
+driver = "mem"
+mac = "02:00:00:00:03:01"
+addresses = ["2001:db8:2::1/64"]
+mtu = 1280
+
 [[route]]
 dst = "0.0.0.0/0"
 via = "203.0.113.254"
+
+[[route]]
+dst = "::/0"
+via = "2001:db8:2::fe"
+
+[[neighbor]]
+ip = "2001:db8:2::fe"
+mac = "02:00:00:00:03:fe"
 
 [[neighbor]]
 ip = "203.0.113.254"
@@ -98,16 +116,44 @@ COMMIT
 COMMIT
 ";
 
+const RULES6: &str = "\
+*raw
+-A PREROUTING -p tcp --dport 23 -j NOTRACK
+COMMIT
+*mangle
+-A PREROUTING -i lan0 -p udp -j MARK --set-mark 7
+-A FORWARD -m mark --mark 7 -j HL --hl-dec 1
+-A POSTROUTING -o dmz0 -p tcp -m hl --hl-lt 5 -j HL --hl-set 64
+COMMIT
+*filter
+:INPUT DROP [0:0]
+:FORWARD DROP [0:0]
+-A INPUT -p ipv6-icmp -j ACCEPT
+-A INPUT -p tcp --dport 22 -j REJECT --reject-with tcp-reset
+-A INPUT -p udp -j REJECT --reject-with icmp6-port-unreachable
+-A FORWARD -m frag --fragmore -j DROP
+-A FORWARD -p tcp --dport 25 -j REJECT --reject-with tcp-reset
+-A FORWARD -p udp --dport 137 -j REJECT --reject-with icmp6-adm-prohibited
+-A FORWARD -p ipv6-icmp -m icmp6 --icmpv6-type echo-request -j ACCEPT
+-A FORWARD -i lan0 -o dmz0 -j ACCEPT
+-A FORWARD -i dmz0 -o lan0 -p tcp ! --syn -j ACCEPT
+-A FORWARD -i dmz0 -o lan0 -p udp --sport 53 -j ACCEPT
+COMMIT
+";
+
 const LAN: PortId = PortId(0);
 const WAN: PortId = PortId(1);
+const DMZ: PortId = PortId(2);
 const LAN_MAC: [u8; 6] = [2, 0, 0, 0, 1, 1];
 const WAN_MAC: [u8; 6] = [2, 0, 0, 0, 2, 1];
+const DMZ_MAC: [u8; 6] = [2, 0, 0, 0, 3, 1];
 const T0: u64 = 1_700_000_000_000_000_000;
 
 struct World {
     rules: [Arc<CompiledRuleset>; 2],
     fib: Fib,
     neighbors: NeighTable<PacketBuf>,
+    neighbors6: Vec<(PortId, std::net::Ipv6Addr, dataplane::port::MacAddr)>,
 }
 
 fn world() -> &'static World {
@@ -117,7 +163,14 @@ fn world() -> &'static World {
         let topo = cfg.build().expect("topology");
         let mut rs = Ruleset::default();
         restore(RULES, &mut rs, RestoreOptions::default()).expect("rules");
-        let names = ["lan0".to_string(), "wan0".to_string()];
+        let mut rs6 = Ruleset::new(dataplane::ruleset::Family::V6);
+        let opts = RestoreOptions {
+            packet_path: true,
+            ..RestoreOptions::default()
+        };
+        restore(RULES6, &mut rs6, opts).expect("rules6");
+        rs.ip6 = Some(Arc::new(rs6));
+        let names = ["lan0".to_string(), "wan0".to_string(), "dmz0".to_string()];
         World {
             rules: [
                 Arc::new(CompiledRuleset::compile_for_ports(&rs, 1, &names)),
@@ -126,8 +179,242 @@ fn world() -> &'static World {
             ],
             fib: topo.fib.clone(),
             neighbors: topo.neighbors.clone(),
+            neighbors6: topo.neighbors6.clone(),
         }
     })
+}
+
+#[derive(Arbitrary, Debug, Clone, Copy)]
+enum Host6 {
+    LanHost,
+    LanLinkLocal,
+    RouterLan,
+    RouterLinkLocal,
+    RouterDmz,
+    DmzGateway,
+    Server(u8),
+    AllNodes,
+    RouterGroup,
+    Any([u8; 16]),
+}
+
+impl Host6 {
+    fn addr(self) -> Ipv6Addr {
+        let a = |s: &str| s.parse::<Ipv6Addr>().expect("address");
+        match self {
+            Host6::LanHost => a("2001:db8:1::10"),
+            Host6::LanLinkLocal => a("fe80::10"),
+            Host6::RouterLan => a("2001:db8:1::1"),
+            Host6::RouterLinkLocal => a("fe80::ff:fe00:101"),
+            Host6::RouterDmz => a("2001:db8:2::1"),
+            Host6::DmzGateway => a("2001:db8:2::fe"),
+            Host6::Server(n) => Ipv6Addr::new(0x2001, 0xdb8, 0x99, 0, 0, 0, 0, u16::from(n % 4)),
+            Host6::AllNodes => a("ff02::1"),
+            Host6::RouterGroup => a("ff02::1:ff00:1"),
+            Host6::Any(b) => Ipv6Addr::from(b),
+        }
+    }
+}
+
+/// An IPv6 extension header (its next-header byte is filled when the chain is built).
+#[derive(Arbitrary, Debug, Clone)]
+enum Ext6 {
+    HopByHop(Vec<u8>),
+    DstOpts(Vec<u8>),
+    Routing { kind: u8, segs: u8, data: Vec<u8> },
+    Fragment { offset: u16, more: bool, id: u32 },
+    Raw { number: u8, bytes: Vec<u8> },
+}
+
+impl Ext6 {
+    /// Its protocol number and bytes, the next-header byte left 0.
+    fn build(&self) -> (u8, Vec<u8>) {
+        let padded = |number: u8, data: &[u8]| {
+            let mut h = vec![0u8, 0];
+            h.extend_from_slice(&data[..data.len().min(246)]);
+            h.resize(h.len().div_ceil(8).max(1) * 8, 0);
+            h[1] = (h.len() / 8 - 1) as u8;
+            (number, h)
+        };
+        match self {
+            Ext6::HopByHop(d) => padded(0, d),
+            Ext6::DstOpts(d) => padded(60, d),
+            Ext6::Routing { kind, segs, data } => {
+                let mut d = vec![*kind, *segs];
+                d.extend_from_slice(data);
+                padded(43, &d)
+            }
+            Ext6::Fragment { offset, more, id } => {
+                let mut h = vec![0u8; 8];
+                let om = (offset & 0x1fff) << 3 | u16::from(*more);
+                h[2..4].copy_from_slice(&om.to_be_bytes());
+                h[4..8].copy_from_slice(&id.to_be_bytes());
+                (44, h)
+            }
+            Ext6::Raw { number, bytes } => {
+                let mut b = bytes.clone();
+                b.truncate(64);
+                b.resize(b.len().max(2), 0);
+                (*number, b)
+            }
+        }
+    }
+}
+
+#[derive(Arbitrary, Debug, Clone)]
+enum L46 {
+    Tcp {
+        sport: L4Port,
+        dport: L4Port,
+        seq: u32,
+        ack: u32,
+        flags: u8,
+        payload: Payload,
+    },
+    Udp {
+        sport: L4Port,
+        dport: L4Port,
+        payload: Payload,
+    },
+    Icmp6 {
+        msg_type: u8,
+        code: u8,
+        rest: [u8; 4],
+        payload: Payload,
+    },
+    /// A neighbour solicitation for `target` with a source link-layer address option.
+    Solicit { target: Host6, mac: u8 },
+    Icmp6Error {
+        msg_type: u8,
+        code: u8,
+        quoted: Box<Ip6>,
+        cut: u16,
+    },
+    Other {
+        protocol: u8,
+        payload: Vec<u8>,
+    },
+}
+
+#[derive(Arbitrary, Debug, Clone)]
+struct Ip6 {
+    src: Host6,
+    dst: Host6,
+    hop_limit: u8,
+    tclass: u8,
+    ext: Vec<Ext6>,
+    l4: L46,
+}
+
+impl Ip6 {
+    /// The packet with a valid upper-layer checksum over the IPv6 pseudo-header, and whether
+    /// it is valid throughout (no raw extension header, no fragment, a known protocol with
+    /// its own header).
+    fn build_checked(&self) -> (Vec<u8>, bool) {
+        let (src, dst) = (self.src.addr(), self.dst.addr());
+        let mut valid = true;
+        let (proto, mut l4, csum_at) = match &self.l4 {
+            L46::Tcp {
+                sport,
+                dport,
+                seq,
+                ack,
+                flags,
+                payload,
+            } => {
+                let mut t = vec![0u8; 20];
+                t[0..2].copy_from_slice(&sport.get().to_be_bytes());
+                t[2..4].copy_from_slice(&dport.get().to_be_bytes());
+                t[4..8].copy_from_slice(&seq.to_be_bytes());
+                t[8..12].copy_from_slice(&ack.to_be_bytes());
+                t[12] = 5 << 4;
+                t[13] = *flags;
+                t[14..16].copy_from_slice(&8192u16.to_be_bytes());
+                t.extend_from_slice(&payload.bytes());
+                (6u8, t, Some(16))
+            }
+            L46::Udp {
+                sport,
+                dport,
+                payload,
+            } => {
+                let mut u = vec![0u8; 8];
+                u[0..2].copy_from_slice(&sport.get().to_be_bytes());
+                u[2..4].copy_from_slice(&dport.get().to_be_bytes());
+                u.extend_from_slice(&payload.bytes());
+                u.truncate(4000);
+                let len = u.len() as u16;
+                u[4..6].copy_from_slice(&len.to_be_bytes());
+                (17, u, Some(6))
+            }
+            L46::Icmp6 {
+                msg_type,
+                code,
+                rest,
+                payload,
+            } => {
+                let mut m = vec![*msg_type, *code, 0, 0];
+                m.extend_from_slice(rest);
+                m.extend_from_slice(&payload.bytes());
+                (58, m, Some(2))
+            }
+            L46::Solicit { target, mac } => {
+                let mut m = vec![135, 0, 0, 0, 0, 0, 0, 0];
+                m.extend_from_slice(&target.addr().octets());
+                m.extend_from_slice(&[1, 1, 2, 0, 0, 0, 1, *mac]);
+                (58, m, Some(2))
+            }
+            L46::Icmp6Error {
+                msg_type,
+                code,
+                quoted,
+                cut,
+            } => {
+                let mut m = vec![*msg_type, *code, 0, 0, 0, 0, 0, 0];
+                let (q, _) = quoted.build_checked();
+                m.extend_from_slice(&q[..q.len().min(usize::from(*cut))]);
+                (58, m, Some(2))
+            }
+            L46::Other { protocol, payload } => {
+                valid = !matches!(protocol, 6 | 17 | 58);
+                let mut p = payload.clone();
+                p.truncate(2000);
+                (*protocol, p, None)
+            }
+        };
+        l4.truncate(6000);
+        if let Some(at) = csum_at.filter(|&at| l4.len() >= at + 2) {
+            let c = checksum::finish(&[
+                checksum::pseudo_header_ipv6(src, dst, IpProtocol::from(proto), l4.len() as u32),
+                checksum::data(&l4),
+            ]);
+            l4[at..at + 2].copy_from_slice(&c.to_be_bytes());
+        }
+        // The chain: each header's first byte names the next.
+        let mut numbers = Vec::new();
+        let mut headers = Vec::new();
+        for e in self.ext.iter().take(6) {
+            let (n, h) = e.build();
+            valid &= !matches!(e, Ext6::Raw { .. } | Ext6::Fragment { .. });
+            numbers.push(n);
+            headers.push(h);
+        }
+        numbers.push(proto);
+        let mut body = Vec::new();
+        for (i, mut h) in headers.into_iter().enumerate() {
+            h[0] = numbers[i + 1];
+            body.extend_from_slice(&h);
+        }
+        body.extend_from_slice(&l4);
+        let mut out = vec![0x60 | self.tclass >> 4, self.tclass << 4, 0, 0];
+        out.extend_from_slice(&(body.len() as u16).to_be_bytes());
+        out.push(numbers[0]);
+        out.push(self.hop_limit);
+        out.extend_from_slice(&src.octets());
+        out.extend_from_slice(&dst.octets());
+        out.extend_from_slice(&body);
+        (out, valid)
+    }
 }
 
 #[derive(Arbitrary, Debug, Clone, Copy)]
@@ -495,20 +782,25 @@ enum Frame {
     },
     /// Arbitrary bytes after the Ethernet header (checksums not fixed).
     RawIp(Vec<u8>),
+    Ip6(Ip6),
+    /// Arbitrary bytes after an IPv6 Ethernet header.
+    RawIp6(Vec<u8>),
     /// A whole arbitrary frame.
     Raw(Vec<u8>),
 }
 
 #[derive(Arbitrary, Debug, Clone)]
 enum Step {
-    /// A frame in on a port (LAN or WAN), unicast to the port's MAC or broadcast.
+    /// A frame in on a port (LAN, WAN or DMZ: `port % 3`), unicast to the port's MAC or
+    /// broadcast.
     Rx {
-        wan: bool,
+        port: u8,
         broadcast: bool,
         frame: Frame,
     },
     /// A packet from the host's stack (OUTPUT).
     Output(Ip),
+    Output6(Ip6),
     /// Time passes (milliseconds), then the worker's housekeeping (expiry, ARP).
     Wait(u16),
     /// Long silence: timeouts expire (seconds).
@@ -559,11 +851,39 @@ fn check_ipv4(ip: &[u8], clean: bool) {
     }
 }
 
+/// Checks one IPv6 packet the pipeline emitted: its header, and the upper-layer checksum of a
+/// whole packet without extension headers when every input was valid.
+fn check_ipv6(ip: &[u8], clean: bool) {
+    let p = dataplane::wire::Ipv6Packet::new_checked(ip).expect("emitted IPv6 views");
+    let (src, dst) = (p.src_addr(), p.dst_addr());
+    let next = u8::from(p.next_header());
+    // Forwarded packets keep the sender's checksums: checked when every input was valid.
+    if !clean {
+        return;
+    }
+    let l4 = p.payload();
+    if matches!(next, 6 | 17 | 58) {
+        let sum = checksum::combine(&[
+            checksum::pseudo_header_ipv6(src, dst, IpProtocol::from(next), l4.len() as u32),
+            checksum::data(l4),
+        ]);
+        assert_eq!(sum, 0xffff, "bad upper-layer checksum: {ip:02x?}");
+    }
+}
+
+/// An emitted packet of either family.
+fn check_ip(ip: &[u8], clean: bool) {
+    match ip.first().map(|b| b >> 4) {
+        Some(6) => check_ipv6(ip, clean),
+        _ => check_ipv4(ip, clean),
+    }
+}
+
 fn check_emits(out: &mut Vec<Emit>, clean: bool) {
     for e in out.drain(..) {
         match e {
             Emit::Tx { port, frame } => {
-                assert!(port == LAN || port == WAN, "sent on {port:?}");
+                assert!(port == LAN || port == WAN || port == DMZ, "sent on {port:?}");
                 let data = frame.data();
                 let f = EthernetFrame::new_checked(data).expect("emitted frame views");
                 let (ethertype, payload) = f.l3_payload().expect("emitted frame's L3");
@@ -573,19 +893,11 @@ fn check_emits(out: &mut Vec<Emit>, clean: bool) {
                         let a = ArpPacket::new_checked(payload).expect("emitted ARP views");
                         ArpRepr::parse(&a).expect("emitted ARP parses");
                     }
-                    // Neighbour discovery and echo replies of the appliance: ICMPv6 with a
-                    // good checksum.
-                    0x86dd => {
-                        let ip = dataplane::wire::Ipv6Packet::new_checked(payload)
-                            .expect("emitted IPv6 views");
-                        let m = dataplane::wire::Icmpv6Packet::new_checked(ip.payload())
-                            .expect("emitted ICMPv6 views");
-                        assert!(m.verify_checksum(ip.src_addr(), ip.dst_addr()));
-                    }
+                    0x86dd => check_ipv6(payload, clean),
                     other => panic!("emitted ethertype {other:#06x}"),
                 }
             }
-            Emit::Local { packet } => check_ipv4(packet.data(), clean),
+            Emit::Local { packet } => check_ip(packet.data(), clean),
         }
     }
 }
@@ -593,6 +905,7 @@ fn check_emits(out: &mut Vec<Emit>, clean: bool) {
 fuzz_target!(|input: Input| {
     let w = world();
     let mut p = Pipeline::new(w.rules[0].clone(), w.fib.clone(), w.neighbors.clone());
+    p.add_neighbors6(&w.neighbors6);
     let max = 4 + u32::from(input.ct_max % 60);
     p.set_conntrack_config(CtConfig {
         max,
@@ -610,14 +923,14 @@ fuzz_target!(|input: Input| {
     for step in input.steps.iter().take(200) {
         match step {
             Step::Rx {
-                wan,
+                port,
                 broadcast,
                 frame,
             } => {
-                let (port, port_mac, peer) = if *wan {
-                    (WAN, WAN_MAC, [2, 0, 0, 0, 2, 0xfe])
-                } else {
-                    (LAN, LAN_MAC, [2, 0, 0, 0, 1, 0x10])
+                let (port, port_mac, peer) = match port % 3 {
+                    0 => (LAN, LAN_MAC, [2, 0, 0, 0, 1, 0x10]),
+                    1 => (WAN, WAN_MAC, [2, 0, 0, 0, 2, 0xfe]),
+                    _ => (DMZ, DMZ_MAC, [2, 0, 0, 0, 3, 0xfe]),
                 };
                 let dst = if *broadcast { [0xff; 6] } else { port_mac };
                 let frames: Vec<Vec<u8>> = match frame {
@@ -660,6 +973,15 @@ fuzz_target!(|input: Input| {
                         clean = false;
                         vec![eth(dst, peer, 0x0800, b)]
                     }
+                    Frame::Ip6(ip) => {
+                        let (b, valid) = ip.build_checked();
+                        clean &= valid;
+                        vec![eth(dst, peer, 0x86dd, &b)]
+                    }
+                    Frame::RawIp6(b) => {
+                        clean = false;
+                        vec![eth(dst, peer, 0x86dd, b)]
+                    }
                     Frame::Raw(b) => {
                         clean = false;
                         vec![b.clone()]
@@ -671,6 +993,12 @@ fuzz_target!(|input: Input| {
                 }
             }
             Step::Output(ip) => {
+                let (b, valid) = ip.build_checked();
+                clean &= valid;
+                p.output(PacketBuf::from_slice(&b), now, &mut out);
+                check_emits(&mut out, clean);
+            }
+            Step::Output6(ip) => {
                 let (b, valid) = ip.build_checked();
                 clean &= valid;
                 p.output(PacketBuf::from_slice(&b), now, &mut out);

@@ -41,7 +41,13 @@ pub fn ipv6_path_refusal(spec: &RuleSpec) -> Option<String> {
         | Target::Goto(_)
         | Target::Mark(_)
         | Target::Hl(_)
-        | Target::Reject6(_) => return None,
+        | Target::Reject6(_)
+        // format_packet prints IPv6 as nf_log_ip6_packet; TRACE lines use the same text.
+        | Target::Log(_)
+        | Target::Trace(_)
+        // Rewrite the traffic class (tos_tg6, dscp_tg6).
+        | Target::Tos(_)
+        | Target::Dscp(_) => return None,
         // Nothing to leave untracked while IPv6 is not tracked.
         Target::Notrack(_) => return None,
         Target::Ct(c) if c.notrack => return None,

@@ -906,7 +906,11 @@ mod tests {
             let na = check_advert(ip.src_addr(), ip.dst_addr(), 255, &f[54..]).unwrap();
             assert_eq!(
                 (na.target, na.flags, na.target_mac),
-                (a6(target), na_flags::ROUTER | na_flags::OVERRIDE, Some(A_MAC))
+                (
+                    a6(target),
+                    na_flags::ROUTER | na_flags::OVERRIDE,
+                    Some(A_MAC)
+                )
             );
         }
         assert_eq!(p.ndisc_stats().announcements_sent, 2);

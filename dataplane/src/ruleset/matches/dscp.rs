@@ -87,4 +87,43 @@ mod tests {
         }
         .matches(&view(&p)));
     }
+
+    /// ip6t: the traffic class (`ipv6_get_dsfield`) in place of the TOS byte.
+    #[test]
+    fn ipv6_traffic_class() {
+        use crate::ruleset::packet::tests::ipv6;
+        let mut p = ipv6(17, "::1", "::2", &[0, 1, 0, 2, 0, 8, 0, 0]);
+        // Traffic class 0xb9: DSCP 46 (EF), ECN 1, split across the first two bytes.
+        p[0] = 0x6b;
+        p[1] = 0x90;
+        let v = view(&p);
+        assert!(DscpMatch {
+            inv: false,
+            dscp: 46
+        }
+        .matches(&v));
+        assert!(!DscpMatch {
+            inv: true,
+            dscp: 46
+        }
+        .matches(&v));
+        assert!(!DscpMatch {
+            inv: false,
+            dscp: 45
+        }
+        .matches(&v));
+        let tos = |value, mask, inv| TosMatch { inv, value, mask };
+        assert!(tos(0xb8, 0xfc, false).matches(&v));
+        assert!(tos(0x01, 0x03, false).matches(&v));
+        assert!(!tos(0xb9, 0xff, true).matches(&v));
+        // A non-first fragment has its traffic class too.
+        let mut f = ipv6(44, "::1", "::2", &[17, 0, 0, 8, 0, 0, 0, 1, 0xaa]);
+        f[0] = 0x6b;
+        f[1] = 0x90;
+        assert!(DscpMatch {
+            inv: false,
+            dscp: 46
+        }
+        .matches(&view(&f)));
+    }
 }

@@ -81,4 +81,26 @@ mod tests {
         assert!(!m(Some(false), None, None).matches(&view(&u)));
         assert!(m(None, None, Some((0, false))).matches(&view(&u)));
     }
+
+    /// xt_ecn's ecn_mt6: the ECN bits of the traffic class, the TCP flags past the
+    /// extension headers.
+    #[test]
+    fn ipv6_traffic_class_and_tcp_flags() {
+        use crate::ruleset::packet::tests::{ipv6, opts_header};
+        let mut pl = opts_header(6);
+        pl.extend(tcp(1, 2, 0x02 | 0x40 | 0x80, &[], &[]));
+        let mut p = ipv6(0, "::1", "::2", &pl);
+        p[1] = 0x30; // traffic class 0x03: CE
+        let v = view(&p);
+        let m = |ip_ect, ece, cwr| EcnMatch { ece, cwr, ip_ect };
+        assert!(m(Some((3, false)), None, None).matches(&v));
+        assert!(!m(Some((3, true)), None, None).matches(&v));
+        assert!(!m(Some((1, false)), None, None).matches(&v));
+        assert!(m(None, Some(true), Some(true)).matches(&v));
+        assert!(!m(None, Some(false), None).matches(&v));
+        // A non-first fragment has no TCP header to test.
+        let f = ipv6(44, "::1", "::2", &[6, 0, 0, 8, 0, 0, 0, 1, 0xaa, 0xbb]);
+        assert!(!m(None, Some(true), None).matches(&view(&f)));
+        assert!(m(Some((0, false)), None, None).matches(&view(&f)));
+    }
 }

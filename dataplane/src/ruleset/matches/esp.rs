@@ -89,4 +89,22 @@ mod tests {
         let short = ipv4(IPPROTO_ESP, [1, 1, 1, 1], [2, 2, 2, 2], &[0, 0, 1]);
         assert!(!m(0, u32::MAX, false).matches(&view(&short)));
     }
+
+    /// ESP ends the IPv6 header walk: its header is the view's upper layer.
+    #[test]
+    fn ipv6_esp_after_extension_headers() {
+        use crate::ruleset::packet::tests::{ipv6, opts_header};
+        let mut pl = opts_header(50);
+        pl.extend_from_slice(&[0, 0, 1, 0, 0, 0, 0, 1]);
+        let p = ipv6(60, "::1", "::2", &pl);
+        let m = |min, max, inv| EspMatch {
+            spis: SpiRange { min, max, inv },
+        };
+        assert!(m(256, 256, false).matches(&view(&p)));
+        assert!(!m(256, 256, true).matches(&view(&p)));
+        let short = ipv6(50, "::1", "::2", &[0, 0, 1]);
+        assert!(!m(0, u32::MAX, false).matches(&view(&short)));
+        let f = ipv6(44, "::1", "::2", &[50, 0, 0, 8, 0, 0, 0, 1, 0, 0, 1, 0]);
+        assert!(!m(0, u32::MAX, false).matches(&view(&f)));
+    }
 }

@@ -1,9 +1,10 @@
 //! `-m frag`: the IPv6 fragment header (ip6t_frag), for ip6tables rulesets only: its
 //! identification range, header length, reserved bits and first / more / last flags.
 //!
-//! Per packet: the pipeline's `PacketView` is an IPv4 view (IPv6 frames are dropped before
-//! any rule), so `decide` is false until an IPv6 view with its extension headers joins
-//! the pipeline; `matches_header` is the kernel's test on a fragment header.
+//! Per packet, as ip6t_frag's `frag_mt6`: the fragment header `ipv6_find_hdr(..,
+//! NEXTHDR_FRAGMENT, ..)` finds (none: no match), tested by `matches_header`. The
+//! kernel ignores `--fraglen` (its length field is parsed, printed and never compared),
+//! and so does nfdp.
 
 use super::esp::SpiRange;
 use crate::ruleset::Inv;
@@ -12,7 +13,7 @@ use crate::ruleset::Inv;
 pub struct FragMatch {
     /// `--fragid`: the identification range (every one by default).
     pub ids: SpiRange,
-    /// `--fraglen`: the header length field.
+    /// `--fraglen`: kept for save and list; the kernel's match never compares it.
     pub len: Option<Inv<u32>>,
     pub res: bool,
     pub first: bool,
@@ -42,13 +43,23 @@ impl FragMatch {
         let id = u32::from_be_bytes([h[4], h[5], h[6], h[7]]);
         let off = u16::from_be_bytes([h[2], h[3]]);
         let ids_ok = ((self.ids.min..=self.ids.max).contains(&id)) != self.ids.inv;
-        // The kernel compares the length with 0 (a fragment header's is always 0).
-        let len_ok = self.len.is_none_or(|l| l.apply(l.val == 0));
         let res_ok = !self.res || (h[1] == 0 && off & 0x6 == 0);
         let first_ok = !self.first || off & 0xfff8 == 0;
         let more_ok = !self.more || off & 1 == 1;
         let last_ok = !self.last || off & 1 == 0;
-        ids_ok && len_ok && res_ok && first_ok && more_ok && last_ok
+        ids_ok && res_ok && first_ok && more_ok && last_ok
+    }
+}
+
+impl FragMatch {
+    /// The match on a packet (module doc); an IPv4 view has no fragment header.
+    pub fn matches(&self, view: &crate::ruleset::packet::PacketView<'_>) -> bool {
+        let Some(f) = view.ext_headers().and_then(|e| e.fragment) else {
+            return false;
+        };
+        view.ip
+            .get(f.header_offset..)
+            .is_some_and(|h| self.matches_header(h))
     }
 }
 
@@ -59,15 +70,15 @@ impl crate::ruleset::ext::MatchExt for FragMatch {
 }
 
 impl crate::ruleset::ext::PacketMatch for FragMatch {
-    /// The view is IPv4 (module doc): it has no fragment header.
-    fn decide(&self, _cx: &crate::ruleset::ext::PacketCx<'_, '_>) -> bool {
-        false
+    fn decide(&self, cx: &crate::ruleset::ext::PacketCx<'_, '_>) -> bool {
+        self.matches(cx.view)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ruleset::packet::tests::{ipv4, ipv6, opts_header, view};
 
     #[test]
     fn ids_and_flags() {
@@ -88,5 +99,56 @@ mod tests {
         let later = [6, 0, 0, 8, 0, 0, 0, 5];
         assert!(!m.matches_header(&later));
         assert!(!m.matches_header(&first[..7]));
+    }
+
+    #[test]
+    fn decides_on_the_fragment_header() {
+        let ids = |min, max, inv| SpiRange { min, max, inv };
+        // First fragment (offset 0, M), id 0x1234, behind a hop-by-hop header.
+        let mut first = opts_header(44);
+        first.extend_from_slice(&[17, 0, 0, 1, 0, 0, 0x12, 0x34]);
+        first.extend_from_slice(&[0, 1, 0, 2, 0, 16, 0, 0]);
+        let first = ipv6(0, "::1", "::2", &first);
+        let m = FragMatch {
+            ids: ids(0x1234, 0x1234, false),
+            ..Default::default()
+        };
+        assert!(m.matches(&view(&first)));
+        assert!(!FragMatch {
+            ids: ids(0x1234, 0x1234, true),
+            ..m
+        }
+        .matches(&view(&first)));
+        assert!(FragMatch {
+            ids: ids(1, 2, true),
+            ..m
+        }
+        .matches(&view(&first)));
+        assert!(FragMatch {
+            first: true,
+            more: true,
+            ..m
+        }
+        .matches(&view(&first)));
+        assert!(!FragMatch { last: true, ..m }.matches(&view(&first)));
+        // --fraglen is not compared (the kernel's frag_mt6).
+        let len = Some(Inv::new(false, 99));
+        assert!(FragMatch { len, ..m }.matches(&view(&first)));
+        // A non-first, last fragment with reserved bits set.
+        let last = ipv6(44, "::1", "::2", &[17, 3, 0, 0x12, 0, 0, 0x12, 0x34, 0xaa]);
+        assert!(FragMatch { last: true, ..m }.matches(&view(&last)));
+        assert!(!FragMatch { first: true, ..m }.matches(&view(&last)));
+        assert!(!FragMatch { more: true, ..m }.matches(&view(&last)));
+        assert!(!FragMatch { res: true, ..m }.matches(&view(&last)));
+        assert!(FragMatch { res: true, ..m }.matches(&view(&first)));
+        // No fragment header: no match, even with the ids inverted.
+        let plain = ipv6(17, "::1", "::2", &[0, 1, 0, 2, 0, 8, 0, 0]);
+        assert!(!FragMatch {
+            ids: ids(1, 2, true),
+            ..m
+        }
+        .matches(&view(&plain)));
+        let v4 = ipv4(17, [1, 1, 1, 1], [2, 2, 2, 2], &[0; 8]);
+        assert!(!FragMatch::default().matches(&view(&v4)));
     }
 }

@@ -1,9 +1,8 @@
 //! `-m hl`: compare the IPv6 hop limit (ip6t_hl), for ip6tables rulesets only.
 //! `! --hl-eq` is the kernel's "not equal".
 //!
-//! Per packet: the pipeline's `PacketView` is an IPv4 view (IPv6 frames are dropped before
-//! any rule), so `decide` is false until an IPv6 view joins the pipeline; the comparison
-//! itself is `matches_hop_limit`.
+//! Per packet: the hop limit of the fixed header (the view's `ttl`), as xt_hl's
+//! `hl_mt6` reads `ipv6_hdr(skb)->hop_limit`; an IPv4 view never matches.
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum HlOp {
@@ -37,9 +36,8 @@ impl crate::ruleset::ext::MatchExt for HlMatch {
 }
 
 impl crate::ruleset::ext::PacketMatch for HlMatch {
-    /// The view is IPv4 (module doc): it has no hop limit.
-    fn decide(&self, _cx: &crate::ruleset::ext::PacketCx<'_, '_>) -> bool {
-        false
+    fn decide(&self, cx: &crate::ruleset::ext::PacketCx<'_, '_>) -> bool {
+        cx.view.family == crate::ruleset::Family::V6 && self.matches_hop_limit(cx.view.ttl)
     }
 }
 
@@ -56,5 +54,33 @@ mod tests {
         assert!(!m(HlOp::Lt, 64).matches_hop_limit(64));
         assert!(m(HlOp::Gt, 63).matches_hop_limit(64));
         assert!(!m(HlOp::Gt, 64).matches_hop_limit(64));
+    }
+
+    #[test]
+    fn decides_on_the_ipv6_hop_limit() {
+        use crate::ruleset::ext::{PacketCx, PacketMatch};
+        use crate::ruleset::packet::tests::{ipv4, ipv6, view};
+        let sets = crate::ipset::SetTable::default();
+        let decide = |m: HlMatch, p: &[u8]| {
+            m.decide(&PacketCx {
+                view: &view(p),
+                sets: &sets,
+                now_ns: 0,
+            })
+        };
+        let mut p = ipv6(17, "::1", "::2", &[0, 1, 0, 2, 0, 8, 0, 0]);
+        p[7] = 1;
+        let m = |op, value| HlMatch { op, value };
+        assert!(decide(m(HlOp::Eq, 1), &p));
+        assert!(!decide(m(HlOp::Ne, 1), &p));
+        assert!(decide(m(HlOp::Lt, 2), &p));
+        assert!(!decide(m(HlOp::Gt, 1), &p));
+        // A non-first fragment still has its hop limit.
+        let mut frag = ipv6(44, "::1", "::2", &[17, 0, 0, 8, 0, 0, 0, 1, 0xaa, 0xbb]);
+        frag[7] = 1;
+        assert!(decide(m(HlOp::Eq, 1), &frag));
+        // An IPv4 TTL is not a hop limit.
+        let v4 = ipv4(17, [1, 1, 1, 1], [2, 2, 2, 2], &[0; 8]);
+        assert!(!decide(m(HlOp::Eq, 64), &v4));
     }
 }

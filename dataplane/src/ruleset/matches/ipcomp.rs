@@ -56,4 +56,23 @@ mod tests {
         assert!(!m(0, 0, false).matches(&view(&p)));
         assert!(m(1, 6, true).matches(&view(&p)));
     }
+
+    #[test]
+    fn ipv6_cpi() {
+        use crate::ruleset::packet::tests::ipv6;
+        let p = ipv6(IPPROTO_COMP, "::1", "::2", &[4, 0, 0x12, 0x34]);
+        let m = |min, max, inv| IpcompMatch {
+            spis: SpiRange { min, max, inv },
+            hdrres: false,
+        };
+        assert!(m(0x1234, 0x1234, false).matches(&view(&p)));
+        assert!(!m(0x1234, 0x1234, true).matches(&view(&p)));
+        let f = ipv6(
+            44,
+            "::1",
+            "::2",
+            &[IPPROTO_COMP, 0, 0, 8, 0, 0, 0, 1, 4, 0, 0x12, 0x34],
+        );
+        assert!(!m(0, u32::MAX, false).matches(&view(&f)));
+    }
 }

@@ -41,4 +41,18 @@ mod tests {
         assert!(!m(0, 99, false).matches(&view(&p)));
         assert!(m(0, 99, true).matches(&view(&p)));
     }
+
+    /// length_mt6: payload length plus the 40-byte header (extension headers count).
+    #[test]
+    fn ipv6_payload_plus_header() {
+        use crate::ruleset::packet::tests::{ipv6, opts_header};
+        let mut pl = opts_header(17);
+        pl.extend_from_slice(&[0, 1, 0, 2, 0, 8, 0, 0]);
+        let mut p = ipv6(0, "::1", "::2", &pl);
+        p.extend_from_slice(&[0; 6]); // link padding is not counted
+        let m = |min, max, inv| LengthMatch { inv, min, max };
+        assert!(m(56, 56, false).matches(&view(&p)));
+        assert!(!m(57, 100, false).matches(&view(&p)));
+        assert!(m(57, 100, true).matches(&view(&p)));
+    }
 }

@@ -25,6 +25,8 @@ pub mod icmp6;
 pub mod ipcomp;
 pub mod iprange;
 pub mod ipv6header;
+#[cfg(test)]
+mod kernel6;
 pub mod length;
 pub mod limit;
 pub mod mac;

@@ -102,4 +102,26 @@ mod tests {
             "no ports, no match even inverted"
         );
     }
+
+    #[test]
+    fn ipv6_ports_and_later_fragments() {
+        use crate::ruleset::packet::tests::{ipv6, opts_header};
+        let mut pl = opts_header(6);
+        pl.extend(tcp(40000, 443, 2, &[], &[]));
+        let p = ipv6(0, "::1", "::2", &pl);
+        let m = |inv| MultiportMatch {
+            inv,
+            dir: MultiportDir::Destination,
+            ports: vec![PortRange { lo: 80, hi: 80 }, PortRange { lo: 440, hi: 450 }],
+        };
+        assert!(m(false).matches(&view(&p)));
+        assert!(!m(true).matches(&view(&p)));
+        let f = ipv6(
+            44,
+            "::1",
+            "::2",
+            &[6, 0, 0, 8, 0, 0, 0, 1, 0x9c, 0x40, 1, 0xbb],
+        );
+        assert!(!m(false).matches(&view(&f)) && !m(true).matches(&view(&f)));
+    }
 }

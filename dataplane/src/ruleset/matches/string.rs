@@ -101,4 +101,25 @@ mod tests {
         assert!(m(b"get /", 0, 65535, true, false).matches(&v));
         assert!(m(b"POST", 0, 65535, false, true).matches(&v));
     }
+
+    /// The offsets count from the IPv6 header as they do from IPv4's.
+    #[test]
+    fn ipv6_offsets_from_the_network_header() {
+        use crate::ruleset::packet::tests::ipv6;
+        let mut pl = vec![0, 1, 0, 2, 0, 13, 0, 0];
+        pl.extend_from_slice(b"hello");
+        let p = ipv6(17, "::1", "::2", &pl);
+        let m = |from, to, inv| StringMatch {
+            inv,
+            algo: StringAlgo::Bm,
+            pattern: b"hello".to_vec(),
+            from,
+            to,
+            icase: false,
+        };
+        assert!(m(0, 65535, false).matches(&view(&p)));
+        assert!(m(48, 53, false).matches(&view(&p)));
+        assert!(!m(49, 65535, false).matches(&view(&p)));
+        assert!(m(49, 65535, true).matches(&view(&p)));
+    }
 }

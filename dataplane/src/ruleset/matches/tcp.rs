@@ -134,4 +134,33 @@ mod tests {
         let short = ipv4(6, [1, 1, 1, 1], [2, 2, 2, 2], &[0; 12]);
         assert!(!TcpMatch::default().matches(&view(&short)));
     }
+
+    #[test]
+    fn ipv6_ports_past_extension_headers_and_fragments() {
+        use crate::ruleset::packet::tests::{ipv6, opts_header};
+        let mut pl = opts_header(44);
+        pl.extend_from_slice(&[6, 0, 0, 1, 0, 0, 0, 9]); // first fragment
+        pl.extend(tcp(40000, 22, flags::SYN, &[], &[]));
+        let p = ipv6(0, "::1", "::2", &pl);
+        let dport = |lo, hi, inv| Some(Inv::new(inv, PortRange { lo, hi }));
+        let m = |d| TcpMatch {
+            dport: d,
+            ..Default::default()
+        };
+        assert!(m(dport(22, 22, false)).matches(&view(&p)));
+        assert!(!m(dport(22, 22, true)).matches(&view(&p)));
+        assert!(m(dport(80, 80, true)).matches(&view(&p)));
+        // A later fragment never matches, inverted or not.
+        let f = ipv6(
+            44,
+            "::1",
+            "::2",
+            &[6, 0, 0, 8, 0, 0, 0, 9, 0x9c, 0x40, 0, 22],
+        );
+        assert!(!m(dport(22, 22, false)).matches(&view(&f)));
+        assert!(!m(dport(80, 80, true)).matches(&view(&f)));
+        // A TCP header cut short.
+        let short = ipv6(6, "::1", "::2", &tcp(40000, 22, flags::SYN, &[], &[])[..12]);
+        assert!(!m(dport(22, 22, false)).matches(&view(&short)));
+    }
 }

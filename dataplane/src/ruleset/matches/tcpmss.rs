@@ -64,4 +64,18 @@ mod tests {
             "no MSS: only the inverted match holds"
         );
     }
+
+    #[test]
+    fn ipv6_syn_behind_extension_headers() {
+        use crate::ruleset::packet::tests::{ipv6, opts_header};
+        let mut pl = opts_header(6);
+        pl.extend(tcp(1, 2, 2, &[2, 4, 0x05, 0xa0], &[]));
+        let p = ipv6(60, "::1", "::2", &pl);
+        let m = |min, max, inv| TcpmssMatch { inv, min, max };
+        assert!(m(1440, 1440, false).matches(&view(&p)));
+        assert!(!m(1441, 1500, false).matches(&view(&p)));
+        assert!(m(1441, 1500, true).matches(&view(&p)));
+        let f = ipv6(44, "::1", "::2", &[6, 0, 0, 8, 0, 0, 0, 1, 2, 4, 5, 0xa0]);
+        assert!(!m(0, 65535, false).matches(&view(&f)));
+    }
 }

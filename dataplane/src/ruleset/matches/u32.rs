@@ -198,4 +198,23 @@ mod tests {
         };
         assert!(!empty.matches_ip(&p));
     }
+
+    /// u32 counts from the network header of either family.
+    #[test]
+    fn ipv6_from_the_network_header() {
+        use crate::ruleset::packet::tests::{ipv6, view};
+        let p = ipv6(17, "2001:db8::1", "::2", &[0, 1, 0, 53, 0, 8, 0, 0]);
+        // "4 & 0xff00 = 0x1100": byte 6, the next header; "40 & 0xffff = 53": the port.
+        let m = |start, mask, v, inv| U32Match {
+            tests: vec![test(start, &[(U32Op::And, mask)], &[(v, v)])],
+            inv,
+        };
+        assert!(m(4, 0xff00, 0x1100, false).matches(&view(&p)));
+        assert!(m(40, 0xffff, 53, false).matches(&view(&p)));
+        assert!(!m(40, 0xffff, 54, false).matches(&view(&p)));
+        assert!(m(40, 0xffff, 54, true).matches(&view(&p)));
+        assert!(m(8, 0xffff_ffff, 0x2001_0db8, false).matches(&view(&p)));
+        // A read past the packet fails.
+        assert!(!m(46, 0xffff, 0, false).matches(&view(&p)));
+    }
 }

@@ -63,4 +63,26 @@ mod tests {
         let short = ipv4(17, [1, 1, 1, 1], [2, 2, 2, 2], &[0; 7]);
         assert!(!UdpMatch::default().matches(&view(&short)));
     }
+
+    #[test]
+    fn ipv6_ports_and_later_fragments() {
+        use crate::ruleset::packet::tests::{ipv6, opts_header};
+        let mut pl = opts_header(17);
+        pl.extend_from_slice(&[0x13, 0x88, 0, 53, 0, 8, 0, 0]);
+        let p = ipv6(60, "::1", "::2", &pl);
+        let r = |lo, hi, inv| Some(Inv::new(inv, PortRange { lo, hi }));
+        let m = |sport, dport| UdpMatch { sport, dport };
+        assert!(m(r(5000, 5000, false), r(53, 53, false)).matches(&view(&p)));
+        assert!(!m(None, r(53, 53, true)).matches(&view(&p)));
+        let f = ipv6(
+            44,
+            "::1",
+            "::2",
+            &[17, 0, 0, 8, 0, 0, 0, 1, 0x13, 0x88, 0, 53],
+        );
+        assert!(!m(None, r(53, 53, false)).matches(&view(&f)));
+        assert!(!m(None, r(54, 54, true)).matches(&view(&f)));
+        let short = ipv6(17, "::1", "::2", &[0x13, 0x88, 0, 53]);
+        assert!(!m(None, None).matches(&view(&short)));
+    }
 }

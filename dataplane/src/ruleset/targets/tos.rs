@@ -1,4 +1,7 @@
-//! `-j TOS` and `-j DSCP` (mangle only): rewrite the TOS byte / DS field.
+//! `-j TOS` and `-j DSCP` (mangle only): rewrite the TOS byte / DS field of an IPv4
+//! packet, or the traffic class of an IPv6 one (`tos_tg6`, `dscp_tg6`: the same rule on
+//! `ipv6_get_dsfield`, written back by `ipv6_change_dsfield`; IPv6 has no header
+//! checksum).
 
 use crate::wire::ipv4::HEADER_LEN;
 use crate::wire::{checksum, read_u16, write_u16};
@@ -51,17 +54,36 @@ fn set_dsfield(ip: &mut [u8], new: u8) {
     write_u16(ip, 10, c);
 }
 
+/// The IPv6 traffic class (`ipv6_get_dsfield`), when `ip` is a whole IPv6 header.
+fn dsfield6(ip: &[u8]) -> Option<u8> {
+    let h = ip.get(..crate::wire::ipv6::HEADER_LEN)?;
+    (h[0] >> 4 == 6).then(|| (h[0] << 4) | (h[1] >> 4))
+}
+
+/// `ipv6_change_dsfield(iph, 0, new)`: the traffic class straddles bytes 0 and 1.
+fn set_dsfield6(ip: &mut [u8], new: u8) {
+    ip[0] = (ip[0] & 0xf0) | (new >> 4);
+    ip[1] = (ip[1] & 0x0f) | (new << 4);
+}
+
 impl TosTarget {
     #[inline]
     pub fn apply(&self, tos: u8) -> u8 {
         (tos & !self.mask) ^ self.value
     }
 
-    /// xt_TOS (`tos_tg`) on an IPv4 packet: `tos = (tos & !mask) ^ value`, checksum patched
-    /// incrementally. Returns whether the packet changed (a buffer shorter than an IPv4 header
-    /// is left alone).
+    /// xt_TOS (`tos_tg`, `tos_tg6`): `tos = (tos & !mask) ^ value`, an IPv4 checksum
+    /// patched incrementally. Returns whether the packet changed (a buffer shorter than its
+    /// IP header is left alone).
     pub fn apply_to_packet(&self, ip: &mut [u8]) -> bool {
-        if ip.len() < HEADER_LEN {
+        if let Some(tc) = dsfield6(ip) {
+            let new = self.apply(tc);
+            if new != tc {
+                set_dsfield6(ip, new);
+            }
+            return new != tc;
+        }
+        if ip.len() < HEADER_LEN || ip[0] >> 4 != 4 {
             return false;
         }
         let new = self.apply(ip[1]);
@@ -79,10 +101,18 @@ impl DscpTarget {
         (tos & 0x03) | (self.dscp << 2)
     }
 
-    /// xt_DSCP (`dscp_tg`) on an IPv4 packet: the six DSCP bits set, the two ECN bits kept,
-    /// checksum patched incrementally. Returns whether the packet changed.
+    /// xt_DSCP (`dscp_tg`, `dscp_tg6`): the six DSCP bits set, the two ECN bits kept, an
+    /// IPv4 checksum patched incrementally. Returns whether the packet changed.
     pub fn apply_to_packet(&self, ip: &mut [u8]) -> bool {
-        if ip.len() < HEADER_LEN {
+        if let Some(tc) = dsfield6(ip) {
+            // dscp_tg6 rewrites only when the DSCP differs, keeping the ECN bits.
+            let new = self.apply(tc);
+            if new != tc {
+                set_dsfield6(ip, new);
+            }
+            return new != tc;
+        }
+        if ip.len() < HEADER_LEN || ip[0] >> 4 != 4 {
             return false;
         }
         let new = self.apply(ip[1]);
@@ -212,5 +242,39 @@ mod tests {
         assert!(DscpTarget { dscp: 0 }.apply_to_packet(&mut h));
         assert_eq!(h, header(1, 0x01));
         assert!(!TosTarget { value: 1, mask: 1 }.apply_to_packet(&mut [0u8; 19]));
+    }
+
+    /// The kernel oracle (6.18): `ip6tables -t mangle -A PREROUTING -j TOS --set-tos
+    /// 0x10/0x3f` on traffic class 0xff, then LOG, printed `TC=208` (0xd0); `-j DSCP
+    /// --set-dscp 0x2e` on 0x03 printed `TC=187` (0xbb), on 0xb9 `TC=185` (unchanged); the
+    /// flow label 0xabcde stayed `FLOWLBL=703710`.
+    #[test]
+    fn ipv6_traffic_class() {
+        use crate::ruleset::packet::tests::ipv6;
+        let p = |tc: u8| {
+            let mut p = ipv6(17, "::1", "::2", &[0, 1, 0, 2, 0, 8, 0, 0]);
+            p[0] = 0x60 | (tc >> 4);
+            p[1] = (tc << 4) | 0x0a; // the flow label's top bits stay
+            p[2] = 0xbc;
+            p
+        };
+        let mut h = p(0xff);
+        assert!(TosTarget {
+            value: 0x10,
+            mask: 0x3f
+        }
+        .apply_to_packet(&mut h));
+        assert_eq!(h, p(0xd0));
+        let mut h = p(0x03);
+        assert!(DscpTarget { dscp: 0x2e }.apply_to_packet(&mut h));
+        assert_eq!(h, p(0xbb));
+        assert!(!DscpTarget { dscp: 0x2e }.apply_to_packet(&mut h));
+        assert!(!TosTarget { value: 0, mask: 0 }.apply_to_packet(&mut h));
+        assert_eq!(h, p(0xbb));
+        // The rest of the header is untouched (no checksum in IPv6).
+        assert_eq!(h[2..], p(0)[2..]);
+        // A cut IPv6 header is left alone.
+        let mut short = p(0)[..39].to_vec();
+        assert!(!DscpTarget { dscp: 1 }.apply_to_packet(&mut short));
     }
 }

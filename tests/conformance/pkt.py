@@ -270,7 +270,11 @@ def describe6(ip):
         return "short packet %s" % ip.hex()
     a6 = lambda b: socket.inet_ntop(socket.AF_INET6, bytes(b))  # noqa: E731
     first = struct.unpack("!I", ip[:4])[0]
-    head = "%s > %s hl=%d len=%d" % (a6(ip[8:24]), a6(ip[24:40]), ip[7], len(ip))
+    # The length the header says, and what is there when less is (a quote in an error).
+    plen = 40 + struct.unpack("!H", ip[4:6])[0]
+    head = "%s > %s hl=%d len=%d" % (a6(ip[8:24]), a6(ip[24:40]), ip[7], plen)
+    if plen != len(ip):
+        head += " (%d here)" % len(ip)
     if first & 0x0FFFFFFF:
         head += " tc=%d flow=%d" % (first >> 20 & 0xFF, first & 0xFFFFF)
     names, nh, at = upper6(ip)

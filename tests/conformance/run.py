@@ -247,7 +247,9 @@ def kernel_run(sc, work):
         sh("ip", "link", "add", p["name"], "netns", ROUTER, "type", "veth", "peer", "name", "peer0", "netns", ns)
         sh("ip", "link", "set", p["name"], "address", p["mac"], ns=ROUTER)
         if "mtu" in p:
+            # Both ends: a link has one MTU (veth drops what exceeds the receiver's).
             sh("ip", "link", "set", p["name"], "mtu", str(p["mtu"]), ns=ROUTER)
+            sh("ip", "link", "set", "peer0", "mtu", str(p["mtu"]), ns=ns)
         sh("sysctl", "-qw", "net.ipv4.conf.%s.rp_filter=0" % p["name"], ns=ROUTER)
         sh("ip", "link", "set", "peer0", "address", p["peer_mac"], ns=ns)
         addrs = list(p.get("addresses", []))

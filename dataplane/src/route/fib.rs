@@ -251,6 +251,11 @@ impl Fib {
         self.routes6.lookup(&self.ports, dst)
     }
 
+    /// The IPv6 route of `dst`, with its prefix length.
+    pub fn route6(&self, dst: std::net::Ipv6Addr) -> Option<super::v6::Hop6> {
+        self.routes6.lookup_route(&self.ports, dst)
+    }
+
     /// The static IPv6 routes, in configuration order.
     pub fn routes6(&self) -> &[super::v6::Route6] {
         self.routes6.statics()

@@ -1,7 +1,8 @@
-//! IPv6 routes for the appliance's own packets: the connected prefixes of the ports'
+//! IPv6 routes: the connected prefixes of the ports'
 //! configured addresses and static `[[route]]`s of the main table, longest prefix first.
-//! A handful of routes, consulted only for what the appliance itself sends (no IPv6
-//! forwarding yet), so a scan.
+//! Forwarded packets and the appliance's own take the same longest-prefix match, a scan of
+//! the connected prefixes and static routes sized for the tens of routes a gateway
+//! configures (no allocation per lookup).
 
 use std::net::Ipv6Addr;
 
@@ -135,34 +136,53 @@ impl Routes6 {
         Ok(())
     }
 
-    /// The port and next hop for `dst`: the longest match among the connected prefixes
-    /// and the static routes (a connected prefix first on a tie, then the lower metric,
-    /// then the first configured). Link-local destinations are not routed (their port is
-    /// the caller's to know).
+    /// The port and next hop for `dst` (`lookup_route` without the prefix length).
     pub fn lookup(&self, ports: &PortTable, dst: Ipv6Addr) -> Option<(PortId, Ipv6Addr)> {
+        self.lookup_route(ports, dst).map(|h| (h.port, h.next_hop))
+    }
+
+    /// The route for `dst`: the longest match among the connected prefixes and the static
+    /// routes (a connected prefix first on a tie, then the lower metric, then the first
+    /// configured). Link-local and multicast destinations are not routed (their port is
+    /// the caller's to know). Allocates nothing: it runs per forwarded packet.
+    pub fn lookup_route(&self, ports: &PortTable, dst: Ipv6Addr) -> Option<Hop6> {
         if is_link_local6(dst) || dst.is_multicast() {
             return None;
         }
-        let link = connected(ports, dst).map(|(p, len)| ((len, 1u8, 0u32), p, dst));
-        let routed = self
-            .statics
-            .iter()
-            .filter(|r| within(dst, r.dst, r.len))
-            .map(|r| {
-                (
-                    (r.len, 0u8, u32::MAX - r.metric),
-                    r.dev,
-                    r.via.unwrap_or(dst),
-                )
-            });
-        // max_by_key keeps the last of equals: scan the statics in reverse so the first
-        // configured wins.
-        let routed: Vec<_> = routed.collect();
-        link.into_iter()
-            .chain(routed.into_iter().rev())
-            .max_by_key(|(k, _, _)| *k)
-            .map(|(_, p, nh)| (p, nh))
+        let mut best = connected(ports, dst).map(|(port, len)| {
+            (
+                (len, 1u8, 0u32),
+                Hop6 {
+                    port,
+                    next_hop: dst,
+                    prefix_len: len,
+                },
+            )
+        });
+        for r in self.statics.iter().filter(|r| within(dst, r.dst, r.len)) {
+            let key = (r.len, 0u8, u32::MAX - r.metric);
+            // Strictly better only: the first configured of equals stays.
+            if best.as_ref().is_none_or(|(k, _)| key > *k) {
+                let hop = Hop6 {
+                    port: r.dev,
+                    next_hop: r.via.unwrap_or(dst),
+                    prefix_len: r.len,
+                };
+                best = Some((key, hop));
+            }
+        }
+        best.map(|(_, h)| h)
     }
+}
+
+/// Where a routed IPv6 packet goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Hop6 {
+    pub port: PortId,
+    /// The gateway, or the destination itself on a connected prefix.
+    pub next_hop: Ipv6Addr,
+    /// The matching route's prefix length (ICMPv6 rate limits scale with it).
+    pub prefix_len: u8,
 }
 
 /// The port whose configured prefix holds `addr` (the longest), with that prefix length.

@@ -21,7 +21,7 @@ headers (the unfragmentable part) and cuts the upper layer as for IPv4.
 - `icmp6`: echo request by default (`type=128`, `ident=`, `seqno=`, payload as above); an
   error with a `quote` (the packet it quotes, built by the caller) takes `type=` 1..4,
   `code=`, and `mtu=` (packet too big) or `pointer=` (parameter problem) for its 4-byte
-  field.
+  field; the quote is cut so that the error is at most 1280 bytes long.
 - `ns target=ADDR [sll=MAC]`: a neighbour solicitation (`sll`: the source link-layer
   address option); `dst` defaults to the target's solicited-node group (ff02::1:ffXX:XXXX),
   `src=::` makes a duplicate address detection probe.
@@ -182,7 +182,8 @@ def build6(proto, kv, quote):
             t, code = int(kv.get("type", 128)), int(kv.get("code", 0))
             if quote:
                 word = int(kv.get("mtu", kv.get("pointer", 0)))
-                body = struct.pack("!BBHI", t, code, 0, word) + quote
+                # As much of the quoted packet as fits in 1280 bytes (RFC 4443 2.4 (c)).
+                body = struct.pack("!BBHI", t, code, 0, word) + quote[:1280 - 48]
             else:
                 body = struct.pack("!BBHHH", t, code, 0, int(kv.get("ident", 1)), int(kv.get("seqno", 1))) + payload
         l4 = body[:2] + struct.pack("!H", csum(pseudo(58, len(body)) + body)) + body[4:]
@@ -247,8 +248,11 @@ def describe_l4(head, p, l4):
         flags = "".join(c for c, b in FLAGS.items() if l4[13] & b)
         sp, dp, seq, ack = struct.unpack("!HHII", l4[:12])
         opts = l4[20:(l4[12] >> 4) * 4]
-        return "%s tcp %d > %d [%s] seq=%d ack=%d%s data=%r" % (
-            head, sp, dp, flags, seq, ack, " opts=" + opts.hex() if opts else "", l4[(l4[12] >> 4) * 4:])
+        data = l4[(l4[12] >> 4) * 4:]
+        # Long payloads (fillers) cut, with their length: the bytes are compared anyway.
+        more = "...(%d bytes)" % len(data) if len(data) > 64 else ""
+        return "%s tcp %d > %d [%s] seq=%d ack=%d%s data=%r%s" % (
+            head, sp, dp, flags, seq, ack, " opts=" + opts.hex() if opts else "", data[:64], more)
     if p == 17 and len(l4) >= 8:
         sp, dp = struct.unpack("!HH", l4[:4])
         return "%s udp %d > %d" % (head, sp, dp)

@@ -13,9 +13,12 @@ it has `rules6` (ip6tables-restore text, beside or instead of `rules`). Packets 
 as for IPv4 (pkt.py: addresses with ':' make IPv6, `icmp6`, `ns`, `na`); one to a multicast
 group goes to its 33:33 Ethernet address unless `eth_dst` says otherwise. `[[route]]`
 takes IPv6 `dst`/`via`, `[[neighbor]]` IPv6 `ip` (the kernel gets a permanent entry; nfdp
-gets the `[[neighbor]]`, which it refuses until it has static IPv6 neighbours: learn
-neighbours by neighbour discovery instead, an `ns` with `sll=` from the host, which both
-routers answer and learn STALE), and a port an `mtu`. The kernel's router then runs IPv6
+gets the `[[neighbor]]`, which it refuses until it has static IPv6 neighbours), and a port
+an `mtu`. Until then neighbours are learned by neighbour discovery on both sides: the
+first packet for a next hop makes the router solicit it, and the scenario's next packet
+is the far end's `na` (S set) in answer, which sends what waited; an `ns` from a host
+with `sll=` teaches its address too, but the router's advertisement in answer carries R,
+which nfdp's does not yet (docs/deviations.md). The kernel's router then runs IPv6
 with forwarding on, and is kept from sending what nfdp does not send on its own:
 addresses are added `nodad` (and accept_dad 0: no DAD probes), addr_gen_mode 1 with the
 EUI-64 link-local address added by hand (nfdp derives the same one, on every port),

@@ -15,7 +15,7 @@ families, with the L4 checksum over the family's pseudo-header. IPv6 fields: `hl
 limit, default 64; 255 for `ns`/`na`), `tc=` (traffic class), `flow=` (flow label).
 `ext=hbh,dst,rt` puts extension headers, in that order, between the IPv6 header and the
 upper layer: hop-by-hop and destination options holding one PadN option (8 bytes each),
-and a type-0-free routing header (type 4, segments left 0). `fragment=K/N` (and
+and a routing header of type 4 with no segments left (8 bytes, skipped by routers). `fragment=K/N` (and
 `fragsize=`, `id=` the 32-bit identification) adds a fragment header after the `ext`
 headers (the unfragmentable part) and cuts the upper layer as for IPv4.
 - `icmp6`: echo request by default (`type=128`, `ident=`, `seqno=`, payload as above); an

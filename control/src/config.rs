@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 
 use crate::input_file;
 use dataplane::neigh::NeighTable;
-use dataplane::port::{MacAddr, PacketBuf, PortTable};
+use dataplane::port::{MacAddr, PacketBuf, PortId, PortTable};
 use dataplane::route::{parse_cidr, Fib, PolicyRule, Prefix, RouteError, MAIN_TABLE};
 use serde::Deserialize;
 use toml::Spanned;
@@ -146,10 +146,11 @@ pub struct PolicyConfig {
     pub line: usize,
 }
 
-/// One `[[neighbor]]` (a permanent ARP entry).
+/// One `[[neighbor]]`: a permanent ARP entry, or for an IPv6 address a permanent
+/// neighbour discovery entry (`ip -6 neigh add ... nud permanent`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NeighborConfig {
-    pub ip: Ipv4Addr,
+    pub ip: IpAddr,
     pub mac: MacAddr,
     /// `None`: the port whose connected network holds `ip`.
     pub dev: Option<String>,
@@ -228,6 +229,8 @@ pub struct Topology {
     pub fib: Fib,
     /// The static neighbours, as permanent entries.
     pub neighbors: NeighTable<PacketBuf>,
+    /// The static IPv6 neighbours (`Pipeline::add_neighbor6`).
+    pub neighbors6: Vec<(PortId, Ipv6Addr, MacAddr)>,
 }
 
 impl Topology {
@@ -851,7 +854,10 @@ impl Config {
         // [[neighbor]]
         let mut neighbors: Vec<NeighborConfig> = Vec::new();
         for n in raw.neighbor {
-            let ip = parse_ip(n.ip.get_ref()).map_err(|e| cx.at(&n.ip, e))?;
+            let ip: IpAddr =
+                n.ip.get_ref()
+                    .parse()
+                    .map_err(|_| cx.at(&n.ip, format!("bad IP address `{}`", n.ip.get_ref())))?;
             let mac = parse_mac(n.mac.get_ref()).map_err(|e| cx.at(&n.mac, e))?;
             let dev = n.dev.as_ref().map(known_port).transpose()?;
             let line = cx.line(n.ip.span());
@@ -1104,22 +1110,39 @@ impl Config {
             .map_err(|e| err(p.line, e.to_string()))?;
         }
         let mut neighbors = NeighTable::default();
+        let mut neighbors6 = Vec::new();
         for n in &self.neighbors {
-            let port = match &n.dev {
-                Some(d) => port_id(d).ok_or_else(|| err(n.line, format!("unknown port `{d}`")))?,
-                None => fib.connected_port(n.ip, None).ok_or_else(|| {
-                    err(
-                        n.line,
-                        format!(
-                            "neighbor {} is not on a connected network; name its `dev`",
-                            n.ip
-                        ),
-                    )
-                })?,
+            let named = match &n.dev {
+                Some(d) => {
+                    Some(port_id(d).ok_or_else(|| err(n.line, format!("unknown port `{d}`")))?)
+                }
+                None => None,
             };
-            neighbors.add_static(port, n.ip, n.mac, 0);
+            let connected = match n.ip {
+                IpAddr::V4(ip) => fib.connected_port(ip, None),
+                IpAddr::V6(ip) => fib.route6(ip).filter(|h| h.next_hop == ip).map(|h| h.port),
+            };
+            let port = named.or(connected).ok_or_else(|| {
+                err(
+                    n.line,
+                    format!(
+                        "neighbor {} is not on a connected network; name its `dev`",
+                        n.ip
+                    ),
+                )
+            })?;
+            match n.ip {
+                IpAddr::V4(ip) => {
+                    neighbors.add_static(port, ip, n.mac, 0);
+                }
+                IpAddr::V6(ip) => neighbors6.push((port, ip, n.mac)),
+            }
         }
-        Ok(Topology { fib, neighbors })
+        Ok(Topology {
+            fib,
+            neighbors,
+            neighbors6,
+        })
     }
 }
 

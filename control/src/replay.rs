@@ -160,6 +160,7 @@ pub fn run(args: &ReplayArgs) -> Result<ReplaySummary, String> {
             .map_err(|e| e.to_string())?,
     );
     let mut pipeline = Pipeline::new(compiled, topo.fib.clone(), topo.neighbors.clone());
+    pipeline.add_neighbors6(&topo.neighbors6);
     pipeline.set_conntrack_config(CtConfig::from_tunables(|n| cfg.tunable(n)));
     pipeline.set_sets(std::sync::Arc::clone(&rules.sets));
     pipeline.enable_trace();

@@ -27,8 +27,8 @@ enum Cmd {
         /// iptables-save form; on error print FILE:LINE: message and exit 1.
         #[arg(long, value_name = "FILE")]
         check: String,
-        /// The file is ip6tables-restore text, printed in ip6tables-save form (checked
-        /// only: the packet path does not evaluate IPv6 rules yet).
+        /// The file is ip6tables-restore text, printed in ip6tables-save form (the
+        /// language only: `[rules] file6` also refuses what the IPv6 path cannot run).
         #[arg(short = '6', long = "ipv6")]
         ipv6: bool,
         /// The IP sets the rules reference (`ipset restore` text), loaded first.

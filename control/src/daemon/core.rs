@@ -413,6 +413,7 @@ pub fn start(cfg: Config, rules: Ruleset, ports: Ports, opts: Options) -> Result
             topo.fib.clone(),
             topo.neighbors.clone(),
         );
+        pipeline.add_neighbors6(&topo.neighbors6);
         pipeline.set_conntrack_config(ct_cfg.clone());
         pipeline.set_sets(shared.sets.load_full());
         pipeline.seed(0x6e66_6470 ^ i as u64);

@@ -41,15 +41,20 @@ pub enum DropReason {
     /// `-j SYNPROXY` refused a segment: a bad TCP checksum or header, or an ACK whose
     /// cookie is not valid (its `cookie_invalid` counter).
     Synproxy,
-    /// IPv6 other than neighbour discovery and echo to the appliance's own addresses (no
-    /// IPv6 forwarding, ip6tables or local delivery yet), or on a port without IPv6.
+    /// IPv6 the appliance does not serve: to its own addresses but neighbour discovery
+    /// and echo (no local IPv6 services yet), to groups it is not in or link-local
+    /// addresses not its own, or on a port without IPv6.
     Ipv6Unhandled,
     /// A neighbour discovery message that failed RFC 4861's validity checks.
     NdiscInvalid,
+    /// A packet to forward whose source may not be forwarded: unspecified, multicast,
+    /// loopback or link-local (`ip6_forward`'s "security critical" check; a link-local
+    /// source is answered with destination unreachable, beyond scope).
+    BadSource,
 }
 
 impl DropReason {
-    pub const COUNT: usize = 17;
+    pub const COUNT: usize = 18;
 
     /// Every reason, in the order the counters are kept and exported.
     pub const ALL: [DropReason; DropReason::COUNT] = [
@@ -70,6 +75,7 @@ impl DropReason {
         DropReason::Synproxy,
         DropReason::Ipv6Unhandled,
         DropReason::NdiscInvalid,
+        DropReason::BadSource,
     ];
 
     /// The `reason` label of `nfdp_drops_total`.
@@ -92,6 +98,7 @@ impl DropReason {
             DropReason::Synproxy => "synproxy",
             DropReason::Ipv6Unhandled => "ipv6_unhandled",
             DropReason::NdiscInvalid => "ndisc_invalid",
+            DropReason::BadSource => "bad_source",
         }
     }
 

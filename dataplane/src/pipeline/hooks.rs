@@ -36,7 +36,7 @@ impl Pipeline {
     }
 
     /// Where every path of a packet ends: a drop is counted under its reason here.
-    fn settle(&mut self, flow: Flow) {
+    pub(super) fn settle(&mut self, flow: Flow) {
         if let Err(Stop::Drop(reason)) = flow {
             self.count_drop(reason, 1);
         }
@@ -90,7 +90,7 @@ impl Pipeline {
                 return Err(Stop::Held);
             }
             if l3.ethertype == EtherType::IPV6 {
-                return self.ipv6_in(port, frame.data(), &l3, out);
+                return self.ipv6_in(port, frame, &l3, out);
             }
             if l3.ethertype != EtherType::IPV4 {
                 return Err(Stop::Drop(DropReason::NotIpv4));
@@ -135,7 +135,7 @@ impl Pipeline {
     pub(super) fn run_hook(&mut self, hook: Hook, tables: &[TableKind], pkt: &mut Pkt) -> Flow {
         let traced = pkt.traced;
         for t in tables {
-            let verdict = match self.rules.plan[hook as usize][*t as usize] {
+            let verdict = match self.rules.plan_of(pkt.family, hook, *t) {
                 TablePlan::Absent => continue,
                 // An empty built-in chain: its policy, counted (traced ones traverse, for
                 // the policy's TRACE line).
@@ -302,6 +302,12 @@ impl Pipeline {
     /// `notrack`: conntrack leaves it alone (it carries an untracked conntrack already).
     fn local_out(&mut self, buf: PacketBuf, notrack: bool, out: &mut Vec<Emit>) -> Flow {
         use TableKind::*;
+        // Generated IPv6 (ICMPv6 errors, REJECT's answers) takes the IPv6 way out; the
+        // buffer's port is the one a link-local destination is reached by.
+        if buf.data().first().is_some_and(|b| b >> 4 == 6) {
+            let via = Some(buf.port);
+            return self.local_out6(buf, via, out);
+        }
         let mut pkt = Pkt::new(buf, None, None);
         pkt.notrack = notrack;
         if Ipv4Packet::new_checked(pkt.buf.data()).is_err() {

@@ -20,7 +20,7 @@ impl Pipeline {
             None => (Arc::clone(&self.rules), false),
         };
         let mut scratch = std::mem::take(&mut self.scratch);
-        let v = match rules.table(table) {
+        let v = match rules.table_of(pkt.family, table) {
             Some(t) => traverse(t, hook, &mut Host { p: self, pkt }, &mut scratch),
             None => Verdict::Accept,
         };
@@ -314,9 +314,20 @@ impl TargetCx<'_> {
         self.p.send_icmp_error(packet, icmp_type, code);
     }
 
+    /// icmp6_send: an ICMPv6 error about the packet, by the rules and rate limits of the
+    /// kernel's (`Pipeline::icmp6_error`).
+    pub fn send_icmp6_error(&mut self, icmp_type: u8, code: u8) {
+        self.p.icmp6_error(self.pkt, icmp_type, code, 0);
+    }
+
     /// A packet built by the target (a TCP reset), sent through the OUTPUT path.
     pub fn send_generated(&mut self, packet: &[u8]) {
-        self.p.generated.push(PacketBuf::from_slice(packet));
+        let mut buf = PacketBuf::from_slice(packet);
+        // The way back to a link-local source (IPv6) is the port the packet came in on.
+        if let Some(port) = self.pkt.in_port {
+            buf.port = port;
+        }
+        self.p.generated.push(buf);
     }
 
     /// The packet in the kernel's LOG/TRACE shape (`IN= OUT= MAC= SRC= ...`) after `line`.

@@ -16,7 +16,7 @@
 //! type 129. Difference: the reply's flow label is 0 (Linux's `auto_flowlabels` puts a flow
 //! hash there).
 
-use super::{DropReason, Emit, Flow, Pipeline, Stop};
+use super::{DropReason, Emit, Flow, Pipeline, Pkt, Stop};
 use crate::port::{is_link_local6, MacAddr, PacketBuf, PortId};
 use crate::wire::ipv6::next_header;
 use crate::wire::{
@@ -98,12 +98,13 @@ pub(super) struct Received<'a> {
 }
 
 impl Pipeline {
-    /// An IPv6 frame received on `port`: neighbour discovery and echo for the appliance's
-    /// addresses; the rest is dropped under a named reason.
+    /// An IPv6 frame received on `port`, checked as `ipv6_rcv` checks it: what is for the
+    /// appliance goes through PREROUTING and INPUT to neighbour discovery or the echo
+    /// answer, other unicast through the forwarding path (`forward6`).
     pub(super) fn ipv6_in(
         &mut self,
         port: PortId,
-        frame: &[u8],
+        mut frame: PacketBuf,
         l3: &L3Header,
         out: &mut Vec<Emit>,
     ) -> Flow {
@@ -116,7 +117,7 @@ impl Pipeline {
         else {
             return Err(Stop::Drop(DropReason::Ipv6Unhandled));
         };
-        let dst_mac = EthernetAddress::from_bytes(frame).ok_or(Stop::MALFORMED)?;
+        let dst_mac = EthernetAddress::from_bytes(frame.data()).ok_or(Stop::MALFORMED)?;
         // eth_type_trans's PACKET_OTHERHOST, dropped by ipv6_rcv.
         if dst_mac.is_unicast() && dst_mac.0 != port_mac.0 {
             return Err(Stop::Drop(DropReason::OtherHost));
@@ -124,32 +125,66 @@ impl Pipeline {
         if !enabled || l3.tag_count() > 0 {
             return Err(Stop::Drop(DropReason::Ipv6Unhandled));
         }
-        let body = frame.get(l3.offset..).ok_or(Stop::MALFORMED)?;
-        let ip = Ipv6Packet::new_checked(body).map_err(|_| Stop::MALFORMED)?;
+        let mut mac = [0u8; 14];
+        mac.copy_from_slice(frame.data().get(..14).ok_or(Stop::MALFORMED)?);
+        if !frame.pull(l3.offset) {
+            return Err(Stop::MALFORMED);
+        }
+        frame.port = port;
+        let (src, dst, len) = {
+            let ip = Ipv6Packet::new_checked(frame.data()).map_err(|_| Stop::MALFORMED)?;
+            let len = crate::wire::ipv6::HEADER_LEN + usize::from(ip.payload_len());
+            (ip.src_addr(), ip.dst_addr(), len)
+        };
         // Link padding trimmed (`ipv6_rcv`'s pskb_trim_rcsum).
-        let len = crate::wire::ipv6::HEADER_LEN + usize::from(ip.payload_len());
-        let ip = Ipv6Packet::new_unchecked(&body[..len]);
-        let (src, dst) = (ip.src_addr(), ip.dst_addr());
+        frame.truncate(len);
         // ipv6_rcv: no multicast source, no loopback on the wire.
         if src.is_multicast() || src.is_loopback() || dst.is_loopback() || dst.is_unspecified() {
             return Err(Stop::MALFORMED);
         }
-        if !self.ipv6_for_us(port, dst) {
+        // The extension header chain must hold together for the tables to read it (the
+        // kernel drops a bad hop-by-hop header here; see docs/deviations.md for the rest).
+        if crate::ruleset::packet::PacketView::parse(frame.data(), Default::default()).is_none() {
+            return Err(Stop::MALFORMED);
+        }
+        let to_group = dst_mac.is_multicast();
+        let pkt = Pkt::new6(frame, Some(port), Some(mac));
+        if self.ipv6_for_us(port, dst) {
+            return self.local_in6(pkt, port_mac, to_group, out);
+        }
+        if dst.is_multicast() || is_link_local6(dst) {
             return Err(Stop::Drop(DropReason::Ipv6Unhandled));
         }
+        self.forward6(pkt, out)
+    }
+
+    /// A packet for the appliance past PREROUTING and INPUT: neighbour discovery and echo
+    /// requests are answered; nothing else is served on IPv6 yet.
+    pub(super) fn ipv6_deliver(
+        &mut self,
+        pkt: &Pkt,
+        port_mac: MacAddr,
+        to_group: bool,
+        out: &mut Vec<Emit>,
+    ) -> Flow {
+        let Some(port) = pkt.in_port else {
+            return Err(Stop::Drop(DropReason::Ipv6Unhandled));
+        };
+        let body = pkt.buf.data();
+        let ip = Ipv6Packet::new_unchecked(body);
         // Only ICMPv6 right after the fixed header is handled (neighbour discovery messages
         // with extension headers are rare, fragmented ones forbidden by RFC 6980).
         if u8::from(ip.next_header()) != next_header::ICMPV6 {
             return Err(Stop::Drop(DropReason::Ipv6Unhandled));
         }
-        let icmp = &body[crate::wire::ipv6::HEADER_LEN..len];
+        let icmp = &body[crate::wire::ipv6::HEADER_LEN..];
         let msg = Icmpv6Message(icmp.first().copied().unwrap_or(0));
         let rx = Received {
             port,
             port_mac,
             ip,
             icmp,
-            to_group: dst_mac.is_multicast(),
+            to_group,
         };
         match msg {
             Icmpv6Message::NEIGHBOR_SOLICIT => self.ndisc_solicitation_in(&rx, out),
@@ -229,23 +264,11 @@ impl Pipeline {
         Err(Stop::Held)
     }
 
-    /// Sends an IPv6 packet of the appliance's own: by the IPv6 routes (connected prefixes
-    /// and static `[[route]]`s; link-local and multicast destinations to `via`, the port the
-    /// exchange is on), resolving the next hop through the neighbour cache.
+    /// Sends an IPv6 packet of the appliance's own through OUTPUT and POSTROUTING
+    /// (`local_out6`), counting a drop under its reason.
     pub(super) fn send6(&mut self, buf: PacketBuf, via: Option<PortId>, out: &mut Vec<Emit>) {
-        let Ok(ip) = Ipv6Packet::new_checked(buf.data()) else {
-            return self.count_drop(DropReason::Malformed, 1);
-        };
-        let dst = ip.dst_addr();
-        let hop = if is_link_local6(dst) || dst.is_multicast() {
-            via.map(|p| (p, dst))
-        } else {
-            self.fib.lookup6(dst)
-        };
-        let Some((port, next_hop)) = hop else {
-            return self.count_drop(DropReason::NoRoute, 1);
-        };
-        self.transmit6(buf, port, next_hop, out);
+        let flow = self.local_out6(buf, via, out);
+        self.settle(flow);
     }
 
     /// Frames an IPv6 packet for `next_hop` on `port`: a group's MAC for multicast, the

@@ -142,8 +142,10 @@ type Flow = Result<(), Stop>;
 
 /// A packet on its way through the hooks.
 struct Pkt {
-    /// The IPv4 packet (no link header).
+    /// The IP packet (no link header).
     buf: PacketBuf,
+    /// Which tables it goes through: iptables' or ip6tables'.
+    family: crate::ruleset::Family,
     in_port: Option<PortId>,
     out_port: Option<PortId>,
     /// The route's gateway, when it has one (MASQUERADE picks its address by it).
@@ -179,6 +181,7 @@ impl Pkt {
     fn new(buf: PacketBuf, in_port: Option<PortId>, mac_header: Option<[u8; 14]>) -> Pkt {
         Pkt {
             buf,
+            family: crate::ruleset::Family::V4,
             in_port,
             out_port: None,
             gateway: None,
@@ -190,6 +193,14 @@ impl Pkt {
             drop_reason: None,
             nf_trace: false,
             traced: false,
+        }
+    }
+
+    /// An IPv6 packet (ip6tables' tables, untracked: IPv6 conntrack is not in the path).
+    fn new6(buf: PacketBuf, in_port: Option<PortId>, mac_header: Option<[u8; 14]>) -> Pkt {
+        Pkt {
+            family: crate::ruleset::Family::V6,
+            ..Pkt::new(buf, in_port, mac_header)
         }
     }
 
@@ -344,6 +355,14 @@ impl Pipeline {
     /// A static neighbour (the replay mode resolves next hops only through these).
     pub fn add_neighbor(&mut self, port: PortId, ip: Ipv4Addr, mac: MacAddr) {
         self.neighbors.add_static(port, ip, mac, self.now_ns);
+    }
+
+    /// Static IPv6 neighbours (`[[neighbor]]` with an IPv6 address): PERMANENT entries
+    /// that neighbour discovery never probes or replaces.
+    pub fn add_neighbors6(&mut self, static6: &[(PortId, std::net::Ipv6Addr, MacAddr)]) {
+        for &(port, ip, mac) in static6 {
+            self.nd.add_static(port, ip, mac, self.now_ns);
+        }
     }
 
     /// Installs a new ruleset generation. Counters and per-rule state of rules that are

@@ -2,11 +2,118 @@
 //! unreachable or a TCP RST. Its own type beside ipt_REJECT's: the kernel registers one
 //! REJECT per family, with its own answer types.
 //!
-//! Per packet: the answer is not built yet (no ICMPv6 or IPv6 RST writer in the pipeline,
-//! which drops IPv6 before any rule today): `run` drops without answering.
+//! Per packet: an ICMPv6 answer goes through the pipeline's `icmp6_send` (its rules for
+//! which packets earn an error, and its rate limits), after `reject6_csum_ok`; a TCP reset
+//! is built here as nf_send_reset6 builds it and sent through OUTPUT.
 
 use crate::ruleset::matches::IPPROTO_TCP;
 use crate::ruleset::RuleSpec;
+use crate::wire::checksum;
+use crate::wire::ipv6::{ExtHeaders, HEADER_LEN};
+use crate::wire::IpProtocol;
+use std::net::Ipv6Addr;
+
+/// The hop limit of a reset (`ip6_dst_hoplimit`: the device's 64).
+const RESET_HOP_LIMIT: u8 = 64;
+
+fn addr(b: &[u8]) -> Ipv6Addr {
+    let mut o = [0u8; 16];
+    o.copy_from_slice(&b[..16]);
+    Ipv6Addr::from(o)
+}
+
+/// The transport header's offset and protocol, as `ipv6_skip_exthdr` finds them: `None`
+/// for a later fragment or a chain that does not hold together.
+fn transport(ip: &[u8]) -> Option<(usize, u8)> {
+    let ext = ExtHeaders::parse(*ip.get(6)?, ip.get(HEADER_LEN..)?).ok()?;
+    if !ext.is_first_fragment() {
+        return None;
+    }
+    Some((ext.upper_offset?, u8::from(ext.protocol)))
+}
+
+/// The transport checksum over the IPv6 pseudo-header verifies.
+fn l4_checksum_ok(ip: &[u8], off: usize, proto: u8) -> bool {
+    let Some(l4) = ip.get(off..) else {
+        return false;
+    };
+    let sum = checksum::combine(&[
+        checksum::pseudo_header_ipv6(
+            addr(&ip[8..24]),
+            addr(&ip[24..40]),
+            IpProtocol::from(proto),
+            l4.len() as u32,
+        ),
+        checksum::data(l4),
+    ]);
+    sum == 0xffff
+}
+
+/// nf_send_unreach6's `reject6_csum_ok`: a later fragment or a broken chain earns no
+/// answer, nor a datagram whose checksum does not verify (protocols whose checksum does
+/// not cover the payload this way, and UDP without one, are not checked).
+pub fn reject6_csum_ok(ip: &[u8]) -> bool {
+    let Some((off, proto)) = transport(ip) else {
+        return false;
+    };
+    if off >= ip.len() {
+        return false;
+    }
+    let verify = match proto {
+        17 => ip.get(off + 6..off + 8).is_none_or(|c| c != [0, 0]),
+        47 | 51 | 50 | 132 | 136 | 33 => false,
+        _ => true,
+    };
+    !verify || l4_checksum_ok(ip, off, proto)
+}
+
+/// nf_send_reset6: the TCP reset answering `ip` (an IPv6 packet), or `None` when it earns
+/// none (not TCP, a later fragment, a RST, a bad checksum). From the original destination
+/// to its source, ports swapped, hop limit 64, traffic class and flow label 0, a 20-byte
+/// header: `seq = ack_seq` and RST for a segment with ACK; otherwise `seq = 0`, RST|ACK
+/// and `ack_seq = seq + SYN + FIN + payload`.
+pub fn tcp_reset6(ip: &[u8]) -> Option<Vec<u8>> {
+    let (off, proto) = transport(ip)?;
+    let l4 = ip.get(off..)?;
+    if proto != IPPROTO_TCP || l4.len() < 20 {
+        return None;
+    }
+    let flags = l4[13];
+    if flags & 0x04 != 0 || !l4_checksum_ok(ip, off, proto) {
+        return None;
+    }
+    let mut out = vec![0u8; HEADER_LEN + 20];
+    out[0] = 0x60;
+    out[4..6].copy_from_slice(&20u16.to_be_bytes());
+    out[6] = IPPROTO_TCP;
+    out[7] = RESET_HOP_LIMIT;
+    out[8..24].copy_from_slice(&ip[24..40]);
+    out[24..40].copy_from_slice(&ip[8..24]);
+    let t = &mut out[HEADER_LEN..];
+    t[0..2].copy_from_slice(&l4[2..4]);
+    t[2..4].copy_from_slice(&l4[0..2]);
+    t[12] = 5 << 4;
+    if flags & 0x10 != 0 {
+        t[4..8].copy_from_slice(&l4[8..12]);
+        t[13] = 0x04;
+    } else {
+        let seq = u32::from_be_bytes([l4[4], l4[5], l4[6], l4[7]]);
+        let doff = u32::from(l4[12] >> 4) * 4;
+        let payload = (l4.len() as u32).wrapping_sub(doff);
+        let ack = seq
+            .wrapping_add(u32::from(flags & 0x02 != 0))
+            .wrapping_add(u32::from(flags & 0x01 != 0))
+            .wrapping_add(payload);
+        t[8..12].copy_from_slice(&ack.to_be_bytes());
+        t[13] = 0x14;
+    }
+    let c = checksum::finish(&[
+        checksum::pseudo_header_ipv6(addr(&ip[24..40]), addr(&ip[8..24]), IpProtocol::Tcp, 20),
+        checksum::data(t),
+    ]);
+    t[16..18].copy_from_slice(&c.to_be_bytes());
+    Some(out)
+}
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Reject6With {
@@ -101,11 +208,23 @@ impl crate::ruleset::ext::TargetExt for Reject6Target {
         Ok(())
     }
 
-    /// Drops without an answer (module doc).
+    /// Drops, answering with the ICMPv6 error or the reset (module doc).
     fn run(
         &self,
-        _cx: &mut crate::ruleset::ext::TargetCx<'_>,
+        cx: &mut crate::ruleset::ext::TargetCx<'_>,
     ) -> crate::ruleset::ext::TargetOutcome {
+        match self.with.icmp6_code() {
+            Some(code) => {
+                if reject6_csum_ok(cx.packet()) {
+                    cx.send_icmp6_error(1, code);
+                }
+            }
+            None => {
+                if let Some(reset) = tcp_reset6(cx.packet()) {
+                    cx.send_generated(&reset);
+                }
+            }
+        }
         crate::ruleset::ext::TargetOutcome::Verdict(crate::pipeline::Verdict::Drop)
     }
 }

@@ -1,0 +1,359 @@
+//! IPv6 forwarding through ip6tables' tables: frames in on one port, frames out on the
+//! other (or ICMPv6 errors back), with the bytes, the rule counters and the drop reasons
+//! checked. The errors follow icmp6_send and ip6_forward: time exceeded before the
+//! source check, packet too big with the next link's MTU, no route from the null route,
+//! at most 1232 bytes of the offending packet quoted, from the address of the port that
+//! leads back to the source, hop limit 64.
+
+use control::config::Config;
+use control::iptables::{restore, RestoreOptions};
+use dataplane::pipeline::{CompiledRuleset, DropReason, Emit, Pipeline};
+use dataplane::port::{PacketBuf, PortId};
+use dataplane::ruleset::{Family, Ruleset};
+use dataplane::wire::checksum;
+use dataplane::wire::IpProtocol;
+use std::net::Ipv6Addr;
+use std::path::Path;
+use std::sync::Arc;
+
+const CONFIG: &str = r#"
+[[port]]
+name = "lan0"
+driver = "mem"
+mac = "02:00:00:00:01:01"
+addresses = ["192.168.1.1/24", "2001:db8:1::1/64"]
+
+[[port]]
+name = "wan0"
+driver = "mem"
+mac = "02:00:00:00:02:01"
+mtu = 1280
+addresses = ["203.0.113.1/24", "2001:db8:ff::1/64"]
+
+[[route]]
+dst = "::/0"
+via = "2001:db8:ff::fe"
+
+[[neighbor]]
+ip = "2001:db8:ff::fe"
+mac = "02:00:00:00:02:fe"
+
+[[neighbor]]
+ip = "2001:db8:1::10"
+mac = "02:00:00:00:01:10"
+"#;
+
+const LAN: PortId = PortId(0);
+const WAN: PortId = PortId(1);
+const LAN_MAC: [u8; 6] = [2, 0, 0, 0, 1, 1];
+const WAN_MAC: [u8; 6] = [2, 0, 0, 0, 2, 1];
+const HOST_MAC: [u8; 6] = [2, 0, 0, 0, 1, 0x10];
+const GW_MAC: [u8; 6] = [2, 0, 0, 0, 2, 0xfe];
+const T0: u64 = 1_700_000_000_000_000_000;
+const HOST: &str = "2001:db8:1::10";
+const FAR: &str = "2001:db8:99::5";
+
+const RULES6: &str = "*filter\n:FORWARD DROP [0:0]\n\
+    -A FORWARD -s 2001:db8:1::/64 -p tcp -m tcp --dport 22 -j ACCEPT\n\
+    -A FORWARD -p ipv6-icmp -m icmp6 --icmpv6-type echo-request -j ACCEPT\n\
+    -A FORWARD -p tcp -m tcp --dport 25 -j REJECT --reject-with tcp-reset\n\
+    -A FORWARD -p udp -m udp --dport 53 -j REJECT --reject-with icmp6-adm-prohibited\n\
+    COMMIT\n";
+
+fn a6(s: &str) -> Ipv6Addr {
+    s.parse().unwrap()
+}
+
+fn pipeline_with(config: &str, rules6: &str) -> Pipeline {
+    let cfg = Config::parse(config, Path::new("test.toml")).expect("config");
+    let topo = cfg.build().expect("topology");
+    let mut rs6 = Ruleset::new(Family::V6);
+    let opts = RestoreOptions {
+        packet_path: true,
+        ..RestoreOptions::default()
+    };
+    restore(rules6, &mut rs6, opts).expect("rules6");
+    let rs = Ruleset {
+        ip6: Some(Arc::new(rs6)),
+        ..Ruleset::default()
+    };
+    let mut p = Pipeline::new(
+        Arc::new(CompiledRuleset::compile(&rs, 1)),
+        topo.fib.clone(),
+        topo.neighbors.clone(),
+    );
+    p.add_neighbors6(&topo.neighbors6);
+    p
+}
+
+fn pipeline() -> Pipeline {
+    pipeline_with(CONFIG, RULES6)
+}
+
+/// An IPv6 packet: `ext` (extension headers, their first byte the next one's number)
+/// before an upper-layer `l4` of protocol `proto`, whose checksum at `csum_at` is filled.
+fn ipv6(src: &str, dst: &str, hl: u8, proto: u8, ext: &[u8], l4: &[u8], csum_at: usize) -> Vec<u8> {
+    let (s, d) = (a6(src), a6(dst));
+    let mut l4 = l4.to_vec();
+    let c = checksum::finish(&[
+        checksum::pseudo_header_ipv6(s, d, IpProtocol::from(proto), l4.len() as u32),
+        checksum::data(&l4),
+    ]);
+    l4[csum_at..csum_at + 2].copy_from_slice(&c.to_be_bytes());
+    let mut p = vec![0x60, 0, 0, 0];
+    p.extend_from_slice(&((ext.len() + l4.len()) as u16).to_be_bytes());
+    p.push(if ext.is_empty() { proto } else { 0 });
+    p.push(hl);
+    p.extend_from_slice(&s.octets());
+    p.extend_from_slice(&d.octets());
+    p.extend_from_slice(ext);
+    p.extend_from_slice(&l4);
+    p
+}
+
+fn tcp(src: &str, dst: &str, hl: u8, dport: u16, flags: u8, payload: &[u8]) -> Vec<u8> {
+    let mut t = vec![0u8; 20];
+    t[0..2].copy_from_slice(&40000u16.to_be_bytes());
+    t[2..4].copy_from_slice(&dport.to_be_bytes());
+    t[4..8].copy_from_slice(&1000u32.to_be_bytes());
+    t[12] = 5 << 4;
+    t[13] = flags;
+    t[14..16].copy_from_slice(&64240u16.to_be_bytes());
+    t.extend_from_slice(payload);
+    ipv6(src, dst, hl, 6, &[], &t, 16)
+}
+
+fn udp(src: &str, dst: &str, dport: u16, payload: &[u8]) -> Vec<u8> {
+    let mut u = vec![0u8; 8];
+    u[0..2].copy_from_slice(&5353u16.to_be_bytes());
+    u[2..4].copy_from_slice(&dport.to_be_bytes());
+    u[4..6].copy_from_slice(&((8 + payload.len()) as u16).to_be_bytes());
+    u.extend_from_slice(payload);
+    ipv6(src, dst, 64, 17, &[], &u, 6)
+}
+
+fn frame(dst_mac: [u8; 6], src_mac: [u8; 6], ip: &[u8]) -> Vec<u8> {
+    let mut f = dst_mac.to_vec();
+    f.extend_from_slice(&src_mac);
+    f.extend_from_slice(&[0x86, 0xdd]);
+    f.extend_from_slice(ip);
+    f
+}
+
+/// Sends `ip` from the LAN host to the router; what left each port.
+fn from_lan(p: &mut Pipeline, ip: &[u8]) -> Vec<(PortId, Vec<u8>)> {
+    let mut out = Vec::new();
+    p.receive(
+        LAN,
+        PacketBuf::from_slice(&frame(LAN_MAC, HOST_MAC, ip)),
+        T0,
+        &mut out,
+    );
+    out.into_iter()
+        .map(|e| match e {
+            Emit::Tx { port, frame } => (port, frame.data().to_vec()),
+            Emit::Local { .. } => panic!("nothing is delivered locally"),
+        })
+        .collect()
+}
+
+/// The ICMPv6 error the router sends the LAN host about `orig`: its frame, checked.
+fn expect_error(out: &[(PortId, Vec<u8>)], from: &str, t: u8, code: u8, info: u32, orig: &[u8]) {
+    assert_eq!(out.len(), 1, "one error, on the LAN");
+    let (port, f) = &out[0];
+    assert_eq!(*port, LAN);
+    assert_eq!(&f[0..6], &HOST_MAC);
+    assert_eq!(&f[6..12], &LAN_MAC);
+    let quote = &orig[..orig.len().min(1232)];
+    let mut icmp = vec![t, code, 0, 0];
+    icmp.extend_from_slice(&info.to_be_bytes());
+    icmp.extend_from_slice(quote);
+    let c = checksum::finish(&[
+        checksum::pseudo_header_ipv6(a6(from), a6(HOST), IpProtocol::from(58), icmp.len() as u32),
+        checksum::data(&icmp),
+    ]);
+    icmp[2..4].copy_from_slice(&c.to_be_bytes());
+    let mut want = vec![0x60, 0, 0, 0];
+    want.extend_from_slice(&(icmp.len() as u16).to_be_bytes());
+    want.extend_from_slice(&[58, 64]);
+    want.extend_from_slice(&a6(from).octets());
+    want.extend_from_slice(&a6(HOST).octets());
+    want.extend_from_slice(&icmp);
+    assert_eq!(&f[14..], &want[..]);
+}
+
+#[test]
+fn allowed_traffic_leaves_with_one_hop_less_and_the_gateways_address() {
+    let mut p = pipeline();
+    let syn = tcp(HOST, FAR, 64, 22, 0x02, b"");
+    let out = from_lan(&mut p, &syn);
+    assert_eq!(out.len(), 1);
+    let (port, f) = &out[0];
+    assert_eq!(*port, WAN);
+    assert_eq!(&f[0..6], &GW_MAC);
+    assert_eq!(&f[6..12], &WAN_MAC);
+    let mut want = syn.clone();
+    want[7] = 63;
+    assert_eq!(&f[14..], &want[..]);
+    assert_eq!(p.stats().forwarded, 1);
+    // Not allowed: the FORWARD policy drops it, counted under `rules`.
+    assert!(from_lan(&mut p, &tcp(HOST, FAR, 64, 23, 0x02, b"")).is_empty());
+    assert_eq!(p.stats().drops[DropReason::Rules], 1);
+}
+
+#[test]
+fn the_protocol_is_found_past_extension_headers() {
+    let mut p = pipeline();
+    // Hop-by-hop then destination options (PadN) before TCP to port 22.
+    let ext = [60, 0, 1, 4, 0, 0, 0, 0, 6, 0, 1, 4, 0, 0, 0, 0];
+    let mut t = vec![0u8; 20];
+    t[0..2].copy_from_slice(&40000u16.to_be_bytes());
+    t[2..4].copy_from_slice(&22u16.to_be_bytes());
+    t[12] = 5 << 4;
+    t[13] = 0x02;
+    let ip = ipv6(HOST, FAR, 64, 6, &ext, &t, 16);
+    let out = from_lan(&mut p, &ip);
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].0, WAN);
+}
+
+#[test]
+fn hop_limit_one_is_answered_with_time_exceeded_before_any_filter() {
+    let mut p = pipeline();
+    // To port 23: FORWARD would drop it, but ip6_forward answers before FORWARD.
+    let syn = tcp(HOST, FAR, 1, 23, 0x02, b"");
+    let out = from_lan(&mut p, &syn);
+    expect_error(&out, "2001:db8:1::1", 3, 0, 0, &syn);
+    assert_eq!(p.stats().drops[DropReason::TtlExpired], 1);
+    assert_eq!(p.stats().icmp_errors, 1);
+    // hop limit 2 leaves with 1.
+    let out = from_lan(&mut p, &tcp(HOST, FAR, 2, 22, 0x02, b""));
+    assert_eq!(out[0].1[14 + 7], 1);
+}
+
+#[test]
+fn too_big_for_the_next_link_is_answered_with_its_mtu() {
+    let mut p = pipeline();
+    let big = tcp(HOST, FAR, 64, 22, 0x18, &[0x61; 1300]);
+    let out = from_lan(&mut p, &big);
+    // The quote stops at 1232 bytes: the error fits the minimum MTU.
+    expect_error(&out, "2001:db8:1::1", 2, 0, 1280, &big);
+    assert_eq!(out[0].1.len(), 14 + 1280);
+    assert_eq!(p.stats().drops[DropReason::FragNeeded], 1);
+    // Exactly the MTU passes.
+    let fits = tcp(HOST, FAR, 64, 22, 0x18, &[0x61; 1280 - 60]);
+    assert_eq!(from_lan(&mut p, &fits)[0].0, WAN);
+}
+
+#[test]
+fn no_route_is_answered_with_destination_unreachable() {
+    let config = CONFIG.replace("[[route]]\ndst = \"::/0\"\nvia = \"2001:db8:ff::fe\"\n", "");
+    let mut p = pipeline_with(&config, RULES6);
+    let syn = tcp(HOST, FAR, 64, 22, 0x02, b"");
+    let out = from_lan(&mut p, &syn);
+    expect_error(&out, "2001:db8:1::1", 1, 0, 0, &syn);
+    assert_eq!(p.stats().drops[DropReason::NoRoute], 1);
+}
+
+#[test]
+fn reject_answers_with_a_reset_or_an_icmpv6_error() {
+    let mut p = pipeline();
+    let syn = tcp(HOST, FAR, 64, 25, 0x02, b"");
+    let out = from_lan(&mut p, &syn);
+    assert_eq!(out.len(), 1);
+    let (port, f) = &out[0];
+    assert_eq!(*port, LAN);
+    let ip = &f[14..];
+    // From the destination to the source, hop limit 64, RST|ACK acknowledging the SYN.
+    assert_eq!((ip[6], ip[7]), (6, 64));
+    assert_eq!(&ip[8..24], &a6(FAR).octets());
+    assert_eq!(&ip[24..40], &a6(HOST).octets());
+    let t = &ip[40..];
+    assert_eq!(t.len(), 20);
+    assert_eq!(&t[0..4], &[0, 25, 0x9c, 0x40]);
+    assert_eq!(&t[4..8], &[0, 0, 0, 0]);
+    assert_eq!(u32::from_be_bytes([t[8], t[9], t[10], t[11]]), 1001);
+    assert_eq!(t[13], 0x14);
+    let sum = checksum::combine(&[
+        checksum::pseudo_header_ipv6(a6(FAR), a6(HOST), IpProtocol::Tcp, 20),
+        checksum::data(t),
+    ]);
+    assert_eq!(sum, 0xffff);
+    // No reset for a reset.
+    assert!(from_lan(&mut p, &tcp(HOST, FAR, 64, 25, 0x04, b"")).is_empty());
+    // UDP to 53: administratively prohibited, from the LAN port's address, quoting the
+    // packet as FORWARD saw it (one hop less).
+    let mut q = udp(HOST, FAR, 53, b"query");
+    let out = from_lan(&mut p, &q);
+    q[7] = 63;
+    expect_error(&out, "2001:db8:1::1", 1, 1, 0, &q);
+    // A datagram whose checksum does not verify earns no answer (reject6_csum_ok).
+    let mut bad = udp(HOST, FAR, 53, b"query");
+    let n = bad.len();
+    bad[n - 1] ^= 0xff;
+    assert!(from_lan(&mut p, &bad).is_empty());
+    assert_eq!(p.stats().drops[DropReason::Rules], 4);
+}
+
+#[test]
+fn link_local_sources_are_not_forwarded() {
+    let mut p = pipeline();
+    let syn = tcp("fe80::10", FAR, 64, 22, 0x02, b"");
+    let out = from_lan(&mut p, &syn);
+    // Destination unreachable, beyond scope, back to the link-local source from the
+    // port's link-local address (a neighbour not known yet: solicited first).
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].0, LAN);
+    assert_eq!(
+        &out[0].1[0..2],
+        &[0x33, 0x33],
+        "a solicitation for fe80::10"
+    );
+    assert_eq!(p.stats().drops[DropReason::BadSource], 1);
+    assert_eq!(p.stats().icmp_errors, 1);
+}
+
+#[test]
+fn neighbour_discovery_goes_through_input_as_the_kernels_does() {
+    // INPUT DROP without an ICMPv6 rule: solicitations for the router are dropped.
+    let mut p = pipeline_with(CONFIG, "*filter\n:INPUT DROP [0:0]\nCOMMIT\n");
+    let mut ns = vec![135, 0, 0, 0, 0, 0, 0, 0];
+    ns.extend_from_slice(&a6("2001:db8:1::1").octets());
+    ns.extend_from_slice(&[1, 1]);
+    ns.extend_from_slice(&HOST_MAC);
+    let group = "ff02::1:ff00:1";
+    let ip = ipv6(HOST, group, 255, 58, &[], &ns, 2);
+    let mut out = Vec::new();
+    let f = frame([0x33, 0x33, 0xff, 0, 0, 1], HOST_MAC, &ip);
+    p.receive(LAN, PacketBuf::from_slice(&f), T0, &mut out);
+    assert!(out.is_empty());
+    assert_eq!(p.stats().drops[DropReason::Rules], 1);
+    // With ICMPv6 accepted, it is answered.
+    let mut p = pipeline_with(
+        CONFIG,
+        "*filter\n:INPUT DROP [0:0]\n-A INPUT -p ipv6-icmp -j ACCEPT\nCOMMIT\n",
+    );
+    p.receive(LAN, PacketBuf::from_slice(&f), T0, &mut out);
+    assert_eq!(out.len(), 1, "a neighbour advertisement");
+}
+
+#[test]
+fn rules_the_ipv6_path_cannot_run_are_refused_at_their_line() {
+    let mut rs6 = Ruleset::new(Family::V6);
+    let text = "*filter\n-A FORWARD -p tcp --dport 22 -j ACCEPT\n\
+        -A FORWARD -m conntrack --ctstate ESTABLISHED -j ACCEPT\nCOMMIT\n";
+    let opts = RestoreOptions {
+        packet_path: true,
+        ..RestoreOptions::default()
+    };
+    let e = restore(text, &mut rs6, opts).unwrap_err();
+    assert_eq!(e.line, 3);
+    assert!(
+        e.message.contains("IPv6 connection tracking"),
+        "{}",
+        e.message
+    );
+    assert_eq!(rs6, Ruleset::new(Family::V6));
+    // Checked only (nfdp ruleset -6 --check), it loads.
+    restore(text, &mut rs6, RestoreOptions::default()).unwrap();
+}

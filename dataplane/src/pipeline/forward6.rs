@@ -1,0 +1,261 @@
+//! The IPv6 packet path: a received IPv6 packet (neither neighbour discovery nor an echo
+//! to the appliance, which `ipv6.rs` answers) through PREROUTING, FORWARD and POSTROUTING
+//! with ip6tables' tables (`CompiledRuleset::ip6`), routed by the IPv6 FIB with hop limit
+//! expiry and packet too big answered in ICMPv6, as ip6_forward does.
+//!
+//! What the path does not run yet is refused when the ruleset is loaded
+//! (`ipv6_path_refusal`), so no ip6tables rule is silently skipped.
+
+use super::{DropReason, Emit, Flow, Pipeline, Pkt, Stop};
+use crate::port::{is_link_local6, MacAddr, PacketBuf, PortId};
+use crate::ruleset::{Hook, Match, RuleSpec, TableKind, Target};
+use crate::wire::{Icmpv6Repr, Ipv6Packet};
+
+/// Why an ip6tables rule cannot be run by the IPv6 packet path yet (`None`: it can).
+/// Connection tracking for IPv6 is not in the path: rules that read or need it are
+/// refused rather than evaluated against an untracked packet.
+pub fn ipv6_path_refusal(spec: &RuleSpec) -> Option<String> {
+    for m in &spec.matches {
+        let needs_ct = matches!(
+            m,
+            Match::Conntrack(_)
+                | Match::Connmark(_)
+                | Match::Connlimit(_)
+                | Match::Connbytes(_)
+                | Match::Connlabel(_)
+                | Match::Helper(_)
+        );
+        if needs_ct {
+            return Some(format!(
+                "-m {}: IPv6 connection tracking is not in nfdp's packet path yet",
+                m.name()
+            ));
+        }
+    }
+    let target = match &spec.target {
+        Target::None
+        | Target::Accept
+        | Target::Drop
+        | Target::Return
+        | Target::Jump(_)
+        | Target::Goto(_)
+        | Target::Mark(_)
+        | Target::Hl(_)
+        | Target::Reject6(_) => return None,
+        // Nothing to leave untracked while IPv6 is not tracked.
+        Target::Notrack(_) => return None,
+        Target::Ct(c) if c.notrack => return None,
+        other => other.name(),
+    };
+    Some(format!("-j {target}: not in nfdp's IPv6 packet path yet"))
+}
+
+/// ICMPv6 types the path sends (RFC 4443).
+pub mod icmp6_type {
+    pub const DST_UNREACH: u8 = 1;
+    pub const PKT_TOOBIG: u8 = 2;
+    pub const TIME_EXCEED: u8 = 3;
+}
+
+/// Destination unreachable codes.
+pub mod unreach_code {
+    pub const NOROUTE: u8 = 0;
+    /// Beyond the scope of the source address.
+    pub const NOT_NEIGHBOUR: u8 = 2;
+}
+
+/// The hop limit of what the appliance sends (the device's `hop_limit`, 64).
+const HOP_LIMIT: u8 = super::ipv6::DEFAULT_HOP_LIMIT;
+
+/// What of the offending packet an ICMPv6 error quotes: as much as keeps the error within
+/// the minimum MTU (1280 - 40 - 8).
+const ERROR_QUOTE_MAX: usize = 1232;
+
+impl Pipeline {
+    /// Before the hooks, while watches are open: which of them trace this packet.
+    fn gate6(&mut self, pkt: &mut Pkt) {
+        if !self.watches.is_empty() {
+            self.trace_gate(pkt);
+        }
+        pkt.traced = self.trace.is_some() || self.watch_hit;
+    }
+
+    /// A packet for the appliance: PREROUTING and INPUT (ip6tables' filter sees
+    /// neighbour discovery too, as the kernel's does), then its handler.
+    pub(super) fn local_in6(
+        &mut self,
+        mut pkt: Pkt,
+        port_mac: MacAddr,
+        to_group: bool,
+        out: &mut Vec<Emit>,
+    ) -> Flow {
+        use TableKind::*;
+        self.gate6(&mut pkt);
+        self.run_hook(Hook::Prerouting, &[Raw, Mangle], &mut pkt)?;
+        self.run_hook(Hook::Input, &[Mangle, Filter, Security], &mut pkt)?;
+        self.stats.delivered_local += 1;
+        self.ipv6_deliver(&pkt, port_mac, to_group, out)
+    }
+
+    /// ip6_rcv_finish and ip6_forward for a packet to another host: PREROUTING, the
+    /// route, the hop limit, the source check, the path MTU, FORWARD and POSTROUTING, then
+    /// out through neighbour discovery.
+    pub(super) fn forward6(&mut self, mut pkt: Pkt, out: &mut Vec<Emit>) -> Flow {
+        use TableKind::*;
+        self.gate6(&mut pkt);
+        self.run_hook(Hook::Prerouting, &[Raw, Mangle], &mut pkt)?;
+        // ip6_forward: only frames sent to this host are forwarded.
+        if pkt.link_broadcast() {
+            return Err(Stop::Drop(DropReason::LinkBroadcast));
+        }
+        let (src, dst, hop_limit) = {
+            let ip = Ipv6Packet::new_unchecked(pkt.buf.data());
+            (ip.src_addr(), ip.dst_addr(), ip.hop_limit())
+        };
+        // ip6_route_input: no route is answered by the null route's ip6_pkt_discard.
+        let Some(hop) = self.fib.route6(dst) else {
+            self.icmp6_error(&pkt, icmp6_type::DST_UNREACH, unreach_code::NOROUTE, 0);
+            return Err(Stop::Drop(DropReason::NoRoute));
+        };
+        if hop_limit <= 1 {
+            self.icmp6_error(&pkt, icmp6_type::TIME_EXCEED, 0, 0);
+            return Err(Stop::Drop(DropReason::TtlExpired));
+        }
+        // "This check is security critical." (Redirects, sent by the kernel instead when
+        // the packet leaves by the port it came in on, are not: docs/deviations.md.)
+        if src.is_unspecified() || src.is_multicast() || src.is_loopback() {
+            return Err(Stop::Drop(DropReason::BadSource));
+        }
+        if is_link_local6(src) {
+            self.icmp6_error(
+                &pkt,
+                icmp6_type::DST_UNREACH,
+                unreach_code::NOT_NEIGHBOUR,
+                0,
+            );
+            return Err(Stop::Drop(DropReason::BadSource));
+        }
+        // ip6_pkt_too_big: routers do not fragment IPv6; the sender learns the MTU.
+        let mtu = self
+            .port_mtu(hop.port)
+            .max(usize::from(crate::port::IPV6_MIN_MTU));
+        if pkt.buf.len() > mtu {
+            self.icmp6_error(&pkt, icmp6_type::PKT_TOOBIG, 0, mtu as u32);
+            return Err(Stop::Drop(DropReason::FragNeeded));
+        }
+        {
+            let mut ip = Ipv6Packet::new_unchecked(pkt.buf.data_mut());
+            ip.set_hop_limit(hop_limit - 1);
+        }
+        pkt.out_port = Some(hop.port);
+        self.run_hook(Hook::Forward, &[Mangle, Filter, Security], &mut pkt)?;
+        self.run_hook(Hook::Postrouting, &[Mangle], &mut pkt)?;
+        self.stats.forwarded += 1;
+        self.transmit6(pkt.buf.take(), hop.port, hop.next_hop, out);
+        Ok(())
+    }
+
+    /// A packet the appliance sends (answers, neighbour discovery, ICMPv6 errors): routed
+    /// (link-local and multicast destinations by `via`, the port of the exchange), through
+    /// OUTPUT and POSTROUTING, out through neighbour discovery.
+    pub(super) fn local_out6(
+        &mut self,
+        buf: PacketBuf,
+        via: Option<PortId>,
+        out: &mut Vec<Emit>,
+    ) -> Flow {
+        use TableKind::*;
+        let dst = Ipv6Packet::new_checked(buf.data())
+            .map_err(|_| Stop::MALFORMED)?
+            .dst_addr();
+        let hop = if is_link_local6(dst) || dst.is_multicast() {
+            via.map(|p| (p, dst))
+        } else {
+            self.fib.route6(dst).map(|h| (h.port, h.next_hop))
+        };
+        let (port, next_hop) = hop.ok_or(Stop::Drop(DropReason::NoRoute))?;
+        let mut pkt = Pkt::new6(buf, None, None);
+        pkt.out_port = Some(port);
+        self.gate6(&mut pkt);
+        self.run_hook(Hook::Output, &[Raw, Mangle, Filter, Security], &mut pkt)?;
+        self.run_hook(Hook::Postrouting, &[Mangle], &mut pkt)?;
+        self.stats.sent_local += 1;
+        self.transmit6(pkt.buf.take(), port, next_hop, out);
+        Ok(())
+    }
+
+    /// icmp6_send: an ICMPv6 error about `pkt` to its source, unless the rules for errors
+    /// forbid one (about an error, to a group, from an address that names no single
+    /// node) or the rate limits hold it back; queued for OUTPUT.
+    pub(super) fn icmp6_error(&mut self, pkt: &Pkt, icmp_type: u8, code: u8, info: u32) {
+        let orig = pkt.buf.data();
+        let Ok(ip) = Ipv6Packet::new_checked(orig) else {
+            return;
+        };
+        let (src, dst) = (ip.src_addr(), ip.dst_addr());
+        // Only packet too big answers what was sent to a group.
+        if (dst.is_multicast() || pkt.link_broadcast()) && icmp_type != icmp6_type::PKT_TOOBIG {
+            return;
+        }
+        if src.is_unspecified() || src.is_multicast() || error_ineligible(orig) {
+            return;
+        }
+        // The way back to the source: a link-local one by the port it came in on.
+        let back = if is_link_local6(src) {
+            pkt.in_port.map(|p| (p, 64))
+        } else {
+            self.fib.route6(src).map(|h| (h.port, h.prefix_len))
+        };
+        let Some((port, prefix_len)) = back else {
+            return;
+        };
+        let ports = self.fib.ports();
+        // From the address asked when it is the appliance's, else the address the
+        // route's port would pick for the source.
+        let from = if ports.ipv6_owner(dst).is_some() {
+            Some(dst)
+        } else {
+            ports.get(port).and_then(|p| p.ipv6_source_for(src))
+        };
+        let Some(from) = from else {
+            return;
+        };
+        if !self
+            .icmp_limit
+            .allow6(src, icmp_type, prefix_len, self.now_ns)
+        {
+            self.stats.icmp_rate_limited += 1;
+            return;
+        }
+        let data = &orig[..orig.len().min(ERROR_QUOTE_MAX)];
+        let repr = match icmp_type {
+            icmp6_type::PKT_TOOBIG => Icmpv6Repr::PacketTooBig { mtu: info, data },
+            icmp6_type::TIME_EXCEED => Icmpv6Repr::TimeExceeded { code, data },
+            _ => Icmpv6Repr::DstUnreachable { code, data },
+        };
+        let mut error = super::ipv6::icmpv6_packet(from, src, HOP_LIMIT, 0, &repr);
+        error.port = port;
+        self.generated.push(error);
+        self.stats.icmp_errors += 1;
+    }
+}
+
+/// icmp6_send's `is_ineligible`: never answer an ICMPv6 error (or an ICMPv6 message too
+/// short to tell). The walk is ipv6_skip_exthdr's: a later fragment stops at its fragment
+/// header, so it is never an ICMPv6 message here.
+fn error_ineligible(ip: &[u8]) -> bool {
+    use crate::wire::ipv6::{next_header, ExtHeaders, HEADER_LEN};
+    let (Some(&first), Some(payload)) = (ip.get(6), ip.get(HEADER_LEN..)) else {
+        return true;
+    };
+    let Ok(ext) = ExtHeaders::parse(first, payload) else {
+        return false;
+    };
+    if u8::from(ext.protocol) != next_header::ICMPV6 || !ext.is_first_fragment() {
+        return false;
+    }
+    match ext.upper_offset.and_then(|o| ip.get(o)) {
+        Some(&t) => t & 0x80 == 0,
+        None => true,
+    }
+}

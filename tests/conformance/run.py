@@ -12,9 +12,8 @@ IPv6: a scenario is an IPv6 one when a port has an IPv6 address, a route an IPv6
 it has `rules6` (ip6tables-restore text, beside or instead of `rules`). Packets are written
 as for IPv4 (pkt.py: addresses with ':' make IPv6, `icmp6`, `ns`, `na`); one to a multicast
 group goes to its 33:33 Ethernet address unless `eth_dst` says otherwise. `[[route]]`
-takes IPv6 `dst`/`via`, `[[neighbor]]` IPv6 `ip` (the kernel gets a permanent entry; nfdp
-gets the `[[neighbor]]`, which it refuses until it has static IPv6 neighbours), and a port
-an `mtu`. Until then neighbours are learned by neighbour discovery on both sides: the
+takes IPv6 `dst`/`via`, `[[neighbor]]` IPv6 `ip` (a permanent entry on both sides), and a
+port an `mtu`. Neighbours can also be learned by neighbour discovery on both sides: the
 first packet for a next hop makes the router solicit it, and the scenario's next packet
 is the far end's `na` (S set) in answer, which sends what waited; an `ns` from a host
 with `sll=` teaches its address too, but the router's advertisement in answer carries R,

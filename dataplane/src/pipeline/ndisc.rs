@@ -193,8 +193,9 @@ pub fn advert(
     } else {
         &[]
     };
+    // R: nfdp forwards IPv6 (Linux sets it from the port's `forwarding`).
     let na = Icmpv6Repr::NeighborAdvert {
-        flags,
+        flags: flags | na_flags::ROUTER,
         target,
         options,
     };
@@ -438,17 +439,19 @@ mod tests {
     // Captured from Linux 6.18 in network namespaces: a router namespace with veth nd6r
     // (02:00:00:00:01:01, 2001:db8:1::1/64, fe80::ff:fe00:101, forwarding 0), a host
     // 02:00:00:00:01:10 (2001:db8:1::10, fe80::ff:fe00:110) on the far end sending with
-    // AF_PACKET. The echo reply's flow label (Linux's auto_flowlabels hash) is zeroed.
+    // AF_PACKET. The echo reply's flow label (Linux's auto_flowlabels hash) is zeroed. The
+    // advertisements have R set (and their checksums adjusted): Linux sets it with
+    // forwarding 1, and nfdp forwards IPv6.
     /// Answer to a solicitation for 2001:db8:1::1 sent to its solicited-node group: S and O,
     /// with the target link-layer address.
-    const K_MCAST_NA: &str = "02000000011002000000010186dd6000000000203aff20010db800010000000000000000000120010db8000100000000000000000010880089626000000020010db80001000000000000000000010201020000000101";
+    const K_MCAST_NA: &str = "02000000011002000000010186dd6000000000203aff20010db800010000000000000000000120010db800010000000000000000001088000962e000000020010db80001000000000000000000010201020000000101";
     /// Answer to a unicast solicitation (with or without the source's address): S only, no
     /// option.
-    const K_UCAST_NA: &str = "02000000011002000000010186dd6000000000183aff20010db800010000000000000000000120010db80001000000000000000000108800ae6c4000000020010db8000100000000000000000001";
+    const K_UCAST_NA: &str = "02000000011002000000010186dd6000000000183aff20010db800010000000000000000000120010db800010000000000000000001088002e6cc000000020010db8000100000000000000000001";
     /// Answer to a DAD probe (from ::) for 2001:db8:1::1: to ff02::1, O only.
-    const K_DAD_NA: &str = "33330000000102000000010186dd6000000000203aff20010db8000100000000000000000001ff0200000000000000000000000000018800f8282000000020010db80001000000000000000000010201020000000101";
+    const K_DAD_NA: &str = "33330000000102000000010186dd6000000000203aff20010db8000100000000000000000001ff02000000000000000000000000000188007828a000000020010db80001000000000000000000010201020000000101";
     /// Answer to a group solicitation for the link-local address.
-    const K_LL_NA: &str = "02000000011002000000010186dd6000000000203afffe80000000000000000000fffe000101fe80000000000000000000fffe0001108800170e60000000fe80000000000000000000fffe0001010201020000000101";
+    const K_LL_NA: &str = "02000000011002000000010186dd6000000000203afffe80000000000000000000fffe000101fe80000000000000000000fffe0001108800970de0000000fe80000000000000000000fffe0001010201020000000101";
     /// Echo replies to 2001:db8:1::1 and fe80::ff:fe00:101 (ident 0x1234, seq 1, "abcdefgh").
     const K_ECHO: &str = "02000000011002000000010186dd6000000000103a4020010db800010000000000000000000120010db800010000000000000000001081007f65123400016162636465666768";
     const K_ECHO_LL: &str = "02000000011002000000010186dd6000000000103a40fe80000000000000000000fffe000101fe80000000000000000000fffe0001108100ddd7123400016162636465666768";
@@ -903,7 +906,7 @@ mod tests {
             let na = check_advert(ip.src_addr(), ip.dst_addr(), 255, &f[54..]).unwrap();
             assert_eq!(
                 (na.target, na.flags, na.target_mac),
-                (a6(target), na_flags::OVERRIDE, Some(A_MAC))
+                (a6(target), na_flags::ROUTER | na_flags::OVERRIDE, Some(A_MAC))
             );
         }
         assert_eq!(p.ndisc_stats().announcements_sent, 2);

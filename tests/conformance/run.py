@@ -16,9 +16,8 @@ takes IPv6 `dst`/`via`, `[[neighbor]]` IPv6 `ip` (a permanent entry on both side
 port an `mtu`. Neighbours can also be learned by neighbour discovery on both sides: the
 first packet for a next hop makes the router solicit it, and the scenario's next packet
 is the far end's `na` (S set) in answer, which sends what waited; an `ns` from a host
-with `sll=` teaches its address too, but the router's advertisement in answer carries R,
-which nfdp's does not yet (docs/deviations.md). The kernel's router then runs IPv6
-with forwarding on, and is kept from sending what nfdp does not send on its own:
+with `sll=` teaches its address too (and gets an advertisement). The kernel's router
+runs IPv6 with forwarding on, and is kept from sending what nfdp does not send on its own:
 addresses are added `nodad` (and accept_dad 0: no DAD probes), addr_gen_mode 1 with the
 EUI-64 link-local address added by hand (nfdp derives the same one, on every port),
 router_solicitations 0, accept_ra 0, and auto_flowlabels 0 (its flow hash is keyed by a

@@ -13,11 +13,12 @@ IPv6: a `src` or `dst` with a ':' makes an IPv6 packet (so do the protocol words
 `ns` and `na`, which exist only there); `tcp`, `udp` and `raw` (`proto=N`) work in both
 families, with the L4 checksum over the family's pseudo-header. IPv6 fields: `hl=` (hop
 limit, default 64; 255 for `ns`/`na`), `tc=` (traffic class), `flow=` (flow label).
-`ext=hbh,dst,rt` puts extension headers, in that order, between the IPv6 header and the
-upper layer: hop-by-hop and destination options holding one PadN option (8 bytes each),
-and a routing header of type 4 with no segments left (8 bytes, skipped by routers). `fragment=K/N` (and
-`fragsize=`, `id=` the 32-bit identification) adds a fragment header after the `ext`
-headers (the unfragmentable part) and cuts the upper layer as for IPv4.
+`ext=hbh,rt,dst` puts extension headers, in the order given, between the IPv6 header and
+the upper layer: hop-by-hop and destination options holding one PadN option (8 bytes
+each), and a routing header of the experimental type 253 with no segments left (8 bytes,
+which every node skips). `fragment=K/N` (and `fragsize=`, `id=` the 32-bit
+identification) adds a fragment header after the `ext` headers (the unfragmentable part)
+and cuts the upper layer as for IPv4.
 - `icmp6`: echo request by default (`type=128`, `ident=`, `seqno=`, payload as above); an
   error with a `quote` (the packet it quotes, built by the caller) takes `type=` 1..4,
   `code=`, and `mtu=` (packet too big) or `pointer=` (parameter problem) for its 4-byte
@@ -198,9 +199,9 @@ def build6(proto, kv, quote):
         nh = 44
     for e in reversed(exts):
         if e == 43:
-            # Routing type 4 (segment routing's number, no addresses) with 0 segments left:
-            # skipped by every router, as RFC 8200 4.4 asks for an unknown type.
-            l4 = struct.pack("!BBBB4x", nh, 0, 4, 0) + l4
+            # Routing type 253 (RFC 4727's experimental one) with 0 segments left: skipped
+            # by every node, as RFC 8200 4.4 asks for a type it does not know.
+            l4 = struct.pack("!BBBB4x", nh, 0, 253, 0) + l4
         else:
             # Options header of 8 bytes: its two bytes, then PadN covering the other 6.
             l4 = struct.pack("!BBBB4x", nh, 0, 1, 4) + l4

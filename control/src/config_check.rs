@@ -20,7 +20,8 @@ pub struct Checked {
 }
 
 impl Checked {
-    /// `FILE: ok (2 ports, 1 route, ...; rules FILE: N rules[; sets FILE: N sets])`.
+    /// `FILE: ok (2 ports, 1 route, ...; rules FILE: N rules[; sets FILE: N sets]
+    /// [; rules6 FILE: N rules])`.
     pub fn summary(&self) -> String {
         let c = &self.config;
         let count =
@@ -41,8 +42,16 @@ impl Checked {
             ),
             None => String::new(),
         };
+        let rules6 = match (&c.rules_file6, &self.rules.ip6) {
+            (Some(p), Some(rs6)) => format!(
+                "; rules6 {}: {}",
+                p.display(),
+                count(rule_count(rs6), "rule", "rules")
+            ),
+            _ => String::new(),
+        };
         format!(
-            "{}: ok ({}, {}, {}, {}, {}; {rules}{sets})",
+            "{}: ok ({}, {}, {}, {}, {}; {rules}{sets}{rules6})",
             c.path.display(),
             count(c.ports.len(), "port", "ports"),
             count(c.workers.len(), "worker", "workers"),

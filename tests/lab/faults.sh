@@ -42,6 +42,8 @@ in_ns wan iperf3 -s -B 203.0.113.254 >"$WORK/iperf3-server.log" 2>&1 &
 for _ in $(seq 1 50); do in_ns wan ss -Hltn "sport = :5201" | grep -q LISTEN && break; sleep 0.1; done
 
 cp configs/lab.rules "$WORK/lab.rules"
+# ip6tables' side ([rules] file6 = "lab.rules6", found beside the copied config).
+cp configs/lab.rules6 "$WORK/lab.rules6"
 SOCK=$WORK/nfdp.sock
 sed -e "s|^file = \"lab.rules\"|file = \"$WORK/lab.rules\"|" -e "s|^socket = .*|socket = \"$SOCK\"|" \
   -e "s|\"--file-prefix\", \"nfdp-lab\"|\"--file-prefix\", \"nfdp-${P}faults\"|" configs/lab.toml >"$WORK/lab.toml"

@@ -82,6 +82,8 @@ for port in 5201 5202; do
 done
 
 cp configs/lab.rules "$WORK/lab.rules"
+# ip6tables' side ([rules] file6 = "lab.rules6", found beside the copied config).
+cp configs/lab.rules6 "$WORK/lab.rules6"
 SOCK=$WORK/nfdp.sock
 sed -e "s|^file = \"lab.rules\"|file = \"$WORK/lab.rules\"|" -e "s|^socket = .*|socket = \"$SOCK\"|" \
   -e "s|^nf_conntrack_max = .*|nf_conntrack_max = $CT_MAX|" \

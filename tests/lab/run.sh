@@ -62,6 +62,12 @@ for ns in h1 h2 wan; do
   in_ns "$ns" ethtool -K eth0 tx off >/dev/null
 done
 for h in h1 h2; do in_ns "$h" ip route add default via 192.168.1.1; done
+# Dual stack: h1 and the WAN host have IPv6 too (nodad: usable at once); the LAN prefix is
+# routed, not translated (no NAT66), so the WAN host routes it back through the appliance.
+in_ns h1 ip -6 addr add 2001:db8:1::10/64 dev eth0 nodad
+in_ns h1 ip -6 route add default via 2001:db8:1::1
+in_ns wan ip -6 addr add 2001:db8:ff::fe/64 dev eth0 nodad
+in_ns wan ip -6 route add 2001:db8:1::/64 via 2001:db8:ff::1
 # The router's NIC ends carry no addresses: nfdp owns them (through af_packet). The
 # af_packet PMD gives the interfaces nfdp's MACs, and the namespace's kernel holds the
 # appliance's addresses (on nfdp0, its host stack), so it must not take IP from them
@@ -81,6 +87,7 @@ echo "hello from the appliance itself" >"$WORK/r-www/index.html"
 WEB=tests/lab/webserver.py
 in_ns wan python3 "$WEB" 203.0.113.254 80 "$WORK/wan-www" 2>"$WORK/wan-http.log" &
 in_ns h2 python3 "$WEB" 192.168.1.11 8000 "$WORK/h2-www" 2>"$WORK/h2-http.log" &
+in_ns wan python3 "$WEB" 2001:db8:ff::fe 80 "$WORK/wan-www" 2>"$WORK/wan-http6.log" &
 in_ns wan iperf3 -s -B 203.0.113.254 >"$WORK/iperf3-server.log" 2>&1 &
 in_ns wan python3 -c '
 import socket
@@ -104,6 +111,8 @@ wait_listen wan 80; wait_listen h2 8000; wait_listen wan 5201; wait_listen wan 2
 # runs on copies in $WORK, and the committed configs/lab.rules must come out unchanged.
 RULES_SUM=$(sha256sum <configs/lab.rules)
 cp configs/lab.rules "$WORK/lab.rules"
+# ip6tables' side ([rules] file6 = "lab.rules6", found beside the copied config).
+cp configs/lab.rules6 "$WORK/lab.rules6"
 SOCK=$WORK/nfdp.sock
 sed -e "s|^file = \"lab.rules\"|file = \"$WORK/lab.rules\"|" -e "s|^socket = .*|socket = \"$SOCK\"|" \
   ${LAB_WORKERS:+-e "s/^workers = .*/workers = [$LAB_WORKERS]/"} "$CONFIG" >"$WORK/lab.toml"
@@ -155,6 +164,27 @@ else fail "curl wan -> 203.0.113.1:8080 failed"; fi
 sleep 0.3
 client=$(awk '/^CLIENT/ {c=$2} END {print c}' "$WORK/h2-http.log")
 if [ "$client" = 203.0.113.254 ]; then ok "h2 logged the client as $client (DNAT keeps the source)"; else fail "h2 saw client '$client'"; fi
+
+say "IPv6 through the appliance (configs/lab.rules6): ping -6, curl -6, hop limit, REJECT"
+if out=$(in_ns h1 ping -6 -c 3 -i 0.2 -W 2 2001:db8:ff::fe); then ok "ping -6 through: $(echo "$out" | grep -E 'packets transmitted')"; else fail "ping -6 through: $out"; fi
+if out=$(in_ns h1 ping -6 -c 2 -i 0.2 -W 2 2001:db8:1::1); then ok "ping -6 of the appliance: $(echo "$out" | grep -E 'packets transmitted')"; else fail "ping -6 of the appliance: $out"; fi
+if body=$(in_ns h1 curl -6 -sS --max-time 5 'http://[2001:db8:ff::fe]/'); then
+  [ "$body" = "hello from the internet" ] && ok "h1 got over IPv6: $body" || fail "unexpected body over IPv6: $body"
+else fail "curl -6 h1 -> [2001:db8:ff::fe] failed"; fi
+sleep 0.3
+client=$(awk '/^CLIENT/ {c=$2} END {print c}' "$WORK/wan-http6.log")
+if [ "$client" = 2001:db8:1::10 ]; then ok "the WAN server logged the IPv6 client as $client (routed, not translated)"; else fail "WAN server saw IPv6 client '$client'"; fi
+out=$(in_ns h1 ping -6 -c 1 -t 1 -W 2 2001:db8:ff::fe 2>&1 || true)
+if grep -q "From 2001:db8:1::1 .*Time exceeded" <<<"$out"; then ok "hop limit 1: $(grep -m1 -o 'From .*' <<<"$out")"; else fail "hop limit 1: $out"; fi
+out=$(in_ns h1 python3 -c '
+import socket
+s = socket.socket(socket.AF_INET6); s.settimeout(5)
+try:
+    s.connect(("2001:db8:ff::fe", 25)); print("connected")
+except ConnectionRefusedError: print("refused")
+except socket.timeout: print("timeout")
+')
+if [ "$out" = refused ]; then ok "connect([2001:db8:ff::fe]:25): connection refused (ip6tables REJECT tcp-reset)"; else fail "IPv6 connect to port 25: $out"; fi
 
 say "a port the filter blocks: SMTP from the LAN gets a TCP reset (REJECT --reject-with tcp-reset)"
 out=$(in_ns h1 python3 -c '

@@ -75,6 +75,8 @@ done
 
 RULES=$WORK/lab.rules
 cp configs/lab.rules "$RULES"
+# ip6tables' side ([rules] file6 = "lab.rules6", found beside the copied config).
+cp configs/lab.rules6 "$WORK/lab.rules6"
 SOCK=$WORK/nfdp.sock
 sed -e "s|^file = \"lab.rules\"|file = \"$RULES\"|" -e "s|^socket = .*|socket = \"$SOCK\"|" \
   -e "s|\"--file-prefix\", \"nfdp-lab\"|\"--file-prefix\", \"nfdp-${P}soak\"|" configs/lab.toml >"$WORK/lab.toml"

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """A small web server for the lab: serves DIR on ADDR:PORT and logs each client as
-`CLIENT <ip> GET <path>`. Unlike `python3 -m http.server` it does no name lookup on
+`CLIENT <ip> GET <path>` (an IPv6 ADDR listens on IPv6). Unlike `python3 -m http.server` it does no name lookup on
 start-up (the namespaces have no resolver), so it listens at once."""
 import http.server
+import socket
 import socketserver
 import sys
 from functools import partial
@@ -19,8 +20,13 @@ class Server(socketserver.ThreadingMixIn, socketserver.TCPServer):
     daemon_threads = True
 
 
+class Server6(Server):
+    address_family = socket.AF_INET6
+
+
 addr, port, directory = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-with Server((addr, port), partial(Handler, directory=directory)) as srv:
+server = Server6 if ":" in addr else Server
+with server((addr, port), partial(Handler, directory=directory)) as srv:
     sys.stderr.write(f"listening on {addr}:{port}\n")
     sys.stderr.flush()
     srv.serve_forever()

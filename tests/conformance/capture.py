@@ -1,5 +1,5 @@
 """Runs inside a namespace: sends the frames given in a file on an interface, or captures
-IPv4 frames arriving on it for a while. Used by run.py for the kernel side."""
+the IPv4 and IPv6 frames arriving on it for a while. Used by run.py for the kernel side."""
 import os
 import socket
 import struct
@@ -22,7 +22,8 @@ def send(iface, path):
 
 
 def capture(iface, path, seconds):
-    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0800))
+    # Every protocol (ETH_P_ALL), then IPv4 and IPv6 kept: ARP is compared by its effects.
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0003))
     s.bind((iface, 0))
     s.settimeout(0.05)
     end = time.time() + seconds
@@ -40,7 +41,7 @@ def capture(iface, path, seconds):
             pkt, info = s.recvfrom(65535)
         except socket.timeout:
             continue
-        if info[2] == socket.PACKET_OUTGOING:
+        if info[2] == socket.PACKET_OUTGOING or pkt[12:14] not in (b"\x08\x00", b"\x86\xdd"):
             continue
         frames.append(pkt)
         live.write(struct.pack("!I", len(pkt)) + pkt)

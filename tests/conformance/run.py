@@ -6,7 +6,29 @@ left on every port and the conntrack tables. Prints PASS / FAIL per scenario wit
 
 Usage (root): run.py [--nfdp PATH] [SCENARIO.toml ...]   (default: scenarios/*.toml)
 A scenario listed in docs/deviations.md is expected to fail and says so in its file
-(`deviation = "..."`); it is reported as DEVIATION, never skipped silently."""
+(`deviation = "..."`); it is reported as DEVIATION, never skipped silently.
+
+IPv6: a scenario is an IPv6 one when a port has an IPv6 address, a route an IPv6 `dst`, or
+it has `rules6` (ip6tables-restore text, beside or instead of `rules`). Packets are written
+as for IPv4 (pkt.py: addresses with ':' make IPv6, `icmp6`, `ns`, `na`); one to a multicast
+group goes to its 33:33 Ethernet address unless `eth_dst` says otherwise. `[[route]]`
+takes IPv6 `dst`/`via`, `[[neighbor]]` IPv6 `ip` (a permanent entry on both sides), and a
+port an `mtu`. Neighbours can also be learned by neighbour discovery on both sides: the
+first packet for a next hop makes the router solicit it, and the scenario's next packet
+is the far end's `na` (S set) in answer, which sends what waited; an `ns` from a host
+with `sll=` teaches its address too (and gets an advertisement). The kernel's router
+runs IPv6 with forwarding on, and is kept from sending what nfdp does not send on its own:
+addresses are added `nodad` (and accept_dad 0: no DAD probes), addr_gen_mode 1 with the
+EUI-64 link-local address added by hand (nfdp derives the same one, on every port),
+router_solicitations 0, accept_ra 0, and auto_flowlabels 0 (its flow hash is keyed by a
+random per-boot secret; nfdp writes 0). Multicast listener reports (MLD), which Linux
+sends when its ports join groups and repeats at random within
+mldv{1,2}_unsolicited_report_interval, cannot be turned off: that interval is 1 ms so all
+are sent during set-up, and any that still came (ICMPv6 131, 132, 143) would be left out
+of both sides' captures (`mld_report`); nothing else is left out. The
+conntrack tables compared are `conntrack -L`, which lists IPv6 connections too, and
+replay's listing, whose IPv6 addresses (written in full, as /proc/net/nf_conntrack does)
+are shortened as conntrack writes them."""
 import glob
 import os
 import re
@@ -39,6 +61,21 @@ def sh(*args, check=True, ns=None, capture=False):
 
 def peer_ns(port):
     return PREFIX + port
+
+
+def is_v6(sc):
+    """Whether the scenario uses IPv6 (see the module's docstring)."""
+    return ("rules6" in sc or any(":" in a for p in sc["port"] for a in p.get("addresses", []))
+            or any(":" in r["dst"] for r in sc.get("route", [])))
+
+
+def mld_report(frame):
+    """A multicast listener report or done (ICMPv6 131, 132, 143 behind the hop-by-hop
+    header), which the kernel sends on its own when it joins groups."""
+    if frame[12:14] != b"\x86\xdd":
+        return False
+    _, nh, at = pkt.upper6(frame[14:])
+    return nh == 58 and len(frame) > 14 + at and frame[14 + at] in (131, 132, 143)
 
 
 def cleanup(sc):
@@ -83,8 +120,11 @@ def frames_for(sc):
             out.append((p["port"], pkt.mac(dst) + pkt.mac(sha) + b"\x08\x06" + body))
             continue
         quote = pkt.build(p["quote"]) if "quote" in p else b""
-        dst = p.get("eth_dst", port["mac"])
-        out.append((p["port"], pkt.frame(dst, port["peer_mac"], pkt.build(p["ip"], quote))))
+        ip = pkt.build(p["ip"], quote)
+        dst = port["mac"]
+        if ip[0] >> 4 == 6 and ip[24] == 0xFF:
+            dst = pkt.multicast_mac6(ip[24:40])
+        out.append((p["port"], pkt.frame(p.get("eth_dst", dst), port["peer_mac"], ip)))
     return out
 
 
@@ -178,24 +218,48 @@ def ipset_text(sc):
     return text
 
 
+# The router's IPv6 settings in an IPv6 scenario, set on `default` before its ports exist
+# so that they start with them (see the module's docstring for why each).
+V6_SYSCTLS = [("net.ipv6.conf.all.disable_ipv6", "0"), ("net.ipv6.conf.default.disable_ipv6", "0"),
+              ("net.ipv6.conf.all.forwarding", "1"), ("net.ipv6.conf.default.accept_dad", "0"),
+              ("net.ipv6.conf.default.dad_transmits", "0"), ("net.ipv6.conf.default.addr_gen_mode", "1"),
+              ("net.ipv6.conf.default.router_solicitations", "0"), ("net.ipv6.conf.default.accept_ra", "0"),
+              ("net.ipv6.auto_flowlabels", "0"),
+              # Listener reports repeat at random within this many ms: 1 has them all sent
+              # while the router is set up, before the captures start.
+              ("net.ipv6.conf.default.mldv1_unsolicited_report_interval", "1"),
+              ("net.ipv6.conf.default.mldv2_unsolicited_report_interval", "1")]
+
+
 def kernel_run(sc, work):
     cleanup(sc)
+    v6 = is_v6(sc)
     sh("ip", "netns", "add", ROUTER)
     sh("ip", "link", "set", "lo", "up", ns=ROUTER)
     for k, v in [("net.ipv4.ip_forward", "1"), ("net.ipv4.conf.all.rp_filter", "0"),
                  ("net.ipv4.conf.default.rp_filter", "0"), ("net.ipv6.conf.all.disable_ipv6", "1"),
-                 ("net.ipv6.conf.default.disable_ipv6", "1")]:
+                 ("net.ipv6.conf.default.disable_ipv6", "1")] + (V6_SYSCTLS if v6 else []):
         sh("sysctl", "-qw", "%s=%s" % (k, v), ns=ROUTER)
     for p in sc["port"]:
         ns = peer_ns(p["name"])
         sh("ip", "netns", "add", ns)
+        # The far ends only inject and capture: no IPv6 of their own (DAD, MLD, RS).
         sh("sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", ns=ns)
+        sh("sysctl", "-qw", "net.ipv6.conf.default.disable_ipv6=1", ns=ns)
         sh("ip", "link", "add", p["name"], "netns", ROUTER, "type", "veth", "peer", "name", "peer0", "netns", ns)
         sh("ip", "link", "set", p["name"], "address", p["mac"], ns=ROUTER)
+        if "mtu" in p:
+            # Both ends: a link has one MTU (veth drops what exceeds the receiver's).
+            sh("ip", "link", "set", p["name"], "mtu", str(p["mtu"]), ns=ROUTER)
+            sh("ip", "link", "set", "peer0", "mtu", str(p["mtu"]), ns=ns)
         sh("sysctl", "-qw", "net.ipv4.conf.%s.rp_filter=0" % p["name"], ns=ROUTER)
         sh("ip", "link", "set", "peer0", "address", p["peer_mac"], ns=ns)
-        for a in p.get("addresses", []):
-            sh("ip", "addr", "add", a, "dev", p["name"], ns=ROUTER)
+        addrs = list(p.get("addresses", []))
+        if v6 and p.get("mtu", 1500) >= 1280:
+            # nfdp's link-local address, which addr_gen_mode 1 leaves to us.
+            addrs.append(pkt.link_local(p["mac"]) + "/64")
+        for a in addrs:
+            sh("ip", "addr", "add", a, "dev", p["name"], *(["nodad"] if ":" in a else []), ns=ROUTER)
         sh("ip", "link", "set", p["name"], "up", ns=ROUTER)
         sh("ip", "link", "set", "peer0", "up", ns=ns)
         sh("ethtool", "-K", "peer0", "tx", "off", ns=ns, check=False)
@@ -219,12 +283,11 @@ def kernel_run(sc, work):
         r = subprocess.run(["ip", "netns", "exec", ROUTER, "ipset", "restore"], input=sets, capture_output=True, text=True)
         if r.returncode != 0:
             raise RuntimeError("ipset restore: " + r.stderr)
-    rules = os.path.join(work, "rules")
-    with open(rules, "w") as f:
-        f.write(sc["rules"])
-    r = subprocess.run(["ip", "netns", "exec", ROUTER, "iptables-restore"], stdin=open(rules), capture_output=True, text=True)
-    if r.returncode != 0:
-        raise RuntimeError("iptables-restore: " + r.stderr)
+    for key, tool in [("rules", "iptables-restore"), ("rules6", "ip6tables-restore")]:
+        if key in sc:
+            r = subprocess.run(["ip", "netns", "exec", ROUTER, tool], input=sc[key], capture_output=True, text=True)
+            if r.returncode != 0:
+                raise RuntimeError("%s: %s" % (tool, r.stderr))
     if "arptables" in sc:
         r = subprocess.run(["ip", "netns", "exec", ROUTER, "arptables-restore"], input=sc["arptables"],
                            capture_output=True, text=True)
@@ -262,14 +325,16 @@ def kernel_run(sc, work):
     for name, path, proc in caps:
         proc.wait()
         out[name] = read_frames(path)
+    # Both families' connections (conntrack 1.4.7 lists every family without -f).
     table = sh("conntrack", "-L", ns=ROUTER, capture=True, check=False)
     cleanup(sc)
     return out, table
 
 
 def nfdp_run(sc, work, nfdp):
-    cfg = ["[[port]]\nname = %r\ndriver = \"mem\"\nmac = %r\naddresses = %s\n" % (
-        p["name"], p["mac"], "[" + ", ".join('"%s"' % a for a in p.get("addresses", [])) + "]") for p in sc["port"]]
+    cfg = ["[[port]]\nname = %r\ndriver = \"mem\"\nmac = %r\naddresses = %s\n%s" % (
+        p["name"], p["mac"], "[" + ", ".join('"%s"' % a for a in p.get("addresses", [])) + "]",
+        "mtu = %d\n" % p["mtu"] if "mtu" in p else "") for p in sc["port"]]
     for r in sc.get("route", []):
         cfg.append("[[route]]\n" + "".join(
             ('%s = %s\n' if isinstance(v, int) else '%s = "%s"\n') % (k, v) for k, v in r.items()))
@@ -286,6 +351,11 @@ def nfdp_run(sc, work, nfdp):
         with open(sets_path, "w") as f:
             f.write(sets)
         files.append("ipset_file = %r\n" % sets_path)
+    if "rules6" in sc:
+        rules6 = os.path.join(work, "rules6")
+        with open(rules6, "w") as f:
+            f.write(sc["rules6"])
+        files.append("file6 = %r\n" % rules6)
     if "arptables" in sc:
         arp_path = os.path.join(work, "arp.rules")
         with open(arp_path, "w") as f:
@@ -298,7 +368,7 @@ def nfdp_run(sc, work, nfdp):
         f.write("\n".join(cfg))
     rules = os.path.join(work, "rules")
     with open(rules, "w") as f:
-        f.write(sc["rules"])
+        f.write(sc.get("rules", ""))
     frames = frames_for(sc)
     # A packet built from a SYN-ACK nfdp sent: replay up to it, read the SYN-ACK, build it
     # (replay's cookies are reproducible: the same input gives the same ones).
@@ -344,8 +414,8 @@ def nfdp_replay(sc, work, nfdp, path, rules, frames):
             while pos + 16 <= len(data):
                 n = struct.unpack(end + "I", data[pos + 8:pos + 12])[0]
                 fr = data[pos + 16:pos + 16 + n]
-                # The kernel side captures IPv4 only (capture.py): leave ARP out here too.
-                if fr[12:14] == b"\x08\x00":
+                # The kernel side captures IPv4 and IPv6 only (capture.py): leave ARP out here too.
+                if fr[12:14] in (b"\x08\x00", b"\x86\xdd"):
                     frames.append(fr)
                 pos += 16 + n
         out[p["name"]] = frames
@@ -355,15 +425,20 @@ def nfdp_replay(sc, work, nfdp, path, rules, frames):
 def fix_offloaded_checksum(b):
     """The kernel leaves the TCP/UDP checksum of packets it generates to the NIC
     (CHECKSUM_PARTIAL) and veth passes it unfinished: finish it as the NIC would."""
-    ihl = (b[0] & 15) * 4
-    proto = b[9]
+    if b[0] >> 4 == 6:
+        _, proto, ihl = pkt.upper6(bytes(b))
+    else:
+        ihl, proto = (b[0] & 15) * 4, b[9]
     if proto not in (6, 17) or len(b) < ihl + 8:
         return
     at = ihl + (16 if proto == 6 else 6)
     if len(b) < at + 2 or (proto == 17 and b[at:at + 2] == b"\0\0"):
         return
     seg = bytes(b[ihl:])
-    ph = bytes(b[12:20]) + struct.pack("!BBH", 0, proto, len(seg))
+    if b[0] >> 4 == 6:
+        ph = bytes(b[8:40]) + struct.pack("!IxxxB", len(seg), proto)
+    else:
+        ph = bytes(b[12:20]) + struct.pack("!BBH", 0, proto, len(seg))
     if pkt.csum(ph + seg) == 0:
         return
     b[at:at + 2] = b"\0\0"
@@ -375,6 +450,10 @@ def normalize_packet(ip, router_addrs):
     """Fields the kernel picks freely are compared by rule: the IP ID (and so the header
     checksum) of packets the router itself generates."""
     b = bytearray(ip)
+    if len(b) >= 40 and b[0] >> 4 == 6:
+        # IPv6 has no ID; the flow label is 0 on both sides (auto_flowlabels 0).
+        fix_offloaded_checksum(b)
+        return bytes(b)
     if len(b) >= 20:
         fix_offloaded_checksum(b)
     if len(b) >= 20 and ".".join(map(str, b[12:16])) in router_addrs:
@@ -439,10 +518,17 @@ def normalize_cookie(ip, cookies):
     return bytes(b)
 
 
+def short6(m):
+    """An IPv6 address as conntrack -L writes it (/proc/net/nf_conntrack writes every
+    group, 2001:0db8:0000:...)."""
+    return m.group(1) + socket.inet_ntop(socket.AF_INET6, socket.inet_pton(socket.AF_INET6, m.group(2)))
+
+
 def normalize_ct(text):
     lines = []
     for line in text.strip().splitlines():
-        line = re.sub(r"^ipv4\s+2\s+", "", line)
+        line = re.sub(r"^ipv[46]\s+(2|10)\s+", "", line)
+        line = re.sub(r"\b(src=|dst=)([0-9a-fA-F]*:[0-9a-fA-F:]+)", short6, line)
         line = re.sub(r"^(\w+)\s+(\d+)\s+\d+\s+", r"\1 \2 ", line)  # the timeout counts down
         line = re.sub(r"\s+(mark|zone|use)=\d+", "", line)
         # conntrack -L (netlink) names the helper; /proc/net/nf_conntrack, the format
@@ -481,6 +567,8 @@ def run(path, nfdp):
     def seen(frames, cookie):
         out = []
         for f in frames:
+            if mld_report(f):
+                continue
             ip = normalize_packet(f[14:], router_addrs)
             if cookie is not None:
                 ip = normalize_cookie(ip, cookie)

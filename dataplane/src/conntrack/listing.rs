@@ -5,25 +5,37 @@ use super::*;
 
 impl Conntrack {
     /// The live entries `filter` matches, with their ids and counters (`conntrack -L`),
-    /// in id order. Expired entries the wheel has not reaped yet are left out.
+    /// in id order. Expired entries the wheel has not reaped yet are left out. (The
+    /// filter reads IPv4 addresses; an IPv6 table lists all with `records_all`.)
     pub fn records(&self, filter: &CtFilter, now_ns: u64) -> Vec<CtRecord> {
+        self.live_records(now_ns, |e| filter.matches(e))
+    }
+}
+
+impl<A: CtAddr> Conntrack<A> {
+    /// Every live entry with its id and counters, in id order.
+    pub fn records_all(&self, now_ns: u64) -> Vec<CtRecord<A>> {
+        self.live_records(now_ns, |_| true)
+    }
+
+    fn live_records(&self, now_ns: u64, keep: impl Fn(&ConnEntry<A>) -> bool) -> Vec<CtRecord<A>> {
         self.entries
             .iter()
             .enumerate()
             .filter_map(|(i, e)| e.as_ref().map(|e| (i as u32, e)))
-            .filter(|(_, e)| e.timeout_ns > now_ns && filter.matches(e))
+            .filter(|(_, e)| e.timeout_ns > now_ns && keep(e))
             .map(|(id, e)| self.record(id, e))
             .collect()
     }
 
     /// The live entry one of whose tuples is `t` (`conntrack -G`).
-    pub fn get(&self, t: &Tuple, now_ns: u64) -> Option<CtRecord> {
+    pub fn get(&self, t: &Tuple<A>, now_ns: u64) -> Option<CtRecord<A>> {
         let (id, _) = self.lookup(t)?;
         let e = self.entry(id).filter(|e| e.timeout_ns > now_ns)?;
         Some(self.record(id, e))
     }
 
-    fn record(&self, id: u32, e: &ConnEntry) -> CtRecord {
+    fn record(&self, id: u32, e: &ConnEntry<A>) -> CtRecord<A> {
         CtRecord {
             id,
             entry: e.clone(),
@@ -51,25 +63,26 @@ impl Conntrack {
 
 /// `    [NEW] tcp      6 120 SYN_SENT src=... [UNREPLIED] src=...` as `conntrack -E`
 /// prints it.
-pub fn event_line(tag: &str, e: &ConnEntry, now_ns: u64) -> String {
+pub fn event_line<A: CtAddr>(tag: &str, e: &ConnEntry<A>, now_ns: u64) -> String {
     let line = proc_line(e, None, now_ns);
-    let body = line.strip_prefix("ipv4     2 ").unwrap_or(&line);
+    let body = line.strip_prefix(A::PROC_PREFIX).unwrap_or(&line);
     let body = body.split(" mark=").next().unwrap_or(body).trim_end();
     format!("{tag:>9} {body}")
 }
 
 /// `ipv4     2 tcp      6 431999 ESTABLISHED src=... [ASSURED] mark=0 zone=0 use=2`,
-/// with `packets= bytes=` when `acct` (accounting on) is given.
-pub fn proc_line(e: &ConnEntry, acct: Option<&Counters>, now_ns: u64) -> String {
+/// with `packets= bytes=` when `acct` (accounting on) is given; `ipv6     10 ...` with
+/// the addresses in full (`%pI6`) for IPv6.
+pub fn proc_line<A: CtAddr>(e: &ConnEntry<A>, acct: Option<&Counters>, now_ns: u64) -> String {
     let name = match e.orig.proto {
         6 => "tcp",
         17 => "udp",
-        1 => "icmp",
+        p if p == A::ICMP_PROTO => A::ICMP_NAME,
         136 => "udplite",
         _ => "unknown",
     };
     let left = e.timeout_ns.saturating_sub(now_ns) / NS;
-    let mut s = format!("{:<8} {} {:<8} {} {} ", "ipv4", 2, name, e.orig.proto, left);
+    let mut s = format!("{}{:<8} {} {} ", A::PROC_PREFIX, name, e.orig.proto, left);
     if e.orig.proto == 6 {
         s.push_str(e.tcp.name());
         s.push(' ');

@@ -3,6 +3,7 @@
 //! monomorphized per family, so IPv4 pays for no dispatch and keeps its one-line entry.
 
 use super::tuple::Tuple;
+use super::CtConfig;
 use crate::wire::{checksum, ipv6, IpProtocol};
 use std::fmt::Debug;
 use std::hash::{BuildHasher, Hash};
@@ -48,6 +49,9 @@ pub trait CtAddr: Copy + Eq + Hash + Debug + std::fmt::Display + Send + Sync + '
 
     fn icmp_class(icmp_type: u8) -> IcmpClass;
 
+    /// The timeout of the family's ICMP queries.
+    fn icmp_timeout(cfg: &CtConfig) -> u32;
+
     /// ICMP query types and the type of their reply (the kernel's `invmap`).
     fn icmp_reply_type(icmp_type: u8) -> Option<u8>;
 
@@ -61,6 +65,9 @@ pub trait CtAddr: Copy + Eq + Hash + Debug + std::fmt::Display + Send + Sync + '
 
     /// The address as /proc/net/nf_conntrack prints it.
     fn write_proc(self, out: &mut String);
+
+    /// The address as conntrack-tools print it (glibc's inet_ntop).
+    fn write_user(self, out: &mut String);
 
     /// The tuple when the family is IPv4: what only IPv4 has (the multi-core owner
     /// directory, FTP expectations) reads it.
@@ -98,6 +105,11 @@ impl CtAddr for Ipv4Addr {
         } else {
             IcmpClass::Query
         }
+    }
+
+    #[inline]
+    fn icmp_timeout(cfg: &CtConfig) -> u32 {
+        cfg.icmp_timeout
     }
 
     #[inline]
@@ -150,6 +162,10 @@ impl CtAddr for Ipv4Addr {
     fn write_proc(self, out: &mut String) {
         use std::fmt::Write;
         let _ = write!(out, "{self}");
+    }
+
+    fn write_user(self, out: &mut String) {
+        self.write_proc(out);
     }
 
     #[inline]
@@ -207,6 +223,11 @@ impl CtAddr for Ipv6Addr {
         }
     }
 
+    #[inline]
+    fn icmp_timeout(cfg: &CtConfig) -> u32 {
+        cfg.icmpv6_timeout
+    }
+
     /// Echo and node information (nf_conntrack_proto_icmpv6's `invmap`).
     #[inline]
     fn icmp_reply_type(icmp_type: u8) -> Option<u8> {
@@ -261,6 +282,20 @@ impl CtAddr for Ipv6Addr {
             "{:04x}:{:04x}:{:04x}:{:04x}:{:04x}:{:04x}:{:04x}:{:04x}",
             s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7]
         );
+    }
+
+    /// Display compresses as inet_ntop does, but for the deprecated IPv4-compatible
+    /// form (`::a.b.c.d`, six zero groups then a non-zero one), which glibc prints
+    /// dotted and Display in hex (`::102:304`). IPv4-mapped ones agree (`::ffff:a.b.c.d`).
+    fn write_user(self, out: &mut String) {
+        use std::fmt::Write;
+        let s = self.segments();
+        let _ = if s[..6] == [0; 6] && s[6] != 0 {
+            let [.., a, b, c, d] = self.octets();
+            write!(out, "::{}", Ipv4Addr::new(a, b, c, d))
+        } else {
+            write!(out, "{self}")
+        };
     }
 
     #[inline]

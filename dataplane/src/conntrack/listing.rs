@@ -62,9 +62,9 @@ impl<A: CtAddr> Conntrack<A> {
 }
 
 /// `    [NEW] tcp      6 120 SYN_SENT src=... [UNREPLIED] src=...` as `conntrack -E`
-/// prints it.
+/// prints it (IPv6 addresses compressed, as conntrack-tools print them).
 pub fn event_line<A: CtAddr>(tag: &str, e: &ConnEntry<A>, now_ns: u64) -> String {
-    let line = proc_line(e, None, now_ns);
+    let line = entry_line(e, None, now_ns, Tuple::user_fmt);
     let body = line.strip_prefix(A::PROC_PREFIX).unwrap_or(&line);
     let body = body.split(" mark=").next().unwrap_or(body).trim_end();
     format!("{tag:>9} {body}")
@@ -74,6 +74,16 @@ pub fn event_line<A: CtAddr>(tag: &str, e: &ConnEntry<A>, now_ns: u64) -> String
 /// with `packets= bytes=` when `acct` (accounting on) is given; `ipv6     10 ...` with
 /// the addresses in full (`%pI6`) for IPv6.
 pub fn proc_line<A: CtAddr>(e: &ConnEntry<A>, acct: Option<&Counters>, now_ns: u64) -> String {
+    entry_line(e, acct, now_ns, Tuple::proc_fmt)
+}
+
+/// `proc_line` with the tuples written by `tuple`.
+fn entry_line<A: CtAddr>(
+    e: &ConnEntry<A>,
+    acct: Option<&Counters>,
+    now_ns: u64,
+    tuple: fn(&Tuple<A>, &mut String),
+) -> String {
     let name = match e.orig.proto {
         6 => "tcp",
         17 => "udp",
@@ -87,14 +97,14 @@ pub fn proc_line<A: CtAddr>(e: &ConnEntry<A>, acct: Option<&Counters>, now_ns: u
         s.push_str(e.tcp.name());
         s.push(' ');
     }
-    e.orig.proc_fmt(&mut s);
+    tuple(&e.orig, &mut s);
     if let Some(c) = acct {
         let _ = write!(s, "packets={} bytes={} ", c.packets[0], c.bytes[0]);
     }
     if e.status & status::SEEN_REPLY == 0 {
         s.push_str("[UNREPLIED] ");
     }
-    e.reply.proc_fmt(&mut s);
+    tuple(&e.reply, &mut s);
     if let Some(c) = acct {
         let _ = write!(s, "packets={} bytes={} ", c.packets[1], c.bytes[1]);
     }

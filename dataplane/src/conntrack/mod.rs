@@ -53,6 +53,8 @@ pub struct CtConfig {
     pub max: u32,
     pub generic_timeout: u32,
     pub icmp_timeout: u32,
+    /// ICMPv6 queries (nf_conntrack_icmpv6_timeout).
+    pub icmpv6_timeout: u32,
     pub udp_timeout: u32,
     pub udp_timeout_stream: u32,
     /// Indexed by `TcpState as usize` (None and SynSent2 use syn_sent's).
@@ -76,6 +78,7 @@ impl Default for CtConfig {
             max: 262_144,
             generic_timeout: 600,
             icmp_timeout: 30,
+            icmpv6_timeout: 30,
             udp_timeout: 30,
             udp_timeout_stream: 180,
             // None, SYN_SENT, SYN_RECV, ESTABLISHED, FIN_WAIT, CLOSE_WAIT, LAST_ACK,
@@ -101,6 +104,7 @@ impl CtConfig {
         c.max = v("nf_conntrack_max", c.max);
         c.generic_timeout = v("nf_conntrack_generic_timeout", c.generic_timeout);
         c.icmp_timeout = v("nf_conntrack_icmp_timeout", c.icmp_timeout);
+        c.icmpv6_timeout = v("nf_conntrack_icmpv6_timeout", c.icmpv6_timeout);
         c.udp_timeout = v("nf_conntrack_udp_timeout", c.udp_timeout);
         c.udp_timeout_stream = v("nf_conntrack_udp_timeout_stream", c.udp_timeout_stream);
         let names = [
@@ -1157,7 +1161,7 @@ fn update<A: CtAddr>(
                 cfg.udp_timeout
             }
         }
-        1 => cfg.icmp_timeout,
+        p if p == A::ICMP_PROTO => A::icmp_timeout(cfg),
         _ => cfg.generic_timeout,
     };
     if reply {
@@ -1181,3 +1185,5 @@ fn state_of<A>(e: &ConnEntry<A>, reply: bool) -> CtState {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests6;

@@ -84,11 +84,21 @@ impl<A: CtAddr> Tuple<A> {
 
     /// `src=... dst=... sport=... dport=... ` as /proc/net/nf_conntrack prints it.
     pub fn proc_fmt(&self, out: &mut String) {
+        self.write_fields(out, A::write_proc);
+    }
+
+    /// The same fields as conntrack-tools print them (`conntrack -L`, `-E`): the
+    /// addresses through inet_ntop, which compresses IPv6 ones.
+    pub fn user_fmt(&self, out: &mut String) {
+        self.write_fields(out, A::write_user);
+    }
+
+    fn write_fields(&self, out: &mut String, addr: fn(A, &mut String)) {
         use std::fmt::Write;
         out.push_str("src=");
-        self.src.write_proc(out);
+        addr(self.src, out);
         out.push_str(" dst=");
-        self.dst.write_proc(out);
+        addr(self.dst, out);
         out.push(' ');
         let _ = match self.proto {
             6 | 17 | 136 => write!(out, "sport={} dport={} ", self.sport, self.dport),

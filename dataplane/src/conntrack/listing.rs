@@ -3,27 +3,15 @@
 
 use super::*;
 
-impl Conntrack {
-    /// The live entries `filter` matches, with their ids and counters (`conntrack -L`),
-    /// in id order. Expired entries the wheel has not reaped yet are left out. (The
-    /// filter reads IPv4 addresses; an IPv6 table lists all with `records_all`.)
-    pub fn records(&self, filter: &CtFilter, now_ns: u64) -> Vec<CtRecord> {
-        self.live_records(now_ns, |e| filter.matches(e))
-    }
-}
-
 impl<A: CtAddr> Conntrack<A> {
-    /// Every live entry with its id and counters, in id order.
-    pub fn records_all(&self, now_ns: u64) -> Vec<CtRecord<A>> {
-        self.live_records(now_ns, |_| true)
-    }
-
-    fn live_records(&self, now_ns: u64, keep: impl Fn(&ConnEntry<A>) -> bool) -> Vec<CtRecord<A>> {
+    /// The live entries `filter` matches, with their ids and counters (`conntrack -L`),
+    /// in id order. Expired entries the wheel has not reaped yet are left out.
+    pub fn records(&self, filter: &CtFilter, now_ns: u64) -> Vec<CtRecord<A>> {
         self.entries
             .iter()
             .enumerate()
             .filter_map(|(i, e)| e.as_ref().map(|e| (i as u32, e)))
-            .filter(|(_, e)| e.timeout_ns > now_ns && keep(e))
+            .filter(|(_, e)| e.timeout_ns > now_ns && filter.matches(*e))
             .map(|(id, e)| self.record(id, e))
             .collect()
     }

@@ -2,6 +2,9 @@
 //! tuples of a connection index one compact entry; a timer wheel expires entries with
 //! O(1) work per packet; a NEW connection enters the table only when its first packet is
 //! confirmed at the end of its path (a packet dropped by the rules leaves nothing).
+//! A shard tracks one address family (`family.rs`): `Conntrack` is IPv4, `Conntrack6`
+//! IPv6 with the same protocol state machines. NAT, the conntrack filters, FTP
+//! expectations and the multi-core owner directory are IPv4 only so far.
 
 mod expect;
 pub mod family;
@@ -406,19 +409,6 @@ impl Conntrack {
     /// The owner directory this shard's dying entries are removed from.
     pub fn set_directory(&mut self, dir: Option<std::sync::Arc<owners::OwnerDirectory>>) {
         self.directory = dir;
-    }
-
-    /// Deletes the entries `filter` matches (`conntrack -D`), each exactly as its expiry
-    /// would: the next packet of such a flow starts a NEW connection. Returns them.
-    pub fn delete_matching(&mut self, filter: &CtFilter) -> Vec<ConnEntry> {
-        let ids: Vec<u32> = self
-            .entries
-            .iter()
-            .enumerate()
-            .filter(|(_, e)| e.as_ref().is_some_and(|e| filter.matches(e)))
-            .map(|(i, _)| i as u32)
-            .collect();
-        ids.into_iter().filter_map(|id| self.remove(id)).collect()
     }
 }
 
@@ -1108,6 +1098,19 @@ impl<A: CtAddr> Conntrack<A> {
     pub fn flush(&mut self) -> usize {
         let ids: Vec<u32> = (0..self.entries.len() as u32).collect();
         ids.into_iter().filter_map(|id| self.remove(id)).count()
+    }
+
+    /// Deletes the entries `filter` matches (`conntrack -D`), each exactly as its expiry
+    /// would: the next packet of such a flow starts a NEW connection. Returns them.
+    pub fn delete_matching(&mut self, filter: &CtFilter) -> Vec<ConnEntry<A>> {
+        let ids: Vec<u32> = self
+            .entries
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.as_ref().is_some_and(|e| filter.matches(e)))
+            .map(|(i, _)| i as u32)
+            .collect();
+        ids.into_iter().filter_map(|id| self.remove(id)).collect()
     }
 }
 

@@ -457,3 +457,34 @@ fn truncated_and_garbled_packets_never_panic() {
     ct.expire(T0 + 1_000_000 * NS);
     assert!(ct.is_empty());
 }
+
+#[test]
+fn filters_apply_to_ipv6_entries_but_their_ipv4_prefixes() {
+    let mut ct = new_table();
+    pass(&mut ct, &seg(false, 0x02, 1000, 0, 0), T0);
+    pass(&mut ct, &udp6(A, B, 5353, 53), T0);
+    pass(&mut ct, &echo(A, B, 128, 77), T0);
+    let tcp = CtFilter {
+        proto: Some(6),
+        orig_dport: Some(80),
+        ..CtFilter::default()
+    }
+    .with_tcp_state(TcpState::SynSent);
+    let found = ct.records(&tcp, T0);
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].entry.orig.dport, 80);
+    let ping = CtFilter {
+        icmp_type: Some(128),
+        icmp_id: Some(77),
+        ..CtFilter::default()
+    };
+    assert_eq!(ct.records(&ping, T0).len(), 1);
+    assert_eq!(ct.records(&CtFilter::default(), T0).len(), 3);
+    let v4_prefix = CtFilter {
+        orig_src: Some(filter::parse_prefix("10.0.0.0/8").unwrap()),
+        ..CtFilter::default()
+    };
+    assert!(ct.records(&v4_prefix, T0).is_empty());
+    assert_eq!(ct.delete_matching(&ping).len(), 1);
+    assert_eq!(ct.len(), 2);
+}

@@ -132,6 +132,7 @@ impl CtAddr for Ipv4Addr {
         matches!(icmp_type, 8 | 13 | 15 | 17)
     }
 
+    #[inline]
     fn l4_checksum_ok(ip: &[u8], l3: &L3<Ipv4Addr>) -> bool {
         let seg = &ip[l3.l4_start..l3.l4_end];
         match l3.proto {

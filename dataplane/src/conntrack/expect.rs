@@ -22,7 +22,9 @@ impl Conntrack {
     pub fn expectations(&self) -> &[ftp::Expectation] {
         &self.expect
     }
+}
 
+impl<A: CtAddr> Conntrack<A> {
     pub fn seqadj(&self, id: u32) -> Option<&[ftp::SeqAdj; 2]> {
         self.seqadj.get(&id)
     }
@@ -32,7 +34,12 @@ impl Conntrack {
     }
 
     /// The pending expectation a new connection's first packet (`t`) fulfils, taken.
-    pub(super) fn take_expectation(&mut self, t: &Tuple, now_ns: u64) -> Option<ftp::Expectation> {
+    pub(super) fn take_expectation(
+        &mut self,
+        t: &Tuple<A>,
+        now_ns: u64,
+    ) -> Option<ftp::Expectation> {
+        let t = A::as_v4(t)?;
         let i = self.expect.iter().position(|x| {
             t.proto == 6
                 && x.dst == t.dst

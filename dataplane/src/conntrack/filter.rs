@@ -3,7 +3,7 @@
 
 use super::nat::bits as nat_bits;
 use super::status;
-use super::{ConnEntry, TcpState};
+use super::{ConnEntry, CtAddr, TcpState};
 use crate::route::Prefix;
 use std::fmt;
 use std::net::Ipv4Addr;
@@ -172,17 +172,26 @@ impl CtFilter {
         *self == CtFilter::default()
     }
 
-    pub fn matches(&self, e: &ConnEntry) -> bool {
+    /// Whether `e` meets every criterion. The address prefixes are IPv4: an IPv6 entry
+    /// meets no address criterion, and all the others as an IPv4 one does.
+    pub fn matches<A: CtAddr>(&self, e: &ConnEntry<A>) -> bool {
         let (o, r) = (&e.orig, &e.reply);
         let proto = o.proto;
         if self.proto.is_some_and(|p| p != proto) {
             return false;
         }
-        if !(prefix_ok(&self.orig_src, o.src)
-            && prefix_ok(&self.orig_dst, o.dst)
-            && prefix_ok(&self.reply_src, r.src)
-            && prefix_ok(&self.reply_dst, r.dst))
-        {
+        let addrs_ok = match (A::as_v4(o), A::as_v4(r)) {
+            (Some(o), Some(r)) => {
+                prefix_ok(&self.orig_src, o.src)
+                    && prefix_ok(&self.orig_dst, o.dst)
+                    && prefix_ok(&self.reply_src, r.src)
+                    && prefix_ok(&self.reply_dst, r.dst)
+            }
+            _ => [self.orig_src, self.orig_dst, self.reply_src, self.reply_dst]
+                .iter()
+                .all(Option::is_none),
+        };
+        if !addrs_ok {
             return false;
         }
         if !(port_ok(self.orig_sport, proto, o.sport)
@@ -204,7 +213,7 @@ impl CtFilter {
         if u16::from(e.status) & self.status != self.status {
             return false;
         }
-        let icmp = proto == 1;
+        let icmp = proto == A::ICMP_PROTO;
         if self
             .icmp_type
             .is_some_and(|t| !icmp || (o.dport >> 8) as u8 != t)

@@ -3,27 +3,27 @@
 
 use super::*;
 
-impl Conntrack {
+impl<A: CtAddr> Conntrack<A> {
     /// The live entries `filter` matches, with their ids and counters (`conntrack -L`),
     /// in id order. Expired entries the wheel has not reaped yet are left out.
-    pub fn records(&self, filter: &CtFilter, now_ns: u64) -> Vec<CtRecord> {
+    pub fn records(&self, filter: &CtFilter, now_ns: u64) -> Vec<CtRecord<A>> {
         self.entries
             .iter()
             .enumerate()
             .filter_map(|(i, e)| e.as_ref().map(|e| (i as u32, e)))
-            .filter(|(_, e)| e.timeout_ns > now_ns && filter.matches(e))
+            .filter(|(_, e)| e.timeout_ns > now_ns && filter.matches(*e))
             .map(|(id, e)| self.record(id, e))
             .collect()
     }
 
     /// The live entry one of whose tuples is `t` (`conntrack -G`).
-    pub fn get(&self, t: &Tuple, now_ns: u64) -> Option<CtRecord> {
+    pub fn get(&self, t: &Tuple<A>, now_ns: u64) -> Option<CtRecord<A>> {
         let (id, _) = self.lookup(t)?;
         let e = self.entry(id).filter(|e| e.timeout_ns > now_ns)?;
         Some(self.record(id, e))
     }
 
-    fn record(&self, id: u32, e: &ConnEntry) -> CtRecord {
+    fn record(&self, id: u32, e: &ConnEntry<A>) -> CtRecord<A> {
         CtRecord {
             id,
             entry: e.clone(),
@@ -50,38 +50,49 @@ impl Conntrack {
 }
 
 /// `    [NEW] tcp      6 120 SYN_SENT src=... [UNREPLIED] src=...` as `conntrack -E`
-/// prints it.
-pub fn event_line(tag: &str, e: &ConnEntry, now_ns: u64) -> String {
-    let line = proc_line(e, None, now_ns);
-    let body = line.strip_prefix("ipv4     2 ").unwrap_or(&line);
+/// prints it (IPv6 addresses compressed, as conntrack-tools print them).
+pub fn event_line<A: CtAddr>(tag: &str, e: &ConnEntry<A>, now_ns: u64) -> String {
+    let line = entry_line(e, None, now_ns, Tuple::user_fmt);
+    let body = line.strip_prefix(A::PROC_PREFIX).unwrap_or(&line);
     let body = body.split(" mark=").next().unwrap_or(body).trim_end();
     format!("{tag:>9} {body}")
 }
 
 /// `ipv4     2 tcp      6 431999 ESTABLISHED src=... [ASSURED] mark=0 zone=0 use=2`,
-/// with `packets= bytes=` when `acct` (accounting on) is given.
-pub fn proc_line(e: &ConnEntry, acct: Option<&Counters>, now_ns: u64) -> String {
+/// with `packets= bytes=` when `acct` (accounting on) is given; `ipv6     10 ...` with
+/// the addresses in full (`%pI6`) for IPv6.
+pub fn proc_line<A: CtAddr>(e: &ConnEntry<A>, acct: Option<&Counters>, now_ns: u64) -> String {
+    entry_line(e, acct, now_ns, Tuple::proc_fmt)
+}
+
+/// `proc_line` with the tuples written by `tuple`.
+fn entry_line<A: CtAddr>(
+    e: &ConnEntry<A>,
+    acct: Option<&Counters>,
+    now_ns: u64,
+    tuple: fn(&Tuple<A>, &mut String),
+) -> String {
     let name = match e.orig.proto {
         6 => "tcp",
         17 => "udp",
-        1 => "icmp",
+        p if p == A::ICMP_PROTO => A::ICMP_NAME,
         136 => "udplite",
         _ => "unknown",
     };
     let left = e.timeout_ns.saturating_sub(now_ns) / NS;
-    let mut s = format!("{:<8} {} {:<8} {} {} ", "ipv4", 2, name, e.orig.proto, left);
+    let mut s = format!("{}{:<8} {} {} ", A::PROC_PREFIX, name, e.orig.proto, left);
     if e.orig.proto == 6 {
         s.push_str(e.tcp.name());
         s.push(' ');
     }
-    e.orig.proc_fmt(&mut s);
+    tuple(&e.orig, &mut s);
     if let Some(c) = acct {
         let _ = write!(s, "packets={} bytes={} ", c.packets[0], c.bytes[0]);
     }
     if e.status & status::SEEN_REPLY == 0 {
         s.push_str("[UNREPLIED] ");
     }
-    e.reply.proc_fmt(&mut s);
+    tuple(&e.reply, &mut s);
     if let Some(c) = acct {
         let _ = write!(s, "packets={} bytes={} ", c.packets[1], c.bytes[1]);
     }

@@ -2,8 +2,12 @@
 //! tuples of a connection index one compact entry; a timer wheel expires entries with
 //! O(1) work per packet; a NEW connection enters the table only when its first packet is
 //! confirmed at the end of its path (a packet dropped by the rules leaves nothing).
+//! A shard tracks one address family (`family.rs`): `Conntrack` is IPv4, `Conntrack6`
+//! IPv6 with the same protocol state machines. NAT, the conntrack filters, FTP
+//! expectations and the multi-core owner directory are IPv4 only so far.
 
 mod expect;
+pub mod family;
 pub mod filter;
 pub mod ftp;
 mod icmp;
@@ -20,15 +24,21 @@ mod tcp_packet;
 pub mod tuple;
 mod wheel;
 
+pub use family::CtAddr;
 pub use filter::CtFilter;
 pub use tcp::TcpState;
 pub use tuple::Tuple;
 
-use crate::wire::checksum;
+/// The IPv6 table and its records (`Conntrack` and the rest default to IPv4).
+pub type Conntrack6 = Conntrack<Ipv6Addr>;
+pub type Tuple6 = Tuple<Ipv6Addr>;
+pub type ConnEntry6 = ConnEntry<Ipv6Addr>;
+pub type CtInfo6 = CtInfo<Ipv6Addr>;
+
 use hashbrown::HashMap;
 use state as st;
 use std::fmt::Write;
-use std::hash::BuildHasher;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use tcp_packet::{tcp_reopens, tcp_update, TcpVerdict};
 
 pub use expect::{EXPECT_TIMEOUT_NS, MAX_EXPECTATIONS};
@@ -46,6 +56,8 @@ pub struct CtConfig {
     pub max: u32,
     pub generic_timeout: u32,
     pub icmp_timeout: u32,
+    /// ICMPv6 queries (nf_conntrack_icmpv6_timeout).
+    pub icmpv6_timeout: u32,
     pub udp_timeout: u32,
     pub udp_timeout_stream: u32,
     /// Indexed by `TcpState as usize` (None and SynSent2 use syn_sent's).
@@ -69,6 +81,7 @@ impl Default for CtConfig {
             max: 262_144,
             generic_timeout: 600,
             icmp_timeout: 30,
+            icmpv6_timeout: 30,
             udp_timeout: 30,
             udp_timeout_stream: 180,
             // None, SYN_SENT, SYN_RECV, ESTABLISHED, FIN_WAIT, CLOSE_WAIT, LAST_ACK,
@@ -94,6 +107,7 @@ impl CtConfig {
         c.max = v("nf_conntrack_max", c.max);
         c.generic_timeout = v("nf_conntrack_generic_timeout", c.generic_timeout);
         c.icmp_timeout = v("nf_conntrack_icmp_timeout", c.icmp_timeout);
+        c.icmpv6_timeout = v("nf_conntrack_icmpv6_timeout", c.icmpv6_timeout);
         c.udp_timeout = v("nf_conntrack_udp_timeout", c.udp_timeout);
         c.udp_timeout_stream = v("nf_conntrack_udp_timeout_stream", c.udp_timeout_stream);
         let names = [
@@ -139,9 +153,9 @@ impl CtConfig {
 /// ICMP connections do not pay for it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[repr(align(64))]
-pub struct ConnEntry {
-    pub orig: Tuple,
-    pub reply: Tuple,
+pub struct ConnEntry<A = Ipv4Addr> {
+    pub orig: Tuple<A>,
+    pub reply: Tuple<A>,
     pub timeout_ns: u64,
     pub start_ns: u64,
     pub mark: u32,
@@ -177,10 +191,10 @@ fn wheel_sec(sec: u64) -> u32 {
 
 /// One entry as the API lists it.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CtRecord {
+pub struct CtRecord<A = Ipv4Addr> {
     /// The entry's slot in its shard (stable while it lives).
     pub id: u32,
-    pub entry: ConnEntry,
+    pub entry: ConnEntry<A>,
     /// With accounting on.
     pub counters: Option<Counters>,
     /// Its connlabel bits, when it has labels.
@@ -216,10 +230,10 @@ impl CtEventKind {
 
 /// One event as a record: the entry as it was then.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CtEvent {
+pub struct CtEvent<A = Ipv4Addr> {
     pub kind: CtEventKind,
     pub id: u32,
-    pub entry: ConnEntry,
+    pub entry: ConnEntry<A>,
     /// With accounting on.
     pub counters: Option<Counters>,
     /// When it happened (for the seconds left in `event_line`).
@@ -267,28 +281,36 @@ impl Counters {
 
 /// What conntrack attached to a packet.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CtInfo {
+pub struct CtInfo<A = Ipv4Addr> {
     pub state: CtState,
     /// The confirmed entry this packet belongs to (for RELATED: the master).
     pub id: Option<u32>,
     /// The packet travels in the reply direction.
     pub reply: bool,
     /// A new connection waiting for confirmation.
-    pub pending: Option<ConnEntry>,
+    pub pending: Option<ConnEntry<A>>,
     /// Its window tracking when it is TCP (moved to the shard's TCP slab on confirm).
     pub pending_tcp: tcp::TcpTrack,
     /// The length of the packet that made `pending` (its first counted packet).
     pub pending_len: u64,
     /// Its connlabel bits (moved to the shard's label slab on confirm when any is set).
     pub pending_labels: u128,
-    /// For an expected connection behind NAT: the inside end it must be DNATed to.
-    pub expected_nat: Option<(std::net::Ipv4Addr, u16)>,
+    /// For an expected connection behind NAT: the inside end it must be DNATed to
+    /// (FTP expectations are IPv4 only: always `None` for IPv6).
+    pub expected_nat: Option<(Ipv4Addr, u16)>,
 }
 
 impl CtInfo {
     pub fn untracked() -> CtInfo {
+        CtInfo::with_state(CtState::Untracked)
+    }
+}
+
+impl<A> CtInfo<A> {
+    /// A packet in `state` with nothing else known.
+    pub fn with_state(state: CtState) -> CtInfo<A> {
         CtInfo {
-            state: CtState::Untracked,
+            state,
             id: None,
             reply: false,
             pending: None,
@@ -298,11 +320,8 @@ impl CtInfo {
             expected_nat: None,
         }
     }
-    fn invalid() -> CtInfo {
-        CtInfo {
-            state: CtState::Invalid,
-            ..CtInfo::untracked()
-        }
+    fn invalid() -> CtInfo<A> {
+        CtInfo::with_state(CtState::Invalid)
     }
 }
 
@@ -323,13 +342,14 @@ pub struct CtStats {
     pub nat_port_probes: u64,
 }
 
-pub struct Conntrack {
+/// A table of one address family (`Conntrack6` for IPv6).
+pub struct Conntrack<A = Ipv4Addr> {
     cfg: CtConfig,
     /// Both tuples of every entry to `slot(id, reply)`.
     index: index::TupleIndex,
     /// The index's hash (seeded per shard: no flow set collides on purpose).
     hasher: hashbrown::DefaultHashBuilder,
-    entries: slab::Chunked<Option<ConnEntry>>,
+    entries: slab::Chunked<Option<ConnEntry<A>>>,
     /// TCP window tracking by `ConnEntry::tcpx`, and the free slots.
     tcp: slab::Chunked<tcp::TcpTrack>,
     tcp_free: Vec<u32>,
@@ -356,7 +376,7 @@ pub struct Conntrack {
     /// NEW / UPDATE / DESTROY events in `conntrack -E`'s shape, when followed.
     events: Option<Vec<String>>,
     /// The same events as records, when followed (the API's event stream).
-    records: Option<Vec<CtEvent>>,
+    records: Option<Vec<CtEvent<A>>>,
     /// The time of the packet or tick being processed (for event timeouts).
     now_ns: u64,
     /// This shard's worker and the number of workers: NAT gives each worker the ports
@@ -381,30 +401,20 @@ fn slot(id: u32, reply: bool) -> u32 {
     id << 1 | u32::from(reply)
 }
 
-fn l4_checksum_ok(ip: &[u8], ihl: usize) -> bool {
-    let seg = &ip[ihl..];
-    match ip[9] {
-        1 => checksum::data(seg) == 0xffff,
-        6 | 17 => {
-            if ip[9] == 17 && seg.get(6..8) == Some(&[0, 0][..]) {
-                return true;
-            }
-            let src = std::net::Ipv4Addr::new(ip[12], ip[13], ip[14], ip[15]);
-            let dst = std::net::Ipv4Addr::new(ip[16], ip[17], ip[18], ip[19]);
-            let p = checksum::pseudo_header(
-                src,
-                dst,
-                crate::wire::IpProtocol::from(ip[9]),
-                seg.len() as u32,
-            );
-            checksum::combine(&[p, checksum::data(seg)]) == 0xffff
-        }
-        _ => true,
+impl Conntrack {
+    pub fn new(cfg: CtConfig) -> Conntrack {
+        Conntrack::with_config(cfg)
+    }
+
+    /// The owner directory this shard's dying entries are removed from.
+    pub fn set_directory(&mut self, dir: Option<std::sync::Arc<owners::OwnerDirectory>>) {
+        self.directory = dir;
     }
 }
 
-impl Conntrack {
-    pub fn new(cfg: CtConfig) -> Conntrack {
+impl<A: CtAddr> Conntrack<A> {
+    /// An empty table.
+    pub fn with_config(cfg: CtConfig) -> Conntrack<A> {
         // A configured maximum up to 1M connections gets its index at once, so it never
         // rehashes under load (zeroed pages: untouched slots cost no memory); beyond
         // that, or unlimited, the index grows as the table does.
@@ -446,11 +456,6 @@ impl Conntrack {
         self.worker = (index % count, count);
     }
 
-    /// The owner directory this shard's dying entries are removed from.
-    pub fn set_directory(&mut self, dir: Option<std::sync::Arc<owners::OwnerDirectory>>) {
-        self.directory = dir;
-    }
-
     /// This shard's worker index and the number of workers.
     pub fn worker(&self) -> (u16, u16) {
         self.worker
@@ -463,7 +468,7 @@ impl Conntrack {
 
     /// Forgets the connections masqueraded (source-NATed) to `addr`: MASQUERADE's answer
     /// to its port going down or changing address.
-    pub fn forget_nat_source(&mut self, addr: std::net::Ipv4Addr) -> usize {
+    pub fn forget_nat_source(&mut self, addr: A) -> usize {
         let victims: Vec<u32> = self
             .entries
             .iter()
@@ -497,14 +502,14 @@ impl Conntrack {
         self.records = None;
     }
 
-    pub fn take_event_records(&mut self) -> Vec<CtEvent> {
+    pub fn take_event_records(&mut self) -> Vec<CtEvent<A>> {
         self.records
             .as_mut()
             .map(std::mem::take)
             .unwrap_or_default()
     }
 
-    fn event(&mut self, kind: CtEventKind, id: u32, e: &ConnEntry) {
+    fn event(&mut self, kind: CtEventKind, id: u32, e: &ConnEntry<A>) {
         if let Some(ev) = self.events.as_mut() {
             ev.push(event_line(kind.tag(), e, self.now_ns));
         }
@@ -547,11 +552,11 @@ impl Conntrack {
         self.count == 0
     }
 
-    pub fn entry(&self, id: u32) -> Option<&ConnEntry> {
+    pub fn entry(&self, id: u32) -> Option<&ConnEntry<A>> {
         self.entries.get(id as usize).and_then(|e| e.as_ref())
     }
 
-    pub fn entry_mut(&mut self, id: u32) -> Option<&mut ConnEntry> {
+    pub fn entry_mut(&mut self, id: u32) -> Option<&mut ConnEntry<A>> {
         self.entries.get_mut(id as usize).and_then(|e| e.as_mut())
     }
 
@@ -579,7 +584,7 @@ impl Conntrack {
     }
 
     /// The connlabel bits of a pending connection, or `None` when it has no labels.
-    pub fn pending_labels(&self, info: &CtInfo) -> Option<u128> {
+    pub fn pending_labels(&self, info: &CtInfo<A>) -> Option<u128> {
         let e = info.pending.as_ref()?;
         (e.labelx != NO_LABELS).then_some(info.pending_labels)
     }
@@ -631,18 +636,18 @@ impl Conntrack {
     }
 
     /// The packets and bytes counted for a confirmed entry (zero with accounting off).
-    pub fn counters_of(&self, e: &ConnEntry) -> Counters {
+    pub fn counters_of(&self, e: &ConnEntry<A>) -> Counters {
         self.lookup(&e.orig)
             .map_or_else(Counters::default, |(id, _)| self.counters(id))
     }
 
     /// Every confirmed connection.
-    pub fn entries(&self) -> impl Iterator<Item = &ConnEntry> {
+    pub fn entries(&self) -> impl Iterator<Item = &ConnEntry<A>> {
         self.entries.iter().flatten()
     }
 
     /// The entry id and direction of a tuple.
-    pub fn lookup(&self, t: &Tuple) -> Option<(u32, bool)> {
+    pub fn lookup(&self, t: &Tuple<A>) -> Option<(u32, bool)> {
         self.find(self.hash(t), t)
     }
 
@@ -650,14 +655,14 @@ impl Conntrack {
     /// `false` for a tuple that is. No entry is read: one cache miss fewer per answer
     /// where a rare wrong `true` does no harm.
     #[inline]
-    pub(crate) fn may_hold(&self, t: &Tuple) -> bool {
+    pub(crate) fn may_hold(&self, t: &Tuple<A>) -> bool {
         self.index.has_tag(self.hash(t))
     }
 
     /// Starts loading what a `lookup` of `t` reads: its index slot, or (`entry`, the slot
     /// being loaded already) the entry the slot names.
     #[inline]
-    pub(crate) fn prefetch_lookup(&self, t: &Tuple, entry: bool) {
+    pub(crate) fn prefetch_lookup(&self, t: &Tuple<A>, entry: bool) {
         let h = self.hash(t);
         if entry {
             self.prefetch_candidate(h);
@@ -667,15 +672,13 @@ impl Conntrack {
     }
 
     #[inline]
-    fn hash(&self, t: &Tuple) -> u64 {
-        let addrs = u64::from(u32::from(t.src)) << 32 | u64::from(u32::from(t.dst));
-        let rest = u64::from(t.sport) << 24 | u64::from(t.dport) << 8 | u64::from(t.proto);
-        self.hasher.hash_one((addrs, rest))
+    fn hash(&self, t: &Tuple<A>) -> u64 {
+        A::hash_tuple(&self.hasher, t)
     }
 
     /// Whether index value `v` (`slot(id, reply)`) is tuple `t`.
     #[inline]
-    fn is_tuple(&self, v: u32, t: &Tuple) -> bool {
+    fn is_tuple(&self, v: u32, t: &Tuple<A>) -> bool {
         self.entries
             .get((v >> 1) as usize)
             .and_then(|e| e.as_ref())
@@ -689,7 +692,7 @@ impl Conntrack {
     }
 
     #[inline]
-    fn find(&self, hash: u64, t: &Tuple) -> Option<(u32, bool)> {
+    fn find(&self, hash: u64, t: &Tuple<A>) -> Option<(u32, bool)> {
         self.index
             .find(hash, |v| self.is_tuple(v, t))
             .map(|v| (v >> 1, v & 1 == 1))
@@ -702,7 +705,7 @@ impl Conntrack {
     /// hash all and prefetch their index slots, then read the slots and prefetch the
     /// entries their tags point to, then verify. The entries stay cached for the
     /// packets' `packet_in` that follows.
-    pub fn lookup_burst(&self, tuples: &[Tuple], out: &mut [Option<(u32, bool)>]) {
+    pub fn lookup_burst(&self, tuples: &[Tuple<A>], out: &mut [Option<(u32, bool)>]) {
         for (ts, out) in tuples
             .chunks(PREFETCH_CHUNK)
             .zip(out.chunks_mut(PREFETCH_CHUNK))
@@ -717,7 +720,7 @@ impl Conntrack {
     /// `lookup_burst`'s first two passes alone: the worker calls it for a received burst
     /// so that its packets' index slots and entries are in the cache (or on their way)
     /// when `packet_in` tracks them one by one.
-    pub fn prefetch_burst(&self, tuples: &[Tuple]) {
+    pub fn prefetch_burst(&self, tuples: &[Tuple<A>]) {
         for ts in tuples.chunks(PREFETCH_CHUNK) {
             self.prefetch_chunk(ts);
         }
@@ -725,7 +728,7 @@ impl Conntrack {
 
     /// Hashes up to `PREFETCH_CHUNK` tuples and prefetches their index slots, then the
     /// entries the slots name; returns the hashes.
-    fn prefetch_chunk(&self, ts: &[Tuple]) -> [u64; PREFETCH_CHUNK] {
+    fn prefetch_chunk(&self, ts: &[Tuple<A>]) -> [u64; PREFETCH_CHUNK] {
         let mut hashes = [0u64; PREFETCH_CHUNK];
         for (t, h) in ts.iter().zip(&mut hashes) {
             *h = self.hash(t);
@@ -762,9 +765,9 @@ impl Conntrack {
         self.tcp.get_mut(x as usize)
     }
 
-    /// Tracks one packet (`ip` is the whole IPv4 packet). `verify` asks for checksum
+    /// Tracks one packet (`ip` is the whole IPv4 or IPv6 packet). `verify` asks for checksum
     /// verification (the kernel does it in PREROUTING only).
-    pub fn packet_in(&mut self, ip: &[u8], verify: bool, now_ns: u64) -> CtInfo {
+    pub fn packet_in(&mut self, ip: &[u8], verify: bool, now_ns: u64) -> CtInfo<A> {
         self.expire_some(now_ns, EXPIRE_PER_PACKET);
         self.now_ns = now_ns;
         let info = self.track(ip, verify, now_ns);
@@ -774,27 +777,24 @@ impl Conntrack {
         info
     }
 
-    fn track(&mut self, ip: &[u8], verify: bool, now_ns: u64) -> CtInfo {
-        if ip.len() < 20 {
-            return CtInfo::invalid();
-        }
-        let ihl = usize::from(ip[0] & 0x0f) * 4;
+    fn track(&mut self, ip: &[u8], verify: bool, now_ns: u64) -> CtInfo<A> {
         // Fragments are reassembled before conntrack; one that reaches it (reassembly off
         // because no rule needs conntrack, or NOTRACK) cannot be tracked.
-        if u16::from_be_bytes([ip[6], ip[7]]) & 0x3fff != 0 || ihl < 20 || ip.len() < ihl {
-            return CtInfo::invalid();
-        }
-        let Some(t) = Tuple::from_ip(ip) else {
+        let Some(l3) = A::l3(ip).filter(|l3| l3.trackable) else {
             return CtInfo::invalid();
         };
-        if verify && self.cfg.checksum && !l4_checksum_ok(ip, ihl) {
+        let l4 = &ip[l3.l4_start..l3.l4_end];
+        let Some(t) = Tuple::from_l3(&l3, l4) else {
+            return CtInfo::invalid();
+        };
+        if verify && self.cfg.checksum && !A::l4_checksum_ok(ip, &l3) {
             return CtInfo::invalid();
         }
-        let l4 = &ip[ihl..];
-        if t.proto == 1 {
-            let icmp_type = l4[0];
-            if matches!(icmp_type, 3 | 4 | 5 | 11 | 12) {
-                return self.icmp_error(l4, t.dst);
+        if t.proto == A::ICMP_PROTO {
+            match A::icmp_class(l4[0]) {
+                family::IcmpClass::Error => return self.icmp_error(l4, t.dst),
+                family::IcmpClass::Untracked => return CtInfo::with_state(CtState::Untracked),
+                family::IcmpClass::Query => {}
             }
         }
         if t.proto == 6 && !tcp::valid_flags(l4.get(13).copied().unwrap_or(0)) {
@@ -861,14 +861,14 @@ impl Conntrack {
                 state,
                 id: Some(id),
                 reply,
-                ..CtInfo::untracked()
+                ..CtInfo::with_state(CtState::Untracked)
             };
         }
         // A new connection, if this packet may start one.
         let Some(reply_t) = t.invert() else {
             return CtInfo::invalid();
         };
-        if t.proto == 1 && !tuple::icmp_starts_connection(l4[0]) {
+        if t.proto == A::ICMP_PROTO && !A::icmp_starts_connection(l4[0]) {
             return CtInfo::invalid();
         }
         let mut e = ConnEntry {
@@ -932,7 +932,7 @@ impl Conntrack {
     /// Enters a packet's new connection into the table (the kernel's confirm). `false`
     /// means the packet must be dropped: the table is full and nothing could be evicted,
     /// or the tuples are already taken.
-    pub fn confirm(&mut self, info: &mut CtInfo, now_ns: u64) -> bool {
+    pub fn confirm(&mut self, info: &mut CtInfo<A>, now_ns: u64) -> bool {
         let Some(mut e) = info.pending.take() else {
             return true;
         };
@@ -1018,7 +1018,7 @@ impl Conntrack {
     /// Removes an entry as its expiry does: both tuples (which frees its NAT binding), its
     /// helper state and expectations, its owner directory registration; a DESTROY event.
     /// The wheel's reference to it goes stale and is skipped when due.
-    fn remove(&mut self, id: u32) -> Option<ConnEntry> {
+    fn remove(&mut self, id: u32) -> Option<ConnEntry<A>> {
         self.seqadj.remove(&id);
         self.synproxy.remove(&id);
         self.expect.retain(|x| x.master != id);
@@ -1031,9 +1031,13 @@ impl Conntrack {
         if e.labelx < ZERO_LABELS {
             self.labels_free.push(e.labelx);
         }
-        if let Some(dir) = self.directory.as_ref() {
-            dir.unregister(&e.orig, self.worker.0);
-            dir.unregister(&e.reply, self.worker.0);
+        if let (Some(dir), Some(o), Some(r)) = (
+            self.directory.as_ref(),
+            A::as_v4(&e.orig),
+            A::as_v4(&e.reply),
+        ) {
+            dir.unregister(o, self.worker.0);
+            dir.unregister(r, self.worker.0);
         }
         self.free.push(id);
         self.count -= 1;
@@ -1098,7 +1102,7 @@ impl Conntrack {
 
     /// Deletes the entries `filter` matches (`conntrack -D`), each exactly as its expiry
     /// would: the next packet of such a flow starts a NEW connection. Returns them.
-    pub fn delete_matching(&mut self, filter: &CtFilter) -> Vec<ConnEntry> {
+    pub fn delete_matching(&mut self, filter: &CtFilter) -> Vec<ConnEntry<A>> {
         let ids: Vec<u32> = self
             .entries
             .iter()
@@ -1114,9 +1118,9 @@ impl Conntrack {
 /// whether it counts in the accounting (the kernel counts when it refreshes the entry).
 /// `x`: the TCP window tracking and the offset the connection's sequence adjustment puts
 /// on this packet's acknowledgement (`nf_ct_seq_offset` of the other direction).
-fn update(
+fn update<A: CtAddr>(
     cfg: &CtConfig,
-    e: &mut ConnEntry,
+    e: &mut ConnEntry<A>,
     x: Option<(&mut tcp::TcpTrack, i32)>,
     reply: bool,
     l4: &[u8],
@@ -1160,7 +1164,7 @@ fn update(
                 cfg.udp_timeout
             }
         }
-        1 => cfg.icmp_timeout,
+        p if p == A::ICMP_PROTO => A::icmp_timeout(cfg),
         _ => cfg.generic_timeout,
     };
     if reply {
@@ -1172,7 +1176,7 @@ fn update(
 
 /// NEW until the connection has seen a reply (RELATED for one a helper expected),
 /// ESTABLISHED after and for the reply.
-fn state_of(e: &ConnEntry, reply: bool) -> CtState {
+fn state_of<A>(e: &ConnEntry<A>, reply: bool) -> CtState {
     if reply || e.status & status::SEEN_REPLY != 0 {
         CtState::Established
     } else if e.status & status::EXPECTED != 0 {
@@ -1184,3 +1188,5 @@ fn state_of(e: &ConnEntry, reply: bool) -> CtState {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests6;

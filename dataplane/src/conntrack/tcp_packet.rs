@@ -19,8 +19,8 @@ pub(super) enum TcpVerdict {
 /// Whether a SYN on `e` reopens its tuple: in TIME_WAIT or CLOSE, after a FIN exchange,
 /// or when this side's RST closed it. The kernel kills the old entry then and tracks the
 /// SYN as a new connection; otherwise the SYN is ignored and the entry kept.
-pub(super) fn tcp_reopens(
-    e: &ConnEntry,
+pub(super) fn tcp_reopens<A>(
+    e: &ConnEntry<A>,
     x: &tcp::TcpTrack,
     reply: bool,
     kind: tcp::SegKind,
@@ -34,9 +34,9 @@ pub(super) fn tcp_reopens(
 
 /// The TCP state machine around the transition table and window tracking, after
 /// `nf_conntrack_tcp_packet`.
-pub(super) fn tcp_update(
+pub(super) fn tcp_update<A>(
     cfg: &CtConfig,
-    e: &mut ConnEntry,
+    e: &mut ConnEntry<A>,
     x: &mut tcp::TcpTrack,
     reply: bool,
     l4: &[u8],
@@ -251,9 +251,9 @@ pub(super) fn tcp_update(
 /// `nf_tcp_handle_invalid`: a FIN or RST out of the window answering one from the other
 /// side shortens an ASSURED connection's timeout to the unacknowledged one, so that a
 /// connection conntrack lost sync with does not linger for days.
-pub(super) fn tcp_invalid(
+pub(super) fn tcp_invalid<A>(
     cfg: &CtConfig,
-    e: &mut ConnEntry,
+    e: &mut ConnEntry<A>,
     x: &mut tcp::TcpTrack,
     reply: bool,
     kind: tcp::SegKind,

@@ -3,6 +3,7 @@
 //! in a namespace for the handshake, close and UDP cases).
 
 use super::*;
+use crate::wire::checksum;
 use std::net::Ipv4Addr;
 
 const A: [u8; 4] = [10, 0, 0, 2];

@@ -1,12 +1,14 @@
 //! Connection tuples: (src, dst, protocol, key). The key is the port pair for TCP/UDP,
 //! the echo id with type and code for ICMP queries, zero for other protocols.
 
+use super::family::{CtAddr, L3};
 use std::net::Ipv4Addr;
 
+/// A connection tuple of address family `A` (IPv4 unless said otherwise).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct Tuple {
-    pub src: Ipv4Addr,
-    pub dst: Ipv4Addr,
+pub struct Tuple<A = Ipv4Addr> {
+    pub src: A,
+    pub dst: A,
     pub proto: u8,
     /// TCP/UDP source port; ICMP id.
     pub sport: u16,
@@ -16,29 +18,20 @@ pub struct Tuple {
 
 /// ICMP query types and the type of their reply (the kernel's `invmap`).
 pub fn icmp_reply_type(t: u8) -> Option<u8> {
-    match t {
-        8 => Some(0),
-        0 => Some(8),
-        13 => Some(14),
-        14 => Some(13),
-        15 => Some(16),
-        16 => Some(15),
-        17 => Some(18),
-        18 => Some(17),
-        _ => None,
-    }
+    Ipv4Addr::icmp_reply_type(t)
 }
 
 /// The requests that may start a connection (`valid_new` in nf_conntrack_proto_icmp).
 pub fn icmp_starts_connection(t: u8) -> bool {
-    matches!(t, 8 | 13 | 15 | 17)
+    Ipv4Addr::icmp_starts_connection(t)
 }
 
-impl Tuple {
+impl<A: CtAddr> Tuple<A> {
     /// The tuple the replies of this direction carry.
-    pub fn invert(&self) -> Option<Tuple> {
-        let (sport, dport) = if self.proto == 1 {
-            let reply = icmp_reply_type((self.dport >> 8) as u8)?;
+    #[inline]
+    pub fn invert(&self) -> Option<Tuple<A>> {
+        let (sport, dport) = if self.proto == A::ICMP_PROTO {
+            let reply = A::icmp_reply_type((self.dport >> 8) as u8)?;
             (self.sport, u16::from(reply) << 8 | (self.dport & 0xff))
         } else {
             (self.dport, self.sport)
@@ -52,16 +45,11 @@ impl Tuple {
         })
     }
 
-    /// Reads the tuple of an IPv4 packet (the L4 part only from a first fragment that
-    /// holds it). `None` when the transport header is missing or truncated.
-    pub fn from_ip(ip: &[u8]) -> Option<Tuple> {
-        if ip.len() < 20 {
-            return None;
-        }
-        let ihl = usize::from(ip[0] & 0x0f) * 4;
-        let l4 = ip.get(ihl..)?;
-        let proto = ip[9];
-        let (sport, dport) = match proto {
+    /// The tuple of a packet whose L3 part is `l3` and whose upper-layer header and
+    /// payload are `l4`. `None` when the transport header is truncated.
+    #[inline]
+    pub fn from_l3(l3: &L3<A>, l4: &[u8]) -> Option<Tuple<A>> {
+        let (sport, dport) = match l3.proto {
             6 | 17 | 136 => {
                 let h = l4.get(..4)?;
                 (
@@ -69,7 +57,7 @@ impl Tuple {
                     u16::from_be_bytes([h[2], h[3]]),
                 )
             }
-            1 => {
+            p if p == A::ICMP_PROTO => {
                 let h = l4.get(..8)?;
                 (
                     u16::from_be_bytes([h[4], h[5]]),
@@ -79,21 +67,42 @@ impl Tuple {
             _ => (0, 0),
         };
         Some(Tuple {
-            src: Ipv4Addr::new(ip[12], ip[13], ip[14], ip[15]),
-            dst: Ipv4Addr::new(ip[16], ip[17], ip[18], ip[19]),
-            proto,
+            src: l3.src,
+            dst: l3.dst,
+            proto: l3.proto,
             sport,
             dport,
         })
     }
 
+    /// Reads the tuple of a packet of family `A` (the L4 part only from a first fragment
+    /// that holds it). `None` when the transport header is missing or truncated.
+    pub fn of_packet(ip: &[u8]) -> Option<Tuple<A>> {
+        let l3 = A::l3(ip)?;
+        Tuple::from_l3(&l3, &ip[l3.l4_start..l3.l4_end])
+    }
+
     /// `src=... dst=... sport=... dport=... ` as /proc/net/nf_conntrack prints it.
     pub fn proc_fmt(&self, out: &mut String) {
+        self.write_fields(out, A::write_proc);
+    }
+
+    /// The same fields as conntrack-tools print them (`conntrack -L`, `-E`): the
+    /// addresses through inet_ntop, which compresses IPv6 ones.
+    pub fn user_fmt(&self, out: &mut String) {
+        self.write_fields(out, A::write_user);
+    }
+
+    fn write_fields(&self, out: &mut String, addr: fn(A, &mut String)) {
         use std::fmt::Write;
-        let _ = write!(out, "src={} dst={} ", self.src, self.dst);
+        out.push_str("src=");
+        addr(self.src, out);
+        out.push_str(" dst=");
+        addr(self.dst, out);
+        out.push(' ');
         let _ = match self.proto {
             6 | 17 | 136 => write!(out, "sport={} dport={} ", self.sport, self.dport),
-            1 => write!(
+            p if p == A::ICMP_PROTO => write!(
                 out,
                 "type={} code={} id={} ",
                 self.dport >> 8,
@@ -102,6 +111,15 @@ impl Tuple {
             ),
             _ => Ok(()),
         };
+    }
+}
+
+impl Tuple {
+    /// Reads the tuple of an IPv4 packet (the L4 part only from a first fragment that
+    /// holds it). `None` when the transport header is missing or truncated.
+    #[inline]
+    pub fn from_ip(ip: &[u8]) -> Option<Tuple> {
+        Tuple::of_packet(ip)
     }
 }
 

@@ -1,0 +1,306 @@
+//! What the table needs from an address family (the kernel's l3proto part of
+//! nf_conntrack: nf_conntrack_ipv4 / nf_conntrack_ipv6). The table is generic over it and
+//! monomorphized per family, so IPv4 pays for no dispatch and keeps its one-line entry.
+
+use super::tuple::Tuple;
+use super::CtConfig;
+use crate::wire::{checksum, ipv6, IpProtocol};
+use std::fmt::Debug;
+use std::hash::{BuildHasher, Hash};
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+/// The L3 facts conntrack reads from a packet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct L3<A> {
+    pub src: A,
+    pub dst: A,
+    /// The upper-layer protocol.
+    pub proto: u8,
+    /// Where the upper-layer header starts and where the packet's payload ends.
+    pub l4_start: usize,
+    pub l4_end: usize,
+    /// May start or match a connection: not a fragment (those are reassembled first) and
+    /// well formed as an outermost header. A quoted packet in an ICMP error is read
+    /// whatever this says, as the kernel reads it.
+    pub trackable: bool,
+}
+
+/// How an ICMP message of the family is tracked (by its type).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IcmpClass {
+    /// RELATED to the connection of the packet it quotes.
+    Error,
+    /// Never tracked (IPv6 neighbour discovery and MLD: `noct_valid_new`).
+    Untracked,
+    /// A query, reply or other message, tracked by id.
+    Query,
+}
+
+pub trait CtAddr: Copy + Eq + Hash + Debug + std::fmt::Display + Send + Sync + 'static {
+    /// The first two columns of /proc/net/nf_conntrack: `ipv4     2 `.
+    const PROC_PREFIX: &'static str;
+    /// The family's ICMP protocol number and its name in listings.
+    const ICMP_PROTO: u8;
+    const ICMP_NAME: &'static str;
+
+    /// The L3 facts of a packet (or of one quoted in an ICMP error); `None` when the
+    /// header is truncated or the upper-layer header cannot be found.
+    fn l3(ip: &[u8]) -> Option<L3<Self>>;
+
+    fn icmp_class(icmp_type: u8) -> IcmpClass;
+
+    /// The timeout of the family's ICMP queries.
+    fn icmp_timeout(cfg: &CtConfig) -> u32;
+
+    /// ICMP query types and the type of their reply (the kernel's `invmap`).
+    fn icmp_reply_type(icmp_type: u8) -> Option<u8>;
+
+    /// The requests that may start a connection (the kernel's `valid_new`).
+    fn icmp_starts_connection(icmp_type: u8) -> bool;
+
+    /// The L4 checksum (TCP, UDP, ICMP) of `ip` is right or not checked for its protocol.
+    fn l4_checksum_ok(ip: &[u8], l3: &L3<Self>) -> bool;
+
+    fn hash_tuple(hasher: &impl BuildHasher, t: &Tuple<Self>) -> u64;
+
+    /// The address as /proc/net/nf_conntrack prints it.
+    fn write_proc(self, out: &mut String);
+
+    /// The address as conntrack-tools print it (glibc's inet_ntop).
+    fn write_user(self, out: &mut String);
+
+    /// The tuple when the family is IPv4: what only IPv4 has (the multi-core owner
+    /// directory, FTP expectations) reads it.
+    fn as_v4(t: &Tuple<Self>) -> Option<&Tuple<Ipv4Addr>>;
+}
+
+impl CtAddr for Ipv4Addr {
+    const PROC_PREFIX: &'static str = "ipv4     2 ";
+    const ICMP_PROTO: u8 = 1;
+    const ICMP_NAME: &'static str = "icmp";
+
+    #[inline]
+    fn l3(ip: &[u8]) -> Option<L3<Ipv4Addr>> {
+        if ip.len() < 20 {
+            return None;
+        }
+        let ihl = usize::from(ip[0] & 0x0f) * 4;
+        if ip.len() < ihl {
+            return None;
+        }
+        Some(L3 {
+            src: Ipv4Addr::new(ip[12], ip[13], ip[14], ip[15]),
+            dst: Ipv4Addr::new(ip[16], ip[17], ip[18], ip[19]),
+            proto: ip[9],
+            l4_start: ihl,
+            l4_end: ip.len(),
+            trackable: u16::from_be_bytes([ip[6], ip[7]]) & 0x3fff == 0 && ihl >= 20,
+        })
+    }
+
+    #[inline]
+    fn icmp_class(icmp_type: u8) -> IcmpClass {
+        if matches!(icmp_type, 3 | 4 | 5 | 11 | 12) {
+            IcmpClass::Error
+        } else {
+            IcmpClass::Query
+        }
+    }
+
+    #[inline]
+    fn icmp_timeout(cfg: &CtConfig) -> u32 {
+        cfg.icmp_timeout
+    }
+
+    #[inline]
+    fn icmp_reply_type(icmp_type: u8) -> Option<u8> {
+        match icmp_type {
+            8 => Some(0),
+            0 => Some(8),
+            13 => Some(14),
+            14 => Some(13),
+            15 => Some(16),
+            16 => Some(15),
+            17 => Some(18),
+            18 => Some(17),
+            _ => None,
+        }
+    }
+
+    #[inline]
+    fn icmp_starts_connection(icmp_type: u8) -> bool {
+        matches!(icmp_type, 8 | 13 | 15 | 17)
+    }
+
+    #[inline]
+    fn l4_checksum_ok(ip: &[u8], l3: &L3<Ipv4Addr>) -> bool {
+        let seg = &ip[l3.l4_start..l3.l4_end];
+        match l3.proto {
+            1 => checksum::data(seg) == 0xffff,
+            6 | 17 => {
+                if l3.proto == 17 && seg.get(6..8) == Some(&[0, 0][..]) {
+                    return true;
+                }
+                let p = checksum::pseudo_header(
+                    l3.src,
+                    l3.dst,
+                    IpProtocol::from(l3.proto),
+                    seg.len() as u32,
+                );
+                checksum::combine(&[p, checksum::data(seg)]) == 0xffff
+            }
+            _ => true,
+        }
+    }
+
+    #[inline]
+    fn hash_tuple(hasher: &impl BuildHasher, t: &Tuple<Ipv4Addr>) -> u64 {
+        let addrs = u64::from(u32::from(t.src)) << 32 | u64::from(u32::from(t.dst));
+        let rest = u64::from(t.sport) << 24 | u64::from(t.dport) << 8 | u64::from(t.proto);
+        hasher.hash_one((addrs, rest))
+    }
+
+    fn write_proc(self, out: &mut String) {
+        use std::fmt::Write;
+        let _ = write!(out, "{self}");
+    }
+
+    fn write_user(self, out: &mut String) {
+        self.write_proc(out);
+    }
+
+    #[inline]
+    fn as_v4(t: &Tuple<Ipv4Addr>) -> Option<&Tuple<Ipv4Addr>> {
+        Some(t)
+    }
+}
+
+impl CtAddr for Ipv6Addr {
+    const PROC_PREFIX: &'static str = "ipv6     10 ";
+    const ICMP_PROTO: u8 = 58;
+    const ICMP_NAME: &'static str = "icmpv6";
+
+    /// Skips hop-by-hop, routing, destination options and AH headers to the upper-layer
+    /// protocol as the kernel's `ipv6_skip_exthdr` does (reusing `ExtHeaders::parse`, which
+    /// also bounds the chain). A packet with a fragment header is not `trackable`:
+    /// nf_defrag_ipv6 reassembles before conntrack, and a reassembled packet has none.
+    /// A first fragment quoted in an ICMPv6 error is still read, as the kernel reads it;
+    /// a later fragment (no upper-layer header) and no-next-header (59) are `None`. For
+    /// an outermost packet the payload length must fit (`Packet::check_len`); a quoted one
+    /// may be cut short after its headers.
+    fn l3(ip: &[u8]) -> Option<L3<Ipv6Addr>> {
+        let head = ip.get(..ipv6::HEADER_LEN)?;
+        let view = ipv6::Packet::new_unchecked(head);
+        let whole = ipv6::Packet::new_checked(ip).is_ok();
+        let end = if whole {
+            ipv6::HEADER_LEN + usize::from(view.payload_len())
+        } else {
+            ip.len()
+        };
+        let ext = ipv6::ExtHeaders::parse(head[6], &ip[ipv6::HEADER_LEN..end]).ok()?;
+        let proto = u8::from(ext.protocol);
+        let l4_start = ext.upper_offset?;
+        if proto == ipv6::next_header::NONE {
+            return None;
+        }
+        Some(L3 {
+            src: view.src_addr(),
+            dst: view.dst_addr(),
+            proto,
+            l4_start,
+            l4_end: end,
+            trackable: whole && !ext.is_fragment(),
+        })
+    }
+
+    /// nf_conntrack_icmpv6_error: types below 128 are errors; neighbour discovery and
+    /// MLD (`noct_valid_new`: 130-136, 143) are left untracked.
+    #[inline]
+    fn icmp_class(icmp_type: u8) -> IcmpClass {
+        match icmp_type {
+            0..=127 => IcmpClass::Error,
+            130..=136 | 143 => IcmpClass::Untracked,
+            _ => IcmpClass::Query,
+        }
+    }
+
+    #[inline]
+    fn icmp_timeout(cfg: &CtConfig) -> u32 {
+        cfg.icmpv6_timeout
+    }
+
+    /// Echo and node information (nf_conntrack_proto_icmpv6's `invmap`).
+    #[inline]
+    fn icmp_reply_type(icmp_type: u8) -> Option<u8> {
+        match icmp_type {
+            128 => Some(129),
+            129 => Some(128),
+            139 => Some(140),
+            140 => Some(139),
+            _ => None,
+        }
+    }
+
+    #[inline]
+    fn icmp_starts_connection(icmp_type: u8) -> bool {
+        matches!(icmp_type, 128 | 139)
+    }
+
+    /// TCP, UDP and ICMPv6 over the IPv6 pseudo-header. A zero UDP checksum passes as in
+    /// the kernel's udp_error, which does not tell the families apart there.
+    fn l4_checksum_ok(ip: &[u8], l3: &L3<Ipv6Addr>) -> bool {
+        let seg = &ip[l3.l4_start..l3.l4_end];
+        match l3.proto {
+            6 | 17 | 58 => {
+                if l3.proto == 17 && seg.get(6..8) == Some(&[0, 0][..]) {
+                    return true;
+                }
+                let p = checksum::pseudo_header_ipv6(
+                    l3.src,
+                    l3.dst,
+                    IpProtocol::from(l3.proto),
+                    seg.len() as u32,
+                );
+                checksum::combine(&[p, checksum::data(seg)]) == 0xffff
+            }
+            _ => true,
+        }
+    }
+
+    #[inline]
+    fn hash_tuple(hasher: &impl BuildHasher, t: &Tuple<Ipv6Addr>) -> u64 {
+        let rest = u64::from(t.sport) << 24 | u64::from(t.dport) << 8 | u64::from(t.proto);
+        hasher.hash_one((u128::from(t.src), u128::from(t.dst), rest))
+    }
+
+    /// The kernel prints `%pI6`: eight groups of four hex digits, nothing compressed
+    /// (`conntrack -L`, through inet_ntop, compresses; Display does that).
+    fn write_proc(self, out: &mut String) {
+        use std::fmt::Write;
+        let s = self.segments();
+        let _ = write!(
+            out,
+            "{:04x}:{:04x}:{:04x}:{:04x}:{:04x}:{:04x}:{:04x}:{:04x}",
+            s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7]
+        );
+    }
+
+    /// Display compresses as inet_ntop does, but for the deprecated IPv4-compatible
+    /// form (`::a.b.c.d`, six zero groups then a non-zero one), which glibc prints
+    /// dotted and Display in hex (`::102:304`). IPv4-mapped ones agree (`::ffff:a.b.c.d`).
+    fn write_user(self, out: &mut String) {
+        use std::fmt::Write;
+        let s = self.segments();
+        let _ = if s[..6] == [0; 6] && s[6] != 0 {
+            let [.., a, b, c, d] = self.octets();
+            write!(out, "::{}", Ipv4Addr::new(a, b, c, d))
+        } else {
+            write!(out, "{self}")
+        };
+    }
+
+    #[inline]
+    fn as_v4(_: &Tuple<Ipv6Addr>) -> Option<&Tuple<Ipv4Addr>> {
+        None
+    }
+}

@@ -262,7 +262,9 @@ pub fn run(args: &ReplayArgs) -> Result<ReplaySummary, String> {
     }
     if let Some(path) = &args.conntrack {
         let end = input.last().map_or(0, |(ts, ..)| *ts);
-        let mut text = pipeline.conntrack().listing(end).join("\n");
+        let mut lines = pipeline.conntrack().listing(end);
+        lines.extend(pipeline.conntrack6().listing(end));
+        let mut text = lines.join("\n");
         if !text.is_empty() {
             text.push('\n');
         }

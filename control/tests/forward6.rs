@@ -340,8 +340,8 @@ fn neighbour_discovery_goes_through_input_as_the_kernels_does() {
 #[test]
 fn rules_the_ipv6_path_cannot_run_are_refused_at_their_line() {
     let mut rs6 = Ruleset::new(Family::V6);
-    let text = "*filter\n-A FORWARD -p tcp --dport 22 -j ACCEPT\n\
-        -A FORWARD -m conntrack --ctstate ESTABLISHED -j ACCEPT\nCOMMIT\n";
+    let text = "*filter\n-A FORWARD -m conntrack --ctstate ESTABLISHED -j ACCEPT\n\
+        -A FORWARD -m conntrack --ctorigsrc 2001:db8::/32 -j ACCEPT\nCOMMIT\n";
     let opts = RestoreOptions {
         packet_path: true,
         ..RestoreOptions::default()
@@ -356,4 +356,98 @@ fn rules_the_ipv6_path_cannot_run_are_refused_at_their_line() {
     assert_eq!(rs6, Ruleset::new(Family::V6));
     // Checked only (nfdp ruleset -6 --check), it loads.
     restore(text, &mut rs6, RestoreOptions::default()).unwrap();
+}
+
+/// A stateful filter: LAN-initiated TCP out, its answers back as ESTABLISHED, nothing
+/// started from the WAN; the connection in the IPv6 table, ASSURED once answered.
+#[test]
+fn a_stateful_filter_lets_answers_back_and_nothing_else() {
+    let rules6 = "*filter\n:FORWARD DROP [0:0]\n\
+        -A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n\
+        -A FORWARD -m conntrack --ctstate INVALID -j DROP\n\
+        -A FORWARD -i lan0 -o wan0 -p tcp -m tcp --dport 80 -m state --state NEW -j ACCEPT\n\
+        COMMIT\n";
+    let mut p = pipeline_with(CONFIG, rules6);
+    let mut syn = vec![0u8; 20];
+    syn[0..2].copy_from_slice(&40000u16.to_be_bytes());
+    syn[2..4].copy_from_slice(&80u16.to_be_bytes());
+    syn[4..8].copy_from_slice(&1000u32.to_be_bytes());
+    syn[12] = 5 << 4;
+    syn[13] = 0x02;
+    syn[14..16].copy_from_slice(&64240u16.to_be_bytes());
+    let syn = ipv6(HOST, FAR, 64, 6, &[], &syn, 16);
+    let out = from_lan(&mut p, &syn);
+    assert_eq!(out.len(), 1, "the SYN is forwarded");
+    assert_eq!(p.conntrack6().len(), 1);
+    // The SYN-ACK from the WAN: ESTABLISHED.
+    let mut sa = vec![0u8; 20];
+    sa[0..2].copy_from_slice(&80u16.to_be_bytes());
+    sa[2..4].copy_from_slice(&40000u16.to_be_bytes());
+    sa[4..8].copy_from_slice(&5000u32.to_be_bytes());
+    sa[8..12].copy_from_slice(&1001u32.to_be_bytes());
+    sa[12] = 5 << 4;
+    sa[13] = 0x12;
+    sa[14..16].copy_from_slice(&65535u16.to_be_bytes());
+    let sa = ipv6(FAR, HOST, 64, 6, &[], &sa, 16);
+    let mut out = Vec::new();
+    p.receive(
+        WAN,
+        PacketBuf::from_slice(&frame(WAN_MAC, GW_MAC, &sa)),
+        T0 + 1_000_000,
+        &mut out,
+    );
+    assert_eq!(out.len(), 1, "the SYN-ACK comes back");
+    match &out[0] {
+        Emit::Tx { port, .. } => assert_eq!(*port, LAN),
+        Emit::Local { .. } => panic!("not local"),
+    }
+    // A connection started from the WAN: dropped by the policy, nothing tracked.
+    let mut wan_syn = vec![0u8; 20];
+    wan_syn[0..2].copy_from_slice(&5555u16.to_be_bytes());
+    wan_syn[2..4].copy_from_slice(&22u16.to_be_bytes());
+    wan_syn[12] = 5 << 4;
+    wan_syn[13] = 0x02;
+    let wan_syn = ipv6(FAR, HOST, 64, 6, &[], &wan_syn, 16);
+    out.clear();
+    p.receive(
+        WAN,
+        PacketBuf::from_slice(&frame(WAN_MAC, GW_MAC, &wan_syn)),
+        T0 + 2_000_000,
+        &mut out,
+    );
+    assert!(out.is_empty());
+    assert_eq!(p.stats().drops[DropReason::Rules], 1);
+    assert_eq!(p.conntrack6().len(), 1, "the dropped SYN left no entry");
+    let lines: String = p
+        .conntrack6()
+        .entries()
+        .map(|e| dataplane::conntrack::proc_line(e, None, T0 + 2_000_000))
+        .collect();
+    assert!(
+        lines.starts_with("ipv6     10 tcp      6 ")
+            && lines.contains(" SYN_RECV ")
+            && lines.contains("src=2001:0db8:0001:0000:0000:0000:0000:0010 dst=2001:0db8:0099:0000:0000:0000:0000:0005 sport=40000 dport=80"),
+        "{lines}"
+    );
+}
+
+/// IPv6 connections are not handed between workers yet: a ruleset that needs IPv6
+/// conntrack is refused for more than one worker, with the reason.
+#[test]
+fn stateful_ipv6_rules_are_refused_on_more_than_one_worker() {
+    let mut rs6 = Ruleset::new(Family::V6);
+    let text = "*filter\n-A FORWARD -m state --state ESTABLISHED -j ACCEPT\nCOMMIT\n";
+    restore(text, &mut rs6, RestoreOptions::default()).unwrap();
+    let rs = Ruleset {
+        ip6: Some(Arc::new(rs6)),
+        ..Ruleset::default()
+    };
+    let compiled = CompiledRuleset::compile(&rs, 1);
+    assert!(compiled.ip6.needs_conntrack);
+    assert!(control::daemon::check_workers(&compiled, 1).is_ok());
+    let e = control::daemon::check_workers(&compiled, 2).unwrap_err();
+    assert!(e.contains("run on one worker for now"), "{e}");
+    // Stateless IPv6 rules run on any number of workers.
+    let stateless = CompiledRuleset::compile(&Ruleset::default(), 1);
+    assert!(control::daemon::check_workers(&stateless, 4).is_ok());
 }

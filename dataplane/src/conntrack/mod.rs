@@ -325,6 +325,54 @@ impl<A> CtInfo<A> {
     }
 }
 
+impl CtInfo<Ipv6Addr> {
+    /// The verdict as the rules of an IPv6 packet read it through the matches' IPv4-typed
+    /// interface (`ConnCx`, `MatchEnv`): the state and direction, and the connection in
+    /// `pending` (`ConnEntry6::rule_view`) whether it is new or confirmed, so no IPv4 table
+    /// is ever asked for it.
+    pub fn rule_view(&self, table: &Conntrack6) -> CtInfo {
+        let entry = match (&self.pending, self.id) {
+            (Some(e), _) => Some(e),
+            (None, Some(id)) => table.entry(id),
+            _ => None,
+        };
+        CtInfo {
+            state: self.state,
+            reply: self.reply,
+            pending: entry.map(ConnEntry6::rule_view),
+            ..CtInfo::with_state(self.state)
+        }
+    }
+}
+
+impl ConnEntry6 {
+    /// The entry without its addresses (unspecified): state, status, mark, timeout,
+    /// protocol and ports, what ip6tables rules on the IPv6 path may read
+    /// (`ipv6_path_refusal` refuses those that compare connection addresses).
+    pub fn rule_view(&self) -> ConnEntry {
+        let strip = |t: &Tuple6| Tuple {
+            src: Ipv4Addr::UNSPECIFIED,
+            dst: Ipv4Addr::UNSPECIFIED,
+            proto: t.proto,
+            sport: t.sport,
+            dport: t.dport,
+        };
+        ConnEntry {
+            orig: strip(&self.orig),
+            reply: strip(&self.reply),
+            timeout_ns: self.timeout_ns,
+            start_ns: self.start_ns,
+            mark: self.mark,
+            status: self.status,
+            tcp: self.tcp,
+            helper: self.helper,
+            wheel_at: self.wheel_at,
+            tcpx: NO_TCP,
+            labelx: NO_LABELS,
+        }
+    }
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct CtStats {
     pub found: u64,

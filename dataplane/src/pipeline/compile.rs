@@ -140,6 +140,8 @@ pub struct CompiledTables6 {
     pub tables: [Option<CompiledTable>; 5],
     /// As `CompiledRuleset::plan`.
     pub plan: [[TablePlan; 5]; 5],
+    /// Whether an ip6tables rule needs IPv6 connection tracking (as `needs_conntrack`).
+    pub needs_conntrack: bool,
 }
 
 /// The whole ruleset in executable form. Immutable once built: a change builds a new one.
@@ -307,6 +309,13 @@ impl CompiledRuleset {
                 Some(compile_table(Family::V6, t, &mut slots, ports, &mut budget));
         }
         ip6.plan = plan_of(&ip6.tables);
+        ip6.needs_conntrack = rs.ip6.as_ref().is_some_and(|r| {
+            r.tables
+                .iter()
+                .flat_map(|t| t.chains.iter())
+                .flat_map(|c| c.rules.iter())
+                .any(|r| uses_conntrack(&r.spec))
+        });
         let needs_conntrack = rs.tables.iter().any(|t| {
             t.kind == TableKind::Nat && t.chains.iter().any(|c| !c.rules.is_empty())
                 || t.chains

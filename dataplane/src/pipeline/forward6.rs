@@ -1,33 +1,45 @@
 //! The IPv6 packet path: a received IPv6 packet (neither neighbour discovery nor an echo
 //! to the appliance, which `ipv6.rs` answers) through PREROUTING, FORWARD and POSTROUTING
 //! with ip6tables' tables (`CompiledRuleset::ip6`), routed by the IPv6 FIB with hop limit
-//! expiry and packet too big answered in ICMPv6, as ip6_forward does.
+//! expiry and packet too big answered in ICMPv6, as ip6_forward does. Connection tracking
+//! runs after raw (its own table, `Conntrack6`) and confirms as the packet leaves; the
+//! rules read the connection through `CtInfo6::rule_view`.
 //!
 //! What the path does not run yet is refused when the ruleset is loaded
 //! (`ipv6_path_refusal`), so no ip6tables rule is silently skipped.
 
 use super::{DropReason, Emit, Flow, Pipeline, Pkt, Stop};
+use crate::conntrack::{CtInfo, CtInfo6, CtState};
 use crate::port::{is_link_local6, MacAddr, PacketBuf, PortId};
 use crate::ruleset::{Hook, Match, RuleSpec, TableKind, Target};
 use crate::wire::{Icmpv6Repr, Ipv6Packet};
 
 /// Why an ip6tables rule cannot be run by the IPv6 packet path yet (`None`: it can).
-/// Connection tracking for IPv6 is not in the path: rules that read or need it are
-/// refused rather than evaluated against an untracked packet.
+/// IPv6 connection tracking gives the rules the state, status, mark, timeout, protocol and
+/// ports of a connection, not its addresses, counters, labels or helper, and cannot change
+/// it (no CONNMARK): rules that need more are refused rather than evaluated wrongly.
 pub fn ipv6_path_refusal(spec: &RuleSpec) -> Option<String> {
     for m in &spec.matches {
-        let needs_ct = matches!(
-            m,
-            Match::Conntrack(_)
-                | Match::Connmark(_)
-                | Match::Connlimit(_)
-                | Match::Connbytes(_)
-                | Match::Connlabel(_)
-                | Match::Helper(_)
-        );
-        if needs_ct {
+        let refused = match m {
+            Match::Conntrack(c) => {
+                c.addrs6.is_some()
+                    || c.orig_src.is_some()
+                    || c.orig_dst.is_some()
+                    || c.repl_src.is_some()
+                    || c.repl_dst.is_some()
+            }
+            Match::Connlimit(_) | Match::Connbytes(_) | Match::Connlabel(_) | Match::Helper(_) => {
+                true
+            }
+            _ => false,
+        };
+        if refused {
+            let what = match m {
+                Match::Conntrack(_) => "connection addresses (--ctorigsrc ...)",
+                _ => "this",
+            };
             return Some(format!(
-                "-m {}: IPv6 connection tracking is not in nfdp's packet path yet",
+                "-m {}: IPv6 connection tracking in nfdp's packet path does not read {what} yet",
                 m.name()
             ));
         }
@@ -48,7 +60,6 @@ pub fn ipv6_path_refusal(spec: &RuleSpec) -> Option<String> {
         // Rewrite the traffic class (tos_tg6, dscp_tg6).
         | Target::Tos(_)
         | Target::Dscp(_) => return None,
-        // Nothing to leave untracked while IPv6 is not tracked.
         Target::Notrack(_) => return None,
         Target::Ct(c) if c.notrack => return None,
         other => other.name(),
@@ -78,6 +89,29 @@ const HOP_LIMIT: u8 = super::ipv6::DEFAULT_HOP_LIMIT;
 const ERROR_QUOTE_MAX: usize = 1232;
 
 impl Pipeline {
+    /// Connection tracking of an IPv6 packet raw did not exempt (after raw, as the
+    /// kernel's priority -200): the verdict in `ct6`, and in `pkt.ct` as the rules read it.
+    fn ct_in6(&mut self, pkt: &mut Pkt, verify: bool) {
+        if pkt.notrack || !self.rules.ip6.needs_conntrack {
+            self.ct6 = CtInfo6::with_state(CtState::Untracked);
+            pkt.ct = CtInfo::untracked();
+            return;
+        }
+        self.ct6 = self
+            .conntrack6
+            .packet_in(pkt.buf.data(), verify, self.now_ns);
+        pkt.ct = self.ct6.rule_view(&self.conntrack6);
+    }
+
+    /// Confirms a new IPv6 connection as its packet leaves the hooks; `Err`: drop it.
+    fn ct_confirm6(&mut self) -> Flow {
+        if self.ct6.pending.is_none() || self.conntrack6.confirm(&mut self.ct6, self.now_ns) {
+            Ok(())
+        } else {
+            Err(Stop::Drop(DropReason::Conntrack))
+        }
+    }
+
     /// Before the hooks, while watches are open: which of them trace this packet.
     fn gate6(&mut self, pkt: &mut Pkt) {
         if !self.watches.is_empty() {
@@ -97,8 +131,11 @@ impl Pipeline {
     ) -> Flow {
         use TableKind::*;
         self.gate6(&mut pkt);
-        self.run_hook(Hook::Prerouting, &[Raw, Mangle], &mut pkt)?;
+        self.run_hook(Hook::Prerouting, &[Raw], &mut pkt)?;
+        self.ct_in6(&mut pkt, true);
+        self.run_hook(Hook::Prerouting, &[Mangle], &mut pkt)?;
         self.run_hook(Hook::Input, &[Mangle, Filter, Security], &mut pkt)?;
+        self.ct_confirm6()?;
         self.stats.delivered_local += 1;
         self.ipv6_deliver(&pkt, port_mac, to_group, out)
     }
@@ -109,7 +146,9 @@ impl Pipeline {
     pub(super) fn forward6(&mut self, mut pkt: Pkt, out: &mut Vec<Emit>) -> Flow {
         use TableKind::*;
         self.gate6(&mut pkt);
-        self.run_hook(Hook::Prerouting, &[Raw, Mangle], &mut pkt)?;
+        self.run_hook(Hook::Prerouting, &[Raw], &mut pkt)?;
+        self.ct_in6(&mut pkt, true);
+        self.run_hook(Hook::Prerouting, &[Mangle], &mut pkt)?;
         // ip6_forward: only frames sent to this host are forwarded.
         if pkt.link_broadcast() {
             return Err(Stop::Drop(DropReason::LinkBroadcast));
@@ -156,6 +195,7 @@ impl Pipeline {
         pkt.out_port = Some(hop.port);
         self.run_hook(Hook::Forward, &[Mangle, Filter, Security], &mut pkt)?;
         self.run_hook(Hook::Postrouting, &[Mangle], &mut pkt)?;
+        self.ct_confirm6()?;
         self.stats.forwarded += 1;
         self.transmit6(pkt.buf.take(), hop.port, hop.next_hop, out);
         Ok(())
@@ -183,8 +223,11 @@ impl Pipeline {
         let mut pkt = Pkt::new6(buf, None, None);
         pkt.out_port = Some(port);
         self.gate6(&mut pkt);
-        self.run_hook(Hook::Output, &[Raw, Mangle, Filter, Security], &mut pkt)?;
+        self.run_hook(Hook::Output, &[Raw], &mut pkt)?;
+        self.ct_in6(&mut pkt, false);
+        self.run_hook(Hook::Output, &[Mangle, Filter, Security], &mut pkt)?;
         self.run_hook(Hook::Postrouting, &[Mangle], &mut pkt)?;
+        self.ct_confirm6()?;
         self.stats.sent_local += 1;
         self.transmit6(pkt.buf.take(), port, next_hop, out);
         Ok(())

@@ -138,8 +138,15 @@ impl Pipeline {
         };
         // Link padding trimmed (`ipv6_rcv`'s pskb_trim_rcsum).
         frame.truncate(len);
-        // ipv6_rcv: no multicast source, no loopback on the wire.
-        if src.is_multicast() || src.is_loopback() || dst.is_loopback() || dst.is_unspecified() {
+        // ip6_rcv_core: no multicast source, no loopback on the wire, no group of
+        // interface-local or reserved (0) scope. (An unspecified destination is routed like
+        // any other: the kernel forwards it by the default route.)
+        let group_scope = (dst.is_multicast()).then(|| dst.octets()[1] & 0x0f);
+        if src.is_multicast()
+            || src.is_loopback()
+            || dst.is_loopback()
+            || matches!(group_scope, Some(0 | 1))
+        {
             return Err(Stop::MALFORMED);
         }
         // The extension header chain must hold together for the tables to read it (the

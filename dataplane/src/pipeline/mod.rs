@@ -236,6 +236,11 @@ pub struct Pipeline {
     /// The IPv6 neighbour cache (neighbour discovery).
     nd: crate::nd::NdTable<PacketBuf>,
     conntrack: Conntrack,
+    /// IPv6's connection tracking (its own table: IPv4 entries stay one cache line).
+    conntrack6: crate::conntrack::Conntrack6,
+    /// The conntrack verdict of the IPv6 packet in the hooks (one goes through them at a
+    /// time: what it generates runs after it), kept here rather than in every `Pkt`.
+    ct6: crate::conntrack::CtInfo6,
     tables: tables::NamedTables,
     /// The IP sets `-m set` tests: the snapshot last published to this worker.
     sets: Arc<SetTable>,
@@ -321,6 +326,8 @@ impl Pipeline {
             neighbors,
             nd: Default::default(),
             conntrack,
+            conntrack6: crate::conntrack::Conntrack6::with_config(CtConfig::default()),
+            ct6: crate::conntrack::CtInfo6::with_state(CtState::Untracked),
             tables: tables::NamedTables::default(),
             sets: Arc::new(SetTable::default()),
             set_ops: Vec::new(),
@@ -413,6 +420,7 @@ impl Pipeline {
     pub fn set_conntrack_config(&mut self, mut cfg: CtConfig) {
         // A ruleset with connbytes keeps accounting on whatever the sysctl says.
         cfg.acct |= self.rules.needs_acct;
+        self.conntrack6.set_config(cfg.clone());
         self.conntrack.set_config(cfg);
     }
 
@@ -427,6 +435,8 @@ impl Pipeline {
     pub fn reap(&mut self, now_ns: u64) {
         self.conntrack
             .expire_some(now_ns, crate::conntrack::EXPIRE_PER_POLL);
+        self.conntrack6
+            .expire_some(now_ns, crate::conntrack::EXPIRE_PER_POLL);
         self.defrag.expire(now_ns);
     }
 
@@ -436,6 +446,11 @@ impl Pipeline {
 
     pub fn conntrack_mut(&mut self) -> &mut Conntrack {
         &mut self.conntrack
+    }
+
+    /// The IPv6 connection table.
+    pub fn conntrack6(&self) -> &crate::conntrack::Conntrack6 {
+        &self.conntrack6
     }
 
     /// Runs conntrack on a packet that raw did not exempt.

@@ -66,7 +66,7 @@ impl HostLink {
             return FromHost::Output(frame);
         }
         if ethertype == EtherType::IPV6 {
-            return self.from_host6(frame, offset);
+            return self.ipv6_from_host(frame, offset);
         }
         if ethertype != EtherType::ARP {
             return FromHost::Ignored;
@@ -100,7 +100,7 @@ impl HostLink {
     /// An IPv6 frame from the kernel: its neighbour solicitations are answered, unicast to
     /// anything but a link-local address goes to OUTPUT, the rest (MLD reports, router
     /// solicitations, link-local traffic: the TAP is no port's link) is ignored.
-    fn from_host6(&self, mut frame: PacketBuf, offset: usize) -> FromHost {
+    fn ipv6_from_host(&self, mut frame: PacketBuf, offset: usize) -> FromHost {
         let Some(ip) = frame
             .data()
             .get(offset..)

@@ -16,6 +16,7 @@ use dataplane::pipeline::{DropReason, Pipeline};
 use dataplane::port::{MacAddr, Port, PortId, PortStats};
 use dataplane::ruleset::{Ruleset, TableKind};
 use dataplane::worker::Worker;
+use std::net::Ipv6Addr;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, MutexGuard};
@@ -88,8 +89,13 @@ struct Daemon {
 impl Daemon {
     /// A worker over lan0 and wan0 with `rules`; with `host`, the TAP exception port too.
     fn start(rules: &str, host: bool) -> Daemon {
+        Daemon::start_with(CONFIG, rules, host)
+    }
+
+    /// `start` with another config.
+    fn start_with(config: &str, rules: &str, host: bool) -> Daemon {
         let serial = serial();
-        let cfg = Config::parse(CONFIG, Path::new("test.toml")).expect("config");
+        let cfg = Config::parse(config, Path::new("test.toml")).expect("config");
         let topo = cfg.build().expect("topology");
         let port_names: Vec<String> = cfg.ports.iter().map(|p| p.name.clone()).collect();
         let rules = parse_rules(rules, "test").expect("rules");
@@ -103,6 +109,7 @@ impl Daemon {
             topo.fib.clone(),
             topo.neighbors.clone(),
         );
+        pipeline.add_neighbors6(&topo.neighbors6);
         // [conntrack] as the appliance applies it (nf_conntrack_max = 4096).
         pipeline.set_conntrack_config(dataplane::conntrack::CtConfig::from_tunables(|n| {
             cfg.tunable(n)
@@ -640,7 +647,7 @@ fn host_path_through_the_tap_port() {
     let pong = icmp_echo(LAN_ADDR, HOST, 0, 0x77, 1);
     d.tap
         .inject(0, &ether(TAP_GATEWAY_MAC, KERNEL_MAC, 0x0800, &pong));
-    // IPv6 from the kernel is not nfdp's business.
+    // A truncated IPv6 packet from the kernel is ignored.
     d.tap
         .inject(0, &ether(TAP_GATEWAY_MAC, KERNEL_MAC, 0x86dd, &[0x60; 40]));
     let out = lan.wait(1, PATIENCE);
@@ -652,6 +659,111 @@ fn host_path_through_the_tap_port() {
     assert_eq!(d.rule_packets(&r, TableKind::Filter, "OUTPUT", 1), 1);
     assert_eq!(d.rule_packets(&r, TableKind::Filter, "INPUT", 1), 1);
     assert!(d.wires[WAN].take().is_empty());
+}
+
+/// An IPv6 TCP segment with `flags`, its checksum filled.
+fn tcp6(src: Ipv6Addr, dst: Ipv6Addr, sport: u16, dport: u16, flags: u8) -> Vec<u8> {
+    use dataplane::wire::{checksum, IpProtocol};
+    let mut t = vec![0u8; 20];
+    t[0..2].copy_from_slice(&sport.to_be_bytes());
+    t[2..4].copy_from_slice(&dport.to_be_bytes());
+    t[12] = 5 << 4;
+    t[13] = flags;
+    t[14..16].copy_from_slice(&64240u16.to_be_bytes());
+    let c = checksum::finish(&[
+        checksum::pseudo_header_ipv6(src, dst, IpProtocol::from(6), 20),
+        checksum::data(&t),
+    ]);
+    t[16..18].copy_from_slice(&c.to_be_bytes());
+    let mut p = vec![0x60, 0, 0, 0, 0, 20, 6, 64];
+    p.extend_from_slice(&src.octets());
+    p.extend_from_slice(&dst.octets());
+    p.extend_from_slice(&t);
+    p
+}
+
+#[test]
+fn host_path_carries_ipv6() {
+    let config = CONFIG.replace(
+        "addresses = [\"192.168.1.1/24\", \"192.168.2.1/24\"]",
+        "addresses = [\"192.168.1.1/24\", \"192.168.2.1/24\", \"2001:db8:1::1/64\"]",
+    ) + "\n[[neighbor]]\nip = \"2001:db8:1::10\"\nmac = \"02:00:00:00:01:10\"\n";
+    let d = Daemon::start_with(&config, "*filter\nCOMMIT\n", true);
+    let lan = &d.wires[LAN];
+    let (me, client): (Ipv6Addr, Ipv6Addr) = (
+        "2001:db8:1::1".parse().unwrap(),
+        "2001:db8:1::10".parse().unwrap(),
+    );
+
+    // INPUT: a SYN to the appliance's IPv6 address reaches the kernel as an IPv6 frame.
+    let syn = tcp6(client, me, 40000, 22, SYN);
+    lan.inject(0, &ether(LAN_MAC, HOST_MAC, 0x86dd, &syn));
+    let to_kernel = d.tap.wait(1, PATIENCE);
+    assert_eq!(
+        to_kernel,
+        [ether(KERNEL_MAC, TAP_GATEWAY_MAC, 0x86dd, &syn)]
+    );
+
+    // The kernel resolves the client on the TAP (on-link default route): nfdp answers for
+    // it with its own MAC (the bytes: host.rs's tests).
+    let mut ns = vec![135, 0, 0, 0, 0, 0, 0, 0];
+    ns.extend_from_slice(&client.octets());
+    ns.extend_from_slice(&[1, 1]);
+    ns.extend_from_slice(&KERNEL_MAC);
+    let group: Ipv6Addr = "ff02::1:ff00:10".parse().unwrap();
+    let c = dataplane::wire::checksum::finish(&[
+        dataplane::wire::checksum::pseudo_header_ipv6(me, group, 58u8.into(), 32),
+        dataplane::wire::checksum::data(&ns),
+    ]);
+    ns[2..4].copy_from_slice(&c.to_be_bytes());
+    let mut ip = vec![0x60, 0, 0, 0, 0, 32, 58, 255];
+    ip.extend_from_slice(&me.octets());
+    ip.extend_from_slice(&group.octets());
+    ip.extend_from_slice(&ns);
+    d.tap.inject(
+        0,
+        &ether([0x33, 0x33, 0xff, 0, 0, 0x10], KERNEL_MAC, 0x86dd, &ip),
+    );
+    let answer = d.tap.wait(1, PATIENCE);
+    assert_eq!(answer.len(), 1);
+    let na = &answer[0];
+    assert_eq!(
+        &na[..14],
+        &ether(KERNEL_MAC, TAP_GATEWAY_MAC, 0x86dd, &[])[..]
+    );
+    assert_eq!((na[54], na[58]), (136, 0xe0), "an advertisement, R S O");
+    assert_eq!(&na[62..78], &client.octets());
+    assert_eq!(&na[80..86], &TAP_GATEWAY_MAC);
+
+    // OUTPUT: the kernel's SYN-ACK leaves on lan0 to the client's MAC. (The port's
+    // link-up advertisements may be on the wire too.)
+    let synack = tcp6(me, client, 22, 40000, SYN | ACK);
+    d.tap
+        .inject(0, &ether(TAP_GATEWAY_MAC, KERNEL_MAC, 0x86dd, &synack));
+    // An MLD report from the kernel: ignored.
+    let mut mld = vec![0x60, 0, 0, 0, 0, 8, 58, 1];
+    mld.extend_from_slice(&"fe80::8:ff:fe00:1".parse::<Ipv6Addr>().unwrap().octets());
+    mld.extend_from_slice(&"ff02::16".parse::<Ipv6Addr>().unwrap().octets());
+    mld.extend_from_slice(&[143, 0, 0, 0, 0, 0, 0, 0]);
+    d.tap.inject(
+        0,
+        &ether([0x33, 0x33, 0, 0, 0, 0x16], KERNEL_MAC, 0x86dd, &mld),
+    );
+    let want = ether(HOST_MAC, LAN_MAC, 0x86dd, &synack);
+    let deadline = Instant::now() + PATIENCE;
+    let mut seen = Vec::new();
+    while !seen.contains(&want) && Instant::now() < deadline {
+        seen.extend(lan.take());
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    assert!(seen.contains(&want), "no SYN-ACK on lan0: {seen:?}");
+    let r = d.report_when("the kernel's frames handled", |r| {
+        r.host_rx == 1 && r.host_ignored == 1
+    });
+    assert_eq!(
+        (r.host_tx, r.stats.delivered_local, r.stats.sent_local),
+        (1, 1, 1)
+    );
 }
 
 #[test]

@@ -338,6 +338,59 @@ fn neighbour_discovery_goes_through_input_as_the_kernels_does() {
 }
 
 #[test]
+fn the_appliances_own_services_get_their_ipv6_through_input() {
+    let rules = "*filter\n:INPUT DROP [0:0]\n-A INPUT -p ipv6-icmp -j ACCEPT\n\
+        -A INPUT -i lan0 -p tcp -m tcp --dport 8081 -j ACCEPT\nCOMMIT\n";
+    let mut p = pipeline_with(CONFIG, rules);
+    let rx = |p: &mut Pipeline, ip: &[u8]| {
+        let mut out = Vec::new();
+        let f = frame(LAN_MAC, HOST_MAC, ip);
+        p.receive(LAN, PacketBuf::from_slice(&f), T0, &mut out);
+        out
+    };
+    // A SYN to the port the rules accept, on the LAN's address and (the weak host model)
+    // the WAN's: the IPv6 packet for the host stack behind the TAP.
+    for dst in ["2001:db8:1::1", "2001:db8:ff::1"] {
+        let syn = tcp(HOST, dst, 64, 8081, 0x02, &[]);
+        match &rx(&mut p, &syn)[..] {
+            [Emit::Local { packet }] => assert_eq!(packet.data(), &syn[..]),
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(p.stats().delivered_local, 2);
+    // INPUT's policy drops the rest: no delivery.
+    let ssh = tcp(HOST, "2001:db8:1::1", 64, 22, 0x02, &[]);
+    assert!(rx(&mut p, &ssh).is_empty());
+    assert_eq!(p.stats().drops[DropReason::Rules], 1);
+    let dns = udp(HOST, "2001:db8:1::1", 53, b"q");
+    assert!(rx(&mut p, &dns).is_empty());
+    assert_eq!(p.stats().drops[DropReason::Rules], 2);
+    // The kernel's SYN-ACK comes back through OUTPUT and leaves on the LAN.
+    let synack = tcp("2001:db8:1::1", HOST, 64, 40000, 0x12, &[]);
+    let mut out = Vec::new();
+    p.output(PacketBuf::from_slice(&synack), T0, &mut out);
+    match &out[..] {
+        [Emit::Tx { port, frame: f }] => {
+            assert_eq!(*port, LAN);
+            assert_eq!(f.data(), &frame(HOST_MAC, LAN_MAC, &synack)[..]);
+        }
+        other => panic!("{other:?}"),
+    }
+    // Without INPUT rules, UDP and ICMPv6 but echo requests (here an echo reply for the
+    // kernel's own ping) are delivered too.
+    let mut p = pipeline_with(CONFIG, "*filter\nCOMMIT\n");
+    let mut reply = vec![129, 0, 0, 0, 0x12, 0x34, 0, 1];
+    reply.extend_from_slice(b"ping");
+    let reply = ipv6(HOST, "2001:db8:1::1", 64, 58, &[], &reply, 2);
+    for ip in [dns, reply] {
+        match &rx(&mut p, &ip)[..] {
+            [Emit::Local { packet }] => assert_eq!(packet.data(), &ip[..]),
+            other => panic!("{other:?}"),
+        }
+    }
+}
+
+#[test]
 fn rules_the_ipv6_path_cannot_run_are_refused_at_their_line() {
     let mut rs6 = Ruleset::new(Family::V6);
     let text = "*filter\n-A FORWARD -m conntrack --ctstate ESTABLISHED -j ACCEPT\n\

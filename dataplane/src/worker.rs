@@ -107,8 +107,8 @@ impl Worker {
         self.flush(ports);
     }
 
-    /// An IPv4 packet from the host's stack (the TAP port): through OUTPUT here, or on
-    /// the worker that owns its connection. What it produces leaves with the next `send`
+    /// An IPv4 or IPv6 packet from the host's stack (the TAP port): through OUTPUT here,
+    /// or on the worker that owns its connection (IPv4 with conntrack only). What it produces leaves with the next `send`
     /// or `poll`.
     pub fn output(&mut self, packet: PacketBuf, now_ns: u64) {
         if let Some((me, h)) = self.handoff.as_ref() {

@@ -139,7 +139,11 @@ done | sort -u | tr '\n' ' ')
   || fail "threads still holding capabilities: $held"
 # The appliance's own web service, in its host stack behind nfdp0.
 in_ns r python3 "$WEB" 0.0.0.0 8081 "$WORK/r-www" 2>"$WORK/r-http.log" &
+in_ns r python3 "$WEB" :: 8081 "$WORK/r-www" 2>"$WORK/r-http6.log" &
 wait_listen r 8081
+for _ in $(seq 1 50); do
+  in_ns r ss -Hltn6 "sport = :8081" | grep -q LISTEN && break; sleep 0.1
+done
 # LAB_PAUSE=N holds the lab for N seconds here, for poking at it by hand.
 [ -n "${LAB_PAUSE:-}" ] && { echo "lab: holding for $LAB_PAUSE s"; sleep "$LAB_PAUSE"; }
 
@@ -203,6 +207,19 @@ if body=$(in_ns h1 curl -sS --max-time 5 http://192.168.1.1:8081/); then
   [ "$body" = "hello from the appliance itself" ] && ok "h1 got: $body" || fail "unexpected body: $body"
 else fail "curl h1 -> 192.168.1.1:8081 failed"; fi
 if in_ns wan curl -sS --max-time 2 http://203.0.113.1:8081/ >/dev/null 2>&1; then fail "the WAN reached the appliance's service"; else ok "from the WAN it times out (INPUT policy DROP)"; fi
+# Over IPv6: delivered through the TAP after ip6tables' INPUT, answered by the kernel
+# through OUTPUT (it resolves h1 on nfdp0 with neighbour discovery, nfdp answers).
+if body=$(in_ns h1 curl -6 -sS --max-time 5 'http://[2001:db8:1::1]:8081/'); then
+  [ "$body" = "hello from the appliance itself" ] && ok "h1 got over IPv6: $body" || fail "unexpected body over IPv6: $body"
+else fail "curl -6 h1 -> [2001:db8:1::1]:8081 failed"; fi
+client=$(awk '/^CLIENT/ {c=$2} END {print c}' "$WORK/r-http6.log")
+[ "$client" = 2001:db8:1::10 ] && ok "the appliance's IPv6 server logged the client as $client" || fail "the appliance's IPv6 server saw client '$client'"
+if in_ns wan curl -6 -sS --max-time 2 'http://[2001:db8:ff::1]:8081/' >/dev/null 2>&1; then fail "the WAN reached the appliance's service over IPv6"; else ok "from the WAN over IPv6 it times out (ip6tables INPUT policy DROP)"; fi
+# The host stack's own IPv6 out (OUTPUT; the echo replies back through INPUT's ICMPv6
+# rule): every next hop it resolved on nfdp0 is nfdp's gateway MAC.
+if out=$(in_ns r ping -6 -c 2 -i 0.2 -W 2 2001:db8:1::10); then ok "ping -6 from the appliance's host stack to h1: $(echo "$out" | grep -E 'packets transmitted')"; else fail "ping -6 from the host stack: $out"; fi
+neigh=$(in_ns r ip -6 neigh show dev nfdp0 2001:db8:1::10)
+grep -q "lladdr 02:6e:66:64:ff:fe" <<<"$neigh" && ok "the kernel resolved h1 on nfdp0 to nfdp: $neigh" || fail "the kernel's neighbour entry for h1 on nfdp0: '$neigh'"
 
 say "iperf3: h1 -> wan through MASQUERADE, 3 s"
 if in_ns h1 iperf3 -c 203.0.113.254 -t 3 -J >"$WORK/iperf3.json" 2>"$WORK/iperf3.err"; then

@@ -23,6 +23,11 @@ class Server(socketserver.ThreadingMixIn, socketserver.TCPServer):
 class Server6(Server):
     address_family = socket.AF_INET6
 
+    def server_bind(self):
+        # IPv6 only: "::" then shares its port with an IPv4 server on 0.0.0.0.
+        self.socket.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        super().server_bind()
+
 
 addr, port, directory = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 server = Server6 if ":" in addr else Server

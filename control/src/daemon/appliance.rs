@@ -104,7 +104,12 @@ pub fn run_with(mut cfg: Config, rules: Ruleset) -> Result<(), String> {
             )
             .map_err(|e| format!("[local] tap `{iface}` ({device}): {e}"))?;
             let addresses: Vec<_> = cfg.ports.iter().flat_map(|p| p.addresses.clone()).collect();
-            host::configure_kernel(iface, &addresses)?;
+            let addresses6: Vec<_> = cfg
+                .ports
+                .iter()
+                .flat_map(|p| p.addresses6.clone())
+                .collect();
+            host::configure_kernel(iface, &addresses, &addresses6)?;
             let link = HostLink {
                 kernel_mac: host::kernel_mac(iface)?,
                 gateway_mac: HOST_GATEWAY_MAC,

@@ -41,9 +41,12 @@ pub enum DropReason {
     /// `-j SYNPROXY` refused a segment: a bad TCP checksum or header, or an ACK whose
     /// cookie is not valid (its `cookie_invalid` counter).
     Synproxy,
-    /// IPv6 the appliance does not serve: to its own addresses but neighbour discovery
-    /// and echo (no local IPv6 services yet), to groups it is not in or link-local
-    /// addresses not its own, or on a port without IPv6.
+    /// IPv6 the appliance does not serve: to groups it is not in or link-local addresses
+    /// not its own, on a port without IPv6, and what is for it but neither answered by
+    /// the data plane (neighbour solicitations and advertisements, echo requests) nor
+    /// delivered to the host stack behind the TAP (only unicast to a configured address
+    /// is: not what is sent to a group or a port's link-local address, nor router
+    /// solicitations, advertisements and redirects).
     Ipv6Unhandled,
     /// A neighbour discovery message that failed RFC 4861's validity checks.
     NdiscInvalid,

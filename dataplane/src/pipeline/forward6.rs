@@ -121,7 +121,7 @@ impl Pipeline {
     }
 
     /// A packet for the appliance: PREROUTING and INPUT (ip6tables' filter sees
-    /// neighbour discovery too, as the kernel's does), then its handler.
+    /// neighbour discovery too, as the kernel's does), then its handler or the host stack.
     pub(super) fn local_in6(
         &mut self,
         mut pkt: Pkt,
@@ -137,7 +137,7 @@ impl Pipeline {
         self.run_hook(Hook::Input, &[Mangle, Filter, Security], &mut pkt)?;
         self.ct_confirm6()?;
         self.stats.delivered_local += 1;
-        self.ipv6_deliver(&pkt, port_mac, to_group, out)
+        self.ipv6_deliver(pkt, port_mac, to_group, out)
     }
 
     /// ip6_rcv_finish and ip6_forward for a packet to another host: PREROUTING, the

@@ -1,8 +1,9 @@
 //! IPv6 on the appliance itself, the first part of it: a received IPv6 frame is checked as
 //! `ipv6_rcv` checks it, and what is addressed to the appliance goes to neighbour discovery
-//! (`ndisc`) or is answered as an echo request; everything else (forwarding, other
-//! protocols, multicast groups other than all-nodes and the solicited-node groups of the
-//! port's addresses) is dropped under `ipv6_unhandled`. Packets the appliance sends are
+//! (`ndisc`), is answered as an echo request, or goes to the host stack behind the TAP
+//! (`Emit::Local`: TCP, UDP and other ICMPv6 to a configured address); other unicast is
+//! forwarded (`forward6`), the rest (multicast groups other than all-nodes and the
+//! solicited-node groups of the port's addresses) is dropped under `ipv6_unhandled`. Packets the appliance sends are
 //! resolved through the IPv6 neighbour cache (`nd`), waiting in its queue when needed.
 //!
 //! Addresses: every port with an MTU of at least 1280 has its link-local address (EUI-64
@@ -166,10 +167,14 @@ impl Pipeline {
     }
 
     /// A packet for the appliance past PREROUTING and INPUT: neighbour discovery and echo
-    /// requests are answered; nothing else is served on IPv6 yet.
+    /// requests are answered here; the rest of what is sent to one of its configured
+    /// addresses (TCP, UDP, other ICMPv6) goes to the host stack behind the TAP
+    /// (`Emit::Local`), as IPv4's local_in delivers. Not delivered (`ipv6_unhandled`):
+    /// what is sent to a group or a port's link-local address (the kernel owns neither:
+    /// its link is the TAP, not the port) and the other neighbour discovery messages.
     pub(super) fn ipv6_deliver(
         &mut self,
-        pkt: &Pkt,
+        pkt: Pkt,
         port_mac: MacAddr,
         to_group: bool,
         out: &mut Vec<Emit>,
@@ -177,15 +182,36 @@ impl Pipeline {
         let Some(port) = pkt.in_port else {
             return Err(Stop::Drop(DropReason::Ipv6Unhandled));
         };
+        let (dst, proto, msg) = {
+            let body = pkt.buf.data();
+            let ip = Ipv6Packet::new_unchecked(body);
+            let msg = body.get(crate::wire::ipv6::HEADER_LEN).copied();
+            (ip.dst_addr(), u8::from(ip.next_header()), msg)
+        };
+        // Only ICMPv6 right after the fixed header is answered here (neighbour discovery
+        // messages with extension headers are rare, fragmented ones forbidden by RFC 6980).
+        let answered = proto == next_header::ICMPV6
+            && matches!(
+                msg.map(Icmpv6Message),
+                Some(
+                    Icmpv6Message::NEIGHBOR_SOLICIT
+                        | Icmpv6Message::NEIGHBOR_ADVERT
+                        | Icmpv6Message::ECHO_REQUEST
+                )
+            );
+        if !answered {
+            // Router solicitations and advertisements, redirects: link-scoped, not the
+            // kernel's business.
+            let ndisc = proto == next_header::ICMPV6 && matches!(msg, Some(133..=137));
+            if ndisc || to_group || dst.is_multicast() || is_link_local6(dst) {
+                return Err(Stop::Drop(DropReason::Ipv6Unhandled));
+            }
+            out.push(Emit::Local { packet: pkt.buf });
+            return Ok(());
+        }
         let body = pkt.buf.data();
         let ip = Ipv6Packet::new_unchecked(body);
-        // Only ICMPv6 right after the fixed header is handled (neighbour discovery messages
-        // with extension headers are rare, fragmented ones forbidden by RFC 6980).
-        if u8::from(ip.next_header()) != next_header::ICMPV6 {
-            return Err(Stop::Drop(DropReason::Ipv6Unhandled));
-        }
         let icmp = &body[crate::wire::ipv6::HEADER_LEN..];
-        let msg = Icmpv6Message(icmp.first().copied().unwrap_or(0));
         let rx = Received {
             port,
             port_mac,
@@ -193,11 +219,10 @@ impl Pipeline {
             icmp,
             to_group,
         };
-        match msg {
-            Icmpv6Message::NEIGHBOR_SOLICIT => self.ndisc_solicitation_in(&rx, out),
-            Icmpv6Message::NEIGHBOR_ADVERT => self.ndisc_advert_in(&rx, out),
-            Icmpv6Message::ECHO_REQUEST => self.echo_request_in(&rx, out),
-            _ => Err(Stop::Drop(DropReason::Ipv6Unhandled)),
+        match msg.map(Icmpv6Message) {
+            Some(Icmpv6Message::NEIGHBOR_SOLICIT) => self.ndisc_solicitation_in(&rx, out),
+            Some(Icmpv6Message::NEIGHBOR_ADVERT) => self.ndisc_advert_in(&rx, out),
+            _ => self.echo_request_in(&rx, out),
         }
     }
 

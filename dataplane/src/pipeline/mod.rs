@@ -92,7 +92,7 @@ pub const TRACE_FLAGS: u8 = log_flags::TCPSEQ | log_flags::TCPOPT | log_flags::I
 pub enum Emit {
     /// A complete Ethernet frame to send on a port.
     Tx { port: PortId, frame: PacketBuf },
-    /// An IPv4 packet for the host's own stack (INPUT).
+    /// An IPv4 or IPv6 packet for the host's own stack (past INPUT).
     Local { packet: PacketBuf },
 }
 

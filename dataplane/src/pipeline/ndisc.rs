@@ -926,15 +926,19 @@ mod tests {
     #[test]
     fn other_ipv6_is_dropped_under_its_reason() {
         let mut p = pipeline();
-        // A router solicitation to all-routers, UDP to us (no IPv6 services), a unicast
-        // frame for another MAC. (Forwarding: pipeline/forward6.rs.)
+        // A router solicitation to all-routers, UDP to our link-local address (the kernel
+        // behind the TAP does not own it), a router advertisement to our global address, a
+        // unicast frame for another MAC. (Forwarding: pipeline/forward6.rs.)
         let rs = Icmpv6Repr::RouterSolicit { options: &[] };
         let f = frame(MacAddr([0x33, 0x33, 0, 0, 0, 2]), HLL, "ff02::2", 255, &rs);
         assert!(rx(&mut p, A, &f, T0).is_empty());
-        let mut udp = echo_frame(H, G, 1);
+        let mut udp = echo_frame(HLL, LL, 1);
         udp[20] = 17;
         assert!(rx(&mut p, A, &udp, T0).is_empty());
-        assert_eq!(drops(&p, DropReason::Ipv6Unhandled), 2);
+        let mut ra = echo_frame(HLL, G, 1);
+        ra[54] = 134;
+        assert!(rx(&mut p, A, &ra, T0).is_empty());
+        assert_eq!(drops(&p, DropReason::Ipv6Unhandled), 3);
         let mut other = echo_frame(H, G, 1);
         other[5] = 0x99;
         assert!(rx(&mut p, A, &other, T0).is_empty());
@@ -944,7 +948,30 @@ mod tests {
         short.truncate(40);
         assert!(rx(&mut p, A, &short, T0).is_empty());
         assert_eq!(drops(&p, DropReason::Malformed), 1);
-        assert_eq!(p.ipv6_stats().received, 4);
+        assert_eq!(p.ipv6_stats().received, 5);
+    }
+
+    #[test]
+    fn other_ipv6_to_our_addresses_goes_to_the_host_stack() {
+        let mut p = pipeline();
+        // UDP to the port's address and to another port's (the weak host model), an echo
+        // reply: the IPv6 packets, without their Ethernet headers.
+        let mut udp = echo_frame(H, G, 1);
+        udp[20] = 17;
+        let mut udp_d = echo_frame(H, "2001:db8:2::1", 1);
+        udp_d[20] = 17;
+        let mut reply = echo_frame(H, G, 1);
+        reply[54] = 129;
+        for f in [udp, udp_d, reply] {
+            let mut out = Vec::new();
+            p.receive(A, PacketBuf::from_slice(&f), T0, &mut out);
+            match &out[..] {
+                [Emit::Local { packet }] => assert_eq!(packet.data(), &f[14..]),
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(p.stats().delivered_local, 3);
+        assert_eq!(p.ipv6_stats().echo_requests, 0);
     }
 
     #[test]

@@ -476,6 +476,32 @@ fn a_stateful_filter_lets_answers_back_and_nothing_else() {
         .entries()
         .map(|e| dataplane::conntrack::proc_line(e, None, T0 + 2_000_000))
         .collect();
+    // `nfdpctl conntrack -L -f ipv6` prints it as conntrack-tools does (addresses
+    // compressed), from the API's entry.
+    let records = p
+        .conntrack6()
+        .records(&dataplane::conntrack::CtFilter::default(), T0 + 2_000_000);
+    assert_eq!(records.len(), 1);
+    let pb = control::api::conntrack::entry_pb(
+        &records[0].entry,
+        None,
+        0,
+        records[0].id,
+        T0 + 2_000_000,
+    );
+    let fmt = |extended| control::ctl::ct_format::Format {
+        extended,
+        event: false,
+    };
+    assert_eq!(
+        control::ctl::ct_format::entry_line(&pb, fmt(false)),
+        "tcp      6 59 SYN_RECV src=2001:db8:1::10 dst=2001:db8:99::5 sport=40000 dport=80 \
+         src=2001:db8:99::5 dst=2001:db8:1::10 sport=80 dport=40000 mark=0 use=1"
+    );
+    assert!(control::ctl::ct_format::entry_line(&pb, fmt(true)).starts_with("ipv6     10 tcp "));
+    let args: Vec<String> = ["-L", "-f", "ipv6"].iter().map(|s| s.to_string()).collect();
+    let inv = control::ctl::ct_args::parse(&args).expect("-L -f ipv6");
+    assert_eq!(inv.filter.family, Some(6));
     assert!(
         lines.starts_with("ipv6     10 tcp      6 ")
             && lines.contains(" SYN_RECV ")

@@ -9,7 +9,7 @@ use crate::daemon::listeners::{EventMsg, EventSubscription};
 use crate::daemon::worker::{now_ns, Command, WorkerCtStats};
 use crossbeam_channel::Sender;
 use dataplane::conntrack::filter::{self, FilterError};
-use dataplane::conntrack::{ConnEntry, Counters, CtEventKind, CtFilter, CtRecord, Tuple};
+use dataplane::conntrack::{ConnEntry, Counters, CtAddr, CtEventKind, CtFilter, CtRecord, Tuple};
 use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
@@ -159,7 +159,7 @@ pub fn exact_tuple(f: &pb::ConntrackFilter) -> Result<Tuple, Status> {
 /// What conntrack says when `-G` finds nothing.
 pub const NOT_FOUND: &str = "Operation failed: such conntrack doesn't exist";
 
-fn tuple_pb(t: &Tuple) -> pb::Tuple {
+fn tuple_pb<A: CtAddr>(t: &Tuple<A>) -> pb::Tuple {
     let mut out = pb::Tuple {
         src: t.src.to_string(),
         dst: t.dst.to_string(),
@@ -170,7 +170,7 @@ fn tuple_pb(t: &Tuple) -> pb::Tuple {
             out.sport = u32::from(t.sport);
             out.dport = u32::from(t.dport);
         }
-        1 => {
+        p if p == A::ICMP_PROTO => {
             out.icmp_type = u32::from(t.dport >> 8);
             out.icmp_code = u32::from(t.dport & 0xff);
             out.icmp_id = u32::from(t.sport);
@@ -181,8 +181,8 @@ fn tuple_pb(t: &Tuple) -> pb::Tuple {
 }
 
 /// One entry as the API shows it, `now_ns` on the workers' clock.
-pub fn entry_pb(
-    e: &ConnEntry,
+pub fn entry_pb<A: CtAddr>(
+    e: &ConnEntry<A>,
     counters: Option<&Counters>,
     worker: usize,
     id: u32,
@@ -220,7 +220,7 @@ pub fn entry_pb(
     }
 }
 
-fn record_pb(r: &CtRecord, worker: usize, now_ns: u64) -> pb::ConntrackEntry {
+fn record_pb<A: CtAddr>(r: &CtRecord<A>, worker: usize, now_ns: u64) -> pb::ConntrackEntry {
     let bits = r.labels.unwrap_or(0);
     pb::ConntrackEntry {
         labels: (0..128).filter(|b| bits >> b & 1 == 1).collect(),
@@ -260,12 +260,25 @@ impl pb::conntrack_server::Conntrack for ConntrackService {
         request: Request<pb::ConntrackFilter>,
     ) -> Result<Response<pb::ConntrackEntries>, Status> {
         let filter = CtFilter::try_from(request.get_ref()).map_err(invalid)?;
+        let now = now_ns();
+        if request.get_ref().family == Some(6) {
+            let shards = ask_all(&self.workers, |reply| Command::CtList6 {
+                filter: filter.clone(),
+                reply,
+            })
+            .await?;
+            let entries = shards
+                .iter()
+                .enumerate()
+                .flat_map(|(w, recs)| recs.iter().map(move |r| record_pb(r, w, now)))
+                .collect();
+            return Ok(Response::new(pb::ConntrackEntries { entries }));
+        }
         let shards = ask_all(&self.workers, |reply| Command::CtList {
             filter: filter.clone(),
             reply,
         })
         .await?;
-        let now = now_ns();
         let entries = shards
             .iter()
             .enumerate()

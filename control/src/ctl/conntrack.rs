@@ -76,6 +76,12 @@ pub async fn run(conn: Conn, inv: &CtInvocation, io: &mut Io<'_>) -> i32 {
         l
     };
     let f = inv.filter.clone();
+    if f.family == Some(6) && cmd != CtCommand::List {
+        io.err_line(&format!(
+            "{PREFIX}Operation failed: -f ipv6 works with -L only in nfdp for now"
+        ));
+        return 1;
+    }
     match cmd {
         CtCommand::List | CtCommand::Get => {
             let r = if cmd == CtCommand::List {

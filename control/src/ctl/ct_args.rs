@@ -451,6 +451,8 @@ pub fn parse(args: &[String]) -> Result<CtInvocation, CtUsageError> {
                     }
                 }
             }
+            // IPv6's table: listed (-L); other commands refuse it below.
+            "family" if v.eq_ignore_ascii_case("ipv6") => inv.filter.family = Some(6),
             "family" if !v.eq_ignore_ascii_case("ipv4") => {
                 return Err(CtUsageError::usage(format!("`{v}' unsupported protocol")));
             }

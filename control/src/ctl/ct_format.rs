@@ -11,7 +11,7 @@ pub const PREFIX: &str = "conntrack v1.4.7 (conntrack-tools): ";
 /// How to print entries.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Format {
-    /// `-o extended`: the `ipv4     2 ` layer-3 prefix.
+    /// `-o extended`: the `ipv4     2 ` (`ipv6     10 `) layer-3 prefix.
     pub extended: bool,
     /// Event lines carry no `use=` (the kernel sends no use count with events).
     pub event: bool,
@@ -44,7 +44,7 @@ fn tuple(out: &mut String, proto: u32, t: Option<&Tuple>) {
         6 | 17 | 33 | 132 | 136 => {
             let _ = write!(out, "sport={} dport={} ", t.sport, t.dport);
         }
-        1 => {
+        1 | 58 => {
             let _ = write!(
                 out,
                 "type={} code={} id={} ",
@@ -60,7 +60,8 @@ fn tuple(out: &mut String, proto: u32, t: Option<&Tuple>) {
 pub fn entry_line(e: &ConntrackEntry, f: Format) -> String {
     let mut out = String::new();
     if f.extended {
-        out.push_str("ipv4     2 ");
+        let v6 = e.orig.as_ref().is_some_and(|t| t.src.contains(':'));
+        out.push_str(if v6 { "ipv6     10 " } else { "ipv4     2 " });
     }
     let _ = write!(out, "{:<8} {} {} ", proto_name(e.proto), e.proto, e.timeout);
     if !e.tcp_state.is_empty() {

@@ -63,6 +63,11 @@ pub enum Command {
         filter: CtFilter,
         reply: tokio::sync::oneshot::Sender<Vec<CtRecord>>,
     },
+    /// `conntrack -L -f ipv6`: the IPv6 table's entries.
+    CtList6 {
+        filter: CtFilter,
+        reply: tokio::sync::oneshot::Sender<Vec<CtRecord<std::net::Ipv6Addr>>>,
+    },
     /// `conntrack -G`: the live entry one of whose tuples is this one.
     CtGet {
         tuple: Tuple,
@@ -495,6 +500,10 @@ impl WorkerThread {
             }
             Command::CtList { filter, reply } => {
                 let ct = self.worker.pipeline.conntrack();
+                let _ = reply.send(ct.records(&filter, now_ns()));
+            }
+            Command::CtList6 { filter, reply } => {
+                let ct = self.worker.pipeline.conntrack6();
                 let _ = reply.send(ct.records(&filter, now_ns()));
             }
             Command::CtGet { tuple, reply } => {

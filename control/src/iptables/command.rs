@@ -39,8 +39,10 @@ pub enum Command {
     Flush {
         chain: Option<String>,
     },
+    /// `-Z [chain [rulenum]]`.
     Zero {
         chain: Option<String>,
+        rule: Option<usize>,
     },
     NewChain {
         chain: String,
@@ -469,6 +471,7 @@ pub fn parse_command_in(
             let (min, max) = match word.as_str() {
                 "-A" | "--append" | "-C" | "--check" | "-N" | "--new-chain" | "--new" => (1, 1),
                 "-I" | "--insert" | "-D" | "--delete" => (1, 2),
+                "-Z" | "--zero" => (0, 2),
                 "-R" | "--replace" | "-P" | "--policy" | "-E" | "--rename-chain" => (2, 2),
                 _ => (0, 1),
             };
@@ -690,7 +693,14 @@ pub fn parse_command_in(
             rules: rule.finish()?,
         },
         "-F" | "--flush" => Command::Flush { chain: p(0) },
-        "-Z" | "--zero" => Command::Zero { chain: p(0) },
+        "-Z" | "--zero" => Command::Zero {
+            chain: p(0),
+            rule: if params.len() > 1 {
+                Some(number(1)?)
+            } else {
+                None
+            },
+        },
         "-N" | "--new-chain" | "--new" => Command::NewChain { chain },
         "-X" | "--delete-chain" => Command::DeleteChain { chain: p(0) },
         "-P" | "--policy" => {

@@ -115,7 +115,26 @@ pub fn execute_typed(rs: &mut Ruleset, mut cmd: ParsedCommand) -> Result<String,
             }
         }
         Command::Flush { chain } => rs.edit(kind, |t| t.flush(chain.as_deref())).map_err(err)?,
-        Command::Zero { chain } => rs.edit(kind, |t| t.zero(chain.as_deref())).map_err(err)?,
+        Command::Zero {
+            chain: Some(chain),
+            rule: Some(n),
+        } => {
+            let found = rs
+                .edit(kind, |t| {
+                    let c = t
+                        .chain_mut(&chain)
+                        .ok_or_else(|| RulesetError::NoSuchChain(chain.clone()))?;
+                    Ok(c.rules
+                        .get_mut(n - 1)
+                        .map(|r| r.counters = Counters::default())
+                        .is_some())
+                })
+                .map_err(err)?;
+            if !found {
+                return Err("Bad rule (does a matching rule exist in that chain?).".into());
+            }
+        }
+        Command::Zero { chain, .. } => rs.edit(kind, |t| t.zero(chain.as_deref())).map_err(err)?,
         Command::NewChain { chain } => rs.edit(kind, |t| t.new_chain(&chain)).map_err(err)?,
         Command::DeleteChain { chain } => rs
             .edit(kind, |t| t.delete_chain(chain.as_deref()))
@@ -143,7 +162,12 @@ pub fn execute_typed(rs: &mut Ruleset, mut cmd: ParsedCommand) -> Result<String,
         }
         Command::List { chain } => {
             let t = rs.table(kind).cloned().unwrap_or_else(|| Table::new(kind));
-            return Ok(super::list::list_table(&t, chain.as_deref(), cmd.list)?);
+            return Ok(super::list::list_table_in(
+                &t,
+                chain.as_deref(),
+                cmd.list,
+                rs.family,
+            )?);
         }
     }
     Ok(String::new())

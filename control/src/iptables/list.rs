@@ -103,7 +103,8 @@ fn address(out: &mut String, a: &Option<Inv<Ipv4Net>>, numeric: bool) {
 fn address6(out: &mut String, a: Option<&Inv<Ipv6Net>>, numeric: bool) {
     let (inv, net) = a.map_or((false, Ipv6Net::new(0.into(), 0)), |a| (a.inv, a.val));
     out.push(if inv { '!' } else { ' ' });
-    let text = if net.mask == 0 && !numeric {
+    // ip6tables says `anywhere` for the unspecified address, whatever its mask.
+    let text = if net.addr.is_unspecified() && !numeric {
         "anywhere".to_string()
     } else if net.mask == u128::MAX {
         ext::fmt_addr6(&net.addr)
@@ -167,7 +168,14 @@ fn rule_line(out: &mut String, num_: usize, r: &Rule, o: ListOptions, family: Fa
         out.push_str("[goto] ");
     }
     for m in &s.matches {
-        ext::list_match(m, o.numeric, out);
+        match m {
+            // libxt_multiport names ports as services of the rule's protocol.
+            dataplane::ruleset::Match::Multiport(mp) => {
+                let proto = s.exact_proto().map_or("tcp".into(), names::proto_name);
+                ext::multiport::list_for_proto(mp, &proto, o.numeric, out);
+            }
+            m => ext::list_match(m, o.numeric, out),
+        }
     }
     ext::list_target(&s.target, o.numeric, out);
     out.push('\n');

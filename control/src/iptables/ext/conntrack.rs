@@ -300,7 +300,16 @@ impl super::MatchText for ConntrackMatch {
     }
 
     /// `ctstate NEW ctproto 6 ...` (or ` state NEW` for `-m state`).
-    fn list(&self, _numeric: bool, out: &mut String) {
+    fn list(&self, numeric: bool, out: &mut String) {
+        // libxt_conntrack's conntrack_dump_addr: the unspecified address is `anywhere`
+        // without -n.
+        let anywhere = |unspecified: bool, text: String| {
+            if unspecified && !numeric {
+                "anywhere".to_string()
+            } else {
+                text
+            }
+        };
         let neg = |out: &mut String, inv: bool| {
             if inv {
                 out.push_str(" !");
@@ -318,15 +327,26 @@ impl super::MatchText for ConntrackMatch {
             neg(out, p.inv);
             let _ = write!(out, " ctproto {}", p.val);
         }
-        for (name, a) in [
+        let none6 = Default::default();
+        let v6 = self.addrs6.as_deref().unwrap_or(&none6);
+        for (i, (name, a)) in [
             ("ctorigsrc", &self.orig_src),
             ("ctorigdst", &self.orig_dst),
             ("ctreplsrc", &self.repl_src),
             ("ctrepldst", &self.repl_dst),
-        ] {
+        ]
+        .into_iter()
+        .enumerate()
+        {
             if let Some(a) = a {
                 neg(out, a.inv);
-                let _ = write!(out, " {name} {}", fmt_net_bare_host(&a.val));
+                let text = anywhere(a.val.addr.is_unspecified(), fmt_net_bare_host(&a.val));
+                let _ = write!(out, " {name} {text}");
+            }
+            if let Some(a) = &v6[i] {
+                neg(out, a.inv);
+                let text = anywhere(a.val.addr.is_unspecified(), fmt_host6(&a.val));
+                let _ = write!(out, " {name} {text}");
             }
         }
         for (name, p) in [

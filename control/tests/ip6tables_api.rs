@@ -362,6 +362,19 @@ fn ip6tables_refusals_change_nothing() {
     );
     assert_eq!(
         run_(
+            Tool::Ip6tables,
+            &["-I", "INPUT", "-m", "iprange", "--src-range", "2001:db8::1-2001:db8::9", "-j", "DROP"],
+            None
+        ),
+        (
+            2,
+            "ip6tables v1.8.9 (nf_tables): -m iprange: IPv6 ranges are not in nfdp's packet path yet\n\
+             Try `ip6tables -h' or 'ip6tables --help' for more information.\n"
+                .into()
+        )
+    );
+    assert_eq!(
+        run_(
             Tool::Ip6tablesRestore,
             &["-n"],
             Some("*filter\n-I INPUT -m conntrack --ctstate NEW -j ACCEPT\nCOMMIT\n")

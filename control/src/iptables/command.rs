@@ -77,13 +77,23 @@ impl Command {
     }
 
     /// For an ip6tables command that will run on packets: refused when a rule it adds is
-    /// one the IPv6 packet path cannot run yet (`ipv6_path_refusal`).
+    /// one the IPv6 packet path cannot run yet (`ipv6_path_refusal`, and the matches nfdp
+    /// reads for ip6tables but evaluates on IPv4 fields only).
     pub fn check_ipv6_path(&self) -> Result<(), String> {
-        match self
-            .added_rules()
-            .iter()
-            .find_map(dataplane::pipeline::forward6::ipv6_path_refusal)
-        {
+        let text_only = |spec: &RuleSpec| {
+            spec.matches
+                .iter()
+                .find(|m| matches!(m, dataplane::ruleset::Match::Iprange(_)))
+                .map(|m| {
+                    format!(
+                        "-m {}: IPv6 ranges are not in nfdp's packet path yet",
+                        m.name()
+                    )
+                })
+        };
+        match self.added_rules().iter().find_map(|spec| {
+            dataplane::pipeline::forward6::ipv6_path_refusal(spec).or_else(|| text_only(spec))
+        }) {
             Some(why) => Err(why),
             None => Ok(()),
         }

@@ -83,6 +83,7 @@ fn restore_request(r: pb::RestoreRequest) {
     let opts = RestoreOptions {
         noflush: r.noflush,
         counters: r.counters,
+        packet_path: true,
     };
     match restore(&text, &mut rs, opts) {
         Ok(()) => round_trip(&rs, r.counters),

@@ -66,6 +66,7 @@ fuzz_target!(|data: &[u8]| {
             let opts = RestoreOptions {
                 noflush: m == 1,
                 counters: m == 2,
+                packet_path: false,
             };
             match restore(&text, &mut rs, opts) {
                 Ok(()) => {

@@ -35,6 +35,7 @@ pub fn round_trip(rs: &Ruleset, counters: bool) {
     let opts = RestoreOptions {
         noflush: false,
         counters,
+        packet_path: false,
     };
     match restore(&once, &mut again, opts) {
         Ok(()) => {

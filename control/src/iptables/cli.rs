@@ -201,7 +201,10 @@ pub fn exec_refusal_in(cmd: &ParsedCommand, e: &ExecError, family: Family) -> Re
                     parse_refusal(&format!("Chain '{c}' does not exist"))
                 }
                 ValidationErrorKind::Interface { .. } => parse_refusal(&v.to_string()),
-                ValidationErrorKind::Rule(m) if m == "tcp match: only valid for protocol 6" => {
+                ValidationErrorKind::Rule(m)
+                    if m == "tcp match: only valid for protocol 6"
+                        || m == dataplane::ruleset::targets::nat::NEED_PORT_PROTO =>
+                {
                     parse_refusal(m)
                 }
                 ValidationErrorKind::Loop(_) => nft_refusal(op, "Too many links", &rule_in),
@@ -303,7 +306,10 @@ pub fn restore_refusal_in(text: &str, e: &RestoreError, family: Family) -> Refus
         {
             return at(commit_line(), &format!("Chain '{c}' does not exist"));
         }
-        if msg.starts_with("Can't use ") || msg == "tcp match: only valid for protocol 6" {
+        if msg.starts_with("Can't use ")
+            || msg == "tcp match: only valid for protocol 6"
+            || msg == dataplane::ruleset::targets::nat::NEED_PORT_PROTO
+        {
             return at(e.line, msg);
         }
         let errno = if msg.starts_with("jump loop") {

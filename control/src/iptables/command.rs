@@ -620,7 +620,10 @@ pub fn parse_command_in(
                 }
                 let goto = word == "-g" || word == "--goto";
                 let t = match ext::new_target_in(&v, family) {
-                    Some(t) if !goto => t,
+                    Some(mut t) if !goto => {
+                        ext::target_for_family(&mut t, family);
+                        t
+                    }
                     Some(_) => return Err(format!("goto '{v}' is not a chain")),
                     None => {
                         if v.is_empty() || v.starts_with('-') {

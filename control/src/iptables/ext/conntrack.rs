@@ -72,8 +72,8 @@ pub fn fmt_status(bits: u8) -> String {
 
 /// ip6tables' `--ctorigsrc ADDR[/MASK]` (libxtables' XTTYPE_HOSTMASK): a numeric address
 /// (no name service here) and a length 0..=128 or a mask in address form; the address is
-/// kept as given, not masked.
-fn parse_host6(v: &str, o: &str) -> Result<Ipv6Net, String> {
+/// kept as given, not masked. `ext` names the extension in the mask's refusal.
+pub(super) fn parse_host6_of(ext: &str, v: &str, o: &str) -> Result<Ipv6Net, String> {
     let (a, mk) = match v.split_once('/') {
         Some((a, mk)) => (a, Some(mk)),
         None => (v, None),
@@ -87,7 +87,7 @@ fn parse_host6(v: &str, o: &str) -> Result<Ipv6Net, String> {
     })?;
     let bad = || {
         format!(
-            "conntrack: bad value for option \"{o}\", neither a valid network mask nor valid CIDR (0-128)."
+            "{ext}: bad value for option \"{o}\", neither a valid network mask nor valid CIDR (0-128)."
         )
     };
     let mask = match mk {
@@ -101,6 +101,10 @@ fn parse_host6(v: &str, o: &str) -> Result<Ipv6Net, String> {
         },
     };
     Ok(Ipv6Net { addr, mask })
+}
+
+fn parse_host6(v: &str, o: &str) -> Result<Ipv6Net, String> {
+    parse_host6_of("conntrack", v, o)
 }
 
 /// How ip6tables saves a conntrack address: a host or a non-contiguous mask as the

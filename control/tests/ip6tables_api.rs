@@ -570,6 +570,26 @@ fn ip6tables_refusals_change_nothing() {
     let (_, out, _) = ctl.run(Tool::IptablesSave, &[], None);
     assert_eq!(body(&out), RULES4);
 
+    // -h / --help: ip6tables' usage (what ip6tables 1.8.9 printed, tests/golden/help).
+    let golden = |name: &str| {
+        std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../tests/golden/help")
+                .join(name),
+        )
+        .unwrap()
+    };
+    let (code, out, err) = ctl.run(Tool::Ip6tables, &["--help"], None);
+    assert_eq!(
+        (code, out, err),
+        (0, golden("ip6tables.txt"), String::new())
+    );
+    let (code, out, err) = ctl.run(Tool::Ip6tablesRestore, &["-h"], Some("junk"));
+    assert_eq!(
+        (code, out, err),
+        (0, String::new(), golden("ip6tables-restore.txt"))
+    );
+
     // -V names ip6tables.
     let (code, out, _) = ctl.run(Tool::Ip6tables, &["-V"], None);
     assert_eq!((code, out.as_str()), (0, "ip6tables v1.8.9 (nf_tables)\n"));

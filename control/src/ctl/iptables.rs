@@ -337,6 +337,8 @@ pub struct RestoreArgs {
     /// Input file; stdin when absent.
     pub file: Option<String>,
     pub version: bool,
+    /// `-h` / `--help`: the usage, on stderr.
+    pub help: bool,
 }
 
 /// iptables-restore's command line; Err is the exact stderr text (exit 1).
@@ -359,6 +361,7 @@ pub fn parse_restore_in(args: &[String], family: Family) -> Result<RestoreArgs, 
             "-t" | "--test" => r.test = true,
             "-v" | "--verbose" => {}
             "-V" | "--version" => r.version = true,
+            "-h" | "--help" => r.help = true,
             "-T" | "--table" | "-M" | "--modprobe" => {
                 if i >= args.len() {
                     return Err(getopt_error(prog, a, true));
@@ -567,7 +570,8 @@ mod tests {
                 test: true,
                 table: "filter".into(),
                 file: Some("/tmp/x".into()),
-                version: false
+                version: false,
+                help: false
             }
         );
         let r = parse_restore(&v(&["-nc", "--table=nat"])).unwrap();

@@ -14,6 +14,7 @@ pub mod connect;
 pub mod conntrack;
 pub mod ct_args;
 pub mod ct_format;
+pub mod help;
 pub mod ip;
 pub mod ipset;
 pub mod iptables;
@@ -223,6 +224,10 @@ pub async fn run_tool_with_input(
                 io.out_line(&iptables::version(family, ""));
                 return 0;
             }
+            if help::asks_for_help(args) {
+                io.out(help::main_help(family).as_bytes());
+                return 0;
+            }
             if let Some(code) = iptables::wait_interval_warning_in(args, io, family) {
                 return code;
             }
@@ -258,6 +263,10 @@ pub async fn run_tool_with_input(
             };
             if a.version {
                 io.out_line(&iptables::version(family, "-restore"));
+                return 0;
+            }
+            if a.help {
+                io.err(help::restore_help(family).as_bytes());
                 return 0;
             }
             let read = match (input, a.file.as_deref()) {

@@ -514,6 +514,13 @@ fn ip6tables_refusals_change_nothing() {
         ),
         (
             Tool::Ip6tablesSave,
+            &["-t", "bogus"],
+            None,
+            1,
+            "Table `bogus' does not exist\n",
+        ),
+        (
+            Tool::Ip6tablesSave,
             &["--bogus"],
             None,
             1,

@@ -387,13 +387,10 @@ pub fn save(control: &Control, req: &SaveRequest) -> Result<SaveReply, Status> {
             text: save_ruleset(rs, req.counters),
         });
     }
+    // What iptables-save and ip6tables-save 1.8.9 print, without their name.
     let kind = TableKind::from_name(&req.table).ok_or_else(|| {
         refused(Refusal {
-            stderr: format!(
-                "{}-save v1.8.9 (nf_tables): table '{}' does not exist\n",
-                program(family),
-                req.table
-            ),
+            stderr: format!("Table `{}' does not exist\n", req.table),
             code: 1,
         })
     })?;

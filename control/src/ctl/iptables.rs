@@ -317,6 +317,12 @@ pub async fn iptables_save(conn: Conn, a: &SaveArgs, family: Family, io: &mut Io
                 }
             }
         }
+        // A refusal (with its exit status) is the tool's own stderr; other failures
+        // are prefixed as iptables-save prefixes its errors.
+        Err(s) if s.metadata().contains_key("nfdp-exit-code") => {
+            io.err_line(&status_message(&s));
+            failure_code(&s)
+        }
         Err(s) => {
             io.err_line(&prefixed(
                 &format!("{}: ", version(family, "-save")),

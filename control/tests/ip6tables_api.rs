@@ -554,6 +554,30 @@ fn ip6tables_refusals_change_nothing() {
              Try `ip6tables-restore -h' or 'ip6tables-restore --help' for more information.\n",
         ),
     ];
+    // -T with a name that is no table: nothing restored (no error) unless the text has
+    // that section, refused at its line.
+    assert_eq!(
+        run_(
+            Tool::Ip6tablesRestore,
+            &["-T", "foo"],
+            Some("*filter\n-A INPUT -j DROP\nCOMMIT\n")
+        ),
+        (0, String::new())
+    );
+    assert_eq!(
+        run_(
+            Tool::Ip6tablesRestore,
+            &["-T", "foo"],
+            Some("*foo\n-A INPUT -j ACCEPT\nCOMMIT\n")
+        ),
+        (
+            2,
+            "ip6tables-restore v1.8.9 (nf_tables): ip6tables-restore: line 1 table name 'foo' invalid\n\
+             Error occurred at line: 1\n\
+             Try `ip6tables-restore -h' or 'ip6tables-restore --help' for more information.\n"
+                .into()
+        )
+    );
     for (tool, args, input, code, err) in cases {
         assert_eq!(
             run_(*tool, args, *input),

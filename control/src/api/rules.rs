@@ -91,22 +91,10 @@ pub fn refused(r: Refusal) -> Status {
 }
 
 /// `-T TABLE`: the text with every other table's section blanked (line numbers kept).
+/// A TABLE that is no table is no error of its own, as in iptables-restore 1.8.9: a text
+/// without its section restores nothing, a `*TABLE` line is refused where it stands.
 /// Public for the API fuzz target (fuzz/).
-pub fn only_table(text: &str, table: &str) -> Result<String, Status> {
-    only_table_in(text, table, Family::V4)
-}
-
-/// `only_table` for iptables-restore or ip6tables-restore (named in the refusal).
-pub fn only_table_in(text: &str, table: &str, family: Family) -> Result<String, Status> {
-    if TableKind::from_name(table).is_none() {
-        return Err(refused(Refusal {
-            stderr: format!(
-                "{}-restore v1.8.9 (nf_tables): table '{table}' does not exist\n",
-                program(family)
-            ),
-            code: 1,
-        }));
-    }
+pub fn only_table(text: &str, table: &str) -> String {
     let mut keep = false;
     let mut out = String::with_capacity(text.len());
     for line in text.lines() {
@@ -122,7 +110,7 @@ pub fn only_table_in(text: &str, table: &str, family: Family) -> Result<String, 
         }
         out.push('\n');
     }
-    Ok(out)
+    out
 }
 
 pub fn restore_text(control: &Control, req: RestoreRequest) -> Result<RestoreReply, Status> {
@@ -130,7 +118,7 @@ pub fn restore_text(control: &Control, req: RestoreRequest) -> Result<RestoreRep
     let text = if req.table.is_empty() {
         req.text
     } else {
-        only_table_in(&req.text, &req.table, family)?
+        only_table(&req.text, &req.table)
     };
     let _g = control.lock_changes();
     let (current, _) = control.shared.current_rules();

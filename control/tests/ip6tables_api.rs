@@ -149,6 +149,38 @@ fn ip6tables_changes_lists_saves_and_writes_back_file6() {
         )
     );
 
+    // One rule by its number (-L, -S), nothing past the last, as ip6tables 1.8.9 prints.
+    let (_, out, _) = ctl.run(Tool::Ip6tables, &["-L", "FORWARD", "1"], None);
+    assert_eq!(
+        out,
+        "DROP       tcp  --  2001:db8::/32        anywhere             tcp dpt:ssh\n"
+    );
+    let (_, out, _) = ctl.run(
+        Tool::Ip6tables,
+        &["-L", "FORWARD", "1", "-n", "-v", "--line-numbers"],
+        None,
+    );
+    assert_eq!(
+        out,
+        "1        0     0 DROP       6    --  *      *       2001:db8::/32        ::/0                 tcp dpt:22\n"
+    );
+    let (_, out, _) = ctl.run(Tool::Ip6tables, &["-S", "FORWARD", "1", "-v"], None);
+    assert_eq!(
+        out,
+        "-A FORWARD -s 2001:db8::/32 -p tcp -m tcp --dport 22 -c 0 0 -j DROP\n"
+    );
+    let (code, out, _) = ctl.run(Tool::Ip6tables, &["-S", "FORWARD", "9"], None);
+    assert_eq!((code, out.as_str()), (0, ""));
+    let (code, _, err) = ctl.run(Tool::Ip6tables, &["-L", "FORWARD", "x"], None);
+    assert_eq!(
+        (code, err.as_str()),
+        (
+            2,
+            "ip6tables v1.8.9 (nf_tables): Invalid rule number `x'\n\
+             Try `ip6tables -h' or 'ip6tables --help' for more information.\n"
+        )
+    );
+
     // A later SIGHUP reads file6 again: an operator's edit takes effect.
     // (filter is the last table of the file)
     let at = written.rfind("COMMIT\n").unwrap();

@@ -158,7 +158,8 @@ pub fn exec_refusal_in(cmd: &ParsedCommand, e: &ExecError, family: Family) -> Re
         }
         ExecError::Message(m) if m == "No chain/target/match by that name." => {
             match &cmd.command {
-                Command::List { chain: Some(c) } | Command::ListRules { chain: Some(c) } => {
+                Command::List { chain: Some(c), .. }
+                | Command::ListRules { chain: Some(c), .. } => {
                     refusal(
                         format!(
                             "{prog} {VERSION}: chain `{c}' in table `{}' is incompatible, use 'nft' tool.\n",

@@ -58,11 +58,15 @@ pub enum Command {
         old: String,
         new: String,
     },
+    /// `-L [chain [rulenum]]`.
     List {
         chain: Option<String>,
+        rule: Option<usize>,
     },
+    /// `-S [chain [rulenum]]`.
     ListRules {
         chain: Option<String>,
+        rule: Option<usize>,
     },
 }
 
@@ -481,7 +485,7 @@ pub fn parse_command_in(
             let (min, max) = match word.as_str() {
                 "-A" | "--append" | "-C" | "--check" | "-N" | "--new-chain" | "--new" => (1, 1),
                 "-I" | "--insert" | "-D" | "--delete" => (1, 2),
-                "-Z" | "--zero" => (0, 2),
+                "-Z" | "--zero" | "-L" | "--list" | "-S" | "--list-rules" => (0, 2),
                 "-R" | "--replace" | "-P" | "--policy" | "-E" | "--rename-chain" => (2, 2),
                 _ => (0, 1),
             };
@@ -714,6 +718,14 @@ pub fn parse_command_in(
                 None
             },
         },
+        "-L" | "--list" => Command::List {
+            chain: p(0),
+            rule: if params.len() > 1 {
+                Some(number(1)?)
+            } else {
+                None
+            },
+        },
         "-N" | "--new-chain" | "--new" => Command::NewChain { chain },
         "-X" | "--delete-chain" => Command::DeleteChain { chain: p(0) },
         "-P" | "--policy" => {
@@ -727,8 +739,14 @@ pub fn parse_command_in(
             old: chain,
             new: p(1).unwrap_or_default(),
         },
-        "-L" | "--list" => Command::List { chain: p(0) },
-        _ => Command::ListRules { chain: p(0) },
+        _ => Command::ListRules {
+            chain: p(0),
+            rule: if params.len() > 1 {
+                Some(number(1)?)
+            } else {
+                None
+            },
+        },
     };
     Ok(ParsedCommand {
         table,
@@ -825,7 +843,8 @@ mod tests {
         assert_eq!(
             c.command,
             Command::List {
-                chain: Some("POSTROUTING".into())
+                chain: Some("POSTROUTING".into()),
+                rule: None
             }
         );
         assert!(c.list.numeric && c.list.verbose && c.list.line_numbers && !c.list.exact);

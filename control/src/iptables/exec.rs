@@ -156,11 +156,32 @@ pub fn execute_typed(rs: &mut Ruleset, mut cmd: ParsedCommand) -> Result<String,
         Command::Rename { old, new } => {
             rs.edit(kind, |t| t.rename_chain(&old, &new)).map_err(err)?
         }
-        Command::ListRules { chain } => {
+        Command::ListRules {
+            chain: Some(chain),
+            rule: Some(n),
+        } => {
+            let t = rs.table(kind).cloned().unwrap_or_else(|| Table::new(kind));
+            let c = t
+                .chain(&chain)
+                .ok_or("No chain/target/match by that name.")?;
+            let mut out = String::new();
+            if let Some(r) = c.rules.get(n - 1) {
+                super::save::list_rule(&chain, r, cmd.list.verbose, &mut out);
+            }
+            return Ok(out);
+        }
+        Command::List {
+            chain: Some(chain),
+            rule: Some(n),
+        } => {
+            let t = rs.table(kind).cloned().unwrap_or_else(|| Table::new(kind));
+            return Ok(super::list::list_one(&t, &chain, n, cmd.list, rs.family)?);
+        }
+        Command::ListRules { chain, .. } => {
             let t = rs.table(kind).cloned().unwrap_or_else(|| Table::new(kind));
             return Ok(list_rules(&t, chain.as_deref(), cmd.list.verbose)?);
         }
-        Command::List { chain } => {
+        Command::List { chain, .. } => {
             let t = rs.table(kind).cloned().unwrap_or_else(|| Table::new(kind));
             return Ok(super::list::list_table_in(
                 &t,

@@ -181,6 +181,25 @@ fn rule_line(out: &mut String, num_: usize, r: &Rule, o: ListOptions, family: Fa
     out.push('\n');
 }
 
+/// `-L CHAIN RULENUM`: that rule's line alone (nothing when there is no such rule, as
+/// iptables 1.8.9 prints).
+pub fn list_one(
+    t: &Table,
+    chain: &str,
+    num_: usize,
+    o: ListOptions,
+    family: Family,
+) -> Result<String, String> {
+    let c = t
+        .chain(chain)
+        .ok_or_else(|| "No chain/target/match by that name.".to_string())?;
+    let mut out = String::new();
+    if let Some(r) = c.rules.get(num_ - 1) {
+        rule_line(&mut out, num_, r, o, family);
+    }
+    Ok(out)
+}
+
 /// The listing of one table (or one chain of it).
 pub fn list_table(t: &Table, chain: Option<&str>, o: ListOptions) -> Result<String, String> {
     list_table_in(t, chain, o, Family::V4)

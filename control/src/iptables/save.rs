@@ -130,22 +130,26 @@ pub fn list_rules(t: &Table, chain: Option<&str>, verbose: bool) -> Result<Strin
     }
     for c in &chains {
         for r in &c.rules {
-            if verbose {
-                // iptables prints the counters before the target.
-                let _ = write!(
-                    out,
-                    "-A {}{} -c {} {}",
-                    c.name,
-                    spec_criteria(&r.spec),
-                    r.counters.packets,
-                    r.counters.bytes
-                );
-                ext::save_target(&r.spec.target, &mut out);
-            } else {
-                let _ = write!(out, "-A {}{}", c.name, spec_to_string(&r.spec));
-            }
-            out.push('\n');
+            list_rule(&c.name, r, verbose, &mut out);
         }
     }
     Ok(out)
+}
+
+/// One rule of `-S`: `-A CHAIN ...`, with `-v` its counters before the target (as
+/// iptables prints them).
+pub fn list_rule(chain: &str, r: &Rule, verbose: bool, out: &mut String) {
+    if verbose {
+        let _ = write!(
+            out,
+            "-A {chain}{} -c {} {}",
+            spec_criteria(&r.spec),
+            r.counters.packets,
+            r.counters.bytes
+        );
+        ext::save_target(&r.spec.target, out);
+    } else {
+        let _ = write!(out, "-A {chain}{}", spec_to_string(&r.spec));
+    }
+    out.push('\n');
 }

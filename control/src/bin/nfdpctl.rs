@@ -1,6 +1,7 @@
 //! `nfdpctl`: the operator's client of nfdp's gRPC API. Called through a link named
 //! iptables, iptables-save, iptables-restore, ip6tables, ip6tables-save, ip6tables-restore
-//! (also their -legacy / -nft forms), conntrack, ipset or arptables*, it behaves as that tool (`nfdpctl install-links DIR` makes the links).
+//! (also their -legacy / -nft forms), conntrack, ipset or arptables*, it behaves as that
+//! tool (`nfdpctl install-links DIR` makes the links).
 
 use clap::{Parser, Subcommand};
 use control::ctl::{self, CtlCommand, Io, Target, Tool};

@@ -79,9 +79,13 @@ pub fn wait_interval_warning_in(args: &[String], io: &mut Io<'_>, family: Family
         return None;
     }
     let prog = program(family);
+    let version = version(family, "");
     io.err(
-        format!("{}: --wait-interval only makes sense with --wait\n\nTry `{prog} -h' or '{prog} --help' for more information.\n", version(family, ""))
-            .as_bytes(),
+        format!(
+            "{version}: --wait-interval only makes sense with --wait\n\n\
+             Try `{prog} -h' or '{prog} --help' for more information.\n"
+        )
+        .as_bytes(),
     );
     Some(2)
 }

@@ -1,6 +1,7 @@
 //! nfdpctl, the operator's client of the gRPC API: a drop-in for iptables,
-//! iptables-save, iptables-restore (and their ip6tables forms) and conntrack (by subcommand or by the name it is
-//! called through), plus sysctl, ip, stats and trace.
+//! iptables-save, iptables-restore (and their ip6tables forms), arptables*, ipset and
+//! conntrack (by subcommand or by the name it is called through), plus sysctl, ip, stats
+//! and trace.
 //!
 //! When the daemon cannot be reached the tools fail as they do when they cannot talk to
 //! the kernel: iptables* print `iptables v1.8.9 (nf_tables): cannot connect to nfdp at

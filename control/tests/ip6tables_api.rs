@@ -699,3 +699,31 @@ fn without_file6_ip6tables_changes_live_in_memory() {
     assert!(files.is_empty(), "{files:?}");
     drop(run);
 }
+
+#[test]
+fn a_file6_that_cannot_be_written_refuses_the_change() {
+    let serial = serial();
+    let dir = temp_dir("ip6tables-unwritable");
+    std::fs::write(dir.join("rules.v4"), RULES4).unwrap();
+    std::fs::create_dir(dir.join("v6")).unwrap();
+    std::fs::write(dir.join("v6/rules.v6"), RULES6).unwrap();
+    let extra = format!("file6 = \"{}/v6/rules.v6\"\n", dir.display());
+    let (daemon, wires) = boot(write_config(&dir, &config_text(&dir, &extra)));
+    let run = Running::new(daemon, wires, dir.clone(), serial);
+    let ctl = Ctl::new(&dir);
+    // The file's directory gone: the write back fails, so the change is refused.
+    std::fs::remove_dir_all(dir.join("v6")).unwrap();
+    let (code, _, err) = ctl.run(
+        Tool::Ip6tables,
+        &["-A", "INPUT", "-s", "2001:db8::1", "-j", "DROP"],
+        None,
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.starts_with("ip6tables v1.8.9 (nf_tables): cannot write the ip6tables file "),
+        "{err}"
+    );
+    let (_, out, _) = ctl.run(Tool::Ip6tables, &["-S", "INPUT"], None);
+    assert_eq!(out, "-P INPUT ACCEPT\n-A INPUT -p ipv6-icmp -j ACCEPT\n");
+    drop(run);
+}

@@ -118,6 +118,7 @@ impl Harness {
             .block_on(c.save(pb::SaveRequest {
                 table: String::new(),
                 counters,
+                ..Default::default()
             }))
             .expect("save")
             .into_inner()
@@ -136,6 +137,7 @@ impl Harness {
         self.rt
             .block_on(c.exec(pb::ExecRequest {
                 args: args.iter().map(|s| s.to_string()).collect(),
+                ..Default::default()
             }))
             .expect("exec")
             .into_inner()
@@ -361,6 +363,7 @@ fn save_has_the_workers_counters_and_zero_restarts_them() {
         table: "filter".into(),
         chain: String::new(),
         rule: 0,
+        ..Default::default()
     }))
     .expect("zero");
     let s = h.save(true);

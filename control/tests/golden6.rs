@@ -66,10 +66,9 @@ fn goldens_match_ip6tables_save() {
 }
 
 /// Refusals whose text nfdp does not reproduce (the refusal itself holds: nothing changes).
-/// `-j REDIRECT --to-ports` without `-p tcp|udp|sctp|dccp`: libip6t_REDIRECT refuses it
-/// while parsing (`Need TCP, UDP, SCTP or DCCP with port specification`), nfdp at the
-/// rule's check (the kernel's refusal text): a target's parser does not see `-p`.
-const DEVIATIONS: &[&str] = &["redirect_ports_without_protocol"];
+/// None now: `-j REDIRECT --to-ports` without `-p tcp|udp|sctp|dccp`, refused by
+/// libip6t_REDIRECT while parsing, is refused in its words at the rule's check.
+const DEVIATIONS: &[&str] = &[];
 
 #[test]
 fn refusals_print_what_ip6tables_restore_prints() {

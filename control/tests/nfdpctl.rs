@@ -600,7 +600,8 @@ fn iptables_save_adds_the_comment_lines() {
         d.calls(),
         vec![Call::Save(SaveRequest {
             table: "filter".into(),
-            counters: true
+            counters: true,
+            family: 0
         })]
     );
     let (out, err, rc) = d.ctl(&["iptables-save", "-t", "bogus"], "");
@@ -650,6 +651,7 @@ fn iptables_restore_sends_stdin_and_flags_and_prints_refusals() {
             counters,
             test,
             table: table.into(),
+            family: 0,
         })
     };
     assert_eq!(
@@ -1088,7 +1090,8 @@ fn tools_run_in_process_with_given_input() {
             noflush: true,
             counters: false,
             test: false,
-            table: String::new()
+            table: String::new(),
+            family: 0
         })]
     );
 }

@@ -8,6 +8,8 @@ Against the daemon at $NFDP_SOCKET (default /run/nfdp/nfdp.sock) it:
   * checks that a Restore with a syntax error is refused with INVALID_ARGUMENT and the
     iptables-restore message, and that a test-only Restore publishes nothing: the ruleset
     is unchanged after both;
+  * restores and saves ip6tables' filter table (family IP_FAMILY_IPV6), iptables' left
+    as it was;
   * lists conntrack (Conntrack.List) and checks it against Conntrack.Count; with
     NFDP_EXPECT_CONNTRACK=N the list must hold exactly N entries;
   * reads Stats.Get: the ruleset generation is the one Restore published or later, and
@@ -85,6 +87,16 @@ COMMIT
 
 BAD = "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -p tcp --dport -j ACCEPT\nCOMMIT\n"
 
+# ip6tables' filter table (Rules requests with family IP_FAMILY_IPV6), as ip6tables-save
+# prints it.
+SAVED6 = """*filter
+:INPUT ACCEPT [0:0]
+:FORWARD DROP [0:0]
+:OUTPUT ACCEPT [0:0]
+-A FORWARD -s 2001:db8::/32 -p tcp -m tcp --dport 22 -j DROP
+COMMIT
+"""
+
 
 def main():
     try:
@@ -128,6 +140,13 @@ def main():
         check(reply.generation == 0, "test-only Restore published generation %d" % reply.generation)
         saved = rules.Save(pb.SaveRequest(table="filter"), timeout=30).text
         check(saved == SAVED, "the ruleset changed after a refused and a test-only Restore:\n%s" % saved)
+
+        # ip6tables' tables: their own text back, iptables' unchanged.
+        rules.Restore(pb.RestoreRequest(text=SAVED6, family=pb.IP_FAMILY_IPV6), timeout=30)
+        saved6 = rules.Save(pb.SaveRequest(table="filter", family=pb.IP_FAMILY_IPV6), timeout=30).text
+        check(saved6 == SAVED6, "Save of ip6tables' filter table:\n%s\nexpected:\n%s" % (saved6, SAVED6))
+        saved = rules.Save(pb.SaveRequest(table="filter"), timeout=30).text
+        check(saved == SAVED, "an IPv6 Restore changed iptables' tables:\n%s" % saved)
 
         # Conntrack.
         entries = conntrack.List(pb.ConntrackFilter(), timeout=30).entries

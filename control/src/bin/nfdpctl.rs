@@ -1,6 +1,7 @@
 //! `nfdpctl`: the operator's client of nfdp's gRPC API. Called through a link named
-//! iptables, iptables-save, iptables-restore (also their -legacy / -nft forms) or
-//! conntrack, it behaves as that tool (`nfdpctl install-links DIR` makes the links).
+//! iptables, iptables-save, iptables-restore, ip6tables, ip6tables-save, ip6tables-restore
+//! (also their -legacy / -nft forms), conntrack, ipset or arptables*, it behaves as that
+//! tool (`nfdpctl install-links DIR` makes the links).
 
 use clap::{Parser, Subcommand};
 use control::ctl::{self, CtlCommand, Io, Target, Tool};
@@ -10,7 +11,7 @@ use std::path::PathBuf;
 #[command(
     name = "nfdpctl",
     version,
-    about = "nfdp's operator CLI: iptables, arptables, ipset, conntrack, sysctl, ip, stats and trace over the gRPC API"
+    about = "nfdp's operator CLI: iptables, ip6tables, arptables, ipset, conntrack, sysctl, ip, stats and trace over the gRPC API"
 )]
 struct Cli {
     /// The daemon's Unix socket (else $NFDP_SOCKET, else /run/nfdp/nfdp.sock).
@@ -43,6 +44,24 @@ enum Cmd {
     /// iptables-restore [-n] [-c] [-t] [-T TABLE] [FILE] (stdin without FILE).
     #[command(name = "iptables-restore", disable_help_flag = true)]
     IptablesRestore {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// ip6tables ARGS: run as ip6tables 1.8.9 would (ip6tables' tables).
+    #[command(disable_help_flag = true)]
+    Ip6tables {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// ip6tables-save [-c] [-t TABLE].
+    #[command(name = "ip6tables-save", disable_help_flag = true)]
+    Ip6tablesSave {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// ip6tables-restore [-n] [-c] [-t] [-T TABLE] [FILE] (stdin without FILE).
+    #[command(name = "ip6tables-restore", disable_help_flag = true)]
+    Ip6tablesRestore {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
@@ -97,7 +116,8 @@ enum Cmd {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
-    /// Creates DIR/{iptables,iptables-save,iptables-restore,conntrack} -> this binary.
+    /// Creates DIR/{iptables,ip6tables,arptables}{,-save,-restore}, conntrack, ipset ->
+    /// this binary.
     InstallLinks { dir: PathBuf },
 }
 
@@ -154,6 +174,9 @@ fn main() {
         Cmd::Iptables { args } => Ok(Job::Tool(Tool::Iptables, args)),
         Cmd::IptablesSave { args } => Ok(Job::Tool(Tool::IptablesSave, args)),
         Cmd::IptablesRestore { args } => Ok(Job::Tool(Tool::IptablesRestore, args)),
+        Cmd::Ip6tables { args } => Ok(Job::Tool(Tool::Ip6tables, args)),
+        Cmd::Ip6tablesSave { args } => Ok(Job::Tool(Tool::Ip6tablesSave, args)),
+        Cmd::Ip6tablesRestore { args } => Ok(Job::Tool(Tool::Ip6tablesRestore, args)),
         Cmd::Conntrack { args } => Ok(Job::Tool(Tool::Conntrack, args)),
         Cmd::Ipset { args } => Ok(Job::Tool(Tool::Ipset, args)),
         Cmd::Arptables { args } => Ok(Job::Tool(Tool::Arptables, args)),

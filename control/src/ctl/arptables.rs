@@ -33,6 +33,7 @@ pub async fn arptables(conn: Conn, args: &[String], io: &mut Io<'_>) -> i32 {
     match ArptablesClient::new(conn)
         .exec(ExecRequest {
             args: args.to_vec(),
+            ..Default::default()
         })
         .await
     {

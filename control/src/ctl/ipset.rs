@@ -65,6 +65,7 @@ pub async fn ipset(conn: Conn, args: &[String], input: Option<String>, io: &mut 
     match client
         .exec(ExecRequest {
             args: args.to_vec(),
+            ..Default::default()
         })
         .await
     {

@@ -1,14 +1,31 @@
 //! `iptables`, `iptables-save` and `iptables-restore` over the Rules service: the
-//! arguments go to the daemon, which answers with what iptables 1.8.9 prints.
+//! arguments go to the daemon, which answers with what iptables 1.8.9 prints. The
+//! ip6tables forms are the same code with `Family::V6`: the requests name the family and
+//! every text names ip6tables.
 
 use super::connect::Conn;
 use super::{status_message, Io};
 use crate::api::pb::rules_client::RulesClient;
-use crate::api::pb::{ExecRequest, RestoreRequest, SaveRequest};
+use crate::api::pb::{ExecRequest, IpFamily, RestoreRequest, SaveRequest};
+use crate::iptables::cli::program;
+use dataplane::ruleset::Family;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// `iptables -V`.
 pub const VERSION: &str = "iptables v1.8.9 (nf_tables)";
+
+/// `iptables -V` or `ip6tables -V`; `suffix` names `-save` or `-restore`.
+pub fn version(family: Family, suffix: &str) -> String {
+    format!("{}{suffix} v1.8.9 (nf_tables)", program(family))
+}
+
+/// The request field for `family`.
+fn pb_family(family: Family) -> i32 {
+    match family {
+        Family::V4 => IpFamily::Ipv4 as i32,
+        Family::V6 => IpFamily::Ipv6 as i32,
+    }
+}
 
 /// Drops the xtables lock options (`-w`/`--wait [SECONDS]`, `-W`/`--wait-interval USEC`):
 /// nfdp applies each command atomically, there is no lock to wait for.
@@ -41,6 +58,11 @@ pub fn strip_wait_options(args: &[String]) -> Vec<String> {
 
 /// What iptables 1.8.9 says about `-W`: a warning, and a usage error without `-w`.
 pub fn wait_interval_warning(args: &[String], io: &mut Io<'_>) -> Option<i32> {
+    wait_interval_warning_in(args, io, Family::V4)
+}
+
+/// `wait_interval_warning` of iptables or ip6tables.
+pub fn wait_interval_warning_in(args: &[String], io: &mut Io<'_>, family: Family) -> Option<i32> {
     let is = |a: &String, short: &str, long: &str| {
         a == short
             || a.starts_with(long)
@@ -56,18 +78,27 @@ pub fn wait_interval_warning(args: &[String], io: &mut Io<'_>) -> Option<i32> {
     if waits {
         return None;
     }
+    let prog = program(family);
+    let version = version(family, "");
     io.err(
-        format!("{VERSION}: --wait-interval only makes sense with --wait\n\nTry `iptables -h' or 'iptables --help' for more information.\n")
-            .as_bytes(),
+        format!(
+            "{version}: --wait-interval only makes sense with --wait\n\n\
+             Try `{prog} -h' or '{prog} --help' for more information.\n"
+        )
+        .as_bytes(),
     );
     Some(2)
 }
 
 /// `iptables ARGS` (after [`wait_interval_warning`]): forwarded to `Rules.Exec`; its stdout, stderr and exit code reproduced.
-pub async fn iptables(conn: Conn, args: &[String], io: &mut Io<'_>) -> i32 {
+pub async fn iptables(conn: Conn, args: &[String], family: Family, io: &mut Io<'_>) -> i32 {
     let args = strip_wait_options(args);
     let mut client = RulesClient::new(conn);
-    match client.exec(ExecRequest { args }).await {
+    let req = ExecRequest {
+        args,
+        family: pb_family(family),
+    };
+    match client.exec(req).await {
         Ok(r) => {
             let r = r.into_inner();
             io.out(r.stdout.as_bytes());
@@ -75,14 +106,17 @@ pub async fn iptables(conn: Conn, args: &[String], io: &mut Io<'_>) -> i32 {
             r.exit_code
         }
         Err(s) => {
-            io.err_line(&prefixed(&format!("{VERSION}: "), &status_message(&s)));
+            io.err_line(&prefixed(
+                &format!("{}: ", version(family, "")),
+                &status_message(&s),
+            ));
             failure_code(&s)
         }
     }
 }
 
 fn prefixed(prefix: &str, msg: &str) -> String {
-    if msg.starts_with("iptables") {
+    if msg.starts_with("iptables") || msg.starts_with("ip6tables") {
         msg.to_string()
     } else {
         format!("{prefix}{msg}")
@@ -119,10 +153,10 @@ pub struct SaveArgs {
 
 /// getopt_long's refusal of an option, as iptables-save / iptables-restore print it.
 fn getopt_error(prog: &str, opt: &str, missing_arg: bool) -> String {
-    let trailer = if prog == "iptables-save" {
-        "Look at manual page `iptables-save.8' for more information.\n"
+    let trailer = if prog.ends_with("-save") {
+        format!("Look at manual page `{prog}.8' for more information.\n")
     } else {
-        "Try `iptables-restore -h' for more information.\n"
+        format!("Try `{prog} -h' for more information.\n")
     };
     let first = match (opt.strip_prefix("--"), missing_arg) {
         (Some(long), true) => format!(
@@ -138,6 +172,12 @@ fn getopt_error(prog: &str, opt: &str, missing_arg: bool) -> String {
 
 /// iptables-save's command line; Err is the exact stderr text (exit 1).
 pub fn parse_save(args: &[String]) -> Result<SaveArgs, String> {
+    parse_save_in(args, Family::V4)
+}
+
+/// `parse_save` of iptables-save or ip6tables-save.
+pub fn parse_save_in(args: &[String], family: Family) -> Result<SaveArgs, String> {
+    let prog = &format!("{}-save", program(family));
     let mut s = SaveArgs::default();
     let mut i = 0;
     while i < args.len() {
@@ -154,7 +194,7 @@ pub fn parse_save(args: &[String]) -> Result<SaveArgs, String> {
                 i += 1;
                 Ok(args[i - 1].clone())
             } else {
-                Err(getopt_error("iptables-save", name, true))
+                Err(getopt_error(prog, name, true))
             }
         };
         match a {
@@ -179,7 +219,7 @@ pub fn parse_save(args: &[String]) -> Result<SaveArgs, String> {
                     "-M"
                 })?;
             }
-            _ if a.starts_with('-') => return Err(getopt_error("iptables-save", a, false)),
+            _ if a.starts_with('-') => return Err(getopt_error(prog, a, false)),
             _ => return Err("Unknown arguments found on commandline\n".to_string()),
         }
     }
@@ -228,6 +268,11 @@ pub fn ctime(secs: u64) -> String {
 /// Adds iptables-save's `# Generated by` / `# Completed on` lines around every table of
 /// `text` (the daemon's Save reply holds the tables only).
 pub fn with_comment_lines(text: &str, stamp: &str) -> String {
+    with_comment_lines_in(text, stamp, Family::V4)
+}
+
+/// `with_comment_lines` naming iptables-save or ip6tables-save.
+pub fn with_comment_lines_in(text: &str, stamp: &str, family: Family) -> String {
     if text.starts_with("# Generated by") {
         return text.to_string();
     }
@@ -235,7 +280,8 @@ pub fn with_comment_lines(text: &str, stamp: &str) -> String {
     for line in text.lines() {
         if line.starts_with('*') {
             out.push_str(&format!(
-                "# Generated by iptables-save v1.8.9 (nf_tables) on {stamp}\n"
+                "# Generated by {} on {stamp}\n",
+                version(family, "-save")
             ));
         }
         out.push_str(line);
@@ -247,16 +293,17 @@ pub fn with_comment_lines(text: &str, stamp: &str) -> String {
     out
 }
 
-/// `iptables-save [-c] [-t TABLE]`.
-pub async fn iptables_save(conn: Conn, a: &SaveArgs, io: &mut Io<'_>) -> i32 {
+/// `iptables-save [-c] [-t TABLE]` (ip6tables-save with `Family::V6`).
+pub async fn iptables_save(conn: Conn, a: &SaveArgs, family: Family, io: &mut Io<'_>) -> i32 {
     let mut client = RulesClient::new(conn);
     let req = SaveRequest {
         table: a.table.clone(),
         counters: a.counters,
+        family: pb_family(family),
     };
     match client.save(req).await {
         Ok(r) => {
-            let text = with_comment_lines(&r.into_inner().text, &ctime_now());
+            let text = with_comment_lines_in(&r.into_inner().text, &ctime_now(), family);
             match &a.file {
                 Some(f) => match std::fs::write(f, text) {
                     Ok(()) => 0,
@@ -274,9 +321,15 @@ pub async fn iptables_save(conn: Conn, a: &SaveArgs, io: &mut Io<'_>) -> i32 {
                 }
             }
         }
+        // A refusal (with its exit status) is the tool's own stderr; other failures
+        // are prefixed as iptables-save prefixes its errors.
+        Err(s) if s.metadata().contains_key("nfdp-exit-code") => {
+            io.err_line(&status_message(&s));
+            failure_code(&s)
+        }
         Err(s) => {
             io.err_line(&prefixed(
-                "iptables-save v1.8.9 (nf_tables): ",
+                &format!("{}: ", version(family, "-save")),
                 &status_message(&s),
             ));
             failure_code(&s)
@@ -294,10 +347,18 @@ pub struct RestoreArgs {
     /// Input file; stdin when absent.
     pub file: Option<String>,
     pub version: bool,
+    /// `-h` / `--help`: the usage, on stderr.
+    pub help: bool,
 }
 
 /// iptables-restore's command line; Err is the exact stderr text (exit 1).
 pub fn parse_restore(args: &[String]) -> Result<RestoreArgs, String> {
+    parse_restore_in(args, Family::V4)
+}
+
+/// `parse_restore` of iptables-restore or ip6tables-restore.
+pub fn parse_restore_in(args: &[String], family: Family) -> Result<RestoreArgs, String> {
+    let prog = &format!("{}-restore", program(family));
     let args = strip_wait_options(args);
     let mut r = RestoreArgs::default();
     let mut i = 0;
@@ -310,9 +371,10 @@ pub fn parse_restore(args: &[String]) -> Result<RestoreArgs, String> {
             "-t" | "--test" => r.test = true,
             "-v" | "--verbose" => {}
             "-V" | "--version" => r.version = true,
+            "-h" | "--help" => r.help = true,
             "-T" | "--table" | "-M" | "--modprobe" => {
                 if i >= args.len() {
-                    return Err(getopt_error("iptables-restore", a, true));
+                    return Err(getopt_error(prog, a, true));
                 }
                 if a == "-T" || a == "--table" {
                     r.table = args[i].clone();
@@ -337,7 +399,7 @@ pub fn parse_restore(args: &[String]) -> Result<RestoreArgs, String> {
                 }
             }
             _ if a.starts_with('-') && a != "-" => {
-                return Err(getopt_error("iptables-restore", a, false));
+                return Err(getopt_error(prog, a, false));
             }
             _ => {
                 if r.file.is_some() {
@@ -352,7 +414,14 @@ pub fn parse_restore(args: &[String]) -> Result<RestoreArgs, String> {
 
 /// `iptables-restore [-n] [-c] [-t] [-T TABLE] [FILE]`: the text (FILE or `input`) goes to
 /// `Rules.Restore`; its refusal is printed as iptables-restore prints it.
-pub async fn iptables_restore(conn: Conn, a: &RestoreArgs, text: String, io: &mut Io<'_>) -> i32 {
+/// ip6tables-restore with `Family::V6`.
+pub async fn iptables_restore(
+    conn: Conn,
+    a: &RestoreArgs,
+    text: String,
+    family: Family,
+    io: &mut Io<'_>,
+) -> i32 {
     let mut client = RulesClient::new(conn);
     let req = RestoreRequest {
         text,
@@ -360,12 +429,14 @@ pub async fn iptables_restore(conn: Conn, a: &RestoreArgs, text: String, io: &mu
         counters: a.counters,
         test: a.test,
         table: a.table.clone(),
+        family: pb_family(family),
     };
     // Refused here, before it is sent: the daemon would refuse it with tonic's words.
     let size = prost::Message::encoded_len(&req);
     if size > crate::api::server::MAX_MESSAGE {
         io.err_line(&format!(
-            "iptables-restore v1.8.9 (nf_tables): input too large: {size} bytes, nfdp takes at most {} bytes ({} MiB)",
+            "{}: input too large: {size} bytes, nfdp takes at most {} bytes ({} MiB)",
+            version(family, "-restore"),
             crate::api::server::MAX_MESSAGE,
             crate::api::server::MAX_MESSAGE >> 20
         ));
@@ -384,6 +455,12 @@ pub async fn iptables_restore(conn: Conn, a: &RestoreArgs, text: String, io: &mu
 /// exact stderr text. Reading stops past what one request may carry, so an endless input
 /// (`< /dev/zero`) is refused instead of filling memory.
 pub fn read_restore_input(file: Option<&str>) -> Result<String, String> {
+    read_restore_input_in(file, Family::V4)
+}
+
+/// `read_restore_input` of iptables-restore or ip6tables-restore (named in its errors).
+pub fn read_restore_input_in(file: Option<&str>, family: Family) -> Result<String, String> {
+    let prog = program(family);
     use crate::api::server::MAX_MESSAGE;
     use crate::input_file::read_bounded;
     let read = match file {
@@ -396,10 +473,10 @@ pub fn read_restore_input(file: Option<&str>) -> Result<String, String> {
     };
     read.map_err(|e| match e.kind() {
         std::io::ErrorKind::FileTooLarge => format!(
-            "iptables-restore v1.8.9 (nf_tables): input too large: over {MAX_MESSAGE} bytes, nfdp takes at most {MAX_MESSAGE} bytes ({} MiB)\n",
+            "{prog}-restore v1.8.9 (nf_tables): input too large: over {MAX_MESSAGE} bytes, nfdp takes at most {MAX_MESSAGE} bytes ({} MiB)\n",
             MAX_MESSAGE >> 20
         ),
-        _ => format!("iptables-restore: reading input: {}\n", super::os_error(&e)),
+        _ => format!("{prog}-restore: reading input: {}\n", super::os_error(&e)),
     })
 }
 
@@ -503,7 +580,8 @@ mod tests {
                 test: true,
                 table: "filter".into(),
                 file: Some("/tmp/x".into()),
-                version: false
+                version: false,
+                help: false
             }
         );
         let r = parse_restore(&v(&["-nc", "--table=nat"])).unwrap();

@@ -1,6 +1,6 @@
 //! `nfdpctl install-links DIR`: the links that make nfdpctl answer as iptables,
-//! iptables-save, iptables-restore, conntrack, ipset and arptables(-save, -restore) when DIR is
-//! first on PATH.
+//! iptables-save, iptables-restore, their ip6tables forms, conntrack, ipset and
+//! arptables(-save, -restore) when DIR is first on PATH.
 
 use std::io;
 use std::path::Path;
@@ -10,6 +10,9 @@ pub const LINK_NAMES: &[&str] = &[
     "iptables",
     "iptables-save",
     "iptables-restore",
+    "ip6tables",
+    "ip6tables-save",
+    "ip6tables-restore",
     "conntrack",
     "ipset",
     "arptables",

@@ -1,6 +1,7 @@
 //! nfdpctl, the operator's client of the gRPC API: a drop-in for iptables,
-//! iptables-save, iptables-restore and conntrack (by subcommand or by the name it is
-//! called through), plus sysctl, ip, stats and trace.
+//! iptables-save, iptables-restore (and their ip6tables forms), arptables*, ipset and
+//! conntrack (by subcommand or by the name it is called through), plus sysctl, ip, stats
+//! and trace.
 //!
 //! When the daemon cannot be reached the tools fail as they do when they cannot talk to
 //! the kernel: iptables* print `iptables v1.8.9 (nf_tables): cannot connect to nfdp at
@@ -14,6 +15,7 @@ pub mod connect;
 pub mod conntrack;
 pub mod ct_args;
 pub mod ct_format;
+pub mod help;
 pub mod ip;
 pub mod ipset;
 pub mod iptables;
@@ -117,6 +119,9 @@ pub enum Tool {
     Iptables,
     IptablesSave,
     IptablesRestore,
+    Ip6tables,
+    Ip6tablesSave,
+    Ip6tablesRestore,
     Conntrack,
     Ipset,
     Arptables,
@@ -134,6 +139,13 @@ pub fn tool_for_argv0(argv0: &str) -> Option<Tool> {
         "iptables-restore" | "iptables-legacy-restore" | "iptables-nft-restore" => {
             Some(Tool::IptablesRestore)
         }
+        "ip6tables" | "ip6tables-legacy" | "ip6tables-nft" => Some(Tool::Ip6tables),
+        "ip6tables-save" | "ip6tables-legacy-save" | "ip6tables-nft-save" => {
+            Some(Tool::Ip6tablesSave)
+        }
+        "ip6tables-restore" | "ip6tables-legacy-restore" | "ip6tables-nft-restore" => {
+            Some(Tool::Ip6tablesRestore)
+        }
         "conntrack" => Some(Tool::Conntrack),
         "ipset" => Some(Tool::Ipset),
         "arptables" | "arptables-nft" => Some(Tool::Arptables),
@@ -148,6 +160,9 @@ fn tool_name(tool: Tool) -> &'static str {
         Tool::Iptables => "iptables",
         Tool::IptablesSave => "iptables-save",
         Tool::IptablesRestore => "iptables-restore",
+        Tool::Ip6tables => "ip6tables",
+        Tool::Ip6tablesSave => "ip6tables-save",
+        Tool::Ip6tablesRestore => "ip6tables-restore",
         Tool::Conntrack => "conntrack",
         Tool::Ipset => "ipset",
         Tool::Arptables => "arptables",
@@ -198,22 +213,32 @@ pub async fn run_tool_with_input(
     target: &Target,
     io: &mut Io<'_>,
 ) -> i32 {
+    use dataplane::ruleset::Family;
+    // The ip6tables tools are the iptables code with the other family.
+    let family = match tool {
+        Tool::Ip6tables | Tool::Ip6tablesSave | Tool::Ip6tablesRestore => Family::V6,
+        _ => Family::V4,
+    };
     match tool {
-        Tool::Iptables => {
+        Tool::Iptables | Tool::Ip6tables => {
             if args.iter().any(|a| a == "-V" || a == "--version") {
-                io.out_line(iptables::VERSION);
+                io.out_line(&iptables::version(family, ""));
                 return 0;
             }
-            if let Some(code) = iptables::wait_interval_warning(args, io) {
+            if help::asks_for_help(args) {
+                io.out(help::main_help(family).as_bytes());
+                return 0;
+            }
+            if let Some(code) = iptables::wait_interval_warning_in(args, io, family) {
                 return code;
             }
             match connect_or_fail(Some(tool), target, io).await {
-                Ok(c) => iptables::iptables(c, args, io).await,
+                Ok(c) => iptables::iptables(c, args, family, io).await,
                 Err(code) => code,
             }
         }
-        Tool::IptablesSave => {
-            let a = match iptables::parse_save(args) {
+        Tool::IptablesSave | Tool::Ip6tablesSave => {
+            let a = match iptables::parse_save_in(args, family) {
                 Ok(a) => a,
                 Err(msg) => {
                     io.err(msg.as_bytes());
@@ -221,16 +246,16 @@ pub async fn run_tool_with_input(
                 }
             };
             if a.version {
-                io.out_line("iptables-save v1.8.9 (nf_tables)");
+                io.out_line(&iptables::version(family, "-save"));
                 return 0;
             }
             match connect_or_fail(Some(tool), target, io).await {
-                Ok(c) => iptables::iptables_save(c, &a, io).await,
+                Ok(c) => iptables::iptables_save(c, &a, family, io).await,
                 Err(code) => code,
             }
         }
-        Tool::IptablesRestore => {
-            let a = match iptables::parse_restore(args) {
+        Tool::IptablesRestore | Tool::Ip6tablesRestore => {
+            let a = match iptables::parse_restore_in(args, family) {
                 Ok(a) => a,
                 Err(msg) => {
                     io.err(msg.as_bytes());
@@ -238,12 +263,16 @@ pub async fn run_tool_with_input(
                 }
             };
             if a.version {
-                io.out_line("iptables-restore v1.8.9 (nf_tables)");
+                io.out_line(&iptables::version(family, "-restore"));
+                return 0;
+            }
+            if a.help {
+                io.err(help::restore_help(family).as_bytes());
                 return 0;
             }
             let read = match (input, a.file.as_deref()) {
                 (Some(text), None | Some("-")) => Ok(text),
-                (_, file) => iptables::read_restore_input(file),
+                (_, file) => iptables::read_restore_input_in(file, family),
             };
             let text = match read {
                 Ok(t) => t,
@@ -253,7 +282,7 @@ pub async fn run_tool_with_input(
                 }
             };
             match connect_or_fail(Some(tool), target, io).await {
-                Ok(c) => iptables::iptables_restore(c, &a, text, io).await,
+                Ok(c) => iptables::iptables_restore(c, &a, text, family, io).await,
                 Err(code) => code,
             }
         }

@@ -296,7 +296,16 @@ fn argv0_selects_the_tool() {
     assert_eq!(tool_for_argv0("conntrack"), Some(Tool::Conntrack));
     assert_eq!(tool_for_argv0("/usr/local/sbin/ipset"), Some(Tool::Ipset));
     assert_eq!(tool_for_argv0("nfdpctl"), None);
-    assert_eq!(tool_for_argv0("ip6tables"), None);
+    assert_eq!(tool_for_argv0("ip6tables"), Some(Tool::Ip6tables));
+    assert_eq!(
+        tool_for_argv0("/usr/sbin/ip6tables-nft-save"),
+        Some(Tool::Ip6tablesSave)
+    );
+    assert_eq!(
+        tool_for_argv0("ip6tables-restore"),
+        Some(Tool::Ip6tablesRestore)
+    );
+    assert_eq!(tool_for_argv0("ip6tables-translate"), None);
 }
 
 #[test]

@@ -15,7 +15,7 @@ use dataplane::handoff::{Handoff, OwnerDirectory};
 use dataplane::pipeline::Pipeline;
 use dataplane::port::{MacAddr, Port, PortId};
 use dataplane::route::Fib;
-use dataplane::ruleset::Ruleset;
+use dataplane::ruleset::{Family, Ruleset};
 use dataplane::worker::Worker;
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -227,6 +227,38 @@ impl Control {
         })
     }
 
+    /// Writes `rules`' ip6tables tables back to `[rules] file6` (when persisting; without
+    /// file6 they live in memory only, as the ARP table does without arp_file) and then
+    /// publishes it with one swap. The caller holds `lock_changes`; a file that cannot be
+    /// written refuses the change.
+    pub fn commit_rules6(&self, rules: Ruleset) -> Result<u64, PublishError> {
+        self.shared.publish_with(rules, |rules| {
+            let Some(path) = self
+                .config
+                .rules_file6
+                .as_deref()
+                .filter(|_| self.config.rules_persist)
+            else {
+                return Ok(());
+            };
+            let text = rules
+                .ip6
+                .as_deref()
+                .map(|rs| crate::iptables::save_ruleset(rs, false))
+                .unwrap_or_default();
+            persist::write_atomically(path, text.as_bytes())
+                .map_err(|e| format!("cannot write the ip6tables file {}: {e}", path.display()))
+        })
+    }
+
+    /// `commit_rules` for a change of iptables' tables, `commit_rules6` for ip6tables'.
+    pub fn commit_family(&self, rules: Ruleset, family: Family) -> Result<u64, PublishError> {
+        match family {
+            Family::V4 => self.commit_rules(rules),
+            Family::V6 => self.commit_rules6(rules),
+        }
+    }
+
     /// Publishes a ruleset whose sets changed (its rules did not): the sets are written
     /// back to `[rules] ipset_file` (with persist) and swapped in for the workers; the
     /// compiled rules stay. A file that cannot be written refuses the change. The caller
@@ -268,14 +300,16 @@ impl Control {
             .map_err(|e| e.to_string())
     }
 
-    /// SIGHUP: the rules file again, with iptables-restore semantics (only the tables it
-    /// names are replaced; a file that names none changes nothing), and the arptables
-    /// file (it replaces the ARP table). Both are read and checked before either applies.
+    /// SIGHUP: the rules file and the ip6tables file (`[rules] file6`) again, with
+    /// iptables-restore semantics (only the tables a file names are replaced; a file that
+    /// names none changes nothing), and the arptables file (it replaces the ARP table).
+    /// All are read and checked before any applies.
     pub fn reload_rules_file(&self) -> Result<Option<u64>, String> {
         let limit = self.config.rules_file_limit;
         let rules_path = self.config.rules_file.as_deref();
         let arp_path = self.config.arp_file.as_deref();
-        if rules_path.is_none() && arp_path.is_none() {
+        let path6 = self.config.rules_file6.as_deref();
+        if rules_path.is_none() && arp_path.is_none() && path6.is_none() {
             return Err("no [rules] file to reload".into());
         }
         let text = rules_path
@@ -283,6 +317,12 @@ impl Control {
             .transpose()?;
         let arp_text = arp_path
             .map(|p| super::read_arp_text(p, limit))
+            .transpose()?;
+        let text6 = path6
+            .map(|p| {
+                crate::input_file::read_text(p, limit)
+                    .map_err(|e| format!("ip6tables file {}: {e}", p.display()))
+            })
             .transpose()?;
         let _g = self.lock_changes();
         let (current, _) = self.shared.current_rules();
@@ -295,7 +335,22 @@ impl Control {
             crate::iptables::restore(text, &mut rs, crate::iptables::RestoreOptions::default())
                 .map_err(|e| format!("{}:{}: {}", path.display(), e.line, e.message))?;
         }
-        if !text.as_deref().is_some_and(names_a_table) && rs.arp == current.arp {
+        if let (Some(path), Some(text6)) = (path6, &text6) {
+            let rs6 = Arc::make_mut(
+                rs.ip6
+                    .get_or_insert_with(|| Arc::new(Ruleset::new(Family::V6))),
+            );
+            let opts = crate::iptables::RestoreOptions {
+                packet_path: true,
+                ..Default::default()
+            };
+            crate::iptables::restore(text6, rs6, opts)
+                .map_err(|e| format!("{}:{}: {}", path.display(), e.line, e.message))?;
+        }
+        if !text.as_deref().is_some_and(names_a_table)
+            && !text6.as_deref().is_some_and(names_a_table)
+            && rs.arp == current.arp
+        {
             return Ok(None);
         }
         Ok(Some(self.shared.publish(rs)?))
@@ -349,7 +404,12 @@ pub fn start(cfg: Config, rules: Ruleset, ports: Ports, opts: Options) -> Result
         None => None,
     };
 
-    if let Some(path) = cfg.rules_file.as_deref().filter(|_| cfg.rules_persist) {
+    let persisted = [cfg.rules_file.as_deref(), cfg.rules_file6.as_deref()];
+    for path in persisted
+        .into_iter()
+        .flatten()
+        .filter(|_| cfg.rules_persist)
+    {
         let n = persist::remove_stale_temporaries(path);
         if n > 0 {
             tracing::info!(

@@ -7,7 +7,7 @@
 use super::command::{Command, ParsedCommand};
 use super::exec::ExecError;
 use super::restore::RestoreError;
-use dataplane::ruleset::{RulesetError, ValidationErrorKind};
+use dataplane::ruleset::{Family, RulesetError, ValidationErrorKind};
 
 const VERSION: &str = "v1.8.9 (nf_tables)";
 
@@ -78,11 +78,25 @@ fn as_iptables_says(msg: &str) -> String {
     msg.to_string()
 }
 
+/// The program that speaks `family`'s language: iptables or ip6tables.
+pub fn program(family: Family) -> &'static str {
+    match family {
+        Family::V4 => "iptables",
+        Family::V6 => "ip6tables",
+    }
+}
+
 /// What `iptables` prints for a command line the parser refused.
 pub fn parse_refusal(msg: &str) -> Refusal {
+    parse_refusal_in(msg, Family::V4)
+}
+
+/// `parse_refusal` of iptables or ip6tables (the program named in it).
+pub fn parse_refusal_in(msg: &str, family: Family) -> Refusal {
+    let prog = program(family);
     if msg.starts_with("Bad policy name") {
         return refusal(
-            "iptables: Bad policy name. Run `dmesg' for more information.\n".into(),
+            format!("{prog}: Bad policy name. Run `dmesg' for more information.\n"),
             1,
         );
     }
@@ -90,14 +104,14 @@ pub fn parse_refusal(msg: &str) -> Refusal {
         let table = rest.split('\'').next().unwrap_or("");
         return refusal(
             format!(
-                "iptables {VERSION}: table '{table}' does not exist\nPerhaps iptables or your kernel needs to be upgraded.\n"
+                "{prog} {VERSION}: table '{table}' does not exist\nPerhaps {prog} or your kernel needs to be upgraded.\n"
             ),
             3,
         );
     }
     if msg.starts_with("The \"nat\" table is not intended for filtering") {
         return refusal(
-            format!("iptables {VERSION}: \n{msg}\n\n\n{}", try_help("iptables")),
+            format!("{prog} {VERSION}: \n{msg}\n\n\n{}", try_help(prog)),
             2,
         );
     }
@@ -106,27 +120,30 @@ pub fn parse_refusal(msg: &str) -> Refusal {
     let blank = if ends_with_newline(msg) { "\n" } else { "" };
     refusal(
         format!(
-            "{warnings}{}iptables {VERSION}: {msg}\n{blank}{}",
+            "{warnings}{}{prog} {VERSION}: {msg}\n{blank}{}",
             warned_before(msg),
-            try_help("iptables")
+            try_help(prog)
         ),
         2,
     )
 }
 
-fn nft_refusal(op: &str, errno: &str, what: &str) -> Refusal {
-    refusal(
-        format!("iptables {VERSION}:  {op} failed ({errno}): {what}\n"),
-        4,
-    )
-}
-
-fn kernel(msg: &str) -> Refusal {
-    refusal(format!("iptables: {msg}\n"), 1)
-}
-
 /// What `iptables` prints when `cmd` was parsed but refused by the ruleset.
 pub fn exec_refusal(cmd: &ParsedCommand, e: &ExecError) -> Refusal {
+    exec_refusal_in(cmd, e, Family::V4)
+}
+
+/// `exec_refusal` of iptables or ip6tables (the program named in it).
+pub fn exec_refusal_in(cmd: &ParsedCommand, e: &ExecError, family: Family) -> Refusal {
+    let prog = program(family);
+    let nft_refusal = |op: &str, errno: &str, what: &str| {
+        refusal(
+            format!("{prog} {VERSION}:  {op} failed ({errno}): {what}\n"),
+            4,
+        )
+    };
+    let kernel = |msg: &str| refusal(format!("{prog}: {msg}\n"), 1);
+    let parse_refusal = |msg: &str| parse_refusal_in(msg, family);
     let (op, chain) = match &cmd.command {
         Command::Append { chain, .. } => ("RULE_APPEND", chain.as_str()),
         Command::Insert { chain, .. } => ("RULE_INSERT", chain.as_str()),
@@ -141,10 +158,11 @@ pub fn exec_refusal(cmd: &ParsedCommand, e: &ExecError) -> Refusal {
         }
         ExecError::Message(m) if m == "No chain/target/match by that name." => {
             match &cmd.command {
-                Command::List { chain: Some(c) } | Command::ListRules { chain: Some(c) } => {
+                Command::List { chain: Some(c), .. }
+                | Command::ListRules { chain: Some(c), .. } => {
                     refusal(
                         format!(
-                            "iptables {VERSION}: chain `{c}' in table `{}' is incompatible, use 'nft' tool.\n",
+                            "{prog} {VERSION}: chain `{c}' in table `{}' is incompatible, use 'nft' tool.\n",
                             cmd.table.name()
                         ),
                         1,
@@ -184,7 +202,10 @@ pub fn exec_refusal(cmd: &ParsedCommand, e: &ExecError) -> Refusal {
                     parse_refusal(&format!("Chain '{c}' does not exist"))
                 }
                 ValidationErrorKind::Interface { .. } => parse_refusal(&v.to_string()),
-                ValidationErrorKind::Rule(m) if m == "tcp match: only valid for protocol 6" => {
+                ValidationErrorKind::Rule(m)
+                    if m == "tcp match: only valid for protocol 6"
+                        || m == dataplane::ruleset::targets::nat::NEED_PORT_PROTO =>
+                {
                     parse_refusal(m)
                 }
                 ValidationErrorKind::Loop(_) => nft_refusal(op, "Too many links", &rule_in),
@@ -200,18 +221,14 @@ pub fn exec_refusal(cmd: &ParsedCommand, e: &ExecError) -> Refusal {
 /// What `iptables-restore` prints for a refused text (`text` finds the COMMIT line an
 /// error at commit time is reported on).
 pub fn restore_refusal(text: &str, e: &RestoreError) -> Refusal {
-    restore_refusal_in(text, e, dataplane::ruleset::Family::V4)
+    restore_refusal_in(text, e, Family::V4)
 }
 
 /// `restore_refusal` of iptables-restore or ip6tables-restore (the program named in it).
-pub fn restore_refusal_in(
-    text: &str,
-    e: &RestoreError,
-    family: dataplane::ruleset::Family,
-) -> Refusal {
+pub fn restore_refusal_in(text: &str, e: &RestoreError, family: Family) -> Refusal {
     let prog = match family {
-        dataplane::ruleset::Family::V4 => "iptables-restore",
-        dataplane::ruleset::Family::V6 => "ip6tables-restore",
+        Family::V4 => "iptables-restore",
+        Family::V6 => "ip6tables-restore",
     };
     let at = |line: usize, msg: &str| {
         let (warnings, msg) = split_warnings(msg);
@@ -290,7 +307,10 @@ pub fn restore_refusal_in(
         {
             return at(commit_line(), &format!("Chain '{c}' does not exist"));
         }
-        if msg.starts_with("Can't use ") || msg == "tcp match: only valid for protocol 6" {
+        if msg.starts_with("Can't use ")
+            || msg == "tcp match: only valid for protocol 6"
+            || msg == dataplane::ruleset::targets::nat::NEED_PORT_PROTO
+        {
             return at(e.line, msg);
         }
         let errno = if msg.starts_with("jump loop") {

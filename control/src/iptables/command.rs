@@ -39,8 +39,10 @@ pub enum Command {
     Flush {
         chain: Option<String>,
     },
+    /// `-Z [chain [rulenum]]`.
     Zero {
         chain: Option<String>,
+        rule: Option<usize>,
     },
     NewChain {
         chain: String,
@@ -56,11 +58,15 @@ pub enum Command {
         old: String,
         new: String,
     },
+    /// `-L [chain [rulenum]]`.
     List {
         chain: Option<String>,
+        rule: Option<usize>,
     },
+    /// `-S [chain [rulenum]]`.
     ListRules {
         chain: Option<String>,
+        rule: Option<usize>,
     },
 }
 
@@ -75,13 +81,23 @@ impl Command {
     }
 
     /// For an ip6tables command that will run on packets: refused when a rule it adds is
-    /// one the IPv6 packet path cannot run yet (`ipv6_path_refusal`).
+    /// one the IPv6 packet path cannot run yet (`ipv6_path_refusal`, and the matches nfdp
+    /// reads for ip6tables but evaluates on IPv4 fields only).
     pub fn check_ipv6_path(&self) -> Result<(), String> {
-        match self
-            .added_rules()
-            .iter()
-            .find_map(dataplane::pipeline::forward6::ipv6_path_refusal)
-        {
+        let text_only = |spec: &RuleSpec| {
+            spec.matches
+                .iter()
+                .find(|m| matches!(m, dataplane::ruleset::Match::Iprange(_)))
+                .map(|m| {
+                    format!(
+                        "-m {}: IPv6 ranges are not in nfdp's packet path yet",
+                        m.name()
+                    )
+                })
+        };
+        match self.added_rules().iter().find_map(|spec| {
+            dataplane::pipeline::forward6::ipv6_path_refusal(spec).or_else(|| text_only(spec))
+        }) {
             Some(why) => Err(why),
             None => Ok(()),
         }
@@ -469,6 +485,7 @@ pub fn parse_command_in(
             let (min, max) = match word.as_str() {
                 "-A" | "--append" | "-C" | "--check" | "-N" | "--new-chain" | "--new" => (1, 1),
                 "-I" | "--insert" | "-D" | "--delete" => (1, 2),
+                "-Z" | "--zero" | "-L" | "--list" | "-S" | "--list-rules" => (0, 2),
                 "-R" | "--replace" | "-P" | "--policy" | "-E" | "--rename-chain" => (2, 2),
                 _ => (0, 1),
             };
@@ -607,7 +624,10 @@ pub fn parse_command_in(
                 }
                 let goto = word == "-g" || word == "--goto";
                 let t = match ext::new_target_in(&v, family) {
-                    Some(t) if !goto => t,
+                    Some(mut t) if !goto => {
+                        ext::target_for_family(&mut t, family);
+                        t
+                    }
                     Some(_) => return Err(format!("goto '{v}' is not a chain")),
                     None => {
                         if v.is_empty() || v.starts_with('-') {
@@ -690,7 +710,22 @@ pub fn parse_command_in(
             rules: rule.finish()?,
         },
         "-F" | "--flush" => Command::Flush { chain: p(0) },
-        "-Z" | "--zero" => Command::Zero { chain: p(0) },
+        "-Z" | "--zero" => Command::Zero {
+            chain: p(0),
+            rule: if params.len() > 1 {
+                Some(number(1)?)
+            } else {
+                None
+            },
+        },
+        "-L" | "--list" => Command::List {
+            chain: p(0),
+            rule: if params.len() > 1 {
+                Some(number(1)?)
+            } else {
+                None
+            },
+        },
         "-N" | "--new-chain" | "--new" => Command::NewChain { chain },
         "-X" | "--delete-chain" => Command::DeleteChain { chain: p(0) },
         "-P" | "--policy" => {
@@ -704,8 +739,14 @@ pub fn parse_command_in(
             old: chain,
             new: p(1).unwrap_or_default(),
         },
-        "-L" | "--list" => Command::List { chain: p(0) },
-        _ => Command::ListRules { chain: p(0) },
+        _ => Command::ListRules {
+            chain: p(0),
+            rule: if params.len() > 1 {
+                Some(number(1)?)
+            } else {
+                None
+            },
+        },
     };
     Ok(ParsedCommand {
         table,
@@ -802,7 +843,8 @@ mod tests {
         assert_eq!(
             c.command,
             Command::List {
-                chain: Some("POSTROUTING".into())
+                chain: Some("POSTROUTING".into()),
+                rule: None
             }
         );
         assert!(c.list.numeric && c.list.verbose && c.list.line_numbers && !c.list.exact);

@@ -115,7 +115,26 @@ pub fn execute_typed(rs: &mut Ruleset, mut cmd: ParsedCommand) -> Result<String,
             }
         }
         Command::Flush { chain } => rs.edit(kind, |t| t.flush(chain.as_deref())).map_err(err)?,
-        Command::Zero { chain } => rs.edit(kind, |t| t.zero(chain.as_deref())).map_err(err)?,
+        Command::Zero {
+            chain: Some(chain),
+            rule: Some(n),
+        } => {
+            let found = rs
+                .edit(kind, |t| {
+                    let c = t
+                        .chain_mut(&chain)
+                        .ok_or_else(|| RulesetError::NoSuchChain(chain.clone()))?;
+                    Ok(c.rules
+                        .get_mut(n - 1)
+                        .map(|r| r.counters = Counters::default())
+                        .is_some())
+                })
+                .map_err(err)?;
+            if !found {
+                return Err("Bad rule (does a matching rule exist in that chain?).".into());
+            }
+        }
+        Command::Zero { chain, .. } => rs.edit(kind, |t| t.zero(chain.as_deref())).map_err(err)?,
         Command::NewChain { chain } => rs.edit(kind, |t| t.new_chain(&chain)).map_err(err)?,
         Command::DeleteChain { chain } => rs
             .edit(kind, |t| t.delete_chain(chain.as_deref()))
@@ -137,13 +156,39 @@ pub fn execute_typed(rs: &mut Ruleset, mut cmd: ParsedCommand) -> Result<String,
         Command::Rename { old, new } => {
             rs.edit(kind, |t| t.rename_chain(&old, &new)).map_err(err)?
         }
-        Command::ListRules { chain } => {
+        Command::ListRules {
+            chain: Some(chain),
+            rule: Some(n),
+        } => {
+            let t = rs.table(kind).cloned().unwrap_or_else(|| Table::new(kind));
+            let c = t
+                .chain(&chain)
+                .ok_or("No chain/target/match by that name.")?;
+            let mut out = String::new();
+            if let Some(r) = c.rules.get(n - 1) {
+                super::save::list_rule(&chain, r, cmd.list.verbose, &mut out);
+            }
+            return Ok(out);
+        }
+        Command::List {
+            chain: Some(chain),
+            rule: Some(n),
+        } => {
+            let t = rs.table(kind).cloned().unwrap_or_else(|| Table::new(kind));
+            return Ok(super::list::list_one(&t, &chain, n, cmd.list, rs.family)?);
+        }
+        Command::ListRules { chain, .. } => {
             let t = rs.table(kind).cloned().unwrap_or_else(|| Table::new(kind));
             return Ok(list_rules(&t, chain.as_deref(), cmd.list.verbose)?);
         }
-        Command::List { chain } => {
+        Command::List { chain, .. } => {
             let t = rs.table(kind).cloned().unwrap_or_else(|| Table::new(kind));
-            return Ok(super::list::list_table(&t, chain.as_deref(), cmd.list)?);
+            return Ok(super::list::list_table_in(
+                &t,
+                chain.as_deref(),
+                cmd.list,
+                rs.family,
+            )?);
         }
     }
     Ok(String::new())

@@ -8,7 +8,7 @@
 use super::command::ListOptions;
 use super::ext;
 use super::names;
-use dataplane::ruleset::{Chain, Inv, Ipv4Net, Rule, Table, Target};
+use dataplane::ruleset::{Chain, Family, Inv, Ipv4Net, Ipv6Net, Rule, Table, Target};
 use std::fmt::Write;
 use std::net::Ipv4Addr;
 
@@ -99,7 +99,22 @@ fn address(out: &mut String, a: &Option<Inv<Ipv4Net>>, numeric: bool) {
     let _ = write!(out, "{text:<19} ");
 }
 
-fn rule_line(out: &mut String, num_: usize, r: &Rule, o: ListOptions) {
+/// ip6tables' column: `::/0` (or `anywhere`), a host bare, a network `addr/len`.
+fn address6(out: &mut String, a: Option<&Inv<Ipv6Net>>, numeric: bool) {
+    let (inv, net) = a.map_or((false, Ipv6Net::new(0.into(), 0)), |a| (a.inv, a.val));
+    out.push(if inv { '!' } else { ' ' });
+    // ip6tables says `anywhere` for the unspecified address, whatever its mask.
+    let text = if net.addr.is_unspecified() && !numeric {
+        "anywhere".to_string()
+    } else if net.mask == u128::MAX {
+        ext::fmt_addr6(&net.addr)
+    } else {
+        ext::fmt_net6(&net)
+    };
+    let _ = write!(out, "{text:<19} ");
+}
+
+fn rule_line(out: &mut String, num_: usize, r: &Rule, o: ListOptions, family: Family) {
     let s = &r.spec;
     if o.line_numbers {
         let _ = write!(out, "{num_:<4} ");
@@ -139,20 +154,64 @@ fn rule_line(out: &mut String, num_: usize, r: &Rule, o: ListOptions) {
             iface(&s.out_iface)
         );
     }
-    address(out, &s.src, o.numeric);
-    address(out, &s.dst, o.numeric);
+    match family {
+        Family::V4 => {
+            address(out, &s.src, o.numeric);
+            address(out, &s.dst, o.numeric);
+        }
+        Family::V6 => {
+            address6(out, s.src6(), o.numeric);
+            address6(out, s.dst6(), o.numeric);
+        }
+    }
     if matches!(s.target, Target::Goto(_)) {
         out.push_str("[goto] ");
     }
     for m in &s.matches {
-        ext::list_match(m, o.numeric, out);
+        match m {
+            // libxt_multiport names ports as services of the rule's protocol.
+            dataplane::ruleset::Match::Multiport(mp) => {
+                let proto = s.exact_proto().map_or("tcp".into(), names::proto_name);
+                ext::multiport::list_for_proto(mp, &proto, o.numeric, out);
+            }
+            m => ext::list_match(m, o.numeric, out),
+        }
     }
     ext::list_target(&s.target, o.numeric, out);
     out.push('\n');
 }
 
+/// `-L CHAIN RULENUM`: that rule's line alone (nothing when there is no such rule, as
+/// iptables 1.8.9 prints).
+pub fn list_one(
+    t: &Table,
+    chain: &str,
+    num_: usize,
+    o: ListOptions,
+    family: Family,
+) -> Result<String, String> {
+    let c = t
+        .chain(chain)
+        .ok_or_else(|| "No chain/target/match by that name.".to_string())?;
+    let mut out = String::new();
+    if let Some(r) = c.rules.get(num_ - 1) {
+        rule_line(&mut out, num_, r, o, family);
+    }
+    Ok(out)
+}
+
 /// The listing of one table (or one chain of it).
 pub fn list_table(t: &Table, chain: Option<&str>, o: ListOptions) -> Result<String, String> {
+    list_table_in(t, chain, o, Family::V4)
+}
+
+/// `list_table` of an iptables or an ip6tables table (`family`).
+pub fn list_table_in(
+    t: &Table,
+    chain: Option<&str>,
+    o: ListOptions,
+    family: Family,
+) -> Result<String, String> {
     let chains: Vec<&Chain> = match chain {
         Some(name) => vec![t
             .chain(name)
@@ -166,7 +225,7 @@ pub fn list_table(t: &Table, chain: Option<&str>, o: ListOptions) -> Result<Stri
         }
         header(&mut out, c, t.references(&c.name), o);
         for (n, r) in c.rules.iter().enumerate() {
-            rule_line(&mut out, n + 1, r, o);
+            rule_line(&mut out, n + 1, r, o, family);
         }
     }
     Ok(out)

@@ -168,7 +168,8 @@ impl Section {
                     None => self.lines.values_mut().for_each(Vec::clear),
                 }
             }
-            Command::Zero { chain } => self.table.zero(chain.as_deref())?,
+            // ip6tables-restore zeroes the chain even when a rule is named.
+            Command::Zero { chain, .. } => self.table.zero(chain.as_deref())?,
             Command::NewChain { chain } => {
                 self.table.new_chain(&chain)?;
                 self.rule_lines(&chain).clear();

@@ -28,6 +28,13 @@ fn addr6(out: &mut String, flag: &str, a: Option<&Inv<Ipv6Net>>) {
 /// The rule's criteria and target as iptables prints them after `-A CHAIN`:
 /// `-s -d -i -o -p -f`, the matches in order, then the target.
 pub fn spec_to_string(spec: &RuleSpec) -> String {
+    let mut out = spec_criteria(spec);
+    ext::save_target(&spec.target, &mut out);
+    out
+}
+
+/// `spec_to_string` without the target (`-S -v` puts the counters between the two).
+fn spec_criteria(spec: &RuleSpec) -> String {
     let mut out = String::new();
     addr(&mut out, "-s", &spec.src);
     addr(&mut out, "-d", &spec.dst);
@@ -51,7 +58,6 @@ pub fn spec_to_string(spec: &RuleSpec) -> String {
     for m in &spec.matches {
         ext::save_match(m, &mut out);
     }
-    ext::save_target(&spec.target, &mut out);
     out
 }
 
@@ -124,12 +130,26 @@ pub fn list_rules(t: &Table, chain: Option<&str>, verbose: bool) -> Result<Strin
     }
     for c in &chains {
         for r in &c.rules {
-            let _ = write!(out, "-A {}{}", c.name, spec_to_string(&r.spec));
-            if verbose {
-                let _ = write!(out, " -c {} {}", r.counters.packets, r.counters.bytes);
-            }
-            out.push('\n');
+            list_rule(&c.name, r, verbose, &mut out);
         }
     }
     Ok(out)
+}
+
+/// One rule of `-S`: `-A CHAIN ...`, with `-v` its counters before the target (as
+/// iptables prints them).
+pub fn list_rule(chain: &str, r: &Rule, verbose: bool, out: &mut String) {
+    if verbose {
+        let _ = write!(
+            out,
+            "-A {chain}{} -c {} {}",
+            spec_criteria(&r.spec),
+            r.counters.packets,
+            r.counters.bytes
+        );
+        ext::save_target(&r.spec.target, out);
+    } else {
+        let _ = write!(out, "-A {chain}{}", spec_to_string(&r.spec));
+    }
+    out.push('\n');
 }

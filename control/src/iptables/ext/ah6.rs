@@ -85,13 +85,13 @@ impl super::MatchText for Ah6Match {
         }
     }
 
-    /// ` ah spi:5 length:3 reserved` (libip6t_ah's print).
+    /// ` ah spi:5length:3 reserved` (libip6t_ah's print: no space before `length`).
     fn list(&self, _numeric: bool, out: &mut String) {
         out.push_str(" ah ");
         super::esp::list_spis(&self.spis, out);
         if self.len != 0 || self.len_inv {
             let inv = if self.len_inv { "!" } else { "" };
-            let _ = write!(out, " length:{inv}{}", self.len);
+            let _ = write!(out, "length:{inv}{}", self.len);
         }
         if self.res {
             out.push_str(" reserved");

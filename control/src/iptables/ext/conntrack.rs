@@ -72,8 +72,8 @@ pub fn fmt_status(bits: u8) -> String {
 
 /// ip6tables' `--ctorigsrc ADDR[/MASK]` (libxtables' XTTYPE_HOSTMASK): a numeric address
 /// (no name service here) and a length 0..=128 or a mask in address form; the address is
-/// kept as given, not masked.
-fn parse_host6(v: &str, o: &str) -> Result<Ipv6Net, String> {
+/// kept as given, not masked. `ext` names the extension in the mask's refusal.
+pub(super) fn parse_host6_of(ext: &str, v: &str, o: &str) -> Result<Ipv6Net, String> {
     let (a, mk) = match v.split_once('/') {
         Some((a, mk)) => (a, Some(mk)),
         None => (v, None),
@@ -87,7 +87,7 @@ fn parse_host6(v: &str, o: &str) -> Result<Ipv6Net, String> {
     })?;
     let bad = || {
         format!(
-            "conntrack: bad value for option \"{o}\", neither a valid network mask nor valid CIDR (0-128)."
+            "{ext}: bad value for option \"{o}\", neither a valid network mask nor valid CIDR (0-128)."
         )
     };
     let mask = match mk {
@@ -101,6 +101,10 @@ fn parse_host6(v: &str, o: &str) -> Result<Ipv6Net, String> {
         },
     };
     Ok(Ipv6Net { addr, mask })
+}
+
+fn parse_host6(v: &str, o: &str) -> Result<Ipv6Net, String> {
+    parse_host6_of("conntrack", v, o)
 }
 
 /// How ip6tables saves a conntrack address: a host or a non-contiguous mask as the
@@ -300,7 +304,16 @@ impl super::MatchText for ConntrackMatch {
     }
 
     /// `ctstate NEW ctproto 6 ...` (or ` state NEW` for `-m state`).
-    fn list(&self, _numeric: bool, out: &mut String) {
+    fn list(&self, numeric: bool, out: &mut String) {
+        // libxt_conntrack's conntrack_dump_addr: the unspecified address is `anywhere`
+        // without -n.
+        let anywhere = |unspecified: bool, text: String| {
+            if unspecified && !numeric {
+                "anywhere".to_string()
+            } else {
+                text
+            }
+        };
         let neg = |out: &mut String, inv: bool| {
             if inv {
                 out.push_str(" !");
@@ -318,15 +331,26 @@ impl super::MatchText for ConntrackMatch {
             neg(out, p.inv);
             let _ = write!(out, " ctproto {}", p.val);
         }
-        for (name, a) in [
+        let none6 = Default::default();
+        let v6 = self.addrs6.as_deref().unwrap_or(&none6);
+        for (i, (name, a)) in [
             ("ctorigsrc", &self.orig_src),
             ("ctorigdst", &self.orig_dst),
             ("ctreplsrc", &self.repl_src),
             ("ctrepldst", &self.repl_dst),
-        ] {
+        ]
+        .into_iter()
+        .enumerate()
+        {
             if let Some(a) = a {
                 neg(out, a.inv);
-                let _ = write!(out, " {name} {}", fmt_net_bare_host(&a.val));
+                let text = anywhere(a.val.addr.is_unspecified(), fmt_net_bare_host(&a.val));
+                let _ = write!(out, " {name} {text}");
+            }
+            if let Some(a) = &v6[i] {
+                neg(out, a.inv);
+                let text = anywhere(a.val.addr.is_unspecified(), fmt_host6(&a.val));
+                let _ = write!(out, " {name} {text}");
             }
         }
         for (name, p) in [

@@ -1,8 +1,8 @@
-//! libxt_iprange: `--src-range a-b`, `--dst-range a-b`.
+//! libxt_iprange: `--src-range a-b`, `--dst-range a-b` (IPv6 ranges in ip6tables).
 
-use super::{once, opt, parse_addr, Args};
-use dataplane::ruleset::matches::iprange::{AddrRange, IprangeMatch};
-use dataplane::ruleset::Inv;
+use super::{fmt_addr6, once, opt, parse_addr, Args};
+use dataplane::ruleset::matches::iprange::{AddrRange, AddrRange6, IprangeMatch};
+use dataplane::ruleset::{Family, Inv};
 use std::fmt::Write;
 
 pub const OPTIONS: &[&str] = &["--src-range", "--dst-range"];
@@ -13,6 +13,34 @@ fn parse_range(s: &str) -> Result<AddrRange, String> {
         None => (parse_addr(s)?, parse_addr(s)?),
     };
     Ok(AddrRange { lo, hi })
+}
+
+/// ip6tables' range: numeric addresses only (libxt_iprange's
+/// `xtables_numeric_to_ip6addr`); a bare address is a range of one.
+fn parse_range6(s: &str, o: &str) -> Result<AddrRange6, String> {
+    let addr = |a: &str| {
+        a.parse::<std::net::Ipv6Addr>()
+            .map_err(|_| format!("iprange: Bad value for \"{o}\" option: \"{a}\""))
+    };
+    let (lo, hi) = match s.split_once('-') {
+        Some((a, b)) => (addr(a)?, addr(b)?),
+        None => (addr(s)?, addr(s)?),
+    };
+    Ok(AddrRange6 { lo, hi })
+}
+
+/// `lo-hi` of either family's range.
+fn fmt_ranges(m: &IprangeMatch) -> [Option<(bool, String)>; 2] {
+    let v4 = |r: Option<Inv<AddrRange>>| r.map(|r| (r.inv, format!("{}-{}", r.val.lo, r.val.hi)));
+    let v6 = |r: Option<Inv<AddrRange6>>| {
+        r.map(|r| {
+            (
+                r.inv,
+                format!("{}-{}", fmt_addr6(&r.val.lo), fmt_addr6(&r.val.hi)),
+            )
+        })
+    };
+    [v4(m.src).or(v6(m.src6)), v4(m.dst).or(v6(m.dst6))]
 }
 
 impl super::MatchText for IprangeMatch {
@@ -29,9 +57,21 @@ impl super::MatchText for IprangeMatch {
         o: &str,
         inv: bool,
         args: &mut Args,
-        _ctx: &super::Ctx,
+        ctx: &super::Ctx,
     ) -> Result<(), String> {
-        let r = Inv::new(inv, parse_range(&args.value(o)?)?);
+        let v = args.value(o)?;
+        if ctx.family == Family::V6 {
+            let r = Inv::new(inv, parse_range6(&v, o)?);
+            let slot = if o == "--src-range" {
+                &mut self.src6
+            } else {
+                &mut self.dst6
+            };
+            once(slot, o)?;
+            *slot = Some(r);
+            return Ok(());
+        }
+        let r = Inv::new(inv, parse_range(&v)?);
         if o == "--src-range" {
             once(&self.src, o)?;
             self.src = Some(r);
@@ -43,32 +83,36 @@ impl super::MatchText for IprangeMatch {
     }
 
     fn finish(&mut self, _seen: &[&'static str]) -> Result<(), String> {
-        if self.src.is_none() && self.dst.is_none() {
+        if fmt_ranges(self).iter().all(Option::is_none) {
             return Err("iprange match: You must specify `--src-range' or `--dst-range'".into());
         }
         Ok(())
     }
 
+    /// libxtables' guided parser (both families).
+    fn repeated(opt: &str) -> String {
+        format!("iprange: option \"{opt}\" can only be used once.\n")
+    }
+
     fn save(&self, out: &mut String) {
-        for (name, r) in [("--src-range", self.src), ("--dst-range", self.dst)] {
-            if let Some(r) = r {
-                opt(out, r.inv, name);
-                let _ = write!(out, " {}-{}", r.val.lo, r.val.hi);
+        let [src, dst] = fmt_ranges(self);
+        for (name, r) in [("--src-range", src), ("--dst-range", dst)] {
+            if let Some((inv, text)) = r {
+                opt(out, inv, name);
+                let _ = write!(out, " {text}");
             }
         }
     }
 
     fn list(&self, _numeric: bool, out: &mut String) {
-        for (name, r) in [
-            (" source IP range", self.src),
-            (" destination IP range", self.dst),
-        ] {
-            if let Some(r) = r {
+        let [src, dst] = fmt_ranges(self);
+        for (name, r) in [(" source IP range", src), (" destination IP range", dst)] {
+            if let Some((inv, text)) = r {
                 out.push_str(name);
-                if r.inv {
+                if inv {
                     out.push_str(" !");
                 }
-                let _ = write!(out, " {}-{}", r.val.lo, r.val.hi);
+                let _ = write!(out, " {text}");
             }
         }
     }

@@ -108,12 +108,16 @@ impl super::MatchText for Ipv6headerMatch {
     }
 
     /// ` ipv6header flags:!ipv6-frag soft` (libip6t_ipv6header's print).
-    fn list(&self, _numeric: bool, out: &mut String) {
+    fn list(&self, numeric: bool, out: &mut String) {
         out.push_str(" ipv6header flags:");
         if self.inv {
             out.push('!');
         }
-        out.push_str(&header_names(self.headers));
+        if numeric {
+            let _ = std::fmt::Write::write_fmt(out, format_args!("0x{:02X}", self.headers));
+        } else {
+            out.push_str(&header_names(self.headers));
+        }
         if self.soft {
             out.push_str(" soft");
         }

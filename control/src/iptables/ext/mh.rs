@@ -97,7 +97,12 @@ impl super::MatchText for MhMatch {
     }
 
     /// ` mh 5` / ` mh !1:3` (libip6t_mh's print, numeric).
-    fn list(&self, _numeric: bool, out: &mut String) {
+    /// ` mh binding-update`, ` mh !1:3` with -n (libip6t_mh's print: a type's first name).
+    fn list(&self, numeric: bool, out: &mut String) {
+        let name = |t: u8| match MH_NAMES.iter().find(|(_, v)| *v == t) {
+            Some((n, _)) if !numeric => n.to_string(),
+            _ => t.to_string(),
+        };
         out.push_str(" mh");
         if (self.min, self.max) == (0, 0xff) && !self.inv {
             return;
@@ -107,9 +112,9 @@ impl super::MatchText for MhMatch {
             out.push('!');
         }
         if self.min == self.max {
-            let _ = write!(out, "{}", self.min);
+            out.push_str(&name(self.min));
         } else {
-            let _ = write!(out, "{}:{}", self.min, self.max);
+            let _ = write!(out, "{}:{}", name(self.min), name(self.max));
         }
     }
 

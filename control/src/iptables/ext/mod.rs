@@ -666,6 +666,9 @@ pub trait TargetText: TargetExt + Sized {
     fn list_name(&self) -> &'static str {
         Self::NAME
     }
+    /// Sets what depends on the ruleset's family once the target is loaded (libxt_NAT
+    /// reads IPv6 addresses in ip6tables).
+    fn for_family(&mut self, _family: Family) {}
 }
 
 /// The dispatch over `Match`, from the registry.
@@ -811,6 +814,14 @@ macro_rules! target_text_dispatch {
                 return Some(Target::$v(<$t as TargetText>::new()));
             })*
             None
+        }
+
+        /// Sets a freshly loaded target's defaults for the ruleset's family.
+        pub fn target_for_family(t: &mut Target, family: Family) {
+            match t {
+                $(Target::$v(x) => TargetText::for_family(x, family),)*
+                _ => {}
+            }
         }
 
         pub fn target_options(t: &Target) -> &'static [&'static str] {

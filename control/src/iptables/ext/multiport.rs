@@ -64,23 +64,28 @@ impl super::MatchText for MultiportMatch {
     }
 
     fn list(&self, numeric: bool, out: &mut String) {
-        out.push_str(match self.dir {
-            MultiportDir::Source => " multiport sports ",
-            MultiportDir::Destination => " multiport dports ",
-            MultiportDir::Either => " multiport ports ",
-        });
-        if self.inv {
-            out.push_str(" !");
+        list_for_proto(self, "tcp", numeric, out);
+    }
+}
+
+/// libxt_multiport's print: ports named as services of the rule's protocol `proto`.
+pub fn list_for_proto(m: &MultiportMatch, proto: &str, numeric: bool, out: &mut String) {
+    out.push_str(match m.dir {
+        MultiportDir::Source => " multiport sports ",
+        MultiportDir::Destination => " multiport dports ",
+        MultiportDir::Either => " multiport ports ",
+    });
+    if m.inv {
+        out.push_str(" !");
+    }
+    for (i, r) in m.ports.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
         }
-        for (i, r) in self.ports.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            super::tcp::list_port(out, r.lo, "tcp", numeric);
-            if r.lo != r.hi {
-                out.push(':');
-                super::tcp::list_port(out, r.hi, "tcp", numeric);
-            }
+        super::tcp::list_port(out, r.lo, proto, numeric);
+        if r.lo != r.hi {
+            out.push(':');
+            super::tcp::list_port(out, r.hi, proto, numeric);
         }
     }
 }

@@ -95,8 +95,13 @@ impl super::TargetText for LogTarget {
         if numeric {
             let _ = write!(out, " flags {} level {}", self.flags, self.level);
         } else {
-            match LEVEL_NAMES.iter().find(|(_, l)| *l == self.level) {
-                Some((name, _)) => {
+            // iptables-nft lists the level of nft's log expression, in nft's words
+            // (`warn`, `err`), not the LOG option's (`warning`, `error`).
+            const NFT_LEVELS: [&str; 8] = [
+                "emerg", "alert", "crit", "err", "warn", "notice", "info", "debug",
+            ];
+            match NFT_LEVELS.get(usize::from(self.level)) {
+                Some(name) => {
                     let _ = write!(out, " level {name}");
                 }
                 None => {

@@ -3,11 +3,12 @@
 //! `--persistent`. Ports may be service names (`ssh`, `ftp-data`), as iptables resolves
 //! them with getservbyname.
 
-use super::{parse_addr, Args};
+use super::{fmt_addr6, parse_addr, Args};
 use crate::iptables::names;
 use dataplane::ruleset::targets::nat::{NatRange, NatTarget};
-use dataplane::ruleset::PortRange;
+use dataplane::ruleset::{Family, PortRange};
 use std::fmt::Write;
+use std::net::Ipv6Addr;
 
 pub const SNAT_OPTIONS: &[&str] = &["--to-source", "--random", "--random-fully", "--persistent"];
 pub const DNAT_OPTIONS: &[&str] = &["--to-destination", "--random", "--persistent"];
@@ -80,6 +81,61 @@ fn parse_range(s: &str, o: &str) -> Result<NatRange, String> {
         .map(|b| if o == "--to-source" { 0 } else { b });
     Ok(NatRange {
         addrs,
+        addrs6: None,
+        ports: map.map(|(r, _)| r),
+        port_base,
+    })
+}
+
+/// ip6tables' `a[-b]` or `[a[-b]][:p[-q][/base]]` (libxt_NAT's parse_to for IPv6: ports
+/// only after a bracketed range; numeric addresses only).
+fn parse_range6(s: &str, o: &str) -> Result<NatRange, String> {
+    let (addrs, ports) = match s.strip_prefix('[') {
+        Some(rest) => {
+            let (a, after) = rest
+                .split_once(']')
+                .ok_or_else(|| "Invalid address format".to_string())?;
+            let ports = match after {
+                "" => None,
+                p => Some(
+                    p.strip_prefix(':')
+                        .ok_or_else(|| "Invalid address format".to_string())?,
+                ),
+            };
+            (a, ports)
+        }
+        None if s.starts_with(':') => ("", Some(&s[1..])),
+        None => (s, None),
+    };
+    let addr = |a: &str| {
+        a.parse::<Ipv6Addr>()
+            .map_err(|_| format!("Bad IP address \"{a}\""))
+    };
+    let addrs6 = if addrs.is_empty() {
+        None
+    } else {
+        Some(match addrs.split_once('-') {
+            Some((lo, hi)) => (addr(lo)?, addr(hi)?),
+            None => {
+                let a = addr(addrs)?;
+                (a, a)
+            }
+        })
+    };
+    let map = ports.map(parse_port_map).transpose()?;
+    // ip6tables reads the base as a port, and port 0 is none.
+    if map.is_some_and(|(_, b)| b == Some(0)) {
+        return Err("Port `0' not valid".into());
+    }
+    if addrs6.is_none() && map.is_none() {
+        return Err(format!("{o}: missing address or port"));
+    }
+    let port_base = map
+        .and_then(|(_, b)| b)
+        .map(|b| if o == "--to-source" { 0 } else { b });
+    Ok(NatRange {
+        addrs: None,
+        addrs6,
         ports: map.map(|(r, _)| r),
         port_base,
     })
@@ -98,6 +154,7 @@ pub fn parse(t: &mut NatTarget, o: &str, args: &mut Args) -> Result<(), String> 
             }
             t.range = Some(NatRange {
                 addrs: None,
+                addrs6: None,
                 ports: Some(parse_ports(&v)?),
                 port_base: None,
             })
@@ -106,7 +163,12 @@ pub fn parse(t: &mut NatTarget, o: &str, args: &mut Args) -> Result<(), String> 
             if t.range.is_some() {
                 return Err(format!("Multiple {o} not supported"));
             }
-            t.range = Some(parse_range(&args.value(o)?, o)?);
+            let v = args.value(o)?;
+            t.range = Some(if t.v6 {
+                parse_range6(&v, o)?
+            } else {
+                parse_range(&v, o)?
+            });
         }
     }
     Ok(())
@@ -132,6 +194,35 @@ fn fmt_ports(p: &PortRange) -> String {
     }
 }
 
+/// `a[-b][:p[-q][/base]]`, or for IPv6 `[a[-b]]:p...` (brackets only with ports).
+fn fmt_range(r: &NatRange, out: &mut String) {
+    let v4 = r
+        .addrs
+        .map(|(lo, hi)| (lo.to_string(), hi.to_string(), lo == hi));
+    let v6 = r
+        .addrs6
+        .map(|(lo, hi)| (fmt_addr6(&lo), fmt_addr6(&hi), lo == hi));
+    let bracket = v6.is_some() && r.ports.is_some();
+    if let Some((lo, hi, single)) = v4.or(v6) {
+        if bracket {
+            out.push('[');
+        }
+        out.push_str(&lo);
+        if !single {
+            let _ = write!(out, "-{hi}");
+        }
+        if bracket {
+            out.push(']');
+        }
+    }
+    if let Some(p) = &r.ports {
+        let _ = write!(out, ":{}", fmt_ports(p));
+    }
+    if let Some(b) = r.port_base {
+        let _ = write!(out, "/{b}");
+    }
+}
+
 pub fn save(t: &NatTarget, opt: &str, out: &mut String) {
     if let Some(r) = &t.range {
         let _ = write!(out, " {opt} ");
@@ -140,18 +231,7 @@ pub fn save(t: &NatTarget, opt: &str, out: &mut String) {
                 out.push_str(&fmt_ports(p));
             }
         } else {
-            if let Some((lo, hi)) = r.addrs {
-                let _ = write!(out, "{lo}");
-                if hi != lo {
-                    let _ = write!(out, "-{hi}");
-                }
-            }
-            if let Some(p) = &r.ports {
-                let _ = write!(out, ":{}", fmt_ports(p));
-            }
-            if let Some(b) = r.port_base {
-                let _ = write!(out, "/{b}");
-            }
+            fmt_range(r, out);
         }
     }
     if t.random {
@@ -181,18 +261,7 @@ fn list_flags(t: &NatTarget, out: &mut String) {
 pub fn list_to(t: &NatTarget, out: &mut String) {
     if let Some(r) = &t.range {
         out.push_str(" to:");
-        if let Some((lo, hi)) = r.addrs {
-            let _ = write!(out, "{lo}");
-            if hi != lo {
-                let _ = write!(out, "-{hi}");
-            }
-        }
-        if let Some(p) = &r.ports {
-            let _ = write!(out, ":{}", fmt_ports(p));
-        }
-        if let Some(b) = r.port_base {
-            let _ = write!(out, "/{b}");
-        }
+        fmt_range(r, out);
     }
     list_flags(t, out);
 }
@@ -241,6 +310,10 @@ macro_rules! nat_text {
                 fn list(&self, _numeric: bool, out: &mut String) {
                     let ($t, $out) = (&self.0, out);
                     $list
+                }
+
+                fn for_family(&mut self, family: Family) {
+                    self.0.v6 = family == Family::V6;
                 }
             }
         )*

@@ -1,7 +1,7 @@
 //! `-m iprange`: inclusive address ranges (xt_iprange).
 
 use crate::ruleset::Inv;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct AddrRange {
@@ -16,10 +16,20 @@ impl AddrRange {
     }
 }
 
+/// An ip6tables rule's range (read and printed; the IPv6 packet path refuses the rule).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AddrRange6 {
+    pub lo: Ipv6Addr,
+    pub hi: Ipv6Addr,
+}
+
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct IprangeMatch {
     pub src: Option<Inv<AddrRange>>,
     pub dst: Option<Inv<AddrRange>>,
+    /// ip6tables' `--src-range` / `--dst-range`.
+    pub src6: Option<Inv<AddrRange6>>,
+    pub dst6: Option<Inv<AddrRange6>>,
 }
 
 impl IprangeMatch {
@@ -32,6 +42,7 @@ impl IprangeMatch {
 impl crate::ruleset::ext::MatchExt for IprangeMatch {
     const NAME: &'static str = "iprange";
     const REVISION: u8 = 1;
+    const FAMILIES: crate::ruleset::Families = crate::ruleset::Families::BOTH;
 }
 
 impl crate::ruleset::ext::PacketMatch for IprangeMatch {
@@ -56,6 +67,7 @@ mod tests {
                 },
             )),
             dst: None,
+            ..Default::default()
         };
         let p = ipv4(17, [10, 0, 0, 5], [2, 2, 2, 2], &[0; 8]);
         assert!(r([10, 0, 0, 5], [10, 0, 0, 9], false).matches(&view(&p)));

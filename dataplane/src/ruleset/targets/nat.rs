@@ -5,18 +5,23 @@ use crate::ruleset::matches::{
     IPPROTO_DCCP, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP, IPPROTO_UDPLITE,
 };
 use crate::ruleset::{PortRange, RuleSpec};
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct NatRange {
     /// Inclusive address range; `None` keeps the address (`DNAT --to-destination :8080`,
     /// and always for MASQUERADE / REDIRECT, whose address comes from the interface).
     pub addrs: Option<(Ipv4Addr, Ipv4Addr)>,
+    /// An ip6tables rule's range (read and printed; the IPv6 path does not NAT yet).
+    pub addrs6: Option<(Ipv6Addr, Ipv6Addr)>,
     pub ports: Option<PortRange>,
     /// A shifted port map (`DNAT --to-destination a:1000-2000/1000`,
     /// NF_NAT_RANGE_PROTO_OFFSET): the port `p` maps to `lo + (p - base) % (hi - lo + 1)`.
     pub port_base: Option<u16>,
 }
+
+/// Ports in a NAT range without a protocol that has them.
+pub const NEED_PORT_PROTO: &str = "Need TCP, UDP, SCTP or DCCP with port specification";
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct NatTarget {
@@ -24,6 +29,8 @@ pub struct NatTarget {
     pub random: bool,
     pub random_fully: bool,
     pub persistent: bool,
+    /// In an ip6tables rule: addresses are read and printed as IPv6 ones.
+    pub v6: bool,
 }
 
 impl NatTarget {
@@ -34,9 +41,12 @@ impl NatTarget {
             Some(IPPROTO_TCP | IPPROTO_UDP | IPPROTO_UDPLITE | IPPROTO_SCTP | IPPROTO_DCCP)
         );
         if has_ports && !port_proto {
-            return Err(format!(
-                "{name}: Need TCP, UDP, SCTP or DCCP with port specification"
-            ));
+            // ip6tables' libxt_NAT refuses it while parsing (no target name before it).
+            return Err(if self.v6 {
+                NEED_PORT_PROTO.to_string()
+            } else {
+                format!("{name}: {NEED_PORT_PROTO}")
+            });
         }
         if let Some(NatRange {
             addrs: Some((lo, hi)),
@@ -110,9 +120,9 @@ macro_rules! nat_targets {
 
 nat_targets! {
     /// `-j SNAT --to-source`.
-    SnatTarget = "SNAT", rev 0, Src, [Postrouting, Input], V4;
+    SnatTarget = "SNAT", rev 0, Src, [Postrouting, Input], BOTH;
     /// `-j DNAT --to-destination`.
-    DnatTarget = "DNAT", rev 2, Dst, [Prerouting, Output], V4;
+    DnatTarget = "DNAT", rev 2, Dst, [Prerouting, Output], BOTH;
     /// `-j MASQUERADE`: SNAT to the egress port's address, chosen per connection.
     /// (ip6tables: its options are ports only, read and printed as iptables does.)
     MasqueradeTarget = "MASQUERADE", rev 0, Src, [Postrouting], BOTH;

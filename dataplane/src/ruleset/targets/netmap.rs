@@ -3,7 +3,7 @@
 //! OUTPUT the destination (as DNAT), in POSTROUTING and INPUT the source (as SNAT). The
 //! connection is bound to the one address, its port kept unless it clashes.
 
-use crate::ruleset::Ipv4Net;
+use crate::ruleset::{Ipv4Net, Ipv6Net};
 use std::net::Ipv4Addr;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -11,12 +11,16 @@ pub struct NetmapTarget {
     /// The prefix mapped onto; its address has the host part cleared (as libxt_NETMAP
     /// parses it).
     pub to: Ipv4Net,
+    /// In an ip6tables rule (`Some` from the start): its prefix (read and printed; the
+    /// IPv6 path does not NAT yet).
+    pub to6: Option<Ipv6Net>,
 }
 
 impl Default for NetmapTarget {
     fn default() -> Self {
         NetmapTarget {
             to: Ipv4Net::new(Ipv4Addr::UNSPECIFIED, 0),
+            to6: None,
         }
     }
 }
@@ -33,6 +37,7 @@ impl crate::ruleset::ext::TargetExt for NetmapTarget {
     const NAME: &'static str = "NETMAP";
     const REVISION: u8 = 0;
     const TERMINAL: bool = true;
+    const FAMILIES: crate::ruleset::Families = crate::ruleset::Families::BOTH;
 
     /// All four nat hooks: the destination before routing, the source after.
     fn usable(&self) -> crate::ruleset::Usable {
@@ -70,6 +75,7 @@ mod tests {
     fn keeps_the_host_part() {
         let t = NetmapTarget {
             to: Ipv4Net::with_prefix(Ipv4Addr::new(198, 51, 100, 0), 24),
+            to6: None,
         };
         assert_eq!(
             t.map(Ipv4Addr::new(192, 168, 1, 10)),
@@ -77,6 +83,7 @@ mod tests {
         );
         let whole = NetmapTarget {
             to: Ipv4Net::host(Ipv4Addr::new(10, 1, 2, 3)),
+            to6: None,
         };
         assert_eq!(
             whole.map(Ipv4Addr::new(1, 2, 3, 4)),

@@ -358,7 +358,7 @@ pub fn fragment6(whole: &[u8], limit: usize, f: Frag6) -> Vec<Vec<u8>> {
     let (Some(unfrag), Some(&nh)) = (whole.get(..f.unfrag), whole.get(f.nhoff)) else {
         return Vec::new();
     };
-    if f.nhoff >= f.unfrag.max(7) || f.unfrag < HEADER_LEN {
+    if f.unfrag < HEADER_LEN || f.nhoff >= f.unfrag {
         return Vec::new();
     }
     let rest = &whole[f.unfrag..];
@@ -382,4 +382,210 @@ pub fn fragment6(whole: &[u8], limit: usize, f: Frag6) -> Vec<Vec<u8>> {
         pos += take;
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SEC: u64 = 1_000_000_000;
+
+    /// A UDP datagram of `len` payload bytes behind a destination options header.
+    fn datagram(len: usize, dst_opts: bool) -> Vec<u8> {
+        let mut p = vec![0u8; HEADER_LEN];
+        p[0] = 0x60;
+        p[6] = if dst_opts { next_header::DST_OPTS } else { 17 };
+        p[7] = 64;
+        p[8] = 0x20;
+        p[23] = 1;
+        p[24] = 0x20;
+        p[39] = 2;
+        if dst_opts {
+            p.extend_from_slice(&[17, 0, 1, 4, 0, 0, 0, 0]);
+        }
+        let l = (8 + len) as u16;
+        p.extend_from_slice(&[0x30, 0x39, 0, 53]);
+        p.extend_from_slice(&l.to_be_bytes());
+        p.extend_from_slice(&[0, 0]);
+        p.extend((0..len).map(|i| (i * 7) as u8));
+        let plen = (p.len() - HEADER_LEN) as u16;
+        p[4..6].copy_from_slice(&plen.to_be_bytes());
+        p
+    }
+
+    fn info(d: &[u8], max: usize) -> Frag6 {
+        let ext = d[6] == next_header::DST_OPTS;
+        Frag6 {
+            max,
+            ident: 0x1234_5678,
+            unfrag: if ext { 48 } else { 40 },
+            nhoff: if ext { 40 } else { 6 },
+        }
+    }
+
+    fn complete(r: Reassembly6) -> (Vec<u8>, Frag6) {
+        match r {
+            Reassembly6::Complete(w, f) => (w, f),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn fragment_then_reassemble_in_any_order() {
+        for ext in [false, true] {
+            let d = datagram(3000, ext);
+            let f = info(&d, 1280);
+            let frags = fragment6(&d, 1280, f);
+            assert_eq!(frags.len(), 3);
+            assert!(frags.iter().all(|p| p.len() <= 1280));
+            let mut r = Defrag6::default();
+            assert_eq!(r.push(&frags[2], 1, 0), Reassembly6::Held);
+            assert_eq!(r.push(&frags[0], 1, 1), Reassembly6::Held);
+            assert_eq!(r.push(&frags[0], 1, 1), Reassembly6::Held, "duplicate");
+            // Same datagram, another port: another queue.
+            assert_eq!(r.push(&frags[1], 2, 1), Reassembly6::Held);
+            let (whole, got) = complete(r.push(&frags[1], 1, 2));
+            assert_eq!(whole, d);
+            assert_eq!(got, f);
+            assert_eq!(
+                (r.pending(), r.stats.reassembled, r.stats.duplicates),
+                (1, 1, 1)
+            );
+            // Cut again as it came.
+            assert_eq!(fragment6(&whole, got.max, got), frags);
+        }
+    }
+
+    #[test]
+    fn overlaps_drop_the_datagram_and_bad_lengths_are_refused() {
+        let d = datagram(3000, false);
+        let frags = fragment6(&d, 1280, info(&d, 1280));
+        let mut r = Defrag6::default();
+        assert_eq!(r.push(&frags[0], 0, 0), Reassembly6::Held);
+        // Offset 80: inside the first fragment (RFC 5722).
+        let mut overlap = frags[1].clone();
+        overlap[42..44].copy_from_slice(&(80u16 | 1).to_be_bytes());
+        assert_eq!(r.push(&overlap, 0, 0), Reassembly6::Dropped);
+        assert_eq!((r.pending(), r.memory()), (0, 0));
+        // The rest can no longer complete it.
+        assert_eq!(r.push(&frags[1], 0, 0), Reassembly6::Held);
+        assert_eq!(r.push(&frags[2], 0, 0), Reassembly6::Held);
+        // A middle fragment not a multiple of 8 kills the queue and goes on as it is.
+        let mut odd = frags[0].clone();
+        odd.truncate(odd.len() - 3);
+        let l = (odd.len() - HEADER_LEN) as u16;
+        odd[4..6].copy_from_slice(&l.to_be_bytes());
+        assert_eq!(r.push(&odd, 0, 0), Reassembly6::NotFragment);
+        assert_eq!(r.pending(), 0);
+        // Two different ends.
+        assert_eq!(r.push(&frags[2], 0, 0), Reassembly6::Held);
+        let mut end = frags[2].clone();
+        end.truncate(end.len() - 8);
+        let l = (end.len() - HEADER_LEN) as u16;
+        end[4..6].copy_from_slice(&l.to_be_bytes());
+        assert_eq!(r.push(&end, 0, 0), Reassembly6::Dropped);
+        // Beyond 64 KiB.
+        let mut far = frags[1].clone();
+        far[42..44].copy_from_slice(&(65528u16 | 1).to_be_bytes());
+        assert_eq!(r.push(&far, 0, 0), Reassembly6::Dropped);
+        assert_eq!(r.pending(), 0);
+    }
+
+    #[test]
+    fn atomic_fragments_and_plain_packets_pass() {
+        let d = datagram(100, false);
+        let mut r = Defrag6::default();
+        assert_eq!(r.push(&d, 0, 0), Reassembly6::NotFragment);
+        let mut atomic = fragment6(&d, 1500, info(&d, 1500));
+        assert_eq!(atomic.len(), 1);
+        assert_eq!(atomic[0][40], 17);
+        assert_eq!(r.push(&atomic[0], 0, 0), Reassembly6::NotFragment);
+        // A first fragment without its whole UDP header passes as it is.
+        let a = &mut atomic[0];
+        a.truncate(HEADER_LEN + 8 + 4);
+        a[42..44].copy_from_slice(&1u16.to_be_bytes());
+        a[4..6].copy_from_slice(&12u16.to_be_bytes());
+        assert_eq!(r.push(a, 0, 0), Reassembly6::NotFragment);
+        assert_eq!(r.pending(), 0);
+    }
+
+    #[test]
+    fn queues_time_out_after_60_seconds_from_their_first_fragment() {
+        let d = datagram(3000, false);
+        let frags = fragment6(&d, 1280, info(&d, 1280));
+        let mut r = Defrag6::default();
+        assert_eq!(r.push(&frags[0], 0, 5 * SEC), Reassembly6::Held);
+        r.expire(5 * SEC + FRAG6_TIMEOUT_NS - 1);
+        assert_eq!(r.pending(), 1);
+        assert_eq!(
+            r.push(&frags[1], 0, 5 * SEC + FRAG6_TIMEOUT_NS - 1),
+            Reassembly6::Held
+        );
+        r.expire(5 * SEC + FRAG6_TIMEOUT_NS);
+        assert_eq!((r.pending(), r.memory(), r.stats.timeouts), (0, 0, 1));
+        // What comes later starts over.
+        assert_eq!(
+            r.push(&frags[2], 0, 5 * SEC + FRAG6_TIMEOUT_NS),
+            Reassembly6::Held
+        );
+        assert_eq!(r.pending(), 1);
+    }
+
+    #[test]
+    fn memory_and_fragment_count_are_bounded() {
+        let mut r = Defrag6::default();
+        let d = datagram(8, false);
+        let fit = FRAG_MEMORY / (16 + FRAG_TRUESIZE);
+        // One-fragment datagrams that never complete, ids 0..
+        for id in 0..(2 * fit) as u32 {
+            let mut f = fragment6(&d, 1500, info(&d, 1500)).remove(0);
+            f[43] |= 1;
+            f[44..48].copy_from_slice(&id.to_be_bytes());
+            assert_eq!(r.push(&f, 0, u64::from(id)), Reassembly6::Held);
+            assert!(r.memory() <= FRAG_MEMORY);
+        }
+        assert_eq!(r.pending(), fit);
+        assert_eq!(r.stats.evicted, fit as u64);
+        // A datagram in more than MAX_FRAGMENTS pieces is dropped.
+        let big = datagram(8 * (MAX_FRAGMENTS + 2), false);
+        let small = fragment6(&big, HEADER_LEN + 16, info(&big, 0));
+        assert!(small.len() > MAX_FRAGMENTS);
+        let mut r = Defrag6::default();
+        let got: Vec<_> = small.iter().map(|f| r.push(f, 0, 0)).collect();
+        assert!(got.contains(&Reassembly6::Dropped));
+        assert!(!got.iter().any(|g| matches!(g, Reassembly6::Complete(..))));
+    }
+
+    #[test]
+    fn garbage_never_panics() {
+        let d = datagram(600, true);
+        let frags = fragment6(&d, 256, info(&d, 256));
+        let mut r = Defrag6::default();
+        for f in &frags {
+            for cut in 0..f.len() {
+                let _ = r.push(&f[..cut], 0, 0);
+            }
+            for at in 0..f.len().min(64) {
+                for v in [0u8, 1, 7, 8, 44, 0x80, 0xff] {
+                    let mut g = f.clone();
+                    g[at] = v;
+                    let _ = r.push(&g, 0, 0);
+                }
+            }
+        }
+        // Bad cutting instructions yield nothing rather than a panic.
+        assert!(fragment6(
+            &d,
+            1280,
+            Frag6 {
+                max: 0,
+                ident: 0,
+                unfrag: 9999,
+                nhoff: 6
+            }
+        )
+        .is_empty());
+        assert!(fragment6(&d[..20], 1280, info(&d, 0)).is_empty());
+        let _ = fragment6(&d, 0, info(&d, 0));
+    }
 }

@@ -40,12 +40,12 @@ pub struct Frag6 {
 /// What `Defrag6::push` made of a packet.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Reassembly6 {
-    /// No fragment header, an atomic fragment, or one the kernel lets through for
-    /// conntrack to call INVALID: go on with it unchanged.
+    /// No fragment header, or a fragment the kernel lets through for conntrack to call
+    /// INVALID: go on with it unchanged.
     NotFragment,
     Held,
     Dropped,
-    /// The datagram, fragment header removed.
+    /// The datagram, fragment header removed (an atomic fragment's too).
     Complete(Vec<u8>, Frag6),
 }
 
@@ -138,10 +138,6 @@ impl Defrag6 {
         let off_m = u16::from_be_bytes([fh[2], fh[3]]);
         let offset = usize::from(off_m & !7);
         let more = off_m & 1 != 0;
-        // RFC 6946: an atomic fragment is a whole datagram of its own.
-        if offset == 0 && !more {
-            return Reassembly6::NotFragment;
-        }
         // RFC 8200 4.5: a first fragment must hold the upper-layer header; the kernel
         // lets one that does not through untouched (conntrack calls it INVALID).
         if offset == 0 {
@@ -159,6 +155,24 @@ impl Defrag6 {
             }
         }
         let payload = &ip[fhoff + FRAGMENT_HEADER_LEN..];
+        // RFC 6946: an atomic fragment is a datagram of its own. The kernel's queue
+        // completes it at once: it goes on without its fragment header.
+        if offset == 0 && !more {
+            let mut whole = Vec::with_capacity(end - FRAGMENT_HEADER_LEN);
+            whole.extend_from_slice(&ip[..fhoff]);
+            whole.extend_from_slice(payload);
+            whole[nhoff] = fh[0];
+            let plen = (whole.len() - HEADER_LEN) as u16;
+            whole[4..6].copy_from_slice(&plen.to_be_bytes());
+            self.stats.reassembled += 1;
+            let f = Frag6 {
+                max: end,
+                ident: u32::from_be_bytes([fh[4], fh[5], fh[6], fh[7]]),
+                unfrag: fhoff,
+                nhoff,
+            };
+            return Reassembly6::Complete(whole, f);
+        }
         let key = Key {
             src: Ipv6Addr::from(<[u8; 16]>::try_from(&ip[8..24]).unwrap_or_default()),
             dst: Ipv6Addr::from(<[u8; 16]>::try_from(&ip[24..40]).unwrap_or_default()),
@@ -492,14 +506,18 @@ mod tests {
     }
 
     #[test]
-    fn atomic_fragments_and_plain_packets_pass() {
+    fn atomic_fragments_lose_their_header_and_plain_packets_pass() {
         let d = datagram(100, false);
         let mut r = Defrag6::default();
         assert_eq!(r.push(&d, 0, 0), Reassembly6::NotFragment);
         let mut atomic = fragment6(&d, 1500, info(&d, 1500));
         assert_eq!(atomic.len(), 1);
         assert_eq!(atomic[0][40], 17);
-        assert_eq!(r.push(&atomic[0], 0, 0), Reassembly6::NotFragment);
+        // Completed at once, its fragment header removed; never queued.
+        let (whole, f) = complete(r.push(&atomic[0], 0, 0));
+        assert_eq!(whole, d);
+        assert_eq!(f.max, d.len() + 8);
+        assert_eq!(r.pending(), 0);
         // A first fragment without its whole UDP header passes as it is.
         let a = &mut atomic[0];
         a.truncate(HEADER_LEN + 8 + 4);

@@ -28,7 +28,9 @@ are sent during set-up, and any that still came (ICMPv6 131, 132, 143) would be 
 of both sides' captures (`mld_report`); nothing else is left out. The
 conntrack tables compared are `conntrack -L`, which lists IPv6 connections too, and
 replay's listing, whose IPv6 addresses (written in full, as /proc/net/nf_conntrack does)
-are shortened as conntrack writes them."""
+are shortened as conntrack writes them. `ignore_frag6_id = true` compares IPv6 fragments
+without their identification (the kernel's is random when it cuts a reassembled datagram
+again)."""
 import glob
 import os
 import re

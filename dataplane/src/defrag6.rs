@@ -528,6 +528,29 @@ mod tests {
     }
 
     #[test]
+    fn ecn_marks_combine_as_ip_frag_ecn_table_says() {
+        let d = datagram(3000, false);
+        let frags = fragment6(&d, 1280, info(&d, 1280));
+        let with = |f: &[u8], ecn: u8| {
+            let mut f = f.to_vec();
+            f[1] = (f[1] & !0x30) | (ecn << 4);
+            f
+        };
+        // ECT(0) and CE: the datagram is CE.
+        let mut r = Defrag6::default();
+        r.push(&with(&frags[0], 2), 0, 0);
+        r.push(&with(&frags[1], 3), 0, 0);
+        let (whole, _) = complete(r.push(&with(&frags[2], 2), 0, 0));
+        assert_eq!((whole[1] >> 4) & 3, 3);
+        assert_eq!(&whole[2..], &d[2..]);
+        // Not-ECT mixed with ECT(1): dropped.
+        r.push(&with(&frags[0], 0), 0, 0);
+        r.push(&with(&frags[1], 1), 0, 0);
+        assert_eq!(r.push(&frags[2], 0, 0), Reassembly6::Dropped);
+        assert_eq!((r.pending(), r.memory()), (0, 0));
+    }
+
+    #[test]
     fn queues_time_out_after_60_seconds_from_their_first_fragment() {
         let d = datagram(3000, false);
         let frags = fragment6(&d, 1280, info(&d, 1280));

@@ -180,8 +180,10 @@ impl Defrag6 {
             iif,
         };
         let frag_end = offset + payload.len();
+        // Past 64 KiB: this fragment is dropped, its queue kept (as the kernel does).
         if frag_end > MAX_PAYLOAD {
-            return self.fail(key);
+            self.stats.failed += 1;
+            return Reassembly6::Dropped;
         }
         // A non-final fragment not a multiple of 8: the queue dies and the packet goes
         // on as it is (-EPROTO in nf_ct_frag6_queue).

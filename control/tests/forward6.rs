@@ -530,3 +530,139 @@ fn stateful_ipv6_rules_are_refused_on_more_than_one_worker() {
     let stateless = CompiledRuleset::compile(&Ruleset::default(), 1);
     assert!(control::daemon::check_workers(&stateless, 4).is_ok());
 }
+
+/// Cuts `ip` (no extension headers) into fragments of at most `size` bytes, id 0xabcd.
+fn fragments(ip: &[u8], size: usize) -> Vec<Vec<u8>> {
+    let f = dataplane::defrag6::Frag6 {
+        max: size,
+        ident: 0xabcd,
+        unfrag: 40,
+        nhoff: 6,
+    };
+    dataplane::defrag6::fragment6(ip, size, f)
+}
+
+fn from_wan(p: &mut Pipeline, ip: &[u8], now: u64) -> Vec<(PortId, Vec<u8>)> {
+    let mut out = Vec::new();
+    p.receive(
+        WAN,
+        PacketBuf::from_slice(&frame(WAN_MAC, GW_MAC, ip)),
+        now,
+        &mut out,
+    );
+    out.into_iter()
+        .map(|e| match e {
+            Emit::Tx { port, frame } => (port, frame.data().to_vec()),
+            Emit::Local { .. } => panic!("nothing is delivered locally"),
+        })
+        .collect()
+}
+
+/// nf_defrag_ipv6: with a stateful ruleset the fragments of an answer are reassembled
+/// before conntrack, so the datagram is ESTABLISHED, and it leaves cut again no larger
+/// than the fragments it came in (here smaller than the LAN's MTU), with their id.
+#[test]
+fn fragmented_answers_are_reassembled_for_conntrack_and_leave_in_fragments() {
+    let rules6 = "*filter\n:FORWARD DROP [0:0]\n\
+        -A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n\
+        -A FORWARD -m conntrack --ctstate INVALID -j DROP\n\
+        -A FORWARD -i lan0 -o wan0 -p udp -m state --state NEW -j ACCEPT\n\
+        COMMIT\n";
+    let mut p = pipeline_with(CONFIG, rules6);
+    let query = udp(HOST, FAR, 5353, b"query");
+    assert_eq!(from_lan(&mut p, &query).len(), 1, "the query leaves");
+    // The answer, 3000 bytes of UDP in fragments of at most 1240 bytes.
+    let payload: Vec<u8> = (0..3000u32).map(|i| (i * 13) as u8).collect();
+    let answer = udp(FAR, HOST, 5353, &payload);
+    let frags = fragments(&answer, 1240);
+    assert_eq!(frags.len(), 3);
+    // Out of order: held until the last piece, then forwarded in pieces.
+    assert!(from_wan(&mut p, &frags[1], T0 + 1).is_empty());
+    assert!(from_wan(&mut p, &frags[2], T0 + 2).is_empty());
+    assert_eq!(p.defrag6_pending().0, 1);
+    let out = from_wan(&mut p, &frags[0], T0 + 3);
+    assert_eq!(out.len(), 3, "three fragments leave");
+    let mut again = dataplane::defrag6::Defrag6::default();
+    let mut whole = None;
+    for (port, f) in &out {
+        assert_eq!(*port, LAN);
+        assert_eq!(&f[0..6], &HOST_MAC);
+        let ip = &f[14..];
+        assert!(
+            ip.len() <= 1240,
+            "no larger than what arrived: {}",
+            ip.len()
+        );
+        assert_eq!(ip[6], 44);
+        assert_eq!(&ip[44..48], &0xabcdu32.to_be_bytes(), "the arriving id");
+        if let dataplane::defrag6::Reassembly6::Complete(w, _) = again.push(ip, 0, 0) {
+            whole = Some(w);
+        }
+    }
+    let mut want = answer.clone();
+    want[7] -= 1;
+    assert_eq!(
+        whole.as_deref(),
+        Some(&want[..]),
+        "the datagram, one hop less"
+    );
+    assert_eq!(p.stats().fragments_sent, 3);
+    assert_eq!(p.defrag6_stats().reassembled, 1);
+    assert_eq!(p.defrag6_pending(), (0, 0));
+
+    // An unsolicited fragmented datagram is NEW from the WAN: the policy drops it whole.
+    let other = fragments(&udp(FAR, HOST, 9999, &payload), 1240);
+    for f in &other {
+        assert!(from_wan(&mut p, f, T0 + 4).is_empty());
+    }
+    assert_eq!(p.stats().drops[DropReason::Rules], 1);
+
+    // Overlapping fragments: the datagram is dropped (RFC 5722).
+    let mut bad = frags.clone();
+    bad[1][42..44].copy_from_slice(&(8u16 | 1).to_be_bytes());
+    assert!(from_wan(&mut p, &bad[0], T0 + 5).is_empty());
+    assert!(from_wan(&mut p, &bad[1], T0 + 5).is_empty());
+    assert_eq!(p.stats().drops[DropReason::Defrag], 1);
+
+    // Incomplete datagrams go in the housekeeping after 60 s.
+    assert!(from_wan(&mut p, &frags[0], T0 + 6).is_empty());
+    assert_eq!(p.defrag6_pending().0, 1);
+    p.reap(T0 + 6 + 60_000_000_000);
+    assert_eq!(p.defrag6_pending(), (0, 0));
+    assert_eq!(p.defrag6_stats().timeouts, 1);
+}
+
+/// ip6_pkt_too_big with `frag_max_size`: a reassembled datagram larger than the next
+/// link's MTU goes on when its fragments fit, and is answered with packet too big when
+/// its largest fragment does not.
+#[test]
+fn packet_too_big_is_decided_on_the_largest_fragment() {
+    let rules6 = "*filter\n:FORWARD ACCEPT [0:0]\n\
+        -A FORWARD -m conntrack --ctstate INVALID -j DROP\n\
+        COMMIT\n";
+    let mut p = pipeline_with(CONFIG, rules6);
+    let payload = vec![0x5a; 2500];
+    let dgram = udp(HOST, FAR, 5353, &payload);
+    // Fragments of 1280 bytes fit the WAN's 1280: forwarded, cut the same way.
+    let small = fragments(&dgram, 1280);
+    let mut out = Vec::new();
+    for f in &small {
+        out = from_lan(&mut p, f);
+    }
+    assert_eq!(out.len(), small.len());
+    assert!(out
+        .iter()
+        .all(|(port, f)| *port == WAN && f.len() - 14 <= 1280));
+    assert_eq!(out[0].1.len() - 14, 1280);
+    // Fragments of 1400 bytes do not: packet too big with the WAN's MTU.
+    let large = fragments(&dgram, 1400);
+    for f in &large {
+        out = from_lan(&mut p, f);
+    }
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].0, LAN);
+    let icmp = &out[0].1[14 + 40..];
+    assert_eq!((icmp[0], icmp[1]), (2, 0));
+    assert_eq!(&icmp[4..8], &1280u32.to_be_bytes());
+    assert_eq!(p.stats().drops[DropReason::FragNeeded], 1);
+}

@@ -8,6 +8,7 @@
 pub mod arptables;
 pub mod conntrack;
 pub mod defrag;
+pub mod defrag6;
 pub mod handoff;
 pub mod hash;
 pub mod ipset;

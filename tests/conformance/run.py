@@ -28,7 +28,9 @@ are sent during set-up, and any that still came (ICMPv6 131, 132, 143) would be 
 of both sides' captures (`mld_report`); nothing else is left out. The
 conntrack tables compared are `conntrack -L`, which lists IPv6 connections too, and
 replay's listing, whose IPv6 addresses (written in full, as /proc/net/nf_conntrack does)
-are shortened as conntrack writes them."""
+are shortened as conntrack writes them. `ignore_frag6_id = true` compares IPv6 fragments
+without their identification (the kernel's is random when it cuts a reassembled datagram
+again)."""
 import glob
 import os
 import re
@@ -462,6 +464,24 @@ def normalize_packet(ip, router_addrs):
     return bytes(b)
 
 
+def clear_frag6_id(ip):
+    """The identification of an IPv6 fragment header zeroed: the kernel picks a fresh one
+    when it cuts a reassembled datagram again (ip6_fragment's ipv6_select_ident, keyed by a
+    random secret), nfdp keeps the one it arrived with."""
+    b = bytearray(ip)
+    if len(b) < 40 or b[0] >> 4 != 6:
+        return ip
+    nh, at = b[6], 40
+    for _ in range(8):
+        if nh == 44 and at + 8 <= len(b):
+            b[at + 4:at + 8] = b"\0\0\0\0"
+            return bytes(b)
+        if nh not in (0, 43, 60) or at + 2 > len(b):
+            break
+        nh, at = b[at], at + (b[at + 1] + 1) * 8
+    return ip
+
+
 def cookie_relative(frames_by_port, client_port):
     """SYNPROXY's cookie ISN and timestamp of each client (address and port), from the
     first SYN-ACK it got."""
@@ -563,6 +583,9 @@ def run(path, nfdp):
     # `synproxy_client`: the port of a SYNPROXY scenario's client (numbers compared
     # relative to the cookie each side made).
     client = sc.get("synproxy_client")
+    # `ignore_frag6_id`: IPv6 fragments the router cut again are compared without their
+    # identification (`clear_frag6_id`).
+    frag6_id = not sc.get("ignore_frag6_id", False)
 
     def seen(frames, cookie):
         out = []
@@ -570,6 +593,8 @@ def run(path, nfdp):
             if mld_report(f):
                 continue
             ip = normalize_packet(f[14:], router_addrs)
+            if not frag6_id:
+                ip = clear_frag6_id(ip)
             if cookie is not None:
                 ip = normalize_cookie(ip, cookie)
             out.append(((f[:6].hex(":") + " ") if eth else "", ip))

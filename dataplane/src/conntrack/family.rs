@@ -182,8 +182,8 @@ impl CtAddr for Ipv6Addr {
 
     /// Skips hop-by-hop, routing, destination options and AH headers to the upper-layer
     /// protocol as the kernel's `ipv6_skip_exthdr` does (reusing `ExtHeaders::parse`, which
-    /// also bounds the chain). A packet with a fragment header is not `trackable`:
-    /// nf_defrag_ipv6 reassembles before conntrack, and a reassembled packet has none.
+    /// also bounds the chain). A fragment is not `trackable`: nf_defrag_ipv6 reassembles
+    /// before conntrack (`Defrag6`); an atomic fragment (RFC 6946) is a whole datagram.
     /// A first fragment quoted in an ICMPv6 error is still read, as the kernel reads it;
     /// a later fragment (no upper-layer header) and no-next-header (59) are `None`. For
     /// an outermost packet the payload length must fit (`Packet::check_len`); a quoted one
@@ -209,7 +209,10 @@ impl CtAddr for Ipv6Addr {
             proto,
             l4_start,
             l4_end: end,
-            trackable: whole && !ext.is_fragment(),
+            trackable: whole
+                && !ext
+                    .fragment
+                    .is_some_and(|f| f.more_frags || f.frag_offset != 0),
         })
     }
 

@@ -379,11 +379,15 @@ fn fragments_are_not_tracked() {
     let behind = ip6(17, A, B, &[HOP_BY_HOP, FRAGMENT], &udp_l4(7, 8, 16));
     assert_eq!(ct.packet_in(&behind, false, T0).state, CtState::Invalid);
     assert!(ct.is_empty());
-    // The same datagram reassembled (no fragment header) is tracked.
-    assert_eq!(
-        pass(&mut ct, &ip6(17, A, B, &[], &udp_l4(7, 8, 16)), T0).state,
-        CtState::New
-    );
+    // An atomic fragment (offset 0, M clear: RFC 6946) is a whole datagram: tracked.
+    let mut atomic = first.clone();
+    atomic[43] = 0;
+    assert_eq!(pass(&mut ct, &atomic, T0).state, CtState::New);
+    assert_eq!(ct.len(), 1);
+    // The same datagram reassembled (no fragment header) is the same connection.
+    let whole = ct.packet_in(&ip6(17, A, B, &[], &udp_l4(7, 8, 16)), true, T0);
+    assert_eq!((whole.state, whole.pending.is_none()), (CtState::New, true));
+    assert_eq!(ct.len(), 1);
 }
 
 #[test]

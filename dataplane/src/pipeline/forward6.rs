@@ -1,15 +1,18 @@
 //! The IPv6 packet path: a received IPv6 packet (neither neighbour discovery nor an echo
 //! to the appliance, which `ipv6.rs` answers) through PREROUTING, FORWARD and POSTROUTING
 //! with ip6tables' tables (`CompiledRuleset::ip6`), routed by the IPv6 FIB with hop limit
-//! expiry and packet too big answered in ICMPv6, as ip6_forward does. Connection tracking
-//! runs after raw (its own table, `Conntrack6`) and confirms as the packet leaves; the
-//! rules read the connection through `CtInfo6::rule_view`.
+//! expiry and packet too big answered in ICMPv6, as ip6_forward does. With conntrack,
+//! fragments are reassembled before raw (nf_defrag_ipv6, `Defrag6`) and the datagram leaves
+//! cut again no larger than its largest fragment. Connection tracking runs after raw (its
+//! own table, `Conntrack6`) and confirms as the packet leaves; the rules read the
+//! connection through `CtInfo6::rule_view`.
 //!
 //! What the path does not run yet is refused when the ruleset is loaded
 //! (`ipv6_path_refusal`), so no ip6tables rule is silently skipped.
 
 use super::{DropReason, Emit, Flow, Pipeline, Pkt, Stop};
 use crate::conntrack::{CtInfo, CtInfo6, CtState};
+use crate::defrag6::{fragment6, Frag6, Reassembly6, IIF_OUTPUT};
 use crate::port::{is_link_local6, MacAddr, PacketBuf, PortId};
 use crate::ruleset::{Hook, Match, RuleSpec, TableKind, Target};
 use crate::wire::{Icmpv6Repr, Ipv6Packet};
@@ -112,6 +115,56 @@ impl Pipeline {
         }
     }
 
+    /// Reassembles fragments before raw (nf_defrag_ipv6, which conntrack brings in): the
+    /// datagram goes on once whole. `iif`: the receiving port, or `IIF_OUTPUT`.
+    fn defragment6(&mut self, pkt: &mut Pkt, iif: u32) -> Flow {
+        if !self.rules.ip6.needs_conntrack {
+            return Ok(());
+        }
+        match self.defrag6.push(pkt.buf.data(), iif, self.now_ns) {
+            Reassembly6::NotFragment => Ok(()),
+            Reassembly6::Held => Err(Stop::Held),
+            Reassembly6::Dropped => Err(Stop::Drop(DropReason::Defrag)),
+            Reassembly6::Complete(whole, f) => {
+                let (mark, port) = (pkt.buf.mark, pkt.buf.port);
+                pkt.buf = PacketBuf::from_slice(&whole);
+                pkt.buf.mark = mark;
+                pkt.buf.port = port;
+                pkt.frag6 = Some(f);
+                Ok(())
+            }
+        }
+    }
+
+    /// Sends `buf` (ip6_finish_output): a reassembled datagram is cut into fragments no
+    /// larger than the largest that arrived nor than `mtu`, unless it fits that whole.
+    fn transmit6_within(
+        &mut self,
+        buf: PacketBuf,
+        frag6: Option<Frag6>,
+        port: PortId,
+        next_hop: std::net::Ipv6Addr,
+        out: &mut Vec<Emit>,
+    ) {
+        let Some(f) = frag6 else {
+            return self.transmit6(buf, port, next_hop, out);
+        };
+        let mtu = self
+            .port_mtu(port)
+            .max(usize::from(crate::port::IPV6_MIN_MTU));
+        let limit = mtu.min(f.max);
+        if buf.len() <= limit {
+            return self.transmit6(buf, port, next_hop, out);
+        }
+        let mark = buf.mark;
+        for piece in fragment6(buf.data(), limit, f) {
+            let mut b = PacketBuf::from_slice(&piece);
+            b.mark = mark;
+            self.stats.fragments_sent += 1;
+            self.transmit6(b, port, next_hop, out);
+        }
+    }
+
     /// Before the hooks, while watches are open: which of them trace this packet.
     fn gate6(&mut self, pkt: &mut Pkt) {
         if !self.watches.is_empty() {
@@ -130,6 +183,8 @@ impl Pipeline {
         out: &mut Vec<Emit>,
     ) -> Flow {
         use TableKind::*;
+        let iif = pkt.in_port.map_or(IIF_OUTPUT, |p| u32::from(p.0));
+        self.defragment6(&mut pkt, iif)?;
         self.gate6(&mut pkt);
         self.run_hook(Hook::Prerouting, &[Raw], &mut pkt)?;
         self.ct_in6(&mut pkt, true);
@@ -145,6 +200,8 @@ impl Pipeline {
     /// out through neighbour discovery.
     pub(super) fn forward6(&mut self, mut pkt: Pkt, out: &mut Vec<Emit>) -> Flow {
         use TableKind::*;
+        let iif = pkt.in_port.map_or(IIF_OUTPUT, |p| u32::from(p.0));
+        self.defragment6(&mut pkt, iif)?;
         self.gate6(&mut pkt);
         self.run_hook(Hook::Prerouting, &[Raw], &mut pkt)?;
         self.ct_in6(&mut pkt, true);
@@ -180,11 +237,13 @@ impl Pipeline {
             );
             return Err(Stop::Drop(DropReason::BadSource));
         }
-        // ip6_pkt_too_big: routers do not fragment IPv6; the sender learns the MTU.
+        // ip6_pkt_too_big: routers do not fragment IPv6; the sender learns the MTU. A
+        // reassembled datagram is judged by its largest fragment (`frag_max_size`).
         let mtu = self
             .port_mtu(hop.port)
             .max(usize::from(crate::port::IPV6_MIN_MTU));
-        if pkt.buf.len() > mtu {
+        let frag_max = pkt.frag6.map_or(0, |f| f.max);
+        if pkt.buf.len() > mtu && (frag_max == 0 || frag_max > mtu) {
             self.icmp6_error(&pkt, icmp6_type::PKT_TOOBIG, 0, mtu as u32);
             return Err(Stop::Drop(DropReason::FragNeeded));
         }
@@ -197,7 +256,7 @@ impl Pipeline {
         self.run_hook(Hook::Postrouting, &[Mangle], &mut pkt)?;
         self.ct_confirm6()?;
         self.stats.forwarded += 1;
-        self.transmit6(pkt.buf.take(), hop.port, hop.next_hop, out);
+        self.transmit6_within(pkt.buf.take(), pkt.frag6, hop.port, hop.next_hop, out);
         Ok(())
     }
 
@@ -222,6 +281,7 @@ impl Pipeline {
         let (port, next_hop) = hop.ok_or(Stop::Drop(DropReason::NoRoute))?;
         let mut pkt = Pkt::new6(buf, None, None);
         pkt.out_port = Some(port);
+        self.defragment6(&mut pkt, IIF_OUTPUT)?;
         self.gate6(&mut pkt);
         self.run_hook(Hook::Output, &[Raw], &mut pkt)?;
         self.ct_in6(&mut pkt, false);
@@ -229,7 +289,7 @@ impl Pipeline {
         self.run_hook(Hook::Postrouting, &[Mangle], &mut pkt)?;
         self.ct_confirm6()?;
         self.stats.sent_local += 1;
-        self.transmit6(pkt.buf.take(), port, next_hop, out);
+        self.transmit6_within(pkt.buf.take(), pkt.frag6, port, next_hop, out);
         Ok(())
     }
 

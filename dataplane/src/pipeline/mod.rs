@@ -159,6 +159,8 @@ struct Pkt {
     /// For a reassembled datagram: the largest fragment it arrived in (it leaves in
     /// pieces no larger).
     frag_max: usize,
+    /// For a reassembled IPv6 datagram: how it arrived (it leaves cut the same way).
+    frag6: Option<crate::defrag6::Frag6>,
     /// The helper `-j CT --helper` attached in raw, given to the new connection.
     helper: u8,
     /// Set by a target that drops for a reason other than a rule's verdict (NAT without
@@ -189,6 +191,7 @@ impl Pkt {
             ct: CtInfo::untracked(),
             notrack: false,
             frag_max: 0,
+            frag6: None,
             helper: 0,
             drop_reason: None,
             nf_trace: false,
@@ -251,6 +254,8 @@ pub struct Pipeline {
     /// collects them (`collect_nflog`: no capture is configured, so nothing is copied).
     nflog: Option<Vec<crate::ruleset::targets::nflog::NflogRecord>>,
     defrag: Defrag,
+    /// IPv6 reassembly (per worker: a stateful ip6tables ruleset runs on one worker).
+    defrag6: crate::defrag6::Defrag6,
     counters: Vec<Counters>,
     state: Vec<RuleState>,
     stats: PipelineStats,
@@ -333,6 +338,7 @@ impl Pipeline {
             set_ops: Vec::new(),
             nflog: None,
             defrag: Defrag::default(),
+            defrag6: Default::default(),
             counters: vec![Counters::default(); n],
             state: vec![RuleState::default(); n],
             stats: PipelineStats::default(),
@@ -438,6 +444,7 @@ impl Pipeline {
         self.conntrack6
             .expire_some(now_ns, crate::conntrack::EXPIRE_PER_POLL);
         self.defrag.expire(now_ns);
+        self.defrag6.expire(now_ns);
     }
 
     pub fn conntrack(&self) -> &Conntrack {
@@ -713,6 +720,15 @@ impl Pipeline {
     /// `defrag::FRAG_MEMORY`.
     pub fn defrag_pending(&self) -> (usize, usize) {
         (self.defrag.pending(), self.defrag.memory())
+    }
+
+    pub fn defrag6_stats(&self) -> &DefragStats {
+        &self.defrag6.stats
+    }
+
+    /// IPv6 datagrams waiting for fragments, and the bytes charged for them.
+    pub fn defrag6_pending(&self) -> (usize, usize) {
+        (self.defrag6.pending(), self.defrag6.memory())
     }
 
     fn port_name(&self, port: Option<PortId>) -> Option<&str> {

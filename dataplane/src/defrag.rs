@@ -72,15 +72,108 @@ pub enum Reassembly {
 
 #[derive(Default)]
 pub struct Defrag {
-    queues: HashMap<Key, Queue>,
-    bytes: usize,
+    held: HeldDatagrams<Key, Queue>,
+    pub stats: DefragStats,
+}
+
+/// What the reassembly tables (IPv4's here, IPv6's in defrag6.rs) keep of a datagram in
+/// the making, for the bookkeeping they share.
+pub(crate) trait Held {
+    /// Bytes charged against `FRAG_MEMORY`.
+    fn charged(&self) -> usize;
+    /// When its first fragment came.
+    fn started_ns(&self) -> u64;
+}
+
+/// Incomplete datagrams by key: their memory, their age order, their timeouts.
+#[derive(Debug)]
+pub(crate) struct HeldDatagrams<K, Q> {
+    pub queues: HashMap<K, Q>,
+    pub bytes: usize,
     /// The queues in the order they were started (entries of queues gone since are
     /// skipped, and pruned when they outnumber the live ones).
-    order: VecDeque<(Key, u64)>,
+    pub order: VecDeque<(K, u64)>,
     /// No queue started before this (it may be older than the oldest left): `expire`
-    /// has nothing to do until this is `FRAG_TIMEOUT_NS` old.
-    oldest_ns: u64,
-    pub stats: DefragStats,
+    /// has nothing to do until this is the timeout old.
+    pub oldest_ns: u64,
+}
+
+impl<K, Q> Default for HeldDatagrams<K, Q> {
+    fn default() -> Self {
+        HeldDatagrams {
+            queues: HashMap::new(),
+            bytes: 0,
+            order: VecDeque::new(),
+            oldest_ns: 0,
+        }
+    }
+}
+
+impl<K: Copy + Eq + std::hash::Hash, Q: Held> HeldDatagrams<K, Q> {
+    /// Drops the oldest incomplete datagrams (not `keep`'s) until `charge` more bytes
+    /// fit; false if they cannot.
+    pub fn evict(&mut self, charge: usize, keep: K, stats: &mut DefragStats) -> bool {
+        let kept = self.queues.remove(&keep);
+        while self.bytes + charge > FRAG_MEMORY {
+            let Some((k, t)) = self.order.pop_front() else {
+                break;
+            };
+            if self.queues.get(&k).is_some_and(|q| q.started_ns() == t) {
+                if let Some(q) = self.queues.remove(&k) {
+                    self.bytes -= q.charged();
+                    stats.evicted += 1;
+                }
+            }
+        }
+        if let Some(q) = kept {
+            self.order.push_back((keep, q.started_ns()));
+            self.queues.insert(keep, q);
+        }
+        self.bytes + charge <= FRAG_MEMORY
+    }
+
+    /// Forgets a datagram that failed, counting it.
+    pub fn fail(&mut self, key: K, stats: &mut DefragStats) {
+        if let Some(q) = self.queues.remove(&key) {
+            self.bytes -= q.charged();
+        }
+        stats.failed += 1;
+    }
+
+    /// Drops datagrams that waited `timeout_ns` or longer.
+    pub fn expire(&mut self, now_ns: u64, timeout_ns: u64, stats: &mut DefragStats) {
+        // Called per packet: skip the scan when no queue can be due yet.
+        if self.queues.is_empty() || now_ns.saturating_sub(self.oldest_ns) < timeout_ns {
+            return;
+        }
+        let before = self.queues.len();
+        let mut freed = 0;
+        let mut oldest = u64::MAX;
+        self.queues.retain(|_, q| {
+            let keep = now_ns.saturating_sub(q.started_ns()) < timeout_ns;
+            if !keep {
+                freed += q.charged();
+            } else {
+                oldest = oldest.min(q.started_ns());
+            }
+            keep
+        });
+        self.oldest_ns = oldest;
+        self.bytes -= freed;
+        let queues = &self.queues;
+        self.order
+            .retain(|(k, t)| queues.get(k).is_some_and(|q| q.started_ns() == *t));
+        stats.timeouts += (before - self.queues.len()) as u64;
+    }
+}
+
+impl Held for Queue {
+    fn charged(&self) -> usize {
+        self.bytes
+    }
+    fn started_ns(&self) -> u64 {
+        self.first_ns
+    }
 }
 
 impl Defrag {
@@ -115,24 +208,24 @@ impl Defrag {
             return self.fail(key);
         }
         let charge = payload.len() + FRAG_TRUESIZE;
-        if self.bytes + charge > FRAG_MEMORY && !self.evict(charge, key) {
+        if self.held.bytes + charge > FRAG_MEMORY && !self.evict(charge, key) {
             self.stats.memory_drops += 1;
             return Reassembly::Dropped;
         }
-        if !self.queues.contains_key(&key) {
-            if self.order.len() >= 2 * self.queues.len() + 64 {
-                let queues = &self.queues;
-                self.order
+        if !self.held.queues.contains_key(&key) {
+            if self.held.order.len() >= 2 * self.held.queues.len() + 64 {
+                let queues = &self.held.queues;
+                self.held.order
                     .retain(|(k, t)| queues.get(k).is_some_and(|q| q.first_ns == *t));
             }
-            self.order.push_back((key, now_ns));
+            self.held.order.push_back((key, now_ns));
         }
-        self.oldest_ns = if self.queues.is_empty() {
+        self.held.oldest_ns = if self.held.queues.is_empty() {
             now_ns
         } else {
-            self.oldest_ns.min(now_ns)
+            self.held.oldest_ns.min(now_ns)
         };
-        let q = self.queues.entry(key).or_insert_with(|| Queue {
+        let q = self.held.queues.entry(key).or_insert_with(|| Queue {
             first_ns: now_ns,
             ..Default::default()
         });
@@ -168,7 +261,7 @@ impl Defrag {
         q.parts.insert(at, (offset, payload.to_vec()));
         q.bytes += charge;
         q.max_frag = q.max_frag.max(ip.len());
-        self.bytes += charge;
+        self.held.bytes += charge;
         // Complete when the pieces cover 0..total without holes.
         let (Some(total), Some(_)) = (q.total, q.header.as_ref()) else {
             return Reassembly::Held;
@@ -183,10 +276,10 @@ impl Defrag {
         if covered != total {
             return Reassembly::Held;
         }
-        let Some(q) = self.queues.remove(&key) else {
+        let Some(q) = self.held.queues.remove(&key) else {
             return Reassembly::Held;
         };
-        self.bytes -= q.bytes;
+        self.held.bytes -= q.bytes;
         let header = q.header.unwrap_or_default();
         let mut whole = header;
         let hlen = whole.len();
@@ -206,69 +299,27 @@ impl Defrag {
         Reassembly::Complete(whole, q.max_frag)
     }
 
-    /// Drops the oldest incomplete datagrams (not `keep`'s) until `charge` more bytes
-    /// fit; false if they cannot.
     fn evict(&mut self, charge: usize, keep: Key) -> bool {
-        let kept = self.queues.remove(&keep);
-        while self.bytes + charge > FRAG_MEMORY {
-            let Some((k, t)) = self.order.pop_front() else {
-                break;
-            };
-            if self.queues.get(&k).is_some_and(|q| q.first_ns == t) {
-                if let Some(q) = self.queues.remove(&k) {
-                    self.bytes -= q.bytes;
-                    self.stats.evicted += 1;
-                }
-            }
-        }
-        if let Some(q) = kept {
-            self.order.push_back((keep, q.first_ns));
-            self.queues.insert(keep, q);
-        }
-        self.bytes + charge <= FRAG_MEMORY
+        self.held.evict(charge, keep, &mut self.stats)
     }
 
     fn fail(&mut self, key: Key) -> Reassembly {
-        if let Some(q) = self.queues.remove(&key) {
-            self.bytes -= q.bytes;
-        }
-        self.stats.failed += 1;
+        self.held.fail(key, &mut self.stats);
         Reassembly::Dropped
     }
 
     /// Drops datagrams that waited longer than `FRAG_TIMEOUT_NS`.
     pub fn expire(&mut self, now_ns: u64) {
-        // Called per packet: skip the scan when no queue can be due yet.
-        if self.queues.is_empty() || now_ns.saturating_sub(self.oldest_ns) < FRAG_TIMEOUT_NS {
-            return;
-        }
-        let before = self.queues.len();
-        let mut freed = 0;
-        let mut oldest = u64::MAX;
-        self.queues.retain(|_, q| {
-            let keep = now_ns.saturating_sub(q.first_ns) < FRAG_TIMEOUT_NS;
-            if !keep {
-                freed += q.bytes;
-            } else {
-                oldest = oldest.min(q.first_ns);
-            }
-            keep
-        });
-        self.oldest_ns = oldest;
-        self.bytes -= freed;
-        let queues = &self.queues;
-        self.order
-            .retain(|(k, t)| queues.get(k).is_some_and(|q| q.first_ns == *t));
-        self.stats.timeouts += (before - self.queues.len()) as u64;
+        self.held.expire(now_ns, FRAG_TIMEOUT_NS, &mut self.stats);
     }
 
     pub fn pending(&self) -> usize {
-        self.queues.len()
+        self.held.queues.len()
     }
 
     /// Bytes held in incomplete datagrams (what `FRAG_MEMORY` bounds).
     pub fn memory(&self) -> usize {
-        self.bytes
+        self.held.bytes
     }
 }
 
@@ -430,7 +481,7 @@ mod tests {
         for id in 0..(3 * fit) as u32 {
             assert_eq!(r.push(&tiny(id), u64::from(id)), Reassembly::Held);
             assert!(r.memory() <= FRAG_MEMORY);
-            assert!(r.order.len() <= 2 * r.pending() + 64);
+            assert!(r.held.order.len() <= 2 * r.pending() + 64);
         }
         assert_eq!(r.pending(), fit);
         assert_eq!(r.stats.evicted, 2 * fit as u64);

@@ -2,10 +2,10 @@
 //! reassembled datagram again on output (ip6_fragment with `frag_max_size`). Limits and
 //! stats are IPv4's (`defrag`), the timeout is nf_conntrack_frag6_timeout's.
 
-use crate::defrag::{DefragStats, FRAG_MEMORY, FRAG_TRUESIZE, MAX_FRAGMENTS};
+use crate::defrag::{
+    DefragStats, Held, HeldDatagrams, FRAG_MEMORY, FRAG_TRUESIZE, MAX_FRAGMENTS,
+};
 use crate::wire::ipv6::{next_header, ExtHeaders, FRAGMENT_HEADER_LEN, HEADER_LEN};
-use hashbrown::HashMap;
-use std::collections::VecDeque;
 use std::net::Ipv6Addr;
 
 /// nf_conntrack_frag6_timeout: an incomplete datagram is dropped after 60 s.
@@ -66,12 +66,17 @@ struct Queue {
 
 #[derive(Default)]
 pub struct Defrag6 {
-    queues: HashMap<Key, Queue>,
-    bytes: usize,
-    /// Queues in the order they started (stale entries skipped, pruned as in `Defrag`).
-    order: VecDeque<(Key, u64)>,
-    oldest_ns: u64,
+    held: HeldDatagrams<Key, Queue>,
     pub stats: DefragStats,
+}
+
+impl Held for Queue {
+    fn charged(&self) -> usize {
+        self.bytes
+    }
+    fn started_ns(&self) -> u64 {
+        self.first_ns
+    }
 }
 
 /// Where the fragment header is: (its offset, the offset of the next-header byte naming
@@ -188,8 +193,8 @@ impl Defrag6 {
         // A non-final fragment not a multiple of 8: the queue dies and the packet goes
         // on as it is (-EPROTO in nf_ct_frag6_queue).
         if more && !frag_end.is_multiple_of(8) {
-            if let Some(q) = self.queues.remove(&key) {
-                self.bytes -= q.bytes;
+            if let Some(q) = self.held.queues.remove(&key) {
+                self.held.bytes -= q.bytes;
                 self.stats.failed += 1;
             }
             return Reassembly6::NotFragment;
@@ -199,24 +204,24 @@ impl Defrag6 {
             return Reassembly6::Dropped;
         }
         let charge = payload.len() + FRAG_TRUESIZE;
-        if self.bytes + charge > FRAG_MEMORY && !self.evict(charge, key) {
+        if self.held.bytes + charge > FRAG_MEMORY && !self.evict(charge, key) {
             self.stats.memory_drops += 1;
             return Reassembly6::Dropped;
         }
-        if !self.queues.contains_key(&key) {
-            if self.order.len() >= 2 * self.queues.len() + 64 {
-                let queues = &self.queues;
-                self.order
+        if !self.held.queues.contains_key(&key) {
+            if self.held.order.len() >= 2 * self.held.queues.len() + 64 {
+                let queues = &self.held.queues;
+                self.held.order
                     .retain(|(k, t)| queues.get(k).is_some_and(|q| q.first_ns == *t));
             }
-            self.order.push_back((key, now_ns));
-            self.oldest_ns = if self.queues.is_empty() {
+            self.held.order.push_back((key, now_ns));
+            self.held.oldest_ns = if self.held.queues.is_empty() {
                 now_ns
             } else {
-                self.oldest_ns.min(now_ns)
+                self.held.oldest_ns.min(now_ns)
             };
         }
-        let q = self.queues.entry(key).or_insert_with(|| Queue {
+        let q = self.held.queues.entry(key).or_insert_with(|| Queue {
             first_ns: now_ns,
             ..Default::default()
         });
@@ -254,7 +259,7 @@ impl Defrag6 {
         q.parts.insert(at, (offset, payload.to_vec()));
         q.bytes += charge;
         q.max_frag = q.max_frag.max(end);
-        self.bytes += charge;
+        self.held.bytes += charge;
         let (Some(total), Some(_)) = (q.total, q.first.as_ref()) else {
             return Reassembly6::Held;
         };
@@ -276,10 +281,10 @@ impl Defrag6 {
         if unfrag.len() - HEADER_LEN + total > MAX_PAYLOAD {
             return self.fail(key);
         }
-        let Some(q) = self.queues.remove(&key) else {
+        let Some(q) = self.held.queues.remove(&key) else {
             return Reassembly6::Held;
         };
-        self.bytes -= q.bytes;
+        self.held.bytes -= q.bytes;
         let mut whole = Vec::with_capacity(unfrag.len() + total);
         whole.extend_from_slice(&unfrag);
         for (_, p) in &q.parts {
@@ -303,67 +308,26 @@ impl Defrag6 {
         )
     }
 
-    /// Drops the oldest incomplete datagrams (not `keep`'s) until `charge` more bytes
-    /// fit; false if they cannot.
     fn evict(&mut self, charge: usize, keep: Key) -> bool {
-        let kept = self.queues.remove(&keep);
-        while self.bytes + charge > FRAG_MEMORY {
-            let Some((k, t)) = self.order.pop_front() else {
-                break;
-            };
-            if self.queues.get(&k).is_some_and(|q| q.first_ns == t) {
-                if let Some(q) = self.queues.remove(&k) {
-                    self.bytes -= q.bytes;
-                    self.stats.evicted += 1;
-                }
-            }
-        }
-        if let Some(q) = kept {
-            self.order.push_back((keep, q.first_ns));
-            self.queues.insert(keep, q);
-        }
-        self.bytes + charge <= FRAG_MEMORY
+        self.held.evict(charge, keep, &mut self.stats)
     }
 
     fn fail(&mut self, key: Key) -> Reassembly6 {
-        if let Some(q) = self.queues.remove(&key) {
-            self.bytes -= q.bytes;
-        }
-        self.stats.failed += 1;
+        self.held.fail(key, &mut self.stats);
         Reassembly6::Dropped
     }
 
     /// Drops datagrams that waited longer than `FRAG6_TIMEOUT_NS`.
     pub fn expire(&mut self, now_ns: u64) {
-        if self.queues.is_empty() || now_ns.saturating_sub(self.oldest_ns) < FRAG6_TIMEOUT_NS {
-            return;
-        }
-        let before = self.queues.len();
-        let mut freed = 0;
-        let mut oldest = u64::MAX;
-        self.queues.retain(|_, q| {
-            let keep = now_ns.saturating_sub(q.first_ns) < FRAG6_TIMEOUT_NS;
-            if keep {
-                oldest = oldest.min(q.first_ns);
-            } else {
-                freed += q.bytes;
-            }
-            keep
-        });
-        self.oldest_ns = oldest;
-        self.bytes -= freed;
-        let queues = &self.queues;
-        self.order
-            .retain(|(k, t)| queues.get(k).is_some_and(|q| q.first_ns == *t));
-        self.stats.timeouts += (before - self.queues.len()) as u64;
+        self.held.expire(now_ns, FRAG6_TIMEOUT_NS, &mut self.stats);
     }
 
     pub fn pending(&self) -> usize {
-        self.queues.len()
+        self.held.queues.len()
     }
 
     pub fn memory(&self) -> usize {
-        self.bytes
+        self.held.bytes
     }
 }
 

@@ -5,7 +5,8 @@
 //! at most 1232 bytes of the offending packet quoted, from the address of the port that
 //! leads back to the source, hop limit 64.
 
-use control::config::Config;
+mod support;
+
 use control::iptables::{restore, RestoreOptions};
 use dataplane::pipeline::{CompiledRuleset, DropReason, Emit, Pipeline};
 use dataplane::port::{PacketBuf, PortId};
@@ -13,7 +14,6 @@ use dataplane::ruleset::{Family, Ruleset};
 use dataplane::wire::checksum;
 use dataplane::wire::IpProtocol;
 use std::net::Ipv6Addr;
-use std::path::Path;
 use std::sync::Arc;
 
 const CONFIG: &str = r#"
@@ -65,25 +65,7 @@ fn a6(s: &str) -> Ipv6Addr {
 }
 
 fn pipeline_with(config: &str, rules6: &str) -> Pipeline {
-    let cfg = Config::parse(config, Path::new("test.toml")).expect("config");
-    let topo = cfg.build().expect("topology");
-    let mut rs6 = Ruleset::new(Family::V6);
-    let opts = RestoreOptions {
-        packet_path: true,
-        ..RestoreOptions::default()
-    };
-    restore(rules6, &mut rs6, opts).expect("rules6");
-    let rs = Ruleset {
-        ip6: Some(Arc::new(rs6)),
-        ..Ruleset::default()
-    };
-    let mut p = Pipeline::new(
-        Arc::new(CompiledRuleset::compile(&rs, 1)),
-        topo.fib.clone(),
-        topo.neighbors.clone(),
-    );
-    p.add_neighbors6(&topo.neighbors6);
-    p
+    support::ipv6::pipeline(config, rules6)
 }
 
 fn pipeline() -> Pipeline {
@@ -111,15 +93,22 @@ fn ipv6(src: &str, dst: &str, hl: u8, proto: u8, ext: &[u8], l4: &[u8], csum_at:
     p
 }
 
-fn tcp(src: &str, dst: &str, hl: u8, dport: u16, flags: u8, payload: &[u8]) -> Vec<u8> {
+/// A TCP segment (header without options, then `payload`; `ipv6` fills the checksum).
+fn seg(ports: (u16, u16), seq: u32, ack: u32, flags: u8, payload: &[u8]) -> Vec<u8> {
     let mut t = vec![0u8; 20];
-    t[0..2].copy_from_slice(&40000u16.to_be_bytes());
-    t[2..4].copy_from_slice(&dport.to_be_bytes());
-    t[4..8].copy_from_slice(&1000u32.to_be_bytes());
+    t[0..2].copy_from_slice(&ports.0.to_be_bytes());
+    t[2..4].copy_from_slice(&ports.1.to_be_bytes());
+    t[4..8].copy_from_slice(&seq.to_be_bytes());
+    t[8..12].copy_from_slice(&ack.to_be_bytes());
     t[12] = 5 << 4;
     t[13] = flags;
     t[14..16].copy_from_slice(&64240u16.to_be_bytes());
     t.extend_from_slice(payload);
+    t
+}
+
+fn tcp(src: &str, dst: &str, hl: u8, dport: u16, flags: u8, payload: &[u8]) -> Vec<u8> {
+    let t = seg((40000, dport), 1000, 0, flags, payload);
     ipv6(src, dst, hl, 6, &[], &t, 16)
 }
 
@@ -206,11 +195,7 @@ fn the_protocol_is_found_past_extension_headers() {
     let mut p = pipeline();
     // Hop-by-hop then destination options (PadN) before TCP to port 22.
     let ext = [60, 0, 1, 4, 0, 0, 0, 0, 6, 0, 1, 4, 0, 0, 0, 0];
-    let mut t = vec![0u8; 20];
-    t[0..2].copy_from_slice(&40000u16.to_be_bytes());
-    t[2..4].copy_from_slice(&22u16.to_be_bytes());
-    t[12] = 5 << 4;
-    t[13] = 0x02;
+    let t = seg((40000, 22), 1000, 0, 0x02, b"");
     let ip = ipv6(HOST, FAR, 64, 6, &ext, &t, 16);
     let out = from_lan(&mut p, &ip);
     assert_eq!(out.len(), 1);
@@ -421,26 +406,12 @@ fn a_stateful_filter_lets_answers_back_and_nothing_else() {
         -A FORWARD -i lan0 -o wan0 -p tcp -m tcp --dport 80 -m state --state NEW -j ACCEPT\n\
         COMMIT\n";
     let mut p = pipeline_with(CONFIG, rules6);
-    let mut syn = vec![0u8; 20];
-    syn[0..2].copy_from_slice(&40000u16.to_be_bytes());
-    syn[2..4].copy_from_slice(&80u16.to_be_bytes());
-    syn[4..8].copy_from_slice(&1000u32.to_be_bytes());
-    syn[12] = 5 << 4;
-    syn[13] = 0x02;
-    syn[14..16].copy_from_slice(&64240u16.to_be_bytes());
-    let syn = ipv6(HOST, FAR, 64, 6, &[], &syn, 16);
+    let syn = tcp(HOST, FAR, 64, 80, 0x02, b"");
     let out = from_lan(&mut p, &syn);
     assert_eq!(out.len(), 1, "the SYN is forwarded");
     assert_eq!(p.conntrack6().len(), 1);
     // The SYN-ACK from the WAN: ESTABLISHED.
-    let mut sa = vec![0u8; 20];
-    sa[0..2].copy_from_slice(&80u16.to_be_bytes());
-    sa[2..4].copy_from_slice(&40000u16.to_be_bytes());
-    sa[4..8].copy_from_slice(&5000u32.to_be_bytes());
-    sa[8..12].copy_from_slice(&1001u32.to_be_bytes());
-    sa[12] = 5 << 4;
-    sa[13] = 0x12;
-    sa[14..16].copy_from_slice(&65535u16.to_be_bytes());
+    let sa = seg((80, 40000), 5000, 1001, 0x12, b"");
     let sa = ipv6(FAR, HOST, 64, 6, &[], &sa, 16);
     let mut out = Vec::new();
     p.receive(
@@ -455,11 +426,7 @@ fn a_stateful_filter_lets_answers_back_and_nothing_else() {
         Emit::Local { .. } => panic!("not local"),
     }
     // A connection started from the WAN: dropped by the policy, nothing tracked.
-    let mut wan_syn = vec![0u8; 20];
-    wan_syn[0..2].copy_from_slice(&5555u16.to_be_bytes());
-    wan_syn[2..4].copy_from_slice(&22u16.to_be_bytes());
-    wan_syn[12] = 5 << 4;
-    wan_syn[13] = 0x02;
+    let wan_syn = seg((5555, 22), 1000, 0, 0x02, b"");
     let wan_syn = ipv6(FAR, HOST, 64, 6, &[], &wan_syn, 16);
     out.clear();
     p.receive(

@@ -2,13 +2,10 @@
 //! are the kernel's (nf_log_ip6_packet's text, tos_tg6 / dscp_tg6 on the traffic class),
 //! and the IPv6 matches deciding on forwarded packets.
 
-use control::config::Config;
-use control::iptables::{restore, RestoreOptions};
-use dataplane::pipeline::{CompiledRuleset, Emit, Pipeline};
+mod support;
+
+use dataplane::pipeline::{Emit, Pipeline};
 use dataplane::port::{PacketBuf, PortId};
-use dataplane::ruleset::{Family, Ruleset};
-use std::path::Path;
-use std::sync::Arc;
 
 const CONFIG: &str = r#"
 [[port]]
@@ -48,24 +45,7 @@ const WAN: PortId = PortId(1);
 const T0: u64 = 1_700_000_000_000_000_000;
 
 fn pipeline() -> Pipeline {
-    let cfg = Config::parse(CONFIG, Path::new("test.toml")).expect("config");
-    let topo = cfg.build().expect("topology");
-    let mut rs6 = Ruleset::new(Family::V6);
-    let opts = RestoreOptions {
-        packet_path: true,
-        ..RestoreOptions::default()
-    };
-    restore(RULES6, &mut rs6, opts).expect("rules6");
-    let rs = Ruleset {
-        ip6: Some(Arc::new(rs6)),
-        ..Ruleset::default()
-    };
-    let mut p = Pipeline::new(
-        Arc::new(CompiledRuleset::compile(&rs, 1)),
-        topo.fib.clone(),
-        topo.neighbors.clone(),
-    );
-    p.add_neighbors6(&topo.neighbors6);
+    let mut p = support::ipv6::pipeline(CONFIG, RULES6);
     p.collect_log();
     p
 }

@@ -215,7 +215,8 @@ impl Defrag {
         if !self.held.queues.contains_key(&key) {
             if self.held.order.len() >= 2 * self.held.queues.len() + 64 {
                 let queues = &self.held.queues;
-                self.held.order
+                self.held
+                    .order
                     .retain(|(k, t)| queues.get(k).is_some_and(|q| q.first_ns == *t));
             }
             self.held.order.push_back((key, now_ns));

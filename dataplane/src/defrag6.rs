@@ -2,9 +2,7 @@
 //! reassembled datagram again on output (ip6_fragment with `frag_max_size`). Limits and
 //! stats are IPv4's (`defrag`), the timeout is nf_conntrack_frag6_timeout's.
 
-use crate::defrag::{
-    DefragStats, Held, HeldDatagrams, FRAG_MEMORY, FRAG_TRUESIZE, MAX_FRAGMENTS,
-};
+use crate::defrag::{DefragStats, Held, HeldDatagrams, FRAG_MEMORY, FRAG_TRUESIZE, MAX_FRAGMENTS};
 use crate::wire::ipv6::{next_header, ExtHeaders, FRAGMENT_HEADER_LEN, HEADER_LEN};
 use std::net::Ipv6Addr;
 
@@ -211,7 +209,8 @@ impl Defrag6 {
         if !self.held.queues.contains_key(&key) {
             if self.held.order.len() >= 2 * self.held.queues.len() + 64 {
                 let queues = &self.held.queues;
-                self.held.order
+                self.held
+                    .order
                     .retain(|(k, t)| queues.get(k).is_some_and(|q| q.first_ns == *t));
             }
             self.held.order.push_back((key, now_ns));

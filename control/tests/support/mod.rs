@@ -6,6 +6,7 @@
 pub mod ct_entries;
 pub mod daemon;
 pub mod frames;
+pub mod ipv6;
 pub mod ports;
 pub mod process;
 

@@ -76,6 +76,18 @@ pub struct Defrag {
     pub stats: DefragStats,
 }
 
+/// Whether `parts` (sorted by offset) cover 0..`total` without holes.
+pub(crate) fn covers(parts: &[(usize, Vec<u8>)], total: usize) -> bool {
+    let mut covered = 0;
+    for (o, p) in parts {
+        if *o != covered {
+            return false;
+        }
+        covered += p.len();
+    }
+    covered == total
+}
+
 /// What the reassembly tables (IPv4's here, IPv6's in defrag6.rs) keep of a datagram in
 /// the making, for the bookkeeping they share.
 pub(crate) trait Held {
@@ -83,6 +95,8 @@ pub(crate) trait Held {
     fn charged(&self) -> usize;
     /// When its first fragment came.
     fn started_ns(&self) -> u64;
+    /// An empty queue started at `now_ns`.
+    fn start(now_ns: u64) -> Self;
 }
 
 /// Incomplete datagrams by key: their memory, their age order, their timeouts.
@@ -110,6 +124,35 @@ impl<K, Q> Default for HeldDatagrams<K, Q> {
 }
 
 impl<K: Copy + Eq + std::hash::Hash, Q: Held> HeldDatagrams<K, Q> {
+    /// The queue of `key`'s datagram with room for `charge` more bytes (the oldest others
+    /// evicted for it), started at `now_ns` if new; `None` (counted) when it cannot fit.
+    pub fn admit(
+        &mut self,
+        key: K,
+        charge: usize,
+        now_ns: u64,
+        stats: &mut DefragStats,
+    ) -> Option<&mut Q> {
+        if self.bytes + charge > FRAG_MEMORY && !self.evict(charge, key, stats) {
+            stats.memory_drops += 1;
+            return None;
+        }
+        if !self.queues.contains_key(&key) {
+            if self.order.len() >= 2 * self.queues.len() + 64 {
+                let queues = &self.queues;
+                self.order
+                    .retain(|(k, t)| queues.get(k).is_some_and(|q| q.started_ns() == *t));
+            }
+            self.order.push_back((key, now_ns));
+            self.oldest_ns = if self.queues.is_empty() {
+                now_ns
+            } else {
+                self.oldest_ns.min(now_ns)
+            };
+        }
+        Some(self.queues.entry(key).or_insert_with(|| Q::start(now_ns)))
+    }
+
     /// Drops the oldest incomplete datagrams (not `keep`'s) until `charge` more bytes
     /// fit; false if they cannot.
     pub fn evict(&mut self, charge: usize, keep: K, stats: &mut DefragStats) -> bool {
@@ -174,6 +217,12 @@ impl Held for Queue {
     fn started_ns(&self) -> u64 {
         self.first_ns
     }
+    fn start(now_ns: u64) -> Queue {
+        Queue {
+            first_ns: now_ns,
+            ..Default::default()
+        }
+    }
 }
 
 impl Defrag {
@@ -208,28 +257,9 @@ impl Defrag {
             return self.fail(key);
         }
         let charge = payload.len() + FRAG_TRUESIZE;
-        if self.held.bytes + charge > FRAG_MEMORY && !self.evict(charge, key) {
-            self.stats.memory_drops += 1;
+        let Some(q) = self.held.admit(key, charge, now_ns, &mut self.stats) else {
             return Reassembly::Dropped;
-        }
-        if !self.held.queues.contains_key(&key) {
-            if self.held.order.len() >= 2 * self.held.queues.len() + 64 {
-                let queues = &self.held.queues;
-                self.held
-                    .order
-                    .retain(|(k, t)| queues.get(k).is_some_and(|q| q.first_ns == *t));
-            }
-            self.held.order.push_back((key, now_ns));
-        }
-        self.held.oldest_ns = if self.held.queues.is_empty() {
-            now_ns
-        } else {
-            self.held.oldest_ns.min(now_ns)
         };
-        let q = self.held.queues.entry(key).or_insert_with(|| Queue {
-            first_ns: now_ns,
-            ..Default::default()
-        });
         let end = offset + payload.len();
         if !more {
             // A second, different end is an inconsistency: drop the datagram.
@@ -262,19 +292,9 @@ impl Defrag {
         q.parts.insert(at, (offset, payload.to_vec()));
         q.bytes += charge;
         q.max_frag = q.max_frag.max(ip.len());
+        let complete = q.header.is_some() && q.total.is_some_and(|t| covers(&q.parts, t));
         self.held.bytes += charge;
-        // Complete when the pieces cover 0..total without holes.
-        let (Some(total), Some(_)) = (q.total, q.header.as_ref()) else {
-            return Reassembly::Held;
-        };
-        let mut covered = 0;
-        for (o, p) in &q.parts {
-            if *o != covered {
-                return Reassembly::Held;
-            }
-            covered += p.len();
-        }
-        if covered != total {
+        if !complete {
             return Reassembly::Held;
         }
         let Some(q) = self.held.queues.remove(&key) else {
@@ -298,10 +318,6 @@ impl Defrag {
         whole[10..12].copy_from_slice(&c.to_be_bytes());
         self.stats.reassembled += 1;
         Reassembly::Complete(whole, q.max_frag)
-    }
-
-    fn evict(&mut self, charge: usize, keep: Key) -> bool {
-        self.held.evict(charge, keep, &mut self.stats)
     }
 
     fn fail(&mut self, key: Key) -> Reassembly {

@@ -2,7 +2,7 @@
 //! reassembled datagram again on output (ip6_fragment with `frag_max_size`). Limits and
 //! stats are IPv4's (`defrag`), the timeout is nf_conntrack_frag6_timeout's.
 
-use crate::defrag::{DefragStats, Held, HeldDatagrams, FRAG_MEMORY, FRAG_TRUESIZE, MAX_FRAGMENTS};
+use crate::defrag::{covers, DefragStats, Held, HeldDatagrams, FRAG_TRUESIZE, MAX_FRAGMENTS};
 use crate::wire::ipv6::{next_header, ExtHeaders, FRAGMENT_HEADER_LEN, HEADER_LEN};
 use std::net::Ipv6Addr;
 
@@ -74,6 +74,12 @@ impl Held for Queue {
     }
     fn started_ns(&self) -> u64 {
         self.first_ns
+    }
+    fn start(now_ns: u64) -> Queue {
+        Queue {
+            first_ns: now_ns,
+            ..Default::default()
+        }
     }
 }
 
@@ -202,28 +208,9 @@ impl Defrag6 {
             return Reassembly6::Dropped;
         }
         let charge = payload.len() + FRAG_TRUESIZE;
-        if self.held.bytes + charge > FRAG_MEMORY && !self.evict(charge, key) {
-            self.stats.memory_drops += 1;
+        let Some(q) = self.held.admit(key, charge, now_ns, &mut self.stats) else {
             return Reassembly6::Dropped;
-        }
-        if !self.held.queues.contains_key(&key) {
-            if self.held.order.len() >= 2 * self.held.queues.len() + 64 {
-                let queues = &self.held.queues;
-                self.held
-                    .order
-                    .retain(|(k, t)| queues.get(k).is_some_and(|q| q.first_ns == *t));
-            }
-            self.held.order.push_back((key, now_ns));
-            self.held.oldest_ns = if self.held.queues.is_empty() {
-                now_ns
-            } else {
-                self.held.oldest_ns.min(now_ns)
-            };
-        }
-        let q = self.held.queues.entry(key).or_insert_with(|| Queue {
-            first_ns: now_ns,
-            ..Default::default()
-        });
+        };
         if !more {
             if q.total.is_some_and(|t| t != frag_end)
                 || q.parts.iter().any(|(o, p)| o + p.len() > frag_end)
@@ -258,20 +245,17 @@ impl Defrag6 {
         q.parts.insert(at, (offset, payload.to_vec()));
         q.bytes += charge;
         q.max_frag = q.max_frag.max(end);
+        let complete = q.first.is_some() && q.total.is_some_and(|t| covers(&q.parts, t));
         self.held.bytes += charge;
-        let (Some(total), Some(_)) = (q.total, q.first.as_ref()) else {
+        if !complete {
+            return Reassembly6::Held;
+        }
+        let Some((q, Some(total))) = self.held.queues.get_mut(&key).map(|q| {
+            let t = q.total;
+            (q, t)
+        }) else {
             return Reassembly6::Held;
         };
-        let mut covered = 0;
-        for (o, p) in &q.parts {
-            if *o != covered {
-                return Reassembly6::Held;
-            }
-            covered += p.len();
-        }
-        if covered != total {
-            return Reassembly6::Held;
-        }
         // ip_frag_ecn_table: Not-ECT mixed with ECT or CE is invalid; CE with ECT is CE.
         let ecn = q.ecn;
         let (Some((unfrag, nhoff, nh)), false) = (q.first.take(), ecn & 1 != 0 && ecn != 1) else {
@@ -305,10 +289,6 @@ impl Defrag6 {
                 nhoff,
             },
         )
-    }
-
-    fn evict(&mut self, charge: usize, keep: Key) -> bool {
-        self.held.evict(charge, keep, &mut self.stats)
     }
 
     fn fail(&mut self, key: Key) -> Reassembly6 {
@@ -366,6 +346,7 @@ pub fn fragment6(whole: &[u8], limit: usize, f: Frag6) -> Vec<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::defrag::FRAG_MEMORY;
 
     const SEC: u64 = 1_000_000_000;
 

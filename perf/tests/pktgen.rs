@@ -44,6 +44,7 @@ fn ring(eal: &Eal, n: u16) -> (DpdkPort, DpdkQueue) {
 
 fn generator(flows: u32, order: Order) -> Generator {
     Generator::new(GenConfig {
+        flows6: None,
         flows: FlowSpec {
             sport: format!("1000-{}", 999 + flows).parse().unwrap(),
             flows,

@@ -107,7 +107,10 @@ pub fn check(path: &Path) -> Result<Checked, String> {
         }
         Ok(compiled) => {
             crate::daemon::check_workers(&compiled, config.workers.len() as u64).map_err(|e| {
-                let origin = config.rules_file6.as_deref().unwrap_or(config.path.as_path());
+                let origin = config
+                    .rules_file6
+                    .as_deref()
+                    .unwrap_or(config.path.as_path());
                 format!("{}: {e}", origin.display())
             })?;
         }

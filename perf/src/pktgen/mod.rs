@@ -216,42 +216,49 @@ impl Generator {
         let mut sizes = [0u16; MAX_BURST];
         let (picker, seq, cfg, packets) =
             (&mut self.picker, &mut self.seq, &self.cfg, self.packets);
-        let mut next = |i: usize| {
-            let f = picker.next_flow();
-            let size = cfg.sizes.nth(packets + i as u64);
-            flows[i] = f;
-            sizes[i] = size;
-            let s = &mut seq[f as usize];
-            let stamp = Stamp {
-                flow: f,
-                seq: *s,
-                tx_ns: now_ns,
-            };
-            *s = s.wrapping_add(1);
-            (f, usize::from(size) - FCS, stamp)
-        };
-        // The family is chosen once per burst: the IPv4 loop is the same as before.
+        // The family is chosen once per burst; the IPv4 closure is the one from before
+        // IPv6 (its cost is part of every wall-clock rate).
         let (built, sent) = match &cfg.flows6 {
             None => {
                 let tuples = &self.tuples;
                 port.tx(n, &mut |i, room| {
-                    let (f, len, stamp) = next(i);
+                    let f = picker.next_flow();
+                    let size = cfg.sizes.nth(packets + i as u64);
+                    flows[i] = f;
+                    sizes[i] = size;
+                    let s = &mut seq[f as usize];
+                    let stamp = Stamp {
+                        flow: f,
+                        seq: *s,
+                        tx_ns: now_ns,
+                    };
+                    *s = s.wrapping_add(1);
                     let t = match tuples.get(f as usize) {
                         Some(t) => *t,
                         None => cfg.flows.tuple(f),
                     };
-                    write_udp(room, &cfg.macs, &t, len, &stamp)
+                    write_udp(room, &cfg.macs, &t, usize::from(size) - FCS, &stamp)
                 })
             }
             Some(f6) => {
                 let tuples = &self.tuples6;
                 port.tx(n, &mut |i, room| {
-                    let (f, len, stamp) = next(i);
+                    let f = picker.next_flow();
+                    let size = cfg.sizes.nth(packets + i as u64);
+                    flows[i] = f;
+                    sizes[i] = size;
+                    let s = &mut seq[f as usize];
+                    let stamp = Stamp {
+                        flow: f,
+                        seq: *s,
+                        tx_ns: now_ns,
+                    };
+                    *s = s.wrapping_add(1);
                     let t = match tuples.get(f as usize) {
                         Some(t) => *t,
                         None => f6.tuple(f),
                     };
-                    write_udp6(room, &cfg.macs, &t, len, &stamp)
+                    write_udp6(room, &cfg.macs, &t, usize::from(size) - FCS, &stamp)
                 })
             }
         };

@@ -194,28 +194,43 @@ fn write_stamp(p: &mut [u8], s: &Stamp) {
 }
 
 /// The stamp of a frame the generator wrote (after any NAT or 5-tuple swap in between):
-/// Ethernet, IPv4 (any header length, first fragment) or IPv6 (no extension headers),
-/// UDP or TCP, then the stamp.
+/// Ethernet, IPv4 (any header length, first fragment), UDP or TCP, then the stamp. IPv6
+/// frames: `read_stamp6`.
 #[inline]
 pub fn read_stamp(frame: &[u8]) -> Option<Stamp> {
+    if frame.get(12..14)? != [0x08, 0x00] {
+        return None;
+    }
     let ip = frame.get(ETH..)?;
-    let (ihl, proto) = match frame.get(12..14)? {
-        [0x08, 0x00] => {
-            let ihl = usize::from(ip.first()? & 0x0f) * 4;
-            if ihl < IP || u16::from_be_bytes([*ip.get(6)?, *ip.get(7)?]) & 0x1fff != 0 {
-                return None;
-            }
-            (ihl, *ip.get(9)?)
-        }
-        [0x86, 0xdd] => (IP6, *ip.get(6)?),
-        _ => return None,
-    };
-    let l4 = match proto {
+    let ihl = usize::from(ip.first()? & 0x0f) * 4;
+    if ihl < IP || u16::from_be_bytes([*ip.get(6)?, *ip.get(7)?]) & 0x1fff != 0 {
+        return None;
+    }
+    let l4 = match ip.get(9)? {
         17 => UDP,
         6 => usize::from(ip.get(ihl + 12)? >> 4) * 4,
         _ => return None,
     };
-    let p = ip.get(ihl + l4..ihl + l4 + STAMP_LEN)?;
+    stamp_of(ip.get(ihl + l4..ihl + l4 + STAMP_LEN)?)
+}
+
+/// `read_stamp` of an Ethernet/IPv6 frame without extension headers.
+#[inline]
+pub fn read_stamp6(frame: &[u8]) -> Option<Stamp> {
+    if frame.get(12..14)? != [0x86, 0xdd] {
+        return None;
+    }
+    let ip = frame.get(ETH..)?;
+    let l4 = match ip.get(6)? {
+        17 => UDP,
+        6 => usize::from(ip.get(IP6 + 12)? >> 4) * 4,
+        _ => return None,
+    };
+    stamp_of(ip.get(IP6 + l4..IP6 + l4 + STAMP_LEN)?)
+}
+
+#[inline(always)]
+fn stamp_of(p: &[u8]) -> Option<Stamp> {
     if p[0..2] != MAGIC {
         return None;
     }
@@ -302,8 +317,9 @@ mod tests {
         let ip = dataplane::wire::Ipv6Packet::new_checked(&f[14..]).unwrap();
         let udp = dataplane::wire::UdpPacket::new_checked(ip.payload()).unwrap();
         assert!(udp.verify_checksum_ipv6(ip.src_addr(), ip.dst_addr()));
-        assert_eq!(read_stamp(f), Some(s));
-        assert_eq!(read_stamp(&buf[..79]), None, "truncated stamp");
+        assert_eq!(read_stamp6(f), Some(s));
+        assert_eq!(read_stamp(f), None, "IPv4 only");
+        assert_eq!(read_stamp6(&buf[..79]), None, "truncated stamp");
         // A larger frame: the checksum covers the payload after the stamp too.
         assert_eq!(write_udp6(&mut buf, &macs, &t, 150, &s), 150);
         assert_eq!(&buf[18..20], &96u16.to_be_bytes());
@@ -312,7 +328,7 @@ mod tests {
             checksum::combine(&[pseudo, checksum::data(&buf[54..150])]),
             0xffff
         );
-        assert_eq!(read_stamp(&buf[..150]), Some(s));
+        assert_eq!(read_stamp6(&buf[..150]), Some(s));
         assert_eq!(write_udp6(&mut buf[..79], &macs, &t, 80, &s), 0);
     }
 

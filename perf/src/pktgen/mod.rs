@@ -171,13 +171,16 @@ impl Generator {
             }
             Some(f6) => {
                 f6.validate()?;
-                if let Sizes::Fixed(s) = cfg.sizes {
-                    if s < packet::MIN_SIZE6 {
-                        return Err(format!(
-                            "frame size {s} below the smallest IPv6 frame ({} bytes)",
-                            packet::MIN_SIZE6
-                        ));
-                    }
+                // IMIX's 64-byte frames cannot carry IPv6 and the stamp.
+                let smallest = match cfg.sizes {
+                    Sizes::Fixed(s) => s,
+                    Sizes::Imix => 64,
+                };
+                if smallest < packet::MIN_SIZE6 {
+                    return Err(format!(
+                        "frame size {smallest} below the smallest IPv6 frame ({} bytes)",
+                        packet::MIN_SIZE6
+                    ));
                 }
                 let t = if f6.flows <= PRECOMPUTED {
                     (0..f6.flows).map(|i| f6.tuple(i)).collect()

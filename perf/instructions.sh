@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Instructions per packet of the worker in suite scenario S1 (established flows, one
-# worker, DPDK net_ring ports), or with SCENARIO=S2 per new connection (S2's main run on
+# worker, DPDK net_ring ports; SCENARIO=S1v6 for its IPv6 row), or with SCENARIO=S2 (or
+# S2v6) per new connection (S2's main run on
 # a virtual clock of 1.5 M connections/s, so that the same connections expire whatever
 # callgrind's speed), counted by callgrind. Unlike a rate, the count does not
 # move with the machine's load: the same binary gives the same figure, so two builds can
 # be compared on a noisy 2-core machine. Only the measured stage is counted (the
 # generator and the set-up are left out by --toggle-collect).
 #
-#   [SCENARIO=S2] perf/instructions.sh [BENCH_BINARY ...]
+#   [SCENARIO=S1v6|S2|S2v6] perf/instructions.sh [BENCH_BINARY ...]
 #                                  (default target/release/nfdp-bench, scenario S1)
 #
 # Needs valgrind (apt-get install valgrind) and a build with
@@ -19,7 +20,7 @@ command -v valgrind >/dev/null || { echo "instructions.sh: needs valgrind (apt-g
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 scenario=${SCENARIO:-S1}
-if [ "$scenario" = S2 ]; then
+if [ "$scenario" = S2 ] || [ "$scenario" = S2v6 ]; then
     export NFDP_BENCH_CLOCK_STEP_NS=21333
 fi
 for bin in "$@"; do

@@ -89,8 +89,8 @@ enum What {
         /// Worker counts for S1 and S2 (the first is the headline figure).
         #[arg(long, value_delimiter = ',', default_value = "1,2")]
         workers: Vec<u16>,
-        /// Only these scenarios (S1..S7), e.g. `--only S1,S3`.
-        #[arg(long, value_delimiter = ',', value_parser = ["S1", "S2", "S3", "S4", "S5", "S6", "S7"])]
+        /// Only these scenarios (S1..S7, S1v6, S2v6), e.g. `--only S1,S1v6`.
+        #[arg(long, value_delimiter = ',', value_parser = ["S1", "S2", "S3", "S4", "S5", "S6", "S7", "S1v6", "S2v6"])]
         only: Vec<String>,
         /// S2 without its port-pool occupancy runs (what perf/instructions.sh counts).
         #[arg(long)]

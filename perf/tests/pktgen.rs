@@ -44,6 +44,7 @@ fn ring(eal: &Eal, n: u16) -> (DpdkPort, DpdkQueue) {
 
 fn generator(flows: u32, order: Order) -> Generator {
     Generator::new(GenConfig {
+        flows6: None,
         flows: FlowSpec {
             sport: format!("1000-{}", 999 + flows).parse().unwrap(),
             flows,
@@ -260,4 +261,61 @@ fn five_tuple_swap_forwarding_rewrites_headers_in_place() {
             ((i % 4) as u32, (i / 4) as u32, 77)
         );
     }
+}
+
+#[test]
+fn ipv6_frames_are_swapped_and_counted() {
+    let (eal, _turn) = eal();
+    let (_a, mut qa) = ring(eal, 16);
+    let (_b, mut qb) = ring(eal, 17);
+    let spec = perf::pktgen::fields::FlowSpec6 {
+        src: "2001:db8:1::10".parse().unwrap(),
+        dst: "2001:db8:ff::53".parse().unwrap(),
+        sport: "1000-1003".parse().unwrap(),
+        dport: perf::pktgen::fields::PortRange::single(53),
+        flows: 4,
+        order: Order::Sequential,
+    };
+    let mut gen = Generator::new(GenConfig {
+        flows6: Some(spec),
+        flows: FlowSpec::default(),
+        sizes: Sizes::Fixed(84),
+        macs: Macs {
+            src: MacAddr([2, 0, 0, 0, 0, 1]),
+            dst: MacAddr([2, 0, 0, 0, 0, 2]),
+        },
+    })
+    .unwrap();
+    assert_eq!(gen.flows(), 4);
+    assert_eq!(gen.send(&mut qa, 8, 77), 8);
+    let (rx, tx) = qa.forward_burst_map(&mut qb, 32, perf::suite::harness::swap5);
+    assert_eq!((rx, tx), (8, 8));
+    let mut rxc = RxCounter::new(4);
+    let mut frames = Vec::new();
+    qb.rx_inspect(32, |f| {
+        rxc.frame(f, 100);
+        frames.push(f.to_vec())
+    });
+    assert_eq!(frames.len(), 8);
+    let server: std::net::Ipv6Addr = "2001:db8:ff::53".parse().unwrap();
+    for (i, f) in frames.iter().enumerate() {
+        assert_eq!(f.len(), 80);
+        assert_eq!(&f[0..6], &[2, 0, 0, 0, 0, 1], "MACs swapped");
+        assert_eq!(&f[22..38], &server.octets(), "source was the destination");
+        assert_eq!(u16::from_be_bytes([f[54], f[55]]), 53);
+        assert_eq!(u16::from_be_bytes([f[56], f[57]]), 1000 + (i % 4) as u16);
+        let ip = dataplane::wire::Ipv6Packet::new_checked(&f[14..]).unwrap();
+        let udp = dataplane::wire::UdpPacket::new_checked(ip.payload()).unwrap();
+        assert!(
+            udp.verify_checksum_ipv6(ip.src_addr(), ip.dst_addr()),
+            "UDP checksum still valid"
+        );
+    }
+    let r = rxc.report(&gen.sent_per_flow());
+    assert_eq!((r.sent, r.received, r.lost, r.foreign), (8, 8, 0, 0));
+    // Below the smallest IPv6 frame: refused.
+    let mut cfg = gen.config().clone();
+    cfg.sizes = Sizes::Fixed(64);
+    let refused = Generator::new(cfg).err().unwrap_or_default();
+    assert!(refused.contains("smallest IPv6 frame"), "{refused}");
 }

@@ -161,6 +161,7 @@ fn real_main(cli: Cli) -> Result<(), String> {
         dst: cli.dst_mac.unwrap_or(MacAddr::BROADCAST),
     };
     let mut gen = Generator::new(GenConfig {
+        flows6: None,
         flows: flows.clone(),
         sizes: cli.size,
         macs,

@@ -2,10 +2,10 @@
 //! maps to one tuple by mixed-radix counting over the address and port ranges (source
 //! address fastest, then source port, destination address, destination port), so `flows`
 //! distinct tuples exist whenever the ranges hold that many; packets visit the flows in
-//! order or at random from a fixed seed.
+//! order or at random from a fixed seed. `FlowSpec6` does the same over IPv6 ranges.
 
 use std::fmt;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::str::FromStr;
 
 /// `count` consecutive IPv4 addresses from `first`.
@@ -175,32 +175,17 @@ impl Default for FlowSpec {
 impl FlowSpec {
     /// How many distinct tuples the ranges hold (saturating).
     pub fn capacity(&self) -> u64 {
-        [
+        capacity([
             self.src.count,
             self.sport.count,
             self.dst.count,
             self.dport.count,
-        ]
-        .iter()
-        .fold(1u64, |acc, &c| acc.saturating_mul(u64::from(c)))
+        ])
     }
 
     /// Refuses zero flows, empty ranges and more flows than distinct tuples.
     pub fn validate(&self) -> Result<(), String> {
-        if self.flows == 0 {
-            return Err("flows must be at least 1".into());
-        }
-        if self.capacity() == 0 {
-            return Err("an address or port range is empty".into());
-        }
-        if u64::from(self.flows) > self.capacity() {
-            return Err(format!(
-                "{} flows asked for, but the address and port ranges hold only {} distinct tuples",
-                self.flows,
-                self.capacity()
-            ));
-        }
-        Ok(())
+        validate(self.flows, self.capacity())
     }
 
     /// The tuple of flow `i` (taken modulo `flows`).
@@ -269,6 +254,172 @@ impl FlowPicker {
     }
 }
 
+/// `count` IPv6 addresses from `first`, `step` apart (counted in the low bits).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AddrRange6 {
+    pub first: Ipv6Addr,
+    pub count: u32,
+    pub step: u32,
+}
+
+impl AddrRange6 {
+    pub fn single(a: Ipv6Addr) -> AddrRange6 {
+        AddrRange6 {
+            first: a,
+            count: 1,
+            step: 1,
+        }
+    }
+
+    fn nth(&self, i: u32) -> Ipv6Addr {
+        let off = u128::from(i) * u128::from(self.step);
+        Ipv6Addr::from(u128::from(self.first).wrapping_add(off))
+    }
+}
+
+impl FromStr for AddrRange6 {
+    type Err = String;
+
+    /// `2001:db8::1`, `2001:db8::1-2001:db8::ff` or `2001:db8::/112` (at most 2^32
+    /// addresses: prefix length 96..128).
+    fn from_str(s: &str) -> Result<Self, String> {
+        let bad = |why: &str| format!("bad IPv6 address range `{s}`: {why}");
+        let ip = |t: &str| {
+            t.trim()
+                .parse::<Ipv6Addr>()
+                .map_err(|_| bad("expected ADDR, ADDR-ADDR or ADDR/LEN"))
+        };
+        if let Some((a, b)) = s.split_once('-') {
+            let (a, b) = (u128::from(ip(a)?), u128::from(ip(b)?));
+            let n = b
+                .checked_sub(a)
+                .ok_or_else(|| bad("the last address is below the first"))?;
+            let count = u32::try_from(n + 1).map_err(|_| bad("more than 2^32 addresses"))?;
+            return Ok(AddrRange6 {
+                first: Ipv6Addr::from(a),
+                count,
+                step: 1,
+            });
+        }
+        if let Some((a, len)) = s.split_once('/') {
+            // /96 would be 2^32 addresses, one more than the count holds.
+            let len: u32 = len
+                .parse()
+                .ok()
+                .filter(|l| (97..=128).contains(l))
+                .ok_or_else(|| bad("prefix length must be 97..128"))?;
+            let mask = u128::MAX.checked_shl(128 - len).unwrap_or(0);
+            return Ok(AddrRange6 {
+                first: Ipv6Addr::from(u128::from(ip(a)?) & mask),
+                count: 1u32 << (128 - len),
+                step: 1,
+            });
+        }
+        Ok(AddrRange6::single(ip(s)?))
+    }
+}
+
+/// The addresses and ports of one IPv6 flow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FlowTuple6 {
+    pub src: Ipv6Addr,
+    pub dst: Ipv6Addr,
+    pub sport: u16,
+    pub dport: u16,
+}
+
+impl fmt::Display for FlowTuple6 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "[{}]:{} -> [{}]:{}",
+            self.src, self.sport, self.dst, self.dport
+        )
+    }
+}
+
+/// `FlowSpec` over IPv6 ranges (the same mixed-radix order).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlowSpec6 {
+    pub src: AddrRange6,
+    pub dst: AddrRange6,
+    pub sport: PortRange,
+    pub dport: PortRange,
+    pub flows: u32,
+    pub order: Order,
+}
+
+impl FlowSpec6 {
+    /// How many distinct tuples the ranges hold (saturating).
+    pub fn capacity(&self) -> u64 {
+        capacity([
+            self.src.count,
+            self.sport.count,
+            self.dst.count,
+            self.dport.count,
+        ])
+    }
+
+    pub fn validate(&self) -> Result<(), String> {
+        validate(self.flows, self.capacity())
+    }
+
+    /// The tuple of flow `i` (taken modulo `flows`).
+    pub fn tuple(&self, i: u32) -> FlowTuple6 {
+        let [s, sp, d, dp] = digits(
+            i,
+            self.flows,
+            [
+                self.src.count,
+                self.sport.count,
+                self.dst.count,
+                self.dport.count,
+            ],
+        );
+        FlowTuple6 {
+            src: self.src.nth(s),
+            dst: self.dst.nth(d),
+            sport: self.sport.nth(sp),
+            dport: self.dport.nth(dp),
+        }
+    }
+
+    pub fn picker(&self) -> FlowPicker {
+        FlowPicker::new(self.flows, self.order)
+    }
+}
+
+fn capacity(counts: [u32; 4]) -> u64 {
+    counts
+        .iter()
+        .fold(1u64, |acc, &c| acc.saturating_mul(u64::from(c)))
+}
+
+fn validate(flows: u32, capacity: u64) -> Result<(), String> {
+    if flows == 0 {
+        return Err("flows must be at least 1".into());
+    }
+    if capacity == 0 {
+        return Err("an address or port range is empty".into());
+    }
+    if u64::from(flows) > capacity {
+        return Err(format!(
+            "{flows} flows asked for, but the address and port ranges hold only {capacity} distinct tuples"
+        ));
+    }
+    Ok(())
+}
+
+/// Flow `i`'s digit in each range (source address fastest).
+fn digits(i: u32, flows: u32, counts: [u32; 4]) -> [u32; 4] {
+    let mut r = i % flows.max(1);
+    counts.map(|n| {
+        let d = r % n.max(1);
+        r /= n.max(1);
+        d
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -321,5 +472,39 @@ mod tests {
         assert!(d.iter().all(|&f| f < 1000));
         let distinct: std::collections::HashSet<_> = d.iter().collect();
         assert!(distinct.len() > 500, "random draws cover the flows");
+    }
+
+    #[test]
+    fn ipv6_flows() {
+        let r: AddrRange6 = "2001:db8:1::1-2001:db8:1::10".parse().unwrap();
+        assert_eq!((r.first, r.count), ("2001:db8:1::1".parse().unwrap(), 16));
+        let r: AddrRange6 = "2001:db8:1::77/112".parse().unwrap();
+        assert_eq!((r.first, r.count), ("2001:db8:1::".parse().unwrap(), 65536));
+        assert!("2001:db8::/64".parse::<AddrRange6>().is_err());
+        assert!("2001:db8::9-2001:db8::1".parse::<AddrRange6>().is_err());
+        let spec = FlowSpec6 {
+            src: "2001:db8:1::ffff-2001:db8:1::1:1".parse().unwrap(),
+            dst: AddrRange6::single("2001:db8:ff::53".parse().unwrap()),
+            sport: "100-101".parse().unwrap(),
+            dport: PortRange::single(53),
+            flows: 6,
+            order: Order::Sequential,
+        };
+        spec.validate().unwrap();
+        let all: std::collections::HashSet<_> = (0..6).map(|i| spec.tuple(i)).collect();
+        assert_eq!(all.len(), 6);
+        // The count carries into the upper 16 bits.
+        assert_eq!(
+            spec.tuple(1).to_string(),
+            "[2001:db8:1::1:0]:100 -> [2001:db8:ff::53]:53"
+        );
+        assert_eq!(
+            spec.tuple(5).to_string(),
+            "[2001:db8:1::1:1]:101 -> [2001:db8:ff::53]:53"
+        );
+        assert!(FlowSpec6 { flows: 7, ..spec }
+            .validate()
+            .unwrap_err()
+            .contains("only 6"));
     }
 }

@@ -15,8 +15,8 @@ pub mod tcp;
 #[cfg(feature = "dpdk")]
 pub mod dpdk;
 
-use fields::{FlowSpec, FlowTuple};
-use packet::{write_udp, Macs, Sizes, Stamp, FCS};
+use fields::{FlowSpec, FlowSpec6, FlowTuple, FlowTuple6};
+use packet::{write_udp, write_udp6, Macs, Sizes, Stamp, FCS};
 use rx::{RxCounter, RxReport};
 use std::time::Instant;
 
@@ -132,6 +132,8 @@ pub struct GenConfig {
     pub flows: FlowSpec,
     pub sizes: Sizes,
     pub macs: Macs,
+    /// IPv6 frames of these flows instead (`flows` is then unused).
+    pub flows6: Option<FlowSpec6>,
 }
 
 /// The transmit side: picks a flow per packet, writes its frame with the next sequence
@@ -140,6 +142,7 @@ pub struct Generator {
     cfg: GenConfig,
     picker: fields::FlowPicker,
     tuples: Vec<FlowTuple>,
+    tuples6: Vec<FlowTuple6>,
     /// Per flow: the next sequence number, i.e. how many packets of it were sent.
     seq: Vec<u32>,
     packets: u64,
@@ -149,20 +152,49 @@ pub struct Generator {
     pub refused: u64,
 }
 
+/// Flows up to this many have their tuples precomputed; beyond, computed per packet.
+const PRECOMPUTED: u32 = 1 << 20;
+
 impl Generator {
     pub fn new(cfg: GenConfig) -> Result<Generator, String> {
-        cfg.flows.validate()?;
         cfg.sizes.validate()?;
-        // Precomputed up to a million flows; beyond that computed per packet.
-        let tuples = if cfg.flows.flows <= 1 << 20 {
-            (0..cfg.flows.flows).map(|i| cfg.flows.tuple(i)).collect()
-        } else {
-            Vec::new()
+        let (flows, picker, tuples, tuples6) = match &cfg.flows6 {
+            None => {
+                cfg.flows.validate()?;
+                let n = cfg.flows.flows;
+                let t = if n <= PRECOMPUTED {
+                    (0..n).map(|i| cfg.flows.tuple(i)).collect()
+                } else {
+                    Vec::new()
+                };
+                (n, cfg.flows.picker(), t, Vec::new())
+            }
+            Some(f6) => {
+                f6.validate()?;
+                // IMIX's 64-byte frames cannot carry IPv6 and the stamp.
+                let smallest = match cfg.sizes {
+                    Sizes::Fixed(s) => s,
+                    Sizes::Imix => 64,
+                };
+                if smallest < packet::MIN_SIZE6 {
+                    return Err(format!(
+                        "frame size {smallest} below the smallest IPv6 frame ({} bytes)",
+                        packet::MIN_SIZE6
+                    ));
+                }
+                let t = if f6.flows <= PRECOMPUTED {
+                    (0..f6.flows).map(|i| f6.tuple(i)).collect()
+                } else {
+                    Vec::new()
+                };
+                (f6.flows, f6.picker(), Vec::new(), t)
+            }
         };
         Ok(Generator {
-            picker: cfg.flows.picker(),
-            seq: vec![0; cfg.flows.flows as usize],
+            picker,
+            seq: vec![0; flows as usize],
             tuples,
+            tuples6,
             cfg,
             packets: 0,
             sent: 0,
@@ -176,7 +208,7 @@ impl Generator {
     }
 
     pub fn flows(&self) -> u32 {
-        self.cfg.flows.flows
+        self.seq.len() as u32
     }
 
     /// Sends up to `n` frames (at most `MAX_BURST`) stamped `now_ns`; returns how many
@@ -185,31 +217,54 @@ impl Generator {
         let n = n.min(MAX_BURST);
         let mut flows = [0u32; MAX_BURST];
         let mut sizes = [0u16; MAX_BURST];
-        let (picker, tuples, seq, cfg, packets) = (
-            &mut self.picker,
-            &self.tuples,
-            &mut self.seq,
-            &self.cfg,
-            self.packets,
-        );
-        let (built, sent) = port.tx(n, &mut |i, room| {
-            let f = picker.next_flow();
-            let size = cfg.sizes.nth(packets + i as u64);
-            flows[i] = f;
-            sizes[i] = size;
-            let s = &mut seq[f as usize];
-            let stamp = Stamp {
-                flow: f,
-                seq: *s,
-                tx_ns: now_ns,
-            };
-            *s = s.wrapping_add(1);
-            let t = match tuples.get(f as usize) {
-                Some(t) => *t,
-                None => cfg.flows.tuple(f),
-            };
-            write_udp(room, &cfg.macs, &t, usize::from(size) - FCS, &stamp)
-        });
+        let (picker, seq, cfg, packets) =
+            (&mut self.picker, &mut self.seq, &self.cfg, self.packets);
+        // The family is chosen once per burst; the IPv4 closure is the one from before
+        // IPv6 (its cost is part of every wall-clock rate).
+        let (built, sent) = match &cfg.flows6 {
+            None => {
+                let tuples = &self.tuples;
+                port.tx(n, &mut |i, room| {
+                    let f = picker.next_flow();
+                    let size = cfg.sizes.nth(packets + i as u64);
+                    flows[i] = f;
+                    sizes[i] = size;
+                    let s = &mut seq[f as usize];
+                    let stamp = Stamp {
+                        flow: f,
+                        seq: *s,
+                        tx_ns: now_ns,
+                    };
+                    *s = s.wrapping_add(1);
+                    let t = match tuples.get(f as usize) {
+                        Some(t) => *t,
+                        None => cfg.flows.tuple(f),
+                    };
+                    write_udp(room, &cfg.macs, &t, usize::from(size) - FCS, &stamp)
+                })
+            }
+            Some(f6) => {
+                let tuples = &self.tuples6;
+                port.tx(n, &mut |i, room| {
+                    let f = picker.next_flow();
+                    let size = cfg.sizes.nth(packets + i as u64);
+                    flows[i] = f;
+                    sizes[i] = size;
+                    let s = &mut seq[f as usize];
+                    let stamp = Stamp {
+                        flow: f,
+                        seq: *s,
+                        tx_ns: now_ns,
+                    };
+                    *s = s.wrapping_add(1);
+                    let t = match tuples.get(f as usize) {
+                        Some(t) => *t,
+                        None => f6.tuple(f),
+                    };
+                    write_udp6(room, &cfg.macs, &t, usize::from(size) - FCS, &stamp)
+                })
+            }
+        };
         // The refused frames are the tail: their sequence numbers were the latest.
         for &f in flows[sent..built].iter().rev() {
             self.seq[f as usize] = self.seq[f as usize].wrapping_sub(1);

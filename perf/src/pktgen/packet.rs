@@ -3,11 +3,13 @@
 //! receive side can count loss, reordering and latency per flow.
 //!
 //! Sizes follow RFC 2544: a "64-byte" frame is 64 bytes on the wire including the 4-byte
-//! FCS the NIC appends, so 60 bytes are written.
+//! FCS the NIC appends, so 60 bytes are written. IPv6 frames (`write_udp6`) carry the
+//! same stamp after a 40-byte header, so the smallest is 84 bytes (80 written).
 
-use super::fields::FlowTuple;
+use super::fields::{FlowTuple, FlowTuple6};
 use dataplane::port::MacAddr;
 use dataplane::wire::checksum;
+use dataplane::wire::ipv4::Protocol;
 use std::str::FromStr;
 
 /// Stamp bytes at the start of the UDP payload.
@@ -24,6 +26,11 @@ pub const FCS: usize = 4;
 /// Wire size (with FCS) of the smallest and largest frames.
 pub const MIN_SIZE: u16 = (MIN_FRAME + FCS) as u16;
 pub const MAX_SIZE: u16 = 1518;
+const IP6: usize = 40;
+/// The smallest IPv6 frame: headers plus the stamp.
+pub const MIN_FRAME6: usize = ETH + IP6 + UDP + STAMP_LEN;
+/// Its wire size (with FCS).
+pub const MIN_SIZE6: u16 = (MIN_FRAME6 + FCS) as u16;
 
 /// IMIX 7:4:1 of 64/570/1518-byte frames, interleaved so every window of 12 frames has
 /// the mix.
@@ -137,6 +144,47 @@ pub fn write_udp(
     frame_len
 }
 
+/// `write_udp` for IPv6 (hop limit 64, no extension headers, at least `MIN_FRAME6`). The
+/// UDP checksum, mandatory over IPv6, covers the whole payload as it is in `buf`.
+#[inline]
+pub fn write_udp6(
+    buf: &mut [u8],
+    macs: &Macs,
+    t: &FlowTuple6,
+    frame_len: usize,
+    stamp: &Stamp,
+) -> usize {
+    let frame_len = frame_len.max(MIN_FRAME6);
+    if buf.len() < frame_len {
+        return 0;
+    }
+    let udp_len = (frame_len - ETH - IP6) as u16;
+    buf[0..6].copy_from_slice(&macs.dst.0);
+    buf[6..12].copy_from_slice(&macs.src.0);
+    buf[12..14].copy_from_slice(&[0x86, 0xdd]);
+    let ip = &mut buf[ETH..ETH + IP6];
+    ip[0..4].copy_from_slice(&[0x60, 0, 0, 0]);
+    ip[4..6].copy_from_slice(&udp_len.to_be_bytes());
+    ip[6] = 17;
+    ip[7] = 64;
+    ip[8..24].copy_from_slice(&t.src.octets());
+    ip[24..40].copy_from_slice(&t.dst.octets());
+    let seg = &mut buf[ETH + IP6..frame_len];
+    seg[0..2].copy_from_slice(&t.sport.to_be_bytes());
+    seg[2..4].copy_from_slice(&t.dport.to_be_bytes());
+    seg[4..6].copy_from_slice(&udp_len.to_be_bytes());
+    seg[6..8].copy_from_slice(&[0, 0]);
+    write_stamp(&mut seg[UDP..], stamp);
+    let pseudo = checksum::pseudo_header_ipv6(t.src, t.dst, Protocol::Udp, u32::from(udp_len));
+    let c = match checksum::finish(&[pseudo, checksum::data(seg)]) {
+        // RFC 8200 8.1: a computed zero is sent as all ones (zero means none).
+        0 => 0xffff,
+        c => c,
+    };
+    seg[6..8].copy_from_slice(&c.to_be_bytes());
+    frame_len
+}
+
 #[inline]
 fn write_stamp(p: &mut [u8], s: &Stamp) {
     p[0..2].copy_from_slice(&MAGIC);
@@ -146,7 +194,8 @@ fn write_stamp(p: &mut [u8], s: &Stamp) {
 }
 
 /// The stamp of a frame the generator wrote (after any NAT or 5-tuple swap in between):
-/// Ethernet, IPv4 (any header length, first fragment), UDP or TCP, then the stamp.
+/// Ethernet, IPv4 (any header length, first fragment), UDP or TCP, then the stamp. IPv6
+/// frames: `read_stamp6`.
 #[inline]
 pub fn read_stamp(frame: &[u8]) -> Option<Stamp> {
     if frame.get(12..14)? != [0x08, 0x00] {
@@ -162,7 +211,26 @@ pub fn read_stamp(frame: &[u8]) -> Option<Stamp> {
         6 => usize::from(ip.get(ihl + 12)? >> 4) * 4,
         _ => return None,
     };
-    let p = ip.get(ihl + l4..ihl + l4 + STAMP_LEN)?;
+    stamp_of(ip.get(ihl + l4..ihl + l4 + STAMP_LEN)?)
+}
+
+/// `read_stamp` of an Ethernet/IPv6 frame without extension headers.
+#[inline]
+pub fn read_stamp6(frame: &[u8]) -> Option<Stamp> {
+    if frame.get(12..14)? != [0x86, 0xdd] {
+        return None;
+    }
+    let ip = frame.get(ETH..)?;
+    let l4 = match ip.get(6)? {
+        17 => UDP,
+        6 => usize::from(ip.get(IP6 + 12)? >> 4) * 4,
+        _ => return None,
+    };
+    stamp_of(ip.get(IP6 + l4..IP6 + l4 + STAMP_LEN)?)
+}
+
+#[inline(always)]
+fn stamp_of(p: &[u8]) -> Option<Stamp> {
     if p[0..2] != MAGIC {
         return None;
     }
@@ -208,6 +276,60 @@ mod tests {
         assert_eq!(write_udp(&mut buf[..50], &macs, &t, 60, &s), 0);
         buf[42] = b'X';
         assert_eq!(read_stamp(&buf[..60]), None, "no magic");
+    }
+
+    #[test]
+    fn ipv6_frame() {
+        let t = FlowTuple6 {
+            src: "2001:db8:1::10".parse().unwrap(),
+            dst: "2001:db8:ff::53".parse().unwrap(),
+            sport: 10_000,
+            dport: 53,
+        };
+        let macs = Macs {
+            src: MacAddr([2, 0, 0, 0, 0, 1]),
+            dst: MacAddr([2, 0, 0, 0, 0, 2]),
+        };
+        let s = Stamp {
+            flow: 7,
+            seq: 99,
+            tx_ns: 123_456_789,
+        };
+        let mut buf = [0xaau8; 160];
+        // Asked for less than the minimum: the minimum.
+        assert_eq!(write_udp6(&mut buf, &macs, &t, 60, &s), MIN_FRAME6);
+        assert_eq!(MIN_SIZE6, 84);
+        let f = &buf[..80];
+        assert_eq!(&f[12..14], &[0x86, 0xdd]);
+        assert_eq!(&f[14..22], &[0x60, 0, 0, 0, 0, 26, 17, 64]);
+        assert_eq!(&f[22..38], &t.src.octets());
+        assert_eq!(&f[38..54], &t.dst.octets());
+        assert_eq!(&f[54..60], &[0x27, 0x10, 0, 53, 0, 26]);
+        assert_eq!(&f[62..64], b"NF");
+        let pseudo = checksum::pseudo_header_ipv6(t.src, t.dst, Protocol::Udp, 26);
+        assert_eq!(
+            checksum::combine(&[pseudo, checksum::data(&f[54..80])]),
+            0xffff,
+            "valid UDP checksum over the pseudo-header"
+        );
+        assert_ne!(&f[60..62], &[0, 0]);
+        // The dataplane's parser agrees.
+        let ip = dataplane::wire::Ipv6Packet::new_checked(&f[14..]).unwrap();
+        let udp = dataplane::wire::UdpPacket::new_checked(ip.payload()).unwrap();
+        assert!(udp.verify_checksum_ipv6(ip.src_addr(), ip.dst_addr()));
+        assert_eq!(read_stamp6(f), Some(s));
+        assert_eq!(read_stamp(f), None, "IPv4 only");
+        assert_eq!(read_stamp6(&buf[..79]), None, "truncated stamp");
+        // A larger frame: the checksum covers the payload after the stamp too.
+        assert_eq!(write_udp6(&mut buf, &macs, &t, 150, &s), 150);
+        assert_eq!(&buf[18..20], &96u16.to_be_bytes());
+        let pseudo = checksum::pseudo_header_ipv6(t.src, t.dst, Protocol::Udp, 96);
+        assert_eq!(
+            checksum::combine(&[pseudo, checksum::data(&buf[54..150])]),
+            0xffff
+        );
+        assert_eq!(read_stamp6(&buf[..150]), Some(s));
+        assert_eq!(write_udp6(&mut buf[..79], &macs, &t, 80, &s), 0);
     }
 
     #[test]

@@ -7,8 +7,8 @@
 //! per worker; the wall-clock rate (generator included) is reported beside them.
 
 use crate::pktgen::dpdk::{eal_args, open_port};
-use crate::pktgen::fields::FlowSpec;
-use crate::pktgen::packet::{Macs, Sizes};
+use crate::pktgen::fields::{FlowSpec, FlowSpec6};
+use crate::pktgen::packet::{Macs, Sizes, MIN_SIZE6};
 use crate::pktgen::rx::RxCounter;
 use crate::pktgen::{GenConfig, Generator};
 use control::iptables::{restore, RestoreOptions};
@@ -16,7 +16,7 @@ use dataplane::conntrack::CtConfig;
 use dataplane::pipeline::{CompiledRuleset, Pipeline};
 use dataplane::port::dpdk::{DpdkPort, DpdkQueue, Eal};
 use dataplane::port::{MacAddr, PacketPool, Port};
-use dataplane::ruleset::Ruleset;
+use dataplane::ruleset::{Family, Ruleset};
 use dataplane::worker::Worker;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -24,9 +24,14 @@ use std::time::Instant;
 pub const LAN_MAC: MacAddr = MacAddr([2, 0, 0, 0, 1, 1]);
 pub const HOST_MAC: MacAddr = MacAddr([2, 0, 0, 0, 1, 0x10]);
 pub const BURST: usize = 32;
+/// The IPv6 LAN host (S1v6's source) and server (on wan0's /64).
+pub const HOST6: &str = "2001:db8:1::10";
+pub const SERVER6: &str = "2001:db8:ff::53";
 
 /// The gateway: lan0 192.168.1.1/24, wan0 203.0.113.1/24, a default route via
-/// 203.0.113.254, static neighbours for it and the LAN host 192.168.1.10.
+/// 203.0.113.254, static neighbours for it and the LAN host 192.168.1.10. For IPv6,
+/// lan0 2001:db8:1::1/64 and wan0 2001:db8:ff::1/64 with static neighbours for the LAN
+/// host `HOST6` and the server `SERVER6` (no neighbour discovery during a run).
 pub fn topology() -> control::config::Topology {
     topology_with("192.168.1.1/24", "\"203.0.113.1/24\"")
 }
@@ -35,11 +40,13 @@ pub fn topology() -> control::config::Topology {
 pub fn topology_with(lan: &str, wan: &str) -> control::config::Topology {
     control::config::Config::parse(
         &format!(
-            "[[port]]\nname = \"lan0\"\ndriver = \"mem\"\nmac = \"02:00:00:00:01:01\"\naddresses = [\"{lan}\"]\n\
-             [[port]]\nname = \"wan0\"\ndriver = \"mem\"\nmac = \"02:00:00:00:02:01\"\naddresses = [{wan}]\n\
+            "[[port]]\nname = \"lan0\"\ndriver = \"mem\"\nmac = \"02:00:00:00:01:01\"\naddresses = [\"{lan}\", \"2001:db8:1::1/64\"]\n\
+             [[port]]\nname = \"wan0\"\ndriver = \"mem\"\nmac = \"02:00:00:00:02:01\"\naddresses = [{wan}, \"2001:db8:ff::1/64\"]\n\
              [[route]]\ndst = \"0.0.0.0/0\"\nvia = \"203.0.113.254\"\n\
              [[neighbor]]\nip = \"203.0.113.254\"\nmac = \"02:00:00:00:02:fe\"\n\
-             [[neighbor]]\nip = \"192.168.1.10\"\nmac = \"02:00:00:00:01:10\"\n"
+             [[neighbor]]\nip = \"192.168.1.10\"\nmac = \"02:00:00:00:01:10\"\n\
+             [[neighbor]]\nip = \"{SERVER6}\"\nmac = \"02:00:00:00:02:fe\"\n\
+             [[neighbor]]\nip = \"{HOST6}\"\nmac = \"02:00:00:00:01:10\"\n"
         ),
         std::path::Path::new("suite.toml"),
     )
@@ -52,6 +59,24 @@ pub fn topology_with(lan: &str, wan: &str) -> control::config::Topology {
 pub fn compile(rules: &str) -> Result<CompiledRuleset, String> {
     let mut rs = Ruleset::default();
     restore(rules, &mut rs, RestoreOptions::default()).map_err(|e| e.to_string())?;
+    Ok(CompiledRuleset::compile_for_ports(
+        &rs,
+        1,
+        &["lan0".to_string(), "wan0".to_string()],
+    ))
+}
+
+/// `compile` with ip6tables-restore text for the IPv6 tables too.
+pub fn compile46(rules: &str, rules6: &str) -> Result<CompiledRuleset, String> {
+    let mut rs = Ruleset::default();
+    restore(rules, &mut rs, RestoreOptions::default()).map_err(|e| e.to_string())?;
+    let mut rs6 = Ruleset::new(Family::V6);
+    let opts = RestoreOptions {
+        packet_path: true,
+        ..RestoreOptions::default()
+    };
+    restore(rules6, &mut rs6, opts).map_err(|e| format!("ip6tables: {e}"))?;
+    rs.ip6 = Some(Arc::new(rs6));
     Ok(CompiledRuleset::compile_for_ports(
         &rs,
         1,
@@ -93,6 +118,7 @@ impl Bench {
 
     pub fn pipeline(&self, rules: Arc<CompiledRuleset>, ct: CtConfig) -> Pipeline {
         let mut p = Pipeline::new(rules, self.topo.fib.clone(), self.topo.neighbors.clone());
+        p.add_neighbors6(&self.topo.neighbors6);
         p.set_conntrack_config(ct);
         p
     }
@@ -153,23 +179,33 @@ impl Stage<'_> {
     }
 }
 
-/// testpmd's 5tswap on an Ethernet/IPv4/UDP-or-TCP frame (checksums stay valid: the
-/// swapped fields are summed the same).
+/// testpmd's 5tswap on an Ethernet/IPv4-or-IPv6/UDP-or-TCP frame (checksums stay valid:
+/// the swapped fields are summed the same).
 #[inline]
 pub fn swap5(f: &mut [u8]) {
-    if f.len() < 38 || f[12..14] != [0x08, 0x00] {
-        return;
-    }
-    for i in 0..6 {
-        f.swap(i, 6 + i);
-    }
-    let l4 = 14 + usize::from(f[14] & 0x0f) * 4;
-    for i in 0..4 {
-        f.swap(26 + i, 30 + i);
-    }
-    if matches!(f[23], 6 | 17) && f.len() >= l4 + 4 {
-        f.swap(l4, l4 + 2);
-        f.swap(l4 + 1, l4 + 3);
+    if f.len() >= 38 && f[12..14] == [0x08, 0x00] {
+        for i in 0..6 {
+            f.swap(i, 6 + i);
+        }
+        let l4 = 14 + usize::from(f[14] & 0x0f) * 4;
+        for i in 0..4 {
+            f.swap(26 + i, 30 + i);
+        }
+        if matches!(f[23], 6 | 17) && f.len() >= l4 + 4 {
+            f.swap(l4, l4 + 2);
+            f.swap(l4 + 1, l4 + 3);
+        }
+    } else if f.len() >= 58 && f[12..14] == [0x86, 0xdd] {
+        // No extension headers: the generator writes none.
+        for i in 0..6 {
+            f.swap(i, 6 + i);
+        }
+        let (src, dst) = f[22..54].split_at_mut(16);
+        src.swap_with_slice(dst);
+        if matches!(f[20], 6 | 17) {
+            f.swap(54, 56);
+            f.swap(55, 57);
+        }
     }
 }
 
@@ -338,9 +374,25 @@ impl Lane {
     }
 }
 
+/// `generator` for IPv6 frames of `flows`, 84 bytes on the wire (the smallest that holds
+/// the stamp; S1's IPv4 frames are 64).
+pub fn generator6(flows: FlowSpec6) -> Generator {
+    Generator::new(GenConfig {
+        flows6: Some(flows),
+        flows: FlowSpec::default(),
+        sizes: Sizes::Fixed(MIN_SIZE6),
+        macs: Macs {
+            src: HOST_MAC,
+            dst: LAN_MAC,
+        },
+    })
+    .expect("the suite's flows are valid")
+}
+
 /// A UDP generator from the LAN host's MAC to lan0.
 pub fn generator(flows: FlowSpec) -> Generator {
     Generator::new(GenConfig {
+        flows6: None,
         flows,
         sizes: Sizes::Fixed(64),
         macs: Macs {

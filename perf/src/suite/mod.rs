@@ -1,6 +1,7 @@
 //! The benchmark suite (`nfdp-bench suite [--quick] [--json FILE]`): S1 established flows,
 //! S2 new connections, S3 rule scaling, S4 conntrack scale, S5 rule swaps under load, S6
-//! S1 under a SYN flood (synflood.rs), S7 S1 under other floods (floods.rs). Each
+//! S1 under a SYN flood (synflood.rs), S7 S1 under other floods (floods.rs), and S1v6 and
+//! S2v6, S1 and S2 over IPv6 through ip6tables' FORWARD (no NAT66). Each
 //! forwarding figure comes with its ceilings measured in the same run on the same ports
 //! and packets (io forwarding and testpmd's 5-tuple swap) and as a fraction of them. The
 //! JSON schema is in perf/README.md.
@@ -11,14 +12,16 @@ mod occupancy;
 mod synflood;
 
 use crate::json::Json;
-use crate::pktgen::fields::{AddrRange, FlowSpec, Order, PortRange};
+use crate::pktgen::fields::{AddrRange, AddrRange6, FlowSpec, FlowSpec6, Order, PortRange};
+use crate::pktgen::packet::MIN_SIZE6;
 use crate::pktgen::rx::RxCounter;
+use crate::pktgen::Generator;
 use dataplane::conntrack::{Conntrack, CtConfig};
 use dataplane::handoff::{Handoff, OwnerDirectory};
 use dataplane::pipeline::CompiledRuleset;
 use dataplane::port::dpdk::Eal;
 use dataplane::worker::Worker;
-use harness::{compile, generator, Bench, Lane, Measure, Stage, BURST};
+use harness::{compile, compile46, generator, generator6, Bench, Lane, Measure, Stage, BURST};
 use std::hint::black_box;
 use std::net::Ipv4Addr;
 use std::sync::{Arc, Mutex};
@@ -29,7 +32,7 @@ pub struct SuiteOptions {
     pub json: Option<std::path::PathBuf>,
     /// Worker counts for S1 and S2.
     pub workers: Vec<u16>,
-    /// The scenarios to run (`S1`..`S7`); empty: all of them.
+    /// The scenarios to run (`S1`..`S7`, `S1v6`, `S2v6`); empty: all of them.
     pub only: Vec<String>,
     /// S2 without its port-pool occupancy runs.
     pub no_occupancy: bool,
@@ -67,6 +70,69 @@ pub fn gateway_rules(extra_forward: &str) -> String {
     r.push_str(extra_forward);
     r.push_str("-A FORWARD -i lan0 -o wan0 -j ACCEPT\nCOMMIT\n");
     r
+}
+
+/// `gateway_rules`' FORWARD chain for ip6tables (18 rules: the same ctstate, port,
+/// prefix and LAN -> WAN rules; no NAT66, which nfdp does not have).
+pub fn gateway_rules6() -> String {
+    let mut r = String::from(
+        "*filter\n:FORWARD DROP [0:0]\n\
+         -A FORWARD -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT\n\
+         -A FORWARD -m conntrack --ctstate INVALID -j DROP\n",
+    );
+    for (i, port) in [
+        23, 25, 135, 137, 138, 139, 445, 1433, 3389, 5900, 6379, 11211,
+    ]
+    .iter()
+    .enumerate()
+    {
+        let proto = if i % 2 == 0 { "tcp" } else { "udp" };
+        r.push_str(&format!(
+            "-A FORWARD -i wan0 -p {proto} --dport {port} -j DROP\n"
+        ));
+    }
+    // Documentation, ULA and RFC 5180's benchmarking prefixes, as S1's v4 ones.
+    for net in ["2001:db8:66::/48", "fd00:31::/32", "2001:2::/48"] {
+        r.push_str(&format!("-A FORWARD -s {net} -j DROP\n"));
+    }
+    r.push_str("-A FORWARD -i lan0 -o wan0 -j ACCEPT\nCOMMIT\n");
+    r
+}
+
+/// S1v6's flows: S1's over IPv6, 10k flows of the LAN host 2001:db8:1::10 to one
+/// server on wan0's /64.
+fn s1v6_flows() -> FlowSpec6 {
+    FlowSpec6 {
+        src: AddrRange6::single(harness::HOST6.parse().expect("address")),
+        dst: AddrRange6::single(harness::SERVER6.parse().expect("address")),
+        sport: PortRange {
+            first: 10_000,
+            count: 10_000,
+        },
+        dport: PortRange::single(53),
+        flows: 10_000,
+        order: Order::Sequential,
+    }
+}
+
+/// S2v6's flows: every packet a new connection, 65536 LAN hosts of 2001:db8:1::/64 x 32
+/// ports to the one server (no NAT: no port pool to exhaust).
+fn s2v6_flows(flows: u32) -> FlowSpec6 {
+    FlowSpec6 {
+        src: AddrRange6 {
+            first: "2001:db8:1::1:0".parse().expect("address"),
+            count: 65_536,
+            step: 1,
+        },
+        sport: PortRange {
+            first: 20_000,
+            count: 32,
+        },
+        dst: AddrRange6::single(harness::SERVER6.parse().expect("address")),
+        dport: PortRange::single(53),
+        flows,
+        order: Order::Sequential,
+    }
 }
 
 /// S1's flows: 10k flows of the LAN host, one DNS server.
@@ -111,7 +177,10 @@ fn ratio(a: f64, b: f64) -> f64 {
 
 /// io and 5tswap ceilings on one lane with `gen`'s packets.
 fn ceilings(lane: &mut Lane, flows: FlowSpec, secs: f64) -> (Measure, Measure) {
-    let mut gen = generator(flows);
+    ceilings_of(lane, generator(flows), secs)
+}
+
+fn ceilings_of(lane: &mut Lane, mut gen: Generator, secs: f64) -> (Measure, Measure) {
     let mut rxc = RxCounter::new(gen.flows());
     let io = lane.measure(&mut gen, &mut rxc, &mut Stage::Io, secs);
     let sw = lane.measure(&mut gen, &mut rxc, &mut Stage::Swap5, secs);
@@ -156,14 +225,17 @@ fn print_header(title: &str, io: &Measure, sw: &Measure) {
 
 /// `workers` lanes, each a thread with its own generator and worker (multi-core NAT with
 /// the handoff for more than one), running `secs` after `setup`. Returns the lanes' sums,
-/// the mean per-worker stage rate, and conntrack inserts per second of stage time.
+/// the mean per-worker stage rate, and conntrack inserts per second of stage time (the
+/// IPv6 table's with `v6`).
+#[allow(clippy::too_many_arguments)]
 fn run_workers(
     bench: &Bench,
     workers: u16,
     rules: Arc<CompiledRuleset>,
     ct: CtConfig,
-    flows: &(dyn Fn(u16) -> FlowSpec + Sync),
+    gen: &(dyn Fn(u16) -> Generator + Sync),
     establish: bool,
+    v6: bool,
     secs: f64,
 ) -> (Measure, f64, f64) {
     let handoff = (workers > 1).then(|| {
@@ -187,15 +259,19 @@ fn run_workers(
             let (results, barrier) = (&results, &barrier);
             s.spawn(move || {
                 let _ = Eal::register_thread();
-                let mut gen = generator(flows(q));
+                let mut gen = gen(q);
                 let mut rxc = RxCounter::new(gen.flows());
                 if establish {
                     lane.establish(&mut gen, &mut worker);
                 }
                 barrier.wait();
-                let inserted0 = worker.pipeline.conntrack().stats().inserted;
+                let inserted = |w: &Worker| match v6 {
+                    false => w.pipeline.conntrack().stats().inserted,
+                    true => w.pipeline.conntrack6().stats().inserted,
+                };
+                let inserted0 = inserted(&worker);
                 let m = lane.measure(&mut gen, &mut rxc, &mut Stage::Worker(&mut worker), secs);
-                let inserted = worker.pipeline.conntrack().stats().inserted - inserted0;
+                let inserted = inserted(&worker) - inserted0;
                 results.lock().unwrap().push((m, inserted));
                 Eal::unregister_thread();
             });
@@ -230,8 +306,9 @@ fn s1(bench: &Bench, opts: &SuiteOptions, secs: f64) -> Json {
             w,
             rules.clone(),
             CtConfig::default(),
-            &|q| s1_flows(q, w),
+            &|q| generator(s1_flows(q, w)),
             true,
+            false,
             secs,
         );
         let mut shown = m;
@@ -284,7 +361,8 @@ fn s2(bench: &Bench, opts: &SuiteOptions, secs: f64) -> Json {
             w,
             rules.clone(),
             ct.clone(),
-            &|q| s2_flows(q, per_lane),
+            &|q| generator(s2_flows(q, per_lane)),
+            false,
             false,
             secs,
         );
@@ -314,6 +392,85 @@ fn s2(bench: &Bench, opts: &SuiteOptions, secs: f64) -> Json {
     if !opts.no_occupancy {
         j.set("occupancy", occupancy::s2_occupancy(bench, secs));
     }
+    j
+}
+
+/// S1 over IPv6: S1's 10k flows established, one worker (a stateful ip6tables ruleset
+/// runs on one worker only), the io and 5tswap ceilings on the same IPv6 packets.
+fn s1v6(bench: &Bench, secs: f64) -> Json {
+    let rules = Arc::new(compile46(&gateway_rules(""), &gateway_rules6()).expect("gateway rules"));
+    let mut lane = bench.lane(0);
+    let (io, sw) = ceilings_of(&mut lane, generator6(s1v6_flows()), secs);
+    drop(lane);
+    print_header("S1v6 established IPv6 flows: 84 B UDP, 10k flows, ip6tables gateway FORWARD (18 rules, ESTABLISHED first; no NAT66, S1 has MASQUERADE)", &io, &sw);
+    let (m, per, cps) = run_workers(
+        bench,
+        1,
+        rules,
+        CtConfig::default(),
+        &|_| generator6(s1v6_flows()),
+        true,
+        true,
+        secs,
+    );
+    print_row("nfdp, 1 worker(s)", &m, &io, &sw);
+    let mut j = Json::obj([
+        ("flows", Json::from(10_000u64)),
+        ("rules", Json::from(18u64)),
+        ("frame_bytes", Json::from(u64::from(MIN_SIZE6))),
+        ("mpps", Json::from(per)),
+        ("mpps_with_generator", Json::from(m.wall_mpps())),
+        ("lost", Json::from(m.lost)),
+        // 0 when every flow was established before the measurement.
+        ("new_connections_per_s", Json::from(cps)),
+    ]);
+    ceiling_json(&mut j, &io, &sw, per);
+    j
+}
+
+/// S2 over IPv6: every packet a new connection through S1v6's ruleset, one worker;
+/// `cps` is IPv6 conntrack inserts per second of worker time.
+fn s2v6(bench: &Bench, opts: &SuiteOptions, secs: f64) -> Json {
+    let flows = if opts.quick { 1 << 21 } else { 1 << 22 };
+    let rules = Arc::new(compile46(&gateway_rules(""), &gateway_rules6()).expect("gateway rules"));
+    let ct = CtConfig {
+        max: 1 << 23,
+        udp_timeout: 1,
+        ..CtConfig::default()
+    };
+    let mut lane = bench.lane(0);
+    let (io, sw) = ceilings_of(&mut lane, generator6(s2v6_flows(flows)), secs);
+    drop(lane);
+    print_header(
+        &format!("S2v6 new IPv6 connections: every packet a new UDP flow ({flows} flows cycled, unreplied timeout 1 s), S1v6's ruleset (no NAT66)"),
+        &io,
+        &sw,
+    );
+    let (m, per, cps) = run_workers(
+        bench,
+        1,
+        rules,
+        ct,
+        &|_| generator6(s2v6_flows(flows)),
+        false,
+        true,
+        secs,
+    );
+    print_row("nfdp, 1 worker(s)", &m, &io, &sw);
+    println!(
+        "  {:<34} {:>9.3} M new connections/s per worker (conntrack6 inserts)",
+        "",
+        cps / 1e6
+    );
+    let mut j = Json::obj([
+        ("flows", Json::from(flows)),
+        ("udp_timeout_s", Json::from(1u64)),
+        ("frame_bytes", Json::from(u64::from(MIN_SIZE6))),
+        ("cps", Json::from(cps)),
+        ("mpps", Json::from(per)),
+        ("lost", Json::from(m.lost)),
+    ]);
+    ceiling_json(&mut j, &io, &sw, per);
     j
 }
 
@@ -755,8 +912,14 @@ pub fn run(opts: SuiteOptions) -> Result<Json, String> {
         }
         out.set("S1", s1j);
     }
+    if opts.runs("S1v6") {
+        out.set("S1v6", s1v6(&bench, secs));
+    }
     if opts.runs("S2") {
         out.set("S2", s2(&bench, &opts, secs));
+    }
+    if opts.runs("S2v6") {
+        out.set("S2v6", s2v6(&bench, &opts, secs));
     }
     if opts.runs("S3") {
         out.set("S3", s3(&bench, &opts, secs));

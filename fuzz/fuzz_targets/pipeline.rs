@@ -1,9 +1,9 @@
 //! The hook pipeline fed sequences of frames on three ports (LAN, WAN, and an IPv6-only DMZ)
 //! and packets from the host (OUTPUT), under a gateway ruleset: conntrack, MASQUERADE, SNAT,
 //! DNAT, the FTP helper, REJECT, LOG, a small WAN MTU (fragmentation, frag-needed) and
-//! defragmentation; and an ip6tables ruleset for IPv6 forwarding between LAN and DMZ (MARK,
-//! HL, REJECT, hop limit expiry, packet too big at the DMZ's 1280 bytes, no route, neighbour
-//! discovery). The conntrack table is kept small so early drop and the table bound are
+//! defragmentation; and an ip6tables ruleset for IPv6 forwarding between LAN and DMZ (IPv6
+//! conntrack and reassembly, MARK, HL, REJECT, hop limit expiry, packet too big at the DMZ's
+//! 1280 bytes, no route, neighbour discovery). The conntrack table is kept small so early drop and the table bound are
 //! exercised.
 //!
 //! Frames are built from a structured description (arbitrary): addresses and ports from the
@@ -13,7 +13,7 @@
 //! Asserted: no panic; every frame sent on a port is Ethernet carrying IPv4, IPv6 or ARP that
 //! parses; every IPv4 packet sent or delivered to the host has a valid header checksum, and,
 //! when every input of the run had valid checksums, a valid TCP/UDP/ICMP(v6) checksum (whole,
-//! unfragmented packets); the conntrack table never holds more than its maximum.
+//! unfragmented packets); neither conntrack table ever holds more than its maximum.
 #![no_main]
 
 use arbitrary::Arbitrary;
@@ -131,6 +131,8 @@ COMMIT
 -A INPUT -p ipv6-icmp -j ACCEPT
 -A INPUT -p tcp --dport 22 -j REJECT --reject-with tcp-reset
 -A INPUT -p udp -j REJECT --reject-with icmp6-port-unreachable
+-A FORWARD -m conntrack --ctstate INVALID -j DROP
+-A FORWARD -m state --state RELATED,ESTABLISHED -j ACCEPT
 -A FORWARD -m frag --fragmore -j DROP
 -A FORWARD -p tcp --dport 25 -j REJECT --reject-with tcp-reset
 -A FORWARD -p udp --dport 137 -j REJECT --reject-with icmp6-adm-prohibited
@@ -1025,6 +1027,11 @@ fuzz_target!(|input: Input| {
             p.conntrack().len() <= max as usize,
             "conntrack holds {} entries, max {max}",
             p.conntrack().len()
+        );
+        assert!(
+            p.conntrack6().len() <= max as usize,
+            "the IPv6 conntrack holds {} entries, max {max}",
+            p.conntrack6().len()
         );
         p.take_log();
         p.take_trace();

@@ -177,7 +177,7 @@ impl Daemon {
     }
 
     /// Sends IPv6 packets from the LAN host and waits for them on the WAN.
-    fn from_lan(&self, packets: &[Vec<u8>]) {
+    fn send_from_lan(&self, packets: &[Vec<u8>]) {
         for ip in packets {
             let mut f = LAN_MAC.to_vec();
             f.extend_from_slice(&HOST_MAC);
@@ -282,7 +282,7 @@ fn msg(s: &str) -> String {
 #[test]
 fn list_delete_count_and_flush_the_ipv6_table() {
     let d = Daemon::start();
-    d.from_lan(&[syn(40000, 80), udp(5353, 53)]);
+    d.send_from_lan(&[syn(40000, 80), udp(5353, 53)]);
     assert_eq!(d.entries6(), 2);
 
     let (code, out, err) = d.conntrack(&["-L", "-f", "ipv6"]);
@@ -358,7 +358,7 @@ fn events_of_the_ipv6_table_stream_unless_another_family_is_asked_for() {
     let mut both = subscribe(&mut d, None);
     let mut v4 = subscribe(&mut d, Some(4));
     let mut v6 = subscribe(&mut d, Some(6));
-    d.from_lan(&[udp(5353, 53)]);
+    d.send_from_lan(&[udp(5353, 53)]);
     let next = |d: &Daemon, s: &mut tonic::Streaming<pb::ConntrackEvent>| {
         d.rt.block_on(async { tokio::time::timeout(PATIENCE, s.message()).await })
             .expect("an event")

@@ -391,7 +391,7 @@ impl WorkerThread {
         report.ipv6 = *p.ipv6_stats();
         report.ct_count = p.conntrack().len() as u64;
         report.ct_count6 = p.conntrack6().len() as u64;
-        report.ct_stats = p.conntrack().stats().clone();
+        report.ct_stats = ct_stats_sum(p.conntrack().stats(), p.conntrack6().stats());
         report.counters = p.counters().to_vec();
         report.arp_counters = p.arp_counters().to_vec();
         report.generation = p.ruleset().generation;
@@ -552,23 +552,22 @@ impl WorkerThread {
                 let _ = reply.send(n);
             }
             Command::CtStats { reply } => {
-                // The kernel's counters are per CPU, not per family: both tables' summed.
                 let ct = self.worker.pipeline.conntrack();
                 let ct6 = self.worker.pipeline.conntrack6();
-                let (s, s6) = (ct.stats(), ct6.stats());
+                let s = ct_stats_sum(ct.stats(), ct6.stats());
                 let _ = reply.send(WorkerCtStats {
                     worker: self.index,
-                    found: s.found + s6.found,
-                    invalid: s.invalid + s6.invalid,
-                    insert: s.inserted + s6.inserted,
-                    insert_failed: s.insert_failed + s6.insert_failed,
-                    drop: s.table_full + s6.table_full,
-                    early_drop: s.early_drop + s6.early_drop,
+                    found: s.found,
+                    invalid: s.invalid,
+                    insert: s.inserted,
+                    insert_failed: s.insert_failed,
+                    drop: s.table_full,
+                    early_drop: s.early_drop,
                     error: 0,
                     search_restart: 0,
                     entries: (ct.len() + ct6.len()) as u64,
                     entries6: ct6.len() as u64,
-                    expired: s.expired + s6.expired,
+                    expired: s.expired,
                     max: u64::from(ct.config().max),
                     events_lost: listeners.events_lost,
                     trace_lost: listeners.trace_lost,
@@ -583,6 +582,21 @@ impl WorkerThread {
             }
             Command::TraceOff { id } => listeners.unwatch(id, &mut self.worker.pipeline),
         }
+    }
+}
+
+/// Both tables' counters: the kernel's are per CPU, not per family.
+fn ct_stats_sum(a: &CtStats, b: &CtStats) -> CtStats {
+    CtStats {
+        found: a.found + b.found,
+        new: a.new + b.new,
+        invalid: a.invalid + b.invalid,
+        inserted: a.inserted + b.inserted,
+        early_drop: a.early_drop + b.early_drop,
+        insert_failed: a.insert_failed + b.insert_failed,
+        table_full: a.table_full + b.table_full,
+        expired: a.expired + b.expired,
+        nat_port_probes: a.nat_port_probes + b.nat_port_probes,
     }
 }
 

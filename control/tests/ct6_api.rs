@@ -299,8 +299,24 @@ fn list_delete_count_and_flush_the_ipv6_table() {
     let (code, out, err) = d.conntrack(&["-L"]);
     assert_eq!((code, out.as_str()), (0, ""));
     assert_eq!(err, msg("0 flow entries have been shown."));
-    // -C counts both families, as nf_conntrack_count does.
+    // -C counts both families, as nf_conntrack_count does, and takes no -f.
     assert_eq!(d.conntrack(&["-C"]), (0, "2\n".into(), String::new()));
+    let stats =
+        d.rt.block_on(d.ct.clone().stats(pb::ConntrackStatsRequest {}));
+    let w = stats.expect("stats").into_inner().workers;
+    assert_eq!(
+        (w[0].entries, w[0].insert),
+        (2, 2),
+        "-S: both tables' counters"
+    );
+    let (code, _, err) = d.conntrack(&["-C", "-f", "ipv6"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.starts_with(
+            "conntrack v1.4.7 (conntrack-tools): Illegal option `--family' with this command\n"
+        ),
+        "{err}"
+    );
 
     let (code, out, err) = d.conntrack(&["-D", "-f", "ipv6", "-p", "udp"]);
     assert_eq!((code, out.as_str()), (0, UDP_LINE), "{err}");

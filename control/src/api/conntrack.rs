@@ -278,6 +278,7 @@ impl pb::conntrack_server::Conntrack for ConntrackService {
         request: Request<pb::ConntrackFilter>,
     ) -> Result<Response<pb::ConntrackEntries>, Status> {
         let filter = CtFilter::try_from(request.get_ref()).map_err(invalid)?;
+        tables(request.get_ref().family, (true, false))?;
         let now = now_ns();
         if request.get_ref().family == Some(6) {
             let shards = ask_all(&self.workers, |reply| Command::CtList6 {
@@ -337,6 +338,7 @@ impl pb::conntrack_server::Conntrack for ConntrackService {
         request: Request<pb::ConntrackFilter>,
     ) -> Result<Response<pb::DeleteReply>, Status> {
         let filter = CtFilter::try_from(request.get_ref()).map_err(invalid)?;
+        tables(request.get_ref().family, (true, false))?;
         let deleted = if request.get_ref().family == Some(6) {
             let gone = ask_all(&self.workers, |reply| Command::CtDelete6 {
                 filter: filter.clone(),

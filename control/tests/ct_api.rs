@@ -633,7 +633,7 @@ fn list_filters_get_delete_flush_count_and_stats() {
     );
 
     let flushed =
-        d.rt.block_on(d.ct.flush(pb::FlushRequest {}))
+        d.rt.block_on(d.ct.flush(pb::FlushRequest::default()))
             .expect("flush")
             .into_inner()
             .deleted;
@@ -709,7 +709,7 @@ fn events_stream_new_update_destroy_and_survives_a_client_that_goes() {
         }))
         .expect_err("unknown type");
     assert_eq!(bad.code(), Code::InvalidArgument);
-    d.rt.block_on(d.ct.flush(pb::FlushRequest {}))
+    d.rt.block_on(d.ct.flush(pb::FlushRequest::default()))
         .expect("flush");
     let mut destroyed = Vec::new();
     for _ in 0..2 {

@@ -519,6 +519,8 @@ fn reports_metrics_and_listings() {
         "nfdp_port_receive_packets_total{port=\"wan0\"} 2",
         "nfdp_port_transmit_packets_total{port=\"wan0\"} 3",
         "nfdp_conntrack_entries{worker=\"0\"} 2",
+        "nfdp_conntrack_family_entries{worker=\"0\",family=\"ipv4\"} 2",
+        "nfdp_conntrack_family_entries{worker=\"0\",family=\"ipv6\"} 0",
         "nfdp_conntrack_entries_limit{worker=\"0\"} 4096",
         "nfdp_conntrack_stat_insert_total{worker=\"0\"} 2",
         "nfdp_ruleset_generation 1",

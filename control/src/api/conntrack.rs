@@ -5,11 +5,13 @@
 
 use super::pb;
 use super::workers::{ask_all, send, tell_all};
-use crate::daemon::listeners::{EventMsg, EventSubscription};
+use crate::daemon::listeners::{AnyEvent, EventMsg, EventSubscription};
 use crate::daemon::worker::{now_ns, Command, WorkerCtStats};
 use crossbeam_channel::Sender;
 use dataplane::conntrack::filter::{self, FilterError};
-use dataplane::conntrack::{ConnEntry, Counters, CtAddr, CtEventKind, CtFilter, CtRecord, Tuple};
+use dataplane::conntrack::{
+    ConnEntry, Counters, CtAddr, CtEvent, CtEventKind, CtFilter, CtRecord, Tuple,
+};
 use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
@@ -230,18 +232,34 @@ fn record_pb<A: CtAddr>(r: &CtRecord<A>, worker: usize, now_ns: u64) -> pb::Conn
 
 /// An event for the stream; `lost` is what this stream missed just before it.
 pub fn event_pb(m: &EventMsg, lost: u64) -> pb::ConntrackEvent {
-    let ev = &m.event;
+    match &m.event {
+        AnyEvent::V4(ev) => event_of(ev, m.worker, lost),
+        AnyEvent::V6(ev) => event_of(ev, m.worker, lost),
+    }
+}
+
+fn event_of<A: CtAddr>(ev: &CtEvent<A>, worker: usize, lost: u64) -> pb::ConntrackEvent {
     pb::ConntrackEvent {
         r#type: ev.kind.name().to_string(),
         entry: Some(entry_pb(
             &ev.entry,
             ev.counters.as_ref(),
-            m.worker,
+            worker,
             ev.id,
             ev.now_ns,
         )),
         line: dataplane::conntrack::event_line(ev.kind.tag(), &ev.entry, ev.now_ns),
         lost,
+    }
+}
+
+/// The tables a request's `family` names: (IPv4, IPv6); unset is `unset`'s.
+fn tables(family: Option<u32>, unset: (bool, bool)) -> Result<(bool, bool), Status> {
+    match family {
+        None => Ok(unset),
+        Some(4) => Ok((true, false)),
+        Some(6) => Ok((false, true)),
+        Some(f) => Err(invalid(FilterError::Parameter(format!("family {f}")))),
     }
 }
 
@@ -260,6 +278,7 @@ impl pb::conntrack_server::Conntrack for ConntrackService {
         request: Request<pb::ConntrackFilter>,
     ) -> Result<Response<pb::ConntrackEntries>, Status> {
         let filter = CtFilter::try_from(request.get_ref()).map_err(invalid)?;
+        tables(request.get_ref().family, (true, false))?;
         let now = now_ns();
         if request.get_ref().family == Some(6) {
             let shards = ask_all(&self.workers, |reply| Command::CtList6 {
@@ -291,6 +310,12 @@ impl pb::conntrack_server::Conntrack for ConntrackService {
         &self,
         request: Request<pb::ConntrackFilter>,
     ) -> Result<Response<pb::ConntrackEntries>, Status> {
+        if request.get_ref().family == Some(6) {
+            // exact_tuple and the filter's addresses are IPv4 only.
+            return Err(Status::invalid_argument(
+                "Operation failed: -G -f ipv6 is not supported by nfdp",
+            ));
+        }
         let tuple = exact_tuple(request.get_ref())?;
         let shards = ask_all(&self.workers, |reply| Command::CtGet { tuple, reply }).await?;
         let now = now_ns();
@@ -313,20 +338,36 @@ impl pb::conntrack_server::Conntrack for ConntrackService {
         request: Request<pb::ConntrackFilter>,
     ) -> Result<Response<pb::DeleteReply>, Status> {
         let filter = CtFilter::try_from(request.get_ref()).map_err(invalid)?;
-        let gone = ask_all(&self.workers, |reply| Command::CtDelete {
-            filter: filter.clone(),
-            reply,
-        })
-        .await?;
-        let deleted = gone.iter().map(|g| g.len() as u64).sum();
+        tables(request.get_ref().family, (true, false))?;
+        let deleted = if request.get_ref().family == Some(6) {
+            let gone = ask_all(&self.workers, |reply| Command::CtDelete6 {
+                filter: filter.clone(),
+                reply,
+            })
+            .await?;
+            gone.iter().map(|g| g.len() as u64).sum()
+        } else {
+            let gone = ask_all(&self.workers, |reply| Command::CtDelete {
+                filter: filter.clone(),
+                reply,
+            })
+            .await?;
+            gone.iter().map(|g| g.len() as u64).sum()
+        };
         Ok(Response::new(pb::DeleteReply { deleted }))
     }
 
     async fn flush(
         &self,
-        _request: Request<pb::FlushRequest>,
+        request: Request<pb::FlushRequest>,
     ) -> Result<Response<pb::DeleteReply>, Status> {
-        let gone = ask_all(&self.workers, |reply| Command::CtFlush { reply }).await?;
+        let (ipv4, ipv6) = tables(request.get_ref().family, (true, true))?;
+        let gone = ask_all(&self.workers, |reply| Command::CtFlush {
+            ipv4,
+            ipv6,
+            reply,
+        })
+        .await?;
         let deleted = gone.iter().map(|&n| n as u64).sum();
         Ok(Response::new(pb::DeleteReply { deleted }))
     }
@@ -380,6 +421,11 @@ impl pb::conntrack_server::Conntrack for ConntrackService {
             Some(f) => CtFilter::try_from(f).map_err(invalid)?,
             None => CtFilter::default(),
         };
+        let family = match tables(req.filter.as_ref().and_then(|f| f.family), (true, true))? {
+            (true, true) => None,
+            (true, false) => Some(4),
+            _ => Some(6),
+        };
         let kinds = req
             .types
             .iter()
@@ -391,6 +437,7 @@ impl pb::conntrack_server::Conntrack for ConntrackService {
             let sub = EventSubscription {
                 id,
                 filter: filter.clone(),
+                family,
                 kinds: kinds.clone(),
                 tx: tx.clone(),
             };

@@ -62,7 +62,7 @@ pub fn stats(control: &Control) -> Result<StatsReply, Status> {
                 } else {
                     r.busy_polls as f64 / r.polls as f64
                 },
-                conntrack_entries: r.ct_count,
+                conntrack_entries: r.ct_count + r.ct_count6,
                 handoff_sent: r.handoff_sent,
                 handoff_received: r.handoff_received,
                 handoff_drops: r.handoff_drops,

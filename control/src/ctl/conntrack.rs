@@ -76,9 +76,9 @@ pub async fn run(conn: Conn, inv: &CtInvocation, io: &mut Io<'_>) -> i32 {
         l
     };
     let f = inv.filter.clone();
-    if f.family == Some(6) && cmd != CtCommand::List {
+    if f.family == Some(6) && cmd == CtCommand::Get {
         io.err_line(&format!(
-            "{PREFIX}Operation failed: -f ipv6 works with -L only in nfdp for now"
+            "{PREFIX}Operation failed: -G -f ipv6 is not supported by nfdp"
         ));
         return 1;
     }
@@ -124,7 +124,7 @@ pub async fn run(conn: Conn, inv: &CtInvocation, io: &mut Io<'_>) -> i32 {
                 Err(s) => failed(io, &s),
             }
         }
-        CtCommand::Flush => match c.flush(FlushRequest {}).await {
+        CtCommand::Flush => match c.flush(FlushRequest { family: f.family }).await {
             Ok(_) => {
                 io.err_line(&ct_format::emptied());
                 0

@@ -451,9 +451,10 @@ pub fn parse(args: &[String]) -> Result<CtInvocation, CtUsageError> {
                     }
                 }
             }
-            // IPv6's table: listed (-L); other commands refuse it below.
+            // Unset is not ipv4 for -F and -E (both families, conntrack's AF_UNSPEC).
             "family" if v.eq_ignore_ascii_case("ipv6") => inv.filter.family = Some(6),
-            "family" if !v.eq_ignore_ascii_case("ipv4") => {
+            "family" if v.eq_ignore_ascii_case("ipv4") => inv.filter.family = Some(4),
+            "family" => {
                 return Err(CtUsageError::usage(format!("`{v}' unsupported protocol")));
             }
             "src-nat" | "dst-nat" => {
@@ -494,7 +495,9 @@ fn check_command(inv: &CtInvocation, filter_opts: &[&str]) -> Result<(), CtUsage
     };
     match cmd {
         CtCommand::Flush | CtCommand::Count | CtCommand::Stats => {
-            if let Some(o) = filter_opts.first() {
+            // conntrack 1.4.7 takes -f with -F (a flush by l3num), with nothing else.
+            let flush_family = |o: &&&str| cmd == CtCommand::Flush && **o == "family";
+            if let Some(o) = filter_opts.iter().find(|o| !flush_family(o)) {
                 return Err(CtUsageError::usage(format!(
                     "Illegal option `--{o}' with this command"
                 )));

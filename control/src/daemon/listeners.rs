@@ -4,16 +4,24 @@
 //! gets) and never stalls the data path. With nobody listening the worker checks one
 //! empty list per loop and conntrack records nothing.
 
-use dataplane::conntrack::{CtEvent, CtEventKind, CtFilter};
+use dataplane::conntrack::{CtAddr, CtEvent, CtEventKind, CtFilter};
 use dataplane::pipeline::trace::TraceFilter;
 use dataplane::pipeline::Pipeline;
+use std::net::Ipv6Addr;
 use tokio::sync::mpsc::{self, error::TrySendError};
+
+/// An event of either table.
+#[derive(Debug, Clone)]
+pub enum AnyEvent {
+    V4(CtEvent),
+    V6(CtEvent<Ipv6Addr>),
+}
 
 /// A conntrack event from one worker.
 #[derive(Debug, Clone)]
 pub struct EventMsg {
     pub worker: usize,
-    pub event: CtEvent,
+    pub event: AnyEvent,
     /// Events this subscription lost on this worker since the previous one it got.
     pub lost: u64,
 }
@@ -24,6 +32,8 @@ pub struct EventSubscription {
     /// Chosen by the subscriber; the same id on every worker.
     pub id: u64,
     pub filter: CtFilter,
+    /// `-f`: 4 or 6 for one table's events; None: both (conntrack -E's AF_UNSPEC).
+    pub family: Option<u8>,
     /// Which kinds (empty: all).
     pub kinds: Vec<CtEventKind>,
     pub tx: mpsc::Sender<EventMsg>,
@@ -91,12 +101,14 @@ impl Listeners {
         self.subs.retain(|s| s.sub.id != sub.id);
         self.subs.push(Subscriber { sub, lost: 0 });
         p.conntrack_mut().follow_event_records();
+        p.conntrack6_mut().follow_event_records();
     }
 
     pub fn unsubscribe(&mut self, id: u64, p: &mut Pipeline) {
         self.subs.retain(|s| s.sub.id != id);
         if self.subs.is_empty() {
             p.conntrack_mut().unfollow_event_records();
+            p.conntrack6_mut().unfollow_event_records();
         }
     }
 
@@ -137,37 +149,58 @@ impl Listeners {
 
     fn forward_events(&mut self, worker: usize, p: &mut Pipeline) {
         let events = p.conntrack_mut().take_event_records();
-        if events.is_empty() {
+        let events6 = p.conntrack6_mut().take_event_records();
+        if events.is_empty() && events6.is_empty() {
             return;
         }
         let mut gone = false;
         for ev in events {
-            for s in &mut self.subs {
-                let wanted = s.sub.kinds.is_empty() || s.sub.kinds.contains(&ev.kind);
-                if !wanted || !s.sub.filter.matches(&ev.entry) {
-                    continue;
-                }
-                let msg = EventMsg {
-                    worker,
-                    event: ev.clone(),
-                    lost: s.lost,
-                };
-                match s.sub.tx.try_send(msg) {
-                    Ok(()) => s.lost = 0,
-                    Err(TrySendError::Full(_)) => {
-                        s.lost += 1;
-                        self.events_lost += 1;
-                    }
-                    Err(TrySendError::Closed(_)) => gone = true,
-                }
-            }
+            gone |= self.offer(worker, &ev, 4, AnyEvent::V4);
+        }
+        for ev in events6 {
+            gone |= self.offer(worker, &ev, 6, AnyEvent::V6);
         }
         if gone {
             self.subs.retain(|s| !s.sub.tx.is_closed());
             if self.subs.is_empty() {
                 p.conntrack_mut().unfollow_event_records();
+                p.conntrack6_mut().unfollow_event_records();
             }
         }
+    }
+
+    /// Sends one event to the subscribers that want it; true when one of them went.
+    fn offer<A: CtAddr>(
+        &mut self,
+        worker: usize,
+        ev: &CtEvent<A>,
+        family: u8,
+        wrap: fn(CtEvent<A>) -> AnyEvent,
+    ) -> bool {
+        let mut gone = false;
+        for s in &mut self.subs {
+            let wanted = s.sub.kinds.is_empty() || s.sub.kinds.contains(&ev.kind);
+            if !wanted
+                || s.sub.family.is_some_and(|f| f != family)
+                || !s.sub.filter.matches(&ev.entry)
+            {
+                continue;
+            }
+            let msg = EventMsg {
+                worker,
+                event: wrap(ev.clone()),
+                lost: s.lost,
+            };
+            match s.sub.tx.try_send(msg) {
+                Ok(()) => s.lost = 0,
+                Err(TrySendError::Full(_)) => {
+                    s.lost += 1;
+                    self.events_lost += 1;
+                }
+                Err(TrySendError::Closed(_)) => gone = true,
+            }
+        }
+        gone
     }
 
     fn forward_trace(&mut self, worker: usize, p: &mut Pipeline) {

@@ -682,17 +682,33 @@ pub fn render(
     }
 
     // Conntrack: one shard per worker, each with its own nf_conntrack_max.
+    // Both families, as nf_conntrack_count (node_nf_conntrack_entries) counts them.
     e.each(
         "nfdp_conntrack_entries",
         Kind::Gauge,
-        "Connections tracked in the worker's conntrack shard.",
+        "Connections tracked in the worker's conntrack shard (IPv4 and IPv6).",
         &w,
         |e, (id, s)| {
             e.sample(
                 "nfdp_conntrack_entries",
                 &[("worker", id)],
-                s.report.ct_count,
+                s.report.ct_count + s.report.ct_count6,
             )
+        },
+    );
+    e.each(
+        "nfdp_conntrack_family_entries",
+        Kind::Gauge,
+        "Connections tracked in the worker's conntrack shard, by family.",
+        &w,
+        |e, (id, s)| {
+            for (family, n) in [("ipv4", s.report.ct_count), ("ipv6", s.report.ct_count6)] {
+                e.sample(
+                    "nfdp_conntrack_family_entries",
+                    &[("worker", id), ("family", family)],
+                    n,
+                );
+            }
         },
     );
     e.each(

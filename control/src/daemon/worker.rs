@@ -78,8 +78,15 @@ pub enum Command {
         filter: CtFilter,
         reply: tokio::sync::oneshot::Sender<Vec<ConnEntry>>,
     },
-    /// `conntrack -F`: deletes every entry; returns how many.
+    /// `conntrack -D -f ipv6`: the same on the IPv6 table.
+    CtDelete6 {
+        filter: CtFilter,
+        reply: tokio::sync::oneshot::Sender<Vec<ConnEntry<std::net::Ipv6Addr>>>,
+    },
+    /// `conntrack -F`: deletes every entry of the tables asked for; returns how many.
     CtFlush {
+        ipv4: bool,
+        ipv6: bool,
         reply: tokio::sync::oneshot::Sender<usize>,
     },
     /// `conntrack -C`, `-S`: this shard's counters.
@@ -114,7 +121,10 @@ pub struct WorkerCtStats {
     pub early_drop: u64,
     pub error: u64,
     pub search_restart: u64,
+    /// Both tables' entries (nf_conntrack_count counts both families).
     pub entries: u64,
+    /// Of `entries`, the IPv6 table's.
+    pub entries6: u64,
     pub expired: u64,
     /// This shard's nf_conntrack_max.
     pub max: u64,
@@ -136,7 +146,10 @@ pub struct WorkerReport {
     pub arp: dataplane::pipeline::arp::ArpStats,
     pub ndisc: dataplane::pipeline::ndisc::NdiscStats,
     pub ipv6: dataplane::pipeline::ipv6::Ipv6Stats,
+    /// The IPv4 table's entries.
     pub ct_count: u64,
+    /// The IPv6 table's entries.
+    pub ct_count6: u64,
     pub ct_stats: CtStats,
     /// Per counter slot of `generation`'s ruleset.
     pub counters: Vec<Counters>,
@@ -377,7 +390,8 @@ impl WorkerThread {
         report.ndisc = *p.ndisc_stats();
         report.ipv6 = *p.ipv6_stats();
         report.ct_count = p.conntrack().len() as u64;
-        report.ct_stats = p.conntrack().stats().clone();
+        report.ct_count6 = p.conntrack6().len() as u64;
+        report.ct_stats = ct_stats_sum(p.conntrack().stats(), p.conntrack6().stats());
         report.counters = p.counters().to_vec();
         report.arp_counters = p.arp_counters().to_vec();
         report.generation = p.ruleset().generation;
@@ -517,14 +531,30 @@ impl WorkerThread {
                 ct.expire(now_ns());
                 let _ = reply.send(ct.delete_matching(&filter));
             }
-            Command::CtFlush { reply } => {
-                let ct = self.worker.pipeline.conntrack_mut();
+            Command::CtDelete6 { filter, reply } => {
+                let ct = self.worker.pipeline.conntrack6_mut();
                 ct.expire(now_ns());
-                let _ = reply.send(ct.flush());
+                let _ = reply.send(ct.delete_matching(&filter));
+            }
+            Command::CtFlush { ipv4, ipv6, reply } => {
+                let now = now_ns();
+                let mut n = 0;
+                if ipv4 {
+                    let ct = self.worker.pipeline.conntrack_mut();
+                    ct.expire(now);
+                    n += ct.flush();
+                }
+                if ipv6 {
+                    let ct = self.worker.pipeline.conntrack6_mut();
+                    ct.expire(now);
+                    n += ct.flush();
+                }
+                let _ = reply.send(n);
             }
             Command::CtStats { reply } => {
                 let ct = self.worker.pipeline.conntrack();
-                let s = ct.stats();
+                let ct6 = self.worker.pipeline.conntrack6();
+                let s = ct_stats_sum(ct.stats(), ct6.stats());
                 let _ = reply.send(WorkerCtStats {
                     worker: self.index,
                     found: s.found,
@@ -535,7 +565,8 @@ impl WorkerThread {
                     early_drop: s.early_drop,
                     error: 0,
                     search_restart: 0,
-                    entries: ct.len() as u64,
+                    entries: (ct.len() + ct6.len()) as u64,
+                    entries6: ct6.len() as u64,
                     expired: s.expired,
                     max: u64::from(ct.config().max),
                     events_lost: listeners.events_lost,
@@ -551,6 +582,21 @@ impl WorkerThread {
             }
             Command::TraceOff { id } => listeners.unwatch(id, &mut self.worker.pipeline),
         }
+    }
+}
+
+/// Both tables' counters: the kernel's are per CPU, not per family.
+fn ct_stats_sum(a: &CtStats, b: &CtStats) -> CtStats {
+    CtStats {
+        found: a.found + b.found,
+        new: a.new + b.new,
+        invalid: a.invalid + b.invalid,
+        inserted: a.inserted + b.inserted,
+        early_drop: a.early_drop + b.early_drop,
+        insert_failed: a.insert_failed + b.insert_failed,
+        table_full: a.table_full + b.table_full,
+        expired: a.expired + b.expired,
+        nat_port_probes: a.nat_port_probes + b.nat_port_probes,
     }
 }
 

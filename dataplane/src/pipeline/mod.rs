@@ -460,6 +460,10 @@ impl Pipeline {
         &self.conntrack6
     }
 
+    pub fn conntrack6_mut(&mut self) -> &mut crate::conntrack::Conntrack6 {
+        &mut self.conntrack6
+    }
+
     /// Runs conntrack on a packet that raw did not exempt.
     /// Before a received burst goes through the hooks packet by packet: its conntrack
     /// index slots and entries are fetched together, so their cache misses overlap

@@ -1,0 +1,407 @@
+//! `nfdpctl conntrack` on the IPv6 table: a worker thread running a stateful ip6tables
+//! ruleset on in-memory ports, the Conntrack service on a Unix socket, and the tool run
+//! in-process against it (-L, -D, -C, -F with and without `-f`), plus the event stream's
+//! family filter. Output compared byte for byte (the seconds left masked).
+
+mod support;
+
+use arc_swap::ArcSwap;
+use control::api::conntrack::ConntrackService;
+use control::api::pb;
+use control::api::pb::conntrack_client::ConntrackClient;
+use control::ctl::{run_tool, Io, Target, Tool};
+use control::daemon::mem::Wire;
+use control::daemon::worker::{Command, WorkerThread};
+use dataplane::wire::{checksum, IpProtocol};
+use dataplane::worker::Worker;
+use std::net::Ipv6Addr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, MutexGuard};
+use std::thread::JoinHandle;
+use support::daemon::{serial, temp_dir};
+use support::ports::test_ports;
+use support::PATIENCE;
+use tokio::runtime::Runtime;
+use tonic::transport::{Channel, Endpoint};
+
+const CONFIG: &str = r#"
+[[port]]
+name = "lan0"
+driver = "mem"
+mac = "02:00:00:00:01:01"
+addresses = ["192.168.1.1/24", "2001:db8:1::1/64"]
+
+[[port]]
+name = "wan0"
+driver = "mem"
+mac = "02:00:00:00:02:01"
+addresses = ["203.0.113.1/24", "2001:db8:ff::1/64"]
+
+[[route]]
+dst = "::/0"
+via = "2001:db8:ff::fe"
+
+[[neighbor]]
+ip = "2001:db8:ff::fe"
+mac = "02:00:00:00:02:fe"
+
+[[neighbor]]
+ip = "2001:db8:1::10"
+mac = "02:00:00:00:01:10"
+"#;
+
+const RULES6: &str = "*filter\n:FORWARD DROP [0:0]\n\
+    -A FORWARD -m conntrack --ctstate ESTABLISHED -j ACCEPT\n\
+    -A FORWARD -i lan0 -o wan0 -j ACCEPT\n\
+    COMMIT\n";
+
+const LAN: usize = 0;
+const WAN: usize = 1;
+const LAN_MAC: [u8; 6] = [2, 0, 0, 0, 1, 1];
+const HOST_MAC: [u8; 6] = [2, 0, 0, 0, 1, 0x10];
+const HOST: &str = "2001:db8:1::10";
+const FAR: &str = "2001:db8:99::5";
+
+struct Daemon {
+    wires: Vec<Wire>,
+    commands: Sender,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+    rt: Runtime,
+    dir: PathBuf,
+    socket: PathBuf,
+    ct: ConntrackClient<Channel>,
+    _serial: MutexGuard<'static, ()>,
+}
+
+type Sender = crossbeam_channel::Sender<Command>;
+
+impl Daemon {
+    fn start() -> Daemon {
+        let serial = serial();
+        let cfg = control::config::Config::parse(CONFIG, std::path::Path::new("test.toml"))
+            .expect("config");
+        let topo = cfg.build().expect("topology");
+        let port_names: Vec<String> = cfg.ports.iter().map(|p| p.name.clone()).collect();
+        let pipeline = support::ipv6::pipeline(CONFIG, RULES6);
+        // The worker takes up this ruleset at every burst: the IPv6 one.
+        let rules = Arc::new(ArcSwap::new(Arc::clone(pipeline.ruleset())));
+        let stop = Arc::new(AtomicBool::new(false));
+        let worker = Worker::new(pipeline, 0, 32, port_names.len());
+        let (ports, wires) = test_ports(topo.ports().iter(), 1, 0);
+        let (commands, rx) = crossbeam_channel::bounded(64);
+        let t = WorkerThread {
+            index: 0,
+            port_names,
+            core: None,
+            worker,
+            ports,
+            host: None,
+            rules,
+            sets: Arc::new(ArcSwap::from_pointee(dataplane::ipset::SetTable::default())),
+            commands: rx,
+            set_ops: crossbeam_channel::bounded(1).0,
+            max_sleep_us: 0,
+            nflog: None,
+            stop: Arc::clone(&stop),
+            snapshot: Arc::new(control::daemon::snapshot::SnapshotSlot::new()),
+        };
+        let thread = std::thread::Builder::new()
+            .name("test-worker-0".into())
+            .spawn(move || t.run())
+            .expect("spawn");
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let dir = temp_dir("ct6-api");
+        let socket = dir.join("nfdp.sock");
+        let listener = {
+            let _guard = rt.enter();
+            tokio::net::UnixListener::bind(&socket).expect("bind")
+        };
+        rt.spawn(
+            tonic::transport::Server::builder()
+                .add_service(pb::conntrack_server::ConntrackServer::new(
+                    ConntrackService::new(vec![commands.clone()]),
+                ))
+                .serve_with_incoming(tokio_stream::wrappers::UnixListenerStream::new(listener)),
+        );
+        let path = socket.clone();
+        let channel = rt
+            .block_on(
+                Endpoint::try_from("http://[::]:50051")
+                    .expect("endpoint")
+                    .timeout(PATIENCE)
+                    .connect_with_connector(tower::service_fn(move |_| {
+                        let path = path.clone();
+                        async move {
+                            Ok::<_, std::io::Error>(hyper_util::rt::TokioIo::new(
+                                tokio::net::UnixStream::connect(path).await?,
+                            ))
+                        }
+                    })),
+            )
+            .expect("connect");
+        Daemon {
+            wires,
+            commands,
+            stop,
+            thread: Some(thread),
+            rt,
+            dir,
+            socket,
+            ct: ConntrackClient::new(channel),
+            _serial: serial,
+        }
+    }
+
+    /// `conntrack ARGS` through nfdpctl's code: (exit status, stdout, stderr).
+    fn conntrack(&self, args: &[&str]) -> (i32, String, String) {
+        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let target = Target::Unix(self.socket.clone());
+        let code = self.rt.block_on(run_tool(
+            Tool::Conntrack,
+            &args,
+            &target,
+            &mut Io {
+                stdout: &mut out,
+                stderr: &mut err,
+            },
+        ));
+        let s = |b: Vec<u8>| String::from_utf8(b).expect("utf-8");
+        (code, masked(&s(out)), s(err))
+    }
+
+    /// Sends IPv6 packets from the LAN host and waits for them on the WAN.
+    fn send_from_lan(&self, packets: &[Vec<u8>]) {
+        for ip in packets {
+            let mut f = LAN_MAC.to_vec();
+            f.extend_from_slice(&HOST_MAC);
+            f.extend_from_slice(&[0x86, 0xdd]);
+            f.extend_from_slice(ip);
+            self.wires[LAN].inject(0, &f);
+        }
+        assert_eq!(
+            self.wires[WAN].wait(packets.len(), PATIENCE).len(),
+            packets.len()
+        );
+    }
+
+    fn entries6(&self) -> u64 {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.commands
+            .send(Command::CtStats { reply: tx })
+            .expect("worker");
+        rx.blocking_recv().expect("stats").entries6
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let stopped = t.join();
+            if !std::thread::panicking() {
+                stopped.expect("the worker thread ends cleanly");
+            }
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Every line's seconds left (its third field, the fifth with `-o extended`) as `T`: the
+/// worker's clock runs while the test reads.
+fn masked(s: &str) -> String {
+    s.lines()
+        .map(|l| {
+            let mut w: Vec<&str> = l.split(' ').collect();
+            let at = w.iter().position(|f| *f == "6" || *f == "17");
+            if let Some(i) = at.map(|i| i + 1).filter(|&i| i < w.len()) {
+                if w[i].bytes().all(|b| b.is_ascii_digit()) {
+                    w[i] = "T";
+                }
+            }
+            w.join(" ") + "\n"
+        })
+        .collect()
+}
+
+fn ipv6(proto: u8, l4: &[u8], csum_at: usize) -> Vec<u8> {
+    let (s, d): (Ipv6Addr, Ipv6Addr) = (HOST.parse().unwrap(), FAR.parse().unwrap());
+    let mut l4 = l4.to_vec();
+    let c = checksum::finish(&[
+        checksum::pseudo_header_ipv6(s, d, IpProtocol::from(proto), l4.len() as u32),
+        checksum::data(&l4),
+    ]);
+    l4[csum_at..csum_at + 2].copy_from_slice(&c.to_be_bytes());
+    let mut p = vec![0x60, 0, 0, 0];
+    p.extend_from_slice(&(l4.len() as u16).to_be_bytes());
+    p.push(proto);
+    p.push(64);
+    p.extend_from_slice(&s.octets());
+    p.extend_from_slice(&d.octets());
+    p.extend_from_slice(&l4);
+    p
+}
+
+fn syn(sport: u16, dport: u16) -> Vec<u8> {
+    let mut t = vec![0u8; 20];
+    t[0..2].copy_from_slice(&sport.to_be_bytes());
+    t[2..4].copy_from_slice(&dport.to_be_bytes());
+    t[4..8].copy_from_slice(&1000u32.to_be_bytes());
+    t[12] = 5 << 4;
+    t[13] = 0x02;
+    t[14..16].copy_from_slice(&64240u16.to_be_bytes());
+    ipv6(6, &t, 16)
+}
+
+fn udp(sport: u16, dport: u16) -> Vec<u8> {
+    let mut u = vec![0u8; 8];
+    u[0..2].copy_from_slice(&sport.to_be_bytes());
+    u[2..4].copy_from_slice(&dport.to_be_bytes());
+    u[4..6].copy_from_slice(&12u16.to_be_bytes());
+    u.extend_from_slice(b"nfdp");
+    ipv6(17, &u, 6)
+}
+
+const TCP_LINE: &str = "tcp      6 T SYN_SENT src=2001:db8:1::10 dst=2001:db8:99::5 \
+    sport=40000 dport=80 [UNREPLIED] src=2001:db8:99::5 dst=2001:db8:1::10 sport=80 \
+    dport=40000 mark=0 use=1\n";
+const UDP_LINE: &str = "udp      17 T src=2001:db8:1::10 dst=2001:db8:99::5 sport=5353 \
+    dport=53 [UNREPLIED] src=2001:db8:99::5 dst=2001:db8:1::10 sport=53 dport=5353 \
+    mark=0 use=1\n";
+
+fn msg(s: &str) -> String {
+    format!("conntrack v1.4.7 (conntrack-tools): {s}\n")
+}
+
+#[test]
+fn list_delete_count_and_flush_the_ipv6_table() {
+    let d = Daemon::start();
+    d.send_from_lan(&[syn(40000, 80), udp(5353, 53)]);
+    assert_eq!(d.entries6(), 2);
+
+    let (code, out, err) = d.conntrack(&["-L", "-f", "ipv6"]);
+    assert_eq!(code, 0, "{err}");
+    let (a, b) = out.split_at(out.find('\n').unwrap() + 1);
+    let mut lines = [a, b];
+    lines.sort();
+    assert_eq!(lines.concat(), format!("{TCP_LINE}{UDP_LINE}"));
+    assert_eq!(err, msg("2 flow entries have been shown."));
+    let (_, out, _) = d.conntrack(&["-L", "-f", "ipv6", "-p", "tcp", "-o", "extended"]);
+    assert_eq!(out, format!("ipv6     10 {TCP_LINE}"));
+
+    // Without -f, -L lists the IPv4 table (nfdp's default, docs/deviations.md).
+    let (code, out, err) = d.conntrack(&["-L"]);
+    assert_eq!((code, out.as_str()), (0, ""));
+    assert_eq!(err, msg("0 flow entries have been shown."));
+    // -C counts both families, as nf_conntrack_count does, and takes no -f.
+    assert_eq!(d.conntrack(&["-C"]), (0, "2\n".into(), String::new()));
+    let stats =
+        d.rt.block_on(d.ct.clone().stats(pb::ConntrackStatsRequest {}));
+    let w = stats.expect("stats").into_inner().workers;
+    assert_eq!(
+        (w[0].entries, w[0].insert),
+        (2, 2),
+        "-S: both tables' counters"
+    );
+    let (code, _, err) = d.conntrack(&["-C", "-f", "ipv6"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.starts_with(
+            "conntrack v1.4.7 (conntrack-tools): Illegal option `--family' with this command\n"
+        ),
+        "{err}"
+    );
+
+    let (code, out, err) = d.conntrack(&["-D", "-f", "ipv6", "-p", "udp"]);
+    assert_eq!((code, out.as_str()), (0, UDP_LINE), "{err}");
+    assert_eq!(err, msg("1 flow entries have been deleted."));
+    assert_eq!(d.entries6(), 1);
+    // -D without -f deletes in the IPv4 table only.
+    let (code, _, err) = d.conntrack(&["-D", "-p", "tcp"]);
+    assert_eq!(code, 1);
+    assert_eq!(err, msg("0 flow entries have been deleted."));
+    assert_eq!(d.conntrack(&["-C"]).1, "1\n");
+
+    // -F -f ipv4 leaves the IPv6 table alone; -F alone empties both.
+    let (code, _, err) = d.conntrack(&["-F", "-f", "ipv4"]);
+    assert_eq!(
+        (code, err),
+        (0, msg("connection tracking table has been emptied."))
+    );
+    assert_eq!(d.entries6(), 1);
+    let (code, _, err) = d.conntrack(&["-F"]);
+    assert_eq!(
+        (code, err),
+        (0, msg("connection tracking table has been emptied."))
+    );
+    assert_eq!(d.entries6(), 0);
+    assert_eq!(d.conntrack(&["-C"]).1, "0\n");
+
+    // IPv6 addresses are not taken yet (so no -G): refused, not answered from the IPv4
+    // table.
+    let (code, _, err) = d.conntrack(&[
+        "-G", "-f", "ipv6", "-p", "udp", "-s", HOST, "-d", FAR, "--sport", "1", "--dport", "2",
+    ]);
+    assert_eq!(code, 2);
+    assert_eq!(
+        err,
+        "conntrack v1.4.7 (conntrack-tools): Invalid IP address `2001:db8:1::10'\n\
+         Try `conntrack -h' or 'conntrack --help' for more information.\n"
+    );
+}
+
+#[test]
+fn events_of_the_ipv6_table_stream_unless_another_family_is_asked_for() {
+    let mut d = Daemon::start();
+    let subscribe = |d: &mut Daemon, family: Option<u32>| {
+        let req = pb::EventsRequest {
+            types: vec![],
+            filter: Some(pb::ConntrackFilter {
+                family,
+                ..Default::default()
+            }),
+        };
+        d.rt.block_on(d.ct.events(req))
+            .expect("events")
+            .into_inner()
+    };
+    let mut both = subscribe(&mut d, None);
+    let mut v4 = subscribe(&mut d, Some(4));
+    let mut v6 = subscribe(&mut d, Some(6));
+    d.send_from_lan(&[udp(5353, 53)]);
+    let next = |d: &Daemon, s: &mut tonic::Streaming<pb::ConntrackEvent>| {
+        d.rt.block_on(async { tokio::time::timeout(PATIENCE, s.message()).await })
+            .expect("an event")
+            .expect("no error")
+            .expect("the stream goes on")
+    };
+    let want = "    [NEW] udp      17 T src=2001:db8:1::10 dst=2001:db8:99::5 sport=5353 \
+        dport=53 [UNREPLIED] src=2001:db8:99::5 dst=2001:db8:1::10 sport=53 dport=5353 mark=0\n";
+    for s in [&mut both, &mut v6] {
+        let ev = next(&d, s);
+        let e = ev.entry.as_ref().expect("entry");
+        let line = control::ctl::ct_format::event_line(&ev.r#type, e, false);
+        assert_eq!(masked(&line), want);
+        let ext = control::ctl::ct_format::event_line(&ev.r#type, e, true);
+        assert!(
+            ext.starts_with("    [NEW] ipv6     10 udp      17 "),
+            "{ext}"
+        );
+    }
+    // The IPv4 subscriber got nothing: a flush's DESTROY is the next thing the others see.
+    let (code, _, _) = d.conntrack(&["-F", "-f", "ipv6"]);
+    assert_eq!(code, 0);
+    for s in [&mut both, &mut v6] {
+        assert_eq!(next(&d, s).r#type, "DESTROY");
+    }
+    let quiet = d.rt.block_on(async {
+        tokio::time::timeout(std::time::Duration::from_millis(300), v4.message()).await
+    });
+    assert!(quiet.is_err(), "the IPv4 stream stays quiet: {quiet:?}");
+}

@@ -295,8 +295,12 @@ fn list_delete_count_and_flush_the_ipv6_table() {
     let (_, out, _) = d.conntrack(&["-L", "-f", "ipv6", "-p", "tcp", "-o", "extended"]);
     assert_eq!(out, format!("ipv6     10 {TCP_LINE}"));
 
-    // Without -f, -L lists the IPv4 table (nfdp's default, docs/deviations.md).
+    // Without -f, -L lists both families, as conntrack -L does; -f ipv4 the IPv4 table.
     let (code, out, err) = d.conntrack(&["-L"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.lines().count(), 2, "{out}");
+    assert_eq!(err, msg("2 flow entries have been shown."));
+    let (code, out, err) = d.conntrack(&["-L", "-f", "ipv4"]);
     assert_eq!((code, out.as_str()), (0, ""));
     assert_eq!(err, msg("0 flow entries have been shown."));
     // -C counts both families, as nf_conntrack_count does, and takes no -f.
@@ -322,8 +326,8 @@ fn list_delete_count_and_flush_the_ipv6_table() {
     assert_eq!((code, out.as_str()), (0, UDP_LINE), "{err}");
     assert_eq!(err, msg("1 flow entries have been deleted."));
     assert_eq!(d.entries6(), 1);
-    // -D without -f deletes in the IPv4 table only.
-    let (code, _, err) = d.conntrack(&["-D", "-p", "tcp"]);
+    // -D -f ipv4 leaves the IPv6 table alone.
+    let (code, _, err) = d.conntrack(&["-D", "-f", "ipv4", "-p", "tcp"]);
     assert_eq!(code, 1);
     assert_eq!(err, msg("0 flow entries have been deleted."));
     assert_eq!(d.conntrack(&["-C"]).1, "1\n");

@@ -278,31 +278,30 @@ impl pb::conntrack_server::Conntrack for ConntrackService {
         request: Request<pb::ConntrackFilter>,
     ) -> Result<Response<pb::ConntrackEntries>, Status> {
         let filter = CtFilter::try_from(request.get_ref()).map_err(invalid)?;
-        tables(request.get_ref().family, (true, false))?;
+        // Without -f, both families, as conntrack -L dumps them.
+        let (ipv4, ipv6) = tables(request.get_ref().family, (true, true))?;
         let now = now_ns();
-        if request.get_ref().family == Some(6) {
+        let mut entries = Vec::new();
+        if ipv4 {
+            let shards = ask_all(&self.workers, |reply| Command::CtList {
+                filter: filter.clone(),
+                reply,
+            })
+            .await?;
+            for (w, recs) in shards.iter().enumerate() {
+                entries.extend(recs.iter().map(|r| record_pb(r, w, now)));
+            }
+        }
+        if ipv6 {
             let shards = ask_all(&self.workers, |reply| Command::CtList6 {
                 filter: filter.clone(),
                 reply,
             })
             .await?;
-            let entries = shards
-                .iter()
-                .enumerate()
-                .flat_map(|(w, recs)| recs.iter().map(move |r| record_pb(r, w, now)))
-                .collect();
-            return Ok(Response::new(pb::ConntrackEntries { entries }));
+            for (w, recs) in shards.iter().enumerate() {
+                entries.extend(recs.iter().map(|r| record_pb(r, w, now)));
+            }
         }
-        let shards = ask_all(&self.workers, |reply| Command::CtList {
-            filter: filter.clone(),
-            reply,
-        })
-        .await?;
-        let entries = shards
-            .iter()
-            .enumerate()
-            .flat_map(|(w, recs)| recs.iter().map(move |r| record_pb(r, w, now)))
-            .collect();
         Ok(Response::new(pb::ConntrackEntries { entries }))
     }
 
@@ -338,22 +337,24 @@ impl pb::conntrack_server::Conntrack for ConntrackService {
         request: Request<pb::ConntrackFilter>,
     ) -> Result<Response<pb::DeleteReply>, Status> {
         let filter = CtFilter::try_from(request.get_ref()).map_err(invalid)?;
-        tables(request.get_ref().family, (true, false))?;
-        let deleted = if request.get_ref().family == Some(6) {
-            let gone = ask_all(&self.workers, |reply| Command::CtDelete6 {
-                filter: filter.clone(),
-                reply,
-            })
-            .await?;
-            gone.iter().map(|g| g.len() as u64).sum()
-        } else {
+        let (ipv4, ipv6) = tables(request.get_ref().family, (true, true))?;
+        let mut deleted = 0;
+        if ipv4 {
             let gone = ask_all(&self.workers, |reply| Command::CtDelete {
                 filter: filter.clone(),
                 reply,
             })
             .await?;
-            gone.iter().map(|g| g.len() as u64).sum()
-        };
+            deleted += gone.iter().map(|g| g.len() as u64).sum::<u64>();
+        }
+        if ipv6 {
+            let gone = ask_all(&self.workers, |reply| Command::CtDelete6 {
+                filter: filter.clone(),
+                reply,
+            })
+            .await?;
+            deleted += gone.iter().map(|g| g.len() as u64).sum::<u64>();
+        }
         Ok(Response::new(pb::DeleteReply { deleted }))
     }
 

@@ -633,3 +633,24 @@ fn packet_too_big_is_decided_on_the_largest_fragment() {
     assert_eq!(&icmp[4..8], &1280u32.to_be_bytes());
     assert_eq!(p.stats().drops[DropReason::FragNeeded], 1);
 }
+
+/// Criteria that read the connection itself (here its protocol) get the entry; a ruleset
+/// testing the state alone is compiled without it and decides the same.
+#[test]
+fn conntrack_criteria_beyond_the_state_read_the_ipv6_connection() {
+    let rules6 = "*filter\n:FORWARD DROP [0:0]\n\
+        -A FORWARD -m conntrack --ctstate NEW --ctproto udp -j ACCEPT\nCOMMIT\n";
+    let mut p = pipeline_with(CONFIG, rules6);
+    assert!(p.ruleset().ip6.reads_ct_entry);
+    assert_eq!(from_lan(&mut p, &udp(HOST, FAR, 5000, b"q")).len(), 1);
+    assert!(from_lan(&mut p, &tcp(HOST, FAR, 64, 22, 0x02, b"")).is_empty());
+    let state_only = "*filter\n:FORWARD DROP [0:0]\n\
+        -A FORWARD -m conntrack --ctstate NEW -j ACCEPT\nCOMMIT\n";
+    let mut p = pipeline_with(CONFIG, state_only);
+    assert!(p.ruleset().ip6.needs_conntrack && !p.ruleset().ip6.reads_ct_entry);
+    assert_eq!(from_lan(&mut p, &udp(HOST, FAR, 5000, b"q")).len(), 1);
+    assert_eq!(
+        from_lan(&mut p, &tcp(HOST, FAR, 64, 22, 0x02, b"")).len(),
+        1
+    );
+}

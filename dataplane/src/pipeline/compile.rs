@@ -142,6 +142,10 @@ pub struct CompiledTables6 {
     pub plan: [[TablePlan; 5]; 5],
     /// Whether an ip6tables rule needs IPv6 connection tracking (as `needs_conntrack`).
     pub needs_conntrack: bool,
+    /// Whether a rule reads the connection itself (conntrack criteria other than the
+    /// state, connmark), not only the packet's state: only then do the rules get the
+    /// entry (`CtInfo6::rule_view`).
+    pub reads_ct_entry: bool,
 }
 
 /// The whole ruleset in executable form. Immutable once built: a change builds a new one.
@@ -309,13 +313,21 @@ impl CompiledRuleset {
                 Some(compile_table(Family::V6, t, &mut slots, ports, &mut budget));
         }
         ip6.plan = plan_of(&ip6.tables);
-        ip6.needs_conntrack = rs.ip6.as_ref().is_some_and(|r| {
-            r.tables
+        let rules6 = || {
+            rs.ip6
                 .iter()
+                .flat_map(|r| r.tables.iter())
                 .flat_map(|t| t.chains.iter())
                 .flat_map(|c| c.rules.iter())
-                .any(|r| uses_conntrack(&r.spec))
-        });
+        };
+        ip6.needs_conntrack = rules6().any(|r| uses_conntrack(&r.spec));
+        ip6.reads_ct_entry = rules6()
+            .flat_map(|r| r.spec.matches.iter())
+            .any(|m| match m {
+                crate::ruleset::Match::Conntrack(c) => c.tests_entry(),
+                crate::ruleset::Match::Connmark(_) => true,
+                _ => false,
+            });
         let needs_conntrack = rs.tables.iter().any(|t| {
             t.kind == TableKind::Nat && t.chains.iter().any(|c| !c.rules.is_empty())
                 || t.chains

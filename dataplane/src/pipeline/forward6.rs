@@ -103,7 +103,16 @@ impl Pipeline {
         self.ct6 = self
             .conntrack6
             .packet_in(pkt.buf.data(), verify, self.now_ns);
-        pkt.ct = self.ct6.rule_view(&self.conntrack6);
+        // Rules that test the state alone need no entry: without NAT66 an IPv6
+        // connection has no SNAT/DNAT state bits to add.
+        pkt.ct = if self.rules.ip6.reads_ct_entry {
+            self.ct6.rule_view(&self.conntrack6)
+        } else {
+            CtInfo {
+                reply: self.ct6.reply,
+                ..CtInfo::with_state(self.ct6.state)
+            }
+        };
     }
 
     /// Confirms a new IPv6 connection as its packet leaves the hooks; `Err`: drop it.

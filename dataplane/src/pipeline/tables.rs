@@ -4,9 +4,9 @@
 
 use crate::ruleset::matches::hashlimit::{mode, HashlimitMatch};
 use crate::ruleset::matches::recent::{RecentCmd, RecentMatch, RecentSide};
+use crate::ruleset::Family;
 use hashbrown::HashMap;
 use std::collections::VecDeque;
-use crate::ruleset::Family;
 use std::net::IpAddr;
 
 /// ip_pkt_list_tot: the timestamps remembered per address.
@@ -407,7 +407,8 @@ mod tests {
             ..per_source("h", true, 1_000_000, 1)
         };
         let d = h6("2001:db8:ff::1");
-        let hit = |t: &mut NamedTables, s: &str| t.hashlimit(&m, Family::V6, h6(s), d, None, 60, NS);
+        let hit =
+            |t: &mut NamedTables, s: &str| t.hashlimit(&m, Family::V6, h6(s), d, None, 60, NS);
         assert!(!hit(&mut t, "2001:db8:1::1"), "the burst of one");
         assert!(hit(&mut t, "2001:db8:1::2"), "the same /64: above the rate");
         assert!(!hit(&mut t, "2001:db8:2::1"), "another /64");
@@ -443,14 +444,26 @@ mod tests {
         let d = v6("2001:db8:ff::1");
         assert!(!t.recent(&check, v6("2001:db8:1::7"), d, 64, NS));
         assert!(t.recent(&set, v6("2001:db8:1::7"), d, 64, NS));
-        assert!(t.recent(&check, v6("2001:db8:1::99"), d, 64, 2 * NS), "same /64");
+        assert!(
+            t.recent(&check, v6("2001:db8:1::99"), d, 64, 2 * NS),
+            "same /64"
+        );
         assert!(!t.recent(&check, v6("2001:db8:2::7"), d, 64, 2 * NS));
         let exact = RecentMatch {
             mask: v6("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"),
             side: RecentSide::Dest,
             ..recent(RecentCmd::Rcheck, 0, 0)
         };
-        assert!(!t.recent(&exact, d, v6("2001:db8:1::99"), 64, 2 * NS), "the unmasked address");
-        assert!(!t.recent(&recent(RecentCmd::Rcheck, 0, 0), v4("0.0.0.0"), d, 64, 2 * NS));
+        assert!(
+            !t.recent(&exact, d, v6("2001:db8:1::99"), 64, 2 * NS),
+            "the unmasked address"
+        );
+        assert!(!t.recent(
+            &recent(RecentCmd::Rcheck, 0, 0),
+            v4("0.0.0.0"),
+            d,
+            64,
+            2 * NS
+        ));
     }
 }

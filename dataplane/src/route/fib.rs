@@ -289,7 +289,9 @@ impl Fib {
             return (any_port && in_fe80_64).then_some(Route6Kind::Unicast { anycast_dst: false });
         }
         let hop = self.routes6.lookup_route_via(&self.ports, addr, via)?;
-        let host_bits = u128::MAX.checked_shr(u32::from(hop.prefix_len)).unwrap_or(0);
+        let host_bits = u128::MAX
+            .checked_shr(u32::from(hop.prefix_len))
+            .unwrap_or(0);
         let anycast_dst = hop.on_link && hop.prefix_len < 127 && u128::from(addr) & host_bits == 0;
         Some(Route6Kind::Unicast { anycast_dst })
     }

@@ -206,7 +206,11 @@ impl Routes6 {
         let connected = ports
             .iter()
             .filter(|p| p.ipv6_enabled())
-            .filter(|p| p.addresses6.iter().any(|&(a, l)| l == len && within(dst, a, l)))
+            .filter(|p| {
+                p.addresses6
+                    .iter()
+                    .any(|&(a, l)| l == len && within(dst, a, l))
+            })
             .map(|p| ((0u8, 0u32, usize::from(p.id.0)), p.id));
         let statics = self
             .statics

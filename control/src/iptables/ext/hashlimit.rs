@@ -4,11 +4,11 @@
 
 use super::limit::{fmt_rate, parse_rate};
 use super::{no_inv, parse_bounded, parse_u32, Args};
-use dataplane::ruleset::Family;
 use dataplane::ruleset::matches::hashlimit::{
     bytes_to_cost, cost_to_bytes, mode, HashlimitMatch, BYTE_EXPIRE_MS, DEFAULT_BURST,
     DEFAULT_GC_MS, SCALE,
 };
+use dataplane::ruleset::Family;
 use std::fmt::Write;
 
 pub const OPTIONS: &[&str] = &[

@@ -3,8 +3,8 @@
 
 use super::{no_inv, parse_addr, parse_u32, Args};
 use dataplane::ruleset::matches::recent::{RecentCmd, RecentMatch, RecentSide, DEFAULT_NAME};
-use std::fmt::Write;
 use dataplane::ruleset::Family;
+use std::fmt::Write;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 pub const OPTIONS: &[&str] = &[

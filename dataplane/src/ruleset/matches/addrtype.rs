@@ -220,14 +220,27 @@ mod tests {
         }
         assert!(!t("2001:db8:9::5", ANYCAST) && !t("fe80::1", ANYCAST));
         assert!(t("ff02::1", MULTICAST) && !t("ff02::1", UNICAST) && !t("ff02::1", LOCAL));
-        assert!(!t("::ffff:192.0.2.1", UNICAST), "IPv4-mapped is not unicast");
+        assert!(
+            !t("::ffff:192.0.2.1", UNICAST),
+            "IPv4-mapped is not unicast"
+        );
         assert!(t("::", UNSPEC) && !t("::1", UNSPEC) && !t("::", UNICAST));
         // Classes ipv6_addr_type tells must all hold: UNICAST and LOCAL is a local one.
         assert!(t("2001:db8:1::1", UNICAST | LOCAL) && !t("2001:db8:1::10", UNICAST | LOCAL));
         assert!(!t("2001:db8:77::1", UNREACHABLE), "the default route");
         let no_default = fib(false);
-        assert!(match_type6(&no_default, None, a("2001:db8:77::1"), UNREACHABLE));
-        assert!(!match_type6(&no_default, None, a("2001:db8:1::10"), UNREACHABLE));
+        assert!(match_type6(
+            &no_default,
+            None,
+            a("2001:db8:77::1"),
+            UNREACHABLE
+        ));
+        assert!(!match_type6(
+            &no_default,
+            None,
+            a("2001:db8:1::10"),
+            UNREACHABLE
+        ));
     }
 
     /// --limit-iface-in/out: LOCAL is an address of that port; the route is looked up

@@ -143,7 +143,10 @@ impl crate::ruleset::ext::WorkerMatch for HashlimitMatch {
         _st: &mut crate::ruleset::ext::RuleState,
     ) -> bool {
         let (src, dst) = match view.family {
-            crate::ruleset::Family::V4 => (u128::from(u32::from(view.src)), u128::from(u32::from(view.dst))),
+            crate::ruleset::Family::V4 => (
+                u128::from(u32::from(view.src)),
+                u128::from(u32::from(view.dst)),
+            ),
             crate::ruleset::Family::V6 => (u128::from(view.src6()), u128::from(view.dst6())),
         };
         env.tables.hashlimit(

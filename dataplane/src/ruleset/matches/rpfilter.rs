@@ -183,13 +183,21 @@ mod tests {
         let f = fib(true);
         let ok = |r: &RpfilterMatch, src: &str, port| rpfilter_matches6(r, a(src), &f, Some(port));
         assert!(ok(&STRICT, "2001:db8:1::10", LAN));
-        assert!(!ok(&STRICT, "2001:db8:1::10", WAN), "a LAN source from the WAN");
+        assert!(
+            !ok(&STRICT, "2001:db8:1::10", WAN),
+            "a LAN source from the WAN"
+        );
         assert!(ok(&LOOSE, "2001:db8:1::10", WAN));
         assert!(ok(&STRICT, "2001:db8:99::5", WAN) && !ok(&STRICT, "2001:db8:99::5", LAN));
         // A prefix routed by both ports: either is the way back (rt6_device_match).
         assert!(ok(&STRICT, "2001:db8:50::1", LAN) && ok(&STRICT, "2001:db8:50::1", WAN));
         let no_default = fib(false);
-        assert!(!rpfilter_matches6(&LOOSE, a("2001:db8:99::5"), &no_default, Some(WAN)));
+        assert!(!rpfilter_matches6(
+            &LOOSE,
+            a("2001:db8:99::5"),
+            &no_default,
+            Some(WAN)
+        ));
     }
 
     /// The kernel's special cases: an unspecified source and a packet not from a port
@@ -199,11 +207,16 @@ mod tests {
     fn local_anycast_link_local_and_unspecified_sources() {
         let f = fib(true);
         let ok = |r: &RpfilterMatch, src: &str, port| rpfilter_matches6(r, a(src), &f, Some(port));
-        assert!(ok(&STRICT, "::", WAN) && rpfilter_matches6(&STRICT, a("2001:db8:99::5"), &f, None));
+        assert!(
+            ok(&STRICT, "::", WAN) && rpfilter_matches6(&STRICT, a("2001:db8:99::5"), &f, None)
+        );
         for own in ["2001:db8:2::1", "2001:db8:1::1", "::1", "fe80::ff:fe00:101"] {
             assert!(!ok(&LOOSE, own, LAN) && ok(&LOCAL_OK, own, LAN), "{own}");
         }
-        assert!(!ok(&LOOSE, "2001:db8:1::", LAN) && !ok(&LOOSE, "fe80::", LAN), "anycast");
+        assert!(
+            !ok(&LOOSE, "2001:db8:1::", LAN) && !ok(&LOOSE, "fe80::", LAN),
+            "anycast"
+        );
         assert!(ok(&STRICT, "fe80::5", LAN) && ok(&STRICT, "fe80::5", WAN));
         // wan0's link-local address coming in on lan0: the fe80::/64 of lan0.
         assert!(ok(&STRICT, "fe80::ff:fe00:201", LAN));

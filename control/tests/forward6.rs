@@ -663,11 +663,13 @@ fn addrtype_rpfilter_hashlimit_and_recent_decide_ipv6_packets() {
     let rules6 = "*raw\n\
         -A PREROUTING -p udp --dport 1 -m rpfilter --invert -j DROP\n\
         -A PREROUTING -p udp --dport 3 -m addrtype --dst-type LOCAL -j DROP\n\
+        -A PREROUTING -p udp --dport 7 -m recent --set --name hl6\n\
         COMMIT\n*filter\n\
         -A FORWARD -p udp --dport 4 -m hashlimit --hashlimit-above 1/min --hashlimit-burst 2 \
         --hashlimit-mode srcip --hashlimit-srcmask 64 --hashlimit-name h6 -j DROP\n\
         -A FORWARD -p udp --dport 5 -m recent --set --name r6 --mask ffff:ffff:ffff:ffff::\n\
         -A FORWARD -p udp --dport 6 -m recent --rcheck --name r6 --mask ffff:ffff:ffff:ffff:: -j DROP\n\
+        -A FORWARD -p udp --dport 8 -m recent --rcheck --rttl --name hl6 -j DROP\n\
         COMMIT\n";
     let mut rs6 = Ruleset::new(Family::V6);
     let opts = RestoreOptions {
@@ -696,5 +698,8 @@ fn addrtype_rpfilter_hashlimit_and_recent_decide_ipv6_packets() {
     )));
     assert!(forwarded(&from_lan(&mut p, &udp(HOST, FAR, 5, b"set"))));
     assert!(from_lan(&mut p, &udp(neighbour, FAR, 6, b"known")).is_empty());
-    assert_eq!(p.stats().drops[DropReason::Rules], 4);
+    // --rttl in FORWARD: the hop limit before forwarding (64) is the one remembered.
+    assert!(forwarded(&from_lan(&mut p, &udp(HOST, FAR, 7, b"set"))));
+    assert!(from_lan(&mut p, &udp(HOST, FAR, 8, b"same")).is_empty());
+    assert_eq!(p.stats().drops[DropReason::Rules], 5);
 }

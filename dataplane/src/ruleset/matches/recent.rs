@@ -70,6 +70,14 @@ impl crate::ruleset::ext::WorkerMatch for RecentMatch {
             crate::ruleset::Family::V4 => (IpAddr::V4(view.src), IpAddr::V4(view.dst)),
             crate::ruleset::Family::V6 => (IpAddr::V6(view.src6()), IpAddr::V6(view.dst6())),
         };
-        env.tables.recent(self, src, dst, view.ttl, env.now_ns)
+        // recent_mt: the TTL (hop limit) as it was before forwarding: counted back up
+        // once the packet has an output device and no local socket (a forwarded one,
+        // decremented before FORWARD).
+        let ttl = if env.in_port.is_some() && env.out_port.is_some() {
+            view.ttl.wrapping_add(1)
+        } else {
+            view.ttl
+        };
+        env.tables.recent(self, src, dst, ttl, env.now_ns)
     }
 }

@@ -3,7 +3,8 @@
 //! packet's source must leave by the port it arrived on (`--loose`: any route will do;
 //! `--validmark`: the route for the packet's mark; `--accept-local`: a source that is one
 //! of the appliance's own addresses counts, on the port that has it). The lookup itself is
-//! the pipeline's (`eval::rpfilter_matches`), which has the FIB.
+//! the pipeline's (`eval::rpfilter_matches`), which has the FIB. IPv6 packets are looked
+//! up as ip6t_rpfilter does (`rpfilter_matches6`).
 
 use crate::ruleset::ext::MatchEnv;
 use crate::ruleset::packet::PacketView;
@@ -51,10 +52,9 @@ pub fn rpfilter_matches(r: &RpfilterMatch, view: &PacketView<'_>, env: &MatchEnv
 /// another is, without `--loose`, the route of its longest prefix that rt6_device_match
 /// picks (`flowi6_oif`): the first on the receiving port, else the first, which then
 /// leaves by another. (The packet's destination, the lookup's `saddr`, only chooses
-/// among routes when there is no `oif`: with `--loose`, where any route will do.)
-/// A local route matches only with
-/// `--accept-local` (on any port, unlike IPv4), an anycast route never. `--validmark`
-/// changes nothing: nfdp's IPv6 FIB has no policy rules.
+/// among routes when there is no `oif`: with `--loose`, where any route will do.) A local
+/// route matches only with `--accept-local` (on any port, unlike IPv4), an anycast route
+/// never. `--validmark` changes nothing: nfdp's IPv6 FIB has no policy rules.
 pub fn rpfilter_matches6(
     r: &RpfilterMatch,
     src: std::net::Ipv6Addr,

@@ -321,10 +321,11 @@ impl CompiledRuleset {
                 .flat_map(|c| c.rules.iter())
         };
         // A nat table with rules tracks connections, as IPv4's (nf_nat needs conntrack).
-        ip6.needs_conntrack = rules6().any(|r| uses_conntrack(&r.spec))
-            || rs.ip6.iter().flat_map(|r| &r.tables).any(|t| {
-                t.kind == TableKind::Nat && t.chains.iter().any(|c| !c.rules.is_empty())
-            });
+        ip6.needs_conntrack =
+            rules6().any(|r| uses_conntrack(&r.spec))
+                || rs.ip6.iter().flat_map(|r| &r.tables).any(|t| {
+                    t.kind == TableKind::Nat && t.chains.iter().any(|c| !c.rules.is_empty())
+                });
         ip6.reads_ct_entry = rules6()
             .flat_map(|r| r.spec.matches.iter())
             .any(|m| match m {

@@ -317,7 +317,10 @@ impl Pipeline {
         } else if now.is_loopback() || self.fib.ports().ipv6_owner(now).is_some() {
             None
         } else {
-            let h = self.fib.route6(now).ok_or(Stop::Drop(DropReason::NoRoute))?;
+            let h = self
+                .fib
+                .route6(now)
+                .ok_or(Stop::Drop(DropReason::NoRoute))?;
             Some((h.port, h.next_hop))
         };
         pkt.out_port = hop.map(|(p, _)| p);

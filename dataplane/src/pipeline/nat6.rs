@@ -21,7 +21,11 @@ impl Pipeline {
         if self.rules.ip6.tables[TableKind::Nat as usize].is_none() {
             return Ok(());
         }
-        let fresh = self.ct6.pending.as_ref().is_some_and(|e| !e.nat_done(manip));
+        let fresh = self
+            .ct6
+            .pending
+            .as_ref()
+            .is_some_and(|e| !e.nat_done(manip));
         if fresh {
             self.run_hook(hook, &[TableKind::Nat], pkt)?;
             if let Some(e) = self.ct6.pending.as_mut() {
@@ -255,7 +259,10 @@ mod tests {
         ip[46..48].copy_from_slice(&[0, 0]);
         let t = tuple("2001:db8:1::10", "2001:db8:3::3", 17, 5353, 6000);
         manip_pkt6(&mut ip, &t, Manip::Dst);
-        assert_eq!((&ip[42..44], &ip[46..48]), (&6000u16.to_be_bytes()[..], &[0u8, 0][..]));
+        assert_eq!(
+            (&ip[42..44], &ip[46..48]),
+            (&6000u16.to_be_bytes()[..], &[0u8, 0][..])
+        );
     }
 
     #[test]
@@ -331,6 +338,8 @@ mod tests {
     fn test_entry() -> crate::conntrack::ConnEntry6 {
         let mut ct = crate::conntrack::Conntrack6::with_config(Default::default());
         let syn = packet("2001:db8:1::10", "2001:db8:2::20", 6, &tcp(40000, 80), 16);
-        ct.packet_in(&syn, false, 0).pending.expect("a new connection")
+        ct.packet_in(&syn, false, 0)
+            .pending
+            .expect("a new connection")
     }
 }

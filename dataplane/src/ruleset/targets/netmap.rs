@@ -58,7 +58,14 @@ impl crate::ruleset::ext::TargetExt for NetmapTarget {
         let manip = if dst_side { Manip::Dst } else { Manip::Src };
         if let (true, Some(to)) = (cx.is_ipv6(), self.to6) {
             let ip = crate::wire::Ipv6Packet::new_unchecked(cx.packet());
-            let a = map6(to, if dst_side { ip.dst_addr() } else { ip.src_addr() });
+            let a = map6(
+                to,
+                if dst_side {
+                    ip.dst_addr()
+                } else {
+                    ip.src_addr()
+                },
+            );
             return cx.bind_nat6(&NatRequest {
                 manip,
                 addrs: Some((a, a)),
@@ -69,7 +76,11 @@ impl crate::ruleset::ext::TargetExt for NetmapTarget {
             });
         }
         let ip = crate::wire::Ipv4Packet::new_unchecked(cx.packet());
-        let a = self.map(if dst_side { ip.dst_addr() } else { ip.src_addr() });
+        let a = self.map(if dst_side {
+            ip.dst_addr()
+        } else {
+            ip.src_addr()
+        });
         cx.bind_nat(&NatRequest {
             manip,
             addrs: Some((a, a)),
@@ -117,7 +128,10 @@ mod tests {
         assert_eq!(map6(to, a("fd00:1:2:3::10")), a("2001:db8:ffff:3::10"));
         // A prefix that ends inside a 32-bit word (/52) keeps the word's host bits.
         let to = Ipv6Net::with_prefix(a("2001:db8:aaaa:b000::"), 52);
-        assert_eq!(map6(to, a("fd00:0:0:fff:1::7")), a("2001:db8:aaaa:bfff:1::7"));
+        assert_eq!(
+            map6(to, a("fd00:0:0:fff:1::7")),
+            a("2001:db8:aaaa:bfff:1::7")
+        );
         let whole = Ipv6Net::with_prefix(a("2001:db8::1"), 128);
         assert_eq!(map6(whole, a("fd00::99")), a("2001:db8::1"));
     }

@@ -342,3 +342,45 @@ fn ctstate_dnat_sees_the_binding_in_forward() {
     assert!(send(&mut p, WAN, &tcp(FAR, SERVER, (50001, 80), 0x02)).is_empty());
     assert_eq!(p.stats().drops[DropReason::Rules], 1);
 }
+
+/// The listings of an SNATed IPv6 connection, as a Linux 6.x router in a network namespace
+/// printed them for the same flow (`ip6tables -t nat -A POSTROUTING -j SNAT --to-source
+/// 2001:db8:2::100-2001:db8:2::1ff`, one UDP datagram, a second later): the reply tuple is
+/// the translated one, the address the kernel picked from the range.
+#[test]
+fn the_listings_show_the_translated_reply_tuple_as_linux_does() {
+    let mut p = pipeline(
+        "-A POSTROUTING -o wan0 -j SNAT --to-source 2001:db8:2::100-2001:db8:2::1ff\n",
+    );
+    let out = one_out(
+        &send(&mut p, LAN, &udp(HOST, "2001:db8:2::20", (44186, 7001))),
+        Some(WAN),
+    );
+    assert_eq!(src(&out), a6("2001:db8:2::1f8"));
+    let now = T0 + 1_000_000_000;
+    let e = p.conntrack6().entries().next().expect("the connection");
+    let proc = dataplane::conntrack::proc_line(e, None, now);
+    assert!(
+        proc.starts_with(
+            "ipv6     10 udp      17 29 src=2001:0db8:0001:0000:0000:0000:0000:0010 \
+             dst=2001:0db8:0002:0000:0000:0000:0000:0020 sport=44186 dport=7001 [UNREPLIED] \
+             src=2001:0db8:0002:0000:0000:0000:0000:0020 dst=2001:0db8:0002:0000:0000:0000:0000:01f8 \
+             sport=7001 dport=44186 mark=0 "
+        ),
+        "{proc}"
+    );
+    let records = p
+        .conntrack6()
+        .records(&dataplane::conntrack::CtFilter::default(), now);
+    let r = &records[0];
+    let pb = control::api::conntrack::entry_pb(&r.entry, None, 0, r.id, now);
+    let fmt = control::ctl::ct_format::Format {
+        extended: false,
+        event: false,
+    };
+    assert_eq!(
+        control::ctl::ct_format::entry_line(&pb, fmt),
+        "udp      17 29 src=2001:db8:1::10 dst=2001:db8:2::20 sport=44186 dport=7001 [UNREPLIED] \
+         src=2001:db8:2::20 dst=2001:db8:2::1f8 sport=7001 dport=44186 mark=0 use=1"
+    );
+}

@@ -349,9 +349,8 @@ fn ctstate_dnat_sees_the_binding_in_forward() {
 /// the translated one, the address the kernel picked from the range.
 #[test]
 fn the_listings_show_the_translated_reply_tuple_as_linux_does() {
-    let mut p = pipeline(
-        "-A POSTROUTING -o wan0 -j SNAT --to-source 2001:db8:2::100-2001:db8:2::1ff\n",
-    );
+    let mut p =
+        pipeline("-A POSTROUTING -o wan0 -j SNAT --to-source 2001:db8:2::100-2001:db8:2::1ff\n");
     let out = one_out(
         &send(&mut p, LAN, &udp(HOST, "2001:db8:2::20", (44186, 7001))),
         Some(WAN),

@@ -383,3 +383,38 @@ fn the_listings_show_the_translated_reply_tuple_as_linux_does() {
          src=2001:db8:2::20 dst=2001:db8:2::1f8 sport=7001 dport=44186 mark=0 use=1"
     );
 }
+
+/// What the pipeline did with `ip` sent by the host stack (OUTPUT).
+fn output(p: &mut Pipeline, ip: &[u8]) -> Vec<(Option<PortId>, Vec<u8>)> {
+    let mut out = Vec::new();
+    p.output(PacketBuf::from_slice(ip), T0, &mut out);
+    out.into_iter()
+        .map(|e| match e {
+            Emit::Tx { port, frame } => (Some(port), frame.data()[14..].to_vec()),
+            Emit::Local { packet } => (None, packet.data().to_vec()),
+        })
+        .collect()
+}
+
+#[test]
+fn output_dnat_reroutes_and_the_reply_comes_back_from_the_original_server() {
+    let mut p = pipeline(
+        "-A OUTPUT -p tcp -m tcp --dport 80 -j DNAT --to-destination [2001:db8:1::20]:8080\n\
+         -A OUTPUT -p udp -m udp --dport 53 -j REDIRECT --to-ports 5353\n",
+    );
+    // Routed to the WAN first; after DNAT, to the LAN server.
+    let syn = tcp(WAN_ADDR, FAR, (40000, 80), 0x02);
+    let out = one_out(&output(&mut p, &syn), Some(LAN));
+    assert_eq!((dst(&out), ports(&out)), (a6(SERVER), (40000, 8080)));
+    assert!(checksum_ok(&out));
+    // The server's answer reaches the host stack as from the server it asked (INPUT).
+    let synack = tcp(SERVER, WAN_ADDR, (8080, 40000), 0x12);
+    let here = one_out(&send(&mut p, LAN, &synack), None);
+    assert_eq!((src(&here), ports(&here)), (a6(FAR), (80, 40000)));
+    assert!(checksum_ok(&here));
+    // REDIRECT in OUTPUT: to ::1, delivered to the host stack.
+    let q = udp(WAN_ADDR, FAR, (4000, 53));
+    let local = one_out(&output(&mut p, &q), None);
+    assert_eq!((dst(&local), ports(&local)), (Ipv6Addr::LOCALHOST, (4000, 5353)));
+    assert!(checksum_ok(&local));
+}

@@ -1,7 +1,9 @@
 //! NAT bindings (nf_nat_core): the first packet of a connection chooses how its source
 //! (SNAT, MASQUERADE) or destination (DNAT, REDIRECT) is rewritten; the choice is kept as
 //! the connection's reply tuple, and every later packet of either direction is rewritten
-//! so that it looks like the inverse of the other direction's tuple.
+//! so that it looks like the inverse of the other direction's tuple. The binding is
+//! generic over the address family (`Conntrack<A>`, monomorphised: IPv4 and IPv6 each get
+//! their own code); only the address pick differs (`CtAddr::nat_pick`).
 
 use super::tuple::PortRange;
 use super::{ConnEntry, Conntrack, CtAddr, Tuple};

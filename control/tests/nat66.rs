@@ -415,6 +415,35 @@ fn output_dnat_reroutes_and_the_reply_comes_back_from_the_original_server() {
     // REDIRECT in OUTPUT: to ::1, delivered to the host stack.
     let q = udp(WAN_ADDR, FAR, (4000, 53));
     let local = one_out(&output(&mut p, &q), None);
-    assert_eq!((dst(&local), ports(&local)), (Ipv6Addr::LOCALHOST, (4000, 5353)));
+    assert_eq!(
+        (dst(&local), ports(&local)),
+        (Ipv6Addr::LOCALHOST, (4000, 5353))
+    );
     assert!(checksum_ok(&local));
+}
+
+#[test]
+fn the_routers_own_error_about_a_dnated_packet_quotes_what_the_client_sent() {
+    let mut p = pipeline(
+        "-A PREROUTING -i wan0 -p udp -m udp --dport 5000 -j DNAT --to-destination [2001:db8:1::20]:53\n",
+    );
+    // Hop limit 1: time exceeded, about the packet its connection (never confirmed)
+    // DNATed; the quote is put back (nf_ct_attach, nf_nat_icmpv6_reply_translation).
+    let mut expiring = udp(FAR, WAN_ADDR, (6000, 5000));
+    expiring[7] = 1;
+    let error = one_out(&send(&mut p, WAN, &expiring), Some(WAN));
+    assert_eq!((src(&error), dst(&error)), (a6(WAN_ADDR), a6(FAR)));
+    assert_eq!(error[40], 3, "time exceeded");
+    assert!(checksum_ok(&error));
+    let quoted = &error[48..];
+    assert_eq!(
+        (src(quoted), dst(quoted), ports(quoted)),
+        (a6(FAR), a6(WAN_ADDR), (6000, 5000))
+    );
+    assert!(checksum_ok(quoted));
+    assert_eq!(
+        p.conntrack6().len(),
+        0,
+        "the connection died with its packet"
+    );
 }

@@ -391,6 +391,16 @@ impl Pipeline {
         };
         let mut error = super::ipv6::icmpv6_packet(from, src, HOP_LIMIT, 0, &repr);
         error.port = port;
+        // icmp6_send's error carries the offending packet's connection (nf_ct_attach,
+        // RELATED in the other direction), so OUTPUT and POSTROUTING put a NATed one
+        // back (nf_nat_icmpv6_reply_translation). A connection not yet confirmed (its
+        // packet dies here) is in no table a lookup would find: undone here.
+        if let Some(e) = self.ct6.pending.as_ref() {
+            let reply = !self.ct6.reply;
+            for manip in [Manip::Dst, Manip::Src] {
+                super::nat6::translate_icmp6_error(error.data_mut(), e, reply, manip);
+            }
+        }
         self.generated.push(error);
         self.stats.icmp_errors += 1;
     }

@@ -447,3 +447,61 @@ fn the_routers_own_error_about_a_dnated_packet_quotes_what_the_client_sent() {
         "the connection died with its packet"
     );
 }
+
+/// The fragments of `ip` (no extension headers): pieces of the upper layer `size`
+/// bytes long (a multiple of 8), each behind a fragment header.
+fn fragments(ip: &[u8], size: usize, id: u32) -> Vec<Vec<u8>> {
+    let upper = &ip[40..];
+    upper
+        .chunks(size)
+        .enumerate()
+        .map(|(i, piece)| {
+            let offset = i * size;
+            let more = offset + piece.len() < upper.len();
+            let mut f = ip[..40].to_vec();
+            f[4..6].copy_from_slice(&((8 + piece.len()) as u16).to_be_bytes());
+            f[6] = 44;
+            f.extend_from_slice(&[ip[6], 0]);
+            f.extend_from_slice(&((offset as u16) | u16::from(more)).to_be_bytes());
+            f.extend_from_slice(&id.to_be_bytes());
+            f.extend_from_slice(piece);
+            f
+        })
+        .collect()
+}
+
+#[test]
+fn a_fragmented_datagram_is_translated_whole_and_leaves_in_fragments() {
+    let mut p = pipeline("-A POSTROUTING -o wan0 -j MASQUERADE\n");
+    let mut u = vec![0u8; 8 + 1600];
+    u[0..2].copy_from_slice(&5353u16.to_be_bytes());
+    u[2..4].copy_from_slice(&53u16.to_be_bytes());
+    u[4..6].copy_from_slice(&1608u16.to_be_bytes());
+    for (i, b) in u[8..].iter_mut().enumerate() {
+        *b = i as u8;
+    }
+    let whole = ipv6(HOST, FAR, 17, &u, 6);
+    let pieces = fragments(&whole, 1232, 0x1234_5678);
+    assert!(
+        send(&mut p, LAN, &pieces[0]).is_empty(),
+        "held for reassembly"
+    );
+    let out = send(&mut p, LAN, &pieces[1]);
+    assert_eq!(out.len(), 2, "cut again as it arrived");
+    // Every fragment from the masqueraded address; the upper layer, put together, is
+    // the datagram with its checksum right over the new pseudo-header.
+    let mut upper = Vec::new();
+    for (port, f) in &out {
+        assert_eq!(
+            (*port, src(f), dst(f), f[6]),
+            (Some(WAN), a6(WAN_ADDR), a6(FAR), 44)
+        );
+        upper.extend_from_slice(&f[48..]);
+    }
+    assert_eq!(&upper[..4], &u[..4], "the port is kept");
+    assert_eq!(&upper[8..], &u[8..]);
+    let mut rebuilt = whole[..40].to_vec();
+    rebuilt[8..24].copy_from_slice(&a6(WAN_ADDR).octets());
+    rebuilt.extend_from_slice(&upper);
+    assert!(checksum_ok(&rebuilt));
+}

@@ -505,3 +505,16 @@ fn a_fragmented_datagram_is_translated_whole_and_leaves_in_fragments() {
     rebuilt.extend_from_slice(&upper);
     assert!(checksum_ok(&rebuilt));
 }
+
+#[test]
+fn snat_in_input_rewrites_what_the_host_stack_receives() {
+    let mut p = pipeline("-A INPUT -i wan0 -p udp -j SNAT --to-source 2001:db8:1::99\n");
+    let here = one_out(&send(&mut p, WAN, &udp(FAR, WAN_ADDR, (6000, 53))), None);
+    assert_eq!(
+        (src(&here), dst(&here)),
+        (a6("2001:db8:1::99"), a6(WAN_ADDR))
+    );
+    assert!(checksum_ok(&here));
+    let e = p.conntrack6().entries().next().expect("the connection");
+    assert_eq!(e.reply.dst, a6("2001:db8:1::99"));
+}

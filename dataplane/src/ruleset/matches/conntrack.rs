@@ -2,6 +2,8 @@
 
 use crate::conntrack::nat::bits as nat_bits;
 use crate::conntrack::{ConnEntry, CtInfo, CtState};
+use crate::ruleset::ext::ConnFamily;
+use std::net::Ipv6Addr;
 
 use crate::ruleset::{Inv, Ipv4Net, Ipv6Net, PortRange};
 
@@ -49,7 +51,7 @@ pub struct ConntrackMatch {
     pub dir: Option<CtDir>,
     /// An ip6tables rule's `--ctorigsrc`, `--ctorigdst`, `--ctreplsrc`, `--ctrepldst` (in
     /// that order), kept unmasked as ip6tables keeps them; boxed so that the IPv4 match
-    /// keeps its size. (Read and saved only: IPv6 rules are not evaluated yet.)
+    /// keeps its size; compared with the IPv6 entry's addresses (`addrs_hold_v6`).
     pub addrs6: Option<Box<[Option<Inv<Ipv6Net>>; 4]>>,
 }
 
@@ -95,7 +97,7 @@ impl ConntrackMatch {
 
 /// The `--ctstate` bits of a packet: its state, plus SNAT / DNAT when its connection
 /// is translated that way.
-pub fn ctstate_bits(ct: &CtInfo, e: Option<&ConnEntry>) -> u16 {
+pub fn ctstate_bits<A>(ct: &CtInfo<A>, e: Option<&ConnEntry<A>>) -> u16 {
     let mut bits = ct.state.bit();
     if let Some(e) = e {
         if e.status & nat_bits::SRC_NAT != 0 {
@@ -110,10 +112,10 @@ pub fn ctstate_bits(ct: &CtInfo, e: Option<&ConnEntry>) -> u16 {
 
 /// xt_conntrack rev 3 (and `-m state`): the state criterion applies to every packet;
 /// the others need a connection.
-pub fn conntrack_matches(
+pub fn conntrack_matches<A: ConnFamily>(
     m: &ConntrackMatch,
-    ct: &CtInfo,
-    e: Option<&ConnEntry>,
+    ct: &CtInfo<A>,
+    e: Option<&ConnEntry<A>>,
     now_ns: u64,
 ) -> bool {
     if let Some(s) = m.state {
@@ -129,13 +131,9 @@ pub fn conntrack_matches(
             return false;
         }
     }
-    let net = |n: &Option<Inv<Ipv4Net>>, a| n.as_ref().is_none_or(|n| n.apply(n.val.contains(a)));
     let port =
         |p: &Option<Inv<PortRange>>, v| p.as_ref().is_none_or(|p| p.apply(p.val.contains(v)));
-    net(&m.orig_src, e.orig.src)
-        && net(&m.orig_dst, e.orig.dst)
-        && net(&m.repl_src, e.reply.src)
-        && net(&m.repl_dst, e.reply.dst)
+    A::conntrack_addrs_hold(m, e)
         && m.proto.is_none_or(|p| p.apply(e.orig.proto == p.val))
         && port(&m.orig_src_port, e.orig.sport)
         && port(&m.orig_dst_port, e.orig.dport)
@@ -155,6 +153,34 @@ pub fn conntrack_matches(
         })
 }
 
+/// The IPv4 address criteria (`ConnFamily::conntrack_addrs_hold` for IPv4).
+#[inline]
+pub fn addrs_hold_v4(m: &ConntrackMatch, e: &ConnEntry) -> bool {
+    let net = |n: &Option<Inv<Ipv4Net>>, a| n.as_ref().is_none_or(|n| n.apply(n.val.contains(a)));
+    net(&m.orig_src, e.orig.src)
+        && net(&m.orig_dst, e.orig.dst)
+        && net(&m.repl_src, e.reply.src)
+        && net(&m.repl_dst, e.reply.dst)
+}
+
+/// The IPv6 address criteria, kept in `addrs6` (`--ctorigsrc`, `--ctorigdst`,
+/// `--ctreplsrc`, `--ctrepldst`): `ipv6_masked_addr_cmp` of the entry's address with the
+/// rule's under its mask. The IPv4 fields are never set on an ip6tables rule.
+pub fn addrs_hold_v6(m: &ConntrackMatch, e: &ConnEntry<Ipv6Addr>) -> bool {
+    let Some(a) = m.addrs6.as_deref() else {
+        return true;
+    };
+    let net = |n: &Option<Inv<Ipv6Net>>, a: Ipv6Addr| {
+        n.as_ref().is_none_or(|n| {
+            n.apply((u128::from(a) ^ u128::from(n.val.addr)) & n.val.mask == 0)
+        })
+    };
+    net(&a[0], e.orig.src)
+        && net(&a[1], e.orig.dst)
+        && net(&a[2], e.reply.src)
+        && net(&a[3], e.reply.dst)
+}
+
 impl crate::ruleset::ext::MatchExt for ConntrackMatch {
     const FAMILIES: crate::ruleset::Families = crate::ruleset::Families::BOTH;
     const NAME: &'static str = "conntrack";
@@ -167,7 +193,7 @@ impl crate::ruleset::ext::MatchExt for ConntrackMatch {
 }
 
 impl crate::ruleset::ext::ConnMatch for ConntrackMatch {
-    fn decide(&self, cx: &mut crate::ruleset::ext::ConnCx<'_>) -> bool {
+    fn decide<A: ConnFamily>(&self, cx: &mut crate::ruleset::ext::ConnCx<'_, A>) -> bool {
         conntrack_matches(self, cx.ct, cx.entry, cx.now_ns)
     }
 }

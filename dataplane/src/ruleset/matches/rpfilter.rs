@@ -17,7 +17,7 @@ pub struct RpfilterMatch {
 }
 
 /// `-m rpfilter` (rpfilter_mt): the FIB's route back to the packet's source.
-pub fn rpfilter_matches(r: &RpfilterMatch, view: &PacketView<'_>, env: &MatchEnv<'_>) -> bool {
+pub fn rpfilter_matches<A>(r: &RpfilterMatch, view: &PacketView<'_>, env: &MatchEnv<'_, A>) -> bool {
     use crate::route::AddrType;
     let (src, dst) = (view.src, view.dst);
     // DHCP and the like: from 0.0.0.0/8 to the limited broadcast or 224.0.0.0/24.
@@ -56,10 +56,10 @@ impl crate::ruleset::ext::MatchExt for RpfilterMatch {
 }
 
 impl crate::ruleset::ext::WorkerMatch for RpfilterMatch {
-    fn decide(
+    fn decide<A: crate::ruleset::ext::ConnFamily>(
         &self,
         view: &PacketView<'_>,
-        env: &mut MatchEnv<'_>,
+        env: &mut MatchEnv<'_, A>,
         _st: &mut crate::ruleset::ext::RuleState,
     ) -> bool {
         rpfilter_matches(self, view, env)

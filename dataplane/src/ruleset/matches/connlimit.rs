@@ -56,3 +56,27 @@ impl crate::ruleset::ext::WorkerMatch for ConnlimitMatch {
         connlimit_matches(self, view, env)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::ruleset::ext::ConnFamily;
+    use std::net::{Ipv4Addr, Ipv6Addr};
+
+    /// `--connlimit-mask`: IPv4 up to 32 bits, IPv6 up to 128 (connlimit_mt's masks by
+    /// family); 0 groups every address together.
+    #[test]
+    fn addresses_are_grouped_under_the_family_mask() {
+        let a: Ipv4Addr = "10.1.2.3".parse().unwrap();
+        assert_eq!(a.masked(32), a);
+        assert_eq!(a.masked(24), Ipv4Addr::new(10, 1, 2, 0));
+        assert_eq!(a.masked(1), Ipv4Addr::new(0, 0, 0, 0));
+        assert_eq!(a.masked(0), Ipv4Addr::UNSPECIFIED);
+        let b: Ipv6Addr = "2001:db8:1:2:3:4:5:6".parse().unwrap();
+        assert_eq!(b.masked(128), b);
+        assert_eq!(b.masked(64), "2001:db8:1:2::".parse::<Ipv6Addr>().unwrap());
+        assert_eq!(b.masked(33), "2001:db8::".parse::<Ipv6Addr>().unwrap());
+        let odd: Ipv6Addr = "2001:db8::7".parse().unwrap();
+        assert_eq!(odd.masked(127), "2001:db8::6".parse::<Ipv6Addr>().unwrap());
+        assert_eq!(b.masked(0), Ipv6Addr::UNSPECIFIED);
+    }
+}

@@ -197,3 +197,92 @@ impl crate::ruleset::ext::ConnMatch for ConntrackMatch {
         conntrack_matches(self, cx.ct, cx.entry, cx.now_ns)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::conntrack::{Conntrack6, CtConfig, CtInfo6};
+    use crate::ruleset::packet::tests::ipv6;
+
+    /// A new UDP connection from 2001:db8:1::10 to 2001:db8:99::5 in an IPv6 table.
+    fn new6() -> CtInfo6 {
+        let ip = ipv6(17, "2001:db8:1::10", "2001:db8:99::5", &[0, 1, 0, 2, 0, 8, 0, 0]);
+        let mut ct = Conntrack6::with_config(CtConfig::default());
+        let info = ct.packet_in(&ip, false, 1_000_000_000);
+        assert_eq!(info.state, CtState::New);
+        info
+    }
+
+    fn with6(at: usize, net: &str, len: u8, inv: bool) -> ConntrackMatch {
+        let mut m = ConntrackMatch::new(ConntrackFlavor::Conntrack);
+        let mut a: [Option<Inv<Ipv6Net>>; 4] = Default::default();
+        // Kept unmasked as ip6tables hands it over: the compare masks both sides.
+        a[at] = Some(Inv {
+            val: Ipv6Net {
+                addr: net.parse().unwrap(),
+                mask: crate::ruleset::prefix_mask6(len),
+            },
+            inv,
+        });
+        m.addrs6 = Some(Box::new(a));
+        m
+    }
+
+    /// conntrack_mt for NFPROTO_IPV6: each of --ctorigsrc, --ctorigdst, --ctreplsrc,
+    /// --ctrepldst against its address of the IPv6 entry, under the rule's mask, `!` or
+    /// not.
+    #[test]
+    fn ipv6_address_criteria_compare_the_entry_under_the_mask() {
+        let info = new6();
+        let e = info.pending.as_ref();
+        let cases = [
+            (0, "2001:db8:1::ffff", 64, true),
+            (0, "2001:db8:1::11", 128, false),
+            (0, "2001:db8:1::10", 128, true),
+            (1, "2001:db8:99::1", 48, true),
+            (1, "2001:db8:98::1", 48, false),
+            (2, "2001:db8:99::5", 128, true),
+            (2, "2001:db8:1::10", 128, false),
+            (3, "2001:db8:1::", 64, true),
+            (3, "::", 0, true),
+        ];
+        for (at, net, len, hit) in cases {
+            for inv in [false, true] {
+                assert_eq!(
+                    conntrack_matches(&with6(at, net, len, inv), &info, e, 0),
+                    hit != inv,
+                    "{at} {net}/{len} inv {inv}"
+                );
+            }
+        }
+        // Without a connection an address criterion never matches.
+        let untracked = CtInfo6::with_state(CtState::Untracked);
+        assert!(!conntrack_matches(&with6(3, "::", 0, false), &untracked, None, 0));
+    }
+
+    /// The SNAT / DNAT state bits come from the IPv6 entry's status as from an IPv4
+    /// one's (NAT66 sets them there).
+    #[test]
+    fn ctstate_snat_and_dnat_read_the_ipv6_entry_status() {
+        let info = new6();
+        let mut e = info.pending.clone().expect("a new connection");
+        let mut m = ConntrackMatch::new(ConntrackFlavor::Conntrack);
+        m.state = Some(Inv {
+            val: state::SNAT,
+            inv: false,
+        });
+        assert!(!conntrack_matches(&m, &info, Some(&e), 0));
+        e.status |= nat_bits::SRC_NAT;
+        assert!(conntrack_matches(&m, &info, Some(&e), 0));
+        assert_eq!(
+            ctstate_bits(&info, Some(&e)),
+            state::NEW | state::SNAT,
+            "the state and the SNAT bit"
+        );
+        e.status |= nat_bits::DST_NAT;
+        assert_eq!(
+            ctstate_bits(&info, Some(&e)),
+            state::NEW | state::SNAT | state::DNAT
+        );
+    }
+}

@@ -662,7 +662,12 @@ fn rx_at(p: &mut Pipeline, port: PortId, ip: &[u8], t: u64) -> Vec<(PortId, u32,
         (WAN_MAC, GW_MAC)
     };
     let mut out = Vec::new();
-    p.receive(port, PacketBuf::from_slice(&frame(dst, src, ip)), t, &mut out);
+    p.receive(
+        port,
+        PacketBuf::from_slice(&frame(dst, src, ip)),
+        t,
+        &mut out,
+    );
     out.into_iter()
         .map(|e| match e {
             Emit::Tx { port, frame } => (port, frame.mark, frame.data().to_vec()),
@@ -715,16 +720,25 @@ fn connmark_saves_and_restores_the_mark_of_an_ipv6_connection() {
     assert_eq!(out.len(), 1, "the reply is let in by its connection's mark");
     assert_eq!((out[0].0, out[0].1), (LAN, 0x05));
     // Another connection, no mark saved: its reply is dropped.
-    assert_eq!(rx_at(&mut p, LAN, &udp_ports(HOST, FAR, 5353, 99), T0 + 2_000).len(), 1);
+    assert_eq!(
+        rx_at(&mut p, LAN, &udp_ports(HOST, FAR, 5353, 99), T0 + 2_000).len(),
+        1
+    );
     assert!(rx_at(&mut p, WAN, &udp_ports(FAR, HOST, 99, 5353), T0 + 3_000).is_empty());
     // --set-xmark: (ctmark & !0xf0) ^ 0x30.
-    assert_eq!(rx_at(&mut p, LAN, &udp_ports(HOST, FAR, 5353, 54), T0 + 4_000).len(), 1);
+    assert_eq!(
+        rx_at(&mut p, LAN, &udp_ports(HOST, FAR, 5353, 54), T0 + 4_000).len(),
+        1
+    );
     let marks: Vec<(u16, u32)> = p
         .conntrack6()
         .entries()
         .map(|e| (e.orig.dport, e.mark))
         .collect();
-    assert!(marks.contains(&(53, 0x05)) && marks.contains(&(54, 0x30)), "{marks:?}");
+    assert!(
+        marks.contains(&(53, 0x05)) && marks.contains(&(54, 0x30)),
+        "{marks:?}"
+    );
     assert!(marks.contains(&(99, 0)), "{marks:?}");
     let line: String = p
         .conntrack6()
@@ -745,7 +759,10 @@ fn conntrack_address_criteria_read_the_ipv6_connection() {
         -A FORWARD -m conntrack ! --ctorigdst 2001:db8:99::/48 -j ACCEPT\n\
         COMMIT\n";
     let mut p = pipeline_with(CONFIG, rules6);
-    assert_eq!(rx_at(&mut p, LAN, &udp_ports(HOST, FAR, 5353, 53), T0).len(), 1);
+    assert_eq!(
+        rx_at(&mut p, LAN, &udp_ports(HOST, FAR, 5353, 53), T0).len(),
+        1
+    );
     // The reply: orig src is the LAN host, reply dst too.
     let out = rx_at(&mut p, WAN, &udp_ports(FAR, HOST, 53, 5353), T0 + 1_000);
     assert_eq!(out.len(), 1);
@@ -776,7 +793,10 @@ fn connlimit_counts_ipv6_connections_per_masked_address() {
     let c = udp_ports("2001:db8:1::12", FAR, 1002, 53);
     assert_eq!(rx_at(&mut p, LAN, &a, T0).len(), 1);
     assert_eq!(rx_at(&mut p, LAN, &b, T0 + 1).len(), 1);
-    assert!(rx_at(&mut p, LAN, &c, T0 + 2).is_empty(), "the third of the /64");
+    assert!(
+        rx_at(&mut p, LAN, &c, T0 + 2).is_empty(),
+        "the third of the /64"
+    );
     // Packets of a counted connection are not NEW: they pass.
     assert_eq!(rx_at(&mut p, LAN, &a, T0 + 3).len(), 1);
     // Another /64 has its own count.
@@ -788,9 +808,15 @@ fn connlimit_counts_ipv6_connections_per_masked_address() {
     let to_other = udp_ports(HOST, "2001:db8:99::6", 2000, 80);
     assert_eq!(rx_at(&mut p, LAN, &to_other, T0 + 5).len(), 1);
     let to_other2 = udp_ports(HOST, "2001:db8:99::6", 2001, 80);
-    assert!(rx_at(&mut p, LAN, &to_other2, T0 + 6).is_empty(), "the second to it");
+    assert!(
+        rx_at(&mut p, LAN, &to_other2, T0 + 6).is_empty(),
+        "the second to it"
+    );
     let to_far = udp_ports(HOST, FAR, 2002, 80);
-    assert!(rx_at(&mut p, LAN, &to_far, T0 + 7).is_empty(), "FAR has three already");
+    assert!(
+        rx_at(&mut p, LAN, &to_far, T0 + 7).is_empty(),
+        "FAR has three already"
+    );
 }
 
 /// `-m connbytes` on IPv6 reads the IPv6 connection's accounting, which the rule turns
@@ -806,7 +832,10 @@ fn connbytes_reads_the_accounting_of_ipv6_connections() {
     let u = udp_ports(HOST, FAR, 5353, 53);
     assert_eq!(rx_at(&mut p, LAN, &u, T0).len(), 1);
     assert_eq!(rx_at(&mut p, LAN, &u, T0 + 1).len(), 1);
-    assert!(rx_at(&mut p, LAN, &u, T0 + 2).is_empty(), "the third packet");
+    assert!(
+        rx_at(&mut p, LAN, &u, T0 + 2).is_empty(),
+        "the third packet"
+    );
     let r = only_record(&p, T0 + 3);
     let c = r.counters.expect("accounting is on");
     assert_eq!(c.packets, [3, 0]);
@@ -829,11 +858,20 @@ fn connlabel_sets_and_matches_labels_of_ipv6_connections() {
         -A FORWARD -i wan0 -m connlabel --label 9 -j ACCEPT\n\
         COMMIT\n";
     let mut p = pipeline_with(CONFIG, rules6);
-    assert_eq!(rx_at(&mut p, LAN, &udp_ports(HOST, FAR, 5353, 53), T0).len(), 1);
+    assert_eq!(
+        rx_at(&mut p, LAN, &udp_ports(HOST, FAR, 5353, 53), T0).len(),
+        1
+    );
     assert_eq!(only_record(&p, T0).labels, Some(1 << 9));
-    assert_eq!(rx_at(&mut p, WAN, &udp_ports(FAR, HOST, 53, 5353), T0 + 1).len(), 1);
+    assert_eq!(
+        rx_at(&mut p, WAN, &udp_ports(FAR, HOST, 53, 5353), T0 + 1).len(),
+        1
+    );
     // Another connection has labels, none set: its reply is dropped.
-    assert_eq!(rx_at(&mut p, LAN, &udp_ports(HOST, FAR, 5353, 54), T0 + 2).len(), 1);
+    assert_eq!(
+        rx_at(&mut p, LAN, &udp_ports(HOST, FAR, 5353, 54), T0 + 2).len(),
+        1
+    );
     assert!(rx_at(&mut p, WAN, &udp_ports(FAR, HOST, 54, 5353), T0 + 3).is_empty());
     let labels: Vec<Option<u128>> = p
         .conntrack6()
@@ -841,7 +879,10 @@ fn connlabel_sets_and_matches_labels_of_ipv6_connections() {
         .iter()
         .map(|r| r.labels)
         .collect();
-    assert!(labels.contains(&Some(0)) && labels.contains(&Some(1 << 9)), "{labels:?}");
+    assert!(
+        labels.contains(&Some(0)) && labels.contains(&Some(1 << 9)),
+        "{labels:?}"
+    );
 }
 
 /// `-j CT` without a helper runs on IPv6 (its zone and events as on IPv4); with one it
@@ -852,7 +893,10 @@ fn ct_target_options_on_ipv6() {
         -A PREROUTING -p udp --dport 54 -j CT --notrack\nCOMMIT\n\
         *filter\n-A FORWARD -m conntrack --ctstate UNTRACKED -j DROP\nCOMMIT\n";
     let mut p = pipeline_with(CONFIG, rules6);
-    assert_eq!(rx_at(&mut p, LAN, &udp_ports(HOST, FAR, 5353, 53), T0).len(), 1);
+    assert_eq!(
+        rx_at(&mut p, LAN, &udp_ports(HOST, FAR, 5353, 53), T0).len(),
+        1
+    );
     assert!(rx_at(&mut p, LAN, &udp_ports(HOST, FAR, 5353, 54), T0 + 1).is_empty());
     assert_eq!(p.conntrack6().len(), 1);
     let mut rs6 = Ruleset::new(Family::V6);

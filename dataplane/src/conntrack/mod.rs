@@ -340,7 +340,10 @@ impl<A: CtAddr> CtInfo<A> {
 
     /// As `entry`, to change it (CONNMARK).
     #[inline]
-    pub fn entry_mut<'a>(&'a mut self, table: &'a mut Conntrack<A>) -> Option<&'a mut ConnEntry<A>> {
+    pub fn entry_mut<'a>(
+        &'a mut self,
+        table: &'a mut Conntrack<A>,
+    ) -> Option<&'a mut ConnEntry<A>> {
         match (self.pending.as_mut(), self.id) {
             (Some(e), _) => Some(e),
             (None, Some(id)) => table.entry_mut(id),

@@ -4,8 +4,8 @@
 use super::*;
 use crate::ipset::packet_fields;
 use crate::ruleset::ext::ConnFamily;
-use crate::ruleset::Family;
 use crate::ruleset::packet::{PacketMeta, PacketView};
+use crate::ruleset::Family;
 use eval::RuleEval;
 
 impl Pipeline {
@@ -287,7 +287,10 @@ fn conn_rule_matches<A: ConnFamily>(
     if rule.eval == RuleEval::Context {
         return eval::context_rule_matches(&rule.spec, ip, ct, entry, cx.now_ns, cx.st, cx.random);
     }
-    let name = |p: Option<PortId>| p.and_then(|p| cx.fib.ports().get(p)).map(|p| p.name.as_str());
+    let name = |p: Option<PortId>| {
+        p.and_then(|p| cx.fib.ports().get(p))
+            .map(|p| p.name.as_str())
+    };
     let mut env = MatchEnv {
         in_iface: name(pkt.in_port),
         out_iface: name(pkt.out_port),
@@ -362,8 +365,16 @@ impl TargetCx<'_> {
     /// NFPROTO_UNSPEC), to read or change; `None` without a connection.
     pub fn conn_mark_mut(&mut self) -> Option<&mut u32> {
         let e = match self.pkt.family {
-            Family::V4 => self.pkt.ct.entry_mut(&mut self.p.conntrack).map(|e| &mut e.mark),
-            Family::V6 => self.p.ct6.entry_mut(&mut self.p.conntrack6).map(|e| &mut e.mark),
+            Family::V4 => self
+                .pkt
+                .ct
+                .entry_mut(&mut self.p.conntrack)
+                .map(|e| &mut e.mark),
+            Family::V6 => self
+                .p
+                .ct6
+                .entry_mut(&mut self.p.conntrack6)
+                .map(|e| &mut e.mark),
         };
         e
     }

@@ -99,7 +99,9 @@ impl ConnFamily for Ipv4Addr {
     }
     #[inline]
     fn masked(self, len: u8) -> Ipv4Addr {
-        let mask = u32::MAX.checked_shl(32 - u32::from(len.min(32))).unwrap_or(0);
+        let mask = u32::MAX
+            .checked_shl(32 - u32::from(len.min(32)))
+            .unwrap_or(0);
         Ipv4Addr::from(u32::from(self) & mask)
     }
     #[inline]

@@ -78,7 +78,10 @@ impl ConnbytesMatch {
 /// `-m connbytes` against the packet's connection's accounting, this packet counted (as
 /// conntrack counts it before the hooks). A new connection has its first packet; one
 /// without accounting (turned on after it started) or no connection never matches.
-pub fn connbytes_matches<A: crate::conntrack::CtAddr>(c: &ConnbytesMatch, env: &MatchEnv<'_, A>) -> bool {
+pub fn connbytes_matches<A: crate::conntrack::CtAddr>(
+    c: &ConnbytesMatch,
+    env: &MatchEnv<'_, A>,
+) -> bool {
     if !env.conntrack.config().acct {
         return false;
     }

@@ -24,7 +24,8 @@ pub fn connlimit_matches<A: ConnFamily>(
     view: &PacketView<'_>,
     env: &MatchEnv<'_, A>,
 ) -> bool {
-    let key = |t: &crate::conntrack::Tuple<A>| (if c.daddr { t.dst } else { t.src }).masked(c.mask_len);
+    let key =
+        |t: &crate::conntrack::Tuple<A>| (if c.daddr { t.dst } else { t.src }).masked(c.mask_len);
     let pkt_key = A::packet_addr(view, c.daddr).masked(c.mask_len);
     let live =
         |e: &ConnEntry<A>| !(e.orig.proto == 6 && e.tcp >= crate::conntrack::TcpState::TimeWait);

@@ -171,9 +171,8 @@ pub fn addrs_hold_v6(m: &ConntrackMatch, e: &ConnEntry<Ipv6Addr>) -> bool {
         return true;
     };
     let net = |n: &Option<Inv<Ipv6Net>>, a: Ipv6Addr| {
-        n.as_ref().is_none_or(|n| {
-            n.apply((u128::from(a) ^ u128::from(n.val.addr)) & n.val.mask == 0)
-        })
+        n.as_ref()
+            .is_none_or(|n| n.apply((u128::from(a) ^ u128::from(n.val.addr)) & n.val.mask == 0))
     };
     net(&a[0], e.orig.src)
         && net(&a[1], e.orig.dst)
@@ -206,7 +205,12 @@ mod tests {
 
     /// A new UDP connection from 2001:db8:1::10 to 2001:db8:99::5 in an IPv6 table.
     fn new6() -> CtInfo6 {
-        let ip = ipv6(17, "2001:db8:1::10", "2001:db8:99::5", &[0, 1, 0, 2, 0, 8, 0, 0]);
+        let ip = ipv6(
+            17,
+            "2001:db8:1::10",
+            "2001:db8:99::5",
+            &[0, 1, 0, 2, 0, 8, 0, 0],
+        );
         let mut ct = Conntrack6::with_config(CtConfig::default());
         let info = ct.packet_in(&ip, false, 1_000_000_000);
         assert_eq!(info.state, CtState::New);
@@ -257,7 +261,12 @@ mod tests {
         }
         // Without a connection an address criterion never matches.
         let untracked = CtInfo6::with_state(CtState::Untracked);
-        assert!(!conntrack_matches(&with6(3, "::", 0, false), &untracked, None, 0));
+        assert!(!conntrack_matches(
+            &with6(3, "::", 0, false),
+            &untracked,
+            None,
+            0
+        ));
     }
 
     /// The SNAT / DNAT state bits come from the IPv6 entry's status as from an IPv4

@@ -49,8 +49,8 @@ pub mod ttl;
 pub mod u32;
 pub mod udp;
 
-use super::ext::{ConnCx, ConnFamily, ConnMatch, MatchEnv, MatchTier, PacketCx, PacketMatch};
 use super::ext::RuleState;
+use super::ext::{ConnCx, ConnFamily, ConnMatch, MatchEnv, MatchTier, PacketCx, PacketMatch};
 use super::ext::{ExtensionInfo, MatchExt, WorkerMatch};
 use super::packet::PacketView;
 use super::{Families, Inv, PortRange, RuleSpec, TableKind, Usable};

@@ -17,7 +17,11 @@ pub struct RpfilterMatch {
 }
 
 /// `-m rpfilter` (rpfilter_mt): the FIB's route back to the packet's source.
-pub fn rpfilter_matches<A>(r: &RpfilterMatch, view: &PacketView<'_>, env: &MatchEnv<'_, A>) -> bool {
+pub fn rpfilter_matches<A>(
+    r: &RpfilterMatch,
+    view: &PacketView<'_>,
+    env: &MatchEnv<'_, A>,
+) -> bool {
     use crate::route::AddrType;
     let (src, dst) = (view.src, view.dst);
     // DHCP and the like: from 0.0.0.0/8 to the limited broadcast or 224.0.0.0/24.

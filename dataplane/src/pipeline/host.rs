@@ -364,7 +364,7 @@ impl TargetCx<'_> {
     /// The mark of the packet's connection, of either family (CONNMARK: xt_connmark is
     /// NFPROTO_UNSPEC), to read or change; `None` without a connection.
     pub fn conn_mark_mut(&mut self) -> Option<&mut u32> {
-        let e = match self.pkt.family {
+        match self.pkt.family {
             Family::V4 => self
                 .pkt
                 .ct
@@ -375,8 +375,7 @@ impl TargetCx<'_> {
                 .ct6
                 .entry_mut(&mut self.p.conntrack6)
                 .map(|e| &mut e.mark),
-        };
-        e
+        }
     }
 
     /// Drops the packet for a reason other than a rule's verdict (counted under it).

@@ -352,13 +352,9 @@ impl TargetCx<'_> {
         self.pkt.buf.mark = mark;
     }
 
-    /// The packet's connection (new or confirmed), if it has one.
+    /// The packet's IPv4 connection (new or confirmed), if it has one.
     pub fn entry(&self) -> Option<&ConnEntry> {
         self.pkt.entry(&self.p.conntrack)
-    }
-
-    pub fn entry_mut(&mut self) -> Option<&mut ConnEntry> {
-        self.pkt.entry_mut(&mut self.p.conntrack)
     }
 
     /// The mark of the packet's connection, of either family (CONNMARK: xt_connmark is
@@ -367,7 +363,6 @@ impl TargetCx<'_> {
         match self.pkt.family {
             Family::V4 => self
                 .pkt
-                .ct
                 .entry_mut(&mut self.p.conntrack)
                 .map(|e| &mut e.mark),
             Family::V6 => self

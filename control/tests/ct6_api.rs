@@ -79,12 +79,17 @@ type Sender = crossbeam_channel::Sender<Command>;
 
 impl Daemon {
     fn start() -> Daemon {
+        Daemon::start_with(RULES6)
+    }
+
+    /// A daemon running `rules6`.
+    fn start_with(rules6: &str) -> Daemon {
         let serial = serial();
         let cfg = control::config::Config::parse(CONFIG, std::path::Path::new("test.toml"))
             .expect("config");
         let topo = cfg.build().expect("topology");
         let port_names: Vec<String> = cfg.ports.iter().map(|p| p.name.clone()).collect();
-        let pipeline = support::ipv6::pipeline(CONFIG, RULES6);
+        let pipeline = support::ipv6::pipeline(CONFIG, rules6);
         // The worker takes up this ruleset at every burst: the IPv6 one.
         let rules = Arc::new(ArcSwap::new(Arc::clone(pipeline.ruleset())));
         let stop = Arc::new(AtomicBool::new(false));
@@ -277,6 +282,53 @@ const UDP_LINE: &str = "udp      17 T src=2001:db8:1::10 dst=2001:db8:99::5 spor
 
 fn msg(s: &str) -> String {
     format!("conntrack v1.4.7 (conntrack-tools): {s}\n")
+}
+
+/// What ip6tables' rules set on IPv6 connections shows in `conntrack -L -f ipv6` as in
+/// IPv4's listing: the mark CONNMARK set, the counters connbytes turned on, and (with
+/// `-o labels`) the label connlabel set; `--mark` filters by it.
+#[test]
+fn the_ipv6_listing_shows_mark_counters_and_labels_the_rules_set() {
+    let rules6 = "*mangle\n\
+        -A PREROUTING -p udp -j CONNMARK --set-mark 7\n\
+        -A PREROUTING -p udp -m connlabel --label 3 --set\n\
+        COMMIT\n\
+        *filter\n:FORWARD DROP [0:0]\n\
+        -A FORWARD -m connbytes --connbytes 100: --connbytes-dir both --connbytes-mode bytes -j DROP\n\
+        -A FORWARD -i lan0 -o wan0 -j ACCEPT\n\
+        COMMIT\n";
+    let d = Daemon::start_with(rules6);
+    d.send_from_lan(&[syn(40000, 80), udp(5353, 53)]);
+    assert_eq!(d.entries6(), 2);
+    let (code, out, err) = d.conntrack(&["-L", "-f", "ipv6", "-p", "udp"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        out,
+        "udp      17 T src=2001:db8:1::10 dst=2001:db8:99::5 sport=5353 dport=53 \
+         packets=1 bytes=52 [UNREPLIED] src=2001:db8:99::5 dst=2001:db8:1::10 sport=53 \
+         dport=5353 packets=0 bytes=0 mark=7 use=1\n"
+    );
+    // The label, by the API (`-o labels` names bits from connlabel.conf only).
+    let list = d.rt.block_on(d.ct.clone().list(pb::ConntrackFilter {
+        family: Some(6),
+        ..Default::default()
+    }));
+    let mut labels: Vec<(u32, Vec<u32>)> = list
+        .expect("list")
+        .into_inner()
+        .entries
+        .into_iter()
+        .map(|e| (e.proto, e.labels))
+        .collect();
+    labels.sort();
+    assert_eq!(labels, [(6, vec![]), (17, vec![3])]);
+    let (_, out, _) = d.conntrack(&["-L", "-f", "ipv6", "--mark", "7"]);
+    assert_eq!(out.lines().count(), 1, "{out}");
+    let (_, out, _) = d.conntrack(&["-L", "-f", "ipv6", "-p", "tcp"]);
+    assert!(
+        out.contains(" packets=1 bytes=60 [UNREPLIED] ") && out.contains(" mark=0 "),
+        "{out}"
+    );
 }
 
 #[test]

@@ -378,8 +378,8 @@ fn the_appliances_own_services_get_their_ipv6_through_input() {
 #[test]
 fn rules_the_ipv6_path_cannot_run_are_refused_at_their_line() {
     let mut rs6 = Ruleset::new(Family::V6);
-    let text = "*filter\n-A FORWARD -m conntrack --ctstate ESTABLISHED -j ACCEPT\n\
-        -A FORWARD -m conntrack --ctorigsrc 2001:db8::/32 -j ACCEPT\nCOMMIT\n";
+    let text = "*filter\n-A FORWARD -m conntrack --ctorigsrc 2001:db8::/32 -j ACCEPT\n\
+        -A FORWARD -m helper --helper ftp -j ACCEPT\nCOMMIT\n";
     let opts = RestoreOptions {
         packet_path: true,
         ..RestoreOptions::default()
@@ -634,20 +634,19 @@ fn packet_too_big_is_decided_on_the_largest_fragment() {
     assert_eq!(p.stats().drops[DropReason::FragNeeded], 1);
 }
 
-/// Criteria that read the connection itself (here its protocol) get the entry; a ruleset
-/// testing the state alone is compiled without it and decides the same.
+/// Criteria that read the connection itself (here its protocol) read the IPv6 entry; a
+/// ruleset testing the state alone decides the same.
 #[test]
 fn conntrack_criteria_beyond_the_state_read_the_ipv6_connection() {
     let rules6 = "*filter\n:FORWARD DROP [0:0]\n\
         -A FORWARD -m conntrack --ctstate NEW --ctproto udp -j ACCEPT\nCOMMIT\n";
     let mut p = pipeline_with(CONFIG, rules6);
-    assert!(p.ruleset().ip6.reads_ct_entry);
     assert_eq!(from_lan(&mut p, &udp(HOST, FAR, 5000, b"q")).len(), 1);
     assert!(from_lan(&mut p, &tcp(HOST, FAR, 64, 22, 0x02, b"")).is_empty());
     let state_only = "*filter\n:FORWARD DROP [0:0]\n\
         -A FORWARD -m conntrack --ctstate NEW -j ACCEPT\nCOMMIT\n";
     let mut p = pipeline_with(CONFIG, state_only);
-    assert!(p.ruleset().ip6.needs_conntrack && !p.ruleset().ip6.reads_ct_entry);
+    assert!(p.ruleset().ip6.needs_conntrack);
     assert_eq!(from_lan(&mut p, &udp(HOST, FAR, 5000, b"q")).len(), 1);
     assert_eq!(
         from_lan(&mut p, &tcp(HOST, FAR, 64, 22, 0x02, b"")).len(),
@@ -702,4 +701,259 @@ fn addrtype_rpfilter_hashlimit_and_recent_decide_ipv6_packets() {
     assert!(forwarded(&from_lan(&mut p, &udp(HOST, FAR, 7, b"set"))));
     assert!(from_lan(&mut p, &udp(HOST, FAR, 8, b"same")).is_empty());
     assert_eq!(p.stats().drops[DropReason::Rules], 5);
+}
+
+/// Sends `ip` in on `port` at `t`: the frames that left, with their packet marks.
+fn rx_at(p: &mut Pipeline, port: PortId, ip: &[u8], t: u64) -> Vec<(PortId, u32, Vec<u8>)> {
+    let (dst, src) = if port == LAN {
+        (LAN_MAC, HOST_MAC)
+    } else {
+        (WAN_MAC, GW_MAC)
+    };
+    let mut out = Vec::new();
+    p.receive(
+        port,
+        PacketBuf::from_slice(&frame(dst, src, ip)),
+        t,
+        &mut out,
+    );
+    out.into_iter()
+        .map(|e| match e {
+            Emit::Tx { port, frame } => (port, frame.mark, frame.data().to_vec()),
+            Emit::Local { .. } => panic!("nothing is delivered locally"),
+        })
+        .collect()
+}
+
+/// A UDP datagram between any two ports.
+fn udp_ports(src: &str, dst: &str, sport: u16, dport: u16) -> Vec<u8> {
+    let mut u = vec![0u8; 8];
+    u[0..2].copy_from_slice(&sport.to_be_bytes());
+    u[2..4].copy_from_slice(&dport.to_be_bytes());
+    u[4..6].copy_from_slice(&8u16.to_be_bytes());
+    ipv6(src, dst, 64, 17, &[], &u, 6)
+}
+
+/// The one IPv6 connection's record (`nfdpctl conntrack -L -f ipv6`'s source).
+fn only_record(p: &Pipeline, t: u64) -> dataplane::conntrack::CtRecord<Ipv6Addr> {
+    let mut r = p
+        .conntrack6()
+        .records(&dataplane::conntrack::CtFilter::default(), t);
+    assert_eq!(r.len(), 1, "{r:?}");
+    r.remove(0)
+}
+
+/// CONNMARK on IPv6 (xt_CONNMARK for NFPROTO_IPV6): the first packet's mark is saved on
+/// its IPv6 connection under a mask, restored onto the reply, and `-m connmark` reads the
+/// IPv6 entry's mark; `nfdpctl conntrack -L -f ipv6` shows it.
+#[test]
+fn connmark_saves_and_restores_the_mark_of_an_ipv6_connection() {
+    let rules6 = "*mangle\n\
+        -A PREROUTING -j CONNMARK --restore-mark --nfmask 0xff --ctmask 0xff\n\
+        -A PREROUTING -i lan0 -m mark --mark 0 -p udp --dport 53 -j MARK --set-mark 0x1005\n\
+        -A PREROUTING -j CONNMARK --save-mark --nfmask 0xff --ctmask 0xff\n\
+        -A PREROUTING -i lan0 -p udp --dport 54 -j CONNMARK --set-xmark 0x30/0xf0\n\
+        COMMIT\n\
+        *filter\n:FORWARD DROP [0:0]\n\
+        -A FORWARD -i lan0 -j ACCEPT\n\
+        -A FORWARD -i wan0 -m connmark --mark 0x5/0xff -j ACCEPT\n\
+        COMMIT\n";
+    let mut p = pipeline_with(CONFIG, rules6);
+    let out = rx_at(&mut p, LAN, &udp_ports(HOST, FAR, 5353, 53), T0);
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].1, 0x1005, "the packet keeps its own mark");
+    let r = only_record(&p, T0);
+    assert_eq!(r.entry.mark, 0x05, "saved under --nfmask/--ctmask 0xff");
+    // The reply: the mark restored (0xff of it), and the connmark match lets it in.
+    let out = rx_at(&mut p, WAN, &udp_ports(FAR, HOST, 53, 5353), T0 + 1_000);
+    assert_eq!(out.len(), 1, "the reply is let in by its connection's mark");
+    assert_eq!((out[0].0, out[0].1), (LAN, 0x05));
+    // Another connection, no mark saved: its reply is dropped.
+    assert_eq!(
+        rx_at(&mut p, LAN, &udp_ports(HOST, FAR, 5353, 99), T0 + 2_000).len(),
+        1
+    );
+    assert!(rx_at(&mut p, WAN, &udp_ports(FAR, HOST, 99, 5353), T0 + 3_000).is_empty());
+    // --set-xmark: (ctmark & !0xf0) ^ 0x30.
+    assert_eq!(
+        rx_at(&mut p, LAN, &udp_ports(HOST, FAR, 5353, 54), T0 + 4_000).len(),
+        1
+    );
+    let marks: Vec<(u16, u32)> = p
+        .conntrack6()
+        .entries()
+        .map(|e| (e.orig.dport, e.mark))
+        .collect();
+    assert!(
+        marks.contains(&(53, 0x05)) && marks.contains(&(54, 0x30)),
+        "{marks:?}"
+    );
+    assert!(marks.contains(&(99, 0)), "{marks:?}");
+    let line: String = p
+        .conntrack6()
+        .listing(T0 + 4_000)
+        .into_iter()
+        .filter(|l| l.contains("dport=53 "))
+        .collect();
+    assert!(line.ends_with("mark=5 zone=0 use=2"), "{line}");
+}
+
+/// `-m conntrack --ctorigsrc/--ctrepldst` compare the IPv6 connection's addresses
+/// (conntrack_mt's `conntrack_addrcmp` for NFPROTO_IPV6): the reply of a connection the
+/// LAN started matches its original source; a connection the WAN started does not.
+#[test]
+fn conntrack_address_criteria_read_the_ipv6_connection() {
+    let rules6 = "*filter\n:FORWARD DROP [0:0]\n\
+        -A FORWARD -m conntrack --ctorigsrc 2001:db8:1::/64 --ctrepldst 2001:db8:1::10 -j ACCEPT\n\
+        -A FORWARD -m conntrack ! --ctorigdst 2001:db8:99::/48 -j ACCEPT\n\
+        COMMIT\n";
+    let mut p = pipeline_with(CONFIG, rules6);
+    assert_eq!(
+        rx_at(&mut p, LAN, &udp_ports(HOST, FAR, 5353, 53), T0).len(),
+        1
+    );
+    // The reply: orig src is the LAN host, reply dst too.
+    let out = rx_at(&mut p, WAN, &udp_ports(FAR, HOST, 53, 5353), T0 + 1_000);
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].0, LAN);
+    // Started from the WAN: its original source is FAR, and its original destination
+    // is in 2001:db8::/48 ... not in 2001:db8:99::/48, so the second rule takes it.
+    let from_far = udp_ports(FAR, HOST, 7000, 7001);
+    assert_eq!(rx_at(&mut p, WAN, &from_far, T0 + 2_000).len(), 1);
+    // One whose original destination is in 2001:db8:99::/48 and source outside the LAN.
+    let other = udp_ports("2001:db8:77::1", "2001:db8:99::7", 7000, 7001);
+    assert!(rx_at(&mut p, WAN, &other, T0 + 3_000).is_empty());
+    assert_eq!(p.stats().drops[DropReason::Rules], 1);
+}
+
+/// `-m connlimit` over the IPv6 table: connections per /64 of the source (the mask up to
+/// 128, `--connlimit-saddr`), and per destination address (`--connlimit-daddr`, /128).
+#[test]
+fn connlimit_counts_ipv6_connections_per_masked_address() {
+    let rules6 = "*filter\n\
+        -A FORWARD -p udp --dport 53 -m conntrack --ctstate NEW -m connlimit --connlimit-above 2 --connlimit-mask 64 -j DROP\n\
+        -A FORWARD -p udp --dport 80 -m conntrack --ctstate NEW -m connlimit --connlimit-upto 1 --connlimit-daddr -j ACCEPT\n\
+        -A FORWARD -p udp --dport 80 -j DROP\n\
+        COMMIT\n";
+    let mut p = pipeline_with(CONFIG, rules6);
+    // Two connections from the /64: both pass; a third from another host of it does not.
+    let a = udp_ports("2001:db8:1::10", FAR, 1000, 53);
+    let b = udp_ports("2001:db8:1::11", FAR, 1001, 53);
+    let c = udp_ports("2001:db8:1::12", FAR, 1002, 53);
+    assert_eq!(rx_at(&mut p, LAN, &a, T0).len(), 1);
+    assert_eq!(rx_at(&mut p, LAN, &b, T0 + 1).len(), 1);
+    assert!(
+        rx_at(&mut p, LAN, &c, T0 + 2).is_empty(),
+        "the third of the /64"
+    );
+    // Packets of a counted connection are not NEW: they pass.
+    assert_eq!(rx_at(&mut p, LAN, &a, T0 + 3).len(), 1);
+    // Another /64 has its own count.
+    let d = udp_ports("2001:db8:2::1", FAR, 1003, 53);
+    assert_eq!(rx_at(&mut p, LAN, &d, T0 + 4).len(), 1);
+    assert_eq!(p.conntrack6().len(), 3);
+    // Per destination: one connection to FAR on port 80 (none yet counted there: the
+    // count is per address, the port 53 ones count too).
+    let to_other = udp_ports(HOST, "2001:db8:99::6", 2000, 80);
+    assert_eq!(rx_at(&mut p, LAN, &to_other, T0 + 5).len(), 1);
+    let to_other2 = udp_ports(HOST, "2001:db8:99::6", 2001, 80);
+    assert!(
+        rx_at(&mut p, LAN, &to_other2, T0 + 6).is_empty(),
+        "the second to it"
+    );
+    let to_far = udp_ports(HOST, FAR, 2002, 80);
+    assert!(
+        rx_at(&mut p, LAN, &to_far, T0 + 7).is_empty(),
+        "FAR has three already"
+    );
+}
+
+/// `-m connbytes` on IPv6 reads the IPv6 connection's accounting, which the rule turns
+/// on (for both families, as xt_connbytes forces `nf_conntrack_acct`); the listing
+/// shows the counters.
+#[test]
+fn connbytes_reads_the_accounting_of_ipv6_connections() {
+    let rules6 = "*filter\n\
+        -A FORWARD -m connbytes --connbytes 3: --connbytes-dir original --connbytes-mode packets -j DROP\n\
+        COMMIT\n";
+    let mut p = pipeline_with(CONFIG, rules6);
+    assert!(p.conntrack6().config().acct && p.conntrack().config().acct);
+    let u = udp_ports(HOST, FAR, 5353, 53);
+    assert_eq!(rx_at(&mut p, LAN, &u, T0).len(), 1);
+    assert_eq!(rx_at(&mut p, LAN, &u, T0 + 1).len(), 1);
+    assert!(
+        rx_at(&mut p, LAN, &u, T0 + 2).is_empty(),
+        "the third packet"
+    );
+    let r = only_record(&p, T0 + 3);
+    let c = r.counters.expect("accounting is on");
+    assert_eq!(c.packets, [3, 0]);
+    assert_eq!(c.bytes, [3 * 48, 0]);
+    let line = p.conntrack6().listing(T0 + 3).concat();
+    assert!(line.contains("packets=3 bytes=144 [UNREPLIED]"), "{line}");
+    let pb = control::api::conntrack::entry_pb(&r.entry, r.counters.as_ref(), 0, r.id, T0 + 3);
+    assert!(pb.accounting && pb.orig_packets == 3 && pb.orig_bytes == 144);
+}
+
+/// `-m connlabel` on IPv6: `--set` on the first packet labels the pending IPv6
+/// connection, its reply is matched by the label, and the record carries it.
+#[test]
+fn connlabel_sets_and_matches_labels_of_ipv6_connections() {
+    let rules6 = "*mangle\n\
+        -A PREROUTING -i lan0 -p udp --dport 53 -m connlabel --label 9 --set\n\
+        COMMIT\n\
+        *filter\n:FORWARD DROP [0:0]\n\
+        -A FORWARD -i lan0 -j ACCEPT\n\
+        -A FORWARD -i wan0 -m connlabel --label 9 -j ACCEPT\n\
+        COMMIT\n";
+    let mut p = pipeline_with(CONFIG, rules6);
+    assert_eq!(
+        rx_at(&mut p, LAN, &udp_ports(HOST, FAR, 5353, 53), T0).len(),
+        1
+    );
+    assert_eq!(only_record(&p, T0).labels, Some(1 << 9));
+    assert_eq!(
+        rx_at(&mut p, WAN, &udp_ports(FAR, HOST, 53, 5353), T0 + 1).len(),
+        1
+    );
+    // Another connection has labels, none set: its reply is dropped.
+    assert_eq!(
+        rx_at(&mut p, LAN, &udp_ports(HOST, FAR, 5353, 54), T0 + 2).len(),
+        1
+    );
+    assert!(rx_at(&mut p, WAN, &udp_ports(FAR, HOST, 54, 5353), T0 + 3).is_empty());
+    let labels: Vec<Option<u128>> = p
+        .conntrack6()
+        .records(&dataplane::conntrack::CtFilter::default(), T0 + 3)
+        .iter()
+        .map(|r| r.labels)
+        .collect();
+    assert!(
+        labels.contains(&Some(0)) && labels.contains(&Some(1 << 9)),
+        "{labels:?}"
+    );
+}
+
+/// `-j CT` without a helper runs on IPv6 (its zone and events as on IPv4); with one it
+/// is refused (nfdp's FTP helper is IPv4 only).
+#[test]
+fn ct_target_options_on_ipv6() {
+    let rules6 = "*raw\n-A PREROUTING -p udp --dport 53 -j CT --zone 1\n\
+        -A PREROUTING -p udp --dport 54 -j CT --notrack\nCOMMIT\n\
+        *filter\n-A FORWARD -m conntrack --ctstate UNTRACKED -j DROP\nCOMMIT\n";
+    let mut p = pipeline_with(CONFIG, rules6);
+    assert_eq!(
+        rx_at(&mut p, LAN, &udp_ports(HOST, FAR, 5353, 53), T0).len(),
+        1
+    );
+    assert!(rx_at(&mut p, LAN, &udp_ports(HOST, FAR, 5353, 54), T0 + 1).is_empty());
+    assert_eq!(p.conntrack6().len(), 1);
+    let mut rs6 = Ruleset::new(Family::V6);
+    let opts = RestoreOptions {
+        packet_path: true,
+        ..RestoreOptions::default()
+    };
+    let text = "*raw\n-A PREROUTING -p tcp --dport 21 -j CT --helper ftp\nCOMMIT\n";
+    let e = restore(text, &mut rs6, opts).unwrap_err();
+    assert!(e.message.contains("CT --helper"), "{}", e.message);
 }

@@ -208,13 +208,13 @@ fn ip6tables_changes_lists_saves_and_writes_back_file6() {
     // A file6 the IPv6 path cannot run is refused at its line; nothing changes.
     std::fs::write(
         &file6,
-        "*filter\n:FORWARD DROP [0:0]\n-A FORWARD -m conntrack --ctorigsrc 2001:db8::/32 -j ACCEPT\nCOMMIT\n",
+        "*filter\n:FORWARD DROP [0:0]\n-A FORWARD -m helper --helper ftp -j ACCEPT\nCOMMIT\n",
     )
     .unwrap();
     let e = control.reload_rules_file().expect_err("refused");
     assert!(
         e.ends_with(
-            "rules.v6:3: -m conntrack: IPv6 connection tracking in nfdp's packet path does not read connection addresses (--ctorigsrc ...) yet"
+            "rules.v6:3: -m helper: IPv6 connection tracking in nfdp's packet path has no helpers yet"
         ),
         "{e}"
     );
@@ -364,12 +364,12 @@ fn ip6tables_refusals_change_nothing() {
     assert_eq!(
         run_(
             Tool::Ip6tables,
-            &["-A", "FORWARD", "-m", "conntrack", "--ctorigsrc", "2001:db8::1", "-j", "ACCEPT"],
+            &["-A", "FORWARD", "-m", "helper", "--helper", "ftp", "-j", "ACCEPT"],
             None
         ),
         (
             2,
-            "ip6tables v1.8.9 (nf_tables): -m conntrack: IPv6 connection tracking in nfdp's packet path does not read connection addresses (--ctorigsrc ...) yet\n\
+            "ip6tables v1.8.9 (nf_tables): -m helper: IPv6 connection tracking in nfdp's packet path has no helpers yet\n\
              Try `ip6tables -h' or 'ip6tables --help' for more information.\n"
                 .into()
         )
@@ -411,11 +411,11 @@ fn ip6tables_refusals_change_nothing() {
         run_(
             Tool::Ip6tablesRestore,
             &["-n"],
-            Some("*filter\n-I INPUT -m conntrack --ctrepldst 2001:db8::1 -j ACCEPT\nCOMMIT\n")
+            Some("*raw\n-I PREROUTING -p tcp --dport 21 -j CT --helper ftp\nCOMMIT\n")
         ),
         (
             2,
-            "ip6tables-restore v1.8.9 (nf_tables): -m conntrack: IPv6 connection tracking in nfdp's packet path does not read connection addresses (--ctorigsrc ...) yet\n\
+            "ip6tables-restore v1.8.9 (nf_tables): -j CT --helper: not in nfdp's IPv6 packet path yet\n\
              Error occurred at line: 2\n\
              Try `ip6tables-restore -h' or 'ip6tables-restore --help' for more information.\n"
                 .into()

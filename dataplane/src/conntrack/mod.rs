@@ -3,7 +3,8 @@
 //! O(1) work per packet; a NEW connection enters the table only when its first packet is
 //! confirmed at the end of its path (a packet dropped by the rules leaves nothing).
 //! A shard tracks one address family (`family.rs`): `Conntrack` is IPv4, `Conntrack6`
-//! IPv6 with the same protocol state machines and NAT bindings (`nat.rs`, NAT66). The
+//! IPv6 with the same protocol state machines, NAT bindings (`nat.rs`, NAT66), mark,
+//! labels and accounting (which ip6tables' rules read and set as iptables' do). The
 //! conntrack filters, FTP expectations and the multi-core owner directory are IPv4 only
 //! so far.
 
@@ -326,50 +327,38 @@ impl<A> CtInfo<A> {
     }
 }
 
-impl CtInfo<Ipv6Addr> {
-    /// The verdict as the rules of an IPv6 packet read it through the matches' IPv4-typed
-    /// interface (`ConnCx`, `MatchEnv`): the state and direction, and the connection in
-    /// `pending` (`ConnEntry6::rule_view`) whether it is new or confirmed, so no IPv4 table
-    /// is ever asked for it.
-    pub fn rule_view(&self, table: &Conntrack6) -> CtInfo {
-        let entry = match (&self.pending, self.id) {
+impl<A: CtAddr> CtInfo<A> {
+    /// The packet's connection as the rules read it: the new one it carries, or the
+    /// table's (`table` being the table of the packet's family).
+    #[inline]
+    pub fn entry<'a>(&'a self, table: &'a Conntrack<A>) -> Option<&'a ConnEntry<A>> {
+        match (self.pending.as_ref(), self.id) {
             (Some(e), _) => Some(e),
             (None, Some(id)) => table.entry(id),
             _ => None,
-        };
-        CtInfo {
-            state: self.state,
-            reply: self.reply,
-            pending: entry.map(ConnEntry6::rule_view),
-            ..CtInfo::with_state(self.state)
         }
     }
-}
 
-impl ConnEntry6 {
-    /// The entry without its addresses (unspecified): state, status, mark, timeout,
-    /// protocol and ports, what ip6tables rules on the IPv6 path may read
-    /// (`ipv6_path_refusal` refuses those that compare connection addresses).
-    pub fn rule_view(&self) -> ConnEntry {
-        let strip = |t: &Tuple6| Tuple {
-            src: Ipv4Addr::UNSPECIFIED,
-            dst: Ipv4Addr::UNSPECIFIED,
-            proto: t.proto,
-            sport: t.sport,
-            dport: t.dport,
-        };
-        ConnEntry {
-            orig: strip(&self.orig),
-            reply: strip(&self.reply),
-            timeout_ns: self.timeout_ns,
-            start_ns: self.start_ns,
-            mark: self.mark,
-            status: self.status,
-            tcp: self.tcp,
-            helper: self.helper,
-            wheel_at: self.wheel_at,
-            tcpx: NO_TCP,
-            labelx: NO_LABELS,
+    /// As `entry`, to change it (CONNMARK).
+    #[inline]
+    pub fn entry_mut<'a>(
+        &'a mut self,
+        table: &'a mut Conntrack<A>,
+    ) -> Option<&'a mut ConnEntry<A>> {
+        match (self.pending.as_mut(), self.id) {
+            (Some(e), _) => Some(e),
+            (None, Some(id)) => table.entry_mut(id),
+            _ => None,
+        }
+    }
+
+    /// `-m connlabel --set` changed the connection's labels: kept with the pending
+    /// connection until it is confirmed, or stored on the confirmed one.
+    pub fn store_labels(&mut self, table: &mut Conntrack<A>, bits: u128) {
+        if self.pending.is_some() {
+            self.pending_labels = bits;
+        } else if let Some(id) = self.id {
+            table.set_labels(id, bits);
         }
     }
 }

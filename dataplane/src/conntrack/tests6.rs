@@ -550,3 +550,42 @@ fn nat66_binds_keep_free_ports_remap_clashes_and_slice_ports_per_worker() {
     assert_eq!(one.reply.sport, 7);
     assert_ne!(two.reply.sport, 7, "the clashing id is remapped");
 }
+
+/// What the rules read and set on an IPv6 connection lives in the IPv6 table as an IPv4
+/// one's does: `CtInfo::entry` finds the pending entry, then the confirmed one; the mark
+/// set on it (CONNMARK) stays; labels set while pending (`store_labels`) move to the
+/// table on confirm, later ones go straight there; forced accounting counts both
+/// directions (the listing shows it).
+#[test]
+fn ipv6_connections_carry_mark_labels_and_counters_for_the_rules() {
+    let mut ct = Conntrack6::with_config(CtConfig::default());
+    ct.force_acct();
+    ct.use_labels(true);
+    let q = udp6(A, B, 5353, 53);
+    let mut i = ct.packet_in(&q, true, T0);
+    assert_eq!(i.state, CtState::New);
+    let orig = i.entry(&ct).expect("the pending entry").orig;
+    assert_eq!((orig.src, orig.dst), (A, B));
+    i.entry_mut(&mut ct).expect("pending").mark = 0x30;
+    i.store_labels(&mut ct, 1 << 7);
+    assert_eq!(ct.pending_labels(&i), Some(1 << 7));
+    assert!(ct.confirm(&mut i, T0));
+    let id = i.id.expect("confirmed");
+    assert_eq!(ct.entry(id).map(|e| e.mark), Some(0x30));
+    assert_eq!(ct.labels(id), Some(1 << 7));
+    // The reply: the confirmed entry, the labels changed in place.
+    let mut r = ct.packet_in(&udp6(B, A, 53, 5353), true, T0 + NS);
+    assert_eq!((r.state, r.reply), (CtState::Established, true));
+    assert_eq!(r.entry(&ct).map(|e| e.mark), Some(0x30));
+    r.store_labels(&mut ct, 1 << 7 | 1);
+    assert_eq!(ct.labels(id), Some(1 << 7 | 1));
+    r.entry_mut(&mut ct).expect("confirmed").mark = 0x31;
+    let k = ct.accounted(id).expect("accounting is on");
+    assert_eq!((k.packets, k.bytes), ([1, 1], [48, 48]));
+    let line = ct.listing(T0 + NS).concat();
+    assert!(
+        line.contains("packets=1 bytes=48 src=")
+            && line.ends_with("packets=1 bytes=48 mark=49 zone=0 use=2"),
+        "{line}"
+    );
+}

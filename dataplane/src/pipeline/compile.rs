@@ -142,10 +142,6 @@ pub struct CompiledTables6 {
     pub plan: [[TablePlan; 5]; 5],
     /// Whether an ip6tables rule needs IPv6 connection tracking (as `needs_conntrack`).
     pub needs_conntrack: bool,
-    /// Whether a rule reads the connection itself (conntrack criteria other than the
-    /// state, connmark), not only the packet's state: only then do the rules get the
-    /// entry (`CtInfo6::rule_view`).
-    pub reads_ct_entry: bool,
 }
 
 /// The whole ruleset in executable form. Immutable once built: a change builds a new one.
@@ -326,19 +322,6 @@ impl CompiledRuleset {
                 || rs.ip6.iter().flat_map(|r| &r.tables).any(|t| {
                     t.kind == TableKind::Nat && t.chains.iter().any(|c| !c.rules.is_empty())
                 });
-        ip6.reads_ct_entry = rules6()
-            .flat_map(|r| r.spec.matches.iter())
-            .any(|m| match m {
-                // `--ctstate SNAT/DNAT` reads the connection's NAT status bits (NAT66).
-                crate::ruleset::Match::Conntrack(c) => {
-                    use crate::conntrack::state;
-                    c.tests_entry()
-                        || c.state
-                            .is_some_and(|s| s.val & (state::SNAT | state::DNAT) != 0)
-                }
-                crate::ruleset::Match::Connmark(_) => true,
-                _ => false,
-            });
         let needs_conntrack = rs.tables.iter().any(|t| {
             t.kind == TableKind::Nat && t.chains.iter().any(|c| !c.rules.is_empty())
                 || t.chains
@@ -346,12 +329,15 @@ impl CompiledRuleset {
                     .flat_map(|c| c.rules.iter())
                     .any(|r| uses_conntrack(&r.spec))
         });
-        // Whether some rule has a match `is` picks out.
+        // Whether some rule of either family has a match `is` picks out (accounting and
+        // labels are the namespace's: a connbytes or connlabel rule of ip6tables turns
+        // them on for IPv4 connections too, as in the kernel).
         let any_match = |is: fn(&crate::ruleset::Match) -> bool| {
             rs.tables
                 .iter()
                 .flat_map(|t| t.chains.iter())
                 .flat_map(|c| c.rules.iter())
+                .chain(rules6())
                 .any(|r| r.spec.matches.iter().any(is))
         };
         let needs_acct = any_match(|m| matches!(m, crate::ruleset::Match::Connbytes(_)));

@@ -3,19 +3,20 @@
 //! a compiled rule can be decided (`RuleEval`) when its matches read less.
 
 use super::tables::NamedTables;
-use crate::conntrack::{ConnEntry, Conntrack, CtInfo};
+use crate::conntrack::{ConnEntry, Conntrack, CtAddr, CtInfo};
 use crate::ipset::elem::TestFlags;
 use crate::ipset::SetTable;
 use crate::port::PortId;
 use crate::route::Fib;
-use crate::ruleset::ext::{ConnCx, MatchTier, PacketCx};
+use crate::ruleset::ext::{ConnCx, ConnFamily, MatchTier, PacketCx};
 use crate::ruleset::matches::conntrack;
 use crate::ruleset::packet::{PacketMeta, PacketView};
 use crate::ruleset::{Hook, Iface, Inv, Ipv4Net, Match, RuleSpec};
 use std::net::Ipv4Addr;
 
-/// What a match may look at besides the packet bytes.
-pub struct MatchEnv<'a> {
+/// What a match may look at besides the packet bytes. `A`: the family of the packet's
+/// connection and of the table it is in (`ConnFamily`).
+pub struct MatchEnv<'a, A = Ipv4Addr> {
     pub in_iface: Option<&'a str>,
     pub out_iface: Option<&'a str>,
     pub in_port: Option<PortId>,
@@ -27,10 +28,10 @@ pub struct MatchEnv<'a> {
     pub now_ns: u64,
     pub fib: &'a Fib,
     /// The packet's conntrack verdict and its connection (new or confirmed).
-    pub ct: &'a CtInfo,
-    pub ct_entry: Option<&'a ConnEntry>,
-    /// The worker's conntrack table (connlimit counts in it).
-    pub conntrack: &'a Conntrack,
+    pub ct: &'a CtInfo<A>,
+    pub ct_entry: Option<&'a ConnEntry<A>>,
+    /// The worker's conntrack table of the family (connlimit counts in it).
+    pub conntrack: &'a Conntrack<A>,
     /// Named recent lists and hashlimit tables.
     pub tables: &'a mut NamedTables,
     /// The IP sets (`-m set`), the snapshot the worker holds.
@@ -40,7 +41,7 @@ pub struct MatchEnv<'a> {
     pub labels_set: Option<u128>,
 }
 
-impl MatchEnv<'_> {
+impl<A: CtAddr> MatchEnv<'_, A> {
     /// The labels of the packet's connection (`None`: no connection, or one without
     /// labels), with what this rule has set so far.
     pub fn labels(&self) -> Option<u128> {
@@ -69,23 +70,23 @@ pub struct RuleState {
 /// `RuleEval::CtState`: what `conntrack_matches` answers for a match of the state alone
 /// (a packet without an entry included), with the packet checked to be one a rule can
 /// match at all.
-pub fn ctstate_matches(
+pub fn ctstate_matches<A>(
     ip: &[u8],
     bits: u16,
     inv: bool,
-    ct: &CtInfo,
-    e: Option<&ConnEntry>,
+    ct: &CtInfo<A>,
+    e: Option<&ConnEntry<A>>,
 ) -> bool {
     PacketView::is_parseable(ip) && ((bits & conntrack::ctstate_bits(ct, e) != 0) != inv)
 }
 
-/// All criteria of `spec` hold for the IPv4 packet `ip` (`ifaces_checked`: its `-i` and
-/// `-o` were already decided by port id, `IfaceMasks`).
-pub fn rule_matches(
+/// All criteria of `spec` hold for the packet `ip`, IPv4 or IPv6 as `A` says
+/// (`ifaces_checked`: its `-i` and `-o` were already decided by port id, `IfaceMasks`).
+pub fn rule_matches<A: ConnFamily>(
     spec: &RuleSpec,
     ifaces_checked: bool,
     ip: &[u8],
-    env: &mut MatchEnv<'_>,
+    env: &mut MatchEnv<'_, A>,
     st: &mut RuleState,
     random: &mut dyn FnMut() -> u32,
 ) -> bool {
@@ -317,11 +318,11 @@ pub fn view_rule_matches(
 
 /// `rule_matches` for a rule whose evaluation is `RuleEval::Context`: the same answer,
 /// with the packet only checked to be one a rule can match at all.
-pub fn context_rule_matches(
+pub fn context_rule_matches<A: ConnFamily>(
     spec: &RuleSpec,
     ip: &[u8],
-    ct: &CtInfo,
-    entry: Option<&ConnEntry>,
+    ct: &CtInfo<A>,
+    entry: Option<&ConnEntry<A>>,
     now_ns: u64,
     st: &mut RuleState,
     random: &mut dyn FnMut() -> u32,

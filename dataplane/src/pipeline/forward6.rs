@@ -4,52 +4,34 @@
 //! expiry and packet too big answered in ICMPv6, as ip6_forward does. With conntrack,
 //! fragments are reassembled before raw (nf_defrag_ipv6, `Defrag6`) and the datagram leaves
 //! cut again no larger than its largest fragment. Connection tracking runs after raw (its
-//! own table, `Conntrack6`) and confirms as the packet leaves; the rules read the
-//! connection through `CtInfo6::rule_view`. The nat table translates connections at the
-//! kernel's hooks (`nat6.rs`): DNAT and REDIRECT in PREROUTING (the route follows, as
-//! ip6_rcv_finish routes after the hook) and OUTPUT, SNAT and MASQUERADE in POSTROUTING
-//! and INPUT.
+//! own table, `Conntrack6`) and confirms as the packet leaves; the rules read the IPv6
+//! connection itself (`ct6` in `conntrack6`: the matches are generic over `ConnFamily`)
+//! and CONNMARK sets its mark. The nat table translates connections at the kernel's hooks
+//! (`nat6.rs`): DNAT and REDIRECT in PREROUTING (the route follows, as ip6_rcv_finish
+//! routes after the hook) and OUTPUT, SNAT and MASQUERADE in POSTROUTING and INPUT.
 //!
 //! What the path does not run yet is refused when the ruleset is loaded
 //! (`ipv6_path_refusal`), so no ip6tables rule is silently skipped.
 
 use super::{DropReason, Emit, Flow, Pipeline, Pkt, Stop};
 use crate::conntrack::nat::Manip;
-use crate::conntrack::{CtInfo, CtInfo6, CtState};
+use crate::conntrack::{CtInfo6, CtState};
 use crate::defrag6::{fragment6, Frag6, Reassembly6, IIF_OUTPUT};
 use crate::port::{is_link_local6, MacAddr, PacketBuf, PortId};
 use crate::ruleset::{Hook, Match, RuleSpec, TableKind, Target};
 use crate::wire::{Icmpv6Repr, Ipv6Packet};
 
 /// Why an ip6tables rule cannot be run by the IPv6 packet path yet (`None`: it can).
-/// IPv6 connection tracking gives the rules the state, status, mark, timeout, protocol and
-/// ports of a connection, not its addresses, counters, labels or helper, and cannot change
-/// it (no CONNMARK): rules that need more are refused rather than evaluated wrongly.
+/// The rules read and change IPv6 connections as IPv4 ones (addresses, mark, labels,
+/// accounting, connlimit's count over `Conntrack6`); what needs a helper (`-m helper`,
+/// `-j CT --helper`: nfdp's FTP helper is IPv4 only) or a target the path does not run
+/// is refused rather than evaluated wrongly.
 pub fn ipv6_path_refusal(spec: &RuleSpec) -> Option<String> {
-    for m in &spec.matches {
-        let refused = match m {
-            Match::Conntrack(c) => {
-                c.addrs6.is_some()
-                    || c.orig_src.is_some()
-                    || c.orig_dst.is_some()
-                    || c.repl_src.is_some()
-                    || c.repl_dst.is_some()
-            }
-            Match::Connlimit(_) | Match::Connbytes(_) | Match::Connlabel(_) | Match::Helper(_) => {
-                true
-            }
-            _ => false,
-        };
-        if refused {
-            let what = match m {
-                Match::Conntrack(_) => "connection addresses (--ctorigsrc ...)",
-                _ => "this",
-            };
-            return Some(format!(
-                "-m {}: IPv6 connection tracking in nfdp's packet path does not read {what} yet",
-                m.name()
-            ));
-        }
+    if let Some(m) = spec.matches.iter().find(|m| matches!(m, Match::Helper(_))) {
+        return Some(format!(
+            "-m {}: IPv6 connection tracking in nfdp's packet path has no helpers yet",
+            m.name()
+        ));
     }
     let target = match &spec.target {
         Target::None
@@ -59,6 +41,7 @@ pub fn ipv6_path_refusal(spec: &RuleSpec) -> Option<String> {
         | Target::Jump(_)
         | Target::Goto(_)
         | Target::Mark(_)
+        | Target::Connmark(_)
         | Target::Hl(_)
         | Target::Reject6(_)
         // format_packet prints IPv6 as nf_log_ip6_packet; TRACE lines use the same text.
@@ -74,7 +57,9 @@ pub fn ipv6_path_refusal(spec: &RuleSpec) -> Option<String> {
         | Target::Masquerade(_)
         | Target::Redirect(_)
         | Target::Netmap(_) => return None,
-        Target::Ct(c) if c.notrack => return None,
+        // --zone, --ctevents and --expevents do on IPv6 what they do on IPv4.
+        Target::Ct(c) if c.helper.is_none() => return None,
+        Target::Ct(_) => "CT --helper",
         other => other.name(),
     };
     Some(format!("-j {target}: not in nfdp's IPv6 packet path yet"))
@@ -103,25 +88,14 @@ const ERROR_QUOTE_MAX: usize = 1232;
 
 impl Pipeline {
     /// Connection tracking of an IPv6 packet raw did not exempt (after raw, as the
-    /// kernel's priority -200): the verdict in `ct6`, and in `pkt.ct` as the rules read it.
+    /// kernel's priority -200): the verdict in `ct6`, which the rules read with its entry
+    /// in `conntrack6` (`pkt.ct`, IPv4's, stays untracked).
     fn ct_in6(&mut self, pkt: &mut Pkt, verify: bool) {
-        if pkt.notrack || !self.rules.ip6.needs_conntrack {
-            self.ct6 = CtInfo6::with_state(CtState::Untracked);
-            pkt.ct = CtInfo::untracked();
-            return;
-        }
-        self.ct6 = self
-            .conntrack6
-            .packet_in(pkt.buf.data(), verify, self.now_ns);
-        // Rules that test the state alone need no entry (`--ctstate SNAT/DNAT` reads
-        // the entry's NAT status: `reads_ct_entry`).
-        pkt.ct = if self.rules.ip6.reads_ct_entry {
-            self.ct6.rule_view(&self.conntrack6)
+        self.ct6 = if pkt.notrack || !self.rules.ip6.needs_conntrack {
+            CtInfo6::with_state(CtState::Untracked)
         } else {
-            CtInfo {
-                reply: self.ct6.reply,
-                ..CtInfo::with_state(self.ct6.state)
-            }
+            self.conntrack6
+                .packet_in(pkt.buf.data(), verify, self.now_ns)
         };
     }
 

@@ -183,8 +183,17 @@ impl Pipeline {
     /// `HeadRule`'s criterion, as `rule_matches` decides `RuleEval::CtState`.
     #[inline]
     fn head_rule_matches(&self, h: &HeadRule, pkt: &Pkt) -> bool {
-        let entry = pkt.entry(&self.conntrack);
-        eval::ctstate_matches(pkt.buf.data(), h.bits, h.inv, &pkt.ct, entry)
+        let ip = pkt.buf.data();
+        match pkt.family {
+            crate::ruleset::Family::V4 => {
+                let entry = pkt.entry(&self.conntrack);
+                eval::ctstate_matches(ip, h.bits, h.inv, &pkt.ct, entry)
+            }
+            crate::ruleset::Family::V6 => {
+                let entry = self.ct6.entry(&self.conntrack6);
+                eval::ctstate_matches(ip, h.bits, h.inv, &self.ct6, entry)
+            }
+        }
     }
 
     /// Reassembles fragments (before raw, as nf_defrag_ipv4): the datagram goes on once

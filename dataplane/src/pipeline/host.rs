@@ -3,7 +3,9 @@
 
 use super::*;
 use crate::ipset::packet_fields;
+use crate::ruleset::ext::ConnFamily;
 use crate::ruleset::packet::{PacketMeta, PacketView};
+use crate::ruleset::Family;
 use eval::RuleEval;
 use std::net::Ipv6Addr;
 
@@ -122,8 +124,16 @@ impl RuleHost for Host<'_> {
                 };
             }
             RuleEval::CtState { bits, inv } => {
-                let entry = self.pkt.entry(&self.p.conntrack);
-                return eval::ctstate_matches(ip, bits, inv, &self.pkt.ct, entry);
+                return match self.pkt.family {
+                    Family::V4 => {
+                        let entry = self.pkt.entry(&self.p.conntrack);
+                        eval::ctstate_matches(ip, bits, inv, &self.pkt.ct, entry)
+                    }
+                    Family::V6 => {
+                        let entry = self.p.ct6.entry(&self.p.conntrack6);
+                        eval::ctstate_matches(ip, bits, inv, &self.p.ct6, entry)
+                    }
+                };
             }
             RuleEval::Context | RuleEval::Full => {}
         }
@@ -138,55 +148,47 @@ impl RuleHost for Host<'_> {
             rng,
             now_ns,
             conntrack,
+            conntrack6,
+            ct6,
             tables,
             sets,
             ..
         } = &mut *self.p;
-        let entry = self.pkt.entry(conntrack);
         let Some(st) = state.get_mut(rule.slot as usize) else {
             return false;
         };
-        let random = &mut || next_random(rng);
-        if rule.eval == RuleEval::Context {
-            return eval::context_rule_matches(
-                &rule.spec,
-                ip,
-                &self.pkt.ct,
-                entry,
-                *now_ns,
-                st,
-                random,
-            );
-        }
-        let name = |p: Option<PortId>| p.and_then(|p| fib.ports().get(p)).map(|p| p.name.as_str());
-        let mut env = MatchEnv {
-            in_iface: name(self.pkt.in_port),
-            out_iface: name(self.pkt.out_port),
-            in_port: self.pkt.in_port,
-            out_port: self.pkt.out_port,
-            mac_header: self.pkt.mac_header.as_ref(),
-            mark: self.pkt.buf.mark,
-            hook,
-            now_ns: *now_ns,
+        let cx = ConnRuleCx {
             fib,
-            ct: &self.pkt.ct,
-            ct_entry: entry,
-            conntrack,
             tables,
             sets,
-            labels_set: None,
+            now_ns: *now_ns,
+            st,
+            random: &mut || next_random(rng),
         };
-        let hit = eval::rule_matches(&rule.spec, ifaces_checked, ip, &mut env, st, random);
-        // `-m connlabel --set` changed the connection's labels (whether the rule
-        // matched or not, as the kernel sets them while it evaluates).
-        if let Some(bits) = env.labels_set {
-            if self.pkt.ct.pending.is_some() {
-                self.pkt.ct.pending_labels = bits;
-            } else if let Some(id) = self.pkt.ct.id {
-                conntrack.set_labels(id, bits);
-            }
+        // Each family reads its own connection and table (`ConnFamily`): one
+        // monomorphic instance per family.
+        match self.pkt.family {
+            Family::V4 => conn_rule_matches(
+                rule,
+                hook,
+                ifaces_checked,
+                self.pkt.buf.data(),
+                PktCtx::of(self.pkt),
+                &mut self.pkt.ct,
+                conntrack,
+                cx,
+            ),
+            Family::V6 => conn_rule_matches(
+                rule,
+                hook,
+                ifaces_checked,
+                self.pkt.buf.data(),
+                PktCtx::of(self.pkt),
+                ct6,
+                conntrack6,
+                cx,
+            ),
         }
-        hit
     }
 
     fn run_target(
@@ -234,6 +236,86 @@ impl RuleHost for Host<'_> {
     }
 }
 
+/// What of the worker a rule of the context or full kind reads besides the connection.
+struct ConnRuleCx<'a, 'r> {
+    fib: &'a Fib,
+    tables: &'a mut tables::NamedTables,
+    sets: &'a SetTable,
+    now_ns: u64,
+    st: &'a mut RuleState,
+    random: &'r mut dyn FnMut() -> u32,
+}
+
+/// What of the packet those rules read besides its bytes (copied out of `Pkt`, so that
+/// its connection verdict can be borrowed apart).
+#[derive(Clone, Copy)]
+struct PktCtx {
+    in_port: Option<PortId>,
+    out_port: Option<PortId>,
+    mac_header: Option<[u8; 14]>,
+    mark: u32,
+}
+
+impl PktCtx {
+    #[inline]
+    fn of(pkt: &Pkt) -> PktCtx {
+        PktCtx {
+            in_port: pkt.in_port,
+            out_port: pkt.out_port,
+            mac_header: pkt.mac_header,
+            mark: pkt.buf.mark,
+        }
+    }
+}
+
+/// `RuleEval::Context` and `RuleEval::Full` for a packet whose connection verdict is
+/// `ct` in `conntrack`, the table of its family; `-m connlabel --set` is stored on the
+/// connection after (whether the rule matched or not, as the kernel sets the labels
+/// while it evaluates).
+#[allow(clippy::too_many_arguments)]
+#[inline]
+fn conn_rule_matches<A: ConnFamily>(
+    rule: &CompiledRule,
+    hook: Hook,
+    ifaces_checked: bool,
+    ip: &[u8],
+    pkt: PktCtx,
+    ct: &mut CtInfo<A>,
+    conntrack: &mut Conntrack<A>,
+    cx: ConnRuleCx<'_, '_>,
+) -> bool {
+    let entry = ct.entry(conntrack);
+    if rule.eval == RuleEval::Context {
+        return eval::context_rule_matches(&rule.spec, ip, ct, entry, cx.now_ns, cx.st, cx.random);
+    }
+    let name = |p: Option<PortId>| {
+        p.and_then(|p| cx.fib.ports().get(p))
+            .map(|p| p.name.as_str())
+    };
+    let mut env = MatchEnv {
+        in_iface: name(pkt.in_port),
+        out_iface: name(pkt.out_port),
+        in_port: pkt.in_port,
+        out_port: pkt.out_port,
+        mac_header: pkt.mac_header.as_ref(),
+        mark: pkt.mark,
+        hook,
+        now_ns: cx.now_ns,
+        fib: cx.fib,
+        ct,
+        ct_entry: entry,
+        conntrack,
+        tables: cx.tables,
+        sets: cx.sets,
+        labels_set: None,
+    };
+    let hit = eval::rule_matches(&rule.spec, ifaces_checked, ip, &mut env, cx.st, cx.random);
+    if let Some(bits) = env.labels_set {
+        ct.store_labels(conntrack, bits);
+    }
+    hit
+}
+
 /// What a target's per-packet function (`TargetExt::run`) may do to the packet and ask
 /// of the worker: the pipeline's services to extensions, nothing more.
 pub struct TargetCx<'a> {
@@ -271,13 +353,25 @@ impl TargetCx<'_> {
         self.pkt.buf.mark = mark;
     }
 
-    /// The packet's connection (new or confirmed), if it has one.
+    /// The packet's IPv4 connection (new or confirmed), if it has one.
     pub fn entry(&self) -> Option<&ConnEntry> {
         self.pkt.entry(&self.p.conntrack)
     }
 
-    pub fn entry_mut(&mut self) -> Option<&mut ConnEntry> {
-        self.pkt.entry_mut(&mut self.p.conntrack)
+    /// The mark of the packet's connection, of either family (CONNMARK: xt_connmark is
+    /// NFPROTO_UNSPEC), to read or change; `None` without a connection.
+    pub fn conn_mark_mut(&mut self) -> Option<&mut u32> {
+        match self.pkt.family {
+            Family::V4 => self
+                .pkt
+                .entry_mut(&mut self.p.conntrack)
+                .map(|e| &mut e.mark),
+            Family::V6 => self
+                .p
+                .ct6
+                .entry_mut(&mut self.p.conntrack6)
+                .map(|e| &mut e.mark),
+        }
     }
 
     /// Drops the packet for a reason other than a rule's verdict (counted under it).

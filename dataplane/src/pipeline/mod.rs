@@ -208,22 +208,15 @@ impl Pkt {
         }
     }
 
-    /// The connection entry of the packet: the new one it carries, or the table's.
+    /// The IPv4 connection entry of the packet: the new one it carries, or the table's.
+    #[inline]
     fn entry<'a>(&'a self, ct: &'a Conntrack) -> Option<&'a ConnEntry> {
-        match (self.ct.pending.as_ref(), self.ct.id) {
-            (Some(e), _) => Some(e),
-            (None, Some(id)) => ct.entry(id),
-            _ => None,
-        }
+        self.ct.entry(ct)
     }
 
     /// As `entry`, to change it.
     fn entry_mut<'a>(&'a mut self, ct: &'a mut Conntrack) -> Option<&'a mut ConnEntry> {
-        match (self.ct.pending.as_mut(), self.ct.id) {
-            (Some(e), _) => Some(e),
-            (None, Some(id)) => ct.entry_mut(id),
-            _ => None,
-        }
+        self.ct.entry_mut(ct)
     }
 }
 
@@ -310,10 +303,13 @@ impl Pipeline {
         let n = rules.slot_count();
         let arp_rules = rules.arp.rule_count();
         let mut conntrack = Conntrack::new(CtConfig::default());
+        let mut conntrack6 = crate::conntrack::Conntrack6::with_config(CtConfig::default());
         if rules.needs_acct {
             conntrack.force_acct();
+            conntrack6.force_acct();
         }
         conntrack.use_labels(rules.needs_labels);
+        conntrack6.use_labels(rules.needs_labels);
         Pipeline {
             rules,
             parked_rules: Some(Arc::new(CompiledRuleset {
@@ -332,7 +328,7 @@ impl Pipeline {
             neighbors,
             nd: Default::default(),
             conntrack,
-            conntrack6: crate::conntrack::Conntrack6::with_config(CtConfig::default()),
+            conntrack6,
             ct6: crate::conntrack::CtInfo6::with_state(CtState::Untracked),
             tables: tables::NamedTables::default(),
             sets: Arc::new(SetTable::default()),
@@ -387,8 +383,10 @@ impl Pipeline {
         let old = std::mem::replace(&mut self.rules, rules);
         if self.rules.needs_acct {
             self.conntrack.force_acct();
+            self.conntrack6.force_acct();
         }
         self.conntrack.use_labels(self.rules.needs_labels);
+        self.conntrack6.use_labels(self.rules.needs_labels);
         let n = self.rules.slot_count();
         let mut counters = vec![Counters::default(); n];
         let mut state = vec![RuleState::default(); n];

@@ -33,10 +33,6 @@ impl Pipeline {
                     return Err(Stop::Drop(DropReason::Nat));
                 }
             }
-            // The later hooks' rules read the binding's status (`--ctstate DNAT`).
-            if self.rules.ip6.reads_ct_entry {
-                pkt.ct = self.ct6.rule_view(&self.conntrack6);
-            }
         }
         let reply = self.ct6.reply;
         let entry = match (&self.ct6.pending, self.ct6.id) {

@@ -17,9 +17,11 @@
 //! crate and in `control`, are generated from those two lists.
 
 use super::{Families, RuleSpec, TableKind, Usable};
-use crate::conntrack::{ConnEntry, CtInfo};
+use crate::conntrack::{ConnEntry, CtAddr, CtInfo};
 use crate::ipset::SetTable;
+use crate::ruleset::matches::conntrack::ConntrackMatch;
 use crate::ruleset::packet::PacketView;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 pub use crate::pipeline::eval::{MatchEnv, RuleState};
 pub use crate::pipeline::{TargetCx, TargetOutcome};
@@ -70,12 +72,69 @@ pub trait PacketMatch: MatchExt {
     fn decide(&self, cx: &PacketCx<'_, '_>) -> bool;
 }
 
+/// The address family of the connection a rule reads (`Ipv4Addr` for iptables' rules,
+/// `Ipv6Addr` for ip6tables'): what the connection-tier and worker-tier matches need to
+/// know of addresses, as the kernel's xt_conntrack, xt_connlimit pass `xt_family(par)`
+/// down. The matches are generic over it, so each family's path is monomorphic: IPv6
+/// rules read the IPv6 entry itself and IPv4 pays for nothing.
+pub trait ConnFamily: CtAddr {
+    /// The packet's source (or, `dst`, destination) address.
+    fn packet_addr(view: &PacketView<'_>, dst: bool) -> Self;
+    /// The address with all but its first `len` bits cleared (connlimit's
+    /// `--connlimit-mask`; `len` beyond the family's width keeps all of it).
+    fn masked(self, len: u8) -> Self;
+    /// `-m conntrack`'s address criteria (`--ctorigsrc` ... `--ctrepldst`) on an entry
+    /// (conntrack_mt's `conntrack_addrcmp` for the family).
+    fn conntrack_addrs_hold(m: &ConntrackMatch, e: &ConnEntry<Self>) -> bool;
+}
+
+impl ConnFamily for Ipv4Addr {
+    #[inline]
+    fn packet_addr(view: &PacketView<'_>, dst: bool) -> Ipv4Addr {
+        if dst {
+            view.dst
+        } else {
+            view.src
+        }
+    }
+    #[inline]
+    fn masked(self, len: u8) -> Ipv4Addr {
+        let mask = u32::MAX
+            .checked_shl(32 - u32::from(len.min(32)))
+            .unwrap_or(0);
+        Ipv4Addr::from(u32::from(self) & mask)
+    }
+    #[inline]
+    fn conntrack_addrs_hold(m: &ConntrackMatch, e: &ConnEntry) -> bool {
+        crate::ruleset::matches::conntrack::addrs_hold_v4(m, e)
+    }
+}
+
+impl ConnFamily for Ipv6Addr {
+    #[inline]
+    fn packet_addr(view: &PacketView<'_>, dst: bool) -> Ipv6Addr {
+        if dst {
+            view.dst6()
+        } else {
+            view.src6()
+        }
+    }
+    #[inline]
+    fn masked(self, len: u8) -> Ipv6Addr {
+        Ipv6Addr::from(u128::from(self) & super::prefix_mask6(len))
+    }
+    #[inline]
+    fn conntrack_addrs_hold(m: &ConntrackMatch, e: &ConnEntry<Ipv6Addr>) -> bool {
+        crate::ruleset::matches::conntrack::addrs_hold_v6(m, e)
+    }
+}
+
 /// What a connection-tier match reads: never the packet's bytes (the compiler may decide
-/// a rule of these without parsing the packet).
-pub struct ConnCx<'a> {
+/// a rule of these without parsing the packet). `A`: the family of the connection.
+pub struct ConnCx<'a, A = Ipv4Addr> {
     /// The packet's conntrack verdict and its connection (new or confirmed).
-    pub ct: &'a CtInfo,
-    pub entry: Option<&'a ConnEntry>,
+    pub ct: &'a CtInfo<A>,
+    pub entry: Option<&'a ConnEntry<A>>,
     /// Nanoseconds since the Unix epoch.
     pub now_ns: u64,
     /// The rule's own state (token bucket, nth counter).
@@ -86,13 +145,18 @@ pub struct ConnCx<'a> {
 /// A match decided by the packet's connection, the clock or the rule's own state
 /// (conntrack, connmark, helper, limit, statistic, time).
 pub trait ConnMatch: MatchExt {
-    fn decide(&self, cx: &mut ConnCx<'_>) -> bool;
+    fn decide<A: ConnFamily>(&self, cx: &mut ConnCx<'_, A>) -> bool;
 }
 
 /// A match that needs the worker itself (its FIB, its conntrack table, its named
 /// tables) besides the packet.
 pub trait WorkerMatch: MatchExt {
-    fn decide(&self, view: &PacketView<'_>, env: &mut MatchEnv<'_>, st: &mut RuleState) -> bool;
+    fn decide<A: ConnFamily>(
+        &self,
+        view: &PacketView<'_>,
+        env: &mut MatchEnv<'_, A>,
+        st: &mut RuleState,
+    ) -> bool;
 }
 
 /// What a match reads, from the cheapest (`for_each_match!` groups the registry by it).

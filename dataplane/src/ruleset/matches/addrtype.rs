@@ -136,10 +136,10 @@ fn lookup_rt6(
 }
 
 impl crate::ruleset::ext::WorkerMatch for AddrtypeMatch {
-    fn decide(
+    fn decide<A: crate::ruleset::ext::ConnFamily>(
         &self,
         view: &crate::ruleset::packet::PacketView<'_>,
-        env: &mut crate::ruleset::ext::MatchEnv<'_>,
+        env: &mut crate::ruleset::ext::MatchEnv<'_, A>,
         _st: &mut crate::ruleset::ext::RuleState,
     ) -> bool {
         let ok = |sel: Option<Inv<u16>>, addr, port| match sel {

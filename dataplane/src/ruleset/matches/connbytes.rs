@@ -4,7 +4,9 @@
 //! with `from > to`: then the count must fall outside `to..=from`. The counters are
 //! conntrack's accounting, which a ruleset with connbytes turns on (the kernel forces
 //! `nf_conntrack_acct` on); a packet without a connection, or a connection that was
-//! created before accounting was on, never matches.
+//! created before accounting was on, never matches. IPv4 reads `Conntrack`'s accounting,
+//! IPv6 `Conntrack6`'s (xt_connbytes is NFPROTO_UNSPEC; accounting is the namespace's,
+//! so a connbytes rule of either family turns it on for both).
 
 use crate::ruleset::ext::MatchEnv;
 
@@ -76,7 +78,10 @@ impl ConnbytesMatch {
 /// `-m connbytes` against the packet's connection's accounting, this packet counted (as
 /// conntrack counts it before the hooks). A new connection has its first packet; one
 /// without accounting (turned on after it started) or no connection never matches.
-pub fn connbytes_matches(c: &ConnbytesMatch, env: &MatchEnv<'_>) -> bool {
+pub fn connbytes_matches<A: crate::conntrack::CtAddr>(
+    c: &ConnbytesMatch,
+    env: &MatchEnv<'_, A>,
+) -> bool {
     if !env.conntrack.config().acct {
         return false;
     }
@@ -96,10 +101,10 @@ impl crate::ruleset::ext::MatchExt for ConnbytesMatch {
 }
 
 impl crate::ruleset::ext::WorkerMatch for ConnbytesMatch {
-    fn decide(
+    fn decide<A: crate::ruleset::ext::ConnFamily>(
         &self,
         _view: &crate::ruleset::packet::PacketView<'_>,
-        env: &mut crate::ruleset::ext::MatchEnv<'_>,
+        env: &mut crate::ruleset::ext::MatchEnv<'_, A>,
         _st: &mut crate::ruleset::ext::RuleState,
     ) -> bool {
         connbytes_matches(self, env)

@@ -50,6 +50,8 @@ impl ConnlabelMatch {
 }
 
 impl crate::ruleset::ext::MatchExt for ConnlabelMatch {
+    /// xt_connlabel is NFPROTO_UNSPEC: IPv6 connections carry labels as IPv4 ones do.
+    const FAMILIES: crate::ruleset::Families = crate::ruleset::Families::BOTH;
     const NAME: &'static str = "connlabel";
     const REVISION: u8 = 0;
 
@@ -59,10 +61,10 @@ impl crate::ruleset::ext::MatchExt for ConnlabelMatch {
 }
 
 impl crate::ruleset::ext::WorkerMatch for ConnlabelMatch {
-    fn decide(
+    fn decide<A: crate::ruleset::ext::ConnFamily>(
         &self,
         _view: &crate::ruleset::packet::PacketView<'_>,
-        env: &mut crate::ruleset::ext::MatchEnv<'_>,
+        env: &mut crate::ruleset::ext::MatchEnv<'_, A>,
         _st: &mut crate::ruleset::ext::RuleState,
     ) -> bool {
         // `--set` changes the connection's labels whether the rule matches or not.

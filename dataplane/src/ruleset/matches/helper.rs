@@ -18,7 +18,7 @@ pub struct HelperMatch {
 
 impl HelperMatch {
     /// xt_helper's `helper_mt`: no connection, no master or no helper: `inv`.
-    pub fn matches_entry(&self, entry: Option<&ConnEntry>) -> bool {
+    pub fn matches_entry<A>(&self, entry: Option<&ConnEntry<A>>) -> bool {
         let Some(helper) = entry
             .filter(|e| e.status & status::EXPECTED != 0)
             .map(|_| MASTER_HELPER)
@@ -37,7 +37,10 @@ impl crate::ruleset::ext::MatchExt for HelperMatch {
 }
 
 impl crate::ruleset::ext::ConnMatch for HelperMatch {
-    fn decide(&self, cx: &mut crate::ruleset::ext::ConnCx<'_>) -> bool {
+    fn decide<A: crate::ruleset::ext::ConnFamily>(
+        &self,
+        cx: &mut crate::ruleset::ext::ConnCx<'_, A>,
+    ) -> bool {
         self.matches_entry(cx.entry)
     }
 }

@@ -57,7 +57,10 @@ impl crate::ruleset::ext::MatchExt for LimitMatch {
 }
 
 impl crate::ruleset::ext::ConnMatch for LimitMatch {
-    fn decide(&self, cx: &mut crate::ruleset::ext::ConnCx<'_>) -> bool {
+    fn decide<A: crate::ruleset::ext::ConnFamily>(
+        &self,
+        cx: &mut crate::ruleset::ext::ConnCx<'_, A>,
+    ) -> bool {
         limit_allows(self, cx.state, cx.now_ns)
     }
 }

@@ -25,7 +25,10 @@ impl crate::ruleset::ext::MatchExt for ConnmarkMatch {
 }
 
 impl crate::ruleset::ext::ConnMatch for ConnmarkMatch {
-    fn decide(&self, cx: &mut crate::ruleset::ext::ConnCx<'_>) -> bool {
+    fn decide<A: crate::ruleset::ext::ConnFamily>(
+        &self,
+        cx: &mut crate::ruleset::ext::ConnCx<'_, A>,
+    ) -> bool {
         cx.entry.is_some_and(|e| self.0.matches_mark(e.mark))
     }
 }

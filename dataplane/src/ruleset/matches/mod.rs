@@ -49,7 +49,8 @@ pub mod ttl;
 pub mod u32;
 pub mod udp;
 
-use super::ext::{ConnCx, ConnMatch, MatchEnv, MatchTier, PacketCx, PacketMatch, RuleState};
+use super::ext::RuleState;
+use super::ext::{ConnCx, ConnFamily, ConnMatch, MatchEnv, MatchTier, PacketCx, PacketMatch};
 use super::ext::{ExtensionInfo, MatchExt, WorkerMatch};
 use super::packet::PacketView;
 use super::{Families, Inv, PortRange, RuleSpec, TableKind, Usable};
@@ -238,7 +239,7 @@ macro_rules! define_match {
 
             /// A connection-tier match decided; `None` for the other tiers.
             #[inline]
-            pub fn decide_conn(&self, cx: &mut ConnCx<'_>) -> Option<bool> {
+            pub fn decide_conn<A: ConnFamily>(&self, cx: &mut ConnCx<'_, A>) -> Option<bool> {
                 match self {
                     $(Match::$cv(m) => Some(ConnMatch::decide(m, cx)),)*
                     _ => None,
@@ -246,10 +247,10 @@ macro_rules! define_match {
             }
 
             /// Any match decided, with everything the worker has.
-            pub fn decide(
+            pub fn decide<A: ConnFamily>(
                 &self,
                 view: &PacketView<'_>,
-                env: &mut MatchEnv<'_>,
+                env: &mut MatchEnv<'_, A>,
                 st: &mut RuleState,
                 random: &mut dyn FnMut() -> u32,
             ) -> bool {

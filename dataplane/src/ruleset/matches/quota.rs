@@ -32,10 +32,10 @@ impl crate::ruleset::ext::MatchExt for QuotaMatch {
 }
 
 impl crate::ruleset::ext::WorkerMatch for QuotaMatch {
-    fn decide(
+    fn decide<A: crate::ruleset::ext::ConnFamily>(
         &self,
         view: &crate::ruleset::packet::PacketView<'_>,
-        _env: &mut crate::ruleset::ext::MatchEnv<'_>,
+        _env: &mut crate::ruleset::ext::MatchEnv<'_, A>,
         st: &mut crate::ruleset::ext::RuleState,
     ) -> bool {
         self.take(&mut st.quota_used, u64::from(view.total_len))

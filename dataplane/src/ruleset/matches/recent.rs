@@ -60,10 +60,10 @@ impl crate::ruleset::ext::MatchExt for RecentMatch {
 }
 
 impl crate::ruleset::ext::WorkerMatch for RecentMatch {
-    fn decide(
+    fn decide<A: crate::ruleset::ext::ConnFamily>(
         &self,
         view: &crate::ruleset::packet::PacketView<'_>,
-        env: &mut crate::ruleset::ext::MatchEnv<'_>,
+        env: &mut crate::ruleset::ext::MatchEnv<'_, A>,
         _st: &mut crate::ruleset::ext::RuleState,
     ) -> bool {
         let (src, dst) = match view.family {

@@ -18,7 +18,11 @@ pub struct RpfilterMatch {
 }
 
 /// `-m rpfilter` (rpfilter_mt): the FIB's route back to the packet's source.
-pub fn rpfilter_matches(r: &RpfilterMatch, view: &PacketView<'_>, env: &MatchEnv<'_>) -> bool {
+pub fn rpfilter_matches<A>(
+    r: &RpfilterMatch,
+    view: &PacketView<'_>,
+    env: &MatchEnv<'_, A>,
+) -> bool {
     use crate::route::AddrType;
     if view.family == crate::ruleset::Family::V6 {
         return rpfilter_matches6(r, view.src6(), env.fib, env.in_port) != r.invert;
@@ -115,10 +119,10 @@ impl crate::ruleset::ext::MatchExt for RpfilterMatch {
 }
 
 impl crate::ruleset::ext::WorkerMatch for RpfilterMatch {
-    fn decide(
+    fn decide<A: crate::ruleset::ext::ConnFamily>(
         &self,
         view: &PacketView<'_>,
-        env: &mut MatchEnv<'_>,
+        env: &mut MatchEnv<'_, A>,
         _st: &mut crate::ruleset::ext::RuleState,
     ) -> bool {
         rpfilter_matches(self, view, env)

@@ -59,7 +59,10 @@ impl crate::ruleset::ext::MatchExt for StatisticMatch {
 }
 
 impl crate::ruleset::ext::ConnMatch for StatisticMatch {
-    fn decide(&self, cx: &mut crate::ruleset::ext::ConnCx<'_>) -> bool {
+    fn decide<A: crate::ruleset::ext::ConnFamily>(
+        &self,
+        cx: &mut crate::ruleset::ext::ConnCx<'_, A>,
+    ) -> bool {
         statistic_matches(self, cx.state, cx.random)
     }
 }

@@ -89,7 +89,10 @@ impl crate::ruleset::ext::MatchExt for TimeMatch {
 }
 
 impl crate::ruleset::ext::ConnMatch for TimeMatch {
-    fn decide(&self, cx: &mut crate::ruleset::ext::ConnCx<'_>) -> bool {
+    fn decide<A: crate::ruleset::ext::ConnFamily>(
+        &self,
+        cx: &mut crate::ruleset::ext::ConnCx<'_, A>,
+    ) -> bool {
         time_matches(self, cx.now_ns)
     }
 }

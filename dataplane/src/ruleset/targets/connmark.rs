@@ -22,14 +22,15 @@ impl crate::ruleset::ext::TargetExt for ConnmarkTarget {
     ) -> crate::ruleset::ext::TargetOutcome {
         let nfmark = cx.mark();
         let mut restored = None;
-        if let Some(e) = cx.entry_mut() {
+        // The connection of the packet's family (IPv6: `Conntrack6`'s entry).
+        if let Some(ctmark) = cx.conn_mark_mut() {
             match *self {
-                ConnmarkTarget::SetXmark { value, mask } => e.mark = (e.mark & !mask) ^ value,
+                ConnmarkTarget::SetXmark { value, mask } => *ctmark = (*ctmark & !mask) ^ value,
                 ConnmarkTarget::Save { nfmask, ctmask } => {
-                    e.mark = (e.mark & !ctmask) ^ (nfmark & nfmask)
+                    *ctmark = (*ctmark & !ctmask) ^ (nfmark & nfmask)
                 }
                 ConnmarkTarget::Restore { nfmask, ctmask } => {
-                    restored = Some((nfmark & !nfmask) ^ (e.mark & ctmask))
+                    restored = Some((nfmark & !nfmask) ^ (*ctmark & ctmask))
                 }
             }
         }

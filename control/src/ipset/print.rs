@@ -17,9 +17,13 @@ pub fn header(set: &IpSet) -> String {
             let _ = write!(h, "size {}", o.size);
         }
         _ => {
+            let family = match o.family {
+                dataplane::ruleset::Family::V4 => "inet",
+                dataplane::ruleset::Family::V6 => "inet6",
+            };
             let _ = write!(
                 h,
-                "family inet hashsize {} maxelem {}",
+                "family {family} hashsize {} maxelem {}",
                 o.hashsize, o.maxelem
             );
         }

@@ -51,6 +51,8 @@ pub fn ipv6_path_refusal(spec: &RuleSpec) -> Option<String> {
         | Target::Tos(_)
         | Target::Dscp(_) => return None,
         Target::Notrack(_) => return None,
+        // The packet's element for `family inet6` sets (kadt.rs, `packet_fields`).
+        Target::Set(_) => return None,
         // NAT66 (`nat6.rs`).
         Target::Snat(_)
         | Target::Dnat(_)

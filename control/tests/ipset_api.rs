@@ -140,8 +140,22 @@ fn nfdpctl_ipset_inet6_sets_and_ip6tables_rules() {
         assert_eq!(code, 0, "{args:?}: {err}");
         out
     };
-    ok(&["create", "seen6", "hash:ip,port", "family", "inet6", "timeout", "60"], None);
-    ok(&["add", "seen6", "2001:db8::1,udp:53", "timeout", "0"], None);
+    ok(
+        &[
+            "create",
+            "seen6",
+            "hash:ip,port",
+            "family",
+            "inet6",
+            "timeout",
+            "60",
+        ],
+        None,
+    );
+    ok(
+        &["add", "seen6", "2001:db8::1,udp:53", "timeout", "0"],
+        None,
+    );
     ok(&["add", "bad6", "2001:db8:1::/48", "nomatch"], None);
     let (code, _, err) = ctl.run(Tool::Ipset, &["add", "bad6", "10.0.0.0/8"], None);
     assert_eq!(
@@ -168,9 +182,15 @@ fn nfdpctl_ipset_inet6_sets_and_ip6tables_rules() {
         listed.contains("\nHeader: family inet6 hashsize 1024 maxelem 65536 timeout 60 bucketsize 12 initval 0x"),
         "{listed}"
     );
-    assert!(listed.ends_with("\nMembers:\n2001:db8::1,udp:53 timeout 0\n"), "{listed}");
+    assert!(
+        listed.ends_with("\nMembers:\n2001:db8::1,udp:53 timeout 0\n"),
+        "{listed}"
+    );
     let file = std::fs::read_to_string(dir.join("sets.ipset")).unwrap();
-    assert!(file.contains("\nadd seen6 2001:db8::1,udp:53 timeout 0\n"), "{file}");
+    assert!(
+        file.contains("\nadd seen6 2001:db8::1,udp:53 timeout 0\n"),
+        "{file}"
+    );
 
     // The config's ip6tables rule holds bad6.
     let (code, _, err) = ctl.run(Tool::Ipset, &["destroy", "bad6"], None);
@@ -184,13 +204,31 @@ fn nfdpctl_ipset_inet6_sets_and_ip6tables_rules() {
     // ip6tables names IPv6 sets, refuses IPv4 ones.
     let (code, _, err) = ctl.run(
         Tool::Ip6tables,
-        &["-A", "FORWARD", "-j", "SET", "--add-set", "seen6", "src,dst"],
+        &[
+            "-A",
+            "FORWARD",
+            "-j",
+            "SET",
+            "--add-set",
+            "seen6",
+            "src,dst",
+        ],
         None,
     );
     assert_eq!(code, 0, "{err}");
     let (code, _, err) = ctl.run(
         Tool::Ip6tables,
-        &["-A", "FORWARD", "-m", "set", "--match-set", "blocklist", "src", "-j", "DROP"],
+        &[
+            "-A",
+            "FORWARD",
+            "-m",
+            "set",
+            "--match-set",
+            "blocklist",
+            "src",
+            "-j",
+            "DROP",
+        ],
         None,
     );
     assert_eq!(
@@ -202,7 +240,17 @@ fn nfdpctl_ipset_inet6_sets_and_ip6tables_rules() {
     );
     let (code, _, err) = ctl.run(
         Tool::Iptables,
-        &["-A", "FORWARD", "-m", "set", "--match-set", "seen6", "src,dst", "-j", "DROP"],
+        &[
+            "-A",
+            "FORWARD",
+            "-m",
+            "set",
+            "--match-set",
+            "seen6",
+            "src,dst",
+            "-j",
+            "DROP",
+        ],
         None,
     );
     assert_eq!(

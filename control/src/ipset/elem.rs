@@ -194,7 +194,9 @@ fn parse_proto_port(s: &str, ports_only: bool, family: Family) -> Result<(u8, u1
     let proto_name = names::proto_name(proto);
     match (proto, family) {
         (IPPROTO_ICMP, Family::V6) => {
-            return Err(syntax("Protocol ICMP can be used with family inet only".into()))
+            return Err(syntax(
+                "Protocol ICMP can be used with family inet only".into(),
+            ))
         }
         (IPPROTO_ICMPV6, Family::V4) => {
             return Err(syntax(
@@ -225,13 +227,14 @@ fn parse_proto_port(s: &str, ports_only: bool, family: Family) -> Result<(u8, u1
             } else {
                 ICMPV6_NAMES
             };
-            let tc = match names
-                .iter()
-                .find(|(n, _, _)| n.eq_ignore_ascii_case(rest))
-            {
+            let tc = match names.iter().find(|(n, _, _)| n.eq_ignore_ascii_case(rest)) {
                 Some((_, t, c)) => u16::from(*t) << 8 | u16::from(*c),
                 None => {
-                    let what = if proto == IPPROTO_ICMP { "ICMP" } else { "ICMPv6" };
+                    let what = if proto == IPPROTO_ICMP {
+                        "ICMP"
+                    } else {
+                        "ICMPv6"
+                    };
                     let bad = || format!("Cannot parse {rest} as an {what} type/code.");
                     let (t, c) = rest.split_once('/').ok_or_else(bad)?;
                     let t: u8 = t.parse().map_err(|_| bad())?;
@@ -290,11 +293,7 @@ pub fn parse(
             (a, b, None) => {
                 let blocks = cidrs(a, b);
                 check(blocks.len() as u64)?;
-                out.extend(
-                    blocks
-                        .into_iter()
-                        .map(|(x, l)| Elem::Net(v4(x), l)),
-                );
+                out.extend(blocks.into_iter().map(|(x, l)| Elem::Net(v4(x), l)));
             }
         },
         SetType::HashIpPort | SetType::HashNetPort => {

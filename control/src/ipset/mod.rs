@@ -198,8 +198,9 @@ fn parse_create(words: &[String]) -> Result<(String, IpSet), Refusal> {
             "range" => {
                 takes(set_type == SetType::BitmapPort)?;
                 let v = arg.ok_or("Syntax error: option 'range' requires an argument")?;
-                let ports = elem::parse(SetType::BitmapPort, Family::V4, v, &SetTable::default())
-                    .map_err(|_| format!("Syntax error: cannot parse '{v}' as a port range"))?;
+                let ports =
+                    elem::parse(SetType::BitmapPort, Family::V4, v, &SetTable::default())
+                        .map_err(|_| format!("Syntax error: cannot parse '{v}' as a port range"))?;
                 range = match (ports.first(), ports.last()) {
                     (
                         Some(dataplane::ipset::Elem::Port(a)),
@@ -336,8 +337,7 @@ fn run(rs: &mut Ruleset, words: &[String], now_ns: u64) -> Result<Output, Refusa
             let set_type = slot.set.set_type;
             let ext = parse_add_ext(opts, &slot.set)?;
             let family = slot.set.options.family;
-            let elems =
-                elem::parse(set_type, family, elem_text, sets).map_err(Refusal::from)?;
+            let elems = elem::parse(set_type, family, elem_text, sets).map_err(Refusal::from)?;
             if command == "test" {
                 let set = &slot.set;
                 let all = elems.iter().all(|e| set.test_elem(e, now_ns));

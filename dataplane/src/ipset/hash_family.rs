@@ -160,16 +160,15 @@ impl<A: SetAddr + NetKey<Addr = A>> HashMembers<A> {
                     m.elems.remove(&key).is_some()
                 })
             }
-            (HashMembers::NetPort(m), Elem::NetPort(a, l, proto, port)) => {
-                A::from_ip(*a).is_some_and(|a| {
+            (HashMembers::NetPort(m), Elem::NetPort(a, l, proto, port)) => A::from_ip(*a)
+                .is_some_and(|a| {
                     let key = IpPortKey {
                         addr: masked(a, *l),
                         proto: *proto,
                         port: *port,
                     };
                     m.elems.remove(*l, &key)
-                })
-            }
+                }),
             (HashMembers::NetIface(m), Elem::NetIface(a, l, iface, physdev)) => {
                 match (A::from_ip(*a), iface_bytes(iface)) {
                     (Some(a), Some(iface)) => {
@@ -249,13 +248,7 @@ impl<A: SetAddr + NetKey<Addr = A>> HashMembers<A> {
     /// The kernel's `kadt` test of a packet: a packet of the other family, without a
     /// port to read or an interface is a miss.
     #[inline]
-    pub fn lookup(
-        &self,
-        pkt: &PacketFields,
-        dirs: Dirs,
-        flags: &TestFlags,
-        now_ns: u64,
-    ) -> Lookup {
+    pub fn lookup(&self, pkt: &PacketFields, dirs: Dirs, flags: &TestFlags, now_ns: u64) -> Lookup {
         let bytes = u64::from(pkt.len);
         let Some(addr) = A::of_packet(&pkt.addrs, dirs.src(0)) else {
             return Lookup::Miss;
@@ -270,10 +263,12 @@ impl<A: SetAddr + NetKey<Addr = A>> HashMembers<A> {
         match self {
             HashMembers::Ip(m) => m.lookup(addr, flags, bytes, now_ns),
             HashMembers::Net(m) => m.lookup(addr, flags, bytes, now_ns),
-            HashMembers::IpPort(m) => ip_port(dirs.src(1))
-                .map_or(Lookup::Miss, |k| m.lookup(k, flags, bytes, now_ns)),
-            HashMembers::NetPort(m) => ip_port(dirs.src(1))
-                .map_or(Lookup::Miss, |k| m.lookup(k, flags, bytes, now_ns)),
+            HashMembers::IpPort(m) => {
+                ip_port(dirs.src(1)).map_or(Lookup::Miss, |k| m.lookup(k, flags, bytes, now_ns))
+            }
+            HashMembers::NetPort(m) => {
+                ip_port(dirs.src(1)).map_or(Lookup::Miss, |k| m.lookup(k, flags, bytes, now_ns))
+            }
             HashMembers::NetIface(m) => pkt
                 .iface(dirs.src(1))
                 .map_or(Lookup::Miss, |i| m.lookup(addr, i, flags, bytes, now_ns)),
@@ -290,9 +285,7 @@ impl<A: SetAddr + NetKey<Addr = A>> HashMembers<A> {
         Some(match self {
             HashMembers::Ip(_) => Elem::Ip(addr.to_ip()),
             HashMembers::Net(_) => Elem::Net(net, len),
-            HashMembers::IpPort(_) => {
-                Elem::IpPort(addr.to_ip(), pkt.proto, pkt.port(dirs.src(1))?)
-            }
+            HashMembers::IpPort(_) => Elem::IpPort(addr.to_ip(), pkt.proto, pkt.port(dirs.src(1))?),
             HashMembers::NetPort(_) => Elem::NetPort(net, len, pkt.proto, pkt.port(dirs.src(1))?),
             HashMembers::NetIface(_) => {
                 let iface = pkt.iface(dirs.src(1))?;

@@ -384,10 +384,16 @@ impl IpSet {
                 | (SetType::ListSet, Elem::Set(_))
         );
         let family_fits = match elem {
-            Elem::Ip(a) | Elem::Net(a, _) | Elem::IpPort(a, ..) | Elem::NetPort(a, ..) | Elem::NetIface(a, ..) => {
+            Elem::Ip(a)
+            | Elem::Net(a, _)
+            | Elem::IpPort(a, ..)
+            | Elem::NetPort(a, ..)
+            | Elem::NetIface(a, ..) => {
                 let (v6, max) = (a.is_ipv6(), if a.is_ipv6() { 128 } else { 32 });
                 let len_fits = match elem {
-                    Elem::Net(_, l) | Elem::NetPort(_, l, ..) | Elem::NetIface(_, l, ..) => *l <= max,
+                    Elem::Net(_, l) | Elem::NetPort(_, l, ..) | Elem::NetIface(_, l, ..) => {
+                        *l <= max
+                    }
                     _ => true,
                 };
                 self.family() == Some(if v6 { Family::V6 } else { Family::V4 }) && len_fits

@@ -3,8 +3,8 @@
 //! kernel keeps the same per-set list of CIDRs in use).
 
 use super::elem::ElemExt;
-use crate::hash::mix64;
 use super::PacketAddrs;
+use crate::hash::mix64;
 use std::hash::{BuildHasherDefault, Hash, Hasher};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 

@@ -596,7 +596,10 @@ fn each_type_builds_its_element_from_the_packet_as_kadt_does() {
         Some(Elem::Net(IpAddr::V4(Ipv4Addr::new(192, 168, 1, 10)), 32))
     );
     let net = t.index("net").unwrap();
-    assert!(t.apply_packet_op(&add_op(net, Elem::Net(IpAddr::V4(Ipv4Addr::new(10, 9, 0, 0)), 16)), 0));
+    assert!(t.apply_packet_op(
+        &add_op(net, Elem::Net(IpAddr::V4(Ipv4Addr::new(10, 9, 0, 0)), 16)),
+        0
+    ));
     assert_eq!(
         elem(
             &t,
@@ -610,7 +613,11 @@ fn each_type_builds_its_element_from_the_packet_as_kadt_does() {
     );
     assert_eq!(
         elem(&t, "ipport", DST_DST),
-        Some(Elem::IpPort(IpAddr::V4(Ipv4Addr::new(10, 20, 3, 4)), IPPROTO_UDP, 53))
+        Some(Elem::IpPort(
+            IpAddr::V4(Ipv4Addr::new(10, 20, 3, 4)),
+            IPPROTO_UDP,
+            53
+        ))
     );
     // Too few directions for a two-dimension type: the kernel's -EINVAL.
     assert_eq!(elem(&t, "ipport", SRC), None);
@@ -812,7 +819,10 @@ fn inet6_hash_net_longest_prefix_and_nomatch() {
     };
     assert!(hit("2001:db8:9::1"));
     assert!(!hit("2001:db8:1:9::1"), "the nomatch /48 carves a hole");
-    assert!(hit("2001:db8:1:2::99"), "a longer prefix inside the hole matches");
+    assert!(
+        hit("2001:db8:1:2::99"),
+        "a longer prefix inside the hole matches"
+    );
     assert!(hit("2001:db8:ffff::7"));
     assert!(!hit("2001:db9::1"));
     let set = &t.get(i).unwrap().set;
@@ -822,7 +832,12 @@ fn inet6_hash_net_longest_prefix_and_nomatch() {
     assert!(!set.test_elem(&Elem::Net(ip("2001:db8::"), 33), 0));
     let set = t.set_mut("n").unwrap();
     assert_eq!(
-        set.add(&Elem::Net(ip("2001:db8::"), 129), &AddExt::default(), false, 0),
+        set.add(
+            &Elem::Net(ip("2001:db8::"), 129),
+            &AddExt::default(),
+            false,
+            0
+        ),
         Err(SetError::WrongElement)
     );
     assert_eq!(
@@ -838,7 +853,11 @@ fn inet6_port_and_iface_types() {
         ("netport", SetType::HashNetPort, inet6()),
         ("netif", SetType::HashNetIface, inet6()),
     ]);
-    add(&mut t, "ipport", Elem::IpPort(ip("2001:db8::1"), IPPROTO_UDP, 53));
+    add(
+        &mut t,
+        "ipport",
+        Elem::IpPort(ip("2001:db8::1"), IPPROTO_UDP, 53),
+    );
     // ICMPv6 echo request: type 128 << 8 | code 0.
     add(
         &mut t,
@@ -862,7 +881,10 @@ fn inet6_port_and_iface_types() {
     );
     let udp = pkt6("2001:db8::1", "2001:db8::2", IPPROTO_UDP, Some((5000, 53)));
     assert!(t.test_packet(ipport, &udp, SRC_DST, &none(), 0));
-    assert!(!t.test_packet(ipport, &udp, SRC, &none(), 0), "two dimensions");
+    assert!(
+        !t.test_packet(ipport, &udp, SRC, &none(), 0),
+        "two dimensions"
+    );
     let ping = pkt6(
         "2001:db8::1",
         "2001:db8::2",
@@ -927,7 +949,10 @@ fn inet6_packets_add_their_elements_as_kadt_does() {
     let elem = |t: &SetTable, name: &str| t.by_name(name).unwrap().set.packet_elem(&p, SRC);
     assert_eq!(elem(&t, "ip"), Some(Elem::Ip(ip("2001:db8:1:2::10"))));
     // An empty hash:net adds the /128 host; with a /64 in it, the /64.
-    assert_eq!(elem(&t, "net"), Some(Elem::Net(ip("2001:db8:1:2::10"), 128)));
+    assert_eq!(
+        elem(&t, "net"),
+        Some(Elem::Net(ip("2001:db8:1:2::10"), 128))
+    );
     let net = t.index("net").unwrap();
     assert!(t.apply_packet_op(&add_op(net, Elem::Net(ip("2001:db8:9::"), 64)), 0));
     assert_eq!(elem(&t, "net"), Some(Elem::Net(ip("2001:db8:1:2::"), 64)));
@@ -954,7 +979,10 @@ fn ipv6_views_give_the_fields_ip_set_get_ip6_port_reads() {
     );
     assert_eq!((f.proto, f.ports), (IPPROTO_UDP, Some((5000, 53))));
     let icmp = ipv6(IPPROTO_ICMPV6, "::1", "::2", &[128, 0, 0, 0, 0, 0, 0, 0]);
-    assert_eq!(packet_fields(&view(&icmp)).ports, Some((128 << 8, 128 << 8)));
+    assert_eq!(
+        packet_fields(&view(&icmp)).ports,
+        Some((128 << 8, 128 << 8))
+    );
     // A non-first fragment has no ports, whatever its protocol (here: none at all).
     let frag = [IPPROTO_UDP, 0, 0, 0x08, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0];
     let v = ipv6(44, "::1", "::2", &frag);
@@ -966,7 +994,10 @@ fn the_slash16_filter_covers_ipv6_networks() {
     let mut s: store::PrefixStore<u128> = store::PrefixStore::default();
     s.insert(32, v6("2001:db8::"), ElemExt::default());
     assert!(s.may_hold(v6("2001:db8:ffff::1")));
-    assert!(s.may_hold(v6("2001:ffff::1")), "the filter is by the top 16 bits");
+    assert!(
+        s.may_hold(v6("2001:ffff::1")),
+        "the filter is by the top 16 bits"
+    );
     assert!(!s.may_hold(v6("2002::1")));
     s.insert(7, v6("fc00::"), ElemExt::default());
     assert!(s.may_hold(v6("fd00::1")));

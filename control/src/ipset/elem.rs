@@ -255,6 +255,30 @@ fn parse_proto_port(s: &str, ports_only: bool, family: Family) -> Result<(u8, u1
     }
 }
 
+/// hash:ip's elements with a `netmask`: one per block, in order (an address range
+/// stands for the blocks it touches, as hash_ip4_uadt steps through it).
+pub fn netmasked(elems: Vec<Elem>, netmask: Option<u8>) -> Vec<Elem> {
+    let Some(m) = netmask else {
+        return elems;
+    };
+    let mut out: Vec<Elem> = Vec::with_capacity(elems.len());
+    for e in elems {
+        let e = match e {
+            Elem::Ip(IpAddr::V4(a)) => Elem::Ip(IpAddr::V4(Ipv4Addr::from(
+                u32::from(a) & dataplane::ruleset::prefix_mask(m),
+            ))),
+            Elem::Ip(IpAddr::V6(a)) => Elem::Ip(IpAddr::V6(Ipv6Addr::from(
+                u128::from(a) & dataplane::ruleset::prefix_mask6(m),
+            ))),
+            other => other,
+        };
+        if out.last() != Some(&e) {
+            out.push(e);
+        }
+    }
+    out
+}
+
 /// The elements one `add`/`del`/`test` argument stands for in a set of `set_type` and
 /// `family`.
 pub fn parse(

@@ -148,6 +148,7 @@ fn parse_create(words: &[String]) -> Result<(String, IpSet), Refusal> {
     };
     let mut range = None;
     let mut family_given = false;
+    let mut netmask = None;
     let mut i = 0;
     while i < opts.len() {
         let opt = opts[i].as_str();
@@ -181,6 +182,10 @@ fn parse_create(words: &[String]) -> Result<(String, IpSet), Refusal> {
             "maxelem" => {
                 takes(hash)?;
                 o.maxelem = number(opt, arg)?;
+            }
+            "netmask" => {
+                takes(set_type == SetType::HashIp)?;
+                netmask = Some(number::<u8>(opt, arg)?);
             }
             "bucketsize" => {
                 takes(hash)?;
@@ -221,6 +226,15 @@ fn parse_create(words: &[String]) -> Result<(String, IpSet), Refusal> {
             _ => return Err(Refusal::usage(format!("Unknown argument: `{opt}'"))),
         }
         i += 2;
+    }
+    if let Some(m) = netmask {
+        let host = if o.family == Family::V6 { 128 } else { 32 };
+        if !(1..=host).contains(&m) {
+            return Err(
+                format!("Syntax error: netmask is out of the inclusive range of 1-{host}").into(),
+            );
+        }
+        o.netmask = Some(m);
     }
     if set_type == SetType::BitmapPort {
         o.range = range.ok_or(Refusal::usage("Mandatory option `range' is missing"))?;
@@ -338,6 +352,7 @@ fn run(rs: &mut Ruleset, words: &[String], now_ns: u64) -> Result<Output, Refusa
             let ext = parse_add_ext(opts, &slot.set)?;
             let family = slot.set.options.family;
             let elems = elem::parse(set_type, family, elem_text, sets).map_err(Refusal::from)?;
+            let elems = elem::netmasked(elems, slot.set.options.netmask);
             if command == "test" {
                 let set = &slot.set;
                 let all = elems.iter().all(|e| set.test_elem(e, now_ns));

@@ -26,6 +26,9 @@ pub fn header(set: &IpSet) -> String {
                 "family {family} hashsize {} maxelem {}",
                 o.hashsize, o.maxelem
             );
+            if let Some(m) = o.netmask {
+                let _ = write!(h, " netmask {m}");
+            }
         }
     }
     if let Some(t) = o.timeout {

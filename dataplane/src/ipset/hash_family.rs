@@ -28,10 +28,11 @@ fn add_prefix<A: SetAddr>(prefixes: &[u8]) -> u8 {
 }
 
 impl<A: SetAddr + NetKey<Addr = A>> HashMembers<A> {
-    /// An empty set of hash type `t` (`None` for the other types).
-    pub fn new(t: SetType) -> Option<HashMembers<A>> {
+    /// An empty set of hash type `t` (`None` for the other types); `netmask` is
+    /// hash:ip's.
+    pub fn new(t: SetType, netmask: Option<u8>) -> Option<HashMembers<A>> {
         Some(match t {
-            SetType::HashIp => HashMembers::Ip(HashIp::default()),
+            SetType::HashIp => HashMembers::Ip(HashIp::with_netmask(netmask.unwrap_or(A::BITS))),
             SetType::HashNet => HashMembers::Net(HashNet::default()),
             SetType::HashIpPort => HashMembers::IpPort(HashIpPort::default()),
             SetType::HashNetPort => HashMembers::NetPort(HashNetPort::default()),
@@ -99,7 +100,8 @@ impl<A: SetAddr + NetKey<Addr = A>> HashMembers<A> {
         match (self, elem) {
             (HashMembers::Ip(m), Elem::Ip(a)) => {
                 if let Some(a) = A::from_ip(*a) {
-                    m.elems.insert(a, ext);
+                    let key = m.key(a);
+                    m.elems.insert(key, ext);
                 }
             }
             (HashMembers::Net(m), Elem::Net(a, l)) => {
@@ -144,9 +146,10 @@ impl<A: SetAddr + NetKey<Addr = A>> HashMembers<A> {
     /// Removes `elem`; false when it was not there.
     pub fn remove(&mut self, elem: &Elem) -> bool {
         match (self, elem) {
-            (HashMembers::Ip(m), Elem::Ip(a)) => {
-                A::from_ip(*a).is_some_and(|a| m.elems.remove(&a).is_some())
-            }
+            (HashMembers::Ip(m), Elem::Ip(a)) => A::from_ip(*a).is_some_and(|a| {
+                let key = m.key(a);
+                m.elems.remove(&key).is_some()
+            }),
             (HashMembers::Net(m), Elem::Net(a, l)) => {
                 A::from_ip(*a).is_some_and(|a| m.elems.remove(*l, &masked(a, *l)))
             }
@@ -283,7 +286,7 @@ impl<A: SetAddr + NetKey<Addr = A>> HashMembers<A> {
         let len = add_prefix::<A>(self.prefixes());
         let net = masked(addr, len).to_ip();
         Some(match self {
-            HashMembers::Ip(_) => Elem::Ip(addr.to_ip()),
+            HashMembers::Ip(m) => Elem::Ip(m.key(addr).to_ip()),
             HashMembers::Net(_) => Elem::Net(net, len),
             HashMembers::IpPort(_) => Elem::IpPort(addr.to_ip(), pkt.proto, pkt.port(dirs.src(1))?),
             HashMembers::NetPort(_) => Elem::NetPort(net, len, pkt.proto, pkt.port(dirs.src(1))?),

@@ -111,6 +111,8 @@ pub struct SetOptions {
     pub family: Family,
     pub hashsize: u32,
     pub maxelem: u32,
+    /// hash:ip's `netmask` (`None`: the host's, 32 or 128, which is not printed).
+    pub netmask: Option<u8>,
     pub bucketsize: u8,
     pub initval: u32,
     /// Default element timeout in seconds; `Some` makes it a timeout set.
@@ -129,6 +131,7 @@ impl Default for SetOptions {
             family: Family::V4,
             hashsize: 1024,
             maxelem: 65536,
+            netmask: None,
             bucketsize: 12,
             initval: 0,
             timeout: None,
@@ -155,6 +158,11 @@ impl SetOptions {
             b => b + b % 2,
         };
         self.size = self.size.max(4);
+        let host = match self.family {
+            Family::V4 => 32,
+            Family::V6 => 128,
+        };
+        self.netmask = self.netmask.filter(|m| *m < host);
     }
 }
 
@@ -317,8 +325,8 @@ impl IpSet {
                 members: Vec::new(),
             }),
             _ => match options.family {
-                Family::V4 => HashMembers::new(set_type).map(Members::V4),
-                Family::V6 => HashMembers::new(set_type).map(Members::V6),
+                Family::V4 => HashMembers::new(set_type, options.netmask).map(Members::V4),
+                Family::V6 => HashMembers::new(set_type, options.netmask).map(Members::V6),
             }
             .unwrap_or_else(|| Members::ListSet(list_set::ListSet::default())),
         };

@@ -43,10 +43,21 @@ pub type Map<K> = hashbrown::HashMap<K, ElemExt, BuildHasherDefault<KeyHasher>>;
 /// A set's address type: `u32` for `family inet`, `u128` for `family inet6` (the
 /// kernel's `ipv4`/`ipv6` variants of each hash type, here one generic code path).
 pub trait SetAddr:
-    Copy + Eq + Ord + Hash + Default + std::fmt::Debug + Send + Sync + 'static
+    Copy
+    + Eq
+    + Ord
+    + Hash
+    + Default
+    + std::fmt::Debug
+    + std::ops::BitAnd<Output = Self>
+    + Send
+    + Sync
+    + 'static
 {
     /// The host prefix length (the kernel's HOST_MASK).
     const BITS: u8;
+    /// The netmask of `len` bits.
+    fn mask(len: u8) -> Self;
     /// The network part at `len` bits.
     fn masked(self, len: u8) -> Self;
     /// The last address of the network `self`/`len`.
@@ -63,6 +74,9 @@ pub trait SetAddr:
 
 impl SetAddr for u32 {
     const BITS: u8 = 32;
+    fn mask(len: u8) -> u32 {
+        crate::ruleset::prefix_mask(len)
+    }
     #[inline]
     fn masked(self, len: u8) -> u32 {
         crate::ruleset::prefix_mask(len) & self
@@ -94,6 +108,9 @@ impl SetAddr for u32 {
 
 impl SetAddr for u128 {
     const BITS: u8 = 128;
+    fn mask(len: u8) -> u128 {
+        crate::ruleset::prefix_mask6(len)
+    }
     #[inline]
     fn masked(self, len: u8) -> u128 {
         crate::ruleset::prefix_mask6(len) & self

@@ -1003,3 +1003,63 @@ fn the_slash16_filter_covers_ipv6_networks() {
     assert!(s.may_hold(v6("fd00::1")));
     assert!(!s.may_hold(v6("fe80::1")));
 }
+
+#[test]
+fn hash_ip_netmask_stores_and_looks_up_blocks() {
+    let mut t = tables(&[
+        (
+            "b4",
+            SetType::HashIp,
+            SetOptions {
+                netmask: Some(24),
+                ..SetOptions::default()
+            },
+        ),
+        (
+            "b6",
+            SetType::HashIp,
+            SetOptions {
+                netmask: Some(64),
+                ..inet6()
+            },
+        ),
+        (
+            "host",
+            SetType::HashIp,
+            SetOptions {
+                netmask: Some(32),
+                ..SetOptions::default()
+            },
+        ),
+    ]);
+    assert_eq!(t.by_name("host").unwrap().set.options.netmask, None);
+    add(&mut t, "b4", Elem::Ip(ip("10.0.0.7")));
+    add(&mut t, "b6", Elem::Ip(ip("2001:db8::1")));
+    let (b4, b6) = (t.index("b4").unwrap(), t.index("b6").unwrap());
+    // The whole /24 (/64) matches, by the fast path and the general one.
+    assert_eq!(t.test_addr(b4, v4("10.0.0.200"), 100, 0), Some(true));
+    assert_eq!(t.test_addr(b4, v4("10.0.1.1"), 100, 0), Some(false));
+    assert!(t.test_packet(b4, &pkt("10.0.0.99", "1.1.1.1"), SRC, &none(), 0));
+    let p6 = pkt6("2001:db8::ffff", "::1", IPPROTO_UDP, Some((1, 2)));
+    assert!(t.test_packet(b6, &p6, SRC, &none(), 0));
+    let p6b = pkt6("2001:db8:0:1::1", "::1", IPPROTO_UDP, Some((1, 2)));
+    assert!(!t.test_packet(b6, &p6b, SRC, &none(), 0));
+    // Stored masked; another address of the block is the same element.
+    let set = t.set_mut("b4").unwrap();
+    assert_eq!(set.elements(0)[0].0, Elem::Ip(ip("10.0.0.0")));
+    assert_eq!(
+        set.add(&Elem::Ip(ip("10.0.0.9")), &AddExt::default(), false, 0),
+        Err(SetError::AlreadyAdded)
+    );
+    // -j SET adds the packet's block.
+    assert_eq!(
+        t.by_name("b6").unwrap().set.packet_elem(&p6b, SRC),
+        Some(Elem::Ip(ip("2001:db8:0:1::")))
+    );
+    // Deleting any address of the block deletes it.
+    t.set_mut("b6")
+        .unwrap()
+        .del(&Elem::Ip(ip("2001:db8::5")), false, 0)
+        .unwrap();
+    assert!(!t.test_packet(b6, &p6, SRC, &none(), 0));
+}

@@ -328,6 +328,7 @@ impl IpSet {
                 Family::V4 => HashMembers::new(set_type, options.netmask).map(Members::V4),
                 Family::V6 => HashMembers::new(set_type, options.netmask).map(Members::V6),
             }
+            // Not reached: every other type is a hash type.
             .unwrap_or_else(|| Members::ListSet(list_set::ListSet::default())),
         };
         IpSet {

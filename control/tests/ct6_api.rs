@@ -574,3 +574,49 @@ fn events_of_the_ipv6_table_stream_unless_another_family_is_asked_for() {
     });
     assert!(quiet.is_err(), "the IPv4 stream stays quiet: {quiet:?}");
 }
+
+/// `conntrack -E -s 2001:db8:1::/64`: the stream of the entries from that network only,
+/// and `-U` reports its change as UPDATE (as ctnetlink's IPCT_MARK event does).
+#[test]
+fn events_filtered_by_ipv6_prefix_and_the_update_of_a_mark() {
+    let mut d = Daemon::start();
+    let subscribe = |d: &mut Daemon, src: &str| {
+        let req = pb::EventsRequest {
+            types: vec![],
+            filter: Some(pb::ConntrackFilter {
+                orig_src: Some(src.into()),
+                family: Some(6),
+                ..Default::default()
+            }),
+        };
+        d.rt.block_on(d.ct.events(req))
+            .expect("events")
+            .into_inner()
+    };
+    let mut lan = subscribe(&mut d, "2001:db8:1::/64");
+    let mut other = subscribe(&mut d, "2001:db8:2::/64");
+    d.send_from_lan(&[udp(5353, 53)]);
+    let next = |d: &Daemon, s: &mut tonic::Streaming<pb::ConntrackEvent>| {
+        d.rt.block_on(async { tokio::time::timeout(PATIENCE, s.message()).await })
+            .expect("an event")
+            .expect("no error")
+            .expect("the stream goes on")
+    };
+    assert_eq!(next(&d, &mut lan).r#type, "NEW");
+    let (code, _, err) = d.conntrack(&["-U", "-s", HOST, "-m", "42"]);
+    assert_eq!(code, 0, "{err}");
+    let ev = next(&d, &mut lan);
+    let line = control::ctl::ct_format::event_line(&ev.r#type, ev.entry.as_ref().unwrap(), false);
+    assert_eq!(
+        masked(&line),
+        " [UPDATE] udp      17 T src=2001:db8:1::10 dst=2001:db8:99::5 sport=5353 dport=53 \
+         [UNREPLIED] src=2001:db8:99::5 dst=2001:db8:1::10 sport=53 dport=5353 mark=42\n"
+    );
+    let quiet = d.rt.block_on(async {
+        tokio::time::timeout(std::time::Duration::from_millis(300), other.message()).await
+    });
+    assert!(
+        quiet.is_err(),
+        "another network's stream stays quiet: {quiet:?}"
+    );
+}

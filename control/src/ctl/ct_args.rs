@@ -83,6 +83,7 @@ Commands:
   -L [table] [options]\t\tList conntrack or expectation table
   -G [table] parameters\t\tGet conntrack or expectation
   -D [table] parameters\t\tDelete conntrack or expectation
+  -U [table] parameters\t\tUpdate a conntrack
   -E [table] [options]\t\tShow events
   -F [table]\t\t\tFlush table
   -C [table]\t\t\tShow counter

@@ -286,6 +286,10 @@ fn refused_options_say_what_conntrack_says() {
         err("-U -s 2001:db8::3 -m 5 -f ipv4"),
         usage("mismatched address family")
     );
+    assert_eq!(
+        err("-L -f ipv4 -f ipv6"),
+        usage("mismatched address family")
+    );
     assert_eq!(err("-L -s 2001:db8::/129"), usage("Invalid netmask"));
     assert_eq!(err("-L -s 2001:db8::/x"), usage("Invalid netmask"));
     assert_eq!(err("-L -s 10.0.0.0/x"), usage("Invalid netmask"));

@@ -7,7 +7,7 @@ mod support;
 
 use control::config::Config;
 use control::iptables::{restore, RestoreOptions};
-use dataplane::handoff::{Handoff, OwnerDirectory};
+use dataplane::handoff::{Handoff, OwnerDirectory, OwnerDirectory6};
 use dataplane::pipeline::{CompiledRuleset, Pipeline};
 use dataplane::port::{MacAddr, MemPort, Port, PortId};
 use dataplane::ruleset::Ruleset;
@@ -63,7 +63,8 @@ fn pipeline() -> Pipeline {
 
 fn workers(inbox: usize) -> (Vec<Worker>, Arc<Handoff>) {
     let dir = Arc::new(OwnerDirectory::for_conntrack_max(65536));
-    let h = Arc::new(Handoff::new(2, inbox, dir));
+    let dir6 = Arc::new(OwnerDirectory6::for_conntrack_max(65536));
+    let h = Arc::new(Handoff::new(2, inbox, dir, dir6));
     let ws = (0..2)
         .map(|i| Worker::multicore(pipeline(), i, 32, 2, i, h.clone()))
         .collect();

@@ -72,6 +72,10 @@ pub trait CtAddr: Copy + Eq + Hash + Debug + std::fmt::Display + Send + Sync + '
     /// The tuple when the family is IPv4: what only IPv4 has (the multi-core owner
     /// directory, FTP expectations) reads it.
     fn as_v4(t: &Tuple<Self>) -> Option<&Tuple<Ipv4Addr>>;
+
+    /// The tuple's addresses as the multi-core owner directory keeps them (exactly).
+    type DirWords: super::owners::AddrWords;
+    fn dir_words(t: &Tuple<Self>) -> Self::DirWords;
 }
 
 impl CtAddr for Ipv4Addr {
@@ -172,6 +176,12 @@ impl CtAddr for Ipv4Addr {
     #[inline]
     fn as_v4(t: &Tuple<Ipv4Addr>) -> Option<&Tuple<Ipv4Addr>> {
         Some(t)
+    }
+
+    type DirWords = [u64; 1];
+    #[inline(always)]
+    fn dir_words(t: &Tuple<Ipv4Addr>) -> [u64; 1] {
+        super::owners::v4_words(t)
     }
 }
 
@@ -305,5 +315,11 @@ impl CtAddr for Ipv6Addr {
     #[inline]
     fn as_v4(_: &Tuple<Ipv6Addr>) -> Option<&Tuple<Ipv4Addr>> {
         None
+    }
+
+    type DirWords = [u64; 4];
+    #[inline(always)]
+    fn dir_words(t: &Tuple<Ipv6Addr>) -> [u64; 4] {
+        super::owners::v6_words(t)
     }
 }

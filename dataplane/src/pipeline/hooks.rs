@@ -206,7 +206,7 @@ impl Pipeline {
             Reassembly::Held => Err(Stop::Held),
             Reassembly::Dropped => Err(Stop::Drop(DropReason::Defrag)),
             Reassembly::Complete(whole, max) => {
-                if self.multicore.is_some() && self.defer_datagram(pkt, &whole, max) {
+                if self.multicore.is_some() && self.defer_datagram(pkt, &whole, max, None) {
                     return Err(Stop::Held);
                 }
                 let mark = pkt.buf.mark;

@@ -156,7 +156,9 @@ impl Pipeline {
             return Err(Stop::MALFORMED);
         }
         let to_group = dst_mac.is_multicast();
-        let pkt = Pkt::new6(frame, Some(port), Some(mac));
+        let mut pkt = Pkt::new6(frame, Some(port), Some(mac));
+        // A datagram another worker reassembled leaves cut as it came.
+        pkt.frag6 = self.handed_frag6.take();
         if self.ipv6_for_us(port, dst) {
             return self.local_in6(pkt, port_mac, to_group, out);
         }

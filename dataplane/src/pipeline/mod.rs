@@ -296,6 +296,9 @@ pub struct Pipeline {
     multicore: Option<owner::Multicore>,
     /// Reassembled datagrams owned by other workers (`take_deferred`).
     deferred: Vec<(u16, crate::handoff::Handed)>,
+    /// How the IPv6 datagram another worker reassembled and handed here came cut
+    /// (`receive_handed`): `ipv6_in` gives it to the packet.
+    handed_frag6: Option<crate::defrag6::Frag6>,
 }
 
 impl Pipeline {
@@ -362,6 +365,7 @@ impl Pipeline {
             now_ns: 0,
             multicore: None,
             deferred: Vec::new(),
+            handed_frag6: None,
         }
     }
 

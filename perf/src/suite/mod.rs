@@ -17,7 +17,7 @@ use crate::pktgen::packet::MIN_SIZE6;
 use crate::pktgen::rx::RxCounter;
 use crate::pktgen::Generator;
 use dataplane::conntrack::{Conntrack, CtConfig};
-use dataplane::handoff::{Handoff, OwnerDirectory};
+use dataplane::handoff::{Handoff, OwnerDirectory, OwnerDirectory6};
 use dataplane::pipeline::CompiledRuleset;
 use dataplane::port::dpdk::Eal;
 use dataplane::worker::Worker;
@@ -243,6 +243,7 @@ fn run_workers(
             workers,
             4096,
             Arc::new(OwnerDirectory::new((ct.max as usize * 4).min(1 << 26))),
+            Arc::new(OwnerDirectory6::new((ct.max as usize * 4).min(1 << 24))),
         ))
     });
     let results = Mutex::new(Vec::new());

@@ -477,27 +477,6 @@ fn a_stateful_filter_lets_answers_back_and_nothing_else() {
     );
 }
 
-/// IPv6 connections are not handed between workers yet: a ruleset that needs IPv6
-/// conntrack is refused for more than one worker, with the reason.
-#[test]
-fn stateful_ipv6_rules_are_refused_on_more_than_one_worker() {
-    let mut rs6 = Ruleset::new(Family::V6);
-    let text = "*filter\n-A FORWARD -m state --state ESTABLISHED -j ACCEPT\nCOMMIT\n";
-    restore(text, &mut rs6, RestoreOptions::default()).unwrap();
-    let rs = Ruleset {
-        ip6: Some(Arc::new(rs6)),
-        ..Ruleset::default()
-    };
-    let compiled = CompiledRuleset::compile(&rs, 1);
-    assert!(compiled.ip6.needs_conntrack);
-    assert!(control::daemon::check_workers(&compiled, 1).is_ok());
-    let e = control::daemon::check_workers(&compiled, 2).unwrap_err();
-    assert!(e.contains("run on one worker for now"), "{e}");
-    // Stateless IPv6 rules run on any number of workers.
-    let stateless = CompiledRuleset::compile(&Ruleset::default(), 1);
-    assert!(control::daemon::check_workers(&stateless, 4).is_ok());
-}
-
 /// Cuts `ip` (no extension headers) into fragments of at most `size` bytes, id 0xabcd.
 fn fragments(ip: &[u8], size: usize) -> Vec<Vec<u8>> {
     let f = dataplane::defrag6::Frag6 {

@@ -431,9 +431,6 @@ pub fn start(cfg: Config, rules: Ruleset, ports: Ports, opts: Options) -> Result
         )
         .map_err(|e| e.to_string())?,
     );
-    shared.set_workers(workers as u64);
-    let (_, compiled) = shared.current_rules();
-    super::check_workers(&compiled, workers as u64)?;
     let ct_cfg = CtConfig::from_tunables(|n| cfg.tunable(n));
 
     // Multi-core NAT: the owner directories, IPv4 and IPv6 (both tuples of every

@@ -254,7 +254,8 @@ pub struct Pipeline {
     /// collects them (`collect_nflog`: no capture is configured, so nothing is copied).
     nflog: Option<Vec<crate::ruleset::targets::nflog::NflogRecord>>,
     defrag: Defrag,
-    /// IPv6 reassembly (per worker: a stateful ip6tables ruleset runs on one worker).
+    /// IPv6 reassembly (per worker: the fragments of a datagram meet at its fragment home,
+    /// `owner_of`).
     defrag6: crate::defrag6::Defrag6,
     counters: Vec<Counters>,
     state: Vec<RuleState>,

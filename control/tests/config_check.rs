@@ -83,7 +83,8 @@ fn a_stateful_ipv6_ruleset_passes_with_two_workers() {
     let (code, out, err) = nfdp_config_check(&dir, "two.toml");
     assert_eq!((code, err.as_str()), (0, ""), "{out}");
     assert!(
-        out.starts_with("two.toml: ok (1 port, 2 workers, ") && out.contains("rules6 s.rules6: 2 rules"),
+        out.starts_with("two.toml: ok (1 port, 2 workers, ")
+            && out.contains("rules6 s.rules6: 2 rules"),
         "{out}"
     );
 }

@@ -8,13 +8,12 @@
 mod support;
 
 use control::iptables::{restore, RestoreOptions};
-use dataplane::pipeline::{CompiledRuleset, DropReason, Emit, Pipeline};
+use dataplane::pipeline::{DropReason, Emit, Pipeline};
 use dataplane::port::{PacketBuf, PortId};
 use dataplane::ruleset::{Family, Ruleset};
 use dataplane::wire::checksum;
 use dataplane::wire::IpProtocol;
 use std::net::Ipv6Addr;
-use std::sync::Arc;
 
 const CONFIG: &str = r#"
 [[port]]

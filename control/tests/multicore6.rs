@@ -199,8 +199,11 @@ const ACK: u8 = 0x10;
 fn a_reply_on_the_other_worker_is_handed_to_the_owner_and_accepted() {
     let (mut ws, h) = workers();
     let (mut lan, mut wan) = ports();
-    lan.inject(0, &frame(LAN_MAC, &tcp(HOST, FAR, (40000, 80), SYN, 1000, 0)))
-        .unwrap();
+    lan.inject(
+        0,
+        &frame(LAN_MAC, &tcp(HOST, FAR, (40000, 80), SYN, 1000, 0)),
+    )
+    .unwrap();
     settle(&mut ws, &mut lan, &mut wan, &h, T0);
     assert_eq!(sent(&mut wan).len(), 1, "the SYN forwarded");
     assert_eq!(ct6_lens(&ws), [1, 0]);
@@ -267,7 +270,11 @@ fn fragments_of_a_reply_meet_at_their_home_and_reach_the_owner() {
     assert_eq!(idents, (0x7700..0x7708).collect::<Vec<_>>(), "as they came");
     let carried: usize = back.iter().map(|p| p.len() - 48).sum();
     assert_eq!(carried, 8 * (8 + 400));
-    assert_eq!(ct6_lens(&ws), [0, 1], "one connection, in its owner's shard");
+    assert_eq!(
+        ct6_lens(&ws),
+        [0, 1],
+        "one connection, in its owner's shard"
+    );
     let ct = ws[1].pipeline.conntrack6();
     let e = ct.entries().next().unwrap();
     assert_eq!(
@@ -336,7 +343,11 @@ fn host_ipv6_output_is_handed_to_the_owner_of_its_connection() {
     assert_eq!(ct6_lens(&ws), [0, 1]);
     let ct = ws[1].pipeline.conntrack6();
     let e = ct.entries().next().unwrap();
-    assert_eq!(ct.counters_of(e).packets, [1, 1], "the answer seen as the reply");
+    assert_eq!(
+        ct.counters_of(e).packets,
+        [1, 1],
+        "the answer seen as the reply"
+    );
 }
 
 /// A new connection whose reply tuple another worker already registered clashes: its
@@ -353,8 +364,11 @@ fn a_tuple_another_worker_holds_is_refused() {
         dport: 40004,
     };
     h.directory6().register(&reply, 1).unwrap();
-    lan.inject(0, &frame(LAN_MAC, &tcp(HOST, FAR, (40004, 80), SYN, 1000, 0)))
-        .unwrap();
+    lan.inject(
+        0,
+        &frame(LAN_MAC, &tcp(HOST, FAR, (40004, 80), SYN, 1000, 0)),
+    )
+    .unwrap();
     settle(&mut ws, &mut lan, &mut wan, &h, T0);
     assert!(sent(&mut wan).is_empty(), "the clashing SYN dropped");
     assert_eq!(ct6_lens(&ws), [0, 0]);

@@ -398,6 +398,46 @@ mod tests {
         assert_eq!(d.refused(), (0, 1));
     }
 
+    fn t6(src: &str, dst: &str, sport: u16) -> Tuple<Ipv6Addr> {
+        Tuple {
+            src: src.parse().unwrap(),
+            dst: dst.parse().unwrap(),
+            proto: 6,
+            sport,
+            dport: 443,
+        }
+    }
+
+    /// IPv6 keys are the whole addresses: tuples that differ in any half of either
+    /// address, or only by which end is which, never match one another.
+    #[test]
+    fn ipv6_tuples_match_exactly_and_a_clash_is_refused() {
+        let d = OwnerDirectory6::new(1024);
+        let a = t6("2001:db8:1::10", "2001:db8:99::5", 40000);
+        assert_eq!(d.register(&a, 1), Ok(()));
+        assert_eq!(d.register(&a, 0), Err(RegisterError::Taken(1)));
+        assert_eq!(d.lookup(&a), Some(1));
+        let near = [
+            t6("2001:db8:1::11", "2001:db8:99::5", 40000),
+            t6("2001:db8:2::10", "2001:db8:99::5", 40000),
+            t6("2001:db8:1::10", "2001:db8:99::4", 40000),
+            t6("2001:db8:1::10", "2001:db9:99::5", 40000),
+            t6("2001:db8:99::5", "2001:db8:1::10", 40000),
+            // The halves of the source swapped.
+            t6("0:0:0:10:2001:db8:1:0", "2001:db8:99::5", 40000),
+            t6("2001:db8:1::10", "2001:db8:99::5", 40001),
+        ];
+        for n in &near {
+            assert_eq!(d.lookup(n), None, "{n:?}");
+            assert_eq!(d.register(n, 0), Ok(()), "{n:?} is another key");
+        }
+        assert_eq!(d.len(), 1 + near.len());
+        assert!(!d.unregister(&a, 0), "only the owner removes it");
+        assert!(d.unregister(&a, 1));
+        assert_eq!(d.lookup(&a), None);
+        assert_eq!(d.refused(), (0, 1));
+    }
+
     #[test]
     fn tombstones_are_reused_and_lookups_stay_bounded() {
         let d = OwnerDirectory::new(256);

@@ -10,7 +10,11 @@
 //!    slice of every pool), and where a new connection to the appliance is created, so
 //!    its next packets find it the same way;
 //! 4. anything else: here (RSS with a symmetric key brings both directions of an
-//!    untranslated flow to one worker, and a new flow starts where RSS put it).
+//!    untranslated flow to one worker, and a new flow starts where RSS put it). The
+//!    lab's af_packet fanout hashes symmetrically too (`__skb_get_hash_symmetric`), but
+//!    an IPv6 packet with a flow label is hashed on its addresses alone and one without
+//!    on its ports as well: a flow labelled one way only may arrive split, and rules 1-2
+//!    bring its packets together.
 //!
 //! An ICMP error is decided by the packet it quotes (the tuple of the direction the
 //! error travels), as conntrack relates it.
@@ -22,9 +26,10 @@
 //!
 //! Fragments: a non-first fragment has no ports, so all fragments of a datagram go to
 //! one "fragment home", a hash of (source, destination, protocol, IP id) over the
-//! workers (IPv6: source, destination and the fragment header's identification). It reassembles them; the whole datagram, now with its ports, is then
-//! decided by the rules above and handed on once more if it belongs elsewhere
-//! (`take_deferred`). The receiver of that datagram gets it unfragmented and never hands
+//! workers (IPv6: source, destination and the fragment header's identification). It
+//! reassembles them; the whole datagram, now with its ports, is then decided by the
+//! rules above and handed on once more if it belongs elsewhere (`take_deferred`; an
+//! IPv6 one carries its `Frag6` so the owner sends it on cut as it came). The receiver of that datagram gets it unfragmented and never hands
 //! it on, so nothing travels more than two hops and no connection is created twice.
 
 use super::{Emit, Pipeline, Pkt};

@@ -400,3 +400,31 @@ fn neighbour_solicitations_are_answered_on_either_worker() {
     assert!(back.iter().all(|p| p[6] == 58 && p[40] == 136));
     assert_eq!(h.stats(0).sent + h.stats(1).sent, 0, "nothing handed");
 }
+
+/// `owner_of` reads a frame before any check: every truncation of every kind of IPv6
+/// packet above, and a payload length that lies, is answered without a panic.
+#[test]
+fn owner_of_reads_truncated_ipv6_frames_safely() {
+    let (ws, _h) = workers();
+    let p = &ws[0].pipeline;
+    let syn = tcp(HOST, FAR, (40000, 80), SYN, 1000, 0);
+    let reply = udp(FAR, HOST, (53, 50001), &[7; 300]);
+    let [first, last] = fragments(&reply, 200, 9);
+    let mut icmp = vec![1, 3, 0, 0, 0, 0, 0, 0];
+    icmp.extend_from_slice(&syn);
+    let error = ipv6(ROUTER, HOST, 58, &icmp, 2);
+    for ip in [&syn, &reply, &first, &last, &error] {
+        let f = frame(WAN_MAC, ip);
+        for n in 0..=f.len() {
+            if let Some(w) = p.owner_of(&f[..n]) {
+                assert!(w < 2);
+            }
+            let _ = p.owner_of_packet(&ip[..n.min(ip.len())]);
+        }
+        let mut long = ip.to_vec();
+        long[4..6].copy_from_slice(&u16::MAX.to_be_bytes());
+        let _ = p.owner_of_packet(&long);
+    }
+    // An error about no known connection stays where it landed.
+    assert_eq!(p.owner_of(&frame(WAN_MAC, &error)), None);
+}

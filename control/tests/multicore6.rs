@@ -44,6 +44,7 @@ const RULES6: &str = "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n\
     -A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n\
     -A INPUT -p ipv6-icmp -j ACCEPT\n\
     -A INPUT -i lan0 -p tcp -m tcp --dport 8081 -m conntrack --ctstate NEW -j ACCEPT\n\
+    -A INPUT -i lan0 -p udp -m udp --dport 5353 -m conntrack --ctstate NEW -j ACCEPT\n\
     -A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n\
     -A FORWARD -s 2001:db8:1::/64 -i lan0 -p tcp -m tcp --dport 80 -m conntrack --ctstate NEW -j ACCEPT\n\
     -A FORWARD -s 2001:db8:1::/64 -i lan0 -p udp -m udp --dport 53 -m conntrack --ctstate NEW -j ACCEPT\n\
@@ -348,6 +349,45 @@ fn host_ipv6_output_is_handed_to_the_owner_of_its_connection() {
         [1, 1],
         "the answer seen as the reply"
     );
+}
+
+/// The host's fragmented IPv6 answers, their fragments all on the TAP queue of the worker
+/// that does not hold the connection: each datagram's fragments meet at its fragment
+/// home, and a datagram reassembled away from the owner is handed on to it (not run
+/// there, where its reply tuple would clash with the owner's registration), which sends
+/// it on cut as it came.
+#[test]
+fn host_ipv6_fragments_meet_at_their_home_and_leave_from_the_owner() {
+    let (mut ws, h) = workers();
+    let (mut lan, mut wan) = ports();
+    // 5353 % 2: the connection lives on worker 1.
+    let ask = udp(HOST, APPLIANCE, (40005, 5353), b"ask");
+    lan.inject(0, &frame(LAN_MAC, &ask)).unwrap();
+    settle(&mut ws, &mut lan, &mut wan, &h, T0);
+    assert_eq!(ct6_lens(&ws), [0, 1]);
+    for id in 0..8 {
+        let answer = udp(APPLIANCE, HOST, (5353, 40005), &[5; 400]);
+        for f in fragments(&answer, 200, 0x5500 + id) {
+            ws[0].output(PacketBuf::from_slice(&f), T0 + SEC);
+        }
+    }
+    settle(&mut ws, &mut lan, &mut wan, &h, T0 + SEC);
+    let back = sent(&mut lan);
+    assert_eq!(back.len(), 16, "two fragments out per datagram");
+    let mut idents: Vec<u32> = back
+        .iter()
+        .map(|p| u32::from_be_bytes([p[44], p[45], p[46], p[47]]))
+        .collect();
+    idents.sort();
+    idents.dedup();
+    assert_eq!(idents, (0x5500..0x5508).collect::<Vec<_>>());
+    assert_eq!(ct6_lens(&ws), [0, 1], "no second entry on the fragment home");
+    let ct = ws[1].pipeline.conntrack6();
+    let e = ct.entries().next().unwrap();
+    assert_eq!(ct.counters_of(e).packets, [1, 8]);
+    assert!(ws[0].pipeline.defrag6_stats().reassembled > 0);
+    assert!(ws[1].pipeline.defrag6_stats().reassembled > 0);
+    assert_eq!(h.directory6().refused(), (0, 0));
 }
 
 /// A new connection whose reply tuple another worker already registered clashes: its

@@ -28,7 +28,8 @@ pub struct Handed {
     /// unfragmentable part), so it leaves cut the same way (`transmit6_within`).
     pub frag6: Option<Frag6>,
     /// An IPv4 or IPv6 packet the host sent through the TAP port (no Ethernet header):
-    /// it takes the OUTPUT path on the owner; `port` is unused.
+    /// it takes the OUTPUT path on the owner; `port` is unused (`frame.port` is the port
+    /// a link-local destination is reached by).
     pub from_host: bool,
 }
 

@@ -126,6 +126,11 @@ impl Worker {
             }
         }
         self.pipeline.output(packet, now_ns, &mut self.emits);
+        // A datagram of the host's reassembled here (its fragment home) for its owner.
+        if let Some((me, h)) = self.handoff.take() {
+            self.hand_deferred(me, &h);
+            self.handoff = Some((me, h));
+        }
     }
 
     /// Processes up to a burst per port of what other workers handed over.
@@ -136,11 +141,7 @@ impl Worker {
         let mut n = 0;
         while n < self.burst * ports.max(1) {
             let Some(p) = h.receive(me) else { break };
-            if p.from_host {
-                self.pipeline.output(p.frame, now_ns, &mut self.emits);
-            } else {
-                self.pipeline.receive_handed(p, now_ns, &mut self.emits);
-            }
+            self.pipeline.receive_handed(p, now_ns, &mut self.emits);
             self.hand_deferred(me, &h);
             n += 1;
         }

@@ -302,6 +302,7 @@ impl Pipeline {
         };
         let (port, next_hop) = hop.ok_or(Stop::Drop(DropReason::NoRoute))?;
         let mut pkt = Pkt::new6(buf, None, None);
+        pkt.frag6 = self.handed_frag6.take();
         pkt.out_port = Some(port);
         self.defragment6(&mut pkt, IIF_OUTPUT)?;
         self.gate6(&mut pkt);

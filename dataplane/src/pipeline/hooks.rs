@@ -310,6 +310,7 @@ impl Pipeline {
         }
         let mut pkt = Pkt::new(buf, None, None);
         pkt.notrack = notrack;
+        pkt.frag_max = std::mem::take(&mut self.handed_frag_max);
         if Ipv4Packet::new_checked(pkt.buf.data()).is_err() {
             return Err(Stop::MALFORMED);
         }

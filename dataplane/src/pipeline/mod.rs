@@ -297,9 +297,11 @@ pub struct Pipeline {
     multicore: Option<owner::Multicore>,
     /// Reassembled datagrams owned by other workers (`take_deferred`).
     deferred: Vec<(u16, crate::handoff::Handed)>,
-    /// How the IPv6 datagram another worker reassembled and handed here came cut
-    /// (`receive_handed`): `ipv6_in` gives it to the packet.
+    /// How the datagram another worker reassembled and handed here came cut
+    /// (`receive_handed`, `output_handed`): `ipv6_in` and the OUTPUT paths give it to the
+    /// packet (taken: only the handed packet gets it, not what it generates).
     handed_frag6: Option<crate::defrag6::Frag6>,
+    handed_frag_max: usize,
 }
 
 impl Pipeline {
@@ -367,6 +369,7 @@ impl Pipeline {
             multicore: None,
             deferred: Vec::new(),
             handed_frag6: None,
+            handed_frag_max: 0,
         }
     }
 

@@ -306,6 +306,7 @@ impl Pipeline {
     /// After reassembly: hands the whole datagram (IPv4 or IPv6) to its owner when that
     /// is another worker; `true` when it did (the packet goes no further here).
     /// `frag_max` / `frag6`: how it came cut, so it leaves the owner cut the same way.
+    /// A datagram of the host's (OUTPUT, no link header) goes on as the host's.
     pub(super) fn defer_datagram(
         &mut self,
         pkt: &Pkt,
@@ -313,23 +314,28 @@ impl Pipeline {
         frag_max: usize,
         frag6: Option<Frag6>,
     ) -> bool {
-        let (Some(mac), Some(port)) = (pkt.mac_header, pkt.in_port) else {
+        let from_host = pkt.in_port.is_none();
+        if !from_host && pkt.mac_header.is_none() {
             return false;
-        };
+        }
         let Some(owner) = self.owner_of_packet(whole) else {
             return false;
         };
         let mut frame = PacketBuf::from_slice(whole);
-        frame.prepend(14).copy_from_slice(&mac);
+        if let Some(mac) = pkt.mac_header {
+            frame.prepend(14).copy_from_slice(&mac);
+        }
         frame.mark = pkt.buf.mark;
+        // The host's: the port a link-local destination is reached by.
+        frame.port = pkt.buf.port;
         self.deferred.push((
             owner,
             Handed {
-                port,
+                port: pkt.in_port.unwrap_or(pkt.buf.port),
                 frame,
                 frag_max,
                 frag6,
-                from_host: false,
+                from_host,
             },
         ));
         true
@@ -343,8 +349,15 @@ impl Pipeline {
     /// A frame another worker handed over: processed here whatever `owner_of` says.
     /// Its `frag_max` / `frag6` say how a datagram the sender reassembled came cut.
     pub fn receive_handed(&mut self, p: Handed, now_ns: u64, out: &mut Vec<Emit>) {
-        self.handed_frag6 = p.frag6;
-        self.receive_frame(p.port, p.frame, p.frag_max, now_ns, out);
+        if p.from_host {
+            self.handed_frag6 = p.frag6;
+            self.handed_frag_max = p.frag_max;
+            self.output(p.frame, now_ns, out);
+            self.handed_frag_max = 0;
+        } else {
+            self.handed_frag6 = p.frag6;
+            self.receive_frame(p.port, p.frame, p.frag_max, now_ns, out);
+        }
         self.handed_frag6 = None;
     }
 }

@@ -381,7 +381,11 @@ fn host_ipv6_fragments_meet_at_their_home_and_leave_from_the_owner() {
     idents.sort();
     idents.dedup();
     assert_eq!(idents, (0x5500..0x5508).collect::<Vec<_>>());
-    assert_eq!(ct6_lens(&ws), [0, 1], "no second entry on the fragment home");
+    assert_eq!(
+        ct6_lens(&ws),
+        [0, 1],
+        "no second entry on the fragment home"
+    );
     let ct = ws[1].pipeline.conntrack6();
     let e = ct.entries().next().unwrap();
     assert_eq!(ct.counters_of(e).packets, [1, 8]);

@@ -69,13 +69,20 @@ pub trait CtAddr: Copy + Eq + Hash + Debug + std::fmt::Display + Send + Sync + '
     /// The address as conntrack-tools print it (glibc's inet_ntop).
     fn write_user(self, out: &mut String);
 
-    /// The tuple when the family is IPv4: what only IPv4 has (the multi-core owner
-    /// directory, FTP expectations) reads it.
+    /// The tuple when the family is IPv4: what only IPv4 has (FTP expectations, the
+    /// conntrack filters' addresses) reads it.
     fn as_v4(t: &Tuple<Self>) -> Option<&Tuple<Ipv4Addr>>;
 
     /// The tuple's addresses as the multi-core owner directory keeps them (exactly).
     type DirWords: super::owners::AddrWords;
     fn dir_words(t: &Tuple<Self>) -> Self::DirWords;
+
+    /// NAT's address of `lo..=hi` for a connection from `src` to `dst`
+    /// (find_best_ips_proto: `nat::pick_addr`, `nat::pick_addr6`).
+    fn nat_pick(lo: Self, hi: Self, src: Self, dst: Self, persistent: bool) -> Self;
+
+    /// The address folded to at most 48 bits, to seed NAT's port search.
+    fn seed_word(self) -> u64;
 }
 
 impl CtAddr for Ipv4Addr {
@@ -182,6 +189,16 @@ impl CtAddr for Ipv4Addr {
     #[inline(always)]
     fn dir_words(t: &Tuple<Ipv4Addr>) -> [u64; 1] {
         super::owners::v4_words(t)
+    }
+
+    #[inline]
+    fn nat_pick(lo: Self, hi: Self, src: Self, dst: Self, persistent: bool) -> Self {
+        super::nat::pick_addr(lo, hi, src, dst, persistent)
+    }
+
+    #[inline]
+    fn seed_word(self) -> u64 {
+        u64::from(u32::from(self))
     }
 }
 
@@ -321,5 +338,16 @@ impl CtAddr for Ipv6Addr {
     #[inline(always)]
     fn dir_words(t: &Tuple<Ipv6Addr>) -> [u64; 4] {
         super::owners::v6_words(t)
+    }
+
+    #[inline]
+    fn nat_pick(lo: Self, hi: Self, src: Self, dst: Self, persistent: bool) -> Self {
+        super::nat::pick_addr6(lo, hi, src, dst, persistent)
+    }
+
+    #[inline]
+    fn seed_word(self) -> u64 {
+        let v = u128::from(self);
+        u64::from(crate::hash::mix64(v as u64 ^ (v >> 64) as u64) as u32)
     }
 }

@@ -66,6 +66,10 @@ fn a6(s: &str) -> Ipv6Addr {
 }
 
 fn workers() -> (Vec<Worker>, Arc<Handoff>) {
+    workers_with(RULES6)
+}
+
+fn workers_with(rules6: &str) -> (Vec<Worker>, Arc<Handoff>) {
     let h = Arc::new(Handoff::new(
         2,
         1024,
@@ -74,7 +78,7 @@ fn workers() -> (Vec<Worker>, Arc<Handoff>) {
     ));
     let ws = (0..2)
         .map(|i| {
-            let mut p = support::ipv6::pipeline(CONFIG, RULES6);
+            let mut p = support::ipv6::pipeline(CONFIG, rules6);
             // Accounting on: the tests count each connection's replies.
             let cfg = p.conntrack6().config().clone();
             p.conntrack6_mut()
@@ -471,4 +475,60 @@ fn owner_of_reads_truncated_ipv6_frames_safely() {
     }
     // An error about no known connection stays where it landed.
     assert_eq!(p.owner_of(&frame(WAN_MAC, &error)), None);
+}
+
+/// NAT66 MASQUERADE on two workers: each worker picks source ports from its own slice
+/// (`port % workers`), so a reply to the appliance's address, wherever it lands, is
+/// steered by its port to the worker that translated the connection, and goes back to
+/// the LAN host untranslated.
+#[test]
+fn masqueraded_ipv6_replies_on_the_wrong_queue_reach_the_translating_worker() {
+    let nat = "*nat\n-A POSTROUTING -o wan0 -j MASQUERADE\nCOMMIT\n\
+        *filter\n:FORWARD DROP [0:0]\n\
+        -A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n\
+        -A FORWARD -i lan0 -p tcp --dport 80 -m conntrack --ctstate NEW -j ACCEPT\nCOMMIT\n";
+    let (mut ws, h) = workers_with(nat);
+    let (mut lan, mut wan) = ports();
+    const FLOWS: u16 = 24;
+    for i in 0..FLOWS {
+        let syn = tcp(HOST, FAR, (41000 + i, 80), SYN, 1000, 0);
+        lan.inject(i % 2, &frame(LAN_MAC, &syn)).unwrap();
+    }
+    settle(&mut ws, &mut lan, &mut wan, &h, T0);
+    let out = sent(&mut wan);
+    assert_eq!(out.len(), usize::from(FLOWS));
+    assert_eq!(ct6_lens(&ws), [12, 12]);
+    let wan_addr = a6("2001:db8:ff::1").octets();
+    for p in &out {
+        assert_eq!(&p[8..24], &wan_addr, "masqueraded");
+        let nat_port = u16::from_be_bytes([p[40], p[41]]);
+        // The reply on the queue of the worker that did not translate it.
+        let translated_by = ws
+            .iter()
+            .position(|w| {
+                w.pipeline
+                    .conntrack6()
+                    .entries()
+                    .any(|e| e.reply.dport == nat_port)
+            })
+            .unwrap() as u16;
+        assert_eq!(nat_port % 2, translated_by, "from the worker's slice");
+        let reply = tcp(FAR, "2001:db8:ff::1", (80, nat_port), SYN | ACK, 5000, 1001);
+        wan.inject(1 - translated_by, &frame(WAN_MAC, &reply))
+            .unwrap();
+    }
+    settle(&mut ws, &mut lan, &mut wan, &h, T0 + SEC);
+    let back = sent(&mut lan);
+    assert_eq!(back.len(), usize::from(FLOWS), "every reply back");
+    let mut ports: Vec<u16> = back
+        .iter()
+        .map(|p| {
+            assert_eq!(&p[24..40], &a6(HOST).octets(), "un-NATed");
+            u16::from_be_bytes([p[42], p[43]])
+        })
+        .collect();
+    ports.sort();
+    assert_eq!(ports, (41000..41000 + FLOWS).collect::<Vec<_>>());
+    assert_eq!(h.stats(0).sent + h.stats(1).sent, u64::from(FLOWS));
+    assert_eq!(ct6_lens(&ws), [12, 12], "no second entry anywhere");
 }

@@ -29,7 +29,9 @@
 //! workers (IPv6: source, destination and the fragment header's identification). It
 //! reassembles them; the whole datagram, now with its ports, is then decided by the
 //! rules above and handed on once more if it belongs elsewhere (`take_deferred`; an
-//! IPv6 one carries its `Frag6` so the owner sends it on cut as it came). The receiver of that datagram gets it unfragmented and never hands
+//! IPv6 one carries its `Frag6` so the owner sends it on cut as it came). The host's own
+//! fragments (OUTPUT through the TAP port) meet the same way, and their datagram goes on
+//! to its owner as the host's. The receiver of that datagram gets it unfragmented and never hands
 //! it on, so nothing travels more than two hops and no connection is created twice.
 
 use super::{Emit, Pipeline, Pkt};

@@ -35,7 +35,7 @@
 //! it on, so nothing travels more than two hops and no connection is created twice.
 
 use super::{Emit, Pipeline, Pkt};
-use crate::conntrack::family::CtAddr;
+use crate::conntrack::family::{CtAddr, L3};
 use crate::conntrack::{ConnEntry, Conntrack, Tuple};
 use crate::defrag6::Frag6;
 use crate::handoff::{Handed, OwnerDirectory, OwnerDirectory6, RegisterError};
@@ -261,7 +261,17 @@ impl Pipeline {
                 .and_then(Tuple::<Ipv6Addr>::of_packet)
                 .and_then(|q| q.invert())?
         } else {
-            Tuple::<Ipv6Addr>::of_packet(ip.get(..end)?)?
+            // The walk above found the upper-layer header: no second one.
+            let view = crate::wire::Ipv6Packet::new_unchecked(head);
+            let l3 = L3 {
+                src: view.src_addr(),
+                dst: view.dst_addr(),
+                proto: u8::from(ext.protocol),
+                l4_start: upper,
+                l4_end: end,
+                trackable: true,
+            };
+            Tuple::from_l3(&l3, ip.get(upper..end)?)?
         };
         owner_by_tuple(mc, &self.conntrack6, &mc.dir6, &t, |a| {
             self.fib.ports().ipv6_owner(a).is_some()

@@ -8,13 +8,12 @@
 mod support;
 
 use control::iptables::{restore, RestoreOptions};
-use dataplane::pipeline::{CompiledRuleset, DropReason, Emit, Pipeline};
+use dataplane::pipeline::{DropReason, Emit, Pipeline};
 use dataplane::port::{PacketBuf, PortId};
 use dataplane::ruleset::{Family, Ruleset};
 use dataplane::wire::checksum;
 use dataplane::wire::IpProtocol;
 use std::net::Ipv6Addr;
-use std::sync::Arc;
 
 const CONFIG: &str = r#"
 [[port]]
@@ -475,27 +474,6 @@ fn a_stateful_filter_lets_answers_back_and_nothing_else() {
             && lines.contains("src=2001:0db8:0001:0000:0000:0000:0000:0010 dst=2001:0db8:0099:0000:0000:0000:0000:0005 sport=40000 dport=80"),
         "{lines}"
     );
-}
-
-/// IPv6 connections are not handed between workers yet: a ruleset that needs IPv6
-/// conntrack is refused for more than one worker, with the reason.
-#[test]
-fn stateful_ipv6_rules_are_refused_on_more_than_one_worker() {
-    let mut rs6 = Ruleset::new(Family::V6);
-    let text = "*filter\n-A FORWARD -m state --state ESTABLISHED -j ACCEPT\nCOMMIT\n";
-    restore(text, &mut rs6, RestoreOptions::default()).unwrap();
-    let rs = Ruleset {
-        ip6: Some(Arc::new(rs6)),
-        ..Ruleset::default()
-    };
-    let compiled = CompiledRuleset::compile(&rs, 1);
-    assert!(compiled.ip6.needs_conntrack);
-    assert!(control::daemon::check_workers(&compiled, 1).is_ok());
-    let e = control::daemon::check_workers(&compiled, 2).unwrap_err();
-    assert!(e.contains("run on one worker for now"), "{e}");
-    // Stateless IPv6 rules run on any number of workers.
-    let stateless = CompiledRuleset::compile(&Ruleset::default(), 1);
-    assert!(control::daemon::check_workers(&stateless, 4).is_ok());
 }
 
 /// Cuts `ip` (no extension headers) into fragments of at most `size` bytes, id 0xabcd.

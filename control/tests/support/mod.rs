@@ -9,6 +9,7 @@ pub mod frames;
 pub mod ipv6;
 pub mod ports;
 pub mod process;
+pub mod workers;
 
 use std::time::Duration;
 

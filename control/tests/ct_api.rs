@@ -153,7 +153,7 @@ impl Daemon {
 
     fn list(&mut self, f: pb::ConntrackFilter) -> Vec<pb::ConntrackEntry> {
         let mut e = self
-            .rt
+            .served.rt
             .block_on(self.ct.list(f))
             .expect("list")
             .into_inner()
@@ -164,7 +164,7 @@ impl Daemon {
 
     fn stats(&mut self) -> pb::ConntrackWorkerStats {
         let mut s = self
-            .rt
+            .served.rt
             .block_on(self.ct.stats(pb::ConntrackStatsRequest {}))
             .expect("stats")
             .into_inner()
@@ -175,7 +175,7 @@ impl Daemon {
 
     fn count(&mut self) -> (u64, u64) {
         let c = self
-            .rt
+            .served.rt
             .block_on(self.ct.count(pb::CountRequest {}))
             .expect("count")
             .into_inner();

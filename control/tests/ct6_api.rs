@@ -85,7 +85,7 @@ impl Daemon {
             "ct6-api",
             tonic::transport::Server::builder().add_service(
                 pb::conntrack_server::ConntrackServer::new(ConntrackService::new(vec![
-                    commands.clone(),
+                    commands.clone()
                 ])),
             ),
             |e| e,
@@ -234,8 +234,10 @@ fn list_delete_count_and_flush_the_ipv6_table() {
     assert_eq!(err, msg("0 flow entries have been shown."));
     // -C counts both families, as nf_conntrack_count does, and takes no -f.
     assert_eq!(d.conntrack(&["-C"]), (0, "2\n".into(), String::new()));
-    let stats =
-        d.served.rt.block_on(d.ct.clone().stats(pb::ConntrackStatsRequest {}));
+    let stats = d
+        .served
+        .rt
+        .block_on(d.ct.clone().stats(pb::ConntrackStatsRequest {}));
     let w = stats.expect("stats").into_inner().workers;
     assert_eq!(
         (w[0].entries, w[0].insert),
@@ -300,7 +302,9 @@ fn events_of_the_ipv6_table_stream_unless_another_family_is_asked_for() {
                 ..Default::default()
             }),
         };
-        d.served.rt.block_on(d.ct.events(req))
+        d.served
+            .rt
+            .block_on(d.ct.events(req))
             .expect("events")
             .into_inner()
     };
@@ -309,7 +313,9 @@ fn events_of_the_ipv6_table_stream_unless_another_family_is_asked_for() {
     let mut v6 = subscribe(&mut d, Some(6));
     d.send_from_lan(&[udp(5353, 53)]);
     let next = |d: &Daemon, s: &mut tonic::Streaming<pb::ConntrackEvent>| {
-        d.served.rt.block_on(async { tokio::time::timeout(PATIENCE, s.message()).await })
+        d.served
+            .rt
+            .block_on(async { tokio::time::timeout(PATIENCE, s.message()).await })
             .expect("an event")
             .expect("no error")
             .expect("the stream goes on")

@@ -153,7 +153,8 @@ impl Daemon {
 
     fn list(&mut self, f: pb::ConntrackFilter) -> Vec<pb::ConntrackEntry> {
         let mut e = self
-            .served.rt
+            .served
+            .rt
             .block_on(self.ct.list(f))
             .expect("list")
             .into_inner()
@@ -164,7 +165,8 @@ impl Daemon {
 
     fn stats(&mut self) -> pb::ConntrackWorkerStats {
         let mut s = self
-            .served.rt
+            .served
+            .rt
             .block_on(self.ct.stats(pb::ConntrackStatsRequest {}))
             .expect("stats")
             .into_inner()
@@ -175,7 +177,8 @@ impl Daemon {
 
     fn count(&mut self) -> (u64, u64) {
         let c = self
-            .served.rt
+            .served
+            .rt
             .block_on(self.ct.count(pb::CountRequest {}))
             .expect("count")
             .into_inner();
@@ -184,7 +187,8 @@ impl Daemon {
 
     /// The next message of a stream within PATIENCE (`None`: the stream ended).
     fn next<T>(&self, s: &mut Streaming<T>) -> Option<T> {
-        self.served.rt
+        self.served
+            .rt
             .block_on(async { tokio::time::timeout(PATIENCE, s.message()).await })
             .expect("a message within the patience")
             .expect("no stream error")
@@ -506,8 +510,10 @@ fn list_filters_get_delete_flush_count_and_stats() {
     );
 
     // Delete exactly the answered UDP flow.
-    let deleted =
-        d.served.rt.block_on(d.ct.delete(pb::ConntrackFilter {
+    let deleted = d
+        .served
+        .rt
+        .block_on(d.ct.delete(pb::ConntrackFilter {
             proto: Some(17),
             orig_sport: Some(5000),
             ..Default::default()
@@ -548,11 +554,13 @@ fn list_filters_get_delete_flush_count_and_stats() {
         (0, 0, 0, 0)
     );
 
-    let flushed =
-        d.served.rt.block_on(d.ct.flush(pb::FlushRequest::default()))
-            .expect("flush")
-            .into_inner()
-            .deleted;
+    let flushed = d
+        .served
+        .rt
+        .block_on(d.ct.flush(pb::FlushRequest::default()))
+        .expect("flush")
+        .into_inner()
+        .deleted;
     assert_eq!(flushed, 3);
     assert_eq!(d.count(), (0, 4096));
     assert!(d.list(Default::default()).is_empty());
@@ -563,8 +571,10 @@ fn list_filters_get_delete_flush_count_and_stats() {
 fn events_stream_new_update_destroy_and_survives_a_client_that_goes() {
     let mut d = Daemon::start();
     let mut ct = d.ct.clone();
-    let mut events =
-        d.served.rt.block_on(ct.events(pb::EventsRequest {
+    let mut events = d
+        .served
+        .rt
+        .block_on(ct.events(pb::EventsRequest {
             types: vec![],
             filter: Some(pb::ConntrackFilter {
                 proto: Some(17),
@@ -590,11 +600,13 @@ fn events_stream_new_update_destroy_and_survives_a_client_that_goes() {
             " [UPDATE] udp      17 30 src=192.168.1.10 dst=93.184.216.34 sport=5000 dport=53 src=93.184.216.34 dst=203.0.113.1 sport=53 dport=5000",
         ]
     );
-    d.served.rt.block_on(d.ct.delete(pb::ConntrackFilter {
-        orig_sport: Some(5000),
-        ..Default::default()
-    }))
-    .expect("delete");
+    d.served
+        .rt
+        .block_on(d.ct.delete(pb::ConntrackFilter {
+            orig_sport: Some(5000),
+            ..Default::default()
+        }))
+        .expect("delete");
     let destroy = d.next(&mut events).expect("DESTROY");
     assert_eq!(destroy.r#type, "DESTROY");
     assert!(
@@ -610,22 +622,28 @@ fn events_stream_new_update_destroy_and_survives_a_client_that_goes() {
     assert_eq!((e.orig_packets, e.reply_packets), (1, 1));
 
     // Only the kinds asked for.
-    let mut only_destroy =
-        d.served.rt.block_on(ct.events(pb::EventsRequest {
+    let mut only_destroy = d
+        .served
+        .rt
+        .block_on(ct.events(pb::EventsRequest {
             types: vec!["DESTROY".into()],
             filter: None,
         }))
         .expect("events")
         .into_inner();
     d.listeners_become(2, 0);
-    let bad =
-        d.served.rt.block_on(ct.events(pb::EventsRequest {
+    let bad = d
+        .served
+        .rt
+        .block_on(ct.events(pb::EventsRequest {
             types: vec!["CREATE".into()],
             filter: None,
         }))
         .expect_err("unknown type");
     assert_eq!(bad.code(), Code::InvalidArgument);
-    d.served.rt.block_on(d.ct.flush(pb::FlushRequest::default()))
+    d.served
+        .rt
+        .block_on(d.ct.flush(pb::FlushRequest::default()))
         .expect("flush");
     let mut destroyed = Vec::new();
     for _ in 0..2 {
@@ -660,8 +678,10 @@ fn events_stream_new_update_destroy_and_survives_a_client_that_goes() {
 fn trace_streams_the_matching_flow_only_and_stops_after_limit() {
     let mut d = Daemon::start();
     let mut trace = d.trace.clone();
-    let mut watch =
-        d.served.rt.block_on(trace.watch(pb::TraceFilter {
+    let mut watch = d
+        .served
+        .rt
+        .block_on(trace.watch(pb::TraceFilter {
             proto: Some(17),
             src: Some("192.168.1.10".into()),
             dport: Some(53),
@@ -731,16 +751,20 @@ fn trace_streams_the_matching_flow_only_and_stops_after_limit() {
 fn trace_watches_end_with_their_client_and_bad_filters_are_refused() {
     let mut d = Daemon::start();
     let mut trace = d.trace.clone();
-    let unknown =
-        d.served.rt.block_on(trace.watch(pb::TraceFilter {
+    let unknown = d
+        .served
+        .rt
+        .block_on(trace.watch(pb::TraceFilter {
             iface: "eth9".into(),
             ..Default::default()
         }))
         .expect_err("no such port");
     assert_eq!(unknown.code(), Code::InvalidArgument);
     assert_eq!(unknown.message(), "unknown interface `eth9'");
-    let bad =
-        d.served.rt.block_on(trace.watch(pb::TraceFilter {
+    let bad = d
+        .served
+        .rt
+        .block_on(trace.watch(pb::TraceFilter {
             dst: Some("93.184.216".into()),
             ..Default::default()
         }))
@@ -751,12 +775,14 @@ fn trace_watches_end_with_their_client_and_bad_filters_are_refused() {
     // Two watches at once, each with its own filter.
     let watch = |d: &mut Daemon, dport: u32| {
         let mut t = d.trace.clone();
-        d.served.rt.block_on(t.watch(pb::TraceFilter {
-            dport: Some(dport),
-            ..Default::default()
-        }))
-        .expect("watch")
-        .into_inner()
+        d.served
+            .rt
+            .block_on(t.watch(pb::TraceFilter {
+                dport: Some(dport),
+                ..Default::default()
+            }))
+            .expect("watch")
+            .into_inner()
     };
     let mut dns = watch(&mut d, 53);
     let mut web = watch(&mut d, 80);
@@ -786,10 +812,12 @@ fn trace_watches_end_with_their_client_and_bad_filters_are_refused() {
 fn a_slow_events_reader_loses_events_counted_and_never_stalls_the_worker() {
     let mut d = Daemon::start();
     let mut ct = d.ct.clone();
-    let mut events =
-        d.served.rt.block_on(ct.events(pb::EventsRequest::default()))
-            .expect("events")
-            .into_inner();
+    let mut events = d
+        .served
+        .rt
+        .block_on(ct.events(pb::EventsRequest::default()))
+        .expect("events")
+        .into_inner();
     d.listeners_become(1, 0);
     // Far more events than the stream buffers while nobody reads: 6000 new flows (and,
     // the table holding 4096, an early-drop DESTROY for each beyond that).
@@ -836,8 +864,10 @@ fn a_slow_events_reader_loses_events_counted_and_never_stalls_the_worker() {
 fn every_shard_is_listed_deleted_counted_and_followed() {
     let mut d = Daemon::start_with(2);
     let mut ct = d.ct.clone();
-    let mut events =
-        d.served.rt.block_on(ct.events(pb::EventsRequest {
+    let mut events = d
+        .served
+        .rt
+        .block_on(ct.events(pb::EventsRequest {
             types: vec!["NEW".into()],
             filter: None,
         }))
@@ -866,16 +896,20 @@ fn every_shard_is_listed_deleted_counted_and_followed() {
     news.sort();
     assert_eq!(news, [(0, "NEW".to_string()), (1, "NEW".to_string())]);
     assert_eq!(d.count(), (2, 4096));
-    let stats =
-        d.served.rt.block_on(d.ct.stats(pb::ConntrackStatsRequest {}))
-            .expect("stats")
-            .into_inner()
-            .workers;
+    let stats = d
+        .served
+        .rt
+        .block_on(d.ct.stats(pb::ConntrackStatsRequest {}))
+        .expect("stats")
+        .into_inner()
+        .workers;
     let per_worker: Vec<(u32, u64)> = stats.iter().map(|s| (s.worker, s.entries)).collect();
     assert_eq!(per_worker, [(0, 1), (1, 1)]);
     // A get finds the entry in whichever shard holds it.
-    let got =
-        d.served.rt.block_on(d.ct.get(pb::ConntrackFilter {
+    let got = d
+        .served
+        .rt
+        .block_on(d.ct.get(pb::ConntrackFilter {
             proto: Some(17),
             orig_src: Some("192.168.1.10".into()),
             orig_dst: Some("93.184.216.34".into()),
@@ -887,8 +921,10 @@ fn every_shard_is_listed_deleted_counted_and_followed() {
         .into_inner()
         .entries;
     assert_eq!(got[0].worker, 1);
-    let deleted =
-        d.served.rt.block_on(d.ct.delete(pb::ConntrackFilter {
+    let deleted = d
+        .served
+        .rt
+        .block_on(d.ct.delete(pb::ConntrackFilter {
             proto: Some(17),
             orig_dport: Some(53),
             ..Default::default()

@@ -24,7 +24,9 @@
 use std::collections::hash_map::RandomState;
 use std::net::Ipv6Addr;
 
-use crate::neigh::{CacheStates, Enqueued, NeighAddr, NeighCache, NeighStats, Neighbour, TickOf, SEC};
+use crate::neigh::{
+    CacheStates, Enqueued, NeighAddr, NeighCache, NeighStats, Neighbour, TickOf, SEC,
+};
 use crate::port::{MacAddr, PortId};
 
 /// Linux draws a new reachable time this often (`neigh_periodic_work`).
@@ -374,7 +376,8 @@ impl<T> NdTable<T> {
             match e.state {
                 NudState::Permanent => return true,
                 NudState::Reachable => {
-                    if e.timers.confirmed_ns
+                    if e.timers
+                        .confirmed_ns
                         .is_some_and(|c| now < c.saturating_add(reachable_ns))
                     {
                         return true;
@@ -399,7 +402,8 @@ impl<T> NdTable<T> {
                     if now < e.timers.timer_ns {
                         return true;
                     }
-                    if e.timers.confirmed_ns
+                    if e.timers
+                        .confirmed_ns
                         .is_some_and(|c| now < c.saturating_add(cfg.delay_ns))
                     {
                         e.state = NudState::Reachable;

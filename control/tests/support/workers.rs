@@ -128,16 +128,16 @@ impl Served {
             .expect("endpoint")
             .timeout(PATIENCE);
         let channel = rt
-            .block_on(endpoint(default).connect_with_connector(tower::service_fn(
-                move |_| {
+            .block_on(
+                endpoint(default).connect_with_connector(tower::service_fn(move |_| {
                     let path = path.clone();
                     async move {
                         Ok::<_, std::io::Error>(hyper_util::rt::TokioIo::new(
                             tokio::net::UnixStream::connect(path).await?,
                         ))
                     }
-                },
-            )))
+                })),
+            )
             .expect("connect");
         Served {
             rt,

@@ -188,7 +188,17 @@ fn client_syn() -> Vec<u8> {
 /// cookie's.
 fn client_ack(isn: u32, cookie_ts: u32) -> Vec<u8> {
     let echo = ts(112, cookie_ts);
-    seg(CLIENT, SERVER, (40000, 80), ACK, 1001, isn.wrapping_add(1), 502, &echo, &[])
+    seg(
+        CLIENT,
+        SERVER,
+        (40000, 80),
+        ACK,
+        1001,
+        isn.wrapping_add(1),
+        502,
+        &echo,
+        &[],
+    )
 }
 
 /// Steps 1 and 2: the SYN answered, a valid ACK; returns the cookie ISN and timestamp.

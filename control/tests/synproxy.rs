@@ -8,15 +8,10 @@
 
 mod support;
 
-use control::config::Config;
-use control::iptables::{restore, RestoreOptions};
 use dataplane::conntrack::CtConfig;
-use dataplane::pipeline::{CompiledRuleset, DropReason, Emit, Pipeline};
+use dataplane::pipeline::{DropReason, Emit, Pipeline};
 use dataplane::port::{PacketBuf, PortId};
-use dataplane::ruleset::Ruleset;
 use dataplane::wire::checksum;
-use std::path::Path;
-use std::sync::Arc;
 
 const CONFIG: &str = support::lan_wan_host_config!();
 
@@ -54,15 +49,7 @@ fn pipeline_with(rules: &str) -> Pipeline {
 
 /// The same with conntrack's defaults (`nf_conntrack_tcp_loose=1`).
 fn pipeline_loose(rules: &str) -> Pipeline {
-    let cfg = Config::parse(CONFIG, Path::new("test.toml")).expect("config");
-    let topo = cfg.build().expect("topology");
-    let mut rs = Ruleset::default();
-    restore(rules, &mut rs, RestoreOptions::default()).expect("rules");
-    Pipeline::new(
-        Arc::new(CompiledRuleset::compile(&rs, 1)),
-        topo.fib.clone(),
-        topo.neighbors.clone(),
-    )
+    support::pipeline::pipeline(CONFIG, rules)
 }
 
 fn sum(data: &[u8]) -> u16 {

@@ -642,3 +642,52 @@ fn conntrack_criteria_beyond_the_state_read_the_ipv6_connection() {
         1
     );
 }
+
+/// addrtype, rpfilter, hashlimit and recent on IPv6 packets, as addrtype_mt6,
+/// ip6t_rpfilter, hashlimit's IPv6 keys and xt_recent's IPv6 entries decide them; the
+/// IPv6 path runs them (`ipv6_path_refusal` lets them by).
+#[test]
+fn addrtype_rpfilter_hashlimit_and_recent_decide_ipv6_packets() {
+    let rules6 = "*raw\n\
+        -A PREROUTING -p udp --dport 1 -m rpfilter --invert -j DROP\n\
+        -A PREROUTING -p udp --dport 3 -m addrtype --dst-type LOCAL -j DROP\n\
+        -A PREROUTING -p udp --dport 7 -m recent --set --name hl6\n\
+        COMMIT\n*filter\n\
+        -A FORWARD -p udp --dport 4 -m hashlimit --hashlimit-above 1/min --hashlimit-burst 2 \
+        --hashlimit-mode srcip --hashlimit-srcmask 64 --hashlimit-name h6 -j DROP\n\
+        -A FORWARD -p udp --dport 5 -m recent --set --name r6 --mask ffff:ffff:ffff:ffff::\n\
+        -A FORWARD -p udp --dport 6 -m recent --rcheck --name r6 --mask ffff:ffff:ffff:ffff:: -j DROP\n\
+        -A FORWARD -p udp --dport 8 -m recent --rcheck --rttl --name hl6 -j DROP\n\
+        COMMIT\n";
+    let mut rs6 = Ruleset::new(Family::V6);
+    let opts = RestoreOptions {
+        packet_path: true,
+        ..RestoreOptions::default()
+    };
+    restore(rules6, &mut rs6, opts).expect("the IPv6 path runs them");
+    let mut p = pipeline_with(CONFIG, rules6);
+    let forwarded = |out: &[(PortId, Vec<u8>)]| out.len() == 1 && out[0].0 == WAN;
+    let neighbour = "2001:db8:1::11";
+    // rpfilter: the LAN host's source routes back by lan0; the far host's does not.
+    assert!(forwarded(&from_lan(&mut p, &udp(HOST, FAR, 1, b"ok"))));
+    assert!(from_lan(&mut p, &udp(FAR, "2001:db8:99::6", 1, b"spoofed")).is_empty());
+    // addrtype: the WAN port's own address is LOCAL (dropped before it is delivered).
+    assert!(from_lan(&mut p, &udp(HOST, "2001:db8:ff::1", 3, b"local")).is_empty());
+    assert!(forwarded(&from_lan(&mut p, &udp(HOST, FAR, 3, b"unicast"))));
+    assert_eq!(p.stats().drops[DropReason::Rules], 2);
+    // hashlimit by /64: the burst of two, then the neighbour of the same /64 is over.
+    assert!(forwarded(&from_lan(&mut p, &udp(HOST, FAR, 4, b"1"))));
+    assert!(forwarded(&from_lan(&mut p, &udp(neighbour, FAR, 4, b"2"))));
+    assert!(from_lan(&mut p, &udp(HOST, FAR, 4, b"3")).is_empty());
+    // recent by /64: unknown until the host is remembered, then its neighbour is known.
+    assert!(forwarded(&from_lan(
+        &mut p,
+        &udp(neighbour, FAR, 6, b"unknown")
+    )));
+    assert!(forwarded(&from_lan(&mut p, &udp(HOST, FAR, 5, b"set"))));
+    assert!(from_lan(&mut p, &udp(neighbour, FAR, 6, b"known")).is_empty());
+    // --rttl in FORWARD: the hop limit before forwarding (64) is the one remembered.
+    assert!(forwarded(&from_lan(&mut p, &udp(HOST, FAR, 7, b"set"))));
+    assert!(from_lan(&mut p, &udp(HOST, FAR, 8, b"same")).is_empty());
+    assert_eq!(p.stats().drops[DropReason::Rules], 5);
+}

@@ -379,13 +379,15 @@ fn ip6tables_refusals_change_nothing() {
             Tool::Ip6tables,
             &[
                 "-t",
-                "nat",
+                "mangle",
                 "-A",
                 "POSTROUTING",
                 "-o",
                 "wan0",
                 "-j",
-                "MASQUERADE"
+                "CONNMARK",
+                "--set-mark",
+                "1"
             ],
             None
         )

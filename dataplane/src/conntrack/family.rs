@@ -72,6 +72,13 @@ pub trait CtAddr: Copy + Eq + Hash + Debug + std::fmt::Display + Send + Sync + '
     /// The tuple when the family is IPv4: what only IPv4 has (the multi-core owner
     /// directory, FTP expectations) reads it.
     fn as_v4(t: &Tuple<Self>) -> Option<&Tuple<Ipv4Addr>>;
+
+    /// NAT's address of `lo..=hi` for a connection from `src` to `dst`
+    /// (find_best_ips_proto: `nat::pick_addr`, `nat::pick_addr6`).
+    fn nat_pick(lo: Self, hi: Self, src: Self, dst: Self, persistent: bool) -> Self;
+
+    /// The address folded to at most 48 bits, to seed NAT's port search.
+    fn seed_word(self) -> u64;
 }
 
 impl CtAddr for Ipv4Addr {
@@ -172,6 +179,16 @@ impl CtAddr for Ipv4Addr {
     #[inline]
     fn as_v4(t: &Tuple<Ipv4Addr>) -> Option<&Tuple<Ipv4Addr>> {
         Some(t)
+    }
+
+    #[inline]
+    fn nat_pick(lo: Self, hi: Self, src: Self, dst: Self, persistent: bool) -> Self {
+        super::nat::pick_addr(lo, hi, src, dst, persistent)
+    }
+
+    #[inline]
+    fn seed_word(self) -> u64 {
+        u64::from(u32::from(self))
     }
 }
 
@@ -305,5 +322,16 @@ impl CtAddr for Ipv6Addr {
     #[inline]
     fn as_v4(_: &Tuple<Ipv6Addr>) -> Option<&Tuple<Ipv4Addr>> {
         None
+    }
+
+    #[inline]
+    fn nat_pick(lo: Self, hi: Self, src: Self, dst: Self, persistent: bool) -> Self {
+        super::nat::pick_addr6(lo, hi, src, dst, persistent)
+    }
+
+    #[inline]
+    fn seed_word(self) -> u64 {
+        let v = u128::from(self);
+        u64::from(crate::hash::mix64(v as u64 ^ (v >> 64) as u64) as u32)
     }
 }

@@ -3,8 +3,9 @@
 //! O(1) work per packet; a NEW connection enters the table only when its first packet is
 //! confirmed at the end of its path (a packet dropped by the rules leaves nothing).
 //! A shard tracks one address family (`family.rs`): `Conntrack` is IPv4, `Conntrack6`
-//! IPv6 with the same protocol state machines. NAT, the conntrack filters, FTP
-//! expectations and the multi-core owner directory are IPv4 only so far.
+//! IPv6 with the same protocol state machines and NAT bindings (`nat.rs`, NAT66). The
+//! conntrack filters, FTP expectations and the multi-core owner directory are IPv4 only
+//! so far.
 
 mod expect;
 pub mod family;

@@ -1,12 +1,14 @@
 //! NAT bindings (nf_nat_core): the first packet of a connection chooses how its source
 //! (SNAT, MASQUERADE) or destination (DNAT, REDIRECT) is rewritten; the choice is kept as
 //! the connection's reply tuple, and every later packet of either direction is rewritten
-//! so that it looks like the inverse of the other direction's tuple.
+//! so that it looks like the inverse of the other direction's tuple. The binding is
+//! generic over the address family (`Conntrack<A>`, monomorphised: IPv4 and IPv6 each get
+//! their own code); only the address pick differs (`CtAddr::nat_pick`).
 
 use super::tuple::PortRange;
-use super::{ConnEntry, Conntrack, Tuple};
+use super::{ConnEntry, Conntrack, CtAddr, Tuple};
 use crate::hash::{jhash2, mix64};
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 /// Status bits beside the conntrack ones (`IPS_SRC_NAT`, ...).
 pub mod bits {
@@ -37,12 +39,12 @@ impl Manip {
     }
 }
 
-/// What a NAT target asks for.
+/// What a NAT target asks for, in address family `A` (IPv4 unless said otherwise).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct NatRequest {
+pub struct NatRequest<A = Ipv4Addr> {
     pub manip: Manip,
     /// Inclusive address range; `None` keeps the address.
-    pub addrs: Option<(Ipv4Addr, Ipv4Addr)>,
+    pub addrs: Option<(A, A)>,
     /// Inclusive port (or ICMP id) range; `None` keeps the port when it is free.
     pub ports: Option<PortRange>,
     /// A shifted port map (NF_NAT_RANGE_PROTO_OFFSET): the search starts at the original
@@ -57,7 +59,7 @@ pub struct NatRequest {
 /// the destination (zone 0), scaled onto the range. The kernel hashes the addresses as
 /// they lie in memory, read as host-order words; that is the little-endian reading here,
 /// as on the x86 and arm64 routers people compare with.
-fn pick_addr(
+pub(super) fn pick_addr(
     lo: Ipv4Addr,
     hi: Ipv4Addr,
     src: Ipv4Addr,
@@ -76,18 +78,66 @@ fn pick_addr(
     Ipv4Addr::from(u32::from(lo).wrapping_add(offset))
 }
 
-fn has_ports(proto: u8) -> bool {
-    matches!(proto, 6 | 17 | 136 | 1)
+/// find_best_ips_proto for IPv6: the four words of the address are picked in turn,
+/// each from the range's word while the words before it sit at the range's maximum, from
+/// the whole word once one does not (`full_range`); the hash is the source's, seeded with
+/// the destination's last word and stirred with each destination word in turn. Words are
+/// read as `pick_addr` reads them (host order, little-endian) for the hash, in network
+/// order for the range.
+pub(super) fn pick_addr6(
+    lo: Ipv6Addr,
+    hi: Ipv6Addr,
+    src: Ipv6Addr,
+    dst: Ipv6Addr,
+    persistent: bool,
+) -> Ipv6Addr {
+    if lo == hi {
+        return lo;
+    }
+    let words = |a: Ipv6Addr, read: fn([u8; 4]) -> u32| {
+        let o = a.octets();
+        [0, 1, 2, 3].map(|i| read([o[4 * i], o[4 * i + 1], o[4 * i + 2], o[4 * i + 3]]))
+    };
+    let (s, d) = (
+        words(src, u32::from_le_bytes),
+        words(dst, u32::from_le_bytes),
+    );
+    let (min, max) = (words(lo, u32::from_be_bytes), words(hi, u32::from_be_bytes));
+    let mut j = jhash2(&s, if persistent { 0 } else { d[3] });
+    let mut out = [0u8; 16];
+    let mut full_range = false;
+    for i in 0..4 {
+        let (minip, dist) = if full_range {
+            (0, u32::MAX)
+        } else {
+            (min[i], max[i].wrapping_sub(min[i]).wrapping_add(1))
+        };
+        // reciprocal_scale
+        let w = minip.wrapping_add(((u64::from(j) * u64::from(dist)) >> 32) as u32);
+        out[4 * i..4 * i + 4].copy_from_slice(&w.to_be_bytes());
+        if w != max[i] {
+            full_range = true;
+        }
+        if !persistent {
+            j ^= d[i];
+        }
+    }
+    Ipv6Addr::from(out)
 }
 
-impl ConnEntry {
+/// Protocols whose tuple has a port (or an ICMP id) NAT may choose.
+fn has_ports<A: CtAddr>(proto: u8) -> bool {
+    matches!(proto, 6 | 17 | 136) || proto == A::ICMP_PROTO
+}
+
+impl<A: CtAddr> ConnEntry<A> {
     pub fn nat_done(&self, m: Manip) -> bool {
         self.status & m.done_bit() != 0
     }
 
     /// How a packet of direction `reply` must look once rewritten: the inverse of the
     /// other direction's tuple.
-    pub fn target_tuple(&self, reply: bool) -> Option<Tuple> {
+    pub fn target_tuple(&self, reply: bool) -> Option<Tuple<A>> {
         if reply {
             self.orig.invert()
         } else {
@@ -96,20 +146,20 @@ impl ConnEntry {
     }
 }
 
-impl Conntrack {
+impl<A: CtAddr> Conntrack<A> {
     /// A tuple the original direction may take: its reply is not some other connection's.
-    fn is_free(&self, t: &Tuple) -> bool {
+    fn is_free(&self, t: &Tuple<A>) -> bool {
         t.invert().is_some_and(|r| self.lookup(&r).is_none())
     }
 
     /// Chooses the binding of a new connection for `req` and records it in the entry's
     /// reply tuple. `false`: no free tuple in the range (the packet is dropped).
-    pub fn bind(&mut self, e: &mut ConnEntry, req: &NatRequest) -> bool {
+    pub fn bind(&mut self, e: &mut ConnEntry<A>, req: &NatRequest<A>) -> bool {
         let Some(mut t) = e.reply.invert() else {
             return false;
         };
         if let Some((lo, hi)) = req.addrs {
-            let a = pick_addr(lo, hi, e.orig.src, e.orig.dst, req.persistent);
+            let a = A::nat_pick(lo, hi, e.orig.src, e.orig.dst, req.persistent);
             match req.manip {
                 Manip::Src => t.src = a,
                 Manip::Dst => t.dst = a,
@@ -125,7 +175,7 @@ impl Conntrack {
     /// The binding a new connection gets when no rule of that NAT hook chose one: the
     /// identity, except that a source port already in use is remapped so every
     /// connection stays unique.
-    pub fn bind_identity(&mut self, e: &mut ConnEntry, manip: Manip) -> bool {
+    pub fn bind_identity(&mut self, e: &mut ConnEntry<A>, manip: Manip) -> bool {
         let Some(mut t) = e.reply.invert() else {
             return false;
         };
@@ -146,7 +196,7 @@ impl Conntrack {
         true
     }
 
-    fn install(&self, e: &mut ConnEntry, t: Tuple, manip: Manip) {
+    fn install(&self, e: &mut ConnEntry<A>, t: Tuple<A>, manip: Manip) {
         let Some(reply) = t.invert() else { return };
         let changed = match manip {
             Manip::Src => (t.src, t.sport) != (e.orig.src, e.orig.sport),
@@ -164,15 +214,15 @@ impl Conntrack {
     /// bounded as the kernel bounds it (`bounded_search`). `false`: no free port was met;
     /// the caller drops the packet and `insert_failed` counts it, as the kernel's confirm
     /// does with the clashing tuple the search left.
-    fn choose_port(&mut self, t: &mut Tuple, e: &ConnEntry, req: &NatRequest) -> bool {
-        if !has_ports(t.proto) {
+    fn choose_port(&mut self, t: &mut Tuple<A>, e: &ConnEntry<A>, req: &NatRequest<A>) -> bool {
+        if !has_ports::<A>(t.proto) {
             return self.is_free(t);
         }
         // ICMP: only the id (the source side) can change.
-        if t.proto == 1 && req.manip == Manip::Dst {
+        if t.proto == A::ICMP_PROTO && req.manip == Manip::Dst {
             return true;
         }
-        fn key(t: &mut Tuple, m: Manip) -> &mut u16 {
+        fn key<A>(t: &mut Tuple<A>, m: Manip) -> &mut u16 {
             match m {
                 Manip::Src => &mut t.sport,
                 Manip::Dst => &mut t.dport,
@@ -182,7 +232,7 @@ impl Conntrack {
         let (min, max) = match req.ports {
             Some(r) => (r.lo.min(r.hi), r.lo.max(r.hi)),
             None if req.manip == Manip::Dst => return true,
-            None if t.proto == 1 => (0, 65535),
+            None if t.proto == A::ICMP_PROTO => (0, 65535),
             None if cur < 512 => (1, 511),
             None if cur < 1024 => (600, 1023),
             None => (1024, 65535),
@@ -208,7 +258,7 @@ impl Conntrack {
         }
         // The first offset hashes the original source (the same flow gets the same port
         // back); later rounds draw fresh offsets from it.
-        let seed = mix64(u64::from(u32::from(e.orig.src)) << 16 | u64::from(e.orig.sport));
+        let seed = mix64(e.orig.src.seed_word() << 16 | u64::from(e.orig.sport));
         // A shifted map starts at the port's offset from the base (u16 arithmetic, as
         // nf_nat_l4proto_unique_tuple's `off`) and walks on port by port.
         let shifted = req.port_base.map(|b| u32::from(cur.wrapping_sub(b)));
@@ -487,6 +537,31 @@ mod tests {
             );
             assert_eq!(dnat, ip("192.168.1.10"), "{client}");
         }
+    }
+
+    // A Linux 6.x router in a network namespace, `ip6tables -t nat -A POSTROUTING -j SNAT
+    // --to-source 2001:db8:2::100-2001:db8:2::1ff`, a UDP flow from 2001:db8:1::10 to
+    // 2001:db8:2::20: its /proc/net/nf_conntrack reply tuple had dst=...:01f8.
+    #[test]
+    fn range_picks_the_ipv6_address_linux_picks() {
+        let a = |s: &str| s.parse::<Ipv6Addr>().unwrap();
+        let (lo, hi) = (a("2001:db8:2::100"), a("2001:db8:2::1ff"));
+        let src = a("2001:db8:1::10");
+        let got = pick_addr6(lo, hi, src, a("2001:db8:2::20"), false);
+        assert_eq!(got, a("2001:db8:2::1f8"));
+        // Always inside the range; a single address is itself.
+        for last in 0..200u16 {
+            let dst = Ipv6Addr::new(0x2001, 0xdb8, 9, 0, 0, 0, 0, last);
+            let p = pick_addr6(lo, hi, src, dst, false);
+            assert!((lo..=hi).contains(&p), "{p}");
+        }
+        assert_eq!(pick_addr6(lo, lo, src, src, false), lo);
+        // --persistent: the destination is left out of the hash.
+        let (x, y) = (a("2001:db8:9::1"), a("2001:db8:7::2"));
+        assert_eq!(
+            pick_addr6(lo, hi, src, x, true),
+            pick_addr6(lo, hi, src, y, true)
+        );
     }
 
     #[test]

@@ -481,3 +481,61 @@ fn filters_apply_to_ipv6_entries_but_their_ipv4_prefixes() {
     assert_eq!(ct.delete_matching(&ping).len(), 1);
     assert_eq!(ct.len(), 2);
 }
+
+/// Binds the new connection of `p` to `req`; the confirmed entry.
+fn bind6(ct: &mut Conntrack6, p: &[u8], req: &nat::NatRequest<Ipv6Addr>) -> Option<ConnEntry6> {
+    let mut i = ct.packet_in(p, true, T0);
+    let mut e = i.pending.take()?;
+    if !ct.bind(&mut e, req) {
+        return None;
+    }
+    i.pending = Some(e.clone());
+    assert!(ct.confirm(&mut i, T0));
+    Some(e)
+}
+
+fn snat6(addr: Ipv6Addr) -> nat::NatRequest<Ipv6Addr> {
+    nat::NatRequest {
+        manip: nat::Manip::Src,
+        addrs: Some((addr, addr)),
+        ports: None,
+        port_base: None,
+        random: false,
+        persistent: false,
+    }
+}
+
+#[test]
+fn nat66_binds_keep_free_ports_remap_clashes_and_slice_ports_per_worker() {
+    let mut ct = new_table();
+    // Two sources, one port, one server, one SNAT address: the second is remapped
+    // within 1024-65535 and its reply tuple names the new port.
+    let first = bind6(&mut ct, &udp6(A, C, 5000, 53), &snat6(B)).unwrap();
+    assert_eq!((first.reply.dst, first.reply.dport), (B, 5000));
+    assert_ne!(first.status & nat::bits::SRC_NAT, 0);
+    let d = Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 4);
+    let second = bind6(&mut ct, &udp6(d, C, 5000, 53), &snat6(B)).unwrap();
+    assert_eq!(second.reply.dst, B);
+    assert!(second.reply.dport >= 1024 && second.reply.dport != 5000);
+    // The reply finds its connection by the translated tuple.
+    let r = ct.packet_in(&udp6(C, B, 53, second.reply.dport), true, T0);
+    assert!(r.reply && r.id.is_some());
+    // The identity binding keeps an unclashing tuple and marks nothing translated.
+    let mut i = ct.packet_in(&udp6(A, C, 6000, 53), true, T0);
+    let mut e = i.pending.take().unwrap();
+    assert!(ct.bind_identity(&mut e, nat::Manip::Src));
+    assert_eq!(e.reply, e.orig.invert().unwrap());
+    assert_eq!(e.status & (nat::bits::SRC_NAT | nat::bits::DST_NAT), 0);
+    assert!(e.nat_done(nat::Manip::Src));
+    // Worker 1 of 2 hands out odd ports only, for IPv6 as for IPv4.
+    let mut w = new_table();
+    w.set_worker(1, 2);
+    let e = bind6(&mut w, &udp6(A, C, 5000, 53), &snat6(B)).unwrap();
+    assert_eq!(e.reply.dport % 2, 1, "{}", e.reply.dport);
+    // An echo's id is its port: a clashing one is remapped, ICMPv6's number is used.
+    let mut ct = new_table();
+    let one = bind6(&mut ct, &echo(A, C, 128, 7), &snat6(B)).unwrap();
+    let two = bind6(&mut ct, &echo(d, C, 128, 7), &snat6(B)).unwrap();
+    assert_eq!(one.reply.sport, 7);
+    assert_ne!(two.reply.sport, 7, "the clashing id is remapped");
+}

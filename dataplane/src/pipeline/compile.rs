@@ -320,11 +320,22 @@ impl CompiledRuleset {
                 .flat_map(|t| t.chains.iter())
                 .flat_map(|c| c.rules.iter())
         };
-        ip6.needs_conntrack = rules6().any(|r| uses_conntrack(&r.spec));
+        // A nat table with rules tracks connections, as IPv4's (nf_nat needs conntrack).
+        ip6.needs_conntrack =
+            rules6().any(|r| uses_conntrack(&r.spec))
+                || rs.ip6.iter().flat_map(|r| &r.tables).any(|t| {
+                    t.kind == TableKind::Nat && t.chains.iter().any(|c| !c.rules.is_empty())
+                });
         ip6.reads_ct_entry = rules6()
             .flat_map(|r| r.spec.matches.iter())
             .any(|m| match m {
-                crate::ruleset::Match::Conntrack(c) => c.tests_entry(),
+                // `--ctstate SNAT/DNAT` reads the connection's NAT status bits (NAT66).
+                crate::ruleset::Match::Conntrack(c) => {
+                    use crate::conntrack::state;
+                    c.tests_entry()
+                        || c.state
+                            .is_some_and(|s| s.val & (state::SNAT | state::DNAT) != 0)
+                }
                 crate::ruleset::Match::Connmark(_) => true,
                 _ => false,
             });

@@ -5,12 +5,16 @@
 //! fragments are reassembled before raw (nf_defrag_ipv6, `Defrag6`) and the datagram leaves
 //! cut again no larger than its largest fragment. Connection tracking runs after raw (its
 //! own table, `Conntrack6`) and confirms as the packet leaves; the rules read the
-//! connection through `CtInfo6::rule_view`.
+//! connection through `CtInfo6::rule_view`. The nat table translates connections at the
+//! kernel's hooks (`nat6.rs`): DNAT and REDIRECT in PREROUTING (the route follows, as
+//! ip6_rcv_finish routes after the hook) and OUTPUT, SNAT and MASQUERADE in POSTROUTING
+//! and INPUT.
 //!
 //! What the path does not run yet is refused when the ruleset is loaded
 //! (`ipv6_path_refusal`), so no ip6tables rule is silently skipped.
 
 use super::{DropReason, Emit, Flow, Pipeline, Pkt, Stop};
+use crate::conntrack::nat::Manip;
 use crate::conntrack::{CtInfo, CtInfo6, CtState};
 use crate::defrag6::{fragment6, Frag6, Reassembly6, IIF_OUTPUT};
 use crate::port::{is_link_local6, MacAddr, PacketBuf, PortId};
@@ -64,6 +68,12 @@ pub fn ipv6_path_refusal(spec: &RuleSpec) -> Option<String> {
         | Target::Tos(_)
         | Target::Dscp(_) => return None,
         Target::Notrack(_) => return None,
+        // NAT66 (`nat6.rs`).
+        Target::Snat(_)
+        | Target::Dnat(_)
+        | Target::Masquerade(_)
+        | Target::Redirect(_)
+        | Target::Netmap(_) => return None,
         Target::Ct(c) if c.notrack => return None,
         other => other.name(),
     };
@@ -103,8 +113,8 @@ impl Pipeline {
         self.ct6 = self
             .conntrack6
             .packet_in(pkt.buf.data(), verify, self.now_ns);
-        // Rules that test the state alone need no entry: without NAT66 an IPv6
-        // connection has no SNAT/DNAT state bits to add.
+        // Rules that test the state alone need no entry (`--ctstate SNAT/DNAT` reads
+        // the entry's NAT status: `reads_ct_entry`).
         pkt.ct = if self.rules.ip6.reads_ct_entry {
             self.ct6.rule_view(&self.conntrack6)
         } else {
@@ -182,7 +192,20 @@ impl Pipeline {
         pkt.traced = self.trace.is_some() || self.watch_hit;
     }
 
-    /// A packet for the appliance: PREROUTING and INPUT (ip6tables' filter sees
+    /// PREROUTING of a received IPv6 packet: reassembly, raw, conntrack, mangle and nat
+    /// (DNAT, REDIRECT); the caller routes it by the destination nat left.
+    pub(super) fn prerouting6(&mut self, pkt: &mut Pkt) -> Flow {
+        use TableKind::*;
+        let iif = pkt.in_port.map_or(IIF_OUTPUT, |p| u32::from(p.0));
+        self.defragment6(pkt, iif)?;
+        self.gate6(pkt);
+        self.run_hook(Hook::Prerouting, &[Raw], pkt)?;
+        self.ct_in6(pkt, true);
+        self.run_hook(Hook::Prerouting, &[Mangle], pkt)?;
+        self.nat_hook6(Hook::Prerouting, Manip::Dst, pkt)
+    }
+
+    /// A packet for the appliance past PREROUTING: INPUT (ip6tables' filter sees
     /// neighbour discovery too, as the kernel's does), then its handler or the host stack.
     pub(super) fn local_in6(
         &mut self,
@@ -192,29 +215,18 @@ impl Pipeline {
         out: &mut Vec<Emit>,
     ) -> Flow {
         use TableKind::*;
-        let iif = pkt.in_port.map_or(IIF_OUTPUT, |p| u32::from(p.0));
-        self.defragment6(&mut pkt, iif)?;
-        self.gate6(&mut pkt);
-        self.run_hook(Hook::Prerouting, &[Raw], &mut pkt)?;
-        self.ct_in6(&mut pkt, true);
-        self.run_hook(Hook::Prerouting, &[Mangle], &mut pkt)?;
         self.run_hook(Hook::Input, &[Mangle, Filter, Security], &mut pkt)?;
+        self.nat_hook6(Hook::Input, Manip::Src, &mut pkt)?;
         self.ct_confirm6()?;
         self.stats.delivered_local += 1;
         self.ipv6_deliver(pkt, port_mac, to_group, out)
     }
 
-    /// ip6_rcv_finish and ip6_forward for a packet to another host: PREROUTING, the
+    /// ip6_rcv_finish and ip6_forward for a packet to another host past PREROUTING: the
     /// route, the hop limit, the source check, the path MTU, FORWARD and POSTROUTING, then
     /// out through neighbour discovery.
     pub(super) fn forward6(&mut self, mut pkt: Pkt, out: &mut Vec<Emit>) -> Flow {
         use TableKind::*;
-        let iif = pkt.in_port.map_or(IIF_OUTPUT, |p| u32::from(p.0));
-        self.defragment6(&mut pkt, iif)?;
-        self.gate6(&mut pkt);
-        self.run_hook(Hook::Prerouting, &[Raw], &mut pkt)?;
-        self.ct_in6(&mut pkt, true);
-        self.run_hook(Hook::Prerouting, &[Mangle], &mut pkt)?;
         // ip6_forward: only frames sent to this host are forwarded.
         if pkt.link_broadcast() {
             return Err(Stop::Drop(DropReason::LinkBroadcast));
@@ -263,6 +275,7 @@ impl Pipeline {
         pkt.out_port = Some(hop.port);
         self.run_hook(Hook::Forward, &[Mangle, Filter, Security], &mut pkt)?;
         self.run_hook(Hook::Postrouting, &[Mangle], &mut pkt)?;
+        self.nat_hook6(Hook::Postrouting, Manip::Src, &mut pkt)?;
         self.ct_confirm6()?;
         self.stats.forwarded += 1;
         self.transmit6_within(pkt.buf.take(), pkt.frag6, hop.port, hop.next_hop, out);
@@ -294,9 +307,34 @@ impl Pipeline {
         self.gate6(&mut pkt);
         self.run_hook(Hook::Output, &[Raw], &mut pkt)?;
         self.ct_in6(&mut pkt, false);
-        self.run_hook(Hook::Output, &[Mangle, Filter, Security], &mut pkt)?;
+        self.run_hook(Hook::Output, &[Mangle], &mut pkt)?;
+        self.nat_hook6(Hook::Output, Manip::Dst, &mut pkt)?;
+        // Re-routed when nat OUTPUT changed the destination (REDIRECT's ::1, or one of the
+        // appliance's addresses, is delivered to the host stack, as IPv4's local_out does).
+        let now = Ipv6Packet::new_unchecked(pkt.buf.data()).dst_addr();
+        let hop = if now == dst {
+            Some((port, next_hop))
+        } else if now.is_loopback() || self.fib.ports().ipv6_owner(now).is_some() {
+            None
+        } else {
+            let h = self
+                .fib
+                .route6(now)
+                .ok_or(Stop::Drop(DropReason::NoRoute))?;
+            Some((h.port, h.next_hop))
+        };
+        pkt.out_port = hop.map(|(p, _)| p);
+        self.run_hook(Hook::Output, &[Filter, Security], &mut pkt)?;
         self.run_hook(Hook::Postrouting, &[Mangle], &mut pkt)?;
+        self.nat_hook6(Hook::Postrouting, Manip::Src, &mut pkt)?;
         self.ct_confirm6()?;
+        let Some((port, next_hop)) = hop else {
+            self.stats.delivered_local += 1;
+            out.push(Emit::Local {
+                packet: pkt.buf.take(),
+            });
+            return Ok(());
+        };
         self.stats.sent_local += 1;
         self.transmit6_within(pkt.buf.take(), pkt.frag6, port, next_hop, out);
         Ok(())
@@ -353,6 +391,16 @@ impl Pipeline {
         };
         let mut error = super::ipv6::icmpv6_packet(from, src, HOP_LIMIT, 0, &repr);
         error.port = port;
+        // icmp6_send's error carries the offending packet's connection (nf_ct_attach,
+        // RELATED in the other direction), so OUTPUT and POSTROUTING put a NATed one
+        // back (nf_nat_icmpv6_reply_translation). A connection not yet confirmed (its
+        // packet dies here) is in no table a lookup would find: undone here.
+        if let Some(e) = self.ct6.pending.as_ref() {
+            let reply = !self.ct6.reply;
+            for manip in [Manip::Dst, Manip::Src] {
+                super::nat6::translate_icmp6_error(error.data_mut(), e, reply, manip);
+            }
+        }
         self.generated.push(error);
         self.stats.icmp_errors += 1;
     }

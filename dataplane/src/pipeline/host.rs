@@ -5,6 +5,7 @@ use super::*;
 use crate::ipset::packet_fields;
 use crate::ruleset::packet::{PacketMeta, PacketView};
 use eval::RuleEval;
+use std::net::Ipv6Addr;
 
 impl Pipeline {
     /// One table at one hook, its chains traversed.
@@ -370,6 +371,59 @@ impl TargetCx<'_> {
             }
         }
         TargetOutcome::Verdict(Verdict::Accept)
+    }
+
+    /// The packet goes through ip6tables' tables (its connection is `Conntrack6`'s).
+    pub fn is_ipv6(&self) -> bool {
+        self.pkt.family == crate::ruleset::Family::V6
+    }
+
+    /// `bind_nat` for an IPv6 packet's new connection.
+    pub fn bind_nat6(&mut self, req: &NatRequest<Ipv6Addr>) -> TargetOutcome {
+        if let Some(e) = self.p.ct6.pending.as_mut() {
+            if !self.p.conntrack6.bind(e, req) {
+                return self.drop_for(DropReason::Nat);
+            }
+        }
+        TargetOutcome::Verdict(Verdict::Accept)
+    }
+
+    /// The IPv6 packet's destination.
+    fn dst6(&self) -> Ipv6Addr {
+        crate::wire::Ipv6Packet::new_unchecked(self.pkt.buf.data()).dst_addr()
+    }
+
+    /// MASQUERADE's IPv6 address (nf_nat_masquerade_ipv6): the source the egress port
+    /// picks for the packet's destination (ipv6_dev_get_saddr), as ICMPv6 errors pick
+    /// theirs (`PortInfo::ipv6_source_for`).
+    pub fn masquerade_source6(&self) -> Option<Ipv6Addr> {
+        let dst = self.dst6();
+        self.pkt
+            .out_port
+            .and_then(|p| self.p.fib.ports().get(p))
+            .and_then(|p| p.ipv6_source_for(dst))
+    }
+
+    /// REDIRECT's IPv6 address (nf_nat_redirect_ipv6): ::1 for OUTPUT, else the first
+    /// usable address of the ingress port's list whose scope the destination's allows: a
+    /// link-local destination takes the link-local address; any other (scope 0 there)
+    /// the first of the list, where the kernel keeps the global addresses newest first
+    /// (ipv6_link_dev_addr), then the link-local one.
+    pub fn redirect_address6(&self) -> Option<Ipv6Addr> {
+        let Some(port) = self.pkt.in_port else {
+            return Some(Ipv6Addr::LOCALHOST);
+        };
+        let p = self.p.fib.ports().get(port)?;
+        if !p.ipv6_enabled() {
+            return None;
+        }
+        if crate::port::is_link_local6(self.dst6()) {
+            return p.link_local();
+        }
+        p.addresses6
+            .last()
+            .map(|&(a, _)| a)
+            .or_else(|| p.link_local())
     }
 
     /// MASQUERADE's address: the egress port's address on the next hop's subnet

@@ -156,12 +156,22 @@ impl Pipeline {
             return Err(Stop::MALFORMED);
         }
         let to_group = dst_mac.is_multicast();
-        let pkt = Pkt::new6(frame, Some(port), Some(mac));
-        if self.ipv6_for_us(port, dst) {
-            return self.local_in6(pkt, port_mac, to_group, out);
-        }
-        if dst.is_multicast() || is_link_local6(dst) {
+        let mut pkt = Pkt::new6(frame, Some(port), Some(mac));
+        let for_us = self.ipv6_for_us(port, dst);
+        if !for_us && (dst.is_multicast() || is_link_local6(dst)) {
             return Err(Stop::Drop(DropReason::Ipv6Unhandled));
+        }
+        self.prerouting6(&mut pkt)?;
+        // The route follows the nat table (ip6_rcv_finish routes after PREROUTING): a
+        // DNATed packet may now be for the appliance, or no longer.
+        let now = Ipv6Packet::new_unchecked(pkt.buf.data()).dst_addr();
+        let for_us = if now == dst {
+            for_us
+        } else {
+            self.ipv6_for_us(port, now)
+        };
+        if for_us {
+            return self.local_in6(pkt, port_mac, to_group, out);
         }
         self.forward6(pkt, out)
     }

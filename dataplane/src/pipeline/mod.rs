@@ -19,6 +19,7 @@ mod host;
 pub mod icmp_limit;
 pub mod ipv6;
 mod nat;
+mod nat6;
 pub mod ndisc;
 pub mod owner;
 pub mod synproxy;
@@ -35,7 +36,7 @@ pub use host::TargetCx;
 pub use traverse::{traverse, RuleHost, TargetOutcome, TraceKind, Verdict};
 
 use crate::conntrack::nat::{Manip, NatRequest};
-use crate::conntrack::{ConnEntry, Conntrack, CtConfig, CtInfo, CtState, Tuple};
+use crate::conntrack::{ConnEntry, ConnEntry6, Conntrack, CtConfig, CtInfo, CtState, Tuple};
 use crate::defrag::{Defrag, DefragStats, Reassembly};
 use crate::ipset::SetTable;
 use crate::neigh::NeighTable;

@@ -1,7 +1,7 @@
 //! NAT at the hooks: the nat table for a connection's first packet, then every packet of
 //! a translated connection rewritten to its binding, and ICMP errors about translated
 //! connections put back the way each side knows them (nf_nat_packet,
-//! nf_nat_icmp_reply_translation).
+//! nf_nat_icmp_reply_translation). IPv6's counterpart is `nat6.rs`.
 
 use super::*;
 

@@ -4,9 +4,10 @@
 
 use crate::ruleset::matches::hashlimit::{mode, HashlimitMatch};
 use crate::ruleset::matches::recent::{RecentCmd, RecentMatch, RecentSide};
+use crate::ruleset::Family;
 use hashbrown::HashMap;
 use std::collections::VecDeque;
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 
 /// ip_pkt_list_tot: the timestamps remembered per address.
 pub const RECENT_STAMPS: usize = 20;
@@ -22,7 +23,8 @@ struct RecentEntry {
 
 #[derive(Clone, Debug, Default)]
 struct RecentList {
-    entries: HashMap<Ipv4Addr, RecentEntry>,
+    /// Both families' addresses: xt_recent's lists are per name, its entries per family.
+    entries: HashMap<IpAddr, RecentEntry>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -38,14 +40,18 @@ struct Bucket {
 
 #[derive(Clone, Debug, Default)]
 struct HashlimitTable {
-    buckets: HashMap<(u32, u32, u16, u16), Bucket>,
+    /// Keyed by the masked source and destination (IPv4 ones in the low 32 bits) and
+    /// ports, each zero where the mode leaves it out.
+    buckets: HashMap<(u128, u128, u16, u16), Bucket>,
     last_gc_ns: u64,
 }
 
 #[derive(Clone, Debug, Default)]
 pub struct NamedTables {
     recent: HashMap<String, RecentList>,
+    /// xt_hashlimit's tables are per name and family (htable_find_get).
     hashlimit: HashMap<String, HashlimitTable>,
+    hashlimit6: HashMap<String, HashlimitTable>,
 }
 
 const NS: u64 = 1_000_000_000;
@@ -55,8 +61,8 @@ impl NamedTables {
     pub fn recent(
         &mut self,
         m: &RecentMatch,
-        src: Ipv4Addr,
-        dst: Ipv4Addr,
+        src: IpAddr,
+        dst: IpAddr,
         ttl: u8,
         now_ns: u64,
     ) -> bool {
@@ -64,7 +70,12 @@ impl NamedTables {
             RecentSide::Source => src,
             RecentSide::Dest => dst,
         };
-        let addr = Ipv4Addr::from(u32::from(addr) & u32::from(m.mask));
+        let addr = match (addr, m.mask) {
+            (IpAddr::V4(a), IpAddr::V4(k)) => IpAddr::V4((u32::from(a) & u32::from(k)).into()),
+            (IpAddr::V6(a), IpAddr::V6(k)) => IpAddr::V6((u128::from(a) & u128::from(k)).into()),
+            // A mask of the other family (not from the rule's own text): none.
+            (a, _) => a,
+        };
         let list = self.recent.entry(m.name.clone()).or_default();
         let mut ret = m.inv;
         let found = list
@@ -137,11 +148,15 @@ impl NamedTables {
     /// matches while the group is within its rate, `--hashlimit-above` once it is over.
     /// With `--hashlimit-rate-match` the group's rate is measured instead (packets or
     /// bytes of `len`). Byte rates without rate-match are not evaluated (never match).
+    /// `src` and `dst` are IPv4 addresses in their low 32 bits, or IPv6 ones, as `family`
+    /// says (hashlimit_init_dst's two branches; the masks are prefix lengths of its width).
+    #[allow(clippy::too_many_arguments)]
     pub fn hashlimit(
         &mut self,
         m: &HashlimitMatch,
-        src: Ipv4Addr,
-        dst: Ipv4Addr,
+        family: Family,
+        src: u128,
+        dst: u128,
         ports: Option<(u16, u16)>,
         len: u16,
         now_ns: u64,
@@ -149,12 +164,14 @@ impl NamedTables {
         if m.bytes && !m.rate_match {
             return false;
         }
-        let mask = |a: Ipv4Addr, len: u8| {
-            if len == 0 {
-                0
-            } else {
-                u32::from(a) & (u32::MAX << (32 - u32::from(len.min(32))))
-            }
+        let width = match family {
+            Family::V4 => 32,
+            Family::V6 => 128,
+        };
+        let mask = |a: u128, len: u8| {
+            let len = u32::from(len).min(width);
+            let keep = u128::MAX.checked_shl(128 - len).unwrap_or(0) >> (128 - width);
+            a & keep
         };
         let (sp, dp) = ports.unwrap_or((0, 0));
         let key = (
@@ -171,7 +188,11 @@ impl NamedTables {
             if m.mode & mode::SRCPORT != 0 { sp } else { 0 },
             if m.mode & mode::DSTPORT != 0 { dp } else { 0 },
         );
-        let table = self.hashlimit.entry(m.name.clone()).or_default();
+        let tables = match family {
+            Family::V4 => &mut self.hashlimit,
+            Family::V6 => &mut self.hashlimit6,
+        };
+        let table = tables.entry(m.name.clone()).or_default();
         let expire_ns = u64::from(m.expire) * 1_000_000;
         // Garbage-collect idle groups every gc interval.
         if now_ns.saturating_sub(table.last_gc_ns) >= u64::from(m.gc_interval) * 1_000_000 {
@@ -212,7 +233,7 @@ impl NamedTables {
 /// window was not over and the current one is within rate + burst.
 fn rate_match(
     table: &mut HashlimitTable,
-    key: (u32, u32, u16, u16),
+    key: (u128, u128, u16, u16),
     m: &HashlimitMatch,
     len: u16,
     now_ns: u64,
@@ -249,6 +270,24 @@ fn rate_match(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::net::{Ipv4Addr, Ipv6Addr};
+
+    fn v4(s: &str) -> IpAddr {
+        IpAddr::V4(s.parse().unwrap())
+    }
+
+    fn v6(s: &str) -> IpAddr {
+        IpAddr::V6(s.parse().unwrap())
+    }
+
+    /// An IPv4 address as `hashlimit` takes it.
+    fn h4(s: &str) -> u128 {
+        u128::from(u32::from(s.parse::<Ipv4Addr>().unwrap()))
+    }
+
+    fn h6(s: &str) -> u128 {
+        u128::from(s.parse::<Ipv6Addr>().unwrap())
+    }
 
     fn recent(cmd: RecentCmd, seconds: u32, hitcount: u32) -> RecentMatch {
         RecentMatch {
@@ -260,7 +299,7 @@ mod tests {
             reap: false,
             rttl: false,
             side: RecentSide::Source,
-            mask: Ipv4Addr::BROADCAST,
+            mask: IpAddr::V4(Ipv4Addr::BROADCAST),
         }
     }
 
@@ -268,8 +307,8 @@ mod tests {
     fn ssh_bruteforce_pattern() {
         // --set then --update --seconds 60 --hitcount 4: the 4th attempt within a minute hits.
         let mut t = NamedTables::default();
-        let a = Ipv4Addr::new(198, 51, 100, 7);
-        let d = Ipv4Addr::new(203, 0, 113, 1);
+        let a = v4("198.51.100.7");
+        let d = v4("203.0.113.1");
         let set = recent(RecentCmd::Set, 0, 0);
         let upd = recent(RecentCmd::Update, 60, 4);
         let hits: Vec<bool> = (0..5u64)
@@ -281,7 +320,7 @@ mod tests {
             .collect();
         assert_eq!(hits, [false, false, false, true, true]);
         // Another address is not affected; a minute later the old stamps do not count.
-        assert!(!t.recent(&upd, Ipv4Addr::new(198, 51, 100, 8), d, 64, 105 * NS));
+        assert!(!t.recent(&upd, v4("198.51.100.8"), d, 64, 105 * NS));
         assert!(!t.recent(&recent(RecentCmd::Rcheck, 60, 4), a, d, 64, 300 * NS));
         assert!(t.recent(&recent(RecentCmd::Rcheck, 0, 0), a, d, 64, 300 * NS));
         assert!(t.recent(&recent(RecentCmd::Remove, 0, 0), a, d, 64, 300 * NS));
@@ -306,6 +345,7 @@ mod tests {
             rate_match: false,
             interval: 0,
             unit_s: 0,
+            family: Family::V4,
         }
     }
 
@@ -313,19 +353,17 @@ mod tests {
     fn hashlimit_per_source() {
         let mut t = NamedTables::default();
         let m = per_source("h", true, 1_000_000, 2); // 1/sec, burst 2
-        let d = Ipv4Addr::new(10, 0, 0, 1);
-        let a = Ipv4Addr::new(1, 1, 1, 1);
-        let b = Ipv4Addr::new(2, 2, 2, 2);
+        let (d, a, b) = (h4("10.0.0.1"), h4("1.1.1.1"), h4("2.2.2.2"));
         let over: Vec<bool> = (0..3)
-            .map(|_| t.hashlimit(&m, a, d, None, 40, NS))
+            .map(|_| t.hashlimit(&m, Family::V4, a, d, None, 40, NS))
             .collect();
         assert_eq!(over, [false, false, true], "burst 2, then above the rate");
         assert!(
-            !t.hashlimit(&m, b, d, None, 40, NS),
+            !t.hashlimit(&m, Family::V4, b, d, None, 40, NS),
             "each source has its own bucket"
         );
         assert!(
-            !t.hashlimit(&m, a, d, None, 40, 2 * NS),
+            !t.hashlimit(&m, Family::V4, a, d, None, 40, 2 * NS),
             "refilled after a second"
         );
     }
@@ -342,19 +380,90 @@ mod tests {
             interval: 1,
             ..per_source("r", false, 500_000, 1)
         };
-        let d = Ipv4Addr::new(10, 0, 0, 1);
-        let a = Ipv4Addr::new(1, 1, 1, 1);
+        let (d, a) = (h4("10.0.0.1"), h4("1.1.1.1"));
         let ms = 1_000_000;
         let at = [0, 100, 200, 300, 1000, 1500, 2000];
         let hits: Vec<bool> = at
             .iter()
-            .map(|&t_ms| t.hashlimit(&m, a, d, None, 40, 100 * NS + t_ms * ms))
+            .map(|&t_ms| t.hashlimit(&m, Family::V4, a, d, None, 40, 100 * NS + t_ms * ms))
             .collect();
         assert_eq!(hits, [true, true, true, false, false, false, true]);
         let above = HashlimitMatch { above: true, ..m };
         assert!(
-            !t.hashlimit(&above, Ipv4Addr::new(2, 2, 2, 2), d, None, 40, 100 * NS),
+            !t.hashlimit(&above, Family::V4, h4("2.2.2.2"), d, None, 40, 100 * NS),
             "--hashlimit-above inverts it"
         );
+    }
+
+    /// An IPv6 source grouped by its /64 (`--hashlimit-srcmask 64`): two addresses of one
+    /// /64 share a bucket, another /64 has its own; an IPv4 table of the same name is
+    /// another table (htable_find_get takes the family).
+    #[test]
+    fn hashlimit_ipv6_sources_by_prefix() {
+        let mut t = NamedTables::default();
+        let m = HashlimitMatch {
+            srcmask: 64,
+            family: Family::V6,
+            ..per_source("h", true, 1_000_000, 1)
+        };
+        let d = h6("2001:db8:ff::1");
+        let hit =
+            |t: &mut NamedTables, s: &str| t.hashlimit(&m, Family::V6, h6(s), d, None, 60, NS);
+        assert!(!hit(&mut t, "2001:db8:1::1"), "the burst of one");
+        assert!(hit(&mut t, "2001:db8:1::2"), "the same /64: above the rate");
+        assert!(!hit(&mut t, "2001:db8:2::1"), "another /64");
+        assert!(
+            !t.hashlimit(&m, Family::V4, 0, 0, None, 60, NS),
+            "the IPv4 table of that name is another"
+        );
+        let full = HashlimitMatch {
+            srcmask: 128,
+            family: Family::V6,
+            ..per_source("full", true, 1_000_000, 1)
+        };
+        assert!(!t.hashlimit(&full, Family::V6, h6("2001:db8:1::1"), d, None, 60, NS));
+        assert!(
+            !t.hashlimit(&full, Family::V6, h6("2001:db8:1::2"), d, None, 60, NS),
+            "/128: each address its own"
+        );
+    }
+
+    /// xt_recent on IPv6: `--mask ffff:ffff:ffff:ffff::` remembers the /64; the list
+    /// holds IPv4 and IPv6 entries apart.
+    #[test]
+    fn recent_ipv6_with_a_mask() {
+        let mut t = NamedTables::default();
+        let set = RecentMatch {
+            mask: v6("ffff:ffff:ffff:ffff::"),
+            ..recent(RecentCmd::Set, 0, 0)
+        };
+        let check = RecentMatch {
+            mask: v6("ffff:ffff:ffff:ffff::"),
+            ..recent(RecentCmd::Rcheck, 0, 0)
+        };
+        let d = v6("2001:db8:ff::1");
+        assert!(!t.recent(&check, v6("2001:db8:1::7"), d, 64, NS));
+        assert!(t.recent(&set, v6("2001:db8:1::7"), d, 64, NS));
+        assert!(
+            t.recent(&check, v6("2001:db8:1::99"), d, 64, 2 * NS),
+            "same /64"
+        );
+        assert!(!t.recent(&check, v6("2001:db8:2::7"), d, 64, 2 * NS));
+        let exact = RecentMatch {
+            mask: v6("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"),
+            side: RecentSide::Dest,
+            ..recent(RecentCmd::Rcheck, 0, 0)
+        };
+        assert!(
+            !t.recent(&exact, d, v6("2001:db8:1::99"), 64, 2 * NS),
+            "the unmasked address"
+        );
+        assert!(!t.recent(
+            &recent(RecentCmd::Rcheck, 0, 0),
+            v4("0.0.0.0"),
+            d,
+            64,
+            2 * NS
+        ));
     }
 }

@@ -256,6 +256,56 @@ impl Fib {
         self.routes6.lookup_route(&self.ports, dst)
     }
 
+    /// What the kernel's IPv6 route lookup (ip6_route_output: the local table, then the
+    /// main one) finds for `addr`, through `via` only when given (`flowi6_oif` with
+    /// RT6_LOOKUP_F_IFACE); `None`: no route (the null entry, -ENETUNREACH). Each IPv6
+    /// port has fe80::/64 and ff00::/8 routes, as Linux adds them.
+    pub fn route6_kind(
+        &self,
+        addr: std::net::Ipv6Addr,
+        via: Option<PortId>,
+    ) -> Option<super::v6::Route6Kind> {
+        use super::v6::Route6Kind;
+        if addr == std::net::Ipv6Addr::LOCALHOST {
+            return via.is_none().then_some(Route6Kind::Local);
+        }
+        if let Some(owner) = self.ports.ipv6_owner(addr) {
+            if via.is_none_or(|v| v == owner.id) {
+                return Some(Route6Kind::Local);
+            }
+        }
+        if super::v6::is_subnet_anycast(&self.ports, addr, via) {
+            return Some(Route6Kind::Anycast);
+        }
+        let any_port = self
+            .ports
+            .iter()
+            .any(|p| p.ipv6_enabled() && via.is_none_or(|v| v == p.id));
+        if addr.is_multicast() {
+            return any_port.then_some(Route6Kind::Multicast);
+        }
+        if crate::port::is_link_local6(addr) {
+            let in_fe80_64 = addr.segments()[1..4] == [0, 0, 0];
+            return (any_port && in_fe80_64).then_some(Route6Kind::Unicast { anycast_dst: false });
+        }
+        let hop = self.routes6.lookup_route_via(&self.ports, addr, via)?;
+        let host_bits = u128::MAX
+            .checked_shr(u32::from(hop.prefix_len))
+            .unwrap_or(0);
+        let anycast_dst = hop.on_link && hop.prefix_len < 127 && u128::from(addr) & host_bits == 0;
+        Some(Route6Kind::Unicast { anycast_dst })
+    }
+
+    /// The IPv6 routes of the longest prefix holding `dst`: the port of the one the
+    /// kernel's rt6_device_match picks (`Routes6::leaf_port`).
+    pub fn leaf_port6(
+        &self,
+        dst: std::net::Ipv6Addr,
+        prefer: impl Fn(PortId) -> bool,
+    ) -> Option<PortId> {
+        self.routes6.leaf_port(&self.ports, dst, prefer)
+    }
+
     /// The static IPv6 routes, in configuration order.
     pub fn routes6(&self) -> &[super::v6::Route6] {
         self.routes6.statics()

@@ -146,20 +146,37 @@ impl Routes6 {
     /// configured). Link-local and multicast destinations are not routed (their port is
     /// the caller's to know). Allocates nothing: it runs per forwarded packet.
     pub fn lookup_route(&self, ports: &PortTable, dst: Ipv6Addr) -> Option<Hop6> {
+        self.lookup_route_via(ports, dst, None)
+    }
+
+    /// `lookup_route` through `via` only, when given: the kernel's lookup with
+    /// `flowi6_oif` and RT6_LOOKUP_F_IFACE, where a shorter prefix through the port wins
+    /// over a longer one elsewhere.
+    pub fn lookup_route_via(
+        &self,
+        ports: &PortTable,
+        dst: Ipv6Addr,
+        via: Option<PortId>,
+    ) -> Option<Hop6> {
         if is_link_local6(dst) || dst.is_multicast() {
             return None;
         }
-        let mut best = connected(ports, dst).map(|(port, len)| {
+        let mut best = connected_via(ports, dst, via).map(|(port, len)| {
             (
                 (len, 1u8, 0u32),
                 Hop6 {
                     port,
                     next_hop: dst,
                     prefix_len: len,
+                    on_link: true,
                 },
             )
         });
-        for r in self.statics.iter().filter(|r| within(dst, r.dst, r.len)) {
+        let statics = self
+            .statics
+            .iter()
+            .filter(|r| via.is_none_or(|v| v == r.dev) && within(dst, r.dst, r.len));
+        for r in statics {
             let key = (r.len, 0u8, u32::MAX - r.metric);
             // Strictly better only: the first configured of equals stays.
             if best.as_ref().is_none_or(|(k, _)| key > *k) {
@@ -167,12 +184,81 @@ impl Routes6 {
                     port: r.dev,
                     next_hop: r.via.unwrap_or(dst),
                     prefix_len: r.len,
+                    on_link: r.via.is_none(),
                 };
                 best = Some((key, hop));
             }
         }
         best.map(|(_, h)| h)
     }
+
+    /// The port of the route rt6_device_match picks among those of the longest prefix
+    /// holding `dst` (the kernel's fib6 leaf, in `lookup_route`'s order): the first whose
+    /// port `prefer` takes, else the first. `None`: no route.
+    pub fn leaf_port(
+        &self,
+        ports: &PortTable,
+        dst: Ipv6Addr,
+        prefer: impl Fn(PortId) -> bool,
+    ) -> Option<PortId> {
+        let len = self.lookup_route(ports, dst)?.prefix_len;
+        // Connected prefixes in port order first, then statics by metric, then order.
+        let connected = ports
+            .iter()
+            .filter(|p| p.ipv6_enabled())
+            .filter(|p| {
+                p.addresses6
+                    .iter()
+                    .any(|&(a, l)| l == len && within(dst, a, l))
+            })
+            .map(|p| ((0u8, 0u32, usize::from(p.id.0)), p.id));
+        let statics = self
+            .statics
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.len == len && within(dst, r.dst, r.len))
+            .map(|(i, r)| ((1u8, r.metric, i), r.dev));
+        let mut first: Option<((u8, u32, usize), PortId)> = None;
+        let mut preferred: Option<((u8, u32, usize), PortId)> = None;
+        for (key, port) in connected.chain(statics) {
+            if first.is_none_or(|(k, _)| key < k) {
+                first = Some((key, port));
+            }
+            if prefer(port) && preferred.is_none_or(|(k, _)| key < k) {
+                preferred = Some((key, port));
+            }
+        }
+        preferred.or(first).map(|(_, p)| p)
+    }
+}
+
+/// Whether `addr` is the subnet-router anycast address (the prefix itself, RFC 4291
+/// 2.6.1) of an address of a port (through `via` only, when given), link-local ones
+/// included: a forwarding device joins it (addrconf_join_anycast, prefixes shorter than
+/// /127), and its route in the local table has RTF_ANYCAST.
+pub fn is_subnet_anycast(ports: &PortTable, addr: Ipv6Addr, via: Option<PortId>) -> bool {
+    ports
+        .iter()
+        .filter(|p| p.ipv6_enabled() && via.is_none_or(|v| v == p.id))
+        .flat_map(|p| {
+            let link_local = p.link_local().map(|a| (a, 64));
+            link_local.into_iter().chain(p.addresses6.iter().copied())
+        })
+        .any(|(a, len)| len < 127 && within(addr, a, len) && u128::from(addr) & !mask(len) == 0)
+}
+
+/// The kind of route the kernel's IPv6 lookup finds for an address (`Fib::route6_kind`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route6Kind {
+    /// An address of the appliance, or ::1 (RTF_LOCAL, the local table).
+    Local,
+    /// A subnet-router anycast address of a port's prefix (RTF_ANYCAST, the local table).
+    Anycast,
+    /// A multicast address (the ff00::/8 route of every IPv6 port, local table).
+    Multicast,
+    /// A unicast route of the main table; `anycast_dst`: the address is the prefix of
+    /// a route without a gateway shorter than /127 (ipv6_anycast_destination).
+    Unicast { anycast_dst: bool },
 }
 
 /// Where a routed IPv6 packet goes.
@@ -183,13 +269,20 @@ pub struct Hop6 {
     pub next_hop: Ipv6Addr,
     /// The matching route's prefix length (ICMPv6 rate limits scale with it).
     pub prefix_len: u8,
+    /// A route without a gateway (connected, or a static one by `dev` alone).
+    pub on_link: bool,
 }
 
 /// The port whose configured prefix holds `addr` (the longest), with that prefix length.
 fn connected(ports: &PortTable, addr: Ipv6Addr) -> Option<(PortId, u8)> {
+    connected_via(ports, addr, None)
+}
+
+/// `connected` among the prefixes of `via` only, when given.
+fn connected_via(ports: &PortTable, addr: Ipv6Addr, via: Option<PortId>) -> Option<(PortId, u8)> {
     ports
         .iter()
-        .filter(|p| p.ipv6_enabled())
+        .filter(|p| p.ipv6_enabled() && via.is_none_or(|v| v == p.id))
         .flat_map(|p| p.addresses6.iter().map(move |&(a, len)| (p.id, a, len)))
         .filter(|&(_, a, len)| within(addr, a, len))
         .fold(None, |best: Option<(PortId, u8)>, (p, _, len)| match best {

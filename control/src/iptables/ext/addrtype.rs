@@ -42,6 +42,10 @@ impl super::MatchText for AddrtypeMatch {
         OPTIONS
     }
 
+    fn for_family(&mut self, family: dataplane::ruleset::Family) {
+        self.family = family;
+    }
+
     fn parse(
         &mut self,
         o: &str,

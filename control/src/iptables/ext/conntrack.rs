@@ -70,6 +70,18 @@ pub fn fmt_status(bits: u8) -> String {
     fmt_bits(bits, &status::NAMES)
 }
 
+/// A numeric IPv6 address as libxtables' XTTYPE_HOST reads it in ip6tables (getaddrinfo,
+/// no name service here), refused in getaddrinfo's words.
+pub(super) fn parse_numeric_host6(a: &str) -> Result<std::net::Ipv6Addr, String> {
+    a.parse::<std::net::Ipv6Addr>().map_err(|_| {
+        if a.parse::<std::net::Ipv4Addr>().is_ok() {
+            "getaddrinfo: Address family for hostname not supported".to_string()
+        } else {
+            "getaddrinfo: Name or service not known".to_string()
+        }
+    })
+}
+
 /// ip6tables' `--ctorigsrc ADDR[/MASK]` (libxtables' XTTYPE_HOSTMASK): a numeric address
 /// (no name service here) and a length 0..=128 or a mask in address form; the address is
 /// kept as given, not masked. `ext` names the extension in the mask's refusal.
@@ -78,13 +90,7 @@ pub(super) fn parse_host6_of(ext: &str, v: &str, o: &str) -> Result<Ipv6Net, Str
         Some((a, mk)) => (a, Some(mk)),
         None => (v, None),
     };
-    let addr = a.parse::<std::net::Ipv6Addr>().map_err(|_| {
-        if a.parse::<std::net::Ipv4Addr>().is_ok() {
-            "getaddrinfo: Address family for hostname not supported".to_string()
-        } else {
-            "getaddrinfo: Name or service not known".to_string()
-        }
-    })?;
+    let addr = parse_numeric_host6(a)?;
     let bad = || {
         format!(
             "{ext}: bad value for option \"{o}\", neither a valid network mask nor valid CIDR (0-128)."

@@ -8,6 +8,7 @@ use dataplane::ruleset::matches::hashlimit::{
     bytes_to_cost, cost_to_bytes, mode, HashlimitMatch, BYTE_EXPIRE_MS, DEFAULT_BURST,
     DEFAULT_GC_MS, SCALE,
 };
+use dataplane::ruleset::Family;
 use std::fmt::Write;
 
 pub const OPTIONS: &[&str] = &[
@@ -166,8 +167,8 @@ pub fn parse(m: &mut HashlimitMatch, o: &str, inv: bool, args: &mut Args) -> Res
                     .ok_or_else(|| format!("hashlimit: bad mode `{w}'"))?;
             }
         }
-        "--hashlimit-srcmask" => m.srcmask = parse_bounded(&v, o, 0, 32)? as u8,
-        "--hashlimit-dstmask" => m.dstmask = parse_bounded(&v, o, 0, 32)? as u8,
+        "--hashlimit-srcmask" => m.srcmask = parse_mask(m, &v, o)?,
+        "--hashlimit-dstmask" => m.dstmask = parse_mask(m, &v, o)?,
         "--hashlimit-name" => {
             if v.is_empty() || v.len() > 255 {
                 return Err("hashlimit: --hashlimit-name must be 1 to 255 characters".into());
@@ -185,6 +186,32 @@ pub fn parse(m: &mut HashlimitMatch, o: &str, inv: bool, args: &mut Args) -> Res
         _ => m.expire = parse_u32(&v, o)?,
     }
     Ok(())
+}
+
+/// `--hashlimit-srcmask|dstmask` (XTTYPE_PLENMASK): a prefix length up to the family's
+/// width; ip6tables also takes a contiguous mask in address form (`ffff:ffff::`).
+fn parse_mask(m: &HashlimitMatch, v: &str, o: &str) -> Result<u8, String> {
+    if m.family == Family::V4 {
+        return Ok(parse_bounded(v, o, 0, 32)? as u8);
+    }
+    let bad = || {
+        format!(
+            "hashlimit: bad value for option \"{o}\", neither a valid network mask nor valid CIDR (0-128)."
+        )
+    };
+    if let Ok(mask) = v.parse::<std::net::Ipv6Addr>() {
+        let mask = u128::from(mask);
+        let len = mask.leading_ones();
+        return if mask.checked_shl(len).unwrap_or(0) == 0 {
+            Ok(len as u8)
+        } else {
+            Err(bad())
+        };
+    }
+    match super::parse_uint(v) {
+        Some(len) if len <= 128 => Ok(len as u8),
+        _ => Err(bad()),
+    }
 }
 
 /// -L prints a rate-match (rev 3) rate per its interval: the average times the interval.
@@ -209,8 +236,8 @@ fn table_options(m: &HashlimitMatch, prefix: &str, quantum: u32, out: &mut Strin
             m.gc_interval != DEFAULT_GC_MS,
         ),
         ("htable-expire", m.expire, m.expire != quantum),
-        ("srcmask", u32::from(m.srcmask), m.srcmask != 32),
-        ("dstmask", u32::from(m.dstmask), m.dstmask != 32),
+        ("srcmask", u32::from(m.srcmask), m.srcmask != m.full_mask()),
+        ("dstmask", u32::from(m.dstmask), m.dstmask != m.full_mask()),
     ];
     for (name, value, shown) in options {
         if shown {
@@ -243,11 +270,18 @@ impl super::MatchText for HashlimitMatch {
             rate_match: false,
             interval: 0,
             unit_s: 1,
+            family: Family::V4,
         }
     }
 
     fn options(&self) -> &'static [&'static str] {
         OPTIONS
+    }
+
+    fn for_family(&mut self, family: Family) {
+        self.family = family;
+        self.srcmask = self.full_mask();
+        self.dstmask = self.full_mask();
     }
 
     fn parse(

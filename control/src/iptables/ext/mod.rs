@@ -1046,7 +1046,7 @@ mod tests {
         );
         assert_eq!(
             line("match  rpfilter "),
-            "match  rpfilter     rev 0  reads worker      table raw,mangle, hooks PREROUTING, ipv4"
+            "match  rpfilter     rev 0  reads worker      table raw,mangle, hooks PREROUTING, ipv4,ipv6"
         );
         assert_eq!(
             line("target MASQUERADE "),

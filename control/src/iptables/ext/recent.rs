@@ -3,8 +3,9 @@
 
 use super::{no_inv, parse_addr, parse_u32, Args};
 use dataplane::ruleset::matches::recent::{RecentCmd, RecentMatch, RecentSide, DEFAULT_NAME};
+use dataplane::ruleset::Family;
 use std::fmt::Write;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 pub const OPTIONS: &[&str] = &[
     "--set",
@@ -21,6 +22,14 @@ pub const OPTIONS: &[&str] = &[
     "--mask",
 ];
 
+/// The mask as libxt_recent prints it (`inet_ntop` for IPv6).
+fn fmt_mask(mask: IpAddr) -> String {
+    match mask {
+        IpAddr::V4(a) => a.to_string(),
+        IpAddr::V6(a) => super::fmt_addr6(&a),
+    }
+}
+
 impl super::MatchText for RecentMatch {
     fn new(_name: &str) -> Self {
         RecentMatch {
@@ -32,7 +41,7 @@ impl super::MatchText for RecentMatch {
             reap: false,
             rttl: false,
             side: RecentSide::Source,
-            mask: Ipv4Addr::BROADCAST,
+            mask: IpAddr::V4(Ipv4Addr::BROADCAST),
         }
     }
 
@@ -40,12 +49,19 @@ impl super::MatchText for RecentMatch {
         OPTIONS
     }
 
+    /// libxt_recent's init: the mask is all ones of the family.
+    fn for_family(&mut self, family: Family) {
+        if family == Family::V6 {
+            self.mask = IpAddr::V6(Ipv6Addr::from(u128::MAX));
+        }
+    }
+
     fn parse(
         &mut self,
         o: &str,
         inv: bool,
         args: &mut Args,
-        _ctx: &super::Ctx,
+        ctx: &super::Ctx,
     ) -> Result<(), String> {
         let cmd = match o {
             "--set" => Some(RecentCmd::Set),
@@ -68,7 +84,13 @@ impl super::MatchText for RecentMatch {
             "--name" => self.name = args.value(o)?,
             "--rsource" => self.side = RecentSide::Source,
             "--rdest" => self.side = RecentSide::Dest,
-            _ => self.mask = parse_addr(&args.value(o)?)?,
+            _ => {
+                let v = args.value(o)?;
+                self.mask = match ctx.family {
+                    Family::V4 => IpAddr::V4(parse_addr(&v)?),
+                    Family::V6 => IpAddr::V6(super::conntrack::parse_numeric_host6(&v)?),
+                };
+            }
         }
         Ok(())
     }
@@ -117,7 +139,7 @@ impl super::MatchText for RecentMatch {
         if self.rttl {
             out.push_str(" --rttl");
         }
-        let _ = write!(out, " --name {} --mask {}", self.name, self.mask);
+        let _ = write!(out, " --name {} --mask {}", self.name, fmt_mask(self.mask));
         out.push_str(match self.side {
             RecentSide::Source => " --rsource",
             RecentSide::Dest => " --rdest",
@@ -151,6 +173,11 @@ impl super::MatchText for RecentMatch {
             RecentSide::Source => "source",
             RecentSide::Dest => "dest",
         };
-        let _ = write!(out, " name: {} side: {side} mask: {}", self.name, self.mask);
+        let _ = write!(
+            out,
+            " name: {} side: {side} mask: {}",
+            self.name,
+            fmt_mask(self.mask)
+        );
     }
 }

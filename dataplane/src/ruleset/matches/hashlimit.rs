@@ -95,6 +95,8 @@ pub struct HashlimitMatch {
     pub avg: u64,
     pub burst: u32,
     pub mode: u32,
+    /// Prefix lengths the addresses are grouped by (0..=32, or 0..=128 for IPv6; the
+    /// family's width by default).
     pub srcmask: u8,
     pub dstmask: u8,
     pub htable_size: u32,
@@ -109,11 +111,24 @@ pub struct HashlimitMatch {
     /// `udata->mult`, 15 for byte rates); the default expiry and interval derive from it.
     /// Zero once the rule is complete, so equal rules compare equal however typed.
     pub unit_s: u32,
+    /// The rule's family: the width of the masks (and what they default to).
+    pub family: crate::ruleset::Family,
+}
+
+impl HashlimitMatch {
+    /// The address width of the rule's family, the masks' default.
+    pub fn full_mask(&self) -> u8 {
+        match self.family {
+            crate::ruleset::Family::V4 => 32,
+            crate::ruleset::Family::V6 => 128,
+        }
+    }
 }
 
 impl crate::ruleset::ext::MatchExt for HashlimitMatch {
     const NAME: &'static str = "hashlimit";
     const REVISION: u8 = 3;
+    const FAMILIES: crate::ruleset::Families = crate::ruleset::Families::BOTH;
 
     fn validate(&self, _spec: &crate::ruleset::RuleSpec) -> Result<(), String> {
         HashlimitMatch::validate(self)
@@ -127,10 +142,18 @@ impl crate::ruleset::ext::WorkerMatch for HashlimitMatch {
         env: &mut crate::ruleset::ext::MatchEnv<'_>,
         _st: &mut crate::ruleset::ext::RuleState,
     ) -> bool {
+        let (src, dst) = match view.family {
+            crate::ruleset::Family::V4 => (
+                u128::from(u32::from(view.src)),
+                u128::from(u32::from(view.dst)),
+            ),
+            crate::ruleset::Family::V6 => (u128::from(view.src6()), u128::from(view.dst6())),
+        };
         env.tables.hashlimit(
             self,
-            view.src,
-            view.dst,
+            view.family,
+            src,
+            dst,
             view.ports(),
             view.total_len,
             env.now_ns,

@@ -1,6 +1,6 @@
 //! `-m recent`: remember addresses in named lists and test them (xt_recent).
 
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RecentCmd {
@@ -28,7 +28,8 @@ pub struct RecentMatch {
     pub reap: bool,
     pub rttl: bool,
     pub side: RecentSide,
-    pub mask: Ipv4Addr,
+    /// `--mask`, of the rule's family (all ones by default).
+    pub mask: IpAddr,
 }
 
 impl RecentMatch {
@@ -51,6 +52,7 @@ impl RecentMatch {
 impl crate::ruleset::ext::MatchExt for RecentMatch {
     const NAME: &'static str = "recent";
     const REVISION: u8 = 1;
+    const FAMILIES: crate::ruleset::Families = crate::ruleset::Families::BOTH;
 
     fn validate(&self, _spec: &crate::ruleset::RuleSpec) -> Result<(), String> {
         RecentMatch::validate(self)
@@ -64,7 +66,18 @@ impl crate::ruleset::ext::WorkerMatch for RecentMatch {
         env: &mut crate::ruleset::ext::MatchEnv<'_>,
         _st: &mut crate::ruleset::ext::RuleState,
     ) -> bool {
-        env.tables
-            .recent(self, view.src, view.dst, view.ttl, env.now_ns)
+        let (src, dst) = match view.family {
+            crate::ruleset::Family::V4 => (IpAddr::V4(view.src), IpAddr::V4(view.dst)),
+            crate::ruleset::Family::V6 => (IpAddr::V6(view.src6()), IpAddr::V6(view.dst6())),
+        };
+        // recent_mt: the TTL (hop limit) as it was before forwarding: counted back up
+        // once the packet has an output device and no local socket (a forwarded one,
+        // decremented before FORWARD).
+        let ttl = if env.in_port.is_some() && env.out_port.is_some() {
+            view.ttl.wrapping_add(1)
+        } else {
+            view.ttl
+        };
+        env.tables.recent(self, src, dst, ttl, env.now_ns)
     }
 }

@@ -12,7 +12,7 @@ pub struct NatRange {
     /// Inclusive address range; `None` keeps the address (`DNAT --to-destination :8080`,
     /// and always for MASQUERADE / REDIRECT, whose address comes from the interface).
     pub addrs: Option<(Ipv4Addr, Ipv4Addr)>,
-    /// An ip6tables rule's range (read and printed; the IPv6 path does not NAT yet).
+    /// An ip6tables rule's range.
     pub addrs6: Option<(Ipv6Addr, Ipv6Addr)>,
     pub ports: Option<PortRange>,
     /// A shifted port map (`DNAT --to-destination a:1000-2000/1000`,
@@ -107,11 +107,17 @@ macro_rules! nat_targets {
                     &self,
                     cx: &mut crate::ruleset::ext::TargetCx<'_>,
                 ) -> crate::ruleset::ext::TargetOutcome {
-                    let addrs = match self.address(cx) {
-                        Ok(a) => a,
-                        Err(()) => return cx.drop_for(crate::pipeline::DropReason::Nat),
-                    };
-                    cx.bind_nat(&self.0.request(crate::conntrack::nat::Manip::$manip, addrs))
+                    let manip = crate::conntrack::nat::Manip::$manip;
+                    if cx.is_ipv6() {
+                        return match self.address6(cx) {
+                            Ok(a) => cx.bind_nat6(&self.0.request(manip, a)),
+                            Err(()) => cx.drop_for(crate::pipeline::DropReason::Nat),
+                        };
+                    }
+                    match self.address(cx) {
+                        Ok(a) => cx.bind_nat(&self.0.request(manip, a)),
+                        Err(()) => cx.drop_for(crate::pipeline::DropReason::Nat),
+                    }
                 }
             }
         )*
@@ -130,15 +136,15 @@ nat_targets! {
     RedirectTarget = "REDIRECT", rev 0, Dst, [Prerouting, Output], BOTH;
 }
 
-type NatAddrs = Result<Option<(Ipv4Addr, Ipv4Addr)>, ()>;
+type NatAddrs<A = Ipv4Addr> = Result<Option<(A, A)>, ()>;
 
 impl NatTarget {
     /// The request to conntrack for this range.
-    fn request(
+    fn request<A>(
         &self,
         manip: crate::conntrack::nat::Manip,
-        addrs: Option<(Ipv4Addr, Ipv4Addr)>,
-    ) -> crate::conntrack::nat::NatRequest {
+        addrs: Option<(A, A)>,
+    ) -> crate::conntrack::nat::NatRequest<A> {
         crate::conntrack::nat::NatRequest {
             manip,
             addrs,
@@ -154,11 +160,17 @@ impl SnatTarget {
     fn address(&self, _cx: &crate::ruleset::ext::TargetCx<'_>) -> NatAddrs {
         Ok(self.range.and_then(|r| r.addrs))
     }
+    fn address6(&self, _cx: &crate::ruleset::ext::TargetCx<'_>) -> NatAddrs<Ipv6Addr> {
+        Ok(self.range.and_then(|r| r.addrs6))
+    }
 }
 
 impl DnatTarget {
     fn address(&self, _cx: &crate::ruleset::ext::TargetCx<'_>) -> NatAddrs {
         Ok(self.range.and_then(|r| r.addrs))
+    }
+    fn address6(&self, _cx: &crate::ruleset::ext::TargetCx<'_>) -> NatAddrs<Ipv6Addr> {
+        Ok(self.range.and_then(|r| r.addrs6))
     }
 }
 
@@ -167,10 +179,18 @@ impl MasqueradeTarget {
     fn address(&self, cx: &crate::ruleset::ext::TargetCx<'_>) -> NatAddrs {
         cx.masquerade_source().map(|a| Some((a, a))).ok_or(())
     }
+    /// The egress port's source for the destination (nf_nat_masquerade_ipv6).
+    fn address6(&self, cx: &crate::ruleset::ext::TargetCx<'_>) -> NatAddrs<Ipv6Addr> {
+        cx.masquerade_source6().map(|a| Some((a, a))).ok_or(())
+    }
 }
 
 impl RedirectTarget {
     fn address(&self, cx: &crate::ruleset::ext::TargetCx<'_>) -> NatAddrs {
         cx.redirect_address().map(|a| Some((a, a))).ok_or(())
+    }
+    /// nf_nat_redirect_ipv6's address (`TargetCx::redirect_address6`).
+    fn address6(&self, cx: &crate::ruleset::ext::TargetCx<'_>) -> NatAddrs<Ipv6Addr> {
+        cx.redirect_address6().map(|a| Some((a, a))).ok_or(())
     }
 }

@@ -4,15 +4,14 @@
 //! connection is bound to the one address, its port kept unless it clashes.
 
 use crate::ruleset::{Ipv4Net, Ipv6Net};
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct NetmapTarget {
     /// The prefix mapped onto; its address has the host part cleared (as libxt_NETMAP
     /// parses it).
     pub to: Ipv4Net,
-    /// In an ip6tables rule (`Some` from the start): its prefix (read and printed; the
-    /// IPv6 path does not NAT yet).
+    /// In an ip6tables rule (`Some` from the start): its prefix (`map6`).
     pub to6: Option<Ipv6Net>,
 }
 
@@ -33,6 +32,11 @@ impl NetmapTarget {
     }
 }
 
+/// netmap_tg6: the same over 128 bits, the network part from `to`'s prefix.
+pub fn map6(to: Ipv6Net, addr: Ipv6Addr) -> Ipv6Addr {
+    Ipv6Addr::from((u128::from(addr) & !to.mask) | (u128::from(to.addr) & to.mask))
+}
+
 impl crate::ruleset::ext::TargetExt for NetmapTarget {
     const NAME: &'static str = "NETMAP";
     const REVISION: u8 = 0;
@@ -50,12 +54,33 @@ impl crate::ruleset::ext::TargetExt for NetmapTarget {
     ) -> crate::ruleset::ext::TargetOutcome {
         use crate::conntrack::nat::{Manip, NatRequest};
         use crate::ruleset::Hook;
+        let dst_side = matches!(cx.hook(), Hook::Prerouting | Hook::Output);
+        let manip = if dst_side { Manip::Dst } else { Manip::Src };
+        if let (true, Some(to)) = (cx.is_ipv6(), self.to6) {
+            let ip = crate::wire::Ipv6Packet::new_unchecked(cx.packet());
+            let a = map6(
+                to,
+                if dst_side {
+                    ip.dst_addr()
+                } else {
+                    ip.src_addr()
+                },
+            );
+            return cx.bind_nat6(&NatRequest {
+                manip,
+                addrs: Some((a, a)),
+                ports: None,
+                port_base: None,
+                random: false,
+                persistent: false,
+            });
+        }
         let ip = crate::wire::Ipv4Packet::new_unchecked(cx.packet());
-        let (manip, addr) = match cx.hook() {
-            Hook::Prerouting | Hook::Output => (Manip::Dst, ip.dst_addr()),
-            _ => (Manip::Src, ip.src_addr()),
-        };
-        let a = self.map(addr);
+        let a = self.map(if dst_side {
+            ip.dst_addr()
+        } else {
+            ip.src_addr()
+        });
         cx.bind_nat(&NatRequest {
             manip,
             addrs: Some((a, a)),
@@ -94,5 +119,20 @@ mod tests {
             Ipv4Addr::new(1, 2, 3, 4),
             "/0 keeps the address"
         );
+    }
+
+    #[test]
+    fn maps_128_bit_prefixes() {
+        let a = |s: &str| s.parse::<Ipv6Addr>().unwrap();
+        let to = Ipv6Net::with_prefix(a("2001:db8:ffff::"), 48);
+        assert_eq!(map6(to, a("fd00:1:2:3::10")), a("2001:db8:ffff:3::10"));
+        // A prefix that ends inside a 32-bit word (/52) keeps the word's host bits.
+        let to = Ipv6Net::with_prefix(a("2001:db8:aaaa:b000::"), 52);
+        assert_eq!(
+            map6(to, a("fd00:0:0:fff:1::7")),
+            a("2001:db8:aaaa:bfff:1::7")
+        );
+        let whole = Ipv6Net::with_prefix(a("2001:db8::1"), 128);
+        assert_eq!(map6(whole, a("fd00::99")), a("2001:db8::1"));
     }
 }

@@ -130,13 +130,13 @@ fn frame(dst_mac: [u8; 6], src_mac: [u8; 6], ip: &[u8]) -> Vec<u8> {
 
 /// Sends `ip` from the LAN host to the router; what left each port.
 fn from_lan(p: &mut Pipeline, ip: &[u8]) -> Vec<(PortId, Vec<u8>)> {
+    receive(p, LAN, frame(LAN_MAC, HOST_MAC, ip), T0)
+}
+
+/// Hands `frame` to the router on `port` at `now`; what left each port.
+fn receive(p: &mut Pipeline, port: PortId, frame: Vec<u8>, now: u64) -> Vec<(PortId, Vec<u8>)> {
     let mut out = Vec::new();
-    p.receive(
-        LAN,
-        PacketBuf::from_slice(&frame(LAN_MAC, HOST_MAC, ip)),
-        T0,
-        &mut out,
-    );
+    p.receive(port, PacketBuf::from_slice(&frame), now, &mut out);
     out.into_iter()
         .map(|e| match e {
             Emit::Tx { port, frame } => (port, frame.data().to_vec()),
@@ -488,19 +488,7 @@ fn fragments(ip: &[u8], size: usize) -> Vec<Vec<u8>> {
 }
 
 fn from_wan(p: &mut Pipeline, ip: &[u8], now: u64) -> Vec<(PortId, Vec<u8>)> {
-    let mut out = Vec::new();
-    p.receive(
-        WAN,
-        PacketBuf::from_slice(&frame(WAN_MAC, GW_MAC, ip)),
-        now,
-        &mut out,
-    );
-    out.into_iter()
-        .map(|e| match e {
-            Emit::Tx { port, frame } => (port, frame.data().to_vec()),
-            Emit::Local { .. } => panic!("nothing is delivered locally"),
-        })
-        .collect()
+    receive(p, WAN, frame(WAN_MAC, GW_MAC, ip), now)
 }
 
 /// nf_defrag_ipv6: with a stateful ruleset the fragments of an answer are reassembled

@@ -238,7 +238,7 @@ fn the_ipv6_listing_shows_mark_counters_and_labels_the_rules_set() {
          dport=5353 packets=0 bytes=0 mark=7 use=1\n"
     );
     // The label, by the API (`-o labels` names bits from connlabel.conf only).
-    let list = d.rt.block_on(d.ct.clone().list(pb::ConntrackFilter {
+    let list = d.served.rt.block_on(d.ct.clone().list(pb::ConntrackFilter {
         family: Some(6),
         ..Default::default()
     }));

@@ -40,7 +40,7 @@ fn the_shipped_configs_pass_from_the_repository_root_and_from_their_directory() 
         ),
         (
             "lab.toml",
-            "ok (2 ports, 1 worker, 4 routes, 1 policy rule, 0 neighbors; rules configs/lab.rules: 9 rules; rules6 configs/lab.rules6: 7 rules)",
+            "ok (2 ports, 1 worker, 4 routes, 1 policy rule, 0 neighbors; rules configs/lab.rules: 9 rules; rules6 configs/lab.rules6: 8 rules)",
         ),
     ];
     let mut seen = 0;

@@ -524,7 +524,9 @@ fn events_filtered_by_ipv6_prefix_and_the_update_of_a_mark() {
                 ..Default::default()
             }),
         };
-        d.rt.block_on(d.ct.events(req))
+        d.served
+            .rt
+            .block_on(d.ct.events(req))
             .expect("events")
             .into_inner()
     };
@@ -532,7 +534,9 @@ fn events_filtered_by_ipv6_prefix_and_the_update_of_a_mark() {
     let mut other = subscribe(&mut d, "2001:db8:2::/64");
     d.send_from_lan(&[udp(5353, 53)]);
     let next = |d: &Daemon, s: &mut tonic::Streaming<pb::ConntrackEvent>| {
-        d.rt.block_on(async { tokio::time::timeout(PATIENCE, s.message()).await })
+        d.served
+            .rt
+            .block_on(async { tokio::time::timeout(PATIENCE, s.message()).await })
             .expect("an event")
             .expect("no error")
             .expect("the stream goes on")
@@ -547,7 +551,7 @@ fn events_filtered_by_ipv6_prefix_and_the_update_of_a_mark() {
         " [UPDATE] udp      17 T src=2001:db8:1::10 dst=2001:db8:99::5 sport=5353 dport=53 \
          [UNREPLIED] src=2001:db8:99::5 dst=2001:db8:1::10 sport=53 dport=5353 mark=42\n"
     );
-    let quiet = d.rt.block_on(async {
+    let quiet = d.served.rt.block_on(async {
         tokio::time::timeout(std::time::Duration::from_millis(300), other.message()).await
     });
     assert!(

@@ -579,7 +579,9 @@ fn update_sets_the_masked_mark_bits_of_the_selected_ipv4_entries() {
             mark,
             mark_mask,
         };
-        d.rt.block_on(d.ct.update(req))
+        d.served
+            .rt
+            .block_on(d.ct.update(req))
             .expect("update")
             .into_inner()
             .entries

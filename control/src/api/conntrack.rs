@@ -149,14 +149,16 @@ pub fn exact_tuple(f: &pb::ConntrackFilter) -> Result<AnyTuple, Status> {
             _ => return Err(bad("you have to specify `--sport' and `--dport'")),
         },
         1 | 58 => {
+            let v = if proto == 58 { "v6" } else { "" };
             let need = |o: &str| {
                 bad(&format!(
-                    "You need to supply the `--{o}' option for this command"
+                    "You need to supply the `--icmp{v}-{o}' option for this command"
                 ))
             };
-            let t = cf.icmp_type.ok_or_else(|| need("icmp-type"))?;
-            let c = cf.icmp_code.ok_or_else(|| need("icmp-code"))?;
-            let id = cf.icmp_id.ok_or_else(|| need("icmp-id"))?;
+            let t = cf.icmp_type.ok_or_else(|| need("type"))?;
+            let c = cf.icmp_code.ok_or_else(|| need("code"))?;
+            // conntrack sends no id when none is given: the kernel looks up id 0.
+            let id = cf.icmp_id.unwrap_or(0);
             (id, u16::from(t) << 8 | u16::from(c))
         }
         _ => (0, 0),

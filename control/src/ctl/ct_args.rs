@@ -307,6 +307,9 @@ fn long_opt(name: &str, proto: Option<u32>) -> Option<Opt> {
         "icmp-type" if proto == Some(1) => common("icmp-type", Arg::Required),
         "icmp-code" if proto == Some(1) => common("icmp-code", Arg::Required),
         "icmp-id" if proto == Some(1) => common("icmp-id", Arg::Required),
+        "icmpv6-type" if proto == Some(58) => common("icmpv6-type", Arg::Required),
+        "icmpv6-code" if proto == Some(58) => common("icmpv6-code", Arg::Required),
+        "icmpv6-id" if proto == Some(58) => common("icmpv6-id", Arg::Required),
         _ => None,
     }
 }
@@ -444,9 +447,10 @@ pub fn parse(args: &[String]) -> Result<CtInvocation, CtUsageError> {
                 inv.filter.tcp_state =
                     upper_list(v, TCP_STATES, |w| format!("unknown TCP state `{w}'"))?
             }
-            "icmp-type" => inv.filter.icmp_type = Some(parse_u8(v)?),
-            "icmp-code" => inv.filter.icmp_code = Some(parse_u8(v)?),
-            "icmp-id" => inv.filter.icmp_id = Some(parse_port(v)?),
+            // The filter's ICMP fields are the entry's family's ICMP: ICMPv6 for -p icmpv6.
+            "icmp-type" | "icmpv6-type" => inv.filter.icmp_type = Some(parse_u8(v)?),
+            "icmp-code" | "icmpv6-code" => inv.filter.icmp_code = Some(parse_u8(v)?),
+            "icmp-id" | "icmpv6-id" => inv.filter.icmp_id = Some(parse_port(v)?),
             "mark" => {
                 let (val, mask) = match v.split_once('/') {
                     Some((val, mask)) => (strtoul(val), Some(strtoul(mask))),
@@ -566,6 +570,21 @@ fn check_command(inv: &CtInvocation, filter_opts: &[&str]) -> Result<(), CtUsage
                 return Err(CtUsageError::usage(
                     "You need to supply the `--protonum' option for this command",
                 ));
+            }
+            // An ICMP tuple needs its type and code; the id is 0 when not given.
+            let icmp = match f.proto {
+                Some(1) => Some(""),
+                Some(58) => Some("v6"),
+                _ => None,
+            };
+            if let Some(v) = icmp {
+                for (set, what) in [(f.icmp_type, "type"), (f.icmp_code, "code")] {
+                    if set.is_none() {
+                        return Err(CtUsageError::usage(format!(
+                            "You need to supply the `--icmp{v}-{what}' option for this command"
+                        )));
+                    }
+                }
             }
         }
         CtCommand::Update => {

@@ -192,6 +192,16 @@ fn every_filter_option() {
             ..d()
         }
     );
+    assert_eq!(
+        filter("-L -p icmpv6 --icmpv6-type 128 --icmpv6-code 0 --icmpv6-id 77"),
+        ConntrackFilter {
+            proto: Some(58),
+            icmp_type: Some(128),
+            icmp_code: Some(0),
+            icmp_id: Some(77),
+            ..d()
+        }
+    );
     // An IPv6 address implies -f ipv6, as in conntrack-tools.
     assert_eq!(
         filter("-D -s 2001:db8::/32 -d 2001:db8:1::5 -r 2001:db8:1::5 -q 2001:db8::3"),
@@ -285,6 +295,30 @@ fn refused_options_say_what_conntrack_says() {
     assert_eq!(
         err("-U -s 2001:db8::3 -m 5 -f ipv4"),
         usage("mismatched address family")
+    );
+    assert_eq!(
+        err("-G -s 10.0.0.3 -d 10.0.0.4 -p icmp --icmp-code 0 --icmp-id 77"),
+        usage("You need to supply the `--icmp-type' option for this command")
+    );
+    assert_eq!(
+        err("-G -s 10.0.0.3 -d 10.0.0.4 -p icmp --icmp-type 8 --icmp-id 77"),
+        usage("You need to supply the `--icmp-code' option for this command")
+    );
+    assert_eq!(
+        err("-G -s 2001:db8::3 -d 2001:db8::4 -p icmpv6"),
+        usage("You need to supply the `--icmpv6-type' option for this command")
+    );
+    assert_eq!(
+        err("-G -s 2001:db8::3 -d 2001:db8::4 -p icmpv6 --icmpv6-type 128 --icmpv6-id 77"),
+        usage("You need to supply the `--icmpv6-code' option for this command")
+    );
+    assert_eq!(
+        err("-L -p icmpv6 --icmp-type 128"),
+        usage("unknown option `--icmp-type'")
+    );
+    assert_eq!(
+        err("-L -p icmp --icmpv6-type 128"),
+        usage("unknown option `--icmpv6-type'")
     );
     assert_eq!(
         err("-L -f ipv4 -f ipv6"),

@@ -567,6 +567,50 @@ fn list_filters_get_delete_flush_count_and_stats() {
     assert_eq!(d.stats().entries, 0);
 }
 
+/// Conntrack.Update (`conntrack -U -m VALUE/MASK`) on the IPv4 table: the masked bits of
+/// the entries the filter selects, only those that change returned (use=2).
+#[test]
+fn update_sets_the_masked_mark_bits_of_the_selected_ipv4_entries() {
+    let mut d = Daemon::start();
+    three_flows(&d);
+    let update = |d: &mut Daemon, filter: pb::ConntrackFilter, mark, mark_mask| {
+        let req = pb::UpdateRequest {
+            filter: Some(filter),
+            mark,
+            mark_mask,
+        };
+        d.served
+            .rt
+            .block_on(d.ct.update(req))
+            .expect("update")
+            .into_inner()
+            .entries
+    };
+    let udp_5000 = pb::ConntrackFilter {
+        proto: Some(17),
+        orig_sport: Some(5000),
+        orig_src: Some("192.168.1.0/24".into()),
+        ..Default::default()
+    };
+    let up = update(&mut d, udp_5000.clone(), 0x12, u32::MAX);
+    assert_eq!(up.len(), 1);
+    assert_eq!((up[0].mark, up[0].r#use), (0x12, 2));
+    assert!(update(&mut d, udp_5000, 0x12, u32::MAX).is_empty());
+    // An IPv6 prefix selects nothing of the IPv4 table.
+    let v6 = pb::ConntrackFilter {
+        orig_src: Some("::/0".into()),
+        family: Some(4),
+        ..Default::default()
+    };
+    assert!(update(&mut d, v6, 1, 1).is_empty());
+    let all = update(&mut d, Default::default(), 0x300, 0xff00);
+    let mut marks: Vec<u32> = all.iter().map(|e| e.mark).collect();
+    marks.sort();
+    assert_eq!(marks, [0x300, 0x300, 0x312]);
+    let listed: Vec<u32> = d.list(Default::default()).iter().map(|e| e.mark).collect();
+    assert_eq!(listed.iter().filter(|m| **m == 0x312).count(), 1);
+}
+
 #[test]
 fn events_stream_new_update_destroy_and_survives_a_client_that_goes() {
     let mut d = Daemon::start();

@@ -36,7 +36,10 @@ pub enum IcmpClass {
     Query,
 }
 
-pub trait CtAddr: Copy + Eq + Hash + Debug + std::fmt::Display + Send + Sync + 'static {
+/// `Into<IpAddr>`: what reads an address of either family (conntrack's filters).
+pub trait CtAddr:
+    Copy + Eq + Hash + Debug + std::fmt::Display + Send + Sync + 'static + Into<std::net::IpAddr>
+{
     /// The first two columns of /proc/net/nf_conntrack: `ipv4     2 `.
     const PROC_PREFIX: &'static str;
     /// The family's ICMP protocol number and its name in listings.

@@ -388,6 +388,29 @@ impl TargetCx<'_> {
             .map_or(1500, |p| p.mtu)
     }
 
+    /// The path MTU `--clamp-mss-to-pmtu` clamps to. IPv4: the egress port's. IPv6: as
+    /// tcpmss_tg6, the smaller of the egress port's and that of the route back to the
+    /// source (tcpmss_reverse_mtu6; a link-local source is reached through the port it came
+    /// in on, a source without a route sets no bound).
+    pub fn path_mtu(&self) -> u16 {
+        let out = self.egress_mtu();
+        if self.pkt.family != Family::V6 {
+            return out;
+        }
+        let Ok(ip) = crate::wire::Ipv6Packet::new_checked(self.pkt.buf.data()) else {
+            return out;
+        };
+        let src = ip.src_addr();
+        let back = if crate::port::is_link_local6(src) {
+            self.pkt.in_port
+        } else {
+            self.p.fib.lookup6(src).map(|(port, _)| port)
+        };
+        let ports = self.p.fib.ports();
+        back.and_then(|p| ports.get(p))
+            .map_or(out, |p| out.min(p.mtu))
+    }
+
     /// It arrived in a frame sent to a link-layer broadcast or multicast address.
     pub fn link_broadcast(&self) -> bool {
         self.pkt.link_broadcast()

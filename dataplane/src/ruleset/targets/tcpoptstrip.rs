@@ -38,14 +38,23 @@ impl TcpoptstripTarget {
         (0..=255u8).filter(|&k| self.strips(k))
     }
 
-    /// Applies to an IPv4 packet (trimmed to its total length).
+    /// Applies to an IPv4 packet (trimmed to its total length), or an IPv6 one with TCP
+    /// past its extension headers (tcpoptstrip_tg6; a non-first fragment passes).
     pub fn apply_to_packet(&self, ip: &mut [u8]) -> StripOutcome {
-        if ip.len() < 20 || ip[9] != 6 || read_u16(ip, 6) & 0x1fff != 0 {
-            return StripOutcome::Unchanged;
-        }
-        let ihl = usize::from(ip[0] & 0x0f) * 4;
-        let Some(tcp) = ip.get_mut(ihl..) else {
-            return StripOutcome::Drop;
+        let tcp = if ip.first().is_some_and(|b| b >> 4 == 6) {
+            let Some(seg) = super::tcp_segment(ip) else {
+                return StripOutcome::Unchanged;
+            };
+            &mut ip[seg.tcp..seg.end]
+        } else {
+            if ip.len() < 20 || ip[9] != 6 || read_u16(ip, 6) & 0x1fff != 0 {
+                return StripOutcome::Unchanged;
+            }
+            let ihl = usize::from(ip[0] & 0x0f) * 4;
+            let Some(tcp) = ip.get_mut(ihl..) else {
+                return StripOutcome::Drop;
+            };
+            tcp
         };
         if tcp.len() < 20 {
             return StripOutcome::Drop;

@@ -1,7 +1,7 @@
 //! `-j TCPMSS`: set or clamp the MSS option of TCP SYN segments (xt_TCPMSS).
 
-use crate::ruleset::{Hook, Usable};
 use super::tcp_segment as segment;
+use crate::ruleset::{Hook, Usable};
 use crate::wire::{checksum, read_u16, write_u16};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -428,22 +428,34 @@ mod tests {
     #[test]
     fn ipv6_lowers_and_clamps_with_60_bytes_of_headers() {
         let mut p = syn6(&[], &[2, 4, 5, 0xb4, 4, 2, 1, 1], &[], 0x02);
-        assert_eq!(TcpmssTarget::SetMss(1200).apply(&mut p, 1400), MssOutcome::Rewritten);
+        assert_eq!(
+            TcpmssTarget::SetMss(1200).apply(&mut p, 1400),
+            MssOutcome::Rewritten
+        );
         assert_eq!(&p[60..64], &[2, 4, 0x04, 0xb0]);
         assert!(tcp6_ok(&p, 40));
         let mut p = syn6(&[DSTOPTS], &[2, 4, 5, 0xb4], &[], 0x12);
-        assert_eq!(TcpmssTarget::ClampPmtu.apply(&mut p, 1400), MssOutcome::Rewritten);
+        assert_eq!(
+            TcpmssTarget::ClampPmtu.apply(&mut p, 1400),
+            MssOutcome::Rewritten
+        );
         assert_eq!(read_u16(&p, 48 + 22), 1340);
         assert_eq!(read_u16(&p, 4), 8 + 24);
         assert!(tcp6_ok(&p, 48));
         // Never raised.
         let before = syn6(&[], &[2, 4, 4, 0], &[], 0x02);
         let mut p = before.clone();
-        assert_eq!(TcpmssTarget::ClampPmtu.apply(&mut p, 1400), MssOutcome::Unchanged);
+        assert_eq!(
+            TcpmssTarget::ClampPmtu.apply(&mut p, 1400),
+            MssOutcome::Unchanged
+        );
         assert_eq!(p, before);
         // minlen is 60: a path MTU of 60 drops, 61 leaves an MSS of 1.
         assert_eq!(TcpmssTarget::ClampPmtu.apply(&mut p, 60), MssOutcome::Drop);
-        assert_eq!(TcpmssTarget::ClampPmtu.apply(&mut p, 61), MssOutcome::Rewritten);
+        assert_eq!(
+            TcpmssTarget::ClampPmtu.apply(&mut p, 61),
+            MssOutcome::Rewritten
+        );
         assert_eq!(read_u16(&p, 62), 1);
         assert!(tcp6_ok(&p, 40));
     }
@@ -452,7 +464,10 @@ mod tests {
     fn ipv6_inserts_with_its_default_and_grows_the_payload_length() {
         // No options: min(1340, 1220) inserted, payload length 20 -> 24.
         let mut p = syn6(&[], &[], &[], 0x02);
-        assert_eq!(TcpmssTarget::ClampPmtu.apply(&mut p, 1400), MssOutcome::Inserted);
+        assert_eq!(
+            TcpmssTarget::ClampPmtu.apply(&mut p, 1400),
+            MssOutcome::Inserted
+        );
         assert_eq!(p.len(), 64);
         assert_eq!(read_u16(&p, 4), 24);
         assert_eq!(p[52] >> 4, 6, "data offset");
@@ -461,7 +476,10 @@ mod tests {
         // Below the default: the target itself; before the other options, behind a
         // destination options header (whose bytes stay).
         let mut p = syn6(&[DSTOPTS], &[4, 2, 1, 3, 3, 7, 0, 0], &[], 0x02);
-        assert_eq!(TcpmssTarget::SetMss(500).apply(&mut p, 0), MssOutcome::Inserted);
+        assert_eq!(
+            TcpmssTarget::SetMss(500).apply(&mut p, 0),
+            MssOutcome::Inserted
+        );
         assert_eq!(read_u16(&p, 4), 8 + 32);
         assert_eq!(&p[40..48], &[6, 0, 1, 4, 0, 0, 0, 0]);
         assert_eq!(&p[68..80], &[2, 4, 1, 0xf4, 4, 2, 1, 3, 3, 7, 0, 0]);
@@ -478,7 +496,10 @@ mod tests {
         // Data after the header: left alone.
         let before = syn6(&[], &[], b"syndata", 0x02);
         let mut p = before.clone();
-        assert_eq!(TcpmssTarget::SetMss(1000).apply(&mut p, 0), MssOutcome::Unchanged);
+        assert_eq!(
+            TcpmssTarget::SetMss(1000).apply(&mut p, 0),
+            MssOutcome::Unchanged
+        );
         assert_eq!(p, before);
     }
 
@@ -491,16 +512,25 @@ mod tests {
         let plen = read_u16(&frag, 4) + 8;
         write_u16(&mut frag, 4, plen);
         let before = frag.clone();
-        assert_eq!(TcpmssTarget::SetMss(100).apply(&mut frag, 0), MssOutcome::Unchanged);
+        assert_eq!(
+            TcpmssTarget::SetMss(100).apply(&mut frag, 0),
+            MssOutcome::Unchanged
+        );
         assert_eq!(frag, before);
         // The first fragment (offset 0) carries the header: rewritten.
         frag[43] = 1; // offset 0, more fragments
-        assert_eq!(TcpmssTarget::SetMss(100).apply(&mut frag, 0), MssOutcome::Rewritten);
+        assert_eq!(
+            TcpmssTarget::SetMss(100).apply(&mut frag, 0),
+            MssOutcome::Rewritten
+        );
         assert_eq!(read_u16(&frag, 48 + 22), 100);
         let mut udp = syn6(&[], &[2, 4, 5, 0xb4], &[], 0x02);
         udp[6] = 17;
         let before = udp.clone();
-        assert_eq!(TcpmssTarget::SetMss(100).apply(&mut udp, 0), MssOutcome::Unchanged);
+        assert_eq!(
+            TcpmssTarget::SetMss(100).apply(&mut udp, 0),
+            MssOutcome::Unchanged
+        );
         assert_eq!(udp, before);
     }
 }

@@ -1,7 +1,8 @@
 //! ip6tables targets that change TCP segments on the IPv6 path, as the kernel's IPv6 halves
 //! run them: TCPMSS (tcpmss_tg6: TCP found past the extension headers, 60 bytes of headers
 //! off the path MTU, the route back to the source, IPv6's default MSS of 1220 when one is
-//! inserted, the payload length grown with it), TCPOPTSTRIP (tcpoptstrip_tg6) and CHECKSUM.
+//! inserted, the payload length grown with it), TCPOPTSTRIP (tcpoptstrip_tg6), CHECKSUM, and
+//! NFLOG (the IPv6 packet as each hook sees it).
 //! Each forwarded segment's TCP checksum is recomputed from scratch.
 
 mod support;
@@ -178,6 +179,33 @@ fn tcpoptstrip_and_checksum_run_on_ipv6() {
     assert_eq!(out[8..], ip[8..]);
 }
 
+#[test]
+fn nflog_copies_the_ipv6_packet_as_each_hook_sees_it() {
+    let rules6 = "*mangle\n\
+        -A PREROUTING -p tcp -j NFLOG --nflog-group 1 --nflog-size 48 --nflog-prefix pre6\n\
+        COMMIT\n*filter\n:FORWARD DROP [0:0]\n\
+        -A FORWARD -j NFLOG --nflog-group 2\n\
+        -A FORWARD -p tcp --dport 80 -j ACCEPT\n\
+        COMMIT\n";
+    let mut p = support::ipv6::pipeline(CONFIG, rules6);
+    p.collect_nflog();
+    let syn = tcp(HOST, FAR, &HBH, &seg(40000, 80, 0x02, &[]));
+    // NFLOG decides nothing: the ACCEPT after it forwards the SYN.
+    let out = from_lan(&mut p, &syn);
+    let recs: Vec<_> = p.drain_nflog().collect();
+    assert_eq!(recs.len(), 2);
+    // PREROUTING: as it came in (hop limit 64), cut to 48 bytes, its length kept.
+    assert_eq!(
+        (recs[0].group, recs[0].prefix.as_str(), recs[0].orig_len),
+        (1, "pre6", syn.len() as u32)
+    );
+    assert_eq!(recs[0].data, syn[..48]);
+    // FORWARD: the hop limit decremented, whole, as it left.
+    assert_eq!((recs[1].group, recs[1].data[7]), (2, 63));
+    assert_eq!(recs[1].data, out);
+    assert_eq!(p.stats().nflog, 2);
+}
+
 /// What the IPv6 path runs now loads with the path's checks; what it does not is still
 /// refused at its line.
 #[test]
@@ -190,6 +218,7 @@ fn the_ipv6_path_takes_these_targets() {
         -A FORWARD -p tcp -m tcp --tcp-flags SYN,RST SYN -j TCPMSS --clamp-mss-to-pmtu\n\
         -A PREROUTING -p tcp -j TCPOPTSTRIP --strip-options sack-permitted\n\
         -A POSTROUTING -p udp -j CHECKSUM --checksum-fill\n\
+        -A INPUT -j NFLOG --nflog-group 5 --nflog-prefix v6\n\
         COMMIT\n";
     restore(ok, &mut Ruleset::new(Family::V6), opts()).expect("the IPv6 path runs them");
     let refused = "*filter\n-A FORWARD -m helper --helper ftp -j ACCEPT\nCOMMIT\n";

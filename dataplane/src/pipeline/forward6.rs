@@ -55,6 +55,9 @@ pub fn ipv6_path_refusal(spec: &RuleSpec) -> Option<String> {
         // inserts with IPv6's default MSS and clamps to the path MTU less 60. CHECKSUM has
         // nothing to fill on either family (every packet here carries its checksum).
         Target::Tcpmss(_) | Target::Tcpoptstrip(_) | Target::Checksum(_) => return None,
+        // The IPv6 packet as the hook sees it, to the group's capture (LINKTYPE_RAW holds
+        // either family: the version nibble tells them apart).
+        Target::Nflog(_) => return None,
         // NAT66 (`nat6.rs`).
         Target::Snat(_)
         | Target::Dnat(_)

@@ -58,6 +58,8 @@ pub fn ipv6_path_refusal(spec: &RuleSpec) -> Option<String> {
         // The IPv6 packet as the hook sees it, to the group's capture (LINKTYPE_RAW holds
         // either family: the version nibble tells them apart).
         Target::Nflog(_) => return None,
+        // hmark_tg_v6: each masked address folded to 32 bits, AH's SPI as the ports.
+        Target::Hmark(_) => return None,
         // NAT66 (`nat6.rs`).
         Target::Snat(_)
         | Target::Dnat(_)

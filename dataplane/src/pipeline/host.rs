@@ -358,6 +358,11 @@ impl TargetCx<'_> {
         self.pkt.entry(&self.p.conntrack)
     }
 
+    /// The packet's IPv6 connection (new or confirmed), if it has one.
+    pub fn entry6(&self) -> Option<&crate::conntrack::ConnEntry6> {
+        self.p.ct6.entry(&self.p.conntrack6)
+    }
+
     /// The mark of the packet's connection, of either family (CONNMARK: xt_connmark is
     /// NFPROTO_UNSPEC), to read or change; `None` without a connection.
     pub fn conn_mark_mut(&mut self) -> Option<&mut u32> {

@@ -59,7 +59,7 @@ fn seg(sport: u16, dport: u16, flags: u8, options: &[u8]) -> Vec<u8> {
     t[0..2].copy_from_slice(&sport.to_be_bytes());
     t[2..4].copy_from_slice(&dport.to_be_bytes());
     t[4..8].copy_from_slice(&1u32.to_be_bytes());
-    t[12] = ((20 + options.len()) / 4 << 4) as u8;
+    t[12] = (((20 + options.len()) / 4) << 4) as u8;
     t[13] = flags;
     t[14..16].copy_from_slice(&64240u16.to_be_bytes());
     t.extend_from_slice(options);

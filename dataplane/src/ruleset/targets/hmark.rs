@@ -521,4 +521,111 @@ mod tests {
         };
         assert!(h.validate().is_err());
     }
+
+    /// An IPv6 header from `src` to `dst` (the last 16-bit group of 2001:db8::/32 given)
+    /// with `next` and `rest` (extension headers and upper layer) after it.
+    fn ip6(src: u16, dst: u16, next: u8, rest: &[u8]) -> Vec<u8> {
+        let mut p = vec![0x60, 0, 0, 0, 0, 0, next, 64];
+        p[4..6].copy_from_slice(&(rest.len() as u16).to_be_bytes());
+        for a in [src, dst] {
+            p.extend_from_slice(&[0x20, 1, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+            p.extend_from_slice(&a.to_be_bytes());
+        }
+        p.extend_from_slice(rest);
+        p
+    }
+
+    fn udp6(src: u16, dst: u16, sport: u16, dport: u16) -> Vec<u8> {
+        let mut l4 = Vec::new();
+        l4.extend_from_slice(&sport.to_be_bytes());
+        l4.extend_from_slice(&dport.to_be_bytes());
+        l4.extend_from_slice(&[0, 9, 0, 0, b'x']);
+        ip6(src, dst, 17, &l4)
+    }
+
+    fn five_tuple6() -> HmarkTarget {
+        HmarkTarget {
+            v6: true,
+            ..five_tuple()
+        }
+    }
+
+    /// 2001:db8::X folded: the words XORed (0x20010db8 ^ 0 ^ 0 ^ X).
+    fn folded(x: u16) -> u32 {
+        0x2001_0db8 ^ u32::from(x)
+    }
+
+    #[test]
+    fn ipv6_folds_masked_addresses_and_hashes_both_directions_alike() {
+        let h = five_tuple6();
+        let p = udp6(1, 2, 1000, 53);
+        let want = h.mark(folded(1), folded(2), 1000 << 16 | 53, 17);
+        assert_eq!(h.mark_for_packet6(&p), Some(want));
+        assert_eq!(h.mark_for_packet6(&udp6(2, 1, 53, 1000)), Some(want));
+        // A /64 source prefix: hosts of one /64 hash alike.
+        let h64 = HmarkTarget {
+            src_mask: u128::MAX << 64,
+            ..h
+        };
+        assert_eq!(
+            h64.mark_for_packet6(&udp6(1, 2, 1000, 53)),
+            h64.mark_for_packet6(&udp6(7, 2, 1000, 53))
+        );
+        assert_eq!(
+            h64.mark_for_packet6(&p),
+            Some(h64.mark(0x2001_0db8, folded(2), 1000 << 16 | 53, 17))
+        );
+        // Behind a destination options header: the same ports.
+        let mut l4 = vec![17, 0, 1, 4, 0, 0, 0, 0];
+        l4.extend_from_slice(&p[40..]);
+        assert_eq!(h.mark_for_packet6(&ip6(1, 2, 60, &l4)), Some(want));
+    }
+
+    #[test]
+    fn ipv6_icmp_errors_ah_and_fragments() {
+        let h = five_tuple6();
+        // A port unreachable quoting the datagram: hashed by the quote, protocol and all.
+        let quoted = udp6(1, 2, 1000, 53);
+        let mut err = vec![1, 4, 0, 0, 0, 0, 0, 0];
+        err.extend_from_slice(&quoted);
+        let err = ip6(9, 1, 58, &err);
+        assert_eq!(h.mark_for_packet6(&err), h.mark_for_packet6(&quoted));
+        // Cut inside the quoted header: the mark stays.
+        assert_eq!(h.mark_for_packet6(&err[..40 + 8 + 30]), None);
+        // An echo request: no ports.
+        let echo = ip6(1, 2, 58, &[128, 0, 0, 0, 0, 7, 0, 1]);
+        assert_eq!(
+            h.mark_for_packet6(&echo),
+            Some(h.mark(folded(1), folded(2), 0, 58))
+        );
+        // AH ends the walk (IP6_FH_F_AUTH): its SPI, 4 bytes in, stands for the ports.
+        let mut ah = vec![6, 1, 0, 0, 0xab, 0xcd, 0x00, 0x09, 0, 0, 0, 1];
+        ah.extend_from_slice(&[0; 20]);
+        assert_eq!(
+            h.mark_for_packet6(&ip6(1, 2, 51, &ah)),
+            Some(h.mark(folded(1), folded(2), 0xabcd_0009, 51))
+        );
+        // Any fragment, the first included: no ports.
+        let mut frag = vec![17, 0, 0, 1, 0, 0, 0, 5];
+        frag.extend_from_slice(&quoted[40..]);
+        let none = Some(h.mark(folded(1), folded(2), 0, 17));
+        assert_eq!(h.mark_for_packet6(&ip6(1, 2, 44, &frag)), none);
+        frag[2..4].copy_from_slice(&[0, 8]);
+        assert_eq!(h.mark_for_packet6(&ip6(1, 2, 44, &frag)), none);
+        // A header cut short: the kernel's zeroed tuple.
+        assert_eq!(
+            h.mark_for_packet6(&ip6(1, 2, 60, &[17])),
+            Some(h.mark(0, 0, 0, 0))
+        );
+    }
+
+    #[test]
+    fn ipv6_conntrack_tuple_keeps_icmpv6_ids() {
+        let h = five_tuple6();
+        let (a, b) = (0x2001_0db8_u128 << 96 | 1, 0x2001_0db8_u128 << 96 | 2);
+        assert_eq!(
+            h.mark_for_conn(58, a, 77, b, 77),
+            h.mark(folded(1), folded(2), 77 << 16 | 77, 58)
+        );
+    }
 }

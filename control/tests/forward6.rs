@@ -7,6 +7,8 @@
 
 mod support;
 
+use support::ipv6::{frame, packet as ipv6, receive};
+
 use control::iptables::{restore, RestoreOptions};
 use dataplane::pipeline::{DropReason, Emit, Pipeline};
 use dataplane::port::{PacketBuf, PortId};
@@ -71,27 +73,6 @@ fn pipeline() -> Pipeline {
     pipeline_with(CONFIG, RULES6)
 }
 
-/// An IPv6 packet: `ext` (extension headers, their first byte the next one's number)
-/// before an upper-layer `l4` of protocol `proto`, whose checksum at `csum_at` is filled.
-fn ipv6(src: &str, dst: &str, hl: u8, proto: u8, ext: &[u8], l4: &[u8], csum_at: usize) -> Vec<u8> {
-    let (s, d) = (a6(src), a6(dst));
-    let mut l4 = l4.to_vec();
-    let c = checksum::finish(&[
-        checksum::pseudo_header_ipv6(s, d, IpProtocol::from(proto), l4.len() as u32),
-        checksum::data(&l4),
-    ]);
-    l4[csum_at..csum_at + 2].copy_from_slice(&c.to_be_bytes());
-    let mut p = vec![0x60, 0, 0, 0];
-    p.extend_from_slice(&((ext.len() + l4.len()) as u16).to_be_bytes());
-    p.push(if ext.is_empty() { proto } else { 0 });
-    p.push(hl);
-    p.extend_from_slice(&s.octets());
-    p.extend_from_slice(&d.octets());
-    p.extend_from_slice(ext);
-    p.extend_from_slice(&l4);
-    p
-}
-
 /// A TCP segment (header without options, then `payload`; `ipv6` fills the checksum).
 fn seg(ports: (u16, u16), seq: u32, ack: u32, flags: u8, payload: &[u8]) -> Vec<u8> {
     let mut t = vec![0u8; 20];
@@ -120,29 +101,9 @@ fn udp(src: &str, dst: &str, dport: u16, payload: &[u8]) -> Vec<u8> {
     ipv6(src, dst, 64, 17, &[], &u, 6)
 }
 
-fn frame(dst_mac: [u8; 6], src_mac: [u8; 6], ip: &[u8]) -> Vec<u8> {
-    let mut f = dst_mac.to_vec();
-    f.extend_from_slice(&src_mac);
-    f.extend_from_slice(&[0x86, 0xdd]);
-    f.extend_from_slice(ip);
-    f
-}
-
 /// Sends `ip` from the LAN host to the router; what left each port.
 fn from_lan(p: &mut Pipeline, ip: &[u8]) -> Vec<(PortId, Vec<u8>)> {
     receive(p, LAN, frame(LAN_MAC, HOST_MAC, ip), T0)
-}
-
-/// Hands `frame` to the router on `port` at `now`; what left each port.
-fn receive(p: &mut Pipeline, port: PortId, frame: Vec<u8>, now: u64) -> Vec<(PortId, Vec<u8>)> {
-    let mut out = Vec::new();
-    p.receive(port, PacketBuf::from_slice(&frame), now, &mut out);
-    out.into_iter()
-        .map(|e| match e {
-            Emit::Tx { port, frame } => (port, frame.data().to_vec()),
-            Emit::Local { .. } => panic!("nothing is delivered locally"),
-        })
-        .collect()
 }
 
 /// The ICMPv6 error the router sends the LAN host about `orig`: its frame, checked.

@@ -51,6 +51,15 @@ pub fn ipv6_path_refusal(spec: &RuleSpec) -> Option<String> {
         | Target::Tos(_)
         | Target::Dscp(_) => return None,
         Target::Notrack(_) => return None,
+        // TCP found past the extension headers (tcpmss_tg6, tcpoptstrip_tg6); TCPMSS
+        // inserts with IPv6's default MSS and clamps to the path MTU less 60. CHECKSUM has
+        // nothing to fill on either family (every packet here carries its checksum).
+        Target::Tcpmss(_) | Target::Tcpoptstrip(_) | Target::Checksum(_) => return None,
+        // The IPv6 packet as the hook sees it, to the group's capture (LINKTYPE_RAW holds
+        // either family: the version nibble tells them apart).
+        Target::Nflog(_) => return None,
+        // hmark_tg_v6: each masked address folded to 32 bits, AH's SPI as the ports.
+        Target::Hmark(_) => return None,
         // NAT66 (`nat6.rs`).
         Target::Snat(_)
         | Target::Dnat(_)

@@ -860,10 +860,7 @@ impl Config {
                 None => 4,
                 Some(f) if matches!(f.get_ref(), 4 | 6) => *f.get_ref(),
                 Some(f) => {
-                    return Err(cx.at(
-                        f,
-                        format!("family must be 4 or 6, not {}", f.get_ref()),
-                    ))
+                    return Err(cx.at(f, format!("family must be 4 or 6, not {}", f.get_ref())))
                 }
             };
             policies.push(PolicyConfig {
@@ -1141,8 +1138,12 @@ impl Config {
                 table: p.table,
                 priority,
             };
-            if v6 { fib.add_rule6(rule) } else { fib.add_rule(rule) }
-                .map_err(|e| err(p.line, e.to_string()))?;
+            if v6 {
+                fib.add_rule6(rule)
+            } else {
+                fib.add_rule(rule)
+            }
+            .map_err(|e| err(p.line, e.to_string()))?;
         }
         let mut neighbors = NeighTable::default();
         let mut neighbors6 = Vec::new();
@@ -1328,12 +1329,29 @@ mtu = 1400
                 .next_hop
                 .to_string()
         };
-        assert_eq!((gw(0), gw(2), gw(0x102)), ("2001:db8:1::fe".into(), "2001:db8:2::fe".into(), "2001:db8:2::fe".into()));
+        assert_eq!(
+            (gw(0), gw(2), gw(0x102)),
+            (
+                "2001:db8:1::fe".into(),
+                "2001:db8:2::fe".into(),
+                "2001:db8:2::fe".into()
+            )
+        );
         let l = first_line() + v6port.lines().count();
-        let (line, msg) = fail(&format!("{v6port}\n[[policy]]\nfwmark = 1\nfamily = 5\ntable = 10\n"));
-        assert_eq!((line, msg.as_str()), (l + 3, "family must be 4 or 6, not 5"));
-        let (line, msg) = fail(&format!("{v6port}\n[[policy]]\nfamily = 6\nfwmark = 1\ntable = 0\n"));
-        assert_eq!((line, msg.as_str()), (l + 4, "table 0 is not a routing table"));
+        let (line, msg) = fail(&format!(
+            "{v6port}\n[[policy]]\nfwmark = 1\nfamily = 5\ntable = 10\n"
+        ));
+        assert_eq!(
+            (line, msg.as_str()),
+            (l + 3, "family must be 4 or 6, not 5")
+        );
+        let (line, msg) = fail(&format!(
+            "{v6port}\n[[policy]]\nfamily = 6\nfwmark = 1\ntable = 0\n"
+        ));
+        assert_eq!(
+            (line, msg.as_str()),
+            (l + 4, "table 0 is not a routing table")
+        );
     }
 
     #[test]

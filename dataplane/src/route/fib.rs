@@ -433,9 +433,7 @@ impl Fib {
         dst: std::net::Ipv6Addr,
         prefer: impl Fn(PortId) -> bool,
     ) -> Option<PortId> {
-        self.table6_for(0, |t| {
-            self.routes6.leaf_port(&self.ports, dst, t, &prefer)
-        })
+        self.table6_for(0, |t| self.routes6.leaf_port(&self.ports, dst, t, &prefer))
     }
 
     /// The static IPv6 routes of every table, in the order they were added.
@@ -1055,7 +1053,11 @@ mod tests {
             WAN,
             "the table's own route"
         );
-        assert_eq!(f.route6(a("2001:db8:50::9"), 0).unwrap().port, WAN, "main's default");
+        assert_eq!(
+            f.route6(a("2001:db8:50::9"), 0).unwrap().port,
+            WAN,
+            "main's default"
+        );
         assert_eq!(
             f.route6(a("2001:db8:50::9"), 0).unwrap().next_hop,
             a("2001:db8:ff::fe")

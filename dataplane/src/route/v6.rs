@@ -511,15 +511,39 @@ mod tests {
             "connected prefixes are main's only"
         );
         // The same prefix and metric in another table is no clash.
-        r.add_to(&p, a("::"), 0, Some(a("2001:db8:ff::fe")), None, 1024, MAIN_TABLE)
-            .unwrap();
+        r.add_to(
+            &p,
+            a("::"),
+            0,
+            Some(a("2001:db8:ff::fe")),
+            None,
+            1024,
+            MAIN_TABLE,
+        )
+        .unwrap();
         assert!(matches!(
-            r.add_to(&p, a("::"), 0, Some(a("2001:db8:ff::fd")), None, 1024, MAIN_TABLE),
+            r.add_to(
+                &p,
+                a("::"),
+                0,
+                Some(a("2001:db8:ff::fd")),
+                None,
+                1024,
+                MAIN_TABLE
+            ),
             Err(Route6Error::Exists(..))
         ));
         // replace swaps the route with that metric in place, or adds.
-        r.replace(&p, a("::"), 0, Some(a("2001:db8:ff::fd")), None, 1024, MAIN_TABLE)
-            .unwrap();
+        r.replace(
+            &p,
+            a("::"),
+            0,
+            Some(a("2001:db8:ff::fd")),
+            None,
+            1024,
+            MAIN_TABLE,
+        )
+        .unwrap();
         assert_eq!(r.statics().len(), 2);
         assert_eq!(
             hop(&r, "2001:db8:77::5", MAIN_TABLE).unwrap().next_hop,

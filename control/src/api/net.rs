@@ -435,13 +435,37 @@ pub fn add_policy_rule(control: &Control, r: &PolicyRule) -> Result<NetReply, St
     })
 }
 
+/// The first rule a delete request names, as the kernel's rule_find matches: the
+/// priority, table, fwmark and mask only where given (not 0).
+fn rule_find(
+    rules: &[dataplane::route::PolicyRule],
+    r: &PolicyRule,
+) -> Option<dataplane::route::PolicyRule> {
+    let given = |want: u32, have: u32| want == 0 || want == have;
+    rules
+        .iter()
+        .find(|x| {
+            given(r.priority, x.priority)
+                && given(r.table, x.table)
+                && given(r.fwmark, x.fwmark)
+                && given(
+                    if r.fwmark != 0 && r.mask == 0 {
+                        u32::MAX
+                    } else {
+                        r.mask
+                    },
+                    x.mask,
+                )
+        })
+        .copied()
+}
+
 pub fn delete_policy_rule(control: &Control, r: &PolicyRule) -> Result<NetReply, Status> {
     change_fib(control, |fib| {
-        let rule = policy(r);
         let removed = if r.family == 6 {
-            fib.remove_rule6(&rule)
+            rule_find(fib.rules6(), r).is_some_and(|x| fib.remove_rule6(&x))
         } else {
-            fib.remove_rule(&rule)
+            rule_find(fib.rules(), r).is_some_and(|x| fib.remove_rule(&x))
         };
         if removed {
             Ok(())

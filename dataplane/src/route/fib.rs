@@ -426,14 +426,17 @@ impl Fib {
     }
 
     /// The IPv6 routes of the longest prefix holding `dst` in the table the rules pick
-    /// for mark 0: the port of the one the kernel's rt6_device_match picks
+    /// for `fwmark`: the port of the one the kernel's rt6_device_match picks
     /// (`Routes6::leaf_port`).
     pub fn leaf_port6(
         &self,
         dst: std::net::Ipv6Addr,
+        fwmark: u32,
         prefer: impl Fn(PortId) -> bool,
     ) -> Option<PortId> {
-        self.table6_for(0, |t| self.routes6.leaf_port(&self.ports, dst, t, &prefer))
+        self.table6_for(fwmark, |t| {
+            self.routes6.leaf_port(&self.ports, dst, t, &prefer)
+        })
     }
 
     /// The static IPv6 routes of every table, in the order they were added.

@@ -11,19 +11,15 @@ use control::api::pb;
 use control::api::pb::conntrack_client::ConntrackClient;
 use control::ctl::{run_tool, Io, Target, Tool};
 use control::daemon::mem::Wire;
-use control::daemon::worker::{Command, WorkerThread};
+use control::daemon::worker::Command;
+use crossbeam_channel::Sender;
 use dataplane::wire::{checksum, IpProtocol};
-use dataplane::worker::Worker;
 use std::net::Ipv6Addr;
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, MutexGuard};
-use std::thread::JoinHandle;
-use support::daemon::{serial, temp_dir};
-use support::ports::test_ports;
+use support::daemon::serial;
+use support::workers::{Served, Workers};
 use support::PATIENCE;
-use tokio::runtime::Runtime;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 
 const CONFIG: &str = r#"
 [[port]]
@@ -65,17 +61,13 @@ const FAR: &str = "2001:db8:99::5";
 
 struct Daemon {
     wires: Vec<Wire>,
-    commands: Sender,
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
-    rt: Runtime,
-    dir: PathBuf,
-    socket: PathBuf,
+    commands: Sender<Command>,
+    // Dropped in this order: the worker stopped, then the services.
+    _workers: Workers,
+    served: Served,
     ct: ConntrackClient<Channel>,
     _serial: MutexGuard<'static, ()>,
 }
-
-type Sender = crossbeam_channel::Sender<Command>;
 
 impl Daemon {
     fn start() -> Daemon {
@@ -88,77 +80,27 @@ impl Daemon {
         let cfg = control::config::Config::parse(CONFIG, std::path::Path::new("test.toml"))
             .expect("config");
         let topo = cfg.build().expect("topology");
-        let port_names: Vec<String> = cfg.ports.iter().map(|p| p.name.clone()).collect();
         let pipeline = support::ipv6::pipeline(CONFIG, rules6);
         // The worker takes up this ruleset at every burst: the IPv6 one.
         let rules = Arc::new(ArcSwap::new(Arc::clone(pipeline.ruleset())));
-        let stop = Arc::new(AtomicBool::new(false));
-        let worker = Worker::new(pipeline, 0, 32, port_names.len());
-        let (ports, wires) = test_ports(topo.ports().iter(), 1, 0);
-        let (commands, rx) = crossbeam_channel::bounded(64);
-        let t = WorkerThread {
-            index: 0,
-            port_names,
-            core: None,
-            worker,
-            ports,
-            host: None,
-            rules,
-            sets: Arc::new(ArcSwap::from_pointee(dataplane::ipset::SetTable::default())),
-            commands: rx,
-            set_ops: crossbeam_channel::bounded(1).0,
-            max_sleep_us: 0,
-            nflog: None,
-            stop: Arc::clone(&stop),
-            snapshot: Arc::new(control::daemon::snapshot::SnapshotSlot::new()),
-        };
-        let thread = std::thread::Builder::new()
-            .name("test-worker-0".into())
-            .spawn(move || t.run())
-            .expect("spawn");
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .expect("runtime");
-        let dir = temp_dir("ct6-api");
-        let socket = dir.join("nfdp.sock");
-        let listener = {
-            let _guard = rt.enter();
-            tokio::net::UnixListener::bind(&socket).expect("bind")
-        };
-        rt.spawn(
-            tonic::transport::Server::builder()
-                .add_service(pb::conntrack_server::ConntrackServer::new(
-                    ConntrackService::new(vec![commands.clone()]),
-                ))
-                .serve_with_incoming(tokio_stream::wrappers::UnixListenerStream::new(listener)),
+        let sets = Arc::new(ArcSwap::from_pointee(dataplane::ipset::SetTable::default()));
+        let mut workers = Workers::spawn(&topo, vec![pipeline], &rules, &sets);
+        let commands = workers.commands[0].clone();
+        let served = Served::new(
+            "ct6-api",
+            tonic::transport::Server::builder().add_service(
+                pb::conntrack_server::ConntrackServer::new(ConntrackService::new(vec![
+                    commands.clone()
+                ])),
+            ),
+            |e| e,
         );
-        let path = socket.clone();
-        let channel = rt
-            .block_on(
-                Endpoint::try_from("http://[::]:50051")
-                    .expect("endpoint")
-                    .timeout(PATIENCE)
-                    .connect_with_connector(tower::service_fn(move |_| {
-                        let path = path.clone();
-                        async move {
-                            Ok::<_, std::io::Error>(hyper_util::rt::TokioIo::new(
-                                tokio::net::UnixStream::connect(path).await?,
-                            ))
-                        }
-                    })),
-            )
-            .expect("connect");
         Daemon {
-            wires,
+            wires: workers.queues.remove(0),
             commands,
-            stop,
-            thread: Some(thread),
-            rt,
-            dir,
-            socket,
-            ct: ConntrackClient::new(channel),
+            _workers: workers,
+            ct: ConntrackClient::new(served.channel.clone()),
+            served,
             _serial: serial,
         }
     }
@@ -167,8 +109,8 @@ impl Daemon {
     fn conntrack(&self, args: &[&str]) -> (i32, String, String) {
         let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
         let (mut out, mut err) = (Vec::new(), Vec::new());
-        let target = Target::Unix(self.socket.clone());
-        let code = self.rt.block_on(run_tool(
+        let target = Target::Unix(self.served.socket.clone());
+        let code = self.served.rt.block_on(run_tool(
             Tool::Conntrack,
             &args,
             &target,
@@ -202,19 +144,6 @@ impl Daemon {
             .send(Command::CtStats { reply: tx })
             .expect("worker");
         rx.blocking_recv().expect("stats").entries6
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            let stopped = t.join();
-            if !std::thread::panicking() {
-                stopped.expect("the worker thread ends cleanly");
-            }
-        }
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
@@ -309,7 +238,7 @@ fn the_ipv6_listing_shows_mark_counters_and_labels_the_rules_set() {
          dport=5353 packets=0 bytes=0 mark=7 use=1\n"
     );
     // The label, by the API (`-o labels` names bits from connlabel.conf only).
-    let list = d.rt.block_on(d.ct.clone().list(pb::ConntrackFilter {
+    let list = d.served.rt.block_on(d.ct.clone().list(pb::ConntrackFilter {
         family: Some(6),
         ..Default::default()
     }));
@@ -357,8 +286,10 @@ fn list_delete_count_and_flush_the_ipv6_table() {
     assert_eq!(err, msg("0 flow entries have been shown."));
     // -C counts both families, as nf_conntrack_count does, and takes no -f.
     assert_eq!(d.conntrack(&["-C"]), (0, "2\n".into(), String::new()));
-    let stats =
-        d.rt.block_on(d.ct.clone().stats(pb::ConntrackStatsRequest {}));
+    let stats = d
+        .served
+        .rt
+        .block_on(d.ct.clone().stats(pb::ConntrackStatsRequest {}));
     let w = stats.expect("stats").into_inner().workers;
     assert_eq!(
         (w[0].entries, w[0].insert),
@@ -423,7 +354,9 @@ fn events_of_the_ipv6_table_stream_unless_another_family_is_asked_for() {
                 ..Default::default()
             }),
         };
-        d.rt.block_on(d.ct.events(req))
+        d.served
+            .rt
+            .block_on(d.ct.events(req))
             .expect("events")
             .into_inner()
     };
@@ -432,7 +365,9 @@ fn events_of_the_ipv6_table_stream_unless_another_family_is_asked_for() {
     let mut v6 = subscribe(&mut d, Some(6));
     d.send_from_lan(&[udp(5353, 53)]);
     let next = |d: &Daemon, s: &mut tonic::Streaming<pb::ConntrackEvent>| {
-        d.rt.block_on(async { tokio::time::timeout(PATIENCE, s.message()).await })
+        d.served
+            .rt
+            .block_on(async { tokio::time::timeout(PATIENCE, s.message()).await })
             .expect("an event")
             .expect("no error")
             .expect("the stream goes on")
@@ -456,7 +391,7 @@ fn events_of_the_ipv6_table_stream_unless_another_family_is_asked_for() {
     for s in [&mut both, &mut v6] {
         assert_eq!(next(&d, s).r#type, "DESTROY");
     }
-    let quiet = d.rt.block_on(async {
+    let quiet = d.served.rt.block_on(async {
         tokio::time::timeout(std::time::Duration::from_millis(300), v4.message()).await
     });
     assert!(quiet.is_err(), "the IPv4 stream stays quiet: {quiet:?}");

@@ -8,13 +8,12 @@
 mod support;
 
 use control::iptables::{restore, RestoreOptions};
-use dataplane::pipeline::{CompiledRuleset, DropReason, Emit, Pipeline};
+use dataplane::pipeline::{DropReason, Emit, Pipeline};
 use dataplane::port::{PacketBuf, PortId};
 use dataplane::ruleset::{Family, Ruleset};
 use dataplane::wire::checksum;
 use dataplane::wire::IpProtocol;
 use std::net::Ipv6Addr;
-use std::sync::Arc;
 
 const CONFIG: &str = r#"
 [[port]]
@@ -131,13 +130,13 @@ fn frame(dst_mac: [u8; 6], src_mac: [u8; 6], ip: &[u8]) -> Vec<u8> {
 
 /// Sends `ip` from the LAN host to the router; what left each port.
 fn from_lan(p: &mut Pipeline, ip: &[u8]) -> Vec<(PortId, Vec<u8>)> {
+    receive(p, LAN, frame(LAN_MAC, HOST_MAC, ip), T0)
+}
+
+/// Hands `frame` to the router on `port` at `now`; what left each port.
+fn receive(p: &mut Pipeline, port: PortId, frame: Vec<u8>, now: u64) -> Vec<(PortId, Vec<u8>)> {
     let mut out = Vec::new();
-    p.receive(
-        LAN,
-        PacketBuf::from_slice(&frame(LAN_MAC, HOST_MAC, ip)),
-        T0,
-        &mut out,
-    );
+    p.receive(port, PacketBuf::from_slice(&frame), now, &mut out);
     out.into_iter()
         .map(|e| match e {
             Emit::Tx { port, frame } => (port, frame.data().to_vec()),
@@ -477,27 +476,6 @@ fn a_stateful_filter_lets_answers_back_and_nothing_else() {
     );
 }
 
-/// IPv6 connections are not handed between workers yet: a ruleset that needs IPv6
-/// conntrack is refused for more than one worker, with the reason.
-#[test]
-fn stateful_ipv6_rules_are_refused_on_more_than_one_worker() {
-    let mut rs6 = Ruleset::new(Family::V6);
-    let text = "*filter\n-A FORWARD -m state --state ESTABLISHED -j ACCEPT\nCOMMIT\n";
-    restore(text, &mut rs6, RestoreOptions::default()).unwrap();
-    let rs = Ruleset {
-        ip6: Some(Arc::new(rs6)),
-        ..Ruleset::default()
-    };
-    let compiled = CompiledRuleset::compile(&rs, 1);
-    assert!(compiled.ip6.needs_conntrack);
-    assert!(control::daemon::check_workers(&compiled, 1).is_ok());
-    let e = control::daemon::check_workers(&compiled, 2).unwrap_err();
-    assert!(e.contains("run on one worker for now"), "{e}");
-    // Stateless IPv6 rules run on any number of workers.
-    let stateless = CompiledRuleset::compile(&Ruleset::default(), 1);
-    assert!(control::daemon::check_workers(&stateless, 4).is_ok());
-}
-
 /// Cuts `ip` (no extension headers) into fragments of at most `size` bytes, id 0xabcd.
 fn fragments(ip: &[u8], size: usize) -> Vec<Vec<u8>> {
     let f = dataplane::defrag6::Frag6 {
@@ -510,19 +488,7 @@ fn fragments(ip: &[u8], size: usize) -> Vec<Vec<u8>> {
 }
 
 fn from_wan(p: &mut Pipeline, ip: &[u8], now: u64) -> Vec<(PortId, Vec<u8>)> {
-    let mut out = Vec::new();
-    p.receive(
-        WAN,
-        PacketBuf::from_slice(&frame(WAN_MAC, GW_MAC, ip)),
-        now,
-        &mut out,
-    );
-    out.into_iter()
-        .map(|e| match e {
-            Emit::Tx { port, frame } => (port, frame.data().to_vec()),
-            Emit::Local { .. } => panic!("nothing is delivered locally"),
-        })
-        .collect()
+    receive(p, WAN, frame(WAN_MAC, GW_MAC, ip), now)
 }
 
 /// nf_defrag_ipv6: with a stateful ruleset the fragments of an answer are reassembled

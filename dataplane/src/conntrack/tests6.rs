@@ -2,6 +2,7 @@
 //! Linux 6.18 (`conntrack -I` in a namespace, then /proc/net/nf_conntrack and
 //! `conntrack -L -f ipv6`).
 
+use super::tests::{only_line, pass};
 use super::*;
 use crate::hash::mix64;
 use crate::wire::checksum;
@@ -127,18 +128,6 @@ fn echo(src: Ipv6Addr, dst: Ipv6Addr, t: u8, id: u16) -> Vec<u8> {
     let mut rest = id.to_be_bytes().to_vec();
     rest.extend([0, 1]);
     icmp6(src, dst, t, 0, &rest)
-}
-
-fn pass(ct: &mut Conntrack6, p: &[u8], now: u64) -> CtInfo6 {
-    let mut i = ct.packet_in(p, true, now);
-    assert!(ct.confirm(&mut i, now));
-    i
-}
-
-fn only_line(ct: &Conntrack6, now: u64) -> String {
-    let l = ct.listing(now);
-    assert_eq!(l.len(), 1, "{l:?}");
-    l[0].clone()
 }
 
 fn new_table() -> Conntrack6 {

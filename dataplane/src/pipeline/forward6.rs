@@ -100,10 +100,19 @@ impl Pipeline {
     }
 
     /// Confirms a new IPv6 connection as its packet leaves the hooks; `Err`: drop it.
+    /// With several workers both its tuples are registered in the owner directory first
+    /// (`register_owner6`), as IPv4's `ct_confirm` does.
     fn ct_confirm6(&mut self) -> Flow {
-        if self.ct6.pending.is_none() || self.conntrack6.confirm(&mut self.ct6, self.now_ns) {
+        if self.ct6.pending.is_none() {
+            return Ok(());
+        }
+        let Ok(registered) = self.register_owner6() else {
+            return Err(Stop::Drop(DropReason::Conntrack));
+        };
+        if self.conntrack6.confirm(&mut self.ct6, self.now_ns) {
             Ok(())
         } else {
+            self.unregister_owner6(registered);
             Err(Stop::Drop(DropReason::Conntrack))
         }
     }
@@ -119,6 +128,10 @@ impl Pipeline {
             Reassembly6::Held => Err(Stop::Held),
             Reassembly6::Dropped => Err(Stop::Drop(DropReason::Defrag)),
             Reassembly6::Complete(whole, f) => {
+                // The fragment home (`owner_of`) hands the datagram to its owner.
+                if self.multicore.is_some() && self.defer_datagram(pkt, &whole, 0, Some(f)) {
+                    return Err(Stop::Held);
+                }
                 let (mark, port) = (pkt.buf.mark, pkt.buf.port);
                 pkt.buf = PacketBuf::from_slice(&whole);
                 pkt.buf.mark = mark;
@@ -278,6 +291,7 @@ impl Pipeline {
         };
         let (port, next_hop) = hop.ok_or(Stop::Drop(DropReason::NoRoute))?;
         let mut pkt = Pkt::new6(buf, None, None);
+        pkt.frag6 = self.handed_frag6.take();
         pkt.out_port = Some(port);
         self.defragment6(&mut pkt, IIF_OUTPUT)?;
         self.gate6(&mut pkt);

@@ -18,7 +18,7 @@ pub struct RpfilterMatch {
 }
 
 /// `-m rpfilter` (rpfilter_mt): the FIB's route back to the packet's source.
-pub fn rpfilter_matches<A>(
+pub fn rpfilter_matches<A: crate::conntrack::family::CtAddr>(
     r: &RpfilterMatch,
     view: &PacketView<'_>,
     env: &MatchEnv<'_, A>,

@@ -231,8 +231,9 @@ impl Pipeline {
             let ip = Ipv6Packet::new_unchecked(pkt.buf.data());
             (ip.src_addr(), ip.dst_addr(), ip.hop_limit())
         };
-        // ip6_route_input: no route is answered by the null route's ip6_pkt_discard.
-        let Some(hop) = self.fib.route6(dst) else {
+        // ip6_route_input: the rules pick the table by the mark PREROUTING left (fib6
+        // rules); no route is answered by the null route's ip6_pkt_discard.
+        let Some(hop) = self.fib.route6(dst, pkt.buf.mark) else {
             self.icmp6_error(&pkt, icmp6_type::DST_UNREACH, unreach_code::NOROUTE, 0);
             return Err(Stop::Drop(DropReason::NoRoute));
         };
@@ -291,10 +292,11 @@ impl Pipeline {
         let dst = Ipv6Packet::new_checked(buf.data())
             .map_err(|_| Stop::MALFORMED)?
             .dst_addr();
+        let mark = buf.mark;
         let hop = if is_link_local6(dst) || dst.is_multicast() {
             via.map(|p| (p, dst))
         } else {
-            self.fib.route6(dst).map(|h| (h.port, h.next_hop))
+            self.fib.route6(dst, mark).map(|h| (h.port, h.next_hop))
         };
         let (port, next_hop) = hop.ok_or(Stop::Drop(DropReason::NoRoute))?;
         let mut pkt = Pkt::new6(buf, None, None);
@@ -307,16 +309,19 @@ impl Pipeline {
         self.run_hook(Hook::Output, &[Mangle], &mut pkt)?;
         self.nat_hook6(Hook::Output, Manip::Dst, &mut pkt)?;
         // Re-routed when nat OUTPUT changed the destination (REDIRECT's ::1, or one of the
-        // appliance's addresses, is delivered to the host stack, as IPv4's local_out does).
+        // appliance's addresses, is delivered to the host stack, as IPv4's local_out does)
+        // or mangle OUTPUT the mark (ip6t_mangle_out's ip6_route_me_harder).
         let now = Ipv6Packet::new_unchecked(pkt.buf.data()).dst_addr();
-        let hop = if now == dst {
+        let mark_now = pkt.buf.mark;
+        let scoped = is_link_local6(now) || now.is_multicast();
+        let hop = if now == dst && (mark_now == mark || scoped) {
             Some((port, next_hop))
         } else if now.is_loopback() || self.fib.ports().ipv6_owner(now).is_some() {
             None
         } else {
             let h = self
                 .fib
-                .route6(now)
+                .route6(now, mark_now)
                 .ok_or(Stop::Drop(DropReason::NoRoute))?;
             Some((h.port, h.next_hop))
         };
@@ -353,11 +358,12 @@ impl Pipeline {
         if src.is_unspecified() || src.is_multicast() || error_ineligible(orig) {
             return;
         }
-        // The way back to the source: a link-local one by the port it came in on.
+        // The way back to the source: a link-local one by the port it came in on, else
+        // by the rules for mark 0 (icmp6_send's IP6_REPLY_MARK without fwmark_reflect).
         let back = if is_link_local6(src) {
             pkt.in_port.map(|p| (p, 64))
         } else {
-            self.fib.route6(src).map(|h| (h.port, h.prefix_len))
+            self.fib.route6(src, 0).map(|h| (h.port, h.prefix_len))
         };
         let Some((port, prefix_len)) = back else {
             return;

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use crate::input_file;
 use dataplane::neigh::NeighTable;
 use dataplane::port::{MacAddr, PacketBuf, PortId, PortTable};
-use dataplane::route::{parse_cidr, Fib, PolicyRule, Prefix, RouteError, MAIN_TABLE};
+use dataplane::route::{parse_cidr, Fib, PolicyRule, Prefix, RouteError, LOCAL_TABLE, MAIN_TABLE};
 use serde::Deserialize;
 use toml::Spanned;
 
@@ -123,21 +123,24 @@ pub struct RouteConfig {
     pub line: usize,
 }
 
-/// One `[[route]]` to an IPv6 destination (main table only; it routes the appliance's own
-/// packets: IPv6 is not forwarded yet).
+/// One `[[route]]` to an IPv6 destination (`ip -6 route add`), in any table but local.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Route6Config {
     pub dst: Ipv6Addr,
     pub len: u8,
     pub via: Option<Ipv6Addr>,
     pub dev: Option<String>,
+    pub table: u32,
     pub metric: u32,
     pub line: usize,
 }
 
-/// One `[[policy]]` (`ip rule add fwmark F/M table T [priority P]`).
+/// One `[[policy]]` (`ip [-6] rule add fwmark F/M table T [priority P]`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PolicyConfig {
+    /// 4 (the default: `ip rule`) or 6 (`family = 6`: `ip -6 rule`); each family has its
+    /// own rules, as in the kernel.
+    pub family: u8,
     pub fwmark: u32,
     pub mask: u32,
     pub table: u32,
@@ -324,6 +327,7 @@ struct RawRoute {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawPolicy {
+    family: Option<Spanned<u8>>,
     fwmark: Spanned<u32>,
     mask: Option<u32>,
     table: Spanned<u32>,
@@ -456,7 +460,8 @@ fn parse_cidr6(s: &str) -> Result<(Ipv6Addr, u8), String> {
 }
 
 /// A `[[route]]` to an IPv6 destination: `dst` a network (host bits clear), `via` an IPv6
-/// gateway (a link-local one with its `dev`), the main table only.
+/// gateway (a link-local one with its `dev`), any table but local (its routes are the
+/// addresses').
 fn route6(
     r: &RawRoute,
     cx: &Ctx,
@@ -501,18 +506,29 @@ fn route6(
     if via.is_none() && dev.is_none() {
         return Err(cx.at(&r.dst, format!("route to {s} needs `via` or `dev`")));
     }
-    if let Some(t) = &r.table {
-        if *t.get_ref() != MAIN_TABLE {
-            return Err(cx.at(t, "IPv6 routes go in the main table (254) only, for now"));
+    let table = match &r.table {
+        Some(t) if *t.get_ref() == 0 => return Err(cx.at(t, "table 0 is not a routing table")),
+        Some(t) if *t.get_ref() == LOCAL_TABLE => {
+            return Err(cx.at(
+                t,
+                "the local table (255) holds the addresses' routes: IPv6 routes go in another",
+            ))
         }
-    }
+        Some(t) => *t.get_ref(),
+        None => MAIN_TABLE,
+    };
     Ok(Route6Config {
         line: cx.line(r.dst.span()),
         dst,
         len,
         via,
         dev,
-        metric: r.metric.unwrap_or(1024),
+        table,
+        // ip6_route_info_create: metric 0 is IP6_RT_PRIO_USER.
+        metric: match r.metric {
+            None | Some(0) => dataplane::route::v6::USER_METRIC,
+            Some(m) => m,
+        },
     })
 }
 
@@ -840,8 +856,16 @@ impl Config {
                 return Err(cx.at(&p.table, "table 0 is not a routing table"));
             }
             let fwmark = *p.fwmark.get_ref();
+            let family = match &p.family {
+                None => 4,
+                Some(f) if matches!(f.get_ref(), 4 | 6) => *f.get_ref(),
+                Some(f) => {
+                    return Err(cx.at(f, format!("family must be 4 or 6, not {}", f.get_ref())))
+                }
+            };
             policies.push(PolicyConfig {
                 line: cx.line(p.fwmark.span()),
+                family,
                 fwmark,
                 // The kernel's default: a non-zero mark is matched exactly, mark 0 without a
                 // mask matches every packet.
@@ -1096,17 +1120,29 @@ impl Config {
                 }
                 None => None,
             };
-            fib.add_static6(r.dst, r.len, r.via, dev, r.metric)
+            fib.add_route6(r.dst, r.len, r.via, dev, r.metric, r.table)
                 .map_err(|e| err(r.line, format!("route to {}/{}: {e}", r.dst, r.len)))?;
         }
         for p in &self.policies {
-            let priority = p.priority.unwrap_or_else(|| fib.default_rule_priority());
-            fib.add_rule(PolicyRule {
+            let v6 = p.family == 6;
+            let priority = p.priority.unwrap_or_else(|| {
+                if v6 {
+                    fib.default_rule_priority6()
+                } else {
+                    fib.default_rule_priority()
+                }
+            });
+            let rule = PolicyRule {
                 fwmark: p.fwmark,
                 mask: p.mask,
                 table: p.table,
                 priority,
-            })
+            };
+            if v6 {
+                fib.add_rule6(rule)
+            } else {
+                fib.add_rule(rule)
+            }
             .map_err(|e| err(p.line, e.to_string()))?;
         }
         let mut neighbors = NeighTable::default();
@@ -1120,7 +1156,10 @@ impl Config {
             };
             let connected = match n.ip {
                 IpAddr::V4(ip) => fib.connected_port(ip, None),
-                IpAddr::V6(ip) => fib.route6(ip).filter(|h| h.next_hop == ip).map(|h| h.port),
+                IpAddr::V6(ip) => fib
+                    .route6(ip, 0)
+                    .filter(|h| h.next_hop == ip)
+                    .map(|h| h.port),
             };
             let port = named.or(connected).ok_or_else(|| {
                 err(
@@ -1247,11 +1286,72 @@ mtu = 1400
             ("dst = \"::/0\"\nvia = \"fe80::1\"", 1, "route to ::/0: gateway fe80::1 is link-local: name its `dev`"),
             ("dst = \"::/0\"\nvia = \"2001:db8:5::1\"", 1, "route to ::/0: gateway 2001:db8:5::1 is not on a connected IPv6 network (Nexthop has invalid gateway)"),
             ("dst = \"::/0\"\nvia = \"10.0.0.1\"", 2, "bad IPv6 gateway `10.0.0.1`"),
-            ("dst = \"::/0\"\ndev = \"dmz0\"\ntable = 10", 3, "IPv6 routes go in the main table (254) only, for now"),
+            ("dst = \"::/0\"\ndev = \"dmz0\"\ntable = 255", 3, "the local table (255) holds the addresses' routes: IPv6 routes go in another"),
+            ("dst = \"::/0\"\ndev = \"dmz0\"\ntable = 0", 3, "table 0 is not a routing table"),
         ] {
             let (got_line, msg) = fail(&format!("{v6port}\n[[route]]\n{route}\n"));
             assert_eq!((got_line, msg.as_str()), (l + 1 + line, want), "{route}");
         }
+    }
+
+    #[test]
+    fn ipv6_tables_and_policies() {
+        let v6port = "\n[[port]]\nname = \"dmz0\"\ndriver = \"mem\"\naddresses = [\"2001:db8:1::1/64\", \"2001:db8:2::1/64\"]\n";
+        let c = parse(&format!(
+            "{v6port}\n[[route]]\ndst = \"::/0\"\nvia = \"2001:db8:1::fe\"\n\n[[route]]\ndst = \"::/0\"\nvia = \"2001:db8:2::fe\"\ntable = 100\nmetric = 0\n\n[[policy]]\nfwmark = 1\ntable = 10\n\n[[policy]]\nfamily = 6\nfwmark = 2\nmask = 0xff\ntable = 100\n"
+        ))
+        .unwrap();
+        assert_eq!(
+            (c.routes6[1].table, c.routes6[1].metric),
+            (100, 1024),
+            "metric 0 is 1024"
+        );
+        assert_eq!(
+            c.policies.iter().map(|p| p.family).collect::<Vec<_>>(),
+            [4, 6],
+            "IPv4 unless said"
+        );
+        let t = c.build().unwrap();
+        let rules6: Vec<String> = t.fib.rules6().iter().map(|r| r.to_string()).collect();
+        assert_eq!(
+            rules6,
+            [
+                "0:\tfrom all lookup local",
+                "32765:\tfrom all fwmark 0x2/0xff lookup 100",
+                "32766:\tfrom all lookup main"
+            ]
+        );
+        assert_eq!(t.fib.rules().len(), 4, "the IPv4 one among the IPv4 rules");
+        let gw = |mark| {
+            t.fib
+                .route6("2001:db8:77::7".parse().unwrap(), mark)
+                .unwrap()
+                .next_hop
+                .to_string()
+        };
+        assert_eq!(
+            (gw(0), gw(2), gw(0x102)),
+            (
+                "2001:db8:1::fe".into(),
+                "2001:db8:2::fe".into(),
+                "2001:db8:2::fe".into()
+            )
+        );
+        let l = first_line() + v6port.lines().count();
+        let (line, msg) = fail(&format!(
+            "{v6port}\n[[policy]]\nfwmark = 1\nfamily = 5\ntable = 10\n"
+        ));
+        assert_eq!(
+            (line, msg.as_str()),
+            (l + 3, "family must be 4 or 6, not 5")
+        );
+        let (line, msg) = fail(&format!(
+            "{v6port}\n[[policy]]\nfamily = 6\nfwmark = 1\ntable = 0\n"
+        ));
+        assert_eq!(
+            (line, msg.as_str()),
+            (l + 4, "table 0 is not a routing table")
+        );
     }
 
     #[test]

@@ -97,23 +97,14 @@ pub fn check(path: &Path) -> Result<Checked, String> {
     let config = Config::load(path).map_err(|e| e.to_string())?;
     let rules = crate::daemon::load_config_rules(&config, None, None)?;
     let ports: Vec<String> = config.ports.iter().map(|p| p.name.clone()).collect();
-    match CompiledRuleset::try_compile_for_ports(&rules, 1, &ports, config.classifier_memory) {
-        Err(e) => {
-            let origin = config
-                .rules_file
-                .as_deref()
-                .unwrap_or(config.path.as_path());
-            return Err(format!("{}: {e}", origin.display()));
-        }
-        Ok(compiled) => {
-            crate::daemon::check_workers(&compiled, config.workers.len() as u64).map_err(|e| {
-                let origin = config
-                    .rules_file6
-                    .as_deref()
-                    .unwrap_or(config.path.as_path());
-                format!("{}: {e}", origin.display())
-            })?;
-        }
+    if let Err(e) =
+        CompiledRuleset::try_compile_for_ports(&rules, 1, &ports, config.classifier_memory)
+    {
+        let origin = config
+            .rules_file
+            .as_deref()
+            .unwrap_or(config.path.as_path());
+        return Err(format!("{}: {e}", origin.display()));
     }
     if let Some(token) = &config.api_token_file {
         crate::api::server::read_token(token).map_err(|e| {

@@ -1,11 +1,13 @@
 //! Where `-j NFLOG` packets end up: one pcap file per group in `[nflog] dir`
 //! (`DIR/group-N.pcap`), as ulogd's PCAP output plugin writes them for an operator who
-//! runs it on a group (`stack=log1:NFLOG,base1:BASE,pcap1:PCAP`): the IPv4 packet as the
-//! hook saw it, without a link-layer header, cut to `--nflog-size`, with its original
+//! runs it on a group (`stack=log1:NFLOG,base1:BASE,pcap1:PCAP`): the IPv4 or IPv6 packet
+//! as the hook saw it, without a link-layer header, cut to `--nflog-size`, with its original
 //! length in the record. Raw IPv4 rather than Ethernet because that is what ulogd writes
 //! and what the hook sees: in OUTPUT and POSTROUTING there is no Ethernet header yet, and in
 //! PREROUTING the one the packet came with is not part of what netfilter logs either.
-//! The link type is LINKTYPE_RAW (101), the portable number for libpcap's DLT_RAW.
+//! The link type is LINKTYPE_RAW (101), the portable number for libpcap's DLT_RAW, whose
+//! packets start with an IPv4 or an IPv6 header (the version nibble says which): ip6tables'
+//! NFLOG rules write to the same group files.
 //!
 //! A file that is already there and holds a pcap header of this kind is appended to (as
 //! ulogd appends); one with another header is left alone and its group's packets are
@@ -213,6 +215,18 @@ mod tests {
         assert_eq!(
             read(&group_file(&dir, 7)).1,
             vec![(std::time::Duration::new(4, 0), 2, vec![0x45, 7])]
+        );
+
+        // An IPv6 packet goes to the same kind of file (LINKTYPE_RAW holds both families).
+        let v6 = [0x60, 0, 0, 0, 0, 0, 59, 64];
+        let mut w = NflogWriter::new(&dir);
+        w.write(&rec(6, 5_000_000_000, &v6, 40));
+        w.flush();
+        let (h, pkts) = read(&group_file(&dir, 6));
+        assert_eq!(h.datalink, DataLink::RAW);
+        assert_eq!(
+            pkts,
+            vec![(std::time::Duration::new(5, 0), 40, v6.to_vec())]
         );
 
         // Someone else's file is left alone.

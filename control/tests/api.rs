@@ -594,10 +594,11 @@ fn routes_and_neighbours_steer_forwarding() {
         fwmark: 1,
         mask: 0xff,
         table: 100,
+        family: 0,
     };
     rt.block_on(net.add_policy_rule(rule)).unwrap();
     let rules = rt
-        .block_on(net.list_policy_rules(pb::ListPolicyRulesRequest {}))
+        .block_on(net.list_policy_rules(pb::ListPolicyRulesRequest { family: 0 }))
         .unwrap()
         .into_inner()
         .rules;
@@ -610,7 +611,7 @@ fn routes_and_neighbours_steer_forwarding() {
     );
     rt.block_on(net.delete_policy_rule(rule)).unwrap();
     assert_eq!(
-        rt.block_on(net.list_policy_rules(pb::ListPolicyRulesRequest {}))
+        rt.block_on(net.list_policy_rules(pb::ListPolicyRulesRequest { family: 0 }))
             .unwrap()
             .into_inner()
             .rules

@@ -40,7 +40,7 @@ fn the_shipped_configs_pass_from_the_repository_root_and_from_their_directory() 
         ),
         (
             "lab.toml",
-            "ok (2 ports, 1 worker, 4 routes, 1 policy rule, 0 neighbors; rules configs/lab.rules: 9 rules; rules6 configs/lab.rules6: 6 rules)",
+            "ok (2 ports, 1 worker, 4 routes, 1 policy rule, 0 neighbors; rules configs/lab.rules: 9 rules; rules6 configs/lab.rules6: 8 rules)",
         ),
     ];
     let mut seen = 0;
@@ -61,6 +61,32 @@ fn the_shipped_configs_pass_from_the_repository_root_and_from_their_directory() 
         assert_eq!((code, err.as_str()), (0, ""), "{name} from configs/");
     }
     assert_eq!(seen, want.len());
+}
+
+/// IPv6 connections are handed between workers as IPv4's are: a stateful ip6tables
+/// ruleset passes with several workers (it was refused before they were).
+#[test]
+fn a_stateful_ipv6_ruleset_passes_with_two_workers() {
+    let dir = scratch("stateful6");
+    std::fs::write(
+        dir.join("s.rules6"),
+        "*filter\n:FORWARD DROP [0:0]\n\
+         -A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n\
+         -A FORWARD -p tcp --dport 80 -m conntrack --ctstate NEW -j ACCEPT\nCOMMIT\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("two.toml"),
+        format!("{PORT}\n[dataplane]\nworkers = [0, 1]\n\n[rules]\nfile6 = \"s.rules6\"\n"),
+    )
+    .unwrap();
+    let (code, out, err) = nfdp_config_check(&dir, "two.toml");
+    assert_eq!((code, err.as_str()), (0, ""), "{out}");
+    assert!(
+        out.starts_with("two.toml: ok (1 port, 2 workers, ")
+            && out.contains("rules6 s.rules6: 2 rules"),
+        "{out}"
+    );
 }
 
 #[test]

@@ -190,6 +190,7 @@ fn capture_command_lines_parse_into_their_filters() {
         f("list_src"),
         ConntrackFilter {
             orig_src: Some("10.0.1.2".into()),
+            family: Some(4),
             proto: Some(1),
             ..Default::default()
         }
@@ -198,6 +199,7 @@ fn capture_command_lines_parse_into_their_filters() {
         f("list_reply_dst"),
         ConntrackFilter {
             reply_dst: Some("10.0.2.1".into()),
+            family: Some(4),
             proto: Some(6),
             reply_sport: Some(9090),
             ..Default::default()
@@ -223,6 +225,7 @@ fn capture_command_lines_parse_into_their_filters() {
         ConntrackFilter {
             proto: Some(6),
             orig_src: Some("10.0.1.2".into()),
+            family: Some(4),
             orig_dst: Some("10.0.2.2".into()),
             orig_sport: Some(40001),
             orig_dport: Some(8080),
@@ -234,6 +237,7 @@ fn capture_command_lines_parse_into_their_filters() {
         ConntrackFilter {
             proto: Some(6),
             orig_src: Some("10.0.1.2".into()),
+            family: Some(4),
             orig_dport: Some(9090),
             ..Default::default()
         }

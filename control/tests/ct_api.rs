@@ -12,26 +12,19 @@ use control::api::pb::trace_client::TraceClient;
 use control::api::trace::TraceService;
 use control::config::Config;
 use control::daemon::mem::Wire;
-use control::daemon::worker::{Command, WorkerReport, WorkerThread};
+use control::daemon::worker::{Command, WorkerReport};
 use control::daemon::{collect_reports, metrics, parse_rules, Shared};
-use crossbeam_channel::Sender;
 use dataplane::conntrack::CtConfig;
 use dataplane::pipeline::Pipeline;
-
 use dataplane::ruleset::TableKind;
-use dataplane::worker::Worker;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::path::Path;
 use std::sync::{Arc, MutexGuard};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 use support::daemon::serial;
-use support::daemon::temp_dir;
 use support::frames::{from_lan, from_wan, tcp, ACK, SYN};
-use support::ports::test_ports;
+use support::workers::{Served, Workers};
 use support::{HOST, PATIENCE};
-use tokio::runtime::Runtime;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 use tonic::{Code, Streaming};
 
 const CONFIG: &str = support::lan_wan_host_config!(
@@ -59,14 +52,9 @@ struct Daemon {
     shared: Arc<Shared>,
     /// Worker 0's ports.
     wires: Vec<Wire>,
-    /// Each worker's ports (as if each were a queue of the same ports).
-    queues: Vec<Vec<Wire>>,
-    /// Every worker's command queue.
-    all_commands: Vec<Sender<Command>>,
-    stop: Arc<AtomicBool>,
-    threads: Vec<JoinHandle<()>>,
-    rt: Runtime,
-    dir: PathBuf,
+    // Dropped in this order: the workers stopped, then the services.
+    workers: Workers,
+    served: Served,
     ct: ConntrackClient<Channel>,
     trace: TraceClient<Channel>,
     _serial: MutexGuard<'static, ()>,
@@ -84,103 +72,44 @@ impl Daemon {
         let port_names: Vec<String> = cfg.ports.iter().map(|p| p.name.clone()).collect();
         let shared = Arc::new(Shared::new(
             parse_rules(RULES, "test").expect("rules"),
-            port_names.clone(),
+            port_names,
             4096,
         ));
-        let stop = Arc::new(AtomicBool::new(false));
-        let mut queues = Vec::new();
-        let mut all_commands = Vec::new();
-        let mut threads = Vec::new();
-        for index in 0..workers {
-            let mut pipeline = Pipeline::new(
-                shared.compiled.load_full(),
-                topo.fib.clone(),
-                topo.neighbors.clone(),
-            );
-            pipeline.set_conntrack_config(CtConfig::from_tunables(|n| cfg.tunable(n)));
-            let worker = Worker::new(pipeline, index as u16, 32, port_names.len());
-            let (ports, wires) = test_ports(topo.ports().iter(), workers, index as u16);
-            let (commands, rx) = crossbeam_channel::bounded(64);
-            let t = WorkerThread {
-                index,
-                port_names: port_names.clone(),
-                core: None,
-                worker,
-                ports,
-                host: None,
-                rules: Arc::clone(&shared.compiled),
-                sets: Arc::clone(&shared.sets),
-                commands: rx,
-                set_ops: crossbeam_channel::bounded(1).0,
-                max_sleep_us: 0,
-                nflog: None,
-                stop: Arc::clone(&stop),
-                snapshot: Arc::new(control::daemon::snapshot::SnapshotSlot::new()),
-            };
-            threads.push(
-                std::thread::Builder::new()
-                    .name(format!("test-worker-{index}"))
-                    .spawn(move || t.run())
-                    .expect("spawn"),
-            );
-            queues.push(wires);
-            all_commands.push(commands);
-        }
-
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .expect("runtime");
-        let dir = temp_dir("ct-api");
-        let socket = dir.join("nfdp.sock");
-        let listener = {
-            let _guard = rt.enter();
-            tokio::net::UnixListener::bind(&socket).expect("bind")
-        };
-        let workers = all_commands.clone();
-        rt.spawn(
+        let pipelines = (0..workers)
+            .map(|_| {
+                let mut pipeline = Pipeline::new(
+                    shared.compiled.load_full(),
+                    topo.fib.clone(),
+                    topo.neighbors.clone(),
+                );
+                pipeline.set_conntrack_config(CtConfig::from_tunables(|n| cfg.tunable(n)));
+                pipeline
+            })
+            .collect();
+        let workers = Workers::spawn(&topo, pipelines, &shared.compiled, &shared.sets);
+        let all = workers.commands.clone();
+        let served = Served::new(
+            "ct-api",
             tonic::transport::Server::builder()
                 .add_service(pb::conntrack_server::ConntrackServer::new(
-                    ConntrackService::new(workers.clone()),
+                    ConntrackService::new(all.clone()),
                 ))
-                .add_service(pb::trace_server::TraceServer::new(TraceService::new(
-                    workers,
-                )))
-                .serve_with_incoming(tokio_stream::wrappers::UnixListenerStream::new(listener)),
-        );
-        let channel = rt
-            .block_on(
-                Endpoint::try_from("http://[::]:50051")
-                    .expect("endpoint")
-                    // HTTP/2's own 64 KiB stream window (hyper's default is megabytes):
-                    // what a stream that is not read can hold is small and known. The
-                    // connection's window stays larger, for the other calls.
-                    .initial_stream_window_size(65_535)
+                .add_service(pb::trace_server::TraceServer::new(TraceService::new(all))),
+            |e| {
+                // HTTP/2's own 64 KiB stream window (hyper's default is megabytes): what
+                // a stream that is not read can hold is small and known. The
+                // connection's window stays larger, for the other calls.
+                e.initial_stream_window_size(65_535)
                     .initial_connection_window_size(1 << 20)
-                    // A call that hangs fails the test instead.
-                    .timeout(PATIENCE)
-                    .connect_with_connector(tower::service_fn(move |_| {
-                        let path = socket.clone();
-                        async move {
-                            Ok::<_, std::io::Error>(hyper_util::rt::TokioIo::new(
-                                tokio::net::UnixStream::connect(path).await?,
-                            ))
-                        }
-                    })),
-            )
-            .expect("connect");
+            },
+        );
         Daemon {
             shared,
-            wires: queues[0].clone(),
-            queues,
-            all_commands,
-            stop,
-            threads,
-            rt,
-            dir,
-            ct: ConntrackClient::new(channel.clone()),
-            trace: TraceClient::new(channel),
+            wires: workers.queues[0].clone(),
+            workers,
+            ct: ConntrackClient::new(served.channel.clone()),
+            trace: TraceClient::new(served.channel.clone()),
+            served,
             _serial: serial,
         }
     }
@@ -191,7 +120,7 @@ impl Daemon {
     }
 
     fn report_of(&self, worker: usize) -> WorkerReport {
-        let mut r = collect_reports(std::slice::from_ref(&self.all_commands[worker]), false);
+        let mut r = collect_reports(std::slice::from_ref(&self.workers.commands[worker]), false);
         assert_eq!(r.len(), 1, "the worker answers");
         r.remove(0)
     }
@@ -224,6 +153,7 @@ impl Daemon {
 
     fn list(&mut self, f: pb::ConntrackFilter) -> Vec<pb::ConntrackEntry> {
         let mut e = self
+            .served
             .rt
             .block_on(self.ct.list(f))
             .expect("list")
@@ -235,6 +165,7 @@ impl Daemon {
 
     fn stats(&mut self) -> pb::ConntrackWorkerStats {
         let mut s = self
+            .served
             .rt
             .block_on(self.ct.stats(pb::ConntrackStatsRequest {}))
             .expect("stats")
@@ -246,6 +177,7 @@ impl Daemon {
 
     fn count(&mut self) -> (u64, u64) {
         let c = self
+            .served
             .rt
             .block_on(self.ct.count(pb::CountRequest {}))
             .expect("count")
@@ -255,7 +187,8 @@ impl Daemon {
 
     /// The next message of a stream within PATIENCE (`None`: the stream ended).
     fn next<T>(&self, s: &mut Streaming<T>) -> Option<T> {
-        self.rt
+        self.served
+            .rt
             .block_on(async { tokio::time::timeout(PATIENCE, s.message()).await })
             .expect("a message within the patience")
             .expect("no stream error")
@@ -267,13 +200,13 @@ impl Daemon {
         let mut ready = 0;
         loop {
             let (tx, rx) = tokio::sync::oneshot::channel();
-            self.all_commands[ready]
+            self.workers.commands[ready]
                 .send(Command::CtStats { reply: tx })
                 .expect("worker");
             let s = rx.blocking_recv().expect("stats");
             if s.subscribers as u64 == subscribers && s.trace_watches as u64 == watches {
                 ready += 1;
-                if ready == self.all_commands.len() {
+                if ready == self.workers.commands.len() {
                     return;
                 }
                 continue;
@@ -286,19 +219,6 @@ impl Daemon {
             );
             std::thread::sleep(Duration::from_millis(5));
         }
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        for t in self.threads.drain(..) {
-            let stopped = t.join();
-            if !std::thread::panicking() {
-                stopped.expect("the worker thread ends cleanly");
-            }
-        }
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
@@ -477,7 +397,7 @@ fn list_filters_get_delete_flush_count_and_stats() {
 
     // Bad filters: INVALID_ARGUMENT with conntrack's words; nothing changes.
     let bad = |d: &mut Daemon, f: pb::ConntrackFilter| {
-        let e = d.rt.block_on(d.ct.delete(f)).expect_err("refused");
+        let e = d.served.rt.block_on(d.ct.delete(f)).expect_err("refused");
         assert_eq!(e.code(), Code::InvalidArgument);
         e.message().to_string()
     };
@@ -524,7 +444,7 @@ fn list_filters_get_delete_flush_count_and_stats() {
     assert_eq!(d.count().0, 3);
 
     // Get: one exact tuple, either direction.
-    let get = |d: &mut Daemon, f: pb::ConntrackFilter| d.rt.block_on(d.ct.get(f));
+    let get = |d: &mut Daemon, f: pb::ConntrackFilter| d.served.rt.block_on(d.ct.get(f));
     let by_orig = get(
         &mut d,
         pb::ConntrackFilter {
@@ -590,8 +510,10 @@ fn list_filters_get_delete_flush_count_and_stats() {
     );
 
     // Delete exactly the answered UDP flow.
-    let deleted =
-        d.rt.block_on(d.ct.delete(pb::ConntrackFilter {
+    let deleted = d
+        .served
+        .rt
+        .block_on(d.ct.delete(pb::ConntrackFilter {
             proto: Some(17),
             orig_sport: Some(5000),
             ..Default::default()
@@ -632,23 +554,71 @@ fn list_filters_get_delete_flush_count_and_stats() {
         (0, 0, 0, 0)
     );
 
-    let flushed =
-        d.rt.block_on(d.ct.flush(pb::FlushRequest::default()))
-            .expect("flush")
-            .into_inner()
-            .deleted;
+    let flushed = d
+        .served
+        .rt
+        .block_on(d.ct.flush(pb::FlushRequest::default()))
+        .expect("flush")
+        .into_inner()
+        .deleted;
     assert_eq!(flushed, 3);
     assert_eq!(d.count(), (0, 4096));
     assert!(d.list(Default::default()).is_empty());
     assert_eq!(d.stats().entries, 0);
 }
 
+/// Conntrack.Update (`conntrack -U -m VALUE/MASK`) on the IPv4 table: the masked bits of
+/// the entries the filter selects, only those that change returned (use=2).
+#[test]
+fn update_sets_the_masked_mark_bits_of_the_selected_ipv4_entries() {
+    let mut d = Daemon::start();
+    three_flows(&d);
+    let update = |d: &mut Daemon, filter: pb::ConntrackFilter, mark, mark_mask| {
+        let req = pb::UpdateRequest {
+            filter: Some(filter),
+            mark,
+            mark_mask,
+        };
+        d.served
+            .rt
+            .block_on(d.ct.update(req))
+            .expect("update")
+            .into_inner()
+            .entries
+    };
+    let udp_5000 = pb::ConntrackFilter {
+        proto: Some(17),
+        orig_sport: Some(5000),
+        orig_src: Some("192.168.1.0/24".into()),
+        ..Default::default()
+    };
+    let up = update(&mut d, udp_5000.clone(), 0x12, u32::MAX);
+    assert_eq!(up.len(), 1);
+    assert_eq!((up[0].mark, up[0].r#use), (0x12, 2));
+    assert!(update(&mut d, udp_5000, 0x12, u32::MAX).is_empty());
+    // An IPv6 prefix selects nothing of the IPv4 table.
+    let v6 = pb::ConntrackFilter {
+        orig_src: Some("::/0".into()),
+        family: Some(4),
+        ..Default::default()
+    };
+    assert!(update(&mut d, v6, 1, 1).is_empty());
+    let all = update(&mut d, Default::default(), 0x300, 0xff00);
+    let mut marks: Vec<u32> = all.iter().map(|e| e.mark).collect();
+    marks.sort();
+    assert_eq!(marks, [0x300, 0x300, 0x312]);
+    let listed: Vec<u32> = d.list(Default::default()).iter().map(|e| e.mark).collect();
+    assert_eq!(listed.iter().filter(|m| **m == 0x312).count(), 1);
+}
+
 #[test]
 fn events_stream_new_update_destroy_and_survives_a_client_that_goes() {
     let mut d = Daemon::start();
     let mut ct = d.ct.clone();
-    let mut events =
-        d.rt.block_on(ct.events(pb::EventsRequest {
+    let mut events = d
+        .served
+        .rt
+        .block_on(ct.events(pb::EventsRequest {
             types: vec![],
             filter: Some(pb::ConntrackFilter {
                 proto: Some(17),
@@ -674,11 +644,13 @@ fn events_stream_new_update_destroy_and_survives_a_client_that_goes() {
             " [UPDATE] udp      17 30 src=192.168.1.10 dst=93.184.216.34 sport=5000 dport=53 src=93.184.216.34 dst=203.0.113.1 sport=53 dport=5000",
         ]
     );
-    d.rt.block_on(d.ct.delete(pb::ConntrackFilter {
-        orig_sport: Some(5000),
-        ..Default::default()
-    }))
-    .expect("delete");
+    d.served
+        .rt
+        .block_on(d.ct.delete(pb::ConntrackFilter {
+            orig_sport: Some(5000),
+            ..Default::default()
+        }))
+        .expect("delete");
     let destroy = d.next(&mut events).expect("DESTROY");
     assert_eq!(destroy.r#type, "DESTROY");
     assert!(
@@ -694,22 +666,28 @@ fn events_stream_new_update_destroy_and_survives_a_client_that_goes() {
     assert_eq!((e.orig_packets, e.reply_packets), (1, 1));
 
     // Only the kinds asked for.
-    let mut only_destroy =
-        d.rt.block_on(ct.events(pb::EventsRequest {
+    let mut only_destroy = d
+        .served
+        .rt
+        .block_on(ct.events(pb::EventsRequest {
             types: vec!["DESTROY".into()],
             filter: None,
         }))
         .expect("events")
         .into_inner();
     d.listeners_become(2, 0);
-    let bad =
-        d.rt.block_on(ct.events(pb::EventsRequest {
+    let bad = d
+        .served
+        .rt
+        .block_on(ct.events(pb::EventsRequest {
             types: vec!["CREATE".into()],
             filter: None,
         }))
         .expect_err("unknown type");
     assert_eq!(bad.code(), Code::InvalidArgument);
-    d.rt.block_on(d.ct.flush(pb::FlushRequest::default()))
+    d.served
+        .rt
+        .block_on(d.ct.flush(pb::FlushRequest::default()))
         .expect("flush");
     let mut destroyed = Vec::new();
     for _ in 0..2 {
@@ -744,8 +722,10 @@ fn events_stream_new_update_destroy_and_survives_a_client_that_goes() {
 fn trace_streams_the_matching_flow_only_and_stops_after_limit() {
     let mut d = Daemon::start();
     let mut trace = d.trace.clone();
-    let mut watch =
-        d.rt.block_on(trace.watch(pb::TraceFilter {
+    let mut watch = d
+        .served
+        .rt
+        .block_on(trace.watch(pb::TraceFilter {
             proto: Some(17),
             src: Some("192.168.1.10".into()),
             dport: Some(53),
@@ -815,16 +795,20 @@ fn trace_streams_the_matching_flow_only_and_stops_after_limit() {
 fn trace_watches_end_with_their_client_and_bad_filters_are_refused() {
     let mut d = Daemon::start();
     let mut trace = d.trace.clone();
-    let unknown =
-        d.rt.block_on(trace.watch(pb::TraceFilter {
+    let unknown = d
+        .served
+        .rt
+        .block_on(trace.watch(pb::TraceFilter {
             iface: "eth9".into(),
             ..Default::default()
         }))
         .expect_err("no such port");
     assert_eq!(unknown.code(), Code::InvalidArgument);
     assert_eq!(unknown.message(), "unknown interface `eth9'");
-    let bad =
-        d.rt.block_on(trace.watch(pb::TraceFilter {
+    let bad = d
+        .served
+        .rt
+        .block_on(trace.watch(pb::TraceFilter {
             dst: Some("93.184.216".into()),
             ..Default::default()
         }))
@@ -835,12 +819,14 @@ fn trace_watches_end_with_their_client_and_bad_filters_are_refused() {
     // Two watches at once, each with its own filter.
     let watch = |d: &mut Daemon, dport: u32| {
         let mut t = d.trace.clone();
-        d.rt.block_on(t.watch(pb::TraceFilter {
-            dport: Some(dport),
-            ..Default::default()
-        }))
-        .expect("watch")
-        .into_inner()
+        d.served
+            .rt
+            .block_on(t.watch(pb::TraceFilter {
+                dport: Some(dport),
+                ..Default::default()
+            }))
+            .expect("watch")
+            .into_inner()
     };
     let mut dns = watch(&mut d, 53);
     let mut web = watch(&mut d, 80);
@@ -870,10 +856,12 @@ fn trace_watches_end_with_their_client_and_bad_filters_are_refused() {
 fn a_slow_events_reader_loses_events_counted_and_never_stalls_the_worker() {
     let mut d = Daemon::start();
     let mut ct = d.ct.clone();
-    let mut events =
-        d.rt.block_on(ct.events(pb::EventsRequest::default()))
-            .expect("events")
-            .into_inner();
+    let mut events = d
+        .served
+        .rt
+        .block_on(ct.events(pb::EventsRequest::default()))
+        .expect("events")
+        .into_inner();
     d.listeners_become(1, 0);
     // Far more events than the stream buffers while nobody reads: 6000 new flows (and,
     // the table holding 4096, an early-drop DESTROY for each beyond that).
@@ -920,8 +908,10 @@ fn a_slow_events_reader_loses_events_counted_and_never_stalls_the_worker() {
 fn every_shard_is_listed_deleted_counted_and_followed() {
     let mut d = Daemon::start_with(2);
     let mut ct = d.ct.clone();
-    let mut events =
-        d.rt.block_on(ct.events(pb::EventsRequest {
+    let mut events = d
+        .served
+        .rt
+        .block_on(ct.events(pb::EventsRequest {
             types: vec!["NEW".into()],
             filter: None,
         }))
@@ -930,7 +920,7 @@ fn every_shard_is_listed_deleted_counted_and_followed() {
     d.listeners_become(1, 0);
     // One flow through each worker.
     for (w, sport) in [(0usize, 5000u16), (1, 6000)] {
-        let (lan, wan) = (&d.queues[w][LAN], &d.queues[w][WAN]);
+        let (lan, wan) = (&d.workers.queues[w][LAN], &d.workers.queues[w][WAN]);
         lan.inject(w, &from_lan(&udp(HOST, SERVER, sport, 53)));
         assert_eq!(wan.wait(1, PATIENCE).len(), 1);
         d.processed_on(w, 1);
@@ -950,16 +940,20 @@ fn every_shard_is_listed_deleted_counted_and_followed() {
     news.sort();
     assert_eq!(news, [(0, "NEW".to_string()), (1, "NEW".to_string())]);
     assert_eq!(d.count(), (2, 4096));
-    let stats =
-        d.rt.block_on(d.ct.stats(pb::ConntrackStatsRequest {}))
-            .expect("stats")
-            .into_inner()
-            .workers;
+    let stats = d
+        .served
+        .rt
+        .block_on(d.ct.stats(pb::ConntrackStatsRequest {}))
+        .expect("stats")
+        .into_inner()
+        .workers;
     let per_worker: Vec<(u32, u64)> = stats.iter().map(|s| (s.worker, s.entries)).collect();
     assert_eq!(per_worker, [(0, 1), (1, 1)]);
     // A get finds the entry in whichever shard holds it.
-    let got =
-        d.rt.block_on(d.ct.get(pb::ConntrackFilter {
+    let got = d
+        .served
+        .rt
+        .block_on(d.ct.get(pb::ConntrackFilter {
             proto: Some(17),
             orig_src: Some("192.168.1.10".into()),
             orig_dst: Some("93.184.216.34".into()),
@@ -971,8 +965,10 @@ fn every_shard_is_listed_deleted_counted_and_followed() {
         .into_inner()
         .entries;
     assert_eq!(got[0].worker, 1);
-    let deleted =
-        d.rt.block_on(d.ct.delete(pb::ConntrackFilter {
+    let deleted = d
+        .served
+        .rt
+        .block_on(d.ct.delete(pb::ConntrackFilter {
             proto: Some(17),
             orig_dport: Some(53),
             ..Default::default()

@@ -7,14 +7,15 @@
 
 mod support;
 
+use support::ipv6::{frame, packet as ipv6, receive};
+
 use control::iptables::{restore, RestoreOptions};
-use dataplane::pipeline::{CompiledRuleset, DropReason, Emit, Pipeline};
+use dataplane::pipeline::{DropReason, Emit, Pipeline};
 use dataplane::port::{PacketBuf, PortId};
 use dataplane::ruleset::{Family, Ruleset};
 use dataplane::wire::checksum;
 use dataplane::wire::IpProtocol;
 use std::net::Ipv6Addr;
-use std::sync::Arc;
 
 const CONFIG: &str = r#"
 [[port]]
@@ -72,27 +73,6 @@ fn pipeline() -> Pipeline {
     pipeline_with(CONFIG, RULES6)
 }
 
-/// An IPv6 packet: `ext` (extension headers, their first byte the next one's number)
-/// before an upper-layer `l4` of protocol `proto`, whose checksum at `csum_at` is filled.
-fn ipv6(src: &str, dst: &str, hl: u8, proto: u8, ext: &[u8], l4: &[u8], csum_at: usize) -> Vec<u8> {
-    let (s, d) = (a6(src), a6(dst));
-    let mut l4 = l4.to_vec();
-    let c = checksum::finish(&[
-        checksum::pseudo_header_ipv6(s, d, IpProtocol::from(proto), l4.len() as u32),
-        checksum::data(&l4),
-    ]);
-    l4[csum_at..csum_at + 2].copy_from_slice(&c.to_be_bytes());
-    let mut p = vec![0x60, 0, 0, 0];
-    p.extend_from_slice(&((ext.len() + l4.len()) as u16).to_be_bytes());
-    p.push(if ext.is_empty() { proto } else { 0 });
-    p.push(hl);
-    p.extend_from_slice(&s.octets());
-    p.extend_from_slice(&d.octets());
-    p.extend_from_slice(ext);
-    p.extend_from_slice(&l4);
-    p
-}
-
 /// A TCP segment (header without options, then `payload`; `ipv6` fills the checksum).
 fn seg(ports: (u16, u16), seq: u32, ack: u32, flags: u8, payload: &[u8]) -> Vec<u8> {
     let mut t = vec![0u8; 20];
@@ -121,29 +101,9 @@ fn udp(src: &str, dst: &str, dport: u16, payload: &[u8]) -> Vec<u8> {
     ipv6(src, dst, 64, 17, &[], &u, 6)
 }
 
-fn frame(dst_mac: [u8; 6], src_mac: [u8; 6], ip: &[u8]) -> Vec<u8> {
-    let mut f = dst_mac.to_vec();
-    f.extend_from_slice(&src_mac);
-    f.extend_from_slice(&[0x86, 0xdd]);
-    f.extend_from_slice(ip);
-    f
-}
-
 /// Sends `ip` from the LAN host to the router; what left each port.
 fn from_lan(p: &mut Pipeline, ip: &[u8]) -> Vec<(PortId, Vec<u8>)> {
-    let mut out = Vec::new();
-    p.receive(
-        LAN,
-        PacketBuf::from_slice(&frame(LAN_MAC, HOST_MAC, ip)),
-        T0,
-        &mut out,
-    );
-    out.into_iter()
-        .map(|e| match e {
-            Emit::Tx { port, frame } => (port, frame.data().to_vec()),
-            Emit::Local { .. } => panic!("nothing is delivered locally"),
-        })
-        .collect()
+    receive(p, LAN, frame(LAN_MAC, HOST_MAC, ip), T0)
 }
 
 /// The ICMPv6 error the router sends the LAN host about `orig`: its frame, checked.
@@ -477,27 +437,6 @@ fn a_stateful_filter_lets_answers_back_and_nothing_else() {
     );
 }
 
-/// IPv6 connections are not handed between workers yet: a ruleset that needs IPv6
-/// conntrack is refused for more than one worker, with the reason.
-#[test]
-fn stateful_ipv6_rules_are_refused_on_more_than_one_worker() {
-    let mut rs6 = Ruleset::new(Family::V6);
-    let text = "*filter\n-A FORWARD -m state --state ESTABLISHED -j ACCEPT\nCOMMIT\n";
-    restore(text, &mut rs6, RestoreOptions::default()).unwrap();
-    let rs = Ruleset {
-        ip6: Some(Arc::new(rs6)),
-        ..Ruleset::default()
-    };
-    let compiled = CompiledRuleset::compile(&rs, 1);
-    assert!(compiled.ip6.needs_conntrack);
-    assert!(control::daemon::check_workers(&compiled, 1).is_ok());
-    let e = control::daemon::check_workers(&compiled, 2).unwrap_err();
-    assert!(e.contains("run on one worker for now"), "{e}");
-    // Stateless IPv6 rules run on any number of workers.
-    let stateless = CompiledRuleset::compile(&Ruleset::default(), 1);
-    assert!(control::daemon::check_workers(&stateless, 4).is_ok());
-}
-
 /// Cuts `ip` (no extension headers) into fragments of at most `size` bytes, id 0xabcd.
 fn fragments(ip: &[u8], size: usize) -> Vec<Vec<u8>> {
     let f = dataplane::defrag6::Frag6 {
@@ -510,19 +449,7 @@ fn fragments(ip: &[u8], size: usize) -> Vec<Vec<u8>> {
 }
 
 fn from_wan(p: &mut Pipeline, ip: &[u8], now: u64) -> Vec<(PortId, Vec<u8>)> {
-    let mut out = Vec::new();
-    p.receive(
-        WAN,
-        PacketBuf::from_slice(&frame(WAN_MAC, GW_MAC, ip)),
-        now,
-        &mut out,
-    );
-    out.into_iter()
-        .map(|e| match e {
-            Emit::Tx { port, frame } => (port, frame.data().to_vec()),
-            Emit::Local { .. } => panic!("nothing is delivered locally"),
-        })
-        .collect()
+    receive(p, WAN, frame(WAN_MAC, GW_MAC, ip), now)
 }
 
 /// nf_defrag_ipv6: with a stateful ruleset the fragments of an answer are reassembled

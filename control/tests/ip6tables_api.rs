@@ -379,15 +379,17 @@ fn ip6tables_refusals_change_nothing() {
             Tool::Ip6tables,
             &[
                 "-t",
-                "mangle",
+                "raw",
                 "-A",
-                "POSTROUTING",
-                "-o",
-                "wan0",
+                "PREROUTING",
+                "-p",
+                "tcp",
+                "--dport",
+                "21",
                 "-j",
-                "CONNMARK",
-                "--set-mark",
-                "1"
+                "CT",
+                "--helper",
+                "ftp"
             ],
             None
         )

@@ -7,7 +7,7 @@ mod support;
 
 use control::config::Config;
 use control::iptables::{restore, RestoreOptions};
-use dataplane::handoff::{Handoff, OwnerDirectory};
+use dataplane::handoff::{Handoff, OwnerDirectory, OwnerDirectory6};
 use dataplane::pipeline::{CompiledRuleset, Pipeline};
 use dataplane::port::{MacAddr, MemPort, Port, PortId};
 use dataplane::ruleset::Ruleset;
@@ -63,7 +63,8 @@ fn pipeline() -> Pipeline {
 
 fn workers(inbox: usize) -> (Vec<Worker>, Arc<Handoff>) {
     let dir = Arc::new(OwnerDirectory::for_conntrack_max(65536));
-    let h = Arc::new(Handoff::new(2, inbox, dir));
+    let dir6 = Arc::new(OwnerDirectory6::for_conntrack_max(65536));
+    let h = Arc::new(Handoff::new(2, inbox, dir, dir6));
     let ws = (0..2)
         .map(|i| Worker::multicore(pipeline(), i, 32, 2, i, h.clone()))
         .collect();
@@ -704,4 +705,35 @@ fn ping_ids_remapped_into_a_slice_come_back_as_sent() {
         .collect();
     ids.sort_unstable();
     assert_eq!(ids, vec![5120, 5121, 5122, 5123]);
+}
+
+/// The host's fragmented answers put on the worker that does not hold their connection:
+/// a datagram reassembled at a fragment home that is not the owner is handed on to the
+/// owner as the host's (not run at the home, where its reply tuple would clash with the
+/// owner's registration), and leaves cut as it came.
+#[test]
+fn host_fragments_reassembled_away_from_the_owner_are_handed_to_it() {
+    let (mut ws, h) = workers(1024);
+    let (mut lan, mut wan) = ports();
+    let appliance = [192, 168, 1, 1];
+    // 6001 % 2: the connection lives on worker 1.
+    lan.inject(0, &frame(LAN_MAC, &udp(HOST, appliance, (30001, 6001))))
+        .unwrap();
+    settle(&mut ws, &mut lan, &mut wan, &h, T0);
+    assert_eq!(ws[1].pipeline.conntrack().len(), 1);
+    for id in 0..8 {
+        for f in udp_fragments(appliance, HOST, (6001, 30001), 0x3300 + id) {
+            ws[0].output(dataplane::port::PacketBuf::from_slice(&f), T0 + SEC);
+        }
+    }
+    settle(&mut ws, &mut lan, &mut wan, &h, T0 + SEC);
+    let back = sent(&mut lan);
+    assert_eq!(back.len(), 16, "two fragments out per datagram");
+    assert_one_shard_each(&ws, 1);
+    let ct = ws[1].pipeline.conntrack();
+    let e = ct.entries().next().unwrap();
+    assert_eq!(ct.counters_of(e).packets, [1, 8]);
+    assert!(ws[0].pipeline.defrag_stats().reassembled > 0);
+    assert!(ws[1].pipeline.defrag_stats().reassembled > 0);
+    assert_eq!(h.directory().refused(), (0, 0));
 }

@@ -186,6 +186,24 @@ impl Conntrack for Fake {
             workers: vec![w(0), w(1)],
         }))
     }
+    async fn update(
+        &self,
+        r: Request<UpdateRequest>,
+    ) -> Result<Response<ConntrackEntries>, Status> {
+        let r = r.into_inner();
+        let f = r.filter.unwrap_or_default();
+        self.record(Call::List(f.clone()));
+        Ok(Response::new(ConntrackEntries {
+            entries: Fake::matching(&f)
+                .into_iter()
+                .map(|e| ConntrackEntry {
+                    mark: (e.mark & !r.mark_mask) | (r.mark & r.mark_mask),
+                    r#use: 2,
+                    ..e
+                })
+                .collect(),
+        }))
+    }
     type EventsStream = EventStream;
     async fn events(&self, r: Request<EventsRequest>) -> Result<Response<EventStream>, Status> {
         let req = r.into_inner();
@@ -713,6 +731,8 @@ fn conntrack_prints_as_conntrack_1_4_7() {
         proto: Some(6),
         orig_src: Some("10.0.1.2".into()),
         orig_dport: Some(9090),
+        // The address's family, as conntrack infers it.
+        family: Some(4),
         ..Default::default()
     };
     // -D lists what it is about to delete (conntrack prints it), then deletes with the same filter.

@@ -9,6 +9,8 @@
 //! the rest (hook order, NAT port choice, FTP rewriting, fragmentation) from the kernel
 //! sources named in each module (nf_nat_core, nf_nat_ftp, ip_fragment, ip_forward).
 
+mod support;
+
 use control::config::Config;
 use control::iptables::{restore, RestoreOptions};
 use dataplane::pipeline::{CompiledRuleset, DropReason, Emit, Pipeline};
@@ -72,15 +74,7 @@ const LAN_MAC: [u8; 6] = [2, 0, 0, 0, 1, 1];
 const T0: u64 = 1_700_000_000_000_000_000;
 
 fn pipeline(rules: &str) -> Pipeline {
-    let cfg = Config::parse(CONFIG, Path::new("test.toml")).expect("config");
-    let topo = cfg.build().expect("topology");
-    let mut rs = Ruleset::default();
-    restore(rules, &mut rs, RestoreOptions::default()).expect("rules");
-    let mut p = Pipeline::new(
-        Arc::new(CompiledRuleset::compile(&rs, 1)),
-        topo.fib.clone(),
-        topo.neighbors.clone(),
-    );
+    let mut p = untraced_pipeline(rules);
     p.enable_trace();
     p
 }
@@ -1816,15 +1810,7 @@ fn empty_builtin_chains_count_their_policy_without_a_traversal() {
 
 /// A pipeline as the daemon makes it: no replay trace.
 fn untraced_pipeline(rules: &str) -> Pipeline {
-    let cfg = Config::parse(CONFIG, Path::new("test.toml")).expect("config");
-    let topo = cfg.build().expect("topology");
-    let mut rs = Ruleset::default();
-    restore(rules, &mut rs, RestoreOptions::default()).expect("rules");
-    Pipeline::new(
-        Arc::new(CompiledRuleset::compile(&rs, 1)),
-        topo.fib.clone(),
-        topo.neighbors.clone(),
-    )
+    support::pipeline::pipeline(CONFIG, rules)
 }
 
 #[test]

@@ -6,41 +6,14 @@
 //! checksums checked). The expected bytes follow nf_synproxy_core.c (option layout,
 //! window 0 on the SYN-ACK, the timestamp cookie's low bits, the server ACK's window).
 
-use control::config::Config;
-use control::iptables::{restore, RestoreOptions};
+mod support;
+
 use dataplane::conntrack::CtConfig;
-use dataplane::pipeline::{CompiledRuleset, DropReason, Emit, Pipeline};
+use dataplane::pipeline::{DropReason, Emit, Pipeline};
 use dataplane::port::{PacketBuf, PortId};
-use dataplane::ruleset::Ruleset;
 use dataplane::wire::checksum;
-use std::path::Path;
-use std::sync::Arc;
 
-const CONFIG: &str = r#"
-[[port]]
-name = "lan0"
-driver = "mem"
-mac = "02:00:00:00:01:01"
-addresses = ["192.168.1.1/24"]
-
-[[port]]
-name = "wan0"
-driver = "mem"
-mac = "02:00:00:00:02:01"
-addresses = ["203.0.113.1/24"]
-
-[[route]]
-dst = "0.0.0.0/0"
-via = "203.0.113.254"
-
-[[neighbor]]
-ip = "203.0.113.254"
-mac = "02:00:00:00:02:fe"
-
-[[neighbor]]
-ip = "192.168.1.10"
-mac = "02:00:00:00:01:10"
-"#;
+const CONFIG: &str = support::lan_wan_host_config!();
 
 const LAN: PortId = PortId(0);
 const WAN: PortId = PortId(1);
@@ -76,15 +49,7 @@ fn pipeline_with(rules: &str) -> Pipeline {
 
 /// The same with conntrack's defaults (`nf_conntrack_tcp_loose=1`).
 fn pipeline_loose(rules: &str) -> Pipeline {
-    let cfg = Config::parse(CONFIG, Path::new("test.toml")).expect("config");
-    let topo = cfg.build().expect("topology");
-    let mut rs = Ruleset::default();
-    restore(rules, &mut rs, RestoreOptions::default()).expect("rules");
-    Pipeline::new(
-        Arc::new(CompiledRuleset::compile(&rs, 1)),
-        topo.fib.clone(),
-        topo.neighbors.clone(),
-    )
+    support::pipeline::pipeline(CONFIG, rules)
 }
 
 fn sum(data: &[u8]) -> u16 {
@@ -206,6 +171,23 @@ fn client_syn() -> Vec<u8> {
     seg(CLIENT, SERVER, (40000, 80), SYN, 1000, 0, 64240, &o, &[])
 }
 
+/// The client's ACK of the cookie SYN-ACK (ISN `isn`), its timestamp 112 echoing the
+/// cookie's.
+fn client_ack(isn: u32, cookie_ts: u32) -> Vec<u8> {
+    let echo = ts(112, cookie_ts);
+    seg(
+        CLIENT,
+        SERVER,
+        (40000, 80),
+        ACK,
+        1001,
+        isn.wrapping_add(1),
+        502,
+        &echo,
+        &[],
+    )
+}
+
 /// Steps 1 and 2: the SYN answered, a valid ACK; returns the cookie ISN and timestamp.
 fn handshake_to_server(p: &mut Pipeline) -> (u32, u32, Vec<u8>) {
     let out = from_wan(p, &client_syn(), T0);
@@ -215,17 +197,7 @@ fn handshake_to_server(p: &mut Pipeline) -> (u32, u32, Vec<u8>) {
     let sa = &synack[0];
     let isn = u32_at(sa, 24);
     let cookie_ts = u32_at(sa, 48);
-    let ack = seg(
-        CLIENT,
-        SERVER,
-        (40000, 80),
-        ACK,
-        1001,
-        isn.wrapping_add(1),
-        502,
-        &ts(112, cookie_ts),
-        &[],
-    );
+    let ack = client_ack(isn, cookie_ts);
     let out = from_wan(p, &ack, T0 + 1_000_000);
     assert!(on(&out, WAN).is_empty());
     let syn = on(&out, LAN);
@@ -636,17 +608,7 @@ fn a_retransmitted_ack_before_the_server_answers_sends_the_syn_again() {
     let (isn, cookie_ts, first) = handshake_to_server(&mut p);
     // The client did not hear back and sends its ACK again: INVALID to the connection
     // in SYN_SENT, it meets SYNPROXY again, and the server gets the same SYN again.
-    let ack = seg(
-        CLIENT,
-        SERVER,
-        (40000, 80),
-        ACK,
-        1001,
-        isn.wrapping_add(1),
-        502,
-        &ts(112, cookie_ts),
-        &[],
-    );
+    let ack = client_ack(isn, cookie_ts);
     let out = from_wan(&mut p, &ack, T0 + 2_000_000);
     assert_eq!(on(&out, LAN), vec![first]);
     assert_eq!(p.stats().synproxy.cookie_valid, 2);

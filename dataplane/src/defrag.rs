@@ -88,6 +88,54 @@ pub(crate) fn covers(parts: &[(usize, Vec<u8>)], total: usize) -> bool {
     covered == total
 }
 
+/// Where a fragment goes in a datagram being reassembled, either family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Place {
+    /// A new part: to be inserted.
+    New,
+    /// An exact copy of a part held: ignored.
+    Duplicate,
+    /// Inconsistent with what is held: the whole datagram is dropped.
+    Fail,
+}
+
+/// Checks the fragment `payload` at `offset` (`more`: not the last) against the parts
+/// held and the datagram's `total` length, which the last fragment sets. A second,
+/// different end is an inconsistency; an exact duplicate is ignored; any other overlap
+/// drops the whole datagram, as Linux does since 4.19 for IPv4 and RFC 5722 asks for
+/// IPv6 (overlaps are an attack, not a retransmission); so does a part beyond
+/// `MAX_FRAGMENTS`.
+pub(crate) fn place(
+    total: &mut Option<usize>,
+    parts: &[(usize, Vec<u8>)],
+    offset: usize,
+    payload: &[u8],
+    more: bool,
+) -> Place {
+    let end = offset + payload.len();
+    if !more {
+        if total.is_some_and(|t| t != end) || parts.iter().any(|(o, p)| o + p.len() > end) {
+            return Place::Fail;
+        }
+        *total = Some(end);
+    } else if total.is_some_and(|t| end > t) {
+        return Place::Fail;
+    }
+    for (o, p) in parts {
+        let (a, b) = (*o, o + p.len());
+        if a == offset && b == end && p.as_slice() == payload {
+            return Place::Duplicate;
+        }
+        if offset < b && a < end {
+            return Place::Fail;
+        }
+    }
+    if parts.len() >= MAX_FRAGMENTS {
+        return Place::Fail;
+    }
+    Place::New
+}
+
 /// What the reassembly tables (IPv4's here, IPv6's in defrag6.rs) keep of a datagram in
 /// the making, for the bookkeeping they share.
 pub(crate) trait Held {
@@ -260,30 +308,13 @@ impl Defrag {
         let Some(q) = self.held.admit(key, charge, now_ns, &mut self.stats) else {
             return Reassembly::Dropped;
         };
-        let end = offset + payload.len();
-        if !more {
-            // A second, different end is an inconsistency: drop the datagram.
-            if q.total.is_some_and(|t| t != end) || q.parts.iter().any(|(o, p)| o + p.len() > end) {
-                return self.fail(key);
-            }
-            q.total = Some(end);
-        } else if q.total.is_some_and(|t| end > t) {
-            return self.fail(key);
-        }
-        // An exact duplicate is ignored; any other overlap drops the whole datagram, as
-        // Linux does since 4.19 (overlaps are an attack, not a retransmission).
-        for (o, p) in &q.parts {
-            let (a, b) = (*o, o + p.len());
-            if a == offset && b == end && p.as_slice() == payload {
+        match place(&mut q.total, &q.parts, offset, payload, more) {
+            Place::New => {}
+            Place::Duplicate => {
                 self.stats.duplicates += 1;
                 return Reassembly::Held;
             }
-            if offset < b && a < end {
-                return self.fail(key);
-            }
-        }
-        if q.parts.len() >= MAX_FRAGMENTS {
-            return self.fail(key);
+            Place::Fail => return self.fail(key),
         }
         if offset == 0 {
             q.header = Some(ip[..ihl].to_vec());

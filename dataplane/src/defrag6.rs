@@ -2,7 +2,7 @@
 //! reassembled datagram again on output (ip6_fragment with `frag_max_size`). Limits and
 //! stats are IPv4's (`defrag`), the timeout is nf_conntrack_frag6_timeout's.
 
-use crate::defrag::{covers, DefragStats, Held, HeldDatagrams, FRAG_TRUESIZE, MAX_FRAGMENTS};
+use crate::defrag::{covers, place, DefragStats, Held, HeldDatagrams, Place, FRAG_TRUESIZE};
 use crate::wire::ipv6::{next_header, ExtHeaders, FRAGMENT_HEADER_LEN, HEADER_LEN};
 use std::net::Ipv6Addr;
 
@@ -211,30 +211,15 @@ impl Defrag6 {
         let Some(q) = self.held.admit(key, charge, now_ns, &mut self.stats) else {
             return Reassembly6::Dropped;
         };
-        if !more {
-            if q.total.is_some_and(|t| t != frag_end)
-                || q.parts.iter().any(|(o, p)| o + p.len() > frag_end)
-            {
-                return self.fail(key);
-            }
-            q.total = Some(frag_end);
-        } else if q.total.is_some_and(|t| frag_end > t) {
-            return self.fail(key);
-        }
         // RFC 5722: an overlap drops the whole datagram; an exact duplicate is ignored
         // (the rule `Defrag` applies to IPv4).
-        for (o, p) in &q.parts {
-            let (a, b) = (*o, o + p.len());
-            if a == offset && b == frag_end && p.as_slice() == payload {
+        match place(&mut q.total, &q.parts, offset, payload, more) {
+            Place::New => {}
+            Place::Duplicate => {
                 self.stats.duplicates += 1;
                 return Reassembly6::Held;
             }
-            if offset < b && a < frag_end {
-                return self.fail(key);
-            }
-        }
-        if q.parts.len() >= MAX_FRAGMENTS {
-            return self.fail(key);
+            Place::Fail => return self.fail(key),
         }
         if offset == 0 {
             q.first = Some((ip[..fhoff].to_vec(), nhoff, fh[0]));
@@ -347,6 +332,7 @@ pub fn fragment6(whole: &[u8], limit: usize, f: Frag6) -> Vec<Vec<u8>> {
 mod tests {
     use super::*;
     use crate::defrag::FRAG_MEMORY;
+    use crate::defrag::MAX_FRAGMENTS;
 
     const SEC: u64 = 1_000_000_000;
 

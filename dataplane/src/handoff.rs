@@ -8,7 +8,8 @@
 //!   `Pipeline::owner_of`), so a wrong answer costs at most a misrouted packet;
 //! - a reply tuple is registered by at most one worker (`OwnerDirectory::register`).
 
-pub use crate::conntrack::owners::{OwnerDirectory, RegisterError, MAX_PROBE};
+pub use crate::conntrack::owners::{OwnerDirectory, OwnerDirectory6, RegisterError, MAX_PROBE};
+use crate::defrag6::Frag6;
 use crate::port::{PacketBuf, PortId};
 use crossbeam_queue::ArrayQueue;
 use std::sync::atomic::{AtomicU64, Ordering::SeqCst};
@@ -20,11 +21,15 @@ pub struct Handed {
     pub port: PortId,
     /// The Ethernet frame.
     pub frame: PacketBuf,
-    /// For a datagram reassembled by the sender: the largest fragment it came in (it
-    /// leaves in pieces no larger); 0 otherwise.
+    /// For an IPv4 datagram reassembled by the sender: the largest fragment it came in
+    /// (it leaves in pieces no larger); 0 otherwise.
     pub frag_max: usize,
-    /// An IPv4 packet the host sent through the TAP port (no Ethernet header): it takes
-    /// the OUTPUT path on the owner; `port` is unused.
+    /// The same for an IPv6 datagram: how it came cut (largest fragment, identification,
+    /// unfragmentable part), so it leaves cut the same way (`transmit6_within`).
+    pub frag6: Option<Frag6>,
+    /// An IPv4 or IPv6 packet the host sent through the TAP port (no Ethernet header):
+    /// it takes the OUTPUT path on the owner; `port` is unused (`frame.port` is the port
+    /// a link-local destination is reached by).
     pub from_host: bool,
 }
 
@@ -48,20 +53,27 @@ pub struct HandoffStats {
     pub drops: u64,
 }
 
-/// What the workers of one data plane share: the owner directory and one bounded
-/// inbox per worker.
+/// What the workers of one data plane share: the owner directories (IPv4, IPv6) and
+/// one bounded inbox per worker.
 pub struct Handoff {
     directory: std::sync::Arc<OwnerDirectory>,
+    directory6: std::sync::Arc<OwnerDirectory6>,
     inboxes: Vec<ArrayQueue<Handed>>,
     counters: Vec<Counters>,
 }
 
 impl Handoff {
     /// For `workers` workers (at least 1), each inbox holding `inbox` packets.
-    pub fn new(workers: u16, inbox: usize, directory: std::sync::Arc<OwnerDirectory>) -> Handoff {
+    pub fn new(
+        workers: u16,
+        inbox: usize,
+        directory: std::sync::Arc<OwnerDirectory>,
+        directory6: std::sync::Arc<OwnerDirectory6>,
+    ) -> Handoff {
         let n = usize::from(workers.max(1));
         Handoff {
             directory,
+            directory6,
             inboxes: (0..n).map(|_| ArrayQueue::new(inbox.max(1))).collect(),
             counters: (0..n).map(|_| Counters::default()).collect(),
         }
@@ -73,6 +85,10 @@ impl Handoff {
 
     pub fn directory(&self) -> &std::sync::Arc<OwnerDirectory> {
         &self.directory
+    }
+
+    pub fn directory6(&self) -> &std::sync::Arc<OwnerDirectory6> {
+        &self.directory6
     }
 
     /// Hands `packet` from worker `from` to worker `to`; a full inbox drops it (counted
@@ -124,11 +140,17 @@ mod tests {
 
     #[test]
     fn full_inbox_drops_and_counts() {
-        let h = Handoff::new(2, 2, Arc::new(OwnerDirectory::new(64)));
+        let h = Handoff::new(
+            2,
+            2,
+            Arc::new(OwnerDirectory::new(64)),
+            Arc::new(OwnerDirectory6::new(64)),
+        );
         let p = || Handed {
             port: PortId(0),
             frame: PacketBuf::from_slice(&[1; 60]),
             frag_max: 0,
+            frag6: None,
             from_host: false,
         };
         assert!(h.send(0, 1, p()));

@@ -21,13 +21,13 @@
 //! runs above `gc_thresh1`), and the IsRouter flag is not kept (nfdp learns no routes from
 //! neighbours).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::hash_map::RandomState;
 use std::net::Ipv6Addr;
 
-use crate::neigh::{Enqueued, NeighStats};
+use crate::neigh::{
+    CacheStates, Enqueued, NeighAddr, NeighCache, NeighStats, Neighbour, TickOf, SEC,
+};
 use crate::port::{MacAddr, PortId};
-
-const SEC: u64 = 1_000_000_000;
 
 /// Linux draws a new reachable time this often (`neigh_periodic_work`).
 const REACHABLE_REDRAW_NS: u64 = 300 * SEC;
@@ -101,39 +101,43 @@ impl NudState {
     }
 }
 
-/// One neighbour.
-#[derive(Debug, Clone)]
-pub struct NdEntry<T> {
-    /// Known unless `Incomplete`.
-    pub mac: Option<MacAddr>,
-    pub state: NudState,
-    /// Last reachability confirmation (a solicited advertisement); `None`: never.
-    pub confirmed_ns: Option<u64>,
-    /// Last change of the link-layer address or state by a message.
-    pub updated_ns: u64,
-    /// Last time a packet used (or waited for) the entry.
-    pub used_ns: u64,
-    /// When the state's timer fires (INCOMPLETE, DELAY, PROBE).
-    timer_ns: u64,
-    /// Solicitations sent in the current state.
-    probes: u8,
-    queue: VecDeque<T>,
+impl CacheStates for NudState {
+    const PERMANENT: Self = NudState::Permanent;
+    const INCOMPLETE: Self = NudState::Incomplete;
+    const STALE: Self = NudState::Stale;
 }
 
+impl NeighAddr for Ipv6Addr {
+    /// SipHash: the addresses come from the network (solicitations create entries).
+    type Key = (PortId, Ipv6Addr);
+    type Hasher = RandomState;
+
+    #[inline]
+    fn key(port: PortId, ip: Ipv6Addr) -> Self::Key {
+        (port, ip)
+    }
+
+    fn unkey(key: Self::Key) -> (PortId, Ipv6Addr) {
+        key
+    }
+}
+
+/// NUD's own timers of an entry.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NdTimers {
+    /// Last reachability confirmation (a solicited advertisement); `None`: never.
+    confirmed_ns: Option<u64>,
+    /// When the state's timer fires (INCOMPLETE, DELAY, PROBE).
+    timer_ns: u64,
+}
+
+/// One IPv6 neighbour.
+pub type NdEntry<T> = Neighbour<NudState, NdTimers, T>;
+
 impl<T> NdEntry<T> {
-    /// Packets waiting for resolution.
-    pub fn queued(&self) -> usize {
-        self.queue.len()
-    }
-
-    /// Solicitations sent in the current state (INCOMPLETE: multicast, PROBE: unicast).
-    pub fn probes(&self) -> u8 {
-        self.probes
-    }
-
-    /// The newest waiting packet (`skb_peek_tail`: Linux solicits from its source address).
-    pub fn newest_queued(&self) -> Option<&T> {
-        self.queue.back()
+    /// Last reachability confirmation (a solicited advertisement); `None`: never.
+    pub fn confirmed_ns(&self) -> Option<u64> {
+        self.timers.confirmed_ns
     }
 }
 
@@ -150,20 +154,14 @@ pub struct Advert {
 /// solicited-node multicast group).
 pub type Solicitation = (PortId, Ipv6Addr, Option<MacAddr>);
 
-/// Work for the caller after `tick`.
-#[derive(Debug)]
-pub struct NdTick<T> {
-    pub solicit: Vec<Solicitation>,
-    /// Packets of entries that failed, for the caller to recycle; already counted.
-    pub dropped: Vec<T>,
-}
+/// Work for the caller after `tick`: solicitations due, packets of entries that failed.
+pub type NdTick<T> = TickOf<Ipv6Addr, T>;
 
 /// IPv6 neighbours by (port, address). `T` is the queued packet type.
 #[derive(Debug, Clone)]
 pub struct NdTable<T> {
     cfg: NdConfig,
-    entries: HashMap<(PortId, Ipv6Addr), NdEntry<T>>,
-    stats: NeighStats,
+    cache: NeighCache<Ipv6Addr, NudState, NdTimers, T>,
     /// The current reachable time, and when it is drawn again.
     reachable_ns: u64,
     redraw_at_ns: u64,
@@ -200,8 +198,7 @@ impl<T> NdTable<T> {
         let reachable_ns = rand_reach_time(cfg.base_reachable_ns, &mut rng);
         NdTable {
             cfg,
-            entries: HashMap::new(),
-            stats: NeighStats::default(),
+            cache: NeighCache::new(cfg.max_entries, cfg.queue_len),
             reachable_ns,
             redraw_at_ns: REACHABLE_REDRAW_NS,
             rng,
@@ -213,7 +210,7 @@ impl<T> NdTable<T> {
     }
 
     pub fn stats(&self) -> NeighStats {
-        self.stats
+        self.cache.stats
     }
 
     /// The reachable time in force (drawn from the base).
@@ -222,109 +219,50 @@ impl<T> NdTable<T> {
     }
 
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.cache.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.cache.is_empty()
     }
 
     pub fn get(&self, port: PortId, ip: Ipv6Addr) -> Option<&NdEntry<T>> {
-        self.entries.get(&(port, ip))
+        self.cache.get(port, ip)
     }
 
     /// Every entry, in no particular order.
     pub fn iter(&self) -> impl Iterator<Item = (PortId, Ipv6Addr, &NdEntry<T>)> {
-        self.entries.iter().map(|(&(p, a), e)| (p, a, e))
+        self.cache.iter()
     }
 
     /// Adds or replaces a permanent entry; packets that waited are released.
     pub fn add_static(&mut self, port: PortId, ip: Ipv6Addr, mac: MacAddr, now: u64) -> Vec<T> {
-        let e = self
-            .entries
-            .entry((port, ip))
-            .or_insert_with(|| new_entry(NudState::Permanent, Some(mac), now));
-        e.state = NudState::Permanent;
-        e.mac = Some(mac);
-        e.updated_ns = now;
-        e.queue.drain(..).collect()
+        self.cache.add_static(port, ip, mac, now)
     }
 
     /// The MAC to send to, if known (`neigh_event_send`): records the use, and a STALE
     /// entry goes to DELAY.
+    #[inline]
     pub fn lookup(&mut self, port: PortId, ip: Ipv6Addr, now: u64) -> Option<MacAddr> {
-        let e = self.entries.get_mut(&(port, ip))?;
+        let e = self.cache.get_mut(port, ip)?;
         let mac = e.mac?;
         e.used_ns = now;
         if e.state == NudState::Stale {
             e.state = NudState::Delay;
-            e.timer_ns = now.saturating_add(self.cfg.delay_ns);
+            e.timers.timer_ns = now.saturating_add(self.cfg.delay_ns);
         }
         Some(mac)
     }
 
-    /// Holds `pkt` until `ip` on `port` resolves (after `lookup` missed): a new entry is
-    /// INCOMPLETE and the caller is asked to solicit. A full queue drops its oldest packet,
-    /// a full table drops `pkt`.
+    /// Holds `pkt` until `ip` on `port` resolves (after `lookup` missed): see
+    /// `NeighCache::enqueue`; the caller sends the first multicast solicitation, the next
+    /// is due `retrans_ns` later.
     pub fn enqueue(&mut self, port: PortId, ip: Ipv6Addr, pkt: T, now: u64) -> Enqueued<T> {
-        let k = (port, ip);
-        let mut solicit = false;
-        if !self.entries.contains_key(&k) {
-            if !self.make_room() {
-                self.stats.table_full_drops += 1;
-                return Enqueued {
-                    solicit: false,
-                    dropped: Some(pkt),
-                };
-            }
-            let mut e = new_entry(NudState::Incomplete, None, now);
-            e.probes = 1;
-            e.timer_ns = now.saturating_add(self.cfg.retrans_ns);
-            self.entries.insert(k, e);
-            solicit = true;
-        }
-        let Some(e) = self.entries.get_mut(&k) else {
-            return Enqueued {
-                solicit: false,
-                dropped: Some(pkt),
-            };
+        let timers = NdTimers {
+            confirmed_ns: None,
+            timer_ns: now.saturating_add(self.cfg.retrans_ns),
         };
-        e.used_ns = now;
-        if self.cfg.queue_len == 0 {
-            self.stats.queue_overflow_drops += 1;
-            return Enqueued {
-                solicit,
-                dropped: Some(pkt),
-            };
-        }
-        let mut dropped = None;
-        if e.queue.len() >= self.cfg.queue_len {
-            dropped = e.queue.pop_front();
-            self.stats.queue_overflow_drops += 1;
-        }
-        e.queue.push_back(pkt);
-        Enqueued { solicit, dropped }
-    }
-
-    /// Evicts the least recently used idle STALE entry when the table is full.
-    fn make_room(&mut self) -> bool {
-        if self.entries.len() < self.cfg.max_entries {
-            return true;
-        }
-        let victim = self
-            .entries
-            .iter()
-            .filter(|(_, e)| e.state == NudState::Stale && e.queue.is_empty())
-            .min_by_key(|(_, e)| e.used_ns.max(e.updated_ns))
-            .map(|(k, _)| *k);
-        match victim {
-            Some(k) => {
-                self.entries.remove(&k);
-                self.stats.removed += 1;
-                true
-            }
-            None => false,
-        }
+        self.cache.enqueue(port, ip, pkt, now, timers)
     }
 
     /// A solicitation from `ip` (not the unspecified address) carrying its link-layer
@@ -338,15 +276,8 @@ impl<T> NdTable<T> {
         mac: MacAddr,
         now: u64,
     ) -> Vec<T> {
-        let k = (port, ip);
-        if !self.entries.contains_key(&k) {
-            if self.make_room() {
-                self.entries
-                    .insert(k, new_entry(NudState::Stale, Some(mac), now));
-            }
-            return Vec::new();
-        }
-        let Some(e) = self.entries.get_mut(&k) else {
+        let Some(e) = self.cache.get_mut(port, ip) else {
+            self.cache.insert(port, ip, NudState::Stale, mac, now);
             return Vec::new();
         };
         match e.state {
@@ -357,7 +288,9 @@ impl<T> NdTable<T> {
                 e.mac = Some(mac);
                 e.updated_ns = now;
                 e.probes = 0;
-                e.queue.drain(..).collect()
+                let waiting = e.release();
+                self.cache.changed();
+                waiting
             }
         }
     }
@@ -366,7 +299,9 @@ impl<T> NdTable<T> {
     /// nothing (an unsolicited advertisement for an unknown address is ignored). Returns
     /// the packets that waited for it.
     pub fn learn_advert(&mut self, port: PortId, ip: Ipv6Addr, na: Advert, now: u64) -> Vec<T> {
-        let Some(e) = self.entries.get_mut(&(port, ip)) else {
+        // An entry may turn STALE (or empty its queue) below: a victim for `make_room`.
+        self.cache.changed();
+        let Some(e) = self.cache.get_mut(port, ip) else {
             return Vec::new();
         };
         match e.state {
@@ -381,11 +316,11 @@ impl<T> NdTable<T> {
                 e.probes = 0;
                 if na.solicited {
                     e.state = NudState::Reachable;
-                    e.confirmed_ns = Some(now);
+                    e.timers.confirmed_ns = Some(now);
                 } else {
                     e.state = NudState::Stale;
                 }
-                e.queue.drain(..).collect()
+                e.release()
             }
             state => {
                 let differs = na.mac.is_some_and(|m| Some(m) != e.mac);
@@ -402,7 +337,7 @@ impl<T> NdTable<T> {
                 }
                 if na.solicited {
                     e.state = NudState::Reachable;
-                    e.confirmed_ns = Some(now);
+                    e.timers.confirmed_ns = Some(now);
                     e.probes = 0;
                     e.updated_ns = now;
                 } else if differs {
@@ -417,22 +352,12 @@ impl<T> NdTable<T> {
 
     /// Removes an entry, returning its waiting packets.
     pub fn remove(&mut self, port: PortId, ip: Ipv6Addr) -> Option<Vec<T>> {
-        self.entries
-            .remove(&(port, ip))
-            .map(|mut e| e.queue.drain(..).collect())
+        self.cache.remove(port, ip)
     }
 
     /// Forgets every learned entry of `port` (link down); permanent ones stay.
     pub fn flush_port(&mut self, port: PortId) -> Vec<T> {
-        let mut out = Vec::new();
-        self.entries.retain(|(p, _), e| {
-            if *p != port || e.state == NudState::Permanent {
-                return true;
-            }
-            out.extend(e.queue.drain(..));
-            false
-        });
-        out
+        self.cache.flush_port(port)
     }
 
     /// Advances the timers to `now` (`neigh_timer_handler` for every entry). Call it every
@@ -444,23 +369,22 @@ impl<T> NdTable<T> {
         }
         let cfg = self.cfg;
         let reachable_ns = self.reachable_ns;
-        let mut out = NdTick {
-            solicit: Vec::new(),
-            dropped: Vec::new(),
-        };
-        let mut stats = self.stats;
-        self.entries.retain(|&(port, ip), e| {
+        self.cache.changed();
+        let mut out = NdTick::default();
+        let stats = &mut self.cache.stats;
+        self.cache.entries.retain(|&(port, ip), e| {
             match e.state {
                 NudState::Permanent => return true,
                 NudState::Reachable => {
-                    if e.confirmed_ns
+                    if e.timers
+                        .confirmed_ns
                         .is_some_and(|c| now < c.saturating_add(reachable_ns))
                     {
                         return true;
                     }
                     if now < e.used_ns.saturating_add(cfg.delay_ns) {
                         e.state = NudState::Delay;
-                        e.timer_ns = now.saturating_add(cfg.delay_ns);
+                        e.timers.timer_ns = now.saturating_add(cfg.delay_ns);
                     } else {
                         e.state = NudState::Stale;
                     }
@@ -475,10 +399,11 @@ impl<T> NdTable<T> {
                     return true;
                 }
                 NudState::Delay => {
-                    if now < e.timer_ns {
+                    if now < e.timers.timer_ns {
                         return true;
                     }
-                    if e.confirmed_ns
+                    if e.timers
+                        .confirmed_ns
                         .is_some_and(|c| now < c.saturating_add(cfg.delay_ns))
                     {
                         e.state = NudState::Reachable;
@@ -489,7 +414,7 @@ impl<T> NdTable<T> {
                     e.probes = 0;
                 }
                 NudState::Incomplete | NudState::Probe => {
-                    if now < e.timer_ns {
+                    if now < e.timers.timer_ns {
                         return true;
                     }
                 }
@@ -501,13 +426,11 @@ impl<T> NdTable<T> {
             };
             if e.probes >= max {
                 // FAILED: what waited is dropped.
-                stats.unresolved_drops += e.queue.len() as u64;
-                stats.removed += 1;
-                out.dropped.extend(e.queue.drain(..));
+                e.fail(stats, &mut out.dropped);
                 return false;
             }
             e.probes += 1;
-            e.timer_ns = now.saturating_add(cfg.retrans_ns);
+            e.timers.timer_ns = now.saturating_add(cfg.retrans_ns);
             let to = if e.state == NudState::Probe {
                 e.mac
             } else {
@@ -516,21 +439,7 @@ impl<T> NdTable<T> {
             out.solicit.push((port, ip, to));
             true
         });
-        self.stats = stats;
         out
-    }
-}
-
-fn new_entry<T>(state: NudState, mac: Option<MacAddr>, now: u64) -> NdEntry<T> {
-    NdEntry {
-        mac,
-        state,
-        confirmed_ns: None,
-        updated_ns: now,
-        used_ns: now,
-        timer_ns: 0,
-        probes: 0,
-        queue: VecDeque::new(),
     }
 }
 
@@ -708,7 +617,7 @@ mod tests {
         assert_eq!(state(&t, 1), Some(NudState::Delay));
         // Confirmed without passing through learn_advert's state change (as an upper
         // layer's confirmation would): the DELAY timer finds it fresh.
-        t.entries.get_mut(&(P, ip(1))).unwrap().confirmed_ns = Some(r + 1);
+        t.cache.get_mut(P, ip(1)).unwrap().timers.confirmed_ns = Some(r + 1);
         t.tick(r + 5 * SEC);
         assert_eq!(state(&t, 1), Some(NudState::Reachable));
     }

@@ -1,19 +1,337 @@
-//! The neighbour (ARP) table: static entries from the config and entries learned from ARP,
-//! with the kernel's states reduced to what a router needs, time passed in by the caller (a
-//! monotonic nanosecond count) so it is deterministic under test, and a small bounded queue
-//! of packets waiting for each unresolved address.
+//! Neighbour tables. `NeighCache` is what both families share (Linux's `neigh_table`):
+//! entries by (port, address), each with a small bounded queue of packets waiting for its
+//! resolution, a bounded number of them, and the counters; each family runs its own state
+//! machine over the entries, with time passed in by the caller (a monotonic nanosecond
+//! count) so it is deterministic under test. `NeighTable` is the ARP one (IPv6's is
+//! `nd::NdTable`): static entries from the config and entries learned from ARP, with the
+//! kernel's states reduced to what a router needs.
 //!
 //! Simplifications against the kernel: DELAY and PROBE are folded into STALE (a stale entry
 //! that is used is re-probed by unicast every `retrans_ns`, and dropped after `max_probes`
 //! unanswered probes), and FAILED entries are removed at once.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
+use std::fmt::Debug;
+use std::hash::{BuildHasher, BuildHasherDefault, Hash};
 use std::net::Ipv4Addr;
 
 use crate::port::{MacAddr, PortId};
-use crate::route::FastMap;
+use crate::route::U32Hasher;
 
-const SEC: u64 = 1_000_000_000;
+pub(crate) const SEC: u64 = 1_000_000_000;
+
+/// A neighbour table's address family: how the cache keys and hashes its entries.
+pub trait NeighAddr: Copy + Eq + Debug {
+    type Key: Copy + Eq + Hash + Debug;
+    type Hasher: BuildHasher + Default + Clone + Debug;
+    fn key(port: PortId, addr: Self) -> Self::Key;
+    fn unkey(key: Self::Key) -> (PortId, Self);
+}
+
+impl NeighAddr for Ipv4Addr {
+    /// Port and address in one word, hashed as the routes are: looked up per packet.
+    type Key = u64;
+    type Hasher = BuildHasherDefault<U32Hasher>;
+
+    #[inline]
+    fn key(port: PortId, ip: Ipv4Addr) -> u64 {
+        (u64::from(port.0) << 32) | u64::from(u32::from(ip))
+    }
+
+    fn unkey(key: u64) -> (PortId, Ipv4Addr) {
+        (PortId((key >> 32) as u16), Ipv4Addr::from(key as u32))
+    }
+}
+
+/// The states of a family's machine the shared cache acts on.
+pub trait CacheStates: Copy + Eq {
+    /// Configured: never ages, never overwritten, kept when the link goes down.
+    const PERMANENT: Self;
+    /// Being resolved; packets wait in the queue.
+    const INCOMPLETE: Self;
+    /// Resolved, not confirmed lately: evicted first when idle and the table is full.
+    const STALE: Self;
+}
+
+/// One neighbour: `S` is its family's states, `X` the family's own timers, `T` the queued
+/// packet type (`PacketBuf` in the data plane; the table never looks inside it).
+#[derive(Debug, Clone)]
+pub struct Neighbour<S, X, T> {
+    /// Known unless INCOMPLETE.
+    pub mac: Option<MacAddr>,
+    pub state: S,
+    /// Last confirmation or change by a message (or creation).
+    pub updated_ns: u64,
+    /// Last time a packet used (or waited for) the entry.
+    pub used_ns: u64,
+    /// Solicitations sent in the current state.
+    pub(crate) probes: u8,
+    pub(crate) timers: X,
+    queue: VecDeque<T>,
+}
+
+impl<S, X: Default, T> Neighbour<S, X, T> {
+    fn new(state: S, mac: Option<MacAddr>, now: u64) -> Self {
+        Neighbour {
+            mac,
+            state,
+            updated_ns: now,
+            used_ns: now,
+            probes: 0,
+            timers: X::default(),
+            queue: VecDeque::new(),
+        }
+    }
+}
+
+impl<S, X, T> Neighbour<S, X, T> {
+    /// Packets waiting for resolution.
+    pub fn queued(&self) -> usize {
+        self.queue.len()
+    }
+
+    /// Solicitations sent in the current state.
+    pub fn probes(&self) -> u8 {
+        self.probes
+    }
+
+    /// The newest waiting packet (`skb_peek_tail`: Linux solicits from its source address).
+    pub fn newest_queued(&self) -> Option<&T> {
+        self.queue.back()
+    }
+
+    /// The waiting packets, oldest first, now ready to send.
+    pub(crate) fn release(&mut self) -> Vec<T> {
+        self.queue.drain(..).collect()
+    }
+
+    /// Resolution failed (FAILED, removed by the caller): what waited goes to `dropped`,
+    /// counted.
+    pub(crate) fn fail(&mut self, stats: &mut NeighStats, dropped: &mut Vec<T>) {
+        stats.unresolved_drops += self.queue.len() as u64;
+        stats.removed += 1;
+        dropped.extend(self.queue.drain(..));
+    }
+}
+
+/// Counters for the metrics endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct NeighStats {
+    /// Packets dropped because an unresolved entry's queue was full (the oldest goes).
+    pub queue_overflow_drops: u64,
+    /// Packets dropped because their entry never resolved.
+    pub unresolved_drops: u64,
+    /// Packets dropped because the table was full of entries that could not be evicted.
+    pub table_full_drops: u64,
+    /// Entries removed: failed resolution, unanswered re-probes, idle stale, evicted.
+    pub removed: u64,
+}
+
+/// What `enqueue` did with a packet whose next hop is unresolved.
+#[derive(Debug)]
+pub struct Enqueued<T> {
+    /// True when the caller should solicit now (a new entry).
+    pub solicit: bool,
+    /// A packet the table let go (the oldest one on overflow, or the new one if the table is
+    /// full), for the caller to recycle; already counted.
+    pub dropped: Option<T>,
+}
+
+/// Work for the caller after a table's `tick`.
+#[derive(Debug)]
+pub struct TickOf<A, T> {
+    /// Solicitations to send: (port, address, unicast target or `None` for the family's
+    /// broadcast or multicast).
+    pub solicit: Vec<(PortId, A, Option<MacAddr>)>,
+    /// Packets of entries that failed to resolve, for the caller to recycle; already counted.
+    pub dropped: Vec<T>,
+}
+
+impl<A, T> Default for TickOf<A, T> {
+    fn default() -> Self {
+        TickOf {
+            solicit: Vec::new(),
+            dropped: Vec::new(),
+        }
+    }
+}
+
+/// The neighbours of one family by (port, address), bounded in number and in packets
+/// queued per entry; the family's table drives their states.
+#[derive(Debug, Clone)]
+pub struct NeighCache<A: NeighAddr, S, X, T> {
+    pub(crate) entries: HashMap<A::Key, Neighbour<S, X, T>, A::Hasher>,
+    pub(crate) stats: NeighStats,
+    max_entries: usize,
+    queue_len: usize,
+    /// The last `make_room` scan found no idle STALE entry, and no entry has changed
+    /// state or emptied its queue since: a full table refuses at once instead of
+    /// scanning every entry again for each packet to a new address (a flood toward
+    /// thousands of unresolved next hops cost a 4096-entry scan per packet).
+    no_victim: bool,
+}
+
+impl<A: NeighAddr, S: CacheStates, X: Default, T> NeighCache<A, S, X, T> {
+    /// At most `max_entries` entries of at most `queue_len` waiting packets each.
+    pub fn new(max_entries: usize, queue_len: usize) -> Self {
+        NeighCache {
+            entries: HashMap::default(),
+            stats: NeighStats::default(),
+            max_entries,
+            queue_len,
+            no_victim: false,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    pub fn get(&self, port: PortId, ip: A) -> Option<&Neighbour<S, X, T>> {
+        self.entries.get(&A::key(port, ip))
+    }
+
+    #[inline]
+    pub fn get_mut(&mut self, port: PortId, ip: A) -> Option<&mut Neighbour<S, X, T>> {
+        self.entries.get_mut(&A::key(port, ip))
+    }
+
+    /// Every entry, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = (PortId, A, &Neighbour<S, X, T>)> {
+        self.entries.iter().map(|(k, e)| {
+            let (port, ip) = A::unkey(*k);
+            (port, ip, e)
+        })
+    }
+
+    /// An entry may have become evictable (turned STALE or emptied its queue): a full
+    /// table looks for a victim again.
+    pub fn changed(&mut self) {
+        self.no_victim = false;
+    }
+
+    /// Adds or replaces a permanent entry. Packets waiting on a previous unresolved entry
+    /// are released for transmission.
+    pub fn add_static(&mut self, port: PortId, ip: A, mac: MacAddr, now: u64) -> Vec<T> {
+        let e = self
+            .entries
+            .entry(A::key(port, ip))
+            .or_insert_with(|| Neighbour::new(S::PERMANENT, Some(mac), now));
+        e.state = S::PERMANENT;
+        e.mac = Some(mac);
+        e.updated_ns = now;
+        e.release()
+    }
+
+    /// Creates an entry learned from a message, if there is room; false if not.
+    pub fn insert(&mut self, port: PortId, ip: A, state: S, mac: MacAddr, now: u64) -> bool {
+        if !self.make_room() {
+            return false;
+        }
+        let e = Neighbour::new(state, Some(mac), now);
+        self.entries.insert(A::key(port, ip), e);
+        self.no_victim = false;
+        true
+    }
+
+    /// Holds `pkt` until `ip` on `port` resolves (call after `lookup` missed). Creates an
+    /// INCOMPLETE entry with one solicitation sent and the family's `timers`, and asks the
+    /// caller to solicit, if there is none. A full queue drops its oldest packet (as the
+    /// kernel's `unres_qlen` does); a full table drops `pkt`.
+    pub fn enqueue(&mut self, port: PortId, ip: A, pkt: T, now: u64, timers: X) -> Enqueued<T> {
+        let k = A::key(port, ip);
+        let mut solicit = false;
+        if !self.entries.contains_key(&k) {
+            if !self.make_room() {
+                self.stats.table_full_drops += 1;
+                return Enqueued {
+                    solicit: false,
+                    dropped: Some(pkt),
+                };
+            }
+            let mut e = Neighbour::new(S::INCOMPLETE, None, now);
+            e.probes = 1;
+            e.timers = timers;
+            self.entries.insert(k, e);
+            solicit = true;
+        }
+        let Some(e) = self.entries.get_mut(&k) else {
+            return Enqueued {
+                solicit: false,
+                dropped: Some(pkt),
+            };
+        };
+        e.used_ns = now;
+        if self.queue_len == 0 {
+            self.stats.queue_overflow_drops += 1;
+            return Enqueued {
+                solicit,
+                dropped: Some(pkt),
+            };
+        }
+        let mut dropped = None;
+        if e.queue.len() >= self.queue_len {
+            dropped = e.queue.pop_front();
+            self.stats.queue_overflow_drops += 1;
+        }
+        e.queue.push_back(pkt);
+        Enqueued { solicit, dropped }
+    }
+
+    /// Ensures there is room for one more entry, evicting the least recently used idle STALE
+    /// entry if the table is full. The scan only happens when full.
+    fn make_room(&mut self) -> bool {
+        if self.entries.len() < self.max_entries {
+            return true;
+        }
+        if self.no_victim {
+            return false;
+        }
+        let victim = self
+            .entries
+            .iter()
+            .filter(|(_, e)| e.state == S::STALE && e.queue.is_empty())
+            .min_by_key(|(_, e)| e.used_ns.max(e.updated_ns))
+            .map(|(k, _)| *k);
+        match victim {
+            Some(k) => {
+                self.entries.remove(&k);
+                self.stats.removed += 1;
+                true
+            }
+            None => {
+                self.no_victim = true;
+                false
+            }
+        }
+    }
+
+    /// Removes an entry (e.g. `ip neigh del`), returning its waiting packets for recycling.
+    pub fn remove(&mut self, port: PortId, ip: A) -> Option<Vec<T>> {
+        self.no_victim = false;
+        self.entries
+            .remove(&A::key(port, ip))
+            .map(|mut e| e.release())
+    }
+
+    /// Forgets every learned entry of `port` (link down); permanent ones stay.
+    pub fn flush_port(&mut self, port: PortId) -> Vec<T> {
+        self.no_victim = false;
+        let mut out = Vec::new();
+        self.entries.retain(|k, e| {
+            if A::unkey(*k).0 != port || e.state == S::PERMANENT {
+                return true;
+            }
+            out.extend(e.queue.drain(..));
+            false
+        });
+        out
+    }
+}
 
 /// Timers and bounds; the defaults are the kernel's (`base_reachable_time` 30 s,
 /// `retrans_time` 1 s, `mcast_solicit` 3, `gc_stale_time` 60 s) except the queue, which is
@@ -60,41 +378,21 @@ pub enum NeighState {
     Permanent,
 }
 
-/// One neighbour.
-#[derive(Debug, Clone)]
-pub struct NeighEntry<T> {
-    /// Known unless `Incomplete`.
-    pub mac: Option<MacAddr>,
-    pub state: NeighState,
-    /// Last confirmation (or creation).
-    pub updated_ns: u64,
-    /// Last time a packet used (or waited for) the entry.
-    pub used_ns: u64,
+impl CacheStates for NeighState {
+    const PERMANENT: Self = NeighState::Permanent;
+    const INCOMPLETE: Self = NeighState::Incomplete;
+    const STALE: Self = NeighState::Stale;
+}
+
+/// ARP's own timers of an entry.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ArpTimers {
     last_probe_ns: u64,
-    probes: u8,
     used_while_stale: bool,
-    queue: VecDeque<T>,
 }
 
-impl<T> NeighEntry<T> {
-    /// Packets waiting for resolution.
-    pub fn queued(&self) -> usize {
-        self.queue.len()
-    }
-}
-
-/// Counters for the metrics endpoint.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct NeighStats {
-    /// Packets dropped because an unresolved entry's queue was full (the oldest goes).
-    pub queue_overflow_drops: u64,
-    /// Packets dropped because their entry never resolved.
-    pub unresolved_drops: u64,
-    /// Packets dropped because the table was full of entries that could not be evicted.
-    pub table_full_drops: u64,
-    /// Entries removed: failed resolution, unanswered re-probes, idle stale, evicted.
-    pub removed: u64,
-}
+/// One ARP neighbour.
+pub type NeighEntry<T> = Neighbour<NeighState, ArpTimers, T>;
 
 /// How an ARP message taught us an address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,41 +407,15 @@ pub enum Learn {
     Gratuitous,
 }
 
-/// What `enqueue` did with a packet whose next hop is unresolved.
-#[derive(Debug)]
-pub struct Enqueued<T> {
-    /// True when the caller should broadcast an ARP request now (a new entry).
-    pub solicit: bool,
-    /// A packet the table let go (the oldest one on overflow, or the new one if the table is
-    /// full), for the caller to recycle; already counted.
-    pub dropped: Option<T>,
-}
+/// ARP work for the caller after `tick`: requests to send (unicast target or `None` for
+/// broadcast), packets of entries that failed.
+pub type Tick<T> = TickOf<Ipv4Addr, T>;
 
-/// ARP work for the caller after `tick`.
-#[derive(Debug)]
-pub struct Tick<T> {
-    /// Requests to send: (port, address, unicast target or `None` for broadcast).
-    pub solicit: Vec<(PortId, Ipv4Addr, Option<MacAddr>)>,
-    /// Packets of entries that failed to resolve, for the caller to recycle; already counted.
-    pub dropped: Vec<T>,
-}
-
-/// Neighbours by (port, address). `T` is the queued packet type (`PacketBuf` in the data
-/// plane); the table never looks inside it.
+/// IPv4 neighbours by (port, address). `T` is the queued packet type.
 #[derive(Debug, Clone)]
 pub struct NeighTable<T> {
     cfg: NeighConfig,
-    entries: FastMap<u64, (PortId, Ipv4Addr, NeighEntry<T>)>,
-    stats: NeighStats,
-    /// The last `make_room` scan found no idle STALE entry, and no entry has changed
-    /// state or emptied its queue since: a full table refuses at once instead of
-    /// scanning every entry again for each packet to a new address (a flood toward
-    /// thousands of unresolved next hops cost a 4096-entry scan per packet).
-    no_victim: bool,
-}
-
-fn key(port: PortId, ip: Ipv4Addr) -> u64 {
-    (u64::from(port.0) << 32) | u64::from(u32::from(ip))
+    cache: NeighCache<Ipv4Addr, NeighState, ArpTimers, T>,
 }
 
 impl<T> Default for NeighTable<T> {
@@ -156,9 +428,7 @@ impl<T> NeighTable<T> {
     pub fn new(cfg: NeighConfig) -> Self {
         NeighTable {
             cfg,
-            entries: FastMap::default(),
-            stats: NeighStats::default(),
-            no_victim: false,
+            cache: NeighCache::new(cfg.max_entries, cfg.queue_len),
         }
     }
 
@@ -167,121 +437,54 @@ impl<T> NeighTable<T> {
     }
 
     pub fn stats(&self) -> NeighStats {
-        self.stats
+        self.cache.stats
     }
 
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.cache.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.cache.is_empty()
     }
 
     /// Adds or replaces a permanent entry (config `[[neighbor]]`). Packets waiting on a
     /// previous unresolved entry are released for transmission.
     pub fn add_static(&mut self, port: PortId, ip: Ipv4Addr, mac: MacAddr, now: u64) -> Vec<T> {
-        let e = self
-            .entries
-            .entry(key(port, ip))
-            .or_insert_with(|| (port, ip, new_entry(NeighState::Permanent, Some(mac), now)));
-        e.2.state = NeighState::Permanent;
-        e.2.mac = Some(mac);
-        e.2.updated_ns = now;
-        e.2.queue.drain(..).collect()
+        self.cache.add_static(port, ip, mac, now)
     }
 
     /// The entry for `ip` on `port`, for listing.
     pub fn get(&self, port: PortId, ip: Ipv4Addr) -> Option<&NeighEntry<T>> {
-        self.entries.get(&key(port, ip)).map(|e| &e.2)
+        self.cache.get(port, ip)
     }
 
     /// Every entry, in no particular order.
     pub fn iter(&self) -> impl Iterator<Item = (PortId, Ipv4Addr, &NeighEntry<T>)> {
-        self.entries.values().map(|(p, a, e)| (*p, *a, e))
+        self.cache.iter()
     }
 
     /// Fast path: the MAC to send to, if known. Records the use (a used STALE entry gets
     /// re-probed by `tick`).
+    #[inline]
     pub fn lookup(&mut self, port: PortId, ip: Ipv4Addr, now: u64) -> Option<MacAddr> {
-        let (_, _, e) = self.entries.get_mut(&key(port, ip))?;
+        let e = self.cache.get_mut(port, ip)?;
         let mac = e.mac?;
         e.used_ns = now;
         if e.state == NeighState::Stale {
-            e.used_while_stale = true;
+            e.timers.used_while_stale = true;
         }
         Some(mac)
     }
 
-    /// Holds `pkt` until `ip` on `port` resolves (call after `lookup` missed). Creates an
-    /// INCOMPLETE entry, and asks the caller to solicit, if there is none. A full queue drops
-    /// its oldest packet (as the kernel's `unres_qlen` does); a full table drops `pkt`.
+    /// Holds `pkt` until `ip` on `port` resolves (call after `lookup` missed): see
+    /// `NeighCache::enqueue`; the caller broadcasts the first request.
     pub fn enqueue(&mut self, port: PortId, ip: Ipv4Addr, pkt: T, now: u64) -> Enqueued<T> {
-        let k = key(port, ip);
-        let mut solicit = false;
-        if !self.entries.contains_key(&k) {
-            if !self.make_room() {
-                self.stats.table_full_drops += 1;
-                return Enqueued {
-                    solicit: false,
-                    dropped: Some(pkt),
-                };
-            }
-            let mut e = new_entry(NeighState::Incomplete, None, now);
-            e.last_probe_ns = now;
-            e.probes = 1;
-            self.entries.insert(k, (port, ip, e));
-            solicit = true;
-        }
-        let Some((_, _, e)) = self.entries.get_mut(&k) else {
-            return Enqueued {
-                solicit: false,
-                dropped: Some(pkt),
-            };
+        let timers = ArpTimers {
+            last_probe_ns: now,
+            used_while_stale: false,
         };
-        e.used_ns = now;
-        let mut dropped = None;
-        if self.cfg.queue_len == 0 {
-            self.stats.queue_overflow_drops += 1;
-            return Enqueued {
-                solicit,
-                dropped: Some(pkt),
-            };
-        }
-        if e.queue.len() >= self.cfg.queue_len {
-            dropped = e.queue.pop_front();
-            self.stats.queue_overflow_drops += 1;
-        }
-        e.queue.push_back(pkt);
-        Enqueued { solicit, dropped }
-    }
-
-    /// Ensures there is room for one more entry, evicting the least recently used idle STALE
-    /// entry if the table is full. The scan only happens when full.
-    fn make_room(&mut self) -> bool {
-        if self.entries.len() < self.cfg.max_entries {
-            return true;
-        }
-        if self.no_victim {
-            return false;
-        }
-        let victim = self
-            .entries
-            .iter()
-            .filter(|(_, (_, _, e))| e.state == NeighState::Stale && e.queue.is_empty())
-            .min_by_key(|(_, (_, _, e))| e.used_ns.max(e.updated_ns))
-            .map(|(k, _)| *k);
-        match victim {
-            Some(k) => {
-                self.entries.remove(&k);
-                self.stats.removed += 1;
-                true
-            }
-            None => {
-                self.no_victim = true;
-                false
-            }
-        }
+        self.cache.enqueue(port, ip, pkt, now, timers)
     }
 
     /// Takes in what an ARP message said about `ip` on `port` and returns the packets that
@@ -294,17 +497,10 @@ impl<T> NeighTable<T> {
         how: Learn,
         now: u64,
     ) -> Vec<T> {
-        let k = key(port, ip);
-        if !self.entries.contains_key(&k) {
-            if how != Learn::Request || !self.make_room() {
-                return Vec::new();
+        let Some(e) = self.cache.get_mut(port, ip) else {
+            if how == Learn::Request {
+                self.cache.insert(port, ip, NeighState::Stale, mac, now);
             }
-            self.entries
-                .insert(k, (port, ip, new_entry(NeighState::Stale, Some(mac), now)));
-            self.no_victim = false;
-            return Vec::new();
-        }
-        let Some((_, _, e)) = self.entries.get_mut(&k) else {
             return Vec::new();
         };
         match (e.state, how) {
@@ -323,45 +519,31 @@ impl<T> NeighTable<T> {
         e.mac = Some(mac);
         e.updated_ns = now;
         e.probes = 0;
-        e.used_while_stale = false;
-        self.no_victim = false;
-        e.queue.drain(..).collect()
+        e.timers.used_while_stale = false;
+        let waiting = e.release();
+        self.cache.changed();
+        waiting
     }
 
     /// Removes an entry (e.g. `ip neigh del`), returning its waiting packets for recycling.
     pub fn remove(&mut self, port: PortId, ip: Ipv4Addr) -> Option<Vec<T>> {
-        self.no_victim = false;
-        self.entries
-            .remove(&key(port, ip))
-            .map(|(_, _, mut e)| e.queue.drain(..).collect())
+        self.cache.remove(port, ip)
     }
 
     /// Forgets every learned entry of `port` (link down); permanent ones stay.
     pub fn flush_port(&mut self, port: PortId) -> Vec<T> {
-        self.no_victim = false;
-        let mut out = Vec::new();
-        self.entries.retain(|_, (p, _, e)| {
-            if *p != port || e.state == NeighState::Permanent {
-                return true;
-            }
-            out.extend(e.queue.drain(..));
-            false
-        });
-        out
+        self.cache.flush_port(port)
     }
 
     /// Advances the timers to `now`: ages REACHABLE to STALE, re-sends or gives up requests,
     /// re-probes used STALE entries, and removes idle ones. Call it every few hundred ms.
     pub fn tick(&mut self, now: u64) -> Tick<T> {
-        self.no_victim = false;
+        self.cache.changed();
         let cfg = self.cfg;
-        let mut out = Tick {
-            solicit: Vec::new(),
-            dropped: Vec::new(),
-        };
-        let mut stats = self.stats;
-        self.entries.retain(|_, (port, ip, e)| {
-            let since_probe = now.saturating_sub(e.last_probe_ns);
+        let mut out = Tick::default();
+        let stats = &mut self.cache.stats;
+        self.cache.entries.retain(|&k, e| {
+            let since_probe = now.saturating_sub(e.timers.last_probe_ns);
             match e.state {
                 NeighState::Permanent => true,
                 NeighState::Incomplete => {
@@ -369,26 +551,25 @@ impl<T> NeighTable<T> {
                         return true;
                     }
                     if e.probes >= cfg.max_probes {
-                        stats.unresolved_drops += e.queue.len() as u64;
-                        stats.removed += 1;
-                        out.dropped.extend(e.queue.drain(..));
+                        e.fail(stats, &mut out.dropped);
                         return false;
                     }
                     e.probes += 1;
-                    e.last_probe_ns = now;
-                    out.solicit.push((*port, *ip, None));
+                    e.timers.last_probe_ns = now;
+                    let (port, ip) = Ipv4Addr::unkey(k);
+                    out.solicit.push((port, ip, None));
                     true
                 }
                 NeighState::Reachable => {
                     if now.saturating_sub(e.updated_ns) >= cfg.reachable_ns {
                         e.state = NeighState::Stale;
-                        e.used_while_stale = false;
+                        e.timers.used_while_stale = false;
                         e.probes = 0;
                     }
                     true
                 }
                 NeighState::Stale => {
-                    if e.used_while_stale {
+                    if e.timers.used_while_stale {
                         if since_probe < cfg.retrans_ns {
                             return true;
                         }
@@ -397,8 +578,9 @@ impl<T> NeighTable<T> {
                             return false;
                         }
                         e.probes += 1;
-                        e.last_probe_ns = now;
-                        out.solicit.push((*port, *ip, e.mac));
+                        e.timers.last_probe_ns = now;
+                        let (port, ip) = Ipv4Addr::unkey(k);
+                        out.solicit.push((port, ip, e.mac));
                         return true;
                     }
                     let idle = now.saturating_sub(e.used_ns.max(e.updated_ns));
@@ -410,21 +592,7 @@ impl<T> NeighTable<T> {
                 }
             }
         });
-        self.stats = stats;
         out
-    }
-}
-
-fn new_entry<T>(state: NeighState, mac: Option<MacAddr>, now: u64) -> NeighEntry<T> {
-    NeighEntry {
-        mac,
-        state,
-        updated_ns: now,
-        used_ns: now,
-        last_probe_ns: 0,
-        probes: 0,
-        used_while_stale: false,
-        queue: VecDeque::new(),
     }
 }
 
@@ -617,12 +785,12 @@ mod tests {
                 Some(u32::from(i))
             );
         }
-        assert!(t.no_victim);
+        assert!(t.cache.no_victim);
         assert_eq!((t.len(), t.stats().table_full_drops), (8, 12));
         // One resolves, then ages to STALE with an empty queue: it is evicted for a new one.
         assert_eq!(t.learn(P, ip(0), M1, Learn::Reply, 0), vec![0]);
         t.tick(cfg.reachable_ns);
-        assert!(!t.no_victim);
+        assert!(!t.cache.no_victim);
         assert!(t.enqueue(P, ip(30), 30, cfg.reachable_ns).dropped.is_none());
         assert!(t.get(P, ip(0)).is_none());
         assert_eq!(t.len(), 8);

@@ -57,7 +57,8 @@ impl Worker {
         index: u16,
         handoff: Arc<Handoff>,
     ) -> Worker {
-        pipeline.set_worker(index, handoff.workers(), Some(handoff.directory().clone()));
+        let dirs = (handoff.directory().clone(), handoff.directory6().clone());
+        pipeline.set_worker(index, handoff.workers(), Some(dirs));
         let mut w = Worker::new(pipeline, queue, burst, ports);
         w.handoff = Some((index, handoff));
         w
@@ -108,15 +109,16 @@ impl Worker {
     }
 
     /// An IPv4 or IPv6 packet from the host's stack (the TAP port): through OUTPUT here,
-    /// or on the worker that owns its connection (IPv4 with conntrack only). What it produces leaves with the next `send`
-    /// or `poll`.
+    /// or on the worker that owns its connection (with conntrack). What it produces
+    /// leaves with the next `send` or `poll`.
     pub fn output(&mut self, packet: PacketBuf, now_ns: u64) {
         if let Some((me, h)) = self.handoff.as_ref() {
-            if let Some(owner) = self.pipeline.owner_of_ip(packet.data()) {
+            if let Some(owner) = self.pipeline.owner_of_packet(packet.data()) {
                 let handed = Handed {
                     port: PortId(0),
                     frame: packet,
                     frag_max: 0,
+                    frag6: None,
                     from_host: true,
                 };
                 h.send(*me, owner, handed);
@@ -124,6 +126,11 @@ impl Worker {
             }
         }
         self.pipeline.output(packet, now_ns, &mut self.emits);
+        // A datagram of the host's reassembled here (its fragment home) for its owner.
+        if let Some((me, h)) = self.handoff.take() {
+            self.hand_deferred(me, &h);
+            self.handoff = Some((me, h));
+        }
     }
 
     /// Processes up to a burst per port of what other workers handed over.
@@ -134,12 +141,7 @@ impl Worker {
         let mut n = 0;
         while n < self.burst * ports.max(1) {
             let Some(p) = h.receive(me) else { break };
-            if p.from_host {
-                self.pipeline.output(p.frame, now_ns, &mut self.emits);
-            } else {
-                self.pipeline
-                    .receive_handed(p.port, p.frame, p.frag_max, now_ns, &mut self.emits);
-            }
+            self.pipeline.receive_handed(p, now_ns, &mut self.emits);
             self.hand_deferred(me, &h);
             n += 1;
         }
@@ -172,6 +174,7 @@ impl Worker {
                     port: in_port,
                     frame: buf.clone(),
                     frag_max: 0,
+                    frag6: None,
                     from_host: false,
                 };
                 h.send(me, w, copy);
@@ -183,6 +186,7 @@ impl Worker {
                     port: in_port,
                     frame: buf,
                     frag_max: 0,
+                    frag6: None,
                     from_host: false,
                 };
                 h.send(me, owner, p);

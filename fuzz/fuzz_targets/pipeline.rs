@@ -308,6 +308,18 @@ struct Ip6 {
     l4: L46,
 }
 
+/// A UDP header and `payload`, cut to `max` bytes, with its length (no checksum).
+fn udp_segment(sport: u16, dport: u16, payload: &[u8], max: usize) -> Vec<u8> {
+    let mut u = vec![0u8; 8];
+    u[0..2].copy_from_slice(&sport.to_be_bytes());
+    u[2..4].copy_from_slice(&dport.to_be_bytes());
+    u.extend_from_slice(payload);
+    u.truncate(max);
+    let len = u.len() as u16;
+    u[4..6].copy_from_slice(&len.to_be_bytes());
+    u
+}
+
 impl Ip6 {
     /// The packet with a valid upper-layer checksum over the IPv6 pseudo-header, and whether
     /// it is valid throughout (no raw extension header, no fragment, a known protocol with
@@ -340,13 +352,7 @@ impl Ip6 {
                 dport,
                 payload,
             } => {
-                let mut u = vec![0u8; 8];
-                u[0..2].copy_from_slice(&sport.get().to_be_bytes());
-                u[2..4].copy_from_slice(&dport.get().to_be_bytes());
-                u.extend_from_slice(&payload.bytes());
-                u.truncate(4000);
-                let len = u.len() as u16;
-                u[4..6].copy_from_slice(&len.to_be_bytes());
+                let u = udp_segment(sport.get(), dport.get(), &payload.bytes(), 4000);
                 (17, u, Some(6))
             }
             L46::Icmp6 {
@@ -643,13 +649,8 @@ impl Ip {
                 no_checksum,
                 payload,
             } => {
-                let mut u = vec![0u8; 8];
-                u[0..2].copy_from_slice(&sport.get().to_be_bytes());
-                u[2..4].copy_from_slice(&dport.get().to_be_bytes());
-                u.extend_from_slice(&payload.bytes());
-                u.truncate(65535 - 60 - 20);
-                let len = u.len() as u16;
-                u[4..6].copy_from_slice(&len.to_be_bytes());
+                let mut u =
+                    udp_segment(sport.get(), dport.get(), &payload.bytes(), 65535 - 60 - 20);
                 if !no_checksum {
                     UdpPacket::new_unchecked(&mut u[..]).fill_checksum(src, dst);
                 }

@@ -12,8 +12,8 @@ IPv6: a scenario is an IPv6 one when a port has an IPv6 address, a route an IPv6
 it has `rules6` (ip6tables-restore text, beside or instead of `rules`). Packets are written
 as for IPv4 (pkt.py: addresses with ':' make IPv6, `icmp6`, `ns`, `na`); one to a multicast
 group goes to its 33:33 Ethernet address unless `eth_dst` says otherwise. `[[route]]`
-takes IPv6 `dst`/`via`, `[[neighbor]]` IPv6 `ip` (a permanent entry on both sides), and a
-port an `mtu`. Neighbours can also be learned by neighbour discovery on both sides: the
+takes IPv6 `dst`/`via` (and `table`), `[[policy]]` `family = 6` (an `ip -6 rule`),
+`[[neighbor]]` IPv6 `ip` (a permanent entry on both sides), and a port an `mtu`. Neighbours can also be learned by neighbour discovery on both sides: the
 first packet for a next hop makes the router solicit it, and the scenario's next packet
 is the far end's `na` (S set) in answer, which sends what waited; an `ns` from a host
 with `sll=` teaches its address too (and gets an advertisement). The kernel's router
@@ -275,7 +275,11 @@ def kernel_run(sc, work):
             args += ["table", str(r["table"])]
         sh(*args, ns=ROUTER)
     for pol in sc.get("policy", []):
-        sh("ip", "rule", "add", "fwmark", str(pol["fwmark"]), "table", str(pol["table"]), ns=ROUTER)
+        # `family = 6`: an IPv6 rule (`ip -6 rule`); `mask`: fwmark M/MASK; `priority`.
+        fam = ["-6"] if pol.get("family") == 6 else []
+        mark = str(pol["fwmark"]) + ("/%s" % pol["mask"] if "mask" in pol else "")
+        prio = ["priority", str(pol["priority"])] if "priority" in pol else []
+        sh("ip", *fam, "rule", "add", *prio, "fwmark", mark, "table", str(pol["table"]), ns=ROUTER)
     for n in sc.get("neighbor", []):
         sh("ip", "neigh", "replace", n["ip"], "lladdr", n["mac"], "dev", n["dev"], "nud", "permanent", ns=ROUTER)
     for k, v in sc.get("conntrack", {}).items():

@@ -81,8 +81,8 @@ else
 fi
 
 ctl ip -6 route >"$WORK/route6.txt" 2>&1
-if grep -qx "2001:db8:61::/64 dev lan0 proto kernel scope link metric 256" "$WORK/route6.txt" \
-  && grep -qx "2001:db8:62::/64 via fe80::ff:fe00:6110 dev lan0 proto static metric 1024" "$WORK/route6.txt" \
+if grep -qx "2001:db8:61::/64 dev lan0 proto kernel metric 256 pref medium" "$WORK/route6.txt" \
+  && grep -qx "2001:db8:62::/64 via fe80::ff:fe00:6110 dev lan0 metric 1024 pref medium" "$WORK/route6.txt" \
   && ! ctl ip route | grep -q :; then
   ok "nfdpctl ip -6 route lists the connected prefix and the static route (ip route: IPv4 only)"
 else

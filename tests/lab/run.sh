@@ -68,6 +68,14 @@ in_ns h1 ip -6 addr add 2001:db8:1::10/64 dev eth0 nodad
 in_ns h1 ip -6 route add default via 2001:db8:1::1
 in_ns wan ip -6 addr add 2001:db8:ff::fe/64 dev eth0 nodad
 in_ns wan ip -6 route add 2001:db8:1::/64 via 2001:db8:ff::1
+# A far IPv6 network behind the WAN host (its web server at 2001:db8:ee::80) that knows
+# only the appliance's one WAN address: what it sends is routed by table 100, which has
+# the WAN link and nothing else (no route to the LAN prefix). The LAN reaches it through
+# MASQUERADE (NAT66, configs/lab.rules6).
+in_ns wan ip -6 addr add 2001:db8:ee::80/128 dev lo
+in_ns wan ip -6 route add 2001:db8:ff::/64 dev eth0 table 100
+in_ns wan ip -6 route add unreachable default table 100
+in_ns wan ip -6 rule add from 2001:db8:ee::/48 table 100 priority 100
 # The router's NIC ends carry no addresses: nfdp owns them (through af_packet). The
 # af_packet PMD gives the interfaces nfdp's MACs, and the namespace's kernel holds the
 # appliance's addresses (on nfdp0, its host stack), so it must not take IP from them
@@ -88,6 +96,7 @@ WEB=tests/lab/webserver.py
 in_ns wan python3 "$WEB" 203.0.113.254 80 "$WORK/wan-www" 2>"$WORK/wan-http.log" &
 in_ns h2 python3 "$WEB" 192.168.1.11 8000 "$WORK/h2-www" 2>"$WORK/h2-http.log" &
 in_ns wan python3 "$WEB" 2001:db8:ff::fe 80 "$WORK/wan-www" 2>"$WORK/wan-http6.log" &
+in_ns wan python3 "$WEB" 2001:db8:ee::80 80 "$WORK/wan-www" 2>"$WORK/wan-http6nat.log" &
 in_ns wan iperf3 -s -B 203.0.113.254 >"$WORK/iperf3-server.log" 2>&1 &
 in_ns wan python3 -c '
 import socket
@@ -106,6 +115,9 @@ wait_listen() {
   echo "lab: nothing listens on port $port in $P$ns" >&2; exit 1
 }
 wait_listen wan 80; wait_listen h2 8000; wait_listen wan 5201; wait_listen wan 25
+for _ in $(seq 1 50); do
+  in_ns wan ss -Hltn | grep -qF '[2001:db8:ee::80]:80' && break; sleep 0.1
+done
 
 # The daemon writes accepted rule changes back to its rules file ([rules] persist): it
 # runs on copies in $WORK, and the committed configs/lab.rules must come out unchanged.
@@ -178,6 +190,14 @@ else fail "curl -6 h1 -> [2001:db8:ff::fe] failed"; fi
 sleep 0.3
 client=$(awk '/^CLIENT/ {c=$2} END {print c}' "$WORK/wan-http6.log")
 if [ "$client" = 2001:db8:1::10 ]; then ok "the WAN server logged the IPv6 client as $client (routed, not translated)"; else fail "WAN server saw IPv6 client '$client'"; fi
+# NAT66: the far network answers only the appliance's WAN address.
+if body=$(in_ns h1 curl -6 -sS --max-time 5 'http://[2001:db8:ee::80]/'); then
+  [ "$body" = "hello from the internet" ] && ok "h1 got through MASQUERADE over IPv6: $body" || fail "unexpected body over NAT66: $body"
+else fail "curl -6 h1 -> [2001:db8:ee::80] (MASQUERADE) failed"; fi
+sleep 0.3
+client=$(awk '/^CLIENT/ {c=$2} END {print c}' "$WORK/wan-http6nat.log")
+if [ "$client" = 2001:db8:ff::1 ]; then ok "the far IPv6 server logged the client as $client (the appliance's one WAN address: NAT66 MASQUERADE)"; else fail "far IPv6 server saw client '$client'"; fi
+if out=$(in_ns h1 ping -6 -c 2 -i 0.2 -W 2 2001:db8:ee::80); then ok "ping -6 through MASQUERADE: $(echo "$out" | grep -E 'packets transmitted')"; else fail "ping -6 through MASQUERADE: $out"; fi
 out=$(in_ns h1 ping -6 -c 1 -t 1 -W 2 2001:db8:ff::fe 2>&1 || true)
 if grep -q "From 2001:db8:1::1 .*Time exceeded" <<<"$out"; then ok "hop limit 1: $(grep -m1 -o 'From .*' <<<"$out")"; else fail "hop limit 1: $out"; fi
 out=$(in_ns h1 python3 -c '
@@ -237,6 +257,8 @@ grep -qE '^tcp +6 [0-9]+ [A-Z_]+ src=192\.168\.1\.10 dst=203\.0\.113\.254 sport=
   && ok "the iperf3 connection is tracked and masqueraded to 203.0.113.1" || fail "no masqueraded iperf3 entry"
 grep -qE '^tcp +6 [0-9]+ [A-Z_]+ src=203\.0\.113\.254 dst=203\.0\.113\.1 sport=[0-9]+ dport=8080 src=192\.168\.1\.11 dst=203\.0\.113\.254 sport=8000 ' "$WORK/conntrack.txt" \
   && ok "the port-forward connection is tracked with its DNAT reply tuple" || fail "no DNAT entry"
+grep -qE '^tcp +6 [0-9]+ [A-Z_]+ src=2001:db8:1::10 dst=2001:db8:ee::80 sport=[0-9]+ dport=80 src=2001:db8:ee::80 dst=2001:db8:ff::1 sport=80 dport=[0-9]+ ' "$WORK/conntrack.txt" \
+  && ok "the IPv6 web connection is tracked and masqueraded to 2001:db8:ff::1 (NAT66)" || fail "no masqueraded IPv6 entry"
 
 echo "  \$ nfdpctl conntrack -L -p tcp --dport 5201"
 ctl conntrack -L -p tcp --dport 5201 >"$WORK/ct-5201.txt" 2>"$WORK/ct-5201.err" || fail "conntrack -L -p tcp --dport 5201"

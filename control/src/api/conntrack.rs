@@ -8,10 +8,11 @@ use super::workers::{ask_all, send, tell_all};
 use crate::daemon::listeners::{AnyEvent, EventMsg, EventSubscription};
 use crate::daemon::worker::{now_ns, Command, WorkerCtStats};
 use crossbeam_channel::Sender;
-use dataplane::conntrack::filter::{self, FilterError};
+use dataplane::conntrack::filter::{self, CtPrefix, FilterError};
 use dataplane::conntrack::{
     ConnEntry, Counters, CtAddr, CtEvent, CtEventKind, CtFilter, CtRecord, Tuple,
 };
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
@@ -53,8 +54,8 @@ fn port(v: u32) -> Result<u16, FilterError> {
     u16::try_from(v).map_err(|_| FilterError::Parameter(v.to_string()))
 }
 
-fn prefix(s: &Option<String>) -> Result<Option<dataplane::route::Prefix>, FilterError> {
-    s.as_deref().map(filter::parse_prefix).transpose()
+fn prefix(s: &Option<String>) -> Result<Option<CtPrefix>, FilterError> {
+    s.as_deref().map(filter::parse_ct_prefix).transpose()
 }
 
 /// The API's filter as the data plane's: every address, name and number checked.
@@ -106,9 +107,17 @@ impl TryFrom<&pb::ConntrackFilter> for CtFilter {
     }
 }
 
+/// A tuple of either family, as `conntrack -G` names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AnyTuple {
+    V4(Tuple),
+    V6(Tuple<Ipv6Addr>),
+}
+
 /// The exact tuple `conntrack -G` names: the original one (`-s -d --sport --dport`, or
-/// `--icmp-*`), else the reply one (`-r -q --reply-port-*`). Errors as conntrack's.
-pub fn exact_tuple(f: &pb::ConntrackFilter) -> Result<Tuple, Status> {
+/// `--icmp-*`), else the reply one (`-r -q --reply-port-*`), of the family of its
+/// addresses. Errors as conntrack's.
+pub fn exact_tuple(f: &pb::ConntrackFilter) -> Result<AnyTuple, Status> {
     let bad = |m: &str| Status::invalid_argument(m.to_string());
     let cf = CtFilter::try_from(f).map_err(invalid)?;
     let Some(proto) = cf.proto else {
@@ -125,36 +134,60 @@ pub fn exact_tuple(f: &pb::ConntrackFilter) -> Result<Tuple, Status> {
     let (Some(src), Some(dst)) = (src, dst) else {
         return Err(bad("you have to specify `--src' and `--dst'"));
     };
-    if src.len() != 32 {
+    if !src.is_host() {
         return Err(bad("Illegal option `--mask-src' with this command"));
     }
-    if dst.len() != 32 {
+    if !dst.is_host() {
         return Err(bad("Illegal option `--mask-dst' with this command"));
+    }
+    if src.family() != dst.family() || f.family.is_some_and(|f| f != src.family()) {
+        return Err(bad("mismatched address family"));
     }
     let (sport, dport) = match proto {
         6 | 17 | 132 | 136 => match (sport, dport) {
             (Some(s), Some(d)) => (s, d),
             _ => return Err(bad("you have to specify `--sport' and `--dport'")),
         },
-        1 => {
+        1 | 58 => {
+            let v = if proto == 58 { "v6" } else { "" };
             let need = |o: &str| {
                 bad(&format!(
-                    "You need to supply the `--{o}' option for this command"
+                    "You need to supply the `--icmp{v}-{o}' option for this command"
                 ))
             };
-            let t = cf.icmp_type.ok_or_else(|| need("icmp-type"))?;
-            let c = cf.icmp_code.ok_or_else(|| need("icmp-code"))?;
-            let id = cf.icmp_id.ok_or_else(|| need("icmp-id"))?;
+            let t = cf.icmp_type.ok_or_else(|| need("type"))?;
+            let c = cf.icmp_code.ok_or_else(|| need("code"))?;
+            // conntrack sends no id when none is given: the kernel looks up id 0.
+            let id = cf.icmp_id.unwrap_or(0);
             (id, u16::from(t) << 8 | u16::from(c))
         }
         _ => (0, 0),
     };
-    Ok(Tuple {
-        src: src.addr(),
-        dst: dst.addr(),
-        proto,
-        sport,
-        dport,
+    let addr = |p: CtPrefix| match p {
+        CtPrefix::V4(p) => IpAddr::V4(p.addr()),
+        CtPrefix::V6(p) => IpAddr::V6(p.addr),
+    };
+    Ok(match (addr(src), addr(dst)) {
+        (IpAddr::V6(src), IpAddr::V6(dst)) => AnyTuple::V6(Tuple {
+            src,
+            dst,
+            proto,
+            sport,
+            dport,
+        }),
+        (src, dst) => {
+            let v4 = |a: IpAddr| match a {
+                IpAddr::V4(a) => a,
+                IpAddr::V6(_) => Ipv4Addr::UNSPECIFIED,
+            };
+            AnyTuple::V4(Tuple {
+                src: v4(src),
+                dst: v4(dst),
+                proto,
+                sport,
+                dport,
+            })
+        }
     })
 }
 
@@ -228,6 +261,15 @@ fn record_pb<A: CtAddr>(r: &CtRecord<A>, worker: usize, now_ns: u64) -> pb::Conn
         labels: (0..128).filter(|b| bits >> b & 1 == 1).collect(),
         ..entry_pb(&r.entry, r.counters.as_ref(), worker, r.id, now_ns)
     }
+}
+
+/// The records of every shard's answer, in worker order.
+fn records_pb<A: CtAddr>(shards: &[Option<CtRecord<A>>], now_ns: u64) -> Vec<pb::ConntrackEntry> {
+    shards
+        .iter()
+        .enumerate()
+        .filter_map(|(w, r)| r.as_ref().map(|r| record_pb(r, w, now_ns)))
+        .collect()
 }
 
 /// An event for the stream; `lost` is what this stream missed just before it.
@@ -309,19 +351,21 @@ impl pb::conntrack_server::Conntrack for ConntrackService {
         &self,
         request: Request<pb::ConntrackFilter>,
     ) -> Result<Response<pb::ConntrackEntries>, Status> {
-        if request.get_ref().family == Some(6) {
-            // exact_tuple and the filter's addresses are IPv4 only.
-            return Err(Status::invalid_argument(
-                "Operation failed: -G -f ipv6 is not supported by nfdp",
-            ));
-        }
-        let tuple = exact_tuple(request.get_ref())?;
-        let shards = ask_all(&self.workers, |reply| Command::CtGet { tuple, reply }).await?;
         let now = now_ns();
-        let entries: Vec<pb::ConntrackEntry> = shards
-            .iter()
-            .enumerate()
-            .filter_map(|(w, r)| r.as_ref().map(|r| record_pb(r, w, now)))
+        let found: Vec<pb::ConntrackEntry> = match exact_tuple(request.get_ref())? {
+            AnyTuple::V4(tuple) => {
+                let shards =
+                    ask_all(&self.workers, |reply| Command::CtGet { tuple, reply }).await?;
+                records_pb(&shards, now)
+            }
+            AnyTuple::V6(tuple) => {
+                let shards =
+                    ask_all(&self.workers, |reply| Command::CtGet6 { tuple, reply }).await?;
+                records_pb(&shards, now)
+            }
+        };
+        let entries: Vec<pb::ConntrackEntry> = found
+            .into_iter()
             // The kernel answers a get while holding a reference of its own: conntrack -G
             // prints use=2 where -L prints use=1.
             .map(|e| pb::ConntrackEntry { r#use: 2, ..e })
@@ -409,6 +453,46 @@ impl pb::conntrack_server::Conntrack for ConntrackService {
             })
             .collect();
         Ok(Response::new(pb::ConntrackStatsReply { workers }))
+    }
+
+    async fn update(
+        &self,
+        request: Request<pb::UpdateRequest>,
+    ) -> Result<Response<pb::ConntrackEntries>, Status> {
+        let req = request.into_inner();
+        let f = req.filter.unwrap_or_default();
+        let filter = CtFilter::try_from(&f).map_err(invalid)?;
+        let (ipv4, ipv6) = tables(f.family, (true, true))?;
+        let (value, mask) = (req.mark, req.mark_mask);
+        let now = now_ns();
+        // The kernel answers with its own reference held, as for -G: use=2.
+        let shown = |e: pb::ConntrackEntry| pb::ConntrackEntry { r#use: 2, ..e };
+        let mut entries = Vec::new();
+        if ipv4 {
+            let shards = ask_all(&self.workers, |reply| Command::CtUpdate {
+                filter: filter.clone(),
+                value,
+                mask,
+                reply,
+            })
+            .await?;
+            for (w, recs) in shards.iter().enumerate() {
+                entries.extend(recs.iter().map(|r| shown(record_pb(r, w, now))));
+            }
+        }
+        if ipv6 {
+            let shards = ask_all(&self.workers, |reply| Command::CtUpdate6 {
+                filter: filter.clone(),
+                value,
+                mask,
+                reply,
+            })
+            .await?;
+            for (w, recs) in shards.iter().enumerate() {
+                entries.extend(recs.iter().map(|r| shown(record_pb(r, w, now))));
+            }
+        }
+        Ok(Response::new(pb::ConntrackEntries { entries }))
     }
 
     type EventsStream = ReceiverStream<Result<pb::ConntrackEvent, Status>>;

@@ -13,9 +13,10 @@ use super::{blocking, workers_status};
 use crate::daemon::worker::Command;
 use crate::daemon::Control;
 use dataplane::port::{MacAddr, PortId};
+use dataplane::route::v6::Route6Error;
 use dataplane::route::RouteKind;
 use dataplane::route::{Fib, Prefix, RouteError};
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 use tonic::{Request, Response, Status};
 
@@ -130,52 +131,171 @@ pub fn routes(control: &Control, table: u32) -> ListRoutesReply {
                 } else {
                     String::new()
                 },
+                replace: false,
             });
         }
     }
     ListRoutesReply { routes: out }
 }
 
-/// The IPv6 routes as `ip -6 route` lists the main table: each IPv6 port's connected
-/// prefixes and fe80::/64 (metric 256, as the kernel adds them), then the static ones.
-pub fn routes6(control: &Control, table: u32) -> ListRoutesReply {
-    if !matches!(table, 0 | MAIN_TABLE | ALL_TABLES) {
-        return ListRoutesReply::default();
-    }
+/// The IPv6 routes as `ip -6 route` lists them. The main table: each IPv6 port's
+/// connected prefixes and fe80::/64 (proto kernel, metric 256, as the kernel adds them),
+/// then its static routes; another table: its static routes; all tables: those of the
+/// numbered tables, then main's (the local table's routes, the addresses', are not
+/// listed). Static routes are `proto boot`, which `ip` does not print. A table that holds
+/// nothing is "FIB table does not exist", as fib6_get_table answers.
+pub fn routes6(control: &Control, table: u32) -> Result<ListRoutesReply, Status> {
     let net = control.net();
+    let table = if table == 0 { MAIN_TABLE } else { table };
+    let tables: Vec<u32> = match table {
+        ALL_TABLES => {
+            let mut ids: Vec<u32> = net.fib.routes6().iter().map(|r| r.table).collect();
+            ids.push(MAIN_TABLE);
+            ids.sort_unstable();
+            ids.dedup();
+            ids
+        }
+        MAIN_TABLE => vec![MAIN_TABLE],
+        t if net.fib.routes6().iter().any(|r| r.table == t) => vec![t],
+        _ => {
+            return Err(invalid(
+                "Error: ipv6: FIB table does not exist.\nDump terminated",
+            ))
+        }
+    };
     let mut out = Vec::new();
     let ports = net.fib.ports();
     let connected = |dst: String, dev: PortId| Route {
         dst,
-        via: String::new(),
         dev: port_name(control, dev),
         table: MAIN_TABLE,
         metric: 256,
         proto: "kernel".into(),
-        src: String::new(),
+        ..Default::default()
     };
-    for p in ports.iter().filter(|p| p.ipv6_enabled()) {
-        for &(a, len) in &p.addresses6 {
-            let mask = u128::MAX.checked_shl(128 - u32::from(len)).unwrap_or(0);
-            let net6 = std::net::Ipv6Addr::from(u128::from(a) & mask);
-            out.push(connected(format!("{net6}/{len}"), p.id));
+    for t in tables {
+        if t == MAIN_TABLE {
+            for p in ports.iter().filter(|p| p.ipv6_enabled()) {
+                for &(a, len) in &p.addresses6 {
+                    let mask = u128::MAX.checked_shl(128 - u32::from(len)).unwrap_or(0);
+                    let net6 = Ipv6Addr::from(u128::from(a) & mask);
+                    out.push(connected(format!("{net6}/{len}"), p.id));
+                }
+            }
+            for p in ports.iter().filter(|p| p.ipv6_enabled()) {
+                out.push(connected("fe80::/64".into(), p.id));
+            }
+        }
+        for r in net.fib.routes6().iter().filter(|r| r.table == t) {
+            out.push(Route {
+                dst: format!("{}/{}", r.dst, r.len),
+                via: r.via.map(|v| v.to_string()).unwrap_or_default(),
+                dev: port_name(control, r.dev),
+                table: r.table,
+                metric: r.metric,
+                ..Default::default()
+            });
         }
     }
-    for p in ports.iter().filter(|p| p.ipv6_enabled()) {
-        out.push(connected("fe80::/64".into(), p.id));
+    Ok(ListRoutesReply { routes: out })
+}
+
+/// An `ip -6 route` destination: `default`, `ADDR/LEN` (host bits are cleared, as the
+/// kernel's ipv6_addr_prefix does) or an address (/128).
+fn prefix6(s: &str) -> Result<(Ipv6Addr, u8), Status> {
+    let bad = || {
+        invalid(format!(
+            "Error: inet6 prefix is expected rather than \"{s}\"."
+        ))
+    };
+    if s == "default" {
+        return Ok((Ipv6Addr::UNSPECIFIED, 0));
     }
-    for r in net.fib.routes6() {
-        out.push(Route {
-            dst: format!("{}/{}", r.dst, r.len),
-            via: r.via.map(|v| v.to_string()).unwrap_or_default(),
-            dev: port_name(control, r.dev),
-            table: MAIN_TABLE,
-            metric: r.metric,
-            proto: "static".into(),
-            src: String::new(),
-        });
+    let (a, len) = match s.split_once('/') {
+        Some((a, l)) => (
+            a,
+            l.parse::<u8>().ok().filter(|&l| l <= 128).ok_or_else(bad)?,
+        ),
+        None => (s, 128),
+    };
+    Ok((a.parse().map_err(|_| bad())?, len))
+}
+
+/// An IPv6 route request's prefix, gateway, device and table (0 is main).
+type Route6Key = (Ipv6Addr, u8, Option<Ipv6Addr>, Option<PortId>, u32);
+
+fn route6_key(control: &Control, r: &Route) -> Result<Route6Key, Status> {
+    let (dst, len) = prefix6(r.dst.trim())?;
+    let via = match r.via.trim() {
+        "" => None,
+        v => Some(v.parse().map_err(|_| {
+            invalid(format!(
+                "Error: inet6 address is expected rather than \"{v}\"."
+            ))
+        })?),
+    };
+    let dev = match r.dev.as_str() {
+        "" => None,
+        d => Some(port_by_name(control, d)?),
+    };
+    let table = if r.table == 0 { MAIN_TABLE } else { r.table };
+    Ok((dst, len, via, dev, table))
+}
+
+fn route6_error(control: &Control, e: Route6Error) -> Status {
+    match e {
+        Route6Error::Exists(..) => Status::already_exists("RTNETLINK answers: File exists"),
+        Route6Error::InvalidGateway(gw) => invalid(format!(
+            "RTNETLINK answers: No route to host (gateway {gw} is on no connected IPv6 prefix of the device)"
+        )),
+        Route6Error::LocalGateway(_) => invalid("Error: Gateway can not be a local address."),
+        Route6Error::LinkLocalNeedsDev(gw) => invalid(format!(
+            "Error: Nexthop has invalid gateway (the link-local {gw} needs its dev)."
+        )),
+        Route6Error::NoDevice => invalid("Error: Device for nexthop is not up."),
+        Route6Error::BadTable(t) => invalid(format!(
+            "Error: table {t} is not one for static routes (the local table is the addresses')."
+        )),
+        Route6Error::NoIpv6(p) => invalid(format!(
+            "Error: {} has no IPv6 (MTU below 1280).",
+            port_name(control, p)
+        )),
+        Route6Error::UnknownPort(p) => invalid(format!(
+            "Cannot find device \"{}\"",
+            port_name(control, p)
+        )),
     }
-    ListRoutesReply { routes: out }
+}
+
+/// `ip -6 route add|replace`.
+fn add_route6(control: &Control, r: &Route) -> Result<NetReply, Status> {
+    let (dst, len, via, dev, table) = route6_key(control, r)?;
+    change_fib(control, |fib| {
+        if r.replace {
+            fib.replace_route6(dst, len, via, dev, r.metric, table)
+        } else {
+            fib.add_route6(dst, len, via, dev, r.metric, table)
+        }
+        .map(|_| ())
+        .map_err(|e| route6_error(control, e))
+    })
+}
+
+/// `ip -6 route del`: the metric, gateway and device narrow the match when given.
+fn delete_route6(control: &Control, r: &Route) -> Result<NetReply, Status> {
+    let (dst, len, via, dev, table) = route6_key(control, r)?;
+    let dst =
+        Ipv6Addr::from(u128::from(dst) & u128::MAX.checked_shl(128 - u32::from(len)).unwrap_or(0));
+    change_fib(control, |fib| {
+        fib.remove_route6(dst, len, via, dev, r.metric, table)
+            .map(|_| ())
+            .ok_or_else(|| Status::not_found("RTNETLINK answers: No such process"))
+    })
+}
+
+/// Whether a route request is an IPv6 one (`ip -6 route`, or an IPv6 prefix).
+fn is_route6(r: &Route) -> bool {
+    r.dst.contains(':')
 }
 
 fn route_error(e: RouteError) -> Status {
@@ -226,6 +346,9 @@ pub fn route_key(r: &Route) -> Result<(Prefix, u32), Status> {
 }
 
 pub fn add_route(control: &Control, r: &Route) -> Result<NetReply, Status> {
+    if is_route6(r) {
+        return add_route6(control, r);
+    }
     let (dst, table) = route_key(r)?;
     let via = if r.via.is_empty() {
         None
@@ -238,6 +361,10 @@ pub fn add_route(control: &Control, r: &Route) -> Result<NetReply, Status> {
         Some(port_by_name(control, &r.dev)?)
     };
     change_fib(control, |fib| {
+        if r.replace {
+            // fib_table_insert with NLM_F_REPLACE: the route of that metric goes.
+            fib.remove_route(dst, r.metric, table);
+        }
         fib.add_static(dst, via, dev, r.metric, table)
             .map(|_| ())
             .map_err(route_error)
@@ -245,6 +372,9 @@ pub fn add_route(control: &Control, r: &Route) -> Result<NetReply, Status> {
 }
 
 pub fn delete_route(control: &Control, r: &Route) -> Result<NetReply, Status> {
+    if is_route6(r) {
+        return delete_route6(control, r);
+    }
     let (dst, table) = route_key(r)?;
     change_fib(control, |fib| {
         fib.remove_route(dst, r.metric, table)
@@ -267,18 +397,23 @@ pub fn policy(r: &PolicyRule) -> dataplane::route::PolicyRule {
     }
 }
 
-pub fn policy_rules(control: &Control) -> ListPolicyRulesReply {
+/// The rules of `family` (6: `ip -6 rule`, else `ip rule`).
+pub fn policy_rules(control: &Control, family: u32) -> ListPolicyRulesReply {
+    let net = control.net();
+    let rules = if family == 6 {
+        net.fib.rules6()
+    } else {
+        net.fib.rules()
+    };
     ListPolicyRulesReply {
-        rules: control
-            .net()
-            .fib
-            .rules()
+        rules: rules
             .iter()
             .map(|r| PolicyRule {
                 priority: r.priority,
                 fwmark: r.fwmark,
                 mask: r.mask,
                 table: r.table,
+                family: if family == 6 { 6 } else { 4 },
             })
             .collect(),
     }
@@ -287,6 +422,12 @@ pub fn policy_rules(control: &Control) -> ListPolicyRulesReply {
 pub fn add_policy_rule(control: &Control, r: &PolicyRule) -> Result<NetReply, Status> {
     change_fib(control, |fib| {
         let mut rule = policy(r);
+        if r.family == 6 {
+            if r.priority == 0 {
+                rule.priority = fib.default_rule_priority6();
+            }
+            return fib.add_rule6(rule).map_err(route_error);
+        }
         if r.priority == 0 {
             rule.priority = fib.default_rule_priority();
         }
@@ -294,9 +435,39 @@ pub fn add_policy_rule(control: &Control, r: &PolicyRule) -> Result<NetReply, St
     })
 }
 
+/// The first rule a delete request names, as the kernel's rule_find matches: the
+/// priority, table, fwmark and mask only where given (not 0).
+fn rule_find(
+    rules: &[dataplane::route::PolicyRule],
+    r: &PolicyRule,
+) -> Option<dataplane::route::PolicyRule> {
+    let given = |want: u32, have: u32| want == 0 || want == have;
+    rules
+        .iter()
+        .find(|x| {
+            given(r.priority, x.priority)
+                && given(r.table, x.table)
+                && given(r.fwmark, x.fwmark)
+                && given(
+                    if r.fwmark != 0 && r.mask == 0 {
+                        u32::MAX
+                    } else {
+                        r.mask
+                    },
+                    x.mask,
+                )
+        })
+        .copied()
+}
+
 pub fn delete_policy_rule(control: &Control, r: &PolicyRule) -> Result<NetReply, Status> {
     change_fib(control, |fib| {
-        if fib.remove_rule(&policy(r)) {
+        let removed = if r.family == 6 {
+            rule_find(fib.rules6(), r).is_some_and(|x| fib.remove_rule6(&x))
+        } else {
+            rule_find(fib.rules(), r).is_some_and(|x| fib.remove_rule(&x))
+        };
+        if removed {
             Ok(())
         } else {
             Err(Status::not_found(
@@ -421,11 +592,10 @@ impl Net for NetService {
         r: Request<ListRoutesRequest>,
     ) -> Result<Response<ListRoutesReply>, Status> {
         let r = r.into_inner();
-        Ok(Response::new(if r.family == 6 {
-            routes6(&self.control, r.table)
-        } else {
-            routes(&self.control, r.table)
-        }))
+        if r.family == 6 {
+            return routes6(&self.control, r.table).map(Response::new);
+        }
+        Ok(Response::new(routes(&self.control, r.table)))
     }
     async fn add_route(&self, r: Request<Route>) -> Result<Response<NetReply>, Status> {
         blocking_call!(self, r, add_route)
@@ -435,9 +605,10 @@ impl Net for NetService {
     }
     async fn list_policy_rules(
         &self,
-        _r: Request<ListPolicyRulesRequest>,
+        r: Request<ListPolicyRulesRequest>,
     ) -> Result<Response<ListPolicyRulesReply>, Status> {
-        Ok(Response::new(policy_rules(&self.control)))
+        let family = r.into_inner().family;
+        Ok(Response::new(policy_rules(&self.control, family)))
     }
     async fn add_policy_rule(&self, r: Request<PolicyRule>) -> Result<Response<NetReply>, Status> {
         blocking_call!(self, r, add_policy_rule)

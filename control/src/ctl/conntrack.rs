@@ -7,7 +7,8 @@ use super::ct_format::{self, Format, PREFIX};
 use super::{status_message, Io};
 use crate::api::pb::conntrack_client::ConntrackClient;
 use crate::api::pb::{
-    ConntrackEntry, ConntrackStatsRequest, CountRequest, EventsRequest, FlushRequest,
+    ConntrackEntry, ConntrackFilter, ConntrackStatsRequest, CountRequest, EventsRequest,
+    FlushRequest, UpdateRequest,
 };
 use crate::iptables::ext::connlabel::{label_map, NoMap};
 use tokio_stream::StreamExt;
@@ -76,12 +77,6 @@ pub async fn run(conn: Conn, inv: &CtInvocation, io: &mut Io<'_>) -> i32 {
         l
     };
     let f = inv.filter.clone();
-    if f.family == Some(6) && cmd == CtCommand::Get {
-        io.err_line(&format!(
-            "{PREFIX}Operation failed: -G -f ipv6 is not supported by nfdp"
-        ));
-        return 1;
-    }
     match cmd {
         CtCommand::List | CtCommand::Get => {
             let r = if cmd == CtCommand::List {
@@ -120,6 +115,33 @@ pub async fn run(conn: Conn, inv: &CtInvocation, io: &mut Io<'_>) -> i32 {
                     } else {
                         0
                     }
+                }
+                Err(s) => failed(io, &s),
+            }
+        }
+        CtCommand::Update => {
+            // -m is the mark to set, not a criterion; without it nothing changes.
+            let Some(mark) = f.mark else {
+                io.err_line(&ct_format::updated(0));
+                return 1;
+            };
+            let req = UpdateRequest {
+                mark,
+                mark_mask: f.mark_mask.unwrap_or(u32::MAX),
+                filter: Some(ConntrackFilter {
+                    mark: None,
+                    mark_mask: None,
+                    ..f
+                }),
+            };
+            match c.update(req).await {
+                Ok(r) => {
+                    let entries = r.into_inner().entries;
+                    for e in &entries {
+                        io.out_line(&line(e));
+                    }
+                    io.err_line(&ct_format::updated(entries.len()));
+                    i32::from(entries.is_empty())
                 }
                 Err(s) => failed(io, &s),
             }

@@ -4,7 +4,7 @@
 use super::ct_format::PREFIX;
 use crate::api::pb::ConntrackFilter;
 use std::fmt;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 /// conntrack's commands that nfdp serves.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -16,6 +16,8 @@ pub enum CtCommand {
     Count,
     Stats,
     Events,
+    /// `-U`: sets the mark (`-m VALUE[/MASK]`) of the entries the other options match.
+    Update,
 }
 
 /// A parsed conntrack command line.
@@ -81,6 +83,7 @@ Commands:
   -L [table] [options]\t\tList conntrack or expectation table
   -G [table] parameters\t\tGet conntrack or expectation
   -D [table] parameters\t\tDelete conntrack or expectation
+  -U [table] parameters\t\tUpdate a conntrack
   -E [table] [options]\t\tShow events
   -F [table]\t\t\tFlush table
   -C [table]\t\t\tShow counter
@@ -148,21 +151,46 @@ fn has_ports(proto: Option<u32>) -> bool {
     matches!(proto, Some(6 | 17 | 33 | 132 | 136))
 }
 
-/// An address or NET/LEN; conntrack's message for anything else.
-fn parse_addr(s: &str) -> Result<String, CtUsageError> {
+/// An address or NET/LEN of either family, and its family (4 or 6); conntrack's
+/// message for anything else (conntrack-tools' `parse_addr` and `parse_inetaddr`).
+/// `opt`: the option's long name; the reply tuple's addresses take no length.
+fn parse_addr(s: &str, opt: &str) -> Result<(String, u32), CtUsageError> {
     let bad = || CtUsageError::usage(format!("Invalid IP address `{s}'"));
     let (ip, len) = match s.split_once('/') {
         Some((ip, len)) => (ip, Some(len)),
         None => (s, None),
     };
-    ip.parse::<Ipv4Addr>().map_err(|_| bad())?;
+    let (family, max) = if ip.parse::<Ipv4Addr>().is_ok() {
+        (4, 32)
+    } else if ip.parse::<Ipv6Addr>().is_ok() {
+        (6, 128)
+    } else {
+        return Err(bad());
+    };
     if let Some(len) = len {
+        if matches!(opt, "reply-src" | "reply-dst") {
+            return Err(CtUsageError::usage(format!(
+                "CIDR notation unavailable for `--{opt}'"
+            )));
+        }
         match len.parse::<u8>() {
-            Ok(n) if n <= 32 => {}
-            _ => return Err(bad()),
+            Ok(n) if n <= max && len.bytes().all(|b| b.is_ascii_digit()) => {}
+            _ => return Err(CtUsageError::usage("Invalid netmask")),
         }
     }
-    Ok(s.to_string())
+    Ok((s.to_string(), family))
+}
+
+/// Sets the family an address or `-f` implies: conntrack takes the first and refuses
+/// another.
+fn set_family(family: &mut Option<u32>, f: u32) -> Result<(), CtUsageError> {
+    match *family {
+        Some(had) if had != f => Err(CtUsageError::usage("mismatched address family")),
+        _ => {
+            *family = Some(f);
+            Ok(())
+        }
+    }
 }
 
 /// strtoul(s, NULL, 0) as conntrack uses it for numbers: 0x.. hex, 0.. octal, leading
@@ -279,6 +307,9 @@ fn long_opt(name: &str, proto: Option<u32>) -> Option<Opt> {
         "icmp-type" if proto == Some(1) => common("icmp-type", Arg::Required),
         "icmp-code" if proto == Some(1) => common("icmp-code", Arg::Required),
         "icmp-id" if proto == Some(1) => common("icmp-id", Arg::Required),
+        "icmpv6-type" if proto == Some(58) => common("icmpv6-type", Arg::Required),
+        "icmpv6-code" if proto == Some(58) => common("icmpv6-code", Arg::Required),
+        "icmpv6-id" if proto == Some(58) => common("icmpv6-id", Arg::Required),
         _ => None,
     }
 }
@@ -303,6 +334,7 @@ fn command_of(long: &str) -> Option<CtCommand> {
         "count" => CtCommand::Count,
         "event" => CtCommand::Events,
         "stats" => CtCommand::Stats,
+        "update" => CtCommand::Update,
         _ => return None,
     })
 }
@@ -378,7 +410,7 @@ pub fn parse(args: &[String]) -> Result<CtInvocation, CtUsageError> {
                 inv.version = true;
                 return Ok(inv);
             }
-            "create" | "update" => {
+            "create" => {
                 return Err(CtUsageError {
                     message: format!("Operation failed: --{} is not supported by nfdp", opt.long),
                     usage: false,
@@ -397,10 +429,16 @@ pub fn parse(args: &[String]) -> Result<CtInvocation, CtUsageError> {
                         CtUsageError::usage(format!("`{v}' unsupported protocol"))
                     })?);
             }
-            "src" => inv.filter.orig_src = Some(parse_addr(v)?),
-            "dst" => inv.filter.orig_dst = Some(parse_addr(v)?),
-            "reply-src" => inv.filter.reply_src = Some(parse_addr(v)?),
-            "reply-dst" => inv.filter.reply_dst = Some(parse_addr(v)?),
+            "src" | "dst" | "reply-src" | "reply-dst" => {
+                let (addr, family) = parse_addr(v, opt.long)?;
+                set_family(&mut inv.filter.family, family)?;
+                *match opt.long {
+                    "src" => &mut inv.filter.orig_src,
+                    "dst" => &mut inv.filter.orig_dst,
+                    "reply-src" => &mut inv.filter.reply_src,
+                    _ => &mut inv.filter.reply_dst,
+                } = Some(addr);
+            }
             "orig-port-src" => inv.filter.orig_sport = Some(parse_port(v)?),
             "orig-port-dst" => inv.filter.orig_dport = Some(parse_port(v)?),
             "reply-port-src" => inv.filter.reply_sport = Some(parse_port(v)?),
@@ -409,9 +447,10 @@ pub fn parse(args: &[String]) -> Result<CtInvocation, CtUsageError> {
                 inv.filter.tcp_state =
                     upper_list(v, TCP_STATES, |w| format!("unknown TCP state `{w}'"))?
             }
-            "icmp-type" => inv.filter.icmp_type = Some(parse_u8(v)?),
-            "icmp-code" => inv.filter.icmp_code = Some(parse_u8(v)?),
-            "icmp-id" => inv.filter.icmp_id = Some(parse_port(v)?),
+            // The filter's ICMP fields are the entry's family's ICMP: ICMPv6 for -p icmpv6.
+            "icmp-type" | "icmpv6-type" => inv.filter.icmp_type = Some(parse_u8(v)?),
+            "icmp-code" | "icmpv6-code" => inv.filter.icmp_code = Some(parse_u8(v)?),
+            "icmp-id" | "icmpv6-id" => inv.filter.icmp_id = Some(parse_port(v)?),
             "mark" => {
                 let (val, mask) = match v.split_once('/') {
                     Some((val, mask)) => (strtoul(val), Some(strtoul(mask))),
@@ -452,8 +491,8 @@ pub fn parse(args: &[String]) -> Result<CtInvocation, CtUsageError> {
                 }
             }
             // Unset is not ipv4 for -F and -E (both families, conntrack's AF_UNSPEC).
-            "family" if v.eq_ignore_ascii_case("ipv6") => inv.filter.family = Some(6),
-            "family" if v.eq_ignore_ascii_case("ipv4") => inv.filter.family = Some(4),
+            "family" if v.eq_ignore_ascii_case("ipv6") => set_family(&mut inv.filter.family, 6)?,
+            "family" if v.eq_ignore_ascii_case("ipv4") => set_family(&mut inv.filter.family, 4)?,
             "family" => {
                 return Err(CtUsageError::usage(format!("`{v}' unsupported protocol")));
             }
@@ -504,7 +543,22 @@ fn check_command(inv: &CtInvocation, filter_opts: &[&str]) -> Result<(), CtUsage
             }
         }
         CtCommand::Get => {
+            // -G names its family by its addresses only.
+            if filter_opts.contains(&"family") {
+                return Err(CtUsageError::usage(
+                    "Illegal option `--family' with this command",
+                ));
+            }
             let f = &inv.filter;
+            // A length is conntrack's --mask-src / --mask-dst, which -G does not take.
+            let cidr = |a: &Option<String>| a.as_deref().is_some_and(|a| a.contains('/'));
+            for (a, o) in [(&f.orig_src, "mask-src"), (&f.orig_dst, "mask-dst")] {
+                if cidr(a) {
+                    return Err(CtUsageError::usage(format!(
+                        "Illegal option `--{o}' with this command"
+                    )));
+                }
+            }
             let orig = f.orig_src.is_some() && f.orig_dst.is_some();
             let reply = f.reply_src.is_some() && f.reply_dst.is_some();
             if !orig && !reply {
@@ -516,6 +570,33 @@ fn check_command(inv: &CtInvocation, filter_opts: &[&str]) -> Result<(), CtUsage
                 return Err(CtUsageError::usage(
                     "You need to supply the `--protonum' option for this command",
                 ));
+            }
+            // An ICMP tuple needs its type and code; the id is 0 when not given.
+            let icmp = match f.proto {
+                Some(1) => Some(""),
+                Some(58) => Some("v6"),
+                _ => None,
+            };
+            if let Some(v) = icmp {
+                for (set, what) in [(f.icmp_type, "type"), (f.icmp_code, "code")] {
+                    if set.is_none() {
+                        return Err(CtUsageError::usage(format!(
+                            "You need to supply the `--icmp{v}-{what}' option for this command"
+                        )));
+                    }
+                }
+            }
+        }
+        CtCommand::Update => {
+            // -m is the mark to set; the state and status nfdp does not set.
+            if let Some(o) = filter_opts
+                .iter()
+                .find(|o| matches!(**o, "status" | "state"))
+            {
+                return Err(CtUsageError {
+                    message: format!("Operation failed: -U --{o} is not supported by nfdp"),
+                    usage: false,
+                });
             }
         }
         _ => {}

@@ -147,6 +147,11 @@ pub fn deleted(n: u64) -> String {
     format!("{PREFIX}{n} flow entries have been deleted.")
 }
 
+/// `conntrack -U`'s count.
+pub fn updated(n: usize) -> String {
+    format!("{PREFIX}{n} flow entries have been updated.")
+}
+
 /// `conntrack v1.4.7 (conntrack-tools): N flow events have been shown.`
 pub fn events_shown(n: u64) -> String {
     format!("{PREFIX}{n} flow events have been shown.")

@@ -17,9 +17,13 @@ pub enum IpCommand {
         table: u32,
         family: u8,
     },
+    /// `ip [-6] route add|replace` (`replace` set in the request).
     RouteAdd(Route),
     RouteDel(Route),
-    RuleShow,
+    /// `family`: 6 for `ip -6 rule`, else IPv4.
+    RuleShow {
+        family: u8,
+    },
     RuleAdd(PolicyRule),
     RuleDel(PolicyRule),
     /// `family`: 4 or 6 for `ip -4|-6 neigh`, 0 for both.
@@ -67,8 +71,8 @@ fn is_verb(s: &str, full: &str) -> bool {
 
 /// Parses `ip OBJECT [COMMAND [ARGS]]`; Err: the message (exit 255, as ip's usage errors).
 pub fn parse(args: &[String]) -> Result<IpCommand, String> {
-    // `ip -4|-6 OBJECT`: the family selects what `neigh show` lists (IPv6 has no routes or
-    // rules here yet).
+    // `ip -4|-6 OBJECT`: the family of the routes and rules, and what `neigh show` lists
+    // (a route's own prefix says its family too, as in ip).
     let (family, args) = match args.first().map(String::as_str) {
         Some("-4") => (4, &args[1..]),
         Some("-6") => (6, &args[1..]),
@@ -85,6 +89,7 @@ pub fn parse(args: &[String]) -> Result<IpCommand, String> {
         o if is_verb(o, "link") || is_verb(o, "address") => "link",
         _ => return Err(format!("Object \"{obj}\" is unknown, try \"ip help\".")),
     };
+    let replace = verb == "replace";
     let verb = match verb {
         v if is_verb(v, "show") || is_verb(v, "list") => "show",
         v if is_verb(v, "add") || v == "replace" => "add",
@@ -112,6 +117,7 @@ pub fn parse(args: &[String]) -> Result<IpCommand, String> {
         ("route", _) => {
             let mut r = Route {
                 table: 254,
+                replace,
                 ..Default::default()
             };
             while let Some(k) = kv.next() {
@@ -126,10 +132,10 @@ pub fn parse(args: &[String]) -> Result<IpCommand, String> {
                     "src" => r.src = need(kv.next(), "src")?,
                     "to" => r.dst = need(kv.next(), "to")?,
                     d if r.dst.is_empty() => {
-                        r.dst = if d == "default" {
-                            "0.0.0.0/0".into()
-                        } else {
-                            d.to_string()
+                        r.dst = match (d, family) {
+                            ("default", 6) => "::/0".into(),
+                            ("default", _) => "0.0.0.0/0".into(),
+                            _ => d.to_string(),
                         }
                     }
                     other => {
@@ -148,10 +154,11 @@ pub fn parse(args: &[String]) -> Result<IpCommand, String> {
                 IpCommand::RouteDel(r)
             })
         }
-        ("rule", "show") => Ok(IpCommand::RuleShow),
+        ("rule", "show") => Ok(IpCommand::RuleShow { family }),
         ("rule", _) => {
+            // Without `fwmark` a rule matches every mark (mask 0), as ip's.
             let mut p = PolicyRule {
-                mask: u32::MAX,
+                family: u32::from(family),
                 ..Default::default()
             };
             while let Some(k) = kv.next() {
@@ -171,7 +178,7 @@ pub fn parse(args: &[String]) -> Result<IpCommand, String> {
                     "table" | "lookup" => p.table = table_id(&need(kv.next(), "table")?)?,
                     "from" | "to" => {
                         let v = need(kv.next(), k)?;
-                        if v != "all" && v != "0.0.0.0/0" {
+                        if !matches!(v.as_str(), "all" | "0.0.0.0/0" | "::/0") {
                             return Err(format!(
                                 "Error: nfdp policy rules match fwmark only (\"{k} {v}\")."
                             ));
@@ -232,8 +239,10 @@ pub fn parse(args: &[String]) -> Result<IpCommand, String> {
     }
 }
 
-/// One route as `ip route` prints it.
+/// One route as `ip route` prints it (`ip -6 route` for an IPv6 one: a connected route
+/// has no `scope link`, and every route ends with its router preference, `pref medium`).
 pub fn route_line(r: &Route, show_table: bool) -> String {
+    let v6 = r.dst.contains(':');
     let mut s = if r.dst == "0.0.0.0/0" || r.dst == "::/0" || r.dst.is_empty() {
         "default".to_string()
     } else {
@@ -252,6 +261,7 @@ pub fn route_line(r: &Route, show_table: bool) -> String {
         s.push_str(&format!(" table {}", table_name(r.table)));
     }
     match r.proto.as_str() {
+        "connected" | "kernel" if v6 => s.push_str(" proto kernel"),
         "connected" | "kernel" => {
             s.push_str(" proto kernel scope link");
         }
@@ -263,6 +273,9 @@ pub fn route_line(r: &Route, show_table: bool) -> String {
     }
     if r.metric != 0 {
         s.push_str(&format!(" metric {}", r.metric));
+    }
+    if v6 {
+        s.push_str(" pref medium");
     }
     s
 }
@@ -318,8 +331,16 @@ pub fn link_lines(i: &Interface) -> String {
 /// Runs the command; errors print as `RTNETLINK answers: ...` with exit 2, as ip does.
 pub async fn run(conn: Conn, cmd: IpCommand, io: &mut Io<'_>) -> i32 {
     let mut c = NetClient::new(conn);
+    // ip prints the kernel's extended ack ("Error: ...") as it is, an errno after
+    // "RTNETLINK answers: ".
     let fail = |io: &mut Io<'_>, s: tonic::Status| {
-        io.err_line(&format!("RTNETLINK answers: {}", status_message(&s)));
+        let m = status_message(&s);
+        let whole = ["Error: ", "RTNETLINK answers: ", "Cannot find device"];
+        if whole.iter().any(|w| m.starts_with(w)) {
+            io.err_line(&m);
+        } else {
+            io.err_line(&format!("RTNETLINK answers: {m}"));
+        }
         2
     };
     match cmd {
@@ -340,7 +361,12 @@ pub async fn run(conn: Conn, cmd: IpCommand, io: &mut Io<'_>) -> i32 {
         },
         IpCommand::RouteAdd(r) => c.add_route(r).await.map_or_else(|s| fail(io, s), |_| 0),
         IpCommand::RouteDel(r) => c.delete_route(r).await.map_or_else(|s| fail(io, s), |_| 0),
-        IpCommand::RuleShow => match c.list_policy_rules(ListPolicyRulesRequest {}).await {
+        IpCommand::RuleShow { family } => match c
+            .list_policy_rules(ListPolicyRulesRequest {
+                family: u32::from(family),
+            })
+            .await
+        {
             Ok(r) => {
                 for p in &r.into_inner().rules {
                     io.out_line(&rule_line(p));
@@ -444,7 +470,8 @@ mod tests {
                 priority: 100,
                 fwmark: 1,
                 mask: 0xff,
-                table: 100
+                table: 100,
+                family: 0
             })
         );
         assert_eq!(
@@ -476,12 +503,11 @@ mod tests {
             dev: "wan0".into(),
             table: 254,
             metric: 1024,
-            proto: "static".into(),
-            src: String::new(),
+            ..Default::default()
         };
         assert_eq!(
             route_line(&default6, false),
-            "default via fe80::1 dev wan0 proto static metric 1024"
+            "default via fe80::1 dev wan0 metric 1024 pref medium"
         );
         assert_eq!(
             parse(&v("-6 neigh")).unwrap(),
@@ -491,6 +517,110 @@ mod tests {
             }
         );
         assert_eq!(parse(&v("link")).unwrap(), IpCommand::LinkShow);
+    }
+
+    /// `ip -6 route` / `ip -6 rule` as iproute2 6.1 parses and prints them (checked
+    /// against the kernel's in a namespace).
+    #[test]
+    fn ipv6_route_and_rule_commands() {
+        assert_eq!(
+            parse(&v(
+                "-6 route add default via 2001:db8:1::fe dev lan0 table 100 metric 5"
+            ))
+            .unwrap(),
+            IpCommand::RouteAdd(Route {
+                dst: "::/0".into(),
+                via: "2001:db8:1::fe".into(),
+                dev: "lan0".into(),
+                table: 100,
+                metric: 5,
+                ..Default::default()
+            })
+        );
+        assert_eq!(
+            parse(&v("-6 route replace 2001:db8:9::/48 via fe80::1 dev lan0")).unwrap(),
+            IpCommand::RouteAdd(Route {
+                dst: "2001:db8:9::/48".into(),
+                via: "fe80::1".into(),
+                dev: "lan0".into(),
+                table: 254,
+                replace: true,
+                ..Default::default()
+            })
+        );
+        assert_eq!(
+            parse(&v("-6 r s table 100")).unwrap(),
+            IpCommand::RouteShow {
+                table: 100,
+                family: 6
+            }
+        );
+        assert_eq!(
+            parse(&v("-6 rule")).unwrap(),
+            IpCommand::RuleShow { family: 6 }
+        );
+        assert_eq!(
+            parse(&v("-6 rule del from ::/0 fwmark 0x2 lookup 100 pref 100")).unwrap(),
+            IpCommand::RuleDel(PolicyRule {
+                priority: 100,
+                fwmark: 2,
+                mask: u32::MAX,
+                table: 100,
+                family: 6
+            })
+        );
+        assert_eq!(
+            parse(&v("rule add table 7")).unwrap(),
+            IpCommand::RuleAdd(PolicyRule {
+                table: 7,
+                ..Default::default()
+            }),
+            "without fwmark every mark"
+        );
+        let r = |dst: &str, via: &str, table, metric, proto: &str| Route {
+            dst: dst.into(),
+            via: via.into(),
+            dev: "d0".into(),
+            table,
+            metric,
+            proto: proto.into(),
+            ..Default::default()
+        };
+        let lines = [
+            (
+                r("2001:db8:1::/64", "", 254, 256, "kernel"),
+                false,
+                "2001:db8:1::/64 dev d0 proto kernel metric 256 pref medium",
+            ),
+            (
+                r("::/0", "2001:db8:1::fe", 254, 1024, ""),
+                false,
+                "default via 2001:db8:1::fe dev d0 metric 1024 pref medium",
+            ),
+            (
+                r("2001:db8:9::/48", "2001:db8:1::fe", 100, 5, ""),
+                false,
+                "2001:db8:9::/48 via 2001:db8:1::fe dev d0 metric 5 pref medium",
+            ),
+            (
+                r("2001:db8:9::/48", "2001:db8:1::fe", 100, 5, ""),
+                true,
+                "2001:db8:9::/48 via 2001:db8:1::fe dev d0 table 100 metric 5 pref medium",
+            ),
+        ];
+        for (route, all, want) in lines {
+            assert_eq!(route_line(&route, all), want);
+        }
+        assert_eq!(
+            rule_line(&PolicyRule {
+                priority: 100,
+                fwmark: 2,
+                mask: u32::MAX,
+                table: 100,
+                family: 6
+            }),
+            "100:\tfrom all fwmark 0x2 lookup 100"
+        );
     }
 
     #[test]
@@ -544,7 +674,8 @@ mod tests {
                 priority: 100,
                 fwmark: 1,
                 mask: 0xff,
-                table: 100
+                table: 100,
+                family: 0
             }),
             "100:\tfrom all fwmark 0x1/0xff lookup 100"
         );
@@ -553,7 +684,8 @@ mod tests {
                 priority: 32766,
                 fwmark: 0,
                 mask: 0,
-                table: 254
+                table: 254,
+                family: 6
             }),
             "32766:\tfrom all lookup main"
         );

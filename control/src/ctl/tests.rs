@@ -37,6 +37,7 @@ fn every_filter_option() {
         filter("-L -s 10.0.0.1"),
         ConntrackFilter {
             orig_src: Some("10.0.0.1".into()),
+            family: Some(4),
             ..d()
         }
     );
@@ -44,6 +45,7 @@ fn every_filter_option() {
         filter("-L --orig-src 10.0.0.0/8"),
         ConntrackFilter {
             orig_src: Some("10.0.0.0/8".into()),
+            family: Some(4),
             ..d()
         }
     );
@@ -51,6 +53,7 @@ fn every_filter_option() {
         filter("-L --src 1.1.1.1"),
         ConntrackFilter {
             orig_src: Some("1.1.1.1".into()),
+            family: Some(4),
             ..d()
         }
     );
@@ -58,6 +61,7 @@ fn every_filter_option() {
         filter("-L -d 2.2.2.2"),
         ConntrackFilter {
             orig_dst: Some("2.2.2.2".into()),
+            family: Some(4),
             ..d()
         }
     );
@@ -65,6 +69,7 @@ fn every_filter_option() {
         filter("-L --orig-dst 2.2.2.2"),
         ConntrackFilter {
             orig_dst: Some("2.2.2.2".into()),
+            family: Some(4),
             ..d()
         }
     );
@@ -72,6 +77,7 @@ fn every_filter_option() {
         filter("-L -r 3.3.3.3"),
         ConntrackFilter {
             reply_src: Some("3.3.3.3".into()),
+            family: Some(4),
             ..d()
         }
     );
@@ -79,6 +85,7 @@ fn every_filter_option() {
         filter("-L --reply-src 3.3.3.3"),
         ConntrackFilter {
             reply_src: Some("3.3.3.3".into()),
+            family: Some(4),
             ..d()
         }
     );
@@ -86,6 +93,7 @@ fn every_filter_option() {
         filter("-L -q 4.4.4.4"),
         ConntrackFilter {
             reply_dst: Some("4.4.4.4".into()),
+            family: Some(4),
             ..d()
         }
     );
@@ -93,6 +101,7 @@ fn every_filter_option() {
         filter("-L --reply-dst 4.4.4.4"),
         ConntrackFilter {
             reply_dst: Some("4.4.4.4".into()),
+            family: Some(4),
             ..d()
         }
     );
@@ -183,12 +192,39 @@ fn every_filter_option() {
             ..d()
         }
     );
+    assert_eq!(
+        filter("-L -p icmpv6 --icmpv6-type 128 --icmpv6-code 0 --icmpv6-id 77"),
+        ConntrackFilter {
+            proto: Some(58),
+            icmp_type: Some(128),
+            icmp_code: Some(0),
+            icmp_id: Some(77),
+            ..d()
+        }
+    );
+    // An IPv6 address implies -f ipv6, as in conntrack-tools.
+    assert_eq!(
+        filter("-D -s 2001:db8::/32 -d 2001:db8:1::5 -r 2001:db8:1::5 -q 2001:db8::3"),
+        ConntrackFilter {
+            orig_src: Some("2001:db8::/32".into()),
+            orig_dst: Some("2001:db8:1::5".into()),
+            reply_src: Some("2001:db8:1::5".into()),
+            reply_dst: Some("2001:db8::3".into()),
+            family: Some(6),
+            ..d()
+        }
+    );
+    assert_eq!(
+        filter("-L -f ipv6 -s 2001:db8::1"),
+        filter("-L -s 2001:db8::1 -f ipv6")
+    );
     // Attached short values, as getopt takes them.
     assert_eq!(
         filter("-L -ptcp -s10.0.0.1"),
         ConntrackFilter {
             proto: Some(6),
             orig_src: Some("10.0.0.1".into()),
+            family: Some(4),
             ..d()
         }
     );
@@ -198,6 +234,7 @@ fn every_filter_option() {
 fn commands_output_and_event_mask() {
     let cmd = |s: &str| parse(&args(s)).unwrap().command;
     assert_eq!(cmd("-L"), Some(CtCommand::List));
+    assert_eq!(cmd("-U -m 5"), Some(CtCommand::Update));
     assert_eq!(cmd("--dump"), Some(CtCommand::List));
     assert_eq!(cmd("-L conntrack"), Some(CtCommand::List));
     assert_eq!(
@@ -237,6 +274,80 @@ fn refused_options_say_what_conntrack_says() {
         (format!("conntrack v1.4.7 (conntrack-tools): {m}\nTry `conntrack -h' or 'conntrack --help' for more information.\n"), 2)
     };
     assert_eq!(err("-L -s bogus"), usage("Invalid IP address `bogus'"));
+    // Transcripts of conntrack 1.4.7 against Linux 6.x (network namespace, conntrack -I
+    // entries of both families).
+    assert_eq!(
+        err("-L -s 10.0.0.1 -d 2001:db8::2"),
+        usage("mismatched address family")
+    );
+    assert_eq!(
+        err("-L -s 2001:db8::1 -r 10.0.0.2"),
+        usage("mismatched address family")
+    );
+    assert_eq!(
+        err("-L -f ipv4 -s 2001:db8::1"),
+        usage("mismatched address family")
+    );
+    assert_eq!(
+        err("-D -s 10.0.0.1 -f ipv6"),
+        usage("mismatched address family")
+    );
+    assert_eq!(
+        err("-U -s 2001:db8::3 -m 5 -f ipv4"),
+        usage("mismatched address family")
+    );
+    assert_eq!(
+        err("-G -s 10.0.0.3 -d 10.0.0.4 -p icmp --icmp-code 0 --icmp-id 77"),
+        usage("You need to supply the `--icmp-type' option for this command")
+    );
+    assert_eq!(
+        err("-G -s 10.0.0.3 -d 10.0.0.4 -p icmp --icmp-type 8 --icmp-id 77"),
+        usage("You need to supply the `--icmp-code' option for this command")
+    );
+    assert_eq!(
+        err("-G -s 2001:db8::3 -d 2001:db8::4 -p icmpv6"),
+        usage("You need to supply the `--icmpv6-type' option for this command")
+    );
+    assert_eq!(
+        err("-G -s 2001:db8::3 -d 2001:db8::4 -p icmpv6 --icmpv6-type 128 --icmpv6-id 77"),
+        usage("You need to supply the `--icmpv6-code' option for this command")
+    );
+    assert_eq!(
+        err("-L -p icmpv6 --icmp-type 128"),
+        usage("unknown option `--icmp-type'")
+    );
+    assert_eq!(
+        err("-L -p icmp --icmpv6-type 128"),
+        usage("unknown option `--icmpv6-type'")
+    );
+    assert_eq!(
+        err("-L -f ipv4 -f ipv6"),
+        usage("mismatched address family")
+    );
+    assert_eq!(err("-L -s 2001:db8::/129"), usage("Invalid netmask"));
+    assert_eq!(err("-L -s 2001:db8::/x"), usage("Invalid netmask"));
+    assert_eq!(err("-L -s 10.0.0.0/x"), usage("Invalid netmask"));
+    assert_eq!(err("-L -s 10.0.0.0/33"), usage("Invalid netmask"));
+    assert_eq!(
+        err("-L -s 2001:db8::zz/64"),
+        usage("Invalid IP address `2001:db8::zz/64'")
+    );
+    assert_eq!(
+        err("-L -q 2001:db8::4/127"),
+        usage("CIDR notation unavailable for `--reply-dst'")
+    );
+    assert_eq!(
+        err("-D -s 10.0.0.0/8 -r 10.0.0.0/8"),
+        usage("CIDR notation unavailable for `--reply-src'")
+    );
+    assert_eq!(
+        err("-G -f ipv6 -s 2001:db8::3 -d 2001:db8::4 -p udp --sport 53 --dport 5353"),
+        usage("Illegal option `--family' with this command")
+    );
+    assert_eq!(
+        err("-G -s 2001:db8::3 -d 10.0.0.1 -p udp --sport 53 --dport 5353"),
+        usage("mismatched address family")
+    );
     assert_eq!(err("-L -o foo"), usage("Bad parameter `foo'"));
     assert_eq!(
         err("-L -p tcp --state FOO"),
@@ -268,6 +379,7 @@ fn refused_options_say_what_conntrack_says() {
     // What nfdp cannot do is refused rather than widened.
     assert_eq!(err("-D --src-nat=1.2.3.4").1, 1);
     assert_eq!(err("-I -p tcp").1, 1);
+    assert_eq!(err("-U -s 2001:db8::3 -u ASSURED -m 1").1, 1);
     assert_eq!(err("-L -o xml").1, 1);
 }
 

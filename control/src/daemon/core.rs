@@ -11,7 +11,7 @@ use super::{persist, PortControl, PublishError, Shared};
 use crate::config::{Config, CONNTRACK_TUNABLES};
 use crossbeam_channel::Sender;
 use dataplane::conntrack::CtConfig;
-use dataplane::handoff::{Handoff, OwnerDirectory};
+use dataplane::handoff::{Handoff, OwnerDirectory, OwnerDirectory6};
 use dataplane::pipeline::Pipeline;
 use dataplane::port::{MacAddr, Port, PortId};
 use dataplane::route::Fib;
@@ -427,13 +427,10 @@ pub fn start(cfg: Config, rules: Ruleset, ports: Ports, opts: Options) -> Result
         )
         .map_err(|e| e.to_string())?,
     );
-    shared.set_workers(workers as u64);
-    let (_, compiled) = shared.current_rules();
-    super::check_workers(&compiled, workers as u64)?;
     let ct_cfg = CtConfig::from_tunables(|n| cfg.tunable(n));
 
-    // Multi-core NAT: the owner directory (both tuples of every connection: every shard
-    // full fills half of it), and one bounded inbox per worker.
+    // Multi-core NAT: the owner directories, IPv4 and IPv6 (both tuples of every
+    // connection: every shard full fills half of one), and one bounded inbox per worker.
     let handoff = (workers > 1).then(|| {
         let slots = (ct_cfg.max as usize)
             .saturating_mul(4 * workers)
@@ -442,6 +439,8 @@ pub fn start(cfg: Config, rules: Ruleset, ports: Ports, opts: Options) -> Result
             queues,
             4096,
             Arc::new(OwnerDirectory::new(slots)),
+            // IPv6 slots are twice as large (48 bytes): capped lower.
+            Arc::new(OwnerDirectory6::new(slots.min(1 << 24))),
         ))
     });
     let Ports {

@@ -260,9 +260,14 @@ mod tests {
                 FromHost::Ignored
             );
         }
-        for n in 0..req.len() {
+        ignored_when_truncated(&req);
+    }
+
+    /// Every prefix of `frame` is ignored.
+    fn ignored_when_truncated(frame: &[u8]) {
+        for n in 0..frame.len() {
             assert_eq!(
-                LINK.from_host(PacketBuf::from_slice(&req[..n])),
+                LINK.from_host(PacketBuf::from_slice(&frame[..n])),
                 FromHost::Ignored,
                 "truncated to {n}"
             );
@@ -391,13 +396,7 @@ mod tests {
         for f in [dad, own, bad_sum, bad_hl] {
             assert_eq!(LINK.from_host(PacketBuf::from_slice(&f)), FromHost::Ignored);
         }
-        for n in 0..req.len() {
-            assert_eq!(
-                LINK.from_host(PacketBuf::from_slice(&req[..n])),
-                FromHost::Ignored,
-                "truncated to {n}"
-            );
-        }
+        ignored_when_truncated(&req);
     }
 
     #[test]

@@ -12,10 +12,7 @@ use super::worker::WorkerReport;
 use super::{PortControl, Shared};
 use crate::iptables::list::list_table;
 use crate::iptables::ListOptions;
-use dataplane::pipeline::arp::ArpStats;
 use dataplane::pipeline::compile::SlotOwner;
-use dataplane::pipeline::ipv6::Ipv6Stats;
-use dataplane::pipeline::ndisc::NdiscStats;
 use dataplane::pipeline::{DropReason, PipelineStats};
 use dataplane::port::PortStats;
 use dataplane::ruleset::Family;
@@ -270,6 +267,9 @@ impl MetricsView {
     }
 }
 
+/// One counter of a worker's report.
+type ReportField = fn(&WorkerReport) -> u64;
+
 /// A Prometheus text exposition being written: a family's HELP and TYPE, then its samples.
 struct Exposition {
     out: String,
@@ -314,6 +314,21 @@ impl Exposition {
             self.out.push('}');
         }
         let _ = writeln!(self.out, " {value}");
+    }
+
+    /// A counter family of one sample per event, each `field` summed over the workers.
+    fn totals<W>(
+        &mut self,
+        name: &str,
+        help: &str,
+        workers: &[(W, &WorkerSnapshot)],
+        events: &[(&str, ReportField)],
+    ) {
+        self.family(name, Kind::Counter, help);
+        for (event, field) in events {
+            let v: u64 = workers.iter().map(|(_, s)| field(&s.report)).sum();
+            self.sample(name, &[("event", event)], v);
+        }
     }
 
     /// A family with one sample per item.
@@ -600,86 +615,49 @@ pub fn render(
         e.sample("nfdp_drops_total", &[("reason", reason)], v);
     }
 
-    // ARP, all workers: what was received, answered and sent, and what arptables dropped.
-    let arp = w.iter().fold(ArpStats::default(), |mut a, (_, s)| {
-        let r = &s.report.arp;
-        a.requests_received += r.requests_received;
-        a.requests_answered += r.requests_answered;
-        a.replies_received += r.replies_received;
-        a.requests_sent += r.requests_sent;
-        a.announcements_sent += r.announcements_sent;
-        a.malformed += r.malformed;
-        a.ignored += r.ignored;
-        a.queued += r.queued;
-        a.filtered_in += r.filtered_in;
-        a.filtered_out += r.filtered_out;
-        a
-    });
-    e.family(
+    // ARP, IPv6 neighbour discovery and echo, all workers.
+    e.totals(
         "nfdp_arp_total",
-        Kind::Counter,
         "ARP on the appliance's ports, by event (arptables_input/output: dropped by arptables).",
+        &w,
+        &[
+            ("requests_received", |r| r.arp.requests_received),
+            ("requests_answered", |r| r.arp.requests_answered),
+            ("replies_received", |r| r.arp.replies_received),
+            ("requests_sent", |r| r.arp.requests_sent),
+            ("announcements_sent", |r| r.arp.announcements_sent),
+            ("malformed", |r| r.arp.malformed),
+            ("ignored", |r| r.arp.ignored),
+            ("queued", |r| r.arp.queued),
+            ("arptables_input", |r| r.arp.filtered_in),
+            ("arptables_output", |r| r.arp.filtered_out),
+        ],
     );
-    for (event, v) in [
-        ("requests_received", arp.requests_received),
-        ("requests_answered", arp.requests_answered),
-        ("replies_received", arp.replies_received),
-        ("requests_sent", arp.requests_sent),
-        ("announcements_sent", arp.announcements_sent),
-        ("malformed", arp.malformed),
-        ("ignored", arp.ignored),
-        ("queued", arp.queued),
-        ("arptables_input", arp.filtered_in),
-        ("arptables_output", arp.filtered_out),
-    ] {
-        e.sample("nfdp_arp_total", &[("event", event)], v);
-    }
-
-    // IPv6 neighbour discovery and echo, all workers.
-    let (mut nd, mut v6) = (NdiscStats::default(), Ipv6Stats::default());
-    for (_, s) in &w {
-        let r = &s.report.ndisc;
-        nd.solicitations_received += r.solicitations_received;
-        nd.solicitations_answered += r.solicitations_answered;
-        nd.adverts_received += r.adverts_received;
-        nd.solicitations_sent += r.solicitations_sent;
-        nd.announcements_sent += r.announcements_sent;
-        nd.invalid += r.invalid;
-        nd.ignored += r.ignored;
-        nd.queued += r.queued;
-        v6.received += s.report.ipv6.received;
-        v6.echo_requests += s.report.ipv6.echo_requests;
-        v6.echo_replies += s.report.ipv6.echo_replies;
-    }
-    e.family(
+    e.totals(
         "nfdp_ndisc_total",
-        Kind::Counter,
         "IPv6 neighbour discovery on the appliance's ports, by event (invalid: failed RFC 4861's checks).",
+        &w,
+        &[
+            ("solicitations_received", |r| r.ndisc.solicitations_received),
+            ("solicitations_answered", |r| r.ndisc.solicitations_answered),
+            ("adverts_received", |r| r.ndisc.adverts_received),
+            ("solicitations_sent", |r| r.ndisc.solicitations_sent),
+            ("announcements_sent", |r| r.ndisc.announcements_sent),
+            ("invalid", |r| r.ndisc.invalid),
+            ("ignored", |r| r.ndisc.ignored),
+            ("queued", |r| r.ndisc.queued),
+        ],
     );
-    for (event, v) in [
-        ("solicitations_received", nd.solicitations_received),
-        ("solicitations_answered", nd.solicitations_answered),
-        ("adverts_received", nd.adverts_received),
-        ("solicitations_sent", nd.solicitations_sent),
-        ("announcements_sent", nd.announcements_sent),
-        ("invalid", nd.invalid),
-        ("ignored", nd.ignored),
-        ("queued", nd.queued),
-    ] {
-        e.sample("nfdp_ndisc_total", &[("event", event)], v);
-    }
-    e.family(
+    e.totals(
         "nfdp_ipv6_total",
-        Kind::Counter,
         "IPv6 frames received, and the echo requests to the appliance answered.",
+        &w,
+        &[
+            ("received", |r| r.ipv6.received),
+            ("echo_requests", |r| r.ipv6.echo_requests),
+            ("echo_replies", |r| r.ipv6.echo_replies),
+        ],
     );
-    for (event, v) in [
-        ("received", v6.received),
-        ("echo_requests", v6.echo_requests),
-        ("echo_replies", v6.echo_replies),
-    ] {
-        e.sample("nfdp_ipv6_total", &[("event", event)], v);
-    }
 
     // Conntrack: one shard per worker, each with its own nf_conntrack_max.
     // Both families, as nf_conntrack_count (node_nf_conntrack_entries) counts them.
@@ -724,8 +702,7 @@ pub fn render(
             )
         },
     );
-    type CtField = fn(&WorkerReport) -> u64;
-    let ct_families: [(&str, &str, CtField); 9] = [
+    let ct_families: [(&str, &str, ReportField); 9] = [
         (
             "nfdp_conntrack_stat_found_total",
             "Packets whose connection was found in the table.",

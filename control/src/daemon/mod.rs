@@ -119,22 +119,6 @@ pub struct Shared {
     /// `[dataplane] classifier_memory`: the most classifier memory a published ruleset may
     /// take; a ruleset that needs more is refused.
     classifier_memory: AtomicU64,
-    /// How many workers run the rules (`check_workers`).
-    workers: AtomicU64,
-}
-
-/// Refuses a ruleset that needs IPv6 connection tracking on more than one worker: IPv6
-/// connections are not handed between workers yet, so a reply that another worker
-/// receives would not find its connection (and a stateful rule would drop it).
-pub fn check_workers(compiled: &CompiledRuleset, workers: u64) -> Result<(), String> {
-    if compiled.ip6.needs_conntrack && workers > 1 {
-        return Err(format!(
-            "ip6tables rules that need connection tracking run on one worker for now \
-             ([dataplane] workers lists {workers}): IPv6 connections are not handed \
-             between workers yet"
-        ));
-    }
-    Ok(())
 }
 
 /// Why a ruleset was not published; the running one stays.
@@ -199,13 +183,7 @@ impl Shared {
             port_names,
             conntrack_max,
             classifier_memory: AtomicU64::new(DEFAULT_CLASSIFIER_MEMORY),
-            workers: AtomicU64::new(1),
         }
-    }
-
-    /// The number of workers; a published ruleset must suit it (`check_workers`).
-    pub fn set_workers(&self, n: u64) {
-        self.workers.store(n, Ordering::Relaxed);
     }
 
     /// The classifier budget for the rulesets published from now on.
@@ -245,8 +223,6 @@ impl Shared {
             self.classifier_memory.load(Ordering::Relaxed),
         )
         .map_err(PublishError::Refused)?;
-        check_workers(&compiled, self.workers.load(Ordering::Relaxed))
-            .map_err(PublishError::Failed)?;
         before_swap(&rules).map_err(PublishError::Failed)?;
         // Sets first: a rule never sees a table older than the one it was checked against.
         if !Arc::ptr_eq(&rules.sets, &self.sets.load()) {

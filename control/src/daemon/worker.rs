@@ -73,6 +73,26 @@ pub enum Command {
         tuple: Tuple,
         reply: tokio::sync::oneshot::Sender<Option<CtRecord>>,
     },
+    /// `conntrack -G` of an IPv6 tuple.
+    CtGet6 {
+        tuple: Tuple<std::net::Ipv6Addr>,
+        reply: tokio::sync::oneshot::Sender<Option<CtRecord<std::net::Ipv6Addr>>>,
+    },
+    /// `conntrack -U -m VALUE/MASK`: sets the mark bits of the matching entries; the
+    /// entries whose mark changed.
+    CtUpdate {
+        filter: CtFilter,
+        value: u32,
+        mask: u32,
+        reply: tokio::sync::oneshot::Sender<Vec<CtRecord>>,
+    },
+    /// The same on the IPv6 table.
+    CtUpdate6 {
+        filter: CtFilter,
+        value: u32,
+        mask: u32,
+        reply: tokio::sync::oneshot::Sender<Vec<CtRecord<std::net::Ipv6Addr>>>,
+    },
     /// `conntrack -D`: deletes the matching entries (as expiry would) and returns them.
     CtDelete {
         filter: CtFilter,
@@ -523,6 +543,33 @@ impl WorkerThread {
             Command::CtGet { tuple, reply } => {
                 let ct = self.worker.pipeline.conntrack();
                 let _ = reply.send(ct.get(&tuple, now_ns()));
+            }
+            Command::CtGet6 { tuple, reply } => {
+                let ct = self.worker.pipeline.conntrack6();
+                let _ = reply.send(ct.get(&tuple, now_ns()));
+            }
+            Command::CtUpdate {
+                filter,
+                value,
+                mask,
+                reply,
+            } => {
+                let now = now_ns();
+                let ct = self.worker.pipeline.conntrack_mut();
+                // The UPDATE events carry the time of the change.
+                ct.expire(now);
+                let _ = reply.send(ct.update_marks(&filter, value, mask, now));
+            }
+            Command::CtUpdate6 {
+                filter,
+                value,
+                mask,
+                reply,
+            } => {
+                let now = now_ns();
+                let ct = self.worker.pipeline.conntrack6_mut();
+                ct.expire(now);
+                let _ = reply.send(ct.update_marks(&filter, value, mask, now));
             }
             Command::CtDelete { filter, reply } => {
                 let ct = self.worker.pipeline.conntrack_mut();

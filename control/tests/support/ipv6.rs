@@ -4,8 +4,12 @@
 
 use control::config::Config;
 use control::iptables::{restore, RestoreOptions};
+use dataplane::pipeline::Emit;
 use dataplane::pipeline::{CompiledRuleset, Pipeline};
+use dataplane::port::{PacketBuf, PortId};
 use dataplane::ruleset::{Family, Ruleset};
+use dataplane::wire::{checksum, IpProtocol};
+use std::net::Ipv6Addr;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -29,4 +33,54 @@ pub fn pipeline(config: &str, rules6: &str) -> Pipeline {
     );
     p.add_neighbors6(&topo.neighbors6);
     p
+}
+
+/// An IPv6 packet: `ext` (extension headers, their first byte the next one's number)
+/// before an upper-layer `l4` of protocol `proto`, whose checksum at `csum_at` is filled.
+pub fn packet(
+    src: &str,
+    dst: &str,
+    hl: u8,
+    proto: u8,
+    ext: &[u8],
+    l4: &[u8],
+    csum_at: usize,
+) -> Vec<u8> {
+    let (s, d): (Ipv6Addr, Ipv6Addr) = (src.parse().unwrap(), dst.parse().unwrap());
+    let mut l4 = l4.to_vec();
+    let c = checksum::finish(&[
+        checksum::pseudo_header_ipv6(s, d, IpProtocol::from(proto), l4.len() as u32),
+        checksum::data(&l4),
+    ]);
+    l4[csum_at..csum_at + 2].copy_from_slice(&c.to_be_bytes());
+    let mut p = vec![0x60, 0, 0, 0];
+    p.extend_from_slice(&((ext.len() + l4.len()) as u16).to_be_bytes());
+    p.push(if ext.is_empty() { proto } else { 0 });
+    p.push(hl);
+    p.extend_from_slice(&s.octets());
+    p.extend_from_slice(&d.octets());
+    p.extend_from_slice(ext);
+    p.extend_from_slice(&l4);
+    p
+}
+
+/// An Ethernet frame of the IPv6 packet `ip`.
+pub fn frame(dst_mac: [u8; 6], src_mac: [u8; 6], ip: &[u8]) -> Vec<u8> {
+    let mut f = dst_mac.to_vec();
+    f.extend_from_slice(&src_mac);
+    f.extend_from_slice(&[0x86, 0xdd]);
+    f.extend_from_slice(ip);
+    f
+}
+
+/// Hands `frame` to the router on `port` at `now`; what left each port.
+pub fn receive(p: &mut Pipeline, port: PortId, frame: Vec<u8>, now: u64) -> Vec<(PortId, Vec<u8>)> {
+    let mut out = Vec::new();
+    p.receive(port, PacketBuf::from_slice(&frame), now, &mut out);
+    out.into_iter()
+        .map(|e| match e {
+            Emit::Tx { port, frame } => (port, frame.data().to_vec()),
+            Emit::Local { .. } => panic!("nothing is delivered locally"),
+        })
+        .collect()
 }

@@ -7,8 +7,10 @@ pub mod ct_entries;
 pub mod daemon;
 pub mod frames;
 pub mod ipv6;
+pub mod pipeline;
 pub mod ports;
 pub mod process;
+pub mod workers;
 
 use std::time::Duration;
 

@@ -36,7 +36,10 @@ pub enum IcmpClass {
     Query,
 }
 
-pub trait CtAddr: Copy + Eq + Hash + Debug + std::fmt::Display + Send + Sync + 'static {
+/// `Into<IpAddr>`: what reads an address of either family (conntrack's filters).
+pub trait CtAddr:
+    Copy + Eq + Hash + Debug + std::fmt::Display + Send + Sync + 'static + Into<std::net::IpAddr>
+{
     /// The first two columns of /proc/net/nf_conntrack: `ipv4     2 `.
     const PROC_PREFIX: &'static str;
     /// The family's ICMP protocol number and its name in listings.
@@ -69,9 +72,13 @@ pub trait CtAddr: Copy + Eq + Hash + Debug + std::fmt::Display + Send + Sync + '
     /// The address as conntrack-tools print it (glibc's inet_ntop).
     fn write_user(self, out: &mut String);
 
-    /// The tuple when the family is IPv4: what only IPv4 has (the multi-core owner
-    /// directory, FTP expectations) reads it.
+    /// The tuple when the family is IPv4: what only IPv4 has (FTP expectations, the
+    /// conntrack filters' addresses) reads it.
     fn as_v4(t: &Tuple<Self>) -> Option<&Tuple<Ipv4Addr>>;
+
+    /// The tuple's addresses as the multi-core owner directory keeps them (exactly).
+    type DirWords: super::owners::AddrWords;
+    fn dir_words(t: &Tuple<Self>) -> Self::DirWords;
 
     /// NAT's address of `lo..=hi` for a connection from `src` to `dst`
     /// (find_best_ips_proto: `nat::pick_addr`, `nat::pick_addr6`).
@@ -179,6 +186,12 @@ impl CtAddr for Ipv4Addr {
     #[inline]
     fn as_v4(t: &Tuple<Ipv4Addr>) -> Option<&Tuple<Ipv4Addr>> {
         Some(t)
+    }
+
+    type DirWords = [u64; 1];
+    #[inline(always)]
+    fn dir_words(t: &Tuple<Ipv4Addr>) -> [u64; 1] {
+        super::owners::v4_words(t)
     }
 
     #[inline]
@@ -322,6 +335,12 @@ impl CtAddr for Ipv6Addr {
     #[inline]
     fn as_v4(_: &Tuple<Ipv6Addr>) -> Option<&Tuple<Ipv4Addr>> {
         None
+    }
+
+    type DirWords = [u64; 4];
+    #[inline(always)]
+    fn dir_words(t: &Tuple<Ipv6Addr>) -> [u64; 4] {
+        super::owners::v6_words(t)
     }
 
     #[inline]

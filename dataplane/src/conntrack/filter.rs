@@ -5,8 +5,9 @@ use super::nat::bits as nat_bits;
 use super::status;
 use super::{ConnEntry, CtAddr, TcpState};
 use crate::route::Prefix;
+use crate::ruleset::Ipv6Net;
 use std::fmt;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// The `-u/--status` names, with their bits. `UNSET` is conntrack-tools' zero value: it
 /// requires nothing. `FIXED_TIMEOUT` is never set here (no `nfct timeout` support), so a
@@ -40,9 +41,9 @@ pub fn status_names(bits: u8) -> Vec<&'static str> {
 /// `conntrack v1.4.7 (conntrack-tools): ` prefix).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FilterError {
-    /// Not an IPv4 address.
+    /// Not an IPv4 (or, where taken, IPv6) address.
     Address(String),
-    /// A prefix length outside 0..=32.
+    /// A prefix length outside 0..=32 (0..=128 for IPv6), or not a number.
     Netmask,
     /// An unknown status or event name, or a number out of range.
     Parameter(String),
@@ -86,6 +87,65 @@ pub fn parse_prefix(s: &str) -> Result<Prefix, FilterError> {
     Prefix::new(addr, len).ok_or(FilterError::Netmask)
 }
 
+/// An address criterion of either family (conntrack's `-s ADDR[/LEN]` fills the
+/// `ip`/`ipv6` and their masks of the filter by the address's family). A prefix of one
+/// family contains no address of the other.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CtPrefix {
+    V4(Prefix),
+    V6(Ipv6Net),
+}
+
+impl CtPrefix {
+    pub fn contains(&self, a: IpAddr) -> bool {
+        match (self, a) {
+            (CtPrefix::V4(p), IpAddr::V4(a)) => p.contains(a),
+            (CtPrefix::V6(p), IpAddr::V6(a)) => p.contains(a),
+            _ => false,
+        }
+    }
+
+    /// The family's number as the API names it: 4 or 6.
+    pub fn family(&self) -> u32 {
+        match self {
+            CtPrefix::V4(_) => 4,
+            CtPrefix::V6(_) => 6,
+        }
+    }
+
+    /// Whether it names one address (`/32`, `/128`): what `conntrack -G` needs.
+    pub fn is_host(&self) -> bool {
+        match self {
+            CtPrefix::V4(p) => p.len() == 32,
+            CtPrefix::V6(p) => p.mask == u128::MAX,
+        }
+    }
+}
+
+impl From<Prefix> for CtPrefix {
+    fn from(p: Prefix) -> CtPrefix {
+        CtPrefix::V4(p)
+    }
+}
+
+/// `ADDR` or `ADDR/LEN` of either family as conntrack's `-s` takes it (conntrack-tools'
+/// `parse_addr`: the address family decides the longest length; host bits are ignored).
+pub fn parse_ct_prefix(s: &str) -> Result<CtPrefix, FilterError> {
+    let a = s.split_once('/').map_or(s, |(a, _)| a);
+    if a.parse::<Ipv4Addr>().is_ok() {
+        return parse_prefix(s).map(CtPrefix::V4);
+    }
+    let addr: Ipv6Addr = a.parse().map_err(|_| FilterError::Address(s.into()))?;
+    let len = match s.split_once('/') {
+        None => 128,
+        Some((_, l)) => match l.parse::<u8>() {
+            Ok(n) if n <= 128 && l.bytes().all(|b| b.is_ascii_digit()) => n,
+            _ => return Err(FilterError::Netmask),
+        },
+    };
+    Ok(CtPrefix::V6(Ipv6Net::with_prefix(addr, len)))
+}
+
 /// A `--state` name.
 pub fn parse_tcp_state(name: &str) -> Result<TcpState, FilterError> {
     use TcpState as S;
@@ -122,10 +182,10 @@ pub struct CtFilter {
     /// `-p`: the layer-4 protocol number.
     pub proto: Option<u8>,
     /// `-s`, `-d`: the original tuple's addresses; `-r`, `-q`: the reply tuple's.
-    pub orig_src: Option<Prefix>,
-    pub orig_dst: Option<Prefix>,
-    pub reply_src: Option<Prefix>,
-    pub reply_dst: Option<Prefix>,
+    pub orig_src: Option<CtPrefix>,
+    pub orig_dst: Option<CtPrefix>,
+    pub reply_src: Option<CtPrefix>,
+    pub reply_dst: Option<CtPrefix>,
     /// `--sport`, `--dport` and `--reply-port-*`: only entries with ports (TCP, UDP,
     /// UDP-Lite) can match them.
     pub orig_sport: Option<u16>,
@@ -152,8 +212,8 @@ fn has_ports(proto: u8) -> bool {
     matches!(proto, 6 | 17 | 132 | 136)
 }
 
-fn prefix_ok(p: &Option<Prefix>, a: Ipv4Addr) -> bool {
-    p.is_none_or(|p| p.contains(a))
+fn prefix_ok<A: CtAddr>(p: &Option<CtPrefix>, a: A) -> bool {
+    p.is_none_or(|p| p.contains(a.into()))
 }
 
 fn port_ok(want: Option<u16>, proto: u8, port: u16) -> bool {
@@ -172,26 +232,19 @@ impl CtFilter {
         *self == CtFilter::default()
     }
 
-    /// Whether `e` meets every criterion. The address prefixes are IPv4: an IPv6 entry
-    /// meets no address criterion, and all the others as an IPv4 one does.
+    /// Whether `e` meets every criterion. An address prefix of the other family than the
+    /// entry's leaves it out.
     pub fn matches<A: CtAddr>(&self, e: &ConnEntry<A>) -> bool {
         let (o, r) = (&e.orig, &e.reply);
         let proto = o.proto;
         if self.proto.is_some_and(|p| p != proto) {
             return false;
         }
-        let addrs_ok = match (A::as_v4(o), A::as_v4(r)) {
-            (Some(o), Some(r)) => {
-                prefix_ok(&self.orig_src, o.src)
-                    && prefix_ok(&self.orig_dst, o.dst)
-                    && prefix_ok(&self.reply_src, r.src)
-                    && prefix_ok(&self.reply_dst, r.dst)
-            }
-            _ => [self.orig_src, self.orig_dst, self.reply_src, self.reply_dst]
-                .iter()
-                .all(Option::is_none),
-        };
-        if !addrs_ok {
+        if !(prefix_ok(&self.orig_src, o.src)
+            && prefix_ok(&self.orig_dst, o.dst)
+            && prefix_ok(&self.reply_src, r.src)
+            && prefix_ok(&self.reply_dst, r.dst))
+        {
             return false;
         }
         if !(port_ok(self.orig_sport, proto, o.sport)
@@ -272,9 +325,9 @@ mod tests {
         assert!(f(CtFilter::default()));
         assert!(f(CtFilter {
             proto: Some(17),
-            orig_src: Some(parse_prefix("10.0.0.0/8").unwrap()),
-            orig_dst: Some(parse_prefix("1.1.1.1").unwrap()),
-            reply_dst: Some(parse_prefix("203.0.113.1").unwrap()),
+            orig_src: Some(parse_ct_prefix("10.0.0.0/8").unwrap()),
+            orig_dst: Some(parse_ct_prefix("1.1.1.1").unwrap()),
+            reply_dst: Some(parse_ct_prefix("203.0.113.1").unwrap()),
             orig_sport: Some(5000),
             orig_dport: Some(53),
             reply_sport: Some(53),
@@ -286,7 +339,7 @@ mod tests {
             ..Default::default()
         }));
         assert!(!f(CtFilter {
-            orig_src: Some(parse_prefix("10.0.0.3").unwrap()),
+            orig_src: Some(parse_ct_prefix("10.0.0.3").unwrap()),
             ..Default::default()
         }));
         assert!(!f(CtFilter {
@@ -294,7 +347,7 @@ mod tests {
             ..Default::default()
         }));
         assert!(!f(CtFilter {
-            reply_src: Some(parse_prefix("10.0.0.0/8").unwrap()),
+            reply_src: Some(parse_ct_prefix("10.0.0.0/8").unwrap()),
             ..Default::default()
         }));
         // Ports never match a protocol without them.
@@ -304,6 +357,98 @@ mod tests {
             ..Default::default()
         }
         .matches(&ping));
+    }
+
+    fn entry6(proto: u8, src: &str, sport: u16, dst: &str, dport: u16) -> ConnEntry<Ipv6Addr> {
+        let orig = Tuple {
+            src: src.parse().unwrap(),
+            dst: dst.parse().unwrap(),
+            proto,
+            sport,
+            dport,
+        };
+        ConnEntry {
+            orig,
+            reply: orig.invert().unwrap_or(orig),
+            timeout_ns: 0,
+            start_ns: 0,
+            mark: 0,
+            status: 0,
+            tcp: TcpState::None,
+            helper: 0,
+            wheel_at: 0,
+            tcpx: super::super::NO_TCP,
+            labelx: super::super::NO_LABELS,
+        }
+    }
+
+    #[test]
+    fn ipv6_prefixes_match_ipv6_entries_only() {
+        let mut e6 = entry6(17, "2001:db8::3", 5353, "2001:db8:1::4", 53);
+        // NAT66 masquerade: the reply comes back to the router's address.
+        e6.reply.dst = "2001:db8:ff::1".parse().unwrap();
+        e6.reply.dport = 61000;
+        let e4 = entry(17, [10, 0, 0, 2], 5353, [1, 1, 1, 1], 53);
+        let p = |s: &str| Some(parse_ct_prefix(s).unwrap());
+        let f = |orig_src, orig_dst, reply_src, reply_dst| CtFilter {
+            orig_src,
+            orig_dst,
+            reply_src,
+            reply_dst,
+            ..Default::default()
+        };
+        assert!(f(p("2001:db8::3"), None, None, None).matches(&e6));
+        assert!(f(p("2001:db8::/64"), p("2001:db8:1::/48"), None, None).matches(&e6));
+        assert!(f(None, None, p("2001:db8:1::4"), p("2001:db8:ff::1")).matches(&e6));
+        assert!(!f(p("2001:db8::4"), None, None, None).matches(&e6));
+        assert!(!f(None, None, None, p("2001:db8::3")).matches(&e6));
+        // Host bits past the length are ignored: /127 holds ::2 and ::3.
+        assert!(f(p("2001:db8::2/127"), None, None, None).matches(&e6));
+        assert!(!f(p("2001:db8::4/127"), None, None, None).matches(&e6));
+        // A prefix of one family holds no address of the other, /0 included.
+        assert!(!f(p("::/0"), None, None, None).matches(&e4));
+        assert!(!f(p("0.0.0.0/0"), None, None, None).matches(&e6));
+        assert!(f(p("0.0.0.0/0"), None, None, None).matches(&e4));
+        assert!(f(p("::/0"), None, None, None).matches(&e6));
+        // The other criteria read an IPv6 entry as they read an IPv4 one.
+        let ports = CtFilter {
+            proto: Some(17),
+            orig_sport: Some(5353),
+            reply_dport: Some(61000),
+            ..f(p("2001:db8::3"), None, None, None)
+        };
+        assert!(ports.matches(&e6));
+        assert!(!CtFilter {
+            reply_dport: Some(5353),
+            ..ports
+        }
+        .matches(&e6));
+    }
+
+    #[test]
+    fn ipv6_prefixes_parse_as_conntrack_parses_them() {
+        let v6 = parse_ct_prefix("2001:db8::1/64").unwrap();
+        assert_eq!(v6.family(), 6);
+        assert!(!v6.is_host());
+        assert!(parse_ct_prefix("2001:db8::1").unwrap().is_host());
+        assert!(parse_ct_prefix("10.0.0.1").unwrap().is_host());
+        assert_eq!(parse_ct_prefix("10.0.0.0/8").unwrap().family(), 4);
+        assert_eq!(
+            parse_ct_prefix("2001:db8::/129").unwrap_err().to_string(),
+            "Invalid netmask"
+        );
+        assert_eq!(
+            parse_ct_prefix("2001:db8::/x").unwrap_err(),
+            FilterError::Netmask
+        );
+        assert_eq!(
+            parse_ct_prefix("10.0.0.0/33").unwrap_err(),
+            FilterError::Netmask
+        );
+        assert_eq!(
+            parse_ct_prefix("2001:db8::zz").unwrap_err().to_string(),
+            "Invalid IP address `2001:db8::zz'"
+        );
     }
 
     #[test]

@@ -72,19 +72,7 @@ impl TupleIndex {
     /// use" where a wrong answer only costs a skipped candidate (the NAT port search).
     #[inline]
     pub fn has_tag(&self, hash: u64) -> bool {
-        let mask = self.mask();
-        let t = tag(hash);
-        let mut i = t as usize & mask;
-        loop {
-            let s = self.slots[i];
-            if s == 0 {
-                return false;
-            }
-            if tag(s) == t {
-                return true;
-            }
-            i = (i + 1) & mask;
-        }
+        self.find(hash, |_| true).is_some()
     }
 
     /// Adds `value` (< u32::MAX) under `hash`; the caller knows the key is absent.

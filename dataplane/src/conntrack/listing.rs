@@ -23,6 +23,42 @@ impl<A: CtAddr> Conntrack<A> {
         Some(self.record(id, e))
     }
 
+    /// `conntrack -U -m VALUE[/MASK]`: sets the mark bits `mask` of the live entries
+    /// `filter` matches to `value`'s (ctnetlink_change_mark). Only the entries whose mark
+    /// changed are returned and reported as UPDATE, as conntrack counts them.
+    pub fn update_marks(
+        &mut self,
+        filter: &CtFilter,
+        value: u32,
+        mask: u32,
+        now_ns: u64,
+    ) -> Vec<CtRecord<A>> {
+        let ids: Vec<u32> = self
+            .entries
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| {
+                e.as_ref().is_some_and(|e| {
+                    e.timeout_ns > now_ns
+                        && filter.matches(e)
+                        && (e.mark & !mask) | (value & mask) != e.mark
+                })
+            })
+            .map(|(i, _)| i as u32)
+            .collect();
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            let Some(e) = self.entry_mut(id) else {
+                continue;
+            };
+            e.mark = (e.mark & !mask) | (value & mask);
+            let e = e.clone();
+            self.event(CtEventKind::Update, id, &e);
+            out.push(self.record(id, &e));
+        }
+        out
+    }
+
     fn record(&self, id: u32, e: &ConnEntry<A>) -> CtRecord<A> {
         CtRecord {
             id,

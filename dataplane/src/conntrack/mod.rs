@@ -5,8 +5,8 @@
 //! A shard tracks one address family (`family.rs`): `Conntrack` is IPv4, `Conntrack6`
 //! IPv6 with the same protocol state machines, NAT bindings (`nat.rs`, NAT66), mark,
 //! labels and accounting (which ip6tables' rules read and set as iptables' do). The
-//! conntrack filters, FTP expectations and the multi-core owner directory are IPv4 only
-//! so far.
+//! conntrack filters and FTP expectations are IPv4 only so far; the multi-core owner
+//! directory has one table per family.
 
 mod expect;
 pub mod family;
@@ -381,7 +381,7 @@ pub struct CtStats {
 }
 
 /// A table of one address family (`Conntrack6` for IPv6).
-pub struct Conntrack<A = Ipv4Addr> {
+pub struct Conntrack<A: CtAddr = Ipv4Addr> {
     cfg: CtConfig,
     /// Both tuples of every entry to `slot(id, reply)`.
     index: index::TupleIndex,
@@ -422,7 +422,7 @@ pub struct Conntrack<A = Ipv4Addr> {
     worker: (u16, u16),
     /// Where this worker registers connections other workers may receive packets of
     /// (multi-core): a dying entry leaves it.
-    directory: Option<std::sync::Arc<owners::OwnerDirectory>>,
+    directory: Option<std::sync::Arc<owners::OwnerDirectory<A>>>,
 }
 
 /// Tuples whose misses `lookup_burst` / `prefetch_burst` keep in flight together.
@@ -443,14 +443,14 @@ impl Conntrack {
     pub fn new(cfg: CtConfig) -> Conntrack {
         Conntrack::with_config(cfg)
     }
-
-    /// The owner directory this shard's dying entries are removed from.
-    pub fn set_directory(&mut self, dir: Option<std::sync::Arc<owners::OwnerDirectory>>) {
-        self.directory = dir;
-    }
 }
 
 impl<A: CtAddr> Conntrack<A> {
+    /// The owner directory this shard's dying entries are removed from.
+    pub fn set_directory(&mut self, dir: Option<std::sync::Arc<owners::OwnerDirectory<A>>>) {
+        self.directory = dir;
+    }
+
     /// An empty table.
     pub fn with_config(cfg: CtConfig) -> Conntrack<A> {
         // A configured maximum up to 1M connections gets its index at once, so it never
@@ -1069,13 +1069,9 @@ impl<A: CtAddr> Conntrack<A> {
         if e.labelx < ZERO_LABELS {
             self.labels_free.push(e.labelx);
         }
-        if let (Some(dir), Some(o), Some(r)) = (
-            self.directory.as_ref(),
-            A::as_v4(&e.orig),
-            A::as_v4(&e.reply),
-        ) {
-            dir.unregister(o, self.worker.0);
-            dir.unregister(r, self.worker.0);
+        if let Some(dir) = self.directory.as_ref() {
+            dir.unregister(&e.orig, self.worker.0);
+            dir.unregister(&e.reply, self.worker.0);
         }
         self.free.push(id);
         self.count -= 1;

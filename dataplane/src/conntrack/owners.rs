@@ -7,10 +7,16 @@
 //! A reply tuple is registered by at most one worker: a second registration of the
 //! same tuple by another worker is refused (the connection clashes and its packet is
 //! dropped, as the kernel drops a packet whose confirm clashes).
+//!
+//! One directory per address family (`OwnerDirectory<A>`): a slot keeps the tuple's
+//! addresses whole (`CtAddr::DirWords`: one word for IPv4, four for IPv6), so a key
+//! matches exactly, and IPv4's slots stay as small as they were.
 
+use super::family::CtAddr;
 use super::Tuple;
 use crate::hash::mix64;
 use std::hash::{BuildHasher, Hasher};
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering::SeqCst};
 
 /// Slots looked at for one key at most: bounds every lookup, however many tombstones
@@ -22,23 +28,80 @@ const TOMBSTONE: u64 = 1 << 62;
 /// Mask of the key part of a slot's second word (proto, sport, dport).
 const KEY_BITS: u64 = 0x00ff_ffff_ffff_0000;
 
-/// One table slot: a seqlock over two words, `addrs` (src << 32 | dst) and `rest`
-/// (state bits, proto << 48, sport << 32, dport << 16, owner). Readers never block;
-/// a writer holds the slot by making `seq` odd.
-#[derive(Default)]
-struct Slot {
+/// The address words of a directory key: `N` words, kept in a slot as `N` atomics.
+pub trait AddrWords: Copy + Eq + Send + Sync + 'static {
+    type Atomic: Send + Sync;
+    fn new_atomic() -> Self::Atomic;
+    fn load(a: &Self::Atomic) -> Self;
+    fn store(a: &Self::Atomic, v: Self);
+    fn words(&self) -> &[u64];
+}
+
+impl<const N: usize> AddrWords for [u64; N] {
+    type Atomic = [AtomicU64; N];
+
+    fn new_atomic() -> [AtomicU64; N] {
+        std::array::from_fn(|_| AtomicU64::new(0))
+    }
+
+    #[inline(always)]
+    fn load(a: &[AtomicU64; N]) -> [u64; N] {
+        std::array::from_fn(|i| a[i].load(SeqCst))
+    }
+
+    #[inline(always)]
+    fn store(a: &[AtomicU64; N], v: [u64; N]) {
+        for (a, v) in a.iter().zip(v) {
+            a.store(v, SeqCst);
+        }
+    }
+
+    #[inline(always)]
+    fn words(&self) -> &[u64] {
+        self
+    }
+}
+
+/// A tuple's addresses as the directory keeps them: (src << 32 | dst) for IPv4; the
+/// halves of source and destination for IPv6.
+#[inline(always)]
+pub fn v4_words(t: &Tuple<Ipv4Addr>) -> [u64; 1] {
+    [u64::from(u32::from(t.src)) << 32 | u64::from(u32::from(t.dst))]
+}
+
+#[inline(always)]
+pub fn v6_words(t: &Tuple<Ipv6Addr>) -> [u64; 4] {
+    let (s, d) = (u128::from(t.src), u128::from(t.dst));
+    [(s >> 64) as u64, s as u64, (d >> 64) as u64, d as u64]
+}
+
+/// One table slot: a seqlock over the address words `addrs` and `rest` (state bits,
+/// proto << 48, sport << 32, dport << 16, owner). Readers never block; a writer holds
+/// the slot by making `seq` odd.
+struct Slot<W: AddrWords> {
     seq: AtomicU32,
-    addrs: AtomicU64,
+    addrs: W::Atomic,
     rest: AtomicU64,
 }
 
-impl Slot {
+impl<W: AddrWords> Default for Slot<W> {
+    fn default() -> Self {
+        Slot {
+            seq: AtomicU32::new(0),
+            addrs: W::new_atomic(),
+            rest: AtomicU64::new(0),
+        }
+    }
+}
+
+impl<W: AddrWords> Slot<W> {
     /// A consistent (addrs, rest) pair, or `None` while a writer keeps the slot busy.
-    fn read(&self) -> Option<(u64, u64)> {
+    #[inline(always)]
+    fn read(&self) -> Option<(W, u64)> {
         for _ in 0..16 {
             let s1 = self.seq.load(SeqCst);
             if s1 & 1 == 0 {
-                let a = self.addrs.load(SeqCst);
+                let a = W::load(&self.addrs);
                 let r = self.rest.load(SeqCst);
                 if self.seq.load(SeqCst) == s1 {
                     return Some((a, r));
@@ -50,7 +113,7 @@ impl Slot {
     }
 
     /// `read`, waiting out a writer (writers hold a slot for a few stores only).
-    fn read_waiting(&self) -> (u64, u64) {
+    fn read_waiting(&self) -> (W, u64) {
         loop {
             if let Some(x) = self.read() {
                 return x;
@@ -95,10 +158,10 @@ pub enum RegisterError {
     Full,
 }
 
-/// Maps a reply-direction tuple, as it arrives on the wire, to the worker owning its
-/// connection. Shared by all workers; lookups are lock-free reads.
-pub struct OwnerDirectory {
-    slots: Box<[Slot]>,
+/// Maps a reply-direction tuple of family `A`, as it arrives on the wire, to the worker
+/// owning its connection. Shared by all workers; lookups are lock-free reads.
+pub struct OwnerDirectory<A: CtAddr = Ipv4Addr> {
+    slots: Box<[Slot<A::DirWords>]>,
     mask: usize,
     seed: u64,
     live: AtomicUsize,
@@ -106,16 +169,19 @@ pub struct OwnerDirectory {
     refused_taken: AtomicU64,
 }
 
-fn key(t: &Tuple) -> (u64, u64) {
-    let a = u64::from(u32::from(t.src)) << 32 | u64::from(u32::from(t.dst));
+/// The IPv6 tuples' directory.
+pub type OwnerDirectory6 = OwnerDirectory<Ipv6Addr>;
+
+#[inline(always)]
+fn key<A: CtAddr>(t: &Tuple<A>) -> (A::DirWords, u64) {
     let r = u64::from(t.proto) << 48 | u64::from(t.sport) << 32 | u64::from(t.dport) << 16;
-    (a, r)
+    (A::dir_words(t), r)
 }
 
-impl OwnerDirectory {
+impl<A: CtAddr> OwnerDirectory<A> {
     /// A directory of at least `capacity` slots (a power of two). Keep it at most half
     /// full: linear probing stays short then.
-    pub fn new(capacity: usize) -> OwnerDirectory {
+    pub fn new(capacity: usize) -> OwnerDirectory<A> {
         let n = capacity.max(MAX_PROBE).next_power_of_two();
         // A per-process random seed: tuples an outsider chooses cannot pile up on
         // one probe chain.
@@ -133,7 +199,7 @@ impl OwnerDirectory {
     }
 
     /// Sized for `nf_conntrack_max` (one shard's maximum): twice as many slots.
-    pub fn for_conntrack_max(max: u32) -> OwnerDirectory {
+    pub fn for_conntrack_max(max: u32) -> OwnerDirectory<A> {
         OwnerDirectory::new((max as usize).saturating_mul(2).min(1 << 26))
     }
 
@@ -159,16 +225,22 @@ impl OwnerDirectory {
         )
     }
 
-    fn home(&self, a: u64, r: u64) -> usize {
-        (mix64(a ^ mix64(r ^ self.seed)) as usize) & self.mask
+    #[inline(always)]
+    fn home(&self, a: A::DirWords, r: u64) -> usize {
+        let mut h = mix64(r ^ self.seed);
+        for w in a.words() {
+            h = mix64(h ^ w);
+        }
+        (h as usize) & self.mask
     }
 
-    fn slot(&self, home: usize, i: usize) -> &Slot {
+    #[inline(always)]
+    fn slot(&self, home: usize, i: usize) -> &Slot<A::DirWords> {
         &self.slots[(home + i) & self.mask]
     }
 
     /// The worker owning the connection whose packets carry `t`, if registered.
-    pub fn lookup(&self, t: &Tuple) -> Option<u16> {
+    pub fn lookup(&self, t: &Tuple<A>) -> Option<u16> {
         let (a, r) = key(t);
         let home = self.home(a, r);
         for i in 0..MAX_PROBE {
@@ -189,7 +261,7 @@ impl OwnerDirectory {
 
     /// Records that worker `owner` holds the connection whose packets carry `t`.
     /// Registering a tuple again for the same owner is a no-op.
-    pub fn register(&self, t: &Tuple, owner: u16) -> Result<(), RegisterError> {
+    pub fn register(&self, t: &Tuple<A>, owner: u16) -> Result<(), RegisterError> {
         let (a, r) = key(t);
         let home = self.home(a, r);
         let value = LIVE | r | u64::from(owner);
@@ -227,7 +299,7 @@ impl OwnerDirectory {
                 slot.unlock(locked); // taken since we looked
                 continue;
             }
-            slot.addrs.store(a, SeqCst);
+            A::DirWords::store(&slot.addrs, a);
             slot.rest.store(value, SeqCst);
             slot.unlock(locked);
             self.live.fetch_add(1, SeqCst);
@@ -255,9 +327,9 @@ impl OwnerDirectory {
         Err(RegisterError::Full)
     }
 
-    fn remove_at(&self, slot: &Slot, a: u64, value: u64) -> bool {
+    fn remove_at(&self, slot: &Slot<A::DirWords>, a: A::DirWords, value: u64) -> bool {
         let locked = slot.lock();
-        let ours = slot.addrs.load(SeqCst) == a && slot.rest.load(SeqCst) == value;
+        let ours = A::DirWords::load(&slot.addrs) == a && slot.rest.load(SeqCst) == value;
         if ours {
             slot.rest.store(TOMBSTONE, SeqCst);
             self.live.fetch_sub(1, SeqCst);
@@ -267,7 +339,7 @@ impl OwnerDirectory {
     }
 
     /// Forgets `t` if `owner` registered it; `true` when it did.
-    pub fn unregister(&self, t: &Tuple, owner: u16) -> bool {
+    pub fn unregister(&self, t: &Tuple<A>, owner: u16) -> bool {
         let (a, r) = key(t);
         let home = self.home(a, r);
         let value = LIVE | r | u64::from(owner);
@@ -323,6 +395,46 @@ mod tests {
         assert!(d.unregister(&t(1, 1000), 3));
         assert_eq!(d.lookup(&t(1, 1000)), None);
         assert_eq!(d.len(), 0);
+        assert_eq!(d.refused(), (0, 1));
+    }
+
+    fn t6(src: &str, dst: &str, sport: u16) -> Tuple<Ipv6Addr> {
+        Tuple {
+            src: src.parse().unwrap(),
+            dst: dst.parse().unwrap(),
+            proto: 6,
+            sport,
+            dport: 443,
+        }
+    }
+
+    /// IPv6 keys are the whole addresses: tuples that differ in any half of either
+    /// address, or only by which end is which, never match one another.
+    #[test]
+    fn ipv6_tuples_match_exactly_and_a_clash_is_refused() {
+        let d = OwnerDirectory6::new(1024);
+        let a = t6("2001:db8:1::10", "2001:db8:99::5", 40000);
+        assert_eq!(d.register(&a, 1), Ok(()));
+        assert_eq!(d.register(&a, 0), Err(RegisterError::Taken(1)));
+        assert_eq!(d.lookup(&a), Some(1));
+        let near = [
+            t6("2001:db8:1::11", "2001:db8:99::5", 40000),
+            t6("2001:db8:2::10", "2001:db8:99::5", 40000),
+            t6("2001:db8:1::10", "2001:db8:99::4", 40000),
+            t6("2001:db8:1::10", "2001:db9:99::5", 40000),
+            t6("2001:db8:99::5", "2001:db8:1::10", 40000),
+            // The halves of the source swapped.
+            t6("0:0:0:10:2001:db8:1:0", "2001:db8:99::5", 40000),
+            t6("2001:db8:1::10", "2001:db8:99::5", 40001),
+        ];
+        for n in &near {
+            assert_eq!(d.lookup(n), None, "{n:?}");
+            assert_eq!(d.register(n, 0), Ok(()), "{n:?} is another key");
+        }
+        assert_eq!(d.len(), 1 + near.len());
+        assert!(!d.unregister(&a, 0), "only the owner removes it");
+        assert!(d.unregister(&a, 1));
+        assert_eq!(d.lookup(&a), None);
         assert_eq!(d.refused(), (0, 1));
     }
 

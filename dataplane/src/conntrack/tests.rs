@@ -88,13 +88,14 @@ fn icmp(src: [u8; 4], dst: [u8; 4], t: u8, code: u8, rest: &[u8]) -> Vec<u8> {
 }
 
 /// Runs a packet through and confirms it, as the end of the pipeline does.
-fn pass(ct: &mut Conntrack, p: &[u8], now: u64) -> CtInfo {
+pub(super) fn pass<A: CtAddr>(ct: &mut Conntrack<A>, p: &[u8], now: u64) -> CtInfo<A> {
     let mut i = ct.packet_in(p, true, now);
     assert!(ct.confirm(&mut i, now));
     i
 }
 
-fn only_line(ct: &Conntrack, now: u64) -> String {
+/// The table's one entry, as /proc/net/nf_conntrack lists it.
+pub(super) fn only_line<A: CtAddr>(ct: &Conntrack<A>, now: u64) -> String {
     let l = ct.listing(now);
     assert_eq!(l.len(), 1, "{l:?}");
     l[0].clone()

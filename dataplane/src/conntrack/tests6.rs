@@ -2,6 +2,7 @@
 //! Linux 6.18 (`conntrack -I` in a namespace, then /proc/net/nf_conntrack and
 //! `conntrack -L -f ipv6`).
 
+use super::tests::{only_line, pass};
 use super::*;
 use crate::hash::mix64;
 use crate::wire::checksum;
@@ -127,18 +128,6 @@ fn echo(src: Ipv6Addr, dst: Ipv6Addr, t: u8, id: u16) -> Vec<u8> {
     let mut rest = id.to_be_bytes().to_vec();
     rest.extend([0, 1]);
     icmp6(src, dst, t, 0, &rest)
-}
-
-fn pass(ct: &mut Conntrack6, p: &[u8], now: u64) -> CtInfo6 {
-    let mut i = ct.packet_in(p, true, now);
-    assert!(ct.confirm(&mut i, now));
-    i
-}
-
-fn only_line(ct: &Conntrack6, now: u64) -> String {
-    let l = ct.listing(now);
-    assert_eq!(l.len(), 1, "{l:?}");
-    l[0].clone()
 }
 
 fn new_table() -> Conntrack6 {
@@ -485,12 +474,54 @@ fn filters_apply_to_ipv6_entries_but_their_ipv4_prefixes() {
     assert_eq!(ct.records(&ping, T0).len(), 1);
     assert_eq!(ct.records(&CtFilter::default(), T0).len(), 3);
     let v4_prefix = CtFilter {
-        orig_src: Some(filter::parse_prefix("10.0.0.0/8").unwrap()),
+        orig_src: Some(filter::parse_ct_prefix("10.0.0.0/8").unwrap()),
         ..CtFilter::default()
     };
     assert!(ct.records(&v4_prefix, T0).is_empty());
+    // IPv6 prefixes: A is 2001:db8::1, B 2001:db8:1::2; the reply goes B -> A.
+    let v6 = |s: &str, r: &str| CtFilter {
+        orig_src: Some(filter::parse_ct_prefix(s).unwrap()),
+        reply_src: Some(filter::parse_ct_prefix(r).unwrap()),
+        ..CtFilter::default()
+    };
+    assert_eq!(
+        ct.records(&v6("2001:db8::/64", "2001:db8:1::/48"), T0)
+            .len(),
+        3
+    );
+    assert!(ct.records(&v6("2001:db8::2", "::/0"), T0).is_empty());
     assert_eq!(ct.delete_matching(&ping).len(), 1);
     assert_eq!(ct.len(), 2);
+}
+
+#[test]
+fn update_marks_sets_the_masked_bits_of_the_matching_entries_that_change() {
+    let mut ct = new_table();
+    pass(&mut ct, &udp6(A, B, 5353, 53), T0);
+    pass(&mut ct, &udp6(C, B, 5353, 53), T0);
+    ct.follow_event_records();
+    let from_a = CtFilter {
+        orig_src: Some(filter::parse_ct_prefix("2001:db8::1").unwrap()),
+        ..CtFilter::default()
+    };
+    let up = ct.update_marks(&from_a, 5, u32::MAX, T0);
+    assert_eq!(up.len(), 1);
+    assert_eq!((up[0].entry.orig.src, up[0].entry.mark), (A, 5));
+    // conntrack -U counts only what changed: the same mark again updates nothing.
+    assert!(ct.update_marks(&from_a, 5, u32::MAX, T0).is_empty());
+    // -m 0x100/0xff00 keeps the bits outside the mask: 5 -> 0x105.
+    let up = ct.update_marks(&CtFilter::default(), 0x100, 0xff00, T0);
+    let marks: Vec<_> = up
+        .iter()
+        .map(|r| (r.entry.orig.src, r.entry.mark))
+        .collect();
+    assert_eq!(marks, [(A, 0x105), (C, 0x100)]);
+    let kinds: Vec<_> = ct.take_event_records().iter().map(|e| e.kind).collect();
+    assert_eq!(kinds, [CtEventKind::Update; 3]);
+    // An expired entry is left alone.
+    assert!(ct
+        .update_marks(&CtFilter::default(), 1, 1, T0 + 31 * NS)
+        .is_empty());
 }
 
 /// Binds the new connection of `p` to `req`; the confirmed entry.

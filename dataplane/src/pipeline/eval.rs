@@ -16,7 +16,7 @@ use std::net::Ipv4Addr;
 
 /// What a match may look at besides the packet bytes. `A`: the family of the packet's
 /// connection and of the table it is in (`ConnFamily`).
-pub struct MatchEnv<'a, A = Ipv4Addr> {
+pub struct MatchEnv<'a, A: CtAddr = Ipv4Addr> {
     pub in_iface: Option<&'a str>,
     pub out_iface: Option<&'a str>,
     pub in_port: Option<PortId>,

@@ -53,6 +53,15 @@ pub fn ipv6_path_refusal(spec: &RuleSpec) -> Option<String> {
         Target::Notrack(_) => return None,
         // The packet's element for `family inet6` sets (kadt.rs, `packet_fields`).
         Target::Set(_) => return None,
+        // TCP found past the extension headers (tcpmss_tg6, tcpoptstrip_tg6); TCPMSS
+        // inserts with IPv6's default MSS and clamps to the path MTU less 60. CHECKSUM has
+        // nothing to fill on either family (every packet here carries its checksum).
+        Target::Tcpmss(_) | Target::Tcpoptstrip(_) | Target::Checksum(_) => return None,
+        // The IPv6 packet as the hook sees it, to the group's capture (LINKTYPE_RAW holds
+        // either family: the version nibble tells them apart).
+        Target::Nflog(_) => return None,
+        // hmark_tg_v6: each masked address folded to 32 bits, AH's SPI as the ports.
+        Target::Hmark(_) => return None,
         // NAT66 (`nat6.rs`).
         Target::Snat(_)
         | Target::Dnat(_)
@@ -102,10 +111,19 @@ impl Pipeline {
     }
 
     /// Confirms a new IPv6 connection as its packet leaves the hooks; `Err`: drop it.
+    /// With several workers both its tuples are registered in the owner directory first
+    /// (`register_owner6`), as IPv4's `ct_confirm` does.
     fn ct_confirm6(&mut self) -> Flow {
-        if self.ct6.pending.is_none() || self.conntrack6.confirm(&mut self.ct6, self.now_ns) {
+        if self.ct6.pending.is_none() {
+            return Ok(());
+        }
+        let Ok(registered) = self.register_owner6() else {
+            return Err(Stop::Drop(DropReason::Conntrack));
+        };
+        if self.conntrack6.confirm(&mut self.ct6, self.now_ns) {
             Ok(())
         } else {
+            self.unregister_owner6(registered);
             Err(Stop::Drop(DropReason::Conntrack))
         }
     }
@@ -121,6 +139,10 @@ impl Pipeline {
             Reassembly6::Held => Err(Stop::Held),
             Reassembly6::Dropped => Err(Stop::Drop(DropReason::Defrag)),
             Reassembly6::Complete(whole, f) => {
+                // The fragment home (`owner_of`) hands the datagram to its owner.
+                if self.multicore.is_some() && self.defer_datagram(pkt, &whole, 0, Some(f)) {
+                    return Err(Stop::Held);
+                }
                 let (mark, port) = (pkt.buf.mark, pkt.buf.port);
                 pkt.buf = PacketBuf::from_slice(&whole);
                 pkt.buf.mark = mark;
@@ -211,8 +233,9 @@ impl Pipeline {
             let ip = Ipv6Packet::new_unchecked(pkt.buf.data());
             (ip.src_addr(), ip.dst_addr(), ip.hop_limit())
         };
-        // ip6_route_input: no route is answered by the null route's ip6_pkt_discard.
-        let Some(hop) = self.fib.route6(dst) else {
+        // ip6_route_input: the rules pick the table by the mark PREROUTING left (fib6
+        // rules); no route is answered by the null route's ip6_pkt_discard.
+        let Some(hop) = self.fib.route6(dst, pkt.buf.mark) else {
             self.icmp6_error(&pkt, icmp6_type::DST_UNREACH, unreach_code::NOROUTE, 0);
             return Err(Stop::Drop(DropReason::NoRoute));
         };
@@ -271,13 +294,15 @@ impl Pipeline {
         let dst = Ipv6Packet::new_checked(buf.data())
             .map_err(|_| Stop::MALFORMED)?
             .dst_addr();
+        let mark = buf.mark;
         let hop = if is_link_local6(dst) || dst.is_multicast() {
             via.map(|p| (p, dst))
         } else {
-            self.fib.route6(dst).map(|h| (h.port, h.next_hop))
+            self.fib.route6(dst, mark).map(|h| (h.port, h.next_hop))
         };
         let (port, next_hop) = hop.ok_or(Stop::Drop(DropReason::NoRoute))?;
         let mut pkt = Pkt::new6(buf, None, None);
+        pkt.frag6 = self.handed_frag6.take();
         pkt.out_port = Some(port);
         self.defragment6(&mut pkt, IIF_OUTPUT)?;
         self.gate6(&mut pkt);
@@ -286,16 +311,19 @@ impl Pipeline {
         self.run_hook(Hook::Output, &[Mangle], &mut pkt)?;
         self.nat_hook6(Hook::Output, Manip::Dst, &mut pkt)?;
         // Re-routed when nat OUTPUT changed the destination (REDIRECT's ::1, or one of the
-        // appliance's addresses, is delivered to the host stack, as IPv4's local_out does).
+        // appliance's addresses, is delivered to the host stack, as IPv4's local_out does)
+        // or mangle OUTPUT the mark (ip6t_mangle_out's ip6_route_me_harder).
         let now = Ipv6Packet::new_unchecked(pkt.buf.data()).dst_addr();
-        let hop = if now == dst {
+        let mark_now = pkt.buf.mark;
+        let scoped = is_link_local6(now) || now.is_multicast();
+        let hop = if now == dst && (mark_now == mark || scoped) {
             Some((port, next_hop))
         } else if now.is_loopback() || self.fib.ports().ipv6_owner(now).is_some() {
             None
         } else {
             let h = self
                 .fib
-                .route6(now)
+                .route6(now, mark_now)
                 .ok_or(Stop::Drop(DropReason::NoRoute))?;
             Some((h.port, h.next_hop))
         };
@@ -332,11 +360,12 @@ impl Pipeline {
         if src.is_unspecified() || src.is_multicast() || error_ineligible(orig) {
             return;
         }
-        // The way back to the source: a link-local one by the port it came in on.
+        // The way back to the source: a link-local one by the port it came in on, else
+        // by the rules for mark 0 (icmp6_send's IP6_REPLY_MARK without fwmark_reflect).
         let back = if is_link_local6(src) {
             pkt.in_port.map(|p| (p, 64))
         } else {
-            self.fib.route6(src).map(|h| (h.port, h.prefix_len))
+            self.fib.route6(src, 0).map(|h| (h.port, h.prefix_len))
         };
         let Some((port, prefix_len)) = back else {
             return;

@@ -215,7 +215,7 @@ impl Pipeline {
             Reassembly::Held => Err(Stop::Held),
             Reassembly::Dropped => Err(Stop::Drop(DropReason::Defrag)),
             Reassembly::Complete(whole, max) => {
-                if self.multicore.is_some() && self.defer_datagram(pkt, &whole, max) {
+                if self.multicore.is_some() && self.defer_datagram(pkt, &whole, max, None) {
                     return Err(Stop::Held);
                 }
                 let mark = pkt.buf.mark;
@@ -319,6 +319,7 @@ impl Pipeline {
         }
         let mut pkt = Pkt::new(buf, None, None);
         pkt.notrack = notrack;
+        pkt.frag_max = std::mem::take(&mut self.handed_frag_max);
         if Ipv4Packet::new_checked(pkt.buf.data()).is_err() {
             return Err(Stop::MALFORMED);
         }

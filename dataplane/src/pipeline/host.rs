@@ -358,6 +358,11 @@ impl TargetCx<'_> {
         self.pkt.entry(&self.p.conntrack)
     }
 
+    /// The packet's IPv6 connection (new or confirmed), if it has one.
+    pub fn entry6(&self) -> Option<&crate::conntrack::ConnEntry6> {
+        self.p.ct6.entry(&self.p.conntrack6)
+    }
+
     /// The mark of the packet's connection, of either family (CONNMARK: xt_connmark is
     /// NFPROTO_UNSPEC), to read or change; `None` without a connection.
     pub fn conn_mark_mut(&mut self) -> Option<&mut u32> {
@@ -386,6 +391,29 @@ impl TargetCx<'_> {
             .out_port
             .and_then(|p| self.p.fib.ports().get(p))
             .map_or(1500, |p| p.mtu)
+    }
+
+    /// The path MTU `--clamp-mss-to-pmtu` clamps to. IPv4: the egress port's. IPv6: as
+    /// tcpmss_tg6, the smaller of the egress port's and that of the route back to the
+    /// source (tcpmss_reverse_mtu6; a link-local source is reached through the port it came
+    /// in on, a source without a route sets no bound).
+    pub fn path_mtu(&self) -> u16 {
+        let out = self.egress_mtu();
+        if self.pkt.family != Family::V6 {
+            return out;
+        }
+        let Ok(ip) = crate::wire::Ipv6Packet::new_checked(self.pkt.buf.data()) else {
+            return out;
+        };
+        let src = ip.src_addr();
+        let back = if crate::port::is_link_local6(src) {
+            self.pkt.in_port
+        } else {
+            self.p.fib.lookup6(src).map(|(port, _)| port)
+        };
+        let ports = self.p.fib.ports();
+        back.and_then(|p| ports.get(p))
+            .map_or(out, |p| out.min(p.mtu))
     }
 
     /// It arrived in a frame sent to a link-layer broadcast or multicast address.

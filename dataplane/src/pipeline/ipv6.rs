@@ -157,6 +157,8 @@ impl Pipeline {
         }
         let to_group = dst_mac.is_multicast();
         let mut pkt = Pkt::new6(frame, Some(port), Some(mac));
+        // A datagram another worker reassembled leaves cut as it came.
+        pkt.frag6 = self.handed_frag6.take();
         let for_us = self.ipv6_for_us(port, dst);
         if !for_us && (dst.is_multicast() || is_link_local6(dst)) {
             return Err(Stop::Drop(DropReason::Ipv6Unhandled));

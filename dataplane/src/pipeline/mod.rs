@@ -248,7 +248,8 @@ pub struct Pipeline {
     /// collects them (`collect_nflog`: no capture is configured, so nothing is copied).
     nflog: Option<Vec<crate::ruleset::targets::nflog::NflogRecord>>,
     defrag: Defrag,
-    /// IPv6 reassembly (per worker: a stateful ip6tables ruleset runs on one worker).
+    /// IPv6 reassembly (per worker: the fragments of a datagram meet at its fragment home,
+    /// `owner_of`).
     defrag6: crate::defrag6::Defrag6,
     counters: Vec<Counters>,
     state: Vec<RuleState>,
@@ -290,6 +291,11 @@ pub struct Pipeline {
     multicore: Option<owner::Multicore>,
     /// Reassembled datagrams owned by other workers (`take_deferred`).
     deferred: Vec<(u16, crate::handoff::Handed)>,
+    /// How the datagram another worker reassembled and handed here came cut
+    /// (`receive_handed`, `output_handed`): `ipv6_in` and the OUTPUT paths give it to the
+    /// packet (taken: only the handed packet gets it, not what it generates).
+    handed_frag6: Option<crate::defrag6::Frag6>,
+    handed_frag_max: usize,
 }
 
 impl Pipeline {
@@ -359,6 +365,8 @@ impl Pipeline {
             now_ns: 0,
             multicore: None,
             deferred: Vec::new(),
+            handed_frag6: None,
+            handed_frag_max: 0,
         }
     }
 

@@ -321,7 +321,9 @@ impl Vec4<'_> {
     }
 }
 
-/// One segment the appliance sends (`synproxy_build_ip` + the TCP header).
+/// The addresses, ports and header fields of one TCP segment: one the appliance sends
+/// (`build`: `synproxy_build_ip` + the TCP header), or one the target or hook looks at
+/// (`of`).
 struct Segment {
     flow: Flow4,
     seq: u32,
@@ -364,19 +366,9 @@ impl Segment {
     }
 }
 
-/// The addresses, ports and header fields of a TCP packet the target or hook looks at.
-struct Seen {
-    flow: Flow4,
-    seq: u32,
-    ack: u32,
-    flags: TcpFlags,
-    window: u16,
-    opts: Opts,
-}
-
-impl Seen {
+impl Segment {
     /// `None` for what is not a whole first TCP fragment.
-    fn of(ip: &[u8], verify: bool) -> Option<Seen> {
+    fn of(ip: &[u8], verify: bool) -> Option<Segment> {
         let p = Ipv4Packet::new_checked(ip).ok()?;
         if p.protocol() != IpProtocol::Tcp || p.frag_offset() != 0 {
             return None;
@@ -386,7 +378,7 @@ impl Seen {
         if verify && !t.verify_checksum(saddr, daddr) {
             return None;
         }
-        Some(Seen {
+        Some(Segment {
             flow: Flow4 {
                 saddr,
                 daddr,
@@ -429,7 +421,7 @@ impl Pipeline {
             TargetOutcome::Verdict(Verdict::Drop)
         };
         // nf_ip_checksum and the header: a bad one is dropped.
-        let Some(mut s) = Seen::of(pkt.buf.data(), true) else {
+        let Some(mut s) = Segment::of(pkt.buf.data(), true) else {
             return drop(pkt);
         };
         let (syn, ack) = (s.has(TcpFlags::SYN), s.has(TcpFlags::ACK));
@@ -463,7 +455,7 @@ impl Pipeline {
 
     /// `synproxy_send_client_synack`: window 0, the cookie ISN, ECE when ECN was agreed;
     /// untracked, as the kernel sends it with the SYN's untracked conntrack.
-    fn send_client_synack(&mut self, s: &Seen) {
+    fn send_client_synack(&mut self, s: &Segment) {
         let count = cookie_time(self.now_ns);
         let (isn, _) = self
             .synproxy
@@ -485,7 +477,7 @@ impl Pipeline {
     }
 
     /// `synproxy_recv_client_ack`: a valid cookie sends the server the client's SYN.
-    fn recv_client_ack(&mut self, s: &mut Seen, recv_seq: u32) -> bool {
+    fn recv_client_ack(&mut self, s: &mut Segment, recv_seq: u32) -> bool {
         let count = cookie_time(self.now_ns);
         let mss =
             self.synproxy
@@ -534,7 +526,7 @@ impl Pipeline {
         if o.proto != 6 || orig != tmpl {
             return None;
         }
-        let s = Seen::of(pkt.buf.data(), false)?;
+        let s = Segment::of(pkt.buf.data(), false)?;
         if !s.has(TcpFlags::SYN) || s.has(TcpFlags::ACK) {
             return None;
         }
@@ -575,7 +567,7 @@ impl Pipeline {
         let Some((state, helper)) = self.conntrack.entry(id).map(|e| (e.tcp, e.helper)) else {
             return Ok(());
         };
-        let Some(mut s) = Seen::of(pkt.buf.data(), false) else {
+        let Some(mut s) = Segment::of(pkt.buf.data(), false) else {
             // A TCP header not there: NF_DROP; other protocols: NF_ACCEPT.
             return match Ipv4Packet::new_checked(pkt.buf.data()) {
                 Ok(p) if p.protocol() == IpProtocol::Tcp => Err(Stop::MALFORMED),
@@ -634,7 +626,7 @@ impl Pipeline {
     /// kernel sends them with the connection attached; here they are addressed by its
     /// tuples (the original one to the server, the reply one to the client), so conntrack
     /// finds the connection and NAT and the adjustment treat them as its packets.
-    fn server_synack(&mut self, id: u32, sp: SynproxyConn, s: &mut Seen) {
+    fn server_synack(&mut self, id: u32, sp: SynproxyConn, s: &mut Segment) {
         let Some((orig, reply)) = self.conntrack.entry(id).map(|e| (e.orig, e.reply)) else {
             return;
         };

@@ -40,9 +40,7 @@ use super::{
 pub const MAX_BURST: usize = 64;
 /// `PacketBuf`s each queue handle pre-allocates for received packets.
 pub const QUEUE_POOL_BUFS: usize = 512;
-/// Symmetric Toeplitz key: 0x6d5a repeated makes both directions of a flow hash alike, so
-/// one worker sees both (its conntrack shard holds the connection).
-const RSS_KEY_WORD: [u8; 2] = [0x6d, 0x5a];
+use super::RSS_KEY_WORD;
 /// Room in an mbuf beyond the largest frame for VLAN tags and FCS.
 const FRAME_OVERHEAD: u32 = 14 + 4 + 4;
 

@@ -15,6 +15,13 @@ use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::str::FromStr;
 
+/// Symmetric Toeplitz key (the DPDK port's RSS): 0x6d5a repeated makes both directions of
+/// a flow hash alike, so one worker sees both (its conntrack shard holds the connection).
+/// Its period, 16 bits, divides the distance between source and destination in every
+/// hashed input (32 bits for IPv4 addresses, 128 for IPv6, 16 for ports): IPv4 and IPv6
+/// alike.
+pub const RSS_KEY_WORD: [u8; 2] = [0x6d, 0x5a];
+
 /// Index of a port in the appliance's `PortTable`. A small integer so packets, routes and
 /// conntrack entries can carry it cheaply; the name lives in `PortInfo`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -348,6 +355,60 @@ pub trait Port: Send {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The Toeplitz hash of `input` under `key` (Microsoft's RSS specification).
+    fn toeplitz(key: &[u8], input: &[u8]) -> u32 {
+        let bit = |i: usize| key[i / 8] >> (7 - i % 8) & 1;
+        let mut h = 0u32;
+        for (n, b) in input.iter().enumerate() {
+            for j in 0..8 {
+                if b >> (7 - j) & 1 == 1 {
+                    let at = n * 8 + j;
+                    h ^= (0..32).fold(0u32, |w, k| w << 1 | u32::from(bit(at + k)));
+                }
+            }
+        }
+        h
+    }
+
+    /// RSS input: source, destination, then the ports (when `ports`).
+    fn rss_input(src: &[u8], dst: &[u8], ports: Option<(u16, u16)>) -> Vec<u8> {
+        let mut v = [src, dst].concat();
+        if let Some((s, d)) = ports {
+            v.extend_from_slice(&s.to_be_bytes());
+            v.extend_from_slice(&d.to_be_bytes());
+        }
+        v
+    }
+
+    #[test]
+    fn the_rss_key_hashes_both_directions_alike_for_ipv4_and_ipv6() {
+        // 40 bytes (most NICs), 52 (i40e and others).
+        for len in [40, 52] {
+            let key: Vec<u8> = RSS_KEY_WORD.iter().copied().cycle().take(len).collect();
+            let v4 = ([192, 168, 1, 10], [93, 184, 216, 34]);
+            let a: Ipv6Addr = "2001:db8:1::10".parse().unwrap();
+            let b: Ipv6Addr = "2a00:1450:4001:82b::200e".parse().unwrap();
+            for ports in [None, Some((40000, 443)), Some((53, 61000))] {
+                let back = ports.map(|(s, d)| (d, s));
+                assert_eq!(
+                    toeplitz(&key, &rss_input(&v4.0, &v4.1, ports)),
+                    toeplitz(&key, &rss_input(&v4.1, &v4.0, back))
+                );
+                let there = rss_input(&a.octets(), &b.octets(), ports);
+                assert_eq!(
+                    toeplitz(&key, &there),
+                    toeplitz(&key, &rss_input(&b.octets(), &a.octets(), back)),
+                    "IPv6 {ports:?}, {len}-byte key"
+                );
+            }
+        }
+        // The check can fail: a key without the period is not symmetric.
+        let skewed: Vec<u8> = (0..40u8).map(|i| i.wrapping_mul(37) ^ 0x5a).collect();
+        let a = rss_input(&[10, 0, 0, 1], &[10, 0, 0, 2], Some((1000, 80)));
+        let b = rss_input(&[10, 0, 0, 2], &[10, 0, 0, 1], Some((80, 1000)));
+        assert_ne!(toeplitz(&skewed, &a), toeplitz(&skewed, &b));
+    }
 
     #[test]
     fn mac_parse_and_display() {

@@ -148,8 +148,11 @@ pub struct Fib {
     /// The local table's content: own addresses (Local) and subnet broadcasts (Broadcast),
     /// each with the port that owns it (the first, if several do).
     local: FastMap<u32, (AddrType, PortId)>,
-    /// IPv6 routes (main table only) for the appliance's own packets.
+    /// IPv6 routes: the connected prefixes (main table) and static routes of any table.
     routes6: super::v6::Routes6,
+    /// The IPv6 policy rules (`ip -6 rule`), as `rules`: the kernel's two defaults (0 local,
+    /// 32766 main; fib6_rules_net_init adds no default-table rule).
+    rules6: Vec<PolicyRule>,
     /// Changes with every mutation, never repeating in the process: a cached lookup made
     /// under another generation may be stale (`RouteCache`).
     generation: u64,
@@ -191,6 +194,20 @@ impl Fib {
             ],
             local: FastMap::default(),
             routes6: Default::default(),
+            rules6: vec![
+                PolicyRule {
+                    fwmark: 0,
+                    mask: 0,
+                    table: LOCAL_TABLE,
+                    priority: 0,
+                },
+                PolicyRule {
+                    fwmark: 0,
+                    mask: 0,
+                    table: MAIN_TABLE,
+                    priority: 32766,
+                },
+            ],
             generation: next_generation(),
         };
         let mut connected = Vec::new();
@@ -241,23 +258,135 @@ impl Fib {
         dev: Option<PortId>,
         metric: u32,
     ) -> Result<(), super::v6::Route6Error> {
-        self.routes6.add(&self.ports, dst, len, via, dev, metric)?;
-        self.generation = next_generation();
-        Ok(())
+        self.add_route6(dst, len, via, dev, metric, MAIN_TABLE)
+            .map(|_| ())
     }
 
-    /// The port and next hop of an IPv6 destination (connected or static; not link-local).
+    /// Adds a static IPv6 route to `table` (`ip -6 route add`); metric 0 is 1024.
+    pub fn add_route6(
+        &mut self,
+        dst: std::net::Ipv6Addr,
+        len: u8,
+        via: Option<std::net::Ipv6Addr>,
+        dev: Option<PortId>,
+        metric: u32,
+        table: u32,
+    ) -> Result<super::v6::Route6, super::v6::Route6Error> {
+        let r = self
+            .routes6
+            .add_to(&self.ports, dst, len, via, dev, metric, table)?;
+        self.generation = next_generation();
+        Ok(r)
+    }
+
+    /// `ip -6 route replace`: the route of `table` to the prefix with that metric is
+    /// replaced, or the route added.
+    pub fn replace_route6(
+        &mut self,
+        dst: std::net::Ipv6Addr,
+        len: u8,
+        via: Option<std::net::Ipv6Addr>,
+        dev: Option<PortId>,
+        metric: u32,
+        table: u32,
+    ) -> Result<super::v6::Route6, super::v6::Route6Error> {
+        let r = self
+            .routes6
+            .replace(&self.ports, dst, len, via, dev, metric, table)?;
+        self.generation = next_generation();
+        Ok(r)
+    }
+
+    /// `ip -6 route del`: the first static route of `table` to the prefix that agrees with
+    /// the metric, gateway and device given (0 / `None`: any).
+    pub fn remove_route6(
+        &mut self,
+        dst: std::net::Ipv6Addr,
+        len: u8,
+        via: Option<std::net::Ipv6Addr>,
+        dev: Option<PortId>,
+        metric: u32,
+        table: u32,
+    ) -> Option<super::v6::Route6> {
+        self.generation = next_generation();
+        self.routes6.remove(dst, len, via, dev, metric, table)
+    }
+
+    /// The port and next hop of an IPv6 destination in the main table (connected or
+    /// static; not link-local).
     pub fn lookup6(&self, dst: std::net::Ipv6Addr) -> Option<(PortId, std::net::Ipv6Addr)> {
         self.routes6.lookup(&self.ports, dst)
     }
 
-    /// The IPv6 route of `dst`, with its prefix length.
-    pub fn route6(&self, dst: std::net::Ipv6Addr) -> Option<super::v6::Hop6> {
-        self.routes6.lookup_route(&self.ports, dst)
+    /// The IPv6 route of `dst` for a packet with mark `fwmark`, with its prefix length:
+    /// the IPv6 rules in priority order, the first table with a matching route wins
+    /// (fib6_rule_lookup / fib6_rule_action, where a table without one falls through to
+    /// the next rule). The local table is the caller's (`route6_kind`, `ipv6_owner`).
+    /// Allocates nothing.
+    pub fn route6(&self, dst: std::net::Ipv6Addr, fwmark: u32) -> Option<super::v6::Hop6> {
+        self.route6_via(dst, fwmark, None)
+    }
+
+    /// `route6` through `via` only, when given (`flowi6_oif` with RT6_LOOKUP_F_IFACE).
+    pub fn route6_via(
+        &self,
+        dst: std::net::Ipv6Addr,
+        fwmark: u32,
+        via: Option<PortId>,
+    ) -> Option<super::v6::Hop6> {
+        self.table6_for(fwmark, |t| {
+            self.routes6.lookup_route_via(&self.ports, dst, via, t)
+        })
+    }
+
+    /// The first answer of `lookup` over the tables of the IPv6 rules `fwmark` matches,
+    /// in priority order (the local table skipped).
+    fn table6_for<T>(&self, fwmark: u32, lookup: impl Fn(u32) -> Option<T>) -> Option<T> {
+        self.rules6
+            .iter()
+            .filter(|r| r.table != LOCAL_TABLE && r.matches(fwmark))
+            .find_map(|r| lookup(r.table))
+    }
+
+    /// The kernel's priority for an IPv6 rule added without one (`default_rule_priority`
+    /// over the IPv6 rules).
+    pub fn default_rule_priority6(&self) -> u32 {
+        match self.rules6.get(1) {
+            Some(r) if r.priority != 0 => r.priority - 1,
+            _ => 0,
+        }
+    }
+
+    /// Adds an IPv6 policy rule after every rule of lower or equal priority.
+    pub fn add_rule6(&mut self, rule: PolicyRule) -> Result<(), RouteError> {
+        if rule.table == 0 {
+            return Err(RouteError::BadTable(rule.table));
+        }
+        self.generation = next_generation();
+        let at = self.rules6.partition_point(|r| r.priority <= rule.priority);
+        self.rules6.insert(at, rule);
+        Ok(())
+    }
+
+    /// Removes the first IPv6 rule equal to `rule`; false if there is none.
+    pub fn remove_rule6(&mut self, rule: &PolicyRule) -> bool {
+        self.generation = next_generation();
+        match self.rules6.iter().position(|r| r == rule) {
+            Some(i) => {
+                self.rules6.remove(i);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The IPv6 rules in evaluation order, the default ones included (`ip -6 rule show`).
+    pub fn rules6(&self) -> &[PolicyRule] {
+        &self.rules6
     }
 
     /// What the kernel's IPv6 route lookup (ip6_route_output: the local table, then the
-    /// main one) finds for `addr`, through `via` only when given (`flowi6_oif` with
+    /// tables of the IPv6 rules for mark 0) finds for `addr`, through `via` only when given (`flowi6_oif` with
     /// RT6_LOOKUP_F_IFACE); `None`: no route (the null entry, -ENETUNREACH). Each IPv6
     /// port has fe80::/64 and ff00::/8 routes, as Linux adds them.
     pub fn route6_kind(
@@ -288,7 +417,7 @@ impl Fib {
             let in_fe80_64 = addr.segments()[1..4] == [0, 0, 0];
             return (any_port && in_fe80_64).then_some(Route6Kind::Unicast { anycast_dst: false });
         }
-        let hop = self.routes6.lookup_route_via(&self.ports, addr, via)?;
+        let hop = self.route6_via(addr, 0, via)?;
         let host_bits = u128::MAX
             .checked_shr(u32::from(hop.prefix_len))
             .unwrap_or(0);
@@ -296,17 +425,21 @@ impl Fib {
         Some(Route6Kind::Unicast { anycast_dst })
     }
 
-    /// The IPv6 routes of the longest prefix holding `dst`: the port of the one the
-    /// kernel's rt6_device_match picks (`Routes6::leaf_port`).
+    /// The IPv6 routes of the longest prefix holding `dst` in the table the rules pick
+    /// for `fwmark`: the port of the one the kernel's rt6_device_match picks
+    /// (`Routes6::leaf_port`).
     pub fn leaf_port6(
         &self,
         dst: std::net::Ipv6Addr,
+        fwmark: u32,
         prefer: impl Fn(PortId) -> bool,
     ) -> Option<PortId> {
-        self.routes6.leaf_port(&self.ports, dst, prefer)
+        self.table6_for(fwmark, |t| {
+            self.routes6.leaf_port(&self.ports, dst, t, &prefer)
+        })
     }
 
-    /// The static IPv6 routes, in configuration order.
+    /// The static IPv6 routes of every table, in the order they were added.
     pub fn routes6(&self) -> &[super::v6::Route6] {
         self.routes6.statics()
     }
@@ -872,5 +1005,93 @@ mod tests {
         assert!(f.is_local_or_broadcast(ip("192.168.1.1")));
         assert!(f.is_local_or_broadcast(ip("192.168.1.255")));
         assert!(!f.is_local_or_broadcast(ip("8.8.8.8")));
+    }
+
+    #[test]
+    fn ipv6_policy_routing_by_fwmark() {
+        use std::net::Ipv6Addr;
+        let a = |s: &str| s.parse::<Ipv6Addr>().unwrap();
+        let mut f = fib();
+        let mut ports = f.ports().clone();
+        ports.set_ipv6(LAN, vec![(a("2001:db8:1::1"), 64)]);
+        ports.set_ipv6(WAN, vec![(a("2001:db8:ff::1"), 64)]);
+        f = Fib::new(ports);
+        let shown = |f: &Fib| -> Vec<String> { f.rules6().iter().map(|r| r.to_string()).collect() };
+        assert_eq!(
+            shown(&f),
+            ["0:\tfrom all lookup local", "32766:\tfrom all lookup main"],
+            "IPv6 has no default-table rule"
+        );
+        f.add_route6(a("::"), 0, Some(a("2001:db8:ff::fe")), None, 0, MAIN_TABLE)
+            .unwrap();
+        f.add_route6(a("::"), 0, Some(a("2001:db8:1::fe")), None, 0, 100)
+            .unwrap();
+        let gw = |f: &Fib, mark| f.route6(a("2001:db8:77::5"), mark).unwrap().next_hop;
+        assert_eq!(gw(&f, 1), a("2001:db8:ff::fe"), "no rule yet");
+        let prio = f.default_rule_priority6();
+        assert_eq!(prio, 32765);
+        let rule = PolicyRule {
+            fwmark: 1,
+            mask: 0xff,
+            table: 100,
+            priority: prio,
+        };
+        let g = f.generation();
+        f.add_rule6(rule).unwrap();
+        assert_ne!(f.generation(), g);
+        assert_eq!(gw(&f, 1), a("2001:db8:1::fe"));
+        assert_eq!(gw(&f, 0x301), a("2001:db8:1::fe"), "bits outside the mask");
+        assert_eq!(gw(&f, 2), a("2001:db8:ff::fe"));
+        assert_eq!(gw(&f, 0), a("2001:db8:ff::fe"));
+        // The IPv4 rules are another list.
+        assert_eq!(f.rules().len(), 3);
+        assert_eq!(f.lookup(ip("8.8.8.8"), 1), None);
+        // A table without a matching route falls through to the next rule.
+        f.remove_route6(a("::"), 0, None, None, 0, 100).unwrap();
+        f.add_route6(a("2001:db8:50::"), 48, None, Some(WAN), 0, 100)
+            .unwrap();
+        assert_eq!(gw(&f, 1), a("2001:db8:ff::fe"));
+        assert_eq!(
+            f.route6(a("2001:db8:50::9"), 1).unwrap().port,
+            WAN,
+            "the table's own route"
+        );
+        assert_eq!(
+            f.route6(a("2001:db8:50::9"), 0).unwrap().port,
+            WAN,
+            "main's default"
+        );
+        assert_eq!(
+            f.route6(a("2001:db8:50::9"), 0).unwrap().next_hop,
+            a("2001:db8:ff::fe")
+        );
+        assert_eq!(
+            shown(&f),
+            [
+                "0:\tfrom all lookup local",
+                "32765:\tfrom all fwmark 0x1/0xff lookup 100",
+                "32766:\tfrom all lookup main"
+            ]
+        );
+        // Without main's rule only marked packets have a route.
+        assert!(f.remove_rule6(&PolicyRule {
+            fwmark: 0,
+            mask: 0,
+            table: MAIN_TABLE,
+            priority: 32766
+        }));
+        assert_eq!(f.route6(a("2001:db8:77::5"), 0), None);
+        assert_eq!(f.route6(a("2001:db8:50::9"), 1).unwrap().port, WAN);
+        assert!(f.remove_rule6(&rule));
+        assert_eq!(f.route6(a("2001:db8:50::9"), 1), None);
+        assert_eq!(
+            f.add_rule6(PolicyRule {
+                fwmark: 0,
+                mask: 0,
+                table: 0,
+                priority: 5
+            }),
+            Err(RouteError::BadTable(0))
+        );
     }
 }

@@ -11,7 +11,6 @@ pub use crate::port::{PortId, PortInfo, PortTable};
 pub use cache::RouteCache;
 pub use fib::{AddrType, Fib, NextHop, PolicyRule};
 pub use prefix::{mask, parse_cidr, Prefix, PrefixError};
-pub(crate) use table::FastMap;
 pub use table::{RouteTable, U32Hasher};
 
 use std::fmt;

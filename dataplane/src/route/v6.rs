@@ -1,14 +1,16 @@
 //! IPv6 routes: the connected prefixes of the ports'
-//! configured addresses and static `[[route]]`s of the main table, longest prefix first.
-//! Forwarded packets and the appliance's own take the same longest-prefix match, a scan of
-//! the connected prefixes and static routes sized for the tens of routes a gateway
-//! configures (no allocation per lookup).
+//! configured addresses (main table) and static routes of any table, longest prefix first.
+//! Forwarded packets and the appliance's own take the same longest-prefix match in the
+//! table the policy rules pick (`Fib::route6`), a scan of the connected prefixes and
+//! static routes sized for the tens of routes a gateway configures (no allocation per
+//! lookup).
 
 use std::net::Ipv6Addr;
 
+use super::MAIN_TABLE;
 use crate::port::{is_link_local6, PortId, PortTable};
 
-/// A static IPv6 route (`ip -6 route add DST/LEN [via GW] [dev DEV] [metric M]`).
+/// A static IPv6 route (`ip -6 route add DST/LEN [via GW] [dev DEV] [metric M] [table T]`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Route6 {
     /// The network (host bits clear).
@@ -17,7 +19,12 @@ pub struct Route6 {
     pub via: Option<Ipv6Addr>,
     pub dev: PortId,
     pub metric: u32,
+    pub table: u32,
 }
+
+/// The kernel's metric for an IPv6 route added without one (or with 0): IP6_RT_PRIO_USER,
+/// as ip6_route_info_create sets it.
+pub const USER_METRIC: u32 = 1024;
 
 /// Why a static IPv6 route was refused (iproute2's wording where it has one).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,8 +35,12 @@ pub enum Route6Error {
     InvalidGateway(Ipv6Addr),
     /// The gateway is one of the appliance's addresses.
     LocalGateway(Ipv6Addr),
-    /// Same destination and metric already there.
+    /// Same destination and metric already in that table.
     Exists(Ipv6Addr, u8, u32),
+    /// Table 0 (RT_TABLE_UNSPEC) or the local table (its routes are the addresses').
+    BadTable(u32),
+    /// The device is not a port.
+    UnknownPort(PortId),
     /// Neither a gateway nor a device.
     NoDevice,
     /// The device has no IPv6 (MTU below 1280).
@@ -56,6 +67,8 @@ impl std::fmt::Display for Route6Error {
                 )
             }
             Route6Error::NoDevice => write!(f, "needs a gateway (via) or a device (dev)"),
+            Route6Error::BadTable(t) => write!(f, "invalid routing table {t}"),
+            Route6Error::UnknownPort(p) => write!(f, "unknown port {p}"),
             Route6Error::NoIpv6(p) => write!(f, "{p} has no IPv6 (MTU below 1280)"),
         }
     }
@@ -90,7 +103,7 @@ impl Routes6 {
         &self.statics
     }
 
-    /// Adds a static route, its device found from the gateway when not named.
+    /// Adds a static route to the main table (`add_to` with MAIN_TABLE).
     pub fn add(
         &mut self,
         ports: &PortTable,
@@ -100,6 +113,30 @@ impl Routes6 {
         dev: Option<PortId>,
         metric: u32,
     ) -> Result<(), Route6Error> {
+        self.add_to(ports, dst, len, via, dev, metric, MAIN_TABLE)
+            .map(|_| ())
+    }
+
+    /// The route `add_to` would add, checked: its device found from the gateway when not
+    /// named, metric 0 made USER_METRIC (ip6_route_info_create).
+    #[allow(clippy::too_many_arguments)]
+    pub fn check(
+        ports: &PortTable,
+        dst: Ipv6Addr,
+        len: u8,
+        via: Option<Ipv6Addr>,
+        dev: Option<PortId>,
+        metric: u32,
+        table: u32,
+    ) -> Result<Route6, Route6Error> {
+        if table == 0 || table == super::LOCAL_TABLE {
+            return Err(Route6Error::BadTable(table));
+        }
+        if let Some(d) = dev {
+            if ports.get(d).is_none() {
+                return Err(Route6Error::UnknownPort(d));
+            }
+        }
         let dst = Ipv6Addr::from(u128::from(dst) & mask(len));
         let dev = match (via, dev) {
             (None, None) => return Err(Route6Error::NoDevice),
@@ -119,49 +156,124 @@ impl Routes6 {
         if !ports.get(dev).is_some_and(|p| p.ipv6_enabled()) {
             return Err(Route6Error::NoIpv6(dev));
         }
-        if self
-            .statics
-            .iter()
-            .any(|r| r.dst == dst && r.len == len && r.metric == metric)
-        {
-            return Err(Route6Error::Exists(dst, len, metric));
-        }
-        self.statics.push(Route6 {
+        Ok(Route6 {
             dst,
             len,
             via,
             dev,
-            metric,
-        });
-        Ok(())
+            metric: if metric == 0 { USER_METRIC } else { metric },
+            table,
+        })
     }
 
-    /// The port and next hop for `dst` (`lookup_route` without the prefix length).
+    /// Adds a static route to `table` (`ip -6 route add`): File exists when one to the
+    /// same prefix with the same metric is there.
+    #[allow(clippy::too_many_arguments)]
+    pub fn add_to(
+        &mut self,
+        ports: &PortTable,
+        dst: Ipv6Addr,
+        len: u8,
+        via: Option<Ipv6Addr>,
+        dev: Option<PortId>,
+        metric: u32,
+        table: u32,
+    ) -> Result<Route6, Route6Error> {
+        let route = Self::check(ports, dst, len, via, dev, metric, table)?;
+        if self.position(&route).is_some() {
+            return Err(Route6Error::Exists(route.dst, len, route.metric));
+        }
+        self.statics.push(route);
+        Ok(route)
+    }
+
+    /// `ip -6 route replace`: the route to the same prefix with the same metric in that
+    /// table is replaced in place (fib6_add_rt2node with NLM_F_REPLACE), else it is added.
+    #[allow(clippy::too_many_arguments)]
+    pub fn replace(
+        &mut self,
+        ports: &PortTable,
+        dst: Ipv6Addr,
+        len: u8,
+        via: Option<Ipv6Addr>,
+        dev: Option<PortId>,
+        metric: u32,
+        table: u32,
+    ) -> Result<Route6, Route6Error> {
+        let route = Self::check(ports, dst, len, via, dev, metric, table)?;
+        match self.position(&route) {
+            Some(i) => self.statics[i] = route,
+            None => self.statics.push(route),
+        }
+        Ok(route)
+    }
+
+    fn position(&self, route: &Route6) -> Option<usize> {
+        self.statics.iter().position(|r| {
+            (r.dst, r.len, r.metric, r.table) == (route.dst, route.len, route.metric, route.table)
+        })
+    }
+
+    /// `ip -6 route del`: the first route of `table` to the prefix whose metric, gateway
+    /// and device agree with those given (0 / `None`: any), as ip6_route_del matches.
+    pub fn remove(
+        &mut self,
+        dst: Ipv6Addr,
+        len: u8,
+        via: Option<Ipv6Addr>,
+        dev: Option<PortId>,
+        metric: u32,
+        table: u32,
+    ) -> Option<Route6> {
+        let i = self.statics.iter().position(|r| {
+            r.table == table
+                && (r.dst, r.len) == (dst, len)
+                && (metric == 0 || r.metric == metric)
+                && via.is_none_or(|v| r.via == Some(v))
+                && dev.is_none_or(|d| r.dev == d)
+        })?;
+        Some(self.statics.remove(i))
+    }
+
+    /// Whether `table` has a static route (the main table always has the connected ones).
+    pub fn has_table(&self, table: u32) -> bool {
+        self.statics.iter().any(|r| r.table == table)
+    }
+
+    /// The port and next hop for `dst` in the main table (`lookup_route` without the
+    /// prefix length).
     pub fn lookup(&self, ports: &PortTable, dst: Ipv6Addr) -> Option<(PortId, Ipv6Addr)> {
         self.lookup_route(ports, dst).map(|h| (h.port, h.next_hop))
     }
 
-    /// The route for `dst`: the longest match among the connected prefixes and the static
-    /// routes (a connected prefix first on a tie, then the lower metric, then the first
-    /// configured). Link-local and multicast destinations are not routed (their port is
-    /// the caller's to know). Allocates nothing: it runs per forwarded packet.
+    /// The main table's route for `dst` (`lookup_route_via` without a port).
     pub fn lookup_route(&self, ports: &PortTable, dst: Ipv6Addr) -> Option<Hop6> {
-        self.lookup_route_via(ports, dst, None)
+        self.lookup_route_via(ports, dst, None, MAIN_TABLE)
     }
 
-    /// `lookup_route` through `via` only, when given: the kernel's lookup with
-    /// `flowi6_oif` and RT6_LOOKUP_F_IFACE, where a shorter prefix through the port wins
-    /// over a longer one elsewhere.
+    /// The route for `dst` in `table`: the longest match among the connected prefixes (main
+    /// table only) and the table's static routes (a connected prefix first on a tie, then
+    /// the lower metric, then the first configured), through `via` only when given (the
+    /// kernel's lookup with `flowi6_oif` and RT6_LOOKUP_F_IFACE, where a shorter prefix
+    /// through the port wins over a longer one elsewhere). Link-local and multicast
+    /// destinations are not routed (their port is the caller's to know). Allocates
+    /// nothing: it runs per forwarded packet.
     pub fn lookup_route_via(
         &self,
         ports: &PortTable,
         dst: Ipv6Addr,
         via: Option<PortId>,
+        table: u32,
     ) -> Option<Hop6> {
         if is_link_local6(dst) || dst.is_multicast() {
             return None;
         }
-        let mut best = connected_via(ports, dst, via).map(|(port, len)| {
+        let connected = if table == MAIN_TABLE {
+            connected_via(ports, dst, via)
+        } else {
+            None
+        };
+        let mut best = connected.map(|(port, len)| {
             (
                 (len, 1u8, 0u32),
                 Hop6 {
@@ -175,6 +287,7 @@ impl Routes6 {
         let statics = self
             .statics
             .iter()
+            .filter(|r| r.table == table)
             .filter(|r| via.is_none_or(|v| v == r.dev) && within(dst, r.dst, r.len));
         for r in statics {
             let key = (r.len, 0u8, u32::MAX - r.metric);
@@ -192,20 +305,21 @@ impl Routes6 {
         best.map(|(_, h)| h)
     }
 
-    /// The port of the route rt6_device_match picks among those of the longest prefix
-    /// holding `dst` (the kernel's fib6 leaf, in `lookup_route`'s order): the first whose
-    /// port `prefer` takes, else the first. `None`: no route.
+    /// The port of the route rt6_device_match picks among those of `table`'s longest
+    /// prefix holding `dst` (the kernel's fib6 leaf, in `lookup_route_via`'s order): the
+    /// first whose port `prefer` takes, else the first. `None`: no route.
     pub fn leaf_port(
         &self,
         ports: &PortTable,
         dst: Ipv6Addr,
+        table: u32,
         prefer: impl Fn(PortId) -> bool,
     ) -> Option<PortId> {
-        let len = self.lookup_route(ports, dst)?.prefix_len;
+        let len = self.lookup_route_via(ports, dst, None, table)?.prefix_len;
         // Connected prefixes in port order first, then statics by metric, then order.
         let connected = ports
             .iter()
-            .filter(|p| p.ipv6_enabled())
+            .filter(|p| p.ipv6_enabled() && table == MAIN_TABLE)
             .filter(|p| {
                 p.addresses6
                     .iter()
@@ -216,7 +330,7 @@ impl Routes6 {
             .statics
             .iter()
             .enumerate()
-            .filter(|(_, r)| r.len == len && within(dst, r.dst, r.len))
+            .filter(|(_, r)| r.table == table && r.len == len && within(dst, r.dst, r.len))
             .map(|(i, r)| ((1u8, r.metric, i), r.dev));
         let mut first: Option<((u8, u32, usize), PortId)> = None;
         let mut preferred: Option<((u8, u32, usize), PortId)> = None;
@@ -378,5 +492,88 @@ mod tests {
         assert_eq!(network6(a("2001:db8::1"), 64), None);
         assert_eq!(network6(a("2001:db8::"), 64), Some(a("2001:db8::")));
         assert_eq!(network6(a("2001:db8::"), 129), None);
+    }
+
+    #[test]
+    fn tables_hold_their_own_routes() {
+        let p = ports();
+        let mut r = Routes6::default();
+        let (lan, wan) = (PortId(0), PortId(1));
+        r.add_to(&p, a("::"), 0, Some(a("2001:db8:1::fe")), None, 0, 10)
+            .unwrap();
+        assert_eq!(r.statics()[0].metric, USER_METRIC, "metric 0 is 1024");
+        assert_eq!(r.lookup(&p, a("2001:db8:77::5")), None, "not in main");
+        let hop = |r: &Routes6, d: &str, t| r.lookup_route_via(&p, a(d), None, t);
+        assert_eq!(hop(&r, "2001:db8:77::5", 10).unwrap().port, lan);
+        assert_eq!(
+            hop(&r, "2001:db8:ff::5", 10).unwrap().next_hop,
+            a("2001:db8:1::fe"),
+            "connected prefixes are main's only"
+        );
+        // The same prefix and metric in another table is no clash.
+        r.add_to(
+            &p,
+            a("::"),
+            0,
+            Some(a("2001:db8:ff::fe")),
+            None,
+            1024,
+            MAIN_TABLE,
+        )
+        .unwrap();
+        assert!(matches!(
+            r.add_to(
+                &p,
+                a("::"),
+                0,
+                Some(a("2001:db8:ff::fd")),
+                None,
+                1024,
+                MAIN_TABLE
+            ),
+            Err(Route6Error::Exists(..))
+        ));
+        // replace swaps the route with that metric in place, or adds.
+        r.replace(
+            &p,
+            a("::"),
+            0,
+            Some(a("2001:db8:ff::fd")),
+            None,
+            1024,
+            MAIN_TABLE,
+        )
+        .unwrap();
+        assert_eq!(r.statics().len(), 2);
+        assert_eq!(
+            hop(&r, "2001:db8:77::5", MAIN_TABLE).unwrap().next_hop,
+            a("2001:db8:ff::fd")
+        );
+        r.replace(&p, a("2001:db8:9::"), 48, None, Some(wan), 5, 10)
+            .unwrap();
+        assert_eq!(r.statics().len(), 3);
+        assert_eq!(hop(&r, "2001:db8:9::1", 10).unwrap().port, wan);
+        // del: the metric, gateway and device narrow it when given.
+        assert_eq!(r.remove(a("::"), 0, None, None, 0, 20), None);
+        assert_eq!(
+            r.remove(a("::"), 0, Some(a("2001:db8:1::fe")), None, 0, MAIN_TABLE),
+            None
+        );
+        let gone = r.remove(a("::"), 0, None, None, 0, 10).unwrap();
+        assert_eq!((gone.table, gone.dev), (10, lan));
+        assert_eq!(hop(&r, "2001:db8:77::5", 10), None);
+        assert!(r.has_table(10) && !r.has_table(20));
+        assert_eq!(
+            r.add_to(&p, a("::"), 0, None, Some(lan), 1, 0),
+            Err(Route6Error::BadTable(0))
+        );
+        assert_eq!(
+            r.add_to(&p, a("::"), 0, None, Some(lan), 1, 255),
+            Err(Route6Error::BadTable(255))
+        );
+        assert_eq!(
+            r.add_to(&p, a("::"), 0, None, Some(PortId(7)), 1, 10),
+            Err(Route6Error::UnknownPort(PortId(7)))
+        );
     }
 }

@@ -8,18 +8,76 @@ use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::str::FromStr;
 
-/// `count` consecutive IPv4 addresses from `first`.
+/// An address family the generator counts over: its addresses as integers, so that one
+/// range, tuple and spec type serves IPv4 and IPv6.
+pub trait FlowAddr: Copy + Eq + fmt::Display + FromStr {
+    /// Address width in bits.
+    const BITS: u32;
+    /// The shortest prefix a `/LEN` range may have: at most 2^31 addresses fit the count.
+    const MIN_PREFIX: u32;
+    /// How an error names the family's ranges ("address range", "IPv6 address range").
+    const RANGE_NAME: &'static str;
+    /// The accepted spellings, for errors.
+    const SYNTAX: &'static str;
+    fn to_bits(self) -> u128;
+    /// The address of the low `BITS` bits of `v`.
+    fn from_bits(v: u128) -> Self;
+    /// `self + off`, wrapping within the family's address space.
+    fn offset(self, off: u64) -> Self;
+}
+
+impl FlowAddr for Ipv4Addr {
+    const BITS: u32 = 32;
+    const MIN_PREFIX: u32 = 8;
+    const RANGE_NAME: &'static str = "address range";
+    const SYNTAX: &'static str = "expected A.B.C.D, A.B.C.D-A.B.C.D or A.B.C.D/LEN";
+    fn to_bits(self) -> u128 {
+        u128::from(u32::from(self))
+    }
+    fn from_bits(v: u128) -> Self {
+        Ipv4Addr::from(v as u32)
+    }
+    #[inline]
+    fn offset(self, off: u64) -> Self {
+        Ipv4Addr::from(u32::from(self).wrapping_add(off as u32))
+    }
+}
+
+impl FlowAddr for Ipv6Addr {
+    const BITS: u32 = 128;
+    // /96 would be 2^32 addresses, one more than the count holds.
+    const MIN_PREFIX: u32 = 97;
+    const RANGE_NAME: &'static str = "IPv6 address range";
+    const SYNTAX: &'static str = "expected ADDR, ADDR-ADDR or ADDR/LEN";
+    fn to_bits(self) -> u128 {
+        u128::from(self)
+    }
+    fn from_bits(v: u128) -> Self {
+        Ipv6Addr::from(v)
+    }
+    #[inline]
+    fn offset(self, off: u64) -> Self {
+        Ipv6Addr::from(u128::from(self).wrapping_add(u128::from(off)))
+    }
+}
+
+/// `count` addresses from `first`, `step` apart (counted in the low bits).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct AddrRange {
-    pub first: Ipv4Addr,
+pub struct AddrRangeOf<A> {
+    pub first: A,
     pub count: u32,
     /// Distance between consecutive addresses (1: every address).
     pub step: u32,
 }
 
-impl AddrRange {
-    pub fn single(a: Ipv4Addr) -> AddrRange {
-        AddrRange {
+/// `count` IPv4 addresses from `first`.
+pub type AddrRange = AddrRangeOf<Ipv4Addr>;
+/// `count` IPv6 addresses from `first`.
+pub type AddrRange6 = AddrRangeOf<Ipv6Addr>;
+
+impl<A: FlowAddr> AddrRangeOf<A> {
+    pub fn single(a: A) -> Self {
+        AddrRangeOf {
             first: a,
             count: 1,
             step: 1,
@@ -27,38 +85,42 @@ impl AddrRange {
     }
 
     /// `count` addresses from `first`, `step` apart (e.g. one per /24 with 256).
-    pub fn strided(first: Ipv4Addr, count: u32, step: u32) -> AddrRange {
-        AddrRange {
+    pub fn strided(first: A, count: u32, step: u32) -> Self {
+        AddrRangeOf {
             first,
             count,
             step: step.max(1),
         }
     }
 
-    fn nth(&self, i: u32) -> Ipv4Addr {
-        Ipv4Addr::from(u32::from(self.first).wrapping_add(i.wrapping_mul(self.step)))
+    #[inline]
+    fn nth(&self, i: u32) -> A {
+        self.first.offset(u64::from(i) * u64::from(self.step))
     }
 }
 
-impl FromStr for AddrRange {
+impl<A: FlowAddr> FromStr for AddrRangeOf<A> {
     type Err = String;
 
-    /// `10.0.0.1`, `10.0.0.1-10.0.0.200` or `10.0.0.0/24` (every address of the prefix).
+    /// `ADDR`, `ADDR-ADDR` or `ADDR/LEN` (every address of the prefix): `10.0.0.0/24`,
+    /// `2001:db8::1-2001:db8::ff`. At most 2^32 addresses.
     fn from_str(s: &str) -> Result<Self, String> {
-        let bad = |why: &str| format!("bad address range `{s}`: {why}");
+        let bad = |why: &str| format!("bad {} `{s}`: {why}", A::RANGE_NAME);
         let ip = |t: &str| {
             t.trim()
-                .parse::<Ipv4Addr>()
-                .map_err(|_| bad("expected A.B.C.D, A.B.C.D-A.B.C.D or A.B.C.D/LEN"))
+                .parse::<A>()
+                .map(A::to_bits)
+                .map_err(|_| bad(A::SYNTAX))
         };
         if let Some((a, b)) = s.split_once('-') {
-            let (a, b) = (u32::from(ip(a)?), u32::from(ip(b)?));
-            if b < a {
-                return Err(bad("the last address is below the first"));
-            }
-            return Ok(AddrRange {
-                first: Ipv4Addr::from(a),
-                count: (b - a).saturating_add(1),
+            let (a, b) = (ip(a)?, ip(b)?);
+            let n = b
+                .checked_sub(a)
+                .ok_or_else(|| bad("the last address is below the first"))?;
+            let count = u32::try_from(n + 1).map_err(|_| bad("more than 2^32 addresses"))?;
+            return Ok(AddrRangeOf {
+                first: A::from_bits(a),
+                count,
                 step: 1,
             });
         }
@@ -66,16 +128,22 @@ impl FromStr for AddrRange {
             let len: u32 = len
                 .parse()
                 .ok()
-                .filter(|l| (8..=32).contains(l))
-                .ok_or_else(|| bad("prefix length must be 8..32"))?;
-            let mask = u32::MAX.checked_shl(32 - len).unwrap_or(0);
-            return Ok(AddrRange {
-                first: Ipv4Addr::from(u32::from(ip(a)?) & mask),
-                count: 1u32 << (32 - len),
+                .filter(|l| (A::MIN_PREFIX..=A::BITS).contains(l))
+                .ok_or_else(|| {
+                    bad(&format!(
+                        "prefix length must be {}..{}",
+                        A::MIN_PREFIX,
+                        A::BITS
+                    ))
+                })?;
+            let mask = u128::MAX.checked_shl(A::BITS - len).unwrap_or(0);
+            return Ok(AddrRangeOf {
+                first: A::from_bits(ip(a)? & mask),
+                count: 1u32 << (A::BITS - len),
                 step: 1,
             });
         }
-        Ok(AddrRange::single(ip(s)?))
+        Ok(AddrRangeOf::single(A::from_bits(ip(s)?)))
     }
 }
 
@@ -130,33 +198,42 @@ pub enum Order {
 
 /// The addresses and ports of one flow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct FlowTuple {
-    pub src: Ipv4Addr,
-    pub dst: Ipv4Addr,
+pub struct FlowTupleOf<A> {
+    pub src: A,
+    pub dst: A,
     pub sport: u16,
     pub dport: u16,
 }
 
-impl fmt::Display for FlowTuple {
+pub type FlowTuple = FlowTupleOf<Ipv4Addr>;
+pub type FlowTuple6 = FlowTupleOf<Ipv6Addr>;
+
+impl<A: FlowAddr> fmt::Display for FlowTupleOf<A> {
+    /// `10.0.0.1:100 -> 198.19.0.1:9`, `[2001:db8::1]:100 -> [2001:db8::2]:53`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}:{} -> {}:{}",
-            self.src, self.sport, self.dst, self.dport
-        )
+        let (src, sport, dst, dport) = (self.src, self.sport, self.dst, self.dport);
+        if A::BITS == 32 {
+            write!(f, "{src}:{sport} -> {dst}:{dport}")
+        } else {
+            write!(f, "[{src}]:{sport} -> [{dst}]:{dport}")
+        }
     }
 }
 
 /// What the generator varies.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FlowSpec {
-    pub src: AddrRange,
-    pub dst: AddrRange,
+pub struct FlowSpecOf<A> {
+    pub src: AddrRangeOf<A>,
+    pub dst: AddrRangeOf<A>,
     pub sport: PortRange,
     pub dport: PortRange,
     pub flows: u32,
     pub order: Order,
 }
+
+pub type FlowSpec = FlowSpecOf<Ipv4Addr>;
+/// `FlowSpec` over IPv6 ranges (the same mixed-radix order).
+pub type FlowSpec6 = FlowSpecOf<Ipv6Addr>;
 
 impl Default for FlowSpec {
     /// One flow 198.18.0.1:1024 -> 198.19.0.1:9 (RFC 2544's benchmarking addresses).
@@ -172,35 +249,51 @@ impl Default for FlowSpec {
     }
 }
 
-impl FlowSpec {
-    /// How many distinct tuples the ranges hold (saturating).
-    pub fn capacity(&self) -> u64 {
-        capacity([
+impl<A: FlowAddr> FlowSpecOf<A> {
+    fn counts(&self) -> [u32; 4] {
+        [
             self.src.count,
             self.sport.count,
             self.dst.count,
             self.dport.count,
-        ])
+        ]
+    }
+
+    /// How many distinct tuples the ranges hold (saturating).
+    pub fn capacity(&self) -> u64 {
+        self.counts()
+            .iter()
+            .fold(1u64, |acc, &c| acc.saturating_mul(u64::from(c)))
     }
 
     /// Refuses zero flows, empty ranges and more flows than distinct tuples.
     pub fn validate(&self) -> Result<(), String> {
-        validate(self.flows, self.capacity())
+        let (flows, capacity) = (self.flows, self.capacity());
+        if flows == 0 {
+            return Err("flows must be at least 1".into());
+        }
+        if capacity == 0 {
+            return Err("an address or port range is empty".into());
+        }
+        if u64::from(flows) > capacity {
+            return Err(format!(
+                "{flows} flows asked for, but the address and port ranges hold only {capacity} distinct tuples"
+            ));
+        }
+        Ok(())
     }
 
-    /// The tuple of flow `i` (taken modulo `flows`).
-    pub fn tuple(&self, i: u32) -> FlowTuple {
+    /// The tuple of flow `i` (taken modulo `flows`): its digit in each range, source
+    /// address fastest.
+    #[inline]
+    pub fn tuple(&self, i: u32) -> FlowTupleOf<A> {
         let mut r = i % self.flows.max(1);
-        let mut digit = |n: u32| {
+        let [s, sp, d, dp] = self.counts().map(|n| {
             let d = r % n.max(1);
             r /= n.max(1);
             d
-        };
-        let s = digit(self.src.count);
-        let sp = digit(self.sport.count);
-        let d = digit(self.dst.count);
-        let dp = digit(self.dport.count);
-        FlowTuple {
+        });
+        FlowTupleOf {
             src: self.src.nth(s),
             dst: self.dst.nth(d),
             sport: self.sport.nth(sp),
@@ -252,172 +345,6 @@ impl FlowPicker {
             }
         }
     }
-}
-
-/// `count` IPv6 addresses from `first`, `step` apart (counted in the low bits).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct AddrRange6 {
-    pub first: Ipv6Addr,
-    pub count: u32,
-    pub step: u32,
-}
-
-impl AddrRange6 {
-    pub fn single(a: Ipv6Addr) -> AddrRange6 {
-        AddrRange6 {
-            first: a,
-            count: 1,
-            step: 1,
-        }
-    }
-
-    fn nth(&self, i: u32) -> Ipv6Addr {
-        let off = u128::from(i) * u128::from(self.step);
-        Ipv6Addr::from(u128::from(self.first).wrapping_add(off))
-    }
-}
-
-impl FromStr for AddrRange6 {
-    type Err = String;
-
-    /// `2001:db8::1`, `2001:db8::1-2001:db8::ff` or `2001:db8::/112` (at most 2^32
-    /// addresses: prefix length 96..128).
-    fn from_str(s: &str) -> Result<Self, String> {
-        let bad = |why: &str| format!("bad IPv6 address range `{s}`: {why}");
-        let ip = |t: &str| {
-            t.trim()
-                .parse::<Ipv6Addr>()
-                .map_err(|_| bad("expected ADDR, ADDR-ADDR or ADDR/LEN"))
-        };
-        if let Some((a, b)) = s.split_once('-') {
-            let (a, b) = (u128::from(ip(a)?), u128::from(ip(b)?));
-            let n = b
-                .checked_sub(a)
-                .ok_or_else(|| bad("the last address is below the first"))?;
-            let count = u32::try_from(n + 1).map_err(|_| bad("more than 2^32 addresses"))?;
-            return Ok(AddrRange6 {
-                first: Ipv6Addr::from(a),
-                count,
-                step: 1,
-            });
-        }
-        if let Some((a, len)) = s.split_once('/') {
-            // /96 would be 2^32 addresses, one more than the count holds.
-            let len: u32 = len
-                .parse()
-                .ok()
-                .filter(|l| (97..=128).contains(l))
-                .ok_or_else(|| bad("prefix length must be 97..128"))?;
-            let mask = u128::MAX.checked_shl(128 - len).unwrap_or(0);
-            return Ok(AddrRange6 {
-                first: Ipv6Addr::from(u128::from(ip(a)?) & mask),
-                count: 1u32 << (128 - len),
-                step: 1,
-            });
-        }
-        Ok(AddrRange6::single(ip(s)?))
-    }
-}
-
-/// The addresses and ports of one IPv6 flow.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct FlowTuple6 {
-    pub src: Ipv6Addr,
-    pub dst: Ipv6Addr,
-    pub sport: u16,
-    pub dport: u16,
-}
-
-impl fmt::Display for FlowTuple6 {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "[{}]:{} -> [{}]:{}",
-            self.src, self.sport, self.dst, self.dport
-        )
-    }
-}
-
-/// `FlowSpec` over IPv6 ranges (the same mixed-radix order).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FlowSpec6 {
-    pub src: AddrRange6,
-    pub dst: AddrRange6,
-    pub sport: PortRange,
-    pub dport: PortRange,
-    pub flows: u32,
-    pub order: Order,
-}
-
-impl FlowSpec6 {
-    /// How many distinct tuples the ranges hold (saturating).
-    pub fn capacity(&self) -> u64 {
-        capacity([
-            self.src.count,
-            self.sport.count,
-            self.dst.count,
-            self.dport.count,
-        ])
-    }
-
-    pub fn validate(&self) -> Result<(), String> {
-        validate(self.flows, self.capacity())
-    }
-
-    /// The tuple of flow `i` (taken modulo `flows`).
-    pub fn tuple(&self, i: u32) -> FlowTuple6 {
-        let [s, sp, d, dp] = digits(
-            i,
-            self.flows,
-            [
-                self.src.count,
-                self.sport.count,
-                self.dst.count,
-                self.dport.count,
-            ],
-        );
-        FlowTuple6 {
-            src: self.src.nth(s),
-            dst: self.dst.nth(d),
-            sport: self.sport.nth(sp),
-            dport: self.dport.nth(dp),
-        }
-    }
-
-    pub fn picker(&self) -> FlowPicker {
-        FlowPicker::new(self.flows, self.order)
-    }
-}
-
-fn capacity(counts: [u32; 4]) -> u64 {
-    counts
-        .iter()
-        .fold(1u64, |acc, &c| acc.saturating_mul(u64::from(c)))
-}
-
-fn validate(flows: u32, capacity: u64) -> Result<(), String> {
-    if flows == 0 {
-        return Err("flows must be at least 1".into());
-    }
-    if capacity == 0 {
-        return Err("an address or port range is empty".into());
-    }
-    if u64::from(flows) > capacity {
-        return Err(format!(
-            "{flows} flows asked for, but the address and port ranges hold only {capacity} distinct tuples"
-        ));
-    }
-    Ok(())
-}
-
-/// Flow `i`'s digit in each range (source address fastest).
-fn digits(i: u32, flows: u32, counts: [u32; 4]) -> [u32; 4] {
-    let mut r = i % flows.max(1);
-    counts.map(|n| {
-        let d = r % n.max(1);
-        r /= n.max(1);
-        d
-    })
 }
 
 #[cfg(test)]

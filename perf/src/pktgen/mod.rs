@@ -15,7 +15,7 @@ pub mod tcp;
 #[cfg(feature = "dpdk")]
 pub mod dpdk;
 
-use fields::{FlowSpec, FlowSpec6, FlowTuple, FlowTuple6};
+use fields::{FlowAddr, FlowSpec, FlowSpec6, FlowSpecOf, FlowTuple, FlowTuple6, FlowTupleOf};
 use packet::{write_udp, write_udp6, Macs, Sizes, Stamp, FCS};
 use rx::{RxCounter, RxReport};
 use std::time::Instant;
@@ -162,12 +162,7 @@ impl Generator {
             None => {
                 cfg.flows.validate()?;
                 let n = cfg.flows.flows;
-                let t = if n <= PRECOMPUTED {
-                    (0..n).map(|i| cfg.flows.tuple(i)).collect()
-                } else {
-                    Vec::new()
-                };
-                (n, cfg.flows.picker(), t, Vec::new())
+                (n, cfg.flows.picker(), precompute(&cfg.flows), Vec::new())
             }
             Some(f6) => {
                 f6.validate()?;
@@ -182,12 +177,7 @@ impl Generator {
                         packet::MIN_SIZE6
                     ));
                 }
-                let t = if f6.flows <= PRECOMPUTED {
-                    (0..f6.flows).map(|i| f6.tuple(i)).collect()
-                } else {
-                    Vec::new()
-                };
-                (f6.flows, f6.picker(), Vec::new(), t)
+                (f6.flows, f6.picker(), Vec::new(), precompute(f6))
             }
         };
         Ok(Generator {
@@ -219,49 +209,39 @@ impl Generator {
         let mut sizes = [0u16; MAX_BURST];
         let (picker, seq, cfg, packets) =
             (&mut self.picker, &mut self.seq, &self.cfg, self.packets);
-        // The family is chosen once per burst; the IPv4 closure is the one from before
-        // IPv6 (its cost is part of every wall-clock rate).
+        // What every frame takes, whatever its family: its flow, size and stamp.
+        let mut next = |i: usize| {
+            let f = picker.next_flow();
+            let size = cfg.sizes.nth(packets + i as u64);
+            flows[i] = f;
+            sizes[i] = size;
+            let s = &mut seq[f as usize];
+            let stamp = Stamp {
+                flow: f,
+                seq: *s,
+                tx_ns: now_ns,
+            };
+            *s = s.wrapping_add(1);
+            (f, usize::from(size) - FCS, stamp)
+        };
+        // The family is chosen once per burst, each closure monomorphic.
         let (built, sent) = match &cfg.flows6 {
             None => {
                 let tuples = &self.tuples;
                 port.tx(n, &mut |i, room| {
-                    let f = picker.next_flow();
-                    let size = cfg.sizes.nth(packets + i as u64);
-                    flows[i] = f;
-                    sizes[i] = size;
-                    let s = &mut seq[f as usize];
-                    let stamp = Stamp {
-                        flow: f,
-                        seq: *s,
-                        tx_ns: now_ns,
-                    };
-                    *s = s.wrapping_add(1);
-                    let t = match tuples.get(f as usize) {
-                        Some(t) => *t,
-                        None => cfg.flows.tuple(f),
-                    };
-                    write_udp(room, &cfg.macs, &t, usize::from(size) - FCS, &stamp)
+                    let (f, len, stamp) = next(i);
+                    let t = tuples.get(f as usize).copied();
+                    let t = t.unwrap_or_else(|| cfg.flows.tuple(f));
+                    write_udp(room, &cfg.macs, &t, len, &stamp)
                 })
             }
             Some(f6) => {
                 let tuples = &self.tuples6;
                 port.tx(n, &mut |i, room| {
-                    let f = picker.next_flow();
-                    let size = cfg.sizes.nth(packets + i as u64);
-                    flows[i] = f;
-                    sizes[i] = size;
-                    let s = &mut seq[f as usize];
-                    let stamp = Stamp {
-                        flow: f,
-                        seq: *s,
-                        tx_ns: now_ns,
-                    };
-                    *s = s.wrapping_add(1);
-                    let t = match tuples.get(f as usize) {
-                        Some(t) => *t,
-                        None => f6.tuple(f),
-                    };
-                    write_udp6(room, &cfg.macs, &t, usize::from(size) - FCS, &stamp)
+                    let (f, len, stamp) = next(i);
+                    let t = tuples.get(f as usize).copied();
+                    let t = t.unwrap_or_else(|| f6.tuple(f));
+                    write_udp6(room, &cfg.macs, &t, len, &stamp)
                 })
             }
         };
@@ -287,6 +267,16 @@ impl Generator {
         self.sent = 0;
         self.sent_bytes = 0;
         self.refused = 0;
+    }
+}
+
+/// The tuples of a spec's flows, when there are at most `PRECOMPUTED` of them (else
+/// none: they are computed per packet).
+fn precompute<A: FlowAddr>(spec: &FlowSpecOf<A>) -> Vec<FlowTupleOf<A>> {
+    if spec.flows <= PRECOMPUTED {
+        (0..spec.flows).map(|i| spec.tuple(i)).collect()
+    } else {
+        Vec::new()
     }
 }
 

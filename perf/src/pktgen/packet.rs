@@ -249,6 +249,16 @@ mod tests {
     use super::*;
     use std::net::Ipv4Addr;
 
+    const MACS: Macs = Macs {
+        src: MacAddr([2, 0, 0, 0, 0, 1]),
+        dst: MacAddr([2, 0, 0, 0, 0, 2]),
+    };
+    const STAMP: Stamp = Stamp {
+        flow: 7,
+        seq: 99,
+        tx_ns: 123_456_789,
+    };
+
     #[test]
     fn frame_round_trip() {
         let t = FlowTuple {
@@ -257,15 +267,7 @@ mod tests {
             sport: 1234,
             dport: 53,
         };
-        let macs = Macs {
-            src: MacAddr([2, 0, 0, 0, 0, 1]),
-            dst: MacAddr([2, 0, 0, 0, 0, 2]),
-        };
-        let s = Stamp {
-            flow: 7,
-            seq: 99,
-            tx_ns: 123_456_789,
-        };
+        let (macs, s) = (MACS, STAMP);
         let mut buf = [0u8; 128];
         assert_eq!(write_udp(&mut buf, &macs, &t, 60, &s), 60);
         assert_eq!(checksum::data(&buf[14..34]), 0xffff, "valid IPv4 checksum");
@@ -286,15 +288,7 @@ mod tests {
             sport: 10_000,
             dport: 53,
         };
-        let macs = Macs {
-            src: MacAddr([2, 0, 0, 0, 0, 1]),
-            dst: MacAddr([2, 0, 0, 0, 0, 2]),
-        };
-        let s = Stamp {
-            flow: 7,
-            seq: 99,
-            tx_ns: 123_456_789,
-        };
+        let (macs, s) = (MACS, STAMP);
         let mut buf = [0xaau8; 160];
         // Asked for less than the minimum: the minimum.
         assert_eq!(write_udp6(&mut buf, &macs, &t, 60, &s), MIN_FRAME6);

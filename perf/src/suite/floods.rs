@@ -41,7 +41,7 @@ use crate::pktgen::rx::RxCounter;
 use crate::pktgen::Generator;
 use dataplane::conntrack::{CtConfig, Tuple};
 use dataplane::defrag::{FRAG_MEMORY, FRAG_TRUESIZE};
-use dataplane::handoff::{Handoff, OwnerDirectory};
+use dataplane::handoff::{Handoff, OwnerDirectory, OwnerDirectory6};
 use dataplane::neigh::{NeighConfig, NeighTable};
 use dataplane::pipeline::icmp_limit::{MSGS_BURST, MSGS_PER_SEC};
 use dataplane::pipeline::{CompiledRuleset, DropReason, Pipeline};
@@ -942,6 +942,7 @@ pub fn handoff(bench: &Bench, sc: &Scale) -> Json {
         2,
         INBOX,
         Arc::new(OwnerDirectory::new((sc.ct_max as usize * 4).min(1 << 26))),
+        Arc::new(OwnerDirectory6::new((sc.ct_max as usize * 4).min(1 << 24))),
     ));
     let mut ws: Vec<Worker> = (0..2u16)
         .map(|q| {

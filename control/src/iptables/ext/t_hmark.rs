@@ -9,7 +9,8 @@
 //! out (`src` is `--hmark-src-prefix 32`), `ct` last.
 
 use super::Args;
-use dataplane::ruleset::targets::hmark::{flag, HmarkTarget};
+use dataplane::ruleset::targets::hmark::{flag, v4_mask, HmarkTarget};
+use dataplane::ruleset::Family;
 
 pub const OPTIONS: &[&str] = &[
     "--hmark-tuple",
@@ -115,16 +116,47 @@ fn prefix_mask(s: &str, opt: &str) -> Result<u32, String> {
     Ok(if len == 0 { 0 } else { u32::MAX << (32 - len) })
 }
 
+/// XTTYPE_PLENMASK for IPv6 (ip6tables): a length 0..=128, else a numeric IPv6 mask (one
+/// that is not contiguous ends up all ones, as for IPv4).
+fn prefix_mask6(s: &str, opt: &str) -> Result<u128, String> {
+    let len = match xt_number(s, 0, 128) {
+        Some(len) => len as u32,
+        None => {
+            let m = u128::from(s.parse::<std::net::Ipv6Addr>().map_err(|_| {
+                format!(
+                    "HMARK: bad value for option \"{opt}\", neither a valid network mask nor valid CIDR (0-128)."
+                )
+            })?);
+            if m.leading_ones() + m.trailing_zeros() == 128 {
+                m.leading_ones()
+            } else {
+                128
+            }
+        }
+    };
+    Ok(u128::MAX.checked_shl(128 - len).unwrap_or(0))
+}
+
+/// The mask of `--hmark-src-prefix`/`--hmark-dst-prefix` for the target's family.
+fn family_mask(t: &HmarkTarget, s: &str, opt: &str) -> Result<u128, String> {
+    if t.v6 {
+        prefix_mask6(s, opt)
+    } else {
+        prefix_mask(s, opt).map(v4_mask)
+    }
+}
+
 /// One word of `--hmark-tuple` (`strncasecmp` over the word's length, first hit wins).
 fn tuple_word(t: &mut HmarkTarget, w: &str) -> bool {
     let is = |k: &str| w.len() <= k.len() && k[..w.len()].eq_ignore_ascii_case(w);
     if is("ct") {
         t.flags |= flag::CT;
     } else if is("src") {
-        t.src_mask = u32::MAX;
+        // libxt_HMARK sets the whole `union nf_inet_addr`.
+        t.src_mask = u128::MAX;
         t.flags |= flag::SADDR_MASK;
     } else if is("dst") {
-        t.dst_mask = u32::MAX;
+        t.dst_mask = u128::MAX;
         t.flags |= flag::DADDR_MASK;
     } else if is("sport") {
         t.port_mask |= 0xffff_0000;
@@ -171,8 +203,8 @@ pub fn parse(t: &mut HmarkTarget, o: &str, args: &mut Args) -> Result<(), String
     const U32: u64 = u32::MAX as u64;
     match o {
         "--hmark-tuple" => return parse_tuple(t, &v),
-        "--hmark-src-prefix" => t.src_mask = prefix_mask(&v, o)?,
-        "--hmark-dst-prefix" => t.dst_mask = prefix_mask(&v, o)?,
+        "--hmark-src-prefix" => t.src_mask = family_mask(t, &v, o)?,
+        "--hmark-dst-prefix" => t.dst_mask = family_mask(t, &v, o)?,
         "--hmark-sport-mask" => {
             t.port_mask = (t.port_mask & 0xffff) | (number(&v, o, 0, U16)? as u32) << 16
         }
@@ -194,8 +226,22 @@ pub fn parse(t: &mut HmarkTarget, o: &str, args: &mut Args) -> Result<(), String
     Ok(())
 }
 
-fn cidr(mask: u32) -> u32 {
-    mask.leading_ones()
+/// The prefix length of a mask of the target's family.
+fn cidr(t: &HmarkTarget, mask: u128) -> u32 {
+    if t.v6 {
+        mask.leading_ones()
+    } else {
+        ((mask >> 96) as u32).leading_ones()
+    }
+}
+
+/// A prefix as `-L` prints it: HMARK_ip6_print prints xtables_ip6mask_to_numeric past its
+/// '/', which for /128 is nothing.
+fn list_cidr(t: &HmarkTarget, mask: u128) -> String {
+    match cidr(t, mask) {
+        128 => String::new(),
+        n => n.to_string(),
+    }
 }
 
 impl super::TargetText for HmarkTarget {
@@ -241,10 +287,10 @@ impl super::TargetText for HmarkTarget {
         use std::fmt::Write;
         let f = |b: u32| self.flags & b != 0;
         if f(flag::SADDR_MASK) {
-            let _ = write!(out, " --hmark-src-prefix {}", cidr(self.src_mask));
+            let _ = write!(out, " --hmark-src-prefix {}", cidr(self, self.src_mask));
         }
         if f(flag::DADDR_MASK) {
-            let _ = write!(out, " --hmark-dst-prefix {}", cidr(self.dst_mask));
+            let _ = write!(out, " --hmark-dst-prefix {}", cidr(self, self.dst_mask));
         }
         if f(flag::SPORT_MASK) {
             let _ = write!(out, " --hmark-sport-mask 0x{:04x}", self.port_mask >> 16);
@@ -296,10 +342,10 @@ impl super::TargetText for HmarkTarget {
             out.push_str("ct, ");
         }
         if f(flag::SADDR_MASK) {
-            let _ = write!(out, "src-prefix {} ", cidr(self.src_mask));
+            let _ = write!(out, "src-prefix {} ", list_cidr(self, self.src_mask));
         }
         if f(flag::DADDR_MASK) {
-            let _ = write!(out, "dst-prefix {} ", cidr(self.dst_mask));
+            let _ = write!(out, "dst-prefix {} ", list_cidr(self, self.dst_mask));
         }
         if f(flag::SPORT_MASK) {
             let _ = write!(out, "sport-mask 0x{:x} ", self.port_mask >> 16);
@@ -329,6 +375,10 @@ impl super::TargetText for HmarkTarget {
 
     fn repeated(opt: &str) -> String {
         repeated(opt)
+    }
+
+    fn for_family(&mut self, family: Family) {
+        self.v6 = family == Family::V6;
     }
 }
 
@@ -360,7 +410,7 @@ mod tests {
             ("1.2.3.4", 32),
         ] {
             let m = prefix_mask(s, "--hmark-src-prefix").unwrap();
-            assert_eq!(cidr(m), len, "{s}");
+            assert_eq!(m.leading_ones(), len, "{s}");
         }
         for s in [
             "abc",
@@ -380,8 +430,8 @@ mod tests {
     fn tuple_words_match_by_prefix_in_libxt_order() {
         let mut t = HmarkTarget::default();
         parse_tuple(&mut t, "S,D,sp,dP,p,c").unwrap();
-        assert_eq!(t.src_mask, u32::MAX);
-        assert_eq!(t.dst_mask, u32::MAX);
+        assert_eq!(t.src_mask, u128::MAX);
+        assert_eq!(t.dst_mask, u128::MAX);
         assert_eq!(t.port_mask, u32::MAX);
         assert_eq!(t.proto_mask, 0xffff);
         assert!(t.ct());
@@ -395,5 +445,40 @@ mod tests {
         assert!(parse_tuple(&mut HmarkTarget::default(), "src,")
             .unwrap_err()
             .starts_with("\"--hmark-tuple\" requires"));
+    }
+
+    #[test]
+    fn ipv6_prefixes_read_as_ip6tables_1_8_9() {
+        // What ip6tables 1.8.9 saved for these (checked on the kernel).
+        for (s, len) in [
+            ("64", 64),
+            ("0", 0),
+            ("128", 128),
+            ("0x10", 16),
+            ("+8", 8),
+            ("ffff:ffff::", 32),
+            ("ffff:0:ffff::", 128),
+        ] {
+            assert_eq!(
+                prefix_mask6(s, "--hmark-src-prefix")
+                    .unwrap()
+                    .leading_ones(),
+                len,
+                "{s}"
+            );
+        }
+        for s in ["129", "255.255.0.0", "abc"] {
+            assert_eq!(
+                prefix_mask6(s, "--hmark-src-prefix").unwrap_err(),
+                "HMARK: bad value for option \"--hmark-src-prefix\", neither a valid network mask nor valid CIDR (0-128)."
+            );
+        }
+        let t = HmarkTarget {
+            v6: true,
+            ..Default::default()
+        };
+        assert_eq!(list_cidr(&t, u128::MAX), "");
+        assert_eq!(list_cidr(&t, prefix_mask6("64", "").unwrap()), "64");
+        assert_eq!(prefix_mask6("0", "").unwrap(), 0);
     }
 }

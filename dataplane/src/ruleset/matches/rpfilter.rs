@@ -18,14 +18,15 @@ pub struct RpfilterMatch {
 }
 
 /// `-m rpfilter` (rpfilter_mt): the FIB's route back to the packet's source.
-pub fn rpfilter_matches<A>(
+pub fn rpfilter_matches<A: crate::conntrack::family::CtAddr>(
     r: &RpfilterMatch,
     view: &PacketView<'_>,
     env: &MatchEnv<'_, A>,
 ) -> bool {
     use crate::route::AddrType;
     if view.family == crate::ruleset::Family::V6 {
-        return rpfilter_matches6(r, view.src6(), env.fib, env.in_port) != r.invert;
+        let mark = if r.validmark { env.mark } else { 0 };
+        return rpfilter_matches6(r, view.src6(), mark, env.fib, env.in_port) != r.invert;
     }
     let (src, dst) = (view.src, view.dst);
     // DHCP and the like: from 0.0.0.0/8 to the limited broadcast or 224.0.0.0/24.
@@ -50,7 +51,7 @@ pub fn rpfilter_matches<A>(
 }
 
 /// ip6t_rpfilter's rpfilter_mt and rpfilter_lookup_reverse6, before `--invert`: the route
-/// back to `src` (local table, then main). An unspecified source matches (the forward
+/// back to `src` (local table, then the IPv6 rules' tables). An unspecified source matches (the forward
 /// path drops it), as does a packet not from a port (the kernel's loopback case). A
 /// link-local source is looked up on the receiving port only (RT6_LOOKUP_F_IFACE);
 /// another is, without `--loose`, the route of its longest prefix that rt6_device_match
@@ -58,10 +59,12 @@ pub fn rpfilter_matches<A>(
 /// leaves by another. (The packet's destination, the lookup's `saddr`, only chooses
 /// among routes when there is no `oif`: with `--loose`, where any route will do.) A local
 /// route matches only with `--accept-local` (on any port, unlike IPv4), an anycast route
-/// never. `--validmark` changes nothing: nfdp's IPv6 FIB has no policy rules.
+/// never. The IPv6 rules pick the table by `mark`: the packet's with `--validmark`, else
+/// 0 (`flowi6_mark`).
 pub fn rpfilter_matches6(
     r: &RpfilterMatch,
     src: std::net::Ipv6Addr,
+    mark: u32,
     fib: &crate::route::Fib,
     in_port: Option<crate::port::PortId>,
 ) -> bool {
@@ -99,7 +102,7 @@ pub fn rpfilter_matches6(
         let on = |p: &crate::port::PortInfo| p.ipv6_enabled() && (r.loose || p.id == in_port);
         return ports.iter().any(on);
     }
-    fib.leaf_port6(src, |p| p == in_port)
+    fib.leaf_port6(src, mark, |p| p == in_port)
         .is_some_and(|p| r.loose || p == in_port)
 }
 
@@ -185,7 +188,8 @@ mod tests {
     #[test]
     fn the_route_back_must_leave_by_the_arrival_port_unless_loose() {
         let f = fib(true);
-        let ok = |r: &RpfilterMatch, src: &str, port| rpfilter_matches6(r, a(src), &f, Some(port));
+        let ok =
+            |r: &RpfilterMatch, src: &str, port| rpfilter_matches6(r, a(src), 0, &f, Some(port));
         assert!(ok(&STRICT, "2001:db8:1::10", LAN));
         assert!(
             !ok(&STRICT, "2001:db8:1::10", WAN),
@@ -199,6 +203,7 @@ mod tests {
         assert!(!rpfilter_matches6(
             &LOOSE,
             a("2001:db8:99::5"),
+            0,
             &no_default,
             Some(WAN)
         ));
@@ -210,9 +215,10 @@ mod tests {
     #[test]
     fn local_anycast_link_local_and_unspecified_sources() {
         let f = fib(true);
-        let ok = |r: &RpfilterMatch, src: &str, port| rpfilter_matches6(r, a(src), &f, Some(port));
+        let ok =
+            |r: &RpfilterMatch, src: &str, port| rpfilter_matches6(r, a(src), 0, &f, Some(port));
         assert!(
-            ok(&STRICT, "::", WAN) && rpfilter_matches6(&STRICT, a("2001:db8:99::5"), &f, None)
+            ok(&STRICT, "::", WAN) && rpfilter_matches6(&STRICT, a("2001:db8:99::5"), 0, &f, None)
         );
         for own in ["2001:db8:2::1", "2001:db8:1::1", "::1", "fe80::ff:fe00:101"] {
             assert!(!ok(&LOOSE, own, LAN) && ok(&LOCAL_OK, own, LAN), "{own}");
@@ -226,5 +232,31 @@ mod tests {
         assert!(ok(&STRICT, "fe80::ff:fe00:201", LAN));
         assert!(!ok(&LOOSE, "fe80:1::5", LAN), "outside fe80::/64: no route");
         assert!(ok(&STRICT, "ff02::1", LAN));
+    }
+
+    /// `--validmark`: the way back is the one the packet's mark takes through the IPv6
+    /// rules; without it, mark 0's.
+    #[test]
+    fn validmark_looks_up_the_table_of_the_packets_mark() {
+        let mut f = fib(true);
+        f.add_route6(a("2001:db8:99::"), 48, None, Some(LAN), 0, 100)
+            .unwrap();
+        f.add_rule6(crate::route::PolicyRule {
+            fwmark: 7,
+            mask: u32::MAX,
+            table: 100,
+            priority: 10,
+        })
+        .unwrap();
+        let valid = RpfilterMatch {
+            validmark: true,
+            ..STRICT
+        };
+        let ok = |r: &RpfilterMatch, mark, port| {
+            rpfilter_matches6(r, a("2001:db8:99::5"), mark, &f, Some(port))
+        };
+        assert!(ok(&valid, 7, LAN) && !ok(&valid, 7, WAN));
+        assert!(ok(&valid, 0, WAN) && !ok(&valid, 0, LAN));
+        assert!(ok(&STRICT, 0, WAN));
     }
 }

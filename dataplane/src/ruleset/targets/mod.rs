@@ -26,6 +26,51 @@ pub mod ttl;
 
 pub mod trace;
 
+/// Where the TCP segment of an IPv4 or IPv6 packet lies (TCPMSS, TCPOPTSTRIP).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct TcpSegment {
+    /// Offset of the TCP header from the start of the IP header.
+    pub tcp: usize,
+    /// End of the IP packet: its total length (bytes past it are padding).
+    pub end: usize,
+    pub v6: bool,
+}
+
+/// The TCP segment of the IPv4 or IPv6 packet `pkt`: `None` when it is not TCP or is a
+/// non-first fragment, which the kernel's TCP targets leave alone (`par->fragoff`). IPv6
+/// finds TCP past the extension headers as tcpmss_tg6 and tcpoptstrip_tg6 do with
+/// ipv6_skip_exthdr; a chain the walk refuses is left alone (nfdp drops such a packet
+/// before any rule).
+pub(crate) fn tcp_segment(pkt: &[u8]) -> Option<TcpSegment> {
+    use crate::wire::{IpProtocol, Ipv4Packet, Ipv6Packet};
+    match pkt.first()? >> 4 {
+        4 => {
+            let ip = Ipv4Packet::new_checked(pkt).ok()?;
+            if ip.protocol() != IpProtocol::Tcp || ip.frag_offset() != 0 {
+                return None;
+            }
+            Some(TcpSegment {
+                tcp: usize::from(ip.header_len()),
+                end: usize::from(ip.total_len()),
+                v6: false,
+            })
+        }
+        6 => {
+            let ip = Ipv6Packet::new_checked(pkt).ok()?;
+            let ext = ip.ext_headers().ok()?;
+            if ext.protocol != IpProtocol::Tcp {
+                return None;
+            }
+            Some(TcpSegment {
+                tcp: ext.upper_offset?,
+                end: 40 + usize::from(ip.payload_len()),
+                v6: true,
+            })
+        }
+        _ => None,
+    }
+}
+
 use super::ext::{ExtensionInfo, TargetCx, TargetExt, TargetOutcome};
 use super::{Families, RuleSpec, Usable};
 

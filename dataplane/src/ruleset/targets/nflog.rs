@@ -2,7 +2,7 @@
 //! number; the packet goes on with the next rule. The kernel passes it to nfnetlink_log
 //! (ulogd and friends listen on a group); nfdp has no netlink, so the packet is queued for
 //! the control plane, which writes it to the group's pcap file (what ulogd's PCAP output
-//! plugin would write: the IPv4 packet as the hook sees it, LINKTYPE_RAW).
+//! plugin would write: the IPv4 or IPv6 packet as the hook sees it, LINKTYPE_RAW).
 //!
 //! Options as iptables 1.8.9 (nf_tables) keeps them: `--nflog-range` is accepted but not
 //! kept (the nft `log` expression has no place for it, and the kernel never used it),
@@ -46,7 +46,7 @@ impl NflogTarget {
         }
     }
 
-    /// The record for `packet` (the IPv4 packet as the hook sees it) at `ts_ns`.
+    /// The record for `packet` (the IPv4 or IPv6 packet as the hook sees it) at `ts_ns`.
     pub fn record(&self, packet: &[u8], ts_ns: u64) -> NflogRecord {
         NflogRecord {
             group: self.group,

@@ -297,6 +297,30 @@ fn build_icmp_error(
     true
 }
 
+/// The reset's 20-byte TCP header in `t` (zeroed) answering the segment `l4` with
+/// `flags`, either family (nf_reject_ip_tcphdr_put, nf_reject_ip6_tcphdr_put): ports
+/// swapped; `seq = ack_seq` and RST for a segment with ACK, otherwise `seq = 0`, RST|ACK
+/// and `ack_seq = seq + SYN + FIN + payload`. The checksum is the caller's.
+pub(crate) fn reset_tcp_header(t: &mut [u8], l4: &[u8], flags: u8) {
+    t[0..2].copy_from_slice(&l4[2..4]);
+    t[2..4].copy_from_slice(&l4[0..2]);
+    t[12] = 5 << 4;
+    if flags & 0x10 != 0 {
+        t[4..8].copy_from_slice(&l4[8..12]);
+        t[13] = 0x04; // RST
+    } else {
+        let seq = read_u32(l4, 4);
+        let doff = u32::from(l4[12] >> 4) * 4;
+        let payload = (l4.len() as u32).wrapping_sub(doff);
+        let ack = seq
+            .wrapping_add(u32::from(flags & 0x02 != 0))
+            .wrapping_add(u32::from(flags & 0x01 != 0))
+            .wrapping_add(payload);
+        write_u32(t, 8, ack);
+        t[13] = 0x14; // RST | ACK
+    }
+}
+
 fn build_reset(hdr: &[u8], l4: &[u8], out: &mut Vec<u8>) -> bool {
     if hdr[9] != IPPROTO_TCP || l4.len() < 20 {
         return false;
@@ -315,24 +339,7 @@ fn build_reset(hdr: &[u8], l4: &[u8], out: &mut Vec<u8>) -> bool {
     out[16..20].copy_from_slice(&hdr[12..16]);
     let c = !checksum::data(&out[..20]);
     write_u16(out, 10, c);
-    let t = &mut out[20..];
-    t[0..2].copy_from_slice(&l4[2..4]);
-    t[2..4].copy_from_slice(&l4[0..2]);
-    t[12] = 5 << 4;
-    if flags & 0x10 != 0 {
-        t[4..8].copy_from_slice(&l4[8..12]);
-        t[13] = 0x04; // RST
-    } else {
-        let seq = read_u32(l4, 4);
-        let doff = u32::from(l4[12] >> 4) * 4;
-        let payload = (l4.len() as u32).wrapping_sub(doff);
-        let ack = seq
-            .wrapping_add(u32::from(flags & 0x02 != 0))
-            .wrapping_add(u32::from(flags & 0x01 != 0))
-            .wrapping_add(payload);
-        write_u32(t, 8, ack);
-        t[13] = 0x14; // RST | ACK
-    }
+    reset_tcp_header(&mut out[20..], l4, flags);
     let (src, dst) = (addr(&hdr[16..20]), addr(&hdr[12..16]));
     let c = checksum::finish(&[
         checksum::pseudo_header(src, dst, IpProtocol::Tcp, 20),

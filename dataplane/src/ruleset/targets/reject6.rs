@@ -90,23 +90,7 @@ pub fn tcp_reset6(ip: &[u8]) -> Option<Vec<u8>> {
     out[8..24].copy_from_slice(&ip[24..40]);
     out[24..40].copy_from_slice(&ip[8..24]);
     let t = &mut out[HEADER_LEN..];
-    t[0..2].copy_from_slice(&l4[2..4]);
-    t[2..4].copy_from_slice(&l4[0..2]);
-    t[12] = 5 << 4;
-    if flags & 0x10 != 0 {
-        t[4..8].copy_from_slice(&l4[8..12]);
-        t[13] = 0x04;
-    } else {
-        let seq = u32::from_be_bytes([l4[4], l4[5], l4[6], l4[7]]);
-        let doff = u32::from(l4[12] >> 4) * 4;
-        let payload = (l4.len() as u32).wrapping_sub(doff);
-        let ack = seq
-            .wrapping_add(u32::from(flags & 0x02 != 0))
-            .wrapping_add(u32::from(flags & 0x01 != 0))
-            .wrapping_add(payload);
-        t[8..12].copy_from_slice(&ack.to_be_bytes());
-        t[13] = 0x14;
-    }
+    super::reject::reset_tcp_header(t, l4, flags);
     let c = checksum::finish(&[
         checksum::pseudo_header_ipv6(addr(&ip[24..40]), addr(&ip[8..24]), IpProtocol::Tcp, 20),
         checksum::data(t),

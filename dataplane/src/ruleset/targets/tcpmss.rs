@@ -1,12 +1,13 @@
 //! `-j TCPMSS`: set or clamp the MSS option of TCP SYN segments (xt_TCPMSS).
 
+use super::tcp_segment as segment;
 use crate::ruleset::{Hook, Usable};
-use crate::wire::{checksum, read_u16, write_u16, Ipv4Packet};
+use crate::wire::{checksum, read_u16, write_u16};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TcpmssTarget {
     SetMss(u16),
-    /// Clamp to the egress path MTU minus 40; needs a known output route.
+    /// Clamp to the path MTU minus 40 (IPv4) or 60 (IPv6); needs a known output route.
     ClampPmtu,
 }
 
@@ -26,12 +27,18 @@ impl TcpmssTarget {
 pub const DEFAULT_MSS: u16 = 536;
 /// `sizeof(iphdr) + sizeof(tcphdr)`: what `--clamp-mss-to-pmtu` subtracts from the path MTU.
 pub const CLAMP_OVERHEAD: u16 = 40;
+/// IPv6's default when the SYN has none (tcpmss_mangle_packet: RFC 2460's minimum MTU of
+/// 1280 less 60).
+pub const DEFAULT_MSS6: u16 = 1220;
+/// `sizeof(ipv6hdr) + sizeof(tcphdr)`: tcpmss_tg6's `minlen`.
+pub const CLAMP_OVERHEAD6: u16 = 60;
+const IPV6_PAYLOAD_LEN_AT: usize = 4;
 const TCPOLEN_MSS: usize = 4;
 
 /// What [`TcpmssTarget::apply_in_place`] did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MssOutcome {
-    /// Not a first-fragment TCP SYN, the MSS is already small enough, or the option cannot be
+    /// Not TCP, a non-first fragment, the MSS is already small enough, or the option cannot be
     /// added (data after the header, a 60-byte header).
     Unchanged,
     /// The MSS option value was lowered in place.
@@ -42,7 +49,7 @@ pub enum MssOutcome {
     /// nothing was changed; grow the buffer and apply again.
     NoTailroom,
     /// The kernel drops the packet (`NF_DROP`): a TCP header that does not fit, or a path
-    /// MTU of 40 or less with `--clamp-mss-to-pmtu`.
+    /// MTU of 40 or less (IPv6: 60) with `--clamp-mss-to-pmtu`.
     Drop,
 }
 
@@ -58,57 +65,58 @@ fn optlen(opt: &[u8], i: usize) -> usize {
 impl TcpmssTarget {
     /// The MSS this target writes, for a path MTU `pmtu` (`min(egress route MTU, MTU of the
     /// route back to the source)`, used by `--clamp-mss-to-pmtu` only); None when the kernel
-    /// drops the packet because that MTU is 40 or less.
+    /// drops the packet because that MTU is 40 or less (60 or less for IPv6: `minlen`).
     pub fn target_mss(&self, pmtu: u16) -> Option<u16> {
+        self.target_mss_for(pmtu, CLAMP_OVERHEAD)
+    }
+
+    fn target_mss_for(&self, pmtu: u16, overhead: u16) -> Option<u16> {
         match *self {
             TcpmssTarget::SetMss(m) => Some(m),
-            TcpmssTarget::ClampPmtu if pmtu <= CLAMP_OVERHEAD => None,
-            TcpmssTarget::ClampPmtu => Some(pmtu - CLAMP_OVERHEAD),
+            TcpmssTarget::ClampPmtu if pmtu <= overhead => None,
+            TcpmssTarget::ClampPmtu => Some(pmtu - overhead),
         }
     }
 
-    /// xt_TCPMSS (`tcpmss_tg4` / `tcpmss_mangle_packet`) on the IPv4 packet `buf[..len]`
-    /// (bytes past its total length are padding; `buf[len..]` is tailroom). Returns what was
-    /// done and the packet's new length.
+    /// xt_TCPMSS (`tcpmss_tg4` / `tcpmss_tg6`, both through `tcpmss_mangle_packet`) on the
+    /// IPv4 or IPv6 packet `buf[..len]` (bytes past its length are padding; `buf[len..]` is
+    /// tailroom). Returns what was done and the packet's new length.
     ///
-    /// Only a TCP SYN (SYN-ACK included) that is not a non-first fragment is touched: the
-    /// kernel requires the rule to match `--tcp-flags SYN SYN`, this checks it again.
+    /// Any TCP segment that is not a non-first fragment is touched, SYN or not: the kernel
+    /// does not look at the flags, and through nft_compat (iptables 1.8.9) it does not ask
+    /// the rule for a `--tcp-flags SYN SYN` match either (seen on 6.x: an ACK through
+    /// `-p tcp -j TCPMSS` has its MSS option lowered). IPv6 finds TCP past the extension
+    /// headers.
     /// - The first MSS option found the kernel's way (EOL and NOP skipped byte by byte, so an
     ///   option after EOL is found too) is lowered to the target MSS, never raised; the TCP
     ///   checksum is patched incrementally. Deviation: when the option sits at an odd offset
     ///   the kernel patches the checksum as if it were aligned and sends a segment with a bad
     ///   checksum (seen on 6.18); this computes the right one.
     /// - Without an MSS option, and with no payload and a header shorter than 60 bytes, an MSS
-    ///   option of `min(target, 536)` is inserted before the other options; the TCP data
-    ///   offset, the IP total length and both checksums are updated.
+    ///   option of `min(target, 536)` (IPv4) or `min(target, 1220)` (IPv6: RFC 2460's minimum
+    ///   MTU less 60) is inserted before the other options; the TCP data offset, the TCP
+    ///   checksum (its pseudo-header length included) and the IPv4 total length and header
+    ///   checksum, or the IPv6 payload length, are updated.
     pub fn apply_in_place(&self, buf: &mut [u8], len: usize, pmtu: u16) -> (MssOutcome, usize) {
         let unchanged = (MssOutcome::Unchanged, len);
-        let Some(pkt) = buf.get(..len) else {
+        let Some(seg) = buf.get(..len).and_then(segment) else {
             return unchanged;
         };
-        let Ok(ip) = Ipv4Packet::new_checked(pkt) else {
-            return unchanged;
-        };
-        if ip.version() != 4
-            || ip.protocol() != crate::wire::IpProtocol::Tcp
-            || ip.frag_offset() != 0
-        {
-            return unchanged;
-        }
-        let ihl = usize::from(ip.header_len());
-        let total = usize::from(ip.total_len());
+        let (ihl, total) = (seg.tcp, seg.end);
         let tcp_len = total - ihl;
         if tcp_len < 20 {
             return (MssOutcome::Drop, len);
-        }
-        if buf[ihl + 13] & 0x02 == 0 {
-            return unchanged;
         }
         let hdrlen = usize::from(buf[ihl + 12] >> 4) * 4;
         if tcp_len < hdrlen || hdrlen < 20 {
             return (MssOutcome::Drop, len);
         }
-        let Some(newmss) = self.target_mss(pmtu) else {
+        let (overhead, default_mss) = if seg.v6 {
+            (CLAMP_OVERHEAD6, DEFAULT_MSS6)
+        } else {
+            (CLAMP_OVERHEAD, DEFAULT_MSS)
+        };
+        let Some(newmss) = self.target_mss_for(pmtu, overhead) else {
             return (MssOutcome::Drop, len);
         };
         let tcp = &mut buf[ihl..total];
@@ -139,7 +147,7 @@ impl TcpmssTarget {
         if buf.len() < total + TCPOLEN_MSS {
             return (MssOutcome::NoTailroom, len);
         }
-        let mss = newmss.min(DEFAULT_MSS);
+        let mss = newmss.min(default_mss);
         let tcp = &mut buf[ihl..total + TCPOLEN_MSS];
         tcp.copy_within(20..tcp_len, 20 + TCPOLEN_MSS);
         let opt = [2, TCPOLEN_MSS as u8, (mss >> 8) as u8, mss as u8];
@@ -147,16 +155,24 @@ impl TcpmssTarget {
         let old_doff = read_u16(tcp, 12);
         tcp[12] += (TCPOLEN_MSS as u8 / 4) << 4;
         let mut c = read_u16(tcp, 16);
-        // The pseudo-header length, the new option word pair and the data offset changed;
-        // the shifted options moved by 4 bytes and keep their word alignment.
+        // The pseudo-header length (16 bits for IPv4, 32 for IPv6: a SYN without data is
+        // far below 64 KiB, so only its low word changes), the new option word pair and
+        // the data offset changed; the shifted options moved by 4 bytes and keep their
+        // word alignment.
         c = checksum::update_u16(c, tcp_len as u16, (tcp_len + TCPOLEN_MSS) as u16);
         c = checksum::update_u32(c, 0, u32::from_be_bytes(opt));
         c = checksum::update_u16(c, old_doff, read_u16(tcp, 12));
         write_u16(tcp, 16, c);
-        let new_total = (total + TCPOLEN_MSS) as u16;
-        let c = checksum::update_u16(read_u16(buf, 10), total as u16, new_total);
-        write_u16(buf, 2, new_total);
-        write_u16(buf, 10, c);
+        if seg.v6 {
+            // No IPv6 header checksum: the payload length alone (tcpmss_tg6).
+            let payload = read_u16(buf, IPV6_PAYLOAD_LEN_AT);
+            write_u16(buf, IPV6_PAYLOAD_LEN_AT, payload + TCPOLEN_MSS as u16);
+        } else {
+            let new_total = (total + TCPOLEN_MSS) as u16;
+            let c = checksum::update_u16(read_u16(buf, 10), total as u16, new_total);
+            write_u16(buf, 2, new_total);
+            write_u16(buf, 10, c);
+        }
         (MssOutcome::Inserted, total + TCPOLEN_MSS)
     }
 
@@ -166,7 +182,7 @@ impl TcpmssTarget {
         let n = ip.len();
         let (mut outcome, mut len) = self.apply_in_place(ip, n, pmtu);
         if outcome == MssOutcome::NoTailroom {
-            let total = usize::from(read_u16(ip, 2));
+            let total = segment(ip).map_or(n, |s| s.end);
             ip.truncate(total);
             ip.resize(total + TCPOLEN_MSS, 0);
             (outcome, len) = self.apply_in_place(ip, total, pmtu);
@@ -199,7 +215,7 @@ impl crate::ruleset::ext::TargetExt for TcpmssTarget {
         &self,
         cx: &mut crate::ruleset::ext::TargetCx<'_>,
     ) -> crate::ruleset::ext::TargetOutcome {
-        let pmtu = cx.egress_mtu();
+        let pmtu = cx.path_mtu();
         let buf = cx.buf_mut();
         let len = buf.len();
         let room = buf.tailroom();
@@ -217,7 +233,7 @@ impl crate::ruleset::ext::TargetExt for TcpmssTarget {
 mod tests {
     use super::*;
     use crate::ruleset::targets::reject::tests::hex;
-    use crate::wire::TcpPacket;
+    use crate::wire::{Ipv4Packet, TcpPacket};
 
     fn tcp_ok(ip: &[u8]) -> bool {
         let p = Ipv4Packet::new_checked(ip).unwrap();
@@ -297,14 +313,15 @@ mod tests {
     }
 
     #[test]
-    fn non_syn_fragments_and_other_protocols_untouched() {
-        let orig = syn(&[2, 4, 5, 0xb4], &[], 0x10);
-        let mut p = orig.clone();
+    fn fragments_and_other_protocols_untouched_any_flags_rewritten() {
+        // The kernel does not look at the flags (the rule does): an ACK is lowered too.
+        let mut p = syn(&[2, 4, 5, 0xb4], &[], 0x10);
         assert_eq!(
             TcpmssTarget::SetMss(1000).apply(&mut p, 0),
-            MssOutcome::Unchanged
+            MssOutcome::Rewritten
         );
-        assert_eq!(p, orig);
+        assert_eq!(read_u16(&p, 42), 1000);
+        assert!(tcp_ok(&p));
         let mut frag = syn(&[2, 4, 5, 0xb4], &[], 0x02);
         Ipv4Packet::new_unchecked(&mut frag[..]).set_frag_offset(2);
         let before = frag.clone();
@@ -365,5 +382,155 @@ mod tests {
         assert_eq!(TcpmssTarget::SetMss(1).apply(&mut bad, 0), MssOutcome::Drop);
         assert_eq!(TcpmssTarget::SetMss(1).target_mss(0), Some(1));
         assert_eq!(TcpmssTarget::ClampPmtu.target_mss(1500), Some(1460));
+    }
+
+    const SRC6: [u8; 16] = [0x20, 1, 0xd, 0xb8, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10];
+    const DST6: [u8; 16] = [0x20, 1, 0xd, 0xb8, 0, 0x99, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
+
+    /// An IPv6 TCP segment from 2001:db8:1::10 to 2001:db8:99::1, behind `ext` (whole
+    /// extension headers, each's next header byte filled in here), checksummed from scratch.
+    fn syn6(ext: &[&[u8]], options: &[u8], payload: &[u8], flags: u8) -> Vec<u8> {
+        let mut p = vec![0x60, 0, 0, 0, 0, 0, 0, 64];
+        p.extend_from_slice(&SRC6);
+        p.extend_from_slice(&DST6);
+        let mut nh_at = 6;
+        for h in ext {
+            p[nh_at] = 60; // destination options
+            nh_at = p.len();
+            p.extend_from_slice(h);
+        }
+        p[nh_at] = 6;
+        let tcp_at = p.len();
+        p.extend_from_slice(&[0x9c, 0x40, 0, 80, 0, 0, 0, 1, 0, 0, 0, 0]);
+        p.push((((20 + options.len()) / 4) << 4) as u8);
+        p.extend_from_slice(&[flags, 0xff, 0xff, 0, 0, 0, 0]);
+        p.extend_from_slice(options);
+        p.extend_from_slice(payload);
+        let plen = (p.len() - 40) as u16;
+        write_u16(&mut p, 4, plen);
+        TcpPacket::new_unchecked(&mut p[tcp_at..]).fill_checksum_ipv6(SRC6.into(), DST6.into());
+        p
+    }
+
+    /// The TCP checksum of an IPv6 packet recomputed from scratch over the pseudo-header
+    /// (the payload length read back from the packet).
+    fn tcp6_ok(p: &[u8], tcp_at: usize) -> bool {
+        let end = 40 + usize::from(read_u16(p, 4));
+        assert_eq!(end, p.len(), "payload length");
+        TcpPacket::new_checked(&p[tcp_at..end])
+            .unwrap()
+            .verify_checksum_ipv6(SRC6.into(), DST6.into())
+    }
+
+    const DSTOPTS: &[u8] = &[0, 0, 1, 4, 0, 0, 0, 0];
+
+    /// What the kernel sent in tests/conformance/scenarios/v6_tcpmss.toml (MTU 1400).
+    #[test]
+    fn ipv6_lowers_and_clamps_with_60_bytes_of_headers() {
+        let mut p = syn6(&[], &[2, 4, 5, 0xb4, 4, 2, 1, 1], &[], 0x02);
+        assert_eq!(
+            TcpmssTarget::SetMss(1200).apply(&mut p, 1400),
+            MssOutcome::Rewritten
+        );
+        assert_eq!(&p[60..64], &[2, 4, 0x04, 0xb0]);
+        assert!(tcp6_ok(&p, 40));
+        let mut p = syn6(&[DSTOPTS], &[2, 4, 5, 0xb4], &[], 0x12);
+        assert_eq!(
+            TcpmssTarget::ClampPmtu.apply(&mut p, 1400),
+            MssOutcome::Rewritten
+        );
+        assert_eq!(read_u16(&p, 48 + 22), 1340);
+        assert_eq!(read_u16(&p, 4), 8 + 24);
+        assert!(tcp6_ok(&p, 48));
+        // Never raised.
+        let before = syn6(&[], &[2, 4, 4, 0], &[], 0x02);
+        let mut p = before.clone();
+        assert_eq!(
+            TcpmssTarget::ClampPmtu.apply(&mut p, 1400),
+            MssOutcome::Unchanged
+        );
+        assert_eq!(p, before);
+        // minlen is 60: a path MTU of 60 drops, 61 leaves an MSS of 1.
+        assert_eq!(TcpmssTarget::ClampPmtu.apply(&mut p, 60), MssOutcome::Drop);
+        assert_eq!(
+            TcpmssTarget::ClampPmtu.apply(&mut p, 61),
+            MssOutcome::Rewritten
+        );
+        assert_eq!(read_u16(&p, 62), 1);
+        assert!(tcp6_ok(&p, 40));
+    }
+
+    #[test]
+    fn ipv6_inserts_with_its_default_and_grows_the_payload_length() {
+        // No options: min(1340, 1220) inserted, payload length 20 -> 24.
+        let mut p = syn6(&[], &[], &[], 0x02);
+        assert_eq!(
+            TcpmssTarget::ClampPmtu.apply(&mut p, 1400),
+            MssOutcome::Inserted
+        );
+        assert_eq!(p.len(), 64);
+        assert_eq!(read_u16(&p, 4), 24);
+        assert_eq!(p[52] >> 4, 6, "data offset");
+        assert_eq!(&p[60..64], &[2, 4, 0x04, 0xc4]);
+        assert!(tcp6_ok(&p, 40));
+        // Below the default: the target itself; before the other options, behind a
+        // destination options header (whose bytes stay).
+        let mut p = syn6(&[DSTOPTS], &[4, 2, 1, 3, 3, 7, 0, 0], &[], 0x02);
+        assert_eq!(
+            TcpmssTarget::SetMss(500).apply(&mut p, 0),
+            MssOutcome::Inserted
+        );
+        assert_eq!(read_u16(&p, 4), 8 + 32);
+        assert_eq!(&p[40..48], &[6, 0, 1, 4, 0, 0, 0, 0]);
+        assert_eq!(&p[68..80], &[2, 4, 1, 0xf4, 4, 2, 1, 3, 3, 7, 0, 0]);
+        assert!(tcp6_ok(&p, 48));
+        // In place without tailroom: nothing changes.
+        let mut q = syn6(&[], &[], &[], 0x02);
+        let before = q.clone();
+        let n = q.len();
+        assert_eq!(
+            TcpmssTarget::SetMss(1000).apply_in_place(&mut q, n, 0),
+            (MssOutcome::NoTailroom, n)
+        );
+        assert_eq!(q, before);
+        // Data after the header: left alone.
+        let before = syn6(&[], &[], b"syndata", 0x02);
+        let mut p = before.clone();
+        assert_eq!(
+            TcpmssTarget::SetMss(1000).apply(&mut p, 0),
+            MssOutcome::Unchanged
+        );
+        assert_eq!(p, before);
+    }
+
+    #[test]
+    fn ipv6_non_first_fragments_and_other_protocols_untouched() {
+        // A fragment header at offset 8: no TCP header in this piece.
+        let mut frag = syn6(&[], &[2, 4, 5, 0xb4], &[], 0x02);
+        frag[6] = 44;
+        frag.splice(40..40, [6, 0, 0, 8, 0, 0, 0, 1]);
+        let plen = read_u16(&frag, 4) + 8;
+        write_u16(&mut frag, 4, plen);
+        let before = frag.clone();
+        assert_eq!(
+            TcpmssTarget::SetMss(100).apply(&mut frag, 0),
+            MssOutcome::Unchanged
+        );
+        assert_eq!(frag, before);
+        // The first fragment (offset 0) carries the header: rewritten.
+        frag[43] = 1; // offset 0, more fragments
+        assert_eq!(
+            TcpmssTarget::SetMss(100).apply(&mut frag, 0),
+            MssOutcome::Rewritten
+        );
+        assert_eq!(read_u16(&frag, 48 + 22), 100);
+        let mut udp = syn6(&[], &[2, 4, 5, 0xb4], &[], 0x02);
+        udp[6] = 17;
+        let before = udp.clone();
+        assert_eq!(
+            TcpmssTarget::SetMss(100).apply(&mut udp, 0),
+            MssOutcome::Unchanged
+        );
+        assert_eq!(udp, before);
     }
 }

@@ -38,14 +38,23 @@ impl TcpoptstripTarget {
         (0..=255u8).filter(|&k| self.strips(k))
     }
 
-    /// Applies to an IPv4 packet (trimmed to its total length).
+    /// Applies to an IPv4 packet (trimmed to its total length), or an IPv6 one with TCP
+    /// past its extension headers (tcpoptstrip_tg6; a non-first fragment passes).
     pub fn apply_to_packet(&self, ip: &mut [u8]) -> StripOutcome {
-        if ip.len() < 20 || ip[9] != 6 || read_u16(ip, 6) & 0x1fff != 0 {
-            return StripOutcome::Unchanged;
-        }
-        let ihl = usize::from(ip[0] & 0x0f) * 4;
-        let Some(tcp) = ip.get_mut(ihl..) else {
-            return StripOutcome::Drop;
+        let tcp = if ip.first().is_some_and(|b| b >> 4 == 6) {
+            let Some(seg) = super::tcp_segment(ip) else {
+                return StripOutcome::Unchanged;
+            };
+            &mut ip[seg.tcp..seg.end]
+        } else {
+            if ip.len() < 20 || ip[9] != 6 || read_u16(ip, 6) & 0x1fff != 0 {
+                return StripOutcome::Unchanged;
+            }
+            let ihl = usize::from(ip[0] & 0x0f) * 4;
+            let Some(tcp) = ip.get_mut(ihl..) else {
+                return StripOutcome::Drop;
+            };
+            tcp
         };
         if tcp.len() < 20 {
             return StripOutcome::Drop;
@@ -223,5 +232,68 @@ mod tests {
         let mut p = syn();
         p[6..8].copy_from_slice(&[0, 4]);
         assert_eq!(strip(&[2]).apply_to_packet(&mut p), StripOutcome::Unchanged);
+    }
+
+    /// `packet`'s TCP segment in an IPv6 packet behind a destination options header.
+    fn packet6(opts: &[u8]) -> Vec<u8> {
+        let (src, dst) = (
+            "2001:db8::1".parse().unwrap(),
+            "2001:db8::2".parse().unwrap(),
+        );
+        let mut seg = tcp(40000, 80, 0x02, opts, b"");
+        seg[16..18].copy_from_slice(&[0, 0]);
+        let ph =
+            checksum::pseudo_header_ipv6(src, dst, crate::wire::IpProtocol::Tcp, seg.len() as u32);
+        let c = !checksum::combine(&[ph, checksum::data(&seg)]);
+        seg[16..18].copy_from_slice(&c.to_be_bytes());
+        let mut p = vec![0x60, 0, 0, 0, 0, 0, 60, 64];
+        p[4..6].copy_from_slice(&((8 + seg.len()) as u16).to_be_bytes());
+        p.extend_from_slice(&std::net::Ipv6Addr::octets(&src));
+        p.extend_from_slice(&std::net::Ipv6Addr::octets(&dst));
+        p.extend_from_slice(&[6, 0, 1, 4, 0, 0, 0, 0]);
+        p.extend_from_slice(&seg);
+        p
+    }
+
+    fn checksum6_ok(p: &[u8]) -> bool {
+        let (src, dst) = (
+            "2001:db8::1".parse().unwrap(),
+            "2001:db8::2".parse().unwrap(),
+        );
+        let l4 = &p[48..];
+        let ph =
+            checksum::pseudo_header_ipv6(src, dst, crate::wire::IpProtocol::Tcp, l4.len() as u32);
+        checksum::combine(&[ph, checksum::data(l4)]) == 0xffff
+    }
+
+    #[test]
+    fn ipv6_tcp_past_extension_headers_and_fragments() {
+        let opts = [
+            2, 4, 0x05, 0xb4, 4, 2, 8, 10, 0, 0, 0, 1, 0, 0, 0, 0, 1, 3, 3, 7,
+        ];
+        let mut p = packet6(&opts);
+        assert!(checksum6_ok(&p));
+        assert_eq!(
+            strip(&[8, 4]).apply_to_packet(&mut p),
+            StripOutcome::Stripped
+        );
+        assert!(checksum6_ok(&p));
+        assert_eq!(
+            &p[68..88],
+            &[2, 4, 0x05, 0xb4, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 3, 3, 7]
+        );
+        // The destination options header's bytes are not options to strip.
+        assert_eq!(&p[40..48], &[6, 0, 1, 4, 0, 0, 0, 0]);
+        // A non-first fragment (a fragment header at offset 8) carries no TCP header.
+        let mut f = packet6(&opts);
+        f[6] = 44;
+        f[40..48].copy_from_slice(&[6, 0, 0, 8, 0, 0, 0, 1]);
+        let before = f.clone();
+        assert_eq!(strip(&[2]).apply_to_packet(&mut f), StripOutcome::Unchanged);
+        assert_eq!(f, before);
+        // A TCP header claiming more than the packet holds: dropped.
+        let mut t = packet6(&opts);
+        t[60] = 0xf0;
+        assert_eq!(strip(&[2]).apply_to_packet(&mut t), StripOutcome::Drop);
     }
 }

@@ -54,6 +54,29 @@ fn set_dsfield(ip: &mut [u8], new: u8) {
     write_u16(ip, 10, c);
 }
 
+/// The IPv4 TOS or IPv6 traffic class of `ip` set to `f` of it, written only when that
+/// differs (as tos_tg/tos_tg6 and dscp_tg/dscp_tg6 do, the ECN bits as `f` leaves them);
+/// whether the packet changed. A buffer shorter than its IP header is left alone.
+#[inline]
+fn rewrite_dsfield(ip: &mut [u8], f: impl Fn(u8) -> u8) -> bool {
+    if let Some(tc) = dsfield6(ip) {
+        let new = f(tc);
+        if new != tc {
+            set_dsfield6(ip, new);
+        }
+        return new != tc;
+    }
+    if ip.len() < HEADER_LEN || ip[0] >> 4 != 4 {
+        return false;
+    }
+    let new = f(ip[1]);
+    if new == ip[1] {
+        return false;
+    }
+    set_dsfield(ip, new);
+    true
+}
+
 /// The IPv6 traffic class (`ipv6_get_dsfield`), when `ip` is a whole IPv6 header.
 fn dsfield6(ip: &[u8]) -> Option<u8> {
     let h = ip.get(..crate::wire::ipv6::HEADER_LEN)?;
@@ -76,22 +99,7 @@ impl TosTarget {
     /// patched incrementally. Returns whether the packet changed (a buffer shorter than its
     /// IP header is left alone).
     pub fn apply_to_packet(&self, ip: &mut [u8]) -> bool {
-        if let Some(tc) = dsfield6(ip) {
-            let new = self.apply(tc);
-            if new != tc {
-                set_dsfield6(ip, new);
-            }
-            return new != tc;
-        }
-        if ip.len() < HEADER_LEN || ip[0] >> 4 != 4 {
-            return false;
-        }
-        let new = self.apply(ip[1]);
-        if new == ip[1] {
-            return false;
-        }
-        set_dsfield(ip, new);
-        true
+        rewrite_dsfield(ip, |tos| self.apply(tos))
     }
 }
 
@@ -104,23 +112,7 @@ impl DscpTarget {
     /// xt_DSCP (`dscp_tg`, `dscp_tg6`): the six DSCP bits set, the two ECN bits kept, an
     /// IPv4 checksum patched incrementally. Returns whether the packet changed.
     pub fn apply_to_packet(&self, ip: &mut [u8]) -> bool {
-        if let Some(tc) = dsfield6(ip) {
-            // dscp_tg6 rewrites only when the DSCP differs, keeping the ECN bits.
-            let new = self.apply(tc);
-            if new != tc {
-                set_dsfield6(ip, new);
-            }
-            return new != tc;
-        }
-        if ip.len() < HEADER_LEN || ip[0] >> 4 != 4 {
-            return false;
-        }
-        let new = self.apply(ip[1]);
-        if new == ip[1] {
-            return false;
-        }
-        set_dsfield(ip, new);
-        true
+        rewrite_dsfield(ip, |tos| self.apply(tos))
     }
 }
 

@@ -106,3 +106,166 @@ fn nfdpctl_ipset_restores_saves_and_reaches_the_workers() {
     assert_eq!(code, 0);
     drop(run);
 }
+
+/// `family inet6` sets through the daemon: created, filled, saved (and written back) by
+/// `nfdpctl ipset`, named by the config's ip6tables rules (`file6`, loaded after the
+/// sets) and by `nfdpctl ip6tables`, which refuses an IPv4 set as ip6tables does; a set
+/// an ip6tables rule names is in use.
+#[test]
+fn nfdpctl_ipset_inet6_sets_and_ip6tables_rules() {
+    let serial = serial();
+    let dir = temp_dir("ipset6");
+    std::fs::write(dir.join("rules.v4"), RULES).unwrap();
+    std::fs::write(
+        dir.join("rules.v6"),
+        "*filter\n:FORWARD ACCEPT [0:0]\n-A FORWARD -m set --match-set bad6 src -j DROP\nCOMMIT\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("sets.ipset"),
+        format!("{SETS}create bad6 hash:net family inet6\nadd bad6 2001:db8::/32\n"),
+    )
+    .unwrap();
+    let extra = format!(
+        "ipset_file = \"{0}/sets.ipset\"\nfile6 = \"{0}/rules.v6\"\n",
+        dir.display()
+    );
+    let cfg = write_config(&dir, &config_text(&dir, &extra));
+    let (daemon, wires) = boot(cfg);
+    let run = Running::new(daemon, wires, dir.clone(), serial);
+    let ctl = Ctl::new(&dir);
+
+    let ok = |args: &[&str], input: Option<&str>| {
+        let (code, out, err) = ctl.run(Tool::Ipset, args, input);
+        assert_eq!(code, 0, "{args:?}: {err}");
+        out
+    };
+    ok(
+        &[
+            "create",
+            "seen6",
+            "hash:ip,port",
+            "family",
+            "inet6",
+            "timeout",
+            "60",
+        ],
+        None,
+    );
+    ok(
+        &["add", "seen6", "2001:db8::1,udp:53", "timeout", "0"],
+        None,
+    );
+    ok(&["add", "bad6", "2001:db8:1::/48", "nomatch"], None);
+    let (code, _, err) = ctl.run(Tool::Ipset, &["add", "bad6", "10.0.0.0/8"], None);
+    assert_eq!(
+        (code, err.as_str()),
+        (
+            1,
+            "ipset v7.17: Syntax error: cannot parse 10.0.0.0: resolving to IPv6 address failed\n"
+        )
+    );
+    let saved = ok(&["save", "bad6"], None);
+    assert!(
+        saved.starts_with("create bad6 hash:net family inet6 hashsize 1024 maxelem 65536 bucketsize 12 initval 0x"),
+        "{saved}"
+    );
+    let members: std::collections::BTreeSet<&str> = saved.lines().skip(1).collect();
+    assert_eq!(
+        members,
+        ["add bad6 2001:db8:1::/48 nomatch", "add bad6 2001:db8::/32"]
+            .into_iter()
+            .collect()
+    );
+    let listed = ok(&["list", "seen6"], None);
+    assert!(
+        listed.contains("\nHeader: family inet6 hashsize 1024 maxelem 65536 timeout 60 bucketsize 12 initval 0x"),
+        "{listed}"
+    );
+    assert!(
+        listed.ends_with("\nMembers:\n2001:db8::1,udp:53 timeout 0\n"),
+        "{listed}"
+    );
+    let file = std::fs::read_to_string(dir.join("sets.ipset")).unwrap();
+    assert!(
+        file.contains("\nadd seen6 2001:db8::1,udp:53 timeout 0\n"),
+        "{file}"
+    );
+
+    // The config's ip6tables rule holds bad6.
+    let (code, _, err) = ctl.run(Tool::Ipset, &["destroy", "bad6"], None);
+    assert_eq!(
+        (code, err.as_str()),
+        (
+            1,
+            "ipset v7.17: Set cannot be destroyed: it is in use by a kernel component\n"
+        )
+    );
+    // ip6tables names IPv6 sets, refuses IPv4 ones.
+    let (code, _, err) = ctl.run(
+        Tool::Ip6tables,
+        &[
+            "-A",
+            "FORWARD",
+            "-j",
+            "SET",
+            "--add-set",
+            "seen6",
+            "src,dst",
+        ],
+        None,
+    );
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = ctl.run(
+        Tool::Ip6tables,
+        &[
+            "-A",
+            "FORWARD",
+            "-m",
+            "set",
+            "--match-set",
+            "blocklist",
+            "src",
+            "-j",
+            "DROP",
+        ],
+        None,
+    );
+    assert_eq!(
+        (code, err.as_str()),
+        (
+            2,
+            "ip6tables v1.8.9 (nf_tables): The protocol family of set blocklist is IPv4, which is not applicable.\n\nTry `ip6tables -h' or 'ip6tables --help' for more information.\n"
+        )
+    );
+    let (code, _, err) = ctl.run(
+        Tool::Iptables,
+        &[
+            "-A",
+            "FORWARD",
+            "-m",
+            "set",
+            "--match-set",
+            "seen6",
+            "src,dst",
+            "-j",
+            "DROP",
+        ],
+        None,
+    );
+    assert_eq!(
+        (code, err.as_str()),
+        (
+            2,
+            "iptables v1.8.9 (nf_tables): The protocol family of set seen6 is IPv6, which is not applicable.\n\nTry `iptables -h' or 'iptables --help' for more information.\n"
+        )
+    );
+    let (code, _, err) = ctl.run(Tool::Ipset, &["destroy", "seen6"], None);
+    assert_eq!(code, 1, "{err}");
+    let (_, rules, _) = ctl.run(Tool::Ip6tablesSave, &[], None);
+    assert!(
+        rules.contains("\n-A FORWARD -j SET --add-set seen6 src,dst\n"),
+        "{rules}"
+    );
+    drop(run);
+}

@@ -719,14 +719,14 @@ fn set_target_queues_the_packets_element_and_goes_on() {
                 false,
                 true,
                 Some(30),
-                OpElem::One(Elem::IpPort(Ipv4Addr::from(SERVER), 6, 80))
+                OpElem::One(Elem::IpPort(Ipv4Addr::from(SERVER).into(), 6, 80))
             ),
             (
                 gone,
                 true,
                 true,
                 None,
-                OpElem::One(Elem::Ip(Ipv4Addr::from(HOST)))
+                OpElem::One(Elem::Ip(Ipv4Addr::from(HOST).into()))
             ),
         ]
     );
@@ -740,7 +740,7 @@ fn set_target_queues_the_packets_element_and_goes_on() {
         .get(seen)
         .unwrap()
         .set
-        .test_elem(&Elem::IpPort(Ipv4Addr::from(SERVER), 6, 80), T0));
+        .test_elem(&Elem::IpPort(Ipv4Addr::from(SERVER).into(), 6, 80), T0));
 
     // A worker that does not drain: bounded, the rest counted as lost.
     let max = dataplane::pipeline::MAX_SET_OPS;

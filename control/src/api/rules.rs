@@ -123,15 +123,17 @@ pub fn restore_text(control: &Control, req: RestoreRequest) -> Result<RestoreRep
     let _g = control.lock_changes();
     let (current, _) = control.shared.current_rules();
     let mut rs = (*current).clone();
-    restore(
-        &text,
-        tables_mut(&mut rs, family),
-        RestoreOptions {
-            noflush: req.noflush,
-            counters: req.counters,
-            packet_path: true,
-        },
-    )
+    rs.with_family(family, |t| {
+        restore(
+            &text,
+            t,
+            RestoreOptions {
+                noflush: req.noflush,
+                counters: req.counters,
+                packet_path: true,
+            },
+        )
+    })
     .map_err(|e| refused(restore_refusal_in(&text, &e, family)))?;
     if req.test || !names_a_table(&text) {
         return Ok(RestoreReply { generation: 0 });
@@ -221,7 +223,7 @@ pub fn exec_args_in(
             let reports = control.workers.reports(false).map_err(workers_status)?;
             let mut rs = ruleset_with_counters(&control.shared, &reports);
             Ok(
-                match execute_typed(tables_mut(&mut rs, family), parsed.clone()) {
+                match rs.with_family(family, |t| execute_typed(t, parsed.clone())) {
                     Ok(out) => reply(out, None, 0),
                     Err(e) => reply(String::new(), refusal(e), 0),
                 },
@@ -231,7 +233,7 @@ pub fn exec_args_in(
             let (current, _) = control.shared.current_rules();
             let mut rs = (*current).clone();
             Ok(
-                match execute_typed(tables_mut(&mut rs, family), parsed.clone()) {
+                match rs.with_family(family, |t| execute_typed(t, parsed.clone())) {
                     Ok(out) => reply(out, None, 0),
                     Err(e) => reply(String::new(), refusal(e), 0),
                 },
@@ -257,7 +259,7 @@ pub fn exec_args_in(
             let _g = control.lock_changes();
             let (current, _) = control.shared.current_rules();
             let mut rs = (*current).clone();
-            match execute_typed(tables_mut(&mut rs, family), parsed.clone()) {
+            match rs.with_family(family, |t| execute_typed(t, parsed.clone())) {
                 Err(e) => Ok(reply(String::new(), refusal(e), 0)),
                 Ok(out) if !family_changed(&rs, &current, family) => Ok(reply(out, None, 0)),
                 Ok(out) => {

@@ -336,15 +336,11 @@ impl Control {
                 .map_err(|e| format!("{}:{}: {}", path.display(), e.line, e.message))?;
         }
         if let (Some(path), Some(text6)) = (path6, &text6) {
-            let rs6 = Arc::make_mut(
-                rs.ip6
-                    .get_or_insert_with(|| Arc::new(Ruleset::new(Family::V6))),
-            );
             let opts = crate::iptables::RestoreOptions {
                 packet_path: true,
                 ..Default::default()
             };
-            crate::iptables::restore(text6, rs6, opts)
+            rs.with_family(Family::V6, |rs6| crate::iptables::restore(text6, rs6, opts))
                 .map_err(|e| format!("{}:{}: {}", path.display(), e.line, e.message))?;
         }
         if !text.as_deref().is_some_and(names_a_table)

@@ -68,14 +68,16 @@ pub fn load_config_rules(
     if let Some(p) = rules6.or(cfg.rules_file6.as_deref()) {
         let text = crate::input_file::read_text(p, cfg.rules_file_limit)
             .map_err(|e| format!("ip6tables file {}: {e}", p.display()))?;
-        let mut rs6 = Ruleset::new(dataplane::ruleset::Family::V6);
         let opts = RestoreOptions {
             packet_path: true,
             ..RestoreOptions::default()
         };
-        restore(&text, &mut rs6, opts)
-            .map_err(|e| format!("{}:{}: {}", p.display(), e.line, e.message))?;
-        rs.ip6 = Some(std::sync::Arc::new(rs6));
+        // A fresh ip6tables ruleset, naming the config's sets.
+        rs.ip6 = None;
+        rs.with_family(dataplane::ruleset::Family::V6, |rs6| {
+            restore(&text, rs6, opts)
+        })
+        .map_err(|e| format!("{}:{}: {}", p.display(), e.line, e.message))?;
     }
     Ok(rs)
 }

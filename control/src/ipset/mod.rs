@@ -9,7 +9,7 @@ pub mod print;
 
 use crate::iptables::lexer::split_words;
 use dataplane::ipset::{AddExt, IpSet, SetError, SetOptions, SetTable, SetType, MAX_NAME_LEN};
-use dataplane::ruleset::Ruleset;
+use dataplane::ruleset::{Family, Ruleset};
 use std::sync::Arc;
 
 pub const VERSION: &str = "v7.17";
@@ -147,6 +147,8 @@ fn parse_create(words: &[String]) -> Result<(String, IpSet), Refusal> {
         ..SetOptions::default()
     };
     let mut range = None;
+    let mut family_given = false;
+    let mut netmask = None;
     let mut i = 0;
     while i < opts.len() {
         let opt = opts[i].as_str();
@@ -162,15 +164,16 @@ fn parse_create(words: &[String]) -> Result<(String, IpSet), Refusal> {
         match opt {
             "family" => {
                 takes(hash)?;
-                match arg.map(String::as_str) {
-                    Some("inet") => {}
-                    Some(f) => {
-                        return Err(
-                            format!("family {f} is not supported by nfdp (inet only)").into()
-                        )
-                    }
-                    None => return Err("Syntax error: option 'family' requires an argument".into()),
+                if family_given {
+                    return Err("Syntax error: family already specified".into());
                 }
+                family_given = true;
+                o.family = match arg.map(String::as_str) {
+                    Some("inet" | "ipv4") => Family::V4,
+                    Some("inet6" | "ipv6") => Family::V6,
+                    Some(f) => return Err(format!("Syntax error: unknown inet family {f}").into()),
+                    None => return Err("Syntax error: option 'family' requires an argument".into()),
+                };
             }
             "hashsize" => {
                 takes(hash)?;
@@ -179,6 +182,10 @@ fn parse_create(words: &[String]) -> Result<(String, IpSet), Refusal> {
             "maxelem" => {
                 takes(hash)?;
                 o.maxelem = number(opt, arg)?;
+            }
+            "netmask" => {
+                takes(set_type == SetType::HashIp)?;
+                netmask = Some(number::<u8>(opt, arg)?);
             }
             "bucketsize" => {
                 takes(hash)?;
@@ -196,8 +203,9 @@ fn parse_create(words: &[String]) -> Result<(String, IpSet), Refusal> {
             "range" => {
                 takes(set_type == SetType::BitmapPort)?;
                 let v = arg.ok_or("Syntax error: option 'range' requires an argument")?;
-                let ports = elem::parse(SetType::BitmapPort, v, &SetTable::default())
-                    .map_err(|_| format!("Syntax error: cannot parse '{v}' as a port range"))?;
+                let ports =
+                    elem::parse(SetType::BitmapPort, Family::V4, v, &SetTable::default())
+                        .map_err(|_| format!("Syntax error: cannot parse '{v}' as a port range"))?;
                 range = match (ports.first(), ports.last()) {
                     (
                         Some(dataplane::ipset::Elem::Port(a)),
@@ -218,6 +226,15 @@ fn parse_create(words: &[String]) -> Result<(String, IpSet), Refusal> {
             _ => return Err(Refusal::usage(format!("Unknown argument: `{opt}'"))),
         }
         i += 2;
+    }
+    if let Some(m) = netmask {
+        let host = if o.family == Family::V6 { 128 } else { 32 };
+        if !(1..=host).contains(&m) {
+            return Err(
+                format!("Syntax error: netmask is out of the inclusive range of 1-{host}").into(),
+            );
+        }
+        o.netmask = Some(m);
     }
     if set_type == SetType::BitmapPort {
         o.range = range.ok_or(Refusal::usage("Mandatory option `range' is missing"))?;
@@ -333,7 +350,9 @@ fn run(rs: &mut Ruleset, words: &[String], now_ns: u64) -> Result<Output, Refusa
             let slot = sets.by_name(name).ok_or(SetError::NoSuchSet)?;
             let set_type = slot.set.set_type;
             let ext = parse_add_ext(opts, &slot.set)?;
-            let elems = elem::parse(set_type, elem_text, sets).map_err(Refusal::from)?;
+            let family = slot.set.options.family;
+            let elems = elem::parse(set_type, family, elem_text, sets).map_err(Refusal::from)?;
+            let elems = elem::netmasked(elems, slot.set.options.netmask);
             if command == "test" {
                 let set = &slot.set;
                 let all = elems.iter().all(|e| set.test_elem(e, now_ns));

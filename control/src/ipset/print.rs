@@ -17,11 +17,18 @@ pub fn header(set: &IpSet) -> String {
             let _ = write!(h, "size {}", o.size);
         }
         _ => {
+            let family = match o.family {
+                dataplane::ruleset::Family::V4 => "inet",
+                dataplane::ruleset::Family::V6 => "inet6",
+            };
             let _ = write!(
                 h,
-                "family inet hashsize {} maxelem {}",
+                "family {family} hashsize {} maxelem {}",
                 o.hashsize, o.maxelem
             );
+            if let Some(m) = o.netmask {
+                let _ = write!(h, " netmask {m}");
+            }
         }
     }
     if let Some(t) = o.timeout {

@@ -34,6 +34,7 @@ fn ends_with_newline(msg: &str) -> bool {
         || msg.ends_with(" cannot be inverted.")
         // libxt_set's lookup of the set (xtables_error with a trailing newline).
         || (msg.starts_with("Set ") && msg.ends_with(" doesn't exist."))
+        || (msg.starts_with("The protocol family of set ") && msg.ends_with(" not applicable."))
         // libxtables' option checks (xtables_options_fcheck).
         || msg.ends_with("\" must be specified")
         || msg.contains("\" cannot be used together with \"")

@@ -127,16 +127,21 @@ impl Command {
     }
 
     /// Looks up the sets that `-m set` and `-j SET` name (iptables asks the kernel while it parses):
-    /// `Set NAME doesn't exist.` when one is missing.
-    pub fn resolve_sets(&mut self, sets: &dataplane::ipset::SetTable) -> Result<(), String> {
+    /// `Set NAME doesn't exist.` when one is missing, a refusal when one is of the other
+    /// family than the rule's.
+    pub fn resolve_sets(
+        &mut self,
+        sets: &dataplane::ipset::SetTable,
+        family: Family,
+    ) -> Result<(), String> {
         for rule in self.rules_mut() {
             for m in &mut rule.matches {
                 if let dataplane::ruleset::Match::Set(s) = m {
-                    ext::set::resolve(s, sets)?;
+                    ext::set::resolve(s, sets, family)?;
                 }
             }
             if let dataplane::ruleset::Target::Set(t) = &mut rule.target {
-                ext::t_set::resolve(t, sets)?;
+                ext::t_set::resolve(t, sets, family)?;
             }
         }
         Ok(())

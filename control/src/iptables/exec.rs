@@ -74,7 +74,7 @@ pub fn execute(rs: &mut Ruleset, cmd: ParsedCommand) -> Result<String, String> {
 
 /// `execute`, with the refusal typed.
 pub fn execute_typed(rs: &mut Ruleset, mut cmd: ParsedCommand) -> Result<String, ExecError> {
-    cmd.command.resolve_sets(&rs.sets)?;
+    cmd.command.resolve_sets(&rs.sets, rs.family)?;
     let kind = cmd.table;
     let counters = cmd.counters;
     let err = ExecError::Ruleset;

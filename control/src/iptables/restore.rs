@@ -298,7 +298,7 @@ pub fn restore(text: &str, rs: &mut Ruleset, opts: RestoreOptions) -> Result<(),
         }
         parsed
             .command
-            .resolve_sets(&work.sets)
+            .resolve_sets(&work.sets, work.family)
             .map_err(|m| err(line, m))?;
         // A `[p:b]` prefix counts only with --counters; a `-c P B` option on the rule is
         // kept either way (iptables 1.8.9's `-L -v` shows it after a plain restore).

@@ -1,17 +1,17 @@
-//! hash:net,iface: a network with an interface name (the packet's input interface for a
+//! hash:net,iface: an IPv4 or IPv6 network with an interface name (the packet's input interface for a
 //! `src` second dimension, its output interface for `dst`); longest prefix first, nomatch
 //! honoured. `physdev:` elements name bridge ports, which nfdp has none of: they are kept
 //! and listed but match no packet.
 
 use super::elem::{match_extensions, ElemExt, Lookup, TestFlags};
-use super::store::{masked, PrefixStore};
+use super::store::{masked, PrefixStore, SetAddr};
 
 /// Interface names are at most 15 bytes (IFNAMSIZ - 1).
 pub const MAX_IFACE_LEN: usize = 15;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct IfaceKey {
-    pub addr: u32,
+pub struct IfaceKey<A = u32> {
+    pub addr: A,
     /// The name, NUL-padded.
     pub iface: [u8; 16],
     pub physdev: bool,
@@ -27,15 +27,23 @@ pub fn iface_bytes(name: &str) -> Option<[u8; 16]> {
     Some(b)
 }
 
-#[derive(Clone, Debug, Default)]
-pub struct HashNetIface {
-    pub(super) elems: PrefixStore<IfaceKey>,
+#[derive(Clone, Debug)]
+pub struct HashNetIface<A: SetAddr = u32> {
+    pub(super) elems: PrefixStore<IfaceKey<A>>,
 }
 
-impl HashNetIface {
+impl<A: SetAddr> Default for HashNetIface<A> {
+    fn default() -> Self {
+        HashNetIface {
+            elems: PrefixStore::default(),
+        }
+    }
+}
+
+impl<A: SetAddr> HashNetIface<A> {
     pub fn lookup(
         &self,
-        addr: u32,
+        addr: A,
         iface: &str,
         flags: &TestFlags,
         bytes: u64,
@@ -63,7 +71,7 @@ impl HashNetIface {
         Lookup::Miss
     }
 
-    pub fn get(&self, key: IfaceKey, len: u8) -> Option<&ElemExt> {
+    pub fn get(&self, key: IfaceKey<A>, len: u8) -> Option<&ElemExt> {
         let k = IfaceKey {
             addr: masked(key.addr, len),
             ..key
@@ -72,8 +80,9 @@ impl HashNetIface {
     }
 }
 
-impl super::store::NetKey for IfaceKey {
-    fn net(&self) -> u32 {
+impl<A: SetAddr> super::store::NetKey for IfaceKey<A> {
+    type Addr = A;
+    fn net(&self) -> A {
         self.addr
     }
 }

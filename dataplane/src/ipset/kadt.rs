@@ -2,9 +2,8 @@
 //! each type's `kadt` builds it in the kernel, and the operation that carries it from a
 //! worker to the control plane's table (`SetTable::apply_packet_op`).
 
-use super::{store, AddExt, Dirs, Elem, IpSet, Members, PacketFields, SetError, SetTable};
+use super::{AddExt, Dirs, Elem, IpSet, Members, PacketFields, SetError, SetTable};
 use crate::ruleset::matches::{IPPROTO_TCP, IPPROTO_UDP};
-use std::net::Ipv4Addr;
 use std::sync::Arc;
 
 /// What `-j SET` asks of one set for one packet.
@@ -29,16 +28,6 @@ pub enum OpElem {
     Members(Vec<(u32, Elem)>),
 }
 
-/// The longest prefix length in use, or a host's (`INIT_CIDR(h->nets[0].cidr[0],
-/// HOST_MASK)`): what a packet adds to a hash:net type.
-fn add_prefix(prefixes: &[u8]) -> u8 {
-    prefixes.first().copied().unwrap_or(32)
-}
-
-fn net(addr: u32, len: u8) -> Ipv4Addr {
-    Ipv4Addr::from(store::masked(addr, len))
-}
-
 impl IpSet {
     /// The element `pkt` makes for this set with `dirs`, as the type's `kadt` makes it
     /// for an add or a delete; `None` where the kernel returns an error (too few
@@ -48,25 +37,9 @@ impl IpSet {
         if usize::from(dirs.count) < self.set_type.dimension() {
             return None;
         }
-        let addr = pkt.addr(dirs.src(0));
         Some(match &self.members {
-            Members::HashIp(_) => Elem::Ip(Ipv4Addr::from(addr)),
-            Members::HashNet(m) => {
-                let len = add_prefix(m.elems.prefixes());
-                Elem::Net(net(addr, len), len)
-            }
-            Members::HashIpPort(_) => {
-                Elem::IpPort(Ipv4Addr::from(addr), pkt.proto, pkt.port(dirs.src(1))?)
-            }
-            Members::HashNetPort(m) => {
-                let len = add_prefix(m.elems.prefixes());
-                Elem::NetPort(net(addr, len), len, pkt.proto, pkt.port(dirs.src(1))?)
-            }
-            Members::HashNetIface(m) => {
-                let len = add_prefix(m.elems.prefixes());
-                let iface = pkt.iface(dirs.src(1))?;
-                Elem::NetIface(net(addr, len), len, iface.to_string(), false)
-            }
+            Members::V4(m) => return m.packet_elem(pkt, dirs),
+            Members::V6(m) => return m.packet_elem(pkt, dirs),
             Members::BitmapPort(m) => {
                 // ip_set_get_ip_port: TCP and UDP only.
                 if !matches!(pkt.proto, IPPROTO_TCP | IPPROTO_UDP) {

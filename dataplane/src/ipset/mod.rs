@@ -3,10 +3,12 @@
 //! publishes it to the workers as an immutable snapshot (arc-swap, as rulesets), so an
 //! `ipset add` never recompiles rules; rules hold a set's index, which stays put for the
 //! set's life (`swap` exchanges contents, not indices). One file per set type; `elem`
-//! holds the extensions (timeout, counters, comment, nomatch), `store` the hash tables.
+//! holds the extensions (timeout, counters, comment, nomatch), `store` the hash tables,
+//! `hash_family` the hash types over either address family (`family inet` / `inet6`).
 
 pub mod bitmap_port;
 pub mod elem;
+pub mod hash_family;
 pub mod hash_ip;
 pub mod hash_ip_port;
 pub mod hash_net;
@@ -17,13 +19,14 @@ pub mod list_set;
 pub mod store;
 
 use crate::ruleset::matches::{
-    IPPROTO_ICMP, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP, IPPROTO_UDPLITE,
+    IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP, IPPROTO_UDPLITE,
 };
+use crate::ruleset::Family;
 use elem::{match_extensions, ElemCounters, ElemExt, Lookup, TestFlags};
-use hash_ip_port::IpPortKey;
+use hash_family::HashMembers;
 use std::collections::HashMap;
 use std::fmt;
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 use std::sync::Arc;
 
 /// Set names are at most 31 bytes (IPSET_MAXNAMELEN - 1).
@@ -103,8 +106,13 @@ impl SetType {
 /// What `ipset create` was given, normalised as the kernel stores it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SetOptions {
+    /// The hash types' address family (`family inet` / `inet6`); bitmap:port and
+    /// list:set have none (the field stays `V4` and is not printed).
+    pub family: Family,
     pub hashsize: u32,
     pub maxelem: u32,
+    /// hash:ip's `netmask` (`None`: the host's, 32 or 128, which is not printed).
+    pub netmask: Option<u8>,
     pub bucketsize: u8,
     pub initval: u32,
     /// Default element timeout in seconds; `Some` makes it a timeout set.
@@ -120,8 +128,10 @@ pub struct SetOptions {
 impl Default for SetOptions {
     fn default() -> Self {
         SetOptions {
+            family: Family::V4,
             hashsize: 1024,
             maxelem: 65536,
+            netmask: None,
             bucketsize: 12,
             initval: 0,
             timeout: None,
@@ -148,18 +158,23 @@ impl SetOptions {
             b => b + b % 2,
         };
         self.size = self.size.max(4);
+        let host = match self.family {
+            Family::V4 => 32,
+            Family::V6 => 128,
+        };
+        self.netmask = self.netmask.filter(|m| *m < host);
     }
 }
 
-/// One element as the control plane names it.
+/// One element as the control plane names it; its address is of the set's family.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Elem {
-    Ip(Ipv4Addr),
-    Net(Ipv4Addr, u8),
-    IpPort(Ipv4Addr, u8, u16),
-    NetPort(Ipv4Addr, u8, u8, u16),
+    Ip(IpAddr),
+    Net(IpAddr, u8),
+    IpPort(IpAddr, u8, u16),
+    NetPort(IpAddr, u8, u8, u16),
     /// hash:net,iface: the network, the interface, whether it is a `physdev:` name.
-    NetIface(Ipv4Addr, u8, String, bool),
+    NetIface(IpAddr, u8, String, bool),
     Port(u16),
     /// A list:set member: another set's index.
     Set(u32),
@@ -230,14 +245,11 @@ impl fmt::Display for SetError {
 
 impl std::error::Error for SetError {}
 
-/// The elements of one set, by type.
+/// The elements of one set, by type (the hash types by address family).
 #[derive(Clone, Debug)]
 pub enum Members {
-    HashIp(hash_ip::HashIp),
-    HashNet(hash_net::HashNet),
-    HashIpPort(hash_ip_port::HashIpPort),
-    HashNetPort(hash_net_port::HashNetPort),
-    HashNetIface(hash_net_iface::HashNetIface),
+    V4(HashMembers<u32>),
+    V6(HashMembers<u128>),
     BitmapPort(bitmap_port::BitmapPort),
     ListSet(list_set::ListSet),
 }
@@ -250,15 +262,29 @@ pub struct IpSet {
     pub members: Members,
 }
 
+/// A packet's addresses: those of an IPv4 or of an IPv6 packet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PacketAddrs {
+    V4 { src: u32, dst: u32 },
+    V6 { src: u128, dst: u128 },
+}
+
+impl Default for PacketAddrs {
+    fn default() -> Self {
+        PacketAddrs::V4 { src: 0, dst: 0 }
+    }
+}
+
 /// The packet fields a set looks at, read once per rule evaluation.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct PacketFields<'a> {
-    pub src: u32,
-    pub dst: u32,
+    pub addrs: PacketAddrs,
+    /// IPv4's protocol, IPv6's upper-layer protocol.
     pub proto: u8,
-    /// Source and destination port as the kernel's `ip_set_get_ip4_port` reads them
-    /// (ICMP: type << 8 | code for both; other protocols 0); `None` when it cannot (a
-    /// non-first fragment of TCP/UDP/SCTP/UDPLITE/ICMP, a truncated header).
+    /// Source and destination port as the kernel's `ip_set_get_ip4_port` /
+    /// `ip_set_get_ip6_port` read them (ICMP and ICMPv6: type << 8 | code for both;
+    /// other protocols 0); `None` when it cannot (a non-first fragment of
+    /// TCP/UDP/SCTP/UDPLITE/ICMP, any non-first IPv6 fragment, a truncated header).
     pub ports: Option<(u16, u16)>,
     /// The packet's length (what counters add).
     pub len: u32,
@@ -273,13 +299,6 @@ pub struct PacketIfaces<'a> {
 }
 
 impl PacketFields<'_> {
-    pub fn addr(&self, src: bool) -> u32 {
-        if src {
-            self.src
-        } else {
-            self.dst
-        }
-    }
     pub fn port(&self, src: bool) -> Option<u16> {
         self.ports.map(|(s, d)| if src { s } else { d })
     }
@@ -297,11 +316,6 @@ impl IpSet {
     pub fn new(set_type: SetType, mut options: SetOptions) -> IpSet {
         options.normalise();
         let members = match set_type {
-            SetType::HashIp => Members::HashIp(Default::default()),
-            SetType::HashNet => Members::HashNet(Default::default()),
-            SetType::HashIpPort => Members::HashIpPort(Default::default()),
-            SetType::HashNetPort => Members::HashNetPort(Default::default()),
-            SetType::HashNetIface => Members::HashNetIface(Default::default()),
             SetType::BitmapPort => Members::BitmapPort(bitmap_port::BitmapPort::new(
                 options.range.0,
                 options.range.1,
@@ -310,6 +324,12 @@ impl IpSet {
                 size: options.size,
                 members: Vec::new(),
             }),
+            _ => match options.family {
+                Family::V4 => HashMembers::new(set_type, options.netmask).map(Members::V4),
+                Family::V6 => HashMembers::new(set_type, options.netmask).map(Members::V6),
+            }
+            // Not reached: every other type is a hash type.
+            .unwrap_or_else(|| Members::ListSet(list_set::ListSet::default())),
         };
         IpSet {
             set_type,
@@ -318,13 +338,20 @@ impl IpSet {
         }
     }
 
+    /// The family a rule must be of to use the set: a hash type's; none for
+    /// bitmap:port and list:set (the kernel's NFPROTO_UNSPEC).
+    pub fn family(&self) -> Option<Family> {
+        match self.members {
+            Members::V4(_) => Some(Family::V4),
+            Members::V6(_) => Some(Family::V6),
+            Members::BitmapPort(_) | Members::ListSet(_) => None,
+        }
+    }
+
     pub fn len(&self) -> usize {
         match &self.members {
-            Members::HashIp(m) => m.elems.len(),
-            Members::HashNet(m) => m.elems.len(),
-            Members::HashIpPort(m) => m.elems.len(),
-            Members::HashNetPort(m) => m.elems.len(),
-            Members::HashNetIface(m) => m.elems.len(),
+            Members::V4(m) => m.len(),
+            Members::V6(m) => m.len(),
             Members::BitmapPort(m) => m.len,
             Members::ListSet(m) => m.members.len(),
         }
@@ -346,29 +373,8 @@ impl IpSet {
     /// The element's extensions, if it is in the set (alive or not).
     fn find(&self, elem: &Elem) -> Option<&ElemExt> {
         match (&self.members, elem) {
-            (Members::HashIp(m), Elem::Ip(a)) => m.get(u32::from(*a)),
-            (Members::HashNet(m), Elem::Net(a, l)) => m.get(u32::from(*a), *l),
-            (Members::HashIpPort(m), Elem::IpPort(a, proto, port)) => m.get(IpPortKey {
-                addr: u32::from(*a),
-                proto: *proto,
-                port: *port,
-            }),
-            (Members::HashNetPort(m), Elem::NetPort(a, l, proto, port)) => m.get(
-                IpPortKey {
-                    addr: u32::from(*a),
-                    proto: *proto,
-                    port: *port,
-                },
-                *l,
-            ),
-            (Members::HashNetIface(m), Elem::NetIface(a, l, iface, physdev)) => m.get(
-                hash_net_iface::IfaceKey {
-                    addr: u32::from(*a),
-                    iface: hash_net_iface::iface_bytes(iface)?,
-                    physdev: *physdev,
-                },
-                *l,
-            ),
+            (Members::V4(m), _) => m.find(elem),
+            (Members::V6(m), _) => m.find(elem),
             (Members::BitmapPort(m), Elem::Port(p)) => m.get(*p),
             (Members::ListSet(m), Elem::Set(i)) => m.position(*i).map(|p| &m.members[p].1),
             _ => None,
@@ -386,7 +392,24 @@ impl IpSet {
                 | (SetType::BitmapPort, Elem::Port(_))
                 | (SetType::ListSet, Elem::Set(_))
         );
-        if !fits {
+        let family_fits = match elem {
+            Elem::Ip(a)
+            | Elem::Net(a, _)
+            | Elem::IpPort(a, ..)
+            | Elem::NetPort(a, ..)
+            | Elem::NetIface(a, ..) => {
+                let (v6, max) = (a.is_ipv6(), if a.is_ipv6() { 128 } else { 32 });
+                let len_fits = match elem {
+                    Elem::Net(_, l) | Elem::NetPort(_, l, ..) | Elem::NetIface(_, l, ..) => {
+                        *l <= max
+                    }
+                    _ => true,
+                };
+                self.family() == Some(if v6 { Family::V6 } else { Family::V4 }) && len_fits
+            }
+            _ => true,
+        };
+        if !fits || !family_fits {
             return Err(SetError::WrongElement);
         }
         if let (Members::BitmapPort(m), Elem::Port(p)) = (&self.members, elem) {
@@ -460,41 +483,8 @@ impl IpSet {
 
     fn insert(&mut self, elem: &Elem, ext: ElemExt) {
         match (&mut self.members, elem) {
-            (Members::HashIp(m), Elem::Ip(a)) => {
-                m.elems.insert(u32::from(*a), ext);
-            }
-            (Members::HashNet(m), Elem::Net(a, l)) => {
-                m.elems.insert(*l, store::masked(u32::from(*a), *l), ext)
-            }
-            (Members::HashIpPort(m), Elem::IpPort(a, proto, port)) => {
-                m.elems.insert(
-                    IpPortKey {
-                        addr: u32::from(*a),
-                        proto: *proto,
-                        port: *port,
-                    },
-                    ext,
-                );
-            }
-            (Members::HashNetPort(m), Elem::NetPort(a, l, proto, port)) => m.elems.insert(
-                *l,
-                IpPortKey {
-                    addr: store::masked(u32::from(*a), *l),
-                    proto: *proto,
-                    port: *port,
-                },
-                ext,
-            ),
-            (Members::HashNetIface(m), Elem::NetIface(a, l, iface, physdev)) => {
-                if let Some(iface) = hash_net_iface::iface_bytes(iface) {
-                    let key = hash_net_iface::IfaceKey {
-                        addr: store::masked(u32::from(*a), *l),
-                        iface,
-                        physdev: *physdev,
-                    };
-                    m.elems.insert(*l, key, ext);
-                }
-            }
+            (Members::V4(m), _) => m.insert(elem, ext),
+            (Members::V6(m), _) => m.insert(elem, ext),
             (Members::BitmapPort(m), Elem::Port(p)) => {
                 if let Some(slot) = m.slot(*p).and_then(|s| m.slots.get_mut(s)) {
                     if slot.is_none() {
@@ -516,36 +506,8 @@ impl IpSet {
         self.check_elem(elem)?;
         let alive = self.find(elem).is_some_and(|e| !e.expired(now_ns));
         let removed = match (&mut self.members, elem) {
-            (Members::HashIp(m), Elem::Ip(a)) => m.elems.remove(&u32::from(*a)).is_some(),
-            (Members::HashNet(m), Elem::Net(a, l)) => {
-                m.elems.remove(*l, &store::masked(u32::from(*a), *l))
-            }
-            (Members::HashIpPort(m), Elem::IpPort(a, proto, port)) => m
-                .elems
-                .remove(&IpPortKey {
-                    addr: u32::from(*a),
-                    proto: *proto,
-                    port: *port,
-                })
-                .is_some(),
-            (Members::HashNetPort(m), Elem::NetPort(a, l, proto, port)) => m.elems.remove(
-                *l,
-                &IpPortKey {
-                    addr: store::masked(u32::from(*a), *l),
-                    proto: *proto,
-                    port: *port,
-                },
-            ),
-            (Members::HashNetIface(m), Elem::NetIface(a, l, iface, physdev)) => {
-                hash_net_iface::iface_bytes(iface).is_some_and(|iface| {
-                    let key = hash_net_iface::IfaceKey {
-                        addr: store::masked(u32::from(*a), *l),
-                        iface,
-                        physdev: *physdev,
-                    };
-                    m.elems.remove(*l, &key)
-                })
-            }
+            (Members::V4(m), _) => m.remove(elem),
+            (Members::V6(m), _) => m.remove(elem),
             (Members::BitmapPort(m), Elem::Port(p)) => {
                 let taken = m
                     .slot(*p)
@@ -581,22 +543,14 @@ impl IpSet {
             skip_counter_update: true,
             ..TestFlags::default()
         };
-        match (&self.members, elem) {
-            (Members::HashNet(m), Elem::Net(a, 32)) => {
-                m.lookup(u32::from(*a), &quiet, 0, now_ns) == Lookup::Hit
-            }
-            (Members::HashNetPort(m), Elem::NetPort(a, 32, proto, port)) => {
-                let key = IpPortKey {
-                    addr: u32::from(*a),
-                    proto: *proto,
-                    port: *port,
-                };
-                m.lookup(key, &quiet, 0, now_ns) == Lookup::Hit
-            }
-            (Members::HashNetIface(m), Elem::NetIface(a, 32, iface, false)) => {
-                m.lookup(u32::from(*a), iface, &quiet, 0, now_ns) == Lookup::Hit
-            }
-            _ => self
+        let host = match &self.members {
+            Members::V4(m) => m.test_host(elem, &quiet, now_ns),
+            Members::V6(m) => m.test_host(elem, &quiet, now_ns),
+            _ => None,
+        };
+        match host {
+            Some(hit) => hit,
+            None => self
                 .find(elem)
                 .is_some_and(|e| !e.expired(now_ns) && !e.nomatch),
         }
@@ -605,54 +559,16 @@ impl IpSet {
     /// Live elements with their extensions, in a stable order (by key).
     pub fn elements(&self, now_ns: u64) -> Vec<(Elem, ElemExt)> {
         let alive = |e: &ElemExt| !e.expired(now_ns);
+        let hashed = |elems: Vec<(Elem, &ElemExt)>| {
+            elems
+                .into_iter()
+                .filter(|(_, e)| alive(e))
+                .map(|(k, e)| (k, e.clone()))
+                .collect()
+        };
         let mut out: Vec<(Elem, ElemExt)> = match &self.members {
-            Members::HashIp(m) => m
-                .elems
-                .iter()
-                .filter(|(_, e)| alive(e))
-                .map(|(k, e)| (Elem::Ip(Ipv4Addr::from(*k)), e.clone()))
-                .collect(),
-            Members::HashNet(m) => m
-                .elems
-                .iter()
-                .filter(|(_, _, e)| alive(e))
-                .map(|(l, k, e)| (Elem::Net(Ipv4Addr::from(*k), l), e.clone()))
-                .collect(),
-            Members::HashIpPort(m) => m
-                .elems
-                .iter()
-                .filter(|(_, e)| alive(e))
-                .map(|(k, e)| {
-                    (
-                        Elem::IpPort(Ipv4Addr::from(k.addr), k.proto, k.port),
-                        e.clone(),
-                    )
-                })
-                .collect(),
-            Members::HashNetPort(m) => m
-                .elems
-                .iter()
-                .filter(|(_, _, e)| alive(e))
-                .map(|(l, k, e)| {
-                    (
-                        Elem::NetPort(Ipv4Addr::from(k.addr), l, k.proto, k.port),
-                        e.clone(),
-                    )
-                })
-                .collect(),
-            Members::HashNetIface(m) => m
-                .elems
-                .iter()
-                .filter(|(_, _, e)| alive(e))
-                .map(|(l, k, e)| {
-                    let end = k.iface.iter().position(|b| *b == 0).unwrap_or(16);
-                    let name = String::from_utf8_lossy(&k.iface[..end]).into_owned();
-                    (
-                        Elem::NetIface(Ipv4Addr::from(k.addr), l, name, k.physdev),
-                        e.clone(),
-                    )
-                })
-                .collect(),
+            Members::V4(m) => hashed(m.elements()),
+            Members::V6(m) => hashed(m.elements()),
             Members::BitmapPort(m) => m
                 .slots
                 .iter()
@@ -825,7 +741,12 @@ impl SetTable {
     pub fn swap(&mut self, a: &str, b: &str) -> Result<(), SetError> {
         let ia = self.index(a).ok_or(SetError::NoSuchSet)? as usize;
         let ib = self.index(b).ok_or(SetError::NoSuchSet)? as usize;
-        let set_type = |i: usize| self.slots[i].as_ref().map(|s| s.set.set_type);
+        // ip_set_swap: the same type and the same family.
+        let set_type = |i: usize| {
+            self.slots[i]
+                .as_ref()
+                .map(|s| (s.set.set_type, s.set.family()))
+        };
         if set_type(ia) != set_type(ib) {
             return Err(SetError::TypeMismatch);
         }
@@ -881,8 +802,10 @@ impl SetTable {
         };
         let flags = TestFlags::default();
         let r = match &slot.set.members {
-            Members::HashIp(m) => m.lookup(addr, &flags, bytes, now_ns),
-            Members::HashNet(m) => m.lookup(addr, &flags, bytes, now_ns),
+            Members::V4(HashMembers::Ip(m)) => m.lookup(addr, &flags, bytes, now_ns),
+            Members::V4(HashMembers::Net(m)) => m.lookup(addr, &flags, bytes, now_ns),
+            // An IPv6 set holds no IPv4 address (a rule cannot name one; a list can).
+            Members::V6(_) => Lookup::Miss,
             _ => return None,
         };
         Some(r == Lookup::Hit)
@@ -897,23 +820,9 @@ impl SetTable {
         now_ns: u64,
     ) -> Lookup {
         let bytes = u64::from(pkt.len);
-        let ip_port = |src_ip: bool, src_port: bool| {
-            pkt.port(src_port).map(|port| IpPortKey {
-                addr: pkt.addr(src_ip),
-                proto: pkt.proto,
-                port,
-            })
-        };
         match &set.members {
-            Members::HashIp(m) => m.lookup(pkt.addr(dirs.src(0)), flags, bytes, now_ns),
-            Members::HashNet(m) => m.lookup(pkt.addr(dirs.src(0)), flags, bytes, now_ns),
-            Members::HashIpPort(m) => ip_port(dirs.src(0), dirs.src(1))
-                .map_or(Lookup::Miss, |k| m.lookup(k, flags, bytes, now_ns)),
-            Members::HashNetPort(m) => ip_port(dirs.src(0), dirs.src(1))
-                .map_or(Lookup::Miss, |k| m.lookup(k, flags, bytes, now_ns)),
-            Members::HashNetIface(m) => pkt.iface(dirs.src(1)).map_or(Lookup::Miss, |i| {
-                m.lookup(pkt.addr(dirs.src(0)), i, flags, bytes, now_ns)
-            }),
+            Members::V4(m) => m.lookup(pkt, dirs, flags, now_ns),
+            Members::V6(m) => m.lookup(pkt, dirs, flags, now_ns),
             Members::BitmapPort(m) => {
                 // ip_set_get_ip_port: TCP and UDP only.
                 if !matches!(pkt.proto, IPPROTO_TCP | IPPROTO_UDP) {
@@ -944,33 +853,42 @@ impl SetTable {
     }
 }
 
-/// `ip_set_get_ip4_port` over an IPv4 packet: the fields every set type reads.
+/// `ip_set_get_ip4_port` / `ip_set_get_ip6_port` over a packet: the fields every set
+/// type reads.
 pub fn packet_fields<'a>(view: &crate::ruleset::packet::PacketView<'a>) -> PacketFields<'a> {
+    let v6 = view.family == Family::V6;
     let ports = match (view.proto, view.l4) {
-        (_, None)
-            if matches!(
-                view.proto,
-                IPPROTO_TCP | IPPROTO_UDP | IPPROTO_SCTP | IPPROTO_UDPLITE | IPPROTO_ICMP
-            ) =>
-        {
-            None
-        }
+        // ip_set_get_ip6_port: no IPv6 fragment but the first has ports, whatever its
+        // protocol.
+        _ if v6 && view.frag_offset != 0 => None,
+        (_, None) if v6 || has_ports(view.proto) => None,
+        (_, None) => Some((0, 0)),
         (IPPROTO_TCP | IPPROTO_UDP | IPPROTO_SCTP | IPPROTO_UDPLITE, Some(l4)) if l4.len() >= 4 => {
             Some((
                 u16::from_be_bytes([l4[0], l4[1]]),
                 u16::from_be_bytes([l4[2], l4[3]]),
             ))
         }
-        (IPPROTO_ICMP, Some(l4)) if l4.len() >= 2 => {
+        (IPPROTO_ICMP | IPPROTO_ICMPV6, Some(l4)) if l4.len() >= 2 => {
             let tc = u16::from_be_bytes([l4[0], l4[1]]);
             Some((tc, tc))
         }
-        (IPPROTO_TCP | IPPROTO_UDP | IPPROTO_SCTP | IPPROTO_UDPLITE | IPPROTO_ICMP, _) => None,
+        (p, _) if has_ports(p) || p == IPPROTO_ICMPV6 => None,
         _ => Some((0, 0)),
     };
+    let addrs = if v6 {
+        PacketAddrs::V6 {
+            src: u128::from(view.src6()),
+            dst: u128::from(view.dst6()),
+        }
+    } else {
+        PacketAddrs::V4 {
+            src: u32::from(view.src),
+            dst: u32::from(view.dst),
+        }
+    };
     PacketFields {
-        src: u32::from(view.src),
-        dst: u32::from(view.dst),
+        addrs,
         proto: view.proto,
         ports,
         len: u32::from(view.total_len),
@@ -979,6 +897,14 @@ pub fn packet_fields<'a>(view: &crate::ruleset::packet::PacketView<'a>) -> Packe
             output: view.meta.out_iface,
         },
     }
+}
+
+/// The protocols `ip_set_get_ip4_port` reads a port (or ICMP type/code) of.
+fn has_ports(proto: u8) -> bool {
+    matches!(
+        proto,
+        IPPROTO_TCP | IPPROTO_UDP | IPPROTO_SCTP | IPPROTO_UDPLITE | IPPROTO_ICMP
+    )
 }
 
 #[cfg(test)]

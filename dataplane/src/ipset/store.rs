@@ -3,8 +3,10 @@
 //! kernel keeps the same per-set list of CIDRs in use).
 
 use super::elem::ElemExt;
+use super::PacketAddrs;
 use crate::hash::mix64;
 use std::hash::{BuildHasherDefault, Hash, Hasher};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// Keys here are a few integers: fold them and finish with `mix64` instead of SipHash.
 #[derive(Default)]
@@ -31,17 +33,129 @@ impl Hasher for KeyHasher {
     fn write_u64(&mut self, v: u64) {
         self.0 = mix64(self.0 ^ v);
     }
+    fn write_u128(&mut self, v: u128) {
+        self.0 = mix64(self.0 ^ (v >> 64) as u64) ^ v as u64;
+    }
 }
 
 pub type Map<K> = hashbrown::HashMap<K, ElemExt, BuildHasherDefault<KeyHasher>>;
 
+/// A set's address type: `u32` for `family inet`, `u128` for `family inet6` (the
+/// kernel's `ipv4`/`ipv6` variants of each hash type, here one generic code path).
+pub trait SetAddr:
+    Copy
+    + Eq
+    + Ord
+    + Hash
+    + Default
+    + std::fmt::Debug
+    + std::ops::BitAnd<Output = Self>
+    + Send
+    + Sync
+    + 'static
+{
+    /// The host prefix length (the kernel's HOST_MASK).
+    const BITS: u8;
+    /// The netmask of `len` bits.
+    fn mask(len: u8) -> Self;
+    /// The network part at `len` bits.
+    fn masked(self, len: u8) -> Self;
+    /// The last address of the network `self`/`len`.
+    fn last(self, len: u8) -> Self;
+    /// The /16 this address is in (its top 16 bits): the prefix filter's index.
+    fn slash16(self) -> u32;
+    fn to_ip(self) -> IpAddr;
+    /// `None` for an address of the other family.
+    fn from_ip(a: IpAddr) -> Option<Self>;
+    /// The packet's source or destination address, `None` for a packet of the other
+    /// family (`ip_set_test`'s family check: no match).
+    fn of_packet(addrs: &PacketAddrs, src: bool) -> Option<Self>;
+}
+
+impl SetAddr for u32 {
+    const BITS: u8 = 32;
+    fn mask(len: u8) -> u32 {
+        crate::ruleset::prefix_mask(len)
+    }
+    #[inline]
+    fn masked(self, len: u8) -> u32 {
+        crate::ruleset::prefix_mask(len) & self
+    }
+    fn last(self, len: u8) -> u32 {
+        self | !crate::ruleset::prefix_mask(len)
+    }
+    #[inline]
+    fn slash16(self) -> u32 {
+        self >> 16
+    }
+    fn to_ip(self) -> IpAddr {
+        IpAddr::V4(Ipv4Addr::from(self))
+    }
+    fn from_ip(a: IpAddr) -> Option<u32> {
+        match a {
+            IpAddr::V4(a) => Some(u32::from(a)),
+            IpAddr::V6(_) => None,
+        }
+    }
+    #[inline]
+    fn of_packet(addrs: &PacketAddrs, src: bool) -> Option<u32> {
+        match *addrs {
+            PacketAddrs::V4 { src: s, dst: d } => Some(if src { s } else { d }),
+            PacketAddrs::V6 { .. } => None,
+        }
+    }
+}
+
+impl SetAddr for u128 {
+    const BITS: u8 = 128;
+    fn mask(len: u8) -> u128 {
+        crate::ruleset::prefix_mask6(len)
+    }
+    #[inline]
+    fn masked(self, len: u8) -> u128 {
+        crate::ruleset::prefix_mask6(len) & self
+    }
+    fn last(self, len: u8) -> u128 {
+        self | !crate::ruleset::prefix_mask6(len)
+    }
+    #[inline]
+    fn slash16(self) -> u32 {
+        (self >> 112) as u32
+    }
+    fn to_ip(self) -> IpAddr {
+        IpAddr::V6(Ipv6Addr::from(self))
+    }
+    fn from_ip(a: IpAddr) -> Option<u128> {
+        match a {
+            IpAddr::V6(a) => Some(u128::from(a)),
+            IpAddr::V4(_) => None,
+        }
+    }
+    #[inline]
+    fn of_packet(addrs: &PacketAddrs, src: bool) -> Option<u128> {
+        match *addrs {
+            PacketAddrs::V6 { src: s, dst: d } => Some(if src { s } else { d }),
+            PacketAddrs::V4 { .. } => None,
+        }
+    }
+}
+
 /// A key with a network address in it.
 pub trait NetKey {
-    fn net(&self) -> u32;
+    type Addr: SetAddr;
+    fn net(&self) -> Self::Addr;
 }
 
 impl NetKey for u32 {
+    type Addr = u32;
     fn net(&self) -> u32 {
+        *self
+    }
+}
+
+impl NetKey for u128 {
+    type Addr = u128;
+    fn net(&self) -> u128 {
         *self
     }
 }
@@ -50,12 +164,13 @@ impl NetKey for u32 {
 const SLASH16_WORDS: usize = (1 << 16) / 64;
 
 /// Elements keyed by `K`, which includes a network masked to `len` bits; one table per
-/// prefix length in use, and a filter of the /16s any element overlaps, so that an
+/// prefix length in use, and a filter of the /16s (the top 16 bits of the address, for
+/// IPv6 too) any element overlaps, so that an
 /// address no element can hold (most of a blocklist's traffic) is answered without a
 /// probe per prefix length.
 #[derive(Clone, Debug)]
 pub struct PrefixStore<K> {
-    /// Indexed by prefix length 0..=32.
+    /// Indexed by prefix length 0..=BITS.
     tables: Vec<Map<K>>,
     /// Prefix lengths with at least one element, longest first.
     lens: Vec<u8>,
@@ -65,10 +180,10 @@ pub struct PrefixStore<K> {
     slash16: Vec<u64>,
 }
 
-impl<K> Default for PrefixStore<K> {
+impl<K: NetKey> Default for PrefixStore<K> {
     fn default() -> Self {
         PrefixStore {
-            tables: (0..=32).map(|_| Map::default()).collect(),
+            tables: (0..=K::Addr::BITS).map(|_| Map::default()).collect(),
             lens: Vec::new(),
             len: 0,
             slash16: Vec::new(),
@@ -79,20 +194,18 @@ impl<K> Default for PrefixStore<K> {
 impl<K: Hash + Eq + Clone + NetKey> PrefixStore<K> {
     /// Whether some element may hold `addr` (false: none does).
     #[inline]
-    pub fn may_hold(&self, addr: u32) -> bool {
-        let i = (addr >> 16) as usize;
+    pub fn may_hold(&self, addr: K::Addr) -> bool {
+        let i = addr.slash16() as usize;
         self.slash16
             .get(i / 64)
             .is_some_and(|w| w & (1 << (i % 64)) != 0)
     }
 
-    fn cover(&mut self, net: u32, prefix: u8) {
+    fn cover(&mut self, net: K::Addr, prefix: u8) {
         if self.slash16.is_empty() {
             self.slash16 = vec![0; SLASH16_WORDS];
         }
-        let host_bits = 32 - u32::from(prefix.min(32));
-        let last = net | ((1u64 << host_bits) - 1) as u32;
-        for i in (net >> 16)..=(last >> 16) {
+        for i in net.slash16()..=net.last(prefix).slash16() {
             self.slash16[i as usize / 64] |= 1 << (i % 64);
         }
     }
@@ -151,8 +264,9 @@ impl<K: Hash + Eq + Clone + NetKey> PrefixStore<K> {
 }
 
 /// The network part of `addr` at `prefix` bits.
-pub fn masked(addr: u32, prefix: u8) -> u32 {
-    crate::ruleset::prefix_mask(prefix) & addr
+#[inline]
+pub fn masked<A: SetAddr>(addr: A, prefix: u8) -> A {
+    addr.masked(prefix)
 }
 
 #[cfg(test)]

@@ -1,16 +1,23 @@
 use super::elem::{CounterCmp, TestFlags};
 use super::*;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 const S: u64 = 1_000_000_000;
 
-fn ip(s: &str) -> Ipv4Addr {
+fn ip(s: &str) -> IpAddr {
     s.parse().unwrap()
+}
+
+fn v4(s: &str) -> u32 {
+    u32::from(s.parse::<Ipv4Addr>().unwrap())
 }
 
 fn pkt(src: &str, dst: &str) -> PacketFields<'static> {
     PacketFields {
-        src: u32::from(ip(src)),
-        dst: u32::from(ip(dst)),
+        addrs: PacketAddrs::V4 {
+            src: v4(src),
+            dst: v4(dst),
+        },
         proto: IPPROTO_UDP,
         ports: Some((1234, 53)),
         len: 100,
@@ -525,8 +532,10 @@ fn hash_net_iface_takes_the_input_or_output_interface() {
 /// A UDP packet from the LAN (`pkt`'s interfaces the other way round).
 fn udp(src: [u8; 4], dst: [u8; 4], sport: u16, dport: u16) -> PacketFields<'static> {
     PacketFields {
-        src: u32::from(Ipv4Addr::from(src)),
-        dst: u32::from(Ipv4Addr::from(dst)),
+        addrs: PacketAddrs::V4 {
+            src: u32::from(Ipv4Addr::from(src)),
+            dst: u32::from(Ipv4Addr::from(dst)),
+        },
         ports: Some((sport, dport)),
         ifaces: PacketIfaces {
             input: Some("lan0"),
@@ -579,15 +588,18 @@ fn each_type_builds_its_element_from_the_packet_as_kadt_does() {
     let elem = |t: &SetTable, name: &str, dirs| t.by_name(name).unwrap().set.packet_elem(&p, dirs);
     assert_eq!(
         elem(&t, "ip", SRC),
-        Some(Elem::Ip(Ipv4Addr::new(192, 168, 1, 10)))
+        Some(Elem::Ip(IpAddr::V4(Ipv4Addr::new(192, 168, 1, 10))))
     );
     // An empty hash:net adds the host; with 10.9.0.0/16 in it, the /16.
     assert_eq!(
         elem(&t, "net", SRC),
-        Some(Elem::Net(Ipv4Addr::new(192, 168, 1, 10), 32))
+        Some(Elem::Net(IpAddr::V4(Ipv4Addr::new(192, 168, 1, 10)), 32))
     );
     let net = t.index("net").unwrap();
-    assert!(t.apply_packet_op(&add_op(net, Elem::Net(Ipv4Addr::new(10, 9, 0, 0), 16)), 0));
+    assert!(t.apply_packet_op(
+        &add_op(net, Elem::Net(IpAddr::V4(Ipv4Addr::new(10, 9, 0, 0)), 16)),
+        0
+    ));
     assert_eq!(
         elem(
             &t,
@@ -597,11 +609,15 @@ fn each_type_builds_its_element_from_the_packet_as_kadt_does() {
                 count: 1
             }
         ),
-        Some(Elem::Net(Ipv4Addr::new(10, 20, 0, 0), 16))
+        Some(Elem::Net(IpAddr::V4(Ipv4Addr::new(10, 20, 0, 0)), 16))
     );
     assert_eq!(
         elem(&t, "ipport", DST_DST),
-        Some(Elem::IpPort(Ipv4Addr::new(10, 20, 3, 4), IPPROTO_UDP, 53))
+        Some(Elem::IpPort(
+            IpAddr::V4(Ipv4Addr::new(10, 20, 3, 4)),
+            IPPROTO_UDP,
+            53
+        ))
     );
     // Too few directions for a two-dimension type: the kernel's -EINVAL.
     assert_eq!(elem(&t, "ipport", SRC), None);
@@ -615,7 +631,7 @@ fn each_type_builds_its_element_from_the_packet_as_kadt_does() {
             }
         ),
         Some(Elem::NetIface(
-            Ipv4Addr::new(192, 168, 1, 10),
+            IpAddr::V4(Ipv4Addr::new(192, 168, 1, 10)),
             32,
             "lan0".into(),
             false
@@ -666,7 +682,7 @@ fn adds_and_deletes_apply_as_ip_set_add_and_del() {
     let p = udp([192, 168, 1, 10], [1, 1, 1, 1], 1, 2);
     let op =
         |t: &SetTable, del, exist, timeout| t.packet_op(blk, &p, SRC, del, exist, timeout).unwrap();
-    let elem = Elem::Ip(Ipv4Addr::new(192, 168, 1, 10));
+    let elem = Elem::Ip(IpAddr::V4(Ipv4Addr::new(192, 168, 1, 10)));
     let alive = |t: &SetTable, now| t.get(blk).unwrap().set.test_elem_alive(&elem, now);
     // An add with its own timeout; again without --exist changes nothing.
     assert!(t.apply_packet_op(&op(&t, false, false, Some(2)), 0));
@@ -713,11 +729,337 @@ fn a_list_set_add_lands_in_its_first_member_that_takes_it() {
     let p = udp([192, 168, 1, 10], [1, 1, 1, 1], 5000, 5000);
     let op = t.packet_op(l, &p, SRC, false, false, None).unwrap();
     assert!(matches!(&op.elem, kadt::OpElem::Members(m) if m.len() == 2));
-    let e = Elem::Ip(Ipv4Addr::new(192, 168, 1, 10));
+    let e = Elem::Ip(IpAddr::V4(Ipv4Addr::new(192, 168, 1, 10)));
     assert!(t.apply_packet_op(&op, 0));
     assert!(t.get(a).unwrap().set.test_elem_alive(&e, 0));
     assert!(!t.get(b).unwrap().set.test_elem_alive(&e, 0));
     assert!(t.apply_packet_op(&op, 0));
     assert!(t.get(b).unwrap().set.test_elem_alive(&e, 0));
     assert!(!t.apply_packet_op(&op, 0), "every member has it");
+}
+
+// ---- family inet6 ----
+
+fn v6(s: &str) -> u128 {
+    u128::from(s.parse::<Ipv6Addr>().unwrap())
+}
+
+fn inet6() -> SetOptions {
+    SetOptions {
+        family: Family::V6,
+        ..SetOptions::default()
+    }
+}
+
+/// A UDP (or other `proto`) IPv6 packet's fields.
+fn pkt6(src: &str, dst: &str, proto: u8, ports: Option<(u16, u16)>) -> PacketFields<'static> {
+    PacketFields {
+        addrs: PacketAddrs::V6 {
+            src: v6(src),
+            dst: v6(dst),
+        },
+        proto,
+        ports,
+        len: 100,
+        ifaces: PacketIfaces {
+            input: Some("wan0"),
+            output: Some("lan0"),
+        },
+    }
+}
+
+#[test]
+fn inet6_hash_ip_holds_ipv6_addresses_only() {
+    let (mut t, i) = table("a", SetType::HashIp, inet6());
+    assert_eq!(t.get(i).unwrap().set.family(), Some(Family::V6));
+    add(&mut t, "a", Elem::Ip(ip("2001:db8::1")));
+    let p = pkt6("2001:db8::1", "2001:db8::2", IPPROTO_UDP, Some((1, 2)));
+    assert!(t.test_packet(i, &p, SRC, &none(), 0));
+    assert!(!t.test_packet(i, &p, DST, &none(), 0));
+    // An IPv4 packet or element is of the other family: no match, refused.
+    assert!(!t.test_packet(i, &pkt("0.0.0.0", "10.0.0.1"), SRC, &none(), 0));
+    assert_eq!(t.test_addr(i, 0, 100, 0), Some(false));
+    let set = t.set_mut("a").unwrap();
+    assert_eq!(
+        set.add(&Elem::Ip(ip("10.0.0.1")), &AddExt::default(), false, 0),
+        Err(SetError::WrongElement)
+    );
+    assert_eq!(
+        set.add(&Elem::Ip(ip("2001:db8::1")), &AddExt::default(), false, 0),
+        Err(SetError::AlreadyAdded)
+    );
+    assert!(set.test_elem(&Elem::Ip(ip("2001:db8::1")), 0));
+    assert!(!set.test_elem(&Elem::Ip(ip("2001:db8::3")), 0));
+    assert_eq!(set.elements(0)[0].0, Elem::Ip(ip("2001:db8::1")));
+    set.del(&Elem::Ip(ip("2001:db8::1")), false, 0).unwrap();
+    assert!(set.is_empty());
+    // And an IPv4 set holds no IPv6 packet.
+    let (t4, i4) = table("b", SetType::HashIp, SetOptions::default());
+    assert!(!t4.test_packet(i4, &p, SRC, &none(), 0));
+}
+
+#[test]
+fn inet6_hash_net_longest_prefix_and_nomatch() {
+    let (mut t, i) = table("n", SetType::HashNet, inet6());
+    add(&mut t, "n", Elem::Net(ip("2001:db8::"), 32));
+    let nomatch = AddExt {
+        nomatch: true,
+        ..AddExt::default()
+    };
+    t.set_mut("n")
+        .unwrap()
+        .add(&Elem::Net(ip("2001:db8:1::"), 48), &nomatch, false, 0)
+        .unwrap();
+    add(&mut t, "n", Elem::Net(ip("2001:db8:1:2::"), 64));
+    // Stored masked; /128 prefixes are accepted, /129 is no element of the family.
+    add(&mut t, "n", Elem::Net(ip("2001:db8:ffff::7"), 128));
+    let hit = |a: &str| {
+        let p = pkt6(a, "::1", IPPROTO_UDP, Some((1, 2)));
+        t.test_packet(i, &p, SRC, &none(), 0)
+    };
+    assert!(hit("2001:db8:9::1"));
+    assert!(!hit("2001:db8:1:9::1"), "the nomatch /48 carves a hole");
+    assert!(
+        hit("2001:db8:1:2::99"),
+        "a longer prefix inside the hole matches"
+    );
+    assert!(hit("2001:db8:ffff::7"));
+    assert!(!hit("2001:db9::1"));
+    let set = &t.get(i).unwrap().set;
+    assert!(set.test_elem(&Elem::Net(ip("2001:db8:9::1"), 128), 0));
+    assert!(!set.test_elem(&Elem::Net(ip("2001:db8:1::5"), 128), 0));
+    assert!(set.test_elem(&Elem::Net(ip("2001:db8::"), 32), 0));
+    assert!(!set.test_elem(&Elem::Net(ip("2001:db8::"), 33), 0));
+    let set = t.set_mut("n").unwrap();
+    assert_eq!(
+        set.add(
+            &Elem::Net(ip("2001:db8::"), 129),
+            &AddExt::default(),
+            false,
+            0
+        ),
+        Err(SetError::WrongElement)
+    );
+    assert_eq!(
+        set.elements(0).first().map(|e| e.0.clone()),
+        Some(Elem::Net(ip("2001:db8::"), 32))
+    );
+}
+
+#[test]
+fn inet6_port_and_iface_types() {
+    let mut t = tables(&[
+        ("ipport", SetType::HashIpPort, inet6()),
+        ("netport", SetType::HashNetPort, inet6()),
+        ("netif", SetType::HashNetIface, inet6()),
+    ]);
+    add(
+        &mut t,
+        "ipport",
+        Elem::IpPort(ip("2001:db8::1"), IPPROTO_UDP, 53),
+    );
+    // ICMPv6 echo request: type 128 << 8 | code 0.
+    add(
+        &mut t,
+        "ipport",
+        Elem::IpPort(ip("2001:db8::1"), IPPROTO_ICMPV6, 128 << 8),
+    );
+    add(
+        &mut t,
+        "netport",
+        Elem::NetPort(ip("2001:db8::"), 64, IPPROTO_TCP, 443),
+    );
+    add(
+        &mut t,
+        "netif",
+        Elem::NetIface(ip("2001:db8::"), 64, "wan0".into(), false),
+    );
+    let (ipport, netport, netif) = (
+        t.index("ipport").unwrap(),
+        t.index("netport").unwrap(),
+        t.index("netif").unwrap(),
+    );
+    let udp = pkt6("2001:db8::1", "2001:db8::2", IPPROTO_UDP, Some((5000, 53)));
+    assert!(t.test_packet(ipport, &udp, SRC_DST, &none(), 0));
+    assert!(
+        !t.test_packet(ipport, &udp, SRC, &none(), 0),
+        "two dimensions"
+    );
+    let ping = pkt6(
+        "2001:db8::1",
+        "2001:db8::2",
+        IPPROTO_ICMPV6,
+        Some((128 << 8, 128 << 8)),
+    );
+    assert!(t.test_packet(ipport, &ping, SRC_DST, &none(), 0));
+    let frag = PacketFields { ports: None, ..udp };
+    assert!(!t.test_packet(ipport, &frag, SRC_DST, &none(), 0));
+    let https = pkt6("2001:db8::77", "::1", IPPROTO_TCP, Some((443, 9)));
+    assert!(t.test_packet(netport, &https, SRC_SRC, &none(), 0));
+    assert!(!t.test_packet(netport, &https, SRC_DST, &none(), 0));
+    assert!(t.test_packet(netif, &https, SRC_SRC, &none(), 0));
+    assert!(!t.test_packet(netif, &https, SRC_DST, &none(), 0), "lan0");
+}
+
+const SRC_SRC: Dirs = Dirs {
+    src_bits: 0b11,
+    count: 2,
+};
+
+#[test]
+fn a_list_set_holds_sets_of_both_families() {
+    let mut t = tables(&[
+        ("four", SetType::HashIp, SetOptions::default()),
+        ("six", SetType::HashNet, inet6()),
+        ("both", SetType::ListSet, SetOptions::default()),
+    ]);
+    add(&mut t, "four", Elem::Ip(ip("10.0.0.1")));
+    add(&mut t, "six", Elem::Net(ip("2001:db8::"), 64));
+    let (four, six) = (t.index("four").unwrap(), t.index("six").unwrap());
+    add(&mut t, "both", Elem::Set(four));
+    add(&mut t, "both", Elem::Set(six));
+    let both = t.index("both").unwrap();
+    assert_eq!(t.get(both).unwrap().set.family(), None);
+    let p6 = pkt6("2001:db8::5", "::1", IPPROTO_UDP, Some((1, 2)));
+    assert!(t.test_packet(both, &p6, SRC, &none(), 0));
+    assert!(t.test_packet(both, &pkt("10.0.0.1", "1.1.1.1"), SRC, &none(), 0));
+    assert!(!t.test_packet(both, &pkt("10.0.0.2", "1.1.1.1"), SRC, &none(), 0));
+    // -j SET on a list: the IPv6 packet lands in the IPv6 member, the first that takes it.
+    let op = t.packet_op(both, &p6, SRC, false, false, None).unwrap();
+    assert_eq!(
+        op.elem,
+        kadt::OpElem::Members(vec![(six, Elem::Net(ip("2001:db8::"), 64))])
+    );
+    // Sets of different families do not swap (ip_set_swap).
+    let mut t2 = tables(&[
+        ("a4", SetType::HashIp, SetOptions::default()),
+        ("a6", SetType::HashIp, inet6()),
+    ]);
+    assert_eq!(t2.swap("a4", "a6"), Err(SetError::TypeMismatch));
+}
+
+#[test]
+fn inet6_packets_add_their_elements_as_kadt_does() {
+    let mut t = tables(&[
+        ("ip", SetType::HashIp, inet6()),
+        ("net", SetType::HashNet, inet6()),
+        ("ip4", SetType::HashIp, SetOptions::default()),
+    ]);
+    let p = pkt6("2001:db8:1:2::10", "2001:db8::2", IPPROTO_UDP, Some((1, 2)));
+    let elem = |t: &SetTable, name: &str| t.by_name(name).unwrap().set.packet_elem(&p, SRC);
+    assert_eq!(elem(&t, "ip"), Some(Elem::Ip(ip("2001:db8:1:2::10"))));
+    // An empty hash:net adds the /128 host; with a /64 in it, the /64.
+    assert_eq!(
+        elem(&t, "net"),
+        Some(Elem::Net(ip("2001:db8:1:2::10"), 128))
+    );
+    let net = t.index("net").unwrap();
+    assert!(t.apply_packet_op(&add_op(net, Elem::Net(ip("2001:db8:9::"), 64)), 0));
+    assert_eq!(elem(&t, "net"), Some(Elem::Net(ip("2001:db8:1:2::"), 64)));
+    // An IPv6 packet makes nothing for an IPv4 set (ip_set_add's family check).
+    assert_eq!(elem(&t, "ip4"), None);
+    let ip6 = t.index("ip").unwrap();
+    let op = t.packet_op(ip6, &p, SRC, false, false, None).unwrap();
+    assert!(t.apply_packet_op(&op, 0));
+    assert!(t.test_packet(ip6, &p, SRC, &none(), 0));
+}
+
+#[test]
+fn ipv6_views_give_the_fields_ip_set_get_ip6_port_reads() {
+    use crate::ruleset::packet::tests::{ipv6, view};
+    let udp = [0x13, 0x88, 0, 53, 0, 8, 0, 0];
+    let v = ipv6(IPPROTO_UDP, "2001:db8::1", "2001:db8::2", &udp);
+    let f = packet_fields(&view(&v));
+    assert_eq!(
+        f.addrs,
+        PacketAddrs::V6 {
+            src: v6("2001:db8::1"),
+            dst: v6("2001:db8::2")
+        }
+    );
+    assert_eq!((f.proto, f.ports), (IPPROTO_UDP, Some((5000, 53))));
+    let icmp = ipv6(IPPROTO_ICMPV6, "::1", "::2", &[128, 0, 0, 0, 0, 0, 0, 0]);
+    assert_eq!(
+        packet_fields(&view(&icmp)).ports,
+        Some((128 << 8, 128 << 8))
+    );
+    // A non-first fragment has no ports, whatever its protocol (here: none at all).
+    let frag = [IPPROTO_UDP, 0, 0, 0x08, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0];
+    let v = ipv6(44, "::1", "::2", &frag);
+    assert_eq!(packet_fields(&view(&v)).ports, None);
+}
+
+#[test]
+fn the_slash16_filter_covers_ipv6_networks() {
+    let mut s: store::PrefixStore<u128> = store::PrefixStore::default();
+    s.insert(32, v6("2001:db8::"), ElemExt::default());
+    assert!(s.may_hold(v6("2001:db8:ffff::1")));
+    assert!(
+        s.may_hold(v6("2001:ffff::1")),
+        "the filter is by the top 16 bits"
+    );
+    assert!(!s.may_hold(v6("2002::1")));
+    s.insert(7, v6("fc00::"), ElemExt::default());
+    assert!(s.may_hold(v6("fd00::1")));
+    assert!(!s.may_hold(v6("fe80::1")));
+}
+
+#[test]
+fn hash_ip_netmask_stores_and_looks_up_blocks() {
+    let mut t = tables(&[
+        (
+            "b4",
+            SetType::HashIp,
+            SetOptions {
+                netmask: Some(24),
+                ..SetOptions::default()
+            },
+        ),
+        (
+            "b6",
+            SetType::HashIp,
+            SetOptions {
+                netmask: Some(64),
+                ..inet6()
+            },
+        ),
+        (
+            "host",
+            SetType::HashIp,
+            SetOptions {
+                netmask: Some(32),
+                ..SetOptions::default()
+            },
+        ),
+    ]);
+    assert_eq!(t.by_name("host").unwrap().set.options.netmask, None);
+    add(&mut t, "b4", Elem::Ip(ip("10.0.0.7")));
+    add(&mut t, "b6", Elem::Ip(ip("2001:db8::1")));
+    let (b4, b6) = (t.index("b4").unwrap(), t.index("b6").unwrap());
+    // The whole /24 (/64) matches, by the fast path and the general one.
+    assert_eq!(t.test_addr(b4, v4("10.0.0.200"), 100, 0), Some(true));
+    assert_eq!(t.test_addr(b4, v4("10.0.1.1"), 100, 0), Some(false));
+    assert!(t.test_packet(b4, &pkt("10.0.0.99", "1.1.1.1"), SRC, &none(), 0));
+    let p6 = pkt6("2001:db8::ffff", "::1", IPPROTO_UDP, Some((1, 2)));
+    assert!(t.test_packet(b6, &p6, SRC, &none(), 0));
+    let p6b = pkt6("2001:db8:0:1::1", "::1", IPPROTO_UDP, Some((1, 2)));
+    assert!(!t.test_packet(b6, &p6b, SRC, &none(), 0));
+    // Stored masked; another address of the block is the same element.
+    let set = t.set_mut("b4").unwrap();
+    assert_eq!(set.elements(0)[0].0, Elem::Ip(ip("10.0.0.0")));
+    assert_eq!(
+        set.add(&Elem::Ip(ip("10.0.0.9")), &AddExt::default(), false, 0),
+        Err(SetError::AlreadyAdded)
+    );
+    // -j SET adds the packet's block.
+    assert_eq!(
+        t.by_name("b6").unwrap().set.packet_elem(&p6b, SRC),
+        Some(Elem::Ip(ip("2001:db8:0:1::")))
+    );
+    // Deleting any address of the block deletes it.
+    t.set_mut("b6")
+        .unwrap()
+        .del(&Elem::Ip(ip("2001:db8::5")), false, 0)
+        .unwrap();
+    assert!(!t.test_packet(b6, &p6, SRC, &none(), 0));
 }

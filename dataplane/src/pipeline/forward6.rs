@@ -51,6 +51,8 @@ pub fn ipv6_path_refusal(spec: &RuleSpec) -> Option<String> {
         | Target::Tos(_)
         | Target::Dscp(_) => return None,
         Target::Notrack(_) => return None,
+        // The packet's element for `family inet6` sets (kadt.rs, `packet_fields`).
+        Target::Set(_) => return None,
         // TCP found past the extension headers (tcpmss_tg6, tcpoptstrip_tg6); TCPMSS
         // inserts with IPv6's default MSS and clamps to the path MTU less 60. CHECKSUM has
         // nothing to fill on either family (every packet here carries its checksum).

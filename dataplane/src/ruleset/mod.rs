@@ -415,8 +415,15 @@ impl Ruleset {
         &mut self.tables[idx]
     }
 
-    /// The indices of the sets rules reference (`-m set`, `-j SET`), once per reference.
+    /// The indices of the sets rules reference (`-m set`, `-j SET`), once per reference:
+    /// these tables' rules and ip6tables' (both name sets of the one table, `sets`).
     pub fn set_references(&self) -> impl Iterator<Item = u32> + '_ {
+        self.own_set_references()
+            .chain(self.ip6.iter().flat_map(|r| r.own_set_references()))
+    }
+
+    /// `set_references` of these tables alone.
+    fn own_set_references(&self) -> impl Iterator<Item = u32> + '_ {
         let rules = self
             .tables
             .iter()
@@ -436,6 +443,27 @@ impl Ruleset {
             })
             .flat_map(|t| t.set_refs().map(|s| s.index));
         matched.chain(written)
+    }
+
+    /// Runs `f` on `family`'s tables: these (V4), or ip6tables' (created empty when
+    /// there are none) with this ruleset's `sets` lent to them for the call, so that
+    /// ip6tables rules name the same sets as iptables rules (the kernel has one set table
+    /// per netns). The ip6tables ruleset's own `sets` stay empty.
+    pub fn with_family<T>(&mut self, family: Family, f: impl FnOnce(&mut Ruleset) -> T) -> T {
+        match family {
+            Family::V4 => f(self),
+            Family::V6 => {
+                let sets = self.sets.clone();
+                let rs6 = std::sync::Arc::make_mut(
+                    self.ip6
+                        .get_or_insert_with(|| std::sync::Arc::new(Ruleset::new(Family::V6))),
+                );
+                rs6.sets = sets;
+                let r = f(rs6);
+                rs6.sets = Default::default();
+                r
+            }
+        }
     }
 
     /// Replaces one table wholesale (iptables-restore's per-table commit).

@@ -8,6 +8,7 @@ use super::{parse_uint, Args};
 use dataplane::ipset::elem::{CounterCmp, TestFlags};
 use dataplane::ipset::{Dirs, SetTable, MAX_DIRS, MAX_NAME_LEN};
 use dataplane::ruleset::matches::set::SetMatch;
+use dataplane::ruleset::Family;
 use std::fmt::Write;
 
 pub const OPTIONS: &[&str] = &[
@@ -71,11 +72,26 @@ fn counter_value(s: &str) -> Result<u64, String> {
     parse_uint(s).ok_or_else(|| format!("Cannot parse {s} as a counter value"))
 }
 
-/// Fills in the set's index; iptables' refusal when there is no such set.
-pub fn resolve(m: &mut SetMatch, sets: &SetTable) -> Result<(), String> {
-    m.index = sets
-        .index(&m.name)
-        .ok_or_else(|| format!("Set {} doesn't exist.", m.name))?;
+/// Set `name`'s index as libxt_set's `get_set_byname` finds it for a rule of `family`:
+/// refused when there is no such set, or when it is a set of the other family (a
+/// bitmap:port or list:set has none and serves both).
+pub fn set_index(name: &str, sets: &SetTable, family: Family) -> Result<u32, String> {
+    let index = sets
+        .index(name)
+        .ok_or_else(|| format!("Set {name} doesn't exist."))?;
+    match sets.get(index).and_then(|s| s.set.family()) {
+        Some(f) if f != family => Err(format!(
+            "The protocol family of set {name} is {}, which is not applicable.",
+            if f == Family::V4 { "IPv4" } else { "IPv6" }
+        )),
+        _ => Ok(index),
+    }
+}
+
+/// Fills in the set's index; iptables' refusal when there is no such set (or it is of
+/// the other family).
+pub fn resolve(m: &mut SetMatch, sets: &SetTable, family: Family) -> Result<(), String> {
+    m.index = set_index(&m.name, sets, family)?;
     Ok(())
 }
 

@@ -59,12 +59,15 @@ pub fn parse(t: &mut SetTarget, o: &str, args: &mut Args) -> Result<(), String> 
     Ok(())
 }
 
-/// Fills in the sets' indices; iptables' refusal when a set is missing.
-pub fn resolve(t: &mut SetTarget, sets: &SetTable) -> Result<(), String> {
+/// Fills in the sets' indices; iptables' refusal when a set is missing or of the other
+/// family.
+pub fn resolve(
+    t: &mut SetTarget,
+    sets: &SetTable,
+    family: dataplane::ruleset::Family,
+) -> Result<(), String> {
     for r in t.add.iter_mut().chain(t.del.iter_mut()) {
-        r.index = sets
-            .index(&r.name)
-            .ok_or_else(|| format!("Set {} doesn't exist.", r.name))?;
+        r.index = super::set::set_index(&r.name, sets, family)?;
     }
     Ok(())
 }

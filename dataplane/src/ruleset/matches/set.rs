@@ -31,6 +31,7 @@ impl SetMatch {
 impl crate::ruleset::ext::MatchExt for SetMatch {
     const NAME: &'static str = "set";
     const REVISION: u8 = 4;
+    const FAMILIES: crate::ruleset::Families = crate::ruleset::Families::BOTH;
     fn validate(&self, _spec: &crate::ruleset::RuleSpec) -> Result<(), String> {
         SetMatch::validate(self)
     }

@@ -46,6 +46,7 @@ impl SetTarget {
 impl crate::ruleset::ext::TargetExt for SetTarget {
     const NAME: &'static str = "SET";
     const REVISION: u8 = 3;
+    const FAMILIES: crate::ruleset::Families = crate::ruleset::Families::BOTH;
     const TERMINAL: bool = false;
 
     fn run(

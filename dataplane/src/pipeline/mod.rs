@@ -33,7 +33,7 @@ pub use compile::{
 };
 pub use drop::{DropCounters, DropReason};
 pub use host::TargetCx;
-pub use traverse::{traverse, RuleHost, TargetOutcome, TraceKind, Verdict};
+pub use traverse::{traverse, traverse_from, RuleHost, TargetOutcome, TraceKind, Verdict};
 
 use crate::conntrack::nat::{Manip, NatRequest};
 use crate::conntrack::{ConnEntry, ConnEntry6, Conntrack, CtConfig, CtInfo, CtState, Tuple};

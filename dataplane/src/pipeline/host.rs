@@ -24,12 +24,13 @@ impl Pipeline {
             Some(stand_in) => (std::mem::replace(&mut self.rules, stand_in), true),
             None => (Arc::clone(&self.rules), false),
         };
-        let mut scratch = std::mem::take(&mut self.scratch);
+        // A traversal inside a traversal (none today) would start from fresh cursors.
+        let mut scratch = self.scratch.take().unwrap_or_default();
         let v = match rules.table_of(pkt.family, table) {
             Some(t) => traverse_from(t, hook, first, &mut Host { p: self, pkt }, &mut scratch),
             None => Verdict::Accept,
         };
-        self.scratch = scratch;
+        self.scratch = Some(scratch);
         if parked {
             self.parked_rules = Some(std::mem::replace(&mut self.rules, rules));
         }

@@ -295,6 +295,9 @@ pub struct CtInfo<A = Ipv4Addr> {
     pub pending_tcp: tcp::TcpTrack,
     /// The length of the packet that made `pending` (its first counted packet).
     pub pending_len: u64,
+    /// The hash of `pending`'s original tuple, from the lookup that found it new, so that
+    /// confirm does not compute it again (`None`: confirm computes it).
+    pub pending_hash: Option<u64>,
     /// Its connlabel bits (moved to the shard's label slab on confirm when any is set).
     pub pending_labels: u128,
     /// For an expected connection behind NAT: the inside end it must be DNATed to
@@ -318,6 +321,7 @@ impl<A> CtInfo<A> {
             pending: None,
             pending_tcp: tcp::TcpTrack::default(),
             pending_len: 0,
+            pending_hash: None,
             pending_labels: 0,
             expected_nat: None,
         }
@@ -547,7 +551,17 @@ impl<A: CtAddr> Conntrack<A> {
             .unwrap_or_default()
     }
 
+    /// Inlined where a connection changes: without a listener (the usual case) it costs
+    /// a test.
+    #[inline]
     fn event(&mut self, kind: CtEventKind, id: u32, e: &ConnEntry<A>) {
+        if self.events.is_some() || self.records.is_some() {
+            self.emit_event(kind, id, e);
+        }
+    }
+
+    #[inline(never)]
+    fn emit_event(&mut self, kind: CtEventKind, id: u32, e: &ConnEntry<A>) {
         if let Some(ev) = self.events.as_mut() {
             ev.push(event_line(kind.tag(), e, self.now_ns));
         }
@@ -839,7 +853,8 @@ impl<A: CtAddr> Conntrack<A> {
             return CtInfo::invalid();
         }
         let len = ip.len() as u64;
-        let mut found = self.lookup(&t);
+        let hash = self.hash(&t);
+        let mut found = self.find(hash, &t);
         // Timed out but not reaped yet (reaping is budgeted): gone, as the kernel's
         // lookup finds it (nf_ct_is_expired); the packet starts a new connection.
         if let Some((id, _)) = found {
@@ -962,6 +977,7 @@ impl<A: CtAddr> Conntrack<A> {
             pending: Some(e),
             pending_tcp: x,
             pending_len: len,
+            pending_hash: Some(hash),
             pending_labels: 0,
             expected_nat,
         }
@@ -974,7 +990,11 @@ impl<A: CtAddr> Conntrack<A> {
         let Some(mut e) = info.pending.take() else {
             return true;
         };
-        let (ho, hr) = (self.hash(&e.orig), self.hash(&e.reply));
+        let ho = match info.pending_hash.take() {
+            Some(h) => h,
+            None => self.hash(&e.orig),
+        };
+        let hr = self.hash(&e.reply);
         if self.find(ho, &e.orig).is_some() || self.find(hr, &e.reply).is_some() {
             self.stats.insert_failed += 1;
             return false;

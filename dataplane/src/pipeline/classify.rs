@@ -33,8 +33,9 @@
 //! order, so non-terminating rules (LOG, MARK, jumps that return) are all visited up to
 //! the first terminating verdict.
 //!
-//! A rule whose criteria are all in its key (plain prefixes, an exact protocol, nothing
-//! else: S3's rules) matches whenever it is a candidate, so the traversal does not
+//! A rule whose criteria are all in its key (plain prefixes, an exact protocol,
+//! interfaces expanded to the ports they name, nothing else: S3's rules, the gateway's
+//! `-i lan0 -o wan0 -j ACCEPT`) matches whenever it is a candidate, so the traversal does not
 //! evaluate it again; its counters, trace and target are as before.
 
 use crate::ruleset::matches::multiport::MultiportDir;
@@ -100,6 +101,29 @@ struct Tuple {
     mask: Key,
     /// Its lowest rule: no packet finds an earlier one in it.
     first_rule: u32,
+    /// Its highest rule: a traversal past it finds nothing in it.
+    last_rule: u32,
+    /// The input and output interfaces its keys hold (`iface_bit`; all bits where the
+    /// tuple does not look at that interface): a packet from elsewhere skips its probe.
+    ins: u64,
+    outs: u64,
+    /// A bit per key it holds (`key_bit`): a packet whose masked key's bit is clear
+    /// skips the probe.
+    keys: u64,
+}
+
+/// A bit for a key (its words 1.. only: the tuple id is the same for all of a tuple's
+/// keys), the same for equal keys: a filter that never misses a key that is there.
+fn key_bit(key: &Key) -> u64 {
+    let x = (u64::from(key[1]) << 32 | u64::from(key[2]))
+        ^ (u64::from(key[3]) << 32 | u64::from(key[4])).rotate_left(17);
+    1 << (x.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 58)
+}
+
+/// A bit for an interface key (port id, or `NO_IFACE`), the ports from 63 on sharing
+/// the last: a filter that never misses a key that is there.
+fn iface_bit(key: u32) -> u64 {
+    1 << (key & 0xffff).min(63)
 }
 
 /// 32 bytes, aligned: a probe reads one cache line, never two.
@@ -143,6 +167,9 @@ pub struct IndexTooLarge {
 #[derive(Clone, Debug, Default)]
 pub struct Candidates {
     key: Key,
+    /// The packet's interfaces (`iface_bit`).
+    in_bit: u64,
+    out_bit: u64,
     /// Tuples `0..probed` were looked up.
     probed: usize,
     /// Per probed tuple that holds the key: where its list stands.
@@ -303,14 +330,6 @@ fn describe(spec: &RuleSpec, ports: &[String], step: u8, s: &mut Shape) -> bool 
     s.src = net_key(&spec.src, step);
     s.dst = net_key(&spec.dst, step);
     s.proto = spec.exact_proto();
-    // Only the base criteria the key holds exactly; anything else is evaluated in full.
-    s.exact = net_exact(&spec.src, step)
-        && net_exact(&spec.dst, step)
-        && spec.proto.is_none_or(|p| !p.inv)
-        && spec.fragment.is_none()
-        && spec.in_iface.is_none()
-        && spec.out_iface.is_none()
-        && spec.matches.is_empty();
     dport_keys(spec, &mut s.dports);
     if !iface_keys(&spec.in_iface, ports, &mut s.ins)
         || !iface_keys(&spec.out_iface, ports, &mut s.outs)
@@ -326,6 +345,16 @@ fn describe(spec: &RuleSpec, ports: &[String], step: u8, s: &mut Shape) -> bool 
             v.clear();
         }
     }
+    // Only the base criteria the key holds exactly; anything else is evaluated in full.
+    // An interface criterion is held exactly when it expanded to the ports it names (not
+    // inverted, not left a wildcard): a key with one of them is a packet it matches.
+    s.exact = net_exact(&spec.src, step)
+        && net_exact(&spec.dst, step)
+        && spec.proto.is_none_or(|p| !p.inv)
+        && spec.fragment.is_none()
+        && (spec.in_iface.is_none() || !s.ins.is_empty())
+        && (spec.out_iface.is_none() || !s.outs.is_empty())
+        && spec.matches.is_empty();
     true
 }
 
@@ -431,18 +460,30 @@ impl ChainIndex {
                     tuple_of.insert(mask, t);
                     // Rules come in order, so the first rule of a tuple is its lowest and
                     // the tuples are ordered by it.
+                    let ifaces = |m: u32| if m == 0 { u64::MAX } else { 0 };
                     tuples.push(Tuple {
                         mask,
                         first_rule: r as u32,
+                        last_rule: r as u32,
+                        ins: ifaces(mask[4] & 0xffff_0000),
+                        outs: ifaces(mask[4] & 0xffff),
+                        keys: 0,
                     });
                     t
                 }
             };
+            let tuple = &mut tuples[t as usize];
+            tuple.last_rule = r as u32;
+            tuple.ins |= s.ins.iter().fold(0, |b, &i| b | iface_bit(i));
+            tuple.outs |= s.outs.iter().fold(0, |b, &o| b | iface_bit(o));
             if s.exact {
                 exact[r / 64] |= 1 << (r % 64);
             }
             entries.try_reserve(s.entries()).map_err(|_| rough)?;
-            s.keys(t, |k| entries.push((k, r as u32)));
+            s.keys(t, |k| {
+                tuple.keys |= key_bit(&k);
+                entries.push((k, r as u32));
+            });
         }
         if tuples.len() == 1 && tuples[0].mask == [0; 5] {
             // Every rule is a candidate for every packet: the scan is the same, cheaper.
@@ -524,13 +565,16 @@ impl ChainIndex {
     /// no rule can match (not parseable) has none: the scan would match none either.
     pub fn start(&self, keys: &Keys, c: &mut Candidates) {
         c.key = pack(keys);
+        c.in_bit = iface_bit(keys.0[Field::InIface as usize]);
+        c.out_bit = iface_bit(keys.0[Field::OutIface as usize]);
         c.probed = if keys.1 { 0 } else { self.tuples.len() };
         c.heads.clear();
     }
 
     /// Whether candidate `rule` is known to match: its key holds every criterion it has
-    /// (plain prefixes, an exact protocol, nothing else), so evaluating it again would
-    /// only repeat the hash lookup, from three or four cache lines of rule.
+    /// (plain prefixes, an exact protocol, expanded interfaces, nothing else), so
+    /// evaluating it again would only repeat the hash lookup, from three or four cache
+    /// lines of rule.
     pub fn matches_exactly(&self, rule: usize) -> bool {
         self.exact
             .get(rule / 64)
@@ -569,12 +613,22 @@ impl ChainIndex {
             if t.first_rule >= best {
                 break;
             }
+            let id = c.probed as u32;
+            c.probed += 1;
+            // No probe for a tuple with nothing at or after `from` (such as the all-wildcard
+            // one of a chain's `lead` rules, once past them), or without a key for the
+            // packet's interfaces.
+            if t.last_rule < from || t.ins & c.in_bit == 0 || t.outs & c.out_bit == 0 {
+                continue;
+            }
             let mut key = c.key;
             for (k, m) in key.iter_mut().zip(&t.mask) {
                 *k &= m;
             }
-            key[0] = c.probed as u32;
-            c.probed += 1;
+            if t.keys & key_bit(&key) == 0 {
+                continue;
+            }
+            key[0] = id;
             match self.lookup(&key) {
                 Some(Head::One(r)) if r >= from => {
                     best = best.min(r);
@@ -1045,5 +1099,64 @@ mod tests {
         let mut c = Candidates::default();
         ix.start(&packet_keys(&ip, Some(0), None), &mut c);
         assert_eq!(ix.next(&mut c, 0), None);
+    }
+
+    /// The gateway's FORWARD shape: two all-wildcard lead rules, `-i wan0 -p udp -s NET`
+    /// rules, `-i ! lan0`, then `-i lan0 -o wan0`. Rules whose interfaces expanded to
+    /// ports are known to match when found; `-i ! lan0`, a wildcard in the key, is
+    /// evaluated; a LAN packet is no candidate of the `-i wan0` rules.
+    #[test]
+    fn interfaces_expanded_to_ports_are_exact_and_other_tuples_are_skipped() {
+        let iface = |name: &str, inv: bool| {
+            Some(Inv {
+                val: Iface::new(name).unwrap(),
+                inv,
+            })
+        };
+        let mut specs = vec![RuleSpec::default(), RuleSpec::default()];
+        for i in 0..8 {
+            specs.push(RuleSpec {
+                in_iface: iface("wan0", false),
+                proto: Some(Inv::plain(17)),
+                ..RuleSpec::default()
+            });
+            specs[i + 2].src = Some(Inv::plain(Ipv4Net::with_prefix(
+                Ipv4Addr::from(0x0a00_0000 + ((i as u32) << 16)),
+                16,
+            )));
+        }
+        specs.push(RuleSpec {
+            in_iface: iface("lan0", true),
+            ..RuleSpec::default()
+        });
+        specs.push(RuleSpec {
+            in_iface: iface("lan0", false),
+            out_iface: iface("wan0", false),
+            ..RuleSpec::default()
+        });
+        let refs: Vec<&RuleSpec> = specs.iter().collect();
+        let ix = ChainIndex::build(&refs, &ports()).expect("indexed");
+        assert_eq!(ix.lead(), 2);
+        let last = specs.len() - 1;
+        assert!(ix.matches_exactly(last));
+        assert!(!ix.matches_exactly(last - 1));
+        assert!(ix.matches_exactly(2));
+        let ip = crate::ruleset::packet::tests::ipv4(
+            17,
+            [10, 0, 3, 1],
+            [198, 51, 100, 1],
+            &[0x13, 0x88, 0, 53, 0, 8, 0, 0],
+        );
+        // From lan0 (port 0) to wan0 (port 1): rule 2 would match on its source, but not
+        // on its interface; `-i ! lan0` (all-wildcard key) is a candidate to evaluate.
+        let mut c = Candidates::default();
+        ix.start(&packet_keys(&ip, Some(0), Some(1)), &mut c);
+        assert_eq!(ix.next(&mut c, 2), Some(last - 1));
+        assert_eq!(ix.next(&mut c, last), Some(last));
+        // From wan0: rule 2 (source 10.0.0.0/16, udp) and then `-i ! lan0`.
+        ix.start(&packet_keys(&ip, Some(1), Some(0)), &mut c);
+        assert_eq!(ix.next(&mut c, 2), Some(2));
+        assert_eq!(ix.next(&mut c, 3), Some(last - 1));
+        assert_eq!(ix.next(&mut c, last), None);
     }
 }

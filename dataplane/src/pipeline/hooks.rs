@@ -164,7 +164,13 @@ impl Pipeline {
                         Verdict::Accept
                     }
                 }
-                _ => self.traverse_table(*t, hook, pkt),
+                // A head rule that did not match is not evaluated again: the traversal
+                // starts after it.
+                plan => {
+                    let past_head =
+                        !traced && matches!(plan, TablePlan::Traverse { head: Some(_) });
+                    self.traverse_table(*t, hook, usize::from(past_head), pkt)
+                }
             };
             match verdict {
                 Verdict::Accept => {}

@@ -10,24 +10,27 @@ use eval::RuleEval;
 use std::net::Ipv6Addr;
 
 impl Pipeline {
-    /// One table at one hook, its chains traversed.
+    /// One table at one hook, its chains traversed from rule `first` of the hook's chain
+    /// (the ones before it known not to match).
     #[inline(never)]
     pub(super) fn traverse_table(
         &mut self,
         table: TableKind,
         hook: Hook,
+        first: usize,
         pkt: &mut Pkt,
     ) -> Verdict {
         let (rules, parked) = match self.parked_rules.take() {
             Some(stand_in) => (std::mem::replace(&mut self.rules, stand_in), true),
             None => (Arc::clone(&self.rules), false),
         };
-        let mut scratch = std::mem::take(&mut self.scratch);
+        // A traversal inside a traversal (none today) would start from fresh cursors.
+        let mut scratch = self.scratch.take().unwrap_or_default();
         let v = match rules.table_of(pkt.family, table) {
-            Some(t) => traverse(t, hook, &mut Host { p: self, pkt }, &mut scratch),
+            Some(t) => traverse_from(t, hook, first, &mut Host { p: self, pkt }, &mut scratch),
             None => Verdict::Accept,
         };
-        self.scratch = scratch;
+        self.scratch = Some(scratch);
         if parked {
             self.parked_rules = Some(std::mem::replace(&mut self.rules, rules));
         }
@@ -63,6 +66,7 @@ impl Host<'_> {
     }
 
     /// `rule_matches` for `RuleEval::View`: the packet and its interfaces, MACs and mark.
+    #[inline(never)]
     fn view_matches(&self, rule: &CompiledRule) -> bool {
         let ifaces_checked = match self.ifaces_match(rule) {
             Some(false) => return false,
@@ -96,47 +100,29 @@ impl Host<'_> {
     }
 }
 
-impl RuleHost for Host<'_> {
-    fn rule_matches(&mut self, _table: TableKind, hook: Hook, rule: &CompiledRule) -> bool {
+impl Host<'_> {
+    /// `rule_matches` for `RuleEval::SetAddr`.
+    #[inline(never)]
+    fn set_addr_matches(&self, rule: &CompiledRule, index: u32, src: bool, inv: bool) -> bool {
         let ip = self.pkt.buf.data();
-        match rule.eval {
-            // A catch-all rule needs none of the context below.
-            RuleEval::Unconditional => return PacketView::is_parseable(ip),
-            RuleEval::SetAddr { index, src, inv } => {
-                if !PacketView::is_parseable(ip) {
-                    return false;
-                }
-                let at = if src { 12 } else { 16 };
-                let addr = ip
-                    .get(at..at + 4)
-                    .map_or(0, |a| u32::from_be_bytes([a[0], a[1], a[2], a[3]]));
-                let bytes = u64::from(u16::from_be_bytes([ip[2], ip[3]]));
-                if let Some(hit) = self.p.sets.test_addr(index, addr, bytes, self.p.now_ns) {
-                    return hit != inv;
-                }
-                return self.view_matches(rule);
-            }
-            RuleEval::View => return self.view_matches(rule),
-            RuleEval::Base(b) => {
-                return match b.matches(&rule.spec, ip, self.pkt.in_port, self.pkt.out_port) {
-                    Some(m) => m,
-                    None => self.view_matches(rule),
-                };
-            }
-            RuleEval::CtState { bits, inv } => {
-                return match self.pkt.family {
-                    Family::V4 => {
-                        let entry = self.pkt.entry(&self.p.conntrack);
-                        eval::ctstate_matches(ip, bits, inv, &self.pkt.ct, entry)
-                    }
-                    Family::V6 => {
-                        let entry = self.p.ct6.entry(&self.p.conntrack6);
-                        eval::ctstate_matches(ip, bits, inv, &self.p.ct6, entry)
-                    }
-                };
-            }
-            RuleEval::Context | RuleEval::Full => {}
+        if !PacketView::is_parseable(ip) {
+            return false;
         }
+        let at = if src { 12 } else { 16 };
+        let addr = ip
+            .get(at..at + 4)
+            .map_or(0, |a| u32::from_be_bytes([a[0], a[1], a[2], a[3]]));
+        let bytes = u64::from(u16::from_be_bytes([ip[2], ip[3]]));
+        if let Some(hit) = self.p.sets.test_addr(index, addr, bytes, self.p.now_ns) {
+            return hit != inv;
+        }
+        self.view_matches(rule)
+    }
+
+    /// `rule_matches` for `RuleEval::Context` and `Full`: the rule's matches with the
+    /// connection, the rule's state and the rest of the pipeline's context.
+    #[inline(never)]
+    fn context_matches(&mut self, hook: Hook, rule: &CompiledRule) -> bool {
         let ifaces_checked = match self.ifaces_match(rule) {
             Some(false) => return false,
             Some(true) => true,
@@ -190,6 +176,36 @@ impl RuleHost for Host<'_> {
             ),
         }
     }
+}
+
+impl RuleHost for Host<'_> {
+    /// The common cheap ways (`RuleEval::Base`, `CtState`, `Unconditional`) are decided
+    /// here, inlined into the traversal; the others are out of line, so that a rule of
+    /// the fixed part alone does not pay for their stack frame.
+    #[inline]
+    fn rule_matches(&mut self, _table: TableKind, hook: Hook, rule: &CompiledRule) -> bool {
+        let ip = self.pkt.buf.data();
+        match rule.eval {
+            // A catch-all rule needs none of the context below.
+            RuleEval::Unconditional => PacketView::is_parseable(ip),
+            RuleEval::Base(b) => b
+                .matches(&rule.spec, ip, self.pkt.in_port, self.pkt.out_port)
+                .unwrap_or_else(|| self.view_matches(rule)),
+            RuleEval::CtState { bits, inv } => match self.pkt.family {
+                Family::V4 => {
+                    let entry = self.pkt.entry(&self.p.conntrack);
+                    eval::ctstate_matches(ip, bits, inv, &self.pkt.ct, entry)
+                }
+                Family::V6 => {
+                    let entry = self.p.ct6.entry(&self.p.conntrack6);
+                    eval::ctstate_matches(ip, bits, inv, &self.p.ct6, entry)
+                }
+            },
+            RuleEval::SetAddr { index, src, inv } => self.set_addr_matches(rule, index, src, inv),
+            RuleEval::View => self.view_matches(rule),
+            RuleEval::Context | RuleEval::Full => self.context_matches(hook, rule),
+        }
+    }
 
     fn run_target(
         &mut self,
@@ -220,10 +236,18 @@ impl RuleHost for Host<'_> {
         }
     }
 
+    /// Inlined into the traversal: an untraced packet (all but a few) costs a test.
+    #[inline]
     fn trace(&mut self, table: TableKind, chain: &str, kind: TraceKind, number: u32) {
-        if !self.pkt.traced {
-            return;
+        if self.pkt.traced {
+            self.trace_rule(table, chain, kind, number);
         }
+    }
+}
+
+impl Host<'_> {
+    #[inline(never)]
+    fn trace_rule(&mut self, table: TableKind, chain: &str, kind: TraceKind, number: u32) {
         let mut line = format!(
             "TRACE: {}:{}:{}:{} ",
             table.name(),

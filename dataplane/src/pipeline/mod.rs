@@ -33,7 +33,7 @@ pub use compile::{
 };
 pub use drop::{DropCounters, DropReason};
 pub use host::TargetCx;
-pub use traverse::{traverse, RuleHost, TargetOutcome, TraceKind, Verdict};
+pub use traverse::{traverse, traverse_from, RuleHost, TargetOutcome, TraceKind, Verdict};
 
 use crate::conntrack::nat::{Manip, NatRequest};
 use crate::conntrack::{ConnEntry, ConnEntry6, Conntrack, CtConfig, CtInfo, CtState, Tuple};
@@ -280,8 +280,10 @@ pub struct Pipeline {
     teed: Vec<(PacketBuf, PortId, Ipv4Addr)>,
     /// The rate limits ICMP errors pass before they are generated.
     icmp_limit: icmp_limit::IcmpRateLimit,
-    /// The classifier's candidate sets, kept between packets.
-    scratch: traverse::Scratch,
+    /// The classifier's candidate sets, kept between packets; boxed, so that a traversal
+    /// takes them out of the pipeline and puts them back by moving a pointer (`None`
+    /// only while a traversal holds them).
+    scratch: Option<Box<traverse::Scratch>>,
     /// A received burst's conntrack tuples (`prefetch_burst`), kept between bursts.
     burst_tuples: Vec<Tuple>,
     ident: u16,
@@ -358,7 +360,7 @@ impl Pipeline {
             synproxy: synproxy::Synproxy::default(),
             teed: Vec::new(),
             icmp_limit: icmp_limit::IcmpRateLimit::default(),
-            scratch: traverse::Scratch::default(),
+            scratch: Some(Box::default()),
             burst_tuples: Vec::new(),
             ident: 1,
             rng: 0x9e37_79b9_7f4a_7c15,

@@ -149,13 +149,26 @@ pub fn traverse<H: RuleHost + ?Sized>(
     host: &mut H,
     scratch: &mut Scratch,
 ) -> Verdict {
+    traverse_from(table, hook, 0, host, scratch)
+}
+
+/// `traverse` from rule `first` of the hook's chain on: the rules before it are known
+/// not to match the packet (the hooks decided the chain's head rule on their own,
+/// `TablePlan::Traverse`), so they are neither evaluated again nor counted.
+pub fn traverse_from<H: RuleHost + ?Sized>(
+    table: &CompiledTable,
+    hook: Hook,
+    first: usize,
+    host: &mut H,
+    scratch: &mut Scratch,
+) -> Verdict {
     let Some(entry) = table.entry[hook as usize] else {
         return Verdict::Accept;
     };
     let kind = table.kind;
     let mut keys = None;
     scratch.stack.clear();
-    let (mut chain, mut idx) = (entry, 0usize);
+    let (mut chain, mut idx) = (entry, first);
     let mut walk = scratch.enter(table, chain, 0, &mut keys, host);
     loop {
         let depth = scratch.stack.len();

@@ -13,39 +13,13 @@ use control::ctl::{run_tool, Io, Target, Tool};
 use control::daemon::mem::Wire;
 use control::daemon::worker::Command;
 use crossbeam_channel::Sender;
-use dataplane::wire::{checksum, IpProtocol};
-use std::net::Ipv6Addr;
 use std::sync::{Arc, MutexGuard};
 use support::daemon::serial;
 use support::workers::{Served, Workers};
 use support::PATIENCE;
 use tonic::transport::Channel;
 
-const CONFIG: &str = r#"
-[[port]]
-name = "lan0"
-driver = "mem"
-mac = "02:00:00:00:01:01"
-addresses = ["192.168.1.1/24", "2001:db8:1::1/64"]
-
-[[port]]
-name = "wan0"
-driver = "mem"
-mac = "02:00:00:00:02:01"
-addresses = ["203.0.113.1/24", "2001:db8:ff::1/64"]
-
-[[route]]
-dst = "::/0"
-via = "2001:db8:ff::fe"
-
-[[neighbor]]
-ip = "2001:db8:ff::fe"
-mac = "02:00:00:00:02:fe"
-
-[[neighbor]]
-ip = "2001:db8:1::10"
-mac = "02:00:00:00:01:10"
-"#;
+const CONFIG: &str = support::ipv6::dual_stack_config!();
 
 const RULES6: &str = "*filter\n:FORWARD DROP [0:0]\n\
     -A FORWARD -m conntrack --ctstate ESTABLISHED -j ACCEPT\n\
@@ -165,21 +139,7 @@ fn masked(s: &str) -> String {
 }
 
 fn ipv6(proto: u8, l4: &[u8], csum_at: usize) -> Vec<u8> {
-    let (s, d): (Ipv6Addr, Ipv6Addr) = (HOST.parse().unwrap(), FAR.parse().unwrap());
-    let mut l4 = l4.to_vec();
-    let c = checksum::finish(&[
-        checksum::pseudo_header_ipv6(s, d, IpProtocol::from(proto), l4.len() as u32),
-        checksum::data(&l4),
-    ]);
-    l4[csum_at..csum_at + 2].copy_from_slice(&c.to_be_bytes());
-    let mut p = vec![0x60, 0, 0, 0];
-    p.extend_from_slice(&(l4.len() as u16).to_be_bytes());
-    p.push(proto);
-    p.push(64);
-    p.extend_from_slice(&s.octets());
-    p.extend_from_slice(&d.octets());
-    p.extend_from_slice(&l4);
-    p
+    support::ipv6::packet(HOST, FAR, 64, proto, &[], l4, csum_at)
 }
 
 fn syn(sport: u16, dport: u16) -> Vec<u8> {

@@ -4,37 +4,18 @@
 //! rules use too (ipset destroy refuses a set an ip6tables rule names; an IPv4 set is
 //! refused in an ip6tables rule as ip6tables refuses it).
 
-use control::config::Config;
+mod support;
+
 use control::iptables::{restore, RestoreOptions};
 use dataplane::ipset::Elem;
-use dataplane::pipeline::{CompiledRuleset, Emit, Pipeline};
+use dataplane::pipeline::{Emit, Pipeline};
 use dataplane::port::{PacketBuf, PortId};
 use dataplane::ruleset::{Family, Ruleset};
 use dataplane::wire::{checksum, IpProtocol};
 use std::net::{IpAddr, Ipv6Addr};
 use std::sync::Arc;
 
-const CONFIG: &str = r#"
-[[port]]
-name = "lan0"
-driver = "mem"
-mac = "02:00:00:00:01:01"
-addresses = ["192.168.1.1/24", "2001:db8:1::1/64"]
-
-[[port]]
-name = "wan0"
-driver = "mem"
-mac = "02:00:00:00:02:01"
-addresses = ["203.0.113.1/24", "2001:db8:ff::1/64"]
-
-[[route]]
-dst = "::/0"
-via = "2001:db8:ff::fe"
-
-[[neighbor]]
-ip = "2001:db8:ff::fe"
-mac = "02:00:00:00:02:fe"
-"#;
+const CONFIG: &str = support::ipv6::dual_stack_config!();
 
 const LAN: PortId = PortId(0);
 const WAN: PortId = PortId(1);
@@ -84,24 +65,10 @@ fn udp_frame(dst: &str) -> Vec<u8> {
 }
 
 fn setup() -> (Pipeline, Ruleset) {
-    let cfg = Config::parse(CONFIG, std::path::Path::new("test.toml")).expect("config");
-    let topo = cfg.build().expect("topology");
     let mut rs = Ruleset::default();
     control::ipset::restore(&mut rs, SETS, false, T0).expect("sets");
-    let opts = RestoreOptions {
-        packet_path: true,
-        ..RestoreOptions::default()
-    };
-    rs.with_family(Family::V6, |rs6| restore(RULES6, rs6, opts))
-        .expect("rules6");
-    let mut p = Pipeline::new(
-        Arc::new(CompiledRuleset::compile(&rs, 1)),
-        topo.fib.clone(),
-        topo.neighbors.clone(),
-    );
-    p.add_neighbors6(&topo.neighbors6);
-    p.set_sets(Arc::clone(&rs.sets));
-    (p, rs)
+    support::ipv6::restore_rules6(&mut rs, RULES6);
+    (support::ipv6::pipeline_of(CONFIG, &rs), rs)
 }
 
 /// Whether a datagram from the LAN host to `dst` left on the WAN.

@@ -12,35 +12,14 @@ use dataplane::wire::checksum;
 use dataplane::wire::IpProtocol;
 use std::net::Ipv6Addr;
 
-const CONFIG: &str = r#"
-[[port]]
-name = "lan0"
-driver = "mem"
-mac = "02:00:00:00:01:01"
-addresses = ["192.168.1.1/24", "2001:db8:1::1/64"]
-
-[[port]]
-name = "wan0"
-driver = "mem"
-mac = "02:00:00:00:02:01"
-addresses = ["203.0.113.1/24", "2001:db8:ff::1/64"]
-
-[[route]]
-dst = "::/0"
-via = "2001:db8:ff::fe"
-
-[[neighbor]]
-ip = "2001:db8:ff::fe"
-mac = "02:00:00:00:02:fe"
-
-[[neighbor]]
-ip = "2001:db8:1::10"
-mac = "02:00:00:00:01:10"
-
+/// The dual-stack network with a second LAN host (2001:db8:1::20).
+const CONFIG: &str = support::ipv6::dual_stack_config!(
+    r#"
 [[neighbor]]
 ip = "2001:db8:1::20"
 mac = "02:00:00:00:01:20"
-"#;
+"#
+);
 
 const LAN: PortId = PortId(0);
 const WAN: PortId = PortId(1);
@@ -66,20 +45,7 @@ fn pipeline(nat: &str) -> Pipeline {
 /// An IPv6 packet with upper-layer `l4` of protocol `proto`, its checksum at `csum_at`
 /// filled.
 fn ipv6(src: &str, dst: &str, proto: u8, l4: &[u8], csum_at: usize) -> Vec<u8> {
-    let (s, d) = (a6(src), a6(dst));
-    let mut l4 = l4.to_vec();
-    let c = checksum::finish(&[
-        checksum::pseudo_header_ipv6(s, d, IpProtocol::from(proto), l4.len() as u32),
-        checksum::data(&l4),
-    ]);
-    l4[csum_at..csum_at + 2].copy_from_slice(&c.to_be_bytes());
-    let mut p = vec![0x60, 0, 0, 0];
-    p.extend_from_slice(&(l4.len() as u16).to_be_bytes());
-    p.extend_from_slice(&[proto, 64]);
-    p.extend_from_slice(&s.octets());
-    p.extend_from_slice(&d.octets());
-    p.extend_from_slice(&l4);
-    p
+    support::ipv6::packet(src, dst, 64, proto, &[], l4, csum_at)
 }
 
 fn tcp(src: &str, dst: &str, ports: (u16, u16), flags: u8) -> Vec<u8> {

@@ -13,28 +13,15 @@ use dataplane::wire::checksum;
 use dataplane::wire::IpProtocol;
 use std::net::Ipv6Addr;
 
-const CONFIG: &str = r#"
-[[port]]
-name = "lan0"
-driver = "mem"
-mac = "02:00:00:00:01:01"
-addresses = ["192.168.1.1/24", "2001:db8:1::1/64"]
-
-[[port]]
-name = "wan0"
-driver = "mem"
-mac = "02:00:00:00:02:01"
-addresses = ["203.0.113.1/24", "2001:db8:ff::1/64"]
-
+/// The dual-stack network with dmz0, and table 100 (2001:db8:50::/48 via the DMZ's
+/// gateway) picked by fwmark 1/0xff.
+const CONFIG: &str = support::ipv6::dual_stack_config!(
+    r#"
 [[port]]
 name = "dmz0"
 driver = "mem"
 mac = "02:00:00:00:03:01"
 addresses = ["198.51.100.1/24", "2001:db8:3::1/64"]
-
-[[route]]
-dst = "::/0"
-via = "2001:db8:ff::fe"
 
 [[route]]
 dst = "2001:db8:50::/48"
@@ -48,17 +35,10 @@ mask = 0xff
 table = 100
 
 [[neighbor]]
-ip = "2001:db8:ff::fe"
-mac = "02:00:00:00:02:fe"
-
-[[neighbor]]
 ip = "2001:db8:3::fe"
 mac = "02:00:00:00:03:fe"
-
-[[neighbor]]
-ip = "2001:db8:1::10"
-mac = "02:00:00:00:01:10"
-"#;
+"#
+);
 
 /// The same, with a default route in table 100 too.
 fn config_with_default() -> String {

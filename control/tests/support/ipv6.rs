@@ -13,25 +13,74 @@ use std::net::Ipv6Addr;
 use std::path::Path;
 use std::sync::Arc;
 
+/// The dual-stack test network: lan0 (192.168.1.1/24, 2001:db8:1::1/64) and wan0
+/// (203.0.113.1/24, 2001:db8:ff::1/64) on mem ports, the IPv6 default route via the
+/// gateway 2001:db8:ff::fe, and the MACs of that gateway and of the LAN host
+/// 2001:db8:1::10. `wan_mtu = N;` first sets wan0's MTU; a test's own sections (literals)
+/// follow.
+macro_rules! dual_stack_config {
+    ($(wan_mtu = $mtu:literal;)? $($more:literal),* $(,)?) => {
+        concat!(
+            r#"
+[[port]]
+name = "lan0"
+driver = "mem"
+mac = "02:00:00:00:01:01"
+addresses = ["192.168.1.1/24", "2001:db8:1::1/64"]
+
+[[port]]
+name = "wan0"
+driver = "mem"
+mac = "02:00:00:00:02:01"
+"#,
+            $("mtu = ", $mtu, "\n",)?
+            r#"addresses = ["203.0.113.1/24", "2001:db8:ff::1/64"]
+
+[[route]]
+dst = "::/0"
+via = "2001:db8:ff::fe"
+
+[[neighbor]]
+ip = "2001:db8:ff::fe"
+mac = "02:00:00:00:02:fe"
+
+[[neighbor]]
+ip = "2001:db8:1::10"
+mac = "02:00:00:00:01:10"
+"#,
+            $($more),*
+        )
+    };
+}
+pub(crate) use dual_stack_config;
+
 pub fn pipeline(config: &str, rules6: &str) -> Pipeline {
-    let cfg = Config::parse(config, Path::new("test.toml")).expect("config");
-    let topo = cfg.build().expect("topology");
-    let mut rs6 = Ruleset::new(Family::V6);
+    let mut rs = Ruleset::default();
+    restore_rules6(&mut rs, rules6);
+    pipeline_of(config, &rs)
+}
+
+/// Loads `rules6` into `rs`'s IPv6 table as `[rules] file6` is.
+pub fn restore_rules6(rs: &mut Ruleset, rules6: &str) {
     let opts = RestoreOptions {
         packet_path: true,
         ..RestoreOptions::default()
     };
-    restore(rules6, &mut rs6, opts).expect("rules6");
-    let rs = Ruleset {
-        ip6: Some(Arc::new(rs6)),
-        ..Ruleset::default()
-    };
+    rs.with_family(Family::V6, |rs6| restore(rules6, rs6, opts))
+        .expect("rules6");
+}
+
+/// The pipeline of `config`'s topology running `rs` (its IP sets included).
+pub fn pipeline_of(config: &str, rs: &Ruleset) -> Pipeline {
+    let cfg = Config::parse(config, Path::new("test.toml")).expect("config");
+    let topo = cfg.build().expect("topology");
     let mut p = Pipeline::new(
-        Arc::new(CompiledRuleset::compile(&rs, 1)),
+        Arc::new(CompiledRuleset::compile(rs, 1)),
         topo.fib.clone(),
         topo.neighbors.clone(),
     );
     p.add_neighbors6(&topo.neighbors6);
+    p.set_sets(Arc::clone(&rs.sets));
     p
 }
 

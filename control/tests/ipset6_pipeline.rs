@@ -11,7 +11,6 @@ use dataplane::ipset::Elem;
 use dataplane::pipeline::{Emit, Pipeline};
 use dataplane::port::{PacketBuf, PortId};
 use dataplane::ruleset::{Family, Ruleset};
-use dataplane::wire::{checksum, IpProtocol};
 use std::net::{IpAddr, Ipv6Addr};
 use std::sync::Arc;
 
@@ -45,23 +44,8 @@ fn a6(s: &str) -> Ipv6Addr {
 
 /// A UDP datagram from the LAN host to `dst`, in its Ethernet frame.
 fn udp_frame(dst: &str) -> Vec<u8> {
-    let (s, d) = (a6(HOST), a6(dst));
-    let mut u = vec![0u8; 8];
-    u[0..2].copy_from_slice(&5353u16.to_be_bytes());
-    u[2..4].copy_from_slice(&53u16.to_be_bytes());
-    u[4..6].copy_from_slice(&8u16.to_be_bytes());
-    let c = checksum::finish(&[
-        checksum::pseudo_header_ipv6(s, d, IpProtocol::from(17), 8),
-        checksum::data(&u),
-    ]);
-    u[6..8].copy_from_slice(&c.to_be_bytes());
-    let mut f = LAN_MAC.to_vec();
-    f.extend_from_slice(&HOST_MAC);
-    f.extend_from_slice(&[0x86, 0xdd, 0x60, 0, 0, 0, 0, 8, 17, 64]);
-    f.extend_from_slice(&s.octets());
-    f.extend_from_slice(&d.octets());
-    f.extend_from_slice(&u);
-    f
+    let ip = support::ipv6::udp(HOST, dst, 64, (5353, 53), &[]);
+    support::ipv6::frame(LAN_MAC, HOST_MAC, &ip)
 }
 
 fn setup() -> (Pipeline, Ruleset) {

@@ -89,12 +89,7 @@ fn tcp(src: &str, dst: &str, ports: (u16, u16), flags: u8, seq: u32, ack: u32) -
 }
 
 fn udp(src: &str, dst: &str, ports: (u16, u16), payload: &[u8]) -> Vec<u8> {
-    let mut u = vec![0u8; 8];
-    u[0..2].copy_from_slice(&ports.0.to_be_bytes());
-    u[2..4].copy_from_slice(&ports.1.to_be_bytes());
-    u[4..6].copy_from_slice(&((8 + payload.len()) as u16).to_be_bytes());
-    u.extend_from_slice(payload);
-    ipv6(src, dst, 17, &u, 6)
+    support::ipv6::udp(src, dst, 64, ports, payload)
 }
 
 /// `whole` (an IPv6 packet without extension headers) cut in two at `at` bytes of its

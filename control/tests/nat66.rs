@@ -63,12 +63,7 @@ fn tcp(src: &str, dst: &str, ports: (u16, u16), flags: u8) -> Vec<u8> {
 }
 
 fn udp(src: &str, dst: &str, ports: (u16, u16)) -> Vec<u8> {
-    let mut u = vec![0u8; 12];
-    u[0..2].copy_from_slice(&ports.0.to_be_bytes());
-    u[2..4].copy_from_slice(&ports.1.to_be_bytes());
-    u[4..6].copy_from_slice(&12u16.to_be_bytes());
-    u[8..12].copy_from_slice(b"ping");
-    ipv6(src, dst, 17, &u, 6)
+    support::ipv6::udp(src, dst, 64, ports, b"ping")
 }
 
 fn echo(src: &str, dst: &str, ty: u8, id: u16) -> Vec<u8> {

@@ -9,8 +9,6 @@ mod support;
 
 use dataplane::pipeline::{Emit, Pipeline};
 use dataplane::port::{PacketBuf, PortId};
-use dataplane::wire::checksum;
-use dataplane::wire::IpProtocol;
 use std::net::Ipv6Addr;
 
 /// The dual-stack network with dmz0, and table 100 (2001:db8:50::/48 via the DMZ's
@@ -69,21 +67,7 @@ fn a6(s: &str) -> Ipv6Addr {
 }
 
 fn udp(src: &str, dst: &str, hl: u8, dport: u16) -> Vec<u8> {
-    let (s, d) = (a6(src), a6(dst));
-    let mut u = vec![0u8; 8];
-    u[0..2].copy_from_slice(&5353u16.to_be_bytes());
-    u[2..4].copy_from_slice(&dport.to_be_bytes());
-    u[4..6].copy_from_slice(&8u16.to_be_bytes());
-    let c = checksum::finish(&[
-        checksum::pseudo_header_ipv6(s, d, IpProtocol::from(17), 8),
-        checksum::data(&u),
-    ]);
-    u[6..8].copy_from_slice(&c.to_be_bytes());
-    let mut p = vec![0x60, 0, 0, 0, 0, 8, 17, hl];
-    p.extend_from_slice(&s.octets());
-    p.extend_from_slice(&d.octets());
-    p.extend_from_slice(&u);
-    p
+    support::ipv6::udp(src, dst, hl, (5353, dport), &[])
 }
 
 fn collect(out: Vec<Emit>) -> Vec<(PortId, Vec<u8>)> {

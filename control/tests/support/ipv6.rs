@@ -18,6 +18,7 @@ use std::sync::Arc;
 /// gateway 2001:db8:ff::fe, and the MACs of that gateway and of the LAN host
 /// 2001:db8:1::10. `wan_mtu = N;` first sets wan0's MTU; a test's own sections (literals)
 /// follow.
+#[allow(unused_macros)]
 macro_rules! dual_stack_config {
     ($(wan_mtu = $mtu:literal;)? $($more:literal),* $(,)?) => {
         concat!(
@@ -52,6 +53,7 @@ mac = "02:00:00:00:01:10"
         )
     };
 }
+#[allow(unused_imports)]
 pub(crate) use dual_stack_config;
 
 pub fn pipeline(config: &str, rules6: &str) -> Pipeline {
@@ -111,6 +113,17 @@ pub fn packet(
     p.extend_from_slice(ext);
     p.extend_from_slice(&l4);
     p
+}
+
+/// A UDP datagram of `ports` carrying `payload` in an IPv6 packet of hop limit `hl`.
+pub fn udp(src: &str, dst: &str, hl: u8, ports: (u16, u16), payload: &[u8]) -> Vec<u8> {
+    let mut u = Vec::with_capacity(8 + payload.len());
+    u.extend_from_slice(&ports.0.to_be_bytes());
+    u.extend_from_slice(&ports.1.to_be_bytes());
+    u.extend_from_slice(&((8 + payload.len()) as u16).to_be_bytes());
+    u.extend_from_slice(&[0, 0]);
+    u.extend_from_slice(payload);
+    packet(src, dst, hl, 17, &[], &u, 6)
 }
 
 /// An Ethernet frame of the IPv6 packet `ip`.

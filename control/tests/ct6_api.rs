@@ -43,7 +43,43 @@ struct Daemon {
     _serial: MutexGuard<'static, ()>,
 }
 
+type Events = tonic::Streaming<pb::ConntrackEvent>;
+
 impl Daemon {
+    /// `conntrack -E` with `filter`, every event type.
+    fn subscribe(&mut self, filter: pb::ConntrackFilter) -> Events {
+        let req = pb::EventsRequest {
+            types: vec![],
+            filter: Some(filter),
+        };
+        self.served
+            .rt
+            .block_on(self.ct.events(req))
+            .expect("events")
+            .into_inner()
+    }
+
+    /// The next event of `s`, within PATIENCE.
+    fn next_event(&self, s: &mut Events) -> pb::ConntrackEvent {
+        self.served
+            .rt
+            .block_on(async { tokio::time::timeout(PATIENCE, s.message()).await })
+            .expect("an event")
+            .expect("no error")
+            .expect("the stream goes on")
+    }
+
+    /// Whether `s` stays quiet for 300 ms.
+    fn quiet(&self, s: &mut Events) -> Result<(), String> {
+        let r = self.served.rt.block_on(async {
+            tokio::time::timeout(std::time::Duration::from_millis(300), s.message()).await
+        });
+        match r {
+            Err(_) => Ok(()),
+            Ok(m) => Err(format!("{m:?}")),
+        }
+    }
+
     fn start() -> Daemon {
         Daemon::start_with(RULES6)
     }
@@ -420,35 +456,19 @@ fn ipv6_addresses_select_list_get_delete_and_update() {
 fn events_of_the_ipv6_table_stream_unless_another_family_is_asked_for() {
     let mut d = Daemon::start();
     let subscribe = |d: &mut Daemon, family: Option<u32>| {
-        let req = pb::EventsRequest {
-            types: vec![],
-            filter: Some(pb::ConntrackFilter {
-                family,
-                ..Default::default()
-            }),
-        };
-        d.served
-            .rt
-            .block_on(d.ct.events(req))
-            .expect("events")
-            .into_inner()
+        d.subscribe(pb::ConntrackFilter {
+            family,
+            ..Default::default()
+        })
     };
     let mut both = subscribe(&mut d, None);
     let mut v4 = subscribe(&mut d, Some(4));
     let mut v6 = subscribe(&mut d, Some(6));
     d.send_from_lan(&[udp(5353, 53)]);
-    let next = |d: &Daemon, s: &mut tonic::Streaming<pb::ConntrackEvent>| {
-        d.served
-            .rt
-            .block_on(async { tokio::time::timeout(PATIENCE, s.message()).await })
-            .expect("an event")
-            .expect("no error")
-            .expect("the stream goes on")
-    };
     let want = "    [NEW] udp      17 T src=2001:db8:1::10 dst=2001:db8:99::5 sport=5353 \
         dport=53 [UNREPLIED] src=2001:db8:99::5 dst=2001:db8:1::10 sport=53 dport=5353 mark=0\n";
     for s in [&mut both, &mut v6] {
-        let ev = next(&d, s);
+        let ev = d.next_event(s);
         let e = ev.entry.as_ref().expect("entry");
         let line = control::ctl::ct_format::event_line(&ev.r#type, e, false);
         assert_eq!(masked(&line), want);
@@ -462,12 +482,9 @@ fn events_of_the_ipv6_table_stream_unless_another_family_is_asked_for() {
     let (code, _, _) = d.conntrack(&["-F", "-f", "ipv6"]);
     assert_eq!(code, 0);
     for s in [&mut both, &mut v6] {
-        assert_eq!(next(&d, s).r#type, "DESTROY");
+        assert_eq!(d.next_event(s).r#type, "DESTROY");
     }
-    let quiet = d.served.rt.block_on(async {
-        tokio::time::timeout(std::time::Duration::from_millis(300), v4.message()).await
-    });
-    assert!(quiet.is_err(), "the IPv4 stream stays quiet: {quiet:?}");
+    assert_eq!(d.quiet(&mut v4), Ok(()), "the IPv4 stream stays quiet");
 }
 
 /// `conntrack -E -s 2001:db8:1::/64`: the stream of the entries from that network only,
@@ -476,47 +493,29 @@ fn events_of_the_ipv6_table_stream_unless_another_family_is_asked_for() {
 fn events_filtered_by_ipv6_prefix_and_the_update_of_a_mark() {
     let mut d = Daemon::start();
     let subscribe = |d: &mut Daemon, src: &str| {
-        let req = pb::EventsRequest {
-            types: vec![],
-            filter: Some(pb::ConntrackFilter {
-                orig_src: Some(src.into()),
-                family: Some(6),
-                ..Default::default()
-            }),
-        };
-        d.served
-            .rt
-            .block_on(d.ct.events(req))
-            .expect("events")
-            .into_inner()
+        d.subscribe(pb::ConntrackFilter {
+            orig_src: Some(src.into()),
+            family: Some(6),
+            ..Default::default()
+        })
     };
     let mut lan = subscribe(&mut d, "2001:db8:1::/64");
     let mut other = subscribe(&mut d, "2001:db8:2::/64");
     d.send_from_lan(&[udp(5353, 53)]);
-    let next = |d: &Daemon, s: &mut tonic::Streaming<pb::ConntrackEvent>| {
-        d.served
-            .rt
-            .block_on(async { tokio::time::timeout(PATIENCE, s.message()).await })
-            .expect("an event")
-            .expect("no error")
-            .expect("the stream goes on")
-    };
-    assert_eq!(next(&d, &mut lan).r#type, "NEW");
+    assert_eq!(d.next_event(&mut lan).r#type, "NEW");
     let (code, _, err) = d.conntrack(&["-U", "-s", HOST, "-m", "42"]);
     assert_eq!(code, 0, "{err}");
-    let ev = next(&d, &mut lan);
+    let ev = d.next_event(&mut lan);
     let line = control::ctl::ct_format::event_line(&ev.r#type, ev.entry.as_ref().unwrap(), false);
     assert_eq!(
         masked(&line),
         " [UPDATE] udp      17 T src=2001:db8:1::10 dst=2001:db8:99::5 sport=5353 dport=53 \
          [UNREPLIED] src=2001:db8:99::5 dst=2001:db8:1::10 sport=53 dport=5353 mark=42\n"
     );
-    let quiet = d.served.rt.block_on(async {
-        tokio::time::timeout(std::time::Duration::from_millis(300), other.message()).await
-    });
-    assert!(
-        quiet.is_err(),
-        "another network's stream stays quiet: {quiet:?}"
+    assert_eq!(
+        d.quiet(&mut other),
+        Ok(()),
+        "another network's stream stays quiet"
     );
 }
 

@@ -7,10 +7,11 @@
 mod support;
 
 use dataplane::handoff::{Handoff, OwnerDirectory, OwnerDirectory6};
-use dataplane::port::{MacAddr, MemPort, PacketBuf, Port, PortId};
+use dataplane::port::{MacAddr, MemPort, PacketBuf, PortId};
 use dataplane::worker::Worker;
 use std::net::Ipv6Addr;
 use std::sync::Arc;
+use support::ports::settle;
 
 const CONFIG: &str = support::ipv6::dual_stack_config!();
 
@@ -126,21 +127,6 @@ fn sent(port: &mut MemPort) -> Vec<Vec<u8>> {
             f.data()[14..].to_vec()
         })
         .collect()
-}
-
-/// Polls both workers on this thread until nothing moves.
-fn settle(ws: &mut [Worker], lan: &mut MemPort, wan: &mut MemPort, h: &Handoff, now: u64) {
-    for _ in 0..100 {
-        let mut moved = 0;
-        for w in ws.iter_mut() {
-            let mut ps: [&mut dyn Port; 2] = [&mut *lan, &mut *wan];
-            moved += w.poll(&mut ps, now);
-        }
-        if moved == 0 && h.pending(0) == 0 && h.pending(1) == 0 {
-            return;
-        }
-    }
-    panic!("workers did not settle");
 }
 
 fn ct6_lens(ws: &[Worker]) -> [usize; 2] {

@@ -1,8 +1,16 @@
 //! The IPv6 test network of the route and match tests.
 
-use super::{Fib, PortTable};
+use super::{Fib, PortId, PortTable};
 use crate::port::MacAddr;
 use std::net::Ipv6Addr;
+
+/// The ports of `lan_wan6`.
+pub const LAN: PortId = PortId(0);
+pub const WAN: PortId = PortId(1);
+
+pub fn a(s: &str) -> Ipv6Addr {
+    s.parse().unwrap()
+}
 
 /// lan0 (port 0, 2001:db8:1::1/64) and wan0 (port 1, `wan`/64), both MTU 1500.
 pub fn lan_wan6(wan: &str) -> PortTable {

@@ -171,16 +171,8 @@ impl crate::ruleset::ext::WorkerMatch for AddrtypeMatch {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::port::PortId;
-    use crate::route::testing::fib6;
+    use crate::route::testing::{a, fib6, LAN, WAN};
     use crate::route::Fib;
-
-    const LAN: PortId = PortId(0);
-    const WAN: PortId = PortId(1);
-
-    fn a(s: &str) -> Ipv6Addr {
-        s.parse().unwrap()
-    }
 
     /// lan0 2001:db8:1::1/64 (link-local fe80::ff:fe00:101), wan0 2001:db8:2::1/64,
     /// 2001:db8:9::/48 by lan0 alone, and (`default`) ::/0 via 2001:db8:2::fe.

@@ -135,17 +135,8 @@ impl crate::ruleset::ext::WorkerMatch for RpfilterMatch {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::port::PortId;
-    use crate::route::testing::fib6;
+    use crate::route::testing::{a, fib6, LAN, WAN};
     use crate::route::Fib;
-    use std::net::Ipv6Addr;
-
-    const LAN: PortId = PortId(0);
-    const WAN: PortId = PortId(1);
-
-    fn a(s: &str) -> Ipv6Addr {
-        s.parse().unwrap()
-    }
 
     /// lan0 2001:db8:1::1/64, wan0 2001:db8:2::1/64, 2001:db8:50::/48 by both ports
     /// (lan0 first), and (`default`) ::/0 via 2001:db8:2::fe.

@@ -17,6 +17,7 @@ use std::sync::{Arc, MutexGuard};
 use support::daemon::serial;
 use support::workers::{Served, Workers};
 use support::PATIENCE;
+use support::{HOST_MAC, LAN_MAC};
 use tonic::transport::Channel;
 
 const CONFIG: &str = support::ipv6::dual_stack_config!();
@@ -28,8 +29,6 @@ const RULES6: &str = "*filter\n:FORWARD DROP [0:0]\n\
 
 const LAN: usize = 0;
 const WAN: usize = 1;
-const LAN_MAC: [u8; 6] = [2, 0, 0, 0, 1, 1];
-const HOST_MAC: [u8; 6] = [2, 0, 0, 0, 1, 0x10];
 const HOST: &str = "2001:db8:1::10";
 const FAR: &str = "2001:db8:99::5";
 

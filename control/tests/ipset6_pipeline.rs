@@ -13,13 +13,12 @@ use dataplane::port::{PacketBuf, PortId};
 use dataplane::ruleset::{Family, Ruleset};
 use std::net::{IpAddr, Ipv6Addr};
 use std::sync::Arc;
+use support::{HOST_MAC, LAN_MAC};
 
 const CONFIG: &str = support::ipv6::dual_stack_config!();
 
 const LAN: PortId = PortId(0);
 const WAN: PortId = PortId(1);
-const LAN_MAC: [u8; 6] = [2, 0, 0, 0, 1, 1];
-const HOST_MAC: [u8; 6] = [2, 0, 0, 0, 1, 0x10];
 const T0: u64 = 1_700_000_000_000_000_000;
 const HOST: &str = "2001:db8:1::10";
 

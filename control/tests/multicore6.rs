@@ -12,6 +12,7 @@ use dataplane::worker::Worker;
 use std::net::Ipv6Addr;
 use std::sync::Arc;
 use support::ports::settle;
+use support::{LAN_MAC, WAN_MAC};
 
 const CONFIG: &str = support::ipv6::dual_stack_config!();
 
@@ -28,8 +29,6 @@ const RULES6: &str = "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n\
 
 const LAN: PortId = PortId(0);
 const WAN: PortId = PortId(1);
-const LAN_MAC: [u8; 6] = [2, 0, 0, 0, 1, 1];
-const WAN_MAC: [u8; 6] = [2, 0, 0, 0, 2, 1];
 const HOST: &str = "2001:db8:1::10";
 const APPLIANCE: &str = "2001:db8:1::1";
 const FAR: &str = "2001:db8:99::5";

@@ -11,6 +11,7 @@ use dataplane::port::{PacketBuf, PortId};
 use dataplane::wire::checksum;
 use dataplane::wire::IpProtocol;
 use std::net::Ipv6Addr;
+use support::{GATEWAY_MAC, HOST_MAC, LAN_MAC, WAN_MAC};
 
 /// The dual-stack network with a second LAN host (2001:db8:1::20).
 const CONFIG: &str = support::ipv6::dual_stack_config!(
@@ -23,10 +24,6 @@ mac = "02:00:00:00:01:20"
 
 const LAN: PortId = PortId(0);
 const WAN: PortId = PortId(1);
-const LAN_MAC: [u8; 6] = [2, 0, 0, 0, 1, 1];
-const WAN_MAC: [u8; 6] = [2, 0, 0, 0, 2, 1];
-const HOST_MAC: [u8; 6] = [2, 0, 0, 0, 1, 0x10];
-const GW_MAC: [u8; 6] = [2, 0, 0, 0, 2, 0xfe];
 const T0: u64 = 1_700_000_000_000_000_000;
 const HOST: &str = "2001:db8:1::10";
 const SERVER: &str = "2001:db8:1::20";
@@ -78,7 +75,7 @@ fn send(p: &mut Pipeline, port: PortId, ip: &[u8]) -> Vec<(Option<PortId>, Vec<u
     let (dst_mac, src_mac) = if port == LAN {
         (LAN_MAC, HOST_MAC)
     } else {
-        (WAN_MAC, GW_MAC)
+        (WAN_MAC, GATEWAY_MAC)
     };
     let mut f = dst_mac.to_vec();
     f.extend_from_slice(&src_mac);

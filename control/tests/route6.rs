@@ -10,6 +10,7 @@ mod support;
 use dataplane::pipeline::{Emit, Pipeline};
 use dataplane::port::{PacketBuf, PortId};
 use std::net::Ipv6Addr;
+use support::{GATEWAY_MAC, HOST_MAC, LAN_MAC};
 
 /// The dual-stack network with dmz0, and table 100 (2001:db8:50::/48 via the DMZ's
 /// gateway) picked by fwmark 1/0xff.
@@ -49,9 +50,6 @@ fn config_with_default() -> String {
 const LAN: PortId = PortId(0);
 const WAN: PortId = PortId(1);
 const DMZ: PortId = PortId(2);
-const LAN_MAC: [u8; 6] = [2, 0, 0, 0, 1, 1];
-const HOST_MAC: [u8; 6] = [2, 0, 0, 0, 1, 0x10];
-const WAN_GW_MAC: [u8; 6] = [2, 0, 0, 0, 2, 0xfe];
 const DMZ_GW_MAC: [u8; 6] = [2, 0, 0, 0, 3, 0xfe];
 const T0: u64 = 1_700_000_000_000_000_000;
 const HOST: &str = "2001:db8:1::10";
@@ -114,7 +112,7 @@ fn a_marked_packet_leaves_by_the_policys_table() {
     assert_eq!(&out[0].1[14..], &want[..], "forwarded with one hop less");
     // Unmarked: main's default.
     let out = from_lan(&mut p, &udp(HOST, FAR, 64, 54));
-    assert_eq!(left(&out), (WAN, WAN_GW_MAC, a6(FAR)));
+    assert_eq!(left(&out), (WAN, GATEWAY_MAC, a6(FAR)));
     assert_eq!(p.stats().forwarded, 2);
 }
 
@@ -123,12 +121,12 @@ fn a_table_without_the_route_falls_through_to_main() {
     let mut p = support::ipv6::pipeline(CONFIG, MARK_DNS);
     // Marked, but table 100 has only 2001:db8:50::/48: main's default answers.
     let out = from_lan(&mut p, &udp(HOST, FAR, 64, 53));
-    assert_eq!(left(&out), (WAN, WAN_GW_MAC, a6(FAR)));
+    assert_eq!(left(&out), (WAN, GATEWAY_MAC, a6(FAR)));
     let out = from_lan(&mut p, &udp(HOST, IN_50, 64, 53));
     assert_eq!(left(&out), (DMZ, DMZ_GW_MAC, a6(IN_50)));
     // Unmarked, the same destination takes main's default.
     let out = from_lan(&mut p, &udp(HOST, IN_50, 64, 54));
-    assert_eq!(left(&out), (WAN, WAN_GW_MAC, a6(IN_50)));
+    assert_eq!(left(&out), (WAN, GATEWAY_MAC, a6(IN_50)));
 }
 
 #[test]
@@ -142,7 +140,7 @@ fn dnats_new_destination_is_looked_up_in_the_policys_table() {
     let rules = "*nat\n-A PREROUTING -p udp -m udp --dport 5300 -j DNAT --to-destination 2001:db8:50::9\nCOMMIT\n";
     let mut p = support::ipv6::pipeline(CONFIG, rules);
     let out = from_lan(&mut p, &udp(HOST, FAR, 64, 5300));
-    assert_eq!(left(&out), (WAN, WAN_GW_MAC, a6(IN_50)));
+    assert_eq!(left(&out), (WAN, GATEWAY_MAC, a6(IN_50)));
 }
 
 #[test]
@@ -160,7 +158,7 @@ fn the_appliances_own_packet_is_routed_again_when_mangle_output_marks_it() {
         collect(out)
     };
     assert_eq!(left(&send(&mut p, 53)), (DMZ, DMZ_GW_MAC, a6(IN_50)));
-    assert_eq!(left(&send(&mut p, 54)), (WAN, WAN_GW_MAC, a6(IN_50)));
+    assert_eq!(left(&send(&mut p, 54)), (WAN, GATEWAY_MAC, a6(IN_50)));
     assert_eq!(p.stats().sent_local, 2);
 }
 

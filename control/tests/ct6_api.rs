@@ -13,39 +13,14 @@ use control::ctl::{run_tool, Io, Target, Tool};
 use control::daemon::mem::Wire;
 use control::daemon::worker::Command;
 use crossbeam_channel::Sender;
-use dataplane::wire::{checksum, IpProtocol};
-use std::net::Ipv6Addr;
 use std::sync::{Arc, MutexGuard};
 use support::daemon::serial;
 use support::workers::{Served, Workers};
 use support::PATIENCE;
+use support::{HOST_MAC, LAN_MAC};
 use tonic::transport::Channel;
 
-const CONFIG: &str = r#"
-[[port]]
-name = "lan0"
-driver = "mem"
-mac = "02:00:00:00:01:01"
-addresses = ["192.168.1.1/24", "2001:db8:1::1/64"]
-
-[[port]]
-name = "wan0"
-driver = "mem"
-mac = "02:00:00:00:02:01"
-addresses = ["203.0.113.1/24", "2001:db8:ff::1/64"]
-
-[[route]]
-dst = "::/0"
-via = "2001:db8:ff::fe"
-
-[[neighbor]]
-ip = "2001:db8:ff::fe"
-mac = "02:00:00:00:02:fe"
-
-[[neighbor]]
-ip = "2001:db8:1::10"
-mac = "02:00:00:00:01:10"
-"#;
+const CONFIG: &str = support::ipv6::dual_stack_config!();
 
 const RULES6: &str = "*filter\n:FORWARD DROP [0:0]\n\
     -A FORWARD -m conntrack --ctstate ESTABLISHED -j ACCEPT\n\
@@ -54,8 +29,6 @@ const RULES6: &str = "*filter\n:FORWARD DROP [0:0]\n\
 
 const LAN: usize = 0;
 const WAN: usize = 1;
-const LAN_MAC: [u8; 6] = [2, 0, 0, 0, 1, 1];
-const HOST_MAC: [u8; 6] = [2, 0, 0, 0, 1, 0x10];
 const HOST: &str = "2001:db8:1::10";
 const FAR: &str = "2001:db8:99::5";
 
@@ -69,7 +42,43 @@ struct Daemon {
     _serial: MutexGuard<'static, ()>,
 }
 
+type Events = tonic::Streaming<pb::ConntrackEvent>;
+
 impl Daemon {
+    /// `conntrack -E` with `filter`, every event type.
+    fn subscribe(&mut self, filter: pb::ConntrackFilter) -> Events {
+        let req = pb::EventsRequest {
+            types: vec![],
+            filter: Some(filter),
+        };
+        self.served
+            .rt
+            .block_on(self.ct.events(req))
+            .expect("events")
+            .into_inner()
+    }
+
+    /// The next event of `s`, within PATIENCE.
+    fn next_event(&self, s: &mut Events) -> pb::ConntrackEvent {
+        self.served
+            .rt
+            .block_on(async { tokio::time::timeout(PATIENCE, s.message()).await })
+            .expect("an event")
+            .expect("no error")
+            .expect("the stream goes on")
+    }
+
+    /// Whether `s` stays quiet for 300 ms.
+    fn quiet(&self, s: &mut Events) -> Result<(), String> {
+        let r = self.served.rt.block_on(async {
+            tokio::time::timeout(std::time::Duration::from_millis(300), s.message()).await
+        });
+        match r {
+            Err(_) => Ok(()),
+            Ok(m) => Err(format!("{m:?}")),
+        }
+    }
+
     fn start() -> Daemon {
         Daemon::start_with(RULES6)
     }
@@ -165,21 +174,7 @@ fn masked(s: &str) -> String {
 }
 
 fn ipv6(proto: u8, l4: &[u8], csum_at: usize) -> Vec<u8> {
-    let (s, d): (Ipv6Addr, Ipv6Addr) = (HOST.parse().unwrap(), FAR.parse().unwrap());
-    let mut l4 = l4.to_vec();
-    let c = checksum::finish(&[
-        checksum::pseudo_header_ipv6(s, d, IpProtocol::from(proto), l4.len() as u32),
-        checksum::data(&l4),
-    ]);
-    l4[csum_at..csum_at + 2].copy_from_slice(&c.to_be_bytes());
-    let mut p = vec![0x60, 0, 0, 0];
-    p.extend_from_slice(&(l4.len() as u16).to_be_bytes());
-    p.push(proto);
-    p.push(64);
-    p.extend_from_slice(&s.octets());
-    p.extend_from_slice(&d.octets());
-    p.extend_from_slice(&l4);
-    p
+    support::ipv6::packet(HOST, FAR, 64, proto, &[], l4, csum_at)
 }
 
 fn syn(sport: u16, dport: u16) -> Vec<u8> {
@@ -460,35 +455,19 @@ fn ipv6_addresses_select_list_get_delete_and_update() {
 fn events_of_the_ipv6_table_stream_unless_another_family_is_asked_for() {
     let mut d = Daemon::start();
     let subscribe = |d: &mut Daemon, family: Option<u32>| {
-        let req = pb::EventsRequest {
-            types: vec![],
-            filter: Some(pb::ConntrackFilter {
-                family,
-                ..Default::default()
-            }),
-        };
-        d.served
-            .rt
-            .block_on(d.ct.events(req))
-            .expect("events")
-            .into_inner()
+        d.subscribe(pb::ConntrackFilter {
+            family,
+            ..Default::default()
+        })
     };
     let mut both = subscribe(&mut d, None);
     let mut v4 = subscribe(&mut d, Some(4));
     let mut v6 = subscribe(&mut d, Some(6));
     d.send_from_lan(&[udp(5353, 53)]);
-    let next = |d: &Daemon, s: &mut tonic::Streaming<pb::ConntrackEvent>| {
-        d.served
-            .rt
-            .block_on(async { tokio::time::timeout(PATIENCE, s.message()).await })
-            .expect("an event")
-            .expect("no error")
-            .expect("the stream goes on")
-    };
     let want = "    [NEW] udp      17 T src=2001:db8:1::10 dst=2001:db8:99::5 sport=5353 \
         dport=53 [UNREPLIED] src=2001:db8:99::5 dst=2001:db8:1::10 sport=53 dport=5353 mark=0\n";
     for s in [&mut both, &mut v6] {
-        let ev = next(&d, s);
+        let ev = d.next_event(s);
         let e = ev.entry.as_ref().expect("entry");
         let line = control::ctl::ct_format::event_line(&ev.r#type, e, false);
         assert_eq!(masked(&line), want);
@@ -502,12 +481,9 @@ fn events_of_the_ipv6_table_stream_unless_another_family_is_asked_for() {
     let (code, _, _) = d.conntrack(&["-F", "-f", "ipv6"]);
     assert_eq!(code, 0);
     for s in [&mut both, &mut v6] {
-        assert_eq!(next(&d, s).r#type, "DESTROY");
+        assert_eq!(d.next_event(s).r#type, "DESTROY");
     }
-    let quiet = d.served.rt.block_on(async {
-        tokio::time::timeout(std::time::Duration::from_millis(300), v4.message()).await
-    });
-    assert!(quiet.is_err(), "the IPv4 stream stays quiet: {quiet:?}");
+    assert_eq!(d.quiet(&mut v4), Ok(()), "the IPv4 stream stays quiet");
 }
 
 /// `conntrack -E -s 2001:db8:1::/64`: the stream of the entries from that network only,
@@ -516,47 +492,29 @@ fn events_of_the_ipv6_table_stream_unless_another_family_is_asked_for() {
 fn events_filtered_by_ipv6_prefix_and_the_update_of_a_mark() {
     let mut d = Daemon::start();
     let subscribe = |d: &mut Daemon, src: &str| {
-        let req = pb::EventsRequest {
-            types: vec![],
-            filter: Some(pb::ConntrackFilter {
-                orig_src: Some(src.into()),
-                family: Some(6),
-                ..Default::default()
-            }),
-        };
-        d.served
-            .rt
-            .block_on(d.ct.events(req))
-            .expect("events")
-            .into_inner()
+        d.subscribe(pb::ConntrackFilter {
+            orig_src: Some(src.into()),
+            family: Some(6),
+            ..Default::default()
+        })
     };
     let mut lan = subscribe(&mut d, "2001:db8:1::/64");
     let mut other = subscribe(&mut d, "2001:db8:2::/64");
     d.send_from_lan(&[udp(5353, 53)]);
-    let next = |d: &Daemon, s: &mut tonic::Streaming<pb::ConntrackEvent>| {
-        d.served
-            .rt
-            .block_on(async { tokio::time::timeout(PATIENCE, s.message()).await })
-            .expect("an event")
-            .expect("no error")
-            .expect("the stream goes on")
-    };
-    assert_eq!(next(&d, &mut lan).r#type, "NEW");
+    assert_eq!(d.next_event(&mut lan).r#type, "NEW");
     let (code, _, err) = d.conntrack(&["-U", "-s", HOST, "-m", "42"]);
     assert_eq!(code, 0, "{err}");
-    let ev = next(&d, &mut lan);
+    let ev = d.next_event(&mut lan);
     let line = control::ctl::ct_format::event_line(&ev.r#type, ev.entry.as_ref().unwrap(), false);
     assert_eq!(
         masked(&line),
         " [UPDATE] udp      17 T src=2001:db8:1::10 dst=2001:db8:99::5 sport=5353 dport=53 \
          [UNREPLIED] src=2001:db8:99::5 dst=2001:db8:1::10 sport=53 dport=5353 mark=42\n"
     );
-    let quiet = d.served.rt.block_on(async {
-        tokio::time::timeout(std::time::Duration::from_millis(300), other.message()).await
-    });
-    assert!(
-        quiet.is_err(),
-        "another network's stream stays quiet: {quiet:?}"
+    assert_eq!(
+        d.quiet(&mut other),
+        Ok(()),
+        "another network's stream stays quiet"
     );
 }
 

@@ -16,40 +16,12 @@ use dataplane::ruleset::{Family, Ruleset};
 use dataplane::wire::checksum;
 use dataplane::wire::IpProtocol;
 use std::net::Ipv6Addr;
+use support::{GATEWAY_MAC, HOST_MAC, LAN_MAC, WAN_MAC};
 
-const CONFIG: &str = r#"
-[[port]]
-name = "lan0"
-driver = "mem"
-mac = "02:00:00:00:01:01"
-addresses = ["192.168.1.1/24", "2001:db8:1::1/64"]
-
-[[port]]
-name = "wan0"
-driver = "mem"
-mac = "02:00:00:00:02:01"
-mtu = 1280
-addresses = ["203.0.113.1/24", "2001:db8:ff::1/64"]
-
-[[route]]
-dst = "::/0"
-via = "2001:db8:ff::fe"
-
-[[neighbor]]
-ip = "2001:db8:ff::fe"
-mac = "02:00:00:00:02:fe"
-
-[[neighbor]]
-ip = "2001:db8:1::10"
-mac = "02:00:00:00:01:10"
-"#;
+const CONFIG: &str = support::ipv6::dual_stack_config!(wan_mtu = 1280;);
 
 const LAN: PortId = PortId(0);
 const WAN: PortId = PortId(1);
-const LAN_MAC: [u8; 6] = [2, 0, 0, 0, 1, 1];
-const WAN_MAC: [u8; 6] = [2, 0, 0, 0, 2, 1];
-const HOST_MAC: [u8; 6] = [2, 0, 0, 0, 1, 0x10];
-const GW_MAC: [u8; 6] = [2, 0, 0, 0, 2, 0xfe];
 const T0: u64 = 1_700_000_000_000_000_000;
 const HOST: &str = "2001:db8:1::10";
 const FAR: &str = "2001:db8:99::5";
@@ -139,7 +111,7 @@ fn allowed_traffic_leaves_with_one_hop_less_and_the_gateways_address() {
     assert_eq!(out.len(), 1);
     let (port, f) = &out[0];
     assert_eq!(*port, WAN);
-    assert_eq!(&f[0..6], &GW_MAC);
+    assert_eq!(&f[0..6], &GATEWAY_MAC);
     assert_eq!(&f[6..12], &WAN_MAC);
     let mut want = syn.clone();
     want[7] = 63;
@@ -376,7 +348,7 @@ fn a_stateful_filter_lets_answers_back_and_nothing_else() {
     let mut out = Vec::new();
     p.receive(
         WAN,
-        PacketBuf::from_slice(&frame(WAN_MAC, GW_MAC, &sa)),
+        PacketBuf::from_slice(&frame(WAN_MAC, GATEWAY_MAC, &sa)),
         T0 + 1_000_000,
         &mut out,
     );
@@ -391,7 +363,7 @@ fn a_stateful_filter_lets_answers_back_and_nothing_else() {
     out.clear();
     p.receive(
         WAN,
-        PacketBuf::from_slice(&frame(WAN_MAC, GW_MAC, &wan_syn)),
+        PacketBuf::from_slice(&frame(WAN_MAC, GATEWAY_MAC, &wan_syn)),
         T0 + 2_000_000,
         &mut out,
     );
@@ -449,7 +421,7 @@ fn fragments(ip: &[u8], size: usize) -> Vec<Vec<u8>> {
 }
 
 fn from_wan(p: &mut Pipeline, ip: &[u8], now: u64) -> Vec<(PortId, Vec<u8>)> {
-    receive(p, WAN, frame(WAN_MAC, GW_MAC, ip), now)
+    receive(p, WAN, frame(WAN_MAC, GATEWAY_MAC, ip), now)
 }
 
 /// nf_defrag_ipv6: with a stateful ruleset the fragments of an answer are reassembled
@@ -635,7 +607,7 @@ fn rx_at(p: &mut Pipeline, port: PortId, ip: &[u8], t: u64) -> Vec<(PortId, u32,
     let (dst, src) = if port == LAN {
         (LAN_MAC, HOST_MAC)
     } else {
-        (WAN_MAC, GW_MAC)
+        (WAN_MAC, GATEWAY_MAC)
     };
     let mut out = Vec::new();
     p.receive(

@@ -4,42 +4,21 @@
 //! rules use too (ipset destroy refuses a set an ip6tables rule names; an IPv4 set is
 //! refused in an ip6tables rule as ip6tables refuses it).
 
-use control::config::Config;
+mod support;
+
 use control::iptables::{restore, RestoreOptions};
 use dataplane::ipset::Elem;
-use dataplane::pipeline::{CompiledRuleset, Emit, Pipeline};
+use dataplane::pipeline::{Emit, Pipeline};
 use dataplane::port::{PacketBuf, PortId};
 use dataplane::ruleset::{Family, Ruleset};
-use dataplane::wire::{checksum, IpProtocol};
 use std::net::{IpAddr, Ipv6Addr};
 use std::sync::Arc;
+use support::{HOST_MAC, LAN_MAC};
 
-const CONFIG: &str = r#"
-[[port]]
-name = "lan0"
-driver = "mem"
-mac = "02:00:00:00:01:01"
-addresses = ["192.168.1.1/24", "2001:db8:1::1/64"]
-
-[[port]]
-name = "wan0"
-driver = "mem"
-mac = "02:00:00:00:02:01"
-addresses = ["203.0.113.1/24", "2001:db8:ff::1/64"]
-
-[[route]]
-dst = "::/0"
-via = "2001:db8:ff::fe"
-
-[[neighbor]]
-ip = "2001:db8:ff::fe"
-mac = "02:00:00:00:02:fe"
-"#;
+const CONFIG: &str = support::ipv6::dual_stack_config!();
 
 const LAN: PortId = PortId(0);
 const WAN: PortId = PortId(1);
-const LAN_MAC: [u8; 6] = [2, 0, 0, 0, 1, 1];
-const HOST_MAC: [u8; 6] = [2, 0, 0, 0, 1, 0x10];
 const T0: u64 = 1_700_000_000_000_000_000;
 const HOST: &str = "2001:db8:1::10";
 
@@ -64,44 +43,15 @@ fn a6(s: &str) -> Ipv6Addr {
 
 /// A UDP datagram from the LAN host to `dst`, in its Ethernet frame.
 fn udp_frame(dst: &str) -> Vec<u8> {
-    let (s, d) = (a6(HOST), a6(dst));
-    let mut u = vec![0u8; 8];
-    u[0..2].copy_from_slice(&5353u16.to_be_bytes());
-    u[2..4].copy_from_slice(&53u16.to_be_bytes());
-    u[4..6].copy_from_slice(&8u16.to_be_bytes());
-    let c = checksum::finish(&[
-        checksum::pseudo_header_ipv6(s, d, IpProtocol::from(17), 8),
-        checksum::data(&u),
-    ]);
-    u[6..8].copy_from_slice(&c.to_be_bytes());
-    let mut f = LAN_MAC.to_vec();
-    f.extend_from_slice(&HOST_MAC);
-    f.extend_from_slice(&[0x86, 0xdd, 0x60, 0, 0, 0, 0, 8, 17, 64]);
-    f.extend_from_slice(&s.octets());
-    f.extend_from_slice(&d.octets());
-    f.extend_from_slice(&u);
-    f
+    let ip = support::ipv6::udp(HOST, dst, 64, (5353, 53), &[]);
+    support::ipv6::frame(LAN_MAC, HOST_MAC, &ip)
 }
 
 fn setup() -> (Pipeline, Ruleset) {
-    let cfg = Config::parse(CONFIG, std::path::Path::new("test.toml")).expect("config");
-    let topo = cfg.build().expect("topology");
     let mut rs = Ruleset::default();
     control::ipset::restore(&mut rs, SETS, false, T0).expect("sets");
-    let opts = RestoreOptions {
-        packet_path: true,
-        ..RestoreOptions::default()
-    };
-    rs.with_family(Family::V6, |rs6| restore(RULES6, rs6, opts))
-        .expect("rules6");
-    let mut p = Pipeline::new(
-        Arc::new(CompiledRuleset::compile(&rs, 1)),
-        topo.fib.clone(),
-        topo.neighbors.clone(),
-    );
-    p.add_neighbors6(&topo.neighbors6);
-    p.set_sets(Arc::clone(&rs.sets));
-    (p, rs)
+    support::ipv6::restore_rules6(&mut rs, RULES6);
+    (support::ipv6::pipeline_of(CONFIG, &rs), rs)
 }
 
 /// Whether a datagram from the LAN host to `dst` left on the WAN.

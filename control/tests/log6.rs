@@ -7,27 +7,7 @@ mod support;
 use dataplane::pipeline::{Emit, Pipeline};
 use dataplane::port::{PacketBuf, PortId};
 
-const CONFIG: &str = r#"
-[[port]]
-name = "lan0"
-driver = "mem"
-mac = "02:00:00:00:01:01"
-addresses = ["2001:db8:1::1/64"]
-
-[[port]]
-name = "wan0"
-driver = "mem"
-mac = "02:00:00:00:02:01"
-addresses = ["2001:db8:ff::1/64"]
-
-[[route]]
-dst = "::/0"
-via = "2001:db8:ff::fe"
-
-[[neighbor]]
-ip = "2001:db8:ff::fe"
-mac = "02:00:00:00:02:fe"
-"#;
+const CONFIG: &str = support::ipv6::dual_stack_config!();
 
 const RULES6: &str = "*mangle\n\
     -A PREROUTING -p udp -m udp --dport 9 -j TOS --set-tos 0x10/0x3f\n\

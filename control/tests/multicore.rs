@@ -18,6 +18,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use support::ports::settle;
 
 const CONFIG: &str = support::lan_wan_host_config!(
     r#"
@@ -168,21 +169,6 @@ fn sent(port: &mut MemPort) -> Vec<Vec<u8>> {
         }
     }
     out
-}
-
-/// Polls both workers on this thread until nothing moves.
-fn settle(ws: &mut [Worker], lan: &mut MemPort, wan: &mut MemPort, h: &Handoff, now: u64) {
-    for _ in 0..100 {
-        let mut moved = 0;
-        for w in ws.iter_mut() {
-            let mut ps: [&mut dyn Port; 2] = [&mut *lan, &mut *wan];
-            moved += w.poll(&mut ps, now);
-        }
-        if moved == 0 && h.pending(0) == 0 && h.pending(1) == 0 {
-            return;
-        }
-    }
-    panic!("workers did not settle");
 }
 
 /// A symmetric "RSS" queue for a flow.

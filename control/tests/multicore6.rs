@@ -7,37 +7,14 @@
 mod support;
 
 use dataplane::handoff::{Handoff, OwnerDirectory, OwnerDirectory6};
-use dataplane::port::{MacAddr, MemPort, PacketBuf, Port, PortId};
-use dataplane::wire::{checksum, IpProtocol};
+use dataplane::port::{MacAddr, MemPort, PacketBuf, PortId};
 use dataplane::worker::Worker;
 use std::net::Ipv6Addr;
 use std::sync::Arc;
+use support::ports::settle;
+use support::{LAN_MAC, WAN_MAC};
 
-const CONFIG: &str = r#"
-[[port]]
-name = "lan0"
-driver = "mem"
-mac = "02:00:00:00:01:01"
-addresses = ["192.168.1.1/24", "2001:db8:1::1/64"]
-
-[[port]]
-name = "wan0"
-driver = "mem"
-mac = "02:00:00:00:02:01"
-addresses = ["203.0.113.1/24", "2001:db8:ff::1/64"]
-
-[[route]]
-dst = "::/0"
-via = "2001:db8:ff::fe"
-
-[[neighbor]]
-ip = "2001:db8:ff::fe"
-mac = "02:00:00:00:02:fe"
-
-[[neighbor]]
-ip = "2001:db8:1::10"
-mac = "02:00:00:00:01:10"
-"#;
+const CONFIG: &str = support::ipv6::dual_stack_config!();
 
 /// The shape of configs/lab.rules6: known connections first, then NEW ones by port.
 const RULES6: &str = "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n\
@@ -52,8 +29,6 @@ const RULES6: &str = "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n\
 
 const LAN: PortId = PortId(0);
 const WAN: PortId = PortId(1);
-const LAN_MAC: [u8; 6] = [2, 0, 0, 0, 1, 1];
-const WAN_MAC: [u8; 6] = [2, 0, 0, 0, 2, 1];
 const HOST: &str = "2001:db8:1::10";
 const APPLIANCE: &str = "2001:db8:1::1";
 const FAR: &str = "2001:db8:99::5";
@@ -98,20 +73,7 @@ fn ports() -> (MemPort, MemPort) {
 
 /// An IPv6 packet of `proto` carrying `l4`, its checksum at `csum_at` filled.
 fn ipv6(src: &str, dst: &str, proto: u8, l4: &[u8], csum_at: usize) -> Vec<u8> {
-    let (s, d) = (a6(src), a6(dst));
-    let mut l4 = l4.to_vec();
-    let c = checksum::finish(&[
-        checksum::pseudo_header_ipv6(s, d, IpProtocol::from(proto), l4.len() as u32),
-        checksum::data(&l4),
-    ]);
-    l4[csum_at..csum_at + 2].copy_from_slice(&c.to_be_bytes());
-    let mut p = vec![0x60, 0, 0, 0];
-    p.extend_from_slice(&(l4.len() as u16).to_be_bytes());
-    p.extend_from_slice(&[proto, 64]);
-    p.extend_from_slice(&s.octets());
-    p.extend_from_slice(&d.octets());
-    p.extend_from_slice(&l4);
-    p
+    support::ipv6::packet(src, dst, 64, proto, &[], l4, csum_at)
 }
 
 fn tcp(src: &str, dst: &str, ports: (u16, u16), flags: u8, seq: u32, ack: u32) -> Vec<u8> {
@@ -127,12 +89,7 @@ fn tcp(src: &str, dst: &str, ports: (u16, u16), flags: u8, seq: u32, ack: u32) -
 }
 
 fn udp(src: &str, dst: &str, ports: (u16, u16), payload: &[u8]) -> Vec<u8> {
-    let mut u = vec![0u8; 8];
-    u[0..2].copy_from_slice(&ports.0.to_be_bytes());
-    u[2..4].copy_from_slice(&ports.1.to_be_bytes());
-    u[4..6].copy_from_slice(&((8 + payload.len()) as u16).to_be_bytes());
-    u.extend_from_slice(payload);
-    ipv6(src, dst, 17, &u, 6)
+    support::ipv6::udp(src, dst, 64, ports, payload)
 }
 
 /// `whole` (an IPv6 packet without extension headers) cut in two at `at` bytes of its
@@ -169,21 +126,6 @@ fn sent(port: &mut MemPort) -> Vec<Vec<u8>> {
             f.data()[14..].to_vec()
         })
         .collect()
-}
-
-/// Polls both workers on this thread until nothing moves.
-fn settle(ws: &mut [Worker], lan: &mut MemPort, wan: &mut MemPort, h: &Handoff, now: u64) {
-    for _ in 0..100 {
-        let mut moved = 0;
-        for w in ws.iter_mut() {
-            let mut ps: [&mut dyn Port; 2] = [&mut *lan, &mut *wan];
-            moved += w.poll(&mut ps, now);
-        }
-        if moved == 0 && h.pending(0) == 0 && h.pending(1) == 0 {
-            return;
-        }
-    }
-    panic!("workers did not settle");
 }
 
 fn ct6_lens(ws: &[Worker]) -> [usize; 2] {

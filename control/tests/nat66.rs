@@ -11,43 +11,19 @@ use dataplane::port::{PacketBuf, PortId};
 use dataplane::wire::checksum;
 use dataplane::wire::IpProtocol;
 use std::net::Ipv6Addr;
+use support::{GATEWAY_MAC, HOST_MAC, LAN_MAC, WAN_MAC};
 
-const CONFIG: &str = r#"
-[[port]]
-name = "lan0"
-driver = "mem"
-mac = "02:00:00:00:01:01"
-addresses = ["192.168.1.1/24", "2001:db8:1::1/64"]
-
-[[port]]
-name = "wan0"
-driver = "mem"
-mac = "02:00:00:00:02:01"
-addresses = ["203.0.113.1/24", "2001:db8:ff::1/64"]
-
-[[route]]
-dst = "::/0"
-via = "2001:db8:ff::fe"
-
-[[neighbor]]
-ip = "2001:db8:ff::fe"
-mac = "02:00:00:00:02:fe"
-
-[[neighbor]]
-ip = "2001:db8:1::10"
-mac = "02:00:00:00:01:10"
-
+/// The dual-stack network with a second LAN host (2001:db8:1::20).
+const CONFIG: &str = support::ipv6::dual_stack_config!(
+    r#"
 [[neighbor]]
 ip = "2001:db8:1::20"
 mac = "02:00:00:00:01:20"
-"#;
+"#
+);
 
 const LAN: PortId = PortId(0);
 const WAN: PortId = PortId(1);
-const LAN_MAC: [u8; 6] = [2, 0, 0, 0, 1, 1];
-const WAN_MAC: [u8; 6] = [2, 0, 0, 0, 2, 1];
-const HOST_MAC: [u8; 6] = [2, 0, 0, 0, 1, 0x10];
-const GW_MAC: [u8; 6] = [2, 0, 0, 0, 2, 0xfe];
 const T0: u64 = 1_700_000_000_000_000_000;
 const HOST: &str = "2001:db8:1::10";
 const SERVER: &str = "2001:db8:1::20";
@@ -66,20 +42,7 @@ fn pipeline(nat: &str) -> Pipeline {
 /// An IPv6 packet with upper-layer `l4` of protocol `proto`, its checksum at `csum_at`
 /// filled.
 fn ipv6(src: &str, dst: &str, proto: u8, l4: &[u8], csum_at: usize) -> Vec<u8> {
-    let (s, d) = (a6(src), a6(dst));
-    let mut l4 = l4.to_vec();
-    let c = checksum::finish(&[
-        checksum::pseudo_header_ipv6(s, d, IpProtocol::from(proto), l4.len() as u32),
-        checksum::data(&l4),
-    ]);
-    l4[csum_at..csum_at + 2].copy_from_slice(&c.to_be_bytes());
-    let mut p = vec![0x60, 0, 0, 0];
-    p.extend_from_slice(&(l4.len() as u16).to_be_bytes());
-    p.extend_from_slice(&[proto, 64]);
-    p.extend_from_slice(&s.octets());
-    p.extend_from_slice(&d.octets());
-    p.extend_from_slice(&l4);
-    p
+    support::ipv6::packet(src, dst, 64, proto, &[], l4, csum_at)
 }
 
 fn tcp(src: &str, dst: &str, ports: (u16, u16), flags: u8) -> Vec<u8> {
@@ -97,12 +60,7 @@ fn tcp(src: &str, dst: &str, ports: (u16, u16), flags: u8) -> Vec<u8> {
 }
 
 fn udp(src: &str, dst: &str, ports: (u16, u16)) -> Vec<u8> {
-    let mut u = vec![0u8; 12];
-    u[0..2].copy_from_slice(&ports.0.to_be_bytes());
-    u[2..4].copy_from_slice(&ports.1.to_be_bytes());
-    u[4..6].copy_from_slice(&12u16.to_be_bytes());
-    u[8..12].copy_from_slice(b"ping");
-    ipv6(src, dst, 17, &u, 6)
+    support::ipv6::udp(src, dst, 64, ports, b"ping")
 }
 
 fn echo(src: &str, dst: &str, ty: u8, id: u16) -> Vec<u8> {
@@ -117,7 +75,7 @@ fn send(p: &mut Pipeline, port: PortId, ip: &[u8]) -> Vec<(Option<PortId>, Vec<u
     let (dst_mac, src_mac) = if port == LAN {
         (LAN_MAC, HOST_MAC)
     } else {
-        (WAN_MAC, GW_MAC)
+        (WAN_MAC, GATEWAY_MAC)
     };
     let mut f = dst_mac.to_vec();
     f.extend_from_slice(&src_mac);

@@ -9,32 +9,18 @@ mod support;
 
 use dataplane::pipeline::{Emit, Pipeline};
 use dataplane::port::{PacketBuf, PortId};
-use dataplane::wire::checksum;
-use dataplane::wire::IpProtocol;
 use std::net::Ipv6Addr;
+use support::{GATEWAY_MAC, HOST_MAC, LAN_MAC};
 
-const CONFIG: &str = r#"
-[[port]]
-name = "lan0"
-driver = "mem"
-mac = "02:00:00:00:01:01"
-addresses = ["192.168.1.1/24", "2001:db8:1::1/64"]
-
-[[port]]
-name = "wan0"
-driver = "mem"
-mac = "02:00:00:00:02:01"
-addresses = ["203.0.113.1/24", "2001:db8:ff::1/64"]
-
+/// The dual-stack network with dmz0, and table 100 (2001:db8:50::/48 via the DMZ's
+/// gateway) picked by fwmark 1/0xff.
+const CONFIG: &str = support::ipv6::dual_stack_config!(
+    r#"
 [[port]]
 name = "dmz0"
 driver = "mem"
 mac = "02:00:00:00:03:01"
 addresses = ["198.51.100.1/24", "2001:db8:3::1/64"]
-
-[[route]]
-dst = "::/0"
-via = "2001:db8:ff::fe"
 
 [[route]]
 dst = "2001:db8:50::/48"
@@ -48,17 +34,10 @@ mask = 0xff
 table = 100
 
 [[neighbor]]
-ip = "2001:db8:ff::fe"
-mac = "02:00:00:00:02:fe"
-
-[[neighbor]]
 ip = "2001:db8:3::fe"
 mac = "02:00:00:00:03:fe"
-
-[[neighbor]]
-ip = "2001:db8:1::10"
-mac = "02:00:00:00:01:10"
-"#;
+"#
+);
 
 /// The same, with a default route in table 100 too.
 fn config_with_default() -> String {
@@ -71,9 +50,6 @@ fn config_with_default() -> String {
 const LAN: PortId = PortId(0);
 const WAN: PortId = PortId(1);
 const DMZ: PortId = PortId(2);
-const LAN_MAC: [u8; 6] = [2, 0, 0, 0, 1, 1];
-const HOST_MAC: [u8; 6] = [2, 0, 0, 0, 1, 0x10];
-const WAN_GW_MAC: [u8; 6] = [2, 0, 0, 0, 2, 0xfe];
 const DMZ_GW_MAC: [u8; 6] = [2, 0, 0, 0, 3, 0xfe];
 const T0: u64 = 1_700_000_000_000_000_000;
 const HOST: &str = "2001:db8:1::10";
@@ -89,21 +65,7 @@ fn a6(s: &str) -> Ipv6Addr {
 }
 
 fn udp(src: &str, dst: &str, hl: u8, dport: u16) -> Vec<u8> {
-    let (s, d) = (a6(src), a6(dst));
-    let mut u = vec![0u8; 8];
-    u[0..2].copy_from_slice(&5353u16.to_be_bytes());
-    u[2..4].copy_from_slice(&dport.to_be_bytes());
-    u[4..6].copy_from_slice(&8u16.to_be_bytes());
-    let c = checksum::finish(&[
-        checksum::pseudo_header_ipv6(s, d, IpProtocol::from(17), 8),
-        checksum::data(&u),
-    ]);
-    u[6..8].copy_from_slice(&c.to_be_bytes());
-    let mut p = vec![0x60, 0, 0, 0, 0, 8, 17, hl];
-    p.extend_from_slice(&s.octets());
-    p.extend_from_slice(&d.octets());
-    p.extend_from_slice(&u);
-    p
+    support::ipv6::udp(src, dst, hl, (5353, dport), &[])
 }
 
 fn collect(out: Vec<Emit>) -> Vec<(PortId, Vec<u8>)> {
@@ -150,7 +112,7 @@ fn a_marked_packet_leaves_by_the_policys_table() {
     assert_eq!(&out[0].1[14..], &want[..], "forwarded with one hop less");
     // Unmarked: main's default.
     let out = from_lan(&mut p, &udp(HOST, FAR, 64, 54));
-    assert_eq!(left(&out), (WAN, WAN_GW_MAC, a6(FAR)));
+    assert_eq!(left(&out), (WAN, GATEWAY_MAC, a6(FAR)));
     assert_eq!(p.stats().forwarded, 2);
 }
 
@@ -159,12 +121,12 @@ fn a_table_without_the_route_falls_through_to_main() {
     let mut p = support::ipv6::pipeline(CONFIG, MARK_DNS);
     // Marked, but table 100 has only 2001:db8:50::/48: main's default answers.
     let out = from_lan(&mut p, &udp(HOST, FAR, 64, 53));
-    assert_eq!(left(&out), (WAN, WAN_GW_MAC, a6(FAR)));
+    assert_eq!(left(&out), (WAN, GATEWAY_MAC, a6(FAR)));
     let out = from_lan(&mut p, &udp(HOST, IN_50, 64, 53));
     assert_eq!(left(&out), (DMZ, DMZ_GW_MAC, a6(IN_50)));
     // Unmarked, the same destination takes main's default.
     let out = from_lan(&mut p, &udp(HOST, IN_50, 64, 54));
-    assert_eq!(left(&out), (WAN, WAN_GW_MAC, a6(IN_50)));
+    assert_eq!(left(&out), (WAN, GATEWAY_MAC, a6(IN_50)));
 }
 
 #[test]
@@ -178,7 +140,7 @@ fn dnats_new_destination_is_looked_up_in_the_policys_table() {
     let rules = "*nat\n-A PREROUTING -p udp -m udp --dport 5300 -j DNAT --to-destination 2001:db8:50::9\nCOMMIT\n";
     let mut p = support::ipv6::pipeline(CONFIG, rules);
     let out = from_lan(&mut p, &udp(HOST, FAR, 64, 5300));
-    assert_eq!(left(&out), (WAN, WAN_GW_MAC, a6(IN_50)));
+    assert_eq!(left(&out), (WAN, GATEWAY_MAC, a6(IN_50)));
 }
 
 #[test]
@@ -196,7 +158,7 @@ fn the_appliances_own_packet_is_routed_again_when_mangle_output_marks_it() {
         collect(out)
     };
     assert_eq!(left(&send(&mut p, 53)), (DMZ, DMZ_GW_MAC, a6(IN_50)));
-    assert_eq!(left(&send(&mut p, 54)), (WAN, WAN_GW_MAC, a6(IN_50)));
+    assert_eq!(left(&send(&mut p, 54)), (WAN, GATEWAY_MAC, a6(IN_50)));
     assert_eq!(p.stats().sent_local, 2);
 }
 

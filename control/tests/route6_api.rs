@@ -7,8 +7,6 @@
 mod support;
 
 use control::ctl::{ip, run_ctl, CtlCommand, Io, Target};
-use dataplane::wire::{checksum, IpProtocol};
-use std::net::Ipv6Addr;
 use support::daemon::{config_text, serial, socket, temp_dir, write_config, Running};
 use support::frames::ether;
 use support::{GATEWAY_MAC, HOST_MAC, LAN_MAC, PATIENCE};
@@ -78,27 +76,9 @@ fn ip(run: &Running, rt: &tokio::runtime::Runtime, args: &str) -> (i32, String, 
     )
 }
 
-fn a6(s: &str) -> Ipv6Addr {
-    s.parse().unwrap()
-}
-
 /// A UDP datagram from the LAN host to 2001:db8:50::9, port `dport`.
 fn udp6(dport: u16) -> Vec<u8> {
-    let (s, d) = (a6("2001:db8:1::10"), a6("2001:db8:50::9"));
-    let mut u = vec![0u8; 8];
-    u[0..2].copy_from_slice(&5353u16.to_be_bytes());
-    u[2..4].copy_from_slice(&dport.to_be_bytes());
-    u[4..6].copy_from_slice(&8u16.to_be_bytes());
-    let c = checksum::finish(&[
-        checksum::pseudo_header_ipv6(s, d, IpProtocol::from(17), 8),
-        checksum::data(&u),
-    ]);
-    u[6..8].copy_from_slice(&c.to_be_bytes());
-    let mut p = vec![0x60, 0, 0, 0, 0, 8, 17, 64];
-    p.extend_from_slice(&s.octets());
-    p.extend_from_slice(&d.octets());
-    p.extend_from_slice(&u);
-    p
+    support::ipv6::udp("2001:db8:1::10", "2001:db8:50::9", 64, (5353, dport), &[])
 }
 
 /// Sends the datagram from the LAN; the MAC it left the WAN to, or `None` when nothing

@@ -17,32 +17,7 @@ use support::ipv6::{frame, packet, receive};
 use support::{GATEWAY_MAC, HOST_MAC, LAN_MAC, WAN_MAC};
 
 /// lan0 (MTU 1500) and wan0 (MTU 1400), the default route out of wan0.
-const CONFIG: &str = r#"
-[[port]]
-name = "lan0"
-driver = "mem"
-mac = "02:00:00:00:01:01"
-addresses = ["2001:db8:1::1/64"]
-
-[[port]]
-name = "wan0"
-driver = "mem"
-mac = "02:00:00:00:02:01"
-mtu = 1400
-addresses = ["2001:db8:ff::1/64"]
-
-[[route]]
-dst = "::/0"
-via = "2001:db8:ff::fe"
-
-[[neighbor]]
-ip = "2001:db8:ff::fe"
-mac = "02:00:00:00:02:fe"
-
-[[neighbor]]
-ip = "2001:db8:1::10"
-mac = "02:00:00:00:01:10"
-"#;
+const CONFIG: &str = support::ipv6::dual_stack_config!(wan_mtu = 1400;);
 
 const LAN: PortId = PortId(0);
 const WAN: PortId = PortId(1);

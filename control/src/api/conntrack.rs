@@ -295,6 +295,36 @@ fn event_of<A: CtAddr>(ev: &CtEvent<A>, worker: usize, lost: u64) -> pb::Conntra
     }
 }
 
+/// Every worker's records of the asked tables (IPv4's first, as `conntrack -L` dumps
+/// them) as the API's entries: `v4` and `v6` make each table's command.
+async fn ask_records(
+    workers: &[Sender<Command>],
+    (ipv4, ipv6): (bool, bool),
+    v4: impl Fn(tokio::sync::oneshot::Sender<Vec<CtRecord>>) -> Command,
+    v6: impl Fn(tokio::sync::oneshot::Sender<Vec<CtRecord<Ipv6Addr>>>) -> Command,
+) -> Result<Vec<pb::ConntrackEntry>, Status> {
+    let now = now_ns();
+    let mut entries = Vec::new();
+    if ipv4 {
+        entries.extend(shard_entries(&ask_all(workers, v4).await?, now));
+    }
+    if ipv6 {
+        entries.extend(shard_entries(&ask_all(workers, v6).await?, now));
+    }
+    Ok(entries)
+}
+
+/// The records of each worker's shard (in worker order) as the API's entries.
+fn shard_entries<A: CtAddr>(
+    shards: &[Vec<CtRecord<A>>],
+    now: u64,
+) -> impl Iterator<Item = pb::ConntrackEntry> + '_ {
+    shards
+        .iter()
+        .enumerate()
+        .flat_map(move |(w, recs)| recs.iter().map(move |r| record_pb(r, w, now)))
+}
+
 /// The tables a request's `family` names: (IPv4, IPv6); unset is `unset`'s.
 fn tables(family: Option<u32>, unset: (bool, bool)) -> Result<(bool, bool), Status> {
     match family {
@@ -322,28 +352,19 @@ impl pb::conntrack_server::Conntrack for ConntrackService {
         let filter = CtFilter::try_from(request.get_ref()).map_err(invalid)?;
         // Without -f, both families, as conntrack -L dumps them.
         let (ipv4, ipv6) = tables(request.get_ref().family, (true, true))?;
-        let now = now_ns();
-        let mut entries = Vec::new();
-        if ipv4 {
-            let shards = ask_all(&self.workers, |reply| Command::CtList {
+        let entries = ask_records(
+            &self.workers,
+            (ipv4, ipv6),
+            |reply| Command::CtList {
                 filter: filter.clone(),
                 reply,
-            })
-            .await?;
-            for (w, recs) in shards.iter().enumerate() {
-                entries.extend(recs.iter().map(|r| record_pb(r, w, now)));
-            }
-        }
-        if ipv6 {
-            let shards = ask_all(&self.workers, |reply| Command::CtList6 {
+            },
+            |reply| Command::CtList6 {
                 filter: filter.clone(),
                 reply,
-            })
-            .await?;
-            for (w, recs) in shards.iter().enumerate() {
-                entries.extend(recs.iter().map(|r| record_pb(r, w, now)));
-            }
-        }
+            },
+        )
+        .await?;
         Ok(Response::new(pb::ConntrackEntries { entries }))
     }
 
@@ -464,33 +485,26 @@ impl pb::conntrack_server::Conntrack for ConntrackService {
         let filter = CtFilter::try_from(&f).map_err(invalid)?;
         let (ipv4, ipv6) = tables(f.family, (true, true))?;
         let (value, mask) = (req.mark, req.mark_mask);
-        let now = now_ns();
+        let mut entries = ask_records(
+            &self.workers,
+            (ipv4, ipv6),
+            |reply| Command::CtUpdate {
+                filter: filter.clone(),
+                value,
+                mask,
+                reply,
+            },
+            |reply| Command::CtUpdate6 {
+                filter: filter.clone(),
+                value,
+                mask,
+                reply,
+            },
+        )
+        .await?;
         // The kernel answers with its own reference held, as for -G: use=2.
-        let shown = |e: pb::ConntrackEntry| pb::ConntrackEntry { r#use: 2, ..e };
-        let mut entries = Vec::new();
-        if ipv4 {
-            let shards = ask_all(&self.workers, |reply| Command::CtUpdate {
-                filter: filter.clone(),
-                value,
-                mask,
-                reply,
-            })
-            .await?;
-            for (w, recs) in shards.iter().enumerate() {
-                entries.extend(recs.iter().map(|r| shown(record_pb(r, w, now))));
-            }
-        }
-        if ipv6 {
-            let shards = ask_all(&self.workers, |reply| Command::CtUpdate6 {
-                filter: filter.clone(),
-                value,
-                mask,
-                reply,
-            })
-            .await?;
-            for (w, recs) in shards.iter().enumerate() {
-                entries.extend(recs.iter().map(|r| shown(record_pb(r, w, now))));
-            }
+        for e in &mut entries {
+            e.r#use = 2;
         }
         Ok(Response::new(pb::ConntrackEntries { entries }))
     }

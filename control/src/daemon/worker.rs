@@ -8,7 +8,9 @@ use super::listeners::{EventSubscription, Listeners, TraceRequest};
 use super::snapshot::{SnapshotSlot, WorkerSnapshot};
 use arc_swap::ArcSwap;
 use crossbeam_channel::{Receiver, Sender};
-use dataplane::conntrack::{ConnEntry, CtConfig, CtFilter, CtRecord, CtStats, Tuple};
+use dataplane::conntrack::{
+    ConnEntry, Conntrack, CtAddr, CtConfig, CtFilter, CtRecord, CtStats, Tuple,
+};
 use dataplane::pipeline::{CompiledRuleset, Emit, PipelineStats};
 use dataplane::port::{MacAddr, PacketBuf, Port, PortId};
 use dataplane::route::Fib;
@@ -554,11 +556,8 @@ impl WorkerThread {
                 mask,
                 reply,
             } => {
-                let now = now_ns();
                 let ct = self.worker.pipeline.conntrack_mut();
-                // The UPDATE events carry the time of the change.
-                ct.expire(now);
-                let _ = reply.send(ct.update_marks(&filter, value, mask, now));
+                let _ = reply.send(update_marks(ct, &filter, value, mask));
             }
             Command::CtUpdate6 {
                 filter,
@@ -566,10 +565,8 @@ impl WorkerThread {
                 mask,
                 reply,
             } => {
-                let now = now_ns();
                 let ct = self.worker.pipeline.conntrack6_mut();
-                ct.expire(now);
-                let _ = reply.send(ct.update_marks(&filter, value, mask, now));
+                let _ = reply.send(update_marks(ct, &filter, value, mask));
             }
             Command::CtDelete { filter, reply } => {
                 let ct = self.worker.pipeline.conntrack_mut();
@@ -750,6 +747,19 @@ mod tests {
             last = t;
         }
     }
+}
+
+/// `conntrack -U` on one table: the expired entries go first, so that the UPDATE events
+/// carry the time of the change.
+fn update_marks<A: CtAddr>(
+    ct: &mut Conntrack<A>,
+    filter: &CtFilter,
+    value: u32,
+    mask: u32,
+) -> Vec<CtRecord<A>> {
+    let now = now_ns();
+    ct.expire(now);
+    ct.update_marks(filter, value, mask, now)
 }
 
 #[cfg(test)]

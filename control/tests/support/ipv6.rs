@@ -13,25 +13,76 @@ use std::net::Ipv6Addr;
 use std::path::Path;
 use std::sync::Arc;
 
+/// The dual-stack test network: lan0 (192.168.1.1/24, 2001:db8:1::1/64) and wan0
+/// (203.0.113.1/24, 2001:db8:ff::1/64) on mem ports, the IPv6 default route via the
+/// gateway 2001:db8:ff::fe, and the MACs of that gateway and of the LAN host
+/// 2001:db8:1::10. `wan_mtu = N;` first sets wan0's MTU; a test's own sections (literals)
+/// follow.
+#[allow(unused_macros)]
+macro_rules! dual_stack_config {
+    ($(wan_mtu = $mtu:literal;)? $($more:literal),* $(,)?) => {
+        concat!(
+            r#"
+[[port]]
+name = "lan0"
+driver = "mem"
+mac = "02:00:00:00:01:01"
+addresses = ["192.168.1.1/24", "2001:db8:1::1/64"]
+
+[[port]]
+name = "wan0"
+driver = "mem"
+mac = "02:00:00:00:02:01"
+"#,
+            $("mtu = ", $mtu, "\n",)?
+            r#"addresses = ["203.0.113.1/24", "2001:db8:ff::1/64"]
+
+[[route]]
+dst = "::/0"
+via = "2001:db8:ff::fe"
+
+[[neighbor]]
+ip = "2001:db8:ff::fe"
+mac = "02:00:00:00:02:fe"
+
+[[neighbor]]
+ip = "2001:db8:1::10"
+mac = "02:00:00:00:01:10"
+"#,
+            $($more),*
+        )
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use dual_stack_config;
+
 pub fn pipeline(config: &str, rules6: &str) -> Pipeline {
-    let cfg = Config::parse(config, Path::new("test.toml")).expect("config");
-    let topo = cfg.build().expect("topology");
-    let mut rs6 = Ruleset::new(Family::V6);
+    let mut rs = Ruleset::default();
+    restore_rules6(&mut rs, rules6);
+    pipeline_of(config, &rs)
+}
+
+/// Loads `rules6` into `rs`'s IPv6 table as `[rules] file6` is.
+pub fn restore_rules6(rs: &mut Ruleset, rules6: &str) {
     let opts = RestoreOptions {
         packet_path: true,
         ..RestoreOptions::default()
     };
-    restore(rules6, &mut rs6, opts).expect("rules6");
-    let rs = Ruleset {
-        ip6: Some(Arc::new(rs6)),
-        ..Ruleset::default()
-    };
+    rs.with_family(Family::V6, |rs6| restore(rules6, rs6, opts))
+        .expect("rules6");
+}
+
+/// The pipeline of `config`'s topology running `rs` (its IP sets included).
+pub fn pipeline_of(config: &str, rs: &Ruleset) -> Pipeline {
+    let cfg = Config::parse(config, Path::new("test.toml")).expect("config");
+    let topo = cfg.build().expect("topology");
     let mut p = Pipeline::new(
-        Arc::new(CompiledRuleset::compile(&rs, 1)),
+        Arc::new(CompiledRuleset::compile(rs, 1)),
         topo.fib.clone(),
         topo.neighbors.clone(),
     );
     p.add_neighbors6(&topo.neighbors6);
+    p.set_sets(Arc::clone(&rs.sets));
     p
 }
 
@@ -62,6 +113,17 @@ pub fn packet(
     p.extend_from_slice(ext);
     p.extend_from_slice(&l4);
     p
+}
+
+/// A UDP datagram of `ports` carrying `payload` in an IPv6 packet of hop limit `hl`.
+pub fn udp(src: &str, dst: &str, hl: u8, ports: (u16, u16), payload: &[u8]) -> Vec<u8> {
+    let mut u = Vec::with_capacity(8 + payload.len());
+    u.extend_from_slice(&ports.0.to_be_bytes());
+    u.extend_from_slice(&ports.1.to_be_bytes());
+    u.extend_from_slice(&((8 + payload.len()) as u16).to_be_bytes());
+    u.extend_from_slice(&[0, 0]);
+    u.extend_from_slice(payload);
+    packet(src, dst, hl, 17, &[], &u, 6)
 }
 
 /// An Ethernet frame of the IPv6 packet `ip`.

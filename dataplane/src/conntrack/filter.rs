@@ -292,10 +292,11 @@ mod tests {
     use super::*;
     use crate::conntrack::Tuple;
 
-    fn entry(proto: u8, src: [u8; 4], sport: u16, dst: [u8; 4], dport: u16) -> ConnEntry {
+    /// A fresh entry of `orig` and its inverse, whichever family.
+    fn entry_of<A: CtAddr>(proto: u8, src: A, sport: u16, dst: A, dport: u16) -> ConnEntry<A> {
         let orig = Tuple {
-            src: src.into(),
-            dst: dst.into(),
+            src,
+            dst,
             proto,
             sport,
             dport,
@@ -313,6 +314,10 @@ mod tests {
             tcpx: super::super::NO_TCP,
             labelx: super::super::NO_LABELS,
         }
+    }
+
+    fn entry(proto: u8, src: [u8; 4], sport: u16, dst: [u8; 4], dport: u16) -> ConnEntry {
+        entry_of(proto, src.into(), sport, dst.into(), dport)
     }
 
     #[test]
@@ -360,26 +365,13 @@ mod tests {
     }
 
     fn entry6(proto: u8, src: &str, sport: u16, dst: &str, dport: u16) -> ConnEntry<Ipv6Addr> {
-        let orig = Tuple {
-            src: src.parse().unwrap(),
-            dst: dst.parse().unwrap(),
+        entry_of(
             proto,
+            src.parse().unwrap(),
             sport,
+            dst.parse().unwrap(),
             dport,
-        };
-        ConnEntry {
-            orig,
-            reply: orig.invert().unwrap_or(orig),
-            timeout_ns: 0,
-            start_ns: 0,
-            mark: 0,
-            status: 0,
-            tcp: TcpState::None,
-            helper: 0,
-            wheel_at: 0,
-            tcpx: super::super::NO_TCP,
-            labelx: super::super::NO_LABELS,
-        }
+        )
     }
 
     #[test]

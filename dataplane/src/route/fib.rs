@@ -158,6 +158,36 @@ pub struct Fib {
     generation: u64,
 }
 
+/// The kernel's priority for a rule of `rules` added without one (default_rule_priority):
+/// one less than the second rule's (32765, then 32764, ... with the default rules), or 0.
+fn default_rule_priority(rules: &[PolicyRule]) -> u32 {
+    match rules.get(1) {
+        Some(r) if r.priority != 0 => r.priority - 1,
+        _ => 0,
+    }
+}
+
+/// Inserts `rule` after every rule of lower or equal priority (table 0 refused).
+fn insert_rule(rules: &mut Vec<PolicyRule>, rule: PolicyRule) -> Result<(), RouteError> {
+    if rule.table == 0 {
+        return Err(RouteError::BadTable(rule.table));
+    }
+    let at = rules.partition_point(|r| r.priority <= rule.priority);
+    rules.insert(at, rule);
+    Ok(())
+}
+
+/// Removes the first rule equal to `rule`; false if there is none.
+fn remove_rule(rules: &mut Vec<PolicyRule>, rule: &PolicyRule) -> bool {
+    match rules.iter().position(|r| r == rule) {
+        Some(i) => {
+            rules.remove(i);
+            true
+        }
+        None => false,
+    }
+}
+
 /// The next FIB generation (process-wide, so two FIBs never share one unless cloned).
 fn next_generation() -> u64 {
     static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
@@ -351,33 +381,20 @@ impl Fib {
     /// The kernel's priority for an IPv6 rule added without one (`default_rule_priority`
     /// over the IPv6 rules).
     pub fn default_rule_priority6(&self) -> u32 {
-        match self.rules6.get(1) {
-            Some(r) if r.priority != 0 => r.priority - 1,
-            _ => 0,
-        }
+        default_rule_priority(&self.rules6)
     }
 
     /// Adds an IPv6 policy rule after every rule of lower or equal priority.
     pub fn add_rule6(&mut self, rule: PolicyRule) -> Result<(), RouteError> {
-        if rule.table == 0 {
-            return Err(RouteError::BadTable(rule.table));
-        }
+        insert_rule(&mut self.rules6, rule)?;
         self.generation = next_generation();
-        let at = self.rules6.partition_point(|r| r.priority <= rule.priority);
-        self.rules6.insert(at, rule);
         Ok(())
     }
 
     /// Removes the first IPv6 rule equal to `rule`; false if there is none.
     pub fn remove_rule6(&mut self, rule: &PolicyRule) -> bool {
         self.generation = next_generation();
-        match self.rules6.iter().position(|r| r == rule) {
-            Some(i) => {
-                self.rules6.remove(i);
-                true
-            }
-            None => false,
-        }
+        remove_rule(&mut self.rules6, rule)
     }
 
     /// The IPv6 rules in evaluation order, the default ones included (`ip -6 rule show`).
@@ -525,33 +542,20 @@ impl Fib {
     /// The kernel's priority for a rule added without one: one less than the second rule's
     /// (32765, then 32764, ... with the default rules), or 0.
     pub fn default_rule_priority(&self) -> u32 {
-        match self.rules.get(1) {
-            Some(r) if r.priority != 0 => r.priority - 1,
-            _ => 0,
-        }
+        default_rule_priority(&self.rules)
     }
 
     /// Adds a policy rule after every rule of lower or equal priority.
     pub fn add_rule(&mut self, rule: PolicyRule) -> Result<(), RouteError> {
-        if rule.table == 0 {
-            return Err(RouteError::BadTable(rule.table));
-        }
+        insert_rule(&mut self.rules, rule)?;
         self.generation = next_generation();
-        let at = self.rules.partition_point(|r| r.priority <= rule.priority);
-        self.rules.insert(at, rule);
         Ok(())
     }
 
     /// Removes the first rule equal to `rule`; false if there is none.
     pub fn remove_rule(&mut self, rule: &PolicyRule) -> bool {
         self.generation = next_generation();
-        match self.rules.iter().position(|r| r == rule) {
-            Some(i) => {
-                self.rules.remove(i);
-                true
-            }
-            None => false,
-        }
+        remove_rule(&mut self.rules, rule)
     }
 
     /// All rules in evaluation order, the default ones included (like `ip rule show`).

@@ -7,6 +7,9 @@ mod prefix;
 mod table;
 pub mod v6;
 
+#[cfg(test)]
+pub(crate) mod testing;
+
 pub use crate::port::{PortId, PortInfo, PortTable};
 pub use cache::RouteCache;
 pub use fib::{AddrType, Fib, NextHop, PolicyRule};

@@ -415,17 +415,9 @@ mod tests {
     }
 
     fn ports() -> PortTable {
-        let mut t = PortTable::new();
-        let lan = t
-            .add("lan0", MacAddr([2, 0, 0, 0, 1, 1]), vec![], 1500)
-            .unwrap();
-        let wan = t
-            .add("wan0", MacAddr([2, 0, 0, 0, 2, 1]), vec![], 1500)
-            .unwrap();
+        let mut t = crate::route::testing::lan_wan6("2001:db8:ff::1");
         t.add("ser0", MacAddr([2, 0, 0, 0, 3, 1]), vec![], 1000)
             .unwrap();
-        t.set_ipv6(lan, vec![(a("2001:db8:1::1"), 64)]);
-        t.set_ipv6(wan, vec![(a("2001:db8:ff::1"), 64)]);
         t
     }
 

@@ -171,35 +171,15 @@ impl crate::ruleset::ext::WorkerMatch for AddrtypeMatch {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::port::{MacAddr, PortId, PortTable};
+    use crate::route::testing::{a, fib6, LAN, WAN};
     use crate::route::Fib;
-
-    const LAN: PortId = PortId(0);
-    const WAN: PortId = PortId(1);
-
-    fn a(s: &str) -> Ipv6Addr {
-        s.parse().unwrap()
-    }
 
     /// lan0 2001:db8:1::1/64 (link-local fe80::ff:fe00:101), wan0 2001:db8:2::1/64,
     /// 2001:db8:9::/48 by lan0 alone, and (`default`) ::/0 via 2001:db8:2::fe.
     fn fib(default: bool) -> Fib {
-        let mut ports = PortTable::new();
-        let lan = ports
-            .add("lan0", MacAddr([2, 0, 0, 0, 1, 1]), vec![], 1500)
+        let mut f = fib6(default);
+        f.add_static6(a("2001:db8:9::"), 48, None, Some(LAN), 1024)
             .unwrap();
-        let wan = ports
-            .add("wan0", MacAddr([2, 0, 0, 0, 2, 1]), vec![], 1500)
-            .unwrap();
-        ports.set_ipv6(lan, vec![(a("2001:db8:1::1"), 64)]);
-        ports.set_ipv6(wan, vec![(a("2001:db8:2::1"), 64)]);
-        let mut f = Fib::new(ports);
-        f.add_static6(a("2001:db8:9::"), 48, None, Some(lan), 1024)
-            .unwrap();
-        if default {
-            f.add_static6(a("::"), 0, Some(a("2001:db8:2::fe")), None, 1024)
-                .unwrap();
-        }
         f
     }
 

@@ -316,6 +316,18 @@ impl super::MatchText for HashlimitMatch {
                 }
                 self.burst = burst_bytes.div_ceil(unit) as u32;
             }
+        } else if self.burst & BYTE_BURST != 0 {
+            // A packet rate with a burst written in bytes (`3kb`): libxt_hashlimit keeps
+            // the byte count as the packet burst. Past 10000 it saves a burst its own
+            // restore refuses; nfdp refuses it here so that every saved rule restores.
+            let burst = self.burst & !BYTE_BURST;
+            if !(1..=10000).contains(&burst) {
+                return Err(
+                    "hashlimit: bad value for option \"--hashlimit-burst\", or out of range (1-10000)."
+                        .into(),
+                );
+            }
+            self.burst = burst;
         }
         if !seen.contains(&"--hashlimit-htable-expire") {
             // The unit the rate was typed in (`60/min`: 60 s), a minute for a byte burst.
@@ -428,5 +440,31 @@ mod tests {
             parse("-A INPUT -m hashlimit --hashlimit-upto 1mb/s --hashlimit-name x -j ACCEPT")
                 .is_ok()
         );
+    }
+
+    /// Found by the `iptables` fuzz target: a packet rate with a burst in bytes kept the
+    /// byte-burst flag and saved `--hashlimit-burst 2147483651`, which does not restore.
+    /// iptables 1.8.9 takes `3b` as a burst of 3 and `3kb` as 3072 (checked in a
+    /// namespace: `iptables-save` prints those); above 10000 nfdp refuses it.
+    #[test]
+    fn a_byte_burst_with_a_packet_rate_is_a_packet_burst() {
+        use crate::iptables::command::Command;
+        for (burst, saved) in [("3b", "3"), ("3kb", "3072")] {
+            let rule = format!(
+                "-A INPUT -m hashlimit --hashlimit-above 1/hour --hashlimit-burst {burst} --hashlimit-name h3 -j DROP"
+            );
+            let words = rule.split_whitespace().map(String::from).collect();
+            let parsed = parse_command(words, Source::CommandLine).expect("accepted");
+            let Command::Append { rules, .. } = parsed.command else {
+                panic!("an append");
+            };
+            let line = crate::iptables::save::spec_to_string(&rules[0]);
+            assert!(
+                line.contains(&format!("--hashlimit-burst {saved} ")),
+                "{line}"
+            );
+        }
+        assert!(parse("-A INPUT -m hashlimit --hashlimit-above 1/hour --hashlimit-burst 11kb --hashlimit-name h3 -j DROP").is_err());
+        assert!(parse("-A INPUT -m hashlimit --hashlimit-above 1/hour --hashlimit-burst 0b --hashlimit-name h3 -j DROP").is_err());
     }
 }

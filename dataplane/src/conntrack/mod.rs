@@ -303,6 +303,9 @@ pub struct CtInfo<A = Ipv4Addr> {
     /// For an expected connection behind NAT: the inside end it must be DNATed to
     /// (FTP expectations are IPv4 only: always `None` for IPv6).
     pub expected_nat: Option<(Ipv4Addr, u16)>,
+    /// The packet would start a connection past the overloaded worker's allowance
+    /// (`set_new_allowance`): nothing was created, the caller drops it.
+    pub shed: bool,
 }
 
 impl CtInfo {
@@ -324,6 +327,7 @@ impl<A> CtInfo<A> {
             pending_hash: None,
             pending_labels: 0,
             expected_nat: None,
+            shed: false,
         }
     }
     fn invalid() -> CtInfo<A> {
@@ -427,6 +431,9 @@ pub struct Conntrack<A: CtAddr = Ipv4Addr> {
     /// Where this worker registers connections other workers may receive packets of
     /// (multi-core): a dying entry leaves it.
     directory: Option<std::sync::Arc<owners::OwnerDirectory<A>>>,
+    /// How many more packets may start a connection (`None`: any number); set by an
+    /// overloaded worker per burst.
+    new_allowance: Option<u32>,
 }
 
 /// Tuples whose misses `lookup_burst` / `prefetch_burst` keep in flight together.
@@ -450,6 +457,14 @@ impl Conntrack {
 }
 
 impl<A: CtAddr> Conntrack<A> {
+    /// Limits how many further packets may start a connection (`None`: no limit); past
+    /// it `packet_in` refuses them right after their lookup missed (`CtInfo::shed`).
+    /// The worker's overload admission sets it per received burst. Returns what was
+    /// left of the previous allowance.
+    pub fn set_new_allowance(&mut self, allowance: Option<u32>) -> Option<u32> {
+        std::mem::replace(&mut self.new_allowance, allowance)
+    }
+
     /// The owner directory this shard's dying entries are removed from.
     pub fn set_directory(&mut self, dir: Option<std::sync::Arc<owners::OwnerDirectory<A>>>) {
         self.directory = dir;
@@ -489,6 +504,7 @@ impl<A: CtAddr> Conntrack<A> {
             now_ns: 0,
             worker: (0, 1),
             directory: None,
+            new_allowance: None,
         }
     }
 
@@ -823,7 +839,7 @@ impl<A: CtAddr> Conntrack<A> {
         self.expire_some(now_ns, EXPIRE_PER_PACKET);
         self.now_ns = now_ns;
         let info = self.track(ip, verify, now_ns);
-        if info.state == CtState::Invalid {
+        if info.state == CtState::Invalid && !info.shed {
             self.stats.invalid += 1;
         }
         info
@@ -921,6 +937,15 @@ impl<A: CtAddr> Conntrack<A> {
         let Some(reply_t) = t.invert() else {
             return CtInfo::invalid();
         };
+        if let Some(left) = self.new_allowance.as_mut() {
+            if *left == 0 {
+                return CtInfo {
+                    shed: true,
+                    ..CtInfo::invalid()
+                };
+            }
+            *left -= 1;
+        }
         if t.proto == A::ICMP_PROTO && !A::icmp_starts_connection(l4[0]) {
             return CtInfo::invalid();
         }
@@ -980,6 +1005,7 @@ impl<A: CtAddr> Conntrack<A> {
             pending_hash: Some(hash),
             pending_labels: 0,
             expected_nat,
+            shed: false,
         }
     }
 

@@ -494,7 +494,35 @@ impl Pipeline {
         self.conntrack.prefetch_burst(&self.burst_tuples);
     }
 
-    fn ct_in(&mut self, pkt: &mut Pkt, verify: bool) {
+    /// `prefetch_burst`, then whether any of the burst's frames belongs to a known
+    /// connection (either direction): the overloaded worker's admission limits only
+    /// bursts with something to protect. The lookups stop at the first hit (the first
+    /// packet, in a burst of established flows); IPv4 only, as the prefetch.
+    pub fn prefetch_burst_any_known(&mut self, frames: &[PacketBuf]) -> bool {
+        if !self.rules.needs_conntrack {
+            return false;
+        }
+        self.prefetch_burst(frames);
+        self.burst_tuples
+            .iter()
+            .any(|t| self.conntrack.lookup(t).is_some())
+    }
+
+    /// How many packets of each family may start a connection until
+    /// `lift_new_allowance`; past it they are dropped at conntrack under
+    /// `DropReason::Overload`. The worker sets it per received burst.
+    pub fn set_new_allowance(&mut self, allowance: u32) {
+        self.conntrack.set_new_allowance(Some(allowance));
+        self.conntrack6.set_new_allowance(Some(allowance));
+    }
+
+    /// Ends `set_new_allowance(given)`: returns how many packets started a connection.
+    pub fn lift_new_allowance(&mut self, given: u32) -> u32 {
+        let used = |left: Option<u32>| given.saturating_sub(left.unwrap_or(given));
+        used(self.conntrack.set_new_allowance(None)) + used(self.conntrack6.set_new_allowance(None))
+    }
+
+    fn ct_in(&mut self, pkt: &mut Pkt, verify: bool) -> Flow {
         pkt.ct = if pkt.notrack || !self.rules.needs_conntrack {
             CtInfo::untracked()
         } else {
@@ -504,9 +532,13 @@ impl Pipeline {
             self.conntrack
                 .packet_in(pkt.buf.data(), verify && !nic_good, self.now_ns)
         };
+        if pkt.ct.shed {
+            return Err(Stop::Drop(DropReason::Overload));
+        }
         if let Some(e) = pkt.ct.pending.as_mut() {
             e.helper = pkt.helper;
         }
+        Ok(())
     }
 
     /// Confirms a new connection as its packet leaves the hooks; `false`: drop it. The

@@ -794,6 +794,17 @@ impl<A: CtAddr> Conntrack<A> {
         }
     }
 
+    /// `prefetch_burst`, then whether any of `tuples` is in the table (either direction),
+    /// with the hashes the prefetch computed; stops looking at the first found.
+    pub fn prefetch_burst_any_found(&self, tuples: &[Tuple<A>]) -> bool {
+        let mut found = false;
+        for ts in tuples.chunks(PREFETCH_CHUNK) {
+            let hashes = self.prefetch_chunk(ts);
+            found = found || ts.iter().zip(&hashes).any(|(t, h)| self.find(*h, t).is_some());
+        }
+        found
+    }
+
     /// Hashes up to `PREFETCH_CHUNK` tuples and prefetches their index slots, then the
     /// entries the slots name; returns the hashes.
     fn prefetch_chunk(&self, ts: &[Tuple<A>]) -> [u64; PREFETCH_CHUNK] {

@@ -481,16 +481,7 @@ impl Pipeline {
         if !self.rules.needs_conntrack {
             return;
         }
-        self.burst_tuples.clear();
-        for f in frames {
-            let d = f.data();
-            // Plain Ethernet + IPv4 only: anything else is tracked without the head start.
-            if d.get(12..14) == Some(&[0x08, 0x00][..]) {
-                if let Some(t) = d.get(14..).and_then(Tuple::from_ip) {
-                    self.burst_tuples.push(t);
-                }
-            }
-        }
+        self.burst_tuples_of(frames);
         self.conntrack.prefetch_burst(&self.burst_tuples);
     }
 
@@ -502,10 +493,22 @@ impl Pipeline {
         if !self.rules.needs_conntrack {
             return false;
         }
-        self.prefetch_burst(frames);
-        self.burst_tuples
-            .iter()
-            .any(|t| self.conntrack.lookup(t).is_some())
+        self.burst_tuples_of(frames);
+        self.conntrack.prefetch_burst_any_found(&self.burst_tuples)
+    }
+
+    /// The tuples of a burst's plain Ethernet + IPv4 frames into `burst_tuples`.
+    fn burst_tuples_of(&mut self, frames: &[PacketBuf]) {
+        self.burst_tuples.clear();
+        for f in frames {
+            let d = f.data();
+            // Anything else is tracked without the head start.
+            if d.get(12..14) == Some(&[0x08, 0x00][..]) {
+                if let Some(t) = d.get(14..).and_then(Tuple::from_ip) {
+                    self.burst_tuples.push(t);
+                }
+            }
+        }
     }
 
     /// How many packets of each family may start a connection until

@@ -109,7 +109,7 @@ impl Pipeline {
                 .packet_in(pkt.buf.data(), verify, self.now_ns)
         };
         if self.ct6.shed {
-            return Err(Stop::Drop(DropReason::Overload));
+            return super::shed();
         }
         Ok(())
     }

@@ -141,6 +141,14 @@ impl Stop {
 /// The outcome of one step of a packet's path: go on, or stop there.
 type Flow = Result<(), Stop>;
 
+/// A packet conntrack refused for the overloaded worker (`CtInfo::shed`): out of the
+/// established path's way.
+#[cold]
+#[inline(never)]
+fn shed() -> Flow {
+    Err(Stop::Drop(DropReason::Overload))
+}
+
 /// A packet on its way through the hooks.
 struct Pkt {
     /// The IP packet (no link header).
@@ -536,7 +544,7 @@ impl Pipeline {
                 .packet_in(pkt.buf.data(), verify && !nic_good, self.now_ns)
         };
         if pkt.ct.shed {
-            return Err(Stop::Drop(DropReason::Overload));
+            return shed();
         }
         if let Some(e) = pkt.ct.pending.as_mut() {
             e.helper = pkt.helper;

@@ -42,11 +42,15 @@ impl Rig {
 
     /// Injects `frames` on lan0 and runs one poll; returns the frames out on wan0.
     fn burst(&mut self, frames: &[Vec<u8>]) -> usize {
+        self.burst_at(frames, T0)
+    }
+
+    fn burst_at(&mut self, frames: &[Vec<u8>], now_ns: u64) -> usize {
         for f in frames {
             self.lan.inject(0, f).expect("inject");
         }
         let mut ports: [&mut dyn Port; 2] = [&mut self.lan, &mut self.wan];
-        assert_eq!(self.worker.poll(&mut ports, T0), frames.len());
+        assert_eq!(self.worker.poll(&mut ports, now_ns), frames.len());
         self.wan.take_tx(0).len()
     }
 
@@ -159,4 +163,15 @@ fn a_fraction_spreads_over_bursts() {
     assert_eq!(rig.entries(), 12);
     assert_eq!(out, 11 + 12 + 12 + 13);
     assert_eq!(rig.shed(), 5 + 4 + 4 + 3);
+}
+
+#[test]
+fn connections_timed_out_but_not_reaped_are_not_known() {
+    let mut rig = with_known(Some(f64::from(ALLOWANCE)), 10);
+    // Past the unreplied UDP timeout (30 s): the known flows' packets start new
+    // connections, so the burst is all new and nothing is limited.
+    let later = T0 + 31_000_000_000;
+    let frames = mixed(10, 5, 1);
+    assert_eq!(rig.burst_at(&frames, later), BURST);
+    assert_eq!(rig.shed(), 0);
 }

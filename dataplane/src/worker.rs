@@ -126,7 +126,7 @@ impl Worker {
             let n = port.rx_burst(self.queue, &mut self.rx, self.burst);
             received += n;
             let in_port = port.id();
-            let allowance = self.admit_burst(n);
+            let allowance = self.admit_burst(n, now_ns);
             let mut rx = std::mem::take(&mut self.rx);
             for buf in rx.drain(..) {
                 self.steer(in_port, buf, now_ns);
@@ -183,10 +183,10 @@ impl Worker {
     /// Starts the burst's conntrack lookups, and limits the connections it may start
     /// when it came back full (`n` of `burst`) with packets of known connections in it:
     /// returns the allowance given (the caller lifts it after the burst).
-    fn admit_burst(&mut self, n: usize) -> Option<u32> {
+    fn admit_burst(&mut self, n: usize, now_ns: u64) -> Option<u32> {
         match self.admission.as_mut() {
             Some(a) if n == self.burst => {
-                if !self.pipeline.prefetch_burst_any_known(&self.rx) {
+                if !self.pipeline.prefetch_burst_any_known(&self.rx, now_ns) {
                     return None;
                 }
                 a.credit = (a.credit + a.per_burst).min(a.per_burst.max(CREDIT_ONE));

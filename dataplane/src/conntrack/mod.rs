@@ -794,13 +794,19 @@ impl<A: CtAddr> Conntrack<A> {
         }
     }
 
-    /// `prefetch_burst`, then whether any of `tuples` is in the table (either direction),
-    /// with the hashes the prefetch computed; stops looking at the first found.
-    pub fn prefetch_burst_any_found(&self, tuples: &[Tuple<A>]) -> bool {
+    /// `prefetch_burst`, then whether any of `tuples` is a connection alive at `now_ns`
+    /// (either direction; one timed out but not reaped yet is not, as `packet_in` sees
+    /// it), with the hashes the prefetch computed; stops looking at the first found.
+    pub fn prefetch_burst_any_found(&self, tuples: &[Tuple<A>], now_ns: u64) -> bool {
+        let alive = |(t, h): (&Tuple<A>, &u64)| {
+            self.find(*h, t)
+                .and_then(|(id, _)| self.entry(id))
+                .is_some_and(|e| e.timeout_ns > now_ns)
+        };
         let mut found = false;
         for ts in tuples.chunks(PREFETCH_CHUNK) {
             let hashes = self.prefetch_chunk(ts);
-            found = found || ts.iter().zip(&hashes).any(|(t, h)| self.find(*h, t).is_some());
+            found = found || ts.iter().zip(&hashes).any(alive);
         }
         found
     }

@@ -497,12 +497,13 @@ impl Pipeline {
     /// connection (either direction): the overloaded worker's admission limits only
     /// bursts with something to protect. The lookups stop at the first hit (the first
     /// packet, in a burst of established flows); IPv4 only, as the prefetch.
-    pub fn prefetch_burst_any_known(&mut self, frames: &[PacketBuf]) -> bool {
+    pub fn prefetch_burst_any_known(&mut self, frames: &[PacketBuf], now_ns: u64) -> bool {
         if !self.rules.needs_conntrack {
             return false;
         }
         self.burst_tuples_of(frames);
-        self.conntrack.prefetch_burst_any_found(&self.burst_tuples)
+        self.conntrack
+            .prefetch_burst_any_found(&self.burst_tuples, now_ns)
     }
 
     /// The tuples of a burst's plain Ethernet + IPv4 frames into `burst_tuples`.

@@ -117,7 +117,10 @@ fn a_full_burst_with_known_flows_admits_only_the_allowance() {
         .collect();
     assert_eq!(rig.burst(&frames), BURST - 4 + ALLOWANCE as usize);
     assert_eq!(rig.entries(), 10 + 2 * ALLOWANCE as usize);
-    assert_eq!(rig.shed(), 5 - u64::from(ALLOWANCE) + 4 - u64::from(ALLOWANCE));
+    assert_eq!(
+        rig.shed(),
+        5 - u64::from(ALLOWANCE) + 4 - u64::from(ALLOWANCE)
+    );
 }
 
 #[test]

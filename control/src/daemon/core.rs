@@ -490,9 +490,7 @@ pub fn start(cfg: Config, rules: Ruleset, ports: Ports, opts: Options) -> Result
             ),
             None => Worker::new(pipeline, i as u16, burst, cfg.ports.len()),
         };
-        worker.set_new_per_burst(
-            Some(cfg.overload_new_per_burst.0).filter(|&r| r > 0.0),
-        );
+        worker.set_new_per_burst(Some(cfg.overload_new_per_burst.0).filter(|&r| r > 0.0));
         let (tx, rx) = crossbeam_channel::bounded(64);
         commands.push(tx);
         let snapshot = Arc::new(SnapshotSlot::new());

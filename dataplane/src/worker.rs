@@ -10,10 +10,10 @@
 //! Overload admission (`set_new_per_burst`): a receive burst that came back full means
 //! the ring holds more than the worker takes per pass. When such a burst also carries
 //! packets of known connections (looked up with the burst's prefetch), only a budget of
-//! its packets (on average `new_per_burst`) may start a connection; conntrack drops the rest right
-//! after their lookup missed (`DropReason::Overload`), so a flood of new connections
-//! cannot take the established flows' time. Bursts that are not full, all-new bursts and
-//! frames handed over by other workers are not limited.
+//! its packets (on average the rate set) may start a connection; conntrack drops the
+//! rest right after their lookup missed (`DropReason::Overload`), so a flood of new
+//! connections cannot take the established flows' time. Bursts that are not full,
+//! all-new bursts and frames handed over by other workers are not limited.
 
 use crate::handoff::{Handed, Handoff};
 use crate::pipeline::owner::{is_arp_reply, is_neighbor_advert};
@@ -26,9 +26,9 @@ pub const TX_RETRIES: usize = 4;
 
 /// The default of `[dataplane] overload_new_per_burst` (`Worker::set_new_per_burst`, and
 /// `Worker::new`'s): one new connection every fourth full burst. Under S6's flood (a
-/// fifth of every full burst new) it keeps the established flows above 80% of their
-/// rate, where one every other burst keeps about 79% and one a burst about 70%
-/// (perf/README.md, issue 12).
+/// fifth of every full burst new) the established flows kept a median 85% of their rate
+/// (42% without admission; one every other burst 79%, one a burst 69%: perf/README.md,
+/// issue 12).
 pub const NEW_PER_BURST_DEFAULT: f64 = 0.25;
 
 /// A connection in `Admission`'s fixed point.

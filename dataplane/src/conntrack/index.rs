@@ -3,7 +3,7 @@
 //! (tag, and the home slot below the mask) above `value + 1` (0 is an empty slot, so a
 //! fresh table is zeroed memory whose pages cost nothing until used). 8 bytes a tuple
 //! at a load of at most 3/4, and a lookup's first touch is one known slot, which a burst
-//! can load for all its packets before it looks at any (`home`). Keys live in the
+//! can load for all its packets before it looks at any (`candidate`). Keys live in the
 //! entries: the caller verifies a tag match there.
 
 pub struct TupleIndex {
@@ -48,12 +48,6 @@ impl TupleIndex {
         self.slots.len() - 1
     }
 
-    /// The slot where a search for `hash` starts.
-    #[inline]
-    pub fn home(&self, hash: u64) -> u64 {
-        self.slots[tag(hash) as usize & self.mask()]
-    }
-
     /// Starts loading the slot where a search for `hash` starts.
     #[inline]
     pub fn prefetch(&self, hash: u64) {
@@ -78,7 +72,7 @@ impl TupleIndex {
                 return Candidate::Value((s as u32).wrapping_sub(1));
             }
             i += 1;
-            if i % SLOTS_PER_LINE == 0 {
+            if i.is_multiple_of(SLOTS_PER_LINE) {
                 return Candidate::Beyond;
             }
         }

@@ -767,47 +767,12 @@ impl<A: CtAddr> Conntrack<A> {
                 *o = match *c {
                     index::Candidate::Absent => None,
                     // The usual answer: the entry the pass before prefetched.
-                    index::Candidate::Value(v) if self.is_tuple(v, t) => {
-                        Some((v >> 1, v & 1 == 1))
-                    }
+                    index::Candidate::Value(v) if self.is_tuple(v, t) => Some((v >> 1, v & 1 == 1)),
                     // A tag shared with another tuple: the whole search.
                     _ => self.find(*h, t),
                 };
             }
         }
-    }
-
-    #[doc(hidden)]
-    pub fn lookup_burst_v(&self, v: u8, tuples: &[Tuple<A>], out: &mut [Option<(u32, bool)>]) {
-        match v {
-            0 => {
-                for (ts, out) in tuples.chunks(PREFETCH_CHUNK).zip(out.chunks_mut(PREFETCH_CHUNK)) {
-                    let hashes = self.prefetch_chunk_old(ts);
-                    for ((t, h), o) in ts.iter().zip(&hashes).zip(out.iter_mut()) {
-                        *o = self.find(*h, t);
-                    }
-                }
-            }
-            _ => self.lookup_burst(tuples, out),
-        }
-    }
-
-    fn prefetch_chunk_old(&self, ts: &[Tuple<A>]) -> [u64; PREFETCH_CHUNK] {
-        let mut hashes = [0u64; PREFETCH_CHUNK];
-        for (t, h) in ts.iter().zip(&mut hashes) {
-            *h = self.hash(t);
-            self.index.prefetch(*h);
-        }
-        for h in &hashes[..ts.len()] {
-            let s = self.index.home(*h);
-            if s != 0 && (s >> 32) as u32 == (*h >> 32) as u32 {
-                let v = (s as u32).wrapping_sub(1);
-                if let Some(e) = self.entries.get((v >> 1) as usize) {
-                    memhint::prefetch_read(e);
-                }
-            }
-        }
-        hashes
     }
 
     /// `lookup_burst`'s first two passes alone: the worker calls it for a received burst
@@ -824,10 +789,7 @@ impl<A: CtAddr> Conntrack<A> {
     fn prefetch_chunk(
         &self,
         ts: &[Tuple<A>],
-    ) -> (
-        [u64; PREFETCH_CHUNK],
-        [index::Candidate; PREFETCH_CHUNK],
-    ) {
+    ) -> ([u64; PREFETCH_CHUNK], [index::Candidate; PREFETCH_CHUNK]) {
         let mut hashes = [0u64; PREFETCH_CHUNK];
         for (t, h) in ts.iter().zip(&mut hashes) {
             *h = self.hash(t);
@@ -835,32 +797,32 @@ impl<A: CtAddr> Conntrack<A> {
         }
         // (A rolling pipeline, with fewer misses in flight at a time, measured slower.)
         let mut found = [index::Candidate::Absent; PREFETCH_CHUNK];
-        let mut beyond = false;
-        for (h, c) in hashes[..ts.len()].iter().zip(&mut found) {
+        // Which of them go on past their home line (about 1 in 12 at a load of 0.6).
+        let mut beyond = [0u8; PREFETCH_CHUNK];
+        let mut n_beyond = 0;
+        for (i, (h, c)) in hashes[..ts.len()].iter().zip(&mut found).enumerate() {
             *c = self.index.candidate(*h);
             match *c {
                 index::Candidate::Value(v) => self.prefetch_entry(v),
                 index::Candidate::Absent => {}
                 index::Candidate::Beyond => {
                     self.index.prefetch_next_line(*h);
-                    beyond = true;
+                    beyond[n_beyond] = i as u8;
+                    n_beyond += 1;
                 }
             }
         }
-        // The searches that go on past their home line: their next lines were loading
-        // together meanwhile (not one by one in the verifying pass).
-        if beyond {
-            for (h, c) in hashes[..ts.len()].iter().zip(&mut found) {
-                if *c == index::Candidate::Beyond {
-                    *c = match self.index.first_with_tag(*h) {
-                        Some(v) => {
-                            self.prefetch_entry(v);
-                            index::Candidate::Value(v)
-                        }
-                        None => index::Candidate::Absent,
-                    };
+        // Their next lines were loading together meanwhile (not one by one in the
+        // verifying pass).
+        for &i in &beyond[..n_beyond] {
+            let i = usize::from(i);
+            found[i] = match self.index.first_with_tag(hashes[i]) {
+                Some(v) => {
+                    self.prefetch_entry(v);
+                    index::Candidate::Value(v)
                 }
-            }
+                None => index::Candidate::Absent,
+            };
         }
         (hashes, found)
     }

@@ -755,16 +755,22 @@ impl<A: CtAddr> Conntrack<A> {
     /// slot, then entry); one at a time they are paid in series. Here each pass only
     /// prefetches what the next pass reads, so a burst's misses are in flight together:
     /// hash all and prefetch their index slots, then read the slots and prefetch the
-    /// entries their tags point to, then verify. The entries stay cached for the
-    /// packets' `packet_in` that follows.
+    /// entries their tags point to, then verify those entries. The entries stay cached
+    /// for the packets' `packet_in` that follows.
     pub fn lookup_burst(&self, tuples: &[Tuple<A>], out: &mut [Option<(u32, bool)>]) {
         for (ts, out) in tuples
             .chunks(PREFETCH_CHUNK)
             .zip(out.chunks_mut(PREFETCH_CHUNK))
         {
-            let hashes = self.prefetch_chunk(ts);
-            for ((t, h), o) in ts.iter().zip(&hashes).zip(out.iter_mut()) {
-                *o = self.find(*h, t);
+            let (hashes, found) = self.prefetch_chunk(ts);
+            for (((t, h), c), o) in ts.iter().zip(&hashes).zip(&found).zip(out.iter_mut()) {
+                *o = match *c {
+                    index::Candidate::Absent => None,
+                    // The usual answer: the entry the pass before prefetched.
+                    index::Candidate::Value(v) if self.is_tuple(v, t) => Some((v >> 1, v & 1 == 1)),
+                    // A tag shared with another tuple: the whole search.
+                    _ => self.find(*h, t),
+                };
             }
         }
     }
@@ -779,30 +785,62 @@ impl<A: CtAddr> Conntrack<A> {
     }
 
     /// Hashes up to `PREFETCH_CHUNK` tuples and prefetches their index slots, then the
-    /// entries the slots name; returns the hashes.
-    fn prefetch_chunk(&self, ts: &[Tuple<A>]) -> [u64; PREFETCH_CHUNK] {
+    /// entries the slots name; returns the hashes and what the slots said.
+    fn prefetch_chunk(
+        &self,
+        ts: &[Tuple<A>],
+    ) -> ([u64; PREFETCH_CHUNK], [index::Candidate; PREFETCH_CHUNK]) {
         let mut hashes = [0u64; PREFETCH_CHUNK];
         for (t, h) in ts.iter().zip(&mut hashes) {
             *h = self.hash(t);
             self.index.prefetch(*h);
         }
         // (A rolling pipeline, with fewer misses in flight at a time, measured slower.)
-        for h in &hashes[..ts.len()] {
-            self.prefetch_candidate(*h);
+        let mut found = [index::Candidate::Absent; PREFETCH_CHUNK];
+        // Which of them go on past their home line (about 1 in 12 at a load of 0.6).
+        let mut beyond = [0u8; PREFETCH_CHUNK];
+        let mut n_beyond = 0;
+        for (i, (h, c)) in hashes[..ts.len()].iter().zip(&mut found).enumerate() {
+            *c = self.index.candidate(*h);
+            match *c {
+                index::Candidate::Value(v) => self.prefetch_entry(v),
+                index::Candidate::Absent => {}
+                index::Candidate::Beyond => {
+                    self.index.prefetch_next_line(*h);
+                    beyond[n_beyond] = i as u8;
+                    n_beyond += 1;
+                }
+            }
         }
-        hashes
+        // Their next lines were loading together meanwhile (not one by one in the
+        // verifying pass).
+        for &i in &beyond[..n_beyond] {
+            let i = usize::from(i);
+            found[i] = match self.index.first_with_tag(hashes[i]) {
+                Some(v) => {
+                    self.prefetch_entry(v);
+                    index::Candidate::Value(v)
+                }
+                None => index::Candidate::Absent,
+            };
+        }
+        (hashes, found)
     }
 
-    /// Prefetches the entry the home slot of `hash` names when its tag matches (most
+    /// Prefetches the entry index value `v` names.
+    #[inline]
+    fn prefetch_entry(&self, v: u32) {
+        if let Some(e) = self.entries.get((v >> 1) as usize) {
+            memhint::prefetch_read(e);
+        }
+    }
+
+    /// Prefetches the entry the home slot's line of `hash` names for its tag (most
     /// hits; a longer probe is rare).
     #[inline]
     fn prefetch_candidate(&self, hash: u64) {
-        let s = self.index.home(hash);
-        if s != 0 && (s >> 32) as u32 == (hash >> 32) as u32 {
-            let v = (s as u32).wrapping_sub(1);
-            if let Some(e) = self.entries.get((v >> 1) as usize) {
-                memhint::prefetch_read(e);
-            }
+        if let index::Candidate::Value(v) = self.index.candidate(hash) {
+            self.prefetch_entry(v);
         }
     }
 

@@ -50,7 +50,19 @@ impl Pipeline {
         }
     }
 
+    #[inline]
     pub(super) fn flush_generated(&mut self, out: &mut Vec<Emit>) {
+        // Most packets generate nothing: decided here, without the call.
+        if self.teed.is_empty() && self.generated.is_empty() && self.generated_untracked.is_empty()
+        {
+            self.synproxy_template_spent();
+            return;
+        }
+        self.flush_generated_all(out);
+    }
+
+    #[inline(never)]
+    fn flush_generated_all(&mut self, out: &mut Vec<Emit>) {
         if !self.teed.is_empty() {
             self.flush_teed(out);
         }
@@ -204,6 +216,7 @@ impl Pipeline {
 
     /// Reassembles fragments (before raw, as nf_defrag_ipv4): the datagram goes on once
     /// it is whole.
+    #[inline]
     fn defragment(&mut self, pkt: &mut Pkt) -> Flow {
         // Reassembly comes with conntrack (nf_defrag_ipv4 is its dependency).
         if !self.rules.needs_conntrack {
@@ -216,6 +229,11 @@ impl Pipeline {
                 return Ok(());
             }
         }
+        self.reassemble(pkt)
+    }
+
+    #[inline(never)]
+    fn reassemble(&mut self, pkt: &mut Pkt) -> Flow {
         match self.defrag.push(pkt.buf.data(), self.now_ns) {
             Reassembly::NotFragment => Ok(()),
             Reassembly::Held => Err(Stop::Held),

@@ -217,6 +217,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
     }
 
     /// The header checksum sums to 0xffff over the header.
+    #[inline]
     pub fn verify_checksum(&self) -> bool {
         checksum::data(self.header()) == 0xffff
     }

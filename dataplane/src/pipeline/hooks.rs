@@ -201,14 +201,26 @@ impl Pipeline {
     /// `HeadRule`'s criterion, as `rule_matches` decides `RuleEval::CtState`.
     #[inline]
     fn head_rule_matches(&self, h: &HeadRule, pkt: &Pkt) -> bool {
+        // The entry only adds the SNAT and DNAT bits: a head rule that tests neither
+        // (`--ctstate RELATED,ESTABLISHED`) needs no lookup.
+        let nat_bits = crate::conntrack::state::SNAT | crate::conntrack::state::DNAT;
+        let needs_entry = h.bits & nat_bits != 0;
         let ip = pkt.buf.data();
         match pkt.family {
             crate::ruleset::Family::V4 => {
-                let entry = pkt.entry(&self.conntrack);
+                let entry = if needs_entry {
+                    pkt.entry(&self.conntrack)
+                } else {
+                    None
+                };
                 eval::ctstate_matches(ip, h.bits, h.inv, &pkt.ct, entry)
             }
             crate::ruleset::Family::V6 => {
-                let entry = self.ct6.entry(&self.conntrack6);
+                let entry = if needs_entry {
+                    self.ct6.entry(&self.conntrack6)
+                } else {
+                    None
+                };
                 eval::ctstate_matches(ip, h.bits, h.inv, &self.ct6, entry)
             }
         }

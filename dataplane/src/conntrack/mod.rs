@@ -283,7 +283,11 @@ impl Counters {
 
 /// What `track` found: a known connection's packet (in a few words), or anything else.
 enum Tracked<A> {
-    Found { state: CtState, id: u32, reply: bool },
+    Found {
+        state: CtState,
+        id: u32,
+        reply: bool,
+    },
     Other(CtInfo<A>),
 }
 

@@ -843,7 +843,7 @@ impl<A: CtAddr> Conntrack<A> {
 
     /// `packet_in` written into `info`: a packet of a known connection (most of them)
     /// sets its few fields in place rather than moving a whole `CtInfo` (with its
-    /// pending entry, over 300 bytes) twice.
+    /// pending entry and window state) twice.
     pub fn packet_in_to(&mut self, ip: &[u8], verify: bool, now_ns: u64, info: &mut CtInfo<A>) {
         self.expire_some(now_ns, EXPIRE_PER_PACKET);
         self.now_ns = now_ns;

@@ -298,6 +298,9 @@ pub struct CtInfo<A = Ipv4Addr> {
     /// The hash of `pending`'s original tuple, from the lookup that found it new, so that
     /// confirm does not compute it again (`None`: confirm computes it).
     pub pending_hash: Option<u64>,
+    /// The table's `generation` when that lookup found the tuple absent: confirm does not
+    /// look again when nothing was inserted since (a removal never makes a tuple present).
+    pub pending_gen: u64,
     /// Its connlabel bits (moved to the shard's label slab on confirm when any is set).
     pub pending_labels: u128,
     /// For an expected connection behind NAT: the inside end it must be DNATed to
@@ -322,6 +325,7 @@ impl<A> CtInfo<A> {
             pending_tcp: tcp::TcpTrack::default(),
             pending_len: 0,
             pending_hash: None,
+            pending_gen: 0,
             pending_labels: 0,
             expected_nat: None,
         }
@@ -427,6 +431,9 @@ pub struct Conntrack<A: CtAddr = Ipv4Addr> {
     /// Where this worker registers connections other workers may receive packets of
     /// (multi-core): a dying entry leaves it.
     directory: Option<std::sync::Arc<owners::OwnerDirectory<A>>>,
+    /// Connections inserted so far: a tuple found absent at one generation is still
+    /// absent at the same generation.
+    generation: u64,
 }
 
 /// Tuples whose misses `lookup_burst` / `prefetch_burst` keep in flight together.
@@ -489,6 +496,7 @@ impl<A: CtAddr> Conntrack<A> {
             now_ns: 0,
             worker: (0, 1),
             directory: None,
+            generation: 0,
         }
     }
 
@@ -978,6 +986,7 @@ impl<A: CtAddr> Conntrack<A> {
             pending_tcp: x,
             pending_len: len,
             pending_hash: Some(hash),
+            pending_gen: self.generation,
             pending_labels: 0,
             expected_nat,
         }
@@ -990,12 +999,14 @@ impl<A: CtAddr> Conntrack<A> {
         let Some(mut e) = info.pending.take() else {
             return true;
         };
-        let ho = match info.pending_hash.take() {
-            Some(h) => h,
-            None => self.hash(&e.orig),
+        // The original tuple packet_in found absent is absent still when nothing was
+        // inserted since.
+        let (ho, orig_absent) = match info.pending_hash.take() {
+            Some(h) => (h, info.pending_gen == self.generation),
+            None => (self.hash(&e.orig), false),
         };
         let hr = self.hash(&e.reply);
-        if self.find(ho, &e.orig).is_some() || self.find(hr, &e.reply).is_some() {
+        if (!orig_absent && self.find(ho, &e.orig).is_some()) || self.find(hr, &e.reply).is_some() {
             self.stats.insert_failed += 1;
             return false;
         }
@@ -1027,6 +1038,7 @@ impl<A: CtAddr> Conntrack<A> {
         }
         self.index.insert(ho, slot(id, false));
         self.index.insert(hr, slot(id, true));
+        self.generation += 1;
         if e.orig.proto == 6 {
             e.tcpx = match self.tcp_free.pop() {
                 Some(x) => {

@@ -4,8 +4,7 @@
 use super::nat::bits as nat_bits;
 use super::status;
 use super::{ConnEntry, CtAddr, TcpState};
-use crate::route::Prefix;
-use crate::ruleset::Ipv6Net;
+use crate::route::{Ipv6Net, Prefix};
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 

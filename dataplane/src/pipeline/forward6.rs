@@ -235,7 +235,7 @@ impl Pipeline {
         };
         // ip6_route_input: the rules pick the table by the mark PREROUTING left (fib6
         // rules); no route is answered by the null route's ip6_pkt_discard.
-        let Some(hop) = self.fib.route6(dst, pkt.buf.mark) else {
+        let Some(hop) = self.routes6.route6(&self.fib, dst, pkt.buf.mark) else {
             self.icmp6_error(&pkt, icmp6_type::DST_UNREACH, unreach_code::NOROUTE, 0);
             return Err(Stop::Drop(DropReason::NoRoute));
         };
@@ -298,7 +298,9 @@ impl Pipeline {
         let hop = if is_link_local6(dst) || dst.is_multicast() {
             via.map(|p| (p, dst))
         } else {
-            self.fib.route6(dst, mark).map(|h| (h.port, h.next_hop))
+            self.routes6
+                .route6(&self.fib, dst, mark)
+                .map(|h| (h.port, h.next_hop))
         };
         let (port, next_hop) = hop.ok_or(Stop::Drop(DropReason::NoRoute))?;
         let mut pkt = Pkt::new6(buf, None, None);

@@ -41,7 +41,7 @@ use crate::defrag::{Defrag, DefragStats, Reassembly};
 use crate::ipset::SetTable;
 use crate::neigh::NeighTable;
 use crate::port::{MacAddr, PacketBuf, PortId};
-use crate::route::{Fib, NextHop, RouteCache};
+use crate::route::{Fib, NextHop, RouteCache, RouteCache6};
 use crate::ruleset::targets::log::{flags as log_flags, format_packet};
 use crate::ruleset::targets::reject;
 use crate::ruleset::targets::tee::TeeTarget;
@@ -229,6 +229,7 @@ pub struct Pipeline {
     fib: Fib,
     /// Forwarding lookups of recent destinations (exact: keyed by the FIB generation).
     routes: RouteCache,
+    routes6: RouteCache6,
     neighbors: NeighTable<PacketBuf>,
     /// The IPv6 neighbour cache (neighbour discovery).
     nd: crate::nd::NdTable<PacketBuf>,
@@ -333,6 +334,7 @@ impl Pipeline {
             })),
             fib,
             routes: RouteCache::default(),
+            routes6: RouteCache6::default(),
             neighbors,
             nd: Default::default(),
             conntrack,

@@ -1,53 +1,103 @@
-//! A small direct-mapped cache of forwarding lookups, one per worker: an established
-//! flow's packets find their next hop without walking the policy rules and prefix
-//! lengths again. Entries are keyed by everything a lookup depends on (destination,
-//! mark, FIB generation), so a hit is always what `Fib::lookup` would answer.
+//! A small direct-mapped cache of forwarding lookups, one per worker and family: an
+//! established flow's packets find their next hop without walking the policy rules and
+//! prefixes again. Entries are keyed by everything a lookup depends on (destination,
+//! mark, FIB generation), so a hit is always what `Fib::lookup` / `Fib::route6` would
+//! answer.
 
+use super::v6::Hop6;
 use super::{Fib, NextHop};
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 const SLOTS: usize = 256;
 
+/// A destination address the cache can key on.
+pub trait CacheKey: Copy + Eq {
+    /// The slot of `(self, mark)`, below `SLOTS`.
+    fn slot(self, mark: u32) -> usize;
+}
+
+impl CacheKey for Ipv4Addr {
+    #[inline]
+    fn slot(self, mark: u32) -> usize {
+        ((u32::from(self) ^ mark.rotate_left(16)).wrapping_mul(0x9e37_79b1) >> 24) as usize
+    }
+}
+
+impl CacheKey for Ipv6Addr {
+    #[inline]
+    fn slot(self, mark: u32) -> usize {
+        // The interface identifier varies most between hosts; the prefix between sites.
+        let a = u128::from(self);
+        let folded = (a as u64 ^ (a >> 64) as u64) as u32 ^ (a >> 32) as u32;
+        ((folded ^ mark.rotate_left(16)).wrapping_mul(0x9e37_79b1) >> 24) as usize
+    }
+}
+
 #[derive(Clone, Copy)]
-struct Cached {
+struct Cached<A, H> {
     generation: u64,
-    dst: u32,
+    dst: A,
     mark: u32,
-    hop: NextHop,
+    hop: H,
 }
 
-pub struct RouteCache {
-    slots: Box<[Option<Cached>]>,
+/// The cache of one family: `A` the destination, `H` what the lookup answers.
+pub struct LookupCache<A, H> {
+    slots: Box<[Option<Cached<A, H>>]>,
 }
 
-impl Default for RouteCache {
+/// IPv4's: `Fib::lookup`.
+pub type RouteCache = LookupCache<Ipv4Addr, NextHop>;
+/// IPv6's: `Fib::route6`.
+pub type RouteCache6 = LookupCache<Ipv6Addr, Hop6>;
+
+impl<A: CacheKey, H: Copy> Default for LookupCache<A, H> {
     fn default() -> Self {
-        RouteCache {
+        LookupCache {
             slots: vec![None; SLOTS].into_boxed_slice(),
         }
+    }
+}
+
+impl<A: CacheKey, H: Copy> LookupCache<A, H> {
+    /// The cached answer for `(dst, mark)` under `generation`, else `lookup`'s, kept.
+    /// Misses (no route) are not kept: they end in an ICMP error anyway.
+    #[inline]
+    fn get_or(
+        &mut self,
+        generation: u64,
+        dst: A,
+        mark: u32,
+        lookup: impl FnOnce() -> Option<H>,
+    ) -> Option<H> {
+        let slot = self.slots.get_mut(dst.slot(mark))?;
+        if let Some(c) = slot {
+            if c.generation == generation && c.dst == dst && c.mark == mark {
+                return Some(c.hop);
+            }
+        }
+        let hop = lookup()?;
+        *slot = Some(Cached {
+            generation,
+            dst,
+            mark,
+            hop,
+        });
+        Some(hop)
     }
 }
 
 impl RouteCache {
     /// `fib.lookup(dst, mark)`, from the cache when it holds the answer.
     pub fn lookup(&mut self, fib: &Fib, dst: Ipv4Addr, mark: u32) -> Option<NextHop> {
-        let d = u32::from(dst);
-        let at = (d ^ mark.rotate_left(16)).wrapping_mul(0x9e37_79b1) >> 24;
-        let slot = self.slots.get_mut(at as usize)?;
-        if let Some(c) = slot {
-            if c.generation == fib.generation() && c.dst == d && c.mark == mark {
-                return Some(c.hop);
-            }
-        }
-        // Misses (no route) are not kept: they end in an ICMP error anyway.
-        let hop = fib.lookup(dst, mark)?;
-        *slot = Some(Cached {
-            generation: fib.generation(),
-            dst: d,
-            mark,
-            hop,
-        });
-        Some(hop)
+        self.get_or(fib.generation(), dst, mark, || fib.lookup(dst, mark))
+    }
+}
+
+impl RouteCache6 {
+    /// `fib.route6(dst, mark)`, from the cache when it holds the answer.
+    pub fn route6(&mut self, fib: &Fib, dst: Ipv6Addr, mark: u32) -> Option<Hop6> {
+        self.get_or(fib.generation(), dst, mark, || fib.route6(dst, mark))
     }
 }
 
@@ -129,6 +179,64 @@ mod tests {
         for i in 0..2000u32 {
             let d = Ipv4Addr::from(0x0800_0000 + i * 7919);
             assert_eq!(c.lookup(&f, d, i & 1), f.lookup(d, i & 1), "{d}");
+        }
+    }
+
+    #[test]
+    fn ipv6_answers_what_the_fib_answers_across_changes() {
+        let a = |s: &str| s.parse::<Ipv6Addr>().unwrap();
+        let mut ports = fib().ports().clone();
+        let (lan, wan) = (crate::port::PortId(0), crate::port::PortId(1));
+        ports.set_ipv6(lan, vec![(a("2001:db8:1::1"), 64)]);
+        ports.set_ipv6(wan, vec![(a("2001:db8:ff::1"), 64)]);
+        let mut f = Fib::new(ports);
+        f.add_route6(a("::"), 0, Some(a("2001:db8:ff::fe")), None, 0, MAIN_TABLE)
+            .unwrap();
+        let mut c = RouteCache6::default();
+        let dst = a("2001:db8:77::5");
+        let gw = |c: &mut RouteCache6, f: &Fib, mark| c.route6(f, dst, mark).unwrap().next_hop;
+        for _ in 0..2 {
+            assert_eq!(c.route6(&f, dst, 0), f.route6(dst, 0));
+            assert_eq!(gw(&mut c, &f, 0), a("2001:db8:ff::fe"));
+        }
+        // A more specific route, then a mark rule to another table: no stale hit.
+        f.add_route6(
+            a("2001:db8:77::"),
+            48,
+            Some(a("2001:db8:1::fe")),
+            None,
+            0,
+            MAIN_TABLE,
+        )
+        .unwrap();
+        assert_eq!(gw(&mut c, &f, 0), a("2001:db8:1::fe"));
+        f.add_route6(a("::"), 0, Some(a("2001:db8:1::9")), None, 0, 7)
+            .unwrap();
+        f.add_rule6(PolicyRule {
+            fwmark: 1,
+            mask: 1,
+            table: 7,
+            priority: 100,
+        })
+        .unwrap();
+        assert_eq!(gw(&mut c, &f, 1), a("2001:db8:1::9"));
+        assert_eq!(gw(&mut c, &f, 0), a("2001:db8:1::fe"));
+        f.remove_route6(a("2001:db8:77::"), 48, None, None, 0, MAIN_TABLE)
+            .unwrap();
+        assert_eq!(gw(&mut c, &f, 0), a("2001:db8:ff::fe"));
+        // On a connected prefix the next hop is the destination itself.
+        let host = a("2001:db8:1::10");
+        assert_eq!(c.route6(&f, host, 0).unwrap().next_hop, host);
+        // Another FIB is never answered from this one's entries.
+        let other = Fib::new(PortTable::default());
+        assert_eq!(c.route6(&other, dst, 0), None);
+        for i in 0..2000u128 {
+            let d = Ipv6Addr::from((0x2001_0db8_0077u128 << 80) + i * 7919);
+            assert_eq!(
+                c.route6(&f, d, (i & 1) as u32),
+                f.route6(d, (i & 1) as u32),
+                "{d}"
+            );
         }
     }
 }

@@ -11,9 +11,9 @@ pub mod v6;
 pub(crate) mod testing;
 
 pub use crate::port::{PortId, PortInfo, PortTable};
-pub use cache::RouteCache;
+pub use cache::{RouteCache, RouteCache6};
 pub use fib::{AddrType, Fib, NextHop, PolicyRule};
-pub use prefix::{mask, parse_cidr, Prefix, PrefixError};
+pub use prefix::{mask, parse_cidr, prefix_mask6, Ipv6Net, Prefix, PrefixError};
 pub use table::{RouteTable, U32Hasher};
 
 use std::fmt;

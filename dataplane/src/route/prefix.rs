@@ -1,7 +1,8 @@
-//! IPv4 prefixes (`a.b.c.d/n`).
+//! IPv4 prefixes (`a.b.c.d/n`), and IPv6 networks with a mask (`Ipv6Net`: ip6tables' rules,
+//! conntrack-tools' filters and the sets share it).
 
 use std::fmt;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::str::FromStr;
 
 /// Why an address or prefix string was refused.
@@ -135,6 +136,50 @@ impl FromStr for Prefix {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let (addr, len) = parse_cidr(s)?;
         Prefix::new(addr, len).ok_or_else(|| PrefixError::Syntax(s.to_string()))
+    }
+}
+
+/// An IPv6 address with a mask as ip6tables keeps it (`struct ip6t_ip6`): the mask need
+/// not be contiguous (`-s 2001:db8::/ffff:ffff:0:ffff::` is legal), the address is stored
+/// masked. A type beside `Ipv4Net` rather than one address enum: the IPv4 pipeline and
+/// classifier keep reading `Ipv4Net` fields unchanged, and an IPv6 rule carries its
+/// addresses in fields of its own (`RuleSpec::src6` / `dst6`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Ipv6Net {
+    pub addr: Ipv6Addr,
+    pub mask: u128,
+}
+
+impl Ipv6Net {
+    pub fn new(addr: Ipv6Addr, mask: u128) -> Ipv6Net {
+        Ipv6Net {
+            addr: Ipv6Addr::from(u128::from(addr) & mask),
+            mask,
+        }
+    }
+
+    pub fn with_prefix(addr: Ipv6Addr, len: u8) -> Ipv6Net {
+        Ipv6Net::new(addr, prefix_mask6(len))
+    }
+
+    /// The prefix length when the mask is contiguous.
+    pub fn prefix_len(&self) -> Option<u8> {
+        let ones = self.mask.leading_ones();
+        (self.mask.checked_shl(ones).unwrap_or(0) == 0).then_some(ones as u8)
+    }
+
+    #[inline]
+    pub fn contains(&self, ip: Ipv6Addr) -> bool {
+        u128::from(ip) & self.mask == u128::from(self.addr)
+    }
+}
+
+/// The IPv6 netmask of a prefix length (0..=128; larger saturates to /128).
+pub fn prefix_mask6(len: u8) -> u128 {
+    if len == 0 {
+        0
+    } else {
+        u128::MAX << (128 - u32::from(len.min(128)))
     }
 }
 

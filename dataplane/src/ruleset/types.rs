@@ -1,6 +1,7 @@
 //! Small value types shared by the base criteria and the extensions.
 
-use std::net::{Ipv4Addr, Ipv6Addr};
+pub use crate::route::{prefix_mask6, Ipv6Net};
+use std::net::Ipv4Addr;
 
 /// A criterion that may be negated with `!`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -56,50 +57,6 @@ impl Ipv4Net {
     #[inline]
     pub fn contains(&self, ip: Ipv4Addr) -> bool {
         u32::from(ip) & self.mask == u32::from(self.addr)
-    }
-}
-
-/// An IPv6 address with a mask as ip6tables keeps it (`struct ip6t_ip6`): the mask need
-/// not be contiguous (`-s 2001:db8::/ffff:ffff:0:ffff::` is legal), the address is stored
-/// masked. A type beside `Ipv4Net` rather than one address enum: the IPv4 pipeline and
-/// classifier keep reading `Ipv4Net` fields unchanged, and an IPv6 rule carries its
-/// addresses in fields of its own (`RuleSpec::src6` / `dst6`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct Ipv6Net {
-    pub addr: Ipv6Addr,
-    pub mask: u128,
-}
-
-impl Ipv6Net {
-    pub fn new(addr: Ipv6Addr, mask: u128) -> Ipv6Net {
-        Ipv6Net {
-            addr: Ipv6Addr::from(u128::from(addr) & mask),
-            mask,
-        }
-    }
-
-    pub fn with_prefix(addr: Ipv6Addr, len: u8) -> Ipv6Net {
-        Ipv6Net::new(addr, prefix_mask6(len))
-    }
-
-    /// The prefix length when the mask is contiguous.
-    pub fn prefix_len(&self) -> Option<u8> {
-        let ones = self.mask.leading_ones();
-        (self.mask.checked_shl(ones).unwrap_or(0) == 0).then_some(ones as u8)
-    }
-
-    #[inline]
-    pub fn contains(&self, ip: Ipv6Addr) -> bool {
-        u128::from(ip) & self.mask == u128::from(self.addr)
-    }
-}
-
-/// The IPv6 netmask of a prefix length (0..=128; larger saturates to /128).
-pub fn prefix_mask6(len: u8) -> u128 {
-    if len == 0 {
-        0
-    } else {
-        u128::MAX << (128 - u32::from(len.min(128)))
     }
 }
 
@@ -206,6 +163,7 @@ pub use crate::conntrack::tuple::PortRange;
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::net::Ipv6Addr;
 
     #[test]
     fn net_masks_address_and_reports_prefix() {

@@ -166,7 +166,9 @@ pub struct ConnEntry<A = Ipv4Addr> {
     pub tcp: TcpState,
     /// The helper attached by `-j CT --helper` (`HELPER_*`).
     pub helper: u8,
-    /// The timer wheel second this entry is scheduled for.
+    /// The timer wheel second this entry is scheduled for. While pending: the table's
+    /// `generation` (its low 32 bits) when packet_in found the original tuple absent
+    /// (a pending connection lives through one packet's path, never 2^32 inserts).
     wheel_at: u32,
     /// Its window tracking in the shard's TCP slab (`NO_TCP` for other protocols and
     /// while pending: `CtInfo::pending_tcp` holds it then).
@@ -298,9 +300,6 @@ pub struct CtInfo<A = Ipv4Addr> {
     /// The hash of `pending`'s original tuple, from the lookup that found it new, so that
     /// confirm does not compute it again (`None`: confirm computes it).
     pub pending_hash: Option<u64>,
-    /// The table's `generation` when that lookup found the tuple absent: confirm does not
-    /// look again when nothing was inserted since (a removal never makes a tuple present).
-    pub pending_gen: u64,
     /// Its connlabel bits (moved to the shard's label slab on confirm when any is set).
     pub pending_labels: u128,
     /// For an expected connection behind NAT: the inside end it must be DNATed to
@@ -325,7 +324,6 @@ impl<A> CtInfo<A> {
             pending_tcp: tcp::TcpTrack::default(),
             pending_len: 0,
             pending_hash: None,
-            pending_gen: 0,
             pending_labels: 0,
             expected_nat: None,
         }
@@ -941,7 +939,7 @@ impl<A: CtAddr> Conntrack<A> {
             status: 0,
             tcp: TcpState::None,
             helper: 0,
-            wheel_at: 0,
+            wheel_at: self.generation as u32,
             tcpx: NO_TCP,
             labelx: if self.labels_used {
                 ZERO_LABELS
@@ -986,7 +984,6 @@ impl<A: CtAddr> Conntrack<A> {
             pending_tcp: x,
             pending_len: len,
             pending_hash: Some(hash),
-            pending_gen: self.generation,
             pending_labels: 0,
             expected_nat,
         }
@@ -1000,9 +997,9 @@ impl<A: CtAddr> Conntrack<A> {
             return true;
         };
         // The original tuple packet_in found absent is absent still when nothing was
-        // inserted since.
+        // inserted since (a removal never makes a tuple present).
         let (ho, orig_absent) = match info.pending_hash.take() {
-            Some(h) => (h, info.pending_gen == self.generation),
+            Some(h) => (h, e.wheel_at == self.generation as u32),
             None => (self.hash(&e.orig), false),
         };
         let hr = self.hash(&e.reply);

@@ -3,7 +3,7 @@
 //! (tag, and the home slot below the mask) above `value + 1` (0 is an empty slot, so a
 //! fresh table is zeroed memory whose pages cost nothing until used). 8 bytes a tuple
 //! at a load of at most 3/4, and a lookup's first touch is one known slot, which a burst
-//! can load for all its packets before it looks at any (`home`). Keys live in the
+//! can load for all its packets before it looks at any (`candidate`). Keys live in the
 //! entries: the caller verifies a tag match there.
 
 pub struct TupleIndex {
@@ -11,6 +11,20 @@ pub struct TupleIndex {
     /// pages back a large one (a random probe then costs no page walk).
     slots: memhint::ZeroedU64s,
     len: usize,
+}
+
+/// Slots in a 64-byte cache line (the mapping is page aligned).
+const SLOTS_PER_LINE: usize = 8;
+
+/// `TupleIndex::candidate`'s answer.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Candidate {
+    /// The first value with the tag (its entry still to be verified).
+    Value(u32),
+    /// The tag is not indexed.
+    Absent,
+    /// Neither is known before the next cache line.
+    Beyond,
 }
 
 /// A hash's tag (which also picks its home slot).
@@ -34,16 +48,47 @@ impl TupleIndex {
         self.slots.len() - 1
     }
 
-    /// The slot where a search for `hash` starts.
-    #[inline]
-    pub fn home(&self, hash: u64) -> u64 {
-        self.slots[tag(hash) as usize & self.mask()]
-    }
-
     /// Starts loading the slot where a search for `hash` starts.
     #[inline]
     pub fn prefetch(&self, hash: u64) {
         memhint::prefetch_read(&self.slots[tag(hash) as usize & self.mask()]);
+    }
+
+    /// What the home slot's cache line (the line `prefetch` loads) says about `hash`:
+    /// the first value with its tag from the home slot on, that no such value is
+    /// indexed (an empty slot comes first), or that the search goes on past the line.
+    /// A burst reads it to prefetch the entry `find` will most likely end at: 3 in 10
+    /// keys at a load of 0.6 sit past their home slot, about 1 in 12 past its line.
+    #[inline]
+    pub fn candidate(&self, hash: u64) -> Candidate {
+        let t = tag(hash);
+        let mut i = t as usize & self.mask();
+        loop {
+            let s = self.slots[i];
+            if s == 0 {
+                return Candidate::Absent;
+            }
+            if tag(s) == t {
+                return Candidate::Value((s as u32).wrapping_sub(1));
+            }
+            i += 1;
+            if i.is_multiple_of(SLOTS_PER_LINE) {
+                return Candidate::Beyond;
+            }
+        }
+    }
+
+    /// Starts loading the cache line after the home slot's (a `Candidate::Beyond`).
+    #[inline]
+    pub fn prefetch_next_line(&self, hash: u64) {
+        let next = (tag(hash) as usize | (SLOTS_PER_LINE - 1)) + 1;
+        memhint::prefetch_read(&self.slots[next & self.mask()]);
+    }
+
+    /// The first value with `hash`'s tag, wherever its search ends (no entry read).
+    #[inline]
+    pub fn first_with_tag(&self, hash: u64) -> Option<u32> {
+        self.find(hash, |_| true)
     }
 
     /// The first value with `hash`'s tag for which `eq` holds.
@@ -72,7 +117,7 @@ impl TupleIndex {
     /// use" where a wrong answer only costs a skipped candidate (the NAT port search).
     #[inline]
     pub fn has_tag(&self, hash: u64) -> bool {
-        self.find(hash, |_| true).is_some()
+        self.first_with_tag(hash).is_some()
     }
 
     /// Adds `value` (< u32::MAX) under `hash`; the caller knows the key is absent.
@@ -172,6 +217,7 @@ mod tests {
         let mut ix = TupleIndex::with_capacity(0);
         let mut model = std::collections::HashMap::new();
         let mut x = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut beyond = 0;
         for step in 0..100_000u64 {
             x = mix64(x.wrapping_add(step));
             let key = x % 2000;
@@ -196,10 +242,18 @@ mod tests {
                     // shares its tag with a present one (these hashes collide on purpose).
                     let shares_tag = model.keys().any(|p| hash_of(*p) >> 32 == hash_of(k) >> 32);
                     assert_eq!(ix.has_tag(hash_of(k)), shares_tag, "key {k}");
+                    // The home line's answer agrees with the whole search.
+                    let first = ix.first_with_tag(hash_of(k));
+                    match ix.candidate(hash_of(k)) {
+                        Candidate::Value(v) => assert_eq!(Some(v), first, "key {k}"),
+                        Candidate::Absent => assert_eq!(first, None, "key {k}"),
+                        Candidate::Beyond => beyond += 1,
+                    }
                 }
             }
         }
         assert_eq!(ix.len(), model.len());
+        assert!(beyond > 0, "no search went past its home line");
     }
 
     #[test]

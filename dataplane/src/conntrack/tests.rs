@@ -816,6 +816,38 @@ fn confirm_refuses_a_tuple_inserted_after_its_lookup() {
     assert_eq!(ct.len(), 3);
 }
 
+/// On an index as full as it gets (it grows at 3/4), where many searches end past
+/// their home slot's cache line, a burst lookup still answers as single lookups do.
+#[test]
+fn lookup_burst_answers_as_lookup_on_a_full_index() {
+    let mut ct = Conntrack::new(CtConfig {
+        max: u32::MAX,
+        ..CtConfig::default()
+    });
+    // 24,000 tuples fill 32,768 slots to 0.73.
+    for i in 0..12_000u32 {
+        let src = (0x0a00_0000 + (i >> 12)).to_be_bytes();
+        pass(&mut ct, &udp(src, B, 1000 + (i & 0xfff) as u16, 53), T0);
+    }
+    let mut tuples = Vec::new();
+    for i in 0..13_000u32 {
+        let t = Tuple {
+            src: Ipv4Addr::from(0x0a00_0000 + (i >> 12)),
+            dst: B.into(),
+            proto: 17,
+            sport: 1000 + (i & 0xfff) as u16,
+            dport: 53,
+        };
+        tuples.push(t);
+        tuples.push(t.invert().unwrap());
+    }
+    let mut out = vec![None; tuples.len()];
+    ct.lookup_burst(&tuples, &mut out);
+    let want: Vec<_> = tuples.iter().map(|t| ct.lookup(t)).collect();
+    assert_eq!(out, want);
+    assert_eq!(want.iter().filter(|x| x.is_some()).count(), 24_000);
+}
+
 /// A burst lookup answers as single lookups do, for both directions, misses, and
 /// bursts longer than one pass; after removals and the reuse of freed ids too.
 #[test]

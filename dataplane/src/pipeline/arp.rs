@@ -224,6 +224,7 @@ impl Pipeline {
     /// `transmit` found no neighbour for `next_hop`: the packet waits for resolution and a
     /// request goes out if the entry is new. Broadcast and multicast next hops are not
     /// resolved by ARP (they are dropped, as before ARP existed here).
+    #[inline(never)]
     pub(super) fn neighbor_miss(
         &mut self,
         mut buf: PacketBuf,

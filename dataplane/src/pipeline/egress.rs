@@ -51,6 +51,7 @@ impl Pipeline {
     }
 
     /// `transmit_fragmented` with the port's MTU already looked up.
+    #[inline]
     pub(super) fn transmit_within(
         &mut self,
         buf: PacketBuf,
@@ -67,6 +68,18 @@ impl Pipeline {
         if buf.len() <= limit {
             return self.transmit(buf, port, next_hop, out);
         }
+        self.transmit_pieces(buf, limit, port, next_hop, out);
+    }
+
+    #[inline(never)]
+    fn transmit_pieces(
+        &mut self,
+        buf: PacketBuf,
+        limit: usize,
+        port: PortId,
+        next_hop: Ipv4Addr,
+        out: &mut Vec<Emit>,
+    ) {
         let mark = buf.mark;
         for piece in crate::defrag::fragment(buf.data(), limit) {
             let mut b = PacketBuf::from_slice(&piece);
@@ -78,6 +91,7 @@ impl Pipeline {
 
     /// Adds the Ethernet header for the next hop and emits the frame; without a neighbour
     /// the packet waits for ARP to resolve it.
+    #[inline]
     pub(super) fn transmit(
         &mut self,
         buf: PacketBuf,
@@ -92,6 +106,7 @@ impl Pipeline {
     }
 
     /// An IPv4 packet framed from `port`'s MAC to `dst_mac`.
+    #[inline]
     pub(super) fn ethernet_out(&self, mut buf: PacketBuf, port: PortId, dst_mac: MacAddr) -> Emit {
         let src_mac = self
             .fib

@@ -7,23 +7,28 @@ use super::*;
 impl Pipeline {
     /// The FTP helper on a packet of a control connection: expects the data connection it
     /// announces, rewrites the announcement behind NAT, keeps sequence numbers consistent.
+    #[inline]
     pub(super) fn ct_help(&mut self, pkt: &mut Pkt) {
-        use crate::conntrack::ftp::{self, AnnounceKind, Expectation};
-        use crate::conntrack::nat::bits;
         let (Some(id), None) = (pkt.ct.id, pkt.ct.pending.as_ref()) else {
             return;
         };
         if pkt.ct.state == CtState::Related {
             return;
         }
-        // Most connections have no helper: decide before copying anything.
+        // Most connections have no helper: decided here, before any call or copy.
         let has_ftp = self
             .conntrack
             .entry(id)
             .is_some_and(|e| e.helper == crate::conntrack::HELPER_FTP && e.orig.proto == 6);
-        if !has_ftp {
-            return;
+        if has_ftp {
+            self.ftp_help(pkt, id);
         }
+    }
+
+    #[inline(never)]
+    fn ftp_help(&mut self, pkt: &mut Pkt, id: u32) {
+        use crate::conntrack::ftp::{self, AnnounceKind, Expectation};
+        use crate::conntrack::nat::bits;
         let Some(e) = self.conntrack.entry(id).cloned() else {
             return;
         };

@@ -50,7 +50,19 @@ impl Pipeline {
         }
     }
 
+    #[inline]
     pub(super) fn flush_generated(&mut self, out: &mut Vec<Emit>) {
+        // Most packets generate nothing: decided here, without the call.
+        if self.teed.is_empty() && self.generated.is_empty() && self.generated_untracked.is_empty()
+        {
+            self.synproxy_template_spent();
+            return;
+        }
+        self.flush_generated_all(out);
+    }
+
+    #[inline(never)]
+    fn flush_generated_all(&mut self, out: &mut Vec<Emit>) {
         if !self.teed.is_empty() {
             self.flush_teed(out);
         }
@@ -189,14 +201,26 @@ impl Pipeline {
     /// `HeadRule`'s criterion, as `rule_matches` decides `RuleEval::CtState`.
     #[inline]
     fn head_rule_matches(&self, h: &HeadRule, pkt: &Pkt) -> bool {
+        // The entry only adds the SNAT and DNAT bits: a head rule that tests neither
+        // (`--ctstate RELATED,ESTABLISHED`) needs no lookup.
+        let nat_bits = crate::conntrack::state::SNAT | crate::conntrack::state::DNAT;
+        let needs_entry = h.bits & nat_bits != 0;
         let ip = pkt.buf.data();
         match pkt.family {
             crate::ruleset::Family::V4 => {
-                let entry = pkt.entry(&self.conntrack);
+                let entry = if needs_entry {
+                    pkt.entry(&self.conntrack)
+                } else {
+                    None
+                };
                 eval::ctstate_matches(ip, h.bits, h.inv, &pkt.ct, entry)
             }
             crate::ruleset::Family::V6 => {
-                let entry = self.ct6.entry(&self.conntrack6);
+                let entry = if needs_entry {
+                    self.ct6.entry(&self.conntrack6)
+                } else {
+                    None
+                };
                 eval::ctstate_matches(ip, h.bits, h.inv, &self.ct6, entry)
             }
         }
@@ -204,6 +228,7 @@ impl Pipeline {
 
     /// Reassembles fragments (before raw, as nf_defrag_ipv4): the datagram goes on once
     /// it is whole.
+    #[inline]
     fn defragment(&mut self, pkt: &mut Pkt) -> Flow {
         // Reassembly comes with conntrack (nf_defrag_ipv4 is its dependency).
         if !self.rules.needs_conntrack {
@@ -216,6 +241,11 @@ impl Pipeline {
                 return Ok(());
             }
         }
+        self.reassemble(pkt)
+    }
+
+    #[inline(never)]
+    fn reassemble(&mut self, pkt: &mut Pkt) -> Flow {
         match self.defrag.push(pkt.buf.data(), self.now_ns) {
             Reassembly::NotFragment => Ok(()),
             Reassembly::Held => Err(Stop::Held),

@@ -497,15 +497,19 @@ impl Pipeline {
     }
 
     fn ct_in(&mut self, pkt: &mut Pkt, verify: bool) {
-        pkt.ct = if pkt.notrack || !self.rules.needs_conntrack {
-            CtInfo::untracked()
+        if pkt.notrack || !self.rules.needs_conntrack {
+            pkt.ct = CtInfo::untracked();
         } else {
             // The NIC already verified the L4 checksum (nf_ip_checksum's
             // CHECKSUM_UNNECESSARY); its word counts once.
             let nic_good = std::mem::take(&mut pkt.buf.rx_csum.l4_good);
-            self.conntrack
-                .packet_in(pkt.buf.data(), verify && !nic_good, self.now_ns)
-        };
+            self.conntrack.packet_in_to(
+                pkt.buf.data(),
+                verify && !nic_good,
+                self.now_ns,
+                &mut pkt.ct,
+            );
+        }
         if let Some(e) = pkt.ct.pending.as_mut() {
             e.helper = pkt.helper;
         }
@@ -513,6 +517,7 @@ impl Pipeline {
 
     /// Confirms a new connection as its packet leaves the hooks; `false`: drop it. The
     /// connection's helper runs first (nf_conntrack_helper's hook sits before confirm).
+    #[inline]
     fn ct_confirm(&mut self, pkt: &mut Pkt) -> Flow {
         // ipv4_synproxy_hook sits just before confirm (and the helper).
         if self.conntrack.any_synproxy() {
@@ -523,6 +528,11 @@ impl Pipeline {
         if pkt.ct.pending.is_none() {
             return Ok(());
         }
+        self.ct_confirm_new(pkt)
+    }
+
+    #[inline(never)]
+    fn ct_confirm_new(&mut self, pkt: &mut Pkt) -> Flow {
         let Ok(registered) = self.register_owner(pkt) else {
             return Err(Stop::Drop(DropReason::Conntrack));
         };

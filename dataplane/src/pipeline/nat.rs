@@ -9,7 +9,22 @@ impl Pipeline {
     /// The nat table at a hook (nf_nat_inet_fn): only the first packet of a connection
     /// traverses the chain, and gets the identity binding if no rule chose one; then
     /// every tracked packet is rewritten to its connection's binding.
+    #[inline]
     pub(super) fn nat_hook(&mut self, hook: Hook, manip: Manip, pkt: &mut Pkt) -> Flow {
+        // A packet of a confirmed connection that is not an ICMP error (most packets):
+        // only its binding applies, decided here without the call.
+        if pkt.ct.pending.is_none()
+            && pkt.ct.expected_nat.is_none()
+            && pkt.ct.state != CtState::Related
+        {
+            self.nat_rewrite(manip, pkt);
+            return Ok(());
+        }
+        self.nat_hook_all(hook, manip, pkt)
+    }
+
+    #[inline(never)]
+    fn nat_hook_all(&mut self, hook: Hook, manip: Manip, pkt: &mut Pkt) -> Flow {
         // A connection a helper expected behind NAT goes to the inside end it announced.
         if let (Manip::Dst, Some((addr, port))) = (manip, pkt.ct.expected_nat) {
             if let Some(e) = pkt.ct.pending.as_mut().filter(|e| !e.nat_done(manip)) {
@@ -42,6 +57,14 @@ impl Pipeline {
             }
             return Ok(());
         }
+        self.nat_rewrite(manip, pkt);
+        Ok(())
+    }
+
+    /// Rewrites the packet to its connection's binding on the `manip` side.
+    #[inline]
+    fn nat_rewrite(&self, manip: Manip, pkt: &mut Pkt) {
+        let reply = pkt.ct.reply;
         let entry = pkt.entry(&self.conntrack);
         // Without a binding that changed this side of the tuple the rewrite would write
         // back what is there (nf_nat_packet tests the same status bit).
@@ -51,7 +74,6 @@ impl Pipeline {
         if let Some(t) = target {
             apply_nat(pkt.buf.data_mut(), &t, manip);
         }
-        Ok(())
     }
 }
 

@@ -148,6 +148,9 @@ pub struct Fib {
     /// The local table's content: own addresses (Local) and subnet broadcasts (Broadcast),
     /// each with the port that owns it (the first, if several do).
     local: FastMap<u32, (AddrType, PortId)>,
+    /// One bit per `local_bit` of each key of `local`: an address whose bit is clear (a
+    /// forwarded packet's, mostly) is not in it, without a hash probe.
+    local_filter: u64,
     /// IPv6 routes: the connected prefixes (main table) and static routes of any table.
     routes6: super::v6::Routes6,
     /// The IPv6 policy rules (`ip -6 rule`), as `rules`: the kernel's two defaults (0 local,
@@ -223,6 +226,7 @@ impl Fib {
                 },
             ],
             local: FastMap::default(),
+            local_filter: 0,
             routes6: Default::default(),
             rules6: vec![
                 PolicyRule {
@@ -272,6 +276,7 @@ impl Fib {
             // Two ports on one network: the first keeps the route, like the kernel's append.
             let _ = fib.tables.entry(MAIN_TABLE).or_default().insert(r);
         }
+        fib.local_filter = fib.local.keys().fold(0, |f, &a| f | local_bit(a));
         fib
     }
 
@@ -621,7 +626,11 @@ impl Fib {
         if o[0] == 0 || addr == Ipv4Addr::BROADCAST {
             return true;
         }
-        match self.local.get(&u32::from(addr)) {
+        let a = u32::from(addr);
+        if self.local_filter & local_bit(a) == 0 {
+            return false;
+        }
+        match self.local.get(&a) {
             Some(&(AddrType::Local, _)) => true,
             Some(&(AddrType::Broadcast, _)) => !addr.is_multicast(),
             _ => false,
@@ -652,6 +661,12 @@ impl Fib {
         }
         AddrType::Unicast
     }
+}
+
+/// `Fib::local_filter`'s bit for an address (its top six bits after a multiplicative hash).
+#[inline]
+fn local_bit(addr: u32) -> u64 {
+    1 << (addr.wrapping_mul(0x9e37_79b1) >> 26)
 }
 
 #[cfg(test)]

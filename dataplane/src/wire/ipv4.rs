@@ -217,6 +217,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
     }
 
     /// The header checksum sums to 0xffff over the header.
+    #[inline]
     pub fn verify_checksum(&self) -> bool {
         checksum::data(self.header()) == 0xffff
     }
@@ -330,7 +331,30 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
 
     /// Decrement the TTL when forwarding and patch the checksum; returns the new TTL. A TTL
     /// already at 0 is left alone (the caller sends time-exceeded before getting here).
+    #[inline]
     pub fn decrement_ttl(&mut self) -> u8 {
+        // The fixed header as an array: one bounds check for the TTL, protocol and
+        // checksum bytes below.
+        let Some(h) = self.buffer.as_mut().first_chunk_mut::<HEADER_LEN>() else {
+            return self.decrement_ttl_short();
+        };
+        let ttl = h[field::TTL];
+        if ttl == 0 {
+            return 0;
+        }
+        let old_word = u16::from_be_bytes([ttl, h[field::TTL + 1]]);
+        let new_word = u16::from_be_bytes([ttl - 1, h[field::TTL + 1]]);
+        h[field::TTL] = ttl - 1;
+        let old_sum = u16::from_be_bytes([h[field::CHECKSUM], h[field::CHECKSUM + 1]]);
+        let c = checksum::update_u16(old_sum, old_word, new_word);
+        [h[field::CHECKSUM], h[field::CHECKSUM + 1]] = c.to_be_bytes();
+        ttl - 1
+    }
+
+    /// `decrement_ttl` on a buffer shorter than a header (its accessors panic there, as
+    /// they did before).
+    #[cold]
+    fn decrement_ttl_short(&mut self) -> u8 {
         let ttl = self.ttl();
         if ttl == 0 {
             return 0;

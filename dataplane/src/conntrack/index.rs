@@ -121,6 +121,8 @@ impl TupleIndex {
     }
 
     /// Adds `value` (< u32::MAX) under `hash`; the caller knows the key is absent.
+    /// Inlined without `grow` (cold): every new connection inserts two tuples.
+    #[inline]
     pub fn insert(&mut self, hash: u64, value: u32) {
         debug_assert!(value != u32::MAX);
         if (self.len + 1) * 4 > self.slots.len() * 3 {
@@ -130,6 +132,7 @@ impl TupleIndex {
         self.len += 1;
     }
 
+    #[inline]
     fn place(&mut self, s: u64) {
         let mask = self.mask();
         let mut i = tag(s) as usize & mask;
@@ -139,6 +142,8 @@ impl TupleIndex {
         self.slots[i] = s;
     }
 
+    #[cold]
+    #[inline(never)]
     fn grow(&mut self) {
         let bigger = memhint::ZeroedU64s::new(self.slots.len() * 2);
         let old = std::mem::replace(&mut self.slots, bigger);

@@ -166,7 +166,9 @@ pub struct ConnEntry<A = Ipv4Addr> {
     pub tcp: TcpState,
     /// The helper attached by `-j CT --helper` (`HELPER_*`).
     pub helper: u8,
-    /// The timer wheel second this entry is scheduled for.
+    /// The timer wheel second this entry is scheduled for. While pending: the table's
+    /// `generation` (its low 32 bits) when packet_in found the original tuple absent
+    /// (a pending connection lives through one packet's path, never 2^32 inserts).
     wheel_at: u32,
     /// Its window tracking in the shard's TCP slab (`NO_TCP` for other protocols and
     /// while pending: `CtInfo::pending_tcp` holds it then).
@@ -450,6 +452,9 @@ pub struct Conntrack<A: CtAddr = Ipv4Addr> {
     /// How many more packets may start a connection (`None`: any number); set by an
     /// overloaded worker per burst.
     new_allowance: Option<u32>,
+    /// Connections inserted so far: a tuple found absent at one generation is still
+    /// absent at the same generation.
+    generation: u64,
 }
 
 /// Tuples whose misses `lookup_burst` / `prefetch_burst` keep in flight together.
@@ -521,6 +526,7 @@ impl<A: CtAddr> Conntrack<A> {
             worker: (0, 1),
             directory: None,
             new_allowance: None,
+            generation: 0,
         }
     }
 
@@ -1053,7 +1059,7 @@ impl<A: CtAddr> Conntrack<A> {
             status: 0,
             tcp: TcpState::None,
             helper: 0,
-            wheel_at: 0,
+            wheel_at: self.generation as u32,
             tcpx: NO_TCP,
             labelx: if self.labels_used {
                 ZERO_LABELS
@@ -1111,12 +1117,14 @@ impl<A: CtAddr> Conntrack<A> {
         let Some(mut e) = info.pending.take() else {
             return true;
         };
-        let ho = match info.pending_hash.take() {
-            Some(h) => h,
-            None => self.hash(&e.orig),
+        // The original tuple packet_in found absent is absent still when nothing was
+        // inserted since (a removal never makes a tuple present).
+        let (ho, orig_absent) = match info.pending_hash.take() {
+            Some(h) => (h, e.wheel_at == self.generation as u32),
+            None => (self.hash(&e.orig), false),
         };
         let hr = self.hash(&e.reply);
-        if self.find(ho, &e.orig).is_some() || self.find(hr, &e.reply).is_some() {
+        if (!orig_absent && self.find(ho, &e.orig).is_some()) || self.find(hr, &e.reply).is_some() {
             self.stats.insert_failed += 1;
             return false;
         }
@@ -1148,6 +1156,7 @@ impl<A: CtAddr> Conntrack<A> {
         }
         self.index.insert(ho, slot(id, false));
         self.index.insert(hr, slot(id, true));
+        self.generation += 1;
         if e.orig.proto == 6 {
             e.tcpx = match self.tcp_free.pop() {
                 Some(x) => {

@@ -176,6 +176,15 @@ impl<A: CtAddr> Conntrack<A> {
     /// identity, except that a source port already in use is remapped so every
     /// connection stays unique.
     pub fn bind_identity(&mut self, e: &mut ConnEntry<A>, manip: Manip) -> bool {
+        // The destination side keeps the tuple as it is: without ICMP's type mapping,
+        // inverting the reply twice gives it back, so only the status bits change.
+        if manip == Manip::Dst && e.reply.proto != A::ICMP_PROTO {
+            e.status |= manip.done_bit();
+            if (e.reply.src, e.reply.sport) != (e.orig.dst, e.orig.dport) {
+                e.status |= manip.nat_bit();
+            }
+            return true;
+        }
         let Some(mut t) = e.reply.invert() else {
             return false;
         };
@@ -330,6 +339,14 @@ struct PortPool {
 impl PortPool {
     fn new(min: u16, max: u16, worker: u16, workers: u16) -> PortPool {
         let (min, max) = (u32::from(min), u32::from(max));
+        // One worker hands out the whole range (no divisions).
+        if workers <= 1 {
+            return PortPool {
+                first: min,
+                step: 1,
+                size: if min > max { 0 } else { max - min + 1 },
+            };
+        }
         let step = u32::from(workers.max(1));
         let worker = u32::from(worker) % step;
         let first = min + (worker + step - min % step) % step;

@@ -792,6 +792,30 @@ fn a_full_masquerade_pool_is_given_up_without_scanning_it() {
     assert_eq!(after.nat_port_probes - before.nat_port_probes, 248);
 }
 
+/// Confirm skips looking up again the original tuple packet_in found absent only while
+/// nothing was inserted since: a connection confirmed in between with the same tuple, or
+/// with it as its reply, still makes the later one fail.
+#[test]
+fn confirm_refuses_a_tuple_inserted_after_its_lookup() {
+    let mut ct = Conntrack::new(CtConfig::default());
+    let mut first = ct.packet_in(&udp(A, B, 5000, 53), true, T0);
+    let mut second = ct.packet_in(&udp(A, B, 5000, 53), true, T0);
+    assert!(ct.confirm(&mut first, T0));
+    assert!(!ct.confirm(&mut second, T0));
+    // B's reply direction as the original of a new packet: the tuple is the first
+    // connection's reply tuple.
+    let mut reply_first = ct.packet_in(&udp(B, [10, 0, 0, 9], 53, 6000), true, T0);
+    let mut other = ct.packet_in(&udp([10, 0, 0, 9], B, 6000, 53), true, T0);
+    assert!(ct.confirm(&mut other, T0));
+    assert!(!ct.confirm(&mut reply_first, T0));
+    assert_eq!(ct.stats().insert_failed, 2);
+    assert_eq!(ct.len(), 2);
+    // With nothing inserted between lookup and confirm, the connection enters.
+    let mut fresh = ct.packet_in(&udp(A, B, 5001, 53), true, T0);
+    assert!(ct.confirm(&mut fresh, T0));
+    assert_eq!(ct.len(), 3);
+}
+
 /// On an index as full as it gets (it grows at 3/4), where many searches end past
 /// their home slot's cache line, a burst lookup still answers as single lookups do.
 #[test]

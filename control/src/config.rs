@@ -94,6 +94,13 @@ pub const DEFAULT_METRICS_LISTEN: &str = "127.0.0.1:9469";
 /// burst of traffic overflow the rx rings before the worker wakes).
 pub const MAX_SLEEP_US: u32 = 10_000;
 
+/// `[dataplane] overload_new_per_burst`, checked to be within 0..=burst (so never NaN:
+/// `Eq` holds).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct NewPerBurst(pub f64);
+
+impl Eq for NewPerBurst {}
+
 /// One `[[port]]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PortConfig {
@@ -177,6 +184,13 @@ pub struct Config {
     /// `pmd-maxsleep`), so a worker on a shared CPU leaves it to others when traffic is
     /// light and polls flat out under load.
     pub max_sleep_us: u32,
+    /// `[dataplane] overload_new_per_burst`: on average how many packets of a full
+    /// receive burst (the worker is not keeping up) that also carries packets of known
+    /// connections may start a connection (a fraction spreads over bursts: 0.5 is one
+    /// every other burst); conntrack drops the rest (`overload` drops) before they cost
+    /// the rules, NAT and the table anything. 0 turns this admission off. Range
+    /// 0..=burst.
+    pub overload_new_per_burst: NewPerBurst,
     pub ports: Vec<PortConfig>,
     pub routes: Vec<RouteConfig>,
     /// `[[route]]`s whose `dst` is IPv6.
@@ -297,6 +311,7 @@ struct RawDataplane {
     workers: Option<Spanned<Vec<u32>>>,
     burst: Option<Spanned<u16>>,
     max_sleep_us: Option<Spanned<u32>>,
+    overload_new_per_burst: Option<Spanned<f64>>,
     mbufs: Option<Spanned<u32>>,
     classifier_memory: Option<Spanned<u64>>,
 }
@@ -688,6 +703,19 @@ impl Config {
             Some(m) => m.into_inner(),
             None => 0,
         };
+        let overload_new_per_burst = match raw.dataplane.overload_new_per_burst {
+            Some(n) if !(0.0..=f64::from(burst)).contains(n.get_ref()) => {
+                return Err(cx.at(
+                    &n,
+                    format!(
+                        "overload_new_per_burst {} is out of range 0..={burst} (the burst)",
+                        n.get_ref()
+                    ),
+                ));
+            }
+            Some(n) => NewPerBurst(n.into_inner()),
+            None => NewPerBurst(dataplane::worker::NEW_PER_BURST_DEFAULT.min(f64::from(burst))),
+        };
 
         let mbufs = match raw.dataplane.mbufs {
             Some(m) if !(1024..=1 << 22).contains(m.get_ref()) => {
@@ -999,6 +1027,7 @@ impl Config {
             workers,
             burst,
             max_sleep_us,
+            overload_new_per_burst,
             ports,
             routes,
             routes6,
@@ -1666,6 +1695,35 @@ listen = "0.0.0.0:9100"
                 .max_sleep_us
         };
         assert_eq!(ok("[dataplane]\nmax_sleep_us = 250\n"), 250);
+        let e = bad("[dataplane]\nburst = 16\noverload_new_per_burst = 17\n");
+        assert_eq!(
+            (e.line, e.message.as_str()),
+            (
+                Some(3),
+                "overload_new_per_burst 17 is out of range 0..=16 (the burst)"
+            )
+        );
+        let admit = |src: &str| {
+            Config::parse(src, Path::new("d.toml"))
+                .unwrap()
+                .overload_new_per_burst
+                .0
+        };
+        assert_eq!(
+            admit("[dataplane]\n"),
+            dataplane::worker::NEW_PER_BURST_DEFAULT
+        );
+        assert_eq!(admit("[dataplane]\noverload_new_per_burst = 0\n"), 0.0);
+        assert_eq!(admit("[dataplane]\noverload_new_per_burst = 5\n"), 5.0);
+        assert_eq!(admit("[dataplane]\noverload_new_per_burst = 0.25\n"), 0.25);
+        let e = bad("[dataplane]\noverload_new_per_burst = -1\n");
+        assert_eq!(
+            (e.line, e.message.as_str()),
+            (
+                Some(2),
+                "overload_new_per_burst -1 is out of range 0..=32 (the burst)"
+            )
+        );
         assert_eq!(ok("[dataplane]\nburst = 8\n"), 0, "busy polling by default");
         let e = bad("[dataplane]\nburst = 0\n");
         assert_eq!(e.line, Some(2));

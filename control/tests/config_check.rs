@@ -107,7 +107,7 @@ fn each_broken_config_is_refused_at_its_line() {
         (
             "field",
             format!("{PORT}\n[dataplane]\nworker = [1]\n"),
-            "field.toml:7: unknown field `worker`, expected one of `workers`, `burst`, `max_sleep_us`, `mbufs`, `classifier_memory`",
+            "field.toml:7: unknown field `worker`, expected one of `workers`, `burst`, `max_sleep_us`, `overload_new_per_burst`, `mbufs`, `classifier_memory`",
         ),
         (
             "address",

@@ -6,6 +6,14 @@
 //! With several workers (`Worker::multicore`), each received frame first goes to the
 //! worker that owns its connection (`Pipeline::owner_of`): frames of other workers are
 //! pushed to their inboxes, and each pass starts with this worker's inbox.
+//!
+//! Overload admission (`set_new_per_burst`): a receive burst that came back full means
+//! the ring holds more than the worker takes per pass. When such a burst also carries
+//! packets of known connections (looked up with the burst's prefetch), only a budget of
+//! its packets (on average the rate set) may start a connection; conntrack drops the
+//! rest right after their lookup missed (`DropReason::Overload`), so a flood of new
+//! connections cannot take the established flows' time. Bursts that are not full,
+//! all-new bursts and frames handed over by other workers are not limited.
 
 use crate::handoff::{Handed, Handoff};
 use crate::pipeline::owner::{is_arp_reply, is_neighbor_advert};
@@ -15,6 +23,26 @@ use std::sync::Arc;
 
 /// How often a full transmit queue is retried before the rest is dropped.
 pub const TX_RETRIES: usize = 4;
+
+/// The default of `[dataplane] overload_new_per_burst` (`Worker::set_new_per_burst`, and
+/// `Worker::new`'s): one new connection every eighth full burst. Under S6's flood (a
+/// fifth of every full burst new) the established flows keep above 80% of their rate
+/// (42% without admission; at 0.25 a bare 80%, one a burst 69%: perf/README.md, issue
+/// 12); the shed packets' own cost (rx, parse, the missed lookup) bounds it.
+pub const NEW_PER_BURST_DEFAULT: f64 = 0.125;
+
+/// A connection in `Admission`'s fixed point.
+const CREDIT_ONE: u32 = 256;
+
+/// Overload admission's rate and what is saved of it.
+#[derive(Clone, Copy, Debug)]
+struct Admission {
+    /// New connections per full burst, in 1/256.
+    per_burst: u32,
+    /// Not yet spent: grows by `per_burst` each limited burst, up to one burst's rate or
+    /// one connection, whichever is more.
+    credit: u32,
+}
 
 pub struct Worker {
     pub pipeline: Pipeline,
@@ -30,11 +58,13 @@ pub struct Worker {
     /// This worker's index and what it shares with the others (multi-core only).
     handoff: Option<(u16, Arc<Handoff>)>,
     deferred: Vec<(u16, Handed)>,
+    /// Overload admission (`None`: off).
+    admission: Option<Admission>,
 }
 
 impl Worker {
     pub fn new(pipeline: Pipeline, queue: u16, burst: usize, ports: usize) -> Worker {
-        Worker {
+        let mut w = Worker {
             pipeline,
             queue,
             burst: burst.max(1),
@@ -44,7 +74,10 @@ impl Worker {
             local: Vec::new(),
             handoff: None,
             deferred: Vec::new(),
-        }
+            admission: None,
+        };
+        w.set_new_per_burst(Some(NEW_PER_BURST_DEFAULT));
+        w
     }
 
     /// Worker `index` of the data plane sharing `handoff` (one per worker): sets the
@@ -62,6 +95,16 @@ impl Worker {
         let mut w = Worker::new(pipeline, queue, burst, ports);
         w.handoff = Some((index, handoff));
         w
+    }
+
+    /// Overload admission: on average how many packets of a full burst that also carries
+    /// packets of known connections may start a connection (fractions spread over
+    /// bursts: 0.5 is one every other burst); `None`: no limit.
+    pub fn set_new_per_burst(&mut self, per_burst: Option<f64>) {
+        self.admission = per_burst.map(|r| Admission {
+            per_burst: (r.max(0.0) * f64::from(CREDIT_ONE)).round() as u32,
+            credit: 0,
+        });
     }
 
     /// This worker's index among the workers (0 for a single worker).
@@ -83,12 +126,16 @@ impl Worker {
             let n = port.rx_burst(self.queue, &mut self.rx, self.burst);
             received += n;
             let in_port = port.id();
-            self.pipeline.prefetch_burst(&self.rx);
+            let allowance = self.admit_burst(n, now_ns);
             let mut rx = std::mem::take(&mut self.rx);
             for buf in rx.drain(..) {
                 self.steer(in_port, buf, now_ns);
             }
             self.rx = rx;
+            if let (Some(given), Some(a)) = (allowance, self.admission.as_mut()) {
+                let used = self.pipeline.lift_new_allowance(given);
+                a.credit = a.credit.saturating_sub(used * CREDIT_ONE);
+            }
             self.dispatch();
         }
         self.flush(ports);
@@ -130,6 +177,27 @@ impl Worker {
         if let Some((me, h)) = self.handoff.take() {
             self.hand_deferred(me, &h);
             self.handoff = Some((me, h));
+        }
+    }
+
+    /// Starts the burst's conntrack lookups, and limits the connections it may start
+    /// when it came back full (`n` of `burst`) with packets of known connections in it:
+    /// returns the allowance given (the caller lifts it after the burst).
+    fn admit_burst(&mut self, n: usize, now_ns: u64) -> Option<u32> {
+        match self.admission.as_mut() {
+            Some(a) if n == self.burst => {
+                if !self.pipeline.prefetch_burst_any_known(&self.rx, now_ns) {
+                    return None;
+                }
+                a.credit = (a.credit + a.per_burst).min(a.per_burst.max(CREDIT_ONE));
+                let allowance = a.credit / CREDIT_ONE;
+                self.pipeline.set_new_allowance(allowance);
+                Some(allowance)
+            }
+            _ => {
+                self.pipeline.prefetch_burst(&self.rx);
+                None
+            }
         }
     }
 

@@ -57,6 +57,29 @@ fn udp_flood_fills_conntrack_and_assured_flows_stay() {
 }
 
 #[test]
+fn syn_flood_is_shed_past_the_allowance_and_assured_flows_stay() {
+    let (b, _t) = bench();
+    let j = perf::suite::synflood::run(b, &Scale::test());
+    assert_eq!(n(&j, "lost_under_flood"), 0, "{}", j.pretty());
+    assert_eq!(n(&j, "s1_flows_recreated_under_flood"), 0);
+    // Every SYN under the flood is a new tuple of a full table: admitted (an unassured
+    // entry's place, or refused as table full) or shed by the overloaded worker.
+    let syns = n(&j, "syns_during_measure");
+    let bursts = syns / perf::suite::synflood::SYNS_PER_BURST as u64;
+    let admitted = n(&j, "early_drops_during_measure") + n(&j, "table_full_during_measure");
+    assert_eq!(
+        admitted + n(&j, "overload_drops_during_measure"),
+        syns,
+        "{}",
+        j.pretty()
+    );
+    // The full bursts let exactly the default rate through (none was full before).
+    let rate = dataplane::worker::NEW_PER_BURST_DEFAULT;
+    assert_eq!(admitted, (bursts as f64 * rate) as u64, "{}", j.pretty());
+    assert!(admitted > 0);
+}
+
+#[test]
 fn fragment_flood_stays_in_its_memory_bound_and_real_datagrams_get_through() {
     let (b, _t) = bench();
     let j = floods::frag(b, &Scale::test());

@@ -479,7 +479,7 @@ pub fn start(cfg: Config, rules: Ruleset, ports: Ports, opts: Options) -> Result
             pipeline.collect_nflog();
         }
         let burst = usize::from(cfg.burst);
-        let worker = match &handoff {
+        let mut worker = match &handoff {
             Some(h) => Worker::multicore(
                 pipeline,
                 i as u16,
@@ -490,6 +490,7 @@ pub fn start(cfg: Config, rules: Ruleset, ports: Ports, opts: Options) -> Result
             ),
             None => Worker::new(pipeline, i as u16, burst, cfg.ports.len()),
         };
+        worker.set_new_per_burst(Some(cfg.overload_new_per_burst.0).filter(|&r| r > 0.0));
         let (tx, rx) = crossbeam_channel::bounded(64);
         commands.push(tx);
         let snapshot = Arc::new(SnapshotSlot::new());

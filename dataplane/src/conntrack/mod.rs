@@ -321,6 +321,9 @@ pub struct CtInfo<A = Ipv4Addr> {
     /// For an expected connection behind NAT: the inside end it must be DNATed to
     /// (FTP expectations are IPv4 only: always `None` for IPv6).
     pub expected_nat: Option<(Ipv4Addr, u16)>,
+    /// The packet would start a connection past the overloaded worker's allowance
+    /// (`set_new_allowance`): nothing was created, the caller drops it.
+    pub shed: bool,
 }
 
 impl CtInfo {
@@ -342,6 +345,7 @@ impl<A> CtInfo<A> {
             pending_hash: None,
             pending_labels: 0,
             expected_nat: None,
+            shed: false,
         }
     }
     fn invalid() -> CtInfo<A> {
@@ -445,6 +449,9 @@ pub struct Conntrack<A: CtAddr = Ipv4Addr> {
     /// Where this worker registers connections other workers may receive packets of
     /// (multi-core): a dying entry leaves it.
     directory: Option<std::sync::Arc<owners::OwnerDirectory<A>>>,
+    /// How many more packets may start a connection (`None`: any number); set by an
+    /// overloaded worker per burst.
+    new_allowance: Option<u32>,
     /// Connections inserted so far: a tuple found absent at one generation is still
     /// absent at the same generation.
     generation: u64,
@@ -471,6 +478,14 @@ impl Conntrack {
 }
 
 impl<A: CtAddr> Conntrack<A> {
+    /// Limits how many further packets may start a connection (`None`: no limit); past
+    /// it `packet_in` refuses them right after their lookup missed (`CtInfo::shed`).
+    /// The worker's overload admission sets it per received burst. Returns what was
+    /// left of the previous allowance.
+    pub fn set_new_allowance(&mut self, allowance: Option<u32>) -> Option<u32> {
+        std::mem::replace(&mut self.new_allowance, allowance)
+    }
+
     /// The owner directory this shard's dying entries are removed from.
     pub fn set_directory(&mut self, dir: Option<std::sync::Arc<owners::OwnerDirectory<A>>>) {
         self.directory = dir;
@@ -510,6 +525,7 @@ impl<A: CtAddr> Conntrack<A> {
             now_ns: 0,
             worker: (0, 1),
             directory: None,
+            new_allowance: None,
             generation: 0,
         }
     }
@@ -806,6 +822,27 @@ impl<A: CtAddr> Conntrack<A> {
         }
     }
 
+    /// `prefetch_burst`, then whether any of `tuples` is a connection alive at `now_ns`
+    /// (either direction; one timed out but not reaped yet is not, as `packet_in` sees
+    /// it), with the hashes the prefetch computed; stops looking at the first found.
+    pub fn prefetch_burst_any_found(&self, tuples: &[Tuple<A>], now_ns: u64) -> bool {
+        let mut found = false;
+        for ts in tuples.chunks(PREFETCH_CHUNK) {
+            let (hashes, candidates) = self.prefetch_chunk(ts);
+            found = found
+                || ts.iter().zip(&hashes).zip(&candidates).any(|((t, h), c)| {
+                    let id = match *c {
+                        index::Candidate::Absent => None,
+                        index::Candidate::Value(v) if self.is_tuple(v, t) => Some(v >> 1),
+                        _ => self.find(*h, t).map(|(id, _)| id),
+                    };
+                    id.and_then(|id| self.entry(id))
+                        .is_some_and(|e| e.timeout_ns > now_ns)
+                });
+        }
+        found
+    }
+
     /// Hashes up to `PREFETCH_CHUNK` tuples and prefetches their index slots, then the
     /// entries the slots name; returns the hashes and what the slots said.
     fn prefetch_chunk(
@@ -902,10 +939,11 @@ impl<A: CtAddr> Conntrack<A> {
                 info.pending_hash = None;
                 info.pending_labels = 0;
                 info.expected_nat = None;
+                info.shed = false;
             }
             Tracked::Other(other) => *info = other,
         }
-        if info.state == CtState::Invalid {
+        if info.state == CtState::Invalid && !info.shed {
             self.stats.invalid += 1;
         }
     }
@@ -999,6 +1037,16 @@ impl<A: CtAddr> Conntrack<A> {
         let Some(reply_t) = t.invert() else {
             return CtInfo::invalid().into();
         };
+        if let Some(left) = self.new_allowance.as_mut() {
+            if *left == 0 {
+                return CtInfo {
+                    shed: true,
+                    ..CtInfo::invalid()
+                }
+                .into();
+            }
+            *left -= 1;
+        }
         if t.proto == A::ICMP_PROTO && !A::icmp_starts_connection(l4[0]) {
             return CtInfo::invalid().into();
         }
@@ -1058,6 +1106,7 @@ impl<A: CtAddr> Conntrack<A> {
             pending_hash: Some(hash),
             pending_labels: 0,
             expected_nat,
+            shed: false,
         })
     }
 

@@ -54,10 +54,14 @@ pub enum DropReason {
     /// loopback or link-local (`ip6_forward`'s "security critical" check; a link-local
     /// source is answered with destination unreachable, beyond scope).
     BadSource,
+    /// A packet that would have started a connection, refused at conntrack while the
+    /// worker was overloaded (a full receive burst that also carried packets of known
+    /// connections) past the burst's `[dataplane] overload_new_per_burst`.
+    Overload,
 }
 
 impl DropReason {
-    pub const COUNT: usize = 18;
+    pub const COUNT: usize = 19;
 
     /// Every reason, in the order the counters are kept and exported.
     pub const ALL: [DropReason; DropReason::COUNT] = [
@@ -79,6 +83,7 @@ impl DropReason {
         DropReason::Ipv6Unhandled,
         DropReason::NdiscInvalid,
         DropReason::BadSource,
+        DropReason::Overload,
     ];
 
     /// The `reason` label of `nfdp_drops_total`.
@@ -102,6 +107,7 @@ impl DropReason {
             DropReason::Ipv6Unhandled => "ipv6_unhandled",
             DropReason::NdiscInvalid => "ndisc_invalid",
             DropReason::BadSource => "bad_source",
+            DropReason::Overload => "overload",
         }
     }
 

@@ -101,13 +101,17 @@ impl Pipeline {
     /// Connection tracking of an IPv6 packet raw did not exempt (after raw, as the
     /// kernel's priority -200): the verdict in `ct6`, which the rules read with its entry
     /// in `conntrack6` (`pkt.ct`, IPv4's, stays untracked).
-    fn ct_in6(&mut self, pkt: &mut Pkt, verify: bool) {
+    fn ct_in6(&mut self, pkt: &mut Pkt, verify: bool) -> Flow {
         self.ct6 = if pkt.notrack || !self.rules.ip6.needs_conntrack {
             CtInfo6::with_state(CtState::Untracked)
         } else {
             self.conntrack6
                 .packet_in(pkt.buf.data(), verify, self.now_ns)
         };
+        if self.ct6.shed {
+            return super::shed();
+        }
+        Ok(())
     }
 
     /// Confirms a new IPv6 connection as its packet leaves the hooks; `Err`: drop it.
@@ -198,7 +202,7 @@ impl Pipeline {
         self.defragment6(pkt, iif)?;
         self.gate6(pkt);
         self.run_hook(Hook::Prerouting, &[Raw], pkt)?;
-        self.ct_in6(pkt, true);
+        self.ct_in6(pkt, true)?;
         self.run_hook(Hook::Prerouting, &[Mangle], pkt)?;
         self.nat_hook6(Hook::Prerouting, Manip::Dst, pkt)
     }
@@ -309,7 +313,7 @@ impl Pipeline {
         self.defragment6(&mut pkt, IIF_OUTPUT)?;
         self.gate6(&mut pkt);
         self.run_hook(Hook::Output, &[Raw], &mut pkt)?;
-        self.ct_in6(&mut pkt, false);
+        self.ct_in6(&mut pkt, false)?;
         self.run_hook(Hook::Output, &[Mangle], &mut pkt)?;
         self.nat_hook6(Hook::Output, Manip::Dst, &mut pkt)?;
         // Re-routed when nat OUTPUT changed the destination (REDIRECT's ::1, or one of the

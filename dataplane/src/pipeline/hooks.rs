@@ -271,7 +271,7 @@ impl Pipeline {
         }
         pkt.traced = self.trace.is_some() || self.watch_hit;
         self.run_hook(Hook::Prerouting, &[TableKind::Raw], pkt)?;
-        self.ct_in(pkt, true);
+        self.ct_in(pkt, true)?;
         self.run_hook(Hook::Prerouting, &[TableKind::Mangle], pkt)?;
         self.nat_hook(Hook::Prerouting, Manip::Dst, pkt)?;
         let dst = ipv4_dst(&pkt.buf);
@@ -376,7 +376,7 @@ impl Pipeline {
         pkt.out_port = hop.map(|h| h.port);
         pkt.gateway = hop.and_then(|h| h.gateway);
         self.run_hook(Hook::Output, &[Raw], &mut pkt)?;
-        self.ct_in(&mut pkt, false);
+        self.ct_in(&mut pkt, false)?;
         self.run_hook(Hook::Output, &[Mangle], &mut pkt)?;
         self.nat_hook(Hook::Output, Manip::Dst, &mut pkt)?;
         // Re-route when mangle or nat OUTPUT changed the destination or the mark.

@@ -141,6 +141,14 @@ impl Stop {
 /// The outcome of one step of a packet's path: go on, or stop there.
 type Flow = Result<(), Stop>;
 
+/// A packet conntrack refused for the overloaded worker (`CtInfo::shed`): out of the
+/// established path's way.
+#[cold]
+#[inline(never)]
+fn shed() -> Flow {
+    Err(Stop::Drop(DropReason::Overload))
+}
+
 /// A packet on its way through the hooks.
 struct Pkt {
     /// The IP packet (no link header).
@@ -483,20 +491,52 @@ impl Pipeline {
         if !self.rules.needs_conntrack {
             return;
         }
+        self.burst_tuples_of(frames);
+        self.conntrack.prefetch_burst(&self.burst_tuples);
+    }
+
+    /// `prefetch_burst`, then whether any of the burst's frames belongs to a known
+    /// connection (either direction): the overloaded worker's admission limits only
+    /// bursts with something to protect. The lookups stop at the first hit (the first
+    /// packet, in a burst of established flows); IPv4 only, as the prefetch.
+    pub fn prefetch_burst_any_known(&mut self, frames: &[PacketBuf], now_ns: u64) -> bool {
+        if !self.rules.needs_conntrack {
+            return false;
+        }
+        self.burst_tuples_of(frames);
+        self.conntrack
+            .prefetch_burst_any_found(&self.burst_tuples, now_ns)
+    }
+
+    /// The tuples of a burst's plain Ethernet + IPv4 frames into `burst_tuples`.
+    fn burst_tuples_of(&mut self, frames: &[PacketBuf]) {
         self.burst_tuples.clear();
         for f in frames {
             let d = f.data();
-            // Plain Ethernet + IPv4 only: anything else is tracked without the head start.
+            // Anything else is tracked without the head start.
             if d.get(12..14) == Some(&[0x08, 0x00][..]) {
                 if let Some(t) = d.get(14..).and_then(Tuple::from_ip) {
                     self.burst_tuples.push(t);
                 }
             }
         }
-        self.conntrack.prefetch_burst(&self.burst_tuples);
     }
 
-    fn ct_in(&mut self, pkt: &mut Pkt, verify: bool) {
+    /// How many packets of each family may start a connection until
+    /// `lift_new_allowance`; past it they are dropped at conntrack under
+    /// `DropReason::Overload`. The worker sets it per received burst.
+    pub fn set_new_allowance(&mut self, allowance: u32) {
+        self.conntrack.set_new_allowance(Some(allowance));
+        self.conntrack6.set_new_allowance(Some(allowance));
+    }
+
+    /// Ends `set_new_allowance(given)`: returns how many packets started a connection.
+    pub fn lift_new_allowance(&mut self, given: u32) -> u32 {
+        let used = |left: Option<u32>| given.saturating_sub(left.unwrap_or(given));
+        used(self.conntrack.set_new_allowance(None)) + used(self.conntrack6.set_new_allowance(None))
+    }
+
+    fn ct_in(&mut self, pkt: &mut Pkt, verify: bool) -> Flow {
         if pkt.notrack || !self.rules.needs_conntrack {
             pkt.ct = CtInfo::untracked();
         } else {
@@ -509,10 +549,14 @@ impl Pipeline {
                 self.now_ns,
                 &mut pkt.ct,
             );
+            if pkt.ct.shed {
+                return shed();
+            }
         }
         if let Some(e) = pkt.ct.pending.as_mut() {
             e.helper = pkt.helper;
         }
+        Ok(())
     }
 
     /// Confirms a new connection as its packet leaves the hooks; `false`: drop it. The

@@ -9,7 +9,7 @@
 pub mod floods;
 pub mod harness;
 mod occupancy;
-mod synflood;
+pub mod synflood;
 
 use crate::json::Json;
 use crate::pktgen::fields::{AddrRange, AddrRange6, FlowSpec, FlowSpec6, Order, PortRange};

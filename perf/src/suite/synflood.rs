@@ -1,12 +1,17 @@
 //! S6, a SYN flood mixed into S1: S1's 10k established UDP flows through the gateway
-//! ruleset with a conntrack table of `CT_MAX` entries, measured alone, then again while
+//! ruleset with a conntrack table of `CT_MAX` entries (`Scale::suite`), measured alone, then again while
 //! SYNs from ten times `CT_MAX` distinct spoofed sources keep arriving (the table is
 //! flooded first: every one of those tuples once). The figure is the established flows'
 //! rate under the flood against their rate without it (same worker, same run), and what
 //! the flood did to the table: S1's flows are made ASSURED first (replied, then seen
 //! again past UDP's 2 s stream mark on a virtual clock), so netfilter's early_drop, which
 //! evicts unassured entries only, must leave them: none is re-created under the flood.
+//! Each poll's burst comes back full, so the worker's overload admission
+//! (`Worker::new_per_burst`) lets only that many SYNs a burst start a connection (each
+//! early-drops an unassured entry, or is refused for a full table); the others are
+//! dropped at conntrack as `overload`.
 
+use super::floods::Scale;
 use super::harness::{compile, generator, Bench, Measure, Stage, BURST, HOST_MAC, LAN_MAC};
 use super::{gateway_rules, ratio, s1_flows};
 use crate::json::Json;
@@ -27,7 +32,7 @@ pub const CT_MAX: u32 = 65_536;
 /// SYNs mixed in per burst of S1's 32 packets: a fifth of the packets are the flood.
 pub const SYNS_PER_BURST: usize = 8;
 
-/// Spoofed SYNs to a web server, each from a tuple not seen for `10 * CT_MAX` SYNs.
+/// Spoofed SYNs to a web server, each from a tuple not seen for `factor * ct_max` SYNs.
 struct SynFlood {
     flows: FlowSpec,
     next: u32,
@@ -35,7 +40,7 @@ struct SynFlood {
 }
 
 impl SynFlood {
-    fn new() -> SynFlood {
+    fn new(flows: u32) -> SynFlood {
         SynFlood {
             flows: FlowSpec {
                 src: "100.64.0.0/12".parse().expect("range"),
@@ -45,7 +50,7 @@ impl SynFlood {
                     count: 1024,
                 },
                 dport: PortRange::single(80),
-                flows: 10 * CT_MAX,
+                flows,
                 order: Order::Sequential,
             },
             next: 0,
@@ -98,21 +103,28 @@ pub(super) fn flow_entry<'a>(
 }
 
 /// For each of S1's flows: its connection's start time and whether it is ASSURED.
-fn s1_connections(worker: &Worker) -> Vec<Option<(u64, bool)>> {
+fn s1_connections(worker: &Worker, flows: &FlowSpec) -> Vec<Option<(u64, bool)>> {
     let ct = worker.pipeline.conntrack();
-    let flows = s1_flows(0, 1);
     (0..flows.flows)
         .map(|i| {
-            let e = flow_entry(ct, &flows, i)?;
+            let e = flow_entry(ct, flows, i)?;
             Some((e.start_ns, e.status & status::ASSURED != 0))
         })
         .collect()
 }
 
 pub(super) fn s6(bench: &Bench, secs: f64) -> Json {
+    run(bench, &Scale::suite(secs))
+}
+
+/// S6 at scale `sc` (`Scale::suite`: the table of `CT_MAX`, S1's 10k flows, ten times
+/// the table in SYNs first; `Scale::test` for the tests: the counters, never a rate).
+pub fn run(bench: &Bench, sc: &Scale) -> Json {
+    let (ct_max, secs) = (sc.ct_max, sc.secs);
+    let s1 = s1_flows(0, sc.s1_div);
     let rules = Arc::new(compile(&gateway_rules("")).expect("gateway rules"));
     let ct = CtConfig {
-        max: CT_MAX,
+        max: ct_max,
         ..CtConfig::default()
     };
     let mut lane = bench.lane(0);
@@ -122,7 +134,7 @@ pub(super) fn s6(bench: &Bench, secs: f64) -> Json {
     // worker read S1's 32 and the generator's receive drained the SYNs from lan0's
     // ring, so none reached the worker while S6 measured.
     let mut worker = Worker::new(p, 0, BURST + SYNS_PER_BURST, 2);
-    let mut gen = generator(s1_flows(0, 1));
+    let mut gen = generator(s1.clone());
     let mut rxc = RxCounter::new(gen.flows());
     // A virtual clock (1 us a burst), so that S1's flows can be long-lived: replied, then
     // seen again 3 s later, past UDP's 2 s stream mark, they are ASSURED as a real
@@ -138,7 +150,7 @@ pub(super) fn s6(bench: &Bench, secs: f64) -> Json {
         lane.drain(&mut rxc, 0);
     }
     let assured_early_drops = worker.pipeline.conntrack().stats().early_drop;
-    let s1_before = s1_connections(&worker);
+    let s1_before = s1_connections(&worker, &s1);
     assert!(
         s1_before
             .iter()
@@ -148,7 +160,7 @@ pub(super) fn s6(bench: &Bench, secs: f64) -> Json {
     let calm = lane.measure(&mut gen, &mut rxc, &mut Stage::Worker(&mut worker), secs);
 
     // The flood alone first: every one of its tuples once, through the worker.
-    let mut flood = SynFlood::new();
+    let mut flood = SynFlood::new(sc.flood_factor * ct_max);
     while flood.sent < u64::from(flood.flows.flows) {
         flood.send(&mut lane.lan, BURST);
         lane.forward(&mut Stage::Worker(&mut worker));
@@ -157,6 +169,7 @@ pub(super) fn s6(bench: &Bench, secs: f64) -> Json {
     }
     let flooded = flood.sent;
     let stats0 = worker.pipeline.conntrack().stats().clone();
+    let overload0 = worker.pipeline.stats().drops[DropReason::Overload];
     let stormy = lane.measure_mixed(
         &mut gen,
         &mut rxc,
@@ -166,7 +179,7 @@ pub(super) fn s6(bench: &Bench, secs: f64) -> Json {
     );
     let stats = worker.pipeline.conntrack().stats().clone();
     let pstats = worker.pipeline.stats();
-    let s1_after = s1_connections(&worker);
+    let s1_after = s1_connections(&worker, &s1);
     // S1's flows whose connection is not the one they had before the flood.
     let s1_new = s1_before
         .iter()
@@ -178,9 +191,9 @@ pub(super) fn s6(bench: &Bench, secs: f64) -> Json {
     let keep = ratio(established(&stormy), established(&calm));
 
     println!(
-        "\nS6 SYN flood mixed into S1: conntrack max {CT_MAX}, {} spoofed SYNs first ({}x max), then {SYNS_PER_BURST} SYNs per {BURST} S1 packets",
+        "\nS6 SYN flood mixed into S1: conntrack max {ct_max}, {} spoofed SYNs first ({}x max), then {SYNS_PER_BURST} SYNs per {BURST} S1 packets",
         flooded,
-        flooded / u64::from(CT_MAX)
+        flooded / u64::from(ct_max)
     );
     for (what, m) in [("S1 alone", &calm), ("S1 under the flood", &stormy)] {
         println!(
@@ -190,16 +203,19 @@ pub(super) fn s6(bench: &Bench, secs: f64) -> Json {
             m.lost
         );
     }
+    let overload = pstats.drops[DropReason::Overload] - overload0;
     println!(
-        "  established rate kept: {:.1}%; S1 flows re-created under the flood: {s1_new}; table {} of {CT_MAX}; early drops {}, table full {}, conntrack drops {}",
+        "  established rate kept: {:.1}%; S1 flows re-created under the flood: {s1_new}; table {} of {ct_max}; early drops {}, table full {}, conntrack drops {}; under the flood: {} SYNs, {} shed (overload drops)",
         100.0 * keep,
         worker.pipeline.conntrack().len(),
         stats.early_drop - assured_early_drops,
         stats.table_full,
-        pstats.drops[DropReason::Conntrack]
+        pstats.drops[DropReason::Conntrack],
+        flood.sent - flooded,
+        overload
     );
     Json::obj([
-        ("ct_max", Json::from(u64::from(CT_MAX))),
+        ("ct_max", Json::from(u64::from(ct_max))),
         ("flood_syns_first", Json::from(flooded)),
         ("syns_per_burst", Json::from(SYNS_PER_BURST as u64)),
         ("mpps_alone", Json::from(established(&calm))),
@@ -213,6 +229,11 @@ pub(super) fn s6(bench: &Bench, secs: f64) -> Json {
             "early_drops_during_measure",
             Json::from(stats.early_drop - stats0.early_drop),
         ),
+        (
+            "table_full_during_measure",
+            Json::from(stats.table_full - stats0.table_full),
+        ),
+        ("overload_drops_during_measure", Json::from(overload)),
         ("table_full_total", Json::from(stats.table_full)),
         (
             "conntrack_drops_total",

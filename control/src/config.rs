@@ -185,7 +185,8 @@ pub struct Config {
     /// light and polls flat out under load.
     pub max_sleep_us: u32,
     /// `[dataplane] overload_new_per_burst`: on average how many packets of a full
-    /// receive burst (the worker is not keeping up) that also carries packets of known
+    /// receive burst, after `OVERLOAD_AFTER` in a row from its port (the worker is not
+    /// keeping up), that also carries packets of known
     /// connections may start a connection (a fraction spreads over bursts: 0.5 is one
     /// every other burst); conntrack drops the rest (`overload` drops) before they cost
     /// the rules, NAT and the table anything. 0 turns this admission off. Range

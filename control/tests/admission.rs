@@ -6,7 +6,7 @@ mod support;
 
 use dataplane::pipeline::DropReason;
 use dataplane::port::{MacAddr, MemPort, Port, PortId};
-use dataplane::worker::Worker;
+use dataplane::worker::{Worker, OVERLOAD_AFTER};
 use support::frames::{from_lan, tcp, udp, SYN};
 use support::pipeline::pipeline;
 use support::{lan_wan_config, HOST, LAN_MAC, WAN_MAC};
@@ -52,6 +52,16 @@ impl Rig {
         let mut ports: [&mut dyn Port; 2] = [&mut self.lan, &mut self.wan];
         assert_eq!(self.worker.poll(&mut ports, now_ns), frames.len());
         self.wan.take_tx(0).len()
+    }
+
+    /// Full bursts of the known flows (the first 10) until the next full burst from
+    /// lan0 is the `OVERLOAD_AFTER`th in a row: the one that is limited.
+    fn fall_behind(&mut self) {
+        let frames: Vec<_> = (0..BURST as u16).map(|i| flow(i % 10)).collect();
+        for _ in 1..OVERLOAD_AFTER {
+            assert_eq!(self.burst(&frames), BURST);
+        }
+        assert_eq!(self.shed(), 0);
     }
 
     fn entries(&self) -> usize {
@@ -100,6 +110,7 @@ fn mixed(known: u16, syns: u16, notrack: u16) -> Vec<Vec<u8>> {
 #[test]
 fn a_full_burst_with_known_flows_admits_only_the_allowance() {
     let mut rig = with_known(Some(f64::from(ALLOWANCE)), 10);
+    rig.fall_behind();
     let frames = mixed(10, 5, 1);
     assert_eq!(frames.len(), BURST);
     let out = rig.burst(&frames);
@@ -126,6 +137,7 @@ fn a_full_burst_with_known_flows_admits_only_the_allowance() {
 #[test]
 fn a_burst_that_is_not_full_admits_every_new_connection() {
     let mut rig = with_known(Some(f64::from(ALLOWANCE)), 10);
+    rig.fall_behind();
     let frames = mixed(8, 5, 0);
     assert!(frames.len() < BURST);
     assert_eq!(rig.burst(&frames), 13);
@@ -136,6 +148,7 @@ fn a_burst_that_is_not_full_admits_every_new_connection() {
 #[test]
 fn a_full_burst_of_new_connections_only_is_not_limited() {
     let mut rig = with_known(Some(f64::from(ALLOWANCE)), 10);
+    rig.fall_behind();
     let frames: Vec<_> = (0..BURST as u16).map(|i| syn(i, 80)).collect();
     assert_eq!(rig.burst(&frames), BURST);
     assert_eq!(rig.entries(), 10 + BURST);
@@ -145,6 +158,7 @@ fn a_full_burst_of_new_connections_only_is_not_limited() {
 #[test]
 fn admission_off_admits_every_new_connection() {
     let mut rig = with_known(None, 10);
+    rig.fall_behind();
     let frames = mixed(10, 5, 1);
     assert_eq!(frames.len(), BURST);
     assert_eq!(rig.burst(&frames), BURST);
@@ -155,6 +169,7 @@ fn admission_off_admits_every_new_connection() {
 #[test]
 fn a_fraction_spreads_over_bursts() {
     let mut rig = with_known(Some(0.5), 10);
+    rig.fall_behind();
     let frames = mixed(10, 5, 1);
     let mut out = 0;
     for _ in 0..4 {
@@ -171,10 +186,33 @@ fn a_fraction_spreads_over_bursts() {
 #[test]
 fn connections_timed_out_but_not_reaped_are_not_known() {
     let mut rig = with_known(Some(f64::from(ALLOWANCE)), 10);
+    rig.fall_behind();
     // Past the unreplied UDP timeout (30 s): the known flows' packets start new
     // connections, so the burst is all new and nothing is limited.
     let later = T0 + 31_000_000_000;
     let frames = mixed(10, 5, 1);
     assert_eq!(rig.burst_at(&frames, later), BURST);
     assert_eq!(rig.shed(), 0);
+}
+
+#[test]
+fn a_short_run_of_full_bursts_is_not_limited() {
+    // A burst of traffic fills a few bursts without the worker falling behind: their
+    // new connections all start (no SYN waits for its retransmission).
+    let mut rig = with_known(Some(f64::from(ALLOWANCE)), 10);
+    let mut syns = 0;
+    for round in 0..2u16 {
+        for b in 1..OVERLOAD_AFTER {
+            let frames: Vec<_> = (0..BURST as u16 - 4)
+                .map(|i| flow(i % 10))
+                .chain((0..4).map(|i| syn(1000 * round + 10 * b + i, 80)))
+                .collect();
+            assert_eq!(rig.burst(&frames), BURST, "round {round}, burst {b}");
+            syns += 4;
+        }
+        // One burst that is not full: the run starts again.
+        assert_eq!(rig.burst(&[flow(0)]), 1);
+    }
+    assert_eq!(rig.shed(), 0);
+    assert_eq!(rig.entries(), 10 + syns);
 }

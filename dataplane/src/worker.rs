@@ -7,13 +7,16 @@
 //! worker that owns its connection (`Pipeline::owner_of`): frames of other workers are
 //! pushed to their inboxes, and each pass starts with this worker's inbox.
 //!
-//! Overload admission (`set_new_per_burst`): a receive burst that came back full means
-//! the ring holds more than the worker takes per pass. When such a burst also carries
+//! Overload admission (`set_new_per_burst`): receive bursts that keep coming back full
+//! (`OVERLOAD_AFTER` in a row from one port) mean the ring holds more than the worker
+//! takes per pass, for longer than a traffic burst lasts. When such a burst also carries
 //! packets of known connections (looked up with the burst's prefetch), only a budget of
 //! its packets (on average the rate set) may start a connection; conntrack drops the
 //! rest right after their lookup missed (`DropReason::Overload`), so a flood of new
-//! connections cannot take the established flows' time. Bursts that are not full,
-//! all-new bursts and frames handed over by other workers are not limited.
+//! connections cannot take the established flows' time. Bursts that are not full, the
+//! first full ones of a run (a short burst of traffic is not overload: its new
+//! connections must not wait for a SYN retransmission), all-new bursts and frames
+//! handed over by other workers are not limited.
 
 use crate::handoff::{Handed, Handoff};
 use crate::pipeline::owner::{is_arp_reply, is_neighbor_advert};
@@ -31,17 +34,24 @@ pub const TX_RETRIES: usize = 4;
 /// 12); the shed packets' own cost (rx, parse, the missed lookup) bounds it.
 pub const NEW_PER_BURST_DEFAULT: f64 = 0.125;
 
+/// Full receive bursts in a row from one port before its bursts are limited: a short
+/// burst of traffic (a TSO-sized flight of segments is one or two bursts) fills a burst
+/// or two without the worker falling behind.
+pub const OVERLOAD_AFTER: u16 = 8;
+
 /// A connection in `Admission`'s fixed point.
 const CREDIT_ONE: u32 = 256;
 
 /// Overload admission's rate and what is saved of it.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 struct Admission {
     /// New connections per full burst, in 1/256.
     per_burst: u32,
     /// Not yet spent: grows by `per_burst` each limited burst, up to one burst's rate or
     /// one connection, whichever is more.
     credit: u32,
+    /// Per port (by `PortId` index): full bursts in a row, up to `OVERLOAD_AFTER`.
+    full_runs: Vec<u16>,
 }
 
 pub struct Worker {
@@ -101,9 +111,11 @@ impl Worker {
     /// packets of known connections may start a connection (fractions spread over
     /// bursts: 0.5 is one every other burst); `None`: no limit.
     pub fn set_new_per_burst(&mut self, per_burst: Option<f64>) {
+        let ports = self.tx.len();
         self.admission = per_burst.map(|r| Admission {
             per_burst: (r.max(0.0) * f64::from(CREDIT_ONE)).round() as u32,
             credit: 0,
+            full_runs: vec![0; ports],
         });
     }
 
@@ -126,7 +138,7 @@ impl Worker {
             let n = port.rx_burst(self.queue, &mut self.rx, self.burst);
             received += n;
             let in_port = port.id();
-            let allowance = self.admit_burst(n, now_ns);
+            let allowance = self.admit_burst(in_port, n, now_ns);
             let mut rx = std::mem::take(&mut self.rx);
             for buf in rx.drain(..) {
                 self.steer(in_port, buf, now_ns);
@@ -181,11 +193,23 @@ impl Worker {
     }
 
     /// Starts the burst's conntrack lookups, and limits the connections it may start
-    /// when it came back full (`n` of `burst`) with packets of known connections in it:
-    /// returns the allowance given (the caller lifts it after the burst).
-    fn admit_burst(&mut self, n: usize, now_ns: u64) -> Option<u32> {
+    /// when `port`'s bursts have come back full (`n` of `burst`) `OVERLOAD_AFTER` times
+    /// in a row and this one has packets of known connections in it: returns the
+    /// allowance given (the caller lifts it after the burst).
+    fn admit_burst(&mut self, port: PortId, n: usize, now_ns: u64) -> Option<u32> {
+        let overloaded = self.admission.as_mut().is_some_and(|a| {
+            let Some(run) = a.full_runs.get_mut(usize::from(port.0)) else {
+                return false;
+            };
+            *run = if n == self.burst {
+                (*run + 1).min(OVERLOAD_AFTER)
+            } else {
+                0
+            };
+            *run == OVERLOAD_AFTER
+        });
         match self.admission.as_mut() {
-            Some(a) if n == self.burst => {
+            Some(a) if overloaded => {
                 if !self.pipeline.prefetch_burst_any_known(&self.rx, now_ns) {
                     return None;
                 }

@@ -841,11 +841,20 @@ fn lookup_burst_answers_as_lookup_on_a_full_index() {
         tuples.push(t);
         tuples.push(t.invert().unwrap());
     }
+    let want = burst_answers_as_single_lookups(&mut ct, &tuples);
+    assert_eq!(want.iter().filter(|x| x.is_some()).count(), 24_000);
+}
+
+/// `lookup_burst` over `tuples`, checked against one `lookup` each; returns the answers.
+fn burst_answers_as_single_lookups(
+    ct: &mut Conntrack,
+    tuples: &[Tuple],
+) -> Vec<Option<(u32, bool)>> {
     let mut out = vec![None; tuples.len()];
-    ct.lookup_burst(&tuples, &mut out);
+    ct.lookup_burst(tuples, &mut out);
     let want: Vec<_> = tuples.iter().map(|t| ct.lookup(t)).collect();
     assert_eq!(out, want);
-    assert_eq!(want.iter().filter(|x| x.is_some()).count(), 24_000);
+    want
 }
 
 /// A burst lookup answers as single lookups do, for both directions, misses, and
@@ -884,10 +893,7 @@ fn lookup_burst_answers_as_lookup() {
             tuples.push(t.invert().unwrap());
         }
     }
-    let mut out = vec![None; tuples.len()];
-    ct.lookup_burst(&tuples, &mut out);
-    let want: Vec<_> = tuples.iter().map(|t| ct.lookup(t)).collect();
-    assert_eq!(out, want);
+    let want = burst_answers_as_single_lookups(&mut ct, &tuples);
     let hits = want.iter().filter(|x| x.is_some()).count();
     assert_eq!(hits, 2 * ct.len());
     assert!(ct.len() > 500 && ct.stats().expired > 0, "{}", ct.len());

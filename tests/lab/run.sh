@@ -349,7 +349,7 @@ want=$(tr ',' '\n' <<<"${LAB_WORKERS:-1}" | wc -l)
 
 say "metrics (GET $METRICS/metrics)"
 in_ns r curl -sS --max-time 5 "$METRICS/metrics" >"$WORK/metrics.txt" || fail "GET /metrics"
-grep -E '^nfdp_(build_info|port_receive_packets_total|conntrack_entries|worker_busy_ratio|worker_handoffs_total|ruleset_generation|rule_packets_total\{table="nat")' "$WORK/metrics.txt" | sed 's/^/  /'
+grep -E '^nfdp_(build_info|port_receive_packets_total|conntrack_entries|worker_busy_ratio|worker_handoffs_total|ruleset_generation|rule_packets_total\{table="nat"|drops_total\{reason="overload")' "$WORK/metrics.txt" | sed 's/^/  /'
 grep -qE '^nfdp_port_receive_packets_total\{port="lan0"\} [1-9]' "$WORK/metrics.txt" && ok "port counters exported" || fail "no lan0 rx packets in /metrics"
 grep -qE '^nfdp_rule_packets_total\{table="nat",chain="POSTROUTING",rule="1"\} [1-9]' "$WORK/metrics.txt" \
   && ok "per-rule counters exported (nat POSTROUTING rule 1, MASQUERADE)" || fail "no MASQUERADE rule counter in /metrics"

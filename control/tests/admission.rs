@@ -7,7 +7,7 @@ mod support;
 use dataplane::pipeline::DropReason;
 use dataplane::port::{MacAddr, MemPort, Port, PortId};
 use dataplane::worker::{Worker, OVERLOAD_AFTER};
-use support::frames::{from_lan, tcp, udp, SYN};
+use support::frames::{from_lan, icmp_echo, tcp, udp, SYN};
 use support::pipeline::pipeline;
 use support::{lan_wan_config, HOST, LAN_MAC, WAN_MAC};
 
@@ -215,4 +215,27 @@ fn a_short_run_of_full_bursts_is_not_limited() {
     }
     assert_eq!(rig.shed(), 0);
     assert_eq!(rig.entries(), 10 + syns);
+}
+
+#[test]
+fn packets_that_cannot_start_a_connection_stay_invalid_under_overload() {
+    // Echo replies and RSTs of no connection are INVALID whatever the load: they use
+    // none of the allowance, are not shed, and the rules see them (here dropped by
+    // `--ctstate INVALID -j DROP`).
+    let mut rig = with_known(Some(f64::from(ALLOWANCE)), 10);
+    rig.fall_behind();
+    let invalid0 = rig.worker.pipeline.conntrack().stats().invalid;
+    let mut frames: Vec<_> = (0..10).map(flow).collect();
+    frames.extend((0..2).map(|i| from_lan(&icmp_echo(HOST, SERVER, 0, 7, i))));
+    frames.extend((0..2).map(|i| from_lan(&tcp(HOST, SERVER, 41_000 + i, 80, 0x04, 1, 0))));
+    frames.extend((0..2).map(|i| syn(i, 80)));
+    assert_eq!(frames.len(), BURST);
+    // The known flows and both SYNs (within the allowance of 3).
+    assert_eq!(rig.burst(&frames), 12);
+    assert_eq!(rig.shed(), 0);
+    assert_eq!(rig.entries(), 12);
+    assert_eq!(
+        rig.worker.pipeline.conntrack().stats().invalid - invalid0,
+        4
+    );
 }

@@ -1037,6 +1037,24 @@ impl<A: CtAddr> Conntrack<A> {
         let Some(reply_t) = t.invert() else {
             return CtInfo::invalid().into();
         };
+        if t.proto == A::ICMP_PROTO && !A::icmp_starts_connection(l4[0]) {
+            return CtInfo::invalid().into();
+        }
+        // A TCP segment that cannot open a connection is INVALID whatever the load.
+        let tcp_open = if t.proto == 6 {
+            let Some(seg) = tcp::Segment::parse(l4) else {
+                return CtInfo::invalid().into();
+            };
+            match tcp::transition(false, tcp::SegKind::of(l4[13]), TcpState::None) {
+                tcp::Transition::To(TcpState::SynSent) => Some((seg, true)),
+                tcp::Transition::To(_) if self.cfg.tcp_loose => Some((seg, false)),
+                _ => return CtInfo::invalid().into(),
+            }
+        } else {
+            None
+        };
+        // Past an overloaded worker's allowance: refused before anything is built. Only
+        // packets that would start a connection count (INVALID ones stay INVALID).
         if let Some(left) = self.new_allowance.as_mut() {
             if *left == 0 {
                 return CtInfo {
@@ -1046,9 +1064,6 @@ impl<A: CtAddr> Conntrack<A> {
                 .into();
             }
             *left -= 1;
-        }
-        if t.proto == A::ICMP_PROTO && !A::icmp_starts_connection(l4[0]) {
-            return CtInfo::invalid().into();
         }
         let mut e = ConnEntry {
             orig: t,
@@ -1068,18 +1083,8 @@ impl<A: CtAddr> Conntrack<A> {
             },
         };
         let mut x = tcp::TcpTrack::default();
-        if t.proto == 6 {
-            let kind = tcp::SegKind::of(l4[13]);
-            let Some(seg) = tcp::Segment::parse(l4) else {
-                return CtInfo::invalid().into();
-            };
-            match tcp::transition(false, kind, TcpState::None) {
-                tcp::Transition::To(TcpState::SynSent) => tcp::init_window(&mut x.win, &seg, true),
-                tcp::Transition::To(_) if self.cfg.tcp_loose => {
-                    tcp::init_window(&mut x.win, &seg, false)
-                }
-                _ => return CtInfo::invalid().into(),
-            }
+        if let Some((seg, syn)) = tcp_open {
+            tcp::init_window(&mut x.win, &seg, syn);
         }
         // A connection a helper announced is RELATED to its master.
         let mut expected_nat = None;

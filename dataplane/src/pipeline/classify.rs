@@ -72,6 +72,11 @@ pub const FIELDS: usize = 6;
 /// Above this many tuples in a chain, prefix lengths are rounded down (see the module
 /// doc): it bounds the hash probes of a packet.
 pub const MAX_TUPLES: usize = 32;
+/// Slot tables above this many bytes are prefetched a burst ahead (`worth_prefetching`):
+/// smaller ones stay in a core's L2 between packets.
+const PREFETCH_SLOT_BYTES: usize = 512 << 10;
+/// The tuples a burst prefetch hashes per packet (the first, in rule order).
+const PREFETCH_TUPLES: usize = 2;
 /// Port sets up to this size are expanded into exact keys; larger ones are a wildcard.
 const MAX_PORTS: u32 = 16;
 /// Interface names matching up to this many ports are expanded into exact keys.
@@ -646,6 +651,63 @@ impl ChainIndex {
             }
         }
         (best != u32::MAX).then_some(best as usize)
+    }
+
+    /// Whether `prefetch` pays for its hashing: the slot table outgrows a core's L2, so
+    /// a packet's probe would otherwise wait on a miss (50,000 rules: 4 MiB of slots).
+    pub fn worth_prefetching(&self) -> bool {
+        self.slots.len() * size_of::<Slot>() > PREFETCH_SLOT_BYTES
+    }
+
+    /// The masked probe key of tuple `id` for a packet whose interfaces are not known
+    /// yet (a received burst, before routing): `None` for a tuple that tests an
+    /// interface or cannot hold the key.
+    fn burst_key(&self, id: usize, packed: &Key) -> Option<Key> {
+        let t = self.tuples.get(id)?;
+        if t.mask[4] != 0 {
+            return None;
+        }
+        let mut key = *packed;
+        for (k, m) in key.iter_mut().zip(&t.mask) {
+            *k &= m;
+        }
+        if t.keys & key_bit(&key) == 0 {
+            return None;
+        }
+        key[0] = id as u32;
+        Some(key)
+    }
+
+    /// Hints the home slots the lookup of `keys` will probe first (the first
+    /// `PREFETCH_TUPLES` tuples that test no interface), so that a burst's misses are in
+    /// flight together. A hint: no result changes.
+    pub fn prefetch(&self, keys: &Keys) {
+        if !keys.1 {
+            return;
+        }
+        let packed = pack(keys);
+        for id in 0..self.tuples.len().min(PREFETCH_TUPLES) {
+            if let Some(key) = self.burst_key(id, &packed) {
+                memhint::prefetch_read(&self.slots[hash(&key, self.shift)]);
+            }
+        }
+    }
+
+    /// The likely first candidate of a packet with `keys` (its first tuple that tests no
+    /// interface and holds the key), for prefetching that rule; not necessarily the
+    /// traversal's first candidate.
+    pub fn likely_candidate(&self, keys: &Keys) -> Option<usize> {
+        if !keys.1 {
+            return None;
+        }
+        let packed = pack(keys);
+        (0..self.tuples.len().min(PREFETCH_TUPLES)).find_map(|id| {
+            let key = self.burst_key(id, &packed)?;
+            match self.lookup(&key)? {
+                Head::One(r) => Some(r as usize),
+                Head::List(start, _) => self.pool.get(start as usize).map(|r| *r as usize),
+            }
+        })
     }
 
     /// The rules of a key.

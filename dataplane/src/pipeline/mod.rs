@@ -295,6 +295,9 @@ pub struct Pipeline {
     scratch: Option<Box<traverse::Scratch>>,
     /// A received burst's conntrack tuples (`prefetch_burst`), kept between bursts.
     burst_tuples: Vec<Tuple>,
+    /// A received burst's classifier keys and likely first candidates
+    /// (`prefetch_forward_rules`), kept between bursts.
+    burst_keys: Vec<(classify::Keys, u32)>,
     ident: u16,
     rng: u64,
     now_ns: u64,
@@ -372,6 +375,7 @@ impl Pipeline {
             icmp_limit: icmp_limit::IcmpRateLimit::default(),
             scratch: Some(Box::default()),
             burst_tuples: Vec::new(),
+            burst_keys: Vec::new(),
             ident: 1,
             rng: 0x9e37_79b9_7f4a_7c15,
             now_ns: 0,
@@ -488,6 +492,7 @@ impl Pipeline {
     /// index slots and entries are fetched together, so their cache misses overlap
     /// instead of stalling each packet in turn (the burst stage of the fast path).
     pub fn prefetch_burst(&mut self, frames: &[PacketBuf]) {
+        self.prefetch_forward_rules(frames);
         if !self.rules.needs_conntrack {
             return;
         }
@@ -500,12 +505,58 @@ impl Pipeline {
     /// bursts with something to protect. The lookups stop at the first hit (the first
     /// packet, in a burst of established flows); IPv4 only, as the prefetch.
     pub fn prefetch_burst_any_known(&mut self, frames: &[PacketBuf], now_ns: u64) -> bool {
+        self.prefetch_forward_rules(frames);
         if !self.rules.needs_conntrack {
             return false;
         }
         self.burst_tuples_of(frames);
         self.conntrack
             .prefetch_burst_any_found(&self.burst_tuples, now_ns)
+    }
+
+    /// Where filter FORWARD's classifier is too large to stay in cache (tens of
+    /// thousands of rules), the burst stage of its lookups: hash every IPv4 frame's keys
+    /// and prefetch the index slots, then, those read, prefetch the likely candidate
+    /// rules, then their counters; so a burst's misses overlap instead of each packet
+    /// waiting on three in turn. Hints only: the traversal decides as before.
+    fn prefetch_forward_rules(&mut self, frames: &[PacketBuf]) {
+        let Some(chain) = self.rules.tables[TableKind::Filter as usize]
+            .as_ref()
+            .and_then(|t| t.entry(Hook::Forward))
+        else {
+            return;
+        };
+        let Some(ix) = chain.index.as_ref().filter(|ix| ix.worth_prefetching()) else {
+            return;
+        };
+        self.burst_keys.clear();
+        for f in frames {
+            let d = f.data();
+            if d.get(12..14) == Some(&[0x08, 0x00][..]) {
+                if let Some(ip) = d.get(14..) {
+                    // Interfaces unknown before routing: tuples testing them are left out.
+                    let keys = classify::packet_keys(ip, None, None);
+                    ix.prefetch(&keys);
+                    self.burst_keys.push((keys, u32::MAX));
+                }
+            }
+        }
+        for (keys, rule) in self.burst_keys.iter_mut() {
+            if let Some(r) = ix.likely_candidate(keys) {
+                if let Some(cr) = chain.rules.get(r) {
+                    memhint::prefetch_read(&cr.slot);
+                    memhint::prefetch_read(&cr.action);
+                    *rule = r as u32;
+                }
+            }
+        }
+        for &(_, rule) in &self.burst_keys {
+            if let Some(cr) = chain.rules.get(rule as usize) {
+                if let Some(c) = self.counters.get(cr.slot as usize) {
+                    memhint::prefetch_read(c);
+                }
+            }
+        }
     }
 
     /// The tuples of a burst's plain Ethernet + IPv4 frames into `burst_tuples`.

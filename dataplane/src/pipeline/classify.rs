@@ -74,9 +74,7 @@ pub const FIELDS: usize = 6;
 pub const MAX_TUPLES: usize = 32;
 /// Slot tables above this many bytes are prefetched a burst ahead (`worth_prefetching`):
 /// smaller ones stay in a core's L2 between packets.
-const PREFETCH_SLOT_BYTES: usize = 512 << 10;
-/// The tuples a burst prefetch hashes per packet (the first, in rule order).
-const PREFETCH_TUPLES: usize = 2;
+const PREFETCH_SLOT_BYTES: usize = 2 << 20;
 /// Port sets up to this size are expanded into exact keys; larger ones are a wildcard.
 const MAX_PORTS: u32 = 16;
 /// Interface names matching up to this many ports are expanded into exact keys.
@@ -129,6 +127,14 @@ fn key_bit(key: &Key) -> u64 {
 /// the last: a filter that never misses a key that is there.
 fn iface_bit(key: u32) -> u64 {
     1 << (key & 0xffff).min(63)
+}
+
+/// A packet's probe into one tuple, for the burst stage (`ChainIndex::burst_probe`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Probe {
+    key: Key,
+    /// The key's home slot.
+    slot: u32,
 }
 
 /// 32 bytes, aligned: a probe reads one cache line, never two.
@@ -653,21 +659,25 @@ impl ChainIndex {
         (best != u32::MAX).then_some(best as usize)
     }
 
-    /// Whether `prefetch` pays for its hashing: the slot table outgrows a core's L2, so
-    /// a packet's probe would otherwise wait on a miss (50,000 rules: 4 MiB of slots).
+    /// Whether a burst prefetch (`burst_probe`) pays for its hashing: the slot table
+    /// outgrows a core's L2, so a packet's probe would otherwise wait on a miss (50,000
+    /// rules: 4 MiB of slots).
     pub fn worth_prefetching(&self) -> bool {
         self.slots.len() * size_of::<Slot>() > PREFETCH_SLOT_BYTES
     }
 
-    /// The masked probe key of tuple `id` for a packet whose interfaces are not known
-    /// yet (a received burst, before routing): `None` for a tuple that tests an
-    /// interface or cannot hold the key.
-    fn burst_key(&self, id: usize, packed: &Key) -> Option<Key> {
-        let t = self.tuples.get(id)?;
-        if t.mask[4] != 0 {
+    /// The probe of a packet with `keys` into its first tuple that tests no interface
+    /// (a received burst's interfaces are not known before routing), its home slot
+    /// prefetched; `None` when no such tuple can hold the key. A hint for the burst
+    /// stage: the traversal looks its candidates up as before.
+    pub fn burst_probe(&self, keys: &Keys) -> Option<Probe> {
+        if !keys.1 {
             return None;
         }
-        let mut key = *packed;
+        let packed = pack(keys);
+        let id = self.tuples.iter().position(|t| t.mask[4] == 0)?;
+        let t = &self.tuples[id];
+        let mut key = packed;
         for (k, m) in key.iter_mut().zip(&t.mask) {
             *k &= m;
         }
@@ -675,45 +685,31 @@ impl ChainIndex {
             return None;
         }
         key[0] = id as u32;
-        Some(key)
-    }
-
-    /// Hints the home slots the lookup of `keys` will probe first (the first
-    /// `PREFETCH_TUPLES` tuples that test no interface), so that a burst's misses are in
-    /// flight together. A hint: no result changes.
-    pub fn prefetch(&self, keys: &Keys) {
-        if !keys.1 {
-            return;
-        }
-        let packed = pack(keys);
-        for id in 0..self.tuples.len().min(PREFETCH_TUPLES) {
-            if let Some(key) = self.burst_key(id, &packed) {
-                memhint::prefetch_read(&self.slots[hash(&key, self.shift)]);
-            }
-        }
-    }
-
-    /// The likely first candidate of a packet with `keys` (its first tuple that tests no
-    /// interface and holds the key), for prefetching that rule; not necessarily the
-    /// traversal's first candidate.
-    pub fn likely_candidate(&self, keys: &Keys) -> Option<usize> {
-        if !keys.1 {
-            return None;
-        }
-        let packed = pack(keys);
-        (0..self.tuples.len().min(PREFETCH_TUPLES)).find_map(|id| {
-            let key = self.burst_key(id, &packed)?;
-            match self.lookup(&key)? {
-                Head::One(r) => Some(r as usize),
-                Head::List(start, _) => self.pool.get(start as usize).map(|r| *r as usize),
-            }
+        let slot = hash(&key, self.shift);
+        memhint::prefetch_read(&self.slots[slot]);
+        Some(Probe {
+            key,
+            slot: slot as u32,
         })
+    }
+
+    /// The first rule `probe` finds (its slot read by now), to prefetch: the packet's
+    /// likely first candidate, not necessarily the traversal's.
+    pub fn probe_rule(&self, probe: &Probe) -> Option<usize> {
+        match self.lookup_from(&probe.key, probe.slot as usize)? {
+            Head::One(r) => Some(r as usize),
+            Head::List(start, _) => self.pool.get(start as usize).map(|r| *r as usize),
+        }
     }
 
     /// The rules of a key.
     fn lookup(&self, key: &Key) -> Option<Head> {
+        self.lookup_from(key, hash(key, self.shift))
+    }
+
+    /// `lookup` from the key's home slot `i`.
+    fn lookup_from(&self, key: &Key, mut i: usize) -> Option<Head> {
         let mask = self.slots.len() - 1;
-        let mut i = hash(key, self.shift);
         loop {
             let s = &self.slots[i];
             if s.len == 0 {

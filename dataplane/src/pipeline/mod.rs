@@ -295,9 +295,9 @@ pub struct Pipeline {
     scratch: Option<Box<traverse::Scratch>>,
     /// A received burst's conntrack tuples (`prefetch_burst`), kept between bursts.
     burst_tuples: Vec<Tuple>,
-    /// A received burst's classifier keys and likely first candidates
+    /// A received burst's classifier probes and likely first candidates
     /// (`prefetch_forward_rules`), kept between bursts.
-    burst_keys: Vec<(classify::Keys, u32)>,
+    burst_probes: Vec<(classify::Probe, u32)>,
     ident: u16,
     rng: u64,
     now_ns: u64,
@@ -375,7 +375,7 @@ impl Pipeline {
             icmp_limit: icmp_limit::IcmpRateLimit::default(),
             scratch: Some(Box::default()),
             burst_tuples: Vec::new(),
-            burst_keys: Vec::new(),
+            burst_probes: Vec::new(),
             ident: 1,
             rng: 0x9e37_79b9_7f4a_7c15,
             now_ns: 0,
@@ -529,20 +529,23 @@ impl Pipeline {
         let Some(ix) = chain.index.as_ref().filter(|ix| ix.worth_prefetching()) else {
             return;
         };
-        self.burst_keys.clear();
+        self.burst_probes.clear();
         for f in frames {
             let d = f.data();
-            if d.get(12..14) == Some(&[0x08, 0x00][..]) {
-                if let Some(ip) = d.get(14..) {
-                    // Interfaces unknown before routing: tuples testing them are left out.
-                    let keys = classify::packet_keys(ip, None, None);
-                    ix.prefetch(&keys);
-                    self.burst_keys.push((keys, u32::MAX));
-                }
+            if d.get(12..14) != Some(&[0x08, 0x00][..]) {
+                continue;
+            }
+            let Some(ip) = d.get(14..) else { continue };
+            let Some(probe) = ix.burst_probe(&classify::packet_keys(ip, None, None)) else {
+                continue;
+            };
+            // A run of one key (one flow, one subnet) needs its lines fetched once.
+            if self.burst_probes.last().is_none_or(|(p, _)| *p != probe) {
+                self.burst_probes.push((probe, u32::MAX));
             }
         }
-        for (keys, rule) in self.burst_keys.iter_mut() {
-            if let Some(r) = ix.likely_candidate(keys) {
+        for (probe, rule) in self.burst_probes.iter_mut() {
+            if let Some(r) = ix.probe_rule(probe) {
                 if let Some(cr) = chain.rules.get(r) {
                     memhint::prefetch_read(&cr.slot);
                     memhint::prefetch_read(&cr.action);
@@ -550,7 +553,7 @@ impl Pipeline {
                 }
             }
         }
-        for &(_, rule) in &self.burst_keys {
+        for &(_, rule) in &self.burst_probes {
             if let Some(cr) = chain.rules.get(rule as usize) {
                 if let Some(c) = self.counters.get(cr.slot as usize) {
                     memhint::prefetch_read(c);

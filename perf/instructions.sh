@@ -25,7 +25,7 @@ row_pattern='nfdp, 1 worker'
 if [[ $scenario == S3:* ]]; then
     export NFDP_BENCH_S3_ROWS=${scenario#S3:}
     scenario=S3
-    row_pattern=' rules, '
+    row_pattern='[0-9] rules, '
 fi
 if [ "$scenario" = S2 ] || [ "$scenario" = S2v6 ]; then
     export NFDP_BENCH_CLOCK_STEP_NS=21333
@@ -36,7 +36,7 @@ for bin in "$@"; do
         "$bin" suite --quick --workers 1 --only "$scenario" --repeats 1 --no-occupancy \
         >"$work/suite.txt" 2>/dev/null
     # The worker's measured packets: the "packets" column of S1's row.
-    packets=$(awk -v pat="$row_pattern" 'index($0, pat) {print $(NF-1)}' "$work/suite.txt")
+    packets=$(awk -v pat="$row_pattern" '$0 ~ pat {print $(NF-1)}' "$work/suite.txt")
     # Worker::poll's inclusive count (its largest line: inlining splits it by file).
     poll=$(callgrind_annotate --inclusive=yes "$work/cg.out" 2>/dev/null |
         awk '/Worker::poll/ {gsub(",", "", $1); if ($1 + 0 > max) max = $1 + 0} END {print max + 0}')

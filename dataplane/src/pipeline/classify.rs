@@ -129,12 +129,19 @@ fn iface_bit(key: u32) -> u64 {
     1 << (key & 0xffff).min(63)
 }
 
-/// A packet's probe into one tuple, for the burst stage (`ChainIndex::burst_probe`).
+/// A packet's probe into one tuple, for the burst stage (`ChainIndex::burst_key`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Probe {
     key: Key,
-    /// The key's home slot.
+    /// The key's home slot (once `ChainIndex::prefetch` hashed it).
     slot: u32,
+}
+
+impl Probe {
+    /// Whether both probe the same key (their rules are the same).
+    pub fn same_key(&self, other: &Probe) -> bool {
+        self.key == other.key
+    }
 }
 
 /// 32 bytes, aligned: a probe reads one cache line, never two.
@@ -164,6 +171,8 @@ pub struct ChainIndex {
     /// The chain's first rules that are candidates for every packet (all-wildcard keys,
     /// such as the usual `--ctstate ESTABLISHED,RELATED` head): see `lead`.
     lead: u32,
+    /// The first tuple that tests no interface (`burst_key`), if any.
+    burst_tuple: Option<u32>,
 }
 
 /// A chain's index would not fit its memory budget (or could not be allocated).
@@ -526,7 +535,13 @@ impl ChainIndex {
             pool: Vec::new(),
             exact,
             lead,
+            burst_tuple: None,
         };
+        ix.burst_tuple = ix
+            .tuples
+            .iter()
+            .position(|t| t.mask[4] == 0)
+            .map(|t| t as u32);
         for run in entries.chunk_by(|a, b| a.0 == b.0) {
             let start = if run.len() == 1 {
                 run[0].1
@@ -666,31 +681,44 @@ impl ChainIndex {
         self.slots.len() * size_of::<Slot>() > PREFETCH_SLOT_BYTES
     }
 
-    /// The probe of a packet with `keys` into its first tuple that tests no interface
-    /// (a received burst's interfaces are not known before routing), its home slot
-    /// prefetched; `None` when no such tuple can hold the key. A hint for the burst
-    /// stage: the traversal looks its candidates up as before.
-    pub fn burst_probe(&self, keys: &Keys) -> Option<Probe> {
-        if !keys.1 {
-            return None;
-        }
-        let packed = pack(keys);
-        let id = self.tuples.iter().position(|t| t.mask[4] == 0)?;
-        let t = &self.tuples[id];
-        let mut key = packed;
-        for (k, m) in key.iter_mut().zip(&t.mask) {
-            *k &= m;
-        }
-        if t.keys & key_bit(&key) == 0 {
-            return None;
-        }
-        key[0] = id as u32;
-        let slot = hash(&key, self.shift);
+    /// The probe of IPv4 packet `ip` into the first tuple that tests no interface (a
+    /// received burst's interfaces are not known before routing), without its slot yet
+    /// (`prefetch`); `None` when there is no such tuple or it cannot hold the key. Only
+    /// the fields that tuple tests are read, and the packet is not validated: a hint for
+    /// the burst stage, which the traversal's own lookup does not rely on.
+    pub fn burst_key(&self, ip: &[u8]) -> Option<Probe> {
+        let id = self.burst_tuple?;
+        let t = self.tuples.get(id as usize)?;
+        let h = ip.get(..20)?;
+        let word = |i: usize| u32::from_be_bytes([h[i], h[i + 1], h[i + 2], h[i + 3]]);
+        let dport = if t.mask[3] & 0x1_ffff == 0 {
+            0
+        } else {
+            let ihl = usize::from(h[0] & 0x0f) * 4;
+            let first = u16::from_be_bytes([h[6], h[7]]) & 0x1fff == 0;
+            match (h[9], first, ip.get(ihl + 2..ihl + 4)) {
+                (6 | 17 | 33 | 132 | 136, true, Some(p)) => {
+                    u32::from(u16::from_be_bytes([p[0], p[1]]))
+                }
+                _ => NO_PORT,
+            }
+        };
+        let key = [
+            id,
+            word(12) & t.mask[1],
+            word(16) & t.mask[2],
+            (u32::from(h[9]) << 17 | dport) & t.mask[3],
+            0,
+        ];
+        // The tuple's filter sees the key's words 1.. only, as `key_bit` does.
+        (t.keys & key_bit(&key) != 0).then_some(Probe { key, slot: 0 })
+    }
+
+    /// Hashes `probe` to its home slot and prefetches that slot.
+    pub fn prefetch(&self, probe: &mut Probe) {
+        let slot = hash(&probe.key, self.shift);
         memhint::prefetch_read(&self.slots[slot]);
-        Some(Probe {
-            key,
-            slot: slot as u32,
-        })
+        probe.slot = slot as u32;
     }
 
     /// The first rule `probe` finds (its slot read by now), to prefetch: the packet's

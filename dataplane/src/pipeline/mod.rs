@@ -536,11 +536,12 @@ impl Pipeline {
                 continue;
             }
             let Some(ip) = d.get(14..) else { continue };
-            let Some(probe) = ix.burst_probe(&classify::packet_keys(ip, None, None)) else {
+            let Some(mut probe) = ix.burst_key(ip) else {
                 continue;
             };
             // A run of one key (one flow, one subnet) needs its lines fetched once.
-            if self.burst_probes.last().is_none_or(|(p, _)| *p != probe) {
+            if self.burst_probes.last().is_none_or(|(p, _)| !p.same_key(&probe)) {
+                ix.prefetch(&mut probe);
                 self.burst_probes.push((probe, u32::MAX));
             }
         }

@@ -1092,6 +1092,45 @@ mod tests {
     }
 
     #[test]
+    fn the_burst_probe_finds_the_candidate_the_traversal_will() {
+        let specs: Vec<RuleSpec> = (0..50_000).map(s3_rule).collect();
+        let refs: Vec<&RuleSpec> = specs.iter().collect();
+        let ix = ChainIndex::build(&refs, &[]).expect("indexed");
+        assert!(ix.worth_prefetching(), "4 MiB of slots");
+        let small: Vec<&RuleSpec> = refs[..1_000].to_vec();
+        assert!(!ChainIndex::build(&small, &[])
+            .expect("indexed")
+            .worth_prefetching());
+        let packet = |src: [u8; 4]| {
+            crate::ruleset::packet::tests::ipv4(
+                17,
+                src,
+                [198, 51, 100, 1],
+                &[0x13, 0x88, 0, 53, 0, 8, 0, 0],
+            )
+        };
+        for (src, rule) in [([10, 195, 79, 1], 49_999), ([10, 0, 7, 200], 7)] {
+            let ip = packet(src);
+            let mut probe = ix.burst_key(&ip).expect("a key the tuple holds");
+            ix.prefetch(&mut probe);
+            assert_eq!(ix.probe_rule(&probe), Some(rule));
+            let mut c = Candidates::default();
+            ix.start(&packet_keys(&ip, Some(0), None), &mut c);
+            assert_eq!(ix.next(&mut c, 0), Some(rule));
+        }
+        // Same /24, same key; a source no rule has, no candidate; short bytes, no probe.
+        let (a, b) = (packet([10, 1, 2, 3]), packet([10, 1, 2, 99]));
+        let pa = ix.burst_key(&a).expect("key");
+        assert!(pa.same_key(&ix.burst_key(&b).expect("key")));
+        let none = ix.burst_key(&packet([10, 250, 0, 1])).and_then(|mut p| {
+            ix.prefetch(&mut p);
+            ix.probe_rule(&p)
+        });
+        assert_eq!(none, None);
+        assert_eq!(ix.burst_key(&a[..19]), None);
+    }
+
+    #[test]
     fn memory_is_linear_in_the_rule_count() {
         let per_rule = |n: usize| {
             let specs: Vec<RuleSpec> = (0..n).map(s3_rule).collect();

@@ -540,7 +540,11 @@ impl Pipeline {
                 continue;
             };
             // A run of one key (one flow, one subnet) needs its lines fetched once.
-            if self.burst_probes.last().is_none_or(|(p, _)| !p.same_key(&probe)) {
+            if self
+                .burst_probes
+                .last()
+                .is_none_or(|(p, _)| !p.same_key(&probe))
+            {
                 ix.prefetch(&mut probe);
                 self.burst_probes.push((probe, u32::MAX));
             }

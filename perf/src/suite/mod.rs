@@ -538,10 +538,7 @@ fn s3(bench: &Bench, _opts: &SuiteOptions, secs: f64) -> Json {
         let rules = Arc::new(compile(&s3_rules(n)).expect("S3 rules"));
         compile_ms.push((n.to_string(), Json::from(t.elapsed().as_secs_f64() * 1e3)));
         for (is_spread, out) in [(false, &mut last), (true, &mut spread)] {
-            if rows
-                .as_ref()
-                .is_some_and(|r| !r.contains(&(n, is_spread)))
-            {
+            if rows.as_ref().is_some_and(|r| !r.contains(&(n, is_spread))) {
                 continue;
             }
             let mut worker = Worker::new(

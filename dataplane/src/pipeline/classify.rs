@@ -33,6 +33,14 @@
 //! order, so non-terminating rules (LOG, MARK, jumps that return) are all visited up to
 //! the first terminating verdict.
 //!
+//! A chain whose hash table outgrows a core's L2 (`worth_prefetching`: over 2 MiB of slots,
+//! some 33,000 keys and more) gets a burst stage, as conntrack's lookups have: before a
+//! received burst goes through the hooks, the pipeline reads each IPv4 packet's probe key
+//! for filter FORWARD's first interface-free tuple (`burst_key`), prefetches its home slot
+//! (`prefetch`), then the rule that slot names (`probe_rule`) and that rule's counter,
+//! so the burst's misses overlap instead of each packet waiting on three in turn
+//! (`Pipeline::prefetch_forward_rules`). Hints only: the traversal looks up as before.
+//!
 //! A rule whose criteria are all in its key (plain prefixes, an exact protocol,
 //! interfaces expanded to the ports they name, nothing else: S3's rules, the gateway's
 //! `-i lan0 -o wan0 -j ACCEPT`) matches whenever it is a candidate, so the traversal does not

@@ -54,6 +54,12 @@ use nat::is_icmp_error;
 use std::net::Ipv4Addr;
 use std::sync::Arc;
 
+/// A burst of at least this many frames with at most `PREFETCH_FEW_KEYS` classifier keys
+/// turns the classifier's burst prefetch off for `PREFETCH_REST_BURSTS` bursts.
+const PREFETCH_SAMPLE_BURST: usize = 16;
+const PREFETCH_FEW_KEYS: usize = 2;
+const PREFETCH_REST_BURSTS: u8 = 15;
+
 /// `-j SET` operations a pipeline queues between two drains by its worker loop (a burst
 /// makes at most one per packet and rule; more means the control plane is not draining).
 pub const MAX_SET_OPS: usize = 4096;
@@ -298,6 +304,8 @@ pub struct Pipeline {
     /// A received burst's classifier probes and likely first candidates
     /// (`prefetch_forward_rules`), kept between bursts.
     burst_probes: Vec<(classify::Probe, u32)>,
+    /// Bursts left that skip `prefetch_forward_rules` (its last burst had few keys).
+    prefetch_rest: u8,
     ident: u16,
     rng: u64,
     now_ns: u64,
@@ -376,6 +384,7 @@ impl Pipeline {
             scratch: Some(Box::default()),
             burst_tuples: Vec::new(),
             burst_probes: Vec::new(),
+            prefetch_rest: 0,
             ident: 1,
             rng: 0x9e37_79b9_7f4a_7c15,
             now_ns: 0,
@@ -529,6 +538,10 @@ impl Pipeline {
         let Some(ix) = chain.index.as_ref().filter(|ix| ix.worth_prefetching()) else {
             return;
         };
+        if self.prefetch_rest > 0 {
+            self.prefetch_rest -= 1;
+            return;
+        }
         self.burst_probes.clear();
         for f in frames {
             let d = f.data();
@@ -564,6 +577,11 @@ impl Pipeline {
                     memhint::prefetch_read(c);
                 }
             }
+        }
+        // A full burst of a few keys (a few flows or subnets): their lines stay cached
+        // from burst to burst, so the next bursts skip the stage and look again later.
+        if frames.len() >= PREFETCH_SAMPLE_BURST && self.burst_probes.len() <= PREFETCH_FEW_KEYS {
+            self.prefetch_rest = PREFETCH_REST_BURSTS;
         }
     }
 

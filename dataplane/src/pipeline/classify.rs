@@ -668,7 +668,9 @@ impl ChainIndex {
     }
 }
 
-/// The keys of an IPv4 packet (`in_port`/`out_port` are port ids).
+/// The keys of an IPv4 packet (`in_port`/`out_port` are port ids). Inlined into the
+/// traversal: returned through memory from a call, the keys cost as much again.
+#[inline]
 pub fn packet_keys(ip: &[u8], in_port: Option<u16>, out_port: Option<u16>) -> Keys {
     let mut k = [0u32; FIELDS];
     if ip.len() >= 20 {

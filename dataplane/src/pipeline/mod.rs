@@ -528,6 +528,7 @@ impl Pipeline {
     /// and prefetch the index slots, then, those read, prefetch the likely candidate
     /// rules, then their counters; so a burst's misses overlap instead of each packet
     /// waiting on three in turn. Hints only: the traversal decides as before.
+    #[inline(never)]
     fn prefetch_forward_rules(&mut self, frames: &[PacketBuf]) {
         let Some(chain) = self.rules.tables[TableKind::Filter as usize]
             .as_ref()

@@ -46,9 +46,12 @@
 //! `-i lan0 -o wan0 -j ACCEPT`) matches whenever it is a candidate, so the traversal does not
 //! evaluate it again; its counters, trace and target are as before.
 
+use super::compile::CompiledRuleset;
+use crate::port::PacketBuf;
 use crate::ruleset::matches::multiport::MultiportDir;
 use crate::ruleset::packet::PacketView;
 use crate::ruleset::{prefix_mask, Iface, Inv, Ipv4Net, Match, PortRange, RuleSpec};
+use crate::ruleset::{Counters, Hook, TableKind};
 use hashbrown::HashMap;
 use std::mem::size_of;
 
@@ -807,6 +810,73 @@ impl ChainIndex {
             }
             i = (i + 1) & mask;
         }
+    }
+}
+
+/// A burst of at least this many frames with at most `PREFETCH_FEW_KEYS` classifier keys
+/// turns the classifier's burst prefetch off for `PREFETCH_REST_BURSTS` bursts.
+const PREFETCH_SAMPLE_BURST: usize = 16;
+const PREFETCH_FEW_KEYS: usize = 2;
+const PREFETCH_REST_BURSTS: u8 = 15;
+
+/// `Pipeline::prefetch_forward_rules`: the burst stage of filter FORWARD's index (see the
+/// module doc); `probes` and `rest` are the pipeline's, kept between bursts.
+pub fn prefetch_forward_burst(
+    rules: &CompiledRuleset,
+    counters: &[Counters],
+    frames: &[PacketBuf],
+    probes: &mut Vec<(Probe, u32)>,
+    rest: &mut u8,
+) {
+    let Some(chain) = rules.tables[TableKind::Filter as usize]
+        .as_ref()
+        .and_then(|t| t.entry(Hook::Forward))
+    else {
+        return;
+    };
+    let Some(ix) = chain.index.as_ref().filter(|ix| ix.worth_prefetching()) else {
+        return;
+    };
+    if *rest > 0 {
+        *rest -= 1;
+        return;
+    }
+    probes.clear();
+    for f in frames {
+        let d = f.data();
+        if d.get(12..14) != Some(&[0x08, 0x00][..]) {
+            continue;
+        }
+        let Some(ip) = d.get(14..) else { continue };
+        let Some(mut probe) = ix.burst_key(ip) else {
+            continue;
+        };
+        // A run of one key (one flow, one subnet) needs its lines fetched once.
+        if probes.last().is_none_or(|(p, _)| !p.same_key(&probe)) {
+            ix.prefetch(&mut probe);
+            probes.push((probe, u32::MAX));
+        }
+    }
+    for (probe, rule) in probes.iter_mut() {
+        if let Some(r) = ix.probe_rule(probe) {
+            if let Some(cr) = chain.rules.get(r) {
+                memhint::prefetch_read(&cr.slot);
+                memhint::prefetch_read(&cr.action);
+                *rule = r as u32;
+            }
+        }
+    }
+    for &(_, rule) in probes.iter() {
+        if let Some(cr) = chain.rules.get(rule as usize) {
+            if let Some(c) = counters.get(cr.slot as usize) {
+                memhint::prefetch_read(c);
+            }
+        }
+    }
+    // A full burst of a few keys (a few flows or subnets): their lines stay cached
+    // from burst to burst, so the next bursts skip the stage and look again later.
+    if frames.len() >= PREFETCH_SAMPLE_BURST && probes.len() <= PREFETCH_FEW_KEYS {
+        *rest = PREFETCH_REST_BURSTS;
     }
 }
 

@@ -54,12 +54,6 @@ use nat::is_icmp_error;
 use std::net::Ipv4Addr;
 use std::sync::Arc;
 
-/// A burst of at least this many frames with at most `PREFETCH_FEW_KEYS` classifier keys
-/// turns the classifier's burst prefetch off for `PREFETCH_REST_BURSTS` bursts.
-const PREFETCH_SAMPLE_BURST: usize = 16;
-const PREFETCH_FEW_KEYS: usize = 2;
-const PREFETCH_REST_BURSTS: u8 = 15;
-
 /// `-j SET` operations a pipeline queues between two drains by its worker loop (a burst
 /// makes at most one per packet and rule; more means the control plane is not draining).
 pub const MAX_SET_OPS: usize = 4096;
@@ -530,60 +524,13 @@ impl Pipeline {
     /// waiting on three in turn. Hints only: the traversal decides as before.
     #[inline(never)]
     fn prefetch_forward_rules(&mut self, frames: &[PacketBuf]) {
-        let Some(chain) = self.rules.tables[TableKind::Filter as usize]
-            .as_ref()
-            .and_then(|t| t.entry(Hook::Forward))
-        else {
-            return;
-        };
-        let Some(ix) = chain.index.as_ref().filter(|ix| ix.worth_prefetching()) else {
-            return;
-        };
-        if self.prefetch_rest > 0 {
-            self.prefetch_rest -= 1;
-            return;
-        }
-        self.burst_probes.clear();
-        for f in frames {
-            let d = f.data();
-            if d.get(12..14) != Some(&[0x08, 0x00][..]) {
-                continue;
-            }
-            let Some(ip) = d.get(14..) else { continue };
-            let Some(mut probe) = ix.burst_key(ip) else {
-                continue;
-            };
-            // A run of one key (one flow, one subnet) needs its lines fetched once.
-            if self
-                .burst_probes
-                .last()
-                .is_none_or(|(p, _)| !p.same_key(&probe))
-            {
-                ix.prefetch(&mut probe);
-                self.burst_probes.push((probe, u32::MAX));
-            }
-        }
-        for (probe, rule) in self.burst_probes.iter_mut() {
-            if let Some(r) = ix.probe_rule(probe) {
-                if let Some(cr) = chain.rules.get(r) {
-                    memhint::prefetch_read(&cr.slot);
-                    memhint::prefetch_read(&cr.action);
-                    *rule = r as u32;
-                }
-            }
-        }
-        for &(_, rule) in &self.burst_probes {
-            if let Some(cr) = chain.rules.get(rule as usize) {
-                if let Some(c) = self.counters.get(cr.slot as usize) {
-                    memhint::prefetch_read(c);
-                }
-            }
-        }
-        // A full burst of a few keys (a few flows or subnets): their lines stay cached
-        // from burst to burst, so the next bursts skip the stage and look again later.
-        if frames.len() >= PREFETCH_SAMPLE_BURST && self.burst_probes.len() <= PREFETCH_FEW_KEYS {
-            self.prefetch_rest = PREFETCH_REST_BURSTS;
-        }
+        classify::prefetch_forward_burst(
+            &self.rules,
+            &self.counters,
+            frames,
+            &mut self.burst_probes,
+            &mut self.prefetch_rest,
+        );
     }
 
     /// The tuples of a burst's plain Ethernet + IPv4 frames into `burst_tuples`.

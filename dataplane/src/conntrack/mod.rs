@@ -307,7 +307,8 @@ pub struct CtInfo<A = Ipv4Addr> {
     pub id: Option<u32>,
     /// The packet travels in the reply direction.
     pub reply: bool,
-    /// A new connection waiting for confirmation.
+    /// A new connection waiting for confirmation. The `pending_*` fields below are
+    /// read only while this is `Some`.
     pub pending: Option<ConnEntry<A>>,
     /// Its window tracking when it is TCP (moved to the shard's TCP slab on confirm).
     pub pending_tcp: tcp::TcpTrack,
@@ -933,11 +934,16 @@ impl<A: CtAddr> Conntrack<A> {
                 info.state = state;
                 info.id = Some(id);
                 info.reply = reply;
-                info.pending = None;
-                info.pending_tcp = tcp::TcpTrack::default();
-                info.pending_len = 0;
-                info.pending_hash = None;
-                info.pending_labels = 0;
+                // The pending fields mean something only with a pending entry: a
+                // packet's fresh `CtInfo` (the pipeline's) has none, and its window
+                // state is not written again for every packet.
+                if info.pending.is_some() {
+                    info.pending = None;
+                    info.pending_tcp = tcp::TcpTrack::default();
+                    info.pending_len = 0;
+                    info.pending_hash = None;
+                    info.pending_labels = 0;
+                }
                 info.expected_nat = None;
                 info.shed = false;
             }

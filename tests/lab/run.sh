@@ -391,6 +391,9 @@ sed -e 's/lan0/r-lan/g' -e 's/wan0/r-wan/g' configs/lab.rules | in_ns r iptables
 if in_ns h1 iperf3 -c 203.0.113.254 -t 3 -J >"$WORK/iperf3-kernel.json" 2>/dev/null; then
   kmbps=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(int(d["end"]["sum_received"]["bits_per_second"]/1e6))' "$WORK/iperf3-kernel.json")
   echo "  iperf3 through the kernel: $kmbps Mbit/s; through nfdp (af_packet PMD, workers on cores [${LAB_WORKERS:-1}]): ${mbps:-?} Mbit/s"
+  # Retransmitted segments: losses on the way (a full af_packet ring, a full tx queue).
+  retr='import json,sys; print(json.load(open(sys.argv[1]))["end"]["sum_sent"].get("retransmits","?"))'
+  echo "  TCP retransmits: kernel $(python3 -c "$retr" "$WORK/iperf3-kernel.json"), nfdp $(python3 -c "$retr" "$WORK/iperf3.json" 2>/dev/null || echo ?)"
 else
   echo "  iperf3 through the kernel failed (reference only)"
 fi

@@ -27,10 +27,16 @@ impl PortControl for NamedPort {
     }
 }
 
+/// Frames per `net_af_packet` ring. The PMD's default, 512, is overflowed by a TCP flight
+/// whenever the worker loses its CPU for a moment: the lab's iperf3 retransmitted ~24,000
+/// segments in 3 s through it on a shared 2-core machine, 46-80 with 4096 (8 MiB a ring).
+const AF_PACKET_FRAMES: u32 = 4096;
+
 /// The DPDK device string of a `[[port]]`: vdev drivers get an instance number (so two
 /// `net_af_packet` ports do not clash) and their args; anything else is a PCI address.
 /// `net_af_packet` fixes its queue count at probe time (`qpairs`): give it one pair per
-/// worker unless the config says otherwise.
+/// worker unless the config says otherwise, and `AF_PACKET_FRAMES` unless they set
+/// `framecnt`.
 fn device_string(driver: &str, args: &str, queues: u16, seen: &mut HashMap<String, u32>) -> String {
     if !driver.starts_with("net_") {
         return driver.to_string();
@@ -42,8 +48,13 @@ fn device_string(driver: &str, args: &str, queues: u16, seen: &mut HashMap<Strin
         device.push(',');
         device.push_str(args);
     }
-    if driver == "net_af_packet" && queues > 1 && !args.contains("qpairs=") {
-        device.push_str(&format!(",qpairs={queues}"));
+    if driver == "net_af_packet" {
+        if queues > 1 && !args.contains("qpairs=") {
+            device.push_str(&format!(",qpairs={queues}"));
+        }
+        if !args.contains("framecnt=") {
+            device.push_str(&format!(",framecnt={AF_PACKET_FRAMES}"));
+        }
     }
     device
 }
@@ -233,15 +244,15 @@ mod tests {
         let mut dev = |d: &str, a: &str, q: u16| device_string(d, a, q, &mut seen);
         assert_eq!(
             dev("net_af_packet", "iface=r-lan", 1),
-            "net_af_packet0,iface=r-lan"
+            "net_af_packet0,iface=r-lan,framecnt=4096"
         );
         assert_eq!(
             dev("net_af_packet", "iface=r-wan", 2),
-            "net_af_packet1,iface=r-wan,qpairs=2"
+            "net_af_packet1,iface=r-wan,qpairs=2,framecnt=4096"
         );
         assert_eq!(
-            dev("net_af_packet", "iface=x,qpairs=4", 2),
-            "net_af_packet2,iface=x,qpairs=4"
+            dev("net_af_packet", "iface=x,qpairs=4,framecnt=1024", 2),
+            "net_af_packet2,iface=x,qpairs=4,framecnt=1024"
         );
         assert_eq!(dev("net_null", "", 2), "net_null0");
         assert_eq!(dev("0000:03:00.0", "", 2), "0000:03:00.0");

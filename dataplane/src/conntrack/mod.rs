@@ -456,6 +456,9 @@ pub struct Conntrack<A: CtAddr = Ipv4Addr> {
     /// Connections inserted so far: a tuple found absent at one generation is still
     /// absent at the same generation.
     generation: u64,
+    /// Some connection confirmed here had a helper (never cleared: the helper hook's
+    /// fast exit while none ever had one).
+    any_helper: bool,
 }
 
 /// Tuples whose misses `lookup_burst` / `prefetch_burst` keep in flight together.
@@ -528,6 +531,7 @@ impl<A: CtAddr> Conntrack<A> {
             directory: None,
             new_allowance: None,
             generation: 0,
+            any_helper: false,
         }
     }
 
@@ -904,6 +908,13 @@ impl<A: CtAddr> Conntrack<A> {
         }
     }
 
+    /// Whether any connection confirmed in this table ever had a helper: without one no
+    /// packet needs the helper hook's entry read.
+    #[inline]
+    pub fn any_helper(&self) -> bool {
+        self.any_helper
+    }
+
     /// A TCP connection's window tracking (`None` for other protocols).
     pub fn tcp_track(&self, id: u32) -> Option<&tcp::TcpTrack> {
         let x = self.entry(id)?.tcpx;
@@ -1149,6 +1160,7 @@ impl<A: CtAddr> Conntrack<A> {
             return false;
         }
         e.status |= status::CONFIRMED;
+        self.any_helper |= e.helper != 0;
         let id = match self.free.pop() {
             Some(id) => id,
             None => {

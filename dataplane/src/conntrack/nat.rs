@@ -289,6 +289,19 @@ impl<A: CtAddr> Conntrack<A> {
             *key(&mut c, req.manip) = pool.port(k);
             c
         };
+        // The candidates' reply tuples differ from the base's only in the port the search
+        // sets (on the reply's destination side for SNAT, its source side for DNAT and
+        // for an ICMP id): inverted once, not per probe.
+        let base_reply = base.invert();
+        let reply_of = |k: u32| {
+            base_reply.map(|mut r| {
+                match req.manip {
+                    Manip::Src if r.proto != A::ICMP_PROTO => r.dport = pool.port(k),
+                    _ => r.sport = pool.port(k),
+                }
+                r
+            })
+        };
         let found = bounded_search(
             pool.size,
             shifted.is_some(),
@@ -299,10 +312,10 @@ impl<A: CtAddr> Conntrack<A> {
             // (1 in 2^32) only skips a free port.
             |k| {
                 probes += 1;
-                candidate(k).invert().is_some_and(|r| !self.may_hold(&r))
+                reply_of(k).is_some_and(|r| !self.may_hold(&r))
             },
             |k, entry| {
-                if let (false, Some(r)) = (entry, candidate(k).invert()) {
+                if let (false, Some(r)) = (entry, reply_of(k)) {
                     self.prefetch_lookup(&r, false);
                 }
             },

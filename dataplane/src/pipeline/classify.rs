@@ -44,6 +44,9 @@ use crate::ruleset::{prefix_mask, Iface, Inv, Ipv4Net, Match, PortRange, RuleSpe
 use hashbrown::HashMap;
 use std::mem::size_of;
 
+mod linear;
+pub use linear::MAX_LINEAR_RULES;
+
 /// Chains shorter than this are scanned: the index would cost more than it saves.
 pub const MIN_INDEXED_RULES: usize = 8;
 
@@ -153,6 +156,8 @@ pub struct ChainIndex {
     /// The chain's first rules that are candidates for every packet (all-wildcard keys,
     /// such as the usual `--ctstate ESTABLISHED,RELATED` head): see `lead`.
     lead: u32,
+    /// A short chain's records walked in order instead of the tuples (`build_linear`).
+    linear: Option<linear::LinearPlan>,
 }
 
 /// A chain's index would not fit its memory budget (or could not be allocated).
@@ -515,6 +520,7 @@ impl ChainIndex {
             pool: Vec::new(),
             exact,
             lead,
+            linear: None,
         };
         for run in entries.chunk_by(|a, b| a.0 == b.0) {
             let start = if run.len() == 1 {
@@ -538,8 +544,27 @@ impl ChainIndex {
         Ok(Some(ix))
     }
 
+    /// A chain of up to `MAX_LINEAR_RULES` rules as a linear plan (see `linear`): the
+    /// same candidates API, no tuples. `None` as `build`: nothing to prune, or ports
+    /// beyond the plan's bits (the caller builds the index or scans).
+    pub fn build_linear(specs: &[&RuleSpec], ports: &[String]) -> Option<ChainIndex> {
+        let (plan, exact, lead) = linear::LinearPlan::build(specs, ports)?;
+        Some(ChainIndex {
+            tuples: Vec::new(),
+            slots: Vec::new(),
+            shift: 0,
+            pool: Vec::new(),
+            exact,
+            lead,
+            linear: Some(plan),
+        })
+    }
+
     /// Bytes the index's tables take.
     pub fn bytes(&self) -> u64 {
+        if let Some(plan) = &self.linear {
+            return plan.bytes() + index_bytes(self.exact.len() * 64, 0, 0, 0);
+        }
         index_bytes(
             self.exact.len() * 64,
             self.tuples.len(),
@@ -564,6 +589,9 @@ impl ChainIndex {
     /// Starts the candidates of a packet with `keys`; nothing is looked up yet. A packet
     /// no rule can match (not parseable) has none: the scan would match none either.
     pub fn start(&self, keys: &Keys, c: &mut Candidates) {
+        if let Some(plan) = &self.linear {
+            return plan.start(keys, c);
+        }
         c.key = pack(keys);
         c.in_bit = iface_bit(keys.0[Field::InIface as usize]);
         c.out_bit = iface_bit(keys.0[Field::OutIface as usize]);
@@ -584,6 +612,9 @@ impl ChainIndex {
     /// The first candidate rule at or after `from`, or `None`. Successive calls must not
     /// go backwards (`from` at least the previous call's).
     pub fn next(&self, c: &mut Candidates, from: usize) -> Option<usize> {
+        if let Some(plan) = &self.linear {
+            return plan.next(c, from);
+        }
         let from = u32::try_from(from).unwrap_or(u32::MAX);
         let mut best = u32::MAX;
         let mut h = 0;
@@ -668,7 +699,9 @@ impl ChainIndex {
     }
 }
 
-/// The keys of an IPv4 packet (`in_port`/`out_port` are port ids).
+/// The keys of an IPv4 packet (`in_port`/`out_port` are port ids). Inlined into the
+/// traversal: returned through memory from a call, the keys cost as much again.
+#[inline]
 pub fn packet_keys(ip: &[u8], in_port: Option<u16>, out_port: Option<u16>) -> Keys {
     let mut k = [0u32; FIELDS];
     if ip.len() >= 20 {
@@ -1158,5 +1191,77 @@ mod tests {
         assert_eq!(ix.next(&mut c, 2), Some(2));
         assert_eq!(ix.next(&mut c, 3), Some(last - 1));
         assert_eq!(ix.next(&mut c, last), None);
+    }
+
+    /// The linear plan of a short chain (`build_linear`) against the scan, as `check`
+    /// does for the index: every matching rule is a candidate, in order, and a rule
+    /// it calls exact matches.
+    #[test]
+    fn linear_plan_candidates_include_every_matching_rule_in_order() {
+        let mut rng = Rng(20261207);
+        let mut cands = Candidates::default();
+        let mut planned = 0;
+        for n in [MIN_INDEXED_RULES, 12, 18, 25, MAX_LINEAR_RULES] {
+            for round in 0..40 {
+                let specs = ruleset(
+                    &mut rng,
+                    n,
+                    if round % 4 == 0 { 30 } else { 0 },
+                    round % 2 == 1,
+                );
+                let refs: Vec<&RuleSpec> = specs.iter().collect();
+                let Some(ix) = ChainIndex::build_linear(&refs, &ports()) else {
+                    continue;
+                };
+                planned += 1;
+                assert_eq!(ix.tuples(), 0);
+                let (mut matched, mut seen) = (0, Vec::new());
+                for _ in 0..200 {
+                    let aim = &specs[rng.below(specs.len())];
+                    let (ip, inp, outp) = packet(&mut rng, aim);
+                    ix.start(&packet_keys(&ip, inp, outp), &mut cands);
+                    seen.clear();
+                    let mut from = ix.lead();
+                    seen.extend(0..from);
+                    while let Some(r) = ix.next(&mut cands, from) {
+                        assert!(r >= from && r < specs.len());
+                        if ix.matches_exactly(r) {
+                            assert!(
+                                full_match(&specs[r], &ip, inp, outp),
+                                "rule {r} {:?} is exact but does not match {ip:?}",
+                                specs[r]
+                            );
+                        }
+                        seen.push(r);
+                        from = r + 1;
+                    }
+                    for (r, spec) in specs.iter().enumerate() {
+                        if full_match(spec, &ip, inp, outp) {
+                            matched += 1;
+                            assert!(
+                                seen.contains(&r),
+                                "rule {r} {spec:?} matches {ip:?} in {inp:?} out {outp:?} \
+                                 but is not a candidate of the plan"
+                            );
+                        }
+                    }
+                }
+                assert!(matched > 0, "{n} rules: no packet matched");
+            }
+        }
+        assert!(planned > 100, "only {planned} rulesets got a plan");
+    }
+
+    #[test]
+    fn chains_outside_the_linear_sizes_get_no_plan() {
+        let specs: Vec<RuleSpec> = (0..MAX_LINEAR_RULES + 1).map(s3_rule).collect();
+        let refs: Vec<&RuleSpec> = specs.iter().collect();
+        assert_eq!(ChainIndex::build_linear(&refs, &[]), None);
+        assert_eq!(
+            ChainIndex::build_linear(&refs[..MIN_INDEXED_RULES - 1], &[]),
+            None
+        );
+        let ix = ChainIndex::build_linear(&refs[..MIN_INDEXED_RULES], &[]).expect("planned");
+        assert!(ix.bytes() > 0);
     }
 }

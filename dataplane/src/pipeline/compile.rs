@@ -502,6 +502,14 @@ fn compile_table(
             let specs: Vec<&RuleSpec> = c.rules.iter().map(|r| &r.spec).collect();
             // The classifier reads IPv4 headers: ip6tables chains are scanned in order.
             let built = match family {
+                // A short chain walks its rules' records in order: cheaper than the
+                // tuples' probes at that size (`classify::linear`).
+                Family::V4 if specs.len() <= super::classify::MAX_LINEAR_RULES => {
+                    match ChainIndex::build_linear(&specs, ports) {
+                        Some(plan) if plan.bytes() <= budget.left => Ok(Some(plan)),
+                        _ => ChainIndex::build_within(&specs, ports, budget.left),
+                    }
+                }
                 Family::V4 => ChainIndex::build_within(&specs, ports, budget.left),
                 Family::V6 => Ok(None),
             };

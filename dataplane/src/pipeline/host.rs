@@ -221,6 +221,7 @@ impl RuleHost for Host<'_> {
         })
     }
 
+    #[inline]
     fn keys(&mut self) -> Option<classify::Keys> {
         Some(classify::packet_keys(
             self.pkt.buf.data(),

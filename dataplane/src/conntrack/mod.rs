@@ -307,7 +307,8 @@ pub struct CtInfo<A = Ipv4Addr> {
     pub id: Option<u32>,
     /// The packet travels in the reply direction.
     pub reply: bool,
-    /// A new connection waiting for confirmation.
+    /// A new connection waiting for confirmation. The `pending_*` fields below are
+    /// read only while this is `Some`.
     pub pending: Option<ConnEntry<A>>,
     /// Its window tracking when it is TCP (moved to the shard's TCP slab on confirm).
     pub pending_tcp: tcp::TcpTrack,
@@ -455,6 +456,9 @@ pub struct Conntrack<A: CtAddr = Ipv4Addr> {
     /// Connections inserted so far: a tuple found absent at one generation is still
     /// absent at the same generation.
     generation: u64,
+    /// Some connection confirmed here had a helper (never cleared: the helper hook's
+    /// fast exit while none ever had one).
+    any_helper: bool,
 }
 
 /// Tuples whose misses `lookup_burst` / `prefetch_burst` keep in flight together.
@@ -527,6 +531,7 @@ impl<A: CtAddr> Conntrack<A> {
             directory: None,
             new_allowance: None,
             generation: 0,
+            any_helper: false,
         }
     }
 
@@ -903,6 +908,13 @@ impl<A: CtAddr> Conntrack<A> {
         }
     }
 
+    /// Whether any connection confirmed in this table ever had a helper: without one no
+    /// packet needs the helper hook's entry read.
+    #[inline]
+    pub fn any_helper(&self) -> bool {
+        self.any_helper
+    }
+
     /// A TCP connection's window tracking (`None` for other protocols).
     pub fn tcp_track(&self, id: u32) -> Option<&tcp::TcpTrack> {
         let x = self.entry(id)?.tcpx;
@@ -933,11 +945,16 @@ impl<A: CtAddr> Conntrack<A> {
                 info.state = state;
                 info.id = Some(id);
                 info.reply = reply;
-                info.pending = None;
-                info.pending_tcp = tcp::TcpTrack::default();
-                info.pending_len = 0;
-                info.pending_hash = None;
-                info.pending_labels = 0;
+                // The pending fields mean something only with a pending entry: a
+                // packet's fresh `CtInfo` (the pipeline's) has none, and its window
+                // state is not written again for every packet.
+                if info.pending.is_some() {
+                    info.pending = None;
+                    info.pending_tcp = tcp::TcpTrack::default();
+                    info.pending_len = 0;
+                    info.pending_hash = None;
+                    info.pending_labels = 0;
+                }
                 info.expected_nat = None;
                 info.shed = false;
             }
@@ -1143,6 +1160,7 @@ impl<A: CtAddr> Conntrack<A> {
             return false;
         }
         e.status |= status::CONFIRMED;
+        self.any_helper |= e.helper != 0;
         let id = match self.free.pop() {
             Some(id) => id,
             None => {

@@ -9,6 +9,9 @@ impl Pipeline {
     /// announces, rewrites the announcement behind NAT, keeps sequence numbers consistent.
     #[inline]
     pub(super) fn ct_help(&mut self, pkt: &mut Pkt) {
+        if !self.conntrack.any_helper() {
+            return;
+        }
         let (Some(id), None) = (pkt.ct.id, pkt.ct.pending.as_ref()) else {
             return;
         };

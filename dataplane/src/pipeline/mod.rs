@@ -586,7 +586,7 @@ impl Pipeline {
 
     /// Confirms a new connection as its packet leaves the hooks; `false`: drop it. The
     /// connection's helper runs first (nf_conntrack_helper's hook sits before confirm).
-    #[inline]
+    #[inline(always)]
     fn ct_confirm(&mut self, pkt: &mut Pkt) -> Flow {
         // ipv4_synproxy_hook sits just before confirm (and the helper).
         if self.conntrack.any_synproxy() {

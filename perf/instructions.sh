@@ -8,7 +8,7 @@
 # be compared on a noisy 2-core machine. Only the measured stage is counted (the
 # generator and the set-up are left out by --toggle-collect).
 #
-#   [SCENARIO=S1v6|S2|S2v6] perf/instructions.sh [BENCH_BINARY ...]
+#   [SCENARIO=S1v6|S2|S2v6|S3:N:last|S3:N:spread] perf/instructions.sh [BENCH_BINARY ...]
 #                                  (default target/release/nfdp-bench, scenario S1)
 #
 # Needs valgrind (apt-get install valgrind) and a build with
@@ -20,6 +20,13 @@ command -v valgrind >/dev/null || { echo "instructions.sh: needs valgrind (apt-g
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 scenario=${SCENARIO:-S1}
+# SCENARIO=S3:N:last or S3:N:spread counts one row of S3 (N rules, no conntrack).
+row_pattern='nfdp, 1 worker'
+if [[ $scenario == S3:* ]]; then
+    export NFDP_BENCH_S3_ROWS=${scenario#S3:}
+    scenario=S3
+    row_pattern='[0-9] rules, '
+fi
 if [ "$scenario" = S2 ] || [ "$scenario" = S2v6 ]; then
     export NFDP_BENCH_CLOCK_STEP_NS=21333
 fi
@@ -29,7 +36,7 @@ for bin in "$@"; do
         "$bin" suite --quick --workers 1 --only "$scenario" --repeats 1 --no-occupancy \
         >"$work/suite.txt" 2>/dev/null
     # The worker's measured packets: the "packets" column of S1's row.
-    packets=$(awk '/nfdp, 1 worker/ {print $(NF-1)}' "$work/suite.txt")
+    packets=$(awk -v pat="$row_pattern" '$0 ~ pat {print $(NF-1)}' "$work/suite.txt")
     # Worker::poll's inclusive count (its largest line: inlining splits it by file).
     poll=$(callgrind_annotate --inclusive=yes "$work/cg.out" 2>/dev/null |
         awk '/Worker::poll/ {gsub(",", "", $1); if ($1 + 0 > max) max = $1 + 0} END {print max + 0}')

@@ -15,7 +15,7 @@ use control::config::Config;
 use control::iptables::{restore, RestoreOptions};
 use dataplane::pipeline::{CompiledRuleset, DropReason, Emit, Pipeline};
 use dataplane::port::{PacketBuf, PortId, RxChecksum};
-use dataplane::ruleset::Ruleset;
+use dataplane::ruleset::{Hook, Ruleset, TableKind};
 use dataplane::wire::checksum;
 use std::net::Ipv4Addr;
 use std::path::Path;
@@ -403,6 +403,44 @@ fn the_burst_prefetch_takes_any_bytes_and_changes_no_verdict() {
     p.prefetch_burst(&frames);
     assert_eq!(tx_on(&run(&mut p, LAN, &good), WAN).len(), 1);
     assert_eq!(p.conntrack().len(), 1);
+}
+
+#[test]
+fn the_classifier_burst_prefetch_of_a_large_chain_changes_no_verdict() {
+    // Enough rules that filter FORWARD's index outgrows a core's cache and the burst
+    // stage prefetches its slots, candidate rules and counters.
+    let mut rules = String::from("*filter\n:FORWARD DROP [0:0]\n");
+    for i in 0..40_000u32 {
+        rules.push_str(&format!(
+            "-A FORWARD -s 10.{}.{}.0/24 -d 93.184.216.0/24 -p udp -j ACCEPT\n",
+            i >> 8,
+            i & 255
+        ));
+    }
+    rules.push_str("COMMIT\n");
+    let mut p = untraced_pipeline(&rules);
+    // The last rule (39,999 = 156 * 256 + 63), and a source no rule names.
+    let hit = udp([10, 156, 63, 7], SERVER, 5000, 53);
+    let miss = udp([10, 200, 0, 7], SERVER, 5000, 53);
+    let mut no_ihl = hit.clone();
+    no_ihl[0] = 0x40;
+    let mut frames: Vec<PacketBuf> = [&[][..], &hit[..19], &no_ihl, &miss, &hit, &hit]
+        .iter()
+        .map(|ip| frame(LAN_MAC, HOST_MAC, ip))
+        .collect();
+    frames.push(PacketBuf::from_slice(&[0xff; 3]));
+    p.prefetch_burst(&frames);
+    assert_eq!(tx_on(&run(&mut p, LAN, &hit), WAN).len(), 1);
+    p.prefetch_burst_any_known(&frames, T0);
+    assert!(tx_on(&run(&mut p, LAN, &miss), WAN).is_empty());
+    let forward = p.ruleset().tables[TableKind::Filter as usize]
+        .as_ref()
+        .and_then(|t| t.entry(Hook::Forward))
+        .expect("FORWARD");
+    let counted = |slot: u32| p.counters()[slot as usize].packets;
+    assert_eq!(counted(forward.rules[39_999].slot), 1);
+    assert_eq!(counted(forward.rules[39_998].slot), 0);
+    assert_eq!(counted(forward.policy_slot), 1);
 }
 
 #[test]

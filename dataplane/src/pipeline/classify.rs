@@ -33,14 +33,25 @@
 //! order, so non-terminating rules (LOG, MARK, jumps that return) are all visited up to
 //! the first terminating verdict.
 //!
+//! A chain whose hash table outgrows a core's L2 (`worth_prefetching`: over 2 MiB of slots,
+//! some 33,000 keys and more) gets a burst stage, as conntrack's lookups have: before a
+//! received burst goes through the hooks, the pipeline reads each IPv4 packet's probe key
+//! for filter FORWARD's first interface-free tuple (`burst_key`), prefetches its home slot
+//! (`prefetch`), then the rule that slot names (`probe_rule`) and that rule's counter,
+//! so the burst's misses overlap instead of each packet waiting on three in turn
+//! (`Pipeline::prefetch_forward_rules`). Hints only: the traversal looks up as before.
+//!
 //! A rule whose criteria are all in its key (plain prefixes, an exact protocol,
 //! interfaces expanded to the ports they name, nothing else: S3's rules, the gateway's
 //! `-i lan0 -o wan0 -j ACCEPT`) matches whenever it is a candidate, so the traversal does not
 //! evaluate it again; its counters, trace and target are as before.
 
+use super::compile::CompiledRuleset;
+use crate::port::PacketBuf;
 use crate::ruleset::matches::multiport::MultiportDir;
 use crate::ruleset::packet::PacketView;
 use crate::ruleset::{prefix_mask, Iface, Inv, Ipv4Net, Match, PortRange, RuleSpec};
+use crate::ruleset::{Counters, Hook, TableKind};
 use hashbrown::HashMap;
 use std::mem::size_of;
 
@@ -75,6 +86,9 @@ pub const FIELDS: usize = 6;
 /// Above this many tuples in a chain, prefix lengths are rounded down (see the module
 /// doc): it bounds the hash probes of a packet.
 pub const MAX_TUPLES: usize = 32;
+/// Slot tables above this many bytes are prefetched a burst ahead (`worth_prefetching`):
+/// smaller ones stay in a core's L2 between packets.
+const PREFETCH_SLOT_BYTES: usize = 2 << 20;
 /// Port sets up to this size are expanded into exact keys; larger ones are a wildcard.
 const MAX_PORTS: u32 = 16;
 /// Interface names matching up to this many ports are expanded into exact keys.
@@ -129,6 +143,21 @@ fn iface_bit(key: u32) -> u64 {
     1 << (key & 0xffff).min(63)
 }
 
+/// A packet's probe into one tuple, for the burst stage (`ChainIndex::burst_key`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Probe {
+    key: Key,
+    /// The key's home slot (once `ChainIndex::prefetch` hashed it).
+    slot: u32,
+}
+
+impl Probe {
+    /// Whether both probe the same key (their rules are the same).
+    pub fn same_key(&self, other: &Probe) -> bool {
+        self.key == other.key
+    }
+}
+
 /// 32 bytes, aligned: a probe reads one cache line, never two.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 #[repr(align(32))]
@@ -156,6 +185,8 @@ pub struct ChainIndex {
     /// The chain's first rules that are candidates for every packet (all-wildcard keys,
     /// such as the usual `--ctstate ESTABLISHED,RELATED` head): see `lead`.
     lead: u32,
+    /// The first tuple that tests no interface (`burst_key`), if any.
+    burst_tuple: Option<u32>,
     /// A short chain's records walked in order instead of the tuples (`build_linear`).
     linear: Option<linear::LinearPlan>,
 }
@@ -520,8 +551,14 @@ impl ChainIndex {
             pool: Vec::new(),
             exact,
             lead,
+            burst_tuple: None,
             linear: None,
         };
+        ix.burst_tuple = ix
+            .tuples
+            .iter()
+            .position(|t| t.mask[4] == 0)
+            .map(|t| t as u32);
         for run in entries.chunk_by(|a, b| a.0 == b.0) {
             let start = if run.len() == 1 {
                 run[0].1
@@ -556,6 +593,7 @@ impl ChainIndex {
             pool: Vec::new(),
             exact,
             lead,
+            burst_tuple: None,
             linear: Some(plan),
         })
     }
@@ -679,6 +717,62 @@ impl ChainIndex {
         (best != u32::MAX).then_some(best as usize)
     }
 
+    /// Whether a burst prefetch (`burst_probe`) pays for its hashing: the slot table
+    /// outgrows a core's L2, so a packet's probe would otherwise wait on a miss (50,000
+    /// rules: 4 MiB of slots).
+    pub fn worth_prefetching(&self) -> bool {
+        self.slots.len() * size_of::<Slot>() > PREFETCH_SLOT_BYTES
+    }
+
+    /// The probe of IPv4 packet `ip` into the first tuple that tests no interface (a
+    /// received burst's interfaces are not known before routing), without its slot yet
+    /// (`prefetch`); `None` when there is no such tuple or it cannot hold the key. Only
+    /// the fields that tuple tests are read, and the packet is not validated: a hint for
+    /// the burst stage, which the traversal's own lookup does not rely on.
+    pub fn burst_key(&self, ip: &[u8]) -> Option<Probe> {
+        let id = self.burst_tuple?;
+        let t = self.tuples.get(id as usize)?;
+        let h = ip.get(..20)?;
+        let word = |i: usize| u32::from_be_bytes([h[i], h[i + 1], h[i + 2], h[i + 3]]);
+        let dport = if t.mask[3] & 0x1_ffff == 0 {
+            0
+        } else {
+            let ihl = usize::from(h[0] & 0x0f) * 4;
+            let first = u16::from_be_bytes([h[6], h[7]]) & 0x1fff == 0;
+            match (h[9], first, ip.get(ihl + 2..ihl + 4)) {
+                (6 | 17 | 33 | 132 | 136, true, Some(p)) => {
+                    u32::from(u16::from_be_bytes([p[0], p[1]]))
+                }
+                _ => NO_PORT,
+            }
+        };
+        let key = [
+            id,
+            word(12) & t.mask[1],
+            word(16) & t.mask[2],
+            (u32::from(h[9]) << 17 | dport) & t.mask[3],
+            0,
+        ];
+        // The tuple's filter sees the key's words 1.. only, as `key_bit` does.
+        (t.keys & key_bit(&key) != 0).then_some(Probe { key, slot: 0 })
+    }
+
+    /// Hashes `probe` to its home slot and prefetches that slot.
+    pub fn prefetch(&self, probe: &mut Probe) {
+        let slot = hash(&probe.key, self.shift);
+        memhint::prefetch_read(&self.slots[slot]);
+        probe.slot = slot as u32;
+    }
+
+    /// The first rule `probe` finds (its slot read by now), to prefetch: the packet's
+    /// likely first candidate, not necessarily the traversal's.
+    pub fn probe_rule(&self, probe: &Probe) -> Option<usize> {
+        match self.lookup_from(&probe.key, probe.slot as usize)? {
+            Head::One(r) => Some(r as usize),
+            Head::List(start, _) => self.pool.get(start as usize).map(|r| *r as usize),
+        }
+    }
+
     /// The rules of a key.
     fn lookup(&self, key: &Key) -> Option<Head> {
         let mask = self.slots.len() - 1;
@@ -696,6 +790,93 @@ impl ChainIndex {
             }
             i = (i + 1) & mask;
         }
+    }
+
+    /// `lookup` from the key's home slot `i` (the burst stage's, hashed already); apart
+    /// from `lookup` so the traversal's code stays as it was.
+    #[inline(never)]
+    fn lookup_from(&self, key: &Key, mut i: usize) -> Option<Head> {
+        let mask = self.slots.len() - 1;
+        loop {
+            let s = &self.slots[i];
+            if s.len == 0 {
+                return None;
+            }
+            if s.key == *key {
+                return Some(match s.len {
+                    1 => Head::One(s.start),
+                    n => Head::List(s.start, s.start + n),
+                });
+            }
+            i = (i + 1) & mask;
+        }
+    }
+}
+
+/// A burst of at least this many frames with at most `PREFETCH_FEW_KEYS` classifier keys
+/// turns the classifier's burst prefetch off for `PREFETCH_REST_BURSTS` bursts.
+const PREFETCH_SAMPLE_BURST: usize = 16;
+const PREFETCH_FEW_KEYS: usize = 2;
+const PREFETCH_REST_BURSTS: u8 = 15;
+
+/// `Pipeline::prefetch_forward_rules`: the burst stage of filter FORWARD's index (see the
+/// module doc); `probes` and `rest` are the pipeline's, kept between bursts.
+pub fn prefetch_forward_burst(
+    rules: &CompiledRuleset,
+    counters: &[Counters],
+    frames: &[PacketBuf],
+    probes: &mut Vec<(Probe, u32)>,
+    rest: &mut u8,
+) {
+    let Some(chain) = rules.tables[TableKind::Filter as usize]
+        .as_ref()
+        .and_then(|t| t.entry(Hook::Forward))
+    else {
+        return;
+    };
+    let Some(ix) = chain.index.as_ref().filter(|ix| ix.worth_prefetching()) else {
+        return;
+    };
+    if *rest > 0 {
+        *rest -= 1;
+        return;
+    }
+    probes.clear();
+    for f in frames {
+        let d = f.data();
+        if d.get(12..14) != Some(&[0x08, 0x00][..]) {
+            continue;
+        }
+        let Some(ip) = d.get(14..) else { continue };
+        let Some(mut probe) = ix.burst_key(ip) else {
+            continue;
+        };
+        // A run of one key (one flow, one subnet) needs its lines fetched once.
+        if probes.last().is_none_or(|(p, _)| !p.same_key(&probe)) {
+            ix.prefetch(&mut probe);
+            probes.push((probe, u32::MAX));
+        }
+    }
+    for (probe, rule) in probes.iter_mut() {
+        if let Some(r) = ix.probe_rule(probe) {
+            if let Some(cr) = chain.rules.get(r) {
+                memhint::prefetch_read(&cr.slot);
+                memhint::prefetch_read(&cr.action);
+                *rule = r as u32;
+            }
+        }
+    }
+    for &(_, rule) in probes.iter() {
+        if let Some(cr) = chain.rules.get(rule as usize) {
+            if let Some(c) = counters.get(cr.slot as usize) {
+                memhint::prefetch_read(c);
+            }
+        }
+    }
+    // A full burst of a few keys (a few flows or subnets): their lines stay cached
+    // from burst to burst, so the next bursts skip the stage and look again later.
+    if frames.len() >= PREFETCH_SAMPLE_BURST && probes.len() <= PREFETCH_FEW_KEYS {
+        *rest = PREFETCH_REST_BURSTS;
     }
 }
 
@@ -1036,6 +1217,45 @@ mod tests {
         ix.start(&packet_keys(&ip, Some(0), None), &mut c);
         assert_eq!(ix.next(&mut c, 0), Some(49_999));
         assert_eq!(ix.next(&mut c, 50_000), None);
+    }
+
+    #[test]
+    fn the_burst_probe_finds_the_candidate_the_traversal_will() {
+        let specs: Vec<RuleSpec> = (0..50_000).map(s3_rule).collect();
+        let refs: Vec<&RuleSpec> = specs.iter().collect();
+        let ix = ChainIndex::build(&refs, &[]).expect("indexed");
+        assert!(ix.worth_prefetching(), "4 MiB of slots");
+        let small: Vec<&RuleSpec> = refs[..1_000].to_vec();
+        assert!(!ChainIndex::build(&small, &[])
+            .expect("indexed")
+            .worth_prefetching());
+        let packet = |src: [u8; 4]| {
+            crate::ruleset::packet::tests::ipv4(
+                17,
+                src,
+                [198, 51, 100, 1],
+                &[0x13, 0x88, 0, 53, 0, 8, 0, 0],
+            )
+        };
+        for (src, rule) in [([10, 195, 79, 1], 49_999), ([10, 0, 7, 200], 7)] {
+            let ip = packet(src);
+            let mut probe = ix.burst_key(&ip).expect("a key the tuple holds");
+            ix.prefetch(&mut probe);
+            assert_eq!(ix.probe_rule(&probe), Some(rule));
+            let mut c = Candidates::default();
+            ix.start(&packet_keys(&ip, Some(0), None), &mut c);
+            assert_eq!(ix.next(&mut c, 0), Some(rule));
+        }
+        // Same /24, same key; a source no rule has, no candidate; short bytes, no probe.
+        let (a, b) = (packet([10, 1, 2, 3]), packet([10, 1, 2, 99]));
+        let pa = ix.burst_key(&a).expect("key");
+        assert!(pa.same_key(&ix.burst_key(&b).expect("key")));
+        let none = ix.burst_key(&packet([10, 250, 0, 1])).and_then(|mut p| {
+            ix.prefetch(&mut p);
+            ix.probe_rule(&p)
+        });
+        assert_eq!(none, None);
+        assert_eq!(ix.burst_key(&a[..19]), None);
     }
 
     #[test]

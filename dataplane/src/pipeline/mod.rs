@@ -295,6 +295,11 @@ pub struct Pipeline {
     scratch: Option<Box<traverse::Scratch>>,
     /// A received burst's conntrack tuples (`prefetch_burst`), kept between bursts.
     burst_tuples: Vec<Tuple>,
+    /// A received burst's classifier probes and likely first candidates
+    /// (`prefetch_forward_rules`), kept between bursts.
+    burst_probes: Vec<(classify::Probe, u32)>,
+    /// Bursts left that skip `prefetch_forward_rules` (its last burst had few keys).
+    prefetch_rest: u8,
     ident: u16,
     rng: u64,
     now_ns: u64,
@@ -372,6 +377,8 @@ impl Pipeline {
             icmp_limit: icmp_limit::IcmpRateLimit::default(),
             scratch: Some(Box::default()),
             burst_tuples: Vec::new(),
+            burst_probes: Vec::new(),
+            prefetch_rest: 0,
             ident: 1,
             rng: 0x9e37_79b9_7f4a_7c15,
             now_ns: 0,
@@ -488,6 +495,7 @@ impl Pipeline {
     /// index slots and entries are fetched together, so their cache misses overlap
     /// instead of stalling each packet in turn (the burst stage of the fast path).
     pub fn prefetch_burst(&mut self, frames: &[PacketBuf]) {
+        self.prefetch_forward_rules(frames);
         if !self.rules.needs_conntrack {
             return;
         }
@@ -500,12 +508,29 @@ impl Pipeline {
     /// bursts with something to protect. The lookups stop at the first hit (the first
     /// packet, in a burst of established flows); IPv4 only, as the prefetch.
     pub fn prefetch_burst_any_known(&mut self, frames: &[PacketBuf], now_ns: u64) -> bool {
+        self.prefetch_forward_rules(frames);
         if !self.rules.needs_conntrack {
             return false;
         }
         self.burst_tuples_of(frames);
         self.conntrack
             .prefetch_burst_any_found(&self.burst_tuples, now_ns)
+    }
+
+    /// Where filter FORWARD's classifier is too large to stay in cache (tens of
+    /// thousands of rules), the burst stage of its lookups: hash every IPv4 frame's keys
+    /// and prefetch the index slots, then, those read, prefetch the likely candidate
+    /// rules, then their counters; so a burst's misses overlap instead of each packet
+    /// waiting on three in turn. Hints only: the traversal decides as before.
+    #[inline(never)]
+    fn prefetch_forward_rules(&mut self, frames: &[PacketBuf]) {
+        classify::prefetch_forward_burst(
+            &self.rules,
+            &self.counters,
+            frames,
+            &mut self.burst_probes,
+            &mut self.prefetch_rest,
+        );
     }
 
     /// The tuples of a burst's plain Ethernet + IPv4 frames into `burst_tuples`.

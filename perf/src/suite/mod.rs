@@ -500,6 +500,20 @@ fn s3_flows(n: u32, spread: bool) -> FlowSpec {
     }
 }
 
+/// `NFDP_BENCH_S3_ROWS`, e.g. `10:last,50000:spread`: only these rows of S3 (rule count,
+/// `last` or `spread`), so that `perf/instructions.sh` can count one row; unset: all.
+fn s3_rows_from_env() -> Option<Vec<(u32, bool)>> {
+    let v = std::env::var("NFDP_BENCH_S3_ROWS").ok()?;
+    Some(
+        v.split(',')
+            .filter_map(|row| {
+                let (n, kind) = row.trim().split_once(':')?;
+                Some((n.parse().ok()?, kind == "spread"))
+            })
+            .collect(),
+    )
+}
+
 fn s3(bench: &Bench, _opts: &SuiteOptions, secs: f64) -> Json {
     let counts = [10u32, 100, 1_000, 10_000, 50_000];
     let mut lane = bench.lane(0);
@@ -512,11 +526,21 @@ fn s3(bench: &Bench, _opts: &SuiteOptions, secs: f64) -> Json {
     let mut last = Vec::new();
     let mut spread = Vec::new();
     let mut compile_ms = Vec::new();
+    let rows = s3_rows_from_env();
     for &n in &counts {
+        if rows
+            .as_ref()
+            .is_some_and(|r| !r.iter().any(|(rn, _)| *rn == n))
+        {
+            continue;
+        }
         let t = Instant::now();
         let rules = Arc::new(compile(&s3_rules(n)).expect("S3 rules"));
         compile_ms.push((n.to_string(), Json::from(t.elapsed().as_secs_f64() * 1e3)));
         for (is_spread, out) in [(false, &mut last), (true, &mut spread)] {
+            if rows.as_ref().is_some_and(|r| !r.contains(&(n, is_spread))) {
+                continue;
+            }
             let mut worker = Worker::new(
                 bench.pipeline(rules.clone(), CtConfig::default()),
                 0,
@@ -538,8 +562,8 @@ fn s3(bench: &Bench, _opts: &SuiteOptions, secs: f64) -> Json {
             out.push((n.to_string(), Json::from(m.stage_mpps())));
         }
     }
-    let base = match &last[0].1 {
-        Json::Num(x) => *x,
+    let base = match last.first() {
+        Some((_, Json::Num(x))) => *x,
         _ => 0.0,
     };
     let mut j = Json::obj([

@@ -27,10 +27,13 @@ impl PortControl for NamedPort {
     }
 }
 
-/// Frames per `net_af_packet` ring. The PMD's default, 512, is overflowed by a TCP flight
-/// whenever the worker loses its CPU for a moment: the lab's iperf3 retransmitted ~24,000
-/// segments in 3 s through it on a shared 2-core machine, 46-80 with 4096 (8 MiB a ring).
-const AF_PACKET_FRAMES: u32 = 4096;
+/// Frames per `net_af_packet` ring. The PMD's default, 512, is overflowed by TCP flights
+/// whenever the worker falls behind for a moment (the lab's iperf3, 3 s on a 2-core
+/// machine: 2,000-7,000 segments retransmitted, ~24,000 with builds running); 1024 cut
+/// that to 5-1,300 and raised the rate (medians of 5 and 7 runs: 0.70x the kernel's in
+/// the same run against 0.66x). Larger rings lose again: 2048 and 4096 (8 MiB a ring, out
+/// of cache) gave 0.56x and 0.53x.
+const AF_PACKET_FRAMES: u32 = 1024;
 
 /// The DPDK device string of a `[[port]]`: vdev drivers get an instance number (so two
 /// `net_af_packet` ports do not clash) and their args; anything else is a PCI address.
@@ -244,15 +247,15 @@ mod tests {
         let mut dev = |d: &str, a: &str, q: u16| device_string(d, a, q, &mut seen);
         assert_eq!(
             dev("net_af_packet", "iface=r-lan", 1),
-            "net_af_packet0,iface=r-lan,framecnt=4096"
+            "net_af_packet0,iface=r-lan,framecnt=1024"
         );
         assert_eq!(
             dev("net_af_packet", "iface=r-wan", 2),
-            "net_af_packet1,iface=r-wan,qpairs=2,framecnt=4096"
+            "net_af_packet1,iface=r-wan,qpairs=2,framecnt=1024"
         );
         assert_eq!(
-            dev("net_af_packet", "iface=x,qpairs=4,framecnt=1024", 2),
-            "net_af_packet2,iface=x,qpairs=4,framecnt=1024"
+            dev("net_af_packet", "iface=x,qpairs=4,framecnt=4096", 2),
+            "net_af_packet2,iface=x,qpairs=4,framecnt=4096"
         );
         assert_eq!(dev("net_null", "", 2), "net_null0");
         assert_eq!(dev("0000:03:00.0", "", 2), "0000:03:00.0");

@@ -775,27 +775,19 @@ impl ChainIndex {
 
     /// The rules of a key.
     fn lookup(&self, key: &Key) -> Option<Head> {
-        let mask = self.slots.len() - 1;
-        let mut i = hash(key, self.shift);
-        loop {
-            let s = &self.slots[i];
-            if s.len == 0 {
-                return None;
-            }
-            if s.key == *key {
-                return Some(match s.len {
-                    1 => Head::One(s.start),
-                    n => Head::List(s.start, s.start + n),
-                });
-            }
-            i = (i + 1) & mask;
-        }
+        self.search_from(key, hash(key, self.shift))
     }
 
     /// `lookup` from the key's home slot `i` (the burst stage's, hashed already); apart
     /// from `lookup` so the traversal's code stays as it was.
     #[inline(never)]
-    fn lookup_from(&self, key: &Key, mut i: usize) -> Option<Head> {
+    fn lookup_from(&self, key: &Key, i: usize) -> Option<Head> {
+        self.search_from(key, i)
+    }
+
+    /// The linear probe from slot `i` to the key's rules or an empty slot.
+    #[inline(always)]
+    fn search_from(&self, key: &Key, mut i: usize) -> Option<Head> {
         let mask = self.slots.len() - 1;
         loop {
             let s = &self.slots[i];

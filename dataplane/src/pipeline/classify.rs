@@ -1117,6 +1117,34 @@ mod tests {
                 .all(|m| m.decide_packet(&cx).unwrap_or(false))
     }
 
+    /// The rules before `from` (a chain's lead, which every packet meets) and then every
+    /// candidate `ix` gives for the packet, into `seen`; a candidate it calls exact must
+    /// match the packet.
+    fn walk_candidates(
+        ix: &ChainIndex,
+        specs: &[RuleSpec],
+        cands: &mut Candidates,
+        (ip, inp, outp): (&[u8], Option<u16>, Option<u16>),
+        mut from: usize,
+        seen: &mut Vec<usize>,
+    ) {
+        ix.start(&packet_keys(ip, inp, outp), cands);
+        seen.clear();
+        seen.extend(0..from);
+        while let Some(r) = ix.next(cands, from) {
+            assert!(r >= from && r < specs.len());
+            if ix.matches_exactly(r) {
+                assert!(
+                    full_match(&specs[r], ip, inp, outp),
+                    "rule {r} {:?} is exact but does not match {ip:?}",
+                    specs[r]
+                );
+            }
+            seen.push(r);
+            from = r + 1;
+        }
+    }
+
     /// Every rule that matches must come out of the index, in ascending order: then the
     /// traversal meets the same rules in the same order as a scan.
     fn check(rng: &mut Rng, specs: &[RuleSpec], packets: usize) -> (usize, usize) {
@@ -1128,21 +1156,7 @@ mod tests {
         for _ in 0..packets {
             let aim = &specs[rng.below(specs.len())];
             let (ip, inp, outp) = packet(rng, aim);
-            ix.start(&packet_keys(&ip, inp, outp), &mut cands);
-            seen.clear();
-            let mut from = 0;
-            while let Some(r) = ix.next(&mut cands, from) {
-                assert!(r >= from && r < specs.len());
-                if ix.matches_exactly(r) {
-                    assert!(
-                        full_match(&specs[r], &ip, inp, outp),
-                        "rule {r} {:?} is exact but does not match {ip:?}",
-                        specs[r]
-                    );
-                }
-                seen.push(r);
-                from = r + 1;
-            }
+            walk_candidates(&ix, specs, &mut cands, (&ip, inp, outp), 0, &mut seen);
             total += seen.len();
             let mut it = seen.iter().peekable();
             for (r, spec) in specs.iter().enumerate() {
@@ -1431,22 +1445,8 @@ mod tests {
                 for _ in 0..200 {
                     let aim = &specs[rng.below(specs.len())];
                     let (ip, inp, outp) = packet(&mut rng, aim);
-                    ix.start(&packet_keys(&ip, inp, outp), &mut cands);
-                    seen.clear();
-                    let mut from = ix.lead();
-                    seen.extend(0..from);
-                    while let Some(r) = ix.next(&mut cands, from) {
-                        assert!(r >= from && r < specs.len());
-                        if ix.matches_exactly(r) {
-                            assert!(
-                                full_match(&specs[r], &ip, inp, outp),
-                                "rule {r} {:?} is exact but does not match {ip:?}",
-                                specs[r]
-                            );
-                        }
-                        seen.push(r);
-                        from = r + 1;
-                    }
+                    let lead = ix.lead();
+                    walk_candidates(&ix, &specs, &mut cands, (&ip, inp, outp), lead, &mut seen);
                     for (r, spec) in specs.iter().enumerate() {
                         if full_match(spec, &ip, inp, outp) {
                             matched += 1;

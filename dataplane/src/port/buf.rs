@@ -155,18 +155,14 @@ impl PacketBuf {
         }
     }
 
-    /// Takes the mbuf out (the driver owns it now); the buffer is left empty.
+    /// The mbuf the packet lives in, the packet consumed (the driver takes it from here);
+    /// the packet itself back when it lives on the heap.
     #[cfg(feature = "dpdk")]
-    pub(crate) fn take_mbuf(&mut self) -> Option<super::dpdk::Mbuf> {
-        match std::mem::replace(&mut self.store, Store::Heap(Vec::new())) {
-            Store::Mbuf(m) => {
-                (self.off, self.len) = (0, 0);
-                Some(m)
-            }
-            heap => {
-                self.store = heap;
-                None
-            }
+    #[inline]
+    pub(crate) fn into_mbuf(self) -> Result<super::dpdk::Mbuf, PacketBuf> {
+        match self.store {
+            Store::Mbuf(m) => Ok(m),
+            Store::Heap(_) => Err(self),
         }
     }
 

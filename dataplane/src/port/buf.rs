@@ -183,8 +183,21 @@ impl PacketBuf {
 
     /// Moves the packet out, leaving an empty buffer (no allocation) behind: for a path
     /// that works on a packet in place and hands it on at the end.
+    #[inline]
     pub fn take(&mut self) -> PacketBuf {
-        std::mem::replace(self, PacketBuf::new(0, 0))
+        // What `new(0, 0)` makes, without its zero-length `vec!`.
+        let empty = PacketBuf {
+            store: Store::Heap(Vec::new()),
+            off: 0,
+            len: 0,
+            default_headroom: 0,
+            port: PortId(0),
+            queue: 0,
+            timestamp_ns: 0,
+            mark: 0,
+            rx_csum: RxChecksum::default(),
+        };
+        std::mem::replace(self, empty)
     }
 
     /// Moves the bytes out of their mbuf (if they live in one) into a heap buffer and
@@ -242,20 +255,29 @@ impl PacketBuf {
 
     /// Grows the data by `n` bytes at the front (a header push) and returns the new front
     /// bytes for the caller to fill. Uses headroom; only reallocates if there is not enough.
+    #[inline]
     pub fn prepend(&mut self, n: usize) -> &mut [u8] {
-        let (mut off, len) = (self.headroom(), self.len());
-        if n > off {
-            // Slow path: rebuild with the missing room plus the default headroom again.
-            let extra = n - off + self.default_headroom as usize;
-            let mut store = vec![0; self.capacity() + extra];
-            store[off + extra..off + extra + len].copy_from_slice(self.data());
-            self.store = Store::Heap(store);
-            off += extra;
+        if n > self.headroom() {
+            self.grow_front(n);
         }
-        off -= n;
-        self.off = pos(off);
-        self.len = pos(len + n);
+        // n <= off: fits in 32 bits.
+        self.off -= n as u32;
+        self.len += n as u32;
+        let off = self.headroom();
         &mut self.store.bytes_mut()[off..off + n]
+    }
+
+    /// `prepend`'s slow path: rebuilds the store with room for `n` bytes in front plus
+    /// the default headroom again.
+    #[cold]
+    #[inline(never)]
+    fn grow_front(&mut self, n: usize) {
+        let (off, len) = (self.headroom(), self.len());
+        let extra = n - off + self.default_headroom as usize;
+        let mut store = vec![0; self.capacity() + extra];
+        store[off + extra..off + extra + len].copy_from_slice(self.data());
+        self.store = Store::Heap(store);
+        self.off = pos(off + extra);
     }
 
     /// Removes `n` bytes from the front (a header pull). Returns false, changing nothing, if

@@ -1291,7 +1291,8 @@ impl Port for DpdkQueue {
         if rx == 0 {
             return 0;
         }
-        let rx = usize::from(rx);
+        // The driver returns at most n: the bound lets the loop index without checks.
+        let rx = usize::from(rx).min(MAX_BURST);
         let mut got = 0;
         let mut bad = 0;
         let mut looped = 0;
@@ -1309,10 +1310,13 @@ impl Port for DpdkQueue {
                 ),
             ]
         };
+        let (drop_own, own_mac, port) =
+            (self.inner.drop_own_frames, self.inner.mac.0, self.inner.id);
+        let queue = self.queue;
         for i in 0..rx {
             let m = self.mbufs[i];
-            if i + 1 < rx {
-                prefetch_data(self.mbufs[i + 1]);
+            if let Some(&next) = self.mbufs[..rx].get(i + 1) {
+                prefetch_data(next);
             }
             let Some(mut buf) = self.rx_one(m, csum) else {
                 bad += 1;
@@ -1321,13 +1325,13 @@ impl Port for DpdkQueue {
             // Our own transmissions seen again: net_af_packet with several queues
             // delivers what one queue's socket sends to the others (its fanout group
             // is not the sending socket). A station never receives its own frames.
-            if self.inner.drop_own_frames && buf.data().get(6..12) == Some(&self.inner.mac.0[..]) {
+            if drop_own && buf.data().get(6..12) == Some(&own_mac[..]) {
                 looped += 1;
                 self.lock_pool().free(buf);
                 continue;
             }
-            buf.port = self.inner.id;
-            buf.queue = self.queue;
+            buf.port = port;
+            buf.queue = queue;
             bytes += buf.len() as u64;
             bufs.push(buf);
             got += 1;

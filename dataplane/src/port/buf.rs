@@ -170,14 +170,16 @@ impl PacketBuf {
         }
     }
 
-    /// The mbuf the packet lives in, the packet consumed (the driver takes it from here);
-    /// the packet itself back when it lives on the heap.
+    /// Gives up the mbuf the packet lives in without freeing it (the driver took it); the
+    /// buffer is left empty. Nothing for a heap buffer.
     #[cfg(feature = "dpdk")]
     #[inline]
-    pub(crate) fn into_mbuf(self) -> Result<super::dpdk::Mbuf, PacketBuf> {
-        match self.store {
-            Store::Mbuf(m) => Ok(m),
-            Store::Heap(_) => Err(self),
+    pub(crate) fn release_mbuf(&mut self) {
+        if let Store::Mbuf(_) = self.store {
+            if let Store::Mbuf(m) = std::mem::replace(&mut self.store, Store::Heap(Vec::new())) {
+                m.release();
+            }
+            (self.off, self.len) = (0, 0);
         }
     }
 

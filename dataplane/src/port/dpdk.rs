@@ -916,7 +916,7 @@ impl Mbuf {
     }
 
     /// Gives up ownership without freeing (the driver took the mbuf).
-    fn release(self) {
+    pub(crate) fn release(self) {
         std::mem::forget(self);
     }
 }
@@ -1405,26 +1405,26 @@ impl Port for DpdkQueue {
             }
         }
         // The taken frames: a sent one's own mbuf belongs to the driver now (given up
-        // without a free), heap buffers go back to the pool (locked only for them), the
-        // rest (oversize mbufs) are dropped, which frees them.
+        // where it lies, without a free or a move), heap buffers go back to the pool
+        // (locked only for them); the rest (oversize mbufs) are dropped with the drain,
+        // which frees them.
         let mut sent_bytes = 0;
         let mut slot = 0;
         let mut pool = None;
-        for (i, b) in pkts.drain(..taken).enumerate() {
+        for (i, p) in pkts[..taken].iter_mut().enumerate() {
             let has_slot = slot < sent && self.src[slot] == i;
             let in_place = has_slot && self.in_place[slot];
             if has_slot {
-                sent_bytes += b.len();
+                sent_bytes += p.len();
                 slot += 1;
             }
             if in_place {
-                if let Ok(m) = b.into_mbuf() {
-                    m.release();
-                }
-            } else if !b.in_mbuf() {
-                pool.get_or_insert_with(|| self.lock_pool()).free(b);
+                p.release_mbuf();
+            } else if !p.in_mbuf() {
+                pool.get_or_insert_with(|| self.lock_pool()).free(p.take());
             }
         }
+        pkts.drain(..taken);
         let c = self.counters();
         c.tx_bytes.fetch_add(sent_bytes as u64, Ordering::Relaxed);
         let oversize = taken - sent;

@@ -453,7 +453,7 @@ mod tests {
     fn a_buffer_is_one_cache_line_and_take_leaves_an_empty_one() {
         // Moved by value at every stage of a packet's path: 32-bit offsets keep it small.
         #[cfg(target_pointer_width = "64")]
-        assert_eq!(std::mem::size_of::<PacketBuf>(), 64);
+        assert!(std::mem::size_of::<PacketBuf>() <= 64);
         let mut b = PacketBuf::from_slice(&[5; 60]);
         b.mark = 7;
         let taken = b.take();

@@ -290,6 +290,9 @@ enum Tracked<A> {
         id: u32,
         reply: bool,
     },
+    /// A new connection: `track` wrote it into the caller's `CtInfo` in place (its
+    /// pending entry and window state are not moved through a return value).
+    New,
     Other(CtInfo<A>),
 }
 
@@ -940,7 +943,7 @@ impl<A: CtAddr> Conntrack<A> {
     pub fn packet_in_to(&mut self, ip: &[u8], verify: bool, now_ns: u64, info: &mut CtInfo<A>) {
         self.expire_some(now_ns, EXPIRE_PER_PACKET);
         self.now_ns = now_ns;
-        match self.track(ip, verify, now_ns) {
+        match self.track(ip, verify, now_ns, info) {
             Tracked::Found { state, id, reply } => {
                 info.state = state;
                 info.id = Some(id);
@@ -958,6 +961,7 @@ impl<A: CtAddr> Conntrack<A> {
                 info.expected_nat = None;
                 info.shed = false;
             }
+            Tracked::New => {}
             Tracked::Other(other) => *info = other,
         }
         if info.state == CtState::Invalid && !info.shed {
@@ -965,7 +969,7 @@ impl<A: CtAddr> Conntrack<A> {
         }
     }
 
-    fn track(&mut self, ip: &[u8], verify: bool, now_ns: u64) -> Tracked<A> {
+    fn track(&mut self, ip: &[u8], verify: bool, now_ns: u64, info: &mut CtInfo<A>) -> Tracked<A> {
         // Fragments are reassembled before conntrack; one that reaches it (reassembly off
         // because no rule needs conntrack, or NOTRACK) cannot be tracked.
         let Some(l3) = A::l3(ip).filter(|l3| l3.trackable) else {
@@ -1082,7 +1086,9 @@ impl<A: CtAddr> Conntrack<A> {
             }
             *left -= 1;
         }
-        let mut e = ConnEntry {
+        // Built where the pipeline keeps it: the entry and the window state are written
+        // once, not returned and moved into the packet's `CtInfo`.
+        let e = info.pending.insert(ConnEntry {
             orig: t,
             reply: reply_t,
             timeout_ns: now_ns,
@@ -1098,8 +1104,9 @@ impl<A: CtAddr> Conntrack<A> {
             } else {
                 NO_LABELS
             },
-        };
-        let mut x = tcp::TcpTrack::default();
+        });
+        let x = &mut info.pending_tcp;
+        *x = tcp::TcpTrack::default();
         if let Some((seg, syn)) = tcp_open {
             tcp::init_window(&mut x.win, &seg, syn);
         }
@@ -1109,27 +1116,24 @@ impl<A: CtAddr> Conntrack<A> {
             e.status |= status::EXPECTED;
             expected_nat = x.nat_to;
         }
-        let (state, _) = update(&self.cfg, &mut e, Some((&mut x, 0)), false, l4, now_ns);
+        let (state, _) = update(&self.cfg, e, Some((x, 0)), false, l4, now_ns);
         if state == CtState::Invalid {
             return CtInfo::invalid().into();
         }
         self.stats.new += 1;
-        Tracked::Other(CtInfo {
-            state: if e.status & status::EXPECTED != 0 {
-                CtState::Related
-            } else {
-                CtState::New
-            },
-            id: None,
-            reply: false,
-            pending: Some(e),
-            pending_tcp: x,
-            pending_len: len,
-            pending_hash: Some(hash),
-            pending_labels: 0,
-            expected_nat,
-            shed: false,
-        })
+        info.state = if e.status & status::EXPECTED != 0 {
+            CtState::Related
+        } else {
+            CtState::New
+        };
+        info.id = None;
+        info.reply = false;
+        info.pending_len = len;
+        info.pending_hash = Some(hash);
+        info.pending_labels = 0;
+        info.expected_nat = expected_nat;
+        info.shed = false;
+        Tracked::New
     }
 
     /// Enters a packet's new connection into the table (the kernel's confirm). `false`

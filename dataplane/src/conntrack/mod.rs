@@ -313,7 +313,8 @@ pub struct CtInfo<A = Ipv4Addr> {
     /// A new connection waiting for confirmation. The `pending_*` fields below are
     /// read only while this is `Some`.
     pub pending: Option<ConnEntry<A>>,
-    /// Its window tracking when it is TCP (moved to the shard's TCP slab on confirm).
+    /// Its window tracking when it is TCP (moved to the shard's TCP slab on confirm);
+    /// not written for a new connection of another protocol.
     pub pending_tcp: tcp::TcpTrack,
     /// The length of the packet that made `pending` (its first counted packet).
     pub pending_len: u64,
@@ -1105,9 +1106,10 @@ impl<A: CtAddr> Conntrack<A> {
                 NO_LABELS
             },
         });
+        // Only TCP's is read (on confirm); other protocols leave it unwritten.
         let x = &mut info.pending_tcp;
-        *x = tcp::TcpTrack::default();
         if let Some((seg, syn)) = tcp_open {
+            *x = tcp::TcpTrack::default();
             tcp::init_window(&mut x.win, &seg, syn);
         }
         // A connection a helper announced is RELATED to its master.

@@ -284,20 +284,28 @@ impl Counters {
 }
 
 /// What `track` found: a known connection's packet (in a few words), or anything else.
-enum Tracked<A> {
+enum Tracked<'a, A> {
     Found {
         state: CtState,
         id: u32,
         reply: bool,
     },
-    /// A new connection: `track` wrote it into the caller's `CtInfo` in place (its
-    /// pending entry and window state are not moved through a return value).
-    New,
+    /// A packet that may start a connection: `track_new` builds it in the caller's
+    /// `CtInfo` (its pending entry and window state are not moved through a return
+    /// value), out of `track`'s frame, which the established path keeps small.
+    New {
+        t: Tuple<A>,
+        l4: &'a [u8],
+        len: u64,
+        hash: u64,
+    },
+    /// `track_new` wrote the new connection into the caller's `CtInfo`.
+    Written,
     Other(CtInfo<A>),
 }
 
-impl<A> From<CtInfo<A>> for Tracked<A> {
-    fn from(info: CtInfo<A>) -> Tracked<A> {
+impl<A> From<CtInfo<A>> for Tracked<'_, A> {
+    fn from(info: CtInfo<A>) -> Self {
         Tracked::Other(info)
     }
 }
@@ -944,7 +952,7 @@ impl<A: CtAddr> Conntrack<A> {
     pub fn packet_in_to(&mut self, ip: &[u8], verify: bool, now_ns: u64, info: &mut CtInfo<A>) {
         self.expire_some(now_ns, EXPIRE_PER_PACKET);
         self.now_ns = now_ns;
-        match self.track(ip, verify, now_ns, info) {
+        match self.track(ip, verify, now_ns) {
             Tracked::Found { state, id, reply } => {
                 info.state = state;
                 info.id = Some(id);
@@ -962,7 +970,12 @@ impl<A: CtAddr> Conntrack<A> {
                 info.expected_nat = None;
                 info.shed = false;
             }
-            Tracked::New => {}
+            Tracked::New { t, l4, len, hash } => {
+                if let Tracked::Other(other) = self.track_new(t, l4, len, hash, now_ns, info) {
+                    *info = other;
+                }
+            }
+            Tracked::Written => {}
             Tracked::Other(other) => *info = other,
         }
         if info.state == CtState::Invalid && !info.shed {
@@ -970,7 +983,7 @@ impl<A: CtAddr> Conntrack<A> {
         }
     }
 
-    fn track(&mut self, ip: &[u8], verify: bool, now_ns: u64, info: &mut CtInfo<A>) -> Tracked<A> {
+    fn track<'a>(&mut self, ip: &'a [u8], verify: bool, now_ns: u64) -> Tracked<'a, A> {
         // Fragments are reassembled before conntrack; one that reaches it (reassembly off
         // because no rule needs conntrack, or NOTRACK) cannot be tracked.
         let Some(l3) = A::l3(ip).filter(|l3| l3.trackable) else {
@@ -1055,7 +1068,20 @@ impl<A: CtAddr> Conntrack<A> {
             }
             return Tracked::Found { state, id, reply };
         }
-        // A new connection, if this packet may start one.
+        Tracked::New { t, l4, len, hash }
+    }
+
+    /// `track`'s new connection, if this packet may start one, written into `info`.
+    #[inline]
+    fn track_new<'a>(
+        &mut self,
+        t: Tuple<A>,
+        l4: &'a [u8],
+        len: u64,
+        hash: u64,
+        now_ns: u64,
+        info: &mut CtInfo<A>,
+    ) -> Tracked<'a, A> {
         let Some(reply_t) = t.invert() else {
             return CtInfo::invalid().into();
         };
@@ -1135,7 +1161,7 @@ impl<A: CtAddr> Conntrack<A> {
         info.pending_labels = 0;
         info.expected_nat = expected_nat;
         info.shed = false;
-        Tracked::New
+        Tracked::Written
     }
 
     /// Enters a packet's new connection into the table (the kernel's confirm). `false`

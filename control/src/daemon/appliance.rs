@@ -27,19 +27,35 @@ impl PortControl for NamedPort {
     }
 }
 
-/// Frames per `net_af_packet` ring. The PMD's default, 512, is overflowed by TCP flights
-/// whenever the worker falls behind for a moment (the lab's iperf3, 3 s on a 2-core
-/// machine: 2,000-7,000 segments retransmitted, ~24,000 with builds running); 1024 cut
-/// that to 5-1,300 and raised the rate (medians of 5 and 7 runs: 0.70x the kernel's in
-/// the same run against 0.66x). Larger rings lose again: 2048 and 4096 (8 MiB a ring, out
-/// of cache) gave 0.56x and 0.53x.
+/// Frames per `net_af_packet` ring with one queue pair. The PMD's default, 512, is
+/// overflowed by TCP flights whenever the worker falls behind for a moment (the lab's
+/// iperf3, 3 s on a 2-core machine: 2,000-7,000 segments retransmitted, ~24,000 with builds
+/// running); 1024 cut that to 5-1,300 and raised the rate (medians of 5 and 7 runs: 0.70x
+/// the kernel's in the same run against 0.66x). Larger rings lose again: 2048 and 4096
+/// (8 MiB a ring, out of cache) gave 0.56x and 0.53x.
 const AF_PACKET_FRAMES: u32 = 1024;
+
+/// Frames per ring when a port has several queue pairs. The PMD joins the queues' sockets
+/// in a fanout group with `PACKET_FANOUT_FLAG_ROLLOVER`: once a ring is three quarters
+/// full the kernel moves a large flow's next frames to another queue's socket, whose
+/// worker hands them to the flow's owner ahead of the older frames still waiting in the
+/// owner's ring. TCP sees the reordering as loss: the two-worker lab's iperf3 retransmitted
+/// 3,000-17,000 segments in 3 s with 1024 frames, 0 and 60 with 4096 (where no flow was
+/// rolled over). A deeper ring makes rollover, and so reordering, a sign of real overload.
+const AF_PACKET_FRAMES_MULTIQUEUE: u32 = 4096;
 
 /// The DPDK device string of a `[[port]]`: vdev drivers get an instance number (so two
 /// `net_af_packet` ports do not clash) and their args; anything else is a PCI address.
 /// `net_af_packet` fixes its queue count at probe time (`qpairs`): give it one pair per
-/// worker unless the config says otherwise, and `AF_PACKET_FRAMES` unless they set
-/// `framecnt`.
+/// worker unless the config says otherwise, and `AF_PACKET_FRAMES` (one pair) or
+/// `AF_PACKET_FRAMES_MULTIQUEUE` (several) unless they set `framecnt`.
+/// The value of `key=` in a vdev's comma-separated args.
+fn af_packet_arg<'a>(args: &'a str, key: &str) -> Option<&'a str> {
+    args.split(',')
+        .find_map(|kv| kv.split_once('=').filter(|(k, _)| k.trim() == key))
+        .map(|(_, v)| v.trim())
+}
+
 fn device_string(driver: &str, args: &str, queues: u16, seen: &mut HashMap<String, u32>) -> String {
     if !driver.starts_with("net_") {
         return driver.to_string();
@@ -52,11 +68,22 @@ fn device_string(driver: &str, args: &str, queues: u16, seen: &mut HashMap<Strin
         device.push_str(args);
     }
     if driver == "net_af_packet" {
-        if queues > 1 && !args.contains("qpairs=") {
-            device.push_str(&format!(",qpairs={queues}"));
-        }
-        if !args.contains("framecnt=") {
-            device.push_str(&format!(",framecnt={AF_PACKET_FRAMES}"));
+        let qpairs = match af_packet_arg(args, "qpairs") {
+            Some(n) => n.parse().unwrap_or(1),
+            None => {
+                if queues > 1 {
+                    device.push_str(&format!(",qpairs={queues}"));
+                }
+                queues
+            }
+        };
+        if af_packet_arg(args, "framecnt").is_none() {
+            let frames = if qpairs > 1 {
+                AF_PACKET_FRAMES_MULTIQUEUE
+            } else {
+                AF_PACKET_FRAMES
+            };
+            device.push_str(&format!(",framecnt={frames}"));
         }
     }
     device
@@ -251,11 +278,20 @@ mod tests {
         );
         assert_eq!(
             dev("net_af_packet", "iface=r-wan", 2),
-            "net_af_packet1,iface=r-wan,qpairs=2,framecnt=1024"
+            "net_af_packet1,iface=r-wan,qpairs=2,framecnt=4096"
+        );
+        // An explicit qpairs decides the ring size, whatever the worker count.
+        assert_eq!(
+            dev("net_af_packet", "iface=y,qpairs=1", 2),
+            "net_af_packet2,iface=y,qpairs=1,framecnt=1024"
+        );
+        assert_eq!(
+            dev("net_af_packet", "iface=z, qpairs=2", 1),
+            "net_af_packet3,iface=z, qpairs=2,framecnt=4096"
         );
         assert_eq!(
             dev("net_af_packet", "iface=x,qpairs=4,framecnt=4096", 2),
-            "net_af_packet2,iface=x,qpairs=4,framecnt=4096"
+            "net_af_packet4,iface=x,qpairs=4,framecnt=4096"
         );
         assert_eq!(dev("net_null", "", 2), "net_null0");
         assert_eq!(dev("0000:03:00.0", "", 2), "0000:03:00.0");

@@ -284,17 +284,28 @@ impl Counters {
 }
 
 /// What `track` found: a known connection's packet (in a few words), or anything else.
-enum Tracked<A> {
+enum Tracked<'a, A> {
     Found {
         state: CtState,
         id: u32,
         reply: bool,
     },
+    /// A packet that may start a connection: `track_new` builds it in the caller's
+    /// `CtInfo` (its pending entry and window state are not moved through a return
+    /// value), out of `track`'s frame, which the established path keeps small.
+    New {
+        t: Tuple<A>,
+        l4: &'a [u8],
+        len: u64,
+        hash: u64,
+    },
+    /// `track_new` wrote the new connection into the caller's `CtInfo`.
+    Written,
     Other(CtInfo<A>),
 }
 
-impl<A> From<CtInfo<A>> for Tracked<A> {
-    fn from(info: CtInfo<A>) -> Tracked<A> {
+impl<A> From<CtInfo<A>> for Tracked<'_, A> {
+    fn from(info: CtInfo<A>) -> Self {
         Tracked::Other(info)
     }
 }
@@ -310,7 +321,8 @@ pub struct CtInfo<A = Ipv4Addr> {
     /// A new connection waiting for confirmation. The `pending_*` fields below are
     /// read only while this is `Some`.
     pub pending: Option<ConnEntry<A>>,
-    /// Its window tracking when it is TCP (moved to the shard's TCP slab on confirm).
+    /// Its window tracking when it is TCP (moved to the shard's TCP slab on confirm);
+    /// not written for a new connection of another protocol.
     pub pending_tcp: tcp::TcpTrack,
     /// The length of the packet that made `pending` (its first counted packet).
     pub pending_len: u64,
@@ -958,6 +970,12 @@ impl<A: CtAddr> Conntrack<A> {
                 info.expected_nat = None;
                 info.shed = false;
             }
+            Tracked::New { t, l4, len, hash } => {
+                if let Tracked::Other(other) = self.track_new(t, l4, len, hash, now_ns, info) {
+                    *info = other;
+                }
+            }
+            Tracked::Written => {}
             Tracked::Other(other) => *info = other,
         }
         if info.state == CtState::Invalid && !info.shed {
@@ -965,7 +983,7 @@ impl<A: CtAddr> Conntrack<A> {
         }
     }
 
-    fn track(&mut self, ip: &[u8], verify: bool, now_ns: u64) -> Tracked<A> {
+    fn track<'a>(&mut self, ip: &'a [u8], verify: bool, now_ns: u64) -> Tracked<'a, A> {
         // Fragments are reassembled before conntrack; one that reaches it (reassembly off
         // because no rule needs conntrack, or NOTRACK) cannot be tracked.
         let Some(l3) = A::l3(ip).filter(|l3| l3.trackable) else {
@@ -1050,7 +1068,20 @@ impl<A: CtAddr> Conntrack<A> {
             }
             return Tracked::Found { state, id, reply };
         }
-        // A new connection, if this packet may start one.
+        Tracked::New { t, l4, len, hash }
+    }
+
+    /// `track`'s new connection, if this packet may start one, written into `info`.
+    #[inline]
+    fn track_new<'a>(
+        &mut self,
+        t: Tuple<A>,
+        l4: &'a [u8],
+        len: u64,
+        hash: u64,
+        now_ns: u64,
+        info: &mut CtInfo<A>,
+    ) -> Tracked<'a, A> {
         let Some(reply_t) = t.invert() else {
             return CtInfo::invalid().into();
         };
@@ -1082,7 +1113,9 @@ impl<A: CtAddr> Conntrack<A> {
             }
             *left -= 1;
         }
-        let mut e = ConnEntry {
+        // Built where the pipeline keeps it: the entry and the window state are written
+        // once, not returned and moved into the packet's `CtInfo`.
+        let e = info.pending.insert(ConnEntry {
             orig: t,
             reply: reply_t,
             timeout_ns: now_ns,
@@ -1098,9 +1131,11 @@ impl<A: CtAddr> Conntrack<A> {
             } else {
                 NO_LABELS
             },
-        };
-        let mut x = tcp::TcpTrack::default();
+        });
+        // Only TCP's is read (on confirm); other protocols leave it unwritten.
+        let x = &mut info.pending_tcp;
         if let Some((seg, syn)) = tcp_open {
+            *x = tcp::TcpTrack::default();
             tcp::init_window(&mut x.win, &seg, syn);
         }
         // A connection a helper announced is RELATED to its master.
@@ -1109,27 +1144,24 @@ impl<A: CtAddr> Conntrack<A> {
             e.status |= status::EXPECTED;
             expected_nat = x.nat_to;
         }
-        let (state, _) = update(&self.cfg, &mut e, Some((&mut x, 0)), false, l4, now_ns);
+        let (state, _) = update(&self.cfg, e, Some((x, 0)), false, l4, now_ns);
         if state == CtState::Invalid {
             return CtInfo::invalid().into();
         }
         self.stats.new += 1;
-        Tracked::Other(CtInfo {
-            state: if e.status & status::EXPECTED != 0 {
-                CtState::Related
-            } else {
-                CtState::New
-            },
-            id: None,
-            reply: false,
-            pending: Some(e),
-            pending_tcp: x,
-            pending_len: len,
-            pending_hash: Some(hash),
-            pending_labels: 0,
-            expected_nat,
-            shed: false,
-        })
+        info.state = if e.status & status::EXPECTED != 0 {
+            CtState::Related
+        } else {
+            CtState::New
+        };
+        info.id = None;
+        info.reply = false;
+        info.pending_len = len;
+        info.pending_hash = Some(hash);
+        info.pending_labels = 0;
+        info.expected_nat = expected_nat;
+        info.shed = false;
+        Tracked::Written
     }
 
     /// Enters a packet's new connection into the table (the kernel's confirm). `false`

@@ -231,12 +231,6 @@ impl<A: CtAddr> Conntrack<A> {
         if t.proto == A::ICMP_PROTO && req.manip == Manip::Dst {
             return true;
         }
-        fn key<A>(t: &mut Tuple<A>, m: Manip) -> &mut u16 {
-            match m {
-                Manip::Src => &mut t.sport,
-                Manip::Dst => &mut t.dport,
-            }
-        }
         let cur = *key(t, req.manip);
         let (min, max) = match req.ports {
             Some(r) => (r.lo.min(r.hi), r.lo.max(r.hi)),
@@ -268,6 +262,45 @@ impl<A: CtAddr> Conntrack<A> {
         // The first offset hashes the original source (the same flow gets the same port
         // back); later rounds draw fresh offsets from it.
         let seed = mix64(e.orig.src.seed_word() << 16 | u64::from(e.orig.sport));
+        // The search's first probe is tested here (most searches end on it: an S2
+        // connection whose source port another host holds), so that only the searches
+        // going on past it pay for the walk's set-up, out of line in `search_port`.
+        // `bounded_search` probes `offset(0) % size` first, as this does.
+        let first_failed = if req.port_base.is_none() && pool.size > 0 {
+            let h = if req.manip == Manip::Dst && !req.random {
+                0
+            } else {
+                (seed % u64::from(pool.size)) as u32
+            };
+            let port = pool.port(h % pool.size);
+            self.stats.nat_port_probes += 1;
+            let free = t.invert().is_some_and(|mut r| {
+                set_reply_port(&mut r, req.manip, port);
+                !self.may_hold(&r)
+            });
+            if free {
+                *key(t, req.manip) = port;
+                return true;
+            }
+            true
+        } else {
+            false
+        };
+        self.search_port(t, req, pool, seed, first_failed)
+    }
+
+    /// The rest of `choose_port`'s search (`bounded_search` from its start;
+    /// `first_failed`: its first probe was made, and failed).
+    #[inline(never)]
+    fn search_port(
+        &mut self,
+        t: &mut Tuple<A>,
+        req: &NatRequest<A>,
+        pool: PortPool,
+        seed: u64,
+        first_failed: bool,
+    ) -> bool {
+        let cur = *key(t, req.manip);
         // A shifted map starts at the port's offset from the base (u16 arithmetic, as
         // nf_nat_l4proto_unique_tuple's `off`) and walks on port by port.
         let shifted = req.port_base.map(|b| u32::from(cur.wrapping_sub(b)));
@@ -283,6 +316,7 @@ impl<A: CtAddr> Conntrack<A> {
             }
         };
         let mut probes = 0u64;
+        let mut skip_first = first_failed;
         let base = *t;
         let candidate = |k: u32| {
             let mut c = base;
@@ -295,10 +329,7 @@ impl<A: CtAddr> Conntrack<A> {
         let base_reply = base.invert();
         let reply_of = |k: u32| {
             base_reply.map(|mut r| {
-                match req.manip {
-                    Manip::Src if r.proto != A::ICMP_PROTO => r.dport = pool.port(k),
-                    _ => r.sport = pool.port(k),
-                }
+                set_reply_port(&mut r, req.manip, pool.port(k));
                 r
             })
         };
@@ -311,6 +342,10 @@ impl<A: CtAddr> Conntrack<A> {
             // in use, and each entry read is a cache miss; a tag shared by another tuple
             // (1 in 2^32) only skips a free port.
             |k| {
+                // choose_port made (and counted) the first probe already.
+                if std::mem::take(&mut skip_first) {
+                    return false;
+                }
                 probes += 1;
                 reply_of(k).is_some_and(|r| !self.may_hold(&r))
             },
@@ -331,6 +366,24 @@ impl<A: CtAddr> Conntrack<A> {
                 false
             }
         }
+    }
+}
+
+/// The port of a tuple's `manip` side (its source port for SNAT, destination port for
+/// DNAT).
+fn key<A>(t: &mut Tuple<A>, m: Manip) -> &mut u16 {
+    match m {
+        Manip::Src => &mut t.sport,
+        Manip::Dst => &mut t.dport,
+    }
+}
+
+/// Sets in a candidate's reply tuple the port the search chose: on the reply's
+/// destination side for SNAT, its source side for DNAT and for an ICMP id.
+fn set_reply_port<A: CtAddr>(r: &mut Tuple<A>, manip: Manip, port: u16) {
+    match manip {
+        Manip::Src if r.proto != A::ICMP_PROTO => r.dport = port,
+        _ => r.sport = port,
     }
 }
 

@@ -166,6 +166,10 @@ pub struct NdTable<T> {
     reachable_ns: u64,
     redraw_at_ns: u64,
     rng: u64,
+    /// The last `lookup` that found a MAC, as in the ARP table (`NeighTable`): a lookup of
+    /// the same neighbour at the same `now` answers from here (the use is recorded, a
+    /// STALE entry already in DELAY); every other `&mut` method forgets it.
+    last_hit: Option<(PortId, Ipv6Addr, u64, MacAddr)>,
 }
 
 impl<T> Default for NdTable<T> {
@@ -202,6 +206,7 @@ impl<T> NdTable<T> {
             reachable_ns,
             redraw_at_ns: REACHABLE_REDRAW_NS,
             rng,
+            last_hit: None,
         }
     }
 
@@ -237,6 +242,7 @@ impl<T> NdTable<T> {
 
     /// Adds or replaces a permanent entry; packets that waited are released.
     pub fn add_static(&mut self, port: PortId, ip: Ipv6Addr, mac: MacAddr, now: u64) -> Vec<T> {
+        self.last_hit = None;
         self.cache.add_static(port, ip, mac, now)
     }
 
@@ -244,6 +250,11 @@ impl<T> NdTable<T> {
     /// entry goes to DELAY.
     #[inline]
     pub fn lookup(&mut self, port: PortId, ip: Ipv6Addr, now: u64) -> Option<MacAddr> {
+        if let Some((p, a, t, mac)) = self.last_hit {
+            if (p, a, t) == (port, ip, now) {
+                return Some(mac);
+            }
+        }
         let e = self.cache.get_mut(port, ip)?;
         let mac = e.mac?;
         e.used_ns = now;
@@ -251,6 +262,7 @@ impl<T> NdTable<T> {
             e.state = NudState::Delay;
             e.timers.timer_ns = now.saturating_add(self.cfg.delay_ns);
         }
+        self.last_hit = Some((port, ip, now, mac));
         Some(mac)
     }
 
@@ -258,6 +270,7 @@ impl<T> NdTable<T> {
     /// `NeighCache::enqueue`; the caller sends the first multicast solicitation, the next
     /// is due `retrans_ns` later.
     pub fn enqueue(&mut self, port: PortId, ip: Ipv6Addr, pkt: T, now: u64) -> Enqueued<T> {
+        self.last_hit = None;
         let timers = NdTimers {
             confirmed_ns: None,
             timer_ns: now.saturating_add(self.cfg.retrans_ns),
@@ -276,6 +289,7 @@ impl<T> NdTable<T> {
         mac: MacAddr,
         now: u64,
     ) -> Vec<T> {
+        self.last_hit = None;
         let Some(e) = self.cache.get_mut(port, ip) else {
             self.cache.insert(port, ip, NudState::Stale, mac, now);
             return Vec::new();
@@ -299,6 +313,7 @@ impl<T> NdTable<T> {
     /// nothing (an unsolicited advertisement for an unknown address is ignored). Returns
     /// the packets that waited for it.
     pub fn learn_advert(&mut self, port: PortId, ip: Ipv6Addr, na: Advert, now: u64) -> Vec<T> {
+        self.last_hit = None;
         // An entry may turn STALE (or empty its queue) below: a victim for `make_room`.
         self.cache.changed();
         let Some(e) = self.cache.get_mut(port, ip) else {
@@ -352,17 +367,20 @@ impl<T> NdTable<T> {
 
     /// Removes an entry, returning its waiting packets.
     pub fn remove(&mut self, port: PortId, ip: Ipv6Addr) -> Option<Vec<T>> {
+        self.last_hit = None;
         self.cache.remove(port, ip)
     }
 
     /// Forgets every learned entry of `port` (link down); permanent ones stay.
     pub fn flush_port(&mut self, port: PortId) -> Vec<T> {
+        self.last_hit = None;
         self.cache.flush_port(port)
     }
 
     /// Advances the timers to `now` (`neigh_timer_handler` for every entry). Call it every
     /// few hundred ms.
     pub fn tick(&mut self, now: u64) -> NdTick<T> {
+        self.last_hit = None;
         if now >= self.redraw_at_ns {
             self.reachable_ns = rand_reach_time(self.cfg.base_reachable_ns, &mut self.rng);
             self.redraw_at_ns = now.saturating_add(REACHABLE_REDRAW_NS);
@@ -551,6 +569,27 @@ mod tests {
         t.tick(r);
         assert_eq!(state(&t, 1), Some(NudState::Stale));
         assert_eq!(state(&t, 2), Some(NudState::Delay));
+    }
+
+    #[test]
+    fn lookups_at_the_same_time_see_every_change_in_between() {
+        let mut t: NdTable<u32> = NdTable::new(NdConfig::default());
+        t.learn_solicitation(P, ip(5), M1, 0);
+        // A burst: one neighbour looked up again and again at one time; the first use
+        // starts DELAY, the others change nothing.
+        for _ in 0..3 {
+            assert_eq!(t.lookup(P, ip(5), 10 * SEC), Some(M1));
+        }
+        assert_eq!(state(&t, 5), Some(NudState::Delay));
+        assert_eq!(t.get(P, ip(5)).unwrap().used_ns, 10 * SEC);
+        // Changes at the same time are seen: a new address (STALE again, then DELAY on
+        // the next use), a removal.
+        t.learn_solicitation(P, ip(5), M2, 10 * SEC);
+        assert_eq!(state(&t, 5), Some(NudState::Stale));
+        assert_eq!(t.lookup(P, ip(5), 10 * SEC), Some(M2));
+        assert_eq!(state(&t, 5), Some(NudState::Delay));
+        assert_eq!(t.remove(P, ip(5)), Some(vec![]));
+        assert_eq!(t.lookup(P, ip(5), 10 * SEC), None);
     }
 
     #[test]

@@ -416,6 +416,12 @@ pub type Tick<T> = TickOf<Ipv4Addr, T>;
 pub struct NeighTable<T> {
     cfg: NeighConfig,
     cache: NeighCache<Ipv4Addr, NeighState, ArpTimers, T>,
+    /// The last `lookup` that found a MAC: (port, address, its `now`, the MAC). A lookup
+    /// of the same neighbour at the same `now` (the rest of a burst) answers from here
+    /// without the hash probe: the entry's use is recorded already (`used_ns` is that
+    /// `now`, a STALE one's flag set), and every other change to the table (the `&mut`
+    /// methods below) forgets it.
+    last_hit: Option<(PortId, Ipv4Addr, u64, MacAddr)>,
 }
 
 impl<T> Default for NeighTable<T> {
@@ -429,6 +435,7 @@ impl<T> NeighTable<T> {
         NeighTable {
             cfg,
             cache: NeighCache::new(cfg.max_entries, cfg.queue_len),
+            last_hit: None,
         }
     }
 
@@ -451,6 +458,7 @@ impl<T> NeighTable<T> {
     /// Adds or replaces a permanent entry (config `[[neighbor]]`). Packets waiting on a
     /// previous unresolved entry are released for transmission.
     pub fn add_static(&mut self, port: PortId, ip: Ipv4Addr, mac: MacAddr, now: u64) -> Vec<T> {
+        self.last_hit = None;
         self.cache.add_static(port, ip, mac, now)
     }
 
@@ -468,18 +476,25 @@ impl<T> NeighTable<T> {
     /// re-probed by `tick`).
     #[inline]
     pub fn lookup(&mut self, port: PortId, ip: Ipv4Addr, now: u64) -> Option<MacAddr> {
+        if let Some((p, a, t, mac)) = self.last_hit {
+            if (p, a, t) == (port, ip, now) {
+                return Some(mac);
+            }
+        }
         let e = self.cache.get_mut(port, ip)?;
         let mac = e.mac?;
         e.used_ns = now;
         if e.state == NeighState::Stale {
             e.timers.used_while_stale = true;
         }
+        self.last_hit = Some((port, ip, now, mac));
         Some(mac)
     }
 
     /// Holds `pkt` until `ip` on `port` resolves (call after `lookup` missed): see
     /// `NeighCache::enqueue`; the caller broadcasts the first request.
     pub fn enqueue(&mut self, port: PortId, ip: Ipv4Addr, pkt: T, now: u64) -> Enqueued<T> {
+        self.last_hit = None;
         let timers = ArpTimers {
             last_probe_ns: now,
             used_while_stale: false,
@@ -497,6 +512,7 @@ impl<T> NeighTable<T> {
         how: Learn,
         now: u64,
     ) -> Vec<T> {
+        self.last_hit = None;
         let Some(e) = self.cache.get_mut(port, ip) else {
             if how == Learn::Request {
                 self.cache.insert(port, ip, NeighState::Stale, mac, now);
@@ -527,17 +543,20 @@ impl<T> NeighTable<T> {
 
     /// Removes an entry (e.g. `ip neigh del`), returning its waiting packets for recycling.
     pub fn remove(&mut self, port: PortId, ip: Ipv4Addr) -> Option<Vec<T>> {
+        self.last_hit = None;
         self.cache.remove(port, ip)
     }
 
     /// Forgets every learned entry of `port` (link down); permanent ones stay.
     pub fn flush_port(&mut self, port: PortId) -> Vec<T> {
+        self.last_hit = None;
         self.cache.flush_port(port)
     }
 
     /// Advances the timers to `now`: ages REACHABLE to STALE, re-sends or gives up requests,
     /// re-probes used STALE entries, and removes idle ones. Call it every few hundred ms.
     pub fn tick(&mut self, now: u64) -> Tick<T> {
+        self.last_hit = None;
         self.cache.changed();
         let cfg = self.cfg;
         let mut out = Tick::default();
@@ -711,6 +730,42 @@ mod tests {
         assert!(t.get(P, ip(6)).is_some());
         t.tick(now + cfg.gc_stale_ns);
         assert!(t.get(P, ip(6)).is_none());
+    }
+
+    #[test]
+    fn lookups_at_the_same_time_see_every_change_in_between() {
+        let mut t: NeighTable<u32> = NeighTable::default();
+        t.learn(P, ip(3), M1, Learn::Request, 0);
+        t.learn(P, ip(4), M2, Learn::Request, 0);
+        // A burst: the same neighbour looked up again and again at one time.
+        for _ in 0..3 {
+            assert_eq!(t.lookup(P, ip(3), 5), Some(M1));
+        }
+        assert_eq!(t.get(P, ip(3)).unwrap().used_ns, 5);
+        assert!(t.get(P, ip(3)).unwrap().timers.used_while_stale);
+        assert_eq!(t.lookup(P, ip(4), 5), Some(M2));
+        assert_eq!(t.get(P, ip(4)).unwrap().used_ns, 5);
+        // A later time records the use again.
+        assert_eq!(t.lookup(P, ip(3), 6), Some(M1));
+        assert_eq!(t.get(P, ip(3)).unwrap().used_ns, 6);
+        // Changes at the same time are seen: a moved address, a removal.
+        t.learn(P, ip(3), M2, Learn::Gratuitous, 6);
+        assert!(!t.get(P, ip(3)).unwrap().timers.used_while_stale);
+        assert_eq!(t.lookup(P, ip(3), 6), Some(M2));
+        assert!(t.get(P, ip(3)).unwrap().timers.used_while_stale);
+        assert_eq!(t.remove(P, ip(3)), Some(vec![]));
+        assert_eq!(t.lookup(P, ip(3), 6), None);
+        // A reply confirms, aging at the same time turns it STALE: the next lookup at
+        // that time marks it used while stale.
+        t.learn(P, ip(4), M2, Learn::Reply, 7);
+        assert_eq!(t.lookup(P, ip(4), 7), Some(M2));
+        let late = 7 + t.config().reachable_ns;
+        assert_eq!(t.lookup(P, ip(4), late), Some(M2));
+        t.tick(late);
+        assert_eq!(t.get(P, ip(4)).unwrap().state, NeighState::Stale);
+        assert!(!t.get(P, ip(4)).unwrap().timers.used_while_stale);
+        assert_eq!(t.lookup(P, ip(4), late), Some(M2));
+        assert!(t.get(P, ip(4)).unwrap().timers.used_while_stale);
     }
 
     #[test]

@@ -77,16 +77,28 @@ impl PartialEq for Store {
 
 impl Eq for Store {}
 
+/// The most bytes a buffer's backing store holds: offsets are kept in 32 bits, so that a
+/// `PacketBuf` is 64 bytes (it is moved by value through every stage of a packet's path);
+/// a frame is at most 64 KiB.
+const MAX_STORE: usize = u32::MAX as usize;
+
+/// A position or length within a backing store (at most `MAX_STORE`).
+#[inline(always)]
+fn pos(n: usize) -> u32 {
+    debug_assert!(n <= MAX_STORE);
+    n as u32
+}
+
 /// One packet: a fixed backing store with the frame at `[off, off + len)`, plus the metadata
 /// the pipeline carries along. Growing at either end within the backing store never
 /// reallocates; growing past it does (a slow path that keeps correctness).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PacketBuf {
     store: Store,
-    off: usize,
-    len: usize,
+    off: u32,
+    len: u32,
     /// Headroom restored by `reset` (the pool's setting).
-    default_headroom: usize,
+    default_headroom: u32,
     /// Ingress port.
     pub port: PortId,
     /// Ingress rx queue.
@@ -103,7 +115,8 @@ impl PacketBuf {
     /// An empty buffer with `size` bytes of backing store and `headroom` reserved in front.
     /// A headroom larger than `size` is clamped to `size`.
     pub fn new(size: usize, headroom: usize) -> Self {
-        let headroom = headroom.min(size);
+        let size = size.min(MAX_STORE);
+        let headroom = pos(headroom.min(size));
         PacketBuf {
             store: Store::Heap(vec![0; size]),
             off: headroom,
@@ -122,8 +135,9 @@ impl PacketBuf {
     pub fn from_slice(data: &[u8]) -> Self {
         let size = DEFAULT_BUF_SIZE.max(DEFAULT_HEADROOM + data.len());
         let mut b = PacketBuf::new(size, DEFAULT_HEADROOM);
-        b.store.bytes_mut()[b.off..b.off + data.len()].copy_from_slice(data);
-        b.len = data.len();
+        let off = b.headroom();
+        b.store.bytes_mut()[off..off + data.len()].copy_from_slice(data);
+        b.len = pos(data.len());
         b
     }
 
@@ -133,10 +147,11 @@ impl PacketBuf {
         if off + len > mbuf.buffer().len() {
             return None;
         }
+        let off = pos(off);
         Some(PacketBuf {
             store: Store::Mbuf(mbuf),
             off,
-            len,
+            len: pos(len),
             default_headroom: off,
             port: PortId(0),
             queue: 0,
@@ -155,25 +170,36 @@ impl PacketBuf {
         }
     }
 
-    /// Takes the mbuf out (the driver owns it now); the buffer is left empty.
+    /// Gives up the mbuf the packet lives in without freeing it (the driver took it); the
+    /// buffer is left empty. Nothing for a heap buffer.
     #[cfg(feature = "dpdk")]
-    pub(crate) fn take_mbuf(&mut self) -> Option<super::dpdk::Mbuf> {
-        match std::mem::replace(&mut self.store, Store::Heap(Vec::new())) {
-            Store::Mbuf(m) => {
-                (self.off, self.len) = (0, 0);
-                Some(m)
+    #[inline]
+    pub(crate) fn release_mbuf(&mut self) {
+        if let Store::Mbuf(_) = self.store {
+            if let Store::Mbuf(m) = std::mem::replace(&mut self.store, Store::Heap(Vec::new())) {
+                m.release();
             }
-            heap => {
-                self.store = heap;
-                None
-            }
+            (self.off, self.len) = (0, 0);
         }
     }
 
     /// Moves the packet out, leaving an empty buffer (no allocation) behind: for a path
     /// that works on a packet in place and hands it on at the end.
+    #[inline]
     pub fn take(&mut self) -> PacketBuf {
-        std::mem::replace(self, PacketBuf::new(0, 0))
+        // What `new(0, 0)` makes, without its zero-length `vec!`.
+        let empty = PacketBuf {
+            store: Store::Heap(Vec::new()),
+            off: 0,
+            len: 0,
+            default_headroom: 0,
+            port: PortId(0),
+            queue: 0,
+            timestamp_ns: 0,
+            mark: 0,
+            rx_csum: RxChecksum::default(),
+        };
+        std::mem::replace(self, empty)
     }
 
     /// Moves the bytes out of their mbuf (if they live in one) into a heap buffer and
@@ -194,16 +220,19 @@ impl PacketBuf {
 
     #[inline]
     pub fn data(&self) -> &[u8] {
-        &self.store.bytes()[self.off..self.off + self.len]
+        let (off, len) = (self.headroom(), self.len());
+        &self.store.bytes()[off..off + len]
     }
 
     #[inline]
     pub fn data_mut(&mut self) -> &mut [u8] {
-        &mut self.store.bytes_mut()[self.off..self.off + self.len]
+        let (off, len) = (self.headroom(), self.len());
+        &mut self.store.bytes_mut()[off..off + len]
     }
 
+    #[inline]
     pub fn len(&self) -> usize {
-        self.len
+        self.len as usize
     }
 
     pub fn is_empty(&self) -> bool {
@@ -211,13 +240,14 @@ impl PacketBuf {
     }
 
     /// Free bytes in front of the data.
+    #[inline]
     pub fn headroom(&self) -> usize {
-        self.off
+        self.off as usize
     }
 
     /// Free bytes after the data.
     pub fn tailroom(&self) -> usize {
-        self.capacity() - self.off - self.len
+        self.capacity() - self.headroom() - self.len()
     }
 
     /// Size of the backing store.
@@ -227,39 +257,51 @@ impl PacketBuf {
 
     /// Grows the data by `n` bytes at the front (a header push) and returns the new front
     /// bytes for the caller to fill. Uses headroom; only reallocates if there is not enough.
+    #[inline]
     pub fn prepend(&mut self, n: usize) -> &mut [u8] {
-        if n > self.off {
-            // Slow path: rebuild with the missing room plus the default headroom again.
-            let extra = n - self.off + self.default_headroom;
-            let mut store = vec![0; self.capacity() + extra];
-            store[self.off + extra..self.off + extra + self.len].copy_from_slice(self.data());
-            self.store = Store::Heap(store);
-            self.off += extra;
+        if n > self.headroom() {
+            self.grow_front(n);
         }
-        self.off -= n;
-        self.len += n;
-        &mut self.store.bytes_mut()[self.off..self.off + n]
+        // n <= off: fits in 32 bits.
+        self.off -= n as u32;
+        self.len += n as u32;
+        let off = self.headroom();
+        &mut self.store.bytes_mut()[off..off + n]
+    }
+
+    /// `prepend`'s slow path: rebuilds the store with room for `n` bytes in front plus
+    /// the default headroom again.
+    #[cold]
+    #[inline(never)]
+    fn grow_front(&mut self, n: usize) {
+        let (off, len) = (self.headroom(), self.len());
+        let extra = n - off + self.default_headroom as usize;
+        let mut store = vec![0; self.capacity() + extra];
+        store[off + extra..off + extra + len].copy_from_slice(self.data());
+        self.store = Store::Heap(store);
+        self.off = pos(off + extra);
     }
 
     /// Removes `n` bytes from the front (a header pull). Returns false, changing nothing, if
     /// the packet is shorter than `n`.
     pub fn pull(&mut self, n: usize) -> bool {
-        if n > self.len {
+        if n > self.len() {
             return false;
         }
-        self.off += n;
-        self.len -= n;
+        // n <= len: fits in 32 bits.
+        self.off += n as u32;
+        self.len -= n as u32;
         true
     }
 
     /// Grows the data by `n` bytes at the end and returns them for the caller to fill.
     /// Uses tailroom; only reallocates if there is not enough.
     pub fn append(&mut self, n: usize) -> &mut [u8] {
-        let end = self.off + self.len;
+        let end = self.headroom() + self.len();
         if n > self.tailroom() {
             self.store.heap().resize(end + n, 0);
         }
-        self.len += n;
+        self.len = pos(self.len() + n);
         &mut self.store.bytes_mut()[end..end + n]
     }
 
@@ -270,20 +312,20 @@ impl PacketBuf {
 
     /// Shortens the data to `len` bytes (no-op if already shorter).
     pub fn truncate(&mut self, len: usize) {
-        self.len = self.len.min(len);
+        self.len = pos(self.len().min(len));
     }
 
     /// Replaces the data with a copy of `bytes`, keeping the default headroom and the
     /// metadata.
     pub fn set_data(&mut self, bytes: &[u8]) {
-        self.off = self.default_headroom.min(self.capacity());
+        self.off = pos((self.default_headroom as usize).min(self.capacity()));
         self.len = 0;
         self.extend_from_slice(bytes);
     }
 
     /// Empties the buffer and clears the metadata, ready for reuse from a pool.
     pub fn reset(&mut self) {
-        self.off = self.default_headroom.min(self.capacity());
+        self.off = pos((self.default_headroom as usize).min(self.capacity()));
         self.len = 0;
         self.port = PortId(0);
         self.queue = 0;
@@ -338,7 +380,7 @@ impl PacketPool {
         // An mbuf goes back to its mempool (dropped here), never onto this list.
         if buf.in_mbuf()
             || buf.capacity() != self.size
-            || buf.default_headroom != self.headroom
+            || buf.default_headroom as usize != self.headroom
             || self.free.len() >= self.total
         {
             return;
@@ -405,6 +447,23 @@ mod tests {
         assert_eq!(b.data()[117], 2);
         b.truncate(8);
         assert_eq!(b.data(), &[1; 8]);
+    }
+
+    #[test]
+    fn a_buffer_is_one_cache_line_and_take_leaves_an_empty_one() {
+        // Moved by value at every stage of a packet's path: 32-bit offsets keep it small.
+        #[cfg(target_pointer_width = "64")]
+        assert!(std::mem::size_of::<PacketBuf>() <= 64);
+        let mut b = PacketBuf::from_slice(&[5; 60]);
+        b.mark = 7;
+        let taken = b.take();
+        assert_eq!(taken.data(), &[5; 60][..]);
+        assert_eq!(taken.mark, 7);
+        assert_eq!(b, PacketBuf::new(0, 0));
+        assert!(b.is_empty());
+        // The emptied buffer still grows like any other.
+        b.prepend(3).copy_from_slice(&[1, 2, 3]);
+        assert_eq!(b.data(), &[1, 2, 3]);
     }
 
     #[test]

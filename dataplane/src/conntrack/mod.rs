@@ -301,6 +301,11 @@ enum Tracked<'a, A> {
     },
     /// `track_new` wrote the new connection into the caller's `CtInfo`.
     Written,
+    /// INVALID (`shed`: refused by an overloaded worker's allowance), set in the
+    /// caller's `CtInfo` in place: a shed SYN of a flood costs no whole `CtInfo` moved.
+    Invalid {
+        shed: bool,
+    },
     Other(CtInfo<A>),
 }
 
@@ -363,6 +368,25 @@ impl<A> CtInfo<A> {
     }
     fn invalid() -> CtInfo<A> {
         CtInfo::with_state(CtState::Invalid)
+    }
+
+    /// A verdict without a new connection, written in place. The pending fields mean
+    /// something only with a pending entry: a packet's fresh `CtInfo` (the pipeline's)
+    /// has none, and its window state is not written again for every packet.
+    #[inline]
+    fn set(&mut self, state: CtState, id: Option<u32>, reply: bool, shed: bool) {
+        self.state = state;
+        self.id = id;
+        self.reply = reply;
+        if self.pending.is_some() {
+            self.pending = None;
+            self.pending_tcp = tcp::TcpTrack::default();
+            self.pending_len = 0;
+            self.pending_hash = None;
+            self.pending_labels = 0;
+        }
+        self.expected_nat = None;
+        self.shed = shed;
     }
 }
 
@@ -953,28 +977,15 @@ impl<A: CtAddr> Conntrack<A> {
         self.expire_some(now_ns, EXPIRE_PER_PACKET);
         self.now_ns = now_ns;
         match self.track(ip, verify, now_ns) {
-            Tracked::Found { state, id, reply } => {
-                info.state = state;
-                info.id = Some(id);
-                info.reply = reply;
-                // The pending fields mean something only with a pending entry: a
-                // packet's fresh `CtInfo` (the pipeline's) has none, and its window
-                // state is not written again for every packet.
-                if info.pending.is_some() {
-                    info.pending = None;
-                    info.pending_tcp = tcp::TcpTrack::default();
-                    info.pending_len = 0;
-                    info.pending_hash = None;
-                    info.pending_labels = 0;
-                }
-                info.expected_nat = None;
-                info.shed = false;
-            }
+            Tracked::Found { state, id, reply } => info.set(state, Some(id), reply, false),
             Tracked::New { t, l4, len, hash } => {
-                if let Tracked::Other(other) = self.track_new(t, l4, len, hash, now_ns, info) {
-                    *info = other;
+                match self.track_new(t, l4, len, hash, now_ns, info) {
+                    Tracked::Invalid { shed } => info.set(CtState::Invalid, None, false, shed),
+                    Tracked::Other(other) => *info = other,
+                    _ => {}
                 }
             }
+            Tracked::Invalid { shed } => info.set(CtState::Invalid, None, false, shed),
             Tracked::Written => {}
             Tracked::Other(other) => *info = other,
         }
@@ -987,14 +998,14 @@ impl<A: CtAddr> Conntrack<A> {
         // Fragments are reassembled before conntrack; one that reaches it (reassembly off
         // because no rule needs conntrack, or NOTRACK) cannot be tracked.
         let Some(l3) = A::l3(ip).filter(|l3| l3.trackable) else {
-            return CtInfo::invalid().into();
+            return Tracked::Invalid { shed: false };
         };
         let l4 = &ip[l3.l4_start..l3.l4_end];
         let Some(t) = Tuple::from_l3(&l3, l4) else {
-            return CtInfo::invalid().into();
+            return Tracked::Invalid { shed: false };
         };
         if verify && self.cfg.checksum && !A::l4_checksum_ok(ip, &l3) {
-            return CtInfo::invalid().into();
+            return Tracked::Invalid { shed: false };
         }
         if t.proto == A::ICMP_PROTO {
             match A::icmp_class(l4[0]) {
@@ -1006,7 +1017,7 @@ impl<A: CtAddr> Conntrack<A> {
             }
         }
         if t.proto == 6 && !tcp::valid_flags(l4.get(13).copied().unwrap_or(0)) {
-            return CtInfo::invalid().into();
+            return Tracked::Invalid { shed: false };
         }
         let len = ip.len() as u64;
         let hash = self.hash(&t);
@@ -1038,7 +1049,7 @@ impl<A: CtAddr> Conntrack<A> {
             self.stats.found += 1;
             let receiver_offset = seqadj::receiver_offset(self.seqadj.get(&id), reply, l4);
             let Some(e) = self.entries.get_mut(id as usize).and_then(|e| e.as_mut()) else {
-                return CtInfo::invalid().into();
+                return Tracked::Invalid { shed: false };
             };
             let x = self.tcp.get_mut(e.tcpx as usize);
             let before = (e.tcp, e.status);
@@ -1048,7 +1059,7 @@ impl<A: CtAddr> Conntrack<A> {
             // when the protocol's handler refuses the packet): no NAT binding, no entry
             // for the rules to read, nothing counted on it.
             if state == CtState::Invalid {
-                return CtInfo::invalid().into();
+                return Tracked::Invalid { shed: false };
             }
             let changed = (e.tcp, e.status) != before;
             // A shorter timeout (RST, FIN) must not wait for the old deadline's slot.
@@ -1083,20 +1094,20 @@ impl<A: CtAddr> Conntrack<A> {
         info: &mut CtInfo<A>,
     ) -> Tracked<'a, A> {
         let Some(reply_t) = t.invert() else {
-            return CtInfo::invalid().into();
+            return Tracked::Invalid { shed: false };
         };
         if t.proto == A::ICMP_PROTO && !A::icmp_starts_connection(l4[0]) {
-            return CtInfo::invalid().into();
+            return Tracked::Invalid { shed: false };
         }
         // A TCP segment that cannot open a connection is INVALID whatever the load.
         let tcp_open = if t.proto == 6 {
             let Some(seg) = tcp::Segment::parse(l4) else {
-                return CtInfo::invalid().into();
+                return Tracked::Invalid { shed: false };
             };
             match tcp::transition(false, tcp::SegKind::of(l4[13]), TcpState::None) {
                 tcp::Transition::To(TcpState::SynSent) => Some((seg, true)),
                 tcp::Transition::To(_) if self.cfg.tcp_loose => Some((seg, false)),
-                _ => return CtInfo::invalid().into(),
+                _ => return Tracked::Invalid { shed: false },
             }
         } else {
             None
@@ -1105,11 +1116,7 @@ impl<A: CtAddr> Conntrack<A> {
         // packets that would start a connection count (INVALID ones stay INVALID).
         if let Some(left) = self.new_allowance.as_mut() {
             if *left == 0 {
-                return CtInfo {
-                    shed: true,
-                    ..CtInfo::invalid()
-                }
-                .into();
+                return Tracked::Invalid { shed: true };
             }
             *left -= 1;
         }
@@ -1146,7 +1153,7 @@ impl<A: CtAddr> Conntrack<A> {
         }
         let (state, _) = update(&self.cfg, e, Some((x, 0)), false, l4, now_ns);
         if state == CtState::Invalid {
-            return CtInfo::invalid().into();
+            return Tracked::Invalid { shed: false };
         }
         self.stats.new += 1;
         info.state = if e.status & status::EXPECTED != 0 {

@@ -271,29 +271,48 @@ mod tests {
     #[test]
     fn device_strings() {
         let mut seen = HashMap::new();
-        let mut dev = |d: &str, a: &str, q: u16| device_string(d, a, q, &mut seen);
-        assert_eq!(
-            dev("net_af_packet", "iface=r-lan", 1),
-            "net_af_packet0,iface=r-lan,framecnt=1024"
-        );
-        assert_eq!(
-            dev("net_af_packet", "iface=r-wan", 2),
-            "net_af_packet1,iface=r-wan,qpairs=2,framecnt=4096"
-        );
-        // An explicit qpairs decides the ring size, whatever the worker count.
-        assert_eq!(
-            dev("net_af_packet", "iface=y,qpairs=1", 2),
-            "net_af_packet2,iface=y,qpairs=1,framecnt=1024"
-        );
-        assert_eq!(
-            dev("net_af_packet", "iface=z, qpairs=2", 1),
-            "net_af_packet3,iface=z, qpairs=2,framecnt=4096"
-        );
-        assert_eq!(
-            dev("net_af_packet", "iface=x,qpairs=4,framecnt=4096", 2),
-            "net_af_packet4,iface=x,qpairs=4,framecnt=4096"
-        );
-        assert_eq!(dev("net_null", "", 2), "net_null0");
-        assert_eq!(dev("0000:03:00.0", "", 2), "0000:03:00.0");
+        // (driver, args, workers, device string), in order: vdev instance numbers count up.
+        let cases = [
+            (
+                "net_af_packet",
+                "iface=r-lan",
+                1,
+                "net_af_packet0,iface=r-lan,framecnt=1024",
+            ),
+            (
+                "net_af_packet",
+                "iface=r-wan",
+                2,
+                "net_af_packet1,iface=r-wan,qpairs=2,framecnt=4096",
+            ),
+            // An explicit qpairs decides the ring size, whatever the worker count.
+            (
+                "net_af_packet",
+                "iface=y,qpairs=1",
+                2,
+                "net_af_packet2,iface=y,qpairs=1,framecnt=1024",
+            ),
+            (
+                "net_af_packet",
+                "iface=z, qpairs=2",
+                1,
+                "net_af_packet3,iface=z, qpairs=2,framecnt=4096",
+            ),
+            (
+                "net_af_packet",
+                "iface=x,qpairs=4,framecnt=4096",
+                2,
+                "net_af_packet4,iface=x,qpairs=4,framecnt=4096",
+            ),
+            ("net_null", "", 2, "net_null0"),
+            ("0000:03:00.0", "", 2, "0000:03:00.0"),
+        ];
+        for (driver, args, queues, want) in cases {
+            assert_eq!(
+                device_string(driver, args, queues, &mut seen),
+                want,
+                "{driver} {args}"
+            );
+        }
     }
 }

@@ -332,15 +332,23 @@ impl Pipeline {
         if !self.teed.is_empty() {
             self.flush_teed(out);
         }
-        let dst = ipv4_dst(&pkt.buf);
-        self.transmit_within(
-            pkt.buf.take(),
-            pkt.frag_max,
-            hop.port,
-            mtu,
-            hop.gateway.unwrap_or(dst),
-            out,
-        );
+        let next_hop = hop.gateway.unwrap_or_else(|| ipv4_dst(&pkt.buf));
+        // `transmit_within` without fragments (the common case), framed where the packet
+        // lies and moved once, into the `Emit`.
+        if pkt.frag_max == 0 && pkt.buf.len() <= mtu {
+            match self.neighbors.lookup(hop.port, next_hop, self.now_ns) {
+                Some(dst_mac) => {
+                    self.frame_in_place(&mut pkt.buf, hop.port, dst_mac);
+                    out.push(Emit::Tx {
+                        port: hop.port,
+                        frame: pkt.buf.take(),
+                    });
+                }
+                None => self.neighbor_miss(pkt.buf.take(), hop.port, next_hop, out),
+            }
+            return Ok(());
+        }
+        self.transmit_within(pkt.buf.take(), pkt.frag_max, hop.port, mtu, next_hop, out);
         Ok(())
     }
 

@@ -537,12 +537,9 @@ impl Pipeline {
     fn burst_tuples_of(&mut self, frames: &[PacketBuf]) {
         self.burst_tuples.clear();
         for f in frames {
-            let d = f.data();
             // Anything else is tracked without the head start.
-            if d.get(12..14) == Some(&[0x08, 0x00][..]) {
-                if let Some(t) = d.get(14..).and_then(Tuple::from_ip) {
-                    self.burst_tuples.push(t);
-                }
+            if let Some(t) = Tuple::of_ipv4_frame(f.data()) {
+                self.burst_tuples.push(t);
             }
         }
     }

@@ -339,10 +339,14 @@ impl Pipeline {
             match self.neighbors.lookup(hop.port, next_hop, self.now_ns) {
                 Some(dst_mac) => {
                     self.frame_in_place(&mut pkt.buf, hop.port, dst_mac);
-                    out.push(Emit::Tx {
-                        port: hop.port,
-                        frame: pkt.buf.take(),
-                    });
+                    let queue = self.tx_queues.get_mut(usize::from(hop.port.0));
+                    match queue {
+                        Some(q) if out.is_empty() => q.push(pkt.buf.take()),
+                        _ => out.push(Emit::Tx {
+                            port: hop.port,
+                            frame: pkt.buf.take(),
+                        }),
+                    }
                 }
                 None => self.neighbor_miss(pkt.buf.take(), hop.port, next_hop, out),
             }

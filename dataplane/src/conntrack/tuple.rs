@@ -128,10 +128,13 @@ impl Tuple {
     /// reads every frame's tuple before the pipeline parses it.
     #[inline]
     pub fn of_ipv4_frame(frame: &[u8]) -> Option<Tuple> {
+        if frame.get(12..14) != Some(&[0x08, 0x00][..]) {
+            return None;
+        }
         if let Some(h) = frame.first_chunk::<38>() {
-            // EtherType IPv4, version 4 with a 20-byte header, TCP or UDP: the ports
-            // are the 4 bytes after the header, as `from_l3` reads them.
-            if h[12..15] == [0x08, 0x00, 0x45] && (h[23] == 6 || h[23] == 17) {
+            // Version 4 with a 20-byte header, TCP or UDP: the ports are the 4 bytes
+            // after the header, as `from_l3` reads them.
+            if h[14] == 0x45 && (h[23] == 6 || h[23] == 17) {
                 let be16 = |i: usize| u16::from_be_bytes([h[i], h[i + 1]]);
                 return Some(Tuple {
                     src: Ipv4Addr::new(h[26], h[27], h[28], h[29]),
@@ -141,9 +144,6 @@ impl Tuple {
                     dport: be16(36),
                 });
             }
-        }
-        if frame.get(12..14) != Some(&[0x08, 0x00][..]) {
-            return None;
         }
         Tuple::from_ip(frame.get(14..)?)
     }

@@ -199,7 +199,7 @@ pub(super) fn reply_source(fib: &Fib, orig: &[u8]) -> Ipv4Addr {
         .unwrap_or(dst)
 }
 
-#[inline]
+#[inline(always)]
 pub(super) fn ipv4_dst(buf: &PacketBuf) -> Ipv4Addr {
     Ipv4Packet::new_unchecked(buf.data()).dst_addr()
 }

@@ -392,6 +392,10 @@ say "reference: the same iperf3 run with the kernel of ${P}r as the router (same
 # configs/lab.rules with the port names swapped. Informational: printed, not asserted.
 in_ns r iptables -t raw -F PREROUTING
 in_ns r ip addr flush dev nfdp0 2>/dev/null || true
+# DPDK 22.11's net_af_xdp cannot detach its XDP program on close when libxdp finds no bpf
+# filesystem (it logs "Error while removing XDP program"); left attached, every frame the
+# kernel forwards would go through it (and be copied by veth), slowing the reference.
+for i in r-lan r-wan; do in_ns r ip link set dev "$i" xdp off; done
 in_ns r ip link set r-lan address 02:00:00:00:01:01
 in_ns r ip link set r-wan address 02:00:00:00:02:01
 in_ns r ip addr add 192.168.1.1/24 dev r-lan

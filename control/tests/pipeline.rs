@@ -870,6 +870,50 @@ fn worker_moves_bursts_between_memory_ports() {
     assert_eq!(lan.stats().rx_packets, 3);
 }
 
+/// The worker's pipeline puts forwarded frames straight into the port's transmit queue
+/// while nothing it emitted waits before them: a frame of the same burst behind an ARP
+/// request (emitted for a neighbour not yet resolved) leaves after it, as produced.
+#[test]
+fn worker_keeps_a_ports_frames_in_the_order_produced() {
+    use dataplane::port::{MacAddr, MemPort, Port};
+    use dataplane::worker::Worker;
+    let p = pipeline("");
+    let mut lan = MemPort::new(LAN, "lan0", MacAddr(LAN_MAC), 1, 64);
+    let mut wan = MemPort::new(WAN, "wan0", MacAddr([2, 0, 0, 0, 2, 1]), 1, 64);
+    let mut wan1 = MemPort::new(WAN1, "wan1", MacAddr([2, 0, 0, 0, 3, 1]), 1, 64);
+    // To SERVER via the resolved gateway, to an unresolved on-link address, to SERVER.
+    for (dst, dport) in [(SERVER, 80), ([203, 0, 113, 7], 81), (SERVER, 82)] {
+        lan.inject(
+            0,
+            frame(LAN_MAC, HOST_MAC, &tcp(HOST, dst, 40000, dport, SYN, 64)).data(),
+        )
+        .unwrap();
+    }
+    let mut w = Worker::new(p, 0, 32, 3);
+    let n = {
+        let mut ports: [&mut dyn Port; 3] = [&mut lan, &mut wan, &mut wan1];
+        w.poll(&mut ports, T0)
+    };
+    assert_eq!(n, 3);
+    let what: Vec<String> = wan
+        .take_tx(0)
+        .iter()
+        .map(|b| b.data().to_vec())
+        .map(|f| match &f[12..14] {
+            [0x08, 0x06] => format!("arp who-has {:?}", &f[38..42]),
+            _ => format!("tcp dport {}", u16::from_be_bytes([f[36], f[37]])),
+        })
+        .collect();
+    assert_eq!(
+        what,
+        [
+            "tcp dport 80",
+            "arp who-has [203, 0, 113, 7]",
+            "tcp dport 82"
+        ]
+    );
+}
+
 #[test]
 fn addrtype_limit_statistic_in_rules() {
     let rules = "*filter\n-A INPUT -m addrtype --dst-type BROADCAST -j DROP\n\

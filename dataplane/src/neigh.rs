@@ -474,13 +474,19 @@ impl<T> NeighTable<T> {
 
     /// Fast path: the MAC to send to, if known. Records the use (a used STALE entry gets
     /// re-probed by `tick`).
-    #[inline]
+    #[inline(always)]
     pub fn lookup(&mut self, port: PortId, ip: Ipv4Addr, now: u64) -> Option<MacAddr> {
         if let Some((p, a, t, mac)) = self.last_hit {
             if (p, a, t) == (port, ip, now) {
                 return Some(mac);
             }
         }
+        self.lookup_probe(port, ip, now)
+    }
+
+    /// `lookup` past the last hit (the first of a burst): the table's probe.
+    #[inline(never)]
+    fn lookup_probe(&mut self, port: PortId, ip: Ipv4Addr, now: u64) -> Option<MacAddr> {
         let e = self.cache.get_mut(port, ip)?;
         let mac = e.mac?;
         e.used_ns = now;

@@ -77,8 +77,9 @@ pub struct Worker {
     pub burst: usize,
     rx: Vec<PacketBuf>,
     emits: Vec<Emit>,
-    /// Per port (by `PortId` index): frames waiting for `tx_burst`.
-    tx: Vec<Vec<PacketBuf>>,
+    /// Per port: how many (the frames waiting for `tx_burst` are in the pipeline's
+    /// `tx_queues_mut`, where it puts forwarded frames without an `Emit`).
+    ports: usize,
     /// Packets for the host (the TAP exception port takes them from here).
     pub local: Vec<PacketBuf>,
     /// This worker's index and what it shares with the others (multi-core only).
@@ -89,14 +90,15 @@ pub struct Worker {
 }
 
 impl Worker {
-    pub fn new(pipeline: Pipeline, queue: u16, burst: usize, ports: usize) -> Worker {
+    pub fn new(mut pipeline: Pipeline, queue: u16, burst: usize, ports: usize) -> Worker {
+        pipeline.set_tx_queues(ports, burst);
         let mut w = Worker {
             pipeline,
             queue,
             burst: burst.max(1),
             rx: Vec::with_capacity(burst),
             emits: Vec::with_capacity(burst * 2),
-            tx: (0..ports).map(|_| Vec::with_capacity(burst)).collect(),
+            ports,
             local: Vec::new(),
             handoff: None,
             deferred: Vec::new(),
@@ -127,7 +129,7 @@ impl Worker {
     /// packets of known connections may start a connection (fractions spread over
     /// bursts: 0.5 is one every other burst); `None`: no limit.
     pub fn set_new_per_burst(&mut self, per_burst: Option<f64>) {
-        let ports = self.tx.len();
+        let ports = self.ports;
         self.admission = per_burst.map(|r| Admission {
             per_burst: (r.max(0.0) * f64::from(CREDIT_ONE)).round() as u32,
             credit: 0,
@@ -308,7 +310,7 @@ impl Worker {
         for e in self.emits.drain(..) {
             match e {
                 Emit::Tx { port, frame } => {
-                    if let Some(q) = self.tx.get_mut(usize::from(port.0)) {
+                    if let Some(q) = self.pipeline.tx_queues_mut().get_mut(usize::from(port.0)) {
                         q.push(frame);
                     }
                 }
@@ -324,7 +326,7 @@ impl Worker {
     fn flush(&mut self, ports: &mut [&mut dyn Port]) {
         for p in ports.iter_mut() {
             let PortId(id) = p.id();
-            let Some(q) = self.tx.get_mut(usize::from(id)) else {
+            let Some(q) = self.pipeline.tx_queues_mut().get_mut(usize::from(id)) else {
                 continue;
             };
             for _ in 0..TX_RETRIES {

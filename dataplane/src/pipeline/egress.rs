@@ -108,6 +108,13 @@ impl Pipeline {
     /// An IPv4 packet framed from `port`'s MAC to `dst_mac`.
     #[inline]
     pub(super) fn ethernet_out(&self, mut buf: PacketBuf, port: PortId, dst_mac: MacAddr) -> Emit {
+        self.frame_in_place(&mut buf, port, dst_mac);
+        Emit::Tx { port, frame: buf }
+    }
+
+    /// `ethernet_out`'s header, pushed on `buf` where it lies.
+    #[inline(always)]
+    pub(super) fn frame_in_place(&self, buf: &mut PacketBuf, port: PortId, dst_mac: MacAddr) {
         let src_mac = self
             .fib
             .ports()
@@ -118,7 +125,6 @@ impl Pipeline {
         hdr[0..6].copy_from_slice(&dst_mac.0);
         hdr[6..12].copy_from_slice(&src_mac.0);
         hdr[12..14].copy_from_slice(&EtherType::IPV4.0.to_be_bytes());
-        Emit::Tx { port, frame: buf }
     }
 
     /// An ICMP error about `pkt` from the appliance (time exceeded, unreachable): from
@@ -193,7 +199,7 @@ pub(super) fn reply_source(fib: &Fib, orig: &[u8]) -> Ipv4Addr {
         .unwrap_or(dst)
 }
 
-#[inline]
+#[inline(always)]
 pub(super) fn ipv4_dst(buf: &PacketBuf) -> Ipv4Addr {
     Ipv4Packet::new_unchecked(buf.data()).dst_addr()
 }

@@ -332,16 +332,40 @@ impl Pipeline {
         if !self.teed.is_empty() {
             self.flush_teed(out);
         }
-        let dst = ipv4_dst(&pkt.buf);
-        self.transmit_within(
-            pkt.buf.take(),
-            pkt.frag_max,
-            hop.port,
-            mtu,
-            hop.gateway.unwrap_or(dst),
-            out,
-        );
+        let next_hop = match hop.gateway {
+            Some(gateway) => gateway,
+            None => ipv4_dst(&pkt.buf),
+        };
+        // `transmit_within` without fragments and with the neighbour known (the common
+        // case), framed where the packet lies and moved once, into the port's queue.
+        if pkt.frag_max == 0 && pkt.buf.len() <= mtu {
+            if let Some(dst_mac) = self.neighbors.lookup(hop.port, next_hop, self.now_ns) {
+                self.frame_in_place(&mut pkt.buf, hop.port, dst_mac);
+                match self.tx_queues.get_mut(usize::from(hop.port.0)) {
+                    Some(q) if out.is_empty() => q.push(pkt.buf.take()),
+                    _ => out.push(Emit::Tx {
+                        port: hop.port,
+                        frame: pkt.buf.take(),
+                    }),
+                }
+                return Ok(());
+            }
+        }
+        self.forward_out(pkt, hop.port, mtu, next_hop, out);
         Ok(())
+    }
+
+    /// `forward`'s way out for the rest: fragments, or a neighbour to resolve.
+    #[inline(never)]
+    fn forward_out(
+        &mut self,
+        pkt: &mut Pkt,
+        port: PortId,
+        mtu: usize,
+        next_hop: Ipv4Addr,
+        out: &mut Vec<Emit>,
+    ) {
+        self.transmit_within(pkt.buf.take(), pkt.frag_max, port, mtu, next_hop, out);
     }
 
     /// `notrack`: conntrack leaves it alone (it carries an untracked conntrack already).

@@ -295,6 +295,12 @@ pub struct Pipeline {
     scratch: Option<Box<traverse::Scratch>>,
     /// A received burst's conntrack tuples (`prefetch_burst`), kept between bursts.
     burst_tuples: Vec<Tuple>,
+    /// Per port (by `PortId` index): the worker loop's transmit queues, when it gave
+    /// the pipeline them (`set_tx_queues`). A forwarded frame goes straight in while
+    /// the caller's `Emit` list is empty (what is in it leaves after the queue's
+    /// frames, so the order on a port stays as produced); without queues every frame
+    /// is an `Emit`.
+    tx_queues: Vec<Vec<PacketBuf>>,
     /// A received burst's classifier probes and likely first candidates
     /// (`prefetch_forward_rules`), kept between bursts.
     burst_probes: Vec<(classify::Probe, u32)>,
@@ -377,6 +383,7 @@ impl Pipeline {
             icmp_limit: icmp_limit::IcmpRateLimit::default(),
             scratch: Some(Box::default()),
             burst_tuples: Vec::new(),
+            tx_queues: Vec::new(),
             burst_probes: Vec::new(),
             prefetch_rest: 0,
             ident: 1,
@@ -533,16 +540,25 @@ impl Pipeline {
         );
     }
 
+    /// Gives the pipeline a transmit queue per port (by `PortId` index), each with room
+    /// for `capacity` frames: frames it forwards go there instead of out as `Emit`s
+    /// (see `tx_queues`); the caller sends them (`tx_queues_mut`).
+    pub fn set_tx_queues(&mut self, ports: usize, capacity: usize) {
+        self.tx_queues = (0..ports).map(|_| Vec::with_capacity(capacity)).collect();
+    }
+
+    /// The transmit queues of `set_tx_queues` (empty without).
+    pub fn tx_queues_mut(&mut self) -> &mut [Vec<PacketBuf>] {
+        &mut self.tx_queues
+    }
+
     /// The tuples of a burst's plain Ethernet + IPv4 frames into `burst_tuples`.
     fn burst_tuples_of(&mut self, frames: &[PacketBuf]) {
         self.burst_tuples.clear();
         for f in frames {
-            let d = f.data();
             // Anything else is tracked without the head start.
-            if d.get(12..14) == Some(&[0x08, 0x00][..]) {
-                if let Some(t) = d.get(14..).and_then(Tuple::from_ip) {
-                    self.burst_tuples.push(t);
-                }
+            if let Some(t) = Tuple::of_ipv4_frame(f.data()) {
+                self.burst_tuples.push(t);
             }
         }
     }

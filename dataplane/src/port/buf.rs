@@ -257,7 +257,7 @@ impl PacketBuf {
 
     /// Grows the data by `n` bytes at the front (a header push) and returns the new front
     /// bytes for the caller to fill. Uses headroom; only reallocates if there is not enough.
-    #[inline]
+    #[inline(always)]
     pub fn prepend(&mut self, n: usize) -> &mut [u8] {
         if n > self.headroom() {
             self.grow_front(n);

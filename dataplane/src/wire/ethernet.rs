@@ -228,7 +228,23 @@ impl<T: AsRef<[u8]>> Frame<T> {
     /// Walk zero, one or two VLAN tags and report where the L3 header starts. A tag cut short
     /// by the end of the buffer is `Truncated`; a third stacked tag is `Malformed` (we do not
     /// forward deeper stacks).
+    #[inline(always)]
     pub fn l3_header(&self) -> Result<L3Header> {
+        // Most frames carry no tag: answered here, the walk out of line.
+        let ethertype = self.ethertype();
+        if !ethertype.is_vlan() {
+            return Ok(L3Header {
+                ethertype,
+                offset: HEADER_LEN,
+                vids: [None; MAX_VLAN_TAGS],
+            });
+        }
+        self.l3_header_tagged()
+    }
+
+    /// `l3_header` of a tagged frame.
+    #[inline(never)]
+    fn l3_header_tagged(&self) -> Result<L3Header> {
         let data = self.buffer.as_ref();
         let mut ethertype = self.ethertype();
         let mut offset = HEADER_LEN;

@@ -36,6 +36,23 @@ impl Pipeline {
         }
         v
     }
+
+    /// `traverse_table` for a `TablePlan::Single` chain and an untraced packet.
+    pub(super) fn run_single(&mut self, table: TableKind, hook: Hook, pkt: &mut Pkt) -> Verdict {
+        let (rules, parked) = match self.parked_rules.take() {
+            Some(stand_in) => (std::mem::replace(&mut self.rules, stand_in), true),
+            None => (Arc::clone(&self.rules), false),
+        };
+        let v = match rules.table_of(pkt.family, table) {
+            Some(t) => single_rule(t, hook, &mut Host { p: self, pkt }),
+            None => Some(Verdict::Accept),
+        };
+        if parked {
+            self.parked_rules = Some(std::mem::replace(&mut self.rules, rules));
+        }
+        // Never planned for another chain; should one be, it is traversed.
+        v.unwrap_or_else(|| self.traverse_table(table, hook, 0, pkt))
+    }
 }
 
 /// The traversal's view of one packet in one pipeline.

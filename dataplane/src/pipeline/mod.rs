@@ -33,7 +33,9 @@ pub use compile::{
 };
 pub use drop::{DropCounters, DropReason};
 pub use host::TargetCx;
-pub use traverse::{traverse, traverse_from, RuleHost, TargetOutcome, TraceKind, Verdict};
+pub use traverse::{
+    single_rule, traverse, traverse_from, RuleHost, TargetOutcome, TraceKind, Verdict,
+};
 
 use crate::conntrack::nat::{Manip, NatRequest};
 use crate::conntrack::{ConnEntry, ConnEntry6, Conntrack, CtConfig, CtInfo, CtState, Tuple};

@@ -231,6 +231,38 @@ pub fn traverse_from<H: RuleHost + ?Sized>(
     }
 }
 
+/// `traverse` of a chain `TablePlan::Single` names (one rule that neither jumps nor
+/// returns) for an untraced packet: the rule, then the policy, as the traversal decides
+/// and counts them. `None`: not such a chain (the caller traverses it).
+#[inline]
+pub fn single_rule<H: RuleHost + ?Sized>(
+    table: &CompiledTable,
+    hook: Hook,
+    host: &mut H,
+) -> Option<Verdict> {
+    let entry = table.entry[hook as usize]?;
+    let c = &table.chains[entry as usize];
+    let rule = match c.rules.as_slice() {
+        [rule] if !matches!(rule.action, Action::Jump(_) | Action::Goto(_)) => rule,
+        _ => return None,
+    };
+    if host.rule_matches(table.kind, hook, rule) {
+        host.count(rule.slot);
+        match &rule.action {
+            Action::Accept => return Some(Verdict::Accept),
+            Action::Drop => return Some(Verdict::Drop),
+            Action::Target(t) => {
+                if let TargetOutcome::Verdict(v) = host.run_target(table.kind, hook, rule, t) {
+                    return Some(v);
+                }
+            }
+            // The end of the built-in chain either way.
+            Action::Continue | Action::Return | Action::Jump(_) | Action::Goto(_) => {}
+        }
+    }
+    Some(apply_policy(table, entry, host))
+}
+
 fn apply_policy<H: RuleHost + ?Sized>(table: &CompiledTable, entry: u32, host: &mut H) -> Verdict {
     let c = &table.chains[entry as usize];
     host.count(c.policy_slot);

@@ -1238,6 +1238,46 @@ fn a_nat_binding_without_a_free_port_drops_under_its_own_reason() {
     assert_eq!(p.stats().forwarded, 1);
 }
 
+/// MASQUERADE keeps the egress port's address from one connection to the next while
+/// the FIB is unchanged; an address change, or a route change to another port, gives
+/// the next new connection the new address.
+#[test]
+fn masquerade_follows_an_address_change_and_a_route_change() {
+    let rules = "*nat\n-A POSTROUTING -o wan0 -j MASQUERADE\n-A POSTROUTING -o wan1 -j MASQUERADE\nCOMMIT\n";
+    let mut p = pipeline(rules);
+    let fib_of = |config: &str| {
+        Config::parse(config, Path::new("test.toml"))
+            .expect("config")
+            .build()
+            .expect("topology")
+            .fib
+    };
+    for sport in [5001, 5002] {
+        let out = one_on(&run(&mut p, LAN, &udp(HOST, SERVER, sport, 53)), WAN);
+        assert_eq!(&out[12..16], &WAN_IP, "connection from port {sport}");
+    }
+    // wan0's address changes: the next new connection takes the new one.
+    let renumbered = CONFIG.replace("203.0.113.1/24", "203.0.113.7/24");
+    assert_ne!(renumbered, CONFIG);
+    p.set_fib(fib_of(&renumbered));
+    let out = one_on(&run(&mut p, LAN, &udp(HOST, SERVER, 5003, 53)), WAN);
+    assert_eq!(&out[12..16], &[203, 0, 113, 7]);
+    // The default route moves to wan1: its address.
+    let rerouted = renumbered.replacen(
+        "via = \"203.0.113.254\"",
+        "via = \"198.51.100.254\"",
+        1,
+    );
+    assert_ne!(rerouted, renumbered);
+    p.set_fib(fib_of(&rerouted));
+    let out = one_on(&run(&mut p, LAN, &udp(HOST, SERVER, 5004, 53)), WAN1);
+    assert_eq!(&out[12..16], &[198, 51, 100, 1]);
+    // And back: wan0's address as it is now.
+    p.set_fib(fib_of(&renumbered));
+    let out = one_on(&run(&mut p, LAN, &udp(HOST, SERVER, 5005, 53)), WAN);
+    assert_eq!(&out[12..16], &[203, 0, 113, 7]);
+}
+
 #[test]
 fn icmp_error_for_a_natted_udp_flow_goes_back_to_the_host() {
     let rules = "*nat\n-A POSTROUTING -o wan0 -j MASQUERADE\nCOMMIT\n";

@@ -593,11 +593,22 @@ impl TargetCx<'_> {
     /// MASQUERADE's address: the egress port's address on the next hop's subnet
     /// (inet_select_addr).
     pub fn masquerade_source(&self) -> Option<Ipv4Addr> {
+        let port = self.pkt.out_port?;
+        let generation = self.p.fib.generation();
+        if let Some((g, p, addr)) = self.p.masq_source.get() {
+            if (g, p) == (generation, port) {
+                return addr;
+            }
+        }
         let next_hop = self.pkt.gateway.unwrap_or_else(|| ipv4_dst(&self.pkt.buf));
-        self.pkt
-            .out_port
-            .and_then(|p| self.p.fib.ports().get(p))
-            .and_then(|p| p.source_for(next_hop))
+        let info = self.p.fib.ports().get(port);
+        let addr = info.and_then(|p| p.source_for(next_hop));
+        // With one address or none the next hop does not choose: the port's answer holds
+        // for every connection until the FIB (its addresses included) changes.
+        if info.is_none_or(|p| p.addresses.len() <= 1) {
+            self.p.masq_source.set(Some((generation, port, addr)));
+        }
+        addr
     }
 
     /// REDIRECT's address: the ingress port's primary address (127.0.0.1 for OUTPUT).

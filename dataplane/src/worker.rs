@@ -54,6 +54,22 @@ struct Admission {
     full_runs: Vec<u16>,
 }
 
+impl Admission {
+    /// Counts a burst from `port` (`full`: it came back full); whether the port's
+    /// bursts have now been full `OVERLOAD_AFTER` times in a row.
+    fn overloaded(&mut self, port: PortId, full: bool) -> bool {
+        let Some(run) = self.full_runs.get_mut(usize::from(port.0)) else {
+            return false;
+        };
+        *run = if full {
+            (*run + 1).min(OVERLOAD_AFTER)
+        } else {
+            0
+        };
+        *run == OVERLOAD_AFTER
+    }
+}
+
 pub struct Worker {
     pub pipeline: Pipeline,
     /// The rx/tx queue this worker owns on every port.
@@ -197,32 +213,22 @@ impl Worker {
     /// in a row and this one has packets of known connections in it: returns the
     /// allowance given (the caller lifts it after the burst).
     fn admit_burst(&mut self, port: PortId, n: usize, now_ns: u64) -> Option<u32> {
-        let overloaded = self.admission.as_mut().is_some_and(|a| {
-            let Some(run) = a.full_runs.get_mut(usize::from(port.0)) else {
-                return false;
-            };
-            *run = if n == self.burst {
-                (*run + 1).min(OVERLOAD_AFTER)
-            } else {
-                0
-            };
-            *run == OVERLOAD_AFTER
+        let full = n == self.burst;
+        let overloaded = self.admission.as_mut().and_then(|a| {
+            let over = a.overloaded(port, full);
+            over.then_some(a)
         });
-        match self.admission.as_mut() {
-            Some(a) if overloaded => {
-                if !self.pipeline.prefetch_burst_any_known(&self.rx, now_ns) {
-                    return None;
-                }
-                a.credit = (a.credit + a.per_burst).min(a.per_burst.max(CREDIT_ONE));
-                let allowance = a.credit / CREDIT_ONE;
-                self.pipeline.set_new_allowance(allowance);
-                Some(allowance)
-            }
-            _ => {
-                self.pipeline.prefetch_burst(&self.rx);
-                None
-            }
+        let Some(a) = overloaded else {
+            self.pipeline.prefetch_burst(&self.rx);
+            return None;
+        };
+        if !self.pipeline.prefetch_burst_any_known(&self.rx, now_ns) {
+            return None;
         }
+        a.credit = (a.credit + a.per_burst).min(a.per_burst.max(CREDIT_ONE));
+        let allowance = a.credit / CREDIT_ONE;
+        self.pipeline.set_new_allowance(allowance);
+        Some(allowance)
     }
 
     /// Processes up to a burst per port of what other workers handed over.

@@ -1263,11 +1263,7 @@ fn masquerade_follows_an_address_change_and_a_route_change() {
     let out = one_on(&run(&mut p, LAN, &udp(HOST, SERVER, 5003, 53)), WAN);
     assert_eq!(&out[12..16], &[203, 0, 113, 7]);
     // The default route moves to wan1: its address.
-    let rerouted = renumbered.replacen(
-        "via = \"203.0.113.254\"",
-        "via = \"198.51.100.254\"",
-        1,
-    );
+    let rerouted = renumbered.replacen("via = \"203.0.113.254\"", "via = \"198.51.100.254\"", 1);
     assert_ne!(rerouted, renumbered);
     p.set_fib(fib_of(&rerouted));
     let out = one_on(&run(&mut p, LAN, &udp(HOST, SERVER, 5004, 53)), WAN1);

@@ -195,12 +195,10 @@ impl Host<'_> {
     }
 }
 
-impl RuleHost for Host<'_> {
-    /// The common cheap ways (`RuleEval::Base`, `CtState`, `Unconditional`) are decided
-    /// here, inlined into the traversal; the others are out of line, so that a rule of
-    /// the fixed part alone does not pay for their stack frame.
-    #[inline]
-    fn rule_matches(&mut self, _table: TableKind, hook: Hook, rule: &CompiledRule) -> bool {
+impl Host<'_> {
+    /// `rule_matches`, inlined into each of its two callers.
+    #[inline(always)]
+    fn decide(&mut self, hook: Hook, rule: &CompiledRule) -> bool {
         let ip = self.pkt.buf.data();
         match rule.eval {
             // A catch-all rule needs none of the context below.
@@ -222,6 +220,22 @@ impl RuleHost for Host<'_> {
             RuleEval::View => self.view_matches(rule),
             RuleEval::Context | RuleEval::Full => self.context_matches(hook, rule),
         }
+    }
+}
+
+impl RuleHost for Host<'_> {
+    /// The common cheap ways (`RuleEval::Base`, `CtState`, `Unconditional`) are decided
+    /// here, inlined into the traversal; the others are out of line, so that a rule of
+    /// the fixed part alone does not pay for their stack frame.
+    #[inline]
+    fn rule_matches(&mut self, _table: TableKind, hook: Hook, rule: &CompiledRule) -> bool {
+        self.decide(hook, rule)
+    }
+
+    /// Out of line: the traversal's `rule_matches` stays inlined into its one caller.
+    #[inline(never)]
+    fn single_rule_matches(&mut self, _table: TableKind, hook: Hook, rule: &CompiledRule) -> bool {
+        self.decide(hook, rule)
     }
 
     fn run_target(

@@ -47,6 +47,11 @@ pub trait RuleHost {
     /// All criteria of the rule hold for the packet. Not asked for a rule the chain's
     /// classifier knows to match (`ChainIndex::matches_exactly`).
     fn rule_matches(&mut self, table: TableKind, hook: Hook, rule: &CompiledRule) -> bool;
+    /// `rule_matches` for `single_rule` (a host may keep it out of line there, so that
+    /// the traversal's stays inlined).
+    fn single_rule_matches(&mut self, table: TableKind, hook: Hook, rule: &CompiledRule) -> bool {
+        self.rule_matches(table, hook, rule)
+    }
     /// Runs a target other than a verdict or a jump.
     fn run_target(
         &mut self,
@@ -246,7 +251,7 @@ pub fn single_rule<H: RuleHost + ?Sized>(
         [rule] if !matches!(rule.action, Action::Jump(_) | Action::Goto(_)) => rule,
         _ => return None,
     };
-    if host.rule_matches(table.kind, hook, rule) {
+    if host.single_rule_matches(table.kind, hook, rule) {
         host.count(rule.slot);
         match &rule.action {
             Action::Accept => return Some(Verdict::Accept),

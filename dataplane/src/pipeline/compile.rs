@@ -376,9 +376,11 @@ impl CompiledRuleset {
     /// interface names compared per packet).
     pub fn reference(self) -> CompiledRuleset {
         let mut r = self.without_index();
-        for plan in r.plan.iter_mut().flatten() {
-            if let TablePlan::Traverse { head } = plan {
-                *head = None;
+        for plan in r.plan.iter_mut().chain(r.ip6.plan.iter_mut()).flatten() {
+            match plan {
+                TablePlan::Traverse { head } => *head = None,
+                TablePlan::Single => *plan = TablePlan::Traverse { head: None },
+                _ => {}
             }
         }
         for t in r.tables.iter_mut().flatten() {

@@ -72,11 +72,13 @@ demo: setup build-dpdk
 
 # The same lab, as the integration test CI runs (root only): once with one worker, once
 # with two (multi-core NAT: af_packet spreads flows over both queues, replies and spilled
-# packets are handed to the worker that owns the connection); then IPv6 neighbour discovery
-# and ping -6 against a Linux host (tests/lab/ipv6nd.sh, about 10 s).
+# packets are handed to the worker that owns the connection), once on the AF_XDP PMD
+# (LAB_PMD=af_xdp); then IPv6 neighbour discovery and ping -6 against a Linux host
+# (tests/lab/ipv6nd.sh, about 10 s).
 lab: build-dpdk
 	@if [ "$$(id -u)" = 0 ]; then \
-		bash tests/lab/run.sh && LAB_WORKERS=0,1 bash tests/lab/run.sh && bash tests/lab/ipv6nd.sh; \
+		bash tests/lab/run.sh && LAB_WORKERS=0,1 bash tests/lab/run.sh && \
+		LAB_PMD=af_xdp bash tests/lab/run.sh && bash tests/lab/ipv6nd.sh; \
 	else \
 		echo "lab: needs root (network namespaces); run: sudo make lab"; \
 	fi

@@ -6,7 +6,7 @@
 #   h2 (192.168.1.11) --+                      (ns r)
 #
 # nfdp runs in namespace r on net_af_packet vdevs over r-lan and r-wan with
-# configs/lab.toml + configs/lab.rules (copied into the lab's work directory: the daemon
+# configs/lab.toml (LAB_PMD=af_xdp: net_af_xdp instead) + configs/lab.rules (copied into the lab's work directory: the daemon
 # persists rule changes to its rules file); the kernel of namespace r is its host stack,
 # behind the TAP port nfdp0. Rule changes, conntrack and counter views go through nfdpctl
 # on the daemon's API socket. Each observation is asserted; any failure exits non-zero.
@@ -17,6 +17,10 @@ P=${LAB_PREFIX:-nfl-}
 NFDP=${NFDP:-target/release/nfdp}
 NFDPCTL=${NFDPCTL:-target/release/nfdpctl}
 CONFIG=${LAB_CONFIG:-configs/lab.toml}
+# LAB_PMD=af_xdp puts both ports on DPDK's AF_XDP PMD (net_af_xdp) instead of af_packet
+# (one queue per port: one worker). Its name goes into the report.
+LAB_PMD=${LAB_PMD:-}
+PMD=${LAB_PMD:-$(sed -n 's/^driver = "net_\([a-z_]*\)".*/\1/p' "$CONFIG" | head -n 1)}
 # LAB_WORKERS="0,1" runs nfdp with one worker per listed core (multi-core NAT: replies
 # that af_packet's flow hash puts on another worker's queue are handed to the owner).
 LAB_WORKERS=${LAB_WORKERS:-}
@@ -80,6 +84,10 @@ in_ns wan ip -6 rule add from 2001:db8:ee::/48 table 100 priority 100
 # af_packet PMD gives the interfaces nfdp's MACs, and the namespace's kernel holds the
 # appliance's addresses (on nfdp0, its host stack), so it must not take IP from them
 # directly: af_packet sees frames before netfilter, the kernel's raw table drops them after.
+# The interfaces get nfdp's MACs here too: net_af_xdp (LAB_PMD=af_xdp) cannot set them,
+# and the daemon then checks that they are already right.
+in_ns r ip link set r-lan address 02:00:00:00:01:01
+in_ns r ip link set r-wan address 02:00:00:00:02:01
 for i in r-lan r-wan; do
   in_ns r ip link set "$i" up
   in_ns r ethtool -K "$i" tx off >/dev/null
@@ -127,8 +135,10 @@ cp configs/lab.rules "$WORK/lab.rules"
 cp configs/lab.rules6 "$WORK/lab.rules6"
 SOCK=$WORK/nfdp.sock
 sed -e "s|^file = \"lab.rules\"|file = \"$WORK/lab.rules\"|" -e "s|^socket = .*|socket = \"$SOCK\"|" \
-  ${LAB_WORKERS:+-e "s/^workers = .*/workers = [$LAB_WORKERS]/"} "$CONFIG" >"$WORK/lab.toml"
-for want in "file = \"$WORK/lab.rules\"" "socket = \"$SOCK\"" ${LAB_WORKERS:+"workers = [$LAB_WORKERS]"}; do
+  ${LAB_WORKERS:+-e "s/^workers = .*/workers = [$LAB_WORKERS]/"} \
+  ${LAB_PMD:+-e "s/^driver = \"net_af_packet\"/driver = \"net_$LAB_PMD\"/"} "$CONFIG" >"$WORK/lab.toml"
+for want in "file = \"$WORK/lab.rules\"" "socket = \"$SOCK\"" ${LAB_WORKERS:+"workers = [$LAB_WORKERS]"} \
+  ${LAB_PMD:+"driver = \"net_$LAB_PMD\""}; do
   grep -qxF "$want" "$WORK/lab.toml" || { echo "lab: could not set '$want' in a copy of $CONFIG" >&2; exit 1; }
 done
 CONFIG=$WORK/lab.toml
@@ -382,6 +392,10 @@ say "reference: the same iperf3 run with the kernel of ${P}r as the router (same
 # configs/lab.rules with the port names swapped. Informational: printed, not asserted.
 in_ns r iptables -t raw -F PREROUTING
 in_ns r ip addr flush dev nfdp0 2>/dev/null || true
+# DPDK 22.11's net_af_xdp cannot detach its XDP program on close when libxdp finds no bpf
+# filesystem (it logs "Error while removing XDP program"); left attached, every frame the
+# kernel forwards would go through it (and be copied by veth), slowing the reference.
+for i in r-lan r-wan; do in_ns r ip link set dev "$i" xdp off; done
 in_ns r ip link set r-lan address 02:00:00:00:01:01
 in_ns r ip link set r-wan address 02:00:00:00:02:01
 in_ns r ip addr add 192.168.1.1/24 dev r-lan
@@ -390,7 +404,7 @@ in_ns r sysctl -qw net.ipv4.ip_forward=1
 sed -e 's/lan0/r-lan/g' -e 's/wan0/r-wan/g' configs/lab.rules | in_ns r iptables-restore
 if in_ns h1 iperf3 -c 203.0.113.254 -t 3 -J >"$WORK/iperf3-kernel.json" 2>/dev/null; then
   kmbps=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(int(d["end"]["sum_received"]["bits_per_second"]/1e6))' "$WORK/iperf3-kernel.json")
-  echo "  iperf3 through the kernel: $kmbps Mbit/s; through nfdp (af_packet PMD, workers on cores [${LAB_WORKERS:-1}]): ${mbps:-?} Mbit/s"
+  echo "  iperf3 through the kernel: $kmbps Mbit/s; through nfdp (${PMD:-?} PMD, workers on cores [${LAB_WORKERS:-1}]): ${mbps:-?} Mbit/s"
   # Retransmitted segments: losses on the way (a full af_packet ring, a full tx queue).
   retr='import json,sys; print(json.load(open(sys.argv[1]))["end"]["sum_sent"].get("retransmits","?"))'
   echo "  TCP retransmits: kernel $(python3 -c "$retr" "$WORK/iperf3-kernel.json"), nfdp $(python3 -c "$retr" "$WORK/iperf3.json" 2>/dev/null || echo ?)"

@@ -655,10 +655,26 @@ impl DpdkPort {
             let mut addr = sys::rte_ether_addr { addr_bytes: mac.0 };
             // SAFETY: valid port id, valid address struct.
             let ret = unsafe { sys::rte_eth_dev_default_mac_addr_set(dpdk_id, &mut addr) };
-            check(
-                &format!("rte_eth_dev_default_mac_addr_set({dev_name}, {mac})"),
-                ret,
-            )?;
+            if ret == -(ENOTSUP) {
+                // Some drivers (net_af_xdp) cannot change it: the interface must have it.
+                let mut have = sys::rte_ether_addr::default();
+                // SAFETY: valid port id, writable address.
+                let ret = unsafe { sys::rte_eth_macaddr_get(dpdk_id, &mut have) };
+                check(&format!("rte_eth_macaddr_get({dev_name})"), ret)?;
+                let have = MacAddr(have.addr_bytes);
+                if have != mac {
+                    return Err(DpdkError(format!(
+                        "{dev_name}: the driver cannot set the MAC address {mac}: give the \
+                         interface that address first (ip link set IFACE address {mac}), or \
+                         leave `mac` out of the port to use its own ({have})"
+                    )));
+                }
+            } else {
+                check(
+                    &format!("rte_eth_dev_default_mac_addr_set({dev_name}, {mac})"),
+                    ret,
+                )?;
+            }
         }
         // SAFETY: valid, configured port.
         let ret = unsafe { sys::rte_eth_dev_start(dpdk_id) };

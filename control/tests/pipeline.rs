@@ -1282,6 +1282,68 @@ fn a_nat_binding_without_a_free_port_drops_under_its_own_reason() {
     assert_eq!(p.stats().forwarded, 1);
 }
 
+/// MASQUERADE keeps the egress port's address from one connection to the next while
+/// the FIB is unchanged; an address change, or a route change to another port, gives
+/// the next new connection the new address.
+#[test]
+fn masquerade_follows_an_address_change_and_a_route_change() {
+    let rules = "*nat\n-A POSTROUTING -o wan0 -j MASQUERADE\n-A POSTROUTING -o wan1 -j MASQUERADE\nCOMMIT\n";
+    for p in [pipeline(rules), untraced_pipeline(rules)] {
+        masquerade_follows_changes(p);
+    }
+}
+
+fn masquerade_follows_changes(mut p: Pipeline) {
+    let fib_of = |config: &str| {
+        Config::parse(config, Path::new("test.toml"))
+            .expect("config")
+            .build()
+            .expect("topology")
+            .fib
+    };
+    for sport in [5001, 5002] {
+        let out = one_on(&run(&mut p, LAN, &udp(HOST, SERVER, sport, 53)), WAN);
+        assert_eq!(&out[12..16], &WAN_IP, "connection from port {sport}");
+    }
+    // wan0's address changes: the next new connection takes the new one.
+    let renumbered = CONFIG.replace("203.0.113.1/24", "203.0.113.7/24");
+    assert_ne!(renumbered, CONFIG);
+    p.set_fib(fib_of(&renumbered));
+    let out = one_on(&run(&mut p, LAN, &udp(HOST, SERVER, 5003, 53)), WAN);
+    assert_eq!(&out[12..16], &[203, 0, 113, 7]);
+    // The default route moves to wan1: its address.
+    let rerouted = renumbered.replacen("via = \"203.0.113.254\"", "via = \"198.51.100.254\"", 1);
+    assert_ne!(rerouted, renumbered);
+    p.set_fib(fib_of(&rerouted));
+    let out = one_on(&run(&mut p, LAN, &udp(HOST, SERVER, 5004, 53)), WAN1);
+    assert_eq!(&out[12..16], &[198, 51, 100, 1]);
+    // And back: wan0's address as it is now.
+    p.set_fib(fib_of(&renumbered));
+    let out = one_on(&run(&mut p, LAN, &udp(HOST, SERVER, 5005, 53)), WAN);
+    assert_eq!(&out[12..16], &[203, 0, 113, 7]);
+}
+
+/// A built-in chain of one rule (`TablePlan::Single`, taken by untraced packets)
+/// decides and counts as the traversal (taken by traced ones): its rule, then its policy.
+#[test]
+fn a_chain_of_one_rule_decides_and_counts_as_the_traversal() {
+    let rules = "*nat\n-A POSTROUTING -o wan0 -j MASQUERADE\nCOMMIT\n\
+        *filter\n:FORWARD DROP [0:0]\n-A FORWARD -p udp -j ACCEPT\nCOMMIT\n";
+    let outcome = |mut p: Pipeline| {
+        let accepted = one_on(&run(&mut p, LAN, &udp(HOST, SERVER, 5001, 53)), WAN);
+        let dropped = run(&mut p, LAN, &tcp(HOST, SERVER, 5002, 80, SYN, 64)).len();
+        let counters: Vec<(u64, u64)> = p.counters().iter().map(|c| (c.packets, c.bytes)).collect();
+        (accepted, dropped, counters, p.stats().forwarded)
+    };
+    let traced = outcome(pipeline(rules));
+    let untraced = outcome(untraced_pipeline(rules));
+    assert_eq!(&traced.0[12..16], &WAN_IP, "masqueraded");
+    assert_eq!(traced.1, 0, "FORWARD's policy dropped the TCP segment");
+    assert_eq!(traced.3, 1);
+    assert!(traced.2.iter().any(|&(n, _)| n > 0), "counted");
+    assert_eq!(traced, untraced);
+}
+
 #[test]
 fn icmp_error_for_a_natted_udp_flow_goes_back_to_the_host() {
     let rules = "*nat\n-A POSTROUTING -o wan0 -j MASQUERADE\nCOMMIT\n";

@@ -185,6 +185,10 @@ pub enum TablePlan {
     /// `--ctstate` test with ACCEPT or DROP (`-m conntrack --ctstate ESTABLISHED,RELATED
     /// -j ACCEPT` heads most gateway chains): decided before the traversal is set up.
     Traverse { head: Option<HeadRule> },
+    /// A built-in chain of one rule that neither jumps nor returns (`-A POSTROUTING -o
+    /// wan0 -j MASQUERADE`): its rule, then its policy, without a traversal's cursors
+    /// and call stack (`Pipeline::run_single`).
+    Single,
 }
 
 /// The first rule of a built-in chain that the hooks decide on their own (`TablePlan`):
@@ -372,9 +376,11 @@ impl CompiledRuleset {
     /// interface names compared per packet).
     pub fn reference(self) -> CompiledRuleset {
         let mut r = self.without_index();
-        for plan in r.plan.iter_mut().flatten() {
-            if let TablePlan::Traverse { head } = plan {
-                *head = None;
+        for plan in r.plan.iter_mut().chain(r.ip6.plan.iter_mut()).flatten() {
+            match plan {
+                TablePlan::Traverse { head } => *head = None,
+                TablePlan::Single => *plan = TablePlan::Traverse { head: None },
+                _ => {}
             }
         }
         for t in r.tables.iter_mut().flatten() {
@@ -401,8 +407,17 @@ fn plan_of(tables: &[Option<CompiledTable>; 5]) -> [[TablePlan; 5]; 5] {
                     drop: c.policy == Some(Policy::Drop),
                 }
             } else {
-                TablePlan::Traverse {
-                    head: c.rules.first().and_then(HeadRule::of),
+                let head = c.rules.first().and_then(HeadRule::of);
+                let single = c.rules.len() == 1
+                    && head.is_none()
+                    && matches!(
+                        c.rules[0].action,
+                        Action::Continue | Action::Accept | Action::Drop | Action::Target(_)
+                    );
+                if single {
+                    TablePlan::Single
+                } else {
+                    TablePlan::Traverse { head }
                 }
             };
         }

@@ -176,6 +176,7 @@ impl Pipeline {
                         Verdict::Accept
                     }
                 }
+                TablePlan::Single if !traced => self.run_single(*t, hook, pkt),
                 // A head rule that did not match is not evaluated again: the traversal
                 // starts after it.
                 plan => {

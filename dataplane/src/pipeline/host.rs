@@ -36,6 +36,23 @@ impl Pipeline {
         }
         v
     }
+
+    /// `traverse_table` for a `TablePlan::Single` chain and an untraced packet.
+    pub(super) fn run_single(&mut self, table: TableKind, hook: Hook, pkt: &mut Pkt) -> Verdict {
+        let (rules, parked) = match self.parked_rules.take() {
+            Some(stand_in) => (std::mem::replace(&mut self.rules, stand_in), true),
+            None => (Arc::clone(&self.rules), false),
+        };
+        let v = match rules.table_of(pkt.family, table) {
+            Some(t) => single_rule(t, hook, &mut Host { p: self, pkt }),
+            None => Some(Verdict::Accept),
+        };
+        if parked {
+            self.parked_rules = Some(std::mem::replace(&mut self.rules, rules));
+        }
+        // Never planned for another chain; should one be, it is traversed.
+        v.unwrap_or_else(|| self.traverse_table(table, hook, 0, pkt))
+    }
 }
 
 /// The traversal's view of one packet in one pipeline.
@@ -178,12 +195,10 @@ impl Host<'_> {
     }
 }
 
-impl RuleHost for Host<'_> {
-    /// The common cheap ways (`RuleEval::Base`, `CtState`, `Unconditional`) are decided
-    /// here, inlined into the traversal; the others are out of line, so that a rule of
-    /// the fixed part alone does not pay for their stack frame.
-    #[inline]
-    fn rule_matches(&mut self, _table: TableKind, hook: Hook, rule: &CompiledRule) -> bool {
+impl Host<'_> {
+    /// `rule_matches`, inlined into each of its two callers.
+    #[inline(always)]
+    fn decide(&mut self, hook: Hook, rule: &CompiledRule) -> bool {
         let ip = self.pkt.buf.data();
         match rule.eval {
             // A catch-all rule needs none of the context below.
@@ -205,6 +220,22 @@ impl RuleHost for Host<'_> {
             RuleEval::View => self.view_matches(rule),
             RuleEval::Context | RuleEval::Full => self.context_matches(hook, rule),
         }
+    }
+}
+
+impl RuleHost for Host<'_> {
+    /// The common cheap ways (`RuleEval::Base`, `CtState`, `Unconditional`) are decided
+    /// here, inlined into the traversal; the others are out of line, so that a rule of
+    /// the fixed part alone does not pay for their stack frame.
+    #[inline]
+    fn rule_matches(&mut self, _table: TableKind, hook: Hook, rule: &CompiledRule) -> bool {
+        self.decide(hook, rule)
+    }
+
+    /// Out of line: the traversal's `rule_matches` stays inlined into its one caller.
+    #[inline(never)]
+    fn single_rule_matches(&mut self, _table: TableKind, hook: Hook, rule: &CompiledRule) -> bool {
+        self.decide(hook, rule)
     }
 
     fn run_target(
@@ -576,11 +607,22 @@ impl TargetCx<'_> {
     /// MASQUERADE's address: the egress port's address on the next hop's subnet
     /// (inet_select_addr).
     pub fn masquerade_source(&self) -> Option<Ipv4Addr> {
+        let port = self.pkt.out_port?;
+        let generation = self.p.fib.generation();
+        if let Some((g, p, addr)) = self.p.masq_source.get() {
+            if (g, p) == (generation, port) {
+                return addr;
+            }
+        }
         let next_hop = self.pkt.gateway.unwrap_or_else(|| ipv4_dst(&self.pkt.buf));
-        self.pkt
-            .out_port
-            .and_then(|p| self.p.fib.ports().get(p))
-            .and_then(|p| p.source_for(next_hop))
+        let info = self.p.fib.ports().get(port);
+        let addr = info.and_then(|p| p.source_for(next_hop));
+        // With one address or none the next hop does not choose: the port's answer holds
+        // for every connection until the FIB (its addresses included) changes.
+        if info.is_none_or(|p| p.addresses.len() <= 1) {
+            self.p.masq_source.set(Some((generation, port, addr)));
+        }
+        addr
     }
 
     /// REDIRECT's address: the ingress port's primary address (127.0.0.1 for OUTPUT).

@@ -33,7 +33,9 @@ pub use compile::{
 };
 pub use drop::{DropCounters, DropReason};
 pub use host::TargetCx;
-pub use traverse::{traverse, traverse_from, RuleHost, TargetOutcome, TraceKind, Verdict};
+pub use traverse::{
+    single_rule, traverse, traverse_from, RuleHost, TargetOutcome, TraceKind, Verdict,
+};
 
 use crate::conntrack::nat::{Manip, NatRequest};
 use crate::conntrack::{ConnEntry, ConnEntry6, Conntrack, CtConfig, CtInfo, CtState, Tuple};
@@ -237,6 +239,10 @@ pub struct Pipeline {
     fib: Fib,
     /// Forwarding lookups of recent destinations (exact: keyed by the FIB generation).
     routes: RouteCache,
+    /// MASQUERADE's last answer for an egress port whose address does not depend on
+    /// the next hop (one address, or none), keyed by the FIB generation like `routes`:
+    /// `(generation, port, address)` (`TargetCx::masquerade_source`).
+    masq_source: std::cell::Cell<Option<(u64, PortId, Option<Ipv4Addr>)>>,
     routes6: RouteCache6,
     neighbors: NeighTable<PacketBuf>,
     /// The IPv6 neighbour cache (neighbour discovery).
@@ -353,6 +359,7 @@ impl Pipeline {
             })),
             fib,
             routes: RouteCache::default(),
+            masq_source: std::cell::Cell::new(None),
             routes6: RouteCache6::default(),
             neighbors,
             nd: Default::default(),

@@ -57,6 +57,12 @@ impl Pipeline {
             }
             return Ok(());
         }
+        // A new connection's binding is at hand: one that leaves this side of the tuple
+        // as it is (no rule chose one, as at S2's PREROUTING) needs no rewrite.
+        let unchanged = |e: &ConnEntry| e.status & nat_status_bit(manip, reply) == 0;
+        if pkt.ct.pending.as_ref().is_some_and(unchanged) {
+            return Ok(());
+        }
         self.nat_rewrite(manip, pkt);
         Ok(())
     }

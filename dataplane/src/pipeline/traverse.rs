@@ -47,6 +47,11 @@ pub trait RuleHost {
     /// All criteria of the rule hold for the packet. Not asked for a rule the chain's
     /// classifier knows to match (`ChainIndex::matches_exactly`).
     fn rule_matches(&mut self, table: TableKind, hook: Hook, rule: &CompiledRule) -> bool;
+    /// `rule_matches` for `single_rule` (a host may keep it out of line there, so that
+    /// the traversal's stays inlined).
+    fn single_rule_matches(&mut self, table: TableKind, hook: Hook, rule: &CompiledRule) -> bool {
+        self.rule_matches(table, hook, rule)
+    }
     /// Runs a target other than a verdict or a jump.
     fn run_target(
         &mut self,
@@ -229,6 +234,38 @@ pub fn traverse_from<H: RuleHost + ?Sized>(
             },
         }
     }
+}
+
+/// `traverse` of a chain `TablePlan::Single` names (one rule that neither jumps nor
+/// returns) for an untraced packet: the rule, then the policy, as the traversal decides
+/// and counts them. `None`: not such a chain (the caller traverses it).
+#[inline]
+pub fn single_rule<H: RuleHost + ?Sized>(
+    table: &CompiledTable,
+    hook: Hook,
+    host: &mut H,
+) -> Option<Verdict> {
+    let entry = table.entry[hook as usize]?;
+    let c = &table.chains[entry as usize];
+    let rule = match c.rules.as_slice() {
+        [rule] if !matches!(rule.action, Action::Jump(_) | Action::Goto(_)) => rule,
+        _ => return None,
+    };
+    if host.single_rule_matches(table.kind, hook, rule) {
+        host.count(rule.slot);
+        match &rule.action {
+            Action::Accept => return Some(Verdict::Accept),
+            Action::Drop => return Some(Verdict::Drop),
+            Action::Target(t) => {
+                if let TargetOutcome::Verdict(v) = host.run_target(table.kind, hook, rule, t) {
+                    return Some(v);
+                }
+            }
+            // The end of the built-in chain either way.
+            Action::Continue | Action::Return | Action::Jump(_) | Action::Goto(_) => {}
+        }
+    }
+    Some(apply_policy(table, entry, host))
 }
 
 fn apply_policy<H: RuleHost + ?Sized>(table: &CompiledTable, entry: u32, host: &mut H) -> Verdict {

@@ -149,8 +149,10 @@ pub struct Fib {
     /// each with the port that owns it (the first, if several do).
     local: FastMap<u32, (AddrType, PortId)>,
     /// One bit per `local_bit` of each key of `local`: an address whose bit is clear (a
-    /// forwarded packet's, mostly) is not in it, without a hash probe.
-    local_filter: u64,
+    /// forwarded packet's, mostly) is not in it, without a hash probe. 1024 bits (two
+    /// cache lines): with a few addresses, under 1% of other destinations pay the probe
+    /// (with 64 bits and four, one in 16 did).
+    local_filter: [u64; LOCAL_FILTER_WORDS],
     /// IPv6 routes: the connected prefixes (main table) and static routes of any table.
     routes6: super::v6::Routes6,
     /// The IPv6 policy rules (`ip -6 rule`), as `rules`: the kernel's two defaults (0 local,
@@ -226,7 +228,7 @@ impl Fib {
                 },
             ],
             local: FastMap::default(),
-            local_filter: 0,
+            local_filter: [0; LOCAL_FILTER_WORDS],
             routes6: Default::default(),
             rules6: vec![
                 PolicyRule {
@@ -276,7 +278,11 @@ impl Fib {
             // Two ports on one network: the first keeps the route, like the kernel's append.
             let _ = fib.tables.entry(MAIN_TABLE).or_default().insert(r);
         }
-        fib.local_filter = fib.local.keys().fold(0, |f, &a| f | local_bit(a));
+        fib.local_filter = [0; LOCAL_FILTER_WORDS];
+        for &a in fib.local.keys() {
+            let (word, bit) = local_bit(a);
+            fib.local_filter[word] |= bit;
+        }
         fib
     }
 
@@ -627,7 +633,8 @@ impl Fib {
             return true;
         }
         let a = u32::from(addr);
-        if self.local_filter & local_bit(a) == 0 {
+        let (word, bit) = local_bit(a);
+        if self.local_filter[word] & bit == 0 {
             return false;
         }
         match self.local.get(&a) {
@@ -663,10 +670,15 @@ impl Fib {
     }
 }
 
-/// `Fib::local_filter`'s bit for an address (its top six bits after a multiplicative hash).
+/// The words of `Fib::local_filter`.
+const LOCAL_FILTER_WORDS: usize = 16;
+
+/// `Fib::local_filter`'s word and bit for an address (the top ten bits of a
+/// multiplicative hash).
 #[inline]
-fn local_bit(addr: u32) -> u64 {
-    1 << (addr.wrapping_mul(0x9e37_79b1) >> 26)
+fn local_bit(addr: u32) -> (usize, u64) {
+    let h = addr.wrapping_mul(0x9e37_79b1) >> 22;
+    ((h >> 6) as usize % LOCAL_FILTER_WORDS, 1 << (h & 63))
 }
 
 #[cfg(test)]

@@ -843,18 +843,21 @@ fn mangle_rewrites_keep_checksums_valid() {
     assert_eq!(sum(&pseudo), 0, "TCP checksum");
 }
 
-#[test]
-fn worker_moves_bursts_between_memory_ports() {
+/// One worker poll over memory ports lan0, wan0 and wan1 after SYNs from HOST to each
+/// `(destination, port)` were injected on lan0: the poll's count and the two ports.
+fn worker_poll_of_syns(
+    p: Pipeline,
+    syns: &[([u8; 4], u16)],
+) -> (usize, dataplane::port::MemPort, dataplane::port::MemPort) {
     use dataplane::port::{MacAddr, MemPort, Port};
     use dataplane::worker::Worker;
-    let p = pipeline("*filter\n-A FORWARD -p tcp --dport 23 -j DROP\nCOMMIT\n");
     let mut lan = MemPort::new(LAN, "lan0", MacAddr(LAN_MAC), 1, 64);
     let mut wan = MemPort::new(WAN, "wan0", MacAddr([2, 0, 0, 0, 2, 1]), 1, 64);
     let mut wan1 = MemPort::new(WAN1, "wan1", MacAddr([2, 0, 0, 0, 3, 1]), 1, 64);
-    for dport in [80, 23, 443] {
+    for &(dst, dport) in syns {
         lan.inject(
             0,
-            frame(LAN_MAC, HOST_MAC, &tcp(HOST, SERVER, 40000, dport, SYN, 64)).data(),
+            frame(LAN_MAC, HOST_MAC, &tcp(HOST, dst, 40000, dport, SYN, 64)).data(),
         )
         .unwrap();
     }
@@ -863,6 +866,14 @@ fn worker_moves_bursts_between_memory_ports() {
         let mut ports: [&mut dyn Port; 3] = [&mut lan, &mut wan, &mut wan1];
         w.poll(&mut ports, T0)
     };
+    (n, lan, wan)
+}
+
+#[test]
+fn worker_moves_bursts_between_memory_ports() {
+    use dataplane::port::Port;
+    let p = pipeline("*filter\n-A FORWARD -p tcp --dport 23 -j DROP\nCOMMIT\n");
+    let (n, lan, mut wan) = worker_poll_of_syns(p, &[(SERVER, 80), (SERVER, 23), (SERVER, 443)]);
     assert_eq!(n, 3);
     let out = wan.take_tx(0);
     assert_eq!(out.len(), 2, "80 and 443 forwarded, 23 dropped");
@@ -875,25 +886,9 @@ fn worker_moves_bursts_between_memory_ports() {
 /// request (emitted for a neighbour not yet resolved) leaves after it, as produced.
 #[test]
 fn worker_keeps_a_ports_frames_in_the_order_produced() {
-    use dataplane::port::{MacAddr, MemPort, Port};
-    use dataplane::worker::Worker;
-    let p = pipeline("");
-    let mut lan = MemPort::new(LAN, "lan0", MacAddr(LAN_MAC), 1, 64);
-    let mut wan = MemPort::new(WAN, "wan0", MacAddr([2, 0, 0, 0, 2, 1]), 1, 64);
-    let mut wan1 = MemPort::new(WAN1, "wan1", MacAddr([2, 0, 0, 0, 3, 1]), 1, 64);
     // To SERVER via the resolved gateway, to an unresolved on-link address, to SERVER.
-    for (dst, dport) in [(SERVER, 80), ([203, 0, 113, 7], 81), (SERVER, 82)] {
-        lan.inject(
-            0,
-            frame(LAN_MAC, HOST_MAC, &tcp(HOST, dst, 40000, dport, SYN, 64)).data(),
-        )
-        .unwrap();
-    }
-    let mut w = Worker::new(p, 0, 32, 3);
-    let n = {
-        let mut ports: [&mut dyn Port; 3] = [&mut lan, &mut wan, &mut wan1];
-        w.poll(&mut ports, T0)
-    };
+    let syns = [(SERVER, 80), ([203, 0, 113, 7], 81), (SERVER, 82)];
+    let (n, _, mut wan) = worker_poll_of_syns(pipeline(""), &syns);
     assert_eq!(n, 3);
     let what: Vec<String> = wan
         .take_tx(0)

@@ -20,38 +20,40 @@ impl Pipeline {
         first: usize,
         pkt: &mut Pkt,
     ) -> Verdict {
-        let (rules, parked) = match self.parked_rules.take() {
-            Some(stand_in) => (std::mem::replace(&mut self.rules, stand_in), true),
-            None => (Arc::clone(&self.rules), false),
-        };
         // A traversal inside a traversal (none today) would start from fresh cursors.
         let mut scratch = self.scratch.take().unwrap_or_default();
-        let v = match rules.table_of(pkt.family, table) {
-            Some(t) => traverse_from(t, hook, first, &mut Host { p: self, pkt }, &mut scratch),
+        let v = self.with_rules(|rules, p| match rules.table_of(pkt.family, table) {
+            Some(t) => traverse_from(t, hook, first, &mut Host { p, pkt }, &mut scratch),
             None => Verdict::Accept,
-        };
+        });
         self.scratch = Some(scratch);
-        if parked {
-            self.parked_rules = Some(std::mem::replace(&mut self.rules, rules));
-        }
         v
     }
 
     /// `traverse_table` for a `TablePlan::Single` chain and an untraced packet.
     pub(super) fn run_single(&mut self, table: TableKind, hook: Hook, pkt: &mut Pkt) -> Verdict {
+        let v = self.with_rules(|rules, p| match rules.table_of(pkt.family, table) {
+            Some(t) => single_rule(t, hook, &mut Host { p, pkt }),
+            None => Some(Verdict::Accept),
+        });
+        // Never planned for another chain; should one be, it is traversed.
+        v.unwrap_or_else(|| self.traverse_table(table, hook, 0, pkt))
+    }
+
+    /// Runs `f` with the ruleset beside a mutable pipeline (targets change the
+    /// pipeline): moved out with `parked_rules`' stand-in put in its place (no reference
+    /// count touched), or an `Arc` clone when the stand-in is already out; put back after.
+    #[inline(always)]
+    fn with_rules<R>(&mut self, f: impl FnOnce(&CompiledRuleset, &mut Pipeline) -> R) -> R {
         let (rules, parked) = match self.parked_rules.take() {
             Some(stand_in) => (std::mem::replace(&mut self.rules, stand_in), true),
             None => (Arc::clone(&self.rules), false),
         };
-        let v = match rules.table_of(pkt.family, table) {
-            Some(t) => single_rule(t, hook, &mut Host { p: self, pkt }),
-            None => Some(Verdict::Accept),
-        };
+        let v = f(&rules, self);
         if parked {
             self.parked_rules = Some(std::mem::replace(&mut self.rules, rules));
         }
-        // Never planned for another chain; should one be, it is traversed.
-        v.unwrap_or_else(|| self.traverse_table(table, hook, 0, pkt))
+        v
     }
 }
 

@@ -3,7 +3,7 @@ CARGO ?= cargo
 # The appliance binary with the DPDK data plane (Debian's DPDK 22.11, see scripts/setup.sh).
 NFDP_DPDK := target/release/nfdp
 
-.PHONY: setup build build-dpdk test lint deny fuzz faults floods soak demo replay-demo golden conformance lab bench image image-check lab-image deb deb-check
+.PHONY: setup build build-dpdk test lint deny fuzz faults floods soak demo replay-demo golden conformance lab bench pgo image image-check lab-image deb deb-check
 
 # Randomised tests (proptest): in CI (CI set in the environment, as .ci/run does) every
 # property draws from one fixed seed, so a run repeats the last one and a random draw cannot
@@ -136,6 +136,12 @@ bench: build-dpdk
 	else \
 		echo "compare-kernel: needs root (network namespaces); run: sudo perf/compare-kernel.sh"; \
 	fi
+
+# A profile-guided build of the daemon and nfdp-bench (perf/pgo.sh: instrumented build,
+# the suite's S1, S2 and S6 as training, optimised build) into target/pgo/release. Not
+# part of `make test` (two more release builds, ~12 min on 2 cores); see perf/README.md.
+pgo: setup
+	bash perf/pgo.sh target/pgo
 
 # The container image (docker/): built without registry access (a debootstrapped Debian 12
 # base, the binaries built here), then checked in a chroot of the mounted image: nfdp runs,

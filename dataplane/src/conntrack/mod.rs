@@ -289,6 +289,8 @@ enum Tracked<'a, A> {
         state: CtState,
         id: u32,
         reply: bool,
+        /// The entry's NAT binding bits (`CtInfo::nat_bits`).
+        nat_bits: u8,
     },
     /// A packet that may start a connection: `track_new` builds it in the caller's
     /// `CtInfo` (its pending entry and window state are not moved through a return
@@ -342,7 +344,16 @@ pub struct CtInfo<A = Ipv4Addr> {
     /// The packet would start a connection past the overloaded worker's allowance
     /// (`set_new_allowance`): nothing was created, the caller drops it.
     pub shed: bool,
+    /// The `nat::bits::SRC_NAT | DST_NAT` bits of the confirmed entry `id` names, as
+    /// conntrack found it (a binding is made only while pending, so they hold for the
+    /// packet's path): the nat hooks skip a packet whose side is not translated without
+    /// reading the entry. `NAT_BITS_UNKNOWN` where conntrack did not say (the hooks read
+    /// the entry).
+    pub nat_bits: u8,
 }
+
+/// `CtInfo::nat_bits` when not known: every bit set, so the hooks look at the entry.
+pub const NAT_BITS_UNKNOWN: u8 = u8::MAX;
 
 impl CtInfo {
     pub fn untracked() -> CtInfo {
@@ -364,6 +375,7 @@ impl<A> CtInfo<A> {
             pending_labels: 0,
             expected_nat: None,
             shed: false,
+            nat_bits: NAT_BITS_UNKNOWN,
         }
     }
     fn invalid() -> CtInfo<A> {
@@ -374,8 +386,9 @@ impl<A> CtInfo<A> {
     /// something only with a pending entry: a packet's fresh `CtInfo` (the pipeline's)
     /// has none, and its window state is not written again for every packet.
     #[inline]
-    fn set(&mut self, state: CtState, id: Option<u32>, reply: bool, shed: bool) {
+    fn set(&mut self, state: CtState, id: Option<u32>, reply: bool, shed: bool, nat_bits: u8) {
         self.state = state;
+        self.nat_bits = nat_bits;
         self.id = id;
         self.reply = reply;
         if self.pending.is_some() {
@@ -977,15 +990,20 @@ impl<A: CtAddr> Conntrack<A> {
         self.expire_some(now_ns, EXPIRE_PER_PACKET);
         self.now_ns = now_ns;
         match self.track(ip, verify, now_ns) {
-            Tracked::Found { state, id, reply } => info.set(state, Some(id), reply, false),
+            Tracked::Found {
+                state,
+                id,
+                reply,
+                nat_bits,
+            } => info.set(state, Some(id), reply, false, nat_bits),
             Tracked::New { t, l4, len, hash } => {
                 match self.track_new(t, l4, len, hash, now_ns, info) {
-                    Tracked::Invalid { shed } => info.set(CtState::Invalid, None, false, shed),
+                    Tracked::Invalid { shed } => info.set(CtState::Invalid, None, false, shed, 0),
                     Tracked::Other(other) => *info = other,
                     _ => {}
                 }
             }
-            Tracked::Invalid { shed } => info.set(CtState::Invalid, None, false, shed),
+            Tracked::Invalid { shed } => info.set(CtState::Invalid, None, false, shed, 0),
             Tracked::Written => {}
             Tracked::Other(other) => *info = other,
         }
@@ -1062,6 +1080,7 @@ impl<A: CtAddr> Conntrack<A> {
                 return Tracked::Invalid { shed: false };
             }
             let changed = (e.tcp, e.status) != before;
+            let nat_bits = e.status & (nat::bits::SRC_NAT | nat::bits::DST_NAT);
             // A shorter timeout (RST, FIN) must not wait for the old deadline's slot.
             let sec = self.wheel.second_for(e.timeout_ns);
             if sec < u64::from(e.wheel_at) {
@@ -1077,7 +1096,12 @@ impl<A: CtAddr> Conntrack<A> {
                     c.add(reply, len);
                 }
             }
-            return Tracked::Found { state, id, reply };
+            return Tracked::Found {
+                state,
+                id,
+                reply,
+                nat_bits,
+            };
         }
         Tracked::New { t, l4, len, hash }
     }
@@ -1163,6 +1187,7 @@ impl<A: CtAddr> Conntrack<A> {
         };
         info.id = None;
         info.reply = false;
+        info.nat_bits = NAT_BITS_UNKNOWN;
         info.pending_len = len;
         info.pending_hash = Some(hash);
         info.pending_labels = 0;
@@ -1243,6 +1268,7 @@ impl<A: CtAddr> Conntrack<A> {
         self.count += 1;
         self.stats.inserted += 1;
         info.id = Some(id);
+        info.nat_bits = NAT_BITS_UNKNOWN;
         true
     }
 

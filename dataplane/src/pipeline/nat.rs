@@ -17,7 +17,11 @@ impl Pipeline {
             && pkt.ct.expected_nat.is_none()
             && pkt.ct.state != CtState::Related
         {
-            self.nat_rewrite(manip, pkt);
+            // A side no binding translates (PREROUTING of a MASQUERADEd flow): the bits
+            // conntrack found say so without the entry.
+            if pkt.ct.nat_bits & nat_status_bit(manip, pkt.ct.reply) != 0 {
+                self.nat_rewrite(manip, pkt);
+            }
             return Ok(());
         }
         self.nat_hook_all(hook, manip, pkt)
@@ -71,13 +75,26 @@ impl Pipeline {
     #[inline]
     fn nat_rewrite(&self, manip: Manip, pkt: &mut Pkt) {
         let reply = pkt.ct.reply;
-        let entry = pkt.entry(&self.conntrack);
+        let entry = pkt.ct.entry(&self.conntrack);
         // Without a binding that changed this side of the tuple the rewrite would write
         // back what is there (nf_nat_packet tests the same status bit).
-        let target = entry
-            .filter(|e| e.status & nat_status_bit(manip, reply) != 0)
-            .and_then(|e| e.target_tuple(reply));
-        if let Some(t) = target {
+        let Some(e) = entry.filter(|e| e.status & nat_status_bit(manip, reply) != 0) else {
+            return;
+        };
+        // TCP and UDP: the target is the other direction's tuple read crosswise
+        // (`target_tuple` without the inversion), written by `rewrite_ported` where the
+        // packet is the plain case it handles.
+        if matches!(e.orig.proto, 6 | 17) {
+            let other = if reply { &e.orig } else { &e.reply };
+            let (addr, port) = match manip {
+                Manip::Src => (other.dst, other.dport),
+                Manip::Dst => (other.src, other.sport),
+            };
+            if rewrite_ported(pkt.buf.data_mut(), manip, addr, port) {
+                return;
+            }
+        }
+        if let Some(t) = e.target_tuple(reply) {
             apply_nat(pkt.buf.data_mut(), &t, manip);
         }
     }
@@ -91,6 +108,66 @@ pub(super) fn nat_status_bit(manip: Manip, reply: bool) -> u8 {
         (Manip::Src, false) | (Manip::Dst, true) => bits::SRC_NAT,
         (Manip::Src, true) | (Manip::Dst, false) => bits::DST_NAT,
     }
+}
+
+/// `apply_nat` for the common packet, without its header parsers: IPv4 without options,
+/// not a fragment, a whole TCP or UDP header within the lengths `apply_nat`'s parsers
+/// check. Writes the same bytes (the same checksum updates in the same order, each only
+/// when its field changes); `false`, nothing written: the packet is not that case.
+#[inline]
+pub(super) fn rewrite_ported(ip: &mut [u8], manip: Manip, addr: Ipv4Addr, port: u16) -> bool {
+    use crate::wire::checksum::{nonzero, update_u16, update_u32};
+    let n = ip.len();
+    let Some(h) = ip.first_chunk_mut::<40>() else {
+        return false;
+    };
+    let be16 = |h: &[u8; 40], i: usize| u16::from_be_bytes([h[i], h[i + 1]]);
+    let total = usize::from(be16(h, 2));
+    let (proto, frag) = (h[9], be16(h, 6) & 0x1fff);
+    // Ipv4Packet::check_len and no fragment offset; the L4 header's own checks below.
+    if h[0] != 0x45 || total < 20 || total > n || frag != 0 {
+        return false;
+    }
+    let csum_at = match proto {
+        // UdpPacket::check_len: its length field within the segment.
+        17 if (8..=n - 20).contains(&usize::from(be16(h, 24))) => 26,
+        // TcpPacket::check_len: the data offset within the segment.
+        6 if (20..=n - 20).contains(&(usize::from(h[32] >> 4) * 4)) => 36,
+        _ => return false,
+    };
+    let (addr_at, port_at) = match manip {
+        Manip::Src => (12, 20),
+        Manip::Dst => (16, 22),
+    };
+    let old_addr = u32::from_be_bytes([h[addr_at], h[addr_at + 1], h[addr_at + 2], h[addr_at + 3]]);
+    let new_addr = u32::from(addr);
+    let old_port = be16(h, port_at);
+    let mut l4 = be16(h, csum_at);
+    // A zero UDP checksum is "none": it stays zero; a computed zero is sent as 0xffff.
+    let udp = proto == 17;
+    let keep = udp && l4 == 0;
+    if old_addr != new_addr {
+        h[addr_at..addr_at + 4].copy_from_slice(&new_addr.to_be_bytes());
+        let ip_sum = update_u32(be16(h, 10), old_addr, new_addr);
+        h[10..12].copy_from_slice(&ip_sum.to_be_bytes());
+        if !keep {
+            l4 = update_u32(l4, old_addr, new_addr);
+            if udp {
+                l4 = nonzero(l4);
+            }
+        }
+    }
+    if old_port != port {
+        h[port_at..port_at + 2].copy_from_slice(&port.to_be_bytes());
+        if !keep {
+            l4 = update_u16(l4, old_port, port);
+            if udp {
+                l4 = nonzero(l4);
+            }
+        }
+    }
+    h[csum_at..csum_at + 2].copy_from_slice(&l4.to_be_bytes());
+    true
 }
 
 /// Rewrites the source (or destination) address and port of an IPv4 packet to those of

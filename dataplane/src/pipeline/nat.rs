@@ -116,7 +116,6 @@ pub(super) fn nat_status_bit(manip: Manip, reply: bool) -> u8 {
 /// when its field changes); `false`, nothing written: the packet is not that case.
 #[inline]
 pub(super) fn rewrite_ported(ip: &mut [u8], manip: Manip, addr: Ipv4Addr, port: u16) -> bool {
-    use crate::wire::checksum::{nonzero, update_u16, update_u32};
     let n = ip.len();
     let Some(h) = ip.first_chunk_mut::<40>() else {
         return false;
@@ -142,32 +141,48 @@ pub(super) fn rewrite_ported(ip: &mut [u8], manip: Manip, addr: Ipv4Addr, port: 
     let old_addr = u32::from_be_bytes([h[addr_at], h[addr_at + 1], h[addr_at + 2], h[addr_at + 3]]);
     let new_addr = u32::from(addr);
     let old_port = be16(h, port_at);
-    let mut l4 = be16(h, csum_at);
-    // A zero UDP checksum is "none": it stays zero; a computed zero is sent as 0xffff.
-    let udp = proto == 17;
-    let keep = udp && l4 == 0;
+    // RFC 1624 eqn. 3 terms (~m + m') of each changed field; the transport checksum
+    // takes the address's and the port's in one update, which stores what the two
+    // updates in turn store (the sum is the same modulo 0xffff and never 0 where either
+    // would be; the UDP zero rule applies to the result as to each step).
+    let mut addr_terms = 0;
     if old_addr != new_addr {
         h[addr_at..addr_at + 4].copy_from_slice(&new_addr.to_be_bytes());
-        let ip_sum = update_u32(be16(h, 10), old_addr, new_addr);
+        addr_terms = words_changed(old_addr, new_addr);
+        let ip_sum = !fold_small(u32::from(!be16(h, 10)) + addr_terms);
         h[10..12].copy_from_slice(&ip_sum.to_be_bytes());
-        if !keep {
-            l4 = update_u32(l4, old_addr, new_addr);
-            if udp {
-                l4 = nonzero(l4);
-            }
-        }
     }
+    let mut l4_terms = addr_terms;
     if old_port != port {
         h[port_at..port_at + 2].copy_from_slice(&port.to_be_bytes());
-        if !keep {
-            l4 = update_u16(l4, old_port, port);
-            if udp {
-                l4 = nonzero(l4);
-            }
-        }
+        l4_terms += u32::from(!old_port) + u32::from(port);
+    }
+    let l4 = be16(h, csum_at);
+    // A zero UDP checksum is "none": it stays zero; a computed zero is sent as 0xffff.
+    let udp = proto == 17;
+    if l4_terms == 0 || (udp && l4 == 0) {
+        return true;
+    }
+    let mut l4 = !fold_small(u32::from(!l4) + l4_terms);
+    if udp && l4 == 0 {
+        l4 = 0xffff;
     }
     h[csum_at..csum_at + 2].copy_from_slice(&l4.to_be_bytes());
     true
+}
+
+/// The RFC 1624 terms `~m + m'` of a 32-bit field changed from `old` to `new` (two words).
+#[inline(always)]
+fn words_changed(old: u32, new: u32) -> u32 {
+    u32::from(!(old >> 16) as u16) + u32::from(!(old as u16)) + (new >> 16) + (new & 0xffff)
+}
+
+/// The one's-complement fold of a sum of at most 16 words (below 2^20): two end-around
+/// carries bring it under 2^16.
+#[inline(always)]
+fn fold_small(acc: u32) -> u16 {
+    let acc = (acc & 0xffff) + (acc >> 16);
+    ((acc & 0xffff) + (acc >> 16)) as u16
 }
 
 /// Rewrites the source (or destination) address and port of an IPv4 packet to those of

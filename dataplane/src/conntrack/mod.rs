@@ -1390,6 +1390,7 @@ impl<A: CtAddr> Conntrack<A> {
 /// whether it counts in the accounting (the kernel counts when it refreshes the entry).
 /// `x`: the TCP window tracking and the offset the connection's sequence adjustment puts
 /// on this packet's acknowledgement (`nf_ct_seq_offset` of the other direction).
+#[inline(always)]
 fn update<A: CtAddr>(
     cfg: &CtConfig,
     e: &mut ConnEntry<A>,

@@ -1065,12 +1065,23 @@ impl<A: CtAddr> Conntrack<A> {
         }
         if let Some((id, reply)) = found {
             self.stats.found += 1;
-            let receiver_offset = seqadj::receiver_offset(self.seqadj.get(&id), reply, l4);
+            // Window tracking and its sequence adjustment: TCP's alone (another
+            // protocol's entry has no slab slot).
+            let receiver_offset = if t.proto == 6 {
+                seqadj::receiver_offset(self.seqadj.get(&id), reply, l4)
+            } else {
+                0
+            };
             let Some(e) = self.entries.get_mut(id as usize).and_then(|e| e.as_mut()) else {
                 return Tracked::Invalid { shed: false };
             };
-            let x = self.tcp.get_mut(e.tcpx as usize);
+            let x = if t.proto == 6 {
+                self.tcp.get_mut(e.tcpx as usize)
+            } else {
+                None
+            };
             let before = (e.tcp, e.status);
+            let deadline_before = e.timeout_ns;
             let tcpx = x.map(|x| (x, receiver_offset));
             let (state, counted) = update(&self.cfg, e, tcpx, reply, l4, now_ns);
             // An INVALID packet leaves the connection (nf_conntrack_in drops its reference
@@ -1079,15 +1090,19 @@ impl<A: CtAddr> Conntrack<A> {
             if state == CtState::Invalid {
                 return Tracked::Invalid { shed: false };
             }
-            let changed = (e.tcp, e.status) != before;
             let nat_bits = e.status & (nat::bits::SRC_NAT | nat::bits::DST_NAT);
-            // A shorter timeout (RST, FIN) must not wait for the old deadline's slot.
-            let sec = self.wheel.second_for(e.timeout_ns);
-            if sec < u64::from(e.wheel_at) {
-                e.wheel_at = wheel_sec(sec);
-                self.wheel.schedule(id, sec);
+            // A shorter timeout (RST, FIN) must not wait for the old deadline's slot. One
+            // that did not move earlier (a refresh, most packets) needs no look: the
+            // entry's second is at or before the old deadline's (each earlier move is
+            // rescheduled here, and the wheel's floor only rises).
+            if e.timeout_ns < deadline_before {
+                let sec = self.wheel.second_for(e.timeout_ns);
+                if sec < u64::from(e.wheel_at) {
+                    e.wheel_at = wheel_sec(sec);
+                    self.wheel.schedule(id, sec);
+                }
             }
-            if changed && (self.events.is_some() || self.records.is_some()) {
+            if (self.events.is_some() || self.records.is_some()) && (e.tcp, e.status) != before {
                 let e = e.clone();
                 self.event(CtEventKind::Update, id, &e);
             }

@@ -291,6 +291,8 @@ enum Tracked<'a, A> {
         reply: bool,
         /// The entry's NAT binding bits (`CtInfo::nat_bits`).
         nat_bits: u8,
+        /// The other direction's tuple (`CtInfo::nat_other`).
+        other: Tuple<A>,
     },
     /// A packet that may start a connection: `track_new` builds it in the caller's
     /// `CtInfo` (its pending entry and window state are not moved through a return
@@ -350,6 +352,10 @@ pub struct CtInfo<A = Ipv4Addr> {
     /// reading the entry. `NAT_BITS_UNKNOWN` where conntrack did not say (the hooks read
     /// the entry).
     pub nat_bits: u8,
+    /// With `nat_bits` known and not 0: the connection's tuple of the other direction,
+    /// whose inverse this packet is rewritten to (`ConnEntry::target_tuple`), copied
+    /// while conntrack had the entry at hand so the nat hooks need not look it up.
+    pub nat_other: Option<Tuple<A>>,
 }
 
 /// `CtInfo::nat_bits` when not known: every bit set, so the hooks look at the entry.
@@ -376,6 +382,7 @@ impl<A> CtInfo<A> {
             expected_nat: None,
             shed: false,
             nat_bits: NAT_BITS_UNKNOWN,
+            nat_other: None,
         }
     }
     fn invalid() -> CtInfo<A> {
@@ -995,7 +1002,11 @@ impl<A: CtAddr> Conntrack<A> {
                 id,
                 reply,
                 nat_bits,
-            } => info.set(state, Some(id), reply, false, nat_bits),
+                other,
+            } => {
+                info.set(state, Some(id), reply, false, nat_bits);
+                info.nat_other = Some(other);
+            }
             Tracked::New { t, l4, len, hash } => {
                 match self.track_new(t, l4, len, hash, now_ns, info) {
                     Tracked::Invalid { shed } => info.set(CtState::Invalid, None, false, shed, 0),
@@ -1091,6 +1102,7 @@ impl<A: CtAddr> Conntrack<A> {
                 return Tracked::Invalid { shed: false };
             }
             let nat_bits = e.status & (nat::bits::SRC_NAT | nat::bits::DST_NAT);
+            let other = if reply { e.orig } else { e.reply };
             // A shorter timeout (RST, FIN) must not wait for the old deadline's slot. One
             // that did not move earlier (a refresh, most packets) needs no look: the
             // entry's second is at or before the old deadline's (each earlier move is
@@ -1116,6 +1128,7 @@ impl<A: CtAddr> Conntrack<A> {
                 id,
                 reply,
                 nat_bits,
+                other,
             };
         }
         Tracked::New { t, l4, len, hash }

@@ -20,7 +20,11 @@ impl Pipeline {
             // A side no binding translates (PREROUTING of a MASQUERADEd flow): the bits
             // conntrack found say so without the entry.
             if pkt.ct.nat_bits & nat_status_bit(manip, pkt.ct.reply) != 0 {
-                self.nat_rewrite(manip, pkt);
+                // TCP and UDP by the other direction's tuple conntrack copied (where it
+                // knew the bits), read crosswise as in `nat_rewrite`.
+                if !rewrite_by_other(pkt, manip) {
+                    self.nat_rewrite(manip, pkt);
+                }
             }
             return Ok(());
         }
@@ -169,6 +173,25 @@ pub(super) fn rewrite_ported(ip: &mut [u8], manip: Manip, addr: Ipv4Addr, port: 
     }
     h[csum_at..csum_at + 2].copy_from_slice(&l4.to_be_bytes());
     true
+}
+
+/// `nat_rewrite` of a known connection's TCP or UDP packet by `CtInfo::nat_other`;
+/// `false`, nothing written: not that case.
+#[inline(never)]
+fn rewrite_by_other(pkt: &mut Pkt, manip: Manip) -> bool {
+    let known = pkt.ct.nat_bits != crate::conntrack::NAT_BITS_UNKNOWN;
+    let Some(other) = pkt
+        .ct
+        .nat_other
+        .filter(|o| known && matches!(o.proto, 6 | 17))
+    else {
+        return false;
+    };
+    let (addr, port) = match manip {
+        Manip::Src => (other.dst, other.dport),
+        Manip::Dst => (other.src, other.sport),
+    };
+    rewrite_ported(pkt.buf.data_mut(), manip, addr, port)
 }
 
 /// The RFC 1624 terms `~m + m'` of a 32-bit field changed from `old` to `new` (two words).

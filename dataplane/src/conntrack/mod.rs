@@ -349,8 +349,8 @@ pub struct CtInfo<A = Ipv4Addr> {
     /// The `nat::bits::SRC_NAT | DST_NAT` bits of the confirmed entry `id` names, as
     /// conntrack found it (a binding is made only while pending, so they hold for the
     /// packet's path): the nat hooks skip a packet whose side is not translated without
-    /// reading the entry. `NAT_BITS_UNKNOWN` where conntrack did not say (the hooks read
-    /// the entry).
+    /// reading the entry. 0 without an entry; `NAT_BITS_UNKNOWN` where an entry is named
+    /// but conntrack did not say (the hooks read the entry).
     pub nat_bits: u8,
     /// With `nat_bits` known and not 0: the connection's tuple of the other direction,
     /// whose inverse this packet is rewritten to (`ConnEntry::target_tuple`), copied
@@ -381,7 +381,8 @@ impl<A> CtInfo<A> {
             pending_labels: 0,
             expected_nat: None,
             shed: false,
-            nat_bits: NAT_BITS_UNKNOWN,
+            // No entry: nothing to rewrite.
+            nat_bits: 0,
             nat_other: None,
         }
     }

@@ -102,7 +102,7 @@ pub fn io(driver: &str, secs: f64, burst: usize, repeats: usize) {
     let rates: Vec<f64> = (0..repeats)
         .map(|_| io_run(&mut a, &mut b, burst, secs))
         .collect();
-    let r = median(rates);
+    let r = median(&rates);
     println!(
         "dpdk io forwarding, {driver} pair, one core, burst {burst}, {secs} s x {repeats} (median)"
     );
@@ -241,7 +241,7 @@ pub fn pipeline(secs: f64, burst: usize, repeats: usize) {
     let piped: Vec<f64> = (0..repeats)
         .map(|_| pipeline_run(&mut p, &mut lan, &mut wan, burst, secs, header))
         .collect();
-    let (io, null_io, piped) = (median(io), median(null_io), median(piped));
+    let (io, null_io, piped) = (median(&io), median(&null_io), median(&piped));
     println!(
         "dpdk, one core, burst {burst}, {secs} s x {repeats} (median); Mpps counts every packet sent, on all ports"
     );

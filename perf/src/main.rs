@@ -12,6 +12,7 @@ use dataplane::pipeline::{CompiledRuleset, Emit, Pipeline};
 use dataplane::port::{PacketBuf, PacketPool, PortId};
 use dataplane::ruleset::Ruleset;
 use dataplane::wire::checksum;
+use perf::{median, rss_bytes};
 use std::hint::black_box;
 use std::net::Ipv4Addr;
 use std::sync::Arc;
@@ -105,22 +106,6 @@ enum What {
     },
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(|a, b| a.total_cmp(b));
-    v[v.len() / 2]
-}
-
-/// Resident memory in bytes (Linux /proc/self/statm).
-fn rss_bytes() -> u64 {
-    let s = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
-    let pages: u64 = s
-        .split_whitespace()
-        .nth(1)
-        .and_then(|x| x.parse().ok())
-        .unwrap_or(0);
-    pages * 4096
-}
-
 fn udp_packet(src: Ipv4Addr, dst: Ipv4Addr, sport: u16, dport: u16) -> Vec<u8> {
     let mut p = vec![0u8; 28];
     p[0] = 0x45;
@@ -177,9 +162,9 @@ fn conntrack(sizes: &[usize], repeats: usize) {
         println!(
             "{:>10} {:>14.0} {:>14.0} {:>16.0} {:>12}",
             n,
-            median(ins),
-            median(look),
-            median(mem),
+            median(&ins),
+            median(&look),
+            median(&mem),
             std::mem::size_of::<dataplane::conntrack::ConnEntry>()
         );
     }
@@ -264,7 +249,7 @@ fn rules(counts: &[usize], packets: usize, repeats: usize, linear: bool, statefu
             let mut p = Pipeline::new(compiled.clone(), topo.fib.clone(), topo.neighbors.clone());
             rates.push(forward_rate(&mut p, &frame, &reply, stateful, packets));
         }
-        let r = median(rates);
+        let r = median(&rates);
         println!("{:>8} {:>14.0} {:>12.0}", n, r, 1e9 / r);
     }
 }
@@ -367,9 +352,9 @@ fn sets(elements: usize, packets: usize, repeats: usize, stateful: bool) {
         "{:>28} {:>14} {:>12} {:>10}",
         "ruleset", "packets/s", "ns/packet", "vs none"
     );
-    let base = 1e9 / median(rates[0].clone());
+    let base = 1e9 / median(&rates[0]);
     for ((label, _), r) in setups.iter().zip(rates) {
-        let ns = 1e9 / median(r);
+        let ns = 1e9 / median(&r);
         println!(
             "{label:>28} {:>14.0} {ns:>12.0} {:>9.3}x",
             1e9 / ns,

@@ -28,6 +28,7 @@ impl<A: CtAddr> Conntrack<A> {
             state: CtState::Related,
             id: Some(found.0),
             reply: found.1,
+            nat_bits: super::NAT_BITS_UNKNOWN,
             ..CtInfo::with_state(CtState::Untracked)
         }
     }

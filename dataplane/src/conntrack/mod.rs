@@ -289,6 +289,10 @@ enum Tracked<'a, A> {
         state: CtState,
         id: u32,
         reply: bool,
+        /// The entry's NAT binding bits (`CtInfo::nat_bits`).
+        nat_bits: u8,
+        /// The other direction's tuple (`CtInfo::nat_other`).
+        other: Tuple<A>,
     },
     /// A packet that may start a connection: `track_new` builds it in the caller's
     /// `CtInfo` (its pending entry and window state are not moved through a return
@@ -342,7 +346,20 @@ pub struct CtInfo<A = Ipv4Addr> {
     /// The packet would start a connection past the overloaded worker's allowance
     /// (`set_new_allowance`): nothing was created, the caller drops it.
     pub shed: bool,
+    /// The `nat::bits::SRC_NAT | DST_NAT` bits of the confirmed entry `id` names, as
+    /// conntrack found it (a binding is made only while pending, so they hold for the
+    /// packet's path): the nat hooks skip a packet whose side is not translated without
+    /// reading the entry. 0 without an entry; `NAT_BITS_UNKNOWN` where an entry is named
+    /// but conntrack did not say (the hooks read the entry).
+    pub nat_bits: u8,
+    /// With `nat_bits` known and not 0: the connection's tuple of the other direction,
+    /// whose inverse this packet is rewritten to (`ConnEntry::target_tuple`), copied
+    /// while conntrack had the entry at hand so the nat hooks need not look it up.
+    pub nat_other: Option<Tuple<A>>,
 }
+
+/// `CtInfo::nat_bits` when not known: every bit set, so the hooks look at the entry.
+pub const NAT_BITS_UNKNOWN: u8 = u8::MAX;
 
 impl CtInfo {
     pub fn untracked() -> CtInfo {
@@ -364,6 +381,9 @@ impl<A> CtInfo<A> {
             pending_labels: 0,
             expected_nat: None,
             shed: false,
+            // No entry: nothing to rewrite.
+            nat_bits: 0,
+            nat_other: None,
         }
     }
     fn invalid() -> CtInfo<A> {
@@ -374,8 +394,9 @@ impl<A> CtInfo<A> {
     /// something only with a pending entry: a packet's fresh `CtInfo` (the pipeline's)
     /// has none, and its window state is not written again for every packet.
     #[inline]
-    fn set(&mut self, state: CtState, id: Option<u32>, reply: bool, shed: bool) {
+    fn set(&mut self, state: CtState, id: Option<u32>, reply: bool, shed: bool, nat_bits: u8) {
         self.state = state;
+        self.nat_bits = nat_bits;
         self.id = id;
         self.reply = reply;
         if self.pending.is_some() {
@@ -977,15 +998,24 @@ impl<A: CtAddr> Conntrack<A> {
         self.expire_some(now_ns, EXPIRE_PER_PACKET);
         self.now_ns = now_ns;
         match self.track(ip, verify, now_ns) {
-            Tracked::Found { state, id, reply } => info.set(state, Some(id), reply, false),
+            Tracked::Found {
+                state,
+                id,
+                reply,
+                nat_bits,
+                other,
+            } => {
+                info.set(state, Some(id), reply, false, nat_bits);
+                info.nat_other = Some(other);
+            }
             Tracked::New { t, l4, len, hash } => {
                 match self.track_new(t, l4, len, hash, now_ns, info) {
-                    Tracked::Invalid { shed } => info.set(CtState::Invalid, None, false, shed),
+                    Tracked::Invalid { shed } => info.set(CtState::Invalid, None, false, shed, 0),
                     Tracked::Other(other) => *info = other,
                     _ => {}
                 }
             }
-            Tracked::Invalid { shed } => info.set(CtState::Invalid, None, false, shed),
+            Tracked::Invalid { shed } => info.set(CtState::Invalid, None, false, shed, 0),
             Tracked::Written => {}
             Tracked::Other(other) => *info = other,
         }
@@ -1047,12 +1077,23 @@ impl<A: CtAddr> Conntrack<A> {
         }
         if let Some((id, reply)) = found {
             self.stats.found += 1;
-            let receiver_offset = seqadj::receiver_offset(self.seqadj.get(&id), reply, l4);
+            // Window tracking and its sequence adjustment: TCP's alone (another
+            // protocol's entry has no slab slot).
+            let receiver_offset = if t.proto == 6 {
+                seqadj::receiver_offset(self.seqadj.get(&id), reply, l4)
+            } else {
+                0
+            };
             let Some(e) = self.entries.get_mut(id as usize).and_then(|e| e.as_mut()) else {
                 return Tracked::Invalid { shed: false };
             };
-            let x = self.tcp.get_mut(e.tcpx as usize);
+            let x = if t.proto == 6 {
+                self.tcp.get_mut(e.tcpx as usize)
+            } else {
+                None
+            };
             let before = (e.tcp, e.status);
+            let deadline_before = e.timeout_ns;
             let tcpx = x.map(|x| (x, receiver_offset));
             let (state, counted) = update(&self.cfg, e, tcpx, reply, l4, now_ns);
             // An INVALID packet leaves the connection (nf_conntrack_in drops its reference
@@ -1061,14 +1102,20 @@ impl<A: CtAddr> Conntrack<A> {
             if state == CtState::Invalid {
                 return Tracked::Invalid { shed: false };
             }
-            let changed = (e.tcp, e.status) != before;
-            // A shorter timeout (RST, FIN) must not wait for the old deadline's slot.
-            let sec = self.wheel.second_for(e.timeout_ns);
-            if sec < u64::from(e.wheel_at) {
-                e.wheel_at = wheel_sec(sec);
-                self.wheel.schedule(id, sec);
+            let nat_bits = e.status & (nat::bits::SRC_NAT | nat::bits::DST_NAT);
+            let other = if reply { e.orig } else { e.reply };
+            // A shorter timeout (RST, FIN) must not wait for the old deadline's slot. One
+            // that did not move earlier (a refresh, most packets) needs no look: the
+            // entry's second is at or before the old deadline's (each earlier move is
+            // rescheduled here, and the wheel's floor only rises).
+            if e.timeout_ns < deadline_before {
+                let sec = self.wheel.second_for(e.timeout_ns);
+                if sec < u64::from(e.wheel_at) {
+                    e.wheel_at = wheel_sec(sec);
+                    self.wheel.schedule(id, sec);
+                }
             }
-            if changed && (self.events.is_some() || self.records.is_some()) {
+            if (self.events.is_some() || self.records.is_some()) && (e.tcp, e.status) != before {
                 let e = e.clone();
                 self.event(CtEventKind::Update, id, &e);
             }
@@ -1077,7 +1124,13 @@ impl<A: CtAddr> Conntrack<A> {
                     c.add(reply, len);
                 }
             }
-            return Tracked::Found { state, id, reply };
+            return Tracked::Found {
+                state,
+                id,
+                reply,
+                nat_bits,
+                other,
+            };
         }
         Tracked::New { t, l4, len, hash }
     }
@@ -1163,6 +1216,7 @@ impl<A: CtAddr> Conntrack<A> {
         };
         info.id = None;
         info.reply = false;
+        info.nat_bits = NAT_BITS_UNKNOWN;
         info.pending_len = len;
         info.pending_hash = Some(hash);
         info.pending_labels = 0;
@@ -1243,6 +1297,7 @@ impl<A: CtAddr> Conntrack<A> {
         self.count += 1;
         self.stats.inserted += 1;
         info.id = Some(id);
+        info.nat_bits = NAT_BITS_UNKNOWN;
         true
     }
 
@@ -1364,6 +1419,7 @@ impl<A: CtAddr> Conntrack<A> {
 /// whether it counts in the accounting (the kernel counts when it refreshes the entry).
 /// `x`: the TCP window tracking and the offset the connection's sequence adjustment puts
 /// on this packet's acknowledgement (`nf_ct_seq_offset` of the other direction).
+#[inline(always)]
 fn update<A: CtAddr>(
     cfg: &CtConfig,
     e: &mut ConnEntry<A>,

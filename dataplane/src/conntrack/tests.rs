@@ -982,3 +982,42 @@ fn labels_live_beside_the_entries() {
     assert_eq!(ct.labels(after), None);
     assert_eq!(ct.labels(i.id.unwrap()), Some(2));
 }
+
+/// A known connection's packet carries its entry's NAT bits and the other direction's
+/// tuple (what the nat hooks rewrite it by); a packet without an entry says 0, and a
+/// new one, confirmed or not, leaves the hooks to read the entry.
+#[test]
+fn found_packets_carry_nat_bits_and_the_other_tuple() {
+    use super::nat::{Manip, NatRequest};
+    let mut ct = Conntrack::new(CtConfig::default());
+    let wan = Ipv4Addr::new(203, 0, 113, 1);
+    let masquerade = NatRequest {
+        manip: Manip::Src,
+        addrs: Some((wan, wan)),
+        ports: None,
+        port_base: None,
+        random: false,
+        persistent: false,
+    };
+    let mut i = ct.packet_in(&udp(A, B, 5000, 53), true, T0);
+    assert_eq!(i.nat_bits, NAT_BITS_UNKNOWN);
+    let e = i.pending.as_mut().unwrap();
+    assert!(ct.bind(e, &masquerade));
+    let (orig, reply) = (e.orig, e.reply);
+    assert!(ct.confirm(&mut i, T0));
+    assert_eq!(i.nat_bits, NAT_BITS_UNKNOWN);
+    let out = ct.packet_in(&udp(A, B, 5000, 53), true, T0 + 1);
+    // (NEW until a reply: a confirmed entry all the same.)
+    assert_eq!((out.state, out.reply), (CtState::New, false));
+    assert!(out.id.is_some() && out.pending.is_none());
+    assert_eq!(out.nat_bits, nat::bits::SRC_NAT);
+    assert_eq!(out.nat_other, Some(reply));
+    let back = ct.packet_in(&udp(B, wan.octets(), 53, reply.dport), true, T0 + 2);
+    assert!(back.reply);
+    assert_eq!(back.nat_bits, nat::bits::SRC_NAT);
+    assert_eq!(back.nat_other, Some(orig));
+    // Nothing known: no entry, nothing to rewrite.
+    let none = ct.packet_in(&[0x45, 0, 0, 20], true, T0 + 3);
+    assert_eq!((none.id, none.nat_bits), (None, 0));
+    assert_eq!(CtInfo::untracked().nat_bits, 0);
+}

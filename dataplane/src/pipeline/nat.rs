@@ -17,7 +17,15 @@ impl Pipeline {
             && pkt.ct.expected_nat.is_none()
             && pkt.ct.state != CtState::Related
         {
-            self.nat_rewrite(manip, pkt);
+            // A side no binding translates (PREROUTING of a MASQUERADEd flow): the bits
+            // conntrack found say so without the entry.
+            if pkt.ct.nat_bits & nat_status_bit(manip, pkt.ct.reply) != 0 {
+                // TCP and UDP by the other direction's tuple conntrack copied (where it
+                // knew the bits), read crosswise as in `nat_rewrite`.
+                if !rewrite_by_other(pkt, manip) {
+                    self.nat_rewrite(manip, pkt);
+                }
+            }
             return Ok(());
         }
         self.nat_hook_all(hook, manip, pkt)
@@ -71,13 +79,26 @@ impl Pipeline {
     #[inline]
     fn nat_rewrite(&self, manip: Manip, pkt: &mut Pkt) {
         let reply = pkt.ct.reply;
-        let entry = pkt.entry(&self.conntrack);
+        let entry = pkt.ct.entry(&self.conntrack);
         // Without a binding that changed this side of the tuple the rewrite would write
         // back what is there (nf_nat_packet tests the same status bit).
-        let target = entry
-            .filter(|e| e.status & nat_status_bit(manip, reply) != 0)
-            .and_then(|e| e.target_tuple(reply));
-        if let Some(t) = target {
+        let Some(e) = entry.filter(|e| e.status & nat_status_bit(manip, reply) != 0) else {
+            return;
+        };
+        // TCP and UDP: the target is the other direction's tuple read crosswise
+        // (`target_tuple` without the inversion), written by `rewrite_ported` where the
+        // packet is the plain case it handles.
+        if matches!(e.orig.proto, 6 | 17) {
+            let other = if reply { &e.orig } else { &e.reply };
+            let (addr, port) = match manip {
+                Manip::Src => (other.dst, other.dport),
+                Manip::Dst => (other.src, other.sport),
+            };
+            if rewrite_ported(pkt.buf.data_mut(), manip, addr, port) {
+                return;
+            }
+        }
+        if let Some(t) = e.target_tuple(reply) {
             apply_nat(pkt.buf.data_mut(), &t, manip);
         }
     }
@@ -91,6 +112,100 @@ pub(super) fn nat_status_bit(manip: Manip, reply: bool) -> u8 {
         (Manip::Src, false) | (Manip::Dst, true) => bits::SRC_NAT,
         (Manip::Src, true) | (Manip::Dst, false) => bits::DST_NAT,
     }
+}
+
+/// `apply_nat` for the common packet, without its header parsers: IPv4 without options,
+/// not a fragment, a whole TCP or UDP header within the lengths `apply_nat`'s parsers
+/// check. Writes the same bytes (the same checksum updates in the same order, each only
+/// when its field changes); `false`, nothing written: the packet is not that case.
+#[inline]
+pub(super) fn rewrite_ported(ip: &mut [u8], manip: Manip, addr: Ipv4Addr, port: u16) -> bool {
+    let n = ip.len();
+    let Some(h) = ip.first_chunk_mut::<40>() else {
+        return false;
+    };
+    let be16 = |h: &[u8; 40], i: usize| u16::from_be_bytes([h[i], h[i + 1]]);
+    let total = usize::from(be16(h, 2));
+    let (proto, frag) = (h[9], be16(h, 6) & 0x1fff);
+    // Ipv4Packet::check_len and no fragment offset; the L4 header's own checks below.
+    if h[0] != 0x45 || total < 20 || total > n || frag != 0 {
+        return false;
+    }
+    let csum_at = match proto {
+        // UdpPacket::check_len: its length field within the segment.
+        17 if (8..=n - 20).contains(&usize::from(be16(h, 24))) => 26,
+        // TcpPacket::check_len: the data offset within the segment.
+        6 if (20..=n - 20).contains(&(usize::from(h[32] >> 4) * 4)) => 36,
+        _ => return false,
+    };
+    let (addr_at, port_at) = match manip {
+        Manip::Src => (12, 20),
+        Manip::Dst => (16, 22),
+    };
+    let old_addr = u32::from_be_bytes([h[addr_at], h[addr_at + 1], h[addr_at + 2], h[addr_at + 3]]);
+    let new_addr = u32::from(addr);
+    let old_port = be16(h, port_at);
+    // RFC 1624 eqn. 3 terms (~m + m') of each changed field; the transport checksum
+    // takes the address's and the port's in one update, which stores what the two
+    // updates in turn store (the sum is the same modulo 0xffff and never 0 where either
+    // would be; the UDP zero rule applies to the result as to each step).
+    let mut addr_terms = 0;
+    if old_addr != new_addr {
+        h[addr_at..addr_at + 4].copy_from_slice(&new_addr.to_be_bytes());
+        addr_terms = words_changed(old_addr, new_addr);
+        let ip_sum = !fold_small(u32::from(!be16(h, 10)) + addr_terms);
+        h[10..12].copy_from_slice(&ip_sum.to_be_bytes());
+    }
+    let mut l4_terms = addr_terms;
+    if old_port != port {
+        h[port_at..port_at + 2].copy_from_slice(&port.to_be_bytes());
+        l4_terms += u32::from(!old_port) + u32::from(port);
+    }
+    let l4 = be16(h, csum_at);
+    // A zero UDP checksum is "none": it stays zero; a computed zero is sent as 0xffff.
+    let udp = proto == 17;
+    if l4_terms == 0 || (udp && l4 == 0) {
+        return true;
+    }
+    let mut l4 = !fold_small(u32::from(!l4) + l4_terms);
+    if udp && l4 == 0 {
+        l4 = 0xffff;
+    }
+    h[csum_at..csum_at + 2].copy_from_slice(&l4.to_be_bytes());
+    true
+}
+
+/// `nat_rewrite` of a known connection's TCP or UDP packet by `CtInfo::nat_other`;
+/// `false`, nothing written: not that case.
+#[inline(never)]
+fn rewrite_by_other(pkt: &mut Pkt, manip: Manip) -> bool {
+    let known = pkt.ct.nat_bits != crate::conntrack::NAT_BITS_UNKNOWN;
+    let Some(other) = pkt
+        .ct
+        .nat_other
+        .filter(|o| known && matches!(o.proto, 6 | 17))
+    else {
+        return false;
+    };
+    let (addr, port) = match manip {
+        Manip::Src => (other.dst, other.dport),
+        Manip::Dst => (other.src, other.sport),
+    };
+    rewrite_ported(pkt.buf.data_mut(), manip, addr, port)
+}
+
+/// The RFC 1624 terms `~m + m'` of a 32-bit field changed from `old` to `new` (two words).
+#[inline(always)]
+fn words_changed(old: u32, new: u32) -> u32 {
+    u32::from(!(old >> 16) as u16) + u32::from(!(old as u16)) + (new >> 16) + (new & 0xffff)
+}
+
+/// The one's-complement fold of a sum of at most 16 words (below 2^20): two end-around
+/// carries bring it under 2^16.
+#[inline(always)]
+fn fold_small(acc: u32) -> u16 {
+    let acc = (acc & 0xffff) + (acc >> 16);
+    ((acc & 0xffff) + (acc >> 16)) as u16
 }
 
 /// Rewrites the source (or destination) address and port of an IPv4 packet to those of
@@ -269,5 +384,177 @@ pub(super) fn rewrite_quoted(inner: &mut [u8], t: &Tuple, manip: Manip) {
             c = 0xffff;
         }
         l4[csum_at..csum_at + 2].copy_from_slice(&c.to_be_bytes());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// xorshift64*: the fixed-seed bytes of the comparisons below.
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+        }
+        fn below(&mut self, n: u64) -> u64 {
+            self.next() % n
+        }
+        fn pick<T: Copy>(&mut self, of: &[T]) -> T {
+            of[self.below(of.len() as u64) as usize]
+        }
+    }
+
+    /// A packet near the plain case: mostly an IPv4 header without options over TCP or
+    /// UDP with lengths that hold, each field sometimes off (options, a fragment, a
+    /// short or long length, another protocol, a zero or 0xffff checksum).
+    fn packet(r: &mut Rng) -> Vec<u8> {
+        let len = r.pick(&[20, 28, 39, 40, 41, 46, 60, 64, 80, 100, 1500]) as usize;
+        let mut ip: Vec<u8> = (0..len).map(|_| r.next() as u8).collect();
+        let byte = |ip: &mut Vec<u8>, i: usize, v: u8| {
+            if let Some(b) = ip.get_mut(i) {
+                *b = v;
+            }
+        };
+        let word = |ip: &mut Vec<u8>, i: usize, v: u16| {
+            if ip.len() >= i + 2 {
+                ip[i..i + 2].copy_from_slice(&v.to_be_bytes());
+            }
+        };
+        // Each field right most of the time, else one of its wrong values.
+        let off = |r: &mut Rng| r.below(10) == 0;
+        let v = if off(r) {
+            r.pick(&[0x46, 0x44, 0x55, 0x4f])
+        } else {
+            0x45
+        };
+        byte(&mut ip, 0, v);
+        let total = if off(r) {
+            r.pick(&[len as u16 + 1, 19, 0])
+        } else {
+            len as u16
+        };
+        word(&mut ip, 2, total);
+        let frag = if off(r) {
+            r.pick(&[0x2000, 0x0001, 0x4001])
+        } else {
+            r.pick(&[0, 0x4000])
+        };
+        word(&mut ip, 6, frag);
+        let proto = if off(r) {
+            r.pick(&[1, 47, 0])
+        } else {
+            r.pick(&[6, 17])
+        };
+        byte(&mut ip, 9, proto);
+        let seg = len.saturating_sub(20) as u16;
+        if proto == 17 {
+            let l = if off(r) {
+                r.pick(&[8, 7, 0, seg + 1])
+            } else {
+                seg
+            };
+            word(&mut ip, 24, l);
+        } else {
+            let d = if off(r) {
+                r.pick(&[0x40, 0x60, 0xf0, 0x00])
+            } else {
+                0x50
+            };
+            byte(&mut ip, 32, d);
+        }
+        for at in [10, 26, 36] {
+            if r.below(4) == 0 {
+                word(&mut ip, at, r.pick(&[0, 0xffff, 0xfffe, 1]));
+            }
+        }
+        ip
+    }
+
+    /// `rewrite_ported` writes exactly what `apply_nat` writes wherever it takes the
+    /// packet, and nothing where it does not: over a fixed-seed set of packets, both
+    /// sides, addresses and ports changed or kept (the UDP zero and 0xffff checksum cases
+    /// included).
+    #[test]
+    fn rewrite_ported_writes_what_apply_nat_writes() {
+        let mut r = Rng(0x5eed_1234_abcd_0001);
+        let mut taken = 0;
+        let cases = 200_000;
+        for _ in 0..cases {
+            let ip = packet(&mut r);
+            let manip = r.pick(&[Manip::Src, Manip::Dst]);
+            let (addr_at, port_at) = match manip {
+                Manip::Src => (12, 20),
+                Manip::Dst => (16, 22),
+            };
+            let addr = match (r.below(3), ip.get(addr_at..addr_at + 4)) {
+                (0, Some(o)) => Ipv4Addr::new(o[0], o[1], o[2], o[3]),
+                _ => {
+                    let any = r.next() as u32;
+                    Ipv4Addr::from(r.pick(&[any, 0, u32::MAX, 0xffff_0000]))
+                }
+            };
+            let port = match (r.below(3), ip.get(port_at..port_at + 2)) {
+                (0, Some(p)) => u16::from_be_bytes([p[0], p[1]]),
+                _ => {
+                    let any = r.next() as u16;
+                    r.pick(&[any, 0, 0xffff])
+                }
+            };
+            let other = Ipv4Addr::from(r.next() as u32);
+            let t = match manip {
+                Manip::Src => Tuple {
+                    src: addr,
+                    dst: other,
+                    proto: ip.get(9).copied().unwrap_or(0),
+                    sport: port,
+                    dport: r.next() as u16,
+                },
+                Manip::Dst => Tuple {
+                    src: other,
+                    dst: addr,
+                    proto: ip.get(9).copied().unwrap_or(0),
+                    sport: r.next() as u16,
+                    dport: port,
+                },
+            };
+            let mut old = ip.clone();
+            apply_nat(&mut old, &t, manip);
+            let mut new = ip.clone();
+            if rewrite_ported(&mut new, manip, addr, port) {
+                taken += 1;
+                assert_eq!(new, old, "{manip:?} {addr} {port} of {ip:02x?}");
+            } else {
+                assert_eq!(new, ip, "written without taking {ip:02x?}");
+            }
+        }
+        // Enough of the set is the plain case for the comparison to mean something.
+        assert!(taken > cases / 3, "{taken} of {cases}");
+    }
+
+    /// A TCP or UDP connection's target read crosswise from the other direction's tuple,
+    /// as `nat_rewrite` reads it, is `target_tuple`'s.
+    #[test]
+    fn crosswise_target_is_target_tuple() {
+        let mut r = Rng(0x0dd_ba11);
+        for _ in 0..10_000 {
+            let mut tuple = || Tuple {
+                src: Ipv4Addr::from(r.next() as u32),
+                dst: Ipv4Addr::from(r.next() as u32),
+                proto: 6 + 11 * (r.next() as u8 & 1),
+                sport: r.next() as u16,
+                dport: r.next() as u16,
+            };
+            let (orig, reply) = (tuple(), tuple());
+            for is_reply in [false, true] {
+                let other = if is_reply { &orig } else { &reply };
+                let t = other.invert().unwrap();
+                assert_eq!((t.src, t.sport), (other.dst, other.dport));
+                assert_eq!((t.dst, t.dport), (other.src, other.sport));
+            }
+        }
     }
 }

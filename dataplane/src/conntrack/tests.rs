@@ -408,17 +408,9 @@ fn picked_up_connections_are_liberal() {
 
 #[test]
 fn snat_ports_come_from_the_workers_slice() {
-    use super::nat::{Manip, NatRequest};
     let mut ct = Conntrack::new(CtConfig::default());
     ct.set_worker(1, 4);
-    let req = NatRequest {
-        manip: Manip::Src,
-        addrs: Some((Ipv4Addr::new(203, 0, 113, 1), Ipv4Addr::new(203, 0, 113, 1))),
-        ports: None,
-        port_base: None,
-        random: false,
-        persistent: false,
-    };
+    let req = masquerade_to(Ipv4Addr::new(203, 0, 113, 1));
     for sport in [40000u16, 40001, 40002, 40003, 40004] {
         let mut i = ct.packet_in(&udp(A, B, sport, 53), true, T0);
         let e = i.pending.as_mut().unwrap();
@@ -599,19 +591,11 @@ fn accounting_turned_on_later_counts_from_then() {
 
 #[test]
 fn delete_matching_removes_exactly_the_matching_entries_as_expiry_does() {
-    use super::nat::{Manip, NatRequest};
     let mut ct = Conntrack::new(CtConfig::default());
     let dir = std::sync::Arc::new(crate::conntrack::owners::OwnerDirectory::new(64));
     ct.set_directory(Some(std::sync::Arc::clone(&dir)));
     let wan = Ipv4Addr::new(203, 0, 113, 1);
-    let masquerade = NatRequest {
-        manip: Manip::Src,
-        addrs: Some((wan, wan)),
-        ports: None,
-        port_base: None,
-        random: false,
-        persistent: false,
-    };
+    let masquerade = masquerade_to(wan);
     // Two masqueraded UDP flows (registered in the owner directory as the pipeline does)
     // and one TCP connection.
     for sport in [5000u16, 5001] {
@@ -761,17 +745,9 @@ fn an_exhausted_port_range_drops_and_counts_the_new_connection() {
 
 #[test]
 fn a_full_masquerade_pool_is_given_up_without_scanning_it() {
-    use super::nat::{Manip, NatRequest};
     let mut ct = Conntrack::new(CtConfig::default());
     let wan = Ipv4Addr::new(203, 0, 113, 1);
-    let masquerade = NatRequest {
-        manip: Manip::Src,
-        addrs: Some((wan, wan)),
-        ports: None,
-        port_base: None,
-        random: false,
-        persistent: false,
-    };
+    let masquerade = masquerade_to(wan);
     // Host A uses every port of 1024-65535 towards B:53; each keeps its own port.
     for sport in 1024u16..=65535 {
         let mut i = ct.packet_in(&udp(A, B, sport, 53), true, T0);
@@ -988,17 +964,9 @@ fn labels_live_beside_the_entries() {
 /// new one, confirmed or not, leaves the hooks to read the entry.
 #[test]
 fn found_packets_carry_nat_bits_and_the_other_tuple() {
-    use super::nat::{Manip, NatRequest};
     let mut ct = Conntrack::new(CtConfig::default());
     let wan = Ipv4Addr::new(203, 0, 113, 1);
-    let masquerade = NatRequest {
-        manip: Manip::Src,
-        addrs: Some((wan, wan)),
-        ports: None,
-        port_base: None,
-        random: false,
-        persistent: false,
-    };
+    let masquerade = masquerade_to(wan);
     let mut i = ct.packet_in(&udp(A, B, 5000, 53), true, T0);
     assert_eq!(i.nat_bits, NAT_BITS_UNKNOWN);
     let e = i.pending.as_mut().unwrap();
@@ -1020,4 +988,17 @@ fn found_packets_carry_nat_bits_and_the_other_tuple() {
     let none = ct.packet_in(&[0x45, 0, 0, 20], true, T0 + 3);
     assert_eq!((none.id, none.nat_bits), (None, 0));
     assert_eq!(CtInfo::untracked().nat_bits, 0);
+}
+
+/// MASQUERADE's request on a link whose only address is `wan` (the source NATed to it,
+/// ports kept where free).
+fn masquerade_to(wan: Ipv4Addr) -> super::nat::NatRequest {
+    super::nat::NatRequest {
+        manip: super::nat::Manip::Src,
+        addrs: Some((wan, wan)),
+        ports: None,
+        port_base: None,
+        random: false,
+        persistent: false,
+    }
 }

@@ -17,12 +17,16 @@ endif
 setup:
 	bash scripts/setup.sh
 
+# Release builds go through scripts/release-build.sh: profile-guided (perf/pgo.sh keeps the
+# profile current in target/pgo), NFDP_PGO=0 without the profile.
+RELEASE_BUILD := CARGO=$(CARGO) bash scripts/release-build.sh
+
 build: setup
-	$(CARGO) build --workspace --release
+	$(RELEASE_BUILD) --workspace
 	$(MAKE) build-dpdk
 
 build-dpdk:
-	$(CARGO) build --release -p control --bins --features dpdk
+	$(RELEASE_BUILD) -p control --bins --features dpdk
 
 lint:
 	$(CARGO) fmt --all -- --check
@@ -128,7 +132,7 @@ golden: setup
 # and, as root, nfdp against the kernel as a router (target/bench/compare-kernel.json).
 # See perf/README.md.
 bench: build-dpdk
-	$(CARGO) build --release -p perf --features dpdk
+	$(RELEASE_BUILD) -p perf --features dpdk
 	mkdir -p target/bench
 	target/release/nfdp-bench suite --quick --json target/bench/suite.json
 	@if [ "$$(id -u)" = 0 ]; then \
@@ -137,9 +141,9 @@ bench: build-dpdk
 		echo "compare-kernel: needs root (network namespaces); run: sudo perf/compare-kernel.sh"; \
 	fi
 
-# A profile-guided build of the daemon and nfdp-bench (perf/pgo.sh: instrumented build,
-# the suite's S1, S2 and S6 as training, optimised build) into target/pgo/release. Not
-# part of `make test` (two more release builds, ~12 min on 2 cores); see perf/README.md.
+# The profile of the profile-guided release builds, made current (perf/pgo.sh: nfdp-bench
+# built instrumented in target/pgo/gen, the suite's S1, S1v6, S2, S2v6, S3 and S6 as
+# training when it changed); every release build does this first. See perf/README.md.
 pgo: setup
 	bash perf/pgo.sh target/pgo
 
@@ -174,7 +178,7 @@ lab-image: image
 # dependencies. cargo-deb itself is installed with cargo the first time (a few minutes).
 CARGO_DEB_VERSION := 3.8.0
 deb: build-dpdk
-	$(CARGO) build --release -p perf --features dpdk --bin nfdp-pktgen
+	$(RELEASE_BUILD) -p perf --features dpdk --bin nfdp-pktgen
 	@$(CARGO) deb --version 2>/dev/null | grep -q ' $(CARGO_DEB_VERSION)' || \
 		$(CARGO) install --locked cargo-deb --version $(CARGO_DEB_VERSION)
 	rm -f target/debian/nfdp_*.deb

@@ -5,7 +5,8 @@
 #
 # Default: the Dockerfile's own multi-stage build (the Rust and Debian images come from a
 # registry). --offline, for machines without registry access: builds nfdp, nfdpctl and
-# nfdp-pktgen here with cargo (the Rust toolchain on PATH, DPDK from scripts/setup.sh),
+# nfdp-pktgen here with cargo (the Rust toolchain on PATH, DPDK from scripts/setup.sh;
+# profile-guided as every release build here, scripts/release-build.sh),
 # makes the Debian 12 base with debootstrap (once; kept as localhost/nfdp-base:bookworm)
 # and builds only the runtime stage, with the binaries copied in. Needs root for
 # debootstrap. NFDP_DEBIAN_MIRROR overrides the mirror (default: deb.debian.org).
@@ -52,9 +53,9 @@ if ! $engine image exists "$base" 2>/dev/null && ! $engine image inspect "$base"
   rm -rf "$root"; trap - EXIT
 fi
 
-echo "build.sh: cargo build (release, dpdk)"
-cargo build --release --locked -p control --features dpdk --bin nfdp --bin nfdpctl
-cargo build --release --locked -p perf --features dpdk --bin nfdp-pktgen
+echo "build.sh: cargo build (release, dpdk, profile-guided: scripts/release-build.sh)"
+bash scripts/release-build.sh --locked -p control --features dpdk --bin nfdp --bin nfdpctl
+bash scripts/release-build.sh --locked -p perf --features dpdk --bin nfdp-pktgen
 rm -f docker/prebuilt/nfdp docker/prebuilt/nfdpctl docker/prebuilt/nfdp-pktgen
 for b in nfdp nfdpctl nfdp-pktgen; do
   strip -o "docker/prebuilt/$b" "target/release/$b"

@@ -14,9 +14,9 @@
 # wrote into the profile. scripts/release-build.sh builds every shipped binary with it;
 # nothing needs this script directly.
 #
-# Exit 0: the profile is current. Exit 2: PGO is not available here (no llvm-profdata of
-# this toolchain, and rustup could not add it): the caller builds without a profile.
-# Anything else is an error. Needs DPDK (scripts/setup.sh), as nfdp-bench does.
+# Exit 0: the profile is current. Exit 2: no profile could be made here (no llvm-profdata
+# of this toolchain and rustup could not add it, no profiler runtime, or the training run
+# failed): the caller builds without one and says so. Anything else is an error. Needs DPDK (scripts/setup.sh), as nfdp-bench does.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dir=${1:-target/pgo}
@@ -35,8 +35,13 @@ fi
 
 # A fixed path in the flags, so that the instrumented build stays incremental; the
 # training run writes where LLVM_PROFILE_FILE says.
-RUSTFLAGS="-Cprofile-generate=$dir/raw-build" CARGO_TARGET_DIR="$dir/gen" \
-    "${CARGO:-cargo}" build --release -p perf --features dpdk --bin nfdp-bench
+# A toolchain without the profiler runtime fails here; so does code that does not
+# compile, which the caller's own build then reports.
+if ! RUSTFLAGS="-Cprofile-generate=$dir/raw-build" CARGO_TARGET_DIR="$dir/gen" \
+    "${CARGO:-cargo}" build --release -p perf --features dpdk --bin nfdp-bench; then
+    echo "pgo.sh: the instrumented build failed" >&2
+    exit 2
+fi
 bench="$dir/gen/release/nfdp-bench"
 if [ -f "$dir/nfdp.profdata" ] && [ ! "$bench" -nt "$dir/nfdp.profdata" ]; then
     echo "pgo.sh: $dir/nfdp.profdata is current (nfdp-bench unchanged since)" >&2
@@ -46,8 +51,11 @@ echo "pgo.sh: training run (suite S1, S1v6, S2, S2v6, S3, S6)" >&2
 raw="$dir/raw"
 rm -rf "$raw" "$dir/raw-build"
 mkdir -p "$raw"
-LLVM_PROFILE_FILE="$raw/nfdp-bench-%p-%m.profraw" "$bench" suite --quick --workers 1 \
-    --only S1,S1v6,S2,S2v6,S3,S6 --repeats 1 >"$dir/training.txt"
+if ! LLVM_PROFILE_FILE="$raw/nfdp-bench-%p-%m.profraw" "$bench" suite --quick --workers 1 \
+    --only S1,S1v6,S2,S2v6,S3,S6 --repeats 1 >"$dir/training.txt" 2>&1; then
+    echo "pgo.sh: the training run failed (its output: $dir/training.txt)" >&2
+    exit 2
+fi
 "$profdata" merge -o "$dir/nfdp.profdata.new" "$raw"
 mv "$dir/nfdp.profdata.new" "$dir/nfdp.profdata"
 rm -rf "$raw"

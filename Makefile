@@ -142,7 +142,7 @@ bench: build-dpdk
 	fi
 
 # The profile of the profile-guided release builds, made current (perf/pgo.sh: nfdp-bench
-# built instrumented in target/pgo/gen, the suite's S1, S1v6, S2, S2v6, S3 and S6 as
+# built instrumented in target/pgo/gen, the suite's S1, S1v6, S2, S2v6, S3, S6 and S8 as
 # training when it changed); every release build does this first. See perf/README.md.
 pgo: setup
 	bash perf/pgo.sh target/pgo

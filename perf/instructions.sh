@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Instructions per packet of the worker in suite scenario S1 (established flows, one
 # worker, DPDK net_ring ports; SCENARIO=S1v6 for its IPv6 row), or with SCENARIO=S2 (or
-# S2v6) per new connection (S2's main run on
+# S2v6) per new connection, or with SCENARIO=S8 per TCP segment (S2's main run on
 # a virtual clock of 1.5 M connections/s, so that the same connections expire whatever
 # callgrind's speed), counted by callgrind. Unlike a rate, the count does not
 # move with the machine's load: the same binary gives the same figure, so two builds can
@@ -12,7 +12,7 @@
 # runs) and prints the worker's instructions per S1 packet in each and their ratio: the
 # established rate S6 keeps, by instructions rather than by a noisy clock.
 #
-#   [SCENARIO=S1v6|S2|S2v6|S3:N:last|S3:N:spread|S6] perf/instructions.sh [BENCH_BINARY ...]
+#   [SCENARIO=S1v6|S2|S2v6|S3:N:last|S3:N:spread|S6|S8] perf/instructions.sh [BENCH_BINARY ...]
 #                                  (default target/release/nfdp-bench, scenario S1)
 #
 # Needs valgrind (apt-get install valgrind) and a build with

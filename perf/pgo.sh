@@ -9,14 +9,15 @@
 #
 # Makes DIR/nfdp.profdata current: builds nfdp-bench instrumented (-Cprofile-generate, its
 # own target dir DIR/gen, incremental) and, when that binary is newer than the profile,
-# runs the training workload - the suite's S1, S1v6, S2, S2v6, S3 and S6 (established
-# flows, new connections, rule scaling, a SYN flood mixed into S1) - and merges what it
-# wrote into the profile. scripts/release-build.sh builds every shipped binary with it;
-# nothing needs this script directly.
+# runs the training workload - the suite's S1, S1v6, S2, S2v6, S3, S6 and S8 (established
+# flows, new connections, rule scaling, a SYN flood mixed into S1, TCP connections) - and
+# merges what it wrote into the profile. scripts/release-build.sh builds every shipped
+# binary with it; nothing needs this script directly.
 #
 # Exit 0: the profile is current. Exit 2: no profile could be made here (no llvm-profdata
 # of this toolchain and rustup could not add it, no profiler runtime, or the training run
-# failed): the caller builds without one and says so. Anything else is an error. Needs DPDK (scripts/setup.sh), as nfdp-bench does.
+# failed): the caller builds without one and says so. Anything else is an error. Needs
+# DPDK (scripts/setup.sh), as nfdp-bench does.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dir=${1:-target/pgo}
@@ -47,12 +48,12 @@ if [ -f "$dir/nfdp.profdata" ] && [ ! "$bench" -nt "$dir/nfdp.profdata" ]; then
     echo "pgo.sh: $dir/nfdp.profdata is current (nfdp-bench unchanged since)" >&2
     exit 0
 fi
-echo "pgo.sh: training run (suite S1, S1v6, S2, S2v6, S3, S6)" >&2
+echo "pgo.sh: training run (suite S1, S1v6, S2, S2v6, S3, S6, S8)" >&2
 raw="$dir/raw"
 rm -rf "$raw" "$dir/raw-build"
 mkdir -p "$raw"
 if ! LLVM_PROFILE_FILE="$raw/nfdp-bench-%p-%m.profraw" "$bench" suite --quick --workers 1 \
-    --only S1,S1v6,S2,S2v6,S3,S6 --repeats 1 >"$dir/training.txt" 2>&1; then
+    --only S1,S1v6,S2,S2v6,S3,S6,S8 --repeats 1 >"$dir/training.txt" 2>&1; then
     echo "pgo.sh: the training run failed (its output: $dir/training.txt)" >&2
     exit 2
 fi

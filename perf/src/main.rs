@@ -79,7 +79,7 @@ enum What {
     },
     /// DPDK on net_ring: io forwarding and DpdkQueue + Pipeline on an established flow,
     /// side by side on the same ports.
-    /// The benchmark suite S1..S7 (see perf/README.md): tables on stdout, JSON with --json.
+    /// The benchmark suite S1..S8 (see perf/README.md): tables on stdout, JSON with --json.
     #[cfg(feature = "dpdk")]
     Suite {
         /// Short measurements, conntrack scale up to 1M: under 10 minutes on 2 cores.
@@ -90,8 +90,8 @@ enum What {
         /// Worker counts for S1 and S2 (the first is the headline figure).
         #[arg(long, value_delimiter = ',', default_value = "1,2")]
         workers: Vec<u16>,
-        /// Only these scenarios (S1..S7, S1v6, S2v6), e.g. `--only S1,S1v6`.
-        #[arg(long, value_delimiter = ',', value_parser = ["S1", "S2", "S3", "S4", "S5", "S6", "S7", "S1v6", "S2v6"])]
+        /// Only these scenarios (S1..S8, S1v6, S2v6), e.g. `--only S1,S1v6`.
+        #[arg(long, value_delimiter = ',', value_parser = ["S1", "S2", "S3", "S4", "S5", "S6", "S7", "S8", "S1v6", "S2v6"])]
         only: Vec<String>,
         /// S2 without its port-pool occupancy runs (what perf/instructions.sh counts).
         #[arg(long)]

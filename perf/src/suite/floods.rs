@@ -394,7 +394,7 @@ fn legit_json(l: &Legit, calm: &Measure, stormy: &Measure, flood_packets: u64) -
 
 /// The pipeline's drops since `before`, by reason (`nfdp_drops_total{reason}`), the
 /// reasons that counted any.
-fn drops_since(w: &Worker, before: &dataplane::pipeline::PipelineStats) -> Json {
+pub(super) fn drops_since(w: &Worker, before: &dataplane::pipeline::PipelineStats) -> Json {
     let now = &w.pipeline.stats().drops;
     Json::obj(
         DropReason::ALL

@@ -1,7 +1,8 @@
 //! The benchmark suite (`nfdp-bench suite [--quick] [--json FILE]`): S1 established flows,
 //! S2 new connections, S3 rule scaling, S4 conntrack scale, S5 rule swaps under load, S6
-//! S1 under a SYN flood (synflood.rs), S7 S1 under other floods (floods.rs), and S1v6 and
-//! S2v6, S1 and S2 over IPv6 through ip6tables' FORWARD (no NAT66). Each
+//! S1 under a SYN flood (synflood.rs), S7 S1 under other floods (floods.rs), S8 TCP
+//! connections through the gateway (tcp.rs), and S1v6 and S2v6, S1 and S2 over IPv6
+//! through ip6tables' FORWARD (no NAT66). Each
 //! forwarding figure comes with its ceilings measured in the same run on the same ports
 //! and packets (io forwarding and testpmd's 5-tuple swap) and as a fraction of them. The
 //! JSON schema is in perf/README.md.
@@ -10,6 +11,7 @@ pub mod floods;
 pub mod harness;
 mod occupancy;
 pub mod synflood;
+pub mod tcp;
 
 use crate::json::Json;
 use crate::pktgen::fields::{AddrRange, AddrRange6, FlowSpec, FlowSpec6, Order, PortRange};
@@ -32,7 +34,7 @@ pub struct SuiteOptions {
     pub json: Option<std::path::PathBuf>,
     /// Worker counts for S1 and S2.
     pub workers: Vec<u16>,
-    /// The scenarios to run (`S1`..`S7`, `S1v6`, `S2v6`); empty: all of them.
+    /// The scenarios to run (`S1`..`S8`, `S1v6`, `S2v6`); empty: all of them.
     pub only: Vec<String>,
     /// S2 without its port-pool occupancy runs.
     pub no_occupancy: bool,
@@ -959,6 +961,9 @@ pub fn run(opts: SuiteOptions) -> Result<Json, String> {
     }
     if opts.runs("S7") {
         out.set("S7", floods::s7(&bench, &floods::Scale::suite(secs)));
+    }
+    if opts.runs("S8") {
+        out.set("S8", tcp::s8(&bench, secs));
     }
     out.set("elapsed_s", Json::from(started.elapsed().as_secs_f64()));
     println!("\nsuite done in {:.0} s", started.elapsed().as_secs_f64());

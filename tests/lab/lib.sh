@@ -22,7 +22,7 @@ lab_require() {
   [ "$(id -u)" = 0 ] || { echo "$1: needs root (network namespaces)" >&2; exit 1; }
   local bin
   for bin in "$NFDP" "$NFDPCTL"; do
-    [ -x "$bin" ] || { echo "$1: $bin not found; build it with: cargo build --release -p control --features dpdk --bins" >&2; exit 1; }
+    [ -x "$bin" ] || { echo "$1: $bin not found; build it with: make build-dpdk" >&2; exit 1; }
   done
 }
 

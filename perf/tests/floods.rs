@@ -1,7 +1,8 @@
 //! S7's floods at `Scale::test` (a 4096-entry conntrack table, 1250 S1 flows, a fixed
 //! number of bursts on a virtual clock): each asserts the bound its flood aims at and the
-//! counters its drops go under, never a rate. Needs the `dpdk` feature (no root, no
-//! hugepages).
+//! counters its drops go under, never a rate. And S8's TCP connections through the
+//! gateway: they complete, none fails, one conntrack entry per slot. Needs the `dpdk`
+//! feature (no root, no hugepages).
 #![cfg(feature = "dpdk")]
 
 use dataplane::defrag::{FRAG_MEMORY, FRAG_TRUESIZE};
@@ -191,4 +192,22 @@ fn exhausted_mbuf_pools_refuse_then_recover_without_a_leak() {
     assert_eq!(n(&j, "lost_after"), 0);
     assert!(n(&j, "received_after") > 0);
     assert!(n(&j, "mbufs_held_lan0_again_after") >= n(&j, "mbufs_held_lan0"));
+}
+
+/// S8: connections the generator opens through the worker complete, none fails, the
+/// worker drops nothing, and conntrack holds one entry per slot (a slot's next connection
+/// reopens its last one's TIME_WAIT entry).
+#[test]
+fn s8_connections_through_the_gateway_all_complete() {
+    let (b, _t) = bench();
+    let j = perf::suite::tcp::s8(b, 1.0);
+    assert!(n(&j, "completed") > 0, "{}", j.pretty());
+    assert_eq!(n(&j, "failed"), 0, "{}", j.pretty());
+    assert_eq!(n(&j, "worker_drops"), 0, "{}", j.pretty());
+    let entries = n(&j, "conntrack_entries");
+    assert!(
+        entries > 0 && entries <= u64::from(perf::suite::tcp::SLOTS),
+        "{}",
+        j.pretty()
+    );
 }

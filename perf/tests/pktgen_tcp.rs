@@ -15,7 +15,7 @@ use perf::pktgen::packet::Macs;
 use perf::pktgen::rx::RxCounter;
 use perf::pktgen::shim::DropShim;
 use perf::pktgen::tcp::{run_tcp, TcpConfig, TcpGen};
-use perf::pktgen::{Clock, GenPort, RunConfig};
+use perf::pktgen::{Clock, RunConfig};
 use perf::suite::harness::{compile, topology, HOST_MAC, LAN_MAC};
 use std::net::Ipv4Addr;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
@@ -152,23 +152,11 @@ impl Lab {
         let clock = Clock::real();
         let deadline = Instant::now() + Duration::from_secs(60);
         while Instant::now() < deadline {
-            let now = clock.now();
-            gen.transmit(
-                &mut [&mut self.lan as &mut dyn GenPort, &mut self.wan],
-                (0, 1),
-                now,
-                true,
-                32,
-            );
+            gen.transmit_pair(&mut self.lan, &mut self.wan, clock.now(), 32);
             let t = self.epoch.elapsed().as_nanos() as u64 + 1_000_000_000;
             let mut ports: [&mut dyn Port; 2] = [&mut self.lan, &mut self.wan];
             self.worker.poll(&mut ports, t);
-            gen.receive(
-                &mut [&mut self.lan as &mut dyn GenPort, &mut self.wan],
-                (0, 1),
-                rxc,
-                &clock,
-            );
+            gen.receive_pair(&mut self.lan, &mut self.wan, rxc, &clock);
             if gen.all_opened() && gen.idle() {
                 return;
             }

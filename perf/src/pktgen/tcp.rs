@@ -497,6 +497,29 @@ impl TcpGen {
         }
     }
 
+    /// `transmit` for an in-process lab: the client on `lan`, the server on `wan`,
+    /// opening what is due.
+    pub fn transmit_pair(
+        &mut self,
+        lan: &mut dyn GenPort,
+        wan: &mut dyn GenPort,
+        now: u64,
+        burst: usize,
+    ) {
+        self.transmit(&mut [lan, wan], (0, 1), now, true, burst);
+    }
+
+    /// `receive` for an in-process lab (`transmit_pair`'s ports).
+    pub fn receive_pair(
+        &mut self,
+        lan: &mut dyn GenPort,
+        wan: &mut dyn GenPort,
+        rxc: &mut RxCounter,
+        clock: &Clock,
+    ) -> usize {
+        self.receive(&mut [lan, wan], (0, 1), rxc, clock)
+    }
+
     /// Opens what is due (when `open`), then sends a burst of client segments on
     /// `ports[tx]` and of server replies on `ports[rx]`.
     pub fn transmit(

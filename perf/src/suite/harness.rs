@@ -11,7 +11,7 @@ use crate::pktgen::fields::{FlowSpec, FlowSpec6};
 use crate::pktgen::packet::{Macs, Sizes, MIN_SIZE6};
 use crate::pktgen::rx::RxCounter;
 use crate::pktgen::tcp::TcpGen;
-use crate::pktgen::{Clock, GenConfig, GenPort, Generator};
+use crate::pktgen::{Clock, GenConfig, Generator};
 use control::iptables::{restore, RestoreOptions};
 use dataplane::conntrack::CtConfig;
 use dataplane::pipeline::{CompiledRuleset, Pipeline};
@@ -347,33 +347,8 @@ impl Lane {
     /// S8's closed loop for `secs`: the TCP generator's client segments on lan0 and its
     /// server's answers on wan0, the worker, then both ends receive. Every frame an end
     /// receives went through the worker once: they are the measure's packets (`sent`: the
-    /// segments both ends sent meanwhile). The stage's time is the worker's alone. Out of
-    /// line, so that perf/instructions.sh's callgrind counts it (`Lane::measure*`) and
-    /// not `warm_tcp`.
-    #[inline(never)]
+    /// segments both ends sent meanwhile). The stage's time is the worker's alone.
     pub fn measure_tcp(
-        &mut self,
-        gen: &mut TcpGen,
-        rxc: &mut RxCounter,
-        worker: &mut Worker,
-        secs: f64,
-    ) -> Measure {
-        self.tcp_loop(gen, rxc, worker, secs)
-    }
-
-    /// `measure_tcp`'s loop run before the measurement and its result dropped.
-    #[inline(never)]
-    pub fn warm_tcp(
-        &mut self,
-        gen: &mut TcpGen,
-        rxc: &mut RxCounter,
-        worker: &mut Worker,
-        secs: f64,
-    ) {
-        self.tcp_loop(gen, rxc, worker, secs);
-    }
-
-    fn tcp_loop(
         &mut self,
         gen: &mut TcpGen,
         rxc: &mut RxCounter,
@@ -391,23 +366,11 @@ impl Lane {
         let (mut stage_ns, mut received) = (0u64, 0u64);
         loop {
             for _ in 0..64 {
-                let now = clock.now();
-                gen.transmit(
-                    &mut [&mut self.lan as &mut dyn GenPort, &mut self.wan],
-                    (0, 1),
-                    now,
-                    true,
-                    BURST,
-                );
+                gen.transmit_pair(&mut self.lan, &mut self.wan, clock.now(), BURST);
                 let t = Instant::now();
                 self.forward(&mut Stage::Worker(worker));
                 stage_ns += t.elapsed().as_nanos() as u64;
-                received += gen.receive(
-                    &mut [&mut self.lan as &mut dyn GenPort, &mut self.wan],
-                    (0, 1),
-                    rxc,
-                    &clock,
-                ) as u64;
+                received += gen.receive_pair(&mut self.lan, &mut self.wan, rxc, &clock) as u64;
             }
             if start.elapsed().as_nanos() as u64 >= deadline {
                 break;

@@ -34,10 +34,10 @@ if [ ! -x "$profdata" ]; then
     fi
 fi
 
-# A fixed path in the flags, so that the instrumented build stays incremental; the
-# training run writes where LLVM_PROFILE_FILE says.
-# A toolchain without the profiler runtime fails here; so does code that does not
-# compile, which the caller's own build then reports.
+# A fixed path in the flags, so that the instrumented build stays incremental (the
+# training run writes where LLVM_PROFILE_FILE says). A toolchain without the profiler
+# runtime fails here; so does code that does not compile, which the caller's own build
+# then reports.
 if ! RUSTFLAGS="-Cprofile-generate=$dir/raw-build" CARGO_TARGET_DIR="$dir/gen" \
     "${CARGO:-cargo}" build --release -p perf --features dpdk --bin nfdp-bench; then
     echo "pgo.sh: the instrumented build failed" >&2
